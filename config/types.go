@@ -1,0 +1,207 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// Pos is a place in a config file.
+type Pos struct {
+	File   string
+	Line   int
+	Column int
+}
+
+func (p Pos) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d", p.File, p.Line)
+}
+
+// Severity of a Diagnostic.
+type Severity int
+
+const (
+	// SeverityError makes a config invalid.
+	SeverityError Severity = iota
+	// SeverityWarning marks a key LiteLLM accepts that llmgate does not implement (yet).
+	SeverityWarning
+)
+
+// Diagnostic is one finding about a config file, always with file:line and the key path.
+type Diagnostic struct {
+	Pos      Pos
+	Key      string // dotted key path, e.g. "router_settings.routing_strategy" or "model_list[2].litellm_params.model"
+	Message  string
+	Severity Severity
+}
+
+func (d Diagnostic) String() string {
+	kind := "error"
+	if d.Severity == SeverityWarning {
+		kind = "warning"
+	}
+	return fmt.Sprintf("%s: %s: %s: %s", d.Pos, kind, d.Key, d.Message)
+}
+
+// Config is a loaded, resolved and validated LiteLLM proxy config.
+// Every os.environ/ reference is resolved, and defaults are applied:
+// Router holds the effective router values (router_settings merged with
+// the litellm_settings that feed the router, then LiteLLM's defaults).
+type Config struct {
+	File     string
+	Models   []Deployment // model_list, in file order, only those served in this environment
+	Skipped  []Deployment // deployments left out by model_info.supported_environments
+	LiteLLM  LiteLLMSettings
+	General  GeneralSettings
+	Router   RouterSettings
+	EnvVars  map[string]string // environment_variables (values resolved)
+	Warnings []Diagnostic      // accepted but not implemented keys, and other non-fatal findings
+}
+
+// Deployment is one model_list entry.
+type Deployment struct {
+	// ID is model_info.id when set, else a stable id derived from model_name and
+	// the non-secret litellm_params (see docs/architecture.md, "Deployment ids").
+	ID        string
+	ModelName string // the model group the client asks for; may contain '*' (Wildcard)
+	Wildcard  bool
+	Provider  string // canonical provider: openai, azure, anthropic, bedrock, vertex_ai, gemini, ...
+	// Model is litellm_params.model without the provider prefix ("gpt-4o",
+	// "anthropic.claude-3-haiku-20240307-v1:0"). May contain '*' for wildcard deployments.
+	Model  string
+	Params LiteLLMParams
+	Info   ModelInfo
+	Pos    Pos // position of the list entry
+}
+
+// LiteLLMParams is litellm_params of a deployment.
+type LiteLLMParams struct {
+	Model         string // as written, e.g. "azure/gpt-4o"
+	APIKey        string // secret; never log
+	APIBase       string // empty: the provider default
+	APIVersion    string
+	Organization  string
+	RPM           int64 // 0: unset
+	TPM           int64 // 0: unset
+	Weight        float64
+	Timeout       time.Duration // 0: unset
+	StreamTimeout time.Duration // 0: unset
+	MaxRetries    *int
+	ExtraHeaders  map[string]string
+	// AWS
+	AWSAccessKeyID     string // secret
+	AWSSecretAccessKey string // secret
+	AWSSessionToken    string // secret
+	AWSRegionName      string
+	// Google
+	VertexProject     string
+	VertexLocation    string
+	VertexCredentials string // secret: JSON or a path
+	// Behaviour
+	MockResponse         *string
+	DropParams           *bool
+	AdditionalDropParams []string
+	MaxParallelRequests  int
+	CooldownTime         *time.Duration
+	// Defaults are the remaining litellm_params (temperature, max_tokens, top_p,
+	// stop, ...) sent with every request unless the request sets them.
+	Defaults map[string]any
+}
+
+// ModelInfo is model_info of a deployment.
+type ModelInfo struct {
+	ID                    string
+	Mode                  string // chat, completion, embedding, ...
+	InputCostPerToken     *float64
+	OutputCostPerToken    *float64
+	MaxTokens             int
+	MaxInputTokens        int
+	MaxOutputTokens       int
+	BaseModel             string
+	SupportedEnvironments []string
+	Metadata              map[string]any
+	Extra                 map[string]any // any other key, passed through to /model/info
+}
+
+// Fallback is one {group: [g1, g2]} entry.
+type Fallback struct {
+	Group string
+	To    []string
+	Pos   Pos
+}
+
+// Alias is one model_group_alias entry.
+type Alias struct {
+	Group  string
+	Hidden bool
+}
+
+// RouterSettings are the effective router values.
+type RouterSettings struct {
+	RoutingStrategy            string         // default "simple-shuffle"
+	RoutingStrategyArgs        map[string]any // e.g. lowest_latency_buffer, ttl
+	NumRetries                 int            // default 2 (see LITELLM_SEMANTICS)
+	NumRetriesSet              bool           // true when written in the config
+	Timeout                    time.Duration  // default 600s; litellm_settings.request_timeout feeds it
+	StreamTimeout              time.Duration  // default: Timeout
+	AllowedFails               int            // default 3
+	CooldownTime               time.Duration  // default 5s
+	DisableCooldowns           bool
+	RetryPolicy                map[string]int // e.g. "RateLimitErrorRetries": 3
+	AllowedFailsPolicy         map[string]int // e.g. "BadRequestErrorAllowedFails": 1000
+	Fallbacks                  []Fallback
+	ContextWindowFallbacks     []Fallback
+	ContentPolicyFallbacks     []Fallback
+	DefaultFallbacks           []string
+	MaxFallbacks               int // default 5
+	ModelGroupAlias            map[string]Alias
+	EnablePreCallChecks        bool
+	DefaultMaxParallelRequests int
+	EnableTagFiltering         bool
+	// Redis for shared router state; empty when not configured.
+	RedisHost     string
+	RedisPort     string
+	RedisPassword string // secret
+	RedisURL      string // secret (may embed a password)
+}
+
+// LiteLLMSettings is litellm_settings (the keys not folded into Router).
+type LiteLLMSettings struct {
+	DropParams           bool
+	AdditionalDropParams []string
+	RequestTimeout       time.Duration // 0: unset
+	NumRetries           *int
+	JSONLogs             bool
+	SetVerbose           bool
+	Cache                bool
+	CacheParams          CacheParams
+	Raw                  map[string]any // every litellm_settings key as written (resolved)
+}
+
+// CacheParams is litellm_settings.cache_params.
+type CacheParams struct {
+	Type               string // local (default when cache: true and no type), redis, ...
+	Host               string
+	Port               string
+	Password           string // secret
+	Namespace          string
+	TTL                time.Duration
+	Mode               string // default_on (default) or default_off
+	SupportedCallTypes []string
+}
+
+// GeneralSettings is general_settings.
+type GeneralSettings struct {
+	MasterKey                 string  // secret
+	DatabaseURL               string  // secret
+	MaxRequestSizeMB          float64 // 0: unset
+	MaxResponseSizeMB         float64
+	MaxParallelRequests       int
+	GlobalMaxParallelRequests int
+	LiteLLMKeyHeaderName      string
+	BackgroundHealthChecks    bool
+	HealthCheckInterval       time.Duration
+	Raw                       map[string]any
+}
