@@ -88,7 +88,7 @@ const (
 
 // Error is an error in OpenAI format, ready to be written to the client.
 type Error struct {
-	Status  int    // HTTP status for the client
+	Status  int // HTTP status for the client
 	Message string
 	Type    string // OpenAI error type, e.g. "invalid_request_error"
 	Param   string
