@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Store is all state shared between requests and gateway instances. Every
+// method is one round trip to the backing store at most. Methods are safe for
+// concurrent use. Times come from the store's clock (see Clock).
+type Store interface {
+	// Read returns the state of the deployments (usage this UTC minute,
+	// in-flight count, active cooldown, and latencies when asked) in one batch.
+	// Every id asked for is present in the result.
+	Read(ctx context.Context, ids []string, opt ReadOptions) (map[string]DeploymentState, error)
+	// Begin counts one request (rpm, this minute) and one in-flight call for a
+	// deployment, atomically refusing (and counting nothing) when that would
+	// take it over lim.
+	Begin(ctx context.Context, id string, lim Limits) (BeginResult, error)
+	// End ends an in-flight call started by Begin. It never goes below zero.
+	End(ctx context.Context, id string) error
+	// Record stores the outcome of one call: tokens (tpm), a latency sample, a
+	// failure and the cooldown it may trigger, atomically.
+	Record(ctx context.Context, r Record) (RecordResult, error)
+	// Cooldown puts a deployment in cooldown until the given time. A cooldown
+	// already running is extended, never shortened. It returns the deadline in
+	// force.
+	Cooldown(ctx context.Context, id string, until time.Time) (time.Time, error)
+
+	// Get returns the value of a key.
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	// Set stores a value; ttl <= 0 means no expiry.
+	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
+	// Delete removes a key.
+	Delete(ctx context.Context, key string) error
+	// Incr adds by to an integer key and returns the new value; the ttl is set
+	// when the key is created (ttl <= 0: no expiry).
+	Incr(ctx context.Context, key string, by int64, ttl time.Duration) (int64, error)
+
+	// Close releases connections.
+	Close() error
+}
+
+// Clock returns the current time. Stores take one so tests are deterministic.
+type Clock func() time.Time
+
+// ReadOptions selects what Read returns beyond the counters.
+type ReadOptions struct {
+	Latencies bool // include the latency lists
+}
+
+// DeploymentState is what Read returns for one deployment.
+type DeploymentState struct {
+	RPM           int64     // requests started this UTC minute
+	TPM           int64     // tokens used this UTC minute
+	InFlight      int64     // calls started and not ended
+	CooldownUntil time.Time // zero when not cooling down
+	Latencies     []float64 // newest first; only with ReadOptions.Latencies
+}
+
+// CoolingDown reports whether the deployment is in cooldown at now.
+func (s DeploymentState) CoolingDown(now time.Time) bool {
+	return !s.CooldownUntil.IsZero() && now.Before(s.CooldownUntil)
+}
+
+// Limits bound Begin. Zero means no limit.
+type Limits struct {
+	RPM         int64 // requests per minute
+	MaxParallel int64 // calls in flight
+}
+
+// BeginResult is what Begin did.
+type BeginResult struct {
+	Allowed  bool
+	Reason   string // "rpm" or "max_parallel_requests" when refused
+	RPM      int64  // requests this minute (after counting, when allowed)
+	InFlight int64  // in flight (after counting, when allowed)
+}
+
+// Record is the outcome of one call.
+type Record struct {
+	DeploymentID string
+	Tokens       int64 // added to this minute's tpm (0: none)
+
+	HasLatency bool
+	Latency    float64       // sample pushed at the head of the latency list
+	LatencyMax int           // list length kept (default 10)
+	LatencyTTL time.Duration // list TTL (default 1h)
+
+	// FailureClass counts one failure of this class this minute ("" for none).
+	FailureClass string
+	// CooldownAfter cools the deployment down when the failure count of the
+	// class this minute exceeds it; < 0 disables the count rule.
+	CooldownAfter int64
+	// CooldownNow cools the deployment down regardless of counts.
+	CooldownNow bool
+	// CooldownUntil is the cooldown deadline when a rule fires.
+	CooldownUntil time.Time
+}
+
+// RecordResult is what Record did.
+type RecordResult struct {
+	TPM           int64     // tokens this minute after adding
+	Failures      int64     // failures of the class this minute after counting
+	CooldownUntil time.Time // the cooldown in force after Record (zero: none)
+	CooledDown    bool      // this Record started or extended a cooldown
+}
+
+// Key names, shared by both implementations so Memory is a faithful model of Redis.
+const (
+	defaultPrefix      = "llmgate:"
+	minuteKeyTTL       = 2 * time.Minute
+	defaultInFlightTTL = 15 * time.Minute
+	defaultLatencyMax  = 10
+	defaultLatencyTTL  = time.Hour
+)
+
+func minuteOf(t time.Time) string { return t.UTC().Format("200601021504") }
+
+type keys struct{ prefix string }
+
+func (k keys) rpm(id string, now time.Time) string {
+	return k.prefix + "rpm:" + id + ":" + minuteOf(now)
+}
+func (k keys) tpm(id string, now time.Time) string {
+	return k.prefix + "tpm:" + id + ":" + minuteOf(now)
+}
+func (k keys) inflight(id string) string { return k.prefix + "inflight:" + id }
+func (k keys) cooldown(id string) string { return k.prefix + "cooldown:" + id }
+func (k keys) latency(id string) string  { return k.prefix + "latency:" + id }
+func (k keys) failure(id, class string, now time.Time) string {
+	return k.prefix + "fail:" + id + ":" + class + ":" + minuteOf(now)
+}
+func (k keys) kv(key string) string { return k.prefix + "kv:" + key }

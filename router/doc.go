@@ -1,0 +1,13 @@
+// Package router is the gateway's pure routing model, LiteLLM's Router without
+// the HTTP calls: it resolves a requested model name to a model group
+// (model_group_alias, exact name, wildcard pattern), orders the group's
+// deployments by the routing strategy, builds the attempt plan (first try,
+// retries, fallback groups) that Envoy executes, and turns attempt outcomes
+// into usage counters, latencies, failure counts and cooldowns.
+//
+// It may import config, translator (ErrorClass, Usage), internal/store,
+// internal/modelfacts and the standard library. It must never import Envoy,
+// ext_proc, gRPC or do I/O other than through the store.Store interface.
+// Time and randomness come in through Options so that tests are
+// deterministic.
+package router

@@ -1,0 +1,72 @@
+package router
+
+import (
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/modelfacts"
+	"github.com/llmgate/llmgate/internal/store"
+)
+
+// Router is the routing model for one loaded config. It is safe for
+// concurrent use; build a new one when the config changes.
+type Router struct {
+	cfg   *config.Config
+	tbl   *table
+	store store.Store
+	now   func() time.Time
+	log   *slog.Logger
+	facts func(provider, model string) (modelfacts.Facts, bool)
+
+	rmu sync.Mutex
+	rnd *rand.Rand
+}
+
+// Option configures a Router.
+type Option func(*Router)
+
+// WithClock sets the clock (default time.Now). Use the same clock for the store.
+func WithClock(now func() time.Time) Option { return func(r *Router) { r.now = now } }
+
+// WithRand sets the random source (default: seeded from the OS).
+func WithRand(src rand.Source) Option { return func(r *Router) { r.rnd = rand.New(src) } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(r *Router) { r.log = l } }
+
+// WithFacts replaces the built-in model facts lookup (tests).
+func WithFacts(f func(provider, model string) (modelfacts.Facts, bool)) Option {
+	return func(r *Router) { r.facts = f }
+}
+
+// New builds a Router for cfg. A nil store means a fresh in-memory store.
+func New(cfg *config.Config, st store.Store, opts ...Option) *Router {
+	r := &Router{
+		cfg:   cfg,
+		tbl:   buildTable(cfg),
+		store: st,
+		now:   time.Now,
+		log:   slog.Default(),
+		facts: modelfacts.Lookup,
+		rnd:   rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	if r.store == nil {
+		r.store = store.NewMemory(r.now)
+	}
+	return r
+}
+
+// Store returns the store the router uses.
+func (r *Router) Store() store.Store { return r.store }
+
+func (r *Router) float64() float64 {
+	r.rmu.Lock()
+	defer r.rmu.Unlock()
+	return r.rnd.Float64()
+}
