@@ -105,6 +105,9 @@ type LiteLLMParams struct {
 	AdditionalDropParams []string
 	MaxParallelRequests  int
 	CooldownTime         *time.Duration
+	// CustomLLMProvider is litellm_params.custom_llm_provider: when set it is
+	// the provider, and the whole model string is the model id.
+	CustomLLMProvider string
 	// Defaults are the remaining litellm_params (temperature, max_tokens, top_p,
 	// stop, ...) sent with every request unless the request sets them.
 	Defaults map[string]any
@@ -136,6 +139,7 @@ type Fallback struct {
 type Alias struct {
 	Group  string
 	Hidden bool
+	Pos    Pos // where the alias is written
 }
 
 // RouterSettings are the effective router values.

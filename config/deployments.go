@@ -1,0 +1,479 @@
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Environments are the values LITELLM_ENVIRONMENT and
+// model_info.supported_environments may take.
+var Environments = []string{"development", "staging", "production"}
+
+var knownModes = []string{
+	"chat", "completion", "embedding", "image_generation", "image_edit", "audio_transcription",
+	"audio_speech", "moderation", "rerank", "responses", "batch", "realtime", "video_generation", "ocr", "search",
+}
+
+// parsedDeployment carries what id assignment needs besides the Deployment.
+type parsedDeployment struct {
+	d       Deployment
+	idParts []string // the non-secret fields the generated id hashes, as written
+	node    *yaml.Node
+	index   int // position in model_list
+}
+
+func (p *parser) modelList(cfg *Config, n *yaml.Node) {
+	items, ok := p.sequence(n, "model_list")
+	if !ok {
+		return
+	}
+	if len(items) == 0 {
+		p.warnAt(deref(n), "model_list", "is empty: no model is served")
+	}
+	var all []parsedDeployment
+	for i, it := range items {
+		all = append(all, p.deployment(i, it)...)
+	}
+	assignIDs(all)
+
+	// Ids must be unique across every deployment, served or not.
+	byID := map[string]parsedDeployment{}
+	for _, pd := range all {
+		if first, dup := byID[pd.d.ID]; dup {
+			p.errAt(pd.node, fmt.Sprintf("model_list[%d].model_info.id", pd.index),
+				"deployment id %q is already used by the deployment at line %d (model_name %q)", pd.d.ID, first.d.Pos.Line, first.d.ModelName)
+			continue
+		}
+		byID[pd.d.ID] = pd
+	}
+
+	env, _ := p.lookup(EnvEnvironment)
+	env = strings.TrimSpace(env)
+	if env != "" && !slices.Contains(Environments, env) {
+		p.add(SeverityError, 0, 0, EnvEnvironment, "is %q; must be one of %s", env, strings.Join(Environments, ", "))
+		env = ""
+	}
+	for _, pd := range all {
+		if env != "" && len(pd.d.Info.SupportedEnvironments) > 0 && !slices.Contains(pd.d.Info.SupportedEnvironments, env) {
+			cfg.Skipped = append(cfg.Skipped, pd.d)
+			continue
+		}
+		cfg.Models = append(cfg.Models, pd.d)
+	}
+}
+
+// deployment parses one model_list entry. An entry whose organization is a
+// list becomes one deployment per organization, as in LiteLLM.
+func (p *parser) deployment(i int, n *yaml.Node) []parsedDeployment {
+	path := fmt.Sprintf("model_list[%d]", i)
+	es, ok := p.mapping(n, path)
+	if !ok {
+		return nil
+	}
+	node := deref(n)
+	d := Deployment{Pos: posOf(p.file, node)}
+	var paramsNode, infoNode *yaml.Node
+	hasName := false
+	for _, e := range es {
+		if _, ok := p.checkKey(SectionModel, path, e); !ok {
+			continue
+		}
+		switch e.Key {
+		case "model_name":
+			if s, ok := p.str(e.Value, joinKey(path, e.Key)); ok && s != "" {
+				d.ModelName, hasName = s, true
+			} else if ok || isNull(e.Value) {
+				p.errAt(e.Value, joinKey(path, e.Key), "must not be empty")
+				hasName = true
+			} else {
+				hasName = true
+			}
+		case "litellm_params":
+			paramsNode = e.Value
+			if paramsNode == nil || isNull(paramsNode) {
+				paramsNode = e.KeyNode
+			}
+		case "model_info":
+			infoNode = e.Value
+		}
+	}
+	if !hasName {
+		p.errAt(node, joinKey(path, "model_name"), "is required")
+	}
+	d.Wildcard = strings.Contains(d.ModelName, "*")
+	if paramsNode == nil {
+		p.errAt(node, joinKey(path, "litellm_params"), "is required")
+		return nil
+	}
+	p.modelInfo(&d, infoNode, joinKey(path, "model_info"))
+	orgs, modelNode, cpNode := p.litellmParams(&d, paramsNode, joinKey(path, "litellm_params"))
+	if modelNode == nil {
+		return nil
+	}
+	p.provider(&d, modelNode, cpNode, joinKey(path, "litellm_params"))
+
+	if len(orgs) == 0 {
+		orgs = []string{d.Params.Organization}
+	}
+	out := make([]parsedDeployment, 0, len(orgs))
+	for _, org := range orgs {
+		c := d
+		c.Params.Organization = org
+		c.Params.ExtraHeaders = maps.Clone(d.Params.ExtraHeaders)
+		c.Params.Defaults = maps.Clone(d.Params.Defaults)
+		c.Params.AdditionalDropParams = slices.Clone(d.Params.AdditionalDropParams)
+		c.Info.Metadata = maps.Clone(d.Info.Metadata)
+		c.Info.Extra = maps.Clone(d.Info.Extra)
+		// The id hashes the fields as written, before provider env defaults fill them.
+		parts := []string{c.ModelName, c.Params.Model, c.Params.APIBase, c.Params.APIVersion,
+			c.Params.AWSRegionName, c.Params.VertexProject, c.Params.VertexLocation, c.Params.Organization}
+		p.fillFromEnv(&c, modelNode, joinKey(path, "litellm_params.model"))
+		out = append(out, parsedDeployment{d: c, idParts: parts, node: node, index: i})
+	}
+	return out
+}
+
+// litellmParams parses litellm_params. It returns the organizations when
+// organization is a list, the model node (nil when model is missing) and the
+// custom_llm_provider node.
+func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs []string, modelNode, cpNode *yaml.Node) {
+	es, ok := p.mapping(n, path)
+	if !ok {
+		return nil, nil, nil
+	}
+	lp := &d.Params
+	var inCost, outCost *float64
+	for _, e := range es {
+		key, v := joinKey(path, e.Key), e.Value
+		switch e.Key {
+		case "model":
+			if s, ok := p.str(v, key); ok && s != "" {
+				lp.Model, modelNode = s, deref(v)
+			}
+		case "api_key":
+			lp.APIKey, _ = p.str(v, key)
+		case "api_base":
+			lp.APIBase, _ = p.str(v, key)
+			lp.APIBase = strings.TrimSpace(lp.APIBase)
+		case "api_version":
+			lp.APIVersion, _ = p.str(v, key)
+		case "organization":
+			if dv := deref(v); dv != nil && dv.Kind == yaml.SequenceNode {
+				orgs, _ = p.strList(v, key)
+				if len(orgs) == 0 {
+					p.errAt(v, key, "must not be an empty list")
+				}
+			} else {
+				lp.Organization, _ = p.str(v, key)
+			}
+		case "rpm":
+			lp.RPM, _ = p.nonNegInt(v, key)
+		case "tpm":
+			lp.TPM, _ = p.nonNegInt(v, key)
+		case "weight":
+			if f, ok := p.float(v, key); ok {
+				if f < 0 {
+					p.errAt(v, key, "must not be negative, got %v", f)
+				} else {
+					lp.Weight = f
+				}
+			}
+		case "timeout":
+			lp.Timeout, _ = p.seconds(v, key)
+		case "stream_timeout":
+			lp.StreamTimeout, _ = p.seconds(v, key)
+		case "max_retries":
+			if x, ok := p.nonNegInt(v, key); ok {
+				r := int(x)
+				lp.MaxRetries = &r
+			}
+		case "extra_headers", "headers":
+			if h, ok := p.strMap(v, key); ok && len(h) > 0 {
+				if lp.ExtraHeaders == nil {
+					lp.ExtraHeaders = map[string]string{}
+				}
+				maps.Copy(lp.ExtraHeaders, h)
+			}
+		case "aws_access_key_id":
+			lp.AWSAccessKeyID, _ = p.str(v, key)
+		case "aws_secret_access_key":
+			lp.AWSSecretAccessKey, _ = p.str(v, key)
+		case "aws_session_token":
+			lp.AWSSessionToken, _ = p.str(v, key)
+		case "aws_region_name":
+			lp.AWSRegionName, _ = p.str(v, key)
+		case "vertex_project":
+			lp.VertexProject, _ = p.str(v, key)
+		case "vertex_location":
+			lp.VertexLocation, _ = p.str(v, key)
+		case "vertex_credentials":
+			lp.VertexCredentials, _ = p.jsonText(v, key)
+		case "mock_response":
+			if s, ok := p.str(v, key); ok {
+				lp.MockResponse = &s
+			}
+		case "drop_params":
+			if b, ok := p.bool(v, key); ok {
+				lp.DropParams = &b
+			}
+		case "additional_drop_params":
+			lp.AdditionalDropParams, _ = p.strList(v, key)
+		case "max_parallel_requests":
+			if x, ok := p.nonNegInt(v, key); ok {
+				lp.MaxParallelRequests = int(x)
+			}
+		case "cooldown_time":
+			if t, ok := p.seconds(v, key); ok {
+				lp.CooldownTime = &t
+			}
+		case "custom_llm_provider":
+			if s, ok := p.str(v, key); ok {
+				lp.CustomLLMProvider = s
+				cpNode = deref(v)
+			}
+		case "input_cost_per_token":
+			if f, ok := p.cost(v, key); ok {
+				inCost = &f
+			}
+		case "output_cost_per_token":
+			if f, ok := p.cost(v, key); ok {
+				outCost = &f
+			}
+		default:
+			k, known := lookupKey(SectionParams, e.Key)
+			switch {
+			case known && k.Note == requestDefault:
+				p.setDefault(lp, e.Key, p.anyValue(v, key))
+			case known:
+				p.statusWarning(k, key, e.KeyNode)
+			default:
+				if s, close := suggest(e.Key, sectionKeys(SectionParams)); close {
+					p.errAt(e.KeyNode, key, "unknown key %q in litellm_params; did you mean %q?", e.Key, s)
+					continue
+				}
+				p.warnAt(e.KeyNode, key, "not a known LiteLLM parameter; sent to the provider as a request default")
+				p.setDefault(lp, e.Key, p.anyValue(v, key))
+			}
+		}
+	}
+	if modelNode == nil {
+		p.errAt(deref(n), joinKey(path, "model"), "is required (provider/model-id, e.g. openai/gpt-4o)")
+	}
+	if inCost != nil && d.Info.InputCostPerToken == nil {
+		d.Info.InputCostPerToken = inCost
+	}
+	if outCost != nil && d.Info.OutputCostPerToken == nil {
+		d.Info.OutputCostPerToken = outCost
+	}
+	return orgs, modelNode, cpNode
+}
+
+func (p *parser) setDefault(lp *LiteLLMParams, key string, v any) {
+	if lp.Defaults == nil {
+		lp.Defaults = map[string]any{}
+	}
+	lp.Defaults[key] = v
+}
+
+func (p *parser) cost(n *yaml.Node, key string) (float64, bool) {
+	f, ok := p.float(n, key)
+	if ok && f < 0 {
+		p.errAt(n, key, "must not be negative, got %v", f)
+		return 0, false
+	}
+	return f, ok
+}
+
+// provider sets Provider and Model from litellm_params.model (or
+// custom_llm_provider). A model that starts with '*' names no provider: the
+// provider is decided per request from the model the '*' stands for, so
+// Provider stays empty.
+func (p *parser) provider(d *Deployment, modelNode, cpNode *yaml.Node, path string) {
+	key := joinKey(path, "model")
+	if cp := d.Params.CustomLLMProvider; cp != "" {
+		if _, ok := LookupProvider(cp); !ok {
+			msg := fmt.Sprintf("deployment %q: unknown custom_llm_provider %q", d.ModelName, cp)
+			if s, ok := suggest(cp, ProviderNames()); ok {
+				msg += fmt.Sprintf("; did you mean %q?", s)
+			}
+			p.errAt(cpNode, joinKey(path, "custom_llm_provider"), "%s", msg)
+			return
+		}
+		d.Provider, d.Model = cp, strings.TrimPrefix(d.Params.Model, cp+"/")
+		return
+	}
+	if strings.HasPrefix(d.Params.Model, "*") {
+		d.Model = d.Params.Model
+		return
+	}
+	prov, id, err := SplitModel(d.Params.Model)
+	if err != nil {
+		p.errAt(modelNode, key, "deployment %q: %v", d.ModelName, err)
+		return
+	}
+	d.Provider, d.Model = prov, id
+}
+
+// fillFromEnv fills api_key, api_base and the other credentials a deployment
+// leaves out from its provider's env vars (looked up through the same lookup
+// as os.environ/). An absent variable is not an error: some providers need no
+// key. Providers with no public endpoint need api_base unless the deployment
+// only mocks responses.
+func (p *parser) fillFromEnv(d *Deployment, modelNode *yaml.Node, key string) {
+	info, ok := LookupProvider(d.Provider)
+	if !ok {
+		return
+	}
+	get := func(names ...string) string {
+		for _, n := range names {
+			if v, ok := p.lookup(n); ok && v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	lp := &d.Params
+	if lp.APIKey == "" && info.KeyEnv != "" {
+		lp.APIKey = get(info.KeyEnv)
+	}
+	if lp.APIBase == "" && info.BaseEnv != "" {
+		lp.APIBase = get(info.BaseEnv)
+	}
+	if lp.APIVersion == "" && info.VersionEnv != "" {
+		lp.APIVersion = get(info.VersionEnv)
+	}
+	switch d.Provider {
+	case "bedrock":
+		if lp.AWSAccessKeyID == "" && lp.AWSSecretAccessKey == "" {
+			lp.AWSAccessKeyID = get("AWS_ACCESS_KEY_ID")
+			lp.AWSSecretAccessKey = get("AWS_SECRET_ACCESS_KEY")
+			if lp.AWSSessionToken == "" {
+				lp.AWSSessionToken = get("AWS_SESSION_TOKEN")
+			}
+		}
+		if lp.AWSRegionName == "" {
+			lp.AWSRegionName = get("AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION")
+		}
+	case "vertex_ai", "vertex_ai_beta":
+		if lp.VertexProject == "" {
+			lp.VertexProject = get("VERTEXAI_PROJECT")
+		}
+		if lp.VertexLocation == "" {
+			lp.VertexLocation = get("VERTEXAI_LOCATION")
+		}
+	}
+	if info.NeedsAPIBase && lp.APIBase == "" && lp.MockResponse == nil {
+		hint := ""
+		if info.BaseEnv != "" {
+			hint = " (or set " + info.BaseEnv + ")"
+		}
+		p.errAt(modelNode, key, "deployment %q: provider %s has no default endpoint; set api_base%s", d.ModelName, d.Provider, hint)
+	}
+}
+
+func (p *parser) modelInfo(d *Deployment, n *yaml.Node, path string) {
+	es, ok := p.mapping(n, path)
+	if !ok {
+		return
+	}
+	mi := &d.Info
+	for _, e := range es {
+		key, v := joinKey(path, e.Key), e.Value
+		switch e.Key {
+		case "id":
+			if s, ok := p.str(v, key); ok && strings.TrimSpace(s) != "" {
+				mi.ID = s
+			} else if ok || isNull(v) {
+				p.errAt(v, key, "must not be empty")
+			}
+		case "mode":
+			if s, ok := p.str(v, key); ok {
+				mi.Mode = s
+				if !slices.Contains(knownModes, s) {
+					msg := fmt.Sprintf("unknown mode %q", s)
+					if sg, ok := suggest(s, knownModes); ok {
+						msg += fmt.Sprintf("; did you mean %q?", sg)
+					}
+					p.warnAt(v, key, "%s", msg)
+				}
+			}
+		case "input_cost_per_token":
+			if f, ok := p.cost(v, key); ok {
+				mi.InputCostPerToken = &f
+			}
+		case "output_cost_per_token":
+			if f, ok := p.cost(v, key); ok {
+				mi.OutputCostPerToken = &f
+			}
+		case "max_tokens":
+			x, _ := p.nonNegInt(v, key)
+			mi.MaxTokens = int(x)
+		case "max_input_tokens":
+			x, _ := p.nonNegInt(v, key)
+			mi.MaxInputTokens = int(x)
+		case "max_output_tokens":
+			x, _ := p.nonNegInt(v, key)
+			mi.MaxOutputTokens = int(x)
+		case "base_model":
+			mi.BaseModel, _ = p.str(v, key)
+		case "supported_environments":
+			envs, _ := p.strList(v, key)
+			for i, env := range envs {
+				if !slices.Contains(Environments, env) {
+					item := deref(v).Content[i]
+					p.errAt(item, fmt.Sprintf("%s[%d]", key, i), "unknown environment %q; must be one of %s", env, strings.Join(Environments, ", "))
+				}
+			}
+			mi.SupportedEnvironments = envs
+		case "metadata":
+			if m, ok := p.anyValue(v, key).(map[string]any); ok {
+				mi.Metadata = m
+			} else if !isNull(v) {
+				p.errAt(v, key, "must be a mapping, got %s", describe(v))
+			}
+		default:
+			if k, known := lookupKey(SectionInfo, e.Key); known {
+				p.statusWarning(k, key, e.KeyNode)
+			} else if s, close := suggest(e.Key, sectionKeys(SectionInfo)); close {
+				p.warnAt(e.KeyNode, key, "unknown key %q in model_info, passed through to /model/info; did you mean %q?", e.Key, s)
+			}
+			if mi.Extra == nil {
+				mi.Extra = map[string]any{}
+			}
+			mi.Extra[e.Key] = p.anyValue(v, key)
+		}
+	}
+}
+
+// assignIDs gives every deployment without model_info.id its generated id
+// (see doc.go, "Deployment ids").
+func assignIDs(all []parsedDeployment) {
+	seen := map[[2]string]int{}
+	for i := range all {
+		d := &all[i].d
+		k := [2]string{d.ModelName, d.Params.Model}
+		idx := seen[k]
+		seen[k]++
+		if d.Info.ID != "" {
+			d.ID = d.Info.ID
+			continue
+		}
+		d.ID = generatedID(all[i].idParts, idx)
+	}
+}
+
+func generatedID(parts []string, index int) string {
+	h := sha256.New()
+	for _, s := range append(slices.Clone(parts), strconv.Itoa(index)) {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}

@@ -1,0 +1,448 @@
+package config
+
+// This file is the one place that says which LiteLLM config keys llmgate
+// implements. Change a status here; docs/config-reference.md is regenerated
+// from it by `go test ./config -update`.
+
+// KeyStatus says how far llmgate implements a LiteLLM config key.
+type KeyStatus int
+
+const (
+	// Supported keys behave as in LiteLLM.
+	Supported KeyStatus = iota
+	// Partial keys are implemented in part; the note says which part.
+	Partial
+	// NotYet keys are accepted (LiteLLM knows them) but do nothing yet; a
+	// config that sets one gets a warning.
+	NotYet
+)
+
+func (s KeyStatus) String() string {
+	switch s {
+	case Supported:
+		return "supported"
+	case Partial:
+		return "partial"
+	case NotYet:
+		return "not yet"
+	}
+	return "unknown"
+}
+
+// Sections of the key registry.
+const (
+	SectionTop     = "top-level"
+	SectionModel   = "model_list[]"
+	SectionParams  = "litellm_params"
+	SectionInfo    = "model_info"
+	SectionLiteLLM = "litellm_settings"
+	SectionCache   = "cache_params"
+	SectionGeneral = "general_settings"
+	SectionRouter  = "router_settings"
+)
+
+// KeyDoc is one row of the key registry.
+type KeyDoc struct {
+	Section string
+	Key     string
+	Status  KeyStatus
+	Note    string
+	// Differs marks a Partial key whose behaviour differs from LiteLLM's in a
+	// way a user would notice: setting it draws a warning carrying Note.
+	Differs bool
+}
+
+func sup(section, key, note string) KeyDoc {
+	return KeyDoc{Section: section, Key: key, Status: Supported, Note: note}
+}
+
+func part(section, key, note string, differs bool) KeyDoc {
+	return KeyDoc{Section: section, Key: key, Status: Partial, Note: note, Differs: differs}
+}
+
+func notYet(section, key, note string) KeyDoc {
+	return KeyDoc{Section: section, Key: key, Status: NotYet, Note: note}
+}
+
+// requestDefault marks a litellm_params key that is a plain provider request
+// parameter: it is sent with every request that does not set it itself.
+const requestDefault = "request default: sent with every request that does not set it"
+
+var keyTable = []KeyDoc{
+	// Top level.
+	sup(SectionTop, "model_list", "the deployments"),
+	sup(SectionTop, "litellm_settings", ""),
+	sup(SectionTop, "general_settings", ""),
+	sup(SectionTop, "router_settings", ""),
+	sup(SectionTop, "environment_variables", "applied before os.environ/ references are resolved"),
+	notYet(SectionTop, "include", "other config files are not merged in"),
+	notYet(SectionTop, "credential_list", ""),
+	notYet(SectionTop, "files_settings", ""),
+	notYet(SectionTop, "finetune_settings", ""),
+	notYet(SectionTop, "assistant_settings", ""),
+	notYet(SectionTop, "guardrails", ""),
+	notYet(SectionTop, "mcp_servers", ""),
+	notYet(SectionTop, "search_tools", ""),
+	notYet(SectionTop, "vector_store_registry", ""),
+	notYet(SectionTop, "callback_settings", ""),
+	notYet(SectionTop, "model_group_settings", ""),
+
+	// A model_list entry.
+	sup(SectionModel, "model_name", "the model group; '*' makes it a wildcard pattern"),
+	sup(SectionModel, "litellm_params", ""),
+	sup(SectionModel, "model_info", ""),
+
+	// litellm_params: named fields.
+	sup(SectionParams, "model", "provider/model-id; the provider is inferred for bare names"),
+	sup(SectionParams, "api_key", "else the provider's key env var"),
+	sup(SectionParams, "api_base", "else the provider's base env var, else its public endpoint"),
+	sup(SectionParams, "api_version", "azure; else AZURE_API_VERSION"),
+	sup(SectionParams, "organization", "a list makes one deployment per organization"),
+	sup(SectionParams, "rpm", "deployment limit and load-balancing weight"),
+	sup(SectionParams, "tpm", "deployment limit and load-balancing weight"),
+	sup(SectionParams, "weight", "load-balancing weight"),
+	sup(SectionParams, "timeout", "seconds"),
+	sup(SectionParams, "stream_timeout", "seconds"),
+	sup(SectionParams, "max_retries", ""),
+	sup(SectionParams, "extra_headers", ""),
+	sup(SectionParams, "headers", "merged into extra_headers"),
+	sup(SectionParams, "aws_access_key_id", "else AWS_ACCESS_KEY_ID"),
+	sup(SectionParams, "aws_secret_access_key", "else AWS_SECRET_ACCESS_KEY"),
+	sup(SectionParams, "aws_session_token", "else AWS_SESSION_TOKEN"),
+	sup(SectionParams, "aws_region_name", "else AWS_REGION_NAME, AWS_REGION, AWS_DEFAULT_REGION"),
+	sup(SectionParams, "vertex_project", "else VERTEXAI_PROJECT"),
+	sup(SectionParams, "vertex_location", "else VERTEXAI_LOCATION"),
+	sup(SectionParams, "vertex_credentials", "JSON text, a path, or a mapping (kept as JSON)"),
+	sup(SectionParams, "mock_response", "answered by the gateway; no provider is called"),
+	sup(SectionParams, "drop_params", ""),
+	sup(SectionParams, "additional_drop_params", ""),
+	sup(SectionParams, "max_parallel_requests", ""),
+	sup(SectionParams, "cooldown_time", "per-deployment cooldown, seconds"),
+	sup(SectionParams, "custom_llm_provider", "overrides the provider prefix; the whole model string is the model id"),
+	sup(SectionParams, "input_cost_per_token", "copied into model_info when model_info does not set it"),
+	sup(SectionParams, "output_cost_per_token", "copied into model_info when model_info does not set it"),
+	// litellm_params: LiteLLM params not implemented yet.
+	notYet(SectionParams, "tags", "tag-based routing"),
+	notYet(SectionParams, "region_name", ""),
+	notYet(SectionParams, "use_in_pass_through", ""),
+	notYet(SectionParams, "litellm_credential_name", ""),
+	notYet(SectionParams, "azure_ad_token", "Entra ID tokens; use api_key"),
+	notYet(SectionParams, "tenant_id", "Entra ID client credentials"),
+	notYet(SectionParams, "client_id", "Entra ID client credentials"),
+	notYet(SectionParams, "client_secret", "Entra ID client credentials"),
+	notYet(SectionParams, "azure_username", ""),
+	notYet(SectionParams, "azure_password", ""),
+	notYet(SectionParams, "azure_scope", ""),
+	notYet(SectionParams, "aws_session_name", ""),
+	notYet(SectionParams, "aws_profile_name", ""),
+	notYet(SectionParams, "aws_role_name", ""),
+	notYet(SectionParams, "aws_web_identity_token", ""),
+	notYet(SectionParams, "aws_sts_endpoint", ""),
+	notYet(SectionParams, "aws_bedrock_runtime_endpoint", ""),
+	notYet(SectionParams, "aws_external_id", ""),
+	notYet(SectionParams, "input_cost_per_second", ""),
+	notYet(SectionParams, "output_cost_per_second", ""),
+	notYet(SectionParams, "max_budget", ""),
+	notYet(SectionParams, "budget_duration", ""),
+	notYet(SectionParams, "max_file_size_mb", ""),
+	notYet(SectionParams, "use_litellm_proxy", ""),
+	notYet(SectionParams, "merge_reasoning_content_in_choices", ""),
+	notYet(SectionParams, "configurable_clientside_auth_params", ""),
+	notYet(SectionParams, "auto_router_config", ""),
+	notYet(SectionParams, "guardrails", ""),
+	notYet(SectionParams, "cache_control_injection_points", ""),
+	notYet(SectionParams, "order", "deployment priority order"),
+	notYet(SectionParams, "metadata", ""),
+	notYet(SectionParams, "initial_prompt_value", "custom prompt templates"),
+	notYet(SectionParams, "roles", "custom prompt templates"),
+	notYet(SectionParams, "final_prompt_value", "custom prompt templates"),
+	notYet(SectionParams, "bos_token", "custom prompt templates"),
+	notYet(SectionParams, "eos_token", "custom prompt templates"),
+	notYet(SectionParams, "deployment_id", ""),
+	notYet(SectionParams, "project_id", ""),
+	notYet(SectionParams, "watsonx_region_name", ""),
+	// litellm_params: request defaults.
+	sup(SectionParams, "temperature", requestDefault),
+	sup(SectionParams, "top_p", requestDefault),
+	sup(SectionParams, "top_k", requestDefault),
+	sup(SectionParams, "n", requestDefault),
+	sup(SectionParams, "stop", requestDefault),
+	sup(SectionParams, "max_tokens", requestDefault),
+	sup(SectionParams, "max_completion_tokens", requestDefault),
+	sup(SectionParams, "presence_penalty", requestDefault),
+	sup(SectionParams, "frequency_penalty", requestDefault),
+	sup(SectionParams, "logit_bias", requestDefault),
+	sup(SectionParams, "user", requestDefault),
+	sup(SectionParams, "seed", requestDefault),
+	sup(SectionParams, "response_format", requestDefault),
+	sup(SectionParams, "tools", requestDefault),
+	sup(SectionParams, "tool_choice", requestDefault),
+	sup(SectionParams, "parallel_tool_calls", requestDefault),
+	sup(SectionParams, "logprobs", requestDefault),
+	sup(SectionParams, "top_logprobs", requestDefault),
+	sup(SectionParams, "reasoning_effort", requestDefault),
+	sup(SectionParams, "thinking", requestDefault),
+	sup(SectionParams, "modalities", requestDefault),
+	sup(SectionParams, "audio", requestDefault),
+	sup(SectionParams, "prediction", requestDefault),
+	sup(SectionParams, "service_tier", requestDefault),
+	sup(SectionParams, "store", requestDefault),
+	sup(SectionParams, "stream_options", requestDefault),
+	sup(SectionParams, "web_search_options", requestDefault),
+	sup(SectionParams, "dimensions", requestDefault),
+	sup(SectionParams, "encoding_format", requestDefault),
+	sup(SectionParams, "safety_settings", requestDefault),
+	sup(SectionParams, "extra_body", requestDefault),
+
+	// model_info. Keys not listed here are passed through to /model/info.
+	sup(SectionInfo, "id", "the deployment id"),
+	sup(SectionInfo, "mode", "chat, completion, embedding, ..."),
+	sup(SectionInfo, "input_cost_per_token", ""),
+	sup(SectionInfo, "output_cost_per_token", ""),
+	sup(SectionInfo, "max_tokens", ""),
+	sup(SectionInfo, "max_input_tokens", ""),
+	sup(SectionInfo, "max_output_tokens", ""),
+	sup(SectionInfo, "base_model", ""),
+	sup(SectionInfo, "supported_environments", "compared with LITELLM_ENVIRONMENT"),
+	sup(SectionInfo, "metadata", ""),
+	notYet(SectionInfo, "access_groups", ""),
+	notYet(SectionInfo, "health_check_model", ""),
+	notYet(SectionInfo, "team_id", ""),
+	notYet(SectionInfo, "tier", ""),
+
+	// litellm_settings.
+	sup(SectionLiteLLM, "drop_params", ""),
+	sup(SectionLiteLLM, "additional_drop_params", ""),
+	sup(SectionLiteLLM, "num_retries", "feeds router_settings.num_retries"),
+	sup(SectionLiteLLM, "request_timeout", "feeds router_settings.timeout"),
+	sup(SectionLiteLLM, "fallbacks", "feeds router_settings.fallbacks"),
+	sup(SectionLiteLLM, "context_window_fallbacks", "feeds router_settings"),
+	sup(SectionLiteLLM, "content_policy_fallbacks", "feeds router_settings"),
+	sup(SectionLiteLLM, "default_fallbacks", "feeds router_settings"),
+	sup(SectionLiteLLM, "allowed_fails", "feeds router_settings"),
+	sup(SectionLiteLLM, "cooldown_time", "feeds router_settings"),
+	sup(SectionLiteLLM, "model_group_alias", "feeds router_settings"),
+	sup(SectionLiteLLM, "json_logs", ""),
+	sup(SectionLiteLLM, "set_verbose", ""),
+	part(SectionLiteLLM, "cache", "local and redis caches only", false),
+	part(SectionLiteLLM, "cache_params", "local and redis caches only", false),
+	notYet(SectionLiteLLM, "success_callback", "logging callbacks"),
+	notYet(SectionLiteLLM, "failure_callback", "logging callbacks"),
+	notYet(SectionLiteLLM, "callbacks", "logging callbacks"),
+	notYet(SectionLiteLLM, "service_callbacks", ""),
+	notYet(SectionLiteLLM, "turn_off_message_logging", ""),
+	notYet(SectionLiteLLM, "redact_user_api_key_info", ""),
+	notYet(SectionLiteLLM, "langfuse_default_tags", ""),
+	notYet(SectionLiteLLM, "modify_params", ""),
+	notYet(SectionLiteLLM, "enable_preview_features", ""),
+	notYet(SectionLiteLLM, "force_ipv4", ""),
+	notYet(SectionLiteLLM, "forward_traceparent_to_llm_provider", ""),
+	notYet(SectionLiteLLM, "disable_end_user_cost_tracking", ""),
+	notYet(SectionLiteLLM, "disable_end_user_cost_tracking_prometheus_only", ""),
+	notYet(SectionLiteLLM, "key_generation_settings", ""),
+	notYet(SectionLiteLLM, "disable_add_transform_inline_image_block", ""),
+	notYet(SectionLiteLLM, "disable_hf_tokenizer_download", ""),
+	notYet(SectionLiteLLM, "callback_settings", ""),
+	notYet(SectionLiteLLM, "max_budget", ""),
+	notYet(SectionLiteLLM, "budget_duration", ""),
+	notYet(SectionLiteLLM, "max_internal_user_budget", ""),
+	notYet(SectionLiteLLM, "internal_user_budget_duration", ""),
+	notYet(SectionLiteLLM, "max_end_user_budget", ""),
+	notYet(SectionLiteLLM, "default_team_settings", ""),
+	notYet(SectionLiteLLM, "default_key_generate_params", ""),
+	notYet(SectionLiteLLM, "upperbound_key_generate_params", ""),
+	notYet(SectionLiteLLM, "default_internal_user_params", ""),
+	notYet(SectionLiteLLM, "enable_json_schema_validation", ""),
+	notYet(SectionLiteLLM, "return_response_headers", ""),
+	notYet(SectionLiteLLM, "ssl_verify", ""),
+	notYet(SectionLiteLLM, "telemetry", ""),
+	notYet(SectionLiteLLM, "guardrails", ""),
+	notYet(SectionLiteLLM, "redact_messages_in_exceptions", ""),
+
+	// litellm_settings.cache_params.
+	part(SectionCache, "type", "local and redis; other types are not implemented yet", false),
+	sup(SectionCache, "host", "redis"),
+	sup(SectionCache, "port", "redis"),
+	sup(SectionCache, "password", "redis"),
+	sup(SectionCache, "namespace", "prefix of cache keys"),
+	sup(SectionCache, "ttl", "seconds"),
+	sup(SectionCache, "mode", "default_on or default_off"),
+	sup(SectionCache, "supported_call_types", ""),
+	notYet(SectionCache, "redis_startup_nodes", "Redis Cluster"),
+	notYet(SectionCache, "service_name", "Redis Sentinel"),
+	notYet(SectionCache, "sentinel_nodes", "Redis Sentinel"),
+	notYet(SectionCache, "s3_bucket_name", "s3 cache"),
+	notYet(SectionCache, "s3_region_name", "s3 cache"),
+	notYet(SectionCache, "s3_aws_access_key_id", "s3 cache"),
+	notYet(SectionCache, "s3_aws_secret_access_key", "s3 cache"),
+	notYet(SectionCache, "s3_endpoint_url", "s3 cache"),
+	notYet(SectionCache, "qdrant_semantic_cache_embedding_model", "semantic cache"),
+	notYet(SectionCache, "qdrant_collection_name", "semantic cache"),
+	notYet(SectionCache, "qdrant_quantization_config", "semantic cache"),
+	notYet(SectionCache, "qdrant_api_base", "semantic cache"),
+	notYet(SectionCache, "similarity_threshold", "semantic cache"),
+
+	// general_settings.
+	sup(SectionGeneral, "master_key", "with none set, every route is open"),
+	sup(SectionGeneral, "max_request_size_mb", ""),
+	sup(SectionGeneral, "litellm_key_header_name", ""),
+	sup(SectionGeneral, "max_parallel_requests", ""),
+	sup(SectionGeneral, "global_max_parallel_requests", ""),
+	sup(SectionGeneral, "model_group_alias", "merged under router_settings.model_group_alias"),
+	part(SectionGeneral, "background_health_checks", "health endpoints: /health probes on request", true),
+	part(SectionGeneral, "health_check_interval", "health endpoints: /health probes on request", true),
+	part(SectionGeneral, "health_check_details", "health endpoints", false),
+	notYet(SectionGeneral, "database_url", "no database is used yet; virtual keys are not persisted"),
+	notYet(SectionGeneral, "max_response_size_mb", ""),
+	notYet(SectionGeneral, "completion_model", ""),
+	notYet(SectionGeneral, "embedding_model", ""),
+	notYet(SectionGeneral, "image_generation_model", ""),
+	notYet(SectionGeneral, "moderation_model", ""),
+	notYet(SectionGeneral, "infer_model_from_keys", ""),
+	notYet(SectionGeneral, "enable_jwt_auth", ""),
+	notYet(SectionGeneral, "litellm_jwtauth", ""),
+	notYet(SectionGeneral, "allowed_routes", ""),
+	notYet(SectionGeneral, "admin_only_routes", ""),
+	notYet(SectionGeneral, "allowed_ips", ""),
+	notYet(SectionGeneral, "enforce_user_param", ""),
+	notYet(SectionGeneral, "enable_oauth2_auth", ""),
+	notYet(SectionGeneral, "enable_oauth2_proxy_auth", ""),
+	notYet(SectionGeneral, "use_x_forwarded_for", ""),
+	notYet(SectionGeneral, "custom_auth", ""),
+	notYet(SectionGeneral, "allow_user_auth", ""),
+	notYet(SectionGeneral, "custom_sso", ""),
+	notYet(SectionGeneral, "database_connection_pool_limit", ""),
+	notYet(SectionGeneral, "database_connection_timeout", ""),
+	notYet(SectionGeneral, "allow_requests_on_db_unavailable", ""),
+	notYet(SectionGeneral, "disable_spend_logs", ""),
+	notYet(SectionGeneral, "disable_master_key_return", ""),
+	notYet(SectionGeneral, "disable_retry_on_max_parallel_request_limit_error", ""),
+	notYet(SectionGeneral, "disable_reset_budget", ""),
+	notYet(SectionGeneral, "disable_adding_master_key_hash_to_db", ""),
+	notYet(SectionGeneral, "store_model_in_db", ""),
+	notYet(SectionGeneral, "store_prompts_in_spend_logs", ""),
+	notYet(SectionGeneral, "disable_prisma_schema_update", ""),
+	notYet(SectionGeneral, "proxy_batch_write_at", ""),
+	notYet(SectionGeneral, "proxy_budget_rescheduler_min_time", ""),
+	notYet(SectionGeneral, "proxy_budget_rescheduler_max_time", ""),
+	notYet(SectionGeneral, "key_management_system", ""),
+	notYet(SectionGeneral, "key_management_settings", ""),
+	notYet(SectionGeneral, "use_azure_key_vault", ""),
+	notYet(SectionGeneral, "use_google_kms", ""),
+	notYet(SectionGeneral, "default_team_disabled", ""),
+	notYet(SectionGeneral, "custom_key_generate", ""),
+	notYet(SectionGeneral, "alerting", ""),
+	notYet(SectionGeneral, "alerting_threshold", ""),
+	notYet(SectionGeneral, "alerting_args", ""),
+	notYet(SectionGeneral, "alert_types", ""),
+	notYet(SectionGeneral, "alert_to_webhook_url", ""),
+	notYet(SectionGeneral, "spend_report_frequency", ""),
+	notYet(SectionGeneral, "forward_openai_org_id", ""),
+	notYet(SectionGeneral, "forward_client_headers_to_llm_api", ""),
+	notYet(SectionGeneral, "use_client_credentials_pass_through_routes", ""),
+	notYet(SectionGeneral, "allow_client_side_credentials", ""),
+	notYet(SectionGeneral, "service_account_settings", ""),
+	notYet(SectionGeneral, "provider_budget_config", ""),
+	notYet(SectionGeneral, "retry_after", ""),
+	notYet(SectionGeneral, "num_retries", "use router_settings.num_retries"),
+	notYet(SectionGeneral, "public_routes", ""),
+	notYet(SectionGeneral, "enforced_params", ""),
+	notYet(SectionGeneral, "user_api_key_cache_ttl", ""),
+	notYet(SectionGeneral, "ui_access_mode", ""),
+	notYet(SectionGeneral, "litellm_license", ""),
+	notYet(SectionGeneral, "oauth2_config_mappings", ""),
+	notYet(SectionGeneral, "pass_through_endpoints", ""),
+
+	// router_settings.
+	sup(SectionRouter, "routing_strategy", "simple-shuffle (default), least-busy, usage-based-routing(-v2), latency-based-routing, cost-based-routing"),
+	sup(SectionRouter, "routing_strategy_args", ""),
+	sup(SectionRouter, "num_retries", "default 2"),
+	sup(SectionRouter, "timeout", "seconds, default 600"),
+	sup(SectionRouter, "stream_timeout", "seconds, default: timeout"),
+	sup(SectionRouter, "allowed_fails", "default 3 per deployment per minute"),
+	sup(SectionRouter, "cooldown_time", "seconds, default 5"),
+	sup(SectionRouter, "disable_cooldowns", ""),
+	sup(SectionRouter, "retry_policy", ""),
+	sup(SectionRouter, "allowed_fails_policy", ""),
+	sup(SectionRouter, "fallbacks", ""),
+	sup(SectionRouter, "context_window_fallbacks", ""),
+	sup(SectionRouter, "content_policy_fallbacks", ""),
+	sup(SectionRouter, "default_fallbacks", ""),
+	sup(SectionRouter, "max_fallbacks", "default 5"),
+	sup(SectionRouter, "model_group_alias", "{alias: group} or {alias: {model: group, hidden: bool}}"),
+	sup(SectionRouter, "enable_pre_call_checks", ""),
+	part(SectionRouter, "enable_pre_call_check", "spelling used in LiteLLM's docs; read as enable_pre_call_checks", true),
+	sup(SectionRouter, "redis_host", ""),
+	sup(SectionRouter, "redis_port", "int or string"),
+	sup(SectionRouter, "redis_password", ""),
+	sup(SectionRouter, "redis_url", ""),
+	sup(SectionRouter, "default_max_parallel_requests", ""),
+	notYet(SectionRouter, "enable_tag_filtering", "tag-based routing"),
+	notYet(SectionRouter, "tag_filtering_match_any", "tag-based routing"),
+	notYet(SectionRouter, "default_litellm_params", ""),
+	notYet(SectionRouter, "default_priority", "request scheduler"),
+	notYet(SectionRouter, "polling_interval", "request scheduler"),
+	notYet(SectionRouter, "caching_groups", ""),
+	notYet(SectionRouter, "assistants_config", ""),
+	notYet(SectionRouter, "client_ttl", "Envoy manages upstream connections"),
+	notYet(SectionRouter, "cache_responses", ""),
+	notYet(SectionRouter, "optional_pre_call_checks", ""),
+	notYet(SectionRouter, "model_group_retry_policy", ""),
+	notYet(SectionRouter, "provider_budget_config", ""),
+	notYet(SectionRouter, "retry_after", ""),
+	notYet(SectionRouter, "debug_level", ""),
+	notYet(SectionRouter, "set_verbose", "deprecated in LiteLLM; use litellm_settings.set_verbose"),
+	notYet(SectionRouter, "alerting_config", ""),
+	notYet(SectionRouter, "router_general_settings", ""),
+}
+
+var keyIndex = func() map[string]map[string]KeyDoc {
+	idx := map[string]map[string]KeyDoc{}
+	for _, k := range keyTable {
+		if idx[k.Section] == nil {
+			idx[k.Section] = map[string]KeyDoc{}
+		}
+		if _, dup := idx[k.Section][k.Key]; dup {
+			continue // first row wins; TestKeyTableNoDuplicates reports it
+		}
+		idx[k.Section][k.Key] = k
+	}
+	return idx
+}()
+
+// KeyReference returns the key registry, section by section, in table order.
+func KeyReference() []KeyDoc {
+	seen := map[[2]string]bool{}
+	out := make([]KeyDoc, 0, len(keyTable))
+	for _, k := range keyTable {
+		id := [2]string{k.Section, k.Key}
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		out = append(out, k)
+	}
+	return out
+}
+
+func lookupKey(section, key string) (KeyDoc, bool) {
+	k, ok := keyIndex[section][key]
+	return k, ok
+}
+
+func sectionKeys(section string) []string {
+	var out []string
+	for _, k := range keyTable {
+		if k.Section == section {
+			out = append(out, k.Key)
+		}
+	}
+	return out
+}
+
+// isRequestDefault reports whether a litellm_params key is a plain provider
+// request parameter.
+func isRequestDefault(key string) bool {
+	k, ok := lookupKey(SectionParams, key)
+	return ok && k.Note == requestDefault
+}

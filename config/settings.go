@@ -1,0 +1,686 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// RoutingStrategies are the values router_settings.routing_strategy may take.
+var RoutingStrategies = []string{
+	"simple-shuffle", "least-busy", "usage-based-routing", "usage-based-routing-v2",
+	"latency-based-routing", "cost-based-routing",
+}
+
+// LiteLLM's router defaults (see LITELLM_SEMANTICS).
+const (
+	DefaultRoutingStrategy = "simple-shuffle"
+	DefaultNumRetries      = 2
+	DefaultTimeout         = 600 * time.Second
+	DefaultAllowedFails    = 3
+	DefaultCooldownTime    = 5 * time.Second
+	DefaultMaxFallbacks    = 5
+	// DefaultHealthCheckInterval is general_settings.health_check_interval when unset.
+	DefaultHealthCheckInterval = 300 * time.Second
+)
+
+var retryPolicyKeys = []string{
+	"BadRequestErrorRetries", "AuthenticationErrorRetries", "TimeoutErrorRetries", "RateLimitErrorRetries",
+	"ContentPolicyViolationErrorRetries", "InternalServerErrorRetries", "NotFoundErrorRetries",
+}
+
+var allowedFailsPolicyKeys = []string{
+	"BadRequestErrorAllowedFails", "AuthenticationErrorAllowedFails", "TimeoutErrorAllowedFails",
+	"RateLimitErrorAllowedFails", "ContentPolicyViolationErrorAllowedFails", "InternalServerErrorAllowedFails",
+	"NotFoundErrorAllowedFails",
+}
+
+// CacheTypes are the values cache_params.type may take in LiteLLM.
+var CacheTypes = []string{"local", "redis", "redis-semantic", "qdrant-semantic", "s3", "disk"}
+
+// DefaultCacheCallTypes is cache_params.supported_call_types when unset.
+var DefaultCacheCallTypes = []string{
+	"completion", "acompletion", "embedding", "aembedding", "atranscription", "transcription",
+	"atext_completion", "text_completion", "arerank", "rerank",
+}
+
+// routerPart holds the router keys written in one section; nil/absent means
+// not written there.
+type routerPart struct {
+	strategy           *string
+	strategyArgs       map[string]any
+	numRetries         *int
+	timeout            *time.Duration
+	streamTimeout      *time.Duration
+	allowedFails       *int
+	cooldownTime       *time.Duration
+	disableCooldowns   *bool
+	retryPolicy        map[string]int
+	allowedFailsPolicy map[string]int
+	fallbacks          *[]Fallback
+	cwFallbacks        *[]Fallback
+	cpFallbacks        *[]Fallback
+	defaultFallbacks   *[]string
+	defaultFallbackPos Pos
+	maxFallbacks       *int
+	aliases            map[string]Alias
+	preCallChecks      *bool
+	redisHost          *string
+	redisPort          *string
+	redisPassword      *string
+	redisURL           *string
+	defaultMaxParallel *int
+	tagFiltering       *bool
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// routerKey parses one key that feeds the router. It reports whether the key
+// is a router key at all.
+func (p *parser) routerKey(rp *routerPart, e entry, path string) bool {
+	key, v := joinKey(path, e.Key), e.Value
+	switch e.Key {
+	case "routing_strategy":
+		if s, ok := p.str(v, key); ok {
+			if !slices.Contains(RoutingStrategies, s) {
+				msg := fmt.Sprintf("unknown routing strategy %q; must be one of %s", s, strings.Join(RoutingStrategies, ", "))
+				if sg, ok := suggest(s, RoutingStrategies); ok {
+					msg = fmt.Sprintf("unknown routing strategy %q; did you mean %q?", s, sg)
+				}
+				p.errAt(v, key, "%s", msg)
+			} else {
+				rp.strategy = &s
+			}
+		}
+	case "routing_strategy_args":
+		if m, ok := p.anyValue(v, key).(map[string]any); ok {
+			rp.strategyArgs = m
+		} else if !isNull(v) {
+			p.errAt(v, key, "must be a mapping, got %s", describe(v))
+		}
+	case "num_retries":
+		if x, ok := p.nonNegInt(v, key); ok {
+			rp.numRetries = ptr(int(x))
+		}
+	case "timeout", "request_timeout":
+		if t, ok := p.seconds(v, key); ok {
+			rp.timeout = &t
+		}
+	case "stream_timeout":
+		if t, ok := p.seconds(v, key); ok {
+			rp.streamTimeout = &t
+		}
+	case "allowed_fails":
+		if x, ok := p.nonNegInt(v, key); ok {
+			rp.allowedFails = ptr(int(x))
+		}
+	case "cooldown_time":
+		if t, ok := p.seconds(v, key); ok {
+			rp.cooldownTime = &t
+		}
+	case "disable_cooldowns":
+		if b, ok := p.bool(v, key); ok {
+			rp.disableCooldowns = &b
+		}
+	case "retry_policy":
+		rp.retryPolicy = p.policy(v, key, retryPolicyKeys)
+	case "allowed_fails_policy":
+		rp.allowedFailsPolicy = p.policy(v, key, allowedFailsPolicyKeys)
+	case "fallbacks":
+		if fb, ok := p.fallbacks(v, key); ok {
+			rp.fallbacks = &fb
+		}
+	case "context_window_fallbacks":
+		if fb, ok := p.fallbacks(v, key); ok {
+			rp.cwFallbacks = &fb
+		}
+	case "content_policy_fallbacks":
+		if fb, ok := p.fallbacks(v, key); ok {
+			rp.cpFallbacks = &fb
+		}
+	case "default_fallbacks":
+		if l, ok := p.strList(v, key); ok {
+			rp.defaultFallbacks = &l
+			rp.defaultFallbackPos = posOf(p.file, deref(v))
+		}
+	case "max_fallbacks":
+		if x, ok := p.nonNegInt(v, key); ok {
+			rp.maxFallbacks = ptr(int(x))
+		}
+	case "model_group_alias":
+		rp.aliases = p.aliases(v, key)
+	case "enable_pre_call_checks", "enable_pre_call_check":
+		if b, ok := p.bool(v, key); ok {
+			rp.preCallChecks = &b
+		}
+	case "redis_host":
+		if s, ok := p.str(v, key); ok {
+			rp.redisHost = &s
+		}
+	case "redis_port":
+		if s, ok := p.port(v, key); ok {
+			rp.redisPort = &s
+		}
+	case "redis_password":
+		if s, ok := p.str(v, key); ok {
+			rp.redisPassword = &s
+		}
+	case "redis_url":
+		if s, ok := p.str(v, key); ok {
+			rp.redisURL = &s
+		}
+	case "default_max_parallel_requests":
+		if x, ok := p.nonNegInt(v, key); ok {
+			rp.defaultMaxParallel = ptr(int(x))
+		}
+	case "enable_tag_filtering":
+		if b, ok := p.bool(v, key); ok {
+			rp.tagFiltering = &b
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// port reads a port written as an integer or a string.
+func (p *parser) port(n *yaml.Node, key string) (string, bool) {
+	s, ok := p.str(n, key)
+	if !ok {
+		return "", false
+	}
+	if x, err := strconv.Atoi(strings.TrimSpace(s)); err != nil || x < 1 || x > 65535 {
+		p.errAt(n, key, "must be a port number (1-65535), got %s", describe(n))
+		return "", false
+	}
+	return strings.TrimSpace(s), true
+}
+
+func (p *parser) policy(n *yaml.Node, path string, known []string) map[string]int {
+	es, ok := p.mapping(n, path)
+	if !ok {
+		return nil
+	}
+	out := map[string]int{}
+	for _, e := range es {
+		key := joinKey(path, e.Key)
+		if !slices.Contains(known, e.Key) {
+			msg := fmt.Sprintf("unknown error class %q", e.Key)
+			if s, ok := suggest(e.Key, known); ok {
+				msg += fmt.Sprintf("; did you mean %q?", s)
+			} else {
+				msg += "; must be one of " + strings.Join(known, ", ")
+			}
+			p.errAt(e.KeyNode, key, "%s", msg)
+			continue
+		}
+		if x, ok := p.nonNegInt(e.Value, key); ok {
+			out[e.Key] = int(x)
+		}
+	}
+	return out
+}
+
+// fallbacks reads [{group: [g1, g2]}, ...].
+func (p *parser) fallbacks(n *yaml.Node, path string) ([]Fallback, bool) {
+	items, ok := p.sequence(n, path)
+	if !ok {
+		return nil, false
+	}
+	out := []Fallback{}
+	good := true
+	for i, it := range items {
+		ipath := fmt.Sprintf("%s[%d]", path, i)
+		if d := deref(it); d == nil || d.Kind != yaml.MappingNode {
+			p.errAt(it, ipath, "must be a mapping {model_group: [fallback groups]}, got %s", describe(it))
+			good = false
+			continue
+		}
+		es, _ := p.mapping(it, ipath)
+		for _, e := range es {
+			key := joinKey(ipath, e.Key)
+			if d := deref(e.Value); d != nil && d.Kind == yaml.ScalarNode && !isNull(d) {
+				p.errAt(e.Value, key, "must be a list of model groups, e.g. [%s]", d.Value)
+				good = false
+				continue
+			}
+			to, ok := p.strList(e.Value, key)
+			if !ok {
+				good = false
+				continue
+			}
+			p.setRefKey(posOf(p.file, e.KeyNode), key)
+			out = append(out, Fallback{Group: e.Key, To: to, Pos: posOf(p.file, e.KeyNode)})
+		}
+	}
+	return out, good
+}
+
+// aliases reads {alias: group} or {alias: {model: group, hidden: bool}}.
+func (p *parser) aliases(n *yaml.Node, path string) map[string]Alias {
+	es, ok := p.mapping(n, path)
+	if !ok {
+		return nil
+	}
+	out := map[string]Alias{}
+	for _, e := range es {
+		key := joinKey(path, e.Key)
+		a := Alias{Pos: posOf(p.file, e.KeyNode)}
+		p.setRefKey(a.Pos, key)
+		v := deref(e.Value)
+		switch {
+		case v != nil && v.Kind == yaml.MappingNode:
+			sub, _ := p.mapping(v, key)
+			for _, s := range sub {
+				skey := joinKey(key, s.Key)
+				switch s.Key {
+				case "model":
+					a.Group, _ = p.str(s.Value, skey)
+				case "hidden":
+					a.Hidden, _ = p.bool(s.Value, skey)
+				default:
+					msg := fmt.Sprintf("unknown key %q in a model_group_alias entry (keys: model, hidden)", s.Key)
+					if sg, ok := suggest(s.Key, []string{"model", "hidden"}); ok {
+						msg += fmt.Sprintf("; did you mean %q?", sg)
+					}
+					p.errAt(s.KeyNode, skey, "%s", msg)
+				}
+			}
+			if a.Group == "" {
+				p.errAt(v, joinKey(key, "model"), "is required")
+				continue
+			}
+		default:
+			s, ok := p.str(e.Value, key)
+			if !ok || s == "" {
+				if ok || isNull(e.Value) {
+					p.errAt(e.Value, key, "must name a model group")
+				}
+				continue
+			}
+			a.Group = s
+		}
+		out[e.Key] = a
+	}
+	return out
+}
+
+func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
+	const path = "litellm_settings"
+	es, ok := p.mapping(n, path)
+	if !ok {
+		return
+	}
+	ls := &cfg.LiteLLM
+	ls.Raw = map[string]any{}
+	for _, e := range es {
+		key, v := joinKey(path, e.Key), e.Value
+		if _, ok := p.checkKey(SectionLiteLLM, path, e); !ok {
+			continue
+		}
+		ls.Raw[e.Key] = p.anyValue(v, key)
+		switch e.Key {
+		case "drop_params":
+			ls.DropParams, _ = p.bool(v, key)
+		case "additional_drop_params":
+			ls.AdditionalDropParams, _ = p.strList(v, key)
+		case "json_logs":
+			ls.JSONLogs, _ = p.bool(v, key)
+		case "set_verbose":
+			ls.SetVerbose, _ = p.bool(v, key)
+		case "cache":
+			ls.Cache, _ = p.bool(v, key)
+		}
+	}
+	// cache_params after cache, whatever their order in the file.
+	for _, e := range es {
+		if e.Key == "cache_params" {
+			p.cacheParams(cfg, e.Value, joinKey(path, e.Key))
+		}
+	}
+	if ls.Cache {
+		cp := &ls.CacheParams
+		if cp.Type == "" {
+			cp.Type = "local"
+		}
+		if cp.Mode == "" {
+			cp.Mode = "default_on"
+		}
+		if cp.SupportedCallTypes == nil {
+			cp.SupportedCallTypes = slices.Clone(DefaultCacheCallTypes)
+		}
+		if cp.Type == "redis" {
+			// LiteLLM's redis cache reads these when cache_params leaves them out.
+			get := func(name string) string { v, _ := p.lookup(name); return v }
+			if cp.Host == "" {
+				cp.Host = get("REDIS_HOST")
+			}
+			if cp.Port == "" {
+				cp.Port = get("REDIS_PORT")
+			}
+			if cp.Password == "" {
+				cp.Password = get("REDIS_PASSWORD")
+			}
+		}
+	}
+}
+
+func (p *parser) cacheParams(cfg *Config, n *yaml.Node, path string) {
+	es, ok := p.mapping(n, path)
+	if !ok {
+		return
+	}
+	cp := &cfg.LiteLLM.CacheParams
+	for _, e := range es {
+		key, v := joinKey(path, e.Key), e.Value
+		if _, ok := p.checkKey(SectionCache, path, e); !ok {
+			continue
+		}
+		switch e.Key {
+		case "type":
+			s, ok := p.str(v, key)
+			if !ok {
+				continue
+			}
+			switch {
+			case !slices.Contains(CacheTypes, s):
+				msg := fmt.Sprintf("unknown cache type %q; must be one of %s", s, strings.Join(CacheTypes, ", "))
+				if sg, ok := suggest(s, CacheTypes); ok {
+					msg = fmt.Sprintf("unknown cache type %q; did you mean %q?", s, sg)
+				}
+				p.errAt(v, key, "%s", msg)
+			case s != "local" && s != "redis":
+				p.warnAt(v, key, "cache type %q is accepted, not implemented yet: responses are not cached", s)
+				cp.Type = s
+			default:
+				cp.Type = s
+			}
+		case "host":
+			cp.Host, _ = p.str(v, key)
+		case "port":
+			cp.Port, _ = p.port(v, key)
+		case "password":
+			cp.Password, _ = p.str(v, key)
+		case "namespace":
+			cp.Namespace, _ = p.str(v, key)
+		case "ttl":
+			cp.TTL, _ = p.seconds(v, key)
+		case "mode":
+			if s, ok := p.str(v, key); ok {
+				if s != "default_on" && s != "default_off" {
+					p.errAt(v, key, "must be default_on or default_off, got %q", s)
+				} else {
+					cp.Mode = s
+				}
+			}
+		case "supported_call_types":
+			cp.SupportedCallTypes, _ = p.strList(v, key)
+		}
+	}
+	if !cfg.LiteLLM.Cache {
+		p.warnAt(deref(n), path, "cache_params has no effect unless litellm_settings.cache is true")
+	}
+}
+
+func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
+	const path = "general_settings"
+	es, ok := p.mapping(n, path)
+	if !ok {
+		return
+	}
+	gs := &cfg.General
+	gs.Raw = map[string]any{}
+	for _, e := range es {
+		key, v := joinKey(path, e.Key), e.Value
+		if _, ok := p.checkKey(SectionGeneral, path, e); !ok {
+			continue
+		}
+		gs.Raw[e.Key] = p.anyValue(v, key)
+		switch e.Key {
+		case "master_key":
+			gs.MasterKey, _ = p.str(v, key)
+		case "database_url":
+			gs.DatabaseURL, _ = p.str(v, key)
+		case "max_request_size_mb":
+			gs.MaxRequestSizeMB, _ = p.positive(v, key)
+		case "max_response_size_mb":
+			gs.MaxResponseSizeMB, _ = p.positive(v, key)
+		case "max_parallel_requests":
+			x, _ := p.nonNegInt(v, key)
+			gs.MaxParallelRequests = int(x)
+		case "global_max_parallel_requests":
+			x, _ := p.nonNegInt(v, key)
+			gs.GlobalMaxParallelRequests = int(x)
+		case "litellm_key_header_name":
+			gs.LiteLLMKeyHeaderName, _ = p.str(v, key)
+		case "background_health_checks":
+			gs.BackgroundHealthChecks, _ = p.bool(v, key)
+		case "health_check_interval":
+			gs.HealthCheckInterval, _ = p.seconds(v, key)
+		}
+	}
+	if gs.HealthCheckInterval == 0 {
+		gs.HealthCheckInterval = DefaultHealthCheckInterval
+	}
+}
+
+func (p *parser) positive(n *yaml.Node, key string) (float64, bool) {
+	f, ok := p.float(n, key)
+	if ok && f <= 0 {
+		p.errAt(n, key, "must be greater than 0, got %v", f)
+		return 0, false
+	}
+	return f, ok
+}
+
+// litellmRouterKeys are the litellm_settings keys that feed the router.
+var litellmRouterKeys = []string{
+	"num_retries", "request_timeout", "fallbacks", "context_window_fallbacks", "content_policy_fallbacks",
+	"default_fallbacks", "allowed_fails", "cooldown_time", "model_group_alias",
+}
+
+// routerSettings fills Config.Router: router_settings wins, then the
+// litellm_settings keys that feed the router (and general_settings'
+// model_group_alias), then LiteLLM's defaults.
+func (p *parser) routerSettings(cfg *Config, n *yaml.Node, top map[string]entry) {
+	var fromRouter, fromLiteLLM, fromGeneral routerPart
+	if n != nil {
+		es, _ := p.mapping(n, "router_settings")
+		for _, e := range es {
+			if _, ok := p.checkKey(SectionRouter, "router_settings", e); !ok {
+				continue
+			}
+			p.routerKey(&fromRouter, e, "router_settings")
+		}
+	}
+	if e, ok := top["litellm_settings"]; ok && deref(e.Value) != nil && deref(e.Value).Kind == yaml.MappingNode {
+		es, _ := p.quietMapping(e.Value)
+		for _, e := range es {
+			if slices.Contains(litellmRouterKeys, e.Key) {
+				p.routerKey(&fromLiteLLM, e, "litellm_settings")
+			}
+		}
+	}
+	if e, ok := top["general_settings"]; ok && deref(e.Value) != nil && deref(e.Value).Kind == yaml.MappingNode {
+		es, _ := p.quietMapping(e.Value)
+		for _, e := range es {
+			if e.Key == "model_group_alias" {
+				p.routerKey(&fromGeneral, e, "general_settings")
+			}
+		}
+	}
+	if fromLiteLLM.numRetries != nil {
+		cfg.LiteLLM.NumRetries = ptr(*fromLiteLLM.numRetries)
+	}
+	if fromLiteLLM.timeout != nil {
+		cfg.LiteLLM.RequestTimeout = *fromLiteLLM.timeout
+	}
+
+	r := &cfg.Router
+	parts := []*routerPart{&fromRouter, &fromLiteLLM}
+	r.RoutingStrategy = first(DefaultRoutingStrategy, fromRouter.strategy)
+	r.RoutingStrategyArgs = fromRouter.strategyArgs
+	r.NumRetries = first(DefaultNumRetries, pick(parts, func(p *routerPart) *int { return p.numRetries })...)
+	r.NumRetriesSet = fromRouter.numRetries != nil || fromLiteLLM.numRetries != nil
+	r.Timeout = first(DefaultTimeout, pick(parts, func(p *routerPart) *time.Duration { return p.timeout })...)
+	r.StreamTimeout = first(r.Timeout, fromRouter.streamTimeout)
+	r.AllowedFails = first(DefaultAllowedFails, pick(parts, func(p *routerPart) *int { return p.allowedFails })...)
+	r.CooldownTime = first(DefaultCooldownTime, pick(parts, func(p *routerPart) *time.Duration { return p.cooldownTime })...)
+	r.DisableCooldowns = first(false, fromRouter.disableCooldowns)
+	r.RetryPolicy = fromRouter.retryPolicy
+	r.AllowedFailsPolicy = fromRouter.allowedFailsPolicy
+	r.Fallbacks = first(nil, pick(parts, func(p *routerPart) *[]Fallback { return p.fallbacks })...)
+	r.ContextWindowFallbacks = first(nil, pick(parts, func(p *routerPart) *[]Fallback { return p.cwFallbacks })...)
+	r.ContentPolicyFallbacks = first(nil, pick(parts, func(p *routerPart) *[]Fallback { return p.cpFallbacks })...)
+	r.DefaultFallbacks = first(nil, pick(parts, func(p *routerPart) *[]string { return p.defaultFallbacks })...)
+	p.defaultFallbackPos = fromLiteLLM.defaultFallbackPos
+	if fromRouter.defaultFallbacks != nil {
+		p.defaultFallbackPos = fromRouter.defaultFallbackPos
+	}
+	r.MaxFallbacks = first(DefaultMaxFallbacks, fromRouter.maxFallbacks)
+	r.EnablePreCallChecks = first(false, fromRouter.preCallChecks)
+	r.DefaultMaxParallelRequests = first(0, fromRouter.defaultMaxParallel)
+	r.EnableTagFiltering = first(false, fromRouter.tagFiltering)
+	r.RedisHost = first("", fromRouter.redisHost)
+	r.RedisPort = first("", fromRouter.redisPort)
+	r.RedisPassword = first("", fromRouter.redisPassword)
+	r.RedisURL = first("", fromRouter.redisURL)
+	// Aliases merge per alias: router_settings over litellm_settings over general_settings.
+	for _, src := range []map[string]Alias{fromGeneral.aliases, fromLiteLLM.aliases, fromRouter.aliases} {
+		for k, a := range src {
+			if r.ModelGroupAlias == nil {
+				r.ModelGroupAlias = map[string]Alias{}
+			}
+			r.ModelGroupAlias[k] = a
+		}
+	}
+}
+
+// quietMapping lists a mapping's entries without reporting anything (the
+// section's own parser already did).
+func (p *parser) quietMapping(n *yaml.Node) ([]entry, bool) {
+	q := &parser{diags: diags{file: p.file}, lookup: p.lookup}
+	return q.mapping(n, "")
+}
+
+func pick[T any](parts []*routerPart, f func(*routerPart) *T) []*T {
+	out := make([]*T, len(parts))
+	for i, p := range parts {
+		out[i] = f(p)
+	}
+	return out
+}
+
+func first[T any](def T, vals ...*T) T {
+	for _, v := range vals {
+		if v != nil {
+			return *v
+		}
+	}
+	return def
+}
+
+// checkReferences checks that every fallback and alias target names a model
+// group (or matches a wildcard model_name).
+func (p *parser) checkReferences(cfg *Config) {
+	served := map[string]bool{}
+	skipped := map[string]bool{}
+	var patterns []*regexp.Regexp
+	for _, d := range cfg.Models {
+		if d.Wildcard {
+			patterns = append(patterns, wildcardRegexp(d.ModelName))
+		} else {
+			served[d.ModelName] = true
+		}
+	}
+	for _, d := range cfg.Skipped {
+		skipped[d.ModelName] = true
+	}
+	isGroup := func(name string) bool {
+		if served[name] {
+			return true
+		}
+		for _, re := range patterns {
+			if re.MatchString(name) {
+				return true
+			}
+		}
+		return false
+	}
+	check := func(name string, pos Pos, key, what string, aliasOK bool) {
+		if isGroup(name) {
+			return
+		}
+		if k, ok := p.refKeys[pos]; ok {
+			key = k
+		}
+		if _, isAlias := cfg.Router.ModelGroupAlias[name]; aliasOK && isAlias {
+			return
+		}
+		if skipped[name] {
+			p.add(SeverityWarning, pos.Line, pos.Column, key, "%s %q is not served in this environment (%s=%s)", what, name, EnvEnvironment, envOr(p.lookup))
+			return
+		}
+		msg := fmt.Sprintf("%s %q names no model group in model_list", what, name)
+		if s, ok := suggest(name, keysOf(served)); ok {
+			msg += fmt.Sprintf("; did you mean %q?", s)
+		}
+		p.add(SeverityError, pos.Line, pos.Column, key, "%s", msg)
+	}
+	r := &cfg.Router
+	for _, l := range []struct {
+		name string
+		fbs  []Fallback
+	}{{"fallbacks", r.Fallbacks}, {"context_window_fallbacks", r.ContextWindowFallbacks}, {"content_policy_fallbacks", r.ContentPolicyFallbacks}} {
+		for _, fb := range l.fbs {
+			if fb.Group != "*" {
+				check(fb.Group, fb.Pos, l.name+"."+fb.Group, "model group", true)
+			}
+			for _, to := range fb.To {
+				check(to, fb.Pos, l.name+"."+fb.Group, "fallback", true)
+			}
+		}
+	}
+	for _, to := range r.DefaultFallbacks {
+		check(to, p.defaultFallbackPos, "default_fallbacks", "fallback", true)
+	}
+	for name, a := range r.ModelGroupAlias {
+		check(a.Group, a.Pos, "model_group_alias."+name, "alias target", false)
+	}
+}
+
+func (p *parser) setRefKey(pos Pos, key string) {
+	if p.refKeys == nil {
+		p.refKeys = map[Pos]string{}
+	}
+	p.refKeys[pos] = key
+}
+
+func envOr(lookup func(string) (string, bool)) string {
+	v, _ := lookup(EnvEnvironment)
+	return v
+}
+
+func keysOf(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// wildcardRegexp turns a wildcard model_name into LiteLLM's pattern: each '*'
+// becomes (.*), anchored at the start.
+func wildcardRegexp(pattern string) *regexp.Regexp {
+	parts := strings.Split(pattern, "*")
+	for i, s := range parts {
+		parts[i] = regexp.QuoteMeta(s)
+	}
+	return regexp.MustCompile("^" + strings.Join(parts, "(.*)"))
+}
