@@ -9,7 +9,7 @@
 // while Redis is unreachable, so no operation fails or blocks long because
 // Redis is down.
 //
-// It may import the standard library, go-redis and config. It must never
-// import Envoy, ext_proc or router code, and holds no routing decisions: the
+// It may import the standard library and go-redis (not config: the caller
+// passes RedisSettings). It must never import Envoy, ext_proc or router code, and holds no routing decisions: the
 // caller passes limits and thresholds in.
 package store
