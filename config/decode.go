@@ -17,6 +17,7 @@ type parser struct {
 	lookup func(string) (string, bool)
 	// defaultFallbackPos is where the effective default_fallbacks are written.
 	defaultFallbackPos Pos
+	defaultFallbackKey string
 	// refKeys are the key paths of fallback and alias entries, by position.
 	refKeys map[Pos]string
 }

@@ -144,6 +144,9 @@ func Parse(data []byte, filename string, getenv func(string) (string, bool)) (*C
 		routerNode = e.Value
 	}
 	p.routerSettings(cfg, routerNode, byKey)
+	if cfg.General.HealthCheckInterval == 0 {
+		cfg.General.HealthCheckInterval = DefaultHealthCheckInterval
+	}
 	p.checkReferences(cfg)
 
 	p.errs = sortDiagnostics(p.errs)

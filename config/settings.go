@@ -464,9 +464,6 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			gs.HealthCheckInterval, _ = p.seconds(v, key)
 		}
 	}
-	if gs.HealthCheckInterval == 0 {
-		gs.HealthCheckInterval = DefaultHealthCheckInterval
-	}
 }
 
 func (p *parser) positive(n *yaml.Node, key string) (float64, bool) {
@@ -538,9 +535,9 @@ func (p *parser) routerSettings(cfg *Config, n *yaml.Node, top map[string]entry)
 	r.ContextWindowFallbacks = first(nil, pick(parts, func(p *routerPart) *[]Fallback { return p.cwFallbacks })...)
 	r.ContentPolicyFallbacks = first(nil, pick(parts, func(p *routerPart) *[]Fallback { return p.cpFallbacks })...)
 	r.DefaultFallbacks = first(nil, pick(parts, func(p *routerPart) *[]string { return p.defaultFallbacks })...)
-	p.defaultFallbackPos = fromLiteLLM.defaultFallbackPos
+	p.defaultFallbackPos, p.defaultFallbackKey = fromLiteLLM.defaultFallbackPos, "litellm_settings.default_fallbacks"
 	if fromRouter.defaultFallbacks != nil {
-		p.defaultFallbackPos = fromRouter.defaultFallbackPos
+		p.defaultFallbackPos, p.defaultFallbackKey = fromRouter.defaultFallbackPos, "router_settings.default_fallbacks"
 	}
 	r.MaxFallbacks = first(DefaultMaxFallbacks, fromRouter.maxFallbacks)
 	r.EnablePreCallChecks = first(false, fromRouter.preCallChecks)
@@ -627,6 +624,9 @@ func (p *parser) checkReferences(cfg *Config) {
 			return
 		}
 		msg := fmt.Sprintf("%s %q names no model group in model_list", what, name)
+		if what == "" {
+			msg = fmt.Sprintf("%q is not a model group in model_list", name)
+		}
 		if s, ok := suggest(name, keysOf(served)); ok {
 			msg += fmt.Sprintf("; did you mean %q?", s)
 		}
@@ -639,7 +639,7 @@ func (p *parser) checkReferences(cfg *Config) {
 	}{{"fallbacks", r.Fallbacks}, {"context_window_fallbacks", r.ContextWindowFallbacks}, {"content_policy_fallbacks", r.ContentPolicyFallbacks}} {
 		for _, fb := range l.fbs {
 			if fb.Group != "*" {
-				check(fb.Group, fb.Pos, l.name+"."+fb.Group, "model group", true)
+				check(fb.Group, fb.Pos, l.name+"."+fb.Group, "", true)
 			}
 			for _, to := range fb.To {
 				check(to, fb.Pos, l.name+"."+fb.Group, "fallback", true)
@@ -647,7 +647,7 @@ func (p *parser) checkReferences(cfg *Config) {
 		}
 	}
 	for _, to := range r.DefaultFallbacks {
-		check(to, p.defaultFallbackPos, "default_fallbacks", "fallback", true)
+		check(to, p.defaultFallbackPos, p.defaultFallbackKey, "fallback", true)
 	}
 	for name, a := range r.ModelGroupAlias {
 		check(a.Group, a.Pos, "model_group_alias."+name, "alias target", false)
