@@ -1,0 +1,131 @@
+package translator
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// geminiStream decodes streamGenerateContent?alt=sse: every SSE event is a whole
+// GenerateContentResponse; usageMetadata is cumulative and complete on the
+// event that carries finishReason.
+type geminiStream struct {
+	provider string
+	model    string
+	sse      SSEParser
+	chunks   gxChunker
+	started  bool
+	seed     string
+	calls    map[int]int // candidate index → tool calls sent
+	finished map[int]bool
+	usage    Usage
+	usageOut bool
+	finish   string
+	done     bool
+}
+
+func (g geminiTranslator) NewStream(ep Endpoint, t Target) Stream {
+	return &geminiStream{provider: g.name(), model: t.Model, calls: map[int]int{}, finished: map[int]bool{}}
+}
+
+func (s *geminiStream) Usage() Usage         { return s.usage }
+func (s *geminiStream) FinishReason() string { return s.finish }
+
+func (s *geminiStream) Feed(chunk []byte, last bool) ([]byte, error) {
+	if s.done {
+		return nil, nil
+	}
+	var out []byte
+	for _, ev := range s.sse.Feed(chunk, last) {
+		var err error
+		out, err = s.event(out, ev.Data)
+		if err != nil {
+			s.done = true
+			return append(out, SSEDone...), err
+		}
+	}
+	if last {
+		s.done = true
+		if !s.usageOut && s.started && (s.usage != Usage{}) {
+			out = s.chunks.writeUsage(out, s.usage)
+		}
+		out = append(out, SSEDone...)
+	}
+	return out, nil
+}
+
+func (s *geminiStream) event(out []byte, data []byte) ([]byte, error) {
+	if len(data) == 0 {
+		return out, nil
+	}
+	var gr geminiResponse
+	if err := json.Unmarshal(data, &gr); err != nil {
+		e := NewError(502, "internal_server_error", fmt.Sprintf("%s: malformed stream event: %v", s.provider, err), "")
+		return gxStreamError(out, e), e
+	}
+	if gr.Error != nil {
+		e := geminiTranslator{vertex: s.provider == "vertex_ai"}.errorFrom(gr.Error.Code, nil, gr.Error)
+		return gxStreamError(out, e), e
+	}
+	if !s.started {
+		s.started = true
+		s.seed = gr.ResponseID
+		if s.seed == "" {
+			s.seed = string(data)
+		}
+		s.chunks.id = gr.ResponseID
+		if s.chunks.id == "" {
+			s.chunks.id = gxStableID("chatcmpl-", string(data))
+		}
+		s.chunks.model = gr.ModelVersion
+		if s.chunks.model == "" {
+			s.chunks.model = s.model
+		}
+		s.chunks.created = gxParseTime(gr.CreateTime)
+	}
+	if gr.UsageMetadata != nil {
+		s.usage = geminiUsageFrom(gr.UsageMetadata)
+	}
+	if len(gr.Candidates) == 0 {
+		if gr.PromptFeedback != nil && gr.PromptFeedback.BlockReason != "" && !s.finished[0] {
+			s.finished[0] = true
+			s.finish = "content_filter"
+			s.usageOut = true
+			return s.chunks.write(out, 0, Delta{}, "content_filter", UsageObjectFrom(s.usage)), nil
+		}
+		if gr.UsageMetadata != nil && s.usageOut {
+			// A late usage update after the finish chunk.
+			out = s.chunks.writeUsage(out, s.usage)
+		}
+		return out, nil
+	}
+	for _, c := range gr.Candidates {
+		if s.finished[c.Index] {
+			continue
+		}
+		var parts []geminiPart
+		if c.Content != nil {
+			parts = c.Content.Parts
+		}
+		text, thought, calls := geminiParts(parts, s.seed, c.Index, s.calls[c.Index])
+		s.calls[c.Index] += len(calls)
+		d := Delta{ReasoningContent: thought, ToolCalls: calls}
+		if text != "" {
+			d.Content = gxStr(text)
+		}
+		fr := geminiFinish(c.FinishReason, s.calls[c.Index] > 0)
+		var usage *UsageObject
+		if fr != "" {
+			s.finished[c.Index] = true
+			s.finish = fr
+			if len(s.finished) == 1 || c.Index == 0 {
+				usage = UsageObjectFrom(s.usage)
+				s.usageOut = true
+			}
+		}
+		if d.Content == nil && d.ReasoningContent == "" && len(d.ToolCalls) == 0 && fr == "" {
+			continue
+		}
+		out = s.chunks.write(out, c.Index, d, fr, usage)
+	}
+	return out, nil
+}
