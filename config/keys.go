@@ -4,6 +4,11 @@ package config
 // implements. Change a status here; docs/config-reference.md is regenerated
 // from it by `go test ./config -update`.
 
+import (
+	"fmt"
+	"strings"
+)
+
 // KeyStatus says how far llmgate implements a LiteLLM config key.
 type KeyStatus int
 
@@ -445,4 +450,30 @@ func sectionKeys(section string) []string {
 func isRequestDefault(key string) bool {
 	k, ok := lookupKey(SectionParams, key)
 	return ok && k.Note == requestDefault
+}
+
+// referenceMarkdown renders the key registry as docs/config-reference.md.
+func referenceMarkdown() string {
+	var b strings.Builder
+	b.WriteString("# LiteLLM config keys in llmgate\n\n")
+	b.WriteString("<!-- Generated from config/keys.go by `go test ./config -update`. Do not edit by hand. -->\n\n")
+	b.WriteString("llmgate reads a LiteLLM proxy `config.yaml` unchanged. Each key LiteLLM documents is listed here with\n")
+	b.WriteString("its status in llmgate:\n\n")
+	b.WriteString("- **supported**: behaves as in LiteLLM.\n")
+	b.WriteString("- **partial**: implemented in part, as the note says; a config that sets the key gets a warning when the\n")
+	b.WriteString("  behaviour differs from LiteLLM's.\n")
+	b.WriteString("- **not yet**: accepted, does nothing yet; a config that sets the key gets a warning.\n\n")
+	b.WriteString("A key that neither LiteLLM nor llmgate knows is an error, with a \"did you mean\" hint. Exceptions:\n")
+	b.WriteString("`litellm_params` keys that are not listed are sent to the provider as request defaults (with a warning),\n")
+	b.WriteString("unless they look like a typo of a listed key; `model_info` keys that are not listed are passed through\n")
+	b.WriteString("to `/model/info`.\n")
+	section := ""
+	for _, k := range KeyReference() {
+		if k.Section != section {
+			section = k.Section
+			fmt.Fprintf(&b, "\n## %s\n\n| key | status | note |\n| --- | --- | --- |\n", section)
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", k.Key, k.Status, strings.ReplaceAll(k.Note, "|", "\\|"))
+	}
+	return b.String()
 }

@@ -1,0 +1,122 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestSplitModel(t *testing.T) {
+	tests := []struct {
+		model, provider, id string
+		errSub              string
+	}{
+		{model: "openai/gpt-4o", provider: "openai", id: "gpt-4o"},
+		{model: "openai/facebook/opt-125m", provider: "openai", id: "facebook/opt-125m"},
+		{model: "azure/gpt-turbo-small-eu", provider: "azure", id: "gpt-turbo-small-eu"},
+		{model: "bedrock/anthropic.claude-3-haiku-20240307-v1:0", provider: "bedrock", id: "anthropic.claude-3-haiku-20240307-v1:0"},
+		{model: "huggingface/HuggingFaceH4/zephyr-7b-beta", provider: "huggingface", id: "HuggingFaceH4/zephyr-7b-beta"},
+		{model: "ollama_chat/llama3", provider: "ollama_chat", id: "llama3"},
+		{model: "vertex_ai/gemini-1.5-pro", provider: "vertex_ai", id: "gemini-1.5-pro"},
+		{model: "text-completion-openai/gpt-3.5-turbo-instruct", provider: "text-completion-openai", id: "gpt-3.5-turbo-instruct"},
+		{model: "anthropic/*", provider: "anthropic", id: "*"},
+		{model: "groq/*", provider: "groq", id: "*"},
+		{model: "gpt-4o", provider: "openai", id: "gpt-4o"},
+		{model: "o1-mini", provider: "openai", id: "o1-mini"},
+		{model: "o3", provider: "openai", id: "o3"},
+		{model: "o4-mini", provider: "openai", id: "o4-mini"},
+		{model: "text-embedding-3-small", provider: "openai", id: "text-embedding-3-small"},
+		{model: "claude-3-5-sonnet-20240620", provider: "anthropic", id: "claude-3-5-sonnet-20240620"},
+		{model: "some-local-model", provider: "openai", id: "some-local-model"},
+		{model: "meta-llama/Llama-3-8b", errSub: `unknown provider "meta-llama"`},
+		{model: "opneai/gpt-4o", errSub: `did you mean "openai"?`},
+		{model: "replicate/meta/llama", errSub: "does not serve yet"},
+		{model: "openai/", errSub: "no model id"},
+		{model: "", errSub: "empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.model, func(t *testing.T) {
+			p, id, err := SplitModel(tt.model)
+			if tt.errSub != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errSub) {
+					t.Fatalf("SplitModel(%q) err = %v, want containing %q", tt.model, err, tt.errSub)
+				}
+				return
+			}
+			if err != nil || p != tt.provider || id != tt.id {
+				t.Errorf("SplitModel(%q) = %q, %q, %v; want %q, %q", tt.model, p, id, err, tt.provider, tt.id)
+			}
+		})
+	}
+}
+
+func TestProviderTable(t *testing.T) {
+	tests := []struct {
+		name, base, keyEnv string
+		compat             bool
+	}{
+		{"openai", "https://api.openai.com/v1", "OPENAI_API_KEY", true},
+		{"anthropic", "https://api.anthropic.com", "ANTHROPIC_API_KEY", false},
+		{"groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY", true},
+		{"mistral", "https://api.mistral.ai/v1", "MISTRAL_API_KEY", true},
+		{"together_ai", "https://api.together.xyz/v1", "TOGETHERAI_API_KEY", true},
+		{"deepseek", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", true},
+		{"fireworks_ai", "https://api.fireworks.ai/inference/v1", "FIREWORKS_AI_API_KEY", true},
+		{"openrouter", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", true},
+		{"perplexity", "https://api.perplexity.ai", "PERPLEXITYAI_API_KEY", true},
+		{"xai", "https://api.x.ai/v1", "XAI_API_KEY", true},
+		{"gemini", "https://generativelanguage.googleapis.com", "GEMINI_API_KEY", false},
+		{"cohere", "https://api.cohere.com", "COHERE_API_KEY", false},
+		{"ollama", "http://localhost:11434", "OLLAMA_API_KEY", false},
+		{"azure", "", "AZURE_API_KEY", false},
+		{"huggingface", "https://router.huggingface.co/v1", "HUGGINGFACE_API_KEY", true},
+	}
+	for _, tt := range tests {
+		p, ok := LookupProvider(tt.name)
+		if !ok {
+			t.Errorf("LookupProvider(%q) not found", tt.name)
+			continue
+		}
+		if p.Name != tt.name || p.DefaultAPIBase != tt.base || p.KeyEnv != tt.keyEnv || p.OpenAICompatible != tt.compat {
+			t.Errorf("%s = %+v", tt.name, p)
+		}
+	}
+	if _, ok := LookupProvider("nope"); ok {
+		t.Errorf("LookupProvider(nope) found")
+	}
+	az, _ := LookupProvider("azure")
+	if az.BaseEnv != "AZURE_API_BASE" || az.VersionEnv != "AZURE_API_VERSION" || !az.NeedsAPIBase {
+		t.Errorf("azure = %+v", az)
+	}
+	for name := range litellmOnlyProviders {
+		if _, ok := providers[name]; ok {
+			t.Errorf("%q is both served and LiteLLM-only", name)
+		}
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	keys := []string{"model_list", "litellm_settings", "router_settings", "rpm", "tpm", "api_base"}
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"model_lst", "model_list", true},
+		{"rmp", "rpm", true},
+		{"API_BASE", "api_base", true},
+		{"litelm_setings", "litellm_settings", true},
+		{"completely_else", "", false},
+		{"foo", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := suggest(tt.in, keys)
+		if ok != tt.ok || got != tt.want {
+			t.Errorf("suggest(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+	if d := editDistance("ab", "ba"); d != 1 {
+		t.Errorf("transposition distance = %d, want 1", d)
+	}
+	if d := editDistance("kitten", "sitting"); d != 3 {
+		t.Errorf("editDistance(kitten, sitting) = %d, want 3", d)
+	}
+}
