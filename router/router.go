@@ -20,6 +20,7 @@ type Router struct {
 	now   func() time.Time
 	log   *slog.Logger
 	facts func(provider, model string) (modelfacts.Facts, bool)
+	args  strategyArgs
 
 	rmu sync.Mutex
 	rnd *rand.Rand
@@ -53,6 +54,7 @@ func New(cfg *config.Config, st store.Store, opts ...Option) *Router {
 		facts: modelfacts.Lookup,
 		rnd:   rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}
+	r.args = parseStrategyArgs(cfg.Router.RoutingStrategyArgs)
 	for _, o := range opts {
 		o(r)
 	}
@@ -69,4 +71,16 @@ func (r *Router) float64() float64 {
 	r.rmu.Lock()
 	defer r.rmu.Unlock()
 	return r.rnd.Float64()
+}
+
+func (r *Router) lookupFacts(d *config.Deployment, t Target) (modelfacts.Facts, bool) {
+	if r.facts == nil {
+		return modelfacts.Facts{}, false
+	}
+	if d.Info.BaseModel != "" {
+		if f, ok := r.facts(t.Provider, d.Info.BaseModel); ok {
+			return f, true
+		}
+	}
+	return r.facts(t.Provider, t.Model)
 }

@@ -1,0 +1,322 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/store"
+)
+
+// PlanRequest is what the request filter knows about a request when it asks
+// for an attempt plan.
+type PlanRequest struct {
+	// Model is the model name the client sent. Ignored when Resolution is set.
+	Model string
+	// Resolution, when set, is the already resolved model.
+	Resolution *Resolution
+	// InputTokens is the counted prompt size (tpm filter, pre-call checks).
+	InputTokens int
+	Stream      bool
+	// NumRetries is the client's num_retries, when sent.
+	NumRetries *int
+	// Fallbacks is the client's fallbacks list; used when FallbacksSet (an
+	// empty list then means no fallbacks).
+	Fallbacks    []string
+	FallbacksSet bool
+}
+
+// Attempt is one upstream try of a plan.
+type Attempt struct {
+	DeploymentID string
+	Group        string // model group of the deployment
+	Provider     string
+	Model        string // provider model id (wildcards substituted)
+	// Fallback is true for attempts on a fallback group; FallbackIndex is then
+	// its 1-based position in the fallback list used (0 for the original group).
+	Fallback      bool
+	FallbackIndex int
+	// Retry is 0 for the first try within its group, then 1, 2, ...
+	Retry int
+}
+
+// Plan is the ordered list of attempts for one request.
+type Plan struct {
+	Resolution Resolution
+	Attempts   []Attempt
+	// FallbackGroups are the fallback groups planned, in order.
+	FallbackGroups []string
+	// UsageHeaders are the x-ratelimit-* headers of the requested group, from
+	// the same read that built the plan (empty when no deployment sets rpm/tpm).
+	UsageHeaders map[string]string
+}
+
+// FallbackKind names one of the fallback lists.
+type FallbackKind int
+
+const (
+	// GeneralFallbacks are router_settings fallbacks (and default_fallbacks).
+	GeneralFallbacks FallbackKind = iota
+	// ContextWindowFallbacks are context_window_fallbacks.
+	ContextWindowFallbacks
+	// ContentPolicyFallbacks are content_policy_fallbacks.
+	ContentPolicyFallbacks
+)
+
+func (k FallbackKind) String() string {
+	switch k {
+	case ContextWindowFallbacks:
+		return "context_window_fallbacks"
+	case ContentPolicyFallbacks:
+		return "content_policy_fallbacks"
+	}
+	return "fallbacks"
+}
+
+// FallbackGroups returns the fallback list of a kind for a model group. Keys
+// match the exact group, then the group without its provider prefix, then
+// "*". default_fallbacks act as {"*": [...]} for GeneralFallbacks. The
+// original group is left out and the list is cut at max_fallbacks.
+func (r *Router) FallbackGroups(group string, kind FallbackKind) []string {
+	return r.cleanFallbacks(group, matchFallbacks(r.fallbackList(kind), group))
+}
+
+func (r *Router) fallbackList(kind FallbackKind) []config.Fallback {
+	switch kind {
+	case ContextWindowFallbacks:
+		return r.cfg.Router.ContextWindowFallbacks
+	case ContentPolicyFallbacks:
+		return r.cfg.Router.ContentPolicyFallbacks
+	}
+	list := r.cfg.Router.Fallbacks
+	if len(r.cfg.Router.DefaultFallbacks) > 0 {
+		list = append(append([]config.Fallback(nil), list...), config.Fallback{Group: "*", To: r.cfg.Router.DefaultFallbacks})
+	}
+	return list
+}
+
+func matchFallbacks(list []config.Fallback, group string) []string {
+	keys := []string{group}
+	if i := strings.IndexByte(group, '/'); i > 0 {
+		keys = append(keys, group[i+1:])
+	}
+	keys = append(keys, "*")
+	for _, k := range keys {
+		for _, f := range list {
+			if f.Group == k {
+				return f.To
+			}
+		}
+	}
+	return nil
+}
+
+func (r *Router) cleanFallbacks(group string, to []string) []string {
+	maxN := r.cfg.Router.MaxFallbacks
+	if maxN <= 0 {
+		maxN = 5
+	}
+	seen := map[string]bool{group: true}
+	var out []string
+	for _, g := range to {
+		if seen[g] || len(out) >= maxN {
+			continue
+		}
+		seen[g] = true
+		out = append(out, g)
+	}
+	return out
+}
+
+// numRetries: per-request > deployment max_retries > router num_retries.
+func (r *Router) numRetries(req PlanRequest, first *config.Deployment) int {
+	n := r.cfg.Router.NumRetries
+	if first != nil && first.Params.MaxRetries != nil {
+		n = *first.Params.MaxRetries
+	}
+	if req.NumRetries != nil {
+		n = *req.NumRetries
+	}
+	return max(n, 0)
+}
+
+// Plan builds the attempt plan for a request: 1 + num_retries attempts on the
+// model group (its healthy deployments ordered by the routing strategy, then
+// cycled), then each fallback group in order with its own 1 + num_retries
+// attempts. It reads the store once for every deployment involved.
+func (r *Router) Plan(ctx context.Context, req PlanRequest) (*Plan, error) {
+	res, err := r.resolveReq(req)
+	if err != nil {
+		return nil, err
+	}
+	fbs := r.FallbackGroups(res.Group, GeneralFallbacks)
+	if req.FallbacksSet {
+		fbs = r.cleanFallbacks(res.Group, req.Fallbacks)
+	}
+	if res.Wildcard && !req.FallbacksSet {
+		// A fallback may be keyed on the name asked for rather than the pattern.
+		for _, f := range r.fallbackList(GeneralFallbacks) {
+			if f.Group == res.Requested {
+				fbs = r.cleanFallbacks(res.Group, f.To)
+				break
+			}
+		}
+	}
+	return r.build(ctx, req, res, fbs, true)
+}
+
+// PlanFallback builds the plan for the context-window or content-policy
+// fallbacks of a group (or, with GeneralFallbacks, just the fallback part of
+// a normal plan), after such an error on the group's own attempts.
+func (r *Router) PlanFallback(ctx context.Context, group string, kind FallbackKind, req PlanRequest) (*Plan, error) {
+	res, err := r.tbl.resolve(group)
+	if err != nil {
+		return nil, err
+	}
+	fbs := r.FallbackGroups(res.Group, kind)
+	if len(fbs) == 0 {
+		return nil, fmt.Errorf("model group %q: no %s", group, kind)
+	}
+	return r.build(ctx, req, res, fbs, false)
+}
+
+func (r *Router) resolveReq(req PlanRequest) (Resolution, error) {
+	if req.Resolution != nil {
+		return *req.Resolution, nil
+	}
+	return r.tbl.resolve(req.Model)
+}
+
+type planGroup struct {
+	res      Resolution
+	fallback int // 0: original group
+}
+
+func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs []string, withPrimary bool) (*Plan, error) {
+	var groups []planGroup
+	if withPrimary {
+		groups = append(groups, planGroup{res: res})
+	}
+	for i, g := range fbs {
+		fr, err := r.tbl.resolve(g)
+		if err != nil {
+			r.log.Warn("fallback model group not found; skipped", "group", res.Group, "fallback", g)
+			continue
+		}
+		groups = append(groups, planGroup{res: fr, fallback: i + 1})
+	}
+	// One read for every deployment of every group in the plan.
+	var ids []string
+	for _, g := range groups {
+		for _, d := range r.tbl.groups[g.res.Group] {
+			ids = append(ids, d.ID)
+		}
+	}
+	states, err := r.store.Read(ctx, ids, store.ReadOptions{Latencies: r.cfg.Router.RoutingStrategy == LatencyBased})
+	if err != nil {
+		return nil, fmt.Errorf("read deployment state: %w", err)
+	}
+	now := r.now()
+	plan := &Plan{Resolution: res}
+	if withPrimary {
+		plan.UsageHeaders = usageHeaders(r.tbl.groups[res.Group], states)
+	}
+	var retryAfter time.Duration
+	var ctxErr *ContextWindowError
+	for _, g := range groups {
+		if g.fallback > 0 {
+			plan.FallbackGroups = append(plan.FallbackGroups, g.res.Group)
+		}
+		healthy, ra, cw := r.healthy(g.res, req, states, now)
+		if ra > 0 && (retryAfter == 0 || ra < retryAfter) {
+			retryAfter = ra
+		}
+		if cw != nil && g.fallback == 0 {
+			ctxErr = cw
+		}
+		if len(healthy) == 0 {
+			continue
+		}
+		ordered := r.order(healthy)
+		n := 1 + r.numRetries(req, ordered[0].d)
+		for i := range n {
+			c := ordered[i%len(ordered)]
+			plan.Attempts = append(plan.Attempts, Attempt{
+				DeploymentID:  c.t.DeploymentID,
+				Group:         g.res.Group,
+				Provider:      c.t.Provider,
+				Model:         c.t.Model,
+				Fallback:      g.fallback > 0,
+				FallbackIndex: g.fallback,
+				Retry:         i,
+			})
+		}
+	}
+	if len(plan.Attempts) == 0 {
+		if ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, &NoDeploymentsError{Group: res.Group, RetryAfter: max(retryAfter, time.Second)}
+	}
+	return plan, nil
+}
+
+// healthy returns the deployments of a group that can take the request now:
+// not cooling down, under rpm/tpm, under max_parallel_requests, and (with
+// enable_pre_call_checks) with a context window large enough. retryAfter is
+// when the nearest excluded deployment is expected back.
+func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]store.DeploymentState, now time.Time) (out []candidate, retryAfter time.Duration, cw *ContextWindowError) {
+	nextMinute := now.Truncate(time.Minute).Add(time.Minute).Sub(now)
+	note := func(d time.Duration) {
+		if d > 0 && (retryAfter == 0 || d < retryAfter) {
+			retryAfter = d
+		}
+	}
+	tooSmall, maxIn := 0, 0
+	ds := r.tbl.groups[res.Group]
+	for _, d := range ds {
+		st := states[d.ID]
+		t := target(d, res)
+		if st.CoolingDown(now) {
+			note(st.CooldownUntil.Sub(now))
+			continue
+		}
+		if d.Params.RPM > 0 && st.RPM+1 > d.Params.RPM {
+			note(nextMinute)
+			continue
+		}
+		if d.Params.TPM > 0 && st.TPM+int64(req.InputTokens) > d.Params.TPM {
+			note(nextMinute)
+			continue
+		}
+		if mp := r.maxParallel(d); mp > 0 && st.InFlight >= int64(mp) {
+			note(time.Second)
+			continue
+		}
+		if r.cfg.Router.EnablePreCallChecks && req.InputTokens > 0 {
+			if m := r.maxInputTokens(d, t); m > 0 {
+				maxIn = max(maxIn, m)
+				if req.InputTokens > m {
+					tooSmall++
+					continue
+				}
+			}
+		}
+		out = append(out, candidate{d: d, t: t, st: st})
+	}
+	if len(out) == 0 && tooSmall > 0 {
+		cw = &ContextWindowError{Group: res.Group, InputTokens: req.InputTokens, MaxInput: maxIn}
+	}
+	return out, retryAfter, cw
+}
+
+// maxParallel is the deployment's max_parallel_requests, else the router's
+// default_max_parallel_requests (0: no limit).
+func (r *Router) maxParallel(d *config.Deployment) int {
+	if d.Params.MaxParallelRequests > 0 {
+		return d.Params.MaxParallelRequests
+	}
+	return r.cfg.Router.DefaultMaxParallelRequests
+}

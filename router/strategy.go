@@ -1,0 +1,228 @@
+package router
+
+import (
+	"math"
+	"sort"
+	"time"
+
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/store"
+)
+
+// Routing strategies (router_settings.routing_strategy).
+const (
+	SimpleShuffle   = "simple-shuffle"
+	LeastBusy       = "least-busy"
+	UsageBased      = "usage-based-routing"
+	UsageBasedV2    = "usage-based-routing-v2"
+	LatencyBased    = "latency-based-routing"
+	CostBased       = "cost-based-routing"
+	timeoutPenalty  = 1000.0 // latency score of a timed-out call (LiteLLM)
+	unknownCostRate = 5.0    // cost per token assumed for a model with no price (sorts last)
+)
+
+// strategyArgs are routing_strategy_args.
+type strategyArgs struct {
+	lowestLatencyBuffer float64
+	latencyTTL          time.Duration
+	maxLatencyListSize  int
+}
+
+func parseStrategyArgs(m map[string]any) strategyArgs {
+	a := strategyArgs{latencyTTL: time.Hour, maxLatencyListSize: 10}
+	if v, ok := num(m["lowest_latency_buffer"]); ok && v >= 0 {
+		a.lowestLatencyBuffer = v
+	}
+	if v, ok := num(m["ttl"]); ok && v > 0 {
+		a.latencyTTL = time.Duration(v * float64(time.Second))
+	}
+	if v, ok := num(m["max_latency_list_size"]); ok && v >= 1 {
+		a.maxLatencyListSize = int(v)
+	}
+	return a
+}
+
+func num(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+// candidate is a healthy deployment of a group with its state.
+type candidate struct {
+	d     *config.Deployment
+	t     Target
+	st    store.DeploymentState
+	score float64 // strategy score, lower is better (latency, cost)
+}
+
+// order sorts the healthy deployments of one group by the strategy, without
+// replacement: the first is the strategy's pick, the next the pick among the
+// rest, and so on.
+func (r *Router) order(cs []candidate) []candidate {
+	if len(cs) <= 1 {
+		return cs
+	}
+	switch r.cfg.Router.RoutingStrategy {
+	case LeastBusy:
+		r.shuffle(cs)
+		sort.SliceStable(cs, func(i, j int) bool { return cs[i].st.InFlight < cs[j].st.InFlight })
+	case UsageBased, UsageBasedV2:
+		r.shuffle(cs)
+		sort.SliceStable(cs, func(i, j int) bool { return cs[i].st.TPM < cs[j].st.TPM })
+	case LatencyBased:
+		for i := range cs {
+			cs[i].score = avg(cs[i].st.Latencies)
+		}
+		cs = r.orderWithinBuffer(cs, r.args.lowestLatencyBuffer)
+	case CostBased:
+		for i := range cs {
+			cs[i].score = r.costPerToken(cs[i].d, cs[i].t)
+		}
+		sort.SliceStable(cs, func(i, j int) bool { return cs[i].score < cs[j].score })
+	default: // simple-shuffle
+		cs = r.weightedOrder(cs)
+	}
+	return cs
+}
+
+func avg(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+func (r *Router) shuffle(cs []candidate) {
+	r.rmu.Lock()
+	defer r.rmu.Unlock()
+	r.rnd.Shuffle(len(cs), func(i, j int) { cs[i], cs[j] = cs[j], cs[i] })
+}
+
+func (r *Router) intn(n int) int {
+	r.rmu.Lock()
+	defer r.rmu.Unlock()
+	return r.rnd.IntN(n)
+}
+
+// orderWithinBuffer repeatedly picks at random among the remaining
+// candidates whose score is within buffer (a fraction) of the best.
+func (r *Router) orderWithinBuffer(cs []candidate, buffer float64) []candidate {
+	rest := append([]candidate(nil), cs...)
+	out := make([]candidate, 0, len(cs))
+	for len(rest) > 0 {
+		best := math.Inf(1)
+		for _, c := range rest {
+			best = min(best, c.score)
+		}
+		var near []int
+		for i, c := range rest {
+			if c.score <= best+best*buffer {
+				near = append(near, i)
+			}
+		}
+		k := near[r.intn(len(near))]
+		out = append(out, rest[k])
+		rest = append(rest[:k], rest[k+1:]...)
+	}
+	return out
+}
+
+// weightedOrder is simple-shuffle: weighted random picks without
+// replacement. The weight is litellm_params.weight when the group's
+// deployments set it, else rpm, else tpm, else all equal.
+func (r *Router) weightedOrder(cs []candidate) []candidate {
+	var pick func(d *config.Deployment) float64
+	switch {
+	case anyDep(cs, func(d *config.Deployment) bool { return d.Params.Weight > 0 }):
+		pick = func(d *config.Deployment) float64 { return d.Params.Weight }
+	case anyDep(cs, func(d *config.Deployment) bool { return d.Params.RPM > 0 }):
+		pick = func(d *config.Deployment) float64 { return float64(d.Params.RPM) }
+	case anyDep(cs, func(d *config.Deployment) bool { return d.Params.TPM > 0 }):
+		pick = func(d *config.Deployment) float64 { return float64(d.Params.TPM) }
+	default:
+		r.shuffle(cs)
+		return cs
+	}
+	rest := append([]candidate(nil), cs...)
+	out := make([]candidate, 0, len(cs))
+	for len(rest) > 0 {
+		total := 0.0
+		for _, c := range rest {
+			total += max(pick(c.d), 0)
+		}
+		if total <= 0 { // only unweighted ones left: uniform
+			r.shuffle(rest)
+			return append(out, rest...)
+		}
+		x := r.float64() * total
+		k := len(rest) - 1
+		for i, c := range rest {
+			x -= max(pick(c.d), 0)
+			if x < 0 {
+				k = i
+				break
+			}
+		}
+		out = append(out, rest[k])
+		rest = append(rest[:k], rest[k+1:]...)
+	}
+	return out
+}
+
+func anyDep(cs []candidate, f func(*config.Deployment) bool) bool {
+	for _, c := range cs {
+		if f(c.d) {
+			return true
+		}
+	}
+	return false
+}
+
+// costPerToken is input + output cost per token: model_info first, then the
+// built-in model facts.
+func (r *Router) costPerToken(d *config.Deployment, t Target) float64 {
+	in, out := d.Info.InputCostPerToken, d.Info.OutputCostPerToken
+	if in != nil && out != nil {
+		return *in + *out
+	}
+	f, ok := r.lookupFacts(d, t)
+	if !ok {
+		return 2 * unknownCostRate
+	}
+	ci, co := f.InputCostPerToken, f.OutputCostPerToken
+	if in != nil {
+		ci = *in
+	}
+	if out != nil {
+		co = *out
+	}
+	return ci + co
+}
+
+// maxInputTokens is model_info max_input_tokens (or max_tokens), else the
+// built-in facts; 0 means unknown.
+func (r *Router) maxInputTokens(d *config.Deployment, t Target) int {
+	if d.Info.MaxInputTokens > 0 {
+		return d.Info.MaxInputTokens
+	}
+	if d.Info.MaxTokens > 0 {
+		return d.Info.MaxTokens
+	}
+	if f, ok := r.lookupFacts(d, t); ok {
+		return f.MaxInputTokens
+	}
+	return 0
+}
