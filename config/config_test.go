@@ -132,7 +132,7 @@ func TestParseErrors(t *testing.T) {
     litellm_params: {model: openai/gpt-4o-mini}
     model_info: {id: dep-1}
 `,
-			want: []string{"test.yaml:5: error: model_list[1].model_info.id:", `deployment id "dep-1" is already used by the deployment at line 2`},
+			want: []string{"test.yaml:7: error: model_list[1].model_info.id:", `deployment id "dep-1" is already used by the deployment at line 2`},
 		},
 		{
 			name: "bad types",

@@ -20,6 +20,8 @@ type parser struct {
 	defaultFallbackKey string
 	// refKeys are the key paths of fallback and alias entries, by position.
 	refKeys map[Pos]string
+	// fromEnv are the scalars replaced from os.environ/, with the variable name.
+	fromEnv map[*yaml.Node]string
 }
 
 func (p *parser) errAt(n *yaml.Node, key, format string, args ...any) {
@@ -64,7 +66,16 @@ func isNull(n *yaml.Node) bool {
 	return n == nil || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
 }
 
-func describe(n *yaml.Node) string {
+func (p *parser) describe(n *yaml.Node) string {
+	n = deref(n)
+	if name, ok := p.fromEnv[n]; ok {
+		// Never echo a value read from the environment: it may be a secret.
+		return "the value of os.environ/" + name
+	}
+	return describeNode(n)
+}
+
+func describeNode(n *yaml.Node) string {
 	n = deref(n)
 	if n == nil {
 		return "nothing"
@@ -108,7 +119,7 @@ func (p *parser) mapping(n *yaml.Node, path string) ([]entry, bool) {
 		return nil, true
 	}
 	if n.Kind != yaml.MappingNode {
-		p.errAt(n, path, "must be a mapping, got %s", describe(n))
+		p.errAt(n, path, "must be a mapping, got %s", p.describe(n))
 		return nil, false
 	}
 	seen := map[string]*yaml.Node{}
@@ -131,7 +142,7 @@ func (p *parser) mapping(n *yaml.Node, path string) ([]entry, bool) {
 		}
 		kk := deref(k)
 		if kk.Kind != yaml.ScalarNode {
-			p.errAt(k, path, "keys must be strings, got %s", describe(k))
+			p.errAt(k, path, "keys must be strings, got %s", p.describe(k))
 			continue
 		}
 		key := kk.Value
@@ -158,7 +169,7 @@ func (p *parser) sequence(n *yaml.Node, path string) ([]*yaml.Node, bool) {
 		return nil, true
 	}
 	if n.Kind != yaml.SequenceNode {
-		p.errAt(n, path, "must be a list, got %s", describe(n))
+		p.errAt(n, path, "must be a list, got %s", p.describe(n))
 		return nil, false
 	}
 	return n.Content, true
@@ -172,7 +183,7 @@ func (p *parser) str(n *yaml.Node, path string) (string, bool) {
 		return "", false
 	}
 	if n.Kind != yaml.ScalarNode {
-		p.errAt(n, path, "must be a string, got %s", describe(n))
+		p.errAt(n, path, "must be a string, got %s", p.describe(n))
 		return "", false
 	}
 	return n.Value, true
@@ -197,7 +208,7 @@ func (p *parser) int(n *yaml.Node, path string) (int64, bool) {
 			}
 		}
 	}
-	p.errAt(n, path, "must be an integer, got %s", describe(n))
+	p.errAt(n, path, "must be an integer, got %s", p.describe(n))
 	return 0, false
 }
 
@@ -224,7 +235,7 @@ func (p *parser) float(n *yaml.Node, path string) (float64, bool) {
 			}
 		}
 	}
-	p.errAt(n, path, "must be a number, got %s", describe(n))
+	p.errAt(n, path, "must be a number, got %s", p.describe(n))
 	return 0, false
 }
 
@@ -251,7 +262,7 @@ func (p *parser) bool(n *yaml.Node, path string) (bool, bool) {
 			}
 		}
 	}
-	p.errAt(n, path, "must be true or false, got %s", describe(n))
+	p.errAt(n, path, "must be true or false, got %s", p.describe(n))
 	return false, false
 }
 

@@ -24,9 +24,10 @@ var knownModes = []string{
 // parsedDeployment carries what id assignment needs besides the Deployment.
 type parsedDeployment struct {
 	d       Deployment
-	idParts []string // the non-secret fields the generated id hashes, as written
-	node    *yaml.Node
-	index   int // position in model_list
+	idParts []string   // the non-secret fields the generated id hashes, as written
+	node    *yaml.Node // the model_list entry
+	idNode  *yaml.Node // model_info.id, when written
+	index   int        // position in model_list
 }
 
 func (p *parser) modelList(cfg *Config, n *yaml.Node) {
@@ -47,7 +48,11 @@ func (p *parser) modelList(cfg *Config, n *yaml.Node) {
 	byID := map[string]parsedDeployment{}
 	for _, pd := range all {
 		if first, dup := byID[pd.d.ID]; dup {
-			p.errAt(pd.node, fmt.Sprintf("model_list[%d].model_info.id", pd.index),
+			at := pd.idNode
+			if at == nil {
+				at = pd.node
+			}
+			p.errAt(at, fmt.Sprintf("model_list[%d].model_info.id", pd.index),
 				"deployment id %q is already used by the deployment at line %d (model_name %q)", pd.d.ID, first.d.Pos.Line, first.d.ModelName)
 			continue
 		}
@@ -96,10 +101,11 @@ func (p *parser) deployment(i int, n *yaml.Node) []parsedDeployment {
 				hasName = true
 			}
 		case "litellm_params":
-			paramsNode = e.Value
-			if paramsNode == nil || isNull(paramsNode) {
-				paramsNode = e.KeyNode
+			if isNull(e.Value) {
+				p.errAt(e.KeyNode, joinKey(path, e.Key), "is empty; it needs at least model (provider/model-id)")
+				return nil
 			}
+			paramsNode = e.Value
 		case "model_info":
 			infoNode = e.Value
 		}
@@ -112,7 +118,7 @@ func (p *parser) deployment(i int, n *yaml.Node) []parsedDeployment {
 		p.errAt(node, joinKey(path, "litellm_params"), "is required")
 		return nil
 	}
-	p.modelInfo(&d, infoNode, joinKey(path, "model_info"))
+	idNode := p.modelInfo(&d, infoNode, joinKey(path, "model_info"))
 	orgs, modelNode, cpNode := p.litellmParams(&d, paramsNode, joinKey(path, "litellm_params"))
 	if modelNode == nil {
 		return nil
@@ -135,7 +141,7 @@ func (p *parser) deployment(i int, n *yaml.Node) []parsedDeployment {
 		parts := []string{c.ModelName, c.Params.Model, c.Params.APIBase, c.Params.APIVersion,
 			c.Params.AWSRegionName, c.Params.VertexProject, c.Params.VertexLocation, c.Params.Organization}
 		p.fillFromEnv(&c, modelNode, joinKey(path, "litellm_params.model"))
-		out = append(out, parsedDeployment{d: c, idParts: parts, node: node, index: i})
+		out = append(out, parsedDeployment{d: c, idParts: parts, node: node, idNode: idNode, index: i})
 	}
 	return out
 }
@@ -378,16 +384,18 @@ func (p *parser) fillFromEnv(d *Deployment, modelNode *yaml.Node, key string) {
 	}
 }
 
-func (p *parser) modelInfo(d *Deployment, n *yaml.Node, path string) {
+// modelInfo parses model_info and returns the node of its id, if any.
+func (p *parser) modelInfo(d *Deployment, n *yaml.Node, path string) (idNode *yaml.Node) {
 	es, ok := p.mapping(n, path)
 	if !ok {
-		return
+		return nil
 	}
 	mi := &d.Info
 	for _, e := range es {
 		key, v := joinKey(path, e.Key), e.Value
 		switch e.Key {
 		case "id":
+			idNode = deref(v)
 			if s, ok := p.str(v, key); ok && strings.TrimSpace(s) != "" {
 				mi.ID = s
 			} else if ok || isNull(v) {
@@ -436,7 +444,7 @@ func (p *parser) modelInfo(d *Deployment, n *yaml.Node, path string) {
 			if m, ok := p.anyValue(v, key).(map[string]any); ok {
 				mi.Metadata = m
 			} else if !isNull(v) {
-				p.errAt(v, key, "must be a mapping, got %s", describe(v))
+				p.errAt(v, key, "must be a mapping, got %s", p.describe(v))
 			}
 		default:
 			if k, known := lookupKey(SectionInfo, e.Key); known {
@@ -450,6 +458,7 @@ func (p *parser) modelInfo(d *Deployment, n *yaml.Node, path string) {
 			mi.Extra[e.Key] = p.anyValue(v, key)
 		}
 	}
+	return idNode
 }
 
 // assignIDs gives every deployment without model_info.id its generated id

@@ -111,7 +111,7 @@ func Parse(data []byte, filename string, getenv func(string) (string, bool)) (*C
 			case v.Kind == yaml.ScalarNode:
 				cfg.EnvVars[ev.Key] = v.Value
 			default:
-				p.errAt(v, path, "must be a string, got %s", describe(v))
+				p.errAt(v, path, "must be a string, got %s", p.describe(v))
 			}
 		}
 	}
@@ -208,6 +208,10 @@ func (p *parser) resolveEnv(n *yaml.Node, path string, visited map[*yaml.Node]bo
 		}
 		n.Value = v
 		n.Tag, n.Style = "", 0
+		if p.fromEnv == nil {
+			p.fromEnv = map[*yaml.Node]string{}
+		}
+		p.fromEnv[n] = name
 		if n.ShortTag() == "!!null" || v == "" {
 			n.Tag = "!!str"
 		}

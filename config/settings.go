@@ -101,7 +101,7 @@ func (p *parser) routerKey(rp *routerPart, e entry, path string) bool {
 		if m, ok := p.anyValue(v, key).(map[string]any); ok {
 			rp.strategyArgs = m
 		} else if !isNull(v) {
-			p.errAt(v, key, "must be a mapping, got %s", describe(v))
+			p.errAt(v, key, "must be a mapping, got %s", p.describe(v))
 		}
 	case "num_retries":
 		if x, ok := p.nonNegInt(v, key); ok {
@@ -195,7 +195,7 @@ func (p *parser) port(n *yaml.Node, key string) (string, bool) {
 		return "", false
 	}
 	if x, err := strconv.Atoi(strings.TrimSpace(s)); err != nil || x < 1 || x > 65535 {
-		p.errAt(n, key, "must be a port number (1-65535), got %s", describe(n))
+		p.errAt(n, key, "must be a port number (1-65535), got %s", p.describe(n))
 		return "", false
 	}
 	return strings.TrimSpace(s), true
@@ -237,7 +237,7 @@ func (p *parser) fallbacks(n *yaml.Node, path string) ([]Fallback, bool) {
 	for i, it := range items {
 		ipath := fmt.Sprintf("%s[%d]", path, i)
 		if d := deref(it); d == nil || d.Kind != yaml.MappingNode {
-			p.errAt(it, ipath, "must be a mapping {model_group: [fallback groups]}, got %s", describe(it))
+			p.errAt(it, ipath, "must be a mapping {model_group: [fallback groups]}, got %s", p.describe(it))
 			good = false
 			continue
 		}
