@@ -1,0 +1,225 @@
+package fakeprovider
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// provider names the wire format of an endpoint, for its error shape.
+type provider int
+
+const (
+	providerOpenAI provider = iota
+	providerAzure
+	providerAnthropic
+	providerBedrock
+	providerGemini
+	providerCohere
+	providerOllama
+	providerOAuth
+)
+
+// call is one provider request in flight.
+type call struct {
+	s        *Server
+	w        http.ResponseWriter
+	r        *http.Request
+	body     []byte
+	start    time.Time
+	provider provider
+	model    string // from the path or the body
+	extra    string // endpoint detail from the path (e.g. Gemini action)
+	fault    Fault
+	// stream is set by handlers whose response is a stream, so errors
+	// raised after the headers are written go in-stream where the provider
+	// does that (Bedrock exception frames).
+	headerSent bool
+	chunks     int
+}
+
+var idCounter atomic.Uint64
+
+// newID returns a realistic-looking, unique id with prefix.
+func newID(prefix string) string {
+	n := idCounter.Add(1)
+	const hexdigits = "0123456789abcdef"
+	b := make([]byte, 0, len(prefix)+20)
+	b = append(b, prefix...)
+	b = append(b, "fake"...)
+	for i := 15; i >= 0; i-- {
+		b = append(b, hexdigits[(n>>(uint(i)*4))&0xf])
+	}
+	return string(b)
+}
+
+// begin applies latency and the request's faults. It returns false when
+// the response has been written (an error status) and the handler must
+// stop.
+func (c *call) begin() bool {
+	f, _ := c.s.rules.take(c)
+	f = headerFault(c.r.Header, f)
+	c.fault = f
+	if d := c.s.opts.Latency + f.Delay; d > 0 {
+		c.sleep(d)
+	}
+	if f.Reset == ResetBefore {
+		c.abort()
+	}
+	if f.RetryAfter != "" {
+		c.w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	status := f.Status
+	if status == 0 && f.ErrorMessage != "" {
+		status = http.StatusBadRequest
+	}
+	if status >= 400 {
+		c.fail(status, f.ErrorMessage)
+		return false
+	}
+	return true
+}
+
+func (c *call) sleep(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-c.r.Context().Done():
+	}
+}
+
+// abort drops the connection abruptly: a TCP reset on HTTP/1.1, a stream
+// reset on HTTP/2. It does not return.
+func (c *call) abort() {
+	if f, ok := c.w.(http.Flusher); ok && c.headerSent {
+		f.Flush()
+	}
+	if hj, ok := c.w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			if tc, ok := conn.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0)
+			}
+			_ = conn.Close()
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// head writes the response status and content type, honouring
+// ResetAfterHeaders.
+func (c *call) head(status int, contentType string) {
+	h := c.w.Header()
+	h.Set("Content-Type", contentType)
+	c.w.WriteHeader(status)
+	c.headerSent = true
+	if c.fault.Reset == ResetAfterHeaders && status < 400 {
+		if f, ok := c.w.(http.Flusher); ok {
+			f.Flush()
+		}
+		c.abort()
+	}
+}
+
+// json writes a whole JSON response.
+func (c *call) json(status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		c.w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	c.raw(status, "application/json", b)
+}
+
+// raw writes a whole response body, honouring CutAfter as a byte count.
+func (c *call) raw(status int, contentType string, b []byte) {
+	if status < 400 && c.fault.CutAfter > 0 && c.fault.CutAfter < len(b) {
+		c.w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		c.head(status, contentType)
+		_, _ = c.w.Write(b[:c.fault.CutAfter])
+		c.abort()
+	}
+	c.w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	c.head(status, contentType)
+	_, _ = c.w.Write(b)
+}
+
+// chunk writes one stream chunk, flushes it, waits ChunkDelay, and cuts the
+// connection once CutAfter chunks have been sent.
+func (c *call) chunk(b []byte) {
+	if c.fault.CutAfter > 0 && c.chunks >= c.fault.CutAfter {
+		c.abort()
+	}
+	if c.chunks > 0 && c.s.opts.ChunkDelay > 0 {
+		c.sleep(c.s.opts.ChunkDelay)
+	}
+	_, _ = c.w.Write(b)
+	if f, ok := c.w.(http.Flusher); ok {
+		f.Flush()
+	}
+	c.chunks++
+}
+
+// sse writes one server-sent event; an empty event name writes data only.
+func (c *call) sse(event string, data []byte) {
+	n := len(data) + 8
+	if event != "" {
+		n += len(event) + 8
+	}
+	b := make([]byte, 0, n)
+	if event != "" {
+		b = append(b, "event: "...)
+		b = append(b, event...)
+		b = append(b, '\n')
+	}
+	b = append(b, "data: "...)
+	b = append(b, data...)
+	b = append(b, "\n\n"...)
+	c.chunk(b)
+}
+
+// sseJSON marshals v and writes it as one event.
+func (c *call) sseJSON(event string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		c.abort()
+	}
+	c.sse(event, b)
+}
+
+// startStream writes the 200 headers of a stream.
+func (c *call) startStream(contentType string) {
+	h := c.w.Header()
+	h.Set("Cache-Control", "no-cache")
+	if contentType == "text/event-stream" {
+		h.Set("Connection", "keep-alive")
+	}
+	c.head(http.StatusOK, contentType)
+}
+
+// fail writes an error response in the provider's shape.
+func (c *call) fail(status int, message string) {
+	switch c.provider {
+	case providerAzure:
+		c.failAzure(status, message)
+	case providerOAuth:
+		c.json(status, map[string]string{"error": "invalid_request", "error_description": message})
+	default:
+		c.failOpenAI(status, message)
+	}
+}
+
+// finishReason is the OpenAI-words finish reason of this response:
+// the fault's override, else "tool_calls" or "stop".
+func (c *call) finishReason(tool bool) string {
+	if c.fault.FinishReason != "" {
+		return c.fault.FinishReason
+	}
+	if tool {
+		return "tool_calls"
+	}
+	return "stop"
+}

@@ -1,0 +1,51 @@
+package fakeprovider
+
+import (
+	"net/http"
+	"strings"
+)
+
+// endpoint is the handler chosen for a request path.
+type endpoint struct {
+	provider provider
+	model    string
+	extra    string
+	handle   func(*call)
+}
+
+// route matches on path suffixes so any api_base prefix works
+// ("http://127.0.0.1:P/dep-a/v1" + "/chat/completions").
+func route(r *http.Request) (endpoint, bool) {
+	p := r.URL.Path
+	post := r.Method == http.MethodPost
+
+	// Azure OpenAI: /openai/deployments/{deployment}/{op}
+	if i := strings.Index(p, "/openai/deployments/"); i >= 0 && post {
+		rest := p[i+len("/openai/deployments/"):]
+		dep, op, ok := strings.Cut(rest, "/")
+		if !ok || dep == "" {
+			return endpoint{}, false
+		}
+		switch op {
+		case "chat/completions":
+			return endpoint{provider: providerAzure, model: dep, handle: handleOpenAIChat}, true
+		case "completions":
+			return endpoint{provider: providerAzure, model: dep, handle: handleOpenAICompletion}, true
+		case "embeddings":
+			return endpoint{provider: providerAzure, model: dep, handle: handleOpenAIEmbeddings}, true
+		}
+		return endpoint{}, false
+	}
+
+	switch {
+	case post && strings.HasSuffix(p, "/chat/completions"):
+		return endpoint{provider: providerOpenAI, handle: handleOpenAIChat}, true
+	case post && strings.HasSuffix(p, "/completions"):
+		return endpoint{provider: providerOpenAI, handle: handleOpenAICompletion}, true
+	case post && strings.HasSuffix(p, "/embeddings"):
+		return endpoint{provider: providerOpenAI, handle: handleOpenAIEmbeddings}, true
+	case r.Method == http.MethodGet && strings.HasSuffix(p, "/models"):
+		return endpoint{provider: providerOpenAI, handle: handleOpenAIModels}, true
+	}
+	return endpoint{}, false
+}
