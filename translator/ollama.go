@@ -83,15 +83,15 @@ type ollamaRequest struct {
 }
 
 type ollamaResponse struct {
-	Model      string         `json:"model"`
-	CreatedAt  string         `json:"created_at"`
-	Message    *ollamaMessage `json:"message"`
-	Response   string         `json:"response"`
-	Thinking   string         `json:"thinking"`
-	Done       bool           `json:"done"`
-	DoneReason string         `json:"done_reason"`
-	PromptEval float64        `json:"prompt_eval_count"`
-	Eval       float64        `json:"eval_count"`
+	Model      string          `json:"model"`
+	CreatedAt  string          `json:"created_at"`
+	Message    *ollamaMessage  `json:"message"`
+	Response   string          `json:"response"`
+	Thinking   string          `json:"thinking"`
+	Done       bool            `json:"done"`
+	DoneReason string          `json:"done_reason"`
+	PromptEval float64         `json:"prompt_eval_count"`
+	Eval       float64         `json:"eval_count"`
 	Error      json.RawMessage `json:"error"`
 }
 
