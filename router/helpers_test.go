@@ -62,3 +62,5 @@ func (c *fakeClock) Add(d time.Duration) {
 func newTestRouter(cfg *config.Config, clk *fakeClock, seed uint64) *Router {
 	return New(cfg, store.NewMemory(clk.Now), WithClock(clk.Now), WithRand(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)))
 }
+
+func storeRead() store.ReadOptions { return store.ReadOptions{} }

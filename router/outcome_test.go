@@ -1,0 +1,183 @@
+package router
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/translator"
+)
+
+func TestReportCooldownRules(t *testing.T) {
+	dur := func(d time.Duration) *time.Duration { return &d }
+	two := []config.Deployment{dep("a", "g", "openai/a"), dep("b", "g", "openai/b")}
+	tests := []struct {
+		name     string
+		deps     []config.Deployment
+		mutate   func(*config.Config)
+		outcomes []Outcome
+		want     time.Duration // cooldown left for "a" after the outcomes (0: none)
+	}{
+		{name: "allowed_fails 3: three 500s do not cool down",
+			deps: two, outcomes: repeat(Outcome{DeploymentID: "a", Status: 500}, 3)},
+		{name: "fourth 500 cools down for cooldown_time",
+			deps: two, outcomes: repeat(Outcome{DeploymentID: "a", Status: 500}, 4), want: 5 * time.Second},
+		{name: "timeouts count",
+			deps: two, outcomes: repeat(Outcome{DeploymentID: "a", Timeout: true}, 4), want: 5 * time.Second},
+		{name: "401 404 408 count together",
+			deps: two, outcomes: []Outcome{{DeploymentID: "a", Status: 401}, {DeploymentID: "a", Status: 404}, {DeploymentID: "a", Status: 408}, {DeploymentID: "a", Status: 503}}, want: 5 * time.Second},
+		{name: "other 4xx do not count",
+			deps: two, outcomes: repeat(Outcome{DeploymentID: "a", Status: 400, Class: translator.ErrBadRequest}, 10)},
+		{name: "403 does not count",
+			deps: two, outcomes: repeat(Outcome{DeploymentID: "a", Status: 403, Class: translator.ErrAuthentication}, 10)},
+		{name: "429 on a multi-deployment group cools down at once",
+			deps: two, outcomes: []Outcome{{DeploymentID: "a", Status: 429}}, want: 5 * time.Second},
+		{name: "429 with a longer retry-after",
+			deps: two, outcomes: []Outcome{{DeploymentID: "a", Status: 429, RetryAfter: 30 * time.Second}}, want: 30 * time.Second},
+		{name: "shorter retry-after keeps cooldown_time",
+			deps: two, outcomes: []Outcome{{DeploymentID: "a", Status: 429, RetryAfter: 2 * time.Second}}, want: 5 * time.Second},
+		{name: "single deployment group never cools down",
+			deps: []config.Deployment{dep("a", "g", "openai/a")}, outcomes: append(repeat(Outcome{DeploymentID: "a", Status: 429}, 3), repeat(Outcome{DeploymentID: "a", Status: 500}, 10)...)},
+		{name: "wildcard deployments never cool down",
+			deps: []config.Deployment{dep("a", "openai/*", "openai/*"), dep("b", "openai/*", "openai/*")}, outcomes: repeat(Outcome{DeploymentID: "a", Status: 429}, 10)},
+		{name: "disable_cooldowns",
+			deps: two, mutate: func(c *config.Config) { c.Router.DisableCooldowns = true },
+			outcomes: append(repeat(Outcome{DeploymentID: "a", Status: 429}, 3), repeat(Outcome{DeploymentID: "a", Status: 500}, 10)...)},
+		{name: "deployment cooldown_time overrides router",
+			deps: []config.Deployment{func() config.Deployment { d := dep("a", "g", "openai/a"); d.Params.CooldownTime = dur(42 * time.Second); return d }(), dep("b", "g", "openai/b")},
+			outcomes: []Outcome{{DeploymentID: "a", Status: 429}}, want: 42 * time.Second},
+		{name: "allowed_fails 0 cools on first counted failure",
+			deps: two, mutate: func(c *config.Config) { c.Router.AllowedFails = 0 }, outcomes: []Outcome{{DeploymentID: "a", Status: 500}}, want: 5 * time.Second},
+		{name: "allowed_fails_policy per class",
+			deps: two, mutate: func(c *config.Config) {
+				c.Router.AllowedFailsPolicy = map[string]int{"InternalServerErrorAllowedFails": 1, "TimeoutErrorAllowedFails": 10}
+			},
+			outcomes: []Outcome{{DeploymentID: "a", Timeout: true}, {DeploymentID: "a", Timeout: true}, {DeploymentID: "a", Status: 500}, {DeploymentID: "a", Status: 500}}, want: 5 * time.Second},
+		{name: "allowed_fails_policy class under its threshold",
+			deps: two, mutate: func(c *config.Config) { c.Router.AllowedFailsPolicy = map[string]int{"TimeoutErrorAllowedFails": 10} },
+			outcomes: repeat(Outcome{DeploymentID: "a", Timeout: true}, 10)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := baseConfig(tc.deps...)
+			if tc.mutate != nil {
+				tc.mutate(cfg)
+			}
+			clk := newClock()
+			r := newTestRouter(cfg, clk, 1)
+			ctx := context.Background()
+			for _, o := range tc.outcomes {
+				if _, err := r.Report(ctx, o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st, _ := r.Store().Read(ctx, []string{"a"}, storeRead())
+			var left time.Duration
+			if st["a"].CoolingDown(clk.Now()) {
+				left = st["a"].CooldownUntil.Sub(clk.Now())
+			}
+			if left != tc.want {
+				t.Fatalf("cooldown left %v, want %v", left, tc.want)
+			}
+		})
+	}
+}
+
+func repeat(o Outcome, n int) []Outcome {
+	out := make([]Outcome, n)
+	for i := range out {
+		out[i] = o
+	}
+	return out
+}
+
+// A second cooldown extends the first (LiteLLM #40130 keeps the earlier deadline).
+func TestCooldownExtends(t *testing.T) {
+	cfg := baseConfig(dep("a", "g", "openai/a"), dep("b", "g", "openai/b"))
+	clk := newClock()
+	r := newTestRouter(cfg, clk, 1)
+	ctx := context.Background()
+	u1, _ := r.Report(ctx, Outcome{DeploymentID: "a", Status: 429})
+	clk.Add(3 * time.Second)
+	u2, _ := r.Report(ctx, Outcome{DeploymentID: "a", Status: 429})
+	if !u2.After(u1) || u2.Sub(u1) != 3*time.Second {
+		t.Fatalf("second cooldown %v did not extend the first %v", u2, u1)
+	}
+	// A plan made in the extension window still leaves "a" out.
+	clk.Add(4 * time.Second) // past u1, before u2
+	p, err := r.Plan(ctx, PlanRequest{Model: "g", NumRetries: intp(3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range p.Attempts {
+		if a.DeploymentID == "a" {
+			t.Fatalf("cooled-down deployment planned: %v", attemptIDs(p))
+		}
+	}
+	// Failures of the previous minute do not count.
+	clk.Add(time.Minute)
+	for range 3 {
+		_, _ = r.Report(ctx, Outcome{DeploymentID: "b", Status: 500})
+	}
+	clk.Add(time.Minute)
+	if u, _ := r.Report(ctx, Outcome{DeploymentID: "b", Status: 500}); !u.IsZero() {
+		t.Fatalf("failure count carried over minutes: cooldown %v", u)
+	}
+}
+
+func TestRetriesFor(t *testing.T) {
+	cfg := baseConfig(dep("a", "g", "openai/a"))
+	cfg.Router.NumRetries = 3
+	cfg.Router.RetryPolicy = map[string]int{"RateLimitErrorRetries": 5, "AuthenticationErrorRetries": 0, "ContentPolicyViolationErrorRetries": 1}
+	r := newTestRouter(cfg, newClock(), 1)
+	tests := []struct {
+		class translator.ErrorClass
+		want  int
+	}{
+		{translator.ErrRateLimit, 5},
+		{translator.ErrAuthentication, 0},
+		{translator.ErrContentPolicy, 1},
+		{translator.ErrInternal, 3},
+		{translator.ErrTimeout, 3},
+		{translator.ErrNotFound, 0},
+		{translator.ErrBadRequest, 3},
+	}
+	for _, tc := range tests {
+		if got := r.RetriesFor(tc.class); got != tc.want {
+			t.Errorf("class %d: %d, want %d", tc.class, got, tc.want)
+		}
+	}
+	cfg.Router.RetryPolicy = map[string]int{"NotFoundErrorRetries": 2}
+	if got := newTestRouter(cfg, newClock(), 1).RetriesFor(translator.ErrNotFound); got != 2 {
+		t.Errorf("NotFoundErrorRetries: %d", got)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	r := newTestRouter(baseConfig(dep("a", "g", "openai/a")), newClock(), 1)
+	tests := []struct {
+		name       string
+		n          int
+		retryAfter time.Duration
+		other      bool
+		lo, hi     time.Duration
+	}{
+		{"other healthy deployment", 3, 10 * time.Second, true, 0, 0},
+		{"retry-after honoured", 0, 7 * time.Second, false, 7 * time.Second, 7 * time.Second},
+		{"retry-after over 60s ignored", 0, 90 * time.Second, false, 375 * time.Millisecond, 500 * time.Millisecond},
+		{"first", 0, 0, false, 375 * time.Millisecond, 500 * time.Millisecond},
+		{"second", 1, 0, false, 750 * time.Millisecond, time.Second},
+		{"capped", 10, 0, false, 6 * time.Second, 8 * time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 50 {
+				got := r.Backoff(tc.n, tc.retryAfter, tc.other)
+				if got < tc.lo || got > tc.hi {
+					t.Fatalf("backoff %v outside [%v, %v]", got, tc.lo, tc.hi)
+				}
+			}
+		})
+	}
+}
