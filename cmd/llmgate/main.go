@@ -1,0 +1,162 @@
+// Command llmgate runs a LiteLLM proxy config.yaml on Envoy.
+//
+//	llmgate run [--config FILE] [--port 4000]   control plane + ext_proc + Envoy in one process
+//	llmgate validate --config FILE               report errors (file:line) and unimplemented keys
+//	llmgate render --config FILE                 print the Envoy resources as YAML
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/examples"
+	"github.com/llmgate/llmgate/internal/gateway"
+	"github.com/llmgate/llmgate/xds"
+)
+
+const usage = `llmgate runs a LiteLLM proxy config.yaml on Envoy.
+
+Usage:
+  llmgate run      [--config FILE] [--host 0.0.0.0] [--port 4000]
+  llmgate validate [--config FILE]
+  llmgate render   [--config FILE] [--port 4000]
+
+The config comes from --config, else $CONFIG_FILE_PATH, else the embedded
+offline default (examples/default.yaml).
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "run":
+		err = runCmd(os.Args[2:])
+	case "validate":
+		err = validateCmd(os.Args[2:], os.Stdout)
+	case "render":
+		err = renderCmd(os.Args[2:], os.Stdout)
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "llmgate: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		var le *config.LoadError
+		if errors.As(err, &le) {
+			for _, d := range le.Diagnostics {
+				fmt.Fprintln(os.Stderr, d.String())
+			}
+			fmt.Fprintf(os.Stderr, "llmgate: config has %d error(s)\n", len(le.Diagnostics))
+		} else {
+			fmt.Fprintln(os.Stderr, "llmgate:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// loadConfig reads --config, $CONFIG_FILE_PATH or the embedded default.
+func loadConfig(path string) (*config.Config, error) {
+	path = config.PathFromEnv(path)
+	if path == "" {
+		return config.Parse(examples.Default, examples.DefaultName, os.LookupEnv)
+	}
+	return config.Load(path)
+}
+
+func runCmd(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	cfgPath := fs.String("config", "", "LiteLLM config.yaml (default: $CONFIG_FILE_PATH, else the embedded example)")
+	host := fs.String("host", "0.0.0.0", "listen address")
+	port := fs.Uint("port", 4000, "listen port")
+	envoyBin := fs.String("envoy", "", "Envoy binary (default: $ENVOY_BIN, envoy on PATH, .venv)")
+	logLevel := fs.String("envoy-log-level", "warn", "Envoy log level")
+	concurrency := fs.Int("envoy-concurrency", 0, "Envoy worker threads (0: one per core)")
+	accessLog := fs.Bool("access-log", true, "write Envoy's access log to stdout")
+	jsonLogs := fs.Bool("json-logs", false, "JSON logs (also litellm_settings.json_logs)")
+	_ = fs.Parse(args)
+
+	path := config.PathFromEnv(*cfgPath)
+	var log *slog.Logger
+	if *jsonLogs || os.Getenv("JSON_LOGS") == "true" {
+		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	} else {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return gateway.Run(ctx, gateway.Options{
+		ConfigPath:        path,
+		DefaultConfig:     examples.Default,
+		DefaultConfigName: examples.DefaultName,
+		Host:              *host,
+		Port:              uint32(*port),
+		EnvoyBinary:       *envoyBin,
+		EnvoyLogLevel:     *logLevel,
+		EnvoyConcurrency:  *concurrency,
+		AccessLog:         *accessLog,
+		Log:               log,
+	})
+}
+
+func validateCmd(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("validate", flag.ExitOnError)
+	cfgPath := fs.String("config", "", "LiteLLM config.yaml")
+	_ = fs.Parse(args)
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		var le *config.LoadError
+		if errors.As(err, &le) {
+			for _, w := range le.Warnings {
+				fmt.Fprintln(out, w.String())
+			}
+		}
+		return err
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(out, w.String())
+	}
+	res, err := xds.Build(cfg, xds.Options{ExtProcSocket: "/tmp/llmgate-validate.sock"})
+	if err != nil {
+		return err
+	}
+	if err := res.Validate(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s: ok: %d deployment(s), %d model group(s), %d warning(s)\n", cfg.File, len(cfg.Models), len(xds.Groups(cfg)), len(cfg.Warnings))
+	return nil
+}
+
+func renderCmd(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("render", flag.ExitOnError)
+	cfgPath := fs.String("config", "", "LiteLLM config.yaml")
+	port := fs.Uint("port", 4000, "listen port")
+	extproc := fs.String("extproc-address", "127.0.0.1:50051", "address of `llmgate extproc` as Envoy should reach it")
+	_ = fs.Parse(args)
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	res, err := xds.Build(cfg, xds.Options{Port: uint32(*port), ExtProcAddress: *extproc, AccessLog: true})
+	if err != nil {
+		return err
+	}
+	b, err := res.YAML()
+	if err != nil {
+		return err
+	}
+	_, err = out.Write(b)
+	return err
+}

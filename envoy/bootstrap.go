@@ -1,0 +1,109 @@
+package envoy
+
+import (
+	"fmt"
+	"time"
+
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/llmgate/llmgate/xds"
+)
+
+// BootstrapOptions say where the control plane and the admin interface are.
+type BootstrapOptions struct {
+	NodeID string
+	// XDSSocket is the control plane's Unix socket; when empty XDSHost:XDSPort is used.
+	XDSSocket string
+	XDSHost   string
+	XDSPort   uint32
+	// AdminAddress and AdminPort of Envoy's admin interface (loopback only).
+	AdminAddress string
+	AdminPort    uint32
+}
+
+// Bootstrap builds the bootstrap: ADS for listeners and clusters (routes come
+// over ADS too), the static control-plane cluster, and the admin interface.
+func Bootstrap(o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
+	if o.NodeID == "" {
+		o.NodeID = "llmgate"
+	}
+	if o.AdminAddress == "" {
+		o.AdminAddress = "127.0.0.1"
+	}
+	var addr *corev3.Address
+	if o.XDSSocket != "" {
+		addr = &corev3.Address{Address: &corev3.Address_Pipe{Pipe: &corev3.Pipe{Path: o.XDSSocket}}}
+	} else {
+		if o.XDSPort == 0 {
+			return nil, fmt.Errorf("bootstrap: no control plane address")
+		}
+		host := o.XDSHost
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		addr = &corev3.Address{Address: &corev3.Address_SocketAddress{SocketAddress: &corev3.SocketAddress{
+			Address: host, PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: o.XDSPort},
+		}}}
+	}
+	h2, err := anypb.New(&httpv3.HttpProtocolOptions{
+		UpstreamProtocolOptions: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
+			ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{Http2ProtocolOptions: &corev3.Http2ProtocolOptions{}},
+		}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	ads := &corev3.ConfigSource{ResourceApiVersion: corev3.ApiVersion_V3, ConfigSourceSpecifier: &corev3.ConfigSource_Ads{Ads: &corev3.AggregatedConfigSource{}}}
+	rt, err := structpb.NewStruct(map[string]any{
+		"overload": map[string]any{"global_downstream_max_connections": 100000},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &bootstrapv3.Bootstrap{
+		Node: &corev3.Node{Id: o.NodeID, Cluster: "llmgate"},
+		Admin: &bootstrapv3.Admin{Address: &corev3.Address{Address: &corev3.Address_SocketAddress{SocketAddress: &corev3.SocketAddress{
+			Address: o.AdminAddress, PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: o.AdminPort},
+		}}}},
+		DynamicResources: &bootstrapv3.Bootstrap_DynamicResources{
+			AdsConfig: &corev3.ApiConfigSource{
+				ApiType:                   corev3.ApiConfigSource_GRPC,
+				TransportApiVersion:       corev3.ApiVersion_V3,
+				GrpcServices:              []*corev3.GrpcService{{TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: xds.XDSCluster}}}},
+				SetNodeOnFirstMessageOnly: true,
+			},
+			LdsConfig: ads,
+			CdsConfig: ads,
+		},
+		StaticResources: &bootstrapv3.Bootstrap_StaticResources{Clusters: []*clusterv3.Cluster{{
+			Name:                 xds.XDSCluster,
+			ConnectTimeout:       durationpb.New(2 * time.Second),
+			ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC},
+			LoadAssignment: &endpointv3.ClusterLoadAssignment{ClusterName: xds.XDSCluster, Endpoints: []*endpointv3.LocalityLbEndpoints{{
+				LbEndpoints: []*endpointv3.LbEndpoint{{HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{Address: addr}}}},
+			}}},
+			TypedExtensionProtocolOptions: map[string]*anypb.Any{"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": h2},
+		}}},
+		LayeredRuntime: &bootstrapv3.LayeredRuntime{Layers: []*bootstrapv3.RuntimeLayer{{
+			Name:           "static",
+			LayerSpecifier: &bootstrapv3.RuntimeLayer_StaticLayer{StaticLayer: rt},
+		}}},
+	}, nil
+}
+
+// BootstrapJSON renders the bootstrap as JSON (Envoy reads it with --config-path).
+func BootstrapJSON(o BootstrapOptions) ([]byte, error) {
+	b, err := Bootstrap(o)
+	if err != nil {
+		return nil, err
+	}
+	return protojson.MarshalOptions{Indent: "  "}.Marshal(b)
+}

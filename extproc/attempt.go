@@ -1,0 +1,396 @@
+package extproc
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3filter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+
+	"github.com/llmgate/llmgate/internal/upstream"
+	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
+	"github.com/llmgate/llmgate/translator"
+	"github.com/llmgate/llmgate/xds"
+)
+
+// try is one upstream attempt as the attempt filter sees it.
+type try struct {
+	st      *State
+	rc      *llmgatev1.RequestContext
+	d       *configDeployment
+	a       *llmgatev1.Attempt
+	index   int // 0 for the first try
+	tr      translator.Translator
+	target  translator.Target
+	ep      translator.Endpoint
+	base    upstream.Base
+	pass    bool // OpenAI-compatible: bodies need no translation
+	status  int
+	respHdr map[string]string
+}
+
+// attempt serves one upstream try of the deployment depID.
+func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *State, depID string) error {
+	msg, err := recv(stream)
+	if err != nil {
+		return err
+	}
+	rh := msg.GetRequestHeaders()
+	if rh == nil {
+		return stream.Send(&extprocv3.ProcessingResponse{})
+	}
+	h := headerMap(rh.GetHeaders())
+	t, e := s.newTry(st, depID, h)
+	if e != nil {
+		return stream.Send(errorReply(e, nil))
+	}
+	if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{}}}); err != nil {
+		return err
+	}
+	msg, err = recv(stream)
+	if err != nil {
+		return err
+	}
+	rb := msg.GetRequestBody()
+	if rb == nil {
+		return stream.Send(&extprocv3.ProcessingResponse{})
+	}
+	resp, e := t.requestBody(rb.GetBody())
+	if e != nil {
+		return stream.Send(errorReply(e, t.clientHeaders()))
+	}
+	if err := stream.Send(resp); err != nil {
+		return err
+	}
+	// Response headers.
+	msg, err = recv(stream)
+	if err != nil {
+		return err
+	}
+	rsh := msg.GetResponseHeaders()
+	if rsh == nil {
+		return stream.Send(&extprocv3.ProcessingResponse{})
+	}
+	mode, resp := t.responseHeaders(headerMap(rsh.GetHeaders()), rsh.GetEndOfStream())
+	if err := stream.Send(resp); err != nil {
+		return err
+	}
+	if mode == extprocv3filter.ProcessingMode_NONE || rsh.GetEndOfStream() {
+		return nil
+	}
+	return t.responseBody(stream, mode)
+}
+
+func (s *Server) newTry(st *State, depID string, h map[string]string) (*try, *translator.Error) {
+	rc, err := decodeContext(h[xds.ContextHeader])
+	if err != nil {
+		return nil, translator.NewError(500, "internal_server_error", "llmgate: "+err.Error()+" (the request did not pass the request filter)", "")
+	}
+	d, ok := st.Router.Deployment(depID)
+	if !ok {
+		return nil, translator.NewError(503, "service_unavailable_error", "deployment "+depID+" was removed by a config reload", "")
+	}
+	idx := 0
+	if n, err := strconv.Atoi(h["x-envoy-attempt-count"]); err == nil && n > 0 {
+		idx = n - 1
+	}
+	t := &try{st: st, rc: rc, d: d, index: idx, ep: endpointFromProto(rc.Endpoint)}
+	if idx < len(rc.Attempts) && rc.Attempts[idx].DeploymentId == depID {
+		t.a = rc.Attempts[idx]
+	} else {
+		for _, a := range rc.Attempts {
+			if a.DeploymentId == depID {
+				t.a = a
+				break
+			}
+		}
+	}
+	if t.a == nil {
+		t.a = &llmgatev1.Attempt{DeploymentId: depID, ModelGroup: d.ModelName, Model: d.Model}
+	}
+	t.tr = translator.For(d.Provider)
+	if t.tr == nil {
+		return nil, translator.NewError(501, "not_implemented_error", "provider "+d.Provider+" is not supported yet (deployment "+d.ID+")", "")
+	}
+	t.pass = isPassThrough(d.Provider)
+	if t.base, err = upstream.For(d); err != nil {
+		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
+	}
+	drop := st.Cfg.LiteLLM.DropParams
+	if d.Params.DropParams != nil {
+		drop = *d.Params.DropParams
+	}
+	t.target = translator.Target{
+		Provider:             d.Provider,
+		Model:                t.a.Model,
+		APIBase:              upstream.APIBase(d),
+		APIVersion:           d.Params.APIVersion,
+		Region:               d.Params.AWSRegionName,
+		Project:              d.Params.VertexProject,
+		Location:             d.Params.VertexLocation,
+		Stream:               rc.Stream,
+		DropParams:           drop,
+		AdditionalDropParams: append(append([]string{}, st.Cfg.LiteLLM.AdditionalDropParams...), d.Params.AdditionalDropParams...),
+		MaxTokensDefault:     d.Info.MaxOutputTokens,
+	}
+	return t, nil
+}
+
+func isPassThrough(provider string) bool {
+	if provider == "azure" {
+		return true
+	}
+	for _, p := range translator.OpenAICompatible {
+		if p == provider {
+			return true
+		}
+	}
+	return false
+}
+
+// requestBody translates the body for the deployment and sets path, host and credentials.
+func (t *try) requestBody(body []byte) (*extprocv3.ProcessingResponse, *translator.Error) {
+	body, err := mergeDefaults(body, t.d.Params.Defaults)
+	if err != nil {
+		return nil, translator.NewError(400, "invalid_request_error", "Invalid JSON in request body: "+err.Error(), "")
+	}
+	up, err := t.tr.Request(t.ep, body, t.target)
+	if err != nil {
+		if te, ok := err.(*translator.Error); ok {
+			return nil, te
+		}
+		return nil, translator.NewError(400, "invalid_request_error", err.Error(), "")
+	}
+	set := []*corev3.HeaderValueOption{
+		hdr(":path", up.Path),
+		hdr(":authority", t.base.Authority()),
+		hdr("content-length", strconv.Itoa(len(up.Body))),
+	}
+	if up.Method != "" {
+		set = append(set, hdr(":method", up.Method))
+	}
+	for k, v := range up.Headers {
+		set = append(set, hdr(k, v))
+	}
+	creds, cerr := credentials(t.d, t.base, up)
+	if cerr != nil {
+		return nil, cerr
+	}
+	for k, v := range creds {
+		set = append(set, hdr(k, v))
+	}
+	for k, v := range t.d.Params.ExtraHeaders {
+		set = append(set, hdr(k, v))
+	}
+	remove := []string{xds.ContextHeader, xds.GroupHeader, "accept-encoding", "x-envoy-attempt-count", "x-envoy-expected-rq-timeout-ms"}
+	for _, k := range clientAuthHeaders {
+		if _, ok := creds[k]; !ok {
+			remove = append(remove, k)
+		}
+	}
+	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{
+		HeaderMutation: &extprocv3.HeaderMutation{SetHeaders: set, RemoveHeaders: remove},
+		BodyMutation:   &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: up.Body}},
+	}}}}, nil
+}
+
+// mergeDefaults adds the deployment's default params the request does not set.
+func mergeDefaults(body []byte, defaults map[string]any) ([]byte, error) {
+	if len(defaults) == 0 {
+		return body, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, err
+	}
+	changed := false
+	for k, v := range defaults {
+		if _, ok := m[k]; ok {
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			continue
+		}
+		m[k] = b
+		changed = true
+	}
+	if !changed {
+		return body, nil
+	}
+	return json.Marshal(m)
+}
+
+// clientHeaders are the x-litellm-* headers every response carries.
+func (t *try) clientHeaders() map[string]string {
+	h := map[string]string{
+		"x-litellm-call-id":              t.rc.CallId,
+		"x-litellm-model-id":             t.d.ID,
+		"x-litellm-model-group":          t.a.ModelGroup,
+		"x-litellm-model-api-base":       t.base.URL(),
+		"x-litellm-attempted-retries":    strconv.Itoa(t.index),
+		"x-litellm-attempted-fallbacks":  strconv.Itoa(int(t.a.FallbackIndex)),
+		"x-litellm-overhead-duration-ms": strconv.FormatFloat(float64(t.rc.OverheadNanos)/1e6, 'f', 3, 64),
+	}
+	return h
+}
+
+// retryable says whether Envoy should try the next plan entry after this status.
+// Envoy retries 5xx, resets and connect failures itself.
+func (t *try) retryable(status int) bool {
+	if t.index+1 >= len(t.rc.Attempts) {
+		return false
+	}
+	switch status {
+	case 429, 408:
+		return true
+	case 401, 403:
+		// Another deployment may hold a valid key.
+		next := t.rc.Attempts[t.index+1]
+		return next.DeploymentId != t.d.ID
+	}
+	return false
+}
+
+// responseHeaders decides how the response body is handled and adds the gateway's headers.
+func (t *try) responseHeaders(h map[string]string, eos bool) (extprocv3filter.ProcessingMode_BodySendMode, *extprocv3.ProcessingResponse) {
+	t.respHdr = h
+	t.status, _ = strconv.Atoi(h[":status"])
+	set := []*corev3.HeaderValueOption{}
+	for k, v := range t.clientHeaders() {
+		set = append(set, hdr(k, v))
+	}
+	var remove []string
+	mode := extprocv3filter.ProcessingMode_NONE
+	switch {
+	case t.status >= 400:
+		mode = extprocv3filter.ProcessingMode_BUFFERED
+		if t.retryable(t.status) {
+			set = append(set, hdr(xds.RetryHeader, "1"))
+			if next := t.rc.Attempts[t.index+1]; next.DeploymentId != t.d.ID {
+				// Another deployment is next: retry at once (LiteLLM), not after Retry-After.
+				remove = append(remove, "retry-after")
+			}
+		}
+	case t.pass:
+		mode = extprocv3filter.ProcessingMode_NONE
+	case t.rc.Stream:
+		mode = extprocv3filter.ProcessingMode_STREAMED
+		set = append(set, hdr("content-type", "text/event-stream"), hdr("cache-control", "no-cache"))
+		remove = append(remove, "content-length", "content-encoding")
+	default:
+		mode = extprocv3filter.ProcessingMode_BUFFERED
+	}
+	if eos {
+		mode = extprocv3filter.ProcessingMode_NONE
+	}
+	resp := &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{ResponseHeaders: &extprocv3.HeadersResponse{Response: &extprocv3.CommonResponse{
+		HeaderMutation: &extprocv3.HeaderMutation{SetHeaders: set, RemoveHeaders: remove},
+	}}}}
+	if mode != extprocv3filter.ProcessingMode_NONE {
+		resp.ModeOverride = &extprocv3filter.ProcessingMode{
+			RequestHeaderMode:   extprocv3filter.ProcessingMode_SEND,
+			ResponseHeaderMode:  extprocv3filter.ProcessingMode_SEND,
+			RequestBodyMode:     extprocv3filter.ProcessingMode_BUFFERED,
+			ResponseBodyMode:    mode,
+			RequestTrailerMode:  extprocv3filter.ProcessingMode_SKIP,
+			ResponseTrailerMode: extprocv3filter.ProcessingMode_SKIP,
+		}
+	}
+	return mode, resp
+}
+
+// responseBody translates a buffered body (error or non-stream) or a stream chunk by chunk.
+func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mode extprocv3filter.ProcessingMode_BodySendMode) error {
+	var st translator.Stream
+	if mode == extprocv3filter.ProcessingMode_STREAMED {
+		st = t.tr.NewStream(t.ep, t.target)
+	}
+	for {
+		msg, err := recv(stream)
+		if err != nil {
+			return err
+		}
+		b := msg.GetResponseBody()
+		if b == nil {
+			if err := stream.Send(&extprocv3.ProcessingResponse{}); err != nil {
+				return err
+			}
+			continue
+		}
+		if st != nil {
+			out, ferr := st.Feed(b.GetBody(), b.GetEndOfStream())
+			if ferr != nil {
+				out = append(out, translator.WriteSSEError(nil, translator.NewError(502, "api_error", "llmgate: "+ferr.Error(), ""))...)
+			}
+			if err := stream.Send(bodyReply(out, nil, nil)); err != nil {
+				return err
+			}
+			if b.GetEndOfStream() {
+				return nil
+			}
+			continue
+		}
+		out, ct := t.finalBody(b.GetBody())
+		set := []*corev3.HeaderValueOption{hdr("content-length", strconv.Itoa(len(out))), hdr("content-type", ct)}
+		return stream.Send(bodyReply(out, set, []string{"content-encoding"}))
+	}
+}
+
+// finalBody translates a whole response body: an error into OpenAI error JSON,
+// a success into the OpenAI response.
+func (t *try) finalBody(body []byte) ([]byte, string) {
+	if t.status >= 400 {
+		e := t.tr.Error(t.status, t.respHdr, body)
+		return e.JSON(), "application/json"
+	}
+	r, err := t.tr.Response(t.ep, body, t.target)
+	if err != nil {
+		e, ok := err.(*translator.Error)
+		if !ok {
+			e = translator.NewError(502, "api_error", "llmgate: cannot read the provider's response: "+err.Error(), "")
+		}
+		return e.JSON(), "application/json"
+	}
+	return r.Body, "application/json"
+}
+
+func bodyReply(body []byte, set []*corev3.HeaderValueOption, remove []string) *extprocv3.ProcessingResponse {
+	cr := &extprocv3.CommonResponse{BodyMutation: &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: body}}}
+	if len(set) > 0 || len(remove) > 0 {
+		cr.HeaderMutation = &extprocv3.HeaderMutation{SetHeaders: set, RemoveHeaders: remove}
+	}
+	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{ResponseBody: &extprocv3.BodyResponse{Response: cr}}}
+}
+
+// credentials are the auth headers for the deployment's provider.
+func credentials(d *configDeployment, base upstream.Base, up *translator.UpstreamRequest) (map[string]string, *translator.Error) {
+	key := d.Params.APIKey
+	h := map[string]string{}
+	switch d.Provider {
+	case "azure":
+		if key != "" {
+			h["api-key"] = key
+		}
+	case "anthropic":
+		if key != "" {
+			h["x-api-key"] = key
+		}
+	case "gemini":
+		if key != "" {
+			h["x-goog-api-key"] = key
+		}
+	case "bedrock", "vertex_ai":
+		return nil, translator.NewError(501, "not_implemented_error", "credentials for provider "+d.Provider+" are not wired yet", "")
+	default:
+		if key != "" && !strings.EqualFold(key, "none") {
+			h["authorization"] = "Bearer " + key
+		}
+		if d.Params.Organization != "" {
+			h["openai-organization"] = d.Params.Organization
+		}
+	}
+	return h, nil
+}

@@ -1,0 +1,16 @@
+// Package extproc holds the gateway's ext_proc servers (envoy.service.ext_proc.v3).
+//
+// The request filter runs at router level, once per request: it answers the
+// management endpoints, checks the key, resolves the model to a model group,
+// builds the attempt plan, and tags the request for its route. The attempt
+// filter runs as an upstream filter, once per upstream try: it translates the
+// body for the deployment Envoy picked, sets path, host and credentials, and
+// on the way back translates status, headers and body (streams chunk by chunk).
+//
+// Both are stateless between gRPC streams: whatever the attempt filter needs
+// travels in the x-llmgate-ctx header (a RequestContext proto); shared state
+// lives only in internal/store. Any replica can serve any stream.
+//
+// It may import config, router, translator, internal/* and the Envoy ext_proc
+// API. It must never make HTTP calls to providers: Envoy is the data plane.
+package extproc

@@ -1,0 +1,85 @@
+package extproc
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/llmgate/llmgate/translator"
+)
+
+// route is what a request path asks for.
+type route struct {
+	kind     routeKind
+	endpoint translator.Endpoint
+	// pathModel is the model named in an Azure-style path (/openai/deployments/{model}/...); it wins over the body.
+	pathModel string
+}
+
+type routeKind int
+
+const (
+	routeUnknown routeKind = iota
+	routeLLM
+	routeModels
+	routeModelInfo
+	routeModelGroupInfo
+	routeLiveness
+	routeReadiness
+	routeHealth
+)
+
+// classify maps a request path (with or without /v1, Azure style too) to a route.
+func classify(method, rawPath string) route {
+	p := rawPath
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	p = strings.TrimRight(p, "/")
+	switch p {
+	case "/health/liveliness", "/health/liveness":
+		return route{kind: routeLiveness}
+	case "/health/readiness":
+		return route{kind: routeReadiness}
+	case "/health":
+		return route{kind: routeHealth}
+	case "/models", "/v1/models":
+		return route{kind: routeModels}
+	case "/model/info", "/v1/model/info":
+		return route{kind: routeModelInfo}
+	case "/model_group/info":
+		return route{kind: routeModelGroupInfo}
+	}
+	rest := strings.TrimPrefix(p, "/v1")
+	if strings.HasPrefix(rest, "/openai/deployments/") || strings.HasPrefix(rest, "/engines/") {
+		var tail string
+		if strings.HasPrefix(rest, "/engines/") {
+			tail = strings.TrimPrefix(rest, "/engines/")
+		} else {
+			tail = strings.TrimPrefix(rest, "/openai/deployments/")
+		}
+		i := strings.IndexByte(tail, '/')
+		if i <= 0 {
+			return route{}
+		}
+		model, err := url.PathUnescape(tail[:i])
+		if err != nil {
+			return route{}
+		}
+		r := classifyLLM(tail[i:])
+		r.pathModel = model
+		return r
+	}
+	return classifyLLM(rest)
+}
+
+func classifyLLM(p string) route {
+	switch p {
+	case "/chat/completions":
+		return route{kind: routeLLM, endpoint: translator.Chat}
+	case "/completions":
+		return route{kind: routeLLM, endpoint: translator.Completions}
+	case "/embeddings":
+		return route{kind: routeLLM, endpoint: translator.Embeddings}
+	}
+	return route{}
+}

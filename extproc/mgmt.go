@@ -1,0 +1,144 @@
+package extproc
+
+import (
+	"encoding/json"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+
+	"github.com/llmgate/llmgate/internal/upstream"
+	"github.com/llmgate/llmgate/translator"
+)
+
+// management answers the gateway's own endpoints; nil for LLM routes.
+func (s *Server) management(st *State, rt route, h map[string]string) *extprocv3.ProcessingResponse {
+	switch rt.kind {
+	case routeLiveness:
+		return immediate(200, "application/json", []byte(`"I'm alive!"`), nil, "llmgate_health")
+	case routeReadiness:
+		b, _ := json.Marshal(map[string]any{"status": "healthy", "db": "Not connected", "cache": nil,
+			"litellm_version": nil, "llmgate_config_version": st.Version})
+		return immediate(200, "application/json", b, nil, "llmgate_health")
+	case routeHealth:
+		if e := st.authenticate(h); e != nil {
+			return errorReply(e, nil)
+		}
+		return errorReply(&translator.Error{Status: 501, Type: "not_implemented_error",
+			Message: "/health (calling every model) is not implemented yet; use /health/liveliness and /health/readiness"}, nil)
+	case routeModels, routeModelInfo, routeModelGroupInfo:
+		if e := st.authenticate(h); e != nil {
+			return errorReply(e, nil)
+		}
+		var body any
+		switch rt.kind {
+		case routeModels:
+			body = st.modelsList()
+		case routeModelInfo:
+			body = st.modelInfo()
+		default:
+			body = st.modelGroupInfo()
+		}
+		b, _ := json.Marshal(body)
+		return immediate(200, "application/json", b, nil, "llmgate_models")
+	}
+	return nil
+}
+
+type modelEntry struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
+}
+
+// modelsList is /v1/models: model groups, then aliases that are not hidden.
+func (st *State) modelsList() any {
+	data := []modelEntry{}
+	for _, g := range st.Router.Groups() {
+		data = append(data, modelEntry{ID: g.Name, Object: "model", Created: 1677610602, OwnedBy: "openai"})
+	}
+	return map[string]any{"object": "list", "data": data}
+}
+
+// modelInfo is /model/info: every deployment with its non-secret params.
+// An allowlist, so a new secret field can never leak by default.
+func (st *State) modelInfo() any {
+	data := []any{}
+	for i := range st.Cfg.Models {
+		d := &st.Cfg.Models[i]
+		p := map[string]any{"model": d.Params.Model}
+		if base := upstream.APIBase(d); base != "" {
+			p["api_base"] = base
+		}
+		if d.Params.APIVersion != "" {
+			p["api_version"] = d.Params.APIVersion
+		}
+		if d.Params.AWSRegionName != "" {
+			p["aws_region_name"] = d.Params.AWSRegionName
+		}
+		if d.Params.VertexProject != "" {
+			p["vertex_project"] = d.Params.VertexProject
+		}
+		if d.Params.VertexLocation != "" {
+			p["vertex_location"] = d.Params.VertexLocation
+		}
+		if d.Params.RPM > 0 {
+			p["rpm"] = d.Params.RPM
+		}
+		if d.Params.TPM > 0 {
+			p["tpm"] = d.Params.TPM
+		}
+		if d.Params.Weight > 0 {
+			p["weight"] = d.Params.Weight
+		}
+		info := map[string]any{"id": d.ID, "db_model": false}
+		for k, v := range d.Info.Extra {
+			info[k] = v
+		}
+		if d.Info.Mode != "" {
+			info["mode"] = d.Info.Mode
+		}
+		if d.Info.MaxTokens > 0 {
+			info["max_tokens"] = d.Info.MaxTokens
+		}
+		if d.Info.MaxInputTokens > 0 {
+			info["max_input_tokens"] = d.Info.MaxInputTokens
+		}
+		if d.Info.MaxOutputTokens > 0 {
+			info["max_output_tokens"] = d.Info.MaxOutputTokens
+		}
+		if d.Info.InputCostPerToken != nil {
+			info["input_cost_per_token"] = *d.Info.InputCostPerToken
+		}
+		if d.Info.OutputCostPerToken != nil {
+			info["output_cost_per_token"] = *d.Info.OutputCostPerToken
+		}
+		if d.Info.BaseModel != "" {
+			info["base_model"] = d.Info.BaseModel
+		}
+		if d.Info.Metadata != nil {
+			info["metadata"] = d.Info.Metadata
+		}
+		info["litellm_provider"] = d.Provider
+		data = append(data, map[string]any{"model_name": d.ModelName, "litellm_params": p, "model_info": info})
+	}
+	return map[string]any{"data": data}
+}
+
+// modelGroupInfo is /model_group/info: one entry per group.
+func (st *State) modelGroupInfo() any {
+	data := []any{}
+	for _, g := range st.Router.Groups() {
+		providers := map[string]bool{}
+		for _, id := range g.Deployments {
+			if d, ok := st.Router.Deployment(id); ok {
+				providers[d.Provider] = true
+			}
+		}
+		ps := []string{}
+		for p := range providers {
+			ps = append(ps, p)
+		}
+		data = append(data, map[string]any{"model_group": g.Name, "providers": ps, "is_alias": g.AliasOf != ""})
+	}
+	return map[string]any{"data": data}
+}

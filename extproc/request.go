@@ -1,0 +1,193 @@
+package extproc
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
+	"github.com/llmgate/llmgate/router"
+	"github.com/llmgate/llmgate/translator"
+	"github.com/llmgate/llmgate/xds"
+)
+
+// requestFields are the parts of an OpenAI request body the request filter
+// reads; the body itself goes on unchanged.
+type requestFields struct {
+	Model         string `json:"model"`
+	Stream        bool   `json:"stream"`
+	StreamOptions *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+	Fallbacks  []string `json:"fallbacks"`
+	NumRetries *int     `json:"num_retries"`
+	Timeout    *float64 `json:"timeout"`
+}
+
+// request serves the request filter's stream: headers, then the buffered body.
+func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *State) error {
+	start := s.now()
+	msg, err := recv(stream)
+	if err != nil {
+		return err
+	}
+	rh := msg.GetRequestHeaders()
+	if rh == nil {
+		return stream.Send(&extprocv3.ProcessingResponse{})
+	}
+	h := headerMap(rh.GetHeaders())
+	rt := classify(h[":method"], h[":path"])
+	if reply := s.management(st, rt, h); reply != nil {
+		return stream.Send(reply)
+	}
+	if rt.kind != routeLLM {
+		return stream.Send(errorReply(&translator.Error{Status: 404, Type: "not_found_error", Message: "Route not found: " + h[":path"]}, nil))
+	}
+	if e := st.authenticate(h); e != nil {
+		return stream.Send(errorReply(e, nil))
+	}
+	if rh.GetEndOfStream() {
+		return stream.Send(errorReply(translator.NewError(400, "invalid_request_error", "request body is required", ""), nil))
+	}
+	if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{}}}); err != nil {
+		return err
+	}
+	msg, err = recv(stream)
+	if err != nil {
+		return err
+	}
+	body := msg.GetRequestBody()
+	if body == nil {
+		return stream.Send(&extprocv3.ProcessingResponse{})
+	}
+	resp, e := s.routeRequest(st, rt, h, body.GetBody(), start)
+	if e != nil {
+		return stream.Send(errorReply(e, map[string]string{"x-litellm-call-id": h["x-request-id"]}))
+	}
+	return stream.Send(resp)
+}
+
+// routeRequest resolves the model, builds the attempt plan and tags the request.
+func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []byte, start time.Time) (*extprocv3.ProcessingResponse, *translator.Error) {
+	var f requestFields
+	if err := json.Unmarshal(body, &f); err != nil {
+		return nil, translator.NewError(400, "invalid_request_error", "Invalid JSON in request body: "+err.Error(), "")
+	}
+	if rt.pathModel != "" {
+		f.Model = rt.pathModel
+	}
+	if f.Model == "" {
+		return nil, translator.NewError(400, "invalid_request_error", "model is required in the request body", "model")
+	}
+	res, err := st.Router.Resolve(f.Model)
+	if err != nil {
+		var inv *router.InvalidModelError
+		if errors.As(err, &inv) {
+			return nil, translator.NewError(400, "invalid_request_error", "Invalid model name passed in model="+f.Model+". Call `/v1/models` to view available models for your key.", "model")
+		}
+		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
+	}
+	callID := h["x-request-id"]
+	plan, perr := s.plan(st, res, &f)
+	if perr != nil {
+		return nil, perr
+	}
+	first, _ := st.Router.Deployment(plan[0].DeploymentId)
+	if first != nil && first.Params.MockResponse != nil {
+		return mockReply(rt.endpoint, &f, first, plan[0], callID), nil
+	}
+	ctx := &llmgatev1.RequestContext{
+		CallId:         callID,
+		ModelGroup:     res.Group,
+		RequestedModel: f.Model,
+		Endpoint:       endpointProto(rt.endpoint),
+		Stream:         f.Stream,
+		IncludeUsage:   f.StreamOptions != nil && f.StreamOptions.IncludeUsage,
+		Attempts:       plan,
+		StartUnixNano:  start.UnixNano(),
+		OverheadNanos:  int64(s.now().Sub(start)),
+	}
+	enc, err := encodeContext(ctx)
+	if err != nil {
+		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
+	}
+	set := []*corev3.HeaderValueOption{
+		hdr(xds.GroupHeader, res.Group),
+		hdr(xds.ContextHeader, enc),
+		hdr("x-envoy-max-retries", strconv.Itoa(len(plan)-1)),
+	}
+	if t := s.perTryTimeout(st, first, &f); t > 0 {
+		set = append(set, hdr("x-envoy-upstream-rq-per-try-timeout-ms", strconv.FormatInt(t.Milliseconds(), 10)))
+	}
+	md, err := planMetadata(plan)
+	if err != nil {
+		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
+	}
+	return &extprocv3.ProcessingResponse{
+		Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{
+			HeaderMutation:  &extprocv3.HeaderMutation{SetHeaders: set},
+			ClearRouteCache: true,
+		}}},
+		DynamicMetadata: md,
+	}, nil
+}
+
+// perTryTimeout: per-request timeout, else the deployment's (stream_)timeout,
+// else the router's.
+func (s *Server) perTryTimeout(st *State, d *configDeployment, f *requestFields) time.Duration {
+	if f.Timeout != nil && *f.Timeout > 0 {
+		return time.Duration(*f.Timeout * float64(time.Second))
+	}
+	rs := st.Cfg.Router
+	if f.Stream {
+		if d != nil && d.Params.StreamTimeout > 0 {
+			return d.Params.StreamTimeout
+		}
+		if d != nil && d.Params.Timeout > 0 {
+			return d.Params.Timeout
+		}
+		return rs.StreamTimeout
+	}
+	if d != nil && d.Params.Timeout > 0 {
+		return d.Params.Timeout
+	}
+	return rs.Timeout
+}
+
+// planMetadata writes the plan as a PriorityGroupsOverride (one group per
+// attempt, one cluster per group) into the plan namespace.
+func planMetadata(plan []*llmgatev1.Attempt) (*structpb.Struct, error) {
+	groups := make([]any, 0, len(plan))
+	for i, a := range plan {
+		groups = append(groups, map[string]any{
+			"name":     "attempt" + strconv.Itoa(i),
+			"clusters": []any{map[string]any{"cluster_name": xds.ClusterName(a.DeploymentId), "weight": 1}},
+		})
+	}
+	return structpb.NewStruct(map[string]any{xds.PlanMetadataNamespace: map[string]any{"priority_groups": groups}})
+}
+
+func endpointProto(e translator.Endpoint) llmgatev1.Endpoint {
+	switch e {
+	case translator.Completions:
+		return llmgatev1.Endpoint_ENDPOINT_COMPLETIONS
+	case translator.Embeddings:
+		return llmgatev1.Endpoint_ENDPOINT_EMBEDDINGS
+	}
+	return llmgatev1.Endpoint_ENDPOINT_CHAT
+}
+
+func endpointFromProto(e llmgatev1.Endpoint) translator.Endpoint {
+	switch e {
+	case llmgatev1.Endpoint_ENDPOINT_COMPLETIONS:
+		return translator.Completions
+	case llmgatev1.Endpoint_ENDPOINT_EMBEDDINGS:
+		return translator.Embeddings
+	}
+	return translator.Chat
+}

@@ -1,0 +1,109 @@
+package extproc
+
+import (
+	"crypto/sha256"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/store"
+	"github.com/llmgate/llmgate/router"
+	"github.com/llmgate/llmgate/xds"
+)
+
+// State is everything the filters need for one config version. It is
+// immutable once built; a reload swaps in a new one.
+type State struct {
+	Cfg     *config.Config
+	Router  *router.Router
+	Version string
+	Started time.Time
+
+	masterKey  [32]byte // sha256 of the master key
+	hasMaster  bool
+	keyHeaders []string
+}
+
+// NewState compiles a config for the filters.
+func NewState(cfg *config.Config, st store.Store, version string, log *slog.Logger) *State {
+	s := &State{Cfg: cfg, Version: version, Started: time.Now()}
+	s.Router = router.New(cfg, st, router.WithLogger(log))
+	if cfg.General.MasterKey != "" {
+		s.masterKey = sha256.Sum256([]byte(cfg.General.MasterKey))
+		s.hasMaster = true
+	}
+	s.keyHeaders = keyHeaderOrder(cfg.General.LiteLLMKeyHeaderName)
+	return s
+}
+
+// Server is the ext_proc gRPC service for both filters.
+type Server struct {
+	extprocv3.UnimplementedExternalProcessorServer
+	state atomic.Pointer[State]
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// NewServer returns a server that serves st.
+func NewServer(st *State, log *slog.Logger) *Server {
+	s := &Server{log: log, now: time.Now}
+	s.state.Store(st)
+	return s
+}
+
+// Swap installs a new state; streams already running keep the one they started with.
+func (s *Server) Swap(st *State) { s.state.Store(st) }
+
+// State is the state in force.
+func (s *Server) State() *State { return s.state.Load() }
+
+// Register adds the service to a gRPC server.
+func (s *Server) Register(g *grpc.Server) { extprocv3.RegisterExternalProcessorServer(g, s) }
+
+// Process serves one ext_proc stream: one HTTP request (request filter) or
+// one upstream try (attempt filter), told apart by the gRPC metadata the
+// filter configs set.
+func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error {
+	md, _ := metadata.FromIncomingContext(stream.Context())
+	st := s.state.Load()
+	var err error
+	switch first(md, "x-llmgate-phase") {
+	case "attempt":
+		err = s.attempt(stream, st, first(md, xds.DeploymentMetadataKey))
+	default:
+		err = s.request(stream, st)
+	}
+	if err == nil || errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled {
+		return nil
+	}
+	return err
+}
+
+func first(md metadata.MD, k string) string {
+	if v := md.Get(k); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// recv reads the next message; io.EOF when Envoy closed the stream.
+func recv(stream extprocv3.ExternalProcessor_ProcessServer) (*extprocv3.ProcessingRequest, error) {
+	req, err := stream.Recv()
+	if err != nil {
+		if status.Code(err) == codes.Canceled || strings.Contains(err.Error(), "context canceled") {
+			return nil, io.EOF
+		}
+		return nil, err
+	}
+	return req, nil
+}

@@ -1,0 +1,218 @@
+package gateway
+
+import (
+	"context"
+
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/envoy"
+	"github.com/llmgate/llmgate/extproc"
+	"github.com/llmgate/llmgate/internal/store"
+	"github.com/llmgate/llmgate/xds"
+)
+
+// Options for Run.
+type Options struct {
+	ConfigPath        string // empty: the embedded default (DefaultConfig)
+	DefaultConfig     []byte
+	DefaultConfigName string
+	Host              string
+	Port              uint32
+	EnvoyBinary       string // empty: envoy.FindBinary
+	EnvoyLogLevel     string
+	EnvoyConcurrency  int
+	AccessLog         bool
+	// Ready, when set, receives the admin address once Envoy serves the listener.
+	Ready func(adminAddr string)
+	Log   *slog.Logger
+	// Stdout receives Envoy's access log; Stderr its log.
+	Stdout, Stderr io.Writer
+}
+
+// Gateway is a running `llmgate run`.
+type Gateway struct {
+	o       Options
+	log     *slog.Logger
+	xds     *xds.Server
+	ext     *extproc.Server
+	store   store.Store
+	workDir string
+
+	mu      sync.Mutex
+	cfg     *config.Config
+	version string
+}
+
+// load reads the config from the file or the embedded default.
+func (g *Gateway) load() (*config.Config, error) {
+	if g.o.ConfigPath == "" {
+		return config.Parse(g.o.DefaultConfig, g.o.DefaultConfigName, os.LookupEnv)
+	}
+	return config.Load(g.o.ConfigPath)
+}
+
+func (g *Gateway) xdsOptions() xds.Options {
+	return xds.Options{
+		ListenAddress: g.o.Host,
+		Port:          g.o.Port,
+		ExtProcSocket: filepath.Join(g.workDir, "extproc.sock"),
+		AccessLog:     g.o.AccessLog,
+	}
+}
+
+// Run runs the gateway until ctx ends or Envoy dies.
+func Run(ctx context.Context, o Options) error {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+	g := &Gateway{o: o, log: o.Log}
+	bin := o.EnvoyBinary
+	if bin == "" {
+		var err error
+		if bin, err = envoy.FindBinary(); err != nil {
+			return err
+		}
+	}
+	cfg, err := g.load()
+	if err != nil {
+		return err
+	}
+	logWarnings(g.log, cfg)
+	g.workDir, err = os.MkdirTemp("", "llmgate-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(g.workDir)
+
+	g.store, err = openStore(cfg, g.log)
+	if err != nil {
+		return err
+	}
+	defer g.store.Close()
+
+	res, err := xds.Build(cfg, g.xdsOptions())
+	if err != nil {
+		return fmt.Errorf("compile config: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	g.xds = xds.NewServer(g.log)
+	if err := g.xds.Set(ctx, res); err != nil {
+		return err
+	}
+	g.ext = extproc.NewServer(extproc.NewState(cfg, g.store, res.Version, g.log), g.log)
+	g.cfg, g.version = cfg, res.Version
+
+	// gRPC servers on Unix sockets: Envoy ↔ control plane and Envoy ↔ ext_proc.
+	xdsSock := filepath.Join(g.workDir, "xds.sock")
+	xl, err := net.Listen("unix", xdsSock)
+	if err != nil {
+		return err
+	}
+	el, err := net.Listen("unix", g.xdsOptions().ExtProcSocket)
+	if err != nil {
+		return err
+	}
+	xg := grpc.NewServer()
+	g.xds.Register(ctx, xg)
+	eg := grpc.NewServer(grpc.MaxRecvMsgSize(64<<20), grpc.MaxSendMsgSize(64<<20))
+	g.ext.Register(eg)
+	go func() { _ = xg.Serve(xl) }()
+	go func() { _ = eg.Serve(el) }()
+	defer xg.Stop()
+	defer eg.Stop()
+
+	boot, err := envoy.BootstrapJSON(envoy.BootstrapOptions{XDSSocket: xdsSock})
+	if err != nil {
+		return err
+	}
+	bootPath := filepath.Join(g.workDir, "bootstrap.json")
+	if err := os.WriteFile(bootPath, boot, 0o600); err != nil {
+		return err
+	}
+	adminPath := filepath.Join(g.workDir, "admin.address")
+	proc, err := envoy.Start(ctx, envoy.StartOptions{
+		Binary: bin, BootstrapPath: bootPath, BaseID: uint32(os.Getpid()), LogLevel: o.EnvoyLogLevel,
+		Concurrency: o.EnvoyConcurrency, Stdout: o.Stdout, Stderr: o.Stderr,
+		ExtraArgs: []string{"--admin-address-path", adminPath},
+	})
+	if err != nil {
+		return err
+	}
+	g.log.Info("envoy started", "binary", bin, "pid", proc.PID(), "listen", fmt.Sprintf("%s:%d", g.xdsOptions().ListenAddress, res.Listeners[0].GetAddress().GetSocketAddress().GetPortValue()), "config_version", res.Version, "deployments", len(cfg.Models))
+
+	go g.waitReady(ctx, adminPath, proc)
+	if o.ConfigPath != "" {
+		go g.watch(ctx, o.ConfigPath)
+	}
+
+	select {
+	case <-ctx.Done():
+		g.log.Info("shutting down")
+		proc.Stop(5 * time.Second)
+		return nil
+	case <-proc.Done():
+		return fmt.Errorf("envoy exited: %v", proc.Err())
+	}
+}
+
+// waitReady polls Envoy's admin /ready and reports the admin address.
+func (g *Gateway) waitReady(ctx context.Context, adminPath string, proc *envoy.Process) {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-proc.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		b, err := os.ReadFile(adminPath)
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		addr := strings.TrimSpace(string(b))
+		if envoyReady(addr) {
+			g.log.Info("gateway ready", "admin", addr)
+			if g.o.Ready != nil {
+				g.o.Ready(addr)
+			}
+			return
+		}
+	}
+	g.log.Error("envoy did not become ready within 60s")
+}
+
+func logWarnings(log *slog.Logger, cfg *config.Config) {
+	for _, w := range cfg.Warnings {
+		log.Warn("config: "+w.Message, "at", w.Pos.String(), "key", w.Key)
+	}
+}
+
+// openStore picks Redis when router_settings name one, else memory.
+func openStore(cfg *config.Config, log *slog.Logger) (store.Store, error) {
+	rs := store.RedisSettings{Host: cfg.Router.RedisHost, Port: cfg.Router.RedisPort, Password: cfg.Router.RedisPassword, URL: cfg.Router.RedisURL}
+	st, err := store.Open(rs, os.Getenv, nil, log)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return st, nil
+}

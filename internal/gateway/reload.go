@@ -1,0 +1,163 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/extproc"
+	"github.com/llmgate/llmgate/xds"
+)
+
+func envoyReady(addr string) bool {
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Get("http://" + addr + "/ready")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == 200
+}
+
+// watch reloads the config when its file changes. The directory is watched,
+// not the file, so editors that replace the file (rename over it) and
+// Kubernetes ConfigMap symlink swaps are seen too.
+func (g *Gateway) watch(ctx context.Context, path string) {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		g.log.Error("config watch disabled", "error", err)
+		return
+	}
+	defer w.Close()
+	dir := filepath.Dir(path)
+	if err := w.Add(dir); err != nil {
+		g.log.Error("config watch disabled", "dir", dir, "error", err)
+		return
+	}
+	abs, _ := filepath.Abs(path)
+	var timer *time.Timer
+	fire := make(chan struct{}, 1)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-w.Events:
+			if !ok {
+				return
+			}
+			p, _ := filepath.Abs(ev.Name)
+			if p != abs && filepath.Base(ev.Name) != "..data" {
+				continue
+			}
+			// Debounce: editors write in several steps.
+			if timer != nil {
+				timer.Stop()
+			}
+			timer = time.AfterFunc(50*time.Millisecond, func() {
+				select {
+				case fire <- struct{}{}:
+				default:
+				}
+			})
+		case err := <-w.Errors:
+			g.log.Warn("config watch", "error", err)
+		case <-fire:
+			g.Reload(ctx)
+		}
+	}
+}
+
+// Reload loads the config again. A bad config is logged and the old one keeps
+// serving. A good one is pushed in two steps so no request fails: first the
+// union of old and new clusters and routes (so whatever either config's plans
+// name exists), then, once Envoy has it, the request filter switches to the
+// new config, and a moment later the old-only resources are dropped.
+func (g *Gateway) Reload(ctx context.Context) {
+	cfg, err := g.load()
+	if err != nil {
+		g.log.Error("config reload rejected; the previous config keeps serving", "error", err.Error())
+		return
+	}
+	res, err := xds.Build(cfg, g.xdsOptions())
+	if err != nil {
+		g.log.Error("config reload rejected; the previous config keeps serving", "error", err.Error())
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if res.Version == g.version {
+		// Same Envoy resources; settings that only the filters read may still differ.
+		g.ext.Swap(extproc.NewState(cfg, g.store, res.Version, g.log))
+		g.cfg = cfg
+		g.log.Info("config reloaded", "version", res.Version)
+		return
+	}
+	logWarnings(g.log, cfg)
+	union := unionConfig(g.cfg, cfg)
+	ures, err := xds.Build(union, g.xdsOptions())
+	if err != nil {
+		g.log.Error("config reload rejected; the previous config keeps serving", "error", err.Error())
+		return
+	}
+	if err := g.xds.Set(ctx, ures); err != nil {
+		g.log.Error("config reload rejected; the previous config keeps serving", "error", err.Error())
+		return
+	}
+	g.waitAck(ures.Version, 2*time.Second)
+	g.ext.Swap(extproc.NewState(cfg, g.store, res.Version, g.log))
+	old := g.version
+	g.cfg, g.version = cfg, res.Version
+	g.log.Info("config reloaded", "from", old, "to", res.Version, "deployments", len(cfg.Models))
+	go func() {
+		// Requests planned with the old config are in Envoy by now.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.version != res.Version {
+			return // a newer reload took over
+		}
+		if err := g.xds.Set(ctx, res); err != nil {
+			g.log.Error("config reload: dropping old resources failed", "error", err.Error())
+		}
+	}()
+}
+
+// waitAck waits until Envoy acknowledged the routes of version v.
+func (g *Gateway) waitAck(v string, limit time.Duration) {
+	deadline := time.After(limit)
+	for {
+		select {
+		case got := <-g.xds.Acked():
+			if got == v {
+				return
+			}
+		case <-deadline:
+			g.log.Warn("envoy did not acknowledge the new config in time", "version", v)
+			return
+		}
+	}
+}
+
+// unionConfig is the new config plus the old deployments it dropped.
+func unionConfig(old, cur *config.Config) *config.Config {
+	u := *cur
+	seen := map[string]bool{}
+	u.Models = append([]config.Deployment{}, cur.Models...)
+	for _, d := range cur.Models {
+		seen[d.ID] = true
+	}
+	for _, d := range old.Models {
+		if !seen[d.ID] {
+			u.Models = append(u.Models, d)
+		}
+	}
+	return &u
+}

@@ -1,0 +1,97 @@
+package upstream
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/llmgate/llmgate/config"
+)
+
+// Base is where a deployment's requests go.
+type Base struct {
+	Scheme   string // http or https
+	Host     string // host name or IP, without port
+	Port     uint32
+	BasePath string // path prefix without trailing slash, e.g. "/v1" or ""
+	TLS      bool
+}
+
+// Authority is host[:port] as sent in :authority (port omitted when default).
+func (b Base) Authority() string {
+	if (b.TLS && b.Port == 443) || (!b.TLS && b.Port == 80) {
+		return b.Host
+	}
+	return net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))
+}
+
+// URL is the base as a string.
+func (b Base) URL() string { return b.Scheme + "://" + b.Authority() + b.BasePath }
+
+// APIBase is the effective api_base of a deployment: the configured one, else
+// the provider's default (bedrock and vertex_ai derive it from region/location).
+func APIBase(d *config.Deployment) string {
+	if d.Params.APIBase != "" {
+		return d.Params.APIBase
+	}
+	switch d.Provider {
+	case "bedrock":
+		region := d.Params.AWSRegionName
+		if region == "" {
+			region = "us-east-1"
+		}
+		return "https://bedrock-runtime." + region + ".amazonaws.com"
+	case "vertex_ai":
+		loc := d.Params.VertexLocation
+		if loc == "" || loc == "global" {
+			return "https://aiplatform.googleapis.com"
+		}
+		return "https://" + loc + "-aiplatform.googleapis.com"
+	}
+	if p, ok := config.LookupProvider(d.Provider); ok && p.DefaultAPIBase != "" {
+		return p.DefaultAPIBase
+	}
+	return ""
+}
+
+// For parses the deployment's effective api_base.
+func For(d *config.Deployment) (Base, error) {
+	raw := APIBase(d)
+	if raw == "" {
+		return Base{}, fmt.Errorf("deployment %q: no api_base and provider %q has no default", d.ID, d.Provider)
+	}
+	return Parse(raw)
+}
+
+// Parse reads an api_base URL. A missing scheme means https.
+func Parse(raw string) (Base, error) {
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return Base{}, fmt.Errorf("api_base %q: %w", raw, err)
+	}
+	b := Base{Scheme: strings.ToLower(u.Scheme), Host: u.Hostname(), BasePath: strings.TrimRight(u.EscapedPath(), "/")}
+	switch b.Scheme {
+	case "https":
+		b.TLS, b.Port = true, 443
+	case "http":
+		b.Port = 80
+	default:
+		return Base{}, fmt.Errorf("api_base %q: scheme must be http or https", raw)
+	}
+	if b.Host == "" {
+		return Base{}, fmt.Errorf("api_base %q: no host", raw)
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.ParseUint(p, 10, 16)
+		if err != nil || n == 0 {
+			return Base{}, fmt.Errorf("api_base %q: bad port", raw)
+		}
+		b.Port = uint32(n)
+	}
+	return b, nil
+}

@@ -1,0 +1,194 @@
+package translator
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// openAI is the pass-through translator for OpenAI and every OpenAI-compatible
+// provider (groq, mistral, together_ai, deepseek, fireworks_ai, openrouter,
+// perplexity, xai, hosted_vllm, ...), and for Azure OpenAI, whose bodies are
+// OpenAI's but whose paths name the deployment and carry api-version.
+type openAI struct{ azure bool }
+
+// OpenAICompatible are the providers served by the pass-through translator.
+var OpenAICompatible = []string{
+	"openai", "text-completion-openai", "custom_openai", "groq", "mistral", "together_ai", "deepseek",
+	"fireworks_ai", "openrouter", "perplexity", "xai", "hosted_vllm", "vllm", "nvidia_nim", "cerebras",
+	"lm_studio", "deepinfra", "anyscale", "sambanova", "azure_ai", "litellm_proxy", "github", "friendliai",
+	"nscale", "novita", "featherless_ai", "llamafile", "lambda_ai", "hyperbolic", "moonshot", "dashscope",
+}
+
+func init() {
+	for _, p := range OpenAICompatible {
+		Register(p, openAI{})
+	}
+	Register("azure", openAI{azure: true})
+}
+
+// DefaultAzureAPIVersion is used when neither the deployment nor AZURE_API_VERSION sets one.
+const DefaultAzureAPIVersion = "2024-10-21"
+
+func endpointPath(ep Endpoint) string {
+	switch ep {
+	case Completions:
+		return "/completions"
+	case Embeddings:
+		return "/embeddings"
+	}
+	return "/chat/completions"
+}
+
+// Request sets the provider's model id and drops the params the deployment
+// says to drop; everything else passes through untouched.
+func (o openAI) Request(ep Endpoint, body []byte, t Target) (*UpstreamRequest, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, NewError(400, "invalid_request_error", "request body is not valid JSON: "+err.Error(), "")
+	}
+	model, _ := json.Marshal(t.Model)
+	m["model"] = model
+	for _, p := range t.AdditionalDropParams {
+		delete(m, p)
+	}
+	// LiteLLM-only request fields never go upstream.
+	for _, p := range []string{"fallbacks", "num_retries", "context_window_fallbacks", "content_policy_fallbacks", "mock_response", "caching", "cache", "metadata_litellm", "litellm_metadata"} {
+		delete(m, p)
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	base := strings.TrimRight(t.APIBase, "/")
+	path := endpointPath(ep)
+	if o.azure {
+		v := t.APIVersion
+		if v == "" {
+			v = DefaultAzureAPIVersion
+		}
+		path = "/openai/deployments/" + url.PathEscape(t.Model) + path + "?api-version=" + url.QueryEscape(v)
+		base = trimAzureBase(base)
+	}
+	return &UpstreamRequest{Method: "POST", Path: basePath(base) + path, Headers: map[string]string{"content-type": "application/json"}, Body: out}, nil
+}
+
+// trimAzureBase drops a trailing /openai from an Azure api_base (users write both forms).
+func trimAzureBase(b string) string { return strings.TrimSuffix(b, "/openai") }
+
+// basePath is the path part of an api_base URL.
+func basePath(apiBase string) string {
+	if u, err := url.Parse(apiBase); err == nil && u.Host != "" {
+		return strings.TrimRight(u.EscapedPath(), "/")
+	}
+	return ""
+}
+
+// Response passes OpenAI JSON through, reading usage and the finish reason.
+func (openAI) Response(ep Endpoint, body []byte, _ Target) (*Response, error) {
+	var probe struct {
+		Usage   *UsageObject `json:"usage"`
+		Choices []struct {
+			FinishReason string `json:"finish_reason"`
+		} `json:"choices"`
+	}
+	_ = json.Unmarshal(body, &probe)
+	r := &Response{Body: body, Usage: UsageFrom(probe.Usage)}
+	if len(probe.Choices) > 0 {
+		r.FinishReason = probe.Choices[0].FinishReason
+	}
+	return r, nil
+}
+
+// Error keeps an OpenAI error body when there is one, else wraps the text.
+func (openAI) Error(status int, headers map[string]string, body []byte) *Error {
+	e := &Error{Status: status, Code: strconv.Itoa(status)}
+	var eb struct {
+		Error *struct {
+			Message string          `json:"message"`
+			Type    string          `json:"type"`
+			Param   *string         `json:"param"`
+			Code    json.RawMessage `json:"code"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &eb) == nil && eb.Error != nil {
+		e.Message, e.Type = eb.Error.Message, eb.Error.Type
+		if eb.Error.Param != nil {
+			e.Param = *eb.Error.Param
+		}
+		var code string
+		if json.Unmarshal(eb.Error.Code, &code) == nil && code != "" {
+			e.Code = code
+		}
+	} else {
+		e.Message = strings.TrimSpace(string(bytes.ToValidUTF8(body, nil)))
+		if e.Message == "" {
+			e.Message = "upstream returned status " + strconv.Itoa(status)
+		}
+	}
+	if e.Type == "" {
+		e.Type = TypeForStatus(status)
+	}
+	e.Class = ClassifyMessage(status, e.Message+" "+e.Code+" "+e.Type)
+	e.RetryAfter = ParseRetryAfter(headers["retry-after"])
+	return e
+}
+
+// NewStream passes SSE through event by event.
+func (openAI) NewStream(Endpoint, Target) Stream { return &openAIStream{} }
+
+type openAIStream struct {
+	p      SSEParser
+	usage  Usage
+	finish string
+}
+
+func (s *openAIStream) Feed(chunk []byte, last bool) ([]byte, error) {
+	var out []byte
+	for _, ev := range s.p.Feed(chunk, last) {
+		data := ev.Data
+		if len(data) == 0 {
+			continue
+		}
+		if !bytes.Equal(data, []byte("[DONE]")) {
+			var probe struct {
+				Usage   *UsageObject `json:"usage"`
+				Choices []struct {
+					FinishReason *string `json:"finish_reason"`
+				} `json:"choices"`
+			}
+			if json.Unmarshal(data, &probe) == nil {
+				if probe.Usage != nil {
+					s.usage = UsageFrom(probe.Usage)
+				}
+				for _, c := range probe.Choices {
+					if c.FinishReason != nil && *c.FinishReason != "" {
+						s.finish = *c.FinishReason
+					}
+				}
+			}
+		}
+		out = WriteSSE(out, ev.Event, data)
+	}
+	return out, nil
+}
+
+func (s *openAIStream) Usage() Usage         { return s.usage }
+func (s *openAIStream) FinishReason() string { return s.finish }
+
+// ParseRetryAfter reads a Retry-After header in seconds (HTTP dates are not
+// used by LLM providers); 0 when absent or malformed.
+func ParseRetryAfter(v string) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 {
+		return 0
+	}
+	return time.Duration(f * float64(time.Second))
+}

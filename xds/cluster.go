@@ -1,0 +1,249 @@
+package xds
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+	upstreamcodecv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/upstream_codec/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/upstream"
+)
+
+// DeploymentCluster builds the cluster of one deployment: one endpoint (the
+// api_base host), TLS with SNI for https, and the attempt filter (ext_proc) in
+// the cluster's upstream HTTP filters, told which deployment it serves through
+// gRPC initial metadata.
+func DeploymentCluster(d *config.Deployment, rs config.RouterSettings, o Options) (*clusterv3.Cluster, error) {
+	o = o.withDefaults()
+	base, err := upstream.For(d)
+	if err != nil {
+		return nil, err
+	}
+	name := ClusterName(d.ID)
+	c := &clusterv3.Cluster{
+		Name:                          name,
+		ConnectTimeout:                durationpb.New(10 * time.Second),
+		PerConnectionBufferLimitBytes: wrapperspb.UInt32(o.MaxRequestBytes),
+		LoadAssignment: &endpointv3.ClusterLoadAssignment{
+			ClusterName: name,
+			Endpoints: []*endpointv3.LocalityLbEndpoints{{
+				LbEndpoints: []*endpointv3.LbEndpoint{{
+					HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{
+						Address:  socketAddress(base.Host, base.Port),
+						Hostname: base.Host,
+					}},
+				}},
+			}},
+		},
+		Metadata: deploymentMetadata(d),
+	}
+	if ip := net.ParseIP(base.Host); ip != nil {
+		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC}
+	} else {
+		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_LOGICAL_DNS}
+		c.DnsLookupFamily = clusterv3.Cluster_V4_PREFERRED
+	}
+	if !rs.DisableCooldowns && !d.Wildcard {
+		c.OutlierDetection = outlierDetection(d, rs)
+	}
+	if base.TLS {
+		ts, err := upstreamTLS(base.Host, o.CABundle)
+		if err != nil {
+			return nil, fmt.Errorf("deployment %q: %w", d.ID, err)
+		}
+		c.TransportSocket = ts
+	}
+	opts, err := deploymentProtocolOptions(d.ID, base.TLS, o)
+	if err != nil {
+		return nil, fmt.Errorf("deployment %q: %w", d.ID, err)
+	}
+	c.TypedExtensionProtocolOptions = map[string]*anypb.Any{
+		"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": opts,
+	}
+	return c, nil
+}
+
+// outlierDetection mirrors the cooldown settings so Envoy's stats show failing
+// deployments. Single-host clusters keep the default panic threshold, so an
+// ejection never turns into "no healthy upstream": the exact LiteLLM cooldown
+// rules are applied by the request filter when it builds the attempt plan
+// (see docs/architecture.md, "Cooldowns").
+func outlierDetection(d *config.Deployment, rs config.RouterSettings) *clusterv3.OutlierDetection {
+	cooldown := rs.CooldownTime
+	if d.Params.CooldownTime != nil {
+		cooldown = *d.Params.CooldownTime
+	}
+	if cooldown <= 0 {
+		cooldown = 5 * time.Second
+	}
+	return &clusterv3.OutlierDetection{
+		Consecutive_5Xx:    wrapperspb.UInt32(uint32(rs.AllowedFails) + 1),
+		BaseEjectionTime:   durationpb.New(cooldown),
+		MaxEjectionTime:    durationpb.New(cooldown),
+		Interval:           durationpb.New(time.Second),
+		MaxEjectionPercent: wrapperspb.UInt32(100),
+	}
+}
+
+func deploymentMetadata(d *config.Deployment) *corev3.Metadata {
+	return &corev3.Metadata{FilterMetadata: map[string]*structpbStruct{
+		"llmgate": structOf(map[string]any{"deployment_id": d.ID, "model_group": d.ModelName, "provider": d.Provider}),
+	}}
+}
+
+func upstreamTLS(sni, caFile string) (*corev3.TransportSocket, error) {
+	tc := &tlsv3.UpstreamTlsContext{
+		Sni: sni,
+		CommonTlsContext: &tlsv3.CommonTlsContext{
+			AlpnProtocols: []string{"h2", "http/1.1"},
+			ValidationContextType: &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: &tlsv3.CertificateValidationContext{
+				TrustedCa: &corev3.DataSource{Specifier: &corev3.DataSource_Filename{Filename: caFile}},
+				MatchTypedSubjectAltNames: []*tlsv3.SubjectAltNameMatcher{{
+					SanType: tlsv3.SubjectAltNameMatcher_DNS,
+					Matcher: exactMatcher(sni),
+				}},
+			}},
+		},
+	}
+	a, err := anypb.New(tc)
+	if err != nil {
+		return nil, err
+	}
+	return &corev3.TransportSocket{Name: "envoy.transport_sockets.tls", ConfigType: &corev3.TransportSocket_TypedConfig{TypedConfig: a}}, nil
+}
+
+// deploymentProtocolOptions: HTTP/2 with ALPN fallback to HTTP/1.1 for TLS,
+// HTTP/1.1 for plain http; the attempt filter then the upstream codec.
+func deploymentProtocolOptions(deploymentID string, tls bool, o Options) (*anypb.Any, error) {
+	po := &httpv3.HttpProtocolOptions{
+		CommonHttpProtocolOptions: &corev3.HttpProtocolOptions{IdleTimeout: durationpb.New(60 * time.Second)},
+	}
+	if tls {
+		po.UpstreamProtocolOptions = &httpv3.HttpProtocolOptions_AutoConfig{AutoConfig: &httpv3.HttpProtocolOptions_AutoHttpConfig{
+			HttpProtocolOptions:  &corev3.Http1ProtocolOptions{},
+			Http2ProtocolOptions: &corev3.Http2ProtocolOptions{},
+		}}
+	} else {
+		po.UpstreamProtocolOptions = &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
+			ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_HttpProtocolOptions{HttpProtocolOptions: &corev3.Http1ProtocolOptions{}},
+		}}
+	}
+	attempt, err := typedFilter("envoy.filters.http.ext_proc", AttemptFilter(deploymentID, o))
+	if err != nil {
+		return nil, err
+	}
+	codec, err := typedFilter("envoy.filters.http.upstream_codec", &upstreamcodecv3.UpstreamCodec{})
+	if err != nil {
+		return nil, err
+	}
+	po.HttpFilters = []*hcmv3.HttpFilter{attempt, codec}
+	return anypb.New(po)
+}
+
+// AttemptFilter is the ext_proc config of the attempt filter: request headers
+// and the buffered body of each try, then the response headers. The server
+// overrides the response body mode per response (buffered for JSON, streamed
+// for SSE and eventstream, none when nothing needs translating).
+func AttemptFilter(deploymentID string, o Options) *extprocv3.ExternalProcessor {
+	o = o.withDefaults()
+	gs := extProcGrpcService(o)
+	gs.InitialMetadata = []*corev3.HeaderValue{{Key: DeploymentMetadataKey, Value: deploymentID}, {Key: "x-llmgate-phase", Value: "attempt"}}
+	return &extprocv3.ExternalProcessor{
+		GrpcService:    gs,
+		MessageTimeout: durationpb.New(o.ExtProcTimeout),
+		ProcessingMode: &extprocv3.ProcessingMode{
+			RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
+			RequestBodyMode:     extprocv3.ProcessingMode_BUFFERED,
+			RequestTrailerMode:  extprocv3.ProcessingMode_SKIP,
+			ResponseHeaderMode:  extprocv3.ProcessingMode_SEND,
+			ResponseBodyMode:    extprocv3.ProcessingMode_NONE,
+			ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
+		},
+		AllowModeOverride: true,
+		MutationRules:     allowRouting(),
+	}
+}
+
+// ExtProcServiceCluster is the cluster of the ext_proc server (HTTP/2, on a
+// Unix socket in `llmgate run`).
+func ExtProcServiceCluster(o Options) (*clusterv3.Cluster, error) {
+	o = o.withDefaults()
+	var addr *corev3.Address
+	typ := clusterv3.Cluster_STATIC
+	if o.ExtProcSocket != "" {
+		addr = &corev3.Address{Address: &corev3.Address_Pipe{Pipe: &corev3.Pipe{Path: o.ExtProcSocket}}}
+	} else {
+		host, port, err := net.SplitHostPort(o.ExtProcAddress)
+		if err != nil {
+			return nil, fmt.Errorf("ext_proc address %q: %w", o.ExtProcAddress, err)
+		}
+		var p uint64
+		if _, err := fmt.Sscan(port, &p); err != nil {
+			return nil, fmt.Errorf("ext_proc address %q: bad port", o.ExtProcAddress)
+		}
+		if net.ParseIP(host) == nil {
+			typ = clusterv3.Cluster_STRICT_DNS
+		}
+		addr = socketAddress(host, uint32(p))
+	}
+	po, err := anypb.New(&httpv3.HttpProtocolOptions{
+		UpstreamProtocolOptions: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
+			ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{Http2ProtocolOptions: &corev3.Http2ProtocolOptions{
+				MaxConcurrentStreams: wrapperspb.UInt32(1 << 20),
+			}},
+		}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &clusterv3.Cluster{
+		Name:                          ExtProcCluster,
+		ConnectTimeout:                durationpb.New(2 * time.Second),
+		ClusterDiscoveryType:          &clusterv3.Cluster_Type{Type: typ},
+		PerConnectionBufferLimitBytes: wrapperspb.UInt32(o.MaxRequestBytes + 1<<20),
+		LoadAssignment: &endpointv3.ClusterLoadAssignment{
+			ClusterName: ExtProcCluster,
+			Endpoints: []*endpointv3.LocalityLbEndpoints{{LbEndpoints: []*endpointv3.LbEndpoint{{
+				HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{Address: addr}},
+			}}}},
+		},
+		TypedExtensionProtocolOptions: map[string]*anypb.Any{"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": po},
+	}, nil
+}
+
+func extProcGrpcService(o Options) *corev3.GrpcService {
+	return &corev3.GrpcService{
+		TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{
+			ClusterName:             ExtProcCluster,
+			MaxReceiveMessageLength: wrapperspb.UInt32(o.MaxRequestBytes + 1<<20),
+		}},
+	}
+}
+
+func socketAddress(host string, port uint32) *corev3.Address {
+	return &corev3.Address{Address: &corev3.Address_SocketAddress{SocketAddress: &corev3.SocketAddress{
+		Address:       host,
+		PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: port},
+	}}}
+}
+
+func typedFilter(name string, m proto.Message) (*hcmv3.HttpFilter, error) {
+	a, err := anypb.New(m)
+	if err != nil {
+		return nil, err
+	}
+	return &hcmv3.HttpFilter{Name: name, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: a}}, nil
+}

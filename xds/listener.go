@@ -1,0 +1,149 @@
+package xds
+
+import (
+	"time"
+
+	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	streamv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/stream/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+// RequestFilter is the ext_proc config of the request filter: request headers
+// and the buffered body, once per request, before the router. It may write
+// the attempt plan into dynamic metadata and clears the route cache.
+func RequestFilter(o Options) *extprocv3.ExternalProcessor {
+	o = o.withDefaults()
+	gs := extProcGrpcService(o)
+	gs.InitialMetadata = []*corev3.HeaderValue{{Key: "x-llmgate-phase", Value: "request"}}
+	return &extprocv3.ExternalProcessor{
+		GrpcService:    gs,
+		MessageTimeout: durationpb.New(o.ExtProcTimeout),
+		ProcessingMode: &extprocv3.ProcessingMode{
+			RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
+			RequestBodyMode:     extprocv3.ProcessingMode_BUFFERED,
+			RequestTrailerMode:  extprocv3.ProcessingMode_SKIP,
+			ResponseHeaderMode:  extprocv3.ProcessingMode_SKIP,
+			ResponseBodyMode:    extprocv3.ProcessingMode_NONE,
+			ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
+		},
+		AllowModeOverride: true,
+		MutationRules:     allowRouting(),
+		MetadataOptions: &extprocv3.MetadataOptions{
+			ReceivingNamespaces: &extprocv3.MetadataOptions_MetadataNamespaces{Untyped: []string{PlanMetadataNamespace}},
+		},
+	}
+}
+
+// envoyFlags are the response flags of replies Envoy makes itself (no route,
+// no healthy upstream, upstream failure or timeout, ext_proc failure, ...).
+var envoyFlags = []string{"LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI", "RL", "UAEX", "RLSE", "DC", "URX", "SI", "IH", "DPE", "UMSDR", "RFCF", "NFCF", "DT", "UPE", "NC", "OM", "DF", "DO", "DR", "UDO"}
+
+// LocalReplyConfig rewrites Envoy's own error replies into OpenAI error JSON.
+// Replies made by the gateway's ext_proc are already OpenAI JSON and carry no
+// Envoy response flag, so they are left alone.
+func LocalReplyConfig() *hcmv3.LocalReplyConfig {
+	mapper := func(status uint32, typ string) *hcmv3.ResponseMapper {
+		f := &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_ResponseFlagFilter{ResponseFlagFilter: &accesslogv3.ResponseFlagFilter{Flags: envoyFlags}}}
+		if status != 0 {
+			f = &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_AndFilter{AndFilter: &accesslogv3.AndFilter{Filters: []*accesslogv3.AccessLogFilter{
+				f,
+				{FilterSpecifier: &accesslogv3.AccessLogFilter_StatusCodeFilter{StatusCodeFilter: &accesslogv3.StatusCodeFilter{Comparison: &accesslogv3.ComparisonFilter{
+					Op:    accesslogv3.ComparisonFilter_EQ,
+					Value: &corev3.RuntimeUInt32{DefaultValue: status, RuntimeKey: "llmgate.local_reply." + typ},
+				}}}},
+			}}}}
+		}
+		return &hcmv3.ResponseMapper{
+			Filter: f,
+			BodyFormatOverride: &corev3.SubstitutionFormatString{
+				Format: &corev3.SubstitutionFormatString_JsonFormat{JsonFormat: &structpb.Struct{Fields: map[string]*structpb.Value{
+					"error": structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
+						"message": structpb.NewStringValue("%LOCAL_REPLY_BODY% (%RESPONSE_CODE_DETAILS%)"),
+						"type":    structpb.NewStringValue(typ),
+						"param":   structpb.NewNullValue(),
+						"code":    structpb.NewStringValue("%RESPONSE_CODE%"),
+					}}),
+				}}},
+				ContentType: "application/json",
+			},
+		}
+	}
+	return &hcmv3.LocalReplyConfig{Mappers: []*hcmv3.ResponseMapper{
+		mapper(404, "not_found_error"),
+		mapper(413, "invalid_request_error"),
+		mapper(408, "timeout_error"),
+		mapper(504, "timeout_error"),
+		mapper(429, "rate_limit_error"),
+		mapper(0, "api_error"),
+	}}
+}
+
+// Listener is the client-facing listener: HTTP/1.1 and h2c, the request
+// filter, then the router; routes come over RDS (ADS).
+func Listener(o Options) (*listenerv3.Listener, error) {
+	o = o.withDefaults()
+	reqFilter, err := typedFilter("envoy.filters.http.ext_proc", RequestFilter(o))
+	if err != nil {
+		return nil, err
+	}
+	router, err := typedFilter("envoy.filters.http.router", &routerv3.Router{SuppressEnvoyHeaders: false})
+	if err != nil {
+		return nil, err
+	}
+	h := &hcmv3.HttpConnectionManager{
+		StatPrefix: "llmgate",
+		CodecType:  hcmv3.HttpConnectionManager_AUTO,
+		RouteSpecifier: &hcmv3.HttpConnectionManager_Rds{Rds: &hcmv3.Rds{
+			RouteConfigName: RouteConfigName,
+			ConfigSource: &corev3.ConfigSource{
+				ResourceApiVersion:    corev3.ApiVersion_V3,
+				ConfigSourceSpecifier: &corev3.ConfigSource_Ads{Ads: &corev3.AggregatedConfigSource{}},
+			},
+		}},
+		HttpFilters:      []*hcmv3.HttpFilter{reqFilter, router},
+		LocalReplyConfig: LocalReplyConfig(),
+		// Long generations: no request timeout; streams are bounded by route idle timeouts.
+		RequestTimeout:    durationpb.New(0),
+		StreamIdleTimeout: durationpb.New(10 * time.Minute),
+		UseRemoteAddress:  wrapperspb.Bool(true),
+		GenerateRequestId: wrapperspb.Bool(true),
+		Http2ProtocolOptions: &corev3.Http2ProtocolOptions{
+			InitialStreamWindowSize:     wrapperspb.UInt32(16 << 20),
+			InitialConnectionWindowSize: wrapperspb.UInt32(32 << 20),
+		},
+	}
+	if o.AccessLog {
+		al, err := anypb.New(&streamv3.StdoutAccessLog{AccessLogFormat: &streamv3.StdoutAccessLog_LogFormat{LogFormat: &corev3.SubstitutionFormatString{
+			Format: &corev3.SubstitutionFormatString_TextFormatSource{TextFormatSource: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{
+				InlineString: "[%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%\" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION%ms attempts=%UPSTREAM_REQUEST_ATTEMPT_COUNT% group=\"%REQ(X-LLMGATE-GROUP)%\" cluster=%UPSTREAM_CLUSTER% upstream=%UPSTREAM_HOST% id=%REQ(X-REQUEST-ID)%\n",
+			}}},
+		}}})
+		if err != nil {
+			return nil, err
+		}
+		h.AccessLog = []*accesslogv3.AccessLog{{Name: "envoy.access_loggers.stdout", ConfigType: &accesslogv3.AccessLog_TypedConfig{TypedConfig: al}}}
+	}
+	hcmAny, err := anypb.New(h)
+	if err != nil {
+		return nil, err
+	}
+	return &listenerv3.Listener{
+		Name:                          ListenerName,
+		Address:                       socketAddress(o.ListenAddress, o.Port),
+		PerConnectionBufferLimitBytes: wrapperspb.UInt32(o.MaxRequestBytes),
+		FilterChains: []*listenerv3.FilterChain{{
+			Filters: []*listenerv3.Filter{{
+				Name:       "envoy.filters.network.http_connection_manager",
+				ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: hcmAny},
+			}},
+		}},
+	}, nil
+}

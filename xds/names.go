@@ -1,0 +1,29 @@
+package xds
+
+// Names shared by the builders, the bootstrap and the ext_proc filters.
+const (
+	// ListenerName is the client-facing listener.
+	ListenerName = "llmgate_http"
+	// RouteConfigName is the route configuration of the listener.
+	RouteConfigName = "llmgate_routes"
+	// ExtProcCluster is the cluster of the gateway's ext_proc server.
+	ExtProcCluster = "llmgate_extproc"
+	// XDSCluster is the cluster of the control plane (static, in the bootstrap).
+	XDSCluster = "llmgate_xds"
+	// GroupHeader carries the model group the request filter chose; routes match on it.
+	GroupHeader = "x-llmgate-group"
+	// ContextHeader carries the serialized RequestContext to the attempt filter.
+	ContextHeader = "x-llmgate-ctx"
+	// DeploymentMetadataKey is the gRPC initial metadata key telling the attempt
+	// filter which deployment a cluster serves.
+	DeploymentMetadataKey = "x-llmgate-deployment"
+	// PlanMetadataNamespace is the dynamic metadata namespace the request filter
+	// writes the attempt plan into (a PriorityGroupsOverride).
+	PlanMetadataNamespace = "llmgate.plan"
+	// ReplyHeader marks a response produced by the gateway's own ext_proc, so that
+	// local_reply_config leaves its body alone.
+	ReplyHeader = "x-llmgate-reply"
+)
+
+// ClusterName is the Envoy cluster of a deployment.
+func ClusterName(deploymentID string) string { return "dep_" + deploymentID }

@@ -1,0 +1,48 @@
+package xds
+
+import "time"
+
+// Options are the gateway's own settings that shape the Envoy resources
+// (the LiteLLM config has no words for them).
+type Options struct {
+	// ListenAddress and Port of the client-facing listener (LiteLLM: 0.0.0.0:4000).
+	ListenAddress string
+	Port          uint32
+	// ExtProcSocket is the Unix socket of the ext_proc server; when empty,
+	// ExtProcAddress (host:port) is used.
+	ExtProcSocket  string
+	ExtProcAddress string
+	// ExtProcTimeout is ext_proc's message_timeout (Envoy's default, 200 ms, is too short
+	// for a Redis round trip under load).
+	ExtProcTimeout time.Duration
+	// MaxRequestBytes bounds request bodies: Envoy buffers, the gRPC message size
+	// and the retry buffer are all raised to it together.
+	MaxRequestBytes uint32
+	// AccessLog writes Envoy's access log to stdout.
+	AccessLog bool
+	// CABundle is the trusted CA file for https upstreams.
+	CABundle string
+}
+
+// DefaultMaxRequestBytes is used when general_settings.max_request_size_mb is unset.
+const DefaultMaxRequestBytes = 32 << 20
+
+// withDefaults fills unset options.
+func (o Options) withDefaults() Options {
+	if o.ListenAddress == "" {
+		o.ListenAddress = "0.0.0.0"
+	}
+	if o.Port == 0 {
+		o.Port = 4000
+	}
+	if o.ExtProcTimeout == 0 {
+		o.ExtProcTimeout = 5 * time.Second
+	}
+	if o.MaxRequestBytes == 0 {
+		o.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if o.CABundle == "" {
+		o.CABundle = "/etc/ssl/certs/ca-certificates.crt"
+	}
+	return o
+}

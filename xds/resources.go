@@ -1,0 +1,83 @@
+package xds
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/llmgate/llmgate/config"
+)
+
+// Resources is everything Envoy needs for one config.
+type Resources struct {
+	Version   string
+	Listeners []*listenerv3.Listener
+	Routes    []*routev3.RouteConfiguration
+	Clusters  []*clusterv3.Cluster
+}
+
+// Build compiles a config into Envoy resources. The version is a hash of the
+// resources, so an unchanged config yields an unchanged version.
+func Build(cfg *config.Config, o Options) (*Resources, error) {
+	o = o.withDefaults()
+	if cfg.General.MaxRequestSizeMB > 0 {
+		o.MaxRequestBytes = uint32(cfg.General.MaxRequestSizeMB * (1 << 20))
+	}
+	r := &Resources{}
+	l, err := Listener(o)
+	if err != nil {
+		return nil, fmt.Errorf("listener: %w", err)
+	}
+	r.Listeners = append(r.Listeners, l)
+	rc, err := RouteConfiguration(cfg, o)
+	if err != nil {
+		return nil, fmt.Errorf("routes: %w", err)
+	}
+	r.Routes = append(r.Routes, rc)
+	ep, err := ExtProcServiceCluster(o)
+	if err != nil {
+		return nil, err
+	}
+	r.Clusters = append(r.Clusters, ep)
+	for i := range cfg.Models {
+		d := &cfg.Models[i]
+		if d.Params.MockResponse != nil {
+			continue
+		}
+		c, err := DeploymentCluster(d, cfg.Router, o)
+		if err != nil {
+			return nil, fmt.Errorf("%s: model_list entry %q: %w", d.Pos, d.ModelName, err)
+		}
+		r.Clusters = append(r.Clusters, c)
+	}
+	h := sha256.New()
+	mo := proto.MarshalOptions{Deterministic: true}
+	for _, m := range r.all() {
+		b, err := mo.Marshal(m)
+		if err != nil {
+			return nil, err
+		}
+		h.Write(b)
+	}
+	r.Version = hex.EncodeToString(h.Sum(nil))[:16]
+	return r, nil
+}
+
+func (r *Resources) all() []proto.Message {
+	var out []proto.Message
+	for _, c := range r.Clusters {
+		out = append(out, c)
+	}
+	for _, x := range r.Routes {
+		out = append(out, x)
+	}
+	for _, l := range r.Listeners {
+		out = append(out, l)
+	}
+	return out
+}

@@ -1,0 +1,224 @@
+package xds
+
+import (
+	"sort"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	pgv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/router/cluster_specifiers/priority_group/v3"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/llmgate/llmgate/config"
+)
+
+// RetryHeader is set by the attempt filter on a response that Envoy must retry
+// (the next plan entry is then tried). Routes strip it from client responses.
+const RetryHeader = "x-llmgate-retry"
+
+// ModelGroup is one model group as the route builder sees it: its deployments
+// with their weights, and the groups it falls back to.
+type ModelGroup struct {
+	Name        string
+	Deployments []*config.Deployment
+	Fallbacks   []string
+}
+
+// Groups collects the served model groups of a config in a stable order.
+// Deployments answered by mock_response need no cluster and are left out.
+func Groups(cfg *config.Config) []ModelGroup {
+	idx := map[string]int{}
+	var out []ModelGroup
+	for i := range cfg.Models {
+		d := &cfg.Models[i]
+		j, ok := idx[d.ModelName]
+		if !ok {
+			j = len(out)
+			idx[d.ModelName] = j
+			out = append(out, ModelGroup{Name: d.ModelName})
+		}
+		if d.Params.MockResponse == nil {
+			out[j].Deployments = append(out[j].Deployments, d)
+		}
+	}
+	for i := range out {
+		for _, fb := range cfg.Router.Fallbacks {
+			if fb.Group == out[i].Name {
+				out[i].Fallbacks = append(out[i].Fallbacks, fb.To...)
+			}
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	return out
+}
+
+// Weight is the simple-shuffle weight of a deployment: weight if any deployment
+// of the group sets it, else rpm, else tpm, else uniform (LiteLLM's order).
+func Weight(d *config.Deployment, group []*config.Deployment) uint32 {
+	var anyWeight, anyRPM, anyTPM bool
+	for _, g := range group {
+		anyWeight = anyWeight || g.Params.Weight > 0
+		anyRPM = anyRPM || g.Params.RPM > 0
+		anyTPM = anyTPM || g.Params.TPM > 0
+	}
+	var w float64
+	switch {
+	case anyWeight:
+		w = d.Params.Weight
+	case anyRPM:
+		w = float64(d.Params.RPM)
+	case anyTPM:
+		w = float64(d.Params.TPM)
+	default:
+		return 1
+	}
+	if w <= 0 {
+		return 0
+	}
+	// Envoy weights are integers: keep three decimals of precision for fractional weights.
+	if w < 1000 {
+		w *= 1000
+	}
+	if w > 1<<31 {
+		w = 1 << 31
+	}
+	return uint32(w)
+}
+
+// PriorityGroups is the default attempt plan of a group: the group's
+// deployments weighted, then each fallback group. The request filter replaces
+// it per request with the exact plan (dynamic metadata PlanMetadataNamespace).
+func PriorityGroups(g ModelGroup, all map[string]ModelGroup) *pgv3.PriorityGroupClusterSpecifier {
+	spec := &pgv3.PriorityGroupClusterSpecifier{OverrideMetadataNamespace: PlanMetadataNamespace}
+	add := func(mg ModelGroup) {
+		pg := &pgv3.PriorityGroup{Name: mg.Name}
+		for _, d := range mg.Deployments {
+			w := Weight(d, mg.Deployments)
+			if w == 0 {
+				continue
+			}
+			pg.Clusters = append(pg.Clusters, &pgv3.ClusterWeight{ClusterName: ClusterName(d.ID), Weight: wrapperspb.UInt32(w)})
+		}
+		if len(pg.Clusters) > 0 {
+			spec.PriorityGroups = append(spec.PriorityGroups, pg)
+		}
+	}
+	add(g)
+	for _, name := range g.Fallbacks {
+		if fg, ok := all[name]; ok && name != g.Name {
+			add(fg)
+		}
+	}
+	return spec
+}
+
+// RetryPolicy is the Envoy retry policy of a model group. Envoy retries on
+// connection failures, resets and 5xx by itself; for every other class the
+// attempt filter decides (LiteLLM's retry_policy) and marks the response with
+// RetryHeader. Each retry re-picks the cluster: the next entry of the plan.
+func RetryPolicy(rs config.RouterSettings) *routev3.RetryPolicy {
+	perTry := rs.Timeout
+	if perTry <= 0 {
+		perTry = 600 * time.Second
+	}
+	return &routev3.RetryPolicy{
+		RetryOn:               "5xx,reset,connect-failure,refused-stream,retriable-headers",
+		NumRetries:            wrapperspb.UInt32(uint32(max(rs.NumRetries, 0))),
+		PerTryTimeout:         durationpb.New(perTry),
+		RefreshClusterOnRetry: true,
+		RetriableHeaders: []*routev3.HeaderMatcher{{
+			Name:                 RetryHeader,
+			HeaderMatchSpecifier: &routev3.HeaderMatcher_PresentMatch{PresentMatch: true},
+		}},
+		RetryBackOff: &routev3.RetryPolicy_RetryBackOff{
+			BaseInterval: durationpb.New(5 * time.Millisecond),
+			MaxInterval:  durationpb.New(8 * time.Second),
+		},
+		RateLimitedRetryBackOff: &routev3.RetryPolicy_RateLimitedRetryBackOff{
+			ResetHeaders: []*routev3.RetryPolicy_ResetHeader{{Name: "retry-after", Format: routev3.RetryPolicy_SECONDS}},
+			MaxInterval:  durationpb.New(60 * time.Second),
+		},
+	}
+}
+
+// GroupRoute routes requests the request filter tagged with the group.
+func GroupRoute(g ModelGroup, all map[string]ModelGroup, rs config.RouterSettings) (*routev3.Route, error) {
+	spec, err := anypb.New(PriorityGroups(g, all))
+	if err != nil {
+		return nil, err
+	}
+	return &routev3.Route{
+		Name: "group:" + g.Name,
+		Match: &routev3.RouteMatch{
+			PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"},
+			Headers: []*routev3.HeaderMatcher{{
+				Name:                 GroupHeader,
+				HeaderMatchSpecifier: &routev3.HeaderMatcher_StringMatch{StringMatch: exactMatcher(g.Name)},
+			}},
+		},
+		Action: &routev3.Route_Route{Route: &routev3.RouteAction{
+			ClusterSpecifier: &routev3.RouteAction_InlineClusterSpecifierPlugin{InlineClusterSpecifierPlugin: &routev3.ClusterSpecifierPlugin{
+				Extension: &corev3.TypedExtensionConfig{Name: "envoy.router.cluster_specifier_plugin.priority_group", TypedConfig: spec},
+			}},
+			// No overall timeout: each try has its own (per_try_timeout), and
+			// streams are bounded by the idle timeout instead of a total one.
+			Timeout:     durationpb.New(0),
+			IdleTimeout: durationpb.New(streamIdle(rs)),
+			RetryPolicy: RetryPolicy(rs),
+		}},
+		ResponseHeadersToRemove: []string{RetryHeader},
+	}, nil
+}
+
+func streamIdle(rs config.RouterSettings) time.Duration {
+	if rs.StreamTimeout > 0 {
+		return rs.StreamTimeout
+	}
+	if rs.Timeout > 0 {
+		return rs.Timeout
+	}
+	return 600 * time.Second
+}
+
+// RouteConfiguration is every group route, then a catch-all that answers
+// OpenAI-format 404 for anything the request filter did not claim.
+func RouteConfiguration(cfg *config.Config, o Options) (*routev3.RouteConfiguration, error) {
+	groups := Groups(cfg)
+	all := make(map[string]ModelGroup, len(groups))
+	for _, g := range groups {
+		all[g.Name] = g
+	}
+	vh := &routev3.VirtualHost{
+		Name:                       "llmgate",
+		Domains:                    []string{"*"},
+		IncludeRequestAttemptCount: true,
+		RequestHeadersToRemove:     nil,
+	}
+	for _, g := range groups {
+		if len(g.Deployments) == 0 {
+			continue
+		}
+		r, err := GroupRoute(g, all, cfg.Router)
+		if err != nil {
+			return nil, err
+		}
+		vh.Routes = append(vh.Routes, r)
+	}
+	vh.Routes = append(vh.Routes, &routev3.Route{
+		Name:  "not_found",
+		Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
+		Action: &routev3.Route_DirectResponse{DirectResponse: &routev3.DirectResponseAction{
+			Status: 404,
+			Body:   &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: `{"error":{"message":"Route not found","type":"not_found_error","param":null,"code":"404"}}`}},
+		}},
+		ResponseHeadersToAdd: []*corev3.HeaderValueOption{{Header: &corev3.HeaderValue{Key: "content-type", Value: "application/json"}, AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD}},
+	})
+	return &routev3.RouteConfiguration{
+		Name:                    RouteConfigName,
+		VirtualHosts:            []*routev3.VirtualHost{vh},
+		RequestHeadersToRemove:  nil,
+		ResponseHeadersToRemove: []string{ReplyHeader},
+	}, nil
+}
