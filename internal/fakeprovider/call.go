@@ -205,6 +205,8 @@ func (c *call) fail(status int, message string) {
 	switch c.provider {
 	case providerAzure:
 		c.failAzure(status, message)
+	case providerAnthropic:
+		c.failAnthropic(status, message)
 	case providerOAuth:
 		c.json(status, map[string]string{"error": "invalid_request", "error_description": message})
 	default:

@@ -38,6 +38,8 @@ func route(r *http.Request) (endpoint, bool) {
 	}
 
 	switch {
+	case post && strings.HasSuffix(p, "/messages"):
+		return endpoint{provider: providerAnthropic, handle: handleAnthropicMessages}, true
 	case post && strings.HasSuffix(p, "/chat/completions"):
 		return endpoint{provider: providerOpenAI, handle: handleOpenAIChat}, true
 	case post && strings.HasSuffix(p, "/completions"):
