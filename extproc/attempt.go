@@ -42,7 +42,7 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		return stream.Send(&extprocv3.ProcessingResponse{})
 	}
 	h := headerMap(rh.GetHeaders())
-	t, e := s.newTry(st, depID, h)
+	t, e := s.newTry(st, depID, h, contextFromMetadata(msg))
 	if e != nil {
 		return stream.Send(errorReply(e, nil))
 	}
@@ -83,8 +83,8 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	return t.responseBody(stream, mode)
 }
 
-func (s *Server) newTry(st *State, depID string, h map[string]string) (*try, *translator.Error) {
-	rc, err := decodeContext(h[xds.ContextHeader])
+func (s *Server) newTry(st *State, depID string, h map[string]string, enc string) (*try, *translator.Error) {
+	rc, err := decodeContext(enc)
 	if err != nil {
 		return nil, translator.NewError(500, "internal_server_error", "llmgate: "+err.Error()+" (the request did not pass the request filter)", "")
 	}
@@ -393,4 +393,11 @@ func credentials(d *configDeployment, base upstream.Base, up *translator.Upstrea
 		}
 	}
 	return h, nil
+}
+
+// contextFromMetadata reads the RequestContext the request filter left in
+// dynamic metadata (forwarded to the attempt filter by metadata_options).
+func contextFromMetadata(msg *extprocv3.ProcessingRequest) string {
+	ns := msg.GetMetadataContext().GetFilterMetadata()[xds.ContextMetadataNamespace]
+	return ns.GetFields()["ctx"].GetStringValue()
 }

@@ -118,13 +118,12 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 	}
 	set := []*corev3.HeaderValueOption{
 		hdr(xds.GroupHeader, res.Group),
-		hdr(xds.ContextHeader, enc),
 		hdr("x-envoy-max-retries", strconv.Itoa(len(plan)-1)),
 	}
 	if t := s.perTryTimeout(st, first, &f); t > 0 {
 		set = append(set, hdr("x-envoy-upstream-rq-per-try-timeout-ms", strconv.FormatInt(t.Milliseconds(), 10)))
 	}
-	md, err := planMetadata(plan)
+	md, err := planMetadata(plan, enc)
 	if err != nil {
 		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
 	}
@@ -161,7 +160,7 @@ func (s *Server) perTryTimeout(st *State, d *configDeployment, f *requestFields)
 
 // planMetadata writes the plan as a PriorityGroupsOverride (one group per
 // attempt, one cluster per group) into the plan namespace.
-func planMetadata(plan []*llmgatev1.Attempt) (*structpb.Struct, error) {
+func planMetadata(plan []*llmgatev1.Attempt, ctx string) (*structpb.Struct, error) {
 	groups := make([]any, 0, len(plan))
 	for i, a := range plan {
 		groups = append(groups, map[string]any{
@@ -169,7 +168,10 @@ func planMetadata(plan []*llmgatev1.Attempt) (*structpb.Struct, error) {
 			"clusters": []any{map[string]any{"cluster_name": xds.ClusterName(a.DeploymentId), "weight": 1}},
 		})
 	}
-	return structpb.NewStruct(map[string]any{xds.PlanMetadataNamespace: map[string]any{"priority_groups": groups}})
+	return structpb.NewStruct(map[string]any{
+		xds.PlanMetadataNamespace:    map[string]any{"priority_groups": groups},
+		xds.ContextMetadataNamespace: map[string]any{"ctx": ctx},
+	})
 }
 
 func endpointProto(e translator.Endpoint) llmgatev1.Endpoint {

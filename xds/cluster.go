@@ -174,6 +174,9 @@ func AttemptFilter(deploymentID string, o Options) *extprocv3.ExternalProcessor 
 		},
 		AllowModeOverride: true,
 		MutationRules:     allowRouting(),
+		MetadataOptions: &extprocv3.MetadataOptions{
+			ForwardingNamespaces: &extprocv3.MetadataOptions_MetadataNamespaces{Untyped: []string{ContextMetadataNamespace}},
+		},
 	}
 }
 

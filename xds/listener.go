@@ -37,7 +37,7 @@ func RequestFilter(o Options) *extprocv3.ExternalProcessor {
 		AllowModeOverride: true,
 		MutationRules:     allowRouting(),
 		MetadataOptions: &extprocv3.MetadataOptions{
-			ReceivingNamespaces: &extprocv3.MetadataOptions_MetadataNamespaces{Untyped: []string{PlanMetadataNamespace}},
+			ReceivingNamespaces: &extprocv3.MetadataOptions_MetadataNamespaces{Untyped: []string{PlanMetadataNamespace, ContextMetadataNamespace}},
 		},
 	}
 }

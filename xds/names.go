@@ -20,6 +20,9 @@ const (
 	// PlanMetadataNamespace is the dynamic metadata namespace the request filter
 	// writes the attempt plan into (a PriorityGroupsOverride).
 	PlanMetadataNamespace = "llmgate.plan"
+	// ContextMetadataNamespace is the dynamic metadata namespace that carries the
+	// RequestContext (field "ctx", base64) from the request filter to the attempt filter.
+	ContextMetadataNamespace = "llmgate.ctx"
 	// ReplyHeader marks a response produced by the gateway's own ext_proc, so that
 	// local_reply_config leaves its body alone.
 	ReplyHeader = "x-llmgate-reply"
