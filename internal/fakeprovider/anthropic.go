@@ -100,6 +100,7 @@ func handleAnthropicMessages(c *call) {
 		c.fail(http.StatusBadRequest, "messages: at least one message is required")
 		return
 	}
+	c.streaming = req.Stream
 	if !c.begin() {
 		return
 	}
@@ -219,20 +220,23 @@ func anthropicErrorType(status int) string {
 func (c *call) failAnthropic(status int, msg string) {
 	typ := anthropicErrorType(status)
 	if msg == "" {
-		switch typ {
-		case "overloaded_error":
-			msg = "Overloaded"
-		case "rate_limit_error":
-			msg = "Number of request tokens has exceeded your per-minute rate limit"
-		case "api_error":
-			msg = "Internal server error"
-		default:
-			msg = strings.ToLower(http.StatusText(status))
-		}
+		msg = anthropicDefaultMessage(typ, status)
 	}
 	c.json(status, map[string]any{
 		"type":       "error",
 		"error":      map[string]string{"type": typ, "message": msg},
 		"request_id": newID("req_"),
 	})
+}
+
+func anthropicDefaultMessage(typ string, status int) string {
+	switch typ {
+	case "overloaded_error":
+		return "Overloaded"
+	case "rate_limit_error":
+		return "Number of request tokens has exceeded your per-minute rate limit"
+	case "api_error":
+		return "Internal server error"
+	}
+	return strings.ToLower(http.StatusText(status))
 }

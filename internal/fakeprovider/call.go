@@ -1,6 +1,7 @@
 package fakeprovider
 
 import (
+	"errors"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -34,12 +35,19 @@ type call struct {
 	model    string // from the path or the body
 	extra    string // endpoint detail from the path (e.g. Gemini action)
 	fault    Fault
-	// stream is set by handlers whose response is a stream, so errors
-	// raised after the headers are written go in-stream where the provider
-	// does that (Bedrock exception frames).
-	headerSent bool
-	chunks     int
+	// streaming is set by handlers before begin when the response will be
+	// a stream: a fault with both a Status and CutAfter then sends CutAfter
+	// chunks followed by an in-stream error (inBandStatus) instead of an
+	// HTTP error, where the provider has one.
+	streaming    bool
+	inBandStatus int
+	headerSent   bool
+	chunks       int
 }
+
+// errStreamEnded is panicked to end a handler after an in-stream error;
+// ServeHTTP recovers it.
+var errStreamEnded = errors.New("fake provider: stream ended by in-band error")
 
 var idCounter atomic.Uint64
 
@@ -77,10 +85,46 @@ func (c *call) begin() bool {
 		status = http.StatusBadRequest
 	}
 	if status >= 400 {
+		if c.streaming && f.CutAfter > 0 && c.hasInBandErrors() {
+			c.inBandStatus = status
+			return true
+		}
 		c.fail(status, f.ErrorMessage)
 		return false
 	}
 	return true
+}
+
+func (c *call) hasInBandErrors() bool {
+	switch c.provider {
+	case providerOpenAI, providerAzure, providerAnthropic, providerBedrock:
+		return true
+	}
+	return false
+}
+
+// inBandError writes the provider's mid-stream error and ends the handler.
+func (c *call) inBandError() {
+	status, msg := c.inBandStatus, c.fault.ErrorMessage
+	switch c.provider {
+	case providerAnthropic:
+		typ := anthropicErrorType(status)
+		if msg == "" {
+			msg = anthropicDefaultMessage(typ, status)
+		}
+		b, _ := json.Marshal(map[string]any{"type": "error", "error": map[string]string{"type": typ, "message": msg}})
+		c.writeChunk(sseBytes("error", b))
+	case providerBedrock:
+		c.writeChunk(bedrockExceptionFrame(status, msg))
+	default: // OpenAI, Azure
+		if msg == "" {
+			msg = defaultErrorMessage(status)
+		}
+		typ, code := openAIErrorKind(status, msg)
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": code}})
+		c.writeChunk(sseBytes("", b))
+	}
+	panic(errStreamEnded)
 }
 
 func (c *call) sleep(d time.Duration) {
@@ -151,11 +195,18 @@ func (c *call) raw(status int, contentType string, b []byte) {
 // connection once CutAfter chunks have been sent.
 func (c *call) chunk(b []byte) {
 	if c.fault.CutAfter > 0 && c.chunks >= c.fault.CutAfter {
+		if c.inBandStatus != 0 {
+			c.inBandError()
+		}
 		c.abort()
 	}
 	if c.chunks > 0 && c.s.opts.ChunkDelay > 0 {
 		c.sleep(c.s.opts.ChunkDelay)
 	}
+	c.writeChunk(b)
+}
+
+func (c *call) writeChunk(b []byte) {
 	_, _ = c.w.Write(b)
 	if f, ok := c.w.(http.Flusher); ok {
 		f.Flush()
@@ -164,7 +215,9 @@ func (c *call) chunk(b []byte) {
 }
 
 // sse writes one server-sent event; an empty event name writes data only.
-func (c *call) sse(event string, data []byte) {
+func (c *call) sse(event string, data []byte) { c.chunk(sseBytes(event, data)) }
+
+func sseBytes(event string, data []byte) []byte {
 	n := len(data) + 8
 	if event != "" {
 		n += len(event) + 8
@@ -178,7 +231,7 @@ func (c *call) sse(event string, data []byte) {
 	b = append(b, "data: "...)
 	b = append(b, data...)
 	b = append(b, "\n\n"...)
-	c.chunk(b)
+	return b
 }
 
 // sseJSON marshals v and writes it as one event.
@@ -207,6 +260,8 @@ func (c *call) fail(status int, message string) {
 		c.failAzure(status, message)
 	case providerAnthropic:
 		c.failAnthropic(status, message)
+	case providerBedrock:
+		c.failBedrock(status, message)
 	case providerOAuth:
 		c.json(status, map[string]string{"error": "invalid_request", "error_description": message})
 	default:

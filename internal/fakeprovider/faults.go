@@ -249,6 +249,9 @@ func requestKey(r *http.Request) string {
 		if k, ok := strings.CutPrefix(v, "Bearer "); ok {
 			return k
 		}
+		if a, err := parseSigV4Auth(v); err == nil {
+			return a.accessKeyID
+		}
 		return v
 	}
 	for _, h := range [...]string{"Api-Key", "X-Api-Key", "X-Goog-Api-Key"} {

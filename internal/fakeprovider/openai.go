@@ -231,6 +231,7 @@ func handleOpenAIChat(c *call) {
 		c.failOpenAIWith(http.StatusBadRequest, "[] is too short - 'messages'", "invalid_request_error", nil)
 		return
 	}
+	c.streaming = req.Stream
 	if !c.begin() {
 		return
 	}
@@ -373,6 +374,7 @@ func handleOpenAICompletion(c *call) {
 	} else if req.Model == "" {
 		req.Model = c.model
 	}
+	c.streaming = req.Stream
 	if !c.begin() {
 		return
 	}

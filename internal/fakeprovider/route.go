@@ -2,6 +2,7 @@ package fakeprovider
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -18,6 +19,22 @@ type endpoint struct {
 func route(r *http.Request) (endpoint, bool) {
 	p := r.URL.Path
 	post := r.Method == http.MethodPost
+
+	// AWS Bedrock runtime: /model/{modelId}/{converse|converse-stream|invoke}
+	if post {
+		ep := r.URL.EscapedPath()
+		if i := strings.LastIndex(ep, "/model/"); i >= 0 {
+			id, op, ok := strings.Cut(ep[i+len("/model/"):], "/")
+			if model, err := url.PathUnescape(id); ok && err == nil && model != "" {
+				switch op {
+				case bedrockConverse, bedrockConverseStream:
+					return endpoint{provider: providerBedrock, model: model, extra: op, handle: handleBedrockConverse}, true
+				case bedrockInvoke:
+					return endpoint{provider: providerBedrock, model: model, extra: op, handle: handleBedrockInvoke}, true
+				}
+			}
+		}
+	}
 
 	// Azure OpenAI: /openai/deployments/{deployment}/{op}
 	if i := strings.Index(p, "/openai/deployments/"); i >= 0 && post {

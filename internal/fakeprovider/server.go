@@ -184,6 +184,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.provider = ep.provider
 	c.model = ep.model
 	c.extra = ep.extra
+	defer func() {
+		if v := recover(); v != nil && v != errStreamEnded { //nolint:errorlint // sentinel identity
+			panic(v)
+		}
+	}()
 	ep.handle(c)
 }
 
