@@ -1,8 +1,8 @@
 package fakeprovider
 
 import (
-	"errors"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"strconv"
