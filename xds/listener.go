@@ -50,15 +50,23 @@ var envoyFlags = []string{"LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", 
 // Replies made by the gateway's ext_proc are already OpenAI JSON and carry no
 // Envoy response flag, so they are left alone.
 func LocalReplyConfig() *hcmv3.LocalReplyConfig {
+	statusFilter := func(status uint32, typ string) *accesslogv3.AccessLogFilter {
+		return &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_StatusCodeFilter{StatusCodeFilter: &accesslogv3.StatusCodeFilter{Comparison: &accesslogv3.ComparisonFilter{
+			Op:    accesslogv3.ComparisonFilter_EQ,
+			Value: &corev3.RuntimeUInt32{DefaultValue: status, RuntimeKey: "llmgate.local_reply." + typ},
+		}}}}
+	}
 	mapper := func(status uint32, typ string) *hcmv3.ResponseMapper {
 		f := &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_ResponseFlagFilter{ResponseFlagFilter: &accesslogv3.ResponseFlagFilter{Flags: envoyFlags}}}
-		if status != 0 {
+		switch status {
+		case 0:
+		case 413:
+			// Envoy's buffer limit answers 413 without a response flag; the
+			// gateway's own filters never answer 413.
+			f = statusFilter(status, typ)
+		default:
 			f = &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_AndFilter{AndFilter: &accesslogv3.AndFilter{Filters: []*accesslogv3.AccessLogFilter{
-				f,
-				{FilterSpecifier: &accesslogv3.AccessLogFilter_StatusCodeFilter{StatusCodeFilter: &accesslogv3.StatusCodeFilter{Comparison: &accesslogv3.ComparisonFilter{
-					Op:    accesslogv3.ComparisonFilter_EQ,
-					Value: &corev3.RuntimeUInt32{DefaultValue: status, RuntimeKey: "llmgate.local_reply." + typ},
-				}}}},
+				f, statusFilter(status, typ),
 			}}}}
 		}
 		return &hcmv3.ResponseMapper{

@@ -1,0 +1,230 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/llmgate/llmgate/envoy"
+)
+
+var (
+	llmgateBin string
+	envoyBin   string
+	setupErr   error
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "llmgate-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	llmgateBin = filepath.Join(dir, "llmgate")
+	out, err := exec.Command("go", "build", "-o", llmgateBin, "../cmd/llmgate").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build llmgate: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	envoyBin, setupErr = envoy.FindBinary()
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// needEnvoy fails the test in CI and skips it elsewhere when Envoy is missing.
+func needEnvoy(t *testing.T) {
+	t.Helper()
+	if setupErr == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("envoy is required in CI: %v", setupErr)
+	}
+	t.Skipf("envoy not available: %v", setupErr)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Gateway is a running `llmgate run` process.
+type Gateway struct {
+	t          *testing.T
+	URL        string
+	ConfigPath string
+	cmd        *exec.Cmd
+	mu         sync.Mutex
+	stdout     bytes.Buffer
+	stderr     bytes.Buffer
+	done       chan struct{}
+}
+
+// startGateway writes the config and runs llmgate on a free port until the test ends.
+func startGateway(t *testing.T, configYAML string, env ...string) *Gateway {
+	t.Helper()
+	needEnvoy(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(configYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	g := &Gateway{t: t, URL: fmt.Sprintf("http://127.0.0.1:%d", port), ConfigPath: path, done: make(chan struct{})}
+	g.cmd = exec.Command(llmgateBin, "run", "--config", path, "--host", "127.0.0.1", "--port", fmt.Sprint(port),
+		"--envoy", envoyBin, "--envoy-concurrency", "2")
+	g.cmd.Env = append(os.Environ(), env...)
+	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	g.cmd.Stdout = &lockedWriter{mu: &g.mu, w: &g.stdout}
+	g.cmd.Stderr = &lockedWriter{mu: &g.mu, w: &g.stderr}
+	if err := g.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = g.cmd.Wait(); close(g.done) }()
+	t.Cleanup(g.Stop)
+	g.waitReady()
+	return g
+}
+
+func (g *Gateway) waitReady() {
+	g.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-g.done:
+			g.t.Fatalf("llmgate exited before it was ready:\n%s", g.Logs())
+		default:
+		}
+		resp, err := http.Get(g.URL + "/health/readiness")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	g.t.Fatalf("llmgate not ready in 30s:\n%s", g.Logs())
+}
+
+// Stop sends SIGTERM and waits (then SIGKILL).
+func (g *Gateway) Stop() {
+	select {
+	case <-g.done:
+		return
+	default:
+	}
+	_ = g.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-g.done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-g.cmd.Process.Pid, syscall.SIGKILL)
+		<-g.done
+	}
+	if g.t.Failed() {
+		g.t.Logf("llmgate logs:\n%s", g.Logs())
+	}
+}
+
+// Logs are llmgate's stderr and stdout (Envoy's access log).
+func (g *Gateway) Logs() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return "--- stderr\n" + g.stderr.String() + "--- stdout\n" + g.stdout.String()
+}
+
+// Stdout is the access log so far.
+func (g *Gateway) Stdout() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.stdout.String()
+}
+
+// Stderr is llmgate's own log so far.
+func (g *Gateway) Stderr() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.stderr.String()
+}
+
+// WriteConfig replaces the config file (atomically, as editors do).
+func (g *Gateway) WriteConfig(yaml string) {
+	g.t.Helper()
+	tmp := g.ConfigPath + ".tmp"
+	if err := os.WriteFile(tmp, []byte(yaml), 0o600); err != nil {
+		g.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, g.ConfigPath); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// post sends a JSON body and returns status, headers and body.
+func post(t *testing.T, url, key, body string) (int, http.Header, []byte) {
+	t.Helper()
+	return do(t, "POST", url, key, body)
+}
+
+func do(t *testing.T, method, url, key, body string) (int, http.Header, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("content-type", "application/json")
+	if key != "" {
+		req.Header.Set("authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b
+}
+
+// sseEvents reads "data:" payloads from an SSE body.
+func sseEvents(b []byte) []string {
+	var out []string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "data:") {
+			out = append(out, strings.TrimSpace(strings.TrimPrefix(line, "data:")))
+		}
+	}
+	return out
+}
