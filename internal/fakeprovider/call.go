@@ -262,6 +262,8 @@ func (c *call) fail(status int, message string) {
 		c.failAnthropic(status, message)
 	case providerBedrock:
 		c.failBedrock(status, message)
+	case providerGemini:
+		c.failGemini(status, message)
 	case providerOAuth:
 		c.json(status, map[string]string{"error": "invalid_request", "error_description": message})
 	default:

@@ -36,6 +36,18 @@ func route(r *http.Request) (endpoint, bool) {
 		}
 	}
 
+	// Gemini / Vertex AI: .../models/{model}:{action}
+	if post {
+		if i := strings.LastIndex(p, "/models/"); i >= 0 {
+			if model, action, ok := strings.Cut(p[i+len("/models/"):], ":"); ok && model != "" && !strings.Contains(model, "/") {
+				return endpoint{provider: providerGemini, model: model, extra: action, handle: handleGemini}, true
+			}
+		}
+		if strings.HasSuffix(p, "/token") {
+			return endpoint{provider: providerOAuth, handle: handleOAuthToken}, true
+		}
+	}
+
 	// Azure OpenAI: /openai/deployments/{deployment}/{op}
 	if i := strings.Index(p, "/openai/deployments/"); i >= 0 && post {
 		rest := p[i+len("/openai/deployments/"):]
