@@ -45,7 +45,11 @@ func TestReportCooldownRules(t *testing.T) {
 			deps: two, mutate: func(c *config.Config) { c.Router.DisableCooldowns = true },
 			outcomes: append(repeat(Outcome{DeploymentID: "a", Status: 429}, 3), repeat(Outcome{DeploymentID: "a", Status: 500}, 10)...)},
 		{name: "deployment cooldown_time overrides router",
-			deps: []config.Deployment{func() config.Deployment { d := dep("a", "g", "openai/a"); d.Params.CooldownTime = dur(42 * time.Second); return d }(), dep("b", "g", "openai/b")},
+			deps: []config.Deployment{func() config.Deployment {
+				d := dep("a", "g", "openai/a")
+				d.Params.CooldownTime = dur(42 * time.Second)
+				return d
+			}(), dep("b", "g", "openai/b")},
 			outcomes: []Outcome{{DeploymentID: "a", Status: 429}}, want: 42 * time.Second},
 		{name: "allowed_fails 0 cools on first counted failure",
 			deps: two, mutate: func(c *config.Config) { c.Router.AllowedFails = 0 }, outcomes: []Outcome{{DeploymentID: "a", Status: 500}}, want: 5 * time.Second},

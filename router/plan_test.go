@@ -403,7 +403,7 @@ func TestLatencyBasedRouting(t *testing.T) {
 		r := newTestRouter(cfg, newClock(), 11)
 		_, _ = r.Report(ctx, Outcome{DeploymentID: "fast", Latency: 2 * time.Second, Usage: translator.Usage{CompletionTokens: 100}}) // 0.02 s/token
 		_, _ = r.Report(ctx, Outcome{DeploymentID: "slow", Latency: 2 * time.Second, Usage: translator.Usage{CompletionTokens: 10}})  // 0.2
-		_, _ = r.Report(ctx, Outcome{DeploymentID: "slow", Stream: true, TimeToFirstToken: 400 * time.Millisecond})                    // 0.4 → avg 0.3
+		_, _ = r.Report(ctx, Outcome{DeploymentID: "slow", Stream: true, TimeToFirstToken: 400 * time.Millisecond})                   // 0.4 → avg 0.3
 		_, _ = r.Report(ctx, Outcome{DeploymentID: "timeout", Timeout: true})
 		// a non-timeout failure leaves no sample
 		_, _ = r.Report(ctx, Outcome{DeploymentID: "new", Status: 400, Class: translator.ErrBadRequest})
