@@ -88,7 +88,7 @@ func (s *Server) newTry(st *State, depID string, h map[string]string, enc string
 	if err != nil {
 		return nil, translator.NewError(500, "internal_server_error", "llmgate: "+err.Error()+" (the request did not pass the request filter)", "")
 	}
-	d, ok := st.Router.Deployment(depID)
+	d, ok := st.deployment(depID)
 	if !ok {
 		return nil, translator.NewError(503, "service_unavailable_error", "deployment "+depID+" was removed by a config reload", "")
 	}

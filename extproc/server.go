@@ -29,6 +29,10 @@ type State struct {
 	Version string
 	Started time.Time
 
+	// retired are the deployments of the previous config that this one
+	// dropped: attempts planned just before a reload still find them.
+	retired map[string]*config.Deployment
+
 	masterKey  [32]byte // sha256 of the master key
 	hasMaster  bool
 	keyHeaders []string
@@ -46,6 +50,33 @@ func NewState(cfg *config.Config, st store.Store, version string, log *slog.Logg
 	return s
 }
 
+// Retire remembers the deployments of prev that this state no longer has, so
+// that in-flight attempts planned under prev still find their deployment.
+func (st *State) Retire(prev *State) {
+	if prev == nil {
+		return
+	}
+	for i := range prev.Cfg.Models {
+		d := &prev.Cfg.Models[i]
+		if _, ok := st.Router.Deployment(d.ID); ok {
+			continue
+		}
+		if st.retired == nil {
+			st.retired = map[string]*config.Deployment{}
+		}
+		st.retired[d.ID] = d
+	}
+}
+
+// deployment finds a deployment of this config or of the one before it.
+func (st *State) deployment(id string) (*config.Deployment, bool) {
+	if d, ok := st.Router.Deployment(id); ok {
+		return d, true
+	}
+	d, ok := st.retired[id]
+	return d, ok
+}
+
 // Server is the ext_proc gRPC service for both filters.
 type Server struct {
 	extprocv3.UnimplementedExternalProcessorServer
@@ -61,8 +92,13 @@ func NewServer(st *State, log *slog.Logger) *Server {
 	return s
 }
 
-// Swap installs a new state; streams already running keep the one they started with.
-func (s *Server) Swap(st *State) { s.state.Store(st) }
+// Swap installs a new state; streams already running keep the one they
+// started with, and attempts planned under the old state still find its
+// deployments.
+func (s *Server) Swap(st *State) {
+	st.Retire(s.state.Load())
+	s.state.Store(st)
+}
 
 // State is the state in force.
 func (s *Server) State() *State { return s.state.Load() }

