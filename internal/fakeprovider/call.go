@@ -264,6 +264,10 @@ func (c *call) fail(status int, message string) {
 		c.failBedrock(status, message)
 	case providerGemini:
 		c.failGemini(status, message)
+	case providerCohere:
+		c.failCohere(status, message)
+	case providerOllama:
+		c.failOllama(status, message)
 	case providerOAuth:
 		c.json(status, map[string]string{"error": "invalid_request", "error_description": message})
 	default:

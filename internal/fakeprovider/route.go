@@ -67,6 +67,20 @@ func route(r *http.Request) (endpoint, bool) {
 	}
 
 	switch {
+	case post && strings.HasSuffix(p, "/v2/chat"):
+		return endpoint{provider: providerCohere, handle: handleCohereChat}, true
+	case post && strings.HasSuffix(p, "/v2/embed"):
+		return endpoint{provider: providerCohere, handle: handleCohereEmbed}, true
+	case post && strings.HasSuffix(p, "/api/chat"):
+		return endpoint{provider: providerOllama, extra: "chat", handle: handleOllama}, true
+	case post && strings.HasSuffix(p, "/api/generate"):
+		return endpoint{provider: providerOllama, extra: "generate", handle: handleOllama}, true
+	case post && strings.HasSuffix(p, "/api/embed"):
+		return endpoint{provider: providerOllama, extra: "embed", handle: handleOllama}, true
+	case post && strings.HasSuffix(p, "/api/embeddings"):
+		return endpoint{provider: providerOllama, extra: "embeddings", handle: handleOllama}, true
+	case r.Method == http.MethodGet && strings.HasSuffix(p, "/api/tags"):
+		return endpoint{provider: providerOllama, handle: handleOllamaTags}, true
 	case post && strings.HasSuffix(p, "/messages"):
 		return endpoint{provider: providerAnthropic, handle: handleAnthropicMessages}, true
 	case post && strings.HasSuffix(p, "/chat/completions"):
