@@ -39,8 +39,8 @@ func TestCohereChat(t *testing.T) {
 		ID           string `json:"id"`
 		FinishReason string `json:"finish_reason"`
 		Message      struct {
-			Role    string `json:"role"`
-			Content []struct{ Type, Text string }
+			Role      string `json:"role"`
+			Content   []struct{ Type, Text string }
 			ToolCalls []struct {
 				ID       string `json:"id"`
 				Function struct{ Name, Arguments string }

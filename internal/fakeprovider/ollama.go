@@ -53,11 +53,11 @@ func ollamaDoneReason(finish string) string {
 
 func handleOllama(c *call) {
 	var req struct {
-		Model    string      `json:"model"`
-		Messages []oaMessage `json:"messages"`
-		Prompt   string      `json:"prompt"`
-		Stream   *bool       `json:"stream"`
-		Tools    []oaTool    `json:"tools"`
+		Model    string          `json:"model"`
+		Messages []oaMessage     `json:"messages"`
+		Prompt   string          `json:"prompt"`
+		Stream   *bool           `json:"stream"`
+		Tools    []oaTool        `json:"tools"`
 		Input    json.RawMessage `json:"input"`
 	}
 	if err := json.Unmarshal(c.body, &req); err != nil {
