@@ -1,16 +1,92 @@
 package modelfacts
 
+import (
+	_ "embed"
+	"encoding/json"
+	"strings"
+	"sync"
+)
+
 // Facts are what the gateway knows about one model.
 type Facts struct {
 	MaxInputTokens          int     `json:"max_input_tokens,omitempty"`
 	MaxOutputTokens         int     `json:"max_output_tokens,omitempty"`
 	InputCostPerToken       float64 `json:"input_cost_per_token,omitempty"`
 	OutputCostPerToken      float64 `json:"output_cost_per_token,omitempty"`
-	Mode                    string  `json:"mode,omitempty"`
+	Mode                    string  `json:"mode,omitempty"` // chat, completion, embedding, responses
 	Provider                string  `json:"litellm_provider,omitempty"`
 	SupportsFunctionCalling bool    `json:"supports_function_calling,omitempty"`
 	SupportsVision          bool    `json:"supports_vision,omitempty"`
 }
 
-// Lookup returns the facts for a provider's model.
-func Lookup(provider, model string) (Facts, bool) { return Facts{}, false }
+//go:embed data/facts.json
+var factsJSON []byte
+
+type table struct {
+	Source string           `json:"_source"`
+	Date   string           `json:"_date"`
+	Models map[string]Facts `json:"models"`
+}
+
+var (
+	loadOnce sync.Once
+	loaded   table
+	loadErr  error
+)
+
+func load() (*table, error) {
+	loadOnce.Do(func() { loadErr = json.Unmarshal(factsJSON, &loaded) })
+	return &loaded, loadErr
+}
+
+// Source says where the built-in table comes from and when it was taken.
+func Source() (source, date string) {
+	t, _ := load()
+	return t.Source, t.Date
+}
+
+// Len is the number of models in the table.
+func Len() int {
+	t, _ := load()
+	return len(t.Models)
+}
+
+// bedrockRegions are the cross-region inference prefixes of Bedrock model ids.
+var bedrockRegions = []string{"us.", "eu.", "apac.", "au.", "jp.", "global.", "us-gov."}
+
+// Lookup returns the facts for a provider's model (model without the provider
+// prefix, e.g. ("bedrock", "us.anthropic.claude-3-haiku-20240307-v1:0")). It tries
+// "provider/model", then the bare model, then (Bedrock) the id without its
+// region prefix; Claude models on the Anthropic API or Vertex AI fall back to
+// the same model's Bedrock entry.
+func Lookup(provider, model string) (Facts, bool) {
+	t, err := load()
+	if err != nil || model == "" {
+		return Facts{}, false
+	}
+	try := []string{model}
+	if provider != "" {
+		try = []string{provider + "/" + model, model}
+	}
+	if provider == "bedrock" || provider == "bedrock_converse" {
+		for _, r := range bedrockRegions {
+			if strings.HasPrefix(model, r) {
+				try = append(try, "bedrock/"+model, strings.TrimPrefix(model, r))
+			}
+		}
+	}
+	if provider == "anthropic" || provider == "vertex_ai" {
+		// The same Claude model on Bedrock has the same window and list price.
+		m := strings.ReplaceAll(model, "@", "-")
+		try = append(try, "anthropic."+m+"-v1:0", "anthropic."+m)
+	}
+	if provider == "vertex_ai" {
+		try = append(try, "vertex_ai/"+model)
+	}
+	for _, k := range try {
+		if f, ok := t.Models[k]; ok {
+			return f, true
+		}
+	}
+	return Facts{}, false
+}
