@@ -17,7 +17,9 @@ type hfStream struct {
 	done   bool
 }
 
-func (huggingfaceTranslator) NewStream(ep Endpoint, t Target) Stream { return &hfStream{model: t.Model} }
+func (huggingfaceTranslator) NewStream(ep Endpoint, t Target) Stream {
+	return &hfStream{model: t.Model}
+}
 
 func (s *hfStream) Usage() Usage         { return s.usage }
 func (s *hfStream) FinishReason() string { return s.finish }
