@@ -3,8 +3,7 @@ package extproc
 import (
 	"encoding/json"
 	"strconv"
-	"strings"
-
+	
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3filter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
@@ -174,7 +173,7 @@ func (t *try) requestBody(body []byte) (*extprocv3.ProcessingResponse, *translat
 	for k, v := range up.Headers {
 		set = append(set, hdr(k, v))
 	}
-	creds, cerr := credentials(t.d, t.base, up)
+	creds, cerr := t.credentials(up)
 	if cerr != nil {
 		return nil, cerr
 	}
@@ -307,6 +306,9 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 	var st translator.Stream
 	if mode == extprocv3filter.ProcessingMode_STREAMED {
 		st = t.tr.NewStream(t.ep, t.target)
+		if u, ok := st.(translator.IncludeUsageSetter); ok {
+			u.SetIncludeUsage(t.rc.IncludeUsage)
+		}
 	}
 	for {
 		msg, err := recv(stream)
@@ -365,35 +367,6 @@ func bodyReply(body []byte, set []*corev3.HeaderValueOption, remove []string) *e
 	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{ResponseBody: &extprocv3.BodyResponse{Response: cr}}}
 }
 
-// credentials are the auth headers for the deployment's provider.
-func credentials(d *configDeployment, base upstream.Base, up *translator.UpstreamRequest) (map[string]string, *translator.Error) {
-	key := d.Params.APIKey
-	h := map[string]string{}
-	switch d.Provider {
-	case "azure":
-		if key != "" {
-			h["api-key"] = key
-		}
-	case "anthropic":
-		if key != "" {
-			h["x-api-key"] = key
-		}
-	case "gemini":
-		if key != "" {
-			h["x-goog-api-key"] = key
-		}
-	case "bedrock", "vertex_ai":
-		return nil, translator.NewError(501, "not_implemented_error", "credentials for provider "+d.Provider+" are not wired yet", "")
-	default:
-		if key != "" && !strings.EqualFold(key, "none") {
-			h["authorization"] = "Bearer " + key
-		}
-		if d.Params.Organization != "" {
-			h["openai-organization"] = d.Params.Organization
-		}
-	}
-	return h, nil
-}
 
 // contextFromMetadata reads the RequestContext the request filter left in
 // dynamic metadata (forwarded to the attempt filter by metadata_options).

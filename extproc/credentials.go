@@ -1,0 +1,61 @@
+package extproc
+
+import (
+	"strings"
+	"time"
+
+	"github.com/llmgate/llmgate/internal/backendauth"
+	"github.com/llmgate/llmgate/translator"
+)
+
+// injector is the credential kind of a deployment's provider.
+func injector(d *configDeployment) backendauth.Injector {
+	key := backendauth.Secret(d.Params.APIKey)
+	switch d.Provider {
+	case "azure":
+		return backendauth.AzureAPIKey(key)
+	case "anthropic":
+		return backendauth.AnthropicAPIKey(key)
+	case "gemini":
+		return backendauth.GoogleAPIKey(key)
+	case "bedrock":
+		region := d.Params.AWSRegionName
+		if region == "" {
+			region = "us-east-1"
+		}
+		return backendauth.SigV4{Region: region, Service: "bedrock", Credentials: backendauth.AWSCredentials{
+			AccessKeyID:     d.Params.AWSAccessKeyID,
+			SecretAccessKey: backendauth.Secret(d.Params.AWSSecretAccessKey),
+			SessionToken:    backendauth.Secret(d.Params.AWSSessionToken),
+		}}
+	case "vertex_ai":
+		return vertexInjector(d)
+	}
+	return backendauth.Bearer{Key: key, Organization: d.Params.Organization}
+}
+
+// credentials are the headers that authenticate this try with the provider.
+// SigV4 signs the request exactly as it will be sent: host, path, query, the
+// translator's headers and the body.
+func (t *try) credentials(up *translator.UpstreamRequest) (map[string]string, *translator.Error) {
+	path, query := up.Path, ""
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path, query = path[:i], path[i+1:]
+	}
+	signed := map[string]string{}
+	for k, v := range up.Headers {
+		signed[strings.ToLower(k)] = v
+	}
+	method := up.Method
+	if method == "" {
+		method = "POST"
+	}
+	h, err := injector(t.d).Headers(backendauth.Request{
+		Method: method, Host: t.base.Authority(), Path: path, Query: query,
+		Headers: signed, Body: up.Body, Time: time.Now().UTC(),
+	})
+	if err != nil {
+		return nil, translator.NewError(500, "internal_server_error", "deployment "+t.d.ID+": "+err.Error(), "")
+	}
+	return h, nil
+}
