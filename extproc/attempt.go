@@ -3,7 +3,7 @@ package extproc
 import (
 	"encoding/json"
 	"strconv"
-	
+
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3filter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
@@ -366,7 +366,6 @@ func bodyReply(body []byte, set []*corev3.HeaderValueOption, remove []string) *e
 	}
 	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{ResponseBody: &extprocv3.BodyResponse{Response: cr}}}
 }
-
 
 // contextFromMetadata reads the RequestContext the request filter left in
 // dynamic metadata (forwarded to the attempt filter by metadata_options).
