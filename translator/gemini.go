@@ -514,7 +514,8 @@ func geminiSchema(raw json.RawMessage) json.RawMessage {
 			defs = d
 		}
 	}
-	out, err := json.Marshal(geminiCleanSchema(v, defs, 0))
+	c := geminiSchemaCleaner{defs: defs, expanding: map[string]bool{}, budget: 10000}
+	out, err := json.Marshal(c.clean(v, 0))
 	if err != nil {
 		return raw
 	}
@@ -525,16 +526,31 @@ var geminiDroppedSchemaKeys = map[string]bool{
 	"$schema": true, "$defs": true, "definitions": true, "additionalProperties": true, "strict": true, "$id": true,
 }
 
-func geminiCleanSchema(v any, defs map[string]any, depth int) any {
-	if depth > 32 {
+// geminiSchemaCleaner inlines $refs. A recursive reference (Gemini's schema
+// has no $ref) becomes a plain object; budget bounds the work on hostile input.
+type geminiSchemaCleaner struct {
+	defs      map[string]any
+	expanding map[string]bool
+	budget    int
+}
+
+func (c *geminiSchemaCleaner) clean(v any, depth int) any {
+	c.budget--
+	if depth > 32 || c.budget < 0 {
 		return map[string]any{}
 	}
 	switch x := v.(type) {
 	case map[string]any:
 		if ref, ok := x["$ref"].(string); ok {
 			name := ref[strings.LastIndex(ref, "/")+1:]
-			if def, ok := defs[name]; ok {
-				return geminiCleanSchema(def, defs, depth+1)
+			if def, ok := c.defs[name]; ok {
+				if c.expanding[name] {
+					return map[string]any{"type": "object"}
+				}
+				c.expanding[name] = true
+				out := c.clean(def, depth+1)
+				delete(c.expanding, name)
+				return out
 			}
 		}
 		out := make(map[string]any, len(x))
@@ -542,13 +558,13 @@ func geminiCleanSchema(v any, defs map[string]any, depth int) any {
 			if geminiDroppedSchemaKeys[k] || k == "$ref" {
 				continue
 			}
-			out[k] = geminiCleanSchema(val, defs, depth+1)
+			out[k] = c.clean(val, depth+1)
 		}
 		return out
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = geminiCleanSchema(e, defs, depth+1)
+			out[i] = c.clean(e, depth+1)
 		}
 		return out
 	}

@@ -186,3 +186,14 @@ func FuzzGeminiRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestGeminiSchemaRecursion checks that a recursive $ref is cut, not expanded
+// without end (Gemini's schema has no $ref).
+func TestGeminiSchemaRecursion(t *testing.T) {
+	in := `{"$defs":{"node":{"type":"object","properties":{"l":{"$ref":"#/$defs/node"},"r":{"$ref":"#/$defs/node"}}}},"$ref":"#/$defs/node"}`
+	got := string(geminiSchema(json.RawMessage(in)))
+	want := `{"properties":{"l":{"type":"object"},"r":{"type":"object"}},"type":"object"}`
+	if got != want {
+		t.Fatalf("got %s\nwant %s", got, want)
+	}
+}
