@@ -22,6 +22,51 @@ type parser struct {
 	refKeys map[Pos]string
 	// fromEnv are the scalars replaced from os.environ/, with the variable name.
 	fromEnv map[*yaml.Node]string
+	// depth is how deep the reader is; an alias that contains itself would
+	// otherwise recurse forever.
+	depth int
+	steps int
+}
+
+// maxDepth bounds nesting and maxSteps the mappings and lists read in all
+// (aliases can make a small file expand exponentially); real configs stay
+// far below both.
+const (
+	maxDepth = 100
+	maxSteps = 200_000
+)
+
+// enter counts one level of nesting; it reports false (and an error) past
+// maxDepth.
+func (p *parser) enter(n *yaml.Node, path string) bool {
+	if !p.step(n, path) {
+		p.depth++
+		return false
+	}
+	if p.depth >= maxDepth {
+		if p.depth == maxDepth {
+			p.errAt(n, path, "is nested too deeply (an alias that contains itself?)")
+		}
+		p.depth++
+		return false
+	}
+	p.depth++
+	return true
+}
+
+func (p *parser) leave() { p.depth-- }
+
+// step counts one value read; it reports false (and an error, once) past
+// maxSteps.
+func (p *parser) step(n *yaml.Node, path string) bool {
+	p.steps++
+	if p.steps > maxSteps {
+		if p.steps == maxSteps+1 {
+			p.errAt(n, path, "expands to too many values (aliases that repeat each other?)")
+		}
+		return false
+	}
+	return true
 }
 
 func (p *parser) errAt(n *yaml.Node, key, format string, args ...any) {
@@ -122,6 +167,11 @@ func (p *parser) mapping(n *yaml.Node, path string) ([]entry, bool) {
 		p.errAt(n, path, "must be a mapping, got %s", p.describe(n))
 		return nil, false
 	}
+	if !p.enter(n, path) {
+		p.leave()
+		return nil, false
+	}
+	defer p.leave()
 	seen := map[string]*yaml.Node{}
 	var out, merged []entry
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -336,6 +386,16 @@ func (p *parser) anyValue(n *yaml.Node, path string) any {
 	n = deref(n)
 	if n == nil {
 		return nil
+	}
+	if n.Kind == yaml.ScalarNode && !p.step(n, path) {
+		return nil
+	}
+	if n.Kind != yaml.ScalarNode {
+		if !p.enter(n, path) {
+			p.leave()
+			return nil
+		}
+		defer p.leave()
 	}
 	switch n.Kind {
 	case yaml.MappingNode:

@@ -432,14 +432,19 @@ func (p *parser) modelInfo(d *Deployment, n *yaml.Node, path string) (idNode *ya
 		case "base_model":
 			mi.BaseModel, _ = p.str(v, key)
 		case "supported_environments":
-			envs, _ := p.strList(v, key)
-			for i, env := range envs {
-				if !slices.Contains(Environments, env) {
-					item := deref(v).Content[i]
-					p.errAt(item, fmt.Sprintf("%s[%d]", key, i), "unknown environment %q; must be one of %s", env, strings.Join(Environments, ", "))
+			items, _ := p.sequence(v, key)
+			for i, it := range items {
+				ikey := fmt.Sprintf("%s[%d]", key, i)
+				env, ok := p.str(it, ikey)
+				if !ok {
+					continue
 				}
+				if !slices.Contains(Environments, env) {
+					p.errAt(it, ikey, "unknown environment %q; must be one of %s", env, strings.Join(Environments, ", "))
+					continue
+				}
+				mi.SupportedEnvironments = append(mi.SupportedEnvironments, env)
 			}
-			mi.SupportedEnvironments = envs
 		case "metadata":
 			if m, ok := p.anyValue(v, key).(map[string]any); ok {
 				mi.Metadata = m
