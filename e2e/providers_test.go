@@ -2,6 +2,11 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
@@ -54,9 +59,16 @@ model_list:
       model: huggingface/meta-llama/Llama-3.1-8B-Instruct
       api_base: %[1]s/hf
       api_key: hf-key
+  - model_name: vertex
+    litellm_params:
+      model: vertex_ai/gemini-1.5-pro
+      api_base: %[1]s
+      vertex_project: my-project
+      vertex_location: us-central1
+      vertex_credentials: '%[5]s'
 general_settings:
   master_key: %[4]s
-`, fake, fakeprovider.DefaultAWSAccessKeyID, fakeprovider.DefaultAWSSecretAccessKey, master)
+`, fake, fakeprovider.DefaultAWSAccessKeyID, fakeprovider.DefaultAWSSecretAccessKey, master, serviceAccountJSON(fake))
 }
 
 var weatherTool = openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
@@ -72,7 +84,7 @@ func TestProviders(t *testing.T) {
 	g := startGateway(t, providersConfig(fake.URL()))
 	client := newClient(g, master)
 	ctx := context.Background()
-	for _, model := range []string{"claude", "bedrock-claude", "bedrock-llama", "gemini", "cohere", "ollama", "hf"} {
+	for _, model := range []string{"claude", "bedrock-claude", "bedrock-llama", "gemini", "cohere", "ollama", "hf", "vertex"} {
 		t.Run(model, func(t *testing.T) {
 			prompt := "hello " + model
 			resp, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
@@ -139,7 +151,7 @@ func TestProviders(t *testing.T) {
 			}
 
 			// A provider error comes back in OpenAI shape with the provider's status.
-			if err := fake.AddRule(fakeprovider.Rule{Fault: fakeprovider.Fault{Status: 400, ErrorMessage: "bad request from " + model}, Times: 1}); err != nil {
+			if err := fake.AddRule(fakeprovider.Rule{Fault: fakeprovider.Fault{Status: 400, ErrorMessage: "bad request from " + model}}); err != nil {
 				t.Fatal(err)
 			}
 			_, err = client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
@@ -152,4 +164,21 @@ func TestProviders(t *testing.T) {
 			}
 		})
 	}
+}
+
+// serviceAccountJSON is a Google service-account key whose token_uri is the
+// fake provider's OAuth endpoint, with a fresh RSA key.
+func serviceAccountJSON(fake string) string {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	b, _ := json.Marshal(map[string]string{
+		"type": "service_account", "project_id": "my-project", "private_key_id": "k1",
+		"private_key": string(pemKey), "client_email": "gw@my-project.iam.gserviceaccount.com",
+		"token_uri": fake + "/token",
+	})
+	return string(b)
 }

@@ -1,8 +1,10 @@
 package extproc
 
 import (
+	"context"
 	"encoding/json"
 	"strconv"
+	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3filter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/llmgate/llmgate/internal/upstream"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
+	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/translator"
 	"github.com/llmgate/llmgate/xds"
 )
@@ -28,9 +31,13 @@ type try struct {
 	pass    bool // OpenAI-compatible: bodies need no translation
 	status  int
 	respHdr map[string]string
+	sent    time.Time
 }
 
-// attempt serves one upstream try of the deployment depID.
+// attempt serves one upstream try of the deployment depID: it counts the
+// call (rpm, in flight), translates the request, and on the way back
+// translates the response and reports the outcome to the router (usage,
+// latency, failures and cooldowns).
 func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *State, depID string) error {
 	msg, err := recv(stream)
 	if err != nil {
@@ -60,12 +67,31 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if e != nil {
 		return stream.Send(errorReply(e, t.clientHeaders()))
 	}
+	bg := context.Background()
+	o := router.Outcome{DeploymentID: t.d.ID, Group: t.a.ModelGroup, Stream: t.rc.Stream}
+	if br, err := st.Router.Begin(bg, t.d.ID); err == nil {
+		if !br.Allowed {
+			o.Status, o.Class = 429, translator.ErrRateLimit
+			_, _ = st.Router.Report(bg, o)
+			return stream.Send(errorReply(&translator.Error{Status: 429, Type: "rate_limit_error", Code: "429", RetryAfter: time.Second,
+				Message: "Deployment " + t.d.ID + " of model group " + t.a.ModelGroup + " is at its " + br.Reason + " limit"}, t.clientHeaders()))
+		}
+		defer func() { _ = st.Router.End(bg, t.d.ID) }()
+	}
+	t.sent = time.Now()
+	defer func() {
+		o.Latency = time.Since(t.sent)
+		if _, err := st.Router.Report(bg, o); err != nil {
+			s.log.Warn("router report", "deployment", t.d.ID, "error", err)
+		}
+	}()
 	if err := stream.Send(resp); err != nil {
 		return err
 	}
-	// Response headers.
 	msg, err = recv(stream)
 	if err != nil {
+		// Envoy gave up on the try (per-try timeout) or the upstream reset.
+		o.Timeout, o.Class = true, translator.ErrTimeout
 		return err
 	}
 	rsh := msg.GetResponseHeaders()
@@ -73,13 +99,16 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		return stream.Send(&extprocv3.ProcessingResponse{})
 	}
 	mode, resp := t.responseHeaders(headerMap(rsh.GetHeaders()), rsh.GetEndOfStream())
+	o.Status = t.status
+	o.Class = translator.ClassForStatus(t.status)
+	o.RetryAfter = translator.ParseRetryAfter(t.respHdr["retry-after"])
 	if err := stream.Send(resp); err != nil {
 		return err
 	}
 	if mode == extprocv3filter.ProcessingMode_NONE || rsh.GetEndOfStream() {
 		return nil
 	}
-	return t.responseBody(stream, mode)
+	return t.responseBody(stream, mode, &o)
 }
 
 func (s *Server) newTry(st *State, depID string, h map[string]string, enc string) (*try, *translator.Error) {
@@ -236,21 +265,24 @@ func (t *try) clientHeaders() map[string]string {
 	return h
 }
 
-// retryable says whether Envoy should try the next plan entry after this status.
-// Envoy retries 5xx, resets and connect failures itself.
-func (t *try) retryable(status int) bool {
+// retryable says whether Envoy should try the next plan entry after an
+// error of this class: LiteLLM's retry_policy (RetriesForGroup) against this
+// try's retry number, when the plan has another attempt. 401/403 are retried
+// only onto another deployment (it may hold a valid key).
+func (t *try) retryable(class translator.ErrorClass) bool {
 	if t.index+1 >= len(t.rc.Attempts) {
 		return false
 	}
-	switch status {
-	case 429, 408:
-		return true
-	case 401, 403:
-		// Another deployment may hold a valid key.
-		next := t.rc.Attempts[t.index+1]
-		return next.DeploymentId != t.d.ID
+	next := t.rc.Attempts[t.index+1]
+	if class == translator.ErrAuthentication && next.DeploymentId == t.d.ID {
+		return false
 	}
-	return false
+	if next.ModelGroup != t.a.ModelGroup {
+		// The next attempt is a fallback group: LiteLLM falls back after any
+		// failure once the group's retries are spent.
+		return true
+	}
+	return int(t.a.Retry) < t.st.Router.RetriesForGroup(t.a.ModelGroup, class)
 }
 
 // responseHeaders decides how the response body is handled and adds the gateway's headers.
@@ -261,18 +293,20 @@ func (t *try) responseHeaders(h map[string]string, eos bool) (extprocv3filter.Pr
 	for k, v := range t.clientHeaders() {
 		set = append(set, hdr(k, v))
 	}
+	for k, v := range t.rc.ResponseHeaders {
+		set = append(set, hdr(k, v))
+	}
 	var remove []string
 	mode := extprocv3filter.ProcessingMode_NONE
 	switch {
 	case t.status >= 400:
+		// The retry decision waits for the body (its class); Envoy holds the
+		// headers until the buffered body is answered.
 		mode = extprocv3filter.ProcessingMode_BUFFERED
-		if t.retryable(t.status) {
-			set = append(set, hdr(xds.RetryHeader, "1"))
-			if next := t.rc.Attempts[t.index+1]; next.DeploymentId != t.d.ID {
-				// Another deployment is next: retry at once (LiteLLM), not after Retry-After.
-				remove = append(remove, "retry-after")
-			}
-		}
+	case t.pass && t.rc.Stream && (t.rc.TrackUsage || t.rc.TrackEnd):
+		mode = extprocv3filter.ProcessingMode_STREAMED
+	case t.pass && t.rc.TrackUsage:
+		mode = extprocv3filter.ProcessingMode_BUFFERED
 	case t.pass:
 		mode = extprocv3filter.ProcessingMode_NONE
 	case t.rc.Stream:
@@ -301,14 +335,26 @@ func (t *try) responseHeaders(h map[string]string, eos bool) (extprocv3filter.Pr
 	return mode, resp
 }
 
-// responseBody translates a buffered body (error or non-stream) or a stream chunk by chunk.
-func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mode extprocv3filter.ProcessingMode_BodySendMode) error {
+// responseBody translates a buffered body (error or non-stream) or a stream
+// chunk by chunk, and fills the outcome (usage, time to first token, class).
+func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mode extprocv3filter.ProcessingMode_BodySendMode, o *router.Outcome) error {
 	var st translator.Stream
 	if mode == extprocv3filter.ProcessingMode_STREAMED {
 		st = t.tr.NewStream(t.ep, t.target)
 		if u, ok := st.(translator.IncludeUsageSetter); ok {
 			u.SetIncludeUsage(t.rc.IncludeUsage)
 		}
+		defer func() {
+			o.Usage = st.Usage()
+			if st.FinishReason() == "content_filter" {
+				o.Class = translator.ErrContentPolicy
+			}
+			if se, ok := st.(translator.StreamErr); ok {
+				if e := se.Err(); e != nil {
+					o.Class = e.Class
+				}
+			}
+		}()
 	}
 	for {
 		msg, err := recv(stream)
@@ -323,9 +369,12 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 			continue
 		}
 		if st != nil {
+			if o.TimeToFirstToken == 0 && len(b.GetBody()) > 0 {
+				o.TimeToFirstToken = time.Since(t.sent)
+			}
 			out, ferr := st.Feed(b.GetBody(), b.GetEndOfStream())
-			if ferr != nil {
-				out = append(out, translator.WriteSSEError(nil, translator.NewError(502, "api_error", "llmgate: "+ferr.Error(), ""))...)
+			if ferr != nil && len(out) == 0 {
+				out = translator.WriteSSEError(nil, translator.NewError(502, "api_error", "llmgate: "+ferr.Error(), ""))
 			}
 			if err := stream.Send(bodyReply(out, nil, nil)); err != nil {
 				return err
@@ -335,18 +384,28 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 			}
 			continue
 		}
-		out, ct := t.finalBody(b.GetBody())
-		set := []*corev3.HeaderValueOption{hdr("content-length", strconv.Itoa(len(out))), hdr("content-type", ct)}
-		return stream.Send(bodyReply(out, set, []string{"content-encoding"}))
+		out, set, remove := t.finalBody(b.GetBody(), o)
+		set = append(set, hdr("content-length", strconv.Itoa(len(out))), hdr("content-type", "application/json"))
+		return stream.Send(bodyReply(out, set, append(remove, "content-encoding")))
 	}
 }
 
-// finalBody translates a whole response body: an error into OpenAI error JSON,
-// a success into the OpenAI response.
-func (t *try) finalBody(body []byte) ([]byte, string) {
+// finalBody translates a whole response body: an error into OpenAI error JSON
+// (and decides whether Envoy retries it), a success into the OpenAI response.
+func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.HeaderValueOption, []string) {
 	if t.status >= 400 {
 		e := t.tr.Error(t.status, t.respHdr, body)
-		return e.JSON(), "application/json"
+		o.Class, o.RetryAfter = e.Class, e.RetryAfter
+		var set []*corev3.HeaderValueOption
+		var remove []string
+		if t.retryable(e.Class) {
+			set = append(set, hdr(xds.RetryHeader, "1"))
+			if next := t.rc.Attempts[t.index+1]; next.DeploymentId != t.d.ID {
+				// Another deployment is next: retry at once (LiteLLM), not after Retry-After.
+				remove = append(remove, "retry-after")
+			}
+		}
+		return e.JSON(), set, remove
 	}
 	r, err := t.tr.Response(t.ep, body, t.target)
 	if err != nil {
@@ -354,9 +413,14 @@ func (t *try) finalBody(body []byte) ([]byte, string) {
 		if !ok {
 			e = translator.NewError(502, "api_error", "llmgate: cannot read the provider's response: "+err.Error(), "")
 		}
-		return e.JSON(), "application/json"
+		o.Class = e.Class
+		return e.JSON(), nil, nil
 	}
-	return r.Body, "application/json"
+	o.Usage = r.Usage
+	if r.FinishReason == "content_filter" {
+		o.Class = translator.ErrContentPolicy
+	}
+	return r.Body, nil, nil
 }
 
 func bodyReply(body []byte, set []*corev3.HeaderValueOption, remove []string) *extprocv3.ProcessingResponse {

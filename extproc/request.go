@@ -2,7 +2,6 @@ package extproc
 
 import (
 	"encoding/json"
-	"errors"
 	"strconv"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
-	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/translator"
 	"github.com/llmgate/llmgate/xds"
 )
@@ -86,14 +84,10 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 	}
 	res, err := st.Router.Resolve(f.Model)
 	if err != nil {
-		var inv *router.InvalidModelError
-		if errors.As(err, &inv) {
-			return nil, translator.NewError(400, "invalid_request_error", "Invalid model name passed in model="+f.Model+". Call `/v1/models` to view available models for your key.", "model")
-		}
-		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
+		return nil, routerError(err)
 	}
 	callID := h["x-request-id"]
-	plan, perr := s.plan(st, res, &f)
+	p, plan, perr := s.plan(st, res, &f, body)
 	if perr != nil {
 		return nil, perr
 	}
@@ -102,15 +96,18 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 		return mockReply(rt.endpoint, &f, first, plan[0], callID), nil
 	}
 	ctx := &llmgatev1.RequestContext{
-		CallId:         callID,
-		ModelGroup:     res.Group,
-		RequestedModel: f.Model,
-		Endpoint:       endpointProto(rt.endpoint),
-		Stream:         f.Stream,
-		IncludeUsage:   f.StreamOptions != nil && f.StreamOptions.IncludeUsage,
-		Attempts:       plan,
-		StartUnixNano:  start.UnixNano(),
-		OverheadNanos:  int64(s.now().Sub(start)),
+		CallId:          callID,
+		ModelGroup:      res.Group,
+		RequestedModel:  f.Model,
+		Endpoint:        endpointProto(rt.endpoint),
+		Stream:          f.Stream,
+		IncludeUsage:    f.StreamOptions != nil && f.StreamOptions.IncludeUsage,
+		Attempts:        plan,
+		StartUnixNano:   start.UnixNano(),
+		OverheadNanos:   int64(s.now().Sub(start)),
+		ResponseHeaders: p.UsageHeaders,
+		TrackUsage:      st.trackUsage,
+		TrackEnd:        st.trackEnd,
 	}
 	enc, err := encodeContext(ctx)
 	if err != nil {

@@ -33,6 +33,13 @@ type State struct {
 	// dropped: attempts planned just before a reload still find them.
 	retired map[string]*config.Deployment
 
+	// needTokens: count input tokens for the plan (pre-call checks, tpm limits).
+	needTokens bool
+	// trackUsage: read usage from every response (tpm, usage/latency routing).
+	trackUsage bool
+	// trackEnd: see the end of every response (in-flight counts).
+	trackEnd bool
+
 	masterKey  [32]byte // sha256 of the master key
 	hasMaster  bool
 	keyHeaders []string
@@ -47,6 +54,20 @@ func NewState(cfg *config.Config, st store.Store, version string, log *slog.Logg
 		s.hasMaster = true
 	}
 	s.keyHeaders = keyHeaderOrder(cfg.General.LiteLLMKeyHeaderName)
+	rs := cfg.Router
+	usageStrategy := strings.HasPrefix(rs.RoutingStrategy, "usage-based")
+	s.needTokens = rs.EnablePreCallChecks || usageStrategy
+	s.trackUsage = usageStrategy || rs.RoutingStrategy == "latency-based-routing"
+	s.trackEnd = rs.RoutingStrategy == "least-busy" || rs.DefaultMaxParallelRequests > 0 || cfg.General.MaxParallelRequests > 0
+	for i := range cfg.Models {
+		p := &cfg.Models[i].Params
+		if p.TPM > 0 {
+			s.needTokens, s.trackUsage = true, true
+		}
+		if p.MaxParallelRequests > 0 {
+			s.trackEnd = true
+		}
+	}
 	return s
 }
 

@@ -88,6 +88,8 @@ type Attempt struct {
 	Model string `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
 	// fallback_index is 0 for the requested group, n for the n-th fallback group.
 	FallbackIndex int32 `protobuf:"varint,4,opt,name=fallback_index,json=fallbackIndex,proto3" json:"fallback_index,omitempty"`
+	// retry is 0 for the first try within its group, then 1, 2, ...
+	Retry         int32 `protobuf:"varint,5,opt,name=retry,proto3" json:"retry,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -150,6 +152,13 @@ func (x *Attempt) GetFallbackIndex() int32 {
 	return 0
 }
 
+func (x *Attempt) GetRetry() int32 {
+	if x != nil {
+		return x.Retry
+	}
+	return 0
+}
+
 // RequestContext travels from the request filter (router level, once per
 // request) to the attempt filter (upstream, once per try) in the
 // x-llmgate-ctx request header, so that any ext_proc replica can serve any
@@ -169,6 +178,15 @@ type RequestContext struct {
 	KeyHash string `protobuf:"bytes,10,opt,name=key_hash,json=keyHash,proto3" json:"key_hash,omitempty"`
 	// overhead_nanos is the time the request filter spent on the request.
 	OverheadNanos int64 `protobuf:"varint,11,opt,name=overhead_nanos,json=overheadNanos,proto3" json:"overhead_nanos,omitempty"`
+	// response_headers are added to the client's response (x-ratelimit-*).
+	ResponseHeaders map[string]string `protobuf:"bytes,12,rep,name=response_headers,json=responseHeaders,proto3" json:"response_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// track_usage asks the attempt filter to read usage from every response
+	// (tpm limits, usage- and latency-based routing) even when the body needs
+	// no translation.
+	TrackUsage bool `protobuf:"varint,13,opt,name=track_usage,json=trackUsage,proto3" json:"track_usage,omitempty"`
+	// track_end asks the attempt filter to see the end of every response
+	// (in-flight counts for least-busy and max_parallel_requests).
+	TrackEnd      bool `protobuf:"varint,14,opt,name=track_end,json=trackEnd,proto3" json:"track_end,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -278,6 +296,27 @@ func (x *RequestContext) GetOverheadNanos() int64 {
 		return x.OverheadNanos
 	}
 	return 0
+}
+
+func (x *RequestContext) GetResponseHeaders() map[string]string {
+	if x != nil {
+		return x.ResponseHeaders
+	}
+	return nil
+}
+
+func (x *RequestContext) GetTrackUsage() bool {
+	if x != nil {
+		return x.TrackUsage
+	}
+	return false
+}
+
+func (x *RequestContext) GetTrackEnd() bool {
+	if x != nil {
+		return x.TrackEnd
+	}
+	return false
 }
 
 // Deployment is the routing view of one model_list entry (no secrets).
@@ -442,13 +481,14 @@ var File_llmgate_v1_llmgate_proto protoreflect.FileDescriptor
 const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\n" +
 	"\x18llmgate/v1/llmgate.proto\x12\n" +
-	"llmgate.v1\"\x8c\x01\n" +
+	"llmgate.v1\"\xa2\x01\n" +
 	"\aAttempt\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1f\n" +
 	"\vmodel_group\x18\x02 \x01(\tR\n" +
 	"modelGroup\x12\x14\n" +
 	"\x05model\x18\x03 \x01(\tR\x05model\x12%\n" +
-	"\x0efallback_index\x18\x04 \x01(\x05R\rfallbackIndex\"\xa0\x03\n" +
+	"\x0efallback_index\x18\x04 \x01(\x05R\rfallbackIndex\x12\x14\n" +
+	"\x05retry\x18\x05 \x01(\x05R\x05retry\"\xfe\x04\n" +
 	"\x0eRequestContext\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\tR\x06callId\x12\x1f\n" +
 	"\vmodel_group\x18\x02 \x01(\tR\n" +
@@ -462,7 +502,14 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\finput_tokens\x18\t \x01(\x05R\vinputTokens\x12\x19\n" +
 	"\bkey_hash\x18\n" +
 	" \x01(\tR\akeyHash\x12%\n" +
-	"\x0eoverhead_nanos\x18\v \x01(\x03R\roverheadNanos\"\xc0\x01\n" +
+	"\x0eoverhead_nanos\x18\v \x01(\x03R\roverheadNanos\x12Z\n" +
+	"\x10response_headers\x18\f \x03(\v2/.llmgate.v1.RequestContext.ResponseHeadersEntryR\x0fresponseHeaders\x12\x1f\n" +
+	"\vtrack_usage\x18\r \x01(\bR\n" +
+	"trackUsage\x12\x1b\n" +
+	"\ttrack_end\x18\x0e \x01(\bR\btrackEnd\x1aB\n" +
+	"\x14ResponseHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc0\x01\n" +
 	"\n" +
 	"Deployment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
@@ -496,23 +543,25 @@ func file_llmgate_v1_llmgate_proto_rawDescGZIP() []byte {
 }
 
 var file_llmgate_v1_llmgate_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_llmgate_v1_llmgate_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_llmgate_v1_llmgate_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_llmgate_v1_llmgate_proto_goTypes = []any{
 	(Endpoint)(0),          // 0: llmgate.v1.Endpoint
 	(*Attempt)(nil),        // 1: llmgate.v1.Attempt
 	(*RequestContext)(nil), // 2: llmgate.v1.RequestContext
 	(*Deployment)(nil),     // 3: llmgate.v1.Deployment
 	(*RoutingTable)(nil),   // 4: llmgate.v1.RoutingTable
+	nil,                    // 5: llmgate.v1.RequestContext.ResponseHeadersEntry
 }
 var file_llmgate_v1_llmgate_proto_depIdxs = []int32{
 	0, // 0: llmgate.v1.RequestContext.endpoint:type_name -> llmgate.v1.Endpoint
 	1, // 1: llmgate.v1.RequestContext.attempts:type_name -> llmgate.v1.Attempt
-	3, // 2: llmgate.v1.RoutingTable.deployments:type_name -> llmgate.v1.Deployment
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	5, // 2: llmgate.v1.RequestContext.response_headers:type_name -> llmgate.v1.RequestContext.ResponseHeadersEntry
+	3, // 3: llmgate.v1.RoutingTable.deployments:type_name -> llmgate.v1.Deployment
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_llmgate_v1_llmgate_proto_init() }
@@ -526,7 +575,7 @@ func file_llmgate_v1_llmgate_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_llmgate_v1_llmgate_proto_rawDesc), len(file_llmgate_v1_llmgate_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
