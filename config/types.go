@@ -63,7 +63,7 @@ type Config struct {
 // Deployment is one model_list entry.
 type Deployment struct {
 	// ID is model_info.id when set, else a stable id derived from model_name and
-	// the non-secret litellm_params (see docs/architecture.md, "Deployment ids").
+	// the non-secret litellm_params (see config/doc.go, "Deployment ids").
 	ID        string
 	ModelName string // the model group the client asks for; may contain '*' (Wildcard)
 	Wildcard  bool
