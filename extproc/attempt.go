@@ -212,7 +212,7 @@ func (t *try) requestBody(body []byte) (*extprocv3.ProcessingResponse, *translat
 	for k, v := range t.d.Params.ExtraHeaders {
 		set = append(set, hdr(k, v))
 	}
-	remove := []string{xds.ContextHeader, xds.GroupHeader, "accept-encoding", "x-envoy-attempt-count", "x-envoy-expected-rq-timeout-ms"}
+	remove := []string{xds.ContextHeader, xds.GroupHeader, xds.FallbackHeader, "accept-encoding", "x-envoy-attempt-count", "x-envoy-expected-rq-timeout-ms"}
 	for _, k := range clientAuthHeaders {
 		if _, ok := creds[k]; !ok {
 			remove = append(remove, k)
@@ -305,7 +305,7 @@ func (t *try) responseHeaders(h map[string]string, eos bool) (extprocv3filter.Pr
 		mode = extprocv3filter.ProcessingMode_BUFFERED
 	case t.pass && t.rc.Stream && (t.rc.TrackUsage || t.rc.TrackEnd):
 		mode = extprocv3filter.ProcessingMode_STREAMED
-	case t.pass && t.rc.TrackUsage:
+	case t.pass && !t.rc.Stream && (t.rc.TrackUsage || t.rc.PolicyFallbacks):
 		mode = extprocv3filter.ProcessingMode_BUFFERED
 	case t.pass:
 		mode = extprocv3filter.ProcessingMode_NONE
@@ -396,6 +396,9 @@ func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.Heade
 	if t.status >= 400 {
 		e := t.tr.Error(t.status, t.respHdr, body)
 		o.Class, o.RetryAfter = e.Class, e.RetryAfter
+		if redirect := t.fallbackRedirect(e.Class); redirect != nil {
+			return e.JSON(), redirect, nil
+		}
 		var set []*corev3.HeaderValueOption
 		var remove []string
 		if t.retryable(e.Class) {
@@ -419,6 +422,9 @@ func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.Heade
 	o.Usage = r.Usage
 	if r.FinishReason == "content_filter" {
 		o.Class = translator.ErrContentPolicy
+		if redirect := t.fallbackRedirect(translator.ErrContentPolicy); redirect != nil {
+			return r.Body, redirect, nil
+		}
 	}
 	return r.Body, nil, nil
 }

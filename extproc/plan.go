@@ -22,7 +22,7 @@ const planBudget = 2 * time.Second
 // attempt filter reads. Router errors become OpenAI errors: no deployment
 // available → 429 with retry-after; a prompt too long for every deployment →
 // the context-window fallbacks, else 400.
-func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body []byte) (*router.Plan, []*llmgatev1.Attempt, *translator.Error) {
+func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body []byte, ticket *fallbackTicket) (*router.Plan, []*llmgatev1.Attempt, *translator.Error) {
 	ctx, cancel := context.WithTimeout(context.Background(), planBudget)
 	defer cancel()
 	pr := router.PlanRequest{Resolution: &res, Stream: f.Stream, NumRetries: f.NumRetries, Fallbacks: f.Fallbacks, FallbacksSet: f.Fallbacks != nil}
@@ -31,7 +31,15 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 			pr.InputTokens = n
 		}
 	}
-	p, err := st.Router.Plan(ctx, pr)
+	var p *router.Plan
+	var err error
+	if ticket != nil {
+		// An internal redirect from the attempt filter: the group failed with a
+		// context-window or content-policy error; take that fallback list.
+		p, err = st.Router.PlanFallback(ctx, ticket.Group, router.FallbackKind(ticket.Kind), pr)
+	} else {
+		p, err = st.Router.Plan(ctx, pr)
+	}
 	var cw *router.ContextWindowError
 	if errors.As(err, &cw) {
 		if len(st.Router.FallbackGroups(res.Group, router.ContextWindowFallbacks)) > 0 {

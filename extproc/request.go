@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
+	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/translator"
 	"github.com/llmgate/llmgate/xds"
 )
@@ -46,8 +47,11 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if rt.kind != routeLLM {
 		return stream.Send(errorReply(&translator.Error{Status: 404, Type: "not_found_error", Message: "Route not found: " + h[":path"]}, nil))
 	}
-	if e := st.authenticate(h); e != nil {
-		return stream.Send(errorReply(e, nil))
+	ticket := readTicket(h[xds.FallbackHeader], s.now())
+	if ticket == nil {
+		if e := st.authenticate(h); e != nil {
+			return stream.Send(errorReply(e, nil))
+		}
 	}
 	if rh.GetEndOfStream() {
 		return stream.Send(errorReply(translator.NewError(400, "invalid_request_error", "request body is required", ""), nil))
@@ -63,7 +67,7 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if body == nil {
 		return stream.Send(&extprocv3.ProcessingResponse{})
 	}
-	resp, e := s.routeRequest(st, rt, h, body.GetBody(), start)
+	resp, e := s.routeRequest(st, rt, h, body.GetBody(), start, ticket)
 	if e != nil {
 		return stream.Send(errorReply(e, map[string]string{"x-litellm-call-id": h["x-request-id"]}))
 	}
@@ -71,7 +75,7 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 }
 
 // routeRequest resolves the model, builds the attempt plan and tags the request.
-func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []byte, start time.Time) (*extprocv3.ProcessingResponse, *translator.Error) {
+func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []byte, start time.Time, ticket *fallbackTicket) (*extprocv3.ProcessingResponse, *translator.Error) {
 	var f requestFields
 	if err := json.Unmarshal(body, &f); err != nil {
 		return nil, translator.NewError(400, "invalid_request_error", "Invalid JSON in request body: "+err.Error(), "")
@@ -87,7 +91,10 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 		return nil, routerError(err)
 	}
 	callID := h["x-request-id"]
-	p, plan, perr := s.plan(st, res, &f, body)
+	if ticket != nil {
+		callID = ticket.CallID
+	}
+	p, plan, perr := s.plan(st, res, &f, body, ticket)
 	if perr != nil {
 		return nil, perr
 	}
@@ -96,18 +103,25 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 		return mockReply(rt.endpoint, &f, first, plan[0], callID), nil
 	}
 	ctx := &llmgatev1.RequestContext{
-		CallId:          callID,
-		ModelGroup:      res.Group,
-		RequestedModel:  f.Model,
-		Endpoint:        endpointProto(rt.endpoint),
-		Stream:          f.Stream,
-		IncludeUsage:    f.StreamOptions != nil && f.StreamOptions.IncludeUsage,
-		Attempts:        plan,
-		StartUnixNano:   start.UnixNano(),
-		OverheadNanos:   int64(s.now().Sub(start)),
-		ResponseHeaders: p.UsageHeaders,
-		TrackUsage:      st.trackUsage,
-		TrackEnd:        st.trackEnd,
+		CallId:            callID,
+		ModelGroup:        res.Group,
+		RequestedModel:    f.Model,
+		Endpoint:          endpointProto(rt.endpoint),
+		Stream:            f.Stream,
+		IncludeUsage:      f.StreamOptions != nil && f.StreamOptions.IncludeUsage,
+		Attempts:          plan,
+		StartUnixNano:     start.UnixNano(),
+		OverheadNanos:     int64(s.now().Sub(start)),
+		ResponseHeaders:   p.UsageHeaders,
+		TrackUsage:        st.trackUsage,
+		TrackEnd:          st.trackEnd,
+		OriginalPath:      h[":path"],
+		OriginalAuthority: h[":authority"],
+		PolicyFallbacks:   len(st.Router.FallbackGroups(res.Group, router.ContentPolicyFallbacks)) > 0,
+	}
+	if ticket != nil {
+		ctx.FallbackKinds = ticket.Taken
+		ctx.ModelGroup = ticket.Group
 	}
 	enc, err := encodeContext(ctx)
 	if err != nil {

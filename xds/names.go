@@ -23,6 +23,9 @@ const (
 	// ContextMetadataNamespace is the dynamic metadata namespace that carries the
 	// RequestContext (field "ctx", base64) from the request filter to the attempt filter.
 	ContextMetadataNamespace = "llmgate.ctx"
+	// FallbackHeader carries a signed ticket from the attempt filter's internal
+	// redirect to the request filter (context-window / content-policy fallbacks).
+	FallbackHeader = "x-llmgate-fallback"
 	// ReplyHeader marks a response produced by the gateway's own ext_proc, so that
 	// local_reply_config leaves its body alone.
 	ReplyHeader = "x-llmgate-reply"

@@ -167,6 +167,14 @@ func GroupRoute(g ModelGroup, all map[string]ModelGroup, rs config.RouterSetting
 			Timeout:     durationpb.New(0),
 			IdleTimeout: durationpb.New(streamIdle(rs)),
 			RetryPolicy: RetryPolicy(rs),
+			// Context-window and content-policy fallbacks: the attempt filter
+			// answers 307 with a signed ticket; Envoy replays the request
+			// through the request filter, which plans that fallback list.
+			InternalRedirectPolicy: &routev3.InternalRedirectPolicy{
+				MaxInternalRedirects:  wrapperspb.UInt32(2),
+				RedirectResponseCodes: []uint32{307},
+				ResponseHeadersToCopy: []string{FallbackHeader},
+			},
 		}},
 		ResponseHeadersToRemove: []string{RetryHeader},
 	}, nil

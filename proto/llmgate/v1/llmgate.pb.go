@@ -186,7 +186,17 @@ type RequestContext struct {
 	TrackUsage bool `protobuf:"varint,13,opt,name=track_usage,json=trackUsage,proto3" json:"track_usage,omitempty"`
 	// track_end asks the attempt filter to see the end of every response
 	// (in-flight counts for least-busy and max_parallel_requests).
-	TrackEnd      bool `protobuf:"varint,14,opt,name=track_end,json=trackEnd,proto3" json:"track_end,omitempty"`
+	TrackEnd bool `protobuf:"varint,14,opt,name=track_end,json=trackEnd,proto3" json:"track_end,omitempty"`
+	// original_path and original_authority are the client's, for the internal
+	// redirect that starts a context-window or content-policy fallback.
+	OriginalPath      string `protobuf:"bytes,15,opt,name=original_path,json=originalPath,proto3" json:"original_path,omitempty"`
+	OriginalAuthority string `protobuf:"bytes,16,opt,name=original_authority,json=originalAuthority,proto3" json:"original_authority,omitempty"`
+	// policy_fallbacks asks the attempt filter to read successful responses for
+	// finish_reason content_filter (the group has content_policy_fallbacks).
+	PolicyFallbacks bool `protobuf:"varint,17,opt,name=policy_fallbacks,json=policyFallbacks,proto3" json:"policy_fallbacks,omitempty"`
+	// fallback_kinds are the fallback kinds already taken by this request
+	// (1 = context window, 2 = content policy), so a redirect never loops.
+	FallbackKinds []int32 `protobuf:"varint,18,rep,packed,name=fallback_kinds,json=fallbackKinds,proto3" json:"fallback_kinds,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -317,6 +327,34 @@ func (x *RequestContext) GetTrackEnd() bool {
 		return x.TrackEnd
 	}
 	return false
+}
+
+func (x *RequestContext) GetOriginalPath() string {
+	if x != nil {
+		return x.OriginalPath
+	}
+	return ""
+}
+
+func (x *RequestContext) GetOriginalAuthority() string {
+	if x != nil {
+		return x.OriginalAuthority
+	}
+	return ""
+}
+
+func (x *RequestContext) GetPolicyFallbacks() bool {
+	if x != nil {
+		return x.PolicyFallbacks
+	}
+	return false
+}
+
+func (x *RequestContext) GetFallbackKinds() []int32 {
+	if x != nil {
+		return x.FallbackKinds
+	}
+	return nil
 }
 
 // Deployment is the routing view of one model_list entry (no secrets).
@@ -488,7 +526,7 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"modelGroup\x12\x14\n" +
 	"\x05model\x18\x03 \x01(\tR\x05model\x12%\n" +
 	"\x0efallback_index\x18\x04 \x01(\x05R\rfallbackIndex\x12\x14\n" +
-	"\x05retry\x18\x05 \x01(\x05R\x05retry\"\xfe\x04\n" +
+	"\x05retry\x18\x05 \x01(\x05R\x05retry\"\xa4\x06\n" +
 	"\x0eRequestContext\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\tR\x06callId\x12\x1f\n" +
 	"\vmodel_group\x18\x02 \x01(\tR\n" +
@@ -506,7 +544,11 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\x10response_headers\x18\f \x03(\v2/.llmgate.v1.RequestContext.ResponseHeadersEntryR\x0fresponseHeaders\x12\x1f\n" +
 	"\vtrack_usage\x18\r \x01(\bR\n" +
 	"trackUsage\x12\x1b\n" +
-	"\ttrack_end\x18\x0e \x01(\bR\btrackEnd\x1aB\n" +
+	"\ttrack_end\x18\x0e \x01(\bR\btrackEnd\x12#\n" +
+	"\roriginal_path\x18\x0f \x01(\tR\foriginalPath\x12-\n" +
+	"\x12original_authority\x18\x10 \x01(\tR\x11originalAuthority\x12)\n" +
+	"\x10policy_fallbacks\x18\x11 \x01(\bR\x0fpolicyFallbacks\x12%\n" +
+	"\x0efallback_kinds\x18\x12 \x03(\x05R\rfallbackKinds\x1aB\n" +
 	"\x14ResponseHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc0\x01\n" +

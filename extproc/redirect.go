@@ -1,0 +1,115 @@
+package extproc
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+
+	"github.com/llmgate/llmgate/router"
+	"github.com/llmgate/llmgate/translator"
+	"github.com/llmgate/llmgate/xds"
+)
+
+// Context-window and content-policy fallbacks are only known from a
+// provider's answer, after Envoy has started the plan. The attempt filter then
+// turns the answer into an internal redirect (307 to the client's own URL);
+// Envoy replays the buffered request through the request filter, which sees
+// the signed x-llmgate-fallback header (copied from the redirect response by
+// the route's internal_redirect_policy) and plans the fallback list of that
+// kind. See docs/architecture.md, D11.
+
+// fallbackTicket is what the redirect carries to the request filter.
+type fallbackTicket struct {
+	Kind    int     `json:"k"` // router.FallbackKind
+	Group   string  `json:"g"` // the model group whose fallbacks to take
+	CallID  string  `json:"c"`
+	Expires int64   `json:"e"` // unix seconds
+	Taken   []int32 `json:"t"` // kinds already taken
+	Key     string  `json:"h"` // key hash of the original request (virtual keys)
+}
+
+// redirectKey signs tickets. It is per process: `llmgate run` serves both
+// filters from one process; split ext_proc replicas share it through the
+// routing table (not yet).
+var redirectKey = func() []byte {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return b
+}()
+
+func signTicket(t fallbackTicket) string {
+	b, _ := json.Marshal(t)
+	m := hmac.New(sha256.New, redirectKey)
+	m.Write(b)
+	return base64.RawURLEncoding.EncodeToString(b) + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// readTicket verifies a ticket; nil when it is missing, forged or expired.
+func readTicket(s string, now time.Time) *fallbackTicket {
+	body, sig, ok := strings.Cut(s, ".")
+	if !ok {
+		return nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(body)
+	if err != nil {
+		return nil
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil {
+		return nil
+	}
+	m := hmac.New(sha256.New, redirectKey)
+	m.Write(b)
+	if !hmac.Equal(got, m.Sum(nil)) {
+		return nil
+	}
+	var t fallbackTicket
+	if json.Unmarshal(b, &t) != nil || now.Unix() > t.Expires {
+		return nil
+	}
+	return &t
+}
+
+// fallbackKindFor is the fallback list an error class starts, if any.
+func fallbackKindFor(class translator.ErrorClass) (router.FallbackKind, bool) {
+	switch class {
+	case translator.ErrContextWindow:
+		return router.ContextWindowFallbacks, true
+	case translator.ErrContentPolicy:
+		return router.ContentPolicyFallbacks, true
+	}
+	return 0, false
+}
+
+// fallbackRedirect returns the response header changes that redirect the
+// request into the group's fallbacks of the class's kind, or nil when there
+// are none (or this kind was already taken).
+func (t *try) fallbackRedirect(class translator.ErrorClass) []*corev3.HeaderValueOption {
+	kind, ok := fallbackKindFor(class)
+	if !ok || t.rc.OriginalPath == "" {
+		return nil
+	}
+	for _, k := range t.rc.FallbackKinds {
+		if router.FallbackKind(k) == kind {
+			return nil
+		}
+	}
+	if len(t.st.Router.FallbackGroups(t.rc.ModelGroup, kind)) == 0 {
+		return nil
+	}
+	ticket := signTicket(fallbackTicket{Kind: int(kind), Group: t.rc.ModelGroup, CallID: t.rc.CallId,
+		Expires: time.Now().Add(time.Minute).Unix(), Taken: append(append([]int32{}, t.rc.FallbackKinds...), int32(kind)), Key: t.rc.KeyHash})
+	return []*corev3.HeaderValueOption{
+		hdr(":status", "307"),
+		hdr("location", "http://"+t.rc.OriginalAuthority+t.rc.OriginalPath),
+		hdr(xds.FallbackHeader, ticket),
+	}
+}
