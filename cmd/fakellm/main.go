@@ -25,7 +25,36 @@ func main() {
 	}
 }
 
+// config is what the command line asks for.
+type config struct {
+	addr, urlFile string
+	opts          fakeprovider.Options
+}
+
 func run(args []string) error {
+	cfg, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	s := fakeprovider.New(cfg.opts)
+	if err := s.Start(cfg.addr); err != nil {
+		return err
+	}
+	defer s.Close()
+	fmt.Println(s.URL())
+	if cfg.urlFile != "" {
+		if err := os.WriteFile(cfg.urlFile, []byte(s.URL()+"\n"), 0o644); err != nil {
+			return fmt.Errorf("write url file: %w", err)
+		}
+	}
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	<-stop
+	return nil
+}
+
+func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("fakellm", flag.ContinueOnError)
 	var (
 		addr      = fs.String("addr", "127.0.0.1:0", "listen address")
@@ -44,7 +73,7 @@ func run(args []string) error {
 	fs.StringVar(&opts.AWSAccessKeyID, "aws-access-key-id", fakeprovider.DefaultAWSAccessKeyID, "access key id Bedrock requests must be signed with")
 	fs.StringVar(&opts.AWSSecretAccessKey, "aws-secret-access-key", fakeprovider.DefaultAWSSecretAccessKey, "secret key Bedrock requests must be signed with")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return config{}, err
 	}
 	if *keys != "" {
 		opts.APIKeys = strings.Split(*keys, ",")
@@ -54,21 +83,5 @@ func run(args []string) error {
 	if *verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-
-	s := fakeprovider.New(opts)
-	if err := s.Start(*addr); err != nil {
-		return err
-	}
-	defer s.Close()
-	fmt.Println(s.URL())
-	if *urlFile != "" {
-		if err := os.WriteFile(*urlFile, []byte(s.URL()+"\n"), 0o644); err != nil {
-			return fmt.Errorf("write url file: %w", err)
-		}
-	}
-
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
-	<-stop
-	return nil
+	return config{addr: *addr, urlFile: *urlFile, opts: opts}, nil
 }

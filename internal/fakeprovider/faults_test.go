@@ -327,3 +327,76 @@ func TestFitSizeAndSplit(t *testing.T) {
 		t.Errorf("countTokens = %d", n)
 	}
 }
+
+func TestInBandStreamErrors(t *testing.T) {
+	s := StartT(t, Options{StreamChunks: 5})
+	anthropicHeaders := map[string]string{"anthropic-version": "2023-06-01", "x-api-key": "k"}
+	tests := []struct {
+		name, path, body string
+		headers          map[string]string
+		wantLast         string // substring of the last data line
+		wantData         int
+	}{
+		{"openai", "/v1/chat/completions", chatBody, nil, `"type":"requests"`, 3},
+		{"anthropic", "/v1/messages", `{"model":"c","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, anthropicHeaders, `"type":"rate_limit_error"`, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := map[string]string{"x-fake-cut-after": "2", "x-fake-status": "429"}
+			for k, v := range tt.headers {
+				h[k] = v
+			}
+			resp := post(t, s.URL()+tt.path, tt.body, h)
+			defer resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("status = %d, want 200 then an in-stream error", resp.StatusCode)
+			}
+			sc := bufio.NewScanner(resp.Body)
+			var data []string
+			for sc.Scan() {
+				if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+					data = append(data, d)
+				}
+			}
+			if sc.Err() != nil {
+				t.Errorf("stream ended with a transport error: %v", sc.Err())
+			}
+			if len(data) != tt.wantData || !strings.Contains(data[len(data)-1], tt.wantLast) {
+				t.Errorf("data lines = %q", data)
+			}
+		})
+	}
+}
+
+func TestReplySize(t *testing.T) {
+	s := StartT(t, Options{ReplySize: 1024})
+	resp := post(t, s.URL()+"/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"x"}]}`, nil)
+	defer resp.Body.Close()
+	var out oaChatResponse
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(*out.Choices[0].Message.Content); n != 1024 {
+		t.Errorf("reply has %d bytes, want 1024", n)
+	}
+}
+
+// BenchmarkChatCompletion measures the fake's own cost per request, so
+// gateway benchmarks can tell it apart from the gateway's.
+func BenchmarkChatCompletion(b *testing.B) {
+	s := StartT(b, Options{NoRecord: true, ReplySize: 1024})
+	body := []byte(`{"model":"m","messages":[{"role":"user","content":"hello"}]}`)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Post(s.URL()+"/v1/chat/completions", "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
+}
