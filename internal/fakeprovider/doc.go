@@ -9,6 +9,19 @@
 //
 // It is test support: end-to-end tests, benchmarks and cmd/fakellm use it.
 //
+// Endpoints are matched on path suffixes, so any api_base prefix works
+// ("/dep-a/v1/chat/completions"). Fault headers: x-fake-status,
+// x-fake-delay-ms, x-fake-reset (before|after-headers), x-fake-cut-after
+// (N stream chunks, or N body bytes), x-fake-retry-after,
+// x-fake-error-message, x-fake-finish-reason. A status together with
+// cut-after on a stream gives N chunks and then the provider's in-stream
+// error (OpenAI/Azure data error, Anthropic event: error, Bedrock exception
+// frame). Control API: GET/DELETE /_fake/requests, GET /_fake/counts
+// [?prefix=], GET/POST/DELETE /_fake/rules, GET /_fake/health.
+//
+// HTTP/2 without TLS (prior knowledge, as Envoy speaks it) comes from
+// net/http's Protocols rather than the deprecated x/net/http2/h2c.
+//
 // May import: the standard library, aws-sdk-go-v2 (signer/v4 to verify
 // signatures, protocol/eventstream to frame Bedrock streams).
 // Must never enter: any gateway package (config, xds, extproc, translator) —
