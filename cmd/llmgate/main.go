@@ -89,11 +89,20 @@ func runCmd(args []string) error {
 	_ = fs.Parse(args)
 
 	path := config.PathFromEnv(*cfgPath)
+	// litellm_settings.json_logs and set_verbose shape the log from the start;
+	// a config error is reported by gateway.Run below.
+	opts := &slog.HandlerOptions{}
+	if cfg, err := loadConfig(path); err == nil {
+		*jsonLogs = *jsonLogs || cfg.LiteLLM.JSONLogs
+		if cfg.LiteLLM.SetVerbose {
+			opts.Level = slog.LevelDebug
+		}
+	}
 	var log *slog.Logger
 	if *jsonLogs || os.Getenv("JSON_LOGS") == "true" {
-		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+		log = slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	} else {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+		log = slog.New(slog.NewTextHandler(os.Stderr, opts))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
