@@ -1,0 +1,215 @@
+// Command llmbench runs the gateway benchmarks (`make bench`, `make
+// bench-smoke`): it measures a direct call to the fake provider, a plain
+// pass-through Envoy, `llmgate run` and LiteLLM's proxy side by side, prints a
+// Markdown report and, with --doc, writes it into docs/benchmarks.md.
+//
+// With --pin (the default on a machine with two or more CPUs) it re-executes
+// itself under `taskset -c 0` and starts the systems under test on CPU 1.
+//
+// It may import the bench package and the gateway's packages for finding
+// Envoy; the gateway never imports it.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/llmgate/llmgate/bench"
+	"github.com/llmgate/llmgate/envoy"
+)
+
+const pinnedEnv = "LLMBENCH_PINNED"
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "llmbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		smoke       = flag.Bool("smoke", false, "tiny durations, one run, no LiteLLM: proves the tool works")
+		llmgateBin  = flag.String("llmgate", "bin/llmgate", "llmgate binary")
+		fakeBin     = flag.String("fakellm", "bin/fakellm", "fake provider binary")
+		envoyBin    = flag.String("envoy", "", "Envoy binary (default: $ENVOY_BIN, envoy on PATH, .venv)")
+		litellmBin  = flag.String("litellm", "", "LiteLLM proxy executable (empty: skip LiteLLM)")
+		litellmSkip = flag.String("litellm-skip", "", "reason LiteLLM is skipped, printed in the report")
+		pin         = flag.Bool("pin", true, "pin the load generator and the system under test to different CPUs with taskset")
+		doc         = flag.String("doc", "", "write the report into this Markdown file (between the llmbench markers)")
+		pprofAddr   = flag.String("llmgate-pprof", "", "serve llmgate's pprof on this address (LLMGATE_PPROF_ADDR)")
+		runs        = flag.Int("runs", 0, "override the number of runs")
+		duration    = flag.Duration("duration", 0, "override the length of one closed-loop run")
+		command     = flag.String("command", "", "the command to print in the report (default: this one)")
+	)
+	flag.Parse()
+
+	cmdline := *command
+	if cmdline == "" {
+		argv0 := os.Args[0]
+		if wd, err := os.Getwd(); err == nil {
+			if rel, err := filepath.Rel(wd, argv0); err == nil && !strings.HasPrefix(rel, "..") {
+				argv0 = rel
+			}
+		}
+		cmdline = strings.Join(append([]string{argv0}, os.Args[1:]...), " ")
+	}
+	pinning := bench.Pinning{}
+	if *pin {
+		p, err := setupPinning()
+		if err != nil {
+			return err
+		}
+		pinning = p
+	}
+
+	o := bench.DefaultOptions()
+	if *smoke {
+		o = bench.SmokeOptions()
+	}
+	if *runs > 0 {
+		o.Runs = *runs
+	}
+	if *duration > 0 {
+		o.Duration = *duration
+	}
+	o.LLMGateBin, o.FakeLLMBin, o.Pin, o.PprofAddr = *llmgateBin, *fakeBin, pinning, *pprofAddr
+	o.EnvoyBin = *envoyBin
+	if o.EnvoyBin == "" {
+		b, err := envoy.FindBinary()
+		if err != nil {
+			return err
+		}
+		o.EnvoyBin = b
+	}
+	switch {
+	case *smoke:
+		o.LiteLLMSkip = "smoke run"
+	case *litellmBin == "":
+		o.LiteLLMSkip = *litellmSkip
+		if o.LiteLLMSkip == "" {
+			o.LiteLLMSkip = "no --litellm given"
+		}
+	default:
+		if _, err := os.Stat(*litellmBin); err != nil {
+			o.LiteLLMSkip = fmt.Sprintf("%s not found (%v)", *litellmBin, err)
+		} else {
+			o.LiteLLMBin = *litellmBin
+		}
+	}
+	if o.LiteLLMSkip != "" && !*smoke {
+		fmt.Fprintln(os.Stderr, "llmbench: skipping LiteLLM:", o.LiteLLMSkip)
+	}
+	o.Log = os.Stderr
+	fmt.Fprintf(os.Stderr, "llmbench: %s\n", pinning)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := bench.Run(ctx, o)
+	if err != nil {
+		return err
+	}
+	md := rep.Markdown(bench.Environment{Commit: commit(), Machine: machine(), Command: cmdline})
+	fmt.Println(md)
+	if *doc != "" {
+		if err := bench.WriteDoc(*doc, md); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "llmbench: wrote %s\n", *doc)
+	}
+	if probs := rep.Problems(); len(probs) > 0 {
+		for _, p := range probs {
+			fmt.Fprintln(os.Stderr, "llmbench: problem:", p)
+		}
+		if *smoke {
+			return fmt.Errorf("%d problem(s)", len(probs))
+		}
+	}
+	fmt.Fprintf(os.Stderr, "llmbench: done in %s\n", rep.Elapsed.Round(time.Second))
+	return nil
+}
+
+// setupPinning re-executes llmbench under `taskset -c 0` (once) and returns
+// the pinning for the processes it starts; no pinning on one CPU or without
+// taskset.
+func setupPinning() (bench.Pinning, error) {
+	if cpuCount() < 2 {
+		fmt.Fprintln(os.Stderr, "llmbench: one CPU: not pinning")
+		return bench.Pinning{}, nil
+	}
+	ts, err := exec.LookPath("taskset")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "llmbench: taskset not found (util-linux): not pinning")
+		return bench.Pinning{}, nil
+	}
+	if os.Getenv(pinnedEnv) != "1" {
+		self, err := os.Executable()
+		if err != nil {
+			return bench.Pinning{}, err
+		}
+		argv := append([]string{ts, "-c", "0", self}, os.Args[1:]...)
+		return bench.Pinning{}, syscall.Exec(ts, argv, append(os.Environ(), pinnedEnv+"=1"))
+	}
+	return bench.Pinning{Taskset: ts, LoadCPU: "0", SUTCPU: "1"}, nil
+}
+
+// cpuCount counts the machine's processors (not this process's affinity).
+func cpuCount() int {
+	n := 0
+	for _, l := range cpuinfo() {
+		if strings.HasPrefix(l, "processor") {
+			n++
+		}
+	}
+	return n
+}
+
+func cpuinfo() []string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	return out
+}
+
+func machine() string {
+	model := "unknown CPU"
+	for _, l := range cpuinfo() {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			model = strings.TrimSpace(v)
+			break
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if f := strings.Fields(strings.SplitN(string(b), "\n", 2)[0]); len(f) >= 2 {
+			var kb int64
+			fmt.Sscan(f[1], &kb)
+			mem = fmt.Sprintf(", %.0f GB RAM", float64(kb)/(1<<20))
+		}
+	}
+	return fmt.Sprintf("nproc %d, %s%s", cpuCount(), model, mem)
+}
+
+func commit() string {
+	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}

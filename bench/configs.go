@@ -1,0 +1,62 @@
+package bench
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Names used by every target, so that the same request body works on all.
+const (
+	// ModelGroup is the model_name of the typical config's deployments.
+	ModelGroup = "bench-gpt"
+	// MasterKey is the typical config's general_settings.master_key.
+	MasterKey = "sk-llmbench-master"
+)
+
+// TypicalConfig is the config that llmgate and LiteLLM both run: three
+// deployments of one model group on the fake provider (each under its own
+// path prefix, dep-1..dep-3, so a response tells which one served it),
+// simple-shuffle routing and a master key. prefix lets a reload move the
+// deployments to new api_bases.
+func TypicalConfig(fakeURL, prefix string) string {
+	var b strings.Builder
+	b.WriteString("model_list:\n")
+	for i := 1; i <= 3; i++ {
+		fmt.Fprintf(&b, `  - model_name: %s
+    litellm_params:
+      model: openai/gpt-4o
+      api_base: %s/%sdep-%d/v1
+      api_key: sk-fake-provider-%d
+`, ModelGroup, fakeURL, prefix, i, i)
+	}
+	fmt.Fprintf(&b, `router_settings:
+  routing_strategy: simple-shuffle
+general_settings:
+  master_key: %s
+`, MasterKey)
+	return b.String()
+}
+
+// ScaleConfig is a config of n deployments on the fake provider, ten to a
+// model group, for the control-plane scale figures.
+func ScaleConfig(fakeURL string, n int) string {
+	var b strings.Builder
+	b.Grow(n * 160)
+	b.WriteString("model_list:\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "  - model_name: group-%d\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: %s/d%d/v1\n      api_key: sk-%d\n", i/10, fakeURL, i, i)
+	}
+	b.WriteString("router_settings:\n  routing_strategy: simple-shuffle\n")
+	fmt.Fprintf(&b, "general_settings:\n  master_key: %s\n", MasterKey)
+	return b.String()
+}
+
+// ChatBody is the request every target gets: a short, realistic chat
+// completion request.
+func ChatBody(model string, stream bool) []byte {
+	s := ""
+	if stream {
+		s = `,"stream":true`
+	}
+	return []byte(`{"model":"` + model + `","messages":[{"role":"system","content":"You are a helpful assistant. Answer briefly."},{"role":"user","content":"Summarise the benefits of running an LLM gateway on Envoy in one paragraph."}],"temperature":0.2,"max_tokens":256` + s + `}`)
+}

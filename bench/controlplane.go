@@ -1,0 +1,160 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/envoy"
+	"github.com/llmgate/llmgate/xds"
+)
+
+// ScaleResult is the control plane's cost for one config size.
+type ScaleResult struct {
+	Deployments int
+	Parse       time.Duration // YAML → config.Config (validation included)
+	Build       time.Duration // xds.Build: Envoy resources
+	Push        time.Duration // xds.Server.Set → Envoy's ACK of the route config
+	EnvoyRSS    int64         // Envoy's RSS after the push
+}
+
+// Total is parse + build + push.
+func (r ScaleResult) Total() time.Duration { return r.Parse + r.Build + r.Push }
+
+// ControlPlaneScale compiles configs of each size and pushes them, in order,
+// to one real Envoy over ADS (the same xds.Server and bootstrap as `llmgate
+// run`), timing each step. The Envoy first gets a one-deployment config, so
+// every timed push is a config change on a connected Envoy.
+func ControlPlaneScale(ctx context.Context, o *Options, fakeURL string, sizes []int) ([]ScaleResult, error) {
+	dir, err := os.MkdirTemp(o.WorkDir, "scale-")
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	xo := xds.Options{ListenAddress: "127.0.0.1", Port: uint32(port), ExtProcSocket: filepath.Join(dir, "extproc.sock")}
+	sock := filepath.Join(dir, "xds.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	srv := xds.NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	go func() { _ = srv.Serve(ctx, l) }()
+
+	boot, err := envoy.BootstrapJSON(envoy.BootstrapOptions{XDSSocket: sock})
+	if err != nil {
+		return nil, err
+	}
+	bootPath := filepath.Join(dir, "bootstrap.json")
+	if err := os.WriteFile(bootPath, boot, 0o600); err != nil {
+		return nil, err
+	}
+	adminPath := filepath.Join(dir, "admin.address")
+	argv := o.Pin.command(o.Pin.SUTCPU, []string{o.EnvoyBin, "--config-path", bootPath, "--log-level", "error",
+		"--concurrency", strconv.Itoa(o.EnvoyConcurrency), "--disable-hot-restart", "--admin-address-path", adminPath})
+	p, err := startProc("scale-envoy", dir, argv, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Stop(5 * time.Second)
+
+	push := func(n int) (ScaleResult, error) {
+		r := ScaleResult{Deployments: n}
+		yaml := []byte(ScaleConfig(fakeURL, n))
+		t0 := time.Now()
+		cfg, err := config.Parse(yaml, fmt.Sprintf("scale-%d.yaml", n), os.LookupEnv)
+		if err != nil {
+			return r, fmt.Errorf("parse %d deployments: %w", n, err)
+		}
+		t1 := time.Now()
+		res, err := xds.Build(cfg, xo)
+		if err != nil {
+			return r, fmt.Errorf("build %d deployments: %w", n, err)
+		}
+		t2 := time.Now()
+		for drained := false; !drained; {
+			select {
+			case <-srv.Acked():
+			default:
+				drained = true
+			}
+		}
+		if err := srv.Set(ctx, res); err != nil {
+			return r, fmt.Errorf("push %d deployments: %w", n, err)
+		}
+		timeout := time.After(2 * time.Minute)
+		for acked := false; !acked; {
+			select {
+			case v := <-srv.Acked():
+				acked = v == res.Version
+			case <-p.done:
+				return r, fmt.Errorf("envoy exited during the push of %d deployments:\n%s", n, p.LogTail(2000))
+			case <-timeout:
+				return r, fmt.Errorf("envoy did not acknowledge %d deployments within 2m", n)
+			}
+		}
+		t3 := time.Now()
+		r.Parse, r.Build, r.Push = t1.Sub(t0), t2.Sub(t1), t3.Sub(t2)
+		if s, err := readProc(p.PID()); err == nil {
+			r.EnvoyRSS = s.RSS
+		}
+		return r, nil
+	}
+	if _, err := push(1); err != nil {
+		return nil, err
+	}
+	var out []ScaleResult
+	for _, n := range sizes {
+		r, err := push(n)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// ReloadTimes rewrites llmgate's config file n times, each time moving the
+// deployments to a new api_base, and measures how long it takes from the
+// rename until a response carries the new api_base in x-litellm-model-api-base.
+func ReloadTimes(ctx context.Context, gate *Target, cfgPath, fakeURL string, n int, settle time.Duration) ([]time.Duration, error) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	var out []time.Duration
+	for i := 1; i <= n; i++ {
+		prefix := fmt.Sprintf("reload%d-", i)
+		tmp := cfgPath + ".tmp"
+		if err := os.WriteFile(tmp, []byte(TypicalConfig(fakeURL, prefix)), 0o600); err != nil {
+			return out, err
+		}
+		start := time.Now()
+		if err := os.Rename(tmp, cfgPath); err != nil {
+			return out, err
+		}
+		for {
+			if time.Since(start) > 10*time.Second {
+				return out, fmt.Errorf("reload %d: new api_base not served after 10s", i)
+			}
+			code, h, err := postOnce(ctx, c, gate.Endpoint)
+			if err == nil && code == http.StatusOK && strings.Contains(h.Get("x-litellm-model-api-base"), "/"+prefix+"dep-") {
+				out = append(out, time.Since(start))
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		time.Sleep(settle)
+	}
+	return out, nil
+}

@@ -1,0 +1,425 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// Options shape one benchmark run. DefaultOptions and SmokeOptions are the
+// two presets `make bench` and `make bench-smoke` use.
+type Options struct {
+	LLMGateBin, FakeLLMBin, EnvoyBin string
+	// LiteLLMBin is the `litellm` executable; empty skips LiteLLM with
+	// LiteLLMSkip as the reason.
+	LiteLLMBin  string
+	LiteLLMSkip string
+	Pin         Pinning
+	// PprofAddr, when set, is passed to llmgate as LLMGATE_PPROF_ADDR.
+	PprofAddr string
+
+	Concurrencies    []int
+	Runs             int           // each figure is the median of this many runs
+	Duration         time.Duration // of one closed-loop run
+	Warmup           time.Duration
+	ProbeDuration    time.Duration // of one step of the throughput search
+	ProbeSteps       int
+	LatencyBound     time.Duration // p99 bound of the throughput search (50 ms)
+	StreamDuration   time.Duration // of one streaming run per target
+	StreamChunks     int
+	ChunkDelay       time.Duration
+	ReplySize        int
+	RSSRate          int // open-loop rate for the RSS-under-load figure
+	RSSDuration      time.Duration
+	ScaleSizes       []int
+	Reloads          int
+	EnvoyConcurrency int
+	WorkDir          string
+	Log              io.Writer
+}
+
+// DefaultOptions is `make bench`: about five minutes on two cores.
+func DefaultOptions() Options {
+	return Options{
+		Concurrencies: []int{1, 16, 64}, Runs: 3, Duration: 3 * time.Second, Warmup: time.Second,
+		ProbeDuration: 2 * time.Second, ProbeSteps: 5, LatencyBound: 50 * time.Millisecond,
+		StreamDuration: 2 * time.Second, StreamChunks: 100, ChunkDelay: time.Millisecond, ReplySize: 1024,
+		RSSRate: 1000, RSSDuration: 3 * time.Second, ScaleSizes: []int{10, 1000, 10000}, Reloads: 3,
+		EnvoyConcurrency: 1,
+	}
+}
+
+// SmokeOptions is `make bench-smoke`: tiny durations, one run, no LiteLLM;
+// it proves the tool works, its figures mean little.
+func SmokeOptions() Options {
+	o := DefaultOptions()
+	o.Runs, o.Duration, o.Warmup = 1, 500*time.Millisecond, 200*time.Millisecond
+	o.ProbeDuration, o.ProbeSteps = 400*time.Millisecond, 2
+	o.StreamDuration, o.RSSDuration = 500*time.Millisecond, 500*time.Millisecond
+	o.ScaleSizes, o.Reloads = []int{10, 1000}, 1
+	return o
+}
+
+func (o *Options) logf(format string, args ...any) {
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, "llmbench: "+format+"\n", args...)
+	}
+}
+
+// LatencyFigure is one target at one concurrency, medians over the runs.
+type LatencyFigure struct {
+	Latency    Quantiles
+	Added      Quantiles // over direct, run by run, then the median
+	Throughput float64   // requests per second (closed loop)
+	Errors     int       // over all runs
+	FirstErr   string
+}
+
+// StreamFigure is the streaming probe of one target (medians over runs).
+type StreamFigure struct {
+	TTFT, Gap           time.Duration // p50 of the streams in a run
+	AddedTTFT, AddedGap time.Duration
+	Streams             int
+}
+
+// PartFigure is the memory and CPU of one process of a target.
+type PartFigure struct {
+	Name       string
+	IdleRSS    int64
+	PeakRSS    int64         // VmHWM at the end of the load runs
+	RSSAtRate  int64         // highest RSS sampled during the RSSRate run (0: not run)
+	CPUPer1000 time.Duration // CPU time per 1,000 requests at the top concurrency
+}
+
+// TargetReport is everything measured for one target.
+type TargetReport struct {
+	Name    string
+	Skipped string
+	Latency map[int]*LatencyFigure
+	// MaxRPS is the highest rate of the search whose p99 stayed under
+	// LatencyBound with no errors; MaxRPSCeiling means the search's upper
+	// bound passed (the real limit is at least MaxRPS).
+	MaxRPS        float64
+	MaxRPSCeiling bool
+	Stream        StreamFigure
+	Parts         []*PartFigure
+	// AtRate is the RSSRate open-loop run: achieved rate and p99.
+	AtRateRPS float64
+	AtRateP99 time.Duration
+}
+
+// Report is one benchmark run.
+type Report struct {
+	Started  time.Time
+	Elapsed  time.Duration
+	Options  Options
+	Targets  []*TargetReport
+	Scale    []ScaleResult
+	ScaleErr string
+	Reloads  []time.Duration
+}
+
+// Target finds a target's report by name (nil when absent).
+func (r *Report) Target(name string) *TargetReport {
+	for _, t := range r.Targets {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// Run starts every target, measures, stops them and returns the report.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	rep := &Report{Started: time.Now(), Options: o}
+	if o.WorkDir == "" {
+		d, err := os.MkdirTemp("", "llmbench-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(d)
+		o.WorkDir = d
+	}
+	op := &o
+
+	fake, err := StartFake(op)
+	if err != nil {
+		return nil, fmt.Errorf("fake provider: %w", err)
+	}
+	defer fake.Stop()
+	op.logf("fake provider at %s", fake.FakeBase())
+
+	cfgPath := filepath.Join(o.WorkDir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(TypicalConfig(fake.FakeBase(), "")), 0o600); err != nil {
+		return nil, err
+	}
+	litePath := filepath.Join(o.WorkDir, "litellm-config.yaml")
+	if err := os.WriteFile(litePath, []byte(TypicalConfig(fake.FakeBase(), "")), 0o600); err != nil {
+		return nil, err
+	}
+
+	targets := []*Target{fake}
+	rep.Targets = append(rep.Targets, &TargetReport{Name: "direct"})
+	plain, err := StartPlainEnvoy(op, fake)
+	if err != nil {
+		return nil, fmt.Errorf("plain envoy: %w", err)
+	}
+	defer plain.Stop()
+	targets = append(targets, plain)
+	rep.Targets = append(rep.Targets, &TargetReport{Name: "envoy"})
+	op.logf("plain envoy at %s", plain.URL)
+
+	gate, err := StartLLMGate(op, cfgPath)
+	if err != nil {
+		return nil, fmt.Errorf("llmgate: %w", err)
+	}
+	defer gate.Stop()
+	targets = append(targets, gate)
+	rep.Targets = append(rep.Targets, &TargetReport{Name: "llmgate"})
+	op.logf("llmgate at %s", gate.URL)
+
+	liteRep := &TargetReport{Name: "litellm", Skipped: o.LiteLLMSkip}
+	rep.Targets = append(rep.Targets, liteRep)
+	if o.LiteLLMBin != "" {
+		op.logf("starting LiteLLM (%s)", o.LiteLLMBin)
+		lite, err := StartLiteLLM(op, litePath)
+		if err != nil {
+			liteRep.Skipped = "LiteLLM did not start: " + firstLine(err.Error())
+			op.logf("skipping LiteLLM: %v", err)
+		} else {
+			defer lite.Stop()
+			targets = append(targets, lite)
+			op.logf("litellm at %s", lite.URL)
+		}
+	} else if liteRep.Skipped == "" {
+		liteRep.Skipped = "not requested"
+	}
+	reportOf := func(t *Target) *TargetReport { return rep.Target(t.Name) }
+
+	// Idle memory: after a few sequential requests, then a quiet moment.
+	c := &http.Client{Timeout: 10 * time.Second}
+	for _, t := range targets {
+		for i := 0; i < 10; i++ {
+			_, _, _ = postOnce(ctx, c, t.Endpoint)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	for _, t := range targets {
+		tr := reportOf(t)
+		tr.Latency = map[int]*LatencyFigure{}
+		for _, p := range t.Parts {
+			tr.Parts = append(tr.Parts, &PartFigure{Name: p.Name, IdleRSS: p.Sample().RSS})
+		}
+	}
+	for _, t := range targets {
+		op.logf("warm-up %s", t.Name)
+		ClosedLoop(t.Endpoint, 16, o.Warmup)
+	}
+
+	// Closed-loop latency: runs × concurrencies × targets, interleaved so that
+	// drift on a shared machine hits every target alike.
+	top := slices.Max(o.Concurrencies)
+	perRun := map[string]map[int][]Quantiles{}
+	added := map[string]map[int][]Quantiles{}
+	rps := map[string]map[int][]float64{}
+	cpu := map[string][][]time.Duration{} // target → part → per-run CPU per 1,000
+	for _, t := range targets {
+		perRun[t.Name], added[t.Name], rps[t.Name] = map[int][]Quantiles{}, map[int][]Quantiles{}, map[int][]float64{}
+		cpu[t.Name] = make([][]time.Duration, len(t.Parts))
+	}
+	for run := 1; run <= o.Runs; run++ {
+		for _, conc := range o.Concurrencies {
+			var direct Quantiles
+			for _, t := range targets {
+				before := make([]time.Duration, len(t.Parts))
+				for i, p := range t.Parts {
+					before[i] = p.Sample().CPU
+				}
+				r := ClosedLoop(t.Endpoint, conc, o.Duration)
+				q := r.Quantiles()
+				if t == fake {
+					direct = q
+				}
+				perRun[t.Name][conc] = append(perRun[t.Name][conc], q)
+				added[t.Name][conc] = append(added[t.Name][conc], q.Sub(direct))
+				rps[t.Name][conc] = append(rps[t.Name][conc], r.Throughput())
+				f := reportOf(t).Latency[conc]
+				if f == nil {
+					f = &LatencyFigure{}
+					reportOf(t).Latency[conc] = f
+				}
+				f.Errors += r.Errors
+				if f.FirstErr == "" {
+					f.FirstErr = r.FirstErr
+				}
+				if conc == top && len(r.Latencies) > 0 {
+					for i, p := range t.Parts {
+						d := p.Sample().CPU - before[i]
+						cpu[t.Name][i] = append(cpu[t.Name][i], d*1000/time.Duration(len(r.Latencies)))
+					}
+				}
+				op.logf("run %d/%d c=%-3d %-8s p50 %-9s p99 %-9s %7.0f rps  errors %d", run, o.Runs, conc, t.Name, q.P50.Round(time.Microsecond), q.P99.Round(time.Microsecond), r.Throughput(), r.Errors)
+			}
+		}
+	}
+	for _, t := range targets {
+		tr := reportOf(t)
+		for _, conc := range o.Concurrencies {
+			f := tr.Latency[conc]
+			f.Latency = medianQuantiles(perRun[t.Name][conc])
+			f.Added = medianQuantiles(added[t.Name][conc])
+			f.Throughput = median(rps[t.Name][conc])
+		}
+		for i := range t.Parts {
+			tr.Parts[i].CPUPer1000 = median(cpu[t.Name][i])
+		}
+	}
+
+	// Throughput search: the highest open-loop rate with p99 under the bound.
+	for _, t := range targets {
+		tr := reportOf(t)
+		tr.MaxRPS, tr.MaxRPSCeiling = searchThroughput(op, t, tr.Latency[top].Throughput)
+		op.logf("%-8s max %.0f rps with p99 < %s", t.Name, tr.MaxRPS, o.LatencyBound)
+	}
+
+	// Streaming: time to first token and the gap between chunks.
+	ttft, gap := map[string][]time.Duration{}, map[string][]time.Duration{}
+	addT, addG := map[string][]time.Duration{}, map[string][]time.Duration{}
+	for run := 1; run <= o.Runs; run++ {
+		var dT, dG time.Duration
+		for _, t := range targets {
+			sc := &http.Client{Timeout: 30 * time.Second}
+			var ts, gs []time.Duration
+			end := time.Now().Add(o.StreamDuration)
+			for time.Now().Before(end) || len(ts) < 3 {
+				r, err := Stream(ctx, sc, t.Endpoint)
+				if err != nil {
+					return nil, err
+				}
+				ts, gs = append(ts, r.TTFT), append(gs, r.Gap)
+			}
+			mt, mg := median(ts), median(gs)
+			if t == fake {
+				dT, dG = mt, mg
+			}
+			ttft[t.Name], gap[t.Name] = append(ttft[t.Name], mt), append(gap[t.Name], mg)
+			addT[t.Name], addG[t.Name] = append(addT[t.Name], mt-dT), append(addG[t.Name], mg-dG)
+			reportOf(t).Stream.Streams += len(ts)
+			op.logf("stream run %d/%d %-8s ttft %-9s gap %s (%d streams)", run, o.Runs, t.Name, mt.Round(time.Microsecond), mg.Round(time.Microsecond), len(ts))
+		}
+	}
+	for _, t := range targets {
+		s := &reportOf(t).Stream
+		s.TTFT, s.Gap, s.AddedTTFT, s.AddedGap = median(ttft[t.Name]), median(gap[t.Name]), median(addT[t.Name]), median(addG[t.Name])
+	}
+
+	// Memory at a fixed rate (the ext_proc RSS target is stated at 1,000 rps).
+	for _, t := range []*Target{plain, gate} {
+		tr := reportOf(t)
+		stop := make(chan struct{})
+		peaks := make([]int64, len(t.Parts))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			tick := time.NewTicker(50 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				for i, p := range t.Parts {
+					peaks[i] = max(peaks[i], p.Sample().RSS)
+				}
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+		r := OpenLoop(t.Endpoint, o.RSSRate, o.RSSDuration, 2*time.Second)
+		close(stop)
+		<-done
+		for i := range t.Parts {
+			tr.Parts[i].RSSAtRate = peaks[i]
+		}
+		tr.AtRateRPS, tr.AtRateP99 = float64(len(r.Latencies))/o.RSSDuration.Seconds(), r.Quantiles().P99
+		op.logf("%-8s at %d rps: achieved %.0f rps, p99 %s, errors %d", t.Name, o.RSSRate, tr.AtRateRPS, tr.AtRateP99.Round(time.Microsecond), r.Errors)
+	}
+	for _, t := range targets {
+		tr := reportOf(t)
+		for i, p := range t.Parts {
+			tr.Parts[i].PeakRSS = p.Sample().HWM
+		}
+	}
+
+	// Hot reload: config file change → the new api_base serving.
+	if o.Reloads > 0 {
+		rep.Reloads, err = ReloadTimes(ctx, gate, cfgPath, fake.FakeBase(), o.Reloads, 2500*time.Millisecond)
+		if err != nil {
+			return nil, fmt.Errorf("reload: %w", err)
+		}
+		op.logf("reload → serving: %v", rep.Reloads)
+	}
+
+	// The proxies are done; the control-plane figures get the machine alone
+	// (the fake provider stays up: it is the api_base of every deployment).
+	for _, t := range targets[1:] {
+		t.Stop()
+	}
+	if len(o.ScaleSizes) > 0 {
+		op.logf("control plane scale %v", o.ScaleSizes)
+		rep.Scale, err = ControlPlaneScale(ctx, op, fake.FakeBase(), o.ScaleSizes)
+		if err != nil {
+			rep.ScaleErr = err.Error()
+			op.logf("control plane scale: %v", err)
+		}
+		for _, s := range rep.Scale {
+			op.logf("%6d deployments: parse %s build %s push %s", s.Deployments, s.Parse.Round(time.Millisecond), s.Build.Round(time.Millisecond), s.Push.Round(time.Millisecond))
+		}
+	}
+	rep.Elapsed = time.Since(rep.Started)
+	return rep, nil
+}
+
+// searchThroughput bisects the open-loop rate between 0 and 1.3× the
+// closed-loop throughput: a step passes when every request succeeded, p99 is
+// under the bound and the target kept up with the rate.
+func searchThroughput(o *Options, t *Target, closedLoop float64) (float64, bool) {
+	hi := max(closedLoop*1.3, 20)
+	pass := func(rate int) bool {
+		r := OpenLoop(t.Endpoint, rate, o.ProbeDuration, 2*time.Second)
+		ok := r.Errors == 0 && r.Quantiles().P99 < o.LatencyBound &&
+			float64(len(r.Latencies)) >= 0.95*float64(rate)*o.ProbeDuration.Seconds()
+		o.logf("  %-8s %5d rps: p99 %-9s errors %d ok=%v", t.Name, rate, r.Quantiles().P99.Round(time.Microsecond), r.Errors, ok)
+		time.Sleep(300 * time.Millisecond) // let an overloaded target drain
+		return ok
+	}
+	if pass(int(hi)) {
+		return float64(int(hi)), true
+	}
+	lo := 0.0
+	for i := 0; i < o.ProbeSteps; i++ {
+		mid := (lo + hi) / 2
+		if mid < 1 {
+			break
+		}
+		if pass(int(mid)) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return float64(int(lo)), false
+}
+
+func firstLine(s string) string {
+	for i, r := range s {
+		if r == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
