@@ -82,3 +82,18 @@ fuzz:
 
 clean:
 	rm -rf $(BIN) .tools
+
+## bench: benchmarks against a direct call, plain Envoy and LiteLLM (installed into
+## bench/.venv-litellm, skipped with a reason if that fails); writes docs/benchmarks.md.
+## Not part of `make test`. bench-smoke: a ~30 s run without LiteLLM that proves the tool works.
+LITELLM_VENV := bench/.venv-litellm
+bench: envoy build
+	$(GO) build -o $(BIN)/llmbench ./bench/cmd/llmbench
+	@skip=; if [ ! -x $(LITELLM_VENV)/bin/litellm ]; then \
+		{ python3 -m venv $(LITELLM_VENV) && $(LITELLM_VENV)/bin/pip install --quiet --disable-pip-version-check 'litellm[proxy]'; } \
+		|| skip="pip install 'litellm[proxy]' into $(LITELLM_VENV) failed"; fi; \
+	$(BIN)/llmbench --litellm $(LITELLM_VENV)/bin/litellm --litellm-skip "$$skip" --doc docs/benchmarks.md --command "make bench"
+
+bench-smoke: envoy build
+	$(GO) build -o $(BIN)/llmbench ./bench/cmd/llmbench
+	$(BIN)/llmbench --smoke --command "make bench-smoke"
