@@ -13,6 +13,8 @@ type Environment struct {
 	Commit  string
 	Machine string // "2 × Intel(R) Xeon(R) …"
 	Command string // the exact command to reproduce
+	// Versions of what was measured (Envoy, LiteLLM, Go).
+	Versions string
 }
 
 // Doc markers: WriteDoc replaces what lies between them and keeps the rest
@@ -172,6 +174,7 @@ func (r *Report) Markdown(env Environment) string {
 	w("| commit | %s |\n", env.Commit)
 	w("| machine | %s |\n", env.Machine)
 	w("| command | `%s` |\n", env.Command)
+	w("| versions | %s |\n", env.Versions)
 	w("| pinning | %s |\n", o.Pin)
 	w("| Envoy | --concurrency %d (plain Envoy and llmgate's) |\n", o.EnvoyConcurrency)
 	w("| load | vegeta (Go library); closed loop %s × %d runs per concurrency, medians over runs; 1 KB completion; stream of %d chunks, %s apart at the fake provider |\n", o.Duration, o.Runs, o.StreamChunks, o.ChunkDelay)

@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -94,11 +95,10 @@ func run() error {
 	switch {
 	case *smoke:
 		o.LiteLLMSkip = "smoke run"
-	case *litellmBin == "":
+	case *litellmSkip != "":
 		o.LiteLLMSkip = *litellmSkip
-		if o.LiteLLMSkip == "" {
-			o.LiteLLMSkip = "no --litellm given"
-		}
+	case *litellmBin == "":
+		o.LiteLLMSkip = "no --litellm given"
 	default:
 		if _, err := os.Stat(*litellmBin); err != nil {
 			o.LiteLLMSkip = fmt.Sprintf("%s not found (%v)", *litellmBin, err)
@@ -118,7 +118,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	md := rep.Markdown(bench.Environment{Commit: commit(), Machine: machine(), Command: cmdline})
+	md := rep.Markdown(bench.Environment{Commit: commit(), Machine: machine(), Command: cmdline, Versions: versions(o)})
 	fmt.Println(md)
 	if *doc != "" {
 		if err := bench.WriteDoc(*doc, md); err != nil {
@@ -212,4 +212,32 @@ func commit() string {
 		return "unknown"
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// versions names the Envoy and LiteLLM that were measured.
+func versions(o bench.Options) string {
+	v := "Envoy " + firstWord(runOut(o.EnvoyBin, "--version"), "version:")
+	if o.LiteLLMBin != "" {
+		py := filepath.Join(filepath.Dir(o.LiteLLMBin), "python")
+		v += ", LiteLLM " + strings.TrimSpace(runOut(py, "-c", "import importlib.metadata as m; print(m.version('litellm'))"))
+	}
+	return v + ", " + runtime.Version()
+}
+
+func runOut(name string, args ...string) string {
+	out, err := exec.Command(name, args...).Output()
+	if err != nil {
+		return "unknown"
+	}
+	return string(out)
+}
+
+// firstWord returns the word after key in s ("… version: 1.40.0/…" → "1.40.0/…").
+func firstWord(s, key string) string {
+	if _, rest, ok := strings.Cut(s, key); ok {
+		if f := strings.Fields(rest); len(f) > 0 {
+			return f[0]
+		}
+	}
+	return strings.TrimSpace(s)
 }
