@@ -38,7 +38,7 @@ type try struct {
 // call (rpm, in flight), translates the request, and on the way back
 // translates the response and reports the outcome to the router (usage,
 // latency, failures and cooldowns).
-func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *State, depID string) error {
+func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *State, depID, provider string) error {
 	msg, err := recv(stream)
 	if err != nil {
 		return err
@@ -48,7 +48,7 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		return stream.Send(&extprocv3.ProcessingResponse{})
 	}
 	h := headerMap(rh.GetHeaders())
-	t, e := s.newTry(st, depID, h, contextFromMetadata(msg))
+	t, e := s.newTry(st, depID, provider, h, contextFromMetadata(msg))
 	if e != nil {
 		return stream.Send(errorReply(e, nil))
 	}
@@ -111,7 +111,7 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	return t.responseBody(stream, mode, &o)
 }
 
-func (s *Server) newTry(st *State, depID string, h map[string]string, enc string) (*try, *translator.Error) {
+func (s *Server) newTry(st *State, depID, provider string, h map[string]string, enc string) (*try, *translator.Error) {
 	rc, err := decodeContext(enc)
 	if err != nil {
 		return nil, translator.NewError(500, "internal_server_error", "llmgate: "+err.Error()+" (the request did not pass the request filter)", "")
@@ -119,6 +119,12 @@ func (s *Server) newTry(st *State, depID string, h map[string]string, enc string
 	d, ok := st.deployment(depID)
 	if !ok {
 		return nil, translator.NewError(503, "service_unavailable_error", "deployment "+depID+" was removed by a config reload", "")
+	}
+	if d.Provider == "" {
+		// model: "*": this cluster serves one provider of the deployment.
+		dp := *d
+		dp.Provider = provider
+		d = &dp
 	}
 	idx := 0
 	if n, err := strconv.Atoi(h["x-envoy-attempt-count"]); err == nil && n > 0 {

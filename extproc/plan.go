@@ -58,7 +58,7 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 			}
 		}
 		attempts = append(attempts, &llmgatev1.Attempt{DeploymentId: a.DeploymentID, ModelGroup: a.Group, Model: a.Model,
-			FallbackIndex: int32(a.FallbackIndex), Retry: int32(a.Retry)})
+			FallbackIndex: int32(a.FallbackIndex), Retry: int32(a.Retry), Provider: a.Provider})
 	}
 	if len(attempts) == 0 {
 		return nil, nil, &translator.Error{Status: 429, Type: "rate_limit_error", Code: "429",

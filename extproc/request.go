@@ -134,7 +134,7 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 	if t := s.perTryTimeout(st, first, &f); t > 0 {
 		set = append(set, hdr("x-envoy-upstream-rq-per-try-timeout-ms", strconv.FormatInt(t.Milliseconds(), 10)))
 	}
-	md, err := planMetadata(plan, enc)
+	md, err := planMetadata(st, plan, enc)
 	if err != nil {
 		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
 	}
@@ -171,12 +171,20 @@ func (s *Server) perTryTimeout(st *State, d *configDeployment, f *requestFields)
 
 // planMetadata writes the plan as a PriorityGroupsOverride (one group per
 // attempt, one cluster per group) into the plan namespace.
-func planMetadata(plan []*llmgatev1.Attempt, ctx string) (*structpb.Struct, error) {
+func planMetadata(st *State, plan []*llmgatev1.Attempt, ctx string) (*structpb.Struct, error) {
 	groups := make([]any, 0, len(plan))
 	for i, a := range plan {
+		cluster := xds.ClusterName(a.DeploymentId)
+		if d, ok := st.Router.Deployment(a.DeploymentId); ok && d.Provider == "" {
+			p := a.Provider
+			if p == "" {
+				p = "openai" // a bare model name means openai
+			}
+			cluster = xds.ProviderClusterName(a.DeploymentId, p)
+		}
 		groups = append(groups, map[string]any{
 			"name":     "attempt" + strconv.Itoa(i),
-			"clusters": []any{map[string]any{"cluster_name": xds.ClusterName(a.DeploymentId), "weight": 1}},
+			"clusters": []any{map[string]any{"cluster_name": cluster, "weight": 1}},
 		})
 	}
 	return structpb.NewStruct(map[string]any{

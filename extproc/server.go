@@ -136,7 +136,7 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 	var err error
 	switch first(md, "x-llmgate-phase") {
 	case "attempt":
-		err = s.attempt(stream, st, first(md, xds.DeploymentMetadataKey))
+		err = s.attempt(stream, st, first(md, xds.DeploymentMetadataKey), first(md, xds.ProviderMetadataKey))
 	default:
 		err = s.request(stream, st)
 	}

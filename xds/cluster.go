@@ -32,7 +32,7 @@ func DeploymentCluster(d *config.Deployment, rs config.RouterSettings, o Options
 	if err != nil {
 		return nil, err
 	}
-	name := ClusterName(d.ID)
+	name := clusterFor(d)
 	c := &clusterv3.Cluster{
 		Name:                          name,
 		ConnectTimeout:                durationpb.New(10 * time.Second),
@@ -66,7 +66,7 @@ func DeploymentCluster(d *config.Deployment, rs config.RouterSettings, o Options
 		}
 		c.TransportSocket = ts
 	}
-	opts, err := deploymentProtocolOptions(d.ID, base.TLS, o)
+	opts, err := deploymentProtocolOptions(d, base.TLS, o)
 	if err != nil {
 		return nil, fmt.Errorf("deployment %q: %w", d.ID, err)
 	}
@@ -127,7 +127,7 @@ func upstreamTLS(sni, caFile string) (*corev3.TransportSocket, error) {
 
 // deploymentProtocolOptions: HTTP/2 with ALPN fallback to HTTP/1.1 for TLS,
 // HTTP/1.1 for plain http; the attempt filter then the upstream codec.
-func deploymentProtocolOptions(deploymentID string, tls bool, o Options) (*anypb.Any, error) {
+func deploymentProtocolOptions(d *config.Deployment, tls bool, o Options) (*anypb.Any, error) {
 	po := &httpv3.HttpProtocolOptions{
 		CommonHttpProtocolOptions: &corev3.HttpProtocolOptions{IdleTimeout: durationpb.New(60 * time.Second)},
 	}
@@ -141,7 +141,9 @@ func deploymentProtocolOptions(deploymentID string, tls bool, o Options) (*anypb
 			ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_HttpProtocolOptions{HttpProtocolOptions: &corev3.Http1ProtocolOptions{}},
 		}}
 	}
-	attempt, err := typedFilter("envoy.filters.http.ext_proc", AttemptFilter(deploymentID, o))
+	af := AttemptFilter(d.ID, o)
+	af.GrpcService.InitialMetadata = append(af.GrpcService.InitialMetadata, &corev3.HeaderValue{Key: ProviderMetadataKey, Value: d.Provider})
+	attempt, err := typedFilter("envoy.filters.http.ext_proc", af)
 	if err != nil {
 		return nil, err
 	}

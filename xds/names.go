@@ -33,3 +33,14 @@ const (
 
 // ClusterName is the Envoy cluster of a deployment.
 func ClusterName(deploymentID string) string { return "dep_" + deploymentID }
+
+// ProviderClusterName is the cluster of a `model: "*"` deployment for one
+// provider: such a deployment has one cluster per provider with a public
+// endpoint, since the provider is known only per request.
+func ProviderClusterName(deploymentID, provider string) string {
+	return "dep_" + deploymentID + "_" + provider
+}
+
+// ProviderMetadataKey is the gRPC initial metadata key naming the provider of
+// a per-provider cluster.
+const ProviderMetadataKey = "x-llmgate-provider"

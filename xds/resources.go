@@ -49,6 +49,23 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 		if d.Params.MockResponse != nil {
 			continue
 		}
+		if d.Provider == "" {
+			// model: "*": one cluster per provider with a public endpoint.
+			for _, p := range config.ProviderNames() {
+				info, _ := config.LookupProvider(p)
+				if info.DefaultAPIBase == "" && p != "bedrock" && p != "vertex_ai" && d.Params.APIBase == "" {
+					continue
+				}
+				dp := *d
+				dp.Provider = p
+				c, err := DeploymentCluster(&dp, cfg.Router, o)
+				if err != nil {
+					continue
+				}
+				r.Clusters = append(r.Clusters, c)
+			}
+			continue
+		}
 		c, err := DeploymentCluster(d, cfg.Router, o)
 		if err != nil {
 			return nil, fmt.Errorf("%s: model_list entry %q: %w", d.Pos, d.ModelName, err)

@@ -2,6 +2,7 @@ package xds
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -39,9 +40,17 @@ func Groups(cfg *config.Config) []ModelGroup {
 			idx[d.ModelName] = j
 			out = append(out, ModelGroup{Name: d.ModelName})
 		}
-		if d.Params.MockResponse == nil {
-			out[j].Deployments = append(out[j].Deployments, d)
+		if d.Params.MockResponse != nil {
+			continue
 		}
+		if d.Provider == "" {
+			// model: "*": the default plan uses its openai cluster (bare
+			// names mean openai); real plans name the provider per request.
+			dp := *d
+			dp.Provider = "openai"
+			d = &dp
+		}
+		out[j].Deployments = append(out[j].Deployments, d)
 	}
 	for i := range out {
 		for _, fb := range cfg.Router.Fallbacks {
@@ -99,7 +108,7 @@ func PriorityGroups(g ModelGroup, all map[string]ModelGroup) *pgv3.PriorityGroup
 			if w == 0 {
 				continue
 			}
-			pg.Clusters = append(pg.Clusters, &pgv3.ClusterWeight{ClusterName: ClusterName(d.ID), Weight: wrapperspb.UInt32(w)})
+			pg.Clusters = append(pg.Clusters, &pgv3.ClusterWeight{ClusterName: clusterFor(d), Weight: wrapperspb.UInt32(w)})
 		}
 		if len(pg.Clusters) > 0 {
 			spec.PriorityGroups = append(spec.PriorityGroups, pg)
@@ -229,4 +238,12 @@ func RouteConfiguration(cfg *config.Config, o Options) (*routev3.RouteConfigurat
 		RequestHeadersToRemove:  nil,
 		ResponseHeadersToRemove: []string{ReplyHeader},
 	}, nil
+}
+
+// clusterFor is the cluster of a deployment (per provider for model: "*").
+func clusterFor(d *config.Deployment) string {
+	if strings.HasPrefix(d.Params.Model, "*") {
+		return ProviderClusterName(d.ID, d.Provider)
+	}
+	return ClusterName(d.ID)
 }

@@ -89,7 +89,10 @@ type Attempt struct {
 	// fallback_index is 0 for the requested group, n for the n-th fallback group.
 	FallbackIndex int32 `protobuf:"varint,4,opt,name=fallback_index,json=fallbackIndex,proto3" json:"fallback_index,omitempty"`
 	// retry is 0 for the first try within its group, then 1, 2, ...
-	Retry         int32 `protobuf:"varint,5,opt,name=retry,proto3" json:"retry,omitempty"`
+	Retry int32 `protobuf:"varint,5,opt,name=retry,proto3" json:"retry,omitempty"`
+	// provider of this attempt; for a `model: "*"` deployment it is known only
+	// per request and picks the deployment's cluster for that provider.
+	Provider      string `protobuf:"bytes,6,opt,name=provider,proto3" json:"provider,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -157,6 +160,13 @@ func (x *Attempt) GetRetry() int32 {
 		return x.Retry
 	}
 	return 0
+}
+
+func (x *Attempt) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
 }
 
 // RequestContext travels from the request filter (router level, once per
@@ -519,14 +529,15 @@ var File_llmgate_v1_llmgate_proto protoreflect.FileDescriptor
 const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\n" +
 	"\x18llmgate/v1/llmgate.proto\x12\n" +
-	"llmgate.v1\"\xa2\x01\n" +
+	"llmgate.v1\"\xbe\x01\n" +
 	"\aAttempt\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1f\n" +
 	"\vmodel_group\x18\x02 \x01(\tR\n" +
 	"modelGroup\x12\x14\n" +
 	"\x05model\x18\x03 \x01(\tR\x05model\x12%\n" +
 	"\x0efallback_index\x18\x04 \x01(\x05R\rfallbackIndex\x12\x14\n" +
-	"\x05retry\x18\x05 \x01(\x05R\x05retry\"\xa4\x06\n" +
+	"\x05retry\x18\x05 \x01(\x05R\x05retry\x12\x1a\n" +
+	"\bprovider\x18\x06 \x01(\tR\bprovider\"\xa4\x06\n" +
 	"\x0eRequestContext\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\tR\x06callId\x12\x1f\n" +
 	"\vmodel_group\x18\x02 \x01(\tR\n" +
