@@ -366,20 +366,6 @@ func (p *parser) strMap(n *yaml.Node, path string) (map[string]string, bool) {
 	return out, true
 }
 
-func (p *parser) intMap(n *yaml.Node, path string) (map[string]int, bool) {
-	es, ok := p.mapping(n, path)
-	if !ok {
-		return nil, false
-	}
-	out := make(map[string]int, len(es))
-	for _, e := range es {
-		if v, ok := p.nonNegInt(e.Value, joinKey(path, e.Key)); ok {
-			out[e.Key] = int(v)
-		}
-	}
-	return out, true
-}
-
 // anyValue converts a node to plain Go values: string, int, float64, bool,
 // nil, []any and map[string]any. Timestamps stay text.
 func (p *parser) anyValue(n *yaml.Node, path string) any {

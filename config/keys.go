@@ -445,13 +445,6 @@ func sectionKeys(section string) []string {
 	return out
 }
 
-// isRequestDefault reports whether a litellm_params key is a plain provider
-// request parameter.
-func isRequestDefault(key string) bool {
-	k, ok := lookupKey(SectionParams, key)
-	return ok && k.Note == requestDefault
-}
-
 // referenceMarkdown renders the key registry as docs/config-reference.md.
 func referenceMarkdown() string {
 	var b strings.Builder

@@ -302,6 +302,12 @@ func TestFoundation(t *testing.T) {
 		if err := stream.Err(); err != nil || acc.Choices[0].Message.Content != "mocked!" {
 			t.Errorf("mock stream: %v %+v", err, acc.Choices)
 		}
+		// The raw SSE ends with [DONE], as OpenAI's does.
+		code, h, b := post(t, g.URL+"/v1/chat/completions", master, `{"model":"gpt-x","stream":true,"messages":[{"role":"user","content":"raw"}]}`)
+		ev := sseEvents(b)
+		if code != 200 || !strings.HasPrefix(h.Get("content-type"), "text/event-stream") || len(ev) < 3 || ev[len(ev)-1] != "[DONE]" {
+			t.Errorf("raw stream: %d %q %q", code, h.Get("content-type"), ev)
+		}
 	})
 
 	t.Run("auth", func(t *testing.T) {

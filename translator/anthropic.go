@@ -50,9 +50,6 @@ var anthropicSupportedParams = []string{
 	"response_format", "user", "reasoning_effort", "n",
 }
 
-// anthropicPassThrough are non-OpenAI request fields sent to Anthropic as they are.
-var anthropicPassThrough = []string{"top_k", "thinking"}
-
 // anthropicThinkingBudget is LiteLLM's reasoning_effort → budget_tokens map.
 var anthropicThinkingBudget = map[string]int{"minimal": 128, "low": 1024, "medium": 2048, "high": 4096}
 
@@ -121,10 +118,6 @@ type anthToolChoice struct {
 }
 
 func strPtr(s string) *string { return &s }
-
-func badRequest(format string, args ...any) *Error {
-	return NewError(400, "invalid_request_error", fmt.Sprintf(format, args...), "")
-}
 
 // Request implements Translator.
 func (AnthropicTranslator) Request(ep Endpoint, body []byte, t Target) (*UpstreamRequest, error) {

@@ -45,9 +45,6 @@ var bedrockSupportedParams = []string{
 	"reasoning_effort", "n",
 }
 
-// bedrockEmbeddingParams are the OpenAI embedding params mapped per family.
-var bedrockEmbeddingParams = map[string]bool{"model": true, "input": true, "encoding_format": true, "dimensions": true, "input_type": true, "user": true}
-
 func init() { Register("bedrock", BedrockTranslator{}) }
 
 // BedrockTranslator translates OpenAI requests to AWS Bedrock Converse and

@@ -45,8 +45,6 @@ type Fault struct {
 	FinishReason string
 }
 
-func (f Fault) isZero() bool { return f == Fault{} }
-
 // faultJSON is Fault on the wire of the control API.
 type faultJSON struct {
 	Status       int    `json:"status,omitempty"`

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -91,7 +90,6 @@ type Redis struct {
 
 	down      atomic.Bool
 	retryAtNs atomic.Int64 // unix ns after which Redis is tried again
-	logMu     sync.Mutex
 }
 
 // NewRedis connects lazily (no I/O here) to the Redis in opt.
