@@ -263,7 +263,5 @@ func TestRouterFallbacks(t *testing.T) {
 		if got := r.hdr.Get("x-litellm-model-group"); got != "big" {
 			t.Errorf("x-litellm-model-group = %q, want big", got)
 		}
-		// The client asked for model "small": the prompt is too long for it and
-		// for its fallbacks alike → 400 context_length_exceeded, no provider call.
 	})
 }
