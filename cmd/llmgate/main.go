@@ -12,11 +12,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/envoy"
 	"github.com/llmgate/llmgate/examples"
 	"github.com/llmgate/llmgate/internal/gateway"
 	"github.com/llmgate/llmgate/xds"
@@ -27,7 +30,12 @@ const usage = `llmgate runs a LiteLLM proxy config.yaml on Envoy.
 Usage:
   llmgate run      [--config FILE] [--host 0.0.0.0] [--port 4000]
   llmgate validate [--config FILE]
-  llmgate render   [--config FILE] [--port 4000]
+  llmgate render   [--config FILE] [--port 4000] [--extproc-address HOST:PORT]
+
+Split into pieces, for fleets:
+  llmgate controlplane [--config FILE] --listen 0.0.0.0:18000 --extproc-address HOST:PORT [--port 4000]
+  llmgate extproc      [--config FILE] --listen 0.0.0.0:50051
+  llmgate bootstrap    --xds-address HOST:PORT     an Envoy bootstrap pointing at the control plane
 
 The config comes from --config, else $CONFIG_FILE_PATH, else the embedded
 offline default (examples/default.yaml).
@@ -46,6 +54,12 @@ func main() {
 		err = validateCmd(os.Args[2:], os.Stdout)
 	case "render":
 		err = renderCmd(os.Args[2:], os.Stdout)
+	case "controlplane":
+		err = splitCmd("controlplane", os.Args[2:])
+	case "extproc":
+		err = splitCmd("extproc", os.Args[2:])
+	case "bootstrap":
+		err = bootstrapCmd(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -167,5 +181,49 @@ func renderCmd(args []string, out io.Writer) error {
 		return err
 	}
 	_, err = out.Write(b)
+	return err
+}
+
+// splitCmd runs one piece of the gateway on its own.
+func splitCmd(which string, args []string) error {
+	fs := flag.NewFlagSet(which, flag.ExitOnError)
+	cfgPath := fs.String("config", "", "LiteLLM config.yaml")
+	listen := fs.String("listen", map[string]string{"controlplane": "127.0.0.1:18000", "extproc": "127.0.0.1:50051"}[which], "gRPC listen address")
+	extprocAddr := fs.String("extproc-address", "", "controlplane: where Envoy reaches `llmgate extproc`")
+	host := fs.String("host", "0.0.0.0", "controlplane: Envoy's listen address")
+	port := fs.Uint("port", 4000, "controlplane: Envoy's listen port")
+	_ = fs.Parse(args)
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	o := gateway.Options{
+		ConfigPath: config.PathFromEnv(*cfgPath), DefaultConfig: examples.Default, DefaultConfigName: examples.DefaultName,
+		Host: *host, Port: uint32(*port), ExtProcAddress: *extprocAddr, AccessLog: true, Log: log,
+	}
+	if which == "controlplane" {
+		return gateway.RunControlPlane(ctx, o, *listen)
+	}
+	return gateway.RunExtProc(ctx, o, *listen)
+}
+
+// bootstrapCmd prints an Envoy bootstrap that reads the control plane over ADS.
+func bootstrapCmd(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("bootstrap", flag.ExitOnError)
+	addr := fs.String("xds-address", "127.0.0.1:18000", "the control plane (`llmgate controlplane --listen`)")
+	admin := fs.Uint("admin-port", 9901, "Envoy admin port (loopback)")
+	_ = fs.Parse(args)
+	host, portStr, err := net.SplitHostPort(*addr)
+	if err != nil {
+		return err
+	}
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil {
+		return fmt.Errorf("xds-address port: %w", err)
+	}
+	b, err := envoy.BootstrapJSON(envoy.BootstrapOptions{XDSHost: host, XDSPort: uint32(port), AdminPort: uint32(*admin)})
+	if err != nil {
+		return err
+	}
+	_, err = out.Write(append(b, '\n'))
 	return err
 }

@@ -33,6 +33,9 @@ type Options struct {
 	EnvoyLogLevel     string
 	EnvoyConcurrency  int
 	AccessLog         bool
+	// ExtProcAddress (split mode): where Envoy reaches `llmgate extproc`
+	// instead of the in-process Unix socket.
+	ExtProcAddress string
 	// Ready, when set, receives the admin address once Envoy serves the listener.
 	Ready func(adminAddr string)
 	Log   *slog.Logger
@@ -63,12 +66,17 @@ func (g *Gateway) load() (*config.Config, error) {
 }
 
 func (g *Gateway) xdsOptions() xds.Options {
-	return xds.Options{
+	o := xds.Options{
 		ListenAddress: g.o.Host,
 		Port:          g.o.Port,
-		ExtProcSocket: filepath.Join(g.workDir, "extproc.sock"),
 		AccessLog:     g.o.AccessLog,
 	}
+	if g.o.ExtProcAddress != "" {
+		o.ExtProcAddress = g.o.ExtProcAddress
+	} else {
+		o.ExtProcSocket = filepath.Join(g.workDir, "extproc.sock")
+	}
+	return o
 }
 
 // Run runs the gateway until ctx ends or Envoy dies.

@@ -89,10 +89,13 @@ func (g *Gateway) Reload(ctx context.Context) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if res.Version == g.version {
-		// Same Envoy resources; settings that only the filters read may still differ.
-		g.ext.Swap(extproc.NewState(cfg, g.store, res.Version, g.log))
-		g.cfg = cfg
+	if res.Version == g.version || g.xds == nil {
+		// Same Envoy resources (or an ext_proc-only process); settings that
+		// only the filters read may still differ.
+		if g.ext != nil {
+			g.ext.Swap(extproc.NewState(cfg, g.store, res.Version, g.log))
+		}
+		g.cfg, g.version = cfg, res.Version
 		g.log.Info("config reloaded", "version", res.Version)
 		return
 	}
@@ -108,7 +111,9 @@ func (g *Gateway) Reload(ctx context.Context) {
 		return
 	}
 	g.waitAck(ures.Version, 2*time.Second)
-	g.ext.Swap(extproc.NewState(cfg, g.store, res.Version, g.log))
+	if g.ext != nil {
+		g.ext.Swap(extproc.NewState(cfg, g.store, res.Version, g.log))
+	}
 	old := g.version
 	g.cfg, g.version = cfg, res.Version
 	g.log.Info("config reloaded", "from", old, "to", res.Version, "deployments", len(cfg.Models))

@@ -1,0 +1,80 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/llmgate/llmgate/internal/fakeprovider"
+)
+
+// TestSplitMode runs the pieces apart, as a fleet would: `llmgate extproc`,
+// `llmgate controlplane`, and an Envoy started from `llmgate bootstrap`.
+func TestSplitMode(t *testing.T) {
+	needEnvoy(t)
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+model_list:
+  - model_name: gpt-x
+    litellm_params: {model: openai/gpt-4o, api_base: %s/split/v1, api_key: k}
+general_settings:
+  master_key: %s
+`, fake.URL(), master)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	extAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	xdsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	port := freePort(t)
+	start := func(args ...string) {
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+	}
+	start(llmgateBin, "extproc", "--config", cfgPath, "--listen", extAddr)
+	start(llmgateBin, "controlplane", "--config", cfgPath, "--listen", xdsAddr, "--extproc-address", extAddr,
+		"--host", "127.0.0.1", "--port", fmt.Sprint(port))
+	boot, err := exec.Command(llmgateBin, "bootstrap", "--xds-address", xdsAddr, "--admin-port", "0").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bootPath := filepath.Join(dir, "bootstrap.json")
+	if err := os.WriteFile(bootPath, boot, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start(envoyBin, "--config-path", bootPath, "--base-id", fmt.Sprint(port), "--log-level", "warn", "--concurrency", "1")
+
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(url + "/health/liveliness")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("split gateway not ready: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	code, h, b := post(t, url+"/v1/chat/completions", master, `{"model":"gpt-x","messages":[{"role":"user","content":"split"}]}`)
+	if code != 200 || !strings.Contains(string(b), "split") || h.Get("x-litellm-model-group") != "gpt-x" {
+		t.Fatalf("status %d: %s", code, b)
+	}
+	rec, _ := fake.Last()
+	if rec.Path != "/split/v1/chat/completions" {
+		t.Errorf("upstream path %s", rec.Path)
+	}
+}

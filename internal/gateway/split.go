@@ -1,0 +1,91 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+
+	"google.golang.org/grpc"
+
+	"github.com/llmgate/llmgate/extproc"
+	"github.com/llmgate/llmgate/xds"
+)
+
+// RunControlPlane serves only the ADS control plane on listenAddr (TCP), for
+// fleets where many Envoys read one control plane and ext_proc runs apart
+// (Options.ExtProcAddress says where Envoy reaches it). The config file is
+// watched as in `llmgate run`.
+func RunControlPlane(ctx context.Context, o Options, listenAddr string) error {
+	if o.ExtProcAddress == "" {
+		return fmt.Errorf("controlplane: --extproc-address is required (where Envoy reaches `llmgate extproc`)")
+	}
+	g := &Gateway{o: o, log: o.Log}
+	cfg, err := g.load()
+	if err != nil {
+		return err
+	}
+	logWarnings(g.log, cfg)
+	res, err := xds.Build(cfg, g.xdsOptions())
+	if err != nil {
+		return fmt.Errorf("compile config: %w", err)
+	}
+	g.xds = xds.NewServer(g.log)
+	if err := g.xds.Set(ctx, res); err != nil {
+		return err
+	}
+	g.cfg, g.version = cfg, res.Version
+	l, err := net.Listen("tcp", listenAddr)
+	if err != nil {
+		return err
+	}
+	gs := grpc.NewServer()
+	g.xds.Register(ctx, gs)
+	go func() { <-ctx.Done(); gs.GracefulStop() }()
+	if o.ConfigPath != "" {
+		go g.watch(ctx, o.ConfigPath)
+	}
+	g.log.Info("control plane serving ADS", "address", l.Addr().String(), "config_version", res.Version, "extproc", o.ExtProcAddress)
+	return gs.Serve(l)
+}
+
+// RunExtProc serves only the ext_proc filters on listenAddr (TCP), for
+// ext_proc replicas run as sidecars or as a Service. Each replica reads and
+// watches the config file itself and shares state through Redis when the
+// config names one; replicas keep nothing between streams.
+func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
+	g := &Gateway{o: o, log: o.Log}
+	cfg, err := g.load()
+	if err != nil {
+		return err
+	}
+	logWarnings(g.log, cfg)
+	g.store, err = openStore(cfg, g.log)
+	if err != nil {
+		return err
+	}
+	defer g.store.Close()
+	g.workDir, err = os.MkdirTemp("", "llmgate-extproc-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(g.workDir)
+	res, err := xds.Build(cfg, g.xdsOptions())
+	if err != nil {
+		return fmt.Errorf("compile config: %w", err)
+	}
+	g.ext = extproc.NewServer(extproc.NewState(cfg, g.store, res.Version, g.log), g.log)
+	g.cfg, g.version = cfg, res.Version
+	l, err := net.Listen("tcp", listenAddr)
+	if err != nil {
+		return err
+	}
+	gs := grpc.NewServer(grpc.MaxRecvMsgSize(64<<20), grpc.MaxSendMsgSize(64<<20))
+	g.ext.Register(gs)
+	go func() { <-ctx.Done(); gs.GracefulStop() }()
+	if o.ConfigPath != "" {
+		go g.watch(ctx, o.ConfigPath)
+	}
+	g.log.Info("ext_proc serving", "address", l.Addr().String(), "config_version", res.Version)
+	return gs.Serve(l)
+}
