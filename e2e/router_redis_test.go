@@ -51,9 +51,7 @@ func TestRouterSharedRedis(t *testing.T) {
 	t.Run("rpm limit holds across two instances", func(t *testing.T) {
 		fake.Reset()
 		// rpm counts per UTC minute: start with more than 20 s left in it.
-		for 60-time.Now().UTC().Second() <= 20 {
-			time.Sleep(time.Second)
-		}
+		waitForMinuteLeft(20 * time.Second)
 		minute := time.Now().UTC().Truncate(time.Minute)
 		body := func(i int) string { return chatBody("limited", "limited "+strconv.Itoa(i)) }
 		var ra, rb []reply

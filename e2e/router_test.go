@@ -258,6 +258,8 @@ func TestRouterFailures(t *testing.T) {
 		defer fake.ClearRules()
 		must(t, fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/trio-bad/"}, Fault: fakeprovider.Fault{Status: 500}}))
 
+		// Failures are counted per UTC minute: do not straddle a boundary.
+		waitForMinuteLeft(15 * time.Second)
 		// allowed_fails: 2, so the third failure within the minute cools the
 		// deployment down. Every request must still succeed (retried on another).
 		var warm []reply
@@ -501,6 +503,7 @@ func TestRouterFailures(t *testing.T) {
 
 	t.Run("usage headers for a group whose deployments set rpm and tpm", func(t *testing.T) {
 		fake.Reset()
+		waitForMinuteLeft(5 * time.Second)
 		minute := time.Now().UTC().Truncate(time.Minute)
 		first := send(g.URL, chatBody("limits", "usage one"))
 		if first.err != nil || first.code != 200 {
@@ -538,6 +541,19 @@ func TestRouterFailures(t *testing.T) {
 			t.Errorf("x-ratelimit-limit-requests on a group without rpm: %q", plain.hdr.Get("x-ratelimit-limit-requests"))
 		}
 	})
+}
+
+// waitForMinuteLeft sleeps until the current UTC minute has more than d left
+// (per-minute counters: rpm, failures).
+func waitForMinuteLeft(d time.Duration) {
+	for {
+		now := time.Now()
+		left := now.Truncate(time.Minute).Add(time.Minute).Sub(now)
+		if left > d {
+			return
+		}
+		time.Sleep(left + 50*time.Millisecond)
+	}
 }
 
 func headerInt(t *testing.T, h http.Header, name string) int {
