@@ -97,8 +97,8 @@ func ClosedLoop(e Endpoint, conc int, d time.Duration) LoadResult {
 // (vegeta's constant pacer); requests slower than timeout count as errors.
 func OpenLoop(e Endpoint, rate int, d, timeout time.Duration) LoadResult {
 	a := vegeta.NewAttacker(
-		vegeta.Workers(32), vegeta.MaxWorkers(4096),
-		vegeta.Connections(4096), vegeta.KeepAlive(true), vegeta.HTTP2(false),
+		vegeta.Workers(32), vegeta.MaxWorkers(1024),
+		vegeta.Connections(1024), vegeta.KeepAlive(true), vegeta.HTTP2(false),
 		vegeta.Timeout(timeout), vegeta.MaxBody(8<<10),
 	)
 	return collect(a.Attack(vegeta.NewStaticTargeter(e.target(false)), vegeta.Rate{Freq: rate, Per: time.Second}, d, e.Name))
