@@ -264,7 +264,7 @@ func (t *try) clientHeaders() map[string]string {
 		"x-litellm-model-id":             t.d.ID,
 		"x-litellm-model-group":          t.a.ModelGroup,
 		"x-litellm-model-api-base":       t.base.URL(),
-		"x-litellm-attempted-retries":    strconv.Itoa(t.index),
+		"x-litellm-attempted-retries":    strconv.Itoa(int(t.a.Retry)),
 		"x-litellm-attempted-fallbacks":  strconv.Itoa(int(t.a.FallbackIndex)),
 		"x-litellm-overhead-duration-ms": strconv.FormatFloat(float64(t.rc.OverheadNanos)/1e6, 'f', 3, 64),
 	}
@@ -409,9 +409,23 @@ func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.Heade
 		var remove []string
 		if t.retryable(e.Class) {
 			set = append(set, hdr(xds.RetryHeader, "1"))
-			if next := t.rc.Attempts[t.index+1]; next.DeploymentId != t.d.ID {
+			next := t.rc.Attempts[t.index+1]
+			if next.DeploymentId != t.d.ID {
 				// Another deployment is next: retry at once (LiteLLM), not after Retry-After.
 				remove = append(remove, "retry-after")
+			}
+			if t.a.FallbackIndex == 0 && next.ModelGroup != t.a.ModelGroup {
+				t.saveOriginalError(e)
+			}
+			return e.JSON(), set, remove
+		}
+		if t.a.FallbackIndex > 0 {
+			// Every fallback failed: the client gets the original group's
+			// error, as LiteLLM raises it, with the fallback's appended.
+			if orig := t.originalError(); orig != nil {
+				orig.Message += ". Received Model Group=" + t.rc.ModelGroup + "\nAvailable Model Group Fallbacks=" + t.a.ModelGroup + "\nError doing the fallback: " + e.Message
+				set = append(set, hdr(":status", strconv.Itoa(orig.Status)))
+				return orig.JSON(), set, remove
 			}
 		}
 		return e.JSON(), set, remove
@@ -448,4 +462,44 @@ func bodyReply(body []byte, set []*corev3.HeaderValueOption, remove []string) *e
 func contextFromMetadata(msg *extprocv3.ProcessingRequest) string {
 	ns := msg.GetMetadataContext().GetFilterMetadata()[xds.ContextMetadataNamespace]
 	return ns.GetFields()["ctx"].GetStringValue()
+}
+
+// originalErrorTTL bounds how long the original group's error is kept for
+// the fallbacks of one request.
+const originalErrorTTL = 5 * time.Minute
+
+func (t *try) originalErrorKey() string { return "llmgate:orig-error:" + t.rc.CallId }
+
+// saveOriginalError keeps the requested group's last error for the end of
+// the fallback chain (in the shared store: the next try may be served by
+// another ext_proc replica).
+func (t *try) saveOriginalError(e *translator.Error) {
+	if t.rc.CallId == "" {
+		return
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = t.st.Router.Store().Set(ctx, t.originalErrorKey(), b, originalErrorTTL)
+}
+
+// originalError is the error saved by saveOriginalError, if any.
+func (t *try) originalError() *translator.Error {
+	if t.rc.CallId == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	b, ok, err := t.st.Router.Store().Get(ctx, t.originalErrorKey())
+	if err != nil || !ok {
+		return nil
+	}
+	var e translator.Error
+	if json.Unmarshal(b, &e) != nil || e.Status == 0 {
+		return nil
+	}
+	return &e
 }

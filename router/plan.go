@@ -254,6 +254,18 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 			})
 		}
 	}
+	primaryAttempts := 0
+	for _, a := range plan.Attempts {
+		if !a.Fallback {
+			primaryAttempts++
+		}
+	}
+	// A prompt too long for every deployment of the group goes to its
+	// context_window_fallbacks (the caller plans them), not to the general
+	// fallbacks that happen to follow in this plan.
+	if ctxErr != nil && withPrimary && primaryAttempts == 0 && len(r.FallbackGroups(res.Group, ContextWindowFallbacks)) > 0 {
+		return nil, ctxErr
+	}
 	if len(plan.Attempts) == 0 {
 		if ctxErr != nil {
 			return nil, ctxErr

@@ -251,7 +251,7 @@ func (AnthropicTranslator) Request(ep Endpoint, body []byte, t Target) (*Upstrea
 	if out.Stream {
 		h["accept"] = "text/event-stream"
 	}
-	return &UpstreamRequest{Method: http.MethodPost, Path: "/v1/messages", Headers: h, Body: b}, nil
+	return &UpstreamRequest{Method: http.MethodPost, Path: anthropicPath(t.APIBase), Headers: h, Body: b}, nil
 }
 
 var (
@@ -795,4 +795,14 @@ func (s *anthropicStream) event(out []byte, ev SSEEvent) []byte {
 		return s.fail(out, anthropicError(0, typ, msg, ev.Data, nil))
 	}
 	return out // ping and unknown events
+}
+
+// anthropicPath is the Messages API path under an api_base: LiteLLM appends
+// /v1/messages unless the api_base already ends with it.
+func anthropicPath(apiBase string) string {
+	p := basePath(apiBase)
+	if strings.HasSuffix(p, "/v1/messages") {
+		return p
+	}
+	return p + "/v1/messages"
 }

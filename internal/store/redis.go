@@ -19,7 +19,9 @@ type RedisOptions struct {
 	Password string // secret; never logged
 	URL      string // redis:// or rediss:// URL; wins over Addr/Password
 	DB       int
-	// Timeout bounds every operation (dial, read, write); default 100ms.
+	// Timeout bounds every operation (dial, read, write); default 500ms: long
+	// enough that a busy host does not fall back to local counting (which
+	// loosens hard limits), short enough that a dead Redis never stalls a request long.
 	Timeout time.Duration
 	// RetryInterval is how long the store serves locally after a Redis
 	// failure before trying Redis again; default 1s.
@@ -95,7 +97,7 @@ type Redis struct {
 // NewRedis connects lazily (no I/O here) to the Redis in opt.
 func NewRedis(opt RedisOptions) (*Redis, error) {
 	if opt.Timeout <= 0 {
-		opt.Timeout = 100 * time.Millisecond
+		opt.Timeout = 500 * time.Millisecond
 	}
 	if opt.RetryInterval <= 0 {
 		opt.RetryInterval = time.Second
