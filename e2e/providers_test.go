@@ -59,6 +59,16 @@ model_list:
       model: huggingface/meta-llama/Llama-3.1-8B-Instruct
       api_base: %[1]s/hf
       api_key: hf-key
+  - model_name: emb-gemini
+    litellm_params: {model: gemini/text-embedding-004, api_base: %[1]s, api_key: g-key}
+  - model_name: emb-cohere
+    litellm_params: {model: cohere/embed-english-v3.0, api_base: %[1]s, api_key: co-key}
+  - model_name: emb-ollama
+    litellm_params: {model: ollama/nomic-embed-text, api_base: %[1]s}
+  - model_name: emb-titan
+    litellm_params: {model: bedrock/amazon.titan-embed-text-v2:0, api_base: %[1]s, aws_access_key_id: %[2]s, aws_secret_access_key: %[3]s, aws_region_name: us-east-1}
+  - model_name: emb-bedrock-cohere
+    litellm_params: {model: bedrock/cohere.embed-english-v3, api_base: %[1]s, aws_access_key_id: %[2]s, aws_secret_access_key: %[3]s, aws_region_name: us-east-1}
   - model_name: vertex
     litellm_params:
       model: vertex_ai/gemini-1.5-pro
@@ -181,4 +191,39 @@ func serviceAccountJSON(fake string) string {
 		"token_uri": fake + "/token",
 	})
 	return string(b)
+}
+
+// TestProviderEmbeddings: embeddings through each provider that has them.
+func TestProviderEmbeddings(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{EmbeddingDims: 16})
+	g := startGateway(t, providersConfig(fake.URL()))
+	client := newClient(g, master)
+	for _, tc := range []struct {
+		model  string
+		inputs []string
+	}{
+		{"emb-gemini", []string{"a", "b"}},
+		{"emb-cohere", []string{"a", "b"}},
+		{"emb-ollama", []string{"a", "b"}},
+		{"emb-titan", []string{"only one"}},
+		{"emb-bedrock-cohere", []string{"a", "b"}},
+	} {
+		t.Run(tc.model, func(t *testing.T) {
+			resp, err := client.Embeddings.New(context.Background(), openai.EmbeddingNewParams{
+				Model: openai.EmbeddingModel(tc.model),
+				Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: tc.inputs},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(resp.Data) != len(tc.inputs) {
+				t.Fatalf("%d embeddings for %d inputs", len(resp.Data), len(tc.inputs))
+			}
+			for i, d := range resp.Data {
+				if int(d.Index) != i || len(d.Embedding) == 0 {
+					t.Errorf("embedding %d: index %d, %d dims", i, d.Index, len(d.Embedding))
+				}
+			}
+		})
+	}
 }

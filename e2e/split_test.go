@@ -33,15 +33,16 @@ general_settings:
 	extAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	xdsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	port := freePort(t)
-	start := func(args ...string) {
+	start := func(args ...string) *exec.Cmd {
 		cmd := exec.Command(args[0], args[1:]...)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+		return cmd
 	}
-	start(llmgateBin, "extproc", "--config", cfgPath, "--listen", extAddr)
+	ext := start(llmgateBin, "extproc", "--config", cfgPath, "--listen", extAddr)
 	start(llmgateBin, "controlplane", "--config", cfgPath, "--listen", xdsAddr, "--extproc-address", extAddr,
 		"--host", "127.0.0.1", "--port", fmt.Sprint(port))
 	boot, err := exec.Command(llmgateBin, "bootstrap", "--xds-address", xdsAddr, "--admin-port", "0").Output()
@@ -77,4 +78,14 @@ general_settings:
 	if rec.Path != "/split/v1/chat/completions" {
 		t.Errorf("upstream path %s", rec.Path)
 	}
+
+	// ext_proc down: the client still gets OpenAI error JSON, never Envoy's text.
+	_ = ext.Process.Signal(syscall.SIGTERM)
+	_ = ext.Wait()
+	code, _, b = post(t, url+"/v1/chat/completions", master, `{"model":"gpt-x","messages":[{"role":"user","content":"x"}]}`)
+	t.Logf("ext_proc down: %d %s", code, b)
+	if code < 500 {
+		t.Errorf("status %d with ext_proc down", code)
+	}
+	assertOpenAIError(t, code, b, code, "")
 }

@@ -118,7 +118,7 @@ func (s *Server) newTry(st *State, depID, provider string, h map[string]string, 
 	}
 	d, ok := st.deployment(depID)
 	if !ok {
-		return nil, translator.NewError(503, "service_unavailable_error", "deployment "+depID+" was removed by a config reload", "")
+		return nil, translator.NewError(500, "internal_server_error", "deployment "+depID+" was removed by a config reload", "")
 	}
 	if d.Provider == "" {
 		// model: "*": this cluster serves one provider of the deployment.

@@ -2,6 +2,7 @@ package xds
 
 import (
 	"fmt"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"net"
 	"time"
 
@@ -166,6 +167,9 @@ func AttemptFilter(deploymentID string, o Options) *extprocv3.ExternalProcessor 
 	return &extprocv3.ExternalProcessor{
 		GrpcService:    gs,
 		MessageTimeout: durationpb.New(o.ExtProcTimeout),
+		// ext_proc unreachable or failing: 503, which local_reply_config turns
+		// into OpenAI JSON (the gateway's own filters never answer 503).
+		StatusOnError: &typev3.HttpStatus{Code: typev3.StatusCode_ServiceUnavailable},
 		ProcessingMode: &extprocv3.ProcessingMode{
 			RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
 			RequestBodyMode:     extprocv3.ProcessingMode_BUFFERED,

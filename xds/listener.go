@@ -1,6 +1,7 @@
 package xds
 
 import (
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"time"
 
 	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
@@ -26,6 +27,9 @@ func RequestFilter(o Options) *extprocv3.ExternalProcessor {
 	return &extprocv3.ExternalProcessor{
 		GrpcService:    gs,
 		MessageTimeout: durationpb.New(o.ExtProcTimeout),
+		// ext_proc unreachable or failing: 503, which local_reply_config turns
+		// into OpenAI JSON (the gateway's own filters never answer 503).
+		StatusOnError: &typev3.HttpStatus{Code: typev3.StatusCode_ServiceUnavailable},
 		ProcessingMode: &extprocv3.ProcessingMode{
 			RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
 			RequestBodyMode:     extprocv3.ProcessingMode_BUFFERED,
@@ -60,9 +64,10 @@ func LocalReplyConfig() *hcmv3.LocalReplyConfig {
 		f := &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_ResponseFlagFilter{ResponseFlagFilter: &accesslogv3.ResponseFlagFilter{Flags: envoyFlags}}}
 		switch status {
 		case 0:
-		case 413:
-			// Envoy's buffer limit answers 413 without a response flag; the
-			// gateway's own filters never answer 413.
+		case 413, 503:
+			// Envoy's buffer limit (413) and a failing ext_proc (503,
+			// status_on_error) answer without a response flag; the gateway's
+			// own filters never answer 413 or 503.
 			f = statusFilter(status, typ)
 		default:
 			f = &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_AndFilter{AndFilter: &accesslogv3.AndFilter{Filters: []*accesslogv3.AccessLogFilter{
@@ -90,6 +95,7 @@ func LocalReplyConfig() *hcmv3.LocalReplyConfig {
 		mapper(408, "timeout_error"),
 		mapper(504, "timeout_error"),
 		mapper(429, "rate_limit_error"),
+		mapper(503, "service_unavailable_error"),
 		mapper(0, "api_error"),
 	}}
 }
