@@ -119,7 +119,7 @@ func upstreamTLS(sni, caFile string) (*corev3.TransportSocket, error) {
 			}},
 		},
 	}
-	a, err := anypb.New(tc)
+	a, err := toAny(tc)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func deploymentProtocolOptions(d *config.Deployment, tls bool, o Options) (*anyp
 		return nil, err
 	}
 	po.HttpFilters = []*hcmv3.HttpFilter{attempt, codec}
-	return anypb.New(po)
+	return toAny(po)
 }
 
 // AttemptFilter is the ext_proc config of the attempt filter: request headers
@@ -208,7 +208,7 @@ func ExtProcServiceCluster(o Options) (*clusterv3.Cluster, error) {
 		}
 		addr = socketAddress(host, uint32(p))
 	}
-	po, err := anypb.New(&httpv3.HttpProtocolOptions{
+	po, err := toAny(&httpv3.HttpProtocolOptions{
 		UpstreamProtocolOptions: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
 			ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{Http2ProtocolOptions: &corev3.Http2ProtocolOptions{
 				MaxConcurrentStreams: wrapperspb.UInt32(1 << 20),
@@ -250,7 +250,7 @@ func socketAddress(host string, port uint32) *corev3.Address {
 }
 
 func typedFilter(name string, m proto.Message) (*hcmv3.HttpFilter, error) {
-	a, err := anypb.New(m)
+	a, err := toAny(m)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	pgv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/router/cluster_specifiers/priority_group/v3"
-	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -154,7 +153,7 @@ func RetryPolicy(rs config.RouterSettings) *routev3.RetryPolicy {
 
 // GroupRoute routes requests the request filter tagged with the group.
 func GroupRoute(g ModelGroup, all map[string]ModelGroup, rs config.RouterSettings) (*routev3.Route, error) {
-	spec, err := anypb.New(PriorityGroups(g, all))
+	spec, err := toAny(PriorityGroups(g, all))
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,8 @@ package xds
 import (
 	mutationrulesv3 "github.com/envoyproxy/go-control-plane/envoy/config/common/mutation_rules/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -26,4 +28,14 @@ func exactMatcher(s string) *matcherv3.StringMatcher {
 // allowRouting lets ext_proc set :path, :authority and the routing headers.
 func allowRouting() *mutationrulesv3.HeaderMutationRules {
 	return &mutationrulesv3.HeaderMutationRules{AllowAllRouting: wrapperspb.Bool(true), AllowEnvoy: wrapperspb.Bool(true)}
+}
+
+// toAny packs a message deterministically, so the same config always yields
+// the same bytes and the same version (no spurious pushes on reload).
+func toAny(m proto.Message) (*anypb.Any, error) {
+	a := &anypb.Any{}
+	if err := anypb.MarshalFrom(a, m, proto.MarshalOptions{Deterministic: true}); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
