@@ -52,20 +52,28 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if e != nil {
 		return stream.Send(errorReply(e, nil))
 	}
-	if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{}}}); err != nil {
-		return err
-	}
-	msg, err = recv(stream)
-	if err != nil {
-		return err
-	}
-	rb := msg.GetRequestBody()
-	if rb == nil {
-		return stream.Send(&extprocv3.ProcessingResponse{})
-	}
-	resp, e := t.requestBody(rb.GetBody())
-	if e != nil {
-		return stream.Send(errorReply(e, t.clientHeaders()))
+	var resp *extprocv3.ProcessingResponse
+	if t.rc.BodyPrepared && t.pass {
+		// The request filter wrote the body: set path, host and credentials
+		// now and skip the body phase.
+		if resp, e = t.preparedHeaders(); e != nil {
+			return stream.Send(errorReply(e, t.clientHeaders()))
+		}
+	} else {
+		if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{}}}); err != nil {
+			return err
+		}
+		msg, err = recv(stream)
+		if err != nil {
+			return err
+		}
+		rb := msg.GetRequestBody()
+		if rb == nil {
+			return stream.Send(&extprocv3.ProcessingResponse{})
+		}
+		if resp, e = t.requestBody(rb.GetBody()); e != nil {
+			return stream.Send(errorReply(e, t.clientHeaders()))
+		}
 	}
 	bg := context.Background()
 	o := router.Outcome{DeploymentID: t.d.ID, Group: t.a.ModelGroup, Stream: t.rc.Stream}
@@ -197,10 +205,48 @@ func (t *try) requestBody(body []byte) (*extprocv3.ProcessingResponse, *translat
 		}
 		return nil, translator.NewError(400, "invalid_request_error", err.Error(), "")
 	}
+	mut, e := t.upstreamHeaders(up, true)
+	if e != nil {
+		return nil, e
+	}
+	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{
+		HeaderMutation: mut,
+		BodyMutation:   &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: up.Body}},
+	}}}}, nil
+}
+
+// preparedHeaders answers the request headers of a try whose body the
+// request filter already prepared: path, host and credentials, and a mode
+// override that skips the request body.
+func (t *try) preparedHeaders() (*extprocv3.ProcessingResponse, *translator.Error) {
+	up := &translator.UpstreamRequest{Method: "POST", Path: translator.PassThroughPath(t.ep, t.target)}
+	mut, e := t.upstreamHeaders(up, false)
+	if e != nil {
+		return nil, e
+	}
+	return &extprocv3.ProcessingResponse{
+		Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{Response: &extprocv3.CommonResponse{HeaderMutation: mut}}},
+		ModeOverride: &extprocv3filter.ProcessingMode{
+			RequestHeaderMode:   extprocv3filter.ProcessingMode_SEND,
+			RequestBodyMode:     extprocv3filter.ProcessingMode_NONE,
+			RequestTrailerMode:  extprocv3filter.ProcessingMode_SKIP,
+			ResponseHeaderMode:  extprocv3filter.ProcessingMode_SEND,
+			ResponseBodyMode:    extprocv3filter.ProcessingMode_NONE,
+			ResponseTrailerMode: extprocv3filter.ProcessingMode_SKIP,
+		},
+	}, nil
+}
+
+// upstreamHeaders are the header changes of a try: path, host, provider
+// headers, credentials, extra headers; the client's key and the gateway's
+// own headers removed. withLength sets content-length for a new body.
+func (t *try) upstreamHeaders(up *translator.UpstreamRequest, withLength bool) (*extprocv3.HeaderMutation, *translator.Error) {
 	set := []*corev3.HeaderValueOption{
 		hdr(":path", up.Path),
 		hdr(":authority", t.base.Authority()),
-		hdr("content-length", strconv.Itoa(len(up.Body))),
+	}
+	if withLength {
+		set = append(set, hdr("content-length", strconv.Itoa(len(up.Body))))
 	}
 	if up.Method != "" {
 		set = append(set, hdr(":method", up.Method))
@@ -224,10 +270,7 @@ func (t *try) requestBody(body []byte) (*extprocv3.ProcessingResponse, *translat
 			remove = append(remove, k)
 		}
 	}
-	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{
-		HeaderMutation: &extprocv3.HeaderMutation{SetHeaders: set, RemoveHeaders: remove},
-		BodyMutation:   &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: up.Body}},
-	}}}}, nil
+	return &extprocv3.HeaderMutation{SetHeaders: set, RemoveHeaders: remove}, nil
 }
 
 // mergeDefaults adds the deployment's default params the request does not set.

@@ -3,6 +3,8 @@ package translator
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 	"net/url"
 	"strconv"
 	"strings"
@@ -46,23 +48,43 @@ func endpointPath(ep Endpoint) string {
 // Request sets the provider's model id and drops the params the deployment
 // says to drop; everything else passes through untouched.
 func (o openAI) Request(ep Endpoint, body []byte, t Target) (*UpstreamRequest, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, NewError(400, "invalid_request_error", "request body is not valid JSON: "+err.Error(), "")
+	// Splice the few changes into the body instead of decoding and encoding
+	// it whole: a pass-through must stay cheap (docs/benchmarks.md).
+	if !gjson.ValidBytes(body) || !gjson.ParseBytes(body).IsObject() {
+		return nil, NewError(400, "invalid_request_error", "request body is not a valid JSON object", "")
 	}
-	model, _ := json.Marshal(t.Model)
-	m["model"] = model
-	for _, p := range t.AdditionalDropParams {
-		delete(m, p)
-	}
-	// LiteLLM-only request fields never go upstream.
-	for _, p := range []string{"fallbacks", "num_retries", "context_window_fallbacks", "content_policy_fallbacks", "mock_response", "caching", "cache", "metadata_litellm", "litellm_metadata"} {
-		delete(m, p)
-	}
-	out, err := json.Marshal(m)
+	out, err := sjson.SetBytes(append([]byte(nil), body...), "model", t.Model)
 	if err != nil {
 		return nil, err
 	}
+	for _, list := range [][]string{t.AdditionalDropParams, liteLLMOnlyFields} {
+		for _, p := range list {
+			if gjson.GetBytes(out, gjsonKey(p)).Exists() {
+				if out, err = sjson.DeleteBytes(out, gjsonKey(p)); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return &UpstreamRequest{Method: "POST", Path: o.Path(ep, t), Headers: map[string]string{"content-type": "application/json"}, Body: out}, nil
+}
+
+// liteLLMOnlyFields are request fields LiteLLM reads itself; they never go upstream.
+var liteLLMOnlyFields = []string{"fallbacks", "num_retries", "context_window_fallbacks", "content_policy_fallbacks",
+	"mock_response", "caching", "cache", "metadata_litellm", "litellm_metadata", "timeout"}
+
+// gjsonKey escapes a top-level field name for gjson/sjson paths.
+func gjsonKey(k string) string {
+	if !strings.ContainsAny(k, ".*?|#@") {
+		return k
+	}
+	return gjsonEscaper.Replace(k)
+}
+
+var gjsonEscaper = strings.NewReplacer(".", `\.`, "*", `\*`, "?", `\?`, "|", `\|`, "#", `\#`, "@", `\@`)
+
+// Path is the upstream path (and query) of an endpoint for a deployment.
+func (o openAI) Path(ep Endpoint, t Target) string {
 	base := strings.TrimRight(t.APIBase, "/")
 	path := endpointPath(ep)
 	if o.azure {
@@ -73,7 +95,13 @@ func (o openAI) Request(ep Endpoint, body []byte, t Target) (*UpstreamRequest, e
 		path = "/openai/deployments/" + url.PathEscape(t.Model) + path + "?api-version=" + url.QueryEscape(v)
 		base = trimAzureBase(base)
 	}
-	return &UpstreamRequest{Method: "POST", Path: basePath(base) + path, Headers: map[string]string{"content-type": "application/json"}, Body: out}, nil
+	return basePath(base) + path
+}
+
+// PassThroughPath is the upstream path of an OpenAI-compatible or Azure
+// deployment, for callers that send a body prepared earlier.
+func PassThroughPath(ep Endpoint, t Target) string {
+	return openAI{azure: t.Provider == "azure"}.Path(ep, t)
 }
 
 // trimAzureBase drops a trailing /openai from an Azure api_base (users write both forms).

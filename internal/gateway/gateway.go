@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"runtime"
 
 	"fmt"
 	"io"
@@ -141,7 +142,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	xg := grpc.NewServer()
 	g.xds.Register(ctx, xg)
-	eg := grpc.NewServer(grpc.MaxRecvMsgSize(64<<20), grpc.MaxSendMsgSize(64<<20))
+	eg := grpc.NewServer(extProcServerOptions()...)
 	g.ext.Register(eg)
 	go func() { _ = xg.Serve(xl) }()
 	go func() { _ = eg.Serve(el) }()
@@ -223,4 +224,21 @@ func openStore(cfg *config.Config, log *slog.Logger) (store.Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return st, nil
+}
+
+// extProcServerOptions tune the ext_proc gRPC server for many short streams
+// over one local connection: a worker pool instead of a goroutine (and stack
+// growth) per stream, shared write buffers, large windows so a big body is
+// not chopped by flow control, and message sizes up to the body limit.
+func extProcServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(64 << 20),
+		grpc.MaxSendMsgSize(64 << 20),
+		grpc.NumStreamWorkers(uint32(4 * runtime.GOMAXPROCS(0))),
+		grpc.SharedWriteBuffer(true),
+		grpc.InitialWindowSize(4 << 20),
+		grpc.InitialConnWindowSize(16 << 20),
+		grpc.ReadBufferSize(64 << 10),
+		grpc.WriteBufferSize(64 << 10),
+	}
 }

@@ -80,7 +80,7 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	if err != nil {
 		return err
 	}
-	gs := grpc.NewServer(grpc.MaxRecvMsgSize(64<<20), grpc.MaxSendMsgSize(64<<20))
+	gs := grpc.NewServer(extProcServerOptions()...)
 	g.ext.Register(gs)
 	go func() { <-ctx.Done(); gs.GracefulStop() }()
 	if o.ConfigPath != "" {

@@ -207,6 +207,10 @@ type RequestContext struct {
 	// fallback_kinds are the fallback kinds already taken by this request
 	// (1 = context window, 2 = content policy), so a redirect never loops.
 	FallbackKinds []int32 `protobuf:"varint,18,rep,packed,name=fallback_kinds,json=fallbackKinds,proto3" json:"fallback_kinds,omitempty"`
+	// body_prepared: the request filter already wrote the provider body (every
+	// attempt is an OpenAI-compatible deployment with the same model and
+	// defaults), so the attempt filter skips the request body phase.
+	BodyPrepared  bool `protobuf:"varint,19,opt,name=body_prepared,json=bodyPrepared,proto3" json:"body_prepared,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -365,6 +369,13 @@ func (x *RequestContext) GetFallbackKinds() []int32 {
 		return x.FallbackKinds
 	}
 	return nil
+}
+
+func (x *RequestContext) GetBodyPrepared() bool {
+	if x != nil {
+		return x.BodyPrepared
+	}
+	return false
 }
 
 // Deployment is the routing view of one model_list entry (no secrets).
@@ -537,7 +548,7 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\x05model\x18\x03 \x01(\tR\x05model\x12%\n" +
 	"\x0efallback_index\x18\x04 \x01(\x05R\rfallbackIndex\x12\x14\n" +
 	"\x05retry\x18\x05 \x01(\x05R\x05retry\x12\x1a\n" +
-	"\bprovider\x18\x06 \x01(\tR\bprovider\"\xa4\x06\n" +
+	"\bprovider\x18\x06 \x01(\tR\bprovider\"\xc9\x06\n" +
 	"\x0eRequestContext\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\tR\x06callId\x12\x1f\n" +
 	"\vmodel_group\x18\x02 \x01(\tR\n" +
@@ -559,7 +570,8 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\roriginal_path\x18\x0f \x01(\tR\foriginalPath\x12-\n" +
 	"\x12original_authority\x18\x10 \x01(\tR\x11originalAuthority\x12)\n" +
 	"\x10policy_fallbacks\x18\x11 \x01(\bR\x0fpolicyFallbacks\x12%\n" +
-	"\x0efallback_kinds\x18\x12 \x03(\x05R\rfallbackKinds\x1aB\n" +
+	"\x0efallback_kinds\x18\x12 \x03(\x05R\rfallbackKinds\x12#\n" +
+	"\rbody_prepared\x18\x13 \x01(\bR\fbodyPrepared\x1aB\n" +
 	"\x14ResponseHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc0\x01\n" +
