@@ -235,7 +235,6 @@ func extProcServerOptions() []grpc.ServerOption {
 		grpc.MaxRecvMsgSize(64 << 20),
 		grpc.MaxSendMsgSize(64 << 20),
 		grpc.NumStreamWorkers(uint32(4 * runtime.GOMAXPROCS(0))),
-		grpc.SharedWriteBuffer(true),
 		grpc.InitialWindowSize(4 << 20),
 		grpc.InitialConnWindowSize(16 << 20),
 		grpc.ReadBufferSize(64 << 10),
