@@ -106,7 +106,7 @@ func TestFoundation(t *testing.T) {
 		if resp.Usage.TotalTokens == 0 {
 			t.Errorf("usage missing: %+v", resp.Usage)
 		}
-		for _, h := range []string{"x-litellm-model-id", "x-litellm-model-group", "x-litellm-call-id"} {
+		for _, h := range []string{"x-litellm-model-id", "x-litellm-model-group", "x-litellm-call-id", "x-litellm-response-duration-ms", "x-litellm-model-api-base"} {
 			if hdr.Get(h) == "" {
 				t.Errorf("response header %s missing; headers: %v", h, hdr)
 			}

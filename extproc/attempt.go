@@ -311,6 +311,10 @@ func (t *try) clientHeaders() map[string]string {
 		"x-litellm-attempted-fallbacks":  strconv.Itoa(int(t.a.FallbackIndex)),
 		"x-litellm-overhead-duration-ms": strconv.FormatFloat(float64(t.rc.OverheadNanos)/1e6, 'f', 3, 64),
 	}
+	if t.rc.StartUnixNano > 0 {
+		// Until the response headers: for a stream, the time to its first byte.
+		h["x-litellm-response-duration-ms"] = strconv.FormatFloat(float64(time.Now().UnixNano()-t.rc.StartUnixNano)/1e6, 'f', 3, 64)
+	}
 	return h
 }
 
