@@ -54,7 +54,8 @@ func ControlPlaneScale(ctx context.Context, o *Options, fakeURL string, sizes []
 	srv := xds.NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	go func() { _ = srv.Serve(ctx, l) }()
 
-	boot, err := envoy.BootstrapJSON(envoy.BootstrapOptions{XDSSocket: sock})
+	// The setting `llmgate run` uses for large configs (above 1,000 deployments).
+	boot, err := envoy.BootstrapJSON(envoy.BootstrapOptions{XDSSocket: sock, NoDeploymentStats: true})
 	if err != nil {
 		return nil, err
 	}

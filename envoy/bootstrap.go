@@ -2,6 +2,8 @@ package envoy
 
 import (
 	"fmt"
+	metricsv3 "github.com/envoyproxy/go-control-plane/envoy/config/metrics/v3"
+	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"time"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
@@ -27,6 +29,11 @@ type BootstrapOptions struct {
 	// AdminAddress and AdminPort of Envoy's admin interface (loopback only).
 	AdminAddress string
 	AdminPort    uint32
+	// NoDeploymentStats turns off Envoy's per-cluster stats of deployment
+	// clusters (dep_*). They cost Envoy about half of the time and a third of
+	// the memory of a large push (docs/benchmarks.md); `llmgate run` turns
+	// them off above 1,000 deployments.
+	NoDeploymentStats bool
 }
 
 // Bootstrap builds the bootstrap: ADS for listeners and clusters (routes come
@@ -68,7 +75,7 @@ func Bootstrap(o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &bootstrapv3.Bootstrap{
+	b := &bootstrapv3.Bootstrap{
 		Node: &corev3.Node{Id: o.NodeID, Cluster: "llmgate"},
 		Admin: &bootstrapv3.Admin{Address: &corev3.Address{Address: &corev3.Address_SocketAddress{SocketAddress: &corev3.SocketAddress{
 			Address: o.AdminAddress, PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: o.AdminPort},
@@ -96,8 +103,17 @@ func Bootstrap(o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
 			Name:           "static",
 			LayerSpecifier: &bootstrapv3.RuntimeLayer_StaticLayer{StaticLayer: rt},
 		}}},
-	}, nil
+	}
+	if o.NoDeploymentStats {
+		b.StatsConfig = &metricsv3.StatsConfig{StatsMatcher: &metricsv3.StatsMatcher{StatsMatcher: &metricsv3.StatsMatcher_ExclusionList{ExclusionList: &matcherv3.ListStringMatcher{
+			Patterns: []*matcherv3.StringMatcher{{MatchPattern: &matcherv3.StringMatcher_Prefix{Prefix: "cluster." + deploymentClusterPrefix}}},
+		}}}}
+	}
+	return b, nil
 }
+
+// deploymentClusterPrefix starts every deployment cluster's name (xds.ClusterName).
+const deploymentClusterPrefix = "dep_"
 
 // BootstrapJSON renders the bootstrap as JSON (Envoy reads it with --config-path).
 func BootstrapJSON(o BootstrapOptions) ([]byte, error) {

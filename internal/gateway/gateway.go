@@ -149,7 +149,11 @@ func Run(ctx context.Context, o Options) error {
 	defer xg.Stop()
 	defer eg.Stop()
 
-	boot, err := envoy.BootstrapJSON(envoy.BootstrapOptions{XDSSocket: xdsSock})
+	noStats := len(cfg.Models) > 1000
+	if noStats {
+		g.log.Info("per-deployment Envoy cluster stats are off above 1,000 deployments (push time and memory)", "deployments", len(cfg.Models))
+	}
+	boot, err := envoy.BootstrapJSON(envoy.BootstrapOptions{XDSSocket: xdsSock, NoDeploymentStats: noStats})
 	if err != nil {
 		return err
 	}
