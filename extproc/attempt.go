@@ -1,9 +1,13 @@
 package extproc
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -446,6 +450,7 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 // finalBody translates a whole response body: an error into OpenAI error JSON
 // (and decides whether Envoy retries it), a success into the OpenAI response.
 func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.HeaderValueOption, []string) {
+	body = decodeBody(body, t.respHdr["content-encoding"])
 	if t.status >= 400 {
 		e := t.tr.Error(t.status, t.respHdr, body)
 		o.Class, o.RetryAfter = e.Class, e.RetryAfter
@@ -549,4 +554,25 @@ func (t *try) originalError() *translator.Error {
 		return nil
 	}
 	return &e
+}
+
+// maxDecodedBody bounds a decompressed provider body.
+const maxDecodedBody = 64 << 20
+
+// decodeBody undoes a gzip content-encoding (the attempt filter asks for
+// identity, but a provider may compress anyway); other bodies are returned
+// as they are.
+func decodeBody(body []byte, encoding string) []byte {
+	if !strings.EqualFold(strings.TrimSpace(encoding), "gzip") {
+		return body
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return body
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, maxDecodedBody))
+	if err != nil {
+		return body
+	}
+	return out
 }

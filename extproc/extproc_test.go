@@ -1,6 +1,8 @@
 package extproc
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -172,5 +174,21 @@ func TestPlanMetadata(t *testing.T) {
 	}
 	if md.Fields[xds.ContextMetadataNamespace].GetStructValue().Fields["ctx"].GetStringValue() != "ctx" {
 		t.Error("request context missing from metadata")
+	}
+}
+
+func TestDecodeBody(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write([]byte(`{"ok":true}`))
+	_ = zw.Close()
+	if got := decodeBody(buf.Bytes(), "gzip"); string(got) != `{"ok":true}` {
+		t.Errorf("gzip body not decoded: %q", got)
+	}
+	if got := decodeBody([]byte("plain"), ""); string(got) != "plain" {
+		t.Errorf("identity body changed: %q", got)
+	}
+	if got := decodeBody([]byte("not gzip"), "gzip"); string(got) != "not gzip" {
+		t.Errorf("a bad gzip body is passed on as is, got %q", got)
 	}
 }
