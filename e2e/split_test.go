@@ -42,9 +42,11 @@ general_settings:
 		t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
 		return cmd
 	}
-	ext := start(llmgateBin, "extproc", "--config", cfgPath, "--listen", extAddr)
 	start(llmgateBin, "controlplane", "--config", cfgPath, "--listen", xdsAddr, "--extproc-address", extAddr,
 		"--host", "127.0.0.1", "--port", fmt.Sprint(port))
+	// The ext_proc replica takes its config from the control plane's routing
+	// table, not from the file: replicas cannot drift apart.
+	ext := start(llmgateBin, "extproc", "--xds-address", xdsAddr, "--listen", extAddr)
 	boot, err := exec.Command(llmgateBin, "bootstrap", "--xds-address", xdsAddr, "--admin-port", "0").Output()
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +79,32 @@ general_settings:
 	rec, _ := fake.Last()
 	if rec.Path != "/split/v1/chat/completions" {
 		t.Errorf("upstream path %s", rec.Path)
+	}
+
+	// A config change reaches Envoy and the ext_proc replica through the control plane.
+	if err := os.WriteFile(cfgPath+".tmp", []byte(fmt.Sprintf(`
+model_list:
+  - model_name: gpt-x
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/split/v1, api_key: k}
+  - model_name: added
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/added/v1, api_key: k}
+general_settings:
+  master_key: %[2]s
+`, fake.URL(), master)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(cfgPath+".tmp", cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	served := false
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if code, _, _ := post(t, url+"/v1/chat/completions", master, `{"model":"added","messages":[{"role":"user","content":"new"}]}`); code == 200 {
+			served = true
+			break
+		}
+	}
+	if !served {
+		t.Fatal("the new model group never served through the split gateway")
 	}
 
 	// ext_proc down: the client still gets OpenAI error JSON, never Envoy's text.

@@ -13,13 +13,17 @@ import (
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"google.golang.org/grpc"
+
+	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 )
 
 // Server serves Resources over ADS to every Envoy that connects, whatever its
 // node id: all gateway Envoys get the same config.
 type Server struct {
-	cache cachev3.SnapshotCache
-	log   *slog.Logger
+	cache  cachev3.SnapshotCache
+	tables *cachev3.LinearCache // the RoutingTable for ext_proc replicas
+	mux    *cachev3.MuxCache
+	log    *slog.Logger
 
 	mu      sync.Mutex
 	current *cachev3.Snapshot
@@ -32,7 +36,27 @@ func (anyNode) ID(*corev3Node) string { return "llmgate" }
 
 // NewServer returns a control plane with no config yet.
 func NewServer(log *slog.Logger) *Server {
-	return &Server{cache: cachev3.NewSnapshotCache(true, anyNode{}, nil), log: log, acked: make(chan string, 16)}
+	s := &Server{cache: cachev3.NewSnapshotCache(true, anyNode{}, nil), log: log, acked: make(chan string, 16)}
+	s.tables = cachev3.NewLinearCache(RoutingTableType)
+	classify := func(typeURL string) string {
+		if typeURL == RoutingTableType {
+			return "tables"
+		}
+		return "envoy"
+	}
+	s.mux = &cachev3.MuxCache{
+		Classify:      func(r *cachev3.Request) string { return classify(r.GetTypeUrl()) },
+		ClassifyDelta: func(r *cachev3.DeltaRequest) string { return classify(r.GetTypeUrl()) },
+		Caches:        map[string]cachev3.Cache{"envoy": s.cache, "tables": s.tables},
+	}
+	return s
+}
+
+// SetRoutingTable publishes the routing table that `llmgate extproc
+// --xds-address` replicas serve, so every replica runs the same config as
+// the Envoys (no replica reads the file on its own and drifts).
+func (s *Server) SetRoutingTable(rt *llmgatev1.RoutingTable) error {
+	return s.tables.UpdateResource(rt.GetName(), rt)
 }
 
 // Set publishes a new config version to every connected and future Envoy.
@@ -72,7 +96,7 @@ func (s *Server) Acked() <-chan string { return s.acked }
 
 // Register adds the ADS service to a gRPC server.
 func (s *Server) Register(ctx context.Context, g *grpc.Server) {
-	srv := serverv3.NewServer(ctx, s.cache, &callbacks{s: s})
+	srv := serverv3.NewServer(ctx, s.mux, &callbacks{s: s})
 	discoveryv3.RegisterAggregatedDiscoveryServiceServer(g, srv)
 }
 

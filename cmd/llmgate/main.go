@@ -34,7 +34,7 @@ Usage:
 
 Split into pieces, for fleets:
   llmgate controlplane [--config FILE] --listen 0.0.0.0:18000 --extproc-address HOST:PORT [--port 4000]
-  llmgate extproc      [--config FILE] --listen 0.0.0.0:50051
+  llmgate extproc      [--config FILE | --xds-address HOST:PORT] --listen 0.0.0.0:50051
   llmgate bootstrap    --xds-address HOST:PORT     an Envoy bootstrap pointing at the control plane
 
 The config comes from --config, else $CONFIG_FILE_PATH, else the embedded
@@ -190,6 +190,7 @@ func splitCmd(which string, args []string) error {
 	cfgPath := fs.String("config", "", "LiteLLM config.yaml")
 	listen := fs.String("listen", map[string]string{"controlplane": "127.0.0.1:18000", "extproc": "127.0.0.1:50051"}[which], "gRPC listen address")
 	extprocAddr := fs.String("extproc-address", "", "controlplane: where Envoy reaches `llmgate extproc`")
+	xdsAddr := fs.String("xds-address", "", "extproc: take the config from this control plane (`llmgate controlplane --listen`) instead of --config")
 	host := fs.String("host", "0.0.0.0", "controlplane: Envoy's listen address")
 	port := fs.Uint("port", 4000, "controlplane: Envoy's listen port")
 	_ = fs.Parse(args)
@@ -198,7 +199,7 @@ func splitCmd(which string, args []string) error {
 	defer stop()
 	o := gateway.Options{
 		ConfigPath: config.PathFromEnv(*cfgPath), DefaultConfig: examples.Default, DefaultConfigName: examples.DefaultName,
-		Host: *host, Port: uint32(*port), ExtProcAddress: *extprocAddr, AccessLog: true, Log: log,
+		Host: *host, Port: uint32(*port), ExtProcAddress: *extprocAddr, XDSAddress: *xdsAddr, AccessLog: true, Log: log,
 	}
 	if which == "controlplane" {
 		return gateway.RunControlPlane(ctx, o, *listen)

@@ -37,6 +37,9 @@ type Options struct {
 	// ExtProcAddress (split mode): where Envoy reaches `llmgate extproc`
 	// instead of the in-process Unix socket.
 	ExtProcAddress string
+	// XDSAddress (split mode, ext_proc): take the config from the control
+	// plane's routing table instead of reading the file.
+	XDSAddress string
 	// Ready, when set, receives the admin address once Envoy serves the listener.
 	Ready func(adminAddr string)
 	Log   *slog.Logger
@@ -127,6 +130,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := g.xds.Set(ctx, res); err != nil {
 		return err
 	}
+	g.publishTable(cfg, res.Version)
 	g.ext = extproc.NewServer(extproc.NewState(cfg, g.store, res.Version, g.log), g.log)
 	g.cfg, g.version = cfg, res.Version
 
@@ -243,5 +247,19 @@ func extProcServerOptions() []grpc.ServerOption {
 		grpc.InitialConnWindowSize(16 << 20),
 		grpc.ReadBufferSize(64 << 10),
 		grpc.WriteBufferSize(64 << 10),
+	}
+}
+
+// publishTable serves the config to `llmgate extproc --xds-address` replicas.
+func (g *Gateway) publishTable(cfg *config.Config, version string) {
+	if g.xds == nil {
+		return
+	}
+	rt, err := xds.RoutingTable(cfg, version)
+	if err == nil {
+		err = g.xds.SetRoutingTable(rt)
+	}
+	if err != nil {
+		g.log.Error("routing table not published", "error", err.Error())
 	}
 }

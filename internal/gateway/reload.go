@@ -96,6 +96,7 @@ func (g *Gateway) Reload(ctx context.Context) {
 			g.ext.Swap(extproc.NewState(cfg, g.store, res.Version, g.log))
 		}
 		g.cfg, g.version = cfg, res.Version
+		g.publishTable(cfg, res.Version)
 		g.log.Info("config reloaded", "version", res.Version)
 		return
 	}
@@ -116,6 +117,7 @@ func (g *Gateway) Reload(ctx context.Context) {
 	}
 	old := g.version
 	g.cfg, g.version = cfg, res.Version
+	g.publishTable(cfg, res.Version)
 	g.log.Info("config reloaded", "from", old, "to", res.Version, "deployments", len(cfg.Models))
 	go func() {
 		// Requests planned with the old config are in Envoy by now.

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/extproc"
 	"github.com/llmgate/llmgate/xds"
 )
@@ -35,6 +36,7 @@ func RunControlPlane(ctx context.Context, o Options, listenAddr string) error {
 		return err
 	}
 	g.cfg, g.version = cfg, res.Version
+	g.publishTable(cfg, res.Version)
 	l, err := net.Listen("tcp", listenAddr)
 	if err != nil {
 		return err
@@ -55,8 +57,19 @@ func RunControlPlane(ctx context.Context, o Options, listenAddr string) error {
 // config names one; replicas keep nothing between streams.
 func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	g := &Gateway{o: o, log: o.Log}
-	cfg, err := g.load()
-	if err != nil {
+	var cfg *config.Config
+	var err error
+	var tables <-chan table
+	if o.XDSAddress != "" {
+		// The control plane serves the config: wait for the first table.
+		tables = watchRoutingTable(ctx, o.XDSAddress, g.log)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case tb := <-tables:
+			cfg = tb.cfg
+		}
+	} else if cfg, err = g.load(); err != nil {
 		return err
 	}
 	logWarnings(g.log, cfg)
@@ -83,7 +96,15 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	gs := grpc.NewServer(extProcServerOptions()...)
 	g.ext.Register(gs)
 	go func() { <-ctx.Done(); gs.GracefulStop() }()
-	if o.ConfigPath != "" {
+	switch {
+	case tables != nil:
+		go func() {
+			for tb := range tables {
+				g.ext.Swap(extproc.NewState(tb.cfg, g.store, tb.version, g.log))
+				g.log.Info("routing table applied", "version", tb.version, "deployments", len(tb.cfg.Models))
+			}
+		}()
+	case o.ConfigPath != "":
 		go g.watch(ctx, o.ConfigPath)
 	}
 	g.log.Info("ext_proc serving", "address", l.Addr().String(), "config_version", res.Version)

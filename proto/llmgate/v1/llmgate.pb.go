@@ -474,9 +474,11 @@ func (x *Deployment) GetWildcard() bool {
 // RoutingTable is what the control plane serves to ext_proc replicas over
 // xDS (type URL type.googleapis.com/llmgate.v1.RoutingTable).
 type RoutingTable struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	Version     string                 `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
-	Deployments []*Deployment          `protobuf:"bytes,2,rep,name=deployments,proto3" json:"deployments,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the resource name in xDS ("llmgate").
+	Name        string        `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
+	Version     string        `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	Deployments []*Deployment `protobuf:"bytes,2,rep,name=deployments,proto3" json:"deployments,omitempty"`
 	// resolved_config is the loaded config as JSON, with secrets; it only
 	// travels on the control plane's own channel.
 	ResolvedConfig []byte `protobuf:"bytes,3,opt,name=resolved_config,json=resolvedConfig,proto3" json:"resolved_config,omitempty"`
@@ -512,6 +514,13 @@ func (x *RoutingTable) ProtoReflect() protoreflect.Message {
 // Deprecated: Use RoutingTable.ProtoReflect.Descriptor instead.
 func (*RoutingTable) Descriptor() ([]byte, []int) {
 	return file_llmgate_v1_llmgate_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RoutingTable) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
 }
 
 func (x *RoutingTable) GetVersion() string {
@@ -584,8 +593,9 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\x05model\x18\x04 \x01(\tR\x05model\x12\x19\n" +
 	"\bapi_base\x18\x05 \x01(\tR\aapiBase\x12\x18\n" +
 	"\acluster\x18\x06 \x01(\tR\acluster\x12\x1a\n" +
-	"\bwildcard\x18\a \x01(\bR\bwildcard\"\x8b\x01\n" +
-	"\fRoutingTable\x12\x18\n" +
+	"\bwildcard\x18\a \x01(\bR\bwildcard\"\x9f\x01\n" +
+	"\fRoutingTable\x12\x12\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x128\n" +
 	"\vdeployments\x18\x02 \x03(\v2\x16.llmgate.v1.DeploymentR\vdeployments\x12'\n" +
 	"\x0fresolved_config\x18\x03 \x01(\fR\x0eresolvedConfig*j\n" +
