@@ -210,7 +210,6 @@ func RouteConfiguration(cfg *config.Config, o Options) (*routev3.RouteConfigurat
 		Name:                       "llmgate",
 		Domains:                    []string{"*"},
 		IncludeRequestAttemptCount: true,
-		RequestHeadersToRemove:     nil,
 	}
 	for _, g := range groups {
 		if len(g.Deployments) == 0 {
@@ -234,7 +233,6 @@ func RouteConfiguration(cfg *config.Config, o Options) (*routev3.RouteConfigurat
 	return &routev3.RouteConfiguration{
 		Name:                    RouteConfigName,
 		VirtualHosts:            []*routev3.VirtualHost{vh},
-		RequestHeadersToRemove:  nil,
 		ResponseHeadersToRemove: []string{ReplyHeader},
 	}, nil
 }
