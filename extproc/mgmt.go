@@ -22,8 +22,12 @@ func (s *Server) management(st *State, rt route, h map[string]string) *extprocv3
 		if e := st.authenticate(h); e != nil {
 			return errorReply(e, nil)
 		}
-		return errorReply(&translator.Error{Status: 501, Type: "not_implemented_error",
-			Message: "/health (calling every model) is not implemented yet; use /health/liveliness and /health/readiness"}, nil)
+		if s.SelfURL == "" {
+			return errorReply(&translator.Error{Status: 501, Type: "not_implemented_error",
+				Message: "/health needs the gateway's own listener address (served by `llmgate run`); use /health/liveliness and /health/readiness"}, nil)
+		}
+		b, _ := json.Marshal(s.healthCheck(st))
+		return immediate(200, "application/json", b, nil, "llmgate_health")
 	case routeModels, routeModelInfo, routeModelGroupInfo:
 		if e := st.authenticate(h); e != nil {
 			return errorReply(e, nil)

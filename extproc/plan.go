@@ -33,6 +33,14 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 	}
 	var p *router.Plan
 	var err error
+	if ticket != nil && ticket.Kind == pinKind {
+		// A health check: exactly one try on the pinned deployment.
+		d, ok := st.Router.Deployment(ticket.Deployment)
+		if !ok {
+			return nil, nil, translator.NewError(404, "not_found_error", "deployment "+ticket.Deployment+" is not in the config", "")
+		}
+		return &router.Plan{Resolution: res}, []*llmgatev1.Attempt{{DeploymentId: d.ID, ModelGroup: d.ModelName, Model: d.Model, Provider: d.Provider}}, nil
+	}
 	if ticket != nil {
 		// An internal redirect from the attempt filter: the group failed with a
 		// context-window or content-policy error; take that fallback list.

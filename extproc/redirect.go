@@ -32,6 +32,8 @@ type fallbackTicket struct {
 	Expires int64   `json:"e"` // unix seconds
 	Taken   []int32 `json:"t"` // kinds already taken
 	Key     string  `json:"h"` // key hash of the original request (virtual keys)
+	// Deployment pins a health-check request to one deployment (Kind pinKind).
+	Deployment string `json:"d,omitempty"`
 }
 
 // redirectKey signs tickets. It is per process: `llmgate run` serves both
@@ -77,6 +79,9 @@ func readTicket(s string, now time.Time) *fallbackTicket {
 	}
 	return &t
 }
+
+// pinKind marks a ticket that pins a request to one deployment (/health).
+const pinKind = 100
 
 // fallbackKindFor is the fallback list an error class starts, if any.
 func fallbackKindFor(class translator.ErrorClass) (router.FallbackKind, bool) {

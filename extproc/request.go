@@ -8,6 +8,7 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
@@ -42,6 +43,12 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	}
 	h := headerMap(rh.GetHeaders())
 	rt := classify(h[":method"], h[":path"])
+	if rt.kind == routeHealth && s.SelfURL != "" {
+		// Calling every model takes longer than message_timeout: extend it first.
+		if err := stream.Send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(healthTimeout + 5*time.Second)}); err != nil {
+			return err
+		}
+	}
 	if reply := s.management(st, rt, h); reply != nil {
 		return stream.Send(reply)
 	}
@@ -126,7 +133,7 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 		OriginalAuthority: h[":authority"],
 		PolicyFallbacks:   len(st.Router.FallbackGroups(res.Group, router.ContentPolicyFallbacks)) > 0,
 	}
-	if ticket != nil {
+	if ticket != nil && ticket.Kind != pinKind {
 		ctx.FallbackKinds = ticket.Taken
 		ctx.ModelGroup = ticket.Group
 	}

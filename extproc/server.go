@@ -104,6 +104,9 @@ type Server struct {
 	state atomic.Pointer[State]
 	log   *slog.Logger
 	now   func() time.Time
+	// SelfURL is the gateway's own listener (http://127.0.0.1:4000): /health
+	// checks every deployment through Envoy, as a client would.
+	SelfURL string
 }
 
 // NewServer returns a server that serves st.

@@ -26,6 +26,8 @@ func RequestFilter(o Options) *extprocv3.ExternalProcessor {
 	return &extprocv3.ExternalProcessor{
 		GrpcService:    gs,
 		MessageTimeout: durationpb.New(o.ExtProcTimeout),
+		// /health calls every model and extends its own timeout up to this.
+		MaxMessageTimeout: durationpb.New(60 * time.Second),
 		// ext_proc unreachable or failing: 503, which local_reply_config turns
 		// into OpenAI JSON (the gateway's own filters never answer 503).
 		StatusOnError: &typev3.HttpStatus{Code: typev3.StatusCode_ServiceUnavailable},

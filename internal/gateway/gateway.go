@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"runtime"
+	"strconv"
 
 	"fmt"
 	"io"
@@ -132,6 +133,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	g.publishTable(cfg, res.Version)
 	g.ext = extproc.NewServer(extproc.NewState(cfg, g.store, res.Version, g.log), g.log)
+	g.ext.SelfURL = selfURL(g.xdsOptions())
 	g.cfg, g.version = cfg, res.Version
 
 	// gRPC servers on Unix sockets: Envoy ↔ control plane and Envoy ↔ ext_proc.
@@ -262,4 +264,17 @@ func (g *Gateway) publishTable(cfg *config.Config, version string) {
 	if err != nil {
 		g.log.Error("routing table not published", "error", err.Error())
 	}
+}
+
+// selfURL is how the gateway reaches its own Envoy listener (for /health).
+func selfURL(o xds.Options) string {
+	host := o.ListenAddress
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	port := o.Port
+	if port == 0 {
+		port = 4000
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(int(port)))
 }
