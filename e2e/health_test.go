@@ -32,11 +32,11 @@ general_settings:
 	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/bad"}, Fault: fakeprovider.Fault{Status: 401, ErrorMessage: "invalid api key"}}); err != nil {
 		t.Fatal(err)
 	}
-	code, _, b := do(t, "GET", g.URL+"/health", "", "")
+	code, _, _ := do(t, "GET", g.URL+"/health", "", "")
 	if code != 401 {
 		t.Errorf("/health without the key: %d", code)
 	}
-	code, _, b = do(t, "GET", g.URL+"/health", master, "")
+	code, _, b := do(t, "GET", g.URL+"/health", master, "")
 	if code != 200 {
 		t.Fatalf("status %d: %s\n%s", code, b, g.Logs())
 	}
