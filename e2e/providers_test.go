@@ -107,6 +107,9 @@ func TestProviders(t *testing.T) {
 			if got := resp.Choices[0].Message.Content; !strings.Contains(got, prompt) {
 				t.Errorf("chat content = %q, want the fake's echo of %q", got, prompt)
 			}
+			if resp.Created == 0 {
+				t.Errorf("created is 0")
+			}
 			if resp.Choices[0].FinishReason != "stop" {
 				t.Errorf("finish_reason = %q", resp.Choices[0].FinishReason)
 			}

@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 	"io"
 	"strconv"
 	"strings"
@@ -492,6 +494,9 @@ func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.Heade
 		return e.JSON(), nil, nil
 	}
 	o.Usage = r.Usage
+	if !t.pass {
+		r.Body = stampCreated(r.Body, time.Now())
+	}
 	if r.FinishReason == "content_filter" {
 		o.Class = translator.ErrContentPolicy
 		if redirect := t.fallbackRedirect(translator.ErrContentPolicy); redirect != nil {
@@ -575,4 +580,16 @@ func decodeBody(body []byte, encoding string) []byte {
 		return body
 	}
 	return out
+}
+
+// stampCreated fills a zero "created" (translators have no clock; Anthropic
+// and Bedrock send no timestamp) with the time the answer was translated.
+func stampCreated(body []byte, now time.Time) []byte {
+	if c := gjson.GetBytes(body, "created"); !c.Exists() || c.Int() != 0 {
+		return body
+	}
+	if out, err := sjson.SetBytes(body, "created", now.Unix()); err == nil {
+		return out
+	}
+	return body
 }

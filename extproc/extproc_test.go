@@ -192,3 +192,16 @@ func TestDecodeBody(t *testing.T) {
 		t.Errorf("a bad gzip body is passed on as is, got %q", got)
 	}
 }
+
+func TestStampCreated(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	if got := string(stampCreated([]byte(`{"id":"x","created":0}`), now)); got != `{"id":"x","created":1700000000}` {
+		t.Errorf("zero created not stamped: %s", got)
+	}
+	if got := string(stampCreated([]byte(`{"created":42}`), now)); got != `{"created":42}` {
+		t.Errorf("a provider's timestamp must be kept: %s", got)
+	}
+	if got := string(stampCreated([]byte(`{"object":"list"}`), now)); got != `{"object":"list"}` {
+		t.Errorf("a body without created must be kept: %s", got)
+	}
+}
