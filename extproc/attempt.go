@@ -66,18 +66,11 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 			return stream.Send(errorReply(e, t.clientHeaders()))
 		}
 	} else {
-		if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{}}}); err != nil {
+		body, ok, err := awaitBody(stream)
+		if !ok {
 			return err
 		}
-		msg, err = recv(stream)
-		if err != nil {
-			return err
-		}
-		rb := msg.GetRequestBody()
-		if rb == nil {
-			return stream.Send(&extprocv3.ProcessingResponse{})
-		}
-		if resp, e = t.requestBody(rb.GetBody()); e != nil {
+		if resp, e = t.requestBody(body); e != nil {
 			return stream.Send(errorReply(e, t.clientHeaders()))
 		}
 	}

@@ -64,18 +64,11 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if rh.GetEndOfStream() {
 		return stream.Send(errorReply(translator.NewError(400, "invalid_request_error", "request body is required", ""), nil))
 	}
-	if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{}}}); err != nil {
+	body, ok, err := awaitBody(stream)
+	if !ok {
 		return err
 	}
-	msg, err = recv(stream)
-	if err != nil {
-		return err
-	}
-	body := msg.GetRequestBody()
-	if body == nil {
-		return stream.Send(&extprocv3.ProcessingResponse{})
-	}
-	resp, e := s.routeRequest(st, rt, h, body.GetBody(), start, ticket)
+	resp, e := s.routeRequest(st, rt, h, body, start, ticket)
 	if e != nil {
 		return stream.Send(errorReply(e, map[string]string{"x-litellm-call-id": h["x-request-id"]}))
 	}

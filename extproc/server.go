@@ -167,3 +167,21 @@ func recv(stream extprocv3.ExternalProcessor_ProcessServer) (*extprocv3.Processi
 	}
 	return req, nil
 }
+
+// awaitBody lets the request headers through unchanged and reads the
+// buffered body that follows. ok is false when Envoy sent something else (it
+// has then been answered).
+func awaitBody(stream extprocv3.ExternalProcessor_ProcessServer) (body []byte, ok bool, err error) {
+	if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{}}}); err != nil {
+		return nil, false, err
+	}
+	msg, err := recv(stream)
+	if err != nil {
+		return nil, false, err
+	}
+	rb := msg.GetRequestBody()
+	if rb == nil {
+		return nil, false, stream.Send(&extprocv3.ProcessingResponse{})
+	}
+	return rb.GetBody(), true, nil
+}
