@@ -76,14 +76,18 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	}
 	bg := context.Background()
 	o := router.Outcome{DeploymentID: t.d.ID, Group: t.a.ModelGroup, Stream: t.rc.Stream}
-	if br, err := st.Router.Begin(bg, t.d.ID); err == nil {
-		if !br.Allowed {
+	// Count the call (rpm, in flight) only when something reads the counts.
+	if st.countCalls {
+		br, err := st.Router.Begin(bg, t.d.ID)
+		if err == nil && !br.Allowed {
 			o.Status, o.Class = 429, translator.ErrRateLimit
 			_, _ = st.Router.Report(bg, o)
 			return stream.Send(errorReply(&translator.Error{Status: 429, Type: "rate_limit_error", Code: "429", RetryAfter: time.Second,
 				Message: "Deployment " + t.d.ID + " of model group " + t.a.ModelGroup + " is at its " + br.Reason + " limit"}, t.clientHeaders()))
 		}
-		defer func() { _ = st.Router.End(bg, t.d.ID) }()
+		if err == nil {
+			defer func() { _ = st.Router.End(bg, t.d.ID) }()
+		}
 	}
 	t.sent = time.Now()
 	defer func() {

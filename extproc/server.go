@@ -39,6 +39,10 @@ type State struct {
 	trackUsage bool
 	// trackEnd: see the end of every response (in-flight counts).
 	trackEnd bool
+	// countCalls: count rpm and in-flight per try (limits, usage headers,
+	// usage-based and least-busy routing); otherwise a try costs no store
+	// round trip before the call.
+	countCalls bool
 
 	masterKey  [32]byte // sha256 of the master key
 	hasMaster  bool
@@ -59,13 +63,17 @@ func NewState(cfg *config.Config, st store.Store, version string, log *slog.Logg
 	s.needTokens = rs.EnablePreCallChecks || usageStrategy
 	s.trackUsage = usageStrategy || rs.RoutingStrategy == "latency-based-routing"
 	s.trackEnd = rs.RoutingStrategy == "least-busy" || rs.DefaultMaxParallelRequests > 0 || cfg.General.MaxParallelRequests > 0
+	s.countCalls = s.trackEnd || usageStrategy
 	for i := range cfg.Models {
 		p := &cfg.Models[i].Params
 		if p.TPM > 0 {
-			s.needTokens, s.trackUsage = true, true
+			s.needTokens, s.trackUsage, s.countCalls = true, true, true
+		}
+		if p.RPM > 0 {
+			s.countCalls = true
 		}
 		if p.MaxParallelRequests > 0 {
-			s.trackEnd = true
+			s.trackEnd, s.countCalls = true, true
 		}
 	}
 	return s
