@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"net/http"
+	"strconv"
+
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -9,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/openai/openai-go/v3/option"
 	"strings"
 	"testing"
 
@@ -109,6 +113,18 @@ func TestProviders(t *testing.T) {
 			}
 			if resp.Created == 0 {
 				t.Errorf("created is 0")
+			}
+			if model == "claude" {
+				// A translated answer carries its cost (built-in price of claude-3-5-sonnet).
+				var raw *http.Response
+				if _, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+					Model: model, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("cost")},
+				}, option.WithResponseInto(&raw)); err != nil {
+					t.Fatal(err)
+				}
+				if c, err := strconv.ParseFloat(raw.Header.Get("x-litellm-response-cost"), 64); err != nil || c <= 0 {
+					t.Errorf("x-litellm-response-cost = %q", raw.Header.Get("x-litellm-response-cost"))
+				}
 			}
 			if resp.Choices[0].FinishReason != "stop" {
 				t.Errorf("finish_reason = %q", resp.Choices[0].FinishReason)

@@ -500,7 +500,11 @@ func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.Heade
 			return r.Body, redirect, nil
 		}
 	}
-	return r.Body, nil, nil
+	var set []*corev3.HeaderValueOption
+	if cost, ok := t.st.Router.Cost(t.d, t.d.Provider, t.a.Model, r.Usage); ok && (r.Usage.PromptTokens > 0 || r.Usage.CompletionTokens > 0) {
+		set = append(set, hdr("x-litellm-response-cost", strconv.FormatFloat(cost, 'g', -1, 64)))
+	}
+	return r.Body, set, nil
 }
 
 func bodyReply(body []byte, set []*corev3.HeaderValueOption, remove []string) *extprocv3.ProcessingResponse {

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"github.com/llmgate/llmgate/translator"
 	"math"
 	"sort"
 	"time"
@@ -225,4 +226,27 @@ func (r *Router) maxInputTokens(d *config.Deployment, t Target) int {
 		return f.MaxInputTokens
 	}
 	return 0
+}
+
+// Cost is the cost of one answer in USD (x-litellm-response-cost): prompt
+// and completion tokens at the deployment's prices, model_info first, then the
+// built-in model facts. ok is false when no price is known.
+func (r *Router) Cost(d *config.Deployment, provider, model string, u translator.Usage) (float64, bool) {
+	in, out := d.Info.InputCostPerToken, d.Info.OutputCostPerToken
+	var ci, co float64
+	known := in != nil && out != nil
+	if !known {
+		f, ok := r.lookupFacts(d, Target{DeploymentID: d.ID, Provider: provider, Model: model})
+		if !ok && in == nil && out == nil {
+			return 0, false
+		}
+		ci, co = f.InputCostPerToken, f.OutputCostPerToken
+	}
+	if in != nil {
+		ci = *in
+	}
+	if out != nil {
+		co = *out
+	}
+	return float64(u.PromptTokens)*ci + float64(u.CompletionTokens)*co, true
 }
