@@ -147,7 +147,11 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	xg := grpc.NewServer()
-	g.xds.Register(ctx, xg)
+	// The control plane outlives the run context: Envoy is stopped first, so
+	// it never sees its config stream cut while it drains.
+	xdsCtx, xdsStop := context.WithCancel(context.Background())
+	defer xdsStop()
+	g.xds.Register(xdsCtx, xg)
 	eg := grpc.NewServer(extProcServerOptions()...)
 	g.ext.Register(eg)
 	go func() { _ = xg.Serve(xl) }()
