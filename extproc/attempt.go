@@ -8,6 +8,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -464,6 +465,12 @@ func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.Heade
 			if next.DeploymentId != t.d.ID {
 				// Another deployment is next: retry at once (LiteLLM), not after Retry-After.
 				remove = append(remove, "retry-after")
+			} else if e.RetryAfter == 0 {
+				// The same deployment again: LiteLLM's backoff (0.5·2ⁿ s, at most
+				// 8 s), handed to Envoy's rate-limited back-off as a Retry-After
+				// in whole seconds (its header formats have no finer unit).
+				wait := t.st.Router.Backoff(int(t.a.Retry), 0, false)
+				set = append(set, hdr("retry-after", strconv.Itoa(int(math.Ceil(wait.Seconds())))))
 			}
 			if t.a.FallbackIndex == 0 && next.ModelGroup != t.a.ModelGroup {
 				t.saveOriginalError(e)
