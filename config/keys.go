@@ -460,11 +460,19 @@ func referenceMarkdown() string {
 	b.WriteString("`litellm_params` keys that are not listed are sent to the provider as request defaults (with a warning),\n")
 	b.WriteString("unless they look like a typo of a listed key; `model_info` keys that are not listed are passed through\n")
 	b.WriteString("to `/model/info`.\n")
+	b.WriteString(referenceTables("##"))
+	return b.String()
+}
+
+// referenceTables is one Markdown table per config section, under headings
+// of the given level ("##" in docs/config-reference.md, "###" in the README).
+func referenceTables(heading string) string {
+	var b strings.Builder
 	section := ""
 	for _, k := range KeyReference() {
 		if k.Section != section {
 			section = k.Section
-			fmt.Fprintf(&b, "\n## %s\n\n| key | status | note |\n| --- | --- | --- |\n", section)
+			fmt.Fprintf(&b, "\n%s %s\n\n| key | status | note |\n| --- | --- | --- |\n", heading, section)
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", k.Key, k.Status, strings.ReplaceAll(k.Note, "|", "\\|"))
 	}

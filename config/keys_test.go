@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -86,5 +87,31 @@ func TestConfigReferenceDoc(t *testing.T) {
 	}
 	if string(got) != want {
 		t.Errorf("%s is out of date with config/keys.go: run go test ./config -update", path)
+	}
+}
+
+// TestConfigReferenceInReadme keeps the README's config reference (between
+// its markers) in step with config/keys.go; -update rewrites it.
+func TestConfigReferenceInReadme(t *testing.T) {
+	path := filepath.Join("..", "README.md")
+	const begin, end = "<!-- config-reference:begin -->", "<!-- config-reference:end -->"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatalf("README.md lacks the %s … %s markers", begin, end)
+	}
+	want := s[:i+len(begin)] + "\n" + referenceTables("####") + "\n" + s[j:]
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if s != want {
+		t.Errorf("README.md's config reference is out of date with config/keys.go: run go test ./config -update")
 	}
 }
