@@ -922,3 +922,15 @@ func TestAnchorsAndMergeKeys(t *testing.T) {
 		t.Errorf("anchor source rpm = %d", a.Params.RPM)
 	}
 }
+
+func TestGeneralMaxParallelRequests(t *testing.T) {
+	base := "model_list:\n  - model_name: a\n    litellm_params: {model: openai/gpt-4o}\n"
+	cfg := mustParse(t, base+"general_settings:\n  max_parallel_requests: 7\n", nil)
+	if cfg.Router.DefaultMaxParallelRequests != 7 {
+		t.Errorf("general_settings.max_parallel_requests → %d, want 7", cfg.Router.DefaultMaxParallelRequests)
+	}
+	cfg = mustParse(t, base+"general_settings:\n  max_parallel_requests: 7\nrouter_settings:\n  default_max_parallel_requests: 3\n", nil)
+	if cfg.Router.DefaultMaxParallelRequests != 3 {
+		t.Errorf("router_settings must win: %d", cfg.Router.DefaultMaxParallelRequests)
+	}
+}

@@ -291,7 +291,7 @@ var keyTable = []KeyDoc{
 	sup(SectionGeneral, "master_key", "with none set, every route is open"),
 	sup(SectionGeneral, "max_request_size_mb", ""),
 	sup(SectionGeneral, "litellm_key_header_name", ""),
-	notYet(SectionGeneral, "max_parallel_requests", "use litellm_params.max_parallel_requests or router_settings.default_max_parallel_requests"),
+	sup(SectionGeneral, "max_parallel_requests", "per-deployment default; router_settings.default_max_parallel_requests wins"),
 	notYet(SectionGeneral, "global_max_parallel_requests", ""),
 	sup(SectionGeneral, "model_group_alias", "merged under router_settings.model_group_alias"),
 	notYet(SectionGeneral, "background_health_checks", "/health checks on request only; no background checks yet"),

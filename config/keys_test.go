@@ -44,7 +44,7 @@ func TestInitialStatuses(t *testing.T) {
 		SectionLiteLLM: {"drop_params", "additional_drop_params", "num_retries", "request_timeout", "fallbacks",
 			"context_window_fallbacks", "content_policy_fallbacks", "default_fallbacks", "allowed_fails", "cooldown_time",
 			"json_logs", "set_verbose", "model_group_alias"},
-		SectionGeneral: {"master_key", "max_request_size_mb", "litellm_key_header_name"},
+		SectionGeneral: {"master_key", "max_request_size_mb", "litellm_key_header_name", "max_parallel_requests"},
 		SectionTop:     {"model_list", "litellm_settings", "general_settings", "router_settings", "environment_variables"},
 	}
 	for section, keys := range supported {
@@ -57,7 +57,7 @@ func TestInitialStatuses(t *testing.T) {
 	}
 	notYet := map[string][]string{
 		SectionTop:     {"include", "credential_list", "files_settings", "finetune_settings", "assistant_settings", "guardrails", "mcp_servers", "search_tools", "vector_store_registry"},
-		SectionGeneral: {"database_url", "max_parallel_requests", "global_max_parallel_requests", "background_health_checks"},
+		SectionGeneral: {"database_url", "global_max_parallel_requests", "background_health_checks"},
 		SectionParams:  {"tags", "region_name", "use_in_pass_through", "litellm_credential_name"},
 		SectionLiteLLM: {"success_callback", "callbacks", "cache", "cache_params"},
 		SectionCache:   {"type", "host", "mode"},

@@ -542,6 +542,11 @@ func (p *parser) routerSettings(cfg *Config, n *yaml.Node, top map[string]entry)
 	r.MaxFallbacks = first(DefaultMaxFallbacks, fromRouter.maxFallbacks)
 	r.EnablePreCallChecks = first(false, fromRouter.preCallChecks)
 	r.DefaultMaxParallelRequests = first(0, fromRouter.defaultMaxParallel)
+	if r.DefaultMaxParallelRequests == 0 && cfg.General.MaxParallelRequests > 0 {
+		// general_settings.max_parallel_requests is the same per-deployment
+		// default (LiteLLM's docs: "the max parallel requests allowed per deployment").
+		r.DefaultMaxParallelRequests = cfg.General.MaxParallelRequests
+	}
 	r.EnableTagFiltering = first(false, fromRouter.tagFiltering)
 	r.RedisHost = first("", fromRouter.redisHost)
 	r.RedisPort = first("", fromRouter.redisPort)
