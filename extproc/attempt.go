@@ -160,7 +160,7 @@ func (s *Server) newTry(st *State, depID, provider string, h map[string]string, 
 	if t.tr == nil {
 		return nil, translator.NewError(501, "not_implemented_error", "provider "+d.Provider+" is not supported yet (deployment "+d.ID+")", "")
 	}
-	t.pass = isPassThrough(d.Provider)
+	t.pass = translator.IsPassThrough(d.Provider)
 	if t.base, err = upstream.For(d); err != nil {
 		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
 	}
@@ -182,18 +182,6 @@ func (s *Server) newTry(st *State, depID, provider string, h map[string]string, 
 		MaxTokensDefault:     d.Info.MaxOutputTokens,
 	}
 	return t, nil
-}
-
-func isPassThrough(provider string) bool {
-	if provider == "azure" {
-		return true
-	}
-	for _, p := range translator.OpenAICompatible {
-		if p == provider {
-			return true
-		}
-	}
-	return false
 }
 
 // requestBody translates the body for the deployment and sets path, host and credentials.

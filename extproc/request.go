@@ -188,12 +188,8 @@ func planMetadata(st *State, plan []*llmgatev1.Attempt, ctx string) (*structpb.S
 	groups := make([]*structpb.Value, 0, len(plan))
 	for i, a := range plan {
 		cluster := xds.ClusterName(a.DeploymentId)
-		if d, ok := st.Router.Deployment(a.DeploymentId); ok && d.Provider == "" {
-			p := a.Provider
-			if p == "" {
-				p = "openai" // a bare model name means openai
-			}
-			cluster = xds.ProviderClusterName(a.DeploymentId, p)
+		if d, ok := st.Router.Deployment(a.DeploymentId); ok {
+			cluster = xds.AttemptCluster(d, a.Provider)
 		}
 		c := &structpb.Struct{Fields: map[string]*structpb.Value{"cluster_name": structpb.NewStringValue(cluster), "weight": structpb.NewNumberValue(1)}}
 		groups = append(groups, structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
@@ -240,7 +236,7 @@ func (st *State) prepareBody(ep translator.Endpoint, plan []*llmgatev1.Attempt, 
 	var first *configDeployment
 	for _, a := range plan {
 		d, ok := st.Router.Deployment(a.DeploymentId)
-		if !ok || d.Provider == "" || !isPassThrough(d.Provider) || a.Model != plan[0].Model {
+		if !ok || d.Provider == "" || !translator.IsPassThrough(d.Provider) || a.Model != plan[0].Model {
 			return nil
 		}
 		if first == nil {

@@ -25,12 +25,20 @@ var OpenAICompatible = []string{
 	"nscale", "novita", "featherless_ai", "llamafile", "lambda_ai", "hyperbolic", "moonshot", "dashscope",
 }
 
+// passThrough is OpenAICompatible and azure, as a set.
+var passThrough = map[string]bool{"azure": true}
+
 func init() {
 	for _, p := range OpenAICompatible {
 		Register(p, openAI{})
+		passThrough[p] = true
 	}
 	Register("azure", openAI{azure: true})
 }
+
+// IsPassThrough reports whether a provider speaks OpenAI's wire format, so
+// bodies need no translation (only the model id and dropped params change).
+func IsPassThrough(provider string) bool { return passThrough[provider] }
 
 // DefaultAzureAPIVersion is used when neither the deployment nor AZURE_API_VERSION sets one.
 const DefaultAzureAPIVersion = "2024-10-21"

@@ -238,9 +238,20 @@ func RouteConfiguration(cfg *config.Config, o Options) (*routev3.RouteConfigurat
 }
 
 // clusterFor is the cluster of a deployment (per provider for model: "*").
-func clusterFor(d *config.Deployment) string {
-	if strings.HasPrefix(d.Params.Model, "*") {
-		return ProviderClusterName(d.ID, d.Provider)
+func clusterFor(d *config.Deployment) string { return AttemptCluster(d, d.Provider) }
+
+// AttemptCluster is the cluster an attempt on a deployment goes to: the
+// deployment's own, or for a `model: "*"` deployment its cluster for the
+// attempt's provider (a bare model name means openai).
+func AttemptCluster(d *config.Deployment, provider string) string {
+	if !strings.HasPrefix(d.Params.Model, "*") {
+		return ClusterName(d.ID)
 	}
-	return ClusterName(d.ID)
+	if provider == "" {
+		provider = d.Provider
+	}
+	if provider == "" {
+		provider = "openai"
+	}
+	return ProviderClusterName(d.ID, provider)
 }

@@ -50,10 +50,7 @@ func APIBase(d *config.Deployment) string {
 		}
 		return "https://" + loc + "-aiplatform.googleapis.com"
 	}
-	if p, ok := config.LookupProvider(d.Provider); ok && p.DefaultAPIBase != "" {
-		return p.DefaultAPIBase
-	}
-	return ""
+	return d.APIBaseOrDefault()
 }
 
 // For parses the deployment's effective api_base.
