@@ -27,7 +27,13 @@ type BootstrapOptions struct {
 	XDSSocket string
 	XDSHost   string
 	XDSPort   uint32
-	// AdminAddress and AdminPort of Envoy's admin interface (loopback only).
+	// AdminSocket puts Envoy's admin interface on this Unix socket (mode
+	// 0600); `llmgate run` uses one inside its private 0700 directory. When
+	// empty the admin interface listens on AdminAddress:AdminPort (default
+	// loopback). The admin interface has no authentication: whoever reaches
+	// it can raise the log level (Envoy's debug log prints request headers,
+	// keys included) or stop Envoy.
+	AdminSocket  string
 	AdminAddress string
 	AdminPort    uint32
 	// NoDeploymentStats turns off Envoy's per-cluster stats of deployment
@@ -74,11 +80,15 @@ func Bootstrap(o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
 	if err != nil {
 		return nil, err
 	}
+	admin := &corev3.Address{Address: &corev3.Address_SocketAddress{SocketAddress: &corev3.SocketAddress{
+		Address: o.AdminAddress, PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: o.AdminPort},
+	}}}
+	if o.AdminSocket != "" {
+		admin = &corev3.Address{Address: &corev3.Address_Pipe{Pipe: &corev3.Pipe{Path: o.AdminSocket, Mode: 0o600}}}
+	}
 	b := &bootstrapv3.Bootstrap{
-		Node: &corev3.Node{Id: o.NodeID, Cluster: "llmgate"},
-		Admin: &bootstrapv3.Admin{Address: &corev3.Address{Address: &corev3.Address_SocketAddress{SocketAddress: &corev3.SocketAddress{
-			Address: o.AdminAddress, PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: o.AdminPort},
-		}}}},
+		Node:  &corev3.Node{Id: o.NodeID, Cluster: "llmgate"},
+		Admin: &bootstrapv3.Admin{Address: admin},
 		DynamicResources: &bootstrapv3.Bootstrap_DynamicResources{
 			AdsConfig: &corev3.ApiConfigSource{
 				ApiType:                   corev3.ApiConfigSource_GRPC,

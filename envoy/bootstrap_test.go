@@ -14,6 +14,7 @@ func TestBootstrap(t *testing.T) {
 		{"tcp", BootstrapOptions{XDSHost: "10.0.0.1", XDSPort: 18000, AdminPort: 9901}, false},
 		{"no control plane", BootstrapOptions{}, true},
 		{"large config", BootstrapOptions{XDSSocket: "/x.sock", NoDeploymentStats: true}, false},
+		{"admin on a unix socket", BootstrapOptions{XDSSocket: "/x.sock", AdminSocket: "/private/admin.sock"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := Bootstrap(tc.o)
@@ -26,7 +27,11 @@ func TestBootstrap(t *testing.T) {
 			if err := b.ValidateAll(); err != nil {
 				t.Fatalf("Envoy's validation: %v", err)
 			}
-			if b.GetAdmin().GetAddress().GetSocketAddress().GetAddress() != "127.0.0.1" {
+			if tc.o.AdminSocket != "" {
+				if p := b.GetAdmin().GetAddress().GetPipe(); p.GetPath() != tc.o.AdminSocket || p.GetMode() != 0o600 {
+					t.Errorf("admin must be the private unix socket (0600), got %v", b.GetAdmin().GetAddress())
+				}
+			} else if b.GetAdmin().GetAddress().GetSocketAddress().GetAddress() != "127.0.0.1" {
 				t.Errorf("admin must stay on loopback")
 			}
 			if b.GetDynamicResources().GetAdsConfig() == nil || len(b.GetStaticResources().GetClusters()) != 1 {

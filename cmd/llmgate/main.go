@@ -91,7 +91,10 @@ func runCmd(args []string) error {
 	host := fs.String("host", "0.0.0.0", "listen address")
 	port := fs.Uint("port", 4000, "listen port")
 	envoyBin := fs.String("envoy", "", "Envoy binary (default: $ENVOY_BIN, envoy on PATH, .venv)")
-	logLevel := fs.String("envoy-log-level", "warn", "Envoy log level")
+	logLevel := fs.String("envoy-log-level", "warn", "Envoy log level (trace, debug, info, warn, error). "+
+		"WARNING: at debug and trace Envoy logs every request's headers, the client's key and the provider credentials the gateway sets included")
+	adminAddr := fs.String("admin-address", "", "expose Envoy's admin interface (stats, config dump; no authentication) on HOST:PORT; "+
+		"default: a Unix socket (0600) in the gateway's private temp dir")
 	concurrency := fs.Int("envoy-concurrency", 0, "Envoy worker threads (0: one per core)")
 	accessLog := fs.Bool("access-log", true, "write Envoy's access log to stdout")
 	jsonLogs := fs.Bool("json-logs", false, "JSON logs (also litellm_settings.json_logs)")
@@ -125,6 +128,7 @@ func runCmd(args []string) error {
 		EnvoyLogLevel:     *logLevel,
 		EnvoyConcurrency:  *concurrency,
 		AccessLog:         *accessLog,
+		AdminAddress:      *adminAddr,
 		Log:               log,
 	})
 }
@@ -206,7 +210,7 @@ func splitCmd(which string, args []string) error {
 func bootstrapCmd(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("bootstrap", flag.ExitOnError)
 	addr := fs.String("xds-address", "127.0.0.1:18000", "the control plane (`llmgate controlplane --listen`)")
-	admin := fs.Uint("admin-port", 9901, "Envoy admin port (loopback)")
+	admin := fs.Uint("admin-port", 9901, "Envoy admin port (loopback; no authentication: anyone on the host can raise the log level or stop Envoy)")
 	_ = fs.Parse(args)
 	host, portStr, err := net.SplitHostPort(*addr)
 	if err != nil {

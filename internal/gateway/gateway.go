@@ -11,7 +11,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +34,10 @@ type Options struct {
 	EnvoyLogLevel     string
 	EnvoyConcurrency  int
 	AccessLog         bool
+	// AdminAddress exposes Envoy's admin interface on host:port (for stats
+	// scrapers). Empty: a Unix socket (0600) in the private 0700 work dir,
+	// reachable only by this user.
+	AdminAddress string
 	// ExtProcAddress (split mode): where Envoy reaches `llmgate extproc`
 	// instead of the in-process Unix socket.
 	ExtProcAddress string
@@ -163,7 +166,25 @@ func Run(ctx context.Context, o Options) error {
 	if noStats {
 		g.log.Info("per-deployment Envoy cluster stats are off above 1,000 deployments (push time and memory)", "deployments", len(cfg.Models))
 	}
-	boot, err := envoy.BootstrapJSON(envoy.BootstrapOptions{XDSSocket: xdsSock, NoDeploymentStats: noStats})
+	bo := envoy.BootstrapOptions{XDSSocket: xdsSock, NoDeploymentStats: noStats}
+	adminPath := filepath.Join(g.workDir, "admin.address")
+	extra := []string{}
+	if o.AdminAddress == "" {
+		bo.AdminSocket = filepath.Join(g.workDir, "admin.sock")
+	} else {
+		host, port, err := net.SplitHostPort(o.AdminAddress)
+		if err != nil {
+			return fmt.Errorf("--admin-address %q: %w", o.AdminAddress, err)
+		}
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil {
+			return fmt.Errorf("--admin-address %q: bad port", o.AdminAddress)
+		}
+		bo.AdminAddress, bo.AdminPort = host, uint32(n)
+		// Envoy writes the bound address (port 0 picks one).
+		extra = append(extra, "--admin-address-path", adminPath)
+	}
+	boot, err := envoy.BootstrapJSON(bo)
 	if err != nil {
 		return err
 	}
@@ -171,18 +192,18 @@ func Run(ctx context.Context, o Options) error {
 	if err := os.WriteFile(bootPath, boot, 0o600); err != nil {
 		return err
 	}
-	adminPath := filepath.Join(g.workDir, "admin.address")
 	proc, err := envoy.Start(ctx, envoy.StartOptions{
 		Binary: bin, BootstrapPath: bootPath, BaseID: uint32(os.Getpid()), LogLevel: o.EnvoyLogLevel,
 		Concurrency: o.EnvoyConcurrency, Stdout: o.Stdout, Stderr: o.Stderr,
-		ExtraArgs: []string{"--admin-address-path", adminPath},
+		ExtraArgs: extra,
 	})
 	if err != nil {
 		return err
 	}
 	g.log.Info("envoy started", "binary", bin, "pid", proc.PID(), "listen", fmt.Sprintf("%s:%d", g.xdsOptions().ListenAddress, res.Listeners[0].GetAddress().GetSocketAddress().GetPortValue()), "config_version", res.Version, "deployments", len(cfg.Models))
 
-	go g.waitReady(ctx, adminPath, proc)
+	admin := adminEndpoint{socket: bo.AdminSocket, addressFile: adminPath}
+	go g.waitReady(ctx, admin, proc)
 	if o.ConfigPath != "" {
 		go g.watch(ctx, o.ConfigPath)
 	}
@@ -198,7 +219,8 @@ func Run(ctx context.Context, o Options) error {
 }
 
 // waitReady polls Envoy's admin /ready and reports the admin address.
-func (g *Gateway) waitReady(ctx context.Context, adminPath string, proc *envoy.Process) {
+func (g *Gateway) waitReady(ctx context.Context, admin adminEndpoint, proc *envoy.Process) {
+	c := admin.client()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
@@ -208,12 +230,11 @@ func (g *Gateway) waitReady(ctx context.Context, adminPath string, proc *envoy.P
 			return
 		case <-time.After(50 * time.Millisecond):
 		}
-		b, err := os.ReadFile(adminPath)
-		if err != nil || len(b) == 0 {
+		addr, ok := admin.address()
+		if !ok {
 			continue
 		}
-		addr := strings.TrimSpace(string(b))
-		if envoyReady(addr) {
+		if envoyReady(c, admin.url()) {
 			g.log.Info("gateway ready", "admin", addr)
 			if g.o.Ready != nil {
 				g.o.Ready(addr)

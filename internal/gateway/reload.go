@@ -13,9 +13,8 @@ import (
 	"github.com/llmgate/llmgate/xds"
 )
 
-func envoyReady(addr string) bool {
-	c := http.Client{Timeout: time.Second}
-	resp, err := c.Get("http://" + addr + "/ready")
+func envoyReady(c *http.Client, base string) bool {
+	resp, err := c.Get(base + "/ready")
 	if err != nil {
 		return false
 	}
