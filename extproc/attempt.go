@@ -312,14 +312,15 @@ func (t *try) clientHeaders() map[string]string {
 
 // retryable says whether Envoy should try the next plan entry after an
 // error of this class: LiteLLM's retry_policy (RetriesForGroup) against this
-// try's retry number, when the plan has another attempt. 401/403 are retried
-// only onto another deployment (it may hold a valid key).
+// try's retry number, when the plan has another attempt. 401/403 and 404 are
+// retried only onto another deployment (it may hold a valid key or know the
+// model); the same deployment would answer the same.
 func (t *try) retryable(class translator.ErrorClass) bool {
 	if t.index+1 >= len(t.rc.Attempts) {
 		return false
 	}
 	next := t.rc.Attempts[t.index+1]
-	if class == translator.ErrAuthentication && next.DeploymentId == t.d.ID {
+	if (class == translator.ErrAuthentication || class == translator.ErrNotFound) && next.DeploymentId == t.d.ID {
 		return false
 	}
 	if next.ModelGroup != t.a.ModelGroup {

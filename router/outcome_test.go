@@ -185,3 +185,92 @@ func TestBackoff(t *testing.T) {
 		})
 	}
 }
+
+// Every retry_policy key is read for its own class only: each key gets a
+// count no other key and no num_retries has, so a class that reads another
+// class's key (or falls back to num_retries) is caught.
+func TestRetryPolicyEveryKey(t *testing.T) {
+	keys := []struct {
+		key     string
+		classes []translator.ErrorClass
+	}{
+		{"AuthenticationErrorRetries", []translator.ErrorClass{translator.ErrAuthentication}},
+		{"TimeoutErrorRetries", []translator.ErrorClass{translator.ErrTimeout}},
+		{"RateLimitErrorRetries", []translator.ErrorClass{translator.ErrRateLimit}},
+		{"ContentPolicyViolationErrorRetries", []translator.ErrorClass{translator.ErrContentPolicy}},
+		{"InternalServerErrorRetries", []translator.ErrorClass{translator.ErrInternal}},
+		{"BadRequestErrorRetries", []translator.ErrorClass{translator.ErrBadRequest, translator.ErrContextWindow}},
+		{"NotFoundErrorRetries", []translator.ErrorClass{translator.ErrNotFound}},
+	}
+	cfg := baseConfig(dep("a", "g", "openai/a"))
+	cfg.Router.NumRetries = 100
+	cfg.Router.RetryPolicy = map[string]int{}
+	for i, k := range keys {
+		cfg.Router.RetryPolicy[k.key] = 11 + i
+	}
+	r := newTestRouter(cfg, newClock(), 1)
+	for i, k := range keys {
+		for _, c := range k.classes {
+			if got := r.RetriesFor(c); got != 11+i {
+				t.Errorf("class %d: %d retries, want %d (%s)", c, got, 11+i, k.key)
+			}
+			if got := r.RetriesForGroup("g", c); got != 11+i {
+				t.Errorf("class %d in a group without provider-error fallbacks: %d retries, want %d", c, got, 11+i)
+			}
+		}
+		// With only this key set, every other class follows num_retries
+		// (404 excepted: not retried unless its own key says so).
+		one := baseConfig(dep("a", "g", "openai/a"))
+		one.Router.NumRetries = 7
+		one.Router.RetryPolicy = map[string]int{k.key: 3}
+		ro := newTestRouter(one, newClock(), 1)
+		for j, other := range keys {
+			want := 7
+			if j == i {
+				want = 3
+			} else if other.key == "NotFoundErrorRetries" {
+				want = 0
+			}
+			for _, c := range other.classes {
+				if got := ro.RetriesFor(c); got != want {
+					t.Errorf("retry_policy {%s: 3}, class %d: %d retries, want %d", k.key, c, got, want)
+				}
+			}
+		}
+	}
+	// A negative count means no retries.
+	cfg.Router.RetryPolicy = map[string]int{"RateLimitErrorRetries": -1}
+	if got := newTestRouter(cfg, newClock(), 1).RetriesFor(translator.ErrRateLimit); got != 0 {
+		t.Errorf("negative count: %d retries", got)
+	}
+}
+
+// Context-window and content-policy errors are not retried in a group that
+// has a fallback list of their kind (the fallback is taken instead), even
+// when retry_policy and num_retries allow retries.
+func TestRetriesForGroupProviderErrorFallbacks(t *testing.T) {
+	cfg := baseConfig(dep("a", "g", "openai/a"), dep("b", "big", "openai/b"), dep("c", "safe", "openai/c"), dep("d", "plain", "openai/d"))
+	cfg.Router.NumRetries = 4
+	cfg.Router.RetryPolicy = map[string]int{"ContentPolicyViolationErrorRetries": 2}
+	cfg.Router.ContextWindowFallbacks = []config.Fallback{{Group: "g", To: []string{"big"}}}
+	cfg.Router.ContentPolicyFallbacks = []config.Fallback{{Group: "g", To: []string{"safe"}}}
+	cfg.Router.Fallbacks = []config.Fallback{{Group: "plain", To: []string{"g"}}}
+	r := newTestRouter(cfg, newClock(), 1)
+	for _, tc := range []struct {
+		group string
+		class translator.ErrorClass
+		want  int
+	}{
+		{"g", translator.ErrContextWindow, 0},
+		{"g", translator.ErrContentPolicy, 0},
+		{"g", translator.ErrBadRequest, 4},
+		{"g", translator.ErrInternal, 4},
+		// general fallbacks do not stop context-window or content-policy retries
+		{"plain", translator.ErrContextWindow, 4},
+		{"plain", translator.ErrContentPolicy, 2},
+	} {
+		if got := r.RetriesForGroup(tc.group, tc.class); got != tc.want {
+			t.Errorf("group %s class %d: %d retries, want %d", tc.group, tc.class, got, tc.want)
+		}
+	}
+}

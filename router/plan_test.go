@@ -572,3 +572,61 @@ func TestUsageBasedHardLimitRedis(t *testing.T) {
 		t.Fatalf("shared counters over limit: %+v", st)
 	}
 }
+
+// The pre-call context-window check when the group has general fallbacks as
+// well: a prompt too long for every deployment of the group goes to the
+// context_window_fallbacks when there are any (the plan is refused with a
+// ContextWindowError and the caller plans that list), not to the general
+// fallbacks that follow in the plan; without context_window_fallbacks the
+// general fallbacks serve it.
+func TestPreCallChecksWithGeneralFallbacks(t *testing.T) {
+	mk := func(id, group string, maxIn int) config.Deployment {
+		d := dep(id, group, "openai/"+id)
+		d.Info.MaxInputTokens = maxIn
+		return d
+	}
+	tests := []struct {
+		name      string
+		cwFB      bool
+		fbMaxIn   int
+		input     int
+		wantIDs   []string
+		wantCWErr bool
+	}{
+		{"fits: the group first, then its general fallback", true, 100000, 500, []string{"small", "other"}, false},
+		{"too long, context_window_fallbacks set: refused for the caller to plan them", true, 100000, 5000, nil, true},
+		{"too long, only general fallbacks: the fallback serves", false, 100000, 5000, []string{"other"}, false},
+		{"too long for the fallback too", false, 1000, 5000, nil, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := baseConfig(mk("small", "g", 1000), mk("other", "f", tc.fbMaxIn), mk("big", "cw", 200000))
+			cfg.Router.EnablePreCallChecks = true
+			cfg.Router.Fallbacks = []config.Fallback{{Group: "g", To: []string{"f"}}}
+			if tc.cwFB {
+				cfg.Router.ContextWindowFallbacks = []config.Fallback{{Group: "g", To: []string{"cw"}}}
+			}
+			r := newTestRouter(cfg, newClock(), 1)
+			p, err := r.Plan(context.Background(), PlanRequest{Model: "g", InputTokens: tc.input, NumRetries: intp(0)})
+			var cw *ContextWindowError
+			if tc.wantCWErr {
+				if !errors.As(err, &cw) || cw.MaxInput != 1000 || cw.InputTokens != tc.input {
+					t.Fatalf("want ContextWindowError for group g, got plan %v err %v", p, err)
+				}
+				if tc.cwFB {
+					fp, err := r.PlanFallback(context.Background(), "g", ContextWindowFallbacks, PlanRequest{Model: "g", InputTokens: tc.input, NumRetries: intp(0)})
+					if err != nil || !reflect.DeepEqual(attemptIDs(fp), []string{"big"}) {
+						t.Fatalf("context-window fallback plan %v %v", fp, err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := attemptIDs(p); !reflect.DeepEqual(got, tc.wantIDs) {
+				t.Fatalf("plan %v, want %v", got, tc.wantIDs)
+			}
+		})
+	}
+}
