@@ -292,7 +292,7 @@ var keyTable = []KeyDoc{
 	sup(SectionGeneral, "max_request_size_mb", ""),
 	sup(SectionGeneral, "litellm_key_header_name", ""),
 	sup(SectionGeneral, "max_parallel_requests", "per-deployment default; router_settings.default_max_parallel_requests wins"),
-	notYet(SectionGeneral, "global_max_parallel_requests", ""),
+	part(SectionGeneral, "global_max_parallel_requests", "sizes Envoy's circuit breakers, the gateway's in-flight ceiling (default 100,000); past it a cluster refuses with OpenAI-format 503 (LiteLLM: 429), per cluster rather than exactly", true),
 	sup(SectionGeneral, "model_group_alias", "merged under router_settings.model_group_alias"),
 	notYet(SectionGeneral, "background_health_checks", "/health checks on request only; no background checks yet"),
 	notYet(SectionGeneral, "health_check_interval", "/health checks on request only; no background checks yet"),

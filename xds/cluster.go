@@ -49,7 +49,8 @@ func DeploymentCluster(d *config.Deployment, rs config.RouterSettings, o Options
 				}},
 			}},
 		},
-		Metadata: deploymentMetadata(d),
+		Metadata:        deploymentMetadata(d),
+		CircuitBreakers: deploymentCircuitBreakers(o),
 	}
 	if ip := net.ParseIP(base.Host); ip != nil {
 		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC}
@@ -230,6 +231,7 @@ func ExtProcServiceCluster(o Options) (*clusterv3.Cluster, error) {
 			}}}},
 		},
 		TypedExtensionProtocolOptions: map[string]*anypb.Any{"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": po},
+		CircuitBreakers:               extProcCircuitBreakers(o),
 	}, nil
 }
 

@@ -22,6 +22,9 @@ type Options struct {
 	AccessLog bool
 	// CABundle is the trusted CA file for https upstreams.
 	CABundle string
+	// MaxInFlight sizes every circuit breaker (DefaultMaxInFlight when 0;
+	// general_settings.global_max_parallel_requests sets it).
+	MaxInFlight uint32
 }
 
 // DefaultMaxRequestBytes is used when general_settings.max_request_size_mb is unset.

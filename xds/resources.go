@@ -28,6 +28,9 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 	if cfg.General.MaxRequestSizeMB > 0 {
 		o.MaxRequestBytes = uint32(cfg.General.MaxRequestSizeMB * (1 << 20))
 	}
+	if n := cfg.General.GlobalMaxParallelRequests; n > 0 {
+		o.MaxInFlight = uint32(min(n, 1<<30))
+	}
 	r := &Resources{}
 	l, err := Listener(o)
 	if err != nil {
