@@ -318,6 +318,11 @@ func TestAnthropicStreamGolden(t *testing.T) {
 		{"stream_json_mode.sse", false, "stop", Usage{PromptTokens: 40, CompletionTokens: 12, TotalTokens: 52}, ErrNone},
 		{"stream_error.sse", false, "", Usage{PromptTokens: 5, CompletionTokens: 1, TotalTokens: 6}, ErrInternal},
 		{"stream_truncated.sse", false, "", Usage{PromptTokens: 5, CompletionTokens: 1, TotalTokens: 6}, ErrInternal},
+		// Every stop reason: max_tokens → length, refusal → content_filter,
+		// stop_sequence → stop (tool_use → tool_calls above).
+		{"stream_max_tokens.sse", false, "length", Usage{PromptTokens: 25, CompletionTokens: 2, TotalTokens: 27}, ErrNone},
+		{"stream_refusal.sse", false, "content_filter", Usage{PromptTokens: 25, CompletionTokens: 15, TotalTokens: 40}, ErrNone},
+		{"stream_stop_sequence.sse", false, "stop", Usage{PromptTokens: 25, CompletionTokens: 15, TotalTokens: 40}, ErrNone},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -238,6 +238,10 @@ func TestBedrockStreamGolden(t *testing.T) {
 		{"stream_guardrail.json", true, "content_filter", Usage{}, ErrNone, 0},
 		{"stream_exception.json", false, "", Usage{}, ErrRateLimit, 429},
 		{"stream_validation_exception.json", false, "", Usage{}, ErrContextWindow, 400},
+		// stop reasons: stop_sequence and end_turn → stop, content_filtered → content_filter
+		{"stream_stop_sequence.json", false, "stop", Usage{PromptTokens: 40, CompletionTokens: 4, TotalTokens: 44, CachedTokens: 10}, ErrNone, 0},
+		{"stream_end_turn.json", false, "stop", Usage{PromptTokens: 40, CompletionTokens: 4, TotalTokens: 44, CachedTokens: 10}, ErrNone, 0},
+		{"stream_content_filtered.json", false, "content_filter", Usage{PromptTokens: 40, CompletionTokens: 4, TotalTokens: 44, CachedTokens: 10}, ErrNone, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -27,6 +27,10 @@ func TestCohereGolden(t *testing.T) {
 		{name: "stream_text", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: streaming},
 		{name: "stream_tools", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: streaming},
 		{name: "stream_malformed", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: streaming},
+		// stop reasons: MAX_TOKENS → length, ERROR_TOXIC → content_filter, STOP_SEQUENCE → stop
+		{name: "stream_max_tokens", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: streaming},
+		{name: "stream_toxic", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: streaming},
+		{name: "stream_stop_sequence", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: streaming},
 	})
 }
 

@@ -47,6 +47,9 @@ func TestGeminiGolden(t *testing.T) {
 		{name: "stream_tools", dir: d, provider: "vertex_ai", kind: gxStreamKind, ep: Chat, target: vertex},
 		{name: "stream_error", dir: d, provider: "gemini", kind: gxStreamKind, ep: Chat, target: streaming},
 		{name: "stream_blocked", dir: d, provider: "gemini", kind: gxStreamKind, ep: Chat, target: streaming},
+		// stop reasons: MAX_TOKENS → length, SAFETY mid-answer → content_filter
+		{name: "stream_max_tokens", dir: d, provider: "gemini", kind: gxStreamKind, ep: Chat, target: streaming},
+		{name: "stream_safety", dir: d, provider: "gemini", kind: gxStreamKind, ep: Chat, target: streaming},
 	}
 	gxRunCases(t, cases)
 }

@@ -23,6 +23,9 @@ func TestHuggingFaceGolden(t *testing.T) {
 		{name: "err_openai_shape", dir: d, provider: p, kind: gxErrorKind, status: 401},
 		{name: "stream_tgi", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: tgi},
 		{name: "stream_error", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: tgi},
+		// stop reasons: length → length, stop_sequence → stop
+		{name: "stream_length", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: tgi},
+		{name: "stream_stop_sequence", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: tgi},
 	})
 }
 

@@ -29,6 +29,8 @@ func TestOllamaGolden(t *testing.T) {
 		{name: "stream_tools", dir: d, provider: "ollama_chat", kind: gxStreamKind, ep: Chat, target: streaming},
 		{name: "stream_generate", dir: d, provider: "ollama", kind: gxStreamKind, ep: Chat, target: gen},
 		{name: "stream_error", dir: d, provider: "ollama_chat", kind: gxStreamKind, ep: Chat, target: streaming},
+		// done_reason length → length (chat; generate above)
+		{name: "stream_chat_length", dir: d, provider: "ollama_chat", kind: gxStreamKind, ep: Chat, target: streaming},
 	})
 }
 
