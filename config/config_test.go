@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -932,5 +933,116 @@ func TestGeneralMaxParallelRequests(t *testing.T) {
 	cfg = mustParse(t, base+"general_settings:\n  max_parallel_requests: 7\nrouter_settings:\n  default_max_parallel_requests: 3\n", nil)
 	if cfg.Router.DefaultMaxParallelRequests != 3 {
 		t.Errorf("router_settings must win: %d", cfg.Router.DefaultMaxParallelRequests)
+	}
+}
+
+// TestEntryLimits: rpm/tpm written next to litellm_params (LiteLLM's router
+// reads them there first) are the deployment's limits, the same fields as
+// litellm_params.rpm/tpm.
+func TestEntryLimits(t *testing.T) {
+	cfg := mustParse(t, `model_list:
+  - model_name: a
+    rpm: 10
+    tpm: 1000
+    litellm_params:
+      model: openai/gpt-4o
+  - model_name: b
+    rpm: 7
+    litellm_params:
+      model: openai/gpt-4o
+      rpm: 9
+      tpm: 500
+`, nil)
+	a, b := findModel(t, cfg, "a"), findModel(t, cfg, "b")
+	if a.Params.RPM != 10 || a.Params.TPM != 1000 {
+		t.Errorf("a: rpm %d tpm %d, want 10 and 1000", a.Params.RPM, a.Params.TPM)
+	}
+	if b.Params.RPM != 7 || b.Params.TPM != 500 {
+		t.Errorf("b: rpm %d tpm %d, want 7 (entry wins) and 500", b.Params.RPM, b.Params.TPM)
+	}
+	if !hasDiag(cfg.Warnings, "test.yaml:8: warning: model_list[1].rpm: is 7 here and 9 in litellm_params") || len(cfg.Warnings) != 1 {
+		t.Errorf("warnings: %v", cfg.Warnings)
+	}
+	le := parseErr(t, "model_list:\n  - model_name: a\n    rpm: many\n    litellm_params: {model: openai/gpt-4o}\n", nil)
+	if !hasDiag(le.Diagnostics, "test.yaml:3: error: model_list[0].rpm: must be an integer") {
+		t.Errorf("errors: %v", le.Diagnostics)
+	}
+}
+
+// TestLiteLLMProxyServerConfig: LiteLLM's own proxy_server_config.yaml loads,
+// with only the variables its implemented keys need; per-deployment
+// num_retries is read, and LiteLLM-only params never become request defaults.
+func TestLiteLLMProxyServerConfig(t *testing.T) {
+	data, err := os.ReadFile("testdata/litellm_proxy_server_config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse(data, "proxy_server_config.yaml", env("OPENAI_API_KEY", "k", "ANTHROPIC_API_KEY", "k", "GROQ_API_KEY", "k",
+		"GOOGLE_API_KEY", "k", "REDIS_HOST", "localhost", "REDIS_PORT", "6379", "REDIS_PASSWORD", "p", "AZURE_API_BASE", "https://x.openai.azure.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := findModel(t, cfg, "fake-openai-endpoint-4")
+	if d.Params.NumRetries == nil || *d.Params.NumRetries != 50 {
+		t.Errorf("num_retries = %v, want 50", d.Params.NumRetries)
+	}
+	for _, d := range cfg.Models {
+		for _, k := range []string{"num_retries", "mock_timeout", "realtime_protocol"} {
+			if _, ok := d.Params.Defaults[k]; ok {
+				t.Errorf("%s: %s would be sent to the provider", d.ModelName, k)
+			}
+		}
+	}
+	if !hasDiag(cfg.Warnings, "default_team_settings[0].langfuse_public_key: environment variable LANGFUSE_PROJECT1_PUBLIC is not set") ||
+		!hasDiag(cfg.Warnings, "finetune_settings[0].api_key: environment variable AZURE_API_KEY is not set") {
+		t.Errorf("unset variables under not-yet keys are not warnings: %v", cfg.Warnings)
+	}
+	if cfg.Router.RoutingStrategy != "usage-based-routing-v2" || cfg.General.MasterKey != "sk-1234" || len(cfg.Models) != 27 {
+		t.Errorf("strategy %q, master key %q, %d deployments", cfg.Router.RoutingStrategy, cfg.General.MasterKey, len(cfg.Models))
+	}
+}
+
+// TestUnsetEnv: an unset variable is an error under an implemented key, a
+// warning under a key that is not implemented yet, and with UnsetEnvWarns a
+// warning everywhere (the value reads as unset).
+func TestUnsetEnv(t *testing.T) {
+	yml := `model_list:
+  - model_name: a
+    litellm_params:
+      model: openai/gpt-4o
+      api_key: os.environ/NOPE_KEY
+      rpm: os.environ/NOPE_RPM
+      aws_role_name: os.environ/NOPE_ROLE
+  - model_name: b
+    litellm_params:
+      model: azure/gpt-4o
+litellm_settings:
+  success_callback: [os.environ/NOPE_CALLBACK]
+`
+	le := parseErr(t, yml, nil)
+	for _, want := range []string{"test.yaml:5: error: model_list[0].litellm_params.api_key: environment variable NOPE_KEY is not set",
+		"test.yaml:6: error: model_list[0].litellm_params.rpm: environment variable NOPE_RPM is not set", "provider azure has no default endpoint"} {
+		if !hasDiag(le.Diagnostics, want) {
+			t.Errorf("missing error %q: %v", want, le.Diagnostics)
+		}
+	}
+	for _, want := range []string{"test.yaml:7: warning: model_list[0].litellm_params.aws_role_name: environment variable NOPE_ROLE is not set",
+		"test.yaml:12: warning: litellm_settings.success_callback[0]: environment variable NOPE_CALLBACK is not set"} {
+		if !hasDiag(le.Warnings, want) {
+			t.Errorf("missing warning %q: %v", want, le.Warnings)
+		}
+	}
+	cfg, err := ParseWithOptions([]byte(yml), "test.yaml", env(), Options{UnsetEnvWarns: true})
+	if err != nil {
+		t.Fatalf("with UnsetEnvWarns: %v", err)
+	}
+	for _, want := range []string{"test.yaml:5: warning: model_list[0].litellm_params.api_key: environment variable NOPE_KEY is not set",
+		"test.yaml:6: warning: model_list[0].litellm_params.rpm: environment variable NOPE_RPM is not set", "--no-env"} {
+		if !hasDiag(cfg.Warnings, want) {
+			t.Errorf("missing warning %q: %v", want, cfg.Warnings)
+		}
+	}
+	if a := findModel(t, cfg, "a"); a.Params.APIKey != "" || a.Params.RPM != 0 {
+		t.Errorf("unset variables must read as unset: key %q rpm %d", a.Params.APIKey, a.Params.RPM)
 	}
 }

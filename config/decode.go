@@ -15,6 +15,8 @@ import (
 type parser struct {
 	diags
 	lookup func(string) (string, bool)
+	// noEnv: an unset os.environ/ variable is a warning (Options.UnsetEnvWarns).
+	noEnv bool
 	// defaultFallbackPos is where the effective default_fallbacks are written.
 	defaultFallbackPos Pos
 	defaultFallbackKey string

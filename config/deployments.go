@@ -85,6 +85,7 @@ func (p *parser) deployment(i int, n *yaml.Node) []parsedDeployment {
 	node := deref(n)
 	d := Deployment{Pos: posOf(p.file, node)}
 	var paramsNode, infoNode *yaml.Node
+	var limits []entry // rpm/tpm written next to litellm_params
 	hasName := false
 	for _, e := range es {
 		if _, ok := p.checkKey(SectionModel, path, e); !ok {
@@ -108,6 +109,8 @@ func (p *parser) deployment(i int, n *yaml.Node) []parsedDeployment {
 			paramsNode = e.Value
 		case "model_info":
 			infoNode = e.Value
+		case "rpm", "tpm":
+			limits = append(limits, e)
 		}
 	}
 	if !hasName {
@@ -123,6 +126,7 @@ func (p *parser) deployment(i int, n *yaml.Node) []parsedDeployment {
 	if modelNode == nil {
 		return nil
 	}
+	p.entryLimits(&d, limits, path)
 	p.provider(&d, modelNode, cpNode, joinKey(path, "litellm_params"))
 
 	if len(orgs) == 0 {
@@ -144,6 +148,29 @@ func (p *parser) deployment(i int, n *yaml.Node) []parsedDeployment {
 		out = append(out, parsedDeployment{d: c, idParts: parts, node: node, idNode: idNode, index: i})
 	}
 	return out
+}
+
+// entryLimits reads rpm and tpm written at the top of a model_list entry.
+// LiteLLM's router reads a deployment's limits there first, then in
+// litellm_params, so they land in the same Params fields (the one place every
+// reader looks) and win over litellm_params; a different value in both
+// places draws a warning.
+func (p *parser) entryLimits(d *Deployment, limits []entry, path string) {
+	for _, e := range limits {
+		key := joinKey(path, e.Key)
+		v, ok := p.nonNegInt(e.Value, key)
+		if !ok {
+			continue
+		}
+		field := &d.Params.RPM
+		if e.Key == "tpm" {
+			field = &d.Params.TPM
+		}
+		if *field != 0 && *field != v {
+			p.warnAt(e.KeyNode, key, "is %d here and %d in litellm_params; %d is used (LiteLLM reads this one first)", v, *field, v)
+		}
+		*field = v
+	}
 }
 
 // litellmParams parses litellm_params. It returns the organizations when
@@ -195,10 +222,17 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			lp.Timeout, _ = p.seconds(v, key)
 		case "stream_timeout":
 			lp.StreamTimeout, _ = p.seconds(v, key)
-		case "max_retries":
+		case "max_retries", "num_retries":
 			if x, ok := p.nonNegInt(v, key); ok {
-				r := int(x)
-				lp.MaxRetries = &r
+				r := int(min(x, maxDeploymentRetries))
+				if x > maxDeploymentRetries {
+					p.warnAt(v, key, "is %d; llmgate plans at most %d retries", x, maxDeploymentRetries)
+				}
+				if e.Key == "num_retries" {
+					lp.NumRetries = &r
+				} else {
+					lp.MaxRetries = &r
+				}
 			}
 		case "extra_headers", "headers":
 			if h, ok := p.strMap(v, key); ok && len(h) > 0 {
@@ -280,6 +314,10 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 	}
 	return orgs, modelNode, cpNode
 }
+
+// maxDeploymentRetries bounds a deployment's num_retries/max_retries: each
+// retry is one more attempt in the plan Envoy runs.
+const maxDeploymentRetries = 100
 
 func (p *parser) setDefault(lp *LiteLLMParams, key string, v any) {
 	if lp.Defaults == nil {
@@ -379,6 +417,10 @@ func (p *parser) fillFromEnv(d *Deployment, modelNode *yaml.Node, key string) {
 		hint := ""
 		if info.BaseEnv != "" {
 			hint = " (or set " + info.BaseEnv + ")"
+		}
+		if p.noEnv && info.BaseEnv != "" {
+			p.warnAt(modelNode, key, "deployment %q: provider %s has no default endpoint; set api_base%s (not checked: --no-env)", d.ModelName, d.Provider, hint)
+			return
 		}
 		p.errAt(modelNode, key, "deployment %q: provider %s has no default endpoint; set api_base%s", d.ModelName, d.Provider, hint)
 	}

@@ -89,7 +89,10 @@ type LiteLLMParams struct {
 	Timeout       time.Duration // 0: unset
 	StreamTimeout time.Duration // 0: unset
 	MaxRetries    *int
-	ExtraHeaders  map[string]string
+	// NumRetries is litellm_params.num_retries: like MaxRetries, the retries
+	// of a request whose first try is this deployment; it wins over MaxRetries.
+	NumRetries   *int
+	ExtraHeaders map[string]string
 	// AWS
 	AWSAccessKeyID     string // secret
 	AWSSecretAccessKey string // secret

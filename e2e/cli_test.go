@@ -109,3 +109,42 @@ func TestRunRefusesBrokenConfig(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 }
+
+// TestValidateNoEnv: `llmgate validate --no-env` checks LiteLLM's own
+// proxy_server_config.yaml with none of the variables it names set (exit 0,
+// each unset variable a warning with file:line); without the flag the
+// variables its implemented keys read are errors.
+func TestValidateNoEnv(t *testing.T) {
+	cfg := "../config/testdata/litellm_proxy_server_config.yaml"
+	run := func(args ...string) (string, int) {
+		cmd := exec.Command(llmgateBin, args...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return string(out), ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	out, code := run("validate", "--no-env", "--config", cfg)
+	if code != 0 || !strings.Contains(out, ": ok:") {
+		t.Fatalf("validate --no-env: exit %d\n%s", code, out)
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`litellm_proxy_server_config\.yaml:\d+: warning: model_list\[1\]\.litellm_params\.api_key: environment variable OPENAI_API_KEY is not set .*--no-env`),
+		regexp.MustCompile(`warning: router_settings\.redis_host: environment variable REDIS_HOST is not set`),
+		regexp.MustCompile(`warning: litellm_settings\.default_team_settings\[0\]\.langfuse_secret: environment variable LANGFUSE_PROJECT1_SECRET is not set .*not implemented yet`),
+	} {
+		if !want.MatchString(out) {
+			t.Errorf("output lacks %s:\n%s", want, out)
+		}
+	}
+	out, code = run("validate", "--config", cfg)
+	if code != 1 || !regexp.MustCompile(`error: model_list\[1\]\.litellm_params\.api_key: environment variable OPENAI_API_KEY is not set`).MatchString(out) {
+		t.Errorf("validate without --no-env: exit %d\n%s", code, out)
+	}
+	if strings.Contains(out, "error: litellm_settings.default_team_settings") {
+		t.Errorf("an unset variable under a not-yet key is an error:\n%s", out)
+	}
+}

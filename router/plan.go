@@ -130,11 +130,15 @@ func (r *Router) cleanFallbacks(group string, to []string) []string {
 	return out
 }
 
-// numRetries: per-request > deployment max_retries > router num_retries.
+// numRetries: per-request > deployment num_retries > deployment max_retries
+// > router num_retries.
 func (r *Router) numRetries(req PlanRequest, first *config.Deployment) int {
 	n := r.cfg.Router.NumRetries
 	if first != nil && first.Params.MaxRetries != nil {
 		n = *first.Params.MaxRetries
+	}
+	if first != nil && first.Params.NumRetries != nil {
+		n = *first.Params.NumRetries
 	}
 	if req.NumRetries != nil {
 		n = *req.NumRetries

@@ -102,6 +102,8 @@ func TestRetriesPreferOtherDeployments(t *testing.T) {
 func TestPlanNumRetriesPrecedence(t *testing.T) {
 	d := dep("a", "g", "openai/a")
 	d.Params.MaxRetries = intp(1)
+	n := dep("a", "g", "openai/a")
+	n.Params.MaxRetries, n.Params.NumRetries = intp(1), intp(5)
 	tests := []struct {
 		name   string
 		dep    config.Deployment
@@ -112,6 +114,7 @@ func TestPlanNumRetriesPrecedence(t *testing.T) {
 		{"router", dep("a", "g", "openai/a"), nil, 3, 4},
 		{"deployment beats router", d, nil, 3, 2},
 		{"request beats deployment", d, intp(0), 3, 1},
+		{"deployment num_retries beats its max_retries", n, nil, 3, 6},
 		{"zero router", dep("a", "g", "openai/a"), nil, 0, 1},
 	}
 	for _, tc := range tests {

@@ -24,7 +24,7 @@ const usage = `llmgate runs a LiteLLM proxy config.yaml on Envoy.
 
 Usage:
   llmgate run      [--config FILE] [--host 0.0.0.0] [--port 4000]
-  llmgate validate [--config FILE]
+  llmgate validate [--config FILE] [--no-env]
   llmgate render   [--config FILE] [--port 4000] [--extproc-address HOST:PORT]
 
 Split into pieces, for fleets:
@@ -136,8 +136,19 @@ func runCmd(args []string) error {
 func validateCmd(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("validate", flag.ExitOnError)
 	cfgPath := fs.String("config", "", "LiteLLM config.yaml")
+	noEnv := fs.Bool("no-env", false, "an os.environ/ reference to an unset variable is a warning, not an error (check a config without its secrets)")
 	_ = fs.Parse(args)
-	cfg, err := loadConfig(*cfgPath)
+	var cfg *config.Config
+	var err error
+	if path := config.PathFromEnv(*cfgPath); *noEnv && path != "" {
+		var data []byte
+		if data, err = os.ReadFile(path); err != nil {
+			return fmt.Errorf("read config: %w", err)
+		}
+		cfg, err = config.ParseWithOptions(data, path, os.LookupEnv, config.Options{UnsetEnvWarns: true})
+	} else {
+		cfg, err = loadConfig(*cfgPath)
+	}
 	if err != nil {
 		var le *config.LoadError
 		if errors.As(err, &le) {
@@ -150,7 +161,21 @@ func validateCmd(args []string, out io.Writer) error {
 	for _, w := range cfg.Warnings {
 		fmt.Fprintln(out, w.String())
 	}
-	res, err := xds.Build(cfg, xds.Options{ExtProcSocket: "/tmp/llmgate-validate.sock"})
+	built := cfg
+	if *noEnv {
+		// Deployments whose endpoint would come from an unset variable were
+		// warned about; the Envoy resources are checked without them.
+		c := *cfg
+		c.Models = nil
+		for _, d := range cfg.Models {
+			if info, ok := config.LookupProvider(d.Provider); ok && info.NeedsAPIBase && d.Params.APIBase == "" && d.Params.MockResponse == nil {
+				continue
+			}
+			c.Models = append(c.Models, d)
+		}
+		built = &c
+	}
+	res, err := xds.Build(built, xds.Options{ExtProcSocket: "/tmp/llmgate-validate.sock"})
 	if err != nil {
 		return err
 	}
