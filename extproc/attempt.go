@@ -297,7 +297,7 @@ func (t *try) clientHeaders() map[string]string {
 	h := map[string]string{
 		"x-litellm-call-id":              t.rc.CallId,
 		"x-litellm-model-id":             t.d.ID,
-		"x-litellm-model-group":          t.a.ModelGroup,
+		"x-litellm-model-group":          t.modelGroupHeader(),
 		"x-litellm-model-api-base":       t.base.URL(),
 		"x-litellm-attempted-retries":    strconv.Itoa(int(t.a.Retry)),
 		"x-litellm-attempted-fallbacks":  strconv.Itoa(int(t.a.FallbackIndex)),
@@ -308,6 +308,33 @@ func (t *try) clientHeaders() map[string]string {
 		h["x-litellm-response-duration-ms"] = strconv.FormatFloat(float64(time.Now().UnixNano()-t.rc.StartUnixNano)/1e6, 'f', 3, 64)
 	}
 	return h
+}
+
+// fellBack reports whether this try serves a fallback group (ordinary, or a
+// context-window/content-policy redirect).
+func (t *try) fellBack() bool {
+	return t.a.FallbackIndex > 0 || len(t.rc.FallbackKinds) > 0
+}
+
+// modelGroupHeader is x-litellm-model-group as LiteLLM reports it: the name
+// the client asked for (the alias, or the concrete model of a wildcard), and
+// the fallback's group once the request fell back.
+func (t *try) modelGroupHeader() string {
+	if t.rc.RequestedModel == "" || t.fellBack() {
+		return t.a.ModelGroup
+	}
+	return t.rc.RequestedModel
+}
+
+// responseModel is the "model" the client's response carries, "" to keep
+// the provider's. LiteLLM's proxy restamps the requested model name on every
+// response and stream chunk, except on a non-streamed response after a
+// fallback, where it keeps the model that actually answered.
+func (t *try) responseModel() string {
+	if !t.rc.Stream && t.fellBack() {
+		return ""
+	}
+	return t.rc.RequestedModel
 }
 
 // retryable says whether Envoy should try the next plan entry after an
@@ -349,12 +376,15 @@ func (t *try) responseHeaders(h map[string]string, eos bool) (extprocv3filter.Pr
 		// The retry decision waits for the body (its class); Envoy holds the
 		// headers until the buffered body is answered.
 		mode = extprocv3filter.ProcessingMode_BUFFERED
-	case t.pass && t.rc.Stream && (t.rc.TrackUsage || t.rc.TrackEnd):
+	case t.pass && t.rc.Stream:
+		// Every chunk is restamped with the requested model, and the usage
+		// chunk the gateway asked for is counted (and stripped when the client
+		// did not ask for it): LiteLLM's behaviour, docs/architecture.md D16.
 		mode = extprocv3filter.ProcessingMode_STREAMED
-	case t.pass && !t.rc.Stream && (t.rc.TrackUsage || t.rc.PolicyFallbacks):
-		mode = extprocv3filter.ProcessingMode_BUFFERED
-	case t.pass:
+	case t.pass && (t.responseModel() == "" && !t.rc.TrackUsage && !t.rc.PolicyFallbacks):
 		mode = extprocv3filter.ProcessingMode_NONE
+	case t.pass:
+		mode = extprocv3filter.ProcessingMode_BUFFERED
 	case t.rc.Stream:
 		mode = extprocv3filter.ProcessingMode_STREAMED
 		set = append(set, hdr("content-type", "text/event-stream"), hdr("cache-control", "no-cache"))
@@ -390,6 +420,7 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 		if u, ok := st.(translator.IncludeUsageSetter); ok {
 			u.SetIncludeUsage(t.rc.IncludeUsage)
 		}
+		st = translator.ModelStream(st, t.responseModel())
 		defer func() {
 			o.Usage = st.Usage()
 			if st.FinishReason() == "content_filter" {
@@ -490,6 +521,7 @@ func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.Heade
 	if !t.pass {
 		r.Body = stampCreated(r.Body, time.Now())
 	}
+	r.Body = translator.SetResponseModel(r.Body, t.responseModel())
 	if r.FinishReason == "content_filter" {
 		o.Class = translator.ErrContentPolicy
 		if redirect := t.fallbackRedirect(translator.ErrContentPolicy); redirect != nil {

@@ -32,6 +32,8 @@ type fallbackTicket struct {
 	Expires int64   `json:"e"` // unix seconds
 	Taken   []int32 `json:"t"` // kinds already taken
 	Key     string  `json:"h"` // key hash of the original request (virtual keys)
+	// Model is the model name the client asked for (the response's model).
+	Model string `json:"m,omitempty"`
 	// Deployment pins a health-check request to one deployment (Kind pinKind).
 	Deployment string `json:"d,omitempty"`
 }
@@ -111,7 +113,7 @@ func (t *try) fallbackRedirect(class translator.ErrorClass) []*corev3.HeaderValu
 		return nil
 	}
 	ticket := signTicket(fallbackTicket{Kind: int(kind), Group: t.rc.ModelGroup, CallID: t.rc.CallId,
-		Expires: time.Now().Add(time.Minute).Unix(), Taken: append(append([]int32{}, t.rc.FallbackKinds...), int32(kind)), Key: t.rc.KeyHash})
+		Expires: time.Now().Add(time.Minute).Unix(), Taken: append(append([]int32{}, t.rc.FallbackKinds...), int32(kind)), Key: t.rc.KeyHash, Model: t.rc.RequestedModel})
 	return []*corev3.HeaderValueOption{
 		hdr(":status", "307"),
 		hdr("location", "http://"+t.rc.OriginalAuthority+t.rc.OriginalPath),

@@ -130,7 +130,10 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 		ctx.FallbackKinds = ticket.Taken
 		ctx.ModelGroup = ticket.Group
 	}
-	prepared := st.prepareBody(rt.endpoint, plan, body)
+	if ticket != nil && ticket.Model != "" {
+		ctx.RequestedModel = ticket.Model // a replay's body may carry the prepared model
+	}
+	prepared := st.prepareBody(rt.endpoint, plan, body, f.Stream)
 	ctx.BodyPrepared = prepared != nil
 	enc, err := encodeContext(ctx)
 	if err != nil {
@@ -232,7 +235,7 @@ func endpointFromProto(e llmgatev1.Endpoint) translator.Endpoint {
 // deployments with the same model id, defaults and dropped params. The
 // attempt filter then skips the request body phase (one gRPC round trip and
 // one body copy fewer per try). nil when the attempts differ.
-func (st *State) prepareBody(ep translator.Endpoint, plan []*llmgatev1.Attempt, body []byte) []byte {
+func (st *State) prepareBody(ep translator.Endpoint, plan []*llmgatev1.Attempt, body []byte, stream bool) []byte {
 	var first *configDeployment
 	for _, a := range plan {
 		d, ok := st.Router.Deployment(a.DeploymentId)
@@ -253,7 +256,7 @@ func (st *State) prepareBody(ep translator.Endpoint, plan []*llmgatev1.Attempt, 
 		return nil
 	}
 	up, err := translator.For(first.Provider).Request(ep, merged, translator.Target{
-		Provider: first.Provider, Model: plan[0].Model,
+		Provider: first.Provider, Model: plan[0].Model, Stream: stream,
 		AdditionalDropParams: append(append([]string{}, st.Cfg.LiteLLM.AdditionalDropParams...), first.Params.AdditionalDropParams...),
 	})
 	if err != nil {

@@ -65,6 +65,14 @@ func (o openAI) Request(ep Endpoint, body []byte, t Target) (*UpstreamRequest, e
 	if err != nil {
 		return nil, err
 	}
+	if t.Stream && ep != Embeddings && gjson.GetBytes(out, "stream_options.include_usage").Type != gjson.True {
+		// LiteLLM always asks for the usage chunk so that streamed tokens
+		// and spend are counted; the stream strips it again when the client
+		// did not ask (openAIStream.stripUsage).
+		if out, err = sjson.SetBytes(out, "stream_options.include_usage", true); err != nil {
+			return nil, err
+		}
+	}
 	for _, list := range [][]string{t.AdditionalDropParams, liteLLMOnlyFields} {
 		for _, p := range list {
 			if gjson.GetBytes(out, gjsonKey(p)).Exists() {
@@ -180,7 +188,21 @@ type openAIStream struct {
 	p      SSEParser
 	usage  Usage
 	finish string
+	// model, when set, is restamped into every chunk (LiteLLM returns the
+	// requested model name).
+	model string
+	// stripUsage removes the usage chunk (and the "usage": null of other
+	// chunks) that the gateway asked for but the client did not.
+	stripUsage bool
 }
+
+// SetResponseModel implements ModelSetter.
+func (s *openAIStream) SetResponseModel(m string) { s.model = m }
+
+// SetIncludeUsage implements IncludeUsageSetter: the gateway always asks an
+// OpenAI-compatible provider for usage, so a client that did not ask gets
+// the usage chunk stripped.
+func (s *openAIStream) SetIncludeUsage(v bool) { s.stripUsage = !v }
 
 func (s *openAIStream) Feed(chunk []byte, last bool) ([]byte, error) {
 	var out []byte
@@ -205,7 +227,16 @@ func (s *openAIStream) Feed(chunk []byte, last bool) ([]byte, error) {
 						s.finish = *c.FinishReason
 					}
 				}
+				if s.stripUsage && bytes.Contains(data, []byte(`"usage"`)) {
+					if probe.Usage != nil && len(probe.Choices) == 0 {
+						continue // the usage chunk itself
+					}
+					if d, err := sjson.DeleteBytes(data, "usage"); err == nil {
+						data = d
+					}
+				}
 			}
+			data = stampChunk(data, s.model)
 		}
 		out = WriteSSE(out, ev.Event, data)
 	}
