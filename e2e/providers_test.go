@@ -22,6 +22,13 @@ import (
 	"github.com/llmgate/llmgate/internal/fakeprovider"
 )
 
+// providersFakeOptions: the fake checks each Bedrock deployment's signature
+// against the region providersConfig gives it (bedrock-llama us-west-2, the
+// others us-east-1), so a signer that uses another region fails.
+func providersFakeOptions() fakeprovider.Options {
+	return fakeprovider.Options{AWSRegion: "us-east-1", AWSModelRegions: map[string]string{"meta.llama3-1-8b-instruct-v1:0": "us-west-2"}}
+}
+
 func providersConfig(fake string) string {
 	return fmt.Sprintf(`
 model_list:
@@ -94,7 +101,7 @@ var weatherTool = openai.ChatCompletionFunctionTool(shared.FunctionDefinitionPar
 // TestProviders drives every translated provider through Envoy with openai-go:
 // chat, streaming, tool calls (streamed and not) and a provider error.
 func TestProviders(t *testing.T) {
-	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	fake := fakeprovider.StartT(t, providersFakeOptions())
 	g := startGateway(t, providersConfig(fake.URL()))
 	client := newClient(g, master)
 	ctx := context.Background()
@@ -214,7 +221,9 @@ func serviceAccountJSON(fake string) string {
 
 // TestProviderEmbeddings: embeddings through each provider that has them.
 func TestProviderEmbeddings(t *testing.T) {
-	fake := fakeprovider.StartT(t, fakeprovider.Options{EmbeddingDims: 16})
+	opts := providersFakeOptions()
+	opts.EmbeddingDims = 16
+	fake := fakeprovider.StartT(t, opts)
 	g := startGateway(t, providersConfig(fake.URL()))
 	client := newClient(g, master)
 	for _, tc := range []struct {

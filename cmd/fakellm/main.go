@@ -66,6 +66,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&opts.EmbeddingDims, "embedding-dims", 8, "length of fake embedding vectors")
 	fs.StringVar(&opts.AWSAccessKeyID, "aws-access-key-id", fakeprovider.DefaultAWSAccessKeyID, "access key id Bedrock requests must be signed with")
 	fs.StringVar(&opts.AWSSecretAccessKey, "aws-secret-access-key", fakeprovider.DefaultAWSSecretAccessKey, "secret key Bedrock requests must be signed with")
+	fs.StringVar(&opts.AWSRegion, "aws-region", fakeprovider.DefaultAWSRegion, "region Bedrock requests must be signed for")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}

@@ -77,7 +77,7 @@ func bedrockStopReason(finish string) string {
 
 // bedrockAuth verifies the SigV4 signature and writes the 403 on failure.
 func (c *call) bedrockAuth() bool {
-	err := c.s.verifySigV4(c.r, c.body, time.Now())
+	err := c.s.verifySigV4(c.r, c.body, c.model, time.Now())
 	if err == nil {
 		return true
 	}

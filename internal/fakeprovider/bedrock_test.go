@@ -24,6 +24,12 @@ var testCreds = aws.Credentials{AccessKeyID: "AKIATESTKEY", SecretAccessKey: "te
 // signer; tamper runs after signing.
 func signedRequest(t *testing.T, url, body string, creds aws.Credentials, at time.Time, headers map[string]string, tamper func(*http.Request)) *http.Request {
 	t.Helper()
+	return signedRequestScoped(t, url, body, creds, at, "bedrock", DefaultAWSRegion, headers, tamper)
+}
+
+// signedRequestScoped signs for a service and region.
+func signedRequestScoped(t *testing.T, url, body string, creds aws.Credentials, at time.Time, service, region string, headers map[string]string, tamper func(*http.Request)) *http.Request {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +40,7 @@ func signedRequest(t *testing.T, url, body string, creds aws.Credentials, at tim
 		req.Header.Set(k, v)
 	}
 	sum := sha256.Sum256([]byte(body))
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "bedrock", "us-west-2", at); err != nil {
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), service, region, at); err != nil {
 		t.Fatal(err)
 	}
 	if tamper != nil {
@@ -55,6 +61,38 @@ func do(t *testing.T, req *http.Request) (*http.Response, []byte) {
 }
 
 const converseBody = `{"messages":[{"role":"user","content":[{"text":"hello bedrock"}]}],"system":[{"text":"be brief"}],"inferenceConfig":{"maxTokens":100}}`
+
+// The fake checks the credential scope as Bedrock does: the region the
+// deployment is configured for (one default, or per model) and the bedrock
+// service. A signer that uses another region is refused.
+func TestBedrockSigV4Scope(t *testing.T) {
+	s := StartT(t, Options{AWSAccessKeyID: testCreds.AccessKeyID, AWSSecretAccessKey: testCreds.SecretAccessKey,
+		AWSRegion: "eu-west-3", AWSModelRegions: map[string]string{"meta.llama3-1-8b-instruct-v1:0": "us-west-2"}})
+	claude := s.URL() + claudeModelPath + "/converse"
+	llama := s.URL() + "/model/meta.llama3-1-8b-instruct-v1%3A0/converse"
+	tests := []struct {
+		name, url, service, region string
+		want                       int
+		message                    string
+	}{
+		{"default region", claude, "bedrock", "eu-west-3", 200, ""},
+		{"model's region", llama, "bedrock", "us-west-2", 200, ""},
+		{"us-east-1 for an eu-west-3 deployment", claude, "bedrock", "us-east-1", 403, "valid region, not 'us-east-1'"},
+		{"the default region for a model with its own", llama, "bedrock", "eu-west-3", 403, "valid region, not 'eu-west-3'"},
+		{"another service", claude, "execute-api", "eu-west-3", 403, "correct service: 'bedrock'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := do(t, signedRequestScoped(t, tt.url, converseBody, testCreds, time.Now(), tt.service, tt.region, nil, nil))
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status = %d, want %d: %s", resp.StatusCode, tt.want, body)
+			}
+			if tt.want != 200 && (resp.Header.Get("X-Amzn-ErrorType") != "InvalidSignatureException" || !strings.Contains(string(body), tt.message)) {
+				t.Fatalf("error %q %s, want InvalidSignatureException %q", resp.Header.Get("X-Amzn-ErrorType"), body, tt.message)
+			}
+		})
+	}
+}
 
 func TestBedrockSigV4(t *testing.T) {
 	s := StartT(t, Options{AWSAccessKeyID: testCreds.AccessKeyID, AWSSecretAccessKey: testCreds.SecretAccessKey})

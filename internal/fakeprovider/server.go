@@ -18,6 +18,7 @@ import (
 const (
 	DefaultAWSAccessKeyID     = "AKIAFAKEPROVIDER0000"
 	DefaultAWSSecretAccessKey = "fake-secret-access-key"
+	DefaultAWSRegion          = "us-east-1"
 )
 
 // Options configures a Server. The zero value is usable.
@@ -32,6 +33,13 @@ type Options struct {
 	// requests must be signed with. Empty means the Default* constants.
 	AWSAccessKeyID     string
 	AWSSecretAccessKey string
+	// AWSRegion is the region Bedrock requests must be signed for, as the
+	// real endpoint (bedrock-runtime.<region>.amazonaws.com) requires; empty
+	// means DefaultAWSRegion. AWSModelRegions overrides it per model id, for
+	// tests whose deployments of different regions share one fake. The
+	// service in the credential scope must be "bedrock".
+	AWSRegion       string
+	AWSModelRegions map[string]string
 
 	// Latency is waited before the first byte of every provider response.
 	Latency time.Duration
@@ -96,6 +104,9 @@ func New(opts Options) *Server {
 	}
 	if opts.AWSSecretAccessKey == "" {
 		opts.AWSSecretAccessKey = DefaultAWSSecretAccessKey
+	}
+	if opts.AWSRegion == "" {
+		opts.AWSRegion = DefaultAWSRegion
 	}
 	s := &Server{opts: opts}
 	s.rec.noRecord = opts.NoRecord

@@ -64,12 +64,25 @@ func parseSigV4Auth(h string) (sigV4Auth, error) {
 	return a, nil
 }
 
-// verifySigV4 recomputes the signature of r (with body) using the
-// configured credentials and aws-sdk-go-v2's signer, and compares it with
-// the one sent. The signer signs every header it is given except a few
-// (User-Agent, Authorization, …), so only the headers the client listed
-// in SignedHeaders are copied to the request it signs.
-func (s *Server) verifySigV4(r *http.Request, body []byte, now time.Time) error {
+// bedrockService is the service name in a Bedrock runtime credential scope.
+const bedrockService = "bedrock"
+
+// awsRegionFor is the region a request for model must be signed for.
+func (s *Server) awsRegionFor(model string) string {
+	if r, ok := s.opts.AWSModelRegions[model]; ok {
+		return r
+	}
+	return s.opts.AWSRegion
+}
+
+// verifySigV4 checks that the credential scope names the region the
+// deployment is configured for (AWSRegion, AWSModelRegions) and the bedrock
+// service, as the real endpoint does, then recomputes the signature of r
+// (with body) using the configured credentials and aws-sdk-go-v2's signer,
+// and compares it with the one sent. The signer signs every header it is
+// given except a few (User-Agent, Authorization, …), so only the headers
+// the client listed in SignedHeaders are copied to the request it signs.
+func (s *Server) verifySigV4(r *http.Request, body []byte, model string, now time.Time) error {
 	authz := r.Header.Get("Authorization")
 	if authz == "" {
 		return &sigV4Error{"MissingAuthenticationTokenException", "Missing Authentication Token"}
@@ -80,6 +93,12 @@ func (s *Server) verifySigV4(r *http.Request, body []byte, now time.Time) error 
 	}
 	if a.accessKeyID != s.opts.AWSAccessKeyID {
 		return &sigV4Error{"UnrecognizedClientException", "The security token included in the request is invalid."}
+	}
+	if a.service != bedrockService {
+		return &sigV4Error{"InvalidSignatureException", fmt.Sprintf("Credential should be scoped to correct service: '%s'. ", bedrockService)}
+	}
+	if want := s.awsRegionFor(model); a.region != want {
+		return &sigV4Error{"InvalidSignatureException", fmt.Sprintf("Credential should be scoped to a valid region, not '%s'. ", a.region)}
 	}
 	amzDate := r.Header.Get("X-Amz-Date")
 	signingTime, err := time.Parse("20060102T150405Z", amzDate)
