@@ -126,6 +126,11 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 		OriginalAuthority: h[":authority"],
 		PolicyFallbacks:   len(st.Router.FallbackGroups(res.Group, router.ContentPolicyFallbacks)) > 0,
 	}
+	if ticket != nil && ticket.Kind == pinKind {
+		// A pinned /health check reports the deployment's own answer: no
+		// redirect target, so never redirected into fallbacks (D13).
+		ctx.OriginalPath, ctx.PolicyFallbacks = "", false
+	}
 	if ticket != nil && ticket.Kind != pinKind {
 		ctx.FallbackKinds = ticket.Taken
 		ctx.ModelGroup = ticket.Group
