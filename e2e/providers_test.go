@@ -147,9 +147,14 @@ func TestProviders(t *testing.T) {
 			})
 			var acc openai.ChatCompletionAccumulator
 			n := 0
+			created := map[int64]int{} // every chunk of a stream carries one non-zero time
 			for stream.Next() {
 				acc.AddChunk(stream.Current())
+				created[stream.Current().Created]++
 				n++
+			}
+			if _, zero := created[0]; zero || len(created) != 1 {
+				t.Errorf("stream chunks' created: %v, want one non-zero time for all", created)
 			}
 			if err := stream.Err(); err != nil {
 				t.Fatalf("stream: %v", err)

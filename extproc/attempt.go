@@ -415,6 +415,7 @@ func (t *try) responseHeaders(h map[string]string, eos bool) (extprocv3filter.Pr
 // chunk by chunk, and fills the outcome (usage, time to first token, class).
 func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mode extprocv3filter.ProcessingMode_BodySendMode, o *router.Outcome) error {
 	var st translator.Stream
+	created := time.Now().Unix() // one time for every chunk of the stream (stampChunks)
 	if mode == extprocv3filter.ProcessingMode_STREAMED {
 		st = t.tr.NewStream(t.ep, t.target)
 		if u, ok := st.(translator.IncludeUsageSetter); ok {
@@ -453,6 +454,7 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 			if ferr != nil && len(out) == 0 {
 				out = translator.WriteSSEError(nil, translator.NewError(502, "api_error", "llmgate: "+ferr.Error(), ""))
 			}
+			out = stampChunks(out, created)
 			if err := stream.Send(bodyReply(out, nil, nil)); err != nil {
 				return err
 			}

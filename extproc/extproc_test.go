@@ -205,3 +205,14 @@ func TestStampCreated(t *testing.T) {
 		t.Errorf("a body without created must be kept: %s", got)
 	}
 }
+
+func TestStampChunks(t *testing.T) {
+	in := "data: {\"id\":\"a\",\"created\":0,\"choices\":[]}\n\ndata: {\"id\":\"b\",\"created\":7}\r\n\r\nevent: x\ndata: [DONE]\n\ndata: {\"created\":0}"
+	want := "data: {\"id\":\"a\",\"created\":1700000000,\"choices\":[]}\n\ndata: {\"id\":\"b\",\"created\":7}\r\n\r\nevent: x\ndata: [DONE]\n\ndata: {\"created\":1700000000}"
+	if got := string(stampChunks([]byte(in), 1700000000)); got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+	if got := string(stampChunks([]byte("data: {\"content\":\"no time here\"}\n\n"), 1)); got != "data: {\"content\":\"no time here\"}\n\n" {
+		t.Errorf("a chunk without created changed: %q", got)
+	}
+}
