@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"encoding/json"
+
 	"context"
 	"fmt"
+	"github.com/llmgate/llmgate/internal/fakeprovider"
 	"net"
 	"net/http"
 	"os"
@@ -107,4 +110,173 @@ func TestAdminInterface(t *testing.T) {
 			t.Errorf("admin /ready over tcp: %d", resp.StatusCode)
 		}
 	})
+}
+
+func securityConfig(fake string) string {
+	return fmt.Sprintf(`
+model_list:
+  - model_name: cheap
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/cheap-a/v1, api_key: sk-provider-a}
+  - model_name: cheap
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/cheap-b/v1, api_key: sk-provider-b}
+  - model_name: claude
+    litellm_params: {model: anthropic/claude-3-5-haiku-20241022, api_base: %[1]s/anth, api_key: sk-ant}
+  - model_name: failing
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/fail-a/v1, api_key: k}
+  - model_name: failing
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/fail-b/v1, api_key: k}
+router_settings:
+  num_retries: 1
+  disable_cooldowns: true
+general_settings:
+  master_key: %[2]s
+`, fake, master)
+}
+
+// Issue 8 item 1: a body that names the model twice (or in another case) is
+// refused with an OpenAI 400, on the pass-through (sjson splice) and on a
+// translated path; the provider never runs a model the config does not name.
+func TestDuplicateKeysRefused(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	g := startGateway(t, securityConfig(fake.URL()))
+	msgs := `"messages":[{"role":"user","content":"hi"}]`
+	for _, c := range []struct{ name, body string }{
+		{"pass-through twice", `{"model":"cheap",` + msgs + `,"model":"gpt-4.5-preview"}`},
+		{"pass-through twice, configured last", `{"model":"gpt-4.5-preview",` + msgs + `,"model":"cheap"}`},
+		{"pass-through upper case", `{"MODEL":"cheap",` + msgs + `,"model":"gpt-4.5-preview"}`},
+		{"pass-through upper case alone", `{"MODEL":"cheap",` + msgs + `}`},
+		{"pass-through escaped", `{"mod\u0065l":"cheap",` + msgs + `}`},
+		{"translated twice", `{"model":"claude",` + msgs + `,"model":"claude-3-opus-20240229"}`},
+		{"translated twice, configured last", `{"model":"claude-3-opus-20240229",` + msgs + `,"model":"claude"}`},
+		{"translated upper case", `{"model":"claude","Model":"claude-3-opus-20240229",` + msgs + `}`},
+		{"stream twice", `{"model":"cheap","stream":false,` + msgs + `,"stream":true}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fake.Reset()
+			status, _, body := post(t, g.URL+"/v1/chat/completions", master, c.body)
+			if status != 400 {
+				t.Errorf("status %d, want 400: %s", status, body)
+			}
+			assertCleanError(t, body)
+			for _, r := range fake.Requests() {
+				t.Errorf("the provider was called (%s) with %s", r.Path, r.Body)
+			}
+		})
+	}
+	// One model key, one value: served, and the provider gets the configured model.
+	fake.Reset()
+	if status, _, body := post(t, g.URL+"/v1/chat/completions", master, `{"model":"cheap",`+msgs+`}`); status != 200 {
+		t.Fatalf("plain request: %d %s", status, body)
+	}
+	r, ok := fake.Last()
+	if !ok {
+		t.Fatal("provider not called")
+	}
+	var got struct{ Model string }
+	if err := r.JSON(&got); err != nil || got.Model != "gpt-4o-mini" {
+		t.Errorf("provider got model %q (%v), want gpt-4o-mini", got.Model, err)
+	}
+}
+
+// assertCleanError fails unless body is OpenAI error JSON without internals.
+func assertCleanError(t *testing.T, body []byte) {
+	t.Helper()
+	var e struct {
+		Error *struct {
+			Message string  `json:"message"`
+			Type    string  `json:"type"`
+			Param   *string `json:"param"`
+			Code    any     `json:"code"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil || e.Error == nil || e.Error.Message == "" || e.Error.Type == "" {
+		t.Fatalf("not OpenAI error JSON: %s", body)
+	}
+	low := strings.ToLower(e.Error.Message)
+	for _, internal := range []string{"grpc", "ext_proc", "rpc error", "desc ="} {
+		if strings.Contains(low, internal) {
+			t.Errorf("error shows internals (%q): %s", internal, body)
+		}
+	}
+}
+
+// Issue 8 item 2: client knobs are bounded by the config: num_retries:
+// 1000000 answers with a bounded number of tries and no memory blow-up; a
+// huge timeout is cut to the config's.
+func TestClientKnobsBounded(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	g := startGateway(t, securityConfig(fake.URL()))
+	for _, p := range []string{"/fail-a", "/fail-b"} {
+		if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: p}, Fault: fakeprovider.Fault{Status: 500, ErrorMessage: "boom"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := `"messages":[{"role":"user","content":"hi"}]`
+	t.Run("num_retries_1000000_on_a_healthy_group", func(t *testing.T) {
+		status, _, body := post(t, g.URL+"/v1/chat/completions", master, `{"model":"cheap","num_retries":1000000,`+msgs+`}`)
+		if status != 200 {
+			t.Fatalf("status %d: %s", status, body)
+		}
+	})
+	t.Run("num_retries_1000000_on_a_failing_group", func(t *testing.T) {
+		fake.Reset()
+		status, h, body := post(t, g.URL+"/v1/chat/completions", master, `{"model":"failing","num_retries":1000000,`+msgs+`}`)
+		if status != 500 {
+			t.Errorf("status %d, want the provider's 500: %s", status, body)
+		}
+		assertCleanError(t, body)
+		// One call plus at most 10 retries (the bound when the config allows fewer).
+		if n := fake.Count("/fail-"); n != 11 {
+			t.Errorf("%d tries, want 11 (1 + the bound of 10 retries)", n)
+		}
+		if got := h.Get("x-litellm-attempted-retries"); got != "10" {
+			t.Errorf("x-litellm-attempted-retries = %q, want 10", got)
+		}
+	})
+	t.Run("negative_num_retries_is_no_retry", func(t *testing.T) {
+		fake.Reset()
+		status, _, body := post(t, g.URL+"/v1/chat/completions", master, `{"model":"failing","num_retries":-5,`+msgs+`}`)
+		if status != 500 {
+			t.Errorf("status %d: %s", status, body)
+		}
+		if n := fake.Count("/fail-"); n != 1 {
+			t.Errorf("%d tries, want 1", n)
+		}
+	})
+	t.Run("many_fallbacks_are_cut_to_max_fallbacks", func(t *testing.T) {
+		fake.Reset()
+		fbs := make([]string, 0, 5000)
+		for i := range 5000 {
+			fbs = append(fbs, fmt.Sprintf("%q", fmt.Sprintf("nope-%d", i)))
+		}
+		status, _, body := post(t, g.URL+"/v1/chat/completions", master, `{"model":"failing","num_retries":0,"fallbacks":[`+strings.Join(fbs, ",")+`,"cheap"],`+msgs+`}`)
+		// "cheap" is past max_fallbacks (5): never tried.
+		if status != 500 {
+			t.Errorf("status %d: %s", status, body)
+		}
+		if n := fake.Count("/cheap"); n != 0 {
+			t.Errorf("a fallback past max_fallbacks was tried %d times", n)
+		}
+	})
+	if rss := rssMB(t, g.cmd.Process.Pid); rss > 400 {
+		t.Errorf("llmgate grew to %d MB", rss)
+	}
+}
+
+// rssMB is a process's resident memory.
+func rssMB(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			var kb int
+			fmt.Sscan(f[1], &kb)
+			return kb / 1024
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
 }

@@ -116,4 +116,6 @@ general_settings:
 		t.Errorf("status %d with ext_proc down", code)
 	}
 	assertOpenAIError(t, code, b, code, "")
+	// Issue 8 item 2: no internals (the gRPC error text) in what the client reads.
+	assertCleanError(t, b)
 }

@@ -81,6 +81,10 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 	if err := json.Unmarshal(body, &f); err != nil {
 		return nil, translator.NewError(400, "invalid_request_error", "Invalid JSON in request body: "+err.Error(), "")
 	}
+	if e := checkKeys(body); e != nil {
+		return nil, e
+	}
+	st.boundKnobs(&f)
 	if rt.pathModel != "" {
 		f.Model = rt.pathModel
 	}

@@ -61,13 +61,19 @@ func LocalReplyConfig() *hcmv3.LocalReplyConfig {
 			Value: &corev3.RuntimeUInt32{DefaultValue: status, RuntimeKey: "llmgate.local_reply." + typ},
 		}}}}
 	}
-	mapper := func(status uint32, typ string) *hcmv3.ResponseMapper {
+	mapper := func(status uint32, typ string, statusOnly ...bool) *hcmv3.ResponseMapper {
 		f := &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_ResponseFlagFilter{ResponseFlagFilter: &accesslogv3.ResponseFlagFilter{Flags: envoyFlags}}}
-		switch status {
-		case 0:
-		case 413, 503:
-			// Envoy's buffer limit (413) and a failing ext_proc (503,
-			// status_on_error) answer without a response flag; the gateway's
+		message := "%LOCAL_REPLY_BODY% (%RESPONSE_CODE_DETAILS%)"
+		switch {
+		case status == 0:
+		case status == 503 && len(statusOnly) > 0:
+			// A failing ext_proc (status_on_error): its details carry the gRPC
+			// error text, which is internal; say what it means instead.
+			f = statusFilter(status, typ)
+			message = "The gateway could not process the request (its request processor is unavailable); try again"
+		case status == 413:
+			// Envoy's buffer limit (413) answers without a response flag, as a
+			// failing ext_proc (503, status_on_error, above) does; the gateway's
 			// own filters never answer 413 or 503.
 			f = statusFilter(status, typ)
 		default:
@@ -80,7 +86,7 @@ func LocalReplyConfig() *hcmv3.LocalReplyConfig {
 			BodyFormatOverride: &corev3.SubstitutionFormatString{
 				Format: &corev3.SubstitutionFormatString_JsonFormat{JsonFormat: &structpb.Struct{Fields: map[string]*structpb.Value{
 					"error": structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
-						"message": structpb.NewStringValue("%LOCAL_REPLY_BODY% (%RESPONSE_CODE_DETAILS%)"),
+						"message": structpb.NewStringValue(message),
 						"type":    structpb.NewStringValue(typ),
 						"param":   structpb.NewNullValue(),
 						"code":    structpb.NewStringValue("%RESPONSE_CODE%"),
@@ -97,6 +103,7 @@ func LocalReplyConfig() *hcmv3.LocalReplyConfig {
 		mapper(504, "timeout_error"),
 		mapper(429, "rate_limit_error"),
 		mapper(503, "service_unavailable_error"),
+		mapper(503, "service_unavailable_error", true),
 		mapper(0, "api_error"),
 	}}
 }
