@@ -3,8 +3,10 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -192,5 +194,79 @@ router_settings:
 	code, _, b = post(t, g.URL+"/v1/chat/completions", "", body)
 	if code != 429 {
 		t.Errorf("after two counted streams: status %d, want 429 (tpm used): %s", code, b)
+	}
+}
+
+// TestErrorTypes: provider errors reach the client as LiteLLM's exception
+// mapping reports them, for every provider family: its OpenAI type
+// (429 → throttling_error, 5xx → internal_server_error, 401 →
+// authentication_error, …), the status as the code, and the message
+// prefixed with the exception class and provider.
+func TestErrorTypes(t *testing.T) {
+	needEnvoy(t)
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	g := startGateway(t, fmt.Sprintf(`
+model_list:
+  - model_name: oai
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/v1, api_key: k}
+  - model_name: groq
+    litellm_params: {model: groq/llama-3.1-8b, api_base: %[1]s/v1, api_key: k}
+  - model_name: az
+    litellm_params: {model: azure/my-deployment, api_base: %[1]s, api_key: k, api_version: "2024-06-01"}
+  - model_name: claude
+    litellm_params: {model: anthropic/claude-3-5-sonnet-20241022, api_base: %[1]s, api_key: k}
+  - model_name: br
+    litellm_params: {model: bedrock/anthropic.claude-3-haiku-20240307-v1:0, api_base: %[1]s, aws_access_key_id: %[2]s, aws_secret_access_key: %[3]s, aws_region_name: us-east-1}
+  - model_name: gem
+    litellm_params: {model: gemini/gemini-2.0-flash, api_base: %[1]s, api_key: k}
+  - model_name: co
+    litellm_params: {model: cohere/command-r-plus, api_base: %[1]s, api_key: k}
+  - model_name: ol
+    litellm_params: {model: ollama_chat/llama3.1, api_base: %[1]s}
+router_settings:
+  num_retries: 0
+`, fake.URL(), fakeprovider.DefaultAWSAccessKeyID, fakeprovider.DefaultAWSSecretAccessKey))
+	client := openai.NewClient(option.WithBaseURL(g.URL+"/v1"), option.WithAPIKey("any"), option.WithMaxRetries(0),
+		option.WithRequestTimeout(30*time.Second))
+	upstream := map[string]string{"oai": "gpt-4o-mini", "groq": "llama-3.1-8b", "az": "my-deployment", "claude": "claude-3-5-sonnet-20241022",
+		"br": "anthropic.claude-3-haiku-20240307-v1:0", "gem": "gemini-2.0-flash", "co": "command-r-plus", "ol": "llama3.1"}
+	prefix := map[string]string{"oai": "OpenAIException", "groq": "GroqException", "az": "AzureException", "claude": "AnthropicException",
+		"br": "BedrockException", "gem": "GeminiException", "co": "CohereException", "ol": "OllamaException"}
+	family := map[string]bool{"oai": true, "groq": true, "az": true}
+	for _, tc := range []struct {
+		status             int
+		class, typ, reason string
+	}{
+		{429, "RateLimitError", "throttling_error", ""},
+		{500, "InternalServerError", "internal_server_error", ""},
+		{503, "ServiceUnavailableError", "internal_server_error", ""},
+		{401, "AuthenticationError", "authentication_error", ""},
+		{404, "NotFoundError", "not_found_error", ""},
+		{400, "BadRequestError", "invalid_request_error", ""},
+		{400, "ContextWindowExceededError", "invalid_request_error", "This model's maximum context length is 8192 tokens"},
+	} {
+		for group, model := range upstream {
+			fake.ClearRules()
+			if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{Model: model}, Fault: fakeprovider.Fault{Status: tc.status, ErrorMessage: tc.reason}}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+				Model: group, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("x")}})
+			var apiErr *openai.Error
+			if !errors.As(err, &apiErr) {
+				t.Errorf("%s %d: want an API error, got %v", group, tc.status, err)
+				continue
+			}
+			want := "litellm." + tc.class + ": "
+			if family[group] {
+				want += tc.class + ": "
+			}
+			want += prefix[group] + " - "
+			if apiErr.StatusCode != tc.status || apiErr.Type != tc.typ || apiErr.Code != strconv.Itoa(tc.status) ||
+				!strings.HasPrefix(apiErr.Message, want) || !strings.Contains(apiErr.Message, "Received Model Group="+group) {
+				t.Errorf("%s %d (%s): got status %d type %q code %q message %q; want type %q, message starting %q",
+					group, tc.status, tc.class, apiErr.StatusCode, apiErr.Type, apiErr.Code, apiErr.Message, tc.typ, want)
+			}
+		}
 	}
 }

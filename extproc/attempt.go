@@ -83,8 +83,8 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		if err == nil && !br.Allowed {
 			o.Status, o.Class = 429, translator.ErrRateLimit
 			_, _ = st.Router.Report(bg, o)
-			return stream.Send(errorReply(&translator.Error{Status: 429, Type: "rate_limit_error", Code: "429", RetryAfter: time.Second,
-				Message: "Deployment " + t.d.ID + " of model group " + t.a.ModelGroup + " is at its " + br.Reason + " limit"}, t.clientHeaders()))
+			return stream.Send(errorReply(&translator.Error{Status: 429, Type: "throttling_error", Code: "429", RetryAfter: time.Second,
+				Message: "litellm.RateLimitError: Deployment " + t.d.ID + " of model group " + t.a.ModelGroup + " is at its " + br.Reason + " limit"}, t.clientHeaders()))
 		}
 		if err == nil {
 			defer func() { _ = st.Router.End(bg, t.d.ID) }()
@@ -474,7 +474,8 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.HeaderValueOption, []string) {
 	body = decodeBody(body, t.respHdr["content-encoding"])
 	if t.status >= 400 {
-		e := t.tr.Error(t.status, t.respHdr, body)
+		// LiteLLM's exception mapping: its error type, code and message prefix.
+		e := translator.AsLiteLLM(t.tr.Error(t.status, t.respHdr, body), t.d.Provider)
 		o.Class, o.RetryAfter = e.Class, e.RetryAfter
 		if redirect := t.fallbackRedirect(e.Class); redirect != nil {
 			return e.JSON(), redirect, nil
@@ -507,6 +508,11 @@ func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.Heade
 				set = append(set, hdr(":status", strconv.Itoa(orig.Status)))
 				return orig.JSON(), set, remove
 			}
+		}
+		// LiteLLM's router names the group on the error that reaches the client.
+		e.Message += ". Received Model Group=" + t.rc.ModelGroup + "\nAvailable Model Group Fallbacks=None"
+		if e.Status != t.status {
+			set = append(set, hdr(":status", strconv.Itoa(e.Status)))
 		}
 		return e.JSON(), set, remove
 	}
