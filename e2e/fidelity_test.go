@@ -270,3 +270,36 @@ router_settings:
 		}
 	}
 }
+
+// TestTimeout408: a request whose tries all time out gets LiteLLM's answer,
+// 408 with its Timeout type and message, after the group's retries (each try
+// bounded by the deployment's timeout).
+func TestTimeout408(t *testing.T) {
+	needEnvoy(t)
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	g := startGateway(t, fmt.Sprintf(`
+model_list:
+  - model_name: sleepy
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/sleepy/v1, api_key: k, timeout: 1}
+router_settings:
+  num_retries: 1
+`, fake.URL()))
+	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/sleepy/"}, Fault: fakeprovider.Fault{Delay: 4 * time.Second}}); err != nil {
+		t.Fatal(err)
+	}
+	client := openai.NewClient(option.WithBaseURL(g.URL+"/v1"), option.WithAPIKey("any"), option.WithMaxRetries(0),
+		option.WithRequestTimeout(30*time.Second))
+	_, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model: "sleepy", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("x")}})
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("want an API error, got %v", err)
+	}
+	if apiErr.StatusCode != 408 || apiErr.Type != "timeout_error" || apiErr.Code != "408" ||
+		!strings.HasPrefix(apiErr.Message, "litellm.Timeout: ") || !strings.Contains(apiErr.Message, "Received Model Group=sleepy") {
+		t.Errorf("got status %d type %q code %q message %q; want LiteLLM's 408 timeout_error", apiErr.StatusCode, apiErr.Type, apiErr.Code, apiErr.Message)
+	}
+	if n := fake.Count("/sleepy/"); n != 2 {
+		t.Errorf("the provider saw %d tries, want 2 (num_retries: 1)", n)
+	}
+}

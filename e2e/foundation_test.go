@@ -359,7 +359,7 @@ func TestFoundation(t *testing.T) {
 		}
 		defer fake.ClearRules()
 		code, _, b = post(t, g.URL+"/v1/chat/completions", master, `{"model":"slow","num_retries":0,"messages":[{"role":"user","content":"x"}]}`)
-		assertOpenAIError(t, code, b, 504, "")
+		assertOpenAIError(t, code, b, 408, "") // LiteLLM's Timeout
 		big := `{"model":"gpt-x","messages":[{"role":"user","content":"` + strings.Repeat("a", 40<<20) + `"}]}`
 		code, _, b = post(t, g.URL+"/v1/chat/completions", master, big)
 		assertOpenAIError(t, code, b, 413, "")

@@ -404,7 +404,7 @@ func TestRouterFailures(t *testing.T) {
 		}
 	})
 
-	t.Run("hanging upstream vs timeout: 504 when nothing is left", func(t *testing.T) {
+	t.Run("hanging upstream vs timeout: 408 when nothing is left", func(t *testing.T) {
 		fake.Reset()
 		fake.ClearRules()
 		defer fake.ClearRules()
@@ -415,10 +415,10 @@ func TestRouterFailures(t *testing.T) {
 		if r.err != nil {
 			t.Fatal(r.err)
 		}
-		assertOpenAIError(t, r.code, r.body, 504, "")
+		assertOpenAIError(t, r.code, r.body, 408, "") // LiteLLM's Timeout
 		// timeout: 1 bounds the try; the fake would answer after 10 s.
 		if d := time.Since(start); d > 8*time.Second {
-			t.Errorf("504 after %v: the deployment's timeout (1 s) was not applied", d)
+			t.Errorf("408 after %v: the deployment's timeout (1 s) was not applied", d)
 		}
 	})
 

@@ -159,6 +159,8 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 	if err != nil {
 		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
 	}
+	// The group, for Envoy's own replies (the 408 of a timed-out request names it).
+	md.Fields[xds.ContextMetadataNamespace].GetStructValue().Fields["group"] = structpb.NewStringValue(ctx.ModelGroup)
 	cr := &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{SetHeaders: set}, ClearRouteCache: true}
 	if prepared != nil {
 		cr.HeaderMutation.SetHeaders = append(cr.HeaderMutation.SetHeaders, hdr("content-length", strconv.Itoa(len(prepared))))

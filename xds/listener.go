@@ -97,6 +97,7 @@ func LocalReplyConfig() *hcmv3.LocalReplyConfig {
 		}
 	}
 	return &hcmv3.LocalReplyConfig{Mappers: []*hcmv3.ResponseMapper{
+		upstreamTimeoutMapper(),
 		mapper(404, "not_found_error"),
 		mapper(413, "invalid_request_error"),
 		mapper(408, "timeout_error"),
@@ -168,4 +169,26 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 			}},
 		}},
 	}, nil
+}
+
+// upstreamTimeoutMapper answers a request whose last try timed out (Envoy's
+// per_try_timeout, response flag UT, 504) as LiteLLM does: 408 with its
+// Timeout exception's type and message (docs/architecture.md D18).
+func upstreamTimeoutMapper() *hcmv3.ResponseMapper {
+	return &hcmv3.ResponseMapper{
+		Filter: &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_ResponseFlagFilter{
+			ResponseFlagFilter: &accesslogv3.ResponseFlagFilter{Flags: []string{"UT"}}}},
+		StatusCode: wrapperspb.UInt32(408),
+		BodyFormatOverride: &corev3.SubstitutionFormatString{
+			Format: &corev3.SubstitutionFormatString_JsonFormat{JsonFormat: &structpb.Struct{Fields: map[string]*structpb.Value{
+				"error": structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
+					"message": structpb.NewStringValue("litellm.Timeout: APITimeoutError - Request timed out. Received Model Group=%DYNAMIC_METADATA(" + ContextMetadataNamespace + ":group)%\nAvailable Model Group Fallbacks=None"),
+					"type":    structpb.NewStringValue("timeout_error"),
+					"param":   structpb.NewNullValue(),
+					"code":    structpb.NewStringValue("408"),
+				}}),
+			}}},
+			ContentType: "application/json",
+		},
+	}
 }
