@@ -353,6 +353,7 @@ var keyTable = []KeyDoc{
 	// general_settings.
 	sup(SectionGeneral, "master_key", "with none set, every route is open"),
 	sup(SectionGeneral, "max_request_size_mb", ""),
+	sup(SectionGeneral, "dangerously_allow_mock_testing_request_params", "honours the request fields mock_testing_fallbacks, mock_testing_context_fallbacks, mock_testing_content_policy_fallbacks, mock_testing_rate_limit_error, mock_timeout; without it they are a 400"),
 	sup(SectionGeneral, "litellm_key_header_name", ""),
 	sup(SectionGeneral, "max_parallel_requests", "per-deployment default; router_settings.default_max_parallel_requests wins"),
 	part(SectionGeneral, "global_max_parallel_requests", "sizes Envoy's circuit breakers, the gateway's in-flight ceiling (default 100,000); past it a cluster refuses with OpenAI-format 503 (LiteLLM: 429), per cluster rather than exactly", true),

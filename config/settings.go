@@ -462,6 +462,8 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			gs.BackgroundHealthChecks, _ = p.bool(v, key)
 		case "health_check_interval":
 			gs.HealthCheckInterval, _ = p.seconds(v, key)
+		case "dangerously_allow_mock_testing_request_params":
+			gs.AllowMockTesting, _ = p.bool(v, key)
 		}
 	}
 }

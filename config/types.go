@@ -210,5 +210,9 @@ type GeneralSettings struct {
 	LiteLLMKeyHeaderName      string
 	BackgroundHealthChecks    bool
 	HealthCheckInterval       time.Duration
-	Raw                       map[string]any
+	// AllowMockTesting is dangerously_allow_mock_testing_request_params: the
+	// request fields that fake a failure (mock_testing_*, mock_timeout) are
+	// honoured; without it a request carrying one is refused with a 400.
+	AllowMockTesting bool
+	Raw              map[string]any
 }

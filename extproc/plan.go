@@ -45,6 +45,11 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 		// An internal redirect from the attempt filter: the group failed with a
 		// context-window or content-policy error; take that fallback list.
 		p, err = st.Router.PlanFallback(ctx, ticket.Group, router.FallbackKind(ticket.Kind), pr)
+	} else if mp, handled, me := s.mockPlan(ctx, st, res, pr, body); handled {
+		if me != nil {
+			return nil, nil, me
+		}
+		p = mp
 	} else {
 		p, err = st.Router.Plan(ctx, pr)
 	}
@@ -71,6 +76,9 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 	if len(attempts) == 0 {
 		return nil, nil, &translator.Error{Status: 429, Type: "rate_limit_error", Code: "429",
 			Message: "No deployments available for selected model. model_group=" + res.Group, RetryAfter: time.Second}
+	}
+	if ticket == nil && st.mockTimeoutAsked(body) {
+		return nil, nil, s.mockTimeout(st, f, attempts[0].DeploymentId)
 	}
 	return p, attempts, nil
 }

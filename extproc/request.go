@@ -68,6 +68,12 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if !ok {
 		return err
 	}
+	if st.mockTimeoutAsked(body) {
+		// LiteLLM's mock_timeout: planning waits out the timeout; extend the message timeout first.
+		if err := stream.Send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(maxMockTimeout + 5*time.Second)}); err != nil {
+			return err
+		}
+	}
 	resp, e := s.routeRequest(st, rt, h, body, start, ticket)
 	if e != nil {
 		return stream.Send(errorReply(e, map[string]string{"x-litellm-call-id": h["x-request-id"]}))

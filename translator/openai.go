@@ -6,6 +6,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -73,21 +74,23 @@ func (o openAI) Request(ep Endpoint, body []byte, t Target) (*UpstreamRequest, e
 			return nil, err
 		}
 	}
-	for _, list := range [][]string{t.AdditionalDropParams, liteLLMOnlyFields} {
-		for _, p := range list {
-			if gjson.GetBytes(out, gjsonKey(p)).Exists() {
-				if out, err = sjson.DeleteBytes(out, gjsonKey(p)); err != nil {
-					return nil, err
-				}
+	var drop []string
+	gjson.ParseBytes(out).ForEach(func(k, _ gjson.Result) bool {
+		if name := k.String(); IsLiteLLMOnly(name) || slices.Contains(t.AdditionalDropParams, name) {
+			drop = append(drop, name)
+		}
+		return true
+	})
+	for _, p := range drop {
+		// Every occurrence: a field written twice must not reach the provider either.
+		for i := 0; i < 64 && gjson.GetBytes(out, gjsonKey(p)).Exists(); i++ {
+			if out, err = sjson.DeleteBytes(out, gjsonKey(p)); err != nil {
+				return nil, err
 			}
 		}
 	}
 	return &UpstreamRequest{Method: "POST", Path: o.Path(ep, t), Headers: map[string]string{"content-type": "application/json"}, Body: out}, nil
 }
-
-// liteLLMOnlyFields are request fields LiteLLM reads itself; they never go upstream.
-var liteLLMOnlyFields = []string{"fallbacks", "num_retries", "context_window_fallbacks", "content_policy_fallbacks",
-	"mock_response", "caching", "cache", "metadata_litellm", "litellm_metadata", "timeout"}
 
 // gjsonKey escapes a top-level field name for gjson/sjson paths.
 func gjsonKey(k string) string {
