@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/json"
 
 	"context"
@@ -279,4 +280,78 @@ func rssMB(t *testing.T, pid int) int {
 	}
 	t.Fatal("no VmRSS")
 	return 0
+}
+
+// rawPost sends a request over a raw connection (any Host the client likes)
+// and returns the status line and the header lines of the response.
+func rawPost(t *testing.T, addr, host, path, key, body string) (string, []string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", path, host, key, len(body), body)
+	r := bufio.NewReader(c)
+	status, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("read status: %v", err)
+	}
+	var hdrs []string
+	for {
+		line, err := r.ReadString('\n')
+		line = strings.TrimRight(line, "\r\n")
+		if err != nil || line == "" {
+			break
+		}
+		hdrs = append(hdrs, line)
+	}
+	return strings.TrimSpace(status), hdrs
+}
+
+// Issue 8 item 3: no x-llmgate-* header reaches a client, on any route: a
+// 307 whose internal redirect Envoy refuses (bad Host) included, and the
+// gateway's own replies (401, 404, 400).
+func TestNoInternalHeadersReachClients(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	g := startGateway(t, fmt.Sprintf(`
+model_list:
+  - model_name: small
+    litellm_params: {model: openai/small, api_base: %[1]s/small/v1, api_key: k}
+  - model_name: big
+    litellm_params: {model: openai/big, api_base: %[1]s/big/v1, api_key: k}
+router_settings:
+  context_window_fallbacks: [{"small": ["big"]}]
+general_settings:
+  master_key: %[2]s
+`, fake.URL(), master))
+	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/small"}, Fault: fakeprovider.Fault{Status: 400,
+		ErrorMessage: "This model's maximum context length is 10 tokens. However, your messages resulted in 50 tokens."}}); err != nil {
+		t.Fatal(err)
+	}
+	addr := strings.TrimPrefix(g.URL, "http://")
+	chat := `{"model":"small","messages":[{"role":"user","content":"long"}]}`
+	for _, c := range []struct{ name, host, path, key, body string }{
+		{"fallback through a good host", addr, "/v1/chat/completions", master, chat},
+		{"fallback with a host the redirect refuses (port)", "gw:99999", "/v1/chat/completions", master, chat},
+		{"fallback with a host the redirect refuses (userinfo)", "user@gw", "/v1/chat/completions", master, chat},
+		{"fallback with a host the redirect refuses (bad chars)", "gw%zz", "/v1/chat/completions", master, chat},
+		{"fallback with a host the redirect refuses (ipv6)", "[::1", "/v1/chat/completions", master, chat},
+		{"no key (401)", addr, "/v1/chat/completions", "wrong", chat},
+		{"unknown route (404)", addr, "/v1/nope", master, chat},
+		{"unknown model (400)", addr, "/v1/chat/completions", master, `{"model":"nope","messages":[]}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			status, hdrs := rawPost(t, addr, c.host, c.path, c.key, c.body)
+			if strings.Contains(c.name, "fallback") && !strings.Contains(status, " 200 ") {
+				t.Errorf("%s, want 200 from the context-window fallback", status)
+			}
+			for _, h := range hdrs {
+				if strings.HasPrefix(strings.ToLower(h), "x-llmgate-") {
+					t.Errorf("%s: internal header reaches the client: %s", status, h)
+				}
+			}
+		})
+	}
 }

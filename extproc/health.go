@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/internal/upstream"
+	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/xds"
 )
 
@@ -66,8 +67,10 @@ func (s *Server) healthCheck(st *State) map[string]any {
 func (s *Server) checkDeployment(d *configDeployment) string {
 	path, body := "/v1/chat/completions", map[string]any{"model": d.ModelName, "max_tokens": 1,
 		"messages": []any{map[string]any{"role": "user", "content": "ping"}}}
+	ep := llmgatev1.Endpoint_ENDPOINT_CHAT
 	if d.Info.Mode == "embedding" {
 		path, body = "/v1/embeddings", map[string]any{"model": d.ModelName, "input": "ping"}
+		ep = llmgatev1.Endpoint_ENDPOINT_EMBEDDINGS
 	}
 	b, _ := json.Marshal(body)
 	ctx, cancel := context.WithTimeout(context.Background(), healthTimeout)
@@ -78,7 +81,7 @@ func (s *Server) checkDeployment(d *configDeployment) string {
 	}
 	req.Header.Set("content-type", "application/json")
 	req.Header.Set(xds.FallbackHeader, signTicket(fallbackTicket{Kind: pinKind, Deployment: d.ID, Group: d.ModelName,
-		Expires: time.Now().Add(healthTimeout).Unix()}))
+		Expires: time.Now().Add(healthTimeout).Unix(), Endpoint: int32(ep)}))
 	resp, err := healthClient.Do(req)
 	if err != nil {
 		return err.Error()

@@ -36,6 +36,10 @@ type fallbackTicket struct {
 	Model string `json:"m,omitempty"`
 	// Deployment pins a health-check request to one deployment (Kind pinKind).
 	Deployment string `json:"d,omitempty"`
+	// Endpoint binds the ticket to the endpoint of the request it was made
+	// for (llmgatev1.Endpoint); Nonce makes it accepted once (acceptTicket).
+	Endpoint int32  `json:"p"`
+	Nonce    string `json:"n"`
 }
 
 // redirectKey signs tickets. It is per process: `llmgate run` serves both
@@ -50,6 +54,11 @@ var redirectKey = func() []byte {
 }()
 
 func signTicket(t fallbackTicket) string {
+	if t.Nonce == "" {
+		n := make([]byte, 12)
+		_, _ = rand.Read(n)
+		t.Nonce = base64.RawURLEncoding.EncodeToString(n)
+	}
 	b, _ := json.Marshal(t)
 	m := hmac.New(sha256.New, redirectKey)
 	m.Write(b)
@@ -82,6 +91,12 @@ func readTicket(s string, now time.Time) *fallbackTicket {
 	return &t
 }
 
+// redirectAuthority is the host of the fallback redirect's Location. Not the
+// client's Host: Envoy refuses to follow a Location it cannot parse (a Host
+// such as "gw:99999" or "user@gw"), and the 307 then reached the client.
+// Every route matches any domain, so the replay is routed the same.
+const redirectAuthority = "llmgate.internal"
+
 // pinKind marks a ticket that pins a request to one deployment (/health).
 const pinKind = 100
 
@@ -113,10 +128,11 @@ func (t *try) fallbackRedirect(class translator.ErrorClass) []*corev3.HeaderValu
 		return nil
 	}
 	ticket := signTicket(fallbackTicket{Kind: int(kind), Group: t.rc.ModelGroup, CallID: t.rc.CallId,
-		Expires: time.Now().Add(time.Minute).Unix(), Taken: append(append([]int32{}, t.rc.FallbackKinds...), int32(kind)), Key: t.rc.KeyHash, Model: t.rc.RequestedModel})
+		Expires: time.Now().Add(time.Minute).Unix(), Taken: append(append([]int32{}, t.rc.FallbackKinds...), int32(kind)), Key: t.rc.KeyHash, Model: t.rc.RequestedModel,
+		Endpoint: int32(t.rc.Endpoint)})
 	return []*corev3.HeaderValueOption{
 		hdr(":status", "307"),
-		hdr("location", "http://"+t.rc.OriginalAuthority+t.rc.OriginalPath),
+		hdr("location", "http://"+redirectAuthority+t.rc.OriginalPath),
 		hdr(xds.FallbackHeader, ticket),
 	}
 }

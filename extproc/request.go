@@ -55,7 +55,7 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if rt.kind != routeLLM {
 		return stream.Send(errorReply(&translator.Error{Status: 404, Type: "not_found_error", Message: "Route not found: " + h[":path"]}, nil))
 	}
-	ticket := readTicket(h[xds.FallbackHeader], s.now())
+	ticket := s.acceptTicket(st, h, rt)
 	if ticket == nil {
 		if e := st.authenticate(h); e != nil {
 			return stream.Send(errorReply(e, nil))

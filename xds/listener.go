@@ -121,6 +121,10 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
+	strip, err := StripInternalHeaders()
+	if err != nil {
+		return nil, err
+	}
 	h := &hcmv3.HttpConnectionManager{
 		StatPrefix: "llmgate",
 		CodecType:  hcmv3.HttpConnectionManager_AUTO,
@@ -131,7 +135,7 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 				ConfigSourceSpecifier: &corev3.ConfigSource_Ads{Ads: &corev3.AggregatedConfigSource{}},
 			},
 		}},
-		HttpFilters:      []*hcmv3.HttpFilter{reqFilter, router},
+		HttpFilters:      []*hcmv3.HttpFilter{strip, reqFilter, router},
 		LocalReplyConfig: LocalReplyConfig(),
 		// Long generations: no request timeout; streams are bounded by route idle timeouts.
 		RequestTimeout:    durationpb.New(0),
