@@ -2,10 +2,13 @@ package router
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/store"
+	"github.com/llmgate/llmgate/internal/store/redistest"
 	"github.com/llmgate/llmgate/translator"
 )
 
@@ -62,29 +65,57 @@ func TestReportCooldownRules(t *testing.T) {
 			deps: two, mutate: func(c *config.Config) { c.Router.AllowedFailsPolicy = map[string]int{"TimeoutErrorAllowedFails": 10} },
 			outcomes: repeat(Outcome{DeploymentID: "a", Timeout: true}, 10)},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := baseConfig(tc.deps...)
-			if tc.mutate != nil {
-				tc.mutate(cfg)
+	// The same table against the memory store and a real Redis (LiteLLM
+	// shares cooldowns through Redis; the Lua scripts must agree with the
+	// memory store).
+	redisAddr, _ := redistest.Start(t)
+	stores := []struct {
+		name string
+		make func(t *testing.T, clk *fakeClock, prefix string) store.Store
+	}{
+		{"memory", func(_ *testing.T, clk *fakeClock, _ string) store.Store { return store.NewMemory(clk.Now) }},
+		{"redis", func(t *testing.T, clk *fakeClock, prefix string) store.Store {
+			st, err := store.NewRedis(store.RedisOptions{Addr: redisAddr, Clock: clk.Now, Timeout: 2 * time.Second, Prefix: prefix})
+			if err != nil {
+				t.Fatal(err)
 			}
-			clk := newClock()
-			r := newTestRouter(cfg, clk, 1)
-			ctx := context.Background()
-			for _, o := range tc.outcomes {
-				if _, err := r.Report(ctx, o); err != nil {
-					t.Fatal(err)
+			t.Cleanup(func() { _ = st.Close() })
+			return st
+		}},
+	}
+	for _, sk := range stores {
+		for i, tc := range tests {
+			t.Run(sk.name+"/"+tc.name, func(t *testing.T) {
+				cfg := baseConfig(tc.deps...)
+				if tc.mutate != nil {
+					tc.mutate(cfg)
 				}
-			}
-			st, _ := r.Store().Read(ctx, []string{"a"}, storeRead())
-			var left time.Duration
-			if st["a"].CoolingDown(clk.Now()) {
-				left = st["a"].CooldownUntil.Sub(clk.Now())
-			}
-			if left != tc.want {
-				t.Fatalf("cooldown left %v, want %v", left, tc.want)
-			}
-		})
+				clk := newClock()
+				r := New(cfg, sk.make(t, clk, fmt.Sprintf("cooldown-table-%d:", i)), WithClock(clk.Now))
+				checkCooldownCase(t, r, clk, tc.outcomes, tc.want)
+			})
+		}
+	}
+}
+
+func checkCooldownCase(t *testing.T, r *Router, clk *fakeClock, outcomes []Outcome, want time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	for _, o := range outcomes {
+		if _, err := r.Report(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := r.Store().Read(ctx, []string{"a"}, storeRead())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left time.Duration
+	if st["a"].CoolingDown(clk.Now()) {
+		left = st["a"].CooldownUntil.Sub(clk.Now())
+	}
+	if left != want {
+		t.Fatalf("cooldown left %v, want %v", left, want)
 	}
 }
 
