@@ -337,6 +337,17 @@ func (t *try) responseModel() string {
 	return t.rc.RequestedModel
 }
 
+// maxRestampBody bounds the OpenAI-compatible answers buffered only to
+// restamp their model name: a larger one (a big embeddings batch) passes
+// unread, with the provider's model name, rather than meeting Envoy's buffer
+// limit (docs/architecture.md D16).
+const maxRestampBody = 4 << 20
+
+func tooBigToRestamp(contentLength string) bool {
+	n, err := strconv.Atoi(contentLength)
+	return err == nil && n > maxRestampBody
+}
+
 // retryable says whether Envoy should try the next plan entry after an
 // error of this class: LiteLLM's retry_policy (RetriesForGroup) against this
 // try's retry number, when the plan has another attempt. 401/403 and 404 are
@@ -381,7 +392,7 @@ func (t *try) responseHeaders(h map[string]string, eos bool) (extprocv3filter.Pr
 		// chunk the gateway asked for is counted (and stripped when the client
 		// did not ask for it): LiteLLM's behaviour, docs/architecture.md D16.
 		mode = extprocv3filter.ProcessingMode_STREAMED
-	case t.pass && (t.responseModel() == "" && !t.rc.TrackUsage && !t.rc.PolicyFallbacks):
+	case t.pass && !t.rc.TrackUsage && !t.rc.PolicyFallbacks && (t.responseModel() == "" || tooBigToRestamp(h["content-length"])):
 		mode = extprocv3filter.ProcessingMode_NONE
 	case t.pass:
 		mode = extprocv3filter.ProcessingMode_BUFFERED
