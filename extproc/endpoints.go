@@ -21,6 +21,7 @@ const (
 	routeUnknown routeKind = iota
 	routeLLM
 	routeModels
+	routeModel // /v1/models/{model}
 	routeModelInfo
 	routeModelGroupInfo
 	routeLiveness
@@ -48,6 +49,13 @@ func classify(method, rawPath string) route {
 		return route{kind: routeModelInfo}
 	case "/model_group/info":
 		return route{kind: routeModelGroupInfo}
+	}
+	if m, ok := strings.CutPrefix(strings.TrimPrefix(p, "/v1"), "/models/"); ok && m != "" {
+		// /v1/models/{model}; a model name may hold '/' (anthropic/claude-3-haiku).
+		if model, err := url.PathUnescape(m); err == nil {
+			return route{kind: routeModel, pathModel: model}
+		}
+		return route{}
 	}
 	rest := strings.TrimPrefix(p, "/v1")
 	if strings.HasPrefix(rest, "/openai/deployments/") || strings.HasPrefix(rest, "/engines/") {

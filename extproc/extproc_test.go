@@ -30,6 +30,8 @@ func TestClassify(t *testing.T) {
 		{"POST", "/v1/openai/deployments/gpt-4o/embeddings", routeLLM, translator.Embeddings, "gpt-4o"},
 		{"GET", "/v1/models", routeModels, 0, ""},
 		{"GET", "/models/", routeModels, 0, ""},
+		{"GET", "/v1/models/anthropic/claude-3-haiku", routeModel, 0, "anthropic/claude-3-haiku"},
+		{"GET", "/models/gpt-4o", routeModel, 0, "gpt-4o"},
 		{"GET", "/model/info", routeModelInfo, 0, ""},
 		{"GET", "/health/liveliness", routeLiveness, 0, ""},
 		{"GET", "/health/liveness", routeLiveness, 0, ""},

@@ -5,6 +5,7 @@ import (
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
+	"github.com/llmgate/llmgate/internal/modelfacts"
 	"github.com/llmgate/llmgate/internal/upstream"
 	"github.com/llmgate/llmgate/translator"
 )
@@ -28,9 +29,12 @@ func (s *Server) management(st *State, rt route, h map[string]string) *extprocv3
 		}
 		b, _ := json.Marshal(s.healthCheck(st))
 		return immediate(200, "application/json", b, nil, "llmgate_health")
-	case routeModels, routeModelInfo, routeModelGroupInfo:
+	case routeModels, routeModelInfo, routeModelGroupInfo, routeModel:
 		if e := st.authenticate(h); e != nil {
 			return errorReply(e, nil)
+		}
+		if rt.kind == routeModel {
+			return st.modelReply(rt.pathModel)
 		}
 		var body any
 		switch rt.kind {
@@ -57,8 +61,8 @@ type modelEntry struct {
 // modelsList is /v1/models: model groups, then aliases that are not hidden.
 func (st *State) modelsList() any {
 	data := []modelEntry{}
-	for _, g := range st.Router.Groups() {
-		data = append(data, modelEntry{ID: g.Name, Object: "model", Created: 1677610602, OwnedBy: "openai"})
+	for _, name := range st.modelNames() {
+		data = append(data, modelEntry{ID: name, Object: "model", Created: 1677610602, OwnedBy: "openai"})
 	}
 	return map[string]any{"object": "list", "data": data}
 }
@@ -143,6 +147,18 @@ func (st *State) modelGroupInfo() any {
 			ps = append(ps, p)
 		}
 		data = append(data, map[string]any{"model_group": g.Name, "providers": ps, "is_alias": g.AliasOf != ""})
+	}
+	for _, w := range st.wildcardModels() {
+		e := map[string]any{"model_group": w.name, "providers": []string{w.provider}, "is_alias": false}
+		if f, ok := modelfacts.Lookup(w.provider, w.id); ok {
+			for k, v := range map[string]any{"mode": f.Mode, "max_input_tokens": f.MaxInputTokens, "max_output_tokens": f.MaxOutputTokens,
+				"input_cost_per_token": f.InputCostPerToken, "output_cost_per_token": f.OutputCostPerToken} {
+				if v != "" && v != 0 && v != 0.0 {
+					e[k] = v
+				}
+			}
+		}
+		data = append(data, e)
 	}
 	return map[string]any{"data": data}
 }

@@ -3,6 +3,7 @@ package modelfacts
 import (
 	_ "embed"
 	"encoding/json"
+	"sort"
 	"strings"
 	"sync"
 )
@@ -89,4 +90,37 @@ func Lookup(provider, model string) (Facts, bool) {
 		}
 	}
 	return Facts{}, false
+}
+
+// providerFamilies are the table's provider names that count as one
+// provider's models (LiteLLM's models_by_provider folds them the same way).
+var providerFamilies = map[string][]string{
+	"bedrock":   {"bedrock", "bedrock_converse"},
+	"cohere":    {"cohere", "cohere_chat"},
+	"vertex_ai": {"vertex_ai", "vertex_ai-language-models", "vertex_ai-anthropic_models", "vertex_ai-chat-models"},
+	"openai":    {"openai"},
+}
+
+// ModelsOf lists the table's models of a provider, sorted, as the table names
+// them (bare ids, or "provider/id" where LiteLLM's table keys them so).
+func ModelsOf(provider string) []string {
+	t, err := load()
+	if err != nil || provider == "" {
+		return nil
+	}
+	fam, ok := providerFamilies[provider]
+	if !ok {
+		fam = []string{provider}
+	}
+	var out []string
+	for name, f := range t.Models {
+		for _, p := range fam {
+			if f.Provider == p {
+				out = append(out, name)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
