@@ -32,3 +32,22 @@ func TestAsLiteLLM(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamAsksForUsage: OpenAI-compatible streams ask for the usage chunk
+// (LiteLLM does, to count streamed tokens); Azure and non-streams do not.
+func TestStreamAsksForUsage(t *testing.T) {
+	body := []byte(`{"model":"g","stream":true,"messages":[]}`)
+	for _, tc := range []struct {
+		provider string
+		stream   bool
+		want     bool
+	}{{"openai", true, true}, {"groq", true, true}, {"azure", true, false}, {"openai", false, false}} {
+		up, err := For(tc.provider).Request(Chat, body, Target{Provider: tc.provider, Model: "m", Stream: tc.stream})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(string(up.Body), `"stream_options":{"include_usage":true}`); got != tc.want {
+			t.Errorf("%s stream=%v: asks for usage %v, want %v: %s", tc.provider, tc.stream, got, tc.want, up.Body)
+		}
+	}
+}

@@ -66,7 +66,8 @@ func (o openAI) Request(ep Endpoint, body []byte, t Target) (*UpstreamRequest, e
 	if err != nil {
 		return nil, err
 	}
-	if t.Stream && ep != Embeddings && gjson.GetBytes(out, "stream_options.include_usage").Type != gjson.True {
+	// Azure is left out: api-versions before 2024-09 reject stream_options.
+	if t.Stream && !o.azure && ep != Embeddings && gjson.GetBytes(out, "stream_options.include_usage").Type != gjson.True {
 		// LiteLLM always asks for the usage chunk so that streamed tokens
 		// and spend are counted; the stream strips it again when the client
 		// did not ask (openAIStream.stripUsage).
