@@ -328,7 +328,13 @@ func (p *parser) seconds(n *yaml.Node, path string) (time.Duration, bool) {
 		p.errAt(n, path, "must be a number of seconds between 0 and 1e9, got %v", f)
 		return 0, false
 	}
-	return time.Duration(f * float64(time.Second)), true
+	d := time.Duration(f * float64(time.Second))
+	if f > 0 && d < time.Millisecond {
+		// Envoy counts whole milliseconds and reads 0 as "none": a positive
+		// value is at least 1 ms.
+		d = time.Millisecond
+	}
+	return d, true
 }
 
 func (p *parser) strList(n *yaml.Node, path string) ([]string, bool) {

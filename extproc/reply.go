@@ -8,14 +8,15 @@ import (
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 
 	"github.com/llmgate/llmgate/translator"
-	"github.com/llmgate/llmgate/xds"
 )
 
-// immediate answers the client directly with a body and headers.
+// immediate answers the client directly with a body and headers. It adds no
+// marker header: local_reply_config tells Envoy's own replies apart by their
+// response flags (docs/architecture.md, D4), and every header set here reaches
+// the client.
 func immediate(status int, contentType string, body []byte, headers map[string]string, details string) *extprocv3.ProcessingResponse {
 	set := []*corev3.HeaderValueOption{
 		hdr("content-type", contentType),
-		hdr(xds.ReplyHeader, "1"),
 	}
 	for k, v := range headers {
 		set = append(set, hdr(k, v))

@@ -55,8 +55,15 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if rt.kind != routeLLM {
 		return stream.Send(errorReply(&translator.Error{Status: 404, Type: "not_found_error", Message: "Route not found: " + h[":path"]}, nil))
 	}
+	if h[":method"] != "POST" {
+		return stream.Send(errorReply(methodNotAllowed(h[":method"]), map[string]string{"allow": "POST"}))
+	}
 	ticket := s.acceptTicket(st, h, rt)
 	if ticket == nil {
+		// A replay (internal redirect) carries the first pass's headers too.
+		if e := headerLimitError(rh.GetHeaders()); e != nil {
+			return stream.Send(errorReply(e, nil))
+		}
 		if e := st.authenticate(h); e != nil {
 			return stream.Send(errorReply(e, nil))
 		}
@@ -182,7 +189,9 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 // else the router's.
 func (s *Server) perTryTimeout(st *State, d *configDeployment, f *requestFields) time.Duration {
 	if f.Timeout != nil && *f.Timeout > 0 {
-		return time.Duration(*f.Timeout * float64(time.Second))
+		// Envoy's timeouts count whole milliseconds, and 0 means none: a
+		// timeout below 1 ms would turn into no timeout at all.
+		return max(time.Duration(*f.Timeout*float64(time.Second)), time.Millisecond)
 	}
 	rs := st.Cfg.Router
 	if f.Stream {

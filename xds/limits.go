@@ -1,6 +1,8 @@
 package xds
 
 import (
+	"time"
+
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -60,3 +62,26 @@ func circuitBreakers(requests, retries uint32) *clusterv3.CircuitBreakers {
 		th(corev3.RoutingPriority_DEFAULT), th(corev3.RoutingPriority_HIGH),
 	}}
 }
+
+// Header limits. Envoy applies one limit both to what a client sends (the
+// codec answers 431) and to the headers after an ext_proc mutation (the
+// filter fails with header_mutation_result_exceeds_limit, a 503). Envoy's and
+// the gateway's own headers (x-request-id, x-forwarded-*, the group, retry and
+// timeout headers, the provider's credentials) would push a client that is
+// just under the limit over it. So Envoy's limit is raised above what a
+// client may send, and the request filter refuses a client over the client
+// limit with an OpenAI-format 431.
+const (
+	// EnvoyMaxHeaders and EnvoyMaxHeadersKB are the listener's limits.
+	EnvoyMaxHeaders   = 128
+	EnvoyMaxHeadersKB = 80
+	// ClientMaxHeaders and ClientMaxHeaderBytes are what a client may send
+	// (Envoy's defaults: 100 headers, 60 KiB), counted as the request
+	// filter sees them.
+	ClientMaxHeaders     = 100
+	ClientMaxHeaderBytes = 60 << 10
+)
+
+// RequestHeadersTimeout bounds the time a client takes to send its request
+// headers: a slow client no longer holds a connection until the idle timeout.
+const RequestHeadersTimeout = 10 * time.Second

@@ -7,6 +7,7 @@ import (
 	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	streamv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/stream/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
@@ -71,11 +72,24 @@ func LocalReplyConfig() *hcmv3.LocalReplyConfig {
 			// error text, which is internal; say what it means instead.
 			f = statusFilter(status, typ)
 			message = "The gateway could not process the request (its request processor is unavailable); try again"
-		case status == 413:
-			// Envoy's buffer limit (413) answers without a response flag, as a
-			// failing ext_proc (503, status_on_error, above) does; the gateway's
-			// own filters never answer 413 or 503.
+		case status == 413 || status == 426:
+			// Envoy's buffer limit (413) and the codec's protocol check (426)
+			// answer without a response flag, as a failing ext_proc (503,
+			// status_on_error, above) does; the gateway's own filters never
+			// answer 413, 426 or 503.
 			f = statusFilter(status, typ)
+		case status == 400 || status == 431:
+			// The codec's errors on a request line or headers it cannot read
+			// (400, and 431 for headers over the limits) carry their response
+			// flag (DPE) only after the reply is made; they are told apart
+			// from the gateway's own 400s and 431s by the request having no
+			// :method.
+			f = &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_AndFilter{AndFilter: &accesslogv3.AndFilter{Filters: []*accesslogv3.AccessLogFilter{
+				statusFilter(status, typ),
+				{FilterSpecifier: &accesslogv3.AccessLogFilter_HeaderFilter{HeaderFilter: &accesslogv3.HeaderFilter{Header: &routev3.HeaderMatcher{
+					Name: ":method", HeaderMatchSpecifier: &routev3.HeaderMatcher_PresentMatch{PresentMatch: true}, InvertMatch: true,
+				}}}},
+			}}}}
 		default:
 			f = &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_AndFilter{AndFilter: &accesslogv3.AndFilter{Filters: []*accesslogv3.AccessLogFilter{
 				f, statusFilter(status, typ),
@@ -100,6 +114,9 @@ func LocalReplyConfig() *hcmv3.LocalReplyConfig {
 		upstreamTimeoutMapper(),
 		mapper(404, "not_found_error"),
 		mapper(413, "invalid_request_error"),
+		mapper(400, "invalid_request_error"),
+		mapper(431, "invalid_request_error"),
+		mapper(426, "invalid_request_error"),
 		mapper(408, "timeout_error"),
 		mapper(504, "timeout_error"),
 		mapper(429, "rate_limit_error"),
@@ -140,8 +157,16 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 		// Long generations: no request timeout; streams are bounded by route idle timeouts.
 		RequestTimeout:    durationpb.New(0),
 		StreamIdleTimeout: durationpb.New(10 * time.Minute),
-		UseRemoteAddress:  wrapperspb.Bool(true),
-		GenerateRequestId: wrapperspb.Bool(true),
+		// Slow clients: the headers must arrive within this.
+		RequestHeadersTimeout: durationpb.New(RequestHeadersTimeout),
+		// LiteLLM accepts HTTP/1.0 (Envoy answers 426 by default).
+		HttpProtocolOptions: &corev3.Http1ProtocolOptions{AcceptHttp_10: true, DefaultHostForHttp_10: "llmgate"},
+		// Above what a client may send (ClientMaxHeaders): room for the
+		// headers Envoy and the gateway add.
+		CommonHttpProtocolOptions: &corev3.HttpProtocolOptions{MaxHeadersCount: wrapperspb.UInt32(EnvoyMaxHeaders)},
+		MaxRequestHeadersKb:       wrapperspb.UInt32(EnvoyMaxHeadersKB),
+		UseRemoteAddress:          wrapperspb.Bool(true),
+		GenerateRequestId:         wrapperspb.Bool(true),
 		Http2ProtocolOptions: &corev3.Http2ProtocolOptions{
 			InitialStreamWindowSize:     wrapperspb.UInt32(16 << 20),
 			InitialConnectionWindowSize: wrapperspb.UInt32(32 << 20),

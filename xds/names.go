@@ -26,9 +26,6 @@ const (
 	// FallbackHeader carries a signed ticket from the attempt filter's internal
 	// redirect to the request filter (context-window / content-policy fallbacks).
 	FallbackHeader = "x-llmgate-fallback"
-	// ReplyHeader marks a response produced by the gateway's own ext_proc, so that
-	// local_reply_config leaves its body alone.
-	ReplyHeader = "x-llmgate-reply"
 )
 
 // ClusterName is the Envoy cluster of a deployment.

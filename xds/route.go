@@ -231,9 +231,8 @@ func RouteConfiguration(cfg *config.Config, o Options) (*routev3.RouteConfigurat
 		ResponseHeadersToAdd: []*corev3.HeaderValueOption{{Header: &corev3.HeaderValue{Key: "content-type", Value: "application/json"}, AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD}},
 	})
 	return &routev3.RouteConfiguration{
-		Name:                    RouteConfigName,
-		VirtualHosts:            []*routev3.VirtualHost{vh},
-		ResponseHeadersToRemove: []string{ReplyHeader},
+		Name:         RouteConfigName,
+		VirtualHosts: []*routev3.VirtualHost{vh},
 	}, nil
 }
 
