@@ -249,6 +249,9 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			lp.AWSSessionToken, _ = p.str(v, key)
 		case "aws_region_name":
 			lp.AWSRegionName, _ = p.str(v, key)
+		case "aws_bedrock_runtime_endpoint":
+			lp.AWSBedrockRuntimeEndpoint, _ = p.str(v, key)
+			lp.AWSBedrockRuntimeEndpoint = strings.TrimSpace(lp.AWSBedrockRuntimeEndpoint)
 		case "vertex_project":
 			lp.VertexProject, _ = p.str(v, key)
 		case "vertex_location":
@@ -404,6 +407,9 @@ func (p *parser) fillFromEnv(d *Deployment, modelNode *yaml.Node, key string) {
 		}
 		if lp.AWSRegionName == "" {
 			lp.AWSRegionName = get("AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION")
+		}
+		if lp.AWSBedrockRuntimeEndpoint == "" {
+			lp.AWSBedrockRuntimeEndpoint = get("AWS_BEDROCK_RUNTIME_ENDPOINT")
 		}
 	case "vertex_ai", "vertex_ai_beta":
 		if lp.VertexProject == "" {

@@ -98,6 +98,10 @@ type LiteLLMParams struct {
 	AWSSecretAccessKey string // secret
 	AWSSessionToken    string // secret
 	AWSRegionName      string
+	// AWSBedrockRuntimeEndpoint is aws_bedrock_runtime_endpoint (else
+	// AWS_BEDROCK_RUNTIME_ENDPOINT): where a bedrock/ deployment's requests go
+	// (a VPC endpoint or a proxy) when api_base is not set.
+	AWSBedrockRuntimeEndpoint string
 	// Google
 	VertexProject     string
 	VertexLocation    string

@@ -31,13 +31,19 @@ func (b Base) Authority() string {
 func (b Base) URL() string { return b.Scheme + "://" + b.Authority() + b.BasePath }
 
 // APIBase is the effective api_base of a deployment: the configured one, else
-// the provider's default (bedrock and vertex_ai derive it from region/location).
+// the provider's default (bedrock and vertex_ai derive it from region/location;
+// bedrock's aws_bedrock_runtime_endpoint comes before its region's endpoint).
 func APIBase(d *config.Deployment) string {
 	if d.Params.APIBase != "" {
 		return d.Params.APIBase
 	}
 	switch d.Provider {
 	case "bedrock":
+		// LiteLLM's order: api_base, then aws_bedrock_runtime_endpoint (or
+		// AWS_BEDROCK_RUNTIME_ENDPOINT), then the region's public endpoint.
+		if e := d.Params.AWSBedrockRuntimeEndpoint; e != "" {
+			return e
+		}
 		region := d.Params.AWSRegionName
 		if region == "" {
 			region = "us-east-1"
