@@ -37,7 +37,6 @@ var (
 	obsByte atomic.Int64
 )
 
-
 func dumpMsg(role, kind string, b []byte) {
 	dumpMu.Lock()
 	defer dumpMu.Unlock()
