@@ -458,6 +458,10 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			gs.GlobalMaxParallelRequests = int(x)
 		case "litellm_key_header_name":
 			gs.LiteLLMKeyHeaderName, _ = p.str(v, key)
+		case "forward_client_headers_to_llm_api":
+			gs.ForwardClientHeaders, _ = p.bool(v, key)
+		case "forward_openai_org_id":
+			gs.ForwardOpenAIOrgID, _ = p.bool(v, key)
 		case "background_health_checks":
 			gs.BackgroundHealthChecks, _ = p.bool(v, key)
 		case "health_check_interval":

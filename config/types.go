@@ -212,8 +212,15 @@ type GeneralSettings struct {
 	MaxParallelRequests       int
 	GlobalMaxParallelRequests int
 	LiteLLMKeyHeaderName      string
-	BackgroundHealthChecks    bool
-	HealthCheckInterval       time.Duration
+	// ForwardClientHeaders is forward_client_headers_to_llm_api: the client's
+	// x-* headers (not x-stainless-*, nor keys or proxy headers) and
+	// anthropic-beta reach the provider. Off: no client header does.
+	ForwardClientHeaders bool
+	// ForwardOpenAIOrgID is forward_openai_org_id: the client's
+	// OpenAI-Organization header reaches the provider.
+	ForwardOpenAIOrgID     bool
+	BackgroundHealthChecks bool
+	HealthCheckInterval    time.Duration
 	// AllowMockTesting is dangerously_allow_mock_testing_request_params: the
 	// request fields that fake a failure (mock_testing_*, mock_timeout) are
 	// honoured; without it a request carrying one is refused with a 400.

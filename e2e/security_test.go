@@ -355,3 +355,83 @@ general_settings:
 		})
 	}
 }
+
+// Issue 8 item 5: client headers reach the provider only as LiteLLM forwards
+// them: none by default; with forward_client_headers_to_llm_api the x-*
+// ones (not x-stainless-*, keys, proxy headers) and anthropic-beta; with
+// forward_openai_org_id OpenAI-Organization. Pass-through (prepared body)
+// and translated paths.
+func TestClientHeadersForwardedAsLiteLLM(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	base := fmt.Sprintf(`
+model_list:
+  - model_name: cheap
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/cheap/v1, api_key: sk-provider}
+  - model_name: claude
+    litellm_params: {model: anthropic/claude-3-5-haiku-20241022, api_base: %[1]s/anth, api_key: sk-ant}
+general_settings:
+  master_key: %[2]s
+`, fake.URL(), master)
+	client := map[string]string{
+		"Cookie": "session=secret", "X-Forwarded-For": "203.0.113.9", "X-Real-IP": "203.0.113.9",
+		"OpenAI-Organization": "org-client", "OpenAI-Project": "proj-client", "User-Agent": "client-agent/1",
+		"X-Trace-Id": "trace-1", "Anthropic-Beta": "prompt-caching-2024-07-31", "X-Stainless-Lang": "js",
+		"X-Litellm-Api-Key": "", "Referer": "https://example.com/",
+	}
+	never := []string{"Cookie", "X-Forwarded-For", "X-Real-Ip", "X-Envoy-External-Address", "Openai-Project", "User-Agent",
+		"X-Stainless-Lang", "Referer"}
+	send := func(t *testing.T, g *Gateway, model string) fakeprovider.Recorded {
+		t.Helper()
+		fake.Reset()
+		req, _ := http.NewRequest("POST", g.URL+"/v1/chat/completions", strings.NewReader(`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`))
+		req.Header.Set("content-type", "application/json")
+		req.Header.Set("authorization", "Bearer "+master)
+		for k, v := range client {
+			if v != "" {
+				req.Header.Set(k, v)
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		r, ok := fake.Last()
+		if !ok {
+			t.Fatal("provider not called")
+		}
+		return r
+	}
+	check := func(t *testing.T, r fakeprovider.Recorded, want, notWant []string) {
+		t.Helper()
+		for _, k := range notWant {
+			if v := r.Header.Get(k); v != "" && v != "sk-provider" && !strings.Contains(v, "sk-ant") {
+				t.Errorf("%s reaches the provider: %q", k, v)
+			}
+		}
+		for _, k := range want {
+			if r.Header.Get(k) != client[http.CanonicalHeaderKey(k)] && r.Header.Get(k) != client[k] {
+				t.Errorf("%s = %q at the provider, want the client's", k, r.Header.Get(k))
+			}
+		}
+	}
+	t.Run("default_forwards_none", func(t *testing.T) {
+		g := startGateway(t, base)
+		for _, m := range []string{"cheap", "claude"} {
+			r := send(t, g, m)
+			check(t, r, nil, append(never, "X-Trace-Id", "Anthropic-Beta", "Openai-Organization"))
+			if r.Header.Get("Content-Type") == "" {
+				t.Errorf("%s: content-type was removed", m)
+			}
+		}
+	})
+	t.Run("forward_client_headers_to_llm_api", func(t *testing.T) {
+		g := startGateway(t, base+"  forward_client_headers_to_llm_api: true\n  forward_openai_org_id: true\n")
+		for _, m := range []string{"cheap", "claude"} {
+			check(t, send(t, g, m), []string{"X-Trace-Id", "Anthropic-Beta", "OpenAI-Organization"}, never)
+		}
+	})
+}

@@ -38,6 +38,7 @@ type try struct {
 	pass    bool // OpenAI-compatible: bodies need no translation
 	status  int
 	respHdr map[string]string
+	reqHdr  map[string]string // the request headers as the try got them
 	sent    time.Time
 }
 
@@ -142,7 +143,7 @@ func (s *Server) newTry(st *State, depID, provider string, h map[string]string, 
 	if n, err := strconv.Atoi(h["x-envoy-attempt-count"]); err == nil && n > 0 {
 		idx = n - 1
 	}
-	t := &try{st: st, rc: rc, d: d, index: idx, ep: endpointFromProto(rc.Endpoint)}
+	t := &try{st: st, rc: rc, d: d, index: idx, ep: endpointFromProto(rc.Endpoint), reqHdr: h}
 	if idx < len(rc.Attempts) && rc.Attempts[idx].DeploymentId == depID {
 		t.a = rc.Attempts[idx]
 	} else {
@@ -262,6 +263,7 @@ func (t *try) upstreamHeaders(up *translator.UpstreamRequest, withLength bool) (
 			remove = append(remove, k)
 		}
 	}
+	remove = append(remove, t.droppedClientHeaders(set, remove)...)
 	return &extprocv3.HeaderMutation{SetHeaders: set, RemoveHeaders: remove}, nil
 }
 
