@@ -97,6 +97,7 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 	if e := checkKeys(body); e != nil {
 		return nil, e
 	}
+	headerKnobs(h, &f)
 	st.boundKnobs(&f)
 	if rt.pathModel != "" {
 		f.Model = rt.pathModel
