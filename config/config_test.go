@@ -162,6 +162,17 @@ litellm_settings:
 			},
 		},
 		{
+			// Issue 8 item 4: an empty key would open the gateway.
+			name: "empty master_key",
+			yml: `model_list:
+  - model_name: a
+    litellm_params: {model: openai/gpt-4o}
+general_settings:
+  master_key: ""
+`,
+			want: []string{`test.yaml:5: error: general_settings.master_key: must not be empty`},
+		},
+		{
 			name: "did you mean, in every section",
 			yml: `model_lst: []
 model_list:

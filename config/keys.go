@@ -351,7 +351,8 @@ var keyTable = []KeyDoc{
 	notYet(SectionCache, "similarity_threshold", "semantic cache"),
 
 	// general_settings.
-	sup(SectionGeneral, "master_key", "with none set, every route is open"),
+	sup(SectionGeneral, "master_key", "with none set, every route is open; an empty value is an error"),
+	sup(SectionGeneral, "llmgate_allow_no_master_key", "llmgate only: a hot reload that removes master_key is refused unless the new file sets this to true"),
 	sup(SectionGeneral, "max_request_size_mb", ""),
 	sup(SectionGeneral, "dangerously_allow_mock_testing_request_params", "honours the request fields mock_testing_fallbacks, mock_testing_context_fallbacks, mock_testing_content_policy_fallbacks, mock_testing_rate_limit_error, mock_timeout; without it they are a 400"),
 	sup(SectionGeneral, "litellm_key_header_name", ""),

@@ -443,7 +443,12 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 		gs.Raw[e.Key] = p.anyValue(v, key)
 		switch e.Key {
 		case "master_key":
-			gs.MasterKey, _ = p.str(v, key)
+			var ok bool
+			if gs.MasterKey, ok = p.str(v, key); ok && strings.TrimSpace(gs.MasterKey) == "" {
+				p.errAt(v, key, "must not be empty (an empty key would open the gateway); remove the key to run without one")
+			}
+		case "llmgate_allow_no_master_key":
+			gs.AllowNoMasterKey, _ = p.bool(v, key)
 		case "database_url":
 			gs.DatabaseURL, _ = p.str(v, key)
 		case "max_request_size_mb":

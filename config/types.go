@@ -218,7 +218,11 @@ type GeneralSettings struct {
 	ForwardClientHeaders bool
 	// ForwardOpenAIOrgID is forward_openai_org_id: the client's
 	// OpenAI-Organization header reaches the provider.
-	ForwardOpenAIOrgID     bool
+	ForwardOpenAIOrgID bool
+	// AllowNoMasterKey is llmgate_allow_no_master_key: a hot reload may
+	// remove master_key only when the new file sets it (on purpose; a
+	// half-written file never does).
+	AllowNoMasterKey       bool
 	BackgroundHealthChecks bool
 	HealthCheckInterval    time.Duration
 	// AllowMockTesting is dangerously_allow_mock_testing_request_params: the

@@ -435,3 +435,60 @@ general_settings:
 		}
 	})
 }
+
+// Issue 8 item 4: a reload that reads a half-written file never opens the
+// gateway: removing master_key is refused (an error naming it) unless the
+// file says so on purpose (general_settings.llmgate_allow_no_master_key).
+func TestReloadNeverDropsTheMasterKey(t *testing.T) {
+	models := "model_list:\n  - model_name: m\n    litellm_params: {model: openai/gpt-4o, mock_response: hi}\n"
+	full := models + "general_settings:\n  master_key: " + master + "\n"
+	g := startGateway(t, full)
+	chat := `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
+	if code, _, b := post(t, g.URL+"/v1/chat/completions", "", chat); code != 401 {
+		t.Fatalf("no key: %d %s", code, b)
+	}
+	// An editor writing in place: the first half (no general_settings), a
+	// pause, then the rest.
+	f, err := os.OpenFile(g.ConfigPath, os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(models); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Sync()
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if code, _, b := post(t, g.URL+"/v1/chat/completions", "", chat); code != 401 {
+			t.Fatalf("a half-written config opened the gateway: %d %s", code, b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(g.Stderr(), "general_settings.master_key was removed") {
+		t.Errorf("no error log names master_key:\n%s", g.Stderr())
+	}
+	if _, err := f.WriteString("general_settings:\n  master_key: " + master + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	time.Sleep(time.Second)
+	if code, _, b := post(t, g.URL+"/v1/chat/completions", "", chat); code != 401 {
+		t.Fatalf("no key after the write completed: %d %s", code, b)
+	}
+	if code, _, b := post(t, g.URL+"/v1/chat/completions", master, chat); code != 200 {
+		t.Fatalf("with the key: %d %s", code, b)
+	}
+	// On purpose: the file says so.
+	g.WriteConfig(models + "general_settings:\n  llmgate_allow_no_master_key: true\n")
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		code, _, _ := post(t, g.URL+"/v1/chat/completions", "", chat)
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("removing master_key on purpose never took effect:\n%s", g.Stderr())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -52,11 +52,12 @@ func (g *Gateway) watch(ctx context.Context, path string) {
 			if p != abs && filepath.Base(ev.Name) != "..data" {
 				continue
 			}
-			// Debounce: editors write in several steps.
+			// Debounce: editors write in several steps (Reload then also
+			// waits for the file to stop changing).
 			if timer != nil {
 				timer.Stop()
 			}
-			timer = time.AfterFunc(50*time.Millisecond, func() {
+			timer = time.AfterFunc(reloadDebounce, func() {
 				select {
 				case fire <- struct{}{}:
 				default:
@@ -76,9 +77,16 @@ func (g *Gateway) watch(ctx context.Context, path string) {
 // name exists), then, once Envoy has it, the request filter switches to the
 // new config, and a moment later the old-only resources are dropped.
 func (g *Gateway) Reload(ctx context.Context) {
+	if g.o.ConfigPath != "" {
+		waitStable(ctx, g.o.ConfigPath)
+	}
 	cfg, err := g.load()
 	if err != nil {
 		g.log.Error("config reload rejected; the previous config keeps serving", "error", err.Error())
+		return
+	}
+	if msg := keyRemoved(g.current(), cfg); msg != "" {
+		g.log.Error("config reload rejected; the previous config keeps serving", "error", msg)
 		return
 	}
 	res, err := xds.Build(cfg, g.xdsOptions())
