@@ -14,7 +14,8 @@ import (
 // retryPolicyConfig: one group of two deployments that the test makes fail
 // with one error class at a time. num_retries would allow 5 retries; each
 // class's retry_policy count is different, so the fake's call count shows
-// which count was applied. Cooldowns are off so that the plan stays a, b, a, …
+// which count was applied (5xx included: Envoy does not retry a 5xx the
+// attempt filter did not mark). Cooldowns are off so that the plan stays a, b, a, …
 func retryPolicyConfig(fake string) string {
 	return fmt.Sprintf(`
 model_list:
@@ -31,6 +32,8 @@ router_settings:
     NotFoundErrorRetries: 1
     ContentPolicyViolationErrorRetries: 4
     BadRequestErrorRetries: 0
+    InternalServerErrorRetries: 1
+    TimeoutErrorRetries: 1
 general_settings:
   master_key: %[2]s
 `, fake, master)
@@ -52,6 +55,8 @@ func TestRetryPolicyCallCounts(t *testing.T) {
 		{"401 AuthenticationErrorRetries 2", fakeprovider.Fault{Status: 401}, 3, 401, ""},
 		{"404 NotFoundErrorRetries 1", fakeprovider.Fault{Status: 404}, 2, 404, ""},
 		{"content policy ContentPolicyViolationErrorRetries 4", fakeprovider.Fault{Status: 400, ErrorMessage: "Your request was rejected as a result of our safety system (content_policy_violation)"}, 5, 400, ""},
+		{"500 InternalServerErrorRetries 1", fakeprovider.Fault{Status: 500}, 2, 500, ""},
+		{"408 TimeoutErrorRetries 1", fakeprovider.Fault{Status: 408}, 2, 408, ""},
 		{"400 BadRequestErrorRetries 0", fakeprovider.Fault{Status: 400, ErrorMessage: "Invalid value for 'temperature'"}, 1, 400, ""},
 	}
 	for _, tc := range tests {

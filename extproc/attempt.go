@@ -58,7 +58,13 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	h := headerMap(rh.GetHeaders())
 	t, e := s.newTry(st, depID, provider, h, contextFromMetadata(msg))
 	if e != nil {
-		return stream.Send(errorReply(e, nil))
+		var retry map[string]string
+		if e.Status >= 500 {
+			// The gateway's own failure on this try (e.g. a deployment a
+			// reload removed): the next attempt of the plan may serve.
+			retry = map[string]string{xds.RetryHeader: "1"}
+		}
+		return stream.Send(errorReply(e, retry))
 	}
 	var resp *extprocv3.ProcessingResponse
 	if t.rc.BodyPrepared && t.pass {
@@ -371,6 +377,29 @@ func (t *try) retryable(class translator.ErrorClass) bool {
 	return int(t.a.Retry) < t.st.Router.RetriesForGroup(t.a.ModelGroup, class)
 }
 
+// retryMutation is the header change that makes Envoy retry after error e
+// (ok false: no retry). Envoy retries an upstream response only when it
+// carries RetryHeader, 5xx included, so that retry_policy holds for every
+// class (docs/architecture.md D3).
+func (t *try) retryMutation(e *translator.Error) (set []*corev3.HeaderValueOption, remove []string, ok bool) {
+	if !t.retryable(e.Class) {
+		return nil, nil, false
+	}
+	set = append(set, hdr(xds.RetryHeader, "1"))
+	next := t.rc.Attempts[t.index+1]
+	if next.DeploymentId != t.d.ID {
+		// Another deployment is next: retry at once (LiteLLM), not after Retry-After.
+		remove = append(remove, "retry-after")
+	} else if e.RetryAfter == 0 {
+		// The same deployment again: LiteLLM's backoff (0.5·2ⁿ s, at most
+		// 8 s), handed to Envoy's rate-limited back-off as a Retry-After
+		// in whole seconds (its header formats have no finer unit).
+		wait := t.st.Router.Backoff(int(t.a.Retry), 0, false)
+		set = append(set, hdr("retry-after", strconv.Itoa(int(math.Ceil(wait.Seconds())))))
+	}
+	return set, remove, true
+}
+
 // responseHeaders decides how the response body is handled and adds the gateway's headers.
 func (t *try) responseHeaders(h map[string]string, eos bool) (extprocv3filter.ProcessingMode_BodySendMode, *extprocv3.ProcessingResponse) {
 	t.respHdr = h
@@ -407,6 +436,13 @@ func (t *try) responseHeaders(h map[string]string, eos bool) (extprocv3filter.Pr
 	}
 	if eos {
 		mode = extprocv3filter.ProcessingMode_NONE
+		if t.status >= 400 {
+			// An error without a body: its status is all there is to classify.
+			e := &translator.Error{Status: t.status, Class: translator.ClassForStatus(t.status), RetryAfter: translator.ParseRetryAfter(h["retry-after"])}
+			if rs, rr, ok := t.retryMutation(e); ok {
+				set, remove = append(set, rs...), append(remove, rr...)
+			}
+		}
 	}
 	resp := &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{ResponseHeaders: &extprocv3.HeadersResponse{Response: &extprocv3.CommonResponse{
 		HeaderMutation: &extprocv3.HeaderMutation{SetHeaders: set, RemoveHeaders: remove},
@@ -495,23 +531,11 @@ func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.Heade
 		}
 		var set []*corev3.HeaderValueOption
 		var remove []string
-		if t.retryable(e.Class) {
-			set = append(set, hdr(xds.RetryHeader, "1"))
-			next := t.rc.Attempts[t.index+1]
-			if next.DeploymentId != t.d.ID {
-				// Another deployment is next: retry at once (LiteLLM), not after Retry-After.
-				remove = append(remove, "retry-after")
-			} else if e.RetryAfter == 0 {
-				// The same deployment again: LiteLLM's backoff (0.5·2ⁿ s, at most
-				// 8 s), handed to Envoy's rate-limited back-off as a Retry-After
-				// in whole seconds (its header formats have no finer unit).
-				wait := t.st.Router.Backoff(int(t.a.Retry), 0, false)
-				set = append(set, hdr("retry-after", strconv.Itoa(int(math.Ceil(wait.Seconds())))))
-			}
-			if t.a.FallbackIndex == 0 && next.ModelGroup != t.a.ModelGroup {
+		if rs, rr, ok := t.retryMutation(e); ok {
+			if next := t.rc.Attempts[t.index+1]; t.a.FallbackIndex == 0 && next.ModelGroup != t.a.ModelGroup {
 				t.saveOriginalError(e)
 			}
-			return e.JSON(), set, remove
+			return e.JSON(), append(set, rs...), append(remove, rr...)
 		}
 		if t.a.FallbackIndex > 0 {
 			// Every fallback failed: the client gets the original group's

@@ -302,3 +302,23 @@ func TestRetryWait(t *testing.T) {
 		}
 	}
 }
+
+// An error response without a body is classified by its status alone, at
+// the response headers; Envoy retries it only when the attempt filter marks
+// it (a 5xx included).
+func TestRetryHeadersOnlyError(t *testing.T) {
+	st := stateWith(t, retryConfig)
+	for _, tc := range []struct {
+		status, retry int
+		want          bool
+	}{
+		{503, 4, true}, {503, 5, false}, {429, 2, true}, {429, 3, false}, {404, 1, true}, {404, 2, false},
+	} {
+		tr := retryTry(t, st, nextOther, tc.retry, tc.status, nil)
+		_, resp := tr.responseHeaders(map[string]string{":status": strconv.Itoa(tc.status)}, true)
+		_, got := headerValue(resp.GetResponseHeaders().GetResponse().GetHeaderMutation().GetSetHeaders(), xds.RetryHeader)
+		if got != tc.want {
+			t.Errorf("%d without a body at retry %d: retried %v, want %v", tc.status, tc.retry, got, tc.want)
+		}
+	}
+}

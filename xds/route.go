@@ -123,16 +123,18 @@ func PriorityGroups(g ModelGroup, all map[string]ModelGroup) *pgv3.PriorityGroup
 }
 
 // RetryPolicy is the Envoy retry policy of a model group. Envoy retries on
-// connection failures, resets and 5xx by itself; for every other class the
-// attempt filter decides (LiteLLM's retry_policy) and marks the response with
-// RetryHeader. Each retry re-picks the cluster: the next entry of the plan.
+// connection failures, resets and per-try timeouts by itself (no response to
+// judge); every response, 5xx included, is retried only when the attempt
+// filter marks it with RetryHeader (LiteLLM's retry_policy per class, e.g.
+// InternalServerErrorRetries). Each retry re-picks the cluster: the next
+// entry of the plan.
 func RetryPolicy(rs config.RouterSettings) *routev3.RetryPolicy {
 	perTry := rs.Timeout
 	if perTry <= 0 {
 		perTry = 600 * time.Second
 	}
 	return &routev3.RetryPolicy{
-		RetryOn:               "5xx,reset,connect-failure,refused-stream,retriable-headers",
+		RetryOn:               "reset,connect-failure,refused-stream,retriable-headers",
 		NumRetries:            wrapperspb.UInt32(uint32(max(rs.NumRetries, 0))),
 		PerTryTimeout:         durationpb.New(perTry),
 		RefreshClusterOnRetry: true,

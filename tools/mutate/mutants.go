@@ -114,6 +114,13 @@ var mutants = []mutant{
 		Pkgs: []string{"./router/"},
 	},
 	{
+		Name: "an error without a body is never retried",
+		File: "extproc/attempt.go",
+		Old:  "if t.status >= 400 {\n\t\t\t// An error without a body",
+		New:  "if false && t.status >= 400 {\n\t\t\t// An error without a body",
+		Pkgs: []string{"./extproc/"},
+	},
+	{
 		Name: "the fake provider accepts any SigV4 region",
 		File: "internal/fakeprovider/sigv4.go",
 		Old:  "if want := s.awsRegionFor(model); a.region != want {",
