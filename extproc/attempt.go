@@ -17,6 +17,7 @@ import (
 	extprocv3filter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
+	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/upstream"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/router"
@@ -40,6 +41,7 @@ type try struct {
 	respHdr map[string]string
 	reqHdr  map[string]string // the request headers as the try got them
 	sent    time.Time
+	answer  outcome.Answer // set when the answer is known to be retried or sent
 }
 
 // attempt serves one upstream try of the deployment depID: it counts the
@@ -90,6 +92,7 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		if err == nil && !br.Allowed {
 			o.Status, o.Class = 429, translator.ErrRateLimit
 			_, _ = st.Router.Report(bg, o)
+			s.publish(t, o)
 			return stream.Send(errorReply(&translator.Error{Status: 429, Type: "throttling_error", Code: "429", RetryAfter: time.Second,
 				Message: "litellm.RateLimitError: Deployment " + t.d.ID + " of model group " + t.a.ModelGroup + " is at its " + br.Reason + " limit"}, t.clientHeaders()))
 		}
@@ -103,6 +106,7 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		if _, err := st.Router.Report(bg, o); err != nil {
 			s.log.Warn("router report", "deployment", t.d.ID, "error", err)
 		}
+		s.publish(t, o)
 	}()
 	if err := stream.Send(resp); err != nil {
 		return err
@@ -513,6 +517,7 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 			continue
 		}
 		out, set, remove := t.finalBody(b.GetBody(), o)
+		t.answer = answerOf(set)
 		set = append(set, hdr("content-length", strconv.Itoa(len(out))), hdr("content-type", "application/json"))
 		return stream.Send(bodyReply(out, set, append(remove, "content-encoding")))
 	}

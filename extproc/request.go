@@ -138,7 +138,7 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 		StartUnixNano:     start.UnixNano(),
 		OverheadNanos:     int64(s.now().Sub(start)),
 		ResponseHeaders:   p.UsageHeaders,
-		TrackUsage:        st.trackUsage,
+		TrackUsage:        st.trackUsage || s.Outcomes.Active(),
 		TrackEnd:          st.trackEnd,
 		OriginalPath:      h[":path"],
 		OriginalAuthority: h[":authority"],

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/store"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/xds"
@@ -115,6 +116,9 @@ type Server struct {
 	// SelfURL is the gateway's own listener (http://127.0.0.1:4000): /health
 	// checks every deployment through Envoy, as a client would.
 	SelfURL string
+	// Outcomes receives one event per upstream try (nil: none). When a sink
+	// listens, every response's usage is read.
+	Outcomes *outcome.Bus
 }
 
 // NewServer returns a server that serves st.

@@ -19,6 +19,7 @@ import (
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/envoy"
 	"github.com/llmgate/llmgate/extproc"
+	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/store"
 	"github.com/llmgate/llmgate/xds"
 )
@@ -44,6 +45,9 @@ type Options struct {
 	// XDSAddress (split mode, ext_proc): take the config from the control
 	// plane's routing table instead of reading the file.
 	XDSAddress string
+	// OutcomeSinks register extra sinks on the outcome bus at start (tests,
+	// embedders); the gateway's own sinks are chosen from the config.
+	OutcomeSinks []func(*outcome.Bus, *config.Config)
 	// Ready, when set, receives the admin address once Envoy serves the listener.
 	Ready func(adminAddr string)
 	Log   *slog.Logger
@@ -59,6 +63,8 @@ type Gateway struct {
 	ext     *extproc.Server
 	store   store.Store
 	workDir string
+	// outcomes carries each upstream try's outcome to the sinks.
+	outcomes *outcome.Bus
 
 	mu      sync.Mutex
 	cfg     *config.Config
@@ -138,6 +144,8 @@ func Run(ctx context.Context, o Options) error {
 	g.ext = extproc.NewServer(extproc.NewState(cfg, g.store, res.Version, g.log), g.log)
 	g.ext.SelfURL = selfURL(g.xdsOptions())
 	g.cfg, g.version = cfg, res.Version
+	// Closed after the ext_proc server stops (defers run last-in first-out).
+	defer g.startOutcomes(cfg).Close()
 
 	// gRPC servers on Unix sockets: Envoy ↔ control plane and Envoy ↔ ext_proc.
 	xdsSock := filepath.Join(g.workDir, "xds.sock")

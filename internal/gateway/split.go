@@ -89,6 +89,7 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	}
 	g.ext = extproc.NewServer(extproc.NewState(cfg, g.store, res.Version, g.log), g.log)
 	g.cfg, g.version = cfg, res.Version
+	defer g.startOutcomes(cfg).Close()
 	l, err := net.Listen("tcp", listenAddr)
 	if err != nil {
 		return err

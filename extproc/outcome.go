@@ -1,0 +1,121 @@
+package extproc
+
+import (
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+
+	"github.com/llmgate/llmgate/internal/outcome"
+	"github.com/llmgate/llmgate/router"
+	"github.com/llmgate/llmgate/translator"
+	"github.com/llmgate/llmgate/xds"
+)
+
+// publish hands the try's outcome to the outcome bus (metrics, spend,
+// callbacks). It runs after the attempt filter's last reply to Envoy, and
+// Publish never blocks: nothing here delays the client (D-entry "outcome bus").
+func (s *Server) publish(t *try, o router.Outcome) {
+	if !s.Outcomes.Active() {
+		return
+	}
+	s.Outcomes.Publish(t.outcomeTry(o))
+}
+
+// outcomeTry is the bus event of this try.
+func (t *try) outcomeTry(o router.Outcome) outcome.Try {
+	ev := outcome.Try{
+		CallID:           t.rc.CallId,
+		ModelGroup:       t.a.ModelGroup,
+		RequestedModel:   t.rc.RequestedModel,
+		DeploymentID:     t.d.ID,
+		Model:            t.a.Model,
+		Provider:         t.d.Provider,
+		APIBase:          t.base.Authority(),
+		Endpoint:         t.ep.String(),
+		KeyHash:          t.rc.KeyHash,
+		Status:           o.Status,
+		ErrorClass:       exceptionName(o),
+		Timeout:          o.Timeout,
+		Stream:           t.rc.Stream,
+		PromptTokens:     o.Usage.PromptTokens,
+		CompletionTokens: o.Usage.CompletionTokens,
+		TotalTokens:      o.Usage.TotalTokens,
+		Latency:          o.Latency,
+		TimeToFirstToken: o.TimeToFirstToken,
+		Overhead:         time.Duration(t.rc.OverheadNanos),
+		Attempt:          t.index,
+		Retry:            int(t.a.Retry),
+		Fallback:         int(t.a.FallbackIndex),
+		Answer:           t.answer,
+	}
+	if ev.TotalTokens == 0 {
+		ev.TotalTokens = ev.PromptTokens + ev.CompletionTokens
+	}
+	if t.rc.StartUnixNano > 0 {
+		ev.Start = time.Unix(0, t.rc.StartUnixNano)
+	}
+	if ev.Answer == outcome.AnswerUnknown && (o.Status > 0 || o.Timeout) {
+		// No retry or redirect was asked for this answer. A try Envoy cut
+		// short (per-try timeout, reset) is retried when the plan has
+		// another attempt (retry_on 5xx,reset).
+		ev.Answer = outcome.AnswerSent
+		if o.Timeout && t.index+1 < len(t.rc.Attempts) {
+			ev.Answer = outcome.AnswerRetried
+		}
+	}
+	if ev.PromptTokens > 0 || ev.CompletionTokens > 0 {
+		ev.Cost, ev.CostKnown = t.st.Router.Cost(t.d, t.d.Provider, t.a.Model, o.Usage)
+	}
+	return ev
+}
+
+// answerOf tells from the header changes of an answered error whether Envoy
+// will try again (the retry header, or a fallback redirect).
+func answerOf(set []*corev3.HeaderValueOption) outcome.Answer {
+	for _, h := range set {
+		switch k := h.GetHeader().GetKey(); {
+		case k == xds.RetryHeader, k == xds.FallbackHeader:
+			return outcome.AnswerRetried
+		}
+	}
+	return outcome.AnswerSent
+}
+
+// exceptionName is LiteLLM's exception class for a failed try ("" for a
+// success), as its metrics and callbacks name it.
+func exceptionName(o router.Outcome) string {
+	if o.Timeout {
+		return "Timeout"
+	}
+	switch o.Class {
+	case translator.ErrBadRequest:
+		return "BadRequestError"
+	case translator.ErrAuthentication:
+		if o.Status == 403 {
+			return "PermissionDeniedError"
+		}
+		return "AuthenticationError"
+	case translator.ErrNotFound:
+		return "NotFoundError"
+	case translator.ErrTimeout:
+		return "Timeout"
+	case translator.ErrRateLimit:
+		return "RateLimitError"
+	case translator.ErrContextWindow:
+		return "ContextWindowExceededError"
+	case translator.ErrContentPolicy:
+		return "ContentPolicyViolationError"
+	case translator.ErrInternal:
+		if o.Status == 503 {
+			return "ServiceUnavailableError"
+		}
+		return "InternalServerError"
+	}
+	switch {
+	case o.Status >= 500:
+		return "InternalServerError"
+	case o.Status >= 400:
+		return "BadRequestError"
+	}
+	return ""
+}
