@@ -107,7 +107,10 @@ type LiteLLMParams struct {
 	VertexLocation    string
 	VertexCredentials string // secret: JSON or a path
 	// Behaviour
-	MockResponse         *string
+	MockResponse *string
+	// MockTimeout is litellm_params.mock_timeout: the deployment never calls
+	// its provider; a try on it waits its timeout and fails with a timeout.
+	MockTimeout          bool
 	DropParams           *bool
 	AdditionalDropParams []string
 	MaxParallelRequests  int

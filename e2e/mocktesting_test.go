@@ -23,6 +23,8 @@ model_list:
     litellm_params: {model: openai/mixed-2, api_base: %[1]s/v1, api_key: k}
   - model_name: slow
     litellm_params: {model: openai/slow-model, api_base: %[1]s/v1, api_key: k, timeout: 1}
+  - model_name: cfg-timeout
+    litellm_params: {model: openai/cfg-timeout-model, api_base: %[1]s/v1, api_key: k, timeout: 1, mock_timeout: true}
 router_settings:
   num_retries: 1
   fallbacks: [{primary: [backup]}]
@@ -137,5 +139,11 @@ func TestMockTestingSwitches(t *testing.T) {
 	assertOpenAIError(t, code, b, 400, "mock_testing_rate_limit_error")
 	if n := fake.Count(""); n != 0 {
 		t.Errorf("refused request reached the provider %d times", n)
+	}
+	// litellm_params.mock_timeout is the operator's: no opt-in needed.
+	code, _, b = post(t, off.URL+"/v1/chat/completions", "", `{"model":"cfg-timeout","messages":[{"role":"user","content":"hi"}]}`)
+	assertOpenAIError(t, code, b, 408, "mock timeout")
+	if n := fake.Count(""); n != 0 {
+		t.Errorf("a mock_timeout deployment called its provider %d times", n)
 	}
 }

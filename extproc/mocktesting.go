@@ -62,10 +62,22 @@ func readMockTesting(body []byte) mockTesting {
 	return m
 }
 
-// mockTimeoutAsked: the request filter must extend its message timeout before
-// it waits out a mock_timeout.
+// mockTimeoutAsked: the request asks for LiteLLM's mock_timeout (and may).
 func (st *State) mockTimeoutAsked(body []byte) bool {
 	return st.Cfg.General.AllowMockTesting && readMockTesting(body).timeout
+}
+
+// mockTimeoutPossible: the request filter must extend its message timeout
+// before planning, which may wait out a mock_timeout (the request's, or a
+// deployment's litellm_params.mock_timeout).
+func (st *State) mockTimeoutPossible(body []byte) bool {
+	return st.mockTimeouts || st.mockTimeoutAsked(body)
+}
+
+// deploymentMockTimeout: the deployment sets litellm_params.mock_timeout.
+func (st *State) deploymentMockTimeout(id string) bool {
+	d, ok := st.Router.Deployment(id)
+	return ok && d.Params.MockTimeout
 }
 
 // mockPlan applies the testing switches to planning. handled is false when

@@ -66,7 +66,7 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 	for i, a := range p.Attempts {
 		if i > 0 {
 			// A mock deployment answers in the request filter only; it has no cluster.
-			if d, ok := st.Router.Deployment(a.DeploymentID); ok && d.Params.MockResponse != nil {
+			if d, ok := st.Router.Deployment(a.DeploymentID); ok && (d.Params.MockResponse != nil || d.Params.MockTimeout) {
 				continue
 			}
 		}
@@ -77,7 +77,7 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 		return nil, nil, &translator.Error{Status: 429, Type: "rate_limit_error", Code: "429",
 			Message: "No deployments available for selected model. model_group=" + res.Group, RetryAfter: time.Second}
 	}
-	if ticket == nil && st.mockTimeoutAsked(body) {
+	if ticket == nil && (st.mockTimeoutAsked(body) || st.deploymentMockTimeout(attempts[0].DeploymentId)) {
 		return nil, nil, s.mockTimeout(st, f, attempts[0].DeploymentId)
 	}
 	return p, attempts, nil

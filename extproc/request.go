@@ -75,7 +75,7 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if !ok {
 		return err
 	}
-	if st.mockTimeoutAsked(body) {
+	if st.mockTimeoutPossible(body) {
 		// LiteLLM's mock_timeout: planning waits out the timeout; extend the message timeout first.
 		if err := stream.Send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(maxMockTimeout + 5*time.Second)}); err != nil {
 			return err

@@ -44,6 +44,8 @@ type State struct {
 	// usage-based and least-busy routing); otherwise a try costs no store
 	// round trip before the call.
 	countCalls bool
+	// mockTimeouts: some deployment sets litellm_params.mock_timeout.
+	mockTimeouts bool
 
 	masterKey  [32]byte // sha256 of the master key
 	hasMaster  bool
@@ -76,6 +78,7 @@ func NewState(cfg *config.Config, st store.Store, version string, log *slog.Logg
 		if p.MaxParallelRequests > 0 {
 			s.trackEnd, s.countCalls = true, true
 		}
+		s.mockTimeouts = s.mockTimeouts || p.MockTimeout
 	}
 	return s
 }
