@@ -19,6 +19,14 @@ const EnvConfigFilePath = "CONFIG_FILE_PATH"
 // model_info.supported_environments.
 const EnvEnvironment = "LITELLM_ENVIRONMENT"
 
+// EnvMasterKey is LiteLLM's master key variable: the master key when
+// general_settings.master_key is not set (the config wins, as in LiteLLM's
+// general_settings.get("master_key", LITELLM_MASTER_KEY)).
+const EnvMasterKey = "LITELLM_MASTER_KEY"
+
+// EnvDatabaseURL is the database LiteLLM stores virtual keys and spend in.
+const EnvDatabaseURL = "DATABASE_URL"
+
 // envPrefix marks a config value read from the environment.
 const envPrefix = "os.environ/"
 
@@ -158,6 +166,7 @@ func ParseWithOptions(data []byte, filename string, getenv func(string) (string,
 		routerNode = e.Value
 	}
 	p.routerSettings(cfg, routerNode, byKey)
+	p.processEnv(cfg)
 	if cfg.General.HealthCheckInterval == 0 {
 		cfg.General.HealthCheckInterval = DefaultHealthCheckInterval
 	}

@@ -208,7 +208,9 @@ type CacheParams struct {
 
 // GeneralSettings is general_settings.
 type GeneralSettings struct {
-	MasterKey                 string  // secret
+	MasterKey string // secret
+	// MasterKeyFromEnv: MasterKey came from $LITELLM_MASTER_KEY.
+	MasterKeyFromEnv          bool
 	DatabaseURL               string  // secret
 	MaxRequestSizeMB          float64 // 0: unset
 	MaxResponseSizeMB         float64

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -130,4 +131,21 @@ func (p *Process) Stop(grace time.Duration) {
 		_ = p.cmd.Process.Kill()
 		<-p.done
 	}
+}
+
+// Version runs `envoy --version` and returns what follows "version: "
+// (revision/1.40.0/Clean/RELEASE/BoringSSL).
+func Version(binary string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, binary, "--version").Output()
+	if err != nil {
+		return "", fmt.Errorf("%s --version: %w", binary, err)
+	}
+	s := string(out)
+	i := strings.Index(s, "version: ")
+	if i < 0 {
+		return "", fmt.Errorf("%s --version: unexpected output %q", binary, strings.TrimSpace(s))
+	}
+	return strings.TrimSpace(s[i+len("version: "):]), nil
 }

@@ -2,6 +2,8 @@ package xds
 
 import (
 	"context"
+	"fmt"
+	"sync"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
@@ -11,17 +13,51 @@ type corev3Node = corev3.Node
 
 // callbacks logs NACKs and reports ACKed listener versions (the last type
 // Envoy acknowledges in an ADS push).
-type callbacks struct{ s *Server }
+//
+// A NACK makes the snapshot cache answer again at once with the same
+// resources (the version Envoy holds still differs from the snapshot's), and
+// Envoy rejects them again: a tight loop (the issue counted 91,000 log lines
+// in 20 s for a busy port). The second identical rejection on a stream closes
+// that stream instead, so Envoy retries on its own backoff with the config it
+// last accepted, and each rejection is logged once per stream.
+type callbacks struct {
+	s *Server
+
+	mu    sync.Mutex
+	nacks map[int64]map[string]bool // stream id → type + error already rejected on it
+}
 
 func (c *callbacks) OnStreamOpen(context.Context, int64, string) error { return nil }
-func (c *callbacks) OnStreamClosed(int64, *corev3.Node)                {}
+func (c *callbacks) OnStreamClosed(id int64, _ *corev3.Node) {
+	c.mu.Lock()
+	delete(c.nacks, id)
+	c.mu.Unlock()
+}
 func (c *callbacks) OnDeltaStreamOpen(context.Context, int64, string) error {
 	return nil
 }
 func (c *callbacks) OnDeltaStreamClosed(int64, *corev3.Node) {}
-func (c *callbacks) OnStreamRequest(_ int64, req *discoveryv3.DiscoveryRequest) error {
+func (c *callbacks) OnStreamRequest(id int64, req *discoveryv3.DiscoveryRequest) error {
 	if req.ErrorDetail != nil {
+		key := req.TypeUrl + "\x00" + req.ErrorDetail.Message
+		c.mu.Lock()
+		if c.nacks == nil {
+			c.nacks = map[int64]map[string]bool{}
+		}
+		if c.nacks[id] == nil {
+			c.nacks[id] = map[string]bool{}
+		}
+		again := c.nacks[id][key]
+		c.nacks[id][key] = true
+		c.mu.Unlock()
+		if again {
+			return fmt.Errorf("envoy rejected the same %s again: %s", req.TypeUrl, req.ErrorDetail.Message)
+		}
 		c.s.log.Error("envoy rejected config", "type", req.TypeUrl, "version", req.VersionInfo, "error", req.ErrorDetail.Message)
+		select {
+		case c.s.rejected <- Rejection{TypeURL: req.TypeUrl, Message: req.ErrorDetail.Message}:
+		default:
+		}
 		return nil
 	}
 	if req.ResponseNonce != "" && req.TypeUrl == "type.googleapis.com/envoy.config.route.v3.RouteConfiguration" {

@@ -25,10 +25,25 @@ type Server struct {
 	mux    *cachev3.MuxCache
 	log    *slog.Logger
 
-	mu      sync.Mutex
-	current *cachev3.Snapshot
-	acked   chan string // versions Envoy acknowledged
+	mu       sync.Mutex
+	current  *cachev3.Snapshot
+	acked    chan string // versions Envoy acknowledged
+	rejected chan Rejection
 }
+
+// Rejection is a config Envoy refused (a NACK), for instance a listener whose
+// port is taken.
+type Rejection struct {
+	TypeURL string
+	Message string
+}
+
+// Listener reports whether the rejected resource is a listener.
+func (r Rejection) Listener() bool { return r.TypeURL == resource.ListenerType }
+
+// Rejected receives the configs Envoy refused (best effort, never blocks the
+// server; each distinct rejection once per ADS stream).
+func (s *Server) Rejected() <-chan Rejection { return s.rejected }
 
 type anyNode struct{}
 
@@ -36,7 +51,7 @@ func (anyNode) ID(*corev3Node) string { return "llmgate" }
 
 // NewServer returns a control plane with no config yet.
 func NewServer(log *slog.Logger) *Server {
-	s := &Server{cache: cachev3.NewSnapshotCache(true, anyNode{}, nil), log: log, acked: make(chan string, 16)}
+	s := &Server{cache: cachev3.NewSnapshotCache(true, anyNode{}, nil), log: log, acked: make(chan string, 16), rejected: make(chan Rejection, 16)}
 	s.tables = cachev3.NewLinearCache(RoutingTableType)
 	classify := func(typeURL string) string {
 		if typeURL == RoutingTableType {

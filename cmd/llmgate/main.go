@@ -3,14 +3,15 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/llmgate/llmgate/config"
@@ -23,57 +24,122 @@ import (
 const usage = `llmgate runs a LiteLLM proxy config.yaml on Envoy.
 
 Usage:
-  llmgate run      [--config FILE] [--host 0.0.0.0] [--port 4000]
-  llmgate validate [--config FILE] [--no-env]
-  llmgate render   [--config FILE] [--port 4000] [--extproc-address HOST:PORT]
+  llmgate run      [config.yaml | --config FILE] [--host 0.0.0.0] [--port 4000] [--num_workers N]
+  llmgate validate [config.yaml | --config FILE] [--no-env]
+  llmgate render   [config.yaml | --config FILE] [--port 4000] [--extproc-address HOST:PORT]
+  llmgate version  (also --version): llmgate's module version and the Envoy it would run
 
 Split into pieces, for fleets:
-  llmgate controlplane [--config FILE] --listen 0.0.0.0:18000 --extproc-address HOST:PORT [--port 4000]
-  llmgate extproc      [--config FILE | --xds-address HOST:PORT] --listen 0.0.0.0:50051
+  llmgate controlplane [config.yaml | --config FILE] --listen 0.0.0.0:18000 --extproc-address HOST:PORT [--port 4000]
+  llmgate extproc      [config.yaml | --config FILE | --xds-address HOST:PORT] --listen 0.0.0.0:50051
   llmgate bootstrap    --xds-address HOST:PORT     an Envoy bootstrap pointing at the control plane
 
-The config comes from --config, else $CONFIG_FILE_PATH, else the embedded
-offline default (examples/default.yaml).
-`
+` + "`llmgate --config FILE ...`" + ` (no command) is ` + "`llmgate run`" + `, as ` + "`litellm --config`" + ` is.
+The config comes from the path argument or --config, else $CONFIG_FILE_PATH,
+else the embedded offline example (examples/default.yaml, served on 127.0.0.1
+only unless --host or $HOST says otherwise). ` + "`llmgate COMMAND -h`" + ` lists a command's flags.
+
+` + envHelp
 
 func main() {
 	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
+	cmd, args := os.Args[1], os.Args[2:]
+	if strings.HasPrefix(cmd, "-") && cmd != "-h" && cmd != "--help" && cmd != "-help" && cmd != "--version" && cmd != "-version" {
+		// `litellm --config config.yaml --port 4000` habit: run.
+		cmd, args = "run", os.Args[1:]
+	}
 	var err error
-	switch os.Args[1] {
+	switch cmd {
 	case "run":
-		err = runCmd(os.Args[2:])
+		err = runCmd(args)
 	case "validate":
-		err = validateCmd(os.Args[2:], os.Stdout)
+		err = validateCmd(args, os.Stdout)
 	case "render":
-		err = renderCmd(os.Args[2:], os.Stdout)
+		err = renderCmd(args, os.Stdout)
 	case "controlplane":
-		err = splitCmd("controlplane", os.Args[2:])
+		err = splitCmd("controlplane", args)
 	case "extproc":
-		err = splitCmd("extproc", os.Args[2:])
+		err = splitCmd("extproc", args)
 	case "bootstrap":
-		err = bootstrapCmd(os.Args[2:], os.Stdout)
-	case "-h", "--help", "help":
+		err = bootstrapCmd(args, os.Stdout)
+	case "version", "--version", "-version":
+		err = versionCmd(os.Stdout)
+	case "-h", "--help", "-help", "help":
 		fmt.Print(usage)
 		return
 	default:
-		fmt.Fprintf(os.Stderr, "llmgate: unknown command %q\n\n%s", os.Args[1], usage)
+		fmt.Fprintf(os.Stderr, "llmgate: unknown command %q\n\n%s", cmd, usage)
 		os.Exit(2)
 	}
 	if err != nil {
 		var le *config.LoadError
-		if errors.As(err, &le) {
+		var ue usageError
+		switch {
+		case errors.As(err, &le):
 			for _, d := range le.Diagnostics {
 				fmt.Fprintln(os.Stderr, d.String())
 			}
 			fmt.Fprintf(os.Stderr, "llmgate: config has %d error(s)\n", len(le.Diagnostics))
-		} else {
+		case errors.As(err, &ue):
+			fmt.Fprintln(os.Stderr, "llmgate:", err)
+			os.Exit(2)
+		default:
 			fmt.Fprintln(os.Stderr, "llmgate:", err)
 		}
 		os.Exit(1)
 	}
+}
+
+// versionCmd prints llmgate's module version and the version of the Envoy
+// that `llmgate run` would start.
+func versionCmd(out io.Writer) error {
+	fmt.Fprintf(out, "llmgate %s\n", moduleVersion())
+	bin, err := envoy.FindBinary()
+	if err != nil {
+		fmt.Fprintf(out, "envoy: %v\n", err)
+		return nil
+	}
+	v, err := envoy.Version(bin)
+	if err != nil {
+		fmt.Fprintf(out, "envoy: %s: %v\n", bin, err)
+		return nil
+	}
+	fmt.Fprintf(out, "envoy %s (%s)\n", v, bin)
+	return nil
+}
+
+// moduleVersion is the module version Go stamped into the binary (a tag for
+// `go install ...@vX`, else "(devel)"), with the VCS revision when known.
+func moduleVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = "+dirty"
+			}
+		}
+	}
+	if rev != "" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		v += " " + rev + modified
+	}
+	return v + " " + bi.GoVersion
 }
 
 // loadConfig reads --config, $CONFIG_FILE_PATH or the embedded default.
@@ -86,21 +152,42 @@ func loadConfig(path string) (*config.Config, error) {
 }
 
 func runCmd(args []string) error {
-	fs := flag.NewFlagSet("run", flag.ExitOnError)
-	cfgPath := fs.String("config", "", "LiteLLM config.yaml (default: $CONFIG_FILE_PATH, else the embedded example)")
-	host := fs.String("host", "0.0.0.0", "listen address")
-	port := fs.Uint("port", 4000, "listen port")
+	fs := newFlagSet("run", "run [config.yaml | --config FILE] [flags]")
+	var cfgPath string
+	fs.StringVar(&cfgPath, "config", "", "LiteLLM config.yaml (default: $CONFIG_FILE_PATH, else the embedded example); a path argument works too")
+	fs.StringVar(&cfgPath, "c", "", "same as --config")
+	host := fs.String("host", envOr("HOST", "0.0.0.0"), "listen address ($HOST; 127.0.0.1 when serving the embedded example)")
+	defPort, err := envPort(4000)
+	if err != nil {
+		return err
+	}
+	port := &portFlag{v: defPort}
+	fs.Var(port, "port", "listen port, 0-65535 ($PORT)")
 	envoyBin := fs.String("envoy", "", "Envoy binary (default: $ENVOY_BIN, envoy on PATH, .venv)")
 	logLevel := fs.String("envoy-log-level", "warn", "Envoy log level (trace, debug, info, warn, error). "+
 		"WARNING: at debug and trace Envoy logs every request's headers, the client's key and the provider credentials the gateway sets included")
 	adminAddr := fs.String("admin-address", "", "expose Envoy's admin interface (stats, config dump; no authentication) on HOST:PORT; "+
 		"default: a Unix socket (0600) in the gateway's private temp dir")
-	concurrency := fs.Int("envoy-concurrency", 0, "Envoy worker threads (0: one per core)")
+	defWorkers, _ := strconv.Atoi(os.Getenv("NUM_WORKERS"))
+	concurrency := fs.Int("envoy-concurrency", defWorkers, "Envoy worker threads (0: one per core; $NUM_WORKERS)")
+	fs.IntVar(concurrency, "num_workers", defWorkers, "same as --envoy-concurrency (LiteLLM's flag: here Envoy worker threads)")
 	accessLog := fs.Bool("access-log", true, "write Envoy's access log to stdout")
-	jsonLogs := fs.Bool("json-logs", false, "JSON logs (also litellm_settings.json_logs)")
-	_ = fs.Parse(args)
+	jsonLogs := fs.Bool("json-logs", false, "JSON logs (also litellm_settings.json_logs, $JSON_LOGS=true)")
+	noBindCheck := fs.Bool("no-bind-check", false, "do not try the port before starting Envoy "+
+		"(Envoy binds it itself; a busy port then still ends the run, with exit 1, when Envoy rejects the listener)")
+	if _, err := parseArgs(fs, args, &cfgPath); err != nil {
+		return err
+	}
+	if *concurrency < 0 {
+		return usageError{fmt.Errorf("run: --num_workers/--envoy-concurrency must be 0 or more, got %d", *concurrency)}
+	}
 
-	path := config.PathFromEnv(*cfgPath)
+	path := config.PathFromEnv(cfgPath)
+	if path == "" && !isSet(fs, "host") && os.Getenv("HOST") == "" {
+		// The embedded example answers with mock responses and no key:
+		// never open it to the network unless asked to.
+		*host = "127.0.0.1"
+	}
 	// litellm_settings.json_logs and set_verbose shape the log from the start;
 	// a config error is reported by gateway.Run below.
 	opts := &slog.HandlerOptions{}
@@ -123,21 +210,26 @@ func runCmd(args []string) error {
 		DefaultConfig:     examples.Default,
 		DefaultConfigName: examples.DefaultName,
 		Host:              *host,
-		Port:              uint32(*port),
+		Port:              port.v,
 		EnvoyBinary:       *envoyBin,
 		EnvoyLogLevel:     *logLevel,
 		EnvoyConcurrency:  *concurrency,
 		AccessLog:         *accessLog,
 		AdminAddress:      *adminAddr,
+		NoBindCheck:       *noBindCheck,
 		Log:               log,
 	})
 }
 
 func validateCmd(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("validate", flag.ExitOnError)
-	cfgPath := fs.String("config", "", "LiteLLM config.yaml")
+	fs := newFlagSet("validate", "validate [config.yaml | --config FILE] [--no-env]")
+	cfgPath := new(string)
+	fs.StringVar(cfgPath, "config", "", "LiteLLM config.yaml (default: $CONFIG_FILE_PATH, else the embedded example); a path argument works too")
+	fs.StringVar(cfgPath, "c", "", "same as --config")
 	noEnv := fs.Bool("no-env", false, "an os.environ/ reference to an unset variable is a warning, not an error (check a config without its secrets)")
-	_ = fs.Parse(args)
+	if _, err := parseArgs(fs, args, cfgPath); err != nil {
+		return err
+	}
 	var cfg *config.Config
 	var err error
 	if path := config.PathFromEnv(*cfgPath); *noEnv && path != "" {
@@ -187,16 +279,25 @@ func validateCmd(args []string, out io.Writer) error {
 }
 
 func renderCmd(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("render", flag.ExitOnError)
-	cfgPath := fs.String("config", "", "LiteLLM config.yaml")
-	port := fs.Uint("port", 4000, "listen port")
+	fs := newFlagSet("render", "render [config.yaml | --config FILE] [flags]")
+	cfgPath := new(string)
+	fs.StringVar(cfgPath, "config", "", "LiteLLM config.yaml (default: $CONFIG_FILE_PATH, else the embedded example); a path argument works too")
+	fs.StringVar(cfgPath, "c", "", "same as --config")
+	defPort, err := envPort(4000)
+	if err != nil {
+		return err
+	}
+	port := &portFlag{v: defPort}
+	fs.Var(port, "port", "listen port, 0-65535 ($PORT)")
 	extproc := fs.String("extproc-address", "127.0.0.1:50051", "address of `llmgate extproc` as Envoy should reach it")
-	_ = fs.Parse(args)
+	if _, err := parseArgs(fs, args, cfgPath); err != nil {
+		return err
+	}
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err
 	}
-	res, err := xds.Build(cfg, xds.Options{Port: uint32(*port), ExtProcAddress: *extproc, AccessLog: true})
+	res, err := xds.Build(cfg, xds.Options{Port: port.v, ExtProcAddress: *extproc, AccessLog: true})
 	if err != nil {
 		return err
 	}
@@ -210,20 +311,29 @@ func renderCmd(args []string, out io.Writer) error {
 
 // splitCmd runs one piece of the gateway on its own.
 func splitCmd(which string, args []string) error {
-	fs := flag.NewFlagSet(which, flag.ExitOnError)
-	cfgPath := fs.String("config", "", "LiteLLM config.yaml")
+	fs := newFlagSet(which, which+" [config.yaml | --config FILE] [flags]")
+	cfgPath := new(string)
+	fs.StringVar(cfgPath, "config", "", "LiteLLM config.yaml (default: $CONFIG_FILE_PATH, else the embedded example); a path argument works too")
+	fs.StringVar(cfgPath, "c", "", "same as --config")
 	listen := fs.String("listen", map[string]string{"controlplane": "127.0.0.1:18000", "extproc": "127.0.0.1:50051"}[which], "gRPC listen address")
 	extprocAddr := fs.String("extproc-address", "", "controlplane: where Envoy reaches `llmgate extproc`")
 	xdsAddr := fs.String("xds-address", "", "extproc: take the config from this control plane (`llmgate controlplane --listen`) instead of --config")
-	host := fs.String("host", "0.0.0.0", "controlplane: Envoy's listen address")
-	port := fs.Uint("port", 4000, "controlplane: Envoy's listen port")
-	_ = fs.Parse(args)
+	host := fs.String("host", envOr("HOST", "0.0.0.0"), "controlplane: Envoy's listen address ($HOST)")
+	defPort, err := envPort(4000)
+	if err != nil {
+		return err
+	}
+	port := &portFlag{v: defPort}
+	fs.Var(port, "port", "controlplane: Envoy's listen port, 0-65535 ($PORT)")
+	if _, err := parseArgs(fs, args, cfgPath); err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	o := gateway.Options{
 		ConfigPath: config.PathFromEnv(*cfgPath), DefaultConfig: examples.Default, DefaultConfigName: examples.DefaultName,
-		Host: *host, Port: uint32(*port), ExtProcAddress: *extprocAddr, XDSAddress: *xdsAddr, AccessLog: true, Log: log,
+		Host: *host, Port: port.v, ExtProcAddress: *extprocAddr, XDSAddress: *xdsAddr, AccessLog: true, Log: log,
 	}
 	if which == "controlplane" {
 		return gateway.RunControlPlane(ctx, o, *listen)
@@ -233,10 +343,14 @@ func splitCmd(which string, args []string) error {
 
 // bootstrapCmd prints an Envoy bootstrap that reads the control plane over ADS.
 func bootstrapCmd(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("bootstrap", flag.ExitOnError)
+	fs := newFlagSet("bootstrap", "bootstrap --xds-address HOST:PORT [--admin-port N]")
 	addr := fs.String("xds-address", "127.0.0.1:18000", "the control plane (`llmgate controlplane --listen`)")
-	admin := fs.Uint("admin-port", 9901, "Envoy admin port (loopback; no authentication: anyone on the host can raise the log level or stop Envoy)")
+	admin := &portFlag{v: 9901}
+	fs.Var(admin, "admin-port", "Envoy admin port, 0-65535 (loopback; no authentication: anyone on the host can raise the log level or stop Envoy)")
 	_ = fs.Parse(args)
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("bootstrap: unexpected arguments %q", fs.Args())}
+	}
 	host, portStr, err := net.SplitHostPort(*addr)
 	if err != nil {
 		return err
@@ -245,7 +359,7 @@ func bootstrapCmd(args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("xds-address port: %w", err)
 	}
-	b, err := envoy.BootstrapJSON(envoy.BootstrapOptions{XDSHost: host, XDSPort: uint32(port), AdminPort: uint32(*admin)})
+	b, err := envoy.BootstrapJSON(envoy.BootstrapOptions{XDSHost: host, XDSPort: uint32(port), AdminPort: admin.v})
 	if err != nil {
 		return err
 	}

@@ -48,6 +48,9 @@ type Options struct {
 	// OutcomeSinks register extra sinks on the outcome bus at start (tests,
 	// embedders); the gateway's own sinks are chosen from the config.
 	OutcomeSinks []func(*outcome.Bus, *config.Config)
+	// NoBindCheck skips trying Host:Port before Envoy starts (Envoy's own
+	// rejection of the listener still ends the run).
+	NoBindCheck bool
 	// Ready, when set, receives the admin address once Envoy serves the listener.
 	Ready func(adminAddr string)
 	Log   *slog.Logger
@@ -117,6 +120,12 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	logWarnings(g.log, cfg)
+	g.logServed(cfg)
+	if !o.NoBindCheck {
+		if err := checkBind(o.Host, o.Port); err != nil {
+			return err
+		}
+	}
 	g.workDir, err = os.MkdirTemp("", "llmgate-")
 	if err != nil {
 		return err
@@ -223,6 +232,53 @@ func Run(ctx context.Context, o Options) error {
 		return nil
 	case <-proc.Done():
 		return fmt.Errorf("envoy exited: %v", proc.Err())
+	case r := <-g.listenerRejected(ctx):
+		// Envoy could not take the listener (most often a port bound since
+		// the check above): it would never serve, so stop rather than run
+		// unready forever.
+		proc.Stop(5 * time.Second)
+		return fmt.Errorf("envoy rejected the listener on %s: %s", net.JoinHostPort(o.Host, strconv.Itoa(int(o.Port))), r.Message)
+	}
+}
+
+// listenerRejected delivers the first rejection of a listener; rejections of
+// other resources (a reload Envoy refused) are logged by the control plane
+// and leave the last accepted config serving.
+func (g *Gateway) listenerRejected(ctx context.Context) <-chan xds.Rejection {
+	out := make(chan xds.Rejection, 1)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case r := <-g.xds.Rejected():
+				if r.Listener() {
+					out <- r
+					return
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// logServed says which config is served, and whether it has a master key.
+func (g *Gateway) logServed(cfg *config.Config) {
+	if g.o.ConfigPath == "" {
+		g.log.Warn("no config file given (path argument, --config or $CONFIG_FILE_PATH): serving the embedded example with mock responses and no master key",
+			"config", g.o.DefaultConfigName, "host", g.o.Host)
+	} else {
+		path := g.o.ConfigPath
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+		g.log.Info("serving config", "config", path)
+	}
+	switch {
+	case cfg.General.MasterKeyFromEnv:
+		g.log.Info("master key from $LITELLM_MASTER_KEY (general_settings.master_key is not set)")
+	case cfg.General.MasterKey == "":
+		g.log.Warn("no master key (general_settings.master_key or $LITELLM_MASTER_KEY): every request is served without a key")
 	}
 }
 
