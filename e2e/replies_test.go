@@ -86,7 +86,12 @@ general_settings:
 				served++
 			default:
 				refused++
-				t.Run(what, func(t *testing.T) { assertOpenAIError(t, code, b, 431, "") })
+				t.Run(what, func(t *testing.T) {
+					assertOpenAIError(t, code, b, 431, "")
+					if strings.Contains(string(b), `\"error\"`) {
+						t.Errorf("the gateway's own error JSON was wrapped again: %s", b)
+					}
+				})
 			}
 		}
 		for n := 60; n <= 130; n += 2 {
@@ -136,6 +141,10 @@ general_settings:
 	})
 	t.Run("malformed request is 400 JSON", func(t *testing.T) {
 		code, _, b := rawHTTP(t, g.URL, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n")
+		assertOpenAIError(t, code, b, 400, "")
+	})
+	t.Run("a broken chunked body is 400 JSON", func(t *testing.T) {
+		code, _, b := rawHTTP(t, g.URL, fmt.Sprintf("POST /v1/chat/completions HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", host, master))
 		assertOpenAIError(t, code, b, 400, "")
 	})
 	t.Run("GET PUT DELETE on completion routes are 405 JSON and never reach the provider", func(t *testing.T) {
