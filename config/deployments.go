@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -195,6 +196,9 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 		case "api_base":
 			lp.APIBase, _ = p.str(v, key)
 			lp.APIBase = strings.TrimSpace(lp.APIBase)
+			if hasUserinfo(lp.APIBase) {
+				p.errAt(v, key, "must not carry credentials (user:password@host): put the key in api_key, or a header in extra_headers")
+			}
 		case "api_version":
 			lp.APIVersion, _ = p.str(v, key)
 		case "organization":
@@ -540,4 +544,15 @@ func generatedID(parts []string, index int) string {
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// hasUserinfo reports whether an api_base URL names a user (user:password@).
+// Query parameters are allowed: they are sent to the provider and redacted
+// wherever api_base is shown.
+func hasUserinfo(raw string) bool {
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	return err == nil && u.User != nil
 }

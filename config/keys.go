@@ -102,7 +102,7 @@ var keyTable = []KeyDoc{
 	// litellm_params: named fields.
 	sup(SectionParams, "model", "provider/model-id; the provider is inferred for bare names"),
 	sup(SectionParams, "api_key", "else the provider's key env var"),
-	sup(SectionParams, "api_base", "else the provider's base env var, else its public endpoint"),
+	sup(SectionParams, "api_base", "else the provider's base env var, else its public endpoint; query parameters (key=…) go to the provider on every request and are redacted where api_base is shown; user:password@ is an error"),
 	sup(SectionParams, "api_version", "azure; else AZURE_API_VERSION"),
 	sup(SectionParams, "organization", "a list makes one deployment per organization"),
 	sup(SectionParams, "rpm", "deployment limit and load-balancing weight"),

@@ -492,3 +492,63 @@ func TestReloadNeverDropsTheMasterKey(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// Issue 8 item 7: credentials in api_base's query are sent to the provider
+// on every request (as LiteLLM keeps them) and redacted wherever api_base is
+// shown (/model/info, /health, logs); user:password@ is a config error.
+func TestAPIBaseCredentials(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	const secret = "sk-query-secret-123"
+	g := startGateway(t, fmt.Sprintf(`
+model_list:
+  - model_name: q
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "%[1]s/q/v1?key=%[3]s", api_key: k}
+  - model_name: az
+    litellm_params: {model: azure/dep, api_base: "%[1]s?subscription-key=%[3]s", api_key: k, api_version: "2024-06-01"}
+  - model_name: anth
+    litellm_params: {model: anthropic/claude-3-5-haiku-20241022, api_base: "%[1]s/anth?key=%[3]s", api_key: k}
+general_settings:
+  master_key: %[2]s
+`, fake.URL(), master, secret))
+	for _, c := range []struct{ model, path, query string }{
+		{"q", "/q/v1/chat/completions", "key=" + secret},
+		{"az", "/openai/deployments/dep/chat/completions", "api-version=2024-06-01&subscription-key=" + secret},
+		{"anth", "/anth/v1/messages", "key=" + secret},
+	} {
+		fake.Reset()
+		code, _, b := post(t, g.URL+"/v1/chat/completions", master, `{"model":"`+c.model+`","messages":[{"role":"user","content":"hi"}]}`)
+		if code != 200 {
+			t.Errorf("%s: %d %s", c.model, code, b)
+			continue
+		}
+		r, _ := fake.Last()
+		if r.Path != c.path || r.Query != c.query {
+			t.Errorf("%s: provider got %s?%s, want %s?%s", c.model, r.Path, r.Query, c.path, c.query)
+		}
+	}
+	for _, path := range []string{"/model/info", "/health"} {
+		code, _, b := do(t, "GET", g.URL+path, master, "")
+		if code != 200 {
+			t.Errorf("%s: %d %s", path, code, b)
+		}
+		if strings.Contains(string(b), secret) {
+			t.Errorf("%s shows the api_base secret: %s", path, b)
+		}
+		if path == "/model/info" && !strings.Contains(string(b), "key=REDACTED") {
+			t.Errorf("/model/info does not show the redacted api_base: %s", b)
+		}
+	}
+	if strings.Contains(g.Logs(), secret) {
+		t.Errorf("the logs show the api_base secret")
+	}
+	// user:password@ in api_base: a config error with file:line.
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: https://user:pw@h.example.com/v1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(llmgateBin, "validate", "--config", bad).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "bad.yaml:5") || !strings.Contains(string(out), "api_base") || strings.Contains(string(out), "pw@") {
+		t.Errorf("validate with userinfo in api_base: err %v, output:\n%s", err, out)
+	}
+}

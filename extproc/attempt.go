@@ -182,7 +182,7 @@ func (s *Server) newTry(st *State, depID, provider string, h map[string]string, 
 	t.target = translator.Target{
 		Provider:             d.Provider,
 		Model:                t.a.Model,
-		APIBase:              upstream.APIBase(d),
+		APIBase:              upstream.WithoutQuery(upstream.APIBase(d)),
 		APIVersion:           d.Params.APIVersion,
 		Region:               d.Params.AWSRegionName,
 		Project:              d.Params.VertexProject,
@@ -245,7 +245,7 @@ func (t *try) preparedHeaders() (*extprocv3.ProcessingResponse, *translator.Erro
 // own headers removed. withLength sets content-length for a new body.
 func (t *try) upstreamHeaders(up *translator.UpstreamRequest, withLength bool) (*extprocv3.HeaderMutation, *translator.Error) {
 	set := []*corev3.HeaderValueOption{
-		hdr(":path", up.Path),
+		hdr(":path", t.base.WithQuery(up.Path)),
 		hdr(":authority", t.base.Authority()),
 	}
 	if withLength {

@@ -45,7 +45,7 @@ func (s *Server) healthCheck(st *State) map[string]any {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ep := healthEndpoint{Model: d.Params.Model, ModelGroup: d.ModelName, ID: d.ID, APIBase: upstream.APIBase(d)}
+			ep := healthEndpoint{Model: d.Params.Model, ModelGroup: d.ModelName, ID: d.ID, APIBase: upstream.Redact(upstream.APIBase(d))}
 			if msg := s.checkDeployment(d); msg != "" {
 				ep.Error = msg
 				mu.Lock()

@@ -75,7 +75,7 @@ func (st *State) modelInfo() any {
 		d := &st.Cfg.Models[i]
 		p := map[string]any{"model": d.Params.Model}
 		if base := upstream.APIBase(d); base != "" {
-			p["api_base"] = base
+			p["api_base"] = upstream.Redact(base)
 		}
 		if d.Params.APIVersion != "" {
 			p["api_version"] = d.Params.APIVersion
