@@ -31,6 +31,7 @@ type soakPhase struct {
 var soakPhases = []soakPhase{
 	{name: "500", fault: &fakeprovider.Fault{Status: 500}},
 	{name: "reset", fault: &fakeprovider.Fault{Reset: fakeprovider.ResetBefore}},
+	{name: "reset after headers", fault: &fakeprovider.Fault{Reset: fakeprovider.ResetAfterHeaders}},
 	{name: "429", fault: &fakeprovider.Fault{Status: 429, RetryAfter: "1"}},
 	{name: "slow", fault: &fakeprovider.Fault{Delay: 800 * time.Millisecond}},
 	{name: "hang past timeout", fault: &fakeprovider.Fault{Delay: 4 * time.Second}},
@@ -108,8 +109,8 @@ func (r *restartable) setFault(t *testing.T, f *fakeprovider.Fault) {
 const soakLatency = 250 * time.Millisecond
 
 // TestSoakOneFailingDeployment: a model group of three deployments, one of
-// which goes through every failure in turn (5xx, connection resets, 429 with
-// Retry-After, slow answers, answers slower than its timeout, the process
+// which goes through every failure in turn (5xx, connection resets before and
+// after the response headers, 429 with Retry-After, slow answers, answers slower than its timeout, the process
 // killed and restarted), under an open-loop load of 80 requests/s. Not one
 // client request may fail: Envoy's default circuit breaker (3 concurrent
 // retries per cluster) used to turn these retries into
