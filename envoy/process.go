@@ -82,7 +82,7 @@ func Start(ctx context.Context, o StartOptions) (*Process, error) {
 		o.LogLevel = "warn"
 	}
 	args := []string{"--config-path", o.BootstrapPath, "--log-level", o.LogLevel, "--base-id", fmt.Sprint(o.BaseID),
-		"--drain-time-s", "1", "--parent-shutdown-time-s", "2", "--file-flush-interval-msec", "200"}
+		"--drain-time-s", "1", "--drain-strategy", "immediate", "--parent-shutdown-time-s", "2", "--file-flush-interval-msec", "200"}
 	if o.Concurrency > 0 {
 		args = append(args, "--concurrency", fmt.Sprint(o.Concurrency))
 	}

@@ -16,6 +16,9 @@ func (s *Server) management(st *State, rt route, h map[string]string) *extprocv3
 	case routeLiveness:
 		return immediate(200, "application/json", []byte(`"I'm alive!"`), nil, "llmgate_health")
 	case routeReadiness:
+		if s.draining.Load() {
+			return drainingReply(st)
+		}
 		b, _ := json.Marshal(map[string]any{"status": "healthy", "db": "Not connected", "cache": nil,
 			"litellm_version": nil, "llmgate_config_version": st.Version})
 		return immediate(200, "application/json", b, nil, "llmgate_health")

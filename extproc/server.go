@@ -122,6 +122,7 @@ type Server struct {
 	// Outcomes receives one event per upstream try (nil: none). When a sink
 	// listens, every response's usage is read.
 	Outcomes *outcome.Bus
+	draining atomic.Bool // drain.go
 }
 
 // NewServer returns a server that serves st.

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/envoy"
@@ -173,10 +174,15 @@ func runCmd(args []string) error {
 	fs.IntVar(concurrency, "num_workers", defWorkers, "same as --envoy-concurrency (LiteLLM's flag: here Envoy worker threads)")
 	accessLog := fs.Bool("access-log", true, "write Envoy's access log to stdout")
 	jsonLogs := fs.Bool("json-logs", false, "JSON logs (also litellm_settings.json_logs, $JSON_LOGS=true)")
+	drainTimeout := fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM, how long requests and streams in flight may finish "+
+		"(readiness fails and the listener closes at once); 0: stop at once")
 	noBindCheck := fs.Bool("no-bind-check", false, "do not try the port before starting Envoy "+
 		"(Envoy binds it itself; a busy port then still ends the run, with exit 1, when Envoy rejects the listener)")
 	if _, err := parseArgs(fs, args, &cfgPath); err != nil {
 		return err
+	}
+	if *drainTimeout < 0 || *drainTimeout > 24*time.Hour {
+		return usageError{fmt.Errorf("run: --drain-timeout must be from 0 to 24h, got %s", *drainTimeout)}
 	}
 	if *concurrency < 0 {
 		return usageError{fmt.Errorf("run: --num_workers/--envoy-concurrency must be 0 or more, got %d", *concurrency)}
@@ -217,6 +223,7 @@ func runCmd(args []string) error {
 		AccessLog:         *accessLog,
 		AdminAddress:      *adminAddr,
 		NoBindCheck:       *noBindCheck,
+		DrainTimeout:      *drainTimeout,
 		Log:               log,
 	})
 }
@@ -325,8 +332,12 @@ func splitCmd(which string, args []string) error {
 	}
 	port := &portFlag{v: defPort}
 	fs.Var(port, "port", "controlplane: Envoy's listen port, 0-65535 ($PORT)")
+	drainTimeout := fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM, how long gRPC streams in flight may finish")
 	if _, err := parseArgs(fs, args, cfgPath); err != nil {
 		return err
+	}
+	if *drainTimeout < 0 || *drainTimeout > 24*time.Hour {
+		return usageError{fmt.Errorf("%s: --drain-timeout must be from 0 to 24h, got %s", which, *drainTimeout)}
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -334,6 +345,7 @@ func splitCmd(which string, args []string) error {
 	o := gateway.Options{
 		ConfigPath: config.PathFromEnv(*cfgPath), DefaultConfig: examples.Default, DefaultConfigName: examples.DefaultName,
 		Host: *host, Port: port.v, ExtProcAddress: *extprocAddr, XDSAddress: *xdsAddr, AccessLog: true, Log: log,
+		DrainTimeout: *drainTimeout,
 	}
 	if which == "controlplane" {
 		return gateway.RunControlPlane(ctx, o, *listen)

@@ -48,6 +48,9 @@ type Options struct {
 	// OutcomeSinks register extra sinks on the outcome bus at start (tests,
 	// embedders); the gateway's own sinks are chosen from the config.
 	OutcomeSinks []func(*outcome.Bus, *config.Config)
+	// DrainTimeout bounds how long in-flight requests and streams may run
+	// after SIGTERM (drain.go); 0: stop at once.
+	DrainTimeout time.Duration
 	// NoBindCheck skips trying Host:Port before Envoy starts (Envoy's own
 	// rejection of the listener still ends the run).
 	NoBindCheck bool
@@ -209,7 +212,11 @@ func Run(ctx context.Context, o Options) error {
 	if err := os.WriteFile(bootPath, boot, 0o600); err != nil {
 		return err
 	}
-	proc, err := envoy.Start(ctx, envoy.StartOptions{
+	// Envoy outlives the run context: a signal drains it (drain.go) before
+	// it is stopped; it still dies with this process (Pdeathsig).
+	envoyCtx, envoyStop := context.WithCancel(context.Background())
+	defer envoyStop()
+	proc, err := envoy.Start(envoyCtx, envoy.StartOptions{
 		Binary: bin, BootstrapPath: bootPath, BaseID: uint32(os.Getpid()), LogLevel: o.EnvoyLogLevel,
 		Concurrency: o.EnvoyConcurrency, Stdout: o.Stdout, Stderr: o.Stderr,
 		ExtraArgs: extra,
@@ -227,8 +234,7 @@ func Run(ctx context.Context, o Options) error {
 
 	select {
 	case <-ctx.Done():
-		g.log.Info("shutting down")
-		proc.Stop(5 * time.Second)
+		g.drain(proc, &admin)
 		return nil
 	case <-proc.Done():
 		return fmt.Errorf("envoy exited: %v", proc.Err())

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -43,7 +44,7 @@ func RunControlPlane(ctx context.Context, o Options, listenAddr string) error {
 	}
 	gs := grpc.NewServer()
 	g.xds.Register(ctx, gs)
-	go func() { <-ctx.Done(); gs.GracefulStop() }()
+	go func() { <-ctx.Done(); g.gracefulStop(gs) }()
 	if o.ConfigPath != "" {
 		go g.watch(ctx, o.ConfigPath)
 	}
@@ -96,7 +97,7 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	}
 	gs := grpc.NewServer(extProcServerOptions()...)
 	g.ext.Register(gs)
-	go func() { <-ctx.Done(); gs.GracefulStop() }()
+	go func() { <-ctx.Done(); g.gracefulStop(gs) }()
 	switch {
 	case tables != nil:
 		go func() {
@@ -110,4 +111,17 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	}
 	g.log.Info("ext_proc serving", "address", l.Addr().String(), "config_version", res.Version)
 	return gs.Serve(l)
+}
+
+// gracefulStop lets the gRPC streams in flight (ext_proc streams, ADS
+// streams) finish for up to DrainTimeout, then cuts them.
+func (g *Gateway) gracefulStop(gs *grpc.Server) {
+	done := make(chan struct{})
+	go func() { gs.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(g.o.DrainTimeout):
+		g.log.Warn("drain timeout: gRPC streams still open are cut", "drain_timeout", g.o.DrainTimeout.String())
+		gs.Stop()
+	}
 }

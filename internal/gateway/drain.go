@@ -1,0 +1,80 @@
+package gateway
+
+import (
+	"bufio"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/llmgate/llmgate/envoy"
+)
+
+// drain stops the gateway gracefully (SIGTERM, Ctrl-C): /health/readiness
+// answers 503, Envoy drains its listener (every response now carries
+// Connection: close, HTTP/2 clients get GOAWAY, and the listener closes after
+// Envoy's drain time), and requests and streams in flight may finish for up
+// to DrainTimeout. Then Envoy is stopped. With nothing in flight it stops at
+// once.
+func (g *Gateway) drain(proc *envoy.Process, admin *adminEndpoint) {
+	start := time.Now()
+	g.ext.SetDraining(true)
+	c := admin.client()
+	active := -1
+	if _, ok := admin.address(); ok && g.o.DrainTimeout > 0 {
+		active = activeRequests(c, admin.url())
+	}
+	if active > 0 {
+		g.log.Info("draining: readiness fails, the listener closes, requests in flight may finish",
+			"in_flight", active, "drain_timeout", g.o.DrainTimeout.String())
+		if resp, err := c.Post(admin.url()+"/drain_listeners?graceful&skip_exit", "text/plain", nil); err != nil {
+			g.log.Warn("envoy did not start draining", "error", err.Error())
+		} else {
+			resp.Body.Close()
+		}
+		deadline := start.Add(g.o.DrainTimeout)
+		for active > 0 && time.Now().Before(deadline) {
+			select {
+			case <-proc.Done():
+				active = 0
+				continue
+			case <-time.After(100 * time.Millisecond):
+			}
+			if n := activeRequests(c, admin.url()); n >= 0 {
+				active = n
+			}
+		}
+		if active > 0 {
+			g.log.Warn("drain timeout: requests still in flight are cut", "in_flight", active, "drain_timeout", g.o.DrainTimeout.String())
+		}
+	}
+	proc.Stop(5 * time.Second)
+	g.log.Info("stopped", "drained_for", time.Since(start).Round(time.Millisecond).String())
+}
+
+// activeRequests is the number of client requests Envoy is serving (the
+// gateway listener's downstream_rq_active; the admin interface's own are not
+// counted); -1 when the admin interface does not answer.
+func activeRequests(c *http.Client, base string) int {
+	resp, err := c.Get(base + "/stats?filter=downstream_rq_active$")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return -1
+	}
+	n := 0
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, v, ok := strings.Cut(sc.Text(), ": ")
+		if !ok || !strings.HasPrefix(name, "http.") || strings.HasPrefix(name, "http.admin.") {
+			continue
+		}
+		x, err := strconv.Atoi(strings.TrimSpace(v))
+		if err == nil {
+			n += x
+		}
+	}
+	return n
+}
