@@ -28,6 +28,7 @@ model_list:
 router_settings:
   num_retries: 0
 `, fake.URL()))
+	var lastHeader http.Header
 	send := func(model, body string, headers map[string]string) (int, string) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -44,6 +45,7 @@ router_settings:
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
+		lastHeader = resp.Header
 		return resp.StatusCode, string(b)
 	}
 
@@ -81,6 +83,9 @@ router_settings:
 		}
 		if n := fake.Count("/fail/"); n != tc.calls {
 			t.Errorf("x-litellm-num-retries %s (body %q): %d provider calls, want %d", tc.header, tc.body, n, tc.calls)
+		}
+		if got, want := lastHeader.Get("x-litellm-max-retries"), fmt.Sprint(tc.calls-1); got != want {
+			t.Errorf("x-litellm-num-retries %s: x-litellm-max-retries = %q, want %s (LiteLLM's response header)", tc.header, got, want)
 		}
 	}
 }

@@ -378,6 +378,14 @@ func (t *try) retryable(class translator.ErrorClass) bool {
 		// failure once the group's retries are spent.
 		return true
 	}
+	if n, ok := t.st.Router.RetryRule(t.a.ModelGroup, class); ok {
+		return int(t.a.Retry) < n
+	}
+	if n, ok := planRetries(t.rc); ok {
+		// No rule for the class: the retries the request was planned with
+		// (its num_retries or x-litellm-num-retries, the deployment's, the router's).
+		return int(t.a.Retry) < n
+	}
 	return int(t.a.Retry) < t.st.Router.RetriesForGroup(t.a.ModelGroup, class)
 }
 

@@ -1,10 +1,39 @@
 package extproc
 
 import (
+	"maps"
 	"math"
 	"strconv"
 	"strings"
+
+	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 )
+
+// maxRetriesHeader is LiteLLM's response header naming the retries a request
+// was allowed (request, x-litellm-num-retries, deployment or router
+// num_retries). The attempt filter also reads it from the request context:
+// it is the retry limit of an error class no retry rule covers.
+const maxRetriesHeader = "x-litellm-max-retries"
+
+// withMaxRetries adds maxRetriesHeader to the response headers a request's
+// answers carry: the most retries the plan gives a group (each group of the
+// plan gets the same num_retries).
+func withMaxRetries(h map[string]string, plan []*llmgatev1.Attempt) map[string]string {
+	n := int32(0)
+	for _, a := range plan {
+		n = max(n, a.Retry)
+	}
+	out := make(map[string]string, len(h)+1)
+	maps.Copy(out, h)
+	out[maxRetriesHeader] = strconv.Itoa(int(n))
+	return out
+}
+
+// planRetries is the retry limit maxRetriesHeader carries in the context.
+func planRetries(rc *llmgatev1.RequestContext) (int, bool) {
+	n, err := strconv.Atoi(rc.GetResponseHeaders()[maxRetriesHeader])
+	return n, err == nil
+}
 
 // headerKnobs applies the request headers LiteLLM reads as per-request
 // router settings; they win over the same fields in the body, as in LiteLLM:

@@ -137,7 +137,7 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 		Attempts:          plan,
 		StartUnixNano:     start.UnixNano(),
 		OverheadNanos:     int64(s.now().Sub(start)),
-		ResponseHeaders:   p.UsageHeaders,
+		ResponseHeaders:   withMaxRetries(p.UsageHeaders, plan),
 		TrackUsage:        st.trackUsage || s.Outcomes.Active(),
 		TrackEnd:          st.trackEnd,
 		OriginalPath:      h[":path"],

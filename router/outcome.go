@@ -267,6 +267,26 @@ func (r *Router) RetriesForGroup(group string, class translator.ErrorClass) int 
 	return r.RetriesFor(class)
 }
 
+// RetryRule is the number of retries a rule sets for an error class of a
+// group: retry_policy naming the class, no retry on 404, none on
+// context-window or content-policy errors that have a fallback list. ok is
+// false when no rule does: the plan's own retries decide (num_retries of the
+// request, its x-litellm-num-retries header, the deployment, or the router).
+func (r *Router) RetryRule(group string, class translator.ErrorClass) (n int, ok bool) {
+	if n, ok := r.cfg.Router.RetryPolicy[retryPolicyKey(class)]; ok {
+		return max(n, 0), true
+	}
+	switch class {
+	case translator.ErrNotFound:
+		return 0, true
+	case translator.ErrContextWindow, translator.ErrContentPolicy:
+		if r.RetriesForGroup(group, class) == 0 {
+			return 0, true
+		}
+	}
+	return 0, false
+}
+
 // Backoff is the wait before retry n (0-based): none when another healthy
 // deployment can take the retry; else the provider's Retry-After when it is
 // within 0–60 s; else 0.5·2ⁿ s capped at 8 s, less up to 25% jitter.
