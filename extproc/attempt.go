@@ -91,8 +91,8 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		br, err := st.Router.Begin(bg, t.d.ID)
 		if err == nil && !br.Allowed {
 			o.Status, o.Class = 429, translator.ErrRateLimit
-			_, _ = st.Router.Report(bg, o)
-			s.publish(t, o)
+			until, _ := st.Router.Report(bg, o)
+			s.publish(t, o, until)
 			return stream.Send(errorReply(&translator.Error{Status: 429, Type: "throttling_error", Code: "429", RetryAfter: time.Second,
 				Message: "litellm.RateLimitError: Deployment " + t.d.ID + " of model group " + t.a.ModelGroup + " is at its " + br.Reason + " limit"}, t.clientHeaders()))
 		}
@@ -103,10 +103,11 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	t.sent = time.Now()
 	defer func() {
 		o.Latency = time.Since(t.sent)
-		if _, err := st.Router.Report(bg, o); err != nil {
+		until, err := st.Router.Report(bg, o)
+		if err != nil {
 			s.log.Warn("router report", "deployment", t.d.ID, "error", err)
 		}
-		s.publish(t, o)
+		s.publish(t, o, until)
 	}()
 	if err := stream.Send(resp); err != nil {
 		return err

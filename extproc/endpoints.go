@@ -27,6 +27,7 @@ const (
 	routeLiveness
 	routeReadiness
 	routeHealth
+	routeMetrics
 )
 
 // classify maps a request path (with or without /v1, Azure style too) to a route.
@@ -43,6 +44,8 @@ func classify(method, rawPath string) route {
 		return route{kind: routeReadiness}
 	case "/health":
 		return route{kind: routeHealth}
+	case "/metrics":
+		return route{kind: routeMetrics}
 	case "/models", "/v1/models":
 		return route{kind: routeModels}
 	case "/model/info", "/v1/model/info":

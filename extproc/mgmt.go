@@ -13,6 +13,8 @@ import (
 // management answers the gateway's own endpoints; nil for LLM routes.
 func (s *Server) management(st *State, rt route, h map[string]string) *extprocv3.ProcessingResponse {
 	switch rt.kind {
+	case routeMetrics:
+		return s.metricsReply(st, h)
 	case routeLiveness:
 		return immediate(200, "application/json", []byte(`"I'm alive!"`), nil, "llmgate_health")
 	case routeReadiness:

@@ -1,6 +1,8 @@
 package extproc
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -14,11 +16,13 @@ import (
 // publish hands the try's outcome to the outcome bus (metrics, spend,
 // callbacks). It runs after the attempt filter's last reply to Envoy, and
 // Publish never blocks: nothing here delays the client (D-entry "outcome bus").
-func (s *Server) publish(t *try, o router.Outcome) {
+func (s *Server) publish(t *try, o router.Outcome, cooldownUntil time.Time) {
 	if !s.Outcomes.Active() {
 		return
 	}
-	s.Outcomes.Publish(t.outcomeTry(o))
+	ev := t.outcomeTry(o)
+	ev.CooldownUntil = cooldownUntil
+	s.Outcomes.Publish(ev)
 }
 
 // outcomeTry is the bus event of this try.
@@ -32,6 +36,7 @@ func (t *try) outcomeTry(o router.Outcome) outcome.Try {
 		Provider:         t.d.Provider,
 		APIBase:          t.base.Authority(),
 		Endpoint:         t.ep.String(),
+		Route:            routeOf(t.rc.OriginalPath),
 		KeyHash:          t.rc.KeyHash,
 		Status:           o.Status,
 		ErrorClass:       exceptionName(o),
@@ -54,6 +59,17 @@ func (t *try) outcomeTry(o router.Outcome) outcome.Try {
 	if t.rc.StartUnixNano > 0 {
 		ev.Start = time.Unix(0, t.rc.StartUnixNano)
 	}
+	if !t.sent.IsZero() {
+		ev.End = t.sent.Add(o.Latency)
+	} else {
+		ev.End = time.Now()
+	}
+	if v, err := strconv.ParseInt(t.respHdr["x-ratelimit-remaining-requests"], 10, 64); err == nil {
+		ev.RemainingRequests, ev.HasRemainingRequests = v, true
+	}
+	if v, err := strconv.ParseInt(t.respHdr["x-ratelimit-remaining-tokens"], 10, 64); err == nil {
+		ev.RemainingTokens, ev.HasRemainingTokens = v, true
+	}
 	if ev.Answer == outcome.AnswerUnknown && (o.Status > 0 || o.Timeout) {
 		// No retry or redirect was asked for this answer. A try Envoy cut
 		// short (per-try timeout, reset) is retried when the plan has
@@ -67,6 +83,14 @@ func (t *try) outcomeTry(o router.Outcome) outcome.Try {
 		ev.Cost, ev.CostKnown = t.st.Router.Cost(t.d, t.d.Provider, t.a.Model, o.Usage)
 	}
 	return ev
+}
+
+// routeOf is the client's path without its query.
+func routeOf(path string) string {
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		return path[:i]
+	}
+	return path
 }
 
 // answerOf tells from the header changes of an answered error whether Envoy

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -123,7 +124,13 @@ type Server struct {
 	// listens, every response's usage is read.
 	Outcomes *outcome.Bus
 	draining atomic.Bool // drain.go
+	// metrics serves /metrics on the gateway port when the config names the
+	// prometheus callback (unset: 404); see SetMetrics.
+	metrics atomic.Pointer[http.Handler]
 }
+
+// SetMetrics installs the /metrics handler (safe while serving).
+func (s *Server) SetMetrics(h http.Handler) { s.metrics.Store(&h) }
 
 // NewServer returns a server that serves st.
 func NewServer(st *State, log *slog.Logger) *Server {

@@ -172,6 +172,8 @@ func runCmd(args []string) error {
 	defWorkers, _ := strconv.Atoi(os.Getenv("NUM_WORKERS"))
 	concurrency := fs.Int("envoy-concurrency", defWorkers, "Envoy worker threads (0: one per core; $NUM_WORKERS)")
 	fs.IntVar(concurrency, "num_workers", defWorkers, "same as --envoy-concurrency (LiteLLM's flag: here Envoy worker threads)")
+	metricsAddr := fs.String("metrics-address", "", "serve Prometheus /metrics (LiteLLM's metric names; no authentication) on HOST:PORT for scrapers, "+
+		"e.g. 127.0.0.1:9090; default: --host and $PROMETHEUS_METRICS_PORT when set (as LiteLLM), else off (the gateway port serves /metrics when litellm_settings.callbacks names prometheus)")
 	accessLog := fs.Bool("access-log", true, "write Envoy's access log to stdout")
 	jsonLogs := fs.Bool("json-logs", false, "JSON logs (also litellm_settings.json_logs, $JSON_LOGS=true)")
 	drainTimeout := fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM, how long requests and streams in flight may finish "+
@@ -193,6 +195,12 @@ func runCmd(args []string) error {
 		// The embedded example answers with mock responses and no key:
 		// never open it to the network unless asked to.
 		*host = "127.0.0.1"
+	}
+	if *metricsAddr == "" {
+		// LiteLLM's dedicated metrics port binds to the proxy's --host.
+		if p := os.Getenv("PROMETHEUS_METRICS_PORT"); p != "" {
+			*metricsAddr = net.JoinHostPort(*host, p)
+		}
 	}
 	// litellm_settings.json_logs and set_verbose shape the log from the start;
 	// a config error is reported by gateway.Run below.
@@ -224,6 +232,7 @@ func runCmd(args []string) error {
 		AdminAddress:      *adminAddr,
 		NoBindCheck:       *noBindCheck,
 		DrainTimeout:      *drainTimeout,
+		MetricsAddress:    *metricsAddr,
 		Log:               log,
 	})
 }
@@ -333,6 +342,7 @@ func splitCmd(which string, args []string) error {
 	port := &portFlag{v: defPort}
 	fs.Var(port, "port", "controlplane: Envoy's listen port, 0-65535 ($PORT)")
 	drainTimeout := fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM, how long gRPC streams in flight may finish")
+	metricsAddr := fs.String("metrics-address", "", "extproc: serve Prometheus /metrics (no authentication) on HOST:PORT; default: off")
 	if _, err := parseArgs(fs, args, cfgPath); err != nil {
 		return err
 	}
@@ -345,7 +355,8 @@ func splitCmd(which string, args []string) error {
 	o := gateway.Options{
 		ConfigPath: config.PathFromEnv(*cfgPath), DefaultConfig: examples.Default, DefaultConfigName: examples.DefaultName,
 		Host: *host, Port: port.v, ExtProcAddress: *extprocAddr, XDSAddress: *xdsAddr, AccessLog: true, Log: log,
-		DrainTimeout: *drainTimeout,
+		DrainTimeout:   *drainTimeout,
+		MetricsAddress: *metricsAddr,
 	}
 	if which == "controlplane" {
 		return gateway.RunControlPlane(ctx, o, *listen)

@@ -19,6 +19,7 @@ import (
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/envoy"
 	"github.com/llmgate/llmgate/extproc"
+	"github.com/llmgate/llmgate/internal/metrics"
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/store"
 	"github.com/llmgate/llmgate/xds"
@@ -45,6 +46,11 @@ type Options struct {
 	// XDSAddress (split mode, ext_proc): take the config from the control
 	// plane's routing table instead of reading the file.
 	XDSAddress string
+	// MetricsAddress serves /metrics (Prometheus, no authentication) on
+	// host:port for scrapers; empty: off. MetricsReady, when set, receives
+	// the bound address (port 0 picks one).
+	MetricsAddress string
+	MetricsReady   func(addr string)
 	// OutcomeSinks register extra sinks on the outcome bus at start (tests,
 	// embedders); the gateway's own sinks are chosen from the config.
 	OutcomeSinks []func(*outcome.Bus, *config.Config)
@@ -71,6 +77,7 @@ type Gateway struct {
 	workDir string
 	// outcomes carries each upstream try's outcome to the sinks.
 	outcomes *outcome.Bus
+	metrics  *metrics.Metrics
 
 	mu      sync.Mutex
 	cfg     *config.Config
@@ -158,6 +165,9 @@ func Run(ctx context.Context, o Options) error {
 	g.cfg, g.version = cfg, res.Version
 	// Closed after the ext_proc server stops (defers run last-in first-out).
 	defer g.startOutcomes(cfg).Close()
+	if err := g.serveMetrics(ctx); err != nil {
+		return fmt.Errorf("--metrics-address %q: %w", o.MetricsAddress, err)
+	}
 
 	// gRPC servers on Unix sockets: Envoy ↔ control plane and Envoy ↔ ext_proc.
 	xdsSock := filepath.Join(g.workDir, "xds.sock")

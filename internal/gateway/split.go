@@ -91,6 +91,9 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	g.ext = extproc.NewServer(extproc.NewState(cfg, g.store, res.Version, g.log), g.log)
 	g.cfg, g.version = cfg, res.Version
 	defer g.startOutcomes(cfg).Close()
+	if err := g.serveMetrics(ctx); err != nil {
+		return fmt.Errorf("--metrics-address %q: %w", o.MetricsAddress, err)
+	}
 	l, err := net.Listen("tcp", listenAddr)
 	if err != nil {
 		return err

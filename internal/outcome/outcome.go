@@ -45,8 +45,10 @@ type Try struct {
 	Provider     string
 	// APIBase is the host (and port) of the deployment's api_base.
 	APIBase string
-	// Endpoint is the client's route kind: "chat", "completions", "embeddings".
+	// Endpoint is the client's route kind: "chat", "completions", "embeddings";
+	// Route the client's path without its query ("/v1/chat/completions").
 	Endpoint string
+	Route    string
 
 	// KeyHash is the sha256 (hex) of the virtual key, KeyAlias its alias;
 	// TeamID and UserID its owners; EndUser the request's "user" field.
@@ -76,6 +78,7 @@ type Try struct {
 	// first body byte of a stream; Overhead the gateway's own time before
 	// the call.
 	Start            time.Time
+	End              time.Time // when the try ended
 	Latency          time.Duration
 	TimeToFirstToken time.Duration
 	Overhead         time.Duration
@@ -87,6 +90,16 @@ type Try struct {
 	Fallback int
 	// Answer says whether this try's answer went to the client.
 	Answer Answer
+
+	// RemainingRequests and RemainingTokens are the provider's
+	// x-ratelimit-remaining-* headers, valid when HasRemaining*.
+	RemainingRequests    int64
+	RemainingTokens      int64
+	HasRemainingRequests bool
+	HasRemainingTokens   bool
+	// CooldownUntil is the deployment's cooldown deadline in force after
+	// this try (zero: none).
+	CooldownUntil time.Time
 }
 
 // Failed reports whether the try failed (an error status, a timeout or an

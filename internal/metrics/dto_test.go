@@ -1,0 +1,5 @@
+package metrics
+
+import dto "github.com/prometheus/client_model/go"
+
+type dtoMetric = dto.Metric
