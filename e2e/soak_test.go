@@ -157,11 +157,14 @@ general_settings:
 		mu.Lock()
 		defer mu.Unlock()
 		key := fmt.Sprint(r.code)
-		if r.err != nil {
+		switch {
+		case r.err != nil:
 			key = "transport error"
+		case r.code == 200 && !strings.Contains(string(r.body), `"chat.completion"`):
+			key = "200 without a completion"
 		}
 		statuses[key]++
-		if (r.err != nil || r.code != 200) && len(failures) < 10 {
+		if key != "200" && len(failures) < 10 {
 			failures = append(failures, r.String())
 		}
 	}

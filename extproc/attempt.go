@@ -127,6 +127,9 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	o.Class = translator.ClassForStatus(t.status)
 	o.RetryAfter = translator.ParseRetryAfter(t.respHdr["retry-after"])
 	if err := stream.Send(resp); err != nil {
+		// Envoy dropped the try while the headers were here: the upstream
+		// reset right after them.
+		droppedAfterHeaders(&o)
 		return err
 	}
 	if mode == extprocv3filter.ProcessingMode_NONE || rsh.GetEndOfStream() {
@@ -499,6 +502,11 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 	for {
 		msg, err := recv(stream)
 		if err != nil {
+			if mode == extprocv3filter.ProcessingMode_BUFFERED {
+				// A stream cut mid-way is not counted: clients end streams
+				// early on purpose.
+				droppedAfterHeaders(o)
+			}
 			return err
 		}
 		b := msg.GetResponseBody()
@@ -680,4 +688,15 @@ func stampCreated(body []byte, now time.Time) []byte {
 		return out
 	}
 	return body
+}
+
+// droppedAfterHeaders records a try whose connection dropped after the
+// provider's response headers, before its answer was whole: a connection
+// error (LiteLLM's APIConnectionError, which counts toward the cooldown), not
+// the success its status says. Envoy retries it when no byte reached the
+// client.
+func droppedAfterHeaders(o *router.Outcome) {
+	if o.Class == translator.ErrNone && o.Status < 400 {
+		o.Status, o.Class = 0, translator.ErrInternal
+	}
 }
