@@ -27,6 +27,9 @@ type BootstrapOptions struct {
 	XDSSocket string
 	XDSHost   string
 	XDSPort   uint32
+	// XDSTLS: Envoy dials the control plane over TLS (mTLS with a client
+	// certificate); not for XDSSocket.
+	XDSTLS xds.TLSFiles
 	// AdminSocket puts Envoy's admin interface on this Unix socket (mode
 	// 0600); `llmgate run` uses one inside its private 0700 directory. When
 	// empty the admin interface listens on AdminAddress:AdminPort (default
@@ -86,6 +89,12 @@ func Bootstrap(o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
 	if o.AdminSocket != "" {
 		admin = &corev3.Address{Address: &corev3.Address_Pipe{Pipe: &corev3.Pipe{Path: o.AdminSocket, Mode: 0o600}}}
 	}
+	var xdsTLS *corev3.TransportSocket
+	if o.XDSSocket == "" {
+		if xdsTLS, err = xds.UpstreamTLSSocket(o.XDSTLS); err != nil {
+			return nil, err
+		}
+	}
 	b := &bootstrapv3.Bootstrap{
 		Node:  &corev3.Node{Id: o.NodeID, Cluster: "llmgate"},
 		Admin: &bootstrapv3.Admin{Address: admin},
@@ -101,6 +110,7 @@ func Bootstrap(o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
 		},
 		StaticResources: &bootstrapv3.Bootstrap_StaticResources{Clusters: []*clusterv3.Cluster{{
 			Name:                 xds.XDSCluster,
+			TransportSocket:      xdsTLS,
 			ConnectTimeout:       durationpb.New(2 * time.Second),
 			ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC},
 			LoadAssignment: &endpointv3.ClusterLoadAssignment{ClusterName: xds.XDSCluster, Endpoints: []*endpointv3.LocalityLbEndpoints{{

@@ -219,7 +219,14 @@ func ExtProcServiceCluster(o Options) (*clusterv3.Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	var ts *corev3.TransportSocket
+	if o.ExtProcSocket == "" {
+		if ts, err = UpstreamTLSSocket(o.ExtProcTLS); err != nil {
+			return nil, err
+		}
+	}
 	return &clusterv3.Cluster{
+		TransportSocket:               ts,
 		Name:                          ExtProcCluster,
 		ConnectTimeout:                durationpb.New(2 * time.Second),
 		ClusterDiscoveryType:          &clusterv3.Cluster_Type{Type: typ},

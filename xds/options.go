@@ -12,6 +12,9 @@ type Options struct {
 	// ExtProcAddress (host:port) is used.
 	ExtProcSocket  string
 	ExtProcAddress string
+	// ExtProcTLS: Envoy dials ExtProcAddress over TLS (mTLS with a client
+	// certificate); the files are read by Envoy.
+	ExtProcTLS TLSFiles
 	// ExtProcTimeout is ext_proc's message_timeout (Envoy's default, 200 ms, is too short
 	// for a Redis round trip under load).
 	ExtProcTimeout time.Duration

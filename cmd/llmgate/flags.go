@@ -124,3 +124,13 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	})
 	return set
 }
+
+// checkTLSPairs: a certificate flag and its key come together.
+func checkTLSPairs(pairs map[string][2]string) error {
+	for name, p := range pairs {
+		if (p[0] == "") != (p[1] == "") {
+			return usageError{fmt.Errorf("%s and its key (%s) go together", name, strings.Replace(name, "-cert", "-key", 1))}
+		}
+	}
+	return nil
+}

@@ -343,6 +343,22 @@ func splitCmd(which string, args []string) error {
 	fs.Var(port, "port", "controlplane: Envoy's listen port, 0-65535 ($PORT)")
 	drainTimeout := fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM, how long gRPC streams in flight may finish")
 	metricsAddr := fs.String("metrics-address", "", "extproc: serve Prometheus /metrics (no authentication) on HOST:PORT; default: off")
+	var listenTLS, xdsTLS gateway.TLSFiles
+	var extTLS xds.TLSFiles
+	fs.StringVar(&listenTLS.Cert, "tls-cert", "", "serve --listen over TLS with this PEM certificate (with --tls-key)")
+	fs.StringVar(&listenTLS.Key, "tls-key", "", "the PEM key of --tls-cert")
+	fs.StringVar(&listenTLS.ClientCA, "tls-client-ca", "", "mTLS: require a client certificate signed by this PEM CA")
+	if which == "extproc" {
+		fs.StringVar(&xdsTLS.CA, "xds-tls-ca", "", "dial --xds-address over TLS, verifying it with this PEM CA")
+		fs.StringVar(&xdsTLS.Cert, "xds-tls-cert", "", "mTLS: the client certificate to present to --xds-address (with --xds-tls-key)")
+		fs.StringVar(&xdsTLS.Key, "xds-tls-key", "", "the PEM key of --xds-tls-cert")
+		fs.StringVar(&xdsTLS.ServerName, "xds-tls-server-name", "", "the name --xds-address's certificate must carry (default: its host)")
+	} else {
+		fs.StringVar(&extTLS.CA, "extproc-tls-ca", "", "Envoy dials --extproc-address over TLS, verifying it with this PEM CA (a path on Envoy's host)")
+		fs.StringVar(&extTLS.Cert, "extproc-tls-cert", "", "mTLS: Envoy's client certificate for ext_proc (a path on Envoy's host; with --extproc-tls-key)")
+		fs.StringVar(&extTLS.Key, "extproc-tls-key", "", "the PEM key of --extproc-tls-cert")
+		fs.StringVar(&extTLS.ServerName, "extproc-tls-server-name", "", "SNI and the DNS name ext_proc's certificate must carry")
+	}
 	if _, err := parseArgs(fs, args, cfgPath); err != nil {
 		return err
 	}
@@ -355,8 +371,16 @@ func splitCmd(which string, args []string) error {
 	o := gateway.Options{
 		ConfigPath: config.PathFromEnv(*cfgPath), DefaultConfig: examples.Default, DefaultConfigName: examples.DefaultName,
 		Host: *host, Port: port.v, ExtProcAddress: *extprocAddr, XDSAddress: *xdsAddr, AccessLog: true, Log: log,
-		DrainTimeout:   *drainTimeout,
-		MetricsAddress: *metricsAddr,
+		DrainTimeout: *drainTimeout, MetricsAddress: *metricsAddr,
+		ListenTLS: listenTLS, XDSClientTLS: xdsTLS, ExtProcTLS: extTLS,
+	}
+	if err := checkTLSPairs(map[string][2]string{
+		"--tls-cert": {listenTLS.Cert, listenTLS.Key}, "--xds-tls-cert": {xdsTLS.Cert, xdsTLS.Key}, "--extproc-tls-cert": {extTLS.Cert, extTLS.Key},
+	}); err != nil {
+		return err
+	}
+	if extTLS.Cert != "" && extTLS.CA == "" {
+		return usageError{fmt.Errorf("controlplane: --extproc-tls-cert needs --extproc-tls-ca (Envoy must verify ext_proc)")}
 	}
 	if which == "controlplane" {
 		return gateway.RunControlPlane(ctx, o, *listen)
@@ -370,9 +394,20 @@ func bootstrapCmd(args []string, out io.Writer) error {
 	addr := fs.String("xds-address", "127.0.0.1:18000", "the control plane (`llmgate controlplane --listen`)")
 	admin := &portFlag{v: 9901}
 	fs.Var(admin, "admin-port", "Envoy admin port, 0-65535 (loopback; no authentication: anyone on the host can raise the log level or stop Envoy)")
+	var xdsTLS xds.TLSFiles
+	fs.StringVar(&xdsTLS.CA, "xds-tls-ca", "", "Envoy dials the control plane over TLS, verifying it with this PEM CA (a path on Envoy's host)")
+	fs.StringVar(&xdsTLS.Cert, "xds-tls-cert", "", "mTLS: Envoy's client certificate for the control plane (with --xds-tls-key)")
+	fs.StringVar(&xdsTLS.Key, "xds-tls-key", "", "the PEM key of --xds-tls-cert")
+	fs.StringVar(&xdsTLS.ServerName, "xds-tls-server-name", "", "SNI and the DNS name the control plane's certificate must carry")
 	_ = fs.Parse(args)
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("bootstrap: unexpected arguments %q", fs.Args())}
+	}
+	if err := checkTLSPairs(map[string][2]string{"--xds-tls-cert": {xdsTLS.Cert, xdsTLS.Key}}); err != nil {
+		return err
+	}
+	if xdsTLS.Cert != "" && xdsTLS.CA == "" {
+		return usageError{fmt.Errorf("bootstrap: --xds-tls-cert needs --xds-tls-ca (Envoy must verify the control plane)")}
 	}
 	host, portStr, err := net.SplitHostPort(*addr)
 	if err != nil {
@@ -382,7 +417,7 @@ func bootstrapCmd(args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("xds-address port: %w", err)
 	}
-	b, err := envoy.BootstrapJSON(envoy.BootstrapOptions{XDSHost: host, XDSPort: uint32(port), AdminPort: admin.v})
+	b, err := envoy.BootstrapJSON(envoy.BootstrapOptions{XDSHost: host, XDSPort: uint32(port), AdminPort: admin.v, XDSTLS: xdsTLS})
 	if err != nil {
 		return err
 	}

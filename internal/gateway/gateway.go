@@ -51,6 +51,14 @@ type Options struct {
 	// the bound address (port 0 picks one).
 	MetricsAddress string
 	MetricsReady   func(addr string)
+	// ListenTLS (split mode): TLS or mTLS on the gRPC listener of
+	// `controlplane` or `extproc`.
+	ListenTLS TLSFiles
+	// XDSClientTLS (split mode, ext_proc): how XDSAddress is dialed.
+	XDSClientTLS TLSFiles
+	// ExtProcTLS (split mode, controlplane): Envoy dials ExtProcAddress over
+	// TLS with these files (paths on Envoy's host).
+	ExtProcTLS xds.TLSFiles
 	// OutcomeSinks register extra sinks on the outcome bus at start (tests,
 	// embedders); the gateway's own sinks are chosen from the config.
 	OutcomeSinks []func(*outcome.Bus, *config.Config)
@@ -100,6 +108,7 @@ func (g *Gateway) xdsOptions() xds.Options {
 	}
 	if g.o.ExtProcAddress != "" {
 		o.ExtProcAddress = g.o.ExtProcAddress
+		o.ExtProcTLS = g.o.ExtProcTLS
 	} else {
 		o.ExtProcSocket = filepath.Join(g.workDir, "extproc.sock")
 	}

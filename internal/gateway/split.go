@@ -42,13 +42,18 @@ func RunControlPlane(ctx context.Context, o Options, listenAddr string) error {
 	if err != nil {
 		return err
 	}
-	gs := grpc.NewServer()
+	sopts, err := serverOptions(o.ListenTLS)
+	if err != nil {
+		return fmt.Errorf("controlplane: %w", err)
+	}
+	gs := grpc.NewServer(sopts...)
 	g.xds.Register(ctx, gs)
-	go func() { <-ctx.Done(); g.gracefulStop(gs) }()
+	stopHealth := healthService(gs, "envoy.service.discovery.v3.AggregatedDiscoveryService")
+	go func() { <-ctx.Done(); stopHealth(); g.gracefulStop(gs) }()
 	if o.ConfigPath != "" {
 		go g.watch(ctx, o.ConfigPath)
 	}
-	g.log.Info("control plane serving ADS", "address", l.Addr().String(), "config_version", res.Version, "extproc", o.ExtProcAddress)
+	g.log.Info("control plane serving ADS", "address", l.Addr().String(), "tls", tlsMode(o.ListenTLS), "config_version", res.Version, "extproc", o.ExtProcAddress)
 	return gs.Serve(l)
 }
 
@@ -63,7 +68,11 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	var tables <-chan table
 	if o.XDSAddress != "" {
 		// The control plane serves the config: wait for the first table.
-		tables = watchRoutingTable(ctx, o.XDSAddress, g.log)
+		creds, err := dialCredentials(o.XDSClientTLS)
+		if err != nil {
+			return fmt.Errorf("extproc: --xds-tls-*: %w", err)
+		}
+		tables = watchRoutingTable(ctx, o.XDSAddress, creds, g.log)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -98,9 +107,14 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	if err != nil {
 		return err
 	}
-	gs := grpc.NewServer(extProcServerOptions()...)
+	sopts, err := serverOptions(o.ListenTLS)
+	if err != nil {
+		return fmt.Errorf("extproc: %w", err)
+	}
+	gs := grpc.NewServer(append(extProcServerOptions(), sopts...)...)
 	g.ext.Register(gs)
-	go func() { <-ctx.Done(); g.gracefulStop(gs) }()
+	stopHealth := healthService(gs, "envoy.service.ext_proc.v3.ExternalProcessor")
+	go func() { <-ctx.Done(); stopHealth(); g.gracefulStop(gs) }()
 	switch {
 	case tables != nil:
 		go func() {
@@ -112,7 +126,7 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	case o.ConfigPath != "":
 		go g.watch(ctx, o.ConfigPath)
 	}
-	g.log.Info("ext_proc serving", "address", l.Addr().String(), "config_version", res.Version)
+	g.log.Info("ext_proc serving", "address", l.Addr().String(), "tls", tlsMode(o.ListenTLS), "config_version", res.Version)
 	return gs.Serve(l)
 }
 
@@ -127,4 +141,15 @@ func (g *Gateway) gracefulStop(gs *grpc.Server) {
 		g.log.Warn("drain timeout: gRPC streams still open are cut", "drain_timeout", g.o.DrainTimeout.String())
 		gs.Stop()
 	}
+}
+
+// tlsMode names a served link's security for the log.
+func tlsMode(t TLSFiles) string {
+	switch {
+	case t.ClientCA != "":
+		return "mtls"
+	case t.Enabled():
+		return "tls"
+	}
+	return "plaintext"
 }

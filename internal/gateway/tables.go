@@ -10,7 +10,7 @@ import (
 	statuspb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/llmgate/llmgate/config"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
@@ -26,13 +26,13 @@ type table struct {
 // watchRoutingTable subscribes to the control plane's routing table over ADS
 // and delivers every new version; it reconnects until ctx ends. A table that
 // cannot be read is NACKed and the previous one keeps serving.
-func watchRoutingTable(ctx context.Context, addr string, log *slog.Logger) <-chan table {
+func watchRoutingTable(ctx context.Context, addr string, creds credentials.TransportCredentials, log *slog.Logger) <-chan table {
 	out := make(chan table, 1)
 	go func() {
 		defer close(out)
 		backoff := 100 * time.Millisecond
 		for ctx.Err() == nil {
-			err := streamTables(ctx, addr, out)
+			err := streamTables(ctx, addr, creds, out)
 			if ctx.Err() != nil {
 				return
 			}
@@ -48,8 +48,8 @@ func watchRoutingTable(ctx context.Context, addr string, log *slog.Logger) <-cha
 	return out
 }
 
-func streamTables(ctx context.Context, addr string, out chan<- table) error {
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+func streamTables(ctx context.Context, addr string, creds credentials.TransportCredentials, out chan<- table) error {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20)))
 	if err != nil {
 		return err
