@@ -347,6 +347,18 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			}
 		case "prometheus_latency_buckets":
 			ls.PrometheusLatencyBuckets = p.latencyBuckets(v, key)
+		case "forward_traceparent_to_llm_provider":
+			ls.ForwardTraceparent, _ = p.bool(v, key)
+		case "model_group_settings":
+			if mg, ok := p.mapping(v, key); ok {
+				for _, m := range mg {
+					if m.Key == "forward_client_headers_to_llm_api" {
+						ls.ForwardHeadersGroups, _ = p.strList(m.Value, joinKey(key, m.Key))
+					} else {
+						p.warnAt(m.Value, joinKey(key, m.Key), "not yet implemented; ignored")
+					}
+				}
+			}
 		}
 	}
 	// cache_params after cache, whatever their order in the file.

@@ -201,7 +201,14 @@ type LiteLLMSettings struct {
 	MetricsAuthOff bool
 	// PrometheusLatencyBuckets replaces LiteLLM's latency buckets (seconds).
 	PrometheusLatencyBuckets []float64
-	Raw                      map[string]any // every litellm_settings key as written (resolved)
+	// ForwardTraceparent is forward_traceparent_to_llm_provider: the
+	// client's traceparent header reaches the provider.
+	ForwardTraceparent bool
+	// ForwardHeadersGroups is model_group_settings.forward_client_headers_to_llm_api:
+	// the model groups (exact names, or patterns ending in *) whose requests
+	// forward client headers as general_settings.forward_client_headers_to_llm_api does.
+	ForwardHeadersGroups []string
+	Raw                  map[string]any // every litellm_settings key as written (resolved)
 }
 
 // CacheParams is litellm_settings.cache_params.

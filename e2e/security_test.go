@@ -434,6 +434,13 @@ general_settings:
 			check(t, send(t, g, m), []string{"X-Trace-Id", "Anthropic-Beta", "OpenAI-Organization"}, never)
 		}
 	})
+	t.Run("per_model_group_and_traceparent", func(t *testing.T) {
+		client["Traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+		defer delete(client, "Traceparent")
+		g := startGateway(t, base+"litellm_settings:\n  forward_traceparent_to_llm_provider: true\n  model_group_settings:\n    forward_client_headers_to_llm_api: [\"cla*\"]\n")
+		check(t, send(t, g, "claude"), []string{"X-Trace-Id", "Anthropic-Beta", "Traceparent"}, append(never, "Openai-Organization"))
+		check(t, send(t, g, "cheap"), []string{"Traceparent"}, append(never, "X-Trace-Id", "Anthropic-Beta", "Openai-Organization"))
+	})
 }
 
 // Issue 8 item 4: a reload that reads a half-written file never opens the

@@ -22,17 +22,23 @@ var requiredHeaders = map[string]bool{"content-type": true, "content-length": tr
 	"x-forwarded-proto": true, "x-request-id": true}
 
 // forwardable says whether LiteLLM would forward the client header k (lower
-// case) to the provider: with general_settings.forward_client_headers_to_llm_api
+// case) to the provider on a try of the model group: with
+// general_settings.forward_client_headers_to_llm_api (or the group listed in
+// litellm_settings.model_group_settings.forward_client_headers_to_llm_api)
 // the x-* headers (not x-stainless-*, which break the OpenAI SDK) and
-// anthropic-beta; with forward_openai_org_id, OpenAI-Organization. Keys
+// anthropic-beta; with forward_openai_org_id, OpenAI-Organization; with
+// litellm_settings.forward_traceparent_to_llm_provider, traceparent. Keys
 // (the client's, in any header the gateway reads them from) and the headers
 // Envoy and the gateway add about the client (x-forwarded-*, x-envoy-*,
 // x-request-id, x-llmgate-*) are never forwarded.
-func (st *State) forwardable(k string) bool {
+func (st *State) forwardable(k, group string) bool {
 	if k == "openai-organization" {
 		return st.Cfg.General.ForwardOpenAIOrgID
 	}
-	if !st.Cfg.General.ForwardClientHeaders {
+	if k == "traceparent" {
+		return st.Cfg.LiteLLM.ForwardTraceparent
+	}
+	if !st.Cfg.General.ForwardClientHeaders && !forwardsFor(st.Cfg.LiteLLM.ForwardHeadersGroups, group) {
 		return false
 	}
 	if k == "anthropic-beta" {
@@ -76,10 +82,20 @@ func (t *try) droppedClientHeaders(set []*corev3.HeaderValueOption, removed []st
 	var out []string
 	for k := range t.reqHdr {
 		k = strings.ToLower(k)
-		if strings.HasPrefix(k, ":") || requiredHeaders[k] || mine[k] || t.st.forwardable(k) {
+		if strings.HasPrefix(k, ":") || requiredHeaders[k] || mine[k] || t.st.forwardable(k, t.a.ModelGroup) {
 			continue
 		}
 		out = append(out, k)
 	}
 	return out
+}
+
+// forwardsFor: the group is listed, exactly or by a pattern ending in *.
+func forwardsFor(groups []string, group string) bool {
+	for _, g := range groups {
+		if g == group || strings.HasSuffix(g, "*") && strings.HasPrefix(group, strings.TrimSuffix(g, "*")) {
+			return true
+		}
+	}
+	return false
 }
