@@ -31,7 +31,8 @@ type Embedded struct {
 	keys    map[string]*Key
 	teams   map[string]*Team
 	users   map[string]*User
-	compact int // compact when lines > compact + records
+	batches map[string]bool // spend batch ids already added
+	compact int             // compact when lines > compact + records
 }
 
 // record is one line of state.jsonl.
@@ -43,9 +44,12 @@ type record struct {
 	ID    string  `json:"id,omitempty"`
 	NewID string  `json:"new_id,omitempty"`
 	Spend *spendR `json:"spend,omitempty"`
+	// Batches are the spend batch ids a compaction snapshot carries over.
+	Batches []string `json:"batches,omitempty"`
 }
 
 type spendR struct {
+	BatchID   string                        `json:"batch_id,omitempty"`
 	Keys      map[string]float64            `json:"keys,omitempty"`
 	KeyModels map[string]map[string]float64 `json:"key_models,omitempty"`
 	Teams     map[string]float64            `json:"teams,omitempty"`
@@ -57,7 +61,7 @@ func OpenEmbedded(dir string) (*Embedded, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("key store: %w", err)
 	}
-	e := &Embedded{dir: dir, keys: map[string]*Key{}, teams: map[string]*Team{}, users: map[string]*User{}, compact: 10000}
+	e := &Embedded{dir: dir, keys: map[string]*Key{}, teams: map[string]*Team{}, users: map[string]*User{}, batches: map[string]bool{}, compact: 10000}
 	path := filepath.Join(dir, "state.jsonl")
 	if err := e.replay(path); err != nil {
 		return nil, err
@@ -146,8 +150,15 @@ func (e *Embedded) apply(r *record) {
 		e.users[r.User.UserID] = r.User
 	case "del_user":
 		delete(e.users, r.ID)
+	case "batches":
+		for _, id := range r.Batches {
+			e.batches[id] = true
+		}
 	case "spend":
 		s := r.Spend
+		if s.BatchID != "" {
+			e.batches[s.BatchID] = true
+		}
 		for tok, v := range s.Keys {
 			if k, ok := e.keys[tok]; ok {
 				k.Spend += v
@@ -220,6 +231,14 @@ func (e *Embedded) compactLocked() error {
 	}
 	for _, u := range e.users {
 		_ = enc.Encode(&record{Op: "put_user_full", User: u})
+		n++
+	}
+	if len(e.batches) > 0 {
+		ids := make([]string, 0, len(e.batches))
+		for id := range e.batches {
+			ids = append(ids, id)
+		}
+		_ = enc.Encode(&record{Op: "batches", Batches: ids})
 		n++
 	}
 	if err := w.Flush(); err != nil {
@@ -395,6 +414,9 @@ func (e *Embedded) AddSpend(_ context.Context, s *Spend) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if s.BatchID != "" && e.batches[s.BatchID] {
+		return nil // already added
+	}
 	if len(s.Logs) > 0 {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
@@ -408,10 +430,7 @@ func (e *Embedded) AddSpend(_ context.Context, s *Spend) error {
 			return fmt.Errorf("key store: spend logs: %w", err)
 		}
 	}
-	if len(s.Keys) == 0 && len(s.Teams) == 0 && len(s.Users) == 0 {
-		return nil
-	}
-	return e.write(&record{Op: "spend", Spend: &spendR{Keys: s.Keys, KeyModels: s.KeyModels, Teams: s.Teams, Users: s.Users}})
+	return e.write(&record{Op: "spend", Spend: &spendR{BatchID: s.BatchID, Keys: s.Keys, KeyModels: s.KeyModels, Teams: s.Teams, Users: s.Users}})
 }
 
 func (e *Embedded) SpendLogs(_ context.Context, token string, limit int) ([]SpendLog, error) {

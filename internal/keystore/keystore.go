@@ -118,6 +118,10 @@ type SpendLog struct {
 // Spend is a batch of spend to add: amounts per key token, team, user and,
 // per key, per model; plus the spend logs of the batch (may be empty).
 type Spend struct {
+	// BatchID, when set, makes AddSpend idempotent: a batch whose id the
+	// store has already recorded is not added again (a batch retried after a
+	// crash or a lost reply).
+	BatchID   string
 	Keys      map[string]float64
 	KeyModels map[string]map[string]float64 // token → model → spend
 	Teams     map[string]float64

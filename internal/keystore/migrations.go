@@ -127,4 +127,6 @@ var migrations = []string{
 	ALTER TABLE "LiteLLM_SpendLogs" ADD COLUMN IF NOT EXISTS "team_id" TEXT;
 	ALTER TABLE "LiteLLM_SpendLogs" ADD COLUMN IF NOT EXISTS "end_user" TEXT;
 	ALTER TABLE "LiteLLM_SpendLogs" ADD COLUMN IF NOT EXISTS "status" TEXT`,
+	// 3: the gateway's own: spend batches already added (AddSpend is idempotent).
+	`CREATE TABLE IF NOT EXISTS llmgate_spend_batches (batch_id TEXT PRIMARY KEY, added_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
 }

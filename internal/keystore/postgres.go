@@ -374,6 +374,15 @@ func (p *Postgres) AddSpend(ctx context.Context, s *Spend) error {
 		return nil
 	}
 	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		if s.BatchID != "" {
+			tag, err := tx.Exec(ctx, `INSERT INTO llmgate_spend_batches (batch_id) VALUES ($1) ON CONFLICT DO NOTHING`, s.BatchID)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				return nil // already added
+			}
+		}
 		b := &pgx.Batch{}
 		for tok, v := range s.Keys {
 			ms := "{}"

@@ -158,6 +158,24 @@ func runSuite(t *testing.T, mk func(t *testing.T) opener) {
 			t.Fatalf("spend %v, want 10", k.Spend)
 		}
 	})
+	t.Run("a batch retried with the same id is added once", func(t *testing.T) {
+		open := mk(t)
+		s := open(t)
+		tok := HashKey("sk-batch")
+		must(t, s.PutKey(ctx, &Key{Token: tok}))
+		b := &Spend{BatchID: "b1", Keys: map[string]float64{tok: 0.5}}
+		must(t, s.AddSpend(ctx, b))
+		must(t, s.AddSpend(ctx, b))
+		s.Close()
+		s = open(t)
+		must(t, s.AddSpend(ctx, b))
+		must(t, s.AddSpend(ctx, &Spend{BatchID: "b2", Keys: map[string]float64{tok: 0.25}}))
+		k, err := s.GetKey(ctx, tok)
+		must(t, err)
+		if !near(k.Spend, 0.75) {
+			t.Fatalf("spend %v, want 0.75", k.Spend)
+		}
+	})
 	t.Run("regenerate moves the key and its spend; delete removes it", func(t *testing.T) {
 		s := mk(t)(t)
 		old, nw := HashKey("sk-old"), HashKey("sk-new")

@@ -1,0 +1,647 @@
+package keys
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/llmgate/llmgate/internal/keystore"
+)
+
+// Caller is who calls a management route.
+type Caller struct {
+	Admin bool   // the master key
+	Token string // the caller's virtual key token, when not Admin
+}
+
+// Bounds on what a client may send.
+const (
+	maxListItems = 1000 // models, tags, keys in one request
+	maxPageSize  = 100
+	maxLimit     = 1e9 // rpm/tpm/parallel limits
+	maxMoney     = 1e12
+)
+
+// IsRoute reports whether path is a management route this package serves.
+func IsRoute(path string) bool {
+	_, ok := route(path)
+	return ok
+}
+
+// route maps a path to its handler name ("/key/{key}/regenerate" → regenerate).
+func route(path string) (string, bool) {
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	path = strings.TrimRight(path, "/")
+	switch path {
+	case "/key/generate", "/key/update", "/key/delete", "/key/info", "/key/list", "/key/regenerate", "/key/block", "/key/unblock":
+		return strings.TrimPrefix(path, "/key/"), true
+	}
+	if rest, ok := strings.CutPrefix(path, "/key/"); ok && strings.HasSuffix(rest, "/regenerate") && strings.Count(rest, "/") == 1 {
+		return "regenerate", true
+	}
+	return "", false
+}
+
+// Handle serves one management request; it returns the status and JSON body.
+func (s *Service) Handle(ctx context.Context, method, rawPath string, body []byte, c Caller) (int, []byte) {
+	name, _ := route(rawPath)
+	path, q := rawPath, url.Values{}
+	if i := strings.IndexByte(rawPath, '?'); i >= 0 {
+		path = rawPath[:i]
+		q, _ = url.ParseQuery(rawPath[i+1:])
+	}
+	get := name == "info" || name == "list"
+	if get && method != "GET" || !get && method != "POST" {
+		want := "POST"
+		if get {
+			want = "GET"
+		}
+		return reply(nil, &Error{Status: 405, Type: "invalid_request_error", Code: "405", Message: "Method Not Allowed: " + method + " (this route accepts " + want + ")"})
+	}
+	if !c.Admin && name != "info" {
+		return reply(nil, &Error{Status: 401, Type: "auth_error", Code: "401", Param: "None",
+			Message: "Authentication Error, Only proxy admin can be used to generate, delete, update info for new keys/users/teams. Route=" + path})
+	}
+	var req map[string]any
+	if !get {
+		if len(strings.TrimSpace(string(body))) == 0 {
+			body = []byte("{}")
+		}
+		if err := json.Unmarshal(body, &req); err != nil || req == nil {
+			return reply(nil, badRequest("Invalid JSON in request body"))
+		}
+	}
+	switch name {
+	case "generate":
+		return reply(s.generate(ctx, req))
+	case "update":
+		return reply(s.update(ctx, req))
+	case "delete":
+		return reply(s.deleteKeys(ctx, req))
+	case "info":
+		return reply(s.info(q.Get("key"), c))
+	case "list":
+		return reply(s.list(q))
+	case "regenerate":
+		if k, ok := strings.CutSuffix(strings.TrimPrefix(strings.TrimRight(path, "/"), "/key/"), "/regenerate"); ok {
+			if dk, err := url.PathUnescape(k); err == nil {
+				req["key"] = dk
+			}
+		}
+		return reply(s.regenerate(ctx, req))
+	case "block", "unblock":
+		return reply(s.setBlocked(ctx, req, name == "block"))
+	}
+	return reply(nil, &Error{Status: 404, Type: "not_found_error", Code: "404", Message: "Route not found: " + path})
+}
+
+func reply(v any, e *Error) (int, []byte) {
+	if e != nil {
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": e.Message, "type": e.Type, "param": e.Param, "code": e.Code}})
+		return e.Status, b
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return reply(nil, &Error{Status: 500, Type: "internal_server_error", Code: "500", Message: "cannot encode the reply"})
+	}
+	return 200, b
+}
+
+func badRequest(msg string) *Error {
+	return &Error{Status: 400, Type: "invalid_request_error", Code: "400", Param: "None", Message: msg}
+}
+
+func storeError(err error) *Error {
+	if errors.Is(err, keystore.ErrNotFound) {
+		return &Error{Status: 404, Type: "not_found_error", Code: "404", Message: "Key not found"}
+	}
+	// Never the database's own text: it may name hosts or credentials.
+	return &Error{Status: 500, Type: "internal_server_error", Code: "500", Message: "the key store did not answer; try again"}
+}
+
+// tokenOf is the stored token for a key as a client names it: a key
+// ("sk-...") is hashed; anything else is taken as the token itself, as
+// LiteLLM's _hash_token_if_needed does.
+func tokenOf(k string) string {
+	if strings.HasPrefix(k, "sk-") {
+		return keystore.HashKey(k)
+	}
+	return k
+}
+
+// newKey is "sk-" and 16 random bytes, URL-safe base64, as LiteLLM makes them.
+func newKey() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "sk-" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// fields reads the key fields of a generate/update/regenerate body into k;
+// only the fields present change.
+func (s *Service) fields(req map[string]any, k *keystore.Key) *Error {
+	now := s.now().UTC()
+	for name, v := range req {
+		var e *Error
+		switch name {
+		case "key_alias":
+			k.KeyAlias, e = optString(name, v)
+		case "models":
+			k.Models, e = stringList(name, v)
+		case "tags":
+			var tags []string
+			if tags, e = stringList(name, v); e == nil {
+				if k.Metadata == nil {
+					k.Metadata = map[string]any{}
+				}
+				k.Metadata["tags"] = tags
+			}
+		case "user_id":
+			k.UserID, e = optString(name, v)
+		case "team_id":
+			k.TeamID, e = optString(name, v)
+		case "metadata":
+			var md map[string]any
+			if md, e = object(name, v); e == nil {
+				if tags, ok := k.Metadata["tags"]; ok && md != nil {
+					if _, has := md["tags"]; !has {
+						md["tags"] = tags
+					}
+				}
+				k.Metadata = md
+			}
+		case "aliases":
+			k.Aliases, e = object(name, v)
+		case "model_max_budget":
+			k.ModelMaxBudget, e = object(name, v)
+		case "blocked":
+			if v != nil {
+				b, ok := v.(bool)
+				if !ok {
+					e = badRequest(name + " must be true or false")
+				}
+				k.Blocked = b
+			}
+		case "max_budget":
+			k.MaxBudget, e = optNumber(name, v, maxMoney)
+		case "rpm_limit":
+			k.RPMLimit, e = optInt(name, v)
+		case "tpm_limit":
+			k.TPMLimit, e = optInt(name, v)
+		case "max_parallel_requests":
+			k.MaxParallelRequests, e = optInt(name, v)
+		case "duration":
+			if v == nil {
+				k.Expires = nil
+				continue
+			}
+			ds, ok := v.(string)
+			if !ok {
+				e = badRequest("duration must be a string such as \"30d\"")
+				break
+			}
+			d, err := ParseDuration(ds)
+			if err != nil {
+				e = badRequest(err.Error())
+				break
+			}
+			exp := now.Add(d)
+			k.Expires = &exp
+		case "budget_duration":
+			if v == nil {
+				k.BudgetDuration, k.BudgetResetAt = "", nil
+				continue
+			}
+			ds, ok := v.(string)
+			if !ok {
+				e = badRequest("budget_duration must be a string such as \"30d\"")
+				break
+			}
+			d, err := ParseDuration(ds)
+			if err != nil {
+				e = badRequest(err.Error())
+				break
+			}
+			reset := now.Add(d)
+			k.BudgetDuration, k.BudgetResetAt = ds, &reset
+		case "spend":
+			var sp *float64
+			if sp, e = optNumber(name, v, maxMoney); e == nil && sp != nil {
+				k.Spend = *sp
+			}
+		}
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+func optString(name string, v any) (string, *Error) {
+	if v == nil {
+		return "", nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", badRequest(name + " must be a string")
+	}
+	if len(s) > 1024 {
+		return "", badRequest(name + " is longer than 1024 characters")
+	}
+	return s, nil
+}
+
+func stringList(name string, v any) ([]string, *Error) {
+	if v == nil {
+		return []string{}, nil
+	}
+	l, ok := v.([]any)
+	if !ok {
+		return nil, badRequest(name + " must be a list of strings")
+	}
+	if len(l) > maxListItems {
+		return nil, badRequest(fmt.Sprintf("%s has more than %d entries", name, maxListItems))
+	}
+	out := make([]string, 0, len(l))
+	for _, x := range l {
+		s, ok := x.(string)
+		if !ok {
+			return nil, badRequest(name + " must be a list of strings")
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func object(name string, v any) (map[string]any, *Error) {
+	if v == nil {
+		return map[string]any{}, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, badRequest(name + " must be an object")
+	}
+	return m, nil
+}
+
+func optNumber(name string, v any, limit float64) (*float64, *Error) {
+	if v == nil {
+		return nil, nil
+	}
+	f, ok := v.(float64)
+	if !ok || math.IsNaN(f) || f < 0 || f > limit {
+		return nil, badRequest(fmt.Sprintf("%s must be a number between 0 and %g", name, limit))
+	}
+	return &f, nil
+}
+
+func optInt(name string, v any) (*int64, *Error) {
+	if v == nil {
+		return nil, nil
+	}
+	f, ok := v.(float64)
+	if !ok || f != math.Trunc(f) || f < 0 || f > maxLimit {
+		return nil, badRequest(fmt.Sprintf("%s must be a whole number between 0 and %g", name, float64(maxLimit)))
+	}
+	n := int64(f)
+	return &n, nil
+}
+
+// keyView is a key as /key/info, /key/list and the other routes show it
+// (LiteLLM's LiteLLM_VerificationToken fields).
+func keyView(k *keystore.Key, spend float64, withToken bool) map[string]any {
+	m := map[string]any{
+		"key_name": nilIfEmpty(k.KeyName), "key_alias": nilIfEmpty(k.KeyAlias), "spend": spend, "expires": timeOrNil(k.Expires),
+		"models": nonNil(k.Models), "aliases": mapOrEmpty(k.Aliases), "config": map[string]any{}, "user_id": nilIfEmpty(k.UserID),
+		"team_id": nilIfEmpty(k.TeamID), "permissions": map[string]any{}, "max_parallel_requests": k.MaxParallelRequests,
+		"metadata": mapOrEmpty(k.Metadata), "blocked": k.Blocked, "tpm_limit": k.TPMLimit, "rpm_limit": k.RPMLimit,
+		"max_budget": k.MaxBudget, "budget_duration": nilIfEmpty(k.BudgetDuration), "budget_reset_at": timeOrNil(k.BudgetResetAt),
+		"allowed_cache_controls": []string{}, "model_spend": mapOrEmptyF(k.ModelSpend), "model_max_budget": mapOrEmpty(k.ModelMaxBudget),
+		"soft_budget_cooldown": false, "created_at": k.CreatedAt.UTC().Format(time.RFC3339Nano),
+		"updated_at": k.UpdatedAt.UTC().Format(time.RFC3339Nano), "created_by": nilIfEmpty(k.CreatedBy), "updated_by": nilIfEmpty(k.UpdatedBy),
+	}
+	if tags, ok := k.Metadata["tags"]; ok {
+		m["tags"] = tags
+	}
+	if withToken {
+		m["token"] = k.Token
+	}
+	return m
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func timeOrNil(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func mapOrEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+func mapOrEmptyF(m map[string]float64) map[string]float64 {
+	if m == nil {
+		return map[string]float64{}
+	}
+	return m
+}
+
+// generate is /key/generate.
+func (s *Service) generate(ctx context.Context, req map[string]any) (any, *Error) {
+	now := s.now().UTC()
+	k := &keystore.Key{Models: []string{}, Aliases: map[string]any{}, Metadata: map[string]any{}, ModelMaxBudget: map[string]any{},
+		CreatedAt: now, UpdatedAt: now, CreatedBy: "default_user_id", UpdatedBy: "default_user_id"}
+	if e := s.fields(req, k); e != nil {
+		return nil, e
+	}
+	raw := newKey()
+	if v, ok := req["key"]; ok && v != nil {
+		custom, ok := v.(string)
+		if !ok || !strings.HasPrefix(custom, "sk-") || len(custom) < 8 || len(custom) > 256 {
+			return nil, badRequest("key must be a string starting with 'sk-', 8 to 256 characters")
+		}
+		raw = custom
+	}
+	k.Token = keystore.HashKey(raw)
+	k.KeyName = Abbreviate(raw)
+	if _, _, exists := s.Lookup(k.Token); exists {
+		return nil, badRequest("Unable to create key: a key with this value already exists")
+	}
+	if k.KeyAlias != "" && s.aliasTaken(k.KeyAlias, "") {
+		return nil, badRequest("Unique key aliases across all keys are required, duplicate key alias: " + k.KeyAlias)
+	}
+	if err := s.o.Store.PutKey(ctx, k); err != nil {
+		return nil, storeError(err)
+	}
+	s.setKey(k.Token, k)
+	s.changed(k.Token)
+	out := keyView(k, k.Spend, false)
+	out["key"], out["token"], out["token_id"] = raw, raw, k.Token
+	return out, nil
+}
+
+func (s *Service) aliasTaken(alias, except string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for t, k := range s.keys {
+		if t != except && k.KeyAlias == alias {
+			return true
+		}
+	}
+	return false
+}
+
+// current reads a key from the store (not the cache: management sees the
+// latest row).
+func (s *Service) current(ctx context.Context, req map[string]any) (*keystore.Key, string, *Error) {
+	v, _ := req["key"].(string)
+	if v == "" {
+		return nil, "", badRequest("key is required")
+	}
+	k, err := s.o.Store.GetKey(ctx, tokenOf(v))
+	if err != nil {
+		return nil, v, storeError(err)
+	}
+	return k, v, nil
+}
+
+// update is /key/update: the fields given change, the others stay.
+func (s *Service) update(ctx context.Context, req map[string]any) (any, *Error) {
+	k, given, e := s.current(ctx, req)
+	if e != nil {
+		return nil, e
+	}
+	delete(req, "key")
+	if e := s.fields(req, k); e != nil {
+		return nil, e
+	}
+	if k.KeyAlias != "" && s.aliasTaken(k.KeyAlias, k.Token) {
+		return nil, badRequest("Unique key aliases across all keys are required, duplicate key alias: " + k.KeyAlias)
+	}
+	k.UpdatedAt = s.now().UTC()
+	if err := s.o.Store.PutKey(ctx, k); err != nil {
+		return nil, storeError(err)
+	}
+	s.setKey(k.Token, k)
+	s.changed(k.Token)
+	_, spend, _ := s.Lookup(k.Token)
+	out := keyView(k, spend, true)
+	out["key"] = given
+	return out, nil
+}
+
+// deleteKeys is /key/delete: {"keys": [...]} or {"key_aliases": [...]}.
+func (s *Service) deleteKeys(ctx context.Context, req map[string]any) (any, *Error) {
+	given, e := stringList("keys", req["keys"])
+	if e != nil {
+		return nil, e
+	}
+	aliases, e := stringList("key_aliases", req["key_aliases"])
+	if e != nil {
+		return nil, e
+	}
+	var tokens []string
+	for _, k := range given {
+		tokens = append(tokens, tokenOf(k))
+	}
+	if len(aliases) > 0 {
+		s.mu.RLock()
+		for t, k := range s.keys {
+			for _, a := range aliases {
+				if k.KeyAlias == a {
+					tokens = append(tokens, t)
+					given = append(given, t)
+				}
+			}
+		}
+		s.mu.RUnlock()
+	}
+	if len(tokens) == 0 {
+		return nil, &Error{Status: 404, Type: "not_found_error", Code: "404", Message: "No keys found"}
+	}
+	deleted := []string{}
+	for i, t := range tokens {
+		err := s.o.Store.DeleteKey(ctx, t)
+		if errors.Is(err, keystore.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, storeError(err)
+		}
+		s.setKey(t, nil)
+		s.changed(t)
+		deleted = append(deleted, given[i])
+	}
+	if len(deleted) == 0 {
+		return nil, &Error{Status: 404, Type: "not_found_error", Code: "404", Message: "No keys found"}
+	}
+	return map[string]any{"deleted_keys": deleted}, nil
+}
+
+// info is /key/info?key=…; without key, the caller's own key. A virtual key
+// may read only itself.
+func (s *Service) info(given string, c Caller) (any, *Error) {
+	token := tokenOf(given)
+	if given == "" {
+		if c.Admin {
+			return nil, badRequest("key is required (?key=sk-...)")
+		}
+		token = c.Token
+	}
+	if !c.Admin && token != c.Token {
+		return nil, &Error{Status: 403, Type: "auth_error", Code: "403", Param: "key",
+			Message: "Authentication Error, a key can only read its own /key/info"}
+	}
+	k, spend, ok := s.Lookup(token)
+	if !ok {
+		return nil, &Error{Status: 404, Type: "not_found_error", Code: "404", Param: "key", Message: "Key not found in database"}
+	}
+	out := keyView(k, spend, false)
+	if given == "" {
+		given = token
+	}
+	return map[string]any{"key": given, "info": out}, nil
+}
+
+// list is /key/list: page, size, user_id, team_id, key_alias,
+// return_full_object.
+func (s *Service) list(q url.Values) (any, *Error) {
+	page, size := 1, 10
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1e6 {
+			return nil, badRequest("page must be a whole number ≥ 1")
+		}
+		page = n
+	}
+	if v := q.Get("size"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageSize {
+			return nil, badRequest(fmt.Sprintf("size must be a whole number between 1 and %d", maxPageSize))
+		}
+		size = n
+	}
+	full := q.Get("return_full_object") == "true"
+	type row struct {
+		k     *keystore.Key
+		spend float64
+	}
+	var rows []row
+	s.mu.RLock()
+	for t, k := range s.keys {
+		if u := q.Get("user_id"); u != "" && k.UserID != u {
+			continue
+		}
+		if tm := q.Get("team_id"); tm != "" && k.TeamID != tm {
+			continue
+		}
+		if a := q.Get("key_alias"); a != "" && k.KeyAlias != a {
+			continue
+		}
+		rows = append(rows, row{k, s.spend[t]})
+	}
+	s.mu.RUnlock()
+	sortRows(rows, func(a, b row) bool {
+		if !a.k.CreatedAt.Equal(b.k.CreatedAt) {
+			return a.k.CreatedAt.After(b.k.CreatedAt)
+		}
+		return a.k.Token < b.k.Token
+	})
+	total := len(rows)
+	pages := (total + size - 1) / size
+	lo := min((page-1)*size, total)
+	hi := min(lo+size, total)
+	keys := []any{}
+	for _, r := range rows[lo:hi] {
+		if full {
+			keys = append(keys, keyView(r.k, r.spend, true))
+		} else {
+			keys = append(keys, r.k.Token)
+		}
+	}
+	return map[string]any{"keys": keys, "total_count": total, "current_page": page, "total_pages": pages}, nil
+}
+
+// regenerate is /key/regenerate and /key/{key}/regenerate: a new key value
+// for the same record (spend, limits kept), optionally with field changes.
+func (s *Service) regenerate(ctx context.Context, req map[string]any) (any, *Error) {
+	k, _, e := s.current(ctx, req)
+	if e != nil {
+		return nil, e
+	}
+	delete(req, "key")
+	old := k.Token
+	raw := newKey()
+	if v, ok := req["new_key"]; ok && v != nil {
+		custom, ok := v.(string)
+		if !ok || !strings.HasPrefix(custom, "sk-") || len(custom) < 8 || len(custom) > 256 {
+			return nil, badRequest("new_key must be a string starting with 'sk-', 8 to 256 characters")
+		}
+		raw = custom
+	}
+	if e := s.fields(req, k); e != nil {
+		return nil, e
+	}
+	k.Token, k.KeyName, k.UpdatedAt = keystore.HashKey(raw), Abbreviate(raw), s.now().UTC()
+	if err := s.o.Store.RekeyKey(ctx, old, k.Token); err != nil {
+		return nil, storeError(err)
+	}
+	if err := s.o.Store.PutKey(ctx, k); err != nil {
+		return nil, storeError(err)
+	}
+	stored, err := s.o.Store.GetKey(ctx, k.Token)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	s.setKey(old, nil)
+	s.setKey(k.Token, stored)
+	s.changed(old)
+	s.changed(k.Token)
+	_, spend, _ := s.Lookup(k.Token)
+	out := keyView(stored, spend, false)
+	out["key"], out["token"], out["token_id"] = raw, raw, k.Token
+	return out, nil
+}
+
+// setBlocked is /key/block and /key/unblock.
+func (s *Service) setBlocked(ctx context.Context, req map[string]any, blocked bool) (any, *Error) {
+	k, _, e := s.current(ctx, req)
+	if e != nil {
+		return nil, e
+	}
+	k.Blocked, k.UpdatedAt = blocked, s.now().UTC()
+	if err := s.o.Store.PutKey(ctx, k); err != nil {
+		return nil, storeError(err)
+	}
+	s.setKey(k.Token, k)
+	s.changed(k.Token)
+	_, spend, _ := s.Lookup(k.Token)
+	return keyView(k, spend, true), nil
+}

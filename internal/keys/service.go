@@ -1,0 +1,271 @@
+package keys
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/llmgate/llmgate/internal/keystore"
+	"github.com/llmgate/llmgate/internal/store"
+)
+
+// Defaults, as LiteLLM's.
+const (
+	DefaultCacheTTL     = 60 * time.Second // user_api_key_cache_ttl
+	DefaultBatchWriteAt = 10 * time.Second // proxy_batch_write_at
+)
+
+// Notifier tells the other gateway instances that a key changed (Redis
+// pub/sub when Redis is configured). Publish must not block for long;
+// Subscribe delivers tokens until ctx ends.
+type Notifier interface {
+	Publish(ctx context.Context, token string) error
+	Subscribe(ctx context.Context, fn func(token string))
+}
+
+// Options configure a Service.
+type Options struct {
+	Store keystore.Store
+	// Counters hold the per-key rpm/tpm/parallel counts (Redis or memory).
+	Counters store.Store
+	// Notifier is nil without Redis: other instances then see changes
+	// after CacheTTL.
+	Notifier     Notifier
+	CacheTTL     time.Duration // 0: DefaultCacheTTL
+	BatchWriteAt time.Duration // 0: DefaultBatchWriteAt
+	// WALDir holds the spend write-ahead file; "" keeps pending spend in
+	// memory only (tests).
+	WALDir           string
+	DisableSpendLogs bool
+	Log              *slog.Logger
+	Now              func() time.Time
+}
+
+// Service is the key cache, checks, management API and spend writer of one
+// gateway process. It outlives config reloads.
+type Service struct {
+	o   Options
+	log *slog.Logger
+	now func() time.Time
+
+	mu    sync.RWMutex
+	keys  map[string]*keystore.Key // by token; records are never mutated once stored here
+	spend map[string]float64       // key token → spend (stored + not yet written)
+	teams map[string]*keystore.Team
+	tspnd map[string]float64
+	users map[string]*keystore.User
+	uspnd map[string]float64
+
+	pmu     sync.Mutex
+	pending *keystore.Spend // not yet written to the store
+	wal     *wal
+
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+// New loads every key, team and user into memory and starts the background
+// refresh and spend writer.
+func New(ctx context.Context, o Options) (*Service, error) {
+	if o.CacheTTL <= 0 {
+		o.CacheTTL = DefaultCacheTTL
+	}
+	if o.BatchWriteAt <= 0 {
+		o.BatchWriteAt = DefaultBatchWriteAt
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Service{o: o, log: o.Log, now: o.Now, pending: newSpend(), stop: make(chan struct{}), done: make(chan struct{})}
+	if o.WALDir != "" {
+		w, err := openWAL(o.WALDir)
+		if err != nil {
+			return nil, err
+		}
+		s.wal = w
+	}
+	// Spend a previous process acknowledged but had not written yet (its
+	// sealed write-ahead files) is written before the cache is loaded.
+	if err := s.flush(ctx); err != nil {
+		s.log.Warn("spend recovered from the write-ahead file not written yet; will retry", "error", err.Error())
+	}
+	if err := s.refresh(ctx); err != nil {
+		return nil, err
+	}
+	go s.loop()
+	if o.Notifier != nil {
+		nctx, cancel := context.WithCancel(context.Background())
+		go func() { <-s.stop; cancel() }()
+		go o.Notifier.Subscribe(nctx, s.reloadKey)
+	}
+	return s, nil
+}
+
+// Close writes the pending spend and stops the background work.
+func (s *Service) Close() error {
+	s.once.Do(func() { close(s.stop) })
+	<-s.done
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.flush(ctx)
+	if s.wal != nil {
+		s.wal.close()
+	}
+	return err
+}
+
+func (s *Service) loop() {
+	defer close(s.done)
+	flush := time.NewTicker(s.o.BatchWriteAt)
+	refresh := time.NewTicker(s.o.CacheTTL)
+	defer flush.Stop()
+	defer refresh.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-flush.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := s.flush(ctx); err != nil {
+				s.log.Warn("spend batch not written; kept for the next batch", "error", err.Error())
+			}
+			cancel()
+		case <-refresh.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := s.refresh(ctx); err != nil {
+				s.log.Warn("key cache not refreshed; serving the last copy", "error", err.Error())
+			}
+			cancel()
+		}
+	}
+}
+
+// refresh reloads every record from the store; spend is the stored spend
+// plus what this process has not written yet.
+func (s *Service) refresh(ctx context.Context) error {
+	ks, err := s.o.Store.ListKeys(ctx)
+	if err != nil {
+		return err
+	}
+	ts, err := s.o.Store.ListTeams(ctx)
+	if err != nil {
+		return err
+	}
+	us, err := s.o.Store.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	keys, spend := make(map[string]*keystore.Key, len(ks)), make(map[string]float64, len(ks))
+	teams, tspnd := make(map[string]*keystore.Team, len(ts)), make(map[string]float64, len(ts))
+	users, uspnd := make(map[string]*keystore.User, len(us)), make(map[string]float64, len(us))
+	s.pmu.Lock()
+	for _, k := range ks {
+		keys[k.Token], spend[k.Token] = k, k.Spend+s.pending.Keys[k.Token]
+	}
+	for _, t := range ts {
+		teams[t.TeamID], tspnd[t.TeamID] = t, t.Spend+s.pending.Teams[t.TeamID]
+	}
+	for _, u := range us {
+		users[u.UserID], uspnd[u.UserID] = u, u.Spend+s.pending.Users[u.UserID]
+	}
+	s.mu.Lock()
+	s.keys, s.spend, s.teams, s.tspnd, s.users, s.uspnd = keys, spend, teams, tspnd, users, uspnd
+	s.mu.Unlock()
+	s.pmu.Unlock()
+	return nil
+}
+
+// reloadKey re-reads one key after another instance changed it.
+func (s *Service) reloadKey(token string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	k, err := s.o.Store.GetKey(ctx, token)
+	if err != nil && !errors.Is(err, keystore.ErrNotFound) {
+		s.log.Warn("key change not loaded; the next refresh will", "error", err.Error())
+		return
+	}
+	s.setKey(token, k)
+}
+
+// setKey installs (k != nil) or removes a key in the cache.
+func (s *Service) setKey(token string, k *keystore.Key) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k == nil {
+		delete(s.keys, token)
+		delete(s.spend, token)
+		return
+	}
+	s.keys[token] = k
+	s.spend[token] = k.Spend + s.pending.Keys[token]
+}
+
+func (s *Service) setTeam(t *keystore.Team, id string) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t == nil {
+		delete(s.teams, id)
+		delete(s.tspnd, id)
+		return
+	}
+	s.teams[id] = t
+	s.tspnd[id] = t.Spend + s.pending.Teams[id]
+}
+
+func (s *Service) setUser(u *keystore.User, id string) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u == nil {
+		delete(s.users, id)
+		delete(s.uspnd, id)
+		return
+	}
+	s.users[id] = u
+	s.uspnd[id] = u.Spend + s.pending.Users[id]
+}
+
+// changed tells other instances (best effort; they refresh after the TTL anyway).
+func (s *Service) changed(token string) {
+	if s.o.Notifier == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := s.o.Notifier.Publish(ctx, token); err != nil {
+		s.log.Warn("key change not published; other instances see it after user_api_key_cache_ttl", "error", err.Error())
+	}
+}
+
+// Lookup returns the cached key for a token and its current spend.
+func (s *Service) Lookup(token string) (*keystore.Key, float64, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	k, ok := s.keys[token]
+	return k, s.spend[token], ok
+}
+
+func (s *Service) team(id string) (*keystore.Team, float64, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.teams[id]
+	return t, s.tspnd[id], ok
+}
+
+func (s *Service) user(id string) (*keystore.User, float64, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	u, ok := s.users[id]
+	return u, s.uspnd[id], ok
+}

@@ -1,0 +1,289 @@
+package keys
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/llmgate/llmgate/internal/keystore"
+)
+
+// SpendEvent is the cost of one answered request, as the outcome of its
+// successful try reports it.
+type SpendEvent struct {
+	RequestID        string    `json:"request_id"`
+	CallType         string    `json:"call_type"`
+	KeyToken         string    `json:"api_key"`
+	TeamID           string    `json:"team_id,omitempty"`
+	UserID           string    `json:"user_id,omitempty"`
+	EndUser          string    `json:"end_user,omitempty"`
+	Model            string    `json:"model"`
+	ModelGroup       string    `json:"model_group"`
+	ModelID          string    `json:"model_id"`
+	Provider         string    `json:"provider"`
+	Cost             float64   `json:"cost"`
+	PromptTokens     int64     `json:"prompt_tokens"`
+	CompletionTokens int64     `json:"completion_tokens"`
+	Start            time.Time `json:"start"`
+	End              time.Time `json:"end"`
+	Tags             []string  `json:"tags,omitempty"`
+}
+
+func newSpend() *keystore.Spend {
+	return &keystore.Spend{Keys: map[string]float64{}, KeyModels: map[string]map[string]float64{},
+		Teams: map[string]float64{}, Users: map[string]float64{}}
+}
+
+func newBatchID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Record adds a request's spend: at once to the in-memory totals the budget
+// checks read, to the write-ahead file, and to the next batch for the store.
+func (s *Service) Record(e SpendEvent) {
+	if e.Cost < 0 || e.Cost != e.Cost {
+		e.Cost = 0
+	}
+	if e.KeyToken == "" && e.TeamID == "" && e.UserID == "" {
+		return
+	}
+	s.pmu.Lock()
+	if s.wal != nil {
+		if err := s.wal.append(&e); err != nil {
+			s.log.Warn("spend write-ahead file", "error", err.Error())
+		}
+	}
+	addEvent(s.pending, e, s.o.DisableSpendLogs)
+	s.mu.Lock()
+	if _, ok := s.keys[e.KeyToken]; ok {
+		s.spend[e.KeyToken] += e.Cost
+	}
+	if _, ok := s.teams[e.TeamID]; ok {
+		s.tspnd[e.TeamID] += e.Cost
+	}
+	if _, ok := s.users[e.UserID]; ok {
+		s.uspnd[e.UserID] += e.Cost
+	}
+	s.mu.Unlock()
+	s.pmu.Unlock()
+}
+
+// add folds one event into a batch.
+func addEvent(b *keystore.Spend, e SpendEvent, noLogs bool) {
+	if e.KeyToken != "" {
+		b.Keys[e.KeyToken] += e.Cost
+		if e.Model != "" {
+			m := b.KeyModels[e.KeyToken]
+			if m == nil {
+				m = map[string]float64{}
+				b.KeyModels[e.KeyToken] = m
+			}
+			m[e.Model] += e.Cost
+		}
+	}
+	if e.TeamID != "" {
+		b.Teams[e.TeamID] += e.Cost
+	}
+	if e.UserID != "" {
+		b.Users[e.UserID] += e.Cost
+	}
+	if !noLogs && e.RequestID != "" {
+		b.Logs = append(b.Logs, keystore.SpendLog{RequestID: e.RequestID, CallType: e.CallType, APIKey: e.KeyToken, Spend: e.Cost,
+			TotalTokens: e.PromptTokens + e.CompletionTokens, PromptTokens: e.PromptTokens, CompletionTokens: e.CompletionTokens,
+			StartTime: e.Start, EndTime: e.End, Model: e.Model, ModelID: e.ModelID, ModelGroup: e.ModelGroup, Provider: e.Provider,
+			User: e.UserID, TeamID: e.TeamID, EndUser: e.EndUser, RequestTags: e.Tags, Status: "success"})
+	}
+}
+
+// flush writes the pending spend as one batch. The batch's events sit in a
+// sealed write-ahead file named after the batch id until the store has the
+// batch; the store records the id in the same transaction, so a batch
+// replayed after a crash is never counted twice.
+func (s *Service) flush(ctx context.Context) error {
+	s.pmu.Lock()
+	var sealed []sealedBatch
+	if s.wal != nil {
+		if !s.pending.Empty() {
+			if err := s.wal.seal(); err != nil {
+				s.pmu.Unlock()
+				return err
+			}
+		}
+		var err error
+		if sealed, err = s.wal.sealedBatches(s.o.DisableSpendLogs); err != nil {
+			s.pmu.Unlock()
+			return err
+		}
+		s.pending = newSpend()
+	} else if !s.pending.Empty() {
+		sealed = []sealedBatch{{id: newBatchID(), spend: s.pending}}
+		s.pending = newSpend()
+	}
+	s.pmu.Unlock()
+	var firstErr error
+	for _, b := range sealed {
+		b.spend.BatchID = b.id
+		if err := s.o.Store.AddSpend(ctx, b.spend); err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			if s.wal == nil {
+				// No file to retry from: keep the amounts for the next batch.
+				s.pmu.Lock()
+				merge(s.pending, b.spend)
+				s.pmu.Unlock()
+			}
+			continue
+		}
+		if b.path != "" {
+			_ = os.Remove(b.path)
+		}
+	}
+	return firstErr
+}
+
+func merge(into, from *keystore.Spend) {
+	for k, v := range from.Keys {
+		into.Keys[k] += v
+	}
+	for k, ms := range from.KeyModels {
+		m := into.KeyModels[k]
+		if m == nil {
+			m = map[string]float64{}
+			into.KeyModels[k] = m
+		}
+		for x, v := range ms {
+			m[x] += v
+		}
+	}
+	for k, v := range from.Teams {
+		into.Teams[k] += v
+	}
+	for k, v := range from.Users {
+		into.Users[k] += v
+	}
+	into.Logs = append(into.Logs, from.Logs...)
+}
+
+// wal is the spend write-ahead file: spend.wal takes every event as it is
+// recorded (one write(2), so it survives the process being killed; an OS
+// crash loses what the OS had not written back); seal renames it to
+// spend-<batch id>.sealed (fsynced) before the batch goes to the store.
+type wal struct {
+	dir string
+	mu  sync.Mutex
+	f   *os.File
+	n   int
+}
+
+const walName = "spend.wal"
+
+// openWAL opens the write-ahead file; events left by a previous process in
+// spend.wal are sealed as a batch of their own (written by the first flush).
+func openWAL(dir string) (*wal, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("spend write-ahead file: %w", err)
+	}
+	w := &wal{dir: dir}
+	if st, err := os.Stat(filepath.Join(dir, walName)); err == nil && st.Size() > 0 {
+		if err := os.Rename(filepath.Join(dir, walName), filepath.Join(dir, "spend-"+newBatchID()+".sealed")); err != nil {
+			return nil, fmt.Errorf("spend write-ahead file: %w", err)
+		}
+	}
+	if err := w.open(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *wal) open() error {
+	f, err := os.OpenFile(filepath.Join(w.dir, walName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("spend write-ahead file: %w", err)
+	}
+	w.f, w.n = f, 0
+	return nil
+}
+
+func (w *wal) append(e *SpendEvent) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, err = w.f.Write(append(b, '\n'))
+	w.n++
+	return err
+}
+
+// seal closes the current file under a batch name and starts a new one.
+func (w *wal) seal() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.n == 0 {
+		return nil
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("spend write-ahead file: %w", err)
+	}
+	w.f.Close()
+	if err := os.Rename(filepath.Join(w.dir, walName), filepath.Join(w.dir, "spend-"+newBatchID()+".sealed")); err != nil {
+		return fmt.Errorf("spend write-ahead file: %w", err)
+	}
+	return w.open()
+}
+
+type sealedBatch struct {
+	id    string
+	path  string
+	spend *keystore.Spend
+}
+
+// sealedBatches reads every sealed file (a torn last line is skipped: its
+// write never completed).
+func (w *wal) sealedBatches(noLogs bool) ([]sealedBatch, error) {
+	m, err := filepath.Glob(filepath.Join(w.dir, "spend-*.sealed"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(m)
+	var out []sealedBatch
+	for _, p := range m {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("spend write-ahead file: %w", err)
+		}
+		b := newSpend()
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64<<10), 4<<20)
+		for sc.Scan() {
+			var e SpendEvent
+			if json.Unmarshal(sc.Bytes(), &e) == nil {
+				addEvent(b, e, noLogs)
+			}
+		}
+		f.Close()
+		id := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(p), "spend-"), ".sealed")
+		out = append(out, sealedBatch{id: id, path: p, spend: b})
+	}
+	return out, nil
+}
+
+func (w *wal) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_ = w.f.Sync()
+	w.f.Close()
+}
