@@ -556,7 +556,7 @@ router_settings:
 		"test.yaml:13: warning: litellm_settings.cache_params: accepted, not implemented yet",
 		"test.yaml:13: warning: litellm_settings.cache_params.type: accepted, not implemented yet",
 		`test.yaml:13: warning: litellm_settings.cache_params.type: cache type "s3" is accepted, not implemented yet`,
-		"test.yaml:15: warning: general_settings.database_url: accepted, not implemented yet",
+		"test.yaml:15: warning: general_settings.database_url: partly implemented",
 		"test.yaml:17: warning: router_settings.enable_pre_call_check: partly implemented",
 	}
 	for _, w := range want {

@@ -497,6 +497,12 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			gs.HealthCheckInterval, _ = p.seconds(v, key)
 		case "dangerously_allow_mock_testing_request_params":
 			gs.AllowMockTesting, _ = p.bool(v, key)
+		case "user_api_key_cache_ttl":
+			gs.UserAPIKeyCacheTTL, _ = p.seconds(v, key)
+		case "proxy_batch_write_at":
+			gs.ProxyBatchWriteAt, _ = p.seconds(v, key)
+		case "disable_spend_logs":
+			gs.DisableSpendLogs, _ = p.bool(v, key)
 		}
 	}
 }

@@ -251,5 +251,10 @@ type GeneralSettings struct {
 	// request fields that fake a failure (mock_testing_*, mock_timeout) are
 	// honoured; without it a request carrying one is refused with a 400.
 	AllowMockTesting bool
-	Raw              map[string]any
+	// UserAPIKeyCacheTTL is user_api_key_cache_ttl (0: the default, 60 s).
+	UserAPIKeyCacheTTL time.Duration
+	// ProxyBatchWriteAt is proxy_batch_write_at (0: the default, 10 s).
+	ProxyBatchWriteAt time.Duration
+	DisableSpendLogs  bool
+	Raw               map[string]any
 }

@@ -97,7 +97,8 @@ func startGateway(t *testing.T, configYAML string, env ...string) *Gateway {
 	g := &Gateway{t: t, URL: fmt.Sprintf("http://127.0.0.1:%d", port), ConfigPath: path, done: make(chan struct{})}
 	g.cmd = exec.Command(llmgateBin, "run", "--config", path, "--host", "127.0.0.1", "--port", fmt.Sprint(port),
 		"--envoy", envoyBin, "--envoy-concurrency", "2")
-	g.cmd.Env = append(os.Environ(), env...)
+	// Each gateway keeps its key store and spend file in the test's own dir.
+	g.cmd.Env = append(append(os.Environ(), "LLMGATE_DATA_DIR="+filepath.Join(dir, "data")), env...)
 	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	g.cmd.Stdout = &lockedWriter{mu: &g.mu, w: &g.stdout}
 	g.cmd.Stderr = &lockedWriter{mu: &g.mu, w: &g.stderr}

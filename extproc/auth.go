@@ -3,6 +3,7 @@ package extproc
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"strings"
 
 	"github.com/llmgate/llmgate/translator"
@@ -41,22 +42,36 @@ func (st *State) presentedKey(h map[string]string) string {
 	return ""
 }
 
-// authenticate checks the key: with no master_key everything is open.
-// The comparison is constant-time over sha256 digests.
-func (st *State) authenticate(h map[string]string) *translator.Error {
+// identity is who a request's key says the caller is.
+type identity struct {
+	master    bool   // the master key, or no master_key set (everything open)
+	token     string // a virtual key's sha256 (hex), as LiteLLM stores it
+	presented string // the virtual key as sent (for LiteLLM's abbreviated param)
+}
+
+// authenticate checks the key: with no master_key everything is open. The
+// master key is compared in constant time over sha256 digests; a virtual key
+// is found by its sha256 in the in-memory key cache (no database round trip).
+func (st *State) authenticate(h map[string]string) (identity, *translator.Error) {
 	if !st.hasMaster {
-		return nil
+		return identity{master: true}, nil
 	}
 	key := st.presentedKey(h)
 	if key == "" {
-		return &translator.Error{Status: 401, Type: "auth_error", Code: "401",
+		return identity{}, &translator.Error{Status: 401, Type: "auth_error", Code: "401",
 			Message: "Authentication Error, No api key passed in."}
 	}
 	sum := sha256.Sum256([]byte(key))
 	if subtle.ConstantTimeCompare(sum[:], st.masterKey[:]) == 1 {
-		return nil
+		return identity{master: true}, nil
 	}
-	return &translator.Error{Status: 401, Type: "auth_error", Code: "401",
+	if st.keys != nil {
+		token := hex.EncodeToString(sum[:])
+		if _, _, ok := st.keys.Lookup(token); ok {
+			return identity{token: token, presented: key}, nil
+		}
+	}
+	return identity{}, &translator.Error{Status: 401, Type: "auth_error", Code: "401",
 		Message: "Authentication Error, Invalid proxy server token passed. Received API key: " + redactKey(key)}
 }
 

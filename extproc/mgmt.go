@@ -25,7 +25,7 @@ func (s *Server) management(st *State, rt route, h map[string]string) *extprocv3
 			"litellm_version": nil, "llmgate_config_version": st.Version})
 		return immediate(200, "application/json", b, nil, "llmgate_health")
 	case routeHealth:
-		if e := st.authenticate(h); e != nil {
+		if _, e := st.authenticate(h); e != nil {
 			return errorReply(e, nil)
 		}
 		if s.SelfURL == "" {
@@ -35,7 +35,7 @@ func (s *Server) management(st *State, rt route, h map[string]string) *extprocv3
 		b, _ := json.Marshal(s.healthCheck(st))
 		return immediate(200, "application/json", b, nil, "llmgate_health")
 	case routeModels, routeModelInfo, routeModelGroupInfo, routeModel:
-		if e := st.authenticate(h); e != nil {
+		if _, e := st.authenticate(h); e != nil {
 			return errorReply(e, nil)
 		}
 		if rt.kind == routeModel {

@@ -1,6 +1,7 @@
 package extproc
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"time"
@@ -17,11 +18,15 @@ import (
 // callbacks). It runs after the attempt filter's last reply to Envoy, and
 // Publish never blocks: nothing here delays the client (D-entry "outcome bus").
 func (s *Server) publish(t *try, o router.Outcome, cooldownUntil time.Time) {
-	if !s.Outcomes.Active() {
+	if !s.Outcomes.Active() && !t.rc.KeyParallel {
 		return
 	}
 	ev := t.outcomeTry(o)
 	ev.CooldownUntil = cooldownUntil
+	if t.rc.KeyParallel && ev.Answer != outcome.AnswerRetried && t.st.keys != nil {
+		// The answer went to the client: the key's parallel slot is free.
+		t.st.keys.End(context.Background(), t.rc.KeyHash)
+	}
 	s.Outcomes.Publish(ev)
 }
 
@@ -38,6 +43,10 @@ func (t *try) outcomeTry(o router.Outcome) outcome.Try {
 		Endpoint:         t.ep.String(),
 		Route:            routeOf(t.rc.OriginalPath),
 		KeyHash:          t.rc.KeyHash,
+		KeyAlias:         t.rc.KeyAlias,
+		TeamID:           t.rc.TeamId,
+		UserID:           t.rc.UserId,
+		EndUser:          t.rc.EndUser,
 		Status:           o.Status,
 		ErrorClass:       exceptionName(o),
 		Timeout:          o.Timeout,

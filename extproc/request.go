@@ -1,6 +1,7 @@
 package extproc
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/llmgate/llmgate/internal/keys"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/translator"
@@ -28,6 +30,7 @@ type requestFields struct {
 	Fallbacks  []string `json:"fallbacks"`
 	NumRetries *int     `json:"num_retries"`
 	Timeout    *float64 `json:"timeout"`
+	User       string   `json:"user"`
 }
 
 // request serves the request filter's stream: headers, then the buffered body.
@@ -52,6 +55,9 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if reply := s.management(st, rt, h); reply != nil {
 		return stream.Send(reply)
 	}
+	if keys.IsRoute(h[":path"]) {
+		return s.keyManagement(stream, st, h, rh.GetEndOfStream())
+	}
 	if rt.kind != routeLLM {
 		return stream.Send(errorReply(&translator.Error{Status: 404, Type: "not_found_error", Message: "Route not found: " + h[":path"]}, nil))
 	}
@@ -59,14 +65,19 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		return stream.Send(errorReply(methodNotAllowed(h[":method"]), map[string]string{"allow": "POST"}))
 	}
 	ticket := s.acceptTicket(st, h, rt)
+	var id identity
 	if ticket == nil {
 		// A replay (internal redirect) carries the first pass's headers too.
 		if e := headerLimitError(rh.GetHeaders()); e != nil {
 			return stream.Send(errorReply(e, nil))
 		}
-		if e := st.authenticate(h); e != nil {
+		var e *translator.Error
+		if id, e = st.authenticate(h); e != nil {
 			return stream.Send(errorReply(e, nil))
 		}
+	} else if ticket.Key != "" {
+		// A replay keeps the first pass's key (its checks already ran).
+		id = identity{token: ticket.Key}
 	}
 	if rh.GetEndOfStream() {
 		return stream.Send(errorReply(translator.NewError(400, "invalid_request_error", "request body is required", ""), nil))
@@ -81,7 +92,7 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 			return err
 		}
 	}
-	resp, e := s.routeRequest(st, rt, h, body, start, ticket)
+	resp, e := s.routeRequest(st, rt, h, body, start, ticket, id)
 	if e != nil {
 		return stream.Send(errorReply(e, map[string]string{"x-litellm-call-id": h["x-request-id"]}))
 	}
@@ -89,7 +100,7 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 }
 
 // routeRequest resolves the model, builds the attempt plan and tags the request.
-func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []byte, start time.Time, ticket *fallbackTicket) (*extprocv3.ProcessingResponse, *translator.Error) {
+func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []byte, start time.Time, ticket *fallbackTicket, id identity) (_ *extprocv3.ProcessingResponse, te *translator.Error) {
 	var f requestFields
 	if err := json.Unmarshal(body, &f); err != nil {
 		return nil, translator.NewError(400, "invalid_request_error", "Invalid JSON in request body: "+err.Error(), "")
@@ -115,6 +126,19 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 	if err != nil {
 		return nil, routerError(err)
 	}
+	grant, ke := st.authorizeKey(id, ticket, f.Model, res.Group)
+	if ke != nil {
+		return nil, ke
+	}
+	if grant != nil && grant.Parallel {
+		// The slot is released by the try whose answer reaches the client,
+		// or here when the request never leaves the gateway.
+		defer func() {
+			if te != nil {
+				st.keys.End(context.Background(), grant.Token)
+			}
+		}()
+	}
 	callID := h["x-request-id"]
 	if ticket != nil {
 		callID = ticket.CallID
@@ -125,6 +149,9 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 	}
 	first, _ := st.Router.Deployment(plan[0].DeploymentId)
 	if first != nil && first.Params.MockResponse != nil {
+		if grant != nil && grant.Parallel {
+			st.keys.End(context.Background(), grant.Token)
+		}
 		return mockReply(rt.endpoint, &f, first, plan[0], callID), nil
 	}
 	ctx := &llmgatev1.RequestContext{
@@ -144,6 +171,19 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 		OriginalAuthority: h[":authority"],
 		PolicyFallbacks:   len(st.Router.FallbackGroups(res.Group, router.ContentPolicyFallbacks)) > 0,
 	}
+	if grant != nil {
+		ctx.KeyHash, ctx.KeyAlias, ctx.TeamId, ctx.UserId = grant.Token, grant.KeyAlias, grant.TeamID, grant.UserID
+		ctx.KeyParallel = grant.Parallel
+		if ctx.ResponseHeaders == nil {
+			ctx.ResponseHeaders = map[string]string{}
+		}
+		for k, v := range grant.Headers {
+			ctx.ResponseHeaders[k] = v
+		}
+	} else if id.token != "" {
+		ctx.KeyHash = id.token
+	}
+	ctx.EndUser = f.User
 	if ticket != nil && ticket.Kind == pinKind {
 		// A pinned /health check reports the deployment's own answer: no
 		// redirect target, so never redirected into fallbacks (D13).

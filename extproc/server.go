@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/store"
 	"github.com/llmgate/llmgate/router"
@@ -51,6 +52,17 @@ type State struct {
 	masterKey  [32]byte // sha256 of the master key
 	hasMaster  bool
 	keyHeaders []string
+
+	// keys are the virtual keys (nil without master_key); the service
+	// outlives config reloads.
+	keys *keys.Service
+}
+
+// WithKeys serves virtual keys from k (the management API, the request
+// checks and spend); nil serves the master key only.
+func (st *State) WithKeys(k *keys.Service) *State {
+	st.keys = k
+	return st
 }
 
 // NewState compiles a config for the filters.

@@ -180,6 +180,7 @@ func runCmd(args []string) error {
 		"(readiness fails and the listener closes at once); 0: stop at once")
 	noBindCheck := fs.Bool("no-bind-check", false, "do not try the port before starting Envoy "+
 		"(Envoy binds it itself; a busy port then still ends the run, with exit 1, when Envoy rejects the listener)")
+	dataDir := fs.String("data-dir", "", "directory of the embedded key store and the spend write-ahead file (default: $LLMGATE_DATA_DIR, else ~/.llmgate)")
 	if _, err := parseArgs(fs, args, &cfgPath); err != nil {
 		return err
 	}
@@ -233,6 +234,7 @@ func runCmd(args []string) error {
 		NoBindCheck:       *noBindCheck,
 		DrainTimeout:      *drainTimeout,
 		MetricsAddress:    *metricsAddr,
+		DataDir:           *dataDir,
 		Log:               log,
 	})
 }
@@ -359,6 +361,7 @@ func splitCmd(which string, args []string) error {
 		fs.StringVar(&extTLS.Key, "extproc-tls-key", "", "the PEM key of --extproc-tls-cert")
 		fs.StringVar(&extTLS.ServerName, "extproc-tls-server-name", "", "SNI and the DNS name ext_proc's certificate must carry")
 	}
+	dataDir := fs.String("data-dir", "", "extproc: directory of the embedded key store and the spend write-ahead file (default: $LLMGATE_DATA_DIR, else ~/.llmgate)")
 	if _, err := parseArgs(fs, args, cfgPath); err != nil {
 		return err
 	}
@@ -371,7 +374,7 @@ func splitCmd(which string, args []string) error {
 	o := gateway.Options{
 		ConfigPath: config.PathFromEnv(*cfgPath), DefaultConfig: examples.Default, DefaultConfigName: examples.DefaultName,
 		Host: *host, Port: port.v, ExtProcAddress: *extprocAddr, XDSAddress: *xdsAddr, AccessLog: true, Log: log,
-		DrainTimeout: *drainTimeout, MetricsAddress: *metricsAddr,
+		DrainTimeout: *drainTimeout, MetricsAddress: *metricsAddr, DataDir: *dataDir,
 		ListenTLS: listenTLS, XDSClientTLS: xdsTLS, ExtProcTLS: extTLS,
 	}
 	if err := checkTLSPairs(map[string][2]string{

@@ -19,6 +19,8 @@ import (
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/envoy"
 	"github.com/llmgate/llmgate/extproc"
+	"github.com/llmgate/llmgate/internal/keys"
+	"github.com/llmgate/llmgate/internal/keystore"
 	"github.com/llmgate/llmgate/internal/metrics"
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/store"
@@ -68,6 +70,9 @@ type Options struct {
 	// NoBindCheck skips trying Host:Port before Envoy starts (Envoy's own
 	// rejection of the listener still ends the run).
 	NoBindCheck bool
+	// DataDir holds the embedded key store and the spend write-ahead file
+	// (empty: $LLMGATE_DATA_DIR, else ~/.llmgate).
+	DataDir string
 	// Ready, when set, receives the admin address once Envoy serves the listener.
 	Ready func(adminAddr string)
 	Log   *slog.Logger
@@ -83,6 +88,9 @@ type Gateway struct {
 	ext     *extproc.Server
 	store   store.Store
 	workDir string
+
+	keys     *keys.Service // nil without master_key or database_url
+	keyStore keystore.Store
 	// outcomes carries each upstream try's outcome to the sinks.
 	outcomes *outcome.Bus
 	metrics  *metrics.Metrics
@@ -156,6 +164,10 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer g.store.Close()
+	if _, err := g.openKeys(ctx, cfg); err != nil {
+		return err
+	}
+	defer g.closeKeys()
 
 	res, err := xds.Build(cfg, g.xdsOptions())
 	if err != nil {
@@ -169,7 +181,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	g.publishTable(cfg, res.Version)
-	g.ext = extproc.NewServer(extproc.NewState(cfg, g.store, res.Version, g.log), g.log)
+	g.ext = extproc.NewServer(g.newState(cfg, res.Version), g.log)
 	g.ext.SelfURL = selfURL(g.xdsOptions())
 	g.cfg, g.version = cfg, res.Version
 	// Closed after the ext_proc server stops (defers run last-in first-out).
@@ -391,4 +403,9 @@ func selfURL(o xds.Options) string {
 		port = 4000
 	}
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(int(port)))
+}
+
+// newState compiles a config for the filters, with the virtual keys.
+func (g *Gateway) newState(cfg *config.Config, version string) *extproc.State {
+	return extproc.NewState(cfg, g.store, version, g.log).WithKeys(g.keys)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/metrics"
 	"github.com/llmgate/llmgate/internal/outcome"
 )
@@ -22,6 +23,9 @@ func (g *Gateway) startOutcomes(cfg *config.Config) *outcome.Bus {
 	g.outcomes = bus
 	for _, reg := range g.o.OutcomeSinks {
 		reg(bus, cfg)
+	}
+	if g.keys != nil {
+		bus.Register("spend", keys.SinkQueue, g.keys.OnTry)
 	}
 	if g.ext != nil {
 		g.ext.Outcomes = bus

@@ -9,7 +9,6 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/llmgate/llmgate/config"
-	"github.com/llmgate/llmgate/extproc"
 	"github.com/llmgate/llmgate/xds"
 )
 
@@ -101,7 +100,7 @@ func (g *Gateway) Reload(ctx context.Context) {
 		// Same Envoy resources (or an ext_proc-only process); settings that
 		// only the filters read may still differ.
 		if g.ext != nil {
-			g.ext.Swap(extproc.NewState(cfg, g.store, res.Version, g.log))
+			g.ext.Swap(g.newState(cfg, res.Version))
 		}
 		g.cfg, g.version = cfg, res.Version
 		g.publishTable(cfg, res.Version)
@@ -121,7 +120,7 @@ func (g *Gateway) Reload(ctx context.Context) {
 	}
 	g.waitAck(ures.Version, 2*time.Second)
 	if g.ext != nil {
-		g.ext.Swap(extproc.NewState(cfg, g.store, res.Version, g.log))
+		g.ext.Swap(g.newState(cfg, res.Version))
 	}
 	old := g.version
 	g.cfg, g.version = cfg, res.Version

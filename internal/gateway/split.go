@@ -88,6 +88,10 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 		return err
 	}
 	defer g.store.Close()
+	if _, err := g.openKeys(ctx, cfg); err != nil {
+		return err
+	}
+	defer g.closeKeys()
 	g.workDir, err = os.MkdirTemp("", "llmgate-extproc-")
 	if err != nil {
 		return err
@@ -97,7 +101,7 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	if err != nil {
 		return fmt.Errorf("compile config: %w", err)
 	}
-	g.ext = extproc.NewServer(extproc.NewState(cfg, g.store, res.Version, g.log), g.log)
+	g.ext = extproc.NewServer(g.newState(cfg, res.Version), g.log)
 	g.cfg, g.version = cfg, res.Version
 	defer g.startOutcomes(cfg).Close()
 	if err := g.serveMetrics(ctx); err != nil {
@@ -119,7 +123,7 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	case tables != nil:
 		go func() {
 			for tb := range tables {
-				g.ext.Swap(extproc.NewState(tb.cfg, g.store, tb.version, g.log))
+				g.ext.Swap(g.newState(tb.cfg, tb.version))
 				g.log.Info("routing table applied", "version", tb.version, "deployments", len(tb.cfg.Models))
 			}
 		}()

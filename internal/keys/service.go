@@ -208,34 +208,6 @@ func (s *Service) setKey(token string, k *keystore.Key) {
 	s.spend[token] = k.Spend + s.pending.Keys[token]
 }
 
-func (s *Service) setTeam(t *keystore.Team, id string) {
-	s.pmu.Lock()
-	defer s.pmu.Unlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t == nil {
-		delete(s.teams, id)
-		delete(s.tspnd, id)
-		return
-	}
-	s.teams[id] = t
-	s.tspnd[id] = t.Spend + s.pending.Teams[id]
-}
-
-func (s *Service) setUser(u *keystore.User, id string) {
-	s.pmu.Lock()
-	defer s.pmu.Unlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if u == nil {
-		delete(s.users, id)
-		delete(s.uspnd, id)
-		return
-	}
-	s.users[id] = u
-	s.uspnd[id] = u.Spend + s.pending.Users[id]
-}
-
 // changed tells other instances (best effort; they refresh after the TTL anyway).
 func (s *Service) changed(token string) {
 	if s.o.Notifier == nil {

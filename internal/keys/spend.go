@@ -83,13 +83,13 @@ func (s *Service) Record(e SpendEvent) {
 func addEvent(b *keystore.Spend, e SpendEvent, noLogs bool) {
 	if e.KeyToken != "" {
 		b.Keys[e.KeyToken] += e.Cost
-		if e.Model != "" {
+		if e.ModelGroup != "" {
 			m := b.KeyModels[e.KeyToken]
 			if m == nil {
 				m = map[string]float64{}
 				b.KeyModels[e.KeyToken] = m
 			}
-			m[e.Model] += e.Cost
+			m[e.ModelGroup] += e.Cost
 		}
 	}
 	if e.TeamID != "" {

@@ -510,3 +510,7 @@ func (s *Redis) Ping(ctx context.Context) error {
 func (s *Redis) Close() error { return s.c.Close() }
 
 var _ Store = (*Redis)(nil)
+
+// Client is the Redis client (for pub/sub: key-change notices between
+// gateway instances).
+func (s *Redis) Client() *redis.Client { return s.c }

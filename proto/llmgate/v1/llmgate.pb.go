@@ -210,7 +210,17 @@ type RequestContext struct {
 	// body_prepared: the request filter already wrote the provider body (every
 	// attempt is an OpenAI-compatible deployment with the same model and
 	// defaults), so the attempt filter skips the request body phase.
-	BodyPrepared  bool `protobuf:"varint,19,opt,name=body_prepared,json=bodyPrepared,proto3" json:"body_prepared,omitempty"`
+	BodyPrepared bool `protobuf:"varint,19,opt,name=body_prepared,json=bodyPrepared,proto3" json:"body_prepared,omitempty"`
+	// key_alias, team_id and user_id describe the virtual key that authorised
+	// the request (key_hash); end_user is the request body's "user" field.
+	// Outcomes (spend, metrics, logs) are attributed with them.
+	KeyAlias string `protobuf:"bytes,20,opt,name=key_alias,json=keyAlias,proto3" json:"key_alias,omitempty"`
+	TeamId   string `protobuf:"bytes,21,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	UserId   string `protobuf:"bytes,22,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	EndUser  string `protobuf:"bytes,23,opt,name=end_user,json=endUser,proto3" json:"end_user,omitempty"`
+	// key_parallel: the request holds one of its key's max_parallel_requests
+	// slots; the try whose answer goes to the client releases it.
+	KeyParallel   bool `protobuf:"varint,24,opt,name=key_parallel,json=keyParallel,proto3" json:"key_parallel,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -374,6 +384,41 @@ func (x *RequestContext) GetFallbackKinds() []int32 {
 func (x *RequestContext) GetBodyPrepared() bool {
 	if x != nil {
 		return x.BodyPrepared
+	}
+	return false
+}
+
+func (x *RequestContext) GetKeyAlias() string {
+	if x != nil {
+		return x.KeyAlias
+	}
+	return ""
+}
+
+func (x *RequestContext) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *RequestContext) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *RequestContext) GetEndUser() string {
+	if x != nil {
+		return x.EndUser
+	}
+	return ""
+}
+
+func (x *RequestContext) GetKeyParallel() bool {
+	if x != nil {
+		return x.KeyParallel
 	}
 	return false
 }
@@ -557,7 +602,7 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\x05model\x18\x03 \x01(\tR\x05model\x12%\n" +
 	"\x0efallback_index\x18\x04 \x01(\x05R\rfallbackIndex\x12\x14\n" +
 	"\x05retry\x18\x05 \x01(\x05R\x05retry\x12\x1a\n" +
-	"\bprovider\x18\x06 \x01(\tR\bprovider\"\xc9\x06\n" +
+	"\bprovider\x18\x06 \x01(\tR\bprovider\"\xd6\a\n" +
 	"\x0eRequestContext\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\tR\x06callId\x12\x1f\n" +
 	"\vmodel_group\x18\x02 \x01(\tR\n" +
@@ -580,7 +625,12 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\x12original_authority\x18\x10 \x01(\tR\x11originalAuthority\x12)\n" +
 	"\x10policy_fallbacks\x18\x11 \x01(\bR\x0fpolicyFallbacks\x12%\n" +
 	"\x0efallback_kinds\x18\x12 \x03(\x05R\rfallbackKinds\x12#\n" +
-	"\rbody_prepared\x18\x13 \x01(\bR\fbodyPrepared\x1aB\n" +
+	"\rbody_prepared\x18\x13 \x01(\bR\fbodyPrepared\x12\x1b\n" +
+	"\tkey_alias\x18\x14 \x01(\tR\bkeyAlias\x12\x17\n" +
+	"\ateam_id\x18\x15 \x01(\tR\x06teamId\x12\x17\n" +
+	"\auser_id\x18\x16 \x01(\tR\x06userId\x12\x19\n" +
+	"\bend_user\x18\x17 \x01(\tR\aendUser\x12!\n" +
+	"\fkey_parallel\x18\x18 \x01(\bR\vkeyParallel\x1aB\n" +
 	"\x14ResponseHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc0\x01\n" +

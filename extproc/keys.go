@@ -1,0 +1,71 @@
+package extproc
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+
+	"github.com/llmgate/llmgate/internal/keys"
+	"github.com/llmgate/llmgate/translator"
+)
+
+// maxManagementBody bounds a management request's body.
+const maxManagementBody = 1 << 20
+
+// keyCheckTimeout bounds the limit counters' round trip (Redis) of a key check.
+const keyCheckTimeout = 2 * time.Second
+
+// authorizeKey runs a virtual key's checks for the resolved model (nil, nil
+// for the master key or a replay, whose first pass was checked).
+func (st *State) authorizeKey(id identity, ticket *fallbackTicket, model, group string) (*keys.Grant, *translator.Error) {
+	if id.token == "" || st.keys == nil || ticket != nil {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), keyCheckTimeout)
+	defer cancel()
+	g, e := st.keys.Authorize(ctx, id.token, id.presented, []string{model, group})
+	if e != nil {
+		return nil, keyError(e)
+	}
+	if g == nil {
+		// Deleted between identify and now.
+		return nil, &translator.Error{Status: 401, Type: "auth_error", Code: "401",
+			Message: "Authentication Error, Invalid proxy server token passed. Received API key: " + redactKey(id.presented)}
+	}
+	return g, nil
+}
+
+func keyError(e *keys.Error) *translator.Error {
+	return &translator.Error{Status: e.Status, Type: e.Type, Code: e.Code, Param: e.Param, Message: e.Message, RetryAfter: e.RetryAfter}
+}
+
+// keyManagement answers /key/*: the master key for every route, a virtual
+// key for its own /key/info.
+func (s *Server) keyManagement(stream extprocv3.ExternalProcessor_ProcessServer, st *State, h map[string]string, endOfStream bool) error {
+	var body []byte
+	if !endOfStream {
+		b, ok, err := awaitBody(stream)
+		if !ok {
+			return err
+		}
+		body = b
+	}
+	if st.keys == nil {
+		return stream.Send(errorReply(&translator.Error{Status: 400, Type: "invalid_request_error", Code: "400",
+			Message: "Virtual keys need general_settings.master_key (and, to share them between instances, general_settings.database_url)"}, nil))
+	}
+	id, e := st.authenticate(h)
+	if e != nil {
+		return stream.Send(errorReply(e, nil))
+	}
+	if len(body) > maxManagementBody {
+		return stream.Send(errorReply(&translator.Error{Status: 413, Type: "invalid_request_error", Code: "413",
+			Message: "Request body too large for a management route (at most 1 MiB)"}, nil))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	status, out := st.keys.Handle(ctx, strings.ToUpper(h[":method"]), h[":path"], body, keys.Caller{Admin: id.master, Token: id.token})
+	return stream.Send(immediate(status, "application/json", out, nil, "llmgate_keys"))
+}

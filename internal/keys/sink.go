@@ -1,0 +1,43 @@
+package keys
+
+import (
+	"context"
+	"time"
+
+	"github.com/llmgate/llmgate/internal/outcome"
+)
+
+// SinkQueue is the spend sink's queue on the outcome bus: large, so that a
+// burst never drops spend (a drop is counted in the bus stats).
+const SinkQueue = 1 << 16
+
+// OnTry is the spend sink of the outcome bus: a try with a known cost adds
+// to its key's, team's and user's spend; its tokens count towards the key's
+// tpm_limit. It runs on the bus's goroutine, off the request path.
+func (s *Service) OnTry(t outcome.Try) {
+	if t.KeyHash == "" {
+		return
+	}
+	if t.TotalTokens > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		s.RecordTokens(ctx, t.KeyHash, int64(t.TotalTokens))
+		cancel()
+	}
+	if !t.CostKnown || t.Status < 200 || t.Status >= 300 {
+		return
+	}
+	end := t.Start.Add(t.Overhead + t.Latency)
+	if t.Start.IsZero() {
+		end = s.now()
+	}
+	callType := "acompletion"
+	switch t.Endpoint {
+	case "embeddings":
+		callType = "aembedding"
+	case "completions":
+		callType = "atext_completion"
+	}
+	s.Record(SpendEvent{RequestID: t.CallID, CallType: callType, KeyToken: t.KeyHash, TeamID: t.TeamID, UserID: t.UserID,
+		EndUser: t.EndUser, Model: t.Model, ModelGroup: t.ModelGroup, ModelID: t.DeploymentID, Provider: t.Provider,
+		Cost: t.Cost, PromptTokens: int64(t.PromptTokens), CompletionTokens: int64(t.CompletionTokens), Start: t.Start, End: end})
+}
