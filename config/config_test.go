@@ -858,6 +858,12 @@ func TestDeploymentIDs(t *testing.T) {
 	if got := ids(rotated); !slices.Equal(got, first) {
 		t.Errorf("changing api_key/rpm changed ids: %v -> %v", first, got)
 	}
+	// A key in the api_base's query is a secret too: rotating it keeps the id.
+	withQuery := strings.Replace(base, "https://ca.example.com", `"https://ca.example.com?key=OLD"`, 1)
+	rotatedQuery := strings.Replace(base, "https://ca.example.com", `"https://ca.example.com?key=NEW"`, 1)
+	if a, b := ids(withQuery), ids(rotatedQuery); !slices.Equal(a, b) || a[1] != first[1] {
+		t.Errorf("rotating a key in the api_base query changed ids: %v -> %v (without query %v)", a, b, first)
+	}
 	moved := strings.Replace(base, "https://eu.example.com", "https://eu2.example.com", 1)
 	if got := ids(moved); got[0] == first[0] || got[1] != first[1] {
 		t.Errorf("changing api_base: ids %v -> %v, want only the first to change", first, got)

@@ -142,8 +142,11 @@ func (p *parser) deployment(i int, n *yaml.Node) []parsedDeployment {
 		c.Params.AdditionalDropParams = slices.Clone(d.Params.AdditionalDropParams)
 		c.Info.Metadata = maps.Clone(d.Info.Metadata)
 		c.Info.Extra = maps.Clone(d.Info.Extra)
-		// The id hashes the fields as written, before provider env defaults fill them.
-		parts := []string{c.ModelName, c.Params.Model, c.Params.APIBase, c.Params.APIVersion,
+		// The id hashes the fields as written, before provider env defaults fill them,
+		// and the api_base without its query: query parameters may carry a key
+		// (D9: rotating a key keeps the id and the cluster name).
+		base, _, _ := strings.Cut(c.Params.APIBase, "?")
+		parts := []string{c.ModelName, c.Params.Model, base, c.Params.APIVersion,
 			c.Params.AWSRegionName, c.Params.VertexProject, c.Params.VertexLocation, c.Params.Organization}
 		p.fillFromEnv(&c, modelNode, joinKey(path, "litellm_params.model"))
 		out = append(out, parsedDeployment{d: c, idParts: parts, node: node, idNode: idNode, index: i})

@@ -28,7 +28,7 @@
 // Deployment.ID is model_info.id when set. Otherwise it is the first 12 hex
 // digits of SHA-256 over these fields, each followed by a NUL byte:
 //
-//	model_name, litellm_params.model, api_base, api_version,
+//	model_name, litellm_params.model, api_base (without ?query), api_version,
 //	aws_region_name, vertex_project, vertex_location, organization,
 //	index
 //
