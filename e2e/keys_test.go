@@ -114,7 +114,8 @@ func TestVirtualKeysPostgres(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	pg := pgtest.Start(t)
 	url := pg.NewDatabase(t)
-	runVirtualKeys(t, func() *Gateway { return startGateway(t, keysConfig(fake.URL(), url)) })
+	var g *Gateway
+	runVirtualKeys(t, func() *Gateway { g = startGateway(t, keysConfig(fake.URL(), url)); return g })
 	// The rows are LiteLLM's: a LiteLLM proxy on this database sees the same keys and spend.
 	if n := pg.Exec(t, url, `SELECT count(*) FROM "LiteLLM_VerificationToken" WHERE spend > 0`); n == "0" {
 		t.Fatalf("no spend in LiteLLM_VerificationToken")
@@ -122,6 +123,22 @@ func TestVirtualKeysPostgres(t *testing.T) {
 	if n := pg.Exec(t, url, `SELECT count(*) FROM "LiteLLM_SpendLogs" WHERE spend > 0 AND api_key <> ''`); n == "0" {
 		t.Fatalf("no rows in LiteLLM_SpendLogs")
 	}
+	t.Run("keys are checked without a database round trip: PostgreSQL stopped, keys still work", func(t *testing.T) {
+		k := keyAPI{t, g}
+		ok, _ := k.generate(`{"models":["gpt-x"]}`)
+		pg.Stop()
+		for i := 0; i < 3; i++ {
+			if st, e, _ := k.chat(ok, "gpt-x"); st != 200 {
+				t.Fatalf("request %d with the database down: %d %v", i, st, e)
+			}
+		}
+		if st, e, _ := k.chat(ok, "other"); st != 401 || e["type"] != "key_model_access_denied" {
+			t.Fatalf("model check with the database down: %d %v", st, e)
+		}
+		if st, _, _ := k.chat("sk-not-a-key-at-all", "gpt-x"); st != 401 {
+			t.Fatalf("unknown key with the database down: %d", st)
+		}
+	})
 }
 
 // runVirtualKeys is the same suite for each key store; start starts a

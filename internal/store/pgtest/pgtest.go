@@ -81,8 +81,14 @@ func Start(t testing.TB) *Server {
 		log, _ := os.ReadFile(filepath.Join(dir, "log"))
 		t.Fatalf("pgtest: pg_ctl start: %v\n%s\n%s", err, out, log)
 	}
-	t.Cleanup(func() { _, _ = s.run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop") })
+	t.Cleanup(s.Stop)
 	return s
+}
+
+// Stop stops the server at once (idempotent): for tests of what works
+// without the database.
+func (s *Server) Stop() {
+	_, _ = s.run("pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop")
 }
 
 func (s *Server) run(prog string, args ...string) ([]byte, error) {

@@ -1,0 +1,313 @@
+package keys
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/llmgate/llmgate/internal/keystore"
+	"github.com/llmgate/llmgate/internal/store"
+)
+
+var clock = time.Date(2026, 11, 28, 8, 0, 30, 0, time.UTC)
+
+func newService(t *testing.T, ks keystore.Store, wal string) *Service {
+	t.Helper()
+	s, err := New(context.Background(), Options{Store: ks, Counters: store.NewMemory(func() time.Time { return clock }),
+		BatchWriteAt: time.Hour, CacheTTL: time.Hour, WALDir: wal, Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func embedded(t *testing.T) keystore.Store {
+	t.Helper()
+	ks, err := keystore.OpenEmbedded(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ks.Close() })
+	return ks
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// generate issues a key through the management API and returns it.
+func generate(t *testing.T, s *Service, body string) string {
+	t.Helper()
+	st, out := s.Handle(context.Background(), "POST", "/key/generate", []byte(body), Caller{Admin: true})
+	if st != 200 {
+		t.Fatalf("/key/generate %s: %d %s", body, st, out)
+	}
+	var m map[string]any
+	_ = json.Unmarshal(out, &m)
+	return m["key"].(string)
+}
+
+// The checks, in LiteLLM's order, with its error types and statuses.
+func TestAuthorize(t *testing.T) {
+	ctx := context.Background()
+	ks := embedded(t)
+	past := clock.Add(-time.Minute)
+	must(t, ks.PutTeam(ctx, &keystore.Team{TeamID: "small", Models: []string{"gpt-x"}, MaxBudget: ptr(1.0), Spend: 1}))
+	must(t, ks.PutTeam(ctx, &keystore.Team{TeamID: "open", Models: []string{"gpt-x", "other"}}))
+	must(t, ks.PutTeam(ctx, &keystore.Team{TeamID: "blocked", Blocked: true}))
+	must(t, ks.PutUser(ctx, &keystore.User{UserID: "broke", MaxBudget: ptr(2.0), Spend: 3}))
+	keys := map[string]*keystore.Key{
+		"sk-plain":     {},
+		"sk-blocked":   {Blocked: true, Expires: &past},
+		"sk-expired":   {Expires: &past, Models: []string{"nope"}},
+		"sk-models":    {Models: []string{"gpt-x", "openai/*"}, MaxBudget: ptr(0.0)},
+		"sk-allproxy":  {Models: []string{AllProxyModels}},
+		"sk-spent":     {MaxBudget: ptr(1.0), Spend: 1},
+		"sk-teambudg":  {TeamID: "small"},
+		"sk-teammodel": {TeamID: "open", Models: []string{"other", "third"}},
+		"sk-teamblock": {TeamID: "blocked"},
+		"sk-user":      {UserID: "broke"},
+		"sk-modelbudg": {ModelMaxBudget: map[string]any{"gpt-x": map[string]any{"budget_limit": 0.5}}, ModelSpend: map[string]float64{"gpt-x": 0.5}},
+	}
+	for raw, k := range keys {
+		k.Token = keystore.HashKey(raw)
+		must(t, ks.PutKey(ctx, k))
+	}
+	s := newService(t, ks, "")
+	defer s.Close()
+	for _, tc := range []struct {
+		key, model string
+		status     int
+		typ        string
+	}{
+		{"sk-plain", "anything", 0, ""},
+		{"sk-blocked", "gpt-x", 401, "auth_error"}, // blocked is checked before expiry
+		{"sk-expired", "gpt-x", 401, "expired_key"},
+		{"sk-models", "gpt-x", 400, "budget_exceeded"}, // allowed model, then the budget
+		{"sk-models", "claude", 401, "key_model_access_denied"},
+		{"sk-models", "openai/gpt-4o", 400, "budget_exceeded"}, // the wildcard entry allows it
+		{"sk-allproxy", "whatever", 0, ""},
+		{"sk-spent", "gpt-x", 400, "budget_exceeded"},
+		{"sk-teambudg", "other", 401, "key_model_access_denied"}, // no key models: the team's list
+		{"sk-teambudg", "gpt-x", 400, "budget_exceeded"},
+		{"sk-teammodel", "third", 401, "team_model_access_denied"},
+		{"sk-teammodel", "other", 0, ""},
+		{"sk-teamblock", "gpt-x", 401, "team_model_access_denied"},
+		{"sk-user", "gpt-x", 400, "budget_exceeded"},
+		{"sk-modelbudg", "gpt-x", 400, "budget_exceeded"},
+		{"sk-modelbudg", "other", 0, ""},
+	} {
+		g, e := s.Authorize(ctx, keystore.HashKey(tc.key), tc.key, []string{tc.model})
+		if tc.status == 0 {
+			if e != nil || g == nil {
+				t.Errorf("%s → %s: refused %v", tc.key, tc.model, e)
+			}
+			continue
+		}
+		if e == nil || e.Status != tc.status || e.Type != tc.typ {
+			t.Errorf("%s → %s: %+v, want %d %s", tc.key, tc.model, e, tc.status, tc.typ)
+		}
+	}
+	if g, e := s.Authorize(ctx, keystore.HashKey("sk-unknown"), "sk-unknown", []string{"gpt-x"}); g != nil || e != nil {
+		t.Errorf("an unknown key was not reported as unknown: %v %v", g, e)
+	}
+}
+
+// Spend recorded for a request is seen by the next check at once, without
+// a flush to the store.
+func TestSpendSeenAtOnce(t *testing.T) {
+	s := newService(t, embedded(t), "")
+	defer s.Close()
+	key := generate(t, s, `{"max_budget": 1}`)
+	tok := keystore.HashKey(key)
+	if _, e := s.Authorize(context.Background(), tok, key, []string{"m"}); e != nil {
+		t.Fatal(e)
+	}
+	s.Record(SpendEvent{RequestID: "r1", KeyToken: tok, ModelGroup: "m", Cost: 1.5})
+	_, e := s.Authorize(context.Background(), tok, key, []string{"m"})
+	if e == nil || e.Type != "budget_exceeded" || e.Status != 400 || !strings.Contains(e.Message, "Current cost: 1.5, Max budget: 1") {
+		t.Fatalf("after spending 1.5 of 1: %+v", e)
+	}
+}
+
+// rpm_limit and max_parallel_requests: 429 with retry-after; a parallel
+// slot comes back with End.
+func TestKeyLimits(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t, embedded(t), "")
+	defer s.Close()
+	rpm := generate(t, s, `{"rpm_limit": 2}`)
+	for i := 0; i < 2; i++ {
+		g, e := s.Authorize(ctx, keystore.HashKey(rpm), rpm, []string{"m"})
+		if e != nil {
+			t.Fatalf("request %d: %v", i, e)
+		}
+		if want := fmt.Sprint(1 - i); g.Headers["x-litellm-key-remaining-requests"] != want {
+			t.Fatalf("remaining requests %q, want %s", g.Headers["x-litellm-key-remaining-requests"], want)
+		}
+		s.End(ctx, g.Token)
+	}
+	_, e := s.Authorize(ctx, keystore.HashKey(rpm), rpm, []string{"m"})
+	if e == nil || e.Status != 429 || e.RetryAfter != 30*time.Second {
+		t.Fatalf("third request in the minute: %+v (want 429, retry after the 30 s left in the minute)", e)
+	}
+	par := generate(t, s, `{"max_parallel_requests": 1}`)
+	g, e := s.Authorize(ctx, keystore.HashKey(par), par, []string{"m"})
+	if e != nil || !g.Parallel {
+		t.Fatalf("first: %v %+v", e, g)
+	}
+	if _, e := s.Authorize(ctx, keystore.HashKey(par), par, []string{"m"}); e == nil || e.Status != 429 {
+		t.Fatalf("second in flight: %+v", e)
+	}
+	s.End(ctx, g.Token)
+	if _, e := s.Authorize(ctx, keystore.HashKey(par), par, []string{"m"}); e != nil {
+		t.Fatalf("after End: %v", e)
+	}
+	tpm := generate(t, s, `{"tpm_limit": 100}`)
+	s.RecordTokens(ctx, keystore.HashKey(tpm), 100)
+	if _, e := s.Authorize(ctx, keystore.HashKey(tpm), tpm, []string{"m"}); e == nil || e.Status != 429 {
+		t.Fatalf("after 100 of 100 tokens: %+v", e)
+	}
+}
+
+// A process that dies between batches leaves its spend in the write-ahead
+// file; the next process writes it before serving.
+func TestSpendRecoveredFromWriteAheadFile(t *testing.T) {
+	ks := embedded(t)
+	wal := t.TempDir()
+	first := newService(t, ks, wal)
+	key := generate(t, first, `{}`)
+	tok := keystore.HashKey(key)
+	for i := 0; i < 3; i++ {
+		first.Record(SpendEvent{RequestID: fmt.Sprint("r", i), KeyToken: tok, ModelGroup: "m", Cost: 0.25})
+	}
+	// first is abandoned without Close: nothing was written to the store.
+	if k, _ := ks.GetKey(context.Background(), tok); k.Spend != 0 {
+		t.Fatalf("spend reached the store before a batch: %v", k.Spend)
+	}
+	second := newService(t, ks, wal)
+	defer second.Close()
+	if _, spend, _ := second.Lookup(tok); spend != 0.75 {
+		t.Fatalf("spend after restart %v, want 0.75", spend)
+	}
+	logs, _ := ks.SpendLogs(context.Background(), tok, 10)
+	if len(logs) != 3 {
+		t.Fatalf("%d spend logs, want 3", len(logs))
+	}
+}
+
+// flakyStore commits a batch and then reports a failure (a reply lost after
+// the commit): the retried batch must not be counted twice.
+type flakyStore struct {
+	keystore.Store
+	fails atomic.Int32
+}
+
+func (f *flakyStore) AddSpend(ctx context.Context, s *keystore.Spend) error {
+	if err := f.Store.AddSpend(ctx, s); err != nil {
+		return err
+	}
+	if f.fails.Add(-1) >= 0 {
+		return errors.New("connection reset after commit")
+	}
+	return nil
+}
+
+func TestBatchRetriedAfterLostReplyCountsOnce(t *testing.T) {
+	ks := &flakyStore{Store: embedded(t)}
+	s := newService(t, ks, t.TempDir())
+	defer s.Close()
+	key := generate(t, s, `{}`)
+	tok := keystore.HashKey(key)
+	s.Record(SpendEvent{KeyToken: tok, Cost: 0.5})
+	ks.fails.Store(1)
+	if err := s.flush(context.Background()); err == nil {
+		t.Fatal("the first flush should report the lost reply")
+	}
+	if err := s.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	k, _ := ks.GetKey(context.Background(), tok)
+	if math.Abs(k.Spend-0.5) > 1e-12 {
+		t.Fatalf("spend %v after a retried batch, want 0.5", k.Spend)
+	}
+}
+
+// Management requests: admin only (a key reads its own info), bounded
+// numbers and lists, LiteLLM's shapes.
+func TestManagementAPI(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t, embedded(t), "")
+	defer s.Close()
+	key := generate(t, s, `{"key_alias":"a","models":["m"],"tags":["t1"],"duration":"1h","budget_duration":"30d","max_budget":5}`)
+	tok := keystore.HashKey(key)
+	for _, tc := range []struct {
+		method, path, body string
+		caller             Caller
+		status             int
+	}{
+		{"GET", "/key/generate", "", Caller{Admin: true}, 405},
+		{"POST", "/key/generate", `{}`, Caller{Token: tok}, 401},
+		{"POST", "/key/generate", `{"rpm_limit": -1}`, Caller{Admin: true}, 400},
+		{"POST", "/key/generate", `{"rpm_limit": 1.5}`, Caller{Admin: true}, 400},
+		{"POST", "/key/generate", `{"max_budget": 1e13}`, Caller{Admin: true}, 400},
+		{"POST", "/key/generate", `{"duration": "forever"}`, Caller{Admin: true}, 400},
+		{"POST", "/key/generate", `{"models": [` + strings.Repeat(`"m",`, maxListItems) + `"m"]}`, Caller{Admin: true}, 400},
+		{"POST", "/key/generate", `{"key_alias":"a"}`, Caller{Admin: true}, 400}, // aliases are unique
+		{"POST", "/key/generate", `{"key":"not-sk"}`, Caller{Admin: true}, 400},
+		{"POST", "/key/generate", `not json`, Caller{Admin: true}, 400},
+		{"GET", "/key/list?size=101", "", Caller{Admin: true}, 400},
+		{"GET", "/key/info?key=" + key, "", Caller{Token: tok}, 200},
+		{"GET", "/key/info", "", Caller{Token: tok}, 200},
+		{"GET", "/key/info?key=sk-other", "", Caller{Token: tok}, 403},
+		{"GET", "/key/info?key=sk-missing", "", Caller{Admin: true}, 404},
+		{"POST", "/key/update", `{"key":"sk-missing"}`, Caller{Admin: true}, 404},
+		{"POST", "/key/delete", `{"keys":["sk-missing"]}`, Caller{Admin: true}, 404},
+		{"POST", "/key/block", `{}`, Caller{Admin: true}, 400},
+	} {
+		st, out := s.Handle(ctx, tc.method, tc.path, []byte(tc.body), tc.caller)
+		if st != tc.status {
+			t.Errorf("%s %s %.60s: %d %s, want %d", tc.method, tc.path, tc.body, st, out, tc.status)
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal(out, &m); err != nil {
+			t.Errorf("%s %s: not JSON: %s", tc.method, tc.path, out)
+		}
+		if st != 200 {
+			e, _ := m["error"].(map[string]any)
+			if e == nil || e["message"] == "" || e["type"] == "" || e["code"] != fmt.Sprint(st) {
+				t.Errorf("%s %s: error shape %s", tc.method, tc.path, out)
+			}
+		}
+	}
+	_, out := s.Handle(ctx, "GET", "/key/info?key="+key, nil, Caller{Admin: true})
+	var m struct {
+		Key  string         `json:"key"`
+		Info map[string]any `json:"info"`
+	}
+	_ = json.Unmarshal(out, &m)
+	in := m.Info
+	if m.Key != key || in["key_alias"] != "a" || in["key_name"] != "sk-..."+key[len(key)-4:] || in["token"] != nil ||
+		in["max_budget"] != 5.0 || in["budget_duration"] != "30d" || in["expires"] == nil || in["budget_reset_at"] == nil {
+		t.Fatalf("/key/info: %s", out)
+	}
+	if tags, _ := in["tags"].([]any); len(tags) != 1 || tags[0] != "t1" {
+		t.Fatalf("tags: %v", in["tags"])
+	}
+	exp, _ := time.Parse(time.RFC3339Nano, in["expires"].(string))
+	if !exp.Equal(clock.Add(time.Hour)) {
+		t.Fatalf("expires %v, want now + 1h", exp)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
