@@ -155,17 +155,19 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 		return mockReply(rt.endpoint, &f, first, plan[0], callID), nil
 	}
 	ctx := &llmgatev1.RequestContext{
-		CallId:            callID,
-		ModelGroup:        res.Group,
-		RequestedModel:    f.Model,
-		Endpoint:          endpointProto(rt.endpoint),
-		Stream:            f.Stream,
-		IncludeUsage:      f.StreamOptions != nil && f.StreamOptions.IncludeUsage,
-		Attempts:          plan,
-		StartUnixNano:     start.UnixNano(),
-		OverheadNanos:     int64(s.now().Sub(start)),
-		ResponseHeaders:   withMaxRetries(p.UsageHeaders, plan),
-		TrackUsage:        st.trackUsage || s.Outcomes.Active(),
+		CallId:          callID,
+		ModelGroup:      res.Group,
+		RequestedModel:  f.Model,
+		Endpoint:        endpointProto(rt.endpoint),
+		Stream:          f.Stream,
+		IncludeUsage:    f.StreamOptions != nil && f.StreamOptions.IncludeUsage,
+		Attempts:        plan,
+		StartUnixNano:   start.UnixNano(),
+		OverheadNanos:   int64(s.now().Sub(start)),
+		ResponseHeaders: withMaxRetries(p.UsageHeaders, plan),
+		// Usage is read when something counts it: a limit or strategy, an
+		// outcome sink, or (spend sink) a request with a virtual key.
+		TrackUsage:        st.trackUsage || s.Outcomes.ActiveBesides(keys.SpendSink) || (grant != nil && s.Outcomes.Active()),
 		TrackEnd:          st.trackEnd,
 		OriginalPath:      h[":path"],
 		OriginalAuthority: h[":authority"],

@@ -25,7 +25,7 @@ func (g *Gateway) startOutcomes(cfg *config.Config) *outcome.Bus {
 		reg(bus, cfg)
 	}
 	if g.keys != nil {
-		bus.Register("spend", keys.SinkQueue, g.keys.OnTry)
+		bus.Register(keys.SpendSink, keys.SinkQueue, g.keys.OnTry)
 	}
 	if g.ext != nil {
 		g.ext.Outcomes = bus

@@ -7,6 +7,9 @@ import (
 	"github.com/llmgate/llmgate/internal/outcome"
 )
 
+// SpendSink is the spend sink's name on the outcome bus.
+const SpendSink = "spend"
+
 // SinkQueue is the spend sink's queue on the outcome bus: large, so that a
 // burst never drops spend (a drop is counted in the bus stats).
 const SinkQueue = 1 << 16

@@ -125,3 +125,23 @@ func (b *Bus) Close() {
 	b.mu.Unlock()
 	b.wg.Wait()
 }
+
+// ActiveBesides reports whether a sink other than the one named is
+// registered: a sink that only wants some requests' events (spend: those
+// with a virtual key) must not make every request pay for usage reading.
+func (b *Bus) ActiveBesides(name string) bool {
+	if b == nil {
+		return false
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return false
+	}
+	for _, s := range b.sinks {
+		if s.name != name {
+			return true
+		}
+	}
+	return false
+}

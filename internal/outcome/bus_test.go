@@ -155,3 +155,19 @@ func TestTryFailed(t *testing.T) {
 		}
 	}
 }
+
+func TestActiveBesides(t *testing.T) {
+	b := NewBus()
+	defer b.Close()
+	if b.ActiveBesides("spend") {
+		t.Fatal("no sink: active")
+	}
+	b.Register("spend", 1, func(Try) {})
+	if b.ActiveBesides("spend") || !b.Active() {
+		t.Fatal("only the named sink: must not count as another")
+	}
+	b.Register("prometheus", 1, func(Try) {})
+	if !b.ActiveBesides("spend") {
+		t.Fatal("a second sink is not seen")
+	}
+}
