@@ -11,7 +11,9 @@ import (
 // Callback names llmgate implements. Every other LiteLLM callback name is
 // accepted with a "not implemented yet" warning.
 var implementedCallbacks = map[string]bool{
-	"prometheus": true,
+	"prometheus":  true,
+	"generic_api": true,
+	"langfuse":    true,
 }
 
 // DefaultLatencyBuckets are LiteLLM's Prometheus latency buckets in
@@ -59,7 +61,7 @@ func (p *parser) callbackList(n *yaml.Node, path string) []string {
 	}
 	for i, name := range names {
 		if name != "" && !implementedCallbacks[name] {
-			p.warnAt(n, fmt.Sprintf("%s[%d]", path, i), "callback %q: accepted, not implemented yet (logging callbacks); implemented: prometheus", name)
+			p.warnAt(n, fmt.Sprintf("%s[%d]", path, i), "callback %q: accepted, not implemented yet; implemented: prometheus, generic_api, langfuse", name)
 		}
 	}
 	return names

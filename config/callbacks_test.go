@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPrometheusCallback(t *testing.T) {
@@ -18,7 +19,7 @@ func TestPrometheusCallback(t *testing.T) {
 		{name: "callbacks", settings: "  callbacks: [prometheus]\n", prom: true},
 		{name: "success_callback", settings: "  success_callback: [\"prometheus\"]\n", prom: true},
 		{name: "single name", settings: "  callbacks: prometheus\n", prom: true},
-		{name: "other callbacks warn", settings: "  callbacks: [langfuse, prometheus]\n", prom: true, warn: `callback "langfuse": accepted, not implemented yet`},
+		{name: "other callbacks warn", settings: "  callbacks: [datadog, prometheus]\n", prom: true, warn: `callback "datadog": accepted, not implemented yet`},
 		{name: "auth off", settings: "  callbacks: [prometheus]\n  require_auth_for_metrics_endpoint: false\n", prom: true, authOff: true},
 		{name: "auth on", settings: "  callbacks: [prometheus]\n  require_auth_for_metrics_endpoint: true\n", prom: true},
 		{name: "buckets", settings: "  prometheus_latency_buckets: [0.1, 1, 10, .inf]\n", buckets: []float64{0.1, 1, 10}},
@@ -42,5 +43,50 @@ func TestPrometheusCallback(t *testing.T) {
 	}
 	for _, bad := range []string{"  prometheus_latency_buckets: [1, 0.5]\n", "  prometheus_latency_buckets: [-1]\n", "  prometheus_latency_buckets: []\n"} {
 		parseErr(t, base+bad, nil)
+	}
+}
+
+// The logging callbacks read LiteLLM's environment variables (and
+// environment_variables); success_callback, failure_callback and callbacks
+// choose the events; a callback without its variables warns.
+func TestLoggingCallbackSettings(t *testing.T) {
+	yml := "model_list:\n  - model_name: a\n    litellm_params: {model: openai/gpt-4o}\n" +
+		"environment_variables: {LANGFUSE_HOST: 'http://lf:3000/'}\n" +
+		"litellm_settings:\n  success_callback: [generic_api]\n  failure_callback: [langfuse]\n" +
+		"  turn_off_message_logging: true\n  redact_user_api_key_info: true\n"
+	cfg := mustParse(t, yml, env("GENERIC_LOGGER_ENDPOINT", "http://hook/log", "GENERIC_LOGGER_HEADERS", "Authorization=Bearer a=b, X-Team = t ,junk",
+		"LANGFUSE_PUBLIC_KEY", "pk", "LANGFUSE_SECRET_KEY", "sk", "DEFAULT_FLUSH_INTERVAL_SECONDS", "0.5", "DEFAULT_BATCH_SIZE", "7"))
+	ls := &cfg.LiteLLM
+	lg := ls.Logging
+	if s, f := ls.CallbackEvents("generic_api"); !s || f {
+		t.Errorf("generic_api events %v %v, want success only", s, f)
+	}
+	if s, f := ls.CallbackEvents("langfuse"); s || !f {
+		t.Errorf("langfuse events %v %v, want failure only", s, f)
+	}
+	if lg.GenericEndpoint != "http://hook/log" || lg.GenericHeaders["Authorization"] != "Bearer a=b" || lg.GenericHeaders["X-Team"] != "t" || len(lg.GenericHeaders) != 2 {
+		t.Errorf("generic %q %v", lg.GenericEndpoint, lg.GenericHeaders)
+	}
+	if lg.LangfuseHost != "http://lf:3000" || lg.LangfusePublicKey != "pk" || lg.LangfuseSecretKey != "sk" {
+		t.Errorf("langfuse %q %q %q", lg.LangfuseHost, lg.LangfusePublicKey, lg.LangfuseSecretKey)
+	}
+	if !lg.TurnOffMessageLogging || !lg.RedactUserAPIKeyInfo || lg.BatchSize != 7 || lg.FlushInterval != 500*time.Millisecond {
+		t.Errorf("logging %+v", lg)
+	}
+	for _, w := range cfg.Warnings {
+		if strings.Contains(w.Message, "callback") {
+			t.Errorf("unexpected warning %v", w)
+		}
+	}
+
+	cfg = mustParse(t, "model_list:\n  - model_name: a\n    litellm_params: {model: openai/gpt-4o}\nlitellm_settings:\n  callbacks: [generic_api, langfuse]\n", env())
+	var n int
+	for _, w := range cfg.Warnings {
+		if strings.Contains(w.Message, "no events are sent") {
+			n++
+		}
+	}
+	if n != 2 || cfg.LiteLLM.Logging.LangfuseHost != "https://cloud.langfuse.com" || cfg.LiteLLM.Logging.BatchSize != 512 {
+		t.Errorf("without the variables: %d warnings, host %q: %v", n, cfg.LiteLLM.Logging.LangfuseHost, cfg.Warnings)
 	}
 }

@@ -537,7 +537,7 @@ model_list:
     model_info:
       max_input_token: 10
 litellm_settings:
-  success_callback: [langfuse]
+  success_callback: [datadog]
   cache: true
   cache_params: {type: s3}
 general_settings:
@@ -551,7 +551,7 @@ router_settings:
 		"test.yaml:6: warning: model_list[0].litellm_params.tags: accepted, not implemented yet",
 		"test.yaml:7: warning: model_list[0].litellm_params.my_custom_param: not a known LiteLLM parameter; sent to the provider as a request default",
 		`test.yaml:9: warning: model_list[0].model_info.max_input_token: unknown key "max_input_token" in model_info, passed through to /model/info; did you mean "max_input_tokens"?`,
-		`test.yaml:11: warning: litellm_settings.success_callback[0]: callback "langfuse": accepted, not implemented yet`,
+		`test.yaml:11: warning: litellm_settings.success_callback[0]: callback "datadog": accepted, not implemented yet`,
 		"test.yaml:12: warning: litellm_settings.cache: accepted, not implemented yet",
 		"test.yaml:13: warning: litellm_settings.cache_params: accepted, not implemented yet",
 		"test.yaml:13: warning: litellm_settings.cache_params.type: accepted, not implemented yet",

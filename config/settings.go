@@ -359,6 +359,10 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 					}
 				}
 			}
+		case "turn_off_message_logging":
+			ls.Logging.TurnOffMessageLogging, _ = p.bool(v, key)
+		case "redact_user_api_key_info":
+			ls.Logging.RedactUserAPIKeyInfo, _ = p.bool(v, key)
 		}
 	}
 	// cache_params after cache, whatever their order in the file.

@@ -208,7 +208,11 @@ type LiteLLMSettings struct {
 	// the model groups (exact names, or patterns ending in *) whose requests
 	// forward client headers as general_settings.forward_client_headers_to_llm_api does.
 	ForwardHeadersGroups []string
-	Raw                  map[string]any // every litellm_settings key as written (resolved)
+	// Logging is what the logging callbacks (generic_api, langfuse) need:
+	// turn_off_message_logging, redact_user_api_key_info and the
+	// environment variables LiteLLM's loggers read.
+	Logging LoggingSettings
+	Raw     map[string]any // every litellm_settings key as written (resolved)
 }
 
 // CacheParams is litellm_settings.cache_params.

@@ -19,6 +19,7 @@ import (
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/envoy"
 	"github.com/llmgate/llmgate/extproc"
+	"github.com/llmgate/llmgate/internal/callbacks"
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/keystore"
 	"github.com/llmgate/llmgate/internal/metrics"
@@ -94,6 +95,10 @@ type Gateway struct {
 	// outcomes carries each upstream try's outcome to the sinks.
 	outcomes *outcome.Bus
 	metrics  *metrics.Metrics
+	// callbacks delivers the logging callbacks (nil: none configured yet);
+	// callbackMetrics: its counters are on the metrics registry.
+	callbacks       *callbacks.Manager
+	callbackMetrics bool
 
 	mu      sync.Mutex
 	cfg     *config.Config

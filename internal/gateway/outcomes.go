@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/callbacks"
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/metrics"
 	"github.com/llmgate/llmgate/internal/outcome"
@@ -18,7 +19,7 @@ import (
 // and logging callbacks). Sinks consume off the request path
 // (internal/outcome). The caller closes the bus once the ext_proc server has
 // stopped, so queued events are drained.
-func (g *Gateway) startOutcomes(cfg *config.Config) *outcome.Bus {
+func (g *Gateway) startOutcomes(cfg *config.Config) *outcomeSinks {
 	bus := outcome.NewBus()
 	g.outcomes = bus
 	for _, reg := range g.o.OutcomeSinks {
@@ -31,7 +32,78 @@ func (g *Gateway) startOutcomes(cfg *config.Config) *outcome.Bus {
 		g.ext.Outcomes = bus
 	}
 	g.ensureMetrics(cfg)
-	return bus
+	g.ensureCallbacks(cfg)
+	return &outcomeSinks{g: g}
+}
+
+// outcomeSinks closes the bus (draining its queues), then the logging
+// callbacks (delivering what they hold).
+type outcomeSinks struct{ g *Gateway }
+
+func (o *outcomeSinks) Close() {
+	o.g.outcomes.Close()
+	o.g.mu.Lock()
+	cb := o.g.callbacks
+	o.g.mu.Unlock()
+	if cb != nil {
+		cb.Close()
+	}
+}
+
+// callbacksSink is the name of the logging callbacks' sink on the bus.
+const callbacksSink = "callbacks"
+
+// callbackSettings are the logging callbacks' settings of cfg.
+func callbackSettings(cfg *config.Config) callbacks.Settings {
+	ls := &cfg.LiteLLM
+	lg := &ls.Logging
+	s := callbacks.Settings{
+		MessageLoggingOff: lg.TurnOffMessageLogging,
+		RedactKeyInfo:     lg.RedactUserAPIKeyInfo,
+		BatchSize:         lg.BatchSize,
+		FlushInterval:     lg.FlushInterval,
+	}
+	if ok, fail := ls.CallbackEvents(callbacks.GenericAPI); ok || fail {
+		s.Generic = &callbacks.GenericSettings{Events: callbacks.Events{Success: ok, Failure: fail},
+			Endpoint: lg.GenericEndpoint, Headers: lg.GenericHeaders}
+	}
+	if ok, fail := ls.CallbackEvents(callbacks.Langfuse); ok || fail {
+		s.Langfuse = &callbacks.LangfuseSettings{Events: callbacks.Events{Success: ok, Failure: fail},
+			Host: lg.LangfuseHost, PublicKey: lg.LangfusePublicKey, SecretKey: lg.LangfuseSecretKey}
+	}
+	return s
+}
+
+// ensureCallbacks applies the logging callbacks of cfg (at start and on each
+// reload): the manager's sink is registered on the bus the first time a
+// config names one, and stays (a reload that removes a callback stops its
+// events).
+func (g *Gateway) ensureCallbacks(cfg *config.Config) {
+	if g.outcomes == nil {
+		return
+	}
+	s := callbackSettings(cfg)
+	if g.callbacks == nil {
+		if !s.Enabled() {
+			return
+		}
+		g.callbacks = callbacks.New(g.log)
+		g.callbacks.Configure(s)
+		g.outcomes.Register(callbacksSink, 0, g.callbacks.Sink())
+	} else {
+		g.callbacks.Configure(s)
+	}
+	g.registerCallbackMetrics()
+}
+
+// registerCallbackMetrics adds the llmgate_callback_* counters to /metrics
+// once both exist.
+func (g *Gateway) registerCallbackMetrics() {
+	if g.metrics == nil || g.callbacks == nil || g.callbackMetrics {
+		return
+	}
+	g.callbackMetrics = true
+	g.metrics.Registry().MustRegister(g.callbacks.Collector())
 }
 
 // metricsSink is the name of the Prometheus sink on the bus.
@@ -55,6 +127,7 @@ func (g *Gateway) ensureMetrics(cfg *config.Config) {
 		return 0
 	})
 	bus.Register(metricsSink, 0, g.metrics.Sink())
+	g.registerCallbackMetrics()
 	if g.ext != nil {
 		g.ext.SetMetrics(g.metrics.Handler())
 	}

@@ -1,0 +1,114 @@
+package config
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environment variables LiteLLM's logging callbacks read.
+const (
+	EnvGenericLoggerEndpoint = "GENERIC_LOGGER_ENDPOINT"
+	EnvGenericLoggerHeaders  = "GENERIC_LOGGER_HEADERS"
+	EnvLangfusePublicKey     = "LANGFUSE_PUBLIC_KEY"
+	EnvLangfuseSecretKey     = "LANGFUSE_SECRET_KEY"
+	EnvLangfuseHost          = "LANGFUSE_HOST"
+	// EnvBatchSize and EnvFlushInterval are LiteLLM's batch-logger knobs
+	// (DEFAULT_BATCH_SIZE, DEFAULT_FLUSH_INTERVAL_SECONDS).
+	EnvBatchSize     = "DEFAULT_BATCH_SIZE"
+	EnvFlushInterval = "DEFAULT_FLUSH_INTERVAL_SECONDS"
+)
+
+// LiteLLM's batch-logger defaults.
+const (
+	DefaultCallbackBatchSize     = 512
+	DefaultCallbackFlushInterval = 5 * time.Second
+	// DefaultLangfuseHost is Langfuse's cloud, LiteLLM's default.
+	DefaultLangfuseHost = "https://cloud.langfuse.com"
+)
+
+// LoggingSettings configure the logging callbacks.
+type LoggingSettings struct {
+	// TurnOffMessageLogging is turn_off_message_logging: messages and
+	// responses are replaced by "redacted-by-litellm".
+	TurnOffMessageLogging bool
+	// RedactUserAPIKeyInfo is redact_user_api_key_info: the key's hash,
+	// alias, team and user ids are left out of callback payloads.
+	RedactUserAPIKeyInfo bool
+	// GenericEndpoint and GenericHeaders are GENERIC_LOGGER_ENDPOINT and
+	// GENERIC_LOGGER_HEADERS ("k1=v1,k2=v2"; values are secret).
+	GenericEndpoint string
+	GenericHeaders  map[string]string
+	// LangfuseHost, LangfusePublicKey and LangfuseSecretKey (secret) are
+	// LANGFUSE_HOST (default DefaultLangfuseHost), LANGFUSE_PUBLIC_KEY and
+	// LANGFUSE_SECRET_KEY.
+	LangfuseHost      string
+	LangfusePublicKey string
+	LangfuseSecretKey string
+	// BatchSize and FlushInterval bound each callback's batches.
+	BatchSize     int
+	FlushInterval time.Duration
+}
+
+// CallbackEvents says which events the named callback receives: a name in
+// callbacks gets both, in success_callback successes, in failure_callback
+// failures.
+func (ls *LiteLLMSettings) CallbackEvents(name string) (success, failure bool) {
+	has := func(l []string) bool {
+		for _, c := range l {
+			if c == name {
+				return true
+			}
+		}
+		return false
+	}
+	both := has(ls.Callbacks)
+	return both || has(ls.SuccessCallback), both || has(ls.FailureCallback)
+}
+
+// callbackEnv reads the environment variables of the logging callbacks the
+// config names (environment_variables first, as for every lookup), warning
+// when one the callback needs is missing: the callback then sends nothing.
+func (p *parser) callbackEnv(cfg *Config) {
+	ls := &cfg.LiteLLM
+	lg := &ls.Logging
+	get := func(name string) string { v, _ := p.lookup(name); return strings.TrimSpace(v) }
+	lg.BatchSize = DefaultCallbackBatchSize
+	if n, err := strconv.Atoi(get(EnvBatchSize)); err == nil && n > 0 {
+		lg.BatchSize = min(n, 10000)
+	}
+	lg.FlushInterval = DefaultCallbackFlushInterval
+	if f, err := strconv.ParseFloat(get(EnvFlushInterval), 64); err == nil && f > 0 {
+		lg.FlushInterval = time.Duration(min(f, 3600) * float64(time.Second))
+	}
+	if s, f := ls.CallbackEvents("generic_api"); s || f {
+		lg.GenericEndpoint = get(EnvGenericLoggerEndpoint)
+		if lg.GenericEndpoint == "" {
+			p.add(SeverityWarning, 0, 0, "litellm_settings.callbacks", "callback \"generic_api\": %s is not set; no events are sent", EnvGenericLoggerEndpoint)
+		}
+		lg.GenericHeaders = parseHeaderList(get(EnvGenericLoggerHeaders))
+	}
+	if s, f := ls.CallbackEvents("langfuse"); s || f {
+		lg.LangfuseHost = strings.TrimRight(get(EnvLangfuseHost), "/")
+		if lg.LangfuseHost == "" {
+			lg.LangfuseHost = DefaultLangfuseHost
+		}
+		lg.LangfusePublicKey, lg.LangfuseSecretKey = get(EnvLangfusePublicKey), get(EnvLangfuseSecretKey)
+		if lg.LangfusePublicKey == "" || lg.LangfuseSecretKey == "" {
+			p.add(SeverityWarning, 0, 0, "litellm_settings.callbacks", "callback \"langfuse\": %s and %s must be set; no events are sent", EnvLangfusePublicKey, EnvLangfuseSecretKey)
+		}
+	}
+}
+
+// parseHeaderList reads "k1=v1,k2=v2" as LiteLLM's generic logger does
+// (items without "=" are skipped).
+func parseHeaderList(s string) map[string]string {
+	out := map[string]string{}
+	for _, item := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(item, "=")
+		if k = strings.TrimSpace(k); ok && k != "" {
+			out[k] = strings.TrimSpace(v)
+		}
+	}
+	return out
+}

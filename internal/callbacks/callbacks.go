@@ -1,0 +1,331 @@
+package callbacks
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/llmgate/llmgate/internal/outcome"
+)
+
+// Callback names.
+const (
+	GenericAPI = "generic_api"
+	Langfuse   = "langfuse"
+)
+
+// Settings are the logging callbacks' settings, from the config.
+type Settings struct {
+	// MessageLoggingOff is turn_off_message_logging; RedactKeyInfo is
+	// redact_user_api_key_info.
+	MessageLoggingOff bool
+	RedactKeyInfo     bool
+	BatchSize         int
+	FlushInterval     time.Duration
+
+	// Generic is the generic_api callback (nil: off).
+	Generic *GenericSettings
+	// Langfuse is the langfuse callback (nil: off).
+	Langfuse *LangfuseSettings
+}
+
+// Events says which outcomes a callback receives.
+type Events struct{ Success, Failure bool }
+
+func (e Events) want(failed bool) bool {
+	if failed {
+		return e.Failure
+	}
+	return e.Success
+}
+
+// GenericSettings is GENERIC_LOGGER_ENDPOINT and GENERIC_LOGGER_HEADERS.
+type GenericSettings struct {
+	Events
+	Endpoint string
+	Headers  map[string]string
+}
+
+// LangfuseSettings are LANGFUSE_HOST, LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY.
+type LangfuseSettings struct {
+	Events
+	Host      string
+	PublicKey string
+	SecretKey string
+}
+
+// Retry policy of a batch post: Attempts posts in all, waiting Backoff,
+// then twice as long, between them; each post bounded by PostTimeout.
+var (
+	Attempts    = 3
+	Backoff     = 500 * time.Millisecond
+	PostTimeout = 10 * time.Second
+)
+
+// maxQueue bounds a sender's queue whatever the batch size.
+const maxQueue = 10000
+
+// Manager is the logging callbacks' sink on the outcome bus.
+type Manager struct {
+	log      *slog.Logger
+	client   *http.Client
+	settings atomic.Pointer[Settings]
+
+	mu      sync.Mutex
+	senders map[string]*sender
+	closed  bool
+}
+
+// New returns a manager with no callback configured.
+func New(log *slog.Logger) *Manager {
+	if log == nil {
+		log = slog.Default()
+	}
+	m := &Manager{log: log, senders: map[string]*sender{},
+		client: &http.Client{Timeout: PostTimeout}}
+	m.settings.Store(&Settings{})
+	return m
+}
+
+// Configure applies new settings (at start and on each reload): it starts
+// the sender of each callback configured for the first time; a callback no
+// longer configured stops receiving events.
+func (m *Manager) Configure(s Settings) {
+	if s.BatchSize <= 0 {
+		s.BatchSize = 512
+	}
+	if s.FlushInterval <= 0 {
+		s.FlushInterval = 5 * time.Second
+	}
+	m.settings.Store(&s)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return
+	}
+	if s.Generic != nil && s.Generic.Endpoint != "" {
+		m.start(GenericAPI, s, m.postGeneric)
+	}
+	if s.Langfuse != nil && s.Langfuse.PublicKey != "" && s.Langfuse.SecretKey != "" {
+		m.start(Langfuse, s, m.postLangfuse)
+	}
+}
+
+// Enabled reports whether any logging callback is configured.
+func (s *Settings) Enabled() bool {
+	return (s.Generic != nil && s.Generic.Endpoint != "") ||
+		(s.Langfuse != nil && s.Langfuse.PublicKey != "" && s.Langfuse.SecretKey != "")
+}
+
+func (m *Manager) start(name string, s Settings, post func(context.Context, []outcome.Try) error) {
+	if m.senders[name] != nil {
+		return
+	}
+	q := min(max(4*s.BatchSize, 1024), maxQueue)
+	sd := &sender{name: name, q: make(chan outcome.Try, q), post: post, log: m.log, done: make(chan struct{}),
+		settings: &m.settings}
+	m.senders[name] = sd
+	go sd.run()
+}
+
+// Sink consumes the bus's events: the try whose answer reached the client
+// goes to every callback that wants it (success or failure).
+func (m *Manager) Sink() outcome.Sink {
+	return func(t outcome.Try) {
+		if t.Answer != outcome.AnswerSent {
+			return
+		}
+		s := m.settings.Load()
+		failed := t.Failed()
+		m.mu.Lock()
+		gen, lf := m.senders[GenericAPI], m.senders[Langfuse]
+		m.mu.Unlock()
+		if s.Generic != nil && s.Generic.want(failed) {
+			gen.enqueue(t)
+		}
+		if s.Langfuse != nil && s.Langfuse.want(failed) {
+			lf.enqueue(t)
+		}
+	}
+}
+
+// Close delivers what is queued (one post per batch, no retry) and stops
+// the senders.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	m.closed = true
+	ss := make([]*sender, 0, len(m.senders))
+	for _, s := range m.senders {
+		ss = append(ss, s)
+	}
+	m.mu.Unlock()
+	for _, s := range ss {
+		s.stop()
+	}
+}
+
+// Stat is one callback's counts.
+type Stat struct {
+	Name     string
+	Sent     uint64 // events delivered
+	Dropped  uint64 // events lost: queue full, or given up after the retries
+	Failures uint64 // failed posts (each retry counted)
+}
+
+// Stats returns each started callback's counts.
+func (m *Manager) Stats() []Stat {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Stat
+	for _, name := range []string{GenericAPI, Langfuse} {
+		if s := m.senders[name]; s != nil {
+			out = append(out, Stat{Name: name, Sent: s.sent.Load(), Dropped: s.dropped.Load(), Failures: s.failures.Load()})
+		}
+	}
+	return out
+}
+
+// sender batches one callback's events and posts them.
+type sender struct {
+	name     string
+	q        chan outcome.Try
+	post     func(context.Context, []outcome.Try) error
+	log      *slog.Logger
+	settings *atomic.Pointer[Settings]
+
+	mu      sync.RWMutex // held to send on q; Lock to close it
+	stopped bool
+	done    chan struct{}
+
+	sent, dropped, failures atomic.Uint64
+}
+
+// enqueue never blocks: a full queue drops the event.
+func (s *sender) enqueue(t outcome.Try) {
+	if s == nil {
+		return
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.stopped {
+		s.dropped.Add(1)
+		return
+	}
+	select {
+	case s.q <- t:
+	default:
+		s.dropped.Add(1)
+	}
+}
+
+func (s *sender) stop() {
+	s.mu.Lock()
+	if !s.stopped {
+		s.stopped = true
+		close(s.q)
+	}
+	s.mu.Unlock()
+	<-s.done
+}
+
+func (s *sender) run() {
+	defer close(s.done)
+	st := s.settings.Load()
+	tick := time.NewTicker(st.FlushInterval)
+	defer tick.Stop()
+	var batch []outcome.Try
+	for {
+		select {
+		case t, ok := <-s.q:
+			if !ok {
+				// Shutting down: what is left goes in batches, one post each.
+				for len(batch) > 0 {
+					n := min(len(batch), max(s.settings.Load().BatchSize, 1))
+					s.deliver(batch[:n], 1)
+					batch = batch[n:]
+				}
+				return
+			}
+			batch = append(batch, t)
+			if len(batch) >= s.settings.Load().BatchSize {
+				s.deliver(batch, Attempts)
+				batch = nil
+			}
+		case <-tick.C:
+			if len(batch) > 0 {
+				s.deliver(batch, Attempts)
+				batch = nil
+			}
+		}
+	}
+}
+
+// deliver posts a batch, retrying with back-off; events of a batch given up
+// on are counted as dropped.
+func (s *sender) deliver(batch []outcome.Try, attempts int) {
+	wait := Backoff
+	for i := 0; i < attempts; i++ {
+		if i > 0 {
+			time.Sleep(wait)
+			wait *= 2
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), PostTimeout)
+		err := s.post(ctx, batch)
+		cancel()
+		if err == nil {
+			s.sent.Add(uint64(len(batch)))
+			return
+		}
+		s.failures.Add(1)
+		if i == attempts-1 || !retryable(err) {
+			s.dropped.Add(uint64(len(batch)))
+			s.log.Warn("logging callback: batch not delivered", "callback", s.name, "events", len(batch), "error", err.Error())
+			return
+		}
+	}
+}
+
+// statusError is a receiver's non-2xx answer.
+type statusError struct {
+	status int
+	body   string
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("status %d: %s", e.status, e.body) }
+
+// retryable: network errors, 408, 429 and 5xx are tried again; other
+// answers would be the same next time.
+func retryable(err error) bool {
+	if se, ok := err.(*statusError); ok {
+		return se.status == 408 || se.status == 429 || se.status >= 500
+	}
+	return true
+}
+
+// postJSON posts body with the headers and reads the answer.
+func (m *Manager) postJSON(ctx context.Context, url string, body []byte, hdr map[string]string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := m.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode/100 != 2 {
+		return &statusError{status: resp.StatusCode, body: string(bytes.TrimSpace(b))}
+	}
+	return nil
+}

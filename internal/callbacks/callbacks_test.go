@@ -1,0 +1,228 @@
+package callbacks
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/llmgate/llmgate/internal/outcome"
+)
+
+func init() { Backoff = time.Millisecond }
+
+type receiver struct {
+	mu     sync.Mutex
+	bodies [][]byte
+	hdrs   []http.Header
+	status int
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	b, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	r.bodies = append(r.bodies, b)
+	r.hdrs = append(r.hdrs, req.Header.Clone())
+	st := r.status
+	r.mu.Unlock()
+	if st == 0 {
+		st = 200
+	}
+	w.WriteHeader(st)
+}
+
+func (r *receiver) posts() ([][]byte, []http.Header) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([][]byte(nil), r.bodies...), append([]http.Header(nil), r.hdrs...)
+}
+
+func sampleTry(id string, status int) outcome.Try {
+	start := time.Unix(1700000000, 0)
+	t := outcome.Try{CallID: id, ModelGroup: "gpt", RequestedModel: "gpt", DeploymentID: "dep-1", Model: "gpt-4o",
+		Provider: "openai", APIBase: "api.openai.com", Endpoint: "chat", KeyHash: "hash1", Status: status,
+		PromptTokens: 10, CompletionTokens: 5, TotalTokens: 15, Cost: 0.25, CostKnown: true,
+		Start: start, End: start.Add(2 * time.Second), Latency: time.Second, Answer: outcome.AnswerSent}
+	if status >= 400 {
+		t.ErrorClass = "RateLimitError"
+	}
+	return t
+}
+
+// One event per client request: the tries that were retried are not
+// logged; success_callback gets successes only; the payload carries
+// LiteLLM's StandardLoggingPayload fields; the configured headers are sent.
+func TestGenericAPIDeliversStandardPayload(t *testing.T) {
+	rcv := &receiver{}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	m := New(nil)
+	m.Configure(Settings{BatchSize: 2, FlushInterval: time.Hour,
+		Generic: &GenericSettings{Events: Events{Success: true}, Endpoint: srv.URL, Headers: map[string]string{"Authorization": "Bearer x"}}})
+	sink := m.Sink()
+	retried := sampleTry("c0", 429)
+	retried.Answer = outcome.AnswerRetried
+	sink(retried)
+	sink(sampleTry("c1", 200))
+	sink(sampleTry("c2", 429)) // a failure: success_callback only
+	sink(sampleTry("c3", 200))
+	m.Close()
+	bodies, hdrs := rcv.posts()
+	if len(bodies) != 1 {
+		t.Fatalf("%d posts, want 1 batch of 2", len(bodies))
+	}
+	if hdrs[0].Get("Authorization") != "Bearer x" || hdrs[0].Get("Content-Type") != "application/json" {
+		t.Fatalf("headers %v", hdrs[0])
+	}
+	var got []map[string]any
+	if err := json.Unmarshal(bodies[0], &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0]["id"] != "c1" || got[1]["id"] != "c3" {
+		t.Fatalf("events %v, want c1 and c3", got)
+	}
+	e := got[0]
+	for k, want := range map[string]any{"model_group": "gpt", "model_id": "dep-1", "model": "gpt-4o", "custom_llm_provider": "openai",
+		"prompt_tokens": 10.0, "completion_tokens": 5.0, "total_tokens": 15.0, "response_cost": 0.25, "status": "success",
+		"call_type": "acompletion", "api_base": "api.openai.com", "startTime": 1700000000.0, "response_time": 2.0} {
+		if e[k] != want {
+			t.Errorf("%s = %v, want %v", k, e[k], want)
+		}
+	}
+	if md := e["metadata"].(map[string]any); md["user_api_key_hash"] != "hash1" {
+		t.Errorf("metadata %v: no key hash", md)
+	}
+	if e["messages"] != nil {
+		t.Errorf("messages = %v, want null (the outcome carries no prompt)", e["messages"])
+	}
+	if st := m.Stats(); st[0].Sent != 2 || st[0].Dropped != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestFailureCallbackAndRedaction(t *testing.T) {
+	rcv := &receiver{}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	m := New(nil)
+	m.Configure(Settings{BatchSize: 10, FlushInterval: time.Hour, MessageLoggingOff: true, RedactKeyInfo: true,
+		Generic: &GenericSettings{Events: Events{Failure: true}, Endpoint: srv.URL}})
+	m.Sink()(sampleTry("ok", 200))
+	m.Sink()(sampleTry("bad", 429))
+	m.Close()
+	bodies, _ := rcv.posts()
+	var got []map[string]any
+	if len(bodies) != 1 || json.Unmarshal(bodies[0], &got) != nil || len(got) != 1 {
+		t.Fatalf("posts %q", bodies)
+	}
+	e := got[0]
+	if e["id"] != "bad" || e["status"] != "failure" || e["messages"] != Redacted || e["response"] != Redacted {
+		t.Fatalf("event %v", e)
+	}
+	if ei := e["error_information"].(map[string]any); ei["error_class"] != "RateLimitError" || ei["error_code"] != "429" {
+		t.Fatalf("error_information %v", ei)
+	}
+	if _, ok := e["metadata"].(map[string]any)["user_api_key_hash"]; ok {
+		t.Fatal("redact_user_api_key_info: the key hash is in the metadata")
+	}
+}
+
+// The receiver is down: the sink never blocks, each batch is tried
+// Attempts times, and its events are counted as dropped; a full queue drops
+// too.
+func TestReceiverDownCountsDrops(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	m := New(nil)
+	m.Configure(Settings{BatchSize: 1, FlushInterval: time.Hour, Generic: &GenericSettings{Events: Events{Success: true, Failure: true}, Endpoint: url}})
+	done := make(chan struct{})
+	go func() {
+		for i := 0; i < 20000; i++ {
+			m.Sink()(sampleTry("x", 200))
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sink blocked while the receiver is down")
+	}
+	m.Close()
+	st := m.Stats()[0]
+	if st.Sent != 0 || st.Dropped != 20000 || st.Failures == 0 {
+		t.Fatalf("stats %+v, want 20000 dropped, failures counted", st)
+	}
+}
+
+// A 4xx other than 408/429 is not retried; a 503 is, until it succeeds.
+func TestRetryPolicy(t *testing.T) {
+	rcv := &receiver{status: 400}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	m := New(nil)
+	m.Configure(Settings{BatchSize: 1, FlushInterval: time.Hour, Generic: &GenericSettings{Events: Events{Success: true}, Endpoint: srv.URL}})
+	m.Sink()(sampleTry("a", 200))
+	deadline := time.Now().Add(5 * time.Second)
+	for len(m.Stats()) == 0 || m.Stats()[0].Dropped == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the batch was never given up")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if b, _ := rcv.posts(); len(b) != 1 {
+		t.Fatalf("a 400 was posted %d times, want once", len(b))
+	}
+	rcv.mu.Lock()
+	rcv.status = 503
+	rcv.mu.Unlock()
+	m.Sink()(sampleTry("b", 200))
+	m.Close()
+	if b, _ := rcv.posts(); len(b) != 1+Attempts {
+		t.Fatalf("a 503 batch was posted %d times, want %d", len(b)-1, Attempts)
+	}
+}
+
+func TestLangfuseIngestion(t *testing.T) {
+	rcv := &receiver{status: 207}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	m := New(nil)
+	m.Configure(Settings{BatchSize: 10, FlushInterval: time.Hour,
+		Langfuse: &LangfuseSettings{Events: Events{Success: true, Failure: true}, Host: srv.URL, PublicKey: "pk", SecretKey: "sk"}})
+	m.Sink()(sampleTry("c1", 200))
+	m.Close()
+	bodies, hdrs := rcv.posts()
+	if len(bodies) != 1 {
+		t.Fatalf("%d posts", len(bodies))
+	}
+	if hdrs[0].Get("Authorization") != "Basic "+base64.StdEncoding.EncodeToString([]byte("pk:sk")) {
+		t.Fatalf("auth %q", hdrs[0].Get("Authorization"))
+	}
+	var got struct {
+		Batch []struct {
+			Type string         `json:"type"`
+			Body map[string]any `json:"body"`
+		} `json:"batch"`
+	}
+	if err := json.Unmarshal(bodies[0], &got); err != nil || len(got.Batch) != 2 {
+		t.Fatalf("%v %s", err, bodies[0])
+	}
+	if got.Batch[0].Type != "trace-create" || got.Batch[0].Body["id"] != "c1" {
+		t.Fatalf("trace %v", got.Batch[0])
+	}
+	g := got.Batch[1]
+	if g.Type != "generation-create" || g.Body["traceId"] != "c1" || g.Body["model"] != "gpt-4o" || g.Body["level"] != "DEFAULT" {
+		t.Fatalf("generation %v", g)
+	}
+	if u := g.Body["usageDetails"].(map[string]any); u["input"] != 10.0 || u["output"] != 5.0 {
+		t.Fatalf("usage %v", u)
+	}
+	if m.Stats()[0].Sent != 1 {
+		t.Fatalf("stats %+v", m.Stats())
+	}
+}

@@ -1,0 +1,299 @@
+package callbacks
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/llmgate/llmgate/internal/outcome"
+)
+
+// Redacted replaces messages and responses under turn_off_message_logging,
+// as LiteLLM writes it.
+const Redacted = "redacted-by-litellm"
+
+// StandardPayload is the part of LiteLLM's StandardLoggingPayload that the
+// outcome of a try carries. Messages and Response are null: the outcome
+// event does not carry prompts or completions (Redacted under
+// turn_off_message_logging).
+type StandardPayload struct {
+	ID                  string            `json:"id"`
+	TraceID             string            `json:"trace_id"`
+	CallType            string            `json:"call_type"`
+	Stream              bool              `json:"stream"`
+	ResponseCost        float64           `json:"response_cost"`
+	Status              string            `json:"status"`
+	StatusFields        map[string]string `json:"status_fields"`
+	CustomLLMProvider   string            `json:"custom_llm_provider"`
+	TotalTokens         int               `json:"total_tokens"`
+	PromptTokens        int               `json:"prompt_tokens"`
+	CompletionTokens    int               `json:"completion_tokens"`
+	StartTime           float64           `json:"startTime"`
+	EndTime             float64           `json:"endTime"`
+	CompletionStartTime float64           `json:"completionStartTime"`
+	ResponseTime        float64           `json:"response_time"`
+	Model               string            `json:"model"`
+	ModelID             string            `json:"model_id"`
+	ModelGroup          string            `json:"model_group"`
+	APIBase             string            `json:"api_base"`
+	Metadata            map[string]any    `json:"metadata"`
+	CacheHit            bool              `json:"cache_hit"`
+	RequestTags         []string          `json:"request_tags"`
+	EndUser             string            `json:"end_user"`
+	Messages            any               `json:"messages"`
+	Response            any               `json:"response"`
+	ErrorStr            *string           `json:"error_str"`
+	ErrorInformation    *ErrorInformation `json:"error_information"`
+	ModelParameters     map[string]any    `json:"model_parameters"`
+	HiddenParams        map[string]any    `json:"hidden_params"`
+}
+
+// ErrorInformation is StandardLoggingPayloadErrorInformation.
+type ErrorInformation struct {
+	ErrorCode    string `json:"error_code"`
+	ErrorClass   string `json:"error_class"`
+	LLMProvider  string `json:"llm_provider"`
+	ErrorMessage string `json:"error_message"`
+}
+
+// callType is LiteLLM's call_type of the client's endpoint.
+func callType(endpoint string) string {
+	switch endpoint {
+	case "completions":
+		return "atext_completion"
+	case "embeddings":
+		return "aembedding"
+	}
+	return "acompletion"
+}
+
+func unixSeconds(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixNano()) / 1e9
+}
+
+// Standard builds the StandardLoggingPayload of a try.
+func Standard(t *outcome.Try, s *Settings) StandardPayload {
+	p := StandardPayload{
+		ID:                t.CallID,
+		TraceID:           t.CallID,
+		CallType:          callType(t.Endpoint),
+		Stream:            t.Stream,
+		Status:            "success",
+		CustomLLMProvider: t.Provider,
+		TotalTokens:       t.TotalTokens,
+		PromptTokens:      t.PromptTokens,
+		CompletionTokens:  t.CompletionTokens,
+		StartTime:         unixSeconds(t.Start),
+		EndTime:           unixSeconds(t.End),
+		Model:             t.Model,
+		ModelID:           t.DeploymentID,
+		ModelGroup:        t.ModelGroup,
+		APIBase:           t.APIBase,
+		RequestTags:       []string{},
+		EndUser:           t.EndUser,
+		ModelParameters:   map[string]any{},
+	}
+	if t.CostKnown {
+		p.ResponseCost = t.Cost
+	}
+	if !t.Start.IsZero() && !t.End.IsZero() {
+		p.ResponseTime = t.End.Sub(t.Start).Seconds()
+	}
+	p.CompletionStartTime = p.EndTime
+	if t.TimeToFirstToken > 0 && !t.End.IsZero() {
+		p.CompletionStartTime = unixSeconds(t.End.Add(-t.Latency + t.TimeToFirstToken))
+	}
+	if t.Failed() {
+		p.Status = "failure"
+		msg := "litellm." + errorClass(t)
+		p.ErrorStr = &msg
+		p.ErrorInformation = &ErrorInformation{ErrorCode: statusCode(t), ErrorClass: errorClass(t), LLMProvider: t.Provider, ErrorMessage: msg}
+	}
+	p.StatusFields = map[string]string{"llm_api_status": p.Status}
+	if s.MessageLoggingOff {
+		p.Messages, p.Response = Redacted, Redacted
+	}
+	p.Metadata = map[string]any{
+		"requester_ip_address": nil,
+		"requester_metadata":   map[string]any{},
+	}
+	if !s.RedactKeyInfo {
+		for k, v := range map[string]string{
+			"user_api_key_hash":        t.KeyHash,
+			"user_api_key_alias":       t.KeyAlias,
+			"user_api_key_team_id":     t.TeamID,
+			"user_api_key_user_id":     t.UserID,
+			"user_api_key_end_user_id": t.EndUser,
+		} {
+			if v != "" {
+				p.Metadata[k] = v
+			} else {
+				p.Metadata[k] = nil
+			}
+		}
+	}
+	p.HiddenParams = map[string]any{
+		"model_id":                 t.DeploymentID,
+		"api_base":                 t.APIBase,
+		"response_cost":            p.ResponseCost,
+		"litellm_overhead_time_ms": float64(t.Overhead.Microseconds()) / 1000,
+		"litellm_call_id":          t.CallID,
+		"attempt":                  t.Attempt,
+		"retries":                  t.Retry,
+		"fallbacks":                t.Fallback,
+	}
+	return p
+}
+
+func errorClass(t *outcome.Try) string {
+	if t.ErrorClass != "" {
+		return t.ErrorClass
+	}
+	if t.Timeout {
+		return "Timeout"
+	}
+	if t.Status == 0 {
+		return "APIConnectionError"
+	}
+	return "APIError"
+}
+
+func statusCode(t *outcome.Try) string {
+	switch {
+	case t.Timeout:
+		return "408"
+	case t.Status == 0:
+		return "500"
+	}
+	return strconv.Itoa(t.Status)
+}
+
+// postGeneric posts a batch to GENERIC_LOGGER_ENDPOINT as a JSON array of
+// StandardLoggingPayload (LiteLLM's default json_array format).
+func (m *Manager) postGeneric(ctx context.Context, batch []outcome.Try) error {
+	s := m.settings.Load()
+	if s.Generic == nil {
+		return nil
+	}
+	out := make([]StandardPayload, len(batch))
+	for i := range batch {
+		out[i] = Standard(&batch[i], s)
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	return m.postJSON(ctx, s.Generic.Endpoint, body, s.Generic.Headers)
+}
+
+// langfuseEvent is one entry of Langfuse's ingestion batch.
+type langfuseEvent struct {
+	ID        string `json:"id"`
+	Timestamp string `json:"timestamp"`
+	Type      string `json:"type"`
+	Body      any    `json:"body"`
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func isoTime(t time.Time) string {
+	if t.IsZero() {
+		t = time.Now()
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// LangfuseEvents builds a try's trace-create and generation-create events
+// (the trace id is the call id, as LiteLLM's Langfuse logger uses it).
+func LangfuseEvents(t *outcome.Try, s *Settings) []any {
+	p := Standard(t, s)
+	name := "litellm-" + p.CallType
+	meta := map[string]any{
+		"model_group":     t.ModelGroup,
+		"model_id":        t.DeploymentID,
+		"api_base":        t.APIBase,
+		"litellm_call_id": t.CallID,
+		"status":          p.Status,
+		"attempt":         t.Attempt,
+		"retries":         t.Retry,
+		"fallbacks":       t.Fallback,
+	}
+	if !s.RedactKeyInfo {
+		for _, k := range []string{"user_api_key_hash", "user_api_key_alias", "user_api_key_team_id", "user_api_key_user_id"} {
+			if v := p.Metadata[k]; v != nil {
+				meta[k] = v
+			}
+		}
+	}
+	trace := map[string]any{
+		"id":        t.CallID,
+		"timestamp": isoTime(t.Start),
+		"name":      name,
+		"metadata":  meta,
+		"tags":      []string{},
+		"input":     p.Messages,
+		"output":    p.Response,
+	}
+	if t.EndUser != "" {
+		trace["userId"] = t.EndUser
+	}
+	level := "DEFAULT"
+	gen := map[string]any{
+		"id":                  t.CallID,
+		"traceId":             t.CallID,
+		"name":                name,
+		"startTime":           isoTime(t.Start),
+		"endTime":             isoTime(t.End),
+		"completionStartTime": isoTime(time.Unix(0, int64(p.CompletionStartTime*1e9))),
+		"model":               t.Model,
+		"modelParameters":     map[string]any{},
+		"input":               p.Messages,
+		"output":              p.Response,
+		"usage": map[string]any{
+			"input": t.PromptTokens, "output": t.CompletionTokens, "total": t.TotalTokens,
+			"unit": "TOKENS", "totalCost": p.ResponseCost,
+		},
+		"usageDetails": map[string]int{"input": t.PromptTokens, "output": t.CompletionTokens, "total": t.TotalTokens},
+		"costDetails":  map[string]float64{"total": p.ResponseCost},
+		"metadata":     meta,
+	}
+	if p.ErrorStr != nil {
+		level = "ERROR"
+		gen["statusMessage"] = *p.ErrorStr
+	}
+	gen["level"] = level
+	return []any{
+		langfuseEvent{ID: newID(), Timestamp: isoTime(t.Start), Type: "trace-create", Body: trace},
+		langfuseEvent{ID: newID(), Timestamp: isoTime(t.End), Type: "generation-create", Body: gen},
+	}
+}
+
+// postLangfuse posts a batch to Langfuse's ingestion API
+// (POST {LANGFUSE_HOST}/api/public/ingestion, basic auth with the keys).
+func (m *Manager) postLangfuse(ctx context.Context, batch []outcome.Try) error {
+	s := m.settings.Load()
+	if s.Langfuse == nil {
+		return nil
+	}
+	events := make([]any, 0, 2*len(batch))
+	for i := range batch {
+		events = append(events, LangfuseEvents(&batch[i], s)...)
+	}
+	body, err := json.Marshal(map[string]any{"batch": events, "metadata": map[string]any{"sdk_name": "llmgate"}})
+	if err != nil {
+		return err
+	}
+	auth := base64.StdEncoding.EncodeToString([]byte(s.Langfuse.PublicKey + ":" + s.Langfuse.SecretKey))
+	return m.postJSON(ctx, s.Langfuse.Host+"/api/public/ingestion", body, map[string]string{"Authorization": "Basic " + auth})
+}
