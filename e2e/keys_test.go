@@ -235,6 +235,30 @@ func runVirtualKeys(t *testing.T, start func() *Gateway) {
 			t.Fatalf("over budget: %d %v", st, e)
 		}
 	})
+	t.Run("a team budget holds over several keys", func(t *testing.T) {
+		st, team := k.call("POST", "/team/new", master, `{"team_alias":"blue","max_budget":0.001}`)
+		if st != 200 {
+			t.Fatalf("/team/new: %d %v", st, team)
+		}
+		tid, _ := team["team_id"].(string)
+		k1, _ := k.generate(`{"team_id":"` + tid + `"}`)
+		k2, _ := k.generate(`{"team_id":"` + tid + `"}`)
+		if st, e, _ := k.chat(k1, "gpt-x"); st != 200 {
+			t.Fatalf("first key: %d %v", st, e)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		var e map[string]any
+		for {
+			st, e, _ = k.chat(k2, "gpt-x")
+			if st != 200 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if st != 400 || e["type"] != "budget_exceeded" {
+			t.Fatalf("second key of a team over budget: %d %v", st, e)
+		}
+	})
 	t.Run("/key/update changes the model list", func(t *testing.T) {
 		if st, m := k.call("POST", "/key/update", master, `{"key":"`+limited+`","models":["gpt-x","other"]}`); st != 200 {
 			t.Fatalf("/key/update: %d %v", st, m)

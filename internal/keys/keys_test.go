@@ -311,3 +311,77 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func call(t *testing.T, s *Service, method, path, body string) map[string]any {
+	t.Helper()
+	st, out := s.Handle(context.Background(), method, path, []byte(body), Caller{Admin: true})
+	if st != 200 {
+		t.Fatalf("%s %s %s: %d %s", method, path, body, st, out)
+	}
+	var m map[string]any
+	_ = json.Unmarshal(out, &m)
+	return m
+}
+
+// A team budget holds over several keys, a user budget over the user's
+// keys; /team/* and /user/* speak LiteLLM's shapes.
+func TestTeamAndUserBudgetsOverSeveralKeys(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t, embedded(t), "")
+	defer s.Close()
+	team := call(t, s, "POST", "/team/new", `{"team_alias":"blue","max_budget":1,"models":["m"],"members_with_roles":[{"role":"admin","user_id":"u1"}]}`)
+	tid, _ := team["team_id"].(string)
+	if len(tid) != 36 || team["team_alias"] != "blue" || len(team["admins"].([]any)) != 1 {
+		t.Fatalf("/team/new: %v", team)
+	}
+	k1 := generate(t, s, `{"team_id":"`+tid+`"}`)
+	k2 := generate(t, s, `{"team_id":"`+tid+`"}`)
+	s.Record(SpendEvent{KeyToken: keystore.HashKey(k1), TeamID: tid, Cost: 0.6})
+	if _, e := s.Authorize(ctx, keystore.HashKey(k2), k2, []string{"m"}); e != nil {
+		t.Fatalf("team at 0.6 of 1: %v", e)
+	}
+	s.Record(SpendEvent{KeyToken: keystore.HashKey(k2), TeamID: tid, Cost: 0.6})
+	for _, k := range []string{k1, k2} {
+		_, e := s.Authorize(ctx, keystore.HashKey(k), k, []string{"m"})
+		if e == nil || e.Type != "budget_exceeded" || !strings.Contains(e.Message, "Team="+tid) {
+			t.Fatalf("team at 1.2 of 1, key %s: %+v", k[:6], e)
+		}
+	}
+	info := call(t, s, "GET", "/team/info?team_id="+tid, "")
+	if ti := info["team_info"].(map[string]any); ti["spend"] != 1.2 || len(info["keys"].([]any)) != 2 {
+		t.Fatalf("/team/info: %v", info)
+	}
+	call(t, s, "POST", "/team/update", `{"team_id":"`+tid+`","max_budget":5}`)
+	if _, e := s.Authorize(ctx, keystore.HashKey(k1), k1, []string{"m"}); e != nil {
+		t.Fatalf("after raising the team budget: %v", e)
+	}
+	call(t, s, "POST", "/team/block", `{"team_id":"`+tid+`"}`)
+	if _, e := s.Authorize(ctx, keystore.HashKey(k1), k1, []string{"m"}); e == nil || e.Status != 401 {
+		t.Fatalf("blocked team: %+v", e)
+	}
+
+	user := call(t, s, "POST", "/user/new", `{"user_id":"alice","user_email":"a@example.com","max_budget":1}`)
+	uk, _ := user["key"].(string)
+	if user["user_id"] != "alice" || len(uk) < 10 {
+		t.Fatalf("/user/new: %v", user)
+	}
+	uk2 := generate(t, s, `{"user_id":"alice"}`)
+	s.Record(SpendEvent{KeyToken: keystore.HashKey(uk), UserID: "alice", Cost: 1})
+	if _, e := s.Authorize(ctx, keystore.HashKey(uk2), uk2, []string{"m"}); e == nil || e.Type != "budget_exceeded" {
+		t.Fatalf("user budget over a second key: %+v", e)
+	}
+	if ui := call(t, s, "GET", "/user/info?user_id=alice", ""); len(ui["keys"].([]any)) != 2 {
+		t.Fatalf("/user/info: %v", ui)
+	}
+	if st, _ := s.Handle(ctx, "POST", "/team/new", []byte(`{"team_id":"`+tid+`"}`), Caller{Admin: true}); st != 400 {
+		t.Fatalf("duplicate team id: %d", st)
+	}
+	if st, _ := s.Handle(ctx, "GET", "/team/list", nil, Caller{Token: keystore.HashKey(k1)}); st != 401 {
+		t.Fatalf("a virtual key listed teams: %d", st)
+	}
+	call(t, s, "POST", "/team/delete", `{"team_ids":["`+tid+`"]}`)
+	call(t, s, "POST", "/user/delete", `{"user_ids":["alice"]}`)
+	if st, _ := s.Handle(ctx, "GET", "/user/info?user_id=alice", nil, Caller{Admin: true}); st != 404 {
+		t.Fatalf("deleted user: %d", st)
+	}
+}

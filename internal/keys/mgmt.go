@@ -49,6 +49,12 @@ func route(path string) (string, bool) {
 	if rest, ok := strings.CutPrefix(path, "/key/"); ok && strings.HasSuffix(rest, "/regenerate") && strings.Count(rest, "/") == 1 {
 		return "regenerate", true
 	}
+	if r, ok := strings.CutPrefix(path, "/team/"); ok && teamRoutes[r] {
+		return "team/" + r, true
+	}
+	if r, ok := strings.CutPrefix(path, "/user/"); ok && userRoutes[r] {
+		return "user/" + r, true
+	}
 	return "", false
 }
 
@@ -60,7 +66,7 @@ func (s *Service) Handle(ctx context.Context, method, rawPath string, body []byt
 		path = rawPath[:i]
 		q, _ = url.ParseQuery(rawPath[i+1:])
 	}
-	get := name == "info" || name == "list"
+	get := name == "info" || name == "list" || name == "team/info" || name == "team/list" || name == "user/info" || name == "user/list"
 	if get && method != "GET" || !get && method != "POST" {
 		want := "POST"
 		if get {
@@ -80,6 +86,12 @@ func (s *Service) Handle(ctx context.Context, method, rawPath string, body []byt
 		if err := json.Unmarshal(body, &req); err != nil || req == nil {
 			return reply(nil, badRequest("Invalid JSON in request body"))
 		}
+	}
+	if r, ok := strings.CutPrefix(name, "team/"); ok {
+		return reply(s.handleTeam(ctx, r, req, q))
+	}
+	if r, ok := strings.CutPrefix(name, "user/"); ok {
+		return reply(s.handleUser(ctx, r, req, q))
 	}
 	switch name {
 	case "generate":
