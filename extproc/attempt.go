@@ -42,6 +42,7 @@ type try struct {
 	reqHdr  map[string]string // the request headers as the try got them
 	sent    time.Time
 	answer  outcome.Answer // set when the answer is known to be retried or sent
+	spaced  bool           // the response carries the wait before a retry on this deployment (D18)
 }
 
 // attempt serves one upstream try of the deployment depID: it counts the
@@ -68,6 +69,11 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		}
 		return stream.Send(errorReply(e, retry))
 	}
+	// A retry on the same deployment after a timeout or a reset waits
+	// LiteLLM's backoff here (D18).
+	if ok, err := t.hold(stream, t.holdFor(msg)); !ok {
+		return err
+	}
 	var resp *extprocv3.ProcessingResponse
 	if t.rc.BodyPrepared && t.pass {
 		// The request filter wrote the body: set path, host and credentials
@@ -83,6 +89,9 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		if resp, e = t.requestBody(body); e != nil {
 			return stream.Send(errorReply(e, t.clientHeaders()))
 		}
+	}
+	if resp != nil && resp.DynamicMetadata == nil {
+		resp.DynamicMetadata = startedMetadata(t.index, time.Now())
 	}
 	bg := context.Background()
 	o := router.Outcome{DeploymentID: t.d.ID, Group: t.a.ModelGroup, Stream: t.rc.Stream}
@@ -413,6 +422,8 @@ func (t *try) retryMutation(e *translator.Error) (set []*corev3.HeaderValueOptio
 		wait := t.st.Router.Backoff(int(t.a.Retry), 0, false)
 		set = append(set, hdr("retry-after", strconv.Itoa(int(math.Ceil(wait.Seconds())))))
 	}
+	// The next try is told the wait was served (it holds otherwise, D18).
+	t.spaced = next.DeploymentId == t.d.ID
 	return set, remove, true
 }
 
@@ -463,6 +474,9 @@ func (t *try) responseHeaders(h map[string]string, eos bool) (extprocv3filter.Pr
 	resp := &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{ResponseHeaders: &extprocv3.HeadersResponse{Response: &extprocv3.CommonResponse{
 		HeaderMutation: &extprocv3.HeaderMutation{SetHeaders: set, RemoveHeaders: remove},
 	}}}}
+	if t.spaced {
+		resp.DynamicMetadata = spacedMetadata(t.index)
+	}
 	if mode != extprocv3filter.ProcessingMode_NONE {
 		resp.ModeOverride = &extprocv3filter.ProcessingMode{
 			RequestHeaderMode:   extprocv3filter.ProcessingMode_SEND,
@@ -536,7 +550,11 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 		out, set, remove := t.finalBody(b.GetBody(), o)
 		t.answer = answerOf(set)
 		set = append(set, hdr("content-length", strconv.Itoa(len(out))), hdr("content-type", "application/json"))
-		return stream.Send(bodyReply(out, set, append(remove, "content-encoding")))
+		resp := bodyReply(out, set, append(remove, "content-encoding"))
+		if t.spaced {
+			resp.DynamicMetadata = spacedMetadata(t.index)
+		}
+		return stream.Send(resp)
 	}
 }
 

@@ -168,6 +168,9 @@ func AttemptFilter(deploymentID string, o Options) *extprocv3.ExternalProcessor 
 	return &extprocv3.ExternalProcessor{
 		GrpcService:    gs,
 		MessageTimeout: durationpb.New(o.ExtProcTimeout),
+		// A try held for LiteLLM's backoff (up to 8 s) asks for a longer
+		// message timeout first (D18).
+		MaxMessageTimeout: durationpb.New(60 * time.Second),
 		// ext_proc unreachable or failing: 503, which local_reply_config turns
 		// into OpenAI JSON (the gateway's own filters never answer 503).
 		StatusOnError: &typev3.HttpStatus{Code: typev3.StatusCode_ServiceUnavailable},
@@ -182,7 +185,8 @@ func AttemptFilter(deploymentID string, o Options) *extprocv3.ExternalProcessor 
 		AllowModeOverride: true,
 		MutationRules:     allowRouting(),
 		MetadataOptions: &extprocv3.MetadataOptions{
-			ForwardingNamespaces: &extprocv3.MetadataOptions_MetadataNamespaces{Untyped: []string{ContextMetadataNamespace}},
+			ForwardingNamespaces: &extprocv3.MetadataOptions_MetadataNamespaces{Untyped: []string{ContextMetadataNamespace, SpacedMetadataNamespace}},
+			ReceivingNamespaces:  &extprocv3.MetadataOptions_MetadataNamespaces{Untyped: []string{SpacedMetadataNamespace}},
 		},
 	}
 }

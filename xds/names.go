@@ -23,6 +23,11 @@ const (
 	// ContextMetadataNamespace is the dynamic metadata namespace that carries the
 	// RequestContext (field "ctx", base64) from the request filter to the attempt filter.
 	ContextMetadataNamespace = "llmgate.ctx"
+	// SpacedMetadataNamespace is written by the attempt filter when a try's
+	// response carries the wait before its retry on the same deployment
+	// (field "after": the try's index), so that the next try does not wait
+	// again (docs/architecture.md D18).
+	SpacedMetadataNamespace = "llmgate.spaced"
 	// FallbackHeader carries a signed ticket from the attempt filter's internal
 	// redirect to the request filter (context-window / content-policy fallbacks).
 	FallbackHeader = "x-llmgate-fallback"
