@@ -385,3 +385,32 @@ func TestTeamAndUserBudgetsOverSeveralKeys(t *testing.T) {
 		t.Fatalf("deleted user: %d", st)
 	}
 }
+
+// budget_duration: once budget_reset_at has passed, the next batch tick
+// starts a new period and the key is served again.
+func TestBudgetResetAfterDuration(t *testing.T) {
+	ctx := context.Background()
+	now := clock
+	ks := embedded(t)
+	s, err := New(ctx, Options{Store: ks, BatchWriteAt: time.Hour, CacheTTL: time.Hour, Now: func() time.Time { return now }})
+	must(t, err)
+	defer s.Close()
+	key := generate(t, s, `{"max_budget":1,"budget_duration":"1h"}`)
+	tok := keystore.HashKey(key)
+	s.Record(SpendEvent{KeyToken: tok, Cost: 2})
+	must(t, s.flush(ctx))
+	s.resetDue(ctx)
+	if _, e := s.Authorize(ctx, tok, key, []string{"m"}); e == nil || e.Type != "budget_exceeded" {
+		t.Fatalf("before the period ends: %+v", e)
+	}
+	now = now.Add(time.Hour + time.Second)
+	s.resetDue(ctx)
+	if _, e := s.Authorize(ctx, tok, key, []string{"m"}); e != nil {
+		t.Fatalf("after budget_duration: %+v", e)
+	}
+	k, err := ks.GetKey(ctx, tok)
+	must(t, err)
+	if k.Spend != 0 || !k.BudgetResetAt.Equal(now.Add(time.Hour)) {
+		t.Fatalf("stored after reset: spend %v, reset at %v", k.Spend, k.BudgetResetAt)
+	}
+}

@@ -134,6 +134,8 @@ func (s *Service) loop() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			if err := s.flush(ctx); err != nil {
 				s.log.Warn("spend batch not written; kept for the next batch", "error", err.Error())
+			} else {
+				s.resetDue(ctx)
 			}
 			cancel()
 		case <-refresh.C:

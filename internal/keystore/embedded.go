@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Embedded is the store used without a database: every change is one JSON
@@ -46,6 +47,9 @@ type record struct {
 	Spend *spendR `json:"spend,omitempty"`
 	// Batches are the spend batch ids a compaction snapshot carries over.
 	Batches []string `json:"batches,omitempty"`
+	// Kind and Next are a budget reset's (op "reset").
+	Kind string     `json:"kind,omitempty"`
+	Next *time.Time `json:"next,omitempty"`
 }
 
 type spendR struct {
@@ -150,6 +154,21 @@ func (e *Embedded) apply(r *record) {
 		e.users[r.User.UserID] = r.User
 	case "del_user":
 		delete(e.users, r.ID)
+	case "reset":
+		switch r.Kind {
+		case "key":
+			if k, ok := e.keys[r.ID]; ok {
+				k.Spend, k.BudgetResetAt = 0, r.Next
+			}
+		case "team":
+			if t, ok := e.teams[r.ID]; ok {
+				t.Spend, t.BudgetResetAt = 0, r.Next
+			}
+		case "user":
+			if u, ok := e.users[r.ID]; ok {
+				u.Spend, u.BudgetResetAt = 0, r.Next
+			}
+		}
 	case "batches":
 		for _, id := range r.Batches {
 			e.batches[id] = true
@@ -431,6 +450,33 @@ func (e *Embedded) AddSpend(_ context.Context, s *Spend) error {
 		}
 	}
 	return e.write(&record{Op: "spend", Spend: &spendR{BatchID: s.BatchID, Keys: s.Keys, KeyModels: s.KeyModels, Teams: s.Teams, Users: s.Users}})
+}
+
+func (e *Embedded) ResetBudget(_ context.Context, kind, id string, due, next time.Time) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var at *time.Time
+	switch kind {
+	case "key":
+		if k, ok := e.keys[id]; ok {
+			at = k.BudgetResetAt
+		}
+	case "team":
+		if t, ok := e.teams[id]; ok {
+			at = t.BudgetResetAt
+		}
+	case "user":
+		if u, ok := e.users[id]; ok {
+			at = u.BudgetResetAt
+		}
+	default:
+		return false, fmt.Errorf("key store: reset budget: unknown kind %q", kind)
+	}
+	if at == nil || at.After(due) {
+		return false, nil
+	}
+	n := next.UTC()
+	return true, e.write(&record{Op: "reset", Kind: kind, ID: id, Next: &n})
 }
 
 func (e *Embedded) SpendLogs(_ context.Context, token string, limit int) ([]SpendLog, error) {

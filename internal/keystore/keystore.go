@@ -163,6 +163,12 @@ type Store interface {
 	// AddSpend adds a batch of spend atomically (all or nothing); amounts for
 	// keys, teams or users that no longer exist are dropped.
 	AddSpend(ctx context.Context, s *Spend) error
+	// ResetBudget starts a new budget period for a key ("key", by token),
+	// team ("team") or user ("user"): spend back to 0 and budget_reset_at
+	// moved to next, only if budget_reset_at is still at or before due (so
+	// of several instances due at once, one resets). It reports whether it
+	// reset.
+	ResetBudget(ctx context.Context, kind, id string, due, next time.Time) (bool, error)
 	// SpendLogs returns the spend logs of a key token ("" for all), newest
 	// first, at most limit.
 	SpendLogs(ctx context.Context, token string, limit int) ([]SpendLog, error)

@@ -424,6 +424,25 @@ func (p *Postgres) AddSpend(ctx context.Context, s *Spend) error {
 	return nil
 }
 
+func (p *Postgres) ResetBudget(ctx context.Context, kind, id string, due, next time.Time) (bool, error) {
+	var sql string
+	switch kind {
+	case "key":
+		sql = `UPDATE "LiteLLM_VerificationToken" SET spend = 0, budget_reset_at = $3 WHERE token = $1 AND budget_reset_at <= $2`
+	case "team":
+		sql = `UPDATE "LiteLLM_TeamTable" SET spend = 0, budget_reset_at = $3 WHERE team_id = $1 AND budget_reset_at <= $2`
+	case "user":
+		sql = `UPDATE "LiteLLM_UserTable" SET spend = 0, budget_reset_at = $3 WHERE user_id = $1 AND budget_reset_at <= $2`
+	default:
+		return false, fmt.Errorf("key store: reset budget: unknown kind %q", kind)
+	}
+	tag, err := p.pool.Exec(ctx, sql, id, due.UTC(), next.UTC())
+	if err != nil {
+		return false, fmt.Errorf("key store: reset budget: %w", err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
 func (p *Postgres) SpendLogs(ctx context.Context, token string, limit int) ([]SpendLog, error) {
 	if limit <= 0 {
 		limit = 1000

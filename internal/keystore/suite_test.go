@@ -176,6 +176,35 @@ func runSuite(t *testing.T, mk func(t *testing.T) opener) {
 			t.Fatalf("spend %v, want 0.75", k.Spend)
 		}
 	})
+	t.Run("a budget reset happens once per period", func(t *testing.T) {
+		s := mk(t)(t)
+		due := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+		next := due.Add(30 * 24 * time.Hour)
+		tok := HashKey("sk-reset")
+		must(t, s.PutKey(ctx, &Key{Token: tok, BudgetDuration: "30d", BudgetResetAt: &due, Spend: 4}))
+		must(t, s.PutTeam(ctx, &Team{TeamID: "tr", BudgetDuration: "30d", BudgetResetAt: &due, Spend: 4}))
+		for _, c := range []struct{ kind, id string }{{"key", tok}, {"team", "tr"}} {
+			ok, err := s.ResetBudget(ctx, c.kind, c.id, due, next)
+			if err != nil || !ok {
+				t.Fatalf("%s reset: %v %v", c.kind, ok, err)
+			}
+			// A second instance due at the same time does nothing.
+			if ok, err := s.ResetBudget(ctx, c.kind, c.id, due, next); err != nil || ok {
+				t.Fatalf("%s second reset: %v %v", c.kind, ok, err)
+			}
+		}
+		must(t, s.AddSpend(ctx, &Spend{Keys: map[string]float64{tok: 0.5}}))
+		k, err := s.GetKey(ctx, tok)
+		must(t, err)
+		if !near(k.Spend, 0.5) || k.BudgetResetAt == nil || !k.BudgetResetAt.Equal(next) {
+			t.Fatalf("after reset: spend %v reset at %v", k.Spend, k.BudgetResetAt)
+		}
+		tm, err := s.GetTeam(ctx, "tr")
+		must(t, err)
+		if tm.Spend != 0 || !tm.BudgetResetAt.Equal(next) {
+			t.Fatalf("team after reset: %+v", tm)
+		}
+	})
 	t.Run("regenerate moves the key and its spend; delete removes it", func(t *testing.T) {
 		s := mk(t)(t)
 		old, nw := HashKey("sk-old"), HashKey("sk-new")

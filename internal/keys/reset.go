@@ -1,0 +1,62 @@
+package keys
+
+import "context"
+
+// resetDue starts a new budget period for every key, team and user whose
+// budget_reset_at has passed (LiteLLM's budget reset job): spend back to 0,
+// budget_reset_at = now + budget_duration. It runs after a batch was written,
+// so the spend it discards is the past period's. The store resets a record
+// only if it is still due, so of several instances one resets it.
+func (s *Service) resetDue(ctx context.Context) {
+	now := s.now().UTC()
+	type due struct{ kind, id, dur string }
+	var todo []due
+	s.mu.RLock()
+	for t, k := range s.keys {
+		if k.BudgetDuration != "" && k.BudgetResetAt != nil && !k.BudgetResetAt.After(now) {
+			todo = append(todo, due{"key", t, k.BudgetDuration})
+		}
+	}
+	for id, t := range s.teams {
+		if t.BudgetDuration != "" && t.BudgetResetAt != nil && !t.BudgetResetAt.After(now) {
+			todo = append(todo, due{"team", id, t.BudgetDuration})
+		}
+	}
+	for id, u := range s.users {
+		if u.BudgetDuration != "" && u.BudgetResetAt != nil && !u.BudgetResetAt.After(now) {
+			todo = append(todo, due{"user", id, u.BudgetDuration})
+		}
+	}
+	s.mu.RUnlock()
+	for _, d := range todo {
+		dur, err := ParseDuration(d.dur)
+		if err != nil || dur <= 0 {
+			continue
+		}
+		if _, err := s.o.Store.ResetBudget(ctx, d.kind, d.id, now, now.Add(dur)); err != nil {
+			s.log.Warn("budget not reset; will retry", "kind", d.kind, "error", err.Error())
+			continue
+		}
+		// Reset here or by another instance: take the row as stored.
+		s.reload(ctx, d.kind, d.id)
+	}
+}
+
+func (s *Service) reload(ctx context.Context, kind, id string) {
+	switch kind {
+	case "key":
+		if k, err := s.o.Store.GetKey(ctx, id); err == nil {
+			s.setKey(id, k)
+			s.changed(id)
+		}
+	case "team":
+		if t, err := s.o.Store.GetTeam(ctx, id); err == nil {
+			s.setTeam(id, t)
+		}
+	case "user":
+		if u, err := s.o.Store.GetUser(ctx, id); err == nil {
+			s.setUser(id, u)
+		}
+	}
+}
+
