@@ -59,4 +59,3 @@ func (s *Service) reload(ctx context.Context, kind, id string) {
 		}
 	}
 }
-
