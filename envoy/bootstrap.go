@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/xds"
 )
 
@@ -126,14 +127,11 @@ func Bootstrap(o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
 	}
 	if o.NoDeploymentStats {
 		b.StatsConfig = &metricsv3.StatsConfig{StatsMatcher: &metricsv3.StatsMatcher{StatsMatcher: &metricsv3.StatsMatcher_ExclusionList{ExclusionList: &matcherv3.ListStringMatcher{
-			Patterns: []*matcherv3.StringMatcher{{MatchPattern: &matcherv3.StringMatcher_Prefix{Prefix: "cluster." + deploymentClusterPrefix}}},
+			Patterns: []*matcherv3.StringMatcher{{MatchPattern: &matcherv3.StringMatcher_Prefix{Prefix: "cluster." + contract.DeploymentClusterPrefix}}},
 		}}}}
 	}
 	return b, nil
 }
-
-// deploymentClusterPrefix starts every deployment cluster's name (xds.ClusterName).
-const deploymentClusterPrefix = "dep_"
 
 // BootstrapJSON renders the bootstrap as JSON (Envoy reads it with --config-path).
 func BootstrapJSON(o BootstrapOptions) ([]byte, error) {

@@ -17,12 +17,12 @@ import (
 	extprocv3filter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
+	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/upstream"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/translator"
-	"github.com/llmgate/llmgate/xds"
 )
 
 // try is one upstream attempt as the attempt filter sees it.
@@ -65,7 +65,7 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		if e.Status >= 500 {
 			// The gateway's own failure on this try (e.g. a deployment a
 			// reload removed): the next attempt of the plan may serve.
-			retry = map[string]string{xds.RetryHeader: "1"}
+			retry = map[string]string{contract.RetryHeader: "1"}
 		}
 		return stream.Send(errorReply(e, retry))
 	}
@@ -280,7 +280,7 @@ func (t *try) upstreamHeaders(up *translator.UpstreamRequest, withLength bool) (
 	for k, v := range t.d.Params.ExtraHeaders {
 		set = append(set, hdr(k, v))
 	}
-	remove := []string{xds.ContextHeader, xds.GroupHeader, xds.FallbackHeader, "accept-encoding", "x-envoy-attempt-count", "x-envoy-expected-rq-timeout-ms"}
+	remove := []string{contract.GroupHeader, contract.FallbackHeader, "accept-encoding", "x-envoy-attempt-count", "x-envoy-expected-rq-timeout-ms"}
 	for _, k := range clientAuthHeaders {
 		if _, ok := creds[k]; !ok {
 			remove = append(remove, k)
@@ -410,7 +410,7 @@ func (t *try) retryMutation(e *translator.Error) (set []*corev3.HeaderValueOptio
 	if !t.retryable(e.Class) {
 		return nil, nil, false
 	}
-	set = append(set, hdr(xds.RetryHeader, "1"))
+	set = append(set, hdr(contract.RetryHeader, "1"))
 	next := t.rc.Attempts[t.index+1]
 	if next.DeploymentId != t.d.ID {
 		// Another deployment is next: retry at once (LiteLLM), not after Retry-After.
@@ -631,7 +631,7 @@ func bodyReply(body []byte, set []*corev3.HeaderValueOption, remove []string) *e
 // contextFromMetadata reads the RequestContext the request filter left in
 // dynamic metadata (forwarded to the attempt filter by metadata_options).
 func contextFromMetadata(msg *extprocv3.ProcessingRequest) string {
-	ns := msg.GetMetadataContext().GetFilterMetadata()[xds.ContextMetadataNamespace]
+	ns := msg.GetMetadataContext().GetFilterMetadata()[contract.ContextMetadataNamespace]
 	return ns.GetFields()["ctx"].GetStringValue()
 }
 

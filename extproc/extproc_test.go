@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/contract"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/translator"
-	"github.com/llmgate/llmgate/xds"
 )
 
 func TestClassify(t *testing.T) {
@@ -125,17 +125,18 @@ func TestMergeDefaults(t *testing.T) {
 func TestFallbackTicket(t *testing.T) {
 	now := time.Now()
 	tk := fallbackTicket{Kind: int(router.ContextWindowFallbacks), Group: "g", CallID: "c", Expires: now.Add(time.Minute).Unix(), Taken: []int32{1}}
-	s := signTicket(tk)
-	got := readTicket(s, now)
+	st := &State{}
+	s := st.signTicket(tk)
+	got := st.readTicket(s, now)
 	if got == nil || got.Group != "g" || got.Kind != tk.Kind || got.CallID != "c" {
 		t.Fatalf("round trip: %+v", got)
 	}
-	if readTicket(s, now.Add(2*time.Minute)) != nil {
+	if st.readTicket(s, now.Add(2*time.Minute)) != nil {
 		t.Error("an expired ticket must be refused")
 	}
 	body, sig, _ := strings.Cut(s, ".")
 	forged := body[:len(body)-2] + "AA." + sig
-	if readTicket(forged, now) != nil || readTicket("garbage", now) != nil || readTicket("", now) != nil {
+	if st.readTicket(forged, now) != nil || st.readTicket("garbage", now) != nil || st.readTicket("", now) != nil {
 		t.Error("a forged or malformed ticket must be refused")
 	}
 }
@@ -164,7 +165,7 @@ func TestPlanMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	groups := md.Fields[xds.PlanMetadataNamespace].GetStructValue().Fields["priority_groups"].GetListValue().Values
+	groups := md.Fields[contract.PlanMetadataNamespace].GetStructValue().Fields["priority_groups"].GetListValue().Values
 	var clusters []string
 	for _, g := range groups {
 		c := g.GetStructValue().Fields["clusters"].GetListValue().Values[0].GetStructValue().Fields["cluster_name"].GetStringValue()
@@ -174,7 +175,7 @@ func TestPlanMetadata(t *testing.T) {
 	if strings.Join(clusters, ",") != strings.Join(want, ",") {
 		t.Errorf("clusters %v, want %v", clusters, want)
 	}
-	if md.Fields[xds.ContextMetadataNamespace].GetStructValue().Fields["ctx"].GetStringValue() != "ctx" {
+	if md.Fields[contract.ContextMetadataNamespace].GetStructValue().Fields["ctx"].GetStringValue() != "ctx" {
 		t.Error("request context missing from metadata")
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/llmgate/llmgate/xds"
+	"github.com/llmgate/llmgate/internal/contract"
 )
 
 // benchResponse is a ~1.3 KB OpenAI chat completion, as the provider sends it.
@@ -29,18 +29,18 @@ func BenchmarkAttemptFilterResponseModel(b *testing.B) {
 		b.Fatal(err)
 	}
 	md := rf.sent[1].GetDynamicMetadata()
-	ctxStruct := md.GetFields()[xds.ContextMetadataNamespace].GetStructValue()
-	plan := md.GetFields()[xds.PlanMetadataNamespace].GetStructValue().GetFields()["priority_groups"].GetListValue().GetValues()
+	ctxStruct := md.GetFields()[contract.ContextMetadataNamespace].GetStructValue()
+	plan := md.GetFields()[contract.PlanMetadataNamespace].GetStructValue().GetFields()["priority_groups"].GetListValue().GetValues()
 	cluster := plan[0].GetStructValue().GetFields()["clusters"].GetListValue().GetValues()[0].GetStructValue().GetFields()["cluster_name"].GetStringValue()
 	st := &benchStream{
-		ctx: metadata.NewIncomingContext(context.Background(), metadata.Pairs("x-llmgate-phase", "attempt", xds.DeploymentMetadataKey, cluster[len("dep_"):])),
+		ctx: metadata.NewIncomingContext(context.Background(), metadata.Pairs(contract.PhaseMetadataKey, contract.PhaseAttempt, contract.DeploymentMetadataKey, cluster[len(contract.DeploymentClusterPrefix):])),
 		in: []*extprocv3.ProcessingRequest{
 			{
 				Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: headers(
 					":method", "POST", ":path", "/v1/chat/completions", ":authority", "127.0.0.1:4000", "content-type", "application/json",
 					"x-envoy-attempt-count", "1", "x-request-id", "6f1c9f0e-3c1a-4a53-9c7e-0b9f3f0a1d2e",
 				)}},
-				MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{xds.ContextMetadataNamespace: ctxStruct}},
+				MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{contract.ContextMetadataNamespace: ctxStruct}},
 			},
 			{Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{Headers: headers(
 				":status", "200", "content-type", "application/json", "content-length", "1300",

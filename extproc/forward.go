@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+
+	"github.com/llmgate/llmgate/internal/contract"
 )
 
 // Which client request headers reach the provider (issue 8 item 5). LiteLLM
@@ -47,7 +49,7 @@ func (st *State) forwardable(k, group string) bool {
 	if !strings.HasPrefix(k, "x-") {
 		return false
 	}
-	for _, p := range []string{"x-stainless", "x-envoy-", "x-forwarded-", "x-llmgate-", "x-litellm-"} {
+	for _, p := range []string{"x-stainless", "x-envoy-", "x-forwarded-", contract.InternalHeaderPrefix, "x-litellm-"} {
 		if strings.HasPrefix(k, p) {
 			return false
 		}

@@ -9,9 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/upstream"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
-	"github.com/llmgate/llmgate/xds"
 )
 
 // healthTimeout bounds one deployment's check.
@@ -46,7 +46,7 @@ func (s *Server) healthCheck(st *State) map[string]any {
 		go func() {
 			defer wg.Done()
 			ep := healthEndpoint{Model: d.Params.Model, ModelGroup: d.ModelName, ID: d.ID, APIBase: upstream.Redact(upstream.APIBase(d))}
-			if msg := s.checkDeployment(d); msg != "" {
+			if msg := s.checkDeployment(st, d); msg != "" {
 				ep.Error = msg
 				mu.Lock()
 				unhealthy = append(unhealthy, ep)
@@ -64,7 +64,7 @@ func (s *Server) healthCheck(st *State) map[string]any {
 }
 
 // checkDeployment returns "" when the deployment answered 2xx, else the error.
-func (s *Server) checkDeployment(d *configDeployment) string {
+func (s *Server) checkDeployment(st *State, d *configDeployment) string {
 	path, body := "/v1/chat/completions", map[string]any{"model": d.ModelName, "max_tokens": 1,
 		"messages": []any{map[string]any{"role": "user", "content": "ping"}}}
 	ep := llmgatev1.Endpoint_ENDPOINT_CHAT
@@ -80,7 +80,7 @@ func (s *Server) checkDeployment(d *configDeployment) string {
 		return err.Error()
 	}
 	req.Header.Set("content-type", "application/json")
-	req.Header.Set(xds.FallbackHeader, signTicket(fallbackTicket{Kind: pinKind, Deployment: d.ID, Group: d.ModelName,
+	req.Header.Set(contract.FallbackHeader, st.signTicket(fallbackTicket{Kind: pinKind, Deployment: d.ID, Group: d.ModelName,
 		Expires: time.Now().Add(healthTimeout).Unix(), Endpoint: int32(ep)}))
 	resp, err := healthClient.Do(req)
 	if err != nil {

@@ -13,8 +13,8 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/store"
-	"github.com/llmgate/llmgate/xds"
 )
 
 // Micro-benchmarks of the two filters' hot paths, driven through Process with
@@ -82,7 +82,7 @@ func headers(kv ...string) *corev3.HeaderMap {
 
 func requestFilterStream() *benchStream {
 	return &benchStream{
-		ctx: metadata.NewIncomingContext(context.Background(), metadata.Pairs("x-llmgate-phase", "request")),
+		ctx: metadata.NewIncomingContext(context.Background(), metadata.Pairs(contract.PhaseMetadataKey, contract.PhaseRequest)),
 		in: []*extprocv3.ProcessingRequest{
 			{Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: headers(
 				":method", "POST", ":path", "/v1/chat/completions", ":authority", "127.0.0.1:4000", ":scheme", "http",
@@ -122,22 +122,22 @@ func BenchmarkAttemptFilter(b *testing.B) {
 		b.Fatal(err)
 	}
 	md := rf.sent[1].GetDynamicMetadata()
-	ctxStruct := md.GetFields()[xds.ContextMetadataNamespace].GetStructValue()
-	plan := md.GetFields()[xds.PlanMetadataNamespace].GetStructValue().GetFields()["priority_groups"].GetListValue().GetValues()
+	ctxStruct := md.GetFields()[contract.ContextMetadataNamespace].GetStructValue()
+	plan := md.GetFields()[contract.PlanMetadataNamespace].GetStructValue().GetFields()["priority_groups"].GetListValue().GetValues()
 	if ctxStruct == nil || len(plan) == 0 {
 		b.Fatalf("no context or plan in %v", md)
 	}
 	cluster := plan[0].GetStructValue().GetFields()["clusters"].GetListValue().GetValues()[0].GetStructValue().GetFields()["cluster_name"].GetStringValue()
-	depID := cluster[len("dep_"):]
+	depID := cluster[len(contract.DeploymentClusterPrefix):]
 	st := &benchStream{
-		ctx: metadata.NewIncomingContext(context.Background(), metadata.Pairs("x-llmgate-phase", "attempt", xds.DeploymentMetadataKey, depID)),
+		ctx: metadata.NewIncomingContext(context.Background(), metadata.Pairs(contract.PhaseMetadataKey, contract.PhaseAttempt, contract.DeploymentMetadataKey, depID)),
 		in: []*extprocv3.ProcessingRequest{
 			{
 				Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: headers(
 					":method", "POST", ":path", "/v1/chat/completions", ":authority", "127.0.0.1:4000", "content-type", "application/json",
 					"authorization", "Bearer sk-bench-master", "x-envoy-attempt-count", "1", "x-request-id", "6f1c9f0e-3c1a-4a53-9c7e-0b9f3f0a1d2e",
 				)}},
-				MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{xds.ContextMetadataNamespace: ctxStruct}},
+				MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{contract.ContextMetadataNamespace: ctxStruct}},
 			},
 			{Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{Headers: headers(
 				":status", "200", "content-type", "application/json", "content-length", "1300",

@@ -8,10 +8,10 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 
+	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/translator"
-	"github.com/llmgate/llmgate/xds"
 )
 
 // publish hands the try's outcome to the outcome bus (metrics, spend,
@@ -107,7 +107,7 @@ func routeOf(path string) string {
 func answerOf(set []*corev3.HeaderValueOption) outcome.Answer {
 	for _, h := range set {
 		switch k := h.GetHeader().GetKey(); {
-		case k == xds.RetryHeader, k == xds.FallbackHeader:
+		case k == contract.RetryHeader, k == contract.FallbackHeader:
 			return outcome.AnswerRetried
 		}
 	}

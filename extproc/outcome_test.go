@@ -12,9 +12,9 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/store"
-	"github.com/llmgate/llmgate/xds"
 )
 
 // outcomeServer is the bench config's server with a bus whose one sink
@@ -42,22 +42,22 @@ func attemptStream(t *testing.T, s *Server, n int, status, body string) *benchSt
 		t.Fatal(err)
 	}
 	md := rf.sent[1].GetDynamicMetadata()
-	ctxStruct := md.GetFields()[xds.ContextMetadataNamespace].GetStructValue()
-	groups := md.GetFields()[xds.PlanMetadataNamespace].GetStructValue().GetFields()["priority_groups"].GetListValue().GetValues()
+	ctxStruct := md.GetFields()[contract.ContextMetadataNamespace].GetStructValue()
+	groups := md.GetFields()[contract.PlanMetadataNamespace].GetStructValue().GetFields()["priority_groups"].GetListValue().GetValues()
 	if ctxStruct == nil || len(groups) < n {
 		t.Fatalf("no context or too short a plan in %v", md)
 	}
 	cluster := groups[n-1].GetStructValue().GetFields()["clusters"].GetListValue().GetValues()[0].GetStructValue().GetFields()["cluster_name"].GetStringValue()
-	depID := cluster[len("dep_"):]
+	depID := cluster[len(contract.DeploymentClusterPrefix):]
 	return &benchStream{
-		ctx: metadata.NewIncomingContext(context.Background(), metadata.Pairs("x-llmgate-phase", "attempt", xds.DeploymentMetadataKey, depID)),
+		ctx: metadata.NewIncomingContext(context.Background(), metadata.Pairs(contract.PhaseMetadataKey, contract.PhaseAttempt, contract.DeploymentMetadataKey, depID)),
 		in: []*extprocv3.ProcessingRequest{
 			{
 				Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: headers(
 					":method", "POST", ":path", "/v1/chat/completions", ":authority", "127.0.0.1:4000", "content-type", "application/json",
 					"x-envoy-attempt-count", string(rune('0'+n)),
 				)}},
-				MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{xds.ContextMetadataNamespace: ctxStruct}},
+				MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{contract.ContextMetadataNamespace: ctxStruct}},
 			},
 			{Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{Headers: headers(
 				":status", status, "content-type", "application/json",

@@ -11,9 +11,9 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 
+	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/translator"
-	"github.com/llmgate/llmgate/xds"
 )
 
 // Context-window and content-policy fallbacks are only known from a
@@ -42,10 +42,9 @@ type fallbackTicket struct {
 	Nonce    string `json:"n"`
 }
 
-// redirectKey signs tickets. It is per process: `llmgate run` serves both
-// filters from one process; split ext_proc replicas share it through the
-// routing table (not yet).
-var redirectKey = func() []byte {
+// processTicketKey signs tickets of a State given no key (SetTicketKey):
+// only tests and a lone process, where the signer is also the verifier.
+var processTicketKey = func() []byte {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		panic(err)
@@ -53,20 +52,33 @@ var redirectKey = func() []byte {
 	return b
 }()
 
-func signTicket(t fallbackTicket) string {
+// SetTicketKey sets the key that signs and verifies fallback and health-pin
+// tickets. Every replica behind one Envoy must hold the same key, since the
+// replay of a redirect may reach any of them: split-mode replicas get it in
+// the routing table (D<n> in docs/architecture.md). A secret: never logged.
+func (st *State) SetTicketKey(key []byte) { st.ticketKey = key }
+
+func (st *State) ticketSigningKey() []byte {
+	if len(st.ticketKey) == 0 {
+		return processTicketKey
+	}
+	return st.ticketKey
+}
+
+func (st *State) signTicket(t fallbackTicket) string {
 	if t.Nonce == "" {
 		n := make([]byte, 12)
 		_, _ = rand.Read(n)
 		t.Nonce = base64.RawURLEncoding.EncodeToString(n)
 	}
 	b, _ := json.Marshal(t)
-	m := hmac.New(sha256.New, redirectKey)
+	m := hmac.New(sha256.New, st.ticketSigningKey())
 	m.Write(b)
 	return base64.RawURLEncoding.EncodeToString(b) + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // readTicket verifies a ticket; nil when it is missing, forged or expired.
-func readTicket(s string, now time.Time) *fallbackTicket {
+func (st *State) readTicket(s string, now time.Time) *fallbackTicket {
 	body, sig, ok := strings.Cut(s, ".")
 	if !ok {
 		return nil
@@ -79,7 +91,7 @@ func readTicket(s string, now time.Time) *fallbackTicket {
 	if err != nil {
 		return nil
 	}
-	m := hmac.New(sha256.New, redirectKey)
+	m := hmac.New(sha256.New, st.ticketSigningKey())
 	m.Write(b)
 	if !hmac.Equal(got, m.Sum(nil)) {
 		return nil
@@ -127,12 +139,12 @@ func (t *try) fallbackRedirect(class translator.ErrorClass) []*corev3.HeaderValu
 	if len(t.st.Router.FallbackGroups(t.rc.ModelGroup, kind)) == 0 {
 		return nil
 	}
-	ticket := signTicket(fallbackTicket{Kind: int(kind), Group: t.rc.ModelGroup, CallID: t.rc.CallId,
+	ticket := t.st.signTicket(fallbackTicket{Kind: int(kind), Group: t.rc.ModelGroup, CallID: t.rc.CallId,
 		Expires: time.Now().Add(time.Minute).Unix(), Taken: append(append([]int32{}, t.rc.FallbackKinds...), int32(kind)), Key: t.rc.KeyHash, Model: t.rc.RequestedModel,
 		Endpoint: int32(t.rc.Endpoint)})
 	return []*corev3.HeaderValueOption{
 		hdr(":status", "307"),
 		hdr("location", "http://"+redirectAuthority+t.rc.OriginalPath),
-		hdr(xds.FallbackHeader, ticket),
+		hdr(contract.FallbackHeader, ticket),
 	}
 }

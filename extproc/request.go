@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/keys"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/router"
@@ -205,7 +206,7 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
 	}
 	set := []*corev3.HeaderValueOption{
-		hdr(xds.GroupHeader, res.Group),
+		hdr(contract.GroupHeader, res.Group),
 		hdr("x-envoy-max-retries", strconv.Itoa(len(plan)-1)),
 	}
 	if t := s.perTryTimeout(st, first, &f); t > 0 {
@@ -216,7 +217,7 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
 	}
 	// The group, for Envoy's own replies (the 408 of a timed-out request names it).
-	md.Fields[xds.ContextMetadataNamespace].GetStructValue().Fields["group"] = structpb.NewStringValue(ctx.ModelGroup)
+	md.Fields[contract.ContextMetadataNamespace].GetStructValue().Fields["group"] = structpb.NewStringValue(ctx.ModelGroup)
 	cr := &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{SetHeaders: set}, ClearRouteCache: true}
 	if prepared != nil {
 		cr.HeaderMutation.SetHeaders = append(cr.HeaderMutation.SetHeaders, hdr("content-length", strconv.Itoa(len(prepared))))
@@ -259,7 +260,7 @@ func planMetadata(st *State, plan []*llmgatev1.Attempt, ctx string) (*structpb.S
 	// request filter's allocations (docs/benchmarks.md).
 	groups := make([]*structpb.Value, 0, len(plan))
 	for i, a := range plan {
-		cluster := xds.ClusterName(a.DeploymentId)
+		cluster := contract.ClusterName(a.DeploymentId)
 		if d, ok := st.Router.Deployment(a.DeploymentId); ok {
 			cluster = xds.AttemptCluster(d, a.Provider)
 		}
@@ -270,10 +271,10 @@ func planMetadata(st *State, plan []*llmgatev1.Attempt, ctx string) (*structpb.S
 		}}))
 	}
 	return &structpb.Struct{Fields: map[string]*structpb.Value{
-		xds.PlanMetadataNamespace: structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
+		contract.PlanMetadataNamespace: structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
 			"priority_groups": structpb.NewListValue(&structpb.ListValue{Values: groups}),
 		}}),
-		xds.ContextMetadataNamespace: structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
+		contract.ContextMetadataNamespace: structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
 			"ctx": structpb.NewStringValue(ctx),
 		}}),
 	}}, nil

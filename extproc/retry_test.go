@@ -7,10 +7,10 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 
+	"github.com/llmgate/llmgate/internal/contract"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/translator"
-	"github.com/llmgate/llmgate/xds"
 )
 
 // The retry decision of the attempt filter (docs/architecture.md D3): after
@@ -170,7 +170,7 @@ func decide(t *testing.T, tr *try, body string) (retry bool, class translator.Er
 	t.Helper()
 	var o router.Outcome
 	out, set, remove := tr.finalBody([]byte(body), &o)
-	if _, ok := headerValue(set, xds.RetryHeader); ok {
+	if _, ok := headerValue(set, contract.RetryHeader); ok {
 		retry = true
 	}
 	if len(out) == 0 || out[0] != '{' {
@@ -316,7 +316,7 @@ func TestRetryHeadersOnlyError(t *testing.T) {
 	} {
 		tr := retryTry(t, st, nextOther, tc.retry, tc.status, nil)
 		_, resp := tr.responseHeaders(map[string]string{":status": strconv.Itoa(tc.status)}, true)
-		_, got := headerValue(resp.GetResponseHeaders().GetResponse().GetHeaderMutation().GetSetHeaders(), xds.RetryHeader)
+		_, got := headerValue(resp.GetResponseHeaders().GetResponse().GetHeaderMutation().GetSetHeaders(), contract.RetryHeader)
 		if got != tc.want {
 			t.Errorf("%d without a body at retry %d: retried %v, want %v", tc.status, tc.retry, got, tc.want)
 		}

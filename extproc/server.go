@@ -17,11 +17,11 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/store"
 	"github.com/llmgate/llmgate/router"
-	"github.com/llmgate/llmgate/xds"
 )
 
 // State is everything the filters need for one config version. It is
@@ -48,6 +48,9 @@ type State struct {
 	countCalls bool
 	// mockTimeouts: some deployment sets litellm_params.mock_timeout.
 	mockTimeouts bool
+
+	// ticketKey signs and verifies tickets (SetTicketKey).
+	ticketKey []byte
 
 	masterKey  [32]byte // sha256 of the master key
 	hasMaster  bool
@@ -172,9 +175,9 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 	md, _ := metadata.FromIncomingContext(stream.Context())
 	st := s.state.Load()
 	var err error
-	switch first(md, "x-llmgate-phase") {
-	case "attempt":
-		err = s.attempt(stream, st, first(md, xds.DeploymentMetadataKey), first(md, xds.ProviderMetadataKey))
+	switch first(md, contract.PhaseMetadataKey) {
+	case contract.PhaseAttempt:
+		err = s.attempt(stream, st, first(md, contract.DeploymentMetadataKey), first(md, contract.ProviderMetadataKey))
 	default:
 		err = s.request(stream, st)
 	}

@@ -8,7 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/llmgate/llmgate/xds"
+	"github.com/llmgate/llmgate/internal/contract"
 )
 
 // LiteLLM's spacing of retries on the same deployment after a try that left
@@ -62,7 +62,7 @@ func (t *try) holdFor(msg *extprocv3.ProcessingRequest) time.Duration {
 // x-envoy-expected-rq-timeout-ms Envoy sets on each try), by the start time
 // it left in dynamic metadata.
 func timedOut(msg *extprocv3.ProcessingRequest, h map[string]string, prev int) bool {
-	f := msg.GetMetadataContext().GetFilterMetadata()[xds.SpacedMetadataNamespace].GetFields()
+	f := msg.GetMetadataContext().GetFilterMetadata()[contract.SpacedMetadataNamespace].GetFields()
 	if v, ok := f["started"]; !ok || int(f["started_try"].GetNumberValue()) != prev || v == nil {
 		return false
 	}
@@ -81,7 +81,7 @@ const timeoutSlackMS = 20
 // startedMetadata records when try index went out (for timedOut).
 func startedMetadata(index int, at time.Time) *structpb.Struct {
 	return &structpb.Struct{Fields: map[string]*structpb.Value{
-		xds.SpacedMetadataNamespace: structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
+		contract.SpacedMetadataNamespace: structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
 			"started":     structpb.NewNumberValue(float64(at.UnixMilli())),
 			"started_try": structpb.NewNumberValue(float64(index)),
 		}}),
@@ -115,7 +115,7 @@ func (t *try) hold(stream extprocv3.ExternalProcessor_ProcessServer, d time.Dura
 // Retry-After its response carries, so that it does not wait again.
 func spacedMetadata(index int) *structpb.Struct {
 	return &structpb.Struct{Fields: map[string]*structpb.Value{
-		xds.SpacedMetadataNamespace: structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
+		contract.SpacedMetadataNamespace: structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
 			"after": structpb.NewNumberValue(float64(index)),
 		}}),
 	}}
@@ -124,7 +124,7 @@ func spacedMetadata(index int) *structpb.Struct {
 // spacedAfter is the index of the last try whose response carried its
 // retry's wait, -1 when none did.
 func spacedAfter(msg *extprocv3.ProcessingRequest) int {
-	ns := msg.GetMetadataContext().GetFilterMetadata()[xds.SpacedMetadataNamespace]
+	ns := msg.GetMetadataContext().GetFilterMetadata()[contract.SpacedMetadataNamespace]
 	v, ok := ns.GetFields()["after"]
 	if !ok {
 		return -1

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/llmgate/llmgate/xds"
+	"github.com/llmgate/llmgate/internal/contract"
 )
 
 // ticketTTL bounds how long a ticket's nonce is remembered: longer than any
@@ -19,11 +19,11 @@ const ticketTTL = 2 * time.Minute
 // is accepted once across every replica sharing Redis. Anything else is
 // no ticket: the request then needs a key like any other.
 func (s *Server) acceptTicket(st *State, h map[string]string, rt route) *fallbackTicket {
-	raw := h[xds.FallbackHeader]
+	raw := h[contract.FallbackHeader]
 	if raw == "" {
 		return nil
 	}
-	t := readTicket(raw, s.now())
+	t := st.readTicket(raw, s.now())
 	reason := ""
 	switch {
 	case t == nil:

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/upstream"
 )
 
@@ -144,7 +145,7 @@ func deploymentProtocolOptions(d *config.Deployment, tls bool, o Options) (*anyp
 		}}
 	}
 	af := AttemptFilter(d.ID, o)
-	af.GrpcService.InitialMetadata = append(af.GrpcService.InitialMetadata, &corev3.HeaderValue{Key: ProviderMetadataKey, Value: d.Provider})
+	af.GrpcService.InitialMetadata = append(af.GrpcService.InitialMetadata, &corev3.HeaderValue{Key: contract.ProviderMetadataKey, Value: d.Provider})
 	attempt, err := typedFilter("envoy.filters.http.ext_proc", af)
 	if err != nil {
 		return nil, err
@@ -164,7 +165,7 @@ func deploymentProtocolOptions(d *config.Deployment, tls bool, o Options) (*anyp
 func AttemptFilter(deploymentID string, o Options) *extprocv3.ExternalProcessor {
 	o = o.withDefaults()
 	gs := extProcGrpcService(o)
-	gs.InitialMetadata = []*corev3.HeaderValue{{Key: DeploymentMetadataKey, Value: deploymentID}, {Key: "x-llmgate-phase", Value: "attempt"}}
+	gs.InitialMetadata = []*corev3.HeaderValue{{Key: contract.DeploymentMetadataKey, Value: deploymentID}, {Key: contract.PhaseMetadataKey, Value: contract.PhaseAttempt}}
 	return &extprocv3.ExternalProcessor{
 		GrpcService:    gs,
 		MessageTimeout: durationpb.New(o.ExtProcTimeout),
@@ -185,8 +186,8 @@ func AttemptFilter(deploymentID string, o Options) *extprocv3.ExternalProcessor 
 		AllowModeOverride: true,
 		MutationRules:     allowRouting(),
 		MetadataOptions: &extprocv3.MetadataOptions{
-			ForwardingNamespaces: &extprocv3.MetadataOptions_MetadataNamespaces{Untyped: []string{ContextMetadataNamespace, SpacedMetadataNamespace}},
-			ReceivingNamespaces:  &extprocv3.MetadataOptions_MetadataNamespaces{Untyped: []string{SpacedMetadataNamespace}},
+			ForwardingNamespaces: &extprocv3.MetadataOptions_MetadataNamespaces{Untyped: []string{contract.ContextMetadataNamespace, contract.SpacedMetadataNamespace}},
+			ReceivingNamespaces:  &extprocv3.MetadataOptions_MetadataNamespaces{Untyped: []string{contract.SpacedMetadataNamespace}},
 		},
 	}
 }

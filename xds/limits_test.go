@@ -6,6 +6,7 @@ import (
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/contract"
 )
 
 // TestCircuitBreakers: every cluster's circuit breakers are sized to the
@@ -45,7 +46,7 @@ func TestCircuitBreakers(t *testing.T) {
 					}
 				}
 			}
-			check(clusterByName(t, res, ClusterName("d")), tc.want, tc.want)
+			check(clusterByName(t, res, contract.ClusterName("d")), tc.want, tc.want)
 			// The request and the attempt filter each hold a stream per request.
 			check(clusterByName(t, res, ExtProcCluster), 2*tc.want+1024, 0)
 		})

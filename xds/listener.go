@@ -16,6 +16,8 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/llmgate/llmgate/internal/contract"
 )
 
 // RequestFilter is the ext_proc config of the request filter: request headers
@@ -24,7 +26,7 @@ import (
 func RequestFilter(o Options) *extprocv3.ExternalProcessor {
 	o = o.withDefaults()
 	gs := extProcGrpcService(o)
-	gs.InitialMetadata = []*corev3.HeaderValue{{Key: "x-llmgate-phase", Value: "request"}}
+	gs.InitialMetadata = []*corev3.HeaderValue{{Key: contract.PhaseMetadataKey, Value: contract.PhaseRequest}}
 	return &extprocv3.ExternalProcessor{
 		GrpcService:    gs,
 		MessageTimeout: durationpb.New(o.ExtProcTimeout),
@@ -44,7 +46,7 @@ func RequestFilter(o Options) *extprocv3.ExternalProcessor {
 		AllowModeOverride: true,
 		MutationRules:     allowRouting(),
 		MetadataOptions: &extprocv3.MetadataOptions{
-			ReceivingNamespaces: &extprocv3.MetadataOptions_MetadataNamespaces{Untyped: []string{PlanMetadataNamespace, ContextMetadataNamespace}},
+			ReceivingNamespaces: &extprocv3.MetadataOptions_MetadataNamespaces{Untyped: []string{contract.PlanMetadataNamespace, contract.ContextMetadataNamespace}},
 		},
 	}
 }
@@ -209,7 +211,7 @@ func upstreamTimeoutMapper() *hcmv3.ResponseMapper {
 		BodyFormatOverride: &corev3.SubstitutionFormatString{
 			Format: &corev3.SubstitutionFormatString_JsonFormat{JsonFormat: &structpb.Struct{Fields: map[string]*structpb.Value{
 				"error": structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
-					"message": structpb.NewStringValue("litellm.Timeout: APITimeoutError - Request timed out. Received Model Group=%DYNAMIC_METADATA(" + ContextMetadataNamespace + ":group)%\nAvailable Model Group Fallbacks=None"),
+					"message": structpb.NewStringValue("litellm.Timeout: APITimeoutError - Request timed out. Received Model Group=%DYNAMIC_METADATA(" + contract.ContextMetadataNamespace + ":group)%\nAvailable Model Group Fallbacks=None"),
 					"type":    structpb.NewStringValue("timeout_error"),
 					"param":   structpb.NewNullValue(),
 					"code":    structpb.NewStringValue("408"),

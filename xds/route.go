@@ -12,11 +12,8 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/contract"
 )
-
-// RetryHeader is set by the attempt filter on a response that Envoy must retry
-// (the next plan entry is then tried). Routes strip it from client responses.
-const RetryHeader = "x-llmgate-retry"
 
 // ModelGroup is one model group as the route builder sees it: its deployments
 // with their weights, and the groups it falls back to.
@@ -97,9 +94,9 @@ func Weight(d *config.Deployment, group []*config.Deployment) uint32 {
 
 // PriorityGroups is the default attempt plan of a group: the group's
 // deployments weighted, then each fallback group. The request filter replaces
-// it per request with the exact plan (dynamic metadata PlanMetadataNamespace).
+// it per request with the exact plan (dynamic metadata contract.PlanMetadataNamespace).
 func PriorityGroups(g ModelGroup, all map[string]ModelGroup) *pgv3.PriorityGroupClusterSpecifier {
-	spec := &pgv3.PriorityGroupClusterSpecifier{OverrideMetadataNamespace: PlanMetadataNamespace}
+	spec := &pgv3.PriorityGroupClusterSpecifier{OverrideMetadataNamespace: contract.PlanMetadataNamespace}
 	add := func(mg ModelGroup) {
 		pg := &pgv3.PriorityGroup{Name: mg.Name}
 		for _, d := range mg.Deployments {
@@ -125,7 +122,7 @@ func PriorityGroups(g ModelGroup, all map[string]ModelGroup) *pgv3.PriorityGroup
 // RetryPolicy is the Envoy retry policy of a model group. Envoy retries on
 // connection failures, resets and per-try timeouts by itself (no response to
 // judge); every response, 5xx included, is retried only when the attempt
-// filter marks it with RetryHeader (LiteLLM's retry_policy per class, e.g.
+// filter marks it with contract.RetryHeader (LiteLLM's retry_policy per class, e.g.
 // InternalServerErrorRetries). Each retry re-picks the cluster: the next
 // entry of the plan.
 func RetryPolicy(rs config.RouterSettings) *routev3.RetryPolicy {
@@ -139,7 +136,7 @@ func RetryPolicy(rs config.RouterSettings) *routev3.RetryPolicy {
 		PerTryTimeout:         durationpb.New(perTry),
 		RefreshClusterOnRetry: true,
 		RetriableHeaders: []*routev3.HeaderMatcher{{
-			Name:                 RetryHeader,
+			Name:                 contract.RetryHeader,
 			HeaderMatchSpecifier: &routev3.HeaderMatcher_PresentMatch{PresentMatch: true},
 		}},
 		RetryBackOff: &routev3.RetryPolicy_RetryBackOff{
@@ -164,7 +161,7 @@ func GroupRoute(g ModelGroup, all map[string]ModelGroup, rs config.RouterSetting
 		Match: &routev3.RouteMatch{
 			PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"},
 			Headers: []*routev3.HeaderMatcher{{
-				Name:                 GroupHeader,
+				Name:                 contract.GroupHeader,
 				HeaderMatchSpecifier: &routev3.HeaderMatcher_StringMatch{StringMatch: exactMatcher(g.Name)},
 			}},
 		},
@@ -183,10 +180,10 @@ func GroupRoute(g ModelGroup, all map[string]ModelGroup, rs config.RouterSetting
 			InternalRedirectPolicy: &routev3.InternalRedirectPolicy{
 				MaxInternalRedirects:  wrapperspb.UInt32(2),
 				RedirectResponseCodes: []uint32{307},
-				ResponseHeadersToCopy: []string{FallbackHeader},
+				ResponseHeadersToCopy: []string{contract.FallbackHeader},
 			},
 		}},
-		ResponseHeadersToRemove: []string{RetryHeader},
+		ResponseHeadersToRemove: []string{contract.RetryHeader},
 	}, nil
 }
 
@@ -246,7 +243,7 @@ func clusterFor(d *config.Deployment) string { return AttemptCluster(d, d.Provid
 // attempt's provider (a bare model name means openai).
 func AttemptCluster(d *config.Deployment, provider string) string {
 	if !strings.HasPrefix(d.Params.Model, "*") {
-		return ClusterName(d.ID)
+		return contract.ClusterName(d.ID)
 	}
 	if provider == "" {
 		provider = d.Provider
@@ -254,5 +251,5 @@ func AttemptCluster(d *config.Deployment, provider string) string {
 	if provider == "" {
 		provider = "openai"
 	}
-	return ProviderClusterName(d.ID, provider)
+	return contract.ProviderClusterName(d.ID, provider)
 }

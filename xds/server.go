@@ -14,6 +14,7 @@ import (
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"google.golang.org/grpc"
 
+	"github.com/llmgate/llmgate/internal/contract"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 )
 
@@ -52,9 +53,9 @@ func (anyNode) ID(*corev3Node) string { return "llmgate" }
 // NewServer returns a control plane with no config yet.
 func NewServer(log *slog.Logger) *Server {
 	s := &Server{cache: cachev3.NewSnapshotCache(true, anyNode{}, nil), log: log, acked: make(chan string, 16), rejected: make(chan Rejection, 16)}
-	s.tables = cachev3.NewLinearCache(RoutingTableType)
+	s.tables = cachev3.NewLinearCache(contract.RoutingTableType)
 	classify := func(typeURL string) string {
-		if typeURL == RoutingTableType {
+		if typeURL == contract.RoutingTableType {
 			return "tables"
 		}
 		return "envoy"

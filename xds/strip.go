@@ -5,11 +5,9 @@ import (
 	headermutationv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/header_mutation/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
-)
 
-// InternalHeaderPrefix starts every header the gateway uses between its own
-// pieces (x-llmgate-group, -fallback, -retry, -reply, …). None may reach a client.
-const InternalHeaderPrefix = "x-llmgate-"
+	"github.com/llmgate/llmgate/internal/contract"
+)
 
 // StripInternalHeaders is the first HTTP filter of the listener: it removes
 // every x-llmgate-* header from every response the client gets. Being first,
@@ -21,7 +19,7 @@ const InternalHeaderPrefix = "x-llmgate-"
 func StripInternalHeaders() (*hcmv3.HttpFilter, error) {
 	return typedFilter("envoy.filters.http.header_mutation", &headermutationv3.HeaderMutation{Mutations: &headermutationv3.Mutations{
 		ResponseMutations: []*mutationv3.HeaderMutation{{Action: &mutationv3.HeaderMutation_RemoveOnMatch_{RemoveOnMatch: &mutationv3.HeaderMutation_RemoveOnMatch{
-			KeyMatcher: &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Prefix{Prefix: InternalHeaderPrefix}, IgnoreCase: true},
+			KeyMatcher: &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Prefix{Prefix: contract.InternalHeaderPrefix}, IgnoreCase: true},
 		}}}},
 	}})
 }

@@ -16,6 +16,7 @@ import (
 	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/contract"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -116,11 +117,11 @@ func clusterByName(t *testing.T, res *Resources, name string) *clusterv3.Cluster
 func TestClusters(t *testing.T) {
 	_, res := build(t)
 	for _, c := range res.Clusters {
-		if c.Name == ClusterName("mock") {
+		if c.Name == contract.ClusterName("mock") {
 			t.Error("a mock_response deployment has no upstream and needs no cluster")
 		}
 	}
-	eu := clusterByName(t, res, ClusterName("eu"))
+	eu := clusterByName(t, res, contract.ClusterName("eu"))
 	if eu.GetType() != clusterv3.Cluster_LOGICAL_DNS {
 		t.Errorf("hostname endpoint: type %v", eu.GetType())
 	}
@@ -140,11 +141,11 @@ func TestClusters(t *testing.T) {
 	if got := eu.GetPerConnectionBufferLimitBytes().GetValue(); got != 8<<20 {
 		t.Errorf("max_request_size_mb 8 → buffer %d", got)
 	}
-	claude := clusterByName(t, res, ClusterName("claude"))
+	claude := clusterByName(t, res, contract.ClusterName("claude"))
 	if got := claude.GetOutlierDetection().GetBaseEjectionTime().AsDuration(); got != 30*time.Second {
 		t.Errorf("deployment cooldown_time → %v", got)
 	}
-	local := clusterByName(t, res, ClusterName("local"))
+	local := clusterByName(t, res, contract.ClusterName("local"))
 	if local.GetType() != clusterv3.Cluster_STATIC || local.GetTransportSocket() != nil {
 		t.Errorf("plain http IP endpoint: type %v tls %v", local.GetType(), local.GetTransportSocket())
 	}
@@ -164,7 +165,7 @@ func TestClusters(t *testing.T) {
 	for _, h := range ep.GrpcService.InitialMetadata {
 		md[h.Key] = h.Value
 	}
-	if md[DeploymentMetadataKey] != "local" || md["x-llmgate-phase"] != "attempt" {
+	if md[contract.DeploymentMetadataKey] != "local" || md[contract.PhaseMetadataKey] != contract.PhaseAttempt {
 		t.Errorf("attempt filter metadata %v", md)
 	}
 	if ep.GetStatusOnError().GetCode() != 503 || ep.GetMessageTimeout().AsDuration() < time.Second {
@@ -172,7 +173,7 @@ func TestClusters(t *testing.T) {
 	}
 	// model: "*" has one cluster per provider, all at its api_base.
 	for _, p := range []string{"openai", "groq", "anthropic"} {
-		clusterByName(t, res, ProviderClusterName("star", p))
+		clusterByName(t, res, contract.ProviderClusterName("star", p))
 	}
 }
 
@@ -199,21 +200,21 @@ func TestRoutes(t *testing.T) {
 	if a.GetIdleTimeout().AsDuration() != 60*time.Second || a.GetTimeout().AsDuration() != 0 {
 		t.Errorf("timeouts: idle %v total %v", a.GetIdleTimeout().AsDuration(), a.GetTimeout().AsDuration())
 	}
-	if ir := a.GetInternalRedirectPolicy(); ir == nil || ir.RedirectResponseCodes[0] != 307 || ir.ResponseHeadersToCopy[0] != FallbackHeader {
+	if ir := a.GetInternalRedirectPolicy(); ir == nil || ir.RedirectResponseCodes[0] != 307 || ir.ResponseHeadersToCopy[0] != contract.FallbackHeader {
 		t.Errorf("internal redirect policy %v", ir)
 	}
 	var spec pgv3.PriorityGroupClusterSpecifier
 	if err := a.GetInlineClusterSpecifierPlugin().GetExtension().GetTypedConfig().UnmarshalTo(&spec); err != nil {
 		t.Fatal(err)
 	}
-	if spec.OverrideMetadataNamespace != PlanMetadataNamespace || len(spec.PriorityGroups) != 2 {
+	if spec.OverrideMetadataNamespace != contract.PlanMetadataNamespace || len(spec.PriorityGroups) != 2 {
 		t.Fatalf("priority groups %v", &spec)
 	}
 	w := map[string]uint32{}
 	for _, c := range spec.PriorityGroups[0].Clusters {
 		w[c.ClusterName] = c.GetWeight().GetValue()
 	}
-	if w[ClusterName("eu")] != 3*w[ClusterName("us")] || w[ClusterName("us")] == 0 {
+	if w[contract.ClusterName("eu")] != 3*w[contract.ClusterName("us")] || w[contract.ClusterName("us")] == 0 {
 		t.Errorf("weights %v, want 3:1", w)
 	}
 	if spec.PriorityGroups[1].Name != "claude" {

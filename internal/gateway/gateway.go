@@ -103,6 +103,8 @@ type Gateway struct {
 	mu      sync.Mutex
 	cfg     *config.Config
 	version string
+
+	ticketKeyState
 }
 
 // load reads the config from the file or the embedded default.
@@ -388,7 +390,7 @@ func (g *Gateway) publishTable(cfg *config.Config, version string) {
 	if g.xds == nil {
 		return
 	}
-	rt, err := xds.RoutingTable(cfg, version)
+	rt, err := xds.RoutingTable(cfg, version, g.ticketKey(cfg))
 	if err == nil {
 		err = g.xds.SetRoutingTable(rt)
 	}
@@ -410,7 +412,11 @@ func selfURL(o xds.Options) string {
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(int(port)))
 }
 
-// newState compiles a config for the filters, with the virtual keys.
+// newState compiles a config for the filters, with the virtual keys and
+// this process's ticket key (split-mode replicas then set the routing
+// table's).
 func (g *Gateway) newState(cfg *config.Config, version string) *extproc.State {
-	return extproc.NewState(cfg, g.store, version, g.log).WithKeys(g.keys)
+	st := extproc.NewState(cfg, g.store, version, g.log).WithKeys(g.keys)
+	st.SetTicketKey(g.ticketKey(cfg))
+	return st
 }

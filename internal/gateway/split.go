@@ -66,6 +66,7 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	var cfg *config.Config
 	var err error
 	var tables <-chan table
+	var tableKey []byte
 	if o.XDSAddress != "" {
 		// The control plane serves the config: wait for the first table.
 		creds, err := dialCredentials(o.XDSClientTLS)
@@ -77,7 +78,7 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case tb := <-tables:
-			cfg = tb.cfg
+			cfg, tableKey = tb.cfg, tb.ticketKey
 		}
 	} else if cfg, err = g.load(); err != nil {
 		return err
@@ -101,7 +102,11 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	if err != nil {
 		return fmt.Errorf("compile config: %w", err)
 	}
-	g.ext = extproc.NewServer(g.newState(cfg, res.Version), g.log)
+	state := g.newState(cfg, res.Version)
+	if tableKey != nil {
+		state.SetTicketKey(tableKey)
+	}
+	g.ext = extproc.NewServer(state, g.log)
 	g.cfg, g.version = cfg, res.Version
 	defer g.startOutcomes(cfg).Close()
 	if err := g.serveMetrics(ctx); err != nil {
@@ -123,7 +128,9 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	case tables != nil:
 		go func() {
 			for tb := range tables {
-				g.ext.Swap(g.newState(tb.cfg, tb.version))
+				st := g.newState(tb.cfg, tb.version)
+				st.SetTicketKey(tb.ticketKey)
+				g.ext.Swap(st)
 				g.log.Info("routing table applied", "version", tb.version, "deployments", len(tb.cfg.Models))
 			}
 		}()

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/contract"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/xds"
 )
@@ -21,6 +22,8 @@ import (
 type table struct {
 	cfg     *config.Config
 	version string
+	// ticketKey signs and verifies tickets on every replica (never logged).
+	ticketKey []byte
 }
 
 // watchRoutingTable subscribes to the control plane's routing table over ADS
@@ -59,7 +62,7 @@ func streamTables(ctx context.Context, addr string, creds credentials.TransportC
 	if err != nil {
 		return err
 	}
-	req := &discoveryv3.DiscoveryRequest{Node: &corev3.Node{Id: "llmgate-extproc"}, TypeUrl: xds.RoutingTableType}
+	req := &discoveryv3.DiscoveryRequest{Node: &corev3.Node{Id: "llmgate-extproc"}, TypeUrl: contract.RoutingTableType}
 	if err := stream.Send(req); err != nil {
 		return err
 	}
@@ -68,7 +71,7 @@ func streamTables(ctx context.Context, addr string, creds credentials.TransportC
 		if err != nil {
 			return err
 		}
-		ack := &discoveryv3.DiscoveryRequest{TypeUrl: xds.RoutingTableType, ResponseNonce: resp.GetNonce(), VersionInfo: resp.GetVersionInfo()}
+		ack := &discoveryv3.DiscoveryRequest{TypeUrl: contract.RoutingTableType, ResponseNonce: resp.GetNonce(), VersionInfo: resp.GetVersionInfo()}
 		for _, a := range resp.GetResources() {
 			rt := &llmgatev1.RoutingTable{}
 			var cfg *config.Config
@@ -81,7 +84,7 @@ func streamTables(ctx context.Context, addr string, creds credentials.TransportC
 				break
 			}
 			select {
-			case out <- table{cfg: cfg, version: rt.GetVersion()}:
+			case out <- table{cfg: cfg, version: rt.GetVersion(), ticketKey: rt.GetTicketKey()}:
 			case <-ctx.Done():
 				return ctx.Err()
 			}

@@ -170,8 +170,9 @@ func (x *Attempt) GetProvider() string {
 }
 
 // RequestContext travels from the request filter (router level, once per
-// request) to the attempt filter (upstream, once per try) in the
-// x-llmgate-ctx request header, so that any ext_proc replica can serve any
+// request) to the attempt filter (upstream, once per try) in the request's
+// dynamic metadata (namespace llmgate.ctx, field "ctx", base64; see
+// docs/architecture.md D2), so that any ext_proc replica can serve any
 // attempt: nothing is kept in process between streams.
 type RequestContext struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -527,8 +528,13 @@ type RoutingTable struct {
 	// resolved_config is the loaded config as JSON, with secrets; it only
 	// travels on the control plane's own channel.
 	ResolvedConfig []byte `protobuf:"bytes,3,opt,name=resolved_config,json=resolvedConfig,proto3" json:"resolved_config,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// ticket_key signs and verifies the fallback and health-pin tickets
+	// (x-llmgate-fallback): the control plane generates it once (or derives it
+	// from general_settings.master_key), so a ticket one replica signs every
+	// other replica accepts. A secret: never logged.
+	TicketKey     []byte `protobuf:"bytes,5,opt,name=ticket_key,json=ticketKey,proto3" json:"ticket_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RoutingTable) Reset() {
@@ -589,6 +595,13 @@ func (x *RoutingTable) GetResolvedConfig() []byte {
 	return nil
 }
 
+func (x *RoutingTable) GetTicketKey() []byte {
+	if x != nil {
+		return x.TicketKey
+	}
+	return nil
+}
+
 var File_llmgate_v1_llmgate_proto protoreflect.FileDescriptor
 
 const file_llmgate_v1_llmgate_proto_rawDesc = "" +
@@ -643,12 +656,14 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\x05model\x18\x04 \x01(\tR\x05model\x12\x19\n" +
 	"\bapi_base\x18\x05 \x01(\tR\aapiBase\x12\x18\n" +
 	"\acluster\x18\x06 \x01(\tR\acluster\x12\x1a\n" +
-	"\bwildcard\x18\a \x01(\bR\bwildcard\"\x9f\x01\n" +
+	"\bwildcard\x18\a \x01(\bR\bwildcard\"\xbe\x01\n" +
 	"\fRoutingTable\x12\x12\n" +
 	"\x04name\x18\x04 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x128\n" +
 	"\vdeployments\x18\x02 \x03(\v2\x16.llmgate.v1.DeploymentR\vdeployments\x12'\n" +
-	"\x0fresolved_config\x18\x03 \x01(\fR\x0eresolvedConfig*j\n" +
+	"\x0fresolved_config\x18\x03 \x01(\fR\x0eresolvedConfig\x12\x1d\n" +
+	"\n" +
+	"ticket_key\x18\x05 \x01(\fR\tticketKey*j\n" +
 	"\bEndpoint\x12\x18\n" +
 	"\x14ENDPOINT_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rENDPOINT_CHAT\x10\x01\x12\x18\n" +

@@ -1,0 +1,69 @@
+package contract
+
+// Internal headers. None may reach a client (xds strips the prefix from
+// every response) or a provider (the attempt filter removes them).
+const (
+	// InternalHeaderPrefix starts every header the gateway adds for its own
+	// pieces (x-llmgate-group, -fallback, -retry, …).
+	InternalHeaderPrefix = "x-llmgate-"
+	// GroupHeader carries the model group the request filter chose; routes match on it.
+	GroupHeader = "x-llmgate-group"
+	// FallbackHeader carries a signed ticket from the attempt filter's internal
+	// redirect to the request filter (context-window / content-policy
+	// fallbacks) and from /health to its pinned probe.
+	FallbackHeader = "x-llmgate-fallback"
+	// RetryHeader is set by the attempt filter on a response that Envoy must
+	// retry (the next plan entry is then tried); routes retry on it.
+	RetryHeader = "x-llmgate-retry"
+)
+
+// gRPC initial metadata the ext_proc filter configs send with each stream.
+const (
+	// PhaseMetadataKey tells the ext_proc server which filter a stream comes
+	// from: PhaseRequest (router level, once per request) or PhaseAttempt
+	// (upstream filter of a deployment cluster, once per try).
+	PhaseMetadataKey = "x-llmgate-phase"
+	PhaseRequest     = "request"
+	PhaseAttempt     = "attempt"
+	// DeploymentMetadataKey tells the attempt filter which deployment a cluster serves.
+	DeploymentMetadataKey = "x-llmgate-deployment"
+	// ProviderMetadataKey names the provider of a per-provider cluster of a
+	// `model: "*"` deployment.
+	ProviderMetadataKey = "x-llmgate-provider"
+)
+
+// Dynamic metadata namespaces the request filter writes for Envoy and the
+// attempt filter.
+const (
+	// PlanMetadataNamespace holds the attempt plan (a PriorityGroupsOverride).
+	PlanMetadataNamespace = "llmgate.plan"
+	// ContextMetadataNamespace holds the RequestContext (field "ctx", base64)
+	// the attempt filter reads.
+	ContextMetadataNamespace = "llmgate.ctx"
+	// SpacedMetadataNamespace is written by the attempt filter when a try's
+	// response carries the wait before its retry on the same deployment
+	// (field "after": the try's index), so that the next try does not wait
+	// again (docs/architecture.md D18).
+	SpacedMetadataNamespace = "llmgate.spaced"
+)
+
+// DeploymentClusterPrefix starts the Envoy cluster name of every deployment.
+const DeploymentClusterPrefix = "dep_"
+
+// ClusterName is the Envoy cluster of a deployment.
+func ClusterName(deploymentID string) string { return DeploymentClusterPrefix + deploymentID }
+
+// ProviderClusterName is the cluster of a `model: "*"` deployment for one
+// provider: such a deployment has one cluster per provider with a public
+// endpoint, since the provider is known only per request.
+func ProviderClusterName(deploymentID, provider string) string {
+	return DeploymentClusterPrefix + deploymentID + "_" + provider
+}
+
+// The routing table the control plane serves to `llmgate extproc` replicas.
+const (
+	// RoutingTableType is its xDS type URL.
+	RoutingTableType = "type.googleapis.com/llmgate.v1.RoutingTable"
+	// RoutingTableName is the name of the one routing table resource.
+	RoutingTableName = "llmgate"
+)
