@@ -55,7 +55,7 @@ var processTicketKey = func() []byte {
 // SetTicketKey sets the key that signs and verifies fallback and health-pin
 // tickets. Every replica behind one Envoy must hold the same key, since the
 // replay of a redirect may reach any of them: split-mode replicas get it in
-// the routing table (D35 in docs/architecture.md). A secret: never logged.
+// the routing table (D36 in docs/architecture.md). A secret: never logged.
 func (st *State) SetTicketKey(key []byte) { st.ticketKey = key }
 
 func (st *State) ticketSigningKey() []byte {
