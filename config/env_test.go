@@ -1,7 +1,6 @@
 package config
 
 import (
-	"strings"
 	"testing"
 )
 
@@ -31,25 +30,20 @@ func TestMasterKeyFromEnv(t *testing.T) {
 	}
 }
 
-// TestDatabaseURLEnvWarns: DATABASE_URL is read as LiteLLM reads it and
-// reported as not implemented rather than silently ignored.
-func TestDatabaseURLEnvWarns(t *testing.T) {
-	cfg := mustParse(t, "model_list: []\n", func(k string) (string, bool) {
+// TestDatabaseURLFromEnv: DATABASE_URL is the database when
+// general_settings.database_url is not set, as LiteLLM's database client
+// reads it; the config's key wins.
+func TestDatabaseURLFromEnv(t *testing.T) {
+	getenv := func(k string) (string, bool) {
 		if k == "DATABASE_URL" {
-			return "postgres://u:secretpw@db/litellm", true
+			return "postgres://u:pw@db/litellm", true
 		}
 		return "", false
-	})
-	var got string
-	for _, w := range cfg.Warnings {
-		if w.Key == "DATABASE_URL" {
-			got = w.String()
-		}
 	}
-	if !strings.Contains(got, "not implemented yet") {
-		t.Fatalf("no DATABASE_URL warning: %v", cfg.Warnings)
+	if cfg := mustParse(t, "model_list: []\n", getenv); cfg.General.DatabaseURL != "postgres://u:pw@db/litellm" {
+		t.Errorf("database url %q, want DATABASE_URL's", cfg.General.DatabaseURL)
 	}
-	if strings.Contains(got, "secretpw") {
-		t.Errorf("the warning prints the URL's password: %s", got)
+	if cfg := mustParse(t, "model_list: []\ngeneral_settings: {database_url: postgres://cfg/db}\n", getenv); cfg.General.DatabaseURL != "postgres://cfg/db" {
+		t.Errorf("database url %q, want the config's", cfg.General.DatabaseURL)
 	}
 }

