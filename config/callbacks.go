@@ -14,6 +14,7 @@ var implementedCallbacks = map[string]bool{
 	"prometheus":  true,
 	"generic_api": true,
 	"langfuse":    true,
+	"otel":        true,
 }
 
 // DefaultLatencyBuckets are LiteLLM's Prometheus latency buckets in
@@ -61,7 +62,7 @@ func (p *parser) callbackList(n *yaml.Node, path string) []string {
 	}
 	for i, name := range names {
 		if name != "" && !implementedCallbacks[name] {
-			p.warnAt(n, fmt.Sprintf("%s[%d]", path, i), "callback %q: accepted, not implemented yet; implemented: prometheus, generic_api, langfuse", name)
+			p.warnAt(n, fmt.Sprintf("%s[%d]", path, i), "callback %q: accepted, not implemented yet; implemented: prometheus, generic_api, langfuse, otel", name)
 		}
 	}
 	return names

@@ -45,6 +45,15 @@ type LoggingSettings struct {
 	LangfuseHost      string
 	LangfusePublicKey string
 	LangfuseSecretKey string
+	// OTel* configure the otel callback's OTLP trace exporter, from the
+	// standard OTEL_* variables (LiteLLM's OTEL_EXPORTER/OTEL_ENDPOINT/
+	// OTEL_HEADERS as fallbacks). OTelProtocol is "grpc" or "http/protobuf";
+	// OTelEndpoint is the full traces URL for http/protobuf, the target URL
+	// for grpc; OTelHeaders values are secret.
+	OTelProtocol    string
+	OTelEndpoint    string
+	OTelHeaders     map[string]string
+	OTelServiceName string
 	// BatchSize and FlushInterval bound each callback's batches.
 	BatchSize     int
 	FlushInterval time.Duration
@@ -88,6 +97,9 @@ func (p *parser) callbackEnv(cfg *Config) {
 		}
 		lg.GenericHeaders = parseHeaderList(get(EnvGenericLoggerHeaders))
 	}
+	if s, f := ls.CallbackEvents("otel"); s || f {
+		p.otelEnv(lg, get)
+	}
 	if s, f := ls.CallbackEvents("langfuse"); s || f {
 		lg.LangfuseHost = strings.TrimRight(get(EnvLangfuseHost), "/")
 		if lg.LangfuseHost == "" {
@@ -111,4 +123,52 @@ func parseHeaderList(s string) map[string]string {
 		}
 	}
 	return out
+}
+
+// otelEnv reads the OTLP exporter settings: OTEL_EXPORTER_OTLP_PROTOCOL
+// (grpc | http/protobuf, the default), OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
+// OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/traces over HTTP), *_HEADERS
+// ("k=v,k=v"), OTEL_SERVICE_NAME (default "litellm", as LiteLLM).
+func (p *parser) otelEnv(lg *LoggingSettings, get func(string) string) {
+	first := func(names ...string) string {
+		for _, n := range names {
+			if v := get(n); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	proto := first("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+	switch litellm := get("OTEL_EXPORTER"); {
+	case proto != "":
+	case litellm == "otlp_grpc" || litellm == "grpc":
+		proto = "grpc"
+	default:
+		proto = "http/protobuf"
+	}
+	if proto != "grpc" && proto != "http/protobuf" {
+		p.add(SeverityWarning, 0, 0, "OTEL_EXPORTER_OTLP_PROTOCOL", "protocol %q is not supported (grpc, http/protobuf); using http/protobuf", proto)
+		proto = "http/protobuf"
+	}
+	lg.OTelProtocol = proto
+	ep := get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+	if ep == "" {
+		base := first("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_ENDPOINT")
+		switch {
+		case base == "" && proto == "grpc":
+			ep = "http://localhost:4317"
+		case base == "":
+			ep = "http://localhost:4318/v1/traces"
+		case proto == "grpc":
+			ep = base
+		default:
+			ep = strings.TrimRight(base, "/") + "/v1/traces"
+		}
+	}
+	lg.OTelEndpoint = ep
+	lg.OTelHeaders = parseHeaderList(first("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_HEADERS"))
+	lg.OTelServiceName = first("OTEL_SERVICE_NAME")
+	if lg.OTelServiceName == "" {
+		lg.OTelServiceName = "litellm"
+	}
 }

@@ -61,6 +61,7 @@ func (t *try) outcomeTry(o router.Outcome) outcome.Try {
 		Retry:            int(t.a.Retry),
 		Fallback:         int(t.a.FallbackIndex),
 		Answer:           t.answer,
+		Traceparent:      t.rc.Traceparent,
 	}
 	if ev.TotalTokens == 0 {
 		ev.TotalTokens = ev.PromptTokens + ev.CompletionTokens

@@ -172,6 +172,7 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 		TrackEnd:          st.trackEnd,
 		OriginalPath:      h[":path"],
 		OriginalAuthority: h[":authority"],
+		Traceparent:       validTraceparent(h["traceparent"]),
 		PolicyFallbacks:   len(st.Router.FallbackGroups(res.Group, router.ContentPolicyFallbacks)) > 0,
 	}
 	if grant != nil {

@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/llmgate/llmgate/internal/outcome"
 )
 
@@ -33,6 +36,8 @@ type Settings struct {
 	Generic *GenericSettings
 	// Langfuse is the langfuse callback (nil: off).
 	Langfuse *LangfuseSettings
+	// OTel is the otel callback (nil: off): every try becomes a span.
+	OTel *OTelSettings
 }
 
 // Events says which outcomes a callback receives.
@@ -80,6 +85,9 @@ type Manager struct {
 	mu      sync.Mutex
 	senders map[string]*sender
 	closed  bool
+
+	otelExporter sdktrace.SpanExporter
+	otelResource *resource.Resource
 }
 
 // New returns a manager with no callback configured.
@@ -115,11 +123,20 @@ func (m *Manager) Configure(s Settings) {
 	if s.Langfuse != nil && s.Langfuse.PublicKey != "" && s.Langfuse.SecretKey != "" {
 		m.start(Langfuse, s, m.postLangfuse)
 	}
+	if s.OTel != nil && m.otelExporter == nil {
+		exp, err := newExporter(s.OTel)
+		if err != nil {
+			m.log.Error("otel callback: exporter not started", "error", err.Error())
+			return
+		}
+		m.otelExporter, m.otelResource = exp, otelResource(s.OTel.ServiceName)
+		m.start(OTel, s, m.postOTel)
+	}
 }
 
 // Enabled reports whether any logging callback is configured.
 func (s *Settings) Enabled() bool {
-	return (s.Generic != nil && s.Generic.Endpoint != "") ||
+	return s.OTel != nil || (s.Generic != nil && s.Generic.Endpoint != "") ||
 		(s.Langfuse != nil && s.Langfuse.PublicKey != "" && s.Langfuse.SecretKey != "")
 }
 
@@ -138,14 +155,17 @@ func (m *Manager) start(name string, s Settings, post func(context.Context, []ou
 // goes to every callback that wants it (success or failure).
 func (m *Manager) Sink() outcome.Sink {
 	return func(t outcome.Try) {
+		s := m.settings.Load()
+		m.mu.Lock()
+		gen, lf, ot := m.senders[GenericAPI], m.senders[Langfuse], m.senders[OTel]
+		m.mu.Unlock()
+		if s.OTel != nil {
+			ot.enqueue(t) // every try: a span per attempt
+		}
 		if t.Answer != outcome.AnswerSent {
 			return
 		}
-		s := m.settings.Load()
 		failed := t.Failed()
-		m.mu.Lock()
-		gen, lf := m.senders[GenericAPI], m.senders[Langfuse]
-		m.mu.Unlock()
 		if s.Generic != nil && s.Generic.want(failed) {
 			gen.enqueue(t)
 		}
@@ -168,6 +188,11 @@ func (m *Manager) Close() {
 	for _, s := range ss {
 		s.stop()
 	}
+	if m.otelExporter != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), PostTimeout)
+		defer cancel()
+		_ = m.otelExporter.Shutdown(ctx)
+	}
 }
 
 // Stat is one callback's counts.
@@ -183,7 +208,7 @@ func (m *Manager) Stats() []Stat {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []Stat
-	for _, name := range []string{GenericAPI, Langfuse} {
+	for _, name := range []string{GenericAPI, Langfuse, OTel} {
 		if s := m.senders[name]; s != nil {
 			out = append(out, Stat{Name: name, Sent: s.sent.Load(), Dropped: s.dropped.Load(), Failures: s.failures.Load()})
 		}

@@ -71,6 +71,9 @@ func callbackSettings(cfg *config.Config) callbacks.Settings {
 		s.Langfuse = &callbacks.LangfuseSettings{Events: callbacks.Events{Success: ok, Failure: fail},
 			Host: lg.LangfuseHost, PublicKey: lg.LangfusePublicKey, SecretKey: lg.LangfuseSecretKey}
 	}
+	if ok, fail := ls.CallbackEvents(callbacks.OTel); ok || fail {
+		s.OTel = &callbacks.OTelSettings{Protocol: lg.OTelProtocol, Endpoint: lg.OTelEndpoint, Headers: lg.OTelHeaders, ServiceName: lg.OTelServiceName}
+	}
 	return s
 }
 

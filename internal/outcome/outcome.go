@@ -97,6 +97,9 @@ type Try struct {
 	RemainingTokens      int64
 	HasRemainingRequests bool
 	HasRemainingTokens   bool
+	// Traceparent is the client's W3C traceparent header ("" without one):
+	// the parent of the request's trace.
+	Traceparent string
 	// CooldownUntil is the deployment's cooldown deadline in force after
 	// this try (zero: none).
 	CooldownUntil time.Time

@@ -221,7 +221,10 @@ type RequestContext struct {
 	EndUser  string `protobuf:"bytes,23,opt,name=end_user,json=endUser,proto3" json:"end_user,omitempty"`
 	// key_parallel: the request holds one of its key's max_parallel_requests
 	// slots; the try whose answer goes to the client releases it.
-	KeyParallel   bool `protobuf:"varint,24,opt,name=key_parallel,json=keyParallel,proto3" json:"key_parallel,omitempty"`
+	KeyParallel bool `protobuf:"varint,24,opt,name=key_parallel,json=keyParallel,proto3" json:"key_parallel,omitempty"`
+	// traceparent is the client's W3C traceparent header (validated), the
+	// parent of the request's trace (otel callback).
+	Traceparent   string `protobuf:"bytes,25,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -424,6 +427,13 @@ func (x *RequestContext) GetKeyParallel() bool {
 	return false
 }
 
+func (x *RequestContext) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
+	}
+	return ""
+}
+
 // Deployment is the routing view of one model_list entry (no secrets).
 type Deployment struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -615,7 +625,7 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\x05model\x18\x03 \x01(\tR\x05model\x12%\n" +
 	"\x0efallback_index\x18\x04 \x01(\x05R\rfallbackIndex\x12\x14\n" +
 	"\x05retry\x18\x05 \x01(\x05R\x05retry\x12\x1a\n" +
-	"\bprovider\x18\x06 \x01(\tR\bprovider\"\xd6\a\n" +
+	"\bprovider\x18\x06 \x01(\tR\bprovider\"\xf8\a\n" +
 	"\x0eRequestContext\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\tR\x06callId\x12\x1f\n" +
 	"\vmodel_group\x18\x02 \x01(\tR\n" +
@@ -643,7 +653,8 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\ateam_id\x18\x15 \x01(\tR\x06teamId\x12\x17\n" +
 	"\auser_id\x18\x16 \x01(\tR\x06userId\x12\x19\n" +
 	"\bend_user\x18\x17 \x01(\tR\aendUser\x12!\n" +
-	"\fkey_parallel\x18\x18 \x01(\bR\vkeyParallel\x1aB\n" +
+	"\fkey_parallel\x18\x18 \x01(\bR\vkeyParallel\x12 \n" +
+	"\vtraceparent\x18\x19 \x01(\tR\vtraceparent\x1aB\n" +
 	"\x14ResponseHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc0\x01\n" +
