@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/llmgate/llmgate/internal/provider"
 )
 
 func TestSplitModel(t *testing.T) {
@@ -68,7 +70,7 @@ func TestProviderTable(t *testing.T) {
 		{"cohere", "https://api.cohere.com", "COHERE_API_KEY", false},
 		{"ollama", "http://localhost:11434", "OLLAMA_API_KEY", false},
 		{"azure", "", "AZURE_API_KEY", false},
-		{"huggingface", "https://router.huggingface.co/v1", "HUGGINGFACE_API_KEY", true},
+		{"huggingface", "https://router.huggingface.co/v1", "HUGGINGFACE_API_KEY", false}, // its own wire format
 	}
 	for _, tt := range tests {
 		p, ok := LookupProvider(tt.name)
@@ -76,7 +78,7 @@ func TestProviderTable(t *testing.T) {
 			t.Errorf("LookupProvider(%q) not found", tt.name)
 			continue
 		}
-		if p.Name != tt.name || p.DefaultAPIBase != tt.base || p.KeyEnv != tt.keyEnv || p.OpenAICompatible != tt.compat {
+		if p.Name != tt.name || p.DefaultAPIBase != tt.base || p.KeyEnv != tt.keyEnv || (p.Wire == provider.WireOpenAI) != tt.compat {
 			t.Errorf("%s = %+v", tt.name, p)
 		}
 	}
@@ -88,7 +90,7 @@ func TestProviderTable(t *testing.T) {
 		t.Errorf("azure = %+v", az)
 	}
 	for name := range litellmOnlyProviders {
-		if _, ok := providers[name]; ok {
+		if _, ok := LookupProvider(name); ok {
 			t.Errorf("%q is both served and LiteLLM-only", name)
 		}
 	}

@@ -5,20 +5,23 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/internal/backendauth"
+	"github.com/llmgate/llmgate/internal/provider"
 	"github.com/llmgate/llmgate/translator"
 )
 
-// injector is the credential kind of a deployment's provider.
+// injector is the credential kind of a deployment's provider
+// (internal/provider declares it).
 func injector(d *configDeployment) backendauth.Injector {
 	key := backendauth.Secret(d.Params.APIKey)
-	switch d.Provider {
-	case "azure":
+	p, _ := provider.Lookup(d.Provider)
+	switch p.Auth {
+	case provider.AuthAzureKey:
 		return backendauth.AzureAPIKey(key)
-	case "anthropic":
+	case provider.AuthAnthropic:
 		return backendauth.AnthropicAPIKey(key)
-	case "gemini":
+	case provider.AuthGoogleKey:
 		return backendauth.GoogleAPIKey(key)
-	case "bedrock":
+	case provider.AuthSigV4:
 		region := d.Params.AWSRegionName
 		if region == "" {
 			region = "us-east-1"
@@ -28,7 +31,7 @@ func injector(d *configDeployment) backendauth.Injector {
 			SecretAccessKey: backendauth.Secret(d.Params.AWSSecretAccessKey),
 			SessionToken:    backendauth.Secret(d.Params.AWSSessionToken),
 		}}
-	case "vertex_ai":
+	case provider.AuthGoogleADC:
 		return vertexInjector(d)
 	}
 	return backendauth.Bearer{Key: key, Organization: d.Params.Organization}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/llmgate/llmgate/internal/provider"
 )
 
 // Anthropic Messages API (POST /v1/messages, anthropic-version 2023-06-01).
@@ -53,7 +55,7 @@ var anthropicSupportedParams = []string{
 // anthropicThinkingBudget is LiteLLM's reasoning_effort → budget_tokens map.
 var anthropicThinkingBudget = map[string]int{"minimal": 128, "low": 1024, "medium": 2048, "high": 4096}
 
-func init() { Register("anthropic", AnthropicTranslator{}) }
+func init() { Register(provider.WireAnthropic, AnthropicTranslator{}) }
 
 // AnthropicTranslator translates OpenAI chat completions to the Anthropic
 // Messages API and back.

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/llmgate/llmgate/internal/provider"
 )
 
 // AWS Bedrock Runtime: Converse (POST /model/{modelId}/converse), ConverseStream
@@ -45,7 +47,7 @@ var bedrockSupportedParams = []string{
 	"reasoning_effort", "n",
 }
 
-func init() { Register("bedrock", BedrockTranslator{}) }
+func init() { Register(provider.WireBedrock, BedrockTranslator{}) }
 
 // BedrockTranslator translates OpenAI requests to AWS Bedrock Converse and
 // InvokeModel (embeddings) and back.

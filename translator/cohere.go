@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/llmgate/llmgate/internal/provider"
 )
 
 // CohereDefaultAPIBase is Cohere's api_base.
@@ -24,7 +26,7 @@ var cohereExtras = []string{"k", "documents", "citation_options", "safety_mode",
 
 type cohereTranslator struct{}
 
-func init() { Register("cohere", cohereTranslator{}) }
+func init() { Register(provider.WireCohere, cohereTranslator{}) }
 
 type cohereMessage struct {
 	Role       string          `json:"role"`

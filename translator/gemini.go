@@ -17,27 +17,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/llmgate/llmgate/internal/provider"
 )
 
 const (
 	// GeminiDefaultAPIBase is Google AI Studio's api_base.
 	GeminiDefaultAPIBase = "https://generativelanguage.googleapis.com"
-	// VertexDefaultLocation is the location LiteLLM uses when vertex_location is unset.
-	VertexDefaultLocation = "us-central1"
 )
-
-// VertexAPIBase is the default api_base for a Vertex AI location: the "global"
-// location is served from aiplatform.googleapis.com, every other one from
-// {location}-aiplatform.googleapis.com.
-func VertexAPIBase(location string) string {
-	if location == "" {
-		location = VertexDefaultLocation
-	}
-	if location == "global" {
-		return "https://aiplatform.googleapis.com"
-	}
-	return "https://" + location + "-aiplatform.googleapis.com"
-}
 
 // geminiSupportedParams are the OpenAI chat params Gemini takes (one list for
 // both gemini and vertex_ai).
@@ -59,8 +46,8 @@ const geminiThoughtSep = "__thought__"
 type geminiTranslator struct{ vertex bool }
 
 func init() {
-	Register("gemini", geminiTranslator{})
-	Register("vertex_ai", geminiTranslator{vertex: true})
+	Register(provider.WireGemini, geminiTranslator{})
+	Register(provider.WireVertex, geminiTranslator{vertex: true})
 }
 
 func (g geminiTranslator) name() string {
@@ -229,7 +216,7 @@ func (g geminiTranslator) modelPath(t Target) (string, error) {
 	}
 	loc := t.Location
 	if loc == "" {
-		loc = VertexDefaultLocation
+		loc = provider.VertexDefaultLocation
 	}
 	v := t.APIVersion
 	if v == "" {

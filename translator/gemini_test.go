@@ -87,11 +87,6 @@ func TestGeminiPaths(t *testing.T) {
 	if _, err := For("vertex_ai").Request(Chat, body, Target{Model: "gemini-2.0-flash"}); err == nil {
 		t.Error("vertex_ai without a project should fail")
 	}
-	for loc, want := range map[string]string{"global": "https://aiplatform.googleapis.com", "us-east5": "https://us-east5-aiplatform.googleapis.com", "": "https://us-central1-aiplatform.googleapis.com"} {
-		if got := VertexAPIBase(loc); got != want {
-			t.Errorf("VertexAPIBase(%q) = %q, want %q", loc, got, want)
-		}
-	}
 }
 
 // TestGeminiToolCallIDRoundTrip checks that the ids synthesized for Gemini

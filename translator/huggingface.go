@@ -21,6 +21,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/llmgate/llmgate/internal/provider"
 )
 
 // HuggingFaceDefaultAPIBase is the Inference Providers router.
@@ -28,7 +30,7 @@ const HuggingFaceDefaultAPIBase = "https://router.huggingface.co"
 
 type huggingfaceTranslator struct{}
 
-func init() { Register("huggingface", huggingfaceTranslator{}) }
+func init() { Register(provider.WireHuggingFace, huggingfaceTranslator{}) }
 
 func hfDefaultBase(apiBase string) bool {
 	b := strings.TrimRight(apiBase, "/")

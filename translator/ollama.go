@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/llmgate/llmgate/internal/provider"
 )
 
 // OllamaDefaultAPIBase is Ollama's api_base.
@@ -41,8 +43,8 @@ var ollamaOptions = []string{
 type ollamaTranslator struct{ chat bool }
 
 func init() {
-	Register("ollama", ollamaTranslator{})
-	Register("ollama_chat", ollamaTranslator{chat: true})
+	Register(provider.WireOllama, ollamaTranslator{})
+	Register(provider.WireOllamaChat, ollamaTranslator{chat: true})
 }
 
 func (o ollamaTranslator) name() string {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/llmgate/llmgate/internal/provider"
 )
 
 // openAI is the pass-through translator for OpenAI and every OpenAI-compatible
@@ -18,28 +20,17 @@ import (
 // OpenAI's but whose paths name the deployment and carry api-version.
 type openAI struct{ azure bool }
 
-// OpenAICompatible are the providers served by the pass-through translator.
-var OpenAICompatible = []string{
-	"openai", "text-completion-openai", "custom_openai", "groq", "mistral", "together_ai", "deepseek",
-	"fireworks_ai", "openrouter", "perplexity", "xai", "hosted_vllm", "vllm", "nvidia_nim", "cerebras",
-	"lm_studio", "deepinfra", "anyscale", "sambanova", "azure_ai", "litellm_proxy", "github", "friendliai",
-	"nscale", "novita", "featherless_ai", "llamafile", "lambda_ai", "hyperbolic", "moonshot", "dashscope",
-}
-
-// passThrough is OpenAICompatible and azure, as a set.
-var passThrough = map[string]bool{"azure": true}
-
 func init() {
-	for _, p := range OpenAICompatible {
-		Register(p, openAI{})
-		passThrough[p] = true
-	}
-	Register("azure", openAI{azure: true})
+	Register(provider.WireOpenAI, openAI{})
+	Register(provider.WireAzure, openAI{azure: true})
 }
 
 // IsPassThrough reports whether a provider speaks OpenAI's wire format, so
 // bodies need no translation (only the model id and dropped params change).
-func IsPassThrough(provider string) bool { return passThrough[provider] }
+func IsPassThrough(name string) bool {
+	p, ok := provider.Lookup(name)
+	return ok && p.Wire.PassThrough()
+}
 
 // DefaultAzureAPIVersion is used when neither the deployment nor AZURE_API_VERSION sets one.
 const DefaultAzureAPIVersion = "2024-10-21"

@@ -1,34 +1,32 @@
 package translator
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/llmgate/llmgate/internal/provider"
+)
 
 var (
 	regMu    sync.RWMutex
-	registry = map[string]Translator{}
+	registry = map[provider.Wire]Translator{}
 )
 
-// Register makes a translator available for a provider name. Each provider file
-// registers itself from init.
-func Register(provider string, t Translator) {
+// Register makes a translator available for a wire format. Each translator
+// file registers itself from init.
+func Register(w provider.Wire, t Translator) {
 	regMu.Lock()
 	defer regMu.Unlock()
-	registry[provider] = t
+	registry[w] = t
 }
 
-// For returns the translator for a provider, or nil when there is none.
-func For(provider string) Translator {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	return registry[provider]
-}
-
-// Providers lists the providers that have a translator.
-func Providers() []string {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	out := make([]string, 0, len(registry))
-	for p := range registry {
-		out = append(out, p)
+// For returns the translator of a provider's wire format (internal/provider),
+// or nil for a provider llmgate does not serve.
+func For(name string) Translator {
+	p, ok := provider.Lookup(name)
+	if !ok {
+		return nil
 	}
-	return out
+	regMu.RLock()
+	defer regMu.RUnlock()
+	return registry[p.Wire]
 }

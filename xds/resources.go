@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/provider"
 )
 
 // Resources is everything Envoy needs for one config.
@@ -56,7 +57,7 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 			// model: "*": one cluster per provider with a public endpoint.
 			for _, p := range config.ProviderNames() {
 				info, _ := config.LookupProvider(p)
-				if info.DefaultAPIBase == "" && p != "bedrock" && p != "vertex_ai" && d.Params.APIBase == "" {
+				if info.DefaultAPIBase == "" && info.Base == provider.BaseDefault && d.Params.APIBase == "" {
 					continue
 				}
 				dp := *d

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/provider"
 )
 
 // Base is where a deployment's requests go.
@@ -40,24 +41,14 @@ func APIBase(d *config.Deployment) string {
 	if d.Params.APIBase != "" {
 		return d.Params.APIBase
 	}
-	switch d.Provider {
-	case "bedrock":
+	p, _ := provider.Lookup(d.Provider)
+	switch p.Base {
+	case provider.BaseAWSRegion:
 		// LiteLLM's order: api_base, then aws_bedrock_runtime_endpoint (or
 		// AWS_BEDROCK_RUNTIME_ENDPOINT), then the region's public endpoint.
-		if e := d.Params.AWSBedrockRuntimeEndpoint; e != "" {
-			return e
-		}
-		region := d.Params.AWSRegionName
-		if region == "" {
-			region = "us-east-1"
-		}
-		return "https://bedrock-runtime." + region + ".amazonaws.com"
-	case "vertex_ai":
-		loc := d.Params.VertexLocation
-		if loc == "" || loc == "global" {
-			return "https://aiplatform.googleapis.com"
-		}
-		return "https://" + loc + "-aiplatform.googleapis.com"
+		return provider.BedrockAPIBase(d.Params.AWSBedrockRuntimeEndpoint, d.Params.AWSRegionName)
+	case provider.BaseVertexLocation:
+		return provider.VertexAPIBase(d.Params.VertexLocation)
 	}
 	return d.APIBaseOrDefault()
 }
