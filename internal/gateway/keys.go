@@ -49,7 +49,7 @@ func (g *Gateway) openKeys(ctx context.Context, cfg *config.Config) (*keys.Servi
 			return nil, fmt.Errorf("general_settings.database_url: cannot open the database (%s)", redactDSN(err.Error(), gs.DatabaseURL))
 		}
 	} else if ks, err = keystore.OpenEmbedded(filepath.Join(dir, "keys")); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("virtual keys (general_settings.master_key) need a writable data directory: --data-dir or $%s (%w)", DataDirEnv, err)
 	}
 	o := keys.Options{Store: ks, Counters: g.store, CacheTTL: gs.UserAPIKeyCacheTTL, BatchWriteAt: gs.ProxyBatchWriteAt,
 		WALDir: filepath.Join(dir, "spend"), DisableSpendLogs: gs.DisableSpendLogs, Log: g.log}
