@@ -8,8 +8,10 @@
 // on the way back translates status, headers and body (streams chunk by chunk).
 //
 // Both are stateless between gRPC streams: whatever the attempt filter needs
-// travels in the x-llmgate-ctx header (a RequestContext proto); shared state
-// lives only in internal/store. Any replica can serve any stream.
+// travels in the request's dynamic metadata (namespace llmgate.ctx, a
+// RequestContext proto; docs/architecture.md D2); shared state lives only in
+// internal/store, and the ticket key comes with the routing table (D36). Any
+// replica can serve any stream.
 //
 // It may import config, router, translator, internal/* and the Envoy ext_proc
 // API. It must never make HTTP calls to providers: Envoy is the data plane.

@@ -1,7 +1,6 @@
 package router
 
 import (
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -84,16 +83,4 @@ func (r *Router) lookupFacts(d *config.Deployment, t Target) (modelfacts.Facts, 
 		}
 	}
 	return r.facts(t.Provider, t.Model)
-}
-
-// OpenStore opens the store the config asks for: Redis when
-// router_settings.redis_* (or REDIS_HOST / REDIS_URL in the environment) name
-// one, else an in-memory store.
-func OpenStore(cfg *config.Config, getenv func(string) string, now func() time.Time, log *slog.Logger) (store.Store, error) {
-	rs := cfg.Router
-	st, err := store.Open(store.RedisSettings{Host: rs.RedisHost, Port: rs.RedisPort, Password: rs.RedisPassword, URL: rs.RedisURL}, getenv, now, log)
-	if err != nil {
-		return nil, fmt.Errorf("router store: %w", err)
-	}
-	return st, nil
 }
