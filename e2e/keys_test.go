@@ -259,6 +259,28 @@ func runVirtualKeys(t *testing.T, start func() *Gateway) {
 			t.Fatalf("second key of a team over budget: %d %v", st, e)
 		}
 	})
+	t.Run("rpm_limit: 429 with retry-after, remaining requests in a header", func(t *testing.T) {
+		// The window is the UTC minute: a sequence that straddles a minute
+		// boundary is tried once more with a fresh key.
+		for try := 0; try < 2; try++ {
+			lim, _ := k.generate(`{"rpm_limit":2}`)
+			for i, want := range []string{"1", "0"} {
+				st, e, h := k.chat(lim, "gpt-x")
+				if st != 200 || h.Get("x-litellm-key-remaining-requests") != want {
+					t.Fatalf("request %d: %d %v, x-litellm-key-remaining-requests %q, want %s", i, st, e, h.Get("x-litellm-key-remaining-requests"), want)
+				}
+			}
+			st, e, h := k.chat(lim, "gpt-x")
+			if st == 200 && try == 0 {
+				continue
+			}
+			ra, _ := strconv.Atoi(h.Get("retry-after"))
+			if st != 429 || e["type"] != "rate_limit_error" || ra < 1 || ra > 60 {
+				t.Fatalf("third request in a minute: %d %v, retry-after %q", st, e, h.Get("retry-after"))
+			}
+			return
+		}
+	})
 	t.Run("/key/update changes the model list", func(t *testing.T) {
 		if st, m := k.call("POST", "/key/update", master, `{"key":"`+limited+`","models":["gpt-x","other"]}`); st != 200 {
 			t.Fatalf("/key/update: %d %v", st, m)
