@@ -162,6 +162,9 @@ func TestCLIBusyPortFoundByEnvoy(t *testing.T) {
 	if !strings.Contains(out, want) || !strings.Contains(out, "Address already in use") {
 		t.Errorf("output lacks %q:\n%s", want, tail(out, 3000))
 	}
+	if strings.Contains(out, "gateway ready") {
+		t.Errorf("logged ready without its listener:\n%s", tail(out, 3000))
+	}
 	if n := strings.Count(out, "\n"); n > 100 {
 		t.Errorf("%d log lines before exiting: the rejection loops", n)
 	}
@@ -225,6 +228,12 @@ func TestCLIRunPositionalAndEnv(t *testing.T) {
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	g := startLLMGate(t, url, cliEnv("PORT="+fmt.Sprint(port), "HOST=127.0.0.1", "LITELLM_MASTER_KEY=sk-from-env"),
 		"run", cfg, "--envoy", envoyBin, "--num_workers", "1")
+	for end := time.Now().Add(5 * time.Second); !strings.Contains(g.Stderr(), `msg="gateway ready"`) && time.Now().Before(end); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(g.Stderr(), `msg="gateway ready"`) {
+		t.Errorf("no ready line once the listener serves:\n%s", g.Stderr())
+	}
 	abs, _ := filepath.Abs(cfg)
 	if !strings.Contains(g.Stderr(), `msg="serving config" config=`+abs) {
 		t.Errorf("the log does not name the served file %s:\n%s", abs, g.Stderr())

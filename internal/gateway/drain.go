@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/envoy"
+	"github.com/llmgate/llmgate/xds"
 )
 
 // drain stops the gateway gracefully (SIGTERM, Ctrl-C): /health/readiness
@@ -86,4 +87,21 @@ func activeRequests(c *http.Client, base string) int {
 		}
 	}
 	return n
+}
+
+// listenerActive reports whether Envoy serves the gateway listener (Envoy's
+// /ready turns 200 even when the listener was rejected, e.g. a busy port).
+func listenerActive(c *http.Client, base string) bool {
+	resp, err := c.Get(base + "/listeners")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), xds.ListenerName+"::") {
+			return true
+		}
+	}
+	return false
 }

@@ -342,7 +342,7 @@ func (g *Gateway) waitReady(ctx context.Context, admin adminEndpoint, proc *envo
 		if !ok {
 			continue
 		}
-		if envoyReady(c, admin.url()) {
+		if envoyReady(c, admin.url()) && listenerActive(c, admin.url()) {
 			g.log.Info("gateway ready", "admin", addr)
 			if g.o.Ready != nil {
 				g.o.Ready(addr)
