@@ -377,3 +377,45 @@ func TestVirtualKeySpendSurvivesKill(t *testing.T) {
 		t.Fatalf("spend after kill -9 and restart: %v, answered requests cost %v", got, sum)
 	}
 }
+
+// max_parallel_requests through Envoy: a second request while the first is
+// in flight is a 429; the slot comes back when the first answer reaches the
+// client, also after a failed answer (no slot leaks).
+func TestVirtualKeyParallelLimit(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{Model: "gpt-4o-mini"}, Fault: fakeprovider.Fault{Delay: 1500 * time.Millisecond}}); err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t, keysConfig(fake.URL(), ""))
+	k := keyAPI{t, g}
+	key, _ := k.generate(`{"max_parallel_requests":1}`)
+	done := make(chan int, 1)
+	go func() {
+		st, _, _ := post(t, g.URL+"/v1/chat/completions", key, `{"model":"other","messages":[{"role":"user","content":"slow"}]}`)
+		done <- st
+	}()
+	time.Sleep(500 * time.Millisecond) // the slow request is in flight
+	st, e, h := k.chat(key, "gpt-x")
+	if st != 429 || e["type"] != "rate_limit_error" || h.Get("retry-after") == "" {
+		t.Fatalf("second request in flight: %d %v retry-after %q", st, e, h.Get("retry-after"))
+	}
+	if st := <-done; st != 200 {
+		t.Fatalf("slow request: %d", st)
+	}
+	for i := 0; i < 3; i++ {
+		if st, e, _ := k.chat(key, "gpt-x"); st != 200 {
+			t.Fatalf("request %d after the slow one ended: %d %v", i, st, e)
+		}
+	}
+	// A failed answer releases the slot too.
+	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{Model: "gpt-4o"}, Fault: fakeprovider.Fault{Status: 400, ErrorMessage: "bad"}}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _, _ := k.chat(key, "gpt-x"); st != 400 {
+		t.Fatalf("the faulted request: %d", st)
+	}
+	fake.ClearRules()
+	if st, e, _ := k.chat(key, "gpt-x"); st != 200 {
+		t.Fatalf("after a failed answer: %d %v", st, e)
+	}
+}
