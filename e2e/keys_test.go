@@ -281,6 +281,15 @@ func runVirtualKeys(t *testing.T, start func() *Gateway) {
 			return
 		}
 	})
+	t.Run("a key's aliases rename the model", func(t *testing.T) {
+		aliased, _ := k.generate(`{"models":["gpt-x"],"aliases":{"my-model":"gpt-x"}}`)
+		if st, e, h := k.chat(aliased, "my-model"); st != 200 || h.Get("x-litellm-model-group") == "other" {
+			t.Fatalf("aliased model: %d %v", st, e)
+		}
+		if st, e, _ := k.chat(aliased, "other"); st != 401 {
+			t.Fatalf("a model outside the list is still refused: %d %v", st, e)
+		}
+	})
 	t.Run("/key/update changes the model list", func(t *testing.T) {
 		if st, m := k.call("POST", "/key/update", master, `{"key":"`+limited+`","models":["gpt-x","other"]}`); st != 200 {
 			t.Fatalf("/key/update: %d %v", st, m)

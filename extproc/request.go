@@ -122,12 +122,15 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 		// A replayed request may carry the body the first pass prepared;
 		// the ticket names the group.
 		name = ticket.Group
+	} else if id.token != "" && st.keys != nil {
+		// A key's aliases rename the requested model (LiteLLM's key aliases).
+		name = st.keys.Alias(id.token, name)
 	}
 	res, err := st.Router.Resolve(name)
 	if err != nil {
 		return nil, routerError(err)
 	}
-	grant, ke := st.authorizeKey(id, ticket, f.Model, res.Group)
+	grant, ke := st.authorizeKey(id, ticket, name, res.Group)
 	if ke != nil {
 		return nil, ke
 	}

@@ -52,6 +52,18 @@ func Abbreviate(key string) string {
 	return "sk-..." + key[len(key)-4:]
 }
 
+// Alias is the model a key's aliases map model to (model itself when none).
+func (s *Service) Alias(token, model string) string {
+	k, _, ok := s.Lookup(token)
+	if !ok || len(k.Aliases) == 0 {
+		return model
+	}
+	if a, ok := k.Aliases[model].(string); ok && a != "" {
+		return a
+	}
+	return model
+}
+
 // Authorize runs LiteLLM's checks for a virtual key (its sha256 token) in
 // its order: blocked, expired, model access, key budget, per-model budget,
 // team (blocked, models, budget), user budget, then the rpm/tpm/parallel
