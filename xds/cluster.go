@@ -4,6 +4,7 @@ import (
 	"fmt"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"net"
+	"strings"
 	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
@@ -196,23 +197,31 @@ func AttemptFilter(deploymentID string, o Options) *extprocv3.ExternalProcessor 
 // Unix socket in `llmgate run`).
 func ExtProcServiceCluster(o Options) (*clusterv3.Cluster, error) {
 	o = o.withDefaults()
-	var addr *corev3.Address
+	var addrs []*corev3.Address
 	typ := clusterv3.Cluster_STATIC
 	if o.ExtProcSocket != "" {
-		addr = &corev3.Address{Address: &corev3.Address_Pipe{Pipe: &corev3.Pipe{Path: o.ExtProcSocket}}}
+		addrs = append(addrs, &corev3.Address{Address: &corev3.Address_Pipe{Pipe: &corev3.Pipe{Path: o.ExtProcSocket}}})
 	} else {
-		host, port, err := net.SplitHostPort(o.ExtProcAddress)
-		if err != nil {
-			return nil, fmt.Errorf("ext_proc address %q: %w", o.ExtProcAddress, err)
+		// Several replicas: a comma-separated list.
+		for _, a := range strings.Split(o.ExtProcAddress, ",") {
+			a = strings.TrimSpace(a)
+			host, port, err := net.SplitHostPort(a)
+			if err != nil {
+				return nil, fmt.Errorf("ext_proc address %q: %w", a, err)
+			}
+			var p uint64
+			if _, err := fmt.Sscan(port, &p); err != nil || p == 0 || p > 65535 {
+				return nil, fmt.Errorf("ext_proc address %q: bad port", a)
+			}
+			if net.ParseIP(host) == nil {
+				typ = clusterv3.Cluster_STRICT_DNS
+			}
+			addrs = append(addrs, socketAddress(host, uint32(p)))
 		}
-		var p uint64
-		if _, err := fmt.Sscan(port, &p); err != nil {
-			return nil, fmt.Errorf("ext_proc address %q: bad port", o.ExtProcAddress)
-		}
-		if net.ParseIP(host) == nil {
-			typ = clusterv3.Cluster_STRICT_DNS
-		}
-		addr = socketAddress(host, uint32(p))
+	}
+	var lbs []*endpointv3.LbEndpoint
+	for _, addr := range addrs {
+		lbs = append(lbs, &endpointv3.LbEndpoint{HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{Address: addr}}})
 	}
 	po, err := toAny(&httpv3.HttpProtocolOptions{
 		UpstreamProtocolOptions: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
@@ -238,13 +247,36 @@ func ExtProcServiceCluster(o Options) (*clusterv3.Cluster, error) {
 		PerConnectionBufferLimitBytes: wrapperspb.UInt32(o.MaxRequestBytes + 1<<20),
 		LoadAssignment: &endpointv3.ClusterLoadAssignment{
 			ClusterName: ExtProcCluster,
-			Endpoints: []*endpointv3.LocalityLbEndpoints{{LbEndpoints: []*endpointv3.LbEndpoint{{
-				HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{Address: addr}},
-			}}}},
+			Endpoints:   []*endpointv3.LocalityLbEndpoints{{LbEndpoints: lbs}},
 		},
 		TypedExtensionProtocolOptions: map[string]*anypb.Any{"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": po},
 		CircuitBreakers:               extProcCircuitBreakers(o),
+		HealthChecks:                  extProcHealthChecks(o),
 	}, nil
+}
+
+// ExtProcHealthService is the grpc.health.v1 service name `llmgate extproc`
+// reports; NOT_SERVING from the moment it starts draining.
+const ExtProcHealthService = "envoy.service.ext_proc.v3.ExternalProcessor"
+
+// extProcHealthChecks: in split mode Envoy checks each ext_proc replica
+// every second over grpc.health.v1, so a replica that drains (SIGTERM) or
+// dies stops getting new streams within about a second. None on the
+// in-process Unix socket.
+func extProcHealthChecks(o Options) []*corev3.HealthCheck {
+	if o.ExtProcSocket != "" {
+		return nil
+	}
+	return []*corev3.HealthCheck{{
+		Timeout:            durationpb.New(time.Second),
+		Interval:           durationpb.New(time.Second),
+		NoTrafficInterval:  durationpb.New(time.Second),
+		UnhealthyThreshold: wrapperspb.UInt32(1),
+		HealthyThreshold:   wrapperspb.UInt32(1),
+		HealthChecker: &corev3.HealthCheck_GrpcHealthCheck_{GrpcHealthCheck: &corev3.HealthCheck_GrpcHealthCheck{
+			ServiceName: ExtProcHealthService,
+		}},
+	}}
 }
 
 func extProcGrpcService(o Options) *corev3.GrpcService {

@@ -334,7 +334,7 @@ func splitCmd(which string, args []string) error {
 	fs.StringVar(cfgPath, "config", "", "LiteLLM config.yaml (default: $CONFIG_FILE_PATH, else the embedded example); a path argument works too")
 	fs.StringVar(cfgPath, "c", "", "same as --config")
 	listen := fs.String("listen", map[string]string{"controlplane": "127.0.0.1:18000", "extproc": "127.0.0.1:50051"}[which], "gRPC listen address")
-	extprocAddr := fs.String("extproc-address", "", "controlplane: where Envoy reaches `llmgate extproc`")
+	extprocAddr := fs.String("extproc-address", "", "controlplane: where Envoy reaches `llmgate extproc` (HOST:PORT; several replicas: comma-separated)")
 	xdsAddr := fs.String("xds-address", "", "extproc: take the config from this control plane (`llmgate controlplane --listen`) instead of --config")
 	host := fs.String("host", envOr("HOST", "0.0.0.0"), "controlplane: Envoy's listen address ($HOST)")
 	defPort, err := envPort(4000)
@@ -345,6 +345,7 @@ func splitCmd(which string, args []string) error {
 	fs.Var(port, "port", "controlplane: Envoy's listen port, 0-65535 ($PORT)")
 	drainTimeout := fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM, how long gRPC streams in flight may finish")
 	metricsAddr := fs.String("metrics-address", "", "extproc: serve Prometheus /metrics (no authentication) on HOST:PORT; default: off")
+	drainDelay := fs.Duration("drain-delay", 2*time.Second, "extproc: on SIGTERM, how long grpc.health.v1 reports NOT_SERVING while new streams are still taken (Envoy checks every second)")
 	var listenTLS, xdsTLS gateway.TLSFiles
 	var extTLS xds.TLSFiles
 	fs.StringVar(&listenTLS.Cert, "tls-cert", "", "serve --listen over TLS with this PEM certificate (with --tls-key)")
@@ -365,6 +366,9 @@ func splitCmd(which string, args []string) error {
 	if _, err := parseArgs(fs, args, cfgPath); err != nil {
 		return err
 	}
+	if *drainDelay < 0 || *drainDelay > time.Hour {
+		return usageError{fmt.Errorf("%s: --drain-delay must be from 0 to 1h, got %s", which, *drainDelay)}
+	}
 	if *drainTimeout < 0 || *drainTimeout > 24*time.Hour {
 		return usageError{fmt.Errorf("%s: --drain-timeout must be from 0 to 24h, got %s", which, *drainTimeout)}
 	}
@@ -375,7 +379,7 @@ func splitCmd(which string, args []string) error {
 		ConfigPath: config.PathFromEnv(*cfgPath), DefaultConfig: examples.Default, DefaultConfigName: examples.DefaultName,
 		Host: *host, Port: port.v, ExtProcAddress: *extprocAddr, XDSAddress: *xdsAddr, AccessLog: true, Log: log,
 		DrainTimeout: *drainTimeout, MetricsAddress: *metricsAddr, DataDir: *dataDir,
-		ListenTLS: listenTLS, XDSClientTLS: xdsTLS, ExtProcTLS: extTLS,
+		ListenTLS: listenTLS, XDSClientTLS: xdsTLS, ExtProcTLS: extTLS, DrainDelay: *drainDelay,
 	}
 	if err := checkTLSPairs(map[string][2]string{
 		"--tls-cert": {listenTLS.Cert, listenTLS.Key}, "--xds-tls-cert": {xdsTLS.Cert, xdsTLS.Key}, "--extproc-tls-cert": {extTLS.Cert, extTLS.Key},

@@ -68,6 +68,10 @@ type Options struct {
 	// DrainTimeout bounds how long in-flight requests and streams may run
 	// after SIGTERM (drain.go); 0: stop at once.
 	DrainTimeout time.Duration
+	// DrainDelay (split mode, ext_proc): how long the replica reports
+	// NOT_SERVING and still takes new streams before it drains, so Envoy's
+	// health check moves traffic away first.
+	DrainDelay time.Duration
 	// NoBindCheck skips trying Host:Port before Envoy starts (Envoy's own
 	// rejection of the listener still ends the run).
 	NoBindCheck bool

@@ -122,8 +122,18 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	}
 	gs := grpc.NewServer(append(extProcServerOptions(), sopts...)...)
 	g.ext.Register(gs)
-	stopHealth := healthService(gs, "envoy.service.ext_proc.v3.ExternalProcessor")
-	go func() { <-ctx.Done(); stopHealth(); g.gracefulStop(gs) }()
+	stopHealth := healthService(gs, xds.ExtProcHealthService)
+	go func() {
+		<-ctx.Done()
+		// NOT_SERVING first; Envoy's health check (every second) moves new
+		// streams to the other replicas before this one stops taking them.
+		stopHealth()
+		if o.DrainDelay > 0 {
+			g.log.Info("draining: health NOT_SERVING, new streams move to other replicas", "drain_delay", o.DrainDelay.String())
+			time.Sleep(o.DrainDelay)
+		}
+		g.gracefulStop(gs)
+	}()
 	switch {
 	case tables != nil:
 		go func() {
