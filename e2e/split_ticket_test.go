@@ -113,13 +113,19 @@ router_settings:
 	start(envoyBin, "--config-path", bootPath, "--base-id", fmt.Sprint(port), "--log-level", "warn", "--concurrency", "1")
 
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		resp, err := http.Get(url + "/health/liveliness")
+	// Ready when both replicas answer: the balancer alternates between them,
+	// so several readiness answers in a row have come from each one (a
+	// replica still starting, or still without its routing table, breaks
+	// the run and it starts over).
+	for deadline, inARow := time.Now().Add(30*time.Second), 0; inARow < 8; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(url + "/health/readiness")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
+		}
+		if err == nil && resp.StatusCode == 200 {
+			inARow++
+		} else {
+			inARow = 0
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("split gateway not ready: %v", err)
