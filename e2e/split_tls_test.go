@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -171,6 +172,13 @@ general_settings:
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("logs lack %q", want)
 		}
+	}
+
+	// Every process names the same config version.
+	cpV := regexp.MustCompile(`msg="control plane serving ADS" .*config_version=(\w+)`).FindStringSubmatch(logs.String())
+	epV := regexp.MustCompile(`msg="ext_proc serving" .*config_version=(\w+)`).FindStringSubmatch(logs.String())
+	if cpV == nil || epV == nil || cpV[1] != epV[1] {
+		t.Errorf("config versions differ: control plane %v, ext_proc %v", cpV, epV)
 	}
 
 	// grpc.health.v1 on both listeners.

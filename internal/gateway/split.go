@@ -67,6 +67,7 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	var err error
 	var tables <-chan table
 	var tableKey []byte
+	var tableVersion string
 	if o.XDSAddress != "" {
 		// The control plane serves the config: wait for the first table.
 		creds, err := dialCredentials(o.XDSClientTLS)
@@ -78,7 +79,7 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case tb := <-tables:
-			cfg, tableKey = tb.cfg, tb.ticketKey
+			cfg, tableKey, tableVersion = tb.cfg, tb.ticketKey, tb.version
 		}
 	} else if cfg, err = g.load(); err != nil {
 		return err
@@ -102,12 +103,17 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	if err != nil {
 		return fmt.Errorf("compile config: %w", err)
 	}
-	state := g.newState(cfg, res.Version)
+	version := res.Version
+	if tableVersion != "" {
+		// The control plane's version: every process names the same one.
+		version = tableVersion
+	}
+	state := g.newState(cfg, version)
 	if tableKey != nil {
 		state.SetTicketKey(tableKey)
 	}
 	g.ext = extproc.NewServer(state, g.log)
-	g.cfg, g.version = cfg, res.Version
+	g.cfg, g.version = cfg, version
 	defer g.startOutcomes(cfg).Close()
 	if err := g.serveMetrics(ctx); err != nil {
 		return fmt.Errorf("--metrics-address %q: %w", o.MetricsAddress, err)
@@ -147,7 +153,7 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	case o.ConfigPath != "":
 		go g.watch(ctx, o.ConfigPath)
 	}
-	g.log.Info("ext_proc serving", "address", l.Addr().String(), "tls", tlsMode(o.ListenTLS), "config_version", res.Version)
+	g.log.Info("ext_proc serving", "address", l.Addr().String(), "tls", tlsMode(o.ListenTLS), "config_version", version)
 	return gs.Serve(l)
 }
 
