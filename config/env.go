@@ -1,5 +1,11 @@
 package config
 
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
 // processEnv applies the environment variables LiteLLM's proxy reads besides
 // os.environ/ references: LITELLM_MASTER_KEY when the config names no master
 // key, and DATABASE_URL when it names no general_settings.database_url (LiteLLM's
@@ -10,6 +16,14 @@ func (p *parser) processEnv(cfg *Config) {
 		if v, ok := p.lookup(EnvMasterKey); ok && v != "" {
 			cfg.General.MasterKey = v
 			cfg.General.MasterKeyFromEnv = true
+		}
+	}
+	cfg.General.HealthCheckTimeout = DefaultHealthCheckTimeout
+	if v, ok := p.lookup(EnvHealthCheckTimeout); ok && strings.TrimSpace(v) != "" {
+		if n, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && n > 0 && n <= 1e6 {
+			cfg.General.HealthCheckTimeout = time.Duration(n * float64(time.Second))
+		} else {
+			p.warnAt(nil, EnvHealthCheckTimeout, "must be a positive number of seconds, got %q; using %v", v, DefaultHealthCheckTimeout)
 		}
 	}
 	if cfg.General.DatabaseURL == "" {

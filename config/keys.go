@@ -275,6 +275,7 @@ var keyTable = []KeyDoc{
 	sup(SectionInfo, "metadata", ""),
 	notYet(SectionInfo, "access_groups", ""),
 	notYet(SectionInfo, "health_check_model", ""),
+	sup(SectionInfo, "health_check_timeout", "seconds one health check of this deployment may take; default $HEALTH_CHECK_TIMEOUT_SECONDS, else 60"),
 	notYet(SectionInfo, "team_id", ""),
 	notYet(SectionInfo, "tier", ""),
 
@@ -367,8 +368,8 @@ var keyTable = []KeyDoc{
 	sup(SectionGeneral, "max_parallel_requests", "per-deployment default; router_settings.default_max_parallel_requests wins"),
 	part(SectionGeneral, "global_max_parallel_requests", "sizes Envoy's circuit breakers, the gateway's in-flight ceiling (default 100,000); past it a cluster refuses with OpenAI-format 503 (LiteLLM: 429), per cluster rather than exactly", true),
 	sup(SectionGeneral, "model_group_alias", "merged under router_settings.model_group_alias"),
-	notYet(SectionGeneral, "background_health_checks", "/health checks on request only; no background checks yet"),
-	notYet(SectionGeneral, "health_check_interval", "/health checks on request only; no background checks yet"),
+	sup(SectionGeneral, "background_health_checks", "every deployment is checked through Envoy every health_check_interval, off the request path; /health answers from the latest run; a failed check counts toward the deployment's cooldown and sets litellm_deployment_state"),
+	sup(SectionGeneral, "health_check_interval", "seconds between background runs (default 300)"),
 	notYet(SectionGeneral, "health_check_details", ""),
 	part(SectionGeneral, "database_url", "PostgreSQL: virtual keys, teams, users and spend in LiteLLM's own tables (LiteLLM_VerificationToken, LiteLLM_TeamTable, LiteLLM_UserTable, LiteLLM_SpendLogs), so an existing LiteLLM database keeps working; without it an embedded file under --data-dir. Read at start only (a reload that changes it needs a restart)", true),
 	notYet(SectionGeneral, "max_response_size_mb", ""),

@@ -27,6 +27,11 @@ const (
 	DefaultMaxFallbacks    = 5
 	// DefaultHealthCheckInterval is general_settings.health_check_interval when unset.
 	DefaultHealthCheckInterval = 300 * time.Second
+	// DefaultHealthCheckTimeout is LiteLLM's HEALTH_CHECK_TIMEOUT_SECONDS default.
+	DefaultHealthCheckTimeout = 60 * time.Second
+	// EnvHealthCheckTimeout is the environment variable LiteLLM reads for
+	// the health-check timeout (seconds).
+	EnvHealthCheckTimeout = "HEALTH_CHECK_TIMEOUT_SECONDS"
 )
 
 var retryPolicyKeys = []string{

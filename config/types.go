@@ -135,7 +135,10 @@ type ModelInfo struct {
 	BaseModel             string
 	SupportedEnvironments []string
 	Metadata              map[string]any
-	Extra                 map[string]any // any other key, passed through to /model/info
+	// HealthCheckTimeout is model_info.health_check_timeout: how long one
+	// health check of this deployment may take (0: General.HealthCheckTimeout).
+	HealthCheckTimeout time.Duration
+	Extra              map[string]any // any other key, passed through to /model/info
 }
 
 // Fallback is one {group: [g1, g2]} entry.
@@ -248,9 +251,16 @@ type GeneralSettings struct {
 	// AllowNoMasterKey is llmgate_allow_no_master_key: a hot reload may
 	// remove master_key only when the new file sets it (on purpose; a
 	// half-written file never does).
-	AllowNoMasterKey       bool
+	AllowNoMasterKey bool
+	// BackgroundHealthChecks is background_health_checks: every deployment
+	// is checked every HealthCheckInterval off the request path and /health
+	// answers from the latest run.
 	BackgroundHealthChecks bool
 	HealthCheckInterval    time.Duration
+	// HealthCheckTimeout bounds one deployment's check: LiteLLM's
+	// HEALTH_CHECK_TIMEOUT_SECONDS (environment, default 60 s); a deployment's
+	// model_info.health_check_timeout wins.
+	HealthCheckTimeout time.Duration
 	// AllowMockTesting is dangerously_allow_mock_testing_request_params: the
 	// request fields that fake a failure (mock_testing_*, mock_timeout) are
 	// honoured; without it a request carrying one is refused with a 400.

@@ -9,18 +9,40 @@ import (
 	"sync"
 	"time"
 
+	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/upstream"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 )
 
-// healthTimeout bounds one deployment's check.
-const healthTimeout = 30 * time.Second
+// healthTimeout bounds one deployment's check on an on-demand /health: the
+// client's /health request waits for every check, and Envoy gives the
+// request filter at most max_message_timeout (60 s) for it. Background
+// checks (background_health.go) wait the configured timeout in full.
+const healthTimeout = 55 * time.Second
 
 // healthClient sends the checks to the gateway's own Envoy listener: the
 // checks take the data path a client's request takes (Envoy, the attempt
-// filter, the provider); no Go client talks to a provider.
-var healthClient = &http.Client{Timeout: healthTimeout}
+// filter, the provider); no Go client talks to a provider. Each check's
+// context carries its timeout.
+var healthClient = &http.Client{}
+
+// checkTimeout is how long one check of d may take: model_info.
+// health_check_timeout, else HEALTH_CHECK_TIMEOUT_SECONDS (default 60 s);
+// an on-demand check at most healthTimeout.
+func checkTimeout(st *State, d *configDeployment, onDemand bool) time.Duration {
+	t := d.Info.HealthCheckTimeout
+	if t <= 0 {
+		t = st.Cfg.General.HealthCheckTimeout
+	}
+	if t <= 0 {
+		t = config.DefaultHealthCheckTimeout
+	}
+	if onDemand && t > healthTimeout {
+		t = healthTimeout
+	}
+	return t
+}
 
 type healthEndpoint struct {
 	Model      string `json:"model"`
@@ -33,7 +55,7 @@ type healthEndpoint struct {
 // healthCheck is /health: one minimal request to every deployment (chat, or
 // embeddings for mode: embedding), pinned to it with a signed ticket; LiteLLM's
 // answer shape. Wildcard deployments are not checked (no concrete model).
-func (s *Server) healthCheck(st *State) map[string]any {
+func (s *Server) healthCheck(st *State, onDemand bool) map[string]any {
 	var mu sync.Mutex
 	healthy, unhealthy := []healthEndpoint{}, []healthEndpoint{}
 	var wg sync.WaitGroup
@@ -46,7 +68,7 @@ func (s *Server) healthCheck(st *State) map[string]any {
 		go func() {
 			defer wg.Done()
 			ep := healthEndpoint{Model: d.Params.Model, ModelGroup: d.ModelName, ID: d.ID, APIBase: upstream.Redact(upstream.APIBase(d))}
-			if msg := s.checkDeployment(st, d); msg != "" {
+			if msg := s.checkDeployment(st, d, checkTimeout(st, d, onDemand)); msg != "" {
 				ep.Error = msg
 				mu.Lock()
 				unhealthy = append(unhealthy, ep)
@@ -64,7 +86,7 @@ func (s *Server) healthCheck(st *State) map[string]any {
 }
 
 // checkDeployment returns "" when the deployment answered 2xx, else the error.
-func (s *Server) checkDeployment(st *State, d *configDeployment) string {
+func (s *Server) checkDeployment(st *State, d *configDeployment, timeout time.Duration) string {
 	path, body := "/v1/chat/completions", map[string]any{"model": d.ModelName, "max_tokens": 1,
 		"messages": []any{map[string]any{"role": "user", "content": "ping"}}}
 	ep := llmgatev1.Endpoint_ENDPOINT_CHAT
@@ -73,7 +95,7 @@ func (s *Server) checkDeployment(st *State, d *configDeployment) string {
 		ep = llmgatev1.Endpoint_ENDPOINT_EMBEDDINGS
 	}
 	b, _ := json.Marshal(body)
-	ctx, cancel := context.WithTimeout(context.Background(), healthTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, "POST", s.SelfURL+path, bytes.NewReader(b))
 	if err != nil {
@@ -81,6 +103,9 @@ func (s *Server) checkDeployment(st *State, d *configDeployment) string {
 	}
 	req.Header.Set("content-type", "application/json")
 	req.Header.Set(contract.FallbackHeader, st.signTicket(fallbackTicket{Kind: pinKind, Deployment: d.ID, Group: d.ModelName,
+		// The ticket is read once, when the check reaches the request
+		// filter: it need not outlive the check, and must not outlive the
+		// nonce memory (ticketTTL).
 		Expires: time.Now().Add(healthTimeout).Unix(), Endpoint: int32(ep)}))
 	resp, err := healthClient.Do(req)
 	if err != nil {

@@ -32,7 +32,13 @@ func (s *Server) management(st *State, rt route, h map[string]string) *extprocv3
 			return errorReply(&translator.Error{Status: 501, Type: "not_implemented_error",
 				Message: "/health needs the gateway's own listener address (served by `llmgate run`); use /health/liveliness and /health/readiness"}, nil)
 		}
-		b, _ := json.Marshal(s.healthCheck(st))
+		if st.Cfg.General.BackgroundHealthChecks {
+			// LiteLLM's /health with background_health_checks: the latest
+			// background run, no call to any deployment.
+			b, _ := json.Marshal(s.latestHealth())
+			return immediate(200, "application/json", b, nil, "llmgate_health")
+		}
+		b, _ := json.Marshal(s.healthCheck(st, true))
 		return immediate(200, "application/json", b, nil, "llmgate_health")
 	case routeModels, routeModelInfo, routeModelGroupInfo, routeModel:
 		if _, e := st.authenticate(h); e != nil {

@@ -142,6 +142,8 @@ type Server struct {
 	// metrics serves /metrics on the gateway port when the config names the
 	// prometheus callback (unset: 404); see SetMetrics.
 	metrics atomic.Pointer[http.Handler]
+	// lastHealth is the latest background health run (background_health.go).
+	lastHealth atomic.Pointer[map[string]any]
 }
 
 // SetMetrics installs the /metrics handler (safe while serving).

@@ -348,6 +348,9 @@ func (g *Gateway) waitReady(ctx context.Context, admin adminEndpoint, proc *envo
 		}
 		if envoyReady(c, admin.url()) && listenerActive(c, admin.url()) {
 			g.log.Info("gateway ready", "admin", addr)
+			// Background health checks go through Envoy: they start once it
+			// serves.
+			go g.ext.RunBackgroundHealth(ctx)
 			if g.o.Ready != nil {
 				g.o.Ready(addr)
 			}
