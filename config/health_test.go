@@ -46,3 +46,24 @@ general_settings:
 		t.Errorf("a bad HEALTH_CHECK_TIMEOUT_SECONDS: %v, warnings %v", cfg.General.HealthCheckTimeout, cfg.Warnings)
 	}
 }
+
+// TestOTelMetricsEndpoint: the GenAI metrics go to
+// OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, else the base endpoint's /v1/metrics
+// over HTTP (the target itself over grpc).
+func TestOTelMetricsEndpoint(t *testing.T) {
+	yml := "model_list: []\nlitellm_settings:\n  callbacks: [\"otel\"]\n"
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{}, "http://localhost:4318/v1/metrics"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/"}, "http://collector:4318/v1/metrics"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "http://collector:4317"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://m:9/x"}, "http://m:9/x"},
+	} {
+		env := func(k string) (string, bool) { v, ok := c.env[k]; return v, ok }
+		if got := mustParse(t, yml, env).LiteLLM.Logging.OTelMetricsEndpoint; got != c.want {
+			t.Errorf("%v: metrics endpoint %q, want %q", c.env, got, c.want)
+		}
+	}
+}

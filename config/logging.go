@@ -50,10 +50,14 @@ type LoggingSettings struct {
 	// OTEL_HEADERS as fallbacks). OTelProtocol is "grpc" or "http/protobuf";
 	// OTelEndpoint is the full traces URL for http/protobuf, the target URL
 	// for grpc; OTelHeaders values are secret.
-	OTelProtocol    string
-	OTelEndpoint    string
-	OTelHeaders     map[string]string
-	OTelServiceName string
+	OTelProtocol string
+	OTelEndpoint string
+	// OTelMetricsEndpoint is where the GenAI metrics go:
+	// OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, else the base endpoint
+	// (+ /v1/metrics over HTTP).
+	OTelMetricsEndpoint string
+	OTelHeaders         map[string]string
+	OTelServiceName     string
 	// BatchSize and FlushInterval bound each callback's batches.
 	BatchSize     int
 	FlushInterval time.Duration
@@ -166,6 +170,21 @@ func (p *parser) otelEnv(lg *LoggingSettings, get func(string) string) {
 		}
 	}
 	lg.OTelEndpoint = ep
+	mep := get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+	if mep == "" {
+		base := first("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_ENDPOINT")
+		switch {
+		case base == "" && proto == "grpc":
+			mep = "http://localhost:4317"
+		case base == "":
+			mep = "http://localhost:4318/v1/metrics"
+		case proto == "grpc":
+			mep = base
+		default:
+			mep = strings.TrimRight(base, "/") + "/v1/metrics"
+		}
+	}
+	lg.OTelMetricsEndpoint = mep
 	lg.OTelHeaders = parseHeaderList(first("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_HEADERS"))
 	lg.OTelServiceName = first("OTEL_SERVICE_NAME")
 	if lg.OTelServiceName == "" {

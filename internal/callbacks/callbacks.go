@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -88,6 +89,7 @@ type Manager struct {
 
 	otelExporter sdktrace.SpanExporter
 	otelResource *resource.Resource
+	otelMetrics  *GenAIMetrics
 }
 
 // New returns a manager with no callback configured.
@@ -131,6 +133,17 @@ func (m *Manager) Configure(s Settings) {
 		}
 		m.otelExporter, m.otelResource = exp, otelResource(s.OTel.ServiceName)
 		m.start(OTel, s, m.postOTel)
+		if s.OTel.MetricsEndpoint != "" {
+			// The GenAI metrics: recorded per try, exported by the SDK's
+			// periodic reader (OTEL_METRIC_EXPORT_INTERVAL, default 60 s).
+			mexp, err := newMetricExporter(s.OTel)
+			if err == nil {
+				m.otelMetrics, err = NewGenAIMetrics(sdkmetric.NewPeriodicReader(mexp), m.otelResource)
+			}
+			if err != nil {
+				m.log.Error("otel callback: GenAI metrics not started", "error", err.Error())
+			}
+		}
 	}
 }
 
@@ -158,9 +171,13 @@ func (m *Manager) Sink() outcome.Sink {
 		s := m.settings.Load()
 		m.mu.Lock()
 		gen, lf, ot := m.senders[GenericAPI], m.senders[Langfuse], m.senders[OTel]
+		gm := m.otelMetrics
 		m.mu.Unlock()
 		if s.OTel != nil {
 			ot.enqueue(t) // every try: a span per attempt
+			if gm != nil {
+				gm.Record(&t)
+			}
 		}
 		if t.Answer != outcome.AnswerSent {
 			return
@@ -192,6 +209,11 @@ func (m *Manager) Close() {
 		ctx, cancel := context.WithTimeout(context.Background(), PostTimeout)
 		defer cancel()
 		_ = m.otelExporter.Shutdown(ctx)
+	}
+	if m.otelMetrics != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), PostTimeout)
+		defer cancel()
+		_ = m.otelMetrics.Shutdown(ctx)
 	}
 }
 

@@ -26,10 +26,13 @@ const OTel = "otel"
 
 // OTelSettings configure the OTLP trace exporter.
 type OTelSettings struct {
-	Protocol    string // "grpc" or "http/protobuf"
-	Endpoint    string // traces URL (http/protobuf) or target URL (grpc)
-	Headers     map[string]string
-	ServiceName string
+	Protocol string // "grpc" or "http/protobuf"
+	Endpoint string // traces URL (http/protobuf) or target URL (grpc)
+	// MetricsEndpoint is the metrics URL (http/protobuf) or target URL
+	// (grpc) of the GenAI metrics; empty: no metrics.
+	MetricsEndpoint string
+	Headers         map[string]string
+	ServiceName     string
 }
 
 // newExporter builds the OTLP span exporter. Its own retry is off: the

@@ -72,7 +72,7 @@ func callbackSettings(cfg *config.Config) callbacks.Settings {
 			Host: lg.LangfuseHost, PublicKey: lg.LangfusePublicKey, SecretKey: lg.LangfuseSecretKey}
 	}
 	if ok, fail := ls.CallbackEvents(callbacks.OTel); ok || fail {
-		s.OTel = &callbacks.OTelSettings{Protocol: lg.OTelProtocol, Endpoint: lg.OTelEndpoint, Headers: lg.OTelHeaders, ServiceName: lg.OTelServiceName}
+		s.OTel = &callbacks.OTelSettings{Protocol: lg.OTelProtocol, Endpoint: lg.OTelEndpoint, MetricsEndpoint: lg.OTelMetricsEndpoint, Headers: lg.OTelHeaders, ServiceName: lg.OTelServiceName}
 	}
 	return s
 }
