@@ -48,6 +48,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	envoyBin, setupErr = envoy.FindBinary()
+	// Every llmgate a test starts without a data dir of its own (split-mode
+	// processes, CLI runs) keeps its key store here, not in ~/.llmgate.
+	if os.Getenv("LLMGATE_DATA_DIR") == "" {
+		os.Setenv("LLMGATE_DATA_DIR", filepath.Join(dir, "data"))
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -87,6 +92,12 @@ type Gateway struct {
 // startGateway writes the config and runs llmgate on a free port until the test ends.
 func startGateway(t *testing.T, configYAML string, env ...string) *Gateway {
 	t.Helper()
+	return startGatewayArgs(t, configYAML, nil, env...)
+}
+
+// startGatewayArgs is startGateway with extra `llmgate run` flags.
+func startGatewayArgs(t *testing.T, configYAML string, args []string, env ...string) *Gateway {
+	t.Helper()
 	needEnvoy(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.yaml")
@@ -95,10 +106,17 @@ func startGateway(t *testing.T, configYAML string, env ...string) *Gateway {
 	}
 	port := freePort(t)
 	g := &Gateway{t: t, URL: fmt.Sprintf("http://127.0.0.1:%d", port), ConfigPath: path, done: make(chan struct{})}
-	g.cmd = exec.Command(llmgateBin, "run", "--config", path, "--host", "127.0.0.1", "--port", fmt.Sprint(port),
-		"--envoy", envoyBin, "--envoy-concurrency", "2")
+	g.cmd = exec.Command(llmgateBin, append([]string{"run", "--config", path, "--host", "127.0.0.1", "--port", fmt.Sprint(port),
+		"--envoy", envoyBin, "--envoy-concurrency", "2"}, args...)...)
 	// Each gateway keeps its key store and spend file in the test's own dir.
 	g.cmd.Env = append(append(os.Environ(), "LLMGATE_DATA_DIR="+filepath.Join(dir, "data")), env...)
+	return g.launch(t)
+}
+
+// launch starts g.cmd (built by the caller) with its output captured, stops
+// it when the test ends, and waits until the gateway is ready.
+func (g *Gateway) launch(t *testing.T) *Gateway {
+	t.Helper()
 	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	g.cmd.Stdout = &lockedWriter{mu: &g.mu, w: &g.stdout}
 	g.cmd.Stderr = &lockedWriter{mu: &g.mu, w: &g.stderr}

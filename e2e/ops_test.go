@@ -28,24 +28,16 @@ func cliEnv(env ...string) []string {
 	return append(out, env...)
 }
 
-// startLLMGate runs llmgate with exactly these arguments and environment and
-// waits until url answers /health/readiness.
+// startLLMGate runs llmgate with exactly these arguments and environment
+// (plus a data dir of the test's own) and waits until url answers
+// /health/readiness.
 func startLLMGate(t *testing.T, url string, env []string, args ...string) *Gateway {
 	t.Helper()
 	needEnvoy(t)
 	g := &Gateway{t: t, URL: url, done: make(chan struct{})}
 	g.cmd = exec.Command(llmgateBin, args...)
-	g.cmd.Env = env
-	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	g.cmd.Stdout = &lockedWriter{mu: &g.mu, w: &g.stdout}
-	g.cmd.Stderr = &lockedWriter{mu: &g.mu, w: &g.stderr}
-	if err := g.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = g.cmd.Wait(); close(g.done) }()
-	t.Cleanup(g.Stop)
-	g.waitReady()
-	return g
+	g.cmd.Env = append(env, "LLMGATE_DATA_DIR="+filepath.Join(t.TempDir(), "data"))
+	return g.launch(t)
 }
 
 // runExit runs llmgate to its end (at most a minute) and returns its output

@@ -14,36 +14,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
-
-// startGatewayArgs is startGateway with extra `llmgate run` flags.
-func startGatewayArgs(t *testing.T, configYAML string, args []string, env ...string) *Gateway {
-	t.Helper()
-	needEnvoy(t)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(path, []byte(configYAML), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	port := freePort(t)
-	g := &Gateway{t: t, URL: fmt.Sprintf("http://127.0.0.1:%d", port), ConfigPath: path, done: make(chan struct{})}
-	g.cmd = exec.Command(llmgateBin, append([]string{"run", "--config", path, "--host", "127.0.0.1", "--port", fmt.Sprint(port),
-		"--envoy", envoyBin, "--envoy-concurrency", "2"}, args...)...)
-	g.cmd.Env = append(os.Environ(), env...)
-	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	g.cmd.Stdout = &lockedWriter{mu: &g.mu, w: &g.stdout}
-	g.cmd.Stderr = &lockedWriter{mu: &g.mu, w: &g.stderr}
-	if err := g.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = g.cmd.Wait(); close(g.done) }()
-	t.Cleanup(g.Stop)
-	g.waitReady()
-	return g
-}
 
 // adminFromLog is the admin address the "gateway ready" line names.
 func adminFromLog(t *testing.T, g *Gateway) string {
