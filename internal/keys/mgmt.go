@@ -212,39 +212,9 @@ func (s *Service) fields(req map[string]any, k *keystore.Key) *Error {
 		case "max_parallel_requests":
 			k.MaxParallelRequests, e = optInt(name, v)
 		case "duration":
-			if v == nil {
-				k.Expires = nil
-				continue
-			}
-			ds, ok := v.(string)
-			if !ok {
-				e = badRequest("duration must be a string such as \"30d\"")
-				break
-			}
-			d, err := ParseDuration(ds)
-			if err != nil {
-				e = badRequest(err.Error())
-				break
-			}
-			exp := now.Add(d)
-			k.Expires = &exp
+			_, k.Expires, e = optPeriod(name, v, now)
 		case "budget_duration":
-			if v == nil {
-				k.BudgetDuration, k.BudgetResetAt = "", nil
-				continue
-			}
-			ds, ok := v.(string)
-			if !ok {
-				e = badRequest("budget_duration must be a string such as \"30d\"")
-				break
-			}
-			d, err := ParseDuration(ds)
-			if err != nil {
-				e = badRequest(err.Error())
-				break
-			}
-			reset := now.Add(d)
-			k.BudgetDuration, k.BudgetResetAt = ds, &reset
+			k.BudgetDuration, k.BudgetResetAt, e = optPeriod(name, v, now)
 		case "spend":
 			var sp *float64
 			if sp, e = optNumber(name, v, maxMoney); e == nil && sp != nil {
@@ -314,6 +284,24 @@ func optNumber(name string, v any, limit float64) (*float64, *Error) {
 		return nil, badRequest(fmt.Sprintf("%s must be a number between 0 and %g", name, limit))
 	}
 	return &f, nil
+}
+
+// optPeriod reads a LiteLLM duration such as "30d" and the time it ends
+// from now; null clears both.
+func optPeriod(name string, v any, now time.Time) (string, *time.Time, *Error) {
+	if v == nil {
+		return "", nil, nil
+	}
+	ds, ok := v.(string)
+	if !ok {
+		return "", nil, badRequest(name + " must be a string such as \"30d\"")
+	}
+	d, err := ParseDuration(ds)
+	if err != nil {
+		return "", nil, badRequest(err.Error())
+	}
+	end := now.Add(d)
+	return ds, &end, nil
 }
 
 func optInt(name string, v any) (*int64, *Error) {

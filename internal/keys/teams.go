@@ -75,22 +75,7 @@ func limitFields(req map[string]any, models *[]string, meta *map[string]any, max
 		case "model_max_budget":
 			*mmb, e = object(name, v)
 		case "budget_duration":
-			if v == nil {
-				*dur, *reset = "", nil
-				continue
-			}
-			ds, ok := v.(string)
-			if !ok {
-				e = badRequest("budget_duration must be a string such as \"30d\"")
-				break
-			}
-			d, err := ParseDuration(ds)
-			if err != nil {
-				e = badRequest(err.Error())
-				break
-			}
-			r := now.Add(d)
-			*dur, *reset = ds, &r
+			*dur, *reset, e = optPeriod(name, v, now)
 		}
 		if e != nil {
 			return e
