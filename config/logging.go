@@ -155,36 +155,25 @@ func (p *parser) otelEnv(lg *LoggingSettings, get func(string) string) {
 		proto = "http/protobuf"
 	}
 	lg.OTelProtocol = proto
-	ep := get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-	if ep == "" {
+	// A signal's own endpoint is used as written; the base endpoint gets the
+	// signal's path over HTTP (the OTLP exporter spec), not over gRPC.
+	endpoint := func(signalVar, path string) string {
+		if ep := get(signalVar); ep != "" {
+			return ep
+		}
 		base := first("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_ENDPOINT")
 		switch {
 		case base == "" && proto == "grpc":
-			ep = "http://localhost:4317"
+			return "http://localhost:4317"
 		case base == "":
-			ep = "http://localhost:4318/v1/traces"
+			return "http://localhost:4318" + path
 		case proto == "grpc":
-			ep = base
-		default:
-			ep = strings.TrimRight(base, "/") + "/v1/traces"
+			return base
 		}
+		return strings.TrimRight(base, "/") + path
 	}
-	lg.OTelEndpoint = ep
-	mep := get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
-	if mep == "" {
-		base := first("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_ENDPOINT")
-		switch {
-		case base == "" && proto == "grpc":
-			mep = "http://localhost:4317"
-		case base == "":
-			mep = "http://localhost:4318/v1/metrics"
-		case proto == "grpc":
-			mep = base
-		default:
-			mep = strings.TrimRight(base, "/") + "/v1/metrics"
-		}
-	}
-	lg.OTelMetricsEndpoint = mep
+	lg.OTelEndpoint = endpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "/v1/traces")
+	lg.OTelMetricsEndpoint = endpoint("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "/v1/metrics")
 	lg.OTelHeaders = parseHeaderList(first("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_HEADERS"))
 	lg.OTelServiceName = first("OTEL_SERVICE_NAME")
 	if lg.OTelServiceName == "" {
