@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -135,6 +136,8 @@ func TestPrometheusScrapesLiteLLMMetrics(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 
+	dashboardQueriesRun(t, prom)
+
 	// The gateway port: behind the key, Prometheus text once authorised.
 	code, _, body := do(t, "GET", g.URL+"/metrics", "", "")
 	if code != 401 || !strings.Contains(string(body), `"error"`) {
@@ -239,4 +242,57 @@ func (p *promServer) query(t *testing.T, q string) (float64, bool) {
 	s, _ := r.Data.Result[0].Value[1].(string)
 	v, err := strconv.ParseFloat(s, 64)
 	return v, err == nil
+}
+
+// dashboardQueriesRun: every query of the shipped Grafana dashboard
+// (deploy/grafana/llmgate.json) parses and runs on the real Prometheus, and
+// every metric it names — LiteLLM's, llmgate's and Envoy's, all from the one
+// /metrics endpoint — was scraped, so no panel is empty because of a typo
+// or a metric that does not exist.
+func dashboardQueriesRun(t *testing.T, prom *promServer) {
+	t.Helper()
+	b, err := os.ReadFile("../deploy/grafana/llmgate.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatalf("dashboard: %v", err)
+	}
+	// Seen only when a provider sends rate-limit headers or a deployment
+	// cools down, which this test's traffic does not do.
+	notServedHere := map[string]bool{"litellm_remaining_requests_metric": true, "litellm_remaining_tokens_metric": true,
+		"litellm_deployment_cooled_down_total": true}
+	// A metric name is followed by a selector, a range or a closing paren;
+	// label names (in by (...) and in selectors) are dropped first.
+	byClause := regexp.MustCompile(`\bby \([^)]*\)`)
+	labelMatch := regexp.MustCompile(`[a-z_]+\s*(=~|!~|!=|=)`)
+	name := regexp.MustCompile(`\b(?:litellm|llmgate|envoy)_[a-z0-9_]+`)
+	vars := strings.NewReplacer("$__rate_interval", "1m", "$model_group", ".*")
+	seen, queries := map[string]bool{}, 0
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			queries++
+			prom.query(t, vars.Replace(tg.Expr)) // fails the test unless Prometheus accepts the query
+			for _, n := range name.FindAllString(labelMatch.ReplaceAllString(byClause.ReplaceAllString(tg.Expr, ""), ""), -1) {
+				if seen[n] || notServedHere[n] {
+					continue
+				}
+				seen[n] = true
+				if _, ok := prom.query(t, `count({__name__="`+n+`"})`); !ok {
+					t.Errorf("dashboard panel %q uses %s, which /metrics does not serve", p.Title, n)
+				}
+			}
+		}
+	}
+	if queries < 20 || len(seen) < 20 {
+		t.Fatalf("dashboard: %d queries over %d metrics; the file lost its panels", queries, len(seen))
+	}
 }

@@ -103,6 +103,11 @@ type Gateway struct {
 	// callbackMetrics: its counters are on the metrics registry.
 	callbacks       *callbacks.Manager
 	callbackMetrics bool
+	// envoyStats re-exports Envoy's stats on /metrics (llmgate run only:
+	// split-mode replicas have no Envoy of their own); envoyMetrics: it
+	// is on the metrics handler.
+	envoyStats   *envoyStats
+	envoyMetrics bool
 
 	mu      sync.Mutex
 	cfg     *config.Config
@@ -269,6 +274,10 @@ func Run(ctx context.Context, o Options) error {
 	g.log.Info("envoy started", "binary", bin, "pid", proc.PID(), "listen", fmt.Sprintf("%s:%d", g.xdsOptions().ListenAddress, res.Listeners[0].GetAddress().GetSocketAddress().GetPortValue()), "config_version", res.Version, "deployments", len(cfg.Models))
 
 	admin := adminEndpoint{socket: bo.AdminSocket, addressFile: adminPath}
+	g.mu.Lock()
+	g.envoyStats = &envoyStats{admin: &adminEndpoint{socket: bo.AdminSocket, addressFile: adminPath}}
+	g.registerEnvoyStats()
+	g.mu.Unlock()
 	go g.waitReady(ctx, admin, proc)
 	if o.ConfigPath != "" {
 		go g.watch(ctx, o.ConfigPath)

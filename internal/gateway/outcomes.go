@@ -109,6 +109,16 @@ func (g *Gateway) registerCallbackMetrics() {
 	g.metrics.Registry().MustRegister(g.callbacks.Collector())
 }
 
+// registerEnvoyStats adds Envoy's stats to /metrics once both exist.
+func (g *Gateway) registerEnvoyStats() {
+	if g.metrics == nil || g.envoyStats == nil || g.envoyMetrics {
+		return
+	}
+	g.envoyMetrics = true
+	g.metrics.Registry().MustRegister(g.envoyStats.upGauge())
+	g.metrics.Serve(g.envoyStats)
+}
+
 // metricsSink is the name of the Prometheus sink on the bus.
 const metricsSink = "prometheus"
 
@@ -131,6 +141,7 @@ func (g *Gateway) ensureMetrics(cfg *config.Config) {
 	})
 	bus.Register(metricsSink, 0, g.metrics.Sink())
 	g.registerCallbackMetrics()
+	g.registerEnvoyStats()
 	if g.ext != nil {
 		g.ext.SetMetrics(g.metrics.Handler())
 	}

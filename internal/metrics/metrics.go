@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/llmgate/llmgate/internal/outcome"
 )
@@ -54,6 +55,9 @@ type Metrics struct {
 	depSuccess, depFailure, depTotal, depCooledDown *prometheus.CounterVec
 	depState, remainingRequests, remainingTokens    *prometheus.GaugeVec
 	dropped                                         prometheus.CounterFunc
+
+	extraMu sync.Mutex
+	extra   []prometheus.Gatherer // served after the registry (Envoy's stats)
 
 	mu       sync.Mutex
 	cooldown map[string]time.Time // deployment id → cooldown deadline last seen
@@ -117,7 +121,23 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 // Handler serves the metrics: Prometheus text, or OpenMetrics when the
 // scraper asks for it.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{EnableOpenMetrics: true})
+	all := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		m.extraMu.Lock()
+		// The extra gatherers first: a gauge in the registry may report
+		// how their scrape went.
+		gs := append(append(prometheus.Gatherers{}, m.extra...), m.reg)
+		m.extraMu.Unlock()
+		return gs.Gather()
+	})
+	return promhttp.HandlerFor(all, promhttp.HandlerOpts{EnableOpenMetrics: true})
+}
+
+// Serve adds a gatherer whose families every scrape also shows (Envoy's
+// own stats); its names must not collide with the registry's.
+func (m *Metrics) Serve(g prometheus.Gatherer) {
+	m.extraMu.Lock()
+	defer m.extraMu.Unlock()
+	m.extra = append(m.extra, g)
 }
 
 // Sink returns the bus sink that records each try.
