@@ -51,13 +51,23 @@ func TestValidateExamples(t *testing.T) {
 			t.Errorf("render %s: exit %d\n%s", f, code, out)
 			continue
 		}
+		var boot struct {
+			StaticResources struct {
+				Listeners []map[string]any `yaml:"listeners"`
+				Clusters  []map[string]any `yaml:"clusters"`
+			} `yaml:"static_resources"`
+		}
+		if err := yaml.Unmarshal([]byte(out), &boot); err != nil || len(boot.StaticResources.Listeners) != 1 || len(boot.StaticResources.Clusters) == 0 {
+			t.Errorf("render %s: not a static bootstrap (%v)", f, err)
+		}
+		out, code = runCLI(t, "render", "--config", f, "--mode", "xds")
 		var doc struct {
 			Listeners []map[string]any `yaml:"listeners"`
 			Routes    []map[string]any `yaml:"routes"`
 			Clusters  []map[string]any `yaml:"clusters"`
 		}
-		if err := yaml.Unmarshal([]byte(out), &doc); err != nil || len(doc.Listeners) != 1 || len(doc.Routes) != 1 || len(doc.Clusters) == 0 {
-			t.Errorf("render %s: not the expected resources (%v)", f, err)
+		if err := yaml.Unmarshal([]byte(out), &doc); code != 0 || err != nil || len(doc.Listeners) != 1 || len(doc.Routes) != 1 || len(doc.Clusters) == 0 {
+			t.Errorf("render --mode xds %s: not the expected resources (%v)", f, err)
 		}
 	}
 }

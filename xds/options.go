@@ -28,6 +28,9 @@ type Options struct {
 	// MaxInFlight sizes every circuit breaker (DefaultMaxInFlight when 0;
 	// general_settings.global_max_parallel_requests sets it).
 	MaxInFlight uint32
+	// NoPriorityGroup renders model-group routes for Envoys older than 1.40
+	// (weighted clusters, retries on the same deployment; xds/compat.go).
+	NoPriorityGroup bool
 }
 
 // DefaultMaxRequestBytes is used when general_settings.max_request_size_mb is unset.

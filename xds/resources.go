@@ -76,6 +76,11 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 		}
 		r.Clusters = append(r.Clusters, c)
 	}
+	if o.NoPriorityGroup {
+		if err := withoutPriorityGroup(r); err != nil {
+			return nil, err
+		}
+	}
 	h := sha256.New()
 	mo := proto.MarshalOptions{Deterministic: true}
 	for _, m := range r.all() {

@@ -18,6 +18,7 @@ import (
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/envoy"
 	"github.com/llmgate/llmgate/examples"
+	"github.com/llmgate/llmgate/internal/byo"
 	"github.com/llmgate/llmgate/internal/gateway"
 	"github.com/llmgate/llmgate/xds"
 )
@@ -27,7 +28,8 @@ const usage = `llmgate runs a LiteLLM proxy config.yaml on Envoy.
 Usage:
   llmgate run      [config.yaml | --config FILE] [--host 0.0.0.0] [--port 4000] [--num_workers N]
   llmgate validate [config.yaml | --config FILE] [--no-env]
-  llmgate render   [config.yaml | --config FILE] [--port 4000] [--extproc-address HOST:PORT]
+  llmgate render   [config.yaml | --config FILE] [--mode static|fragments|merge|xds] [--extproc-address HOST:PORT]
+                   for your own Envoy: a complete bootstrap, fragments for a listener you run, or the merge
   llmgate version  (also --version): llmgate's module version and the Envoy it would run
 
 Split into pieces, for fleets:
@@ -297,7 +299,7 @@ func validateCmd(args []string, out io.Writer) error {
 }
 
 func renderCmd(args []string, out io.Writer) error {
-	fs := newFlagSet("render", "render [config.yaml | --config FILE] [flags]")
+	fs := newFlagSet("render", "render [config.yaml | --config FILE] [--mode static|fragments|merge|xds] [flags]")
 	cfgPath := new(string)
 	fs.StringVar(cfgPath, "config", "", "LiteLLM config.yaml (default: $CONFIG_FILE_PATH, else the embedded example); a path argument works too")
 	fs.StringVar(cfgPath, "c", "", "same as --config")
@@ -307,24 +309,78 @@ func renderCmd(args []string, out io.Writer) error {
 	}
 	port := &portFlag{v: defPort}
 	fs.Var(port, "port", "listen port, 0-65535 ($PORT)")
-	extproc := fs.String("extproc-address", "127.0.0.1:50051", "address of `llmgate extproc` as Envoy should reach it")
+	extproc := fs.String("extproc-address", "127.0.0.1:50051", "address of `llmgate extproc` as Envoy should reach it (several replicas: comma-separated)")
+	mode := fs.String("mode", "static", "static: a complete Envoy bootstrap (envoy -c); "+
+		"fragments: the pieces to merge into a listener you already run; "+
+		"merge: --into FILE with the fragments merged in; "+
+		"xds: the resources as `llmgate controlplane` serves them over ADS (not for static_resources)")
+	into := fs.String("into", "", "merge: your Envoy bootstrap (YAML or JSON)")
+	listener := fs.String("listener", "", "merge: the listener to extend (default: the only HTTP listener)")
+	vhosts := fs.String("virtual-hosts", "", "merge: comma-separated virtual hosts that get the LLM routes (default: all of the listener's)")
+	paths := fs.String("paths", strings.Join(byo.DefaultPaths, ","), "fragments, merge: comma-separated path prefixes (whole segments) that go to llmgate on a shared listener")
+	admin := &portFlag{v: 9901}
+	fs.Var(admin, "admin-port", "static: Envoy's admin port on 127.0.0.1 (0: no admin interface)")
+	noPG := fs.Bool("no-priority-group", false, "for Envoys older than 1.40: each model group routes by weight to its own deployments, retries stay on the deployment picked (no per-request plan, no fallback groups in the plan; see README)")
 	if _, err := parseArgs(fs, args, cfgPath); err != nil {
 		return err
+	}
+	switch *mode {
+	case "static", "fragments", "merge", "xds":
+	default:
+		return usageError{fmt.Errorf("render: --mode must be static, fragments, merge or xds, got %q", *mode)}
+	}
+	if (*mode == "merge") != (*into != "") {
+		return usageError{fmt.Errorf("render: --into goes with --mode merge")}
 	}
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err
 	}
-	res, err := xds.Build(cfg, xds.Options{Port: port.v, ExtProcAddress: *extproc, AccessLog: true})
+	res, err := xds.Build(cfg, xds.Options{Port: port.v, ExtProcAddress: *extproc, AccessLog: true, NoPriorityGroup: *noPG})
 	if err != nil {
 		return err
 	}
-	b, err := res.YAML()
+	var b []byte
+	switch *mode {
+	case "xds":
+		b, err = res.YAML()
+	case "static":
+		bs, err2 := byo.Static(res, admin.v)
+		if err2 != nil {
+			return err2
+		}
+		b, err = byo.YAML(bs)
+	case "fragments", "merge":
+		fr, err2 := byo.BuildFragments(res, splitList(*paths))
+		if err2 != nil {
+			return err2
+		}
+		if *mode == "fragments" {
+			b, err = byo.FragmentsYAML(fr)
+			break
+		}
+		orig, err2 := os.ReadFile(*into)
+		if err2 != nil {
+			return err2
+		}
+		b, err = byo.Merge(orig, fr, byo.MergeOptions{Listener: *listener, VirtualHosts: splitList(*vhosts)})
+	}
 	if err != nil {
 		return err
 	}
 	_, err = out.Write(b)
 	return err
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // splitCmd runs one piece of the gateway on its own.

@@ -1,0 +1,304 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/llmgate/llmgate/internal/fakeprovider"
+)
+
+// proc is a process a bring-your-own-Envoy test starts (llmgate pieces,
+// Envoy), with its output kept for the failure message.
+type proc struct {
+	cmd *exec.Cmd
+	mu  sync.Mutex
+	out bytes.Buffer
+}
+
+func (p *proc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+
+func (p *proc) Output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+func startProc(t *testing.T, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(args[0], args[1:]...)}
+	p.cmd.Stdout, p.cmd.Stderr = p, p
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = p.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", filepath.Base(args[0]), tail(p.Output(), 4000))
+		}
+	})
+	return p
+}
+
+// appServer is the user's own app behind their Envoy: it answers its own
+// 200, 404 and 500 in plain text.
+func appServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("content-type", "text/plain")
+		switch r.URL.Path {
+		case "/app/ok":
+			_, _ = io.WriteString(w, "app ok")
+		case "/app/boom":
+			w.WriteHeader(500)
+			_, _ = io.WriteString(w, "app broke")
+		default:
+			w.WriteHeader(404)
+			_, _ = io.WriteString(w, "app has no "+r.URL.Path)
+		}
+	})}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return l.Addr().String()
+}
+
+// appBootstrap is an Envoy bootstrap as a user writes it: one listener
+// serving an app under /app, no catch-all (an unknown path is Envoy's own
+// 404), the router alone in the filter chain.
+func appBootstrap(port int, app string) string {
+	host, p, _ := net.SplitHostPort(app)
+	return fmt.Sprintf(`
+static_resources:
+  listeners:
+  - name: app_listener
+    address: {socket_address: {address: 127.0.0.1, port_value: %d}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: app
+          route_config:
+            name: app_routes
+            virtual_hosts:
+            - name: app
+              domains: ["*"]
+              routes:
+              - match: {prefix: /app}
+                route: {cluster: app}
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:
+  - name: app
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: app
+      endpoints:
+      - lb_endpoints:
+        - endpoint: {address: {socket_address: {address: %s, port_value: %s}}}
+`, port, host, p)
+}
+
+func waitHTTP(t *testing.T, url string, envoyProc *proc) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode < 500 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never answered: %v\n%s", url, err, tail(envoyProc.Output(), 3000))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func get(t *testing.T, url string) (int, string, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("content-type"), string(b)
+}
+
+// checkSharedListener: the app's routes and llmgate's routes both work on
+// one listener, and the app's errors (and Envoy's own 404 for a path nobody
+// serves) are not rewritten into OpenAI JSON.
+func checkSharedListener(t *testing.T, url string, fake *fakeprovider.Server) {
+	t.Helper()
+	if code, _, body := get(t, url+"/app/ok"); code != 200 || body != "app ok" {
+		t.Errorf("app route: %d %q", code, body)
+	}
+	if code, ct, body := get(t, url+"/app/missing"); code != 404 || body != "app has no /app/missing" || strings.Contains(ct, "json") {
+		t.Errorf("the app's own 404 must reach the client as the app sent it: %d %s %q", code, ct, body)
+	}
+	if code, _, body := get(t, url+"/app/boom"); code != 500 || body != "app broke" {
+		t.Errorf("the app's own 500 must reach the client as the app sent it: %d %q", code, body)
+	}
+	if code, _, body := get(t, url+"/nobody/serves/this"); code != 404 || strings.Contains(body, `"error"`) {
+		t.Errorf("Envoy's own 404 for a path of nobody's must stay Envoy's: %d %q", code, body)
+	}
+	code, h, b := post(t, url+"/v1/chat/completions", master, `{"model":"gpt-x","messages":[{"role":"user","content":"byo"}]}`)
+	if code != 200 || !strings.Contains(string(b), "byo") || h.Get("x-litellm-model-group") != "gpt-x" {
+		t.Fatalf("LLM route: %d %s", code, b)
+	}
+	for k := range h {
+		if strings.HasPrefix(strings.ToLower(k), "x-llmgate-") {
+			t.Errorf("internal header %s reached the client", k)
+		}
+	}
+	if rec, ok := fake.Last(); !ok || rec.Path != "/byo/v1/chat/completions" {
+		t.Errorf("upstream path %+v", rec)
+	}
+	// The gateway's own replies and Envoy's replies on llmgate's routes are
+	// OpenAI JSON.
+	code, _, b = post(t, url+"/v1/chat/completions", "", `{"model":"gpt-x","messages":[{"role":"user","content":"x"}]}`)
+	assertOpenAIError(t, code, b, 401, "")
+	code, _, b = post(t, url+"/chat/completions", master, `{"model":"dead","messages":[{"role":"user","content":"x"}]}`)
+	if code < 500 {
+		t.Errorf("unreachable deployment: %d %s", code, b)
+	}
+	assertOpenAIError(t, code, b, code, "")
+	if code, _, body := get(t, url+"/v1/models"); code != 401 || !strings.Contains(body, `"error"`) {
+		t.Errorf("/v1/models without a key: %d %s", code, body)
+	}
+}
+
+func byoConfig(fakeURL string) string {
+	return fmt.Sprintf(`
+model_list:
+  - model_name: gpt-x
+    litellm_params: {model: openai/gpt-4o, api_base: %s/byo/v1, api_key: k}
+  - model_name: dead
+    litellm_params: {model: openai/gpt-4o, api_base: "http://127.0.0.1:1/v1", api_key: k}
+general_settings:
+  master_key: %s
+`, fakeURL, master)
+}
+
+// TestBYOMergeIntoAppListener: `llmgate render --mode merge` adds llmgate to
+// the listener of an Envoy that already serves an app; Envoy runs the
+// result as it is, next to `llmgate extproc`.
+func TestBYOMergeIntoAppListener(t *testing.T) {
+	needEnvoy(t)
+	runBYOMerge(t, envoyBin, false)
+}
+
+func runBYOMerge(t *testing.T, envoy string, degraded bool) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(byoConfig(fake.URL())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	appPath := filepath.Join(dir, "envoy.yaml")
+	if err := os.WriteFile(appPath, []byte(appBootstrap(port, appServer(t))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	extAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	startProc(t, llmgateBin, "extproc", "--config", cfgPath, "--listen", extAddr)
+	args := []string{"render", cfgPath, "--mode", "merge", "--into", appPath, "--extproc-address", extAddr}
+	if degraded {
+		args = append(args, "--no-priority-group")
+	}
+	merged, err := exec.Command(llmgateBin, args...).Output()
+	if err != nil {
+		t.Fatalf("render --mode merge: %v %s", err, stderrOf(err))
+	}
+	mergedPath := filepath.Join(dir, "merged.yaml")
+	if err := os.WriteFile(mergedPath, merged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ev := startProc(t, envoy, "-c", mergedPath, "--base-id", fmt.Sprint(port), "--log-level", "warn", "--concurrency", "1")
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitHTTP(t, url+"/app/ok", ev)
+	checkSharedListener(t, url, fake)
+
+	// A second merge into the merged file replaces llmgate's pieces instead
+	// of adding them twice.
+	again, err := exec.Command(llmgateBin, "render", cfgPath, "--mode", "merge", "--into", mergedPath, "--extproc-address", extAddr).Output()
+	if err != nil {
+		t.Fatalf("merge into a merged bootstrap: %v %s", err, stderrOf(err))
+	}
+	if a, b := strings.Count(string(again), "llmgate:group:gpt-x"), strings.Count(string(merged), "llmgate:group:gpt-x"); a != b {
+		t.Errorf("a second merge has %d group routes, the first %d", a, b)
+	}
+}
+
+func stderrOf(err error) string {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(ee.Stderr)
+	}
+	return ""
+}
+
+// TestBYOStaticBootstrap: `llmgate render` (a complete static bootstrap)
+// runs on Envoy as it is, next to `llmgate extproc`.
+func TestBYOStaticBootstrap(t *testing.T) {
+	needEnvoy(t)
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(byoConfig(fake.URL())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	extAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	startProc(t, llmgateBin, "extproc", "--config", cfgPath, "--listen", extAddr)
+	boot, err := exec.Command(llmgateBin, "render", cfgPath, "--extproc-address", extAddr, "--port", fmt.Sprint(port), "--admin-port", "0").Output()
+	if err != nil {
+		t.Fatalf("render: %v %s", err, stderrOf(err))
+	}
+	bootPath := filepath.Join(dir, "envoy.yaml")
+	if err := os.WriteFile(bootPath, boot, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ev := startProc(t, envoyBin, "-c", bootPath, "--base-id", fmt.Sprint(port), "--log-level", "warn", "--concurrency", "1")
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitHTTP(t, url+"/health/liveliness", ev)
+	code, _, b := post(t, url+"/v1/chat/completions", master, `{"model":"gpt-x","messages":[{"role":"user","content":"static"}]}`)
+	if code != 200 || !strings.Contains(string(b), "static") {
+		t.Fatalf("chat: %d %s", code, b)
+	}
+	// On llmgate's own listener every error is OpenAI JSON, as in `llmgate run`.
+	c, _, body := get(t, url+"/nobody/serves/this")
+	assertOpenAIError(t, c, []byte(body), 404, "")
+}
