@@ -168,6 +168,7 @@ func ParseWithOptions(data []byte, filename string, getenv func(string) (string,
 	p.routerSettings(cfg, routerNode, byKey)
 	p.processEnv(cfg)
 	p.callbackEnv(cfg)
+	p.alertingEnv(cfg)
 	if cfg.General.HealthCheckInterval == 0 {
 		cfg.General.HealthCheckInterval = DefaultHealthCheckInterval
 	}

@@ -256,6 +256,9 @@ type GeneralSettings struct {
 	// is checked every HealthCheckInterval off the request path and /health
 	// answers from the latest run.
 	BackgroundHealthChecks bool
+	// Alerting is alerting, alerting_threshold, alert_types,
+	// alert_to_webhook_url, alerting_args and SLACK_WEBHOOK_URL.
+	Alerting Alerting
 	HealthCheckInterval    time.Duration
 	// HealthCheckTimeout bounds one deployment's check: LiteLLM's
 	// HEALTH_CHECK_TIMEOUT_SECONDS (environment, default 60 s); a deployment's

@@ -19,6 +19,7 @@ import (
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/envoy"
 	"github.com/llmgate/llmgate/extproc"
+	"github.com/llmgate/llmgate/internal/alerting"
 	"github.com/llmgate/llmgate/internal/callbacks"
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/keystore"
@@ -108,6 +109,10 @@ type Gateway struct {
 	// is on the metrics handler.
 	envoyStats   *envoyStats
 	envoyMetrics bool
+	// alerts raises general_settings.alerting's alerts (nil: never on);
+	// alertMetrics: its counters are on the metrics registry.
+	alerts       *alerting.Alerter
+	alertMetrics bool
 
 	mu      sync.Mutex
 	cfg     *config.Config

@@ -33,6 +33,7 @@ func (g *Gateway) startOutcomes(cfg *config.Config) *outcomeSinks {
 	}
 	g.ensureMetrics(cfg)
 	g.ensureCallbacks(cfg)
+	g.ensureAlerting(cfg)
 	return &outcomeSinks{g: g}
 }
 
@@ -43,10 +44,13 @@ type outcomeSinks struct{ g *Gateway }
 func (o *outcomeSinks) Close() {
 	o.g.outcomes.Close()
 	o.g.mu.Lock()
-	cb := o.g.callbacks
+	cb, al := o.g.callbacks, o.g.alerts
 	o.g.mu.Unlock()
 	if cb != nil {
 		cb.Close()
+	}
+	if al != nil {
+		al.Close()
 	}
 }
 
@@ -141,6 +145,7 @@ func (g *Gateway) ensureMetrics(cfg *config.Config) {
 	})
 	bus.Register(metricsSink, 0, g.metrics.Sink())
 	g.registerCallbackMetrics()
+	g.registerAlertMetrics()
 	g.registerEnvoyStats()
 	if g.ext != nil {
 		g.ext.SetMetrics(g.metrics.Handler())

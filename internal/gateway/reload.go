@@ -97,6 +97,7 @@ func (g *Gateway) Reload(ctx context.Context) {
 	defer g.mu.Unlock()
 	g.ensureMetrics(cfg)
 	g.ensureCallbacks(cfg)
+	g.ensureAlerting(cfg)
 	if res.Version == g.version || g.xds == nil {
 		// Same Envoy resources (or an ext_proc-only process); settings that
 		// only the filters read may still differ.

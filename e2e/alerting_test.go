@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/llmgate/llmgate/internal/fakeprovider"
+)
+
+// TestSlackAlerting: general_settings.alerting: ["slack"] posts LiteLLM's
+// alerts as Slack messages to SLACK_WEBHOOK_URL, and outage alerts to
+// their own alert_to_webhook_url: a request that fails for the client
+// raises llm_exceptions with its call id, a response slower than
+// alerting_threshold raises llm_too_slow, and the third failure of one
+// deployment within outage_alert_ttl raises a minor outage — all while the
+// requests themselves are answered as usual.
+func TestSlackAlerting(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/bad/"}, Fault: fakeprovider.Fault{Status: 500}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/slow/"}, Fault: fakeprovider.Fault{Delay: 600 * time.Millisecond}}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	got := map[string][]string{}
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var m map[string]string
+		if err := json.Unmarshal(b, &m); err != nil || m["text"] == "" {
+			t.Errorf("webhook got %s, want a Slack message", b)
+		}
+		mu.Lock()
+		got[r.URL.Path] = append(got[r.URL.Path], m["text"])
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	cfg := fmt.Sprintf(`
+model_list:
+  - model_name: bad
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/bad/v1, api_key: sk-fake}
+    model_info: {id: bad-deployment}
+  - model_name: slow
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/slow/v1, api_key: sk-fake}
+router_settings:
+  num_retries: 0
+  allowed_fails: 100
+general_settings:
+  master_key: %[2]s
+  alerting: ["slack"]
+  alerting_threshold: 0.3
+  alert_to_webhook_url:
+    outage_alerts: %[3]s/outage
+  alerting_args:
+    outage_alert_ttl: 600
+    minor_outage_alert_threshold: 3
+`, fake.URL(), master, hook.URL)
+	g := startGateway(t, cfg, "SLACK_WEBHOOK_URL="+hook.URL+"/slack")
+
+	client := openai.NewClient(option.WithBaseURL(g.URL+"/v1"), option.WithAPIKey(master), option.WithMaxRetries(0))
+	msgs := []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}
+	var callIDs []string
+	for i := 0; i < 3; i++ {
+		var resp *http.Response
+		_, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "bad", Messages: msgs}, option.WithResponseInto(&resp))
+		var apiErr *openai.Error
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != 500 {
+			t.Fatalf("bad %d: %v, want 500", i, err)
+		}
+		callIDs = append(callIDs, apiErr.Response.Header.Get("x-litellm-call-id"))
+	}
+	if _, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "slow", Messages: msgs}); err != nil {
+		t.Fatalf("slow: %v", err)
+	}
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		slack, outage := append([]string(nil), got["/slack"]...), append([]string(nil), got["/outage"]...)
+		mu.Unlock()
+		var problems []string
+		for _, id := range callIDs {
+			n := 0
+			for _, m := range slack {
+				if strings.Contains(m, "LLM API call failed: `litellm.InternalServerError") && strings.Contains(m, id) && strings.HasPrefix(m, "Level: `High`") {
+					n++
+				}
+			}
+			if id == "" || n != 1 {
+				problems = append(problems, fmt.Sprintf("call %q: %d llm_exceptions alerts, want 1", id, n))
+			}
+		}
+		slow := 0
+		for _, m := range slack {
+			if strings.Contains(m, "Responses are slow - ") && strings.Contains(m, "> Alerting threshold: 0.3s") && strings.Contains(m, "Model: `slow`") {
+				slow++
+			}
+		}
+		if slow != 1 {
+			problems = append(problems, fmt.Sprintf("%d llm_too_slow alerts, want 1", slow))
+		}
+		if len(outage) != 1 || !strings.Contains(outage[0], "Minor Service Outage: 3 errors") || !strings.Contains(outage[0], "bad-deployment") {
+			problems = append(problems, fmt.Sprintf("outage webhook got %q, want one minor outage of bad-deployment", outage))
+		}
+		for _, m := range outage {
+			if strings.Contains(m, "LLM API call failed") {
+				problems = append(problems, "an llm_exceptions alert went to the outage webhook")
+			}
+		}
+		if len(problems) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alerts:\n%s\nslack messages:\n%s", strings.Join(problems, "\n"), strings.Join(slack, "\n---\n"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -1,0 +1,54 @@
+package gateway
+
+import (
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/alerting"
+)
+
+// alertingSink is the name of the alerts' sink on the bus.
+const alertingSink = "alerting"
+
+// alertingSettings are the alert settings of cfg.
+func alertingSettings(cfg *config.Config) alerting.Settings {
+	a := &cfg.General.Alerting
+	types := map[string]bool{}
+	if a.Slack {
+		for t, on := range a.Types {
+			types[t] = on
+		}
+	}
+	return alerting.Settings{Types: types, URLs: a.URLs, Default: a.SlackWebhookURL, Threshold: a.Threshold,
+		OutageTTL: a.OutageTTL, MinorOutage: a.MinorOutage, MajorOutage: a.MajorOutage, MaxOutageList: a.MaxOutageList,
+		LogToConsole: a.LogToConsole}
+}
+
+// ensureAlerting applies general_settings.alerting (at start and on each
+// reload): the alerter's sink is registered the first time a config turns
+// alerting on, and stays (a reload that turns it off leaves it with no
+// alert type on).
+func (g *Gateway) ensureAlerting(cfg *config.Config) {
+	if g.outcomes == nil {
+		return
+	}
+	s := alertingSettings(cfg)
+	if g.alerts == nil {
+		if !cfg.General.Alerting.Slack {
+			return
+		}
+		g.alerts = alerting.New(g.log, s)
+		g.outcomes.Register(alertingSink, 0, g.alerts.Sink())
+	} else {
+		g.alerts.Configure(s)
+	}
+	g.registerAlertMetrics()
+}
+
+// registerAlertMetrics adds the llmgate_alerts_* counters to /metrics once
+// both exist.
+func (g *Gateway) registerAlertMetrics() {
+	if g.metrics == nil || g.alerts == nil || g.alertMetrics {
+		return
+	}
+	g.alertMetrics = true
+	g.metrics.Registry().MustRegister(g.alerts.Collectors()...)
+}
