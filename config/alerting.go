@@ -37,7 +37,7 @@ var knownAlertTypes = map[string]bool{
 	"llm_exceptions": true, "llm_too_slow": true, "llm_requests_hanging": true, "budget_alerts": true,
 	"spend_reports": true, "failed_tracking_spend": true, "db_exceptions": true, "daily_reports": true,
 	"cooldown_deployment": true, "new_model_added": true, "outage_alerts": true, "region_outage_alerts": true,
-	"fallback_reports": true,
+	"fallback_reports":        true,
 	"new_virtual_key_created": false, "virtual_key_updated": false, "virtual_key_deleted": false,
 	"new_team_created": false, "team_updated": false, "team_deleted": false,
 	"new_internal_user_created": false, "internal_user_updated": false, "internal_user_deleted": false,

@@ -258,8 +258,8 @@ type GeneralSettings struct {
 	BackgroundHealthChecks bool
 	// Alerting is alerting, alerting_threshold, alert_types,
 	// alert_to_webhook_url, alerting_args and SLACK_WEBHOOK_URL.
-	Alerting Alerting
-	HealthCheckInterval    time.Duration
+	Alerting            Alerting
+	HealthCheckInterval time.Duration
 	// HealthCheckTimeout bounds one deployment's check: LiteLLM's
 	// HEALTH_CHECK_TIMEOUT_SECONDS (environment, default 60 s); a deployment's
 	// model_info.health_check_timeout wins.
