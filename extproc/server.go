@@ -168,7 +168,10 @@ func (s *Server) Swap(st *State) {
 func (s *Server) State() *State { return s.state.Load() }
 
 // Register adds the service to a gRPC server.
-func (s *Server) Register(g *grpc.Server) { extprocv3.RegisterExternalProcessorServer(g, s) }
+func (s *Server) Register(g *grpc.Server) {
+	extprocv3.RegisterExternalProcessorServer(g, s)
+	s.registerAccessLog(g)
+}
 
 // Process serves one ext_proc stream: one HTTP request (request filter) or
 // one upstream try (attempt filter), told apart by the gRPC metadata the

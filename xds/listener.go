@@ -134,7 +134,11 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	router, err := typedFilter("envoy.filters.http.router", &routerv3.Router{SuppressEnvoyHeaders: false})
+	rt := &routerv3.Router{SuppressEnvoyHeaders: false}
+	if err := withOutcomeLog(rt, o); err != nil {
+		return nil, err
+	}
+	router, err := typedFilter("envoy.filters.http.router", rt)
 	if err != nil {
 		return nil, err
 	}
@@ -182,6 +186,11 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 			return nil, err
 		}
 		h.AccessLog = []*accesslogv3.AccessLog{{Name: "envoy.access_loggers.stdout", ConfigType: &accesslogv3.AccessLog_TypedConfig{TypedConfig: al}}}
+	}
+	if ol, err := outcomeRequestLog(o); err != nil {
+		return nil, err
+	} else if ol != nil {
+		h.AccessLog = append(h.AccessLog, ol)
 	}
 	hcmAny, err := toAny(h)
 	if err != nil {

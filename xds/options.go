@@ -23,6 +23,10 @@ type Options struct {
 	MaxRequestBytes uint32
 	// AccessLog writes Envoy's access log to stdout.
 	AccessLog bool
+	// OutcomeLog sends every try and every planned request to the gateway's
+	// access-log service (xds/accesslog.go): the source of the outcomes of
+	// tries no attempt filter sees.
+	OutcomeLog bool
 	// CABundle is the trusted CA file for https upstreams.
 	CABundle string
 	// MaxInFlight sizes every circuit breaker (DefaultMaxInFlight when 0;

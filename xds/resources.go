@@ -48,6 +48,13 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 		return nil, err
 	}
 	r.Clusters = append(r.Clusters, ep)
+	if o.OutcomeLog {
+		als, err := ALSServiceCluster(o)
+		if err != nil {
+			return nil, err
+		}
+		r.Clusters = append(r.Clusters, als)
+	}
 	for i := range cfg.Models {
 		d := &cfg.Models[i]
 		if d.Params.MockResponse != nil {

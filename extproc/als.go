@@ -1,0 +1,429 @@
+package extproc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	datav3 "github.com/envoyproxy/go-control-plane/envoy/data/accesslog/v3"
+	alsv3 "github.com/envoyproxy/go-control-plane/envoy/service/accesslog/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/internal/outcome"
+	"github.com/llmgate/llmgate/internal/upstream"
+	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
+	"github.com/llmgate/llmgate/router"
+	"github.com/llmgate/llmgate/translator"
+)
+
+// UsageMetadataNamespace is the dynamic metadata the fast path writes with
+// the answering try's usage (number fields prompt_tokens, completion_tokens,
+// total_tokens; string model).
+const UsageMetadataNamespace = "llmgate.usage"
+
+// FastMetadataKey is the bool field of llmgate.ctx the request filter sets on
+// a fast request (xds.FastPathMetadataKey).
+const FastMetadataKey = "fast"
+
+// accessLogService is Envoy's gRPC access-log service (the outcome log,
+// docs/architecture.md D41): it joins each request's try entries with its
+// request entry and reports the tries no attempt filter reported, as the
+// attempt filter would have (Router.Report, the outcome bus). Nothing here
+// is on a request's path: Envoy sends the entries after the fact, in batches.
+type accessLogService struct {
+	alsv3.UnimplementedAccessLogServiceServer
+	s *Server
+	j *joiner
+}
+
+// registerAccessLog adds the access-log service to the gRPC server that
+// serves ext_proc (the same process, the same replica).
+func (s *Server) registerAccessLog(g *grpc.Server) {
+	alsv3.RegisterAccessLogServiceServer(g, &accessLogService{s: s, j: newJoiner()})
+}
+
+// sweepEvery is how often a stream gives up joins whose wait is over.
+const sweepEvery = 250 * time.Millisecond
+
+// StreamAccessLogs serves one logger stream of one Envoy worker.
+func (a *accessLogService) StreamAccessLogs(stream alsv3.AccessLogService_StreamAccessLogsServer) error {
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		t := time.NewTicker(sweepEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-t.C:
+				a.handle(a.j.sweep(now))
+			}
+		}
+	}()
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled {
+				return nil
+			}
+			return err
+		}
+		now := time.Now()
+		for _, e := range msg.GetHttpLogs().GetLogEntry() {
+			if t, ok := tryFromEntry(e); ok {
+				a.handle(a.j.addTry(t, now))
+			} else if r, ok := requestFromEntry(e); ok {
+				a.handle(a.j.addRequest(r, now))
+			}
+		}
+	}
+}
+
+// tryFromEntry reads a per-try entry (the router's upstream_log).
+func tryFromEntry(e *datav3.HTTPAccessLogEntry) (tryLog, bool) {
+	cp := e.GetCommonProperties()
+	switch cp.GetAccessLogType() {
+	case datav3.AccessLogType_UpstreamEnd:
+	case datav3.AccessLogType_NotSet:
+		// An Envoy that does not name its entries: a try has a cluster
+		// and no request context.
+		if cp.GetUpstreamCluster() == "" || contextOf(cp) != "" {
+			return tryLog{}, false
+		}
+	default:
+		return tryLog{}, false
+	}
+	t := tryLog{
+		requestID: requestIDOf(e),
+		cluster:   cp.GetUpstreamCluster(),
+		status:    int(e.GetResponse().GetResponseCode().GetValue()),
+		firstByte: cp.GetTimeToFirstUpstreamRxByte().AsDuration(),
+		headers:   e.GetResponse().GetResponseHeaders(),
+	}
+	if cp.GetStartTime() != nil {
+		t.start = cp.GetStartTime().AsTime()
+	}
+	switch {
+	case cp.GetTimeToLastUpstreamRxByte() != nil:
+		t.latency = cp.GetTimeToLastUpstreamRxByte().AsDuration()
+	case cp.GetDuration() != nil:
+		t.latency = cp.GetDuration().AsDuration()
+	}
+	t.failure = failureOf(cp.GetResponseFlags())
+	return t, t.requestID != "" && t.cluster != ""
+}
+
+// failureOf reads Envoy's response flags of a try.
+func failureOf(f *datav3.ResponseFlags) tryFailure {
+	switch {
+	case f == nil:
+		return failNone
+	case f.GetUpstreamRequestTimeout():
+		return failTimeout
+	case f.GetUpstreamConnectionFailure(), f.GetUpstreamOverflow(), f.GetDnsResolutionFailure(), f.GetNoHealthyUpstream():
+		return failConnect
+	case f.GetUpstreamRemoteReset(), f.GetUpstreamConnectionTermination(), f.GetUpstreamProtocolError():
+		return failReset
+	case f.GetDownstreamConnectionTermination(), f.GetDownstreamRemoteReset(), f.GetLocalReset():
+		return failClient
+	}
+	return failNone
+}
+
+// requestFromEntry reads a per-request entry (the HCM's access_log).
+func requestFromEntry(e *datav3.HTTPAccessLogEntry) (requestLog, bool) {
+	cp := e.GetCommonProperties()
+	switch cp.GetAccessLogType() {
+	case datav3.AccessLogType_DownstreamEnd, datav3.AccessLogType_NotSet:
+	default:
+		return requestLog{}, false
+	}
+	r := requestLog{
+		requestID: requestIDOf(e),
+		duration:  cp.GetDuration().AsDuration(),
+		attempts:  int(cp.GetUpstreamRequestAttemptCount()),
+		ctx:       contextOf(cp),
+		fast:      cp.GetMetadata().GetFilterMetadata()[contract.ContextMetadataNamespace].GetFields()[FastMetadataKey].GetBoolValue(),
+	}
+	if cp.GetStartTime() != nil {
+		r.start = cp.GetStartTime().AsTime()
+	}
+	if u := cp.GetMetadata().GetFilterMetadata()[UsageMetadataNamespace]; u != nil {
+		r.usage = usageOf(u)
+	}
+	return r, r.requestID != "" && r.ctx != ""
+}
+
+func usageOf(u *structpb.Struct) usageLog {
+	f := u.GetFields()
+	num := func(k string) (int, bool) {
+		v, ok := f[k]
+		if !ok {
+			return 0, false
+		}
+		switch x := v.GetKind().(type) {
+		case *structpb.Value_NumberValue:
+			return boundTokens(x.NumberValue), true
+		case *structpb.Value_StringValue:
+			n, err := strconv.ParseFloat(x.StringValue, 64)
+			return boundTokens(n), err == nil
+		}
+		return 0, false
+	}
+	var ul usageLog
+	var ok1, ok2, ok3 bool
+	ul.promptTokens, ok1 = num("prompt_tokens")
+	ul.completionTokens, ok2 = num("completion_tokens")
+	ul.total, ok3 = num("total_tokens")
+	ul.known = ok1 || ok2 || ok3
+	ul.model = f["model"].GetStringValue()
+	return ul
+}
+
+// boundTokens keeps a provider's token count within sane bounds.
+func boundTokens(v float64) int {
+	if v != v || v < 0 {
+		return 0
+	}
+	if v > 1<<31 {
+		return 1 << 31
+	}
+	return int(v)
+}
+
+func contextOf(cp *datav3.AccessLogCommon) string {
+	return cp.GetMetadata().GetFilterMetadata()[contract.ContextMetadataNamespace].GetFields()["ctx"].GetStringValue()
+}
+
+func requestIDOf(e *datav3.HTTPAccessLogEntry) string {
+	if id := e.GetRequest().GetRequestId(); id != "" {
+		return id
+	}
+	return e.GetCommonProperties().GetStreamId()
+}
+
+// handle reports the tries of finished joins.
+func (a *accessLogService) handle(js []joined) {
+	if len(js) == 0 {
+		return
+	}
+	st := a.s.state.Load()
+	for _, j := range js {
+		a.s.reportLogged(st, j)
+	}
+}
+
+// clusterDeployment is the deployment an Envoy cluster serves: dep_<id>, or
+// dep_<id>_<provider> for a `model: "*"` deployment (its provider set).
+func (st *State) clusterDeployment(cluster string) (*config.Deployment, bool) {
+	id, ok := strings.CutPrefix(cluster, contract.DeploymentClusterPrefix)
+	if !ok {
+		return nil, false
+	}
+	if d, ok := st.deployment(id); ok && d.Provider != "" {
+		return d, true
+	}
+	if i := strings.LastIndexByte(id, '_'); i > 0 {
+		if d, ok := st.deployment(id[:i]); ok && d.Provider == "" {
+			dp := *d
+			dp.Provider = id[i+1:]
+			return &dp, true
+		}
+	}
+	return nil, false
+}
+
+// logsOutcome reports whether the outcome log, not the attempt filter,
+// reports a try of a request: in a fast request (llmgate.ctx "fast", set by
+// the request filter when every attempt is a fast-path deployment) the
+// attempt filter runs only on error responses (status >= 400), so every
+// other try (a success, or no response at all) is the log's. A request
+// that is not fast has the attempt filter on every try.
+func logsOutcome(fast bool, t *tryLog) bool {
+	return fast && t.status < 400
+}
+
+// reportLogged turns the logged tries of one request into what the attempt
+// filter reports for the tries it serves: Router.Report (cooldowns, latency,
+// tokens) and one outcome.Try on the bus.
+func (s *Server) reportLogged(st *State, j joined) {
+	if j.req == nil || !j.req.fast {
+		// Not a fast request, or its entry never came (then nobody can
+		// tell whether an attempt filter reported its tries): not ours.
+		return
+	}
+	rc, _ := decodeContext(j.req.ctx)
+	if rc == nil {
+		s.log.Warn("outcome log: a request's context cannot be read; its tries are not reported", "request_id", j.req.requestID)
+		return
+	}
+	// The answering try is the last one Envoy made.
+	last := len(j.tries) - 1
+	bg := context.Background()
+	for i := range j.tries {
+		t := &j.tries[i]
+		d, ok := st.clusterDeployment(t.cluster)
+		if !ok || !logsOutcome(j.req.fast, t) {
+			continue
+		}
+		if t.failure == failClient {
+			// The client went away: no provider failure, nothing answered.
+			continue
+		}
+		lt := loggedTry{st: st, rc: rc, d: d, t: t, index: i, attempt: attemptFor(rc, i, d)}
+		switch {
+		case i == last:
+			lt.answer = outcome.AnswerSent
+			if j.req.usage.known && t.status > 0 && t.status < 400 {
+				lt.usage = j.req.usage
+			}
+		default:
+			lt.answer = outcome.AnswerRetried
+		}
+		o := lt.outcome()
+		until, err := st.Router.Report(bg, o)
+		if err != nil {
+			s.log.Warn("router report", "deployment", d.ID, "error", err)
+		}
+		ev := lt.event(o)
+		ev.CooldownUntil = until
+		if rc.KeyParallel && ev.Answer == outcome.AnswerSent && st.keys != nil {
+			// The answer went to the client: the key's parallel slot is free.
+			st.keys.End(bg, rc.KeyHash)
+		}
+		s.Outcomes.Publish(ev)
+	}
+}
+
+// attemptFor is the plan entry of try i on deployment d (as the attempt
+// filter finds it).
+func attemptFor(rc *llmgatev1.RequestContext, i int, d *config.Deployment) *llmgatev1.Attempt {
+	if i < len(rc.Attempts) && rc.Attempts[i].DeploymentId == d.ID {
+		return rc.Attempts[i]
+	}
+	for _, a := range rc.Attempts {
+		if a.DeploymentId == d.ID {
+			return a
+		}
+	}
+	return &llmgatev1.Attempt{DeploymentId: d.ID, ModelGroup: d.ModelName, Model: d.Model}
+}
+
+// loggedTry is one logged try being reported.
+type loggedTry struct {
+	st      *State
+	rc      *llmgatev1.RequestContext
+	d       *config.Deployment
+	t       *tryLog
+	index   int
+	attempt *llmgatev1.Attempt
+	answer  outcome.Answer
+	usage   usageLog
+}
+
+// outcome is the try as Router.Report reads it, classified as the attempt
+// filter classifies the same try.
+func (lt *loggedTry) outcome() router.Outcome {
+	t := lt.t
+	o := router.Outcome{DeploymentID: lt.d.ID, Group: lt.attempt.ModelGroup, Status: t.status, Stream: lt.rc.Stream, Latency: t.latency}
+	switch t.failure {
+	case failTimeout:
+		o.Status, o.Timeout, o.Class = 0, true, translator.ErrTimeout
+	case failConnect, failReset:
+		if t.status > 0 && lt.rc.Stream {
+			// A stream cut mid-way counts as the attempt filter counts it:
+			// not at all (clients end streams early on purpose).
+			break
+		}
+		// No whole answer: LiteLLM's APIConnectionError, which counts
+		// toward the cooldown (D6).
+		o.Status, o.Class = 0, translator.ErrInternal
+	default:
+		if t.status == 0 {
+			o.Class = translator.ErrInternal
+		}
+	}
+	if o.Status > 0 {
+		o.Class = translator.ClassForStatus(o.Status)
+		o.RetryAfter = translator.ParseRetryAfter(t.headers["retry-after"])
+	}
+	if lt.rc.Stream && o.Class == translator.ErrNone {
+		o.TimeToFirstToken = t.firstByte
+	}
+	if lt.usage.known {
+		o.Usage = translator.Usage{PromptTokens: lt.usage.promptTokens, CompletionTokens: lt.usage.completionTokens, TotalTokens: lt.usage.total}
+	}
+	return o
+}
+
+// event is the try's outcome event, field for field as the attempt filter's
+// (outcomeTry).
+func (lt *loggedTry) event(o router.Outcome) outcome.Try {
+	rc, d := lt.rc, lt.d
+	ev := outcome.Try{
+		CallID:           rc.CallId,
+		ModelGroup:       lt.attempt.ModelGroup,
+		RequestedModel:   rc.RequestedModel,
+		DeploymentID:     d.ID,
+		Model:            lt.attempt.Model,
+		Provider:         d.Provider,
+		Endpoint:         endpointFromProto(rc.Endpoint).String(),
+		Route:            routeOf(rc.OriginalPath),
+		KeyHash:          rc.KeyHash,
+		KeyAlias:         rc.KeyAlias,
+		TeamID:           rc.TeamId,
+		UserID:           rc.UserId,
+		EndUser:          rc.EndUser,
+		Status:           o.Status,
+		ErrorClass:       exceptionName(o),
+		Timeout:          o.Timeout,
+		Stream:           rc.Stream,
+		PromptTokens:     o.Usage.PromptTokens,
+		CompletionTokens: o.Usage.CompletionTokens,
+		TotalTokens:      o.Usage.TotalTokens,
+		Latency:          o.Latency,
+		TimeToFirstToken: o.TimeToFirstToken,
+		Overhead:         time.Duration(rc.OverheadNanos),
+		Attempt:          lt.index,
+		Retry:            int(lt.attempt.Retry),
+		Fallback:         int(lt.attempt.FallbackIndex),
+		Answer:           lt.answer,
+		Traceparent:      rc.Traceparent,
+	}
+	if o.Status == 0 && !o.Timeout {
+		ev.ErrorClass = "APIConnectionError"
+	}
+	if base, err := upstream.For(d); err == nil {
+		ev.APIBase = base.Authority()
+	}
+	if ev.TotalTokens == 0 {
+		ev.TotalTokens = ev.PromptTokens + ev.CompletionTokens
+	}
+	if rc.StartUnixNano > 0 {
+		ev.Start = time.Unix(0, rc.StartUnixNano)
+	}
+	if !lt.t.start.IsZero() {
+		ev.End = lt.t.start.Add(lt.t.latency)
+	} else {
+		ev.End = time.Now()
+	}
+	if v, err := strconv.ParseInt(lt.t.headers["x-ratelimit-remaining-requests"], 10, 64); err == nil {
+		ev.RemainingRequests, ev.HasRemainingRequests = v, true
+	}
+	if v, err := strconv.ParseInt(lt.t.headers["x-ratelimit-remaining-tokens"], 10, 64); err == nil {
+		ev.RemainingTokens, ev.HasRemainingTokens = v, true
+	}
+	if ev.PromptTokens > 0 || ev.CompletionTokens > 0 {
+		ev.Cost, ev.CostKnown = lt.st.Router.Cost(d, d.Provider, lt.attempt.Model, o.Usage)
+	}
+	return ev
+}

@@ -1,0 +1,301 @@
+package extproc
+
+import (
+	"container/heap"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// The outcome access log (docs/architecture.md D41) brings one entry per
+// upstream try and one per planned request, apart, and in no promised order.
+// The joiner pairs them by request id, in bounded memory: a request whose
+// entries never all come is given up after a wait, with what did come.
+
+// tryLog is one upstream try as Envoy logged it (the router's upstream_log).
+type tryLog struct {
+	requestID string
+	cluster   string
+	start     time.Time
+	// status is the provider's HTTP status; 0: no response.
+	status int
+	// failure says why a try had no whole answer (Envoy's response flags).
+	failure tryFailure
+	// latency is from the try's start to its last response byte (to its end
+	// when nothing came); firstByte to its first response byte.
+	latency   time.Duration
+	firstByte time.Duration
+	// headers are the logged provider response headers (lower case).
+	headers map[string]string
+}
+
+// tryFailure is what Envoy says went wrong with a try.
+type tryFailure int
+
+const (
+	failNone    tryFailure = iota
+	failConnect            // connection refused or failed (UF), DNS (DF), overflow (UO)
+	failReset              // the provider reset or closed the connection (UR, UC, UPE)
+	failTimeout            // the per-try timeout (UT)
+	failClient             // the client went away or the stream was reset locally (DC, DR, LR)
+)
+
+// requestLog is one planned client request as Envoy logged it (the HCM's
+// access_log, when the request filter wrote llmgate.ctx).
+type requestLog struct {
+	requestID string
+	start     time.Time
+	duration  time.Duration
+	// attempts is the number of upstream tries Envoy made.
+	attempts int
+	// ctx is the RequestContext (llmgate.ctx "ctx", base64); fast is
+	// llmgate.ctx "fast": the attempt filter runs only on error responses.
+	ctx  string
+	fast bool
+	// usage is llmgate.usage: what the answering try's response reported.
+	usage usageLog
+}
+
+// usageLog is the llmgate.usage metadata.
+type usageLog struct {
+	known                                 bool
+	promptTokens, completionTokens, total int
+	model                                 string
+}
+
+// joined is the outcome of one request: its entry (nil when it never came)
+// and its tries in the order they started.
+type joined struct {
+	req   *requestLog
+	tries []tryLog
+}
+
+// Waits: a try waits for its request's entry as long as a request may run
+// (a stream of many minutes after a failed first try); a request's entry
+// waits for tries still in Envoy's buffer only briefly.
+const (
+	joinWaitForRequest = 15 * time.Minute
+	joinWaitForTries   = 2 * time.Second
+	// joinMax bounds the requests waiting; beyond it the oldest is given up.
+	joinMax = 65536
+	// joinSeenFor is how long a consumed entry is remembered, so that the
+	// same entry delivered twice is not counted twice.
+	joinSeenFor = time.Minute
+)
+
+type pendingJoin struct {
+	id       string
+	req      *requestLog
+	tries    []tryLog
+	deadline time.Time
+	gen      uint64
+}
+
+type joinDeadline struct {
+	id  string
+	gen uint64
+	at  time.Time
+}
+
+type deadlineHeap []joinDeadline
+
+func (h deadlineHeap) Len() int           { return len(h) }
+func (h deadlineHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h deadlineHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *deadlineHeap) Push(x any)        { *h = append(*h, x.(joinDeadline)) }
+func (h *deadlineHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+type seenEntry struct {
+	key string
+	at  time.Time
+}
+
+// joiner pairs try and request entries. Safe for concurrent use.
+type joiner struct {
+	mu        sync.Mutex
+	pending   map[string]*pendingJoin
+	deadlines deadlineHeap
+	gen       uint64
+	seen      map[string]time.Time
+	seenQ     []seenEntry
+	max       int
+	// waits (tests shorten them).
+	waitRequest, waitTries time.Duration
+}
+
+func newJoiner() *joiner {
+	return &joiner{pending: map[string]*pendingJoin{}, seen: map[string]time.Time{}, max: joinMax,
+		waitRequest: joinWaitForRequest, waitTries: joinWaitForTries}
+}
+
+func (t *tryLog) key() string {
+	return t.requestID + "|" + t.cluster + "|" + strconv.FormatInt(t.start.UnixNano(), 10) + "|" + strconv.FormatInt(int64(t.latency), 10)
+}
+
+func (r *requestLog) key() string {
+	return r.requestID + "|request|" + strconv.FormatInt(r.start.UnixNano(), 10)
+}
+
+// duplicate reports whether an entry with this key was taken already (and
+// remembers it otherwise). Called with mu held.
+func (j *joiner) duplicate(key string, now time.Time) bool {
+	if _, ok := j.seen[key]; ok {
+		return true
+	}
+	j.seen[key] = now
+	j.seenQ = append(j.seenQ, seenEntry{key, now})
+	return false
+}
+
+// pendingFor finds or starts the request id's join. Called with mu held;
+// out receives a join given up to make room.
+func (j *joiner) pendingFor(id string, now time.Time, out []joined) (*pendingJoin, []joined) {
+	if p := j.pending[id]; p != nil {
+		return p, out
+	}
+	for len(j.pending) >= j.max && j.deadlines.Len() > 0 {
+		d := heap.Pop(&j.deadlines).(joinDeadline)
+		if p := j.pending[d.id]; p != nil && p.gen == d.gen {
+			out = append(out, j.finish(p, now)...)
+		}
+	}
+	p := &pendingJoin{id: id}
+	j.pending[id] = p
+	j.schedule(p, now.Add(j.waitRequest))
+	return p, out
+}
+
+func (j *joiner) schedule(p *pendingJoin, at time.Time) {
+	j.gen++
+	p.gen, p.deadline = j.gen, at
+	heap.Push(&j.deadlines, joinDeadline{id: p.id, gen: p.gen, at: at})
+}
+
+// addTry takes a try's entry; it returns the joins it completed.
+func (j *joiner) addTry(t tryLog, now time.Time) []joined {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.duplicate(t.key(), now) {
+		return nil
+	}
+	p, out := j.pendingFor(t.requestID, now, nil)
+	p.tries = append(p.tries, t)
+	return append(out, j.tryComplete(p, now)...)
+}
+
+// addRequest takes a request's entry; it returns the joins it completed.
+func (j *joiner) addRequest(r requestLog, now time.Time) []joined {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.duplicate(r.key(), now) {
+		return nil
+	}
+	p, out := j.pendingFor(r.requestID, now, nil)
+	if p.req != nil {
+		// Another request with the same id (a client's own x-request-id)
+		// is waiting for its tries: give it up with what it has.
+		out = append(out, j.finish(p, now)...)
+		p, out = j.pendingFor(r.requestID, now, out)
+	}
+	rc := r
+	p.req = &rc
+	j.schedule(p, now.Add(j.waitTries))
+	return append(out, j.tryComplete(p, now)...)
+}
+
+// tryComplete ends p's join when its request entry and all its tries are
+// here. Called with mu held.
+func (j *joiner) tryComplete(p *pendingJoin, now time.Time) []joined {
+	if p.req == nil {
+		return nil
+	}
+	mine, _ := p.split()
+	if len(mine) < p.req.attempts {
+		return nil
+	}
+	return j.finish(p, now)
+}
+
+// split parts p's tries into those within its request's time (ordered by
+// start) and the others (another request that reused the id).
+func (p *pendingJoin) split() (mine, others []tryLog) {
+	if p.req == nil {
+		return nil, p.tries
+	}
+	from := p.req.start.Add(-time.Millisecond)
+	to := p.req.start.Add(p.req.duration + time.Millisecond)
+	for _, t := range p.tries {
+		if p.req.start.IsZero() || t.start.IsZero() || (!t.start.Before(from) && !t.start.After(to)) {
+			mine = append(mine, t)
+		} else {
+			others = append(others, t)
+		}
+	}
+	sort.SliceStable(mine, func(a, b int) bool { return mine[a].start.Before(mine[b].start) })
+	return mine, others
+}
+
+// finish ends p: its request with its tries, and tries of another request
+// that reused the id keep waiting (from now). Called with mu held.
+func (j *joiner) finish(p *pendingJoin, now time.Time) []joined {
+	mine, others := p.split()
+	delete(j.pending, p.id)
+	var out []joined
+	if p.req != nil {
+		out = append(out, joined{req: p.req, tries: mine})
+	} else {
+		sort.SliceStable(others, func(a, b int) bool { return others[a].start.Before(others[b].start) })
+		if len(others) > 0 {
+			out = append(out, joined{tries: others})
+		}
+		return out
+	}
+	if len(others) > 0 {
+		q := &pendingJoin{id: p.id, tries: others}
+		j.pending[p.id] = q
+		j.schedule(q, now.Add(j.waitRequest))
+	}
+	return out
+}
+
+// sweep gives up the joins whose wait is over, and forgets old duplicates.
+func (j *joiner) sweep(now time.Time) []joined {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []joined
+	for j.deadlines.Len() > 0 && !j.deadlines[0].at.After(now) {
+		d := heap.Pop(&j.deadlines).(joinDeadline)
+		p := j.pending[d.id]
+		if p == nil || p.gen != d.gen {
+			continue
+		}
+		out = append(out, j.finish(p, now)...)
+	}
+	n := 0
+	for n < len(j.seenQ) && now.Sub(j.seenQ[n].at) > joinSeenFor {
+		delete(j.seen, j.seenQ[n].key)
+		n++
+	}
+	if n > 0 {
+		j.seenQ = append(j.seenQ[:0], j.seenQ[n:]...)
+	}
+	// The duplicate memory is bounded as the joins are.
+	for len(j.seenQ) > 4*j.max {
+		delete(j.seen, j.seenQ[0].key)
+		j.seenQ = j.seenQ[1:]
+	}
+	return out
+}
+
+// size is the number of requests waiting (tests).
+func (j *joiner) size() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.pending)
+}

@@ -1,0 +1,96 @@
+package xds
+
+import (
+	"testing"
+
+	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	grpcalsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/grpc/v3"
+	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/contract"
+)
+
+// TestOutcomeLogConfig: with the outcome log on, the router logs every try
+// and the HCM every planned request to the access-log cluster, through one
+// logger config (one stream per worker: a request's entries stay together),
+// the file access log is kept, and the cluster's circuit breakers are the
+// ext_proc cluster's (D15). Off, nothing of it is built.
+func TestOutcomeLogConfig(t *testing.T) {
+	cfg, err := config.Parse([]byte(testConfig), "test.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, on := range []bool{false, true} {
+		res, err := Build(cfg, Options{ExtProcSocket: "/run/x.sock", AccessLog: true, OutcomeLog: on})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := res.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		var hcm hcmv3.HttpConnectionManager
+		if err := res.Listeners[0].FilterChains[0].Filters[0].GetTypedConfig().UnmarshalTo(&hcm); err != nil {
+			t.Fatal(err)
+		}
+		var rt routerv3.Router
+		for _, f := range hcm.HttpFilters {
+			if f.Name == "envoy.filters.http.router" {
+				if err := f.GetTypedConfig().UnmarshalTo(&rt); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		var als *clusterv3.Cluster
+		for _, c := range res.Clusters {
+			if c.Name == ALSCluster {
+				als = c
+			}
+		}
+		if !on {
+			if len(rt.UpstreamLog) != 0 || len(hcm.AccessLog) != 1 || als != nil {
+				t.Fatalf("outcome log off: %d upstream logs, %d access logs, cluster %v", len(rt.UpstreamLog), len(hcm.AccessLog), als != nil)
+			}
+			continue
+		}
+		if len(rt.UpstreamLog) != 1 || len(hcm.AccessLog) != 2 || hcm.AccessLog[0].Name != "envoy.access_loggers.stdout" {
+			t.Fatalf("outcome log on: %d upstream logs, access logs %v", len(rt.UpstreamLog), hcm.AccessLog)
+		}
+		if rt.GetUpstreamLogOptions().GetFlushUpstreamLogOnUpstreamStream() || rt.GetUpstreamLogOptions().GetUpstreamLogFlushInterval() != nil {
+			t.Errorf("per-try log: one entry at each try's end only, got %v", rt.GetUpstreamLogOptions())
+		}
+		read := func(l *accesslogv3.AccessLog) *grpcalsv3.HttpGrpcAccessLogConfig {
+			var c grpcalsv3.HttpGrpcAccessLogConfig
+			if err := l.GetTypedConfig().UnmarshalTo(&c); err != nil {
+				t.Fatal(err)
+			}
+			return &c
+		}
+		try, req := read(rt.UpstreamLog[0]), read(hcm.AccessLog[1])
+		if !proto.Equal(try, req) {
+			t.Errorf("the two loggers differ (Envoy would open two streams):\n%v\n%v", try, req)
+		}
+		if c := try.CommonConfig; c.GetGrpcService().GetEnvoyGrpc().GetClusterName() != ALSCluster || c.LogName != OutcomeLogName ||
+			c.BufferFlushInterval.AsDuration() != OutcomeLogFlushInterval || c.GrpcStreamRetryPolicy == nil {
+			t.Errorf("logger config %v", c)
+		}
+		if f := hcm.AccessLog[1].GetFilter().GetMetadataFilter().GetMatcher(); f.GetFilter() != contract.ContextMetadataNamespace {
+			t.Errorf("the request log must be filtered on llmgate.ctx: %v", hcm.AccessLog[1].GetFilter())
+		}
+		if als == nil {
+			t.Fatal("no access-log cluster")
+		}
+		var ep *clusterv3.Cluster
+		for _, c := range res.Clusters {
+			if c.Name == ExtProcCluster {
+				ep = c
+			}
+		}
+		if !proto.Equal(als.CircuitBreakers, ep.CircuitBreakers) || !proto.Equal(als.LoadAssignment.Endpoints[0], ep.LoadAssignment.Endpoints[0]) {
+			t.Errorf("access-log cluster: breakers %v, endpoints %v", als.CircuitBreakers, als.LoadAssignment)
+		}
+	}
+}
