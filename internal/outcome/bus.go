@@ -20,25 +20,109 @@ type Bus struct {
 	wg     sync.WaitGroup
 }
 
+// sink is one consumer with its bounded queue. The queue is a slice that
+// grows with the backlog and is handed to the sink's goroutine whole, not a
+// channel: a buffered channel of 65,536 events holds its whole ring (≈ 30 MB
+// of Try values) from the start, and the ring's pages become resident as
+// events cycle through it, even when the backlog never exceeds a few events
+// (docs/benchmarks.md, the llmgate RSS regression).
 type sink struct {
-	name    string
-	q       chan Try
-	fn      Sink
+	name  string
+	fn    Sink
+	limit int // events queued (not yet started) at most
+
+	mu     sync.Mutex
+	buf    []Try // queued events, oldest first
+	spare  []Try // an empty slice to swap in, so a steady flow allocates nothing
+	closed bool
+	wake   chan struct{} // capacity 1: "there is work or the bus closed"
+
+	queued  atomic.Int64
 	dropped atomic.Uint64
 	done    atomic.Uint64
+}
+
+// keepCap is the largest queue capacity a drained sink keeps for reuse; a
+// burst's larger backlog is given back to the garbage collector.
+const keepCap = 256
+
+// offer queues t, or counts it dropped when the queue is full.
+func (s *sink) offer(t Try) {
+	s.mu.Lock()
+	if s.closed || int(s.queued.Load()) >= s.limit {
+		s.mu.Unlock()
+		if !s.closed {
+			s.dropped.Add(1)
+		}
+		return
+	}
+	s.buf = append(s.buf, t)
+	s.queued.Add(1)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run consumes the queue until the bus closes and the queue is empty.
+func (s *sink) run() {
+	for {
+		s.mu.Lock()
+		batch := s.buf
+		s.buf = s.spare[:0]
+		s.spare = nil
+		closed := s.closed
+		s.mu.Unlock()
+		if len(batch) == 0 {
+			if closed {
+				return
+			}
+			<-s.wake
+			s.mu.Lock()
+			if s.spare == nil {
+				s.spare = batch
+			}
+			s.mu.Unlock()
+			continue
+		}
+		for i := range batch {
+			s.queued.Add(-1)
+			s.fn(batch[i])
+			s.done.Add(1)
+			batch[i] = Try{} // release its strings
+		}
+		if cap(batch) > keepCap {
+			batch = nil
+		}
+		s.mu.Lock()
+		s.spare = batch[:0]
+		s.mu.Unlock()
+	}
+}
+
+// close stops accepting events; run returns once the queue is drained.
+func (s *sink) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
 
 // NewBus returns an empty bus.
 func NewBus() *Bus { return &Bus{} }
 
-// Register adds a sink with a queue of queue events (DefaultQueue if
-// queue <= 0) and starts its goroutine. Registering on a closed bus does
-// nothing.
+// Register adds a sink with a queue of at most queue events (DefaultQueue if
+// queue <= 0) and starts its goroutine. The queue holds memory only for the
+// events waiting in it. Registering on a closed bus does nothing.
 func (b *Bus) Register(name string, queue int, fn Sink) {
 	if queue <= 0 {
 		queue = DefaultQueue
 	}
-	s := &sink{name: name, q: make(chan Try, queue), fn: fn}
+	s := &sink{name: name, fn: fn, limit: queue, wake: make(chan struct{}, 1)}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -48,10 +132,7 @@ func (b *Bus) Register(name string, queue int, fn Sink) {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		for t := range s.q {
-			s.fn(t)
-			s.done.Add(1)
-		}
+		s.run()
 	}()
 }
 
@@ -79,11 +160,7 @@ func (b *Bus) Publish(t Try) {
 		return
 	}
 	for _, s := range b.sinks {
-		select {
-		case s.q <- t:
-		default:
-			s.dropped.Add(1)
-		}
+		s.offer(t)
 	}
 }
 
@@ -104,7 +181,7 @@ func (b *Bus) Stats() []SinkStats {
 	defer b.mu.RUnlock()
 	out := make([]SinkStats, 0, len(b.sinks))
 	for _, s := range b.sinks {
-		out = append(out, SinkStats{Name: s.name, Delivered: s.done.Load(), Dropped: s.dropped.Load(), Queued: len(s.q)})
+		out = append(out, SinkStats{Name: s.name, Delivered: s.done.Load(), Dropped: s.dropped.Load(), Queued: int(s.queued.Load())})
 	}
 	return out
 }
@@ -119,7 +196,7 @@ func (b *Bus) Close() {
 	if !b.closed {
 		b.closed = true
 		for _, s := range b.sinks {
-			close(s.q)
+			s.close()
 		}
 	}
 	b.mu.Unlock()

@@ -41,6 +41,8 @@ func run() error {
 		runs        = flag.Int("runs", 0, "override the number of runs")
 		duration    = flag.Duration("duration", 0, "override the length of one closed-loop run")
 		command     = flag.String("command", "", "the command to print in the report (default: this one)")
+		rssOnly     = flag.Int("rss-only", 0, "only llmgate's memory: an open-loop run at this rate (requests per second) for --duration, RSS sampled; prints it, writes no doc")
+		scaleOnly   = flag.String("scale-only", "", "only the control-plane figures, for these comma-separated deployment counts (e.g. 1000,10000); prints them, writes no doc")
 	)
 	flag.Parse()
 
@@ -104,6 +106,12 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *rssOnly > 0 {
+		return rssOnlyRun(o, *rssOnly)
+	}
+	if *scaleOnly != "" {
+		return scaleOnlyRun(ctx, o, *scaleOnly)
+	}
 	rep, err := bench.Run(ctx, o)
 	if err != nil {
 		return err
@@ -230,4 +238,80 @@ func firstWord(s, key string) string {
 		}
 	}
 	return strings.TrimSpace(s)
+}
+
+// scaleOnlyRun measures only the control plane (compile and push of large
+// configs to one Envoy): the narrow run for work on the control plane.
+func scaleOnlyRun(ctx context.Context, o bench.Options, sizes string) error {
+	var ns []int
+	for _, f := range strings.Split(sizes, ",") {
+		var n int
+		if _, err := fmt.Sscan(strings.TrimSpace(f), &n); err != nil || n <= 0 {
+			return fmt.Errorf("--scale-only %q: want comma-separated positive counts", sizes)
+		}
+		ns = append(ns, n)
+	}
+	dir, err := os.MkdirTemp("", "llmbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	o.WorkDir = dir
+	res, err := bench.ControlPlaneScale(ctx, &o, "http://127.0.0.1:9", ns)
+	for _, r := range res {
+		fmt.Printf("%6d deployments: parse %-10s build %-10s push %-10s total %-10s envoy RSS %.1f MB\n", r.Deployments,
+			r.Parse.Round(time.Millisecond), r.Build.Round(time.Millisecond), r.Push.Round(time.Millisecond), r.Total().Round(time.Millisecond), float64(r.EnvoyRSS)/(1<<20))
+	}
+	return err
+}
+
+// rssOnlyRun measures only llmgate's memory under an open-loop rate (the
+// narrow run for work on the llmgate process's RSS).
+func rssOnlyRun(o bench.Options, rate int) error {
+	dir, err := os.MkdirTemp("", "llmbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	o.WorkDir = dir
+	fake, err := bench.StartFake(&o)
+	if err != nil {
+		return err
+	}
+	defer fake.Stop()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(bench.TypicalConfig(fake.FakeBase(), "")), 0o600); err != nil {
+		return err
+	}
+	gate, err := bench.StartLLMGate(&o, cfgPath)
+	if err != nil {
+		return err
+	}
+	defer gate.Stop()
+	idle := gate.Parts[0].Sample().RSS
+	bench.ClosedLoop(gate.Endpoint, 16, o.Warmup)
+	warm := gate.Parts[0].Sample().RSS
+	var peak int64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			peak = max(peak, gate.Parts[0].Sample().RSS)
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	r := bench.OpenLoop(gate.Endpoint, rate, o.Duration, 2*time.Second)
+	close(stop)
+	<-done
+	mb := func(b int64) float64 { return float64(b) / (1 << 20) }
+	fmt.Printf("llmgate RSS: idle %.1f MB, after warm-up %.1f MB, peak at %d rps %.1f MB (HWM %.1f MB); achieved %.0f rps, p99 %s, errors %d\n",
+		mb(idle), mb(warm), rate, mb(peak), mb(gate.Parts[0].Sample().HWM), float64(len(r.Latencies))/o.Duration.Seconds(), r.Quantiles().P99.Round(time.Microsecond), r.Errors)
+	return nil
 }
