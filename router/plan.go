@@ -3,7 +3,6 @@ package router
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/llmgate/llmgate/config"
@@ -53,81 +52,20 @@ type Plan struct {
 	UsageHeaders map[string]string
 }
 
-// FallbackKind names one of the fallback lists.
-type FallbackKind int
+// FallbackKind names one of the fallback lists (config.FallbackKind).
+type FallbackKind = config.FallbackKind
 
+// The fallback lists.
 const (
-	// GeneralFallbacks are router_settings fallbacks (and default_fallbacks).
-	GeneralFallbacks FallbackKind = iota
-	// ContextWindowFallbacks are context_window_fallbacks.
-	ContextWindowFallbacks
-	// ContentPolicyFallbacks are content_policy_fallbacks.
-	ContentPolicyFallbacks
+	GeneralFallbacks       = config.GeneralFallbacks
+	ContextWindowFallbacks = config.ContextWindowFallbacks
+	ContentPolicyFallbacks = config.ContentPolicyFallbacks
 )
 
-func (k FallbackKind) String() string {
-	switch k {
-	case ContextWindowFallbacks:
-		return "context_window_fallbacks"
-	case ContentPolicyFallbacks:
-		return "content_policy_fallbacks"
-	}
-	return "fallbacks"
-}
-
-// FallbackGroups returns the fallback list of a kind for a model group. Keys
-// match the exact group, then the group without its provider prefix, then
-// "*". default_fallbacks act as {"*": [...]} for GeneralFallbacks. The
-// original group is left out and the list is cut at max_fallbacks.
+// FallbackGroups returns the fallback list of a kind for a model group
+// (config.RouterSettings.FallbackGroups: the one reading of the lists).
 func (r *Router) FallbackGroups(group string, kind FallbackKind) []string {
-	return r.cleanFallbacks(group, matchFallbacks(r.fallbackList(kind), group))
-}
-
-func (r *Router) fallbackList(kind FallbackKind) []config.Fallback {
-	switch kind {
-	case ContextWindowFallbacks:
-		return r.cfg.Router.ContextWindowFallbacks
-	case ContentPolicyFallbacks:
-		return r.cfg.Router.ContentPolicyFallbacks
-	}
-	list := r.cfg.Router.Fallbacks
-	if len(r.cfg.Router.DefaultFallbacks) > 0 {
-		list = append(append([]config.Fallback(nil), list...), config.Fallback{Group: "*", To: r.cfg.Router.DefaultFallbacks})
-	}
-	return list
-}
-
-func matchFallbacks(list []config.Fallback, group string) []string {
-	keys := []string{group}
-	if i := strings.IndexByte(group, '/'); i > 0 {
-		keys = append(keys, group[i+1:])
-	}
-	keys = append(keys, "*")
-	for _, k := range keys {
-		for _, f := range list {
-			if f.Group == k {
-				return f.To
-			}
-		}
-	}
-	return nil
-}
-
-func (r *Router) cleanFallbacks(group string, to []string) []string {
-	maxN := r.cfg.Router.MaxFallbacks
-	if maxN <= 0 {
-		maxN = 5
-	}
-	seen := map[string]bool{group: true}
-	var out []string
-	for _, g := range to {
-		if seen[g] || len(out) >= maxN {
-			continue
-		}
-		seen[g] = true
-		out = append(out, g)
-	}
-	return out
+	return r.cfg.Router.FallbackGroups(group, kind)
 }
 
 // numRetries: per-request > deployment num_retries > deployment max_retries
@@ -157,15 +95,12 @@ func (r *Router) Plan(ctx context.Context, req PlanRequest) (*Plan, error) {
 	}
 	fbs := r.FallbackGroups(res.Group, GeneralFallbacks)
 	if req.FallbacksSet {
-		fbs = r.cleanFallbacks(res.Group, req.Fallbacks)
+		fbs = r.cfg.Router.CleanFallbacks(res.Group, req.Fallbacks)
 	}
 	if res.Wildcard && !req.FallbacksSet {
 		// A fallback may be keyed on the name asked for rather than the pattern.
-		for _, f := range r.fallbackList(GeneralFallbacks) {
-			if f.Group == res.Requested {
-				fbs = r.cleanFallbacks(res.Group, f.To)
-				break
-			}
+		if to, ok := r.cfg.Router.ExactFallbacks(res.Requested, res.Group); ok {
+			fbs = to
 		}
 	}
 	return r.build(ctx, req, res, fbs, true)

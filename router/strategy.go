@@ -145,51 +145,50 @@ func (r *Router) orderWithinBuffer(cs []candidate, buffer float64) []candidate {
 // replacement. The weight is litellm_params.weight when the group's
 // deployments set it, else rpm, else tpm, else all equal.
 func (r *Router) weightedOrder(cs []candidate) []candidate {
-	var pick func(d *config.Deployment) float64
-	switch {
-	case anyDep(cs, func(d *config.Deployment) bool { return d.Params.Weight > 0 }):
-		pick = func(d *config.Deployment) float64 { return d.Params.Weight }
-	case anyDep(cs, func(d *config.Deployment) bool { return d.Params.RPM > 0 }):
-		pick = func(d *config.Deployment) float64 { return float64(d.Params.RPM) }
-	case anyDep(cs, func(d *config.Deployment) bool { return d.Params.TPM > 0 }):
-		pick = func(d *config.Deployment) float64 { return float64(d.Params.TPM) }
-	default:
+	ds := make([]*config.Deployment, len(cs))
+	for i, c := range cs {
+		ds[i] = c.d
+	}
+	ws := config.ShuffleWeights(ds)
+	if ws == nil {
 		r.shuffle(cs)
 		return cs
 	}
-	rest := append([]candidate(nil), cs...)
+	type weighted struct {
+		c candidate
+		w float64
+	}
+	rest := make([]weighted, len(cs))
+	for i, c := range cs {
+		rest[i] = weighted{c, ws[i]}
+	}
 	out := make([]candidate, 0, len(cs))
 	for len(rest) > 0 {
 		total := 0.0
-		for _, c := range rest {
-			total += max(pick(c.d), 0)
+		for _, x := range rest {
+			total += x.w
 		}
 		if total <= 0 { // only unweighted ones left: uniform
-			r.shuffle(rest)
-			return append(out, rest...)
+			tail := make([]candidate, len(rest))
+			for i, x := range rest {
+				tail[i] = x.c
+			}
+			r.shuffle(tail)
+			return append(out, tail...)
 		}
 		x := r.float64() * total
 		k := len(rest) - 1
 		for i, c := range rest {
-			x -= max(pick(c.d), 0)
+			x -= c.w
 			if x < 0 {
 				k = i
 				break
 			}
 		}
-		out = append(out, rest[k])
+		out = append(out, rest[k].c)
 		rest = append(rest[:k], rest[k+1:]...)
 	}
 	return out
-}
-
-func anyDep(cs []candidate, f func(*config.Deployment) bool) bool {
-	for _, c := range cs {
-		if f(c.d) {
-			return true
-		}
-	}
-	return false
 }
 
 // costPerToken is input + output cost per token: model_info first, then the

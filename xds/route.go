@@ -1,6 +1,7 @@
 package xds
 
 import (
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -49,65 +50,62 @@ func Groups(cfg *config.Config) []ModelGroup {
 		out[j].Deployments = append(out[j].Deployments, d)
 	}
 	for i := range out {
-		for _, fb := range cfg.Router.Fallbacks {
-			if fb.Group == out[i].Name {
-				out[i].Fallbacks = append(out[i].Fallbacks, fb.To...)
-			}
-		}
+		out[i].Fallbacks = cfg.Router.FallbackGroups(out[i].Name, config.GeneralFallbacks)
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].Name < out[b].Name })
 	return out
 }
 
-// Weight is the simple-shuffle weight of a deployment: weight if any deployment
-// of the group sets it, else rpm, else tpm, else uniform (LiteLLM's order).
-func Weight(d *config.Deployment, group []*config.Deployment) uint32 {
-	var anyWeight, anyRPM, anyTPM bool
-	for _, g := range group {
-		anyWeight = anyWeight || g.Params.Weight > 0
-		anyRPM = anyRPM || g.Params.RPM > 0
-		anyTPM = anyTPM || g.Params.TPM > 0
+// Weights are the Envoy weights of a group's deployments: simple-shuffle's
+// (config.ShuffleWeights), scaled by one factor for the whole group so that
+// fractional weights keep three decimals and the ratios stay exact; nil when
+// all are equal. A 0 is a deployment picked only after the weighted ones.
+func Weights(group []*config.Deployment) []uint32 {
+	ws := config.ShuffleWeights(group)
+	if ws == nil {
+		return nil
 	}
-	var w float64
-	switch {
-	case anyWeight:
-		w = d.Params.Weight
-	case anyRPM:
-		w = float64(d.Params.RPM)
-	case anyTPM:
-		w = float64(d.Params.TPM)
-	default:
-		return 1
+	maxW := 0.0
+	for _, w := range ws {
+		maxW = max(maxW, w)
 	}
-	if w <= 0 {
-		return 0
+	factor := 1000.0
+	if maxW*factor > 1<<31 {
+		factor = (1 << 31) / maxW
 	}
-	// Envoy weights are integers: keep three decimals of precision for fractional weights.
-	if w < 1000 {
-		w *= 1000
+	out := make([]uint32, len(ws))
+	for i, w := range ws {
+		if w > 0 {
+			out[i] = uint32(max(math.Round(w*factor), 1))
+		}
 	}
-	if w > 1<<31 {
-		w = 1 << 31
-	}
-	return uint32(w)
+	return out
 }
 
 // PriorityGroups is the default attempt plan of a group: the group's
-// deployments weighted, then each fallback group. The request filter replaces
-// it per request with the exact plan (dynamic metadata contract.PlanMetadataNamespace).
+// deployments weighted (those of weight 0 in a priority group after them,
+// as simple-shuffle picks them last), then each fallback group. The request
+// filter replaces it per request with the exact plan (dynamic metadata
+// contract.PlanMetadataNamespace).
 func PriorityGroups(g ModelGroup, all map[string]ModelGroup) *pgv3.PriorityGroupClusterSpecifier {
 	spec := &pgv3.PriorityGroupClusterSpecifier{OverrideMetadataNamespace: contract.PlanMetadataNamespace}
 	add := func(mg ModelGroup) {
-		pg := &pgv3.PriorityGroup{Name: mg.Name}
-		for _, d := range mg.Deployments {
-			w := Weight(d, mg.Deployments)
-			if w == 0 {
-				continue
+		ws := Weights(mg.Deployments)
+		weighted, last := &pgv3.PriorityGroup{Name: mg.Name}, &pgv3.PriorityGroup{Name: mg.Name}
+		for i, d := range mg.Deployments {
+			switch {
+			case ws == nil:
+				weighted.Clusters = append(weighted.Clusters, &pgv3.ClusterWeight{ClusterName: clusterFor(d), Weight: wrapperspb.UInt32(1)})
+			case ws[i] > 0:
+				weighted.Clusters = append(weighted.Clusters, &pgv3.ClusterWeight{ClusterName: clusterFor(d), Weight: wrapperspb.UInt32(ws[i])})
+			default:
+				last.Clusters = append(last.Clusters, &pgv3.ClusterWeight{ClusterName: clusterFor(d), Weight: wrapperspb.UInt32(1)})
 			}
-			pg.Clusters = append(pg.Clusters, &pgv3.ClusterWeight{ClusterName: clusterFor(d), Weight: wrapperspb.UInt32(w)})
 		}
-		if len(pg.Clusters) > 0 {
-			spec.PriorityGroups = append(spec.PriorityGroups, pg)
+		for _, pg := range []*pgv3.PriorityGroup{weighted, last} {
+			if len(pg.Clusters) > 0 {
+				spec.PriorityGroups = append(spec.PriorityGroups, pg)
+			}
 		}
 	}
 	add(g)

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -234,14 +235,21 @@ func TestWeight(t *testing.T) {
 		{"uniform", []*config.Deployment{d(0, 0, 0), d(0, 0, 0)}, []uint32{1, 1}},
 		{"weight wins over rpm", []*config.Deployment{d(2, 100, 0), d(1, 900, 0)}, []uint32{2000, 1000}},
 		{"rpm", []*config.Deployment{d(0, 100, 0), d(0, 300, 0)}, []uint32{100000, 300000}},
-		{"tpm", []*config.Deployment{d(0, 0, 1000), d(0, 0, 3000)}, []uint32{1000, 3000}},
+		{"tpm", []*config.Deployment{d(0, 0, 1000), d(0, 0, 3000)}, []uint32{1000000, 3000000}},
 		{"fractional weights keep precision", []*config.Deployment{d(0.25, 0, 0), d(0.75, 0, 0)}, []uint32{250, 750}},
+		// One factor for the group: rpm 900 and 1800 stay 1:2 (each scaled
+		// on its own they were 900000 and 1800, 500:1).
+		{"ratios across magnitudes", []*config.Deployment{d(0, 900, 0), d(0, 1800, 0)}, []uint32{900000, 1800000}},
+		{"huge weights are scaled down together", []*config.Deployment{d(0, 4e9, 0), d(0, 2e9, 0)}, []uint32{1 << 31, 1 << 30}},
+		{"unweighted ones go last", []*config.Deployment{d(3, 0, 0), d(0, 0, 0)}, []uint32{3000, 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for i, x := range tc.group {
-				if got := Weight(x, tc.group); got != tc.want[i] {
-					t.Errorf("deployment %d: weight %d, want %d", i, got, tc.want[i])
-				}
+			got := Weights(tc.group)
+			if tc.want[0] == 1 && got == nil {
+				return // uniform
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("weights %v, want %v", got, tc.want)
 			}
 		})
 	}
