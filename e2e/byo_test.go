@@ -201,16 +201,19 @@ func checkSharedListener(t *testing.T, url string, fake *fakeprovider.Server) {
 	}
 }
 
-func byoConfig(fakeURL string) string {
+// byoConfig: gpt-x on the fake provider, dead unreachable, then extra
+// model_list entries.
+func byoConfig(fakeURL, extra string) string {
 	return fmt.Sprintf(`
 model_list:
   - model_name: gpt-x
     litellm_params: {model: openai/gpt-4o, api_base: %s/byo/v1, api_key: k}
   - model_name: dead
     litellm_params: {model: openai/gpt-4o, api_base: "http://127.0.0.1:1/v1", api_key: k}
+%s
 general_settings:
   master_key: %s
-`, fakeURL, master)
+`, fakeURL, extra, master)
 }
 
 // TestBYOMergeIntoAppListener: `llmgate render --mode merge` adds llmgate to
@@ -225,7 +228,7 @@ func runBYOMerge(t *testing.T, envoy string, degraded bool) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(byoConfig(fake.URL())), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(byoConfig(fake.URL(), "")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	port := freePort(t)
@@ -277,7 +280,7 @@ func TestBYOStaticBootstrap(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(byoConfig(fake.URL())), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(byoConfig(fake.URL(), "")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	port := freePort(t)
@@ -301,4 +304,179 @@ func TestBYOStaticBootstrap(t *testing.T) {
 	// On llmgate's own listener every error is OpenAI JSON, as in `llmgate run`.
 	c, _, body := get(t, url+"/nobody/serves/this")
 	assertOpenAIError(t, c, []byte(body), 404, "")
+}
+
+// oldEnvoy is the older Envoy `make envoy-old` installs (Envoy 1.36, as
+// Envoy Gateway v1.6 and Istio 1.28 ship). Under CI=true a missing one fails.
+func oldEnvoy(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("ENVOY_OLD_BIN"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("$ENVOY_OLD_BIN: %v", err)
+		}
+		return p
+	}
+	if m, _ := filepath.Glob("../.venv-envoy-*/lib/python*/site-packages/envoy/_bin/envoy"); len(m) > 0 {
+		return m[0]
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("the older Envoy is required (make envoy-old, or set $ENVOY_OLD_BIN)")
+	}
+	t.Skip("no older Envoy: `make envoy-old` installs it (CI=true fails instead)")
+	return ""
+}
+
+// TestBYOOlderEnvoyDegradedMode: Envoy before 1.40 has no priority_group
+// cluster specifier, so the full render is refused by it; the degraded mode
+// (--no-priority-group) runs on it as it is: merged into an app's listener,
+// the app and llmgate both work and a group's deployments share its traffic
+// by weight.
+func TestBYOOlderEnvoyDegradedMode(t *testing.T) {
+	needEnvoy(t)
+	old := oldEnvoy(t)
+	out, err := exec.Command(old, "--version").CombinedOutput()
+	if err != nil || strings.Contains(string(out), "/1.40.") {
+		t.Fatalf("%s is not an older Envoy: %v %s", old, err, out)
+	}
+	t.Logf("older Envoy: %s", strings.TrimSpace(string(out)))
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	if err := os.WriteFile(cfgPath, []byte(byoConfig(fake.URL(), fmt.Sprintf(`
+  - model_name: pair
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/a/v1, api_key: k}
+  - model_name: pair
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/b/v1, api_key: k}`, fake.URL()))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	validate := func(args ...string) (bool, string) {
+		b, err := exec.Command(llmgateBin, append([]string{"render", cfgPath, "--admin-port", "0"}, args...)...).Output()
+		if err != nil {
+			t.Fatalf("render: %v %s", err, stderrOf(err))
+		}
+		p := filepath.Join(dir, "v.yaml")
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(old, "--mode", "validate", "-c", p).CombinedOutput()
+		return err == nil, string(out)
+	}
+	if ok, out := validate(); ok || !strings.Contains(out, "priority_group") {
+		t.Errorf("the full design must be refused by Envoy before 1.40 for its priority_group: ok=%v\n%s", ok, tail(out, 600))
+	}
+	if ok, out := validate("--no-priority-group"); !ok {
+		t.Fatalf("the degraded mode must validate on %s:\n%s", old, tail(out, 2000))
+	}
+
+	port := freePort(t)
+	appPath := filepath.Join(dir, "envoy.yaml")
+	if err := os.WriteFile(appPath, []byte(appBootstrap(port, appServer(t))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	extAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	startProc(t, llmgateBin, "extproc", "--config", cfgPath, "--listen", extAddr)
+	merged, err := exec.Command(llmgateBin, "render", cfgPath, "--mode", "merge", "--into", appPath, "--extproc-address", extAddr, "--no-priority-group").Output()
+	if err != nil {
+		t.Fatalf("render --mode merge: %v %s", err, stderrOf(err))
+	}
+	mergedPath := filepath.Join(dir, "merged.yaml")
+	if err := os.WriteFile(mergedPath, merged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ev := startProc(t, old, "-c", mergedPath, "--base-id", fmt.Sprint(port), "--log-level", "warn", "--concurrency", "1")
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitHTTP(t, url+"/app/ok", ev)
+	checkSharedListener(t, url, fake)
+	seen := map[string]int{}
+	for i := 0; i < 30; i++ {
+		code, _, b := post(t, url+"/v1/chat/completions", master, `{"model":"pair","messages":[{"role":"user","content":"w"}]}`)
+		if code != 200 {
+			t.Fatalf("pair: %d %s", code, b)
+		}
+		rec, _ := fake.Last()
+		seen[rec.Path]++
+	}
+	if seen["/a/v1/chat/completions"] == 0 || seen["/b/v1/chat/completions"] == 0 {
+		t.Errorf("weighted clusters must spread a group over its deployments: %v", seen)
+	}
+}
+
+// TestBYODynamicWay: an Envoy that already serves an app gets llmgate over
+// ADS (`llmgate bootstrap --into` adds the control plane to its bootstrap);
+// the app and llmgate both work, and a config change reaches Envoy without a
+// restart.
+func TestBYODynamicWay(t *testing.T) {
+	needEnvoy(t)
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(byoConfig(fake.URL(), "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	appPort, llmPort := freePort(t), freePort(t)
+	appPath := filepath.Join(dir, "envoy.yaml")
+	if err := os.WriteFile(appPath, []byte(appBootstrap(appPort, appServer(t))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	extAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	xdsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	startProc(t, llmgateBin, "controlplane", "--config", cfgPath, "--listen", xdsAddr, "--extproc-address", extAddr,
+		"--host", "127.0.0.1", "--port", fmt.Sprint(llmPort))
+	startProc(t, llmgateBin, "extproc", "--xds-address", xdsAddr, "--listen", extAddr)
+	boot, err := exec.Command(llmgateBin, "bootstrap", "--xds-address", xdsAddr, "--into", appPath).Output()
+	if err != nil {
+		t.Fatalf("bootstrap --into: %v %s", err, stderrOf(err))
+	}
+	bootPath := filepath.Join(dir, "with-ads.yaml")
+	if err := os.WriteFile(bootPath, boot, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ev := startProc(t, envoyBin, "-c", bootPath, "--base-id", fmt.Sprint(appPort), "--log-level", "warn", "--concurrency", "1")
+	app := fmt.Sprintf("http://127.0.0.1:%d", appPort)
+	llm := fmt.Sprintf("http://127.0.0.1:%d", llmPort)
+	waitHTTP(t, app+"/app/ok", ev)
+	waitHTTP(t, llm+"/health/liveliness", ev)
+	if code, _, body := get(t, app+"/app/ok"); code != 200 || body != "app ok" {
+		t.Errorf("app route: %d %q", code, body)
+	}
+	if code, ct, body := get(t, app+"/app/boom"); code != 500 || body != "app broke" || strings.Contains(ct, "json") {
+		t.Errorf("the app's 500 must stay the app's: %d %q", code, body)
+	}
+	if code, _, body := get(t, app+"/nobody"); code != 404 || strings.Contains(body, `"error"`) {
+		t.Errorf("Envoy's own 404 on the app's listener must stay Envoy's: %d %q", code, body)
+	}
+	code, _, b := post(t, llm+"/v1/chat/completions", master, `{"model":"gpt-x","messages":[{"role":"user","content":"dyn"}]}`)
+	if code != 200 || !strings.Contains(string(b), "dyn") {
+		t.Fatalf("LLM route: %d %s", code, b)
+	}
+
+	// A config change reaches the running Envoy (no restart).
+	pid := ev.cmd.Process.Pid
+	if err := os.WriteFile(cfgPath+".tmp", []byte(byoConfig(fake.URL(), fmt.Sprintf(`
+  - model_name: added
+    litellm_params: {model: openai/gpt-4o, api_base: %s/added/v1, api_key: k}`, fake.URL()))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(cfgPath+".tmp", cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	served := false
+	for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if code, _, _ := post(t, llm+"/v1/chat/completions", master, `{"model":"added","messages":[{"role":"user","content":"new"}]}`); code == 200 {
+			served = true
+			break
+		}
+	}
+	if !served {
+		t.Fatal("the new model group never served through the user's Envoy")
+	}
+	if rec, _ := fake.Last(); rec.Path != "/added/v1/chat/completions" {
+		t.Errorf("upstream path %s", rec.Path)
+	}
+	if ev.cmd.Process.Pid != pid || ev.cmd.ProcessState != nil {
+		t.Error("Envoy was restarted")
+	}
+	if code, _, body := get(t, app+"/app/ok"); code != 200 || body != "app ok" {
+		t.Errorf("app route after the change: %d %q", code, body)
+	}
 }

@@ -35,7 +35,8 @@ Usage:
 Split into pieces, for fleets:
   llmgate controlplane [config.yaml | --config FILE] --listen 0.0.0.0:18000 --extproc-address HOST:PORT [--port 4000]
   llmgate extproc      [config.yaml | --config FILE | --xds-address HOST:PORT] --listen 0.0.0.0:50051
-  llmgate bootstrap    --xds-address HOST:PORT     an Envoy bootstrap pointing at the control plane
+  llmgate bootstrap    --xds-address HOST:PORT [--into envoy.yaml]
+                       an Envoy bootstrap pointing at the control plane (or yours, with ADS added)
 
 ` + "`llmgate --config FILE ...`" + ` (no command) is ` + "`llmgate run`" + `, as ` + "`litellm --config`" + ` is.
 The config comes from the path argument or --config, else $CONFIG_FILE_PATH,
@@ -453,8 +454,10 @@ func splitCmd(which string, args []string) error {
 
 // bootstrapCmd prints an Envoy bootstrap that reads the control plane over ADS.
 func bootstrapCmd(args []string, out io.Writer) error {
-	fs := newFlagSet("bootstrap", "bootstrap --xds-address HOST:PORT [--admin-port N]")
+	fs := newFlagSet("bootstrap", "bootstrap --xds-address HOST:PORT [--admin-port N] [--into envoy.yaml]")
 	addr := fs.String("xds-address", "127.0.0.1:18000", "the control plane (`llmgate controlplane --listen`)")
+	into := fs.String("into", "", "your Envoy bootstrap (YAML or JSON): print it with ADS from the control plane added "+
+		"(your listeners and clusters stay; llmgate's listener, routes and clusters come over ADS and follow config changes without a restart)")
 	admin := &portFlag{v: 9901}
 	fs.Var(admin, "admin-port", "Envoy admin port, 0-65535 (loopback; no authentication: anyone on the host can raise the log level or stop Envoy)")
 	var xdsTLS xds.TLSFiles
@@ -480,7 +483,24 @@ func bootstrapCmd(args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("xds-address port: %w", err)
 	}
-	b, err := envoy.BootstrapJSON(envoy.BootstrapOptions{XDSHost: host, XDSPort: uint32(port), AdminPort: admin.v, XDSTLS: xdsTLS})
+	bo := envoy.BootstrapOptions{XDSHost: host, XDSPort: uint32(port), AdminPort: admin.v, XDSTLS: xdsTLS}
+	if *into != "" {
+		ads, err := envoy.Bootstrap(bo)
+		if err != nil {
+			return err
+		}
+		orig, err := os.ReadFile(*into)
+		if err != nil {
+			return err
+		}
+		b, err := byo.MergeADS(orig, ads)
+		if err != nil {
+			return err
+		}
+		_, err = out.Write(b)
+		return err
+	}
+	b, err := envoy.BootstrapJSON(bo)
 	if err != nil {
 		return err
 	}

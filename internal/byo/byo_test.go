@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/proto"
+	"gopkg.in/yaml.v3"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 
@@ -233,5 +234,46 @@ func TestMergeRefusesWhatItCannotDo(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestMergeADS(t *testing.T) {
+	bin := envoyBinary(t)
+	ads, err := envoy.Bootstrap(envoy.BootstrapOptions{XDSHost: "127.0.0.1", XDSPort: 18000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	once, err := MergeADS([]byte(appBootstrap), ads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	validate(t, bin, once)
+	twice, err := MergeADS(once, ads)
+	if err != nil {
+		t.Fatalf("merging into a merged bootstrap: %v", err)
+	}
+	var doc struct {
+		StaticResources struct {
+			Clusters []struct{ Name string } `yaml:"clusters"`
+		} `yaml:"static_resources"`
+	}
+	if err := yaml.Unmarshal(twice, &doc); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range doc.StaticResources.Clusters {
+		if c.Name == xds.XDSCluster {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the control plane's cluster appears %d times after two merges", n)
+	}
+	if !strings.Contains(string(twice), "name: app") || !strings.Contains(string(twice), "app_listener") {
+		t.Error("the app's listener and cluster must stay")
+	}
+	own := appBootstrap + "dynamic_resources: {cds_config: {path_config_source: {path: /etc/envoy/cds.yaml}}}\n"
+	if _, err := MergeADS([]byte(own), ads); err == nil || !strings.Contains(err.Error(), "dynamic_resources") {
+		t.Errorf("a bootstrap with its own dynamic_resources must be refused, got %v", err)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"gopkg.in/yaml.v3"
+
+	"github.com/llmgate/llmgate/xds"
 )
 
 // Envoy reads its YAML with the proto3 JSON mapping: every field may be
@@ -350,4 +352,59 @@ func contains(l []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// MergeADS adds the dynamic way to an Envoy bootstrap (YAML or JSON): the
+// ADS config source for listeners and clusters and the control plane's
+// cluster, from ads (`llmgate bootstrap`'s bootstrap). The app's static
+// listeners and clusters stay; llmgate's listener, routes and clusters then
+// come from `llmgate controlplane` and follow every config change without a
+// restart. A node id is set when the file has none (xDS needs one); a
+// bootstrap that already has dynamic_resources is refused (Envoy has one ADS).
+func MergeADS(bootstrap []byte, ads proto.Message) ([]byte, error) {
+	var doc map[string]any
+	if err := yaml.Unmarshal(bootstrap, &doc); err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	if doc == nil {
+		return nil, fmt.Errorf("bootstrap is empty")
+	}
+	av, err := toMap(ads)
+	if err != nil {
+		return nil, err
+	}
+	a := mapOf(av)
+	if old, ok := field(doc, "dynamic_resources"); ok && !isGatewayADS(old) {
+		return nil, fmt.Errorf("bootstrap already has dynamic_resources (Envoy takes one ADS server): merge llmgate statically (render --mode merge) instead")
+	}
+	setField(doc, "dynamic_resources", a["dynamic_resources"])
+	if nv, ok := field(doc, "node"); !ok || str(mapOf(nv), "id") == "" {
+		setField(doc, "node", a["node"])
+	} else if str(mapOf(nv), "cluster") == "" {
+		mapOf(nv)["cluster"] = "llmgate"
+	}
+	srv, _ := field(doc, "static_resources")
+	sr := mapOf(srv)
+	if sr == nil {
+		sr = map[string]any{}
+		setField(doc, "static_resources", sr)
+	}
+	xdsClusters := listOf(mapOf(a["static_resources"])["clusters"])
+	cv, _ := field(sr, "clusters")
+	var kept []any
+	for _, c := range listOf(cv) {
+		if n := str(mapOf(c), "name"); n == xds.XDSCluster {
+			continue // a previous merge's
+		}
+		kept = append(kept, c)
+	}
+	setField(sr, "clusters", append(kept, xdsClusters...))
+	return yaml.Marshal(doc)
+}
+
+// isGatewayADS: dynamic_resources a previous MergeADS wrote (its ADS server
+// is the llmgate_xds cluster).
+func isGatewayADS(v any) bool {
+	b, _ := json.Marshal(v)
+	return strings.Contains(string(b), `"`+xds.XDSCluster+`"`)
 }
