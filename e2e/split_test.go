@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,9 +35,14 @@ general_settings:
 	extAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	xdsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	port := freePort(t)
+	var cpLog, extLog lockedBuffer
+	logTo := map[string]io.Writer{"controlplane": io.MultiWriter(os.Stderr, &cpLog), "extproc": io.MultiWriter(os.Stderr, &extLog)}
 	start := func(args ...string) *exec.Cmd {
 		cmd := exec.Command(args[0], args[1:]...)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if w, ok := logTo[args[1]]; ok {
+			cmd.Stderr = w
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -105,6 +112,17 @@ general_settings:
 	}
 	if !served {
 		t.Fatal("the new model group never served through the split gateway")
+	}
+	// Issue 13: one reload line in every process, naming the same version.
+	reloaded := regexp.MustCompile(`msg="config reloaded" from=(\S+) to=(\S+) deployments=2 source=(\S+)`)
+	var cp, rep []string
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if cp, rep = reloaded.FindStringSubmatch(cpLog.String()), reloaded.FindStringSubmatch(extLog.String()); cp != nil && rep != nil {
+			break
+		}
+	}
+	if cp == nil || rep == nil || cp[1] != rep[1] || cp[2] != rep[2] || cp[1] == cp[2] || cp[3] != "file" || rep[3] != "control_plane" {
+		t.Errorf("reload lines differ: control plane %q, replica %q", cp, rep)
 	}
 
 	// ext_proc down: the client still gets OpenAI error JSON, never Envoy's text.

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"time"
@@ -104,9 +105,10 @@ func (g *Gateway) Reload(ctx context.Context) {
 		if g.ext != nil {
 			g.ext.Swap(g.newState(cfg, res.Version))
 		}
+		old := g.version
 		g.cfg, g.version = cfg, res.Version
 		g.publishTable(cfg, res.Version)
-		g.log.Info("config reloaded", "version", res.Version)
+		logReloaded(g.log, old, res.Version, len(cfg.Models), "file")
 		return
 	}
 	logWarnings(g.log, cfg)
@@ -127,7 +129,7 @@ func (g *Gateway) Reload(ctx context.Context) {
 	old := g.version
 	g.cfg, g.version = cfg, res.Version
 	g.publishTable(cfg, res.Version)
-	g.log.Info("config reloaded", "from", old, "to", res.Version, "deployments", len(cfg.Models))
+	logReloaded(g.log, old, res.Version, len(cfg.Models), "file")
 	go func() {
 		// Requests planned with the old config are in Envoy by now.
 		select {
@@ -176,4 +178,12 @@ func unionConfig(old, cur *config.Config) *config.Config {
 		}
 	}
 	return &u
+}
+
+// logReloaded is the one reload line every process writes (llmgate run, the
+// control plane, each ext_proc replica): the config version before and
+// after (the same version string everywhere for one config), the number of
+// deployments, and where the config came from ("file", "control_plane").
+func logReloaded(log *slog.Logger, from, to string, deployments int, source string) {
+	log.Info("config reloaded", "from", from, "to", to, "deployments", deployments, "source", source)
 }

@@ -143,11 +143,13 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 	switch {
 	case tables != nil:
 		go func() {
+			from := version
 			for tb := range tables {
 				st := g.newState(tb.cfg, tb.version)
 				st.SetTicketKey(tb.ticketKey)
 				g.ext.Swap(st)
-				g.log.Info("routing table applied", "version", tb.version, "deployments", len(tb.cfg.Models))
+				logReloaded(g.log, from, tb.version, len(tb.cfg.Models), "control_plane")
+				from = tb.version
 			}
 		}()
 	case o.ConfigPath != "":
