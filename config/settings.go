@@ -354,6 +354,16 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			ls.PrometheusLatencyBuckets = p.latencyBuckets(v, key)
 		case "forward_traceparent_to_llm_provider":
 			ls.ForwardTraceparent, _ = p.bool(v, key)
+		case "max_end_user_budget":
+			if f, ok := p.float(v, key); ok {
+				if f < 0 || f > 1e12 {
+					p.errAt(v, key, "must be between 0 and 1e12, got %v", f)
+				} else {
+					ls.MaxEndUserBudget = &f
+				}
+			}
+		case "max_end_user_budget_id":
+			ls.MaxEndUserBudgetID, _ = p.str(v, key)
 		case "model_group_settings":
 			if mg, ok := p.mapping(v, key); ok {
 				for _, m := range mg {

@@ -215,7 +215,12 @@ type LiteLLMSettings struct {
 	// turn_off_message_logging, redact_user_api_key_info and the
 	// environment variables LiteLLM's loggers read.
 	Logging LoggingSettings
-	Raw     map[string]any // every litellm_settings key as written (resolved)
+	// MaxEndUserBudget is max_end_user_budget: the budget of a customer (the
+	// request's `user`) without one of its own; MaxEndUserBudgetID is
+	// max_end_user_budget_id, a /budget/new budget used the same way (it wins).
+	MaxEndUserBudget   *float64
+	MaxEndUserBudgetID string
+	Raw                map[string]any // every litellm_settings key as written (resolved)
 }
 
 // CacheParams is litellm_settings.cache_params.

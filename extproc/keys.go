@@ -17,19 +17,20 @@ const maxManagementBody = 1 << 20
 // keyCheckTimeout bounds the limit counters' round trip (Redis) of a key check.
 const keyCheckTimeout = 2 * time.Second
 
-// authorizeKey runs a virtual key's checks for the resolved model (nil, nil
-// for the master key or a replay, whose first pass was checked).
-func (st *State) authorizeKey(id identity, ticket *fallbackTicket, model, group string) (*keys.Grant, *translator.Error) {
-	if id.token == "" || st.keys == nil || ticket != nil {
+// authorizeKey runs a virtual key's checks for the resolved model, and the
+// end user's (the body's `user`: a customer) for any key (nil, nil for the
+// master key without an end user, or a replay, whose first pass was checked).
+func (st *State) authorizeKey(id identity, ticket *fallbackTicket, model, group, endUser string) (*keys.Grant, *translator.Error) {
+	if st.keys == nil || ticket != nil || id.token == "" && endUser == "" {
 		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), keyCheckTimeout)
 	defer cancel()
-	g, e := st.keys.Authorize(ctx, id.token, id.presented, []string{model, group})
+	g, e := st.keys.AuthorizeRequest(ctx, keys.Check{Token: id.token, Presented: id.presented, Models: []string{model, group}, EndUser: endUser})
 	if e != nil {
 		return nil, keyError(e)
 	}
-	if g == nil {
+	if g == nil && id.token != "" {
 		// Deleted between identify and now.
 		return nil, &translator.Error{Status: 401, Type: "auth_error", Code: "401",
 			Message: "Authentication Error, Invalid proxy server token passed. Received API key: " + redactKey(id.presented)}

@@ -130,7 +130,7 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 	if err != nil {
 		return nil, routerError(err)
 	}
-	grant, ke := st.authorizeKey(id, ticket, name, res.Group)
+	grant, ke := st.authorizeKey(id, ticket, name, res.Group, f.User)
 	if ke != nil {
 		return nil, ke
 	}

@@ -438,6 +438,9 @@ func selfURL(o xds.Options) string {
 // table's).
 func (g *Gateway) newState(cfg *config.Config, version string) *extproc.State {
 	st := extproc.NewState(cfg, g.store, version, g.log).WithKeys(g.keys)
+	if g.keys != nil {
+		g.keys.SetEndUserDefaults(cfg.LiteLLM.MaxEndUserBudget, cfg.LiteLLM.MaxEndUserBudgetID)
+	}
 	st.SetTicketKey(g.ticketKey(cfg))
 	return st
 }

@@ -41,9 +41,6 @@ type Grant struct {
 	Headers map[string]string
 }
 
-// CounterID is the internal/store id of a key's rpm/tpm/parallel counters.
-func CounterID(token string) string { return "key:" + token }
-
 // Abbreviate shows a key as LiteLLM's key_name does: sk-...last4.
 func Abbreviate(key string) string {
 	if len(key) <= 4 {
@@ -64,25 +61,71 @@ func (s *Service) Alias(token, model string) string {
 	return model
 }
 
-// Authorize runs LiteLLM's checks for a virtual key (its sha256 token) in
-// its order: blocked, expired, model access, key budget, per-model budget,
-// team (blocked, models, budget), user budget, then the rpm/tpm/parallel
-// limits. models are the names the request may match (the requested name and
-// the model group it resolved to). Everything but the limits is read from
-// memory; the limits cost one round trip to the counters' store (Redis, or
-// none in memory).
+// Check is what a request presents to the checks.
+type Check struct {
+	Token     string   // the virtual key's sha256 ("" for the master key)
+	Presented string   // the key as sent (for LiteLLM's abbreviated param)
+	Models    []string // the names the request may match: requested, then its model group
+	EndUser   string   // the body's `user` field (a customer)
+}
+
+// Authorize runs LiteLLM's checks for a virtual key (its sha256 token); see
+// AuthorizeRequest.
 func (s *Service) Authorize(ctx context.Context, token, presented string, models []string) (*Grant, *Error) {
-	k, spend, ok := s.Lookup(token)
-	if !ok {
-		return nil, nil
-	}
+	return s.AuthorizeRequest(ctx, Check{Token: token, Presented: presented, Models: models})
+}
+
+// AuthorizeRequest runs LiteLLM's checks in its order: for a virtual key
+// blocked, expired, model access (access groups included), key budget,
+// per-model budget; then team (blocked, models, budget), the user's budget
+// (a personal key), the team member's budget (a team key); then, for every
+// request, the end user (blocked, budget, max_end_user_budget); then the
+// rpm/tpm/parallel limits of key, user, team and end user. Everything but the
+// limits is read from memory; the limits cost one round trip to the
+// counters' store per limited entity (Redis, or none in memory). A nil Grant
+// and nil Error: an unknown token (c.Token set), or nothing to check.
+func (s *Service) AuthorizeRequest(ctx context.Context, c Check) (*Grant, *Error) {
 	now := s.now()
+	g := &Grant{Token: c.Token, Headers: map[string]string{}}
+	var k *keystore.Key
+	var team *keystore.Team
+	var user *keystore.User
+	if c.Token != "" {
+		var spend float64
+		var ok bool
+		k, spend, ok = s.Lookup(c.Token)
+		if !ok {
+			return nil, nil
+		}
+		var e *Error
+		if team, user, e = s.checkKey(k, spend, c, now); e != nil {
+			return nil, e
+		}
+		g.KeyAlias, g.TeamID, g.UserID, g.Spend = k.KeyAlias, k.TeamID, k.UserID, spend
+		g.Headers["x-litellm-key-spend"] = strconv.FormatFloat(spend, 'f', -1, 64)
+		if mb := s.keyMaxBudget(k); mb != nil {
+			g.Headers["x-litellm-key-max-budget"] = strconv.FormatFloat(*mb, 'f', -1, 64)
+		}
+	}
+	eu, e := s.checkEndUser(c.EndUser)
+	if e != nil {
+		return nil, e
+	}
+	if e := s.limits(ctx, k, team, user, c.EndUser, eu, g); e != nil {
+		return nil, e
+	}
+	return g, nil
+}
+
+// checkKey is the key's, its team's and its user's checks.
+func (s *Service) checkKey(k *keystore.Key, spend float64, c Check, now time.Time) (*keystore.Team, *keystore.User, *Error) {
+	models := c.Models
 	if k.Blocked {
-		return nil, &Error{Status: 401, Type: "auth_error", Code: "401", Param: "None",
+		return nil, nil, &Error{Status: 401, Type: "auth_error", Code: "401", Param: "None",
 			Message: "Authentication Error, Key is blocked. Update via `/key/unblock` if you're an admin."}
 	}
 	if k.Expires != nil && k.Expires.Before(now) {
-		return nil, &Error{Status: 401, Type: "expired_key", Code: "401", Param: Abbreviate(presented),
+		return nil, nil, &Error{Status: 401, Type: "expired_key", Code: "401", Param: Abbreviate(c.Presented),
 			Message: fmt.Sprintf("Authentication Error - Expired Key. Key Expiry time %s and current time %s",
 				k.Expires.UTC().Format("2006-01-02 15:04:05+00:00"), now.UTC().Format("2006-01-02 15:04:05+00:00"))}
 	}
@@ -95,127 +138,145 @@ func (s *Service) Authorize(ctx context.Context, token, presented string, models
 	if len(allowed) == 0 && team != nil {
 		allowed = team.Models
 	}
-	if !modelAllowed(allowed, models) {
-		return nil, &Error{Status: 401, Type: "key_model_access_denied", Code: "401", Param: "model",
+	if !s.modelAllowed(allowed, models) {
+		return nil, nil, &Error{Status: 401, Type: "key_model_access_denied", Code: "401", Param: "model",
 			Message: fmt.Sprintf("Authentication Error, API Key not allowed to access model. This key can only access models=%s. Tried to access %s",
 				pyList(allowed), first(models))}
 	}
-	if k.MaxBudget != nil && spend >= *k.MaxBudget {
-		return nil, budgetError("", spend, *k.MaxBudget)
+	if mb := s.keyMaxBudget(k); mb != nil && spend >= *mb {
+		return nil, nil, budgetError("", spend, *mb)
 	}
 	if mb := modelBudget(k.ModelMaxBudget, models); mb != nil && k.ModelSpend != nil {
 		if ms := k.ModelSpend[first(models)]; ms >= *mb {
-			return nil, budgetError("", ms, *mb)
+			return nil, nil, budgetError("", ms, *mb)
 		}
 	}
 	if team != nil {
 		if team.Blocked {
-			return nil, &Error{Status: 401, Type: "team_model_access_denied", Code: "401", Param: "None",
+			return nil, nil, &Error{Status: 401, Type: "team_model_access_denied", Code: "401", Param: "None",
 				Message: "Authentication Error, Team=" + team.TeamID + " is blocked. Update via `/team/unblock` if you're an admin."}
 		}
-		if len(k.Models) > 0 && len(team.Models) > 0 && !modelAllowed(team.Models, models) {
-			return nil, &Error{Status: 401, Type: "team_model_access_denied", Code: "401", Param: "model",
+		if len(k.Models) > 0 && len(team.Models) > 0 && !s.modelAllowed(team.Models, models) {
+			return nil, nil, &Error{Status: 401, Type: "team_model_access_denied", Code: "401", Param: "model",
 				Message: fmt.Sprintf("Authentication Error, Team not allowed to access model. Team=%s, Model=%s. Allowed team models = %s",
 					team.TeamID, first(models), pyList(team.Models))}
 		}
 		if team.MaxBudget != nil && teamSpend >= *team.MaxBudget {
-			return nil, budgetError("Team="+team.TeamID+" ", teamSpend, *team.MaxBudget)
+			return nil, nil, budgetError("Team="+team.TeamID+" ", teamSpend, *team.MaxBudget)
 		}
 	}
+	var user *keystore.User
 	if k.UserID != "" {
-		if u, us, ok := s.user(k.UserID); ok && u.MaxBudget != nil && us >= *u.MaxBudget {
-			return nil, budgetError("User="+u.UserID+" ", us, *u.MaxBudget)
+		u, us, ok := s.user(k.UserID)
+		if ok {
+			user = u
+		}
+		// A personal key counts against the user's budget; a team key
+		// against the user's budget within the team (max_budget_in_team).
+		if ok && team == nil && u.MaxBudget != nil && us >= *u.MaxBudget {
+			return nil, nil, &Error{Status: 400, Type: "budget_exceeded", Code: "400", Param: "None",
+				Message: fmt.Sprintf("ExceededBudget: User=%s over budget. Spend=%v, Budget=%v", u.UserID, us, *u.MaxBudget)}
+		}
+		if team != nil {
+			if mb, ms := s.memberBudget(team.TeamID, k.UserID); mb != nil && ms >= *mb {
+				return nil, nil, budgetError("User="+k.UserID+" in Team="+team.TeamID+" ", ms, *mb)
+			}
 		}
 	}
-	g := &Grant{Token: token, KeyAlias: k.KeyAlias, TeamID: k.TeamID, UserID: k.UserID, Spend: spend,
-		Headers: map[string]string{"x-litellm-key-spend": strconv.FormatFloat(spend, 'f', -1, 64)}}
-	if k.MaxBudget != nil {
-		g.Headers["x-litellm-key-max-budget"] = strconv.FormatFloat(*k.MaxBudget, 'f', -1, 64)
-	}
-	if e := s.limits(ctx, k, g); e != nil {
-		return nil, e
-	}
-	return g, nil
+	return team, user, nil
 }
 
-// limits applies rpm_limit and max_parallel_requests (one atomic Begin) and
-// tpm_limit (this minute's tokens so far) through the counters' store.
-func (s *Service) limits(ctx context.Context, k *keystore.Key, g *Grant) *Error {
-	if s.o.Counters == nil {
-		return nil
+// keyMaxBudget is the key's max_budget, else its budget_id's.
+func (s *Service) keyMaxBudget(k *keystore.Key) *float64 {
+	if k.MaxBudget != nil {
+		return k.MaxBudget
 	}
-	id := CounterID(k.Token)
-	lim := store.Limits{}
-	if k.RPMLimit != nil {
-		lim.RPM = *k.RPMLimit
-	}
-	if k.MaxParallelRequests != nil {
-		lim.MaxParallel = *k.MaxParallelRequests
-	}
-	var tpm int64
-	if k.TPMLimit != nil {
-		st, err := s.o.Counters.Read(ctx, []string{id}, store.ReadOptions{})
-		if err == nil {
-			tpm = st[id].TPM
-		}
-		if tpm >= *k.TPMLimit {
-			return rateError(k, "tpm", tpm, *k.TPMLimit, s.now())
-		}
-		g.Headers["x-litellm-key-remaining-tokens"] = strconv.FormatInt(*k.TPMLimit-tpm, 10)
-	}
-	if lim.RPM == 0 && lim.MaxParallel == 0 {
-		return nil
-	}
-	br, err := s.o.Counters.Begin(ctx, id, lim)
-	if err != nil {
-		return nil // the counters' store is down: fail open, as the deployment limits do
-	}
-	if !br.Allowed {
-		if br.Reason == "max_parallel_requests" {
-			return rateError(k, "max_parallel_requests", br.InFlight, lim.MaxParallel, time.Time{})
-		}
-		return rateError(k, "rpm", br.RPM, lim.RPM, s.now())
-	}
-	g.Parallel = true // Begin counted one in flight
-	if lim.RPM > 0 {
-		g.Headers["x-litellm-key-remaining-requests"] = strconv.FormatInt(max(lim.RPM-br.RPM, 0), 10)
+	if b := s.budget(k.BudgetID); b != nil {
+		return b.MaxBudget
 	}
 	return nil
 }
 
-// End releases a request's parallel slot.
+// memberBudget is a team member's max_budget_in_team and spend within the team.
+func (s *Service) memberBudget(teamID, userID string) (*float64, float64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	mk := keystore.MemberKey(teamID, userID)
+	m, ok := s.members[mk]
+	if !ok || m.BudgetID == "" {
+		return nil, 0
+	}
+	b := s.budgets[m.BudgetID]
+	if b == nil {
+		return nil, 0
+	}
+	return b.MaxBudget, s.mspnd[mk]
+}
+
+func (s *Service) budget(id string) *keystore.Budget {
+	if id == "" {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.budgets[id]
+}
+
+// checkEndUser: a blocked customer is refused; one over its budget (its
+// budget_id's max_budget, else max_end_user_budget) too. It returns the
+// customer's budget (nil: none).
+func (s *Service) checkEndUser(id string) (*keystore.Budget, *Error) {
+	if id == "" {
+		return nil, nil
+	}
+	s.mu.RLock()
+	eu := s.endUsrs[id]
+	spend := s.espnd[id]
+	var b *keystore.Budget
+	if eu != nil && eu.BudgetID != "" {
+		b = s.budgets[eu.BudgetID]
+	}
+	s.mu.RUnlock()
+	if eu != nil && eu.Blocked {
+		return nil, &Error{Status: 400, Type: "invalid_request_error", Code: "400", Param: "None",
+			Message: "User blocked from making LLM API Calls. User=" + id}
+	}
+	if b == nil {
+		if d := s.defaultEndUserBudget(); d != nil && (eu != nil || spend > 0) {
+			b = d
+		}
+	}
+	if b != nil && b.MaxBudget != nil && spend > *b.MaxBudget {
+		return nil, &Error{Status: 400, Type: "budget_exceeded", Code: "400", Param: "None",
+			Message: fmt.Sprintf("ExceededBudget: End User=%s over budget. Spend=%v, Budget=%v", id, spend, *b.MaxBudget)}
+	}
+	return b, nil
+}
+
+// End releases a request's parallel slots (its key's, team's and user's).
 func (s *Service) End(ctx context.Context, token string) {
-	if s.o.Counters != nil {
-		_ = s.o.Counters.End(ctx, CounterID(token))
+	if s.o.Counters == nil {
+		return
+	}
+	for _, id := range s.parallelIDs(token) {
+		_ = s.o.Counters.End(ctx, id)
 	}
 }
 
 // RecordTokens adds a response's tokens to the key's tpm this minute.
 func (s *Service) RecordTokens(ctx context.Context, token string, n int64) {
+	s.RecordUsage(ctx, token, "", n)
+}
+
+// RecordUsage adds a response's tokens to this minute's tpm of the key, its
+// team and user, and the end user, where they have a tpm_limit.
+func (s *Service) RecordUsage(ctx context.Context, token, endUser string, n int64) {
 	if s.o.Counters == nil || n <= 0 {
 		return
 	}
-	if k, _, ok := s.Lookup(token); !ok || k.TPMLimit == nil {
-		return
+	for _, id := range s.tpmIDs(token, endUser) {
+		_, _ = s.o.Counters.Record(ctx, store.Record{DeploymentID: id, Tokens: n, CooldownAfter: -1})
 	}
-	_, _ = s.o.Counters.Record(ctx, store.Record{DeploymentID: CounterID(token), Tokens: n, CooldownAfter: -1})
-}
-
-func rateError(k *keystore.Key, what string, cur, lim int64, now time.Time) *Error {
-	retry := time.Second
-	if !now.IsZero() {
-		retry = time.Duration(60-now.UTC().Second()) * time.Second // the rate window is the UTC minute
-	}
-	return &Error{Status: 429, Type: "rate_limit_error", Code: "429", Param: "None", RetryAfter: retry,
-		Message: fmt.Sprintf("LiteLLM Rate Limit Handler for rate limit type = key. Crossed TPM / RPM / Max Parallel Request Limit. current %s: %d, %s limit: %d, key=%s",
-			what, cur, what, lim, keyLabel(k))}
-}
-
-func keyLabel(k *keystore.Key) string {
-	if k.KeyAlias != "" {
-		return k.KeyAlias
-	}
-	return k.KeyName
 }
 
 func budgetError(who string, spend, maxBudget float64) *Error {
@@ -223,7 +284,7 @@ func budgetError(who string, spend, maxBudget float64) *Error {
 		Message: fmt.Sprintf("Budget has been exceeded! %sCurrent cost: %v, Max budget: %v", who, spend, maxBudget)}
 }
 
-func modelAllowed(allowed, models []string) bool {
+func modelAllowedPlain(allowed, models []string) bool {
 	if len(allowed) == 0 || slices.Contains(allowed, AllProxyModels) {
 		return true
 	}

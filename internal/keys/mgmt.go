@@ -55,8 +55,24 @@ func route(path string) (string, bool) {
 	if r, ok := strings.CutPrefix(path, "/user/"); ok && userRoutes[r] {
 		return "user/" + r, true
 	}
+	if r, ok := strings.CutPrefix(path, "/customer/"); ok && customerRoutes[r] {
+		return "customer/" + r, true
+	}
+	if r, ok := strings.CutPrefix(path, "/end_user/"); ok && customerRoutes[r] {
+		return "customer/" + r, true
+	}
+	if r, ok := strings.CutPrefix(path, "/budget/"); ok && budgetRoutes[r] {
+		return "budget/" + r, true
+	}
+	if spendRoutes[path] {
+		return "spend" + path, true
+	}
 	return "", false
 }
+
+// getRoutes are the management routes read with GET (the others are POST).
+var getRoutes = map[string]bool{"info": true, "list": true, "team/info": true, "team/list": true, "user/info": true, "user/list": true,
+	"customer/info": true, "customer/list": true, "budget/list": true}
 
 // Handle serves one management request; it returns the status and JSON body.
 func (s *Service) Handle(ctx context.Context, method, rawPath string, body []byte, c Caller) (int, []byte) {
@@ -66,7 +82,7 @@ func (s *Service) Handle(ctx context.Context, method, rawPath string, body []byt
 		path = rawPath[:i]
 		q, _ = url.ParseQuery(rawPath[i+1:])
 	}
-	get := name == "info" || name == "list" || name == "team/info" || name == "team/list" || name == "user/info" || name == "user/list"
+	get := getRoutes[name]
 	if get && method != "GET" || !get && method != "POST" {
 		want := "POST"
 		if get {
@@ -74,7 +90,7 @@ func (s *Service) Handle(ctx context.Context, method, rawPath string, body []byt
 		}
 		return reply(nil, &Error{Status: 405, Type: "invalid_request_error", Code: "405", Message: "Method Not Allowed: " + method + " (this route accepts " + want + ")"})
 	}
-	if !c.Admin && name != "info" {
+	if !c.Admin && name != "info" && name != "team/member_add" && name != "team/member_delete" {
 		return reply(nil, &Error{Status: 401, Type: "auth_error", Code: "401", Param: "None",
 			Message: "Authentication Error, Only proxy admin can be used to generate, delete, update info for new keys/users/teams. Route=" + path})
 	}
@@ -87,8 +103,23 @@ func (s *Service) Handle(ctx context.Context, method, rawPath string, body []byt
 			return reply(nil, badRequest("Invalid JSON in request body"))
 		}
 	}
+	switch name {
+	case "team/member_add":
+		return reply(s.memberAdd(ctx, req, c))
+	case "team/member_delete":
+		return reply(s.memberDelete(ctx, req, c))
+	}
 	if r, ok := strings.CutPrefix(name, "team/"); ok {
 		return reply(s.handleTeam(ctx, r, req, q))
+	}
+	if r, ok := strings.CutPrefix(name, "customer/"); ok {
+		return reply(s.handleCustomer(ctx, r, req, q))
+	}
+	if r, ok := strings.CutPrefix(name, "budget/"); ok {
+		return reply(s.handleBudget(ctx, r, req))
+	}
+	if r, ok := strings.CutPrefix(name, "spend/"); ok {
+		return reply(s.handleSpend(ctx, "/"+r, q))
 	}
 	if r, ok := strings.CutPrefix(name, "user/"); ok {
 		return reply(s.handleUser(ctx, r, req, q))
@@ -181,6 +212,10 @@ func (s *Service) fields(req map[string]any, k *keystore.Key) *Error {
 			k.UserID, e = optString(name, v)
 		case "team_id":
 			k.TeamID, e = optString(name, v)
+		case "budget_id":
+			if k.BudgetID, e = optString(name, v); e == nil && k.BudgetID != "" && s.budget(k.BudgetID) == nil {
+				e = badRequest(fmt.Sprintf("budget_id=%s does not exist: create it with /budget/new", k.BudgetID))
+			}
 		case "metadata":
 			var md map[string]any
 			if md, e = object(name, v); e == nil {

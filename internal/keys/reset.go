@@ -27,6 +27,11 @@ func (s *Service) resetDue(ctx context.Context) {
 			todo = append(todo, due{"user", id, u.BudgetDuration})
 		}
 	}
+	for id, b := range s.budgets {
+		if b.BudgetDuration != "" && b.BudgetResetAt != nil && !b.BudgetResetAt.After(now) {
+			todo = append(todo, due{"budget", id, b.BudgetDuration})
+		}
+	}
 	s.mu.RUnlock()
 	for _, d := range todo {
 		dur, err := ParseDuration(d.dur)
@@ -56,6 +61,11 @@ func (s *Service) reload(ctx context.Context, kind, id string) {
 	case "user":
 		if u, err := s.o.Store.GetUser(ctx, id); err == nil {
 			s.setUser(id, u)
+		}
+	case "budget":
+		// The end users and memberships of the budget start from 0.
+		if err := s.refresh(ctx); err != nil {
+			s.log.Warn("key cache not refreshed after a budget reset; the next refresh will", "error", err.Error())
 		}
 	}
 }

@@ -57,6 +57,16 @@ type Service struct {
 	tspnd map[string]float64
 	users map[string]*keystore.User
 	uspnd map[string]float64
+	// Budgets, team memberships (by MemberKey) and end users, with the
+	// memberships' and end users' current spend.
+	budgets map[string]*keystore.Budget
+	members map[string]*keystore.Membership
+	mspnd   map[string]float64
+	endUsrs map[string]*keystore.EndUser
+	espnd   map[string]float64
+	// litellm_settings.max_end_user_budget and max_end_user_budget_id.
+	maxEndUserBudget *float64
+	endUserBudgetID  string
 
 	pmu     sync.Mutex
 	pending *keystore.Spend // not yet written to the store
@@ -163,6 +173,24 @@ func (s *Service) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	bs, err := s.o.Store.ListBudgets(ctx)
+	if err != nil {
+		return err
+	}
+	ms, err := s.o.Store.ListMemberships(ctx)
+	if err != nil {
+		return err
+	}
+	es, err := s.o.Store.ListEndUsers(ctx)
+	if err != nil {
+		return err
+	}
+	budgets := make(map[string]*keystore.Budget, len(bs))
+	for _, b := range bs {
+		budgets[b.BudgetID] = b
+	}
+	members, mspnd := make(map[string]*keystore.Membership, len(ms)), make(map[string]float64, len(ms))
+	endUsrs, espnd := make(map[string]*keystore.EndUser, len(es)), make(map[string]float64, len(es))
 	keys, spend := make(map[string]*keystore.Key, len(ks)), make(map[string]float64, len(ks))
 	teams, tspnd := make(map[string]*keystore.Team, len(ts)), make(map[string]float64, len(ts))
 	users, uspnd := make(map[string]*keystore.User, len(us)), make(map[string]float64, len(us))
@@ -176,8 +204,21 @@ func (s *Service) refresh(ctx context.Context) error {
 	for _, u := range us {
 		users[u.UserID], uspnd[u.UserID] = u, u.Spend+s.pending.Users[u.UserID]
 	}
+	for _, m := range ms {
+		mk := keystore.MemberKey(m.TeamID, m.UserID)
+		members[mk], mspnd[mk] = m, m.Spend+s.pending.Members[mk]
+	}
+	for _, e := range es {
+		endUsrs[e.UserID], espnd[e.UserID] = e, e.Spend
+	}
+	// End users spending for the first time have no row yet: their pending
+	// spend still counts.
+	for id, v := range s.pending.EndUsers {
+		espnd[id] += v
+	}
 	s.mu.Lock()
 	s.keys, s.spend, s.teams, s.tspnd, s.users, s.uspnd = keys, spend, teams, tspnd, users, uspnd
+	s.budgets, s.members, s.mspnd, s.endUsrs, s.espnd = budgets, members, mspnd, endUsrs, espnd
 	s.mu.Unlock()
 	s.pmu.Unlock()
 	return nil

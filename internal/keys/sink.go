@@ -18,12 +18,12 @@ const SinkQueue = 1 << 16
 // to its key's, team's and user's spend; its tokens count towards the key's
 // tpm_limit. It runs on the bus's goroutine, off the request path.
 func (s *Service) OnTry(t outcome.Try) {
-	if t.KeyHash == "" {
+	if t.KeyHash == "" && !trackEndUser(t.EndUser) {
 		return
 	}
 	if t.TotalTokens > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		s.RecordTokens(ctx, t.KeyHash, int64(t.TotalTokens))
+		s.RecordUsage(ctx, t.KeyHash, t.EndUser, int64(t.TotalTokens))
 		cancel()
 	}
 	if !t.CostKnown || t.Status < 200 || t.Status >= 300 {

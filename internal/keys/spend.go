@@ -40,7 +40,7 @@ type SpendEvent struct {
 
 func newSpend() *keystore.Spend {
 	return &keystore.Spend{Keys: map[string]float64{}, KeyModels: map[string]map[string]float64{},
-		Teams: map[string]float64{}, Users: map[string]float64{}}
+		Teams: map[string]float64{}, Users: map[string]float64{}, Members: map[string]float64{}, EndUsers: map[string]float64{}}
 }
 
 func newBatchID() string {
@@ -55,7 +55,7 @@ func (s *Service) Record(e SpendEvent) {
 	if e.Cost < 0 || e.Cost != e.Cost {
 		e.Cost = 0
 	}
-	if e.KeyToken == "" && e.TeamID == "" && e.UserID == "" {
+	if e.KeyToken == "" && e.TeamID == "" && e.UserID == "" && !trackEndUser(e.EndUser) {
 		return
 	}
 	s.pmu.Lock()
@@ -75,9 +75,23 @@ func (s *Service) Record(e SpendEvent) {
 	if _, ok := s.users[e.UserID]; ok {
 		s.uspnd[e.UserID] += e.Cost
 	}
+	if e.TeamID != "" && e.UserID != "" {
+		if mk := keystore.MemberKey(e.TeamID, e.UserID); s.members[mk] != nil {
+			s.mspnd[mk] += e.Cost
+		}
+	}
+	if trackEndUser(e.EndUser) {
+		s.espnd[e.EndUser] += e.Cost
+	}
 	s.mu.Unlock()
 	s.pmu.Unlock()
 }
+
+// maxEndUserID bounds the end-user ids (the request's `user` field) whose
+// spend is tracked: a longer id is a client's mistake or abuse, not a customer.
+const maxEndUserID = 256
+
+func trackEndUser(id string) bool { return id != "" && len(id) <= maxEndUserID }
 
 // add folds one event into a batch.
 func addEvent(b *keystore.Spend, e SpendEvent, noLogs bool) {
@@ -97,6 +111,12 @@ func addEvent(b *keystore.Spend, e SpendEvent, noLogs bool) {
 	}
 	if e.UserID != "" {
 		b.Users[e.UserID] += e.Cost
+	}
+	if e.TeamID != "" && e.UserID != "" {
+		b.Members[keystore.MemberKey(e.TeamID, e.UserID)] += e.Cost
+	}
+	if trackEndUser(e.EndUser) {
+		b.EndUsers[e.EndUser] += e.Cost
 	}
 	if !noLogs && e.RequestID != "" {
 		b.Logs = append(b.Logs, keystore.SpendLog{RequestID: e.RequestID, CallType: e.CallType, APIKey: e.KeyToken, Spend: e.Cost,
@@ -172,6 +192,12 @@ func merge(into, from *keystore.Spend) {
 	}
 	for k, v := range from.Users {
 		into.Users[k] += v
+	}
+	for k, v := range from.Members {
+		into.Members[k] += v
+	}
+	for k, v := range from.EndUsers {
+		into.EndUsers[k] += v
 	}
 	into.Logs = append(into.Logs, from.Logs...)
 }

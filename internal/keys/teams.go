@@ -14,7 +14,8 @@ import (
 )
 
 // teamRoutes and userRoutes are LiteLLM's /team/* and /user/* routes served here.
-var teamRoutes = map[string]bool{"new": true, "update": true, "delete": true, "info": true, "list": true, "block": true, "unblock": true}
+var teamRoutes = map[string]bool{"new": true, "update": true, "delete": true, "info": true, "list": true, "block": true, "unblock": true,
+	"member_add": true, "member_delete": true}
 var userRoutes = map[string]bool{"new": true, "update": true, "delete": true, "info": true, "list": true}
 
 func uuid4() string {
@@ -198,7 +199,7 @@ func (s *Service) handleTeam(ctx context.Context, name string, req map[string]an
 			return nil, notFound("Team", id)
 		}
 		return map[string]any{"team_id": id, "team_info": teamView(t, spend), "keys": s.keysWhere(func(k *keystore.Key) bool { return k.TeamID == id }),
-			"team_memberships": []any{}}, nil
+			"team_memberships": s.teamMemberships(id)}, nil
 	case "list":
 		s.mu.RLock()
 		out := make([]map[string]any, 0, len(s.teams))

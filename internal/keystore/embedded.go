@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -32,19 +31,25 @@ type Embedded struct {
 	keys    map[string]*Key
 	teams   map[string]*Team
 	users   map[string]*User
+	budgets map[string]*Budget
+	members map[string]*Membership // by MemberKey
+	endUsrs map[string]*EndUser
 	batches map[string]bool // spend batch ids already added
 	compact int             // compact when lines > compact + records
 }
 
 // record is one line of state.jsonl.
 type record struct {
-	Op    string  `json:"op"`
-	Key   *Key    `json:"key,omitempty"`
-	Team  *Team   `json:"team,omitempty"`
-	User  *User   `json:"user,omitempty"`
-	ID    string  `json:"id,omitempty"`
-	NewID string  `json:"new_id,omitempty"`
-	Spend *spendR `json:"spend,omitempty"`
+	Op      string      `json:"op"`
+	Key     *Key        `json:"key,omitempty"`
+	Team    *Team       `json:"team,omitempty"`
+	User    *User       `json:"user,omitempty"`
+	Budget  *Budget     `json:"budget,omitempty"`
+	Member  *Membership `json:"member,omitempty"`
+	EndUser *EndUser    `json:"end_user,omitempty"`
+	ID      string      `json:"id,omitempty"`
+	NewID   string      `json:"new_id,omitempty"`
+	Spend   *spendR     `json:"spend,omitempty"`
 	// Batches are the spend batch ids a compaction snapshot carries over.
 	Batches []string `json:"batches,omitempty"`
 	// Kind and Next are a budget reset's (op "reset").
@@ -58,6 +63,8 @@ type spendR struct {
 	KeyModels map[string]map[string]float64 `json:"key_models,omitempty"`
 	Teams     map[string]float64            `json:"teams,omitempty"`
 	Users     map[string]float64            `json:"users,omitempty"`
+	Members   map[string]float64            `json:"members,omitempty"`
+	EndUsers  map[string]float64            `json:"end_users,omitempty"`
 }
 
 // OpenEmbedded opens (or creates) the embedded store in dir.
@@ -65,7 +72,8 @@ func OpenEmbedded(dir string) (*Embedded, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("key store: %w", err)
 	}
-	e := &Embedded{dir: dir, keys: map[string]*Key{}, teams: map[string]*Team{}, users: map[string]*User{}, batches: map[string]bool{}, compact: 10000}
+	e := &Embedded{dir: dir, keys: map[string]*Key{}, teams: map[string]*Team{}, users: map[string]*User{},
+		budgets: map[string]*Budget{}, members: map[string]*Membership{}, endUsrs: map[string]*EndUser{}, batches: map[string]bool{}, compact: 10000}
 	path := filepath.Join(dir, "state.jsonl")
 	if err := e.replay(path); err != nil {
 		return nil, err
@@ -158,8 +166,10 @@ func (e *Embedded) apply(r *record) {
 		switch r.Kind {
 		case "key":
 			if k, ok := e.keys[r.ID]; ok {
-				k.Spend, k.BudgetResetAt = 0, r.Next
+				k.Spend, k.BudgetResetAt, k.SoftBudgetCooldown = 0, r.Next, false
 			}
+		case "budget":
+			e.resetBudgetLocked(r.ID, r.Next)
 		case "team":
 			if t, ok := e.teams[r.ID]; ok {
 				t.Spend, t.BudgetResetAt = 0, r.Next
@@ -203,6 +213,9 @@ func (e *Embedded) apply(r *record) {
 				u.Spend += v
 			}
 		}
+		e.addSpendLocked(s)
+	default:
+		e.applyBudgets(r)
 	}
 }
 
@@ -224,7 +237,7 @@ func (e *Embedded) write(r *record) error {
 	_ = json.Unmarshal(b, &own)
 	e.apply(&own)
 	e.lines++
-	if e.lines > e.compact+len(e.keys)+len(e.teams)+len(e.users) {
+	if e.lines > e.compact+len(e.keys)+len(e.teams)+len(e.users)+len(e.budgets)+len(e.members)+len(e.endUsrs) {
 		return e.compactLocked()
 	}
 	return nil
@@ -252,6 +265,7 @@ func (e *Embedded) compactLocked() error {
 		_ = enc.Encode(&record{Op: "put_user_full", User: u})
 		n++
 	}
+	n += e.snapshotBudgets(enc)
 	if len(e.batches) > 0 {
 		ids := make([]string, 0, len(e.batches))
 		for id := range e.batches {
@@ -449,7 +463,8 @@ func (e *Embedded) AddSpend(_ context.Context, s *Spend) error {
 			return fmt.Errorf("key store: spend logs: %w", err)
 		}
 	}
-	return e.write(&record{Op: "spend", Spend: &spendR{BatchID: s.BatchID, Keys: s.Keys, KeyModels: s.KeyModels, Teams: s.Teams, Users: s.Users}})
+	return e.write(&record{Op: "spend", Spend: &spendR{BatchID: s.BatchID, Keys: s.Keys, KeyModels: s.KeyModels, Teams: s.Teams, Users: s.Users,
+		Members: s.Members, EndUsers: s.EndUsers}})
 }
 
 func (e *Embedded) ResetBudget(_ context.Context, kind, id string, due, next time.Time) (bool, error) {
@@ -469,6 +484,10 @@ func (e *Embedded) ResetBudget(_ context.Context, kind, id string, due, next tim
 		if u, ok := e.users[id]; ok {
 			at = u.BudgetResetAt
 		}
+	case "budget":
+		if b, ok := e.budgets[id]; ok {
+			at = b.BudgetResetAt
+		}
 	default:
 		return false, fmt.Errorf("key store: reset budget: unknown kind %q", kind)
 	}
@@ -479,29 +498,8 @@ func (e *Embedded) ResetBudget(_ context.Context, kind, id string, due, next tim
 	return true, e.write(&record{Op: "reset", Kind: kind, ID: id, Next: &n})
 }
 
-func (e *Embedded) SpendLogs(_ context.Context, token string, limit int) ([]SpendLog, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, err := e.spend.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("key store: spend logs: %w", err)
-	}
-	var out []SpendLog
-	sc := bufio.NewScanner(e.spend)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for sc.Scan() {
-		var l SpendLog
-		if json.Unmarshal(sc.Bytes(), &l) != nil {
-			continue // a torn line
-		}
-		if token == "" || l.APIKey == token {
-			out = append(out, l)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].StartTime.After(out[j].StartTime) })
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
+func (e *Embedded) SpendLogs(ctx context.Context, token string, limit int) ([]SpendLog, error) {
+	return e.SpendLogsWhere(ctx, SpendLogFilter{Token: token, Limit: limit})
 }
 
 func (e *Embedded) Close() error {

@@ -43,6 +43,12 @@ type Key struct {
 	UpdatedAt           time.Time          `json:"updated_at"`
 	CreatedBy           string             `json:"created_by,omitempty"`
 	UpdatedBy           string             `json:"updated_by,omitempty"`
+	// BudgetID names a LiteLLM_BudgetTable row whose limits apply where the
+	// key sets none of its own (and that holds the key's soft_budget).
+	BudgetID string `json:"budget_id,omitempty"`
+	// SoftBudgetCooldown is set once the key's spend crossed its soft budget
+	// (the crossing was recorded); cleared when a budget period restarts.
+	SoftBudgetCooldown bool `json:"soft_budget_cooldown,omitempty"`
 }
 
 // Team is one team (a LiteLLM_TeamTable row).
@@ -67,6 +73,7 @@ type Team struct {
 	ModelSpend          map[string]float64 `json:"model_spend,omitempty"`
 	CreatedAt           time.Time          `json:"created_at"`
 	UpdatedAt           time.Time          `json:"updated_at"`
+	SoftBudget          *float64           `json:"soft_budget,omitempty"`
 }
 
 // User is one internal user (a LiteLLM_UserTable row).
@@ -126,17 +133,24 @@ type Spend struct {
 	KeyModels map[string]map[string]float64 // token → model → spend
 	Teams     map[string]float64
 	Users     map[string]float64
-	Logs      []SpendLog
+	// Members are team memberships' spend, by MemberKey (existing
+	// memberships only); EndUsers are customers' (a missing row is created,
+	// as LiteLLM does).
+	Members  map[string]float64
+	EndUsers map[string]float64
+	Logs     []SpendLog
 }
 
 // Empty reports whether the batch carries nothing.
 func (s *Spend) Empty() bool {
-	return len(s.Keys) == 0 && len(s.Teams) == 0 && len(s.Users) == 0 && len(s.Logs) == 0
+	return len(s.Keys) == 0 && len(s.Teams) == 0 && len(s.Users) == 0 && len(s.Members) == 0 && len(s.EndUsers) == 0 && len(s.Logs) == 0
 }
 
 // Store keeps keys, teams, users and spend. Every method is safe for
 // concurrent use, and a method that returns nil has made its change durable.
 type Store interface {
+	BudgetStore
+
 	// PutKey inserts a key or replaces every field of an existing one except
 	// spend: an existing key's spend only changes through AddSpend, so an
 	// update never loses spend written meanwhile. A new key starts with k.Spend.

@@ -129,4 +129,41 @@ var migrations = []string{
 	ALTER TABLE "LiteLLM_SpendLogs" ADD COLUMN IF NOT EXISTS "status" TEXT`,
 	// 3: the gateway's own: spend batches already added (AddSpend is idempotent).
 	`CREATE TABLE IF NOT EXISTS llmgate_spend_batches (batch_id TEXT PRIMARY KEY, added_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+	// 4: budgets, team memberships and customers (end users), as in LiteLLM's
+	// schema.prisma; the key's budget_id and soft_budget_cooldown and the
+	// team's soft_budget where an older schema lacks them.
+	`CREATE TABLE IF NOT EXISTS "LiteLLM_BudgetTable" (
+		"budget_id" TEXT NOT NULL PRIMARY KEY,
+		"max_budget" DOUBLE PRECISION,
+		"soft_budget" DOUBLE PRECISION,
+		"max_parallel_requests" INTEGER,
+		"tpm_limit" BIGINT,
+		"rpm_limit" BIGINT,
+		"model_max_budget" JSONB,
+		"budget_duration" TEXT,
+		"budget_reset_at" TIMESTAMP(3),
+		"created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+		"created_by" TEXT NOT NULL,
+		"updated_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+		"updated_by" TEXT NOT NULL
+	);
+	CREATE TABLE IF NOT EXISTS "LiteLLM_TeamMembership" (
+		"user_id" TEXT NOT NULL,
+		"team_id" TEXT NOT NULL,
+		"spend" DOUBLE PRECISION NOT NULL DEFAULT 0.0,
+		"budget_id" TEXT,
+		CONSTRAINT "LiteLLM_TeamMembership_pkey" PRIMARY KEY ("user_id", "team_id")
+	);
+	CREATE TABLE IF NOT EXISTS "LiteLLM_EndUserTable" (
+		"user_id" TEXT NOT NULL PRIMARY KEY,
+		"alias" TEXT,
+		"spend" DOUBLE PRECISION NOT NULL DEFAULT 0.0,
+		"allowed_model_region" TEXT,
+		"default_model" TEXT,
+		"budget_id" TEXT,
+		"blocked" BOOLEAN NOT NULL DEFAULT false
+	);
+	ALTER TABLE "LiteLLM_VerificationToken" ADD COLUMN IF NOT EXISTS "budget_id" TEXT;
+	ALTER TABLE "LiteLLM_VerificationToken" ADD COLUMN IF NOT EXISTS "soft_budget_cooldown" BOOLEAN NOT NULL DEFAULT false;
+	ALTER TABLE "LiteLLM_TeamTable" ADD COLUMN IF NOT EXISTS "soft_budget" DOUBLE PRECISION`,
 }

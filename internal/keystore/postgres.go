@@ -116,7 +116,8 @@ func nowUTC(t time.Time) time.Time {
 const keyCols = `token, COALESCE(key_name,''), COALESCE(key_alias,''), spend, expires, COALESCE(models, ARRAY[]::text[]), aliases,
 	COALESCE(user_id,''), COALESCE(team_id,''), max_parallel_requests::bigint, metadata, COALESCE(blocked,false), tpm_limit, rpm_limit,
 	max_budget, COALESCE(budget_duration,''), budget_reset_at, model_spend, model_max_budget,
-	COALESCE(created_at, CURRENT_TIMESTAMP), COALESCE(updated_at, CURRENT_TIMESTAMP), COALESCE(created_by,''), COALESCE(updated_by,'')`
+	COALESCE(created_at, CURRENT_TIMESTAMP), COALESCE(updated_at, CURRENT_TIMESTAMP), COALESCE(created_by,''), COALESCE(updated_by,''),
+	COALESCE(budget_id,''), soft_budget_cooldown`
 
 func scanKey(row pgx.Row) (*Key, error) {
 	k := &Key{}
@@ -124,7 +125,7 @@ func scanKey(row pgx.Row) (*Key, error) {
 	err := row.Scan(&k.Token, &k.KeyName, &k.KeyAlias, &k.Spend, &k.Expires, &k.Models, &aliases,
 		&k.UserID, &k.TeamID, &k.MaxParallelRequests, &md, &k.Blocked, &k.TPMLimit, &k.RPMLimit,
 		&k.MaxBudget, &k.BudgetDuration, &k.BudgetResetAt, &ms, &mmb,
-		&k.CreatedAt, &k.UpdatedAt, &k.CreatedBy, &k.UpdatedBy)
+		&k.CreatedAt, &k.UpdatedAt, &k.CreatedBy, &k.UpdatedBy, &k.BudgetID, &k.SoftBudgetCooldown)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -143,19 +144,20 @@ func scanKey(row pgx.Row) (*Key, error) {
 func (p *Postgres) PutKey(ctx context.Context, k *Key) error {
 	_, err := p.pool.Exec(ctx, `INSERT INTO "LiteLLM_VerificationToken" (token, key_name, key_alias, spend, expires, models, aliases,
 		user_id, team_id, max_parallel_requests, metadata, blocked, tpm_limit, rpm_limit, max_budget, budget_duration, budget_reset_at,
-		model_spend, model_max_budget, created_at, updated_at, created_by, updated_by)
+		model_spend, model_max_budget, created_at, updated_at, created_by, updated_by, budget_id, soft_budget_cooldown)
 		VALUES ($1, NULLIF($2,''), NULLIF($3,''), $4, $5, $6, $7::jsonb, NULLIF($8,''), NULLIF($9,''), $10, $11::jsonb, $12, $13, $14, $15,
-		NULLIF($16,''), $17, $18::jsonb, $19::jsonb, $20, $21, NULLIF($22,''), NULLIF($23,''))
+		NULLIF($16,''), $17, $18::jsonb, $19::jsonb, $20, $21, NULLIF($22,''), NULLIF($23,''), NULLIF($24,''), $25)
 		ON CONFLICT (token) DO UPDATE SET key_name=EXCLUDED.key_name, key_alias=EXCLUDED.key_alias, expires=EXCLUDED.expires,
 		models=EXCLUDED.models, aliases=EXCLUDED.aliases, user_id=EXCLUDED.user_id, team_id=EXCLUDED.team_id,
 		max_parallel_requests=EXCLUDED.max_parallel_requests, metadata=EXCLUDED.metadata, blocked=EXCLUDED.blocked,
 		tpm_limit=EXCLUDED.tpm_limit, rpm_limit=EXCLUDED.rpm_limit, max_budget=EXCLUDED.max_budget,
 		budget_duration=EXCLUDED.budget_duration, budget_reset_at=EXCLUDED.budget_reset_at,
-		model_max_budget=EXCLUDED.model_max_budget, updated_at=EXCLUDED.updated_at, updated_by=EXCLUDED.updated_by`,
+		model_max_budget=EXCLUDED.model_max_budget, updated_at=EXCLUDED.updated_at, updated_by=EXCLUDED.updated_by,
+		budget_id=EXCLUDED.budget_id, soft_budget_cooldown=EXCLUDED.soft_budget_cooldown`,
 		k.Token, k.KeyName, k.KeyAlias, k.Spend, utc(k.Expires), strs(k.Models), jsonArg(k.Aliases),
 		k.UserID, k.TeamID, k.MaxParallelRequests, jsonArg(k.Metadata), k.Blocked, k.TPMLimit, k.RPMLimit, k.MaxBudget,
 		k.BudgetDuration, utc(k.BudgetResetAt), jsonArg(k.ModelSpend), jsonArg(k.ModelMaxBudget),
-		nowUTC(k.CreatedAt), nowUTC(k.UpdatedAt), k.CreatedBy, k.UpdatedBy)
+		nowUTC(k.CreatedAt), nowUTC(k.UpdatedAt), k.CreatedBy, k.UpdatedBy, k.BudgetID, k.SoftBudgetCooldown)
 	if err != nil {
 		return fmt.Errorf("key store: put key: %w", err)
 	}
@@ -215,13 +217,13 @@ func (p *Postgres) ListKeys(ctx context.Context) ([]*Key, error) {
 
 const teamCols = `team_id, COALESCE(team_alias,''), COALESCE(organization_id,''), COALESCE(admins, ARRAY[]::text[]), COALESCE(members, ARRAY[]::text[]),
 	members_with_roles, metadata, max_budget, spend, COALESCE(models, ARRAY[]::text[]), max_parallel_requests::bigint, tpm_limit, rpm_limit,
-	COALESCE(budget_duration,''), budget_reset_at, blocked, model_max_budget, model_spend, created_at, updated_at`
+	COALESCE(budget_duration,''), budget_reset_at, blocked, model_max_budget, model_spend, created_at, updated_at, soft_budget`
 
 func scanTeam(row pgx.Row) (*Team, error) {
 	t := &Team{}
 	var mwr, md, mmb, ms []byte
 	err := row.Scan(&t.TeamID, &t.TeamAlias, &t.OrganizationID, &t.Admins, &t.Members, &mwr, &md, &t.MaxBudget, &t.Spend, &t.Models,
-		&t.MaxParallelRequests, &t.TPMLimit, &t.RPMLimit, &t.BudgetDuration, &t.BudgetResetAt, &t.Blocked, &mmb, &ms, &t.CreatedAt, &t.UpdatedAt)
+		&t.MaxParallelRequests, &t.TPMLimit, &t.RPMLimit, &t.BudgetDuration, &t.BudgetResetAt, &t.Blocked, &mmb, &ms, &t.CreatedAt, &t.UpdatedAt, &t.SoftBudget)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -250,16 +252,16 @@ func (p *Postgres) PutTeam(ctx context.Context, t *Team) error {
 	}
 	_, err := p.pool.Exec(ctx, `INSERT INTO "LiteLLM_TeamTable" (team_id, team_alias, organization_id, admins, members, members_with_roles,
 		metadata, max_budget, spend, models, max_parallel_requests, tpm_limit, rpm_limit, budget_duration, budget_reset_at, blocked,
-		model_max_budget, created_at, updated_at)
-		VALUES ($1, NULLIF($2,''), NULLIF($3,''), $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13, NULLIF($14,''), $15, $16, $17::jsonb, $18, $19)
+		model_max_budget, created_at, updated_at, soft_budget)
+		VALUES ($1, NULLIF($2,''), NULLIF($3,''), $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13, NULLIF($14,''), $15, $16, $17::jsonb, $18, $19, $20)
 		ON CONFLICT (team_id) DO UPDATE SET team_alias=EXCLUDED.team_alias, organization_id=EXCLUDED.organization_id, admins=EXCLUDED.admins,
 		members=EXCLUDED.members, members_with_roles=EXCLUDED.members_with_roles, metadata=EXCLUDED.metadata, max_budget=EXCLUDED.max_budget,
 		models=EXCLUDED.models, max_parallel_requests=EXCLUDED.max_parallel_requests, tpm_limit=EXCLUDED.tpm_limit, rpm_limit=EXCLUDED.rpm_limit,
 		budget_duration=EXCLUDED.budget_duration, budget_reset_at=EXCLUDED.budget_reset_at, blocked=EXCLUDED.blocked,
-		model_max_budget=EXCLUDED.model_max_budget, updated_at=EXCLUDED.updated_at`,
+		model_max_budget=EXCLUDED.model_max_budget, updated_at=EXCLUDED.updated_at, soft_budget=EXCLUDED.soft_budget`,
 		t.TeamID, t.TeamAlias, t.OrganizationID, strs(t.Admins), strs(t.Members), roles, jsonArg(t.Metadata), t.MaxBudget, t.Spend,
 		strs(t.Models), t.MaxParallelRequests, t.TPMLimit, t.RPMLimit, t.BudgetDuration, utc(t.BudgetResetAt), t.Blocked,
-		jsonArg(t.ModelMaxBudget), nowUTC(t.CreatedAt), nowUTC(t.UpdatedAt))
+		jsonArg(t.ModelMaxBudget), nowUTC(t.CreatedAt), nowUTC(t.UpdatedAt), t.SoftBudget)
 	if err != nil {
 		return fmt.Errorf("key store: put team: %w", err)
 	}
@@ -401,6 +403,14 @@ func (p *Postgres) AddSpend(ctx context.Context, s *Spend) error {
 		for id, v := range s.Users {
 			b.Queue(`UPDATE "LiteLLM_UserTable" SET spend = spend + $2 WHERE user_id = $1`, id, v)
 		}
+		for mk, v := range s.Members {
+			team, user := SplitMemberKey(mk)
+			b.Queue(`UPDATE "LiteLLM_TeamMembership" SET spend = spend + $3 WHERE team_id = $1 AND user_id = $2`, team, user, v)
+		}
+		for id, v := range s.EndUsers {
+			b.Queue(`INSERT INTO "LiteLLM_EndUserTable" (user_id, spend, blocked) VALUES ($1, $2, false)
+				ON CONFLICT (user_id) DO UPDATE SET spend = "LiteLLM_EndUserTable".spend + EXCLUDED.spend`, id, v)
+		}
 		for i := range s.Logs {
 			l := &s.Logs[i]
 			tags := l.RequestTags
@@ -428,11 +438,13 @@ func (p *Postgres) ResetBudget(ctx context.Context, kind, id string, due, next t
 	var sql string
 	switch kind {
 	case "key":
-		sql = `UPDATE "LiteLLM_VerificationToken" SET spend = 0, budget_reset_at = $3 WHERE token = $1 AND budget_reset_at <= $2`
+		sql = `UPDATE "LiteLLM_VerificationToken" SET spend = 0, budget_reset_at = $3, soft_budget_cooldown = false WHERE token = $1 AND budget_reset_at <= $2`
 	case "team":
 		sql = `UPDATE "LiteLLM_TeamTable" SET spend = 0, budget_reset_at = $3 WHERE team_id = $1 AND budget_reset_at <= $2`
 	case "user":
 		sql = `UPDATE "LiteLLM_UserTable" SET spend = 0, budget_reset_at = $3 WHERE user_id = $1 AND budget_reset_at <= $2`
+	case "budget":
+		return p.resetBudgetRow(ctx, id, due, next)
 	default:
 		return false, fmt.Errorf("key store: reset budget: unknown kind %q", kind)
 	}
@@ -444,31 +456,7 @@ func (p *Postgres) ResetBudget(ctx context.Context, kind, id string, due, next t
 }
 
 func (p *Postgres) SpendLogs(ctx context.Context, token string, limit int) ([]SpendLog, error) {
-	if limit <= 0 {
-		limit = 1000
-	}
-	rows, err := p.pool.Query(ctx, `SELECT request_id, call_type, api_key, spend, total_tokens, prompt_tokens, completion_tokens,
-		"startTime", "endTime", model, COALESCE(model_id,''), COALESCE(model_group,''), COALESCE(custom_llm_provider,''), COALESCE("user",''),
-		COALESCE(metadata,'{}'), COALESCE(request_tags,'[]'), COALESCE(team_id,''), COALESCE(end_user,''), COALESCE(status,'')
-		FROM "LiteLLM_SpendLogs" WHERE ($1 = '' OR api_key = $1) ORDER BY "startTime" DESC LIMIT $2`, token, limit)
-	if err != nil {
-		return nil, fmt.Errorf("key store: spend logs: %w", err)
-	}
-	defer rows.Close()
-	var out []SpendLog
-	for rows.Next() {
-		var l SpendLog
-		var md, tags []byte
-		if err := rows.Scan(&l.RequestID, &l.CallType, &l.APIKey, &l.Spend, &l.TotalTokens, &l.PromptTokens, &l.CompletionTokens,
-			&l.StartTime, &l.EndTime, &l.Model, &l.ModelID, &l.ModelGroup, &l.Provider, &l.User, &md, &tags, &l.TeamID, &l.EndUser, &l.Status); err != nil {
-			return nil, fmt.Errorf("key store: spend logs: %w", err)
-		}
-		_ = json.Unmarshal(md, &l.Metadata)
-		_ = json.Unmarshal(tags, &l.RequestTags)
-		l.StartTime, l.EndTime = l.StartTime.UTC(), l.EndTime.UTC()
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return p.SpendLogsWhere(ctx, SpendLogFilter{Token: token, Limit: limit})
 }
 
 func (p *Postgres) Close() error {

@@ -275,6 +275,88 @@ func runSuite(t *testing.T, mk func(t *testing.T) opener) {
 			t.Fatalf("all logs %+v", all)
 		}
 	})
+	t.Run("budgets, team memberships and end users: spend kept on update, reset by budget period", func(t *testing.T) {
+		open := mk(t)
+		s := open(t)
+		past := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		must(t, s.PutBudget(ctx, &Budget{BudgetID: "free", MaxBudget: ptr(1.5), SoftBudget: ptr(1.0), RPMLimit: ptr[int64](7),
+			BudgetDuration: "1d", BudgetResetAt: &past, CreatedBy: "admin", UpdatedBy: "admin"}))
+		must(t, s.PutMembership(ctx, &Membership{TeamID: "t1", UserID: "u1", BudgetID: "free"}))
+		must(t, s.PutEndUser(ctx, &EndUser{UserID: "cust-1", Alias: "Acme", BudgetID: "free"}))
+		must(t, s.PutKey(ctx, &Key{Token: "kb", BudgetID: "free", SoftBudgetCooldown: true}))
+		must(t, s.AddSpend(ctx, &Spend{Members: map[string]float64{MemberKey("t1", "u1"): 0.5, MemberKey("t1", "nobody"): 9},
+			EndUsers: map[string]float64{"cust-1": 0.25, "cust-new": 0.75}}))
+		// Updates never reset spend.
+		must(t, s.PutMembership(ctx, &Membership{TeamID: "t1", UserID: "u1", BudgetID: "free"}))
+		must(t, s.PutEndUser(ctx, &EndUser{UserID: "cust-1", Alias: "Acme Inc", BudgetID: "free", Blocked: true}))
+		s.Close()
+		s = open(t)
+		b, err := s.GetBudget(ctx, "free")
+		must(t, err)
+		if *b.MaxBudget != 1.5 || *b.SoftBudget != 1.0 || *b.RPMLimit != 7 || b.BudgetDuration != "1d" || b.CreatedBy != "admin" {
+			t.Fatalf("budget %+v", b)
+		}
+		ms, err := s.ListMemberships(ctx)
+		must(t, err)
+		if len(ms) != 1 || !near(ms[0].Spend, 0.5) || ms[0].BudgetID != "free" {
+			t.Fatalf("memberships %+v", ms)
+		}
+		eu, err := s.GetEndUser(ctx, "cust-1")
+		must(t, err)
+		if !near(eu.Spend, 0.25) || eu.Alias != "Acme Inc" || !eu.Blocked {
+			t.Fatalf("end user %+v", eu)
+		}
+		if nu, err := s.GetEndUser(ctx, "cust-new"); err != nil || !near(nu.Spend, 0.75) {
+			t.Fatalf("end user created by spend: %+v %v", nu, err)
+		}
+		if k, err := s.GetKey(ctx, "kb"); err != nil || k.BudgetID != "free" || !k.SoftBudgetCooldown {
+			t.Fatalf("key budget_id: %+v %v", k, err)
+		}
+		now := time.Now().UTC()
+		ok, err := s.ResetBudget(ctx, "budget", "free", now, now.Add(24*time.Hour))
+		if err != nil || !ok {
+			t.Fatalf("reset: %v %v", ok, err)
+		}
+		if again, _ := s.ResetBudget(ctx, "budget", "free", now, now.Add(24*time.Hour)); again {
+			t.Fatal("a budget reset twice in one period")
+		}
+		eu, _ = s.GetEndUser(ctx, "cust-1")
+		ms, _ = s.ListMemberships(ctx)
+		if eu.Spend != 0 || ms[0].Spend != 0 {
+			t.Fatalf("after reset: end user %v, member %v", eu.Spend, ms[0].Spend)
+		}
+		must(t, s.DeleteMembership(ctx, "t1", "u1"))
+		must(t, s.DeleteEndUser(ctx, "cust-1"))
+		must(t, s.DeleteBudget(ctx, "free"))
+		if err := s.DeleteBudget(ctx, "free"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("second delete: %v", err)
+		}
+		bs, _ := s.ListBudgets(ctx)
+		us, _ := s.ListEndUsers(ctx)
+		if len(bs) != 0 || len(us) != 1 {
+			t.Fatalf("after deletes: %d budgets, %d end users", len(bs), len(us))
+		}
+	})
+	t.Run("spend logs by user, team, end user and time", func(t *testing.T) {
+		s := mk(t)(t)
+		t0 := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
+		must(t, s.AddSpend(ctx, &Spend{Logs: []SpendLog{
+			{RequestID: "a", CallType: "acompletion", APIKey: "k1", User: "u1", TeamID: "t1", EndUser: "c1", StartTime: t0, EndTime: t0},
+			{RequestID: "b", CallType: "acompletion", APIKey: "k2", User: "u2", StartTime: t0.Add(time.Hour), EndTime: t0.Add(time.Hour)},
+		}}))
+		for _, c := range []struct {
+			f    SpendLogFilter
+			want string
+		}{
+			{SpendLogFilter{UserID: "u1"}, "a"}, {SpendLogFilter{TeamID: "t1"}, "a"}, {SpendLogFilter{EndUser: "c1"}, "a"},
+			{SpendLogFilter{RequestID: "b"}, "b"}, {SpendLogFilter{Start: t0.Add(time.Minute)}, "b"}, {SpendLogFilter{End: t0.Add(time.Minute)}, "a"},
+		} {
+			got, err := s.SpendLogsWhere(ctx, c.f)
+			if err != nil || len(got) != 1 || got[0].RequestID != c.want {
+				t.Fatalf("%+v: %+v %v", c.f, got, err)
+			}
+		}
+	})
 }
 
 func must(t *testing.T, err error) {

@@ -1,0 +1,241 @@
+package keys
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/llmgate/llmgate/internal/keystore"
+	"github.com/llmgate/llmgate/internal/store"
+)
+
+// limited is one entity whose rpm/tpm/parallel limits a request counts
+// against: a key, user, team or end user (LiteLLM's rate limit types key,
+// user, team and customer).
+type limited struct {
+	kind, name, id string // kind for the message; name identifies it there; id is the counters' id
+	rpm, tpm, par  int64  // 0: no limit
+}
+
+// CounterID is the internal/store id of a key's rpm/tpm/parallel counters.
+func CounterID(token string) string { return "key:" + token }
+
+func orBudget(own *int64, b *keystore.Budget, pick func(*keystore.Budget) *int64) int64 {
+	if own != nil {
+		return *own
+	}
+	if b != nil {
+		if v := pick(b); v != nil {
+			return *v
+		}
+	}
+	return 0
+}
+
+func val(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// entities lists the limited entities of a request in LiteLLM's order: key,
+// user, team, end user. A key's own limits win over its budget_id's.
+func (s *Service) entities(k *keystore.Key, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget) []limited {
+	var out []limited
+	if k != nil {
+		b := s.budget(k.BudgetID)
+		out = append(out, limited{kind: "key", name: "key=" + keyLabel(k), id: CounterID(k.Token),
+			rpm: orBudget(k.RPMLimit, b, func(b *keystore.Budget) *int64 { return b.RPMLimit }),
+			tpm: orBudget(k.TPMLimit, b, func(b *keystore.Budget) *int64 { return b.TPMLimit }),
+			par: orBudget(k.MaxParallelRequests, b, func(b *keystore.Budget) *int64 { return b.MaxParallelRequests })})
+	}
+	if user != nil {
+		out = append(out, limited{kind: "user", name: "user=" + user.UserID, id: "user:" + user.UserID,
+			rpm: val(user.RPMLimit), tpm: val(user.TPMLimit), par: val(user.MaxParallelRequests)})
+	}
+	if team != nil {
+		out = append(out, limited{kind: "team", name: "team=" + team.TeamID, id: "team:" + team.TeamID,
+			rpm: val(team.RPMLimit), tpm: val(team.TPMLimit), par: val(team.MaxParallelRequests)})
+	}
+	if endUser != "" && eub != nil {
+		out = append(out, limited{kind: "customer", name: "end_user=" + endUser, id: "enduser:" + endUser,
+			rpm: val(eub.RPMLimit), tpm: val(eub.TPMLimit)})
+	}
+	return out
+}
+
+// limits applies tpm (this minute's tokens so far, one Read for every
+// entity), then rpm and max_parallel_requests (one atomic Begin per entity
+// that has either) through the counters' store. A slot is held only for an
+// entity with max_parallel_requests (released by End); an rpm-only entity's
+// in-flight count is released at once. A refusal releases the slots already
+// taken; the rpm already counted for the entities before the refusing one
+// stays counted (the store has no multi-entity Begin).
+func (s *Service) limits(ctx context.Context, k *keystore.Key, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget, g *Grant) *Error {
+	if s.o.Counters == nil {
+		return nil
+	}
+	ents := s.entities(k, team, user, endUser, eub)
+	var tpmIDs []string
+	for _, e := range ents {
+		if e.tpm > 0 {
+			tpmIDs = append(tpmIDs, e.id)
+		}
+	}
+	if len(tpmIDs) > 0 {
+		st, err := s.o.Counters.Read(ctx, tpmIDs, store.ReadOptions{})
+		for _, e := range ents {
+			if e.tpm == 0 {
+				continue
+			}
+			var used int64
+			if err == nil {
+				used = st[e.id].TPM
+			}
+			if used >= e.tpm {
+				return rateError(e, "tpm", used, e.tpm, s.now())
+			}
+			if e.kind == "key" {
+				g.Headers["x-litellm-key-remaining-tokens"] = strconv.FormatInt(e.tpm-used, 10)
+			}
+		}
+	}
+	var held []string
+	release := func() {
+		for _, id := range held {
+			_ = s.o.Counters.End(context.WithoutCancel(ctx), id)
+		}
+	}
+	for _, e := range ents {
+		if e.rpm == 0 && e.par == 0 {
+			continue
+		}
+		br, err := s.o.Counters.Begin(ctx, e.id, store.Limits{RPM: e.rpm, MaxParallel: e.par})
+		if err != nil {
+			continue // the counters' store is down: fail open, as the deployment limits do
+		}
+		if !br.Allowed {
+			release()
+			if br.Reason == "max_parallel_requests" {
+				return rateError(e, "max_parallel_requests", br.InFlight, e.par, time.Time{})
+			}
+			return rateError(e, "rpm", br.RPM, e.rpm, s.now())
+		}
+		if e.par > 0 {
+			held = append(held, e.id)
+		} else {
+			// Begin counted one in flight; only rpm is limited here.
+			go func(id string) {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				_ = s.o.Counters.End(ctx, id)
+			}(e.id)
+		}
+		if e.kind == "key" && e.rpm > 0 {
+			g.Headers["x-litellm-key-remaining-requests"] = strconv.FormatInt(max(e.rpm-br.RPM, 0), 10)
+		}
+	}
+	g.Parallel = len(held) > 0
+	return nil
+}
+
+// current returns a key's team and user as cached now.
+func (s *Service) cached(token string) (*keystore.Key, *keystore.Team, *keystore.User) {
+	k, _, ok := s.Lookup(token)
+	if !ok {
+		return nil, nil, nil
+	}
+	var t *keystore.Team
+	var u *keystore.User
+	if k.TeamID != "" {
+		t, _, _ = s.team(k.TeamID)
+	}
+	if k.UserID != "" {
+		u, _, _ = s.user(k.UserID)
+	}
+	return k, t, u
+}
+
+// parallelIDs are the counters a request with this key holds a slot of (as
+// the key, team and user are configured now).
+func (s *Service) parallelIDs(token string) []string {
+	k, t, u := s.cached(token)
+	if k == nil {
+		return nil
+	}
+	var out []string
+	for _, e := range s.entities(k, t, u, "", nil) {
+		if e.par > 0 {
+			out = append(out, e.id)
+		}
+	}
+	return out
+}
+
+// tpmIDs are the counters a response's tokens count towards.
+func (s *Service) tpmIDs(token, endUser string) []string {
+	var k *keystore.Key
+	var t *keystore.Team
+	var u *keystore.User
+	if token != "" {
+		k, t, u = s.cached(token)
+	}
+	var eub *keystore.Budget
+	if endUser != "" {
+		s.mu.RLock()
+		if eu := s.endUsrs[endUser]; eu != nil {
+			eub = s.budgets[eu.BudgetID]
+		}
+		s.mu.RUnlock()
+	}
+	var out []string
+	for _, e := range s.entities(k, t, u, endUser, eub) {
+		if e.tpm > 0 {
+			out = append(out, e.id)
+		}
+	}
+	return out
+}
+
+func rateError(e limited, what string, cur, lim int64, now time.Time) *Error {
+	retry := time.Second
+	if !now.IsZero() {
+		retry = time.Duration(60-now.UTC().Second()) * time.Second // the rate window is the UTC minute
+	}
+	return &Error{Status: 429, Type: "rate_limit_error", Code: "429", Param: "None", RetryAfter: retry,
+		Message: fmt.Sprintf("LiteLLM Rate Limit Handler for rate limit type = %s. Crossed TPM / RPM / Max Parallel Request Limit. current %s: %d, %s limit: %d, %s",
+			e.kind, what, cur, what, lim, e.name)}
+}
+
+// defaultEndUserBudget is the budget of a customer without one of its own:
+// litellm_settings.max_end_user_budget_id's, else max_end_user_budget.
+func (s *Service) defaultEndUserBudget() *keystore.Budget {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.endUserBudgetID != "" {
+		if b := s.budgets[s.endUserBudgetID]; b != nil {
+			return b
+		}
+	}
+	if s.maxEndUserBudget != nil {
+		return &keystore.Budget{MaxBudget: s.maxEndUserBudget}
+	}
+	return nil
+}
+
+// SetEndUserDefaults sets litellm_settings.max_end_user_budget and
+// max_end_user_budget_id (a config reload calls it again).
+func (s *Service) SetEndUserDefaults(maxBudget *float64, budgetID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxEndUserBudget, s.endUserBudgetID = maxBudget, budgetID
+}
+
+func keyLabel(k *keystore.Key) string {
+	if k.KeyAlias != "" {
+		return k.KeyAlias
+	}
+	return k.KeyName
+}

@@ -1,0 +1,175 @@
+package keys
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/llmgate/llmgate/internal/keystore"
+)
+
+// callAs is a management call with a caller; it returns status and body.
+func callAs(t *testing.T, s *Service, c Caller, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	st, out := s.Handle(context.Background(), method, path, []byte(body), c)
+	var m map[string]any
+	if err := json.Unmarshal(out, &m); err != nil {
+		var l []any
+		if json.Unmarshal(out, &l) == nil {
+			return st, map[string]any{"list": l}
+		}
+		t.Fatalf("%s %s: %d, not JSON: %s", method, path, st, out)
+	}
+	return st, m
+}
+
+func errMsg(m map[string]any) string {
+	e, _ := m["error"].(map[string]any)
+	s, _ := e["message"].(string)
+	return s
+}
+
+// /team/member_add and /team/member_delete: LiteLLM's shapes, users made on
+// the fly, member budgets (max_budget_in_team) enforced on the team's keys,
+// and only the proxy admin or a team admin may change members.
+func TestTeamMembers(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t, embedded(t), "")
+	defer s.Close()
+	admin := Caller{Admin: true}
+	call(t, s, "POST", "/team/new", `{"team_id":"t1","members_with_roles":[{"role":"admin","user_id":"boss"}]}`)
+	out := call(t, s, "POST", "/team/member_add", `{"team_id":"t1","member":{"role":"user","user_id":"alice"},"max_budget_in_team":1}`)
+	if len(out["members_with_roles"].([]any)) != 2 || len(out["updated_users"].([]any)) != 1 || len(out["updated_team_memberships"].([]any)) != 1 {
+		t.Fatalf("member_add: %v", out)
+	}
+	tm := out["updated_team_memberships"].([]any)[0].(map[string]any)
+	if tm["litellm_budget_table"].(map[string]any)["max_budget"] != 1.0 {
+		t.Fatalf("membership: %v", tm)
+	}
+	u := call(t, s, "GET", "/user/info?user_id=alice", "")
+	if ui := u["user_info"].(map[string]any); ui["user_role"] != "internal_user" || ui["teams"].([]any)[0] != "t1" {
+		t.Fatalf("user made by member_add: %v", u)
+	}
+	out = call(t, s, "POST", "/team/member_add", `{"team_id":"t1","member":[{"role":"user","user_id":"bob"},{"role":"admin","user_email":"carol@example.com"}]}`)
+	if ms := out["members_with_roles"].([]any); len(ms) != 4 || ms[3].(map[string]any)["user_id"] == nil || len(out["admins"].([]any)) != 2 {
+		t.Fatalf("member_add list: %v", out)
+	}
+	if st, m := callAs(t, s, admin, "POST", "/team/member_add", `{"team_id":"t1","member":{"user_id":"alice"}}`); st != 400 ||
+		!strings.HasPrefix(errMsg(m), "User=alice already in team. Existing members=[Member(user_id='boss'") {
+		t.Fatalf("duplicate: %d %v", st, m)
+	}
+	if st, m := callAs(t, s, admin, "POST", "/team/member_add", `{"team_id":"nope","member":{"user_id":"x"}}`); st != 404 || errMsg(m) != "Team not found for team_id=nope" {
+		t.Fatalf("unknown team: %d %v", st, m)
+	}
+	if st, m := callAs(t, s, admin, "POST", "/team/member_add", `{"team_id":"t1","member":{"user_id":"x","role":"owner"}}`); st != 400 {
+		t.Fatalf("bad role: %d %v", st, m)
+	}
+
+	// The member budget holds on alice's team key; bob has none.
+	ka := generate(t, s, `{"team_id":"t1","user_id":"alice"}`)
+	kb := generate(t, s, `{"team_id":"t1","user_id":"bob"}`)
+	s.Record(SpendEvent{KeyToken: keystore.HashKey(ka), TeamID: "t1", UserID: "alice", Cost: 1.5})
+	_, e := s.Authorize(ctx, keystore.HashKey(ka), ka, []string{"m"})
+	if e == nil || e.Status != 400 || e.Type != "budget_exceeded" || e.Message != "Budget has been exceeded! User=alice in Team=t1 Current cost: 1.5, Max budget: 1" {
+		t.Fatalf("member over budget: %+v", e)
+	}
+	if _, e := s.Authorize(ctx, keystore.HashKey(kb), kb, []string{"m"}); e != nil {
+		t.Fatalf("member without a budget: %+v", e)
+	}
+	info := call(t, s, "GET", "/team/info?team_id=t1", "")
+	if ms := info["team_memberships"].([]any); len(ms) != 1 || ms[0].(map[string]any)["spend"] != 1.5 {
+		t.Fatalf("/team/info memberships: %v", info["team_memberships"])
+	}
+
+	// A team admin's key may add and remove members; a member's may not.
+	kboss := generate(t, s, `{"user_id":"boss"}`)
+	boss := Caller{Token: keystore.HashKey(kboss)}
+	alice := Caller{Token: keystore.HashKey(ka)}
+	if st, m := callAs(t, s, alice, "POST", "/team/member_add", `{"team_id":"t1","member":{"user_id":"dave"}}`); st != 403 ||
+		errMsg(m) != "Call not allowed. User not proxy admin OR team admin. route=/team/member_add, team_id=t1" {
+		t.Fatalf("member's key: %d %v", st, m)
+	}
+	if st, m := callAs(t, s, boss, "POST", "/team/member_add", `{"team_id":"t1","member":{"user_id":"dave"}}`); st != 200 {
+		t.Fatalf("team admin's key: %d %v", st, m)
+	}
+	if st, m := callAs(t, s, alice, "POST", "/team/member_delete", `{"team_id":"t1","user_id":"dave"}`); st != 403 {
+		t.Fatalf("member's key deleting: %d %v", st, m)
+	}
+	out = call(t, s, "POST", "/team/member_delete", `{"team_id":"t1","user_id":"alice"}`)
+	for _, m := range out["members_with_roles"].([]any) {
+		if m.(map[string]any)["user_id"] == "alice" {
+			t.Fatalf("alice still a member: %v", out)
+		}
+	}
+	if u := call(t, s, "GET", "/user/info?user_id=alice", ""); len(u["user_info"].(map[string]any)["teams"].([]any)) != 0 {
+		t.Fatalf("alice's teams after member_delete: %v", u)
+	}
+	if _, e := s.Authorize(ctx, keystore.HashKey(ka), ka, []string{"m"}); e != nil {
+		t.Fatalf("no membership, no member budget: %+v", e)
+	}
+	if st, m := callAs(t, s, admin, "POST", "/team/member_delete", `{"team_id":"t1","user_id":"alice"}`); st != 400 || errMsg(m) != "User not found in team" {
+		t.Fatalf("second delete: %d %v", st, m)
+	}
+	if st, m := callAs(t, s, admin, "POST", "/team/member_delete", `{"team_id":"t1"}`); st != 400 || errMsg(m) != "Either user_id or user_email needs to be passed in" {
+		t.Fatalf("no user: %d %v", st, m)
+	}
+}
+
+// Team and user rpm/tpm/parallel limits hold over several keys, with
+// LiteLLM's 429 naming the limit type.
+func TestTeamAndUserLimits(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t, embedded(t), "")
+	defer s.Close()
+	call(t, s, "POST", "/team/new", `{"team_id":"rl","rpm_limit":2}`)
+	k1 := generate(t, s, `{"team_id":"rl"}`)
+	k2 := generate(t, s, `{"team_id":"rl"}`)
+	for _, k := range []string{k1, k2} {
+		g, e := s.Authorize(ctx, keystore.HashKey(k), k, []string{"m"})
+		if e != nil || g.Parallel {
+			t.Fatalf("within the team's rpm: %+v %+v", e, g)
+		}
+	}
+	_, e := s.Authorize(ctx, keystore.HashKey(k1), k1, []string{"m"})
+	if e == nil || e.Status != 429 || !strings.Contains(e.Message, "rate limit type = team") || !strings.Contains(e.Message, "team=rl") || e.RetryAfter <= 0 {
+		t.Fatalf("third request of the team in a minute: %+v", e)
+	}
+
+	call(t, s, "POST", "/team/new", `{"team_id":"par","max_parallel_requests":1}`)
+	p1 := generate(t, s, `{"team_id":"par"}`)
+	p2 := generate(t, s, `{"team_id":"par"}`)
+	g, e := s.Authorize(ctx, keystore.HashKey(p1), p1, []string{"m"})
+	if e != nil || !g.Parallel {
+		t.Fatalf("first in flight: %+v %+v", e, g)
+	}
+	if _, e := s.Authorize(ctx, keystore.HashKey(p2), p2, []string{"m"}); e == nil || e.Status != 429 || !strings.Contains(e.Message, "max_parallel_requests") {
+		t.Fatalf("second key of the team while one is in flight: %+v", e)
+	}
+	s.End(ctx, g.Token)
+	if _, e := s.Authorize(ctx, keystore.HashKey(p2), p2, []string{"m"}); e != nil {
+		t.Fatalf("after End: %+v", e)
+	}
+
+	call(t, s, "POST", "/user/new", `{"user_id":"heavy","tpm_limit":100,"auto_create_key":false}`)
+	u1 := generate(t, s, `{"user_id":"heavy"}`)
+	u2 := generate(t, s, `{"user_id":"heavy"}`)
+	s.RecordUsage(ctx, keystore.HashKey(u1), "", 100)
+	if _, e := s.Authorize(ctx, keystore.HashKey(u2), u2, []string{"m"}); e == nil || e.Status != 429 || !strings.Contains(e.Message, "rate limit type = user") {
+		t.Fatalf("the user's other key after 100 of 100 tokens: %+v", e)
+	}
+	// A refusal by a later entity gives back the slots of the earlier ones.
+	call(t, s, "POST", "/team/new", `{"team_id":"tight","rpm_limit":1}`)
+	kp := generate(t, s, `{"team_id":"tight","max_parallel_requests":1}`)
+	if _, e := s.Authorize(ctx, keystore.HashKey(kp), kp, []string{"m"}); e != nil {
+		t.Fatal(e)
+	}
+	s.End(ctx, keystore.HashKey(kp))
+	if _, e := s.Authorize(ctx, keystore.HashKey(kp), kp, []string{"m"}); e == nil || !strings.Contains(e.Message, "type = team") {
+		t.Fatalf("team rpm: %+v", e)
+	}
+	call(t, s, "POST", "/team/update", `{"team_id":"tight","rpm_limit":null}`)
+	if _, e := s.Authorize(ctx, keystore.HashKey(kp), kp, []string{"m"}); e != nil {
+		t.Fatalf("the key's parallel slot leaked on the team's refusal: %+v", e)
+	}
+}
