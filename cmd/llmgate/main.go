@@ -419,6 +419,7 @@ func splitCmd(which string, args []string) error {
 		fs.StringVar(&extTLS.Key, "extproc-tls-key", "", "the PEM key of --extproc-tls-cert")
 		fs.StringVar(&extTLS.ServerName, "extproc-tls-server-name", "", "SNI and the DNS name ext_proc's certificate must carry")
 	}
+	noPG := fs.Bool("no-priority-group", false, "controlplane: routes for Envoys older than 1.40 (degraded mode: weighted deployments, retries on the same deployment, no fallback groups; see README)")
 	dataDir := fs.String("data-dir", "", "extproc: directory of the embedded key store and the spend write-ahead file (default: $LLMGATE_DATA_DIR, else ~/.llmgate)")
 	if _, err := parseArgs(fs, args, cfgPath); err != nil {
 		return err
@@ -437,6 +438,7 @@ func splitCmd(which string, args []string) error {
 		Host: *host, Port: port.v, ExtProcAddress: *extprocAddr, XDSAddress: *xdsAddr, AccessLog: true, Log: log,
 		DrainTimeout: *drainTimeout, MetricsAddress: *metricsAddr, DataDir: *dataDir,
 		ListenTLS: listenTLS, XDSClientTLS: xdsTLS, ExtProcTLS: extTLS, DrainDelay: *drainDelay,
+		NoPriorityGroup: *noPG,
 	}
 	if err := checkTLSPairs(map[string][2]string{
 		"--tls-cert": {listenTLS.Cert, listenTLS.Key}, "--xds-tls-cert": {xdsTLS.Cert, xdsTLS.Key}, "--extproc-tls-cert": {extTLS.Cert, extTLS.Key},

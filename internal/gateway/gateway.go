@@ -31,7 +31,9 @@ import (
 
 // Options for Run.
 type Options struct {
-	ConfigPath        string // empty: the embedded default (DefaultConfig)
+	ConfigPath string // empty: the embedded default (DefaultConfig)
+	// NoPriorityGroup: routes for Envoys before 1.40 (xds.Options.NoPriorityGroup).
+	NoPriorityGroup   bool
 	DefaultConfig     []byte
 	DefaultConfigName string
 	Host              string
@@ -135,6 +137,7 @@ func (g *Gateway) xdsOptions() xds.Options {
 		Port:          g.o.Port,
 		AccessLog:     g.o.AccessLog,
 	}
+	o.NoPriorityGroup = g.o.NoPriorityGroup
 	if g.o.ExtProcAddress != "" {
 		o.ExtProcAddress = g.o.ExtProcAddress
 		o.ExtProcTLS = g.o.ExtProcTLS
