@@ -8,12 +8,11 @@ import (
 	"strings"
 	"time"
 
-	datav3 "github.com/envoyproxy/go-control-plane/envoy/data/accesslog/v3"
 	alsv3 "github.com/envoyproxy/go-control-plane/envoy/service/accesslog/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/contract"
@@ -70,123 +69,23 @@ func (a *accessLogService) StreamAccessLogs(stream alsv3.AccessLogService_Stream
 		}
 	}()
 	for {
-		msg, err := stream.Recv()
-		if err != nil {
+		// The message is kept as raw bytes (unknown fields of Empty) and
+		// read field by field (alswire.go).
+		var raw emptypb.Empty
+		if err := stream.RecvMsg(&raw); err != nil {
 			if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled {
 				return nil
 			}
 			return err
 		}
 		now := time.Now()
-		for _, e := range msg.GetHttpLogs().GetLogEntry() {
-			if t, ok := tryFromEntry(e); ok {
-				a.handle(a.j.addTry(t, now))
-			} else if r, ok := requestFromEntry(e); ok {
-				a.handle(a.j.addRequest(r, now))
-			}
+		err := decodeLogMessage(raw.ProtoReflect().GetUnknown(),
+			func(t tryLog) { a.handle(a.j.addTry(t, now)) },
+			func(r requestLog) { a.handle(a.j.addRequest(r, now)) })
+		if err != nil {
+			a.s.log.Warn("outcome log: a message from Envoy cannot be read", "error", err)
 		}
 	}
-}
-
-// tryFromEntry reads a per-try entry (the router's upstream_log).
-func tryFromEntry(e *datav3.HTTPAccessLogEntry) (tryLog, bool) {
-	cp := e.GetCommonProperties()
-	switch cp.GetAccessLogType() {
-	case datav3.AccessLogType_UpstreamEnd:
-	case datav3.AccessLogType_NotSet:
-		// An Envoy that does not name its entries: a try has a cluster
-		// and no request context.
-		if cp.GetUpstreamCluster() == "" || contextOf(cp) != "" {
-			return tryLog{}, false
-		}
-	default:
-		return tryLog{}, false
-	}
-	t := tryLog{
-		requestID: requestIDOf(e),
-		cluster:   cp.GetUpstreamCluster(),
-		status:    int(e.GetResponse().GetResponseCode().GetValue()),
-		firstByte: cp.GetTimeToFirstUpstreamRxByte().AsDuration(),
-		headers:   e.GetResponse().GetResponseHeaders(),
-	}
-	if cp.GetStartTime() != nil {
-		t.start = cp.GetStartTime().AsTime()
-	}
-	switch {
-	case cp.GetTimeToLastUpstreamRxByte() != nil:
-		t.latency = cp.GetTimeToLastUpstreamRxByte().AsDuration()
-	case cp.GetDuration() != nil:
-		t.latency = cp.GetDuration().AsDuration()
-	}
-	t.failure = failureOf(cp.GetResponseFlags())
-	return t, t.requestID != "" && t.cluster != ""
-}
-
-// failureOf reads Envoy's response flags of a try.
-func failureOf(f *datav3.ResponseFlags) tryFailure {
-	switch {
-	case f == nil:
-		return failNone
-	case f.GetUpstreamRequestTimeout():
-		return failTimeout
-	case f.GetUpstreamConnectionFailure(), f.GetUpstreamOverflow(), f.GetDnsResolutionFailure(), f.GetNoHealthyUpstream():
-		return failConnect
-	case f.GetUpstreamRemoteReset(), f.GetUpstreamConnectionTermination(), f.GetUpstreamProtocolError():
-		return failReset
-	case f.GetDownstreamConnectionTermination(), f.GetDownstreamRemoteReset(), f.GetLocalReset():
-		return failClient
-	}
-	return failNone
-}
-
-// requestFromEntry reads a per-request entry (the HCM's access_log).
-func requestFromEntry(e *datav3.HTTPAccessLogEntry) (requestLog, bool) {
-	cp := e.GetCommonProperties()
-	switch cp.GetAccessLogType() {
-	case datav3.AccessLogType_DownstreamEnd, datav3.AccessLogType_NotSet:
-	default:
-		return requestLog{}, false
-	}
-	r := requestLog{
-		requestID: requestIDOf(e),
-		duration:  cp.GetDuration().AsDuration(),
-		attempts:  int(cp.GetUpstreamRequestAttemptCount()),
-		ctx:       contextOf(cp),
-		fast:      cp.GetMetadata().GetFilterMetadata()[contract.ContextMetadataNamespace].GetFields()[FastMetadataKey].GetBoolValue(),
-	}
-	if cp.GetStartTime() != nil {
-		r.start = cp.GetStartTime().AsTime()
-	}
-	if u := cp.GetMetadata().GetFilterMetadata()[UsageMetadataNamespace]; u != nil {
-		r.usage = usageOf(u)
-	}
-	return r, r.requestID != "" && r.ctx != ""
-}
-
-func usageOf(u *structpb.Struct) usageLog {
-	f := u.GetFields()
-	num := func(k string) (int, bool) {
-		v, ok := f[k]
-		if !ok {
-			return 0, false
-		}
-		switch x := v.GetKind().(type) {
-		case *structpb.Value_NumberValue:
-			return boundTokens(x.NumberValue), true
-		case *structpb.Value_StringValue:
-			n, err := strconv.ParseFloat(x.StringValue, 64)
-			return boundTokens(n), err == nil
-		}
-		return 0, false
-	}
-	var ul usageLog
-	var ok1, ok2, ok3 bool
-	ul.promptTokens, ok1 = num("prompt_tokens")
-	ul.completionTokens, ok2 = num("completion_tokens")
-	ul.total, ok3 = num("total_tokens")
-	ul.known = ok1 || ok2 || ok3
-	ul.model = f["model"].GetStringValue()
-	return ul
 }
 
 // boundTokens keeps a provider's token count within sane bounds.
@@ -198,17 +97,6 @@ func boundTokens(v float64) int {
 		return 1 << 31
 	}
 	return int(v)
-}
-
-func contextOf(cp *datav3.AccessLogCommon) string {
-	return cp.GetMetadata().GetFilterMetadata()[contract.ContextMetadataNamespace].GetFields()["ctx"].GetStringValue()
-}
-
-func requestIDOf(e *datav3.HTTPAccessLogEntry) string {
-	if id := e.GetRequest().GetRequestId(); id != "" {
-		return id
-	}
-	return e.GetCommonProperties().GetStreamId()
 }
 
 // handle reports the tries of finished joins.

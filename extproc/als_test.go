@@ -13,6 +13,7 @@ import (
 	alsv3 "github.com/envoyproxy/go-control-plane/envoy/service/accesslog/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -388,11 +389,100 @@ func TestOutcomeLogTimeout(t *testing.T) {
 	if !ok {
 		t.Fatalf("cluster %s has no deployment", plan[0])
 	}
-	tl, _ := tryFromEntry(tryEntry("r", plan[0], t0, 0, &datav3.ResponseFlags{UpstreamRequestTimeout: true}, nil))
-	lt := loggedTry{st: st, rc: rc, d: d, t: &tl, attempt: attemptFor(rc, 0, d)}
+	tl := decodeOne(t, tryEntry("r", plan[0], t0, 0, &datav3.ResponseFlags{UpstreamRequestTimeout: true}, nil)).try
+	lt := loggedTry{st: st, rc: rc, d: d, t: tl, attempt: attemptFor(rc, 0, d)}
 	o := lt.outcome()
 	ev := lt.event(o)
 	if !o.Timeout || ev.ErrorClass != "Timeout" || ev.Status != 0 {
 		t.Fatalf("timeout: %+v / %+v", o, ev)
+	}
+}
+
+type decoded struct {
+	try *tryLog
+	req *requestLog
+}
+
+// decodeOne marshals a generated entry as Envoy sends it and reads it back
+// with the wire reader.
+func decodeOne(t *testing.T, e *datav3.HTTPAccessLogEntry) decoded {
+	t.Helper()
+	b, err := proto.Marshal(&alsv3.StreamAccessLogsMessage{
+		Identifier: &alsv3.StreamAccessLogsMessage_Identifier{LogName: "x"},
+		LogEntries: &alsv3.StreamAccessLogsMessage_HttpLogs{HttpLogs: &alsv3.StreamAccessLogsMessage_HTTPAccessLogEntries{LogEntry: []*datav3.HTTPAccessLogEntry{e}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d decoded
+	n := 0
+	if err := decodeLogMessage(b, func(x tryLog) { d.try = &x; n++ }, func(x requestLog) { d.req = &x; n++ }); err != nil {
+		t.Fatal(err)
+	}
+	if n > 1 {
+		t.Fatalf("one entry read as %d", n)
+	}
+	return d
+}
+
+// The wire reader reads what the generated types say (every field the
+// outcome uses), and skips the rest.
+func TestOutcomeLogWire(t *testing.T) {
+	start := time.Unix(1795862361, 123456789)
+	d := decodeOne(t, tryEntry("id-1", "dep_a", start, 429, &datav3.ResponseFlags{}, map[string]string{"retry-after": "7", "x-ratelimit-remaining-tokens": "5"}))
+	if d.try == nil || d.req != nil {
+		t.Fatalf("a try read as %+v", d)
+	}
+	tr := d.try
+	if tr.requestID != "id-1" || tr.cluster != "dep_a" || !tr.start.Equal(start) || tr.status != 429 || tr.failure != failNone ||
+		tr.latency != 50*time.Millisecond || tr.firstByte != 40*time.Millisecond || tr.headers["retry-after"] != "7" || tr.headers["x-ratelimit-remaining-tokens"] != "5" {
+		t.Errorf("try %+v", tr)
+	}
+	for flags, want := range map[*datav3.ResponseFlags]tryFailure{
+		{UpstreamConnectionFailure: true}:       failConnect,
+		{UpstreamOverflow: true}:                failConnect,
+		{UpstreamRemoteReset: true}:             failReset,
+		{UpstreamConnectionTermination: true}:   failReset,
+		{UpstreamRequestTimeout: true}:          failTimeout,
+		{DownstreamConnectionTermination: true}: failClient,
+		{StreamIdleTimeout: true}:               failNone,
+	} {
+		d := decodeOne(t, tryEntry("id", "dep_a", start, 0, flags, nil))
+		if d.try == nil || d.try.failure != want || d.try.status != 0 || d.try.latency != 2*time.Millisecond {
+			t.Errorf("flags %v: %+v, want failure %d and the duration as latency", flags, d.try, want)
+		}
+	}
+	ctx := &structpb.Struct{Fields: map[string]*structpb.Value{"ctx": structpb.NewStringValue("Y3R4"), "group": structpb.NewStringValue("g"),
+		"fp": structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{"a": structpb.NewListValue(&structpb.ListValue{})}})}}
+	d = decodeOne(t, requestEntry("id-2", start, 3, ctx, true, map[string]any{"prompt_tokens": 11, "completion_tokens": "7", "model": "gpt-4o-2024"}))
+	if d.req == nil || d.try != nil {
+		t.Fatalf("a request read as %+v", d)
+	}
+	r := d.req
+	if r.requestID != "id-2" || !r.start.Equal(start) || r.duration != 200*time.Millisecond || r.attempts != 3 || r.ctx != "Y3R4" || !r.fast ||
+		!r.usage.known || r.usage.promptTokens != 11 || r.usage.completionTokens != 7 || r.usage.model != "gpt-4o-2024" {
+		t.Errorf("request %+v", r)
+	}
+	// Without a log type (an Envoy that does not name its entries): told
+	// apart by the request context.
+	e := requestEntry("id-3", start, 1, ctx, false, nil)
+	e.CommonProperties.AccessLogType = datav3.AccessLogType_NotSet
+	if d := decodeOne(t, e); d.req == nil || d.req.fast {
+		t.Errorf("untyped request entry: %+v", d)
+	}
+	e = tryEntry("id-3", "dep_a", start, 200, nil, nil)
+	e.CommonProperties.AccessLogType = datav3.AccessLogType_NotSet
+	e.Request.RequestId, e.CommonProperties.StreamId = "", "stream-9"
+	if d := decodeOne(t, e); d.try == nil || d.try.requestID != "stream-9" {
+		t.Errorf("untyped try entry without x-request-id: %+v", d)
+	}
+	// Other entries (a periodic log, a request without context) are skipped.
+	e = tryEntry("id-4", "dep_a", start, 200, nil, nil)
+	e.CommonProperties.AccessLogType = datav3.AccessLogType_UpstreamPeriodic
+	if d := decodeOne(t, e); d.try != nil || d.req != nil {
+		t.Errorf("periodic entry read: %+v", d)
+	}
+	if err := decodeLogMessage([]byte{0x12, 0x05, 0x0a}, func(tryLog) {}, func(requestLog) {}); err == nil {
+		t.Error("a truncated message was read without an error")
 	}
 }
