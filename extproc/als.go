@@ -33,7 +33,7 @@ const UsageMetadataNamespace = "llmgate.usage"
 const FastMetadataKey = "fast"
 
 // accessLogService is Envoy's gRPC access-log service (the outcome log,
-// docs/architecture.md D41): it joins each request's try entries with its
+// docs/architecture.md D44): it joins each request's try entries with its
 // request entry and reports the tries no attempt filter reported, as the
 // attempt filter would have (Router.Report, the outcome bus). Nothing here
 // is on a request's path: Envoy sends the entries after the fact, in batches.

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// The outcome access log (docs/architecture.md D41) brings one entry per
+// The outcome access log (docs/architecture.md D44) brings one entry per
 // upstream try and one per planned request, apart, and in no promised order.
 // The joiner pairs them by request id, in bounded memory: a request whose
 // entries never all come is given up after a wait, with what did come.

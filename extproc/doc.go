@@ -7,6 +7,12 @@
 // body for the deployment Envoy picked, sets path, host and credentials, and
 // on the way back translates status, headers and body (streams chunk by chunk).
 //
+// Beside them the same gRPC server serves Envoy's access-log service
+// (envoy.service.accesslog.v3, als.go): per-try and per-request entries,
+// joined by request id, report the tries of fast requests that no attempt
+// filter sees (docs/architecture.md D44). Its joins are the one piece of
+// state kept in process, bounded, and only within one replica's stream.
+//
 // Both are stateless between gRPC streams: whatever the attempt filter needs
 // travels in the request's dynamic metadata (namespace llmgate.ctx, a
 // RequestContext proto; docs/architecture.md D2); shared state lives only in
@@ -14,5 +20,5 @@
 // replica can serve any stream.
 //
 // It may import config, router, translator, internal/* and the Envoy ext_proc
-// API. It must never make HTTP calls to providers: Envoy is the data plane.
+// and access-log APIs. It must never make HTTP calls to providers: Envoy is the data plane.
 package extproc

@@ -16,7 +16,7 @@ import (
 	"github.com/llmgate/llmgate/internal/contract"
 )
 
-// Outcomes off the request path (docs/architecture.md D41): Envoy reports
+// Outcomes off the request path (docs/architecture.md D44): Envoy reports
 // every upstream try (the router's upstream_log) and every planned request
 // (the HCM's access_log) to the gateway's gRPC access-log service
 // (envoy.service.accesslog.v3, served beside ext_proc). The gateway joins the
