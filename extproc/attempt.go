@@ -56,6 +56,10 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	}
 	rh := msg.GetRequestHeaders()
 	if rh == nil {
+		if msg.GetResponseHeaders() != nil {
+			// A fast-path try that answered 4xx/5xx (D41).
+			return s.attemptError(stream, st, depID, provider, msg)
+		}
 		return stream.Send(&extprocv3.ProcessingResponse{})
 	}
 	h := headerMap(rh.GetHeaders())
@@ -127,6 +131,12 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		o.Timeout, o.Class = true, translator.ErrTimeout
 		return err
 	}
+	return t.respond(stream, msg, &o)
+}
+
+// respond serves the response half of a try: headers, then the body when
+// the mode asks for it; o gets the status, class and usage.
+func (t *try) respond(stream extprocv3.ExternalProcessor_ProcessServer, msg *extprocv3.ProcessingRequest, o *router.Outcome) error {
 	rsh := msg.GetResponseHeaders()
 	if rsh == nil {
 		return stream.Send(&extprocv3.ProcessingResponse{})
@@ -138,13 +148,13 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if err := stream.Send(resp); err != nil {
 		// Envoy dropped the try while the headers were here: the upstream
 		// reset right after them.
-		droppedAfterHeaders(&o)
+		droppedAfterHeaders(o)
 		return err
 	}
 	if mode == extprocv3filter.ProcessingMode_NONE || rsh.GetEndOfStream() {
 		return nil
 	}
-	return t.responseBody(stream, mode, &o)
+	return t.responseBody(stream, mode, o)
 }
 
 func (s *Server) newTry(st *State, depID, provider string, h map[string]string, enc string) (*try, *translator.Error) {

@@ -142,6 +142,10 @@ type Server struct {
 	// metrics serves /metrics on the gateway port when the config names the
 	// prometheus callback (unset: 404); see SetMetrics.
 	metrics atomic.Pointer[http.Handler]
+	// OffPathOutcomes: Envoy's access-log service reports the fast path's
+	// successful tries and tries without a response (cooldowns), so any plan
+	// of fast-path deployments may take the fast path (fastpath.go, D41).
+	OffPathOutcomes bool
 	// lastHealth is the latest background health run (background_health.go).
 	lastHealth atomic.Pointer[map[string]any]
 }

@@ -54,6 +54,9 @@ func DeploymentCluster(d *config.Deployment, rs config.RouterSettings, o Options
 		Metadata:        deploymentMetadata(d),
 		CircuitBreakers: deploymentCircuitBreakers(o),
 	}
+	if o.FastPath && FastPath(d) {
+		markFastPath(c)
+	}
 	if ip := net.ParseIP(base.Host); ip != nil {
 		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC}
 	} else {
@@ -156,6 +159,13 @@ func deploymentProtocolOptions(d *config.Deployment, tls bool, o Options) (*anyp
 		return nil, err
 	}
 	po.HttpFilters = []*hcmv3.HttpFilter{attempt, codec}
+	if o.FastPath && FastPath(d) {
+		fp, err := fastPathFilters(d, o)
+		if err != nil {
+			return nil, err
+		}
+		po.HttpFilters = append(fp, codec)
+	}
 	return toAny(po)
 }
 

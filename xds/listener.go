@@ -192,6 +192,15 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 	} else if ol != nil {
 		h.AccessLog = append(h.AccessLog, ol)
 	}
+	if o.FastPath {
+		lua, err := fastPathLuaFilter()
+		if err != nil {
+			return nil, err
+		}
+		// After the request filter, before the router (D41).
+		n := len(h.HttpFilters)
+		h.HttpFilters = append(h.HttpFilters[:n-1:n-1], lua, h.HttpFilters[n-1])
+	}
 	hcmAny, err := toAny(h)
 	if err != nil {
 		return nil, err

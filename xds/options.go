@@ -35,6 +35,10 @@ type Options struct {
 	// NoPriorityGroup renders model-group routes for Envoys older than 1.40
 	// (weighted clusters, retries on the same deployment; xds/compat.go).
 	NoPriorityGroup bool
+	// FastPath compiles OpenAI-compatible and Azure deployments into fast-path
+	// clusters (keys as SDS secrets over ADS, no attempt filter on successes,
+	// D41). Off for resources rendered for a static bootstrap.
+	FastPath bool
 }
 
 // DefaultMaxRequestBytes is used when general_settings.max_request_size_mb is unset.

@@ -8,6 +8,7 @@ import (
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/llmgate/llmgate/config"
@@ -20,6 +21,8 @@ type Resources struct {
 	Listeners []*listenerv3.Listener
 	Routes    []*routev3.RouteConfiguration
 	Clusters  []*clusterv3.Cluster
+	// Secrets are the fast-path deployments' keys, served over ADS (SDS).
+	Secrets []*tlsv3.Secret
 }
 
 // Build compiles a config into Envoy resources. The version is a hash of the
@@ -82,6 +85,11 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 			return nil, fmt.Errorf("%s: model_list entry %q: %w", d.Pos, d.ModelName, err)
 		}
 		r.Clusters = append(r.Clusters, c)
+		if o.FastPath && FastPath(d) {
+			if s := FastPathSecret(d); s != nil {
+				r.Secrets = append(r.Secrets, s)
+			}
+		}
 	}
 	if o.NoPriorityGroup {
 		if err := withoutPriorityGroup(r); err != nil {
@@ -111,6 +119,9 @@ func (r *Resources) all() []proto.Message {
 	}
 	for _, l := range r.Listeners {
 		out = append(out, l)
+	}
+	for _, x := range r.Secrets {
+		out = append(out, x)
 	}
 	return out
 }

@@ -207,6 +207,8 @@ func RouteConfiguration(cfg *config.Config, o Options) (*routev3.RouteConfigurat
 		Name:                       "llmgate",
 		Domains:                    []string{"*"},
 		IncludeRequestAttemptCount: true,
+		// The fast path's Lua filter reads (and removes) the try index (D41).
+		IncludeAttemptCountInResponse: o.FastPath,
 	}
 	for _, g := range groups {
 		if len(g.Deployments) == 0 {

@@ -81,6 +81,10 @@ func (s *Server) Set(ctx context.Context, r *Resources) error {
 		resource.ClusterType:  {},
 		resource.RouteType:    {},
 		resource.ListenerType: {},
+		resource.SecretType:   {},
+	}
+	for _, x := range r.Secrets {
+		res[resource.SecretType] = append(res[resource.SecretType], x)
 	}
 	for _, c := range r.Clusters {
 		res[resource.ClusterType] = append(res[resource.ClusterType], c)

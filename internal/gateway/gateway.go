@@ -136,6 +136,7 @@ func (g *Gateway) xdsOptions() xds.Options {
 		ListenAddress: g.o.Host,
 		Port:          g.o.Port,
 		AccessLog:     g.o.AccessLog,
+		FastPath:      true, // keys as SDS secrets over ADS (D41)
 	}
 	o.NoPriorityGroup = g.o.NoPriorityGroup
 	if g.o.ExtProcAddress != "" {
@@ -207,6 +208,10 @@ func Run(ctx context.Context, o Options) error {
 	g.publishTable(cfg, res.Version)
 	g.ext = extproc.NewServer(g.newState(cfg, res.Version), g.log)
 	g.ext.SelfURL = selfURL(g.xdsOptions())
+	// Until the access-log service reports the fast path's connection
+	// failures, plans whose deployments can cool down keep the full attempt
+	// filter (D41); this switch lifts that for measurements and tests.
+	g.ext.OffPathOutcomes = os.Getenv("LLMGATE_FASTPATH_COOLABLE") == "1"
 	g.cfg, g.version = cfg, res.Version
 	// Closed after the ext_proc server stops (defers run last-in first-out).
 	defer g.startOutcomes(cfg).Close()

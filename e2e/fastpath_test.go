@@ -1,0 +1,273 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/llmgate/llmgate/internal/fakeprovider"
+)
+
+// extProcStreams is the number of ext_proc streams Envoy opened so far
+// (request filter and attempt filters together), from its admin stats.
+func extProcStreams(t *testing.T, g *Gateway) int {
+	t.Helper()
+	c, base := adminClient(t, g)
+	resp, err := c.Get(base + "/stats?filter=ext_proc.*streams_started")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	n := 0
+	for _, m := range regexp.MustCompile(`streams_started: (\d+)`).FindAllStringSubmatch(string(b), -1) {
+		v, _ := strconv.Atoi(m[1])
+		n += v
+	}
+	return n
+}
+
+func adminGet(t *testing.T, g *Gateway, path string) string {
+	t.Helper()
+	c, base := adminClient(t, g)
+	resp, err := c.Get(base + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestFastPathSuccess (D41): a successful try on an OpenAI-compatible or
+// Azure deployment opens no attempt ext_proc stream, and the client and the
+// provider see what the attempt filter produced: the provider key (from an
+// SDS secret that no config dump shows), the upstream path and host, no
+// internal or client key header; the response restamped with the requested
+// model (top level only) and LiteLLM's x-litellm-* headers.
+func TestFastPathSuccess(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	g := startGateway(t, fmt.Sprintf(`
+model_list:
+  - model_name: fast
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/fp/v1, api_key: sk-fast-secret-1, organization: org-7}
+    model_info: {id: fast-dep, input_cost_per_token: 0.001, output_cost_per_token: 0.002}
+  - model_name: az
+    litellm_params: {model: azure/gpt-4o-dep, api_base: %[1]s/az, api_key: az-secret-2, api_version: "2024-10-21"}
+    model_info: {id: az-dep}
+  - model_name: alias-target
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/al/v1, api_key: sk-alias-secret-3}
+router_settings:
+  num_retries: 0
+  model_group_alias: {my-alias: alias-target}
+general_settings:
+  master_key: %[2]s
+`, fake.URL(), master))
+
+	send := func(model, path string) (int, http.Header, map[string]any) {
+		t.Helper()
+		code, h, b := post(t, g.URL+path, master, `{"model":"`+model+`","messages":[{"role":"user","content":"say \"model\": \"x\""}],"metadata":{"model":"nested-stays"}}`)
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s: %d %s", model, code, b)
+		}
+		return code, h, m
+	}
+	before := extProcStreams(t, g)
+	for i := 0; i < 3; i++ {
+		fake.Reset()
+		code, h, m := send("fast", "/v1/chat/completions")
+		if code != 200 {
+			t.Fatalf("fast: %d %v", code, m)
+		}
+		if m["model"] != "fast" {
+			t.Errorf("response model = %v, want the requested name", m["model"])
+		}
+		for k, want := range map[string]string{"x-litellm-model-id": "fast-dep", "x-litellm-model-group": "fast", "x-litellm-attempted-retries": "0",
+			"x-litellm-attempted-fallbacks": "0", "x-litellm-model-api-base": fake.URL() + "/fp/v1", "x-litellm-max-retries": "0"} {
+			if got := h.Get(k); got != want {
+				t.Errorf("%s = %q, want %q", k, got, want)
+			}
+		}
+		for _, k := range []string{"x-litellm-call-id", "x-litellm-response-duration-ms", "x-litellm-overhead-duration-ms", "x-litellm-response-cost"} {
+			if h.Get(k) == "" {
+				t.Errorf("%s missing: %v", k, h)
+			}
+		}
+		for k := range h {
+			if strings.HasPrefix(strings.ToLower(k), "x-envoy-attempt") || strings.HasPrefix(strings.ToLower(k), "x-llmgate") {
+				t.Errorf("internal header %s reached the client", k)
+			}
+		}
+		rec, ok := fake.Last()
+		if !ok {
+			t.Fatal("no upstream request")
+		}
+		if rec.Path != "/fp/v1/chat/completions" || rec.Header.Get("Authorization") != "Bearer sk-fast-secret-1" ||
+			rec.Header.Get("Openai-Organization") != "org-7" || rec.Header.Get("Api-Key") != "" {
+			t.Errorf("upstream: path %q headers %v", rec.Path, rec.Header)
+		}
+		for k := range rec.Header {
+			if strings.HasPrefix(strings.ToLower(k), "x-llmgate") || strings.HasPrefix(strings.ToLower(k), "x-envoy") || strings.EqualFold(k, "x-forwarded-for") {
+				t.Errorf("header %s reached the provider", k)
+			}
+		}
+		var up map[string]any
+		_ = json.Unmarshal(rec.Body, &up)
+		if up["model"] != "gpt-4o-mini" {
+			t.Errorf("upstream model = %v", up["model"])
+		}
+	}
+	// Azure: api-key, the deployment path with api-version; an alias restamps its own name.
+	fake.Reset()
+	if code, h, m := send("az", "/chat/completions"); code != 200 || m["model"] != "az" || h.Get("x-litellm-model-id") != "az-dep" {
+		t.Errorf("azure: %d %v %v", code, m["model"], h)
+	}
+	rec, _ := fake.Last()
+	if rec.Path != "/az/openai/deployments/gpt-4o-dep/chat/completions" || rec.Query != "api-version=2024-10-21" ||
+		rec.Header.Get("Api-Key") != "az-secret-2" || rec.Header.Get("Authorization") != "" {
+		t.Errorf("azure upstream: %s?%s %v", rec.Path, rec.Query, rec.Header)
+	}
+	if code, h, m := send("my-alias", "/v1/chat/completions"); code != 200 || m["model"] != "my-alias" || h.Get("x-litellm-model-group") != "my-alias" {
+		t.Errorf("alias: %d %v group %q", code, m["model"], h.Get("x-litellm-model-group"))
+	}
+	if n := extProcStreams(t, g) - before; n != 5 {
+		t.Errorf("%d ext_proc streams for 5 successful requests, want 5 (the request filter's only)", n)
+	}
+	// No provider key in any dump Envoy shows.
+	dump := adminGet(t, g, "/config_dump?include_eds") + adminGet(t, g, "/clusters")
+	for _, k := range []string{"sk-fast-secret-1", "az-secret-2", "sk-alias-secret-3"} {
+		if strings.Contains(dump, k) {
+			t.Errorf("provider key %s appears in Envoy's config dump", k)
+		}
+	}
+	if !strings.Contains(dump, "llmgate_key_dep_fast-dep") {
+		t.Errorf("the key's SDS secret is not in the config dump")
+	}
+}
+
+// TestFastPathErrors (D41): on fast-path clusters an error answer opens the
+// attempt filter at the response (one stream per failing try, none per
+// successful one) and every error semantic holds: the retry onto the next
+// plan entry (D3), fallbacks with LiteLLM's headers, LiteLLM's error mapping
+// with the group named (D17), the context-window redirect (D11), and the
+// client gets the original group's error when every fallback failed.
+func TestFastPathErrors(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	g := startGateway(t, fmt.Sprintf(`
+model_list:
+  - model_name: fa
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/fa/v1, api_key: k-fa}
+  - model_name: fb
+    litellm_params: {model: azure/gpt-4o-mini, api_base: %[1]s/fb, api_key: k-fb}
+  - model_name: solo
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/solo/v1, api_key: k-solo}
+  - model_name: cw
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/cw/v1, api_key: k-cw}
+  - model_name: pair
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/pa/v1, api_key: k-pa}
+  - model_name: pair
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/pb/v1, api_key: k-pb}
+router_settings:
+  num_retries: 0
+  fallbacks: [{"fa": ["fb"]}, {"solo": ["fa"]}]
+  context_window_fallbacks: [{"cw": ["fb"]}]
+general_settings:
+  master_key: %[2]s
+`, fake.URL(), master), "LLMGATE_FASTPATH_COOLABLE=1")
+	fail := func(prefix string, status int, msg string) {
+		t.Helper()
+		must(t, fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: prefix}, Fault: fakeprovider.Fault{Status: status, ErrorMessage: msg}}))
+	}
+	streams := func(f func()) int {
+		t.Helper()
+		before := extProcStreams(t, g)
+		f()
+		return extProcStreams(t, g) - before
+	}
+
+	t.Run("a failing try falls back", func(t *testing.T) {
+		fake.Reset()
+		fake.ClearRules()
+		fail("/fa/", 500, "fa is down")
+		var r reply
+		if n := streams(func() { r = send(g.URL, chatBody("fa", "hi")) }); n != 2 {
+			t.Errorf("%d ext_proc streams, want 2 (request filter, the failing try's attempt filter)", n)
+		}
+		if r.code != 200 || r.servedBy() != "/fb" {
+			t.Fatalf("%s served by %q", r, r.servedBy())
+		}
+		for k, want := range map[string]string{"x-litellm-attempted-fallbacks": "1", "x-litellm-attempted-retries": "0", "x-litellm-model-group": "fb"} {
+			if got := r.hdr.Get(k); got != want {
+				t.Errorf("%s = %q, want %q", k, got, want)
+			}
+		}
+		if fake.Count("/fa/") != 1 || fake.Count("/fb/") != 1 {
+			t.Errorf("calls %v", fake.Counts())
+		}
+		rec, _ := fake.Last()
+		if rec.Header.Get("Authorization") != "" || rec.Header.Get("Api-Key") != "k-fb" {
+			t.Errorf("the fallback's request carries %v: the first try's key must not persist", rec.Header)
+		}
+	})
+
+	t.Run("every fallback fails: the original error, mapped", func(t *testing.T) {
+		fake.Reset()
+		fake.ClearRules()
+		fail("/solo/", 500, "solo is down")
+		fail("/fa/", 429, "fa is busy")
+		var r reply
+		if n := streams(func() { r = send(g.URL, chatBody("solo", "hi")) }); n != 3 {
+			t.Errorf("%d ext_proc streams, want 3 (request filter, two failing tries)", n)
+		}
+		var e struct {
+			Error struct{ Message, Type, Code string } `json:"error"`
+		}
+		if err := json.Unmarshal(r.body, &e); err != nil || r.code != 500 {
+			t.Fatalf("%s", r)
+		}
+		if !strings.HasPrefix(e.Error.Message, "litellm.") || !strings.Contains(e.Error.Message, "Received Model Group=solo") ||
+			!strings.Contains(e.Error.Message, "Error doing the fallback") || e.Error.Code != "500" {
+			t.Errorf("error = %+v", e.Error)
+		}
+		if fake.Count("/solo/") != 1 || fake.Count("/fa/") != 1 {
+			t.Errorf("calls %v", fake.Counts())
+		}
+	})
+
+	t.Run("context-window error redirects to its fallback", func(t *testing.T) {
+		fake.Reset()
+		fake.ClearRules()
+		fail("/cw/", 400, "This model's maximum context length is 8192 tokens")
+		var r reply
+		if n := streams(func() { r = send(g.URL, chatBody("cw", "hi")) }); n != 3 {
+			t.Errorf("%d ext_proc streams, want 3 (request filter twice, the failing try)", n)
+		}
+		if r.code != 200 || r.servedBy() != "/fb" {
+			t.Fatalf("%s served by %q", r, r.servedBy())
+		}
+		if fake.Count("/cw/") != 1 || fake.Count("/fb/") != 1 {
+			t.Errorf("calls %v", fake.Counts())
+		}
+	})
+
+	t.Run("a group of two retries onto the other deployment", func(t *testing.T) {
+		fake.ClearRules()
+		fail("/pa/", 503, "pa is down")
+		for i := 0; i < 6; i++ {
+			fake.Reset()
+			r := send(g.URL, chatBody("pair", "hi", `"num_retries":1`))
+			if r.code != 200 || r.servedBy() != "/pb" {
+				t.Fatalf("%s served by %q", r, r.servedBy())
+			}
+			if fake.Count("/pa/") == 1 && r.hdr.Get("x-litellm-attempted-retries") != "1" {
+				t.Errorf("x-litellm-attempted-retries = %q after a retry", r.hdr.Get("x-litellm-attempted-retries"))
+			}
+		}
+	})
+}

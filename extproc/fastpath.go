@@ -1,0 +1,126 @@
+package extproc
+
+import (
+	"strings"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/internal/upstream"
+	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
+	"github.com/llmgate/llmgate/translator"
+	"github.com/llmgate/llmgate/xds"
+)
+
+// The request filter's side of the fast path (docs/architecture.md D41).
+// A request is tagged fast (llmgate.ctx "fast": true) when every try of its
+// plan can run without the attempt filter unless it answers 4xx/5xx:
+//
+//   - the request filter prepared the body (D12): every attempt is an alike
+//     OpenAI-compatible or Azure deployment, so no try translates;
+//   - every attempt's deployment has a fast-path cluster (xds.FastPath),
+//     whose Lua filter sets the try's path and host;
+//   - nothing needs to see a successful try in-process: no stream (the model
+//     restamp and usage chunk of D16 stay in the attempt filter), no usage
+//     tracking (limits, usage or latency routing, outcome sinks, spend), no
+//     rpm/in-flight counting, no content-policy fallbacks (a success may
+//     trigger them), no per-key parallel limit (released by the last try);
+//   - client headers are forwarded the same way for every group
+//     (model_group_settings.forward_client_headers_to_llm_api unset), so the
+//     request filter removes them once (D23);
+//   - no attempt follows an attempt on the same deployment (the attempt
+//     filter's LiteLLM backoff after a reset, D18, needs the request phase);
+//   - until the access-log service reports tries without a response
+//     (OffPathOutcomes), no deployment of the plan can cool down: a
+//     connection failure on the fast path is seen by no filter.
+
+// fastTag decides whether a request takes the fast path and, if so, adds
+// what it needs to the request filter's answer: the endpoint, the client headers LiteLLM would not forward removed, and the per-attempt
+// x-litellm-* headers and restamp model for the listener's Lua filter.
+func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]string, md *structpb.Struct, mut *extprocv3.HeaderMutation) {
+	ctxFields := md.Fields[contract.ContextMetadataNamespace].GetStructValue().GetFields()
+	entries, ok := s.fastPlan(st, rc)
+	ctxFields[xds.FastPathMetadataKey] = structpb.NewBoolValue(ok)
+	if !ok {
+		return
+	}
+	ctxFields["ep"] = structpb.NewStringValue(xds.EndpointName(endpointFromProto(rc.Endpoint)))
+	ctxFields["fp"] = structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
+		"a": structpb.NewListValue(&structpb.ListValue{Values: entries}),
+		"s": structpb.NewNumberValue(float64(rc.StartUnixNano / 1e6)),
+	}})
+	mine := map[string]bool{}
+	for _, o := range mut.SetHeaders {
+		mine[strings.ToLower(o.GetHeader().GetKey())] = true
+	}
+	group := rc.Attempts[0].ModelGroup
+	for k := range h {
+		if strings.HasPrefix(k, ":") || requiredHeaders[k] || mine[k] || st.forwardable(k, group) {
+			continue
+		}
+		mut.RemoveHeaders = append(mut.RemoveHeaders, k)
+	}
+}
+
+// fastPlan checks the conditions above; it returns one entry per attempt
+// for the listener's Lua filter.
+func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]*structpb.Value, bool) {
+	if !rc.BodyPrepared || rc.Stream || rc.TrackUsage || rc.TrackEnd || rc.PolicyFallbacks || rc.KeyParallel ||
+		st.countCalls || len(st.Cfg.LiteLLM.ForwardHeadersGroups) > 0 || len(rc.Attempts) == 0 {
+		return nil, false
+	}
+	entries := make([]*structpb.Value, 0, len(rc.Attempts))
+	for i, a := range rc.Attempts {
+		d, ok := st.Router.Deployment(a.DeploymentId)
+		if !ok || !xds.FastPath(d) {
+			return nil, false
+		}
+		if i > 0 && rc.Attempts[i-1].DeploymentId == a.DeploymentId {
+			return nil, false
+		}
+		if !s.OffPathOutcomes && st.Router.MayCoolDown(d) {
+			return nil, false
+		}
+		base, err := upstream.For(d)
+		if err != nil {
+			return nil, false
+		}
+		t := &try{st: st, rc: rc, d: d, a: a, index: i, base: base}
+		hs := t.clientHeaders()
+		delete(hs, "x-litellm-response-duration-ms") // the Lua filter measures it at the response
+		for k, v := range rc.ResponseHeaders {
+			hs[k] = v
+		}
+		hv := make(map[string]*structpb.Value, len(hs))
+		for k, v := range hs {
+			hv[k] = structpb.NewStringValue(v)
+		}
+		e := map[string]*structpb.Value{
+			"h": structpb.NewStructValue(&structpb.Struct{Fields: hv}),
+			"m": structpb.NewStringValue(t.responseModel()),
+		}
+		ci, cok := st.Router.Cost(d, d.Provider, a.Model, translator.Usage{PromptTokens: 1})
+		co, _ := st.Router.Cost(d, d.Provider, a.Model, translator.Usage{CompletionTokens: 1})
+		if cok {
+			e["c"], e["ci"], e["co"] = structpb.NewBoolValue(true), structpb.NewNumberValue(ci), structpb.NewNumberValue(co)
+		}
+		entries = append(entries, structpb.NewStructValue(&structpb.Struct{Fields: e}))
+	}
+	return entries, true
+}
+
+// attemptIndex is the try index of a response-only attempt filter stream:
+// Envoy's attribute upstream.request_attempt_count (1 for the first try).
+func attemptIndex(msg *extprocv3.ProcessingRequest) (int, bool) {
+	attrs := msg.GetAttributes()["envoy.filters.http.ext_proc"].GetFields()
+	v, ok := attrs["upstream.request_attempt_count"]
+	if !ok {
+		return 0, false
+	}
+	n := int(v.GetNumberValue())
+	if n <= 0 {
+		return 0, false
+	}
+	return n - 1, true
+}
