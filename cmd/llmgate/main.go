@@ -28,7 +28,7 @@ const usage = `llmgate runs a LiteLLM proxy config.yaml on Envoy.
 Usage:
   llmgate run      [config.yaml | --config FILE] [--host 0.0.0.0] [--port 4000] [--num_workers N]
   llmgate validate [config.yaml | --config FILE] [--no-env]
-  llmgate render   [config.yaml | --config FILE] [--mode static|fragments|merge|xds] [--extproc-address HOST:PORT]
+  llmgate render   [config.yaml | --config FILE] [--mode static|fragments|merge|xds | --target istio|envoy-gateway] [--extproc-address HOST:PORT]
                    for your own Envoy: a complete bootstrap, fragments for a listener you run, or the merge
   llmgate version  (also --version): llmgate's module version and the Envoy it would run
 
@@ -321,6 +321,15 @@ func renderCmd(args []string, out io.Writer) error {
 	paths := fs.String("paths", strings.Join(byo.DefaultPaths, ","), "fragments, merge: comma-separated path prefixes (whole segments) that go to llmgate on a shared listener")
 	admin := &portFlag{v: 9901}
 	fs.Var(admin, "admin-port", "static: Envoy's admin port on 127.0.0.1 (0: no admin interface)")
+	target := fs.String("target", "envoy", "envoy: for an Envoy you configure (--mode); istio: an EnvoyFilter for an Istio gateway; "+
+		"envoy-gateway: an EnvoyPatchPolicy for an Envoy Gateway Gateway (both imply --no-priority-group unless it is set: their Envoys are older than 1.40)")
+	meshNS := fs.String("namespace", "", "istio, envoy-gateway: the namespace of the generated resource (istio-system / default)")
+	selector := fs.String("selector", "istio=ingressgateway", "istio: the gateway pods' labels (k=v,k=v)")
+	gwPort := &portFlag{}
+	fs.Var(gwPort, "gateway-port", "istio: patch only this gateway port (0: every port)")
+	vhost := fs.String("istio-vhost", "", "istio: the virtual host (host:port) that gets llmgate's routes (default: every one)")
+	egGateway := fs.String("gateway", "eg", "envoy-gateway: the Gateway's name")
+	egListener := fs.String("gateway-listener", "http", "envoy-gateway: the Gateway listener (plain HTTP) that gets llmgate")
 	noPG := fs.Bool("no-priority-group", false, "for Envoys older than 1.40: each model group routes by weight to its own deployments, retries stay on the deployment picked (no per-request plan, no fallback groups in the plan; see README)")
 	if _, err := parseArgs(fs, args, cfgPath); err != nil {
 		return err
@@ -329,6 +338,19 @@ func renderCmd(args []string, out io.Writer) error {
 	case "static", "fragments", "merge", "xds":
 	default:
 		return usageError{fmt.Errorf("render: --mode must be static, fragments, merge or xds, got %q", *mode)}
+	}
+	switch *target {
+	case "envoy":
+	case "istio", "envoy-gateway":
+		if !isSet(fs, "no-priority-group") {
+			*noPG = true
+		}
+		if isSet(fs, "mode") {
+			return usageError{fmt.Errorf("render: --mode goes with --target envoy")}
+		}
+		*mode = "fragments"
+	default:
+		return usageError{fmt.Errorf("render: --target must be envoy, istio or envoy-gateway, got %q", *target)}
 	}
 	if (*mode == "merge") != (*into != "") {
 		return usageError{fmt.Errorf("render: --into goes with --mode merge")}
@@ -356,21 +378,43 @@ func renderCmd(args []string, out io.Writer) error {
 		if err2 != nil {
 			return err2
 		}
-		if *mode == "fragments" {
+		switch {
+		case *target == "istio":
+			sel, err2 := parseLabels(*selector)
+			if err2 != nil {
+				return err2
+			}
+			b, err = byo.Istio(fr, byo.IstioOptions{Namespace: *meshNS, Selector: sel, Port: gwPort.v, VirtualHost: *vhost})
+		case *target == "envoy-gateway":
+			b, err = byo.EnvoyGateway(fr, byo.EnvoyGatewayOptions{Namespace: *meshNS, Gateway: *egGateway, Listener: *egListener})
+		case *mode == "fragments":
 			b, err = byo.FragmentsYAML(fr)
-			break
+		default:
+			orig, err2 := os.ReadFile(*into)
+			if err2 != nil {
+				return err2
+			}
+			b, err = byo.Merge(orig, fr, byo.MergeOptions{Listener: *listener, VirtualHosts: splitList(*vhosts)})
 		}
-		orig, err2 := os.ReadFile(*into)
-		if err2 != nil {
-			return err2
-		}
-		b, err = byo.Merge(orig, fr, byo.MergeOptions{Listener: *listener, VirtualHosts: splitList(*vhosts)})
 	}
 	if err != nil {
 		return err
 	}
 	_, err = out.Write(b)
 	return err
+}
+
+// parseLabels reads k=v,k=v.
+func parseLabels(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range splitList(s) {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usageError{fmt.Errorf("render: --selector wants k=v,k=v, got %q", s)}
+		}
+		out[k] = v
+	}
+	return out, nil
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.
