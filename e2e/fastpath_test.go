@@ -44,7 +44,7 @@ func adminGet(t *testing.T, g *Gateway, path string) string {
 	return string(b)
 }
 
-// TestFastPathSuccess (D41): a successful try on an OpenAI-compatible or
+// TestFastPathSuccess (D45): a successful try on an OpenAI-compatible or
 // Azure deployment opens no attempt ext_proc stream, and the client and the
 // provider see what the attempt filter produced: the provider key (from an
 // SDS secret that no config dump shows), the upstream path and host, no
@@ -151,7 +151,7 @@ general_settings:
 	}
 }
 
-// TestFastPathErrors (D41): on fast-path clusters an error answer opens the
+// TestFastPathErrors (D45): on fast-path clusters an error answer opens the
 // attempt filter at the response (one stream per failing try, none per
 // successful one) and every error semantic holds: the retry onto the next
 // plan entry (D3), fallbacks with LiteLLM's headers, LiteLLM's error mapping

@@ -57,7 +57,7 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	rh := msg.GetRequestHeaders()
 	if rh == nil {
 		if msg.GetResponseHeaders() != nil {
-			// A fast-path try that answered 4xx/5xx (D41).
+			// A fast-path try that answered 4xx/5xx (D45).
 			return s.attemptError(stream, st, depID, provider, msg)
 		}
 		return stream.Send(&extprocv3.ProcessingResponse{})

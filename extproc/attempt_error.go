@@ -11,7 +11,7 @@ import (
 )
 
 // attemptError serves the attempt filter of a fast-path try that answered
-// 4xx or 5xx (docs/architecture.md D41): the composite matcher starts it at
+// 4xx or 5xx (docs/architecture.md D45): the composite matcher starts it at
 // the response headers, so there was no request phase. The try is rebuilt
 // from the cluster's gRPC initial metadata (deployment, provider), the
 // forwarded llmgate.ctx and the try index Envoy sends as an attribute; the

@@ -13,7 +13,7 @@ import (
 	"github.com/llmgate/llmgate/xds"
 )
 
-// The request filter's side of the fast path (docs/architecture.md D41).
+// The request filter's side of the fast path (docs/architecture.md D45).
 // A request is tagged fast (llmgate.ctx "fast": true) when every try of its
 // plan can run without the attempt filter unless it answers 4xx/5xx:
 //
@@ -23,8 +23,9 @@ import (
 //     whose Lua filter sets the try's path and host;
 //   - nothing needs to see a successful try in-process: no stream (the model
 //     restamp and usage chunk of D16 stay in the attempt filter), no usage
-//     tracking (limits, usage or latency routing, outcome sinks, spend), no
-//     rpm/in-flight counting, no content-policy fallbacks (a success may
+//     tracking (latency routing, outcome sinks, spend) unless the access-log
+//     service reports successes with the usage the Lua filter reads
+//     (OffPathOutcomes), no rpm/tpm/in-flight counting (Begin/End per try), no content-policy fallbacks (a success may
 //     trigger them), no per-key parallel limit (released by the last try);
 //   - client headers are forwarded the same way for every group
 //     (model_group_settings.forward_client_headers_to_llm_api unset), so the
@@ -66,7 +67,7 @@ func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]s
 // fastPlan checks the conditions above; it returns one entry per attempt
 // for the listener's Lua filter.
 func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]*structpb.Value, bool) {
-	if !rc.BodyPrepared || rc.Stream || rc.TrackUsage || rc.TrackEnd || rc.PolicyFallbacks || rc.KeyParallel ||
+	if !rc.BodyPrepared || rc.Stream || (rc.TrackUsage && !s.OffPathOutcomes) || rc.TrackEnd || rc.PolicyFallbacks || rc.KeyParallel ||
 		st.countCalls || len(st.Cfg.LiteLLM.ForwardHeadersGroups) > 0 || len(rc.Attempts) == 0 {
 		return nil, false
 	}

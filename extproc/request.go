@@ -223,7 +223,7 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 	// The group, for Envoy's own replies (the 408 of a timed-out request names it).
 	md.Fields[contract.ContextMetadataNamespace].GetStructValue().Fields["group"] = structpb.NewStringValue(ctx.ModelGroup)
 	cr := &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{SetHeaders: set}, ClearRouteCache: true}
-	s.fastTag(st, ctx, h, md, cr.HeaderMutation) // D41
+	s.fastTag(st, ctx, h, md, cr.HeaderMutation) // D45
 	if prepared != nil {
 		cr.HeaderMutation.SetHeaders = append(cr.HeaderMutation.SetHeaders, hdr("content-length", strconv.Itoa(len(prepared))))
 		cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: prepared}}

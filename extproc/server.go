@@ -144,7 +144,7 @@ type Server struct {
 	metrics atomic.Pointer[http.Handler]
 	// OffPathOutcomes: Envoy's access-log service reports the fast path's
 	// successful tries and tries without a response (cooldowns), so any plan
-	// of fast-path deployments may take the fast path (fastpath.go, D41).
+	// of fast-path deployments may take the fast path (fastpath.go, D45).
 	OffPathOutcomes bool
 	// lastHealth is the latest background health run (background_health.go).
 	lastHealth atomic.Pointer[map[string]any]

@@ -32,7 +32,7 @@ import (
 	"github.com/llmgate/llmgate/translator"
 )
 
-// The fast path (docs/architecture.md D41): a deployment whose requests need
+// The fast path (docs/architecture.md D45): a deployment whose requests need
 // no per-try translation (OpenAI-compatible and Azure) gets a cluster whose
 // upstream filters do per try what the attempt filter did, natively: no
 // ext_proc stream on a successful try.

@@ -9,7 +9,7 @@ import (
 // FastPathLua is the listener's Lua filter (after the request filter, before
 // the router). On the response of a request the request filter tagged fast
 // (llmgate.ctx "fast") that a try answered below 400, it does what the
-// attempt filter did on a success (D16, D41):
+// attempt filter did on a success (D16, D45):
 //   - adds the x-litellm-* headers of the try that answered: the request
 //     filter wrote them per plan entry into llmgate.ctx "fp.a", and Envoy's
 //     x-envoy-attempt-count response header says which entry answered (the

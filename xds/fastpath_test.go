@@ -9,7 +9,7 @@ import (
 	"github.com/llmgate/llmgate/config"
 )
 
-// TestFastPathResources (D41): OpenAI-compatible and Azure deployments get
+// TestFastPathResources (D45): OpenAI-compatible and Azure deployments get
 // fast-path clusters whose keys travel only as SDS secrets; translated,
 // wildcard and mock deployments keep the attempt filter; without the option
 // nothing changes.

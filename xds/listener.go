@@ -197,7 +197,7 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 		if err != nil {
 			return nil, err
 		}
-		// After the request filter, before the router (D41).
+		// After the request filter, before the router (D45).
 		n := len(h.HttpFilters)
 		h.HttpFilters = append(h.HttpFilters[:n-1:n-1], lua, h.HttpFilters[n-1])
 	}

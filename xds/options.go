@@ -37,7 +37,7 @@ type Options struct {
 	NoPriorityGroup bool
 	// FastPath compiles OpenAI-compatible and Azure deployments into fast-path
 	// clusters (keys as SDS secrets over ADS, no attempt filter on successes,
-	// D41). Off for resources rendered for a static bootstrap.
+	// D45). Off for resources rendered for a static bootstrap.
 	FastPath bool
 }
 

@@ -207,7 +207,7 @@ func RouteConfiguration(cfg *config.Config, o Options) (*routev3.RouteConfigurat
 		Name:                       "llmgate",
 		Domains:                    []string{"*"},
 		IncludeRequestAttemptCount: true,
-		// The fast path's Lua filter reads (and removes) the try index (D41).
+		// The fast path's Lua filter reads (and removes) the try index (D45).
 		IncludeAttemptCountInResponse: o.FastPath,
 	}
 	for _, g := range groups {

@@ -136,7 +136,7 @@ func (g *Gateway) xdsOptions() xds.Options {
 		ListenAddress: g.o.Host,
 		Port:          g.o.Port,
 		AccessLog:     g.o.AccessLog,
-		FastPath:      true, // keys as SDS secrets over ADS (D41)
+		FastPath:      true, // keys as SDS secrets over ADS (D45)
 	}
 	o.NoPriorityGroup = g.o.NoPriorityGroup
 	if g.o.ExtProcAddress != "" {
@@ -210,7 +210,7 @@ func Run(ctx context.Context, o Options) error {
 	g.ext.SelfURL = selfURL(g.xdsOptions())
 	// Until the access-log service reports the fast path's connection
 	// failures, plans whose deployments can cool down keep the full attempt
-	// filter (D41); this switch lifts that for measurements and tests.
+	// filter (D45); this switch lifts that for measurements and tests.
 	g.ext.OffPathOutcomes = os.Getenv("LLMGATE_FASTPATH_COOLABLE") == "1"
 	g.cfg, g.version = cfg, res.Version
 	// Closed after the ext_proc server stops (defers run last-in first-out).
