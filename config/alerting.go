@@ -29,6 +29,7 @@ var implementedAlertTypes = map[string]bool{
 	"llm_too_slow":        true,
 	"cooldown_deployment": true,
 	"outage_alerts":       true,
+	"budget_alerts":       true, // soft budget crossings of keys and teams (internal/keys)
 }
 
 // knownAlertTypes are LiteLLM's AlertType values; default marks the ones

@@ -488,6 +488,8 @@ func (p *parser) modelInfo(d *Deployment, n *yaml.Node, path string) (idNode *ya
 			mi.MaxOutputTokens = int(x)
 		case "base_model":
 			mi.BaseModel, _ = p.str(v, key)
+		case "access_groups":
+			mi.AccessGroups, _ = p.strList(v, key)
 		case "health_check_timeout":
 			mi.HealthCheckTimeout, _ = p.seconds(v, key)
 		case "supported_environments":

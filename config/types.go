@@ -134,7 +134,10 @@ type ModelInfo struct {
 	MaxOutputTokens       int
 	BaseModel             string
 	SupportedEnvironments []string
-	Metadata              map[string]any
+	// AccessGroups are model_info.access_groups: a key, team or user whose
+	// models name one of them may call this deployment's model group.
+	AccessGroups []string
+	Metadata     map[string]any
 	// HealthCheckTimeout is model_info.health_check_timeout: how long one
 	// health check of this deployment may take (0: General.HealthCheckTimeout).
 	HealthCheckTimeout time.Duration

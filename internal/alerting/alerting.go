@@ -21,6 +21,7 @@ const (
 	LLMTooSlow         = "llm_too_slow"
 	CooldownDeployment = "cooldown_deployment"
 	OutageAlerts       = "outage_alerts"
+	BudgetAlerts       = "budget_alerts"
 )
 
 // Settings are what the alerts need from the config.
@@ -102,6 +103,13 @@ func (a *Alerter) Configure(s Settings) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.s = s
+}
+
+// On reports whether an alert type is on.
+func (a *Alerter) On(alertType string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.s.Types[alertType]
 }
 
 // Collectors are the delivery counters, for /metrics.

@@ -3,6 +3,7 @@ package gateway
 import (
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/alerting"
+	"github.com/llmgate/llmgate/internal/keys"
 )
 
 // alertingSink is the name of the alerts' sink on the bus.
@@ -37,6 +38,14 @@ func (g *Gateway) ensureAlerting(cfg *config.Config) {
 		}
 		g.alerts = alerting.New(g.log, s)
 		g.outcomes.Register(alertingSink, 0, g.alerts.Sink())
+		if g.keys != nil {
+			al := g.alerts
+			g.keys.OnSoftBudgetCrossed(func(c keys.Crossing) {
+				if al.On(alerting.BudgetAlerts) {
+					al.Send(alerting.Alert{Type: alerting.BudgetAlerts, Level: "Medium", Message: c.Message()})
+				}
+			})
+		}
 	} else {
 		g.alerts.Configure(s)
 	}

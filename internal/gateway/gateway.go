@@ -448,6 +448,7 @@ func (g *Gateway) newState(cfg *config.Config, version string) *extproc.State {
 	st := extproc.NewState(cfg, g.store, version, g.log).WithKeys(g.keys)
 	if g.keys != nil {
 		g.keys.SetEndUserDefaults(cfg.LiteLLM.MaxEndUserBudget, cfg.LiteLLM.MaxEndUserBudgetID)
+		g.keys.SetAccessGroups(accessGroups(cfg))
 	}
 	st.SetTicketKey(g.ticketKey(cfg))
 	return st

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/llmgate/llmgate/config"
@@ -89,4 +90,18 @@ func redactDSN(msg, dsn string) string {
 		return msg
 	}
 	return strings.ReplaceAll(msg, dsn, "<database_url>")
+}
+
+// accessGroups maps each model_info.access_groups name to the model groups
+// with a deployment in it.
+func accessGroups(cfg *config.Config) map[string][]string {
+	out := map[string][]string{}
+	for _, d := range cfg.Models {
+		for _, g := range d.Info.AccessGroups {
+			if !slices.Contains(out[g], d.ModelName) {
+				out[g] = append(out[g], d.ModelName)
+			}
+		}
+	}
+	return out
 }

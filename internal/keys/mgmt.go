@@ -353,7 +353,7 @@ func optInt(name string, v any) (*int64, *Error) {
 
 // keyView is a key as /key/info, /key/list and the other routes show it
 // (LiteLLM's LiteLLM_VerificationToken fields).
-func keyView(k *keystore.Key, spend float64, withToken bool) map[string]any {
+func keyView(k *keystore.Key, spend float64, withToken bool, b *keystore.Budget) map[string]any {
 	m := map[string]any{
 		"key_name": nilIfEmpty(k.KeyName), "key_alias": nilIfEmpty(k.KeyAlias), "spend": spend, "expires": timeOrNil(k.Expires),
 		"models": nonNil(k.Models), "aliases": mapOrEmpty(k.Aliases), "config": map[string]any{}, "user_id": nilIfEmpty(k.UserID),
@@ -361,11 +361,16 @@ func keyView(k *keystore.Key, spend float64, withToken bool) map[string]any {
 		"metadata": mapOrEmpty(k.Metadata), "blocked": k.Blocked, "tpm_limit": k.TPMLimit, "rpm_limit": k.RPMLimit,
 		"max_budget": k.MaxBudget, "budget_duration": nilIfEmpty(k.BudgetDuration), "budget_reset_at": timeOrNil(k.BudgetResetAt),
 		"allowed_cache_controls": []string{}, "model_spend": mapOrEmptyF(k.ModelSpend), "model_max_budget": mapOrEmpty(k.ModelMaxBudget),
-		"soft_budget_cooldown": false, "created_at": k.CreatedAt.UTC().Format(time.RFC3339Nano),
+		"created_at": k.CreatedAt.UTC().Format(time.RFC3339Nano),
 		"updated_at": k.UpdatedAt.UTC().Format(time.RFC3339Nano), "created_by": nilIfEmpty(k.CreatedBy), "updated_by": nilIfEmpty(k.UpdatedBy),
 	}
 	if tags, ok := k.Metadata["tags"]; ok {
 		m["tags"] = tags
+	}
+	m["budget_id"], m["soft_budget"], m["litellm_budget_table"] = nilIfEmpty(k.BudgetID), nil, nil
+	m["soft_budget_cooldown"] = k.SoftBudgetCooldown
+	if b != nil {
+		m["soft_budget"], m["litellm_budget_table"] = b.SoftBudget, budgetView(b)
 	}
 	if withToken {
 		m["token"] = k.Token
@@ -416,6 +421,9 @@ func (s *Service) generate(ctx context.Context, req map[string]any) (any, *Error
 	if e := s.fields(req, k); e != nil {
 		return nil, e
 	}
+	if e := s.keySoftBudget(ctx, req, k); e != nil {
+		return nil, e
+	}
 	raw := newKey()
 	if v, ok := req["key"]; ok && v != nil {
 		custom, ok := v.(string)
@@ -437,7 +445,7 @@ func (s *Service) generate(ctx context.Context, req map[string]any) (any, *Error
 	}
 	s.setKey(k.Token, k)
 	s.changed(k.Token)
-	out := keyView(k, k.Spend, false)
+	out := keyView(k, k.Spend, false, s.budget(k.BudgetID))
 	out["key"], out["token"], out["token_id"] = raw, raw, k.Token
 	return out, nil
 }
@@ -477,6 +485,9 @@ func (s *Service) update(ctx context.Context, req map[string]any) (any, *Error) 
 	if e := s.fields(req, k); e != nil {
 		return nil, e
 	}
+	if e := s.keySoftBudget(ctx, req, k); e != nil {
+		return nil, e
+	}
 	if k.KeyAlias != "" && s.aliasTaken(k.KeyAlias, k.Token) {
 		return nil, badRequest("Unique key aliases across all keys are required, duplicate key alias: " + k.KeyAlias)
 	}
@@ -487,7 +498,7 @@ func (s *Service) update(ctx context.Context, req map[string]any) (any, *Error) 
 	s.setKey(k.Token, k)
 	s.changed(k.Token)
 	_, spend, _ := s.Lookup(k.Token)
-	out := keyView(k, spend, true)
+	out := keyView(k, spend, true, s.budget(k.BudgetID))
 	out["key"] = given
 	return out, nil
 }
@@ -558,7 +569,7 @@ func (s *Service) info(given string, c Caller) (any, *Error) {
 	if !ok {
 		return nil, &Error{Status: 404, Type: "not_found_error", Code: "404", Param: "key", Message: "Key not found in database"}
 	}
-	out := keyView(k, spend, false)
+	out := keyView(k, spend, false, s.budget(k.BudgetID))
 	if given == "" {
 		given = token
 	}
@@ -616,7 +627,7 @@ func (s *Service) list(q url.Values) (any, *Error) {
 	keys := []any{}
 	for _, r := range rows[lo:hi] {
 		if full {
-			keys = append(keys, keyView(r.k, r.spend, true))
+			keys = append(keys, keyView(r.k, r.spend, true, s.budget(r.k.BudgetID)))
 		} else {
 			keys = append(keys, r.k.Token)
 		}
@@ -644,6 +655,9 @@ func (s *Service) regenerate(ctx context.Context, req map[string]any) (any, *Err
 	if e := s.fields(req, k); e != nil {
 		return nil, e
 	}
+	if e := s.keySoftBudget(ctx, req, k); e != nil {
+		return nil, e
+	}
 	k.Token, k.KeyName, k.UpdatedAt = keystore.HashKey(raw), Abbreviate(raw), s.now().UTC()
 	if err := s.o.Store.RekeyKey(ctx, old, k.Token); err != nil {
 		return nil, storeError(err)
@@ -660,7 +674,7 @@ func (s *Service) regenerate(ctx context.Context, req map[string]any) (any, *Err
 	s.changed(old)
 	s.changed(k.Token)
 	_, spend, _ := s.Lookup(k.Token)
-	out := keyView(stored, spend, false)
+	out := keyView(stored, spend, false, s.budget(stored.BudgetID))
 	out["key"], out["token"], out["token_id"] = raw, raw, k.Token
 	return out, nil
 }
@@ -678,5 +692,5 @@ func (s *Service) setBlocked(ctx context.Context, req map[string]any, blocked bo
 	s.setKey(k.Token, k)
 	s.changed(k.Token)
 	_, spend, _ := s.Lookup(k.Token)
-	return keyView(k, spend, true), nil
+	return keyView(k, spend, true, s.budget(k.BudgetID)), nil
 }

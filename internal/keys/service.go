@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/llmgate/llmgate/internal/keystore"
@@ -67,6 +68,12 @@ type Service struct {
 	// litellm_settings.max_end_user_budget and max_end_user_budget_id.
 	maxEndUserBudget *float64
 	endUserBudgetID  string
+	// accessGroups are model_info.access_groups: name → model groups.
+	accessGroups map[string][]string
+
+	crossings  chan Crossing
+	crossed    atomic.Int64
+	onCrossing func(Crossing)
 
 	pmu     sync.Mutex
 	pending *keystore.Spend // not yet written to the store
@@ -92,7 +99,8 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Service{o: o, log: o.Log, now: o.Now, pending: newSpend(), stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Service{o: o, log: o.Log, now: o.Now, pending: newSpend(), stop: make(chan struct{}), done: make(chan struct{}),
+		crossings: make(chan Crossing, crossingsQueue)}
 	if o.WALDir != "" {
 		w, err := openWAL(o.WALDir)
 		if err != nil {
@@ -109,6 +117,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		return nil, err
 	}
 	go s.loop()
+	go s.recordCrossings()
 	if o.Notifier != nil {
 		nctx, cancel := context.WithCancel(context.Background())
 		go func() { <-s.stop; cancel() }()

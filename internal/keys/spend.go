@@ -66,12 +66,14 @@ func (s *Service) Record(e SpendEvent) {
 	}
 	addEvent(s.pending, e, s.o.DisableSpendLogs)
 	s.mu.Lock()
+	keyBefore, teamBefore := s.spend[e.KeyToken], s.tspnd[e.TeamID]
 	if _, ok := s.keys[e.KeyToken]; ok {
 		s.spend[e.KeyToken] += e.Cost
 	}
 	if _, ok := s.teams[e.TeamID]; ok {
 		s.tspnd[e.TeamID] += e.Cost
 	}
+	s.softBudgetCrossed(&e, keyBefore, teamBefore)
 	if _, ok := s.users[e.UserID]; ok {
 		s.uspnd[e.UserID] += e.Cost
 	}

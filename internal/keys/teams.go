@@ -92,6 +92,7 @@ func teamView(t *keystore.Team, spend float64) map[string]any {
 		"metadata": mapOrEmpty(t.Metadata), "max_budget": t.MaxBudget, "spend": spend, "models": nonNil(t.Models),
 		"max_parallel_requests": t.MaxParallelRequests, "tpm_limit": t.TPMLimit, "rpm_limit": t.RPMLimit,
 		"budget_duration": nilIfEmpty(t.BudgetDuration), "budget_reset_at": timeOrNil(t.BudgetResetAt), "blocked": t.Blocked,
+		"soft_budget": t.SoftBudget,
 		"model_spend": mapOrEmptyF(t.ModelSpend), "model_max_budget": mapOrEmpty(t.ModelMaxBudget),
 		"created_at": t.CreatedAt.UTC().Format(time.RFC3339Nano), "updated_at": t.UpdatedAt.UTC().Format(time.RFC3339Nano),
 	}
@@ -223,6 +224,8 @@ func (s *Service) teamFields(req map[string]any, t *keystore.Team, now time.Time
 		switch name {
 		case "team_alias":
 			t.TeamAlias, e = optString(name, v)
+		case "soft_budget":
+			t.SoftBudget, e = optNumber(name, v, maxMoney)
 		case "organization_id":
 			t.OrganizationID, e = optString(name, v)
 		case "blocked":
@@ -269,7 +272,7 @@ func (s *Service) keysWhere(match func(*keystore.Key) bool) []any {
 	out := []any{}
 	for t, k := range s.keys {
 		if match(k) {
-			out = append(out, keyView(k, s.spend[t], true))
+			out = append(out, keyView(k, s.spend[t], true, s.budgets[k.BudgetID]))
 		}
 	}
 	return out

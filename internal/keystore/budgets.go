@@ -99,4 +99,23 @@ type BudgetStore interface {
 
 	// SpendLogsWhere returns the spend logs f selects, newest first.
 	SpendLogsWhere(ctx context.Context, f SpendLogFilter) ([]SpendLog, error)
+	// SpendBy sums the spend of the logs f selects (f.Limit ignored) by
+	// one column: "api_key", "model", "user" or "day" (the UTC date of
+	// startTime, YYYY-MM-DD); "" sums all under the key "".
+	SpendBy(ctx context.Context, f SpendLogFilter, by string) (map[string]float64, error)
+}
+
+// spendKey is the value of a log's column for SpendBy.
+func spendKey(l *SpendLog, by string) string {
+	switch by {
+	case "api_key":
+		return l.APIKey
+	case "model":
+		return l.Model
+	case "user":
+		return l.User
+	case "day":
+		return l.StartTime.UTC().Format("2006-01-02")
+	}
+	return ""
 }

@@ -227,6 +227,22 @@ func (e *Embedded) SpendLogsWhere(_ context.Context, f SpendLogFilter) ([]SpendL
 	return out, nil
 }
 
+func (e *Embedded) SpendBy(ctx context.Context, f SpendLogFilter, by string) (map[string]float64, error) {
+	if _, ok := spendByColumn[by]; !ok {
+		return nil, fmt.Errorf("key store: spend by %q", by)
+	}
+	f.Limit = int(^uint(0) >> 1)
+	logs, err := e.SpendLogsWhere(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for i := range logs {
+		out[spendKey(&logs[i], by)] += logs[i].Spend
+	}
+	return out, nil
+}
+
 var (
 	_ Store = (*Embedded)(nil)
 	_ Store = (*Postgres)(nil)

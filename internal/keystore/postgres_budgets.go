@@ -223,3 +223,41 @@ func (p *Postgres) SpendLogsWhere(ctx context.Context, f SpendLogFilter) ([]Spen
 	}
 	return out, rows.Err()
 }
+
+// spendByColumn maps SpendBy's names to SQL (a fixed set: never a client's text).
+var spendByColumn = map[string]string{"api_key": `api_key`, "model": `model`, "user": `COALESCE("user",'')`,
+	"day": `to_char("startTime", 'YYYY-MM-DD')`, "": `''`}
+
+func (p *Postgres) SpendBy(ctx context.Context, f SpendLogFilter, by string) (map[string]float64, error) {
+	col, ok := spendByColumn[by]
+	if !ok {
+		return nil, fmt.Errorf("key store: spend by %q", by)
+	}
+	var start, end *time.Time
+	if !f.Start.IsZero() {
+		s := f.Start.UTC()
+		start = &s
+	}
+	if !f.End.IsZero() {
+		e := f.End.UTC()
+		end = &e
+	}
+	rows, err := p.pool.Query(ctx, `SELECT `+col+` AS k, COALESCE(SUM(spend), 0) FROM "LiteLLM_SpendLogs"
+		WHERE ($1 = '' OR api_key = $1) AND ($2 = '' OR "user" = $2) AND ($3 = '' OR team_id = $3)
+		AND ($4 = '' OR end_user = $4) AND ($5 = '' OR request_id = $5) AND ($6::timestamp IS NULL OR "startTime" >= $6)
+		AND ($7::timestamp IS NULL OR "startTime" < $7) GROUP BY 1`, f.Token, f.UserID, f.TeamID, f.EndUser, f.RequestID, start, end)
+	if err != nil {
+		return nil, fmt.Errorf("key store: spend by %s: %w", by, err)
+	}
+	defer rows.Close()
+	out := map[string]float64{}
+	for rows.Next() {
+		var k string
+		var v float64
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, fmt.Errorf("key store: spend by %s: %w", by, err)
+		}
+		out[k] += v
+	}
+	return out, rows.Err()
+}
