@@ -277,3 +277,10 @@ func TestMergeADS(t *testing.T) {
 		t.Errorf("a bootstrap with its own dynamic_resources must be refused, got %v", err)
 	}
 }
+
+func TestFragmentsRefuseUnscopableFilters(t *testing.T) {
+	// The fast path's listener Lua filter would run on the app's routes.
+	if _, err := BuildFragments(build(t, xds.Options{FastPath: true}), nil); err == nil || !strings.Contains(err.Error(), "cannot be scoped") {
+		t.Fatalf("want a refusal, got %v", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	celv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/filters/cel/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+	headermutationv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/header_mutation/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -26,11 +27,12 @@ const InternalDomain = "llmgate.internal"
 
 // DefaultPaths are the path prefixes (whole segments) sent to the gateway on
 // a shared listener: LiteLLM's OpenAI-compatible API (with and without /v1,
-// Azure style), the model lists, health and the key, team and user
-// management routes. Everything else stays the app's.
+// Azure style), the model lists, health and the key, team, user, customer
+// and budget management routes. Everything else stays the app's.
 var DefaultPaths = []string{
 	"/v1", "/chat", "/completions", "/embeddings", "/openai", "/engines",
 	"/models", "/model", "/model_group", "/health", "/key", "/team", "/user",
+	"/customer", "/end_user", "/budget",
 }
 
 // Fragments are the pieces to merge into a listener the user already runs.
@@ -106,8 +108,13 @@ func BuildFragments(res *xds.Resources, paths []string) (*Fragments, error) {
 			}
 			perRoute[f.Name] = on
 		}
-		// Other filters (the x-llmgate-* response header strip) only touch
-		// the gateway's own headers and stay on everywhere.
+		if !tc.MessageIs(&extprocv3.ExternalProcessor{}) && !tc.MessageIs(&headermutationv3.HeaderMutation{}) {
+			// Nothing else may run on the app's routes unscoped (the fast
+			// path's Lua filter, for one, is left out of renders).
+			return nil, fmt.Errorf("http filter %s (%s) cannot be scoped to llmgate's routes on a shared listener", f.GetName(), tc.GetTypeUrl())
+		}
+		// The x-llmgate-* response header strip only touches the gateway's
+		// own headers and stays on everywhere.
 		fr.HTTPFilters = append(fr.HTTPFilters, f)
 	}
 	rc, err := routeConfig(res)
