@@ -407,6 +407,17 @@ func TestBYOOlderEnvoyDegradedMode(t *testing.T) {
 // restart.
 func TestBYODynamicWay(t *testing.T) {
 	needEnvoy(t)
+	runBYODynamic(t, envoyBin)
+}
+
+// TestBYODynamicWayOlderEnvoy: the dynamic way on Envoy 1.36 with
+// `controlplane --no-priority-group`.
+func TestBYODynamicWayOlderEnvoy(t *testing.T) {
+	needEnvoy(t)
+	runBYODynamic(t, oldEnvoy(t), "--no-priority-group")
+}
+
+func runBYODynamic(t *testing.T, envoy string, cpArgs ...string) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "config.yaml")
@@ -420,8 +431,8 @@ func TestBYODynamicWay(t *testing.T) {
 	}
 	extAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	xdsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	startProc(t, llmgateBin, "controlplane", "--config", cfgPath, "--listen", xdsAddr, "--extproc-address", extAddr,
-		"--host", "127.0.0.1", "--port", fmt.Sprint(llmPort))
+	startProc(t, append([]string{llmgateBin, "controlplane", "--config", cfgPath, "--listen", xdsAddr, "--extproc-address", extAddr,
+		"--host", "127.0.0.1", "--port", fmt.Sprint(llmPort)}, cpArgs...)...)
 	startProc(t, llmgateBin, "extproc", "--xds-address", xdsAddr, "--listen", extAddr)
 	boot, err := exec.Command(llmgateBin, "bootstrap", "--xds-address", xdsAddr, "--into", appPath).Output()
 	if err != nil {
@@ -431,7 +442,7 @@ func TestBYODynamicWay(t *testing.T) {
 	if err := os.WriteFile(bootPath, boot, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ev := startProc(t, envoyBin, "-c", bootPath, "--base-id", fmt.Sprint(appPort), "--log-level", "warn", "--concurrency", "1")
+	ev := startProc(t, envoy, "-c", bootPath, "--base-id", fmt.Sprint(appPort), "--log-level", "warn", "--concurrency", "1")
 	app := fmt.Sprintf("http://127.0.0.1:%d", appPort)
 	llm := fmt.Sprintf("http://127.0.0.1:%d", llmPort)
 	waitHTTP(t, app+"/app/ok", ev)
