@@ -271,3 +271,140 @@ general_settings:
 		}
 	})
 }
+
+// TestFastPathResetAfterHeaders (D45, D6): a fast-path try whose connection
+// drops after its response headers, before the body is whole, is retried on
+// the next plan entry: the client never sees the broken answer.
+func TestFastPathResetAfterHeaders(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	g := startGateway(t, fmt.Sprintf(`
+model_list:
+  - model_name: pair
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/ra/v1, api_key: k-ra}
+  - model_name: pair
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/rb/v1, api_key: k-rb}
+router_settings:
+  num_retries: 1
+  disable_cooldowns: true
+general_settings:
+  master_key: %[2]s
+`, fake.URL(), master))
+	must(t, fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/ra/"}, Fault: fakeprovider.Fault{CutAfter: 20}}))
+	before := extProcStreams(t, g)
+	for i := 0; i < 8; i++ {
+		if r := send(g.URL, chatBody("pair", "hi")); r.code != 200 || r.servedBy() != "/rb" {
+			t.Fatalf("request %d: %s served by %q", i, r, r.servedBy())
+		}
+	}
+	if fake.Count("/ra/") == 0 {
+		t.Errorf("the cut deployment was never tried: %v", fake.Counts())
+	}
+	if n := extProcStreams(t, g) - before; n != 8 {
+		t.Errorf("%d ext_proc streams for 8 requests, want 8: the fast path was not taken", n)
+	}
+}
+
+// TestFastPathMixedPlans (D45): a plan that mixes fast-path and translated
+// deployments (a group of both, fallbacks fast → translated → fast) takes
+// the full attempt filter on every try, fast-path clusters included, with
+// every semantic intact; a plan of fast-path deployments only, in the same
+// config, still takes the fast path.
+func TestFastPathMixedPlans(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	g := startGateway(t, fmt.Sprintf(`
+model_list:
+  - model_name: mix
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/mx/v1, api_key: k-mx}
+  - model_name: mix
+    litellm_params: {model: anthropic/claude-3-5-sonnet-20241022, api_base: %[1]s, api_key: k-ant}
+  - model_name: f1
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/f1/v1, api_key: k-f1}
+  - model_name: f2
+    litellm_params: {model: anthropic/claude-3-5-sonnet-20241022, api_base: %[1]s, api_key: k-f2}
+  - model_name: f3
+    litellm_params: {model: azure/gpt-4o-mini, api_base: %[1]s/f3, api_key: k-f3}
+  - model_name: only-fast
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/of/v1, api_key: k-of}
+router_settings:
+  num_retries: 0
+  fallbacks: [{"f1": ["f2", "f3"]}]
+general_settings:
+  master_key: %[2]s
+`, fake.URL(), master), "LLMGATE_FASTPATH_COOLABLE=1")
+	const anthropicPath = "/v1/messages"
+	fail := func(prefix string, status int) {
+		t.Helper()
+		must(t, fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: prefix}, Fault: fakeprovider.Fault{Status: status, ErrorMessage: "down"}}))
+	}
+	streams := func(f func()) int {
+		t.Helper()
+		before := extProcStreams(t, g)
+		f()
+		return extProcStreams(t, g) - before
+	}
+
+	t.Run("a group of a fast-path and a translated deployment retries across both", func(t *testing.T) {
+		for _, down := range []string{"/mx/", anthropicPath} {
+			fake.ClearRules()
+			fail(down, 500)
+			for i := 0; i < 4; i++ {
+				fake.Reset()
+				var r reply
+				n := streams(func() { r = send(g.URL, chatBody("mix", "hi", `"num_retries":1`)) })
+				if r.code != 200 {
+					t.Fatalf("%s down: %s", down, r)
+				}
+				var m map[string]any
+				_ = json.Unmarshal(r.body, &m)
+				if m["model"] != "mix" {
+					t.Errorf("response model = %v", m["model"])
+				}
+				if calls := len(fake.Requests()); n != 1+calls {
+					t.Errorf("%d ext_proc streams for %d tries: a mixed plan takes the full attempt filter on every try", n, calls)
+				}
+				for _, rec := range fake.Requests() {
+					if strings.HasPrefix(rec.Path, "/mx/") && (rec.Header.Get("Authorization") != "Bearer k-mx" || rec.Header.Get("X-Api-Key") != "") {
+						t.Errorf("openai try headers %v", rec.Header)
+					}
+					if rec.Path == anthropicPath && (rec.Header.Get("X-Api-Key") != "k-ant" || rec.Header.Get("Authorization") != "") {
+						t.Errorf("anthropic try headers %v", rec.Header)
+					}
+				}
+			}
+		}
+	})
+
+	t.Run("fallbacks fast → translated → fast", func(t *testing.T) {
+		fake.ClearRules()
+		fake.Reset()
+		fail("/f1/", 503)
+		fail(anthropicPath, 529)
+		r := send(g.URL, chatBody("f1", "hi"))
+		if r.code != 200 || r.servedBy() != "/f3" {
+			t.Fatalf("%s served by %q", r, r.servedBy())
+		}
+		if r.hdr.Get("x-litellm-attempted-fallbacks") != "2" || r.hdr.Get("x-litellm-model-group") != "f3" {
+			t.Errorf("headers %v", r.hdr)
+		}
+		var order []string
+		for _, rec := range fake.Requests() {
+			order = append(order, rec.Path)
+		}
+		if len(order) != 3 || !strings.HasPrefix(order[0], "/f1/") || order[1] != anthropicPath || !strings.HasPrefix(order[2], "/f3/") {
+			t.Errorf("provider saw %v", order)
+		}
+		last, _ := fake.Last()
+		if last.Header.Get("Api-Key") != "k-f3" || last.Header.Get("Authorization") != "" || last.Header.Get("X-Api-Key") != "" {
+			t.Errorf("the last fallback carries another try's key: %v", last.Header)
+		}
+	})
+
+	t.Run("a fast-only plan in the same config takes the fast path", func(t *testing.T) {
+		fake.ClearRules()
+		fake.Reset()
+		var r reply
+		if n := streams(func() { r = send(g.URL, chatBody("only-fast", "hi")) }); n != 1 || r.code != 200 {
+			t.Errorf("%s with %d ext_proc streams, want 1", r, n)
+		}
+	})
+}

@@ -280,6 +280,9 @@ func EndpointName(ep translator.Endpoint) string {
 // fastPathPathLua sets, on a fast request only, the try's :path (by
 // endpoint, llmgate.ctx "ep") and :authority: header_mutation may not touch
 // them, and a route's path rewrite is evaluated once per request, not per try.
+// On the way back it holds a success's headers until its whole body arrived
+// (the listener's Lua filter reads it): a connection that drops mid-body is
+// then a reset the router retries (D6), not a broken answer to the client.
 func fastPathPathLua(d *config.Deployment) (*hcmv3.HttpFilter, error) {
 	base, err := upstream.For(d)
 	if err != nil {
@@ -298,6 +301,15 @@ func fastPathPathLua(d *config.Deployment) (*hcmv3.HttpFilter, error) {
   local hd = h:headers()
   hd:replace(":path", P[m["ep"]] or P["chat"])
   hd:replace(":authority", A)
+end
+
+function envoy_on_response(h)
+  local m = h:streamInfo():dynamicMetadata():get("` + contract.ContextMetadataNamespace + `")
+  if m == nil or m["` + FastPathMetadataKey + `"] ~= true then return end
+  local hd = h:headers()
+  local s = tonumber(hd:get(":status") or "0") or 0
+  if s < 200 or s >= 400 or (tonumber(hd:get("content-length") or "0") or 0) > 4194304 then return end
+  h:body()
 end
 `)
 	return typedFilter("envoy.filters.http.lua", &luav3.Lua{
