@@ -158,7 +158,9 @@ func StartLLMGate(o *Options, cfgPath string) (*Target, error) {
 	}
 	argv := o.Pin.command(o.Pin.SUTCPU, []string{o.LLMGateBin, "run", "--config", cfgPath, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--envoy", o.EnvoyBin, "--envoy-concurrency", strconv.Itoa(o.EnvoyConcurrency), "--access-log=false"})
-	var env []string
+	// The typical config sets master_key: llmgate's key store lives in the
+	// bench's temp dir, never in ~/.llmgate.
+	env := []string{"LLMGATE_DATA_DIR=" + filepath.Join(o.WorkDir, "llmgate-data")}
 	if o.PprofAddr != "" {
 		env = append(env, "LLMGATE_PPROF_ADDR="+o.PprofAddr)
 	}

@@ -43,6 +43,7 @@ func run() error {
 		command     = flag.String("command", "", "the command to print in the report (default: this one)")
 		rssOnly     = flag.Int("rss-only", 0, "only llmgate's memory: an open-loop run at this rate (requests per second) for --duration, RSS sampled; prints it, writes no doc")
 		scaleOnly   = flag.String("scale-only", "", "only the control-plane figures, for these comma-separated deployment counts (e.g. 1000,10000); prints them, writes no doc")
+		keysOnly    = flag.Int("keys-only", 0, "only the virtual-key figure: this many keys in llmgate's store, the master key against one of them (closed loop, --duration per run); prints it, writes no doc")
 	)
 	flag.Parse()
 
@@ -111,6 +112,9 @@ func run() error {
 	}
 	if *scaleOnly != "" {
 		return scaleOnlyRun(ctx, o, *scaleOnly)
+	}
+	if *keysOnly > 0 {
+		return keysOnlyRun(o, *keysOnly)
 	}
 	rep, err := bench.Run(ctx, o)
 	if err != nil {
@@ -314,4 +318,28 @@ func rssOnlyRun(o bench.Options, rate int) error {
 	fmt.Printf("llmgate RSS: idle %.1f MB, after warm-up %.1f MB, peak at %d rps %.1f MB (HWM %.1f MB); achieved %.0f rps, p99 %s, errors %d\n",
 		mb(idle), mb(warm), rate, mb(peak), mb(gate.Parts[0].Sample().HWM), float64(len(r.Latencies))/o.Duration.Seconds(), r.Quantiles().P99.Round(time.Microsecond), r.Errors)
 	return nil
+}
+
+// keysOnlyRun measures the request path with n virtual keys in the store
+// against the master key (issue 11's figure).
+func keysOnlyRun(o bench.Options, n int) error {
+	dir, err := os.MkdirTemp("", "llmbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	o.WorkDir = dir
+	fake, err := bench.StartFake(&o)
+	if err != nil {
+		return err
+	}
+	defer fake.Stop()
+	rs, err := bench.KeysOverhead(&o, fake.FakeBase(), n, o.Concurrencies)
+	for _, r := range rs {
+		fmt.Printf("c=%-3d %d keys (generated in %s): master key p50 %s p99 %s %.0f rps | virtual key p50 %s p99 %s %.0f rps | added p50 %s, throughput %+.1f %% (errors %d/%d)\n",
+			r.Concurrency, r.Keys, r.Generate.Round(time.Millisecond), r.Master.Latency.P50.Round(time.Microsecond), r.Master.Latency.P99.Round(time.Microsecond), r.Master.Throughput,
+			r.Virtual.Latency.P50.Round(time.Microsecond), r.Virtual.Latency.P99.Round(time.Microsecond), r.Virtual.Throughput,
+			(r.Virtual.Latency.P50 - r.Master.Latency.P50).Round(time.Microsecond), 100*(r.Virtual.Throughput/r.Master.Throughput-1), r.Master.Errors, r.Virtual.Errors)
+	}
+	return err
 }
