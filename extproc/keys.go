@@ -47,7 +47,7 @@ func keyError(e *keys.Error) *translator.Error {
 func (s *Server) keyManagement(stream extprocv3.ExternalProcessor_ProcessServer, st *State, h map[string]string, endOfStream bool) error {
 	var body []byte
 	if !endOfStream {
-		b, ok, err := awaitBody(stream)
+		b, ok, err := managementBody(stream)
 		if !ok {
 			return err
 		}

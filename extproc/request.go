@@ -34,7 +34,8 @@ type requestFields struct {
 	User       string   `json:"user"`
 }
 
-// request serves the request filter's stream: headers, then the buffered body.
+// request serves the request filter's stream: the headers, answered at once
+// only to refuse them, then the streamed body, then one answer (pipeline.go).
 func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *State) error {
 	start := s.now()
 	msg, err := recv(stream)
@@ -83,10 +84,17 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if rh.GetEndOfStream() {
 		return stream.Send(errorReply(translator.NewError(400, "invalid_request_error", "request body is required", ""), nil))
 	}
-	body, ok, err := awaitBody(stream)
-	if !ok {
+	if reply := declaredTooLarge(h, st.maxBody); reply != nil {
+		return stream.Send(reply)
+	}
+	in, reply, err := readBody(stream, st.maxBody)
+	if err != nil {
 		return err
 	}
+	if reply != nil {
+		return stream.Send(reply)
+	}
+	body := in.body
 	if st.mockTimeoutPossible(body) {
 		// LiteLLM's mock_timeout: planning waits out the timeout; extend the message timeout first.
 		if err := stream.Send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(maxMockTimeout + 5*time.Second)}); err != nil {
@@ -97,7 +105,7 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if e != nil {
 		return stream.Send(errorReply(e, map[string]string{"x-litellm-call-id": h["x-request-id"]}))
 	}
-	return stream.Send(resp)
+	return in.answer(stream, resp)
 }
 
 // routeRequest resolves the model, builds the attempt plan and tags the request.

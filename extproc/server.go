@@ -22,6 +22,7 @@ import (
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/store"
 	"github.com/llmgate/llmgate/router"
+	"github.com/llmgate/llmgate/xds"
 )
 
 // State is everything the filters need for one config version. It is
@@ -56,6 +57,10 @@ type State struct {
 	hasMaster  bool
 	keyHeaders []string
 
+	// maxBody bounds a request body (general_settings.max_request_size_mb):
+	// the pipelined filter holds it, not Envoy (pipeline.go).
+	maxBody int
+
 	// keys are the virtual keys (nil without master_key); the service
 	// outlives config reloads.
 	keys *keys.Service
@@ -77,6 +82,7 @@ func NewState(cfg *config.Config, st store.Store, version string, log *slog.Logg
 		s.hasMaster = true
 	}
 	s.keyHeaders = keyHeaderOrder(cfg.General.LiteLLMKeyHeaderName)
+	s.maxBody = int(xds.MaxRequestBytes(cfg))
 	rs := cfg.Router
 	usageStrategy := strings.HasPrefix(rs.RoutingStrategy, "usage-based")
 	s.needTokens = rs.EnablePreCallChecks || usageStrategy
@@ -216,8 +222,8 @@ func recv(stream extprocv3.ExternalProcessor_ProcessServer) (*extprocv3.Processi
 }
 
 // awaitBody lets the request headers through unchanged and reads the
-// buffered body that follows. ok is false when Envoy sent something else (it
-// has then been answered).
+// buffered body that follows (the attempt filter). ok is false when Envoy sent
+// something else (it has then been answered).
 func awaitBody(stream extprocv3.ExternalProcessor_ProcessServer) (body []byte, ok bool, err error) {
 	if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{}}}); err != nil {
 		return nil, false, err

@@ -20,9 +20,11 @@ import (
 	"github.com/llmgate/llmgate/internal/contract"
 )
 
-// RequestFilter is the ext_proc config of the request filter: request headers
-// and the buffered body, once per request, before the router. It may write
-// the attempt plan into dynamic metadata and clears the route cache.
+// RequestFilter is the ext_proc config of the request filter, once per
+// request, before the router: pipelined (docs/architecture.md D43) — the
+// request headers, then the body streamed without waiting for their answer;
+// the filter answers once, after the last chunk. It may write the attempt
+// plan into dynamic metadata and clears the route cache.
 func RequestFilter(o Options) *extprocv3.ExternalProcessor {
 	o = o.withDefaults()
 	gs := extProcGrpcService(o)
@@ -37,14 +39,17 @@ func RequestFilter(o Options) *extprocv3.ExternalProcessor {
 		StatusOnError: &typev3.HttpStatus{Code: typev3.StatusCode_ServiceUnavailable},
 		ProcessingMode: &extprocv3.ProcessingMode{
 			RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
-			RequestBodyMode:     extprocv3.ProcessingMode_BUFFERED,
+			RequestBodyMode:     extprocv3.ProcessingMode_STREAMED,
 			RequestTrailerMode:  extprocv3.ProcessingMode_SKIP,
 			ResponseHeaderMode:  extprocv3.ProcessingMode_SKIP,
 			ResponseBodyMode:    extprocv3.ProcessingMode_NONE,
 			ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
 		},
-		AllowModeOverride: true,
-		MutationRules:     allowRouting(),
+		SendBodyWithoutWaitingForHeaderResponse: true,
+		// The filter sets content-length for a body it rewrites (D12), in
+		// the header answer it sends after the last chunk.
+		AllowContentLengthHeader: true,
+		MutationRules:            allowRouting(),
 		MetadataOptions: &extprocv3.MetadataOptions{
 			ReceivingNamespaces: &extprocv3.MetadataOptions_MetadataNamespaces{Untyped: []string{contract.PlanMetadataNamespace, contract.ContextMetadataNamespace}},
 		},
@@ -112,6 +117,7 @@ func LocalReplyConfig() *hcmv3.LocalReplyConfig {
 	}
 	return &hcmv3.LocalReplyConfig{Mappers: []*hcmv3.ResponseMapper{
 		upstreamTimeoutMapper(),
+		extProcTimeoutMapper(),
 		mapper(404, "not_found_error"),
 		mapper(413, "invalid_request_error"),
 		mapper(400, "invalid_request_error"),

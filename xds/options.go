@@ -1,6 +1,10 @@
 package xds
 
-import "time"
+import (
+	"time"
+
+	"github.com/llmgate/llmgate/config"
+)
 
 // Options are the gateway's own settings that shape the Envoy resources
 // (the LiteLLM config has no words for them).
@@ -43,6 +47,16 @@ type Options struct {
 
 // DefaultMaxRequestBytes is used when general_settings.max_request_size_mb is unset.
 const DefaultMaxRequestBytes = 32 << 20
+
+// MaxRequestBytes is the request body bound of a config:
+// general_settings.max_request_size_mb, else DefaultMaxRequestBytes. Envoy's
+// buffers and the request filter both apply it.
+func MaxRequestBytes(cfg *config.Config) uint32 {
+	if mb := cfg.General.MaxRequestSizeMB; mb > 0 {
+		return uint32(min(mb*(1<<20), 1<<32-1))
+	}
+	return DefaultMaxRequestBytes
+}
 
 // withDefaults fills unset options.
 func (o Options) withDefaults() Options {

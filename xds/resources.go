@@ -30,7 +30,7 @@ type Resources struct {
 func Build(cfg *config.Config, o Options) (*Resources, error) {
 	o = o.withDefaults()
 	if cfg.General.MaxRequestSizeMB > 0 {
-		o.MaxRequestBytes = uint32(cfg.General.MaxRequestSizeMB * (1 << 20))
+		o.MaxRequestBytes = MaxRequestBytes(cfg)
 	}
 	if n := cfg.General.GlobalMaxParallelRequests; n > 0 {
 		o.MaxInFlight = uint32(min(n, 1<<30))
