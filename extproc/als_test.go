@@ -202,7 +202,7 @@ func plannedContext(t *testing.T, s *Server) (*structpb.Struct, []string) {
 	if err := s.Process(rf); err != nil {
 		t.Fatal(err)
 	}
-	md := rf.sent[1].GetDynamicMetadata()
+	md := plannedMetadata(rf.sent)
 	ctx := md.GetFields()[contract.ContextMetadataNamespace].GetStructValue()
 	var cl []string
 	for _, g := range md.GetFields()[contract.PlanMetadataNamespace].GetStructValue().GetFields()["priority_groups"].GetListValue().GetValues() {

@@ -28,7 +28,7 @@ func BenchmarkAttemptFilterResponseModel(b *testing.B) {
 	if err := s.Process(rf); err != nil {
 		b.Fatal(err)
 	}
-	md := rf.sent[0].GetDynamicMetadata()
+	md := plannedMetadata(rf.sent)
 	ctxStruct := md.GetFields()[contract.ContextMetadataNamespace].GetStructValue()
 	plan := md.GetFields()[contract.PlanMetadataNamespace].GetStructValue().GetFields()["priority_groups"].GetListValue().GetValues()
 	cluster := plan[0].GetStructValue().GetFields()["clusters"].GetListValue().GetValues()[0].GetStructValue().GetFields()["cluster_name"].GetStringValue()

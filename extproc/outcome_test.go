@@ -41,7 +41,7 @@ func attemptStream(t *testing.T, s *Server, n int, status, body string) *benchSt
 	if err := s.Process(rf); err != nil {
 		t.Fatal(err)
 	}
-	md := rf.sent[0].GetDynamicMetadata()
+	md := plannedMetadata(rf.sent)
 	ctxStruct := md.GetFields()[contract.ContextMetadataNamespace].GetStructValue()
 	groups := md.GetFields()[contract.PlanMetadataNamespace].GetStructValue().GetFields()["priority_groups"].GetListValue().GetValues()
 	if ctxStruct == nil || len(groups) < n {
