@@ -47,8 +47,9 @@ func RequestFilter(o Options) *extprocv3.ExternalProcessor {
 		},
 		SendBodyWithoutWaitingForHeaderResponse: true,
 		// The filter sets content-length for a body it rewrites (D12), in
-		// the header answer it sends after the last chunk.
-		AllowContentLengthHeader: true,
+		// the header answer it sends after the last chunk. Envoy 1.36 has no
+		// such field: the degraded mode's provider gets that body chunked.
+		AllowContentLengthHeader: !o.NoPriorityGroup,
 		MutationRules:            allowRouting(),
 		MetadataOptions: &extprocv3.MetadataOptions{
 			ReceivingNamespaces: &extprocv3.MetadataOptions_MetadataNamespaces{Untyped: []string{contract.PlanMetadataNamespace, contract.ContextMetadataNamespace}},
