@@ -15,7 +15,7 @@ import (
 	"github.com/llmgate/llmgate/internal/fakeprovider"
 )
 
-// The pipelined request filter (docs/architecture.md D45): one blocking
+// The pipelined request filter (docs/architecture.md D46): one blocking
 // ext_proc exchange per request, every body shape a client sends served,
 // the body's end and length intact at the provider.
 

@@ -89,7 +89,7 @@ func requestFilterStream() *benchStream {
 				"content-type", "application/json", "authorization", "Bearer sk-bench-master",
 				"user-agent", "OpenAI/Go 3.0", "x-request-id", "6f1c9f0e-3c1a-4a53-9c7e-0b9f3f0a1d2e", "content-length", "225",
 			)}}},
-			// Pipelined (D45), as Envoy streams an HTTP/1.1 body with a
+			// Pipelined (D46), as Envoy streams an HTTP/1.1 body with a
 			// content-length: the body, then an empty end-of-stream chunk.
 			{Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{Body: benchBody}}},
 			{Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{EndOfStream: true}}},
@@ -100,7 +100,7 @@ func requestFilterStream() *benchStream {
 // BenchmarkRequestFilter is one request through the request filter: headers
 // (route, auth), then the body (parse, resolve, plan, metadata), answered
 // once the body has ended: the headers answer carries the plan, then one
-// answer per body chunk, the last with the prepared body (D12, D45).
+// answer per body chunk, the last with the prepared body (D12, D46).
 func BenchmarkRequestFilter(b *testing.B) {
 	s := benchServer(b)
 	st := requestFilterStream()
@@ -167,7 +167,7 @@ func BenchmarkAttemptFilter(b *testing.B) {
 
 // plannedMetadata is the dynamic metadata (plan and context) the request
 // filter answered with: on its headers answer since the exchange is
-// pipelined (D45).
+// pipelined (D46).
 func plannedMetadata(sent []*extprocv3.ProcessingResponse) *structpb.Struct {
 	for _, r := range sent {
 		if md := r.GetDynamicMetadata(); md != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/llmgate/llmgate/translator"
 )
 
-// The request filter's pipelined exchange (docs/architecture.md D45).
+// The request filter's pipelined exchange (docs/architecture.md D46).
 //
 // Envoy sends the request headers and then every body chunk as it arrives,
 // without waiting for an answer (request_body_mode STREAMED with

@@ -12,7 +12,7 @@ import (
 // extProcTimeoutMapper answers an ext_proc message timeout (Envoy's 504 with
 // details ext_proc_error_per-message_timeout_exceeded, and no response flag)
 // with OpenAI JSON; it was an empty 504. The pipelined request filter's timer
-// runs while a client uploads its body (docs/architecture.md D45), so a
+// runs while a client uploads its body (docs/architecture.md D46), so a
 // client that stalls past the extended timeout meets it.
 func extProcTimeoutMapper() *hcmv3.ResponseMapper {
 	cel, _ := anypb.New(&celv3.ExpressionFilter{Expression: "response.code == 504 && response.code_details.startsWith('ext_proc_error')"})

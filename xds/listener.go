@@ -21,7 +21,7 @@ import (
 )
 
 // RequestFilter is the ext_proc config of the request filter, once per
-// request, before the router: pipelined (docs/architecture.md D45) — the
+// request, before the router: pipelined (docs/architecture.md D46) — the
 // request headers, then the body streamed without waiting for their answer;
 // the filter answers once, after the last chunk. It may write the attempt
 // plan into dynamic metadata and clears the route cache.
