@@ -136,7 +136,9 @@ func (g *Gateway) xdsOptions() xds.Options {
 		ListenAddress: g.o.Host,
 		Port:          g.o.Port,
 		AccessLog:     g.o.AccessLog,
-		FastPath:      true, // keys as SDS secrets over ADS (D45)
+		// Keys as SDS secrets over ADS, no attempt filter on successes (D45);
+		// not for the degraded mode of Envoys before 1.40.
+		FastPath: !g.o.NoPriorityGroup,
 	}
 	o.NoPriorityGroup = g.o.NoPriorityGroup
 	if g.o.ExtProcAddress != "" {
