@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	alsv3 "github.com/envoyproxy/go-control-plane/envoy/service/accesslog/v3"
@@ -49,42 +50,88 @@ func (s *Server) registerAccessLog(g *grpc.Server) {
 	alsv3.RegisterAccessLogServiceServer(g, &accessLogService{s: s, j: newJoiner()})
 }
 
+// accessLogStop ends every access-log stream once (EndAccessLogs).
+type accessLogStop struct {
+	once sync.Once
+	ch   chan struct{}
+	init sync.Once
+}
+
+func (a *accessLogStop) done() chan struct{} {
+	a.init.Do(func() { a.ch = make(chan struct{}) })
+	return a.ch
+}
+
+// EndAccessLogs ends Envoy's access-log streams (and refuses new ones) with
+// an OK status: Envoy reopens its stream, on another replica when this one
+// reports NOT_SERVING. Entries already received are reported first.
+func (s *Server) EndAccessLogs() {
+	s.accessLogs.once.Do(func() { close(s.accessLogs.done()) })
+}
+
 // sweepEvery is how often a stream gives up joins whose wait is over.
 const sweepEvery = 250 * time.Millisecond
 
 // StreamAccessLogs serves one logger stream of one Envoy worker.
 func (a *accessLogService) StreamAccessLogs(stream alsv3.AccessLogService_StreamAccessLogsServer) error {
-	stop := make(chan struct{})
-	defer close(stop)
+	end := a.s.accessLogs.done()
+	// Messages are read on their own goroutine, so that a drain can end
+	// the stream while Recv waits.
+	msgs := make(chan []byte, 16)
+	errc := make(chan error, 1)
 	go func() {
-		t := time.NewTicker(sweepEvery)
-		defer t.Stop()
 		for {
-			select {
-			case <-stop:
+			// The message is kept as raw bytes (unknown fields of Empty)
+			// and read field by field (alswire.go).
+			var raw emptypb.Empty
+			if err := stream.RecvMsg(&raw); err != nil {
+				errc <- err
 				return
-			case now := <-t.C:
-				a.handle(a.j.sweep(now))
+			}
+			select {
+			case msgs <- raw.ProtoReflect().GetUnknown():
+			case <-stream.Context().Done():
+				return
 			}
 		}
 	}()
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
 	for {
-		// The message is kept as raw bytes (unknown fields of Empty) and
-		// read field by field (alswire.go).
-		var raw emptypb.Empty
-		if err := stream.RecvMsg(&raw); err != nil {
-			if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled {
+		select {
+		case <-end:
+			for {
+				select {
+				case b := <-msgs:
+					a.read(b)
+				default:
+					return stream.SendAndClose(&alsv3.StreamAccessLogsResponse{})
+				}
+			}
+		case err := <-errc:
+			switch {
+			case errors.Is(err, io.EOF):
+				return stream.SendAndClose(&alsv3.StreamAccessLogsResponse{})
+			case status.Code(err) == codes.Canceled:
 				return nil
 			}
 			return err
+		case now := <-t.C:
+			a.handle(a.j.sweep(now))
+		case b := <-msgs:
+			a.read(b)
 		}
-		now := time.Now()
-		err := decodeLogMessage(raw.ProtoReflect().GetUnknown(),
-			func(t tryLog) { a.handle(a.j.addTry(t, now)) },
-			func(r requestLog) { a.handle(a.j.addRequest(r, now)) })
-		if err != nil {
-			a.s.log.Warn("outcome log: a message from Envoy cannot be read", "error", err)
-		}
+	}
+}
+
+// read takes the entries of one message.
+func (a *accessLogService) read(b []byte) {
+	now := time.Now()
+	err := decodeLogMessage(b,
+		func(t tryLog) { a.handle(a.j.addTry(t, now)) },
+		func(r requestLog) { a.handle(a.j.addRequest(r, now)) })
+	if err != nil {
+		a.s.log.Warn("outcome log: a message from Envoy cannot be read", "error", err)
 	}
 }
 

@@ -486,3 +486,30 @@ func TestOutcomeLogWire(t *testing.T) {
 		t.Error("a truncated message was read without an error")
 	}
 }
+
+// On drain the access-log streams end with OK (Envoy reopens its stream on
+// another replica), and the entries already received are reported.
+func TestOutcomeLogEndsOnDrain(t *testing.T) {
+	s, _, _ := outcomeServer(t)
+	s.Outcomes = outcome.NewBus()
+	var mu sync.Mutex
+	var got []outcome.Try
+	s.Outcomes.Register("test", 100, func(e outcome.Try) { mu.Lock(); got = append(got, e); mu.Unlock() })
+	st := alsClient(t, s)
+	ctx, plan := plannedContext(t, s)
+	start := time.Now()
+	sendEntries(t, st, tryEntry("d-1", plan[0], start.Add(time.Millisecond), 200, nil, nil), requestEntry("d-1", start, 1, ctx, true, nil))
+	waitEvents(t, &mu, &got, 1)
+	s.EndAccessLogs()
+	done := make(chan error, 1)
+	go func() { _, err := st.CloseAndRecv(); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("stream ended with %v, want OK", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the access-log stream did not end on drain")
+	}
+	s.EndAccessLogs() // twice: harmless
+}

@@ -154,6 +154,8 @@ type Server struct {
 	OffPathOutcomes bool
 	// lastHealth is the latest background health run (background_health.go).
 	lastHealth atomic.Pointer[map[string]any]
+	// accessLogs ends the access-log streams on drain (als.go).
+	accessLogs accessLogStop
 }
 
 // SetMetrics installs the /metrics handler (safe while serving).

@@ -138,6 +138,10 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 			g.log.Info("draining: health NOT_SERVING, new streams move to other replicas", "drain_delay", o.DrainDelay.String())
 			time.Sleep(o.DrainDelay)
 		}
+		// Envoy's access-log streams last as long as Envoy: end them, so
+		// Envoy logs to another replica and the drain waits only for the
+		// requests in flight.
+		g.ext.EndAccessLogs()
 		g.gracefulStop(gs)
 	}()
 	switch {
