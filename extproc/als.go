@@ -22,6 +22,7 @@ import (
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/translator"
+	"github.com/llmgate/llmgate/xds"
 )
 
 // UsageMetadataNamespace is the dynamic metadata the fast path writes with
@@ -30,8 +31,8 @@ import (
 const UsageMetadataNamespace = "llmgate.usage"
 
 // FastMetadataKey is the bool field of llmgate.ctx the request filter sets on
-// a fast request (xds.FastPathMetadataKey).
-const FastMetadataKey = "fast"
+// a fast request.
+const FastMetadataKey = xds.FastPathMetadataKey
 
 // accessLogService is Envoy's gRPC access-log service (the outcome log,
 // docs/architecture.md D44): it joins each request's try entries with its

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/contract"
 )
 
@@ -128,4 +129,18 @@ func ALSServiceCluster(o Options) (*clusterv3.Cluster, error) {
 	c.Name = ALSCluster
 	c.LoadAssignment.ClusterName = ALSCluster
 	return c, nil
+}
+
+// outcomeLogWanted: the outcome log is on when some deployment has a
+// fast-path cluster, whose successful tries meet no attempt filter (D45).
+func outcomeLogWanted(cfg *config.Config, o Options) bool {
+	if !o.FastPath {
+		return false
+	}
+	for i := range cfg.Models {
+		if FastPath(&cfg.Models[i]) {
+			return true
+		}
+	}
+	return false
 }

@@ -94,3 +94,34 @@ func TestOutcomeLogConfig(t *testing.T) {
 		}
 	}
 }
+
+// The outcome log is on exactly when the fast path builds a fast-path
+// cluster: their successful tries are reported by nothing else.
+func TestOutcomeLogFollowsFastPath(t *testing.T) {
+	for _, tc := range []struct {
+		name, models string
+		fast, want   bool
+	}{
+		{"openai on the fast path", "  - model_name: m\n    litellm_params: {model: openai/gpt-4o, api_base: \"http://127.0.0.1:8000/v1\", api_key: k}\n", true, true},
+		{"fast path off (a rendered bootstrap)", "  - model_name: m\n    litellm_params: {model: openai/gpt-4o, api_base: \"http://127.0.0.1:8000/v1\", api_key: k}\n", false, false},
+		{"only a translated provider", "  - model_name: m\n    litellm_params: {model: anthropic/claude-3-5-sonnet-20241022, api_key: k}\n", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Parse([]byte("model_list:\n"+tc.models), "test.yaml", func(string) (string, bool) { return "", false })
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Build(cfg, Options{ExtProcSocket: "/run/x.sock", FastPath: tc.fast})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := false
+			for _, c := range res.Clusters {
+				got = got || c.Name == ALSCluster
+			}
+			if got != tc.want {
+				t.Fatalf("access-log cluster built: %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
