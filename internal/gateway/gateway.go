@@ -213,7 +213,9 @@ func Run(ctx context.Context, o Options) error {
 	// Until the access-log service reports the fast path's connection
 	// failures, plans whose deployments can cool down keep the full attempt
 	// filter (D45); this switch lifts that for measurements and tests.
-	g.ext.OffPathOutcomes = os.Getenv("LLMGATE_FASTPATH_COOLABLE") == "1"
+	if os.Getenv("LLMGATE_FASTPATH_COOLABLE") == "1" {
+		g.ext.OffPathOutcomes = true
+	}
 	g.cfg, g.version = cfg, res.Version
 	// Closed after the ext_proc server stops (defers run last-in first-out).
 	defer g.startOutcomes(cfg).Close()
