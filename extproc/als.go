@@ -28,7 +28,7 @@ import (
 // UsageMetadataNamespace is the dynamic metadata the fast path writes with
 // the answering try's usage (number fields prompt_tokens, completion_tokens,
 // total_tokens; string model).
-const UsageMetadataNamespace = "llmgate.usage"
+const UsageMetadataNamespace = contract.UsageMetadataNamespace
 
 // FastMetadataKey is the bool field of llmgate.ctx the request filter sets on
 // a fast request.

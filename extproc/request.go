@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -106,6 +107,14 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		return stream.Send(errorReply(e, map[string]string{"x-litellm-call-id": h["x-request-id"]}))
 	}
 	return in.answer(stream, resp)
+}
+
+// clientPath is a request path without its query (which may carry a key).
+func clientPath(p string) string {
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		return p[:i]
+	}
+	return p
 }
 
 // routeRequest resolves the model, builds the attempt plan and tags the request.
@@ -229,7 +238,13 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
 	}
 	// The group, for Envoy's own replies (the 408 of a timed-out request names it).
-	md.Fields[contract.ContextMetadataNamespace].GetStructValue().Fields["group"] = structpb.NewStringValue(ctx.ModelGroup)
+	// The group, for Envoy's own replies (the 408 of a timed-out request
+	// names it); the group, the requested name and the client's path for
+	// the access log (upstream filters rewrite :path).
+	cf := md.Fields[contract.ContextMetadataNamespace].GetStructValue().Fields
+	cf["group"] = structpb.NewStringValue(ctx.ModelGroup)
+	cf["model"] = structpb.NewStringValue(ctx.RequestedModel)
+	cf["path"] = structpb.NewStringValue(clientPath(h[":path"]))
 	cr := &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{SetHeaders: set}, ClearRouteCache: true}
 	s.fastTag(st, ctx, h, md, cr.HeaderMutation) // D45
 	if prepared != nil {

@@ -184,11 +184,7 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 		},
 	}
 	if o.AccessLog {
-		al, err := toAny(&streamv3.StdoutAccessLog{AccessLogFormat: &streamv3.StdoutAccessLog_LogFormat{LogFormat: &corev3.SubstitutionFormatString{
-			Format: &corev3.SubstitutionFormatString_TextFormatSource{TextFormatSource: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{
-				InlineString: "[%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%\" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION%ms attempts=%UPSTREAM_REQUEST_ATTEMPT_COUNT% group=\"%REQ(X-LLMGATE-GROUP)%\" cluster=%UPSTREAM_CLUSTER% upstream=%UPSTREAM_HOST% id=%REQ(X-REQUEST-ID)%\n",
-			}}},
-		}}})
+		al, err := toAny(&streamv3.StdoutAccessLog{AccessLogFormat: &streamv3.StdoutAccessLog_LogFormat{LogFormat: accessLogFormat(o.JSONAccessLog)}})
 		if err != nil {
 			return nil, err
 		}

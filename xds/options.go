@@ -27,6 +27,8 @@ type Options struct {
 	MaxRequestBytes uint32
 	// AccessLog writes Envoy's access log to stdout.
 	AccessLog bool
+	// JSONAccessLog writes it as one JSON object per request (json_logs).
+	JSONAccessLog bool
 	// OutcomeLog sends every try and every planned request to the gateway's
 	// access-log service (xds/accesslog.go): the source of the outcomes of
 	// tries no attempt filter sees.

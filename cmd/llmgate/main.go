@@ -216,7 +216,8 @@ func runCmd(args []string) error {
 		}
 	}
 	var log *slog.Logger
-	if *jsonLogs || os.Getenv("JSON_LOGS") == "true" {
+	*jsonLogs = *jsonLogs || os.Getenv("JSON_LOGS") == "true"
+	if *jsonLogs {
 		log = slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	} else {
 		log = slog.New(slog.NewTextHandler(os.Stderr, opts))
@@ -233,6 +234,7 @@ func runCmd(args []string) error {
 		EnvoyLogLevel:     *logLevel,
 		EnvoyConcurrency:  *concurrency,
 		AccessLog:         *accessLog,
+		JSONLogs:          *jsonLogs,
 		AdminAddress:      *adminAddr,
 		NoBindCheck:       *noBindCheck,
 		DrainTimeout:      *drainTimeout,

@@ -38,8 +38,14 @@ const (
 	// PlanMetadataNamespace holds the attempt plan (a PriorityGroupsOverride).
 	PlanMetadataNamespace = "llmgate.plan"
 	// ContextMetadataNamespace holds the RequestContext (field "ctx", base64)
-	// the attempt filter reads.
+	// the attempt filter reads, and plain fields for Envoy's own formatters:
+	// "group" (the model group), "model" (the name the client asked for),
+	// "path" (the client's path without its query).
 	ContextMetadataNamespace = "llmgate.ctx"
+	// UsageMetadataNamespace holds the tokens a fast-path answer carried
+	// (prompt_tokens, completion_tokens, total_tokens, model), written by
+	// the listener's Lua filter and read from the access log (D44, D45).
+	UsageMetadataNamespace = "llmgate.usage"
 	// SpacedMetadataNamespace is written by the attempt filter when a try's
 	// response carries the wait before its retry on the same deployment
 	// (field "after": the try's index), so that the next try does not wait

@@ -42,6 +42,8 @@ type Options struct {
 	EnvoyLogLevel     string
 	EnvoyConcurrency  int
 	AccessLog         bool
+	// JSONLogs: json_logs; Envoy's access log is JSON too.
+	JSONLogs bool
 	// AdminAddress exposes Envoy's admin interface on host:port (for stats
 	// scrapers). Empty: a Unix socket (0600) in the private 0700 work dir,
 	// reachable only by this user.
@@ -136,6 +138,7 @@ func (g *Gateway) xdsOptions() xds.Options {
 		ListenAddress: g.o.Host,
 		Port:          g.o.Port,
 		AccessLog:     g.o.AccessLog,
+		JSONAccessLog: g.o.JSONLogs,
 		// Keys as SDS secrets over ADS, no attempt filter on successes (D45);
 		// not for the degraded mode of Envoys before 1.40.
 		FastPath: !g.o.NoPriorityGroup,
