@@ -11,6 +11,7 @@ docs/datapath-spike/gen.py, plus the Go dynamic-module variants, in one Envoy (o
   29321 dynmod_out   dynmod_go + per-request outcome records to a module goroutine (stream_complete)
   29322 dynmod_noop  the Go module with every hook answering Continue, route to plain (the floor of a Go module)
   29324 dynmod_async dynmod_go + a hop to a module goroutine and back (scheduler) before the request goes on
+  29325 dynmod_redis dynmod_async whose goroutine does an rpm counter update in Redis (INCR+EXPIRE) first
   29323 route_only   no request filter; the same priority_group route and dep_* clusters (their per-try work)
   29308 plain_buf    plain + Envoy's buffer filter (the cost of buffering the body, no module)
 """
@@ -356,6 +357,7 @@ def main():
             "envoy.extensions.filters.http.buffer.v3.Buffer", max_request_bytes=33554432)}, router()],
             [{"name": "all", "match": {"prefix": "/"}, "route": {"cluster": "plain", "timeout": "0s"}}])),
         listener("dynmod_async", 29324, hcm("dynmod_async", [dynmod("request", "mode=async"), router()], [pg_route(""), not_found()])),
+        listener("dynmod_redis", 29325, hcm("dynmod_redis", [dynmod("request", "mode=redis;redis=127.0.0.1:29379"), router()], [pg_route(""), not_found()])),
         listener("route_only", 29323, hcm("route_only", [router()], [route_only()])),
         listener("dynmod_out", 29321, hcm("dynmod_out", [dynmod("request", "mode=outcomes"), router()], [pg_route(""), not_found()])),
     ]

@@ -12,6 +12,10 @@ echo "== dynmod_go: plan [dep_f, dep_b]: dep_f answers 500, Envoy retries on dep
 echo "== dynmod_json: the same plan"; q 29318 gpt-failfirst sk-good
 echo "== dynmod_att: per-try Go upstream filter sets path/key per cluster, also on the retry"; q 29319 gpt-failfirst sk-good
 echo "== dynmod_async: a hop to a goroutine and back (scheduler) before the request goes on"; q 29324 gpt-failfirst sk-good
+echo "== dynmod_redis: per-request rpm counter in Redis (goroutine + scheduler hop), 5 requests"
+redis-cli -p 29379 flushall > /dev/null
+for i in $(seq 5); do curl -s -o /dev/null -w "%{http_code} " http://127.0.0.1:29325/v1/chat/completions -H 'authorization: Bearer sk-good' -d '{"model":"gpt"}'; done; echo
+redis-cli -p 29379 --scan --pattern 'llmgate:*' | while read k; do echo "$k = $(redis-cli -p 29379 get $k), ttl $(redis-cli -p 29379 ttl $k) s"; done
 echo "== dynmod_out: 20 requests, the module goroutine's summary in Envoy's log"
 for i in $(seq 20); do curl -s -o /dev/null http://127.0.0.1:29321/v1/chat/completions -H 'authorization: Bearer sk-good' -d '{"model":"gpt"}'; done
 sleep 2.3; curl -s -o /dev/null http://127.0.0.1:29321/v1/chat/completions -H 'authorization: Bearer sk-good' -d '{"model":"gpt"}'; sleep 0.1

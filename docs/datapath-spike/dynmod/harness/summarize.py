@@ -24,17 +24,21 @@ for path in sys.argv[1:]:
     if 1 in tabs and 64 in tabs:
         runs.append(tabs)
 
-names = list(runs[0][64].keys())
+names = []
+for r in runs:
+    names += [n for n in r[64] if n not in names]
 print(f"{len(runs)} runs: " + ", ".join(sys.argv[1:]))
 print("| variant | p50 c=1 (ms) | p50 − plain, c=1 (ms) | p90 − plain, c=1 (ms) | p99 c=1 (ms) | p99 − plain p99, c=1 (ms) | p99 − plain: min … max over runs | Envoy CPU ÷ plain, c=1 | rps c=64 | rps ÷ plain, c=64 | Envoy CPU ms/1k, c=64 | Envoy CPU ÷ plain, c=64 | ext_proc CPU ms/1k, c=64 | errors |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 med = lambda xs: st.median(xs)
 for n in names:
-    r1 = [r[1][n] for r in runs]; p1 = [r[1]["plain"] for r in runs]
-    r64 = [r[64][n] for r in runs]; p64 = [r[64]["plain"] for r in runs]
+    have = [r for r in runs if n in r[64]]
+    r1 = [r[1][n] for r in have]; p1 = [r[1]["plain"] for r in have]
+    r64 = [r[64][n] for r in have]; p64 = [r[64]["plain"] for r in have]
+    label = n if len(have) == len(runs) else "%s (%d runs)" % (n, len(have))
     d99 = [a["p99"] - b["p99"] for a, b in zip(r1, p1)]
     print("| %s | %.2f | %+.2f | %+.2f | %.2f | %+.2f | %+.1f … %+.1f | %.2f× | %.0f | %.2f | %.0f | %.2f× | %.0f | %d |" % (
-        n, med([x["p50"] for x in r1]), med([a["p50"] - b["p50"] for a, b in zip(r1, p1)]),
+        label, med([x["p50"] for x in r1]), med([a["p50"] - b["p50"] for a, b in zip(r1, p1)]),
         med([a["p90"] - b["p90"] for a, b in zip(r1, p1)]), med([x["p99"] for x in r1]),
         med(d99), min(d99), max(d99),
         med([a["cpu"] / b["cpu"] for a, b in zip(r1, p1)]),

@@ -11,11 +11,12 @@ P0=; P1=
 if [ -n "$PIN" ]; then P0="taskset -c 0"; P1="taskset -c 1"; fi
 $P0 bin/upstream ${UPV:+-v} -ok 127.0.0.1:29381,127.0.0.1:29382 -fail 127.0.0.1:29383 > logs/upstream.log 2>&1 & UP=$!
 $P1 bin/extproc -sock $D/run/extproc.sock -dump 0 > logs/extproc.log 2>&1 & EP=$!
+$P1 redis-server --port 29379 --bind 127.0.0.1 --save "" --appendonly no > logs/redis.log 2>&1 & RD=$!
 sleep 0.4
 ENVOY_DYNAMIC_MODULES_SEARCH_PATH=$D/bin GODEBUG=${GODEBUG:-} \
   $P1 $ENVOY -c $CONF --concurrency ${CONC:-1} -l ${LOGLEVEL:-warning} --component-log-level ${CLOG:-dynamic_modules:info} \
   --use-dynamic-base-id > logs/envoy.log 2>&1 < /dev/null & EN=$!
-echo "envoy=$EN,extproc=$EP" > run/pids
+echo "envoy=$EN,extproc=$EP,redis=$RD" > run/pids
 ok=0
 for i in $(seq 1 75); do
   curl -s --unix-socket run/admin.sock http://x/ready 2>/dev/null | grep -q LIVE && { ok=1; break; }
@@ -25,5 +26,5 @@ done
 rc=1
 if [ $ok = 1 ]; then bash -c "$1"; rc=$?; else echo "envoy not ready"; tail -20 logs/envoy.log; fi
 kill $EN; wait $EN 2>/dev/null
-kill $UP $EP; wait 2>/dev/null
+kill $UP $EP $RD; wait 2>/dev/null
 exit $rc

@@ -23,6 +23,8 @@ import (
 //	outcomes the request filter + per-request outcome records pushed to a goroutine
 //	async    the request filter, then a hop to a goroutine and back before the request
 //	         goes on (what any lookup off the worker thread, e.g. Redis, costs at least)
+//	redis    async, and the goroutine does an rpm-style counter update in Redis
+//	         (INCR + EXPIRE in one pipeline) before the request goes on
 //	noop     every hook returns Continue at once (the floor: Go hook calls only)
 type config struct {
 	name, mode, parser, group string
@@ -33,9 +35,11 @@ type config struct {
 
 	planA, planFB []string // the spike's two plans (as lua_req)
 
-	table  atomic.Pointer[routingTable]
-	outbox *outbox
-	tries  atomic.Uint64
+	table     atomic.Pointer[routingTable]
+	outbox    *outbox
+	rdb       *redisClient
+	redisAddr string
+	tries     atomic.Uint64
 }
 
 const unauthorized = `{"error":{"message":"Authentication Error, Invalid proxy server token passed.","type":"auth_error","param":"None","code":"401"}}`
@@ -47,6 +51,9 @@ func (c *config) start() {
 	c.planFB = []string{c.prefix + "dep_f", c.prefix + "dep_b"}
 	if c.mode == "table" && c.xdsAddr != "" {
 		go c.subscribe()
+	}
+	if c.mode == "redis" {
+		c.rdb = newRedis(c.redisAddr)
 	}
 	if c.mode == "outcomes" {
 		c.outbox = &outbox{}
@@ -85,7 +92,11 @@ func (c *config) onRequestBody(f C.uintptr_t, eos bool) int {
 	*sp = requestBody(f, *sp, func(body []byte) { c.route(f, body) })
 	scratchPool.Put(sp)
 	if c.mode == "async" {
-		c.goAsync(f)
+		c.goAsync(f, nil)
+		return reqBodyStopNoBuffer
+	}
+	if c.mode == "redis" {
+		c.goAsync(f, c.countRequest)
 		return reqBodyStopNoBuffer
 	}
 	return reqBodyContinue
@@ -94,12 +105,14 @@ func (c *config) onRequestBody(f C.uintptr_t, eos bool) int {
 // goAsync leaves the worker thread: a goroutine does the (here empty) lookup
 // and commits an event; Envoy then calls on_http_filter_scheduled on the
 // worker, which resumes the request.
-func (c *config) goAsync(f C.uintptr_t) {
+func (c *config) goAsync(f C.uintptr_t, work func()) {
 	s := schedulerNew(f)
 	id := asyncSeq.Add(1)
 	pending.Store(id, s)
 	go func() {
-		// (a Redis round trip would be here)
+		if work != nil {
+			work()
+		}
 		schedulerCommit(s, id)
 	}()
 }

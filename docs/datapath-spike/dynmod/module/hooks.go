@@ -195,6 +195,8 @@ func parseConfig(name, s string) (*config, error) {
 			c.path = v
 		case "prefix":
 			c.prefix = v
+		case "redis":
+			c.redisAddr = v
 		case "panic_on":
 			c.panicOn = v
 		}
