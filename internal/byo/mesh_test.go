@@ -20,7 +20,7 @@ import (
 // RFC 6902 "add", a whole new resource for path "") to an Envoy config
 // shaped as each generates it, then run the real Envoy on the result with
 // --mode validate: on Envoy 1.40 and, when installed (make envoy-old), on
-// Envoy 1.36, the oldest these platforms ship. The appliers are models of
+// Envoy 1.37 (Envoy Gateway v1.7, Istio 1.29). The appliers are models of
 // the documented semantics, not Istio or Envoy Gateway themselves.
 
 // oldEnvoyBinary is `make envoy-old`'s Envoy; "" when missing outside CI.
