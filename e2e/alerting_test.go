@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -126,5 +127,36 @@ general_settings:
 			t.Fatalf("alerts:\n%s\nslack messages:\n%s", strings.Join(problems, "\n"), strings.Join(slack, "\n---\n"))
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+
+	// LiteLLM's test of the integration: one test alert per alert type on,
+	// each to its own webhook; behind the key; other services are refused.
+	if code, _, b := do(t, "GET", g.URL+"/health/services?service=slack", "", ""); code != 401 {
+		t.Errorf("/health/services without a key: %d %s", code, b)
+	}
+	code, _, b := do(t, "GET", g.URL+"/health/services?service=slack", master, "")
+	var hs struct {
+		Status     string   `json:"status"`
+		AlertTypes []string `json:"alert_types"`
+		Message    string   `json:"message"`
+	}
+	if err := json.Unmarshal(b, &hs); code != 200 || err != nil || hs.Status != "success" || !slices.Contains(hs.AlertTypes, "llm_exceptions") ||
+		!strings.HasPrefix(hs.Message, "Mock Slack Alert sent") {
+		t.Fatalf("/health/services?service=slack: %d %s", code, b)
+	}
+	if code, _, b := do(t, "GET", g.URL+"/health/services?service=langfuse", master, ""); code != 422 || !strings.Contains(string(b), `"error"`) {
+		t.Errorf("/health/services?service=langfuse: %d %s, want 422 OpenAI error JSON", code, b)
+	}
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		mu.Lock()
+		slack, outage := strings.Join(got["/slack"], "\n"), strings.Join(got["/outage"], "\n")
+		mu.Unlock()
+		if strings.Contains(slack, "Message: LLM Exception test alert") && strings.Contains(outage, "Message: Outage Alert Exception test alert") &&
+			!strings.Contains(slack, "Outage Alert Exception test alert") {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("test alerts not delivered as routed:\nslack: %s\noutage: %s", slack, outage)
+		}
 	}
 }

@@ -27,6 +27,7 @@ const (
 	routeLiveness
 	routeReadiness
 	routeHealth
+	routeHealthServices
 	routeMetrics
 )
 
@@ -44,6 +45,8 @@ func classify(method, rawPath string) route {
 		return route{kind: routeReadiness}
 	case "/health":
 		return route{kind: routeHealth}
+	case "/health/services":
+		return route{kind: routeHealthServices}
 	case "/metrics":
 		return route{kind: routeMetrics}
 	case "/models", "/v1/models":

@@ -2,6 +2,9 @@ package extproc
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
@@ -40,6 +43,25 @@ func (s *Server) management(st *State, rt route, h map[string]string) *extprocv3
 		}
 		b, _ := json.Marshal(s.healthCheck(st, true))
 		return immediate(200, "application/json", b, nil, "llmgate_health")
+	case routeHealthServices:
+		if _, e := st.authenticate(h); e != nil {
+			return errorReply(e, nil)
+		}
+		service := queryParam(h[":path"], "service")
+		if service == "" {
+			return errorReply(translator.NewError(400, "invalid_request_error", "service is required: /health/services?service=slack", "service"), nil)
+		}
+		c := s.services.Load()
+		if c == nil {
+			return errorReply(&translator.Error{Status: 422, Type: "invalid_request_error",
+				Message: fmt.Sprintf("%q not in proxy config: general_settings. Unable to test this.", service)}, nil)
+		}
+		status, body := (*c)(st.Cfg, service)
+		b, _ := json.Marshal(body)
+		if status >= 400 {
+			return errorReply(&translator.Error{Status: status, Type: "invalid_request_error", Message: fmt.Sprint(body)}, nil)
+		}
+		return immediate(status, "application/json", b, nil, "llmgate_health")
 	case routeModels, routeModelInfo, routeModelGroupInfo, routeModel:
 		if _, e := st.authenticate(h); e != nil {
 			return errorReply(e, nil)
@@ -172,4 +194,17 @@ func (st *State) modelGroupInfo() any {
 		data = append(data, e)
 	}
 	return map[string]any{"data": data}
+}
+
+// queryParam is one query parameter of a request path ("" when absent).
+func queryParam(path, name string) string {
+	_, q, ok := strings.Cut(path, "?")
+	if !ok {
+		return ""
+	}
+	v, err := url.ParseQuery(q)
+	if err != nil {
+		return ""
+	}
+	return v.Get(name)
 }

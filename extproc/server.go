@@ -148,6 +148,9 @@ type Server struct {
 	// metrics serves /metrics on the gateway port when the config names the
 	// prometheus callback (unset: 404); see SetMetrics.
 	metrics atomic.Pointer[http.Handler]
+	// services answers /health/services?service=NAME (LiteLLM's test of an
+	// alerting or logging integration); see SetServiceCheck.
+	services atomic.Pointer[ServiceCheck]
 	// OffPathOutcomes: Envoy's access-log service reports the fast path's
 	// successful tries and tries without a response (cooldowns), so any plan
 	// of fast-path deployments may take the fast path (fastpath.go, D45).
@@ -157,6 +160,13 @@ type Server struct {
 	// accessLogs ends the access-log streams on drain (als.go).
 	accessLogs accessLogStop
 }
+
+// ServiceCheck tests one integration for /health/services: the status and
+// the JSON body to answer.
+type ServiceCheck func(cfg *config.Config, service string) (status int, body any)
+
+// SetServiceCheck installs the /health/services check (safe while serving).
+func (s *Server) SetServiceCheck(c ServiceCheck) { s.services.Store(&c) }
 
 // SetMetrics installs the /metrics handler (safe while serving).
 func (s *Server) SetMetrics(h http.Handler) { s.metrics.Store(&h) }

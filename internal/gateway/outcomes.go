@@ -30,6 +30,7 @@ func (g *Gateway) startOutcomes(cfg *config.Config) *outcomeSinks {
 	}
 	if g.ext != nil {
 		g.ext.Outcomes = bus
+		g.ext.SetServiceCheck(g.serviceCheck)
 	}
 	g.ensureMetrics(cfg)
 	g.ensureCallbacks(cfg)
