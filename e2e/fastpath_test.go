@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/llmgate/llmgate/internal/fakeprovider"
+	"github.com/llmgate/llmgate/xds"
 )
 
 // extProcStreams is the number of ext_proc streams Envoy opened so far
@@ -407,4 +408,46 @@ general_settings:
 			t.Errorf("%s with %d ext_proc streams, want 1", r, n)
 		}
 	})
+}
+
+// TestFastPathManyDeployments (D45): above xds.FastPathLuaMax fast-path
+// deployments the clusters have no Lua filter (one Lua VM per cluster and
+// worker); a plan of one attempt is still fast, its path and host set by
+// the request filter, and a plan of several takes the full attempt filter.
+func TestFastPathManyDeployments(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	var b strings.Builder
+	b.WriteString("model_list:\n")
+	for i := 0; i < xds.FastPathLuaMax+1; i++ {
+		fmt.Fprintf(&b, "  - model_name: g%d\n    litellm_params: {model: openai/gpt-4o-mini, api_base: %s/m%d/v1, api_key: k-%d}\n", i/2, fake.URL(), i, i)
+	}
+	fmt.Fprintf(&b, "router_settings:\n  num_retries: 0\n  disable_cooldowns: true\ngeneral_settings:\n  master_key: %s\n", master)
+	g := startGateway(t, b.String())
+	must(t, fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/m0/"}, Fault: fakeprovider.Fault{Status: 500, ErrorMessage: "down"}}))
+	before := extProcStreams(t, g)
+	r := send(g.URL, chatBody("g1", "hi")) // g1 = m2, m3: num_retries 0 → one attempt
+	if r.code != 200 {
+		t.Fatalf("%s", r)
+	}
+	if n := extProcStreams(t, g) - before; n != 1 {
+		t.Errorf("%d ext_proc streams for a one-attempt plan, want 1", n)
+	}
+	rec, _ := fake.Last()
+	if (rec.Path != "/m2/v1/chat/completions" && rec.Path != "/m3/v1/chat/completions") || !strings.HasPrefix(rec.Header.Get("Authorization"), "Bearer k-") {
+		t.Errorf("upstream %s %v", rec.Path, rec.Header)
+	}
+	var m map[string]any
+	_ = json.Unmarshal(r.body, &m)
+	if m["model"] != "g1" || r.hdr.Get("x-litellm-model-group") != "g1" {
+		t.Errorf("model %v, group %q", m["model"], r.hdr.Get("x-litellm-model-group"))
+	}
+	before = extProcStreams(t, g)
+	fake.Reset()
+	r = send(g.URL, chatBody("g0", "hi", `"num_retries":1`)) // m0 fails, m1 answers, in either order
+	if r.code != 200 || r.servedBy() != "/m1" {
+		t.Fatalf("%s served by %q", r, r.servedBy())
+	}
+	if n, calls := extProcStreams(t, g)-before, len(fake.Requests()); n != 1+calls {
+		t.Errorf("%d ext_proc streams for %d tries: a plan of two takes the full attempt filter", n, calls)
+	}
 }

@@ -20,7 +20,10 @@ import (
 //   - the request filter prepared the body (D12): every attempt is an alike
 //     OpenAI-compatible or Azure deployment, so no try translates;
 //   - every attempt's deployment has a fast-path cluster (xds.FastPath),
-//     whose Lua filter sets the try's path and host;
+//     whose Lua filter sets the try's path and host; in a config with more
+//     than xds.FastPathLuaMax of them the clusters have no Lua filter (one
+//     Lua VM per cluster and worker) and only a plan of one attempt is fast,
+//     its path and host set here;
 //   - nothing needs to see a successful try in-process: no stream (the model
 //     restamp and usage chunk of D16 stay in the attempt filter), no usage
 //     tracking (latency routing, outcome sinks, spend) unless the access-log
@@ -52,6 +55,14 @@ func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]s
 		"s": structpb.NewNumberValue(float64(rc.StartUnixNano / 1e6)),
 	}})
 	mine := map[string]bool{}
+	if !st.fastLua {
+		// The one try's path and host, set here (no Lua filter on the cluster).
+		d, _ := st.Router.Deployment(rc.Attempts[0].DeploymentId)
+		base, _ := upstream.For(d)
+		mut.SetHeaders = append(mut.SetHeaders, hdr(":path", translator.PassThroughPath(endpointFromProto(rc.Endpoint), translator.Target{
+			Provider: d.Provider, Model: d.Model, APIBase: upstream.WithoutQuery(upstream.APIBase(d)), APIVersion: d.Params.APIVersion,
+		})), hdr(":authority", base.Authority()))
+	}
 	for _, o := range mut.SetHeaders {
 		mine[strings.ToLower(o.GetHeader().GetKey())] = true
 	}
@@ -67,6 +78,12 @@ func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]s
 // fastPlan checks the conditions above; it returns one entry per attempt
 // for the listener's Lua filter.
 func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]*structpb.Value, bool) {
+	if !st.fastLua && len(rc.Attempts) != 1 {
+		// Without the clusters' Lua filter nothing sets a try's path, nor
+		// holds a success until its body is whole so that a reset can be
+		// retried: only a single try is fast.
+		return nil, false
+	}
 	if !rc.BodyPrepared || rc.Stream || (rc.TrackUsage && !s.OffPathOutcomes) || rc.TrackEnd || rc.PolicyFallbacks || rc.KeyParallel ||
 		st.countCalls || len(st.Cfg.LiteLLM.ForwardHeadersGroups) > 0 || len(rc.Attempts) == 0 {
 		return nil, false

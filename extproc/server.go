@@ -49,6 +49,9 @@ type State struct {
 	countCalls bool
 	// mockTimeouts: some deployment sets litellm_params.mock_timeout.
 	mockTimeouts bool
+	// fastLua: the fast-path clusters set each try's path and host
+	// (xds.FastPathClusterLua); otherwise only single-attempt plans are fast.
+	fastLua bool
 
 	// ticketKey signs and verifies tickets (SetTicketKey).
 	ticketKey []byte
@@ -82,6 +85,7 @@ func NewState(cfg *config.Config, st store.Store, version string, log *slog.Logg
 		s.hasMaster = true
 	}
 	s.keyHeaders = keyHeaderOrder(cfg.General.LiteLLMKeyHeaderName)
+	s.fastLua = xds.FastPathClusterLua(cfg)
 	s.maxBody = int(xds.MaxRequestBytes(cfg))
 	rs := cfg.Router
 	usageStrategy := strings.HasPrefix(rs.RoutingStrategy, "usage-based")

@@ -45,6 +45,9 @@ type Options struct {
 	// clusters (keys as SDS secrets over ADS, no attempt filter on successes,
 	// D45). Off for resources rendered for a static bootstrap.
 	FastPath bool
+	// fastPathLua: fast-path clusters get the per-try path Lua filter (set by
+	// Build, FastPathLua).
+	fastPathLua bool
 }
 
 // DefaultMaxRequestBytes is used when general_settings.max_request_size_mb is unset.

@@ -36,6 +36,7 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 		o.MaxInFlight = uint32(min(n, 1<<30))
 	}
 	r := &Resources{}
+	o.fastPathLua = o.FastPath && FastPathClusterLua(cfg)
 	o.OutcomeLog = o.OutcomeLog || outcomeLogWanted(cfg, o)
 	l, err := Listener(o)
 	if err != nil {
