@@ -399,7 +399,7 @@ var keyTable = []KeyDoc{
 	notYet(SectionGeneral, "disable_retry_on_max_parallel_request_limit_error", ""),
 	notYet(SectionGeneral, "disable_reset_budget", ""),
 	notYet(SectionGeneral, "disable_adding_master_key_hash_to_db", ""),
-	notYet(SectionGeneral, "store_model_in_db", ""),
+	sup(SectionGeneral, "store_model_in_db", "/model/new, /model/update, /model/delete keep deployments in the key store (LiteLLM_ProxyModelTable; litellm_params values encrypted as LiteLLM does, under LITELLM_SALT_KEY else the master key); they join model_list at every load and a change is pushed to Envoy like a reload; also STORE_MODEL_IN_DB=True in the environment"),
 	notYet(SectionGeneral, "store_prompts_in_spend_logs", ""),
 	notYet(SectionGeneral, "disable_prisma_schema_update", ""),
 	sup(SectionGeneral, "proxy_batch_write_at", "seconds between spend batch writes, default 10; spend is in a local write-ahead file before that"),

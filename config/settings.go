@@ -522,6 +522,8 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			gs.ProxyBatchWriteAt, _ = p.seconds(v, key)
 		case "disable_spend_logs":
 			gs.DisableSpendLogs, _ = p.bool(v, key)
+		case "store_model_in_db":
+			gs.StoreModelInDB, _ = p.bool(v, key)
 		case "alerting", "alerting_threshold", "alert_types", "alert_to_webhook_url", "alerting_args":
 			p.alertingKey(&gs.Alerting, e.Key, v, key)
 		}

@@ -281,5 +281,9 @@ type GeneralSettings struct {
 	// ProxyBatchWriteAt is proxy_batch_write_at (0: the default, 10 s).
 	ProxyBatchWriteAt time.Duration
 	DisableSpendLogs  bool
-	Raw               map[string]any
+	// StoreModelInDB is store_model_in_db (or STORE_MODEL_IN_DB=True in
+	// the environment): /model/new|update|delete keep deployments in the key
+	// store, added to model_list at every load.
+	StoreModelInDB bool
+	Raw            map[string]any
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/translator"
@@ -13,6 +14,9 @@ import (
 
 // maxManagementBody bounds a management request's body.
 const maxManagementBody = 1 << 20
+
+// modelRouteTimeout bounds a /model/new|update|delete (it waits for the push).
+const modelRouteTimeout = 30 * time.Second
 
 // keyCheckTimeout bounds the limit counters' round trip (Redis) of a key check.
 const keyCheckTimeout = 2 * time.Second
@@ -65,7 +69,16 @@ func (s *Server) keyManagement(stream extprocv3.ExternalProcessor_ProcessServer,
 		return stream.Send(errorReply(&translator.Error{Status: 413, Type: "invalid_request_error", Code: "413",
 			Message: "Request body too large for a management route (at most 1 MiB)"}, nil))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	timeout := 10 * time.Second
+	if keys.IsModelRoute(h[":path"]) {
+		// /model/new|update|delete return once the new routing table is
+		// pushed (a reload): longer than message_timeout allows.
+		timeout = modelRouteTimeout
+		if err := stream.Send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(timeout + 5*time.Second)}); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	status, out := st.keys.Handle(ctx, strings.ToUpper(h[":method"]), h[":path"], body, keys.Caller{Admin: id.master, Token: id.token})
 	return stream.Send(immediate(status, "application/json", out, nil, "llmgate_keys"))

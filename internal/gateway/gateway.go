@@ -115,7 +115,10 @@ type Gateway struct {
 	envoyMetrics bool
 	// alerts raises general_settings.alerting's alerts (nil: never on);
 	// alertMetrics: its counters are on the metrics registry.
-	alerts       *alerting.Alerter
+	alerts *alerting.Alerter
+	// storedModels: this process adds store_model_in_db deployments to its
+	// config and serves /model/new|update|delete (llmgate run, not split mode).
+	storedModels bool
 	alertMetrics bool
 
 	mu      sync.Mutex
@@ -164,7 +167,7 @@ func Run(ctx context.Context, o Options) error {
 	if o.Stderr == nil {
 		o.Stderr = os.Stderr
 	}
-	g := &Gateway{o: o, log: o.Log}
+	g := &Gateway{o: o, log: o.Log, storedModels: true}
 	bin := o.EnvoyBinary
 	if bin == "" {
 		var err error
@@ -198,6 +201,9 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer g.closeKeys()
+	if err := g.addStoredModels(ctx, cfg); err != nil {
+		return err
+	}
 
 	res, err := xds.Build(cfg, g.xdsOptions())
 	if err != nil {
@@ -456,6 +462,7 @@ func (g *Gateway) newState(cfg *config.Config, version string) *extproc.State {
 	if g.keys != nil {
 		g.keys.SetEndUserDefaults(cfg.LiteLLM.MaxEndUserBudget, cfg.LiteLLM.MaxEndUserBudgetID)
 		g.keys.SetAccessGroups(accessGroups(cfg))
+		g.keys.SetModelSettings(g.modelSettings(cfg))
 	}
 	st.SetTicketKey(g.ticketKey(cfg))
 	return st

@@ -81,6 +81,9 @@ func (g *Gateway) Reload(ctx context.Context) {
 		waitStable(ctx, g.o.ConfigPath)
 	}
 	cfg, err := g.load()
+	if err == nil {
+		err = g.addStoredModels(ctx, cfg)
+	}
 	if err != nil {
 		g.log.Error("config reload rejected; the previous config keeps serving", "error", err.Error())
 		return

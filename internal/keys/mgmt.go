@@ -30,6 +30,12 @@ const (
 	maxMoney     = 1e12
 )
 
+// IsModelRoute reports whether path is /model/new, /model/update or /model/delete.
+func IsModelRoute(path string) bool {
+	name, ok := route(path)
+	return ok && strings.HasPrefix(name, "model/")
+}
+
 // IsRoute reports whether path is a management route this package serves.
 func IsRoute(path string) bool {
 	_, ok := route(path)
@@ -63,6 +69,9 @@ func route(path string) (string, bool) {
 	}
 	if r, ok := strings.CutPrefix(path, "/budget/"); ok && budgetRoutes[r] {
 		return "budget/" + r, true
+	}
+	if r, ok := strings.CutPrefix(path, "/model/"); ok && modelRoutes[r] {
+		return "model/" + r, true
 	}
 	if spendRoutes[path] {
 		return "spend" + path, true
@@ -117,6 +126,9 @@ func (s *Service) Handle(ctx context.Context, method, rawPath string, body []byt
 	}
 	if r, ok := strings.CutPrefix(name, "budget/"); ok {
 		return reply(s.handleBudget(ctx, r, req))
+	}
+	if r, ok := strings.CutPrefix(name, "model/"); ok {
+		return reply(s.handleModel(ctx, r, req))
 	}
 	if r, ok := strings.CutPrefix(name, "spend/"); ok {
 		return reply(s.handleSpend(ctx, "/"+r, q))

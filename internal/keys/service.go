@@ -71,6 +71,8 @@ type Service struct {
 	// accessGroups are model_info.access_groups: name → model groups.
 	accessGroups map[string][]string
 
+	modelSet ModelSettings
+
 	crossings  chan Crossing
 	crossed    atomic.Int64
 	onCrossing func(Crossing)

@@ -34,6 +34,7 @@ type Embedded struct {
 	budgets map[string]*Budget
 	members map[string]*Membership // by MemberKey
 	endUsrs map[string]*EndUser
+	models  map[string]*ModelRow
 	batches map[string]bool // spend batch ids already added
 	compact int             // compact when lines > compact + records
 }
@@ -47,6 +48,7 @@ type record struct {
 	Budget  *Budget     `json:"budget,omitempty"`
 	Member  *Membership `json:"member,omitempty"`
 	EndUser *EndUser    `json:"end_user,omitempty"`
+	Model   *ModelRow   `json:"model,omitempty"`
 	ID      string      `json:"id,omitempty"`
 	NewID   string      `json:"new_id,omitempty"`
 	Spend   *spendR     `json:"spend,omitempty"`
@@ -73,7 +75,7 @@ func OpenEmbedded(dir string) (*Embedded, error) {
 		return nil, fmt.Errorf("key store: %w", err)
 	}
 	e := &Embedded{dir: dir, keys: map[string]*Key{}, teams: map[string]*Team{}, users: map[string]*User{},
-		budgets: map[string]*Budget{}, members: map[string]*Membership{}, endUsrs: map[string]*EndUser{}, batches: map[string]bool{}, compact: 10000}
+		budgets: map[string]*Budget{}, members: map[string]*Membership{}, endUsrs: map[string]*EndUser{}, models: map[string]*ModelRow{}, batches: map[string]bool{}, compact: 10000}
 	path := filepath.Join(dir, "state.jsonl")
 	if err := e.replay(path); err != nil {
 		return nil, err
@@ -215,7 +217,9 @@ func (e *Embedded) apply(r *record) {
 		}
 		e.addSpendLocked(s)
 	default:
-		e.applyBudgets(r)
+		if !e.applyModels(r) {
+			e.applyBudgets(r)
+		}
 	}
 }
 
@@ -237,7 +241,7 @@ func (e *Embedded) write(r *record) error {
 	_ = json.Unmarshal(b, &own)
 	e.apply(&own)
 	e.lines++
-	if e.lines > e.compact+len(e.keys)+len(e.teams)+len(e.users)+len(e.budgets)+len(e.members)+len(e.endUsrs) {
+	if e.lines > e.compact+len(e.keys)+len(e.teams)+len(e.users)+len(e.budgets)+len(e.members)+len(e.endUsrs)+len(e.models) {
 		return e.compactLocked()
 	}
 	return nil
@@ -266,6 +270,10 @@ func (e *Embedded) compactLocked() error {
 		n++
 	}
 	n += e.snapshotBudgets(enc)
+	for _, m := range e.models {
+		_ = enc.Encode(&record{Op: "put_model", Model: m})
+		n++
+	}
 	if len(e.batches) > 0 {
 		ids := make([]string, 0, len(e.batches))
 		for id := range e.batches {

@@ -150,6 +150,7 @@ func (s *Spend) Empty() bool {
 // concurrent use, and a method that returns nil has made its change durable.
 type Store interface {
 	BudgetStore
+	ModelStore
 
 	// PutKey inserts a key or replaces every field of an existing one except
 	// spend: an existing key's spend only changes through AddSpend, so an

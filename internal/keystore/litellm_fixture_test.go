@@ -74,7 +74,7 @@ func TestPostgresExistingLiteLLMDatabase(t *testing.T) {
 	s2, err := OpenPostgres(ctx, url)
 	must(t, err)
 	s2.Close()
-	if v := srv.Exec(t, url, `SELECT count(*) FROM llmgate_schema_migrations`); v != "4" {
+	if v := srv.Exec(t, url, `SELECT count(*) FROM llmgate_schema_migrations`); v != "5" {
 		t.Fatalf("migrations recorded: %s", v)
 	}
 }

@@ -166,4 +166,16 @@ var migrations = []string{
 	ALTER TABLE "LiteLLM_VerificationToken" ADD COLUMN IF NOT EXISTS "budget_id" TEXT;
 	ALTER TABLE "LiteLLM_VerificationToken" ADD COLUMN IF NOT EXISTS "soft_budget_cooldown" BOOLEAN NOT NULL DEFAULT false;
 	ALTER TABLE "LiteLLM_TeamTable" ADD COLUMN IF NOT EXISTS "soft_budget" DOUBLE PRECISION`,
+	// 5: deployments added through /model/new (store_model_in_db), as in
+	// LiteLLM's schema.prisma.
+	`CREATE TABLE IF NOT EXISTS "LiteLLM_ProxyModelTable" (
+		"model_id" TEXT NOT NULL PRIMARY KEY,
+		"model_name" TEXT NOT NULL,
+		"litellm_params" JSONB NOT NULL,
+		"model_info" JSONB,
+		"created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+		"created_by" TEXT NOT NULL,
+		"updated_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+		"updated_by" TEXT NOT NULL
+	)`,
 }

@@ -337,6 +337,25 @@ func runSuite(t *testing.T, mk func(t *testing.T) opener) {
 			t.Fatalf("after deletes: %d budgets, %d end users", len(bs), len(us))
 		}
 	})
+	t.Run("models added at runtime survive reopen", func(t *testing.T) {
+		open := mk(t)
+		s := open(t)
+		must(t, s.PutModel(ctx, &ModelRow{ModelID: "m1", ModelName: "db-model", LitellmParams: map[string]any{"model": "enc-1"},
+			ModelInfo: map[string]any{"id": "m1"}, CreatedBy: "admin", UpdatedBy: "admin"}))
+		must(t, s.PutModel(ctx, &ModelRow{ModelID: "m2", ModelName: "other", LitellmParams: map[string]any{"model": "enc-2"}, CreatedBy: "a", UpdatedBy: "a"}))
+		must(t, s.PutModel(ctx, &ModelRow{ModelID: "m1", ModelName: "db-model-2", LitellmParams: map[string]any{"model": "enc-3"}, CreatedBy: "admin", UpdatedBy: "admin"}))
+		must(t, s.DeleteModel(ctx, "m2"))
+		if err := s.DeleteModel(ctx, "m2"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("second delete: %v", err)
+		}
+		s.Close()
+		s = open(t)
+		ms, err := s.ListModels(ctx)
+		must(t, err)
+		if len(ms) != 1 || ms[0].ModelName != "db-model-2" || ms[0].LitellmParams["model"] != "enc-3" {
+			t.Fatalf("models %+v", ms)
+		}
+	})
 	t.Run("spend logs by user, team, end user and time", func(t *testing.T) {
 		s := mk(t)(t)
 		t0 := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
