@@ -39,12 +39,20 @@ general_settings:
 
 // ScaleConfig is a config of n deployments on the fake provider, ten to a
 // model group, for the control-plane scale figures.
-func ScaleConfig(fakeURL string, n int) string {
+func ScaleConfig(fakeURL string, n int) string { return ScaleConfigMoved(fakeURL, n, -1) }
+
+// ScaleConfigMoved is ScaleConfig with deployment number moved on a new
+// api_base (a config change of one deployment; -1: none).
+func ScaleConfigMoved(fakeURL string, n, moved int) string {
 	var b strings.Builder
 	b.Grow(n * 160)
 	b.WriteString("model_list:\n")
 	for i := 0; i < n; i++ {
-		fmt.Fprintf(&b, "  - model_name: group-%d\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: %s/d%d/v1\n      api_key: sk-%d\n", i/10, fakeURL, i, i)
+		suffix := ""
+		if i == moved {
+			suffix = "-moved"
+		}
+		fmt.Fprintf(&b, "  - model_name: group-%d\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: %s/d%d%s/v1\n      api_key: sk-%d\n", i/10, fakeURL, i, suffix, i)
 	}
 	b.WriteString("router_settings:\n  routing_strategy: simple-shuffle\n")
 	fmt.Fprintf(&b, "general_settings:\n  master_key: %s\n", MasterKey)

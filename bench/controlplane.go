@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,10 +22,14 @@ import (
 // ScaleResult is the control plane's cost for one config size.
 type ScaleResult struct {
 	Deployments int
-	Parse       time.Duration // YAML → config.Config (validation included)
-	Build       time.Duration // xds.Build: Envoy resources
-	Push        time.Duration // xds.Server.Set → Envoy's ACK of the route config
-	EnvoyRSS    int64         // Envoy's RSS after the push
+	// Change: the same size again with one deployment moved to a new
+	// api_base (a reload of a large config), not a new size.
+	Change   bool
+	Parse    time.Duration // YAML → config.Config (validation included)
+	Build    time.Duration // xds.Build: Envoy resources
+	Push     time.Duration // xds.Server.Set → Envoy ACKed every resource type the change touched
+	EnvoyRSS int64         // Envoy's RSS after the push
+	EnvoyCPU time.Duration // Envoy's CPU time (user + system) during the push
 }
 
 // Total is parse + build + push.
@@ -33,7 +38,9 @@ func (r ScaleResult) Total() time.Duration { return r.Parse + r.Build + r.Push }
 // ControlPlaneScale compiles configs of each size and pushes them, in order,
 // to one real Envoy over ADS (the same xds.Server and bootstrap as `llmgate
 // run`), timing each step. The Envoy first gets a one-deployment config, so
-// every timed push is a config change on a connected Envoy.
+// every timed push is a config change on a connected Envoy. Last, the
+// largest size is pushed again with one deployment moved: a reload of a
+// large config.
 func ControlPlaneScale(ctx context.Context, o *Options, fakeURL string, sizes []int) ([]ScaleResult, error) {
 	dir, err := os.MkdirTemp(o.WorkDir, "scale-")
 	if err != nil {
@@ -43,7 +50,8 @@ func ControlPlaneScale(ctx context.Context, o *Options, fakeURL string, sizes []
 	if err != nil {
 		return nil, err
 	}
-	xo := xds.Options{ListenAddress: "127.0.0.1", Port: uint32(port), ExtProcSocket: filepath.Join(dir, "extproc.sock")}
+	// As `llmgate run` compiles them (internal/gateway xdsOptions).
+	xo := xds.Options{ListenAddress: "127.0.0.1", Port: uint32(port), ExtProcSocket: filepath.Join(dir, "extproc.sock"), FastPath: true}
 	sock := filepath.Join(dir, "xds.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
@@ -55,7 +63,7 @@ func ControlPlaneScale(ctx context.Context, o *Options, fakeURL string, sizes []
 	go func() { _ = srv.Serve(ctx, l) }()
 
 	// The setting `llmgate run` uses for large configs (above 1,000 deployments).
-	boot, err := envoy.BootstrapJSON(envoy.BootstrapOptions{XDSSocket: sock, NoDeploymentStats: true})
+	boot, err := envoy.BootstrapJSON(envoy.BootstrapOptions{XDSSocket: sock, NoDeploymentStats: true, StateOfTheWorld: o.ScaleSotW})
 	if err != nil {
 		return nil, err
 	}
@@ -72,9 +80,9 @@ func ControlPlaneScale(ctx context.Context, o *Options, fakeURL string, sizes []
 	}
 	defer p.Stop(5 * time.Second)
 
-	push := func(n int) (ScaleResult, error) {
-		r := ScaleResult{Deployments: n}
-		yaml := []byte(ScaleConfig(fakeURL, n))
+	push := func(n, moved int) (ScaleResult, error) {
+		r := ScaleResult{Deployments: n, Change: moved >= 0}
+		yaml := []byte(ScaleConfigMoved(fakeURL, n, moved))
 		t0 := time.Now()
 		cfg, err := config.Parse(yaml, fmt.Sprintf("scale-%d.yaml", n), os.LookupEnv)
 		if err != nil {
@@ -93,6 +101,7 @@ func ControlPlaneScale(ctx context.Context, o *Options, fakeURL string, sizes []
 				drained = true
 			}
 		}
+		cpu0 := envoyCPU(p.PID())
 		if err := srv.Set(ctx, res); err != nil {
 			return r, fmt.Errorf("push %d deployments: %w", n, err)
 		}
@@ -109,23 +118,40 @@ func ControlPlaneScale(ctx context.Context, o *Options, fakeURL string, sizes []
 		}
 		t3 := time.Now()
 		r.Parse, r.Build, r.Push = t1.Sub(t0), t2.Sub(t1), t3.Sub(t2)
+		r.EnvoyCPU = envoyCPU(p.PID()) - cpu0
 		if s, err := readProc(p.PID()); err == nil {
 			r.EnvoyRSS = s.RSS
 		}
 		return r, nil
 	}
-	if _, err := push(1); err != nil {
+	if _, err := push(1, -1); err != nil {
 		return nil, err
 	}
 	var out []ScaleResult
 	for _, n := range sizes {
-		r, err := push(n)
+		r, err := push(n, -1)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	if len(sizes) > 0 {
+		n := slices.Max(sizes)
+		r, err := push(n, n/2)
 		if err != nil {
 			return out, err
 		}
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+func envoyCPU(pid int) time.Duration {
+	s, err := readProc(pid)
+	if err != nil {
+		return 0
+	}
+	return s.CPU
 }
 
 // ReloadTimes rewrites llmgate's config file n times, each time moving the

@@ -37,6 +37,7 @@ type Options struct {
 	RSSRate          int // open-loop rate for the RSS-under-load figure
 	RSSDuration      time.Duration
 	ScaleSizes       []int
+	ScaleSotW        bool // the scale Envoy on state-of-the-world ADS (for comparison)
 	Reloads          int
 	EnvoyConcurrency int
 	WorkDir          string

@@ -87,6 +87,8 @@ type Gateway struct {
 	stdout     bytes.Buffer
 	stderr     bytes.Buffer
 	done       chan struct{}
+	// readyWithin bounds the wait for readiness (30 s when zero).
+	readyWithin time.Duration
 }
 
 // startGateway writes the config and runs llmgate on a free port until the test ends.
@@ -97,6 +99,12 @@ func startGateway(t *testing.T, configYAML string, env ...string) *Gateway {
 
 // startGatewayArgs is startGateway with extra `llmgate run` flags.
 func startGatewayArgs(t *testing.T, configYAML string, args []string, env ...string) *Gateway {
+	t.Helper()
+	return newGateway(t, configYAML, args, env...).launch(t)
+}
+
+// newGateway prepares `llmgate run` on the config (not started: launch).
+func newGateway(t *testing.T, configYAML string, args []string, env ...string) *Gateway {
 	t.Helper()
 	needEnvoy(t)
 	dir := t.TempDir()
@@ -110,7 +118,7 @@ func startGatewayArgs(t *testing.T, configYAML string, args []string, env ...str
 		"--envoy", envoyBin, "--envoy-concurrency", "2"}, args...)...)
 	// Each gateway keeps its key store and spend file in the test's own dir.
 	g.cmd.Env = append(append(os.Environ(), "LLMGATE_DATA_DIR="+filepath.Join(dir, "data")), env...)
-	return g.launch(t)
+	return g
 }
 
 // launch starts g.cmd (built by the caller) with its output captured, stops
@@ -131,7 +139,11 @@ func (g *Gateway) launch(t *testing.T) *Gateway {
 
 func (g *Gateway) waitReady() {
 	g.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	within := g.readyWithin
+	if within == 0 {
+		within = 30 * time.Second
+	}
+	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		select {
 		case <-g.done:
@@ -147,7 +159,7 @@ func (g *Gateway) waitReady() {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	g.t.Fatalf("llmgate not ready in 30s:\n%s", g.Logs())
+	g.t.Fatalf("llmgate not ready in %s:\n%s", within, g.Logs())
 }
 
 // Stop sends SIGTERM and waits (then SIGKILL).

@@ -45,6 +45,10 @@ type BootstrapOptions struct {
 	// the memory of a large push (docs/benchmarks.md); `llmgate run` turns
 	// them off above 1,000 deployments.
 	NoDeploymentStats bool
+	// StateOfTheWorld makes Envoy use state-of-the-world ADS instead of
+	// delta ADS (every push carries every resource again); for comparison
+	// (`llmbench --scale-only … --sotw`) and for control planes that lack delta.
+	StateOfTheWorld bool
 }
 
 // Bootstrap builds the bootstrap: ADS for listeners and clusters (routes come
@@ -96,12 +100,18 @@ func Bootstrap(o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
 			return nil, err
 		}
 	}
+	apiType := corev3.ApiConfigSource_DELTA_GRPC
+	if o.StateOfTheWorld {
+		apiType = corev3.ApiConfigSource_GRPC
+	}
 	b := &bootstrapv3.Bootstrap{
 		Node:  &corev3.Node{Id: o.NodeID, Cluster: "llmgate"},
 		Admin: &bootstrapv3.Admin{Address: admin},
 		DynamicResources: &bootstrapv3.Bootstrap_DynamicResources{
 			AdsConfig: &corev3.ApiConfigSource{
-				ApiType:                   corev3.ApiConfigSource_GRPC,
+				// Delta xDS (D48): a config change travels as the resources it
+				// changes, not as every cluster of the config again.
+				ApiType:                   apiType,
 				TransportApiVersion:       corev3.ApiVersion_V3,
 				GrpcServices:              []*corev3.GrpcService{{TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: xds.XDSCluster}}}},
 				SetNodeOnFirstMessageOnly: true,

@@ -36,44 +36,62 @@ func (c *callbacks) OnStreamClosed(id int64, _ *corev3.Node) {
 func (c *callbacks) OnDeltaStreamOpen(context.Context, int64, string) error {
 	return nil
 }
-func (c *callbacks) OnDeltaStreamClosed(int64, *corev3.Node) {}
+func (c *callbacks) OnDeltaStreamClosed(id int64, _ *corev3.Node) {
+	c.mu.Lock()
+	delete(c.nacks, id)
+	c.mu.Unlock()
+	c.s.deltaClosed(id)
+}
 func (c *callbacks) OnStreamRequest(id int64, req *discoveryv3.DiscoveryRequest) error {
 	if req.ErrorDetail != nil {
-		key := req.TypeUrl + "\x00" + req.ErrorDetail.Message
-		c.mu.Lock()
-		if c.nacks == nil {
-			c.nacks = map[int64]map[string]bool{}
-		}
-		if c.nacks[id] == nil {
-			c.nacks[id] = map[string]bool{}
-		}
-		again := c.nacks[id][key]
-		c.nacks[id][key] = true
-		c.mu.Unlock()
-		if again {
-			return fmt.Errorf("envoy rejected the same %s again: %s", req.TypeUrl, req.ErrorDetail.Message)
-		}
-		c.s.log.Error("envoy rejected config", "type", req.TypeUrl, "version", req.VersionInfo, "error", req.ErrorDetail.Message)
-		select {
-		case c.s.rejected <- Rejection{TypeURL: req.TypeUrl, Message: req.ErrorDetail.Message}:
-		default:
-		}
-		return nil
+		return c.rejected(id, req.TypeUrl, req.VersionInfo, req.ErrorDetail.Message)
 	}
 	if req.ResponseNonce != "" && req.TypeUrl == "type.googleapis.com/envoy.config.route.v3.RouteConfiguration" {
-		select {
-		case c.s.acked <- req.VersionInfo:
-		default:
-		}
+		c.s.ack(req.VersionInfo)
+	}
+	return nil
+}
+
+// rejected handles a NACK: logged and reported once per stream; the same
+// rejection again closes the stream (an error from the callback).
+func (c *callbacks) rejected(id int64, typeURL, version, msg string) error {
+	key := typeURL + "\x00" + msg
+	c.mu.Lock()
+	if c.nacks == nil {
+		c.nacks = map[int64]map[string]bool{}
+	}
+	if c.nacks[id] == nil {
+		c.nacks[id] = map[string]bool{}
+	}
+	again := c.nacks[id][key]
+	c.nacks[id][key] = true
+	c.mu.Unlock()
+	if again {
+		return fmt.Errorf("envoy rejected the same %s again: %s", typeURL, msg)
+	}
+	c.s.log.Error("envoy rejected config", "type", typeURL, "version", version, "error", msg)
+	select {
+	case c.s.rejected <- Rejection{TypeURL: typeURL, Message: msg}:
+	default:
 	}
 	return nil
 }
 func (c *callbacks) OnStreamResponse(context.Context, int64, *discoveryv3.DiscoveryRequest, *discoveryv3.DiscoveryResponse) {
 }
-func (c *callbacks) OnStreamDeltaRequest(int64, *discoveryv3.DeltaDiscoveryRequest) error {
+
+// Delta xDS: an ACK or NACK names the nonce of the response it answers.
+func (c *callbacks) OnStreamDeltaRequest(id int64, req *discoveryv3.DeltaDiscoveryRequest) error {
+	if req.ErrorDetail != nil {
+		c.s.deltaNacked(id, req.ResponseNonce)
+		return c.rejected(id, req.TypeUrl, req.ResponseNonce, req.ErrorDetail.Message)
+	}
+	if req.ResponseNonce != "" {
+		c.s.deltaAcked(id, req.ResponseNonce)
+	}
 	return nil
 }
-func (c *callbacks) OnStreamDeltaResponse(int64, *discoveryv3.DeltaDiscoveryRequest, *discoveryv3.DeltaDiscoveryResponse) {
+func (c *callbacks) OnStreamDeltaResponse(id int64, _ *discoveryv3.DeltaDiscoveryRequest, resp *discoveryv3.DeltaDiscoveryResponse) {
+	c.s.deltaSent(id, resp.Nonce, resp.TypeUrl, resp.SystemVersionInfo)
 }
 func (c *callbacks) OnFetchRequest(context.Context, *discoveryv3.DiscoveryRequest) error { return nil }
 func (c *callbacks) OnFetchResponse(*discoveryv3.DiscoveryRequest, *discoveryv3.DiscoveryResponse) {

@@ -9,6 +9,7 @@ import (
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/llmgate/llmgate/config"
@@ -23,6 +24,10 @@ type Resources struct {
 	Clusters  []*clusterv3.Cluster
 	// Secrets are the fast-path deployments' keys, served over ADS (SDS).
 	Secrets []*tlsv3.Secret
+
+	// versions: type URL → resource name → version, set by Build (nil for
+	// Resources made by hand: the server then computes them).
+	versions map[string]map[string]string
 }
 
 // Build compiles a config into Envoy resources. The version is a hash of the
@@ -98,17 +103,44 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 			return nil, err
 		}
 	}
+	if err := r.hash(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// hash gives every resource a version (a hash of its deterministic wire
+// form) and the whole config a version (a hash over them). The per-resource
+// versions are what delta xDS compares (D48): Server.Set hands them to the
+// snapshot, so go-control-plane does not marshal every resource again to
+// find the few that changed.
+func (r *Resources) hash() error {
+	r.versions = map[string]map[string]string{}
 	h := sha256.New()
 	mo := proto.MarshalOptions{Deterministic: true}
+	var buf []byte
 	for _, m := range r.all() {
-		b, err := mo.Marshal(m)
+		var err error
+		buf, err = mo.MarshalAppend(buf[:0], m)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		h.Write(b)
+		sum := sha256.Sum256(buf)
+		v := hex.EncodeToString(sum[:16])
+		typ := typeURL(m)
+		if r.versions[typ] == nil {
+			r.versions[typ] = map[string]string{}
+		}
+		r.versions[typ][cachev3.GetResourceName(m)] = v
+		h.Write(sum[:])
 	}
 	r.Version = hex.EncodeToString(h.Sum(nil))[:16]
-	return r, nil
+	return nil
+}
+
+// typeURL is the xDS type URL of a resource.
+func typeURL(m proto.Message) string {
+	return "type.googleapis.com/" + string(m.ProtoReflect().Descriptor().FullName())
 }
 
 func (r *Resources) all() []proto.Message {

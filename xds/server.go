@@ -30,6 +30,30 @@ type Server struct {
 	current  *cachev3.Snapshot
 	acked    chan string // versions Envoy acknowledged
 	rejected chan Rejection
+
+	// Delta xDS (D48): the versions set and the resource types each changed,
+	// oldest first; a version is acknowledged once Envoy ACKed every type it
+	// changed (a delta push sends nothing for an unchanged type).
+	pmu     sync.Mutex
+	seq     uint64
+	pending []pendingVersion
+	sent    map[int64]map[string]sentResponse // delta stream → nonce → what it carried
+}
+
+type pendingVersion struct {
+	seq     uint64
+	version string
+	types   map[string]bool
+	failed  bool // Envoy rejected one of its types: never reported
+}
+
+// maxPending bounds the versions waiting for Envoy (none connected, or one
+// that stopped answering): the oldest are forgotten.
+const maxPending = 64
+
+type sentResponse struct {
+	typeURL string
+	seq     uint64
 }
 
 // Rejection is a config Envoy refused (a NACK), for instance a listener whose
@@ -102,16 +126,157 @@ func (s *Server) Set(ctx context.Context, r *Resources) error {
 	if err := snap.Consistent(); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
+	if r.versions != nil {
+		// Build's per-resource versions: the cache compares them with what
+		// each delta stream holds instead of marshalling every resource.
+		snap.VersionMap = map[string]map[string]string{}
+		for typ := range res {
+			snap.VersionMap[typ] = r.versions[typ]
+			if snap.VersionMap[typ] == nil {
+				snap.VersionMap[typ] = map[string]string{}
+			}
+		}
+	} else if err := snap.ConstructVersionMap(); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.expect(r.Version, changedTypes(s.current, snap))
 	if err := s.cache.SetSnapshot(ctx, "llmgate", snap); err != nil {
 		return err
 	}
 	s.current = snap
+	s.settle()
 	return nil
 }
 
-// Acked receives the versions Envoy acknowledged (best effort, never blocks the server).
+// changedTypes are the resource types whose resources differ between two
+// snapshots (every non-empty type against none). Only the types Envoy always
+// subscribes to count: clusters and listeners (wildcard) and the route
+// configuration (named by the listener). SDS secrets are asked for by name
+// by the clusters that use them, so a changed secret no Envoy asks for yet
+// (or any more) gets no response to wait for.
+func changedTypes(old, cur *cachev3.Snapshot) map[string]bool {
+	out := map[string]bool{}
+	for _, typ := range []string{resource.ClusterType, resource.RouteType, resource.ListenerType} {
+		vs := cur.VersionMap[typ]
+		var before map[string]string
+		if old != nil {
+			before = old.VersionMap[typ]
+		}
+		if len(before) != len(vs) {
+			out[typ] = true
+			continue
+		}
+		for name, v := range vs {
+			if before[name] != v {
+				out[typ] = true
+				break
+			}
+		}
+	}
+	return out
+}
+
+// expect records that version v changes these types; Envoy's ACK of each
+// (over delta xDS) acknowledges v.
+func (s *Server) expect(v string, types map[string]bool) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	s.seq++
+	if len(s.pending) >= maxPending {
+		s.pending = s.pending[1:]
+	}
+	s.pending = append(s.pending, pendingVersion{seq: s.seq, version: v, types: types})
+}
+
+// settle reports every pending version, oldest first, whose types are all
+// acknowledged (a version that changed nothing at once).
+func (s *Server) settle() {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	s.settleLocked()
+}
+
+func (s *Server) settleLocked() {
+	for len(s.pending) > 0 && len(s.pending[0].types) == 0 {
+		if !s.pending[0].failed {
+			s.ack(s.pending[0].version)
+		}
+		s.pending = s.pending[1:]
+	}
+}
+
+// ack reports a version Envoy applied (best effort, never blocks).
+func (s *Server) ack(v string) {
+	select {
+	case s.acked <- v:
+	default:
+	}
+}
+
+// deltaSent remembers what a delta response carried, by stream and nonce:
+// its type and the version it brings that type to (the snapshot's, the
+// latest set with that version).
+func (s *Server) deltaSent(stream int64, nonce, typeURL, version string) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	seq := uint64(0)
+	for i := len(s.pending) - 1; i >= 0; i-- {
+		if s.pending[i].version == version {
+			seq = s.pending[i].seq
+			break
+		}
+	}
+	if seq == 0 {
+		return // a version already reported: nothing waits for it
+	}
+	if s.sent == nil {
+		s.sent = map[int64]map[string]sentResponse{}
+	}
+	if s.sent[stream] == nil {
+		s.sent[stream] = map[string]sentResponse{}
+	}
+	s.sent[stream][nonce] = sentResponse{typeURL: typeURL, seq: seq}
+}
+
+// deltaAcked: Envoy ACKed the response with this nonce, so its type is at
+// the version that was current when it was sent, and no older version waits
+// for that type any more.
+func (s *Server) deltaAcked(stream int64, nonce string) { s.deltaAnswered(stream, nonce, false) }
+
+// deltaNacked: Envoy rejected the response with this nonce; the versions
+// waiting for its type are never reported (Envoy keeps what it had), and
+// later ones are not held up by them.
+func (s *Server) deltaNacked(stream int64, nonce string) { s.deltaAnswered(stream, nonce, true) }
+
+func (s *Server) deltaAnswered(stream int64, nonce string, rejected bool) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	r, ok := s.sent[stream][nonce]
+	if !ok {
+		return
+	}
+	delete(s.sent[stream], nonce)
+	for i := range s.pending {
+		if s.pending[i].seq <= r.seq && s.pending[i].types[r.typeURL] {
+			delete(s.pending[i].types, r.typeURL)
+			s.pending[i].failed = s.pending[i].failed || rejected
+		}
+	}
+	s.settleLocked()
+}
+
+func (s *Server) deltaClosed(stream int64) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	delete(s.sent, stream)
+}
+
+// Acked receives the versions Envoy applied, in the order they were set
+// (best effort, never blocks the server): over delta xDS (`llmgate run`'s
+// bootstrap) once Envoy ACKed every resource type the version changed; over
+// state-of-the-world xDS when it ACKed the route configuration.
 func (s *Server) Acked() <-chan string { return s.acked }
 
 // Register adds the ADS service to a gRPC server.

@@ -42,6 +42,7 @@ func run() error {
 		duration    = flag.Duration("duration", 0, "override the length of one closed-loop run")
 		command     = flag.String("command", "", "the command to print in the report (default: this one)")
 		rssOnly     = flag.Int("rss-only", 0, "only llmgate's memory: an open-loop run at this rate (requests per second) for --duration, RSS sampled; prints it, writes no doc")
+		sotw        = flag.Bool("sotw", false, "with --scale-only: Envoy on state-of-the-world ADS instead of delta (for comparison)")
 		scaleOnly   = flag.String("scale-only", "", "only the control-plane figures, for these comma-separated deployment counts (e.g. 1000,10000); prints them, writes no doc")
 		keysOnly    = flag.Int("keys-only", 0, "only the virtual-key figure: this many keys in llmgate's store, the master key against one of them (closed loop, --duration per run); prints it, writes no doc")
 	)
@@ -111,6 +112,7 @@ func run() error {
 		return rssOnlyRun(o, *rssOnly)
 	}
 	if *scaleOnly != "" {
+		o.ScaleSotW = *sotw
 		return scaleOnlyRun(ctx, o, *scaleOnly)
 	}
 	if *keysOnly > 0 {
@@ -263,8 +265,12 @@ func scaleOnlyRun(ctx context.Context, o bench.Options, sizes string) error {
 	o.WorkDir = dir
 	res, err := bench.ControlPlaneScale(ctx, &o, "http://127.0.0.1:9", ns)
 	for _, r := range res {
-		fmt.Printf("%6d deployments: parse %-10s build %-10s push %-10s total %-10s envoy RSS %.1f MB\n", r.Deployments,
-			r.Parse.Round(time.Millisecond), r.Build.Round(time.Millisecond), r.Push.Round(time.Millisecond), r.Total().Round(time.Millisecond), float64(r.EnvoyRSS)/(1<<20))
+		what := "deployments"
+		if r.Change {
+			what = "one moved  "
+		}
+		fmt.Printf("%6d %s: parse %-10s build %-10s push %-10s total %-10s envoy CPU %-8s envoy RSS %.1f MB\n", r.Deployments, what,
+			r.Parse.Round(time.Millisecond), r.Build.Round(time.Millisecond), r.Push.Round(time.Millisecond), r.Total().Round(time.Millisecond), r.EnvoyCPU, float64(r.EnvoyRSS)/(1<<20))
 	}
 	return err
 }
