@@ -49,6 +49,9 @@ type accessLogService struct {
 // serves ext_proc (the same process, the same replica).
 func (s *Server) registerAccessLog(g *grpc.Server) {
 	alsv3.RegisterAccessLogServiceServer(g, &accessLogService{s: s, j: newJoiner()})
+	// The fast path may now take plans whose deployments can cool down,
+	// and usage-tracked requests: their tries are reported from here (D45).
+	s.OffPathOutcomes = true
 }
 
 // accessLogStop ends every access-log stream once (EndAccessLogs).
