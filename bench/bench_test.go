@@ -256,6 +256,9 @@ func sampleReport() *Report {
 			{Name: "llmgate", Latency: lat(ms(3), ms(2), 1000), MaxRPS: 600, AtRateRPS: 1000, Stream: StreamFigure{TTFT: ms(3), Gap: ms(1), AddedTTFT: ms(2)},
 				Parts: []*PartFigure{{Name: "llmgate", IdleRSS: 20 << 20, PeakRSS: 40 << 20, RSSAtRate: 40 << 20}, {Name: "envoy", IdleRSS: 1 << 20, PeakRSS: 2 << 20}}},
 			{Name: "litellm", Latency: lat(ms(50), ms(49), 90), MaxRPS: 60, Stream: StreamFigure{TTFT: ms(20), Gap: ms(2)}, Parts: []*PartFigure{{Name: "litellm", IdleRSS: 200 << 20, PeakRSS: 300 << 20}}},
+			{Name: "llmgate-anthropic", Config: anthropicDesc, Latency: lat(ms(4), ms(3), 800), Stream: StreamFigure{TTFT: ms(4), Gap: ms(1), AddedTTFT: ms(3)},
+				Parts: []*PartFigure{{Name: "llmgate", IdleRSS: 20 << 20, PeakRSS: 40 << 20}, {Name: "envoy", IdleRSS: 1 << 20, PeakRSS: 2 << 20}}},
+			{Name: "llmgate-redis", Config: redisDesc, Skipped: "redis-server not found"},
 		},
 		Scale: []ScaleResult{{Deployments: 10, Push: ms(20)}, {Deployments: 1000, Push: ms(90)}, {Deployments: 10000, Parse: ms(300), Build: ms(400), Push: ms(500)},
 			{Deployments: 10000, Change: true, Parse: ms(300), Build: ms(400), Push: ms(50)}},
@@ -278,6 +281,8 @@ func TestChecks(t *testing.T) {
 		{"Throughput at concurrency 64 ≥ 70% of plain Envoy's", "**no**", "33%"},
 		{"Throughput at concurrency 64 ≥ 10× LiteLLM's", "yes", "11.1×"},
 		{"Streaming: added time-to-first-token ≤ 1 ms p50", "**no**", "2.00 ms"},
+		{"Added p99 at concurrency 1 ≤ plain Envoy's added p99 + 0.3 ms (issue 10)", "**no**", "llmgate +2.00 ms, plain Envoy +400 µs"},
+		{"Streaming: added time-to-first-token ≤ plain Envoy's + 0.3 ms (issue 10)", "**no**", "llmgate +2.00 ms, plain Envoy +200 µs"},
 		{"ext_proc (llmgate process) RSS ≤ 60 MB at 1000 rps", "yes", "40.0 MB"},
 		{"10,000 deployments compile and push in ≤ 1 s (from a 1,000-deployment config: 9,000 new clusters)", "**no**", "1.20 s"},
 		{"A change of one deployment in a 10,000-deployment config compiles and pushes in ≤ 1 s", "yes", "750.00 ms"},
@@ -298,7 +303,8 @@ func TestChecks(t *testing.T) {
 func TestMarkdownAndProblems(t *testing.T) {
 	r := sampleReport()
 	md := r.Markdown(Environment{Commit: "abc123", Machine: "nproc 2, Test CPU", Command: "make bench"})
-	for _, want := range []string{"| commit | abc123 |", "nproc 2, Test CPU", "`make bench`", "| llmgate | 1 |", "| llmgate | llmgate | 20.0 MB | 40.0 MB | 40.0 MB |", "| 10000 |", "| 10000, one moved |", "median 80.00 ms"} {
+	for _, want := range []string{"| commit | abc123 |", "nproc 2, Test CPU", "`make bench`", "| llmgate | 1 |", "| llmgate | llmgate | 20.0 MB | 40.0 MB | 40.0 MB |", "| 10000 |", "| 10000, one moved |", "median 80.00 ms",
+		"| llmgate-anthropic | " + anthropicDesc + " | 3.00 ms | 800 | 0.27× | 3.00 ms |", "| llmgate-redis | " + redisDesc + " | skipped: redis-server not found", "| llmgate-anthropic | 800 | 0.16× | 0.27× | not searched |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q", want)
 		}

@@ -37,6 +37,57 @@ general_settings:
 	return b.String()
 }
 
+// Model groups of the other configs (issue 10: the same figures, no target).
+const (
+	RedisModelGroup     = "bench-gpt-limited"
+	AnthropicModelGroup = "bench-claude"
+)
+
+// RedisConfig is the typical config with rpm/tpm limits counted in Redis:
+// usage-based-routing-v2 (LiteLLM's strategy that enforces them), limits
+// high enough never to be reached, so every request pays for the counting.
+func RedisConfig(fakeURL, redisAddr string) string {
+	host, port, _ := strings.Cut(redisAddr, ":")
+	var b strings.Builder
+	b.WriteString("model_list:\n")
+	for i := 1; i <= 3; i++ {
+		fmt.Fprintf(&b, `  - model_name: %s
+    litellm_params:
+      model: openai/gpt-4o
+      api_base: %s/dep-%d/v1
+      api_key: sk-fake-provider-%d
+      rpm: 1000000
+      tpm: 1000000000
+`, RedisModelGroup, fakeURL, i, i)
+	}
+	fmt.Fprintf(&b, `router_settings:
+  routing_strategy: usage-based-routing-v2
+  redis_host: %s
+  redis_port: %s
+general_settings:
+  master_key: %s
+`, host, port, MasterKey)
+	return b.String()
+}
+
+// AnthropicConfig is three Anthropic deployments on the fake provider: the
+// gateway translates every request and response (OpenAI ⇄ Messages API).
+func AnthropicConfig(fakeURL string) string {
+	var b strings.Builder
+	b.WriteString("model_list:\n")
+	for i := 1; i <= 3; i++ {
+		fmt.Fprintf(&b, `  - model_name: %s
+    litellm_params:
+      model: anthropic/claude-3-5-haiku-20241022
+      api_base: %s/dep-%d
+      api_key: sk-ant-fake-%d
+`, AnthropicModelGroup, fakeURL, i, i)
+	}
+	b.WriteString("router_settings:\n  routing_strategy: simple-shuffle\n")
+	fmt.Fprintf(&b, "general_settings:\n  master_key: %s\n", MasterKey)
+	return b.String()
+}
+
 // ScaleConfig is a config of n deployments on the fake provider, ten to a
 // model group, for the control-plane scale figures.
 func ScaleConfig(fakeURL string, n int) string { return ScaleConfigMoved(fakeURL, n, -1) }

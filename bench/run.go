@@ -36,6 +36,7 @@ type Options struct {
 	ReplySize        int
 	RSSRate          int // open-loop rate for the RSS-under-load figure
 	RSSDuration      time.Duration
+	OtherConfigs     bool // also measure llmgate on the rpm/tpm-on-Redis and Anthropic configs
 	ScaleSizes       []int
 	ScaleSotW        bool // the scale Envoy on state-of-the-world ADS (for comparison)
 	Reloads          int
@@ -50,7 +51,7 @@ func DefaultOptions() Options {
 		Concurrencies: []int{1, 16, 64}, Runs: 3, Duration: 2 * time.Second, Warmup: time.Second,
 		ProbeDuration: 1500 * time.Millisecond, ProbeSteps: 4, LatencyBound: 50 * time.Millisecond,
 		StreamDuration: 1500 * time.Millisecond, StreamChunks: 100, ChunkDelay: time.Millisecond, ReplySize: 1024,
-		RSSRate: 1000, RSSDuration: 3 * time.Second, ScaleSizes: []int{10, 1000, 10000}, Reloads: 3,
+		RSSRate: 1000, RSSDuration: 3 * time.Second, ScaleSizes: []int{10, 1000, 10000}, Reloads: 3, OtherConfigs: true,
 		EnvoyConcurrency: 1,
 	}
 }
@@ -101,6 +102,11 @@ type PartFigure struct {
 type TargetReport struct {
 	Name    string
 	Skipped string
+	// Config says what an "other config" target runs (issue 10: rpm/tpm
+	// limits on Redis, a translated Anthropic deployment); empty for the
+	// main targets, which run the typical config. Other configs get the
+	// latency and streaming figures, not the throughput search or RSS probe.
+	Config  string
 	Latency map[int]*LatencyFigure
 	// MaxRPS is the highest rate of the search whose p99 stayed under
 	// LatencyBound with no errors; MaxRPSCeiling means the search's upper
@@ -200,6 +206,39 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	} else if liteRep.Skipped == "" {
 		liteRep.Skipped = "not requested"
 	}
+	// The other configs: llmgate only (LiteLLM on them would add minutes).
+	variants := map[*Target]bool{}
+	if o.OtherConfigs {
+		addVariant := func(name, desc, model, yaml string) {
+			tr := &TargetReport{Name: name, Config: desc}
+			rep.Targets = append(rep.Targets, tr)
+			path := filepath.Join(o.WorkDir, name+".yaml")
+			if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+				tr.Skipped = err.Error()
+				return
+			}
+			v, err := StartLLMGateAs(op, path, name, model)
+			if err != nil {
+				tr.Skipped = "did not start: " + firstLine(err.Error())
+				op.logf("skipping %s: %v", name, err)
+				return
+			}
+			op.logf("%s at %s", name, v.URL)
+			targets = append(targets, v)
+			variants[v] = true
+		}
+		redis, redisAddr, err := StartRedis(op)
+		if err != nil {
+			rep.Targets = append(rep.Targets, &TargetReport{Name: "llmgate-redis", Config: redisDesc, Skipped: err.Error()})
+		} else {
+			defer redis.Stop(time.Second)
+			addVariant("llmgate-redis", redisDesc, RedisModelGroup, RedisConfig(fake.FakeBase(), redisAddr))
+		}
+		addVariant("llmgate-anthropic", anthropicDesc, AnthropicModelGroup, AnthropicConfig(fake.FakeBase()))
+		for v := range variants {
+			defer v.Stop()
+		}
+	}
 	reportOf := func(t *Target) *TargetReport { return rep.Target(t.Name) }
 
 	// Idle memory: after a few sequential requests, then a quiet moment.
@@ -283,6 +322,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	// Throughput search: the highest open-loop rate with p99 under the bound.
 	for _, t := range targets {
+		if variants[t] {
+			continue
+		}
 		tr := reportOf(t)
 		tr.MaxRPS, tr.MaxRPSCeiling = searchThroughput(op, t, tr.Latency[top].Throughput)
 		op.logf("%-8s max %.0f rps with p99 < %s", t.Name, tr.MaxRPS, o.LatencyBound)
@@ -378,7 +420,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			op.logf("control plane scale: %v", err)
 		}
 		for _, s := range rep.Scale {
-			op.logf("%6d deployments: parse %s build %s push %s", s.Deployments, s.Parse.Round(time.Millisecond), s.Build.Round(time.Millisecond), s.Push.Round(time.Millisecond))
+			what := "deployments"
+			if s.Change {
+				what = "deployments, one moved:"
+			}
+			op.logf("%6d %s parse %s build %s push %s (Envoy CPU %s)", s.Deployments, what, s.Parse.Round(time.Millisecond), s.Build.Round(time.Millisecond), s.Push.Round(time.Millisecond), s.EnvoyCPU)
 		}
 	}
 	rep.Elapsed = time.Since(rep.Started)
@@ -445,6 +491,11 @@ func settle(t *Target) {
 	}
 	time.Sleep(300 * time.Millisecond)
 }
+
+const (
+	redisDesc     = "rpm/tpm limits counted in Redis (usage-based-routing-v2, 3 deployments)"
+	anthropicDesc = "Anthropic deployments, translated (3 deployments, simple-shuffle)"
+)
 
 func firstLine(s string) string {
 	for i, r := range s {

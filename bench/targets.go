@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -152,6 +153,12 @@ func StartPlainEnvoy(o *Options, fake *Target) (*Target, error) {
 
 // StartLLMGate runs `llmgate run` on the typical config.
 func StartLLMGate(o *Options, cfgPath string) (*Target, error) {
+	return StartLLMGateAs(o, cfgPath, "llmgate", ModelGroup)
+}
+
+// StartLLMGateAs runs `llmgate run` on a config, as the target name, with
+// requests for model.
+func StartLLMGateAs(o *Options, cfgPath, name, model string) (*Target, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -164,11 +171,11 @@ func StartLLMGate(o *Options, cfgPath string) (*Target, error) {
 	if o.PprofAddr != "" {
 		env = append(env, "LLMGATE_PPROF_ADDR="+o.PprofAddr)
 	}
-	p, err := startProc("llmgate", o.WorkDir, argv, env)
+	p, err := startProc(name, o.WorkDir, argv, env)
 	if err != nil {
 		return nil, err
 	}
-	t := &Target{Endpoint: Endpoint{Name: "llmgate", URL: fmt.Sprintf("http://127.0.0.1:%d/v1/chat/completions", port), Model: ModelGroup, Header: bearer()}, Proc: p}
+	t := &Target{Endpoint: Endpoint{Name: name, URL: fmt.Sprintf("http://127.0.0.1:%d/v1/chat/completions", port), Model: model, Header: bearer()}, Proc: p}
 	if err := waitServing(t.Endpoint, p, 60*time.Second); err != nil {
 		p.Stop(5 * time.Second)
 		return nil, err
@@ -189,6 +196,36 @@ func StartLLMGate(o *Options, cfgPath string) (*Target, error) {
 	}
 	t.Parts = []Part{{Name: "llmgate", PIDs: single(pid)}, {Name: "envoy", PIDs: envoyPIDs}}
 	return t, nil
+}
+
+// StartRedis runs a redis-server (no persistence) for the rpm/tpm config,
+// on the system under test's CPU: it is part of what llmgate costs there.
+func StartRedis(o *Options) (*Proc, string, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, "", fmt.Errorf("redis-server not found (make deps installs it)")
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	argv := o.Pin.command(o.Pin.SUTCPU, []string{bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no"})
+	p, err := startProc("redis", o.WorkDir, argv, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			return p, addr, nil
+		}
+		if p.Exited() {
+			break
+		}
+	}
+	p.Stop(time.Second)
+	return nil, "", fmt.Errorf("redis-server did not listen on %s:\n%s", addr, p.LogTail(2000))
 }
 
 // StartLiteLLM runs LiteLLM's proxy (one worker) on the same config.
