@@ -126,6 +126,7 @@ func (g *Gateway) Reload(ctx context.Context) {
 		return
 	}
 	g.waitAck(ures.Version, 2*time.Second)
+	g.waitWarm(2 * time.Second)
 	if g.ext != nil {
 		g.ext.Swap(g.newState(cfg, res.Version))
 	}
