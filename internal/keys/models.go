@@ -2,6 +2,8 @@ package keys
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -62,10 +64,35 @@ func EncryptValue(v, secret string) string {
 	return base64.URLEncoding.EncodeToString(box)
 }
 
-// DecryptValue is EncryptValue's inverse; ok is false for a value that is
-// not encrypted with secret (LiteLLM then keeps the value as it is).
+// gcmV2Prefix marks LiteLLM's AES-256-GCM values (key sha256(secret),
+// 12-byte nonce first, URL-safe base64).
+const gcmV2Prefix = "v2:gcm:"
+
+// DecryptValue is EncryptValue's inverse; it also reads the standard-base64
+// values older LiteLLM versions wrote and LiteLLM's "v2:gcm:" AES-GCM values.
+// ok is false for a value that is not encrypted with secret (LiteLLM then
+// keeps the value as it is).
 func DecryptValue(v, secret string) (string, bool) {
+	if rest, isGCM := strings.CutPrefix(v, gcmV2Prefix); isGCM {
+		raw, err := base64.URLEncoding.DecodeString(rest)
+		if err != nil || len(raw) < 12+16 {
+			return "", false
+		}
+		blk, err := aes.NewCipher(secretKey(secret)[:])
+		if err != nil {
+			return "", false
+		}
+		gcm, err := cipher.NewGCM(blk)
+		if err != nil {
+			return "", false
+		}
+		out, err := gcm.Open(nil, raw[:12], raw[12:], nil)
+		return string(out), err == nil
+	}
 	b, err := base64.URLEncoding.DecodeString(v)
+	if err != nil {
+		b, err = base64.StdEncoding.DecodeString(v)
+	}
 	if err != nil || len(b) < 24+secretbox.Overhead {
 		return "", false
 	}

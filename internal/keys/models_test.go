@@ -2,6 +2,9 @@ package keys
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/base64"
 	"testing"
 )
 
@@ -18,6 +21,19 @@ func TestModelParamsEncryption(t *testing.T) {
 	}
 	if _, ok := DecryptValue(enc, "another-key"); ok {
 		t.Fatal("decrypted with the wrong secret")
+	}
+	// LiteLLM's AES-GCM values ("v2:gcm:", key sha256(secret), nonce first).
+	blk, _ := aes.NewCipher(secretKey("sk-master")[:])
+	gcm, _ := cipher.NewGCM(blk)
+	nonce := make([]byte, 12)
+	gv := gcmV2Prefix + base64.URLEncoding.EncodeToString(append(nonce, gcm.Seal(nil, nonce, []byte("sk-gcm"), nil)...))
+	if v, ok := DecryptValue(gv, "sk-master"); !ok || v != "sk-gcm" {
+		t.Fatalf("v2:gcm: %q %v", v, ok)
+	}
+	// Older LiteLLM versions wrote standard base64.
+	raw, _ := base64.URLEncoding.DecodeString(enc)
+	if v, ok := DecryptValue(base64.StdEncoding.EncodeToString(raw), "sk-master"); !ok || v != "sk-provider-secret" {
+		t.Fatalf("standard base64: %q %v", v, ok)
 	}
 	p := cryptParams(map[string]any{"model": "openai/gpt-4o", "rpm": 10.0}, "s", true)
 	if p["model"] == "openai/gpt-4o" || p["rpm"] != 10.0 {
