@@ -204,8 +204,10 @@ func TestPipelinedRequestFilter(t *testing.T) {
 	t.Run("one answer per request after the body", func(t *testing.T) {
 		// An HTTP/1.1 body with a content-length reaches the filter as
 		// headers, the body and an empty end-of-stream chunk, sent without
-		// waiting; the filter answers each once, all after the last chunk.
-		// Buffered mode was headers → answer → body → answer: 2 and 2.
+		// waiting; the filter answers twice after the last chunk: the
+		// headers, then the whole body (FULL_DUPLEX_STREAMED). Buffered mode
+		// was headers → answer → body → answer: 2 and 2; STREAMED answered
+		// every chunk: 3 and 3.
 		s0, r0, n0 := extProcStats(t, admin)
 		const n = 10
 		for range n {
@@ -214,9 +216,9 @@ func TestPipelinedRequestFilter(t *testing.T) {
 			}
 		}
 		s1, r1, n1 := extProcStats(t, admin)
-		if n1-n0 != n || s1-s0 != 3*n || r1-r0 != 3*n {
+		if n1-n0 != n || s1-s0 != 3*n || r1-r0 != 2*n {
 			t.Errorf("over %d requests: %d streams, %d messages to the filter, %d answers; want %d, %d, %d",
-				n, n1-n0, s1-s0, r1-r0, n, 3*n, 3*n)
+				n, n1-n0, s1-s0, r1-r0, n, 3*n, 2*n)
 		}
 		t.Logf("per request: %.1f messages sent, %.1f received", float64(s1-s0)/n, float64(r1-r0)/n)
 	})
@@ -249,6 +251,44 @@ func TestPipelinedRequestFilter(t *testing.T) {
 		for _, how := range []string{"chunked", "h2c"} {
 			code, _, b := pipeSend(t, how, url, master, pipeBody("alike", 5<<20))
 			assertOpenAIError(t, code, b, 413, "Max size is 4 MB")
+		}
+	})
+
+	t.Run("a chunked body with trailers is served", func(t *testing.T) {
+		// Trailers end the body instead of an end-of-stream chunk; the
+		// filter is sent them (request_trailer_mode SEND) and answers.
+		fake.Reset()
+		body := pipeBody("alike", 500)
+		head := "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nAuthorization: Bearer " + master +
+			"\r\nTransfer-Encoding: chunked\r\nTrailer: x-checksum\r\nConnection: close\r\n\r\n"
+		chunked := fmt.Sprintf("%x\r\n%s\r\n0\r\nx-checksum: 1\r\n\r\n", len(body), body)
+		status, b := rawRequest(t, g.URL, head, []byte(chunked), 20*time.Second)
+		if !strings.Contains(status, " 200 ") {
+			t.Fatalf("status %q: %s", status, b)
+		}
+		if rec, ok := fake.Last(); !ok || !bytes.Contains(rec.Body, []byte(strings.Repeat("a", 400))) {
+			t.Fatalf("the provider did not get the body")
+		}
+		// HTTP/2 always delivers trailers (HTTP/1.1 only with enable_trailers).
+		fake.Reset()
+		req, err := http.NewRequest("POST", url, io.MultiReader(strings.NewReader(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("authorization", "Bearer "+master)
+		req.Header.Set("content-type", "application/json")
+		req.Trailer = http.Header{"X-Checksum": {"1"}}
+		resp, err := h2cClient().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+			t.Fatalf("h2c with trailers: %s %d: %s", resp.Proto, resp.StatusCode, rb)
+		}
+		if rec, ok := fake.Last(); !ok || !bytes.Contains(rec.Body, []byte(strings.Repeat("a", 400))) {
+			t.Fatalf("h2c with trailers: the provider did not get the body")
 		}
 	})
 

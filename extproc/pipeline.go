@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	extprocv3filter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -15,15 +16,18 @@ import (
 // The request filter's pipelined exchange (docs/architecture.md D46).
 //
 // Envoy sends the request headers and then every body chunk as it arrives,
-// without waiting for an answer (request_body_mode STREAMED with
-// send_body_without_waiting_for_header_response). The filter answers the
-// headers at once only to refuse them (no key, a bad key, a management or
-// unknown route, a declared body over the bound). Otherwise it reads every
-// chunk up to end_of_stream and then answers once: one HeadersResponse (the
-// group header, clear_route_cache, the plan and context metadata) followed by
-// one BodyResponse per chunk received, which Envoy has already queued — or one
-// ImmediateResponse instead of all of it. Envoy waits on the filter once per
-// request, where headers then a buffered body made it wait twice.
+// without waiting for an answer (request_body_mode FULL_DUPLEX_STREAMED). The
+// filter answers the headers at once only to refuse them (no key, a bad key,
+// a management or unknown route, a declared body over the bound). Otherwise
+// it reads every chunk up to the end of the body and then answers once: a
+// HeadersResponse (the group header, content-length, clear_route_cache, the
+// plan and context metadata) and the body, whole, in one BodyResponse — or
+// one ImmediateResponse instead of all of it. Envoy waits on the filter once
+// per request, where headers then a buffered body made it wait twice.
+//
+// An Envoy configured with request_body_mode STREAMED and
+// send_body_without_waiting_for_header_response (the stream's
+// protocol_config says which) gets one BodyResponse per chunk instead.
 
 // stallExtension is the message timeout asked for when a client pauses in
 // the middle of its body: each chunk Envoy sends restarts its message timer
@@ -43,6 +47,18 @@ type pipelined struct {
 	// last and lastAt: the index of the last chunk that carried bytes and
 	// where its bytes start in body.
 	last, lastAt int
+	// duplex: Envoy runs the filter in FULL_DUPLEX_STREAMED mode (its
+	// protocol_config says so): the filter owns the body and sends it back
+	// whole in one answer, however many chunks came.
+	duplex bool
+	// trailers: the body ended with trailers (a duplex filter is sent them).
+	trailers bool
+}
+
+// duplexMode reports whether the first message of a stream says Envoy runs
+// the filter in FULL_DUPLEX_STREAMED mode.
+func duplexMode(first *extprocv3.ProcessingRequest) bool {
+	return first.GetProtocolConfig().GetRequestBodyMode() == extprocv3filter.ProcessingMode_FULL_DUPLEX_STREAMED
 }
 
 // errUnexpectedMessage: Envoy sent something other than a request body chunk
@@ -73,8 +89,8 @@ func declaredTooLarge(h map[string]string, limit int) *extprocv3.ProcessingRespo
 // that grows over limit is answered 413 at once (reply), so no more than
 // limit plus one chunk is ever held here. While it waits, a client that
 // pauses for stallAfter gets its message timeout extended once per pause.
-func readBody(stream extprocv3.ExternalProcessor_ProcessServer, limit int) (p *pipelined, reply *extprocv3.ProcessingResponse, err error) {
-	p = &pipelined{}
+func readBody(stream extprocv3.ExternalProcessor_ProcessServer, limit int, duplex bool) (p *pipelined, reply *extprocv3.ProcessingResponse, err error) {
+	p = &pipelined{duplex: duplex}
 	g := newStallGuard(stream)
 	defer g.stop()
 	for {
@@ -86,6 +102,10 @@ func readBody(stream extprocv3.ExternalProcessor_ProcessServer, limit int) (p *p
 		}
 		rb := msg.GetRequestBody()
 		if rb == nil {
+			if msg.GetRequestTrailers() != nil {
+				p.trailers = true
+				return p, nil, nil
+			}
 			return nil, nil, errUnexpectedMessage
 		}
 		p.chunks++
@@ -111,7 +131,7 @@ func readBody(stream extprocv3.ExternalProcessor_ProcessServer, limit int) (p *p
 // when the stream has been answered or failed: a body over
 // maxManagementBody is answered 413 without reading the rest.
 func managementBody(stream extprocv3.ExternalProcessor_ProcessServer) (body []byte, ok bool, err error) {
-	p, reply, err := readBody(stream, maxManagementBody)
+	p, reply, err := readBody(stream, maxManagementBody, false)
 	if err != nil {
 		return nil, false, err
 	}
@@ -144,11 +164,21 @@ func (p *pipelined) answer(stream extprocv3.ExternalProcessor_ProcessServer, res
 	if cr != nil {
 		tail, cr.BodyMutation = cr.BodyMutation, nil
 	}
+	if p.duplex && !p.trailers {
+		body := p.body
+		if tail != nil {
+			body = tail.GetBody()
+		}
+		cr = withLength(cr, len(body))
+	}
 	if err := stream.Send(&extprocv3.ProcessingResponse{
 		Response:        &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{Response: cr}},
 		DynamicMetadata: resp.DynamicMetadata,
 	}); err != nil {
 		return err
+	}
+	if p.duplex {
+		return p.answerDuplex(stream, tail)
 	}
 	// Chunks before from are kept, from up to the last are cleared, the last
 	// is replaced by tail.
@@ -177,6 +207,48 @@ func (p *pipelined) answer(stream extprocv3.ExternalProcessor_ProcessServer, res
 		if err := stream.Send(r); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// withLength makes the request carry content-length n (and no
+// transfer-encoding): the provider gets a sized body however the client sent
+// it (chunked, h2c without a length).
+func withLength(cr *extprocv3.CommonResponse, n int) *extprocv3.CommonResponse {
+	if cr == nil {
+		cr = &extprocv3.CommonResponse{}
+	}
+	if cr.HeaderMutation == nil {
+		cr.HeaderMutation = &extprocv3.HeaderMutation{}
+	}
+	m := cr.HeaderMutation
+	for _, h := range m.SetHeaders {
+		if h.GetHeader().GetKey() == "content-length" {
+			h.Header.RawValue = []byte(strconv.Itoa(n))
+			m.RemoveHeaders = append(m.RemoveHeaders, "transfer-encoding")
+			return cr
+		}
+	}
+	m.SetHeaders = append(m.SetHeaders, hdr("content-length", strconv.Itoa(n)))
+	m.RemoveHeaders = append(m.RemoveHeaders, "transfer-encoding")
+	return cr
+}
+
+// answerDuplex sends the body back whole in one answer (FULL_DUPLEX_STREAMED):
+// the new body when there is one, else the body as received; then the
+// trailers' answer when the body ended with trailers.
+func (p *pipelined) answerDuplex(stream extprocv3.ExternalProcessor_ProcessServer, tail *extprocv3.BodyMutation) error {
+	body := p.body
+	if tail != nil {
+		body = tail.GetBody()
+	}
+	if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{
+		BodyMutation: &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_StreamedResponse{StreamedResponse: &extprocv3.StreamedBodyResponse{Body: body, EndOfStream: !p.trailers}}},
+	}}}}); err != nil {
+		return err
+	}
+	if p.trailers {
+		return stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestTrailers{RequestTrailers: &extprocv3.TrailersResponse{}}})
 	}
 	return nil
 }

@@ -88,7 +88,7 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if reply := declaredTooLarge(h, st.maxBody); reply != nil {
 		return stream.Send(reply)
 	}
-	in, reply, err := readBody(stream, st.maxBody)
+	in, reply, err := readBody(stream, st.maxBody, duplexMode(msg))
 	if err != nil {
 		return err
 	}

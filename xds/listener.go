@@ -22,8 +22,9 @@ import (
 
 // RequestFilter is the ext_proc config of the request filter, once per
 // request, before the router: pipelined (docs/architecture.md D46) — the
-// request headers, then the body streamed without waiting for their answer;
-// the filter answers once, after the last chunk. It may write the attempt
+// request headers, then the body streamed without waiting for their answer
+// (FULL_DUPLEX_STREAMED); the filter answers once, after the last chunk: the
+// headers, then the whole body. It may write the attempt
 // plan into dynamic metadata and clears the route cache.
 func RequestFilter(o Options) *extprocv3.ExternalProcessor {
 	o = o.withDefaults()
@@ -38,17 +39,18 @@ func RequestFilter(o Options) *extprocv3.ExternalProcessor {
 		// into OpenAI JSON (the gateway's own filters never answer 503).
 		StatusOnError: &typev3.HttpStatus{Code: typev3.StatusCode_ServiceUnavailable},
 		ProcessingMode: &extprocv3.ProcessingMode{
-			RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
-			RequestBodyMode:     extprocv3.ProcessingMode_STREAMED,
-			RequestTrailerMode:  extprocv3.ProcessingMode_SKIP,
+			RequestHeaderMode: extprocv3.ProcessingMode_SEND,
+			RequestBodyMode:   extprocv3.ProcessingMode_FULL_DUPLEX_STREAMED,
+			// Trailers, when a client sends them, are the body's end.
+			RequestTrailerMode:  extprocv3.ProcessingMode_SEND,
 			ResponseHeaderMode:  extprocv3.ProcessingMode_SKIP,
 			ResponseBodyMode:    extprocv3.ProcessingMode_NONE,
 			ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
 		},
-		SendBodyWithoutWaitingForHeaderResponse: true,
-		// The filter sets content-length for a body it rewrites (D12), in
-		// the header answer it sends after the last chunk. Envoy 1.36 has no
-		// such field: the degraded mode's provider gets that body chunked.
+		// The filter sets content-length for the body it sends back (D12
+		// or not), in the header answer it sends after the last chunk. Envoy
+		// 1.36 has no such field: the degraded mode's provider gets the body
+		// chunked.
 		AllowContentLengthHeader: !o.NoPriorityGroup,
 		MutationRules:            allowRouting(),
 		MetadataOptions: &extprocv3.MetadataOptions{
