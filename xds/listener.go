@@ -30,7 +30,7 @@ func RequestFilter(o Options) *extprocv3.ExternalProcessor {
 	o = o.withDefaults()
 	gs := extProcGrpcService(o)
 	gs.InitialMetadata = []*corev3.HeaderValue{{Key: contract.PhaseMetadataKey, Value: contract.PhaseRequest}}
-	return &extprocv3.ExternalProcessor{
+	f := &extprocv3.ExternalProcessor{
 		GrpcService:    gs,
 		MessageTimeout: durationpb.New(o.ExtProcTimeout),
 		// /health calls every model and extends its own timeout up to this.
@@ -48,15 +48,24 @@ func RequestFilter(o Options) *extprocv3.ExternalProcessor {
 			ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
 		},
 		// The filter sets content-length for the body it sends back (D12
-		// or not), in the header answer it sends after the last chunk. Envoy
-		// 1.36 has no such field: the degraded mode's provider gets the body
-		// chunked.
-		AllowContentLengthHeader: !o.NoPriorityGroup,
+		// or not), in the header answer it sends after the last chunk.
+		AllowContentLengthHeader: true,
 		MutationRules:            allowRouting(),
 		MetadataOptions: &extprocv3.MetadataOptions{
 			ReceivingNamespaces: &extprocv3.MetadataOptions_MetadataNamespaces{Untyped: []string{contract.PlanMetadataNamespace, contract.ContextMetadataNamespace}},
 		},
 	}
+	if o.NoPriorityGroup {
+		// Older Envoys (the degraded mode, D43): Envoy 1.36 has no
+		// allow_content_length_header, and the duplex mode is not proven
+		// there; the STREAMED pipeline (one answer per chunk, proven on 1.36)
+		// runs there, and providers get the body chunked.
+		f.ProcessingMode.RequestBodyMode = extprocv3.ProcessingMode_STREAMED
+		f.ProcessingMode.RequestTrailerMode = extprocv3.ProcessingMode_SKIP
+		f.SendBodyWithoutWaitingForHeaderResponse = true
+		f.AllowContentLengthHeader = false
+	}
+	return f
 }
 
 // envoyFlags are the response flags of replies Envoy makes itself (no route,
