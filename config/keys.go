@@ -273,7 +273,7 @@ var keyTable = []KeyDoc{
 	sup(SectionInfo, "base_model", ""),
 	sup(SectionInfo, "supported_environments", "compared with LITELLM_ENVIRONMENT"),
 	sup(SectionInfo, "metadata", ""),
-	sup(SectionInfo, "access_groups", "a key's, team's or user's `models` naming a group allow every model group with a deployment in it"),
+	sup(SectionInfo, "access_groups", "a key's or team's `models` naming a group allow every model group with a deployment in it"),
 	notYet(SectionInfo, "health_check_model", ""),
 	sup(SectionInfo, "health_check_timeout", "seconds one health check of this deployment may take; default $HEALTH_CHECK_TIMEOUT_SECONDS, else 60"),
 	notYet(SectionInfo, "team_id", ""),

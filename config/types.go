@@ -134,7 +134,7 @@ type ModelInfo struct {
 	MaxOutputTokens       int
 	BaseModel             string
 	SupportedEnvironments []string
-	// AccessGroups are model_info.access_groups: a key, team or user whose
+	// AccessGroups are model_info.access_groups: a key or team whose
 	// models name one of them may call this deployment's model group.
 	AccessGroups []string
 	Metadata     map[string]any
