@@ -89,6 +89,10 @@ general_settings:
 		if m["model"] != "fast" {
 			t.Errorf("response model = %v, want the requested name", m["model"])
 		}
+		// The scanner restamps the top-level key only: a "model": inside a string is left alone.
+		if c, _ := m["choices"].([]any); len(c) == 0 || c[0].(map[string]any)["message"].(map[string]any)["content"] != fakeprovider.ReplyPrefix+`say "model": "x"` {
+			t.Errorf("content changed: %v", m["choices"])
+		}
 		for k, want := range map[string]string{"x-litellm-model-id": "fast-dep", "x-litellm-model-group": "fast", "x-litellm-attempted-retries": "0",
 			"x-litellm-attempted-fallbacks": "0", "x-litellm-model-api-base": fake.URL() + "/fp/v1", "x-litellm-max-retries": "0"} {
 			if got := h.Get(k); got != want {
