@@ -20,7 +20,7 @@ import (
 	"github.com/llmgate/llmgate/config"
 )
 
-func deltaConfig(t *testing.T, n int, moved int) *config.Config {
+func deltaConfig(t testing.TB, n int, moved int) *config.Config {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("model_list:\n")
