@@ -88,6 +88,22 @@ func AnthropicConfig(fakeURL string) string {
 	return b.String()
 }
 
+// ObservedConfig is the typical config with issue 12's observability on:
+// the prometheus callback, OTel traces and GenAI metrics (every request
+// sampled) and the generic_api logging callback, exporting to sinkURL (a
+// local receiver that answers 200), so the cost of observing is measured
+// against the typical config.
+func ObservedConfig(fakeURL, sinkURL string) string {
+	cfg := TypicalConfig(fakeURL, "")
+	return cfg + fmt.Sprintf(`litellm_settings:
+  callbacks: ["prometheus", "otel", "generic_api"]
+environment_variables:
+  OTEL_EXPORTER_OTLP_ENDPOINT: %[1]s
+  OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf
+  GENERIC_LOGGER_ENDPOINT: %[1]s/log
+`, sinkURL)
+}
+
 // ScaleConfig is a config of n deployments on the fake provider, ten to a
 // model group, for the control-plane scale figures.
 func ScaleConfig(fakeURL string, n int) string { return ScaleConfigMoved(fakeURL, n, -1) }

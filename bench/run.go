@@ -235,6 +235,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			addVariant("llmgate-redis", redisDesc, RedisModelGroup, RedisConfig(fake.FakeBase(), redisAddr))
 		}
 		addVariant("llmgate-anthropic", anthropicDesc, AnthropicModelGroup, AnthropicConfig(fake.FakeBase()))
+		if sink, err := startSink(); err != nil {
+			rep.Targets = append(rep.Targets, &TargetReport{Name: "llmgate-observed", Config: observedDesc, Skipped: err.Error()})
+		} else {
+			defer sink.Close()
+			addVariant("llmgate-observed", observedDesc, ModelGroup, ObservedConfig(fake.FakeBase(), sink.URL))
+		}
 		for v := range variants {
 			defer v.Stop()
 		}
@@ -495,6 +501,7 @@ func settle(t *Target) {
 const (
 	redisDesc     = "rpm/tpm limits counted in Redis (usage-based-routing-v2, 3 deployments)"
 	anthropicDesc = "Anthropic deployments, translated (3 deployments, simple-shuffle)"
+	observedDesc  = "the typical config with callbacks prometheus, otel (every request traced) and generic_api, exporting to a local receiver"
 )
 
 func firstLine(s string) string {
