@@ -164,7 +164,7 @@ func (p *pipelined) answer(stream extprocv3.ExternalProcessor_ProcessServer, res
 	if cr != nil {
 		tail, cr.BodyMutation = cr.BodyMutation, nil
 	}
-	if p.duplex && !p.trailers {
+	if p.duplex {
 		body := p.body
 		if tail != nil {
 			body = tail.GetBody()
@@ -209,6 +209,14 @@ func (p *pipelined) answer(stream extprocv3.ExternalProcessor_ProcessServer, res
 		}
 	}
 	return nil
+}
+
+// trailersRefused answers a request whose body ended with trailers (HTTP/2;
+// Envoy drops HTTP/1.1 request trailers itself): forwarded, they left
+// Envoy's HTTP/1.1 connection to the provider unusable for the next request
+// on it. No OpenAI client sends request trailers.
+func trailersRefused() *extprocv3.ProcessingResponse {
+	return errorReply(translator.NewError(400, "invalid_request_error", "request trailers are not supported", ""), nil)
 }
 
 // withLength makes the request carry content-length n (and no

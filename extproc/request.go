@@ -95,6 +95,9 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if reply != nil {
 		return stream.Send(reply)
 	}
+	if in.trailers {
+		return stream.Send(trailersRefused())
+	}
 	body := in.body
 	if st.mockTimeoutPossible(body) {
 		// LiteLLM's mock_timeout: planning waits out the timeout; extend the message timeout first.
