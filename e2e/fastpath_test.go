@@ -184,7 +184,7 @@ router_settings:
   context_window_fallbacks: [{"cw": ["fb"]}]
 general_settings:
   master_key: %[2]s
-`, fake.URL(), master), "LLMGATE_FASTPATH_COOLABLE=1")
+`, fake.URL(), master))
 	fail := func(prefix string, status int, msg string) {
 		t.Helper()
 		must(t, fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: prefix}, Fault: fakeprovider.Fault{Status: status, ErrorMessage: msg}}))
@@ -338,7 +338,7 @@ router_settings:
   fallbacks: [{"f1": ["f2", "f3"]}]
 general_settings:
   master_key: %[2]s
-`, fake.URL(), master), "LLMGATE_FASTPATH_COOLABLE=1")
+`, fake.URL(), master))
 	const anthropicPath = "/v1/messages"
 	fail := func(prefix string, status int) {
 		t.Helper()

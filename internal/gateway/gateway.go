@@ -219,12 +219,11 @@ func Run(ctx context.Context, o Options) error {
 	g.publishTable(cfg, res.Version)
 	g.ext = extproc.NewServer(g.newState(cfg, res.Version), g.log)
 	g.ext.SelfURL = selfURL(g.xdsOptions())
-	// Until the access-log service reports the fast path's connection
-	// failures, plans whose deployments can cool down keep the full attempt
-	// filter (D45); this switch lifts that for measurements and tests.
-	if os.Getenv("LLMGATE_FASTPATH_COOLABLE") == "1" {
-		g.ext.OffPathOutcomes = true
-	}
+	// Whenever a fast-path cluster exists Envoy sends the outcome log to this
+	// process (D44), which reports the fast tries no attempt filter saw
+	// (successes, connection failures): any plan of fast-path deployments
+	// may take the fast path (D45).
+	g.ext.OffPathOutcomes = g.xdsOptions().FastPath
 	g.cfg, g.version = cfg, res.Version
 	// Closed after the ext_proc server stops (defers run last-in first-out).
 	defer g.startOutcomes(cfg).Close()
