@@ -49,7 +49,7 @@ func (p *Postgres) DeleteModel(ctx context.Context, id string) error {
 }
 
 func (p *Postgres) ListModels(ctx context.Context) ([]*ModelRow, error) {
-	return listRows(ctx, p, `SELECT model_id, model_name, litellm_params, COALESCE(model_info, '{}'), created_at, created_by, updated_at, updated_by
+	return listRows(ctx, p, "models", `SELECT model_id, model_name, litellm_params, COALESCE(model_info, '{}'), created_at, created_by, updated_at, updated_by
 		FROM "LiteLLM_ProxyModelTable" ORDER BY created_at, model_id`, func(row pgx.Row) (*ModelRow, error) {
 		m := &ModelRow{}
 		var lp, mi []byte

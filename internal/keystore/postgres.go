@@ -199,20 +199,7 @@ func (p *Postgres) RekeyKey(ctx context.Context, oldToken, newToken string) erro
 }
 
 func (p *Postgres) ListKeys(ctx context.Context) ([]*Key, error) {
-	rows, err := p.pool.Query(ctx, `SELECT `+keyCols+` FROM "LiteLLM_VerificationToken" ORDER BY token`)
-	if err != nil {
-		return nil, fmt.Errorf("key store: list keys: %w", err)
-	}
-	defer rows.Close()
-	var out []*Key
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("key store: list keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return listRows(ctx, p, "keys", `SELECT `+keyCols+` FROM "LiteLLM_VerificationToken" ORDER BY token`, scanKey)
 }
 
 const teamCols = `team_id, COALESCE(team_alias,''), COALESCE(organization_id,''), COALESCE(admins, ARRAY[]::text[]), COALESCE(members, ARRAY[]::text[]),
@@ -281,20 +268,7 @@ func (p *Postgres) DeleteTeam(ctx context.Context, id string) error {
 }
 
 func (p *Postgres) ListTeams(ctx context.Context) ([]*Team, error) {
-	rows, err := p.pool.Query(ctx, `SELECT `+teamCols+` FROM "LiteLLM_TeamTable" ORDER BY team_id`)
-	if err != nil {
-		return nil, fmt.Errorf("key store: list teams: %w", err)
-	}
-	defer rows.Close()
-	var out []*Team
-	for rows.Next() {
-		t, err := scanTeam(rows)
-		if err != nil {
-			return nil, fmt.Errorf("key store: list teams: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return listRows(ctx, p, "teams", `SELECT `+teamCols+` FROM "LiteLLM_TeamTable" ORDER BY team_id`, scanTeam)
 }
 
 const userCols = `user_id, COALESCE(user_alias,''), COALESCE(team_id,''), COALESCE(teams, ARRAY[]::text[]), COALESCE(user_role,''), max_budget, spend,
@@ -352,20 +326,7 @@ func (p *Postgres) DeleteUser(ctx context.Context, id string) error {
 }
 
 func (p *Postgres) ListUsers(ctx context.Context) ([]*User, error) {
-	rows, err := p.pool.Query(ctx, `SELECT `+userCols+` FROM "LiteLLM_UserTable" ORDER BY user_id`)
-	if err != nil {
-		return nil, fmt.Errorf("key store: list users: %w", err)
-	}
-	defer rows.Close()
-	var out []*User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("key store: list users: %w", err)
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return listRows(ctx, p, "users", `SELECT `+userCols+` FROM "LiteLLM_UserTable" ORDER BY user_id`, scanUser)
 }
 
 // AddSpend adds the batch in one transaction: increments (spend = spend + x,

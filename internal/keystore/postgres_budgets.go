@@ -71,20 +71,21 @@ func (p *Postgres) DeleteBudget(ctx context.Context, id string) error {
 }
 
 func (p *Postgres) ListBudgets(ctx context.Context) ([]*Budget, error) {
-	return listRows(ctx, p, `SELECT `+budgetCols+` FROM "LiteLLM_BudgetTable" ORDER BY budget_id`, scanBudget)
+	return listRows(ctx, p, "budgets", `SELECT `+budgetCols+` FROM "LiteLLM_BudgetTable" ORDER BY budget_id`, scanBudget)
 }
 
-func listRows[T any](ctx context.Context, p *Postgres, sql string, scan func(pgx.Row) (*T, error)) ([]*T, error) {
+// listRows runs a SELECT and scans every row; what names the rows in errors.
+func listRows[T any](ctx context.Context, p *Postgres, what, sql string, scan func(pgx.Row) (*T, error)) ([]*T, error) {
 	rows, err := p.pool.Query(ctx, sql)
 	if err != nil {
-		return nil, fmt.Errorf("key store: list: %w", err)
+		return nil, fmt.Errorf("key store: list %s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []*T
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
-			return nil, fmt.Errorf("key store: list: %w", err)
+			return nil, fmt.Errorf("key store: list %s: %w", what, err)
 		}
 		out = append(out, v)
 	}
@@ -120,7 +121,7 @@ func scanMembership(row pgx.Row) (*Membership, error) {
 }
 
 func (p *Postgres) ListMemberships(ctx context.Context) ([]*Membership, error) {
-	return listRows(ctx, p, `SELECT user_id, team_id, spend, COALESCE(budget_id,'') FROM "LiteLLM_TeamMembership" ORDER BY team_id, user_id`, scanMembership)
+	return listRows(ctx, p, "team memberships", `SELECT user_id, team_id, spend, COALESCE(budget_id,'') FROM "LiteLLM_TeamMembership" ORDER BY team_id, user_id`, scanMembership)
 }
 
 const endUserCols = `user_id, COALESCE(alias,''), spend, COALESCE(allowed_model_region,''), COALESCE(default_model,''), COALESCE(budget_id,''), blocked`
@@ -159,7 +160,7 @@ func (p *Postgres) DeleteEndUser(ctx context.Context, id string) error {
 }
 
 func (p *Postgres) ListEndUsers(ctx context.Context) ([]*EndUser, error) {
-	return listRows(ctx, p, `SELECT `+endUserCols+` FROM "LiteLLM_EndUserTable" ORDER BY user_id`, scanEndUser)
+	return listRows(ctx, p, "end users", `SELECT `+endUserCols+` FROM "LiteLLM_EndUserTable" ORDER BY user_id`, scanEndUser)
 }
 
 // resetBudgetRow starts a new period of a budget: the end users and team
