@@ -72,10 +72,12 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if ticket == nil {
 		// A replay (internal redirect) carries the first pass's headers too.
 		if e := headerLimitError(rh.GetHeaders()); e != nil {
+			s.refused(h, rt, id, nil, e, start)
 			return stream.Send(errorReply(e, nil))
 		}
 		var e *translator.Error
 		if id, e = st.authenticate(h); e != nil {
+			s.refused(h, rt, id, nil, e, start)
 			return stream.Send(errorReply(e, nil))
 		}
 	} else if ticket.Key != "" {
@@ -86,6 +88,7 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		return stream.Send(errorReply(translator.NewError(400, "invalid_request_error", "request body is required", ""), nil))
 	}
 	if reply := declaredTooLarge(h, st.maxBody); reply != nil {
+		s.refusedTooLarge(h, rt, id, start)
 		return stream.Send(reply)
 	}
 	in, reply, err := readBody(stream, st.maxBody, duplexMode(msg))
@@ -93,6 +96,7 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		return err
 	}
 	if reply != nil {
+		s.refusedTooLarge(h, rt, id, start)
 		return stream.Send(reply)
 	}
 	if in.trailers {
@@ -107,6 +111,7 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	}
 	resp, e := s.routeRequest(st, rt, h, body, start, ticket, id)
 	if e != nil {
+		s.refused(h, rt, id, body, e, start) // LiteLLM's post-call failure hook
 		return stream.Send(errorReply(e, map[string]string{"x-litellm-call-id": h["x-request-id"]}))
 	}
 	return in.answer(stream, resp)

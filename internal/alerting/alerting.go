@@ -122,6 +122,11 @@ func (a *Alerter) Sink() outcome.Sink { return a.Observe }
 
 // Observe raises the alerts one try calls for.
 func (a *Alerter) Observe(t outcome.Try) {
+	if t.Refused {
+		// A request refused before any try is a client error, not an LLM
+		// API exception: LiteLLM's llm_exceptions skips HTTPExceptions.
+		return
+	}
 	for _, al := range a.alerts(&t) {
 		a.Send(al)
 	}

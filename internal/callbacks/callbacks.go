@@ -175,7 +175,7 @@ func (m *Manager) Sink() outcome.Sink {
 		m.mu.Unlock()
 		if s.OTel != nil {
 			ot.enqueue(t) // every try: a span per attempt
-			if gm != nil {
+			if gm != nil && !t.Refused {
 				gm.Record(&t)
 			}
 		}

@@ -226,3 +226,38 @@ func TestLangfuseIngestion(t *testing.T) {
 		t.Fatalf("stats %+v", m.Stats())
 	}
 }
+
+// A request refused before any try reaches the failure callbacks (LiteLLM
+// logs proxy-only errors through its failure handler) with the model the
+// client asked for and the refusal's message; success_callback does not get
+// it; the otel callback makes only the request span.
+func TestRefusedRequestLogged(t *testing.T) {
+	rcv := &receiver{}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	m := New(nil)
+	m.Configure(Settings{BatchSize: 10, FlushInterval: time.Hour,
+		Generic: &GenericSettings{Events: Events{Failure: true}, Endpoint: srv.URL}})
+	refused := outcome.Try{CallID: "r1", RequestedModel: "nope", Endpoint: "chat", Route: "/v1/chat/completions", KeyHash: "hash1",
+		Status: 400, ErrorClass: "ProxyModelNotFoundError", ErrorMessage: "Invalid model name passed in model=nope",
+		Start: time.Unix(1700000000, 0), End: time.Unix(1700000000, 0), Answer: outcome.AnswerSent, Refused: true}
+	m.Sink()(refused)
+	m.Close()
+	bodies, _ := rcv.posts()
+	if len(bodies) != 1 {
+		t.Fatalf("%d posts, want 1", len(bodies))
+	}
+	var got []StandardPayload
+	if err := json.Unmarshal(bodies[0], &got); err != nil || len(got) != 1 {
+		t.Fatalf("payload %s: %v", bodies[0], err)
+	}
+	p := got[0]
+	if p.Status != "failure" || p.Model != "nope" || p.ErrorInformation == nil || p.ErrorInformation.ErrorClass != "ProxyModelNotFoundError" ||
+		p.ErrorInformation.ErrorCode != "400" || p.ErrorStr == nil || *p.ErrorStr != "litellm.ProxyModelNotFoundError: Invalid model name passed in model=nope" {
+		t.Fatalf("payload %+v", p)
+	}
+	spans := Spans(&refused, otelResource("x"))
+	if len(spans) != 1 || spans[0].Name() != "litellm_request" || spans[0].Status().Code.String() != "Error" {
+		t.Fatalf("spans %v", spans)
+	}
+}

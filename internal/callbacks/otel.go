@@ -178,7 +178,10 @@ func Spans(t *outcome.Try, res *resource.Resource) []sdktrace.ReadOnlySpan {
 		Resource:             res,
 		InstrumentationScope: scope,
 	}
-	out := []sdktrace.ReadOnlySpan{attempt.Snapshot()}
+	var out []sdktrace.ReadOnlySpan
+	if !t.Refused {
+		out = append(out, attempt.Snapshot()) // a refused request made no try
+	}
 	if t.Answer == outcome.AnswerSent {
 		reqAttrs := []attribute.KeyValue{
 			attribute.String("gen_ai.operation.name", op),

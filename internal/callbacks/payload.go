@@ -110,9 +110,15 @@ func Standard(t *outcome.Try, s *Settings) StandardPayload {
 	if t.TimeToFirstToken > 0 && !t.End.IsZero() {
 		p.CompletionStartTime = unixSeconds(t.End.Add(-t.Latency + t.TimeToFirstToken))
 	}
+	if t.Refused && p.Model == "" {
+		p.Model = t.RequestedModel // refused before any try: the name the client sent
+	}
 	if t.Failed() {
 		p.Status = "failure"
 		msg := "litellm." + errorClass(t)
+		if t.ErrorMessage != "" {
+			msg += ": " + t.ErrorMessage
+		}
 		p.ErrorStr = &msg
 		p.ErrorInformation = &ErrorInformation{ErrorCode: statusCode(t), ErrorClass: errorClass(t), LLMProvider: t.Provider, ErrorMessage: msg}
 	}
@@ -256,7 +262,7 @@ func LangfuseEvents(t *outcome.Try, s *Settings) []any {
 		"startTime":           isoTime(t.Start),
 		"endTime":             isoTime(t.End),
 		"completionStartTime": isoTime(time.Unix(0, int64(p.CompletionStartTime*1e9))),
-		"model":               t.Model,
+		"model":               p.Model,
 		"modelParameters":     map[string]any{},
 		"input":               p.Messages,
 		"output":              p.Response,

@@ -163,8 +163,12 @@ func exceptionStatus(t *outcome.Try) string {
 	return strconv.Itoa(t.Status)
 }
 
-// Observe records one try.
+// Observe records one try, or one request refused before any try.
 func (m *Metrics) Observe(t outcome.Try) {
+	if t.Refused {
+		m.observeRefused(&t)
+		return
+	}
 	failed := t.Failed()
 	status := exceptionStatus(&t)
 	class := exceptionClass(&t)
@@ -259,4 +263,22 @@ func pick(from map[string]string, names []string) prometheus.Labels {
 		l[n] = from[n]
 	}
 	return l
+}
+
+// observeRefused counts a request the gateway refused before any try as
+// LiteLLM's post-call failure hook does: one failed and one total client
+// request, labelled by key, requested model, route and the refusal's status
+// and exception class. A 401 is not counted (LiteLLM skips requests with an
+// invalid key, so that guessing keys does not make series); no deployment
+// metric moves.
+func (m *Metrics) observeRefused(t *outcome.Try) {
+	if t.Status == 401 {
+		return
+	}
+	status := strconv.Itoa(t.Status)
+	user := map[string]string{"end_user": t.EndUser, "hashed_api_key": t.KeyHash, "api_key_alias": t.KeyAlias,
+		"team": t.TeamID, "user": t.UserID, "requested_model": t.RequestedModel, "route": t.Route,
+		"status_code": status, "exception_status": status, "exception_class": t.ErrorClass}
+	m.failedRequests.With(pick(user, failedRequestsLabels)).Inc()
+	m.totalRequests.With(pick(user, totalRequestsLabels)).Inc()
 }

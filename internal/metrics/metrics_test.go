@@ -170,3 +170,38 @@ func gaugeOf(t *testing.T, m *Metrics, name, modelID string) float64 {
 	}
 	return -1
 }
+
+// Requests refused before any try count as failed client requests, as
+// LiteLLM's post-call failure hook counts them; a 401 does not count, and
+// no deployment metric moves.
+func TestRefusedRequestsCounted(t *testing.T) {
+	m := New(nil, nil)
+	refused := func(status int, class string) outcome.Try {
+		return outcome.Try{CallID: "r", RequestedModel: "nope", Route: "/v1/chat/completions", KeyHash: "h1",
+			Status: status, ErrorClass: class, Answer: outcome.AnswerSent, Refused: true}
+	}
+	m.Observe(refused(401, "ProxyException"))
+	m.Observe(refused(400, "ProxyModelNotFoundError"))
+	m.Observe(refused(429, "HTTPException"))
+	m.Observe(refused(400, "BudgetExceededError"))
+	m.Observe(refused(413, "ProxyException"))
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"failed", sumVec(t, m, "litellm_proxy_failed_requests_metric_total", "", ""), 4},
+		{"total", sumVec(t, m, "litellm_proxy_total_requests_metric_total", "", ""), 4},
+		{"no 401", sumVec(t, m, "litellm_proxy_total_requests_metric_total", "status_code", "401"), 0},
+		{"400", sumVec(t, m, "litellm_proxy_total_requests_metric_total", "status_code", "400"), 2},
+		{"invalid model", sumVec(t, m, "litellm_proxy_failed_requests_metric_total", "exception_class", "ProxyModelNotFoundError"), 1},
+		{"budget", sumVec(t, m, "litellm_proxy_failed_requests_metric_total", "exception_class", "BudgetExceededError"), 1},
+		{"limit", sumVec(t, m, "litellm_proxy_failed_requests_metric_total", "exception_status", "429"), 1},
+		{"key label", sumVec(t, m, "litellm_proxy_failed_requests_metric_total", "hashed_api_key", "h1"), 4},
+		{"model label", sumVec(t, m, "litellm_proxy_failed_requests_metric_total", "requested_model", "nope"), 4},
+		{"no deployment try", sumVec(t, m, "litellm_deployment_total_requests_total", "", ""), 0},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}

@@ -103,6 +103,14 @@ type Try struct {
 	// CooldownUntil is the deployment's cooldown deadline in force after
 	// this try (zero: none).
 	CooldownUntil time.Time
+
+	// Refused marks a request the gateway answered itself before any try
+	// (a bad key, an unknown model, a key's limit or budget, a body too
+	// large): no deployment, no tokens; Status and ErrorClass are the
+	// gateway's answer, ErrorMessage its message. One such event per
+	// refused request, with Answer AnswerSent.
+	Refused      bool
+	ErrorMessage string
 }
 
 // Failed reports whether the try failed (an error status, a timeout or an
