@@ -49,11 +49,14 @@ func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]s
 	if !ok {
 		return
 	}
-	ctxFields["ep"] = structpb.NewStringValue(xds.EndpointName(endpointFromProto(rc.Endpoint)))
-	ctxFields["fp"] = structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
-		"a": structpb.NewListValue(&structpb.ListValue{Values: entries}),
-		"s": structpb.NewNumberValue(float64(rc.StartUnixNano / 1e6)),
+	// The fast path's own namespaces (small: Lua converts a namespace
+	// whole into a table each time it reads it): the endpoint for the
+	// clusters' per-try Lua, the answer's headers and model for the
+	// listener's.
+	md.Fields[contract.FastMetadataNamespace] = structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
+		"ep": structpb.NewStringValue(xds.EndpointName(endpointFromProto(rc.Endpoint))),
 	}})
+	md.Fields[contract.FastAnswerMetadataNamespace] = structpb.NewStructValue(fastAnswer(entries, rc.StartUnixNano))
 	mine := map[string]bool{}
 	if !st.fastLua {
 		// The one try's path and host, set here (no Lua filter on the cluster).
@@ -75,9 +78,18 @@ func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]s
 	}
 }
 
+// fastEntry is one plan entry of the fast path's answer: its x-litellm-*
+// headers, the model the answer is restamped with, its prices.
+type fastEntry struct {
+	headers map[string]string
+	model   string
+	cost    bool
+	in, out float64
+}
+
 // fastPlan checks the conditions above; it returns one entry per attempt
 // for the listener's Lua filter.
-func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]*structpb.Value, bool) {
+func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]fastEntry, bool) {
 	if !st.fastLua && len(rc.Attempts) != 1 {
 		// Without the clusters' Lua filter nothing sets a try's path, nor
 		// holds a success until its body is whole so that a reset can be
@@ -88,7 +100,7 @@ func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]*structpb.
 		st.countCalls || len(st.Cfg.LiteLLM.ForwardHeadersGroups) > 0 || len(rc.Attempts) == 0 {
 		return nil, false
 	}
-	entries := make([]*structpb.Value, 0, len(rc.Attempts))
+	entries := make([]fastEntry, 0, len(rc.Attempts))
 	for i, a := range rc.Attempts {
 		d, ok := st.Router.Deployment(a.DeploymentId)
 		if !ok || !xds.FastPath(d) {
@@ -110,22 +122,60 @@ func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]*structpb.
 		for k, v := range rc.ResponseHeaders {
 			hs[k] = v
 		}
-		hv := make(map[string]*structpb.Value, len(hs))
-		for k, v := range hs {
-			hv[k] = structpb.NewStringValue(v)
-		}
-		e := map[string]*structpb.Value{
-			"h": structpb.NewStructValue(&structpb.Struct{Fields: hv}),
-			"m": structpb.NewStringValue(t.responseModel()),
-		}
+		e := fastEntry{headers: hs, model: t.responseModel()}
 		ci, cok := st.Router.Cost(d, d.Provider, a.Model, translator.Usage{PromptTokens: 1})
 		co, _ := st.Router.Cost(d, d.Provider, a.Model, translator.Usage{CompletionTokens: 1})
 		if cok {
-			e["c"], e["ci"], e["co"] = structpb.NewBoolValue(true), structpb.NewNumberValue(ci), structpb.NewNumberValue(co)
+			e.cost, e.in, e.out = true, ci, co
 		}
-		entries = append(entries, structpb.NewStructValue(&structpb.Struct{Fields: e}))
+		entries = append(entries, e)
 	}
 	return entries, true
+}
+
+// fastAnswer is the llmgate.fp namespace: the headers every entry shares
+// once ("h"), per entry the headers that differ, the model and prices
+// ("a"), the request's start in ms ("s").
+func fastAnswer(entries []fastEntry, startUnixNano int64) *structpb.Struct {
+	common := map[string]*structpb.Value{}
+	for k, v := range entries[0].headers {
+		same := true
+		for _, e := range entries[1:] {
+			if w, ok := e.headers[k]; !ok || w != v {
+				same = false
+				break
+			}
+		}
+		if same {
+			common[k] = structpb.NewStringValue(v)
+		}
+	}
+	list := make([]*structpb.Value, 0, len(entries))
+	for _, e := range entries {
+		f := map[string]*structpb.Value{"m": structpb.NewStringValue(e.model)}
+		var own map[string]*structpb.Value
+		for k, v := range e.headers {
+			if _, ok := common[k]; ok {
+				continue
+			}
+			if own == nil {
+				own = map[string]*structpb.Value{}
+			}
+			own[k] = structpb.NewStringValue(v)
+		}
+		if own != nil {
+			f["h"] = structpb.NewStructValue(&structpb.Struct{Fields: own})
+		}
+		if e.cost {
+			f["c"], f["ci"], f["co"] = structpb.NewBoolValue(true), structpb.NewNumberValue(e.in), structpb.NewNumberValue(e.out)
+		}
+		list = append(list, structpb.NewStructValue(&structpb.Struct{Fields: f}))
+	}
+	return &structpb.Struct{Fields: map[string]*structpb.Value{
+		"h": structpb.NewStructValue(&structpb.Struct{Fields: common}),
+		"a": structpb.NewListValue(&structpb.ListValue{Values: list}),
+		"s": structpb.NewNumberValue(float64(startUnixNano / 1e6)),
+	}}
 }
 
 // attemptIndex is the try index of a response-only attempt filter stream:

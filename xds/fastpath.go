@@ -288,7 +288,7 @@ func markFastPath(c *clusterv3.Cluster) {
 	c.Metadata.FilterMetadata["llmgate"].Fields["fast_path"] = structpb.NewBoolValue(true)
 }
 
-// EndpointName names an endpoint in llmgate.ctx "ep" for the fast path's
+// EndpointName names an endpoint in llmgate.fast "ep" for the fast path's
 // per-cluster Lua filter.
 func EndpointName(ep translator.Endpoint) string {
 	switch ep {
@@ -301,7 +301,7 @@ func EndpointName(ep translator.Endpoint) string {
 }
 
 // fastPathPathLua sets, on a fast request only, the try's :path (by
-// endpoint, llmgate.ctx "ep") and :authority: header_mutation may not touch
+// endpoint, llmgate.fast "ep") and :authority: header_mutation may not touch
 // them, and a route's path rewrite is evaluated once per request, not per try.
 // On the way back it holds a success's headers until its whole body arrived
 // (the listener's Lua filter reads it): a connection that drops mid-body is
@@ -319,16 +319,15 @@ func fastPathPathLua(d *config.Deployment) (*hcmv3.HttpFilter, error) {
 	}
 	fmt.Fprintf(&b, "}\nlocal A = %s\n", strconv.Quote(base.Authority()))
 	b.WriteString(`function envoy_on_request(h)
-  local m = h:streamInfo():dynamicMetadata():get("` + contract.ContextMetadataNamespace + `")
-  if m == nil or m["` + FastPathMetadataKey + `"] ~= true then return end
+  local m = h:streamInfo():dynamicMetadata():get("` + contract.FastMetadataNamespace + `")
+  if m == nil then return end
   local hd = h:headers()
   hd:replace(":path", P[m["ep"]] or P["chat"])
   hd:replace(":authority", A)
 end
 
 function envoy_on_response(h)
-  local m = h:streamInfo():dynamicMetadata():get("` + contract.ContextMetadataNamespace + `")
-  if m == nil or m["` + FastPathMetadataKey + `"] ~= true then return end
+  if h:streamInfo():dynamicMetadata():get("` + contract.FastMetadataNamespace + `") == nil then return end
   local hd = h:headers()
   local s = tonumber(hd:get(":status") or "0") or 0
   if s < 200 or s >= 400 or (tonumber(hd:get("content-length") or "0") or 0) > 4194304 then return end

@@ -92,14 +92,16 @@ function envoy_on_response(h)
   local hd = h:headers()
   local n = tonumber(hd:get("x-envoy-attempt-count") or "")
   hd:remove("x-envoy-attempt-count")
-  local md = h:streamInfo():dynamicMetadata():get("llmgate.ctx")
-  if md == nil or md["fast"] ~= true or n == nil then return end
+  if n == nil then return end
   local status = tonumber(hd:get(":status") or "0") or 0
   if status >= 400 then return end
-  local fp = md["fp"]
+  local fp = h:streamInfo():dynamicMetadata():get("llmgate.fp")
   if fp == nil or fp["a"] == nil then return end
   local a = fp["a"][n]
   if a == nil then return end
+  if fp["h"] ~= nil then
+    for k, v in pairs(fp["h"]) do hd:replace(k, v) end
+  end
   if a["h"] ~= nil then
     for k, v in pairs(a["h"]) do hd:replace(k, v) end
   end

@@ -52,7 +52,7 @@ func RequestFilter(o Options) *extprocv3.ExternalProcessor {
 		AllowContentLengthHeader: true,
 		MutationRules:            allowRouting(),
 		MetadataOptions: &extprocv3.MetadataOptions{
-			ReceivingNamespaces: &extprocv3.MetadataOptions_MetadataNamespaces{Untyped: []string{contract.PlanMetadataNamespace, contract.ContextMetadataNamespace}},
+			ReceivingNamespaces: &extprocv3.MetadataOptions_MetadataNamespaces{Untyped: []string{contract.PlanMetadataNamespace, contract.ContextMetadataNamespace, contract.FastMetadataNamespace, contract.FastAnswerMetadataNamespace}},
 		},
 	}
 	if o.NoPriorityGroup {

@@ -46,6 +46,16 @@ const (
 	// (prompt_tokens, completion_tokens, total_tokens, model), written by
 	// the listener's Lua filter and read from the access log (D44, D45).
 	UsageMetadataNamespace = "llmgate.usage"
+	// FastMetadataNamespace is written on a fast-path request only (D45):
+	// "ep", the endpoint, for the fast-path cluster's per-try Lua filter
+	// (small, so that reading it per try is cheap).
+	FastMetadataNamespace = "llmgate.fast"
+	// FastAnswerMetadataNamespace is written on a fast-path request only:
+	// what the listener's Lua filter adds to a success (D45): "h" the
+	// x-litellm-* headers every attempt shares, "a" per plan entry the
+	// headers that differ ("h"), the restamp model ("m") and prices ("c",
+	// "ci", "co"), "s" the request's start (ms).
+	FastAnswerMetadataNamespace = "llmgate.fp"
 	// SpacedMetadataNamespace is written by the attempt filter when a try's
 	// response carries the wait before its retry on the same deployment
 	// (field "after": the try's index), so that the next try does not wait
