@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -97,10 +98,25 @@ func startGateway(t *testing.T, configYAML string, env ...string) *Gateway {
 	return startGatewayArgs(t, configYAML, nil, env...)
 }
 
-// startGatewayArgs is startGateway with extra `llmgate run` flags.
+// startGatewayArgs is startGateway with extra `llmgate run` flags. A gateway
+// that finds its free port taken meanwhile (another test's gateway got the
+// same one: Envoy's listener no longer shares a port, D50) is started again
+// on another port, twice at most.
 func startGatewayArgs(t *testing.T, configYAML string, args []string, env ...string) *Gateway {
 	t.Helper()
-	return newGateway(t, configYAML, args, env...).launch(t)
+	for attempt := 1; ; attempt++ {
+		g := newGateway(t, configYAML, args, env...)
+		g.start(t)
+		err := g.ready()
+		if err == nil {
+			return g
+		}
+		if attempt < 3 && g.portTaken() {
+			t.Logf("%s was taken by another process before this gateway bound it; starting again on another port", g.URL)
+			continue
+		}
+		t.Fatalf("%v:\n%s", err, g.Logs())
+	}
 }
 
 // newGateway prepares `llmgate run` on the config (not started: launch).
@@ -125,6 +141,14 @@ func newGateway(t *testing.T, configYAML string, args []string, env ...string) *
 // it when the test ends, and waits until the gateway is ready.
 func (g *Gateway) launch(t *testing.T) *Gateway {
 	t.Helper()
+	g.start(t)
+	g.waitReady()
+	return g
+}
+
+// start starts g.cmd with its output captured and stops it when the test ends.
+func (g *Gateway) start(t *testing.T) {
+	t.Helper()
 	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	g.cmd.Stdout = &lockedWriter{mu: &g.mu, w: &g.stdout}
 	g.cmd.Stderr = &lockedWriter{mu: &g.mu, w: &g.stderr}
@@ -133,12 +157,18 @@ func (g *Gateway) launch(t *testing.T) *Gateway {
 	}
 	go func() { _ = g.cmd.Wait(); close(g.done) }()
 	t.Cleanup(g.Stop)
-	g.waitReady()
-	return g
 }
 
 func (g *Gateway) waitReady() {
 	g.t.Helper()
+	if err := g.ready(); err != nil {
+		g.t.Fatalf("%v:\n%s", err, g.Logs())
+	}
+}
+
+// ready waits until the gateway answers /health/readiness with 200; an error
+// when it exited first or did not within readyWithin (30 s when zero).
+func (g *Gateway) ready() error {
 	within := g.readyWithin
 	if within == 0 {
 		within = 30 * time.Second
@@ -147,19 +177,32 @@ func (g *Gateway) waitReady() {
 	for time.Now().Before(deadline) {
 		select {
 		case <-g.done:
-			g.t.Fatalf("llmgate exited before it was ready:\n%s", g.Logs())
+			return errors.New("llmgate exited before it was ready")
 		default:
 		}
 		resp, err := http.Get(g.URL + "/health/readiness")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return
+				return nil
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	g.t.Fatalf("llmgate not ready in %s:\n%s", within, g.Logs())
+	return fmt.Errorf("llmgate not ready in %s", within)
+}
+
+// portTaken reports whether the gateway exited because its port was bound by
+// someone else between freePort and Envoy's bind.
+func (g *Gateway) portTaken() bool {
+	select {
+	case <-g.done:
+	default:
+		return false
+	}
+	l := g.Logs()
+	return strings.Contains(l, "cannot listen on") ||
+		(strings.Contains(l, "envoy rejected the listener") && strings.Contains(l, "Address already in use"))
 }
 
 // Stop sends SIGTERM and waits (then SIGKILL).

@@ -223,6 +223,11 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 		Name:                          ListenerName,
 		Address:                       socketAddress(o.ListenAddress, o.Port),
 		PerConnectionBufferLimitBytes: wrapperspb.UInt32(o.MaxRequestBytes),
+		// No SO_REUSEPORT: a second Envoy on a taken port fails to bind
+		// instead of sharing the port with this one (D50); the workers
+		// share one socket, balanced exactly.
+		EnableReusePort:         wrapperspb.Bool(false),
+		ConnectionBalanceConfig: exactBalance(),
 		FilterChains: []*listenerv3.FilterChain{{
 			Filters: []*listenerv3.Filter{{
 				Name:       "envoy.filters.network.http_connection_manager",
@@ -230,6 +235,14 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 			}},
 		}},
 	}, nil
+}
+
+// exactBalance hands each accepted connection to the worker with the fewest
+// (without SO_REUSEPORT the kernel no longer spreads them).
+func exactBalance() *listenerv3.Listener_ConnectionBalanceConfig {
+	return &listenerv3.Listener_ConnectionBalanceConfig{BalanceType: &listenerv3.Listener_ConnectionBalanceConfig_ExactBalance_{
+		ExactBalance: &listenerv3.Listener_ConnectionBalanceConfig_ExactBalance{},
+	}}
 }
 
 // upstreamTimeoutMapper answers a request whose last try timed out (Envoy's
