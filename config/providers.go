@@ -27,6 +27,15 @@ var litellmOnlyProviders = map[string]bool{
 // LookupProvider returns the provider named by a model prefix.
 func LookupProvider(name string) (ProviderInfo, bool) { return provider.Lookup(name) }
 
+// IsLiteLLMProvider reports whether LiteLLM knows the model prefix as a
+// provider: one llmgate serves, or one it refuses in a config because it
+// does not serve it yet. A requested name with such a prefix is not
+// prefixed again when matched against wildcard groups.
+func IsLiteLLMProvider(prefix string) bool {
+	_, ok := provider.Lookup(prefix)
+	return ok || litellmOnlyProviders[prefix]
+}
+
 // ProviderNames lists the providers llmgate serves, sorted.
 func ProviderNames() []string { return provider.Names() }
 

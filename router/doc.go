@@ -5,8 +5,12 @@
 // retries, fallback groups) that Envoy executes, and turns attempt outcomes
 // into usage counters, latencies, failure counts and cooldowns.
 //
-// It may import config, translator (ErrorClass, Usage), internal/store,
-// internal/modelfacts and the standard library. It must never import Envoy,
+// It reads the compiled model (internal/model: groups, aliases, wildcards,
+// fallbacks, weights, limits, retries, cooldowns), never the config's
+// routing keys; config.Deployment is reached only for model_info (prices,
+// context windows). It may import config, internal/model, translator
+// (ErrorClass, Usage), internal/store, internal/modelfacts and the standard
+// library. It must never import Envoy,
 // ext_proc, gRPC or do I/O other than through the store.Store interface.
 // Time and randomness come in through Options so that tests are
 // deterministic.

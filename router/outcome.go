@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/internal/store"
 	"github.com/llmgate/llmgate/translator"
 )
@@ -31,11 +31,11 @@ type Outcome struct {
 // when the deployment's rpm or max_parallel_requests would be exceeded, so
 // hard limits hold across instances. Every allowed Begin needs one End.
 func (r *Router) Begin(ctx context.Context, deploymentID string) (store.BeginResult, error) {
-	d, ok := r.tbl.byID[deploymentID]
+	d, ok := r.m.Deployment(deploymentID)
 	if !ok {
 		return store.BeginResult{}, fmt.Errorf("begin: unknown deployment %q", deploymentID)
 	}
-	res, err := r.store.Begin(ctx, deploymentID, store.Limits{RPM: d.Params.RPM, MaxParallel: int64(r.maxParallel(d))})
+	res, err := r.store.Begin(ctx, deploymentID, store.Limits{RPM: d.Limits.RPM, MaxParallel: int64(d.Limits.MaxParallel)})
 	if err != nil {
 		return res, fmt.Errorf("begin deployment %q: %w", deploymentID, err)
 	}
@@ -117,14 +117,11 @@ func failed(o Outcome) bool {
 }
 
 // cooldownTime is the deployment's cooldown_time, else the router's.
-func (r *Router) cooldownTime(d *config.Deployment) time.Duration {
-	if d != nil && d.Params.CooldownTime != nil {
-		return *d.Params.CooldownTime
+func (r *Router) cooldownTime(d *model.Deployment) time.Duration {
+	if d != nil {
+		return d.CooldownTime
 	}
-	if r.cfg.Router.CooldownTime > 0 {
-		return r.cfg.Router.CooldownTime
-	}
-	return 5 * time.Second
+	return r.m.Routing.CooldownTime
 }
 
 // Report records one attempt's outcome: tokens (tpm), a latency sample
@@ -132,27 +129,27 @@ func (r *Router) cooldownTime(d *config.Deployment) time.Duration {
 // 5xx, timeouts) the failure count and the cooldown it triggers. It returns
 // the cooldown deadline in force for the deployment (zero: none).
 func (r *Router) Report(ctx context.Context, o Outcome) (time.Time, error) {
-	d := r.tbl.byID[o.DeploymentID]
+	d, _ := r.m.Deployment(o.DeploymentID)
 	group := o.Group
 	if d != nil {
-		group = d.ModelName
+		group = d.Group
 	}
 	rec := store.Record{
 		DeploymentID:  o.DeploymentID,
 		Tokens:        int64(tokens(o.Usage)),
 		CooldownAfter: -1,
 	}
-	if r.cfg.Router.RoutingStrategy == LatencyBased {
+	if r.m.Track.Latencies {
 		if v, ok := latencySample(o); ok {
 			rec.HasLatency, rec.Latency = true, v
-			rec.LatencyMax, rec.LatencyTTL = r.args.maxLatencyListSize, r.args.latencyTTL
+			rec.LatencyMax, rec.LatencyTTL = r.m.Routing.MaxLatencyListSize, r.m.Routing.LatencyTTL
 		}
 	}
-	if failed(o) && countsForCooldown(o) && r.mayCoolDown(d, group) {
+	if failed(o) && countsForCooldown(o) && r.mayCoolDown(d) {
 		class := classOf(o)
 		rec.FailureClass = "any"
-		rec.CooldownAfter = int64(r.cfg.Router.AllowedFails)
-		if n, ok := r.cfg.Router.AllowedFailsPolicy[allowedFailsKey(class)]; ok {
+		rec.CooldownAfter = int64(r.m.Routing.AllowedFails)
+		if n, ok := r.m.Routing.AllowedFailsPolicy[allowedFailsKey(class)]; ok {
 			rec.FailureClass = allowedFailsKey(class)
 			rec.CooldownAfter = int64(n)
 		}
@@ -179,12 +176,13 @@ func (r *Router) Report(ctx context.Context, o Outcome) (time.Time, error) {
 }
 
 // mayCoolDown: never with disable_cooldowns, never a wildcard deployment,
-// never the only deployment of its group.
-func (r *Router) mayCoolDown(d *config.Deployment, group string) bool {
-	if r.cfg.Router.DisableCooldowns || d == nil || d.Wildcard {
+// never the only deployment of its group (model.Group.MayCoolDown).
+func (r *Router) mayCoolDown(d *model.Deployment) bool {
+	if d == nil || d.Wildcard {
 		return false
 	}
-	return len(r.tbl.groups[group]) > 1
+	g, ok := r.m.Group(d.Group)
+	return ok && g.MayCoolDown
 }
 
 func tokens(u translator.Usage) int {
@@ -241,13 +239,13 @@ func retryPolicyKey(c translator.ErrorClass) string {
 // it names the class, else num_retries; a 404 (NotFound) is not retried
 // unless retry_policy says so.
 func (r *Router) RetriesFor(class translator.ErrorClass) int {
-	if n, ok := r.cfg.Router.RetryPolicy[retryPolicyKey(class)]; ok {
+	if n, ok := r.m.Routing.RetryPolicy[retryPolicyKey(class)]; ok {
 		return max(n, 0)
 	}
 	if class == translator.ErrNotFound {
 		return 0
 	}
-	return max(r.cfg.Router.NumRetries, 0)
+	return r.m.Routing.NumRetries
 }
 
 // RetriesForGroup is RetriesFor, except that context-window and
@@ -273,7 +271,7 @@ func (r *Router) RetriesForGroup(group string, class translator.ErrorClass) int 
 // false when no rule does: the plan's own retries decide (num_retries of the
 // request, its x-litellm-num-retries header, the deployment, or the router).
 func (r *Router) RetryRule(group string, class translator.ErrorClass) (n int, ok bool) {
-	if n, ok := r.cfg.Router.RetryPolicy[retryPolicyKey(class)]; ok {
+	if n, ok := r.m.Routing.RetryPolicy[retryPolicyKey(class)]; ok {
 		return max(n, 0), true
 	}
 	switch class {
@@ -306,7 +304,7 @@ func (r *Router) Backoff(n int, retryAfter time.Duration, otherHealthy bool) tim
 // a model group whose deployments set rpm/tpm (one store read). Plan returns
 // the same headers without an extra read.
 func (r *Router) UsageHeaders(ctx context.Context, group string) (map[string]string, error) {
-	ds := r.tbl.groups[group]
+	ds := r.m.GroupDeployments(group)
 	ids := make([]string, 0, len(ds))
 	for _, d := range ds {
 		ids = append(ids, d.ID)
@@ -318,17 +316,17 @@ func (r *Router) UsageHeaders(ctx context.Context, group string) (map[string]str
 	return usageHeaders(ds, st), nil
 }
 
-func usageHeaders(ds []*config.Deployment, st map[string]store.DeploymentState) map[string]string {
+func usageHeaders(ds []*model.Deployment, st map[string]store.DeploymentState) map[string]string {
 	var rpmLim, rpmUsed, tpmLim, tpmUsed int64
 	for _, d := range ds {
 		s := st[d.ID]
-		if d.Params.RPM > 0 {
-			rpmLim += d.Params.RPM
-			rpmUsed += min(s.RPM, d.Params.RPM)
+		if lim := d.Limits.RPM; lim > 0 {
+			rpmLim += lim
+			rpmUsed += min(s.RPM, lim)
 		}
-		if d.Params.TPM > 0 {
-			tpmLim += d.Params.TPM
-			tpmUsed += min(s.TPM, d.Params.TPM)
+		if lim := d.Limits.TPM; lim > 0 {
+			tpmLim += lim
+			tpmUsed += min(s.TPM, lim)
 		}
 	}
 	h := map[string]string{}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/internal/store"
 )
 
@@ -52,31 +52,28 @@ type Plan struct {
 	UsageHeaders map[string]string
 }
 
-// FallbackKind names one of the fallback lists (config.FallbackKind).
-type FallbackKind = config.FallbackKind
+// FallbackKind names one of the fallback lists (model.FallbackKind).
+type FallbackKind = model.FallbackKind
 
 // The fallback lists.
 const (
-	GeneralFallbacks       = config.GeneralFallbacks
-	ContextWindowFallbacks = config.ContextWindowFallbacks
-	ContentPolicyFallbacks = config.ContentPolicyFallbacks
+	GeneralFallbacks       = model.GeneralFallbacks
+	ContextWindowFallbacks = model.ContextWindowFallbacks
+	ContentPolicyFallbacks = model.ContentPolicyFallbacks
 )
 
 // FallbackGroups returns the fallback list of a kind for a model group
-// (config.RouterSettings.FallbackGroups: the one reading of the lists).
+// (model.Fallbacks: the one reading of the lists).
 func (r *Router) FallbackGroups(group string, kind FallbackKind) []string {
-	return r.cfg.Router.FallbackGroups(group, kind)
+	return r.m.Fallbacks(group, kind)
 }
 
-// numRetries: per-request > deployment num_retries > deployment max_retries
-// > router num_retries.
-func (r *Router) numRetries(req PlanRequest, first *config.Deployment) int {
-	n := r.cfg.Router.NumRetries
-	if first != nil && first.Params.MaxRetries != nil {
-		n = *first.Params.MaxRetries
-	}
-	if first != nil && first.Params.NumRetries != nil {
-		n = *first.Params.NumRetries
+// numRetries: per-request > the deployment's (num_retries, max_retries) >
+// router num_retries.
+func (r *Router) numRetries(req PlanRequest, first *model.Deployment) int {
+	n := r.m.Routing.NumRetries
+	if first != nil && first.Retries != nil {
+		n = *first.Retries
 	}
 	if req.NumRetries != nil {
 		n = *req.NumRetries
@@ -95,11 +92,11 @@ func (r *Router) Plan(ctx context.Context, req PlanRequest) (*Plan, error) {
 	}
 	fbs := r.FallbackGroups(res.Group, GeneralFallbacks)
 	if req.FallbacksSet {
-		fbs = r.cfg.Router.CleanFallbacks(res.Group, req.Fallbacks)
+		fbs = r.m.CleanFallbacks(res.Group, req.Fallbacks)
 	}
 	if res.Wildcard && !req.FallbacksSet {
 		// A fallback may be keyed on the name asked for rather than the pattern.
-		if to, ok := r.cfg.Router.ExactFallbacks(res.Requested, res.Group); ok {
+		if to, ok := r.m.ExactFallbacks(res.Requested, res.Group); ok {
 			fbs = to
 		}
 	}
@@ -110,7 +107,7 @@ func (r *Router) Plan(ctx context.Context, req PlanRequest) (*Plan, error) {
 // fallbacks of a group (or, with GeneralFallbacks, just the fallback part of
 // a normal plan), after such an error on the group's own attempts.
 func (r *Router) PlanFallback(ctx context.Context, group string, kind FallbackKind, req PlanRequest) (*Plan, error) {
-	res, err := r.tbl.resolve(group)
+	res, err := r.m.Resolve(group)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +122,7 @@ func (r *Router) resolveReq(req PlanRequest) (Resolution, error) {
 	if req.Resolution != nil {
 		return *req.Resolution, nil
 	}
-	return r.tbl.resolve(req.Model)
+	return r.m.Resolve(req.Model)
 }
 
 type planGroup struct {
@@ -139,7 +136,7 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 		groups = append(groups, planGroup{res: res})
 	}
 	for i, g := range fbs {
-		fr, err := r.tbl.resolve(g)
+		fr, err := r.m.Resolve(g)
 		if err != nil {
 			r.log.Warn("fallback model group not found; skipped", "group", res.Group, "fallback", g)
 			continue
@@ -149,18 +146,18 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 	// One read for every deployment of every group in the plan.
 	var ids []string
 	for _, g := range groups {
-		for _, d := range r.tbl.groups[g.res.Group] {
+		for _, d := range r.m.GroupDeployments(g.res.Group) {
 			ids = append(ids, d.ID)
 		}
 	}
-	states, err := r.store.Read(ctx, ids, store.ReadOptions{Latencies: r.cfg.Router.RoutingStrategy == LatencyBased})
+	states, err := r.store.Read(ctx, ids, store.ReadOptions{Latencies: r.m.Track.Latencies})
 	if err != nil {
 		return nil, fmt.Errorf("read deployment state: %w", err)
 	}
 	now := r.now()
 	plan := &Plan{Resolution: res}
 	if withPrimary {
-		plan.UsageHeaders = usageHeaders(r.tbl.groups[res.Group], states)
+		plan.UsageHeaders = usageHeaders(r.m.GroupDeployments(res.Group), states)
 	}
 	var retryAfter time.Duration
 	var ctxErr *ContextWindowError
@@ -226,28 +223,27 @@ func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]stor
 		}
 	}
 	tooSmall, maxIn := 0, 0
-	ds := r.tbl.groups[res.Group]
-	for _, d := range ds {
+	for _, d := range r.m.GroupDeployments(res.Group) {
 		st := states[d.ID]
-		t := target(d, res)
+		t := d.Target(res)
 		if st.CoolingDown(now) {
 			note(st.CooldownUntil.Sub(now))
 			continue
 		}
-		if d.Params.RPM > 0 && st.RPM+1 > d.Params.RPM {
+		if lim := d.Limits.RPM; lim > 0 && st.RPM+1 > lim {
 			note(nextMinute)
 			continue
 		}
-		if d.Params.TPM > 0 && st.TPM+int64(req.InputTokens) > d.Params.TPM {
+		if lim := d.Limits.TPM; lim > 0 && st.TPM+int64(req.InputTokens) > lim {
 			note(nextMinute)
 			continue
 		}
-		if mp := r.maxParallel(d); mp > 0 && st.InFlight >= int64(mp) {
+		if mp := d.Limits.MaxParallel; mp > 0 && st.InFlight >= int64(mp) {
 			note(time.Second)
 			continue
 		}
-		if r.cfg.Router.EnablePreCallChecks && req.InputTokens > 0 {
-			if m := r.maxInputTokens(d, t); m > 0 {
+		if r.m.Routing.PreCallChecks && req.InputTokens > 0 {
+			if m := r.maxInputTokens(d.Config, t); m > 0 {
 				maxIn = max(maxIn, m)
 				if req.InputTokens > m {
 					tooSmall++
@@ -261,13 +257,4 @@ func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]stor
 		cw = &ContextWindowError{Group: res.Group, InputTokens: req.InputTokens, MaxInput: maxIn}
 	}
 	return out, retryAfter, cw
-}
-
-// maxParallel is the deployment's max_parallel_requests, else the router's
-// default_max_parallel_requests (0: no limit).
-func (r *Router) maxParallel(d *config.Deployment) int {
-	if d.Params.MaxParallelRequests > 0 {
-		return d.Params.MaxParallelRequests
-	}
-	return r.cfg.Router.DefaultMaxParallelRequests
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/internal/modelfacts"
 	"github.com/llmgate/llmgate/internal/store"
 )
@@ -14,13 +15,11 @@ import (
 // Router is the routing model for one loaded config. It is safe for
 // concurrent use; build a new one when the config changes.
 type Router struct {
-	cfg   *config.Config
-	tbl   *table
+	m     *model.Model
 	store store.Store
 	now   func() time.Time
 	log   *slog.Logger
 	facts func(provider, model string) (modelfacts.Facts, bool)
-	args  strategyArgs
 
 	rmu sync.Mutex
 	rnd *rand.Rand
@@ -43,18 +42,22 @@ func WithFacts(f func(provider, model string) (modelfacts.Facts, bool)) Option {
 	return func(r *Router) { r.facts = f }
 }
 
-// New builds a Router for cfg. A nil store means a fresh in-memory store.
+// New builds a Router for cfg (compiled by model.Compile). A nil store
+// means a fresh in-memory store.
 func New(cfg *config.Config, st store.Store, opts ...Option) *Router {
+	return NewFromModel(model.Compile(cfg), st, opts...)
+}
+
+// NewFromModel builds a Router for a compiled config.
+func NewFromModel(m *model.Model, st store.Store, opts ...Option) *Router {
 	r := &Router{
-		cfg:   cfg,
-		tbl:   buildTable(cfg),
+		m:     m,
 		store: st,
 		now:   time.Now,
 		log:   slog.Default(),
 		facts: modelfacts.Lookup,
 		rnd:   rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}
-	r.args = parseStrategyArgs(cfg.Router.RoutingStrategyArgs)
 	for _, o := range opts {
 		o(r)
 	}
@@ -63,6 +66,9 @@ func New(cfg *config.Config, st store.Store, opts ...Option) *Router {
 	}
 	return r
 }
+
+// Model is the compiled config the router routes by.
+func (r *Router) Model() *model.Model { return r.m }
 
 // Store returns the store the router uses.
 func (r *Router) Store() store.Store { return r.store }

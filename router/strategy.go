@@ -1,65 +1,30 @@
 package router
 
 import (
-	"github.com/llmgate/llmgate/translator"
 	"math"
 	"sort"
-	"time"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/internal/store"
+	"github.com/llmgate/llmgate/translator"
 )
 
 // Routing strategies (router_settings.routing_strategy).
 const (
-	SimpleShuffle   = "simple-shuffle"
-	LeastBusy       = "least-busy"
-	UsageBased      = "usage-based-routing"
-	UsageBasedV2    = "usage-based-routing-v2"
-	LatencyBased    = "latency-based-routing"
-	CostBased       = "cost-based-routing"
+	SimpleShuffle   = model.SimpleShuffle
+	LeastBusy       = model.LeastBusy
+	UsageBased      = model.UsageBased
+	UsageBasedV2    = model.UsageBasedV2
+	LatencyBased    = model.LatencyBased
+	CostBased       = model.CostBased
 	timeoutPenalty  = 1000.0 // latency score of a timed-out call (LiteLLM)
 	unknownCostRate = 5.0    // cost per token assumed for a model with no price (sorts last)
 )
 
-// strategyArgs are routing_strategy_args.
-type strategyArgs struct {
-	lowestLatencyBuffer float64
-	latencyTTL          time.Duration
-	maxLatencyListSize  int
-}
-
-func parseStrategyArgs(m map[string]any) strategyArgs {
-	a := strategyArgs{latencyTTL: time.Hour, maxLatencyListSize: 10}
-	if v, ok := num(m["lowest_latency_buffer"]); ok && v >= 0 {
-		a.lowestLatencyBuffer = v
-	}
-	if v, ok := num(m["ttl"]); ok && v > 0 {
-		a.latencyTTL = time.Duration(v * float64(time.Second))
-	}
-	if v, ok := num(m["max_latency_list_size"]); ok && v >= 1 {
-		a.maxLatencyListSize = int(v)
-	}
-	return a
-}
-
-func num(v any) (float64, bool) {
-	switch x := v.(type) {
-	case int:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	}
-	return 0, false
-}
-
 // candidate is a healthy deployment of a group with its state.
 type candidate struct {
-	d     *config.Deployment
+	d     *model.Deployment
 	t     Target
 	st    store.DeploymentState
 	score float64 // strategy score, lower is better (latency, cost)
@@ -72,7 +37,7 @@ func (r *Router) order(cs []candidate) []candidate {
 	if len(cs) <= 1 {
 		return cs
 	}
-	switch r.cfg.Router.RoutingStrategy {
+	switch r.m.Routing.Strategy {
 	case LeastBusy:
 		r.shuffle(cs)
 		sort.SliceStable(cs, func(i, j int) bool { return cs[i].st.InFlight < cs[j].st.InFlight })
@@ -83,10 +48,10 @@ func (r *Router) order(cs []candidate) []candidate {
 		for i := range cs {
 			cs[i].score = avg(cs[i].st.Latencies)
 		}
-		cs = r.orderWithinBuffer(cs, r.args.lowestLatencyBuffer)
+		cs = r.orderWithinBuffer(cs, r.m.Routing.LatencyBuffer)
 	case CostBased:
 		for i := range cs {
-			cs[i].score = r.costPerToken(cs[i].d, cs[i].t)
+			cs[i].score = r.costPerToken(cs[i].d.Config, cs[i].t)
 		}
 		sort.SliceStable(cs, func(i, j int) bool { return cs[i].score < cs[j].score })
 	default: // simple-shuffle
@@ -145,11 +110,11 @@ func (r *Router) orderWithinBuffer(cs []candidate, buffer float64) []candidate {
 // replacement. The weight is litellm_params.weight when the group's
 // deployments set it, else rpm, else tpm, else all equal.
 func (r *Router) weightedOrder(cs []candidate) []candidate {
-	ds := make([]*config.Deployment, len(cs))
+	ds := make([]*model.Deployment, len(cs))
 	for i, c := range cs {
 		ds[i] = c.d
 	}
-	ws := config.ShuffleWeights(ds)
+	ws := model.ShuffleWeights(ds)
 	if ws == nil {
 		r.shuffle(cs)
 		return cs

@@ -1,0 +1,364 @@
+package model
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/internal/provider"
+	"github.com/llmgate/llmgate/internal/upstream"
+)
+
+// Model is one config compiled. It is read-only once built and safe for
+// concurrent use; a reload compiles a new one.
+type Model struct {
+	// Groups are the model groups in config order (a wildcard group's name
+	// is its pattern).
+	Groups []*Group
+	// Deployments are the served deployments in config order.
+	Deployments []*Deployment
+	// Aliases are router_settings.model_group_alias: alias → group.
+	Aliases map[string]Alias
+	// Routing are the router-wide settings the router applies.
+	Routing Routing
+	// Track is what the shared store must count for this config.
+	Track Tracking
+
+	groups   map[string]*Group
+	byID     map[string]*Deployment
+	patterns []pattern // longest first
+	rs       *config.RouterSettings
+}
+
+// Alias is one model_group_alias entry.
+type Alias struct {
+	Group  string
+	Hidden bool
+}
+
+// Routing are the router-wide settings, defaults applied.
+type Routing struct {
+	Strategy string // routing_strategy (simple-shuffle when unset)
+	// LatencyBuffer, LatencyTTL and MaxLatencyListSize are
+	// routing_strategy_args of latency-based-routing (lowest_latency_buffer,
+	// ttl, max_latency_list_size).
+	LatencyBuffer      float64
+	LatencyTTL         time.Duration
+	MaxLatencyListSize int
+	NumRetries         int            // num_retries (>= 0)
+	RetryPolicy        map[string]int // retry_policy, by LiteLLM's class key
+	AllowedFails       int
+	AllowedFailsPolicy map[string]int
+	CooldownTime       time.Duration // cooldown_time (5 s when unset)
+	DisableCooldowns   bool
+	PreCallChecks      bool          // enable_pre_call_checks
+	Timeout            time.Duration // the router's per-try timeout (600 s when unset)
+	StreamTimeout      time.Duration // the router's stream timeout (Timeout when unset)
+}
+
+// The routing strategies (router_settings.routing_strategy).
+const (
+	SimpleShuffle = "simple-shuffle"
+	LeastBusy     = "least-busy"
+	UsageBased    = "usage-based-routing"
+	UsageBasedV2  = "usage-based-routing-v2"
+	LatencyBased  = "latency-based-routing"
+	CostBased     = "cost-based-routing"
+)
+
+// Tracking is what the store must count for the config to be applied.
+type Tracking struct {
+	// Tokens: count a request's input tokens before planning (pre-call
+	// checks, tpm limits, usage-based routing).
+	Tokens bool
+	// Usage: read the usage of every response (tpm, usage- and
+	// latency-based routing).
+	Usage bool
+	// End: see the end of every response (in-flight counts).
+	End bool
+	// Calls: count rpm and in-flight per try (limits, usage headers,
+	// usage-based and least-busy routing).
+	Calls bool
+	// Latencies: keep latency samples (latency-based routing).
+	Latencies bool
+	// MockTimeouts: some deployment sets mock_timeout.
+	MockTimeouts bool
+}
+
+// Group is one model group.
+type Group struct {
+	Name     string
+	Wildcard bool // the name is a pattern ("anthropic/*")
+	// Deployments in config order, mock ones included.
+	Deployments []*Deployment
+	// Weights are simple-shuffle's weights of Deployments (ShuffleWeights);
+	// nil when all are equal.
+	Weights []float64
+	// MayCoolDown: a failure can cool a deployment of this group down (not
+	// with disable_cooldowns, never a wildcard group, never a group of one).
+	MayCoolDown bool
+
+	fallbacks [numKinds][]string
+}
+
+// Fallbacks is the group's fallback list of a kind (cleaned, cut at
+// max_fallbacks).
+func (g *Group) Fallbacks(kind FallbackKind) []string { return g.fallbacks[kind] }
+
+// Deployment is one served deployment.
+type Deployment struct {
+	ID    string
+	Group string // model_name
+	// Wildcard: the model group is a pattern.
+	Wildcard bool
+	// AnyProvider: litellm_params.model starts with '*': the provider is
+	// decided per request from the substituted name (Provider is empty).
+	AnyProvider bool
+	// Provider is the registry entry's name; Model the provider's model id
+	// (may hold '*' for a wildcard deployment).
+	Provider string
+	Model    string
+	// ModelPattern is litellm_params.model as written (wildcards substitute into it).
+	ModelPattern string
+	Info         provider.Info // zero for AnyProvider
+	Wire         provider.Wire
+	Auth         provider.Auth
+	// APIBase is the effective api_base: the configured one, else the
+	// provider's rule (empty for AnyProvider without api_base).
+	APIBase string
+	// Cluster is the deployment's Envoy cluster; for AnyProvider its openai
+	// one (the default plan's), ClusterFor names the others.
+	Cluster string
+	// MockResponse is litellm_params.mock_response (nil: none): the
+	// request filter answers without a provider call.
+	MockResponse *string
+	// MockTimeout is litellm_params.mock_timeout: a try waits its timeout.
+	MockTimeout bool
+	Limits      Limits
+	// Timeout and StreamTimeout are the per-try timeouts: the deployment's
+	// timeout (stream_timeout, then timeout, for streams), else the router's.
+	Timeout       time.Duration
+	StreamTimeout time.Duration
+	// Retries is the deployment's num_retries, else max_retries (nil: the router's).
+	Retries *int
+	// CooldownTime is the deployment's cooldown_time, else the router's.
+	CooldownTime time.Duration
+	// shuffle is what simple-shuffle may weigh: weight, rpm and tpm as
+	// written (ShuffleWeights picks which one a set uses).
+	shuffle struct {
+		weight   float64
+		rpm, tpm int64
+	}
+	// Config is the deployment as written: credentials, provider
+	// parameters, request defaults and model_info, passed through.
+	Config *config.Deployment
+}
+
+// Mock reports whether the deployment never calls its provider.
+func (d *Deployment) Mock() bool { return d.MockResponse != nil || d.MockTimeout }
+
+// Limits are a deployment's hard limits (0: none).
+type Limits struct {
+	RPM         int64 // rpm
+	TPM         int64 // tpm
+	MaxParallel int   // max_parallel_requests, else default_max_parallel_requests
+}
+
+// ClusterFor is the cluster an attempt on the deployment goes to: its own,
+// or for an AnyProvider deployment its cluster for the attempt's provider
+// (a bare model name means openai).
+func (d *Deployment) ClusterFor(prov string) string {
+	if !d.AnyProvider {
+		return contract.ClusterName(d.ID)
+	}
+	if prov == "" {
+		prov = d.Provider
+	}
+	if prov == "" {
+		prov = "openai"
+	}
+	return contract.ProviderClusterName(d.ID, prov)
+}
+
+// Compile compiles a loaded, validated config.
+func Compile(cfg *config.Config) *Model {
+	rs := &cfg.Router
+	m := &Model{
+		Aliases: make(map[string]Alias, len(rs.ModelGroupAlias)),
+		groups:  map[string]*Group{},
+		byID:    make(map[string]*Deployment, len(cfg.Models)),
+		rs:      rs,
+	}
+	for a, al := range rs.ModelGroupAlias {
+		if al.Group != "" {
+			m.Aliases[a] = Alias{Group: al.Group, Hidden: al.Hidden}
+		}
+	}
+	m.Routing = routing(rs)
+	for i := range cfg.Models {
+		d := compileDeployment(&cfg.Models[i], &m.Routing, rs.DefaultMaxParallelRequests)
+		g, ok := m.groups[d.Group]
+		if !ok {
+			g = &Group{Name: d.Group, Wildcard: d.Wildcard || strings.Contains(d.Group, "*")}
+			m.groups[d.Group] = g
+			m.Groups = append(m.Groups, g)
+			if g.Wildcard {
+				m.patterns = append(m.patterns, compilePattern(d.Group))
+			}
+		}
+		g.Deployments = append(g.Deployments, d)
+		m.Deployments = append(m.Deployments, d)
+		m.byID[d.ID] = d
+		m.Track.MockTimeouts = m.Track.MockTimeouts || d.MockTimeout
+		if d.Limits.TPM > 0 {
+			m.Track.Tokens, m.Track.Usage, m.Track.Calls = true, true, true
+		}
+		if d.Limits.RPM > 0 {
+			m.Track.Calls = true
+		}
+		if d.Limits.MaxParallel > 0 {
+			m.Track.End, m.Track.Calls = true, true
+		}
+	}
+	sort.SliceStable(m.patterns, func(i, j int) bool { return len(m.patterns[i].name) > len(m.patterns[j].name) })
+	for _, g := range m.Groups {
+		g.Weights = ShuffleWeights(g.Deployments)
+		g.MayCoolDown = !rs.DisableCooldowns && !g.Wildcard && len(g.Deployments) > 1
+		for k := range FallbackKind(numKinds) {
+			g.fallbacks[k] = m.fallbackGroups(g.Name, k)
+		}
+	}
+	usage := m.Routing.Strategy == UsageBased || m.Routing.Strategy == UsageBasedV2
+	m.Track.Tokens = m.Track.Tokens || m.Routing.PreCallChecks || usage
+	m.Track.Usage = m.Track.Usage || usage || m.Routing.Strategy == LatencyBased
+	m.Track.End = m.Track.End || m.Routing.Strategy == LeastBusy || rs.DefaultMaxParallelRequests > 0 || cfg.General.MaxParallelRequests > 0
+	m.Track.Calls = m.Track.Calls || m.Track.End || usage
+	m.Track.Latencies = m.Routing.Strategy == LatencyBased
+	return m
+}
+
+func routing(rs *config.RouterSettings) Routing {
+	r := Routing{
+		Strategy:           rs.RoutingStrategy,
+		LatencyTTL:         time.Hour,
+		MaxLatencyListSize: 10,
+		NumRetries:         max(rs.NumRetries, 0),
+		RetryPolicy:        rs.RetryPolicy,
+		AllowedFails:       rs.AllowedFails,
+		AllowedFailsPolicy: rs.AllowedFailsPolicy,
+		CooldownTime:       rs.CooldownTime,
+		DisableCooldowns:   rs.DisableCooldowns,
+		PreCallChecks:      rs.EnablePreCallChecks,
+		Timeout:            rs.Timeout,
+		StreamTimeout:      rs.StreamTimeout,
+	}
+	if r.Strategy == "" {
+		r.Strategy = SimpleShuffle
+	}
+	if r.CooldownTime <= 0 {
+		r.CooldownTime = config.DefaultCooldownTime
+	}
+	if r.Timeout <= 0 {
+		r.Timeout = config.DefaultTimeout
+	}
+	if r.StreamTimeout <= 0 {
+		r.StreamTimeout = r.Timeout
+	}
+	args := rs.RoutingStrategyArgs
+	if v, ok := num(args["lowest_latency_buffer"]); ok && v >= 0 {
+		r.LatencyBuffer = v
+	}
+	if v, ok := num(args["ttl"]); ok && v > 0 {
+		r.LatencyTTL = time.Duration(v * float64(time.Second))
+	}
+	if v, ok := num(args["max_latency_list_size"]); ok && v >= 1 {
+		r.MaxLatencyListSize = int(v)
+	}
+	return r
+}
+
+func num(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+func compileDeployment(cd *config.Deployment, r *Routing, defaultMaxParallel int) *Deployment {
+	p := &cd.Params
+	d := &Deployment{
+		ID: cd.ID, Group: cd.ModelName, Wildcard: cd.Wildcard,
+		AnyProvider:  strings.HasPrefix(p.Model, "*"),
+		Provider:     cd.Provider,
+		Model:        cd.Model,
+		ModelPattern: p.Model,
+		Cluster:      contract.ClusterName(cd.ID),
+		MockResponse: p.MockResponse,
+		MockTimeout:  p.MockTimeout,
+		Limits:       Limits{RPM: p.RPM, TPM: p.TPM, MaxParallel: p.MaxParallelRequests},
+		Config:       cd,
+	}
+	if d.AnyProvider {
+		d.Cluster = contract.ProviderClusterName(cd.ID, "openai")
+	}
+	if d.Limits.MaxParallel <= 0 {
+		d.Limits.MaxParallel = max(defaultMaxParallel, 0)
+	}
+	if info, ok := provider.Lookup(cd.Provider); ok {
+		d.Info, d.Wire, d.Auth = info, info.Wire, info.Auth
+	}
+	if cd.Provider != "" || p.APIBase != "" {
+		d.APIBase = upstream.APIBase(cd)
+	}
+	d.Timeout = r.Timeout
+	if p.Timeout > 0 {
+		d.Timeout = p.Timeout
+	}
+	d.StreamTimeout = r.StreamTimeout
+	switch {
+	case p.StreamTimeout > 0:
+		d.StreamTimeout = p.StreamTimeout
+	case p.Timeout > 0:
+		d.StreamTimeout = p.Timeout
+	}
+	d.Retries = p.MaxRetries
+	if p.NumRetries != nil {
+		d.Retries = p.NumRetries
+	}
+	d.CooldownTime = r.CooldownTime
+	if p.CooldownTime != nil {
+		d.CooldownTime = *p.CooldownTime
+	}
+	d.shuffle.weight, d.shuffle.rpm, d.shuffle.tpm = p.Weight, p.RPM, p.TPM
+	return d
+}
+
+// Deployment returns a deployment by id.
+func (m *Model) Deployment(id string) (*Deployment, bool) {
+	d, ok := m.byID[id]
+	return d, ok
+}
+
+// Group returns a model group by name (a pattern for a wildcard group).
+func (m *Model) Group(name string) (*Group, bool) {
+	g, ok := m.groups[name]
+	return g, ok
+}
+
+// GroupDeployments are the deployments of a group (config order); nil for
+// an unknown group.
+func (m *Model) GroupDeployments(name string) []*Deployment {
+	if g, ok := m.groups[name]; ok {
+		return g.Deployments
+	}
+	return nil
+}
