@@ -69,12 +69,12 @@ const maxClientRetries = 10
 // default). The fallbacks list is cut to max_fallbacks by the router.
 func (st *State) boundKnobs(f *requestFields) {
 	if f.NumRetries != nil {
-		limit := max(st.Cfg.Router.NumRetries, maxClientRetries)
+		limit := max(st.Router.Model().Routing.NumRetries, maxClientRetries)
 		n := min(max(*f.NumRetries, 0), limit)
 		f.NumRetries = &n
 	}
 	if f.Timeout != nil {
-		limit := max(st.Cfg.Router.Timeout, st.Cfg.Router.StreamTimeout).Seconds()
+		limit := max(st.Router.Model().Routing.Timeout, st.Router.Model().Routing.StreamTimeout).Seconds()
 		if limit <= 0 {
 			limit = (600 * time.Second).Seconds()
 		}

@@ -104,10 +104,10 @@ func (st *State) modelsList() any {
 // An allowlist, so a new secret field can never leak by default.
 func (st *State) modelInfo() any {
 	data := []any{}
-	for i := range st.Cfg.Models {
-		d := &st.Cfg.Models[i]
+	for _, md := range st.Router.Model().Deployments {
+		d := md.Config
 		p := map[string]any{"model": d.Params.Model}
-		if base := upstream.APIBase(d); base != "" {
+		if base := md.APIBase; base != "" {
 			p["api_base"] = upstream.Redact(base)
 		}
 		if d.Params.APIVersion != "" {
@@ -122,14 +122,14 @@ func (st *State) modelInfo() any {
 		if d.Params.VertexLocation != "" {
 			p["vertex_location"] = d.Params.VertexLocation
 		}
-		if d.Params.RPM > 0 {
-			p["rpm"] = d.Params.RPM
+		if md.Limits.RPM > 0 {
+			p["rpm"] = md.Limits.RPM
 		}
-		if d.Params.TPM > 0 {
-			p["tpm"] = d.Params.TPM
+		if md.Limits.TPM > 0 {
+			p["tpm"] = md.Limits.TPM
 		}
-		if d.Params.Weight > 0 {
-			p["weight"] = d.Params.Weight
+		if md.Weight > 0 {
+			p["weight"] = md.Weight
 		}
 		info := map[string]any{"id": d.ID, "db_model": false}
 		for k, v := range d.Info.Extra {

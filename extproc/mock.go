@@ -7,6 +7,7 @@ import (
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
+	"github.com/llmgate/llmgate/internal/model"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/translator"
 )
@@ -14,8 +15,8 @@ import (
 // mockReply answers a deployment with litellm_params.mock_response without an
 // upstream call, as LiteLLM does: a chat completion (or a stream of chunks,
 // or a text completion, or zero embeddings) holding the mock text.
-func mockReply(ep translator.Endpoint, f *requestFields, d *configDeployment, a *llmgatev1.Attempt, callID string) *extprocv3.ProcessingResponse {
-	text := *d.Params.MockResponse
+func mockReply(ep translator.Endpoint, f *requestFields, d *model.Deployment, a *llmgatev1.Attempt, callID string) *extprocv3.ProcessingResponse {
+	text := *d.MockResponse
 	model := a.Model
 	created := time.Now().Unix()
 	id := "chatcmpl-" + strings.ReplaceAll(callID, "-", "")
@@ -24,7 +25,7 @@ func mockReply(ep translator.Endpoint, f *requestFields, d *configDeployment, a 
 	headers := map[string]string{
 		"x-litellm-call-id":     callID,
 		"x-litellm-model-id":    d.ID,
-		"x-litellm-model-group": d.ModelName,
+		"x-litellm-model-group": d.Group,
 	}
 	switch {
 	case ep == translator.Embeddings:

@@ -76,8 +76,8 @@ func (st *State) mockTimeoutPossible(body []byte) bool {
 
 // deploymentMockTimeout: the deployment sets litellm_params.mock_timeout.
 func (st *State) deploymentMockTimeout(id string) bool {
-	d, ok := st.Router.Deployment(id)
-	return ok && d.Params.MockTimeout
+	d, ok := st.Router.Model().Deployment(id)
+	return ok && d.MockTimeout
 }
 
 // mockPlan applies the testing switches to planning. handled is false when
@@ -154,7 +154,7 @@ func (s *Server) mockPlan(ctx context.Context, st *State, res router.Resolution,
 // answers LiteLLM's timeout error, without calling a provider. Every try of
 // the plan would time out the same way, so one wait stands for them all.
 func (s *Server) mockTimeout(st *State, f *requestFields, firstDeployment string) *translator.Error {
-	d, _ := st.Router.Deployment(firstDeployment)
+	d, _ := st.Router.Model().Deployment(firstDeployment)
 	wait := min(s.perTryTimeout(st, d, f), maxMockTimeout)
 	time.Sleep(wait)
 	return &translator.Error{Status: 408, Type: "timeout_error", Code: "408", Class: translator.ErrTimeout,

@@ -66,7 +66,7 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 	for i, a := range p.Attempts {
 		if i > 0 {
 			// A mock deployment answers in the request filter only; it has no cluster.
-			if d, ok := st.Router.Deployment(a.DeploymentID); ok && (d.Params.MockResponse != nil || d.Params.MockTimeout) {
+			if d, ok := st.Router.Model().Deployment(a.DeploymentID); ok && d.Mock() {
 				continue
 			}
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/keys"
+	"github.com/llmgate/llmgate/internal/model"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/translator"
@@ -176,8 +177,8 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 	if perr != nil {
 		return nil, perr
 	}
-	first, _ := st.Router.Deployment(plan[0].DeploymentId)
-	if first != nil && first.Params.MockResponse != nil {
+	first, _ := st.Router.Model().Deployment(plan[0].DeploymentId)
+	if first != nil && first.MockResponse != nil {
 		if grant != nil && grant.Parallel {
 			st.keys.End(context.Background(), grant.Token)
 		}
@@ -266,27 +267,23 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 }
 
 // perTryTimeout: per-request timeout, else the deployment's (stream_)timeout,
-// else the router's.
-func (s *Server) perTryTimeout(st *State, d *configDeployment, f *requestFields) time.Duration {
+// else the router's (model.Deployment.Timeout, StreamTimeout).
+func (s *Server) perTryTimeout(st *State, d *model.Deployment, f *requestFields) time.Duration {
 	if f.Timeout != nil && *f.Timeout > 0 {
 		// Envoy's timeouts count whole milliseconds, and 0 means none: a
 		// timeout below 1 ms would turn into no timeout at all.
 		return max(time.Duration(*f.Timeout*float64(time.Second)), time.Millisecond)
 	}
-	rs := st.Cfg.Router
+	if d != nil {
+		if f.Stream {
+			return d.StreamTimeout
+		}
+		return d.Timeout
+	}
 	if f.Stream {
-		if d != nil && d.Params.StreamTimeout > 0 {
-			return d.Params.StreamTimeout
-		}
-		if d != nil && d.Params.Timeout > 0 {
-			return d.Params.Timeout
-		}
-		return rs.StreamTimeout
+		return st.Router.Model().Routing.StreamTimeout
 	}
-	if d != nil && d.Params.Timeout > 0 {
-		return d.Params.Timeout
-	}
-	return rs.Timeout
+	return st.Router.Model().Routing.Timeout
 }
 
 // planMetadata writes the plan as a PriorityGroupsOverride (one group per

@@ -19,6 +19,7 @@ import (
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/keys"
+	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/store"
 	"github.com/llmgate/llmgate/router"
@@ -79,7 +80,8 @@ func (st *State) WithKeys(k *keys.Service) *State {
 // NewState compiles a config for the filters.
 func NewState(cfg *config.Config, st store.Store, version string, log *slog.Logger) *State {
 	s := &State{Cfg: cfg, Version: version, Started: time.Now()}
-	s.Router = router.New(cfg, st, router.WithLogger(log))
+	m := model.Compile(cfg)
+	s.Router = router.NewFromModel(m, st, router.WithLogger(log))
 	if cfg.General.MasterKey != "" {
 		s.masterKey = sha256.Sum256([]byte(cfg.General.MasterKey))
 		s.hasMaster = true
@@ -87,25 +89,8 @@ func NewState(cfg *config.Config, st store.Store, version string, log *slog.Logg
 	s.keyHeaders = keyHeaderOrder(cfg.General.LiteLLMKeyHeaderName)
 	s.fastLua = xds.FastPathClusterLua(cfg)
 	s.maxBody = int(xds.MaxRequestBytes(cfg))
-	rs := cfg.Router
-	usageStrategy := strings.HasPrefix(rs.RoutingStrategy, "usage-based")
-	s.needTokens = rs.EnablePreCallChecks || usageStrategy
-	s.trackUsage = usageStrategy || rs.RoutingStrategy == "latency-based-routing"
-	s.trackEnd = rs.RoutingStrategy == "least-busy" || rs.DefaultMaxParallelRequests > 0 || cfg.General.MaxParallelRequests > 0
-	s.countCalls = s.trackEnd || usageStrategy
-	for i := range cfg.Models {
-		p := &cfg.Models[i].Params
-		if p.TPM > 0 {
-			s.needTokens, s.trackUsage, s.countCalls = true, true, true
-		}
-		if p.RPM > 0 {
-			s.countCalls = true
-		}
-		if p.MaxParallelRequests > 0 {
-			s.trackEnd, s.countCalls = true, true
-		}
-		s.mockTimeouts = s.mockTimeouts || p.MockTimeout
-	}
+	s.needTokens, s.trackUsage, s.trackEnd = m.Track.Tokens, m.Track.Usage, m.Track.End
+	s.countCalls, s.mockTimeouts = m.Track.Calls, m.Track.MockTimeouts
 	return s
 }
 

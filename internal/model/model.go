@@ -137,6 +137,9 @@ type Deployment struct {
 	// MockTimeout is litellm_params.mock_timeout: a try waits its timeout.
 	MockTimeout bool
 	Limits      Limits
+	// Weight is litellm_params.weight as written (0: unset); simple-shuffle
+	// weighs by ShuffleWeights.
+	Weight float64
 	// Timeout and StreamTimeout are the per-try timeouts: the deployment's
 	// timeout (stream_timeout, then timeout, for streams), else the router's.
 	Timeout       time.Duration
@@ -338,6 +341,7 @@ func compileDeployment(cd *config.Deployment, r *Routing, defaultMaxParallel int
 	if p.CooldownTime != nil {
 		d.CooldownTime = *p.CooldownTime
 	}
+	d.Weight = p.Weight
 	d.shuffle.weight, d.shuffle.rpm, d.shuffle.tpm = p.Weight, p.RPM, p.TPM
 	return d
 }
