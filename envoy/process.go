@@ -74,6 +74,9 @@ type StartOptions struct {
 	Stdout        io.Writer
 	Stderr        io.Writer
 	ExtraArgs     []string
+	// Env is added to llmgate's environment for Envoy (the dynamic module
+	// search path of the in-Envoy request filter, D49).
+	Env []string
 }
 
 // Start runs Envoy. It is killed when ctx ends; Stop asks it to exit first.
@@ -89,6 +92,9 @@ func Start(ctx context.Context, o StartOptions) (*Process, error) {
 	args = append(args, o.ExtraArgs...)
 	cmd := exec.Command(o.Binary, args...)
 	cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr
+	if len(o.Env) > 0 {
+		cmd.Env = append(os.Environ(), o.Env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start envoy %s: %w", o.Binary, err)

@@ -152,6 +152,11 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The in-Envoy request filter before it, when on (xds/module.go, D49).
+	reqFilters, err := requestFilters(o, reqFilter)
+	if err != nil {
+		return nil, err
+	}
 	rt := &routerv3.Router{SuppressEnvoyHeaders: false}
 	if err := withOutcomeLog(rt, o); err != nil {
 		return nil, err
@@ -174,7 +179,7 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 				ConfigSourceSpecifier: &corev3.ConfigSource_Ads{Ads: &corev3.AggregatedConfigSource{}},
 			},
 		}},
-		HttpFilters:      []*hcmv3.HttpFilter{strip, reqFilter, router},
+		HttpFilters:      append(append([]*hcmv3.HttpFilter{strip}, reqFilters...), router),
 		LocalReplyConfig: LocalReplyConfig(),
 		// Long generations: no request timeout; streams are bounded by route idle timeouts.
 		RequestTimeout:    durationpb.New(0),

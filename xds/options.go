@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/dynmod/filter"
 )
 
 // Options are the gateway's own settings that shape the Envoy resources
@@ -45,6 +46,11 @@ type Options struct {
 	// clusters (keys as SDS secrets over ADS, no attempt filter on successes,
 	// D45). Off for resources rendered for a static bootstrap.
 	FastPath bool
+	// RequestModule, when set, puts llmgate's Go dynamic module (the
+	// in-Envoy request filter, D49) before the ext_proc request filter,
+	// with this filter config; Envoy must find the module
+	// ($ENVOY_DYNAMIC_MODULES_SEARCH_PATH, xds/module.go).
+	RequestModule *filter.Config
 	// fastPathLua: fast-path clusters get the per-try path Lua filter (set by
 	// Build, FastPathLua).
 	fastPathLua bool

@@ -15,6 +15,12 @@ const (
 	// RetryHeader is set by the attempt filter on a response that Envoy must
 	// retry (the next plan entry is then tried); routes retry on it.
 	RetryHeader = "x-llmgate-retry"
+	// ModuleHeader marks a request the in-Envoy request filter (the dynamic
+	// module, D49) served itself: the listener then skips the ext_proc
+	// request filter. Its value is a per-process secret; the module removes
+	// the header from every request it did not serve, and the listener
+	// removes it before the router.
+	ModuleHeader = "x-llmgate-module"
 )
 
 // gRPC initial metadata the ext_proc filter configs send with each stream.

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/dynmod/filter"
 	"github.com/llmgate/llmgate/envoy"
 	"github.com/llmgate/llmgate/extproc"
 	"github.com/llmgate/llmgate/internal/alerting"
@@ -83,6 +84,12 @@ type Options struct {
 	// DataDir holds the embedded key store and the spend write-ahead file
 	// (empty: $LLMGATE_DATA_DIR, else ~/.llmgate).
 	DataDir string
+	// RequestFilter is RequestFilterExtProc (default) or RequestFilterModule:
+	// llmgate's dynamic module in Envoy before the ext_proc request filter
+	// (module.go, D49). DynamicModule is the module's file (default:
+	// libllmgate.so next to the llmgate binary).
+	RequestFilter string
+	DynamicModule string
 	// Ready, when set, receives the admin address once Envoy serves the listener.
 	Ready func(adminAddr string)
 	Log   *slog.Logger
@@ -121,6 +128,9 @@ type Gateway struct {
 	storedModels bool
 	alertMetrics bool
 
+	// module is the in-Envoy request filter's config (nil: ext_proc only).
+	module *filter.Config
+
 	mu      sync.Mutex
 	cfg     *config.Config
 	version string
@@ -147,6 +157,7 @@ func (g *Gateway) xdsOptions() xds.Options {
 		FastPath: !g.o.NoPriorityGroup,
 	}
 	o.NoPriorityGroup = g.o.NoPriorityGroup
+	o.RequestModule = g.module
 	if g.o.ExtProcAddress != "" {
 		o.ExtProcAddress = g.o.ExtProcAddress
 		o.ExtProcTLS = g.o.ExtProcTLS
@@ -191,6 +202,19 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer os.RemoveAll(g.workDir)
+	var envoyEnv []string
+	switch o.RequestFilter {
+	case "", RequestFilterExtProc:
+	case RequestFilterModule:
+		if o.NoPriorityGroup {
+			return fmt.Errorf("--request-filter=module needs Envoy 1.40 (not the degraded mode)")
+		}
+		if envoyEnv, err = g.moduleSetup(); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("--request-filter must be %s or %s, got %q", RequestFilterExtProc, RequestFilterModule, o.RequestFilter)
+	}
 
 	g.store, err = openStore(cfg, g.log)
 	if err != nil {
@@ -288,13 +312,31 @@ func Run(ctx context.Context, o Options) error {
 	// it is stopped; it still dies with this process (Pdeathsig).
 	envoyCtx, envoyStop := context.WithCancel(context.Background())
 	defer envoyStop()
+	stderr := o.Stderr
+	var abi *abiWatch
+	if g.module != nil {
+		// Envoy says at info level whether the module's ABI matched.
+		abi = newABIWatch(o.Stderr)
+		stderr = abi
+		extra = append(extra, "--component-log-level", "dynamic_modules:info")
+	}
 	proc, err := envoy.Start(envoyCtx, envoy.StartOptions{
 		Binary: bin, BootstrapPath: bootPath, BaseID: uint32(os.Getpid()), LogLevel: o.EnvoyLogLevel,
-		Concurrency: o.EnvoyConcurrency, Stdout: o.Stdout, Stderr: o.Stderr,
-		ExtraArgs: extra,
+		Concurrency: o.EnvoyConcurrency, Stdout: o.Stdout, Stderr: stderr,
+		ExtraArgs: extra, Env: envoyEnv,
 	})
 	if err != nil {
 		return err
+	}
+	moduleErr := make(chan error, 1)
+	if abi != nil {
+		go func() {
+			if err := abi.wait(proc.Done()); err != nil {
+				moduleErr <- err
+				return
+			}
+			g.log.Info("envoy loaded the request filter module", "abi", ModuleABI)
+		}()
 	}
 	g.log.Info("envoy started", "binary", bin, "pid", proc.PID(), "listen", fmt.Sprintf("%s:%d", g.xdsOptions().ListenAddress, res.Listeners[0].GetAddress().GetSocketAddress().GetPortValue()), "config_version", res.Version, "deployments", len(cfg.Models))
 
@@ -314,6 +356,9 @@ func Run(ctx context.Context, o Options) error {
 		return nil
 	case <-proc.Done():
 		return fmt.Errorf("envoy exited: %v", proc.Err())
+	case err := <-moduleErr:
+		proc.Stop(5 * time.Second)
+		return err
 	case r := <-g.listenerRejected(ctx):
 		// Envoy could not take the listener (most often a port bound since
 		// the check above): it would never serve, so stop rather than run

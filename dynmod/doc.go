@@ -1,0 +1,19 @@
+// Command dynmod is llmgate's request filter inside Envoy: a Go dynamic
+// module (go build -buildmode=c-shared -o bin/libllmgate.so ./dynmod) that
+// `llmgate run --request-filter=module` makes its Envoy load into the
+// listener, before the ext_proc request filter (docs/architecture.md D49).
+//
+// The module serves the common request itself (the master key, an exact
+// model group or alias, a plain OpenAI body) and hands every other request
+// to the ext_proc request filter unchanged. What it serves it answers
+// exactly as the ext_proc filter would: the plan and context metadata, the
+// group header, the prepared body (package dynmod/filter holds that logic,
+// testable without Envoy; this package holds the cgo bindings and hooks).
+//
+// The bindings (abi.go, dm.h) are written for Envoy 1.40.0's ABI "v0.2.0";
+// Envoy only warns on a mismatch, so `llmgate run` refuses to serve unless
+// Envoy logs that the version matched.
+package main
+
+// main is never called: Envoy dlopens the library and calls its hooks.
+func main() {}

@@ -1,0 +1,47 @@
+package filter
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// FilterName is the dynamic module filter's filter_name in the listener.
+const FilterName = "llmgate_request"
+
+// ModuleName is the module Envoy loads: lib<ModuleName>.so from
+// $ENVOY_DYNAMIC_MODULES_SEARCH_PATH.
+const ModuleName = "llmgate"
+
+// LibraryFile is the file name of the module.
+const LibraryFile = "lib" + ModuleName + ".so"
+
+// Config is the filter_config (a google.protobuf.StringValue of JSON) of the
+// module's filter in the listener.
+type Config struct {
+	// Marker is the value of the handled marker header (contract.ModuleHeader)
+	// the module sets on a request it served, on which the listener skips the
+	// ext_proc request filter. A per-process secret: a client cannot forge
+	// it (the module also removes the header from every request first).
+	Marker string `json:"marker"`
+	// TableSocket is the gateway's Unix socket serving the module table
+	// over ADS; empty: the module hands every request to ext_proc.
+	TableSocket string `json:"table_socket,omitempty"`
+}
+
+// ParseConfig reads a filter_config.
+func ParseConfig(s string) (Config, error) {
+	var c Config
+	if err := json.Unmarshal([]byte(s), &c); err != nil {
+		return Config{}, fmt.Errorf("filter config: %w", err)
+	}
+	if c.Marker == "" {
+		return Config{}, fmt.Errorf("filter config: no marker")
+	}
+	return c, nil
+}
+
+// Encode renders a filter_config.
+func (c Config) Encode() string {
+	b, _ := json.Marshal(c)
+	return string(b)
+}

@@ -1,0 +1,262 @@
+package main
+
+// The event hooks Envoy calls (exported C symbols). Every HTTP filter hook of
+// the ABI is exported; the ones the request filter does not use do nothing.
+// Each hook has a recover barrier: an unrecovered Go panic would abort the
+// whole Envoy process (docs/datapath-spike/dynmod/FINDINGS.md §2).
+
+/*
+#include "dm.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Filter configs live in a fixed table; the index + 1 is the pointer Envoy
+// hands back, so no Go pointer crosses into Envoy. A config is never freed
+// (Envoy destroys one only when the listener goes, and keeps few).
+var (
+	configs   [1024]atomic.Pointer[filterConfig]
+	nconfigs  int
+	configsMu sync.Mutex
+)
+
+func configOf(p C.uintptr_t) *filterConfig {
+	i := int(p) - 1
+	if i < 0 || i >= len(configs) {
+		return nil
+	}
+	return configs[i].Load()
+}
+
+// Per-request state lives in a slab of slots; the slot index + 1 is the
+// filter pointer Envoy hands to the request's hooks. A request that finds no
+// free slot gets 0 and is handed to the ext_proc filter.
+const maxStreams = 1 << 16
+
+var (
+	streams   [maxStreams]stream
+	freeMu    sync.Mutex
+	freeSlots []int32
+	nextSlot  int32
+)
+
+func newStream(c *filterConfig) C.uintptr_t {
+	freeMu.Lock()
+	var i int32
+	switch {
+	case len(freeSlots) > 0:
+		i = freeSlots[len(freeSlots)-1]
+		freeSlots = freeSlots[:len(freeSlots)-1]
+	case nextSlot < maxStreams:
+		i = nextSlot
+		nextSlot++
+	default:
+		freeMu.Unlock()
+		return 0
+	}
+	freeMu.Unlock()
+	streams[i] = stream{cfg: c}
+	return C.uintptr_t(i + 1)
+}
+
+func streamOf(p C.uintptr_t) *stream {
+	i := int(p) - 1
+	if i < 0 || i >= maxStreams {
+		return nil
+	}
+	return &streams[i]
+}
+
+func freeStream(p C.uintptr_t) {
+	i := int32(p) - 1
+	if i < 0 || i >= maxStreams {
+		return
+	}
+	streams[i] = stream{}
+	freeMu.Lock()
+	freeSlots = append(freeSlots, i)
+	freeMu.Unlock()
+}
+
+//export envoy_dynamic_module_on_program_init
+func envoy_dynamic_module_on_program_init() *C.char { return abiVersion }
+
+//export envoy_dynamic_module_on_http_filter_config_new
+func envoy_dynamic_module_on_http_filter_config_new(envoyCfg C.uintptr_t, name C.dm_buf, cfg C.dm_buf) (out C.uintptr_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			envoyLog(logError, fmt.Sprintf("llmgate module: panic in filter config: %v", r))
+			out = 0
+		}
+	}()
+	c, err := parseFilterConfig(string(view(name.ptr, name.length)), string(view(cfg.ptr, cfg.length)))
+	if err != nil {
+		envoyLog(logError, "llmgate module: "+err.Error())
+		return 0
+	}
+	configsMu.Lock()
+	defer configsMu.Unlock()
+	if nconfigs >= len(configs) {
+		envoyLog(logError, "llmgate module: too many filter configs")
+		return 0
+	}
+	i := nconfigs
+	configs[i].Store(c)
+	nconfigs++
+	c.start()
+	envoyLog(logInfo, "llmgate module: request filter config "+c.name+" loaded")
+	return C.uintptr_t(i + 1)
+}
+
+//export envoy_dynamic_module_on_http_filter_config_destroy
+func envoy_dynamic_module_on_http_filter_config_destroy(p C.uintptr_t) {}
+
+//export envoy_dynamic_module_on_http_filter_per_route_config_new
+func envoy_dynamic_module_on_http_filter_per_route_config_new(name C.dm_buf, cfg C.dm_buf) C.uintptr_t {
+	return 0
+}
+
+//export envoy_dynamic_module_on_http_filter_per_route_config_destroy
+func envoy_dynamic_module_on_http_filter_per_route_config_destroy(p C.uintptr_t) {}
+
+//export envoy_dynamic_module_on_http_filter_new
+func envoy_dynamic_module_on_http_filter_new(cfg C.uintptr_t, f C.uintptr_t) (out C.uintptr_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			envoyLog(logError, fmt.Sprintf("llmgate module: panic in filter_new: %v", r))
+			out = 0
+		}
+	}()
+	c := configOf(cfg)
+	if c == nil {
+		return 0
+	}
+	return newStream(c)
+}
+
+//export envoy_dynamic_module_on_http_filter_request_headers
+func envoy_dynamic_module_on_http_filter_request_headers(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
+	defer requestBarrier(f, &st)
+	return C.int(onRequestHeaders(streamOf(m), f, bool(eos)))
+}
+
+//export envoy_dynamic_module_on_http_filter_request_body
+func envoy_dynamic_module_on_http_filter_request_body(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
+	defer requestBarrier(f, &st)
+	return C.int(onRequestBody(streamOf(m), f, bool(eos)))
+}
+
+// requestBarrier keeps a Go panic in a request hook from taking Envoy down:
+// the request gets an OpenAI-format 500 instead.
+func requestBarrier(f C.uintptr_t, st *C.int) {
+	if r := recover(); r != nil {
+		envoyLog(logError, fmt.Sprintf("llmgate module: panic in a request hook: %v", r))
+		sendResponse(f, 500, internalError, "llmgate_module_panic")
+		*st = reqHeadersStopIteration // == StopIteration for headers and body
+	}
+}
+
+// quiet is the barrier of the hooks that do nothing: a panic is logged.
+func quiet(hook string) {
+	if r := recover(); r != nil {
+		envoyLog(logError, fmt.Sprintf("llmgate module: panic in %s: %v", hook, r))
+	}
+}
+
+const internalError = `{"error":{"message":"The gateway could not process the request (internal error in its request filter); try again","type":"internal_server_error","param":null,"code":"500"}}`
+
+//export envoy_dynamic_module_on_http_filter_request_trailers
+func envoy_dynamic_module_on_http_filter_request_trailers(f C.uintptr_t, m C.uintptr_t) (st C.int) {
+	defer requestBarrier(f, &st)
+	return C.int(onRequestTrailers(streamOf(m), f))
+}
+
+//export envoy_dynamic_module_on_http_filter_response_headers
+func envoy_dynamic_module_on_http_filter_response_headers(f C.uintptr_t, m C.uintptr_t, eos C.bool) C.int {
+	defer quiet("response_headers")
+	return 0
+}
+
+//export envoy_dynamic_module_on_http_filter_response_body
+func envoy_dynamic_module_on_http_filter_response_body(f C.uintptr_t, m C.uintptr_t, eos C.bool) C.int {
+	defer quiet("response_body")
+	return 0
+}
+
+//export envoy_dynamic_module_on_http_filter_response_trailers
+func envoy_dynamic_module_on_http_filter_response_trailers(f C.uintptr_t, m C.uintptr_t) C.int {
+	defer quiet("response_trailers")
+	return 0
+}
+
+//export envoy_dynamic_module_on_http_filter_stream_complete
+func envoy_dynamic_module_on_http_filter_stream_complete(f C.uintptr_t, m C.uintptr_t) {
+	defer quiet("stream_complete")
+}
+
+//export envoy_dynamic_module_on_http_filter_destroy
+func envoy_dynamic_module_on_http_filter_destroy(m C.uintptr_t) {
+	defer quiet("filter_destroy")
+	freeStream(m)
+}
+
+//export envoy_dynamic_module_on_http_filter_http_callout_done
+func envoy_dynamic_module_on_http_filter_http_callout_done(f C.uintptr_t, m C.uintptr_t, id C.uint64_t, result C.int, headers *C.dm_hdr, nh C.size_t, chunks *C.dm_buf, nc C.size_t) {
+	defer quiet("http_callout_done")
+}
+
+//export envoy_dynamic_module_on_http_filter_http_stream_headers
+func envoy_dynamic_module_on_http_filter_http_stream_headers(f C.uintptr_t, m C.uintptr_t, id C.uint64_t, headers *C.dm_hdr, nh C.size_t, eos C.bool) {
+	defer quiet("http_stream_headers")
+}
+
+//export envoy_dynamic_module_on_http_filter_http_stream_data
+func envoy_dynamic_module_on_http_filter_http_stream_data(f C.uintptr_t, m C.uintptr_t, id C.uint64_t, data *C.dm_buf, n C.size_t, eos C.bool) {
+	defer quiet("http_stream_data")
+}
+
+//export envoy_dynamic_module_on_http_filter_http_stream_trailers
+func envoy_dynamic_module_on_http_filter_http_stream_trailers(f C.uintptr_t, m C.uintptr_t, id C.uint64_t, trailers *C.dm_hdr, n C.size_t) {
+	defer quiet("http_stream_trailers")
+}
+
+//export envoy_dynamic_module_on_http_filter_http_stream_complete
+func envoy_dynamic_module_on_http_filter_http_stream_complete(f C.uintptr_t, m C.uintptr_t, id C.uint64_t) {
+	defer quiet("http_stream_complete")
+}
+
+//export envoy_dynamic_module_on_http_filter_http_stream_reset
+func envoy_dynamic_module_on_http_filter_http_stream_reset(f C.uintptr_t, m C.uintptr_t, id C.uint64_t, reason C.int) {
+	defer quiet("http_stream_reset")
+}
+
+//export envoy_dynamic_module_on_http_filter_scheduled
+func envoy_dynamic_module_on_http_filter_scheduled(f C.uintptr_t, m C.uintptr_t, id C.uint64_t) {
+	defer quiet("scheduled")
+}
+
+//export envoy_dynamic_module_on_http_filter_config_scheduled
+func envoy_dynamic_module_on_http_filter_config_scheduled(e C.uintptr_t, c C.uintptr_t, id C.uint64_t) {
+	defer quiet("config_scheduled")
+}
+
+//export envoy_dynamic_module_on_http_filter_downstream_above_write_buffer_high_watermark
+func envoy_dynamic_module_on_http_filter_downstream_above_write_buffer_high_watermark(f C.uintptr_t, m C.uintptr_t) {
+	defer quiet("above_write_buffer_high_watermark")
+}
+
+//export envoy_dynamic_module_on_http_filter_downstream_below_write_buffer_low_watermark
+func envoy_dynamic_module_on_http_filter_downstream_below_write_buffer_low_watermark(f C.uintptr_t, m C.uintptr_t) {
+	defer quiet("below_write_buffer_low_watermark")
+}
+
+//export envoy_dynamic_module_on_http_filter_local_reply
+func envoy_dynamic_module_on_http_filter_local_reply(f C.uintptr_t, m C.uintptr_t, code C.uint32_t, details C.dm_buf, resetImminent C.bool) C.int {
+	defer quiet("local_reply")
+	return 0
+}

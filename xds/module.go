@@ -1,0 +1,80 @@
+package xds
+
+import (
+	xdscorev3 "github.com/cncf/xds/go/xds/core/v3"
+	xdsmatcherv3 "github.com/cncf/xds/go/xds/type/matcher/v3"
+	mutationv3 "github.com/envoyproxy/go-control-plane/envoy/config/common/mutation_rules/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	commonmatchingv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/matching/v3"
+	dynmodv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/dynamic_modules/v3"
+	skipv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/common/matcher/action/v3"
+	dynmodfilterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/dynamic_modules/v3"
+	headermutationv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/header_mutation/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	envoymatcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/llmgate/llmgate/dynmod/filter"
+	"github.com/llmgate/llmgate/internal/contract"
+)
+
+// The in-Envoy request filter (docs/architecture.md D49): with
+// Options.RequestModule the listener runs llmgate's Go dynamic module before
+// the ext_proc request filter. The module serves the common request itself
+// and marks it (contract.ModuleHeader, a per-process secret); the ext_proc
+// request filter is skipped on a marked request, and the marker is removed
+// before the router, so it reaches neither a provider nor a client (D22).
+// Every other request passes the module untouched and the ext_proc filter
+// serves it as before.
+
+// requestFilters are the listener's request filters: the ext_proc request
+// filter alone, or module → ext_proc (skipped on the marker) → marker removal.
+func requestFilters(o Options, reqFilter *hcmv3.HttpFilter) ([]*hcmv3.HttpFilter, error) {
+	if o.RequestModule == nil {
+		return []*hcmv3.HttpFilter{reqFilter}, nil
+	}
+	cfg, err := toAny(wrapperspb.String(o.RequestModule.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	mod, err := typedFilter("llmgate.request_module", &dynmodfilterv3.DynamicModuleFilter{
+		DynamicModuleConfig: &dynmodv3.DynamicModuleConfig{Name: filter.ModuleName, DoNotClose: true},
+		FilterName:          filter.FilterName,
+		FilterConfig:        cfg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	in, err := toAny(&envoymatcherv3.HttpRequestHeaderMatchInput{HeaderName: contract.ModuleHeader})
+	if err != nil {
+		return nil, err
+	}
+	skip, err := toAny(&skipv3.SkipFilter{})
+	if err != nil {
+		return nil, err
+	}
+	skipped, err := typedFilter(reqFilter.GetName(), &commonmatchingv3.ExtensionWithMatcher{
+		ExtensionConfig: &corev3.TypedExtensionConfig{Name: reqFilter.GetName(), TypedConfig: reqFilter.GetTypedConfig()},
+		XdsMatcher: &xdsmatcherv3.Matcher{MatcherType: &xdsmatcherv3.Matcher_MatcherList_{MatcherList: &xdsmatcherv3.Matcher_MatcherList{
+			Matchers: []*xdsmatcherv3.Matcher_MatcherList_FieldMatcher{{
+				Predicate: &xdsmatcherv3.Matcher_MatcherList_Predicate{MatchType: &xdsmatcherv3.Matcher_MatcherList_Predicate_SinglePredicate_{SinglePredicate: &xdsmatcherv3.Matcher_MatcherList_Predicate_SinglePredicate{
+					Input: &xdscorev3.TypedExtensionConfig{Name: "module_marker", TypedConfig: in},
+					Matcher: &xdsmatcherv3.Matcher_MatcherList_Predicate_SinglePredicate_ValueMatch{ValueMatch: &xdsmatcherv3.StringMatcher{
+						MatchPattern: &xdsmatcherv3.StringMatcher_Exact{Exact: o.RequestModule.Marker},
+					}},
+				}}},
+				OnMatch: &xdsmatcherv3.Matcher_OnMatch{OnMatch: &xdsmatcherv3.Matcher_OnMatch_Action{Action: &xdscorev3.TypedExtensionConfig{Name: "skip", TypedConfig: skip}}},
+			}},
+		}}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	unmark, err := typedFilter("llmgate.module_unmark", &headermutationv3.HeaderMutation{Mutations: &headermutationv3.Mutations{
+		RequestMutations: []*mutationv3.HeaderMutation{{Action: &mutationv3.HeaderMutation_Remove{Remove: contract.ModuleHeader}}},
+	}})
+	if err != nil {
+		return nil, err
+	}
+	return []*hcmv3.HttpFilter{mod, skipped, unmark}, nil
+}
