@@ -161,8 +161,7 @@ func get(t *testing.T, url string) (int, string, string) {
 // checkSharedListener: the app's routes and llmgate's routes both work on
 // one listener, and the app's errors (and Envoy's own 404 for a path nobody
 // serves) are not rewritten into OpenAI JSON.
-// degraded: the routes were rendered with --no-priority-group.
-func checkSharedListener(t *testing.T, url string, fake *fakeprovider.Server, degraded bool) {
+func checkSharedListener(t *testing.T, url string, fake *fakeprovider.Server) {
 	t.Helper()
 	if code, _, body := get(t, url+"/app/ok"); code != 200 || body != "app ok" {
 		t.Errorf("app route: %d %q", code, body)
@@ -208,9 +207,14 @@ func checkSharedListener(t *testing.T, url string, fake *fakeprovider.Server, de
 	if code != 200 || !strings.Contains(string(b), `"model":"big-model"`) {
 		t.Errorf("context-window fallback: %d %s", code, b)
 	}
-	// Known limit of the degraded mode (README): the header still names the
-	// group the client asked for.
-	if g := h.Get("x-litellm-model-group"); !degraded && g != "big" {
+	// Served by the fallback group's deployment, and named so (in the
+	// degraded mode the replay took the requested group's route, so its
+	// weighted clusters sent the fallback's body to the small deployment
+	// again and the header named small).
+	if rec, ok := fake.Last(); !ok || rec.Path != "/big/v1/chat/completions" {
+		t.Errorf("context-window fallback reached %s, want the big deployment", rec.Path)
+	}
+	if g := h.Get("x-litellm-model-group"); g != "big" {
 		t.Errorf("context-window fallback served by group %q, want big", g)
 	}
 	if code, _, body := get(t, url+"/v1/models"); code != 401 || !strings.Contains(body, `"error"`) {
@@ -276,7 +280,7 @@ func runBYOMerge(t *testing.T, envoy string, degraded bool) {
 	ev := startProc(t, envoy, "-c", mergedPath, "--base-id", fmt.Sprint(port), "--log-level", "warn", "--concurrency", "1")
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	waitHTTP(t, url+"/app/ok", ev)
-	checkSharedListener(t, url, fake, degraded)
+	checkSharedListener(t, url, fake)
 
 	// A second merge into the merged file replaces llmgate's pieces instead
 	// of adding them twice.
@@ -410,7 +414,7 @@ func TestBYOOlderEnvoyDegradedMode(t *testing.T) {
 	ev := startProc(t, old, "-c", mergedPath, "--base-id", fmt.Sprint(port), "--log-level", "warn", "--concurrency", "1")
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	waitHTTP(t, url+"/app/ok", ev)
-	checkSharedListener(t, url, fake, true)
+	checkSharedListener(t, url, fake)
 	seen := map[string]int{}
 	for i := 0; i < 30; i++ {
 		code, _, b := post(t, url+"/v1/chat/completions", master, `{"model":"pair","messages":[{"role":"user","content":"w"}]}`)

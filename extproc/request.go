@@ -236,7 +236,7 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
 	}
 	set := []*corev3.HeaderValueOption{
-		hdr(contract.GroupHeader, res.Group),
+		hdr(contract.GroupHeader, routeGroup(res.Group, plan, ticket)),
 		hdr("x-envoy-max-retries", strconv.Itoa(len(plan)-1)),
 	}
 	if t := s.perTryTimeout(st, first, &f); t > 0 {
@@ -264,6 +264,18 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 		Response:        &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{Response: cr}},
 		DynamicMetadata: md,
 	}, nil
+}
+
+// routeGroup is the group whose route Envoy takes: the requested group, or
+// after a context-window or content-policy redirect the fallback group the
+// plan starts with. With priority_group the plan picks the clusters on any
+// group route; the degraded mode's weighted clusters (D43) are the route's
+// own, so the route must be the serving group's.
+func routeGroup(requested string, plan []*llmgatev1.Attempt, ticket *fallbackTicket) string {
+	if ticket != nil && ticket.Kind != pinKind && len(plan) > 0 && plan[0].ModelGroup != "" {
+		return plan[0].ModelGroup
+	}
+	return requested
 }
 
 // perTryTimeout: per-request timeout, else the deployment's (stream_)timeout,
