@@ -25,11 +25,12 @@ const (
 // Alert types llmgate raises. Every other LiteLLM alert type is accepted
 // with a "not implemented yet" warning when a config names it.
 var implementedAlertTypes = map[string]bool{
-	"llm_exceptions":      true,
-	"llm_too_slow":        true,
-	"cooldown_deployment": true,
-	"outage_alerts":       true,
-	"budget_alerts":       true, // soft budget crossings of keys and teams (internal/keys)
+	"llm_exceptions":       true,
+	"llm_too_slow":         true,
+	"llm_requests_hanging": true, // requests unanswered after alerting_threshold (internal/alerting/hanging.go)
+	"cooldown_deployment":  true,
+	"outage_alerts":        true,
+	"budget_alerts":        true, // soft budget crossings of keys and teams (internal/keys)
 }
 
 // knownAlertTypes are LiteLLM's AlertType values; default marks the ones

@@ -17,7 +17,7 @@ func TestAlertingSettings(t *testing.T) {
 	env := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
 	cfg := mustParse(t, base+`  alerting: ["slack", "email"]
   alerting_threshold: 0.5
-  alert_types: ["llm_exceptions", "outage_alerts", "llm_requests_hanging"]
+  alert_types: ["llm_exceptions", "outage_alerts", "llm_requests_hanging", "daily_reports"]
   alert_to_webhook_url:
     outage_alerts: ["https://hooks.example/o1", "os.environ/HOOK2"]
     llm_exceptions: https://hooks.example/e
@@ -34,7 +34,7 @@ func TestAlertingSettings(t *testing.T) {
 		!slices.Equal(a.URLs["llm_exceptions"], []string{"https://hooks.example/e"}) {
 		t.Errorf("alerting = %+v", a)
 	}
-	for _, w := range []string{`alerting "email": accepted, not implemented yet`, `alert type "llm_requests_hanging": accepted, not implemented yet`,
+	for _, w := range []string{`alerting "email": accepted, not implemented yet`, `alert type "daily_reports": accepted, not implemented yet`,
 		`alerting_args.daily_report_frequency: accepted, not implemented yet`} {
 		found := false
 		for _, d := range cfg.Warnings {

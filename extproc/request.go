@@ -229,6 +229,7 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 	if ticket != nil && ticket.Model != "" {
 		ctx.RequestedModel = ticket.Model // a replay's body may carry the prepared model
 	}
+	s.begun(ctx, first) // llm_requests_hanging, when on (hanging.go)
 	prepared := st.prepareBody(rt.endpoint, plan, body, f.Stream)
 	ctx.BodyPrepared = prepared != nil
 	enc, err := encodeContext(ctx)

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/alerting"
 	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/model"
@@ -137,6 +138,8 @@ type Server struct {
 	// metrics serves /metrics on the gateway port when the config names the
 	// prometheus callback (unset: 404); see SetMetrics.
 	metrics atomic.Pointer[http.Handler]
+	// hangingWatch is the llm_requests_hanging watch (hanging.go; nil: off).
+	hangingWatch atomic.Pointer[func(alerting.Begun)]
 	// services answers /health/services?service=NAME (LiteLLM's test of an
 	// alerting or logging integration); see SetServiceCheck.
 	services atomic.Pointer[ServiceCheck]

@@ -72,9 +72,14 @@ type Alerter struct {
 
 	queue  chan delivery
 	done   chan struct{}
+	hang   chan hangEvent // requests begun and finished (hanging.go)
+	stop   chan struct{}
 	closed bool // under mu: Send after Close drops
 
 	sent, failed, dropped prometheus.Counter
+	// unwatched counts request starts and ends the hanging-request watch
+	// lost to its full queue.
+	unwatched prometheus.Counter
 }
 
 // outageWindow counts one deployment's failures since start.
@@ -89,12 +94,16 @@ func New(log *slog.Logger, s Settings) *Alerter {
 	a := &Alerter{log: log, client: &http.Client{Timeout: 10 * time.Second}, now: time.Now,
 		cooldown: map[string]time.Time{}, outage: map[string]*outageWindow{},
 		queue: make(chan delivery, queueSize), done: make(chan struct{}),
+		hang: make(chan hangEvent, hangingQueue), stop: make(chan struct{}),
 		sent:    prometheus.NewCounter(prometheus.CounterOpts{Name: "llmgate_alerts_sent_total", Help: "Alerts posted to their webhook"}),
 		failed:  prometheus.NewCounter(prometheus.CounterOpts{Name: "llmgate_alerts_failed_total", Help: "Alerts whose webhook refused them after retries"}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "llmgate_alerts_dropped_total", Help: "Alerts dropped because the delivery queue was full"}),
+		unwatched: prometheus.NewCounter(prometheus.CounterOpts{Name: "llmgate_alerts_hanging_watch_dropped_total",
+			Help: "Request starts and ends the llm_requests_hanging watch lost because its queue was full"}),
 	}
 	a.Configure(s)
 	go a.deliver()
+	go a.watchHanging(a.stop)
 	return a
 }
 
@@ -114,7 +123,7 @@ func (a *Alerter) On(alertType string) bool {
 
 // Collectors are the delivery counters, for /metrics.
 func (a *Alerter) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{a.sent, a.failed, a.dropped}
+	return []prometheus.Collector{a.sent, a.failed, a.dropped, a.unwatched}
 }
 
 // Sink returns the bus sink.
@@ -122,6 +131,9 @@ func (a *Alerter) Sink() outcome.Sink { return a.Observe }
 
 // Observe raises the alerts one try calls for.
 func (a *Alerter) Observe(t outcome.Try) {
+	if a.On(LLMRequestsHanging) {
+		a.finished(&t)
+	}
 	if t.Refused {
 		// A request refused before any try is a client error, not an LLM
 		// API exception: LiteLLM's llm_exceptions skips HTTPExceptions.
@@ -307,6 +319,7 @@ func (a *Alerter) Close() {
 	if !a.closed {
 		a.closed = true
 		close(a.queue)
+		close(a.stop)
 	}
 	a.mu.Unlock()
 	<-a.done

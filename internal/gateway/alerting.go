@@ -49,6 +49,15 @@ func (g *Gateway) ensureAlerting(cfg *config.Config) {
 	} else {
 		g.alerts.Configure(s)
 	}
+	if g.ext != nil {
+		// llm_requests_hanging: the request filter hands each planned
+		// request to the watch, without blocking.
+		if s.Types[alerting.LLMRequestsHanging] {
+			g.ext.SetHangingWatch(g.alerts.Begin)
+		} else {
+			g.ext.SetHangingWatch(nil)
+		}
+	}
 	g.registerAlertMetrics()
 }
 

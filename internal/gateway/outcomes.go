@@ -148,6 +148,11 @@ func (g *Gateway) ensureMetrics(cfg *config.Config) {
 	g.registerCallbackMetrics()
 	g.registerAlertMetrics()
 	g.registerEnvoyStats()
+	if g.keys != nil {
+		// LiteLLM's key, team and user budget gauges, read from the key
+		// cache at scrape time.
+		g.metrics.ServeBudgets(g.keys.Budgets)
+	}
 	if g.ext != nil {
 		g.ext.SetMetrics(g.metrics.Handler())
 	}
