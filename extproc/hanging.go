@@ -1,10 +1,11 @@
 package extproc
 
 import (
+	"net/url"
 	"time"
 
 	"github.com/llmgate/llmgate/internal/alerting"
-	"github.com/llmgate/llmgate/internal/upstream"
+	"github.com/llmgate/llmgate/internal/model"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 )
 
@@ -21,7 +22,7 @@ func (s *Server) SetHangingWatch(fn func(alerting.Begun)) {
 
 // begun tells the hanging-request watch, when one is on, that a planned
 // request is about to be tried.
-func (s *Server) begun(ctx *llmgatev1.RequestContext, first *configDeployment) {
+func (s *Server) begun(ctx *llmgatev1.RequestContext, first *model.Deployment) {
 	fn := s.hangingWatch.Load()
 	if fn == nil {
 		return
@@ -30,8 +31,8 @@ func (s *Server) begun(ctx *llmgatev1.RequestContext, first *configDeployment) {
 		Start: time.Unix(0, ctx.StartUnixNano)}
 	if first != nil {
 		b.DeploymentID = first.ID
-		if base, err := upstream.For(first); err == nil {
-			b.APIBase = base.Authority()
+		if u, err := url.Parse(first.APIBase); err == nil {
+			b.APIBase = u.Host
 		}
 	}
 	(*fn)(b)
