@@ -59,6 +59,36 @@ type Fragments struct {
 	BufferLimitBytes uint32
 }
 
+// fragmentValues are the fragments as the plain values Envoy's YAML loader
+// reads (toMap), for the renders that write them into YAML: the fragments
+// file, the merge and the Istio / Envoy Gateway patches.
+type fragmentValues struct {
+	filters, routes   []any
+	internal          any
+	mappers, clusters []any
+}
+
+func (fr *Fragments) values() (*fragmentValues, error) {
+	var v fragmentValues
+	var err error
+	if v.filters, err = toMaps(fr.HTTPFilters); err != nil {
+		return nil, err
+	}
+	if v.routes, err = toMaps(fr.Routes); err != nil {
+		return nil, err
+	}
+	if v.internal, err = toMap(fr.InternalVirtualHost); err != nil {
+		return nil, err
+	}
+	if v.mappers, err = toMaps(fr.LocalReplyMappers); err != nil {
+		return nil, err
+	}
+	if v.clusters, err = toMaps(fr.Clusters); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
 // filterName names a gateway filter on a shared listener: unique, so it can
 // sit beside the app's own ext_proc, and stable, so routes can refer to it.
 func filterName(typeURL string, seen map[string]int) string {

@@ -176,28 +176,12 @@ func Merge(bootstrap []byte, fr *Fragments, o MergeOptions) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("bootstrap has no static listener with an HTTP connection manager")
 	}
-	filters, err := toMaps(fr.HTTPFilters)
-	if err != nil {
-		return nil, err
-	}
-	routes, err := toMaps(fr.Routes)
-	if err != nil {
-		return nil, err
-	}
-	internal, err := toMap(fr.InternalVirtualHost)
-	if err != nil {
-		return nil, err
-	}
-	mappers, err := toMaps(fr.LocalReplyMappers)
-	if err != nil {
-		return nil, err
-	}
-	clusters, err := toMaps(fr.Clusters)
+	v, err := fr.values()
 	if err != nil {
 		return nil, err
 	}
 	for _, h := range hcms(target) {
-		if err := mergeHCM(h, filters, routes, internal, mappers, o.VirtualHosts); err != nil {
+		if err := mergeHCM(h, v, o.VirtualHosts); err != nil {
 			return nil, fmt.Errorf("listener %s: %w", str(target, "name"), err)
 		}
 	}
@@ -207,7 +191,7 @@ func Merge(bootstrap []byte, fr *Fragments, o MergeOptions) ([]byte, error) {
 	cv, _ := field(sr, "clusters")
 	var kept []any
 	names := map[string]bool{}
-	for _, c := range clusters {
+	for _, c := range v.clusters {
 		names[str(mapOf(c), "name")] = true
 	}
 	for _, c := range listOf(cv) {
@@ -220,7 +204,7 @@ func Merge(bootstrap []byte, fr *Fragments, o MergeOptions) ([]byte, error) {
 		}
 		kept = append(kept, c)
 	}
-	setField(sr, "clusters", append(kept, clusters...))
+	setField(sr, "clusters", append(kept, v.clusters...))
 	return yaml.Marshal(doc)
 }
 
@@ -276,7 +260,7 @@ func withoutGateway(l []any) []any {
 	return out
 }
 
-func mergeHCM(h map[string]any, filters, routes []any, internal any, mappers []any, vhNames []string) error {
+func mergeHCM(h map[string]any, fv *fragmentValues, vhNames []string) error {
 	hv, _ := field(h, "http_filters")
 	cur := withoutGateway(listOf(hv))
 	at := -1
@@ -289,7 +273,7 @@ func mergeHCM(h map[string]any, filters, routes []any, internal any, mappers []a
 	if at < 0 {
 		return fmt.Errorf("its HTTP connection manager has no router filter")
 	}
-	nf := append(append(append([]any{}, cur[:at]...), filters...), cur[at:]...)
+	nf := append(append(append([]any{}, cur[:at]...), fv.filters...), cur[at:]...)
 	setField(h, "http_filters", nf)
 
 	if _, ok := field(h, "rds"); ok {
@@ -311,7 +295,7 @@ func mergeHCM(h map[string]any, filters, routes []any, internal any, mappers []a
 		if len(vhNames) == 0 || contains(vhNames, str(vm, "name")) {
 			matched++
 			rv, _ := field(vm, "routes")
-			setField(vm, "routes", append(append([]any{}, routes...), withoutGateway(listOf(rv))...))
+			setField(vm, "routes", append(append([]any{}, fv.routes...), withoutGateway(listOf(rv))...))
 			// The attempt filter reads x-envoy-attempt-count.
 			setField(vm, "include_request_attempt_count", true)
 		}
@@ -320,7 +304,7 @@ func mergeHCM(h map[string]any, filters, routes []any, internal any, mappers []a
 	if matched == 0 {
 		return fmt.Errorf("no virtual host to add the routes to (asked for %v)", vhNames)
 	}
-	setField(rc, "virtual_hosts", append(vhs, internal))
+	setField(rc, "virtual_hosts", append(vhs, fv.internal))
 
 	lrv, _ := field(h, "local_reply_config")
 	lr := mapOf(lrv)
@@ -335,7 +319,7 @@ func mergeHCM(h map[string]any, filters, routes []any, internal any, mappers []a
 			old = append(old, m)
 		}
 	}
-	setField(lr, "mappers", append(append([]any{}, mappers...), old...))
+	setField(lr, "mappers", append(append([]any{}, fv.mappers...), old...))
 	return nil
 }
 

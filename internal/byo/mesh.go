@@ -40,7 +40,7 @@ func Istio(fr *Fragments, o IstioOptions) ([]byte, error) {
 	if len(o.Selector) == 0 {
 		o.Selector = map[string]string{"istio": "ingressgateway"}
 	}
-	filters, routes, internal, mappers, clusters, err := fragmentMaps(fr)
+	v, err := fr.values()
 	if err != nil {
 		return nil, err
 	}
@@ -69,20 +69,20 @@ func Istio(fr *Fragments, o IstioOptions) ([]byte, error) {
 		return map[string]any{"applyTo": applyTo, "match": match, "patch": map[string]any{"operation": op, "value": value}}
 	}
 	var ps []any
-	for _, c := range clusters {
+	for _, c := range v.clusters {
 		ps = append(ps, patch("CLUSTER", map[string]any{"context": "GATEWAY"}, "ADD", c))
 	}
-	for _, f := range filters {
+	for _, f := range v.filters {
 		ps = append(ps, patch("HTTP_FILTER", listener("envoy.filters.http.router"), "INSERT_BEFORE", f))
 	}
-	for _, r := range slices.Backward(routes) {
+	for _, r := range slices.Backward(v.routes) {
 		ps = append(ps, patch("HTTP_ROUTE", routeCfg(true), "INSERT_FIRST", r))
 	}
 	ps = append(ps,
 		patch("VIRTUAL_HOST", routeCfg(true), "MERGE", map[string]any{"include_request_attempt_count": true}),
-		patch("VIRTUAL_HOST", routeCfg(false), "ADD", internal),
+		patch("VIRTUAL_HOST", routeCfg(false), "ADD", v.internal),
 		patch("NETWORK_FILTER", listener(""), "MERGE", map[string]any{"name": hcmFilterName, "typed_config": map[string]any{
-			"@type": hcmType, "local_reply_config": map[string]any{"mappers": mappers},
+			"@type": hcmType, "local_reply_config": map[string]any{"mappers": v.mappers},
 		}}),
 	)
 	lm := map[string]any{"context": "GATEWAY"}
@@ -137,7 +137,7 @@ func EnvoyGateway(fr *Fragments, o EnvoyGatewayOptions) ([]byte, error) {
 	if o.Listener == "" {
 		o.Listener = "http"
 	}
-	filters, routes, internal, mappers, clusters, err := fragmentMaps(fr)
+	v, err := fr.values()
 	if err != nil {
 		return nil, err
 	}
@@ -146,23 +146,23 @@ func EnvoyGateway(fr *Fragments, o EnvoyGatewayOptions) ([]byte, error) {
 		return map[string]any{"type": typ, "name": name, "operation": map[string]any{"op": "add", "path": path, "value": v}}
 	}
 	var ps []any
-	for _, c := range clusters {
+	for _, c := range v.clusters {
 		ps = append(ps, p(egClusterType, str(mapOf(c), "name"), "", c))
 	}
 	const hcmPath = "/default_filter_chain/filters/0/typed_config"
-	for _, f := range slices.Backward(filters) {
+	for _, f := range slices.Backward(v.filters) {
 		ps = append(ps, p(egListenerType, name, hcmPath+"/http_filters/0", f))
 	}
 	ps = append(ps,
-		p(egListenerType, name, hcmPath+"/local_reply_config", map[string]any{"mappers": mappers}),
+		p(egListenerType, name, hcmPath+"/local_reply_config", map[string]any{"mappers": v.mappers}),
 		p(egListenerType, name, "/per_connection_buffer_limit_bytes", fr.BufferLimitBytes),
 	)
-	for _, r := range slices.Backward(routes) {
+	for _, r := range slices.Backward(v.routes) {
 		ps = append(ps, p(egRouteType, name, "/virtual_hosts/0/routes/0", r))
 	}
 	ps = append(ps,
 		p(egRouteType, name, "/virtual_hosts/0/include_request_attempt_count", true),
-		p(egRouteType, name, "/virtual_hosts/-", internal),
+		p(egRouteType, name, "/virtual_hosts/-", v.internal),
 	)
 	doc := map[string]any{
 		"apiVersion": "gateway.envoyproxy.io/v1alpha1",
@@ -177,23 +177,6 @@ func EnvoyGateway(fr *Fragments, o EnvoyGatewayOptions) ([]byte, error) {
 	return header("llmgate render --target envoy-gateway: one EnvoyPatchPolicy for an Envoy Gateway Gateway (`kubectl apply -f`).\n"+
 		"# EnvoyPatchPolicy must be enabled (EnvoyGateway extensionApis.enableEnvoyPatchPolicy: true).\n"+
 		"# llmgate extproc runs as a Service; --extproc-address names it. See README, \"Istio and Envoy Gateway\".", doc)
-}
-
-func fragmentMaps(fr *Fragments) (filters, routes []any, internal any, mappers, clusters []any, err error) {
-	if filters, err = toMaps(fr.HTTPFilters); err != nil {
-		return
-	}
-	if routes, err = toMaps(fr.Routes); err != nil {
-		return
-	}
-	if internal, err = toMap(fr.InternalVirtualHost); err != nil {
-		return
-	}
-	if mappers, err = toMaps(fr.LocalReplyMappers); err != nil {
-		return
-	}
-	clusters, err = toMaps(fr.Clusters)
-	return
 }
 
 func header(comment string, doc any) ([]byte, error) {

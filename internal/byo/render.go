@@ -1,7 +1,6 @@
 package byo
 
 import (
-	"bytes"
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
@@ -19,37 +18,20 @@ func YAML(m proto.Message) ([]byte, error) {
 
 // FragmentsYAML renders the fragments with a header saying where each goes.
 func FragmentsYAML(fr *Fragments) ([]byte, error) {
-	filters, err := toMaps(fr.HTTPFilters)
-	if err != nil {
-		return nil, err
-	}
-	routes, err := toMaps(fr.Routes)
-	if err != nil {
-		return nil, err
-	}
-	internal, err := toMap(fr.InternalVirtualHost)
-	if err != nil {
-		return nil, err
-	}
-	mappers, err := toMaps(fr.LocalReplyMappers)
-	if err != nil {
-		return nil, err
-	}
-	clusters, err := toMaps(fr.Clusters)
+	v, err := fr.values()
 	if err != nil {
 		return nil, err
 	}
 	doc := map[string]any{
-		"http_filters":        filters,
-		"routes":              routes,
-		"virtual_hosts":       []any{internal},
-		"local_reply_mappers": mappers,
-		"clusters":            clusters,
+		"http_filters":        v.filters,
+		"routes":              v.routes,
+		"virtual_hosts":       []any{v.internal},
+		"local_reply_mappers": v.mappers,
+		"clusters":            v.clusters,
 		"listener":            map[string]any{"per_connection_buffer_limit_bytes": fr.BufferLimitBytes},
 		"virtual_host":        map[string]any{"include_request_attempt_count": true},
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `# llmgate fragments for a listener you already run (llmgate render --mode fragments).
+	return header(fmt.Sprintf(`llmgate fragments for a listener you already run (llmgate render --mode fragments).
 # `+"`llmgate render --mode merge --into envoy.yaml`"+` does these edits for you.
 #
 #   http_filters        -> your HTTP connection manager's http_filters, just BEFORE the router.
@@ -62,12 +44,5 @@ func FragmentsYAML(fr *Fragments) ([]byte, error) {
 #                          on llmgate's routes, so your app's errors keep their bodies.
 #   clusters            -> static_resources.clusters (llmgate extproc and the deployments).
 #   listener            -> your listener: request bodies are buffered up to this.
-#   virtual_host        -> your virtual host: the attempt filter reads x-envoy-attempt-count.
-`, InternalDomain)
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(doc); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+#   virtual_host        -> your virtual host: the attempt filter reads x-envoy-attempt-count.`, InternalDomain), doc)
 }
