@@ -248,49 +248,107 @@ general_settings:
 // result as it is, next to `llmgate extproc`.
 func TestBYOMergeIntoAppListener(t *testing.T) {
 	needEnvoy(t)
-	runBYOMerge(t, envoyBin, false)
+	runBYOMerge(t, envoyBin, false, nil)
 }
 
-func runBYOMerge(t *testing.T, envoy string, degraded bool) {
+// byoSetup is what every bring-your-own-Envoy test starts from: the fake
+// provider and byoConfig in a temp dir; extAddr is where the test's
+// `llmgate extproc` listens.
+type byoSetup struct {
+	fake    *fakeprovider.Server
+	dir     string
+	cfgPath string
+	extAddr string
+}
+
+// newBYO writes byoConfig with extra(the fake's URL) as further model_list
+// entries (extra may be nil).
+func newBYO(t *testing.T, extra func(fakeURL string) string) *byoSetup {
+	t.Helper()
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(byoConfig(fake.URL(), "")), 0o600); err != nil {
+	b := &byoSetup{fake: fake, dir: t.TempDir(), extAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+	more := ""
+	if extra != nil {
+		more = extra(fake.URL())
+	}
+	b.cfgPath = b.write(t, "config.yaml", []byte(byoConfig(fake.URL(), more)))
+	return b
+}
+
+// serveExtproc runs `llmgate extproc` on the config file.
+func (b *byoSetup) serveExtproc(t *testing.T) {
+	t.Helper()
+	startProc(t, llmgateBin, "extproc", "--config", b.cfgPath, "--listen", b.extAddr)
+}
+
+// write puts data in the test's dir as name and returns its path.
+func (b *byoSetup) write(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(b.dir, name)
+	if err := os.WriteFile(p, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+// render runs `llmgate render` on the config (pointed at the extproc) with
+// args and writes its output to name.
+func (b *byoSetup) render(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(llmgateBin, append([]string{"render", b.cfgPath, "--extproc-address", b.extAddr}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("render %v: %v %s", args, err, stderrOf(err))
+	}
+	return b.write(t, name, out)
+}
+
+// appBootstrap writes an app's Envoy bootstrap (appBootstrap) listening on
+// port.
+func (b *byoSetup) appBootstrap(t *testing.T, port int) string {
+	t.Helper()
+	return b.write(t, "envoy.yaml", []byte(appBootstrap(port, appServer(t))))
+}
+
+// startEnvoy runs the Envoy binary on a bootstrap (one worker, its base id
+// the port it serves, unique per test) and waits until readyURL answers.
+func startEnvoy(t *testing.T, envoy, bootPath string, port int, readyURL string) *proc {
+	t.Helper()
+	ev := startProc(t, envoy, "-c", bootPath, "--base-id", fmt.Sprint(port), "--log-level", "warn", "--concurrency", "1")
+	waitHTTP(t, readyURL, ev)
+	return ev
+}
+
+// runBYOMerge merges llmgate into an app's listener (degraded: with
+// --no-priority-group), runs the result on envoy and checks the shared
+// listener; it returns the listener's URL.
+func runBYOMerge(t *testing.T, envoy string, degraded bool, extra func(string) string) (*byoSetup, string) {
+	t.Helper()
+	b := newBYO(t, extra)
+	b.serveExtproc(t)
 	port := freePort(t)
-	appPath := filepath.Join(dir, "envoy.yaml")
-	if err := os.WriteFile(appPath, []byte(appBootstrap(port, appServer(t))), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	extAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	startProc(t, llmgateBin, "extproc", "--config", cfgPath, "--listen", extAddr)
-	args := []string{"render", cfgPath, "--mode", "merge", "--into", appPath, "--extproc-address", extAddr}
+	args := []string{"--mode", "merge", "--into", b.appBootstrap(t, port)}
 	if degraded {
 		args = append(args, "--no-priority-group")
 	}
-	merged, err := exec.Command(llmgateBin, args...).Output()
-	if err != nil {
-		t.Fatalf("render --mode merge: %v %s", err, stderrOf(err))
-	}
-	mergedPath := filepath.Join(dir, "merged.yaml")
-	if err := os.WriteFile(mergedPath, merged, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ev := startProc(t, envoy, "-c", mergedPath, "--base-id", fmt.Sprint(port), "--log-level", "warn", "--concurrency", "1")
+	mergedPath := b.render(t, "merged.yaml", args...)
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitHTTP(t, url+"/app/ok", ev)
-	checkSharedListener(t, url, fake)
+	startEnvoy(t, envoy, mergedPath, port, url+"/app/ok")
+	checkSharedListener(t, url, b.fake)
 
 	// A second merge into the merged file replaces llmgate's pieces instead
 	// of adding them twice.
-	again, err := exec.Command(llmgateBin, "render", cfgPath, "--mode", "merge", "--into", mergedPath, "--extproc-address", extAddr).Output()
+	merged, err := os.ReadFile(mergedPath)
 	if err != nil {
-		t.Fatalf("merge into a merged bootstrap: %v %s", err, stderrOf(err))
+		t.Fatal(err)
 	}
-	if a, b := strings.Count(string(again), "llmgate:group:gpt-x"), strings.Count(string(merged), "llmgate:group:gpt-x"); a != b {
-		t.Errorf("a second merge has %d group routes, the first %d", a, b)
+	again, err := os.ReadFile(b.render(t, "again.yaml", "--mode", "merge", "--into", mergedPath))
+	if err != nil {
+		t.Fatal(err)
 	}
+	if n, m := strings.Count(string(again), "llmgate:group:gpt-x"), strings.Count(string(merged), "llmgate:group:gpt-x"); n != m {
+		t.Errorf("a second merge has %d group routes, the first %d", n, m)
+	}
+	return b, url
 }
 
 func stderrOf(err error) string {
@@ -304,33 +362,18 @@ func stderrOf(err error) string {
 // runs on Envoy as it is, next to `llmgate extproc`.
 func TestBYOStaticBootstrap(t *testing.T) {
 	needEnvoy(t)
-	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(byoConfig(fake.URL(), "")), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	b := newBYO(t, nil)
+	b.serveExtproc(t)
 	port := freePort(t)
-	extAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	startProc(t, llmgateBin, "extproc", "--config", cfgPath, "--listen", extAddr)
-	boot, err := exec.Command(llmgateBin, "render", cfgPath, "--extproc-address", extAddr, "--port", fmt.Sprint(port), "--admin-port", "0").Output()
-	if err != nil {
-		t.Fatalf("render: %v %s", err, stderrOf(err))
-	}
-	bootPath := filepath.Join(dir, "envoy.yaml")
-	if err := os.WriteFile(bootPath, boot, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ev := startProc(t, envoyBin, "-c", bootPath, "--base-id", fmt.Sprint(port), "--log-level", "warn", "--concurrency", "1")
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitHTTP(t, url+"/health/liveliness", ev)
-	code, _, b := post(t, url+"/v1/chat/completions", master, `{"model":"gpt-x","messages":[{"role":"user","content":"static"}]}`)
-	if code != 200 || !strings.Contains(string(b), "static") {
-		t.Fatalf("chat: %d %s", code, b)
+	startEnvoy(t, envoyBin, b.render(t, "envoy.yaml", "--port", fmt.Sprint(port), "--admin-port", "0"), port, url+"/health/liveliness")
+	code, _, body := post(t, url+"/v1/chat/completions", master, `{"model":"gpt-x","messages":[{"role":"user","content":"static"}]}`)
+	if code != 200 || !strings.Contains(string(body), "static") {
+		t.Fatalf("chat: %d %s", code, body)
 	}
 	// On llmgate's own listener every error is OpenAI JSON, as in `llmgate run`.
-	c, _, body := get(t, url+"/nobody/serves/this")
-	assertOpenAIError(t, c, []byte(body), 404, "")
+	c, _, page := get(t, url+"/nobody/serves/this")
+	assertOpenAIError(t, c, []byte(page), 404, "")
 }
 
 // oldEnvoy is the older Envoy `make envoy-old` installs (Envoy 1.37, as
@@ -367,26 +410,18 @@ func TestBYOOlderEnvoyDegradedMode(t *testing.T) {
 		t.Fatalf("%s is not an older Envoy: %v %s", old, err, out)
 	}
 	t.Logf("older Envoy: %s", strings.TrimSpace(string(out)))
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "config.yaml")
-	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	if err := os.WriteFile(cfgPath, []byte(byoConfig(fake.URL(), fmt.Sprintf(`
+	pair := func(fakeURL string) string {
+		return fmt.Sprintf(`
   - model_name: pair
     litellm_params: {model: openai/gpt-4o, api_base: %[1]s/a/v1, api_key: k}
   - model_name: pair
-    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/b/v1, api_key: k}`, fake.URL()))), 0o600); err != nil {
-		t.Fatal(err)
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/b/v1, api_key: k}`, fakeURL)
 	}
+	// The full render is refused for its priority_group; the degraded one
+	// validates.
 	validate := func(args ...string) (bool, string) {
-		b, err := exec.Command(llmgateBin, append([]string{"render", cfgPath, "--admin-port", "0"}, args...)...).Output()
-		if err != nil {
-			t.Fatalf("render: %v %s", err, stderrOf(err))
-		}
-		p := filepath.Join(dir, "v.yaml")
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		out, err := exec.Command(old, "--mode", "validate", "-c", p).CombinedOutput()
+		b := newBYO(t, pair)
+		out, err := exec.Command(old, "--mode", "validate", "-c", b.render(t, "v.yaml", append([]string{"--admin-port", "0"}, args...)...)).CombinedOutput()
 		return err == nil, string(out)
 	}
 	if ok, out := validate(); ok || !strings.Contains(out, "priority_group") {
@@ -396,25 +431,8 @@ func TestBYOOlderEnvoyDegradedMode(t *testing.T) {
 		t.Fatalf("the degraded mode must validate on %s:\n%s", old, tail(out, 2000))
 	}
 
-	port := freePort(t)
-	appPath := filepath.Join(dir, "envoy.yaml")
-	if err := os.WriteFile(appPath, []byte(appBootstrap(port, appServer(t))), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	extAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	startProc(t, llmgateBin, "extproc", "--config", cfgPath, "--listen", extAddr)
-	merged, err := exec.Command(llmgateBin, "render", cfgPath, "--mode", "merge", "--into", appPath, "--extproc-address", extAddr, "--no-priority-group").Output()
-	if err != nil {
-		t.Fatalf("render --mode merge: %v %s", err, stderrOf(err))
-	}
-	mergedPath := filepath.Join(dir, "merged.yaml")
-	if err := os.WriteFile(mergedPath, merged, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ev := startProc(t, old, "-c", mergedPath, "--base-id", fmt.Sprint(port), "--log-level", "warn", "--concurrency", "1")
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitHTTP(t, url+"/app/ok", ev)
-	checkSharedListener(t, url, fake)
+	b, url := runBYOMerge(t, old, true, pair)
+	fake := b.fake
 	seen := map[string]int{}
 	for i := 0; i < 30; i++ {
 		code, _, b := post(t, url+"/v1/chat/completions", master, `{"model":"pair","messages":[{"role":"user","content":"w"}]}`)
@@ -446,34 +464,20 @@ func TestBYODynamicWayOlderEnvoy(t *testing.T) {
 }
 
 func runBYODynamic(t *testing.T, envoy string, cpArgs ...string) {
-	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(byoConfig(fake.URL(), "")), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	b := newBYO(t, nil)
+	fake, cfgPath := b.fake, b.cfgPath
 	appPort, llmPort := freePort(t), freePort(t)
-	appPath := filepath.Join(dir, "envoy.yaml")
-	if err := os.WriteFile(appPath, []byte(appBootstrap(appPort, appServer(t))), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	extAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	xdsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	startProc(t, append([]string{llmgateBin, "controlplane", "--config", cfgPath, "--listen", xdsAddr, "--extproc-address", extAddr,
+	startProc(t, append([]string{llmgateBin, "controlplane", "--config", cfgPath, "--listen", xdsAddr, "--extproc-address", b.extAddr,
 		"--host", "127.0.0.1", "--port", fmt.Sprint(llmPort)}, cpArgs...)...)
-	startProc(t, llmgateBin, "extproc", "--xds-address", xdsAddr, "--listen", extAddr)
-	boot, err := exec.Command(llmgateBin, "bootstrap", "--xds-address", xdsAddr, "--into", appPath).Output()
+	startProc(t, llmgateBin, "extproc", "--xds-address", xdsAddr, "--listen", b.extAddr)
+	boot, err := exec.Command(llmgateBin, "bootstrap", "--xds-address", xdsAddr, "--into", b.appBootstrap(t, appPort)).Output()
 	if err != nil {
 		t.Fatalf("bootstrap --into: %v %s", err, stderrOf(err))
 	}
-	bootPath := filepath.Join(dir, "with-ads.yaml")
-	if err := os.WriteFile(bootPath, boot, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ev := startProc(t, envoy, "-c", bootPath, "--base-id", fmt.Sprint(appPort), "--log-level", "warn", "--concurrency", "1")
 	app := fmt.Sprintf("http://127.0.0.1:%d", appPort)
 	llm := fmt.Sprintf("http://127.0.0.1:%d", llmPort)
-	waitHTTP(t, app+"/app/ok", ev)
+	ev := startEnvoy(t, envoy, b.write(t, "with-ads.yaml", boot), appPort, app+"/app/ok")
 	waitHTTP(t, llm+"/health/liveliness", ev)
 	if code, _, body := get(t, app+"/app/ok"); code != 200 || body != "app ok" {
 		t.Errorf("app route: %d %q", code, body)
@@ -484,9 +488,9 @@ func runBYODynamic(t *testing.T, envoy string, cpArgs ...string) {
 	if code, _, body := get(t, app+"/nobody"); code != 404 || strings.Contains(body, `"error"`) {
 		t.Errorf("Envoy's own 404 on the app's listener must stay Envoy's: %d %q", code, body)
 	}
-	code, _, b := post(t, llm+"/v1/chat/completions", master, `{"model":"gpt-x","messages":[{"role":"user","content":"dyn"}]}`)
-	if code != 200 || !strings.Contains(string(b), "dyn") {
-		t.Fatalf("LLM route: %d %s", code, b)
+	code, _, body := post(t, llm+"/v1/chat/completions", master, `{"model":"gpt-x","messages":[{"role":"user","content":"dyn"}]}`)
+	if code != 200 || !strings.Contains(string(body), "dyn") {
+		t.Fatalf("LLM route: %d %s", code, body)
 	}
 
 	// A config change reaches the running Envoy (no restart).
