@@ -103,7 +103,7 @@ func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]fastEntry,
 	entries := make([]fastEntry, 0, len(rc.Attempts))
 	for i, a := range rc.Attempts {
 		d, ok := st.Router.Deployment(a.DeploymentId)
-		if !ok || !xds.FastPath(d) {
+		if !ok || !xds.FastPath(st.compiled(a.DeploymentId)) {
 			return nil, false
 		}
 		if i > 0 && rc.Attempts[i-1].DeploymentId == a.DeploymentId {

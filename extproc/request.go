@@ -19,7 +19,6 @@ import (
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/translator"
-	"github.com/llmgate/llmgate/xds"
 )
 
 // requestFields are the parts of an OpenAI request body the request filter
@@ -307,8 +306,8 @@ func planMetadata(st *State, plan []*llmgatev1.Attempt, ctx string) (*structpb.S
 	groups := make([]*structpb.Value, 0, len(plan))
 	for i, a := range plan {
 		cluster := contract.ClusterName(a.DeploymentId)
-		if d, ok := st.Router.Deployment(a.DeploymentId); ok {
-			cluster = xds.AttemptCluster(d, a.Provider)
+		if d := st.compiled(a.DeploymentId); d != nil {
+			cluster = d.ClusterFor(a.Provider)
 		}
 		c := &structpb.Struct{Fields: map[string]*structpb.Value{"cluster_name": structpb.NewStringValue(cluster), "weight": structpb.NewNumberValue(1)}}
 		groups = append(groups, structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{

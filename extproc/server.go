@@ -88,7 +88,7 @@ func NewState(cfg *config.Config, st store.Store, version string, log *slog.Logg
 		s.hasMaster = true
 	}
 	s.keyHeaders = keyHeaderOrder(cfg.General.LiteLLMKeyHeaderName)
-	s.fastLua = xds.FastPathClusterLua(cfg)
+	s.fastLua = xds.FastPathClusterLua(m)
 	s.maxBody = int(xds.MaxRequestBytes(cfg))
 	s.needTokens, s.trackUsage, s.trackEnd = m.Track.Tokens, m.Track.Usage, m.Track.End
 	s.countCalls, s.mockTimeouts = m.Track.Calls, m.Track.MockTimeouts

@@ -13,8 +13,8 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
-	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/internal/model"
 )
 
 // Outcomes off the request path (docs/architecture.md D44): Envoy reports
@@ -133,12 +133,12 @@ func ALSServiceCluster(o Options) (*clusterv3.Cluster, error) {
 
 // outcomeLogWanted: the outcome log is on when some deployment has a
 // fast-path cluster, whose successful tries meet no attempt filter (D45).
-func outcomeLogWanted(cfg *config.Config, o Options) bool {
+func outcomeLogWanted(m *model.Model, o Options) bool {
 	if !o.FastPath {
 		return false
 	}
-	for i := range cfg.Models {
-		if FastPath(&cfg.Models[i]) {
+	for _, d := range m.Deployments {
+		if FastPath(d) {
 			return true
 		}
 	}

@@ -22,20 +22,29 @@ import (
 
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/internal/upstream"
 )
 
 // DeploymentCluster builds the cluster of one deployment: one endpoint (the
 // api_base host), TLS with SNI for https, and the attempt filter (ext_proc) in
 // the cluster's upstream HTTP filters, told which deployment it serves through
-// gRPC initial metadata.
-func DeploymentCluster(d *config.Deployment, rs config.RouterSettings, o Options) (*clusterv3.Cluster, error) {
+// gRPC initial metadata. A `model: "*"` deployment has one cluster per
+// provider: provider names it (empty for every other deployment).
+func DeploymentCluster(md *model.Deployment, provider string, r model.Routing, o Options) (*clusterv3.Cluster, error) {
 	o = o.withDefaults()
+	d := md.Config
+	if provider != "" {
+		dp := *d
+		dp.Provider = provider
+		d = &dp
+	}
 	base, err := upstream.For(d)
 	if err != nil {
 		return nil, err
 	}
-	name := clusterFor(d)
+	fast := o.FastPath && FastPath(md)
+	name := md.ClusterFor(provider)
 	c := &clusterv3.Cluster{
 		Name:                          name,
 		ConnectTimeout:                durationpb.New(10 * time.Second),
@@ -54,7 +63,7 @@ func DeploymentCluster(d *config.Deployment, rs config.RouterSettings, o Options
 		Metadata:        deploymentMetadata(d),
 		CircuitBreakers: deploymentCircuitBreakers(o),
 	}
-	if o.FastPath && FastPath(d) {
+	if fast {
 		markFastPath(c)
 	}
 	if ip := net.ParseIP(base.Host); ip != nil {
@@ -63,8 +72,8 @@ func DeploymentCluster(d *config.Deployment, rs config.RouterSettings, o Options
 		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_LOGICAL_DNS}
 		c.DnsLookupFamily = clusterv3.Cluster_V4_PREFERRED
 	}
-	if !rs.DisableCooldowns && !d.Wildcard {
-		c.OutlierDetection = outlierDetection(d, rs)
+	if !r.DisableCooldowns && !md.Wildcard {
+		c.OutlierDetection = outlierDetection(md, r)
 	}
 	if base.TLS {
 		ts, err := upstreamTLS(base.Host, o.CABundle)
@@ -73,7 +82,7 @@ func DeploymentCluster(d *config.Deployment, rs config.RouterSettings, o Options
 		}
 		c.TransportSocket = ts
 	}
-	opts, err := deploymentProtocolOptions(d, base.TLS, o)
+	opts, err := deploymentProtocolOptions(d, fast, base.TLS, o)
 	if err != nil {
 		return nil, fmt.Errorf("deployment %q: %w", d.ID, err)
 	}
@@ -88,16 +97,13 @@ func DeploymentCluster(d *config.Deployment, rs config.RouterSettings, o Options
 // ejection never turns into "no healthy upstream": the exact LiteLLM cooldown
 // rules are applied by the request filter when it builds the attempt plan
 // (see docs/architecture.md, "Cooldowns").
-func outlierDetection(d *config.Deployment, rs config.RouterSettings) *clusterv3.OutlierDetection {
-	cooldown := rs.CooldownTime
-	if d.Params.CooldownTime != nil {
-		cooldown = *d.Params.CooldownTime
-	}
+func outlierDetection(d *model.Deployment, r model.Routing) *clusterv3.OutlierDetection {
+	cooldown := d.CooldownTime
 	if cooldown <= 0 {
 		cooldown = 5 * time.Second
 	}
 	return &clusterv3.OutlierDetection{
-		Consecutive_5Xx:    wrapperspb.UInt32(uint32(rs.AllowedFails) + 1),
+		Consecutive_5Xx:    wrapperspb.UInt32(uint32(r.AllowedFails) + 1),
 		BaseEjectionTime:   durationpb.New(cooldown),
 		MaxEjectionTime:    durationpb.New(cooldown),
 		Interval:           durationpb.New(time.Second),
@@ -134,7 +140,7 @@ func upstreamTLS(sni, caFile string) (*corev3.TransportSocket, error) {
 
 // deploymentProtocolOptions: HTTP/2 with ALPN fallback to HTTP/1.1 for TLS,
 // HTTP/1.1 for plain http; the attempt filter then the upstream codec.
-func deploymentProtocolOptions(d *config.Deployment, tls bool, o Options) (*anypb.Any, error) {
+func deploymentProtocolOptions(d *config.Deployment, fast, tls bool, o Options) (*anypb.Any, error) {
 	po := &httpv3.HttpProtocolOptions{
 		CommonHttpProtocolOptions: &corev3.HttpProtocolOptions{IdleTimeout: durationpb.New(60 * time.Second)},
 	}
@@ -159,7 +165,7 @@ func deploymentProtocolOptions(d *config.Deployment, tls bool, o Options) (*anyp
 		return nil, err
 	}
 	po.HttpFilters = []*hcmv3.HttpFilter{attempt, codec}
-	if o.FastPath && FastPath(d) {
+	if fast {
 		fp, err := fastPathFilters(d, o)
 		if err != nil {
 			return nil, err

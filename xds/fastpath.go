@@ -27,6 +27,7 @@ import (
 
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/internal/provider"
 	"github.com/llmgate/llmgate/internal/upstream"
 	"github.com/llmgate/llmgate/translator"
@@ -58,16 +59,14 @@ const FastPathMetadataKey = "fast"
 // that is a plain header, no per-request model (wildcard), no api_base query
 // (it may carry a key and would be part of the path) and no extra_headers
 // (they may carry secrets and would show in a cluster dump).
-func FastPath(d *config.Deployment) bool {
-	if d == nil || d.Provider == "" || d.Wildcard || strings.HasPrefix(d.Params.Model, "*") ||
-		d.Params.MockResponse != nil || d.Params.MockTimeout || len(d.Params.ExtraHeaders) > 0 {
+func FastPath(d *model.Deployment) bool {
+	if d == nil || d.Provider == "" || d.Wildcard || d.AnyProvider || d.Mock() || len(d.Config.Params.ExtraHeaders) > 0 {
 		return false
 	}
-	p, ok := provider.Lookup(d.Provider)
-	if !ok || !p.Wire.PassThrough() || (p.Auth != provider.AuthBearer && p.Auth != provider.AuthAzureKey) {
+	if !d.Wire.PassThrough() || (d.Auth != provider.AuthBearer && d.Auth != provider.AuthAzureKey) || d.APIBase == "" {
 		return false
 	}
-	b, err := upstream.For(d)
+	b, err := upstream.Parse(d.APIBase)
 	return err == nil && b.Query == ""
 }
 
@@ -90,7 +89,7 @@ func fastPathKey(d *config.Deployment) (header, prefix, key string) {
 }
 
 // SecretName is the SDS secret that holds a fast-path deployment's key.
-func SecretName(d *config.Deployment) string { return "llmgate_key_" + clusterFor(d) }
+func SecretName(d *config.Deployment) string { return "llmgate_key_" + contract.ClusterName(d.ID) }
 
 // FastPathSecret is the generic SDS secret of a fast-path deployment's key;
 // nil when it sends none.
@@ -273,10 +272,10 @@ const FastPathLuaMax = 256
 
 // FastPathClusterLua reports whether the config's fast-path clusters get the
 // per-try path Lua filter (at most FastPathLuaMax of them).
-func FastPathClusterLua(cfg *config.Config) bool {
+func FastPathClusterLua(m *model.Model) bool {
 	n := 0
-	for i := range cfg.Models {
-		if FastPath(&cfg.Models[i]) {
+	for _, d := range m.Deployments {
+		if FastPath(d) {
 			n++
 		}
 	}

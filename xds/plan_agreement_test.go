@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/internal/store"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/xds"
@@ -80,14 +81,14 @@ model_list:
 // request filter override) and the plan llmgate builds at run time with
 // every deployment healthy name the same groups in the same order, the same
 // deployments in each, and put simple-shuffle's unweighted deployments after
-// the weighted ones. Both come from config.RouterSettings.FallbackGroups and
-// config.ShuffleWeights; before, the rendered plan followed exact fallback
+// the weighted ones. Both come from the compiled model (model.Fallbacks,
+// model.ShuffleWeights); before, the rendered plan followed exact fallback
 // names only (no "*", no prefix-less key, no default_fallbacks, no
 // max_fallbacks) and left weight-0 deployments out.
 func TestRenderedPlanAgreesWithRuntimePlan(t *testing.T) {
 	for name, cfg := range agreementConfigs(t) {
 		t.Run(name, func(t *testing.T) {
-			groups := xds.Groups(cfg)
+			groups := xds.Groups(model.Compile(cfg))
 			all := map[string]xds.ModelGroup{}
 			for _, g := range groups {
 				all[g.Name] = g
@@ -126,13 +127,9 @@ func TestRenderedPlanAgreesWithRuntimePlan(t *testing.T) {
 				}
 				for _, name := range runtime {
 					var want []string
-					for _, d := range r.GroupDeployments(name) {
-						if d.Params.MockResponse == nil {
-							p := d.Provider
-							if p == "" {
-								p = "openai"
-							}
-							want = append(want, xds.AttemptCluster(d, p))
+					for _, d := range r.Model().GroupDeployments(name) {
+						if d.MockResponse == nil {
+							want = append(want, d.ClusterFor(d.Provider))
 						}
 					}
 					got := slices.Clone(clusters[name])
@@ -146,8 +143,8 @@ func TestRenderedPlanAgreesWithRuntimePlan(t *testing.T) {
 				// before a weighted one of its group.
 				seenLast := map[string]bool{}
 				for _, a := range plan.Attempts {
-					d, _ := r.Deployment(a.DeploymentID)
-					c := xds.AttemptCluster(d, a.Provider)
+					d, _ := r.Model().Deployment(a.DeploymentID)
+					c := d.ClusterFor(a.Provider)
 					if slices.Contains(lastTier[a.Group], c) {
 						seenLast[a.Group] = true
 					} else if seenLast[a.Group] && a.Retry < len(clusters[a.Group]) {

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/internal/provider"
 )
 
@@ -41,14 +42,15 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 		o.MaxInFlight = uint32(min(n, 1<<30))
 	}
 	r := &Resources{}
-	o.fastPathLua = o.FastPath && FastPathClusterLua(cfg)
-	o.OutcomeLog = o.OutcomeLog || outcomeLogWanted(cfg, o)
+	m := model.Compile(cfg)
+	o.fastPathLua = o.FastPath && FastPathClusterLua(m)
+	o.OutcomeLog = o.OutcomeLog || outcomeLogWanted(m, o)
 	l, err := Listener(o)
 	if err != nil {
 		return nil, fmt.Errorf("listener: %w", err)
 	}
 	r.Listeners = append(r.Listeners, l)
-	rc, err := RouteConfiguration(cfg, o)
+	rc, err := RouteConfiguration(m, o)
 	if err != nil {
 		return nil, fmt.Errorf("routes: %w", err)
 	}
@@ -65,21 +67,18 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 		}
 		r.Clusters = append(r.Clusters, als)
 	}
-	for i := range cfg.Models {
-		d := &cfg.Models[i]
-		if d.Params.MockResponse != nil {
+	for _, d := range m.Deployments {
+		if d.MockResponse != nil {
 			continue
 		}
 		if d.Provider == "" {
 			// model: "*": one cluster per provider with a public endpoint.
 			for _, p := range config.ProviderNames() {
 				info, _ := config.LookupProvider(p)
-				if info.DefaultAPIBase == "" && info.Base == provider.BaseDefault && d.Params.APIBase == "" {
+				if info.DefaultAPIBase == "" && info.Base == provider.BaseDefault && d.APIBase == "" {
 					continue
 				}
-				dp := *d
-				dp.Provider = p
-				c, err := DeploymentCluster(&dp, cfg.Router, o)
+				c, err := DeploymentCluster(d, p, m.Routing, o)
 				if err != nil {
 					continue
 				}
@@ -87,13 +86,13 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 			}
 			continue
 		}
-		c, err := DeploymentCluster(d, cfg.Router, o)
+		c, err := DeploymentCluster(d, "", m.Routing, o)
 		if err != nil {
-			return nil, fmt.Errorf("%s: model_list entry %q: %w", d.Pos, d.ModelName, err)
+			return nil, fmt.Errorf("%s: model_list entry %q: %w", d.Config.Pos, d.Group, err)
 		}
 		r.Clusters = append(r.Clusters, c)
 		if o.FastPath && FastPath(d) {
-			if s := FastPathSecret(d); s != nil {
+			if s := FastPathSecret(d.Config); s != nil {
 				r.Secrets = append(r.Secrets, s)
 			}
 		}

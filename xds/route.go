@@ -3,7 +3,6 @@ package xds
 import (
 	"math"
 	"sort"
-	"strings"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -12,56 +11,43 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
-	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/internal/model"
 )
 
 // ModelGroup is one model group as the route builder sees it: its deployments
 // with their weights, and the groups it falls back to.
 type ModelGroup struct {
 	Name        string
-	Deployments []*config.Deployment
+	Deployments []*model.Deployment
 	Fallbacks   []string
 }
 
-// Groups collects the served model groups of a config in a stable order.
-// Deployments answered by mock_response need no cluster and are left out.
-func Groups(cfg *config.Config) []ModelGroup {
-	idx := map[string]int{}
-	var out []ModelGroup
-	for i := range cfg.Models {
-		d := &cfg.Models[i]
-		j, ok := idx[d.ModelName]
-		if !ok {
-			j = len(out)
-			idx[d.ModelName] = j
-			out = append(out, ModelGroup{Name: d.ModelName})
+// Groups collects the served model groups of a compiled config in a stable
+// order. Deployments answered by mock_response need no cluster and are left
+// out; a `model: "*"` deployment is there with its openai cluster (bare
+// names mean openai; real plans name the provider per request).
+func Groups(m *model.Model) []ModelGroup {
+	out := make([]ModelGroup, 0, len(m.Groups))
+	for _, g := range m.Groups {
+		mg := ModelGroup{Name: g.Name, Fallbacks: g.Fallbacks(model.GeneralFallbacks)}
+		for _, d := range g.Deployments {
+			if d.MockResponse == nil {
+				mg.Deployments = append(mg.Deployments, d)
+			}
 		}
-		if d.Params.MockResponse != nil {
-			continue
-		}
-		if d.Provider == "" {
-			// model: "*": the default plan uses its openai cluster (bare
-			// names mean openai); real plans name the provider per request.
-			dp := *d
-			dp.Provider = "openai"
-			d = &dp
-		}
-		out[j].Deployments = append(out[j].Deployments, d)
-	}
-	for i := range out {
-		out[i].Fallbacks = cfg.Router.FallbackGroups(out[i].Name, config.GeneralFallbacks)
+		out = append(out, mg)
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].Name < out[b].Name })
 	return out
 }
 
 // Weights are the Envoy weights of a group's deployments: simple-shuffle's
-// (config.ShuffleWeights), scaled by one factor for the whole group so that
+// (model.ShuffleWeights), scaled by one factor for the whole group so that
 // fractional weights keep three decimals and the ratios stay exact; nil when
 // all are equal. A 0 is a deployment picked only after the weighted ones.
-func Weights(group []*config.Deployment) []uint32 {
-	ws := config.ShuffleWeights(group)
+func Weights(group []*model.Deployment) []uint32 {
+	ws := model.ShuffleWeights(group)
 	if ws == nil {
 		return nil
 	}
@@ -95,11 +81,11 @@ func PriorityGroups(g ModelGroup, all map[string]ModelGroup) *pgv3.PriorityGroup
 		for i, d := range mg.Deployments {
 			switch {
 			case ws == nil:
-				weighted.Clusters = append(weighted.Clusters, &pgv3.ClusterWeight{ClusterName: clusterFor(d), Weight: wrapperspb.UInt32(1)})
+				weighted.Clusters = append(weighted.Clusters, &pgv3.ClusterWeight{ClusterName: d.Cluster, Weight: wrapperspb.UInt32(1)})
 			case ws[i] > 0:
-				weighted.Clusters = append(weighted.Clusters, &pgv3.ClusterWeight{ClusterName: clusterFor(d), Weight: wrapperspb.UInt32(ws[i])})
+				weighted.Clusters = append(weighted.Clusters, &pgv3.ClusterWeight{ClusterName: d.Cluster, Weight: wrapperspb.UInt32(ws[i])})
 			default:
-				last.Clusters = append(last.Clusters, &pgv3.ClusterWeight{ClusterName: clusterFor(d), Weight: wrapperspb.UInt32(1)})
+				last.Clusters = append(last.Clusters, &pgv3.ClusterWeight{ClusterName: d.Cluster, Weight: wrapperspb.UInt32(1)})
 			}
 		}
 		for _, pg := range []*pgv3.PriorityGroup{weighted, last} {
@@ -123,14 +109,14 @@ func PriorityGroups(g ModelGroup, all map[string]ModelGroup) *pgv3.PriorityGroup
 // filter marks it with contract.RetryHeader (LiteLLM's retry_policy per class, e.g.
 // InternalServerErrorRetries). Each retry re-picks the cluster: the next
 // entry of the plan.
-func RetryPolicy(rs config.RouterSettings) *routev3.RetryPolicy {
-	perTry := rs.Timeout
+func RetryPolicy(r model.Routing) *routev3.RetryPolicy {
+	perTry := r.Timeout
 	if perTry <= 0 {
 		perTry = 600 * time.Second
 	}
 	return &routev3.RetryPolicy{
 		RetryOn:               "reset,connect-failure,refused-stream,retriable-headers",
-		NumRetries:            wrapperspb.UInt32(uint32(max(rs.NumRetries, 0))),
+		NumRetries:            wrapperspb.UInt32(uint32(max(r.NumRetries, 0))),
 		PerTryTimeout:         durationpb.New(perTry),
 		RefreshClusterOnRetry: true,
 		RetriableHeaders: []*routev3.HeaderMatcher{{
@@ -149,7 +135,7 @@ func RetryPolicy(rs config.RouterSettings) *routev3.RetryPolicy {
 }
 
 // GroupRoute routes requests the request filter tagged with the group.
-func GroupRoute(g ModelGroup, all map[string]ModelGroup, rs config.RouterSettings) (*routev3.Route, error) {
+func GroupRoute(g ModelGroup, all map[string]ModelGroup, rs model.Routing) (*routev3.Route, error) {
 	spec, err := toAny(PriorityGroups(g, all))
 	if err != nil {
 		return nil, err
@@ -185,7 +171,7 @@ func GroupRoute(g ModelGroup, all map[string]ModelGroup, rs config.RouterSetting
 	}, nil
 }
 
-func streamIdle(rs config.RouterSettings) time.Duration {
+func streamIdle(rs model.Routing) time.Duration {
 	if rs.StreamTimeout > 0 {
 		return rs.StreamTimeout
 	}
@@ -197,8 +183,8 @@ func streamIdle(rs config.RouterSettings) time.Duration {
 
 // RouteConfiguration is every group route, then a catch-all that answers
 // OpenAI-format 404 for anything the request filter did not claim.
-func RouteConfiguration(cfg *config.Config, o Options) (*routev3.RouteConfiguration, error) {
-	groups := Groups(cfg)
+func RouteConfiguration(m *model.Model, o Options) (*routev3.RouteConfiguration, error) {
+	groups := Groups(m)
 	all := make(map[string]ModelGroup, len(groups))
 	for _, g := range groups {
 		all[g.Name] = g
@@ -214,7 +200,7 @@ func RouteConfiguration(cfg *config.Config, o Options) (*routev3.RouteConfigurat
 		if len(g.Deployments) == 0 {
 			continue
 		}
-		r, err := GroupRoute(g, all, cfg.Router)
+		r, err := GroupRoute(g, all, m.Routing)
 		if err != nil {
 			return nil, err
 		}
@@ -233,23 +219,4 @@ func RouteConfiguration(cfg *config.Config, o Options) (*routev3.RouteConfigurat
 		Name:         RouteConfigName,
 		VirtualHosts: []*routev3.VirtualHost{vh},
 	}, nil
-}
-
-// clusterFor is the cluster of a deployment (per provider for model: "*").
-func clusterFor(d *config.Deployment) string { return AttemptCluster(d, d.Provider) }
-
-// AttemptCluster is the cluster an attempt on a deployment goes to: the
-// deployment's own, or for a `model: "*"` deployment its cluster for the
-// attempt's provider (a bare model name means openai).
-func AttemptCluster(d *config.Deployment, provider string) string {
-	if !strings.HasPrefix(d.Params.Model, "*") {
-		return contract.ClusterName(d.ID)
-	}
-	if provider == "" {
-		provider = d.Provider
-	}
-	if provider == "" {
-		provider = "openai"
-	}
-	return contract.ProviderClusterName(d.ID, provider)
 }

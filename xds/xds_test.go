@@ -2,6 +2,7 @@ package xds
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/internal/model"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -244,7 +246,12 @@ func TestWeight(t *testing.T) {
 		{"unweighted ones go last", []*config.Deployment{d(3, 0, 0), d(0, 0, 0)}, []uint32{3000, 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Weights(tc.group)
+			cfg := &config.Config{}
+			for i, d := range tc.group {
+				d.ID, d.ModelName = fmt.Sprint(i), "g"
+				cfg.Models = append(cfg.Models, *d)
+			}
+			got := Weights(model.Compile(cfg).Deployments)
 			if tc.want[0] == 1 && got == nil {
 				return // uniform
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/llmgate/llmgate/examples"
 	"github.com/llmgate/llmgate/internal/byo"
 	"github.com/llmgate/llmgate/internal/gateway"
+	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/xds"
 )
 
@@ -282,16 +283,17 @@ func validateCmd(args []string, out io.Writer) error {
 		fmt.Fprintln(out, w.String())
 	}
 	built := cfg
+	m := model.Compile(cfg)
 	if *noEnv {
 		// Deployments whose endpoint would come from an unset variable were
 		// warned about; the Envoy resources are checked without them.
 		c := *cfg
 		c.Models = nil
-		for _, d := range cfg.Models {
-			if info, ok := config.LookupProvider(d.Provider); ok && info.NeedsAPIBase && d.Params.APIBase == "" && d.Params.MockResponse == nil {
+		for _, d := range m.Deployments {
+			if d.Info.NeedsAPIBase && d.APIBase == "" && d.MockResponse == nil {
 				continue
 			}
-			c.Models = append(c.Models, d)
+			c.Models = append(c.Models, *d.Config)
 		}
 		built = &c
 	}
@@ -302,7 +304,7 @@ func validateCmd(args []string, out io.Writer) error {
 	if err := res.Validate(); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s: ok: %d deployment(s), %d model group(s), %d warning(s)\n", cfg.File, len(cfg.Models), len(xds.Groups(cfg)), len(cfg.Warnings))
+	fmt.Fprintf(out, "%s: ok: %d deployment(s), %d model group(s), %d warning(s)\n", cfg.File, len(cfg.Models), len(m.Groups), len(cfg.Warnings))
 	return nil
 }
 

@@ -311,7 +311,7 @@ func compileDeployment(cd *config.Deployment, r *Routing, defaultMaxParallel int
 		Config:       cd,
 	}
 	if d.AnyProvider {
-		d.Cluster = contract.ProviderClusterName(cd.ID, "openai")
+		d.Cluster = d.ClusterFor("")
 	}
 	if d.Limits.MaxParallel <= 0 {
 		d.Limits.MaxParallel = max(defaultMaxParallel, 0)

@@ -18,7 +18,8 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 // TestCompileExamples: every example config (and the extra ones with the
 // rules the examples do not use) compiles, and what the model resolves,
 // targets, falls back to and weighs is the golden file. The golden files
-// were written when TestCompareWithOldRuntime showed the model agreeing
+// were written when a comparison test (since removed, with the old code)
+// showed the model agreeing
 // with the runtime before it (router's resolution, config's fallback and
 // weight readings) on every probe.
 func TestCompileExamples(t *testing.T) {
