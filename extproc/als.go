@@ -222,7 +222,7 @@ func (s *Server) reportLogged(st *State, j joined) {
 		switch {
 		case i == last:
 			lt.answer = outcome.AnswerSent
-			if j.req.usage.known && t.status > 0 && t.status < 400 {
+			if (j.req.usage.known || j.req.usage.finish != "") && t.status > 0 && t.status < 400 {
 				lt.usage = j.req.usage
 			}
 		default:
@@ -297,6 +297,10 @@ func (lt *loggedTry) outcome() router.Outcome {
 	}
 	if lt.rc.Stream && o.Class == translator.ErrNone {
 		o.TimeToFirstToken = t.firstByte
+	}
+	if lt.usage.finish == "content_filter" && o.Class == translator.ErrNone {
+		// A success the provider filtered: the attempt filter's class.
+		o.Class = translator.ErrContentPolicy
 	}
 	if lt.usage.known {
 		o.Usage = translator.Usage{PromptTokens: lt.usage.promptTokens, CompletionTokens: lt.usage.completionTokens, TotalTokens: lt.usage.total}

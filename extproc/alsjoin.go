@@ -62,6 +62,9 @@ type usageLog struct {
 	known                                 bool
 	promptTokens, completionTokens, total int
 	model                                 string
+	// finish is a choice's finish_reason ("content_filter" classifies the
+	// try as the attempt filter does).
+	finish string
 }
 
 // joined is the outcome of one request: its entry (nil when it never came)

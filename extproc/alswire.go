@@ -293,6 +293,8 @@ func (e *wireEntry) metadata(b []byte) error {
 					e.usage.total, ok3 = val.tokens()
 				case "model":
 					e.usage.model = val.str
+				case "finish":
+					e.usage.finish = val.str
 				}
 			})
 			e.usage.known = ok1 || ok2 || ok3

@@ -24,9 +24,9 @@ import (
 //     than xds.FastPathLuaMax of them the clusters have no Lua filter (one
 //     Lua VM per cluster and worker) and only a plan of one attempt is fast,
 //     its path and host set here;
-//   - nothing needs to see a successful try in-process: no stream (the model
-//     restamp and usage chunk of D16 stay in the attempt filter), no usage
-//     tracking (latency routing, outcome sinks, spend) unless the access-log
+//   - nothing needs to see a successful try in-process (a stream's
+//     per-chunk model restamp and usage chunk of D16 are the listener Lua's,
+//     D49): no usage tracking (latency routing, outcome sinks, spend) unless the access-log
 //     service reports successes with the usage the Lua filter reads
 //     (OffPathOutcomes), no rpm/tpm/in-flight counting (Begin/End per try), no content-policy fallbacks (a success may
 //     trigger them), no per-key parallel limit (released by the last try);
@@ -53,10 +53,19 @@ func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]s
 	// whole into a table each time it reads it): the endpoint for the
 	// clusters' per-try Lua, the answer's headers and model for the
 	// listener's.
-	md.Fields[contract.FastMetadataNamespace] = structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
-		"ep": structpb.NewStringValue(xds.EndpointName(endpointFromProto(rc.Endpoint))),
-	}})
-	md.Fields[contract.FastAnswerMetadataNamespace] = structpb.NewStructValue(fastAnswer(entries, rc.StartUnixNano))
+	fast := map[string]*structpb.Value{"ep": structpb.NewStringValue(xds.EndpointName(endpointFromProto(rc.Endpoint)))}
+	answer := fastAnswer(entries, rc.StartUnixNano)
+	if rc.Stream {
+		// The listener's Lua rewrites the stream event by event; the
+		// clusters' Lua does not hold it.
+		fast["st"] = structpb.NewBoolValue(true)
+		answer.Fields["st"] = structpb.NewBoolValue(true)
+		if rc.IncludeUsage {
+			answer.Fields["u"] = structpb.NewBoolValue(true)
+		}
+	}
+	md.Fields[contract.FastMetadataNamespace] = structpb.NewStructValue(&structpb.Struct{Fields: fast})
+	md.Fields[contract.FastAnswerMetadataNamespace] = structpb.NewStructValue(answer)
 	mine := map[string]bool{}
 	if !st.fastLua {
 		// The one try's path and host, set here (no Lua filter on the cluster).
@@ -96,7 +105,7 @@ func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]fastEntry,
 		// retried: only a single try is fast.
 		return nil, false
 	}
-	if !rc.BodyPrepared || rc.Stream || (rc.TrackUsage && !s.OffPathOutcomes) || rc.TrackEnd || rc.PolicyFallbacks || rc.KeyParallel ||
+	if !rc.BodyPrepared || (rc.TrackUsage && !s.OffPathOutcomes) || rc.TrackEnd || rc.PolicyFallbacks || rc.KeyParallel ||
 		st.countCalls || len(st.Cfg.LiteLLM.ForwardHeadersGroups) > 0 || len(rc.Attempts) == 0 {
 		return nil, false
 	}

@@ -2,6 +2,11 @@ package extproc
 
 import (
 	"testing"
+	"time"
+
+	"github.com/llmgate/llmgate/config"
+	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
+	"github.com/llmgate/llmgate/translator"
 )
 
 // The fast path's answer namespace (llmgate.fp) carries the headers every
@@ -56,5 +61,27 @@ func TestFastAnswerSharesCommonHeaders(t *testing.T) {
 	}
 	if _, ok := one.Fields["a"].GetListValue().GetValues()[0].GetStructValue().GetFields()["h"]; ok {
 		t.Error("one entry: the entry repeats the shared headers")
+	}
+}
+
+// A fast-path success whose choice the provider filtered (finish_reason
+// content_filter, written by the listener's Lua into llmgate.usage) is
+// classified as the attempt filter classifies it: a content-policy outcome.
+func TestOutcomeLogContentFilter(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		lt := loggedTry{
+			rc:      &llmgatev1.RequestContext{Stream: stream},
+			d:       &config.Deployment{ID: "d1"},
+			attempt: &llmgatev1.Attempt{ModelGroup: "g"},
+			t:       &tryLog{status: 200, latency: time.Millisecond},
+			usage:   usageLog{known: true, promptTokens: 3, completionTokens: 1, finish: "content_filter"},
+		}
+		if o := lt.outcome(); o.Class != translator.ErrContentPolicy || o.Usage.PromptTokens != 3 {
+			t.Errorf("stream %v: class %v usage %+v, want content policy with the usage", stream, o.Class, o.Usage)
+		}
+		lt.usage.finish = "stop"
+		if o := lt.outcome(); o.Class != translator.ErrNone {
+			t.Errorf("stream %v: a stopped answer classified %v", stream, o.Class)
+		}
 	}
 }

@@ -303,7 +303,7 @@ func EndpointName(ep translator.Endpoint) string {
 // endpoint, llmgate.fast "ep") and :authority: header_mutation may not touch
 // them, and a route's path rewrite is evaluated once per request, not per try.
 // On the way back it holds a success's headers until its whole body arrived
-// (the listener's Lua filter reads it): a connection that drops mid-body is
+// (the listener's Lua filter reads it; a stream passes, llmgate.fast "st"): a connection that drops mid-body is
 // then a reset the router retries (D6), not a broken answer to the client.
 func fastPathPathLua(d *config.Deployment) (*hcmv3.HttpFilter, error) {
 	base, err := upstream.For(d)
@@ -326,7 +326,8 @@ func fastPathPathLua(d *config.Deployment) (*hcmv3.HttpFilter, error) {
 end
 
 function envoy_on_response(h)
-  if h:streamInfo():dynamicMetadata():get("` + contract.FastMetadataNamespace + `") == nil then return end
+  local m = h:streamInfo():dynamicMetadata():get("` + contract.FastMetadataNamespace + `")
+  if m == nil or m["st"] == true then return end
   local hd = h:headers()
   local s = tonumber(hd:get(":status") or "0") or 0
   if s < 200 or s >= 400 or (tonumber(hd:get("content-length") or "0") or 0) > 4194304 then return end
