@@ -134,3 +134,17 @@ router_settings: {timeout: 30, stream_timeout: 20, cooldown_time: 11, default_ma
 		}
 	}
 }
+
+func BenchmarkCompile10000(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("model_list:\n")
+	for i := range 10000 {
+		fmt.Fprintf(&sb, "  - {model_name: g%d, litellm_params: {model: openai/m%d, api_key: k, rpm: %d}}\n", i%2000, i, 100+i)
+	}
+	sb.WriteString("router_settings:\n  fallbacks: [{g1: [g2, g3]}, {\"*\": [g4]}]\n")
+	cfg := parse(&testing.T{}, "bench.yaml", []byte(sb.String()))
+	b.ResetTimer()
+	for b.Loop() {
+		model.Compile(cfg)
+	}
+}
