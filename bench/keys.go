@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -21,6 +22,10 @@ type KeysResult struct {
 	Master      LatencyFigure
 	Virtual     LatencyFigure
 	Generate    time.Duration // issuing the N keys through /key/generate
+	// CPU per request of the system under test (llmgate, Envoy), the
+	// median over the runs: less sensitive to a shared machine's noise
+	// than latency and throughput.
+	MasterCPU, VirtualCPU map[string]time.Duration
 }
 
 // KeysOverhead measures the request path with nKeys virtual keys in the
@@ -37,44 +42,25 @@ func KeysOverhead(o *Options, fakeURL string, nKeys int, concs []int) ([]KeysRes
 		return nil, err
 	}
 	defer gate.Stop()
-	base := strings.TrimSuffix(gate.URL, "/v1/chat/completions")
-	start := time.Now()
-	var key string
-	c := &http.Client{Timeout: 10 * time.Second}
-	for i := 0; i < nKeys; i++ {
-		body := fmt.Sprintf(`{"key_alias":"bench-%d","models":[%q],"max_budget":1000000,"metadata":{"n":%d}}`, i, ModelGroup, i)
-		req, _ := http.NewRequest(http.MethodPost, base+"/key/generate", bytes.NewReader([]byte(body)))
-		req.Header = bearer()
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := c.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("/key/generate %d: %w", i, err)
-		}
-		var m map[string]any
-		err = json.NewDecoder(resp.Body).Decode(&m)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("/key/generate %d: status %d %v", i, resp.StatusCode, m)
-		}
-		if i == nKeys/2 {
-			key, _ = m["key"].(string)
-		}
-	}
-	generate := time.Since(start)
-	virtual := gate.Endpoint
-	virtual.Name, virtual.Header = "llmgate-virtual-key", http.Header{"Authorization": {"Bearer " + key}}
-	if err := waitServing(virtual, gate.Proc, 10*time.Second); err != nil {
+	master := gate.Endpoint
+	key, generate, err := IssueKeys(gate, nKeys)
+	gate.Endpoint = master
+	if err != nil {
 		return nil, err
 	}
+	virtual := gate.Endpoint
+	virtual.Name, virtual.Header = "llmgate-virtual-key", http.Header{"Authorization": {"Bearer " + key}}
 	for _, conc := range concs {
 		ClosedLoop(gate.Endpoint, conc, o.Warmup)
 		ClosedLoop(virtual, conc, o.Warmup)
 		var ms, vs []LoadResult
+		mc, vc := map[string][]time.Duration{}, map[string][]time.Duration{}
 		for r := 0; r < o.Runs; r++ {
-			ms = append(ms, ClosedLoop(gate.Endpoint, conc, o.Duration))
-			vs = append(vs, ClosedLoop(virtual, conc, o.Duration))
+			ms = append(ms, cpuPerRequest(gate, mc, func() LoadResult { return ClosedLoop(gate.Endpoint, conc, o.Duration) }))
+			vs = append(vs, cpuPerRequest(gate, vc, func() LoadResult { return ClosedLoop(virtual, conc, o.Duration) }))
 		}
-		out = append(out, KeysResult{Keys: nKeys, Concurrency: conc, Generate: generate, Master: medianFigure(ms), Virtual: medianFigure(vs)})
+		out = append(out, KeysResult{Keys: nKeys, Concurrency: conc, Generate: generate, Master: medianFigure(ms), Virtual: medianFigure(vs),
+			MasterCPU: medianCPU(mc), VirtualCPU: medianCPU(vc)})
 	}
 	return out, nil
 }
@@ -93,4 +79,107 @@ func medianFigure(rs []LoadResult) LatencyFigure {
 	m := rs[len(rs)/2]
 	f.Latency, f.Throughput = m.Quantiles(), m.Throughput()
 	return f
+}
+
+// cpuPerRequest runs load and adds each part's CPU time per answered
+// request to into.
+func cpuPerRequest(t *Target, into map[string][]time.Duration, load func() LoadResult) LoadResult {
+	before := make([]time.Duration, len(t.Parts))
+	for i, p := range t.Parts {
+		before[i] = p.Sample().CPU
+	}
+	r := load()
+	n := r.Requests - r.Errors
+	if n <= 0 {
+		return r
+	}
+	for i, p := range t.Parts {
+		into[p.Name] = append(into[p.Name], (p.Sample().CPU-before[i])/time.Duration(n))
+	}
+	return r
+}
+
+func medianCPU(m map[string][]time.Duration) map[string]time.Duration {
+	out := make(map[string]time.Duration, len(m))
+	for k, v := range m {
+		slices.Sort(v)
+		out[k] = v[len(v)/2]
+	}
+	return out
+}
+
+// KeysVariant is the bench's llmgate-keys target: the typical config with
+// KeysInStore virtual keys issued through /key/generate, every request sent
+// with one of them (the llmgate row is the same config with the master key).
+const KeysInStore = 1000
+
+const keysDesc = "the typical config; 1,000 virtual keys issued through /key/generate (model list, max_budget, metadata), every request with one of them (issue 11, D33)"
+
+// IssueKeys issues n virtual keys on a running llmgate (the master key's
+// /key/generate), switches t's endpoint to one of them and waits until it
+// serves; it returns that key and the time the n keys took.
+func IssueKeys(t *Target, n int) (string, time.Duration, error) {
+	base := strings.TrimSuffix(t.URL, "/v1/chat/completions")
+	start := time.Now()
+	var key string
+	c := &http.Client{Timeout: 10 * time.Second}
+	for i := 0; i < n; i++ {
+		body := fmt.Sprintf(`{"key_alias":"bench-%d","models":[%q],"max_budget":1000000,"metadata":{"n":%d}}`, i, t.Model, i)
+		req, _ := http.NewRequest(http.MethodPost, base+"/key/generate", bytes.NewReader([]byte(body)))
+		req.Header = bearer()
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
+		if err != nil {
+			return "", 0, fmt.Errorf("/key/generate %d: %w", i, err)
+		}
+		var m map[string]any
+		err = json.NewDecoder(resp.Body).Decode(&m)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return "", 0, fmt.Errorf("/key/generate %d: status %d %v", i, resp.StatusCode, m)
+		}
+		if i == n/2 {
+			key, _ = m["key"].(string)
+		}
+	}
+	took := time.Since(start)
+	t.Endpoint.Header = http.Header{"Authorization": {"Bearer " + key}}
+	if err := waitServing(t.Endpoint, t.Proc, 10*time.Second); err != nil {
+		return "", 0, err
+	}
+	return key, took, nil
+}
+
+// keysChecks are issue 11's targets: llmgate-keys (a virtual key, 1,000 in
+// the store) against llmgate (the same config, the master key), in the same
+// runs: ≤ 0.1 ms added p50 at the lowest concurrency, ≤ 5 % throughput lost
+// at the highest.
+func (r *Report) keysChecks(gate *TargetReport) []Check {
+	keys := r.Target("llmgate-keys")
+	if gate == nil || keys == nil {
+		return nil
+	}
+	lo, top := r.lowConc(), r.topConc()
+	t1 := fmt.Sprintf("Virtual key (%d in the store) adds ≤ 0.1 ms p50 at concurrency %d over the master key (issue 11)", KeysInStore, lo)
+	t2 := fmt.Sprintf("Virtual key (%d in the store) loses ≤ 5%% throughput at concurrency %d against the master key (issue 11)", KeysInStore, top)
+	if keys.Skipped != "" || keys.Latency[lo] == nil || keys.Latency[top] == nil || gate.Latency[lo] == nil || gate.Latency[top] == nil {
+		m := "not measured"
+		if keys.Skipped != "" {
+			m = "skipped: " + keys.Skipped
+		}
+		return []Check{{t1, m, "n/a"}, {t2, m, "n/a"}}
+	}
+	added := keys.Latency[lo].Latency.P50 - gate.Latency[lo].Latency.P50
+	kt, gt := keys.Latency[top].Throughput, gate.Latency[top].Throughput
+	return []Check{
+		{t1, fmt.Sprintf("%s (p50 %s vs %s)", fmtSigned(added), fmtDur(keys.Latency[lo].Latency.P50), fmtDur(gate.Latency[lo].Latency.P50)), verdict(added <= 100*time.Microsecond)},
+		{t2, fmt.Sprintf("%+.1f%% (%.0f vs %.0f rps)", 100*(kt/gt-1), kt, gt), verdict(kt >= 0.95*gt)},
+	}
+}
+
+func fmtSigned(d time.Duration) string {
+	if d < 0 {
+		return "−" + fmtDur(-d)
+	}
+	return "+" + fmtDur(d)
 }

@@ -121,6 +121,7 @@ func (r *Report) Checks() []Check {
 			out = append(out, Check{fmt.Sprintf("ext_proc (llmgate process) RSS ≤ 60 MB at %d rps", r.Options.RSSRate), m, met})
 		}
 	}
+	out = append(out, r.keysChecks(gate)...)
 	var big, change *ScaleResult
 	for i := range r.Scale {
 		switch {
@@ -193,7 +194,7 @@ func (r *Report) Markdown(env Environment) string {
 	w("| load | vegeta (Go library); closed loop %s × %d runs per concurrency, medians over runs; 1 KB completion; stream of %d chunks, %s apart at the fake provider |\n", o.Duration, o.Runs, o.StreamChunks, o.ChunkDelay)
 	w("| wall time | %s |\n\n", r.Elapsed.Round(time.Second))
 
-	w("### Targets (issues 5 and 10)\n\n| target | measured | met |\n| --- | --- | --- |\n")
+	w("### Targets (issues 5, 10 and 11)\n\n| target | measured | met |\n| --- | --- | --- |\n")
 	for _, c := range r.Checks() {
 		w("| %s | %s | %s |\n", c.Target, c.Measured, c.Met)
 	}

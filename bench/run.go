@@ -209,23 +209,24 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// The other configs: llmgate only (LiteLLM on them would add minutes).
 	variants := map[*Target]bool{}
 	if o.OtherConfigs {
-		addVariant := func(name, desc, model, yaml string) {
+		addVariant := func(name, desc, model, yaml string) *Target {
 			tr := &TargetReport{Name: name, Config: desc}
 			rep.Targets = append(rep.Targets, tr)
 			path := filepath.Join(o.WorkDir, name+".yaml")
 			if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 				tr.Skipped = err.Error()
-				return
+				return nil
 			}
 			v, err := StartLLMGateAs(op, path, name, model)
 			if err != nil {
 				tr.Skipped = "did not start: " + firstLine(err.Error())
 				op.logf("skipping %s: %v", name, err)
-				return
+				return nil
 			}
 			op.logf("%s at %s", name, v.URL)
 			targets = append(targets, v)
 			variants[v] = true
+			return v
 		}
 		redis, redisAddr, err := StartRedis(op)
 		if err != nil {
@@ -240,6 +241,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		} else {
 			defer sink.Close()
 			addVariant("llmgate-observed", observedDesc, ModelGroup, ObservedConfig(fake.FakeBase(), sink.URL))
+		}
+		if v := addVariant("llmgate-keys", keysDesc, ModelGroup, TypicalConfig(fake.FakeBase(), "")); v != nil {
+			if _, took, err := IssueKeys(v, KeysInStore); err != nil {
+				rep.Target(v.Name).Skipped = "keys not issued: " + firstLine(err.Error())
+				targets = slices.DeleteFunc(targets, func(t *Target) bool { return t == v })
+			} else {
+				op.logf("llmgate-keys: %d keys issued in %s", KeysInStore, took.Round(time.Millisecond))
+			}
 		}
 		for v := range variants {
 			defer v.Stop()

@@ -18,9 +18,6 @@ const maxManagementBody = 1 << 20
 // modelRouteTimeout bounds a /model/new|update|delete (it waits for the push).
 const modelRouteTimeout = 30 * time.Second
 
-// keyCheckTimeout bounds the limit counters' round trip (Redis) of a key check.
-const keyCheckTimeout = 2 * time.Second
-
 // authorizeKey runs a virtual key's checks for the resolved model, and the
 // end user's (the body's `user`: a customer) for any key (nil, nil for the
 // master key without an end user, or a replay, whose first pass was checked).
@@ -28,9 +25,8 @@ func (st *State) authorizeKey(id identity, ticket *fallbackTicket, model, group,
 	if st.keys == nil || ticket != nil || id.token == "" && endUser == "" {
 		return nil, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), keyCheckTimeout)
-	defer cancel()
-	g, e := st.keys.AuthorizeRequest(ctx, keys.Check{Token: id.token, Presented: id.presented, Models: []string{model, group}, EndUser: endUser})
+	// The limit counters' round trips are bounded by keys.LimitTimeout.
+	g, e := st.keys.AuthorizeRequest(context.Background(), keys.Check{Token: id.token, Presented: id.presented, Models: []string{model, group}, EndUser: endUser})
 	if e != nil {
 		return nil, keyError(e)
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -412,5 +414,79 @@ func TestBudgetResetAfterDuration(t *testing.T) {
 	must(t, err)
 	if k.Spend != 0 || !k.BudgetResetAt.Equal(now.Add(time.Hour)) {
 		t.Fatalf("stored after reset: spend %v, reset at %v", k.Spend, k.BudgetResetAt)
+	}
+}
+
+// The write-ahead file's hand-written encoding reads back as the event
+// (json.Unmarshal, as recovery reads it) and matches json.Marshal's bytes.
+func TestWriteAheadEncoding(t *testing.T) {
+	start := time.Date(2026, 11, 28, 8, 0, 30, 123456789, time.FixedZone("x", 3600))
+	for _, e := range []SpendEvent{
+		{},
+		{RequestID: "r1", CallType: "acompletion", KeyToken: "abc", Model: "gpt-4o", ModelGroup: "g", ModelID: "id", Provider: "openai",
+			Cost: 0.00193, PromptTokens: 20, CompletionTokens: 188, Start: start, End: start.Add(time.Second)},
+		{RequestID: "quote\" back\\slash\n<tag>&", TeamID: "t", UserID: "ü\u2028", EndUser: "bad\xffutf8", Cost: 1e-9, Tags: []string{"a", "b\tc"}},
+		{Cost: 12345678.5, PromptTokens: -1, Tags: []string{}},
+		{Cost: 1e21, CompletionTokens: math.MaxInt64},
+		{Cost: 0.000001},
+		{Cost: 1.5e-7},
+	} {
+		got := appendEvent(nil, &e)
+		want, err := json.Marshal(&e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want)+"\n" {
+			t.Errorf("encoding\n got %s\nwant %s", got, want)
+		}
+		var back, wantBack SpendEvent
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Fatalf("%s: %v", got, err)
+		}
+		_ = json.Unmarshal(want, &wantBack)
+		if a, b := fmt.Sprintf("%+v", back), fmt.Sprintf("%+v", wantBack); a != b {
+			t.Errorf("read back as %s, want %s", a, b)
+		}
+	}
+}
+
+// A batch this process sealed is written from memory (the sealed file is
+// read back only by the next process after a crash): a retry after a failed
+// write does not decode the file again (D33's cost).
+func TestSealedBatchRetriedFromMemory(t *testing.T) {
+	ks := &flakyStore{Store: embedded(t)}
+	dir := t.TempDir()
+	s := newService(t, ks, dir)
+	defer s.Close()
+	tok := keystore.HashKey(generate(t, s, `{}`))
+	for i := 0; i < 3; i++ {
+		s.Record(SpendEvent{RequestID: fmt.Sprint("r", i), KeyToken: tok, ModelGroup: "m", Cost: 0.25})
+	}
+	ks.fails.Store(1)
+	if err := s.flush(context.Background()); err == nil {
+		t.Fatal("the first flush should report the lost reply")
+	}
+	// The lost reply's batch was committed; clear it so that the retry
+	// shows what it adds, and spoil the sealed file: the retry must not
+	// read it.
+	sealed, _ := filepath.Glob(filepath.Join(dir, "spend-*.sealed"))
+	if len(sealed) != 1 {
+		t.Fatalf("sealed files %v, want one", sealed)
+	}
+	must(t, os.WriteFile(sealed[0], []byte("not json\n"), 0o600))
+	ks2 := &flakyStore{Store: embedded(t)}
+	s.o.Store = ks2
+	if err := s.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := ks2.GetKey(context.Background(), tok); k != nil {
+		t.Fatalf("key unexpectedly in the second store: %+v", k)
+	}
+	logs, _ := ks2.SpendLogs(context.Background(), tok, 10)
+	if len(logs) != 3 {
+		t.Fatalf("the retried batch carried %d spend logs, want 3", len(logs))
+	}
+	if _, err := os.Stat(sealed[0]); !os.IsNotExist(err) {
+		t.Fatalf("sealed file left after its batch was written: %v", err)
 	}
 }

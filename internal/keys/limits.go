@@ -18,6 +18,10 @@ type limited struct {
 	rpm, tpm, par  int64  // 0: no limit
 }
 
+// LimitTimeout bounds the limit counters' round trips (Redis) of one check;
+// a request whose key, team, user and end user have no limits makes none.
+const LimitTimeout = 2 * time.Second
+
 // CounterID is the internal/store id of a key's rpm/tpm/parallel counters.
 func CounterID(token string) string { return "key:" + token }
 
@@ -41,27 +45,36 @@ func val(p *int64) int64 {
 }
 
 // entities lists the limited entities of a request in LiteLLM's order: key,
-// user, team, end user. A key's own limits win over its budget_id's.
+// user, team, end user; an entity without any limit is left out (so a
+// request of keys without limits builds nothing). A key's own limits win
+// over its budget_id's.
 func (s *Service) entities(k *keystore.Key, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget) []limited {
 	var out []limited
+	add := func(l limited, name, id func() string) {
+		if l.rpm != 0 || l.tpm != 0 || l.par != 0 {
+			l.name, l.id = name(), id()
+			out = append(out, l)
+		}
+	}
 	if k != nil {
 		b := s.budget(k.BudgetID)
-		out = append(out, limited{kind: "key", name: "key=" + keyLabel(k), id: CounterID(k.Token),
+		add(limited{kind: "key",
 			rpm: orBudget(k.RPMLimit, b, func(b *keystore.Budget) *int64 { return b.RPMLimit }),
 			tpm: orBudget(k.TPMLimit, b, func(b *keystore.Budget) *int64 { return b.TPMLimit }),
-			par: orBudget(k.MaxParallelRequests, b, func(b *keystore.Budget) *int64 { return b.MaxParallelRequests })})
+			par: orBudget(k.MaxParallelRequests, b, func(b *keystore.Budget) *int64 { return b.MaxParallelRequests })},
+			func() string { return "key=" + keyLabel(k) }, func() string { return CounterID(k.Token) })
 	}
 	if user != nil {
-		out = append(out, limited{kind: "user", name: "user=" + user.UserID, id: "user:" + user.UserID,
-			rpm: val(user.RPMLimit), tpm: val(user.TPMLimit), par: val(user.MaxParallelRequests)})
+		add(limited{kind: "user", rpm: val(user.RPMLimit), tpm: val(user.TPMLimit), par: val(user.MaxParallelRequests)},
+			func() string { return "user=" + user.UserID }, func() string { return "user:" + user.UserID })
 	}
 	if team != nil {
-		out = append(out, limited{kind: "team", name: "team=" + team.TeamID, id: "team:" + team.TeamID,
-			rpm: val(team.RPMLimit), tpm: val(team.TPMLimit), par: val(team.MaxParallelRequests)})
+		add(limited{kind: "team", rpm: val(team.RPMLimit), tpm: val(team.TPMLimit), par: val(team.MaxParallelRequests)},
+			func() string { return "team=" + team.TeamID }, func() string { return "team:" + team.TeamID })
 	}
 	if endUser != "" && eub != nil {
-		out = append(out, limited{kind: "customer", name: "end_user=" + endUser, id: "enduser:" + endUser,
-			rpm: val(eub.RPMLimit), tpm: val(eub.TPMLimit)})
+		add(limited{kind: "customer", rpm: val(eub.RPMLimit), tpm: val(eub.TPMLimit)},
+			func() string { return "end_user=" + endUser }, func() string { return "enduser:" + endUser })
 	}
 	return out
 }
@@ -78,6 +91,11 @@ func (s *Service) limits(ctx context.Context, k *keystore.Key, team *keystore.Te
 		return nil
 	}
 	ents := s.entities(k, team, user, endUser, eub)
+	if len(ents) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, LimitTimeout)
+	defer cancel()
 	var tpmIDs []string
 	for _, e := range ents {
 		if e.tpm > 0 {

@@ -80,6 +80,9 @@ type Service struct {
 	pmu     sync.Mutex
 	pending *keystore.Spend // not yet written to the store
 	wal     *wal
+	// inMemory are the batches this process sealed and has not written
+	// yet, by sealed file: a retried batch is not read back from its file.
+	inMemory map[string]sealedBatch
 
 	stop chan struct{}
 	done chan struct{}
@@ -101,7 +104,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Service{o: o, log: o.Log, now: o.Now, pending: newSpend(), stop: make(chan struct{}), done: make(chan struct{}),
+	s := &Service{o: o, log: o.Log, now: o.Now, pending: newSpend(), inMemory: map[string]sealedBatch{}, stop: make(chan struct{}), done: make(chan struct{}),
 		crossings: make(chan Crossing, crossingsQueue)}
 	if o.WALDir != "" {
 		w, err := openWAL(o.WALDir)

@@ -137,13 +137,20 @@ func (s *Service) flush(ctx context.Context) error {
 	var sealed []sealedBatch
 	if s.wal != nil {
 		if !s.pending.Empty() {
-			if err := s.wal.seal(); err != nil {
+			id, path, err := s.wal.seal()
+			if err != nil {
 				s.pmu.Unlock()
 				return err
 			}
+			if path != "" {
+				// The events just sealed are the ones folded into pending
+				// (both under pmu): the file is read again only if this
+				// process dies before the store has the batch.
+				s.inMemory[path] = sealedBatch{id: id, path: path, spend: s.pending}
+			}
 		}
 		var err error
-		if sealed, err = s.wal.sealedBatches(s.o.DisableSpendLogs); err != nil {
+		if sealed, err = s.wal.sealedBatches(s.o.DisableSpendLogs, s.inMemory); err != nil {
 			s.pmu.Unlock()
 			return err
 		}
@@ -170,6 +177,9 @@ func (s *Service) flush(ctx context.Context) error {
 		}
 		if b.path != "" {
 			_ = os.Remove(b.path)
+			s.pmu.Lock()
+			delete(s.inMemory, b.path)
+			s.pmu.Unlock()
 		}
 	}
 	return firstErr
@@ -213,6 +223,7 @@ type wal struct {
 	mu  sync.Mutex
 	f   *os.File
 	n   int
+	buf []byte // one event's line, reused
 }
 
 const walName = "spend.wal"
@@ -245,32 +256,32 @@ func (w *wal) open() error {
 }
 
 func (w *wal) append(e *SpendEvent) error {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	_, err = w.f.Write(append(b, '\n'))
+	w.buf = appendEvent(w.buf[:0], e)
+	_, err := w.f.Write(w.buf)
 	w.n++
 	return err
 }
 
-// seal closes the current file under a batch name and starts a new one.
-func (w *wal) seal() error {
+// seal closes the current file under a batch name and starts a new one; it
+// returns the batch id and the sealed file ("" when the file was empty).
+func (w *wal) seal() (id, path string, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.n == 0 {
-		return nil
+		return "", "", nil
 	}
 	if err := w.f.Sync(); err != nil {
-		return fmt.Errorf("spend write-ahead file: %w", err)
+		return "", "", fmt.Errorf("spend write-ahead file: %w", err)
 	}
 	w.f.Close()
-	if err := os.Rename(filepath.Join(w.dir, walName), filepath.Join(w.dir, "spend-"+newBatchID()+".sealed")); err != nil {
-		return fmt.Errorf("spend write-ahead file: %w", err)
+	id = newBatchID()
+	path = filepath.Join(w.dir, "spend-"+id+".sealed")
+	if err := os.Rename(filepath.Join(w.dir, walName), path); err != nil {
+		return "", "", fmt.Errorf("spend write-ahead file: %w", err)
 	}
-	return w.open()
+	return id, path, w.open()
 }
 
 type sealedBatch struct {
@@ -279,9 +290,10 @@ type sealedBatch struct {
 	spend *keystore.Spend
 }
 
-// sealedBatches reads every sealed file (a torn last line is skipped: its
-// write never completed).
-func (w *wal) sealedBatches(noLogs bool) ([]sealedBatch, error) {
+// sealedBatches lists every sealed file: from known when this process
+// sealed it, else read from the file (a torn last line is skipped: its write
+// never completed).
+func (w *wal) sealedBatches(noLogs bool, known map[string]sealedBatch) ([]sealedBatch, error) {
 	m, err := filepath.Glob(filepath.Join(w.dir, "spend-*.sealed"))
 	if err != nil {
 		return nil, err
@@ -289,6 +301,10 @@ func (w *wal) sealedBatches(noLogs bool) ([]sealedBatch, error) {
 	sort.Strings(m)
 	var out []sealedBatch
 	for _, p := range m {
+		if b, ok := known[p]; ok {
+			out = append(out, b)
+			continue
+		}
 		f, err := os.Open(p)
 		if err != nil {
 			return nil, fmt.Errorf("spend write-ahead file: %w", err)

@@ -459,12 +459,11 @@ func (e *Embedded) AddSpend(_ context.Context, s *Spend) error {
 		return nil // already added
 	}
 	if len(s.Logs) > 0 {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
+		buf := make([]byte, 0, 512*len(s.Logs))
 		for i := range s.Logs {
-			_ = enc.Encode(&s.Logs[i])
+			buf = appendSpendLog(buf, &s.Logs[i])
 		}
-		if _, err := e.spend.Write(buf.Bytes()); err != nil {
+		if _, err := e.spend.Write(buf); err != nil {
 			return fmt.Errorf("key store: spend logs: %w", err)
 		}
 		if err := e.spend.Sync(); err != nil {

@@ -346,6 +346,10 @@ func keysOnlyRun(o bench.Options, n int) error {
 			r.Concurrency, r.Keys, r.Generate.Round(time.Millisecond), r.Master.Latency.P50.Round(time.Microsecond), r.Master.Latency.P99.Round(time.Microsecond), r.Master.Throughput,
 			r.Virtual.Latency.P50.Round(time.Microsecond), r.Virtual.Latency.P99.Round(time.Microsecond), r.Virtual.Throughput,
 			(r.Virtual.Latency.P50 - r.Master.Latency.P50).Round(time.Microsecond), 100*(r.Virtual.Throughput/r.Master.Throughput-1), r.Master.Errors, r.Virtual.Errors)
+		for _, part := range []string{"llmgate", "envoy"} {
+			fmt.Printf("      CPU per request, %s: master key %s, virtual key %s (%+.1f %%)\n", part,
+				r.MasterCPU[part].Round(time.Microsecond/10), r.VirtualCPU[part].Round(time.Microsecond/10), 100*(float64(r.VirtualCPU[part])/float64(r.MasterCPU[part])-1))
+		}
 	}
 	return err
 }

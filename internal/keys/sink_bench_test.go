@@ -1,0 +1,66 @@
+package keys
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/llmgate/llmgate/internal/keystore"
+	"github.com/llmgate/llmgate/internal/outcome"
+	"github.com/llmgate/llmgate/internal/store"
+)
+
+// BenchmarkSpendSink is the spend sink's work for one answered request of a
+// virtual key (D33): OnTry (tpm, the in-memory totals, the write-ahead
+// file), with a batch written to the embedded store every 1,000 requests
+// (the flush: seal, read the batch, add it to the store). It runs off the
+// request path, on the outcome bus's goroutine, but on the gateway's CPU.
+func BenchmarkSpendSink(b *testing.B) {
+	ctx := context.Background()
+	ks, err := keystore.OpenEmbedded(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ks.Close()
+	s, err := New(ctx, Options{Store: ks, Counters: store.NewMemory(nil), BatchWriteAt: time.Hour, CacheTTL: time.Hour,
+		WALDir: b.TempDir(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var token string
+	for i := 0; i < 1000; i++ {
+		st, out := s.Handle(ctx, "POST", "/key/generate", fmt.Appendf(nil, `{"key_alias":"bench-%d","models":["bench-gpt"],"max_budget":1000000}`, i), Caller{Admin: true})
+		if st != 200 {
+			b.Fatalf("/key/generate: %d %s", st, out)
+		}
+		if i == 500 {
+			var m struct{ Key string }
+			if err := json.Unmarshal(out, &m); err != nil {
+				b.Fatal(err)
+			}
+			token = keystore.HashKey(m.Key)
+		}
+	}
+	try := outcome.Try{CallID: "6f1c9f0e-3c1a-4a53-9c7e-0b9f3f0a1d2e", ModelGroup: "bench-gpt", RequestedModel: "bench-gpt",
+		DeploymentID: "8c2115ae8c92", Model: "gpt-4o", Provider: "openai", Endpoint: "chat", Status: 200,
+		PromptTokens: 20, CompletionTokens: 188, TotalTokens: 208, Cost: 0.00193, CostKnown: true,
+		KeyHash: token, KeyAlias: "bench-500", Start: time.Now(), Latency: time.Millisecond}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		s.OnTry(try)
+		if n++; n%1000 == 0 {
+			if err := s.flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if got, _, _ := s.Lookup(token); got == nil {
+		b.Fatal("the key is gone")
+	}
+}
