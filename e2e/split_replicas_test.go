@@ -2,10 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,65 +18,19 @@ import (
 // concurrent requests: it reports NOT_SERVING, Envoy moves new streams to the
 // other, its own streams finish — and no client request fails.
 func TestSplitModeReplicaStopped(t *testing.T) {
-	needEnvoy(t)
+	s := newSplit(t)
 	fake := fakeprovider.StartT(t, fakeprovider.Options{Latency: 20 * time.Millisecond})
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
-model_list:
-  - model_name: gpt-x
-    litellm_params: {model: openai/gpt-4o, api_base: %s/v1, api_key: k}
-general_settings:
-  master_key: %s
-`, fake.URL(), master)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := s.write("config.yaml", []byte(splitConfig(fake.URL(), "")))
 	extA := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	extB := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	xdsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	port := freePort(t)
-	var logs lockedBuffer
-	start := func(args ...string) *exec.Cmd {
-		cmd := exec.Command(args[0], args[1:]...)
-		cmd.Stdout, cmd.Stderr = &logs, &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			_, _ = cmd.Process.Wait()
-		})
-		return cmd
-	}
-	start(llmgateBin, "controlplane", cfgPath, "--listen", xdsAddr, "--extproc-address", extA+","+extB,
-		"--host", "127.0.0.1", "--port", fmt.Sprint(port))
-	repA := start(llmgateBin, "extproc", "--xds-address", xdsAddr, "--listen", extA)
-	start(llmgateBin, "extproc", "--xds-address", xdsAddr, "--listen", extB)
-	boot, err := exec.Command(llmgateBin, "bootstrap", "--xds-address", xdsAddr, "--admin-port", "0").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bootPath := filepath.Join(dir, "bootstrap.json")
-	if err := os.WriteFile(bootPath, boot, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	start(envoyBin, "--config-path", bootPath, "--base-id", fmt.Sprint(port), "--log-level", "error", "--concurrency", "2")
-
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	s.start(nil, llmgateBin, "controlplane", cfgPath, "--listen", s.xdsAddr, "--extproc-address", extA+","+extB,
+		"--host", "127.0.0.1", "--port", fmt.Sprint(s.port))
+	repA := s.start(nil, llmgateBin, "extproc", "--xds-address", s.xdsAddr, "--listen", extA)
+	s.start(nil, llmgateBin, "extproc", "--xds-address", s.xdsAddr, "--listen", extB)
+	s.envoy(nil, 2)
+	s.waitReady("/health/readiness", 1)
+	url, logs := s.url, &s.logs
 	body := `{"model":"gpt-x","messages":[{"role":"user","content":"replica"}]}`
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if resp, err := http.Get(url + "/health/readiness"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("split gateway with two replicas not serving:\n%s", tail(logs.String(), 4000))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 
 	const workers, perWorker = 4, 75
 	var done, failed atomic.Int32

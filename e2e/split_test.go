@@ -3,10 +3,7 @@ package e2e
 import (
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -19,66 +16,19 @@ import (
 // TestSplitMode runs the pieces apart, as a fleet would: `llmgate extproc`,
 // `llmgate controlplane`, and an Envoy started from `llmgate bootstrap`.
 func TestSplitMode(t *testing.T) {
-	needEnvoy(t)
+	s := newSplit(t)
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
-model_list:
-  - model_name: gpt-x
-    litellm_params: {model: openai/gpt-4o, api_base: %s/split/v1, api_key: k}
-general_settings:
-  master_key: %s
-`, fake.URL(), master)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := s.write("config.yaml", []byte(splitConfig(fake.URL(), "/split")))
 	extAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	xdsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	port := freePort(t)
 	var cpLog, extLog lockedBuffer
-	logTo := map[string]io.Writer{"controlplane": io.MultiWriter(os.Stderr, &cpLog), "extproc": io.MultiWriter(os.Stderr, &extLog)}
-	start := func(args ...string) *exec.Cmd {
-		cmd := exec.Command(args[0], args[1:]...)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if w, ok := logTo[args[1]]; ok {
-			cmd.Stderr = w
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
-		return cmd
-	}
-	start(llmgateBin, "controlplane", "--config", cfgPath, "--listen", xdsAddr, "--extproc-address", extAddr,
-		"--host", "127.0.0.1", "--port", fmt.Sprint(port))
+	s.start(io.MultiWriter(os.Stderr, &cpLog), llmgateBin, "controlplane", "--config", cfgPath, "--listen", s.xdsAddr, "--extproc-address", extAddr,
+		"--host", "127.0.0.1", "--port", fmt.Sprint(s.port))
 	// The ext_proc replica takes its config from the control plane's routing
 	// table, not from the file: replicas cannot drift apart.
-	ext := start(llmgateBin, "extproc", "--xds-address", xdsAddr, "--listen", extAddr)
-	boot, err := exec.Command(llmgateBin, "bootstrap", "--xds-address", xdsAddr, "--admin-port", "0").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bootPath := filepath.Join(dir, "bootstrap.json")
-	if err := os.WriteFile(bootPath, boot, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	start(envoyBin, "--config-path", bootPath, "--base-id", fmt.Sprint(port), "--log-level", "warn", "--concurrency", "1")
-
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(url + "/health/liveliness")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("split gateway not ready: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	ext := s.start(io.MultiWriter(os.Stderr, &extLog), llmgateBin, "extproc", "--xds-address", s.xdsAddr, "--listen", extAddr)
+	s.envoy(os.Stderr, 1)
+	s.waitReady("/health/liveliness", 1)
+	url := s.url
 	code, h, b := post(t, url+"/v1/chat/completions", master, `{"model":"gpt-x","messages":[{"role":"user","content":"split"}]}`)
 	if code != 200 || !strings.Contains(string(b), "split") || h.Get("x-litellm-model-group") != "gpt-x" {
 		t.Fatalf("status %d: %s", code, b)

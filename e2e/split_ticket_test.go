@@ -5,13 +5,9 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/llmgate/llmgate/internal/fakeprovider"
 )
@@ -66,11 +62,9 @@ static_resources:
 // from each process. No master_key here, so no replica can derive the key
 // from the config: the table is the only way they agree.
 func TestSplitModeTicketAcrossReplicas(t *testing.T) {
-	needEnvoy(t)
+	s := newSplit(t)
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+	cfgPath := s.write("config.yaml", []byte(fmt.Sprintf(`
 model_list:
   - model_name: cw
     litellm_params: {model: openai/gpt-4o, api_base: %[1]s/cw/v1, api_key: k}
@@ -78,59 +72,25 @@ model_list:
     litellm_params: {model: openai/gpt-4o, api_base: %[1]s/cw-big/v1, api_key: k}
 router_settings:
   context_window_fallbacks: [{"cw": ["cw-big"]}]
-`, fake.URL())), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, fake.URL())))
 	must(t, fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/cw/"},
 		Fault: fakeprovider.Fault{ErrorMessage: "This model's maximum context length is 10 tokens. However, your messages resulted in 25 tokens."}}))
 
 	replicaA, replicaB := freePort(t), freePort(t)
 	lbPort, lbAdmin := freePort(t), freePort(t)
-	xdsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	port := freePort(t)
-	start := func(args ...string) {
-		cmd := exec.Command(args[0], args[1:]...)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
-	}
-	start(llmgateBin, "controlplane", "--config", cfgPath, "--listen", xdsAddr,
-		"--extproc-address", fmt.Sprintf("127.0.0.1:%d", lbPort), "--host", "127.0.0.1", "--port", fmt.Sprint(port))
+	s.start(os.Stderr, llmgateBin, "controlplane", "--config", cfgPath, "--listen", s.xdsAddr,
+		"--extproc-address", fmt.Sprintf("127.0.0.1:%d", lbPort), "--host", "127.0.0.1", "--port", fmt.Sprint(s.port))
 	for _, p := range []int{replicaA, replicaB} {
-		start(llmgateBin, "extproc", "--xds-address", xdsAddr, "--listen", fmt.Sprintf("127.0.0.1:%d", p))
+		s.start(os.Stderr, llmgateBin, "extproc", "--xds-address", s.xdsAddr, "--listen", fmt.Sprintf("127.0.0.1:%d", p))
 	}
-	lbPath := filepath.Join(dir, "lb.yaml")
-	must(t, os.WriteFile(lbPath, []byte(fmt.Sprintf(grpcBalancerBootstrap, lbAdmin, lbPort, replicaA, replicaB)), 0o600))
-	start(envoyBin, "--config-path", lbPath, "--base-id", fmt.Sprint(lbPort), "--log-level", "warn", "--concurrency", "1")
-	boot, err := exec.Command(llmgateBin, "bootstrap", "--xds-address", xdsAddr, "--admin-port", "0").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bootPath := filepath.Join(dir, "bootstrap.json")
-	must(t, os.WriteFile(bootPath, boot, 0o600))
-	start(envoyBin, "--config-path", bootPath, "--base-id", fmt.Sprint(port), "--log-level", "warn", "--concurrency", "1")
-
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	s.startEnvoy(os.Stderr, s.write("lb.yaml", []byte(fmt.Sprintf(grpcBalancerBootstrap, lbAdmin, lbPort, replicaA, replicaB))), lbPort, 1)
+	s.envoy(os.Stderr, 1)
 	// Ready when both replicas answer: the balancer alternates between them,
 	// so several readiness answers in a row have come from each one (a
 	// replica still starting, or still without its routing table, breaks
 	// the run and it starts over).
-	for deadline, inARow := time.Now().Add(30*time.Second), 0; inARow < 8; time.Sleep(50 * time.Millisecond) {
-		resp, err := http.Get(url + "/health/readiness")
-		if err == nil {
-			resp.Body.Close()
-		}
-		if err == nil && resp.StatusCode == 200 {
-			inARow++
-		} else {
-			inARow = 0
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("split gateway not ready: %v", err)
-		}
-	}
+	s.waitReady("/health/readiness", 8)
+	url := s.url
 	// Each request takes four ext_proc streams (request, attempt, replay,
 	// attempt); several requests in a row cover both orders of the replicas.
 	for i := range 4 {

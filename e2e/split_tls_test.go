@@ -12,13 +12,10 @@ import (
 	"fmt"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -92,73 +89,23 @@ func newTestPKI(t *testing.T) testPKI {
 // answer grpc.health.v1 over mTLS, and refuse a plaintext client and a TLS
 // client without a certificate.
 func TestSplitModeMTLS(t *testing.T) {
-	needEnvoy(t)
+	s := newSplit(t)
 	pki := newTestPKI(t)
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
-model_list:
-  - model_name: gpt-x
-    litellm_params: {model: openai/gpt-4o, api_base: %s/mtls/v1, api_key: k}
-general_settings:
-  master_key: %s
-`, fake.URL(), master)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	extAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	xdsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	port := freePort(t)
-	var logs lockedBuffer
-	start := func(args ...string) {
-		cmd := exec.Command(args[0], args[1:]...)
-		cmd.Stdout, cmd.Stderr = &logs, &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			_ = cmd.Wait()
-			if t.Failed() {
-				t.Logf("%s logs:\n%s", args[0], tail(logs.String(), 6000))
-			}
-		})
-	}
+	cfgPath := s.write("config.yaml", []byte(splitConfig(fake.URL(), "/mtls")))
+	extAddr, xdsAddr, port := fmt.Sprintf("127.0.0.1:%d", freePort(t)), s.xdsAddr, s.port
 	serve := []string{"--tls-cert", pki.ServerCert, "--tls-key", pki.ServerKey, "--tls-client-ca", pki.CA}
-	start(append([]string{llmgateBin, "controlplane", cfgPath, "--listen", xdsAddr, "--host", "127.0.0.1", "--port", fmt.Sprint(port),
+	s.start(nil, append([]string{llmgateBin, "controlplane", cfgPath, "--listen", xdsAddr, "--host", "127.0.0.1", "--port", fmt.Sprint(port),
 		"--extproc-address", extAddr, "--extproc-tls-ca", pki.CA, "--extproc-tls-cert", pki.ClientCert, "--extproc-tls-key", pki.ClientKey,
 		"--extproc-tls-server-name", "llmgate.test"}, serve...)...)
-	start(append([]string{llmgateBin, "extproc", "--listen", extAddr, "--xds-address", xdsAddr,
+	s.start(nil, append([]string{llmgateBin, "extproc", "--listen", extAddr, "--xds-address", xdsAddr,
 		"--xds-tls-ca", pki.CA, "--xds-tls-cert", pki.ClientCert, "--xds-tls-key", pki.ClientKey, "--xds-tls-server-name", "llmgate.test"}, serve...)...)
-	boot, err := exec.Command(llmgateBin, "bootstrap", "--xds-address", xdsAddr, "--admin-port", "0",
-		"--xds-tls-ca", pki.CA, "--xds-tls-cert", pki.ClientCert, "--xds-tls-key", pki.ClientKey, "--xds-tls-server-name", "llmgate.test").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bootPath := filepath.Join(dir, "bootstrap.json")
-	if err := os.WriteFile(bootPath, boot, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	start(envoyBin, "--config-path", bootPath, "--base-id", fmt.Sprint(port), "--log-level", "warn", "--concurrency", "1")
-
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	s.envoy(nil, 1, "--xds-tls-ca", pki.CA, "--xds-tls-cert", pki.ClientCert, "--xds-tls-key", pki.ClientKey, "--xds-tls-server-name", "llmgate.test")
+	// Readiness is answered by ext_proc: 200 means Envoy → control plane and
+	// Envoy → ext_proc both work.
+	s.waitReady("/health/readiness", 1)
+	url, logs := s.url, &s.logs
 	body := `{"model":"gpt-x","messages":[{"role":"user","content":"over mtls"}]}`
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		// Readiness is answered by ext_proc: 200 means Envoy → control
-		// plane and Envoy → ext_proc both work.
-		resp, err := http.Get(url + "/health/readiness")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("split gateway over mTLS not ready: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 	// The ext_proc replica took its config from the control plane (mTLS too):
 	// it serves the model group.
 	code, _, b := post(t, url+"/v1/chat/completions", master, body)
