@@ -9,7 +9,8 @@ import (
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 )
 
-// encodeContext serializes the request context for the x-llmgate-ctx header.
+// encodeContext serializes the request context for the dynamic metadata the
+// attempt filter reads (contract.ContextMetadataNamespace, field "ctx"; D2).
 func encodeContext(c *llmgatev1.RequestContext) (string, error) {
 	b, err := proto.Marshal(c)
 	if err != nil {
@@ -18,7 +19,7 @@ func encodeContext(c *llmgatev1.RequestContext) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// decodeContext reads the x-llmgate-ctx header.
+// decodeContext reads the request context the request filter wrote.
 func decodeContext(s string) (*llmgatev1.RequestContext, error) {
 	if s == "" {
 		return nil, fmt.Errorf("missing request context")

@@ -19,6 +19,8 @@
 // internal/store, and the ticket key comes with the routing table (D36). Any
 // replica can serve any stream.
 //
-// It may import config, router, translator, internal/* and the Envoy ext_proc
-// and access-log APIs. It must never make HTTP calls to providers: Envoy is the data plane.
+// It reads the compiled model (internal/model, through the router) for
+// everything the config's routing keys decide: mock switches, limits,
+// timeouts, clusters. It may import config, router, translator, internal/*
+// and the Envoy ext_proc and access-log APIs. It must never make HTTP calls to providers: Envoy is the data plane.
 package extproc

@@ -36,4 +36,3 @@ func vertexInjector(d *configDeployment) backendauth.Injector {
 type failingInjector struct{ err error }
 
 func (f failingInjector) Headers(backendauth.Request) (map[string]string, error) { return nil, f.err }
-func (failingInjector) Kind() string                                             { return "failing" }

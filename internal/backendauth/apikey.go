@@ -10,9 +10,6 @@ type Bearer struct {
 	Organization string
 }
 
-// Kind implements Injector.
-func (Bearer) Kind() string { return "bearer" }
-
 // Headers implements Injector.
 func (b Bearer) Headers(Request) (map[string]string, error) {
 	h := map[string]string{}
@@ -32,8 +29,6 @@ type headerKey struct {
 	kind, header string
 	key          Secret
 }
-
-func (k headerKey) Kind() string { return k.kind }
 
 func (k headerKey) Headers(Request) (map[string]string, error) {
 	if k.key == "" {

@@ -44,8 +44,6 @@ type Request struct {
 type Injector interface {
 	// Headers returns the headers to set. Errors never contain the secret.
 	Headers(r Request) (map[string]string, error)
-	// Kind names the auth kind ("bearer", "azure", "anthropic", "google", "aws-sigv4").
-	Kind() string
 }
 
 // ErrNoCredentials is returned when an injector has no key to send.

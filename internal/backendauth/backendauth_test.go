@@ -42,8 +42,8 @@ func TestKeyInjectors(t *testing.T) {
 			if tt.wantErr == nil && !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("got %v, want %v", got, tt.want)
 			}
-			if tt.inj.Kind() != tt.kind {
-				t.Fatalf("Kind %q", tt.inj.Kind())
+			if err != nil && !strings.Contains(err.Error(), tt.kind) {
+				t.Fatalf("error %q does not name the auth kind %q", err, tt.kind)
 			}
 		})
 	}

@@ -38,9 +38,6 @@ type SigV4 struct {
 	Service     string // "bedrock" when empty
 }
 
-// Kind implements Injector.
-func (SigV4) Kind() string { return "aws-sigv4" }
-
 func (s SigV4) String() string {
 	return fmt.Sprintf("sigv4(region=%s, service=%s, %s)", s.Region, s.service(), s.Credentials)
 }

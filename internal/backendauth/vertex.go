@@ -110,9 +110,6 @@ func NewVertex(ctx context.Context, serviceAccountJSON Secret) (*Vertex, error) 
 // ProjectID is the service account's project, the default vertex_project.
 func (v *Vertex) ProjectID() string { return v.projectID }
 
-// Kind implements Injector.
-func (v *Vertex) Kind() string { return "vertex" }
-
 // Headers implements Injector: a cached token, or a fresh one from the token endpoint.
 func (v *Vertex) Headers(Request) (map[string]string, error) {
 	v.mu.Lock()
