@@ -14,8 +14,10 @@ import (
 const liteLLMMinWait = 375 * time.Millisecond
 
 // TestTimeoutBackoff: after a dropped connection a retry on the same
-// deployment waits LiteLLM's backoff (docs/architecture.md D18), and a retry
-// onto another deployment after a timeout does not.
+// deployment waits LiteLLM's backoff (docs/architecture.md D18), a retry
+// onto another deployment after a timeout does not, and a retry on the same
+// deployment after a per-try timeout gets its whole timeout (Envoy cannot
+// hold it for LiteLLM's wait without taking the wait from that timeout, D18).
 func TestTimeoutBackoff(t *testing.T) {
 	needEnvoy(t)
 	const body = `{"model":"%s","messages":[{"role":"user","content":"x"}]}`
@@ -44,6 +46,39 @@ router_settings:
 			if gap := reqs[i].Time.Sub(reqs[i-1].Time); gap < liteLLMMinWait {
 				t.Errorf("try %d reached the provider %v after the dropped one, want ≥ LiteLLM's minimum wait %v", i+1, gap, liteLLMMinWait)
 			}
+		}
+	})
+
+	t.Run("single_deployment_timeout_retry_gets_its_whole_timeout", func(t *testing.T) {
+		fake := fakeprovider.StartT(t, fakeprovider.Options{})
+		g := startGateway(t, fmt.Sprintf(`
+model_list:
+  - model_name: slow
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %s/slow/v1, api_key: k, timeout: 1}
+router_settings:
+  num_retries: 1
+`, fake.URL()))
+		if err := fake.AddRule(fakeprovider.Rule{Fault: fakeprovider.Fault{Delay: 3 * time.Second}}); err != nil {
+			t.Fatal(err)
+		}
+		code, _, b := post(t, g.URL+"/v1/chat/completions", "", fmt.Sprintf(body, "slow"))
+		end := time.Now()
+		assertOpenAIError(t, code, b, 408, "litellm.Timeout")
+		reqs := fake.Requests()
+		if len(reqs) != 2 {
+			t.Fatalf("%d calls, want 1 + num_retries = 2", len(reqs))
+		}
+		gap, last := reqs[1].Time.Sub(reqs[0].Time), end.Sub(reqs[1].Time)
+		// The measurement D18 reports: LiteLLM's gap would be 1 s + 0.375..0.5 s.
+		t.Logf("tries %v apart (LiteLLM: ≥ %v); the retry ran %v at the provider", gap, time.Second+liteLLMMinWait, last)
+		if gap < time.Second {
+			t.Errorf("the retry followed the first try after %v, before its 1 s timeout", gap)
+		}
+		// A retry held in its attempt filter loses the hold from its own
+		// per-try timeout (Envoy starts the timer first): it was cut ~0.5 s
+		// after reaching the provider.
+		if last < 900*time.Millisecond {
+			t.Errorf("the retry was cut %v after it reached the provider, want its whole 1 s timeout", last)
 		}
 	})
 
