@@ -58,7 +58,10 @@ void envoy_dynamic_module_callback_http_set_dynamic_metadata_struct(uintptr_t f,
 import "C"
 
 import (
+	"runtime"
 	"unsafe"
+
+	"github.com/llmgate/llmgate/extproc"
 )
 
 // Enum values of the ABI (C enums, in declaration order).
@@ -155,12 +158,36 @@ func removeHeaderBytes(f C.uintptr_t, key []byte) {
 
 // sendResponse answers the client from the module (a local reply).
 func sendResponse(f C.uintptr_t, status int, body, details string) {
-	const ct, js = "content-type", "application/json"
-	h := [1]C.dm_hdr{{
-		key_ptr: (*C.char)(unsafe.Pointer(unsafe.StringData(ct))), key_length: C.size_t(len(ct)),
-		value_ptr: (*C.char)(unsafe.Pointer(unsafe.StringData(js))), value_length: C.size_t(len(js)),
-	}}
-	C.envoy_dynamic_module_callback_http_send_response(f, C.uint32_t(status), &h[0], 1, buf(body), buf(details))
+	sendReply(f, &extproc.ModuleReply{Status: status, Headers: [][2]string{{"content-type", "application/json"}}, Body: []byte(body), Details: details})
+}
+
+// sendReply answers the client from the module (a local reply).
+func sendReply(f C.uintptr_t, r *extproc.ModuleReply) {
+	var hs [16]C.dm_hdr
+	// The array holds pointers to Go strings: pinned for the call (cgo's rule).
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	n := 0
+	for _, kv := range r.Headers {
+		if kv[0] == "" || kv[1] == "" {
+			continue
+		}
+		pin.Pin(unsafe.StringData(kv[0]))
+		pin.Pin(unsafe.StringData(kv[1]))
+		if n == len(hs) {
+			break
+		}
+		hs[n] = C.dm_hdr{
+			key_ptr: (*C.char)(unsafe.Pointer(unsafe.StringData(kv[0]))), key_length: C.size_t(len(kv[0])),
+			value_ptr: (*C.char)(unsafe.Pointer(unsafe.StringData(kv[1]))), value_length: C.size_t(len(kv[1])),
+		}
+		n++
+	}
+	var hp *C.dm_hdr
+	if n > 0 {
+		hp = &hs[0]
+	}
+	C.envoy_dynamic_module_callback_http_send_response(f, C.uint32_t(r.Status), hp, C.size_t(n), bufb(r.Body), buf(r.Details))
 }
 
 func clearRouteCache(f C.uintptr_t) { C.envoy_dynamic_module_callback_http_clear_route_cache(f) }

@@ -6,9 +6,11 @@
 // The module serves the common request itself (the master key, an exact
 // model group or alias, a plain OpenAI body) and hands every other request
 // to the ext_proc request filter unchanged. What it serves it answers
-// exactly as the ext_proc filter would: the plan and context metadata, the
-// group header, the prepared body (package dynmod/filter holds that logic,
-// testable without Envoy; this package holds the cgo bindings and hooks).
+// exactly as the ext_proc filter would, because it runs the same code
+// (extproc.ModuleFilter, on the config `llmgate run` pushes it over ADS,
+// table.go): the plan and context metadata, the group header, the prepared
+// body, the error replies. This package holds the cgo bindings (abi.go,
+// dm.h), the hooks (hooks.go) and the glue (filter.go, table.go).
 //
 // The bindings (abi.go, dm.h) are written for Envoy 1.40.0's ABI "v0.2.0";
 // Envoy only warns on a mismatch, so `llmgate run` refuses to serve unless

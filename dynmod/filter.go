@@ -6,14 +6,20 @@ package main
 import "C"
 
 import (
+	"strconv"
+	"sync/atomic"
+	"time"
+
 	"github.com/llmgate/llmgate/dynmod/filter"
+	"github.com/llmgate/llmgate/extproc"
 	"github.com/llmgate/llmgate/internal/contract"
 )
 
 // filterConfig is one filter config of the module (one per listener).
 type filterConfig struct {
-	name string
-	cfg  filter.Config
+	name   string
+	cfg    filter.Config
+	filter atomic.Pointer[extproc.ModuleFilter] // nil until the first table
 }
 
 func parseFilterConfig(name, s string) (*filterConfig, error) {
@@ -24,13 +30,24 @@ func parseFilterConfig(name, s string) (*filterConfig, error) {
 	return &filterConfig{name: name, cfg: c}, nil
 }
 
-// start begins the config's background work (none yet).
-func (c *filterConfig) start() {}
-
-// stream is one request's state.
-type stream struct {
-	cfg *filterConfig
+// start subscribes to the gateway's module table.
+func (c *filterConfig) start() {
+	if c.cfg.TableSocket != "" {
+		go c.subscribe()
+	}
 }
+
+// stream is one request's state: whether the module reads its body, with
+// the headers and the time it started.
+type stream struct {
+	cfg     *filterConfig
+	serving *extproc.ModuleFilter
+	headers map[string]string
+	start   time.Time
+}
+
+// maxHeaderViews bounds the headers read at once; more hands the request on.
+const maxHeaderViews = 256
 
 // onRequestHeaders runs first on every request. A marker header the client
 // sent is removed whatever happens next: only the module sets it.
@@ -38,13 +55,97 @@ func onRequestHeaders(s *stream, f C.uintptr_t, eos bool) int {
 	if _, ok := getHeader(f, contract.ModuleHeader); ok {
 		removeHeader(f, contract.ModuleHeader)
 	}
-	return reqHeadersContinue
+	if s == nil || eos {
+		return reqHeadersContinue
+	}
+	m := s.cfg.filter.Load()
+	if m == nil {
+		return reqHeadersContinue
+	}
+	var views [maxHeaderViews]C.dm_hdr
+	n := headers(f, views[:])
+	if n == 0 {
+		return reqHeadersContinue
+	}
+	h := make(map[string]string, n)
+	size := 0
+	for _, v := range views[:n] {
+		k := string(view(v.key_ptr, v.key_length))
+		h[k] = string(view(v.value_ptr, v.value_length))
+		size += int(v.key_length) + int(v.value_length)
+	}
+	cl := int64(-1)
+	if v, ok := h["content-length"]; ok {
+		if x, err := strconv.ParseInt(v, 10, 64); err == nil {
+			cl = x
+		}
+	}
+	handOn, reply := m.HandOn(h, n, size, cl)
+	if reply != nil {
+		sendReply(f, reply.Reply)
+		return reqHeadersStopIteration
+	}
+	if handOn {
+		return reqHeadersContinue
+	}
+	s.serving, s.headers, s.start = m, h, time.Now()
+	// Hold the headers until the whole body is in (the route depends on it).
+	return reqHeadersStopIteration
 }
 
 func onRequestBody(s *stream, f C.uintptr_t, eos bool) int {
+	if s == nil || s.serving == nil {
+		return reqBodyContinue
+	}
+	if !eos {
+		return reqBodyStopAndBuffer
+	}
+	m := s.serving
+	s.serving = nil
+	var views [64]C.dm_buf
+	n, bufferedIsReceived := bodyChunks(f, views[:])
+	if n > len(views) {
+		return reqBodyContinue // hand on
+	}
+	total := 0
+	for _, v := range views[:n] {
+		total += int(v.length)
+	}
+	body := make([]byte, 0, total)
+	for _, v := range views[:n] {
+		body = append(body, view(v.ptr, v.length)...)
+	}
+	a, ok := m.Serve(s.headers, body, s.start)
+	s.headers = nil
+	if !ok {
+		return reqBodyContinue
+	}
+	if a.Reply != nil {
+		sendReply(f, a.Reply)
+		return reqHeadersStopIteration
+	}
+	for _, k := range a.Remove {
+		removeHeader(f, k)
+	}
+	for _, kv := range a.Set {
+		setHeader(f, kv[0], kv[1])
+	}
+	if a.Body != nil {
+		replaceBody(f, bufferedIsReceived, a.Body)
+	}
+	for _, md := range a.Metadata {
+		setMetadataStruct(f, string(md[0]), md[1])
+	}
+	setHeader(f, contract.ModuleHeader, s.cfg.cfg.Marker)
+	clearRouteCache(f)
 	return reqBodyContinue
 }
 
+// onRequestTrailers: a body that ends with trailers goes to the ext_proc
+// filter (which refuses HTTP/2 request trailers, D46).
 func onRequestTrailers(s *stream, f C.uintptr_t) int {
+	if s != nil {
+		s.serving, s.headers = nil, nil
+	}
 	return reqHeadersContinue
 }

@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -138,4 +140,209 @@ func postWith(t *testing.T, url, key, body string, kv ...string) (int, http.Head
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, b
+}
+
+// requestFilterStreams is the number of ext_proc streams Envoy opened for the
+// request filter (the listener's; attempt filters count in their clusters).
+func requestFilterStreams(t *testing.T, g *Gateway) int {
+	t.Helper()
+	out := adminGet(t, g, "/stats?filter=^http%5C.llmgate%5C.ext_proc%5C.streams_started$")
+	_, v, ok := strings.Cut(strings.TrimSpace(out), ": ")
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		t.Fatalf("stats: %q", out)
+	}
+	return n
+}
+
+// moduleConfig is TestRequestModuleServes's config.
+func moduleConfig(fake string, extra string) string {
+	return fmt.Sprintf(`
+model_list:
+  - model_name: gpt
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/ga/v1, api_key: sk-a}
+    model_info: {id: ga}
+  - model_name: gpt
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/gb/v1, api_key: sk-b}
+    model_info: {id: gb}
+  - model_name: solo
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/solo/v1, api_key: sk-s}
+    model_info: {id: solo}
+  - model_name: "wild/*"
+    litellm_params: {model: "openai/*", api_base: %[1]s/w/v1, api_key: sk-w}
+  - model_name: emb
+    litellm_params: {model: openai/text-embedding-3-small, api_base: %[1]s/e/v1, api_key: sk-e}
+%[3]srouter_settings:
+  num_retries: 1
+  allowed_fails: 1
+  cooldown_time: 3
+  model_group_alias: {my-gpt: gpt}
+  fallbacks: [{solo: [gpt]}]
+general_settings:
+  master_key: %[2]s
+`, fake, master, extra)
+}
+
+// TestRequestModuleServes (D49): the module serves the common request in
+// Envoy (no ext_proc request-filter stream) and answers it as the ext_proc
+// filter does (a second gateway without the module, same config, side by
+// side): success with every x-litellm-* header, an alias, embeddings, 401
+// without a key; a retry onto the other deployment, a fallback; a cooldown
+// hands the group to ext_proc until it ends; virtual keys, a bad key,
+// mock_response, a wildcard and an unknown model are handed to ext_proc and
+// answered as without the module; a hot reload reaches the module.
+func TestRequestModuleServes(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	cfg := moduleConfig(fake.URL(), "")
+	mod := startGatewayArgs(t, cfg, moduleArgs)
+	ext := startGatewayArgs(t, cfg, []string{"--request-filter=extproc"})
+	waitLog(t, mod, "llmgate module: config")
+
+	type answer struct {
+		code int
+		hdr  http.Header
+		body []byte
+		// served: the module answered (no request-filter stream)
+		served bool
+	}
+	call := func(g *Gateway, path, key, body string) answer {
+		t.Helper()
+		before := requestFilterStreams(t, g)
+		code, h, b := postWith(t, g.URL+path, key, body)
+		return answer{code, h, b, requestFilterStreams(t, g) == before}
+	}
+	litellmHeaders := func(h http.Header) map[string]string {
+		out := map[string]string{}
+		for k := range h {
+			k = strings.ToLower(k)
+			switch k {
+			case "x-litellm-call-id", "x-litellm-response-duration-ms", "x-litellm-overhead-duration-ms", "x-litellm-model-id", "x-litellm-model-api-base":
+				out[k] = "(varies)"
+			default:
+				if strings.HasPrefix(k, "x-litellm-") {
+					out[k] = h.Get(k)
+				}
+			}
+			if strings.HasPrefix(k, "x-llmgate") {
+				t.Errorf("internal header %s reached the client", k)
+			}
+		}
+		return out
+	}
+	model := func(b []byte) string {
+		var m struct {
+			Model string `json:"model"`
+		}
+		_ = json.Unmarshal(b, &m)
+		return m.Model
+	}
+	same := func(what string, a, b answer, wantServed bool, exactBody bool) {
+		t.Helper()
+		if a.served != wantServed {
+			t.Errorf("%s: served by the module = %v, want %v", what, a.served, wantServed)
+		}
+		if b.served {
+			t.Errorf("%s: the gateway without the module opened no request-filter stream", what)
+		}
+		if a.code != b.code {
+			t.Fatalf("%s: status %d with the module, %d without\n%s\n%s", what, a.code, b.code, a.body, b.body)
+		}
+		if exactBody && string(a.body) != string(b.body) {
+			t.Errorf("%s: body with the module %s, without %s", what, a.body, b.body)
+		}
+		if !exactBody && model(a.body) != model(b.body) {
+			t.Errorf("%s: model with the module %q, without %q", what, model(a.body), model(b.body))
+		}
+		ha, hb := litellmHeaders(a.hdr), litellmHeaders(b.hdr)
+		if fmt.Sprint(ha) != fmt.Sprint(hb) {
+			t.Errorf("%s: x-litellm-* headers with the module %v, without %v", what, ha, hb)
+		}
+	}
+	both := func(what, path, key, body string, wantServed, exactBody bool) answer {
+		t.Helper()
+		a, b := call(mod, path, key, body), call(ext, path, key, body)
+		same(what, a, b, wantServed, exactBody)
+		return a
+	}
+	chat := "/v1/chat/completions"
+
+	for i := 0; i < 4; i++ {
+		if a := both("chat", chat, master, chatBody("gpt", "hi"), true, false); a.code != 200 || model(a.body) != "gpt" {
+			t.Fatalf("chat: %d %s", a.code, a.body)
+		}
+	}
+	both("alias", chat, master, chatBody("my-gpt", "hi"), true, false)
+	both("stream false", chat, master, chatBody("gpt", "hi", `"stream":false`, `"temperature":0.2`), true, false)
+	both("embeddings", "/v1/embeddings", master, `{"model":"emb","input":"hello"}`, true, false)
+	both("no key", chat, "", chatBody("gpt", "hi"), true, true)
+	both("bad key", chat, "sk-wrong-key", chatBody("gpt", "hi"), false, true)
+	both("mock_response", chat, master, chatBody("gpt", "hi", `"mock_response":"mocked!"`), false, false)
+	both("wildcard", chat, master, chatBody("wild/gpt-4o", "hi"), false, false)
+	both("unknown model", chat, master, chatBody("nope", "hi"), false, true)
+	both("client fallbacks", chat, master, chatBody("gpt", "hi", `"fallbacks":["solo"]`), false, false)
+
+	// A virtual key: the gateway's key cache decides, so ext_proc serves it.
+	vk, _ := keyAPI{t, mod}.generate(`{"models":["gpt"]}`)
+	if a := call(mod, chat, vk, chatBody("gpt", "hi")); a.code != 200 || a.served {
+		t.Errorf("virtual key: %d served=%v %s", a.code, a.served, a.body)
+	}
+
+	// A fallback: solo fails (a single deployment never cools down).
+	must(t, fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/solo/"}, Fault: fakeprovider.Fault{Status: 500}}))
+	if a := both("fallback", chat, master, chatBody("solo", "hi"), true, false); a.code != 200 || a.hdr.Get("x-litellm-attempted-fallbacks") != "1" {
+		t.Errorf("fallback: %d %v %s", a.code, a.hdr, a.body)
+	}
+	fake.ClearRules()
+
+	// A retry onto the other deployment, then the failing one cools down
+	// (allowed_fails: 1): the module hands gpt to ext_proc while it cools,
+	// and serves it again once the cooldown ends.
+	fake.Reset()
+	must(t, fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/ga/"}, Fault: fakeprovider.Fault{Status: 500}}))
+	waitForMinuteLeft(10 * time.Second)
+	retried := false
+	for i := 0; i < 40 && fake.Count("/ga/") < 2; i++ {
+		a := call(mod, chat, master, chatBody("gpt", "r"+strconv.Itoa(i)))
+		if a.code != 200 || a.hdr.Get("x-litellm-model-id") != "gb" {
+			t.Fatalf("retry: %d %s %v", a.code, a.body, a.hdr)
+		}
+		retried = retried || a.hdr.Get("x-litellm-attempted-retries") == "1"
+	}
+	if !retried || fake.Count("/ga/") < 2 {
+		t.Fatalf("no retry onto the other deployment (ga tried %d times)", fake.Count("/ga/"))
+	}
+	time.Sleep(300 * time.Millisecond) // the outcome is reported as the try ends
+	cooled := fake.Count("/ga/")
+	for i := 0; i < 6; i++ {
+		a := call(mod, chat, master, chatBody("gpt", "c"+strconv.Itoa(i)))
+		if a.code != 200 || a.served {
+			t.Errorf("during the cooldown: %d served by the module = %v", a.code, a.served)
+		}
+	}
+	if got := fake.Count("/ga/"); got != cooled {
+		t.Errorf("the cooling deployment got %d requests", got-cooled)
+	}
+	fake.ClearRules()
+	time.Sleep(3200 * time.Millisecond)
+	if a := call(mod, chat, master, chatBody("gpt", "back")); a.code != 200 || !a.served {
+		t.Errorf("after the cooldown: %d served by the module = %v", a.code, a.served)
+	}
+
+	// Hot reload: a new group is served by the module once it arrives.
+	mod.WriteConfig(moduleConfig(fake.URL(), `  - model_name: added
+    litellm_params: {model: openai/gpt-4o-mini, api_base: `+fake.URL()+`/added/v1, api_key: sk-n}
+`))
+	var a answer
+	for i := 0; i < 100; i++ {
+		if a = call(mod, chat, master, chatBody("added", "new")); a.code == 200 && a.served {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if a.code != 200 || !a.served || model(a.body) != "added" {
+		t.Errorf("after a reload: %d served by the module = %v %s", a.code, a.served, a.body)
+	}
 }

@@ -1,7 +1,6 @@
-// Package filter is the logic of llmgate's in-Envoy request filter (the
-// dynamic module in package dynmod/main), kept free of cgo so that it is
-// tested with plain `go test` and against the ext_proc request filter it
-// stands in for: the filter config the control plane renders, the table the
-// gateway pushes, and the decision and answer for one request
-// (docs/architecture.md D49).
+// Package filter is what the control plane and llmgate's in-Envoy request
+// filter (the dynamic module, package dynmod) agree on: the module's name
+// and the filter config the listener carries (docs/architecture.md D49).
+// The filter's logic is the ext_proc request filter's own code
+// (extproc/module.go), run in Envoy's process.
 package filter

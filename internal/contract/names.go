@@ -89,3 +89,11 @@ const (
 	// RoutingTableName is the name of the one routing table resource.
 	RoutingTableName = "llmgate"
 )
+
+// The table `llmgate run` pushes to its Envoy's request filter module (D49)
+// over ADS on a socket of its own: one resource of this type and name (a
+// google.protobuf.BytesValue holding extproc.ModuleTable as JSON).
+const (
+	ModuleTableType = "type.googleapis.com/google.protobuf.BytesValue"
+	ModuleTableName = "llmgate-module"
+)

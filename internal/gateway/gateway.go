@@ -128,8 +128,10 @@ type Gateway struct {
 	storedModels bool
 	alertMetrics bool
 
-	// module is the in-Envoy request filter's config (nil: ext_proc only).
-	module *filter.Config
+	// module is the in-Envoy request filter's config (nil: ext_proc only);
+	// moduleTables pushes it the config and cooldowns (module.go).
+	module       *filter.Config
+	moduleTables *moduleTables
 
 	mu      sync.Mutex
 	cfg     *config.Config
@@ -209,9 +211,10 @@ func Run(ctx context.Context, o Options) error {
 		if o.NoPriorityGroup {
 			return fmt.Errorf("--request-filter=module needs Envoy 1.40 (not the degraded mode)")
 		}
-		if envoyEnv, err = g.moduleSetup(); err != nil {
+		if envoyEnv, err = g.moduleSetup(ctx); err != nil {
 			return err
 		}
+		defer g.moduleTables.srv.Stop()
 	default:
 		return fmt.Errorf("--request-filter must be %s or %s, got %q", RequestFilterExtProc, RequestFilterModule, o.RequestFilter)
 	}
@@ -221,6 +224,10 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer g.store.Close()
+	if _, mem := g.store.(*store.Memory); mem && g.moduleTables != nil {
+		// The module hears of every cooldown as it starts.
+		g.store = &coolingStore{Store: g.store, cooled: g.cooled}
+	}
 	if _, err := g.openKeys(ctx, cfg); err != nil {
 		return err
 	}
@@ -251,6 +258,7 @@ func Run(ctx context.Context, o Options) error {
 	g.cfg, g.version = cfg, res.Version
 	// Closed after the ext_proc server stops (defers run last-in first-out).
 	defer g.startOutcomes(cfg).Close()
+	g.publishModule(cfg, res.Version)
 	if err := g.serveMetrics(ctx); err != nil {
 		return fmt.Errorf("--metrics-address %q: %w", o.MetricsAddress, err)
 	}
@@ -483,6 +491,7 @@ func (g *Gateway) publishTable(cfg *config.Config, version string) {
 	if err != nil {
 		g.log.Error("routing table not published", "error", err.Error())
 	}
+	g.publishModule(cfg, version)
 }
 
 // selfURL is how the gateway reaches its own Envoy listener (for /health).

@@ -2,17 +2,33 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/dynmod/filter"
+	"github.com/llmgate/llmgate/extproc"
+	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/internal/keys"
+	"github.com/llmgate/llmgate/internal/store"
+	"github.com/llmgate/llmgate/xds"
 )
 
 // The in-Envoy request filter (docs/architecture.md D49): with
@@ -61,7 +77,7 @@ func moduleLibrary(path string) (string, error) {
 // moduleSetup prepares the module for Envoy: a link named as Envoy looks for
 // it in the private work dir (the search path handed to Envoy), and the
 // filter config with a fresh marker secret.
-func (g *Gateway) moduleSetup() (env []string, err error) {
+func (g *Gateway) moduleSetup(ctx context.Context) (env []string, err error) {
 	lib, err := moduleLibrary(g.o.DynamicModule)
 	if err != nil {
 		return nil, err
@@ -77,7 +93,11 @@ func (g *Gateway) moduleSetup() (env []string, err error) {
 	if _, err := rand.Read(secret[:]); err != nil {
 		return nil, err
 	}
-	g.module = &filter.Config{Marker: hex.EncodeToString(secret[:])}
+	sock, err := g.serveModuleTables(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g.module = &filter.Config{Marker: hex.EncodeToString(secret[:]), TableSocket: sock}
 	g.log.Info("request filter: llmgate's dynamic module in Envoy, then ext_proc for what it hands on", "module", lib)
 	return []string{"ENVOY_DYNAMIC_MODULES_SEARCH_PATH=" + dir}, nil
 }
@@ -147,4 +167,117 @@ func (a *abiWatch) wait(done <-chan struct{}) error {
 	case <-time.After(moduleABIWait):
 		return fmt.Errorf("envoy did not confirm the dynamic module's ABI version %s within %s", ModuleABI, moduleABIWait)
 	}
+}
+
+// moduleTables serves the module table (extproc.ModuleTable) to the
+// module's goroutine in Envoy over ADS, on a Unix socket of its own in the
+// private work dir.
+type moduleTables struct {
+	cache *cachev3.LinearCache
+	srv   *grpc.Server
+
+	mu      sync.Mutex
+	cooling map[string]time.Time // the gateway store's cooldowns, as they start
+}
+
+func (g *Gateway) serveModuleTables(ctx context.Context) (string, error) {
+	sock := filepath.Join(g.workDir, "module.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		return "", err
+	}
+	mt := &moduleTables{cache: cachev3.NewLinearCache(contract.ModuleTableType), srv: grpc.NewServer(), cooling: map[string]time.Time{}}
+	discoveryv3.RegisterAggregatedDiscoveryServiceServer(mt.srv, serverv3.NewServer(ctx, mt.cache, nil))
+	go func() { _ = mt.srv.Serve(l) }()
+	g.moduleTables = mt
+	return sock, nil
+}
+
+// publishModule pushes the config and the module's settings to the module.
+func (g *Gateway) publishModule(cfg *config.Config, version string) {
+	mt := g.moduleTables
+	if mt == nil || g.ext == nil {
+		return
+	}
+	rt, err := xds.RoutingTable(cfg, version, g.ticketKey(cfg))
+	if err != nil {
+		g.log.Error("module table not published", "error", err.Error())
+		return
+	}
+	b, err := proto.Marshal(rt)
+	if err != nil {
+		g.log.Error("module table not published", "error", err.Error())
+		return
+	}
+	mc := extproc.ModuleConfig{OffPathOutcomes: g.ext.OffPathOutcomes, OutcomesActive: g.ext.Outcomes.ActiveBesides(keys.SpendSink)}
+	if _, ok := g.store.(*coolingStore); !ok {
+		mc.Off = "the router's state is shared in Redis"
+	}
+	mt.mu.Lock()
+	now := time.Now()
+	for id, until := range mt.cooling {
+		if !until.After(now) {
+			delete(mt.cooling, id)
+			continue
+		}
+		if mc.Cooling == nil {
+			mc.Cooling = map[string]int64{}
+		}
+		mc.Cooling[id] = until.UnixNano()
+	}
+	mt.mu.Unlock()
+	js, err := json.Marshal(extproc.ModuleTable{RoutingTable: b, Module: mc})
+	if err == nil {
+		err = mt.cache.UpdateResource(contract.ModuleTableName, wrapperspb.Bytes(js))
+	}
+	if err != nil {
+		g.log.Error("module table not published", "error", err.Error())
+	}
+}
+
+// cooled records a cooldown the gateway's store started and pushes it to the
+// module, which then hands the deployment's groups to ext_proc until it ends.
+func (g *Gateway) cooled(id string, until time.Time) {
+	mt := g.moduleTables
+	if mt == nil || until.IsZero() {
+		return
+	}
+	mt.mu.Lock()
+	prev := mt.cooling[id]
+	if until.After(prev) {
+		mt.cooling[id] = until
+	}
+	mt.mu.Unlock()
+	if !until.After(prev) {
+		return
+	}
+	g.mu.Lock()
+	cfg, version := g.cfg, g.version
+	g.mu.Unlock()
+	if cfg != nil {
+		g.publishModule(cfg, version)
+	}
+}
+
+// coolingStore is the gateway's in-memory store, telling the module when a
+// deployment starts cooling down (a Record whose rule fired, a Cooldown).
+type coolingStore struct {
+	store.Store
+	cooled func(id string, until time.Time)
+}
+
+func (c *coolingStore) Record(ctx context.Context, r store.Record) (store.RecordResult, error) {
+	res, err := c.Store.Record(ctx, r)
+	if err == nil && res.CooledDown {
+		c.cooled(r.DeploymentID, res.CooldownUntil)
+	}
+	return res, err
+}
+
+func (c *coolingStore) Cooldown(ctx context.Context, id string, until time.Time) (time.Time, error) {
+	t, err := c.Store.Cooldown(ctx, id, until)
+	if err == nil {
+		c.cooled(id, t)
+	}
+	return t, err
 }

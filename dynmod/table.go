@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	statuspb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/llmgate/llmgate/extproc"
+	"github.com/llmgate/llmgate/internal/contract"
+	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
+	"github.com/llmgate/llmgate/xds"
+)
+
+// subscribe runs on its own goroutine for the life of Envoy: it reads the
+// module table from `llmgate run` over ADS (its Unix socket), ACKs every
+// version (NACKs one it cannot read: the previous one keeps serving) and
+// swaps the filter the workers read with one atomic store. Envoy's workers
+// never wait for it; until the first table arrives every request goes to
+// the ext_proc filter.
+func (c *filterConfig) subscribe() {
+	backoff := 100 * time.Millisecond
+	for {
+		err := c.streamTables()
+		envoyLog(logWarn, fmt.Sprintf("llmgate module: table stream from %s ended: %v", c.cfg.TableSocket, err))
+		time.Sleep(backoff)
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func (c *filterConfig) streamTables() error {
+	conn, err := grpc.NewClient("unix://"+c.cfg.TableSocket, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20)))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(context.Background())
+	if err != nil {
+		return err
+	}
+	req := &discoveryv3.DiscoveryRequest{Node: &corev3.Node{Id: "llmgate-module"}, TypeUrl: contract.ModuleTableType, ResourceNames: []string{contract.ModuleTableName}}
+	if err := stream.Send(req); err != nil {
+		return err
+	}
+	version := ""
+	for {
+		resp, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		ack := &discoveryv3.DiscoveryRequest{TypeUrl: contract.ModuleTableType, ResourceNames: []string{contract.ModuleTableName}, ResponseNonce: resp.GetNonce(), VersionInfo: resp.GetVersionInfo()}
+		for _, a := range resp.GetResources() {
+			if err = c.apply(a.GetValue()); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			envoyLog(logError, "llmgate module: table refused: "+err.Error())
+			ack.VersionInfo = version
+			ack.ErrorDetail = &statuspb.Status{Code: int32(codes.InvalidArgument), Message: err.Error()}
+		} else {
+			version = resp.GetVersionInfo()
+		}
+		if err := stream.Send(ack); err != nil {
+			return err
+		}
+	}
+}
+
+// apply builds the filter for one table.
+func (c *filterConfig) apply(raw []byte) error {
+	var bv wrapperspb.BytesValue
+	if err := proto.Unmarshal(raw, &bv); err != nil {
+		return err
+	}
+	var t extproc.ModuleTable
+	if err := json.Unmarshal(bv.GetValue(), &t); err != nil {
+		return err
+	}
+	rt := &llmgatev1.RoutingTable{}
+	if err := proto.Unmarshal(t.RoutingTable, rt); err != nil {
+		return err
+	}
+	cfg, err := xds.ConfigFromRoutingTable(rt)
+	if err != nil {
+		return err
+	}
+	m := extproc.NewModuleFilter(cfg, rt.GetVersion(), t.Module, quietLog)
+	c.filter.Store(m)
+	msg := "serves what it can"
+	if m.Off() != "" {
+		msg = "hands every request to ext_proc: " + m.Off()
+	}
+	envoyLog(logInfo, fmt.Sprintf("llmgate module: config %s applied (%d cooling); the module %s", rt.GetVersion(), len(t.Module.Cooling), msg))
+	return nil
+}

@@ -1,0 +1,383 @@
+package extproc
+
+import (
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"time"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/internal/outcome"
+	"github.com/llmgate/llmgate/internal/store"
+	"github.com/llmgate/llmgate/router"
+	"github.com/llmgate/llmgate/xds"
+)
+
+// The request filter run inside Envoy (docs/architecture.md D49): llmgate's
+// dynamic module (dynmod/) serves the common request with this very code, in
+// Envoy's process, and hands every other request to the ext_proc request
+// filter. What it serves it answers exactly as routeRequest does here,
+// because it is routeRequest: the same plan (the router on the same
+// config), the same context, metadata, headers, prepared body and error
+// replies. What needs the gateway process it hands on: virtual keys (the key
+// cache), fallback and health tickets, management, health and model routes,
+// anything that reads or counts shared state (rpm/tpm, in-flight, usage- and
+// latency-based strategies, Redis), LiteLLM's own body fields (mock_response,
+// fallbacks, num_retries, metadata, …: the plain keys below only), wildcard
+// groups, mock deployments, and groups with a deployment cooling down
+// (the gateway pushes cooldowns as they start).
+
+// ModuleConfig is what the gateway tells the module besides the config.
+type ModuleConfig struct {
+	// OffPathOutcomes is the gateway's Server.OffPathOutcomes (D44, D45).
+	OffPathOutcomes bool `json:"off_path_outcomes"`
+	// OutcomesActive: the gateway's outcome bus has a sink besides the
+	// spend sink (the context then asks the attempt filter for usage).
+	OutcomesActive bool `json:"outcomes_active"`
+	// Cooling are the cooldowns in the gateway's store: deployment id →
+	// end (unix nanoseconds).
+	Cooling map[string]int64 `json:"cooling,omitempty"`
+	// Off, when not empty, says why the module must hand every request on
+	// (a shared store: cooldowns and counters live in Redis).
+	Off string `json:"off,omitempty"`
+}
+
+// ModuleTable is what the gateway pushes to the module over ADS (one
+// resource, contract.ModuleTableName, a google.protobuf.BytesValue of this
+// as JSON): the routing table of D36 and the module's settings.
+type ModuleTable struct {
+	// RoutingTable is a serialized llmgate.v1.RoutingTable (the config).
+	RoutingTable []byte       `json:"routing_table"`
+	Module       ModuleConfig `json:"module"`
+}
+
+// ModuleFilter is the request filter for the module: a Server on a State of
+// the config with its own empty memory store. Safe for concurrent use.
+type ModuleFilter struct {
+	s       *Server
+	st      *State
+	cooling map[string]int64
+	off     string
+	plain   map[string]bool
+	counted map[string]bool
+}
+
+// plainKeys are the top-level body keys of the OpenAI API the module serves;
+// any other key (LiteLLM's own fields, testing switches, client fallbacks
+// and knobs, metadata, stream options, …) hands the request to ext_proc.
+var plainKeys = []string{"model", "messages", "prompt", "input", "temperature", "top_p", "n", "max_tokens", "max_completion_tokens",
+	"stop", "presence_penalty", "frequency_penalty", "logit_bias", "seed", "response_format", "tools", "tool_choice",
+	"parallel_tool_calls", "logprobs", "top_logprobs", "encoding_format", "dimensions", "suffix", "echo", "best_of"}
+
+// NewModuleFilter builds the module's filter for a config.
+func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *slog.Logger) *ModuleFilter {
+	st := NewState(cfg, store.NewMemory(time.Now), version, log)
+	s := NewServer(st, log)
+	s.OffPathOutcomes = mc.OffPathOutcomes
+	if mc.OutcomesActive {
+		// The context asks for usage exactly when the gateway's bus would.
+		s.Outcomes = outcome.NewBus()
+		s.Outcomes.Register("module-mirror", 1, func(outcome.Try) {})
+	}
+	m := &ModuleFilter{s: s, st: st, cooling: mc.Cooling, off: mc.Off, plain: map[string]bool{}}
+	for _, k := range plainKeys {
+		m.plain[k] = true
+	}
+	rs := st.Router.Model().Routing
+	if m.off == "" && rs.Strategy != "" && rs.Strategy != router.SimpleShuffle {
+		m.off = "routing_strategy " + rs.Strategy + " reads shared state"
+	}
+	// Deployments whose plan depends on counters in the gateway's store
+	// (rpm, tpm, in-flight limits) or that never call a provider (mocks,
+	// answered by the gateway) are not planned here.
+	m.counted = map[string]bool{}
+	for _, d := range st.Router.Model().Deployments {
+		if d.Mock() || d.Limits.RPM > 0 || d.Limits.TPM > 0 || d.Limits.MaxParallel > 0 {
+			m.counted[d.ID] = true
+		}
+	}
+	return m
+}
+
+// Off says why the module hands every request on ("" when it serves what it can).
+func (m *ModuleFilter) Off() string { return m.off }
+
+// MaxBody is the request body bound (general_settings.max_request_size_mb).
+func (m *ModuleFilter) MaxBody() int { return m.st.maxBody }
+
+// ModuleAnswer is the module's answer to a request it serves: a reply, or
+// the request's changes before it goes on to the router.
+type ModuleAnswer struct {
+	// Reply, when set, answers the client (errors, as ext_proc's ImmediateResponse).
+	Reply *ModuleReply
+	// Set and Remove are the request header changes, in order.
+	Set    [][2]string
+	Remove []string
+	// Body replaces the request body when not nil.
+	Body []byte
+	// Metadata are serialized google.protobuf.Struct values by namespace.
+	Metadata [][2][]byte
+}
+
+// ModuleReply is a reply to the client.
+type ModuleReply struct {
+	Status  int
+	Headers [][2]string
+	Body    []byte
+	Details string
+}
+
+// HandOn reads the request headers: handOn true sends the request to the
+// ext_proc filter; a reply answers it at once (no key: 401, before the body
+// is read, as ext_proc does); otherwise the module reads the body and calls
+// Serve. h has lower-case names (the last value of a repeated header), count
+// and size are the header count and bytes, contentLength -1 when absent.
+func (m *ModuleFilter) HandOn(h map[string]string, count, size int, contentLength int64) (handOn bool, reply *ModuleAnswer) {
+	if m.off != "" || h[":method"] != "POST" || count > xds.ClientMaxHeaders || size > xds.ClientMaxHeaderBytes {
+		return true, nil
+	}
+	if rt := classify("POST", h[":path"]); rt.kind != routeLLM || rt.pathModel != "" || strings.IndexByte(h[":path"], '?') >= 0 {
+		return true, nil
+	}
+	if h[contract.FallbackHeader] != "" {
+		return true, nil
+	}
+	id, e := m.st.authenticate(h)
+	if e != nil {
+		if m.st.presentedKey(h) != "" {
+			// A key that is not the master key may be a virtual key: the
+			// gateway's key cache decides.
+			return true, nil
+		}
+		a := replyAnswer(errorReply(e, nil))
+		return false, &a
+	}
+	if !id.master || contentLength <= 0 || contentLength > int64(m.st.maxBody) {
+		// Unsized (chunked) or over the bound: ext_proc bounds it as it reads.
+		return true, nil
+	}
+	return false, nil
+}
+
+// Serve answers a request whose headers HandOn kept, with its whole body;
+// ok false hands it to the ext_proc filter unchanged.
+func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) (ModuleAnswer, bool) {
+	st := m.st
+	rt := classify("POST", h[":path"])
+	id, e := st.authenticate(h)
+	if e != nil || !id.master {
+		return ModuleAnswer{}, false
+	}
+	model, ok := m.plainBody(body)
+	if !ok {
+		return ModuleAnswer{}, false
+	}
+	res, err := st.Router.Resolve(model)
+	if err != nil || res.Wildcard {
+		return ModuleAnswer{}, false
+	}
+	groups := append([]string{res.Group}, st.Router.FallbackGroups(res.Group, router.GeneralFallbacks)...)
+	now := time.Now().UnixNano()
+	for _, g := range groups {
+		gr, err := st.Router.Resolve(g)
+		if err != nil || gr.Wildcard {
+			return ModuleAnswer{}, false
+		}
+		for _, d := range st.Router.GroupDeployments(gr.Group) {
+			if m.counted[d.ID] || m.cooling[d.ID] > now {
+				return ModuleAnswer{}, false
+			}
+		}
+	}
+	resp, te := m.s.routeRequest(st, rt, h, body, start, nil, id)
+	if te != nil {
+		return replyAnswer(errorReply(te, map[string]string{"x-litellm-call-id": h["x-request-id"]})), true
+	}
+	if resp.GetImmediateResponse() != nil {
+		return replyAnswer(resp), true
+	}
+	cr := resp.GetRequestBody().GetResponse()
+	var out ModuleAnswer
+	n := len(body)
+	if b := cr.GetBodyMutation(); b != nil {
+		out.Body = b.GetBody()
+		n = len(out.Body)
+	}
+	cr.BodyMutation = nil
+	cr = withLength(cr, n)
+	for _, o := range cr.GetHeaderMutation().GetSetHeaders() {
+		v := o.GetHeader().GetValue()
+		if v == "" {
+			v = string(o.GetHeader().GetRawValue())
+		}
+		out.Set = append(out.Set, [2]string{o.GetHeader().GetKey(), v})
+	}
+	out.Remove = append(out.Remove, cr.GetHeaderMutation().GetRemoveHeaders()...)
+	for ns, v := range resp.GetDynamicMetadata().GetFields() {
+		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(v.GetStructValue())
+		if err != nil {
+			return ModuleAnswer{}, false
+		}
+		out.Metadata = append(out.Metadata, [2][]byte{[]byte(ns), b})
+	}
+	return out, true
+}
+
+// plainBody reads the model of a body whose top-level keys are all plain,
+// none repeated or escaped, "stream" only as false; ok false otherwise.
+func (m *ModuleFilter) plainBody(body []byte) (model string, ok bool) {
+	var bad bool
+	seen := map[string]bool{}
+	n := 0
+	ok = scanTopLevel(body, func(key []byte, escaped bool, value []byte) bool {
+		k := string(key)
+		n++
+		switch {
+		case escaped || seen[k]:
+			bad = true
+		case k == "stream":
+			bad = string(value) != "false"
+		case !m.plain[k]:
+			bad = true
+		case k == "model":
+			if len(value) < 2 || value[0] != '"' || strings.IndexByte(string(value[1:len(value)-1]), '\\') >= 0 {
+				bad = true
+			} else {
+				model = string(value[1 : len(value)-1])
+			}
+		}
+		seen[k] = true
+		return !bad
+	})
+	return model, ok && !bad && model != ""
+}
+
+func replyAnswer(resp *extprocv3.ProcessingResponse) ModuleAnswer {
+	ir := resp.GetImmediateResponse()
+	r := &ModuleReply{Status: int(ir.GetStatus().GetCode()), Body: ir.GetBody(), Details: ir.GetDetails()}
+	for _, o := range ir.GetHeaders().GetSetHeaders() {
+		v := o.GetHeader().GetValue()
+		if v == "" {
+			v = string(o.GetHeader().GetRawValue())
+		}
+		r.Headers = append(r.Headers, [2]string{o.GetHeader().GetKey(), v})
+	}
+	return ModuleAnswer{Reply: r}
+}
+
+// scanTopLevel calls fn with every key of the top-level JSON object of a
+// valid body (its raw bytes without quotes, whether it has escapes) and the
+// raw value; false when the body is not a valid JSON object or fn says stop.
+func scanTopLevel(b []byte, fn func(key []byte, escaped bool, value []byte) bool) bool {
+	if !json.Valid(b) {
+		return false
+	}
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return true
+	}
+	for i < len(b) {
+		if b[i] != '"' {
+			return false
+		}
+		ks, ke, esc, next := scanString(b, i)
+		if next < 0 {
+			return false
+		}
+		i = skipWS(b, next)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i = skipWS(b, i+1)
+		end := skipValue(b, i)
+		if end < 0 {
+			return false
+		}
+		if !fn(b[ks:ke], esc, b[i:end]) {
+			return false
+		}
+		i = skipWS(b, end)
+		if i >= len(b) {
+			return false
+		}
+		if b[i] == '}' {
+			return true
+		}
+		if b[i] != ',' {
+			return false
+		}
+		i = skipWS(b, i+1)
+	}
+	return false
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// scanString scans the string at b[i] == '"': its content's bounds, whether
+// it has escapes, and the index after the closing quote (-1: unterminated).
+func scanString(b []byte, i int) (start, end int, escaped bool, next int) {
+	start = i + 1
+	for j := start; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			escaped = true
+			j++
+		case '"':
+			return start, j, escaped, j + 1
+		}
+	}
+	return 0, 0, false, -1
+}
+
+// skipValue returns the index after the JSON value at b[i] (-1: malformed).
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		_, _, _, n := scanString(b, i)
+		return n
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				_, _, _, n := scanString(b, j)
+				if n < 0 {
+					return -1
+				}
+				j = n - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\n' && b[j] != '\t' && b[j] != '\r' {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
+}
