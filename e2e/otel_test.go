@@ -172,8 +172,11 @@ general_settings:
 	}
 
 	req1, att1 := split(call1, calls[call1])
-	if hex.EncodeToString(req1.TraceId) != clientTrace || hex.EncodeToString(req1.ParentSpanId) != clientSpan {
-		t.Errorf("request span trace %x parent %x, want the client's traceparent %s/%s", req1.TraceId, req1.ParentSpanId, clientTrace, clientSpan)
+	// Envoy's tracer continues the client's trace; the request span hangs
+	// under Envoy's spans, the first of which is a child of the client's.
+	if chain := waitEnvoyChain(t, rcv, req1, clientSpan); hex.EncodeToString(req1.TraceId) != clientTrace || len(chain) < 1 ||
+		hex.EncodeToString(chain[len(chain)-1].ParentSpanId) != clientSpan {
+		t.Errorf("request span trace %x, Envoy spans above it %d: want the client's trace %s under its span %s", req1.TraceId, len(chain), clientTrace, clientSpan)
 	}
 	if len(att1) != 1 || att1[0].Name != "chat gpt-4o" || spanAttr(att1[0], "gen_ai.request.model").GetStringValue() != "gpt-4o" ||
 		spanAttr(att1[0], "gen_ai.response.model").GetStringValue() != "gpt-4o" ||
@@ -182,8 +185,8 @@ general_settings:
 	}
 
 	req2, att2 := split(call2, calls[call2])
-	if len(req2.ParentSpanId) != 0 || string(req2.TraceId) == string(req1.TraceId) {
-		t.Errorf("call 2: request span parent %x trace %x: want a root span in its own trace", req2.ParentSpanId, req2.TraceId)
+	if chain := waitEnvoyChain(t, rcv, req2, ""); len(chain) < 1 || len(chain[len(chain)-1].ParentSpanId) != 0 || string(req2.TraceId) == string(req1.TraceId) {
+		t.Errorf("call 2: request span trace %x, Envoy spans above it %d: want a trace of its own rooted at Envoy's span", req2.TraceId, len(chain))
 	}
 	if len(att2) != 2 {
 		t.Fatalf("call 2: %d attempt spans, want 2 (the 500 and the fallback)", len(att2))
@@ -200,5 +203,50 @@ general_settings:
 	rcv.mu.Unlock()
 	if len(svc) == 0 || svc[0] != "llmgate-e2e" {
 		t.Errorf("service.name %v, want OTEL_SERVICE_NAME", svc)
+	}
+}
+
+// envoyChain returns the spans above s (its parent, the parent's parent, …)
+// among the received ones, nearest first: Envoy's spans when its tracer is
+// on. It fails the test if a span's parent was not received, unless that
+// parent is outside the collector (the client's).
+func envoyChain(t *testing.T, spans []*tracepb.Span, s *tracepb.Span) []*tracepb.Span {
+	t.Helper()
+	byID := map[string]*tracepb.Span{}
+	for _, x := range spans {
+		if string(x.TraceId) == string(s.TraceId) {
+			byID[string(x.SpanId)] = x
+		}
+	}
+	var chain []*tracepb.Span
+	for cur := s; len(cur.ParentSpanId) != 0; {
+		p := byID[string(cur.ParentSpanId)]
+		if p == nil {
+			break
+		}
+		if strings.HasPrefix(p.Name, "litellm") {
+			t.Errorf("span %q above the request span", p.Name)
+		}
+		chain = append(chain, p)
+		cur = p
+		if len(chain) > 10 {
+			t.Fatal("a cycle of parents")
+		}
+	}
+	return chain
+}
+
+// waitEnvoyChain waits (Envoy's tracer flushes every few seconds) until the
+// spans above s end at the span whose parent is rootParent (hex; "" for a
+// root span), and returns them.
+func waitEnvoyChain(t *testing.T, rcv *otlpReceiver, s *tracepb.Span, rootParent string) []*tracepb.Span {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		chain := envoyChain(t, rcv.snapshot(), s)
+		if len(chain) > 0 && hex.EncodeToString(chain[len(chain)-1].ParentSpanId) == rootParent || time.Now().After(deadline) {
+			return chain
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

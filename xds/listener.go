@@ -199,6 +199,10 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 			InitialConnectionWindowSize: wrapperspb.UInt32(32 << 20),
 		},
 	}
+	// Tracing: Envoy's OpenTelemetry tracer with the otel callback (xds/tracing.go).
+	if h.Tracing, err = tracing(o); err != nil {
+		return nil, err
+	}
 	if o.AccessLog {
 		al, err := toAny(&streamv3.StdoutAccessLog{AccessLogFormat: &streamv3.StdoutAccessLog_LogFormat{LogFormat: accessLogFormat(o.JSONAccessLog)}})
 		if err != nil {

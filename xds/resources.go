@@ -45,6 +45,7 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 	m := model.Compile(cfg)
 	o.fastPathLua = o.FastPath && FastPathClusterLua(m)
 	o.OutcomeLog = o.OutcomeLog || outcomeLogWanted(m, o)
+	o.tracing = tracingOf(cfg)
 	l, err := Listener(o)
 	if err != nil {
 		return nil, fmt.Errorf("listener: %w", err)
@@ -60,6 +61,11 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 		return nil, err
 	}
 	r.Clusters = append(r.Clusters, ep)
+	if tc, err := tracingCluster(o); err != nil {
+		return nil, err
+	} else if tc != nil {
+		r.Clusters = append(r.Clusters, tc) // Envoy's tracer's OTLP collector
+	}
 	if o.OutcomeLog {
 		als, err := ALSServiceCluster(o)
 		if err != nil {
