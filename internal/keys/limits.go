@@ -45,7 +45,7 @@ func val(p *int64) int64 {
 }
 
 // entities lists the limited entities of a request in LiteLLM's order: key,
-// user, team, end user; an entity without any limit is left out (so a
+// user, team, team member, end user; an entity without any limit is left out (so a
 // request of keys without limits builds nothing). A key's own limits win
 // over its budget_id's.
 func (s *Service) entities(k *keystore.Key, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget) []limited {
@@ -71,6 +71,13 @@ func (s *Service) entities(k *keystore.Key, team *keystore.Team, user *keystore.
 	if team != nil {
 		add(limited{kind: "team", rpm: val(team.RPMLimit), tpm: val(team.TPMLimit), par: val(team.MaxParallelRequests)},
 			func() string { return "team=" + team.TeamID }, func() string { return "team:" + team.TeamID })
+		if k != nil && k.UserID != "" {
+			// The key's user within its team: the membership's budget
+			// (LiteLLM's team_member descriptor, "team_id:user_id").
+			rpm, tpm := s.memberLimits(team.TeamID, k.UserID)
+			add(limited{kind: "team_member", rpm: rpm, tpm: tpm},
+				func() string { return team.TeamID + ":" + k.UserID }, func() string { return "member:" + keystore.MemberKey(team.TeamID, k.UserID) })
+		}
 	}
 	if endUser != "" && eub != nil {
 		add(limited{kind: "customer", rpm: val(eub.RPMLimit), tpm: val(eub.TPMLimit)},
@@ -221,6 +228,14 @@ func rateError(e limited, what string, cur, lim int64, now time.Time) *Error {
 	retry := time.Second
 	if !now.IsZero() {
 		retry = time.Duration(60-now.UTC().Second()) * time.Second // the rate window is the UTC minute
+	}
+	if e.kind == "team_member" {
+		// LiteLLM's v3 limiter (the one with team-member limits) words it so.
+		unit := map[string]string{"rpm": "requests", "tpm": "tokens"}[what]
+		reset := now.UTC().Truncate(time.Minute).Add(time.Minute)
+		return &Error{Status: 429, Type: "rate_limit_error", Code: "429", Param: "None", RetryAfter: retry,
+			Message: fmt.Sprintf("Rate limit exceeded for team_member: %s. Limit type: %s. Current limit: %d, Remaining: %d. Limit resets at: %s",
+				e.name, unit, lim, max(lim-cur, 0), reset.Format("2006-01-02 15:04:05 UTC"))}
 	}
 	return &Error{Status: 429, Type: "rate_limit_error", Code: "429", Param: "None", RetryAfter: retry,
 		Message: fmt.Sprintf("LiteLLM Rate Limit Handler for rate limit type = %s. Crossed TPM / RPM / Max Parallel Request Limit. current %s: %d, %s limit: %d, %s",

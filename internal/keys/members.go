@@ -171,12 +171,18 @@ func (s *Service) memberAdd(ctx context.Context, req map[string]any, c Caller) (
 		s.setUser(u.UserID, u)
 		_, us, _ := s.user(u.UserID)
 		users = append(users, userView(u, us))
-		if budget != nil {
-			b := &keystore.Budget{BudgetID: uuid4(), MaxBudget: budget, CreatedAt: now, UpdatedAt: now, CreatedBy: "default_user_id", UpdatedBy: "default_user_id"}
-			if err := s.o.Store.PutBudget(ctx, b); err != nil {
-				return nil, storeError(err)
+		def := s.budget(defaultMemberBudgetID(t))
+		if budget != nil || def != nil {
+			// An explicit max_budget_in_team is a budget of its own;
+			// else the member shares the team's default member budget.
+			b := def
+			if budget != nil {
+				b = &keystore.Budget{BudgetID: uuid4(), MaxBudget: budget, CreatedAt: now, UpdatedAt: now, CreatedBy: "default_user_id", UpdatedBy: "default_user_id"}
+				if err := s.o.Store.PutBudget(ctx, b); err != nil {
+					return nil, storeError(err)
+				}
+				s.setBudget(b.BudgetID, b)
 			}
-			s.setBudget(b.BudgetID, b)
 			ms := &keystore.Membership{TeamID: id, UserID: u.UserID, BudgetID: b.BudgetID}
 			if err := s.o.Store.PutMembership(ctx, ms); err != nil {
 				return nil, storeError(err)

@@ -173,3 +173,103 @@ func TestTeamAndUserLimits(t *testing.T) {
 		t.Fatalf("the key's parallel slot leaked on the team's refusal: %+v", e)
 	}
 }
+
+// Team-member rpm/tpm limits (LiteLLM_TeamMembership → LiteLLM_BudgetTable):
+// the team's default member budget (/team/new team_member_rpm_limit) reaches
+// every member, /team/member_update gives one member its own row without
+// touching the others, and a member's keys of that team share its limit
+// (429, LiteLLM's team_member message); a personal key is not limited by it.
+func TestTeamMemberRateLimits(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t, embedded(t), "")
+	defer s.Close()
+	out := call(t, s, "POST", "/team/new", `{"team_id":"t1","team_alias":"Core Team","team_member_rpm_limit":2,"team_member_tpm_limit":1000,
+		"members_with_roles":[{"role":"user","user_id":"alice"}],"metadata":{"team_member_budget_id":"client-chosen"}}`)
+	def, _ := out["metadata"].(map[string]any)[teamMemberBudgetKey].(string)
+	if !strings.HasPrefix(def, "team-Core-Team-budget-") {
+		t.Fatalf("default member budget id %q in %v", def, out["metadata"])
+	}
+	call(t, s, "POST", "/team/member_add", `{"team_id":"t1","member":{"role":"user","user_id":"bob"}}`)
+	info := call(t, s, "GET", "/team/info?team_id=t1", "")
+	ms := info["team_memberships"].([]any)
+	if len(ms) != 2 {
+		t.Fatalf("memberships %v", ms)
+	}
+	for _, m := range ms {
+		b := m.(map[string]any)["litellm_budget_table"].(map[string]any)
+		if m.(map[string]any)["budget_id"] != def || b["rpm_limit"] != 2.0 || b["tpm_limit"] != 1000.0 {
+			t.Fatalf("membership %v, want the default budget", m)
+		}
+	}
+	a1 := keystore.HashKey(generate(t, s, `{"team_id":"t1","user_id":"alice"}`))
+	a2 := keystore.HashKey(generate(t, s, `{"team_id":"t1","user_id":"alice"}`))
+	bob := keystore.HashKey(generate(t, s, `{"team_id":"t1","user_id":"bob"}`))
+	personal := keystore.HashKey(generate(t, s, `{"user_id":"alice"}`))
+	for i, tok := range []string{a1, a2} {
+		if _, e := s.Authorize(ctx, tok, "sk-x", []string{"m"}); e != nil {
+			t.Fatalf("alice's request %d: %v", i+1, e)
+		}
+	}
+	_, e := s.Authorize(ctx, a1, "sk-x", []string{"m"})
+	if e == nil || e.Status != 429 || e.RetryAfter <= 0 ||
+		!strings.HasPrefix(e.Message, "Rate limit exceeded for team_member: t1:alice. Limit type: requests. Current limit: 2, Remaining: 0.") {
+		t.Fatalf("alice's third request in the minute (two keys): %+v", e)
+	}
+	if _, e := s.Authorize(ctx, bob, "sk-x", []string{"m"}); e != nil {
+		t.Fatalf("bob has his own count: %v", e)
+	}
+	for i := 0; i < 3; i++ {
+		if _, e := s.Authorize(ctx, personal, "sk-x", []string{"m"}); e != nil {
+			t.Fatalf("a personal key is not a team member's: %v", e)
+		}
+	}
+	// member_update: bob gets his own row (rpm 1), alice keeps the default.
+	st, m := callAs(t, s, Caller{Admin: true}, "POST", "/team/member_update", `{"team_id":"t1","user_id":"bob","rpm_limit":1}`)
+	if st != 200 || m["rpm_limit"] != 1.0 || m["user_id"] != "bob" || m["team_id"] != "t1" {
+		t.Fatalf("member_update: %d %v", st, m)
+	}
+	if _, e := s.Authorize(ctx, bob, "sk-x", []string{"m"}); e == nil || e.Status != 429 {
+		t.Fatalf("bob over his own rpm 1: %+v", e)
+	}
+	if b := s.budget(def); b == nil || val(b.RPMLimit) != 2 {
+		t.Fatalf("the default member budget changed: %+v", b)
+	}
+	if rpm, tpm := s.memberLimits("t1", "bob"); rpm != 1 || tpm != 1000 {
+		t.Fatalf("bob's own row: rpm %d tpm %d, want 1 and the default's 1000", rpm, tpm)
+	}
+	// tpm: the member's tokens this minute.
+	carol := keystore.HashKey(generate(t, s, `{"team_id":"t1","user_id":"carol"}`))
+	call(t, s, "POST", "/team/member_add", `{"team_id":"t1","member":{"role":"user","user_id":"carol"}}`)
+	s.RecordTokens(ctx, carol, 1000)
+	if _, e := s.Authorize(ctx, carol, "sk-x", []string{"m"}); e == nil || e.Status != 429 || !strings.Contains(e.Message, "Limit type: tokens") {
+		t.Fatalf("carol after 1000 of 1000 tokens: %+v", e)
+	}
+	// Errors as LiteLLM's.
+	for _, tc := range []struct{ body, msg string }{
+		{`{"user_id":"bob"}`, "No team id passed in"},
+		{`{"team_id":"t1"}`, "Either user_id or user_email needs to be passed in"},
+		{`{"team_id":"nope","user_id":"bob"}`, "Team id=nope does not exist in db"},
+		{`{"team_id":"t1","user_id":"zed"}`, "User id doesn't exist in team table."},
+		{`{"team_id":"t1","user_id":"bob","rpm_limit":-1}`, "rpm_limit"},
+	} {
+		if st, m := callAs(t, s, Caller{Admin: true}, "POST", "/team/member_update", tc.body); st != 400 || !strings.Contains(errMsg(m), tc.msg) {
+			t.Errorf("%s: %d %v, want 400 %q", tc.body, st, m, tc.msg)
+		}
+	}
+	if st, _ := callAs(t, s, Caller{Token: bob}, "POST", "/team/member_update", `{"team_id":"t1","user_id":"bob","rpm_limit":100}`); st != 403 && st != 401 {
+		t.Errorf("a member raising its own limit: %d", st)
+	}
+	// /team/update changes the default for every member still on it.
+	call(t, s, "POST", "/team/update", `{"team_id":"t1","team_member_rpm_limit":50,"metadata":{}}`)
+	if rpm, _ := s.memberLimits("t1", "alice"); rpm != 50 {
+		t.Fatalf("alice after /team/update: rpm %d, want 50", rpm)
+	}
+	if got := s.teamMetaBudget("t1"); got != def {
+		t.Fatalf("metadata lost the default member budget: %q", got)
+	}
+}
+
+func (s *Service) teamMetaBudget(id string) string {
+	t, _, _ := s.team(id)
+	return defaultMemberBudgetID(t)
+}

@@ -99,7 +99,7 @@ func (s *Service) Handle(ctx context.Context, method, rawPath string, body []byt
 		}
 		return reply(nil, &Error{Status: 405, Type: "invalid_request_error", Code: "405", Message: "Method Not Allowed: " + method + " (this route accepts " + want + ")"})
 	}
-	if !c.Admin && name != "info" && name != "team/member_add" && name != "team/member_delete" {
+	if !c.Admin && name != "info" && name != "team/member_add" && name != "team/member_delete" && name != "team/member_update" {
 		return reply(nil, &Error{Status: 401, Type: "auth_error", Code: "401", Param: "None",
 			Message: "Authentication Error, Only proxy admin can be used to generate, delete, update info for new keys/users/teams. Route=" + path})
 	}
@@ -117,6 +117,8 @@ func (s *Service) Handle(ctx context.Context, method, rawPath string, body []byt
 		return reply(s.memberAdd(ctx, req, c))
 	case "team/member_delete":
 		return reply(s.memberDelete(ctx, req, c))
+	case "team/member_update":
+		return reply(s.memberUpdate(ctx, req, c))
 	}
 	if r, ok := strings.CutPrefix(name, "team/"); ok {
 		return reply(s.handleTeam(ctx, r, req, q))

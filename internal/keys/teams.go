@@ -15,7 +15,7 @@ import (
 
 // teamRoutes and userRoutes are LiteLLM's /team/* and /user/* routes served here.
 var teamRoutes = map[string]bool{"new": true, "update": true, "delete": true, "info": true, "list": true, "block": true, "unblock": true,
-	"member_add": true, "member_delete": true}
+	"member_add": true, "member_delete": true, "member_update": true}
 var userRoutes = map[string]bool{"new": true, "update": true, "delete": true, "info": true, "list": true}
 
 func uuid4() string {
@@ -141,10 +141,16 @@ func (s *Service) handleTeam(ctx context.Context, name string, req map[string]an
 		if e := s.teamFields(req, t, now); e != nil {
 			return nil, e
 		}
+		if _, e := s.teamMemberDefaults(ctx, req, t, "", now); e != nil {
+			return nil, e
+		}
 		if err := s.o.Store.PutTeam(ctx, t); err != nil {
 			return nil, storeError(err)
 		}
 		s.setTeam(t.TeamID, t)
+		if e := s.backfillMembers(ctx, t); e != nil {
+			return nil, e
+		}
 		return teamView(t, 0), nil
 	case "update", "block", "unblock":
 		id, _ := req["team_id"].(string)
@@ -162,7 +168,11 @@ func (s *Service) handleTeam(ctx context.Context, name string, req map[string]an
 			t.Blocked = false
 		default:
 			delete(req, "team_id")
+			prev := defaultMemberBudgetID(t)
 			if e := s.teamFields(req, t, now); e != nil {
+				return nil, e
+			}
+			if _, e := s.teamMemberDefaults(ctx, req, t, prev, now); e != nil {
 				return nil, e
 			}
 		}
@@ -171,6 +181,9 @@ func (s *Service) handleTeam(ctx context.Context, name string, req map[string]an
 			return nil, storeError(err)
 		}
 		s.setTeam(t.TeamID, t)
+		if e := s.backfillMembers(ctx, t); e != nil {
+			return nil, e
+		}
 		_, spend, _ := s.team(t.TeamID)
 		if name != "update" {
 			return teamView(t, spend), nil
