@@ -80,8 +80,16 @@ func (st *State) WithKeys(k *keys.Service) *State {
 
 // NewState compiles a config for the filters.
 func NewState(cfg *config.Config, st store.Store, version string, log *slog.Logger) *State {
+	return NewStateFromModel(cfg, nil, st, version, log)
+}
+
+// NewStateFromModel is NewState with the config already compiled (m, from
+// model.Compile(cfg); nil compiles it).
+func NewStateFromModel(cfg *config.Config, m *model.Model, st store.Store, version string, log *slog.Logger) *State {
 	s := &State{Cfg: cfg, Version: version, Started: time.Now()}
-	m := model.Compile(cfg)
+	if m == nil {
+		m = model.Compile(cfg)
+	}
 	s.Router = router.NewFromModel(m, st, router.WithLogger(log))
 	if cfg.General.MasterKey != "" {
 		s.masterKey = sha256.Sum256([]byte(cfg.General.MasterKey))

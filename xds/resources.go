@@ -25,6 +25,9 @@ type Resources struct {
 	Clusters  []*clusterv3.Cluster
 	// Secrets are the fast-path deployments' keys, served over ADS (SDS).
 	Secrets []*tlsv3.Secret
+	// Model is the compiled config the resources were built from (Build
+	// sets it; the filters of the same process reuse it).
+	Model *model.Model
 
 	// versions: type URL → resource name → version, set by Build (nil for
 	// Resources made by hand: the server then computes them).
@@ -41,8 +44,8 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 	if n := cfg.General.GlobalMaxParallelRequests; n > 0 {
 		o.MaxInFlight = uint32(min(n, 1<<30))
 	}
-	r := &Resources{}
 	m := model.Compile(cfg)
+	r := &Resources{Model: m}
 	o.fastPathLua = o.FastPath && FastPathClusterLua(m)
 	o.OutcomeLog = o.OutcomeLog || outcomeLogWanted(m, o)
 	o.tracing = tracingOf(cfg)

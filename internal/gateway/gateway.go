@@ -25,6 +25,7 @@ import (
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/keystore"
 	"github.com/llmgate/llmgate/internal/metrics"
+	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/store"
 	"github.com/llmgate/llmgate/xds"
@@ -248,7 +249,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	g.publishTable(cfg, res.Version)
-	g.ext = extproc.NewServer(g.newState(cfg, res.Version), g.log)
+	g.ext = extproc.NewServer(g.newState(cfg, res.Model, res.Version), g.log)
 	g.ext.SelfURL = selfURL(g.xdsOptions())
 	// Whenever a fast-path cluster exists Envoy sends the outcome log to this
 	// process (D44), which reports the fast tries no attempt filter saw
@@ -509,9 +510,9 @@ func selfURL(o xds.Options) string {
 
 // newState compiles a config for the filters, with the virtual keys and
 // this process's ticket key (split-mode replicas then set the routing
-// table's).
-func (g *Gateway) newState(cfg *config.Config, version string) *extproc.State {
-	st := extproc.NewState(cfg, g.store, version, g.log).WithKeys(g.keys)
+// table's). m is cfg compiled (xds.Resources.Model), nil to compile it here.
+func (g *Gateway) newState(cfg *config.Config, m *model.Model, version string) *extproc.State {
+	st := extproc.NewStateFromModel(cfg, m, g.store, version, g.log).WithKeys(g.keys)
 	if g.keys != nil {
 		g.keys.SetEndUserDefaults(cfg.LiteLLM.MaxEndUserBudget, cfg.LiteLLM.MaxEndUserBudgetID)
 		g.keys.SetAccessGroups(accessGroups(cfg))

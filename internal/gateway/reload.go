@@ -106,7 +106,7 @@ func (g *Gateway) Reload(ctx context.Context) {
 		// Same Envoy resources (or an ext_proc-only process); settings that
 		// only the filters read may still differ.
 		if g.ext != nil {
-			g.ext.Swap(g.newState(cfg, res.Version))
+			g.ext.Swap(g.newState(cfg, res.Model, res.Version))
 		}
 		old := g.version
 		g.cfg, g.version = cfg, res.Version
@@ -128,7 +128,7 @@ func (g *Gateway) Reload(ctx context.Context) {
 	g.waitAck(ures.Version, 2*time.Second)
 	g.waitWarm(2 * time.Second)
 	if g.ext != nil {
-		g.ext.Swap(g.newState(cfg, res.Version))
+		g.ext.Swap(g.newState(cfg, res.Model, res.Version))
 	}
 	old := g.version
 	g.cfg, g.version = cfg, res.Version

@@ -108,7 +108,7 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 		// The control plane's version: every process names the same one.
 		version = tableVersion
 	}
-	state := g.newState(cfg, version)
+	state := g.newState(cfg, res.Model, version)
 	if tableKey != nil {
 		state.SetTicketKey(tableKey)
 	}
@@ -149,7 +149,7 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 		go func() {
 			from := version
 			for tb := range tables {
-				st := g.newState(tb.cfg, tb.version)
+				st := g.newState(tb.cfg, nil, tb.version)
 				st.SetTicketKey(tb.ticketKey)
 				g.ext.Swap(st)
 				logReloaded(g.log, from, tb.version, len(tb.cfg.Models), "control_plane")
