@@ -90,10 +90,10 @@ type cohereResponse struct {
 }
 
 func (cohereTranslator) Request(ep Endpoint, body []byte, t Target) (*UpstreamRequest, error) {
-	base := gxBasePath(t.APIBase)
+	base := apiBasePath(t.APIBase)
 	switch ep {
 	case Chat:
-		r, err := gxPrepareChat(body, t, "cohere", cohereSupportedParams)
+		r, err := prepareChat(body, t, "cohere", cohereSupportedParams)
 		if err != nil {
 			return nil, err
 		}
@@ -117,9 +117,9 @@ func (cohereTranslator) Request(ep Endpoint, body []byte, t Target) (*UpstreamRe
 				return nil, fmt.Errorf("cohere: encode request: %w", err)
 			}
 		}
-		return &UpstreamRequest{Method: "POST", Path: base + "/v2/chat", Headers: gxJSONHeaders(req.Stream), Body: out}, nil
+		return &UpstreamRequest{Method: "POST", Path: base + "/v2/chat", Headers: jsonHeaders(req.Stream), Body: out}, nil
 	case Embeddings:
-		r, err := gxPrepareEmbedding(body, t, "cohere", cohereEmbeddingParams)
+		r, err := prepareEmbedding(body, t, "cohere", cohereEmbeddingParams)
 		if err != nil {
 			return nil, err
 		}
@@ -135,9 +135,9 @@ func (cohereTranslator) Request(ep Endpoint, body []byte, t Target) (*UpstreamRe
 		if err != nil {
 			return nil, fmt.Errorf("cohere: encode embeddings request: %w", err)
 		}
-		return &UpstreamRequest{Method: "POST", Path: base + "/v2/embed", Headers: gxJSONHeaders(false), Body: out}, nil
+		return &UpstreamRequest{Method: "POST", Path: base + "/v2/embed", Headers: jsonHeaders(false), Body: out}, nil
 	}
-	return nil, gxUnsupportedEndpoint("cohere", ep)
+	return nil, unsupportedEndpoint("cohere", ep)
 }
 
 func cohereText(s string) json.RawMessage {
@@ -146,7 +146,7 @@ func cohereText(s string) json.RawMessage {
 }
 
 func cohereBuild(r *ChatRequest, t Target) (*cohereRequest, error) {
-	req := &cohereRequest{Model: t.Model, Stream: t.Stream || r.Stream, MaxTokens: gxMaxTokens(r), StopSequences: r.Stop,
+	req := &cohereRequest{Model: t.Model, Stream: t.Stream || r.Stream, MaxTokens: maxTokensOf(r), StopSequences: r.Stop,
 		Temperature: r.Temperature, P: r.TopP, Seed: r.Seed, FrequencyPenalty: r.FrequencyPenalty, PresencePenalty: r.PresencePenalty,
 		Logprobs: r.Logprobs}
 	for i, m := range r.Messages {
@@ -202,7 +202,7 @@ func cohereBuild(r *ChatRequest, t Target) (*cohereRequest, error) {
 		}
 	}
 	req.Tools = r.Tools
-	if gxRawSet(r.ToolChoice) {
+	if rawSet(r.ToolChoice) {
 		var s string
 		if json.Unmarshal(r.ToolChoice, &s) == nil {
 			switch s {
@@ -241,7 +241,7 @@ func cohereBuild(r *ChatRequest, t Target) (*cohereRequest, error) {
 			req.ResponseFormat = &cohereResponseFormat{Type: "json_object"}
 		case "json_schema":
 			req.ResponseFormat = &cohereResponseFormat{Type: "json_object"}
-			if rf.JSONSchema != nil && gxRawSet(rf.JSONSchema.Schema) {
+			if rf.JSONSchema != nil && rawSet(rf.JSONSchema.Schema) {
 				req.ResponseFormat.JSONSchema = rf.JSONSchema.Schema
 			}
 		case "text", "":
@@ -250,7 +250,7 @@ func cohereBuild(r *ChatRequest, t Target) (*cohereRequest, error) {
 		}
 	}
 	for _, k := range cohereExtras {
-		if v, ok := r.Extra[k]; ok && gxRawSet(v) {
+		if v, ok := r.Extra[k]; ok && rawSet(v) {
 			if req.Extra == nil {
 				req.Extra = map[string]json.RawMessage{}
 			}
@@ -319,7 +319,7 @@ func (cohereTranslator) Response(ep Endpoint, body []byte, t Target) (*Response,
 			msg.ToolCalls = append(msg.ToolCalls, tc)
 		}
 		if text.Len() > 0 || len(msg.ToolCalls) == 0 {
-			msg.Content = gxStr(text.String())
+			msg.Content = stringPtr(text.String())
 		}
 		fr := cohereFinish(cr.FinishReason)
 		if fr == "" {
@@ -330,7 +330,7 @@ func (cohereTranslator) Response(ep Endpoint, body []byte, t Target) (*Response,
 		}
 		id := cr.ID
 		if id == "" {
-			id = gxStableID("chatcmpl-", string(body))
+			id = stableID("chatcmpl-", string(body))
 		}
 		u := cohereUsageFrom(cr.Usage)
 		out := ChatResponse{ID: id, Object: "chat.completion", Model: t.Model,
@@ -359,12 +359,12 @@ func (cohereTranslator) Response(ep Endpoint, body []byte, t Target) (*Response,
 		}
 		if json.Unmarshal(er.Embeddings, &typed) == nil && typed.Float != nil {
 			vecs = typed.Float
-		} else if err := json.Unmarshal(er.Embeddings, &vecs); err != nil && gxRawSet(er.Embeddings) {
+		} else if err := json.Unmarshal(er.Embeddings, &vecs); err != nil && rawSet(er.Embeddings) {
 			return nil, NewError(502, "internal_server_error", fmt.Sprintf("cohere: cannot parse embeddings: %v", err), "")
 		}
 		resp := EmbeddingResponse{Object: "list", Data: []EmbeddingData{}, Model: t.Model}
 		for i, v := range vecs {
-			resp.Data = append(resp.Data, EmbeddingData{Object: "embedding", Index: i, Embedding: gxNonNil(v)})
+			resp.Data = append(resp.Data, EmbeddingData{Object: "embedding", Index: i, Embedding: nonNilFloats(v)})
 		}
 		u := Usage{PromptTokens: int(er.Meta.BilledUnits.InputTokens)}
 		u.TotalTokens = u.PromptTokens
@@ -375,7 +375,7 @@ func (cohereTranslator) Response(ep Endpoint, body []byte, t Target) (*Response,
 		}
 		return &Response{Body: b, Usage: u}, nil
 	}
-	return nil, gxUnsupportedEndpoint("cohere", ep)
+	return nil, unsupportedEndpoint("cohere", ep)
 }
 
 func (cohereTranslator) Error(status int, headers map[string]string, body []byte) *Error {
@@ -383,7 +383,7 @@ func (cohereTranslator) Error(status int, headers map[string]string, body []byte
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(body, &e) == nil && e.Message != "" {
-		return gxProviderError("cohere", status, headers, e.Message)
+		return providerError("cohere", status, headers, e.Message)
 	}
-	return gxProviderError("cohere", status, headers, gxTruncate(body))
+	return providerError("cohere", status, headers, truncateBody(body))
 }

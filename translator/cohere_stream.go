@@ -12,7 +12,7 @@ import (
 type cohereStream struct {
 	model   string
 	sse     SSEParser
-	chunks  gxChunker
+	chunks  lineChunker
 	started bool
 	tools   int // tool calls started
 	usage   Usage
@@ -82,7 +82,7 @@ func (s *cohereStream) event(out []byte, ev SSEEvent) ([]byte, error) {
 	var ce cohereStreamEvent
 	if err := json.Unmarshal(ev.Data, &ce); err != nil {
 		e := NewError(502, "internal_server_error", fmt.Sprintf("cohere: malformed stream event: %v", err), "")
-		return gxStreamError(out, e), e
+		return streamErrorEvent(out, e), e
 	}
 	typ := ce.Type
 	if typ == "" {
@@ -97,15 +97,15 @@ func (s *cohereStream) event(out []byte, ev SSEEvent) ([]byte, error) {
 			Text     string `json:"text"`
 			Thinking string `json:"thinking"`
 		}
-		if gxRawSet(ce.Delta.Message.Content) {
+		if rawSet(ce.Delta.Message.Content) {
 			if err := json.Unmarshal(ce.Delta.Message.Content, &c); err != nil {
 				e := NewError(502, "internal_server_error", fmt.Sprintf("cohere: malformed content-delta event: %v", err), "")
-				return gxStreamError(out, e), e
+				return streamErrorEvent(out, e), e
 			}
 		}
 		d := Delta{ReasoningContent: c.Thinking}
 		if c.Text != "" {
-			d.Content = gxStr(c.Text)
+			d.Content = stringPtr(c.Text)
 		}
 		if d.Content == nil && d.ReasoningContent == "" {
 			return out, nil
@@ -118,10 +118,10 @@ func (s *cohereStream) event(out []byte, ev SSEEvent) ([]byte, error) {
 		return s.chunks.write(out, 0, Delta{ReasoningContent: ce.Delta.Message.ToolPlan}, "", nil), nil
 	case "tool-call-start", "tool-call-delta":
 		var tc ToolCall
-		if gxRawSet(ce.Delta.Message.ToolCalls) {
+		if rawSet(ce.Delta.Message.ToolCalls) {
 			if err := json.Unmarshal(ce.Delta.Message.ToolCalls, &tc); err != nil {
 				e := NewError(502, "internal_server_error", fmt.Sprintf("cohere: malformed tool call event: %v", err), "")
-				return gxStreamError(out, e), e
+				return streamErrorEvent(out, e), e
 			}
 		}
 		idx := ce.Index
@@ -148,8 +148,8 @@ func (s *cohereStream) event(out []byte, ev SSEEvent) ([]byte, error) {
 		s.usage = cohereUsageFrom(ce.Delta.Usage)
 		out = s.chunks.write(out, 0, Delta{}, fr, UsageObjectFrom(s.usage))
 		if ce.Delta.Error != "" {
-			e := gxProviderError("cohere", 500, nil, ce.Delta.Error)
-			return gxStreamError(out, e), e
+			e := providerError("cohere", 500, nil, ce.Delta.Error)
+			return streamErrorEvent(out, e), e
 		}
 		return out, nil
 	}

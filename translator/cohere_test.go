@@ -12,25 +12,25 @@ func TestCohereGolden(t *testing.T) {
 	emb := base
 	emb.Model = "embed-english-v3.0"
 	d, p := "cohere", "cohere"
-	gxRunCases(t, []gxCase{
-		{name: "chat_tools_multiturn", dir: d, provider: p, kind: gxRequest, ep: Chat, target: streaming},
-		{name: "chat_unsupported", dir: d, provider: p, kind: gxRequest, ep: Chat, target: base},
-		{name: "embed_request", dir: d, provider: p, kind: gxRequest, ep: Embeddings, target: emb},
-		{name: "embed_request_query", dir: d, provider: p, kind: gxRequest, ep: Embeddings, target: emb},
-		{name: "resp_text", dir: d, provider: p, kind: gxResponse, ep: Chat, target: base},
-		{name: "resp_tool_calls", dir: d, provider: p, kind: gxResponse, ep: Chat, target: base},
-		{name: "resp_max_tokens", dir: d, provider: p, kind: gxResponse, ep: Chat, target: base},
-		{name: "embed_resp", dir: d, provider: p, kind: gxResponse, ep: Embeddings, target: emb},
-		{name: "err_bad_request", dir: d, provider: p, kind: gxErrorKind, status: 400},
-		{name: "err_too_many_tokens", dir: d, provider: p, kind: gxErrorKind, status: 400},
-		{name: "err_rate", dir: d, provider: p, kind: gxErrorKind, status: 429, headers: map[string]string{"retry-after": "30"}},
-		{name: "stream_text", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: streaming},
-		{name: "stream_tools", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: streaming},
-		{name: "stream_malformed", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: streaming},
+	runGoldenCases(t, []goldenCase{
+		{name: "chat_tools_multiturn", dir: d, provider: p, kind: goldenRequest, ep: Chat, target: streaming},
+		{name: "chat_unsupported", dir: d, provider: p, kind: goldenRequest, ep: Chat, target: base},
+		{name: "embed_request", dir: d, provider: p, kind: goldenRequest, ep: Embeddings, target: emb},
+		{name: "embed_request_query", dir: d, provider: p, kind: goldenRequest, ep: Embeddings, target: emb},
+		{name: "resp_text", dir: d, provider: p, kind: goldenResponse, ep: Chat, target: base},
+		{name: "resp_tool_calls", dir: d, provider: p, kind: goldenResponse, ep: Chat, target: base},
+		{name: "resp_max_tokens", dir: d, provider: p, kind: goldenResponse, ep: Chat, target: base},
+		{name: "embed_resp", dir: d, provider: p, kind: goldenResponse, ep: Embeddings, target: emb},
+		{name: "err_bad_request", dir: d, provider: p, kind: goldenError, status: 400},
+		{name: "err_too_many_tokens", dir: d, provider: p, kind: goldenError, status: 400},
+		{name: "err_rate", dir: d, provider: p, kind: goldenError, status: 429, headers: map[string]string{"retry-after": "30"}},
+		{name: "stream_text", dir: d, provider: p, kind: goldenStream, ep: Chat, target: streaming},
+		{name: "stream_tools", dir: d, provider: p, kind: goldenStream, ep: Chat, target: streaming},
+		{name: "stream_malformed", dir: d, provider: p, kind: goldenStream, ep: Chat, target: streaming},
 		// stop reasons: MAX_TOKENS → length, ERROR_TOXIC → content_filter, STOP_SEQUENCE → stop
-		{name: "stream_max_tokens", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: streaming},
-		{name: "stream_toxic", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: streaming},
-		{name: "stream_stop_sequence", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: streaming},
+		{name: "stream_max_tokens", dir: d, provider: p, kind: goldenStream, ep: Chat, target: streaming},
+		{name: "stream_toxic", dir: d, provider: p, kind: goldenStream, ep: Chat, target: streaming},
+		{name: "stream_stop_sequence", dir: d, provider: p, kind: goldenStream, ep: Chat, target: streaming},
 	})
 }
 
@@ -69,7 +69,7 @@ func FuzzCohereStream(f *testing.F) {
 		i := split % (len(in) + 1)
 		a, _ := s.Feed(in[:i], false)
 		b, _ := s.Feed(in[i:], true)
-		gxCheckSSE(t, append(a, b...))
+		checkSSE(t, append(a, b...))
 	})
 }
 

@@ -191,7 +191,7 @@ func (g geminiTranslator) Request(ep Endpoint, body []byte, t Target) (*Upstream
 	case Embeddings:
 		return g.embeddingRequest(body, t)
 	}
-	return nil, gxUnsupportedEndpoint(g.name(), ep)
+	return nil, unsupportedEndpoint(g.name(), ep)
 }
 
 // modelPath is the path up to and including "models/{model}".
@@ -200,7 +200,7 @@ func (g geminiTranslator) modelPath(t Target) (string, error) {
 	if model == "" {
 		return "", NewError(400, "invalid_request_error", g.name()+": model is empty", "model")
 	}
-	base := gxBasePath(t.APIBase)
+	base := apiBasePath(t.APIBase)
 	if !g.vertex {
 		if !strings.HasSuffix(base, "/v1beta") && !strings.HasSuffix(base, "/v1") {
 			v := t.APIVersion
@@ -226,7 +226,7 @@ func (g geminiTranslator) modelPath(t Target) (string, error) {
 }
 
 func (g geminiTranslator) chatRequest(body []byte, t Target) (*UpstreamRequest, error) {
-	r, err := gxPrepareChat(body, t, g.name(), geminiSupportedParams)
+	r, err := prepareChat(body, t, g.name(), geminiSupportedParams)
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +246,7 @@ func (g geminiTranslator) chatRequest(body []byte, t Target) (*UpstreamRequest, 
 	if t.Stream || r.Stream {
 		path = mp + ":streamGenerateContent?alt=sse"
 	}
-	return &UpstreamRequest{Method: "POST", Path: path, Headers: gxJSONHeaders(t.Stream || r.Stream), Body: out}, nil
+	return &UpstreamRequest{Method: "POST", Path: path, Headers: jsonHeaders(t.Stream || r.Stream), Body: out}, nil
 }
 
 func geminiBadRequest(msg, param string) error {
@@ -255,7 +255,7 @@ func geminiBadRequest(msg, param string) error {
 
 func (g geminiTranslator) buildRequest(r *ChatRequest) (*geminiRequest, error) {
 	req := &geminiRequest{Contents: []geminiContent{}}
-	names := gxToolNames(r.Messages)
+	names := toolNames(r.Messages)
 	for i, m := range r.Messages {
 		switch m.Role {
 		case "system", "developer":
@@ -330,12 +330,12 @@ func (g geminiTranslator) buildRequest(r *ChatRequest) (*geminiRequest, error) {
 			req.Tools = []geminiTool{{}}
 		}
 		decl := geminiFunctionDecl{Name: tool.Function.Name, Description: tool.Function.Description}
-		if gxRawSet(tool.Function.Parameters) {
+		if rawSet(tool.Function.Parameters) {
 			decl.Parameters = geminiSchema(tool.Function.Parameters)
 		}
 		req.Tools[0].FunctionDeclarations = append(req.Tools[0].FunctionDeclarations, decl)
 	}
-	if gxRawSet(r.ToolChoice) {
+	if rawSet(r.ToolChoice) {
 		tc, err := geminiToolChoice(r.ToolChoice)
 		if err != nil {
 			return nil, err
@@ -344,7 +344,7 @@ func (g geminiTranslator) buildRequest(r *ChatRequest) (*geminiRequest, error) {
 	}
 
 	gc := &geminiGenerationConfig{
-		Temperature: r.Temperature, TopP: r.TopP, MaxOutputTokens: gxMaxTokens(r), StopSequences: r.Stop,
+		Temperature: r.Temperature, TopP: r.TopP, MaxOutputTokens: maxTokensOf(r), StopSequences: r.Stop,
 		CandidateCount: r.N, Seed: r.Seed, PresencePenalty: r.PresencePenalty, FrequencyPenalty: r.FrequencyPenalty,
 	}
 	if rf := r.ResponseFormat; rf != nil {
@@ -353,7 +353,7 @@ func (g geminiTranslator) buildRequest(r *ChatRequest) (*geminiRequest, error) {
 			gc.ResponseMimeType = "application/json"
 		case "json_schema":
 			gc.ResponseMimeType = "application/json"
-			if rf.JSONSchema != nil && gxRawSet(rf.JSONSchema.Schema) {
+			if rf.JSONSchema != nil && rawSet(rf.JSONSchema.Schema) {
 				gc.ResponseSchema = geminiSchema(rf.JSONSchema.Schema)
 			}
 		case "text", "":
@@ -369,20 +369,20 @@ func (g geminiTranslator) buildRequest(r *ChatRequest) (*geminiRequest, error) {
 		gc.ThinkingConfig = &geminiThinkingConfig{ThinkingBudget: &budget, IncludeThoughts: budget > 0}
 	}
 	// Provider-specific params LiteLLM passes through.
-	if v, ok := r.Extra["top_k"]; ok && gxRawSet(v) {
+	if v, ok := r.Extra["top_k"]; ok && rawSet(v) {
 		var k float64
 		if err := json.Unmarshal(v, &k); err != nil {
 			return nil, geminiBadRequest("gemini: top_k must be a number", "top_k")
 		}
 		gc.TopK = &k
 	}
-	if v, ok := r.Extra["safety_settings"]; ok && gxRawSet(v) {
+	if v, ok := r.Extra["safety_settings"]; ok && rawSet(v) {
 		req.SafetySettings = v
 	}
-	if v, ok := r.Extra["cached_content"]; ok && gxRawSet(v) {
+	if v, ok := r.Extra["cached_content"]; ok && rawSet(v) {
 		_ = json.Unmarshal(v, &req.CachedContent)
 	}
-	if v, ok := r.Extra["labels"]; ok && gxRawSet(v) && g.vertex {
+	if v, ok := r.Extra["labels"]; ok && rawSet(v) && g.vertex {
 		_ = json.Unmarshal(v, &req.Labels)
 	}
 	if !geminiConfigEmpty(gc) {
@@ -445,10 +445,10 @@ func geminiUserParts(c Content, i int) ([]geminiPart, error) {
 				return nil, geminiBadRequest(fmt.Sprintf("messages[%d]: image_url part without a url", i), "messages")
 			}
 			u := p.ImageURL.URL
-			if mime, data, ok := gxDataURL(u); ok {
+			if mime, data, ok := splitDataURL(u); ok {
 				parts = append(parts, geminiPart{InlineData: &geminiBlob{MimeType: mime, Data: data}})
 			} else if strings.HasPrefix(u, "gs://") || strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
-				parts = append(parts, geminiPart{FileData: &geminiFileData{MimeType: gxMimeFromURL(u), FileURI: u}})
+				parts = append(parts, geminiPart{FileData: &geminiFileData{MimeType: mimeFromURL(u), FileURI: u}})
 			} else {
 				return nil, geminiBadRequest(fmt.Sprintf("messages[%d]: image_url must be a data: URL, a gs:// URI or an https URL", i), "messages")
 			}
@@ -567,7 +567,7 @@ func (g geminiTranslator) Response(ep Endpoint, body []byte, t Target) (*Respons
 	case Embeddings:
 		return g.embeddingResponse(body, t)
 	}
-	return nil, gxUnsupportedEndpoint(g.name(), ep)
+	return nil, unsupportedEndpoint(g.name(), ep)
 }
 
 // geminiFinish maps a Gemini finishReason to OpenAI's.
@@ -613,7 +613,7 @@ func geminiParts(parts []geminiPart, seed string, cand int, indexBase int) (text
 		case p.FunctionCall != nil:
 			id := p.FunctionCall.ID
 			if id == "" {
-				id = gxStableID("call_", seed, fmt.Sprint(cand), fmt.Sprint(indexBase+len(calls)), fmt.Sprint(i), p.FunctionCall.Name)
+				id = stableID("call_", seed, fmt.Sprint(cand), fmt.Sprint(indexBase+len(calls)), fmt.Sprint(i), p.FunctionCall.Name)
 			}
 			if p.ThoughtSignature != "" {
 				id += geminiThoughtSep + p.ThoughtSignature
@@ -647,9 +647,9 @@ func (g geminiTranslator) chatResponse(body []byte, t Target) (*Response, error)
 	}
 	id := gr.ResponseID
 	if id == "" {
-		id = gxStableID("chatcmpl-", string(body))
+		id = stableID("chatcmpl-", string(body))
 	}
-	out := ChatResponse{ID: id, Object: "chat.completion", Created: gxParseTime(gr.CreateTime), Model: model, Choices: []Choice{}}
+	out := ChatResponse{ID: id, Object: "chat.completion", Created: parseTime(gr.CreateTime), Model: model, Choices: []Choice{}}
 	for ci, c := range gr.Candidates {
 		var parts []geminiPart
 		if c.Content != nil {
@@ -661,7 +661,7 @@ func (g geminiTranslator) chatResponse(body []byte, t Target) (*Response, error)
 		}
 		msg := ResponseMessage{Role: "assistant", ReasoningContent: thought, ToolCalls: calls}
 		if text != "" || len(calls) == 0 {
-			msg.Content = gxStr(text)
+			msg.Content = stringPtr(text)
 		}
 		fr := geminiFinish(c.FinishReason, len(calls) > 0)
 		if fr == "" {
@@ -675,7 +675,7 @@ func (g geminiTranslator) chatResponse(body []byte, t Target) (*Response, error)
 		if gr.PromptFeedback != nil && gr.PromptFeedback.BlockReason != "" {
 			fr = "content_filter"
 		}
-		out.Choices = append(out.Choices, Choice{Index: 0, Message: ResponseMessage{Role: "assistant", Content: gxStr("")}, FinishReason: fr})
+		out.Choices = append(out.Choices, Choice{Index: 0, Message: ResponseMessage{Role: "assistant", Content: stringPtr("")}, FinishReason: fr})
 	}
 	u := geminiUsageFrom(gr.UsageMetadata)
 	out.Usage = UsageObjectFrom(u)
@@ -703,7 +703,7 @@ func (g geminiTranslator) Error(status int, headers map[string]string, body []by
 	if json.Unmarshal(b, &env) == nil && env.Error != nil {
 		return g.errorFrom(status, headers, env.Error)
 	}
-	return gxProviderError(g.name(), status, headers, gxTruncate(body))
+	return providerError(g.name(), status, headers, truncateBody(body))
 }
 
 func (g geminiTranslator) errorFrom(status int, headers map[string]string, e *geminiErrorObject) *Error {
@@ -714,5 +714,5 @@ func (g geminiTranslator) errorFrom(status int, headers map[string]string, e *ge
 	if e.Status != "" {
 		msg = e.Status + ": " + msg
 	}
-	return gxProviderError(g.name(), status, headers, msg)
+	return providerError(g.name(), status, headers, msg)
 }

@@ -51,7 +51,7 @@ type vertexPredictResponse struct {
 }
 
 func (g geminiTranslator) embeddingRequest(body []byte, t Target) (*UpstreamRequest, error) {
-	r, err := gxPrepareEmbedding(body, t, g.name(), geminiEmbeddingParams)
+	r, err := prepareEmbedding(body, t, g.name(), geminiEmbeddingParams)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func (g geminiTranslator) embeddingRequest(body []byte, t Target) (*UpstreamRequ
 	if err != nil {
 		return nil, fmt.Errorf("%s: encode embeddings request: %w", g.name(), err)
 	}
-	return &UpstreamRequest{Method: "POST", Path: path, Headers: gxJSONHeaders(false), Body: out}, nil
+	return &UpstreamRequest{Method: "POST", Path: path, Headers: jsonHeaders(false), Body: out}, nil
 }
 
 func (g geminiTranslator) embeddingResponse(body []byte, t Target) (*Response, error) {
@@ -99,7 +99,7 @@ func (g geminiTranslator) embeddingResponse(body []byte, t Target) (*Response, e
 			return nil, bad(err)
 		}
 		for i, p := range vr.Predictions {
-			resp.Data = append(resp.Data, EmbeddingData{Object: "embedding", Index: i, Embedding: gxNonNil(p.Embeddings.Values)})
+			resp.Data = append(resp.Data, EmbeddingData{Object: "embedding", Index: i, Embedding: nonNilFloats(p.Embeddings.Values)})
 			u.PromptTokens += int(p.Embeddings.Statistics.TokenCount)
 		}
 	} else {
@@ -108,7 +108,7 @@ func (g geminiTranslator) embeddingResponse(body []byte, t Target) (*Response, e
 			return nil, bad(err)
 		}
 		for i, e := range br.Embeddings {
-			resp.Data = append(resp.Data, EmbeddingData{Object: "embedding", Index: i, Embedding: gxNonNil(e.Values)})
+			resp.Data = append(resp.Data, EmbeddingData{Object: "embedding", Index: i, Embedding: nonNilFloats(e.Values)})
 		}
 	}
 	u.TotalTokens = u.PromptTokens
@@ -120,7 +120,7 @@ func (g geminiTranslator) embeddingResponse(body []byte, t Target) (*Response, e
 	return &Response{Body: b, Usage: u}, nil
 }
 
-func gxNonNil(v []float64) []float64 {
+func nonNilFloats(v []float64) []float64 {
 	if v == nil {
 		return []float64{}
 	}

@@ -12,7 +12,7 @@ type geminiStream struct {
 	provider string
 	model    string
 	sse      SSEParser
-	chunks   gxChunker
+	chunks   lineChunker
 	started  bool
 	seed     string
 	calls    map[int]int // candidate index → tool calls sent
@@ -60,11 +60,11 @@ func (s *geminiStream) event(out []byte, data []byte) ([]byte, error) {
 	var gr geminiResponse
 	if err := json.Unmarshal(data, &gr); err != nil {
 		e := NewError(502, "internal_server_error", fmt.Sprintf("%s: malformed stream event: %v", s.provider, err), "")
-		return gxStreamError(out, e), e
+		return streamErrorEvent(out, e), e
 	}
 	if gr.Error != nil {
 		e := geminiTranslator{vertex: s.provider == "vertex_ai"}.errorFrom(gr.Error.Code, nil, gr.Error)
-		return gxStreamError(out, e), e
+		return streamErrorEvent(out, e), e
 	}
 	if !s.started {
 		s.started = true
@@ -74,13 +74,13 @@ func (s *geminiStream) event(out []byte, data []byte) ([]byte, error) {
 		}
 		s.chunks.id = gr.ResponseID
 		if s.chunks.id == "" {
-			s.chunks.id = gxStableID("chatcmpl-", string(data))
+			s.chunks.id = stableID("chatcmpl-", string(data))
 		}
 		s.chunks.model = gr.ModelVersion
 		if s.chunks.model == "" {
 			s.chunks.model = s.model
 		}
-		s.chunks.created = gxParseTime(gr.CreateTime)
+		s.chunks.created = parseTime(gr.CreateTime)
 	}
 	if gr.UsageMetadata != nil {
 		s.usage = geminiUsageFrom(gr.UsageMetadata)
@@ -110,7 +110,7 @@ func (s *geminiStream) event(out []byte, data []byte) ([]byte, error) {
 		s.calls[c.Index] += len(calls)
 		d := Delta{ReasoningContent: thought, ToolCalls: calls}
 		if text != "" {
-			d.Content = gxStr(text)
+			d.Content = stringPtr(text)
 		}
 		fr := geminiFinish(c.FinishReason, s.calls[c.Index] > 0)
 		var usage *UsageObject

@@ -22,36 +22,36 @@ func TestGeminiGolden(t *testing.T) {
 	sEmbed.Model = "text-embedding-004"
 
 	d := "gemini"
-	cases := []gxCase{
-		{name: "chat_basic", dir: d, provider: "gemini", kind: gxRequest, ep: Chat, target: studio},
-		{name: "chat_tools_multiturn", dir: d, provider: "gemini", kind: gxRequest, ep: Chat, target: streaming},
-		{name: "chat_images", dir: d, provider: "vertex_ai", kind: gxRequest, ep: Chat, target: vertex},
-		{name: "chat_unsupported", dir: d, provider: "gemini", kind: gxRequest, ep: Chat, target: studio},
-		{name: "chat_dropped", dir: d, provider: "vertex_ai", kind: gxRequest, ep: Chat, target: vertexGlobalDrop},
-		{name: "chat_additional_drop", dir: d, provider: "gemini", kind: gxRequest, ep: Chat, target: additional},
-		{name: "embed_request", dir: d, provider: "gemini", kind: gxRequest, ep: Embeddings, target: sEmbed},
-		{name: "resp_text", dir: d, provider: "gemini", kind: gxResponse, ep: Chat, target: studio},
-		{name: "resp_tool_calls", dir: d, provider: "gemini", kind: gxResponse, ep: Chat, target: studio},
-		{name: "resp_thinking", dir: d, provider: "vertex_ai", kind: gxResponse, ep: Chat, target: vertex},
-		{name: "resp_safety", dir: d, provider: "gemini", kind: gxResponse, ep: Chat, target: studio},
-		{name: "resp_prompt_blocked", dir: d, provider: "gemini", kind: gxResponse, ep: Chat, target: studio},
-		{name: "resp_malformed", dir: d, provider: "gemini", kind: gxResponse, ep: Chat, target: studio},
-		{name: "embed_resp_studio", dir: d, provider: "gemini", kind: gxResponse, ep: Embeddings, target: sEmbed},
-		{name: "embed_resp_vertex", dir: d, provider: "vertex_ai", kind: gxResponse, ep: Embeddings, target: vEmbed},
-		{name: "err_invalid_argument", dir: d, provider: "gemini", kind: gxErrorKind, status: 400},
-		{name: "err_context", dir: d, provider: "vertex_ai", kind: gxErrorKind, status: 400},
-		{name: "err_quota", dir: d, provider: "gemini", kind: gxErrorKind, status: 429, headers: map[string]string{"Retry-After": "7"}},
-		{name: "err_permission", dir: d, provider: "gemini", kind: gxErrorKind, status: 403},
-		{name: "err_plain", dir: d, provider: "vertex_ai", kind: gxErrorKind, status: 503},
-		{name: "stream_text", dir: d, provider: "gemini", kind: gxStreamKind, ep: Chat, target: streaming},
-		{name: "stream_tools", dir: d, provider: "vertex_ai", kind: gxStreamKind, ep: Chat, target: vertex},
-		{name: "stream_error", dir: d, provider: "gemini", kind: gxStreamKind, ep: Chat, target: streaming},
-		{name: "stream_blocked", dir: d, provider: "gemini", kind: gxStreamKind, ep: Chat, target: streaming},
+	cases := []goldenCase{
+		{name: "chat_basic", dir: d, provider: "gemini", kind: goldenRequest, ep: Chat, target: studio},
+		{name: "chat_tools_multiturn", dir: d, provider: "gemini", kind: goldenRequest, ep: Chat, target: streaming},
+		{name: "chat_images", dir: d, provider: "vertex_ai", kind: goldenRequest, ep: Chat, target: vertex},
+		{name: "chat_unsupported", dir: d, provider: "gemini", kind: goldenRequest, ep: Chat, target: studio},
+		{name: "chat_dropped", dir: d, provider: "vertex_ai", kind: goldenRequest, ep: Chat, target: vertexGlobalDrop},
+		{name: "chat_additional_drop", dir: d, provider: "gemini", kind: goldenRequest, ep: Chat, target: additional},
+		{name: "embed_request", dir: d, provider: "gemini", kind: goldenRequest, ep: Embeddings, target: sEmbed},
+		{name: "resp_text", dir: d, provider: "gemini", kind: goldenResponse, ep: Chat, target: studio},
+		{name: "resp_tool_calls", dir: d, provider: "gemini", kind: goldenResponse, ep: Chat, target: studio},
+		{name: "resp_thinking", dir: d, provider: "vertex_ai", kind: goldenResponse, ep: Chat, target: vertex},
+		{name: "resp_safety", dir: d, provider: "gemini", kind: goldenResponse, ep: Chat, target: studio},
+		{name: "resp_prompt_blocked", dir: d, provider: "gemini", kind: goldenResponse, ep: Chat, target: studio},
+		{name: "resp_malformed", dir: d, provider: "gemini", kind: goldenResponse, ep: Chat, target: studio},
+		{name: "embed_resp_studio", dir: d, provider: "gemini", kind: goldenResponse, ep: Embeddings, target: sEmbed},
+		{name: "embed_resp_vertex", dir: d, provider: "vertex_ai", kind: goldenResponse, ep: Embeddings, target: vEmbed},
+		{name: "err_invalid_argument", dir: d, provider: "gemini", kind: goldenError, status: 400},
+		{name: "err_context", dir: d, provider: "vertex_ai", kind: goldenError, status: 400},
+		{name: "err_quota", dir: d, provider: "gemini", kind: goldenError, status: 429, headers: map[string]string{"Retry-After": "7"}},
+		{name: "err_permission", dir: d, provider: "gemini", kind: goldenError, status: 403},
+		{name: "err_plain", dir: d, provider: "vertex_ai", kind: goldenError, status: 503},
+		{name: "stream_text", dir: d, provider: "gemini", kind: goldenStream, ep: Chat, target: streaming},
+		{name: "stream_tools", dir: d, provider: "vertex_ai", kind: goldenStream, ep: Chat, target: vertex},
+		{name: "stream_error", dir: d, provider: "gemini", kind: goldenStream, ep: Chat, target: streaming},
+		{name: "stream_blocked", dir: d, provider: "gemini", kind: goldenStream, ep: Chat, target: streaming},
 		// stop reasons: MAX_TOKENS → length, SAFETY mid-answer → content_filter
-		{name: "stream_max_tokens", dir: d, provider: "gemini", kind: gxStreamKind, ep: Chat, target: streaming},
-		{name: "stream_safety", dir: d, provider: "gemini", kind: gxStreamKind, ep: Chat, target: streaming},
+		{name: "stream_max_tokens", dir: d, provider: "gemini", kind: goldenStream, ep: Chat, target: streaming},
+		{name: "stream_safety", dir: d, provider: "gemini", kind: goldenStream, ep: Chat, target: streaming},
 	}
-	gxRunCases(t, cases)
+	runGoldenCases(t, cases)
 }
 
 func TestGeminiPaths(t *testing.T) {
@@ -150,7 +150,7 @@ func FuzzGeminiStream(f *testing.F) {
 			}
 			a, _ := s.Feed(in[:i], false)
 			b, _ := s.Feed(in[i:], true)
-			gxCheckSSE(t, append(a, b...))
+			checkSSE(t, append(a, b...))
 		}
 	})
 }

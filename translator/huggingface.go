@@ -40,7 +40,7 @@ func hfDefaultBase(apiBase string) bool {
 // hfChatPath returns the path and the model id to send.
 func hfChatPath(t Target) (string, string) {
 	if !hfDefaultBase(t.APIBase) {
-		base := gxBasePath(t.APIBase)
+		base := apiBasePath(t.APIBase)
 		switch {
 		case strings.HasSuffix(base, "/chat/completions"):
 		case strings.HasSuffix(base, "/v1"):
@@ -79,7 +79,7 @@ func (huggingfaceTranslator) Request(ep Endpoint, body []byte, t Target) (*Upstr
 	}
 	switch ep {
 	case Chat:
-		if !gxRawSet(m["messages"]) {
+		if !rawSet(m["messages"]) {
 			return nil, NewError(400, "invalid_request_error", "huggingface: messages must not be empty", "messages")
 		}
 		path, model := hfChatPath(t)
@@ -101,9 +101,9 @@ func (huggingfaceTranslator) Request(ep Endpoint, body []byte, t Target) (*Upstr
 		if err != nil {
 			return nil, fmt.Errorf("huggingface: encode request: %w", err)
 		}
-		return &UpstreamRequest{Method: "POST", Path: path, Headers: gxJSONHeaders(stream), Body: out}, nil
+		return &UpstreamRequest{Method: "POST", Path: path, Headers: jsonHeaders(stream), Body: out}, nil
 	case Embeddings:
-		r, err := gxPrepareEmbedding(body, t, "huggingface", map[string]bool{})
+		r, err := prepareEmbedding(body, t, "huggingface", map[string]bool{})
 		if err != nil {
 			return nil, err
 		}
@@ -111,7 +111,7 @@ func (huggingfaceTranslator) Request(ep Endpoint, body []byte, t Target) (*Upstr
 			return nil, NewError(400, "invalid_request_error",
 				fmt.Sprintf("huggingface: input_type %q is not supported; only the feature-extraction pipeline is", r.InputType), "input_type")
 		}
-		path := gxBasePath(t.APIBase)
+		path := apiBasePath(t.APIBase)
 		if hfDefaultBase(t.APIBase) {
 			path = "/hf-inference/pipeline/feature-extraction/" + t.Model
 		}
@@ -119,9 +119,9 @@ func (huggingfaceTranslator) Request(ep Endpoint, body []byte, t Target) (*Upstr
 		if err != nil {
 			return nil, fmt.Errorf("huggingface: encode embeddings request: %w", err)
 		}
-		return &UpstreamRequest{Method: "POST", Path: path, Headers: gxJSONHeaders(false), Body: out}, nil
+		return &UpstreamRequest{Method: "POST", Path: path, Headers: jsonHeaders(false), Body: out}, nil
 	}
-	return nil, gxUnsupportedEndpoint("huggingface", ep)
+	return nil, unsupportedEndpoint("huggingface", ep)
 }
 
 // hfFinish normalises TGI's finish reasons.
@@ -158,7 +158,7 @@ func (huggingfaceTranslator) Response(ep Endpoint, body []byte, t Target) (*Resp
 		}
 		return &Response{Body: b}, nil
 	}
-	return nil, gxUnsupportedEndpoint("huggingface", ep)
+	return nil, unsupportedEndpoint("huggingface", ep)
 }
 
 func hfChatResponse(body []byte, t Target) (*Response, error) {
@@ -167,7 +167,7 @@ func hfChatResponse(body []byte, t Target) (*Response, error) {
 		return nil, NewError(502, "internal_server_error", fmt.Sprintf("huggingface: cannot parse chat response: %v", err), "")
 	}
 	if cr.ID == "" {
-		cr.ID = gxStableID("chatcmpl-", string(body))
+		cr.ID = stableID("chatcmpl-", string(body))
 	}
 	cr.Object = "chat.completion"
 	if cr.Model == "" {
@@ -195,7 +195,7 @@ func hfChatResponse(body []byte, t Target) (*Response, error) {
 				tc.Type = "function"
 			}
 			if tc.ID == "" {
-				tc.ID = gxStableID("call_", cr.ID, fmt.Sprint(i), fmt.Sprint(j))
+				tc.ID = stableID("call_", cr.ID, fmt.Sprint(i), fmt.Sprint(j))
 			}
 		}
 	}
@@ -271,21 +271,21 @@ func (huggingfaceTranslator) Error(status int, headers map[string]string, body [
 		Message string          `json:"message"`
 	}
 	if json.Unmarshal(body, &e) == nil {
-		if gxRawSet(e.Error) {
+		if rawSet(e.Error) {
 			var s string
 			if json.Unmarshal(e.Error, &s) == nil {
-				return gxProviderError("huggingface", status, headers, s)
+				return providerError("huggingface", status, headers, s)
 			}
 			var obj struct {
 				Message string `json:"message"`
 			}
 			if json.Unmarshal(e.Error, &obj) == nil && obj.Message != "" {
-				return gxProviderError("huggingface", status, headers, obj.Message)
+				return providerError("huggingface", status, headers, obj.Message)
 			}
 		}
 		if e.Message != "" {
-			return gxProviderError("huggingface", status, headers, e.Message)
+			return providerError("huggingface", status, headers, e.Message)
 		}
 	}
-	return gxProviderError("huggingface", status, headers, gxTruncate(body))
+	return providerError("huggingface", status, headers, truncateBody(body))
 }

@@ -26,7 +26,7 @@ func (s *hfStream) FinishReason() string { return s.finish }
 
 func (s *hfStream) fail(out []byte, e *Error) ([]byte, error) {
 	s.done = true
-	return append(gxStreamError(out, e), SSEDone...), e
+	return append(streamErrorEvent(out, e), SSEDone...), e
 }
 
 func (s *hfStream) Feed(chunk []byte, last bool) ([]byte, error) {
@@ -45,7 +45,7 @@ func (s *hfStream) Feed(chunk []byte, last bool) ([]byte, error) {
 		if err := json.Unmarshal(data, &probe); err != nil {
 			return s.fail(out, NewError(502, "internal_server_error", fmt.Sprintf("huggingface: malformed stream event: %v", err), ""))
 		}
-		if gxRawSet(probe.Error) {
+		if rawSet(probe.Error) {
 			return s.fail(out, huggingfaceTranslator{}.Error(500, nil, data))
 		}
 		var ch ChatChunk
@@ -55,7 +55,7 @@ func (s *hfStream) Feed(chunk []byte, last bool) ([]byte, error) {
 		ch.Object = "chat.completion.chunk"
 		if ch.ID == "" {
 			if s.id == "" {
-				s.id = gxStableID("chatcmpl-", string(data))
+				s.id = stableID("chatcmpl-", string(data))
 			}
 			ch.ID = s.id
 		}

@@ -11,21 +11,21 @@ func TestHuggingFaceGolden(t *testing.T) {
 		AdditionalDropParams: []string{"tool_choice"}}
 	emb := Target{Provider: "huggingface", Model: "sentence-transformers/all-MiniLM-L6-v2"}
 	d, p := "huggingface", "huggingface"
-	gxRunCases(t, []gxCase{
-		{name: "chat_router", dir: d, provider: p, kind: gxRequest, ep: Chat, target: router},
-		{name: "chat_tools_multiturn", dir: d, provider: p, kind: gxRequest, ep: Chat, target: tgi},
-		{name: "embed_request", dir: d, provider: p, kind: gxRequest, ep: Embeddings, target: emb},
-		{name: "resp_tgi", dir: d, provider: p, kind: gxResponse, ep: Chat, target: tgi},
-		{name: "resp_tgi_tools", dir: d, provider: p, kind: gxResponse, ep: Chat, target: tgi},
-		{name: "embed_resp", dir: d, provider: p, kind: gxResponse, ep: Embeddings, target: emb},
-		{name: "err_loading", dir: d, provider: p, kind: gxErrorKind, status: 503},
-		{name: "err_validation", dir: d, provider: p, kind: gxErrorKind, status: 422},
-		{name: "err_openai_shape", dir: d, provider: p, kind: gxErrorKind, status: 401},
-		{name: "stream_tgi", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: tgi},
-		{name: "stream_error", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: tgi},
+	runGoldenCases(t, []goldenCase{
+		{name: "chat_router", dir: d, provider: p, kind: goldenRequest, ep: Chat, target: router},
+		{name: "chat_tools_multiturn", dir: d, provider: p, kind: goldenRequest, ep: Chat, target: tgi},
+		{name: "embed_request", dir: d, provider: p, kind: goldenRequest, ep: Embeddings, target: emb},
+		{name: "resp_tgi", dir: d, provider: p, kind: goldenResponse, ep: Chat, target: tgi},
+		{name: "resp_tgi_tools", dir: d, provider: p, kind: goldenResponse, ep: Chat, target: tgi},
+		{name: "embed_resp", dir: d, provider: p, kind: goldenResponse, ep: Embeddings, target: emb},
+		{name: "err_loading", dir: d, provider: p, kind: goldenError, status: 503},
+		{name: "err_validation", dir: d, provider: p, kind: goldenError, status: 422},
+		{name: "err_openai_shape", dir: d, provider: p, kind: goldenError, status: 401},
+		{name: "stream_tgi", dir: d, provider: p, kind: goldenStream, ep: Chat, target: tgi},
+		{name: "stream_error", dir: d, provider: p, kind: goldenStream, ep: Chat, target: tgi},
 		// stop reasons: length → length, stop_sequence → stop
-		{name: "stream_length", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: tgi},
-		{name: "stream_stop_sequence", dir: d, provider: p, kind: gxStreamKind, ep: Chat, target: tgi},
+		{name: "stream_length", dir: d, provider: p, kind: goldenStream, ep: Chat, target: tgi},
+		{name: "stream_stop_sequence", dir: d, provider: p, kind: goldenStream, ep: Chat, target: tgi},
 	})
 }
 
@@ -68,7 +68,7 @@ func FuzzHuggingFaceStream(f *testing.F) {
 		i := split % (len(in) + 1)
 		a, _ := s.Feed(in[:i], false)
 		b, _ := s.Feed(in[i:], true)
-		gxCheckSSE(t, append(a, b...))
+		checkSSE(t, append(a, b...))
 	})
 }
 

@@ -98,14 +98,14 @@ type ollamaResponse struct {
 }
 
 func (o ollamaTranslator) Request(ep Endpoint, body []byte, t Target) (*UpstreamRequest, error) {
-	base := gxBasePath(t.APIBase)
+	base := apiBasePath(t.APIBase)
 	switch ep {
 	case Chat:
 		supported := ollamaGenerateParams
 		if o.chat {
 			supported = ollamaChatParams
 		}
-		r, err := gxPrepareChat(body, t, o.name(), supported)
+		r, err := prepareChat(body, t, o.name(), supported)
 		if err != nil {
 			return nil, err
 		}
@@ -126,7 +126,7 @@ func (o ollamaTranslator) Request(ep Endpoint, body []byte, t Target) (*Upstream
 		}
 		return &UpstreamRequest{Method: "POST", Path: path, Headers: map[string]string{"content-type": "application/json"}, Body: out}, nil
 	case Embeddings:
-		r, err := gxPrepareEmbedding(body, t, o.name(), ollamaEmbeddingParams)
+		r, err := prepareEmbedding(body, t, o.name(), ollamaEmbeddingParams)
 		if err != nil {
 			return nil, err
 		}
@@ -140,7 +140,7 @@ func (o ollamaTranslator) Request(ep Endpoint, body []byte, t Target) (*Upstream
 		}
 		return &UpstreamRequest{Method: "POST", Path: base + "/api/embed", Headers: map[string]string{"content-type": "application/json"}, Body: out}, nil
 	}
-	return nil, gxUnsupportedEndpoint(o.name(), ep)
+	return nil, unsupportedEndpoint(o.name(), ep)
 }
 
 func ollamaRaw(v any) json.RawMessage {
@@ -152,7 +152,7 @@ func ollamaRaw(v any) json.RawMessage {
 // would have to be fetched (LiteLLM downloads them); the gateway does no I/O
 // while translating, so they are refused.
 func ollamaImage(o ollamaTranslator, u string, i int) (string, error) {
-	if _, data, ok := gxDataURL(u); ok {
+	if _, data, ok := splitDataURL(u); ok {
 		return data, nil
 	}
 	return "", NewError(400, "invalid_request_error",
@@ -161,7 +161,7 @@ func ollamaImage(o ollamaTranslator, u string, i int) (string, error) {
 
 func (o ollamaTranslator) build(r *ChatRequest, t Target) (*ollamaRequest, error) {
 	req := &ollamaRequest{Model: t.Model, Stream: t.Stream || r.Stream, Options: map[string]json.RawMessage{}}
-	if mt := gxMaxTokens(r); mt != nil {
+	if mt := maxTokensOf(r); mt != nil {
 		req.Options["num_predict"] = ollamaRaw(*mt)
 	}
 	if r.Temperature != nil {
@@ -180,11 +180,11 @@ func (o ollamaTranslator) build(r *ChatRequest, t Target) (*ollamaRequest, error
 		req.Options["stop"] = ollamaRaw([]string(r.Stop))
 	}
 	for _, k := range ollamaOptions {
-		if v, ok := r.Extra[k]; ok && gxRawSet(v) {
+		if v, ok := r.Extra[k]; ok && rawSet(v) {
 			req.Options[k] = v
 		}
 	}
-	if v, ok := r.Extra["keep_alive"]; ok && gxRawSet(v) {
+	if v, ok := r.Extra["keep_alive"]; ok && rawSet(v) {
 		req.KeepAlive = v
 	}
 	if len(req.Options) == 0 {
@@ -195,7 +195,7 @@ func (o ollamaTranslator) build(r *ChatRequest, t Target) (*ollamaRequest, error
 		case "json_object":
 			req.Format = json.RawMessage(`"json"`)
 		case "json_schema":
-			if rf.JSONSchema != nil && gxRawSet(rf.JSONSchema.Schema) {
+			if rf.JSONSchema != nil && rawSet(rf.JSONSchema.Schema) {
 				req.Format = rf.JSONSchema.Schema
 			} else {
 				req.Format = json.RawMessage(`"json"`)
@@ -217,7 +217,7 @@ func (o ollamaTranslator) build(r *ChatRequest, t Target) (*ollamaRequest, error
 		req.Prompt, req.Images = &prompt, images
 		return req, nil
 	}
-	names := gxToolNames(r.Messages)
+	names := toolNames(r.Messages)
 	for i, m := range r.Messages {
 		om := ollamaMessage{Role: m.Role, Content: m.Content.AsText()}
 		switch m.Role {
@@ -368,7 +368,7 @@ func ollamaToolCalls(calls []ollamaToolCall, seed string, base int) []ToolCall {
 			}
 		}
 		idx := base + i
-		out = append(out, ToolCall{Index: &idx, ID: gxStableID("call_", seed, fmt.Sprint(idx), c.Function.Name), Type: "function",
+		out = append(out, ToolCall{Index: &idx, ID: stableID("call_", seed, fmt.Sprint(idx), c.Function.Name), Type: "function",
 			Function: FunctionCall{Name: c.Function.Name, Arguments: args}})
 	}
 	return out
@@ -381,10 +381,10 @@ func (o ollamaTranslator) Response(ep Endpoint, body []byte, t Target) (*Respons
 		if err := json.Unmarshal(body, &or); err != nil {
 			return nil, NewError(502, "internal_server_error", fmt.Sprintf("%s: cannot parse response: %v", o.name(), err), "")
 		}
-		if gxRawSet(or.Error) {
+		if rawSet(or.Error) {
 			return nil, o.Error(500, nil, body)
 		}
-		id := gxStableID("chatcmpl-", or.CreatedAt, or.Model, string(body))
+		id := stableID("chatcmpl-", or.CreatedAt, or.Model, string(body))
 		msg := ResponseMessage{Role: "assistant"}
 		var text string
 		if or.Message != nil {
@@ -397,7 +397,7 @@ func (o ollamaTranslator) Response(ep Endpoint, body []byte, t Target) (*Respons
 			text, msg.ReasoningContent = or.Response, or.Thinking
 		}
 		if text != "" || len(msg.ToolCalls) == 0 {
-			msg.Content = gxStr(text)
+			msg.Content = stringPtr(text)
 		}
 		fr := ollamaFinish(or.DoneReason, len(msg.ToolCalls) > 0)
 		u := Usage{PromptTokens: int(or.PromptEval), CompletionTokens: int(or.Eval)}
@@ -406,7 +406,7 @@ func (o ollamaTranslator) Response(ep Endpoint, body []byte, t Target) (*Respons
 		if model == "" {
 			model = t.Model
 		}
-		out := ChatResponse{ID: id, Object: "chat.completion", Created: gxParseTime(or.CreatedAt), Model: model,
+		out := ChatResponse{ID: id, Object: "chat.completion", Created: parseTime(or.CreatedAt), Model: model,
 			Choices: []Choice{{Index: 0, Message: msg, FinishReason: fr}}, Usage: UsageObjectFrom(u)}
 		b, err := json.Marshal(out)
 		if err != nil {
@@ -424,7 +424,7 @@ func (o ollamaTranslator) Response(ep Endpoint, body []byte, t Target) (*Respons
 		}
 		resp := EmbeddingResponse{Object: "list", Data: []EmbeddingData{}, Model: t.Model}
 		for i, v := range er.Embeddings {
-			resp.Data = append(resp.Data, EmbeddingData{Object: "embedding", Index: i, Embedding: gxNonNil(v)})
+			resp.Data = append(resp.Data, EmbeddingData{Object: "embedding", Index: i, Embedding: nonNilFloats(v)})
 		}
 		u := Usage{PromptTokens: int(er.PromptEval), TotalTokens: int(er.PromptEval)}
 		resp.Usage = UsageObjectFrom(u)
@@ -434,19 +434,19 @@ func (o ollamaTranslator) Response(ep Endpoint, body []byte, t Target) (*Respons
 		}
 		return &Response{Body: b, Usage: u}, nil
 	}
-	return nil, gxUnsupportedEndpoint(o.name(), ep)
+	return nil, unsupportedEndpoint(o.name(), ep)
 }
 
 func (o ollamaTranslator) Error(status int, headers map[string]string, body []byte) *Error {
 	var e struct {
 		Error json.RawMessage `json:"error"`
 	}
-	if json.Unmarshal(body, &e) == nil && gxRawSet(e.Error) {
+	if json.Unmarshal(body, &e) == nil && rawSet(e.Error) {
 		var s string
 		if json.Unmarshal(e.Error, &s) != nil {
 			s = string(e.Error)
 		}
-		return gxProviderError(o.name(), status, headers, s)
+		return providerError(o.name(), status, headers, s)
 	}
-	return gxProviderError(o.name(), status, headers, gxTruncate(body))
+	return providerError(o.name(), status, headers, truncateBody(body))
 }

@@ -42,7 +42,7 @@ type ollamaStream struct {
 	provider string
 	model    string
 	lines    ollamaLines
-	chunks   gxChunker
+	chunks   lineChunker
 	started  bool
 	tools    int
 	usage    Usage
@@ -81,20 +81,20 @@ func (s *ollamaStream) line(out, line []byte) ([]byte, error) {
 	var or ollamaResponse
 	if err := json.Unmarshal(line, &or); err != nil {
 		e := NewError(502, "internal_server_error", fmt.Sprintf("%s: malformed stream line: %v", s.provider, err), "")
-		return gxStreamError(out, e), e
+		return streamErrorEvent(out, e), e
 	}
-	if gxRawSet(or.Error) {
+	if rawSet(or.Error) {
 		e := ollamaTranslator{chat: s.provider == "ollama_chat"}.Error(500, nil, line)
-		return gxStreamError(out, e), e
+		return streamErrorEvent(out, e), e
 	}
 	if !s.started {
 		s.started = true
-		s.chunks.id = gxStableID("chatcmpl-", or.CreatedAt, or.Model)
+		s.chunks.id = stableID("chatcmpl-", or.CreatedAt, or.Model)
 		s.chunks.model = or.Model
 		if s.chunks.model == "" {
 			s.chunks.model = s.model
 		}
-		s.chunks.created = gxParseTime(or.CreatedAt)
+		s.chunks.created = parseTime(or.CreatedAt)
 	}
 	var d Delta
 	var text string
@@ -106,7 +106,7 @@ func (s *ollamaStream) line(out, line []byte) ([]byte, error) {
 		text, d.ReasoningContent = or.Response, or.Thinking
 	}
 	if text != "" {
-		d.Content = gxStr(text)
+		d.Content = stringPtr(text)
 	}
 	if or.Done {
 		s.finish = ollamaFinish(or.DoneReason, s.tools > 0)

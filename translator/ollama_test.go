@@ -13,24 +13,24 @@ func TestOllamaGolden(t *testing.T) {
 	streaming.Stream = true
 	emb := Target{Provider: "ollama", Model: "all-minilm", APIBase: "http://gpu-box:11434/"}
 	d := "ollama"
-	gxRunCases(t, []gxCase{
-		{name: "chat_tools_multiturn", dir: d, provider: "ollama_chat", kind: gxRequest, ep: Chat, target: chat},
-		{name: "generate_prompt", dir: d, provider: "ollama", kind: gxRequest, ep: Chat, target: gen},
-		{name: "generate_tools_unsupported", dir: d, provider: "ollama", kind: gxRequest, ep: Chat, target: gen},
-		{name: "chat_remote_image", dir: d, provider: "ollama_chat", kind: gxRequest, ep: Chat, target: chat},
-		{name: "embed_request", dir: d, provider: "ollama", kind: gxRequest, ep: Embeddings, target: emb},
-		{name: "resp_chat", dir: d, provider: "ollama_chat", kind: gxResponse, ep: Chat, target: chat},
-		{name: "resp_chat_tools", dir: d, provider: "ollama_chat", kind: gxResponse, ep: Chat, target: chat},
-		{name: "resp_generate", dir: d, provider: "ollama", kind: gxResponse, ep: Chat, target: gen},
-		{name: "embed_resp", dir: d, provider: "ollama_chat", kind: gxResponse, ep: Embeddings, target: emb},
-		{name: "err_not_found", dir: d, provider: "ollama_chat", kind: gxErrorKind, status: 404},
-		{name: "err_context", dir: d, provider: "ollama", kind: gxErrorKind, status: 400},
-		{name: "stream_chat", dir: d, provider: "ollama_chat", kind: gxStreamKind, ep: Chat, target: streaming},
-		{name: "stream_tools", dir: d, provider: "ollama_chat", kind: gxStreamKind, ep: Chat, target: streaming},
-		{name: "stream_generate", dir: d, provider: "ollama", kind: gxStreamKind, ep: Chat, target: gen},
-		{name: "stream_error", dir: d, provider: "ollama_chat", kind: gxStreamKind, ep: Chat, target: streaming},
+	runGoldenCases(t, []goldenCase{
+		{name: "chat_tools_multiturn", dir: d, provider: "ollama_chat", kind: goldenRequest, ep: Chat, target: chat},
+		{name: "generate_prompt", dir: d, provider: "ollama", kind: goldenRequest, ep: Chat, target: gen},
+		{name: "generate_tools_unsupported", dir: d, provider: "ollama", kind: goldenRequest, ep: Chat, target: gen},
+		{name: "chat_remote_image", dir: d, provider: "ollama_chat", kind: goldenRequest, ep: Chat, target: chat},
+		{name: "embed_request", dir: d, provider: "ollama", kind: goldenRequest, ep: Embeddings, target: emb},
+		{name: "resp_chat", dir: d, provider: "ollama_chat", kind: goldenResponse, ep: Chat, target: chat},
+		{name: "resp_chat_tools", dir: d, provider: "ollama_chat", kind: goldenResponse, ep: Chat, target: chat},
+		{name: "resp_generate", dir: d, provider: "ollama", kind: goldenResponse, ep: Chat, target: gen},
+		{name: "embed_resp", dir: d, provider: "ollama_chat", kind: goldenResponse, ep: Embeddings, target: emb},
+		{name: "err_not_found", dir: d, provider: "ollama_chat", kind: goldenError, status: 404},
+		{name: "err_context", dir: d, provider: "ollama", kind: goldenError, status: 400},
+		{name: "stream_chat", dir: d, provider: "ollama_chat", kind: goldenStream, ep: Chat, target: streaming},
+		{name: "stream_tools", dir: d, provider: "ollama_chat", kind: goldenStream, ep: Chat, target: streaming},
+		{name: "stream_generate", dir: d, provider: "ollama", kind: goldenStream, ep: Chat, target: gen},
+		{name: "stream_error", dir: d, provider: "ollama_chat", kind: goldenStream, ep: Chat, target: streaming},
 		// done_reason length → length (chat; generate above)
-		{name: "stream_chat_length", dir: d, provider: "ollama_chat", kind: gxStreamKind, ep: Chat, target: streaming},
+		{name: "stream_chat_length", dir: d, provider: "ollama_chat", kind: goldenStream, ep: Chat, target: streaming},
 	})
 }
 
@@ -77,7 +77,7 @@ func FuzzOllamaStream(f *testing.F) {
 			i := split % (len(in) + 1)
 			a, _ := s.Feed(in[:i], false)
 			b, _ := s.Feed(in[i:], true)
-			gxCheckSSE(t, append(a, b...))
+			checkSSE(t, append(a, b...))
 		}
 	})
 }

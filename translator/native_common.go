@@ -1,8 +1,9 @@
 package translator
 
-// Helpers shared by the gemini, vertex_ai, cohere, ollama and huggingface
-// translators. Every identifier here starts with "gx" so that it cannot clash
-// with another provider file of this package.
+// Helpers shared by the translators that build a provider's own request
+// and response bodies (gemini, vertex_ai, cohere, ollama, huggingface):
+// parameter rules, request preparation, ids, data URLs, provider errors,
+// the line chunker of their streams.
 
 import (
 	"crypto/sha256"
@@ -15,15 +16,15 @@ import (
 	"time"
 )
 
-// gxParam says whether an OpenAI chat param is set on a request and how to clear it.
-type gxParam struct {
+// paramRule says whether an OpenAI chat param is set on a request and how to clear it.
+type paramRule struct {
 	set   func(r *ChatRequest) bool
 	clear func(r *ChatRequest)
 }
 
-// gxOpenAIChatParams are the OpenAI chat params that drop_params governs. Fields
+// openAIChatParams are the OpenAI chat params that drop_params governs. Fields
 // that are not OpenAI params (provider-specific extras) are not checked here.
-var gxOpenAIChatParams = map[string]gxParam{
+var openAIChatParams = map[string]paramRule{
 	"temperature":           {func(r *ChatRequest) bool { return r.Temperature != nil }, func(r *ChatRequest) { r.Temperature = nil }},
 	"top_p":                 {func(r *ChatRequest) bool { return r.TopP != nil }, func(r *ChatRequest) { r.TopP = nil }},
 	"n":                     {func(r *ChatRequest) bool { return r.N != nil }, func(r *ChatRequest) { r.N = nil }},
@@ -37,57 +38,57 @@ var gxOpenAIChatParams = map[string]gxParam{
 	"top_logprobs":          {func(r *ChatRequest) bool { return r.TopLogprobs != nil }, func(r *ChatRequest) { r.TopLogprobs = nil }},
 	"seed":                  {func(r *ChatRequest) bool { return r.Seed != nil }, func(r *ChatRequest) { r.Seed = nil }},
 	"tools":                 {func(r *ChatRequest) bool { return len(r.Tools) > 0 }, func(r *ChatRequest) { r.Tools = nil }},
-	"tool_choice":           {func(r *ChatRequest) bool { return gxRawSet(r.ToolChoice) }, func(r *ChatRequest) { r.ToolChoice = nil }},
+	"tool_choice":           {func(r *ChatRequest) bool { return rawSet(r.ToolChoice) }, func(r *ChatRequest) { r.ToolChoice = nil }},
 	"parallel_tool_calls":   {func(r *ChatRequest) bool { return r.ParallelToolCalls != nil }, func(r *ChatRequest) { r.ParallelToolCalls = nil }},
 	"response_format":       {func(r *ChatRequest) bool { return r.ResponseFormat != nil }, func(r *ChatRequest) { r.ResponseFormat = nil }},
 	"reasoning_effort":      {func(r *ChatRequest) bool { return r.ReasoningEffort != "" }, func(r *ChatRequest) { r.ReasoningEffort = "" }},
 	"user":                  {func(r *ChatRequest) bool { return r.User != "" }, func(r *ChatRequest) { r.User = "" }},
 }
 
-// gxOpenAIExtraParams are OpenAI params that ChatRequest keeps in Extra.
-var gxOpenAIExtraParams = []string{
+// openAIExtraParams are OpenAI params that ChatRequest keeps in Extra.
+var openAIExtraParams = []string{
 	"functions", "function_call", "modalities", "audio", "prediction", "web_search_options", "service_tier",
 }
 
-// gxSilentParams are OpenAI params that no provider here forwards and that are
+// silentParams are OpenAI params that no provider here forwards and that are
 // dropped without an error: they only carry end-user or storage metadata.
-var gxSilentParams = map[string]bool{"user": true, "store": true, "metadata": true, "service_tier": true}
+var silentParams = map[string]bool{"user": true, "store": true, "metadata": true, "service_tier": true}
 
-func gxRawSet(b json.RawMessage) bool {
+func rawSet(b json.RawMessage) bool {
 	s := strings.TrimSpace(string(b))
 	return s != "" && s != "null"
 }
 
-// gxPrepareChat decodes an OpenAI chat request and applies drop_params:
+// prepareChat decodes an OpenAI chat request and applies drop_params:
 // Target.AdditionalDropParams are always removed; any other OpenAI param not in
 // supported fails with 400 unless Target.DropParams, in which case it is removed.
-func gxPrepareChat(body []byte, t Target, provider string, supported map[string]bool) (*ChatRequest, error) {
+func prepareChat(body []byte, t Target, provider string, supported map[string]bool) (*ChatRequest, error) {
 	var r ChatRequest
 	if err := json.Unmarshal(body, &r); err != nil {
 		return nil, NewError(400, "invalid_request_error", fmt.Sprintf("%s: request body is not a valid chat completions request: %v", provider, err), "")
 	}
 	for _, name := range t.AdditionalDropParams {
-		gxClearParam(&r, name)
+		clearParam(&r, name)
 	}
 	check := func(name string, set bool) error {
 		if !set || supported[name] {
 			return nil
 		}
-		if t.DropParams || gxSilentParams[name] {
-			gxClearParam(&r, name)
+		if t.DropParams || silentParams[name] {
+			clearParam(&r, name)
 			return nil
 		}
 		return NewError(400, "invalid_request_error",
 			fmt.Sprintf("%s is not supported by %s (model %s); set drop_params: true to drop it", name, provider, t.Model), name)
 	}
-	for _, name := range gxSortedParamNames {
-		if err := check(name, gxOpenAIChatParams[name].set(&r)); err != nil {
+	for _, name := range sortedParamNames {
+		if err := check(name, openAIChatParams[name].set(&r)); err != nil {
 			return nil, err
 		}
 	}
-	for _, name := range gxOpenAIExtraParams {
+	for _, name := range openAIExtraParams {
 		_, ok := r.Extra[name]
-		if ok && !gxRawSet(r.Extra[name]) {
+		if ok && !rawSet(r.Extra[name]) {
 			delete(r.Extra, name)
 			ok = false
 		}
@@ -101,33 +102,33 @@ func gxPrepareChat(body []byte, t Target, provider string, supported map[string]
 	return &r, nil
 }
 
-// gxSortedParamNames fixes the order in which params are checked, so that the
+// sortedParamNames fixes the order in which params are checked, so that the
 // error for a request with several unsupported params is deterministic.
-var gxSortedParamNames = []string{
+var sortedParamNames = []string{
 	"frequency_penalty", "logit_bias", "logprobs", "max_completion_tokens", "max_tokens", "n",
 	"parallel_tool_calls", "presence_penalty", "reasoning_effort", "response_format", "seed", "stop",
 	"temperature", "tool_choice", "tools", "top_logprobs", "top_p", "user",
 }
 
-func gxClearParam(r *ChatRequest, name string) {
-	if p, ok := gxOpenAIChatParams[name]; ok {
+func clearParam(r *ChatRequest, name string) {
+	if p, ok := openAIChatParams[name]; ok {
 		p.clear(r)
 		return
 	}
 	delete(r.Extra, name)
 }
 
-// gxMaxTokens is max_completion_tokens, else max_tokens.
-func gxMaxTokens(r *ChatRequest) *int {
+// maxTokensOf is max_completion_tokens, else max_tokens.
+func maxTokensOf(r *ChatRequest) *int {
 	if r.MaxCompletionTokens != nil {
 		return r.MaxCompletionTokens
 	}
 	return r.MaxTokens
 }
 
-// gxPrepareEmbedding decodes an OpenAI embeddings request; token-array inputs
+// prepareEmbedding decodes an OpenAI embeddings request; token-array inputs
 // are refused because none of these providers takes them.
-func gxPrepareEmbedding(body []byte, t Target, provider string, supported map[string]bool) (*EmbeddingRequest, error) {
+func prepareEmbedding(body []byte, t Target, provider string, supported map[string]bool) (*EmbeddingRequest, error) {
 	var r EmbeddingRequest
 	if err := json.Unmarshal(body, &r); err != nil {
 		return nil, NewError(400, "invalid_request_error", fmt.Sprintf("%s: request body is not a valid embeddings request: %v", provider, err), "")
@@ -165,13 +166,13 @@ func gxPrepareEmbedding(body []byte, t Target, provider string, supported map[st
 	return &r, nil
 }
 
-// gxUnsupportedEndpoint is the 400 for an endpoint a provider does not serve.
-func gxUnsupportedEndpoint(provider string, ep Endpoint) error {
+// unsupportedEndpoint is the 400 for an endpoint a provider does not serve.
+func unsupportedEndpoint(provider string, ep Endpoint) error {
 	return NewError(400, "invalid_request_error", fmt.Sprintf("%s does not support the %s endpoint", provider, ep), "")
 }
 
-// gxBasePath is the path part of an api_base, without a trailing slash.
-func gxBasePath(apiBase string) string {
+// apiBasePath is the path part of an api_base, without a trailing slash.
+func apiBasePath(apiBase string) string {
 	if apiBase == "" {
 		return ""
 	}
@@ -182,8 +183,8 @@ func gxBasePath(apiBase string) string {
 	return strings.TrimRight(u.EscapedPath(), "/")
 }
 
-// gxJSONHeaders are the headers of a JSON POST.
-func gxJSONHeaders(stream bool) map[string]string {
+// jsonHeaders are the headers of a JSON POST.
+func jsonHeaders(stream bool) map[string]string {
 	h := map[string]string{"content-type": "application/json"}
 	if stream {
 		h["accept"] = "text/event-stream"
@@ -193,9 +194,9 @@ func gxJSONHeaders(stream bool) map[string]string {
 	return h
 }
 
-// gxStableID derives a deterministic id from the given parts (translators have
+// stableID derives a deterministic id from the given parts (translators have
 // no randomness of their own).
-func gxStableID(prefix string, parts ...string) string {
+func stableID(prefix string, parts ...string) string {
 	h := sha256.New()
 	for _, p := range parts {
 		h.Write([]byte(p))
@@ -204,8 +205,8 @@ func gxStableID(prefix string, parts ...string) string {
 	return prefix + hex.EncodeToString(h.Sum(nil))[:24]
 }
 
-// gxDataURL splits a data: URL into its media type and base64 payload.
-func gxDataURL(u string) (mime, data string, ok bool) {
+// splitDataURL splits a data: URL into its media type and base64 payload.
+func splitDataURL(u string) (mime, data string, ok bool) {
 	if !strings.HasPrefix(u, "data:") {
 		return "", "", false
 	}
@@ -223,8 +224,8 @@ func gxDataURL(u string) (mime, data string, ok bool) {
 	return mime, payload, true
 }
 
-// gxMimeFromURL guesses a media type from a URL's file extension.
-func gxMimeFromURL(u string) string {
+// mimeFromURL guesses a media type from a URL's file extension.
+func mimeFromURL(u string) string {
 	p := u
 	if pu, err := url.Parse(u); err == nil {
 		p = pu.Path
@@ -242,8 +243,8 @@ func gxMimeFromURL(u string) string {
 	return "image/jpeg"
 }
 
-// gxRetryAfter reads a Retry-After header given in seconds.
-func gxRetryAfter(headers map[string]string) time.Duration {
+// retryAfterOf reads a Retry-After header given in seconds.
+func retryAfterOf(headers map[string]string) time.Duration {
 	for k, v := range headers {
 		if strings.EqualFold(k, "retry-after") {
 			if s, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && s >= 0 && s < 86400 {
@@ -254,8 +255,8 @@ func gxRetryAfter(headers map[string]string) time.Duration {
 	return 0
 }
 
-// gxProviderError builds the OpenAI error for a provider status and message.
-func gxProviderError(provider string, status int, headers map[string]string, message string) *Error {
+// providerError builds the OpenAI error for a provider status and message.
+func providerError(provider string, status int, headers map[string]string, message string) *Error {
 	if status < 400 {
 		status = 500
 	}
@@ -264,12 +265,12 @@ func gxProviderError(provider string, status int, headers map[string]string, mes
 	}
 	e := NewError(status, TypeForStatus(status), provider+": "+message, "")
 	e.Class = ClassifyMessage(status, message)
-	e.RetryAfter = gxRetryAfter(headers)
+	e.RetryAfter = retryAfterOf(headers)
 	return e
 }
 
-// gxTruncate shortens a raw body quoted in an error message.
-func gxTruncate(b []byte) string {
+// truncateBody shortens a raw body quoted in an error message.
+func truncateBody(b []byte) string {
 	const max = 512
 	s := strings.TrimSpace(string(b))
 	if len(s) > max {
@@ -278,19 +279,19 @@ func gxTruncate(b []byte) string {
 	return s
 }
 
-// gxStr returns a pointer to s.
-func gxStr(s string) *string { return &s }
+// stringPtr returns a pointer to s.
+func stringPtr(s string) *string { return &s }
 
-// gxChunker writes OpenAI chat.completion.chunk events. It sends the
+// lineChunker writes OpenAI chat.completion.chunk events. It sends the
 // assistant role on the first delta of each choice.
-type gxChunker struct {
+type lineChunker struct {
 	id      string
 	model   string
 	created int64
 	roleOut map[int]bool
 }
 
-func (c *gxChunker) write(dst []byte, index int, d Delta, finish string, usage *UsageObject) []byte {
+func (c *lineChunker) write(dst []byte, index int, d Delta, finish string, usage *UsageObject) []byte {
 	if c.roleOut == nil {
 		c.roleOut = map[int]bool{}
 	}
@@ -301,21 +302,21 @@ func (c *gxChunker) write(dst []byte, index int, d Delta, finish string, usage *
 	ch := ChatChunk{ID: c.id, Object: "chat.completion.chunk", Created: c.created, Model: c.model,
 		Choices: []ChunkChoice{{Index: index, Delta: d}}, Usage: usage}
 	if finish != "" {
-		ch.Choices[0].FinishReason = gxStr(finish)
+		ch.Choices[0].FinishReason = stringPtr(finish)
 	}
 	return WriteSSEJSON(dst, ch)
 }
 
 // writeUsage writes a usage-only chunk (no choices), as OpenAI does for
 // stream_options.include_usage.
-func (c *gxChunker) writeUsage(dst []byte, u Usage) []byte {
+func (c *lineChunker) writeUsage(dst []byte, u Usage) []byte {
 	ch := ChatChunk{ID: c.id, Object: "chat.completion.chunk", Created: c.created, Model: c.model,
 		Choices: []ChunkChoice{}, Usage: UsageObjectFrom(u)}
 	return WriteSSEJSON(dst, ch)
 }
 
-// gxParseTime reads an RFC 3339 timestamp as Unix seconds, or 0.
-func gxParseTime(s string) int64 {
+// parseTime reads an RFC 3339 timestamp as Unix seconds, or 0.
+func parseTime(s string) int64 {
 	if s == "" {
 		return 0
 	}
@@ -326,9 +327,9 @@ func gxParseTime(s string) int64 {
 	return ts.Unix()
 }
 
-// gxToolNames maps tool_call ids of earlier assistant messages to their function
+// toolNames maps tool_call ids of earlier assistant messages to their function
 // names, so that tool results can be sent by name to providers that need it.
-func gxToolNames(msgs []Message) map[string]string {
+func toolNames(msgs []Message) map[string]string {
 	out := map[string]string{}
 	for _, m := range msgs {
 		for _, tc := range m.ToolCalls {
@@ -340,7 +341,7 @@ func gxToolNames(msgs []Message) map[string]string {
 	return out
 }
 
-// gxSSEWriteError appends an OpenAI error event for a stream.
-func gxStreamError(dst []byte, e *Error) []byte {
+// sseWriteError appends an OpenAI error event for a stream.
+func streamErrorEvent(dst []byte, e *Error) []byte {
 	return WriteSSEError(dst, e)
 }

@@ -22,32 +22,32 @@ func init() {
 	}
 }
 
-func gxUpdating() bool {
+func goldenUpdating() bool {
 	f := flag.Lookup("update")
 	return f != nil && f.Value.String() == "true"
 }
 
-type gxKind int
+type goldenKind int
 
 const (
-	gxRequest gxKind = iota
-	gxResponse
-	gxStreamKind
-	gxErrorKind
+	goldenRequest goldenKind = iota
+	goldenResponse
+	goldenStream
+	goldenError
 )
 
-type gxCase struct {
+type goldenCase struct {
 	name     string
 	dir      string
 	provider string
-	kind     gxKind
+	kind     goldenKind
 	ep       Endpoint
 	target   Target
-	status   int               // gxErrorKind: the provider's HTTP status
-	headers  map[string]string // gxErrorKind: the provider's headers
+	status   int               // goldenError: the provider's HTTP status
+	headers  map[string]string // goldenError: the provider's headers
 }
 
-func gxPretty(t *testing.T, v any) []byte {
+func pretty(t *testing.T, v any) []byte {
 	t.Helper()
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -56,14 +56,14 @@ func gxPretty(t *testing.T, v any) []byte {
 	return append(b, '\n')
 }
 
-func gxRawOrString(b []byte) any {
+func rawOrString(b []byte) any {
 	if json.Valid(b) {
 		return json.RawMessage(b)
 	}
 	return string(b)
 }
 
-func gxErrorView(err error) any {
+func errorView(err error) any {
 	var e *Error
 	if !errors.As(err, &e) {
 		return map[string]any{"go_error": err.Error()}
@@ -71,9 +71,9 @@ func gxErrorView(err error) any {
 	return map[string]any{"status": e.Status, "class": int(e.Class), "retry_after": e.RetryAfter.String(), "json": json.RawMessage(e.JSON())}
 }
 
-func gxCompareGolden(t *testing.T, path string, got []byte) {
+func compareGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if gxUpdating() {
+	if goldenUpdating() {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatalf("write golden %s: %v", path, err)
 		}
@@ -88,9 +88,9 @@ func gxCompareGolden(t *testing.T, path string, got []byte) {
 	}
 }
 
-// gxFeedAll feeds a stream in the given pieces and returns the output with the
+// feedPieces feeds a stream in the given pieces and returns the output with the
 // usage, finish reason and error appended, as compared with the golden file.
-func gxFeedAll(tr Translator, c gxCase, pieces [][]byte) []byte {
+func feedPieces(tr Translator, c goldenCase, pieces [][]byte) []byte {
 	s := tr.NewStream(c.ep, c.target)
 	var out []byte
 	var errs []string
@@ -109,7 +109,7 @@ func gxFeedAll(tr Translator, c gxCase, pieces [][]byte) []byte {
 	return out
 }
 
-func gxRunCases(t *testing.T, cases []gxCase) {
+func runGoldenCases(t *testing.T, cases []goldenCase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.dir+"/"+c.name, func(t *testing.T) {
@@ -118,7 +118,7 @@ func gxRunCases(t *testing.T, cases []gxCase) {
 				t.Fatalf("no translator registered for %q", c.provider)
 			}
 			ext := ".json"
-			if c.kind == gxStreamKind {
+			if c.kind == goldenStream {
 				ext = ".stream"
 			}
 			in, err := os.ReadFile(filepath.Join("testdata", c.dir, c.name+ext))
@@ -128,44 +128,44 @@ func gxRunCases(t *testing.T, cases []gxCase) {
 			golden := filepath.Join("testdata", c.dir, c.name+".golden")
 			var got []byte
 			switch c.kind {
-			case gxRequest:
+			case goldenRequest:
 				req, err := tr.Request(c.ep, in, c.target)
 				if err != nil {
-					got = gxPretty(t, map[string]any{"error": gxErrorView(err)})
+					got = pretty(t, map[string]any{"error": errorView(err)})
 					break
 				}
-				got = gxPretty(t, map[string]any{"method": req.Method, "path": req.Path, "headers": req.Headers, "body": gxRawOrString(req.Body)})
-			case gxResponse:
+				got = pretty(t, map[string]any{"method": req.Method, "path": req.Path, "headers": req.Headers, "body": rawOrString(req.Body)})
+			case goldenResponse:
 				resp, err := tr.Response(c.ep, in, c.target)
 				if err != nil {
-					got = gxPretty(t, map[string]any{"error": gxErrorView(err)})
+					got = pretty(t, map[string]any{"error": errorView(err)})
 					break
 				}
 				if !json.Valid(resp.Body) {
 					t.Fatalf("response body is not JSON: %s", resp.Body)
 				}
-				got = gxPretty(t, map[string]any{"body": json.RawMessage(resp.Body), "usage": resp.Usage, "finish_reason": resp.FinishReason})
-			case gxErrorKind:
+				got = pretty(t, map[string]any{"body": json.RawMessage(resp.Body), "usage": resp.Usage, "finish_reason": resp.FinishReason})
+			case goldenError:
 				e := tr.Error(c.status, c.headers, in)
 				if e == nil {
 					t.Fatal("Error returned nil")
 				}
-				got = gxPretty(t, gxErrorView(e))
-			case gxStreamKind:
-				got = gxFeedAll(tr, c, [][]byte{in})
-				gxCheckSplits(t, tr, c, in, got)
+				got = pretty(t, errorView(e))
+			case goldenStream:
+				got = feedPieces(tr, c, [][]byte{in})
+				checkSplits(t, tr, c, in, got)
 			}
-			gxCompareGolden(t, golden, got)
+			compareGolden(t, golden, got)
 		})
 	}
 }
 
-// gxCheckSplits feeds the stream split at every byte boundary, and one byte at
+// checkSplits feeds the stream split at every byte boundary, and one byte at
 // a time, and requires the same output as when it is fed whole.
-func gxCheckSplits(t *testing.T, tr Translator, c gxCase, in, whole []byte) {
+func checkSplits(t *testing.T, tr Translator, c goldenCase, in, whole []byte) {
 	t.Helper()
 	for i := 1; i < len(in); i++ {
-		got := gxFeedAll(tr, c, [][]byte{in[:i], in[i:]})
+		got := feedPieces(tr, c, [][]byte{in[:i], in[i:]})
 		if !bytes.Equal(got, whole) {
 			t.Fatalf("split at byte %d changes the output:\n%s\n--- whole ---\n%s", i, got, whole)
 		}
@@ -175,14 +175,14 @@ func gxCheckSplits(t *testing.T, tr Translator, c gxCase, in, whole []byte) {
 		pieces = append(pieces, in[i:i+1])
 	}
 	pieces = append(pieces, nil)
-	if got := gxFeedAll(tr, c, pieces); !bytes.Equal(got, whole) {
+	if got := feedPieces(tr, c, pieces); !bytes.Equal(got, whole) {
 		t.Fatalf("byte-at-a-time feed changes the output:\n%s\n--- whole ---\n%s", got, whole)
 	}
 }
 
-// gxCheckSSE requires translated stream output to be well-formed OpenAI SSE:
+// checkSSE requires translated stream output to be well-formed OpenAI SSE:
 // every event a JSON object or [DONE], ending with [DONE].
-func gxCheckSSE(t *testing.T, out []byte) {
+func checkSSE(t *testing.T, out []byte) {
 	t.Helper()
 	var p SSEParser
 	evs := p.Feed(out, true)
