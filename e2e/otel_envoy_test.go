@@ -1,16 +1,20 @@
 package e2e
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	collectorlogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/grpc"
 
@@ -44,6 +48,8 @@ func envoyTracerJoins(t *testing.T, forward bool) {
 	rcv := &otlpReceiver{}
 	gs := grpc.NewServer()
 	collectortrace.RegisterTraceServiceServer(gs, rcv)
+	logs := &otlpLogs{}
+	collectorlogs.RegisterLogsServiceServer(gs, logs)
 	go func() { _ = gs.Serve(l) }()
 	defer gs.Stop()
 	cfg := fmt.Sprintf(`
@@ -65,6 +71,7 @@ general_settings:
 		"OTEL_SERVICE_NAME=llmgate-e2e")
 
 	const clientTrace, clientSpan = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+	var callIDs []string
 	for _, model := range []string{"good", "bad"} {
 		req, _ := http.NewRequest("POST", g.URL+"/v1/chat/completions", strings.NewReader(chatBody(model, "trace me")))
 		req.Header.Set("authorization", "Bearer "+master)
@@ -80,6 +87,7 @@ general_settings:
 			t.Fatalf("%s: %d %s", model, resp.StatusCode, b)
 		}
 		callID := resp.Header.Get("x-litellm-call-id")
+		callIDs = append(callIDs, callID)
 		var reqSpan *tracepb.Span
 		for deadline := time.Now().Add(30 * time.Second); reqSpan == nil; time.Sleep(100 * time.Millisecond) {
 			for _, s := range rcv.snapshot() {
@@ -107,6 +115,35 @@ general_settings:
 			t.Errorf("%s: the request span's parent is %q (%v), want Envoy's ext_proc client span", model, chain[0].Name, chain[0].Kind)
 		}
 	}
+	// The OTLP access log: one record per request, in the request's trace,
+	// naming the client's path, the model group and the call id.
+	for _, id := range callIDs {
+		var rec *logspb.LogRecord
+		for deadline := time.Now().Add(20 * time.Second); rec == nil && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			rec = logs.find(id)
+		}
+		if rec == nil {
+			t.Fatalf("no OTLP access log record for call %s", id)
+		}
+		attr := func(k string) string {
+			for _, a := range rec.Attributes {
+				if a.Key == k {
+					return a.Value.GetStringValue()
+				}
+			}
+			return ""
+		}
+		if hex.EncodeToString(rec.TraceId) != clientTrace || attr("url.path") != "/v1/chat/completions" ||
+			attr("http.response.status_code") != "200" || attr("llm.model_group") != "good" && attr("llm.model_group") != "bad" ||
+			!strings.Contains(rec.Body.GetStringValue(), "id="+id) {
+			t.Errorf("access log record %v", rec)
+		}
+	}
+	// One per request; the fallback's internal redirect (D11) is a request
+	// of its own to Envoy, under the same call id.
+	if n := logs.count(); n != len(callIDs)+1 {
+		t.Errorf("%d OTLP access log records, want one per request and one for the fallback's redirect (%d)", n, len(callIDs)+1)
+	}
 	// What the provider got.
 	tries := 0
 	for _, r := range fake.Requests() {
@@ -125,4 +162,41 @@ general_settings:
 	if tries != 3 {
 		t.Fatalf("the provider got %d tries, want 3 (good; bad, then good)", tries)
 	}
+}
+
+// otlpLogs is an in-process OTLP/gRPC logs collector.
+type otlpLogs struct {
+	collectorlogs.UnimplementedLogsServiceServer
+	mu   sync.Mutex
+	recs []*logspb.LogRecord
+}
+
+func (r *otlpLogs) Export(_ context.Context, req *collectorlogs.ExportLogsServiceRequest) (*collectorlogs.ExportLogsServiceResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rl := range req.ResourceLogs {
+		for _, sl := range rl.ScopeLogs {
+			r.recs = append(r.recs, sl.LogRecords...)
+		}
+	}
+	return &collectorlogs.ExportLogsServiceResponse{}, nil
+}
+
+func (r *otlpLogs) find(callID string) *logspb.LogRecord {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rec := range r.recs {
+		for _, a := range rec.Attributes {
+			if a.Key == "litellm.call_id" && a.Value.GetStringValue() == callID {
+				return rec
+			}
+		}
+	}
+	return nil
+}
+
+func (r *otlpLogs) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.recs)
 }

@@ -215,6 +215,11 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 	} else if ol != nil {
 		h.AccessLog = append(h.AccessLog, ol)
 	}
+	if tl, err := otlpAccessLog(o); err != nil {
+		return nil, err
+	} else if tl != nil {
+		h.AccessLog = append(h.AccessLog, tl) // OTLP access logs beside the tracer
+	}
 	if o.FastPath {
 		lua, err := fastPathLuaFilter()
 		if err != nil {

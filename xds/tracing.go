@@ -6,13 +6,16 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
+	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	mutationv3 "github.com/envoyproxy/go-control-plane/envoy/config/common/mutation_rules/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	tracev3 "github.com/envoyproxy/go-control-plane/envoy/config/trace/v3"
+	otelalsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/open_telemetry/v3"
 	headermutationv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/header_mutation/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
@@ -20,6 +23,8 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/contract"
+	commonv1 "go.opentelemetry.io/proto/otlp/common/v1"
 )
 
 // TracingCluster is the cluster of the OTLP collector Envoy's tracer
@@ -184,4 +189,86 @@ func untraceFilter(o Options) (*hcmv3.HttpFilter, error) {
 			{Action: &mutationv3.HeaderMutation_Remove{Remove: "tracestate"}},
 		},
 	}})
+}
+
+// otlpAccessLog is the listener's OTLP access log, on with the otel callback
+// beside Envoy's tracer: one log record per request to the same collector
+// (OTLP logs: gRPC, or OTLP/HTTP to /v1/logs beside the traces path), its
+// body the stdout access log's line, its attributes the same facts one by
+// one (the client's path, model, model group, status, attempts, cluster,
+// call id, durations, the fast path's tokens). Envoy stamps each record
+// with the request's trace and span ids. nil without the tracer.
+func otlpAccessLog(o Options) (*accesslogv3.AccessLog, error) {
+	tc := o.tracing
+	if tc == nil {
+		return nil, nil
+	}
+	line := accessLogFormat(false)
+	body := strings.TrimSuffix(line.GetTextFormatSource().GetInlineString(), "\n")
+	attrs := map[string]string{
+		"http.request.method": "%REQ(:METHOD)%", "url.path": clientPath, "network.protocol.name": "%PROTOCOL%",
+		"http.response.status_code": "%RESPONSE_CODE%", "envoy.response_flags": "%RESPONSE_FLAGS%",
+		"duration_ms": "%DURATION%", "upstream_ttfb_ms": "%RESPONSE_DURATION%",
+		"attempts": "%UPSTREAM_REQUEST_ATTEMPT_COUNT%", "gen_ai.request.model": ctxField("model"), "llm.model_group": ctxField("group"),
+		"envoy.cluster": "%UPSTREAM_CLUSTER%", "server.address": "%UPSTREAM_HOST%", "litellm.call_id": "%REQ(X-REQUEST-ID)%",
+		"gen_ai.usage.input_tokens":  "%DYNAMIC_METADATA(" + contract.UsageMetadataNamespace + ":prompt_tokens)%",
+		"gen_ai.usage.output_tokens": "%DYNAMIC_METADATA(" + contract.UsageMetadataNamespace + ":completion_tokens)%",
+	}
+	keys := make([]string, 0, len(attrs))
+	for k := range attrs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	kvs := &commonv1.KeyValueList{}
+	for _, k := range keys {
+		kvs.Values = append(kvs.Values, &commonv1.KeyValue{Key: k, Value: &commonv1.AnyValue{Value: &commonv1.AnyValue_StringValue{StringValue: attrs[k]}}})
+	}
+	cfg := &otelalsv3.OpenTelemetryAccessLogConfig{
+		LogName:    "llmgate",
+		StatPrefix: "llmgate_otlp_logs",
+		Body:       &commonv1.AnyValue{Value: &commonv1.AnyValue_StringValue{StringValue: body}},
+		Attributes: kvs,
+		Formatters: line.Formatters,
+		ResourceAttributes: &commonv1.KeyValueList{Values: []*commonv1.KeyValue{{Key: "service.name",
+			Value: &commonv1.AnyValue{Value: &commonv1.AnyValue_StringValue{StringValue: tc.service}}}}},
+	}
+	if tc.grpc {
+		gs := &corev3.GrpcService{TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: TracingCluster}}}
+		for _, k := range sortedKeys(tc.headers) {
+			gs.InitialMetadata = append(gs.InitialMetadata, &corev3.HeaderValue{Key: k, Value: tc.headers[k]})
+		}
+		cfg.GrpcService = gs
+	} else {
+		path := "/v1/logs"
+		if p, ok := strings.CutSuffix(tc.path, "/v1/traces"); ok {
+			path = p + "/v1/logs"
+		}
+		scheme := "http"
+		if tc.tls {
+			scheme = "https"
+		}
+		hs := &corev3.HttpService{HttpUri: &corev3.HttpUri{
+			Uri:              scheme + "://" + net.JoinHostPort(tc.host, strconv.Itoa(int(tc.port))) + path,
+			HttpUpstreamType: &corev3.HttpUri_Cluster{Cluster: TracingCluster},
+			Timeout:          durationpb.New(5 * time.Second),
+		}}
+		for _, k := range sortedKeys(tc.headers) {
+			hs.RequestHeadersToAdd = append(hs.RequestHeadersToAdd, &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: k, Value: tc.headers[k]}})
+		}
+		cfg.HttpService = hs
+	}
+	a, err := toAny(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &accesslogv3.AccessLog{Name: "envoy.access_loggers.open_telemetry", ConfigType: &accesslogv3.AccessLog_TypedConfig{TypedConfig: a}}, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -72,8 +72,16 @@ litellm_settings:
 		return false
 	}
 
+	otlpLog := func(h *hcmv3.HttpConnectionManager) bool {
+		for _, al := range h.AccessLog {
+			if al.Name == "envoy.access_loggers.open_telemetry" {
+				return true
+			}
+		}
+		return false
+	}
 	hcm, res := build(`["prometheus"]`, "false", nil)
-	if hcm.Tracing != nil || cluster(res, TracingCluster) != nil || untraced(res) {
+	if hcm.Tracing != nil || cluster(res, TracingCluster) != nil || untraced(res) || otlpLog(hcm) {
 		t.Fatal("tracing without the otel callback")
 	}
 	env := map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector.example:4317", "OTEL_SERVICE_NAME": "gw"}
@@ -83,7 +91,7 @@ litellm_settings:
 		hcm.Tracing.GetProvider().GetTypedConfig().UnmarshalTo(&otel) != nil {
 		t.Fatalf("tracing %v", hcm.Tracing)
 	}
-	if otel.ServiceName != "gw" || otel.GetGrpcService().GetEnvoyGrpc().GetClusterName() != TracingCluster {
+	if otel.ServiceName != "gw" || otel.GetGrpcService().GetEnvoyGrpc().GetClusterName() != TracingCluster || !otlpLog(hcm) {
 		t.Fatalf("tracer %v", &otel)
 	}
 	c := cluster(res, TracingCluster)
