@@ -68,7 +68,10 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		var retry map[string]string
 		if e.Status >= 500 {
 			// The gateway's own failure on this try (e.g. a deployment a
-			// reload removed): the next attempt of the plan may serve.
+			// reload removed). Envoy sends an upstream filter's local reply
+			// to the client, so this header does not make it retry (D3);
+			// it is kept so that the reply is classified like a provider
+			// 5xx wherever it is read.
 			retry = map[string]string{contract.RetryHeader: "1"}
 		}
 		return stream.Send(errorReply(e, retry))
