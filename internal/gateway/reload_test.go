@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/llmgate/llmgate/config"
@@ -29,5 +30,38 @@ func TestUnionConfig(t *testing.T) {
 	}
 	if len(cur.Models) != 2 {
 		t.Fatalf("the new config was modified: %d deployments", len(cur.Models))
+	}
+}
+
+// TestKeyRemoved: a reload that drops master_key is refused unless the new
+// file allows running without one on purpose (issue 8 item 4).
+func TestKeyRemoved(t *testing.T) {
+	withKey := func(k string, allow bool) *config.Config {
+		c := &config.Config{File: "c.yaml"}
+		c.General.MasterKey, c.General.AllowNoMasterKey = k, allow
+		return c
+	}
+	for _, tc := range []struct {
+		name    string
+		old     *config.Config
+		cur     *config.Config
+		refused bool
+	}{
+		{"first load", nil, withKey("", false), false},
+		{"no key before", withKey("", false), withKey("", false), false},
+		{"key kept", withKey("k", false), withKey("k", false), false},
+		{"key rotated", withKey("k", false), withKey("k2", false), false},
+		{"key removed", withKey("k", false), withKey("", false), true},
+		{"key removed on purpose", withKey("k", false), withKey("", true), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := keyRemoved(tc.old, tc.cur)
+			if (msg != "") != tc.refused {
+				t.Fatalf("keyRemoved = %q, refused want %v", msg, tc.refused)
+			}
+			if tc.refused && !strings.Contains(msg, "llmgate_allow_no_master_key") {
+				t.Errorf("the refusal does not say how to run without a key: %q", msg)
+			}
+		})
 	}
 }
