@@ -209,7 +209,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// The other configs: llmgate only (LiteLLM on them would add minutes).
 	variants := map[*Target]bool{}
 	if o.OtherConfigs {
-		addVariant := func(name, desc, model, yaml string) *Target {
+		addVariant := func(name, desc, model, yaml string, args ...string) *Target {
 			tr := &TargetReport{Name: name, Config: desc}
 			rep.Targets = append(rep.Targets, tr)
 			path := filepath.Join(o.WorkDir, name+".yaml")
@@ -217,7 +217,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				tr.Skipped = err.Error()
 				return nil
 			}
-			v, err := StartLLMGateAs(op, path, name, model)
+			v, err := StartLLMGateAs(op, path, name, model, args...)
 			if err != nil {
 				tr.Skipped = "did not start: " + firstLine(err.Error())
 				op.logf("skipping %s: %v", name, err)
@@ -235,6 +235,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			defer redis.Stop(time.Second)
 			addVariant("llmgate-redis", redisDesc, RedisModelGroup, RedisConfig(fake.FakeBase(), redisAddr))
 		}
+		// The typical config with the request filter in Envoy (D53).
+		addVariant("llmgate-module", moduleDesc, ModelGroup, TypicalConfig(fake.FakeBase(), ""), "--request-filter=module")
 		addVariant("llmgate-anthropic", anthropicDesc, AnthropicModelGroup, AnthropicConfig(fake.FakeBase()))
 		if sink, err := startSink(); err != nil {
 			rep.Targets = append(rep.Targets, &TargetReport{Name: "llmgate-observed", Config: observedDesc, Skipped: err.Error()})
@@ -510,6 +512,7 @@ func settle(t *Target) {
 const (
 	redisDesc     = "rpm/tpm limits counted in Redis (usage-based-routing-v2, 3 deployments)"
 	anthropicDesc = "Anthropic deployments, translated (3 deployments, simple-shuffle)"
+	moduleDesc    = "the typical config with --request-filter=module: llmgate's Go dynamic module serves the request in Envoy, no ext_proc request-filter stream (D53)"
 	observedDesc  = "the typical config with callbacks prometheus, otel (every request traced) and generic_api, exporting to a local receiver"
 )
 

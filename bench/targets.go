@@ -157,14 +157,14 @@ func StartLLMGate(o *Options, cfgPath string) (*Target, error) {
 }
 
 // StartLLMGateAs runs `llmgate run` on a config, as the target name, with
-// requests for model.
-func StartLLMGateAs(o *Options, cfgPath, name, model string) (*Target, error) {
+// requests for model; args are extra `llmgate run` flags.
+func StartLLMGateAs(o *Options, cfgPath, name, model string, args ...string) (*Target, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	argv := o.Pin.command(o.Pin.SUTCPU, []string{o.LLMGateBin, "run", "--config", cfgPath, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--envoy", o.EnvoyBin, "--envoy-concurrency", strconv.Itoa(o.EnvoyConcurrency), "--access-log=false"})
+	argv := o.Pin.command(o.Pin.SUTCPU, append([]string{o.LLMGateBin, "run", "--config", cfgPath, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
+		"--envoy", o.EnvoyBin, "--envoy-concurrency", strconv.Itoa(o.EnvoyConcurrency), "--access-log=false"}, args...))
 	// The typical config sets master_key: llmgate's key store lives in the
 	// bench's temp dir, never in ~/.llmgate.
 	env := []string{"LLMGATE_DATA_DIR=" + filepath.Join(o.WorkDir, "llmgate-data")}

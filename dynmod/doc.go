@@ -1,7 +1,7 @@
 // Command dynmod is llmgate's request filter inside Envoy: a Go dynamic
 // module (go build -buildmode=c-shared -o bin/libllmgate.so ./dynmod) that
 // `llmgate run --request-filter=module` makes its Envoy load into the
-// listener, before the ext_proc request filter (docs/architecture.md D49).
+// listener, before the ext_proc request filter (docs/architecture.md D53).
 //
 // The module serves the common request itself (the master key, an exact
 // model group or alias, a plain OpenAI body) and hands every other request

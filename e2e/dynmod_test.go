@@ -15,7 +15,7 @@ import (
 	"github.com/llmgate/llmgate/internal/fakeprovider"
 )
 
-// moduleArgs runs `llmgate run` with the in-Envoy request filter (D49).
+// moduleArgs runs `llmgate run` with the in-Envoy request filter (D53).
 var moduleArgs = []string{"--request-filter=module"}
 
 // waitLog waits until llmgate's log contains s.
@@ -31,7 +31,7 @@ func waitLog(t *testing.T, g *Gateway, s string) {
 	t.Fatalf("log never said %q:\n%s", s, g.Logs())
 }
 
-// TestRequestModuleLoads (D49): with --request-filter=module Envoy loads
+// TestRequestModuleLoads (D53): with --request-filter=module Envoy loads
 // llmgate's dynamic module into the listener before the ext_proc request
 // filter, confirms its ABI version, and requests are answered as before:
 // success, 401 without a key; a marker header a client sends skips nothing
@@ -83,7 +83,7 @@ general_settings: {master_key: %[2]s}
 	}
 }
 
-// TestRequestModuleRefused (D49): llmgate does not run a module Envoy does
+// TestRequestModuleRefused (D53): llmgate does not run a module Envoy does
 // not confirm: a missing file, and a module that claims another ABI version
 // (Envoy loads it with a warning only) end the run with an error.
 func TestRequestModuleRefused(t *testing.T) {
@@ -186,7 +186,7 @@ general_settings:
 `, fake, master, extra)
 }
 
-// TestRequestModuleServes (D49): the module serves the common request in
+// TestRequestModuleServes (D53): the module serves the common request in
 // Envoy (no ext_proc request-filter stream) and answers it as the ext_proc
 // filter does (a second gateway without the module, same config, side by
 // side): success with every x-litellm-* header, an alias, embeddings, 401
@@ -276,6 +276,7 @@ func TestRequestModuleServes(t *testing.T) {
 	}
 	both("alias", chat, master, chatBody("my-gpt", "hi"), true, false)
 	both("stream false", chat, master, chatBody("gpt", "hi", `"stream":false`, `"temperature":0.2`), true, false)
+	both("stream", chat, master, chatBody("gpt", "hi", `"stream":true`, `"stream_options":{"include_usage":true}`), true, false)
 	both("embeddings", "/v1/embeddings", master, `{"model":"emb","input":"hello"}`, true, false)
 	both("no key", chat, "", chatBody("gpt", "hi"), true, true)
 	both("bad key", chat, "sk-wrong-key", chatBody("gpt", "hi"), false, true)
@@ -344,5 +345,38 @@ func TestRequestModuleServes(t *testing.T) {
 	}
 	if a.code != 200 || !a.served || model(a.body) != "added" {
 		t.Errorf("after a reload: %d served by the module = %v %s", a.code, a.served, a.body)
+	}
+}
+
+// TestRouterSemanticsModule (D53) runs the router-semantics tests again with
+// every gateway on --request-filter=module: retries, cooldowns, fallbacks of
+// every kind, weights, wildcards, virtual keys, LiteLLM's headers, hot
+// reload, the security checks, with the module serving what it can and
+// handing the rest to ext_proc. (`LLMGATE_REQUEST_FILTER=module go test
+// ./e2e` runs the whole suite so; tests that count the ext_proc request
+// filter's own streams — TestPipelinedRequestFilter, TestFastPathErrors —
+// count one stream fewer per request the module served.)
+func TestRouterSemanticsModule(t *testing.T) {
+	t.Setenv("LLMGATE_REQUEST_FILTER", "module")
+	for _, tc := range []struct {
+		name string
+		fn   func(*testing.T)
+	}{
+		{"TestRouterFailures", TestRouterFailures},
+		{"TestRouterFallbacks", TestRouterFallbacks},
+		{"TestRouterWeightedShuffle", TestRouterWeightedShuffle},
+		{"TestProviderErrorFallbacks", TestProviderErrorFallbacks},
+		{"TestFoundation", TestFoundation},
+		{"TestHotReload", TestHotReload},
+		{"TestLiteLLMRequestHeaders", TestLiteLLMRequestHeaders},
+		{"TestCatchAllWildcard", TestCatchAllWildcard},
+		{"TestVirtualKeysEmbedded", TestVirtualKeysEmbedded},
+		{"TestFastPathSuccess", TestFastPathSuccess},
+		{"TestRepliesAreOpenAIJSON", TestRepliesAreOpenAIJSON},
+		{"TestNoInternalHeadersReachClients", TestNoInternalHeadersReachClients},
+		{"TestDuplicateKeysRefused", TestDuplicateKeysRefused},
+		{"TestClientKnobsBounded", TestClientKnobsBounded},
+	} {
+		t.Run(tc.name, tc.fn)
 	}
 }

@@ -75,7 +75,7 @@ type StartOptions struct {
 	Stderr        io.Writer
 	ExtraArgs     []string
 	// Env is added to llmgate's environment for Envoy (the dynamic module
-	// search path of the in-Envoy request filter, D49).
+	// search path of the in-Envoy request filter, D53).
 	Env []string
 }
 

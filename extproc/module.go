@@ -17,7 +17,7 @@ import (
 	"github.com/llmgate/llmgate/xds"
 )
 
-// The request filter run inside Envoy (docs/architecture.md D49): llmgate's
+// The request filter run inside Envoy (docs/architecture.md D53): llmgate's
 // dynamic module (dynmod/) serves the common request with this very code, in
 // Envoy's process, and hands every other request to the ext_proc request
 // filter. What it serves it answers exactly as routeRequest does here,
@@ -71,7 +71,8 @@ type ModuleFilter struct {
 // and knobs, metadata, stream options, …) hands the request to ext_proc.
 var plainKeys = []string{"model", "messages", "prompt", "input", "temperature", "top_p", "n", "max_tokens", "max_completion_tokens",
 	"stop", "presence_penalty", "frequency_penalty", "logit_bias", "seed", "response_format", "tools", "tool_choice",
-	"parallel_tool_calls", "logprobs", "top_logprobs", "encoding_format", "dimensions", "suffix", "echo", "best_of"}
+	"parallel_tool_calls", "logprobs", "top_logprobs", "encoding_format", "dimensions", "suffix", "echo", "best_of",
+	"stream", "stream_options"}
 
 // NewModuleFilter builds the module's filter for a config.
 func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *slog.Logger) *ModuleFilter {
@@ -228,7 +229,7 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 }
 
 // plainBody reads the model of a body whose top-level keys are all plain,
-// none repeated or escaped, "stream" only as false; ok false otherwise.
+// none repeated or escaped; ok false otherwise.
 func (m *ModuleFilter) plainBody(body []byte) (model string, ok bool) {
 	var bad bool
 	seen := map[string]bool{}
@@ -239,8 +240,6 @@ func (m *ModuleFilter) plainBody(body []byte) (model string, ok bool) {
 		switch {
 		case escaped || seen[k]:
 			bad = true
-		case k == "stream":
-			bad = string(value) != "false"
 		case !m.plain[k]:
 			bad = true
 		case k == "model":

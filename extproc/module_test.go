@@ -97,7 +97,8 @@ func TestModuleServesAsExtProc(t *testing.T) {
 	}{
 		{`{"model":"gpt","messages":[{"role":"user","content":"hi"}]}`, true},
 		{`{"model":"solo","messages":[],"temperature":0.1,"stream":false}`, true},
-		{`{"model":"gpt","messages":[],"stream":true}`, false},
+		{`{"model":"gpt","messages":[],"stream":true,"stream_options":{"include_usage":true}}`, true},
+		{`{"model":"gpt","messages":[],"user":"u1"}`, false},
 		{`{"model":"gpt","messages":[],"mock_response":"x"}`, false},
 		{`{"model":"gpt","messages":[],"fallbacks":["solo"]}`, false},
 		{`{"model":"gpt","model":"solo","messages":[]}`, false},

@@ -152,7 +152,7 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The in-Envoy request filter before it, when on (xds/module.go, D49).
+	// The in-Envoy request filter before it, when on (xds/module.go, D53).
 	reqFilters, err := requestFilters(o, reqFilter)
 	if err != nil {
 		return nil, err

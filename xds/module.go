@@ -18,7 +18,7 @@ import (
 	"github.com/llmgate/llmgate/internal/contract"
 )
 
-// The in-Envoy request filter (docs/architecture.md D49): with
+// The in-Envoy request filter (docs/architecture.md D53): with
 // Options.RequestModule the listener runs llmgate's Go dynamic module before
 // the ext_proc request filter. The module serves the common request itself
 // and marks it (contract.ModuleHeader, a per-process secret); the ext_proc

@@ -47,7 +47,7 @@ type Options struct {
 	// D45). Off for resources rendered for a static bootstrap.
 	FastPath bool
 	// RequestModule, when set, puts llmgate's Go dynamic module (the
-	// in-Envoy request filter, D49) before the ext_proc request filter,
+	// in-Envoy request filter, D53) before the ext_proc request filter,
 	// with this filter config; Envoy must find the module
 	// ($ENVOY_DYNAMIC_MODULES_SEARCH_PATH, xds/module.go).
 	RequestModule *filter.Config

@@ -16,7 +16,7 @@ const (
 	// retry (the next plan entry is then tried); routes retry on it.
 	RetryHeader = "x-llmgate-retry"
 	// ModuleHeader marks a request the in-Envoy request filter (the dynamic
-	// module, D49) served itself: the listener then skips the ext_proc
+	// module, D53) served itself: the listener then skips the ext_proc
 	// request filter. Its value is a per-process secret; the module removes
 	// the header from every request it did not serve, and the listener
 	// removes it before the router.
@@ -90,7 +90,7 @@ const (
 	RoutingTableName = "llmgate"
 )
 
-// The table `llmgate run` pushes to its Envoy's request filter module (D49)
+// The table `llmgate run` pushes to its Envoy's request filter module (D53)
 // over ADS on a socket of its own: one resource of this type and name (a
 // google.protobuf.BytesValue holding extproc.ModuleTable as JSON).
 const (

@@ -87,7 +87,7 @@ type Options struct {
 	DataDir string
 	// RequestFilter is RequestFilterExtProc (default) or RequestFilterModule:
 	// llmgate's dynamic module in Envoy before the ext_proc request filter
-	// (module.go, D49). DynamicModule is the module's file (default:
+	// (module.go, D53). DynamicModule is the module's file (default:
 	// libllmgate.so next to the llmgate binary).
 	RequestFilter string
 	DynamicModule string

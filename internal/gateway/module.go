@@ -31,7 +31,7 @@ import (
 	"github.com/llmgate/llmgate/xds"
 )
 
-// The in-Envoy request filter (docs/architecture.md D49): with
+// The in-Envoy request filter (docs/architecture.md D53): with
 // --request-filter=module, `llmgate run` makes its Envoy load llmgate's Go
 // dynamic module (bin/libllmgate.so, built by `make build`) and puts it in
 // the listener before the ext_proc request filter.
