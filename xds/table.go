@@ -6,7 +6,7 @@ import (
 
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/contract"
-	"github.com/llmgate/llmgate/internal/upstream"
+	"github.com/llmgate/llmgate/internal/model"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 )
 
@@ -22,11 +22,10 @@ func RoutingTable(cfg *config.Config, version string, ticketKey []byte) (*llmgat
 		return nil, fmt.Errorf("routing table: %w", err)
 	}
 	rt := &llmgatev1.RoutingTable{Name: contract.RoutingTableName, Version: version, ResolvedConfig: b, TicketKey: ticketKey}
-	for i := range cfg.Models {
-		d := &cfg.Models[i]
+	for _, d := range model.Compile(cfg).Deployments {
 		rt.Deployments = append(rt.Deployments, &llmgatev1.Deployment{
-			Id: d.ID, ModelGroup: d.ModelName, Provider: d.Provider, Model: d.Model,
-			ApiBase: upstream.APIBase(d), Cluster: contract.ClusterName(d.ID), Wildcard: d.Wildcard,
+			Id: d.ID, ModelGroup: d.Group, Provider: d.Provider, Model: d.Model,
+			ApiBase: d.APIBase, Cluster: d.Cluster, Wildcard: d.Wildcard,
 		})
 	}
 	return rt, nil
