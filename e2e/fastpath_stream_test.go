@@ -246,3 +246,119 @@ general_settings:
 		}
 	}
 }
+
+// TestFastPathStreamFallback (D49): a fast-path stream whose first try
+// fails falls back as a non-stream does: the failing try's attempt filter
+// (at the response) sends it on, the fallback streams with the fallback's
+// headers and every chunk carries the requested name (a stream is restamped
+// even after a fallback, as the attempt filter does: D16).
+func TestFastPathStreamFallback(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	g := startGateway(t, fmt.Sprintf(`
+model_list:
+  - model_name: fa
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/fa/v1, api_key: k-fa}
+  - model_name: fb
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/fb/v1, api_key: k-fb}
+router_settings:
+  num_retries: 0
+  fallbacks: [{"fa": ["fb"]}]
+general_settings:
+  master_key: %[2]s
+`, fake.URL(), master))
+	must(t, fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/fa/"}, Fault: fakeprovider.Fault{Status: 500, ErrorMessage: "fa is down"}}))
+	before := extProcStreams(t, g)
+	code, h, b := post(t, g.URL+"/v1/chat/completions", master, chatBody("fa", "hi", `"stream":true`))
+	if code != 200 {
+		t.Fatalf("stream: %d %s", code, b)
+	}
+	if n := extProcStreams(t, g) - before; n != 2 {
+		t.Errorf("%d ext_proc streams, want 2 (request filter, the failing try's attempt filter)", n)
+	}
+	for k, want := range map[string]string{"x-litellm-attempted-fallbacks": "1", "x-litellm-model-group": "fb"} {
+		if got := h.Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	evs := sseEvents(b)
+	if len(evs) < 3 || evs[len(evs)-1] != "[DONE]" {
+		t.Fatalf("stream: %s", b)
+	}
+	for _, ev := range evs[:len(evs)-1] {
+		var c struct {
+			Model string `json:"model"`
+		}
+		if err := json.Unmarshal([]byte(ev), &c); err != nil || c.Model != "fa" {
+			t.Errorf("chunk model %q, want the requested name: %s", c.Model, ev)
+		}
+		if strings.Contains(ev, `"usage"`) {
+			t.Errorf("client did not ask for usage, got: %s", ev)
+		}
+	}
+}
+
+// TestFastPathStreamNotHeld (D49): a fast-path stream reaches the client as
+// it is produced — neither the clusters' Lua (which holds a non-stream
+// success until its body is whole) nor the listener's holds it: the
+// provider sends the rest only after the client has read the first event.
+func TestFastPathStreamNotHeld(t *testing.T) {
+	first := make(chan struct{})
+	released := make(chan bool, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("content-type", "text/event-stream")
+		w.WriteHeader(200)
+		f := w.(http.Flusher)
+		_, _ = io.WriteString(w, `data: {"id":"x","object":"chat.completion.chunk","created":1700000000,"model":"up","choices":[{"index":0,"delta":{"content":"one"},"finish_reason":null}]}`+"\n\n")
+		f.Flush()
+		select {
+		case <-first:
+			released <- true
+		case <-time.After(10 * time.Second):
+			released <- false
+		}
+		_, _ = io.WriteString(w, `data: {"id":"x","object":"chat.completion.chunk","created":1700000000,"model":"up","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\ndata: [DONE]\n\n")
+		f.Flush()
+	}))
+	defer up.Close()
+	g := startGateway(t, fmt.Sprintf(`
+model_list:
+  - model_name: fast
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/v1, api_key: sk-a}
+router_settings:
+  num_retries: 0
+general_settings:
+  master_key: %[2]s
+`, up.URL, master))
+	before := extProcStreams(t, g)
+	req, _ := http.NewRequest("POST", g.URL+"/v1/chat/completions", strings.NewReader(chatBody("fast", "hi", `"stream":true`)))
+	req.Header.Set("Authorization", "Bearer "+master)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 0, 4096)
+	tmp := make([]byte, 4096)
+	for !strings.Contains(string(buf), "\n\n") {
+		n, err := resp.Body.Read(tmp)
+		buf = append(buf, tmp[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	close(first)
+	if !strings.Contains(string(buf), `"content":"one"`) || !strings.Contains(string(buf), `"model":"fast"`) {
+		t.Fatalf("first event: %q", buf)
+	}
+	if !<-released {
+		t.Fatal("the provider's first event did not reach the client before the provider went on: the stream was held")
+	}
+	rest, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(rest), "[DONE]") {
+		t.Errorf("rest of the stream: %q", rest)
+	}
+	if n := extProcStreams(t, g) - before; n != 1 {
+		t.Errorf("%d ext_proc streams, want 1: the stream did not take the fast path", n)
+	}
+}
