@@ -55,11 +55,11 @@ var anthropicSupportedParams = []string{
 // anthropicThinkingBudget is LiteLLM's reasoning_effort → budget_tokens map.
 var anthropicThinkingBudget = map[string]int{"minimal": 128, "low": 1024, "medium": 2048, "high": 4096}
 
-func init() { Register(provider.WireAnthropic, AnthropicTranslator{}) }
+func init() { Register(provider.WireAnthropic, anthropicTranslator{}) }
 
-// AnthropicTranslator translates OpenAI chat completions to the Anthropic
+// anthropicTranslator translates OpenAI chat completions to the Anthropic
 // Messages API and back.
-type AnthropicTranslator struct{}
+type anthropicTranslator struct{}
 
 type anthRequest struct {
 	Model         string          `json:"model"`
@@ -122,7 +122,7 @@ type anthToolChoice struct {
 func strPtr(s string) *string { return &s }
 
 // Request implements Translator.
-func (AnthropicTranslator) Request(ep Endpoint, body []byte, t Target) (*UpstreamRequest, error) {
+func (anthropicTranslator) Request(ep Endpoint, body []byte, t Target) (*UpstreamRequest, error) {
 	if ep != Chat {
 		return nil, NewError(400, "invalid_request_error", fmt.Sprintf("llmgate: endpoint %s not supported by provider anthropic", ep), "")
 	}
@@ -461,7 +461,7 @@ func anthropicFinishReason(s string) string {
 }
 
 // Response implements Translator.
-func (AnthropicTranslator) Response(ep Endpoint, body []byte, t Target) (*Response, error) {
+func (anthropicTranslator) Response(ep Endpoint, body []byte, t Target) (*Response, error) {
 	if ep != Chat {
 		return nil, NewError(400, "invalid_request_error", fmt.Sprintf("llmgate: endpoint %s not supported by provider anthropic", ep), "")
 	}
@@ -470,7 +470,7 @@ func (AnthropicTranslator) Response(ep Endpoint, body []byte, t Target) (*Respon
 		return nil, NewError(502, "internal_server_error", "llmgate: anthropic returned an invalid message: "+err.Error(), "")
 	}
 	if r.Type == "error" {
-		return nil, AnthropicTranslator{}.Error(500, nil, body)
+		return nil, anthropicTranslator{}.Error(500, nil, body)
 	}
 	var text, reasoning strings.Builder
 	var calls []ToolCall
@@ -526,7 +526,7 @@ type anthErrorBody struct {
 }
 
 // Error implements Translator.
-func (AnthropicTranslator) Error(status int, headers map[string]string, body []byte) *Error {
+func (anthropicTranslator) Error(status int, headers map[string]string, body []byte) *Error {
 	var eb anthErrorBody
 	msg, typ := "", ""
 	if json.Unmarshal(body, &eb) == nil {
@@ -617,7 +617,7 @@ func retryAfter(h map[string]string) time.Duration {
 }
 
 // NewStream implements Translator.
-func (AnthropicTranslator) NewStream(ep Endpoint, t Target) Stream {
+func (anthropicTranslator) NewStream(ep Endpoint, t Target) Stream {
 	return &anthropicStream{model: t.Model, toolIndex: map[int]int{}}
 }
 

@@ -31,7 +31,7 @@ func TestAnthropicRequestGolden(t *testing.T) {
 			}
 			tg := anthTarget
 			tg.Stream = bytes.Contains(in, []byte(`"stream":true`))
-			up, err := AnthropicTranslator{}.Request(Chat, in, tg)
+			up, err := anthropicTranslator{}.Request(Chat, in, tg)
 			if err != nil {
 				t.Fatalf("Request: %v", err)
 			}
@@ -176,7 +176,7 @@ func TestAnthropicRequestDetails(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tg := tt.target
 			tg.Model = "claude-x"
-			up, err := AnthropicTranslator{}.Request(Chat, []byte(tt.in), tg)
+			up, err := anthropicTranslator{}.Request(Chat, []byte(tt.in), tg)
 			if tt.wantErr != "" {
 				e, ok := err.(*Error)
 				if !ok || e.Status != 400 || !strings.Contains(e.Message, tt.wantErr) || e.Param != tt.param {
@@ -230,7 +230,7 @@ func TestAnthropicResponseGolden(t *testing.T) {
 			if err := json.Unmarshal(in, &m); err != nil || m.ID == "" {
 				t.Fatalf("fixture is not an anthropic.Message: %v", err)
 			}
-			r, err := AnthropicTranslator{}.Response(Chat, in, anthTarget)
+			r, err := anthropicTranslator{}.Response(Chat, in, anthTarget)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -248,7 +248,7 @@ func TestAnthropicResponseGolden(t *testing.T) {
 
 func TestAnthropicResponseMalformed(t *testing.T) {
 	for _, in := range []string{``, `[]`, `{"content":"x"}`, `nul`} {
-		if _, err := (AnthropicTranslator{}).Response(Chat, []byte(in), anthTarget); err == nil {
+		if _, err := (anthropicTranslator{}).Response(Chat, []byte(in), anthTarget); err == nil {
 			t.Errorf("Response(%q): want error", in)
 		}
 	}
@@ -279,7 +279,7 @@ func TestAnthropicError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := AnthropicTranslator{}.Error(tt.status, tt.headers, []byte(tt.body))
+			e := anthropicTranslator{}.Error(tt.status, tt.headers, []byte(tt.body))
 			if e.Status != tt.status || e.Class != tt.class || e.Type != tt.typ || e.Message != tt.msg || e.RetryAfter != tt.retry {
 				t.Fatalf("got %+v", e)
 			}
@@ -332,7 +332,7 @@ func TestAnthropicStreamGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			run := func(chunks [][]byte) (Stream, []byte) {
-				s := AnthropicTranslator{}.NewStream(Chat, anthTarget)
+				s := anthropicTranslator{}.NewStream(Chat, anthTarget)
 				s.(IncludeUsageSetter).SetIncludeUsage(tt.includeUsage)
 				return s, feedAll(t, s, chunks)
 			}
@@ -393,7 +393,7 @@ func FuzzAnthropicStream(f *testing.F) {
 			split = -split
 		}
 		split %= len(in) + 1
-		s := AnthropicTranslator{}.NewStream(Chat, anthTarget)
+		s := anthropicTranslator{}.NewStream(Chat, anthTarget)
 		s.(IncludeUsageSetter).SetIncludeUsage(true)
 		a, _ := s.Feed(in[:split], false)
 		b, _ := s.Feed(in[split:], true)
@@ -413,11 +413,11 @@ func FuzzAnthropicResponse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		r, err := AnthropicTranslator{}.Response(Chat, in, anthTarget)
+		r, err := anthropicTranslator{}.Response(Chat, in, anthTarget)
 		if err == nil && !json.Valid(r.Body) {
 			t.Fatalf("invalid JSON out: %s", r.Body)
 		}
-		_ = AnthropicTranslator{}.Error(400, nil, in)
+		_ = anthropicTranslator{}.Error(400, nil, in)
 	})
 }
 
@@ -429,7 +429,7 @@ func FuzzAnthropicRequest(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		up, err := AnthropicTranslator{}.Request(Chat, in, anthTarget)
+		up, err := anthropicTranslator{}.Request(Chat, in, anthTarget)
 		if err == nil && !json.Valid(up.Body) {
 			t.Fatalf("invalid JSON out: %s", up.Body)
 		}

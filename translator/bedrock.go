@@ -47,11 +47,11 @@ var bedrockSupportedParams = []string{
 	"reasoning_effort", "n",
 }
 
-func init() { Register(provider.WireBedrock, BedrockTranslator{}) }
+func init() { Register(provider.WireBedrock, bedrockTranslator{}) }
 
-// BedrockTranslator translates OpenAI requests to AWS Bedrock Converse and
+// bedrockTranslator translates OpenAI requests to AWS Bedrock Converse and
 // InvokeModel (embeddings) and back.
-type BedrockTranslator struct{}
+type bedrockTranslator struct{}
 
 // bedrockFamily names the model family of a Bedrock model id, inference
 // profile id ("us.anthropic...") or ARN: anthropic, meta, mistral, amazon
@@ -172,7 +172,7 @@ type brkReasoningContent struct {
 }
 
 // Request implements Translator.
-func (BedrockTranslator) Request(ep Endpoint, body []byte, t Target) (*UpstreamRequest, error) {
+func (bedrockTranslator) Request(ep Endpoint, body []byte, t Target) (*UpstreamRequest, error) {
 	switch ep {
 	case Chat:
 		return bedrockChatRequest(body, t)
@@ -481,7 +481,7 @@ func bedrockID(b []byte) string {
 }
 
 // Response implements Translator.
-func (BedrockTranslator) Response(ep Endpoint, body []byte, t Target) (*Response, error) {
+func (bedrockTranslator) Response(ep Endpoint, body []byte, t Target) (*Response, error) {
 	switch ep {
 	case Chat:
 		return bedrockChatResponse(body, t)
@@ -580,7 +580,7 @@ func bedrockError(status int, excType, msg string, body []byte, headers map[stri
 // Error implements Translator. Bedrock sends {"message": "..."} (sometimes
 // "Message") with the exception name in x-amzn-ErrorType
 // ("ValidationException:http://internal.amazon.com/coral/...").
-func (BedrockTranslator) Error(status int, headers map[string]string, body []byte) *Error {
+func (bedrockTranslator) Error(status int, headers map[string]string, body []byte) *Error {
 	var eb struct {
 		Message  string `json:"message"`
 		Message2 string `json:"Message"`

@@ -7,7 +7,7 @@ import (
 )
 
 // NewStream implements Translator: ConverseStream eventstream frames → OpenAI SSE.
-func (BedrockTranslator) NewStream(ep Endpoint, t Target) Stream {
+func (bedrockTranslator) NewStream(ep Endpoint, t Target) Stream {
 	return &bedrockStream{model: t.Model, toolIndex: map[int]int{}}
 }
 

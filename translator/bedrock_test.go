@@ -30,7 +30,7 @@ func TestBedrockRequestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			up, err := BedrockTranslator{}.Request(Chat, in, Target{Provider: "bedrock", Model: tt.model, Region: "us-east-1", Stream: tt.stream})
+			up, err := bedrockTranslator{}.Request(Chat, in, Target{Provider: "bedrock", Model: tt.model, Region: "us-east-1", Stream: tt.stream})
 			if err != nil {
 				t.Fatalf("Request: %v", err)
 			}
@@ -101,7 +101,7 @@ func TestBedrockRequestDetails(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tg := tt.target
 			tg.Model = tt.model
-			up, err := BedrockTranslator{}.Request(Chat, []byte(tt.in), tg)
+			up, err := bedrockTranslator{}.Request(Chat, []byte(tt.in), tg)
 			if tt.wantErr != "" {
 				e, ok := err.(*Error)
 				if !ok || e.Status != 400 || !strings.Contains(e.Message, tt.wantErr) || e.Param != tt.param {
@@ -139,7 +139,7 @@ func TestBedrockResponseGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := BedrockTranslator{}.Response(Chat, in, Target{Model: brkClaude})
+			r, err := bedrockTranslator{}.Response(Chat, in, Target{Model: brkClaude})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,7 +150,7 @@ func TestBedrockResponseGolden(t *testing.T) {
 		})
 	}
 	for _, bad := range []string{``, `{}`, `{"output":{}}`, `{"output":{"message":{"content":"x"}}}`} {
-		if _, err := (BedrockTranslator{}).Response(Chat, []byte(bad), Target{}); err == nil {
+		if _, err := (bedrockTranslator{}).Response(Chat, []byte(bad), Target{}); err == nil {
 			t.Errorf("Response(%q): want error", bad)
 		}
 	}
@@ -178,7 +178,7 @@ func TestBedrockError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := BedrockTranslator{}.Error(tt.status, map[string]string{"X-Amzn-ErrorType": tt.errType, "retry-after": "2"}, []byte(tt.body))
+			e := bedrockTranslator{}.Error(tt.status, map[string]string{"X-Amzn-ErrorType": tt.errType, "retry-after": "2"}, []byte(tt.body))
 			if e.Status != tt.status || e.Class != tt.class || e.Message != tt.msg || e.RetryAfter.Seconds() != 2 {
 				t.Fatalf("got %+v", e)
 			}
@@ -248,7 +248,7 @@ func TestBedrockStreamGolden(t *testing.T) {
 			path := filepath.Join("testdata/bedrock", tt.file)
 			wire := encodeBedrockFixture(t, path)
 			run := func(chunks [][]byte) (Stream, []byte) {
-				s := BedrockTranslator{}.NewStream(Chat, Target{Model: brkClaude, Stream: true})
+				s := bedrockTranslator{}.NewStream(Chat, Target{Model: brkClaude, Stream: true})
 				s.(IncludeUsageSetter).SetIncludeUsage(tt.includeUsage)
 				return s, feedAll(t, s, chunks)
 			}
@@ -280,7 +280,7 @@ func TestBedrockStreamCorruptAndTruncated(t *testing.T) {
 	}
 	for name, in := range tests {
 		t.Run(name, func(t *testing.T) {
-			s := BedrockTranslator{}.NewStream(Chat, Target{Model: brkClaude})
+			s := bedrockTranslator{}.NewStream(Chat, Target{Model: brkClaude})
 			out := feedAll(t, s, [][]byte{in, nil})
 			if s.(StreamErr).Err() == nil || !bytes.Contains(out, []byte(`data: {"error":`)) || bytes.Contains(out, SSEDone) {
 				t.Fatalf("want an SSE error and no [DONE], got %s", out)
@@ -293,7 +293,7 @@ func TestBedrockStreamCorruptAndTruncated(t *testing.T) {
 // complete after messageStop, so the client gets [DONE].
 func TestBedrockStreamCutInMetadata(t *testing.T) {
 	wire := encodeBedrockFixture(t, "testdata/bedrock/stream_text.json")
-	s := BedrockTranslator{}.NewStream(Chat, Target{Model: brkClaude})
+	s := bedrockTranslator{}.NewStream(Chat, Target{Model: brkClaude})
 	out := feedAll(t, s, [][]byte{wire[:len(wire)-5], nil})
 	if s.(StreamErr).Err() != nil || !bytes.HasSuffix(out, SSEDone) || s.FinishReason() != "length" {
 		t.Fatalf("got err %v, out %s", s.(StreamErr).Err(), out)
@@ -321,7 +321,7 @@ func TestBedrockEmbeddings(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tg := tt.target
 			tg.Model = tt.model
-			up, err := BedrockTranslator{}.Request(Embeddings, []byte(tt.in), tg)
+			up, err := bedrockTranslator{}.Request(Embeddings, []byte(tt.in), tg)
 			if tt.wantErr != "" {
 				e, ok := err.(*Error)
 				if !ok || e.Status != 400 || !strings.Contains(e.Message, tt.wantErr) || e.Param != tt.param {
@@ -338,7 +338,7 @@ func TestBedrockEmbeddings(t *testing.T) {
 		})
 	}
 
-	r, err := BedrockTranslator{}.Response(Embeddings, []byte(`{"embedding":[0.5,-0.25],"inputTextTokenCount":3}`), Target{Model: "amazon.titan-embed-text-v2:0"})
+	r, err := bedrockTranslator{}.Response(Embeddings, []byte(`{"embedding":[0.5,-0.25],"inputTextTokenCount":3}`), Target{Model: "amazon.titan-embed-text-v2:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +346,7 @@ func TestBedrockEmbeddings(t *testing.T) {
 	if string(r.Body) != want || r.Usage.PromptTokens != 3 {
 		t.Fatalf("titan response %s", r.Body)
 	}
-	r, err = BedrockTranslator{}.Response(Embeddings, []byte(`{"embeddings":[[1],[2]],"id":"x","response_type":"embeddings_floats","texts":["a","b"]}`), Target{Model: "cohere.embed-english-v3"})
+	r, err = bedrockTranslator{}.Response(Embeddings, []byte(`{"embeddings":[[1],[2]],"id":"x","response_type":"embeddings_floats","texts":["a","b"]}`), Target{Model: "cohere.embed-english-v3"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +354,7 @@ func TestBedrockEmbeddings(t *testing.T) {
 	if err := json.Unmarshal(r.Body, &er); err != nil || len(er.Data) != 2 || er.Data[1].Index != 1 || er.Data[1].Embedding[0] != 2 {
 		t.Fatalf("cohere response %s", r.Body)
 	}
-	if _, err := (BedrockTranslator{}).Response(Embeddings, []byte(`{"x":1}`), Target{}); err == nil {
+	if _, err := (bedrockTranslator{}).Response(Embeddings, []byte(`{"x":1}`), Target{}); err == nil {
 		t.Fatal("want error for response without embeddings")
 	}
 }
@@ -372,7 +372,7 @@ func FuzzBedrockStream(f *testing.F) {
 			split = -split
 		}
 		split %= len(in) + 1
-		s := BedrockTranslator{}.NewStream(Chat, Target{Model: brkClaude})
+		s := bedrockTranslator{}.NewStream(Chat, Target{Model: brkClaude})
 		s.(IncludeUsageSetter).SetIncludeUsage(true)
 		a, _ := s.Feed(in[:split], false)
 		b, _ := s.Feed(in[split:], true)
@@ -399,7 +399,7 @@ func FuzzBedrockStreamPayload(f *testing.F) {
 				return
 			}
 		}
-		s := BedrockTranslator{}.NewStream(Chat, Target{Model: brkClaude})
+		s := bedrockTranslator{}.NewStream(Chat, Target{Model: brkClaude})
 		_, _ = s.Feed(buf.Bytes(), true)
 	})
 }
@@ -413,11 +413,11 @@ func FuzzBedrockResponse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		for _, ep := range []Endpoint{Chat, Embeddings} {
-			if r, err := (BedrockTranslator{}).Response(ep, in, Target{Model: brkClaude}); err == nil && !json.Valid(r.Body) {
+			if r, err := (bedrockTranslator{}).Response(ep, in, Target{Model: brkClaude}); err == nil && !json.Valid(r.Body) {
 				t.Fatalf("invalid JSON out: %s", r.Body)
 			}
 		}
-		_ = BedrockTranslator{}.Error(500, map[string]string{"x-amzn-errortype": string(in)}, in)
+		_ = bedrockTranslator{}.Error(500, map[string]string{"x-amzn-errortype": string(in)}, in)
 	})
 }
 
@@ -431,7 +431,7 @@ func FuzzBedrockRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		for _, m := range []string{brkClaude, "us.amazon.nova-lite-v1:0", "amazon.titan-embed-text-v2:0", "cohere.embed-english-v3"} {
 			for _, ep := range []Endpoint{Chat, Embeddings} {
-				if up, err := (BedrockTranslator{}).Request(ep, in, Target{Model: m}); err == nil && !json.Valid(up.Body) {
+				if up, err := (bedrockTranslator{}).Request(ep, in, Target{Model: m}); err == nil && !json.Valid(up.Body) {
 					t.Fatalf("invalid JSON out: %s", up.Body)
 				}
 			}

@@ -147,13 +147,13 @@ type geminiThinkingConfig struct {
 }
 
 type geminiResponse struct {
-	Candidates     []geminiCandidate    `json:"candidates"`
-	PromptFeedback *geminiPromptFeedbak `json:"promptFeedback,omitempty"`
-	UsageMetadata  *geminiUsage         `json:"usageMetadata,omitempty"`
-	ModelVersion   string               `json:"modelVersion,omitempty"`
-	ResponseID     string               `json:"responseId,omitempty"`
-	CreateTime     string               `json:"createTime,omitempty"`
-	Error          *geminiErrorObject   `json:"error,omitempty"`
+	Candidates     []geminiCandidate     `json:"candidates"`
+	PromptFeedback *geminiPromptFeedback `json:"promptFeedback,omitempty"`
+	UsageMetadata  *geminiUsage          `json:"usageMetadata,omitempty"`
+	ModelVersion   string                `json:"modelVersion,omitempty"`
+	ResponseID     string                `json:"responseId,omitempty"`
+	CreateTime     string                `json:"createTime,omitempty"`
+	Error          *geminiErrorObject    `json:"error,omitempty"`
 }
 
 type geminiCandidate struct {
@@ -162,7 +162,7 @@ type geminiCandidate struct {
 	Index        int            `json:"index"`
 }
 
-type geminiPromptFeedbak struct {
+type geminiPromptFeedback struct {
 	BlockReason        string `json:"blockReason,omitempty"`
 	BlockReasonMessage string `json:"blockReasonMessage,omitempty"`
 }

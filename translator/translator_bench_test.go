@@ -94,7 +94,7 @@ func BenchmarkAnthropicRequest(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
 			for b.Loop() {
-				if _, err := (AnthropicTranslator{}).Request(Chat, body, anthTarget); err != nil {
+				if _, err := (anthropicTranslator{}).Request(Chat, body, anthTarget); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -109,7 +109,7 @@ func BenchmarkAnthropicResponse(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
 			for b.Loop() {
-				if _, err := (AnthropicTranslator{}).Response(Chat, body, anthTarget); err != nil {
+				if _, err := (anthropicTranslator{}).Response(Chat, body, anthTarget); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -131,7 +131,7 @@ func BenchmarkAnthropicStream(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(raw)))
 	for b.Loop() {
-		s := (AnthropicTranslator{}).NewStream(Chat, tg)
+		s := (anthropicTranslator{}).NewStream(Chat, tg)
 		for i, e := range events {
 			if _, err := s.Feed(e, i == len(events)-1); err != nil {
 				b.Fatal(err)
