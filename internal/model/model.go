@@ -87,6 +87,13 @@ type Tracking struct {
 	MockTimeouts bool
 }
 
+func (t Tracking) or(o Tracking) Tracking {
+	return Tracking{
+		Tokens: t.Tokens || o.Tokens, Usage: t.Usage || o.Usage, End: t.End || o.End, Calls: t.Calls || o.Calls,
+		Latencies: t.Latencies || o.Latencies, MockTimeouts: t.MockTimeouts || o.MockTimeouts,
+	}
+}
+
 // Group is one model group.
 type Group struct {
 	Name     string
@@ -137,6 +144,10 @@ type Deployment struct {
 	// MockTimeout is litellm_params.mock_timeout: a try waits its timeout.
 	MockTimeout bool
 	Limits      Limits
+	// Track is what the store must count for this deployment's own limits
+	// (Tokens, Usage and Calls for tpm; Calls for rpm; End and Calls for
+	// max_parallel_requests); Model.Track adds what the strategy needs.
+	Track Tracking
 	// Weight is litellm_params.weight as written (0: unset); simple-shuffle
 	// weighs by ShuffleWeights.
 	Weight float64
@@ -214,16 +225,7 @@ func Compile(cfg *config.Config) *Model {
 		g.Deployments = append(g.Deployments, d)
 		m.Deployments = append(m.Deployments, d)
 		m.byID[d.ID] = d
-		m.Track.MockTimeouts = m.Track.MockTimeouts || d.MockTimeout
-		if d.Limits.TPM > 0 {
-			m.Track.Tokens, m.Track.Usage, m.Track.Calls = true, true, true
-		}
-		if d.Limits.RPM > 0 {
-			m.Track.Calls = true
-		}
-		if d.Limits.MaxParallel > 0 {
-			m.Track.End, m.Track.Calls = true, true
-		}
+		m.Track = m.Track.or(d.Track)
 	}
 	sort.SliceStable(m.patterns, func(i, j int) bool { return len(m.patterns[i].name) > len(m.patterns[j].name) })
 	for _, g := range m.Groups {
@@ -340,6 +342,16 @@ func compileDeployment(cd *config.Deployment, r *Routing, defaultMaxParallel int
 	d.CooldownTime = r.CooldownTime
 	if p.CooldownTime != nil {
 		d.CooldownTime = *p.CooldownTime
+	}
+	d.Track.MockTimeouts = d.MockTimeout
+	if d.Limits.TPM > 0 {
+		d.Track.Tokens, d.Track.Usage, d.Track.Calls = true, true, true
+	}
+	if d.Limits.RPM > 0 {
+		d.Track.Calls = true
+	}
+	if d.Limits.MaxParallel > 0 {
+		d.Track.End, d.Track.Calls = true, true
 	}
 	d.Weight = p.Weight
 	d.shuffle.weight, d.shuffle.rpm, d.shuffle.tpm = p.Weight, p.RPM, p.TPM

@@ -128,6 +128,8 @@ router_settings: {timeout: 30, stream_timeout: 20, cooldown_time: 11, default_ma
 		{"any provider cluster per provider", star.ClusterFor("anthropic"), "dep_" + star.ID + "_anthropic"},
 		{"api_base", a0.APIBase, "https://api.openai.com/v1"},
 		{"track", m.Track, model.Tracking{Tokens: true, Usage: true, End: true, Calls: true}},
+		{"deployment track: rpm, tpm, max_parallel_requests", a0.Track, model.Tracking{Tokens: true, Usage: true, End: true, Calls: true}},
+		{"deployment track: default_max_parallel_requests", a1.Track, model.Tracking{End: true, Calls: true}},
 	} {
 		if fmt.Sprint(tc.got) != fmt.Sprint(tc.want) {
 			t.Errorf("%s: got %v, want %v", tc.name, tc.got, tc.want)
