@@ -1,7 +1,9 @@
 package translator
 
-// A golden-file harness shared by the gemini, vertex_ai, cohere, ollama and
-// huggingface tests. Inputs live in testdata/<dir>/<case>.json (or .stream for
+// The golden-file harness of every translator test: compareGolden (and
+// checkGolden for a JSON body) with one -update flag; the table-driven
+// cases (goldenCase, runGoldenCases) serve the gemini, vertex_ai, cohere,
+// ollama and huggingface tests. Inputs live in testdata/<dir>/<case>.json (or .stream for
 // a provider stream); the expected output in testdata/<dir>/<case>.golden.
 // `go test ./translator/ -update` rewrites the golden files.
 
@@ -16,15 +18,23 @@ import (
 	"testing"
 )
 
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files under testdata/")
-	}
-}
+// updateGolden rewrites golden files: go test ./translator/ -update
+var updateGolden = flag.Bool("update", false, "rewrite golden files under testdata/")
 
-func goldenUpdating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
+func goldenUpdating() bool { return *updateGolden }
+
+// checkGolden is compareGolden for a body: JSON is indented first (the
+// request, response and stream tests of anthropic and bedrock).
+func checkGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if json.Valid(got) {
+		var b bytes.Buffer
+		if err := json.Indent(&b, got, "", "  "); err == nil {
+			b.WriteByte('\n')
+			got = b.Bytes()
+		}
+	}
+	compareGolden(t, path, got)
 }
 
 type goldenKind int

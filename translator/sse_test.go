@@ -2,41 +2,9 @@ package translator
 
 import (
 	"bytes"
-	"encoding/json"
-	"flag"
-	"os"
 	"reflect"
 	"testing"
 )
-
-// updateGolden rewrites golden files: go test ./translator/ -update
-var updateGolden = flag.Bool("update", false, "rewrite golden files under testdata/")
-
-// checkGolden compares got with the golden file at path (JSON is indented
-// first), or rewrites the file with -update.
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if json.Valid(got) {
-		var b bytes.Buffer
-		if err := json.Indent(&b, got, "", "  "); err == nil {
-			b.WriteByte('\n')
-			got = b.Bytes()
-		}
-	}
-	if *updateGolden {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden %s (run with -update to create): %v", path, err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run with -update to accept):\n got: %s\nwant: %s", path, got, want)
-	}
-}
 
 func TestSSEParserSplitEverywhere(t *testing.T) {
 	tests := []struct {
