@@ -61,7 +61,7 @@ func (p *parser) callbackList(n *yaml.Node, path string) []string {
 		}
 	}
 	for i, name := range names {
-		if name != "" && !implementedCallbacks[name] {
+		if name != "" && !implementedCallbacks[name] && !p.named[name] {
 			p.warnAt(n, fmt.Sprintf("%s[%d]", path, i), "callback %q: accepted, not implemented yet; implemented: prometheus, generic_api, langfuse, otel", name)
 		}
 	}

@@ -90,3 +90,36 @@ func TestLoggingCallbackSettings(t *testing.T) {
 		t.Errorf("without the variables: %d warnings, host %q: %v", n, cfg.LiteLLM.Logging.LangfuseHost, cfg.Warnings)
 	}
 }
+
+// callback_settings: generic_api instances by name (callback_type,
+// endpoint, headers, event_types, log_format), named in the callback lists
+// without a "not implemented" warning; otel.message_logging accepted; a
+// bad log_format, a missing endpoint or a built-in's name is an error.
+func TestCallbackSettingsNamedGenericAPI(t *testing.T) {
+	yml := "model_list:\n  - model_name: a\n    litellm_params: {model: openai/gpt-4o}\n" +
+		"litellm_settings:\n  callbacks: [audit, otel]\n  failure_callback: [errors]\n" +
+		"callback_settings:\n" +
+		"  audit:\n    callback_type: generic_api\n    endpoint: https://audit.example/logs\n    headers: {Authorization: os.environ/AUDIT_TOKEN}\n    log_format: ndjson\n" +
+		"  errors:\n    callback_type: generic_api\n    endpoint: http://errors.example\n    event_types: [llm_api_failure]\n" +
+		"  otel:\n    message_logging: false\n"
+	cfg := mustParse(t, yml, env("AUDIT_TOKEN", "Bearer t"))
+	named := cfg.LiteLLM.Logging.Named
+	if len(named) != 2 || named[0].Name != "audit" || named[0].Endpoint != "https://audit.example/logs" || named[0].Headers["Authorization"] != "Bearer t" ||
+		named[0].Format != "ndjson" || !named[0].Success || !named[0].Failure ||
+		named[1].Name != "errors" || named[1].Format != "json_array" || named[1].Success || !named[1].Failure {
+		t.Fatalf("named callbacks %+v", named)
+	}
+	for _, w := range cfg.Warnings {
+		if strings.Contains(w.Message, "not implemented") {
+			t.Errorf("warning %v", w)
+		}
+	}
+	for _, bad := range []string{
+		"  x:\n    callback_type: generic_api\n    endpoint: http://x\n    log_format: csv\n",
+		"  x:\n    callback_type: generic_api\n",
+		"  langfuse:\n    callback_type: generic_api\n    endpoint: http://x\n",
+	} {
+		base := "model_list:\n  - model_name: a\n    litellm_params: {model: openai/gpt-4o}\ncallback_settings:\n"
+		parseErr(t, base+bad, env()) // fails the test when accepted
+	}
+}

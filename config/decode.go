@@ -24,6 +24,9 @@ type parser struct {
 	refKeys map[Pos]string
 	// fromEnv are the scalars replaced from os.environ/, with the variable name.
 	fromEnv map[*yaml.Node]string
+	// named are the callback_settings generic_api instances' names: callback
+	// lists may name them.
+	named map[string]bool
 	// depth is how deep the reader is; an alias that contains itself would
 	// otherwise recurse forever.
 	depth int

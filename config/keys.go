@@ -89,7 +89,7 @@ var keyTable = []KeyDoc{
 	notYet(SectionTop, "mcp_servers", ""),
 	notYet(SectionTop, "search_tools", ""),
 	notYet(SectionTop, "vector_store_registry", ""),
-	notYet(SectionTop, "callback_settings", ""),
+	part(SectionTop, "callback_settings", "generic_api instances by name (callback_type, endpoint, headers, event_types, log_format) and otel.message_logging; other callbacks' settings warn \"not yet\"", false),
 	notYet(SectionTop, "model_group_settings", ""),
 
 	// A model_list entry.

@@ -155,6 +155,9 @@ func ParseWithOptions(data []byte, filename string, getenv func(string) (string,
 	if e, ok := byKey["model_list"]; ok {
 		p.modelList(cfg, e.Value)
 	}
+	if e, ok := byKey["callback_settings"]; ok {
+		p.callbackSettings(cfg, e.Value) // before the callback lists that name its instances
+	}
 	if e, ok := byKey["litellm_settings"]; ok {
 		p.litellmSettings(cfg, e.Value)
 	}

@@ -58,6 +58,9 @@ type LoggingSettings struct {
 	OTelMetricsEndpoint string
 	OTelHeaders         map[string]string
 	OTelServiceName     string
+	// Named are callback_settings' generic_api instances (sorted by name);
+	// each receives events when a callback list names it.
+	Named []NamedCallback
 	// BatchSize and FlushInterval bound each callback's batches.
 	BatchSize     int
 	FlushInterval time.Duration

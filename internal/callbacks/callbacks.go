@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,19 @@ type Settings struct {
 	Langfuse *LangfuseSettings
 	// OTel is the otel callback (nil: off): every try becomes a span.
 	OTel *OTelSettings
+	// Named are callback_settings' generic_api instances the callback
+	// lists name, each with its own sender (named by the instance).
+	Named []NamedSettings
+}
+
+// NamedSettings is one callback_settings generic_api instance.
+type NamedSettings struct {
+	Name string
+	Events
+	Endpoint string
+	Headers  map[string]string
+	// Format is log_format: "json_array", "ndjson" or "single".
+	Format string
 }
 
 // Events says which outcomes a callback receives.
@@ -125,6 +139,9 @@ func (m *Manager) Configure(s Settings) {
 	if s.Langfuse != nil && s.Langfuse.PublicKey != "" && s.Langfuse.SecretKey != "" {
 		m.start(Langfuse, s, m.postLangfuse)
 	}
+	for _, nc := range s.Named {
+		m.start(nc.Name, s, m.postNamed(nc.Name))
+	}
 	if s.OTel != nil && m.otelExporter == nil {
 		exp, err := newExporter(s.OTel)
 		if err != nil {
@@ -149,7 +166,7 @@ func (m *Manager) Configure(s Settings) {
 
 // Enabled reports whether any logging callback is configured.
 func (s *Settings) Enabled() bool {
-	return s.OTel != nil || (s.Generic != nil && s.Generic.Endpoint != "") ||
+	return s.OTel != nil || len(s.Named) > 0 || (s.Generic != nil && s.Generic.Endpoint != "") ||
 		(s.Langfuse != nil && s.Langfuse.PublicKey != "" && s.Langfuse.SecretKey != "")
 }
 
@@ -172,6 +189,10 @@ func (m *Manager) Sink() outcome.Sink {
 		m.mu.Lock()
 		gen, lf, ot := m.senders[GenericAPI], m.senders[Langfuse], m.senders[OTel]
 		gm := m.otelMetrics
+		var named []*sender
+		for _, nc := range s.Named {
+			named = append(named, m.senders[nc.Name])
+		}
 		m.mu.Unlock()
 		if s.OTel != nil {
 			ot.enqueue(t) // every try: a span per attempt
@@ -188,6 +209,11 @@ func (m *Manager) Sink() outcome.Sink {
 		}
 		if s.Langfuse != nil && s.Langfuse.want(failed) {
 			lf.enqueue(t)
+		}
+		for i, nc := range s.Named {
+			if nc.want(failed) {
+				named[i].enqueue(t)
+			}
 		}
 	}
 }
@@ -230,7 +256,14 @@ func (m *Manager) Stats() []Stat {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []Stat
-	for _, name := range []string{GenericAPI, Langfuse, OTel} {
+	names := []string{GenericAPI, Langfuse, OTel}
+	for name := range m.senders {
+		if name != GenericAPI && name != Langfuse && name != OTel {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names[3:])
+	for _, name := range names {
 		if s := m.senders[name]; s != nil {
 			out = append(out, Stat{Name: name, Sent: s.sent.Load(), Dropped: s.dropped.Load(), Failures: s.failures.Load()})
 		}

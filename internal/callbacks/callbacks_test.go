@@ -3,9 +3,11 @@ package callbacks
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -259,5 +261,52 @@ func TestRefusedRequestLogged(t *testing.T) {
 	spans := Spans(&refused, otelResource("x"))
 	if len(spans) != 1 || spans[0].Name() != "litellm_request" || spans[0].Status().Code.String() != "Error" {
 		t.Fatalf("spans %v", spans)
+	}
+}
+
+// callback_settings generic_api instances: each gets the events its
+// event_types and callback list ask for, in its log_format, with its
+// headers.
+func TestNamedGenericAPIFormats(t *testing.T) {
+	nd, single := &receiver{}, &receiver{}
+	ndSrv, singleSrv := httptest.NewServer(nd), httptest.NewServer(single)
+	defer ndSrv.Close()
+	defer singleSrv.Close()
+	m := New(nil)
+	m.Configure(Settings{BatchSize: 10, FlushInterval: time.Hour, Named: []NamedSettings{
+		{Name: "audit", Events: Events{Success: true, Failure: true}, Endpoint: ndSrv.URL, Format: "ndjson", Headers: map[string]string{"X-Audit": "1"}},
+		{Name: "errors", Events: Events{Failure: true}, Endpoint: singleSrv.URL, Format: "single"},
+	}})
+	sink := m.Sink()
+	sink(sampleTry("c1", 200))
+	sink(sampleTry("c2", 429))
+	sink(sampleTry("c3", 500))
+	m.Close()
+	bodies, hdrs := nd.posts()
+	if len(bodies) != 1 || hdrs[0].Get("X-Audit") != "1" {
+		t.Fatalf("ndjson posts %d, headers %v", len(bodies), hdrs)
+	}
+	lines := strings.Split(strings.TrimSpace(string(bodies[0])), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("ndjson body %q: want 3 lines", bodies[0])
+	}
+	for i, l := range lines {
+		var p StandardPayload
+		if err := json.Unmarshal([]byte(l), &p); err != nil || p.ID != fmt.Sprintf("c%d", i+1) {
+			t.Fatalf("line %d %q: %v", i, l, err)
+		}
+	}
+	bodies, _ = single.posts()
+	if len(bodies) != 2 {
+		t.Fatalf("single: %d posts, want one per failure (2)", len(bodies))
+	}
+	for _, b := range bodies {
+		var p StandardPayload
+		if err := json.Unmarshal(b, &p); err != nil || p.Status != "failure" {
+			t.Fatalf("single body %s: %v", b, err)
+		}
+	}
+	if st := m.Stats(); len(st) != 2 || st[0].Name != "audit" || st[0].Sent != 3 || st[1].Name != "errors" || st[1].Sent != 2 {
+		t.Fatalf("stats %+v", st)
 	}
 }

@@ -1,6 +1,7 @@
 package callbacks
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -197,6 +198,58 @@ func (m *Manager) postGeneric(ctx context.Context, batch []outcome.Try) error {
 		return err
 	}
 	return m.postJSON(ctx, s.Generic.Endpoint, body, s.Generic.Headers)
+}
+
+// postNamed posts a batch to a callback_settings generic_api instance in
+// its log_format: json_array (one JSON array per batch, as postGeneric),
+// ndjson (one payload per line, one post per batch) or single (one post per
+// event).
+func (m *Manager) postNamed(name string) func(context.Context, []outcome.Try) error {
+	return func(ctx context.Context, batch []outcome.Try) error {
+		s := m.settings.Load()
+		var nc *NamedSettings
+		for i := range s.Named {
+			if s.Named[i].Name == name {
+				nc = &s.Named[i]
+			}
+		}
+		if nc == nil {
+			return nil // removed by a reload
+		}
+		switch nc.Format {
+		case "single":
+			for i := range batch {
+				body, err := json.Marshal(Standard(&batch[i], s))
+				if err != nil {
+					return err
+				}
+				if err := m.postJSON(ctx, nc.Endpoint, body, nc.Headers); err != nil {
+					return err
+				}
+			}
+			return nil
+		case "ndjson":
+			var buf bytes.Buffer
+			for i := range batch {
+				b, err := json.Marshal(Standard(&batch[i], s))
+				if err != nil {
+					return err
+				}
+				buf.Write(b)
+				buf.WriteByte('\n')
+			}
+			return m.postJSON(ctx, nc.Endpoint, buf.Bytes(), nc.Headers)
+		}
+		out := make([]StandardPayload, len(batch))
+		for i := range batch {
+			out[i] = Standard(&batch[i], s)
+		}
+		body, err := json.Marshal(out)
+		if err != nil {
+			return err
+		}
+		return m.postJSON(ctx, nc.Endpoint, body, nc.Headers)
+	}
 }
 
 // langfuseEvent is one entry of Langfuse's ingestion batch.

@@ -76,6 +76,13 @@ func callbackSettings(cfg *config.Config) callbacks.Settings {
 		s.Langfuse = &callbacks.LangfuseSettings{Events: callbacks.Events{Success: ok, Failure: fail},
 			Host: lg.LangfuseHost, PublicKey: lg.LangfusePublicKey, SecretKey: lg.LangfuseSecretKey}
 	}
+	for _, nc := range lg.Named {
+		// A callback_settings generic_api instance, when a callback list names it.
+		if ok, fail := ls.CallbackEvents(nc.Name); (ok && nc.Success) || (fail && nc.Failure) {
+			s.Named = append(s.Named, callbacks.NamedSettings{Name: nc.Name, Endpoint: nc.Endpoint, Headers: nc.Headers, Format: nc.Format,
+				Events: callbacks.Events{Success: ok && nc.Success, Failure: fail && nc.Failure}})
+		}
+	}
 	if ok, fail := ls.CallbackEvents(callbacks.OTel); ok || fail {
 		s.OTel = &callbacks.OTelSettings{Protocol: lg.OTelProtocol, Endpoint: lg.OTelEndpoint, MetricsEndpoint: lg.OTelMetricsEndpoint, Headers: lg.OTelHeaders, ServiceName: lg.OTelServiceName}
 	}

@@ -1,0 +1,129 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+
+	"gopkg.in/yaml.v3"
+)
+
+// NamedCallback is a callback_settings entry of callback_type generic_api:
+// a webhook of its own, named in callbacks / success_callback /
+// failure_callback by its name (LiteLLM's named generic API loggers).
+type NamedCallback struct {
+	Name     string
+	Endpoint string
+	// Headers' values are secret.
+	Headers map[string]string
+	// Success and Failure are event_types (llm_api_success,
+	// llm_api_failure; both when unset).
+	Success, Failure bool
+	// Format is log_format: "json_array" (default), "ndjson" or "single".
+	Format string
+}
+
+// callbackSettings reads the top-level callback_settings: generic_api
+// instances by name, and otel's message_logging (spans never carry messages
+// here, so false changes nothing). Other callbacks' settings are accepted
+// with a "not implemented yet" warning.
+func (p *parser) callbackSettings(cfg *Config, n *yaml.Node) {
+	const path = "callback_settings"
+	es, ok := p.mapping(n, path)
+	if !ok {
+		return
+	}
+	lg := &cfg.LiteLLM.Logging
+	for _, e := range es {
+		key := joinKey(path, e.Key)
+		fields, ok := p.mapping(e.Value, key)
+		if !ok {
+			continue
+		}
+		typ := ""
+		for _, f := range fields {
+			if f.Key == "callback_type" {
+				typ, _ = p.str(f.Value, joinKey(key, f.Key))
+			}
+		}
+		switch {
+		case typ == "generic_api" && implementedCallbacks[e.Key]:
+			p.errAt(e.KeyNode, key, "a generic_api instance may not take the name of a built-in callback")
+		case typ == "generic_api":
+			if nc, ok := p.namedCallback(e.Key, key, fields); ok {
+				lg.Named = append(lg.Named, nc)
+				if p.named == nil {
+					p.named = map[string]bool{}
+				}
+				p.named[e.Key] = true
+			}
+		case e.Key == "otel" && typ == "":
+			for _, f := range fields {
+				if f.Key == "message_logging" {
+					_, _ = p.bool(f.Value, joinKey(key, f.Key))
+					continue
+				}
+				p.warnAt(f.KeyNode, joinKey(key, f.Key), "accepted, not implemented yet")
+			}
+		default:
+			p.warnAt(e.KeyNode, key, "accepted, not implemented yet (callback_settings: generic_api instances and otel.message_logging are read)")
+		}
+	}
+	sort.Slice(lg.Named, func(i, j int) bool { return lg.Named[i].Name < lg.Named[j].Name })
+}
+
+func (p *parser) namedCallback(name, key string, fields []entry) (NamedCallback, bool) {
+	nc := NamedCallback{Name: name, Success: true, Failure: true, Format: "json_array"}
+	for _, f := range fields {
+		fk := joinKey(key, f.Key)
+		switch f.Key {
+		case "callback_type":
+		case "endpoint":
+			nc.Endpoint, _ = p.str(f.Value, fk)
+		case "headers":
+			nc.Headers, _ = p.strMap(f.Value, fk)
+		case "event_types":
+			types, ok := p.strList(f.Value, fk)
+			if !ok {
+				continue
+			}
+			nc.Success, nc.Failure = false, false
+			for i, t := range types {
+				switch t {
+				case "llm_api_success":
+					nc.Success = true
+				case "llm_api_failure":
+					nc.Failure = true
+				default:
+					p.errAt(f.Value, fmt.Sprintf("%s[%d]", fk, i), "unknown event type %q; LiteLLM's are llm_api_success, llm_api_failure", t)
+				}
+			}
+		case "log_format":
+			s, _ := p.str(f.Value, fk)
+			switch s {
+			case "json_array", "ndjson", "single":
+				nc.Format = s
+			default:
+				p.errAt(f.Value, fk, "must be json_array, ndjson or single, got %q", s)
+			}
+		default:
+			p.warnAt(f.KeyNode, fk, "accepted, not implemented yet")
+		}
+	}
+	if u, err := url.Parse(nc.Endpoint); nc.Endpoint == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.errAt(nil, joinKey(key, "endpoint"), "a generic_api callback needs an http(s) endpoint")
+		return nc, false
+	}
+	return nc, true
+}
+
+// namedCallback returns the callback_settings generic_api instance of a
+// name.
+func (lg *LoggingSettings) namedCallback(name string) (NamedCallback, bool) {
+	for _, nc := range lg.Named {
+		if nc.Name == name {
+			return nc, true
+		}
+	}
+	return NamedCallback{}, false
+}
