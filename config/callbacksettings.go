@@ -116,14 +116,3 @@ func (p *parser) namedCallback(name, key string, fields []entry) (NamedCallback,
 	}
 	return nc, true
 }
-
-// namedCallback returns the callback_settings generic_api instance of a
-// name.
-func (lg *LoggingSettings) namedCallback(name string) (NamedCallback, bool) {
-	for _, nc := range lg.Named {
-		if nc.Name == name {
-			return nc, true
-		}
-	}
-	return NamedCallback{}, false
-}
