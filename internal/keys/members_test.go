@@ -273,3 +273,67 @@ func (s *Service) teamMetaBudget(id string) string {
 	t, _, _ := s.team(id)
 	return defaultMemberBudgetID(t)
 }
+
+// /key/update and /key/regenerate edge cases as LiteLLM answers them:
+// update by a unique key_alias when no key is given (404 / 400 otherwise),
+// "Key not found." with param key, regenerate's "No key passed in.",
+// "Key … not found." and its new_key rules (sk- prefix, at least 16
+// characters); the regenerated key keeps spend and limits, the old one is gone.
+func TestKeyUpdateRegenerateEdgeCases(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t, embedded(t), "")
+	defer s.Close()
+	admin := Caller{Admin: true}
+	key := generate(t, s, `{"key_alias":"edge","max_budget":5,"rpm_limit":7}`)
+	generate(t, s, `{"key_alias":"twin"}`)
+	st, m := callAs(t, s, admin, "POST", "/key/update", `{"key_alias":"edge","max_budget":6}`)
+	if st != 200 || m["max_budget"] != 6.0 {
+		t.Fatalf("update by alias: %d %v", st, m)
+	}
+	for _, tc := range []struct {
+		path, body string
+		status     int
+		msg, param string
+	}{
+		{"/key/update", `{"max_budget":1}`, 400, "either key or key_alias must be provided", "key"},
+		{"/key/update", `{"key_alias":"nobody"}`, 404, "Key not found. No key with key_alias='nobody'.", "key_alias"},
+		{"/key/update", `{"key":"sk-does-not-exist"}`, 404, "Key not found.", "key"},
+		{"/key/regenerate", `{}`, 400, "No key passed in.", ""},
+		{"/key/regenerate", `{"key":"sk-does-not-exist"}`, 404, "Key sk-does-not-exist not found.", ""},
+		{"/key/regenerate", `{"key":"` + key + `","new_key":"pk-0123456789abcdef"}`, 400, "New key must start with 'sk-'.", ""},
+		{"/key/regenerate", `{"key":"` + key + `","new_key":"sk-short"}`, 400, "New key must be at least 16 characters long.", ""},
+	} {
+		st, m := callAs(t, s, admin, "POST", tc.path, tc.body)
+		e, _ := m["error"].(map[string]any)
+		if st != tc.status || !strings.HasPrefix(errMsg(m), tc.msg) || tc.param != "" && e["param"] != tc.param {
+			t.Errorf("%s %s: %d %v, want %d %q param %q", tc.path, tc.body, st, m, tc.status, tc.msg, tc.param)
+		}
+	}
+	// Two keys share an alias only if something else wrote them (LiteLLM's
+	// database); updating by that alias is refused.
+	k2 := *mustKey(t, s, keystore.HashKey(key))
+	k2.Token = keystore.HashKey("sk-another-with-same-alias")
+	if err := s.o.Store.PutKey(ctx, &k2); err != nil {
+		t.Fatal(err)
+	}
+	s.setKey(k2.Token, &k2)
+	if st, m := callAs(t, s, admin, "POST", "/key/update", `{"key_alias":"edge"}`); st != 400 || !strings.HasPrefix(errMsg(m), "Multiple keys share key_alias='edge'") {
+		t.Errorf("update by a shared alias: %d %v", st, m)
+	}
+	st, m = callAs(t, s, admin, "POST", "/key/regenerate", `{"key":"`+key+`","new_key":"sk-0123456789abcdef"}`)
+	if st != 200 || m["key"] != "sk-0123456789abcdef" || m["rpm_limit"] != 7.0 {
+		t.Fatalf("regenerate with new_key: %d %v", st, m)
+	}
+	if _, _, ok := s.Lookup(keystore.HashKey(key)); ok {
+		t.Fatal("the old key still works after regenerate")
+	}
+}
+
+func mustKey(t *testing.T, s *Service, token string) *keystore.Key {
+	t.Helper()
+	k, _, ok := s.Lookup(token)
+	if !ok {
+		t.Fatalf("no key %s", token)
+	}
+	return k
+}

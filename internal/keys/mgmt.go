@@ -186,6 +186,9 @@ func storeError(err error) *Error {
 	return &Error{Status: 500, Type: "internal_server_error", Code: "500", Message: "the key store did not answer; try again"}
 }
 
+// minCustomKey is LiteLLM's MINIMUM_CUSTOM_KEY_LENGTH (a new_key's minimum).
+const minCustomKey = 16
+
 // tokenOf is the stored token for a key as a client names it: a key
 // ("sk-...") is hashed; anything else is taken as the token itself, as
 // LiteLLM's _hash_token_if_needed does.
@@ -476,13 +479,40 @@ func (s *Service) aliasTaken(alias, except string) bool {
 }
 
 // current reads a key from the store (not the cache: management sees the
-// latest row).
-func (s *Service) current(ctx context.Context, req map[string]any) (*keystore.Key, string, *Error) {
+// latest row): by "key" (a key or its token), else, as LiteLLM's
+// /key/update allows, by a unique "key_alias" (byAlias).
+func (s *Service) current(ctx context.Context, req map[string]any, byAlias bool) (*keystore.Key, string, *Error) {
 	v, _ := req["key"].(string)
+	if v == "" && byAlias {
+		alias, _ := req["key_alias"].(string)
+		if alias == "" {
+			return nil, "", &Error{Status: 400, Type: "bad_request_error", Code: "400", Param: "key", Message: "either key or key_alias must be provided"}
+		}
+		var found []string
+		s.mu.RLock()
+		for t, k := range s.keys {
+			if k.KeyAlias == alias {
+				found = append(found, t)
+			}
+		}
+		s.mu.RUnlock()
+		switch len(found) {
+		case 0:
+			return nil, "", &Error{Status: 404, Type: "not_found_error", Code: "404", Param: "key_alias", Message: "Key not found. No key with key_alias='" + alias + "'."}
+		case 1:
+			v = found[0]
+		default:
+			return nil, "", &Error{Status: 400, Type: "bad_request_error", Code: "400", Param: "key_alias",
+				Message: "Multiple keys share key_alias='" + alias + "', so it cannot be used as an identifier."}
+		}
+	}
 	if v == "" {
 		return nil, "", badRequest("key is required")
 	}
 	k, err := s.o.Store.GetKey(ctx, tokenOf(v))
+	if errors.Is(err, keystore.ErrNotFound) {
+		return nil, v, &Error{Status: 404, Type: "not_found_error", Code: "404", Param: "key", Message: "Key not found."}
+	}
 	if err != nil {
 		return nil, v, storeError(err)
 	}
@@ -491,7 +521,7 @@ func (s *Service) current(ctx context.Context, req map[string]any) (*keystore.Ke
 
 // update is /key/update: the fields given change, the others stay.
 func (s *Service) update(ctx context.Context, req map[string]any) (any, *Error) {
-	k, given, e := s.current(ctx, req)
+	k, given, e := s.current(ctx, req, true)
 	if e != nil {
 		return nil, e
 	}
@@ -652,8 +682,14 @@ func (s *Service) list(q url.Values) (any, *Error) {
 // regenerate is /key/regenerate and /key/{key}/regenerate: a new key value
 // for the same record (spend, limits kept), optionally with field changes.
 func (s *Service) regenerate(ctx context.Context, req map[string]any) (any, *Error) {
-	k, _, e := s.current(ctx, req)
+	if v, _ := req["key"].(string); v == "" {
+		return nil, badRequest("No key passed in.")
+	}
+	k, given, e := s.current(ctx, req, false)
 	if e != nil {
+		if e.Status == 404 {
+			e.Message, e.Param = "Key "+given+" not found.", "None"
+		}
 		return nil, e
 	}
 	delete(req, "key")
@@ -661,8 +697,13 @@ func (s *Service) regenerate(ctx context.Context, req map[string]any) (any, *Err
 	raw := newKey()
 	if v, ok := req["new_key"]; ok && v != nil {
 		custom, ok := v.(string)
-		if !ok || !strings.HasPrefix(custom, "sk-") || len(custom) < 8 || len(custom) > 256 {
-			return nil, badRequest("new_key must be a string starting with 'sk-', 8 to 256 characters")
+		switch {
+		case !ok || !strings.HasPrefix(custom, "sk-"):
+			return nil, badRequest("New key must start with 'sk-'. This is to distinguish a key hash (used by litellm for logging / internal logic) from the actual key.")
+		case len(custom) < minCustomKey:
+			return nil, badRequest(fmt.Sprintf("New key must be at least %d characters long.", minCustomKey))
+		case len(custom) > 256:
+			return nil, badRequest("New key must be at most 256 characters long.")
 		}
 		raw = custom
 	}
@@ -695,7 +736,7 @@ func (s *Service) regenerate(ctx context.Context, req map[string]any) (any, *Err
 
 // setBlocked is /key/block and /key/unblock.
 func (s *Service) setBlocked(ctx context.Context, req map[string]any, blocked bool) (any, *Error) {
-	k, _, e := s.current(ctx, req)
+	k, _, e := s.current(ctx, req, false)
 	if e != nil {
 		return nil, e
 	}
