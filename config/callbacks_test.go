@@ -123,3 +123,21 @@ func TestCallbackSettingsNamedGenericAPI(t *testing.T) {
 		parseErr(t, base+bad, env()) // fails the test when accepted
 	}
 }
+
+// default_team_settings: a team's Langfuse project and which events it
+// gets; the host defaults to LANGFUSE_HOST; other team callbacks warn.
+func TestDefaultTeamSettings(t *testing.T) {
+	yml := "model_list:\n  - model_name: a\n    litellm_params: {model: openai/gpt-4o}\n" +
+		"litellm_settings:\n  default_team_settings:\n" +
+		"    - team_id: team-1\n      success_callback: [langfuse]\n      langfuse_public_key: os.environ/LF1_PUB\n      langfuse_secret: os.environ/LF1_SEC\n" +
+		"    - team_id: team-2\n      failure_callback: [langfuse, datadog]\n      langfuse_public_key: pk2\n      langfuse_secret: sk2\n      langfuse_host: http://lf2/\n"
+	cfg := mustParse(t, yml, env("LF1_PUB", "pk1", "LF1_SEC", "sk1", "LANGFUSE_HOST", "http://lf:3000"))
+	tc := cfg.LiteLLM.TeamCallbacks
+	if len(tc) != 2 || tc[0].TeamID != "team-1" || !tc[0].Success || tc[0].Failure || tc[0].LangfusePublicKey != "pk1" || tc[0].LangfuseSecret != "sk1" ||
+		tc[0].LangfuseHost != "http://lf:3000" || tc[1].Success || !tc[1].Failure || tc[1].LangfuseHost != "http://lf2" {
+		t.Fatalf("team callbacks %+v", tc)
+	}
+	if !hasDiag(cfg.Warnings, `team callback "datadog": accepted, not implemented yet`) {
+		t.Errorf("warnings %v", cfg.Warnings)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -115,4 +116,71 @@ func (p *parser) namedCallback(name, key string, fields []entry) (NamedCallback,
 		return nc, false
 	}
 	return nc, true
+}
+
+// TeamCallbacks is a litellm_settings.default_team_settings entry: the
+// team's requests are logged to the team's own Langfuse project (LiteLLM's
+// team-based logging; the per-request Langfuse credentials).
+type TeamCallbacks struct {
+	TeamID string
+	// Success and Failure: the team's success_callback / failure_callback
+	// name langfuse.
+	Success, Failure bool
+	// LangfuseHost (default: LANGFUSE_HOST, else DefaultLangfuseHost),
+	// LangfusePublicKey and LangfuseSecret (secret).
+	LangfuseHost      string
+	LangfusePublicKey string
+	LangfuseSecret    string
+}
+
+// defaultTeamSettings reads default_team_settings: a list of teams with
+// their callbacks and Langfuse credentials. Callbacks other than langfuse
+// warn "not yet"; an entry without team_id is an error.
+func (p *parser) defaultTeamSettings(ls *LiteLLMSettings, n *yaml.Node, path string) {
+	items, ok := p.sequence(n, path)
+	if !ok {
+		return
+	}
+	for i, it := range items {
+		key := fmt.Sprintf("%s[%d]", path, i)
+		fields, ok := p.mapping(it, key)
+		if !ok {
+			continue
+		}
+		tc := TeamCallbacks{}
+		for _, f := range fields {
+			fk := joinKey(key, f.Key)
+			switch f.Key {
+			case "team_id":
+				tc.TeamID, _ = p.str(f.Value, fk)
+			case "success_callback", "failure_callback", "callbacks":
+				names, _ := p.strList(f.Value, fk)
+				for j, name := range names {
+					if name != "langfuse" {
+						p.warnAt(f.Value, fmt.Sprintf("%s[%d]", fk, j), "team callback %q: accepted, not implemented yet (team-based logging supports langfuse)", name)
+						continue
+					}
+					tc.Success = tc.Success || f.Key != "failure_callback"
+					tc.Failure = tc.Failure || f.Key != "success_callback"
+				}
+			case "langfuse_public_key":
+				tc.LangfusePublicKey, _ = p.str(f.Value, fk)
+			case "langfuse_secret", "langfuse_secret_key":
+				tc.LangfuseSecret, _ = p.str(f.Value, fk)
+			case "langfuse_host":
+				tc.LangfuseHost, _ = p.str(f.Value, fk)
+			default:
+				p.warnAt(f.KeyNode, fk, "accepted, not implemented yet")
+			}
+		}
+		if tc.TeamID == "" {
+			p.errAt(it, joinKey(key, "team_id"), "is required")
+			continue
+		}
+		if (tc.Success || tc.Failure) && (tc.LangfusePublicKey == "" || tc.LangfuseSecret == "") {
+			p.warnAt(it, key, "team %q: langfuse_public_key and langfuse_secret must be set; the team's events are not sent", tc.TeamID)
+		}
+		tc.LangfuseHost = strings.TrimRight(tc.LangfuseHost, "/")
+		ls.TeamCallbacks = append(ls.TeamCallbacks, tc)
+	}
 }

@@ -232,6 +232,9 @@ func (p *parser) resolveEnv(n *yaml.Node, path string, visited map[*yaml.Node]bo
 		v, ok := p.lookup(name)
 		if !ok {
 			switch {
+			case strings.HasPrefix(path, "litellm_settings.default_team_settings["):
+				// LiteLLM reads a team's credentials when the team logs.
+				p.warnAt(n, path, "environment variable %s is not set (referenced as os.environ/%s); the team's events are not sent", name, name)
 			case notYetPath(path):
 				// LiteLLM reads it only when the feature is used; llmgate never does.
 				p.warnAt(n, path, "environment variable %s is not set (referenced as os.environ/%s); the key is not implemented yet, so it is not needed", name, name)

@@ -107,6 +107,14 @@ func (p *parser) callbackEnv(cfg *Config) {
 	if s, f := ls.CallbackEvents("otel"); s || f {
 		p.otelEnv(lg, get)
 	}
+	for i := range ls.TeamCallbacks {
+		if tc := &ls.TeamCallbacks[i]; tc.LangfuseHost == "" {
+			tc.LangfuseHost = strings.TrimRight(get(EnvLangfuseHost), "/")
+			if tc.LangfuseHost == "" {
+				tc.LangfuseHost = DefaultLangfuseHost
+			}
+		}
+	}
 	if s, f := ls.CallbackEvents("langfuse"); s || f {
 		lg.LangfuseHost = strings.TrimRight(get(EnvLangfuseHost), "/")
 		if lg.LangfuseHost == "" {

@@ -43,7 +43,14 @@ type Settings struct {
 	// Named are callback_settings' generic_api instances the callback
 	// lists name, each with its own sender (named by the instance).
 	Named []NamedSettings
+	// Teams are default_team_settings: a team's requests go to the team's
+	// Langfuse project (its Events, or the global langfuse callback's)
+	// instead of the global one; by team id.
+	Teams map[string]*LangfuseSettings
 }
+
+// teamSender names the sender of a team's Langfuse project.
+func teamSender(team string) string { return Langfuse + "/" + team }
 
 // NamedSettings is one callback_settings generic_api instance.
 type NamedSettings struct {
@@ -142,6 +149,11 @@ func (m *Manager) Configure(s Settings) {
 	for _, nc := range s.Named {
 		m.start(nc.Name, s, m.postNamed(nc.Name))
 	}
+	for team, lf := range s.Teams {
+		if lf.PublicKey != "" && lf.SecretKey != "" {
+			m.start(teamSender(team), s, m.postTeamLangfuse(team))
+		}
+	}
 	if s.OTel != nil && m.otelExporter == nil {
 		exp, err := newExporter(s.OTel)
 		if err != nil {
@@ -166,7 +178,7 @@ func (m *Manager) Configure(s Settings) {
 
 // Enabled reports whether any logging callback is configured.
 func (s *Settings) Enabled() bool {
-	return s.OTel != nil || len(s.Named) > 0 || (s.Generic != nil && s.Generic.Endpoint != "") ||
+	return s.OTel != nil || len(s.Named) > 0 || len(s.Teams) > 0 || (s.Generic != nil && s.Generic.Endpoint != "") ||
 		(s.Langfuse != nil && s.Langfuse.PublicKey != "" && s.Langfuse.SecretKey != "")
 }
 
@@ -193,6 +205,11 @@ func (m *Manager) Sink() outcome.Sink {
 		for _, nc := range s.Named {
 			named = append(named, m.senders[nc.Name])
 		}
+		var team *sender
+		tl := s.Teams[t.TeamID]
+		if tl != nil && t.TeamID != "" {
+			team = m.senders[teamSender(t.TeamID)]
+		}
 		m.mu.Unlock()
 		if s.OTel != nil {
 			ot.enqueue(t) // every try: a span per attempt
@@ -207,7 +224,15 @@ func (m *Manager) Sink() outcome.Sink {
 		if s.Generic != nil && s.Generic.want(failed) {
 			gen.enqueue(t)
 		}
-		if s.Langfuse != nil && s.Langfuse.want(failed) {
+		globalLF := s.Langfuse != nil && s.Langfuse.want(failed)
+		switch {
+		case tl != nil && t.TeamID != "":
+			// Team-based logging: the team's project replaces the global
+			// one (LiteLLM's per-request Langfuse credentials).
+			if tl.want(failed) || globalLF {
+				team.enqueue(t)
+			}
+		case globalLF:
 			lf.enqueue(t)
 		}
 		for i, nc := range s.Named {

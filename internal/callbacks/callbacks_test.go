@@ -310,3 +310,43 @@ func TestNamedGenericAPIFormats(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// default_team_settings: a team's requests go to the team's Langfuse
+// project (with its credentials), not the global one; other requests go to
+// the global project; a team that logs only successes sends no failures.
+func TestTeamLangfuseProjects(t *testing.T) {
+	global, team := &receiver{}, &receiver{}
+	gSrv, tSrv := httptest.NewServer(global), httptest.NewServer(team)
+	defer gSrv.Close()
+	defer tSrv.Close()
+	m := New(nil)
+	m.Configure(Settings{BatchSize: 10, FlushInterval: time.Hour,
+		Langfuse: &LangfuseSettings{Events: Events{Success: true}, Host: gSrv.URL, PublicKey: "pk-g", SecretKey: "sk-g"},
+		Teams:    map[string]*LangfuseSettings{"team-1": {Events: Events{Success: true}, Host: tSrv.URL, PublicKey: "pk-t", SecretKey: "sk-t"}}})
+	sink := m.Sink()
+	inTeam := func(id string, status int) outcome.Try { tr := sampleTry(id, status); tr.TeamID = "team-1"; return tr }
+	sink(inTeam("t1", 200))
+	sink(inTeam("t2", 500)) // the team logs successes only
+	sink(sampleTry("g1", 200))
+	m.Close()
+	check := func(name string, r *receiver, user string, ids ...string) {
+		t.Helper()
+		bodies, hdrs := r.posts()
+		if len(bodies) != 1 {
+			t.Fatalf("%s: %d posts", name, len(bodies))
+		}
+		if want := "Basic " + base64.StdEncoding.EncodeToString([]byte(user)); hdrs[0].Get("Authorization") != want {
+			t.Errorf("%s: auth %q", name, hdrs[0].Get("Authorization"))
+		}
+		for _, id := range ids {
+			if !strings.Contains(string(bodies[0]), `"traceId":"`+id+`"`) {
+				t.Errorf("%s: no event of %s in %s", name, id, bodies[0])
+			}
+		}
+		if strings.Count(string(bodies[0]), `"trace-create"`) != len(ids) {
+			t.Errorf("%s: %d traces, want %d", name, strings.Count(string(bodies[0]), `"trace-create"`), len(ids))
+		}
+	}
+	check("team project", team, "pk-t:sk-t", "t1")
+	check("global project", global, "pk-g:sk-g", "g1")
+}

@@ -345,6 +345,23 @@ func (m *Manager) postLangfuse(ctx context.Context, batch []outcome.Try) error {
 	if s.Langfuse == nil {
 		return nil
 	}
+	return m.postLangfuseTo(ctx, s, s.Langfuse, batch)
+}
+
+// postTeamLangfuse posts a team's events to the team's Langfuse project
+// (default_team_settings).
+func (m *Manager) postTeamLangfuse(team string) func(context.Context, []outcome.Try) error {
+	return func(ctx context.Context, batch []outcome.Try) error {
+		s := m.settings.Load()
+		lf := s.Teams[team]
+		if lf == nil {
+			return nil // removed by a reload
+		}
+		return m.postLangfuseTo(ctx, s, lf, batch)
+	}
+}
+
+func (m *Manager) postLangfuseTo(ctx context.Context, s *Settings, lf *LangfuseSettings, batch []outcome.Try) error {
 	events := make([]any, 0, 2*len(batch))
 	for i := range batch {
 		events = append(events, LangfuseEvents(&batch[i], s)...)
@@ -353,6 +370,6 @@ func (m *Manager) postLangfuse(ctx context.Context, batch []outcome.Try) error {
 	if err != nil {
 		return err
 	}
-	auth := base64.StdEncoding.EncodeToString([]byte(s.Langfuse.PublicKey + ":" + s.Langfuse.SecretKey))
-	return m.postJSON(ctx, s.Langfuse.Host+"/api/public/ingestion", body, map[string]string{"Authorization": "Basic " + auth})
+	auth := base64.StdEncoding.EncodeToString([]byte(lf.PublicKey + ":" + lf.SecretKey))
+	return m.postJSON(ctx, lf.Host+"/api/public/ingestion", body, map[string]string{"Authorization": "Basic " + auth})
 }

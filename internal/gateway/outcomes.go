@@ -83,6 +83,14 @@ func callbackSettings(cfg *config.Config) callbacks.Settings {
 				Events: callbacks.Events{Success: ok && nc.Success, Failure: fail && nc.Failure}})
 		}
 	}
+	for _, tc := range ls.TeamCallbacks {
+		// default_team_settings: the team's Langfuse project.
+		if s.Teams == nil {
+			s.Teams = map[string]*callbacks.LangfuseSettings{}
+		}
+		s.Teams[tc.TeamID] = &callbacks.LangfuseSettings{Events: callbacks.Events{Success: tc.Success, Failure: tc.Failure},
+			Host: tc.LangfuseHost, PublicKey: tc.LangfusePublicKey, SecretKey: tc.LangfuseSecret}
+	}
 	if ok, fail := ls.CallbackEvents(callbacks.OTel); ok || fail {
 		s.OTel = &callbacks.OTelSettings{Protocol: lg.OTelProtocol, Endpoint: lg.OTelEndpoint, MetricsEndpoint: lg.OTelMetricsEndpoint, Headers: lg.OTelHeaders, ServiceName: lg.OTelServiceName}
 	}
