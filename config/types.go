@@ -210,7 +210,7 @@ type LiteLLMSettings struct {
 	// ForwardTraceparent is forward_traceparent_to_llm_provider: the
 	// client's traceparent header reaches the provider.
 	// TeamCallbacks are default_team_settings: team-based logging.
-	TeamCallbacks []TeamCallbacks
+	TeamCallbacks      []TeamCallbacks
 	ForwardTraceparent bool
 	// ForwardHeadersGroups is model_group_settings.forward_client_headers_to_llm_api:
 	// the model groups (exact names, or patterns ending in *) whose requests

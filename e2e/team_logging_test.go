@@ -51,15 +51,13 @@ general_settings:
 	}
 	otherCall := h.Get("x-litellm-call-id")
 
-	var bodies [][]byte
-	var auths []string
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if bodies, auths = lf.snapshot(); len(bodies) > 0 {
+		if bodies, _ := lf.snapshot(); len(bodies) > 0 {
 			break
 		}
 	}
 	time.Sleep(time.Second) // a post for the other request would come by now
-	bodies, auths = lf.snapshot()
+	bodies, auths := lf.snapshot()
 	all := ""
 	for _, b := range bodies {
 		all += string(b)
