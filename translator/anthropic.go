@@ -119,8 +119,6 @@ type anthToolChoice struct {
 	DisableParallelToolUse *bool  `json:"disable_parallel_tool_use,omitempty"`
 }
 
-func strPtr(s string) *string { return &s }
-
 // Request implements Translator.
 func (anthropicTranslator) Request(ep Endpoint, body []byte, t Target) (*UpstreamRequest, error) {
 	if ep != Chat {

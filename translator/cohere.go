@@ -319,7 +319,7 @@ func (cohereTranslator) Response(ep Endpoint, body []byte, t Target) (*Response,
 			msg.ToolCalls = append(msg.ToolCalls, tc)
 		}
 		if text.Len() > 0 || len(msg.ToolCalls) == 0 {
-			msg.Content = stringPtr(text.String())
+			msg.Content = strPtr(text.String())
 		}
 		fr := cohereFinish(cr.FinishReason)
 		if fr == "" {

@@ -105,7 +105,7 @@ func (s *cohereStream) event(out []byte, ev SSEEvent) ([]byte, error) {
 		}
 		d := Delta{ReasoningContent: c.Thinking}
 		if c.Text != "" {
-			d.Content = stringPtr(c.Text)
+			d.Content = strPtr(c.Text)
 		}
 		if d.Content == nil && d.ReasoningContent == "" {
 			return out, nil

@@ -661,7 +661,7 @@ func (g geminiTranslator) chatResponse(body []byte, t Target) (*Response, error)
 		}
 		msg := ResponseMessage{Role: "assistant", ReasoningContent: thought, ToolCalls: calls}
 		if text != "" || len(calls) == 0 {
-			msg.Content = stringPtr(text)
+			msg.Content = strPtr(text)
 		}
 		fr := geminiFinish(c.FinishReason, len(calls) > 0)
 		if fr == "" {
@@ -675,7 +675,7 @@ func (g geminiTranslator) chatResponse(body []byte, t Target) (*Response, error)
 		if gr.PromptFeedback != nil && gr.PromptFeedback.BlockReason != "" {
 			fr = "content_filter"
 		}
-		out.Choices = append(out.Choices, Choice{Index: 0, Message: ResponseMessage{Role: "assistant", Content: stringPtr("")}, FinishReason: fr})
+		out.Choices = append(out.Choices, Choice{Index: 0, Message: ResponseMessage{Role: "assistant", Content: strPtr("")}, FinishReason: fr})
 	}
 	u := geminiUsageFrom(gr.UsageMetadata)
 	out.Usage = UsageObjectFrom(u)

@@ -110,7 +110,7 @@ func (s *geminiStream) event(out []byte, data []byte) ([]byte, error) {
 		s.calls[c.Index] += len(calls)
 		d := Delta{ReasoningContent: thought, ToolCalls: calls}
 		if text != "" {
-			d.Content = stringPtr(text)
+			d.Content = strPtr(text)
 		}
 		fr := geminiFinish(c.FinishReason, s.calls[c.Index] > 0)
 		var usage *UsageObject

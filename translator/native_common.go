@@ -279,8 +279,8 @@ func truncateBody(b []byte) string {
 	return s
 }
 
-// stringPtr returns a pointer to s.
-func stringPtr(s string) *string { return &s }
+// strPtr is a pointer to a copy of s.
+func strPtr(s string) *string { return &s }
 
 // lineChunker writes OpenAI chat.completion.chunk events. It sends the
 // assistant role on the first delta of each choice.
@@ -302,7 +302,7 @@ func (c *lineChunker) write(dst []byte, index int, d Delta, finish string, usage
 	ch := ChatChunk{ID: c.id, Object: "chat.completion.chunk", Created: c.created, Model: c.model,
 		Choices: []ChunkChoice{{Index: index, Delta: d}}, Usage: usage}
 	if finish != "" {
-		ch.Choices[0].FinishReason = stringPtr(finish)
+		ch.Choices[0].FinishReason = strPtr(finish)
 	}
 	return WriteSSEJSON(dst, ch)
 }

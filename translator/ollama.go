@@ -397,7 +397,7 @@ func (o ollamaTranslator) Response(ep Endpoint, body []byte, t Target) (*Respons
 			text, msg.ReasoningContent = or.Response, or.Thinking
 		}
 		if text != "" || len(msg.ToolCalls) == 0 {
-			msg.Content = stringPtr(text)
+			msg.Content = strPtr(text)
 		}
 		fr := ollamaFinish(or.DoneReason, len(msg.ToolCalls) > 0)
 		u := Usage{PromptTokens: int(or.PromptEval), CompletionTokens: int(or.Eval)}

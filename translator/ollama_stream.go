@@ -106,7 +106,7 @@ func (s *ollamaStream) line(out, line []byte) ([]byte, error) {
 		text, d.ReasoningContent = or.Response, or.Thinking
 	}
 	if text != "" {
-		d.Content = stringPtr(text)
+		d.Content = strPtr(text)
 	}
 	if or.Done {
 		s.finish = ollamaFinish(or.DoneReason, s.tools > 0)
