@@ -46,6 +46,11 @@ type stream struct {
 	start   time.Time
 }
 
+// panicOnPath, when set at build time (-ldflags -X main.panicOnPath=...),
+// makes a request to that exact path panic inside the headers hook: the
+// e2e test of the recover barrier. Empty in every real build.
+var panicOnPath string
+
 // maxHeaderViews bounds the headers read at once; more hands the request on.
 const maxHeaderViews = 256
 
@@ -73,6 +78,9 @@ func onRequestHeaders(s *stream, f C.uintptr_t, eos bool) int {
 		k := string(view(v.key_ptr, v.key_length))
 		h[k] = string(view(v.value_ptr, v.value_length))
 		size += int(v.key_length) + int(v.value_length)
+	}
+	if panicOnPath != "" && h[":path"] == panicOnPath {
+		panic("a test panic inside Envoy's worker thread")
 	}
 	cl := int64(-1)
 	if v, ok := h["content-length"]; ok {

@@ -142,6 +142,31 @@ func postWith(t *testing.T, url, key, body string, kv ...string) (int, http.Head
 	return resp.StatusCode, resp.Header, b
 }
 
+// TestRequestModulePanicContained (D53): a Go panic inside a module hook
+// (a module built to panic on one path) is an OpenAI-format 500 for that
+// request; Envoy keeps serving every other request.
+func TestRequestModulePanicContained(t *testing.T) {
+	lib := filepath.Join(t.TempDir(), "libllmgate.so")
+	if out, err := exec.Command("go", "build", "-buildmode=c-shared", "-ldflags", "-X main.panicOnPath=/v1/chat/completions?panic=1", "-o", lib, "../dynmod").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	g := startGatewayArgs(t, moduleConfig(fake.URL(), ""), []string{"--request-filter=module", "--dynamic-module", lib})
+	waitLog(t, g, "llmgate module: config")
+	for i := 0; i < 3; i++ {
+		code, _, b := post(t, g.URL+"/v1/chat/completions?panic=1", master, chatBody("gpt", "boom"))
+		if code != 500 || !strings.Contains(string(b), `"type":"internal_server_error"`) {
+			t.Fatalf("panicking request: %d %s", code, b)
+		}
+		if code, _, b := post(t, g.URL+"/v1/chat/completions", master, chatBody("gpt", "fine")); code != 200 {
+			t.Fatalf("the next request: %d %s", code, b)
+		}
+	}
+	if !strings.Contains(g.Stderr(), "panic in a request hook") {
+		t.Errorf("the panic was not logged")
+	}
+}
+
 // requestFilterStreams is the number of ext_proc streams Envoy opened for the
 // request filter (the listener's; attempt filters count in their clusters).
 func requestFilterStreams(t *testing.T, g *Gateway) int {

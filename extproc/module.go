@@ -88,6 +88,11 @@ func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *s
 	for _, k := range plainKeys {
 		m.plain[k] = true
 	}
+	if s, f := cfg.LiteLLM.CallbackEvents("otel"); m.off == "" && (s || f) {
+		// Envoy's tracer is on: the gateway's spans join Envoy's through
+		// the ext_proc stream's traceparent (D37).
+		m.off = "Envoy traces requests (the otel callback)"
+	}
 	rs := st.Router.Model().Routing
 	if m.off == "" && rs.Strategy != "" && rs.Strategy != router.SimpleShuffle {
 		m.off = "routing_strategy " + rs.Strategy + " reads shared state"
@@ -102,6 +107,17 @@ func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *s
 		}
 	}
 	return m
+}
+
+// ModuleOff says why the module must hand every request to the ext_proc
+// filter because of what this gateway process watches per request ("":
+// nothing): the llm_requests_hanging alert sees a request begin in the
+// request filter (hanging.go).
+func (s *Server) ModuleOff() string {
+	if s.hangingWatch.Load() != nil {
+		return "alerting watches hanging requests"
+	}
+	return ""
 }
 
 // Off says why the module hands every request on ("" when it serves what it can).

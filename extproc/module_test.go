@@ -3,6 +3,7 @@ package extproc
 import (
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -200,5 +201,14 @@ func TestModuleCoolingAndOff(t *testing.T) {
 	m, _ = moduleTestFilter(t, ModuleConfig{Off: "redis"})
 	if handOn, _ := m.HandOn(moduleHeaders("sk-master"), 7, 100, 10); !handOn {
 		t.Error("served with the module off")
+	}
+	for _, edit := range [][2]string{{"router_settings:\n", "router_settings:\n  routing_strategy: least-busy\n"}, {"general_settings:", "litellm_settings:\n  callbacks: [otel]\ngeneral_settings:"}} {
+		cfg, err := config.Parse([]byte(strings.Replace(moduleTestConfig, edit[0], edit[1], 1)), "t.yaml", func(string) (string, bool) { return "", false })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := NewModuleFilter(cfg, "v1", ModuleConfig{}, slog.New(slog.NewTextHandler(io.Discard, nil))); m.Off() == "" {
+			t.Errorf("%q: the module serves", edit[1])
+		}
 	}
 }
