@@ -17,6 +17,7 @@ import (
 // in its store, the same closed loop with the master key and with one of
 // the virtual keys (each run alternating, medians of o.Runs).
 type KeysResult struct {
+	Binary      string // the llmgate binary measured
 	Keys        int
 	Concurrency int
 	Master      LatencyFigure
@@ -30,37 +31,65 @@ type KeysResult struct {
 
 // KeysOverhead measures the request path with nKeys virtual keys in the
 // store (keys are read from memory: D33) against the master key, on the
-// typical config, at each concurrency (one llmgate, keys issued once).
-func KeysOverhead(o *Options, fakeURL string, nKeys int, concs []int) ([]KeysResult, error) {
-	var out []KeysResult
-	cfgPath := filepath.Join(o.WorkDir, "keys-config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(TypicalConfig(fakeURL, "")), 0o600); err != nil {
-		return nil, err
+// typical config, at each concurrency (one llmgate per binary, keys issued
+// once). With several binaries (bins; default o.LLMGateBin) their llmgates
+// run side by side and every run measures all of them in turn, so that a
+// before/after comparison shares the machine's state run by run.
+func KeysOverhead(o *Options, fakeURL string, nKeys int, concs []int, bins ...string) ([]KeysResult, error) {
+	if len(bins) == 0 {
+		bins = []string{o.LLMGateBin}
 	}
-	gate, err := StartLLMGate(o, cfgPath)
-	if err != nil {
-		return nil, err
+	type side struct {
+		bin      string
+		gate     *Target
+		virtual  Endpoint
+		generate time.Duration
+		ms, vs   []LoadResult
+		mc, vc   map[string][]time.Duration
 	}
-	defer gate.Stop()
-	master := gate.Endpoint
-	key, generate, err := IssueKeys(gate, nKeys)
-	gate.Endpoint = master
-	if err != nil {
-		return nil, err
-	}
-	virtual := gate.Endpoint
-	virtual.Name, virtual.Header = "llmgate-virtual-key", http.Header{"Authorization": {"Bearer " + key}}
-	for _, conc := range concs {
-		ClosedLoop(gate.Endpoint, conc, o.Warmup)
-		ClosedLoop(virtual, conc, o.Warmup)
-		var ms, vs []LoadResult
-		mc, vc := map[string][]time.Duration{}, map[string][]time.Duration{}
-		for r := 0; r < o.Runs; r++ {
-			ms = append(ms, cpuPerRequest(gate, mc, func() LoadResult { return ClosedLoop(gate.Endpoint, conc, o.Duration) }))
-			vs = append(vs, cpuPerRequest(gate, vc, func() LoadResult { return ClosedLoop(virtual, conc, o.Duration) }))
+	var sides []*side
+	for i, bin := range bins {
+		so := *o
+		so.LLMGateBin, so.WorkDir = bin, filepath.Join(o.WorkDir, fmt.Sprintf("keys-%d", i))
+		if err := os.MkdirAll(so.WorkDir, 0o700); err != nil {
+			return nil, err
 		}
-		out = append(out, KeysResult{Keys: nKeys, Concurrency: conc, Generate: generate, Master: medianFigure(ms), Virtual: medianFigure(vs),
-			MasterCPU: medianCPU(mc), VirtualCPU: medianCPU(vc)})
+		cfgPath := filepath.Join(so.WorkDir, "keys-config.yaml")
+		if err := os.WriteFile(cfgPath, []byte(TypicalConfig(fakeURL, "")), 0o600); err != nil {
+			return nil, err
+		}
+		gate, err := StartLLMGate(&so, cfgPath)
+		if err != nil {
+			return nil, err
+		}
+		defer gate.Stop()
+		master := gate.Endpoint
+		key, generate, err := IssueKeys(gate, nKeys)
+		gate.Endpoint = master
+		if err != nil {
+			return nil, err
+		}
+		virtual := gate.Endpoint
+		virtual.Name, virtual.Header = "llmgate-virtual-key", http.Header{"Authorization": {"Bearer " + key}}
+		sides = append(sides, &side{bin: bin, gate: gate, virtual: virtual, generate: generate})
+	}
+	var out []KeysResult
+	for _, conc := range concs {
+		for _, sd := range sides {
+			ClosedLoop(sd.gate.Endpoint, conc, o.Warmup)
+			ClosedLoop(sd.virtual, conc, o.Warmup)
+			sd.ms, sd.vs, sd.mc, sd.vc = nil, nil, map[string][]time.Duration{}, map[string][]time.Duration{}
+		}
+		for r := 0; r < o.Runs; r++ {
+			for _, sd := range sides {
+				sd.ms = append(sd.ms, cpuPerRequest(sd.gate, sd.mc, func() LoadResult { return ClosedLoop(sd.gate.Endpoint, conc, o.Duration) }))
+				sd.vs = append(sd.vs, cpuPerRequest(sd.gate, sd.vc, func() LoadResult { return ClosedLoop(sd.virtual, conc, o.Duration) }))
+			}
+		}
+		for _, sd := range sides {
+			out = append(out, KeysResult{Binary: sd.bin, Keys: nKeys, Concurrency: conc, Generate: sd.generate, Master: medianFigure(sd.ms),
+				Virtual: medianFigure(sd.vs), MasterCPU: medianCPU(sd.mc), VirtualCPU: medianCPU(sd.vc)})
+		}
 	}
 	return out, nil
 }

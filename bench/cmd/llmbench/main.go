@@ -45,6 +45,7 @@ func run() error {
 		sotw        = flag.Bool("sotw", false, "with --scale-only: Envoy on state-of-the-world ADS instead of delta (for comparison)")
 		scaleOnly   = flag.String("scale-only", "", "only the control-plane figures, for these comma-separated deployment counts (e.g. 1000,10000); prints them, writes no doc")
 		keysOnly    = flag.Int("keys-only", 0, "only the virtual-key figure: this many keys in llmgate's store, the master key against one of them (closed loop, --duration per run); prints it, writes no doc")
+		keysBefore  = flag.String("keys-before", "", "with --keys-only: also run this llmgate binary side by side, measured in the same runs (a before/after comparison)")
 	)
 	flag.Parse()
 
@@ -116,7 +117,7 @@ func run() error {
 		return scaleOnlyRun(ctx, o, *scaleOnly)
 	}
 	if *keysOnly > 0 {
-		return keysOnlyRun(o, *keysOnly)
+		return keysOnlyRun(o, *keysOnly, *keysBefore)
 	}
 	rep, err := bench.Run(ctx, o)
 	if err != nil {
@@ -328,7 +329,7 @@ func rssOnlyRun(o bench.Options, rate int) error {
 
 // keysOnlyRun measures the request path with n virtual keys in the store
 // against the master key (issue 11's figure).
-func keysOnlyRun(o bench.Options, n int) error {
+func keysOnlyRun(o bench.Options, n int, before string) error {
 	dir, err := os.MkdirTemp("", "llmbench-")
 	if err != nil {
 		return err
@@ -340,8 +341,15 @@ func keysOnlyRun(o bench.Options, n int) error {
 		return err
 	}
 	defer fake.Stop()
-	rs, err := bench.KeysOverhead(&o, fake.FakeBase(), n, o.Concurrencies)
+	bins := []string{o.LLMGateBin}
+	if before != "" {
+		bins = []string{before, o.LLMGateBin}
+	}
+	rs, err := bench.KeysOverhead(&o, fake.FakeBase(), n, o.Concurrencies, bins...)
 	for _, r := range rs {
+		if before != "" {
+			fmt.Printf("%s:\n", r.Binary)
+		}
 		fmt.Printf("c=%-3d %d keys (generated in %s): master key p50 %s p99 %s %.0f rps | virtual key p50 %s p99 %s %.0f rps | added p50 %s, throughput %+.1f %% (errors %d/%d)\n",
 			r.Concurrency, r.Keys, r.Generate.Round(time.Millisecond), r.Master.Latency.P50.Round(time.Microsecond), r.Master.Latency.P99.Round(time.Microsecond), r.Master.Throughput,
 			r.Virtual.Latency.P50.Round(time.Microsecond), r.Virtual.Latency.P99.Round(time.Microsecond), r.Virtual.Throughput,
