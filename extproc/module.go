@@ -235,7 +235,7 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	}
 	out.Remove = append(out.Remove, cr.GetHeaderMutation().GetRemoveHeaders()...)
 	for ns, v := range resp.GetDynamicMetadata().GetFields() {
-		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(v.GetStructValue())
+		b, err := proto.Marshal(v.GetStructValue())
 		if err != nil {
 			return ModuleAnswer{}, false
 		}

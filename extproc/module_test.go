@@ -212,3 +212,22 @@ func TestModuleCoolingAndOff(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkModuleServe is the module's work per served request (what Envoy's
+// worker thread runs in module mode), beside BenchmarkRequestFilter's
+// ext_proc exchange.
+func BenchmarkModuleServe(b *testing.B) {
+	cfg, err := config.Parse([]byte(moduleTestConfig), "t.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := NewModuleFilter(cfg, "v1", ModuleConfig{OffPathOutcomes: true}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := moduleHeaders("sk-master")
+	body := []byte(`{"model":"gpt","messages":[{"role":"user","content":"hello there"}],"temperature":0.2}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := m.Serve(h, body, time.Now()); !ok {
+			b.Fatal("not served")
+		}
+	}
+}
