@@ -7,7 +7,6 @@ import (
 	"time"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/contract"
@@ -235,11 +234,7 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	}
 	out.Remove = append(out.Remove, cr.GetHeaderMutation().GetRemoveHeaders()...)
 	for ns, v := range resp.GetDynamicMetadata().GetFields() {
-		b, err := proto.Marshal(v.GetStructValue())
-		if err != nil {
-			return ModuleAnswer{}, false
-		}
-		out.Metadata = append(out.Metadata, [2][]byte{[]byte(ns), b})
+		out.Metadata = append(out.Metadata, [2][]byte{[]byte(ns), marshalStruct(v.GetStructValue())})
 	}
 	return out, true
 }

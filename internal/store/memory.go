@@ -74,6 +74,19 @@ func (m *Memory) getInt(key string, now time.Time) (intEntry, bool) {
 	return e, true
 }
 
+// getIntBytes is getInt for a key in a buffer; callers hold mu.
+func (m *Memory) getIntBytes(key []byte, now time.Time) (intEntry, bool) {
+	e, ok := m.ints[string(key)]
+	if !ok {
+		return intEntry{}, false
+	}
+	if expired(e.exp, now) {
+		delete(m.ints, string(key))
+		return intEntry{}, false
+	}
+	return e, true
+}
+
 // incr adds by to key; a new key gets ttl. refresh also resets the ttl on an existing key.
 func (m *Memory) incr(key string, by int64, ttl time.Duration, refresh bool, now time.Time) int64 {
 	e, ok := m.getInt(key, now)
@@ -114,18 +127,27 @@ func (m *Memory) Read(_ context.Context, ids []string, opt ReadOptions) (map[str
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make(map[string]DeploymentState, len(ids))
+	// The keys are the ones keys.rpm, tpm, inflight and cooldown name,
+	// written into one buffer: a map lookup by string(buf) does not copy.
+	var arr [128]byte
+	minute := appendMinute(arr[:0:16], now)
+	buf := arr[16:16]
 	for _, id := range ids {
 		var st DeploymentState
-		if e, ok := m.getInt(m.k.rpm(id, now), now); ok {
+		buf = append(append(append(append(buf[:0], m.k.prefix...), "rpm:"...), id...), ':')
+		if e, ok := m.getIntBytes(append(buf, minute...), now); ok {
 			st.RPM = e.n
 		}
-		if e, ok := m.getInt(m.k.tpm(id, now), now); ok {
+		buf = append(append(append(append(buf[:0], m.k.prefix...), "tpm:"...), id...), ':')
+		if e, ok := m.getIntBytes(append(buf, minute...), now); ok {
 			st.TPM = e.n
 		}
-		if e, ok := m.getInt(m.k.inflight(id), now); ok && e.n > 0 {
+		buf = append(append(append(buf[:0], m.k.prefix...), "inflight:"...), id...)
+		if e, ok := m.getIntBytes(buf, now); ok && e.n > 0 {
 			st.InFlight = e.n
 		}
-		if e, ok := m.getInt(m.k.cooldown(id), now); ok {
+		buf = append(append(append(buf[:0], m.k.prefix...), "cooldown:"...), id...)
+		if e, ok := m.getIntBytes(buf, now); ok {
 			st.CooldownUntil = time.UnixMilli(e.n)
 		}
 		if opt.Latencies {

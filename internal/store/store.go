@@ -115,7 +115,23 @@ const (
 	defaultLatencyTTL  = time.Hour
 )
 
-func minuteOf(t time.Time) string { return t.UTC().Format("200601021504") }
+func minuteOf(t time.Time) string { return string(appendMinute(make([]byte, 0, 12), t)) }
+
+// appendMinute appends t's UTC minute as "200601021504" (time.Format's
+// layout, written without it: the store reads these keys on every request).
+func appendMinute(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, _ := t.Clock()
+	if y < 0 || y > 9999 {
+		return append(b, t.Format("200601021504")...)
+	}
+	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10))
+	for _, n := range [...]int{int(mo), d, h, mi} {
+		b = append(b, byte('0'+n/10), byte('0'+n%10))
+	}
+	return b
+}
 
 type keys struct{ prefix string }
 
