@@ -308,17 +308,10 @@ func (s *Server) perTryTimeout(st *State, d *model.Deployment, f *requestFields)
 func planMetadata(st *State, plan []*llmgatev1.Attempt, ctx string) (*structpb.Struct, error) {
 	// Built by hand: structpb.NewStruct's reflection was a tenth of the
 	// request filter's allocations (docs/benchmarks.md).
+	// The groups are built once per config (planmeta.go).
 	groups := make([]*structpb.Value, 0, len(plan))
 	for i, a := range plan {
-		cluster := contract.ClusterName(a.DeploymentId)
-		if d := st.compiled(a.DeploymentId); d != nil {
-			cluster = d.ClusterFor(a.Provider)
-		}
-		c := &structpb.Struct{Fields: map[string]*structpb.Value{"cluster_name": structpb.NewStringValue(cluster), "weight": structpb.NewNumberValue(1)}}
-		groups = append(groups, structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
-			"name":     structpb.NewStringValue("attempt" + strconv.Itoa(i)),
-			"clusters": structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{structpb.NewStructValue(c)}}),
-		}}))
+		groups = append(groups, st.planGroups.group(st, i, a))
 	}
 	return &structpb.Struct{Fields: map[string]*structpb.Value{
 		contract.PlanMetadataNamespace: structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{

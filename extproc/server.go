@@ -69,6 +69,9 @@ type State struct {
 	// keys are the virtual keys (nil without master_key); the service
 	// outlives config reloads.
 	keys *keys.Service
+
+	// planGroups are the plan metadata's priority groups (planmeta.go).
+	planGroups planGroupCache
 }
 
 // WithKeys serves virtual keys from k (the management API, the request

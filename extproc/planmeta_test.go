@@ -1,0 +1,42 @@
+package extproc
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/store"
+	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
+)
+
+// TestPlanGroupCache: the cached priority groups are the ones built per
+// request, per index, deployment and provider, past the cached indexes too.
+func TestPlanGroupCache(t *testing.T) {
+	cfg, err := config.Parse([]byte(benchConfig), "bench.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := NewState(cfg, store.NewMemory(nil), "t", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var ids []string
+	for _, d := range st.Router.Model().Deployments {
+		ids = append(ids, d.ID)
+	}
+	ids = append(ids, "unknown-deployment")
+	for round := 0; round < 2; round++ {
+		for i := 0; i < planGroupsCached+3; i++ {
+			for _, id := range ids {
+				a := &llmgatev1.Attempt{DeploymentId: id}
+				got, want := st.planGroups.group(st, i, a), planGroup(st, i, a)
+				if !proto.Equal(got, want) {
+					t.Fatalf("group(%d, %s) = %v, want %v", i, id, got, want)
+				}
+			}
+		}
+	}
+	if g := st.planGroups.group(st, 1, &llmgatev1.Attempt{DeploymentId: ids[0]}); g != st.planGroups.group(st, 1, &llmgatev1.Attempt{DeploymentId: ids[0]}) {
+		t.Error("a group is built twice")
+	}
+}
