@@ -14,6 +14,7 @@ func TestMarshalStruct(t *testing.T) {
 		"s": "text", "empty": "", "n": 1.5, "zero": 0.0, "neg": -3.0, "t": true, "f": false, "null": nil,
 		"nested": map[string]any{"list": []any{"a", 2.0, map[string]any{"k": "v"}, []any{}, nil, false}, "e": map[string]any{}},
 		"long":   string(make([]byte, 300)),
+		"huge":   map[string]any{"l": []any{string(make([]byte, 20000)), map[string]any{"x": string(make([]byte, 200))}}},
 	})
 	if err != nil {
 		t.Fatal(err)
