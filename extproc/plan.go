@@ -23,8 +23,13 @@ const planBudget = 2 * time.Second
 // available → 429 with retry-after; a prompt too long for every deployment →
 // the context-window fallbacks, else 400.
 func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body []byte, ticket *fallbackTicket) (*router.Plan, []*llmgatev1.Attempt, *translator.Error) {
-	ctx, cancel := context.WithTimeout(context.Background(), planBudget)
-	defer cancel()
+	ctx := context.Background()
+	if !st.localStore {
+		// The in-process store makes no round trip: no timer to arm.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, planBudget)
+		defer cancel()
+	}
 	pr := router.PlanRequest{Resolution: &res, Stream: f.Stream, NumRetries: f.NumRetries, Fallbacks: f.Fallbacks, FallbacksSet: f.Fallbacks != nil}
 	if st.needTokens {
 		if n, err := tokenizer.CountRequest(f.Model, body); err == nil {

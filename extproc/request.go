@@ -368,12 +368,12 @@ func (st *State) prepareBody(ep translator.Endpoint, plan []*llmgatev1.Attempt, 
 	if err != nil {
 		return nil
 	}
-	up, err := translator.For(first.Provider).Request(ep, merged, translator.Target{
+	out, ok, err := translator.PassThroughBody(first.Provider, ep, merged, translator.Target{
 		Provider: first.Provider, Model: plan[0].Model, Stream: stream,
 		AdditionalDropParams: append(append([]string{}, st.Cfg.LiteLLM.AdditionalDropParams...), first.Params.AdditionalDropParams...),
 	})
-	if err != nil {
+	if err != nil || !ok {
 		return nil
 	}
-	return up.Body
+	return out
 }

@@ -70,6 +70,9 @@ type State struct {
 	// outlives config reloads.
 	keys *keys.Service
 
+	// localStore: the store is the in-process one (no round trip to bound).
+	localStore bool
+
 	// planGroups are the plan metadata's priority groups (planmeta.go).
 	planGroups planGroupCache
 }
@@ -94,6 +97,7 @@ func NewStateFromModel(cfg *config.Config, m *model.Model, st store.Store, versi
 		m = model.Compile(cfg)
 	}
 	s.Router = router.NewFromModel(m, st, router.WithLogger(log))
+	_, s.localStore = st.(*store.Memory)
 	if cfg.General.MasterKey != "" {
 		s.masterKey = sha256.Sum256([]byte(cfg.General.MasterKey))
 		s.hasMaster = true

@@ -48,9 +48,29 @@ func endpointPath(ep Endpoint) string {
 // Request sets the provider's model id and drops the params the deployment
 // says to drop; everything else passes through untouched.
 func (o openAI) Request(ep Endpoint, body []byte, t Target) (*UpstreamRequest, error) {
+	out, err := o.body(ep, body, t)
+	if err != nil {
+		return nil, err
+	}
+	return &UpstreamRequest{Method: "POST", Path: o.Path(ep, t), Headers: map[string]string{"content-type": "application/json"}, Body: out}, nil
+}
+
+// PassThroughBody is the body Request writes for a pass-through provider
+// (IsPassThrough), without the rest of the request; ok false when provider
+// is not one.
+func PassThroughBody(provider string, ep Endpoint, body []byte, t Target) (out []byte, ok bool, err error) {
+	o, isOpenAI := For(provider).(openAI)
+	if !isOpenAI {
+		return nil, false, nil
+	}
+	out, err = o.body(ep, body, t)
+	return out, true, err
+}
+
+func (o openAI) body(ep Endpoint, body []byte, t Target) ([]byte, error) {
 	// Splice the few changes into the body instead of decoding and encoding
 	// it whole: a pass-through must stay cheap (docs/benchmarks.md).
-	if !gjson.ValidBytes(body) || !gjson.ParseBytes(body).IsObject() {
+	if !gjson.ValidBytes(body) || !isObject(body) {
 		return nil, NewError(400, "invalid_request_error", "request body is not a valid JSON object", "")
 	}
 	out, err := sjson.SetBytes(append([]byte(nil), body...), "model", t.Model)
@@ -81,7 +101,20 @@ func (o openAI) Request(ep Endpoint, body []byte, t Target) (*UpstreamRequest, e
 			}
 		}
 	}
-	return &UpstreamRequest{Method: "POST", Path: o.Path(ep, t), Headers: map[string]string{"content-type": "application/json"}, Body: out}, nil
+	return out, nil
+}
+
+// isObject: a valid JSON text is an object (gjson's IsObject, without
+// copying the body into a string).
+func isObject(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return c == '{'
+	}
+	return false
 }
 
 // gjsonKey escapes a top-level field name for gjson/sjson paths.
