@@ -48,7 +48,11 @@ func planRetries(rc *llmgatev1.RequestContext) (int, bool) {
 // id) feed features llmgate does not have yet; none reaches a provider.
 func headerKnobs(h map[string]string, f *requestFields) {
 	seconds := func(name string) (float64, bool) {
-		v, err := strconv.ParseFloat(strings.TrimSpace(h[name]), 64)
+		s := strings.TrimSpace(h[name])
+		if s == "" {
+			return 0, false // (ParseFloat's error, without allocating it)
+		}
+		v, err := strconv.ParseFloat(s, 64)
 		return v, err == nil && !math.IsInf(v, 0) && !math.IsNaN(v)
 	}
 	if v, ok := seconds("x-litellm-timeout"); ok {
@@ -59,7 +63,9 @@ func headerKnobs(h map[string]string, f *requestFields) {
 			f.Timeout = &v
 		}
 	}
-	if n, err := strconv.Atoi(strings.TrimSpace(h["x-litellm-num-retries"])); err == nil {
-		f.NumRetries = &n
+	if s := strings.TrimSpace(h["x-litellm-num-retries"]); s != "" {
+		if n, err := strconv.Atoi(s); err == nil {
+			f.NumRetries = &n
+		}
 	}
 }

@@ -225,6 +225,7 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	}
 	cr.BodyMutation = nil
 	cr = withLength(cr, n)
+	out.Set = make([][2]string, 0, len(cr.GetHeaderMutation().GetSetHeaders()))
 	for _, o := range cr.GetHeaderMutation().GetSetHeaders() {
 		v := o.GetHeader().GetValue()
 		if v == "" {
@@ -232,9 +233,10 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 		}
 		out.Set = append(out.Set, [2]string{o.GetHeader().GetKey(), v})
 	}
-	out.Remove = append(out.Remove, cr.GetHeaderMutation().GetRemoveHeaders()...)
+	out.Remove = cr.GetHeaderMutation().GetRemoveHeaders() // the answer is this request's own
+	out.Metadata = make([][2][]byte, 0, len(resp.GetDynamicMetadata().GetFields()))
 	for ns, v := range resp.GetDynamicMetadata().GetFields() {
-		out.Metadata = append(out.Metadata, [2][]byte{[]byte(ns), marshalStruct(v.GetStructValue())})
+		out.Metadata = append(out.Metadata, [2][]byte{namespaceBytes(ns), marshalStruct(v.GetStructValue())})
 	}
 	return out, true
 }
@@ -264,6 +266,20 @@ func (m *ModuleFilter) plainBody(body []byte) (model string, ok bool) {
 		return !bad
 	})
 	return model, ok && !bad && model != ""
+}
+
+// namespaceBytes is ns as bytes, shared for the namespaces the filter
+// writes (the caller only reads them).
+func namespaceBytes(ns string) []byte {
+	if b, ok := namespaceNames[ns]; ok {
+		return b
+	}
+	return []byte(ns)
+}
+
+var namespaceNames = map[string][]byte{
+	contract.PlanMetadataNamespace: []byte(contract.PlanMetadataNamespace), contract.ContextMetadataNamespace: []byte(contract.ContextMetadataNamespace),
+	contract.FastMetadataNamespace: []byte(contract.FastMetadataNamespace), contract.FastAnswerMetadataNamespace: []byte(contract.FastAnswerMetadataNamespace),
 }
 
 func replyAnswer(resp *extprocv3.ProcessingResponse) ModuleAnswer {
