@@ -50,7 +50,7 @@ func ControlPlaneScale(ctx context.Context, o *Options, fakeURL string, sizes []
 	if err != nil {
 		return nil, err
 	}
-	// As `llmgate run` compiles them (internal/gateway xdsOptions).
+	// As `llmgate run` compiles them (gateway xdsOptions).
 	xo := xds.Options{ListenAddress: "127.0.0.1", Port: uint32(port), ExtProcSocket: filepath.Join(dir, "extproc.sock"), FastPath: true}
 	sock := filepath.Join(dir, "xds.sock")
 	l, err := net.Listen("unix", sock)

@@ -84,7 +84,7 @@ const (
 // abiVersionString is the ABI version the bindings are written for; what
 // envoy_dynamic_module_on_program_init returns. Envoy 1.40.0 logs "Dynamic
 // module ABI version v0.2.0 matched." (a mismatch is only a warning, so
-// llmgate checks the log: internal/gateway/module.go). A variable so that
+// llmgate checks the log: gateway/module.go). A variable so that
 // the e2e test can build a module that claims another version (-ldflags -X).
 var abiVersionString = "v0.2.0"
 

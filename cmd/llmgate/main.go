@@ -18,8 +18,8 @@ import (
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/envoy"
 	"github.com/llmgate/llmgate/examples"
+	"github.com/llmgate/llmgate/gateway"
 	"github.com/llmgate/llmgate/internal/byo"
-	"github.com/llmgate/llmgate/internal/gateway"
 	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/xds"
 )

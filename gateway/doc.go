@@ -4,4 +4,6 @@
 // serving).
 //
 // It may import every room of the project. Nothing imports it but cmd/.
+// It sits outside internal/ on purpose: internal/ holds only the leaves
+// the rooms share (issue 9), not the program's wiring.
 package gateway
