@@ -390,27 +390,10 @@ func anthropicUserBlocks(c Content, i int) ([]anthBlock, *Error) {
 	return out, nil
 }
 
-// parseDataURL splits data:<media>;base64,<data>.
-func parseDataURL(u string) (media, data string, ok bool) {
-	rest, found := strings.CutPrefix(u, "data:")
-	if !found {
-		return "", "", false
-	}
-	meta, data, found := strings.Cut(rest, ",")
-	if !found {
-		return "", "", false
-	}
-	media, isB64 := strings.CutSuffix(meta, ";base64")
-	if !isB64 || media == "" {
-		return "", "", false
-	}
-	return media, data, true
-}
-
 func anthropicImageSource(u string) (*anthSource, *Error) {
 	if strings.HasPrefix(u, "data:") {
-		media, data, ok := parseDataURL(u)
-		if !ok {
+		media, data, ok := splitDataURL(u)
+		if !ok || media == "" {
 			return nil, NewError(400, "invalid_request_error", "llmgate: image data URL must be data:<media-type>;base64,<data>", "messages")
 		}
 		return &anthSource{Type: "base64", MediaType: media, Data: data}, nil
@@ -800,7 +783,7 @@ func (s *anthropicStream) event(out []byte, ev SSEEvent) []byte {
 // anthropicPath is the Messages API path under an api_base: LiteLLM appends
 // /v1/messages unless the api_base already ends with it.
 func anthropicPath(apiBase string) string {
-	p := basePath(apiBase)
+	p := apiBasePath(apiBase)
 	if strings.HasSuffix(p, "/v1/messages") {
 		return p
 	}

@@ -386,8 +386,8 @@ func bedrockMessages(in []Message) ([]brkBlock, []brkMessage, *Error) {
 					if part.ImageURL == nil {
 						return nil, nil, NewError(400, "invalid_request_error", fmt.Sprintf("llmgate: messages[%d]: image_url part without url", i), "messages")
 					}
-					media, data, ok := parseDataURL(part.ImageURL.URL)
-					if !ok {
+					media, data, ok := splitDataURL(part.ImageURL.URL)
+					if !ok || media == "" {
 						return nil, nil, NewError(400, "invalid_request_error", fmt.Sprintf("llmgate: messages[%d]: provider bedrock takes images as base64 data: URLs only", i), "messages")
 					}
 					format, ok := strings.CutPrefix(media, "image/")

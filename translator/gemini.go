@@ -446,6 +446,9 @@ func geminiUserParts(c Content, i int) ([]geminiPart, error) {
 			}
 			u := p.ImageURL.URL
 			if mime, data, ok := splitDataURL(u); ok {
+				if mime == "" {
+					mime = "application/octet-stream"
+				}
 				parts = append(parts, geminiPart{InlineData: &geminiBlob{MimeType: mime, Data: data}})
 			} else if strings.HasPrefix(u, "gs://") || strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
 				parts = append(parts, geminiPart{FileData: &geminiFileData{MimeType: mimeFromURL(u), FileURI: u}})

@@ -171,16 +171,18 @@ func unsupportedEndpoint(provider string, ep Endpoint) error {
 	return NewError(400, "invalid_request_error", fmt.Sprintf("%s does not support the %s endpoint", provider, ep), "")
 }
 
-// apiBasePath is the path part of an api_base, without a trailing slash.
+// apiBasePath is the path part of an api_base URL, without a trailing
+// slash. A missing scheme means https, as internal/upstream reads api_base
+// (so "example.com/v1" has the base path /v1). Every translator builds its
+// upstream path on it.
 func apiBasePath(apiBase string) string {
-	if apiBase == "" {
-		return ""
+	if apiBase != "" && !strings.Contains(apiBase, "://") {
+		apiBase = "https://" + apiBase
 	}
-	u, err := url.Parse(apiBase)
-	if err != nil {
-		return ""
+	if u, err := url.Parse(apiBase); err == nil && u.Host != "" {
+		return strings.TrimRight(u.EscapedPath(), "/")
 	}
-	return strings.TrimRight(u.EscapedPath(), "/")
+	return ""
 }
 
 // jsonHeaders are the headers of a JSON POST.
@@ -205,23 +207,22 @@ func stableID(prefix string, parts ...string) string {
 	return prefix + hex.EncodeToString(h.Sum(nil))[:24]
 }
 
-// splitDataURL splits a data: URL into its media type and base64 payload.
-func splitDataURL(u string) (mime, data string, ok bool) {
-	if !strings.HasPrefix(u, "data:") {
-		return "", "", false
-	}
-	head, payload, found := strings.Cut(u[len("data:"):], ",")
+// splitDataURL splits a base64 data: URL (data:<media>;base64,<data>) into
+// its media type, as written (possibly empty), and its payload.
+func splitDataURL(u string) (media, data string, ok bool) {
+	rest, found := strings.CutPrefix(u, "data:")
 	if !found {
 		return "", "", false
 	}
-	mime, isB64 := strings.CutSuffix(head, ";base64")
+	head, data, found := strings.Cut(rest, ",")
+	if !found {
+		return "", "", false
+	}
+	media, isB64 := strings.CutSuffix(head, ";base64")
 	if !isB64 {
 		return "", "", false
 	}
-	if mime == "" {
-		mime = "application/octet-stream"
-	}
-	return mime, payload, true
+	return media, data, true
 }
 
 // mimeFromURL guesses a media type from a URL's file extension.

@@ -139,7 +139,7 @@ func (o openAI) Path(ep Endpoint, t Target) string {
 		path = "/openai/deployments/" + url.PathEscape(t.Model) + path + "?api-version=" + url.QueryEscape(v)
 		base = trimAzureBase(base)
 	}
-	return basePath(base) + path
+	return apiBasePath(base) + path
 }
 
 // PassThroughPath is the upstream path of an OpenAI-compatible or Azure
@@ -150,14 +150,6 @@ func PassThroughPath(ep Endpoint, t Target) string {
 
 // trimAzureBase drops a trailing /openai from an Azure api_base (users write both forms).
 func trimAzureBase(b string) string { return strings.TrimSuffix(b, "/openai") }
-
-// basePath is the path part of an api_base URL.
-func basePath(apiBase string) string {
-	if u, err := url.Parse(apiBase); err == nil && u.Host != "" {
-		return strings.TrimRight(u.EscapedPath(), "/")
-	}
-	return ""
-}
 
 // Response passes OpenAI JSON through, reading usage and the finish reason.
 func (openAI) Response(ep Endpoint, body []byte, _ Target) (*Response, error) {
