@@ -2,7 +2,6 @@ package extproc
 
 import (
 	"context"
-	"encoding/json"
 	"reflect"
 	"strconv"
 	"strings"
@@ -133,10 +132,7 @@ func clientPath(p string) string {
 // routeRequest resolves the model, builds the attempt plan and tags the request.
 func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []byte, start time.Time, ticket *fallbackTicket, id identity) (_ *extprocv3.ProcessingResponse, te *translator.Error) {
 	var f requestFields
-	if err := json.Unmarshal(body, &f); err != nil {
-		return nil, translator.NewError(400, "invalid_request_error", "Invalid JSON in request body: "+err.Error(), "")
-	}
-	if e := checkKeys(body); e != nil {
+	if e := readFields(body, &f); e != nil {
 		return nil, e
 	}
 	headerKnobs(h, &f)

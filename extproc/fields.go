@@ -1,0 +1,116 @@
+package extproc
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/llmgate/llmgate/translator"
+)
+
+// readFields decodes the fields the request filter reads and refuses an
+// ambiguous body (checkKeys). A clean body (valid JSON, unescaped ASCII
+// top-level keys, none repeated, the read fields in lower case and each
+// value decoding) is read in one scan; any other body takes
+// encoding/json and checkKeys whole, so every answer is theirs.
+func readFields(body []byte, f *requestFields) *translator.Error {
+	if fastFields(body, f) {
+		return nil
+	}
+	*f = requestFields{}
+	if err := json.Unmarshal(body, f); err != nil {
+		return translator.NewError(400, "invalid_request_error", "Invalid JSON in request body: "+err.Error(), "")
+	}
+	return checkKeys(body)
+}
+
+// fieldNames are requestFields' JSON names.
+var fieldNames = [...]string{"model", "stream", "stream_options", "fallbacks", "num_retries", "timeout", "user"}
+
+// fastFields is readFields for a clean body; false leaves f to be reset.
+func fastFields(body []byte, f *requestFields) bool {
+	var keys [32]string
+	n := 0
+	ok := scanTopLevel(body, func(key []byte, escaped bool, value []byte) bool {
+		if escaped || n == len(keys) {
+			return false
+		}
+		for _, c := range key {
+			if c >= 0x80 {
+				return false // encoding/json folds some non-ASCII letters
+			}
+		}
+		k := string(key)
+		for _, prev := range keys[:n] {
+			if strings.EqualFold(prev, k) {
+				return false // a repeated key: checkKeys' refusal
+			}
+		}
+		keys[n] = k
+		n++
+		if low := strings.ToLower(k); low != k {
+			if _, read := readKeys[low]; read {
+				return false // checkKeys' refusal
+			}
+		}
+		for _, name := range fieldNames {
+			if k == name {
+				return decodeField(f, k, value)
+			}
+			if strings.EqualFold(k, name) {
+				return false
+			}
+		}
+		return true
+	})
+	return ok
+}
+
+// decodeField decodes one field's value as encoding/json would into it.
+func decodeField(f *requestFields, name string, v []byte) bool {
+	switch name {
+	case "model":
+		if s, ok := plainString(v); ok {
+			f.Model = s
+			return true
+		}
+		return json.Unmarshal(v, &f.Model) == nil
+	case "stream":
+		switch string(v) {
+		case "true":
+			f.Stream = true
+			return true
+		case "false":
+			f.Stream = false
+			return true
+		}
+		return json.Unmarshal(v, &f.Stream) == nil
+	case "stream_options":
+		return json.Unmarshal(v, &f.StreamOptions) == nil
+	case "fallbacks":
+		return json.Unmarshal(v, &f.Fallbacks) == nil
+	case "num_retries":
+		return json.Unmarshal(v, &f.NumRetries) == nil
+	case "timeout":
+		return json.Unmarshal(v, &f.Timeout) == nil
+	case "user":
+		if s, ok := plainString(v); ok {
+			f.User = s
+			return true
+		}
+		return json.Unmarshal(v, &f.User) == nil
+	}
+	return false
+}
+
+// plainString is a JSON string value of printable ASCII without escapes.
+func plainString(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", false
+	}
+	for _, c := range v[1 : len(v)-1] {
+		if c < 0x20 || c >= 0x80 || c == '\\' || c == '"' {
+			return "", false
+		}
+	}
+	return string(v[1 : len(v)-1]), true
+}
