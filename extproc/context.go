@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
@@ -12,12 +13,29 @@ import (
 // encodeContext serializes the request context for the dynamic metadata the
 // attempt filter reads (contract.ContextMetadataNamespace, field "ctx"; D2).
 func encodeContext(c *llmgatev1.RequestContext) (string, error) {
-	b, err := proto.Marshal(c)
+	// The response headers map is appended by hand: the protobuf
+	// runtime's map encoding goes through reflection (two allocations per
+	// entry). Fields may come in any order; the decoded message is the same.
+	h := c.ResponseHeaders
+	c.ResponseHeaders = nil
+	b, err := proto.MarshalOptions{}.MarshalAppend(make([]byte, 0, 512), c)
+	c.ResponseHeaders = h
 	if err != nil {
 		return "", err
 	}
+	for k, v := range h {
+		b = protowire.AppendTag(b, responseHeadersField, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(1+protowire.SizeBytes(len(k))+1+protowire.SizeBytes(len(v))))
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		b = protowire.AppendString(b, k)
+		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendString(b, v)
+	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
+
+// responseHeadersField is RequestContext.response_headers' field number.
+const responseHeadersField = 12
 
 // decodeContext reads the request context the request filter wrote.
 func decodeContext(s string) (*llmgatev1.RequestContext, error) {
