@@ -236,12 +236,12 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 	if err != nil {
 		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
 	}
-	set := []*corev3.HeaderValueOption{
-		hdr(contract.GroupHeader, routeGroup(res.Group, plan, ticket)),
-		hdr("x-envoy-max-retries", strconv.Itoa(len(plan)-1)),
-	}
+	var set []*corev3.HeaderValueOption
 	if t := s.perTryTimeout(st, first, &f); t > 0 {
-		set = append(set, hdr("x-envoy-upstream-rq-per-try-timeout-ms", strconv.FormatInt(t.Milliseconds(), 10)))
+		set = hdrs(4, contract.GroupHeader, routeGroup(res.Group, plan, ticket), "x-envoy-max-retries", strconv.Itoa(len(plan)-1),
+			"x-envoy-upstream-rq-per-try-timeout-ms", strconv.FormatInt(t.Milliseconds(), 10))
+	} else {
+		set = hdrs(4, contract.GroupHeader, routeGroup(res.Group, plan, ticket), "x-envoy-max-retries", strconv.Itoa(len(plan)-1))
 	}
 	md, err := planMetadata(st, plan, enc)
 	if err != nil {
