@@ -1,6 +1,7 @@
 package extproc
 
 import (
+	"bytes"
 	"encoding/json"
 	"log/slog"
 	"strings"
@@ -245,24 +246,30 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 // none repeated or escaped; ok false otherwise.
 func (m *ModuleFilter) plainBody(body []byte) (model string, ok bool) {
 	var bad bool
-	seen := map[string]bool{}
+	// The keys seen so far: a body of plain keys, none repeated, has
+	// fewer than len(plainKeys) of them.
+	var seen [32][]byte
 	n := 0
 	ok = scanTopLevel(body, func(key []byte, escaped bool, value []byte) bool {
-		k := string(key)
+		if escaped || n == len(seen) || !m.plain[string(key)] {
+			bad = true
+			return false
+		}
+		for _, k := range seen[:n] {
+			if bytes.Equal(k, key) {
+				bad = true
+				return false
+			}
+		}
+		seen[n] = key
 		n++
-		switch {
-		case escaped || seen[k]:
-			bad = true
-		case !m.plain[k]:
-			bad = true
-		case k == "model":
-			if len(value) < 2 || value[0] != '"' || strings.IndexByte(string(value[1:len(value)-1]), '\\') >= 0 {
+		if string(key) == "model" {
+			if len(value) < 2 || value[0] != '"' || bytes.IndexByte(value[1:len(value)-1], '\\') >= 0 {
 				bad = true
 			} else {
 				model = string(value[1 : len(value)-1])
 			}
 		}
-		seen[k] = true
 		return !bad
 	})
 	return model, ok && !bad && model != ""
