@@ -58,9 +58,9 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 	} else {
 		p, err = st.Router.Plan(ctx, pr)
 	}
-	var cw *router.ContextWindowError
-	if errors.As(err, &cw) {
-		if len(st.Router.FallbackGroups(res.Group, router.ContextWindowFallbacks)) > 0 {
+	if err != nil {
+		var cw *router.ContextWindowError // (declared here: errors.As puts it on the heap)
+		if errors.As(err, &cw) && len(st.Router.FallbackGroups(res.Group, router.ContextWindowFallbacks)) > 0 {
 			p, err = st.Router.PlanFallback(ctx, res.Group, router.ContextWindowFallbacks, pr)
 		}
 	}
@@ -68,6 +68,7 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 		return nil, nil, routerError(err)
 	}
 	attempts := make([]*llmgatev1.Attempt, 0, len(p.Attempts))
+	backing := make([]llmgatev1.Attempt, len(p.Attempts)) // one allocation for the plan's entries
 	for i, a := range p.Attempts {
 		if i > 0 {
 			// A mock deployment answers in the request filter only; it has no cluster.
@@ -75,8 +76,9 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 				continue
 			}
 		}
-		attempts = append(attempts, &llmgatev1.Attempt{DeploymentId: a.DeploymentID, ModelGroup: a.Group, Model: a.Model,
-			FallbackIndex: int32(a.FallbackIndex), Retry: int32(a.Retry), Provider: a.Provider})
+		e := &backing[i]
+		e.DeploymentId, e.ModelGroup, e.Model, e.FallbackIndex, e.Retry, e.Provider = a.DeploymentID, a.Group, a.Model, int32(a.FallbackIndex), int32(a.Retry), a.Provider
+		attempts = append(attempts, e)
 	}
 	if len(attempts) == 0 {
 		return nil, nil, &translator.Error{Status: 429, Type: "rate_limit_error", Code: "429",
