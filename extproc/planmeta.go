@@ -63,3 +63,15 @@ func planGroup(st *State, i int, a *llmgatev1.Attempt) *structpb.Value {
 		"clusters": structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{structpb.NewStructValue(c)}}),
 	}})
 }
+
+// stringValues are structpb string values of ss in two allocations
+// (structpb.NewStringValue takes two per value).
+func stringValues(ss ...string) []structpb.Value {
+	vs := make([]structpb.Value, len(ss))
+	ws := make([]structpb.Value_StringValue, len(ss))
+	for i, s := range ss {
+		ws[i].StringValue = s
+		vs[i].Kind = &ws[i]
+	}
+	return vs
+}

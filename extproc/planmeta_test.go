@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/store"
@@ -38,5 +39,16 @@ func TestPlanGroupCache(t *testing.T) {
 	}
 	if g := st.planGroups.group(st, 1, &llmgatev1.Attempt{DeploymentId: ids[0]}); g != st.planGroups.group(st, 1, &llmgatev1.Attempt{DeploymentId: ids[0]}) {
 		t.Error("a group is built twice")
+	}
+}
+
+// TestStringValues: the batched values are structpb.NewStringValue's.
+func TestStringValues(t *testing.T) {
+	in := []string{"a", "", "c"}
+	vs := stringValues(in...)
+	for i, s := range in {
+		if !proto.Equal(&vs[i], structpb.NewStringValue(s)) {
+			t.Errorf("%d: %v", i, &vs[i])
+		}
 	}
 }

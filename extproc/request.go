@@ -252,9 +252,8 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 	// names it); the group, the requested name and the client's path for
 	// the access log (upstream filters rewrite :path).
 	cf := md.Fields[contract.ContextMetadataNamespace].GetStructValue().Fields
-	cf["group"] = structpb.NewStringValue(ctx.ModelGroup)
-	cf["model"] = structpb.NewStringValue(ctx.RequestedModel)
-	cf["path"] = structpb.NewStringValue(clientPath(h[":path"]))
+	sv := stringValues(ctx.ModelGroup, ctx.RequestedModel, clientPath(h[":path"]))
+	cf["group"], cf["model"], cf["path"] = &sv[0], &sv[1], &sv[2]
 	cr := &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{SetHeaders: set}, ClearRouteCache: true}
 	s.fastTag(st, ctx, h, md, cr.HeaderMutation) // D45
 	if prepared != nil {
