@@ -1,6 +1,7 @@
 package extproc
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/store"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 )
@@ -50,5 +52,33 @@ func TestStringValues(t *testing.T) {
 		if !proto.Equal(&vs[i], structpb.NewStringValue(s)) {
 			t.Errorf("%d: %v", i, &vs[i])
 		}
+	}
+}
+
+// TestPlanMetadataShape: the hand-assembled metadata is the Struct
+// structpb.NewStruct builds from the same plan.
+func TestPlanMetadataShape(t *testing.T) {
+	cfg, err := config.Parse([]byte(benchConfig), "bench.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := NewState(cfg, store.NewMemory(nil), "t", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var plan []*llmgatev1.Attempt
+	var groups []any
+	for i, d := range st.Router.Model().Deployments {
+		plan = append(plan, &llmgatev1.Attempt{DeploymentId: d.ID})
+		groups = append(groups, map[string]any{"name": fmt.Sprintf("attempt%d", i),
+			"clusters": []any{map[string]any{"cluster_name": d.ClusterFor(""), "weight": 1.0}}})
+	}
+	want, err := structpb.NewStruct(map[string]any{
+		contract.PlanMetadataNamespace:    map[string]any{"priority_groups": groups},
+		contract.ContextMetadataNamespace: map[string]any{"ctx": "encoded"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := planMetadata(st, plan, "encoded")
+	if err != nil || !proto.Equal(got, want) {
+		t.Errorf("planMetadata = %v, %v; want %v", got, err, want)
 	}
 }

@@ -308,14 +308,35 @@ func planMetadata(st *State, plan []*llmgatev1.Attempt, ctx string) (*structpb.S
 	for i, a := range plan {
 		groups = append(groups, st.planGroups.group(st, i, a))
 	}
-	return &structpb.Struct{Fields: map[string]*structpb.Value{
-		contract.PlanMetadataNamespace: structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
-			"priority_groups": structpb.NewListValue(&structpb.ListValue{Values: groups}),
-		}}),
-		contract.ContextMetadataNamespace: structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
-			"ctx": structpb.NewStringValue(ctx),
-		}}),
-	}}, nil
+	// The messages in one allocation (planMD), the maps sized for what
+	// routeRequest and fastTag add.
+	m := new(planMD)
+	m.list.Values = groups
+	m.listKind.ListValue = &m.list
+	m.groupsV.Kind = &m.listKind
+	m.planS.Fields = map[string]*structpb.Value{"priority_groups": &m.groupsV}
+	m.ctxKind.StringValue = ctx
+	m.ctxV.Kind = &m.ctxKind
+	m.ctxS.Fields = make(map[string]*structpb.Value, 6)
+	m.ctxS.Fields["ctx"] = &m.ctxV
+	m.planKind.StructValue, m.ctxSKind.StructValue = &m.planS, &m.ctxS
+	m.planNS.Kind, m.ctxNS.Kind = &m.planKind, &m.ctxSKind
+	m.top.Fields = make(map[string]*structpb.Value, 4)
+	m.top.Fields[contract.PlanMetadataNamespace] = &m.planNS
+	m.top.Fields[contract.ContextMetadataNamespace] = &m.ctxNS
+	return &m.top, nil
+}
+
+// planMD holds the plan metadata's messages: {llmgate.plan: {priority_groups:
+// [...]}, llmgate.ctx: {ctx: "..."}}.
+type planMD struct {
+	top, planS, ctxS   structpb.Struct
+	planNS, ctxNS      structpb.Value
+	planKind, ctxSKind structpb.Value_StructValue
+	groupsV, ctxV      structpb.Value
+	listKind           structpb.Value_ListValue
+	list               structpb.ListValue
+	ctxKind            structpb.Value_StringValue
 }
 
 func endpointProto(e translator.Endpoint) llmgatev1.Endpoint {
