@@ -1,8 +1,8 @@
 package extproc
 
 import (
+	"bytes"
 	"encoding/json"
-	"strings"
 
 	"github.com/llmgate/llmgate/translator"
 )
@@ -28,36 +28,51 @@ var fieldNames = [...]string{"model", "stream", "stream_options", "fallbacks", "
 
 // fastFields is readFields for a clean body; false leaves f to be reset.
 func fastFields(body []byte, f *requestFields) bool {
-	var keys [32]string
+	var keys [32][]byte
 	n := 0
 	ok := scanTopLevel(body, func(key []byte, escaped bool, value []byte) bool {
 		if escaped || n == len(keys) {
 			return false
 		}
+		upper := false
 		for _, c := range key {
 			if c >= 0x80 {
 				return false // encoding/json folds some non-ASCII letters
 			}
+			upper = upper || ('A' <= c && c <= 'Z')
 		}
-		k := string(key)
 		for _, prev := range keys[:n] {
-			if strings.EqualFold(prev, k) {
+			if bytes.EqualFold(prev, key) {
 				return false // a repeated key: checkKeys' refusal
 			}
 		}
-		keys[n] = k
+		keys[n] = key
 		n++
-		if low := strings.ToLower(k); low != k {
-			if _, read := readKeys[low]; read {
+		if upper {
+			var low [64]byte
+			if len(key) > len(low) {
+				return true // longer than any field or read key
+			}
+			l := low[:len(key)]
+			for i, c := range key {
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				l[i] = c
+			}
+			if _, read := readKeys[string(l)]; read {
 				return false // checkKeys' refusal
 			}
+			for _, name := range fieldNames {
+				if string(l) == name {
+					return false // encoding/json would read it; the read fields are lower case
+				}
+			}
+			return true
 		}
 		for _, name := range fieldNames {
-			if k == name {
-				return decodeField(f, k, value)
-			}
-			if strings.EqualFold(k, name) {
-				return false
+			if string(key) == name {
+				return decodeField(f, name, value)
 			}
 		}
 		return true

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -24,6 +25,7 @@ func TestReadFieldsAsBefore(t *testing.T) {
 		`{"ſtream":true}`, `{"\u017ftream":true}`, `{"model":"a"} x`, `[1]`, `"s"`, ``, `{"model":`, `{"model":"a",}`,
 		`{"model":"a","messages":[1,2,{"k":"}"}],"n":-1e3,"x":{"y":[true,false,null]}}`,
 		`{"model":"` + "\x01" + `"}`, `{"model":"a","stream":tru}`,
+		`{"model":"a","` + strings.Repeat("X", 70) + `":1}`, `{"model":"a","Stream_Options":{}}`, `{"model":"a","NUM_RETRIES":2}`,
 	}
 	for i := 0; i < 40; i++ {
 		bodies = append(bodies, fmt.Sprintf(`{"k%d":1,"model":"m"}`, i))
