@@ -79,15 +79,35 @@ func needEnvoy(t *testing.T) {
 	}
 }
 
+// freePort is a loopback port nothing listens on now.
+// A port is handed out once per test binary: the kernel may give a port it
+// just closed to the next listen, and two picks of one test (an Envoy
+// listener and an ext_proc address) then collided (TestBYODynamicWay: Envoy
+// could not bind the port the ext_proc server had taken).
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	freePorts.Lock()
+	defer freePorts.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !freePorts.given[port] {
+			freePorts.given[port] = true
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no port that was not handed out before")
+	return 0
 }
+
+var freePorts = struct {
+	sync.Mutex
+	given map[int]bool
+}{given: map[int]bool{}}
 
 // Gateway is a running `llmgate run` process.
 type Gateway struct {
