@@ -197,16 +197,9 @@ func (s *Service) memberUpdate(ctx context.Context, req map[string]any, c Caller
 	if role != "" && role != "admin" && role != "user" {
 		return nil, badRequest("role must be 'admin' or 'user'")
 	}
-	uid, e := optString("user_id", req["user_id"])
+	uid, email, e := memberIdentity(req)
 	if e != nil {
 		return nil, e
-	}
-	email, e := optString("user_email", req["user_email"])
-	if e != nil {
-		return nil, e
-	}
-	if uid == "" && email == "" {
-		return nil, badRequest("Either user_id or user_email needs to be passed in")
 	}
 	now := s.now().UTC()
 	p, e := readPatch(req, [4]string{"max_budget_in_team", "rpm_limit", "tpm_limit", "budget_duration"}, now)

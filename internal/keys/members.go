@@ -209,16 +209,9 @@ func (s *Service) memberDelete(ctx context.Context, req map[string]any, c Caller
 	if id == "" {
 		return nil, badRequest("No team id passed in")
 	}
-	uid, e := optString("user_id", req["user_id"])
+	uid, email, e := memberIdentity(req)
 	if e != nil {
 		return nil, e
-	}
-	email, e := optString("user_email", req["user_email"])
-	if e != nil {
-		return nil, e
-	}
-	if uid == "" && email == "" {
-		return nil, badRequest("Either user_id or user_email needs to be passed in")
 	}
 	t, err := s.o.Store.GetTeam(ctx, id)
 	if err != nil {
@@ -373,4 +366,19 @@ func (s *Service) teamMemberships(teamID string) []any {
 		out = append(out, membershipView(m, s.mspnd[mk], s.budgets[m.BudgetID]))
 	}
 	return out
+}
+
+// memberIdentity is the member a /team/member_delete or /team/member_update
+// names: "user_id" or "user_email" (at least one).
+func memberIdentity(req map[string]any) (uid, email string, e *Error) {
+	if uid, e = optString("user_id", req["user_id"]); e != nil {
+		return "", "", e
+	}
+	if email, e = optString("user_email", req["user_email"]); e != nil {
+		return "", "", e
+	}
+	if uid == "" && email == "" {
+		return "", "", badRequest("Either user_id or user_email needs to be passed in")
+	}
+	return uid, email, nil
 }
