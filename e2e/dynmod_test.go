@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -83,9 +84,11 @@ general_settings: {master_key: %[2]s}
 	}
 }
 
-// TestRequestModuleRefused (D53): llmgate does not run a module Envoy does
-// not confirm: a missing file, and a module that claims another ABI version
-// (Envoy loads it with a warning only) end the run with an error.
+// TestRequestModuleRefused (D53): with an explicit --request-filter=module
+// llmgate does not run a module Envoy does not confirm: a missing file, a
+// file that is no shared library, and a module that claims another ABI
+// version (Envoy loads it with a warning only) end the run with an error
+// (the default falls back to ext_proc instead: TestRequestFilterDefault).
 func TestRequestModuleRefused(t *testing.T) {
 	cfg := `
 model_list:
@@ -106,12 +109,15 @@ model_list:
 			t.Fatalf("output: %s", out)
 		}
 	})
-	t.Run("other_abi", func(t *testing.T) {
+	t.Run("not_a_library", func(t *testing.T) {
 		lib := filepath.Join(t.TempDir(), "libllmgate.so")
-		if out, err := exec.Command("go", "build", "-buildmode=c-shared", "-ldflags", "-X main.abiVersionString=v0.1.9", "-o", lib, "../dynmod").CombinedOutput(); err != nil {
-			t.Fatalf("build: %v\n%s", err, out)
+		must(t, os.WriteFile(lib, []byte("not a shared library\n"), 0o600))
+		if out := run(t, lib); !strings.Contains(out, "Failed to load dynamic module") || strings.Contains(out, fallbackWarning) {
+			t.Fatalf("output: %s", out)
 		}
-		out := run(t, lib)
+	})
+	t.Run("other_abi", func(t *testing.T) {
+		out := run(t, otherABIModule(t))
 		if !strings.Contains(out, "does not run the module's ABI version v0.2.0") || !strings.Contains(out, "v0.1.9") {
 			t.Fatalf("output: %s", out)
 		}
@@ -377,12 +383,22 @@ func TestRequestModuleServes(t *testing.T) {
 // every gateway on --request-filter=module: retries, cooldowns, fallbacks of
 // every kind, weights, wildcards, virtual keys, LiteLLM's headers, hot
 // reload, the security checks, with the module serving what it can and
-// handing the rest to ext_proc. (`LLMGATE_REQUEST_FILTER=module go test
-// ./e2e` runs the whole suite so; tests that count the ext_proc request
-// filter's own streams — TestPipelinedRequestFilter, TestFastPathErrors —
-// count one stream fewer per request the module served.)
+// handing the rest to ext_proc. (The module is the default, D56: the whole
+// suite runs so, but for the tests that pin ext_proc to count its streams,
+// extProcArgs.)
 func TestRouterSemanticsModule(t *testing.T) {
 	t.Setenv("LLMGATE_REQUEST_FILTER", "module")
+	runRouterSemantics(t)
+}
+
+// TestRouterSemanticsExtProc (D56) runs the same tests with every gateway on
+// --request-filter=extproc, so both request filters stay proved.
+func TestRouterSemanticsExtProc(t *testing.T) {
+	t.Setenv("LLMGATE_REQUEST_FILTER", "extproc")
+	runRouterSemantics(t)
+}
+
+func runRouterSemantics(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		fn   func(*testing.T)

@@ -24,7 +24,7 @@ func TestFastPathStream(t *testing.T) {
 	hook := &collector{}
 	hookSrv := httptest.NewServer(hook)
 	defer hookSrv.Close()
-	g := startGateway(t, fmt.Sprintf(`
+	g := startExtProcGateway(t, fmt.Sprintf(`
 model_list:
   - model_name: fast
     litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/a/v1, api_key: sk-a}
@@ -178,7 +178,7 @@ func TestFastPathStreamEvents(t *testing.T) {
 		}
 	}))
 	defer up.Close()
-	g := startGateway(t, fmt.Sprintf(`
+	g := startExtProcGateway(t, fmt.Sprintf(`
 model_list:
   - model_name: fast
     litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/v1, api_key: sk-a}
@@ -254,7 +254,7 @@ general_settings:
 // even after a fallback, as the attempt filter does: D16).
 func TestFastPathStreamFallback(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	g := startGateway(t, fmt.Sprintf(`
+	g := startExtProcGateway(t, fmt.Sprintf(`
 model_list:
   - model_name: fa
     litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/fa/v1, api_key: k-fa}
@@ -320,7 +320,7 @@ func TestFastPathStreamNotHeld(t *testing.T) {
 		f.Flush()
 	}))
 	defer up.Close()
-	g := startGateway(t, fmt.Sprintf(`
+	g := startExtProcGateway(t, fmt.Sprintf(`
 model_list:
   - model_name: fast
     litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/v1, api_key: sk-a}

@@ -164,7 +164,7 @@ general_settings:
 // client gets the original group's error when every fallback failed.
 func TestFastPathErrors(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	g := startGateway(t, fmt.Sprintf(`
+	g := startExtProcGateway(t, fmt.Sprintf(`
 model_list:
   - model_name: fa
     litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/fa/v1, api_key: k-fa}
@@ -282,7 +282,7 @@ general_settings:
 // the next plan entry: the client never sees the broken answer.
 func TestFastPathResetAfterHeaders(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	g := startGateway(t, fmt.Sprintf(`
+	g := startExtProcGateway(t, fmt.Sprintf(`
 model_list:
   - model_name: pair
     litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/ra/v1, api_key: k-ra}
@@ -316,7 +316,7 @@ general_settings:
 // config, still takes the fast path.
 func TestFastPathMixedPlans(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	g := startGateway(t, fmt.Sprintf(`
+	g := startExtProcGateway(t, fmt.Sprintf(`
 model_list:
   - model_name: mix
     litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/mx/v1, api_key: k-mx}
@@ -429,7 +429,7 @@ func TestFastPathManyDeployments(t *testing.T) {
 		fmt.Fprintf(&b, "  - model_name: g%d\n    litellm_params: {model: openai/gpt-4o-mini, api_base: %s/m%d/v1, api_key: k-%d}\n", i/2, fake.URL(), i, i)
 	}
 	fmt.Fprintf(&b, "router_settings:\n  num_retries: 0\n  disable_cooldowns: true\ngeneral_settings:\n  master_key: %s\n", master)
-	g := startGateway(t, b.String())
+	g := startExtProcGateway(t, b.String())
 	must(t, fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/m0/"}, Fault: fakeprovider.Fault{Status: 500, ErrorMessage: "down"}}))
 	before := extProcStreams(t, g)
 	r := send(g.URL, chatBody("g1", "hi")) // g1 = m2, m3: num_retries 0 → one attempt

@@ -25,9 +25,10 @@ import (
 var (
 	llmgateBin string
 	// moduleLib is the request filter module (`make build` builds it as
-	// bin/libllmgate.so), next to llmgateBin where `llmgate run
-	// --request-filter=module` looks for it. LLMGATE_REQUEST_FILTER=module in
-	// the environment runs every gateway a test starts with it (D49).
+	// bin/libllmgate.so), next to llmgateBin where `llmgate run` looks for
+	// it (D53, D56). LLMGATE_REQUEST_FILTER=module|extproc|auto in the
+	// environment runs every gateway a test starts, but those that pin
+	// their request filter, with it.
 	moduleLib string
 	envoyBin  string
 	setupErr  error

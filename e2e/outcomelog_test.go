@@ -72,7 +72,7 @@ func TestOutcomeLogFastPath(t *testing.T) {
 	hookSrv := httptest.NewServer(hook)
 	defer hookSrv.Close()
 	dead := freePort(t)
-	g := startGateway(t, fmt.Sprintf(`
+	g := startExtProcGateway(t, fmt.Sprintf(`
 model_list:
   - model_name: pair
     litellm_params: {model: openai/gpt-4o, api_base: %[1]s/ok/v1, api_key: k}

@@ -146,7 +146,7 @@ func extProcStats(t *testing.T, admin string) (sent, received, streams int) {
 func TestPipelinedRequestFilter(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	admin := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	g := startGatewayArgs(t, pipelineConfig(fake.URL()), []string{"--admin-address", admin})
+	g := startGatewayArgs(t, pipelineConfig(fake.URL()), append([]string{"--admin-address", admin}, extProcArgs...))
 	url := g.URL + "/v1/chat/completions"
 
 	// Every body shape reaches the provider whole, with its length: a

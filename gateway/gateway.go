@@ -85,12 +85,17 @@ type Options struct {
 	// DataDir holds the embedded key store and the spend write-ahead file
 	// (empty: $LLMGATE_DATA_DIR, else ~/.llmgate).
 	DataDir string
-	// RequestFilter is RequestFilterExtProc (default) or RequestFilterModule:
-	// llmgate's dynamic module in Envoy before the ext_proc request filter
-	// (module.go, D53). DynamicModule is the module's file (default:
-	// libllmgate.so next to the llmgate binary).
+	// RequestFilter is RequestFilterAuto (default, also ""): the module when
+	// it can run, else ext_proc with a warning (requestfilter.go, D56);
+	// RequestFilterModule: llmgate's dynamic module in Envoy before the
+	// ext_proc request filter, or no start (module.go, D53);
+	// RequestFilterExtProc: the ext_proc request filter alone.
+	// DynamicModule is the module's file (default: moduleCandidates).
 	RequestFilter string
 	DynamicModule string
+	// again: Run's second start, with ext_proc after the module was not
+	// confirmed (the config's warnings are not logged twice).
+	again bool
 	// Ready, when set, receives the admin address once Envoy serves the listener.
 	Ready func(adminAddr string)
 	Log   *slog.Logger
@@ -170,8 +175,8 @@ func (g *Gateway) xdsOptions() xds.Options {
 	return o
 }
 
-// Run runs the gateway until ctx ends or Envoy dies.
-func Run(ctx context.Context, o Options) error {
+// run runs the gateway with the request filter Run chose.
+func run(ctx context.Context, o Options) error {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
@@ -193,8 +198,10 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	logWarnings(g.log, cfg)
-	g.logServed(cfg)
+	if !o.again {
+		logWarnings(g.log, cfg)
+		g.logServed(cfg)
+	}
 	if !o.NoBindCheck {
 		if err := checkBind(o.Host, o.Port); err != nil {
 			return err
@@ -207,7 +214,7 @@ func Run(ctx context.Context, o Options) error {
 	defer os.RemoveAll(g.workDir)
 	var envoyEnv []string
 	switch o.RequestFilter {
-	case "", RequestFilterExtProc:
+	case RequestFilterExtProc:
 	case RequestFilterModule:
 		if o.NoPriorityGroup {
 			return fmt.Errorf("--request-filter=module needs Envoy 1.40 (not the degraded mode)")
@@ -341,7 +348,9 @@ func Run(ctx context.Context, o Options) error {
 	if abi != nil {
 		go func() {
 			if err := abi.wait(proc.Done()); err != nil {
-				moduleErr <- err
+				if err != errEnvoyExited {
+					moduleErr <- err
+				}
 				return
 			}
 			g.log.Info("envoy loaded the request filter module", "abi", ModuleABI)
@@ -354,7 +363,7 @@ func Run(ctx context.Context, o Options) error {
 	g.envoyStats = &envoyStats{admin: &adminEndpoint{socket: bo.AdminSocket, addressFile: adminPath}}
 	g.registerEnvoyStats()
 	g.mu.Unlock()
-	go g.waitReady(ctx, admin, proc)
+	go g.waitReady(ctx, admin, proc, abi)
 	if o.ConfigPath != "" {
 		go g.watch(ctx, o.ConfigPath)
 	}
@@ -364,16 +373,24 @@ func Run(ctx context.Context, o Options) error {
 		g.drain(proc, &admin)
 		return nil
 	case <-proc.Done():
-		return fmt.Errorf("envoy exited: %v", proc.Err())
+		err := fmt.Errorf("envoy exited: %v", proc.Err())
+		if abi != nil && !abi.confirmed() {
+			return &moduleNotConfirmed{fmt.Errorf("%w before it confirmed the dynamic module", err)}
+		}
+		return err
 	case err := <-moduleErr:
 		proc.Stop(5 * time.Second)
-		return err
+		return &moduleNotConfirmed{err}
 	case r := <-g.listenerRejected(ctx):
 		// Envoy could not take the listener (most often a port bound since
 		// the check above): it would never serve, so stop rather than run
 		// unready forever.
 		proc.Stop(5 * time.Second)
-		return fmt.Errorf("envoy rejected the listener on %s: %s", net.JoinHostPort(o.Host, strconv.Itoa(int(o.Port))), r.Message)
+		err := fmt.Errorf("envoy rejected the listener on %s: %s", net.JoinHostPort(o.Host, strconv.Itoa(int(o.Port))), r.Message)
+		if moduleRejected(abi, r.Message) {
+			return &moduleNotConfirmed{err}
+		}
+		return err
 	}
 }
 
@@ -419,7 +436,10 @@ func (g *Gateway) logServed(cfg *config.Config) {
 }
 
 // waitReady polls Envoy's admin /ready and reports the admin address.
-func (g *Gateway) waitReady(ctx context.Context, admin adminEndpoint, proc *envoy.Process) {
+// With the module (abi set), the gateway is ready only once Envoy confirmed
+// its ABI version: a listener serving without that word within
+// moduleVerdictAfterReady ends the run (moduleNotConfirmed).
+func (g *Gateway) waitReady(ctx context.Context, admin adminEndpoint, proc *envoy.Process, abi *abiWatch) {
 	c := admin.client()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
@@ -435,6 +455,9 @@ func (g *Gateway) waitReady(ctx context.Context, admin adminEndpoint, proc *envo
 			continue
 		}
 		if envoyReady(c, admin.url()) && listenerActive(c, admin.url()) {
+			if abi != nil && !g.moduleVerdict(ctx, proc, abi) {
+				return
+			}
 			g.log.Info("gateway ready", "admin", addr)
 			// Background health checks go through Envoy: they start once it
 			// serves.

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -50,37 +51,13 @@ const ModuleABI = "v0.2.0"
 // Envoy started.
 const moduleABIWait = 60 * time.Second
 
-// moduleLibrary finds the module: --dynamic-module, else $LLMGATE_DYNAMIC_MODULE,
-// else libllmgate.so next to the llmgate binary.
-func moduleLibrary(path string) (string, error) {
-	if path == "" {
-		path = os.Getenv("LLMGATE_DYNAMIC_MODULE")
-	}
-	if path == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return "", err
-		}
-		path = filepath.Join(filepath.Dir(exe), filter.LibraryFile)
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", err
-	}
-	st, err := os.Stat(abs)
-	if err != nil || st.IsDir() {
-		return "", fmt.Errorf("--request-filter=module: the dynamic module %s is missing (build it with `make build`, or name it with --dynamic-module)", abs)
-	}
-	return abs, nil
-}
-
 // moduleSetup prepares the module for Envoy: a link named as Envoy looks for
 // it in the private work dir (the search path handed to Envoy), and the
 // filter config with a fresh marker secret.
 func (g *Gateway) moduleSetup(ctx context.Context) (env []string, err error) {
 	lib, err := moduleLibrary(g.o.DynamicModule)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--request-filter=module: %w", err)
 	}
 	dir := filepath.Join(g.workDir, "modules")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -112,11 +89,12 @@ type abiWatch struct {
 	mu      sync.Mutex
 	partial []byte
 	once    sync.Once
-	result  chan error // one value: nil when matched
+	verdict chan struct{} // closed once err is set
+	err     error         // nil when matched
 }
 
 func newABIWatch(w io.Writer) *abiWatch {
-	return &abiWatch{w: w, result: make(chan error, 1)}
+	return &abiWatch{w: w, verdict: make(chan struct{})}
 }
 
 func (a *abiWatch) Write(p []byte) (int, error) {
@@ -152,20 +130,35 @@ func (a *abiWatch) line(l string) {
 }
 
 func (a *abiWatch) report(err error) {
-	a.once.Do(func() { a.result <- err })
+	a.once.Do(func() { a.err = err; close(a.verdict) })
 }
 
+// confirmed: Envoy said the ABI matched.
+func (a *abiWatch) confirmed() bool {
+	select {
+	case <-a.verdict:
+		return a.err == nil
+	default:
+		return false
+	}
+}
+
+// errEnvoyExited: Envoy ended before it said anything about the ABI.
+var errEnvoyExited = errors.New("envoy exited")
+
 // wait returns nil once Envoy said the ABI matched, an error on a mismatch
-// or when Envoy said nothing within moduleABIWait.
+// or when Envoy said nothing within moduleABIWait, errEnvoyExited when done
+// closes first.
 func (a *abiWatch) wait(done <-chan struct{}) error {
 	select {
-	case err := <-a.result:
-		a.result <- err
-		return err
+	case <-a.verdict:
+		return a.err
 	case <-done:
-		return nil
+		return errEnvoyExited
 	case <-time.After(moduleABIWait):
-		return fmt.Errorf("envoy did not confirm the dynamic module's ABI version %s within %s", ModuleABI, moduleABIWait)
+		a.report(fmt.Errorf("envoy did not confirm the dynamic module's ABI version %s within %s", ModuleABI, moduleABIWait))
+		<-a.verdict
+		return a.err
 	}
 }
 

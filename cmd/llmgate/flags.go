@@ -22,7 +22,7 @@ const envHelp = `Environment (read as LiteLLM's proxy reads them; a flag wins ov
   LITELLM_ENVIRONMENT   serve only the deployments whose model_info.supported_environments include it
   JSON_LOGS             "true": JSON logs (as --json-logs)
   ENVOY_BIN             the Envoy binary (else envoy on PATH, else the .venv that make deps fills)
-  LLMGATE_REQUEST_FILTER  extproc or module (as --request-filter)
+  LLMGATE_REQUEST_FILTER  auto, module or extproc (as --request-filter)
   LLMGATE_DYNAMIC_MODULE  the request filter module's file (as --dynamic-module)
 `
 
