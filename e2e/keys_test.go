@@ -316,6 +316,7 @@ func runVirtualKeys(t *testing.T, start func() *Gateway) {
 			t.Fatalf("spend %v after regenerate, %v before", after, before)
 		}
 	})
+	runKeyGracePeriod(t, k)
 	// Spend written in batches survives a restart.
 	time.Sleep(1500 * time.Millisecond) // one proxy_batch_write_at
 	want := k.spend(regenerated)

@@ -53,7 +53,8 @@ func (g *Gateway) openKeys(ctx context.Context, cfg *config.Config) (*keys.Servi
 		return nil, fmt.Errorf("virtual keys (general_settings.master_key) need a writable data directory: --data-dir or $%s (%w)", DataDirEnv, err)
 	}
 	o := keys.Options{Store: ks, Counters: g.store, CacheTTL: gs.UserAPIKeyCacheTTL, BatchWriteAt: gs.ProxyBatchWriteAt,
-		WALDir: filepath.Join(dir, "spend"), DisableSpendLogs: gs.DisableSpendLogs, Log: g.log}
+		WALDir: filepath.Join(dir, "spend"), DisableSpendLogs: gs.DisableSpendLogs, Log: g.log,
+		GracePeriod: os.Getenv(keys.GracePeriodEnv)}
 	if r, ok := g.store.(*store.Redis); ok {
 		o.Notifier = keys.RedisNotifier{C: r.Client()}
 	}

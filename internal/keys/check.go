@@ -97,6 +97,7 @@ func (s *Service) AuthorizeRequest(ctx context.Context, c Check) (*Grant, *Error
 		if !ok {
 			return nil, nil
 		}
+		g.Token = k.Token // a regenerated key's old value counts against the new (grace_period)
 		var e *Error
 		if team, user, e = s.checkKey(k, spend, c, now); e != nil {
 			return nil, e

@@ -713,10 +713,12 @@ func (s *Service) regenerate(ctx context.Context, req map[string]any) (any, *Err
 	if e := s.keySoftBudget(ctx, req, k); e != nil {
 		return nil, e
 	}
+	grace := s.gracePeriod(req)
 	k.Token, k.KeyName, k.UpdatedAt = keystore.HashKey(raw), Abbreviate(raw), s.now().UTC()
 	if err := s.o.Store.RekeyKey(ctx, old, k.Token); err != nil {
 		return nil, storeError(err)
 	}
+	s.deprecate(ctx, old, k.Token, grace)
 	if err := s.o.Store.PutKey(ctx, k); err != nil {
 		return nil, storeError(err)
 	}

@@ -40,8 +40,11 @@ type Options struct {
 	// memory only (tests).
 	WALDir           string
 	DisableSpendLogs bool
-	Log              *slog.Logger
-	Now              func() time.Time
+	// GracePeriod is /key/regenerate's default grace_period
+	// (LITELLM_KEY_ROTATION_GRACE_PERIOD); "" revokes the old value at once.
+	GracePeriod string
+	Log         *slog.Logger
+	Now         func() time.Time
 }
 
 // Service is the key cache, checks, management API and spend writer of one
@@ -51,13 +54,15 @@ type Service struct {
 	log *slog.Logger
 	now func() time.Time
 
-	mu    sync.RWMutex
-	keys  map[string]*keystore.Key // by token; records are never mutated once stored here
-	spend map[string]float64       // key token → spend (stored + not yet written)
-	teams map[string]*keystore.Team
-	tspnd map[string]float64
-	users map[string]*keystore.User
-	uspnd map[string]float64
+	mu   sync.RWMutex
+	keys map[string]*keystore.Key // by token; records are never mutated once stored here
+	// deprecated are regenerated keys' old tokens in their grace period.
+	deprecated map[string]keystore.DeprecatedKey
+	spend      map[string]float64 // key token → spend (stored + not yet written)
+	teams      map[string]*keystore.Team
+	tspnd      map[string]float64
+	users      map[string]*keystore.User
+	uspnd      map[string]float64
 	// Budgets, team memberships (by MemberKey) and end users, with the
 	// memberships' and end users' current spend.
 	budgets map[string]*keystore.Budget
@@ -199,6 +204,10 @@ func (s *Service) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	deprecated, err := s.loadDeprecated(ctx)
+	if err != nil {
+		return err
+	}
 	budgets := make(map[string]*keystore.Budget, len(bs))
 	for _, b := range bs {
 		budgets[b.BudgetID] = b
@@ -232,6 +241,7 @@ func (s *Service) refresh(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.keys, s.spend, s.teams, s.tspnd, s.users, s.uspnd = keys, spend, teams, tspnd, users, uspnd
+	s.deprecated = deprecated
 	s.budgets, s.members, s.mspnd, s.endUsrs, s.espnd = budgets, members, mspnd, endUsrs, espnd
 	s.mu.Unlock()
 	s.pmu.Unlock()
@@ -248,6 +258,10 @@ func (s *Service) reloadKey(token string) {
 		return
 	}
 	s.setKey(token, k)
+	if k == nil {
+		// A regenerated key's old value may keep working (grace_period).
+		s.reloadDeprecated(ctx, token)
+	}
 }
 
 // setKey installs (k != nil) or removes a key in the cache.
@@ -277,11 +291,20 @@ func (s *Service) changed(token string) {
 	}
 }
 
-// Lookup returns the cached key for a token and its current spend.
+// Lookup returns the cached key for a token and its current spend. The old
+// value of a key regenerated with a grace_period finds the key that replaced
+// it until its revoke_at (LiteLLM's _lookup_deprecated_key): the returned
+// key's Token is the one to count against.
 func (s *Service) Lookup(token string) (*keystore.Key, float64, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	k, ok := s.keys[token]
+	if !ok && len(s.deprecated) > 0 {
+		if a := s.activeTokenLocked(token); a != "" {
+			k, ok = s.keys[a]
+			return k, s.spend[a], ok
+		}
+	}
 	return k, s.spend[token], ok
 }
 

@@ -37,6 +37,8 @@ type Embedded struct {
 	models  map[string]*ModelRow
 	batches map[string]bool // spend batch ids already added
 	compact int             // compact when lines > compact + records
+	// deprecated are regenerated keys' old values in their grace period.
+	deprecated map[string]*DeprecatedKey
 }
 
 // record is one line of state.jsonl.
@@ -49,9 +51,11 @@ type record struct {
 	Member  *Membership `json:"member,omitempty"`
 	EndUser *EndUser    `json:"end_user,omitempty"`
 	Model   *ModelRow   `json:"model,omitempty"`
-	ID      string      `json:"id,omitempty"`
-	NewID   string      `json:"new_id,omitempty"`
-	Spend   *spendR     `json:"spend,omitempty"`
+	// Deprecated is a regenerated key's old value (op "deprecate_key").
+	Deprecated *DeprecatedKey `json:"deprecated,omitempty"`
+	ID         string         `json:"id,omitempty"`
+	NewID      string         `json:"new_id,omitempty"`
+	Spend      *spendR        `json:"spend,omitempty"`
 	// Batches are the spend batch ids a compaction snapshot carries over.
 	Batches []string `json:"batches,omitempty"`
 	// Kind and Next are a budget reset's (op "reset").
@@ -217,7 +221,7 @@ func (e *Embedded) apply(r *record) {
 		}
 		e.addSpendLocked(s)
 	default:
-		if !e.applyModels(r) {
+		if !e.applyModels(r) && !e.applyDeprecated(r) {
 			e.applyBudgets(r)
 		}
 	}
@@ -270,6 +274,7 @@ func (e *Embedded) compactLocked() error {
 		n++
 	}
 	n += e.snapshotBudgets(enc)
+	n += e.snapshotDeprecated(enc)
 	for _, m := range e.models {
 		_ = enc.Encode(&record{Op: "put_model", Model: m})
 		n++

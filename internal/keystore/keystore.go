@@ -151,6 +151,7 @@ func (s *Spend) Empty() bool {
 type Store interface {
 	BudgetStore
 	ModelStore
+	DeprecatedKeyStore
 
 	// PutKey inserts a key or replaces every field of an existing one except
 	// spend: an existing key's spend only changes through AddSpend, so an

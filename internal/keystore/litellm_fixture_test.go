@@ -3,6 +3,7 @@ package keystore
 import (
 	"context"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -113,7 +114,7 @@ func TestPostgresExistingLiteLLMDatabase(t *testing.T) {
 	s2, err := OpenPostgres(ctx, url)
 	must(t, err)
 	s2.Close()
-	if v := srv.Exec(t, url, `SELECT count(*) FROM llmgate_schema_migrations`); v != "5" {
+	if v := srv.Exec(t, url, `SELECT count(*) FROM llmgate_schema_migrations`); v != strconv.Itoa(len(migrations)) {
 		t.Fatalf("migrations recorded: %s", v)
 	}
 }

@@ -178,4 +178,14 @@ var migrations = []string{
 		"updated_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 		"updated_by" TEXT NOT NULL
 	)`,
+	// 6: regenerated keys' old values during their grace_period, as in
+	// LiteLLM's schema.prisma.
+	`CREATE TABLE IF NOT EXISTS "LiteLLM_DeprecatedVerificationToken" (
+		"id" TEXT NOT NULL PRIMARY KEY,
+		"token" TEXT NOT NULL,
+		"active_token_id" TEXT NOT NULL,
+		"revoke_at" TIMESTAMP(3) NOT NULL,
+		"created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP
+	);
+	CREATE UNIQUE INDEX IF NOT EXISTS "LiteLLM_DeprecatedVerificationToken_token_key" ON "LiteLLM_DeprecatedVerificationToken"("token")`,
 }
