@@ -44,6 +44,7 @@ type stream struct {
 	serving *extproc.ModuleFilter
 	headers map[string]string
 	start   time.Time
+	resp    respState // the response side (response.go)
 }
 
 // panicOnPath, when set at build time (-ldflags -X main.panicOnPath=...),
@@ -144,6 +145,7 @@ func onRequestBody(s *stream, f C.uintptr_t, eos bool) int {
 	for _, md := range a.Metadata {
 		setMetadataStruct(f, string(md[0]), md[1])
 	}
+	s.resp.plan = a.Resp
 	setHeader(f, contract.ModuleHeader, s.cfg.cfg.Marker)
 	clearRouteCache(f)
 	return reqBodyContinue

@@ -177,21 +177,21 @@ func envoy_dynamic_module_on_http_filter_request_trailers(f C.uintptr_t, m C.uin
 }
 
 //export envoy_dynamic_module_on_http_filter_response_headers
-func envoy_dynamic_module_on_http_filter_response_headers(f C.uintptr_t, m C.uintptr_t, eos C.bool) C.int {
+func envoy_dynamic_module_on_http_filter_response_headers(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
 	defer quiet("response_headers")
-	return 0
+	return C.int(onResponseHeaders(streamOf(m), f, bool(eos)))
 }
 
 //export envoy_dynamic_module_on_http_filter_response_body
-func envoy_dynamic_module_on_http_filter_response_body(f C.uintptr_t, m C.uintptr_t, eos C.bool) C.int {
+func envoy_dynamic_module_on_http_filter_response_body(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
 	defer quiet("response_body")
-	return 0
+	return C.int(onResponseBody(streamOf(m), f, bool(eos)))
 }
 
 //export envoy_dynamic_module_on_http_filter_response_trailers
-func envoy_dynamic_module_on_http_filter_response_trailers(f C.uintptr_t, m C.uintptr_t) C.int {
+func envoy_dynamic_module_on_http_filter_response_trailers(f C.uintptr_t, m C.uintptr_t) (st C.int) {
 	defer quiet("response_trailers")
-	return 0
+	return C.int(onResponseTrailers(streamOf(m), f))
 }
 
 //export envoy_dynamic_module_on_http_filter_stream_complete

@@ -417,6 +417,9 @@ func runRouterSemantics(t *testing.T) {
 		{"TestNoInternalHeadersReachClients", TestNoInternalHeadersReachClients},
 		{"TestDuplicateKeysRefused", TestDuplicateKeysRefused},
 		{"TestClientKnobsBounded", TestClientKnobsBounded},
+		// The response side in the module, no listener Lua (D54).
+		{"TestResponseModelName", TestResponseModelName},
+		{"TestStreamUsage", TestStreamUsage},
 	} {
 		t.Run(tc.name, tc.fn)
 	}

@@ -65,6 +65,9 @@ func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]s
 		}
 	}
 	md.Fields[contract.FastMetadataNamespace] = structpb.NewStructValue(&structpb.Struct{Fields: fast})
+	if s.ModuleResponses {
+		answer = moduleAnswerStruct(answer) // read by the module (D54)
+	}
 	md.Fields[contract.FastAnswerMetadataNamespace] = structpb.NewStructValue(answer)
 	mine := map[string]bool{}
 	if !st.fastLua {

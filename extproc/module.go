@@ -138,6 +138,9 @@ type ModuleAnswer struct {
 	Body []byte
 	// Metadata are serialized google.protobuf.Struct values by namespace.
 	Metadata [][2][]byte
+	// Resp is the fast path's answer plan, kept by the module for the
+	// response (D54) instead of written as llmgate.fp; nil when not fast.
+	Resp *RespPlan
 }
 
 // ModuleReply is a reply to the client.
@@ -237,6 +240,10 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	out.Remove = cr.GetHeaderMutation().GetRemoveHeaders() // the answer is this request's own
 	out.Metadata = make([][2][]byte, 0, len(resp.GetDynamicMetadata().GetFields()))
 	for ns, v := range resp.GetDynamicMetadata().GetFields() {
+		if ns == contract.FastAnswerMetadataNamespace {
+			out.Resp = respPlanOf(v.GetStructValue())
+			continue
+		}
 		out.Metadata = append(out.Metadata, [2][]byte{namespaceBytes(ns), marshalStruct(v.GetStructValue())})
 	}
 	return out, true

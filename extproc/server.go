@@ -162,6 +162,9 @@ type Server struct {
 	// successful tries and tries without a response (cooldowns), so any plan
 	// of fast-path deployments may take the fast path (fastpath.go, D45).
 	OffPathOutcomes bool
+	// ModuleResponses: the module's response hooks, not the listener's Lua,
+	// answer fast requests (D54): llmgate.fp is written for the module.
+	ModuleResponses bool
 	// lastHealth is the latest background health run (background_health.go).
 	lastHealth atomic.Pointer[map[string]any]
 	// accessLogs ends the access-log streams on drain (als.go).

@@ -220,7 +220,7 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 	} else if tl != nil {
 		h.AccessLog = append(h.AccessLog, tl) // OTLP access logs beside the tracer
 	}
-	if o.FastPath {
+	if o.FastPath && o.RequestModule == nil { // the module's response hooks otherwise (D54)
 		lua, err := fastPathLuaFilter()
 		if err != nil {
 			return nil, err

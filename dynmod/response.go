@@ -1,0 +1,189 @@
+package main
+
+/*
+#include "dm.h"
+*/
+import "C"
+
+import (
+	"bytes"
+	"strconv"
+	"time"
+
+	"github.com/llmgate/llmgate/extproc"
+	"github.com/llmgate/llmgate/internal/contract"
+)
+
+// The response side of the fast path (docs/architecture.md D54): what the
+// listener's Lua filter did (xds.FastPathLua) before the module ran in
+// Envoy, with extproc's code (moduleresp.go). The Lua filter is not in the
+// listener in module mode.
+
+// respState is one request's response-side state.
+type respState struct {
+	// plan is the fast path's answer plan of a request the module served
+	// (nil: read llmgate.fp at the response, for a handed-on request).
+	plan  *extproc.RespPlan
+	entry *extproc.RespEntry
+	// json: a JSON answer is being buffered; stream: an SSE answer passes.
+	json   bool
+	stream *extproc.RespStream
+}
+
+// onResponseHeaders: x-envoy-attempt-count is removed from every response;
+// a fast request's answer below 400 gets its plan entry's headers, and its
+// body is held (JSON) or rewritten as it passes (a stream).
+func onResponseHeaders(s *stream, f C.uintptr_t, eos bool) int {
+	v, ok := getRespHeader(f, "x-envoy-attempt-count")
+	if !ok {
+		return respHeadersContinue
+	}
+	n, err := strconv.Atoi(string(v))
+	removeRespHeader(f, "x-envoy-attempt-count")
+	if err != nil || s == nil {
+		return respHeadersContinue
+	}
+	status := 0
+	if sv, ok := getRespHeader(f, ":status"); ok {
+		status, _ = strconv.Atoi(string(sv))
+	}
+	if status >= 400 {
+		return respHeadersContinue
+	}
+	p := s.resp.plan
+	if p == nil {
+		j, ok := getDynamicString(f, contract.FastAnswerMetadataNamespace, extproc.RespPlanKey)
+		if !ok {
+			return respHeadersContinue
+		}
+		if p, err = extproc.ParseRespPlan(j); err != nil {
+			return respHeadersContinue
+		}
+		s.resp.plan = p
+	}
+	e := p.Entry(n)
+	if e == nil {
+		return respHeadersContinue
+	}
+	for _, kv := range p.Common {
+		setRespHeader(f, kv[0], kv[1])
+	}
+	for _, kv := range e.Headers {
+		setRespHeader(f, kv[0], kv[1])
+	}
+	if p.StartMs != 0 {
+		setRespHeader(f, "x-litellm-response-duration-ms", p.DurationHeader(time.Now().UnixMilli()))
+	}
+	if p.Stream {
+		removeRespHeader(f, "content-length")
+		if !eos {
+			s.resp.stream = p.NewRespStream(e)
+		}
+		return respHeadersContinue
+	}
+	if cl, ok := getRespHeader(f, "content-length"); ok {
+		if x, err := strconv.ParseInt(string(cl), 10, 64); err == nil && x > extproc.MaxRespBody {
+			return respHeadersContinue
+		}
+	}
+	ct, _ := getRespHeader(f, "content-type")
+	if eos || !bytes.Contains(ct, []byte("json")) {
+		return respHeadersContinue
+	}
+	s.resp.entry, s.resp.json = e, true
+	// Held until the body is whole: the cost header depends on it.
+	return respHeadersStopIteration
+}
+
+const maxRespChunks = 256
+
+func onResponseBody(s *stream, f C.uintptr_t, eos bool) int {
+	if s == nil {
+		return respBodyContinue
+	}
+	switch {
+	case s.resp.stream != nil:
+		st := s.resp.stream
+		var views [maxRespChunks]C.dm_buf
+		n, _ := respBodyChunks(f, false, views[:])
+		var out []byte
+		changed := false
+		if n <= len(views) {
+			data := joinViews(views[:n])
+			out, changed = st.Write(data)
+			if !changed && eos {
+				out = append([]byte(nil), data...)
+			}
+		}
+		if eos {
+			if tail := st.End(); tail != nil {
+				out, changed = append(out, tail...), true
+			}
+			s.resp.stream = nil
+			recordUsage(f, &st.Usage)
+		}
+		if changed {
+			replaceRespBody(f, false, false, out)
+		}
+		return respBodyContinue
+	case s.resp.json:
+		if !eos {
+			return respBodyStopAndBuffer
+		}
+		s.resp.json = false
+		var views [maxRespChunks]C.dm_buf
+		n, bufferedIsReceived := respBodyChunks(f, true, views[:])
+		if n == 0 || n > len(views) {
+			return respBodyContinue
+		}
+		body := joinViews(views[:n])
+		out, u, cost := extproc.RespondJSON(body, s.resp.entry)
+		recordUsage(f, &u)
+		if cost != "" {
+			setRespHeader(f, "x-litellm-response-cost", cost)
+		}
+		if out != nil {
+			replaceRespBody(f, true, bufferedIsReceived, out)
+			setRespHeader(f, "content-length", strconv.Itoa(len(out)))
+		}
+	}
+	return respBodyContinue
+}
+
+// onResponseTrailers: a stream that ends with trailers records its usage
+// here (the body hook saw no end).
+func onResponseTrailers(s *stream, f C.uintptr_t) int {
+	if s == nil {
+		return respHeadersContinue
+	}
+	if st := s.resp.stream; st != nil {
+		s.resp.stream = nil
+		recordUsage(f, &st.Usage)
+	}
+	s.resp.json = false
+	return respHeadersContinue
+}
+
+// joinViews is the bytes of the views: the one view itself (valid during
+// the hook only), or a copy of several.
+func joinViews(vs []C.dm_buf) []byte {
+	if len(vs) == 1 {
+		return view(vs[0].ptr, vs[0].length)
+	}
+	total := 0
+	for _, v := range vs {
+		total += int(v.length)
+	}
+	b := make([]byte, 0, total)
+	for _, v := range vs {
+		b = append(b, view(v.ptr, v.length)...)
+	}
+	return b
+}
+
+// recordUsage writes llmgate.usage (the outcome log and the access log read it).
+func recordUsage(f C.uintptr_t, u *extproc.RespUsage) {
+	if b := u.Struct(); len(b) > 0 {
+		setDynamicStruct(f, extproc.UsageNamespace, b)
+	}
+}

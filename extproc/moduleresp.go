@@ -1,0 +1,780 @@
+package extproc
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strconv"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/llmgate/llmgate/internal/contract"
+)
+
+// The response side of the fast path in the module (docs/architecture.md
+// D54). With the request filter in Envoy (D53) the listener has no Lua
+// filter: the module's response hooks (dynmod/response.go) do what
+// xds.FastPathLua does, with this code, byte for byte:
+//   - the x-litellm-* headers of the plan entry that answered (Envoy's
+//     x-envoy-attempt-count), x-litellm-response-duration-ms;
+//   - a JSON answer: the top-level "model" restamped with the requested name
+//     (nested ones left), its usage read for the outcome and priced into
+//     x-litellm-response-cost;
+//   - a stream, event by event as it passes: each chunk's top-level model
+//     restamped, a "created" of 0 stamped, the usage chunk read and, when the
+//     client did not ask for it, removed with every chunk's "usage" key.
+// A request the module served keeps its RespPlan in the module's memory; one
+// the ext_proc filter served (handed on) carries it as JSON in llmgate.fp
+// "j" (Server.ModuleResponses), which the module reads at the response.
+
+// RespPlan is what the module does to a fast request's answer: llmgate.fp
+// (fastAnswer) in Go form.
+type RespPlan struct {
+	// Common are the headers every plan entry shares.
+	Common [][2]string `json:"h,omitempty"`
+	// Entries are the plan entries, by try (Envoy's attempt count - 1).
+	Entries []RespEntry `json:"a"`
+	// StartMs is the request's start (unix milliseconds).
+	StartMs int64 `json:"s"`
+	// Stream: the answer is an SSE stream; Usage: the client asked for the
+	// usage chunk (stream_options.include_usage).
+	Stream bool `json:"st,omitempty"`
+	Usage  bool `json:"u,omitempty"`
+}
+
+// RespEntry is one plan entry: its own headers, the model the answer is
+// restamped with, its prices per token (when known).
+type RespEntry struct {
+	Headers [][2]string `json:"h,omitempty"`
+	Model   string      `json:"m"`
+	Cost    bool        `json:"c,omitempty"`
+	In      float64     `json:"ci,omitempty"`
+	Out     float64     `json:"co,omitempty"`
+}
+
+// RespPlanKey is the llmgate.fp key of a handed-on request's RespPlan (JSON).
+const RespPlanKey = "j"
+
+// respPlanOf reads fastAnswer's Struct.
+func respPlanOf(s *structpb.Struct) *RespPlan {
+	f := s.GetFields()
+	p := &RespPlan{StartMs: int64(f["s"].GetNumberValue()), Stream: f["st"].GetBoolValue(), Usage: f["u"].GetBoolValue()}
+	p.Common = headerPairs(f["h"].GetStructValue())
+	for _, v := range f["a"].GetListValue().GetValues() {
+		ef := v.GetStructValue().GetFields()
+		p.Entries = append(p.Entries, RespEntry{
+			Headers: headerPairs(ef["h"].GetStructValue()), Model: ef["m"].GetStringValue(),
+			Cost: ef["c"].GetBoolValue(), In: ef["ci"].GetNumberValue(), Out: ef["co"].GetNumberValue(),
+		})
+	}
+	return p
+}
+
+func headerPairs(s *structpb.Struct) [][2]string {
+	if len(s.GetFields()) == 0 {
+		return nil
+	}
+	out := make([][2]string, 0, len(s.GetFields()))
+	for k, v := range s.GetFields() {
+		out = append(out, [2]string{k, v.GetStringValue()})
+	}
+	return out
+}
+
+// moduleAnswerStruct is llmgate.fp for the module to read (one string).
+func moduleAnswerStruct(answer *structpb.Struct) *structpb.Struct {
+	b, _ := json.Marshal(respPlanOf(answer))
+	return &structpb.Struct{Fields: map[string]*structpb.Value{RespPlanKey: structpb.NewStringValue(string(b))}}
+}
+
+// ParseRespPlan reads a handed-on request's RespPlan.
+func ParseRespPlan(b []byte) (*RespPlan, error) {
+	p := &RespPlan{}
+	if err := json.Unmarshal(b, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Entry is the plan entry of Envoy's attempt count n (1 for the first try).
+func (p *RespPlan) Entry(n int) *RespEntry {
+	if p == nil || n < 1 || n > len(p.Entries) {
+		return nil
+	}
+	return &p.Entries[n-1]
+}
+
+// DurationHeader is x-litellm-response-duration-ms as the Lua wrote it
+// (whole milliseconds since the start, three decimals).
+func (p *RespPlan) DurationHeader(nowMs int64) string {
+	return strconv.FormatFloat(float64(nowMs-p.StartMs), 'f', 3, 64)
+}
+
+// MaxRespBody is the largest JSON answer the response side reads.
+const MaxRespBody = 4 << 20
+
+// RespUsage is what an answer told: the usage, the provider's model, a
+// choice's finish_reason (llmgate.usage).
+type RespUsage struct {
+	Prompt, Completion, Total          int64
+	HasPrompt, HasCompletion, HasTotal bool
+	Model, Finish                      string
+	HasModel                           bool
+}
+
+// Known reports whether any usage number was read.
+func (u *RespUsage) Known() bool { return u.HasPrompt || u.HasCompletion || u.HasTotal }
+
+func (u *RespUsage) keep(r *scanResult) {
+	if r.hasPrompt {
+		u.Prompt, u.HasPrompt = r.prompt, true
+	}
+	if r.hasCompletion {
+		u.Completion, u.HasCompletion = r.completion, true
+	}
+	if r.hasTotal {
+		u.Total, u.HasTotal = r.total, true
+	}
+	if r.ms >= 0 {
+		u.Model, u.HasModel = r.model, true
+	}
+	if r.finish != "" {
+		u.Finish = r.finish
+	}
+}
+
+// Struct is llmgate.usage, serialized (what the Lua's record wrote).
+func (u *RespUsage) Struct() []byte {
+	var b []byte
+	num := func(k string, v int64) {
+		b = appendNested(b, 1, func(b []byte) []byte {
+			b = protowire.AppendTag(b, 1, protowire.BytesType)
+			b = protowire.AppendString(b, k)
+			return appendNested(b, 2, func(b []byte) []byte {
+				b = protowire.AppendTag(b, 2, protowire.Fixed64Type)
+				return protowire.AppendFixed64(b, math.Float64bits(float64(v)))
+			})
+		})
+	}
+	str := func(k, v string) {
+		b = appendNested(b, 1, func(b []byte) []byte {
+			b = protowire.AppendTag(b, 1, protowire.BytesType)
+			b = protowire.AppendString(b, k)
+			return appendNested(b, 2, func(b []byte) []byte {
+				b = protowire.AppendTag(b, 3, protowire.BytesType)
+				return protowire.AppendString(b, v)
+			})
+		})
+	}
+	if u.HasPrompt {
+		num("prompt_tokens", u.Prompt)
+	}
+	if u.HasCompletion {
+		num("completion_tokens", u.Completion)
+	}
+	if u.HasTotal {
+		num("total_tokens", u.Total)
+	}
+	if u.HasModel {
+		str("model", u.Model)
+	}
+	if u.Finish != "" {
+		str("finish", u.Finish)
+	}
+	return b
+}
+
+// UsageNamespace is the namespace RespUsage.Struct is written to.
+const UsageNamespace = contract.UsageMetadataNamespace
+
+// RespondJSON reads a whole JSON answer of entry e: the body with its
+// top-level model restamped (nil when unchanged), the usage, and the
+// x-litellm-response-cost value ("" when not priced).
+func RespondJSON(body []byte, e *RespEntry) (out []byte, u RespUsage, cost string) {
+	r := scanJSON(body)
+	u.keep(&r)
+	var pt, ct int64
+	if r.hasPrompt {
+		pt = r.prompt
+	}
+	if r.hasCompletion {
+		ct = r.completion
+	}
+	if e.Cost && (pt > 0 || ct > 0) {
+		cost = strconv.FormatFloat(float64(pt)*e.In+float64(ct)*e.Out, 'g', 12, 64)
+	}
+	if r.ms >= 0 && e.Model != "" && r.model != e.Model {
+		out = make([]byte, 0, len(body)+len(e.Model)+8)
+		out = append(out, body[:r.ms]...)
+		out = appendJSONString(out, e.Model)
+		out = append(out, body[r.me+1:]...)
+	}
+	return out, u, cost
+}
+
+// scanResult is what scanJSON reads of a JSON object (offsets into it; -1
+// when absent). ms..me are the model value's quotes; us..ue the usage key's
+// opening quote to its value's last byte; cs the position of a created 0.
+type scanResult struct {
+	ms, me, us, ue, cs                 int
+	model, finish                      string
+	unull, choices                     bool
+	prompt, completion, total          int64
+	hasPrompt, hasCompletion, hasTotal bool
+}
+
+func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// isSpace is Lua's %s (C isspace).
+func isSpace(c byte) bool { return isWS(c) || c == '\v' || c == '\f' }
+
+// skipWSFrom is the index of the first non-whitespace byte at or after i (-1: none).
+func skipWSFrom(s []byte, i int) int {
+	for ; i < len(s); i++ {
+		if !isWS(s[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// strEnd is the index of the closing quote of the string whose opening
+// quote is at i (-1: unterminated).
+func strEnd(s []byte, i int) int {
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case '"':
+			return j
+		}
+	}
+	return -1
+}
+
+// scanJSON reads a JSON object with a depth-tracking scan (the Lua's scan):
+// the top-level "model" (its value's span), "usage" (numbers, and the span of
+// the key and its value), "created" when it is 0, whether "choices" is a
+// non-empty array, and a choice's finish_reason.
+func scanJSON(s []byte) scanResult {
+	r := scanResult{ms: -1, me: -1, us: -1, ue: -1, cs: -1}
+	i, depth := 0, 0
+	key1 := ""
+	ustart := -1
+	for {
+		p := -1
+		for j := i; j < len(s); j++ {
+			switch s[j] {
+			case '{', '}', '[', ']', '"':
+				p = j
+			}
+			if p >= 0 {
+				break
+			}
+		}
+		if p < 0 {
+			break
+		}
+		c := s[p]
+		switch c {
+		case '"':
+			q := strEnd(s, p)
+			if q < 0 {
+				return r
+			}
+			t := skipWSFrom(s, q+1)
+			if t < 0 || s[t] != ':' {
+				i = q + 1
+				continue
+			}
+			k := s[p+1 : q]
+			i = t + 1
+			switch {
+			case depth == 1:
+				key1 = string(k)
+				v := skipWSFrom(s, t+1)
+				switch {
+				case key1 == "model" && v >= 0 && s[v] == '"':
+					e := strEnd(s, v)
+					if e < 0 {
+						return r
+					}
+					r.ms, r.me, r.model = v, e, string(s[v+1:e])
+					i = e + 1
+				case key1 == "usage" && v >= 0:
+					r.us = p
+					if bytes.HasPrefix(s[v:], []byte("null")) {
+						r.ue, r.unull = v+3, true
+						i = v + 4
+					} else {
+						ustart = v
+					}
+				case key1 == "choices" && v >= 0:
+					r.choices = false
+					if s[v] == '[' {
+						for j := v + 1; j < len(s); j++ {
+							if !isSpace(s[j]) {
+								r.choices = s[j] != ']'
+								break
+							}
+						}
+					}
+				case key1 == "created" && v >= 0:
+					if s[v] == '0' && v+1 < len(s) && (isSpace(s[v+1]) || s[v+1] == ',' || s[v+1] == '}') {
+						r.cs = v
+					}
+				}
+			case depth == 2 && key1 == "usage":
+				j := t + 1
+				for j < len(s) && isSpace(s[j]) {
+					j++
+				}
+				d := j
+				for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+					j++
+				}
+				if j > d {
+					n, err := strconv.ParseInt(string(s[d:j]), 10, 64)
+					if err != nil {
+						n = math.MaxInt64
+					}
+					switch string(k) {
+					case "prompt_tokens":
+						r.prompt, r.hasPrompt = n, true
+					case "completion_tokens":
+						r.completion, r.hasCompletion = n, true
+					case "total_tokens":
+						r.total, r.hasTotal = n, true
+					}
+				}
+			case depth == 3 && key1 == "choices" && string(k) == "finish_reason":
+				v := skipWSFrom(s, t+1)
+				if v >= 0 && s[v] == '"' {
+					e := strEnd(s, v)
+					if e < 0 {
+						return r
+					}
+					if e > v+1 {
+						r.finish = string(s[v+1 : e])
+					}
+					i = e + 1
+				}
+			}
+		case '{', '[':
+			depth++
+			i = p + 1
+		default:
+			depth--
+			if depth == 1 && ustart >= 0 && r.ue < 0 {
+				r.ue = p
+			}
+			i = p + 1
+		}
+	}
+	return r
+}
+
+// appendJSONString appends v as a JSON string as the Lua's jstr writes it:
+// '"' and '\' escaped, control bytes as \u00XX, everything else as is.
+func appendJSONString(b []byte, v string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '"':
+			b = append(b, '\\', '"')
+		case c == '\\':
+			b = append(b, '\\', '\\')
+		case c < 0x20 || c == 0x7f:
+			const hex = "0123456789abcdef"
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+// RespStream rewrites a fast stream as it passes (the Lua's stream): Write
+// takes each body chunk and returns what goes to the client in its place
+// (nil: the chunk unchanged), holding only the tail of an event split
+// across chunks; End returns the rewritten tail at the end of the stream.
+type RespStream struct {
+	model   string
+	strip   bool
+	created string
+	rest    []byte
+	Usage   RespUsage
+}
+
+// NewRespStream starts the stream of entry e.
+func (p *RespPlan) NewRespStream(e *RespEntry) *RespStream {
+	st := &RespStream{model: e.Model, strip: !p.Usage}
+	if p.StartMs != 0 {
+		st.created = strconv.FormatInt(int64(math.Floor(float64(p.StartMs)/1000)), 10)
+	}
+	return st
+}
+
+// Write rewrites one chunk: changed false means the chunk goes on as is.
+func (st *RespStream) Write(c []byte) (out []byte, changed bool) {
+	held := len(st.rest) > 0
+	s := c
+	if held {
+		s = append(st.rest, c...)
+		st.rest = nil
+	}
+	pos := 0
+	var o []byte
+	same := true
+	for {
+		e1 := indexEventEnd(s, pos)
+		if e1 < 0 {
+			break
+		}
+		ev := s[pos:e1]
+		r, ch := st.event(ev)
+		if ch {
+			if same {
+				o = append(make([]byte, 0, len(s)+32), s[:pos]...)
+				same = false
+			}
+			o = append(o, r...)
+		} else if !same {
+			o = append(o, ev...)
+		}
+		pos = e1
+	}
+	if pos < len(s) {
+		st.rest = append([]byte(nil), s[pos:]...)
+	}
+	if same && !held && pos == len(s) {
+		return nil, false
+	}
+	if same {
+		o = append([]byte(nil), s[:pos]...)
+	}
+	return o, true
+}
+
+// End is the rewritten tail of a stream that ended inside an event (no
+// blank line after it); nil when nothing was held.
+func (st *RespStream) End() []byte {
+	if len(st.rest) == 0 {
+		return nil
+	}
+	r, _ := st.event(st.rest)
+	st.rest = nil
+	return r
+}
+
+// indexEventEnd is the index after the next "\n\r?\n" at or after pos (-1: none).
+func indexEventEnd(s []byte, pos int) int {
+	for i := pos; i < len(s); i++ {
+		if s[i] != '\n' {
+			continue
+		}
+		if i+1 < len(s) && s[i+1] == '\n' {
+			return i + 2
+		}
+		if i+2 < len(s) && s[i+1] == '\r' && s[i+2] == '\n' {
+			return i + 3
+		}
+	}
+	return -1
+}
+
+// event rewrites one SSE event (its lines and their endings kept); changed
+// false: the event as is.
+func (st *RespStream) event(ev []byte) (out []byte, changed bool) {
+	if bytes.HasPrefix(ev, []byte("data: {")) {
+		// The usual event: one data line, then the blank line.
+		if nl := bytes.IndexByte(ev[7:], '\n'); nl >= 0 {
+			nl += 7
+			tail := ev[nl+1:]
+			if len(tail) == 0 || string(tail) == "\n" || string(tail) == "\r\n" {
+				dend := nl // exclusive
+				if dend > 0 && ev[dend-1] == '\r' {
+					dend--
+				}
+				d := ev[6:dend]
+				r, drop, ch := st.rewrite(d)
+				if drop {
+					return nil, true
+				}
+				if !ch {
+					return ev, false
+				}
+				o := make([]byte, 0, len(r)+16)
+				o = append(o, "data: "...)
+				o = append(o, r...)
+				return append(o, ev[dend:]...), true
+			}
+		}
+	}
+	var o []byte
+	changed = false
+	for i := 0; i < len(ev); {
+		j := bytes.IndexByte(ev[i:], '\n')
+		var line []byte
+		if j < 0 {
+			line, i = ev[i:], len(ev)
+		} else {
+			line, i = ev[i:i+j+1], i+j+1
+		}
+		if bytes.HasPrefix(line, []byte("data:")) {
+			pl := 5
+			if pl < len(line) && isSpace(line[pl]) {
+				pl++
+			}
+			end := len(line)
+			if end > pl && line[end-1] == '\n' {
+				end--
+			}
+			if end > pl && line[end-1] == '\r' {
+				end--
+			}
+			if end > pl && line[pl] == '{' {
+				d, drop, ch := st.rewrite(line[pl:end])
+				if drop {
+					return nil, true
+				}
+				if ch {
+					nl := make([]byte, 0, pl+len(d)+2)
+					nl = append(nl, line[:pl]...)
+					nl = append(nl, d...)
+					line = append(nl, line[end:]...)
+					changed = true
+				}
+			}
+		}
+		o = append(o, line...)
+	}
+	if !changed {
+		return ev, false
+	}
+	return o, true
+}
+
+// rewrite rewrites one chunk's JSON: the quick rewrite, else the scan.
+func (st *RespStream) rewrite(d []byte) (out []byte, drop, changed bool) {
+	if r, ok := st.quick(d); ok {
+		return r, false, !bytes.Equal(r, d)
+	}
+	return st.chunk(d)
+}
+
+var (
+	usageKey   = []byte(`"usage"`)
+	contentFlt = []byte(`"content_filter"`)
+)
+
+// quick rewrites the usual chunk with a few searches, no scan: a top-level
+// "model" before any nested object, a trailing "usage": null; ok false when
+// the chunk needs the scan (a usage object, a "created" of 0, an unusual
+// order).
+func (st *RespStream) quick(d []byte) (out []byte, ok bool) {
+	if bytes.Contains(d, usageKey) {
+		if st.strip {
+			us := trailingUsageNull(d)
+			if us < 0 {
+				return nil, false
+			}
+			d = append(append(make([]byte, 0, us+1), d[:us]...), '}')
+		} else if !hasUsageNull(d) {
+			return nil, false
+		}
+	}
+	if hasCreatedZero(d) {
+		return nil, false
+	}
+	if hasFinishContentFilter(d) {
+		st.Usage.Finish = "content_filter"
+	}
+	ms, mq := findModelKey(d)
+	if ms < 0 {
+		return d, true
+	}
+	if nb := bytes.IndexAny(d[1:], "{["); nb >= 0 && nb+1 < ms {
+		return nil, false
+	}
+	e := strEnd(d, mq)
+	if e < 0 {
+		return nil, false
+	}
+	cur := string(d[mq+1 : e])
+	st.Usage.Model, st.Usage.HasModel = cur, true
+	if st.model != "" && cur != st.model {
+		o := make([]byte, 0, len(d)+len(st.model))
+		o = append(o, d[:mq]...)
+		o = appendJSONString(o, st.model)
+		return append(o, d[e+1:]...), true
+	}
+	return d, true
+}
+
+// skipSpace skips Lua %s* from i.
+func skipSpace(d []byte, i int) int {
+	for i < len(d) && isSpace(d[i]) {
+		i++
+	}
+	return i
+}
+
+// afterKeyColon: at i a `"key"` then %s*:%s*; the index after, -1 otherwise.
+func afterKeyColon(d []byte, i int, key string) int {
+	if !bytes.HasPrefix(d[i:], []byte(key)) {
+		return -1
+	}
+	j := skipSpace(d, i+len(key))
+	if j >= len(d) || d[j] != ':' {
+		return -1
+	}
+	return skipSpace(d, j+1)
+}
+
+// trailingUsageNull finds ',%s*"usage"%s*:%s*null%s*}%s*$' (the first
+// match's start; -1: none).
+func trailingUsageNull(d []byte) int {
+	for i := 0; i < len(d); i++ {
+		if d[i] != ',' {
+			continue
+		}
+		j := skipSpace(d, i+1)
+		j = afterKeyColon(d, j, `"usage"`)
+		if j < 0 || !bytes.HasPrefix(d[j:], []byte("null")) {
+			continue
+		}
+		j = skipSpace(d, j+4)
+		if j >= len(d) || d[j] != '}' {
+			continue
+		}
+		if skipSpace(d, j+1) == len(d) {
+			return i
+		}
+	}
+	return -1
+}
+
+// hasUsageNull finds '"usage"%s*:%s*null'.
+func hasUsageNull(d []byte) bool {
+	for i := 0; ; {
+		k := bytes.Index(d[i:], usageKey)
+		if k < 0 {
+			return false
+		}
+		j := afterKeyColon(d, i+k, `"usage"`)
+		if j >= 0 && bytes.HasPrefix(d[j:], []byte("null")) {
+			return true
+		}
+		i += k + 1
+	}
+}
+
+// hasCreatedZero finds '"created"%s*:%s*0[%s,}]'.
+func hasCreatedZero(d []byte) bool {
+	key := []byte(`"created"`)
+	for i := 0; ; {
+		k := bytes.Index(d[i:], key)
+		if k < 0 {
+			return false
+		}
+		j := afterKeyColon(d, i+k, `"created"`)
+		if j >= 0 && j+1 < len(d) && d[j] == '0' && (isSpace(d[j+1]) || d[j+1] == ',' || d[j+1] == '}') {
+			return true
+		}
+		i += k + 1
+	}
+}
+
+// hasFinishContentFilter finds '"finish_reason"%s*:%s*"content_filter"'.
+func hasFinishContentFilter(d []byte) bool {
+	key := []byte(`"finish_reason"`)
+	for i := 0; ; {
+		k := bytes.Index(d[i:], key)
+		if k < 0 {
+			return false
+		}
+		j := afterKeyColon(d, i+k, `"finish_reason"`)
+		if j >= 0 && bytes.HasPrefix(d[j:], contentFlt) {
+			return true
+		}
+		i += k + 1
+	}
+}
+
+// findModelKey finds '"model"%s*:%s*"': the match's start and the value's
+// opening quote (-1: none).
+func findModelKey(d []byte) (start, quote int) {
+	key := []byte(`"model"`)
+	for i := 0; ; {
+		k := bytes.Index(d[i:], key)
+		if k < 0 {
+			return -1, -1
+		}
+		j := afterKeyColon(d, i+k, `"model"`)
+		if j >= 0 && j < len(d) && d[j] == '"' {
+			return i + k, j
+		}
+		i += k + 1
+	}
+}
+
+// chunk rewrites one stream event's JSON with the scan; drop: the usage
+// chunk the client did not ask for.
+func (st *RespStream) chunk(d []byte) (out []byte, drop, changed bool) {
+	r := scanJSON(d)
+	st.Usage.keep(&r)
+	type edit struct {
+		from, to int // inclusive
+		text     []byte
+	}
+	var ed [3]edit
+	n := 0
+	if st.strip && r.us >= 0 && r.ue >= 0 {
+		if !r.unull && !r.choices {
+			return nil, true, true
+		}
+		from, to := r.us, r.ue
+		if nx := skipWSFrom(d, to+1); nx >= 0 && d[nx] == ',' {
+			to = nx
+		} else {
+			b := from - 1
+			for b >= 0 && isSpace(d[b]) {
+				b--
+			}
+			if b >= 0 && d[b] == ',' {
+				from = b
+			}
+		}
+		ed[n] = edit{from, to, nil}
+		n++
+	}
+	if r.ms >= 0 && st.model != "" && r.model != st.model {
+		ed[n] = edit{r.ms, r.me, appendJSONString(nil, st.model)}
+		n++
+	}
+	if r.cs >= 0 && st.created != "" {
+		ed[n] = edit{r.cs, r.cs, []byte(st.created)}
+		n++
+	}
+	if n == 0 {
+		return d, false, false
+	}
+	// Apply from the last edit to the first (the Lua's splice).
+	es := ed[:n]
+	for a := 1; a < len(es); a++ {
+		for b := a; b > 0 && es[b].from > es[b-1].from; b-- {
+			es[b], es[b-1] = es[b-1], es[b]
+		}
+	}
+	s := append([]byte(nil), d...)
+	for _, e := range es {
+		t := make([]byte, 0, len(s)-(e.to-e.from+1)+len(e.text))
+		t = append(t, s[:e.from]...)
+		t = append(t, e.text...)
+		s = append(t, s[e.to+1:]...)
+	}
+	return s, false, true
+}
