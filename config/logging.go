@@ -58,6 +58,22 @@ type LoggingSettings struct {
 	OTelMetricsEndpoint string
 	OTelHeaders         map[string]string
 	OTelServiceName     string
+	// OTelSampler is OTEL_TRACES_SAMPLER as the OTel SDK reads it
+	// (always_on, always_off, traceidratio, parentbased_always_on — the
+	// default —, parentbased_always_off, parentbased_traceidratio);
+	// OTelSamplerRatio its OTEL_TRACES_SAMPLER_ARG for the ratio samplers
+	// (0..1, default 1). D58.
+	OTelSampler      string
+	OTelSamplerRatio float64
+	// OTelLogsEndpoint is where the OTLP access log records go when the logs
+	// exporter is configured (OTEL_LOGS_EXPORTER=otlp, or
+	// OTEL_EXPORTER_OTLP_LOGS_ENDPOINT set; "" otherwise):
+	// OTEL_EXPORTER_OTLP_LOGS_ENDPOINT as written, else the base endpoint
+	// (+ /v1/logs over HTTP). Its protocol and headers: the _LOGS_ variables,
+	// else the general ones.
+	OTelLogsEndpoint string
+	OTelLogsProtocol string
+	OTelLogsHeaders  map[string]string
 	// Named are callback_settings' generic_api instances (sorted by name);
 	// each receives events when a callback list names it.
 	Named []NamedCallback
@@ -190,4 +206,6 @@ func (p *parser) otelEnv(lg *LoggingSettings, get func(string) string) {
 	if lg.OTelServiceName == "" {
 		lg.OTelServiceName = "litellm"
 	}
+	p.otelSampler(lg, get)
+	p.otelLogs(lg, get, first)
 }

@@ -63,8 +63,19 @@ func spanAttr(s *tracepb.Span, key string) *commonpb.AnyValue {
 // OTEL_* variables, an in-process OTLP/gRPC receiver gets one trace per
 // request: a request span (child of the client's traceparent when sent) and
 // an attempt span per try under it — a fallback shows as two attempts —
-// with the GenAI semantic-convention attributes.
+// with the GenAI semantic-convention attributes; above the request span
+// the gateway's server span (D58). With the request filter in ext_proc and
+// in the module (which serves these requests itself, D58).
 func TestOTelTracesPerRequest(t *testing.T) {
+	for _, mode := range []string{"extproc", "module"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Setenv("LLMGATE_REQUEST_FILTER", mode)
+			otelTracesPerRequest(t)
+		})
+	}
+}
+
+func otelTracesPerRequest(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/bad/"}, Fault: fakeprovider.Fault{Status: 500}}); err != nil {
 		t.Fatal(err)
@@ -133,11 +144,11 @@ general_settings:
 	var calls map[string][]*tracepb.Span
 	for {
 		calls = byCall(rcv.snapshot())
-		if len(calls[call1]) >= 2 && len(calls[call2]) >= 3 {
+		if len(calls[call1]) >= 3 && len(calls[call2]) >= 4 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("spans received: call1 %d, call2 %d, want 2 and 3", len(calls[call1]), len(calls[call2]))
+			t.Fatalf("spans received: call1 %d, call2 %d, want 3 and 4", len(calls[call1]), len(calls[call2]))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -147,12 +158,14 @@ general_settings:
 		var req *tracepb.Span
 		var attempts []*tracepb.Span
 		for _, s := range spans {
-			if s.Name == "litellm_request" {
+			switch s.Name {
+			case "Received Proxy Server Request":
+			case "litellm_request":
 				if req != nil {
 					t.Fatalf("call %s: two request spans", call)
 				}
 				req = s
-			} else {
+			default:
 				attempts = append(attempts, s)
 			}
 		}
@@ -172,11 +185,11 @@ general_settings:
 	}
 
 	req1, att1 := split(call1, calls[call1])
-	// Envoy's tracer continues the client's trace; the request span hangs
-	// under Envoy's spans, the first of which is a child of the client's.
-	if chain := waitEnvoyChain(t, rcv, req1, clientSpan); hex.EncodeToString(req1.TraceId) != clientTrace || len(chain) < 1 ||
-		hex.EncodeToString(chain[len(chain)-1].ParentSpanId) != clientSpan {
-		t.Errorf("request span trace %x, Envoy spans above it %d: want the client's trace %s under its span %s", req1.TraceId, len(chain), clientTrace, clientSpan)
+	// The client's trace: the request span hangs under the gateway's server
+	// span, a child of the client's.
+	if chain := waitChain(t, rcv, req1, clientSpan); hex.EncodeToString(req1.TraceId) != clientTrace || len(chain) != 1 ||
+		chain[0].Kind != tracepb.Span_SPAN_KIND_SERVER || hex.EncodeToString(chain[0].ParentSpanId) != clientSpan {
+		t.Errorf("request span trace %x, spans above it %d: want the client's trace %s, the server span under its span %s", req1.TraceId, len(chain), clientTrace, clientSpan)
 	}
 	if len(att1) != 1 || att1[0].Name != "chat gpt-4o" || spanAttr(att1[0], "gen_ai.request.model").GetStringValue() != "gpt-4o" ||
 		spanAttr(att1[0], "gen_ai.response.model").GetStringValue() != "gpt-4o" ||
@@ -185,8 +198,8 @@ general_settings:
 	}
 
 	req2, att2 := split(call2, calls[call2])
-	if chain := waitEnvoyChain(t, rcv, req2, ""); len(chain) < 1 || len(chain[len(chain)-1].ParentSpanId) != 0 || string(req2.TraceId) == string(req1.TraceId) {
-		t.Errorf("call 2: request span trace %x, Envoy spans above it %d: want a trace of its own rooted at Envoy's span", req2.TraceId, len(chain))
+	if chain := waitChain(t, rcv, req2, ""); len(chain) != 1 || len(chain[0].ParentSpanId) != 0 || string(req2.TraceId) == string(req1.TraceId) {
+		t.Errorf("call 2: request span trace %x, spans above it %d: want a trace of its own rooted at the server span", req2.TraceId, len(chain))
 	}
 	if len(att2) != 2 {
 		t.Fatalf("call 2: %d attempt spans, want 2 (the 500 and the fallback)", len(att2))
@@ -206,11 +219,10 @@ general_settings:
 	}
 }
 
-// envoyChain returns the spans above s (its parent, the parent's parent, …)
-// among the received ones, nearest first: Envoy's spans when its tracer is
-// on. It fails the test if a span's parent was not received, unless that
-// parent is outside the collector (the client's).
-func envoyChain(t *testing.T, spans []*tracepb.Span, s *tracepb.Span) []*tracepb.Span {
+// spanChain returns the spans above s (its parent, the parent's parent, …)
+// among the received ones, nearest first; a parent outside the collector
+// (the client's) ends it.
+func spanChain(t *testing.T, spans []*tracepb.Span, s *tracepb.Span) []*tracepb.Span {
 	t.Helper()
 	byID := map[string]*tracepb.Span{}
 	for _, x := range spans {
@@ -236,14 +248,13 @@ func envoyChain(t *testing.T, spans []*tracepb.Span, s *tracepb.Span) []*tracepb
 	return chain
 }
 
-// waitEnvoyChain waits (Envoy's tracer flushes every few seconds) until the
-// spans above s end at the span whose parent is rootParent (hex; "" for a
-// root span), and returns them.
-func waitEnvoyChain(t *testing.T, rcv *otlpReceiver, s *tracepb.Span, rootParent string) []*tracepb.Span {
+// waitChain waits until the spans above s end at the span whose parent is
+// rootParent (hex; "" for a root span), and returns them.
+func waitChain(t *testing.T, rcv *otlpReceiver, s *tracepb.Span, rootParent string) []*tracepb.Span {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		chain := envoyChain(t, rcv.snapshot(), s)
+		chain := spanChain(t, rcv.snapshot(), s)
 		if len(chain) > 0 && hex.EncodeToString(chain[len(chain)-1].ParentSpanId) == rootParent || time.Now().After(deadline) {
 			return chain
 		}

@@ -88,11 +88,6 @@ func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *s
 	for _, k := range plainKeys {
 		m.plain[k] = true
 	}
-	if s, f := cfg.LiteLLM.CallbackEvents("otel"); m.off == "" && (s || f) {
-		// Envoy's tracer is on: the gateway's spans join Envoy's through
-		// the ext_proc stream's traceparent (D37).
-		m.off = "Envoy traces requests (the otel callback)"
-	}
 	rs := st.Router.Model().Routing
 	if m.off == "" && rs.Strategy != "" && rs.Strategy != router.SimpleShuffle {
 		m.off = "routing_strategy " + rs.Strategy + " reads shared state"

@@ -47,11 +47,6 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		return stream.Send(&extprocv3.ProcessingResponse{})
 	}
 	h := headerMap(rh.GetHeaders())
-	if tp := envoySpan(stream.Context()); tp != "" {
-		// Envoy traces: the gateway's spans go under Envoy's (its tracer
-		// already continued the client's traceparent).
-		h["traceparent"] = tp
-	}
 	rt := classify(h[":method"], h[":path"])
 	if rt.kind == routeHealth && s.SelfURL != "" {
 		// Calling every model takes longer than message_timeout: extend it first.

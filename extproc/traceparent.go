@@ -1,11 +1,6 @@
 package extproc
 
-import (
-	"context"
-	"strings"
-
-	"google.golang.org/grpc/metadata"
-)
+import "strings"
 
 // validTraceparent returns the client's W3C traceparent header when it is
 // well formed (version 00, non-zero trace and span ids), else "". It is
@@ -32,20 +27,4 @@ func validTraceparent(v string) string {
 		return ""
 	}
 	return v
-}
-
-// envoySpan is the traceparent Envoy's tracer put on this ext_proc stream
-// (its gRPC client span, a child of the request's span), when Envoy traces
-// (xds/tracing.go): the gateway's request span becomes its child, in the
-// trace Envoy continued from the client's traceparent or started. "" when
-// Envoy does not trace.
-func envoySpan(ctx context.Context) string {
-	md, ok := metadata.FromIncomingContext(ctx)
-	if !ok {
-		return ""
-	}
-	if v := md.Get("traceparent"); len(v) == 1 {
-		return validTraceparent(v[0])
-	}
-	return ""
 }

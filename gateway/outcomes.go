@@ -92,7 +92,8 @@ func callbackSettings(cfg *config.Config) callbacks.Settings {
 			Host: tc.LangfuseHost, PublicKey: tc.LangfusePublicKey, SecretKey: tc.LangfuseSecret}
 	}
 	if ok, fail := ls.CallbackEvents(callbacks.OTel); ok || fail {
-		s.OTel = &callbacks.OTelSettings{Protocol: lg.OTelProtocol, Endpoint: lg.OTelEndpoint, MetricsEndpoint: lg.OTelMetricsEndpoint, Headers: lg.OTelHeaders, ServiceName: lg.OTelServiceName}
+		s.OTel = &callbacks.OTelSettings{Protocol: lg.OTelProtocol, Endpoint: lg.OTelEndpoint, MetricsEndpoint: lg.OTelMetricsEndpoint, Headers: lg.OTelHeaders, ServiceName: lg.OTelServiceName,
+			Sampler: lg.OTelSampler, SamplerRatio: lg.OTelSamplerRatio, LogsEndpoint: lg.OTelLogsEndpoint, LogsProtocol: lg.OTelLogsProtocol, LogsHeaders: lg.OTelLogsHeaders}
 	}
 	return s
 }

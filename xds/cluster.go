@@ -171,12 +171,6 @@ func deploymentProtocolOptions(d *config.Deployment, fast, tls bool, o Options) 
 			return nil, err
 		}
 		po.HttpFilters = append(fp, codec)
-		// Envoy's tracer injects a traceparent the provider may not get (xds/tracing.go).
-		if ut, err := untraceFilter(o); err != nil {
-			return nil, err
-		} else if ut != nil {
-			po.HttpFilters = append(fp, ut, codec)
-		}
 	}
 	return toAny(po)
 }

@@ -199,10 +199,7 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 			InitialConnectionWindowSize: wrapperspb.UInt32(32 << 20),
 		},
 	}
-	// Tracing: Envoy's OpenTelemetry tracer with the otel callback (xds/tracing.go).
-	if h.Tracing, err = tracing(o); err != nil {
-		return nil, err
-	}
+	// No tracer: the otel callback's spans are built from the outcomes (D58).
 	if o.AccessLog {
 		al, err := toAny(&streamv3.StdoutAccessLog{AccessLogFormat: &streamv3.StdoutAccessLog_LogFormat{LogFormat: accessLogFormat(o.JSONAccessLog)}})
 		if err != nil {
@@ -214,11 +211,6 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 		return nil, err
 	} else if ol != nil {
 		h.AccessLog = append(h.AccessLog, ol)
-	}
-	if tl, err := otlpAccessLog(o); err != nil {
-		return nil, err
-	} else if tl != nil {
-		h.AccessLog = append(h.AccessLog, tl) // OTLP access logs beside the tracer
 	}
 	if o.FastPath && o.RequestModule == nil { // the module's response hooks otherwise (D54)
 		lua, err := fastPathLuaFilter()

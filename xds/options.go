@@ -54,9 +54,6 @@ type Options struct {
 	// fastPathLua: fast-path clusters get the per-try path Lua filter (set by
 	// Build, FastPathLua).
 	fastPathLua bool
-	// tracing: Envoy's OpenTelemetry tracer on the listener (set by Build
-	// from the otel callback's settings; xds/tracing.go).
-	tracing *tracingConf
 }
 
 // DefaultMaxRequestBytes is used when general_settings.max_request_size_mb is unset.

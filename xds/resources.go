@@ -48,7 +48,6 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 	r := &Resources{Model: m}
 	o.fastPathLua = o.FastPath && FastPathClusterLua(m)
 	o.OutcomeLog = o.OutcomeLog || outcomeLogWanted(m, o)
-	o.tracing = tracingOf(cfg)
 	l, err := Listener(o)
 	if err != nil {
 		return nil, fmt.Errorf("listener: %w", err)
@@ -64,11 +63,6 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 		return nil, err
 	}
 	r.Clusters = append(r.Clusters, ep)
-	if tc, err := tracingCluster(o); err != nil {
-		return nil, err
-	} else if tc != nil {
-		r.Clusters = append(r.Clusters, tc) // Envoy's tracer's OTLP collector
-	}
 	if o.OutcomeLog {
 		als, err := ALSServiceCluster(o)
 		if err != nil {

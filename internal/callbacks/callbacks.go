@@ -111,6 +111,8 @@ type Manager struct {
 	otelExporter sdktrace.SpanExporter
 	otelResource *resource.Resource
 	otelMetrics  *GenAIMetrics
+	otelSampler  sampler
+	otelLogs     *logsExporter
 }
 
 // New returns a manager with no callback configured.
@@ -152,6 +154,19 @@ func (m *Manager) Configure(s Settings) {
 	for team, lf := range s.Teams {
 		if lf.PublicKey != "" && lf.SecretKey != "" {
 			m.start(teamSender(team), s, m.postTeamLangfuse(team))
+		}
+	}
+	if s.OTel != nil {
+		m.otelSampler = newSampler(s.OTel.Sampler, s.OTel.SamplerRatio)
+	}
+	if s.OTel != nil && s.OTel.LogsEndpoint != "" && m.otelLogs == nil {
+		// The OTLP access log: a record per client request (otellogs.go).
+		lx, err := newLogsExporter(s.OTel, m.client)
+		if err != nil {
+			m.log.Error("otel callback: OTLP logs exporter not started", "error", err.Error())
+		} else {
+			m.otelLogs = lx
+			m.start(OTelLogs, s, m.postOTelLogs)
 		}
 	}
 	if s.OTel != nil && m.otelExporter == nil {
@@ -199,8 +214,8 @@ func (m *Manager) Sink() outcome.Sink {
 	return func(t outcome.Try) {
 		s := m.settings.Load()
 		m.mu.Lock()
-		gen, lf, ot := m.senders[GenericAPI], m.senders[Langfuse], m.senders[OTel]
-		gm := m.otelMetrics
+		gen, lf, ot, ol := m.senders[GenericAPI], m.senders[Langfuse], m.senders[OTel], m.senders[OTelLogs]
+		gm, smp := m.otelMetrics, m.otelSampler
 		var named []*sender
 		for _, nc := range s.Named {
 			named = append(named, m.senders[nc.Name])
@@ -212,13 +227,18 @@ func (m *Manager) Sink() outcome.Sink {
 		}
 		m.mu.Unlock()
 		if s.OTel != nil {
-			ot.enqueue(t) // every try: a span per attempt
+			if tid, _ := traceIDs(&t); smp.sampled(tid, t.Traceparent) {
+				ot.enqueue(t) // every try of a sampled request: a span per attempt
+			}
 			if gm != nil && !t.Refused {
 				gm.Record(&t)
 			}
 		}
 		if t.Answer != outcome.AnswerSent {
 			return
+		}
+		if s.OTel != nil && s.OTel.LogsEndpoint != "" {
+			ol.enqueue(t) // the OTLP access log: every request, sampled or not
 		}
 		failed := t.Failed()
 		if s.Generic != nil && s.Generic.want(failed) {
@@ -261,6 +281,9 @@ func (m *Manager) Close() {
 		defer cancel()
 		_ = m.otelExporter.Shutdown(ctx)
 	}
+	if m.otelLogs != nil {
+		m.otelLogs.close()
+	}
 	if m.otelMetrics != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), PostTimeout)
 		defer cancel()
@@ -281,13 +304,13 @@ func (m *Manager) Stats() []Stat {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []Stat
-	names := []string{GenericAPI, Langfuse, OTel}
+	names := []string{GenericAPI, Langfuse, OTel, OTelLogs}
 	for name := range m.senders {
-		if name != GenericAPI && name != Langfuse && name != OTel {
+		if name != GenericAPI && name != Langfuse && name != OTel && name != OTelLogs {
 			names = append(names, name)
 		}
 	}
-	sort.Strings(names[3:])
+	sort.Strings(names[4:])
 	for _, name := range names {
 		if s := m.senders[name]; s != nil {
 			out = append(out, Stat{Name: name, Sent: s.sent.Load(), Dropped: s.dropped.Load(), Failures: s.failures.Load()})

@@ -259,7 +259,7 @@ func TestRefusedRequestLogged(t *testing.T) {
 		t.Fatalf("payload %+v", p)
 	}
 	spans := Spans(&refused, otelResource("x"))
-	if len(spans) != 1 || spans[0].Name() != "litellm_request" || spans[0].Status().Code.String() != "Error" {
+	if len(spans) != 2 || spans[0].Name() != ServerSpanName || spans[1].Name() != "litellm_request" || spans[1].Status().Code.String() != "Error" {
 		t.Fatalf("spans %v", spans)
 	}
 }

@@ -33,6 +33,15 @@ type OTelSettings struct {
 	MetricsEndpoint string
 	Headers         map[string]string
 	ServiceName     string
+	// Sampler and SamplerRatio are OTEL_TRACES_SAMPLER and its argument
+	// (config.Sampler*; "" is the default, parentbased_always_on).
+	Sampler      string
+	SamplerRatio float64
+	// LogsEndpoint, when set, receives an OTLP log record per client
+	// request (the access log; LogsProtocol "grpc" or "http/protobuf").
+	LogsEndpoint string
+	LogsProtocol string
+	LogsHeaders  map[string]string
 }
 
 // newExporter builds the OTLP span exporter. Its own retry is off: the
@@ -122,9 +131,11 @@ func spanID(parts ...string) trace.SpanID {
 
 // Spans are a try's spans: the attempt span (a child of the request span),
 // and, for the try whose answer reached the client, the request span
-// itself (a child of the client's span when it sent a traceparent). Span
-// ids are derived from the call id, so the tries of one request, exported
-// apart, form one tree.
+// litellm_request and above it the server span (LiteLLM's "Received Proxy
+// Server Request", a child of the client's span when it sent a
+// traceparent: what Envoy's own server span told, D58). Span ids are
+// derived from the call id, so the tries of one request, exported apart,
+// form one tree.
 func Spans(t *outcome.Try, res *resource.Resource) []sdktrace.ReadOnlySpan {
 	tid, parent := traceIDs(t)
 	reqID := spanID(t.CallID, "request")
@@ -183,6 +194,11 @@ func Spans(t *outcome.Try, res *resource.Resource) []sdktrace.ReadOnlySpan {
 		out = append(out, attempt.Snapshot()) // a refused request made no try
 	}
 	if t.Answer == outcome.AnswerSent {
+		srv := serverSpan(t, sc(spanID(t.CallID, "server"), false), res, scope, status)
+		if parent.IsValid() {
+			srv.Parent = sc(parent, true)
+		}
+		out = append(out, srv.Snapshot())
 		reqAttrs := []attribute.KeyValue{
 			attribute.String("gen_ai.operation.name", op),
 			attribute.String("gen_ai.provider.name", t.Provider),
@@ -202,7 +218,8 @@ func Spans(t *outcome.Try, res *resource.Resource) []sdktrace.ReadOnlySpan {
 		req := tracetest.SpanStub{
 			Name:                 "litellm_request",
 			SpanContext:          sc(reqID, false),
-			SpanKind:             trace.SpanKindServer,
+			Parent:               sc(spanID(t.CallID, "server"), false),
+			SpanKind:             trace.SpanKindInternal,
 			StartTime:            t.Start,
 			EndTime:              t.End,
 			Attributes:           reqAttrs,
@@ -210,10 +227,39 @@ func Spans(t *outcome.Try, res *resource.Resource) []sdktrace.ReadOnlySpan {
 			Resource:             res,
 			InstrumentationScope: scope,
 		}
-		if parent.IsValid() {
-			req.Parent = sc(parent, true)
-		}
 		out = append(out, req.Snapshot())
 	}
 	return out
+}
+
+// ServerSpanName is LiteLLM's name of the proxy's server span.
+const ServerSpanName = "Received Proxy Server Request"
+
+// serverSpan is the request's server span, from the request's arrival at
+// the gateway to its end, with the HTTP server attributes (D58: built from
+// the outcome instead of Envoy's tracer).
+func serverSpan(t *outcome.Try, ctx trace.SpanContext, res *resource.Resource, scope instrumentation.Scope, status sdktrace.Status) tracetest.SpanStub {
+	attrs := []attribute.KeyValue{
+		attribute.String("http.request.method", "POST"),
+		attribute.String("url.path", t.Route),
+		attribute.String("http.route", t.Route),
+		attribute.String("litellm.call_id", t.CallID),
+	}
+	if t.Status > 0 {
+		attrs = append(attrs, attribute.Int("http.response.status_code", t.Status))
+	}
+	if t.Failed() {
+		attrs = append(attrs, attribute.String("error.type", errorClass(t)))
+	}
+	return tracetest.SpanStub{
+		Name:                 ServerSpanName,
+		SpanContext:          ctx,
+		SpanKind:             trace.SpanKindServer,
+		StartTime:            t.Start,
+		EndTime:              t.End,
+		Attributes:           attrs,
+		Status:               status,
+		Resource:             res,
+		InstrumentationScope: scope,
+	}
 }

@@ -21,22 +21,32 @@ import (
 	"github.com/llmgate/llmgate/internal/fakeprovider"
 )
 
-// TestEnvoyTracerJoinsGatewayTrace: with callbacks: ["otel"], Envoy's own
-// OpenTelemetry tracer exports to the same OTLP receiver: a request with
-// the client's traceparent gives Envoy's server span (a child of the
-// client's span), Envoy's ext_proc client span under it, and the gateway's
-// litellm_request span under that, all in the client's trace. The provider
-// gets no traceparent unless forward_traceparent_to_llm_provider is set;
-// with it, one in the client's trace. Both on the fast path (a plain
-// OpenAI-compatible answer) and through the attempt filter (a fallback
-// after a 500).
-func TestEnvoyTracerJoinsGatewayTrace(t *testing.T) {
-	for _, forward := range []bool{false, true} {
-		t.Run(fmt.Sprintf("forward=%v", forward), func(t *testing.T) { envoyTracerJoins(t, forward) })
+// TestTraceJoinsClientTrace (D58, was TestEnvoyTracerJoinsGatewayTrace
+// with Envoy's tracer, D37): with callbacks: ["otel"] a request with the
+// client's traceparent gives one trace in the client's trace id: the
+// gateway's server span "Received Proxy Server Request" (a child of the
+// client's span), litellm_request under it, the attempt spans under that.
+// Envoy traces nothing (it exports no span of its own). The provider gets
+// no traceparent unless forward_traceparent_to_llm_provider is set; with it,
+// the client's. A client traceparent whose sampled flag is off gives no
+// spans (parentbased_always_on, the OTel default). With OTEL_LOGS_EXPORTER=otlp
+// each request gives one OTLP log record in its trace. Both on the fast
+// path (a plain OpenAI-compatible answer) and through the attempt filter (a
+// fallback after a 500), with the request filter in ext_proc and in the
+// module — which serves these requests itself (no request-filter stream
+// but perhaps the fallback's redirect).
+func TestTraceJoinsClientTrace(t *testing.T) {
+	for _, mode := range []string{"extproc", "module"} {
+		for _, forward := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/forward=%v", mode, forward), func(t *testing.T) {
+				t.Setenv("LLMGATE_REQUEST_FILTER", mode)
+				traceJoins(t, mode == "module", forward)
+			})
+		}
 	}
 }
 
-func envoyTracerJoins(t *testing.T, forward bool) {
+func traceJoins(t *testing.T, module, forward bool) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/bad/"}, Fault: fakeprovider.Fault{Status: 500}}); err != nil {
 		t.Fatal(err)
@@ -62,21 +72,20 @@ router_settings:
   num_retries: 0
   fallbacks: [{"bad": ["good"]}]
 litellm_settings:
-  callbacks: ["otel"]
+  callbacks: ["otel", "prometheus"]
   forward_traceparent_to_llm_provider: %[3]v
 general_settings:
   master_key: %[2]s
 `, fake.URL(), master, forward)
 	g := startGateway(t, cfg, "OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "OTEL_EXPORTER_OTLP_ENDPOINT=http://"+l.Addr().String(),
-		"OTEL_SERVICE_NAME=llmgate-e2e")
+		"OTEL_SERVICE_NAME=llmgate-e2e", "OTEL_LOGS_EXPORTER=otlp", "DEFAULT_FLUSH_INTERVAL_SECONDS=0.2")
 
 	const clientTrace, clientSpan = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
-	var callIDs []string
-	for _, model := range []string{"good", "bad"} {
+	post := func(model, traceparent string) string {
 		req, _ := http.NewRequest("POST", g.URL+"/v1/chat/completions", strings.NewReader(chatBody(model, "trace me")))
 		req.Header.Set("authorization", "Bearer "+master)
 		req.Header.Set("content-type", "application/json")
-		req.Header.Set("traceparent", "00-"+clientTrace+"-"+clientSpan+"-01")
+		req.Header.Set("traceparent", traceparent)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -86,8 +95,16 @@ general_settings:
 		if resp.StatusCode != 200 {
 			t.Fatalf("%s: %d %s", model, resp.StatusCode, b)
 		}
-		callID := resp.Header.Get("x-litellm-call-id")
+		return resp.Header.Get("x-litellm-call-id")
+	}
+	streams0 := requestFilterStreams(t, g) // the harness's readiness checks
+	var callIDs []string
+	for _, model := range []string{"good", "bad"} {
+		callID := post(model, "00-"+clientTrace+"-"+clientSpan+"-01")
 		callIDs = append(callIDs, callID)
+		if n := requestFilterStreams(t, g) - streams0; module && model == "good" && n != 0 {
+			t.Errorf("module: %d request-filter streams after a traced request, want 0 (served by the module)", n)
+		}
 		var reqSpan *tracepb.Span
 		for deadline := time.Now().Add(30 * time.Second); reqSpan == nil; time.Sleep(100 * time.Millisecond) {
 			for _, s := range rcv.snapshot() {
@@ -99,22 +116,26 @@ general_settings:
 				t.Fatalf("%s: no request span", model)
 			}
 		}
-		chain := waitEnvoyChain(t, rcv, reqSpan, clientSpan)
-		if hex.EncodeToString(reqSpan.TraceId) != clientTrace || len(chain) < 2 || hex.EncodeToString(chain[len(chain)-1].ParentSpanId) != clientSpan {
+		chain := waitChain(t, rcv, reqSpan, clientSpan)
+		if hex.EncodeToString(reqSpan.TraceId) != clientTrace || len(chain) != 1 || chain[0].Name != "Received Proxy Server Request" ||
+			chain[0].Kind != tracepb.Span_SPAN_KIND_SERVER || hex.EncodeToString(chain[0].ParentSpanId) != clientSpan {
 			names := []string{}
 			for _, c := range chain {
 				names = append(names, fmt.Sprintf("%s(%s)", c.Name, c.Kind))
 			}
-			t.Fatalf("%s: request span in trace %x under %v: want Envoy's server span and its ext_proc span between it and the client's span %s",
+			t.Fatalf("%s: request span in trace %x under %v: want the gateway's server span, a child of the client's span %s",
 				model, reqSpan.TraceId, names, clientSpan)
 		}
-		if top := chain[len(chain)-1]; top.Kind != tracepb.Span_SPAN_KIND_SERVER || string(top.TraceId) != string(reqSpan.TraceId) {
-			t.Errorf("%s: Envoy's top span %q kind %v", model, top.Name, top.Kind)
-		}
-		if chain[0].Kind != tracepb.Span_SPAN_KIND_CLIENT || !strings.Contains(chain[0].Name, "ext_proc") {
-			t.Errorf("%s: the request span's parent is %q (%v), want Envoy's ext_proc client span", model, chain[0].Name, chain[0].Kind)
+		if spanAttr(chain[0], "url.path").GetStringValue() != "/v1/chat/completions" || spanAttr(chain[0], "http.response.status_code").GetIntValue() != 200 {
+			t.Errorf("%s: server span attributes %v", model, chain[0].Attributes)
 		}
 	}
+	if n := requestFilterStreams(t, g) - streams0; module && n > 1 {
+		t.Errorf("module: %d request-filter streams, want at most the fallback's redirect", n)
+	}
+	// Not sampled by the client: no span, still a log record.
+	unsampled := post("good", "00-"+clientTrace+"-"+clientSpan+"-00")
+	callIDs = append(callIDs, unsampled)
 	// The OTLP access log: one record per request, in the request's trace,
 	// naming the client's path, the model group and the call id.
 	for _, id := range callIDs {
@@ -134,15 +155,22 @@ general_settings:
 			return ""
 		}
 		if hex.EncodeToString(rec.TraceId) != clientTrace || attr("url.path") != "/v1/chat/completions" ||
-			attr("http.response.status_code") != "200" || attr("llm.model_group") != "good" && attr("llm.model_group") != "bad" ||
+			attr("http.response.status_code") != "200" || attr("llm.model_group") != "good" ||
 			!strings.Contains(rec.Body.GetStringValue(), "id="+id) {
 			t.Errorf("access log record %v", rec)
 		}
 	}
-	// One per request; the fallback's internal redirect (D11) is a request
-	// of its own to Envoy, under the same call id.
-	if n := logs.count(); n != len(callIDs)+1 {
-		t.Errorf("%d OTLP access log records, want one per request and one for the fallback's redirect (%d)", n, len(callIDs)+1)
+	time.Sleep(time.Second) // a batch more
+	if n := logs.count(); n != len(callIDs) {
+		t.Errorf("%d OTLP access log records, want one per request (%d)", n, len(callIDs))
+	}
+	for _, s := range rcv.snapshot() {
+		if spanAttr(s, "litellm.call_id").GetStringValue() == unsampled {
+			t.Errorf("span %q of a request whose traceparent is not sampled", s.Name)
+		}
+		if spanAttr(s, "litellm.call_id") == nil {
+			t.Errorf("a span not the gateway's (Envoy's tracer?): %q", s.Name)
+		}
 	}
 	// What the provider got.
 	tries := 0
@@ -156,11 +184,11 @@ general_settings:
 		case !forward && tp != "":
 			t.Errorf("%s got traceparent %q without forward_traceparent_to_llm_provider", r.Path, tp)
 		case forward && (len(tp) != 55 || tp[3:35] != clientTrace):
-			t.Errorf("%s got traceparent %q, want one in the client's trace", r.Path, tp)
+			t.Errorf("%s got traceparent %q, want the client's", r.Path, tp)
 		}
 	}
-	if tries != 3 {
-		t.Fatalf("the provider got %d tries, want 3 (good; bad, then good)", tries)
+	if tries != 4 {
+		t.Fatalf("the provider got %d tries, want 4 (good; bad, then good; good)", tries)
 	}
 }
 
