@@ -13,6 +13,7 @@ import (
 	"github.com/llmgate/llmgate/dynmod/filter"
 	"github.com/llmgate/llmgate/extproc"
 	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/internal/keys"
 )
 
 // filterConfig is one filter config of the module (one per listener).
@@ -20,6 +21,7 @@ type filterConfig struct {
 	name   string
 	cfg    filter.Config
 	filter atomic.Pointer[extproc.ModuleFilter] // nil until the first table
+	keys   *keys.Service                        // the key table (D57, keys.go)
 }
 
 func parseFilterConfig(name, s string) (*filterConfig, error) {
@@ -27,13 +29,14 @@ func parseFilterConfig(name, s string) (*filterConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &filterConfig{name: name, cfg: c}, nil
+	return &filterConfig{name: name, cfg: c, keys: keys.NewView()}, nil
 }
 
 // start subscribes to the gateway's module table.
 func (c *filterConfig) start() {
 	if c.cfg.TableSocket != "" {
-		go c.subscribe()
+		go c.subscribe(contract.ModuleTableName, c.apply)
+		go c.subscribe(contract.ModuleKeysName, c.applyKeys)
 	}
 }
 

@@ -222,8 +222,8 @@ general_settings:
 // filter does (a second gateway without the module, same config, side by
 // side): success with every x-litellm-* header, an alias, embeddings, 401
 // without a key; a retry onto the other deployment, a fallback; a cooldown
-// hands the group to ext_proc until it ends; virtual keys, a bad key,
-// mock_response, a wildcard and an unknown model are handed to ext_proc and
+// hands the group to ext_proc until it ends; a virtual key is served from
+// the pushed key table (D57); a bad key, mock_response, a wildcard and an unknown model are handed to ext_proc and
 // answered as without the module; a hot reload reaches the module.
 func TestRequestModuleServes(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
@@ -316,9 +316,10 @@ func TestRequestModuleServes(t *testing.T) {
 	both("unknown model", chat, master, chatBody("nope", "hi"), false, true)
 	both("client fallbacks", chat, master, chatBody("gpt", "hi", `"fallbacks":["solo"]`), false, false)
 
-	// A virtual key: the gateway's key cache decides, so ext_proc serves it.
+	// A virtual key: served from the key table the gateway pushed (D57,
+	// TestModuleVirtualKeys).
 	vk, _ := keyAPI{t, mod}.generate(`{"models":["gpt"]}`)
-	if a := call(mod, chat, vk, chatBody("gpt", "hi")); a.code != 200 || a.served {
+	if a := call(mod, chat, vk, chatBody("gpt", "hi")); a.code != 200 || !a.served {
 		t.Errorf("virtual key: %d served=%v %s", a.code, a.served, a.body)
 	}
 

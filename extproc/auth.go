@@ -3,7 +3,6 @@ package extproc
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"strings"
 
 	"github.com/llmgate/llmgate/translator"
@@ -66,8 +65,7 @@ func (st *State) authenticate(h map[string]string) (identity, *translator.Error)
 		return identity{master: true}, nil
 	}
 	if st.keys != nil {
-		token := hex.EncodeToString(sum[:])
-		if _, _, ok := st.keys.Lookup(token); ok {
+		if token, ok := st.keys.LookupSum(&sum); ok {
 			return identity{token: token, presented: key}, nil
 		}
 	}

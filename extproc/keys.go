@@ -76,6 +76,10 @@ func (s *Server) keyManagement(stream extprocv3.ExternalProcessor_ProcessServer,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	status, out := st.keys.Handle(ctx, strings.ToUpper(h[":method"]), h[":path"], body, keys.Caller{Admin: id.master, Token: id.token})
+	method := strings.ToUpper(h[":method"])
+	status, out := st.keys.Handle(ctx, method, h[":path"], body, keys.Caller{Admin: id.master, Token: id.token})
+	if method == "POST" && s.KeysApplied != nil {
+		s.KeysApplied(ctx) // the module refuses a blocked or deleted key from the next request on
+	}
 	return stream.Send(immediate(status, "application/json", out, nil, "llmgate_keys"))
 }

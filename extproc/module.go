@@ -23,8 +23,8 @@ import (
 // filter. What it serves it answers exactly as routeRequest does here,
 // because it is routeRequest: the same plan (the router on the same
 // config), the same context, metadata, headers, prepared body and error
-// replies. What needs the gateway process it hands on: virtual keys (the key
-// cache), fallback and health tickets, management, health and model routes,
+// replies. What needs the gateway process it hands on: virtual keys not in
+// the key table the gateway pushes (modulekeys.go, D57), fallback and health tickets, management, health and model routes,
 // anything that reads or counts shared state (rpm/tpm, in-flight, usage- and
 // latency-based strategies, Redis), LiteLLM's own body fields (mock_response,
 // fallbacks, num_retries, metadata, …: the plain keys below only), wildcard
@@ -64,6 +64,9 @@ type ModuleFilter struct {
 	off     string
 	plain   map[string]bool
 	counted map[string]bool
+	// keyRefusals: the module answers a virtual key's refusal itself (no
+	// outcome sink besides spend wants to hear of it; modulekeys.go).
+	keyRefusals bool
 }
 
 // plainKeys are the top-level body keys of the OpenAI API the module serves;
@@ -164,14 +167,14 @@ func (m *ModuleFilter) HandOn(h map[string]string, count, size int, contentLengt
 	id, e := m.st.authenticate(h)
 	if e != nil {
 		if m.st.presentedKey(h) != "" {
-			// A key that is not the master key may be a virtual key: the
-			// gateway's key cache decides.
+			// A key neither the master key nor in the module's key table
+			// may be a virtual key: the gateway's key cache decides.
 			return true, nil
 		}
 		a := replyAnswer(errorReply(e, nil))
 		return false, &a
 	}
-	if !id.master || contentLength <= 0 || contentLength > int64(m.st.maxBody) {
+	if !id.master && id.token == "" || contentLength <= 0 || contentLength > int64(m.st.maxBody) {
 		// Unsized (chunked) or over the bound: ext_proc bounds it as it reads.
 		return true, nil
 	}
@@ -184,12 +187,15 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	st := m.st
 	rt := classify("POST", h[":path"])
 	id, e := st.authenticate(h)
-	if e != nil || !id.master {
+	if e != nil || !id.master && id.token == "" {
 		return ModuleAnswer{}, false
 	}
 	model, ok := m.plainBody(body)
 	if !ok {
 		return ModuleAnswer{}, false
+	}
+	if id.token != "" {
+		model = st.keys.Alias(id.token, model) // the key's aliases, as routeRequest
 	}
 	res, err := st.Router.Resolve(model)
 	if err != nil || res.Wildcard {
@@ -210,6 +216,9 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	}
 	resp, te := m.s.routeRequest(st, rt, h, body, start, nil, id)
 	if te != nil {
+		if id.token != "" && !m.keyRefusals {
+			return ModuleAnswer{}, false // ext_proc refuses it and tells the sinks
+		}
 		return replyAnswer(errorReply(te, map[string]string{"x-litellm-call-id": h["x-request-id"]})), true
 	}
 	if resp.GetImmediateResponse() != nil {

@@ -1,6 +1,7 @@
 package extproc
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"io"
@@ -169,6 +170,9 @@ type Server struct {
 	lastHealth atomic.Pointer[map[string]any]
 	// accessLogs ends the access-log streams on drain (als.go).
 	accessLogs accessLogStop
+	// KeysApplied, when set, waits until the module applied the key table
+	// after a management change (D57), before the route answers.
+	KeysApplied func(context.Context)
 }
 
 // ServiceCheck tests one integration for /health/services: the status and

@@ -171,6 +171,8 @@ type moduleTables struct {
 
 	mu      sync.Mutex
 	cooling map[string]time.Time // the gateway store's cooldowns, as they start
+
+	keyAcks *keyAcks // the key table's acknowledgements (modulekeys.go)
 }
 
 func (g *Gateway) serveModuleTables(ctx context.Context) (string, error) {
@@ -179,8 +181,8 @@ func (g *Gateway) serveModuleTables(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	mt := &moduleTables{cache: cachev3.NewLinearCache(contract.ModuleTableType), srv: grpc.NewServer(), cooling: map[string]time.Time{}}
-	discoveryv3.RegisterAggregatedDiscoveryServiceServer(mt.srv, serverv3.NewServer(ctx, mt.cache, nil))
+	mt := &moduleTables{cache: cachev3.NewLinearCache(contract.ModuleTableType), srv: grpc.NewServer(), cooling: map[string]time.Time{}, keyAcks: newKeyAcks()}
+	discoveryv3.RegisterAggregatedDiscoveryServiceServer(mt.srv, serverv3.NewServer(ctx, mt.cache, mt.keyAcks.callbacks()))
 	go func() { _ = mt.srv.Serve(l) }()
 	g.moduleTables = mt
 	return sock, nil

@@ -96,4 +96,7 @@ const (
 const (
 	ModuleTableType = "type.googleapis.com/google.protobuf.BytesValue"
 	ModuleTableName = "llmgate-module"
+	// ModuleKeysName is the key table (D57): a second resource of the same
+	// type holding keys.Snapshot as JSON, on a stream of its own.
+	ModuleKeysName = "llmgate-module-keys"
 )

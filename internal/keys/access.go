@@ -28,4 +28,5 @@ func (s *Service) SetAccessGroups(groups map[string][]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.accessGroups = groups
+	s.viewChanged(true)
 }

@@ -85,6 +85,9 @@ var getRoutes = map[string]bool{"info": true, "list": true, "team/info": true, "
 
 // Handle serves one management request; it returns the status and JSON body.
 func (s *Service) Handle(ctx context.Context, method, rawPath string, body []byte, c Caller) (int, []byte) {
+	if method == "POST" {
+		defer s.viewChanged(true) // the module's key table (D57)
+	}
 	name, _ := route(rawPath)
 	path, q := rawPath, url.Values{}
 	if i := strings.IndexByte(rawPath, '?'); i >= 0 {

@@ -44,6 +44,7 @@ func (s *Service) resetDue(ctx context.Context) {
 		}
 		// Reset here or by another instance: take the row as stored.
 		s.reload(ctx, d.kind, d.id)
+		s.viewChanged(true)
 	}
 }
 

@@ -89,6 +89,9 @@ type Service struct {
 	// yet, by sealed file: a retried batch is not read back from its file.
 	inMemory map[string]sealedBatch
 
+	// view: what the module's key table publisher must push (view.go).
+	view viewState
+
 	stop chan struct{}
 	done chan struct{}
 	once sync.Once
@@ -111,6 +114,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	}
 	s := &Service{o: o, log: o.Log, now: o.Now, pending: newSpend(), inMemory: map[string]sealedBatch{}, stop: make(chan struct{}), done: make(chan struct{}),
 		crossings: make(chan Crossing, crossingsQueue)}
+	s.view.wake = make(chan struct{}, 1)
 	if o.WALDir != "" {
 		w, err := openWAL(o.WALDir)
 		if err != nil {
@@ -245,6 +249,7 @@ func (s *Service) refresh(ctx context.Context) error {
 	s.budgets, s.members, s.mspnd, s.endUsrs, s.espnd = budgets, members, mspnd, endUsrs, espnd
 	s.mu.Unlock()
 	s.pmu.Unlock()
+	s.viewChanged(true)
 	return nil
 }
 
@@ -262,6 +267,7 @@ func (s *Service) reloadKey(token string) {
 		// A regenerated key's old value may keep working (grace_period).
 		s.reloadDeprecated(ctx, token)
 	}
+	s.viewChanged(true)
 }
 
 // setKey installs (k != nil) or removes a key in the cache.

@@ -66,7 +66,8 @@ func (s *Service) Record(e SpendEvent) {
 	}
 	addEvent(s.pending, e, s.o.DisableSpendLogs)
 	s.mu.Lock()
-	keyBefore, teamBefore := s.spend[e.KeyToken], s.tspnd[e.TeamID]
+	keyBefore, teamBefore, userBefore := s.spend[e.KeyToken], s.tspnd[e.TeamID], s.uspnd[e.UserID]
+	memberBefore := s.mspnd[keystore.MemberKey(e.TeamID, e.UserID)]
 	if _, ok := s.keys[e.KeyToken]; ok {
 		s.spend[e.KeyToken] += e.Cost
 	}
@@ -85,8 +86,10 @@ func (s *Service) Record(e SpendEvent) {
 	if trackEndUser(e.EndUser) {
 		s.espnd[e.EndUser] += e.Cost
 	}
+	crossed := s.budgetCrossedLocked(&e, keyBefore, teamBefore, userBefore, memberBefore)
 	s.mu.Unlock()
 	s.pmu.Unlock()
+	s.viewChanged(crossed)
 }
 
 // maxEndUserID bounds the end-user ids (the request's `user` field) whose

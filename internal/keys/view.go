@@ -1,0 +1,306 @@
+package keys
+
+import (
+	"encoding/hex"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/llmgate/llmgate/internal/keystore"
+)
+
+// The key table of the request filter in Envoy (docs/architecture.md D57):
+// the gateway's Service exports a Snapshot of what the request checks read
+// (Snapshot), the module holds it in a view (NewView, ApplySnapshot: a
+// Service without a store), and the module runs the same AuthorizeRequest on
+// it as the ext_proc filter runs on the gateway's cache. Keys whose checks
+// count shared state (rpm, tpm, parallel limits of the key, its user, team or
+// team member) are not in the table: the module hands them to ext_proc.
+
+// Snapshot is the key table pushed to the module, as JSON. Records carry
+// their current spend (stored + not yet written) in Spend, and only the
+// fields the request checks read.
+type Snapshot struct {
+	// Gen is the table's generation when the gateway started building it
+	// (ViewGen; first, so that a reader finds it in the first bytes).
+	Gen uint64 `json:"gen"`
+	// At is when the gateway built it (unix nanoseconds).
+	At           int64                  `json:"at"`
+	Keys         []*keystore.Key        `json:"keys"`
+	Teams        []*keystore.Team       `json:"teams,omitempty"`
+	Users        []*keystore.User       `json:"users,omitempty"`
+	Budgets      []*keystore.Budget     `json:"budgets,omitempty"`
+	Members      []*keystore.Membership `json:"members,omitempty"`
+	AccessGroups map[string][]string    `json:"access_groups,omitempty"`
+	// Deprecated are regenerated keys' old tokens in their grace period
+	// whose active key is in the table.
+	Deprecated []keystore.DeprecatedKey `json:"deprecated,omitempty"`
+	// HandedOn counts the keys left out (their checks count shared state).
+	HandedOn int `json:"handed_on,omitempty"`
+}
+
+// Snapshot copies the key table for the module: every key whose checks need
+// no counters, with the teams, users, memberships and budgets they name.
+func (s *Service) Snapshot() *Snapshot {
+	type kv struct {
+		k     *keystore.Key
+		spend float64
+	}
+	gen := s.view.gen.Load()
+	s.mu.RLock()
+	ks := make([]kv, 0, len(s.keys))
+	for t, k := range s.keys {
+		ks = append(ks, kv{k, s.spend[t]})
+	}
+	groups := s.accessGroups
+	deprecated := make([]keystore.DeprecatedKey, 0, len(s.deprecated))
+	for _, d := range s.deprecated {
+		deprecated = append(deprecated, d)
+	}
+	s.mu.RUnlock()
+	sn := &Snapshot{Gen: gen, At: s.now().UnixNano(), Keys: make([]*keystore.Key, 0, len(ks)), AccessGroups: groups}
+	teams, users, budgets, members := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, x := range ks {
+		k := x.k
+		var team *keystore.Team
+		var user *keystore.User
+		if k.TeamID != "" {
+			team, _, _ = s.team(k.TeamID)
+		}
+		if k.UserID != "" {
+			user, _, _ = s.user(k.UserID)
+		}
+		if len(s.entities(k, team, user, "", nil)) > 0 {
+			sn.HandedOn++
+			continue
+		}
+		c := *k
+		c.Spend, c.Metadata, c.KeyName, c.CreatedBy, c.UpdatedBy = x.spend, nil, "", "", ""
+		c.CreatedAt, c.UpdatedAt = time.Time{}, time.Time{}
+		sn.Keys = append(sn.Keys, &c)
+		if k.BudgetID != "" {
+			budgets[k.BudgetID] = true
+		}
+		if team != nil {
+			teams[team.TeamID] = true
+			if k.UserID != "" {
+				members[keystore.MemberKey(team.TeamID, k.UserID)] = true
+			}
+		}
+		if user != nil {
+			users[user.UserID] = true
+		}
+	}
+	inTable := make(map[string]bool, len(sn.Keys))
+	for _, k := range sn.Keys {
+		inTable[k.Token] = true
+	}
+	for _, d := range deprecated {
+		if inTable[d.ActiveToken] {
+			sn.Deprecated = append(sn.Deprecated, d)
+		}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for id := range teams {
+		if t := s.teams[id]; t != nil {
+			c := *t
+			c.Spend, c.Admins, c.Members, c.MembersWithRoles, c.Metadata = s.tspnd[id], nil, nil, nil, nil
+			sn.Teams = append(sn.Teams, &c)
+		}
+	}
+	for id := range users {
+		if u := s.users[id]; u != nil {
+			c := *u
+			c.Spend, c.Metadata, c.Teams = s.uspnd[id], nil, nil
+			sn.Users = append(sn.Users, &c)
+		}
+	}
+	for mk := range members {
+		if m := s.members[mk]; m != nil {
+			c := *m
+			c.Spend = s.mspnd[mk]
+			sn.Members = append(sn.Members, &c)
+			if m.BudgetID != "" {
+				budgets[m.BudgetID] = true
+			}
+		}
+	}
+	for id := range budgets {
+		if b := s.budgets[id]; b != nil {
+			sn.Budgets = append(sn.Budgets, b)
+		}
+	}
+	return sn
+}
+
+// NewView is an empty key table for the module: a Service with no store,
+// counters, write-ahead file or background work; ApplySnapshot fills it.
+func NewView() *Service {
+	s := &Service{log: slog.Default(), now: time.Now, pending: newSpend(), stop: make(chan struct{})}
+	s.o.Log, s.o.Now = s.log, s.now
+	s.ApplySnapshot(&Snapshot{})
+	return s
+}
+
+// ApplySnapshot replaces a view's table with sn in one step.
+func (s *Service) ApplySnapshot(sn *Snapshot) {
+	keys, spend := make(map[string]*keystore.Key, len(sn.Keys)), make(map[string]float64, len(sn.Keys))
+	for _, k := range sn.Keys {
+		keys[k.Token], spend[k.Token] = k, k.Spend
+	}
+	teams, tspnd := make(map[string]*keystore.Team, len(sn.Teams)), make(map[string]float64, len(sn.Teams))
+	for _, t := range sn.Teams {
+		teams[t.TeamID], tspnd[t.TeamID] = t, t.Spend
+	}
+	users, uspnd := make(map[string]*keystore.User, len(sn.Users)), make(map[string]float64, len(sn.Users))
+	for _, u := range sn.Users {
+		users[u.UserID], uspnd[u.UserID] = u, u.Spend
+	}
+	budgets := make(map[string]*keystore.Budget, len(sn.Budgets))
+	for _, b := range sn.Budgets {
+		budgets[b.BudgetID] = b
+	}
+	members, mspnd := make(map[string]*keystore.Membership, len(sn.Members)), make(map[string]float64, len(sn.Members))
+	for _, m := range sn.Members {
+		mk := keystore.MemberKey(m.TeamID, m.UserID)
+		members[mk], mspnd[mk] = m, m.Spend
+	}
+	s.mu.Lock()
+	s.keys, s.spend, s.teams, s.tspnd, s.users, s.uspnd = keys, spend, teams, tspnd, users, uspnd
+	s.budgets, s.members, s.mspnd = budgets, members, mspnd
+	s.endUsrs, s.espnd = map[string]*keystore.EndUser{}, map[string]float64{}
+	s.accessGroups = sn.AccessGroups
+	s.deprecated = make(map[string]keystore.DeprecatedKey, len(sn.Deprecated))
+	for _, d := range sn.Deprecated {
+		s.deprecated[d.Token] = d
+	}
+	s.mu.Unlock()
+}
+
+// Len is the number of keys in the cache (or the view).
+func (s *Service) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.keys)
+}
+
+// LookupSum finds a key by the sha256 of the presented key without
+// allocating: the token returned is the cached record's (a regenerated
+// key's old value in its grace period: the old token, as Lookup takes it).
+func (s *Service) LookupSum(sum *[32]byte) (token string, ok bool) {
+	var buf [64]byte
+	hex.Encode(buf[:], sum[:])
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if k, ok := s.keys[string(buf[:])]; ok {
+		return k.Token, true
+	}
+	if len(s.deprecated) > 0 {
+		// A regenerated key's old value in its grace period: Lookup
+		// resolves it to the key that replaced it.
+		old := string(buf[:])
+		if a := s.activeTokenLocked(old); a != "" && s.keys[a] != nil {
+			return old, true
+		}
+	}
+	return "", false
+}
+
+// viewState tells the key table's publisher what changed: records (urgent:
+// pushed at once) or only spend (pushed at most every spend interval).
+type viewState struct {
+	wake   chan struct{}
+	urgent atomic.Bool
+	dirty  atomic.Bool
+	gen    atomic.Uint64 // counts the urgent changes
+	on     atomic.Bool   // PublishView runs
+}
+
+// ViewGen is the key table's generation: a Snapshot with Gen at least the
+// value read after a change holds that change.
+func (s *Service) ViewGen() uint64 { return s.view.gen.Load() }
+
+// viewChanged notes a change of the key table; urgent wakes the publisher.
+func (s *Service) viewChanged(urgent bool) {
+	if !s.view.on.Load() {
+		return
+	}
+	if !urgent {
+		s.view.dirty.Store(true)
+		return
+	}
+	s.view.gen.Add(1)
+	s.view.urgent.Store(true)
+	select {
+	case s.view.wake <- struct{}{}:
+	default:
+	}
+}
+
+// spendPushShare bounds the share of time the publisher spends building
+// and pushing spend-only tables: the spend interval is at least this many
+// times the last push's cost.
+const spendPushShare = 20
+
+// PublishView calls push with a fresh Snapshot now, at once after every
+// change of a key, team, user, budget, membership or access group and after
+// a spend crosses a max budget (key, team, user, team member: the module
+// then refuses with LiteLLM's budget_exceeded), and at most every spendEvery
+// when only spend moved (the module's x-litellm-key-spend). push runs on the
+// publisher's goroutine, never on the request path. Call it once.
+func (s *Service) PublishView(push func(*Snapshot), spendEvery time.Duration) {
+	s.view.urgent.Store(true)
+	s.view.on.Store(true)
+	go func() {
+		tick := time.NewTicker(spendEvery)
+		defer tick.Stop()
+		var last time.Time
+		var cost time.Duration
+		for {
+			urgent := s.view.urgent.Swap(false)
+			dirty := s.view.dirty.Swap(false)
+			if urgent || dirty && time.Since(last) >= max(spendEvery, spendPushShare*cost) {
+				t0 := time.Now()
+				push(s.Snapshot())
+				last, cost = time.Now(), time.Since(t0)
+			} else if dirty {
+				s.view.dirty.Store(true)
+			}
+			select {
+			case <-s.stop:
+				return
+			case <-s.view.wake:
+			case <-tick.C:
+			}
+		}
+	}()
+}
+
+// budgetCrossedLocked reports whether an event took its key, team, user or
+// team member from under a max budget to at or over it (s.mu held).
+func (s *Service) budgetCrossedLocked(e *SpendEvent, key, team, user, member float64) bool {
+	over := func(before, after float64, mb *float64) bool { return mb != nil && before < *mb && after >= *mb }
+	if k := s.keys[e.KeyToken]; k != nil {
+		mb := k.MaxBudget
+		if mb == nil && k.BudgetID != "" && s.budgets[k.BudgetID] != nil {
+			mb = s.budgets[k.BudgetID].MaxBudget
+		}
+		if over(key, s.spend[e.KeyToken], mb) {
+			return true
+		}
+	}
+	if t := s.teams[e.TeamID]; t != nil && over(team, s.tspnd[e.TeamID], t.MaxBudget) {
+		return true
+	}
+	if u := s.users[e.UserID]; u != nil && over(user, s.uspnd[e.UserID], u.MaxBudget) {
+		return true
+	}
+	if e.TeamID != "" && e.UserID != "" {
+		mk := keystore.MemberKey(e.TeamID, e.UserID)
+		if m := s.members[mk]; m != nil && m.BudgetID != "" && s.budgets[m.BudgetID] != nil {
+			return over(member, s.mspnd[mk], s.budgets[m.BudgetID].MaxBudget)
+		}
+	}
+	return false
+}
