@@ -253,7 +253,9 @@ func (s *Service) PublishView(push func(*Snapshot), spendEvery time.Duration) {
 	s.view.urgent.Store(true)
 	s.view.on.Store(true)
 	go func() {
-		tick := time.NewTicker(spendEvery)
+		// Spend-only pushes are due spendEvery after the last push; the
+		// ticker checks four times per interval (at most 1.25 intervals late).
+		tick := time.NewTicker(max(spendEvery/4, time.Millisecond))
 		defer tick.Stop()
 		var last time.Time
 		var cost time.Duration
