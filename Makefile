@@ -70,7 +70,7 @@ $(BIN)/helm:
 	GOBIN=$(BIN) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
 ## build: llmgate, fakellm, and the request filter module bin/libllmgate.so (a Go Envoy dynamic
-## module, cgo; `llmgate run --request-filter=module` loads it from next to the binary, D49).
+## module, cgo; `llmgate run` loads it from next to the binary by default, D53, D56).
 build:
 	$(GO) build -o $(BIN)/llmgate ./cmd/llmgate
 	$(GO) build -o $(BIN)/fakellm ./cmd/fakellm

@@ -284,7 +284,7 @@ func (r *Report) Markdown(env Environment) string {
 		}
 		desc := t.Config
 		if desc == "" {
-			desc = "the typical config (3 OpenAI-compatible deployments, simple-shuffle, master key)"
+			desc = "the typical config (3 OpenAI-compatible deployments, simple-shuffle, master key; the default request filter: llmgate's module in Envoy, D56)"
 		}
 		if t.Skipped != "" {
 			w("| %s | %s | skipped: %s | | | |\n", t.Name, desc, t.Skipped)

@@ -235,8 +235,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			defer redis.Stop(time.Second)
 			addVariant("llmgate-redis", redisDesc, RedisModelGroup, RedisConfig(fake.FakeBase(), redisAddr))
 		}
-		// The typical config with the request filter in Envoy (D53).
-		addVariant("llmgate-module", moduleDesc, ModelGroup, TypicalConfig(fake.FakeBase(), ""), "--request-filter=module")
+		// The typical config with the ext_proc request filter alone (the
+		// llmgate row runs the default, the module in Envoy: D53, D56).
+		addVariant("llmgate-extproc", extprocDesc, ModelGroup, TypicalConfig(fake.FakeBase(), ""), "--request-filter=extproc")
 		addVariant("llmgate-anthropic", anthropicDesc, AnthropicModelGroup, AnthropicConfig(fake.FakeBase()))
 		if sink, err := startSink(); err != nil {
 			rep.Targets = append(rep.Targets, &TargetReport{Name: "llmgate-observed", Config: observedDesc, Skipped: err.Error()})
@@ -512,7 +513,7 @@ func settle(t *Target) {
 const (
 	redisDesc     = "rpm/tpm limits counted in Redis (usage-based-routing-v2, 3 deployments)"
 	anthropicDesc = "Anthropic deployments, translated (3 deployments, simple-shuffle)"
-	moduleDesc    = "the typical config with --request-filter=module: llmgate's Go dynamic module serves the request in Envoy, no ext_proc request-filter stream (D53)"
+	extprocDesc   = "the typical config with --request-filter=extproc: the gateway's ext_proc request filter serves every request, one ext_proc stream each (D46)"
 	observedDesc  = "the typical config with callbacks prometheus, otel (every request traced) and generic_api, exporting to a local receiver"
 )
 

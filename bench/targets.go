@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -157,11 +159,17 @@ func StartLLMGate(o *Options, cfgPath string) (*Target, error) {
 }
 
 // StartLLMGateAs runs `llmgate run` on a config, as the target name, with
-// requests for model; args are extra `llmgate run` flags.
+// requests for model; args are extra `llmgate run` flags. Without a
+// --request-filter among them it runs the default, the module in Envoy
+// (D56), and names it: a missing module fails the start rather than
+// measuring ext_proc under the default's name.
 func StartLLMGateAs(o *Options, cfgPath, name, model string, args ...string) (*Target, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
+	}
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--request-filter") }) {
+		args = append(args, "--request-filter=module")
 	}
 	argv := o.Pin.command(o.Pin.SUTCPU, append([]string{o.LLMGateBin, "run", "--config", cfgPath, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--envoy", o.EnvoyBin, "--envoy-concurrency", strconv.Itoa(o.EnvoyConcurrency), "--access-log=false"}, args...))

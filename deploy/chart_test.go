@@ -231,6 +231,10 @@ func TestDockerfile(t *testing.T) {
 		`(?m)^USER 65532:65532$`,
 		`(?m)^ENTRYPOINT \["/usr/local/bin/llmgate"\]$`,
 		`(?m)go build .* \./cmd/llmgate( |$)`,
+		// The default request filter, llmgate's module, is looked for next
+		// to llmgate (D56): without it the image would serve with ext_proc.
+		`(?m)go build .*-buildmode=c-shared -o /out/libllmgate\.so \./dynmod`,
+		`(?m)^COPY --from=build /out/libllmgate\.so /usr/local/bin/libllmgate\.so$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(df) {
 			t.Errorf("Dockerfile lacks %s", re)

@@ -13,8 +13,10 @@ import (
 )
 
 // defaultFilterArgs start `llmgate run` with its default request filter
-// (D56: the module when it can run, else ext_proc with a warning).
-var defaultFilterArgs = []string{"--request-filter=auto"}
+// (D56: the module when it can run, else ext_proc with a warning):
+// no --request-filter (TestRequestFilterDefault clears
+// $LLMGATE_REQUEST_FILTER).
+var defaultFilterArgs []string
 
 // fallbackWarning starts the one line a gateway logs when it runs ext_proc
 // only because the module cannot run.
@@ -81,6 +83,8 @@ func loneBinary(t *testing.T) string {
 // ABI version it serves with the ext_proc request filter and says so in one
 // warning line.
 func TestRequestFilterDefault(t *testing.T) {
+	t.Setenv("LLMGATE_REQUEST_FILTER", "")
+	t.Setenv("LLMGATE_DYNAMIC_MODULE", "")
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	cfg := moduleConfig(fake.URL(), "")
 	served := func(t *testing.T, g *Gateway) (byModule bool) {

@@ -184,8 +184,8 @@ func runCmd(args []string) error {
 		"(readiness fails and the listener closes at once); 0: stop at once")
 	noBindCheck := fs.Bool("no-bind-check", false, "do not try the port before starting Envoy "+
 		"(Envoy binds it itself; a busy port then still ends the run, with exit 1, when Envoy rejects the listener)")
-	reqFilter := fs.String("request-filter", envOr("LLMGATE_REQUEST_FILTER", gateway.RequestFilterExtProc), "the request filter: "+
-		"auto (llmgate's Go dynamic module inside Envoy serves the common request and hands the rest to ext_proc, when its file is found and Envoy confirms its ABI; else ext_proc, with a warning), "+
+	reqFilter := fs.String("request-filter", envOr("LLMGATE_REQUEST_FILTER", gateway.RequestFilterAuto), "the request filter: "+
+		"auto, the default (llmgate's Go dynamic module inside Envoy serves the common request and hands the rest to ext_proc, when its file is found and Envoy confirms its ABI; else ext_proc, with a warning), "+
 		"module (the same, and no start without the module), or extproc (the gateway's ext_proc filter for every request); $LLMGATE_REQUEST_FILTER")
 	dynModule := fs.String("dynamic-module", "", "the request filter module's file (default: $LLMGATE_DYNAMIC_MODULE, else libllmgate.so next to the llmgate binary, else ../lib/llmgate/libllmgate.so from the binary's directory)")
 	dataDir := fs.String("data-dir", "", "directory of the embedded key store and the spend write-ahead file (default: $LLMGATE_DATA_DIR, else ~/.llmgate)")
