@@ -2,6 +2,8 @@ package bench
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -93,15 +95,23 @@ func AnthropicConfig(fakeURL string) string {
 // sampled) and the generic_api logging callback, exporting to sinkURL (a
 // local receiver that answers 200), so the cost of observing is measured
 // against the typical config.
-func ObservedConfig(fakeURL, sinkURL string) string {
+func ObservedConfig(fakeURL, sinkURL string) string { return ObservedConfigEnv(fakeURL, sinkURL, nil) }
+
+// ObservedConfigEnv is ObservedConfig with more environment_variables
+// (OTEL_TRACES_SAMPLER, OTEL_LOGS_EXPORTER, …).
+func ObservedConfigEnv(fakeURL, sinkURL string, env map[string]string) string {
 	cfg := TypicalConfig(fakeURL, "")
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		fmt.Fprintf(&b, "  %s: %q\n", k, env[k])
+	}
 	return cfg + fmt.Sprintf(`litellm_settings:
   callbacks: ["prometheus", "otel", "generic_api"]
 environment_variables:
   OTEL_EXPORTER_OTLP_ENDPOINT: %[1]s
   OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf
   GENERIC_LOGGER_ENDPOINT: %[1]s/log
-`, sinkURL)
+`, sinkURL) + b.String()
 }
 
 // ScaleConfig is a config of n deployments on the fake provider, ten to a

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/resource"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/llmgate/llmgate/internal/outcome"
 )
@@ -108,11 +106,10 @@ type Manager struct {
 	senders map[string]*sender
 	closed  bool
 
-	otelExporter sdktrace.SpanExporter
-	otelResource *resource.Resource
-	otelMetrics  *GenAIMetrics
-	otelSampler  sampler
-	otelLogs     *logsExporter
+	otelTraces  *tracesExporter
+	otelMetrics *GenAIMetrics
+	otelSampler sampler
+	otelLogs    *logsExporter
 }
 
 // New returns a manager with no callback configured.
@@ -169,20 +166,20 @@ func (m *Manager) Configure(s Settings) {
 			m.start(OTelLogs, s, m.postOTelLogs)
 		}
 	}
-	if s.OTel != nil && m.otelExporter == nil {
-		exp, err := newExporter(s.OTel)
+	if s.OTel != nil && m.otelTraces == nil {
+		exp, err := newTracesExporter(s.OTel, m.client)
 		if err != nil {
 			m.log.Error("otel callback: exporter not started", "error", err.Error())
 			return
 		}
-		m.otelExporter, m.otelResource = exp, otelResource(s.OTel.ServiceName)
+		m.otelTraces = exp
 		m.start(OTel, s, m.postOTel)
 		if s.OTel.MetricsEndpoint != "" {
 			// The GenAI metrics: recorded per try, exported by the SDK's
 			// periodic reader (OTEL_METRIC_EXPORT_INTERVAL, default 60 s).
 			mexp, err := newMetricExporter(s.OTel)
 			if err == nil {
-				m.otelMetrics, err = NewGenAIMetrics(sdkmetric.NewPeriodicReader(mexp), m.otelResource)
+				m.otelMetrics, err = NewGenAIMetrics(sdkmetric.NewPeriodicReader(mexp), otelResource(s.OTel.ServiceName))
 			}
 			if err != nil {
 				m.log.Error("otel callback: GenAI metrics not started", "error", err.Error())
@@ -276,10 +273,8 @@ func (m *Manager) Close() {
 	for _, s := range ss {
 		s.stop()
 	}
-	if m.otelExporter != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), PostTimeout)
-		defer cancel()
-		_ = m.otelExporter.Shutdown(ctx)
+	if m.otelTraces != nil {
+		m.otelTraces.close()
 	}
 	if m.otelLogs != nil {
 		m.otelLogs.close()

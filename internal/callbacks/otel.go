@@ -4,19 +4,18 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"net/url"
+	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonv1 "go.opentelemetry.io/proto/otlp/common/v1"
+	resourcev1 "go.opentelemetry.io/proto/otlp/resource/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/llmgate/llmgate/internal/outcome"
 )
@@ -44,45 +43,59 @@ type OTelSettings struct {
 	LogsHeaders  map[string]string
 }
 
-// newExporter builds the OTLP span exporter. Its own retry is off: the
-// sender retries with back-off and counts what it drops.
-func newExporter(s *OTelSettings) (sdktrace.SpanExporter, error) {
-	u, err := url.Parse(s.Endpoint)
+// tracesExporter sends the spans as OTLP export requests built directly
+// (D58: no SDK span pipeline: the SDK's conversion of read-only spans was
+// most of the otel callback's CPU), over OTLP/HTTP protobuf or OTLP/gRPC.
+type tracesExporter struct {
+	c          *otlpClient
+	grpcTraces collectortrace.TraceServiceClient
+	resource   *resourcev1.Resource
+}
+
+func newTracesExporter(s *OTelSettings, client *http.Client) (*tracesExporter, error) {
+	c, err := newOTLPClient(s.Protocol, s.Endpoint, s.Headers, client)
 	if err != nil {
 		return nil, err
 	}
-	if s.Protocol == "grpc" {
-		host := u.Host
-		if host == "" { // "host:port" without a scheme
-			host = s.Endpoint
-		}
-		opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(host), otlptracegrpc.WithHeaders(s.Headers),
-			otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false}), otlptracegrpc.WithTimeout(PostTimeout)}
-		if u.Scheme != "https" {
-			opts = append(opts, otlptracegrpc.WithInsecure())
-		}
-		return otlptracegrpc.New(context.Background(), opts...)
+	x := &tracesExporter{c: c, resource: serviceResource(s.ServiceName)}
+	if c.conn != nil {
+		x.grpcTraces = collectortrace.NewTraceServiceClient(c.conn)
 	}
-	opts := []otlptracehttp.Option{otlptracehttp.WithEndpointURL(s.Endpoint), otlptracehttp.WithHeaders(s.Headers),
-		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}), otlptracehttp.WithTimeout(PostTimeout)}
-	return otlptracehttp.New(context.Background(), opts...)
+	return x, nil
 }
+
+func (x *tracesExporter) close() { x.c.close() }
 
 // postOTel exports a batch of tries as spans.
 func (m *Manager) postOTel(ctx context.Context, batch []outcome.Try) error {
 	m.mu.Lock()
-	exp, res := m.otelExporter, m.otelResource
+	x := m.otelTraces
 	m.mu.Unlock()
-	if exp == nil {
+	if x == nil {
 		return nil
 	}
-	var spans []sdktrace.ReadOnlySpan
+	spans := make([]*tracepb.Span, 0, 3*len(batch))
 	for i := range batch {
-		spans = append(spans, Spans(&batch[i], res)...)
+		spans = append(spans, Spans(&batch[i])...)
 	}
-	return exp.ExportSpans(ctx, spans)
+	req := &collectortrace.ExportTraceServiceRequest{ResourceSpans: []*tracepb.ResourceSpans{{Resource: x.resource,
+		ScopeSpans: []*tracepb.ScopeSpans{{Scope: scope, Spans: spans}}}}}
+	if x.grpcTraces != nil {
+		_, err := x.grpcTraces.Export(x.c.outgoing(ctx), req)
+		return err
+	}
+	return x.c.post(ctx, req)
 }
 
+// scope is the instrumentation scope of the spans and log records.
+var scope = &commonv1.InstrumentationScope{Name: "github.com/llmgate/llmgate"}
+
+// serviceResource is the OTLP resource of the spans and log records.
+func serviceResource(service string) *resourcev1.Resource {
+	return &resourcev1.Resource{Attributes: []*commonv1.KeyValue{strAttr("service.name", service)}}
+}
+
+// otelResource is the SDK resource of the GenAI metrics (the same service).
 func otelResource(service string) *resource.Resource {
 	return resource.NewSchemaless(attribute.String("service.name", service))
 }
@@ -136,130 +149,102 @@ func spanID(parts ...string) trace.SpanID {
 // traceparent: what Envoy's own server span told, D58). Span ids are
 // derived from the call id, so the tries of one request, exported apart,
 // form one tree.
-func Spans(t *outcome.Try, res *resource.Resource) []sdktrace.ReadOnlySpan {
+func Spans(t *outcome.Try) []*tracepb.Span {
 	tid, parent := traceIDs(t)
 	reqID := spanID(t.CallID, "request")
 	op := operation(t.Endpoint)
-	sc := func(id trace.SpanID, remote bool) trace.SpanContext {
-		return trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: id, TraceFlags: trace.FlagsSampled, Remote: remote})
-	}
-	scope := instrumentation.Scope{Name: "github.com/llmgate/llmgate"}
-	attrs := []attribute.KeyValue{
-		attribute.String("gen_ai.operation.name", op),
-		attribute.String("gen_ai.provider.name", t.Provider),
-		attribute.String("gen_ai.system", t.Provider),
-		attribute.String("gen_ai.request.model", t.Model),
-		attribute.String("gen_ai.response.model", t.Model),
-		attribute.Int("gen_ai.usage.input_tokens", t.PromptTokens),
-		attribute.Int("gen_ai.usage.output_tokens", t.CompletionTokens),
-		attribute.String("litellm.call_id", t.CallID),
-		attribute.String("llm.model_group", t.ModelGroup),
-		attribute.String("llmgate.deployment_id", t.DeploymentID),
-		attribute.String("server.address", t.APIBase),
-		attribute.Int("llmgate.attempt", t.Attempt),
-		attribute.Int("llmgate.retry", t.Retry),
-		attribute.Int("llmgate.fallback", t.Fallback),
-		attribute.String("llmgate.answer", t.Answer.String()),
+	attrs := []*commonv1.KeyValue{
+		strAttr("gen_ai.operation.name", op),
+		strAttr("gen_ai.provider.name", t.Provider),
+		strAttr("gen_ai.system", t.Provider),
+		strAttr("gen_ai.request.model", t.Model),
+		strAttr("gen_ai.response.model", t.Model),
+		intAttr("gen_ai.usage.input_tokens", t.PromptTokens),
+		intAttr("gen_ai.usage.output_tokens", t.CompletionTokens),
+		strAttr("litellm.call_id", t.CallID),
+		strAttr("llm.model_group", t.ModelGroup),
+		strAttr("llmgate.deployment_id", t.DeploymentID),
+		strAttr("server.address", t.APIBase),
+		intAttr("llmgate.attempt", t.Attempt),
+		intAttr("llmgate.retry", t.Retry),
+		intAttr("llmgate.fallback", t.Fallback),
+		strAttr("llmgate.answer", t.Answer.String()),
 	}
 	if t.Status > 0 {
-		attrs = append(attrs, attribute.Int("http.response.status_code", t.Status))
+		attrs = append(attrs, intAttr("http.response.status_code", t.Status))
 	}
 	if t.CostKnown {
-		attrs = append(attrs, attribute.Float64("gen_ai.usage.cost", t.Cost))
+		attrs = append(attrs, &commonv1.KeyValue{Key: "gen_ai.usage.cost", Value: &commonv1.AnyValue{Value: &commonv1.AnyValue_DoubleValue{DoubleValue: t.Cost}}})
 	}
-	status := sdktrace.Status{Code: codes.Ok}
+	status := &tracepb.Status{Code: tracepb.Status_STATUS_CODE_OK}
+	var cls string
 	if t.Failed() {
-		cls := errorClass(t)
-		attrs = append(attrs, attribute.String("error.type", cls))
-		status = sdktrace.Status{Code: codes.Error, Description: "litellm." + cls + " " + strconv.Itoa(t.Status)}
+		cls = errorClass(t)
+		attrs = append(attrs, strAttr("error.type", cls))
+		status = &tracepb.Status{Code: tracepb.Status_STATUS_CODE_ERROR, Message: "litellm." + cls + " " + strconv.Itoa(t.Status)}
 	}
 	start := t.End.Add(-t.Latency)
 	if t.Latency <= 0 || start.Before(t.Start) {
 		start = t.Start
 	}
-	attempt := tracetest.SpanStub{
-		Name:                 op + " " + t.Model,
-		SpanContext:          sc(spanID(t.CallID, "attempt", strconv.Itoa(t.Attempt)), false),
-		Parent:               sc(reqID, false),
-		SpanKind:             trace.SpanKindClient,
-		StartTime:            start,
-		EndTime:              t.End,
-		Attributes:           attrs,
-		Status:               status,
-		Resource:             res,
-		InstrumentationScope: scope,
+	tidb := tid[:]
+	out := make([]*tracepb.Span, 0, 3)
+	if !t.Refused { // a refused request made no try
+		id := spanID(t.CallID, "attempt", strconv.Itoa(t.Attempt))
+		out = append(out, &tracepb.Span{TraceId: tidb, SpanId: id[:], ParentSpanId: reqID[:], Flags: 0x101,
+			Name: op + " " + t.Model, Kind: tracepb.Span_SPAN_KIND_CLIENT,
+			StartTimeUnixNano: unixNano(start), EndTimeUnixNano: unixNano(t.End), Attributes: attrs, Status: status})
 	}
-	var out []sdktrace.ReadOnlySpan
-	if !t.Refused {
-		out = append(out, attempt.Snapshot()) // a refused request made no try
+	if t.Answer != outcome.AnswerSent {
+		return out
 	}
-	if t.Answer == outcome.AnswerSent {
-		srv := serverSpan(t, sc(spanID(t.CallID, "server"), false), res, scope, status)
-		if parent.IsValid() {
-			srv.Parent = sc(parent, true)
-		}
-		out = append(out, srv.Snapshot())
-		reqAttrs := []attribute.KeyValue{
-			attribute.String("gen_ai.operation.name", op),
-			attribute.String("gen_ai.provider.name", t.Provider),
-			attribute.String("gen_ai.system", t.Provider),
-			attribute.String("gen_ai.request.model", t.RequestedModel),
-			attribute.String("gen_ai.response.model", t.Model),
-			attribute.Int("gen_ai.usage.input_tokens", t.PromptTokens),
-			attribute.Int("gen_ai.usage.output_tokens", t.CompletionTokens),
-			attribute.String("litellm.call_id", t.CallID),
-			attribute.String("llm.model_group", t.ModelGroup),
-			attribute.String("http.route", t.Route),
-			attribute.Int("llmgate.attempts", t.Attempt+1),
-		}
-		if t.Status > 0 {
-			reqAttrs = append(reqAttrs, attribute.Int("http.response.status_code", t.Status))
-		}
-		req := tracetest.SpanStub{
-			Name:                 "litellm_request",
-			SpanContext:          sc(reqID, false),
-			Parent:               sc(spanID(t.CallID, "server"), false),
-			SpanKind:             trace.SpanKindInternal,
-			StartTime:            t.Start,
-			EndTime:              t.End,
-			Attributes:           reqAttrs,
-			Status:               status,
-			Resource:             res,
-			InstrumentationScope: scope,
-		}
-		out = append(out, req.Snapshot())
+	srvID := spanID(t.CallID, "server")
+	srvAttrs := []*commonv1.KeyValue{
+		strAttr("http.request.method", "POST"),
+		strAttr("url.path", t.Route),
+		strAttr("http.route", t.Route),
+		strAttr("litellm.call_id", t.CallID),
 	}
-	return out
+	reqAttrs := []*commonv1.KeyValue{
+		strAttr("gen_ai.operation.name", op),
+		strAttr("gen_ai.provider.name", t.Provider),
+		strAttr("gen_ai.system", t.Provider),
+		strAttr("gen_ai.request.model", t.RequestedModel),
+		strAttr("gen_ai.response.model", t.Model),
+		intAttr("gen_ai.usage.input_tokens", t.PromptTokens),
+		intAttr("gen_ai.usage.output_tokens", t.CompletionTokens),
+		strAttr("litellm.call_id", t.CallID),
+		strAttr("llm.model_group", t.ModelGroup),
+		strAttr("http.route", t.Route),
+		intAttr("llmgate.attempts", t.Attempt+1),
+	}
+	if t.Status > 0 {
+		srvAttrs = append(srvAttrs, intAttr("http.response.status_code", t.Status))
+		reqAttrs = append(reqAttrs, intAttr("http.response.status_code", t.Status))
+	}
+	if cls != "" {
+		srvAttrs = append(srvAttrs, strAttr("error.type", cls))
+	}
+	srv := &tracepb.Span{TraceId: tidb, SpanId: srvID[:], Flags: 0x101, Name: ServerSpanName, Kind: tracepb.Span_SPAN_KIND_SERVER,
+		StartTimeUnixNano: unixNano(t.Start), EndTimeUnixNano: unixNano(t.End), Attributes: srvAttrs, Status: status}
+	if parent.IsValid() {
+		srv.ParentSpanId, srv.Flags = parent[:], 0x301 // sampled, remote parent
+	}
+	return append(out, srv, &tracepb.Span{TraceId: tidb, SpanId: reqID[:], ParentSpanId: srvID[:], Flags: 0x101,
+		Name: "litellm_request", Kind: tracepb.Span_SPAN_KIND_INTERNAL,
+		StartTimeUnixNano: unixNano(t.Start), EndTimeUnixNano: unixNano(t.End), Attributes: reqAttrs, Status: status})
 }
 
 // ServerSpanName is LiteLLM's name of the proxy's server span.
 const ServerSpanName = "Received Proxy Server Request"
 
-// serverSpan is the request's server span, from the request's arrival at
-// the gateway to its end, with the HTTP server attributes (D58: built from
-// the outcome instead of Envoy's tracer).
-func serverSpan(t *outcome.Try, ctx trace.SpanContext, res *resource.Resource, scope instrumentation.Scope, status sdktrace.Status) tracetest.SpanStub {
-	attrs := []attribute.KeyValue{
-		attribute.String("http.request.method", "POST"),
-		attribute.String("url.path", t.Route),
-		attribute.String("http.route", t.Route),
-		attribute.String("litellm.call_id", t.CallID),
+func unixNano(t time.Time) uint64 {
+	if t.IsZero() {
+		return 0
 	}
-	if t.Status > 0 {
-		attrs = append(attrs, attribute.Int("http.response.status_code", t.Status))
-	}
-	if t.Failed() {
-		attrs = append(attrs, attribute.String("error.type", errorClass(t)))
-	}
-	return tracetest.SpanStub{
-		Name:                 ServerSpanName,
-		SpanContext:          ctx,
-		SpanKind:             trace.SpanKindServer,
-		StartTime:            t.Start,
-		EndTime:              t.End,
-		Attributes:           attrs,
-		Status:               status,
-		Resource:             res,
-		InstrumentationScope: scope,
-	}
+	return uint64(t.UnixNano())
+}
+
+func intAttr(k string, v int) *commonv1.KeyValue {
+	return &commonv1.KeyValue{Key: k, Value: &commonv1.AnyValue{Value: &commonv1.AnyValue_IntValue{IntValue: int64(v)}}}
 }

@@ -1,13 +1,9 @@
 package callbacks
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -15,11 +11,6 @@ import (
 	commonv1 "go.opentelemetry.io/proto/otlp/common/v1"
 	logsv1 "go.opentelemetry.io/proto/otlp/logs/v1"
 	resourcev1 "go.opentelemetry.io/proto/otlp/resource/v1"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/llmgate/llmgate/internal/outcome"
 )
@@ -33,43 +24,24 @@ const OTelLogs = "otel_logs"
 // request's trace (the server span's ids), over OTLP/gRPC or OTLP/HTTP
 // protobuf. The sender batches and retries.
 type logsExporter struct {
-	endpoint string // HTTP: the URL
-	headers  map[string]string
-	client   *http.Client
-	conn     *grpc.ClientConn // gRPC
+	c        *otlpClient
 	grpcLogs collectorlogs.LogsServiceClient
 	resource *resourcev1.Resource
 }
 
 func newLogsExporter(s *OTelSettings, client *http.Client) (*logsExporter, error) {
-	x := &logsExporter{endpoint: s.LogsEndpoint, headers: s.LogsHeaders, client: client,
-		resource: &resourcev1.Resource{Attributes: []*commonv1.KeyValue{strAttr("service.name", s.ServiceName)}}}
-	if s.LogsProtocol != "grpc" {
-		return x, nil
-	}
-	u, err := url.Parse(s.LogsEndpoint)
+	c, err := newOTLPClient(s.LogsProtocol, s.LogsEndpoint, s.LogsHeaders, client)
 	if err != nil {
 		return nil, err
 	}
-	host, creds := u.Host, insecure.NewCredentials()
-	if host == "" { // "host:port" without a scheme
-		host = s.LogsEndpoint
+	x := &logsExporter{c: c, resource: serviceResource(s.ServiceName)}
+	if c.conn != nil {
+		x.grpcLogs = collectorlogs.NewLogsServiceClient(c.conn)
 	}
-	if u.Scheme == "https" {
-		creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
-	}
-	if x.conn, err = grpc.NewClient(host, grpc.WithTransportCredentials(creds)); err != nil {
-		return nil, err
-	}
-	x.grpcLogs = collectorlogs.NewLogsServiceClient(x.conn)
 	return x, nil
 }
 
-func (x *logsExporter) close() {
-	if x.conn != nil {
-		_ = x.conn.Close()
-	}
-}
+func (x *logsExporter) close() { x.c.close() }
 
 // postOTelLogs exports a batch of requests as log records.
 func (m *Manager) postOTelLogs(ctx context.Context, batch []outcome.Try) error {
@@ -85,40 +57,12 @@ func (m *Manager) postOTelLogs(ctx context.Context, batch []outcome.Try) error {
 		recs = append(recs, logRecord(&batch[i], now))
 	}
 	req := &collectorlogs.ExportLogsServiceRequest{ResourceLogs: []*logsv1.ResourceLogs{{Resource: x.resource,
-		ScopeLogs: []*logsv1.ScopeLogs{{Scope: &commonv1.InstrumentationScope{Name: "github.com/llmgate/llmgate"}, LogRecords: recs}}}}}
+		ScopeLogs: []*logsv1.ScopeLogs{{Scope: scope, LogRecords: recs}}}}}
 	if x.grpcLogs != nil {
-		if len(x.headers) > 0 {
-			md := metadata.MD{}
-			for k, v := range x.headers {
-				md.Set(k, v)
-			}
-			ctx = metadata.NewOutgoingContext(ctx, md)
-		}
-		_, err := x.grpcLogs.Export(ctx, req)
+		_, err := x.grpcLogs.Export(x.c.outgoing(ctx), req)
 		return err
 	}
-	body, err := proto.Marshal(req)
-	if err != nil {
-		return err
-	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, x.endpoint, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	hr.Header.Set("Content-Type", "application/x-protobuf")
-	for k, v := range x.headers {
-		hr.Header.Set(k, v)
-	}
-	resp, err := x.client.Do(hr)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	if resp.StatusCode/100 != 2 {
-		return &statusError{status: resp.StatusCode, body: string(bytes.TrimSpace(b))}
-	}
-	return nil
+	return x.c.post(ctx, req)
 }
 
 // logRecord is a request's access-log record: its body the line the stdout

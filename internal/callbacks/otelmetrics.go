@@ -3,6 +3,7 @@ package callbacks
 import (
 	"context"
 	"net/url"
+	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
@@ -27,6 +28,8 @@ var (
 // the reader: gen_ai.client.token.usage, gen_ai.server.request.duration,
 // gen_ai.server.time_to_first_token, gen_ai.server.time_per_output_token.
 type GenAIMetrics struct {
+	mu                          sync.Mutex
+	sets                        map[string]genAISets
 	provider                    *sdkmetric.MeterProvider
 	tokens                      metric.Int64Histogram
 	duration, ttft, perOutToken metric.Float64Histogram
@@ -37,7 +40,7 @@ type GenAIMetrics struct {
 func NewGenAIMetrics(reader sdkmetric.Reader, res *resource.Resource) (*GenAIMetrics, error) {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res))
 	m := mp.Meter("github.com/llmgate/llmgate")
-	g := &GenAIMetrics{provider: mp}
+	g := &GenAIMetrics{provider: mp, sets: map[string]genAISets{}}
 	var err error
 	if g.tokens, err = m.Int64Histogram("gen_ai.client.token.usage", metric.WithUnit("{token}"),
 		metric.WithDescription("Number of input and output tokens used"), metric.WithExplicitBucketBoundaries(tokenBuckets...)); err != nil {
@@ -63,7 +66,32 @@ func NewGenAIMetrics(reader sdkmetric.Reader, res *resource.Resource) (*GenAIMet
 // its time per output token.
 func (g *GenAIMetrics) Record(t *outcome.Try) {
 	ctx := context.Background()
-	attrs := []attribute.KeyValue{
+	if t.Failed() {
+		attrs := genAIAttrs(t)
+		failed := append(attrs[:len(attrs):len(attrs)], attribute.String("error.type", errorClass(t)))
+		g.duration.Record(ctx, t.Latency.Seconds(), metric.WithAttributes(failed...))
+		return
+	}
+	sets := g.setsOf(t)
+	g.duration.Record(ctx, t.Latency.Seconds(), sets.plain)
+	if t.PromptTokens > 0 {
+		g.tokens.Record(ctx, int64(t.PromptTokens), sets.input)
+	}
+	if t.CompletionTokens > 0 {
+		g.tokens.Record(ctx, int64(t.CompletionTokens), sets.output)
+	}
+	if t.Stream && t.TimeToFirstToken > 0 {
+		g.ttft.Record(ctx, t.TimeToFirstToken.Seconds(), sets.plain)
+		if t.CompletionTokens > 1 && t.Latency > t.TimeToFirstToken {
+			g.perOutToken.Record(ctx, (t.Latency-t.TimeToFirstToken).Seconds()/float64(t.CompletionTokens-1), sets.plain)
+		}
+	} else if t.CompletionTokens > 0 && t.Latency > 0 {
+		g.perOutToken.Record(ctx, t.Latency.Seconds()/float64(t.CompletionTokens), sets.plain)
+	}
+}
+
+func genAIAttrs(t *outcome.Try) []attribute.KeyValue {
+	return []attribute.KeyValue{
 		attribute.String("gen_ai.operation.name", operation(t.Endpoint)),
 		attribute.String("gen_ai.provider.name", t.Provider),
 		attribute.String("gen_ai.system", t.Provider),
@@ -71,27 +99,30 @@ func (g *GenAIMetrics) Record(t *outcome.Try) {
 		attribute.String("gen_ai.response.model", t.Model),
 		attribute.String("server.address", t.APIBase),
 	}
-	if t.Failed() {
-		failed := append(attrs[:len(attrs):len(attrs)], attribute.String("error.type", errorClass(t)))
-		g.duration.Record(ctx, t.Latency.Seconds(), metric.WithAttributes(failed...))
-		return
+}
+
+// genAISets are a success's attribute sets, by deployment identity
+// (D58: built once, not per try).
+type genAISets struct {
+	plain, input, output metric.MeasurementOption
+}
+
+func (g *GenAIMetrics) setsOf(t *outcome.Try) genAISets {
+	key := t.Endpoint + "\x00" + t.Provider + "\x00" + t.Model + "\x00" + t.APIBase
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if s, ok := g.sets[key]; ok {
+		return s
 	}
-	set := metric.WithAttributeSet(attribute.NewSet(attrs...))
-	g.duration.Record(ctx, t.Latency.Seconds(), set)
-	if t.PromptTokens > 0 {
-		g.tokens.Record(ctx, int64(t.PromptTokens), metric.WithAttributes(append(attrs[:len(attrs):len(attrs)], attribute.String("gen_ai.token.type", "input"))...))
+	attrs := genAIAttrs(t)
+	s := genAISets{plain: metric.WithAttributeSet(attribute.NewSet(attrs...)),
+		input:  metric.WithAttributeSet(attribute.NewSet(append(attrs[:len(attrs):len(attrs)], attribute.String("gen_ai.token.type", "input"))...)),
+		output: metric.WithAttributeSet(attribute.NewSet(append(attrs[:len(attrs):len(attrs)], attribute.String("gen_ai.token.type", "output"))...))}
+	if len(g.sets) >= 10000 { // deployments are the config's, but bound it anyway
+		clear(g.sets)
 	}
-	if t.CompletionTokens > 0 {
-		g.tokens.Record(ctx, int64(t.CompletionTokens), metric.WithAttributes(append(attrs[:len(attrs):len(attrs)], attribute.String("gen_ai.token.type", "output"))...))
-	}
-	if t.Stream && t.TimeToFirstToken > 0 {
-		g.ttft.Record(ctx, t.TimeToFirstToken.Seconds(), set)
-		if t.CompletionTokens > 1 && t.Latency > t.TimeToFirstToken {
-			g.perOutToken.Record(ctx, (t.Latency-t.TimeToFirstToken).Seconds()/float64(t.CompletionTokens-1), set)
-		}
-	} else if t.CompletionTokens > 0 && t.Latency > 0 {
-		g.perOutToken.Record(ctx, t.Latency.Seconds()/float64(t.CompletionTokens), set)
-	}
+	g.sets[key] = s
+	return s
 }
 
 // Shutdown exports what was recorded and stops the reader.

@@ -28,7 +28,7 @@ type StandardPayload struct {
 	Stream              bool              `json:"stream"`
 	ResponseCost        float64           `json:"response_cost"`
 	Status              string            `json:"status"`
-	StatusFields        map[string]string `json:"status_fields"`
+	StatusFields        StatusFields      `json:"status_fields"`
 	CustomLLMProvider   string            `json:"custom_llm_provider"`
 	TotalTokens         int               `json:"total_tokens"`
 	PromptTokens        int               `json:"prompt_tokens"`
@@ -41,7 +41,7 @@ type StandardPayload struct {
 	ModelID             string            `json:"model_id"`
 	ModelGroup          string            `json:"model_group"`
 	APIBase             string            `json:"api_base"`
-	Metadata            map[string]any    `json:"metadata"`
+	Metadata            any               `json:"metadata"` // KeyMetadata, or RequesterMetadata when redacted
 	CacheHit            bool              `json:"cache_hit"`
 	RequestTags         []string          `json:"request_tags"`
 	EndUser             string            `json:"end_user"`
@@ -49,8 +49,56 @@ type StandardPayload struct {
 	Response            any               `json:"response"`
 	ErrorStr            *string           `json:"error_str"`
 	ErrorInformation    *ErrorInformation `json:"error_information"`
-	ModelParameters     map[string]any    `json:"model_parameters"`
-	HiddenParams        map[string]any    `json:"hidden_params"`
+	ModelParameters     struct{}          `json:"model_parameters"`
+	HiddenParams        HiddenParams      `json:"hidden_params"`
+}
+
+// The payload's objects are structs with their fields in key order (D58:
+// encoding/json's maps sorted their keys on every event; the JSON is the
+// same).
+
+// StatusFields is the payload's status_fields.
+type StatusFields struct {
+	LLMAPIStatus string `json:"llm_api_status"`
+}
+
+// RequesterMetadata is the payload's metadata under
+// redact_user_api_key_info.
+type RequesterMetadata struct {
+	RequesterIPAddress *string  `json:"requester_ip_address"`
+	RequesterMetadata  struct{} `json:"requester_metadata"`
+}
+
+// KeyMetadata is the payload's metadata with the key's identity (null when
+// unknown).
+type KeyMetadata struct {
+	RequesterIPAddress *string  `json:"requester_ip_address"`
+	RequesterMetadata  struct{} `json:"requester_metadata"`
+	KeyAlias           *string  `json:"user_api_key_alias"`
+	EndUserID          *string  `json:"user_api_key_end_user_id"`
+	KeyHash            *string  `json:"user_api_key_hash"`
+	TeamID             *string  `json:"user_api_key_team_id"`
+	UserID             *string  `json:"user_api_key_user_id"`
+}
+
+// HiddenParams is the payload's hidden_params.
+type HiddenParams struct {
+	APIBase        string  `json:"api_base"`
+	Attempt        int     `json:"attempt"`
+	Fallbacks      int     `json:"fallbacks"`
+	CallID         string  `json:"litellm_call_id"`
+	OverheadTimeMS float64 `json:"litellm_overhead_time_ms"`
+	ModelID        string  `json:"model_id"`
+	ResponseCost   float64 `json:"response_cost"`
+	Retries        int     `json:"retries"`
+}
+
+// orNull is v, or null when empty.
+func orNull(v string) *string {
+	if v == "" {
+		return nil
+	}
+	return &v
 }
 
 // ErrorInformation is StandardLoggingPayloadErrorInformation.
@@ -99,7 +147,6 @@ func Standard(t *outcome.Try, s *Settings) StandardPayload {
 		APIBase:           t.APIBase,
 		RequestTags:       []string{},
 		EndUser:           t.EndUser,
-		ModelParameters:   map[string]any{},
 	}
 	if t.CostKnown {
 		p.ResponseCost = t.Cost
@@ -123,39 +170,18 @@ func Standard(t *outcome.Try, s *Settings) StandardPayload {
 		p.ErrorStr = &msg
 		p.ErrorInformation = &ErrorInformation{ErrorCode: statusCode(t), ErrorClass: errorClass(t), LLMProvider: t.Provider, ErrorMessage: msg}
 	}
-	p.StatusFields = map[string]string{"llm_api_status": p.Status}
+	p.StatusFields = StatusFields{LLMAPIStatus: p.Status}
 	if s.MessageLoggingOff {
 		p.Messages, p.Response = Redacted, Redacted
 	}
-	p.Metadata = map[string]any{
-		"requester_ip_address": nil,
-		"requester_metadata":   map[string]any{},
+	if s.RedactKeyInfo {
+		p.Metadata = &RequesterMetadata{}
+	} else {
+		p.Metadata = &KeyMetadata{KeyAlias: orNull(t.KeyAlias), EndUserID: orNull(t.EndUser), KeyHash: orNull(t.KeyHash),
+			TeamID: orNull(t.TeamID), UserID: orNull(t.UserID)}
 	}
-	if !s.RedactKeyInfo {
-		for k, v := range map[string]string{
-			"user_api_key_hash":        t.KeyHash,
-			"user_api_key_alias":       t.KeyAlias,
-			"user_api_key_team_id":     t.TeamID,
-			"user_api_key_user_id":     t.UserID,
-			"user_api_key_end_user_id": t.EndUser,
-		} {
-			if v != "" {
-				p.Metadata[k] = v
-			} else {
-				p.Metadata[k] = nil
-			}
-		}
-	}
-	p.HiddenParams = map[string]any{
-		"model_id":                 t.DeploymentID,
-		"api_base":                 t.APIBase,
-		"response_cost":            p.ResponseCost,
-		"litellm_overhead_time_ms": float64(t.Overhead.Microseconds()) / 1000,
-		"litellm_call_id":          t.CallID,
-		"attempt":                  t.Attempt,
-		"retries":                  t.Retry,
-		"fallbacks":                t.Fallback,
-	}
+	p.HiddenParams = HiddenParams{ModelID: t.DeploymentID, APIBase: t.APIBase, ResponseCost: p.ResponseCost,
+		OverheadTimeMS: float64(t.Overhead.Microseconds()) / 1000, CallID: t.CallID, Attempt: t.Attempt, Retries: t.Retry, Fallbacks: t.Fallback}
 	return p
 }
 
@@ -289,8 +315,9 @@ func LangfuseEvents(t *outcome.Try, s *Settings) []any {
 		"fallbacks":       t.Fallback,
 	}
 	if !s.RedactKeyInfo {
-		for _, k := range []string{"user_api_key_hash", "user_api_key_alias", "user_api_key_team_id", "user_api_key_user_id"} {
-			if v := p.Metadata[k]; v != nil {
+		for k, v := range map[string]string{"user_api_key_hash": t.KeyHash, "user_api_key_alias": t.KeyAlias, "user_api_key_team_id": t.TeamID,
+			"user_api_key_user_id": t.UserID} {
+			if v != "" {
 				meta[k] = v
 			}
 		}

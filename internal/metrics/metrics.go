@@ -61,6 +61,10 @@ type Metrics struct {
 
 	mu       sync.Mutex
 	cooldown map[string]time.Time // deployment id → cooldown deadline last seen
+	// success caches the series of successful tries by identity (cache.go);
+	// noCache turns it off (tests compare both ways).
+	success map[string]*successChildren
+	noCache bool
 }
 
 // New builds the metrics with the given latency buckets (nil: LiteLLM's).
@@ -69,7 +73,7 @@ func New(buckets []float64, dropped func() float64) *Metrics {
 	if len(buckets) == 0 {
 		buckets = LatencyBuckets
 	}
-	m := &Metrics{reg: prometheus.NewRegistry(), now: time.Now, cooldown: map[string]time.Time{}}
+	m := &Metrics{reg: prometheus.NewRegistry(), now: time.Now, cooldown: map[string]time.Time{}, success: map[string]*successChildren{}}
 	// Counters carry the _total suffix that LiteLLM's Python client adds
 	// when it exposes them, so that queries and dashboards carry over.
 	counter := func(name, help string, labels []string) *prometheus.CounterVec {
@@ -170,6 +174,10 @@ func (m *Metrics) Observe(t outcome.Try) {
 		return
 	}
 	failed := t.Failed()
+	if !failed && t.Answer == outcome.AnswerSent && !t.HasRemainingRequests && !t.HasRemainingTokens && t.CooldownUntil.IsZero() && !m.noCache {
+		m.observeSuccess(&t) // the common case, through the series cache (cache.go)
+		return
+	}
 	status := exceptionStatus(&t)
 	class := exceptionClass(&t)
 	// The deployment's view: every try.
@@ -198,10 +206,7 @@ func (m *Metrics) Observe(t outcome.Try) {
 	if t.HasRemainingTokens {
 		m.remainingTokens.With(rem).Set(float64(t.RemainingTokens))
 	}
-	user := map[string]string{"end_user": t.EndUser, "hashed_api_key": t.KeyHash, "api_key_alias": t.KeyAlias,
-		"team": t.TeamID, "team_alias": "", "user": t.UserID, "user_email": "", "org_id": "", "org_alias": "",
-		"requested_model": t.RequestedModel, "model": t.Model, "model_id": t.DeploymentID, "route": t.Route,
-		"client_ip": "", "user_agent": "", "api_provider": t.Provider}
+	user := userLabels(&t)
 	if !failed {
 		// LiteLLM records these on success (its success callback).
 		m.apiLatency.With(pick(user, apiLatencyLabels)).Observe(t.Latency.Seconds())
@@ -255,6 +260,14 @@ func (m *Metrics) cooldownEvent(t *outcome.Try, state prometheus.Labels, status 
 	}
 	m.depCooledDown.With(prometheus.Labels{"litellm_model_name": t.Model, "model_id": t.DeploymentID,
 		"api_base": t.APIBase, "api_provider": t.Provider, "exception_status": status}).Inc()
+}
+
+// userLabels are the label values of the client-side series.
+func userLabels(t *outcome.Try) map[string]string {
+	return map[string]string{"end_user": t.EndUser, "hashed_api_key": t.KeyHash, "api_key_alias": t.KeyAlias,
+		"team": t.TeamID, "team_alias": "", "user": t.UserID, "user_email": "", "org_id": "", "org_alias": "",
+		"requested_model": t.RequestedModel, "model": t.Model, "model_id": t.DeploymentID, "route": t.Route,
+		"client_ip": "", "user_agent": "", "api_provider": t.Provider}
 }
 
 func pick(from map[string]string, names []string) prometheus.Labels {

@@ -46,6 +46,9 @@ func run() error {
 		scaleOnly   = flag.String("scale-only", "", "only the control-plane figures, for these comma-separated deployment counts (e.g. 1000,10000); prints them, writes no doc")
 		keysOnly    = flag.Int("keys-only", 0, "only the virtual-key figure: this many keys in llmgate's store, the master key against one of them (closed loop, --duration per run); prints it, writes no doc")
 		keysBefore  = flag.String("keys-before", "", "with --keys-only: also run this llmgate binary side by side, measured in the same runs (a before/after comparison)")
+		obsOnly     = flag.String("observed-only", "", "only issue 12's cost of observing: for each comma-separated request filter (module,extproc) the typical config and llmgate-observed side by side in the same runs (closed loop, --duration per run); prints it, writes no doc")
+		obsBefore   = flag.String("observed-before", "", "with --observed-only: also run this llmgate binary's llmgate-observed, measured in the same runs")
+		obsEnv      = flag.String("observed-env", "", "with --observed-only: extra environment_variables of the observed config, k=v,k=v (e.g. OTEL_TRACES_SAMPLER=always_off)")
 	)
 	flag.Parse()
 
@@ -118,6 +121,9 @@ func run() error {
 	}
 	if *keysOnly > 0 {
 		return keysOnlyRun(o, *keysOnly, *keysBefore)
+	}
+	if *obsOnly != "" {
+		return observedOnlyRun(o, *obsOnly, *obsBefore, *obsEnv)
 	}
 	rep, err := bench.Run(ctx, o)
 	if err != nil {
@@ -360,4 +366,60 @@ func keysOnlyRun(o bench.Options, n int, before string) error {
 		}
 	}
 	return err
+}
+
+// observedOnlyRun prints issue 12's cost of observing: llmgate-observed
+// against the typical config, per request filter, in the same runs.
+func observedOnlyRun(o bench.Options, modes, before, envList string) error {
+	dir, err := os.MkdirTemp("", "llmbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	o.WorkDir = dir
+	fake, err := bench.StartFake(&o)
+	if err != nil {
+		return err
+	}
+	defer fake.Stop()
+	env := map[string]string{}
+	for _, kv := range strings.Split(envList, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	var sides []bench.ObservedSide
+	for _, m := range strings.Split(modes, ",") {
+		args := []string{"--request-filter=" + m}
+		sides = append(sides, bench.ObservedSide{Label: "llmgate@" + m, Args: args},
+			bench.ObservedSide{Label: "llmgate-observed@" + m, Observed: true, Args: args, Env: env})
+		if before != "" {
+			sides = append(sides, bench.ObservedSide{Label: "before-observed@" + m, Bin: before, Observed: true, Args: args, Env: env})
+		}
+	}
+	rs, err := bench.ObservedOverhead(&o, fake.FakeBase(), o.Concurrencies, sides)
+	base := map[string]bench.ObservedResult{}
+	for _, r := range rs {
+		if !r.Side.Observed {
+			base[fmt.Sprintf("%s@%d", strings.TrimPrefix(r.Side.Label, "llmgate@"), r.Concurrency)] = r
+		}
+	}
+	for _, r := range rs {
+		_, mode, _ := strings.Cut(r.Side.Label, "@")
+		b := base[fmt.Sprintf("%s@%d", mode, r.Concurrency)]
+		f := r.Figure
+		fmt.Printf("c=%-3d %-26s p50 %-9s p99 %-9s %6.0f rps | vs llmgate@%s: p50 %s, rps %+.1f %% | CPU/request llmgate %s envoy %s (+%s) | errors %d\n",
+			r.Concurrency, r.Side.Label, f.Latency.P50.Round(time.Microsecond), f.Latency.P99.Round(time.Microsecond), f.Throughput, mode,
+			fmtSigned(f.Latency.P50-b.Figure.Latency.P50), 100*(f.Throughput/b.Figure.Throughput-1),
+			r.CPU["llmgate"].Round(time.Microsecond/10), r.CPU["envoy"].Round(time.Microsecond/10),
+			(r.CPU["llmgate"] + r.CPU["envoy"] - b.CPU["llmgate"] - b.CPU["envoy"]).Round(time.Microsecond/10), f.Errors)
+	}
+	return err
+}
+
+func fmtSigned(d time.Duration) string {
+	if d < 0 {
+		return "-" + (-d).Round(time.Microsecond).String()
+	}
+	return "+" + d.Round(time.Microsecond).String()
 }
