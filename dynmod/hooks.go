@@ -142,12 +142,18 @@ func envoy_dynamic_module_on_http_filter_new(cfg C.uintptr_t, f C.uintptr_t) (ou
 //export envoy_dynamic_module_on_http_filter_request_headers
 func envoy_dynamic_module_on_http_filter_request_headers(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
 	defer requestBarrier(f, &st)
+	if isSpacing(streamOf(m)) {
+		return C.int(spacingRequestHeaders(m, f)) // a try (spacing.go)
+	}
 	return C.int(onRequestHeaders(streamOf(m), f, bool(eos)))
 }
 
 //export envoy_dynamic_module_on_http_filter_request_body
 func envoy_dynamic_module_on_http_filter_request_body(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
 	defer requestBarrier(f, &st)
+	if isSpacing(streamOf(m)) {
+		return C.int(spacingRequestBody(m))
+	}
 	return C.int(onRequestBody(streamOf(m), f, bool(eos)))
 }
 
@@ -179,6 +185,10 @@ func envoy_dynamic_module_on_http_filter_request_trailers(f C.uintptr_t, m C.uin
 //export envoy_dynamic_module_on_http_filter_response_headers
 func envoy_dynamic_module_on_http_filter_response_headers(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
 	defer quiet("response_headers")
+	if isSpacing(streamOf(m)) {
+		spacingResponseHeaders(m)
+		return 0
+	}
 	return C.int(onResponseHeaders(streamOf(m), f, bool(eos)))
 }
 
@@ -202,6 +212,9 @@ func envoy_dynamic_module_on_http_filter_stream_complete(f C.uintptr_t, m C.uint
 //export envoy_dynamic_module_on_http_filter_destroy
 func envoy_dynamic_module_on_http_filter_destroy(m C.uintptr_t) {
 	defer quiet("filter_destroy")
+	if isSpacing(streamOf(m)) {
+		spacingDestroy(m)
+	}
 	freeStream(m)
 }
 
@@ -238,6 +251,9 @@ func envoy_dynamic_module_on_http_filter_http_stream_reset(f C.uintptr_t, m C.ui
 //export envoy_dynamic_module_on_http_filter_scheduled
 func envoy_dynamic_module_on_http_filter_scheduled(f C.uintptr_t, m C.uintptr_t, id C.uint64_t) {
 	defer quiet("scheduled")
+	if isSpacing(streamOf(m)) {
+		spacingScheduled(m, f, uint64(id))
+	}
 }
 
 //export envoy_dynamic_module_on_http_filter_config_scheduled

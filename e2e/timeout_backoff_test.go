@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,11 +14,10 @@ import (
 // with no Retry-After to honour (a timeout or a dropped connection has none).
 const liteLLMMinWait = 375 * time.Millisecond
 
-// TestTimeoutBackoff: after a dropped connection a retry on the same
-// deployment waits LiteLLM's backoff (docs/architecture.md D18), a retry
-// onto another deployment after a timeout does not, and a retry on the same
-// deployment after a per-try timeout gets its whole timeout (Envoy cannot
-// hold it for LiteLLM's wait without taking the wait from that timeout, D18).
+// TestTimeoutBackoff: after a dropped connection or a timeout a retry on
+// the same deployment waits LiteLLM's backoff and still gets its whole
+// timeout (docs/architecture.md D18, D59), the last timeout is LiteLLM's 408,
+// and a retry onto another deployment after a timeout does not wait.
 func TestTimeoutBackoff(t *testing.T) {
 	needEnvoy(t)
 	const body = `{"model":"%s","messages":[{"role":"user","content":"x"}]}`
@@ -49,36 +49,46 @@ router_settings:
 		}
 	})
 
-	t.Run("single_deployment_timeout_retry_gets_its_whole_timeout", func(t *testing.T) {
+	t.Run("single_deployment_timeout_retries_are_spaced_and_get_their_whole_timeout", func(t *testing.T) {
 		fake := fakeprovider.StartT(t, fakeprovider.Options{})
-		g := startGateway(t, fmt.Sprintf(`
+		// The module's spacing filter (D59): pinned, since ext_proc alone
+		// cannot space a retry after a timeout (D18).
+		g := startGatewayArgs(t, fmt.Sprintf(`
 model_list:
   - model_name: slow
     litellm_params: {model: openai/gpt-4o-mini, api_base: %s/slow/v1, api_key: k, timeout: 1}
 router_settings:
-  num_retries: 1
-`, fake.URL()))
+  num_retries: 2
+`, fake.URL()), moduleArgs)
 		if err := fake.AddRule(fakeprovider.Rule{Fault: fakeprovider.Fault{Delay: 3 * time.Second}}); err != nil {
 			t.Fatal(err)
 		}
 		code, _, b := post(t, g.URL+"/v1/chat/completions", "", fmt.Sprintf(body, "slow"))
 		end := time.Now()
-		assertOpenAIError(t, code, b, 408, "litellm.Timeout")
+		assertOpenAIError(t, code, b, 408, "litellm.Timeout: APITimeoutError - Request timed out. Received Model Group=slow")
+		if !strings.Contains(string(b), `"type":"timeout_error"`) {
+			t.Errorf("408 body %s, want LiteLLM's timeout_error", b)
+		}
 		reqs := fake.Requests()
-		if len(reqs) != 2 {
-			t.Fatalf("%d calls, want 1 + num_retries = 2", len(reqs))
+		if len(reqs) != 3 {
+			t.Fatalf("%d calls, want 1 + num_retries = 3", len(reqs))
 		}
-		gap, last := reqs[1].Time.Sub(reqs[0].Time), end.Sub(reqs[1].Time)
-		// The measurement D18 reports: LiteLLM's gap would be 1 s + 0.375..0.5 s.
-		t.Logf("tries %v apart (LiteLLM: ≥ %v); the retry ran %v at the provider", gap, time.Second+liteLLMMinWait, last)
-		if gap < time.Second {
-			t.Errorf("the retry followed the first try after %v, before its 1 s timeout", gap)
+		// LiteLLM: each try runs its whole timeout (1 s), then the router
+		// sleeps 0.5 s × (0.75..1) before each of the first two retries.
+		for i := 1; i < len(reqs); i++ {
+			gap := reqs[i].Time.Sub(reqs[i-1].Time)
+			t.Logf("try %d reached the provider %v after try %d (LiteLLM: 1 s + 0.375..0.5 s)", i+1, gap, i)
+			if gap < time.Second+liteLLMMinWait {
+				t.Errorf("try %d followed try %d after %v, want its 1 s timeout + LiteLLM's wait (≥ %v)", i+1, i, gap, time.Second+liteLLMMinWait)
+			}
+			// Not Envoy's Retry-After back-off on top (whole seconds: ≥ 1 s more).
+			if gap >= 2*time.Second {
+				t.Errorf("try %d followed try %d after %v, want LiteLLM's wait only (< 2 s)", i+1, i, gap)
+			}
 		}
-		// A retry held in its attempt filter loses the hold from its own
-		// per-try timeout (Envoy starts the timer first): it was cut ~0.5 s
-		// after reaching the provider.
-		if last < 900*time.Millisecond {
-			t.Errorf("the retry was cut %v after it reached the provider, want its whole 1 s timeout", last)
+		// The wait is not taken from the retried try's own timeout.
+		if last := end.Sub(reqs[len(reqs)-1].Time); last < 950*time.Millisecond {
+			t.Errorf("the last try was cut %v after it reached the provider, want its whole 1 s timeout", last)
 		}
 	})
 

@@ -428,6 +428,10 @@ func (t *try) retryMutation(e *translator.Error) (set []*corev3.HeaderValueOptio
 	if next.DeploymentId != t.d.ID {
 		// Another deployment is next: retry at once (LiteLLM), not after Retry-After.
 		remove = append(remove, "retry-after")
+	} else if t.respHdr[contract.SpacingTimeoutHeader] != "" {
+		// The module's spacing filter timed the try out: it holds the
+		// next try for LiteLLM's wait itself (D59).
+		return set, remove, true
 	} else if e.RetryAfter == 0 {
 		// The same deployment again: LiteLLM's backoff (0.5·2ⁿ s, at most
 		// 8 s), handed to Envoy's rate-limited back-off as a Retry-After

@@ -232,7 +232,12 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
 	}
 	var set []*corev3.HeaderValueOption
-	if t := s.perTryTimeout(st, first, &f); t > 0 {
+	t := s.perTryTimeout(st, first, &f)
+	sp := st.planSpacing(plan, t) // the module spaces same-deployment retries (spacing_module.go, D59)
+	if sp != nil {
+		t = sp.envoy
+	}
+	if t > 0 {
 		set = hdrs(4, contract.GroupHeader, routeGroup(res.Group, plan, ticket), "x-envoy-max-retries", strconv.Itoa(len(plan)-1),
 			"x-envoy-upstream-rq-per-try-timeout-ms", strconv.FormatInt(t.Milliseconds(), 10))
 	} else {
@@ -249,6 +254,9 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 	cf := md.Fields[contract.ContextMetadataNamespace].GetStructValue().Fields
 	sv := stringValues(ctx.ModelGroup, ctx.RequestedModel, clientPath(h[":path"]))
 	cf["group"], cf["model"], cf["path"] = &sv[0], &sv[1], &sv[2]
+	if sp != nil {
+		sp.addTo(cf)
+	}
 	cr := &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{SetHeaders: set}, ClearRouteCache: true}
 	s.fastTag(st, ctx, h, md, cr.HeaderMutation) // D45
 	if prepared != nil {

@@ -46,6 +46,10 @@ func (t *try) holdFor(msg *extprocv3.ProcessingRequest) time.Duration {
 	if prev.DeploymentId != t.d.ID || prev.ModelGroup != t.a.ModelGroup {
 		return 0
 	}
+	if spacedByModule(msg.GetMetadataContext().GetFilterMetadata()[contract.ContextMetadataNamespace].GetFields()) {
+		// The module's spacing filter holds this try (D59).
+		return 0
+	}
 	if spacedAfter(msg) == i-1 {
 		// The previous try's response carried the wait (D3).
 		return 0
@@ -117,6 +121,8 @@ func spacedMetadata(index int) *structpb.Struct {
 	return &structpb.Struct{Fields: map[string]*structpb.Value{
 		contract.SpacedMetadataNamespace: structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
 			"after": structpb.NewNumberValue(float64(index)),
+			// The module's spacing filter reads strings (D59).
+			contract.SpacingAfterKey: structpb.NewStringValue(strconv.Itoa(index)),
 		}}),
 	}}
 }

@@ -166,6 +166,7 @@ func (g *Gateway) xdsOptions() xds.Options {
 	}
 	o.NoPriorityGroup = g.o.NoPriorityGroup
 	o.RequestModule = g.module
+	extproc.SetModuleSpacing(g.module != nil) // the module spaces same-deployment retries (D59)
 	if g.o.ExtProcAddress != "" {
 		o.ExtProcAddress = g.o.ExtProcAddress
 		o.ExtProcTLS = g.o.ExtProcTLS
