@@ -22,6 +22,8 @@ type filterConfig struct {
 	cfg    filter.Config
 	filter atomic.Pointer[extproc.ModuleFilter] // nil until the first table
 	keys   *keys.Service                        // the key table (D57, keys.go)
+	// outcomes ships the outcome records (response_outcome.go; nil: off).
+	outcomes *outbox
 }
 
 func parseFilterConfig(name, s string) (*filterConfig, error) {
@@ -37,6 +39,9 @@ func (c *filterConfig) start() {
 	if c.cfg.TableSocket != "" {
 		go c.subscribe(contract.ModuleTableName, c.apply)
 		go c.subscribe(contract.ModuleKeysName, c.applyKeys)
+	}
+	if c.cfg.OutcomeSocket != "" {
+		c.outcomes = newOutbox(c.cfg.OutcomeSocket)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Filter configs live in a fixed table; the index + 1 is the pointer Envoy
@@ -136,7 +137,11 @@ func envoy_dynamic_module_on_http_filter_new(cfg C.uintptr_t, f C.uintptr_t) (ou
 	if c == nil {
 		return 0
 	}
-	return newStream(c)
+	p := newStream(c)
+	if s := streamOf(p); s != nil && c.outcomes != nil {
+		s.resp.begin = time.Now() // the outcome record's start (D54)
+	}
+	return p
 }
 
 //export envoy_dynamic_module_on_http_filter_request_headers
@@ -207,6 +212,7 @@ func envoy_dynamic_module_on_http_filter_response_trailers(f C.uintptr_t, m C.ui
 //export envoy_dynamic_module_on_http_filter_stream_complete
 func envoy_dynamic_module_on_http_filter_stream_complete(f C.uintptr_t, m C.uintptr_t) {
 	defer quiet("stream_complete")
+	onStreamComplete(streamOf(m), f)
 }
 
 //export envoy_dynamic_module_on_http_filter_destroy

@@ -12,6 +12,7 @@ import (
 
 	"github.com/llmgate/llmgate/extproc"
 	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/xds"
 )
 
 // The response side of the fast path (docs/architecture.md D54): what the
@@ -28,6 +29,11 @@ type respState struct {
 	// json: a JSON answer is being buffered; stream: an SSE answer passes.
 	json   bool
 	stream *extproc.RespStream
+	// For the outcome record (response_outcome.go): the request's start,
+	// the answer's usage, the answering try of a fast request.
+	begin time.Time
+	usage extproc.RespUsage
+	try   outcomeTry
 }
 
 // onResponseHeaders: x-envoy-attempt-count is removed from every response;
@@ -65,6 +71,17 @@ func onResponseHeaders(s *stream, f C.uintptr_t, eos bool) int {
 	if e == nil {
 		return respHeadersContinue
 	}
+	if s.cfg.outcomes != nil {
+		s.resp.try = outcomeTry{status: status, firstByte: time.Now(), done: eos}
+		if eos {
+			s.resp.try.lastByte = s.resp.try.firstByte
+		}
+		for _, k := range xds.OutcomeResponseHeaders {
+			if v, ok := getRespHeader(f, k); ok {
+				s.resp.try.headers = append(s.resp.try.headers, [2]string{k, string(v)})
+			}
+		}
+	}
 	for _, kv := range p.Common {
 		setRespHeader(f, kv[0], kv[1])
 	}
@@ -101,6 +118,9 @@ func onResponseBody(s *stream, f C.uintptr_t, eos bool) int {
 	if s == nil {
 		return respBodyContinue
 	}
+	if eos && !s.resp.try.firstByte.IsZero() {
+		s.resp.try.lastByte, s.resp.try.done = time.Now(), true
+	}
 	switch {
 	case s.resp.stream != nil:
 		st := s.resp.stream
@@ -120,7 +140,7 @@ func onResponseBody(s *stream, f C.uintptr_t, eos bool) int {
 				out, changed = append(out, tail...), true
 			}
 			s.resp.stream = nil
-			recordUsage(f, &st.Usage)
+			recordUsage(f, s, &st.Usage)
 		}
 		if changed {
 			replaceRespBody(f, false, false, out)
@@ -138,7 +158,7 @@ func onResponseBody(s *stream, f C.uintptr_t, eos bool) int {
 		}
 		body := joinViews(views[:n])
 		out, u, cost := extproc.RespondJSON(body, s.resp.entry)
-		recordUsage(f, &u)
+		recordUsage(f, s, &u)
 		if cost != "" {
 			setRespHeader(f, "x-litellm-response-cost", cost)
 		}
@@ -156,9 +176,12 @@ func onResponseTrailers(s *stream, f C.uintptr_t) int {
 	if s == nil {
 		return respHeadersContinue
 	}
+	if !s.resp.try.firstByte.IsZero() {
+		s.resp.try.lastByte, s.resp.try.done = time.Now(), true
+	}
 	if st := s.resp.stream; st != nil {
 		s.resp.stream = nil
-		recordUsage(f, &st.Usage)
+		recordUsage(f, s, &st.Usage)
 	}
 	s.resp.json = false
 	return respHeadersContinue
@@ -182,7 +205,8 @@ func joinViews(vs []C.dm_buf) []byte {
 }
 
 // recordUsage writes llmgate.usage (the outcome log and the access log read it).
-func recordUsage(f C.uintptr_t, u *extproc.RespUsage) {
+func recordUsage(f C.uintptr_t, s *stream, u *extproc.RespUsage) {
+	s.resp.usage = *u
 	if b := u.Struct(); len(b) > 0 {
 		setDynamicStruct(f, extproc.UsageNamespace, b)
 	}

@@ -67,12 +67,25 @@ func extProcStreamCount(t *testing.T, g *Gateway) int {
 // generic_api callback with the tokens the client saw; and Envoy opened one
 // ext_proc stream per request (the request filter's), none per try.
 func TestOutcomeLogFastPath(t *testing.T) {
+	outcomeLogFastPath(t, extProcArgs, 1)
+}
+
+// TestOutcomeLogFastPathModule is TestOutcomeLogFastPath with the module
+// serving the requests (D54): the module's outcome records (one per request,
+// with the try that answered) and Envoy's entries of the failed tries feed
+// the same cooldown, metrics and callback; no ext_proc stream at all until
+// the cooldown hands the group to ext_proc.
+func TestOutcomeLogFastPathModule(t *testing.T) {
+	outcomeLogFastPath(t, moduleArgs, 0)
+}
+
+func outcomeLogFastPath(t *testing.T, args []string, streamsPerRequest int) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	hook := &collector{}
 	hookSrv := httptest.NewServer(hook)
 	defer hookSrv.Close()
 	dead := freePort(t)
-	g := startExtProcGateway(t, fmt.Sprintf(`
+	g := startGatewayArgs(t, fmt.Sprintf(`
 model_list:
   - model_name: pair
     litellm_params: {model: openai/gpt-4o, api_base: %[1]s/ok/v1, api_key: k}
@@ -89,7 +102,7 @@ litellm_settings:
   require_auth_for_metrics_endpoint: false
 general_settings:
   master_key: %[2]s
-`, fake.URL(), master, dead),
+`, fake.URL(), master, dead), args,
 		"GENERIC_LOGGER_ENDPOINT="+hookSrv.URL+"/log", "DEFAULT_FLUSH_INTERVAL_SECONDS=0.2")
 	waitForMinuteLeft(20 * time.Second) // failures are counted per minute
 
@@ -136,7 +149,7 @@ general_settings:
 	if refused < 2 {
 		t.Fatalf("the dead deployment was first in the plan %d times in %d requests", refused, len(sent))
 	}
-	if got := extProcStreamCount(t, g) - streams0; got != len(sent) {
+	if got := extProcStreamCount(t, g) - streams0; got != streamsPerRequest*len(sent) {
 		t.Errorf("Envoy opened %d ext_proc streams for %d requests: an attempt filter ran on a fast-path try", got, len(sent))
 	}
 	time.Sleep(500 * time.Millisecond) // the access log's flush, the join

@@ -207,6 +207,10 @@ func (s *Server) reportLogged(st *State, j joined) {
 	}
 	// The answering try is the last one Envoy made.
 	last := len(j.tries) - 1
+	if last >= 0 && j.tries[last].module {
+		// The module's record: the try's times from the request's (D54).
+		moduleTryTimes(&j.tries[last], time.Unix(0, rc.StartUnixNano+rc.OverheadNanos), j.tries[:last])
+	}
 	bg := context.Background()
 	for i := range j.tries {
 		t := &j.tries[i]

@@ -28,6 +28,9 @@ type tryLog struct {
 	firstByte time.Duration
 	// headers are the logged provider response headers (lower case).
 	headers map[string]string
+	// module: the module reported this try, the request's last (D54); its
+	// start is the request's until reportLogged fixes it.
+	module bool
 }
 
 // tryFailure is what Envoy says went wrong with a try.
@@ -240,7 +243,12 @@ func (p *pendingJoin) split() (mine, others []tryLog) {
 			others = append(others, t)
 		}
 	}
-	sort.SliceStable(mine, func(a, b int) bool { return mine[a].start.Before(mine[b].start) })
+	sort.SliceStable(mine, func(a, b int) bool {
+		if mine[a].module != mine[b].module {
+			return mine[b].module // the module's try is the last
+		}
+		return mine[a].start.Before(mine[b].start)
+	})
 	return mine, others
 }
 

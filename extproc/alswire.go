@@ -94,6 +94,7 @@ type wireEntry struct {
 	ctx              string
 	fast             bool
 	usage            usageLog
+	module           bool
 }
 
 // AccessLogType values (envoy.data.accesslog.v3.AccessLogType).
@@ -112,7 +113,7 @@ func (e *wireEntry) dispatch(onTry func(tryLog), onRequest func(requestLog)) {
 	}
 	switch {
 	case isTry && id != "" && e.cluster != "":
-		t := tryLog{requestID: id, cluster: e.cluster, start: e.start, status: e.status, failure: e.flags, firstByte: e.firstRx, headers: e.headers}
+		t := tryLog{requestID: id, cluster: e.cluster, start: e.start, status: e.status, failure: e.flags, firstByte: e.firstRx, headers: e.headers, module: e.module}
 		if e.hasLastRx {
 			t.latency = e.lastRx
 		} else if e.hasDu {
@@ -298,6 +299,8 @@ func (e *wireEntry) metadata(b []byte) error {
 				}
 			})
 			e.usage.known = ok1 || ok2 || ok3
+		case ModuleOutcomeNamespace:
+			wireStruct(st, func(k string, val wireValue) { e.module = e.module || (k == "last" && val.boolean) })
 		}
 		return nil
 	})

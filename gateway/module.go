@@ -75,6 +75,10 @@ func (g *Gateway) moduleSetup(ctx context.Context) (env []string, err error) {
 		return nil, err
 	}
 	g.module = &filter.Config{Marker: hex.EncodeToString(secret[:]), TableSocket: sock}
+	if g.o.ExtProcAddress == "" {
+		// Outcomes from the module, to the access-log service beside ext_proc (D54).
+		g.module.OutcomeSocket = filepath.Join(g.workDir, "extproc.sock")
+	}
 	g.log.Info("request filter: llmgate's dynamic module in Envoy, then ext_proc for what it hands on", "module", lib)
 	return []string{"ENVOY_DYNAMIC_MODULES_SEARCH_PATH=" + dir}, nil
 }

@@ -86,7 +86,7 @@ func withOutcomeLog(r *routerv3.Router, o Options) error {
 	if !o.OutcomeLog {
 		return nil
 	}
-	l, err := outcomeLog(o, nil)
+	l, err := outcomeLog(o, moduleTryFilter(o))
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func withOutcomeLog(r *routerv3.Router, o Options) error {
 // usage metadata llmgate.usage); requests answered by the gateway itself
 // (management routes, refusals) have no context and are not logged.
 func outcomeRequestLog(o Options) (*accesslogv3.AccessLog, error) {
-	if !o.OutcomeLog {
+	if !o.OutcomeLog || ModuleOutcomes(o) {
 		return nil, nil
 	}
 	planned := &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_MetadataFilter{MetadataFilter: &accesslogv3.MetadataFilter{
@@ -143,4 +143,32 @@ func outcomeLogWanted(m *model.Model, o Options) bool {
 		}
 	}
 	return false
+}
+
+// ModuleOutcomes: the module sends one outcome record per planned request
+// (with the try that answered) to the access-log service, so the HCM has no
+// per-request outcome entry and the router logs only the tries that did not
+// succeed (docs/architecture.md D54).
+func ModuleOutcomes(o Options) bool {
+	return o.RequestModule != nil && o.RequestModule.OutcomeSocket != ""
+}
+
+// moduleTryFilter is the per-try logger's filter in module mode: a try with
+// a status of 400 or more, without a response (0), or with any response
+// flag (a reset, a timeout, a refused connection, the client gone) — every
+// try the module does not report. nil (every try) otherwise.
+func moduleTryFilter(o Options) *accesslogv3.AccessLogFilter {
+	if !ModuleOutcomes(o) {
+		return nil
+	}
+	status := func(op accesslogv3.ComparisonFilter_Op, v uint32, key string) *accesslogv3.AccessLogFilter {
+		return &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_StatusCodeFilter{StatusCodeFilter: &accesslogv3.StatusCodeFilter{
+			Comparison: &accesslogv3.ComparisonFilter{Op: op, Value: &corev3.RuntimeUInt32{DefaultValue: v, RuntimeKey: key}},
+		}}}
+	}
+	return &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_OrFilter{OrFilter: &accesslogv3.OrFilter{Filters: []*accesslogv3.AccessLogFilter{
+		status(accesslogv3.ComparisonFilter_GE, 400, "llmgate.outcome_log.error_status"),
+		status(accesslogv3.ComparisonFilter_LE, 0, "llmgate.outcome_log.no_response_status"),
+		{FilterSpecifier: &accesslogv3.AccessLogFilter_ResponseFlagFilter{ResponseFlagFilter: &accesslogv3.ResponseFlagFilter{}}},
+	}}}}
 }

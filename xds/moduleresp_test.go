@@ -3,8 +3,11 @@ package xds
 import (
 	"testing"
 
+	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
+	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 
+	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/dynmod/filter"
 )
 
@@ -43,5 +46,57 @@ func TestModuleListenerHasNoResponseLua(t *testing.T) {
 	o.RequestModule = &filter.Config{Marker: "m", TableSocket: "/tmp/t.sock"}
 	if ns := names(o); has(ns, "envoy.filters.http.lua") || !has(ns, "llmgate.request_module") {
 		t.Errorf("module mode: %v", ns)
+	}
+}
+
+// TestModuleOutcomeLogConfig (D54): with the module's outcome records the
+// HCM has no per-request outcome entry and the router logs only the tries
+// that did not succeed (status >= 400, no response, any response flag);
+// without an outcome socket the outcome log of D44 is unchanged.
+func TestModuleOutcomeLogConfig(t *testing.T) {
+	cfg, err := config.Parse([]byte(testConfig), "test.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sock := range []string{"", "/run/x.sock"} {
+		o := Options{ExtProcSocket: "/run/x.sock", AccessLog: true, OutcomeLog: true, RequestModule: &filter.Config{Marker: "m", OutcomeSocket: sock}}
+		res, err := Build(cfg, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := res.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		var hcm hcmv3.HttpConnectionManager
+		if err := res.Listeners[0].FilterChains[0].Filters[0].GetTypedConfig().UnmarshalTo(&hcm); err != nil {
+			t.Fatal(err)
+		}
+		var rt routerv3.Router
+		for _, f := range hcm.HttpFilters {
+			if f.Name == "envoy.filters.http.router" {
+				if err := f.GetTypedConfig().UnmarshalTo(&rt); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if len(rt.UpstreamLog) != 1 {
+			t.Fatalf("%d upstream logs", len(rt.UpstreamLog))
+		}
+		f := rt.UpstreamLog[0].GetFilter()
+		if sock == "" {
+			if len(hcm.AccessLog) != 2 || f != nil {
+				t.Errorf("no outcome socket: %d access logs, try filter %v", len(hcm.AccessLog), f)
+			}
+			continue
+		}
+		if len(hcm.AccessLog) != 1 || hcm.AccessLog[0].Name != "envoy.access_loggers.stdout" {
+			t.Errorf("module outcomes: access logs %v", hcm.AccessLog)
+		}
+		or := f.GetOrFilter().GetFilters()
+		if len(or) != 3 || or[0].GetStatusCodeFilter().GetComparison().GetValue().GetDefaultValue() != 400 ||
+			or[0].GetStatusCodeFilter().GetComparison().GetOp() != accesslogv3.ComparisonFilter_GE ||
+			or[1].GetStatusCodeFilter().GetComparison().GetOp() != accesslogv3.ComparisonFilter_LE || or[2].GetResponseFlagFilter() == nil {
+			t.Errorf("try filter %v", f)
+		}
 	}
 }

@@ -26,6 +26,12 @@ type Config struct {
 	// TableSocket is the gateway's Unix socket serving the module table
 	// over ADS; empty: the module hands every request to ext_proc.
 	TableSocket string `json:"table_socket,omitempty"`
+	// OutcomeSocket is the gateway's Unix socket serving the access-log
+	// service (beside ext_proc): the module sends one outcome record per
+	// planned request there, and the listener has no per-request outcome
+	// entry and logs only the tries that did not succeed (D54). Empty: the
+	// outcome log of D44 as it is.
+	OutcomeSocket string `json:"outcome_socket,omitempty"`
 }
 
 // ParseConfig reads a filter_config.
