@@ -6,11 +6,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	collectorlogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonv1 "go.opentelemetry.io/proto/otlp/common/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/llmgate/llmgate/config"
@@ -157,5 +161,55 @@ func TestOTLPAccessLogRecords(t *testing.T) {
 	}
 	if hex.EncodeToString(recs[1].TraceId) != "4bf92f3577b34da6a3ce929d0e0e4736" || recs[1].SeverityText != "ERROR" || attr(1, "error.type") != "RateLimitError" {
 		t.Errorf("record 1: %v", recs[1])
+	}
+}
+
+// The spans' wire encoding (spanwire.go) is a valid OTLP export request:
+// the service's resource, the scope, every span of the batch with its
+// typed attributes and status, also with values longer than a one-byte
+// length.
+func TestExportTracesWire(t *testing.T) {
+	long := strings.Repeat("m", 300)
+	a := sampleTry("0b1c4e9a-5d6f-4a8b-9c0d-1e2f3a4b5c6d", 500)
+	a.Answer, a.ErrorClass = outcome.AnswerRetried, "InternalServerError"
+	b := sampleTry(a.CallID, 200)
+	b.Attempt, b.Model, b.Route = 1, long, "/v1/chat/completions"
+	res, err := proto.Marshal(serviceResource("svc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req collectortrace.ExportTraceServiceRequest
+	if err := proto.Unmarshal(exportTraces(res, []outcome.Try{a, b}), &req); err != nil {
+		t.Fatal(err)
+	}
+	rs := req.ResourceSpans
+	if len(rs) != 1 || rs[0].Resource.Attributes[0].Value.GetStringValue() != "svc" || len(rs[0].ScopeSpans) != 1 ||
+		rs[0].ScopeSpans[0].Scope.Name != "github.com/llmgate/llmgate" {
+		t.Fatalf("request %v", &req)
+	}
+	spans := rs[0].ScopeSpans[0].Spans
+	if len(spans) != 4 {
+		t.Fatalf("%d spans, want 4", len(spans))
+	}
+	attr := func(s *tracepb.Span, k string) *commonv1.AnyValue {
+		for _, kv := range s.Attributes {
+			if kv.Key == k {
+				return kv.Value
+			}
+		}
+		return nil
+	}
+	failed, ok := spans[0], spans[1]
+	if attr(failed, "error.type").GetStringValue() != "InternalServerError" || failed.Status.Message != "litellm.InternalServerError 500" ||
+		attr(failed, "http.response.status_code").GetIntValue() != 500 || attr(failed, "gen_ai.usage.cost").GetDoubleValue() != 0.25 {
+		t.Errorf("failed attempt %v", failed)
+	}
+	if ok.Name != "chat "+long || attr(ok, "gen_ai.request.model").GetStringValue() != long || attr(ok, "llmgate.attempt").GetIntValue() != 1 ||
+		attr(ok, "error.type") != nil || ok.Status.Code != tracepb.Status_STATUS_CODE_OK || len(ok.Attributes) != 17 {
+		t.Errorf("answered attempt %v", ok)
+	}
+	if spans[2].Name != ServerSpanName || attr(spans[2], "url.path").GetStringValue() != "/v1/chat/completions" || spans[3].Name != "litellm_request" ||
+		attr(spans[3], "llmgate.attempts").GetIntValue() != 2 {
+		t.Errorf("server and request spans %v %v", spans[2], spans[3])
 	}
 }

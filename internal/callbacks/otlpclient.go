@@ -66,6 +66,11 @@ func (c *otlpClient) post(ctx context.Context, msg proto.Message) error {
 	if err != nil {
 		return err
 	}
+	return c.postBytes(ctx, body)
+}
+
+// postBytes sends an encoded message over OTLP/HTTP protobuf.
+func (c *otlpClient) postBytes(ctx context.Context, body []byte) error {
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
 		return err
