@@ -162,6 +162,9 @@ func (s *Service) checkKey(k *keystore.Key, spend float64, c Check, now time.Tim
 				Message: fmt.Sprintf("Authentication Error, Team not allowed to access model. Team=%s, Model=%s. Allowed team models = %s",
 					team.TeamID, first(models), pyList(team.Models))}
 		}
+		if e := s.checkMemberModels(team.TeamID, k.UserID, models); e != nil {
+			return nil, nil, e
+		}
 		if team.MaxBudget != nil && teamSpend >= *team.MaxBudget {
 			return nil, nil, budgetError("Team="+team.TeamID+" ", teamSpend, *team.MaxBudget)
 		}

@@ -38,6 +38,10 @@ type budgetPatch struct {
 	setTPM, setDur bool
 	reset          *time.Time
 	anyField       bool
+	// allowed is the member's own model list (allowed_models; empty: the
+	// team's models again).
+	allowed    []string
+	setAllowed bool
 }
 
 // readPatch reads the fields names[0..3] (max budget, rpm, tpm, duration) of req.
@@ -85,12 +89,15 @@ func (p budgetPatch) apply(b *keystore.Budget) {
 	if p.setDur {
 		b.BudgetDuration, b.BudgetResetAt = p.duration, p.reset
 	}
+	if p.setAllowed {
+		b.AllowedModels = p.allowed
+	}
 }
 
 // hasLimit: a member budget with none of these set is no budget (LiteLLM
 // disconnects it).
 func hasLimit(b *keystore.Budget) bool {
-	return b.MaxBudget != nil || b.RPMLimit != nil || b.TPMLimit != nil || b.BudgetDuration != "" || len(b.ModelMaxBudget) > 0
+	return b.MaxBudget != nil || b.RPMLimit != nil || b.TPMLimit != nil || b.BudgetDuration != "" || len(b.ModelMaxBudget) > 0 || len(b.AllowedModels) > 0
 }
 
 func budgetIDFor(alias string) string {
@@ -206,6 +213,12 @@ func (s *Service) memberUpdate(ctx context.Context, req map[string]any, c Caller
 	if e != nil {
 		return nil, e
 	}
+	if v, ok := req["allowed_models"]; ok && v != nil {
+		if p.allowed, e = memberModels(v); e != nil {
+			return nil, e
+		}
+		p.setAllowed, p.anyField = true, true
+	}
 	t, err := s.o.Store.GetTeam(ctx, id)
 	if err != nil {
 		if errors.Is(err, keystore.ErrNotFound) {
@@ -243,7 +256,10 @@ func (s *Service) memberUpdate(ctx context.Context, req map[string]any, c Caller
 		}
 	}
 	out := map[string]any{"team_id": id, "user_id": uid, "user_email": nilIfEmpty(email),
-		"max_budget_in_team": p.maxBudget, "tpm_limit": p.tpm, "rpm_limit": p.rpm, "budget_duration": nilIfEmpty(p.duration)}
+		"max_budget_in_team": p.maxBudget, "tpm_limit": p.tpm, "rpm_limit": p.rpm, "budget_duration": nilIfEmpty(p.duration), "allowed_models": nil}
+	if p.setAllowed {
+		out["allowed_models"] = p.allowed
+	}
 	return out, nil
 }
 
@@ -309,4 +325,16 @@ func (s *Service) memberLimits(teamID, userID string) (rpm, tpm int64) {
 		return 0, 0
 	}
 	return val(b.RPMLimit), val(b.TPMLimit)
+}
+
+// memberModels reads a team member's allowed_models (bounded as every list).
+func memberModels(v any) ([]string, *Error) {
+	l, e := stringList("allowed_models", v)
+	if e != nil {
+		return nil, e
+	}
+	if len(l) > maxListItems {
+		return nil, badRequest(fmt.Sprintf("allowed_models has more than %d entries", maxListItems))
+	}
+	return l, nil
 }

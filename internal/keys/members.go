@@ -133,6 +133,12 @@ func (s *Service) memberAdd(ctx context.Context, req map[string]any, c Caller) (
 	if e != nil {
 		return nil, e
 	}
+	var allowed []string // the members' own model list (LiteLLM's allowed_models)
+	if v, ok := req["allowed_models"]; ok && v != nil {
+		if allowed, e = memberModels(v); e != nil {
+			return nil, e
+		}
+	}
 	t, err := s.o.Store.GetTeam(ctx, id)
 	if err != nil {
 		if errors.Is(err, keystore.ErrNotFound) {
@@ -172,12 +178,20 @@ func (s *Service) memberAdd(ctx context.Context, req map[string]any, c Caller) (
 		_, us, _ := s.user(u.UserID)
 		users = append(users, userView(u, us))
 		def := s.budget(defaultMemberBudgetID(t))
-		if budget != nil || def != nil {
-			// An explicit max_budget_in_team is a budget of its own;
-			// else the member shares the team's default member budget.
+		if budget != nil || def != nil || len(allowed) > 0 {
+			// An explicit max_budget_in_team or allowed_models is a budget
+			// of its own; else the member shares the team's default member
+			// budget.
 			b := def
-			if budget != nil {
-				b = &keystore.Budget{BudgetID: uuid4(), MaxBudget: budget, CreatedAt: now, UpdatedAt: now, CreatedBy: "default_user_id", UpdatedBy: "default_user_id"}
+			if budget != nil || len(allowed) > 0 {
+				b = &keystore.Budget{BudgetID: uuid4(), CreatedAt: now, UpdatedAt: now, CreatedBy: "default_user_id", UpdatedBy: "default_user_id"}
+				if budget != nil {
+					b.MaxBudget = budget
+				} else if def != nil {
+					// allowed_models alone: the team default's limits stay the member's.
+					b.MaxBudget, b.RPMLimit, b.TPMLimit, b.BudgetDuration, b.BudgetResetAt = def.MaxBudget, def.RPMLimit, def.TPMLimit, def.BudgetDuration, def.BudgetResetAt
+				}
+				b.AllowedModels = allowed
 				if err := s.o.Store.PutBudget(ctx, b); err != nil {
 					return nil, storeError(err)
 				}

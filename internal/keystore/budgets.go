@@ -16,12 +16,15 @@ type Budget struct {
 	TPMLimit            *int64         `json:"tpm_limit,omitempty"`
 	RPMLimit            *int64         `json:"rpm_limit,omitempty"`
 	ModelMaxBudget      map[string]any `json:"model_max_budget,omitempty"`
-	BudgetDuration      string         `json:"budget_duration,omitempty"`
-	BudgetResetAt       *time.Time     `json:"budget_reset_at,omitempty"`
-	CreatedAt           time.Time      `json:"created_at"`
-	CreatedBy           string         `json:"created_by,omitempty"`
-	UpdatedAt           time.Time      `json:"updated_at"`
-	UpdatedBy           string         `json:"updated_by,omitempty"`
+	// AllowedModels narrows a team member's models below the team's (a
+	// member's budget row; empty: the team's models).
+	AllowedModels  []string   `json:"allowed_models,omitempty"`
+	BudgetDuration string     `json:"budget_duration,omitempty"`
+	BudgetResetAt  *time.Time `json:"budget_reset_at,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	CreatedBy      string     `json:"created_by,omitempty"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	UpdatedBy      string     `json:"updated_by,omitempty"`
 }
 
 // Membership is one LiteLLM_TeamMembership row: a user's spend within a

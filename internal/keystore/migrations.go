@@ -188,4 +188,7 @@ var migrations = []string{
 		"created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP
 	);
 	CREATE UNIQUE INDEX IF NOT EXISTS "LiteLLM_DeprecatedVerificationToken_token_key" ON "LiteLLM_DeprecatedVerificationToken"("token")`,
+	// 7: a team member's own model list (LiteLLM_BudgetTable.allowed_models,
+	// as in LiteLLM's schema.prisma) where an older schema lacks it.
+	`ALTER TABLE "LiteLLM_BudgetTable" ADD COLUMN IF NOT EXISTS "allowed_models" TEXT[] DEFAULT ARRAY[]::TEXT[]`,
 }

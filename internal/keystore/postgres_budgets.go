@@ -23,13 +23,14 @@ import (
 //     LiteLLM_TeamTable also soft_budget.
 
 const budgetCols = `budget_id, max_budget, soft_budget, max_parallel_requests::bigint, tpm_limit, rpm_limit, COALESCE(model_max_budget,'{}'),
-	COALESCE(budget_duration,''), budget_reset_at, created_at, COALESCE(created_by,''), updated_at, COALESCE(updated_by,'')`
+	COALESCE(budget_duration,''), budget_reset_at, created_at, COALESCE(created_by,''), updated_at, COALESCE(updated_by,''),
+	COALESCE(allowed_models, ARRAY[]::text[])`
 
 func scanBudget(row pgx.Row) (*Budget, error) {
 	b := &Budget{}
 	var mmb []byte
 	err := row.Scan(&b.BudgetID, &b.MaxBudget, &b.SoftBudget, &b.MaxParallelRequests, &b.TPMLimit, &b.RPMLimit, &mmb,
-		&b.BudgetDuration, &b.BudgetResetAt, &b.CreatedAt, &b.CreatedBy, &b.UpdatedAt, &b.UpdatedBy)
+		&b.BudgetDuration, &b.BudgetResetAt, &b.CreatedAt, &b.CreatedBy, &b.UpdatedAt, &b.UpdatedBy, &b.AllowedModels)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -44,14 +45,14 @@ func scanBudget(row pgx.Row) (*Budget, error) {
 
 func (p *Postgres) PutBudget(ctx context.Context, b *Budget) error {
 	_, err := p.pool.Exec(ctx, `INSERT INTO "LiteLLM_BudgetTable" (budget_id, max_budget, soft_budget, max_parallel_requests, tpm_limit, rpm_limit,
-		model_max_budget, budget_duration, budget_reset_at, created_at, created_by, updated_at, updated_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, NULLIF($8,''), $9, $10, $11, $12, $13)
+		model_max_budget, budget_duration, budget_reset_at, created_at, created_by, updated_at, updated_by, allowed_models)
+		VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, NULLIF($8,''), $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (budget_id) DO UPDATE SET max_budget=EXCLUDED.max_budget, soft_budget=EXCLUDED.soft_budget,
 		max_parallel_requests=EXCLUDED.max_parallel_requests, tpm_limit=EXCLUDED.tpm_limit, rpm_limit=EXCLUDED.rpm_limit,
 		model_max_budget=EXCLUDED.model_max_budget, budget_duration=EXCLUDED.budget_duration, budget_reset_at=EXCLUDED.budget_reset_at,
-		updated_at=EXCLUDED.updated_at, updated_by=EXCLUDED.updated_by`,
+		updated_at=EXCLUDED.updated_at, updated_by=EXCLUDED.updated_by, allowed_models=EXCLUDED.allowed_models`,
 		b.BudgetID, b.MaxBudget, b.SoftBudget, b.MaxParallelRequests, b.TPMLimit, b.RPMLimit, jsonArg(b.ModelMaxBudget),
-		b.BudgetDuration, utc(b.BudgetResetAt), nowUTC(b.CreatedAt), b.CreatedBy, nowUTC(b.UpdatedAt), b.UpdatedBy)
+		b.BudgetDuration, utc(b.BudgetResetAt), nowUTC(b.CreatedAt), b.CreatedBy, nowUTC(b.UpdatedAt), b.UpdatedBy, textArray(b.AllowedModels))
 	if err != nil {
 		return fmt.Errorf("key store: put budget: %w", err)
 	}
@@ -261,4 +262,13 @@ func (p *Postgres) SpendBy(ctx context.Context, f SpendLogFilter, by string) (ma
 		out[k] += v
 	}
 	return out, rows.Err()
+}
+
+// textArray is a TEXT[] argument: never NULL (LiteLLM's columns default to
+// an empty array).
+func textArray(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
 }
