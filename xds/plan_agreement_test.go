@@ -4,20 +4,18 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/config/configtest"
 	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/internal/store"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/xds"
 )
-
-var envRef = regexp.MustCompile(`os\.environ/([A-Z0-9_]+)`)
 
 // agreementConfigs are every example config plus the fallback and weight
 // rules the examples do not use: default_fallbacks, keys without the
@@ -29,24 +27,7 @@ func agreementConfigs(t *testing.T) map[string]*config.Config {
 	if err != nil || len(files) < 8 {
 		t.Fatalf("example configs: %v %v", files, err)
 	}
-	parse := func(name string, data []byte) {
-		vals := map[string]string{}
-		for _, m := range envRef.FindAllStringSubmatch(string(data), -1) {
-			v := "dummy"
-			switch {
-			case strings.HasSuffix(m[1], "_PORT"):
-				v = "6379"
-			case strings.HasSuffix(m[1], "_API_BASE"):
-				v = "https://example.invalid"
-			}
-			vals[m[1]] = v
-		}
-		cfg, err := config.Parse(data, name, func(k string) (string, bool) { v, ok := vals[k]; return v, ok })
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		out[name] = cfg
-	}
+	parse := func(name string, data []byte) { out[name] = configtest.Parse(t, name, data) }
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {

@@ -2,8 +2,6 @@ package keys
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -18,14 +16,7 @@ var teamRoutes = map[string]bool{"new": true, "update": true, "delete": true, "i
 	"member_add": true, "member_delete": true, "member_update": true}
 var userRoutes = map[string]bool{"new": true, "update": true, "delete": true, "info": true, "list": true}
 
-func uuid4() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+func uuid4() string { return keystore.NewUUID() }
 
 func (s *Service) setTeam(id string, t *keystore.Team) {
 	s.pmu.Lock()

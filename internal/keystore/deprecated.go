@@ -100,7 +100,7 @@ func (p *Postgres) DeprecateKey(ctx context.Context, d DeprecatedKey) error {
 	_, err := p.pool.Exec(ctx, `INSERT INTO "LiteLLM_DeprecatedVerificationToken" (id, token, active_token_id, revoke_at, created_at)
 		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (token) DO UPDATE SET active_token_id=EXCLUDED.active_token_id, revoke_at=EXCLUDED.revoke_at`,
-		newUUID(), d.Token, d.ActiveToken, d.RevokeAt.UTC(), time.Now().UTC())
+		NewUUID(), d.Token, d.ActiveToken, d.RevokeAt.UTC(), time.Now().UTC())
 	if err != nil {
 		return fmt.Errorf("key store: deprecate key: %w", err)
 	}
@@ -142,8 +142,8 @@ func (p *Postgres) GetDeprecatedKey(ctx context.Context, token string, now time.
 	return d, nil
 }
 
-// newUUID is a random (version 4) UUID, as Prisma's @default(uuid()).
-func newUUID() string {
+// NewUUID is a random (version 4) UUID, as Prisma's @default(uuid()).
+func NewUUID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40

@@ -3,35 +3,18 @@ package model_test
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/config/configtest"
 	"github.com/llmgate/llmgate/internal/model"
 )
 
-var envRef = regexp.MustCompile(`os\.environ/([A-Za-z0-9_]+)`)
-
 func parse(t *testing.T, name string, data []byte) *config.Config {
 	t.Helper()
-	vals := map[string]string{}
-	for _, m := range envRef.FindAllStringSubmatch(string(data), -1) {
-		v := "dummy"
-		switch {
-		case strings.HasSuffix(m[1], "_PORT"):
-			v = "6379"
-		case strings.HasSuffix(m[1], "_API_BASE"):
-			v = "https://example.invalid"
-		}
-		vals[m[1]] = v
-	}
-	cfg, err := config.Parse(data, name, func(k string) (string, bool) { v, ok := vals[k]; return v, ok })
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return cfg
+	return configtest.Parse(t, name, data)
 }
 
 // extraConfigs exercise the rules the examples do not: "*" and
