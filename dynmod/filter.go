@@ -37,8 +37,8 @@ func parseFilterConfig(name, s string) (*filterConfig, error) {
 // start subscribes to the gateway's module table.
 func (c *filterConfig) start() {
 	if c.cfg.TableSocket != "" {
-		go c.subscribe(contract.ModuleTableName, c.apply)
-		go c.subscribe(contract.ModuleKeysName, c.applyKeys)
+		go c.subscribe([]string{contract.ModuleTableName}, c.apply)
+		go c.subscribe(keyTableNames(), c.applyKeys)
 	}
 	if c.cfg.OutcomeSocket != "" {
 		c.outcomes = newOutbox(c.cfg.OutcomeSocket)

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/keys"
 )
 
@@ -24,11 +25,21 @@ func (c *filterConfig) applyKeys(raw []byte) error {
 		return err
 	}
 	c.keys.ApplySnapshot(&sn)
-	if n := int64(len(sn.Keys)); keysLogged.Swap(n) != n {
-		envoyLog(logInfo, fmt.Sprintf("llmgate module: key table applied: %d keys (%d handed on), %d bytes, %s after the gateway built it",
-			len(sn.Keys), sn.HandedOn, len(bv.GetValue()), time.Since(time.Unix(0, sn.At)).Round(time.Millisecond)))
+	if n := int64(c.keys.Len()); keysLogged.Swap(n) != n {
+		envoyLog(logInfo, fmt.Sprintf("llmgate module: key table applied: %d keys (part %d: %d keys, %d bytes, %s after the gateway built it)",
+			n, sn.Part, len(sn.Keys), len(bv.GetValue()), time.Since(time.Unix(0, sn.At)).Round(time.Millisecond)))
 	}
 	return nil
+}
+
+// keyTableNames are the key table's resources: its common part and every
+// key shard, on one stream (a change re-sends the parts it changed).
+func keyTableNames() []string {
+	names := make([]string, 0, keys.ViewShards+1)
+	for p := 0; p <= keys.ViewShards; p++ {
+		names = append(names, contract.ModuleKeysPart(p))
+	}
+	return names
 }
 
 // keysLogged is the key count of the last table logged: a table is logged

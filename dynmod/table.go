@@ -29,10 +29,10 @@ import (
 // swaps the filter the workers read with one atomic store. Envoy's workers
 // never wait for it; until the first table arrives every request goes to
 // the ext_proc filter.
-func (c *filterConfig) subscribe(name string, apply func([]byte) error) {
+func (c *filterConfig) subscribe(names []string, apply func([]byte) error) {
 	backoff := 100 * time.Millisecond
 	for {
-		err := c.streamTables(name, apply)
+		err := c.streamTables(names, apply)
 		envoyLog(logWarn, fmt.Sprintf("llmgate module: table stream from %s ended: %v", c.cfg.TableSocket, err))
 		time.Sleep(backoff)
 		backoff = min(2*backoff, 5*time.Second)
@@ -41,7 +41,7 @@ func (c *filterConfig) subscribe(name string, apply func([]byte) error) {
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func (c *filterConfig) streamTables(name string, apply func([]byte) error) error {
+func (c *filterConfig) streamTables(names []string, apply func([]byte) error) error {
 	conn, err := grpc.NewClient("unix://"+c.cfg.TableSocket, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20)))
 	if err != nil {
@@ -52,7 +52,7 @@ func (c *filterConfig) streamTables(name string, apply func([]byte) error) error
 	if err != nil {
 		return err
 	}
-	req := &discoveryv3.DiscoveryRequest{Node: &corev3.Node{Id: "llmgate-module"}, TypeUrl: contract.ModuleTableType, ResourceNames: []string{name}}
+	req := &discoveryv3.DiscoveryRequest{Node: &corev3.Node{Id: "llmgate-module"}, TypeUrl: contract.ModuleTableType, ResourceNames: names}
 	if err := stream.Send(req); err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func (c *filterConfig) streamTables(name string, apply func([]byte) error) error
 		if err != nil {
 			return err
 		}
-		ack := &discoveryv3.DiscoveryRequest{TypeUrl: contract.ModuleTableType, ResourceNames: []string{name}, ResponseNonce: resp.GetNonce(), VersionInfo: resp.GetVersionInfo()}
+		ack := &discoveryv3.DiscoveryRequest{TypeUrl: contract.ModuleTableType, ResourceNames: names, ResponseNonce: resp.GetNonce(), VersionInfo: resp.GetVersionInfo()}
 		for _, a := range resp.GetResources() {
 			if err = apply(a.GetValue()); err != nil {
 				break

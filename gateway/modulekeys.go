@@ -1,14 +1,18 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -40,12 +44,31 @@ func (g *Gateway) publishModuleKeys() {
 		return
 	}
 	svc := g.keys
+	last := map[string][sha256.Size]byte{} // the parts as last pushed, without their Gen
 	svc.PublishView(func(sn *keys.Snapshot) {
-		js, err := json.Marshal(sn)
-		if err == nil {
-			err = mt.cache.UpdateResource(contract.ModuleKeysName, wrapperspb.Bytes(js))
+		changed := map[string]types.Resource{}
+		for i, part := range sn.Split() {
+			gen := part.Gen
+			part.Gen = 0
+			js, err := json.Marshal(part)
+			if err != nil {
+				g.log.Error("module key table not published; the module serves the last one", "error", err.Error())
+				return
+			}
+			name := contract.ModuleKeysPart(i)
+			if sum := sha256.Sum256(js); sum != last[name] {
+				last[name] = sum
+				// {"gen":N, first: the acknowledgements read it (snapshotGen).
+				js = append(fmt.Appendf(nil, `{"gen":%d,`, gen), bytes.TrimPrefix(js, []byte(`{"gen":0,`))...)
+				changed[name] = wrapperspb.Bytes(js)
+			}
 		}
-		if err != nil {
+		if len(changed) == 0 {
+			mt.keyAcks.unchanged(sn.Gen)
+			return
+		}
+		mt.keyAcks.pushed(sn.Gen)
+		if err := mt.cache.UpdateResources(changed, nil); err != nil {
 			g.log.Error("module key table not published; the module serves the last one", "error", err.Error())
 		}
 	}, moduleKeysSpendEvery)
@@ -65,7 +88,28 @@ type keyAcks struct {
 	streams map[int64]bool    // open streams subscribed to the key table
 	sent    map[string]uint64 // response version → its table's generation
 	applied uint64
-	changed chan struct{} // closed and replaced at every change
+	// last is the generation last pushed; same, the newest generation
+	// whose table equals it (nothing to push): applied with it.
+	last, same uint64
+	changed    chan struct{} // closed and replaced at every change
+}
+
+// pushed notes a push of generation gen.
+func (a *keyAcks) pushed(gen uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.last, a.same = gen, gen
+}
+
+// unchanged notes a table of generation gen equal to the last pushed one.
+func (a *keyAcks) unchanged(gen uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.same = max(a.same, gen)
+	if a.applied >= a.last {
+		a.applied = max(a.applied, a.same)
+		a.notify()
+	}
 }
 
 func newKeyAcks() *keyAcks {
@@ -78,7 +122,7 @@ func (a *keyAcks) notify() {
 }
 
 func isKeysRequest(r *discoveryv3.DiscoveryRequest) bool {
-	return len(r.GetResourceNames()) == 1 && r.GetResourceNames()[0] == contract.ModuleKeysName
+	return len(r.GetResourceNames()) > 0 && r.GetResourceNames()[0] == contract.ModuleKeysName
 }
 
 // callbacks are the ADS server's hooks that feed keyAcks.
@@ -96,6 +140,9 @@ func (a *keyAcks) callbacks() serverv3.Callbacks {
 			}
 			if g, ok := a.sent[r.GetVersionInfo()]; ok && g > a.applied {
 				a.applied = g
+				if g >= a.last {
+					a.applied = max(g, a.same)
+				}
 				for v, sg := range a.sent {
 					if sg <= g {
 						delete(a.sent, v)
@@ -106,12 +153,15 @@ func (a *keyAcks) callbacks() serverv3.Callbacks {
 			return nil
 		},
 		StreamResponseFunc: func(_ context.Context, id int64, r *discoveryv3.DiscoveryRequest, resp *discoveryv3.DiscoveryResponse) {
-			if !isKeysRequest(r) || len(resp.GetResources()) != 1 {
+			if !isKeysRequest(r) || len(resp.GetResources()) == 0 {
 				return
 			}
-			g, ok := snapshotGen(resp.GetResources()[0].GetValue())
-			if !ok {
-				return
+			// The response's parts may come from several pushes: the newest.
+			var g uint64
+			for _, res := range resp.GetResources() {
+				if pg, ok := snapshotGen(res.GetValue()); ok {
+					g = max(g, pg)
+				}
 			}
 			a.mu.Lock()
 			defer a.mu.Unlock()

@@ -57,6 +57,7 @@ func TestKeyAcksWait(t *testing.T) {
 	go func() { done <- a.wait(ctx, 3) }()
 	for _, g := range []uint64{2, 3} {
 		v := map[uint64]string{2: "10", 3: "11"}[g]
+		a.pushed(g)
 		cb.OnStreamResponse(ctx, 1, req, &discoveryv3.DiscoveryResponse{VersionInfo: v, Resources: []*anypb.Any{snapshotResource(t, g)}})
 		select {
 		case <-done:
@@ -67,5 +68,22 @@ func TestKeyAcksWait(t *testing.T) {
 	}
 	if !<-done {
 		t.Fatal("not released by the acknowledgement")
+	}
+	// A table equal to the one pushed: applied with it.
+	a.pushed(4)
+	cb.OnStreamResponse(ctx, 1, req, &discoveryv3.DiscoveryResponse{VersionInfo: "12", Resources: []*anypb.Any{snapshotResource(t, 4)}})
+	a.unchanged(5)
+	short, cancel2 := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel2()
+	if a.wait(short, 5) {
+		t.Fatal("an unchanged table counted as applied before the module acknowledged the last push")
+	}
+	_ = cb.OnStreamRequest(1, &discoveryv3.DiscoveryRequest{TypeUrl: contract.ModuleTableType, ResourceNames: []string{contract.ModuleKeysName}, VersionInfo: "12", ResponseNonce: "n12"})
+	if !a.wait(ctx, 5) {
+		t.Fatal("an unchanged table not applied with the last push's acknowledgement")
+	}
+	a.unchanged(6)
+	if !a.wait(ctx, 6) {
+		t.Fatal("an unchanged table after the last push was acknowledged: not applied at once")
 	}
 }

@@ -1,5 +1,7 @@
 package contract
 
+import "strconv"
+
 // Internal headers. None may reach a client (xds strips the prefix from
 // every response) or a provider (the attempt filter removes them).
 const (
@@ -96,7 +98,17 @@ const (
 const (
 	ModuleTableType = "type.googleapis.com/google.protobuf.BytesValue"
 	ModuleTableName = "llmgate-module"
-	// ModuleKeysName is the key table (D57): a second resource of the same
-	// type holding keys.Snapshot as JSON, on a stream of its own.
+	// ModuleKeysName is the key table (D57): resources of the same type
+	// holding parts of keys.Snapshot as JSON (the common part under this
+	// name, key shard i under ModuleKeysName/i), on a stream of their own.
 	ModuleKeysName = "llmgate-module-keys"
 )
+
+// ModuleKeysPart is the resource name of part p of the key table (0: the
+// common part, i+1: key shard i).
+func ModuleKeysPart(p int) string {
+	if p <= 0 {
+		return ModuleKeysName
+	}
+	return ModuleKeysName + "/" + strconv.Itoa(p-1)
+}

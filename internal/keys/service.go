@@ -89,8 +89,10 @@ type Service struct {
 	// yet, by sealed file: a retried batch is not read back from its file.
 	inMemory map[string]sealedBatch
 
-	// view: what the module's key table publisher must push (view.go).
-	view viewState
+	// view: what the module's key table publisher must push (view.go);
+	// shardKeys: a module view's tokens by shard (applyShard).
+	view      viewState
+	shardKeys [][]string
 
 	stop chan struct{}
 	done chan struct{}

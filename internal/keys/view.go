@@ -24,6 +24,10 @@ type Snapshot struct {
 	// Gen is the table's generation when the gateway started building it
 	// (ViewGen; first, so that a reader finds it in the first bytes).
 	Gen uint64 `json:"gen"`
+	// Part is 0 for the whole table, -1 for its common part (teams, users,
+	// budgets, memberships, access groups), i+1 for shard i of its keys and
+	// deprecated tokens (Split).
+	Part int `json:"part,omitempty"`
 	// At is when the gateway built it (unix nanoseconds).
 	At           int64                  `json:"at"`
 	Keys         []*keystore.Key        `json:"keys"`
@@ -134,6 +138,49 @@ func (s *Service) Snapshot() *Snapshot {
 	return sn
 }
 
+// ViewShards is the number of key shards of a split table: a change of one
+// key re-sends the keys of its shard only (a 1/ViewShards of the table).
+const ViewShards = 64
+
+// Shard is the shard of a token (its first two hex digits).
+func Shard(token string) int {
+	if len(token) < 2 {
+		return 0
+	}
+	return (hexVal(token[0])<<4 | hexVal(token[1])) % ViewShards
+}
+
+func hexVal(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	}
+	return 0
+}
+
+// Split cuts a table into its common part (Part -1: everything but keys and
+// deprecated tokens) and ViewShards shards of keys (Part i+1), each with the
+// table's Gen; ApplySnapshot of every part gives the whole table.
+func (sn *Snapshot) Split() []*Snapshot {
+	out := make([]*Snapshot, ViewShards+1)
+	out[0] = &Snapshot{Gen: sn.Gen, At: sn.At, Part: -1, Keys: []*keystore.Key{}, Teams: sn.Teams, Users: sn.Users, Budgets: sn.Budgets,
+		Members: sn.Members, AccessGroups: sn.AccessGroups, HandedOn: sn.HandedOn}
+	for i := 1; i <= ViewShards; i++ {
+		out[i] = &Snapshot{Gen: sn.Gen, At: sn.At, Part: i, Keys: []*keystore.Key{}}
+	}
+	for _, k := range sn.Keys {
+		p := out[Shard(k.Token)+1]
+		p.Keys = append(p.Keys, k)
+	}
+	for _, d := range sn.Deprecated {
+		p := out[Shard(d.Token)+1]
+		p.Deprecated = append(p.Deprecated, d)
+	}
+	return out
+}
+
 // NewView is an empty key table for the module: a Service with no store,
 // counters, write-ahead file or background work; ApplySnapshot fills it.
 func NewView() *Service {
@@ -143,8 +190,14 @@ func NewView() *Service {
 	return s
 }
 
-// ApplySnapshot replaces a view's table with sn in one step.
+// ApplySnapshot replaces a view's table with sn in one step: the whole
+// table (Part 0 with keys from an unsplit Snapshot), its common part, or one
+// shard of keys (the keys and deprecated tokens of that shard replaced).
 func (s *Service) ApplySnapshot(sn *Snapshot) {
+	if sn.Part > 0 {
+		s.applyShard(sn)
+		return
+	}
 	keys, spend := make(map[string]*keystore.Key, len(sn.Keys)), make(map[string]float64, len(sn.Keys))
 	for _, k := range sn.Keys {
 		keys[k.Token], spend[k.Token] = k, k.Spend
@@ -167,15 +220,58 @@ func (s *Service) ApplySnapshot(sn *Snapshot) {
 		members[mk], mspnd[mk] = m, m.Spend
 	}
 	s.mu.Lock()
-	s.keys, s.spend, s.teams, s.tspnd, s.users, s.uspnd = keys, spend, teams, tspnd, users, uspnd
+	defer s.mu.Unlock()
+	s.teams, s.tspnd, s.users, s.uspnd = teams, tspnd, users, uspnd
 	s.budgets, s.members, s.mspnd = budgets, members, mspnd
 	s.endUsrs, s.espnd = map[string]*keystore.EndUser{}, map[string]float64{}
 	s.accessGroups = sn.AccessGroups
+	if sn.Part < 0 && s.keys != nil {
+		return // the common part: the keys stay
+	}
+	s.keys, s.spend = keys, spend
 	s.deprecated = make(map[string]keystore.DeprecatedKey, len(sn.Deprecated))
 	for _, d := range sn.Deprecated {
 		s.deprecated[d.Token] = d
 	}
-	s.mu.Unlock()
+	s.shardKeys = nil
+}
+
+// applyShard replaces the keys and deprecated tokens of one shard.
+func (s *Service) applyShard(sn *Snapshot) {
+	i := sn.Part - 1
+	if i >= ViewShards {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shardKeys == nil {
+		// The keys so far (a whole table) by shard.
+		s.shardKeys = make([][]string, ViewShards)
+		for t := range s.keys {
+			s.shardKeys[Shard(t)] = append(s.shardKeys[Shard(t)], t)
+		}
+		for t := range s.deprecated {
+			s.shardKeys[Shard(t)] = append(s.shardKeys[Shard(t)], t)
+		}
+	}
+	for _, t := range s.shardKeys[i] {
+		delete(s.keys, t)
+		delete(s.spend, t)
+		delete(s.deprecated, t)
+	}
+	toks := make([]string, 0, len(sn.Keys)+len(sn.Deprecated))
+	for _, k := range sn.Keys {
+		s.keys[k.Token], s.spend[k.Token] = k, k.Spend
+		toks = append(toks, k.Token)
+	}
+	for _, d := range sn.Deprecated {
+		if s.deprecated == nil {
+			s.deprecated = map[string]keystore.DeprecatedKey{}
+		}
+		s.deprecated[d.Token] = d
+		toks = append(toks, d.Token)
+	}
+	s.shardKeys[i] = toks
 }
 
 // Len is the number of keys in the cache (or the view).

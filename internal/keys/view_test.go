@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -132,33 +133,118 @@ func TestPublishViewSpendInterval(t *testing.T) {
 	}
 }
 
-// BenchmarkSnapshot: the key table of 1,000 and 100,000 keys, built,
-// encoded and applied (what a push costs both sides).
+// BenchmarkSnapshot: the key table of 1,000 and 100,000 keys. gateway:
+// built, split and encoded (every push); module-all: every part decoded and
+// applied (the first push); module-shard: one shard decoded and applied (a
+// push after one key changed).
 func BenchmarkSnapshot(b *testing.B) {
 	for _, n := range []int{1000, 100000} {
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			s := NewView()
-			sn := &Snapshot{}
-			for i := 0; i < n; i++ {
-				mb := 10.0
-				sn.Keys = append(sn.Keys, &keystore.Key{Token: keystore.HashKey(fmt.Sprintf("sk-%022d", i)), KeyAlias: fmt.Sprintf("app-%d", i),
-					Models: []string{"gpt-4o", "gpt-4o-mini"}, MaxBudget: &mb, Spend: 1.5, TeamID: "team-1", UserID: fmt.Sprintf("user-%d", i%100)})
-			}
-			s.ApplySnapshot(sn)
-			var size int
+		s := NewView()
+		sn := &Snapshot{}
+		for i := 0; i < n; i++ {
+			mb := 10.0
+			sn.Keys = append(sn.Keys, &keystore.Key{Token: keystore.HashKey(fmt.Sprintf("sk-%022d", i)), KeyAlias: fmt.Sprintf("app-%d", i),
+				Models: []string{"gpt-4o", "gpt-4o-mini"}, MaxBudget: &mb, Spend: 1.5, TeamID: "team-1", UserID: fmt.Sprintf("user-%d", i%100)})
+		}
+		s.ApplySnapshot(sn)
+		var parts [][]byte
+		size := 0
+		for _, p := range s.Snapshot().Split() {
+			js, _ := json.Marshal(p)
+			parts = append(parts, js)
+			size += len(js)
+		}
+		b.Run(fmt.Sprintf("%d/gateway", n), func(b *testing.B) {
 			for b.Loop() {
-				js, err := json.Marshal(s.Snapshot())
-				if err != nil {
-					b.Fatal(err)
+				for _, p := range s.Snapshot().Split() {
+					if _, err := json.Marshal(p); err != nil {
+						b.Fatal(err)
+					}
 				}
-				size = len(js)
-				var round Snapshot
-				if err := json.Unmarshal(js, &round); err != nil {
-					b.Fatal(err)
-				}
-				NewView().ApplySnapshot(&round)
 			}
 			b.ReportMetric(float64(size), "bytes")
 		})
+		apply := func(b *testing.B, v *Service, js []byte) {
+			var p Snapshot
+			if err := json.Unmarshal(js, &p); err != nil {
+				b.Fatal(err)
+			}
+			v.ApplySnapshot(&p)
+		}
+		b.Run(fmt.Sprintf("%d/module-all", n), func(b *testing.B) {
+			for b.Loop() {
+				v := NewView()
+				for _, js := range parts {
+					apply(b, v, js)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("%d/module-shard", n), func(b *testing.B) {
+			v := NewView()
+			for _, js := range parts {
+				apply(b, v, js)
+			}
+			for b.Loop() {
+				apply(b, v, parts[1])
+			}
+			b.ReportMetric(float64(len(parts[1])), "bytes")
+		})
+	}
+}
+
+// TestSplitTable: a view fed the parts of a split table holds the whole
+// table; a shard pushed again replaces its keys only (a key deleted from it
+// is gone, the other shards' keys stay).
+func TestSplitTable(t *testing.T) {
+	s := newService(t, embedded(t), "")
+	defer s.Close()
+	var ks []string
+	for i := 0; i < 200; i++ {
+		ks = append(ks, generate(t, s, `{"models":["m"]}`))
+	}
+	old := ks[0]
+	st, out := s.Handle(context.Background(), "POST", "/key/regenerate", fmt.Appendf(nil, `{"key":%q,"grace_period":"3650d"}`, old), Caller{Admin: true})
+	if st != 200 {
+		t.Fatalf("/key/regenerate: %d %s", st, out)
+	}
+	var m map[string]any
+	_ = json.Unmarshal(out, &m)
+	ks[0] = m["key"].(string)
+	view := NewView()
+	parts := s.Snapshot().Split()
+	if len(parts) != ViewShards+1 || parts[0].Part != -1 {
+		t.Fatalf("parts %d, first %d", len(parts), parts[0].Part)
+	}
+	for _, p := range parts {
+		js, _ := json.Marshal(p)
+		var round Snapshot
+		if err := json.Unmarshal(js, &round); err != nil {
+			t.Fatal(err)
+		}
+		view.ApplySnapshot(&round)
+	}
+	if view.Len() != 200 {
+		t.Fatalf("the view holds %d keys, want 200", view.Len())
+	}
+	for _, k := range append(ks, old) {
+		sum := sha256.Sum256([]byte(k))
+		if _, ok := view.LookupSum(&sum); !ok {
+			t.Fatalf("key %s not found", k)
+		}
+	}
+	gone := ks[1]
+	if st, out := s.Handle(context.Background(), "POST", "/key/delete", fmt.Appendf(nil, `{"keys":[%q]}`, gone), Caller{Admin: true}); st != 200 {
+		t.Fatalf("/key/delete: %d %s", st, out)
+	}
+	shard := Shard(keystore.HashKey(gone))
+	view.ApplySnapshot(s.Snapshot().Split()[shard+1])
+	if view.Len() != 199 {
+		t.Fatalf("after the shard's push the view holds %d keys, want 199", view.Len())
+	}
+	for i, k := range append(ks, old) {
+		sum := sha256.Sum256([]byte(k))
+		if _, ok := view.LookupSum(&sum); ok != (i != 1) {
+			t.Errorf("key %d: found %v", i, ok)
+		}
 	}
 }
