@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -201,17 +202,25 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	if err != nil || res.Wildcard {
 		return ModuleAnswer{}, false
 	}
-	groups := append([]string{res.Group}, st.Router.FallbackGroups(res.Group, router.GeneralFallbacks)...)
 	now := time.Now().UnixNano()
-	for _, g := range groups {
+	servable := func(g string) bool {
 		gr, err := st.Router.Resolve(g)
 		if err != nil || gr.Wildcard {
-			return ModuleAnswer{}, false
+			return false
 		}
 		for _, d := range st.Router.GroupDeployments(gr.Group) {
 			if m.counted[d.ID] || m.cooling[d.ID] > now {
-				return ModuleAnswer{}, false
+				return false
 			}
+		}
+		return true
+	}
+	if !servable(res.Group) {
+		return ModuleAnswer{}, false
+	}
+	for _, g := range st.Router.FallbackGroups(res.Group, router.GeneralFallbacks) {
+		if !servable(g) {
+			return ModuleAnswer{}, false
 		}
 	}
 	resp, te := m.s.routeRequest(st, rt, h, body, start, nil, id)
@@ -231,17 +240,26 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 		out.Body = b.GetBody()
 		n = len(out.Body)
 	}
-	cr.BodyMutation = nil
-	cr = withLength(cr, n)
-	out.Set = make([][2]string, 0, len(cr.GetHeaderMutation().GetSetHeaders()))
+	// The request carries content-length n and no transfer-encoding, as
+	// withLength makes the ext_proc answer (written here without it).
+	length := strconv.Itoa(n)
+	out.Set = make([][2]string, 0, len(cr.GetHeaderMutation().GetSetHeaders())+1)
 	for _, o := range cr.GetHeaderMutation().GetSetHeaders() {
-		v := o.GetHeader().GetValue()
+		k, v := o.GetHeader().GetKey(), o.GetHeader().GetValue()
+		if k == "content-length" {
+			continue
+		}
 		if v == "" {
 			v = string(o.GetHeader().GetRawValue())
 		}
-		out.Set = append(out.Set, [2]string{o.GetHeader().GetKey(), v})
+		out.Set = append(out.Set, [2]string{k, v})
 	}
-	out.Remove = cr.GetHeaderMutation().GetRemoveHeaders() // the answer is this request's own
+	out.Set = append(out.Set, [2]string{"content-length", length})
+	if rm := cr.GetHeaderMutation().GetRemoveHeaders(); len(rm) > 0 {
+		out.Remove = append(rm, "transfer-encoding") // the answer is this request's own
+	} else {
+		out.Remove = removeTransferEncoding // read only
+	}
 	out.Metadata = make([][2][]byte, 0, len(resp.GetDynamicMetadata().GetFields()))
 	for ns, v := range resp.GetDynamicMetadata().GetFields() {
 		if ns == contract.FastAnswerMetadataNamespace {
@@ -425,3 +443,7 @@ func skipValue(b []byte, i int) int {
 	}
 	return j
 }
+
+// removeTransferEncoding is the Remove of a module answer whose request
+// filter removed no header of its own.
+var removeTransferEncoding = []string{"transfer-encoding"}

@@ -3,6 +3,8 @@ package extproc
 import (
 	"io"
 	"log/slog"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -166,6 +168,14 @@ func TestModuleServesAsExtProc(t *testing.T) {
 		}
 		if wb := resp.GetRequestBody().GetResponse().GetBodyMutation().GetBody(); string(wb) != string(a.Body) {
 			t.Errorf("%s: body %s, want %s", tc.body, a.Body, wb)
+		}
+		// The provider gets a sized body: content-length of what is sent, no
+		// transfer-encoding (withLength's answer, written by the module).
+		if n := len(tc.body); a.Body != nil && gotSet["content-length"] != strconv.Itoa(len(a.Body)) || a.Body == nil && gotSet["content-length"] != strconv.Itoa(n) {
+			t.Errorf("%s: content-length %q for a body of %d bytes", tc.body, gotSet["content-length"], max(len(a.Body), len(tc.body)))
+		}
+		if !slices.Contains(a.Remove, "transfer-encoding") {
+			t.Errorf("%s: transfer-encoding not removed: %v", tc.body, a.Remove)
 		}
 	}
 }
