@@ -178,15 +178,7 @@ func TestFastPathStreamEvents(t *testing.T) {
 		}
 	}))
 	defer up.Close()
-	g := startExtProcGateway(t, fmt.Sprintf(`
-model_list:
-  - model_name: fast
-    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/v1, api_key: sk-a}
-router_settings:
-  num_retries: 0
-general_settings:
-  master_key: %[2]s
-`, up.URL, master))
+	g := fastStreamGateway(t, up.URL)
 	for _, includeUsage := range []bool{false, true} {
 		extra := `"stream":true`
 		if includeUsage {
@@ -320,15 +312,7 @@ func TestFastPathStreamNotHeld(t *testing.T) {
 		f.Flush()
 	}))
 	defer up.Close()
-	g := startExtProcGateway(t, fmt.Sprintf(`
-model_list:
-  - model_name: fast
-    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/v1, api_key: sk-a}
-router_settings:
-  num_retries: 0
-general_settings:
-  master_key: %[2]s
-`, up.URL, master))
+	g := fastStreamGateway(t, up.URL)
 	before := extProcStreams(t, g)
 	req, _ := http.NewRequest("POST", g.URL+"/v1/chat/completions", strings.NewReader(chatBody("fast", "hi", `"stream":true`)))
 	req.Header.Set("Authorization", "Bearer "+master)
@@ -361,4 +345,20 @@ general_settings:
 	if n := extProcStreams(t, g) - before; n != 1 {
 		t.Errorf("%d ext_proc streams, want 1: the stream did not take the fast path", n)
 	}
+}
+
+// fastStreamGateway serves group "fast": one fast-path deployment on
+// upstream, no retries, the master key (ext_proc pinned: the tests count
+// its streams).
+func fastStreamGateway(t *testing.T, upstream string) *Gateway {
+	t.Helper()
+	return startExtProcGateway(t, fmt.Sprintf(`
+model_list:
+  - model_name: fast
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/v1, api_key: sk-a}
+router_settings:
+  num_retries: 0
+general_settings:
+  master_key: %[2]s
+`, upstream, master))
 }

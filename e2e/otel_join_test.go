@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,12 +12,8 @@ import (
 	"time"
 
 	collectorlogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
-	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/grpc"
-
-	"github.com/llmgate/llmgate/internal/fakeprovider"
 )
 
 // TestTraceJoinsClientTrace (D58, was TestEnvoyTracerJoinsGatewayTrace
@@ -47,21 +42,9 @@ func TestTraceJoinsClientTrace(t *testing.T) {
 }
 
 func traceJoins(t *testing.T, module, forward bool) {
-	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/bad/"}, Fault: fakeprovider.Fault{Status: 500}}); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rcv := &otlpReceiver{}
-	gs := grpc.NewServer()
-	collectortrace.RegisterTraceServiceServer(gs, rcv)
-	logs := &otlpLogs{}
-	collectorlogs.RegisterLogsServiceServer(gs, logs)
-	go func() { _ = gs.Serve(l) }()
-	defer gs.Stop()
+	fake := badFailsFake(t)
+	col := startOTLPCollector(t)
+	rcv, logs := col.traces, col.logs
 	cfg := fmt.Sprintf(`
 model_list:
   - model_name: good
@@ -77,7 +60,7 @@ litellm_settings:
 general_settings:
   master_key: %[2]s
 `, fake.URL(), master, forward)
-	g := startGateway(t, cfg, "OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "OTEL_EXPORTER_OTLP_ENDPOINT=http://"+l.Addr().String(),
+	g := startGateway(t, cfg, "OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "OTEL_EXPORTER_OTLP_ENDPOINT=http://"+col.addr,
 		"OTEL_SERVICE_NAME=llmgate-e2e", "OTEL_LOGS_EXPORTER=otlp", "DEFAULT_FLUSH_INTERVAL_SECONDS=0.2")
 
 	const clientTrace, clientSpan = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"

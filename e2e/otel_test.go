@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	collectorlogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -76,19 +77,9 @@ func TestOTelTracesPerRequest(t *testing.T) {
 }
 
 func otelTracesPerRequest(t *testing.T) {
-	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/bad/"}, Fault: fakeprovider.Fault{Status: 500}}); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rcv := &otlpReceiver{}
-	gs := grpc.NewServer()
-	collectortrace.RegisterTraceServiceServer(gs, rcv)
-	go func() { _ = gs.Serve(l) }()
-	defer gs.Stop()
+	fake := badFailsFake(t)
+	col := startOTLPCollector(t)
+	rcv := col.traces
 
 	cfg := fmt.Sprintf(`
 model_list:
@@ -106,7 +97,7 @@ litellm_settings:
 general_settings:
   master_key: %[2]s
 `, fake.URL(), master)
-	g := startGateway(t, cfg, "OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "OTEL_EXPORTER_OTLP_ENDPOINT=http://"+l.Addr().String(),
+	g := startGateway(t, cfg, "OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "OTEL_EXPORTER_OTLP_ENDPOINT=http://"+col.addr,
 		"OTEL_SERVICE_NAME=llmgate-e2e", "DEFAULT_FLUSH_INTERVAL_SECONDS=0.2")
 
 	const clientTrace, clientSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
@@ -260,4 +251,37 @@ func waitChain(t *testing.T, rcv *otlpReceiver, s *tracepb.Span, rootParent stri
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// otlpCollector is an OTLP/gRPC collector on a free local port that keeps
+// the traces and logs it receives (stopped with the test).
+type otlpCollector struct {
+	addr   string
+	traces *otlpReceiver
+	logs   *otlpLogs
+}
+
+func startOTLPCollector(t *testing.T) *otlpCollector {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &otlpCollector{addr: l.Addr().String(), traces: &otlpReceiver{}, logs: &otlpLogs{}}
+	gs := grpc.NewServer()
+	collectortrace.RegisterTraceServiceServer(gs, c.traces)
+	collectorlogs.RegisterLogsServiceServer(gs, c.logs)
+	go func() { _ = gs.Serve(l) }()
+	t.Cleanup(gs.Stop)
+	return c
+}
+
+// badFailsFake is a fake provider whose /bad/ deployment answers 500.
+func badFailsFake(t *testing.T) *fakeprovider.Server {
+	t.Helper()
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/bad/"}, Fault: fakeprovider.Fault{Status: 500}}); err != nil {
+		t.Fatal(err)
+	}
+	return fake
 }
