@@ -260,7 +260,7 @@ func strEnd(s []byte, i int) int {
 func scanJSON(s []byte) scanResult {
 	r := scanResult{ms: -1, me: -1, us: -1, ue: -1, cs: -1}
 	i, depth := 0, 0
-	key1 := ""
+	var key1 []byte
 	ustart := -1
 	for {
 		p := -1
@@ -292,17 +292,17 @@ func scanJSON(s []byte) scanResult {
 			i = t + 1
 			switch {
 			case depth == 1:
-				key1 = string(k)
+				key1 = k
 				v := skipWSFrom(s, t+1)
 				switch {
-				case key1 == "model" && v >= 0 && s[v] == '"':
+				case string(key1) == "model" && v >= 0 && s[v] == '"':
 					e := strEnd(s, v)
 					if e < 0 {
 						return r
 					}
 					r.ms, r.me, r.model = v, e, string(s[v+1:e])
 					i = e + 1
-				case key1 == "usage" && v >= 0:
+				case string(key1) == "usage" && v >= 0:
 					r.us = p
 					if bytes.HasPrefix(s[v:], []byte("null")) {
 						r.ue, r.unull = v+3, true
@@ -310,7 +310,7 @@ func scanJSON(s []byte) scanResult {
 					} else {
 						ustart = v
 					}
-				case key1 == "choices" && v >= 0:
+				case string(key1) == "choices" && v >= 0:
 					r.choices = false
 					if s[v] == '[' {
 						for j := v + 1; j < len(s); j++ {
@@ -320,12 +320,12 @@ func scanJSON(s []byte) scanResult {
 							}
 						}
 					}
-				case key1 == "created" && v >= 0:
+				case string(key1) == "created" && v >= 0:
 					if s[v] == '0' && v+1 < len(s) && (isSpace(s[v+1]) || s[v+1] == ',' || s[v+1] == '}') {
 						r.cs = v
 					}
 				}
-			case depth == 2 && key1 == "usage":
+			case depth == 2 && string(key1) == "usage":
 				j := t + 1
 				for j < len(s) && isSpace(s[j]) {
 					j++
@@ -348,7 +348,7 @@ func scanJSON(s []byte) scanResult {
 						r.total, r.hasTotal = n, true
 					}
 				}
-			case depth == 3 && key1 == "choices" && string(k) == "finish_reason":
+			case depth == 3 && string(key1) == "choices" && string(k) == "finish_reason":
 				v := skipWSFrom(s, t+1)
 				if v >= 0 && s[v] == '"' {
 					e := strEnd(s, v)
@@ -356,7 +356,7 @@ func scanJSON(s []byte) scanResult {
 						return r
 					}
 					if e > v+1 {
-						r.finish = string(s[v+1 : e])
+						r.finish = internFinish(s[v+1 : e])
 					}
 					i = e + 1
 				}
@@ -406,6 +406,9 @@ type RespStream struct {
 	created string
 	rest    []byte
 	Usage   RespUsage
+	// Buffers reused from chunk to chunk: what Write and End return is
+	// valid until the next call.
+	out, ev, q, qs []byte
 }
 
 // NewRespStream starts the stream of entry e.
@@ -417,7 +420,8 @@ func (p *RespPlan) NewRespStream(e *RespEntry) *RespStream {
 	return st
 }
 
-// Write rewrites one chunk: changed false means the chunk goes on as is.
+// Write rewrites one chunk: changed false means the chunk goes on as is;
+// out is valid until the next Write or End.
 func (st *RespStream) Write(c []byte) (out []byte, changed bool) {
 	held := len(st.rest) > 0
 	s := c
@@ -437,7 +441,7 @@ func (st *RespStream) Write(c []byte) (out []byte, changed bool) {
 		r, ch := st.event(ev)
 		if ch {
 			if same {
-				o = append(make([]byte, 0, len(s)+32), s[:pos]...)
+				o = append(st.out[:0], s[:pos]...)
 				same = false
 			}
 			o = append(o, r...)
@@ -453,8 +457,9 @@ func (st *RespStream) Write(c []byte) (out []byte, changed bool) {
 		return nil, false
 	}
 	if same {
-		o = append([]byte(nil), s[:pos]...)
+		o = append(st.out[:0], s[:pos]...)
 	}
+	st.out = o
 	return o, true
 }
 
@@ -506,10 +511,11 @@ func (st *RespStream) event(ev []byte) (out []byte, changed bool) {
 				if !ch {
 					return ev, false
 				}
-				o := make([]byte, 0, len(r)+16)
-				o = append(o, "data: "...)
+				o := append(st.ev[:0], "data: "...)
 				o = append(o, r...)
-				return append(o, ev[dend:]...), true
+				o = append(o, ev[dend:]...)
+				st.ev = o
+				return o, true
 			}
 		}
 	}
@@ -581,7 +587,8 @@ func (st *RespStream) quick(d []byte) (out []byte, ok bool) {
 			if us < 0 {
 				return nil, false
 			}
-			d = append(append(make([]byte, 0, us+1), d[:us]...), '}')
+			st.qs = append(append(st.qs[:0], d[:us]...), '}')
+			d = st.qs
 		} else if !hasUsageNull(d) {
 			return nil, false
 		}
@@ -603,13 +610,16 @@ func (st *RespStream) quick(d []byte) (out []byte, ok bool) {
 	if e < 0 {
 		return nil, false
 	}
-	cur := string(d[mq+1 : e])
-	st.Usage.Model, st.Usage.HasModel = cur, true
-	if st.model != "" && cur != st.model {
-		o := make([]byte, 0, len(d)+len(st.model))
-		o = append(o, d[:mq]...)
+	cur := d[mq+1 : e]
+	if !st.Usage.HasModel || string(cur) != st.Usage.Model {
+		st.Usage.Model, st.Usage.HasModel = string(cur), true
+	}
+	if st.model != "" && string(cur) != st.model {
+		o := append(st.q[:0], d[:mq]...)
 		o = appendJSONString(o, st.model)
-		return append(o, d[e+1:]...), true
+		o = append(o, d[e+1:]...)
+		st.q = o
+		return o, true
 	}
 	return d, true
 }
@@ -777,4 +787,22 @@ func (st *RespStream) chunk(d []byte) (out []byte, drop, changed bool) {
 		s = append(t, s[e.to+1:]...)
 	}
 	return s, false, true
+}
+
+// internFinish is a finish_reason as a string, the usual ones without an
+// allocation.
+func internFinish(b []byte) string {
+	switch string(b) {
+	case "stop":
+		return "stop"
+	case "length":
+		return "length"
+	case "tool_calls":
+		return "tool_calls"
+	case "content_filter":
+		return "content_filter"
+	case "function_call":
+		return "function_call"
+	}
+	return string(b)
 }
