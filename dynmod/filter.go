@@ -24,6 +24,8 @@ type filterConfig struct {
 	keys   *keys.Service                        // the key table (D57, keys.go)
 	// outcomes ships the outcome records (response_outcome.go; nil: off).
 	outcomes *outbox
+	// upstream: the per-try filter in the router's upstream filters (upstream.go)
+	upstream bool
 }
 
 func parseFilterConfig(name, s string) (*filterConfig, error) {
@@ -31,7 +33,7 @@ func parseFilterConfig(name, s string) (*filterConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &filterConfig{name: name, cfg: c, keys: keys.NewView()}, nil
+	return &filterConfig{name: name, cfg: c, keys: keys.NewView(), upstream: name == filter.UpstreamFilterName}, nil
 }
 
 // start subscribes to the gateway's module table.
@@ -53,6 +55,7 @@ type stream struct {
 	headers map[string]string
 	start   time.Time
 	resp    respState // the response side (response.go)
+	hold    bool      // the upstream filter holds this try's success (upstream.go)
 }
 
 // panicOnPath, when set at build time (-ldflags -X main.panicOnPath=...),

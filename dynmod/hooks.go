@@ -150,6 +150,9 @@ func envoy_dynamic_module_on_http_filter_request_headers(f C.uintptr_t, m C.uint
 	if isSpacing(streamOf(m)) {
 		return C.int(spacingRequestHeaders(m, f)) // a try (spacing.go)
 	}
+	if s := streamOf(m); s != nil && s.cfg.upstream {
+		return C.int(onUpstreamRequestHeaders(s, f)) // a try (upstream.go)
+	}
 	return C.int(onRequestHeaders(streamOf(m), f, bool(eos)))
 }
 
@@ -194,12 +197,18 @@ func envoy_dynamic_module_on_http_filter_response_headers(f C.uintptr_t, m C.uin
 		spacingResponseHeaders(m)
 		return 0
 	}
+	if s := streamOf(m); s != nil && s.cfg.upstream {
+		return C.int(onUpstreamResponseHeaders(s, f, bool(eos)))
+	}
 	return C.int(onResponseHeaders(streamOf(m), f, bool(eos)))
 }
 
 //export envoy_dynamic_module_on_http_filter_response_body
 func envoy_dynamic_module_on_http_filter_response_body(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
 	defer quiet("response_body")
+	if s := streamOf(m); s != nil && s.cfg.upstream {
+		return C.int(onUpstreamResponseBody(s, f, bool(eos)))
+	}
 	return C.int(onResponseBody(streamOf(m), f, bool(eos)))
 }
 

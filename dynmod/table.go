@@ -102,6 +102,7 @@ func (c *filterConfig) apply(raw []byte) error {
 	m := extproc.NewModuleFilter(cfg, rt.GetVersion(), t.Module, quietLog)
 	m.UseKeys(c.keys)
 	c.filter.Store(m)
+	applyUpstream(m) // the per-try filter's clusters (upstream.go)
 	msg := "serves what it can"
 	if m.Off() != "" {
 		msg = "hands every request to ext_proc: " + m.Off()

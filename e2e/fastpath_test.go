@@ -151,8 +151,16 @@ general_settings:
 			t.Errorf("provider key %s appears in Envoy's config dump", k)
 		}
 	}
-	if !strings.Contains(dump, "llmgate_key_dep_fast-dep") {
-		t.Errorf("the key's SDS secret is not in the config dump")
+	switch moduleUpstream(dump) {
+	case true:
+		// Module mode (D55): the module holds the keys; no secret, no cluster filters.
+		if strings.Contains(dump, "llmgate_key_dep_") {
+			t.Errorf("module mode: a key's SDS secret is in the config dump")
+		}
+	default:
+		if !strings.Contains(dump, "llmgate_key_dep_fast-dep") {
+			t.Errorf("the key's SDS secret is not in the config dump")
+		}
 	}
 }
 

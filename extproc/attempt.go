@@ -54,6 +54,8 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if err != nil {
 		return err
 	}
+	// Module mode's shared attempt filter names the cluster per try (D55).
+	depID, provider = s.sharedAttempt(st, depID, provider, msg)
 	rh := msg.GetRequestHeaders()
 	if rh == nil {
 		if msg.GetResponseHeaders() != nil {

@@ -70,7 +70,7 @@ func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]s
 	}
 	md.Fields[contract.FastAnswerMetadataNamespace] = structpb.NewStructValue(answer)
 	mine := map[string]bool{}
-	if !st.fastLua {
+	if !s.pathsPerTry(st) {
 		// The one try's path and host, set here (no Lua filter on the cluster).
 		d, _ := st.Router.Deployment(rc.Attempts[0].DeploymentId)
 		base, _ := upstream.For(d)
@@ -102,7 +102,7 @@ type fastEntry struct {
 // fastPlan checks the conditions above; it returns one entry per attempt
 // for the listener's Lua filter.
 func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]fastEntry, bool) {
-	if !st.fastLua && len(rc.Attempts) != 1 {
+	if !s.pathsPerTry(st) && len(rc.Attempts) != 1 {
 		// Without the clusters' Lua filter nothing sets a try's path, nor
 		// holds a success until its body is whole so that a reset can be
 		// retried: only a single try is fast.

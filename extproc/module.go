@@ -45,6 +45,8 @@ type ModuleConfig struct {
 	// Off, when not empty, says why the module must hand every request on
 	// (a shared store: cooldowns and counters live in Redis).
 	Off string `json:"off,omitempty"`
+	// Upstream: the module is also every try's upstream filter (D55).
+	Upstream bool `json:"upstream,omitempty"`
 }
 
 // ModuleTable is what the gateway pushes to the module over ADS (one
@@ -83,6 +85,7 @@ func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *s
 	st := NewState(cfg, store.NewMemory(time.Now), version, log)
 	s := NewServer(st, log)
 	s.OffPathOutcomes = mc.OffPathOutcomes
+	s.ModuleUpstream = mc.Upstream
 	if mc.OutcomesActive {
 		// The context asks for usage exactly when the gateway's bus would.
 		s.Outcomes = outcome.NewBus()

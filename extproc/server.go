@@ -166,6 +166,10 @@ type Server struct {
 	// ModuleResponses: the module's response hooks, not the listener's Lua,
 	// answer fast requests (D54): llmgate.fp is written for the module.
 	ModuleResponses bool
+	// ModuleUpstream: the module is every try's upstream filter and sets
+	// each fast try's path, host and key (module mode, D55), whatever the
+	// number of fast-path deployments.
+	ModuleUpstream bool
 	// lastHealth is the latest background health run (background_health.go).
 	lastHealth atomic.Pointer[map[string]any]
 	// accessLogs ends the access-log streams on drain (als.go).

@@ -265,6 +265,8 @@ func run(ctx context.Context, o Options) error {
 	// may take the fast path (D45).
 	g.ext.OffPathOutcomes = g.xdsOptions().FastPath
 	g.ext.ModuleResponses = g.module != nil // the module answers fast requests (D54)
+	// In module mode the module sets every fast try's path, host and key (D55).
+	g.ext.ModuleUpstream = xds.ModuleUpstream(g.xdsOptions())
 	g.publishModuleKeys()
 	g.cfg, g.version = cfg, res.Version
 	// Closed after the ext_proc server stops (defers run last-in first-out).

@@ -209,6 +209,7 @@ func (g *Gateway) publishModule(cfg *config.Config, version string) {
 		return
 	}
 	mc := extproc.ModuleConfig{OffPathOutcomes: g.ext.OffPathOutcomes, OutcomesActive: g.ext.Outcomes.ActiveBesides(keys.SpendSink)}
+	mc.Upstream = g.ext.ModuleUpstream
 	mc.Off = g.ext.ModuleOff()
 	if _, ok := g.store.(*coolingStore); !ok {
 		mc.Off = "the router's state is shared in Redis"

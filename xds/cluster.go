@@ -154,6 +154,10 @@ func deploymentProtocolOptions(d *config.Deployment, fast, tls bool, o Options) 
 			ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_HttpProtocolOptions{HttpProtocolOptions: &corev3.Http1ProtocolOptions{}},
 		}}
 	}
+	if ModuleUpstream(o) {
+		// Bare: every try runs the router's shared upstream filters (D55).
+		return toAny(po)
+	}
 	af := AttemptFilter(d.ID, o)
 	af.GrpcService.InitialMetadata = append(af.GrpcService.InitialMetadata, &corev3.HeaderValue{Key: contract.ProviderMetadataKey, Value: d.Provider})
 	attempt, err := typedFilter("envoy.filters.http.ext_proc", af)

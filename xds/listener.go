@@ -161,6 +161,10 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 	if err := withOutcomeLog(rt, o); err != nil {
 		return nil, err
 	}
+	// In module mode, one upstream filter chain for every cluster (D55).
+	if err := withModuleUpstream(rt, o); err != nil {
+		return nil, err
+	}
 	router, err := typedFilter("envoy.filters.http.router", rt)
 	if err != nil {
 		return nil, err

@@ -94,7 +94,8 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 			return nil, fmt.Errorf("%s: model_list entry %q: %w", d.Config.Pos, d.Group, err)
 		}
 		r.Clusters = append(r.Clusters, c)
-		if o.FastPath && FastPath(d) {
+		if o.FastPath && FastPath(d) && !ModuleUpstream(o) {
+			// (In module mode the module holds the keys, D55.)
 			if s := FastPathSecret(d.Config); s != nil {
 				r.Secrets = append(r.Secrets, s)
 			}

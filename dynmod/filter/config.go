@@ -51,3 +51,8 @@ func (c Config) Encode() string {
 	b, _ := json.Marshal(c)
 	return string(b)
 }
+
+// UpstreamFilterName is the module's per-try filter_name in the router's
+// upstream filters (module mode, docs/architecture.md D55); its
+// filter_config is the same Config.
+const UpstreamFilterName = "llmgate_upstream"

@@ -1,0 +1,124 @@
+package main
+
+/*
+#include "dm.h"
+*/
+import "C"
+
+import (
+	"bytes"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/llmgate/llmgate/extproc"
+	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/xds"
+)
+
+// The module as every try's upstream filter (module mode,
+// docs/architecture.md D55): the router's one upstream filter chain runs it
+// before the attempt filter's composite, for every cluster. On a fast try
+// (the request filter wrote llmgate.fast) of a fast-path deployment's
+// cluster it does what the cluster's own Lua, header_mutation and
+// credential_injector did: the try's :path (by endpoint) and :authority,
+// the internal and other providers' key headers removed, content-type and
+// the provider key set — the key from the config the module holds, so it
+// never appears in Envoy's config. On the way back it holds a success until
+// its body is whole, so that a connection that drops mid-body is a reset
+// the router retries (D6). Any other try passes untouched: the attempt
+// filter does its work.
+
+// upTable is the fast-path clusters of the config in force: cluster name →
+// what a fast try of it gets. Built from the request filter's table
+// (table.go); a reload keeps the previous config's clusters for the tries
+// planned under it.
+var (
+	upTable atomic.Pointer[map[string]*xds.UpstreamTry]
+	upMu    sync.Mutex
+)
+
+// applyUpstream builds the upstream table of a config the module applied.
+func applyUpstream(m *extproc.ModuleFilter) {
+	next := xds.ModuleUpstreamTries(m.Model())
+	upMu.Lock()
+	defer upMu.Unlock()
+	if prev := upTable.Load(); prev != nil {
+		for k, v := range *prev {
+			if _, ok := next[k]; !ok {
+				next[k] = v
+			}
+		}
+	}
+	upTable.Store(&next)
+}
+
+// maxHeldBody is the largest success (by content-length) held whole.
+const maxHeldBody = 4 << 20
+
+func onUpstreamRequestHeaders(s *stream, f C.uintptr_t) int {
+	s.hold = false
+	ep, ok := getDynamicString(f, contract.FastMetadataNamespace, "ep")
+	if !ok {
+		return reqHeadersContinue // not fast: the attempt filter does the try's work
+	}
+	t := upTable.Load()
+	if t == nil {
+		return reqHeadersContinue
+	}
+	cl, ok := attrString(f, attrClusterName)
+	if !ok {
+		return reqHeadersContinue
+	}
+	e := (*t)[string(cl)]
+	if e == nil {
+		return reqHeadersContinue
+	}
+	p := e.Paths[string(ep)]
+	if p == "" {
+		p = e.Paths["chat"]
+	}
+	setHeader(f, ":path", p)
+	setHeader(f, ":authority", e.Authority)
+	for _, h := range e.Remove {
+		removeHeader(f, h)
+	}
+	for _, kv := range e.Set {
+		setHeader(f, kv[0], kv[1])
+	}
+	s.hold = true
+	return reqHeadersContinue
+}
+
+// onUpstreamResponseHeaders holds a fast try's success (2xx/3xx, not a
+// stream, at most maxHeldBody) until its body is whole.
+func onUpstreamResponseHeaders(s *stream, f C.uintptr_t, eos bool) int {
+	if !s.hold || eos {
+		s.hold = false
+		return respHeadersContinue
+	}
+	s.hold = false
+	st, _ := getRespHeader(f, ":status")
+	code, err := strconv.Atoi(string(st))
+	if err != nil || code < 200 || code >= 400 {
+		return respHeadersContinue
+	}
+	if ct, ok := getRespHeader(f, "content-type"); ok && bytes.HasPrefix(bytes.TrimSpace(ct), []byte("text/event-stream")) {
+		return respHeadersContinue // a stream passes as it comes
+	}
+	if cl, ok := getRespHeader(f, "content-length"); ok {
+		if n, err := strconv.ParseInt(string(cl), 10, 64); err == nil && n > maxHeldBody {
+			return respHeadersContinue
+		}
+	}
+	s.hold = true
+	return respHeadersStopIteration
+}
+
+func onUpstreamResponseBody(s *stream, f C.uintptr_t, eos bool) int {
+	if !s.hold || eos {
+		s.hold = false
+		return respBodyContinue
+	}
+	return respBodyStopAndBuffer
+}

@@ -1,0 +1,95 @@
+package extproc
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/xds"
+)
+
+// TestSharedAttemptCluster (D55): the shared attempt filter of module mode
+// names no deployment; the try's cluster (the attribute xds.cluster_name)
+// does, a `model: "*"` deployment's per-provider cluster with its provider.
+func TestSharedAttemptCluster(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+model_list:
+  - model_name: gpt
+    litellm_params: {model: openai/gpt-4o-mini, api_base: http://a.test/v1, api_key: sk-a}
+    model_info: {id: ga}
+  - model_name: "*"
+    litellm_params: {model: "*"}
+    model_info: {id: my_star}
+`), "t.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s := NewServer(NewState(cfg, nil, "v1", log), log)
+	st := s.State()
+	msg := func(cluster string) *extprocv3.ProcessingRequest {
+		return &extprocv3.ProcessingRequest{Attributes: map[string]*structpb.Struct{"envoy.filters.http.ext_proc": {Fields: map[string]*structpb.Value{
+			xds.ClusterAttribute: structpb.NewStringValue(cluster),
+		}}}}
+	}
+	for _, tc := range []struct{ cluster, dep, prov string }{
+		{"dep_ga", "ga", "openai"},
+		{"dep_my_star_anthropic", "my_star", "anthropic"},
+		{"dep_gone", "gone", ""},
+	} {
+		if d, p := s.sharedAttempt(st, "", "", msg(tc.cluster)); d != tc.dep || p != tc.prov {
+			t.Errorf("%s → %q %q, want %q %q", tc.cluster, d, p, tc.dep, tc.prov)
+		}
+	}
+	// A cluster's own attempt filter (ext_proc mode) keeps its metadata.
+	if d, p := s.sharedAttempt(st, "ga", "", msg("dep_my_star_anthropic")); d != "ga" || p != "" {
+		t.Errorf("named stream → %q %q", d, p)
+	}
+}
+
+// TestModuleUpstreamFastPlans (D55): with the module setting every fast
+// try's path, host and key, a plan of several fast-path deployments is fast
+// in a config above xds.FastPathLuaMax of them (before, only a plan of one
+// attempt was: nothing set a later try's path).
+func TestModuleUpstreamFastPlans(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("model_list:\n")
+	for i := 0; i <= xds.FastPathLuaMax; i++ {
+		fmt.Fprintf(&b, "  - model_name: g%d\n    litellm_params: {model: openai/gpt-4o-mini, api_base: http://m%d.test/v1, api_key: k-%d}\n", i/2, i, i)
+	}
+	b.WriteString("router_settings: {num_retries: 1}\ngeneral_settings: {master_key: sk-master}\n")
+	cfg, err := config.Parse([]byte(b.String()), "t.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	body := []byte(`{"model":"g0","messages":[{"role":"user","content":"hi"}]}`)
+	for _, up := range []bool{false, true} {
+		m := NewModuleFilter(cfg, "v1", ModuleConfig{OffPathOutcomes: true, Upstream: up}, log)
+		h := moduleHeaders("sk-master")
+		h["content-length"] = fmt.Sprint(len(body))
+		a, ok := m.Serve(h, body, time.Now())
+		if !ok || a.Reply != nil {
+			t.Fatalf("upstream %v: not served (%v)", up, a.Reply)
+		}
+		fast := false
+		for _, md := range a.Metadata {
+			fast = fast || string(md[0]) == contract.FastMetadataNamespace
+		}
+		setsPath := false
+		for _, kv := range a.Set {
+			setsPath = setsPath || kv[0] == ":path"
+		}
+		if fast != up || setsPath {
+			t.Errorf("module upstream %v: a plan of two is fast = %v (path set by the request filter: %v)", up, fast, setsPath)
+		}
+	}
+}
