@@ -30,6 +30,9 @@ type ScaleResult struct {
 	Push     time.Duration // xds.Server.Set → Envoy ACKed every resource type the change touched
 	EnvoyRSS int64         // Envoy's RSS after the push
 	EnvoyCPU time.Duration // Envoy's CPU time (user + system) during the push
+	// Module (module mode only): from the push's start until the module in
+	// Envoy ACKed the config's table (Push includes it).
+	Module time.Duration
 }
 
 // Total is parse + build + push.
@@ -62,6 +65,15 @@ func ControlPlaneScale(ctx context.Context, o *Options, fakeURL string, sizes []
 	srv := xds.NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	go func() { _ = srv.Serve(ctx, l) }()
 
+	var mod *scaleModule
+	var envoyEnv []string
+	if o.ScaleModule {
+		if mod, envoyEnv, xo.RequestModule, err = startScaleModule(ctx, dir, o.LLMGateBin); err != nil {
+			return nil, err
+		}
+		defer mod.stop()
+	}
+
 	// The setting `llmgate run` uses for large configs (above 1,000 deployments).
 	boot, err := envoy.BootstrapJSON(envoy.BootstrapOptions{XDSSocket: sock, NoDeploymentStats: true, StateOfTheWorld: o.ScaleSotW})
 	if err != nil {
@@ -74,7 +86,7 @@ func ControlPlaneScale(ctx context.Context, o *Options, fakeURL string, sizes []
 	adminPath := filepath.Join(dir, "admin.address")
 	argv := o.Pin.command(o.Pin.SUTCPU, []string{o.EnvoyBin, "--config-path", bootPath, "--log-level", "error",
 		"--concurrency", strconv.Itoa(o.EnvoyConcurrency), "--disable-hot-restart", "--admin-address-path", adminPath})
-	p, err := startProc("scale-envoy", dir, argv, nil)
+	p, err := startProc("scale-envoy", dir, argv, envoyEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -105,15 +117,37 @@ func ControlPlaneScale(ctx context.Context, o *Options, fakeURL string, sizes []
 		if err := srv.Set(ctx, res); err != nil {
 			return r, fmt.Errorf("push %d deployments: %w", n, err)
 		}
+		// Module mode: the module's table right after (as the gateway does).
+		wantTable := ""
+		if mod != nil {
+			for drained := false; !drained; {
+				select {
+				case <-mod.acked:
+				default:
+					drained = true
+				}
+			}
+			if wantTable, err = mod.publish(cfg, res.Version); err != nil {
+				return r, fmt.Errorf("module table of %d deployments: %w", n, err)
+			}
+		}
 		timeout := time.After(2 * time.Minute)
-		for acked := false; !acked; {
+		for acked, tableAcked := false, wantTable == ""; !acked || !tableAcked; {
+			var tableCh <-chan string
+			if !tableAcked {
+				tableCh = mod.acked
+			}
 			select {
 			case v := <-srv.Acked():
-				acked = v == res.Version
+				acked = acked || v == res.Version
+			case v := <-tableCh:
+				if tableAcked = v == wantTable; tableAcked {
+					r.Module = time.Since(t2)
+				}
 			case <-p.done:
 				return r, fmt.Errorf("envoy exited during the push of %d deployments:\n%s", n, p.LogTail(2000))
 			case <-timeout:
-				return r, fmt.Errorf("envoy did not acknowledge %d deployments within 2m", n)
+				return r, fmt.Errorf("envoy did not acknowledge %d deployments (resources %v, module table %v) within 2m", n, acked, tableAcked)
 			}
 		}
 		t3 := time.Now()

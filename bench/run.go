@@ -43,6 +43,10 @@ type Options struct {
 	EnvoyConcurrency int
 	WorkDir          string
 	Log              io.Writer
+
+	// ScaleModule: the scale run in module mode (D55: the module loaded,
+	// bare clusters, the router's shared upstream filters, the module's table).
+	ScaleModule bool
 }
 
 // DefaultOptions is `make bench`: about four minutes on two cores.

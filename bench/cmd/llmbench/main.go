@@ -43,6 +43,7 @@ func run() error {
 		command     = flag.String("command", "", "the command to print in the report (default: this one)")
 		rssOnly     = flag.Int("rss-only", 0, "only llmgate's memory: an open-loop run at this rate (requests per second) for --duration, RSS sampled; prints it, writes no doc")
 		sotw        = flag.Bool("sotw", false, "with --scale-only: Envoy on state-of-the-world ADS instead of delta (for comparison)")
+		scaleModule = flag.Bool("scale-module", false, "with --scale-only: module mode (--request-filter=module: the module loaded and fed its table, bare clusters, the router's shared upstream filters; D55)")
 		scaleOnly   = flag.String("scale-only", "", "only the control-plane figures, for these comma-separated deployment counts (e.g. 1000,10000); prints them, writes no doc")
 		keysOnly    = flag.Int("keys-only", 0, "only the virtual-key figure: this many keys in llmgate's store, the master key against one of them (closed loop, --duration per run); prints it, writes no doc")
 		keysBefore  = flag.String("keys-before", "", "with --keys-only: also run this llmgate binary side by side, measured in the same runs (a before/after comparison)")
@@ -117,6 +118,7 @@ func run() error {
 	}
 	if *scaleOnly != "" {
 		o.ScaleSotW = *sotw
+		o.ScaleModule = *scaleModule
 		return scaleOnlyRun(ctx, o, *scaleOnly)
 	}
 	if *keysOnly > 0 {
@@ -276,8 +278,12 @@ func scaleOnlyRun(ctx context.Context, o bench.Options, sizes string) error {
 		if r.Change {
 			what = "one moved  "
 		}
-		fmt.Printf("%6d %s: parse %-10s build %-10s push %-10s total %-10s envoy CPU %-8s envoy RSS %.1f MB\n", r.Deployments, what,
-			r.Parse.Round(time.Millisecond), r.Build.Round(time.Millisecond), r.Push.Round(time.Millisecond), r.Total().Round(time.Millisecond), r.EnvoyCPU, float64(r.EnvoyRSS)/(1<<20))
+		mod := ""
+		if r.Module > 0 {
+			mod = fmt.Sprintf(" (module table ACKed after %s)", r.Module.Round(time.Millisecond))
+		}
+		fmt.Printf("%6d %s: parse %-10s build %-10s push %-10s total %-10s envoy CPU %-8s envoy RSS %.1f MB%s\n", r.Deployments, what,
+			r.Parse.Round(time.Millisecond), r.Build.Round(time.Millisecond), r.Push.Round(time.Millisecond), r.Total().Round(time.Millisecond), r.EnvoyCPU, float64(r.EnvoyRSS)/(1<<20), mod)
 	}
 	return err
 }
