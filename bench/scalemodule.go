@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
@@ -65,7 +66,7 @@ func startScaleModule(ctx context.Context, dir, llmgateBin string) (m *scaleModu
 	}
 	m = &scaleModule{cache: cachev3.NewLinearCache(contract.ModuleTableType), acked: make(chan string, 16)}
 	cb := serverv3.CallbackFuncs{StreamRequestFunc: func(_ int64, r *discoveryv3.DiscoveryRequest) error {
-		if r.GetResponseNonce() != "" && r.GetErrorDetail() == nil {
+		if r.GetResponseNonce() != "" && r.GetErrorDetail() == nil && slices.Contains(r.GetResourceNames(), contract.ModuleTableName) {
 			select {
 			case m.acked <- r.GetVersionInfo():
 			default:
