@@ -366,7 +366,13 @@ func TestBYOStaticBootstrap(t *testing.T) {
 	b.serveExtproc(t)
 	port := freePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	startEnvoy(t, envoyBin, b.render(t, "envoy.yaml", "--port", fmt.Sprint(port), "--admin-port", "0"), port, url+"/health/liveliness")
+	boot := b.render(t, "envoy.yaml", "--port", fmt.Sprint(port), "--admin-port", "0")
+	// A bring-your-own Envoy keeps the ext_proc request filter: it loads no
+	// file of ours (D56; llmgate run's default is the module).
+	if y, err := os.ReadFile(boot); err != nil || strings.Contains(string(y), "dynamic_modules") || !strings.Contains(string(y), "envoy.filters.http.ext_proc") {
+		t.Fatalf("the render loads a dynamic module or has no ext_proc request filter (%v)", err)
+	}
+	startEnvoy(t, envoyBin, boot, port, url+"/health/liveliness")
 	code, _, body := post(t, url+"/v1/chat/completions", master, `{"model":"gpt-x","messages":[{"role":"user","content":"static"}]}`)
 	if code != 200 || !strings.Contains(string(body), "static") {
 		t.Fatalf("chat: %d %s", code, body)
