@@ -120,12 +120,17 @@ func (p *parser) namedCallback(name, key string, fields []entry) (NamedCallback,
 
 // TeamCallbacks is a litellm_settings.default_team_settings entry: the
 // team's requests are logged to the team's own Langfuse project (LiteLLM's
-// team-based logging; the per-request Langfuse credentials).
+// team-based logging; the per-request Langfuse credentials), and to the
+// generic_api logger when the team's lists name it.
 type TeamCallbacks struct {
 	TeamID string
 	// Success and Failure: the team's success_callback / failure_callback
 	// name langfuse.
 	Success, Failure bool
+	// GenericSuccess and GenericFailure: they name generic_api — the
+	// team's requests are also logged to GENERIC_LOGGER_ENDPOINT (LiteLLM
+	// adds a team's callbacks to its requests' own callbacks), D58.
+	GenericSuccess, GenericFailure bool
 	// LangfuseHost (default: LANGFUSE_HOST, else DefaultLangfuseHost),
 	// LangfusePublicKey and LangfuseSecret (secret).
 	LangfuseHost      string
@@ -135,7 +140,7 @@ type TeamCallbacks struct {
 
 // defaultTeamSettings reads default_team_settings: a list of teams with
 // their callbacks and Langfuse credentials. Callbacks other than langfuse
-// warn "not yet"; an entry without team_id is an error.
+// and generic_api warn "not yet"; an entry without team_id is an error.
 func (p *parser) defaultTeamSettings(ls *LiteLLMSettings, n *yaml.Node, path string) {
 	items, ok := p.sequence(n, path)
 	if !ok {
@@ -156,12 +161,16 @@ func (p *parser) defaultTeamSettings(ls *LiteLLMSettings, n *yaml.Node, path str
 			case "success_callback", "failure_callback", "callbacks":
 				names, _ := p.strList(f.Value, fk)
 				for j, name := range names {
-					if name != "langfuse" {
-						p.warnAt(f.Value, fmt.Sprintf("%s[%d]", fk, j), "team callback %q: accepted, not implemented yet (team-based logging supports langfuse)", name)
-						continue
+					switch name {
+					case "langfuse":
+						tc.Success = tc.Success || f.Key != "failure_callback"
+						tc.Failure = tc.Failure || f.Key != "success_callback"
+					case "generic_api":
+						tc.GenericSuccess = tc.GenericSuccess || f.Key != "failure_callback"
+						tc.GenericFailure = tc.GenericFailure || f.Key != "success_callback"
+					default:
+						p.warnAt(f.Value, fmt.Sprintf("%s[%d]", fk, j), "team callback %q: accepted, not implemented yet (team-based logging supports langfuse and generic_api)", name)
 					}
-					tc.Success = tc.Success || f.Key != "failure_callback"
-					tc.Failure = tc.Failure || f.Key != "success_callback"
 				}
 			case "langfuse_public_key":
 				tc.LangfusePublicKey, _ = p.str(f.Value, fk)

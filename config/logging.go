@@ -113,7 +113,11 @@ func (p *parser) callbackEnv(cfg *Config) {
 	if f, err := strconv.ParseFloat(get(EnvFlushInterval), 64); err == nil && f > 0 {
 		lg.FlushInterval = time.Duration(min(f, 3600) * float64(time.Second))
 	}
-	if s, f := ls.CallbackEvents("generic_api"); s || f {
+	teamGeneric := false
+	for _, tc := range ls.TeamCallbacks {
+		teamGeneric = teamGeneric || tc.GenericSuccess || tc.GenericFailure
+	}
+	if s, f := ls.CallbackEvents("generic_api"); s || f || teamGeneric {
 		lg.GenericEndpoint = get(EnvGenericLoggerEndpoint)
 		if lg.GenericEndpoint == "" {
 			p.add(SeverityWarning, 0, 0, "litellm_settings.callbacks", "callback \"generic_api\": %s is not set; no events are sent", EnvGenericLoggerEndpoint)

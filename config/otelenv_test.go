@@ -48,3 +48,29 @@ func TestOTelSamplerAndLogsEnv(t *testing.T) {
 		}
 	}
 }
+
+// A default_team_settings team may name generic_api (D58): its flags are
+// set and GENERIC_LOGGER_ENDPOINT is read although the global lists do not
+// name the callback; other names still warn "not yet".
+func TestDefaultTeamSettingsGenericAPI(t *testing.T) {
+	yml := "model_list: []\nlitellm_settings:\n  default_team_settings:\n" +
+		"    - team_id: team-1\n      success_callback: [generic_api]\n      failure_callback: [generic_api, datadog]\n" +
+		"    - team_id: team-2\n      failure_callback: [generic_api]\n"
+	cfg := mustParse(t, yml, func(k string) (string, bool) {
+		if k == "GENERIC_LOGGER_ENDPOINT" {
+			return "http://hook/log", true
+		}
+		return "", false
+	})
+	tc := cfg.LiteLLM.TeamCallbacks
+	if len(tc) != 2 || !tc[0].GenericSuccess || !tc[0].GenericFailure || tc[1].GenericSuccess || !tc[1].GenericFailure || tc[0].Success || tc[0].Failure {
+		t.Fatalf("team callbacks %+v", tc)
+	}
+	if cfg.LiteLLM.Logging.GenericEndpoint != "http://hook/log" {
+		t.Errorf("generic endpoint %q", cfg.LiteLLM.Logging.GenericEndpoint)
+	}
+	if all := fmt.Sprint(cfg.Warnings); !strings.Contains(all, `team callback "datadog": accepted, not implemented yet`) || strings.Contains(all, `"generic_api"`) ||
+		strings.Contains(all, "langfuse_public_key") {
+		t.Errorf("warnings %v", cfg.Warnings)
+	}
+}

@@ -84,6 +84,12 @@ func callbackSettings(cfg *config.Config) callbacks.Settings {
 		}
 	}
 	for _, tc := range ls.TeamCallbacks {
+		if tc.GenericSuccess || tc.GenericFailure { // the team's generic_api (D58)
+			s.AddTeamGeneric(tc.TeamID, callbacks.Events{Success: tc.GenericSuccess, Failure: tc.GenericFailure}, lg.GenericEndpoint, lg.GenericHeaders)
+		}
+		if !tc.Success && !tc.Failure && tc.LangfusePublicKey == "" {
+			continue
+		}
 		// default_team_settings: the team's Langfuse project.
 		if s.Teams == nil {
 			s.Teams = map[string]*callbacks.LangfuseSettings{}

@@ -45,6 +45,22 @@ type Settings struct {
 	// Langfuse project (its Events, or the global langfuse callback's)
 	// instead of the global one; by team id.
 	Teams map[string]*LangfuseSettings
+	// TeamGeneric are default_team_settings teams whose lists name
+	// generic_api: their requests go to the generic_api logger too (with
+	// these events), whether or not the global lists name it.
+	TeamGeneric map[string]Events
+}
+
+// AddTeamGeneric makes a team's requests go to the generic_api logger
+// (endpoint and headers: GENERIC_LOGGER_*) for the events given.
+func (s *Settings) AddTeamGeneric(team string, ev Events, endpoint string, headers map[string]string) {
+	if s.TeamGeneric == nil {
+		s.TeamGeneric = map[string]Events{}
+	}
+	s.TeamGeneric[team] = ev
+	if s.Generic == nil {
+		s.Generic = &GenericSettings{Endpoint: endpoint, Headers: headers} // no global events
+	}
 }
 
 // teamSender names the sender of a team's Langfuse project.
@@ -238,8 +254,8 @@ func (m *Manager) Sink() outcome.Sink {
 			ol.enqueue(t) // the OTLP access log: every request, sampled or not
 		}
 		failed := t.Failed()
-		if s.Generic != nil && s.Generic.want(failed) {
-			gen.enqueue(t)
+		if s.Generic != nil && (s.Generic.want(failed) || t.TeamID != "" && s.TeamGeneric[t.TeamID].want(failed)) {
+			gen.enqueue(t) // once, whether the global lists or the team's name it
 		}
 		globalLF := s.Langfuse != nil && s.Langfuse.want(failed)
 		switch {

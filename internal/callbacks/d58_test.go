@@ -213,3 +213,42 @@ func TestExportTracesWire(t *testing.T) {
 		t.Errorf("server and request spans %v %v", spans[2], spans[3])
 	}
 }
+
+// A team whose default_team_settings lists name generic_api gets its
+// requests posted to the generic logger with the team's events, whether or
+// not the global lists name it; each request once.
+func TestTeamGenericAPI(t *testing.T) {
+	for _, global := range []bool{false, true} {
+		rcv := &receiver{}
+		srv := httptest.NewServer(rcv)
+		s := Settings{BatchSize: 100, FlushInterval: time.Hour}
+		if global {
+			s.Generic = &GenericSettings{Events: Events{Success: true}, Endpoint: srv.URL}
+		}
+		s.AddTeamGeneric("team-1", Events{Success: true, Failure: true}, srv.URL, nil)
+		m := New(nil)
+		m.Configure(s)
+		sink := m.Sink()
+		for i, tc := range []struct {
+			team   string
+			status int
+		}{{"team-1", 200}, {"team-1", 500}, {"team-2", 200}, {"", 500}} {
+			tr := sampleTry(fmt.Sprintf("c%d", i), tc.status)
+			tr.TeamID = tc.team
+			sink(tr)
+		}
+		m.Close()
+		srv.Close()
+		bodies, _ := rcv.posts()
+		all := ""
+		for _, b := range bodies {
+			all += string(b)
+		}
+		want := map[string]bool{"c0": true, "c1": true, "c2": global, "c3": false}
+		for id, w := range want {
+			if n := strings.Count(all, `"id":"`+id+`"`); n != map[bool]int{true: 1, false: 0}[w] {
+				t.Errorf("global %v: %s posted %d times, want %v", global, id, n, w)
+			}
+		}
+	}
+}
