@@ -7,9 +7,9 @@ package main
 // wait, unless the previous try's response already carried the wait as
 // Retry-After; then it runs the try's timeout from the moment the try goes
 // out and, when no response headers came in time, answers the router a 408
-// with LiteLLM's Timeout error, marked retriable (contract.RetryHeader) when
-// another try follows. Envoy resets the provider's stream and retries; the
-// last try's 408 is the client's answer. Envoy's own per-try timer, which
+// with LiteLLM's Timeout error, which the attempt filter marks retriable as
+// a provider's 408 (TimeoutErrorRetries). Envoy resets the provider's stream
+// and retries; the last try's 408 is the client's answer. Envoy's own per-try timer, which
 // starts before the upstream filters, is set longer (the request filter
 // adds the longest wait) and stays the backstop. Every other request passes
 // with one metadata read.
@@ -58,7 +58,6 @@ type spacingTry struct {
 	done    bool // response headers came, the filter answered, or the try ended
 	timer   *time.Timer
 	timeout time.Duration
-	last    bool   // no try follows
 	group   string // for LiteLLM's message
 }
 
@@ -115,7 +114,7 @@ func spacingRequestHeaders(m, f C.uintptr_t) int {
 	i := attempt - 1
 	group, _ := metadataString(f, contract.ContextMetadataNamespace, "group")
 	t := &spacingTry{timeout: time.Duration(timeout) * time.Millisecond, group: group,
-		last: i >= countTries(holds)-1, sched: C.envoy_dynamic_module_callback_http_filter_scheduler_new(f)}
+		sched: C.envoy_dynamic_module_callback_http_filter_scheduler_new(f)}
 	spacingTries.Store(uintptr(m), t)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -126,16 +125,6 @@ func spacingRequestHeaders(m, f C.uintptr_t) int {
 	}
 	t.arm()
 	return reqHeadersContinue
-}
-
-func countTries(holds string) int {
-	n := 1
-	for j := 0; j < len(holds); j++ {
-		if holds[j] == ',' {
-			n++
-		}
-	}
-	return n
 }
 
 // arm starts the try's timeout; t.mu held.
@@ -226,14 +215,14 @@ func spacingDestroy(m C.uintptr_t) {
 }
 
 // answerTimeout answers the router for a try whose timeout passed: LiteLLM's
-// Timeout (408), retriable when another try follows.
+// Timeout (408).
 func answerTimeout(f C.uintptr_t, t *spacingTry) {
+	// The attempt filter, which every error response of a try meets (the
+	// fast path's from the response on), decides the retry as for a
+	// provider's 408: retry_policy's TimeoutErrorRetries, else num_retries.
 	hs := [][2]string{{":status", "408"}, {"content-type", "application/json"}, {contract.SpacingTimeoutHeader, "1"}}
-	if !t.last {
-		hs = append(hs, [2]string{contract.RetryHeader, "timeout"})
-	}
 	body := extproc.TimeoutErrorBody(t.group)
-	var arr [4]C.dm_hdr
+	var arr [3]C.dm_hdr
 	var pin runtime.Pinner
 	defer pin.Unpin()
 	for i, kv := range hs {

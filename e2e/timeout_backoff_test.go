@@ -92,6 +92,27 @@ router_settings:
 		}
 	})
 
+	t.Run("timeout_error_retries_bounds_the_retries_after_a_timeout", func(t *testing.T) {
+		fake := fakeprovider.StartT(t, fakeprovider.Options{})
+		g := startGatewayArgs(t, fmt.Sprintf(`
+model_list:
+  - model_name: slow
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %s/slow/v1, api_key: k, timeout: 1}
+router_settings:
+  num_retries: 3
+  retry_policy: {TimeoutErrorRetries: 1}
+`, fake.URL()), moduleArgs)
+		if err := fake.AddRule(fakeprovider.Rule{Fault: fakeprovider.Fault{Delay: 3 * time.Second}}); err != nil {
+			t.Fatal(err)
+		}
+		code, _, b := post(t, g.URL+"/v1/chat/completions", "", fmt.Sprintf(body, "slow"))
+		assertOpenAIError(t, code, b, 408, "litellm.Timeout")
+		// LiteLLM: retry_policy's TimeoutErrorRetries, not num_retries, for a timeout.
+		if n := len(fake.Requests()); n != 2 {
+			t.Fatalf("%d calls, want 1 + TimeoutErrorRetries = 2", n)
+		}
+	})
+
 	t.Run("another_deployment_is_tried_at_once", func(t *testing.T) {
 		fake := fakeprovider.StartT(t, fakeprovider.Options{})
 		g := startGateway(t, fmt.Sprintf(`
