@@ -261,6 +261,8 @@ func sampleReport() *Report {
 			{Name: "llmgate-redis", Config: redisDesc, Skipped: "redis-server not found"},
 			{Name: "llmgate-keys", Config: keysDesc, Latency: lat(ms(3.05), ms(2.05), 980), Stream: StreamFigure{TTFT: ms(3), Gap: ms(1), AddedTTFT: ms(2)},
 				Parts: []*PartFigure{{Name: "llmgate", IdleRSS: 20 << 20, PeakRSS: 40 << 20}, {Name: "envoy", IdleRSS: 1 << 20, PeakRSS: 2 << 20}}},
+			{Name: "llmgate-observed", Config: observedDesc, Latency: lat(ms(3.3), ms(2.3), 960), Stream: StreamFigure{TTFT: ms(3), Gap: ms(1), AddedTTFT: ms(2)},
+				Parts: []*PartFigure{{Name: "llmgate", IdleRSS: 20 << 20, PeakRSS: 40 << 20}, {Name: "envoy", IdleRSS: 1 << 20, PeakRSS: 2 << 20}}},
 		},
 		Scale: []ScaleResult{{Deployments: 10, Push: ms(20)}, {Deployments: 1000, Push: ms(90)}, {Deployments: 10000, Parse: ms(300), Build: ms(400), Push: ms(500)},
 			{Deployments: 10000, Change: true, Parse: ms(300), Build: ms(400), Push: ms(50)}},
@@ -291,6 +293,8 @@ func TestChecks(t *testing.T) {
 		{"A config change serves within 1 s", "yes", "80.00 ms"},
 		{"Virtual key (1000 in the store) adds ≤ 0.1 ms p50 at concurrency 1 over the master key (issue 11)", "yes", "+25 µs (p50 1.52 ms vs 1.50 ms)"},
 		{"Virtual key (1000 in the store) loses ≤ 5% throughput at concurrency 64 against the master key (issue 11)", "yes", "-2.0% (980 vs 1000 rps)"},
+		{"Observability (metrics, traces of every request, a logging callback) adds ≤ 0.1 ms p50 at concurrency 1 (issue 12)", "**no**", "+150 µs (p50 1.65 ms vs 1.50 ms)"},
+		{"Observability loses ≤ 5% throughput at concurrency 64 (issue 12)", "yes", "-4.0% (960 vs 1000 rps)"},
 	}
 	for _, tt := range tests {
 		c, ok := got[tt.target]
