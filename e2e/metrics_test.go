@@ -50,6 +50,11 @@ general_settings:
 // what the fake provider served. The gateway port's /metrics asks for the
 // key (require_auth_for_metrics_endpoint defaults to true in LiteLLM).
 func TestPrometheusScrapesLiteLLMMetrics(t *testing.T) {
+	// The dashboard's "ext_proc streams" panel charts the ext_proc filters'
+	// streams, which a gateway whose module serves every request (the
+	// default since D56) never opens, so Envoy exports no such series:
+	// the dashboard check runs on the ext_proc request filter.
+	t.Setenv("LLMGATE_REQUEST_FILTER", "extproc")
 	promBin := needPrometheus(t)
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/bad/"}, Fault: fakeprovider.Fault{Status: 500}}); err != nil {
