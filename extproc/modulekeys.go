@@ -1,6 +1,8 @@
 package extproc
 
 import (
+	"sync"
+
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/outcome"
 )
@@ -29,10 +31,18 @@ func (m *ModuleFilter) UseKeys(v *keys.Service) {
 	// listens (ext_proc then refuses it and publishes the refusal).
 	m.keyRefusals = m.s.Outcomes == nil
 	if m.s.Outcomes == nil {
-		m.s.Outcomes = outcome.NewBus()
+		// The context asks for usage on a key's request exactly when the
+		// gateway's would: its spend sink listens. (With other sinks the
+		// mirror bus already asks for usage on every request.)
+		m.s.Outcomes = spendMirror()
 	}
-	// The context asks for usage on a key's request exactly when the
-	// gateway's would: its spend sink listens.
-	m.s.Outcomes.Register(keys.SpendSink, 1, func(outcome.Try) {})
 	m.st.keys = v
 }
+
+// spendMirror is a bus with only a spend sink, shared by every config the
+// module applies (one sink goroutine in all).
+var spendMirror = sync.OnceValue(func() *outcome.Bus {
+	b := outcome.NewBus()
+	b.Register(keys.SpendSink, 1, func(outcome.Try) {})
+	return b
+})
