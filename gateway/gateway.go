@@ -443,17 +443,24 @@ func (g *Gateway) logServed(cfg *config.Config) {
 // waitReady polls Envoy's admin /ready and reports the admin address.
 // With the module (abi set), the gateway is ready only once Envoy confirmed
 // its ABI version: a listener serving without that word within
-// moduleVerdictAfterReady ends the run (moduleNotConfirmed).
+// moduleVerdictAfterReady ends the run (moduleNotConfirmed). A large config
+// can keep Envoy busy for minutes on a loaded host: past readyWarnAfter the
+// gateway says so once and keeps waiting, until the run ends.
 func (g *Gateway) waitReady(ctx context.Context, admin adminEndpoint, proc *envoy.Process, abi *abiWatch) {
 	c := admin.client()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	start := time.Now()
+	warned := false
+	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-proc.Done():
 			return
 		case <-time.After(50 * time.Millisecond):
+		}
+		if !warned && time.Since(start) > readyWarnAfter {
+			warned = true
+			g.log.Warn("envoy is not ready yet; still waiting", "after", readyWarnAfter.String())
 		}
 		addr, ok := admin.address()
 		if !ok {
@@ -463,7 +470,7 @@ func (g *Gateway) waitReady(ctx context.Context, admin adminEndpoint, proc *envo
 			if abi != nil && !g.moduleVerdict(ctx, proc, abi) {
 				return
 			}
-			g.log.Info("gateway ready", "admin", addr)
+			g.log.Info("gateway ready", "admin", addr, "after", time.Since(start).Round(time.Millisecond).String())
 			// Background health checks go through Envoy: they start once it
 			// serves.
 			go g.ext.RunBackgroundHealth(ctx)
@@ -473,8 +480,11 @@ func (g *Gateway) waitReady(ctx context.Context, admin adminEndpoint, proc *envo
 			return
 		}
 	}
-	g.log.Error("envoy did not become ready within 60s")
 }
+
+// readyWarnAfter: how long Envoy may take to serve before the gateway says
+// it is still waiting.
+const readyWarnAfter = 60 * time.Second
 
 func logWarnings(log *slog.Logger, cfg *config.Config) {
 	for _, w := range cfg.Warnings {

@@ -47,10 +47,6 @@ const (
 // (dynmod/abi.go); Envoy must log that it matched.
 const ModuleABI = "v0.2.0"
 
-// moduleABIWait bounds the wait for Envoy's word on the module's ABI after
-// Envoy started.
-const moduleABIWait = 60 * time.Second
-
 // moduleSetup prepares the module for Envoy: a link named as Envoy looks for
 // it in the private work dir (the search path handed to Envoy), and the
 // filter config with a fresh marker secret.
@@ -151,18 +147,17 @@ func (a *abiWatch) confirmed() bool {
 var errEnvoyExited = errors.New("envoy exited")
 
 // wait returns nil once Envoy said the ABI matched, an error on a mismatch
-// or when Envoy said nothing within moduleABIWait, errEnvoyExited when done
-// closes first.
+// (or when moduleVerdict gave up on a serving listener without the word),
+// errEnvoyExited when done closes first. It sets no clock of its own: Envoy
+// loads the module when it builds the listener, after every cluster of the
+// config, which takes minutes for a large config on a busy host, and a slow
+// start is no reason to give up the module.
 func (a *abiWatch) wait(done <-chan struct{}) error {
 	select {
 	case <-a.verdict:
 		return a.err
 	case <-done:
 		return errEnvoyExited
-	case <-time.After(moduleABIWait):
-		a.report(fmt.Errorf("envoy did not confirm the dynamic module's ABI version %s within %s", ModuleABI, moduleABIWait))
-		<-a.verdict
-		return a.err
 	}
 }
 
