@@ -6,6 +6,7 @@ package main
 import "C"
 
 import (
+	"context"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,10 @@ type filterConfig struct {
 	outcomes *outbox
 	// upstream: the per-try filter in the router's upstream filters (upstream.go)
 	upstream bool
+	// ctx ends when Envoy destroys the config (a listener replaced or
+	// removed): its table subscriptions and outcome shipping stop.
+	ctx  context.Context
+	stop context.CancelFunc
 }
 
 func parseFilterConfig(name, s string) (*filterConfig, error) {
@@ -33,7 +38,8 @@ func parseFilterConfig(name, s string) (*filterConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &filterConfig{name: name, cfg: c, keys: keys.NewView(), upstream: name == filter.UpstreamFilterName}, nil
+	ctx, stop := context.WithCancel(context.Background())
+	return &filterConfig{name: name, cfg: c, keys: keys.NewView(), upstream: name == filter.UpstreamFilterName, ctx: ctx, stop: stop}, nil
 }
 
 // start subscribes to the gateway's module table.
@@ -43,7 +49,7 @@ func (c *filterConfig) start() {
 		go c.subscribe(keyTableNames(), c.applyKeys)
 	}
 	if c.cfg.OutcomeSocket != "" {
-		c.outcomes = newOutbox(c.cfg.OutcomeSocket)
+		c.outcomes = newOutbox(c.ctx, c.cfg.OutcomeSocket)
 	}
 }
 

@@ -18,12 +18,14 @@ import (
 )
 
 // Filter configs live in a fixed table; the index + 1 is the pointer Envoy
-// hands back, so no Go pointer crosses into Envoy. A config is never freed
-// (Envoy destroys one only when the listener goes, and keeps few).
+// hands back, so no Go pointer crosses into Envoy. Envoy destroys a config
+// once no filter of it is left (its listener replaced or removed): its
+// goroutines stop and its slot is used again.
 var (
-	configs   [1024]atomic.Pointer[filterConfig]
-	nconfigs  int
-	configsMu sync.Mutex
+	configs     [1024]atomic.Pointer[filterConfig]
+	nconfigs    int
+	freeConfigs []int
+	configsMu   sync.Mutex
 )
 
 func configOf(p C.uintptr_t) *filterConfig {
@@ -102,20 +104,40 @@ func envoy_dynamic_module_on_http_filter_config_new(envoyCfg C.uintptr_t, name C
 	}
 	configsMu.Lock()
 	defer configsMu.Unlock()
-	if nconfigs >= len(configs) {
+	var i int
+	switch {
+	case len(freeConfigs) > 0:
+		i = freeConfigs[len(freeConfigs)-1]
+		freeConfigs = freeConfigs[:len(freeConfigs)-1]
+	case nconfigs < len(configs):
+		i = nconfigs
+		nconfigs++
+	default:
+		c.stop()
 		envoyLog(logError, "llmgate module: too many filter configs")
 		return 0
 	}
-	i := nconfigs
 	configs[i].Store(c)
-	nconfigs++
 	c.start()
 	envoyLog(logInfo, "llmgate module: request filter config "+c.name+" loaded")
 	return C.uintptr_t(i + 1)
 }
 
 //export envoy_dynamic_module_on_http_filter_config_destroy
-func envoy_dynamic_module_on_http_filter_config_destroy(p C.uintptr_t) {}
+func envoy_dynamic_module_on_http_filter_config_destroy(p C.uintptr_t) {
+	defer quiet("filter_config_destroy")
+	i := int(p) - 1
+	if i < 0 || i >= len(configs) {
+		return
+	}
+	configsMu.Lock()
+	defer configsMu.Unlock()
+	if c := configs[i].Swap(nil); c != nil {
+		c.stop()
+		freeConfigs = append(freeConfigs, i)
+		envoyLog(logInfo, "llmgate module: filter config "+c.name+" released")
+	}
+}
 
 //export envoy_dynamic_module_on_http_filter_per_route_config_new
 func envoy_dynamic_module_on_http_filter_per_route_config_new(name C.dm_buf, cfg C.dm_buf) C.uintptr_t {

@@ -123,9 +123,9 @@ type outbox struct {
 	socket  string
 }
 
-func newOutbox(socket string) *outbox {
+func newOutbox(ctx context.Context, socket string) *outbox {
 	b := &outbox{socket: socket}
-	go b.ship()
+	go b.ship(ctx)
 	return b
 }
 
@@ -146,9 +146,11 @@ func (b *outbox) take(into []extproc.ModuleOutcome) []extproc.ModuleOutcome {
 	return into
 }
 
-// ship runs for the life of Envoy: it holds one access-log stream to the
-// gateway (reopened with back-off) and sends the records in batches.
-func (b *outbox) ship() {
+// ship runs for the life of its config: it holds one access-log stream to
+// the gateway (reopened with back-off) and sends the records in batches;
+// when ctx ends (Envoy destroyed the config, so no request of it is left)
+// it sends what is left once and stops.
+func (b *outbox) ship(ctx context.Context) {
 	var (
 		conn   *grpc.ClientConn
 		stream alsv3.AccessLogService_StreamAccessLogsClient
@@ -159,7 +161,17 @@ func (b *outbox) ship() {
 	)
 	t := time.NewTicker(flushEvery)
 	defer t.Stop()
-	for range t.C {
+	defer func() {
+		if conn != nil {
+			_ = conn.Close()
+		}
+	}()
+	for last := false; !last; {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			last = true
+		}
 		batch = b.take(batch)
 		if len(batch) == 0 {
 			continue

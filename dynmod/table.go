@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,10 +30,16 @@ import (
 // the ext_proc filter.
 func (c *filterConfig) subscribe(names []string, apply func([]byte) error) {
 	backoff := 100 * time.Millisecond
-	for {
+	for c.ctx.Err() == nil {
 		err := c.streamTables(names, apply)
+		if c.ctx.Err() != nil {
+			return // the config was destroyed
+		}
 		envoyLog(logWarn, fmt.Sprintf("llmgate module: table stream from %s ended: %v", c.cfg.TableSocket, err))
-		time.Sleep(backoff)
+		select {
+		case <-c.ctx.Done():
+		case <-time.After(backoff):
+		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
 }
@@ -48,7 +53,7 @@ func (c *filterConfig) streamTables(names []string, apply func([]byte) error) er
 		return err
 	}
 	defer conn.Close()
-	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(context.Background())
+	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(c.ctx)
 	if err != nil {
 		return err
 	}
