@@ -166,13 +166,14 @@ func (g *Gateway) xdsOptions() xds.Options {
 	}
 	o.NoPriorityGroup = g.o.NoPriorityGroup
 	o.RequestModule = g.module
-	extproc.SetModuleSpacing(g.module != nil) // the module spaces same-deployment retries (D59)
 	if g.o.ExtProcAddress != "" {
 		o.ExtProcAddress = g.o.ExtProcAddress
 		o.ExtProcTLS = g.o.ExtProcTLS
 	} else {
 		o.ExtProcSocket = filepath.Join(g.workDir, "extproc.sock")
 	}
+	// The module's spacing filter is in the router's upstream filters (D59).
+	extproc.SetModuleSpacing(xds.ModuleUpstream(o))
 	return o
 }
 

@@ -176,9 +176,6 @@ func deploymentProtocolOptions(d *config.Deployment, fast, tls bool, o Options) 
 		}
 		po.HttpFilters = append(fp, codec)
 	}
-	if po.HttpFilters, err = withSpacing(po.HttpFilters, o); err != nil { // D59
-		return nil, err
-	}
 	return toAny(po)
 }
 

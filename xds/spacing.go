@@ -9,9 +9,9 @@ import (
 	"github.com/llmgate/llmgate/dynmod/filter"
 )
 
-// withSpacing puts the module's spacing filter first in a deployment
-// cluster's upstream filters when the module is loaded (docs/architecture.md
-// D59, dynmod/spacing.go): it spaces a retry on the same deployment by
+// withSpacing puts the module's spacing filter first in the router's
+// upstream filters of module mode (docs/architecture.md D59,
+// dynmod/spacing.go; one filter config: the module keeps at most 1,024): it spaces a retry on the same deployment by
 // LiteLLM's wait and runs each try's timeout from the moment the try goes
 // out. First, so that a held try reaches no other filter before its wait
 // ends, and its 408 goes straight to the router.
