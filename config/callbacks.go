@@ -15,6 +15,8 @@ var implementedCallbacks = map[string]bool{
 	"generic_api": true,
 	"langfuse":    true,
 	"otel":        true,
+	"s3":          true,
+	"s3_v2":       true,
 }
 
 // DefaultLatencyBuckets are LiteLLM's Prometheus latency buckets in
@@ -62,7 +64,7 @@ func (p *parser) callbackList(n *yaml.Node, path string) []string {
 	}
 	for i, name := range names {
 		if name != "" && !implementedCallbacks[name] && !p.named[name] {
-			p.warnAt(n, fmt.Sprintf("%s[%d]", path, i), "callback %q: accepted, not implemented yet; implemented: prometheus, generic_api, langfuse, otel", name)
+			p.warnAt(n, fmt.Sprintf("%s[%d]", path, i), "callback %q: accepted, not implemented yet; implemented: prometheus, generic_api, langfuse, otel, s3", name)
 		}
 	}
 	return names

@@ -131,6 +131,10 @@ type TeamCallbacks struct {
 	// team's requests are also logged to GENERIC_LOGGER_ENDPOINT (LiteLLM
 	// adds a team's callbacks to its requests' own callbacks), D58.
 	GenericSuccess, GenericFailure bool
+	// S3Success and S3Failure: they name s3 (or s3_v2) — the team's
+	// requests are also written to the s3 callback's bucket
+	// (s3_callback_params).
+	S3Success, S3Failure bool
 	// LangfuseHost (default: LANGFUSE_HOST, else DefaultLangfuseHost),
 	// LangfusePublicKey and LangfuseSecret (secret).
 	LangfuseHost      string
@@ -168,8 +172,11 @@ func (p *parser) defaultTeamSettings(ls *LiteLLMSettings, n *yaml.Node, path str
 					case "generic_api":
 						tc.GenericSuccess = tc.GenericSuccess || f.Key != "failure_callback"
 						tc.GenericFailure = tc.GenericFailure || f.Key != "success_callback"
+					case "s3", "s3_v2":
+						tc.S3Success = tc.S3Success || f.Key != "failure_callback"
+						tc.S3Failure = tc.S3Failure || f.Key != "success_callback"
 					default:
-						p.warnAt(f.Value, fmt.Sprintf("%s[%d]", fk, j), "team callback %q: accepted, not implemented yet (team-based logging supports langfuse and generic_api)", name)
+						p.warnAt(f.Value, fmt.Sprintf("%s[%d]", fk, j), "team callback %q: accepted, not implemented yet (team-based logging supports langfuse, generic_api and s3)", name)
 					}
 				}
 			case "langfuse_public_key":

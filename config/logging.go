@@ -77,6 +77,9 @@ type LoggingSettings struct {
 	// Named are callback_settings' generic_api instances (sorted by name);
 	// each receives events when a callback list names it.
 	Named []NamedCallback
+	// S3 is litellm_settings.s3_callback_params (nil when absent and no
+	// callback list names s3).
+	S3 *S3CallbackParams
 	// BatchSize and FlushInterval bound each callback's batches.
 	BatchSize     int
 	FlushInterval time.Duration
@@ -127,6 +130,7 @@ func (p *parser) callbackEnv(cfg *Config) {
 	if s, f := ls.CallbackEvents("otel"); s || f {
 		p.otelEnv(lg, get)
 	}
+	p.s3Env(ls, get)
 	for i := range ls.TeamCallbacks {
 		if tc := &ls.TeamCallbacks[i]; tc.LangfuseHost == "" {
 			tc.LangfuseHost = strings.TrimRight(get(EnvLangfuseHost), "/")

@@ -376,6 +376,8 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			}
 		case "default_team_settings":
 			p.defaultTeamSettings(ls, v, key)
+		case "s3_callback_params":
+			p.s3CallbackParams(ls, v, key)
 		case "turn_off_message_logging":
 			ls.Logging.TurnOffMessageLogging, _ = p.bool(v, key)
 		case "redact_user_api_key_info":

@@ -83,7 +83,20 @@ func callbackSettings(cfg *config.Config) callbacks.Settings {
 				Events: callbacks.Events{Success: ok && nc.Success, Failure: fail && nc.Failure}})
 		}
 	}
+	if sp := lg.S3; sp != nil && sp.Bucket != "" {
+		ok, fail := ls.S3Callback()
+		s.S3 = &callbacks.S3Settings{Events: callbacks.Events{Success: ok, Failure: fail}, Bucket: sp.Bucket, Region: sp.Region,
+			Endpoint: sp.Endpoint, AccessKeyID: sp.AccessKeyID, SecretAccessKey: sp.SecretAccessKey, SessionToken: sp.SessionToken,
+			Path: sp.Path, KeyPrefix: sp.KeyPrefix, VirtualHosted: sp.VirtualHosted, InsecureSkipVerify: sp.InsecureSkipVerify,
+			SSE: sp.SSE, SSEKMSKeyID: sp.SSEKMSKeyID, BatchSize: sp.BatchSize, FlushInterval: sp.FlushInterval}
+	}
 	for _, tc := range ls.TeamCallbacks {
+		if s.S3 != nil && (tc.S3Success || tc.S3Failure) { // the team's s3 (D64)
+			if s.TeamS3 == nil {
+				s.TeamS3 = map[string]callbacks.Events{}
+			}
+			s.TeamS3[tc.TeamID] = callbacks.Events{Success: tc.S3Success, Failure: tc.S3Failure}
+		}
 		if tc.GenericSuccess || tc.GenericFailure { // the team's generic_api (D58)
 			s.AddTeamGeneric(tc.TeamID, callbacks.Events{Success: tc.GenericSuccess, Failure: tc.GenericFailure}, lg.GenericEndpoint, lg.GenericHeaders)
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,11 @@ type Settings struct {
 	// generic_api: their requests go to the generic_api logger too (with
 	// these events), whether or not the global lists name it.
 	TeamGeneric map[string]Events
+	// S3 is the s3 callback (nil: off): one object per request.
+	S3 *S3Settings
+	// TeamS3 are default_team_settings teams whose lists name s3: their
+	// requests go to the s3 logger too (s3_callback_params).
+	TeamS3 map[string]Events
 }
 
 // AddTeamGeneric makes a team's requests go to the generic_api logger
@@ -122,6 +128,8 @@ type Manager struct {
 	senders map[string]*sender
 	closed  bool
 
+	s3 s3Client
+
 	otelTraces  *tracesExporter
 	otelMetrics *GenAIMetrics
 	otelSampler sampler
@@ -163,6 +171,9 @@ func (m *Manager) Configure(s Settings) {
 	}
 	for _, nc := range s.Named {
 		m.start(nc.Name, s, m.postNamed(nc.Name))
+	}
+	if s.S3 != nil && s.S3.Bucket != "" {
+		m.startBatched(S3, s, m.postS3, s.S3.BatchSize, s.S3.FlushInterval)
 	}
 	for team, lf := range s.Teams {
 		if lf.PublicKey != "" && lf.SecretKey != "" {
@@ -207,16 +218,23 @@ func (m *Manager) Configure(s Settings) {
 // Enabled reports whether any logging callback is configured.
 func (s *Settings) Enabled() bool {
 	return s.OTel != nil || len(s.Named) > 0 || len(s.Teams) > 0 || (s.Generic != nil && s.Generic.Endpoint != "") ||
+		(s.S3 != nil && s.S3.Bucket != "") ||
 		(s.Langfuse != nil && s.Langfuse.PublicKey != "" && s.Langfuse.SecretKey != "")
 }
 
 func (m *Manager) start(name string, s Settings, post func(context.Context, []outcome.Try) error) {
+	m.startBatched(name, s, post, 0, 0)
+}
+
+// startBatched starts a sender with its own batch size and flush interval
+// (0: the settings' BatchSize and FlushInterval).
+func (m *Manager) startBatched(name string, s Settings, post func(context.Context, []outcome.Try) error, batch int, flush time.Duration) {
 	if m.senders[name] != nil {
 		return
 	}
-	q := min(max(4*s.BatchSize, 1024), maxQueue)
+	q := min(max(4*max(s.BatchSize, batch), 1024), maxQueue)
 	sd := &sender{name: name, q: make(chan outcome.Try, q), post: post, log: m.log, done: make(chan struct{}),
-		settings: &m.settings}
+		settings: &m.settings, batch: batch, flush: flush}
 	m.senders[name] = sd
 	go sd.run()
 }
@@ -227,7 +245,7 @@ func (m *Manager) Sink() outcome.Sink {
 	return func(t outcome.Try) {
 		s := m.settings.Load()
 		m.mu.Lock()
-		gen, lf, ot, ol := m.senders[GenericAPI], m.senders[Langfuse], m.senders[OTel], m.senders[OTelLogs]
+		gen, lf, ot, ol, s3s := m.senders[GenericAPI], m.senders[Langfuse], m.senders[OTel], m.senders[OTelLogs], m.senders[S3]
 		gm, smp := m.otelMetrics, m.otelSampler
 		var named []*sender
 		for _, nc := range s.Named {
@@ -256,6 +274,9 @@ func (m *Manager) Sink() outcome.Sink {
 		failed := t.Failed()
 		if s.Generic != nil && (s.Generic.want(failed) || t.TeamID != "" && s.TeamGeneric[t.TeamID].want(failed)) {
 			gen.enqueue(t) // once, whether the global lists or the team's name it
+		}
+		if s.S3 != nil && (s.S3.want(failed) || t.TeamID != "" && s.TeamS3[t.TeamID].want(failed)) {
+			s3s.enqueue(t)
 		}
 		globalLF := s.Langfuse != nil && s.Langfuse.want(failed)
 		switch {
@@ -315,13 +336,13 @@ func (m *Manager) Stats() []Stat {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []Stat
-	names := []string{GenericAPI, Langfuse, OTel, OTelLogs}
+	names := []string{GenericAPI, Langfuse, OTel, OTelLogs, S3}
 	for name := range m.senders {
-		if name != GenericAPI && name != Langfuse && name != OTel && name != OTelLogs {
+		if !slices.Contains(names[:5], name) {
 			names = append(names, name)
 		}
 	}
-	sort.Strings(names[4:])
+	sort.Strings(names[5:])
 	for _, name := range names {
 		if s := m.senders[name]; s != nil {
 			out = append(out, Stat{Name: name, Sent: s.sent.Load(), Dropped: s.dropped.Load(), Failures: s.failures.Load()})
@@ -337,6 +358,10 @@ type sender struct {
 	post     func(context.Context, []outcome.Try) error
 	log      *slog.Logger
 	settings *atomic.Pointer[Settings]
+	// batch and flush override the settings' BatchSize and FlushInterval
+	// when set (the s3 callback's DEFAULT_S3_* knobs).
+	batch int
+	flush time.Duration
 
 	mu      sync.RWMutex // held to send on q; Lock to close it
 	stopped bool
@@ -373,10 +398,20 @@ func (s *sender) stop() {
 	<-s.done
 }
 
+func (s *sender) batchSize() int {
+	if s.batch > 0 {
+		return s.batch
+	}
+	return max(s.settings.Load().BatchSize, 1)
+}
+
 func (s *sender) run() {
 	defer close(s.done)
-	st := s.settings.Load()
-	tick := time.NewTicker(st.FlushInterval)
+	flush := s.flush
+	if flush <= 0 {
+		flush = s.settings.Load().FlushInterval
+	}
+	tick := time.NewTicker(flush)
 	defer tick.Stop()
 	var batch []outcome.Try
 	for {
@@ -385,14 +420,14 @@ func (s *sender) run() {
 			if !ok {
 				// Shutting down: what is left goes in batches, one post each.
 				for len(batch) > 0 {
-					n := min(len(batch), max(s.settings.Load().BatchSize, 1))
+					n := min(len(batch), s.batchSize())
 					s.deliver(batch[:n], 1)
 					batch = batch[n:]
 				}
 				return
 			}
 			batch = append(batch, t)
-			if len(batch) >= s.settings.Load().BatchSize {
+			if len(batch) >= s.batchSize() {
 				s.deliver(batch, Attempts)
 				batch = nil
 			}
@@ -441,6 +476,14 @@ func (e *statusError) Error() string { return fmt.Sprintf("status %d: %s", e.sta
 // retryable: network errors, 408, 429 and 5xx are tried again; other
 // answers would be the same next time.
 func retryable(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok { // a batch's errors (s3): any worth a retry
+		for _, e := range j.Unwrap() {
+			if retryable(e) {
+				return true
+			}
+		}
+		return false
+	}
 	if se, ok := err.(*statusError); ok {
 		return se.status == 408 || se.status == 429 || se.status >= 500
 	}
@@ -449,15 +492,23 @@ func retryable(err error) bool {
 
 // postJSON posts body with the headers and reads the answer.
 func (m *Manager) postJSON(ctx context.Context, url string, body []byte, hdr map[string]string) error {
+	return post(ctx, m.client, url, "application/json", body, hdr)
+}
+
+// post sends one POST of body (its content type and headers) and reads the
+// answer: a non-2xx status is a *statusError (retryable tells whether to
+// try again). Every HTTP receiver's post goes through here; the sender
+// retries.
+func post(ctx context.Context, client *http.Client, url, contentType string, body []byte, hdr map[string]string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := m.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}

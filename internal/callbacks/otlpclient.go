@@ -1,10 +1,8 @@
 package callbacks
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"io"
 	"net/http"
 	"net/url"
 
@@ -71,24 +69,7 @@ func (c *otlpClient) post(ctx context.Context, msg proto.Message) error {
 
 // postBytes sends an encoded message over OTLP/HTTP protobuf.
 func (c *otlpClient) postBytes(ctx context.Context, body []byte) error {
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	hr.Header.Set("Content-Type", "application/x-protobuf")
-	for k, v := range c.headers {
-		hr.Header.Set(k, v)
-	}
-	resp, err := c.client.Do(hr)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	if resp.StatusCode/100 != 2 {
-		return &statusError{status: resp.StatusCode, body: string(bytes.TrimSpace(b))}
-	}
-	return nil
+	return post(ctx, c.client, c.url, "application/x-protobuf", body, c.headers)
 }
 
 func (c *otlpClient) close() {

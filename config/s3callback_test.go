@@ -1,0 +1,73 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// litellm_settings.s3_callback_params as LiteLLM reads it: os.environ/
+// references, the AWS_* environment for what is not set, the s3 and s3_v2
+// names, DEFAULT_S3_* batching; a team's lists may name s3.
+func TestS3CallbackParams(t *testing.T) {
+	yml := `model_list: []
+litellm_settings:
+  callbacks: [s3_v2]
+  s3_callback_params:
+    s3_bucket_name: logs
+    s3_endpoint_url: http://127.0.0.1:9000/
+    s3_aws_access_key_id: os.environ/MY_KEY
+    s3_aws_secret_access_key: os.environ/MY_SECRET
+    s3_path: llm/
+    s3_use_key_prefix: true
+    s3_verify: false
+    s3_sse_kms_key_id: kms-1
+    s3_use_team_prefix: true
+    s3_aws_role_name: r
+  default_team_settings:
+    - team_id: team-1
+      success_callback: [s3]
+`
+	cfg := mustParse(t, yml, env("MY_KEY", "AKID", "MY_SECRET", "zq9secret", "AWS_REGION_NAME", "eu-west-1", "DEFAULT_S3_FLUSH_INTERVAL_SECONDS", "0.5", "DEFAULT_S3_BATCH_SIZE", "3"))
+	sp := cfg.LiteLLM.Logging.S3
+	want := S3CallbackParams{Bucket: "logs", Region: "eu-west-1", Endpoint: "http://127.0.0.1:9000", AccessKeyID: "AKID", SecretAccessKey: "zq9secret",
+		Path: "llm/", KeyPrefix: true, InsecureSkipVerify: true, SSE: "aws:kms", SSEKMSKeyID: "kms-1", BatchSize: 3, FlushInterval: 500 * time.Millisecond}
+	if sp == nil || *sp != want {
+		t.Fatalf("s3 params %+v, want %+v", sp, want)
+	}
+	if s, f := cfg.LiteLLM.S3Callback(); !s || !f {
+		t.Errorf("s3_v2 in callbacks: events %v %v", s, f)
+	}
+	if tc := cfg.LiteLLM.TeamCallbacks; len(tc) != 1 || !tc[0].S3Success || tc[0].S3Failure {
+		t.Errorf("team callbacks %+v", tc)
+	}
+	all := fmt.Sprint(cfg.Warnings)
+	for _, w := range []string{"s3_use_team_prefix: accepted, not implemented yet", "s3_aws_role_name: accepted, not implemented yet"} {
+		if !strings.Contains(all, w) {
+			t.Errorf("no warning %q in %s", w, all)
+		}
+	}
+	if strings.Contains(all, `callback "s3`) || strings.Contains(all, "zq9secret") {
+		t.Errorf("warnings %s", all)
+	}
+
+	// Credentials and region from the environment; no bucket, or no
+	// credentials: a warning, nothing sent.
+	yml = "model_list: []\nlitellm_settings:\n  success_callback: [s3]\n  s3_callback_params: {s3_bucket_name: b}\n"
+	cfg = mustParse(t, yml, env("AWS_ACCESS_KEY_ID", "A", "AWS_SECRET_ACCESS_KEY", "S", "AWS_SESSION_TOKEN", "T"))
+	if sp := cfg.LiteLLM.Logging.S3; sp.Region != DefaultS3Region || sp.AccessKeyID != "A" || sp.SecretAccessKey != "S" || sp.SessionToken != "T" ||
+		sp.BatchSize != 512 || sp.FlushInterval != 10*time.Second {
+		t.Errorf("defaults %+v", sp)
+	}
+	cfg = mustParse(t, yml, nil)
+	if sp := cfg.LiteLLM.Logging.S3; sp.Bucket != "" || !strings.Contains(fmt.Sprint(cfg.Warnings), "no credentials") {
+		t.Errorf("without credentials: %+v, warnings %v", sp, cfg.Warnings)
+	}
+	cfg = mustParse(t, "model_list: []\nlitellm_settings:\n  callbacks: [s3]\n", nil)
+	if !strings.Contains(fmt.Sprint(cfg.Warnings), "s3_bucket_name is not set") {
+		t.Errorf("without a bucket: warnings %v", cfg.Warnings)
+	}
+	parseErr(t, "model_list: []\nlitellm_settings:\n  s3_callback_params: {s3_endpoint_url: 'ftp://x'}\n", nil)
+	parseErr(t, "model_list: []\nlitellm_settings:\n  s3_callback_params: {s3_path: '"+strings.Repeat("p", 600)+"'}\n", nil)
+}

@@ -1,0 +1,210 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/llmgate/llmgate/internal/fakeprovider"
+)
+
+// fakeS3 is an S3-compatible server (gofakes3, in memory) the test runs on
+// 127.0.0.1 with one bucket; it records each request's Authorization.
+type fakeS3 struct {
+	url     string
+	backend *s3mem.Backend
+	mu      sync.Mutex
+	auth    []string
+}
+
+func startFakeS3(t *testing.T, bucket string) *fakeS3 {
+	t.Helper()
+	f := &fakeS3{backend: s3mem.New()}
+	if err := f.backend.CreateBucket(bucket); err != nil {
+		t.Fatal(err)
+	}
+	h := gofakes3.New(f.backend).Server()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.auth = append(f.auth, r.Header.Get("Authorization"))
+		f.mu.Unlock()
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	f.url = srv.URL
+	return f
+}
+
+// objects returns the bucket's objects by key, parsed as JSON.
+func (f *fakeS3) objects(t *testing.T, bucket string) map[string]map[string]any {
+	t.Helper()
+	list, err := f.backend.ListBucket(bucket, &gofakes3.Prefix{}, gofakes3.ListBucketPage{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]any{}
+	for _, c := range list.Contents {
+		obj, err := f.backend.GetObject(bucket, c.Key, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(obj.Contents)
+		_ = obj.Contents.Close()
+		var p map[string]any
+		if err := json.Unmarshal(b, &p); err != nil {
+			t.Fatalf("object %s is not JSON: %s", c.Key, b)
+		}
+		out[c.Key] = p
+	}
+	return out
+}
+
+// s3Config: callbacksConfig's groups with the s3 callback (and prometheus
+// for the llmgate_callback_* counters) writing to endpoint.
+func s3Config(fake, endpoint string) string {
+	return fmt.Sprintf(`
+model_list:
+  - model_name: good
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/good/v1, api_key: k}
+    model_info: {id: good-deployment}
+  - model_name: bad
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/bad/v1, api_key: k}
+    model_info: {id: bad-deployment}
+router_settings:
+  num_retries: 0
+litellm_settings:
+  callbacks: ["s3", "prometheus"]
+  require_auth_for_metrics_endpoint: false
+  s3_callback_params:
+    s3_bucket_name: llm-logs
+    s3_region_name: us-east-1
+    s3_endpoint_url: %[3]s
+    s3_aws_access_key_id: os.environ/S3_TEST_KEY_ID
+    s3_aws_secret_access_key: os.environ/S3_TEST_SECRET
+    s3_path: proxy/logs
+general_settings:
+  master_key: %[2]s
+`, fake, master, endpoint)
+}
+
+// TestS3CallbackOneObjectPerRequest (D64): through the real Envoy (the
+// module, the default request filter), the s3 callback puts one object per
+// client request in an S3-compatible bucket, at LiteLLM's key
+// ([s3_path/]YYYY-MM-DD/time-…_<call id>.json), holding the
+// StandardLoggingPayload with the call id, group, deployment, tokens, cost
+// and status the client saw, signed with the configured credentials.
+func TestS3CallbackOneObjectPerRequest(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/bad/"}, Fault: fakeprovider.Fault{Status: 500}}); err != nil {
+		t.Fatal(err)
+	}
+	s3 := startFakeS3(t, "llm-logs")
+	g := startGateway(t, s3Config(fake.URL(), s3.url), "S3_TEST_KEY_ID=AKIDE2E", "S3_TEST_SECRET=e2e-secret",
+		"DEFAULT_S3_FLUSH_INTERVAL_SECONDS=0.2")
+	sent := sendCallbackTraffic(t, g, 3, 2)
+
+	var objs map[string]map[string]any
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if objs = s3.objects(t, "llm-logs"); len(objs) >= len(sent) || time.Now().After(deadline) {
+			break
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // a second object for a request would come by now
+	objs = s3.objects(t, "llm-logs")
+	if len(objs) != len(sent) {
+		t.Fatalf("bucket has %d objects, want one per request (%d): %v", len(objs), len(sent), keysOf(objs))
+	}
+	byCall := map[string]string{}
+	keyRE := regexp.MustCompile(`^proxy/logs/\d{4}-\d{2}-\d{2}/time-\d{2}-\d{2}-\d{2}-\d{6}_([0-9a-f-]+)\.json$`)
+	for k := range objs {
+		m := keyRE.FindStringSubmatch(k)
+		if m == nil {
+			t.Fatalf("object key %q is not LiteLLM's layout", k)
+		}
+		byCall[m[1]] = k
+	}
+	for _, r := range sent {
+		k := byCall[r.callID]
+		if k == "" {
+			t.Fatalf("no object for call %s: %v", r.callID, keysOf(objs))
+		}
+		e := objs[k]
+		wantStatus := "success"
+		if r.status != 200 {
+			wantStatus = "failure"
+		}
+		if e["id"] != r.callID || e["model_group"] != r.group || e["model_id"] != r.deploymentID || e["status"] != wantStatus ||
+			e["prompt_tokens"] != r.prompt || e["completion_tokens"] != r.completion || e["custom_llm_provider"] != "openai" {
+			t.Errorf("call %s: object %v, want group %s deployment %s status %s tokens %v/%v", r.callID, e, r.group, r.deploymentID, wantStatus, r.prompt, r.completion)
+		}
+		if cost, _ := e["response_cost"].(float64); (r.status == 200) != (cost > 0) {
+			t.Errorf("call %s: response_cost %v", r.callID, e["response_cost"])
+		}
+		if day := time.Unix(int64(e["startTime"].(float64)), 0).UTC().Format("2006-01-02"); !strings.HasPrefix(k, "proxy/logs/"+day+"/") {
+			t.Errorf("call %s: key %s not dated by its start %s", r.callID, k, day)
+		}
+	}
+	s3.mu.Lock()
+	defer s3.mu.Unlock()
+	for _, a := range s3.auth {
+		if !strings.HasPrefix(a, "AWS4-HMAC-SHA256 Credential=AKIDE2E/") || !strings.Contains(a, "/us-east-1/s3/aws4_request") {
+			t.Errorf("put not signed with the configured credentials: %q", a)
+		}
+	}
+}
+
+func keysOf[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// TestS3CallbackEndpointDown (D64): with the S3 endpoint refusing
+// connections every request still succeeds, and the objects not written
+// are counted in llmgate_callback_events_dropped_total{callback="s3"}.
+func TestS3CallbackEndpointDown(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + l.Addr().String()
+	l.Close() // nothing listens there now
+	g := startGateway(t, s3Config(fake.URL(), down), "S3_TEST_KEY_ID=AKIDE2E", "S3_TEST_SECRET=e2e-secret",
+		"DEFAULT_S3_FLUSH_INTERVAL_SECONDS=0.2")
+	const n = 20
+	replies := sendMany(g.URL, n, 4, func(int) string { return chatBody("good", "nobody stores this") })
+	for i, r := range replies {
+		if r.err != nil || r.code != 200 {
+			t.Fatalf("request %d with the S3 endpoint down: %d %v %s", i, r.code, r.err, r.body)
+		}
+	}
+	re := regexp.MustCompile(`(?m)^llmgate_callback_(events_dropped|send_failures|events_sent)_total\{callback="s3"\} (\S+)$`)
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		_, _, body := do(t, "GET", g.URL+"/metrics", "", "")
+		got := map[string]float64{}
+		for _, m := range re.FindAllStringSubmatch(string(body), -1) {
+			got[m[1]], _ = strconv.ParseFloat(m[2], 64)
+		}
+		if got["events_dropped"] == n && got["send_failures"] > 0 && got["events_sent"] == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("drops not counted: %v\n%s", got, grepLines(string(body), "llmgate_callback"))
+		}
+	}
+}

@@ -1,0 +1,160 @@
+package e2e
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llmgate/llmgate/internal/fakeprovider"
+)
+
+// Team-based logging (litellm_settings.default_team_settings): the requests
+// of a key in team-1 reach the team's callbacks; a request with the master
+// key (no team) does not.
+
+// teamRequests starts a gateway with one group on a fake provider and the
+// given litellm_settings, makes team-1 and a key in it, and sends one
+// request with that key and one with the master key: their call ids.
+func teamRequests(t *testing.T, litellmSettings string, env ...string) (teamCall, otherCall string) {
+	t.Helper()
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	cfg := fmt.Sprintf(`
+model_list:
+  - model_name: gpt-x
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/v1, api_key: k}
+litellm_settings:
+%[3]s
+general_settings:
+  master_key: %[2]s
+`, fake.URL(), master, litellmSettings)
+	g := startGateway(t, cfg, append(env, "DEFAULT_FLUSH_INTERVAL_SECONDS=0.2", "DEFAULT_S3_FLUSH_INTERVAL_SECONDS=0.2",
+		"LLMGATE_DATA_DIR="+t.TempDir())...)
+	k := keyAPI{t: t, g: g}
+	if st, m := k.call("POST", "/team/new", master, `{"team_id":"team-1"}`); st != 200 {
+		t.Fatalf("/team/new: %d %v", st, m)
+	}
+	key, _ := k.generate(`{"team_id":"team-1"}`)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		st, _, h := k.chat(key, "gpt-x") // the module may not hold the new key yet
+		if st == 200 {
+			teamCall = h.Get("x-litellm-call-id")
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("team request: %d", st)
+		}
+	}
+	st, _, h := k.chat(master, "gpt-x")
+	if st != 200 {
+		t.Fatalf("master request: %d", st)
+	}
+	return teamCall, h.Get("x-litellm-call-id")
+}
+
+// settled polls read until its answer contains want (20 s at most), then
+// waits a second — an event of the other request would have come by then —
+// and returns read's last answer.
+func settled(read func() string, want string) string {
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(read(), want) && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	return read()
+}
+
+// joined reads a collector's bodies as one string.
+func (c *collector) joined() string {
+	bodies, _ := c.snapshot()
+	all := ""
+	for _, b := range bodies {
+		all += string(b)
+	}
+	return all
+}
+
+// TestTeamBasedLangfuseLogging: the team's requests reach the team's
+// Langfuse project with the team's credentials.
+func TestTeamBasedLangfuseLogging(t *testing.T) {
+	lf := &collector{}
+	lfSrv := httptest.NewServer(lf)
+	defer lfSrv.Close()
+	teamCall, otherCall := teamRequests(t, fmt.Sprintf(`
+  default_team_settings:
+    - team_id: team-1
+      success_callback: ["langfuse"]
+      langfuse_public_key: os.environ/LF_TEAM1_PUBLIC
+      langfuse_secret: os.environ/LF_TEAM1_SECRET
+      langfuse_host: %s`, lfSrv.URL), "LF_TEAM1_PUBLIC=pk-team1", "LF_TEAM1_SECRET=sk-team1")
+	all := settled(lf.joined, teamCall)
+	if !strings.Contains(all, `"traceId":"`+teamCall+`"`) {
+		t.Fatalf("team project got no event of the team's request %s: %s", teamCall, all)
+	}
+	if strings.Contains(all, otherCall) {
+		t.Errorf("team project got the master key's request %s", otherCall)
+	}
+	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("pk-team1:sk-team1"))
+	_, auths := lf.snapshot()
+	for _, a := range auths {
+		if a != want {
+			t.Errorf("auth %q, want the team's credentials", a)
+		}
+	}
+}
+
+// TestTeamGenericAPILogging (D58): a team whose success_callback names
+// generic_api has its requests logged to GENERIC_LOGGER_ENDPOINT although
+// the global lists do not name it (LiteLLM adds a team's callbacks to its
+// requests'). With the request filter in ext_proc and in the module.
+func TestTeamGenericAPILogging(t *testing.T) {
+	for _, mode := range []string{"extproc", "module"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Setenv("LLMGATE_REQUEST_FILTER", mode)
+			hook := &collector{}
+			hookSrv := httptest.NewServer(hook)
+			defer hookSrv.Close()
+			teamCall, otherCall := teamRequests(t, `
+  default_team_settings:
+    - team_id: team-1
+      success_callback: ["generic_api"]`, "GENERIC_LOGGER_ENDPOINT="+hookSrv.URL+"/log")
+			all := settled(hook.joined, teamCall)
+			if !strings.Contains(all, `"id":"`+teamCall+`"`) || !strings.Contains(all, `"user_api_key_team_id":"team-1"`) {
+				t.Fatalf("the webhook got no event of the team's request %s: %s", teamCall, all)
+			}
+			if strings.Contains(all, otherCall) {
+				t.Errorf("the webhook got the master key's request %s", otherCall)
+			}
+		})
+	}
+}
+
+// TestTeamS3Logging (D64): a team whose success_callback names s3 has its
+// requests written to the s3_callback_params bucket although the global
+// lists do not name s3; the master key's request is not written.
+func TestTeamS3Logging(t *testing.T) {
+	s3 := startFakeS3(t, "team-logs")
+	teamCall, otherCall := teamRequests(t, fmt.Sprintf(`
+  s3_callback_params:
+    s3_bucket_name: team-logs
+    s3_endpoint_url: %s
+    s3_aws_access_key_id: AKIDTEAM
+    s3_aws_secret_access_key: team-secret
+  default_team_settings:
+    - team_id: team-1
+      success_callback: ["s3"]`, s3.url))
+	all := settled(func() string { return strings.Join(keysOf(s3.objects(t, "team-logs")), " ") }, teamCall)
+	objs := s3.objects(t, "team-logs")
+	if len(objs) != 1 || !strings.HasSuffix(all, "_"+teamCall+".json") {
+		t.Fatalf("bucket %v, want the team's request %s only", keysOf(objs), teamCall)
+	}
+	for _, o := range objs {
+		if md, _ := o["metadata"].(map[string]any); md["user_api_key_team_id"] != "team-1" {
+			t.Errorf("object metadata %v", o["metadata"])
+		}
+	}
+	if strings.Contains(all, otherCall) {
+		t.Errorf("the master key's request %s was written", otherCall)
+	}
+}

@@ -1,0 +1,246 @@
+package callbacks
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/llmgate/llmgate/internal/outcome"
+)
+
+// S3 is the s3 callback's name (LiteLLM's "s3" and "s3_v2": one object per
+// request in a bucket).
+const S3 = "s3"
+
+// S3Settings are litellm_settings.s3_callback_params, as the config read
+// them (os.environ/ references resolved, AWS_* fallbacks applied).
+type S3Settings struct {
+	Events
+	Bucket   string
+	Region   string
+	Endpoint string // s3_endpoint_url; "" is AWS's own endpoint for Region
+	// AccessKeyID, SecretAccessKey and SessionToken sign the requests
+	// (static credentials).
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	// Path is s3_path: the objects' key prefix.
+	Path string
+	// KeyPrefix is s3_use_key_prefix: the key's alias is a folder under
+	// Path.
+	KeyPrefix bool
+	// VirtualHosted is s3_use_virtual_hosted_style: the bucket is in the
+	// host name even with an endpoint URL (path style otherwise, as LiteLLM
+	// builds the URL of a custom endpoint).
+	VirtualHosted bool
+	// InsecureSkipVerify is s3_verify: false.
+	InsecureSkipVerify bool
+	// SSE and SSEKMSKeyID are s3_server_side_encryption and
+	// s3_sse_kms_key_id (aws:kms when only the key id is set).
+	SSE         string
+	SSEKMSKeyID string
+	// BatchSize and FlushInterval are DEFAULT_S3_BATCH_SIZE and
+	// DEFAULT_S3_FLUSH_INTERVAL_SECONDS (LiteLLM's 512 and 10 s).
+	BatchSize     int
+	FlushInterval time.Duration
+}
+
+// s3Parallel bounds the puts in flight per batch (S3 has no batch put:
+// LiteLLM starts a task per object).
+const s3Parallel = 8
+
+// maxS3KeyBytes is S3's limit on an object key.
+const maxS3KeyBytes = 1024
+
+// s3Client is the SDK client of one S3Settings (rebuilt when a reload
+// changes them).
+type s3Client struct {
+	mu  sync.Mutex
+	st  S3Settings
+	cli *s3.Client
+}
+
+func (c *s3Client) get(st *S3Settings, base *http.Client) *s3.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cli != nil && c.st == *st {
+		return c.cli
+	}
+	hc := base
+	if st.InsecureSkipVerify {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // s3_verify: false, as configured
+		hc = &http.Client{Timeout: base.Timeout, Transport: tr}
+	}
+	opts := s3.Options{
+		Region:      st.Region,
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(st.AccessKeyID, st.SecretAccessKey, st.SessionToken)),
+		HTTPClient:  hc,
+		// The sender retries with back-off and counts; the SDK does not.
+		Retryer:      aws.NopRetryer{},
+		UsePathStyle: st.Endpoint != "" && !st.VirtualHosted,
+		// S3-compatible stores (MinIO, Ceph, R2, gofakes3) do not all take
+		// the SDK's default trailing checksums; PutObject needs none.
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+	}
+	if st.Endpoint != "" {
+		opts.BaseEndpoint = aws.String(st.Endpoint)
+	}
+	c.st, c.cli = *st, s3.New(opts)
+	return c.cli
+}
+
+// S3ObjectKey is the key LiteLLM's s3 logger writes a request's payload
+// under: [s3_path/][key alias/]YYYY-MM-DD/time-HH-MM-SS-ffffff_<id>.json,
+// dated by the request's start (UTC). A key over S3's 1,024 bytes keeps
+// s3_path and replaces the alias folder and the file name by digests.
+func S3ObjectKey(path, keyAlias string, start time.Time, id string) string {
+	start = start.UTC()
+	prefix := ""
+	if path != "" {
+		prefix = strings.TrimRight(path, "/") + "/"
+	}
+	folder := ""
+	if keyAlias != "" {
+		folder = keyAlias + "/"
+	}
+	date := start.Format("2006-01-02") + "/"
+	name := strings.ReplaceAll(s3FileName(start, id), "/", "_")
+	key := prefix + folder + date + name + ".json"
+	if len(key) <= maxS3KeyBytes {
+		return key
+	}
+	digest := func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
+	if folder != "" {
+		folder = digest(keyAlias)[:16] + "/"
+	}
+	if len(name) > 128 {
+		name = name[:63] + "_" + digest(name)
+	}
+	key = prefix + folder + date + name + ".json"
+	if len(key) > maxS3KeyBytes { // s3_path itself is bounded by the config
+		key = digest(prefix)[:16] + "/" + folder + date + name + ".json"
+	}
+	return key
+}
+
+// s3FileName is LiteLLM's logging id: time-HH-MM-SS-microseconds_<id>.
+func s3FileName(start time.Time, id string) string {
+	return fmt.Sprintf("time-%02d-%02d-%02d-%06d_%s", start.Hour(), start.Minute(), start.Second(), start.Nanosecond()/1000, id)
+}
+
+// s3DownloadName is the object's Content-Disposition file name.
+func s3DownloadName(start time.Time, id string) string {
+	start = start.UTC()
+	id = strings.NewReplacer("/", "_", `"`, "_").Replace(id)
+	if len(id) > 200 {
+		id = id[:200]
+	}
+	return fmt.Sprintf("time-%s-%06d_%s.json", start.Format("2006-01-02T15-04-05"), start.Nanosecond()/1000, id)
+}
+
+// postS3 puts one object per event of the batch (S3 has no batch write),
+// s3Parallel at a time. A batch that failed in part is put again whole by
+// the sender: the keys are the same, so a retry overwrites an object with
+// the same bytes.
+func (m *Manager) postS3(ctx context.Context, batch []outcome.Try) error {
+	s := m.settings.Load()
+	st := s.S3
+	if st == nil || st.Bucket == "" {
+		return nil
+	}
+	cli := m.s3.get(st, m.client)
+	sem := make(chan struct{}, s3Parallel)
+	errs := make([]error, len(batch))
+	var wg sync.WaitGroup
+	for i := range batch {
+		t := &batch[i]
+		body, err := json.Marshal(Standard(t, s))
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		start := t.Start
+		if start.IsZero() {
+			start = t.End
+		}
+		alias := ""
+		if st.KeyPrefix && !s.RedactKeyInfo {
+			alias = t.KeyAlias
+		}
+		in := &s3.PutObjectInput{
+			Bucket:             aws.String(st.Bucket),
+			Key:                aws.String(S3ObjectKey(st.Path, alias, start, t.CallID)),
+			Body:               bytes.NewReader(body),
+			ContentLength:      aws.Int64(int64(len(body))),
+			ContentType:        aws.String("application/json"),
+			ContentLanguage:    aws.String("en"),
+			ContentDisposition: aws.String(`inline; filename="` + s3DownloadName(start, t.CallID) + `"`),
+			CacheControl:       aws.String("private, immutable, max-age=31536000, s-maxage=0"),
+		}
+		if st.SSE != "" {
+			in.ServerSideEncryption = s3types.ServerSideEncryption(st.SSE)
+		}
+		if st.SSEKMSKeyID != "" {
+			in.SSEKMSKeyId = aws.String(st.SSEKMSKeyID)
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer func() { <-sem; wg.Done() }()
+			_, err := cli.PutObject(ctx, in)
+			errs[i] = s3Error(err)
+		}(i)
+	}
+	wg.Wait()
+	var failed []error
+	for _, err := range errs {
+		if err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return &s3BatchError{errs: failed, total: len(batch)}
+}
+
+// s3BatchError is a batch's failed puts: worth a retry when any is
+// (retryable reads Unwrap).
+type s3BatchError struct {
+	errs  []error
+	total int
+}
+
+func (e *s3BatchError) Error() string {
+	return fmt.Sprintf("%d of %d objects not written: %v", len(e.errs), e.total, e.errs[0])
+}
+
+func (e *s3BatchError) Unwrap() []error { return e.errs }
+
+// s3Error gives an S3 error answer the status the sender's retry policy
+// reads (408, 429 and 5xx are tried again; a 403 is not); a network error
+// stays as it is (tried again).
+func s3Error(err error) error {
+	var re *smithyhttp.ResponseError
+	if err != nil && errors.As(err, &re) && re.HTTPStatusCode() > 0 {
+		return &statusError{status: re.HTTPStatusCode(), body: re.Error()}
+	}
+	return err
+}
