@@ -67,7 +67,7 @@ func ControlPlaneScale(ctx context.Context, o *Options, fakeURL string, sizes []
 
 	var mod *scaleModule
 	var envoyEnv []string
-	if o.ScaleModule {
+	if !o.ScaleExtProc {
 		if mod, envoyEnv, xo.RequestModule, err = startScaleModule(ctx, dir, o.LLMGateBin); err != nil {
 			return nil, err
 		}
@@ -118,32 +118,25 @@ func ControlPlaneScale(ctx context.Context, o *Options, fakeURL string, sizes []
 			return r, fmt.Errorf("push %d deployments: %w", n, err)
 		}
 		// Module mode: the module's table right after (as the gateway does).
-		wantTable := ""
+		var tableCh <-chan bool
 		if mod != nil {
-			for drained := false; !drained; {
-				select {
-				case <-mod.acked:
-				default:
-					drained = true
-				}
-			}
-			if wantTable, err = mod.publish(cfg, res.Version); err != nil {
+			gen, err := mod.publish(cfg, res.Version)
+			if err != nil {
 				return r, fmt.Errorf("module table of %d deployments: %w", n, err)
 			}
+			tableCh = mod.applied(ctx, gen)
 		}
 		timeout := time.After(2 * time.Minute)
-		for acked, tableAcked := false, wantTable == ""; !acked || !tableAcked; {
-			var tableCh <-chan string
-			if !tableAcked {
-				tableCh = mod.acked
-			}
+		for acked, tableAcked := false, tableCh == nil; !acked || !tableAcked; {
 			select {
 			case v := <-srv.Acked():
 				acked = acked || v == res.Version
-			case v := <-tableCh:
-				if tableAcked = v == wantTable; tableAcked {
-					r.Module = time.Since(t2)
+			case ok := <-tableCh:
+				tableCh = nil
+				if !ok {
+					return r, fmt.Errorf("the module did not apply the table of %d deployments", n)
 				}
+				tableAcked, r.Module = true, time.Since(t2)
 			case <-p.done:
 				return r, fmt.Errorf("envoy exited during the push of %d deployments:\n%s", n, p.LogTail(2000))
 			case <-timeout:

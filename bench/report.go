@@ -313,7 +313,11 @@ func (r *Report) Markdown(env Environment) string {
 		}
 	}
 
-	w("\n### Control plane\n\nOne real Envoy connected over delta ADS (the `llmgate run` bootstrap and `xds.Server`); each size is a config change pushed after the previous one; the last row pushes the largest size again with one deployment moved to a new api_base. Push = `Set` until Envoy ACKed every resource type the change touched. Envoy CPU = its user + system time during the push.\n\n")
+	mode := "module mode (the default: the module loaded and fed its table by the gateway's table server; a push ends when Envoy ACKed the resources and the module applied its table)"
+	if r.Options.ScaleExtProc {
+		mode = "ext_proc mode (`--request-filter=extproc`)"
+	}
+	w("\n### Control plane\n\nOne real Envoy connected over delta ADS (the `llmgate run` bootstrap and `xds.Server`), in %s; each size is a config change pushed after the previous one; the last row pushes the largest size again with one deployment moved to a new api_base. Push = `Set` until Envoy ACKed every resource type the change touched. Envoy CPU = its user + system time during the push.\n\n", mode)
 	w("| deployments | parse + validate | xds.Build | push to Envoy | total | Envoy CPU | Envoy RSS after |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, s := range r.Scale {
 		name := fmt.Sprint(s.Deployments)

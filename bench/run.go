@@ -44,9 +44,11 @@ type Options struct {
 	WorkDir          string
 	Log              io.Writer
 
-	// ScaleModule: the scale run in module mode (D55: the module loaded,
-	// bare clusters, the router's shared upstream filters, the module's table).
-	ScaleModule bool
+	// ScaleExtProc: the scale run in ext_proc mode (per-cluster attempt
+	// filters, SDS secrets) instead of module mode, the default product
+	// (D55, D62: the module loaded, bare clusters, the router's shared
+	// upstream filters, the module's table).
+	ScaleExtProc bool
 }
 
 // DefaultOptions is `make bench`: about four minutes on two cores.

@@ -23,6 +23,7 @@ type filterConfig struct {
 	cfg    filter.Config
 	filter atomic.Pointer[extproc.ModuleFilter] // nil until the first table
 	keys   *keys.Service                        // the key table (D57, keys.go)
+	table  extproc.ModuleTableAssembler         // the config table's parts (D62, table.go)
 	// outcomes ships the outcome records (response_outcome.go; nil: off).
 	outcomes *outbox
 	// upstream: the per-try filter in the router's upstream filters (upstream.go)
@@ -45,8 +46,8 @@ func parseFilterConfig(name, s string) (*filterConfig, error) {
 // start subscribes to the gateway's module table.
 func (c *filterConfig) start() {
 	if c.cfg.TableSocket != "" {
-		go c.subscribe([]string{contract.ModuleTableName}, c.apply)
-		go c.subscribe(keyTableNames(), c.applyKeys)
+		go c.subscribe(contract.ModuleTableNames(), c.applyPart, c.commitTable)
+		go c.subscribe(keyTableNames(), c.applyKeys, nil)
 	}
 	if c.cfg.OutcomeSocket != "" {
 		c.outcomes = newOutbox(c.ctx, c.cfg.OutcomeSocket)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,8 +17,6 @@ import (
 
 	"github.com/llmgate/llmgate/extproc"
 	"github.com/llmgate/llmgate/internal/contract"
-	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
-	"github.com/llmgate/llmgate/xds"
 )
 
 // subscribe runs on its own goroutine for the life of Envoy: it reads the
@@ -28,10 +25,13 @@ import (
 // swaps the filter the workers read with one atomic store. Envoy's workers
 // never wait for it; until the first table arrives every request goes to
 // the ext_proc filter.
-func (c *filterConfig) subscribe(names []string, apply func([]byte) error) {
+//
+// apply gets every resource of a response; commit (when not nil) runs once
+// after them, and its error NACKs the response too.
+func (c *filterConfig) subscribe(names []string, apply func([]byte) error, commit func() error) {
 	backoff := 100 * time.Millisecond
 	for c.ctx.Err() == nil {
-		err := c.streamTables(names, apply)
+		err := c.streamTables(names, apply, commit)
 		if c.ctx.Err() != nil {
 			return // the config was destroyed
 		}
@@ -46,7 +46,7 @@ func (c *filterConfig) subscribe(names []string, apply func([]byte) error) {
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func (c *filterConfig) streamTables(names []string, apply func([]byte) error) error {
+func (c *filterConfig) streamTables(names []string, apply func([]byte) error, commit func() error) error {
 	conn, err := grpc.NewClient("unix://"+c.cfg.TableSocket, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20)))
 	if err != nil {
@@ -73,6 +73,9 @@ func (c *filterConfig) streamTables(names []string, apply func([]byte) error) er
 				break
 			}
 		}
+		if err == nil && commit != nil {
+			err = commit()
+		}
 		if err != nil {
 			envoyLog(logError, "llmgate module: table refused: "+err.Error())
 			ack.VersionInfo = version
@@ -86,25 +89,23 @@ func (c *filterConfig) streamTables(names []string, apply func([]byte) error) er
 	}
 }
 
-// apply builds the filter for one table.
-func (c *filterConfig) apply(raw []byte) error {
+// applyPart decodes one part of the config table (D62: the common part or
+// one model_list shard); commitTable builds the filter once the parts make
+// a whole table.
+func (c *filterConfig) applyPart(raw []byte) error {
 	var bv wrapperspb.BytesValue
 	if err := proto.Unmarshal(raw, &bv); err != nil {
 		return err
 	}
-	var t extproc.ModuleTable
-	if err := json.Unmarshal(bv.GetValue(), &t); err != nil {
+	return c.table.Apply(bv.GetValue())
+}
+
+func (c *filterConfig) commitTable() error {
+	cfg, t, ok, err := c.table.Config()
+	if err != nil || !ok {
 		return err
 	}
-	rt := &llmgatev1.RoutingTable{}
-	if err := proto.Unmarshal(t.RoutingTable, rt); err != nil {
-		return err
-	}
-	cfg, err := xds.ConfigFromRoutingTable(rt)
-	if err != nil {
-		return err
-	}
-	m := extproc.NewModuleFilter(cfg, rt.GetVersion(), t.Module, quietLog)
+	m := extproc.NewModuleFilter(cfg, t.Version, t.Module, quietLog)
 	m.UseKeys(c.keys)
 	c.filter.Store(m)
 	applyUpstream(m) // the per-try filter's clusters (upstream.go)
@@ -112,6 +113,6 @@ func (c *filterConfig) apply(raw []byte) error {
 	if m.Off() != "" {
 		msg = "hands every request to ext_proc: " + m.Off()
 	}
-	envoyLog(logInfo, fmt.Sprintf("llmgate module: config %s applied (%d cooling); the module %s", rt.GetVersion(), len(t.Module.Cooling), msg))
+	envoyLog(logInfo, fmt.Sprintf("llmgate module: config %s applied (%d cooling); the module %s", t.Version, len(t.Module.Cooling), msg))
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/llmgate/llmgate/extproc"
 	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/xds"
 )
 
@@ -29,28 +30,51 @@ import (
 // the router retries (D6). Any other try passes untouched: the attempt
 // filter does its work.
 
-// upTable is the fast-path clusters of the config in force: cluster name →
-// what a fast try of it gets. Built from the request filter's table
+// upTable is the deployment clusters of the config in force: cluster name →
+// what a fast try of it gets, computed on its first fast try (D62: not for
+// every deployment on every table). Built from the request filter's table
 // (table.go); a reload keeps the previous config's clusters for the tries
 // planned under it.
 var (
-	upTable atomic.Pointer[map[string]*xds.UpstreamTry]
+	upTable atomic.Pointer[map[string]*upEntry]
 	upMu    sync.Mutex
+	upOwn   map[string]*upEntry // the config in force's own clusters (under upMu)
 )
+
+type upEntry struct {
+	d    *model.Deployment
+	once sync.Once
+	try  *xds.UpstreamTry // nil: not a fast-path deployment
+}
+
+func (e *upEntry) get() *xds.UpstreamTry {
+	if e == nil {
+		return nil
+	}
+	e.once.Do(func() { e.try = xds.ModuleUpstreamTry(e.d) })
+	return e.try
+}
 
 // applyUpstream builds the upstream table of a config the module applied.
 func applyUpstream(m *extproc.ModuleFilter) {
-	next := xds.ModuleUpstreamTries(m.Model())
-	upMu.Lock()
-	defer upMu.Unlock()
-	if prev := upTable.Load(); prev != nil {
-		for k, v := range *prev {
-			if _, ok := next[k]; !ok {
-				next[k] = v
-			}
+	ds := m.Model().Deployments
+	next := make(map[string]*upEntry, len(ds))
+	for _, d := range ds {
+		if !d.AnyProvider {
+			next[d.Cluster] = &upEntry{d: d}
 		}
 	}
-	upTable.Store(&next)
+	upMu.Lock()
+	defer upMu.Unlock()
+	all := make(map[string]*upEntry, len(next)+len(upOwn))
+	for k, v := range upOwn {
+		all[k] = v // the previous config's, for tries planned under it
+	}
+	for k, v := range next {
+		all[k] = v
+	}
+	upOwn = next
+	upTable.Store(&all)
 }
 
 // maxHeldBody is the largest success (by content-length) held whole.
@@ -70,7 +94,7 @@ func onUpstreamRequestHeaders(s *stream, f C.uintptr_t) int {
 	if !ok {
 		return reqHeadersContinue
 	}
-	e := (*t)[string(cl)]
+	e := (*t)[string(cl)].get()
 	if e == nil {
 		return reqHeadersContinue
 	}

@@ -49,15 +49,6 @@ type ModuleConfig struct {
 	Upstream bool `json:"upstream,omitempty"`
 }
 
-// ModuleTable is what the gateway pushes to the module over ADS (one
-// resource, contract.ModuleTableName, a google.protobuf.BytesValue of this
-// as JSON): the routing table of D36 and the module's settings.
-type ModuleTable struct {
-	// RoutingTable is a serialized llmgate.v1.RoutingTable (the config).
-	RoutingTable []byte       `json:"routing_table"`
-	Module       ModuleConfig `json:"module"`
-}
-
 // ModuleFilter is the request filter for the module: a Server on a State of
 // the config with its own empty memory store. Safe for concurrent use.
 type ModuleFilter struct {

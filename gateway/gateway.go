@@ -224,7 +224,7 @@ func run(ctx context.Context, o Options) error {
 		if envoyEnv, err = g.moduleSetup(ctx); err != nil {
 			return err
 		}
-		defer g.moduleTables.srv.Stop()
+		defer g.moduleTables.Stop()
 	default:
 		return fmt.Errorf("--request-filter must be %s or %s, got %q", RequestFilterExtProc, RequestFilterModule, o.RequestFilter)
 	}
@@ -531,7 +531,6 @@ func (g *Gateway) publishTable(cfg *config.Config, version string) {
 	if err != nil {
 		g.log.Error("routing table not published", "error", err.Error())
 	}
-	g.publishModule(cfg, version)
 }
 
 // selfURL is how the gateway reaches its own Envoy listener (for /health).

@@ -5,31 +5,19 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
-	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
-	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
-	"google.golang.org/grpc"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/wrapperspb"
-
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/dynmod/filter"
 	"github.com/llmgate/llmgate/extproc"
-	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/store"
-	"github.com/llmgate/llmgate/xds"
 )
 
 // The in-Envoy request filter (docs/architecture.md D53): with
@@ -55,11 +43,8 @@ func (g *Gateway) moduleSetup(ctx context.Context) (env []string, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("--request-filter=module: %w", err)
 	}
-	dir := filepath.Join(g.workDir, "modules")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	if err := os.Symlink(lib, filepath.Join(dir, filter.LibraryFile)); err != nil {
+	env, err = LinkModule(lib, g.workDir)
+	if err != nil {
 		return nil, err
 	}
 	var secret [16]byte
@@ -76,7 +61,7 @@ func (g *Gateway) moduleSetup(ctx context.Context) (env []string, err error) {
 		g.module.OutcomeSocket = filepath.Join(g.workDir, "extproc.sock")
 	}
 	g.log.Info("request filter: llmgate's dynamic module in Envoy, then ext_proc for what it hands on", "module", lib)
-	return []string{"ENVOY_DYNAMIC_MODULES_SEARCH_PATH=" + dir}, nil
+	return env, nil
 }
 
 // abiWatch passes Envoy's log through and reads what Envoy says about the
@@ -161,55 +146,73 @@ func (a *abiWatch) wait(done <-chan struct{}) error {
 	}
 }
 
-// moduleTables serves the module table (extproc.ModuleTable) to the
-// module's goroutine in Envoy over ADS, on a Unix socket of its own in the
-// private work dir.
+// moduleTables serves the module its tables (ModuleTableServer) and keeps
+// what a cooldown's push needs: the config in force and the cooldowns.
 type moduleTables struct {
-	cache *cachev3.LinearCache
-	srv   *grpc.Server
+	*ModuleTableServer
 
+	push    sync.Mutex // held over a push: read the config, publish it
 	mu      sync.Mutex
 	cooling map[string]time.Time // the gateway store's cooldowns, as they start
-
-	keyAcks *keyAcks // the key table's acknowledgements (modulekeys.go)
+	cfg     *config.Config       // the config last published, and its version
+	version string
 }
 
 func (g *Gateway) serveModuleTables(ctx context.Context) (string, error) {
 	sock := filepath.Join(g.workDir, "module.sock")
-	l, err := net.Listen("unix", sock)
+	srv, err := ServeModuleTables(ctx, sock)
 	if err != nil {
 		return "", err
 	}
-	mt := &moduleTables{cache: cachev3.NewLinearCache(contract.ModuleTableType), srv: grpc.NewServer(), cooling: map[string]time.Time{}, keyAcks: newKeyAcks()}
-	discoveryv3.RegisterAggregatedDiscoveryServiceServer(mt.srv, serverv3.NewServer(ctx, mt.cache, mt.keyAcks.callbacks()))
-	go func() { _ = mt.srv.Serve(l) }()
-	g.moduleTables = mt
+	g.moduleTables = &moduleTables{ModuleTableServer: srv, cooling: map[string]time.Time{}}
 	return sock, nil
 }
 
-// publishModule pushes the config and the module's settings to the module.
-func (g *Gateway) publishModule(cfg *config.Config, version string) {
+// moduleTableWait bounds a reload's wait for the module to apply the new
+// config before the ext_proc filter switches to it (D62).
+const moduleTableWait = 2 * time.Second
+
+// publishModule pushes the config and the module's settings to the module
+// and returns the push's generation (0: nothing pushed).
+func (g *Gateway) publishModule(cfg *config.Config, version string) uint64 {
 	mt := g.moduleTables
 	if mt == nil || g.ext == nil {
+		return 0
+	}
+	mt.mu.Lock()
+	mt.cfg, mt.version = cfg, version
+	mt.mu.Unlock()
+	return g.pushModule()
+}
+
+// waitModule waits (at most moduleTableWait) until the module applied the
+// config table of push gen (0: nothing pushed, nothing to wait for).
+func (g *Gateway) waitModule(ctx context.Context, gen uint64) {
+	if gen == 0 {
 		return
 	}
-	rt, err := xds.RoutingTable(cfg, version, g.ticketKey(cfg))
-	if err != nil {
-		g.log.Error("module table not published", "error", err.Error())
-		return
+	ctx, cancel := context.WithTimeout(ctx, moduleTableWait)
+	defer cancel()
+	if !g.moduleTables.WaitConfig(ctx, gen) {
+		g.log.Warn("the module has not applied the new config yet; the ext_proc filter switches to it anyway")
 	}
-	b, err := proto.Marshal(rt)
-	if err != nil {
-		g.log.Error("module table not published", "error", err.Error())
-		return
-	}
+}
+
+// pushModule pushes the config last published with the cooldowns now in
+// force. Pushes are serialized and each reads the config in force when it
+// runs, so a cooldown's push never brings back a config a reload replaced.
+func (g *Gateway) pushModule() uint64 {
+	mt := g.moduleTables
+	mt.push.Lock()
+	defer mt.push.Unlock()
+	mt.mu.Lock()
+	cfg, version := mt.cfg, mt.version
 	mc := extproc.ModuleConfig{OffPathOutcomes: g.ext.OffPathOutcomes, OutcomesActive: g.ext.Outcomes.ActiveBesides(keys.SpendSink)}
 	mc.Upstream = g.ext.ModuleUpstream
 	mc.Off = g.ext.ModuleOff()
 	if _, ok := g.store.(*coolingStore); !ok {
 		mc.Off = "the router's state is shared in Redis"
 	}
-	mt.mu.Lock()
 	now := time.Now()
 	for id, until := range mt.cooling {
 		if !until.After(now) {
@@ -222,13 +225,14 @@ func (g *Gateway) publishModule(cfg *config.Config, version string) {
 		mc.Cooling[id] = until.UnixNano()
 	}
 	mt.mu.Unlock()
-	js, err := json.Marshal(extproc.ModuleTable{RoutingTable: b, Module: mc})
-	if err == nil {
-		err = mt.cache.UpdateResource(contract.ModuleTableName, wrapperspb.Bytes(js))
+	if cfg == nil {
+		return 0
 	}
+	gen, err := mt.PublishConfig(cfg, version, g.ticketKey(cfg), mc)
 	if err != nil {
 		g.log.Error("module table not published", "error", err.Error())
 	}
+	return gen
 }
 
 // cooled records a cooldown the gateway's store started and pushes it to the
@@ -247,12 +251,7 @@ func (g *Gateway) cooled(id string, until time.Time) {
 	if !until.After(prev) {
 		return
 	}
-	g.mu.Lock()
-	cfg, version := g.cfg, g.version
-	g.mu.Unlock()
-	if cfg != nil {
-		g.publishModule(cfg, version)
-	}
+	g.pushModule()
 }
 
 // coolingStore is the gateway's in-memory store, telling the module when a

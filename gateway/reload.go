@@ -111,6 +111,7 @@ func (g *Gateway) Reload(ctx context.Context) {
 		old := g.version
 		g.cfg, g.version = cfg, res.Version
 		g.publishTable(cfg, res.Version)
+		g.publishModule(cfg, res.Version)
 		logReloaded(g.log, old, res.Version, len(cfg.Models), "file")
 		return
 	}
@@ -127,6 +128,10 @@ func (g *Gateway) Reload(ctx context.Context) {
 	}
 	g.waitAck(ures.Version, 2*time.Second)
 	g.waitWarm(2 * time.Second)
+	// The module first (D62): the ext_proc filter plans onto the new
+	// deployments only once the module (every try's upstream filter, D55)
+	// knows them, and the drop below comes two seconds after both switched.
+	g.waitModule(ctx, g.publishModule(cfg, res.Version))
 	if g.ext != nil {
 		g.ext.Swap(g.newState(cfg, res.Model, res.Version))
 	}

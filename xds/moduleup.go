@@ -153,6 +153,20 @@ func ModuleUpstreamTries(m *model.Model) map[string]*UpstreamTry {
 	return out
 }
 
+// ModuleUpstreamTry is the UpstreamTry of one deployment (nil when it is
+// not a fast-path deployment): the module computes it on a deployment's
+// first fast try, not for every deployment on every table (D62).
+func ModuleUpstreamTry(d *model.Deployment) *UpstreamTry {
+	if !FastPath(d) {
+		return nil
+	}
+	t, err := moduleUpstreamTry(d.Config)
+	if err != nil {
+		return nil
+	}
+	return t
+}
+
 func moduleUpstreamTry(d *config.Deployment) (*UpstreamTry, error) {
 	base, err := upstream.For(d)
 	if err != nil {

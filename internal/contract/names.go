@@ -93,8 +93,10 @@ const (
 )
 
 // The table `llmgate run` pushes to its Envoy's request filter module (D53)
-// over ADS on a socket of its own: one resource of this type and name (a
-// google.protobuf.BytesValue holding extproc.ModuleTable as JSON).
+// over ADS on a socket of its own: resources of this type (each a
+// google.protobuf.BytesValue holding a part of the table as JSON,
+// extproc.ModuleTableCommon under ModuleTableName and
+// extproc.ModuleTableShard under ModuleTablePart(i+1), D62).
 const (
 	ModuleTableType = "type.googleapis.com/google.protobuf.BytesValue"
 	ModuleTableName = "llmgate-module"
@@ -102,7 +104,29 @@ const (
 	// holding parts of keys.Snapshot as JSON (the common part under this
 	// name, key shard i under ModuleKeysName/i), on a stream of their own.
 	ModuleKeysName = "llmgate-module-keys"
+	// ModuleTableShards is the number of model_list shards of the config
+	// table (D62): the common part under ModuleTableName, shard i under
+	// ModuleTableName/i.
+	ModuleTableShards = 64
 )
+
+// ModuleTablePart is the resource name of part p of the config table (0:
+// the common part, i+1: model_list shard i).
+func ModuleTablePart(p int) string {
+	if p <= 0 {
+		return ModuleTableName
+	}
+	return ModuleTableName + "/" + strconv.Itoa(p-1)
+}
+
+// ModuleTableNames are the names of every part of the config table.
+func ModuleTableNames() []string {
+	out := make([]string, ModuleTableShards+1)
+	for i := range out {
+		out[i] = ModuleTablePart(i)
+	}
+	return out
+}
 
 // ModuleKeysPart is the resource name of part p of the key table (0: the
 // common part, i+1: key shard i).

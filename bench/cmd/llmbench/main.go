@@ -29,27 +29,28 @@ func main() {
 
 func run() error {
 	var (
-		smoke       = flag.Bool("smoke", false, "tiny durations, one run, no LiteLLM: proves the tool works")
-		llmgateBin  = flag.String("llmgate", "bin/llmgate", "llmgate binary")
-		fakeBin     = flag.String("fakellm", "bin/fakellm", "fake provider binary")
-		envoyBin    = flag.String("envoy", "", "Envoy binary (default: $ENVOY_BIN, envoy on PATH, .venv)")
-		litellmBin  = flag.String("litellm", "", "LiteLLM proxy executable (empty: skip LiteLLM)")
-		litellmSkip = flag.String("litellm-skip", "", "reason LiteLLM is skipped, printed in the report")
-		pin         = flag.Bool("pin", true, "pin the load generator and the system under test to different CPUs with taskset")
-		doc         = flag.String("doc", "", "write the report into this Markdown file (between the llmbench markers)")
-		pprofAddr   = flag.String("llmgate-pprof", "", "serve llmgate's pprof on this address (LLMGATE_PPROF_ADDR)")
-		runs        = flag.Int("runs", 0, "override the number of runs")
-		duration    = flag.Duration("duration", 0, "override the length of one closed-loop run")
-		command     = flag.String("command", "", "the command to print in the report (default: this one)")
-		rssOnly     = flag.Int("rss-only", 0, "only llmgate's memory: an open-loop run at this rate (requests per second) for --duration, RSS sampled; prints it, writes no doc")
-		sotw        = flag.Bool("sotw", false, "with --scale-only: Envoy on state-of-the-world ADS instead of delta (for comparison)")
-		scaleModule = flag.Bool("scale-module", false, "with --scale-only: module mode (--request-filter=module: the module loaded and fed its table, bare clusters, the router's shared upstream filters; D55)")
-		scaleOnly   = flag.String("scale-only", "", "only the control-plane figures, for these comma-separated deployment counts (e.g. 1000,10000); prints them, writes no doc")
-		keysOnly    = flag.Int("keys-only", 0, "only the virtual-key figure: this many keys in llmgate's store, the master key against one of them (closed loop, --duration per run); prints it, writes no doc")
-		keysBefore  = flag.String("keys-before", "", "with --keys-only: also run this llmgate binary side by side, measured in the same runs (a before/after comparison)")
-		obsOnly     = flag.String("observed-only", "", "only issue 12's cost of observing: for each comma-separated request filter (module,extproc) the typical config and llmgate-observed side by side in the same runs (closed loop, --duration per run); prints it, writes no doc")
-		obsBefore   = flag.String("observed-before", "", "with --observed-only: also run this llmgate binary's llmgate-observed, measured in the same runs")
-		obsEnv      = flag.String("observed-env", "", "with --observed-only: extra environment_variables of the observed config, k=v,k=v (e.g. OTEL_TRACES_SAMPLER=always_off)")
+		smoke        = flag.Bool("smoke", false, "tiny durations, one run, no LiteLLM: proves the tool works")
+		llmgateBin   = flag.String("llmgate", "bin/llmgate", "llmgate binary")
+		fakeBin      = flag.String("fakellm", "bin/fakellm", "fake provider binary")
+		envoyBin     = flag.String("envoy", "", "Envoy binary (default: $ENVOY_BIN, envoy on PATH, .venv)")
+		litellmBin   = flag.String("litellm", "", "LiteLLM proxy executable (empty: skip LiteLLM)")
+		litellmSkip  = flag.String("litellm-skip", "", "reason LiteLLM is skipped, printed in the report")
+		pin          = flag.Bool("pin", true, "pin the load generator and the system under test to different CPUs with taskset")
+		doc          = flag.String("doc", "", "write the report into this Markdown file (between the llmbench markers)")
+		pprofAddr    = flag.String("llmgate-pprof", "", "serve llmgate's pprof on this address (LLMGATE_PPROF_ADDR)")
+		runs         = flag.Int("runs", 0, "override the number of runs")
+		duration     = flag.Duration("duration", 0, "override the length of one closed-loop run")
+		command      = flag.String("command", "", "the command to print in the report (default: this one)")
+		rssOnly      = flag.Int("rss-only", 0, "only llmgate's memory: an open-loop run at this rate (requests per second) for --duration, RSS sampled; prints it, writes no doc")
+		sotw         = flag.Bool("sotw", false, "with --scale-only: Envoy on state-of-the-world ADS instead of delta (for comparison)")
+		scaleModule  = flag.Bool("scale-module", true, "with --scale-only: module mode, the default (the module loaded and fed its table, the router's shared upstream filters; D55, D62)")
+		scaleExtProc = flag.Bool("scale-extproc", false, "with --scale-only or make bench: the control-plane figures in ext_proc mode (--request-filter=extproc) instead of module mode")
+		scaleOnly    = flag.String("scale-only", "", "only the control-plane figures, for these comma-separated deployment counts (e.g. 1000,10000); prints them, writes no doc")
+		keysOnly     = flag.Int("keys-only", 0, "only the virtual-key figure: this many keys in llmgate's store, the master key against one of them (closed loop, --duration per run); prints it, writes no doc")
+		keysBefore   = flag.String("keys-before", "", "with --keys-only: also run this llmgate binary side by side, measured in the same runs (a before/after comparison)")
+		obsOnly      = flag.String("observed-only", "", "only issue 12's cost of observing: for each comma-separated request filter (module,extproc) the typical config and llmgate-observed side by side in the same runs (closed loop, --duration per run); prints it, writes no doc")
+		obsBefore    = flag.String("observed-before", "", "with --observed-only: also run this llmgate binary's llmgate-observed, measured in the same runs")
+		obsEnv       = flag.String("observed-env", "", "with --observed-only: extra environment_variables of the observed config, k=v,k=v (e.g. OTEL_TRACES_SAMPLER=always_off)")
 	)
 	flag.Parse()
 
@@ -116,9 +117,9 @@ func run() error {
 	if *rssOnly > 0 {
 		return rssOnlyRun(o, *rssOnly)
 	}
+	o.ScaleExtProc = *scaleExtProc || !*scaleModule
 	if *scaleOnly != "" {
 		o.ScaleSotW = *sotw
-		o.ScaleModule = *scaleModule
 		return scaleOnlyRun(ctx, o, *scaleOnly)
 	}
 	if *keysOnly > 0 {
