@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,7 +27,8 @@ import (
 )
 
 // metricsConfig: a group that answers and a group whose only deployment
-// fails (500), no retries, and the prometheus callback.
+// fails (500), no retries, the prometheus callback and a generic_api one
+// (for the dashboard's callback panel).
 func metricsConfig(fake string) string {
 	return fmt.Sprintf(`
 model_list:
@@ -37,7 +40,7 @@ model_list:
 router_settings:
   num_retries: 0
 litellm_settings:
-  callbacks: ["prometheus"]
+  callbacks: ["prometheus", "generic_api"]
 general_settings:
   master_key: %[2]s
 `, fake, master)
@@ -49,19 +52,28 @@ general_settings:
 // the request counts, token sums and latency histogram counts that match
 // what the fake provider served. The gateway port's /metrics asks for the
 // key (require_auth_for_metrics_endpoint defaults to true in LiteLLM).
+// With the module request filter (the default) and with ext_proc: every
+// query of the shipped Grafana dashboard returns data in both (D64).
 func TestPrometheusScrapesLiteLLMMetrics(t *testing.T) {
-	// The dashboard's "ext_proc streams" panel charts the ext_proc filters'
-	// streams, which a gateway whose module serves every request (the
-	// default since D56) never opens, so Envoy exports no such series:
-	// the dashboard check runs on the ext_proc request filter.
-	t.Setenv("LLMGATE_REQUEST_FILTER", "extproc")
+	for _, mode := range []string{"module", "extproc"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Setenv("LLMGATE_REQUEST_FILTER", mode)
+			prometheusScrapes(t, mode)
+		})
+	}
+}
+
+func prometheusScrapes(t *testing.T, mode string) {
 	promBin := needPrometheus(t)
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/bad/"}, Fault: fakeprovider.Fault{Status: 500}}); err != nil {
 		t.Fatal(err)
 	}
+	hook := httptest.NewServer(&collector{})
+	defer hook.Close()
 	metricsPort := freePort(t)
-	g := startGateway(t, metricsConfig(fake.URL()), "PROMETHEUS_METRICS_PORT="+strconv.Itoa(metricsPort))
+	g := startGateway(t, metricsConfig(fake.URL()), "PROMETHEUS_METRICS_PORT="+strconv.Itoa(metricsPort),
+		"GENERIC_LOGGER_ENDPOINT="+hook.URL, "DEFAULT_FLUSH_INTERVAL_SECONDS=0.2")
 	prom := startPrometheus(t, promBin, fmt.Sprintf("127.0.0.1:%d", metricsPort))
 
 	client := openai.NewClient(option.WithBaseURL(g.URL+"/v1"), option.WithAPIKey(master), option.WithMaxRetries(0),
@@ -71,8 +83,13 @@ func TestPrometheusScrapesLiteLLMMetrics(t *testing.T) {
 	var prompt, completion, total int64
 	const plain, streams, failures = 5, 2, 3
 	for i := 0; i < plain; i++ {
-		resp, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "good", Messages: msgs,
-			MaxTokens: openai.Int(int64(5 + i))})
+		params := openai.ChatCompletionNewParams{Model: "good", Messages: msgs, MaxTokens: openai.Int(int64(5 + i))}
+		if i == 0 {
+			// A body with metadata: the module hands it on to ext_proc
+			// (D54), so module mode has ext_proc streams too.
+			params.Metadata = map[string]string{"purpose": "hand-on"}
+		}
+		resp, err := client.Chat.Completions.New(ctx, params)
 		if err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
@@ -141,7 +158,12 @@ func TestPrometheusScrapesLiteLLMMetrics(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 
-	dashboardQueriesRun(t, prom)
+	absent := map[string]bool{}
+	if mode == "module" {
+		// The attempt filter's streams: no attempt filter in module mode (D55).
+		absent["envoy_cluster_ext_proc_streams_started"] = true
+	}
+	dashboardQueriesRun(t, prom, absent)
 
 	// The gateway port: behind the key, Prometheus text once authorised.
 	code, _, body := do(t, "GET", g.URL+"/metrics", "", "")
@@ -223,6 +245,28 @@ func startPrometheus(t *testing.T, bin, target string) *promServer {
 // query runs an instant query and returns its single value (false: no sample).
 func (p *promServer) query(t *testing.T, q string) (float64, bool) {
 	t.Helper()
+	r := p.run(t, q)
+	if len(r) != 1 {
+		return 0, false
+	}
+	s, _ := r[0].Value[1].(string)
+	v, err := strconv.ParseFloat(s, 64)
+	return v, err == nil
+}
+
+// samples runs an instant query and returns the number of series it answers.
+func (p *promServer) samples(t *testing.T, q string) int {
+	t.Helper()
+	return len(p.run(t, q))
+}
+
+type promSample struct {
+	Value [2]any `json:"value"`
+}
+
+// run runs an instant query; a query Prometheus refuses fails the test.
+func (p *promServer) run(t *testing.T, q string) []promSample {
+	t.Helper()
 	resp, err := http.Get(p.url + "/api/v1/query?query=" + url.QueryEscape(q))
 	if err != nil {
 		t.Fatalf("query %s: %v", q, err)
@@ -233,28 +277,22 @@ func (p *promServer) query(t *testing.T, q string) (float64, bool) {
 		Status string `json:"status"`
 		Error  string `json:"error"`
 		Data   struct {
-			Result []struct {
-				Value [2]any `json:"value"`
-			} `json:"result"`
+			Result []promSample `json:"result"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(b, &r); err != nil || r.Status != "success" {
 		t.Fatalf("query %s: %s %v", q, b, err)
 	}
-	if len(r.Data.Result) != 1 {
-		return 0, false
-	}
-	s, _ := r.Data.Result[0].Value[1].(string)
-	v, err := strconv.ParseFloat(s, 64)
-	return v, err == nil
+	return r.Data.Result
 }
 
 // dashboardQueriesRun: every query of the shipped Grafana dashboard
-// (deploy/grafana/llmgate.json) parses and runs on the real Prometheus, and
-// every metric it names — LiteLLM's, llmgate's and Envoy's, all from the one
-// /metrics endpoint — was scraped, so no panel is empty because of a typo
-// or a metric that does not exist.
-func dashboardQueriesRun(t *testing.T, prom *promServer) {
+// (deploy/grafana/llmgate.json) parses and runs on the real Prometheus and
+// returns data, and every metric it names — LiteLLM's, llmgate's and
+// Envoy's, all from the one /metrics endpoint — was scraped (but those in
+// absent, which this mode does not have), so no panel is empty because of a
+// typo or a metric that does not exist.
+func dashboardQueriesRun(t *testing.T, prom *promServer, absent map[string]bool) {
 	t.Helper()
 	b, err := os.ReadFile("../deploy/grafana/llmgate.json")
 	if err != nil {
@@ -282,12 +320,23 @@ func dashboardQueriesRun(t *testing.T, prom *promServer) {
 	name := regexp.MustCompile(`\b(?:litellm|llmgate|envoy)_[a-z0-9_]+`)
 	vars := strings.NewReplacer("$__rate_interval", "1m", "$model_group", ".*")
 	seen, queries := map[string]bool{}, 0
+	dataBy := time.Now().Add(15 * time.Second)
 	for _, p := range d.Panels {
 		for _, tg := range p.Targets {
 			queries++
-			prom.query(t, vars.Replace(tg.Expr)) // fails the test unless Prometheus accepts the query
-			for _, n := range name.FindAllString(labelMatch.ReplaceAllString(byClause.ReplaceAllString(tg.Expr, ""), ""), -1) {
-				if seen[n] || notServedHere[n] {
+			names := name.FindAllString(labelMatch.ReplaceAllString(byClause.ReplaceAllString(tg.Expr, ""), ""), -1)
+			// Prometheus must accept the query (else the test fails) and,
+			// unless it charts what this traffic does not make, answer it.
+			// A rate needs two scrapes of a series: wait for them (15 s at most).
+			n := prom.samples(t, vars.Replace(tg.Expr))
+			for ; n == 0 && time.Now().Before(dataBy); n = prom.samples(t, vars.Replace(tg.Expr)) {
+				time.Sleep(500 * time.Millisecond)
+			}
+			if n == 0 && !slices.ContainsFunc(names, func(n string) bool { return notServedHere[n] }) {
+				t.Errorf("dashboard panel %q: %s returns no data", p.Title, tg.Expr)
+			}
+			for _, n := range names {
+				if seen[n] || notServedHere[n] || absent[n] {
 					continue
 				}
 				seen[n] = true
