@@ -6,11 +6,8 @@ import (
 	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	grpcalsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/grpc/v3"
-	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
-	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/contract"
 )
 
@@ -20,30 +17,9 @@ import (
 // the file access log is kept, and the cluster's circuit breakers are the
 // ext_proc cluster's (D15). Off, nothing of it is built.
 func TestOutcomeLogConfig(t *testing.T) {
-	cfg, err := config.Parse([]byte(testConfig), "test.yaml", func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := parseTest(t, testConfig)
 	for _, on := range []bool{false, true} {
-		res, err := Build(cfg, Options{ExtProcSocket: "/run/x.sock", AccessLog: true, OutcomeLog: on})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := res.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		var hcm hcmv3.HttpConnectionManager
-		if err := res.Listeners[0].FilterChains[0].Filters[0].GetTypedConfig().UnmarshalTo(&hcm); err != nil {
-			t.Fatal(err)
-		}
-		var rt routerv3.Router
-		for _, f := range hcm.HttpFilters {
-			if f.Name == "envoy.filters.http.router" {
-				if err := f.GetTypedConfig().UnmarshalTo(&rt); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
+		res, hcm, rt := buildHCM(t, cfg, Options{ExtProcSocket: "/run/x.sock", AccessLog: true, OutcomeLog: on})
 		var als *clusterv3.Cluster
 		for _, c := range res.Clusters {
 			if c.Name == ALSCluster {
@@ -107,10 +83,7 @@ func TestOutcomeLogFollowsFastPath(t *testing.T) {
 		{"only a translated provider", "  - model_name: m\n    litellm_params: {model: anthropic/claude-3-5-sonnet-20241022, api_key: k}\n", true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := config.Parse([]byte("model_list:\n"+tc.models), "test.yaml", func(string) (string, bool) { return "", false })
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg := parseTest(t, "model_list:\n"+tc.models)
 			res, err := Build(cfg, Options{ExtProcSocket: "/run/x.sock", FastPath: tc.fast})
 			if err != nil {
 				t.Fatal(err)

@@ -1,13 +1,11 @@
 package xds
 
 import (
+	"slices"
 	"testing"
 
 	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
-	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
-	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 
-	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/dynmod/filter"
 )
 
@@ -21,24 +19,9 @@ func TestModuleListenerHasNoResponseLua(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var h hcmv3.HttpConnectionManager
-		if err := l.GetFilterChains()[0].GetFilters()[0].GetTypedConfig().UnmarshalTo(&h); err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, f := range h.GetHttpFilters() {
-			out = append(out, f.GetName())
-		}
-		return out
+		return httpFilterNames(listenerHCM(t, l))
 	}
-	has := func(ns []string, n string) bool {
-		for _, x := range ns {
-			if x == n {
-				return true
-			}
-		}
-		return false
-	}
+	has := slices.Contains[[]string]
 	o := Options{Port: 4000, ExtProcSocket: "/tmp/x.sock", FastPath: true}
 	if ns := names(o); !has(ns, "envoy.filters.http.lua") {
 		t.Errorf("ext_proc mode: no response Lua filter: %v", ns)
@@ -54,31 +37,10 @@ func TestModuleListenerHasNoResponseLua(t *testing.T) {
 // that did not succeed (status >= 400, no response, any response flag);
 // without an outcome socket the outcome log of D44 is unchanged.
 func TestModuleOutcomeLogConfig(t *testing.T) {
-	cfg, err := config.Parse([]byte(testConfig), "test.yaml", func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := parseTest(t, testConfig)
 	for _, sock := range []string{"", "/run/x.sock"} {
 		o := Options{ExtProcSocket: "/run/x.sock", AccessLog: true, OutcomeLog: true, RequestModule: &filter.Config{Marker: "m", OutcomeSocket: sock}}
-		res, err := Build(cfg, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := res.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		var hcm hcmv3.HttpConnectionManager
-		if err := res.Listeners[0].FilterChains[0].Filters[0].GetTypedConfig().UnmarshalTo(&hcm); err != nil {
-			t.Fatal(err)
-		}
-		var rt routerv3.Router
-		for _, f := range hcm.HttpFilters {
-			if f.Name == "envoy.filters.http.router" {
-				if err := f.GetTypedConfig().UnmarshalTo(&rt); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
+		_, hcm, rt := buildHCM(t, cfg, o)
 		if len(rt.UpstreamLog) != 1 {
 			t.Fatalf("%d upstream logs", len(rt.UpstreamLog))
 		}

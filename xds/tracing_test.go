@@ -32,18 +32,8 @@ litellm_settings:
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := Build(cfg, Options{ExtProcSocket: "/run/x.sock", FastPath: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := res.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		var hcm hcmv3.HttpConnectionManager
-		if err := res.Listeners[0].FilterChains[0].Filters[0].GetTypedConfig().UnmarshalTo(&hcm); err != nil {
-			t.Fatal(err)
-		}
-		return &hcm, res
+		res, hcm, _ := buildHCM(t, cfg, Options{ExtProcSocket: "/run/x.sock", FastPath: true})
+		return hcm, res
 	}
 	otelAnywhere := func(h *hcmv3.HttpConnectionManager, res *Resources) string {
 		if h.Tracing != nil {
