@@ -61,8 +61,9 @@ type stream struct {
 	serving *extproc.ModuleFilter
 	headers map[string]string
 	start   time.Time
-	resp    respState // the response side (response.go)
-	hold    bool      // the upstream filter holds this try's success (upstream.go)
+	resp    respState  // the response side (response.go)
+	hold    bool       // the upstream filter holds this try's success (upstream.go)
+	mt      *moduleTry // a translated deployment's try (translate.go)
 }
 
 // panicOnPath, when set at build time (-ldflags -X main.panicOnPath=...),

@@ -184,6 +184,9 @@ func envoy_dynamic_module_on_http_filter_request_body(f C.uintptr_t, m C.uintptr
 	if isSpacing(streamOf(m)) {
 		return C.int(spacingRequestBody(m))
 	}
+	if s := streamOf(m); s != nil && s.mt != nil {
+		return C.int(translateRequestBody(s, f, bool(eos))) // translate.go
+	}
 	return C.int(onRequestBody(streamOf(m), f, bool(eos)))
 }
 

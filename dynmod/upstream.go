@@ -75,6 +75,7 @@ func applyUpstream(m *extproc.ModuleFilter) {
 	}
 	upOwn = next
 	upTable.Store(&all)
+	applyTranslate(m) // translated deployments' clusters (translate.go)
 }
 
 // maxHeldBody is the largest success (by content-length) held whole.
@@ -96,7 +97,7 @@ func onUpstreamRequestHeaders(s *stream, f C.uintptr_t) int {
 	}
 	e := (*t)[string(cl)].get()
 	if e == nil {
-		return reqHeadersContinue
+		return translateRequestHeaders(s, f, string(cl)) // translate.go
 	}
 	p := e.Paths[string(ep)]
 	if p == "" {
@@ -117,6 +118,9 @@ func onUpstreamRequestHeaders(s *stream, f C.uintptr_t) int {
 // onUpstreamResponseHeaders holds a fast try's success (2xx/3xx, not a
 // stream, at most maxHeldBody) until its body is whole.
 func onUpstreamResponseHeaders(s *stream, f C.uintptr_t, eos bool) int {
+	if s.mt != nil {
+		return translateResponseHeaders(s, f, eos)
+	}
 	if !s.hold || eos {
 		s.hold = false
 		return respHeadersContinue
@@ -140,6 +144,9 @@ func onUpstreamResponseHeaders(s *stream, f C.uintptr_t, eos bool) int {
 }
 
 func onUpstreamResponseBody(s *stream, f C.uintptr_t, eos bool) int {
+	if s.mt != nil {
+		return translateResponseBody(s, f, eos)
+	}
 	if !s.hold || eos {
 		s.hold = false
 		return respBodyContinue

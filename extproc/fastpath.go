@@ -108,14 +108,16 @@ func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]fastEntry,
 		// retried: only a single try is fast.
 		return nil, false
 	}
-	if !rc.BodyPrepared || (rc.TrackUsage && !s.OffPathOutcomes) || rc.TrackEnd || rc.PolicyFallbacks || rc.KeyParallel ||
+	// Or every attempt is translated by the module (D61, moduletranslate.go).
+	translated := s.moduleTranslatedPlan(st, rc)
+	if !rc.BodyPrepared && !translated || (rc.TrackUsage && !s.OffPathOutcomes) || rc.TrackEnd || rc.PolicyFallbacks || rc.KeyParallel ||
 		st.countCalls || len(st.Cfg.LiteLLM.ForwardHeadersGroups) > 0 || len(rc.Attempts) == 0 {
 		return nil, false
 	}
 	entries := make([]fastEntry, 0, len(rc.Attempts))
 	for i, a := range rc.Attempts {
 		d, ok := st.Router.Deployment(a.DeploymentId)
-		if !ok || !xds.FastPath(st.compiled(a.DeploymentId)) {
+		if !ok || !translated && !xds.FastPath(st.compiled(a.DeploymentId)) {
 			return nil, false
 		}
 		if i > 0 && rc.Attempts[i-1].DeploymentId == a.DeploymentId {
@@ -137,7 +139,7 @@ func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]fastEntry,
 		e := fastEntry{headers: hs, model: t.responseModel()}
 		ci, cok := st.Router.Cost(d, d.Provider, a.Model, translator.Usage{PromptTokens: 1})
 		co, _ := st.Router.Cost(d, d.Provider, a.Model, translator.Usage{CompletionTokens: 1})
-		if cok {
+		if cok && !translated { // a translated answer's cost is the module's (finalBody)
 			e.cost, e.in, e.out = true, ci, co
 		}
 		entries = append(entries, e)

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -50,6 +51,9 @@ func run() error {
 		keysBefore   = flag.String("keys-before", "", "with --keys-only: also run this llmgate binary side by side, measured in the same runs (a before/after comparison)")
 		obsOnly      = flag.String("observed-only", "", "only issue 12's cost of observing: for each comma-separated request filter (module,extproc) the typical config and llmgate-observed side by side in the same runs (closed loop, --duration per run); prints it, writes no doc")
 		obsBefore    = flag.String("observed-before", "", "with --observed-only: also run this llmgate binary's llmgate-observed, measured in the same runs")
+		varOnly      = flag.String("variants-only", "", "only the other configs (issue 10: must not regress), side by side: comma-separated config@request-filter (redis, anthropic, typical @ module, extproc), e.g. redis@module,redis@extproc; prints them, writes no doc")
+		varBefore    = flag.String("variants-before", "", "with --variants-only: also run each side with this llmgate binary (its libllmgate.so beside it), measured in the same runs")
+		concList     = flag.String("concurrencies", "", "override the closed-loop concurrencies, comma-separated (e.g. 1,64)")
 		obsEnv       = flag.String("observed-env", "", "with --observed-only: extra environment_variables of the observed config, k=v,k=v (e.g. OTEL_TRACES_SAMPLER=always_off)")
 	)
 	flag.Parse()
@@ -82,6 +86,16 @@ func run() error {
 	}
 	if *duration > 0 {
 		o.Duration = *duration
+	}
+	if *concList != "" {
+		o.Concurrencies = nil
+		for _, c := range strings.Split(*concList, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(c))
+			if err != nil || n < 1 {
+				return fmt.Errorf("--concurrencies: %q is not a positive number", c)
+			}
+			o.Concurrencies = append(o.Concurrencies, n)
+		}
 	}
 	o.LLMGateBin, o.FakeLLMBin, o.Pin, o.PprofAddr = *llmgateBin, *fakeBin, pinning, *pprofAddr
 	o.EnvoyBin = *envoyBin
@@ -124,6 +138,9 @@ func run() error {
 	}
 	if *keysOnly > 0 {
 		return keysOnlyRun(o, *keysOnly, *keysBefore)
+	}
+	if *varOnly != "" {
+		return variantsOnlyRun(o, *varOnly, *varBefore)
 	}
 	if *obsOnly != "" {
 		return observedOnlyRun(o, *obsOnly, *obsBefore, *obsEnv)
@@ -429,4 +446,42 @@ func fmtSigned(d time.Duration) string {
 		return "-" + (-d).Round(time.Microsecond).String()
 	}
 	return "+" + d.Round(time.Microsecond).String()
+}
+
+// variantsOnlyRun prints the other configs (rpm/tpm in Redis, Anthropic)
+// side by side: each config@request-filter, and with before the same sides
+// on that binary, in the same runs.
+func variantsOnlyRun(o bench.Options, list, before string) error {
+	dir, err := os.MkdirTemp("", "llmbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	o.WorkDir = dir
+	fake, err := bench.StartFake(&o)
+	if err != nil {
+		return err
+	}
+	defer fake.Stop()
+	var sides []bench.VariantSide
+	for _, s := range strings.Split(list, ",") {
+		cfg, mode, ok := strings.Cut(strings.TrimSpace(s), "@")
+		if !ok {
+			mode = "module"
+		}
+		args := []string{"--request-filter=" + mode}
+		if before != "" {
+			sides = append(sides, bench.VariantSide{Label: "before:" + cfg + "@" + mode, Bin: before, Config: cfg, Args: args})
+		}
+		sides = append(sides, bench.VariantSide{Label: cfg + "@" + mode, Config: cfg, Args: args})
+	}
+	rs, err := bench.VariantsOverhead(&o, fake.FakeBase(), o.Concurrencies, sides)
+	for _, r := range rs {
+		f := r.Figure
+		fmt.Printf("c=%-3d %-28s p50 %-9s p99 %-9s %6.0f rps | CPU/request llmgate %s envoy %s sum %s | errors %d %s\n",
+			r.Concurrency, r.Side.Label, f.Latency.P50.Round(time.Microsecond), f.Latency.P99.Round(time.Microsecond), f.Throughput,
+			r.CPU["llmgate"].Round(time.Microsecond/10), r.CPU["envoy"].Round(time.Microsecond/10),
+			(r.CPU["llmgate"] + r.CPU["envoy"]).Round(time.Microsecond/10), f.Errors, f.FirstErr)
+	}
+	return err
 }

@@ -1,0 +1,101 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// VariantSide is one gateway of a side-by-side comparison of the other
+// configs (issue 10: the rpm/tpm-on-Redis and the Anthropic config must not
+// regress): a binary, a config and `llmgate run` flags.
+type VariantSide struct {
+	Label  string
+	Bin    string // "" = o.LLMGateBin
+	Config string // "redis", "anthropic" or "typical"
+	Args   []string
+}
+
+// VariantResult is one side at one concurrency: the median run and the
+// median CPU per request of llmgate and its Envoy.
+type VariantResult struct {
+	Side        VariantSide
+	Concurrency int
+	Figure      LatencyFigure
+	CPU         map[string]time.Duration
+}
+
+// VariantsOverhead runs every side's llmgate at once on the same fake
+// provider (and one Redis for the redis config), and every run measures
+// all of them in turn at each concurrency, closed loop, o.Runs runs of
+// o.Duration: a before/after or module/ext_proc comparison that shares the
+// machine's state run by run.
+func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSide) ([]VariantResult, error) {
+	redisAddr := ""
+	for _, sd := range sides {
+		if sd.Config == "redis" && redisAddr == "" {
+			redis, addr, err := StartRedis(o)
+			if err != nil {
+				return nil, err
+			}
+			defer redis.Stop(time.Second)
+			redisAddr = addr
+		}
+	}
+	type running struct {
+		side VariantSide
+		gate *Target
+		rs   []LoadResult
+		cpu  map[string][]time.Duration
+	}
+	var rr []*running
+	for i, sd := range sides {
+		so := *o
+		so.WorkDir = filepath.Join(o.WorkDir, fmt.Sprintf("variant-%d", i))
+		if sd.Bin != "" {
+			so.LLMGateBin = sd.Bin
+		}
+		so.PprofAddr = ""
+		if err := os.MkdirAll(so.WorkDir, 0o700); err != nil {
+			return nil, err
+		}
+		var yaml, model string
+		switch sd.Config {
+		case "redis":
+			yaml, model = RedisConfig(fakeURL, redisAddr), RedisModelGroup
+		case "anthropic":
+			yaml, model = AnthropicConfig(fakeURL), AnthropicModelGroup
+		case "typical":
+			yaml, model = TypicalConfig(fakeURL, ""), ModelGroup
+		default:
+			return nil, fmt.Errorf("unknown config %q (redis, anthropic, typical)", sd.Config)
+		}
+		path := filepath.Join(so.WorkDir, "config.yaml")
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			return nil, err
+		}
+		gate, err := StartLLMGateAs(&so, path, sd.Label, model, sd.Args...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", sd.Label, err)
+		}
+		defer gate.Stop()
+		rr = append(rr, &running{side: sd, gate: gate})
+	}
+	var out []VariantResult
+	for _, conc := range concs {
+		for _, r := range rr {
+			ClosedLoop(r.gate.Endpoint, conc, o.Warmup)
+			r.rs, r.cpu = nil, map[string][]time.Duration{}
+		}
+		for run := 0; run < o.Runs; run++ {
+			for _, r := range rr {
+				r.rs = append(r.rs, cpuPerRequest(r.gate, r.cpu, func() LoadResult { return ClosedLoop(r.gate.Endpoint, conc, o.Duration) }))
+			}
+		}
+		for _, r := range rr {
+			out = append(out, VariantResult{Side: r.side, Concurrency: conc, Figure: medianFigure(r.rs), CPU: medianCPU(r.cpu)})
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,146 @@
+package extproc
+
+import (
+	"strconv"
+	"time"
+
+	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
+	"github.com/llmgate/llmgate/router"
+	"github.com/llmgate/llmgate/translator"
+	"github.com/llmgate/llmgate/xds"
+)
+
+// Translated tries served by the module (docs/architecture.md D61). In
+// module mode the module, every try's upstream filter (D55), translates the
+// tries of xds.ModuleTranslated deployments itself when the request filter
+// tagged the request fast (moduleTranslatedPlan): the request with the
+// attempt filter's requestBody (defaults merged, translated, path, host,
+// provider headers and key), a success's answer with its finalBody (a JSON
+// body) or its stream translator (an SSE stream). The x-litellm-* headers,
+// the model restamp of a stream's chunks and the usage for the outcome are
+// the fast path's response side (D54), as for a fast OpenAI try; errors
+// (4xx/5xx) pass untouched to the attempt filter, which the composite starts
+// from the response headers on (D45). So a successful translated try opens
+// no ext_proc stream, and its bytes are the attempt filter's.
+
+// moduleTranslatedPlan: every attempt of a request whose body the request
+// filter did not prepare is a deployment whose tries the module translates
+// (only in module mode, only the chat endpoint).
+func (s *Server) moduleTranslatedPlan(st *State, rc *llmgatev1.RequestContext) bool {
+	if !s.ModuleUpstream || rc.BodyPrepared || endpointFromProto(rc.Endpoint) != translator.Chat || len(rc.Attempts) == 0 {
+		return false
+	}
+	for _, a := range rc.Attempts {
+		if !xds.ModuleTranslated(st.compiled(a.DeploymentId)) {
+			return false
+		}
+	}
+	return true
+}
+
+// ModuleTry is one try of a translated deployment served in the module's
+// upstream filter.
+type ModuleTry struct {
+	t       *try
+	stream  translator.Stream
+	created int64
+}
+
+// ModuleTranslates reports whether the module translates the tries of the
+// deployment cluster (xds.ModuleTranslated).
+func (m *ModuleFilter) ModuleTranslates(cluster string) bool {
+	d, ok := m.st.clusterDeployment(cluster)
+	return ok && xds.ModuleTranslated(m.st.compiled(d.ID))
+}
+
+// NewModuleTry builds the try of a translated deployment's cluster: attempt
+// is Envoy's attempt count (1 for the first try), ctx the request's
+// llmgate.ctx. ok false: the module leaves the try alone.
+func (m *ModuleFilter) NewModuleTry(cluster string, attempt int, ctx string) (*ModuleTry, bool) {
+	d, ok := m.st.clusterDeployment(cluster)
+	if !ok || !xds.ModuleTranslated(m.st.compiled(d.ID)) {
+		return nil, false
+	}
+	t, e := m.s.newTry(m.st, d.ID, d.Provider, map[string]string{"x-envoy-attempt-count": strconv.Itoa(attempt)}, ctx)
+	if e != nil || t.pass {
+		return nil, false
+	}
+	return &ModuleTry{t: t}, true
+}
+
+// Request translates the try's request body: the new body, the headers to
+// set (path, host, content-length, provider headers, key, extra headers) and
+// to remove (internal ones, other providers' key headers); or a reply (the
+// attempt filter's local reply for a body it cannot translate).
+func (mt *ModuleTry) Request(body []byte) (out []byte, set [][2]string, remove []string, reply *ModuleReply) {
+	t := mt.t
+	resp, e := t.requestBody(body)
+	if e != nil {
+		return nil, nil, nil, replyAnswer(errorReply(e, t.clientHeaders())).Reply
+	}
+	cr := resp.GetRequestBody().GetResponse()
+	for _, o := range cr.GetHeaderMutation().GetSetHeaders() {
+		v := o.GetHeader().GetValue()
+		if v == "" {
+			v = string(o.GetHeader().GetRawValue())
+		}
+		set = append(set, [2]string{o.GetHeader().GetKey(), v})
+	}
+	t.sent = time.Now()
+	return cr.GetBodyMutation().GetBody(), set, cr.GetHeaderMutation().GetRemoveHeaders(), nil
+}
+
+// Translating the answer: what ResponseHeaders decided.
+const (
+	ModuleTryPass   = 0 // an error or nothing to translate: passes untouched
+	ModuleTryJSON   = 1 // held until whole, then ResponseJSON
+	ModuleTryStream = 2 // each chunk through ResponseChunk
+)
+
+// ResponseHeaders reads the provider's status: a success is translated
+// (mode JSON or Stream, with the header changes of the attempt filter's
+// responseHeaders for a stream); an error passes to the attempt filter.
+func (mt *ModuleTry) ResponseHeaders(status int, eos bool) (mode int, set [][2]string, remove []string) {
+	t := mt.t
+	t.status = status
+	if status >= 400 || status < 200 || eos {
+		return ModuleTryPass, nil, nil
+	}
+	if !t.rc.Stream {
+		return ModuleTryJSON, nil, nil
+	}
+	st := t.tr.NewStream(t.ep, t.target)
+	if u, ok := st.(translator.IncludeUsageSetter); ok {
+		// Always the usage chunk: the response side (D54) reads the usage
+		// from it and removes it when the client did not ask for it.
+		u.SetIncludeUsage(true)
+	}
+	mt.stream = translator.ModelStream(st, t.responseModel())
+	mt.created = time.Now().Unix()
+	return ModuleTryStream, [][2]string{{"content-type", "text/event-stream"}, {"cache-control", "no-cache"}}, []string{"content-length", "content-encoding"}
+}
+
+// ResponseJSON translates a whole successful answer as the attempt filter's
+// finalBody does: the OpenAI body and the headers to set (cost,
+// content-length, content-type; content-encoding removed).
+func (mt *ModuleTry) ResponseJSON(body []byte, contentEncoding string) (out []byte, set [][2]string, remove []string) {
+	t := mt.t
+	t.respHdr = map[string]string{"content-encoding": contentEncoding}
+	var o router.Outcome
+	out, hs, rm := t.finalBody(body, &o)
+	for _, h := range hs {
+		set = append(set, [2]string{h.GetHeader().GetKey(), string(h.GetHeader().GetRawValue())})
+	}
+	set = append(set, [2]string{"content-length", strconv.Itoa(len(out))}, [2]string{"content-type", "application/json"})
+	return out, set, append(rm, "content-encoding")
+}
+
+// ResponseChunk translates a chunk of a successful stream (last: the
+// stream's end), as the attempt filter's responseBody does.
+func (mt *ModuleTry) ResponseChunk(b []byte, last bool) []byte {
+	out, err := mt.stream.Feed(b, last)
+	if err != nil && len(out) == 0 {
+		out = translator.WriteSSEError(nil, translator.NewError(502, "api_error", "llmgate: "+err.Error(), ""))
+	}
+	return stampChunks(out, mt.created)
+}

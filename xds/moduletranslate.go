@@ -1,0 +1,34 @@
+package xds
+
+import (
+	"github.com/llmgate/llmgate/internal/model"
+	"github.com/llmgate/llmgate/internal/upstream"
+)
+
+// Translated deployments served by the module (docs/architecture.md D61).
+// In module mode (ModuleUpstream) the module, every try's upstream filter,
+// also translates the tries of these deployments: the OpenAI request into
+// the provider's (path, host, headers, key, body) and the provider's answer
+// back (a whole JSON body, or an SSE stream event by event), with the
+// attempt filter's own code (extproc/moduletranslate.go). A plan whose
+// attempts are all such deployments is then tagged fast: a successful try
+// opens no ext_proc stream, and an error still meets the attempt filter
+// from the response headers on (the composite's 4xx/5xx branch), as a fast
+// OpenAI try's does.
+
+// moduleTranslatedProviders are the providers whose tries the module
+// translates: providers with a plain key header and a translator that needs
+// no per-request signing (AWS SigV4, Google OAuth) — Anthropic's Messages API.
+var moduleTranslatedProviders = map[string]bool{"anthropic": true}
+
+// ModuleTranslated reports whether the module translates the tries of a
+// deployment in module mode: a provider of moduleTranslatedProviders, one
+// model (no wildcard, no per-request provider), not a mock, an api_base the
+// gateway can call.
+func ModuleTranslated(d *model.Deployment) bool {
+	if d == nil || d.Provider == "" || d.Wildcard || d.AnyProvider || d.Mock() || !moduleTranslatedProviders[d.Provider] || d.Config == nil {
+		return false
+	}
+	_, err := upstream.For(d.Config)
+	return err == nil
+}
