@@ -16,27 +16,19 @@ import "C"
 
 import (
 	"context"
-	"fmt"
-	"sync"
 	"time"
-
-	alsv3 "github.com/envoyproxy/go-control-plane/envoy/service/accesslog/v3"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/llmgate/llmgate/extproc"
 	"github.com/llmgate/llmgate/internal/contract"
-	"github.com/llmgate/llmgate/xds"
 )
 
-// Outcomes from the module (docs/architecture.md D54): when a planned
-// request completes, the module appends one record to an in-process buffer
+// Outcomes from the module (docs/architecture.md D54, D63): when a planned
+// request completes, the module appends one record to an in-process outbox
 // (a mutex-guarded slice: no goroutine is woken per request); a goroutine
-// ships the buffer every flushEvery to the gateway's access-log service as
-// Envoy's own entries would come (extproc.AppendOutcomes), so that the
-// listener needs no per-request outcome entry, and Envoy logs only the tries
-// that did not succeed.
+// ships it every 20 ms to the gateway as Envoy's own entries would come
+// (extproc.AppendOutcomes) and keeps each record until the gateway
+// acknowledges it, so that the listener needs no per-request outcome entry,
+// and Envoy logs only the tries that did not succeed.
 
 // Attribute ids of the ABI (envoy_dynamic_module_type_attribute_id).
 const (
@@ -103,128 +95,14 @@ func onStreamComplete(s *stream, f C.uintptr_t) {
 			}
 		}
 	}
-	s.cfg.outcomes.put(o)
+	s.cfg.outcomes.Put(o)
 }
 
-// flushEvery is how often the records are shipped (Envoy's outcome log
-// flushes every 20 ms too, D44); maxOutbox bounds the buffer (beyond it a
-// record is dropped and counted, never a request).
-const (
-	flushEvery = 20 * time.Millisecond
-	maxOutbox  = 1 << 16
-	maxBatch   = 512
-)
-
-// outbox is where Envoy's workers leave outcome records.
-type outbox struct {
-	mu      sync.Mutex
-	buf     []extproc.ModuleOutcome
-	dropped uint64
-	socket  string
-}
+// outbox is the module's side of the outcome stream (extproc.Outbox,
+// docs/architecture.md D63): records are kept until the gateway
+// acknowledges them.
+type outbox = extproc.Outbox
 
 func newOutbox(ctx context.Context, socket string) *outbox {
-	b := &outbox{socket: socket}
-	go b.ship(ctx)
-	return b
-}
-
-func (b *outbox) put(o extproc.ModuleOutcome) {
-	b.mu.Lock()
-	if len(b.buf) < maxOutbox {
-		b.buf = append(b.buf, o)
-	} else {
-		b.dropped++
-	}
-	b.mu.Unlock()
-}
-
-func (b *outbox) take(into []extproc.ModuleOutcome) []extproc.ModuleOutcome {
-	b.mu.Lock()
-	into, b.buf = b.buf, into[:0]
-	b.mu.Unlock()
-	return into
-}
-
-// ship runs for the life of its config: it holds one access-log stream to
-// the gateway (reopened with back-off) and sends the records in batches;
-// when ctx ends (Envoy destroyed the config, so no request of it is left)
-// it sends what is left once and stops.
-func (b *outbox) ship(ctx context.Context) {
-	var (
-		conn   *grpc.ClientConn
-		stream alsv3.AccessLogService_StreamAccessLogsClient
-		batch  []extproc.ModuleOutcome
-		wire   []byte
-		retry  time.Time
-		lost   uint64
-	)
-	t := time.NewTicker(flushEvery)
-	defer t.Stop()
-	defer func() {
-		if conn != nil {
-			_ = conn.Close()
-		}
-	}()
-	for last := false; !last; {
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			last = true
-		}
-		batch = b.take(batch)
-		if len(batch) == 0 {
-			continue
-		}
-		if stream == nil && time.Now().After(retry) {
-			var err error
-			conn, stream, err = b.open()
-			if err != nil {
-				envoyLog(logWarn, "llmgate module: outcome stream to "+b.socket+": "+err.Error())
-				retry = time.Now().Add(time.Second)
-			}
-		}
-		if stream == nil {
-			lost += uint64(len(batch))
-			continue
-		}
-		for i := 0; i < len(batch); i += maxBatch {
-			wire = extproc.AppendOutcomes(wire[:0], batch[i:min(i+maxBatch, len(batch))])
-			var m emptypb.Empty
-			m.ProtoReflect().SetUnknown(wire)
-			if err := stream.SendMsg(&m); err != nil {
-				envoyLog(logWarn, fmt.Sprintf("llmgate module: outcome stream ended: %v (%d records lost)", err, len(batch)-i))
-				_ = conn.Close()
-				conn, stream = nil, nil
-				retry = time.Now().Add(100 * time.Millisecond)
-				break
-			}
-		}
-		clear(batch)
-	}
-}
-
-func (b *outbox) open() (*grpc.ClientConn, alsv3.AccessLogService_StreamAccessLogsClient, error) {
-	conn, err := grpc.NewClient("unix://"+b.socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := alsv3.NewAccessLogServiceClient(conn).StreamAccessLogs(context.Background())
-	if err != nil {
-		_ = conn.Close()
-		return nil, nil, err
-	}
-	// The first message names the log, as Envoy's does.
-	var id []byte
-	id = append(id, 0x0a) // identifier (field 1)
-	name := xds.OutcomeLogName
-	inner := append([]byte{0x12, byte(len(name))}, name...) // log_name (field 2)
-	id = append(append(id, byte(len(inner))), inner...)
-	var m emptypb.Empty
-	m.ProtoReflect().SetUnknown(id)
-	if err := st.SendMsg(&m); err != nil {
-		_ = conn.Close()
-		return nil, nil, err
-	}
-	return conn, st, nil
+	return extproc.NewOutbox(ctx, socket, func(msg string) { envoyLog(logWarn, msg) })
 }

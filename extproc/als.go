@@ -48,7 +48,9 @@ type accessLogService struct {
 // registerAccessLog adds the access-log service to the gRPC server that
 // serves ext_proc (the same process, the same replica).
 func (s *Server) registerAccessLog(g *grpc.Server) {
-	alsv3.RegisterAccessLogServiceServer(g, &accessLogService{s: s, j: newJoiner()})
+	a := &accessLogService{s: s, j: newJoiner()}
+	alsv3.RegisterAccessLogServiceServer(g, a)
+	a.registerModuleOutcomes(g)
 	// The fast path may now take plans whose deployments can cool down,
 	// and usage-tracked requests: their tries are reported from here (D45).
 	s.OffPathOutcomes = true
@@ -158,6 +160,9 @@ func (a *accessLogService) handle(js []joined) {
 	st := a.s.state.Load()
 	for _, j := range js {
 		a.s.reportLogged(st, j)
+		if j.req != nil && j.req.ack != nil {
+			j.req.ack.release()
+		}
 	}
 }
 

@@ -58,6 +58,9 @@ type requestLog struct {
 	fast bool
 	// usage is llmgate.usage: what the answering try's response reported.
 	usage usageLog
+	// ack is the module's message that brought the entry (nil: Envoy's):
+	// released once the request is reported (alsmodule.go).
+	ack *moduleMsg
 }
 
 // usageLog is the llmgate.usage metadata.
@@ -200,6 +203,10 @@ func (j *joiner) addRequest(r requestLog, now time.Time) []joined {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.duplicate(r.key(), now) {
+		if r.ack != nil {
+			// Sent again after a reconnect: the first copy is reported.
+			r.ack.release()
+		}
 		return nil
 	}
 	p, out := j.pendingFor(r.requestID, now, nil)

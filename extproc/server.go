@@ -174,6 +174,8 @@ type Server struct {
 	lastHealth atomic.Pointer[map[string]any]
 	// accessLogs ends the access-log streams on drain (als.go).
 	accessLogs accessLogStop
+	// moduleOut is what the module's outcome streams reported (alsmodule.go).
+	moduleOut moduleOutcomes
 	// KeysApplied, when set, waits until the module applied the key table
 	// after a management change (D57), before the route answers.
 	KeysApplied func(context.Context)

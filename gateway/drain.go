@@ -49,6 +49,12 @@ func (g *Gateway) drain(proc *envoy.Process, admin *adminEndpoint) {
 			g.log.Warn("drain timeout: requests still in flight are cut", "in_flight", active, "drain_timeout", g.o.DrainTimeout.String())
 		}
 	}
+	// The module ships its outcome records every 20 ms and keeps them until
+	// acknowledged: the last answers' records come in before Envoy stops
+	// (D63).
+	if g.module != nil {
+		g.ext.WaitModuleOutcomes(2 * time.Second)
+	}
 	// /quitquitquit stops Envoy without the warning its SIGTERM handler
 	// logs ("caught ENVOY_SIGTERM"): a clean shutdown logs no warning.
 	if resp, err := c.Post(admin.url()+"/quitquitquit", "text/plain", nil); err == nil {

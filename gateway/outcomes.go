@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/callbacks"
 	"github.com/llmgate/llmgate/internal/keys"
@@ -189,6 +191,12 @@ func (g *Gateway) ensureMetrics(cfg *config.Config) {
 		g.metrics.ServeBudgets(g.keys.Budgets)
 	}
 	if g.ext != nil {
+		ext := g.ext
+		// Outcome records the module dropped because the gateway did not
+		// acknowledge them for too long (D63).
+		g.metrics.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "llmgate_module_outcomes_dropped_total",
+			Help: "Outcome records (spend, metrics, callbacks of module-served requests) the module dropped because its outbox was full"},
+			func() float64 { return float64(ext.ModuleOutcomesDropped()) }))
 		g.ext.SetMetrics(g.metrics.Handler())
 	}
 }

@@ -88,6 +88,8 @@ type Service struct {
 	// inMemory are the batches this process sealed and has not written
 	// yet, by sealed file: a retried batch is not read back from its file.
 	inMemory map[string]sealedBatch
+	// recent are the request ids whose spend was added (dedup.go).
+	recent recentIDs
 
 	// view: what the module's key table publisher must push (view.go);
 	// shardKeys: a module view's tokens by shard (applyShard).

@@ -59,6 +59,12 @@ func (s *Service) Record(e SpendEvent) {
 		return
 	}
 	s.pmu.Lock()
+	if e.RequestID != "" && !s.recent.add(e.RequestID) {
+		s.recent.dup++
+		s.pmu.Unlock()
+		s.log.Debug("spend of a request added already (an outcome sent again)", "request_id", e.RequestID)
+		return
+	}
 	if s.wal != nil {
 		if err := s.wal.append(&e); err != nil {
 			s.log.Warn("spend write-ahead file", "error", err.Error())
@@ -153,7 +159,7 @@ func (s *Service) flush(ctx context.Context) error {
 			}
 		}
 		var err error
-		if sealed, err = s.wal.sealedBatches(s.o.DisableSpendLogs, s.inMemory); err != nil {
+		if sealed, err = s.wal.sealedBatches(s.o.DisableSpendLogs, s.inMemory, &s.recent); err != nil {
 			s.pmu.Unlock()
 			return err
 		}
@@ -296,7 +302,7 @@ type sealedBatch struct {
 // sealedBatches lists every sealed file: from known when this process
 // sealed it, else read from the file (a torn last line is skipped: its write
 // never completed).
-func (w *wal) sealedBatches(noLogs bool, known map[string]sealedBatch) ([]sealedBatch, error) {
+func (w *wal) sealedBatches(noLogs bool, known map[string]sealedBatch, seen *recentIDs) ([]sealedBatch, error) {
 	m, err := filepath.Glob(filepath.Join(w.dir, "spend-*.sealed"))
 	if err != nil {
 		return nil, err
@@ -318,6 +324,10 @@ func (w *wal) sealedBatches(noLogs bool, known map[string]sealedBatch) ([]sealed
 		for sc.Scan() {
 			var e SpendEvent
 			if json.Unmarshal(sc.Bytes(), &e) == nil {
+				if e.RequestID != "" {
+					// An event sent again after this restart is not added twice.
+					seen.add(e.RequestID)
+				}
 				addEvent(b, e, noLogs)
 			}
 		}

@@ -37,9 +37,10 @@ type sink struct {
 	closed bool
 	wake   chan struct{} // capacity 1: "there is work or the bus closed"
 
-	queued  atomic.Int64
-	dropped atomic.Uint64
-	done    atomic.Uint64
+	queued   atomic.Int64
+	dropped  atomic.Uint64
+	done     atomic.Uint64
+	accepted atomic.Uint64 // events queued since the start (mark.go)
 }
 
 // keepCap is the largest queue capacity a drained sink keeps for reuse; a
@@ -58,6 +59,7 @@ func (s *sink) offer(t Try) {
 	}
 	s.buf = append(s.buf, t)
 	s.queued.Add(1)
+	s.accepted.Add(1)
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:

@@ -1,0 +1,251 @@
+package extproc
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/types/known/emptypb"
+)
+
+// Outbox is the module's side of the outcome stream (alsmodule.go,
+// docs/architecture.md D63): Envoy's workers leave one record per planned
+// request (Put: a mutex and an append, nothing else on the request's path);
+// a goroutine ships them every OutboxFlushEvery on one stream to the
+// gateway and keeps each record until the gateway acknowledges it. After a
+// reconnect every record not acknowledged is sent again (the gateway takes a
+// record once). The records held are bounded (OutboxMax): beyond that —
+// the gateway gone for long under load — a new record is dropped, counted
+// (sent with every message, the gateway's llmgate_module_outcomes_dropped_total)
+// and logged.
+type Outbox struct {
+	mu    sync.Mutex
+	buf   []ModuleOutcome // not yet taken by the shipper
+	next  uint64          // the sequence number of the next record put
+	held  atomic.Int64    // records put and not acknowledged
+	max   int64
+	drops atomic.Uint64
+	id    uint64
+
+	socket string
+	logf   func(string)
+	// Flush is how often the records are shipped (tests shorten it).
+	flush time.Duration
+}
+
+// Outbox bounds and timings.
+const (
+	OutboxFlushEvery = moduleFlushEvery
+	OutboxMax        = 1 << 16
+	outboxMaxBatch   = 512
+	// outboxLastWait is how long a stopping outbox (its config destroyed)
+	// waits for the acknowledgement of what it holds.
+	outboxLastWait = 2 * time.Second
+)
+
+// NewOutbox starts an outbox shipping to the gateway's Unix socket until ctx
+// ends; logf writes a warning to Envoy's log.
+func NewOutbox(ctx context.Context, socket string, logf func(string)) *Outbox {
+	b := newOutbox(socket, logf, OutboxMax, OutboxFlushEvery)
+	go b.ship(ctx)
+	return b
+}
+
+func newOutbox(socket string, logf func(string), max int, flush time.Duration) *Outbox {
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	return &Outbox{socket: socket, logf: logf, max: int64(max), flush: flush, next: 1, id: binary.LittleEndian.Uint64(id[:]) >> 1}
+}
+
+// Put keeps one record; it never blocks on the gateway.
+func (b *Outbox) Put(o ModuleOutcome) {
+	if b.held.Add(1) > b.max {
+		b.held.Add(-1)
+		b.drops.Add(1)
+		return
+	}
+	b.mu.Lock()
+	b.buf = append(b.buf, o)
+	b.next++
+	b.mu.Unlock()
+}
+
+// Dropped is the number of records dropped because the outbox was full.
+func (b *Outbox) Dropped() uint64 { return b.drops.Load() }
+
+// take moves the new records out; first is the first one's sequence number.
+func (b *Outbox) take(into []ModuleOutcome) (recs []ModuleOutcome, first uint64) {
+	b.mu.Lock()
+	recs, b.buf = b.buf, into[:0]
+	first = b.next - uint64(len(recs))
+	b.mu.Unlock()
+	return recs, first
+}
+
+// outStream is one open stream and its acknowledgement reader.
+type outStream struct {
+	conn   *grpc.ClientConn
+	st     grpc.ClientStream
+	cancel context.CancelFunc
+	acked  atomic.Uint64
+	broken atomic.Bool
+}
+
+func (s *outStream) close() {
+	s.cancel()
+	_ = s.conn.Close()
+}
+
+// ship holds the stream and the records until they are acknowledged.
+func (b *Outbox) ship(ctx context.Context) {
+	var (
+		held      []ModuleOutcome // sent or not, not yet acknowledged, in order
+		heldFirst uint64          = 1
+		sentTo    uint64          // the last sequence number sent on the current stream
+		spare     []ModuleOutcome
+		st        *outStream
+		retry     time.Time
+		backoff   = 100 * time.Millisecond
+		wire      []byte
+		lastDrops uint64
+		lastLog   time.Time
+	)
+	t := time.NewTicker(b.flush)
+	defer t.Stop()
+	defer func() {
+		if st != nil {
+			st.close()
+		}
+	}()
+	var stopAt time.Time
+	for {
+		stopping := !stopAt.IsZero()
+		if !stopping {
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				// Envoy destroyed the config: no request of it is left.
+				// What is held is sent and awaited for a while.
+				stopAt = time.Now().Add(outboxLastWait)
+			}
+		} else {
+			if len(held) == 0 || time.Now().After(stopAt) {
+				if len(held) > 0 {
+					b.logf(fmt.Sprintf("llmgate module: %d outcome records not acknowledged at the config's end", len(held)))
+				}
+				return
+			}
+			time.Sleep(b.flush)
+		}
+		var recs []ModuleOutcome
+		var first uint64
+		recs, first = b.take(spare)
+		if len(recs) > 0 {
+			if len(held) == 0 {
+				heldFirst = first
+			}
+			held = append(held, recs...)
+		}
+		clear(recs)
+		spare = recs[:0]
+		if st != nil {
+			// Acknowledged records are let go.
+			if a := st.acked.Load(); a >= heldFirst && len(held) > 0 {
+				n := min(int(a-heldFirst+1), len(held))
+				clear(held[:n])
+				held = held[n:]
+				heldFirst += uint64(n)
+				b.held.Add(-int64(n))
+				if len(held) == 0 {
+					held = nil
+				}
+			}
+			if st.broken.Load() {
+				st.close()
+				st, retry = nil, time.Now().Add(backoff)
+				backoff = min(2*backoff, time.Second)
+			}
+		}
+		if d := b.drops.Load(); d != lastDrops && time.Since(lastLog) > 10*time.Second {
+			b.logf(fmt.Sprintf("llmgate module: outcome outbox full (%d records held, the gateway does not acknowledge): %d records dropped so far", len(held), d))
+			lastDrops, lastLog = d, time.Now()
+		}
+		if len(held) == 0 {
+			continue
+		}
+		if st == nil && time.Now().After(retry) {
+			var err error
+			if st, err = b.open(); err != nil {
+				b.logf("llmgate module: outcome stream to " + b.socket + ": " + err.Error())
+				st, retry = nil, time.Now().Add(backoff)
+				backoff = min(2*backoff, time.Second)
+			} else {
+				// Everything held goes again on the new stream.
+				sentTo = heldFirst - 1
+			}
+		}
+		if st == nil {
+			continue
+		}
+		for sentTo < heldFirst+uint64(len(held))-1 {
+			from := int(sentTo + 1 - heldFirst)
+			to := min(from+outboxMaxBatch, len(held))
+			wire = AppendOutcomes(wire[:0], held[from:to])
+			wire = protowire.AppendVarint(protowire.AppendTag(wire, wireOutboxSeq, protowire.VarintType), heldFirst+uint64(to)-1)
+			if d := b.drops.Load(); d > 0 {
+				wire = protowire.AppendVarint(protowire.AppendTag(wire, wireOutboxDropped, protowire.VarintType), d)
+			}
+			wire = protowire.AppendVarint(protowire.AppendTag(wire, wireOutboxID, protowire.VarintType), b.id)
+			var m emptypb.Empty
+			m.ProtoReflect().SetUnknown(wire)
+			if err := st.st.SendMsg(&m); err != nil {
+				b.logf(fmt.Sprintf("llmgate module: outcome stream ended: %v (%d records held, sent again on the next stream)", err, len(held)))
+				st.close()
+				st, retry = nil, time.Now().Add(backoff)
+				backoff = min(2*backoff, time.Second)
+				break
+			}
+			sentTo = heldFirst + uint64(to) - 1
+			backoff = 100 * time.Millisecond
+		}
+	}
+}
+
+// open starts a stream and its acknowledgement reader.
+func (b *Outbox) open() (*outStream, error) {
+	conn, err := grpc.NewClient("unix://"+b.socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := conn.NewStream(ctx, &ModuleOutcomesStream, ModuleOutcomesMethod)
+	if err != nil {
+		cancel()
+		_ = conn.Close()
+		return nil, err
+	}
+	s := &outStream{conn: conn, st: st, cancel: cancel}
+	go func() {
+		for {
+			var m emptypb.Empty
+			if err := st.RecvMsg(&m); err != nil {
+				s.broken.Store(true)
+				return
+			}
+			_ = wireFields(m.ProtoReflect().GetUnknown(), func(num protowire.Number, typ protowire.Type, _ []byte, x uint64) error {
+				if num == wireAckSeq && typ == protowire.VarintType && x > s.acked.Load() {
+					s.acked.Store(x)
+				}
+				return nil
+			})
+		}
+	}()
+	return s, nil
+}

@@ -1,0 +1,224 @@
+package extproc
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/llmgate/llmgate/internal/keys"
+	"github.com/llmgate/llmgate/internal/outcome"
+)
+
+// outboxGateway is one gateway process as the module's outbox sees it: a
+// server on the socket and its spend sink's events by call id.
+type outboxGateway struct {
+	s    *Server
+	g    *grpc.Server
+	mu   sync.Mutex
+	seen map[string]int
+	// block, held, stops the spend sink before its next event.
+	block sync.Mutex
+}
+
+func startOutboxGateway(t *testing.T, sock string) *outboxGateway {
+	t.Helper()
+	s, _, _ := outcomeServer(t)
+	og := &outboxGateway{s: s, seen: map[string]int{}}
+	s.Outcomes.Register(keys.SpendSink, keys.SinkQueue, func(e outcome.Try) {
+		og.block.Lock()
+		og.mu.Lock()
+		og.seen[e.CallID]++
+		og.mu.Unlock()
+		og.block.Unlock()
+	})
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	og.g = grpc.NewServer()
+	s.Register(og.g)
+	go func() { _ = og.g.Serve(l) }()
+	t.Cleanup(og.g.Stop)
+	return og
+}
+
+func (og *outboxGateway) count() map[string]int {
+	og.mu.Lock()
+	defer og.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range og.seen {
+		out[k] = v
+	}
+	return out
+}
+
+// moduleRecords are n answered fast requests, each with its own planned
+// context (call id).
+func moduleRecords(t *testing.T, s *Server, n int, from int) ([]ModuleOutcome, []string) {
+	t.Helper()
+	var out []ModuleOutcome
+	var ids []string
+	ctxs, plan := plannedContext(t, s)
+	rc, err := decodeContext(ctxs.GetFields()["ctx"].GetStringValue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		rc.CallId = "call-" + itoa(from+i)
+		ctx, err := encodeContext(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		begin := time.Now()
+		out = append(out, ModuleOutcome{RequestID: "req-" + itoa(from+i), Begin: begin, End: begin.Add(5 * time.Millisecond), Attempts: 1, Ctx: ctx, Fast: true,
+			Usage:    RespUsage{Prompt: 10, HasPrompt: true, Completion: 5, HasCompletion: true, Total: 15, HasTotal: true},
+			Answered: true, Cluster: plan[0], Status: 200, FirstByte: begin.Add(2 * time.Millisecond), LastByte: begin.Add(4 * time.Millisecond)})
+		ids = append(ids, rc.CallId)
+	}
+	return out, ids
+}
+
+func itoa(i int) string {
+	const d = "0123456789"
+	if i < 10 {
+		return d[i : i+1]
+	}
+	return itoa(i/10) + d[i%10:i%10+1]
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// The module's records survive the gateway going away: records put while
+// the gateway is down, and records it received but had not acknowledged
+// (its spend sink had not consumed them) when it stopped, reach the next
+// gateway; an acknowledged record is never sent again; within one gateway
+// a record sent twice is reported once (D63).
+func TestModuleOutboxSurvivesGatewayRestart(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "gw.sock")
+	var logMu sync.Mutex
+	var logs []string
+	logf := func(s string) { logMu.Lock(); logs = append(logs, s); logMu.Unlock() }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	a := startOutboxGateway(t, sock)
+	b := newOutbox(sock, logf, OutboxMax, 5*time.Millisecond)
+	go b.ship(ctx)
+	recs, ids := moduleRecords(t, a.s, 60, 0)
+	for _, r := range recs[:20] {
+		b.Put(r)
+	}
+	// 1. Reported and acknowledged: the outbox holds nothing.
+	waitFor(t, "the first 20 acknowledged", func() bool { return len(a.count()) == 20 && b.held.Load() == 0 })
+
+	// 2. The spend sink is stuck: received, reported, not consumed — so
+	// not acknowledged; then the gateway dies.
+	a.block.Lock()
+	for _, r := range recs[20:30] {
+		b.Put(r)
+	}
+	waitFor(t, "10 received", func() bool { return a.s.moduleOut.pending.Load() > 0 })
+	time.Sleep(50 * time.Millisecond)
+	if n := b.held.Load(); n != 10 {
+		t.Fatalf("%d records held while the gateway's spend sink has not consumed them, want 10", n)
+	}
+	a.g.Stop()
+	// 3. Records put while no gateway listens are kept.
+	for _, r := range recs[30:50] {
+		b.Put(r)
+	}
+	time.Sleep(300 * time.Millisecond)
+
+	// 4. The next gateway gets every record not acknowledged, once.
+	c := startOutboxGateway(t, sock)
+	for _, r := range recs[50:] {
+		b.Put(r)
+	}
+	waitFor(t, "every record acknowledged by the new gateway", func() bool { return b.held.Load() == 0 })
+	got := c.count()
+	for i, id := range ids {
+		switch {
+		case i < 20 && got[id] != 0:
+			t.Errorf("record %d was acknowledged by the first gateway and sent again", i)
+		case i >= 20 && got[id] != 1:
+			t.Errorf("record %d reached the new gateway %d times, want once", i, got[id])
+		}
+	}
+	if b.Dropped() != 0 {
+		t.Errorf("%d dropped", b.Dropped())
+	}
+	a.block.Unlock()
+
+	// 5. Sent again on the same gateway (an acknowledgement lost with the
+	// stream): reported once.
+	st := c.s
+	again := startStreamAgain(t, sock, recs[50:])
+	waitFor(t, "the copy acknowledged", again)
+	if n := st.Outcomes.Mark(keys.SpendSink); n != 40 {
+		t.Errorf("the spend sink got %d events, want 40 (the copies dropped)", n)
+	}
+}
+
+// startStreamAgain sends recs again on a new outbox (same records, as after
+// a lost acknowledgement) and reports when it is acknowledged.
+func startStreamAgain(t *testing.T, sock string, recs []ModuleOutcome) func() bool {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	b := newOutbox(sock, func(string) {}, OutboxMax, 5*time.Millisecond)
+	go b.ship(ctx)
+	for _, r := range recs {
+		b.Put(r)
+	}
+	return func() bool { return b.held.Load() == 0 }
+}
+
+// The outbox is bounded: with the gateway gone, records beyond the bound are
+// dropped, counted and logged; the gateway learns the count.
+func TestModuleOutboxBounded(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "gw.sock")
+	var logMu sync.Mutex
+	var logs []string
+	logf := func(s string) { logMu.Lock(); logs = append(logs, s); logMu.Unlock() }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := newOutbox(sock, logf, 10, 5*time.Millisecond)
+	go b.ship(ctx)
+	s, _, _ := outcomeServer(t)
+	recs, _ := moduleRecords(t, s, 15, 0)
+	for _, r := range recs {
+		b.Put(r)
+	}
+	if b.Dropped() != 5 || b.held.Load() != 10 {
+		t.Fatalf("dropped %d held %d, want 5 and 10", b.Dropped(), b.held.Load())
+	}
+	waitFor(t, "the drop logged", func() bool {
+		logMu.Lock()
+		defer logMu.Unlock()
+		for _, l := range logs {
+			if strings.Contains(l, "5 records dropped") {
+				return true
+			}
+		}
+		return false
+	})
+	g := startOutboxGateway(t, sock)
+	waitFor(t, "the 10 held records", func() bool { return len(g.count()) == 10 && b.held.Load() == 0 })
+	if n := g.s.ModuleOutcomesDropped(); n != 5 {
+		t.Errorf("the gateway knows of %d dropped records, want 5", n)
+	}
+}
