@@ -61,9 +61,10 @@ type stream struct {
 	serving *extproc.ModuleFilter
 	headers map[string]string
 	start   time.Time
-	resp    respState  // the response side (response.go)
-	hold    bool       // the upstream filter holds this try's success (upstream.go)
-	mt      *moduleTry // a translated deployment's try (translate.go)
+	resp    respState   // the response side (response.go)
+	hold    bool        // the upstream filter holds this try's success (upstream.go)
+	mt      *moduleTry  // a translated deployment's try (translate.go)
+	spacing *spacingTry // a spaced try's state (spacing.go); nil for most
 }
 
 // panicOnPath, when set at build time (-ldflags -X main.panicOnPath=...),

@@ -169,9 +169,6 @@ func envoy_dynamic_module_on_http_filter_new(cfg C.uintptr_t, f C.uintptr_t) (ou
 //export envoy_dynamic_module_on_http_filter_request_headers
 func envoy_dynamic_module_on_http_filter_request_headers(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
 	defer requestBarrier(f, &st)
-	if isSpacing(streamOf(m)) {
-		return C.int(spacingRequestHeaders(m, f)) // a try (spacing.go)
-	}
 	if s := streamOf(m); s != nil && s.cfg.upstream {
 		return C.int(onUpstreamRequestHeaders(s, f)) // a try (upstream.go)
 	}
@@ -181,8 +178,8 @@ func envoy_dynamic_module_on_http_filter_request_headers(f C.uintptr_t, m C.uint
 //export envoy_dynamic_module_on_http_filter_request_body
 func envoy_dynamic_module_on_http_filter_request_body(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
 	defer requestBarrier(f, &st)
-	if isSpacing(streamOf(m)) {
-		return C.int(spacingRequestBody(m))
+	if s := streamOf(m); s != nil && s.cfg.upstream {
+		return C.int(spacingRequestBody(s)) // a try (spacing.go)
 	}
 	if s := streamOf(m); s != nil && s.mt != nil {
 		return C.int(translateRequestBody(s, f, bool(eos))) // translate.go
@@ -218,11 +215,8 @@ func envoy_dynamic_module_on_http_filter_request_trailers(f C.uintptr_t, m C.uin
 //export envoy_dynamic_module_on_http_filter_response_headers
 func envoy_dynamic_module_on_http_filter_response_headers(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
 	defer quiet("response_headers")
-	if isSpacing(streamOf(m)) {
-		spacingResponseHeaders(m)
-		return 0
-	}
 	if s := streamOf(m); s != nil && s.cfg.upstream {
+		spacingResponseHeaders(s)
 		return C.int(onUpstreamResponseHeaders(s, f, bool(eos)))
 	}
 	return C.int(onResponseHeaders(streamOf(m), f, bool(eos)))
@@ -252,8 +246,8 @@ func envoy_dynamic_module_on_http_filter_stream_complete(f C.uintptr_t, m C.uint
 //export envoy_dynamic_module_on_http_filter_destroy
 func envoy_dynamic_module_on_http_filter_destroy(m C.uintptr_t) {
 	defer quiet("filter_destroy")
-	if isSpacing(streamOf(m)) {
-		spacingDestroy(m)
+	if s := streamOf(m); s != nil && s.spacing != nil {
+		spacingDestroy(s)
 	}
 	freeStream(m)
 }
@@ -291,8 +285,8 @@ func envoy_dynamic_module_on_http_filter_http_stream_reset(f C.uintptr_t, m C.ui
 //export envoy_dynamic_module_on_http_filter_scheduled
 func envoy_dynamic_module_on_http_filter_scheduled(f C.uintptr_t, m C.uintptr_t, id C.uint64_t) {
 	defer quiet("scheduled")
-	if isSpacing(streamOf(m)) {
-		spacingScheduled(m, f, uint64(id))
+	if s := streamOf(m); s != nil && s.spacing != nil {
+		spacingScheduled(s, f, uint64(id))
 	}
 }
 

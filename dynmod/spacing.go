@@ -1,7 +1,7 @@
 package main
 
-// The spacing filter (docs/architecture.md D59): the module as the first
-// upstream HTTP filter of every deployment cluster. On a request whose plan
+// The spacing of retries (docs/architecture.md D59, D60): part of the
+// module's per-try upstream filter (upstream.go). On a request whose plan
 // retries a deployment on itself (the request filter wrote the try timeout
 // and LiteLLM's waits into llmgate.ctx) it holds a retried try for LiteLLM's
 // wait, unless the previous try's response already carried the wait as
@@ -11,8 +11,9 @@ package main
 // a provider's 408 (TimeoutErrorRetries). Envoy resets the provider's stream
 // and retries; the last try's 408 is the client's answer. Envoy's own per-try timer, which
 // starts before the upstream filters, is set longer (the request filter
-// adds the longest wait) and stays the backstop. Every other request passes
-// with one metadata read.
+// adds the longest wait) and stays the backstop. A fast try (never spaced: a
+// fast plan does not retry a deployment on itself) reads nothing for it;
+// every other try one metadata string.
 
 /*
 #include "dm.h"
@@ -33,7 +34,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/llmgate/llmgate/dynmod/filter"
 	"github.com/llmgate/llmgate/extproc"
 	"github.com/llmgate/llmgate/internal/contract"
 )
@@ -60,11 +60,6 @@ type spacingTry struct {
 	timeout time.Duration
 	group   string // for LiteLLM's message
 }
-
-// spacingTries are the spaced tries in flight, by the module's stream pointer.
-var spacingTries sync.Map
-
-func isSpacing(s *stream) bool { return s != nil && s.cfg.name == filter.SpacingFilterName }
 
 func metadataString(f C.uintptr_t, ns, key string) (string, bool) {
 	var out C.dm_buf
@@ -99,7 +94,7 @@ func spacingHold(f C.uintptr_t, holds string, i int) time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
-func spacingRequestHeaders(m, f C.uintptr_t) int {
+func spacingRequestHeaders(s *stream, f C.uintptr_t) int {
 	tms, ok := metadataString(f, contract.ContextMetadataNamespace, contract.SpacingTimeoutKey)
 	if !ok {
 		return reqHeadersContinue
@@ -115,7 +110,7 @@ func spacingRequestHeaders(m, f C.uintptr_t) int {
 	group, _ := metadataString(f, contract.ContextMetadataNamespace, "group")
 	t := &spacingTry{timeout: time.Duration(timeout) * time.Millisecond, group: group,
 		sched: C.envoy_dynamic_module_callback_http_filter_scheduler_new(f)}
-	spacingTries.Store(uintptr(m), t)
+	s.spacing = t
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if hold := spacingHold(f, holds, i); hold > 0 {
@@ -141,9 +136,8 @@ func (t *spacingTry) commit(ev uint64) {
 	}
 }
 
-func spacingRequestBody(m C.uintptr_t) int {
-	if v, ok := spacingTries.Load(uintptr(m)); ok {
-		t := v.(*spacingTry)
+func spacingRequestBody(s *stream) int {
+	if t := s.spacing; t != nil {
 		t.mu.Lock()
 		held := t.held
 		t.mu.Unlock()
@@ -154,9 +148,9 @@ func spacingRequestBody(m C.uintptr_t) int {
 	return reqBodyContinue
 }
 
-func spacingResponseHeaders(m C.uintptr_t) {
-	if v, ok := spacingTries.Load(uintptr(m)); ok {
-		v.(*spacingTry).finish()
+func spacingResponseHeaders(s *stream) {
+	if t := s.spacing; t != nil {
+		t.finish()
 	}
 }
 
@@ -170,12 +164,8 @@ func (t *spacingTry) finish() {
 	}
 }
 
-func spacingScheduled(m, f C.uintptr_t, ev uint64) {
-	v, ok := spacingTries.Load(uintptr(m))
-	if !ok {
-		return
-	}
-	t := v.(*spacingTry)
+func spacingScheduled(s *stream, f C.uintptr_t, ev uint64) {
+	t := s.spacing
 	t.mu.Lock()
 	if t.done {
 		t.mu.Unlock()
@@ -196,12 +186,9 @@ func spacingScheduled(m, f C.uintptr_t, ev uint64) {
 	}
 }
 
-func spacingDestroy(m C.uintptr_t) {
-	v, ok := spacingTries.LoadAndDelete(uintptr(m))
-	if !ok {
-		return
-	}
-	t := v.(*spacingTry)
+func spacingDestroy(s *stream) {
+	t := s.spacing
+	s.spacing = nil
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.done = true

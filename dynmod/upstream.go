@@ -27,8 +27,9 @@ import (
 // the provider key set — the key from the config the module holds, so it
 // never appears in Envoy's config. On the way back it holds a success until
 // its body is whole, so that a connection that drops mid-body is a reset
-// the router retries (D6). Any other try passes untouched: the attempt
-// filter does its work.
+// the router retries (D6). Any other try passes untouched (the attempt
+// filter does its work) but for the spacing of a retry on the same
+// deployment (spacing.go, D59; one filter since D60).
 
 // upTable is the deployment clusters of the config in force: cluster name →
 // what a fast try of it gets, computed on its first fast try (D62: not for
@@ -85,7 +86,9 @@ func onUpstreamRequestHeaders(s *stream, f C.uintptr_t) int {
 	s.hold = false
 	ep, ok := getDynamicString(f, contract.FastMetadataNamespace, "ep")
 	if !ok {
-		return reqHeadersContinue // not fast: the attempt filter does the try's work
+		// Not fast: the attempt filter does the try's work; a plan that
+		// retries a deployment on itself (never a fast one) is spaced.
+		return spacingRequestHeaders(s, f)
 	}
 	t := upTable.Load()
 	if t == nil {

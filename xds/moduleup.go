@@ -24,11 +24,12 @@ import (
 // upstream HTTP filters of its own — and every try runs the router's one
 // upstream filter chain, built once for all clusters:
 //
-//	llmgate.spacing   the module's spacing filter (D59, xds/spacing.go)
 //	llmgate.upstream  the module (dynmod/upstream.go): on a fast try (llmgate.fast) the
 //	                  try's :path and :authority, the provider key from the config the
 //	                  module holds (never in a config dump), internal and other
-//	                  providers' key headers removed; holds a success until its body is whole
+//	                  providers' key headers removed; holds a success until its body is whole;
+//	                  on any other try the spacing of a retry on the same deployment
+//	                  (dynmod/spacing.go, D59: a filter of its own until D60)
 //	llmgate.attempt   composite ── request not tagged fast → the full attempt filter
 //	                            └─ fast, response 4xx/5xx → the attempt filter from the response on
 //	                  (one config for all clusters: the attempt filter learns the deployment
@@ -92,8 +93,9 @@ func moduleUpstreamFilters(o Options) ([]*hcmv3.HttpFilter, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The spacing filter first, as in a cluster's own chain (D59).
-	return withSpacing([]*hcmv3.HttpFilter{mod, comp, codec}, o)
+	// The module first: a held try (spacing, D59) reaches no other filter
+	// before its wait ends.
+	return []*hcmv3.HttpFilter{mod, comp, codec}, nil
 }
 
 // SharedAttemptFilters are the attempt filter's two configs of module mode,

@@ -81,7 +81,7 @@ func TestModuleUpstreamResources(t *testing.T) {
 	for _, f := range rt.UpstreamHttpFilters {
 		names = append(names, f.Name)
 	}
-	if want := []string{"llmgate.spacing", "llmgate.upstream", "llmgate.attempt", "envoy.filters.http.upstream_codec"}; !slices.Equal(names, want) {
+	if want := []string{"llmgate.upstream", "llmgate.attempt", "envoy.filters.http.upstream_codec"}; !slices.Equal(names, want) {
 		t.Errorf("router upstream filters %v, want %v", names, want)
 	}
 	if s := protojson.Format(&rt); !strings.Contains(s, filter.UpstreamFilterName) || strings.Contains(s, contract.DeploymentMetadataKey) {
