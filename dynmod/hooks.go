@@ -178,11 +178,11 @@ func envoy_dynamic_module_on_http_filter_request_headers(f C.uintptr_t, m C.uint
 //export envoy_dynamic_module_on_http_filter_request_body
 func envoy_dynamic_module_on_http_filter_request_body(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
 	defer requestBarrier(f, &st)
-	if s := streamOf(m); s != nil && s.cfg.upstream {
-		return C.int(spacingRequestBody(s)) // a try (spacing.go)
-	}
 	if s := streamOf(m); s != nil && s.mt != nil {
 		return C.int(translateRequestBody(s, f, bool(eos))) // translate.go
+	}
+	if s := streamOf(m); s != nil && s.cfg.upstream {
+		return C.int(spacingRequestBody(s)) // a try (spacing.go)
 	}
 	return C.int(onRequestBody(streamOf(m), f, bool(eos)))
 }
