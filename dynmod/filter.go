@@ -85,8 +85,8 @@ func onRequestHeaders(s *stream, f C.uintptr_t, eos bool) int {
 		return reqHeadersContinue
 	}
 	m := s.cfg.filter.Load()
-	if m == nil {
-		return reqHeadersContinue
+	if m == nil || m.Off() != "" {
+		return reqHeadersContinue // (Off: every request is handed on, D61)
 	}
 	var views [maxHeaderViews]C.dm_hdr
 	n := headers(f, views[:])

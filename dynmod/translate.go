@@ -91,13 +91,22 @@ func translateRequestBody(s *stream, f C.uintptr_t, eos bool) int {
 	if !eos {
 		return reqBodyStopAndBuffer
 	}
-	var views [64]C.dm_buf
-	n, bufferedIsReceived := bodyChunks(f, views[:])
+	var small [64]C.dm_buf
+	views := small[:]
+	n, bufferedIsReceived := bodyChunks(f, views)
 	if n > len(views) {
-		s.mt = nil
-		return reqBodyContinue
+		// A large body comes in many slices: read them all.
+		views = make([]C.dm_buf, n)
+		if n, bufferedIsReceived = bodyChunks(f, views); n > len(views) {
+			s.mt = nil
+			return reqBodyContinue
+		}
 	}
-	body := make([]byte, 0, 1024)
+	total := 0
+	for _, v := range views[:n] {
+		total += int(v.length)
+	}
+	body := make([]byte, 0, total)
 	for _, v := range views[:n] {
 		body = append(body, view(v.ptr, v.length)...)
 	}
@@ -154,10 +163,14 @@ func translateResponseBody(s *stream, f C.uintptr_t, eos bool) int {
 			return respBodyStopAndBuffer
 		}
 		s.mt = nil
-		var views [maxRespChunks]C.dm_buf
-		n, bufferedIsReceived := respBodyChunks(f, true, views[:])
+		var small [maxRespChunks]C.dm_buf
+		views := small[:]
+		n, bufferedIsReceived := respBodyChunks(f, true, views)
 		if n > len(views) {
-			return respBodyContinue
+			views = make([]C.dm_buf, n)
+			if n, bufferedIsReceived = respBodyChunks(f, true, views); n > len(views) {
+				return respBodyContinue
+			}
 		}
 		enc, _ := getRespHeader(f, "content-encoding")
 		out, set, remove := mt.try.ResponseJSON(joinViews(views[:n]), string(enc))
@@ -169,10 +182,14 @@ func translateResponseBody(s *stream, f C.uintptr_t, eos bool) int {
 			setRespHeader(f, kv[0], kv[1])
 		}
 	case extproc.ModuleTryStream:
-		var views [maxRespChunks]C.dm_buf
-		n, _ := respBodyChunks(f, false, views[:])
+		var small [maxRespChunks]C.dm_buf
+		views := small[:]
+		n, _ := respBodyChunks(f, false, views)
 		if n > len(views) {
-			return respBodyContinue
+			views = make([]C.dm_buf, n)
+			if n, _ = respBodyChunks(f, false, views); n > len(views) {
+				return respBodyContinue
+			}
 		}
 		out := mt.try.ResponseChunk(joinViews(views[:n]), eos)
 		replaceRespBody(f, false, false, out)
