@@ -31,8 +31,8 @@ import (
 // filter does its work) but for the spacing of a retry on the same
 // deployment (spacing.go, D59; one filter since D60).
 
-// upTable is the deployment clusters of the config in force: cluster name →
-// what a fast try of it gets, computed on its first fast try (D62: not for
+// upTable is the deployments of the config in force: deployment id → what
+// a fast try of it gets, computed on its first fast try (D62: not for
 // every deployment on every table). Built from the request filter's table
 // (table.go); a reload keeps the previous config's clusters for the tries
 // planned under it.
@@ -62,7 +62,7 @@ func applyUpstream(m *extproc.ModuleFilter) {
 	next := make(map[string]*upEntry, len(ds))
 	for _, d := range ds {
 		if !d.AnyProvider {
-			next[d.Cluster] = &upEntry{d: d}
+			next[d.ID] = &upEntry{d: d}
 		}
 	}
 	upMu.Lock()
@@ -98,7 +98,11 @@ func onUpstreamRequestHeaders(s *stream, f C.uintptr_t) int {
 	if !ok {
 		return reqHeadersContinue
 	}
-	e := (*t)[string(cl)].get()
+	id, ok := tryDeployment(f, cl) // (hostcluster.go, D62)
+	if !ok {
+		return reqHeadersContinue
+	}
+	e := (*t)[string(id)].get()
 	if e == nil {
 		return translateRequestHeaders(s, f, string(cl)) // translate.go
 	}

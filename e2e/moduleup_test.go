@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/fakeprovider"
 	"github.com/llmgate/llmgate/xds"
 )
@@ -45,7 +46,8 @@ func streamsByFilter(t *testing.T, g *Gateway) (request, attempt int) {
 // headers, holds a success until its body is whole; the shared attempt
 // filter starts only on a 4xx/5xx of a fast try, and on every try of a plan
 // that needs it (translated or mixed), naming the deployment by the try's
-// cluster. Retries onto the other deployment, fallbacks fast → translated →
+// cluster — or, on the one cluster of the fast-path deployments' upstream
+// host (D62), by the plan's entry for the try. Retries onto the other deployment, fallbacks fast → translated →
 // fast and translated → fast, cooldowns and a plan of two above
 // xds.FastPathLuaMax all hold.
 func TestModuleUpstream(t *testing.T) {
@@ -124,19 +126,25 @@ general_settings:
 		if err := json.Unmarshal([]byte(adminGet(t, g, "/config_dump?resource=dynamic_active_clusters")), &cd); err != nil {
 			t.Fatal(err)
 		}
-		n := 0
+		n, hosts := 0, 0
 		for _, c := range cd.Configs {
 			if !strings.Contains(string(c), `"name": "dep_`) && !strings.Contains(string(c), `"name":"dep_`) {
 				continue
 			}
 			n++
+			if strings.Contains(string(c), contract.HostClusterPrefix) {
+				hosts++
+			}
 			if strings.Contains(string(c), "http_filters") {
 				t.Errorf("a deployment cluster has upstream filters of its own: %.300s", c)
 				break
 			}
 		}
-		if n < xds.FastPathLuaMax {
-			t.Errorf("%d deployment clusters in the dump", n)
+		// More than xds.FastPathLuaMax fast-path deployments on the fake
+		// provider: one cluster for its host (D62), beside the translated
+		// deployments' own.
+		if hosts != 1 || n > 10 {
+			t.Errorf("%d deployment clusters in the dump, %d of them hosts', want one host's and the translated deployments'", n, hosts)
 		}
 		if s := adminGet(t, g, "/config_dump?resource=dynamic_active_secrets"); strings.Contains(s, "llmgate_key_") {
 			t.Errorf("module mode pushes SDS secrets: %.300s", s)

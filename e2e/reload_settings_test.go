@@ -29,7 +29,7 @@ func adminClient(t *testing.T, g *Gateway) (*http.Client, string) {
 	return &http.Client{Timeout: 5 * time.Second}, "http://" + addr
 }
 
-var clusterName = regexp.MustCompile(`(?m)^(dep_[A-Za-z0-9_]+)::`)
+var clusterName = regexp.MustCompile(`(?m)^(dep_[A-Za-z0-9_-]+)::`)
 
 // deploymentClusters lists the dep_* clusters Envoy has now.
 func deploymentClusters(t *testing.T, c *http.Client, base string) []string {
@@ -101,6 +101,9 @@ func TestReloadSettingsOnly(t *testing.T) {
 // reach it, D5), then drops it from Envoy.
 func TestReloadDropsRetiredClusters(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	// The new deployment on another upstream host: in module mode the
+	// fast-path deployments of one host share its cluster (D62).
+	other := fakeprovider.StartT(t, fakeprovider.Options{})
 	g := startGateway(t, settingsConfig(fake.URL(), master, "/old"))
 	c, base := adminClient(t, g)
 	before := deploymentClusters(t, c, base)
@@ -109,7 +112,7 @@ func TestReloadDropsRetiredClusters(t *testing.T) {
 	}
 	old := before[0]
 
-	g.WriteConfig(settingsConfig(fake.URL(), master, "/new"))
+	g.WriteConfig(settingsConfig(other.URL(), master, "/new"))
 	body := `{"model":"live","messages":[{"role":"user","content":"x"}]}`
 	served := false
 	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {

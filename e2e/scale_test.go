@@ -51,27 +51,40 @@ func envoyGauge(t *testing.T, g *Gateway, name string) int {
 	return n
 }
 
-// TestManyDeployments (D48): a config of 10,000 deployments reaches Envoy
-// over delta xDS — every deployment cluster is there and requests route
-// to the first and the last model group — and a reload that moves one
-// deployment and adds a group travels as that change: the new group serves,
-// the reload's union push is acknowledged (no "did not acknowledge" warning:
-// over delta xDS nothing is sent for an unchanged type, so the control plane
-// must count ACKs per type), and the moved deployment's old cluster is
-// dropped afterwards. How long any of this takes is make bench's figure
-// (docs/benchmarks.md), not asserted here; make bench pushes 10,000
-// deployments through the same server and bootstrap to a real Envoy.
+// TestManyDeployments (D48, D62): a config of 10,000 deployments reaches
+// Envoy over delta xDS — in ext_proc mode every deployment cluster is there,
+// in module mode (the default) the one cluster of their upstream host — and
+// requests route to the first and the last model group; a reload that moves
+// one deployment and adds a group travels as that change: the new group
+// serves, the reload's union push is acknowledged (no "did not acknowledge"
+// warning: over delta xDS nothing is sent for an unchanged type, so the
+// control plane must count ACKs per type), and in ext_proc mode the moved
+// deployment's old cluster is dropped afterwards. How long any of this takes
+// is make bench's figure (docs/benchmarks.md), not asserted here; make bench
+// pushes 10,000 deployments through the same server and bootstrap to a real
+// Envoy.
 func TestManyDeployments(t *testing.T) {
+	for _, mode := range []string{"module", "extproc"} {
+		t.Run(mode, func(t *testing.T) { manyDeployments(t, mode) })
+	}
+}
+
+func manyDeployments(t *testing.T, mode string) {
 	const n = 10000
 	fake := fakeprovider.StartT(t, fakeprovider.Options{NoRecord: true})
-	g := newGateway(t, scaleConfig(fake.URL(), n, -1, false), nil)
+	g := newGateway(t, scaleConfig(fake.URL(), n, -1, false), []string{"--request-filter=" + mode})
 	g.readyWithin = 3 * time.Minute // thousands of clusters on a shared 2-core machine
 	g.launch(t)
 
-	// One cluster per deployment, beside the few of the gateway itself
-	// (control plane, ext_proc, …).
+	// One cluster per deployment (ext_proc mode) or one for their host
+	// (module mode), beside the few of the gateway itself (control plane,
+	// ext_proc, …).
+	clusters := n
+	if mode == "module" {
+		clusters = 1
+	}
 	before := envoyGauge(t, g, "cluster_manager.active_clusters")
-	if own := before - n; own < 1 || own > 5 {
+	if own := before - clusters; own < 1 || own > 5 {
 		t.Fatalf("Envoy has %d clusters for %d deployments", before, n)
 	}
 	for _, group := range []string{"g0", fmt.Sprintf("g%d", n/10-1)} {
@@ -100,14 +113,19 @@ func TestManyDeployments(t *testing.T) {
 		t.Fatalf("the reload's push was not acknowledged:\n%s", g.Stderr())
 	}
 	// The old cluster of the moved deployment is dropped (D5, two seconds
-	// after the switch): the deployment clusters are the new config's.
+	// after the switch): the deployment clusters are the new config's (in
+	// module mode still the one host's).
+	want := before + 1
+	if mode == "module" {
+		want = before
+	}
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
 		got := envoyGauge(t, g, "cluster_manager.active_clusters")
-		if got == before+1 {
+		if got == want {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("Envoy has %d clusters after the reload, want %d (one more deployment)", got, before+1)
+			t.Fatalf("Envoy has %d clusters after the reload, want %d", got, want)
 		}
 	}
 }

@@ -219,7 +219,7 @@ func (s *Server) reportLogged(st *State, j joined) {
 	bg := context.Background()
 	for i := range j.tries {
 		t := &j.tries[i]
-		d, ok := st.clusterDeployment(t.cluster)
+		d, ok := st.tryDeployment(t.cluster, rc, i) // (on a host's cluster: the plan's entry, D62)
 		if !ok || !logsOutcome(j.req.fast, t) {
 			continue
 		}

@@ -54,6 +54,9 @@ func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]s
 	// clusters' per-try Lua, the answer's headers and model for the
 	// listener's.
 	fast := map[string]*structpb.Value{"ep": structpb.NewStringValue(xds.EndpointName(endpointFromProto(rc.Endpoint)))}
+	if s.ModuleUpstream {
+		fast["d"] = structpb.NewStringValue(planDeployments(rc)) // a try's deployment on a host's cluster (D62)
+	}
 	answer := fastAnswer(entries, rc.StartUnixNano)
 	if rc.Stream {
 		// The listener's Lua rewrites the stream event by event; the

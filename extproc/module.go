@@ -73,7 +73,7 @@ var plainKeys = []string{"model", "messages", "prompt", "input", "temperature", 
 
 // NewModuleFilter builds the module's filter for a config.
 func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *slog.Logger) *ModuleFilter {
-	st := NewState(cfg, store.NewMemory(time.Now), version, log)
+	st := NewStateFromModel(cfg, moduleModel(cfg, mc), store.NewMemory(time.Now), version, log)
 	s := NewServer(st, log)
 	s.OffPathOutcomes = mc.OffPathOutcomes
 	s.ModuleUpstream = mc.Upstream

@@ -8,13 +8,24 @@ import (
 	"testing"
 	"time"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/contract"
+	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/xds"
 )
+
+func encodeContextString(t *testing.T, rc *llmgatev1.RequestContext) string {
+	t.Helper()
+	s, err := encodeContext(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
 
 // TestSharedAttemptCluster (D55): the shared attempt filter of module mode
 // names no deployment; the try's cluster (the attribute xds.cluster_name)
@@ -52,6 +63,37 @@ model_list:
 	// A cluster's own attempt filter (ext_proc mode) keeps its metadata.
 	if d, p := s.sharedAttempt(st, "ga", "", msg("dep_my_star_anthropic")); d != "ga" || p != "" {
 		t.Errorf("named stream → %q %q", d, p)
+	}
+
+	// An upstream host's cluster (D62): the plan's entry for the try, by
+	// x-envoy-attempt-count on a request, by the attempt attribute on a
+	// fast try's error response.
+	rc := &llmgatev1.RequestContext{Attempts: []*llmgatev1.Attempt{{DeploymentId: "my_star"}, {DeploymentId: "ga"}}}
+	ctx := encodeContextString(t, rc)
+	host := func(count string, attr float64) *extprocv3.ProcessingRequest {
+		m := msg("dep_host_a_test_80")
+		m.MetadataContext = &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{contract.ContextMetadataNamespace: {Fields: map[string]*structpb.Value{"ctx": structpb.NewStringValue(ctx)}}}}
+		if count != "" {
+			m.Request = &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{{Key: "x-envoy-attempt-count", RawValue: []byte(count)}}}}}
+		}
+		if attr > 0 {
+			m.Attributes["envoy.filters.http.ext_proc"].Fields["upstream.request_attempt_count"] = structpb.NewNumberValue(attr)
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		m   *extprocv3.ProcessingRequest
+		dep string
+	}{{host("2", 0), "ga"}, {host("", 2), "ga"}, {host("3", 0), ""}, {host("", 0), ""}} {
+		if d, _ := s.sharedAttempt(st, "", "", tc.m); d != tc.dep {
+			t.Errorf("host cluster → %q, want %q", d, tc.dep)
+		}
+	}
+	if d, ok := st.tryDeployment("dep_host_a_test_80", rc, 1); !ok || d.ID != "ga" {
+		t.Errorf("the outcome log's try 1 on a host cluster → %v", d)
+	}
+	if planDeployments(rc) != "my_star\nga\n" {
+		t.Errorf("llmgate.fast d = %q", planDeployments(rc))
 	}
 }
 

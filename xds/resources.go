@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/internal/provider"
 )
@@ -45,6 +46,9 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 		o.MaxInFlight = uint32(min(n, 1<<30))
 	}
 	m := model.Compile(cfg)
+	if ModuleUpstream(o) {
+		HostClusters(m) // one cluster per upstream host (D62)
+	}
 	r := &Resources{Model: m}
 	o.fastPathLua = o.FastPath && FastPathClusterLua(m)
 	o.OutcomeLog = o.OutcomeLog || outcomeLogWanted(m, o)
@@ -70,6 +74,7 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 		}
 		r.Clusters = append(r.Clusters, als)
 	}
+	hosts := map[string]bool{} // the host clusters built (D62)
 	for _, d := range m.Deployments {
 		if d.MockResponse != nil {
 			continue
@@ -89,9 +94,17 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 			}
 			continue
 		}
+		host := contract.IsHostCluster(d.Cluster)
+		if host && hosts[d.Cluster] {
+			continue
+		}
 		c, err := DeploymentCluster(d, "", m.Routing, o)
 		if err != nil {
 			return nil, fmt.Errorf("%s: model_list entry %q: %w", d.Config.Pos, d.Group, err)
+		}
+		if host {
+			hosts[d.Cluster] = true
+			asHostCluster(c)
 		}
 		r.Clusters = append(r.Clusters, c)
 		if o.FastPath && FastPath(d) && !ModuleUpstream(o) {

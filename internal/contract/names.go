@@ -1,6 +1,9 @@
 package contract
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Internal headers. None may reach a client (xds strips the prefix from
 // every response) or a provider (the attempt filter removes them).
@@ -73,6 +76,16 @@ const (
 
 // DeploymentClusterPrefix starts the Envoy cluster name of every deployment.
 const DeploymentClusterPrefix = "dep_"
+
+// HostClusterPrefix starts the name of a cluster that serves every fast-path
+// deployment of one upstream host in module mode (D62): the deployment of a
+// try is the plan's entry for it, not the cluster. It starts with
+// DeploymentClusterPrefix, so Envoy's stats and a merge into a bring-your-own
+// listener treat it as a deployment cluster.
+const HostClusterPrefix = DeploymentClusterPrefix + "host_"
+
+// IsHostCluster reports whether an Envoy cluster is an upstream host's.
+func IsHostCluster(name string) bool { return strings.HasPrefix(name, HostClusterPrefix) }
 
 // ClusterName is the Envoy cluster of a deployment.
 func ClusterName(deploymentID string) string { return DeploymentClusterPrefix + deploymentID }

@@ -185,6 +185,9 @@ type Limits struct {
 // (a bare model name means openai).
 func (d *Deployment) ClusterFor(prov string) string {
 	if !d.AnyProvider {
+		if d.Cluster != "" {
+			return d.Cluster // its own, or its upstream host's in module mode (D62)
+		}
 		return contract.ClusterName(d.ID)
 	}
 	if prov == "" {
