@@ -6,12 +6,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/llmgate/llmgate/internal/fakeprovider"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 )
@@ -290,4 +292,70 @@ general_settings:
 			t.Errorf("litellm_spend_metric_total = %v: no cost for the translated answers", got)
 		}
 	})
+}
+
+// TestModuleTranslatedProviders (D61): the providers whose answers the
+// module translates when not streamed (Gemini, Cohere, Ollama, Hugging
+// Face): a non-streamed request opens no ext_proc stream and is answered as
+// the ext_proc gateway answers it (byte for byte but ids and times: the fake
+// provider makes its own); a stream still takes the attempt filter and is
+// answered with its content and usage.
+func TestModuleTranslatedProviders(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	cfg := fmt.Sprintf(`
+model_list:
+  - model_name: gm
+    litellm_params: {model: gemini/gemini-2.0-flash, api_base: %[1]s, api_key: g-mt-1}
+  - model_name: gm
+    litellm_params: {model: gemini/gemini-2.0-flash, api_base: %[1]s, api_key: g-mt-2}
+  - model_name: co
+    litellm_params: {model: cohere/command-r-plus, api_base: %[1]s, api_key: co-mt-1}
+  - model_name: co
+    litellm_params: {model: cohere/command-r-plus, api_base: %[1]s, api_key: co-mt-2}
+  - model_name: ol
+    litellm_params: {model: ollama_chat/llama3.1, api_base: %[1]s}
+  - model_name: ol
+    litellm_params: {model: ollama_chat/llama3.1, api_base: %[1]s}
+  - model_name: hf
+    litellm_params: {model: huggingface/meta-llama/Llama-3.1-8B-Instruct, api_base: %[1]s/hf, api_key: hf-mt-1}
+  - model_name: hf
+    litellm_params: {model: huggingface/meta-llama/Llama-3.1-8B-Instruct, api_base: %[1]s/hf, api_key: hf-mt-2}
+router_settings:
+  num_retries: 1
+general_settings:
+  master_key: %[2]s
+`, fake.URL(), master)
+	mod := startGatewayArgs(t, cfg, moduleArgs)
+	ext := startGatewayArgs(t, cfg, []string{"--request-filter=extproc"})
+	waitLog(t, mod, "llmgate module: config")
+	ids := regexp.MustCompile(`"(id|system_fingerprint)":"[^"]*"`)
+	norm := func(b []byte) string { return ids.ReplaceAllString(stampedNow(b), `"$1":"-"`) }
+	for _, model := range []string{"gm", "co", "ol", "hf"} {
+		t.Run(model, func(t *testing.T) {
+			r0, a0 := streamsByFilter(t, mod)
+			ca, ha, ba := postWith(t, mod.URL+"/v1/chat/completions", master, chatBody(model, "hello "+model))
+			r1, a1 := streamsByFilter(t, mod)
+			cb, hb, bb := postWith(t, ext.URL+"/v1/chat/completions", master, chatBody(model, "hello "+model))
+			if ca != 200 || cb != 200 {
+				t.Fatalf("status %d with the module, %d with ext_proc:\n%s\n%s", ca, cb, ba, bb)
+			}
+			if r1 != r0 || a1 != a0 {
+				t.Errorf("ext_proc streams opened: request filter %d, attempt filter %d; want none", r1-r0, a1-a0)
+			}
+			if norm(ba) != norm(bb) || !strings.Contains(string(ba), "hello "+model) || !strings.Contains(string(ba), `"model":"`+model+`"`) {
+				t.Errorf("body with the module:\n%s\nwith ext_proc:\n%s", ba, bb)
+			}
+			for _, k := range []string{"x-litellm-model-group", "x-litellm-attempted-retries", "x-litellm-response-cost", "content-type"} {
+				if ha.Get(k) != hb.Get(k) {
+					t.Errorf("%s: %q with the module, %q with ext_proc", k, ha.Get(k), hb.Get(k))
+				}
+			}
+			_, a2 := streamsByFilter(t, mod)
+			cs, _, bs := postWith(t, mod.URL+"/v1/chat/completions", master, chatBody(model, "hello "+model, `"stream":true`, `"stream_options":{"include_usage":true}`))
+			_, a3 := streamsByFilter(t, mod)
+			if cs != 200 || !strings.Contains(string(bs), `"total_tokens"`) || !strings.Contains(string(bs), "data: [DONE]") || a3-a2 != 1 {
+				t.Errorf("stream: %d, attempt-filter streams %d (want 1):\n%s", cs, a3-a2, bs)
+			}
+		})
+	}
 }

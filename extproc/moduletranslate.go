@@ -24,14 +24,14 @@ import (
 // no ext_proc stream, and its bytes are the attempt filter's.
 
 // moduleTranslatedPlan: every attempt of a request whose body the request
-// filter did not prepare is a deployment whose tries the module translates
-// (only in module mode, only the chat endpoint).
+// filter did not prepare is a deployment whose tries the module translates,
+// its streams too for a stream (only in module mode, only the chat endpoint).
 func (s *Server) moduleTranslatedPlan(st *State, rc *llmgatev1.RequestContext) bool {
 	if !s.ModuleUpstream || rc.BodyPrepared || endpointFromProto(rc.Endpoint) != translator.Chat || len(rc.Attempts) == 0 {
 		return false
 	}
 	for _, a := range rc.Attempts {
-		if !xds.ModuleTranslated(st.compiled(a.DeploymentId)) {
+		if d := st.compiled(a.DeploymentId); !xds.ModuleTranslated(d) || rc.Stream && !xds.ModuleTranslatedStream(d) {
 			return false
 		}
 	}

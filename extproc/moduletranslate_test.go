@@ -27,15 +27,22 @@ model_list:
     litellm_params: {model: openai/gpt-4o-mini, api_base: http://o.test/v1, api_key: sk-o}
   - model_name: co
     litellm_params: {model: cohere/command-r, api_base: http://co.test, api_key: sk-co}
+  - model_name: co
+    litellm_params: {model: cohere/command-r, api_base: http://co2.test, api_key: sk-co2}
+  - model_name: br
+    litellm_params: {model: bedrock/anthropic.claude-3-haiku-20240307-v1:0, aws_region_name: us-east-1, aws_access_key_id: a, aws_secret_access_key: b}
+  - model_name: br
+    litellm_params: {model: bedrock/anthropic.claude-3-haiku-20240307-v1:0, aws_region_name: us-west-2, aws_access_key_id: a, aws_secret_access_key: b}
 router_settings: {num_retries: 1}
 general_settings: {master_key: sk-master}
 `
 
 // TestModuleTranslatedPlans (D61): in module mode a plan whose attempts are
-// all deployments the module translates (Anthropic) is tagged fast, chat
-// only, with no per-token prices in its answer plan (the module prices a
-// translated answer as the attempt filter does); a mixed plan, another
-// provider, or ext_proc mode (no module upstream) is not.
+// all deployments the module translates (Anthropic; Cohere and the others
+// not streamed) is tagged fast, chat only, with no per-token prices in its
+// answer plan (the module prices a translated answer as the attempt filter
+// does); a mixed plan, a signed provider (Bedrock), a Cohere stream, or
+// ext_proc mode (no module upstream) is not.
 func TestModuleTranslatedPlans(t *testing.T) {
 	cfg, err := config.Parse([]byte(translateTestConfig), "t.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -50,7 +57,9 @@ func TestModuleTranslatedPlans(t *testing.T) {
 		{"claude", `,"stream":true`, true, true},
 		{"claude", "", false, false},
 		{"mix", "", true, false},
-		{"co", "", true, false},
+		{"co", "", true, true},
+		{"co", `,"stream":true`, true, false},
+		{"br", "", true, false},
 	} {
 		m := NewModuleFilter(cfg, "v1", ModuleConfig{OffPathOutcomes: true, Upstream: tc.up}, log)
 		body := []byte(`{"model":"` + tc.model + `","messages":[{"role":"user","content":"hi"}]` + tc.extra + `}`)
@@ -80,7 +89,8 @@ func TestModuleTranslatedPlans(t *testing.T) {
 	}
 	m := NewModuleFilter(cfg, "v1", ModuleConfig{OffPathOutcomes: true, Upstream: true}, log)
 	for _, d := range m.Model().Deployments {
-		if got, want := m.ModuleTranslates(d.ClusterFor("")), d.Provider == "anthropic"; got != want || xds.ModuleTranslated(d) != want {
+		want := d.Provider == "anthropic" || d.Provider == "cohere"
+		if got := m.ModuleTranslates(d.ClusterFor("")); got != want || xds.ModuleTranslated(d) != want || xds.ModuleTranslatedStream(d) != (d.Provider == "anthropic") {
 			t.Errorf("%s (%s): translated by the module = %v", d.ID, d.Provider, got)
 		}
 	}

@@ -17,18 +17,35 @@ import (
 // OpenAI try's does.
 
 // moduleTranslatedProviders are the providers whose tries the module
-// translates: providers with a plain key header and a translator that needs
-// no per-request signing (AWS SigV4, Google OAuth) — Anthropic's Messages API.
-var moduleTranslatedProviders = map[string]bool{"anthropic": true}
+// translates: providers with a plain key header (or none) and a translator
+// that needs no per-request signing (AWS SigV4, Google OAuth). The value
+// says whether their streams too: a stream translator that writes the usage
+// chunk on request (translator.IncludeUsageSetter), which the response side
+// (D54) removes when the client did not ask for it — Anthropic's. The others
+// put the usage on the finish chunk whatever the client asked, which the
+// response side would remove: their streams keep the attempt filter.
+var moduleTranslatedProviders = map[string]bool{
+	"anthropic": true,
+	"gemini":    false, "cohere": false, "cohere_chat": false, "huggingface": false, "ollama": false, "ollama_chat": false,
+}
 
 // ModuleTranslated reports whether the module translates the tries of a
 // deployment in module mode: a provider of moduleTranslatedProviders, one
 // model (no wildcard, no per-request provider), not a mock, an api_base the
 // gateway can call.
 func ModuleTranslated(d *model.Deployment) bool {
-	if d == nil || d.Provider == "" || d.Wildcard || d.AnyProvider || d.Mock() || !moduleTranslatedProviders[d.Provider] || d.Config == nil {
+	if d == nil || d.Provider == "" || d.Wildcard || d.AnyProvider || d.Mock() || d.Config == nil {
+		return false
+	}
+	if _, ok := moduleTranslatedProviders[d.Provider]; !ok {
 		return false
 	}
 	_, err := upstream.For(d.Config)
 	return err == nil
+}
+
+// ModuleTranslatedStream reports whether the module translates a
+// deployment's streamed tries too (moduleTranslatedProviders).
+func ModuleTranslatedStream(d *model.Deployment) bool {
+	return ModuleTranslated(d) && moduleTranslatedProviders[d.Provider]
 }
