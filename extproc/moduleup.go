@@ -69,6 +69,20 @@ func requestAttemptIndex(msg *extprocv3.ProcessingRequest) int {
 	return -1
 }
 
+// Upcoming tells the state in force of the state a reload switches to next:
+// a reload pushes the module its new table and waits for it before the
+// ext_proc filter switches (D62), so in between a try the module planned
+// onto a new deployment may reach the attempt filter, which then finds
+// the deployment in next.
+func (st *State) Upcoming(next *State) { st.upcoming.Store(next) }
+
+func (st *State) upcomingDeployment(id string) (*config.Deployment, bool) {
+	if n := st.upcoming.Load(); n != nil {
+		return n.Router.Deployment(id)
+	}
+	return nil, false
+}
+
 // planDeployments is llmgate.fast "d" in module mode: the deployment id of
 // every plan entry, in order, each ended by a newline, from which the
 // module's upstream filter takes a try's deployment on an upstream host's

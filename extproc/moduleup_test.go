@@ -135,3 +135,35 @@ func TestModuleUpstreamFastPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestUpcomingDeployments (D62): between the module's switch to a reload's
+// config and the ext_proc filter's, the state in force finds the new
+// config's deployments (a try the module planned onto one reaches the
+// attempt filter); before Upcoming it did not.
+func TestUpcomingDeployments(t *testing.T) {
+	parse := func(id string) *config.Config {
+		cfg, err := config.Parse([]byte(`
+model_list:
+  - model_name: gpt
+    litellm_params: {model: openai/gpt-4o-mini, api_base: http://a.test/v1, api_key: sk-a}
+    model_info: {id: `+id+`}
+`), "t.yaml", func(string) (string, bool) { return "", false })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	old, next := NewState(parse("old"), nil, "v1", log), NewState(parse("new"), nil, "v2", log)
+	rc := &llmgatev1.RequestContext{Attempts: []*llmgatev1.Attempt{{DeploymentId: "new"}}}
+	if _, ok := old.tryDeployment("dep_host_a_test_80", rc, 0); ok {
+		t.Fatal("the old state knows the new deployment before Upcoming")
+	}
+	old.Upcoming(next)
+	if d, ok := old.tryDeployment("dep_host_a_test_80", rc, 0); !ok || d.ID != "new" {
+		t.Fatal("the old state does not find the upcoming config's deployment")
+	}
+	if d, ok := old.deployment("old"); !ok || d.ID != "old" {
+		t.Fatal("the old state lost its own deployment")
+	}
+}

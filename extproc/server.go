@@ -39,6 +39,8 @@ type State struct {
 	// retired are the deployments of the previous config that this one
 	// dropped: attempts planned just before a reload still find them.
 	retired map[string]*config.Deployment
+	// upcoming is the state a reload is about to switch to (Upcoming).
+	upcoming atomic.Pointer[State]
 
 	// needTokens: count input tokens for the plan (pre-call checks, tpm limits).
 	needTokens bool
@@ -134,8 +136,10 @@ func (st *State) deployment(id string) (*config.Deployment, bool) {
 	if d, ok := st.Router.Deployment(id); ok {
 		return d, true
 	}
-	d, ok := st.retired[id]
-	return d, ok
+	if d, ok := st.retired[id]; ok {
+		return d, true
+	}
+	return st.upcomingDeployment(id) // (moduleup.go, D62)
 }
 
 // Server is the ext_proc gRPC service for both filters.

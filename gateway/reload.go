@@ -10,6 +10,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/extproc"
 	"github.com/llmgate/llmgate/xds"
 )
 
@@ -131,9 +132,14 @@ func (g *Gateway) Reload(ctx context.Context) {
 	// The module first (D62): the ext_proc filter plans onto the new
 	// deployments only once the module (every try's upstream filter, D55)
 	// knows them, and the drop below comes two seconds after both switched.
-	g.waitModule(ctx, g.publishModule(cfg, res.Version))
+	var next *extproc.State
 	if g.ext != nil {
-		g.ext.Swap(g.newState(cfg, res.Model, res.Version))
+		next = g.newState(cfg, res.Model, res.Version)
+		g.ext.State().Upcoming(next) // a try the module plans first finds its deployment
+	}
+	g.waitModule(ctx, g.publishModule(cfg, res.Version))
+	if next != nil {
+		g.ext.Swap(next)
 	}
 	old := g.version
 	g.cfg, g.version = cfg, res.Version
