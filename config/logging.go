@@ -77,6 +77,9 @@ type LoggingSettings struct {
 	// Named are callback_settings' generic_api instances (sorted by name);
 	// each receives events when a callback list names it.
 	Named []NamedCallback
+	// DefaultLangfuseHost is LANGFUSE_HOST, else DefaultLangfuseHost: the
+	// host of a key's or team's Langfuse project that names none.
+	DefaultLangfuseHost string
 	// S3 is litellm_settings.s3_callback_params (nil when absent and no
 	// callback list names s3).
 	S3 *S3CallbackParams
@@ -120,12 +123,15 @@ func (p *parser) callbackEnv(cfg *Config) {
 	for _, tc := range ls.TeamCallbacks {
 		teamGeneric = teamGeneric || tc.GenericSuccess || tc.GenericFailure
 	}
-	if s, f := ls.CallbackEvents("generic_api"); s || f || teamGeneric {
-		lg.GenericEndpoint = get(EnvGenericLoggerEndpoint)
-		if lg.GenericEndpoint == "" {
-			p.add(SeverityWarning, 0, 0, "litellm_settings.callbacks", "callback \"generic_api\": %s is not set; no events are sent", EnvGenericLoggerEndpoint)
-		}
-		lg.GenericHeaders = parseHeaderList(get(EnvGenericLoggerHeaders))
+	// Read whether or not a list names it: key and team metadata may (D64).
+	lg.GenericEndpoint = get(EnvGenericLoggerEndpoint)
+	lg.GenericHeaders = parseHeaderList(get(EnvGenericLoggerHeaders))
+	if s, f := ls.CallbackEvents("generic_api"); (s || f || teamGeneric) && lg.GenericEndpoint == "" {
+		p.add(SeverityWarning, 0, 0, "litellm_settings.callbacks", "callback \"generic_api\": %s is not set; no events are sent", EnvGenericLoggerEndpoint)
+	}
+	lg.DefaultLangfuseHost = strings.TrimRight(get(EnvLangfuseHost), "/")
+	if lg.DefaultLangfuseHost == "" {
+		lg.DefaultLangfuseHost = DefaultLangfuseHost
 	}
 	if s, f := ls.CallbackEvents("otel"); s || f {
 		p.otelEnv(lg, get)

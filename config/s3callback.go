@@ -145,7 +145,7 @@ func (p *parser) s3Env(ls *LiteLLMSettings, get func(string) string) {
 	for _, tc := range ls.TeamCallbacks {
 		team = team || tc.S3Success || tc.S3Failure
 	}
-	if !s && !f && !team {
+	if !s && !f && !team && ls.Logging.S3 == nil {
 		return
 	}
 	if ls.Logging.S3 == nil {

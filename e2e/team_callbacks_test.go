@@ -16,9 +16,10 @@ import (
 // key (no team) does not.
 
 // teamRequests starts a gateway with one group on a fake provider and the
-// given litellm_settings, makes team-1 and a key in it, and sends one
-// request with that key and one with the master key: their call ids.
-func teamRequests(t *testing.T, litellmSettings string, env ...string) (teamCall, otherCall string) {
+// given litellm_settings, makes team-1 (/team/new with teamJSON, default
+// {"team_id":"team-1"}) and a key in it, and sends one request with that
+// key and one with the master key: their call ids.
+func teamRequests(t *testing.T, litellmSettings, teamJSON string, env ...string) (teamCall, otherCall string) {
 	t.Helper()
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	cfg := fmt.Sprintf(`
@@ -33,7 +34,10 @@ general_settings:
 	g := startGateway(t, cfg, append(env, "DEFAULT_FLUSH_INTERVAL_SECONDS=0.2", "DEFAULT_S3_FLUSH_INTERVAL_SECONDS=0.2",
 		"LLMGATE_DATA_DIR="+t.TempDir())...)
 	k := keyAPI{t: t, g: g}
-	if st, m := k.call("POST", "/team/new", master, `{"team_id":"team-1"}`); st != 200 {
+	if teamJSON == "" {
+		teamJSON = `{"team_id":"team-1"}`
+	}
+	if st, m := k.call("POST", "/team/new", master, teamJSON); st != 200 {
 		t.Fatalf("/team/new: %d %v", st, m)
 	}
 	key, _ := k.generate(`{"team_id":"team-1"}`)
@@ -87,7 +91,7 @@ func TestTeamBasedLangfuseLogging(t *testing.T) {
       success_callback: ["langfuse"]
       langfuse_public_key: os.environ/LF_TEAM1_PUBLIC
       langfuse_secret: os.environ/LF_TEAM1_SECRET
-      langfuse_host: %s`, lfSrv.URL), "LF_TEAM1_PUBLIC=pk-team1", "LF_TEAM1_SECRET=sk-team1")
+      langfuse_host: %s`, lfSrv.URL), "", "LF_TEAM1_PUBLIC=pk-team1", "LF_TEAM1_SECRET=sk-team1")
 	all := settled(lf.joined, teamCall)
 	if !strings.Contains(all, `"traceId":"`+teamCall+`"`) {
 		t.Fatalf("team project got no event of the team's request %s: %s", teamCall, all)
@@ -118,7 +122,7 @@ func TestTeamGenericAPILogging(t *testing.T) {
 			teamCall, otherCall := teamRequests(t, `
   default_team_settings:
     - team_id: team-1
-      success_callback: ["generic_api"]`, "GENERIC_LOGGER_ENDPOINT="+hookSrv.URL+"/log")
+      success_callback: ["generic_api"]`, "", "GENERIC_LOGGER_ENDPOINT="+hookSrv.URL+"/log")
 			all := settled(hook.joined, teamCall)
 			if !strings.Contains(all, `"id":"`+teamCall+`"`) || !strings.Contains(all, `"user_api_key_team_id":"team-1"`) {
 				t.Fatalf("the webhook got no event of the team's request %s: %s", teamCall, all)
@@ -143,7 +147,7 @@ func TestTeamS3Logging(t *testing.T) {
     s3_aws_secret_access_key: team-secret
   default_team_settings:
     - team_id: team-1
-      success_callback: ["s3"]`, s3.url))
+      success_callback: ["s3"]`, s3.url), "")
 	all := settled(func() string { return strings.Join(keysOf(s3.objects(t, "team-logs")), " ") }, teamCall)
 	objs := s3.objects(t, "team-logs")
 	if len(objs) != 1 || !strings.HasSuffix(all, "_"+teamCall+".json") {
@@ -156,5 +160,32 @@ func TestTeamS3Logging(t *testing.T) {
 	}
 	if strings.Contains(all, otherCall) {
 		t.Errorf("the master key's request %s was written", otherCall)
+	}
+}
+
+// TestTeamMetadataLogging (D64): a team created with LiteLLM's metadata
+// "logging" (callback_name langfuse, its own langfuse_* callback_vars) has
+// its requests sent to that Langfuse project with its credentials — no
+// callback in the config; the master key's request is not sent there.
+func TestTeamMetadataLogging(t *testing.T) {
+	lf := &collector{}
+	lfSrv := httptest.NewServer(lf)
+	defer lfSrv.Close()
+	team := fmt.Sprintf(`{"team_id":"team-1","metadata":{"logging":[{"callback_name":"langfuse","callback_type":"success",`+
+		`"callback_vars":{"langfuse_public_key":"pk-meta","langfuse_secret_key":"sk-meta","langfuse_host":%q}}]}}`, lfSrv.URL)
+	teamCall, otherCall := teamRequests(t, "  drop_params: false", team)
+	all := settled(lf.joined, teamCall)
+	if !strings.Contains(all, `"traceId":"`+teamCall+`"`) {
+		t.Fatalf("the team's project got no event of its request %s: %s", teamCall, all)
+	}
+	if strings.Contains(all, otherCall) {
+		t.Errorf("the team's project got the master key's request %s", otherCall)
+	}
+	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("pk-meta:sk-meta"))
+	_, auths := lf.snapshot()
+	for _, a := range auths {
+		if a != want {
+			t.Errorf("auth %q, want the team's metadata credentials", a)
+		}
 	}
 }

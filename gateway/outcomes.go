@@ -65,10 +65,11 @@ func callbackSettings(cfg *config.Config) callbacks.Settings {
 	ls := &cfg.LiteLLM
 	lg := &ls.Logging
 	s := callbacks.Settings{
-		MessageLoggingOff: lg.TurnOffMessageLogging,
-		RedactKeyInfo:     lg.RedactUserAPIKeyInfo,
-		BatchSize:         lg.BatchSize,
-		FlushInterval:     lg.FlushInterval,
+		MessageLoggingOff:   lg.TurnOffMessageLogging,
+		DefaultLangfuseHost: lg.DefaultLangfuseHost,
+		RedactKeyInfo:       lg.RedactUserAPIKeyInfo,
+		BatchSize:           lg.BatchSize,
+		FlushInterval:       lg.FlushInterval,
 	}
 	if ok, fail := ls.CallbackEvents(callbacks.GenericAPI); ok || fail {
 		s.Generic = &callbacks.GenericSettings{Events: callbacks.Events{Success: ok, Failure: fail},
@@ -128,15 +129,35 @@ func (g *Gateway) ensureCallbacks(cfg *config.Config) {
 		return
 	}
 	s := callbackSettings(cfg)
+	global := s.Enabled() // a callback of every request's, not only keyed ones
+	if g.keys != nil {
+		// Key- and team-based logging from the keys' metadata (D64): the
+		// generic_api logger is there for them when its endpoint is set.
+		s.Metadata = g.keys.LoggingMetadata
+		if lg := &cfg.LiteLLM.Logging; s.Generic == nil && lg.GenericEndpoint != "" {
+			s.Generic = &callbacks.GenericSettings{Endpoint: lg.GenericEndpoint, Headers: lg.GenericHeaders}
+		}
+	}
 	if g.callbacks == nil {
 		if !s.Enabled() {
 			return
 		}
 		g.callbacks = callbacks.New(g.log)
 		g.callbacks.Configure(s)
-		g.outcomes.Register(callbacksSink, 0, g.callbacks.Sink())
+		if global {
+			g.outcomes.Register(callbacksSink, 0, g.callbacks.Sink())
+		} else {
+			// Only keys' and teams' metadata may name callbacks: requests
+			// without a key do not pay for usage reading (D64).
+			g.outcomes.RegisterKeyed(callbacksSink, 0, g.callbacks.Sink())
+			g.callbacksKeyed = true
+		}
 	} else {
 		g.callbacks.Configure(s)
+		if global && g.callbacksKeyed {
+			g.outcomes.Unkey(callbacksSink)
+			g.callbacksKeyed = false
+		}
 	}
 	g.registerCallbackMetrics()
 }

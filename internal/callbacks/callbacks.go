@@ -55,6 +55,12 @@ type Settings struct {
 	// TeamS3 are default_team_settings teams whose lists name s3: their
 	// requests go to the s3 logger too (s3_callback_params).
 	TeamS3 map[string]Events
+	// Metadata looks up a request's key and team metadata for key- and
+	// team-based logging (nil: no virtual keys; dynamic.go).
+	Metadata MetadataLookup
+	// DefaultLangfuseHost is the host of a key's or team's Langfuse
+	// project that names none (LANGFUSE_HOST, else Langfuse's cloud).
+	DefaultLangfuseHost string
 }
 
 // AddTeamGeneric makes a team's requests go to the generic_api logger
@@ -129,6 +135,9 @@ type Manager struct {
 	closed  bool
 
 	s3 s3Client
+	// dynLF are the Langfuse projects of keys' and teams' metadata, by
+	// sender name (dynamic.go).
+	dynLF map[string]*LangfuseSettings
 
 	otelTraces  *tracesExporter
 	otelMetrics *GenAIMetrics
@@ -217,7 +226,7 @@ func (m *Manager) Configure(s Settings) {
 
 // Enabled reports whether any logging callback is configured.
 func (s *Settings) Enabled() bool {
-	return s.OTel != nil || len(s.Named) > 0 || len(s.Teams) > 0 || (s.Generic != nil && s.Generic.Endpoint != "") ||
+	return s.OTel != nil || len(s.Named) > 0 || len(s.Teams) > 0 || (s.Generic != nil && s.Generic.Endpoint != "") || s.Metadata != nil ||
 		(s.S3 != nil && s.S3.Bucket != "") ||
 		(s.Langfuse != nil && s.Langfuse.PublicKey != "" && s.Langfuse.SecretKey != "")
 }
@@ -272,14 +281,40 @@ func (m *Manager) Sink() outcome.Sink {
 			ol.enqueue(t) // the OTLP access log: every request, sampled or not
 		}
 		failed := t.Failed()
-		if s.Generic != nil && (s.Generic.want(failed) || t.TeamID != "" && s.TeamGeneric[t.TeamID].want(failed)) {
-			gen.enqueue(t) // once, whether the global lists or the team's name it
+		// The request's own callbacks: its key's or its team's metadata
+		// (dynamic.go), else default_team_settings.
+		var dyn *dynamicLogging
+		if s.Metadata != nil && (t.KeyHash != "" || t.TeamID != "") {
+			km, tm := s.Metadata(t.KeyHash, t.TeamID)
+			dyn = dynamicOf(&t, km, tm)
 		}
-		if s.S3 != nil && (s.S3.want(failed) || t.TeamID != "" && s.TeamS3[t.TeamID].want(failed)) {
+		ownWants := func(byTeam map[string]Events, name string) bool {
+			if dyn != nil {
+				return dyn.wants(name, failed)
+			}
+			return t.TeamID != "" && byTeam[t.TeamID].want(failed)
+		}
+		if s.Generic != nil && (s.Generic.want(failed) || ownWants(s.TeamGeneric, GenericAPI)) {
+			gen.enqueue(t) // once, whether the global lists or the request's own name it
+		}
+		if s.S3 != nil && (s.S3.want(failed) || ownWants(s.TeamS3, S3)) {
 			s3s.enqueue(t)
 		}
 		globalLF := s.Langfuse != nil && s.Langfuse.want(failed)
 		switch {
+		case dyn != nil:
+			own := dyn.langfuse(s)
+			switch {
+			case !dyn.wants(Langfuse, failed) && !globalLF:
+			case own != nil:
+				// The key's or team's project replaces the global one.
+				m.mu.Lock()
+				sd := m.dynamicSender(dyn.owner, own)
+				m.mu.Unlock()
+				sd.enqueue(t)
+			default:
+				lf.enqueue(t) // no credentials of its own: the global project
+			}
 		case tl != nil && t.TeamID != "":
 			// Team-based logging: the team's project replaces the global
 			// one (LiteLLM's per-request Langfuse credentials).

@@ -30,6 +30,9 @@ type sink struct {
 	name  string
 	fn    Sink
 	limit int // events queued (not yet started) at most
+	// keyed: the sink only wants the events of requests with a virtual key
+	// (ActiveBesides does not count it). Guarded by the bus's mu.
+	keyed bool
 
 	mu     sync.Mutex
 	buf    []Try // queued events, oldest first
@@ -121,10 +124,37 @@ func NewBus() *Bus { return &Bus{} }
 // queue <= 0) and starts its goroutine. The queue holds memory only for the
 // events waiting in it. Registering on a closed bus does nothing.
 func (b *Bus) Register(name string, queue int, fn Sink) {
+	b.register(name, queue, fn, false)
+}
+
+// RegisterKeyed adds a sink that only wants the events of requests with a
+// virtual key (the logging callbacks of keys' and teams' metadata, D64):
+// as the spend sink, it does not make every request pay for usage reading
+// (ActiveBesides does not count it) until Unkey.
+func (b *Bus) RegisterKeyed(name string, queue int, fn Sink) {
+	b.register(name, queue, fn, true)
+}
+
+// Unkey makes a sink registered with RegisterKeyed count as a sink of every
+// request's events.
+func (b *Bus) Unkey(name string) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, s := range b.sinks {
+		if s.name == name {
+			s.keyed = false
+		}
+	}
+}
+
+func (b *Bus) register(name string, queue int, fn Sink, keyed bool) {
 	if queue <= 0 {
 		queue = DefaultQueue
 	}
-	s := &sink{name: name, fn: fn, limit: queue, wake: make(chan struct{}, 1)}
+	s := &sink{name: name, fn: fn, limit: queue, wake: make(chan struct{}, 1), keyed: keyed}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -205,9 +235,10 @@ func (b *Bus) Close() {
 	b.wg.Wait()
 }
 
-// ActiveBesides reports whether a sink other than the one named is
-// registered: a sink that only wants some requests' events (spend: those
-// with a virtual key) must not make every request pay for usage reading.
+// ActiveBesides reports whether a sink other than the one named (and other
+// than the keyed ones) is registered: a sink that only wants some requests'
+// events (spend: those with a virtual key) must not make every request pay
+// for usage reading.
 func (b *Bus) ActiveBesides(name string) bool {
 	if b == nil {
 		return false
@@ -218,7 +249,7 @@ func (b *Bus) ActiveBesides(name string) bool {
 		return false
 	}
 	for _, s := range b.sinks {
-		if s.name != name {
+		if s.name != name && !s.keyed {
 			return true
 		}
 	}

@@ -198,3 +198,24 @@ func TestBusQueueHoldsMemoryOnlyForItsBacklog(t *testing.T) {
 		t.Fatalf("a sink with a 65,536-event bound and 1,000 events allocated %d MB (Try is %d bytes)", alloc>>20, unsafe.Sizeof(Try{}))
 	}
 }
+
+// A keyed sink (key and team metadata logging, D64) does not count for
+// ActiveBesides until Unkey; it still receives events.
+func TestKeyedSinkNotActiveBesides(t *testing.T) {
+	b := NewBus()
+	defer b.Close()
+	got := make(chan Try, 1)
+	b.Register("spend", 0, func(Try) {})
+	b.RegisterKeyed("callbacks", 0, func(t Try) { got <- t })
+	if b.ActiveBesides("spend") || !b.Active() {
+		t.Fatal("a keyed sink counted as a sink of every request")
+	}
+	b.Publish(Try{CallID: "c"})
+	if tr := <-got; tr.CallID != "c" {
+		t.Fatalf("keyed sink got %+v", tr)
+	}
+	b.Unkey("callbacks")
+	if !b.ActiveBesides("spend") {
+		t.Fatal("an unkeyed sink does not count")
+	}
+}
