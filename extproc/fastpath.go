@@ -42,7 +42,7 @@ import (
 // fastTag decides whether a request takes the fast path and, if so, adds
 // what it needs to the request filter's answer: the endpoint, the client headers LiteLLM would not forward removed, and the per-attempt
 // x-litellm-* headers and restamp model for the listener's Lua filter.
-func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]string, md *structpb.Struct, mut *extprocv3.HeaderMutation) {
+func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]string, md *structpb.Struct, mut *extprocv3.HeaderMutation, mod *moduleRoute) {
 	ctxFields := md.Fields[contract.ContextMetadataNamespace].GetStructValue().GetFields()
 	entries, ok := s.fastPlan(st, rc)
 	ctxFields[xds.FastPathMetadataKey] = structpb.NewBoolValue(ok)
@@ -57,21 +57,30 @@ func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]s
 	if s.ModuleUpstream {
 		fast["d"] = structpb.NewStringValue(planDeployments(rc)) // a try's deployment on a host's cluster (D62)
 	}
-	answer := fastAnswer(entries, rc.StartUnixNano)
 	if rc.Stream {
 		// The listener's Lua rewrites the stream event by event; the
 		// clusters' Lua does not hold it.
 		fast["st"] = structpb.NewBoolValue(true)
-		answer.Fields["st"] = structpb.NewBoolValue(true)
-		if rc.IncludeUsage {
-			answer.Fields["u"] = structpb.NewBoolValue(true)
-		}
 	}
 	md.Fields[contract.FastMetadataNamespace] = structpb.NewStructValue(&structpb.Struct{Fields: fast})
-	if s.ModuleResponses {
-		answer = moduleAnswerStruct(answer) // read by the module (D54)
+	switch {
+	case mod != nil:
+		// The module keeps the answer plan in its memory (D54), built
+		// without the Struct (D60).
+		mod.resp = respPlanOfEntries(entries, rc.StartUnixNano, rc.Stream, rc.IncludeUsage)
+	case s.ModuleResponses:
+		// Read by the module at the response (D54).
+		md.Fields[contract.FastAnswerMetadataNamespace] = structpb.NewStructValue(moduleAnswerStruct(respPlanOfEntries(entries, rc.StartUnixNano, rc.Stream, rc.IncludeUsage)))
+	default:
+		answer := fastAnswer(entries, rc.StartUnixNano)
+		if rc.Stream {
+			answer.Fields["st"] = structpb.NewBoolValue(true)
+			if rc.IncludeUsage {
+				answer.Fields["u"] = structpb.NewBoolValue(true)
+			}
+		}
+		md.Fields[contract.FastAnswerMetadataNamespace] = structpb.NewStructValue(answer)
 	}
-	md.Fields[contract.FastAnswerMetadataNamespace] = structpb.NewStructValue(answer)
 	mine := map[string]bool{}
 	if !s.pathsPerTry(st) {
 		// The one try's path and host, set here (no Lua filter on the cluster).

@@ -217,7 +217,8 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 			return ModuleAnswer{}, false
 		}
 	}
-	resp, te := m.s.routeRequest(st, rt, h, body, start, nil, id)
+	var mod moduleRoute
+	resp, te := m.s.routeRequestFor(st, rt, h, body, start, nil, id, &mod)
 	if te != nil {
 		if id.token != "" && !m.keyRefusals {
 			return ModuleAnswer{}, false // ext_proc refuses it and tells the sinks
@@ -254,12 +255,9 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	} else {
 		out.Remove = removeTransferEncoding // read only
 	}
+	out.Resp = mod.resp
 	out.Metadata = make([][2][]byte, 0, len(resp.GetDynamicMetadata().GetFields()))
 	for ns, v := range resp.GetDynamicMetadata().GetFields() {
-		if ns == contract.FastAnswerMetadataNamespace {
-			out.Resp = respPlanOf(v.GetStructValue())
-			continue
-		}
 		out.Metadata = append(out.Metadata, [2][]byte{namespaceBytes(ns), marshalStruct(v.GetStructValue())})
 	}
 	return out, true

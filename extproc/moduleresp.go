@@ -83,9 +83,50 @@ func headerPairs(s *structpb.Struct) [][2]string {
 }
 
 // moduleAnswerStruct is llmgate.fp for the module to read (one string).
-func moduleAnswerStruct(answer *structpb.Struct) *structpb.Struct {
-	b, _ := json.Marshal(respPlanOf(answer))
+func moduleAnswerStruct(p *RespPlan) *structpb.Struct {
+	b, _ := json.Marshal(p)
 	return &structpb.Struct{Fields: map[string]*structpb.Value{RespPlanKey: structpb.NewStringValue(string(b))}}
+}
+
+// moduleRoute is what routeRequestFor hands the module besides the
+// ext_proc answer: the fast path's answer plan (nil when not fast).
+type moduleRoute struct {
+	resp *RespPlan
+}
+
+// respPlanOfEntries is the answer plan of a fast request's entries:
+// respPlanOf(fastAnswer(...)) with the stream flags, without the Struct
+// between them (D60). A header is common when every entry has it with the
+// same value.
+func respPlanOfEntries(entries []fastEntry, startUnixNano int64, stream, usage bool) *RespPlan {
+	p := &RespPlan{StartMs: startUnixNano / 1e6, Stream: stream, Usage: stream && usage, Entries: make([]RespEntry, len(entries))}
+	common := func(k, v string) bool {
+		for _, e := range entries {
+			if w, ok := e.headers[k]; !ok || w != v {
+				return false
+			}
+		}
+		return true
+	}
+	for k, v := range entries[0].headers {
+		if common(k, v) {
+			p.Common = append(p.Common, [2]string{k, v})
+		}
+	}
+	for i, e := range entries {
+		r := &p.Entries[i]
+		r.Model = e.model
+		if e.cost {
+			r.Cost, r.In, r.Out = true, e.in, e.out
+		}
+		for k, v := range e.headers {
+			if w, ok := entries[0].headers[k]; ok && w == v && common(k, v) {
+				continue
+			}
+			r.Headers = append(r.Headers, [2]string{k, v})
+		}
+	}
+	return p
 }
 
 // ParseRespPlan reads a handed-on request's RespPlan.

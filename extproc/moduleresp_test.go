@@ -91,7 +91,7 @@ func TestRespPlanOf(t *testing.T) {
 		p.Entries[1].Headers[0] != [2]string{"x-litellm-model-id", "b"} || !p.Entries[0].Cost || p.Entries[0].Out != 2 {
 		t.Errorf("plan %+v", p)
 	}
-	j := moduleAnswerStruct(a).Fields[RespPlanKey].GetStringValue()
+	j := moduleAnswerStruct(p).Fields[RespPlanKey].GetStringValue()
 	q, err := ParseRespPlan([]byte(j))
 	if err != nil || q.Entry(2).Headers[0][1] != "b" || q.Entry(3) != nil || q.DurationHeader(1700000000130) != "7.000" {
 		t.Errorf("parsed %+v %v", q, err)

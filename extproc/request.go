@@ -126,6 +126,12 @@ func clientPath(p string) string {
 
 // routeRequest resolves the model, builds the attempt plan and tags the request.
 func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []byte, start time.Time, ticket *fallbackTicket, id identity) (_ *extprocv3.ProcessingResponse, te *translator.Error) {
+	return s.routeRequestFor(st, rt, h, body, start, ticket, id, nil)
+}
+
+// routeRequestFor is routeRequest; with mod (the module's Serve) the fast
+// path's answer plan goes into mod instead of llmgate.fp (D60).
+func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body []byte, start time.Time, ticket *fallbackTicket, id identity, mod *moduleRoute) (_ *extprocv3.ProcessingResponse, te *translator.Error) {
 	var f requestFields
 	if e := readFields(body, &f); e != nil {
 		return nil, e
@@ -258,7 +264,7 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 		sp.addTo(cf)
 	}
 	cr := &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{SetHeaders: set}, ClearRouteCache: true}
-	s.fastTag(st, ctx, h, md, cr.HeaderMutation) // D45
+	s.fastTag(st, ctx, h, md, cr.HeaderMutation, mod) // D45
 	if prepared != nil {
 		cr.HeaderMutation.SetHeaders = append(cr.HeaderMutation.SetHeaders, hdr("content-length", strconv.Itoa(len(prepared))))
 		cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: prepared}}
