@@ -50,7 +50,7 @@ func (c *filterConfig) start() {
 		go c.subscribe(keyTableNames(), c.applyKeys, nil)
 	}
 	if c.cfg.OutcomeSocket != "" {
-		c.outcomes = newOutbox(c.ctx, c.cfg.OutcomeSocket)
+		c.outcomes = newOutbox(c.ctx, c.cfg.OutcomeSocket, c.cfg.OutcomeDir)
 	}
 }
 

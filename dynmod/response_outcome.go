@@ -103,6 +103,6 @@ func onStreamComplete(s *stream, f C.uintptr_t) {
 // acknowledges them.
 type outbox = extproc.Outbox
 
-func newOutbox(ctx context.Context, socket string) *outbox {
-	return extproc.NewOutbox(ctx, socket, func(msg string) { envoyLog(logWarn, msg) })
+func newOutbox(ctx context.Context, socket, spillDir string) *outbox {
+	return extproc.NewOutbox(ctx, socket, spillDir, func(msg string) { envoyLog(logWarn, msg) })
 }

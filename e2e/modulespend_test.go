@@ -120,3 +120,64 @@ func TestModuleSpendSurvivesRestart(t *testing.T) {
 		g.Stop()
 	}
 }
+
+// TestModuleSpendSurvivesKill (D63): the crash test of D33 on the module
+// path, mid-load: the gateway and its Envoy are killed (SIGKILL of the
+// process group) while 6 clients send requests the module serves, and
+// started again on the same data: the key's spend is the sum of the
+// x-litellm-response-cost of every answer a client received (plus at most
+// the answers in flight whose client connection the kill cut). In the last
+// round the clients stop first and the kill comes right after the last
+// answer: its record, and those of the answers just before it, are still in
+// the module's outbox (shipped every 20 ms) — in Envoy's memory and in the
+// module's file copy, which the restarted gateway reports before its Envoy
+// starts; the spend must then equal the answers' costs exactly.
+func TestModuleSpendSurvivesKill(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	dataDir := t.TempDir()
+	cfg := keysConfig(fake.URL(), "")
+	cfg = cfg[:len(cfg)-len("  proxy_batch_write_at: 1\n")] + "  proxy_batch_write_at: 3600\n"
+	for round := 0; round < 3; round++ {
+		g := startGatewayArgs(t, cfg, moduleArgs, "LLMGATE_DATA_DIR="+dataDir)
+		waitLog(t, g, "llmgate module: config")
+		k := keyAPI{t, g}
+		key, _ := k.generate(`{"models":["gpt-x"]}`)
+		before := requestFilterStreams(t, g)
+		st, _, h := k.chat(key, "gpt-x")
+		if st != 200 || requestFilterStreams(t, g) != before {
+			t.Fatalf("round %d: the key is not served by the module: %d", round, st)
+		}
+		first, _ := strconv.ParseFloat(h.Get("x-litellm-response-cost"), 64)
+		stop := make(chan struct{})
+		sum := moduleLoad(t, g.URL, key, 6, stop)
+		time.Sleep(time.Duration(700+300*round) * time.Millisecond)
+		last := round == 2
+		var total float64
+		var n int
+		if last {
+			close(stop)
+			total, n = sum()
+		}
+		if err := syscall.Kill(-g.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-g.done
+		if !last {
+			close(stop)
+			total, n = sum()
+		}
+		g = startGatewayArgs(t, cfg, moduleArgs, "LLMGATE_DATA_DIR="+dataDir)
+		k = keyAPI{t, g}
+		got := k.spend(key)
+		want := total + first
+		slack := 6 * first
+		if last {
+			slack = 0
+		}
+		if got < want-1e-9 || got > want+slack+1e-9 || n == 0 {
+			t.Fatalf("round %d: the key's spend after kill -9 mid-load and a restart is %v; the %d answers clients received cost %v (each %v)", round, got, n, want, first)
+		}
+		t.Logf("round %d: %d answers under load, spend %v (answers %v)", round, n, got, want)
+		g.Stop()
+	}
+}

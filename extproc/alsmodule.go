@@ -77,6 +77,7 @@ type moduleOutcomes struct {
 	dropped map[uint64]uint64 // outbox id → records it dropped
 	last    atomic.Int64      // unix nanos of the last message received
 	pending atomic.Int64      // messages received and not yet acknowledged
+	svc     *accessLogService
 }
 
 // ModuleOutcomesDropped is the number of records the module's outboxes
@@ -115,6 +116,7 @@ const moduleFlushEvery = 20 * time.Millisecond
 
 // registerModuleOutcomes adds the module's outcome stream to g.
 func (a *accessLogService) registerModuleOutcomes(g *grpc.Server) {
+	a.s.moduleOut.svc = a
 	desc := ModuleOutcomesStream
 	desc.Handler = func(_ any, ss grpc.ServerStream) error { return a.moduleStream(ss) }
 	g.RegisterService(&grpc.ServiceDesc{ServiceName: moduleOutcomesService, HandlerType: (*any)(nil), Streams: []grpc.StreamDesc{desc}}, a)
@@ -246,8 +248,13 @@ func (a *accessLogService) readModule(b []byte) *moduleMsg {
 	err := decodeLogMessage(b,
 		func(t tryLog) { a.handle(a.j.addTry(t, now)) },
 		func(r requestLog) {
-			m.remaining.Add(1)
-			r.ack = m
+			if r.fast {
+				// A request that is not fast has its tries reported by the
+				// attempt filter: nothing to wait for (its join may wait
+				// for Envoy's entries of its tries for a while).
+				m.remaining.Add(1)
+				r.ack = m
+			}
 			a.handle(a.j.addRequest(r, now))
 		})
 	if err != nil {

@@ -26,10 +26,16 @@ import (
 // (sent with every message, the gateway's llmgate_module_outcomes_dropped_total)
 // and logged.
 type Outbox struct {
-	mu    sync.Mutex
-	buf   []ModuleOutcome // not yet taken by the shipper
-	next  uint64          // the sequence number of the next record put
-	held  atomic.Int64    // records put and not acknowledged
+	mu sync.Mutex
+	// arena holds the records put and not yet taken by the shipper, encoded
+	// back to back (each a StreamAccessLogsMessage's http_logs); ends are
+	// their end offsets.
+	arena []byte
+	ends  []int
+	one   [1]ModuleOutcome
+	next  uint64 // the sequence number of the next record put
+	spill *spill // the records' copy in a file (nil: none)
+	held  atomic.Int64
 	max   int64
 	drops atomic.Uint64
 	id    uint64
@@ -51,9 +57,20 @@ const (
 )
 
 // NewOutbox starts an outbox shipping to the gateway's Unix socket until ctx
-// ends; logf writes a warning to Envoy's log.
-func NewOutbox(ctx context.Context, socket string, logf func(string)) *Outbox {
+// ends; logf writes a warning to Envoy's log. With a spill directory each
+// record is also copied, as it is put, into a memory-mapped file there
+// (outboxspill.go), which the gateway reads at its next start if this
+// process dies with records not acknowledged.
+func NewOutbox(ctx context.Context, socket, spillDir string, logf func(string)) *Outbox {
 	b := newOutbox(socket, logf, OutboxMax, OutboxFlushEvery)
+	if spillDir != "" {
+		sp, err := openSpill(spillDir, b.id)
+		if err != nil {
+			logf("llmgate module: outcome records are not copied to a file: " + err.Error())
+		} else {
+			b.spill = sp
+		}
+	}
 	go b.ship(ctx)
 	return b
 }
@@ -72,7 +89,14 @@ func (b *Outbox) Put(o ModuleOutcome) {
 		return
 	}
 	b.mu.Lock()
-	b.buf = append(b.buf, o)
+	start := len(b.arena)
+	b.one[0] = o
+	b.arena = AppendOutcomes(b.arena, b.one[:])
+	b.one[0] = ModuleOutcome{}
+	b.ends = append(b.ends, len(b.arena))
+	if b.spill != nil {
+		b.spill.write(b.next, b.arena[start:])
+	}
 	b.next++
 	b.mu.Unlock()
 }
@@ -80,13 +104,42 @@ func (b *Outbox) Put(o ModuleOutcome) {
 // Dropped is the number of records dropped because the outbox was full.
 func (b *Outbox) Dropped() uint64 { return b.drops.Load() }
 
-// take moves the new records out; first is the first one's sequence number.
-func (b *Outbox) take(into []ModuleOutcome) (recs []ModuleOutcome, first uint64) {
+// take appends the new records to arena and their end offsets (shifted by
+// the arena's length) to ends; first is the first one's sequence number.
+func (b *Outbox) take(arena []byte, ends []int) ([]byte, []int, uint64) {
 	b.mu.Lock()
-	recs, b.buf = b.buf, into[:0]
-	first = b.next - uint64(len(recs))
+	defer b.mu.Unlock()
+	first := b.next - uint64(len(b.ends))
+	base := len(arena)
+	arena = append(arena, b.arena...)
+	for _, e := range b.ends {
+		ends = append(ends, base+e)
+	}
+	b.arena, b.ends = b.arena[:0], b.ends[:0]
+	if cap(b.arena) > 1<<20 {
+		b.arena = nil // a burst's buffer is given back
+	}
+	return arena, ends, first
+}
+
+// acknowledged lets the file copy of records up to seq go.
+func (b *Outbox) acknowledged(seq uint64) {
+	if b.spill == nil {
+		return
+	}
+	b.mu.Lock()
+	b.spill.acked(seq)
 	b.mu.Unlock()
-	return recs, first
+}
+
+// closeSpill removes the file copy when nothing is left unacknowledged.
+func (b *Outbox) closeSpill(all bool) {
+	if b.spill == nil {
+		return
+	}
+	b.mu.Lock()
+	b.spill.close(all)
+	b.mu.Unlock()
 }
 
 // outStream is one open stream and its acknowledgement reader.
@@ -106,10 +159,13 @@ func (s *outStream) close() {
 // ship holds the stream and the records until they are acknowledged.
 func (b *Outbox) ship(ctx context.Context) {
 	var (
-		held      []ModuleOutcome // sent or not, not yet acknowledged, in order
-		heldFirst uint64          = 1
-		sentTo    uint64          // the last sequence number sent on the current stream
-		spare     []ModuleOutcome
+		// held: the records sent or not, not yet acknowledged, in order,
+		// back to back; ends their end offsets; heldFirst the first one's
+		// sequence number.
+		held      []byte
+		ends      []int
+		heldFirst uint64 = 1
+		sentTo    uint64 // the last sequence number sent on the current stream
 		st        *outStream
 		retry     time.Time
 		backoff   = 100 * time.Millisecond
@@ -126,8 +182,7 @@ func (b *Outbox) ship(ctx context.Context) {
 	}()
 	var stopAt time.Time
 	for {
-		stopping := !stopAt.IsZero()
-		if !stopping {
+		if stopAt.IsZero() {
 			select {
 			case <-t.C:
 			case <-ctx.Done():
@@ -136,36 +191,34 @@ func (b *Outbox) ship(ctx context.Context) {
 				stopAt = time.Now().Add(outboxLastWait)
 			}
 		} else {
-			if len(held) == 0 || time.Now().After(stopAt) {
-				if len(held) > 0 {
-					b.logf(fmt.Sprintf("llmgate module: %d outcome records not acknowledged at the config's end", len(held)))
+			if len(ends) == 0 || time.Now().After(stopAt) {
+				if len(ends) > 0 {
+					b.logf(fmt.Sprintf("llmgate module: %d outcome records not acknowledged at the config's end", len(ends)))
 				}
+				b.closeSpill(len(ends) == 0)
 				return
 			}
 			time.Sleep(b.flush)
 		}
-		var recs []ModuleOutcome
+		n0 := len(ends)
 		var first uint64
-		recs, first = b.take(spare)
-		if len(recs) > 0 {
-			if len(held) == 0 {
-				heldFirst = first
-			}
-			held = append(held, recs...)
+		held, ends, first = b.take(held, ends)
+		if n0 == 0 && len(ends) > 0 {
+			heldFirst = first
 		}
-		clear(recs)
-		spare = recs[:0]
 		if st != nil {
 			// Acknowledged records are let go.
-			if a := st.acked.Load(); a >= heldFirst && len(held) > 0 {
-				n := min(int(a-heldFirst+1), len(held))
-				clear(held[:n])
-				held = held[n:]
+			if a := st.acked.Load(); a >= heldFirst && len(ends) > 0 {
+				n := min(int(a-heldFirst+1), len(ends))
+				off := ends[n-1]
+				held = append(held[:0], held[off:]...)
+				ends = append(ends[:0], ends[n:]...)
+				for i := range ends {
+					ends[i] -= off
+				}
 				heldFirst += uint64(n)
 				b.held.Add(-int64(n))
-				if len(held) == 0 {
-					held = nil
-				}
+				b.acknowledged(heldFirst - 1)
 			}
 			if st.broken.Load() {
 				st.close()
@@ -174,10 +227,10 @@ func (b *Outbox) ship(ctx context.Context) {
 			}
 		}
 		if d := b.drops.Load(); d != lastDrops && time.Since(lastLog) > 10*time.Second {
-			b.logf(fmt.Sprintf("llmgate module: outcome outbox full (%d records held, the gateway does not acknowledge): %d records dropped so far", len(held), d))
+			b.logf(fmt.Sprintf("llmgate module: outcome outbox full (%d records held, the gateway does not acknowledge): %d records dropped so far", len(ends), d))
 			lastDrops, lastLog = d, time.Now()
 		}
-		if len(held) == 0 {
+		if len(ends) == 0 {
 			continue
 		}
 		if st == nil && time.Now().After(retry) {
@@ -194,10 +247,14 @@ func (b *Outbox) ship(ctx context.Context) {
 		if st == nil {
 			continue
 		}
-		for sentTo < heldFirst+uint64(len(held))-1 {
+		for sentTo < heldFirst+uint64(len(ends))-1 {
 			from := int(sentTo + 1 - heldFirst)
-			to := min(from+outboxMaxBatch, len(held))
-			wire = AppendOutcomes(wire[:0], held[from:to])
+			to := min(from+outboxMaxBatch, len(ends))
+			start := 0
+			if from > 0 {
+				start = ends[from-1]
+			}
+			wire = append(wire[:0], held[start:ends[to-1]]...)
 			wire = protowire.AppendVarint(protowire.AppendTag(wire, wireOutboxSeq, protowire.VarintType), heldFirst+uint64(to)-1)
 			if d := b.drops.Load(); d > 0 {
 				wire = protowire.AppendVarint(protowire.AppendTag(wire, wireOutboxDropped, protowire.VarintType), d)
@@ -206,7 +263,7 @@ func (b *Outbox) ship(ctx context.Context) {
 			var m emptypb.Empty
 			m.ProtoReflect().SetUnknown(wire)
 			if err := st.st.SendMsg(&m); err != nil {
-				b.logf(fmt.Sprintf("llmgate module: outcome stream ended: %v (%d records held, sent again on the next stream)", err, len(held)))
+				b.logf(fmt.Sprintf("llmgate module: outcome stream ended: %v (%d records held, sent again on the next stream)", err, len(ends)))
 				st.close()
 				st, retry = nil, time.Now().Add(backoff)
 				backoff = min(2*backoff, time.Second)

@@ -222,3 +222,67 @@ func TestModuleOutboxBounded(t *testing.T) {
 		t.Errorf("the gateway knows of %d dropped records, want 5", n)
 	}
 }
+
+// The file copy: records acknowledged are not in it; records put while the
+// gateway is down are, and survive the outbox's process (the files are
+// read without it); the next gateway reports each once and removes the
+// files (D63).
+func TestModuleOutboxFileCopy(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "gw.sock")
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a := startOutboxGateway(t, sock)
+	b := NewOutbox(ctx, sock, dir, func(string) {})
+	recs, ids := moduleRecords(t, a.s, 30, 0)
+	for _, r := range recs[:10] {
+		b.Put(r)
+	}
+	waitFor(t, "the first 10 acknowledged", func() bool { return len(a.count()) == 10 && b.held.Load() == 0 })
+	a.g.Stop()
+	for _, r := range recs[10:] {
+		b.Put(r)
+	}
+	// Envoy is killed here: only the files are left.
+	got, files, err := readSpill(dir)
+	if err != nil || len(got) != 20 || len(files) != 1 {
+		t.Fatalf("%d records not acknowledged in %d files (%v), want 20 in 1", len(got), len(files), err)
+	}
+	c := startOutboxGateway(t, filepath.Join(t.TempDir(), "other.sock"))
+	n, err := c.s.ReplayModuleOutcomes(dir, 5*time.Second)
+	if err != nil || n != 20 {
+		t.Fatalf("replayed %d (%v), want 20", n, err)
+	}
+	seen := c.count()
+	for i, id := range ids {
+		if want := map[bool]int{true: 0, false: 1}[i < 10]; seen[id] != want {
+			t.Errorf("record %d reported %d times by the next gateway, want %d", i, seen[id], want)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Errorf("files left after the replay: %v", left)
+	}
+}
+
+// A record of a request that is not fast (its tries are the attempt
+// filter's; its join waits for Envoy's entries of them) holds up no
+// acknowledgement.
+func TestModuleOutboxNotFastAcknowledgedAtOnce(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "gw.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a := startOutboxGateway(t, sock)
+	b := newOutbox(sock, func(string) {}, OutboxMax, 5*time.Millisecond)
+	go b.ship(ctx)
+	now := time.Now()
+	b.Put(ModuleOutcome{RequestID: "not-fast", Begin: now, End: now.Add(time.Millisecond), Attempts: 1, Ctx: "-"})
+	recs, _ := moduleRecords(t, a.s, 1, 0)
+	b.Put(recs[0])
+	deadline := time.Now().Add(time.Second) // the join's wait is 2 s
+	for b.held.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d records not acknowledged after 1 s", b.held.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -343,6 +343,9 @@ func run(ctx context.Context, o Options) error {
 		stderr = abi
 		extra = append(extra, "--component-log-level", "dynamic_modules:info")
 	}
+	if g.module != nil && g.module.OutcomeDir != "" {
+		g.replayModuleOutcomes()
+	}
 	proc, err := envoy.Start(envoyCtx, envoy.StartOptions{
 		Binary: bin, BootstrapPath: bootPath, BaseID: uint32(os.Getpid()), LogLevel: o.EnvoyLogLevel,
 		Concurrency: o.EnvoyConcurrency, Stdout: o.Stdout, Stderr: stderr,

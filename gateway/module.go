@@ -59,6 +59,8 @@ func (g *Gateway) moduleSetup(ctx context.Context) (env []string, err error) {
 	if g.o.ExtProcAddress == "" {
 		// Outcomes from the module, to the access-log service beside ext_proc (D54).
 		g.module.OutcomeSocket = filepath.Join(g.workDir, "extproc.sock")
+		// A copy of each record until acknowledged, read at the next start (D63).
+		g.module.OutcomeDir = moduleOutcomeDir(g.o)
 	}
 	g.log.Info("request filter: llmgate's dynamic module in Envoy, then ext_proc for what it hands on", "module", lib)
 	return env, nil

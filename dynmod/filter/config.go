@@ -32,6 +32,10 @@ type Config struct {
 	// entry and logs only the tries that did not succeed (D54). Empty: the
 	// outcome log of D44 as it is.
 	OutcomeSocket string `json:"outcome_socket,omitempty"`
+	// OutcomeDir is where the module copies each outcome record until the
+	// gateway acknowledges it (memory-mapped files the gateway reads at its
+	// next start, D63). Empty: no copy.
+	OutcomeDir string `json:"outcome_dir,omitempty"`
 }
 
 // ParseConfig reads a filter_config.
