@@ -135,6 +135,9 @@ type TeamCallbacks struct {
 	// requests are also written to the s3 callback's bucket
 	// (s3_callback_params).
 	S3Success, S3Failure bool
+	// OTel: they name otel — the team's requests are traced by the otel
+	// callback (OTEL_* variables), whichever list names it.
+	OTel bool
 	// LangfuseHost (default: LANGFUSE_HOST, else DefaultLangfuseHost),
 	// LangfusePublicKey and LangfuseSecret (secret).
 	LangfuseHost      string
@@ -172,11 +175,13 @@ func (p *parser) defaultTeamSettings(ls *LiteLLMSettings, n *yaml.Node, path str
 					case "generic_api":
 						tc.GenericSuccess = tc.GenericSuccess || f.Key != "failure_callback"
 						tc.GenericFailure = tc.GenericFailure || f.Key != "success_callback"
+					case "otel":
+						tc.OTel = true
 					case "s3", "s3_v2":
 						tc.S3Success = tc.S3Success || f.Key != "failure_callback"
 						tc.S3Failure = tc.S3Failure || f.Key != "success_callback"
 					default:
-						p.warnAt(f.Value, fmt.Sprintf("%s[%d]", fk, j), "team callback %q: accepted, not implemented yet (team-based logging supports langfuse, generic_api and s3)", name)
+						p.warnAt(f.Value, fmt.Sprintf("%s[%d]", fk, j), "team callback %q: accepted, not implemented yet (team-based logging supports langfuse, generic_api, s3 and otel)", name)
 					}
 				}
 			case "langfuse_public_key":

@@ -327,7 +327,7 @@ var keyTable = []KeyDoc{
 	notYet(SectionLiteLLM, "internal_user_budget_duration", ""),
 	sup(SectionLiteLLM, "max_end_user_budget", "the budget (USD) of a customer (the request's `user`) that has none of its own (/customer/*); checked in memory like key budgets"),
 	sup(SectionLiteLLM, "max_end_user_budget_id", "a /budget/new budget_id used as the budget of customers without one of their own; wins over max_end_user_budget"),
-	part(SectionLiteLLM, "default_team_settings", "team-based logging to the team's own Langfuse project (team_id, success_callback/failure_callback [langfuse], langfuse_public_key, langfuse_secret, langfuse_host); generic_api in a team's lists logs its requests to GENERIC_LOGGER_ENDPOINT, s3 to the s3_callback_params bucket; other team callbacks warn \"not yet\"", false),
+	part(SectionLiteLLM, "default_team_settings", "team-based logging to the team's own Langfuse project (team_id, success_callback/failure_callback [langfuse], langfuse_public_key, langfuse_secret, langfuse_host); generic_api in a team's lists logs its requests to GENERIC_LOGGER_ENDPOINT, s3 to the s3_callback_params bucket, otel traces them; other team callbacks warn \"not yet\"", false),
 	notYet(SectionLiteLLM, "default_key_generate_params", ""),
 	notYet(SectionLiteLLM, "upperbound_key_generate_params", ""),
 	notYet(SectionLiteLLM, "default_internal_user_params", ""),

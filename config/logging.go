@@ -119,9 +119,10 @@ func (p *parser) callbackEnv(cfg *Config) {
 	if f, err := strconv.ParseFloat(get(EnvFlushInterval), 64); err == nil && f > 0 {
 		lg.FlushInterval = time.Duration(min(f, 3600) * float64(time.Second))
 	}
-	teamGeneric := false
+	teamGeneric, teamOTel := false, false
 	for _, tc := range ls.TeamCallbacks {
 		teamGeneric = teamGeneric || tc.GenericSuccess || tc.GenericFailure
+		teamOTel = teamOTel || tc.OTel
 	}
 	// Read whether or not a list names it: key and team metadata may (D64).
 	lg.GenericEndpoint = get(EnvGenericLoggerEndpoint)
@@ -133,7 +134,7 @@ func (p *parser) callbackEnv(cfg *Config) {
 	if lg.DefaultLangfuseHost == "" {
 		lg.DefaultLangfuseHost = DefaultLangfuseHost
 	}
-	if s, f := ls.CallbackEvents("otel"); s || f {
+	if s, f := ls.CallbackEvents("otel"); s || f || teamOTel {
 		p.otelEnv(lg, get)
 	}
 	p.s3Env(ls, get)

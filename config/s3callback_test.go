@@ -71,3 +71,19 @@ litellm_settings:
 	parseErr(t, "model_list: []\nlitellm_settings:\n  s3_callback_params: {s3_endpoint_url: 'ftp://x'}\n", nil)
 	parseErr(t, "model_list: []\nlitellm_settings:\n  s3_callback_params: {s3_path: '"+strings.Repeat("p", 600)+"'}\n", nil)
 }
+
+// A team's lists may name otel (D64): the OTEL_* variables are read for it
+// although the global lists do not name otel, and nothing warns.
+func TestDefaultTeamSettingsOTel(t *testing.T) {
+	yml := "model_list: []\nlitellm_settings:\n  default_team_settings:\n    - team_id: team-1\n      success_callback: [otel]\n"
+	cfg := mustParse(t, yml, env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"))
+	if tc := cfg.LiteLLM.TeamCallbacks; len(tc) != 1 || !tc[0].OTel {
+		t.Fatalf("team callbacks %+v", tc)
+	}
+	if ep := cfg.LiteLLM.Logging.OTelEndpoint; ep != "http://collector:4318/v1/traces" {
+		t.Errorf("otel endpoint %q", ep)
+	}
+	if all := fmt.Sprint(cfg.Warnings); strings.Contains(all, "otel") {
+		t.Errorf("warnings %s", all)
+	}
+}

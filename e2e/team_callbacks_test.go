@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -187,5 +188,32 @@ func TestTeamMetadataLogging(t *testing.T) {
 		if a != want {
 			t.Errorf("auth %q, want the team's metadata credentials", a)
 		}
+	}
+}
+
+// TestTeamOTelTracing (D64): a team whose success_callback names otel has
+// its requests traced (OTEL_* variables, an in-process OTLP/gRPC
+// collector) although the global lists do not name otel; the master key's
+// request is not traced.
+func TestTeamOTelTracing(t *testing.T) {
+	col := startOTLPCollector(t)
+	teamCall, otherCall := teamRequests(t, `
+  default_team_settings:
+    - team_id: team-1
+      success_callback: ["otel"]`, "", "OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "OTEL_EXPORTER_OTLP_ENDPOINT=http://"+col.addr)
+	traceOf := func(call string) string { return strings.ReplaceAll(call, "-", "") } // the trace id is the call id
+	read := func() string {
+		var ids []string
+		for _, s := range col.traces.snapshot() {
+			ids = append(ids, hex.EncodeToString(s.TraceId))
+		}
+		return strings.Join(ids, " ")
+	}
+	all := settled(read, traceOf(teamCall))
+	if !strings.Contains(all, traceOf(teamCall)) {
+		t.Fatalf("no span of the team's request %s: %s", teamCall, all)
+	}
+	if strings.Contains(all, traceOf(otherCall)) {
+		t.Errorf("the master key's request %s was traced", otherCall)
 	}
 }

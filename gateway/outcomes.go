@@ -113,8 +113,16 @@ func callbackSettings(cfg *config.Config) callbacks.Settings {
 		s.Teams[tc.TeamID] = &callbacks.LangfuseSettings{Events: callbacks.Events{Success: tc.Success, Failure: tc.Failure},
 			Host: tc.LangfuseHost, PublicKey: tc.LangfusePublicKey, SecretKey: tc.LangfuseSecret}
 	}
-	if ok, fail := ls.CallbackEvents(callbacks.OTel); ok || fail {
-		s.OTel = &callbacks.OTelSettings{Protocol: lg.OTelProtocol, Endpoint: lg.OTelEndpoint, MetricsEndpoint: lg.OTelMetricsEndpoint, Headers: lg.OTelHeaders, ServiceName: lg.OTelServiceName,
+	for _, tc := range ls.TeamCallbacks {
+		if tc.OTel { // the team's otel (D64)
+			if s.TeamOTel == nil {
+				s.TeamOTel = map[string]bool{}
+			}
+			s.TeamOTel[tc.TeamID] = true
+		}
+	}
+	if ok, fail := ls.CallbackEvents(callbacks.OTel); ok || fail || s.TeamOTel != nil {
+		s.OTel = &callbacks.OTelSettings{TeamsOnly: !ok && !fail, Protocol: lg.OTelProtocol, Endpoint: lg.OTelEndpoint, MetricsEndpoint: lg.OTelMetricsEndpoint, Headers: lg.OTelHeaders, ServiceName: lg.OTelServiceName,
 			Sampler: lg.OTelSampler, SamplerRatio: lg.OTelSamplerRatio, LogsEndpoint: lg.OTelLogsEndpoint, LogsProtocol: lg.OTelLogsProtocol, LogsHeaders: lg.OTelLogsHeaders}
 	}
 	return s

@@ -55,6 +55,9 @@ type Settings struct {
 	// TeamS3 are default_team_settings teams whose lists name s3: their
 	// requests go to the s3 logger too (s3_callback_params).
 	TeamS3 map[string]Events
+	// TeamOTel are default_team_settings teams whose lists name otel: their
+	// requests are traced (and logged, measured) by the otel callback.
+	TeamOTel map[string]bool
 	// Metadata looks up a request's key and team metadata for key- and
 	// team-based logging (nil: no virtual keys; dynamic.go).
 	Metadata MetadataLookup
@@ -266,7 +269,16 @@ func (m *Manager) Sink() outcome.Sink {
 			team = m.senders[teamSender(t.TeamID)]
 		}
 		m.mu.Unlock()
-		if s.OTel != nil {
+		// The request's own callbacks: its key's or its team's metadata
+		// (dynamic.go), else default_team_settings.
+		var dyn *dynamicLogging
+		if s.Metadata != nil && (t.KeyHash != "" || t.TeamID != "") {
+			km, tm := s.Metadata(t.KeyHash, t.TeamID)
+			dyn = dynamicOf(&t, km, tm)
+		}
+		otelOn := s.OTel != nil && (!s.OTel.TeamsOnly || dyn != nil && (dyn.success[OTel] || dyn.failure[OTel]) ||
+			dyn == nil && t.TeamID != "" && s.TeamOTel[t.TeamID])
+		if otelOn {
 			if tid, _ := traceIDs(&t); smp.sampled(tid, t.Traceparent) {
 				ot.enqueue(t) // every try of a sampled request: a span per attempt
 			}
@@ -277,17 +289,10 @@ func (m *Manager) Sink() outcome.Sink {
 		if t.Answer != outcome.AnswerSent {
 			return
 		}
-		if s.OTel != nil && s.OTel.LogsEndpoint != "" {
+		if otelOn && s.OTel.LogsEndpoint != "" {
 			ol.enqueue(t) // the OTLP access log: every request, sampled or not
 		}
 		failed := t.Failed()
-		// The request's own callbacks: its key's or its team's metadata
-		// (dynamic.go), else default_team_settings.
-		var dyn *dynamicLogging
-		if s.Metadata != nil && (t.KeyHash != "" || t.TeamID != "") {
-			km, tm := s.Metadata(t.KeyHash, t.TeamID)
-			dyn = dynamicOf(&t, km, tm)
-		}
 		ownWants := func(byTeam map[string]Events, name string) bool {
 			if dyn != nil {
 				return dyn.wants(name, failed)

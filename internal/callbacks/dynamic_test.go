@@ -3,6 +3,8 @@ package callbacks
 import (
 	"encoding/base64"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -133,5 +135,27 @@ func TestDynamicProjectsBounded(t *testing.T) {
 	m.Close()
 	if n != maxDynamicProjects || over != 10 {
 		t.Fatalf("%d project senders, %d overflow drops; want %d and 10", n, over, maxDynamicProjects)
+	}
+}
+
+// otel named only by a team's lists (default_team_settings): the team's
+// tries are exported, no other request's.
+func TestTeamOTelOnly(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) }))
+	defer srv.Close()
+	m := New(nil)
+	m.Configure(Settings{FlushInterval: time.Hour, BatchSize: 1000, TeamOTel: map[string]bool{"team-1": true},
+		OTel: &OTelSettings{Protocol: "http/protobuf", Endpoint: srv.URL + "/v1/traces", TeamsOnly: true}})
+	sink := m.Sink()
+	for i, team := range []string{"team-1", "team-2", "", "team-1"} {
+		tr := sampleTry(fmt.Sprintf("c%d", i), 200)
+		tr.TeamID = team
+		sink(tr)
+	}
+	m.Close()
+	for _, st := range m.Stats() {
+		if st.Name == OTel && st.Sent != 2 {
+			t.Fatalf("%d tries exported, want team-1's 2", st.Sent)
+		}
 	}
 }

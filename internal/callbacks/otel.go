@@ -39,6 +39,11 @@ type OTelSettings struct {
 	LogsEndpoint string
 	LogsProtocol string
 	LogsHeaders  map[string]string
+	// TeamsOnly: no global callback list names otel, only teams' (their
+	// default_team_settings lists, Settings.TeamOTel, or their keys' and
+	// teams' metadata): only their requests are traced, logged and
+	// measured (D64).
+	TeamsOnly bool
 }
 
 // tracesExporter sends the spans as OTLP export requests written directly
