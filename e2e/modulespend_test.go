@@ -181,3 +181,34 @@ func TestModuleSpendSurvivesKill(t *testing.T) {
 		g.Stop()
 	}
 }
+
+// TestModuleKeyIssue (D63): keys issued one after another in module mode
+// each work at once (the module hands a key it does not hold yet to
+// ext_proc), and a block is still applied by the module before its route
+// answers. The time to issue them is logged (D63's figures).
+func TestModuleKeyIssue(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	g := startGatewayArgs(t, keysConfig(fake.URL(), ""), moduleArgs, "LLMGATE_DATA_DIR="+t.TempDir())
+	waitLog(t, g, "llmgate module: config")
+	k := keyAPI{t, g}
+	const n = 300
+	start := time.Now()
+	var made []string
+	for i := 0; i < n; i++ {
+		key, _ := k.generate(`{"models":["gpt-x"]}`)
+		made = append(made, key)
+	}
+	t.Logf("%d keys issued one after another in %v (%v per key)", n, time.Since(start).Round(time.Millisecond), (time.Since(start) / n).Round(time.Microsecond))
+	for _, key := range []string{made[0], made[n/2], made[n-1]} {
+		if st, e, _ := k.chat(key, "gpt-x"); st != 200 {
+			t.Fatalf("a key just issued: %d %v", st, e)
+		}
+	}
+	key := made[n-1]
+	if st, m := k.call("POST", "/key/block", master, `{"key":"`+key+`"}`); st != 200 {
+		t.Fatalf("/key/block: %d %v", st, m)
+	}
+	if st, e, _ := k.chat(key, "gpt-x"); st != 401 {
+		t.Fatalf("blocked key right after /key/block: %d %v", st, e)
+	}
+}

@@ -78,7 +78,7 @@ func (s *Server) keyManagement(stream extprocv3.ExternalProcessor_ProcessServer,
 	defer cancel()
 	method := strings.ToUpper(h[":method"])
 	status, out := st.keys.Handle(ctx, method, h[":path"], body, keys.Caller{Admin: id.master, Token: id.token})
-	if method == "POST" && s.KeysApplied != nil {
+	if method == "POST" && s.KeysApplied != nil && keys.WaitsForModule(h[":path"]) {
 		s.KeysApplied(ctx) // the module refuses a blocked or deleted key from the next request on
 	}
 	return stream.Send(immediate(status, "application/json", out, nil, "llmgate_keys"))

@@ -37,11 +37,7 @@ general_settings:
 
 func moduleTestFilter(t *testing.T, mc ModuleConfig) (*ModuleFilter, *Server) {
 	t.Helper()
-	cfg, err := config.Parse([]byte(moduleTestConfig), "t.yaml", func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg, log := moduleTestSetup(t)
 	s := NewServer(NewState(cfg, nil, "v1", log), log)
 	s.OffPathOutcomes = mc.OffPathOutcomes
 	return NewModuleFilter(cfg, "v1", mc, log), s
@@ -227,11 +223,8 @@ func TestModuleCoolingAndOff(t *testing.T) {
 // worker thread runs in module mode), beside BenchmarkRequestFilter's
 // ext_proc exchange.
 func BenchmarkModuleServe(b *testing.B) {
-	cfg, err := config.Parse([]byte(moduleTestConfig), "t.yaml", func(string) (string, bool) { return "", false })
-	if err != nil {
-		b.Fatal(err)
-	}
-	m := NewModuleFilter(cfg, "v1", ModuleConfig{OffPathOutcomes: true}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg, log := moduleTestSetup(b)
+	m := NewModuleFilter(cfg, "v1", ModuleConfig{OffPathOutcomes: true}, log)
 	h := moduleHeaders("sk-master")
 	body := []byte(`{"model":"gpt","messages":[{"role":"user","content":"hello there"}],"temperature":0.2}`)
 	b.ReportAllocs()

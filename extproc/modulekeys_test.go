@@ -20,15 +20,22 @@ import (
 	"github.com/llmgate/llmgate/internal/store"
 )
 
-// moduleKeysSetup is the gateway's key service (embedded store) with the
-// ext_proc filter on it, and the module's filter on a view of its table.
-func moduleKeysSetup(t testing.TB) (svc *keys.Service, s *Server, m *ModuleFilter, view *keys.Service) {
+// moduleTestSetup parses moduleTestConfig and gives a silent logger: the
+// set-up every module test shares.
+func moduleTestSetup(t testing.TB) (*config.Config, *slog.Logger) {
 	t.Helper()
 	cfg, err := config.Parse([]byte(moduleTestConfig), "t.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return cfg, slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// moduleKeysSetup is the gateway's key service (embedded store) with the
+// ext_proc filter on it, and the module's filter on a view of its table.
+func moduleKeysSetup(t testing.TB) (svc *keys.Service, s *Server, m *ModuleFilter, view *keys.Service) {
+	t.Helper()
+	cfg, log := moduleTestSetup(t)
 	ks, err := keystore.OpenEmbedded(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -209,11 +216,8 @@ func TestModuleServesVirtualKeys(t *testing.T) {
 // tells the sinks, LiteLLM's post-call failure hook).
 func TestModuleKeyRefusalsHandedOnWithSinks(t *testing.T) {
 	svc, _, _, view := moduleKeysSetup(t)
-	cfg, err := config.Parse([]byte(moduleTestConfig), "t.yaml", func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := NewModuleFilter(cfg, "v1", ModuleConfig{OffPathOutcomes: true, OutcomesActive: true}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg, log := moduleTestSetup(t)
+	m := NewModuleFilter(cfg, "v1", ModuleConfig{OffPathOutcomes: true, OutcomesActive: true}, log)
 	m.UseKeys(view)
 	k := mgmt(t, svc, "/key/generate", `{"models":["gpt"]}`)["key"].(string)
 	push(t, svc, view)
