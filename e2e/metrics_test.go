@@ -136,6 +136,9 @@ func prometheusScrapes(t *testing.T, mode string) {
 		`sum(litellm_request_total_latency_metric_bucket{le="+Inf"})`:                                   plain + streams,
 		`max(litellm_deployment_state{model_id="bad-deployment"})`:                                      1,
 		`sum(litellm_spend_metric_total) > 0`:                                                           1, // gpt-4o has a price
+		// The dashboard's "Outcomes" panel: every try Envoy made was reported.
+		`sum(envoy_cluster_upstream_rq_total{envoy_cluster_name!~"llmgate_.*"})`: plain + streams + failures,
+		`sum(litellm_deployment_total_requests_total)`:                           plain + streams + failures,
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
