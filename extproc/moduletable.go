@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"reflect"
 	"strconv"
 
 	"github.com/llmgate/llmgate/config"
@@ -99,7 +100,7 @@ func (e *ModuleTableEncoder) encodeShards(cfg *config.Config) error {
 	shards := make([][]byte, contract.ModuleTableShards)
 	fps := make([]string, contract.ModuleTableShards)
 	for s, ms := range by {
-		js, err := json.Marshal(ms)
+		js, err := sparseJSON(ms)
 		if err != nil {
 			return err
 		}
@@ -180,3 +181,111 @@ func (a *ModuleTableAssembler) Config() (cfg *config.Config, c *ModuleTableCommo
 	a.fresh = false
 	return cfg, c, true, nil
 }
+
+// sparseJSON is v as encoding/json writes it, without the fields whose
+// value decodes the same when absent: nil pointers, maps, slices and
+// interfaces, and zero numbers, strings and booleans that are not behind a
+// pointer (a pointer to a zero value is kept: `num_retries: 0` is not
+// unset). A deployment is ≈ 60 fields of which a typical one sets a dozen:
+// the module decodes a third of the bytes (D62). Maps, interfaces and
+// non-struct slices are written whole by encoding/json.
+func sparseJSON(v any) ([]byte, error) {
+	b, keep, err := appendSparse(nil, reflect.ValueOf(v), true)
+	if err == nil && !keep {
+		b = []byte("null") // a nil pointer, map, slice or interface
+	}
+	return b, err
+}
+
+// appendSparse appends v's JSON to b; keep false: v is absent (nothing
+// appended). top: v is written even when it could be absent.
+func appendSparse(b []byte, v reflect.Value, top bool) ([]byte, bool, error) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return b, false, nil
+		}
+		return appendSparse(b, v.Elem(), true) // a pointer to a zero value stays
+	case reflect.Interface, reflect.Map:
+		if v.IsNil() {
+			return b, false, nil
+		}
+		return appendWhole(b, v)
+	case reflect.Slice:
+		if v.IsNil() {
+			return b, false, nil
+		}
+		if v.Type().Elem().Kind() != reflect.Struct {
+			return appendWhole(b, v)
+		}
+		b = append(b, '[')
+		for i := 0; i < v.Len(); i++ {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, _, err = appendSparse(b, v.Index(i), true); err != nil {
+				return nil, false, err
+			}
+		}
+		return append(b, ']'), true, nil
+	case reflect.Struct:
+		t := v.Type()
+		if t.Implements(jsonMarshaler) || reflect.PointerTo(t).Implements(jsonMarshaler) {
+			return appendWhole(b, v)
+		}
+		start := len(b)
+		b = append(b, '{')
+		n := 0
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if f.Anonymous || f.Tag.Get("json") != "" {
+				return nil, false, fmt.Errorf("module table: %s.%s: a field encoding/json names itself", t, f.Name)
+			}
+			if !f.IsExported() {
+				continue
+			}
+			mark := len(b)
+			if n > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			b = append(b, f.Name...)
+			b = append(b, '"', ':')
+			var keep bool
+			var err error
+			if b, keep, err = appendSparse(b, v.Field(i), false); err != nil {
+				return nil, false, err
+			}
+			if !keep {
+				b = b[:mark]
+				continue
+			}
+			n++
+		}
+		if n == 0 && !top {
+			return b[:start], false, nil
+		}
+		return append(b, '}'), true, nil
+	case reflect.String:
+		if v.Len() == 0 && !top {
+			return b, false, nil
+		}
+		return appendWhole(b, v)
+	default:
+		if v.IsZero() && !top {
+			return b, false, nil
+		}
+		return appendWhole(b, v)
+	}
+}
+
+func appendWhole(b []byte, v reflect.Value) ([]byte, bool, error) {
+	js, err := json.Marshal(v.Interface())
+	if err != nil {
+		return nil, false, err
+	}
+	return append(b, js...), true, nil
+}
+
+var jsonMarshaler = reflect.TypeFor[json.Marshaler]()

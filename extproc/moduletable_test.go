@@ -22,6 +22,9 @@ func partsConfig(t testing.TB, n, moved int) *config.Config {
 		fmt.Fprintf(&b, "  - model_name: group-%d\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: http://127.0.0.1:9/d%d%s/v1\n      api_key: sk-%d\n", i/10, i, suffix, i)
 	}
 	b.WriteString("  - model_name: claude\n    litellm_params:\n      model: anthropic/claude-3-5-sonnet\n      api_key: sk-ant\n")
+	// Values that must survive the sparse encoding: pointers to zero
+	// values, empty lists and maps, nested defaults.
+	b.WriteString("  - model_name: zeros\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: http://127.0.0.1:9/z/v1\n      num_retries: 0\n      max_retries: 0\n      cooldown_time: 0\n      mock_response: \"\"\n      extra_headers: {}\n      temperature: 0\n      drop_params: false\n      metadata: {a: [1, {b: null}], c: \"\"}\n    model_info:\n      input_cost_per_token: 0\n      access_groups: []\n      metadata: {}\n")
 	b.WriteString("router_settings:\n  routing_strategy: simple-shuffle\ngeneral_settings:\n  master_key: sk-master\n")
 	cfg, err := config.Parse([]byte(b.String()), "t.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -131,4 +134,14 @@ func changedParts(a, b [][]byte) int {
 		}
 	}
 	return n
+}
+
+// TestSparseJSONEmpty: a shard without deployments is valid JSON.
+func TestSparseJSONEmpty(t *testing.T) {
+	for _, v := range []any{[]config.Deployment(nil), []config.Deployment{}, config.Deployment{}} {
+		b, err := sparseJSON(v)
+		if err != nil || !json.Valid(b) {
+			t.Errorf("%T: %s %v", v, b, err)
+		}
+	}
 }
