@@ -20,25 +20,18 @@ const liteLLMMinWait = 375 * time.Millisecond
 // and a retry onto another deployment after a timeout does not wait.
 func TestTimeoutBackoff(t *testing.T) {
 	needEnvoy(t)
-	const body = `{"model":"%s","messages":[{"role":"user","content":"x"}]}`
 
 	t.Run("single_deployment_resets_are_spaced", func(t *testing.T) {
-		fake := fakeprovider.StartT(t, fakeprovider.Options{})
-		g := startGateway(t, fmt.Sprintf(`
+		code, b, reqs, _ := timeoutRun(t, `
 model_list:
   - model_name: flaky
-    litellm_params: {model: openai/gpt-4o-mini, api_base: %s/flaky/v1, api_key: k}
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/flaky/v1, api_key: k}
 router_settings:
   num_retries: 2
-`, fake.URL()))
-		if err := fake.AddRule(fakeprovider.Rule{Fault: fakeprovider.Fault{Reset: fakeprovider.ResetBefore}}); err != nil {
-			t.Fatal(err)
-		}
-		code, _, b := post(t, g.URL+"/v1/chat/completions", "", fmt.Sprintf(body, "flaky"))
+`, nil, fakeprovider.Fault{Reset: fakeprovider.ResetBefore}, "flaky")
 		if code < 500 {
 			t.Errorf("status %d, want a 5xx after every try was dropped: %s", code, b)
 		}
-		reqs := fake.Requests()
 		if len(reqs) != 3 {
 			t.Fatalf("%d calls, want 1 + num_retries = 3", len(reqs))
 		}
@@ -50,26 +43,19 @@ router_settings:
 	})
 
 	t.Run("single_deployment_timeout_retries_are_spaced_and_get_their_whole_timeout", func(t *testing.T) {
-		fake := fakeprovider.StartT(t, fakeprovider.Options{})
-		// The module's spacing filter (D59): pinned, since ext_proc alone
+		// The module's spacing (D59): pinned, since ext_proc alone
 		// cannot space a retry after a timeout (D18).
-		g := startGatewayArgs(t, fmt.Sprintf(`
+		code, b, reqs, end := timeoutRun(t, `
 model_list:
   - model_name: slow
-    litellm_params: {model: openai/gpt-4o-mini, api_base: %s/slow/v1, api_key: k, timeout: 1}
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/slow/v1, api_key: k, timeout: 1}
 router_settings:
   num_retries: 2
-`, fake.URL()), moduleArgs)
-		if err := fake.AddRule(fakeprovider.Rule{Fault: fakeprovider.Fault{Delay: 3 * time.Second}}); err != nil {
-			t.Fatal(err)
-		}
-		code, _, b := post(t, g.URL+"/v1/chat/completions", "", fmt.Sprintf(body, "slow"))
-		end := time.Now()
+`, moduleArgs, slowFault, "slow")
 		assertOpenAIError(t, code, b, 408, "litellm.Timeout: APITimeoutError - Request timed out. Received Model Group=slow")
 		if !strings.Contains(string(b), `"type":"timeout_error"`) {
 			t.Errorf("408 body %s, want LiteLLM's timeout_error", b)
 		}
-		reqs := fake.Requests()
 		if len(reqs) != 3 {
 			t.Fatalf("%d calls, want 1 + num_retries = 3", len(reqs))
 		}
@@ -93,29 +79,23 @@ router_settings:
 	})
 
 	t.Run("timeout_error_retries_bounds_the_retries_after_a_timeout", func(t *testing.T) {
-		fake := fakeprovider.StartT(t, fakeprovider.Options{})
-		g := startGatewayArgs(t, fmt.Sprintf(`
+		code, b, reqs, _ := timeoutRun(t, `
 model_list:
   - model_name: slow
-    litellm_params: {model: openai/gpt-4o-mini, api_base: %s/slow/v1, api_key: k, timeout: 1}
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/slow/v1, api_key: k, timeout: 1}
 router_settings:
   num_retries: 3
   retry_policy: {TimeoutErrorRetries: 1}
-`, fake.URL()), moduleArgs)
-		if err := fake.AddRule(fakeprovider.Rule{Fault: fakeprovider.Fault{Delay: 3 * time.Second}}); err != nil {
-			t.Fatal(err)
-		}
-		code, _, b := post(t, g.URL+"/v1/chat/completions", "", fmt.Sprintf(body, "slow"))
+`, moduleArgs, slowFault, "slow")
 		assertOpenAIError(t, code, b, 408, "litellm.Timeout")
 		// LiteLLM: retry_policy's TimeoutErrorRetries, not num_retries, for a timeout.
-		if n := len(fake.Requests()); n != 2 {
+		if n := len(reqs); n != 2 {
 			t.Fatalf("%d calls, want 1 + TimeoutErrorRetries = 2", n)
 		}
 	})
 
 	t.Run("another_deployment_is_tried_at_once", func(t *testing.T) {
-		fake := fakeprovider.StartT(t, fakeprovider.Options{})
-		g := startGateway(t, fmt.Sprintf(`
+		code, b, reqs, _ := timeoutRun(t, `
 model_list:
   - model_name: pair
     litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/a/v1, api_key: k, timeout: 1}
@@ -123,13 +103,8 @@ model_list:
     litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/b/v1, api_key: k, timeout: 1}
 router_settings:
   num_retries: 1
-`, fake.URL()))
-		if err := fake.AddRule(fakeprovider.Rule{Fault: fakeprovider.Fault{Delay: 3 * time.Second}}); err != nil {
-			t.Fatal(err)
-		}
-		code, _, b := post(t, g.URL+"/v1/chat/completions", "", fmt.Sprintf(body, "pair"))
+`, nil, slowFault, "pair")
 		assertOpenAIError(t, code, b, 408, "litellm.Timeout")
-		reqs := fake.Requests()
 		if len(reqs) != 2 {
 			t.Fatalf("%d calls, want 2 (num_retries: 1)", len(reqs))
 		}
@@ -141,4 +116,22 @@ router_settings:
 			t.Errorf("the other deployment was tried %v after the first, want no backoff (< 1 s + %v)", gap, liteLLMMinWait)
 		}
 	})
+}
+
+// slowFault is a provider that answers after 3 s (tries time out after 1).
+var slowFault = fakeprovider.Fault{Delay: 3 * time.Second}
+
+// timeoutRun starts a provider that answers every call with fault and a
+// gateway on cfg (%[1]s is the provider's URL) with args, posts one request
+// for model and returns the answer, the calls the provider saw and when
+// the answer came.
+func timeoutRun(t *testing.T, cfg string, args []string, fault fakeprovider.Fault, model string) (int, []byte, []fakeprovider.Recorded, time.Time) {
+	t.Helper()
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	g := startGatewayArgs(t, fmt.Sprintf(cfg, fake.URL()), args)
+	if err := fake.AddRule(fakeprovider.Rule{Fault: fault}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, b := post(t, g.URL+"/v1/chat/completions", "", fmt.Sprintf(`{"model":%q,"messages":[{"role":"user","content":"x"}]}`, model))
+	return code, b, fake.Requests(), time.Now()
 }

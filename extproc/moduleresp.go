@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/internal/wire"
 )
 
 // The response side of the fast path in the module (docs/architecture.md
@@ -189,20 +190,20 @@ func (u *RespUsage) keep(r *scanResult) {
 func (u *RespUsage) Struct() []byte {
 	var b []byte
 	num := func(k string, v int64) {
-		b = appendNested(b, 1, func(b []byte) []byte {
+		b = wire.AppendNested(b, 1, func(b []byte) []byte {
 			b = protowire.AppendTag(b, 1, protowire.BytesType)
 			b = protowire.AppendString(b, k)
-			return appendNested(b, 2, func(b []byte) []byte {
+			return wire.AppendNested(b, 2, func(b []byte) []byte {
 				b = protowire.AppendTag(b, 2, protowire.Fixed64Type)
 				return protowire.AppendFixed64(b, math.Float64bits(float64(v)))
 			})
 		})
 	}
 	str := func(k, v string) {
-		b = appendNested(b, 1, func(b []byte) []byte {
+		b = wire.AppendNested(b, 1, func(b []byte) []byte {
 			b = protowire.AppendTag(b, 1, protowire.BytesType)
 			b = protowire.AppendString(b, k)
-			return appendNested(b, 2, func(b []byte) []byte {
+			return wire.AppendNested(b, 2, func(b []byte) []byte {
 				b = protowire.AppendTag(b, 3, protowire.BytesType)
 				return protowire.AppendString(b, v)
 			})

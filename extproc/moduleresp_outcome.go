@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/internal/wire"
 )
 
 // Outcomes from the module (docs/architecture.md D54). In module mode the
@@ -49,12 +50,12 @@ func AppendOutcomes(b []byte, os []ModuleOutcome) []byte {
 	if len(os) == 0 {
 		return b
 	}
-	return appendNested(b, 2, func(b []byte) []byte { // http_logs
+	return wire.AppendNested(b, 2, func(b []byte) []byte { // http_logs
 		for i := range os {
 			o := &os[i]
-			b = appendNested(b, 1, func(b []byte) []byte { return appendRequestEntry(b, o) })
+			b = wire.AppendNested(b, 1, func(b []byte) []byte { return appendRequestEntry(b, o) })
 			if o.Answered && o.Fast {
-				b = appendNested(b, 1, func(b []byte) []byte { return appendTryEntry(b, o) })
+				b = wire.AppendNested(b, 1, func(b []byte) []byte { return appendTryEntry(b, o) })
 			}
 		}
 		return b
@@ -62,7 +63,7 @@ func AppendOutcomes(b []byte, os []ModuleOutcome) []byte {
 }
 
 func appendTimestamp(b []byte, num protowire.Number, t time.Time) []byte {
-	return appendNested(b, num, func(b []byte) []byte {
+	return wire.AppendNested(b, num, func(b []byte) []byte {
 		b = protowire.AppendTag(b, 1, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(t.Unix()))
 		b = protowire.AppendTag(b, 2, protowire.VarintType)
@@ -74,7 +75,7 @@ func appendDuration(b []byte, num protowire.Number, d time.Duration) []byte {
 	if d < 0 {
 		d = 0
 	}
-	return appendNested(b, num, func(b []byte) []byte {
+	return wire.AppendNested(b, num, func(b []byte) []byte {
 		b = protowire.AppendTag(b, 1, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(d/time.Second))
 		b = protowire.AppendTag(b, 2, protowire.VarintType)
@@ -84,30 +85,30 @@ func appendDuration(b []byte, num protowire.Number, d time.Duration) []byte {
 
 // appendMetadataNS appends one filter_metadata entry (a Struct written by fn).
 func appendMetadataNS(b []byte, ns string, fn func([]byte) []byte) []byte {
-	return appendNested(b, 1, func(b []byte) []byte {
+	return wire.AppendNested(b, 1, func(b []byte) []byte {
 		b = protowire.AppendTag(b, 1, protowire.BytesType)
 		b = protowire.AppendString(b, ns)
-		return appendNested(b, 2, fn)
+		return wire.AppendNested(b, 2, fn)
 	})
 }
 
 func appendStructField(b []byte, k string, value func([]byte) []byte) []byte {
-	return appendNested(b, 1, func(b []byte) []byte {
+	return wire.AppendNested(b, 1, func(b []byte) []byte {
 		b = protowire.AppendTag(b, 1, protowire.BytesType)
 		b = protowire.AppendString(b, k)
-		return appendNested(b, 2, value)
+		return wire.AppendNested(b, 2, value)
 	})
 }
 
 func appendRequestEntry(b []byte, o *ModuleOutcome) []byte {
-	b = appendNested(b, 1, func(b []byte) []byte { // common_properties
+	b = wire.AppendNested(b, 1, func(b []byte) []byte { // common_properties
 		b = appendTimestamp(b, 5, o.Begin)
 		b = appendDuration(b, 23, o.End.Sub(o.Begin))
 		b = protowire.AppendTag(b, 24, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(max(o.Attempts, 0)))
 		b = protowire.AppendTag(b, 33, protowire.VarintType)
 		b = protowire.AppendVarint(b, logTypeDownstreamEnd)
-		return appendNested(b, 17, func(b []byte) []byte { // metadata
+		return wire.AppendNested(b, 17, func(b []byte) []byte { // metadata
 			b = appendMetadataNS(b, contract.ContextMetadataNamespace, func(b []byte) []byte {
 				b = appendStructField(b, "ctx", func(b []byte) []byte {
 					b = protowire.AppendTag(b, 3, protowire.BytesType)
@@ -119,7 +120,7 @@ func appendRequestEntry(b []byte, o *ModuleOutcome) []byte {
 				})
 			})
 			if u := o.Usage.Struct(); len(u) > 0 {
-				b = appendNested(b, 1, func(b []byte) []byte {
+				b = wire.AppendNested(b, 1, func(b []byte) []byte {
 					b = protowire.AppendTag(b, 1, protowire.BytesType)
 					b = protowire.AppendString(b, UsageMetadataNamespace)
 					b = protowire.AppendTag(b, 2, protowire.BytesType)
@@ -129,14 +130,14 @@ func appendRequestEntry(b []byte, o *ModuleOutcome) []byte {
 			return b
 		})
 	})
-	return appendNested(b, 3, func(b []byte) []byte { // request
+	return wire.AppendNested(b, 3, func(b []byte) []byte { // request
 		b = protowire.AppendTag(b, 9, protowire.BytesType)
 		return protowire.AppendString(b, o.RequestID)
 	})
 }
 
 func appendTryEntry(b []byte, o *ModuleOutcome) []byte {
-	b = appendNested(b, 1, func(b []byte) []byte { // common_properties
+	b = wire.AppendNested(b, 1, func(b []byte) []byte { // common_properties
 		b = appendTimestamp(b, 5, o.Begin)
 		b = appendDuration(b, 9, o.FirstByte.Sub(o.Begin))
 		b = appendDuration(b, 10, o.LastByte.Sub(o.Begin))
@@ -144,7 +145,7 @@ func appendTryEntry(b []byte, o *ModuleOutcome) []byte {
 		b = protowire.AppendString(b, o.Cluster)
 		b = protowire.AppendTag(b, 33, protowire.VarintType)
 		b = protowire.AppendVarint(b, logTypeUpstreamEnd)
-		return appendNested(b, 17, func(b []byte) []byte {
+		return wire.AppendNested(b, 17, func(b []byte) []byte {
 			return appendMetadataNS(b, ModuleOutcomeNamespace, func(b []byte) []byte {
 				return appendStructField(b, "last", func(b []byte) []byte {
 					b = protowire.AppendTag(b, 4, protowire.VarintType)
@@ -153,17 +154,17 @@ func appendTryEntry(b []byte, o *ModuleOutcome) []byte {
 			})
 		})
 	})
-	b = appendNested(b, 3, func(b []byte) []byte {
+	b = wire.AppendNested(b, 3, func(b []byte) []byte {
 		b = protowire.AppendTag(b, 9, protowire.BytesType)
 		return protowire.AppendString(b, o.RequestID)
 	})
-	return appendNested(b, 4, func(b []byte) []byte { // response
-		b = appendNested(b, 1, func(b []byte) []byte {
+	return wire.AppendNested(b, 4, func(b []byte) []byte { // response
+		b = wire.AppendNested(b, 1, func(b []byte) []byte {
 			b = protowire.AppendTag(b, 1, protowire.VarintType)
 			return protowire.AppendVarint(b, uint64(max(o.Status, 0)))
 		})
 		for _, kv := range o.Headers {
-			b = appendNested(b, 4, func(b []byte) []byte {
+			b = wire.AppendNested(b, 4, func(b []byte) []byte {
 				b = protowire.AppendTag(b, 1, protowire.BytesType)
 				b = protowire.AppendString(b, kv[0])
 				b = protowire.AppendTag(b, 2, protowire.BytesType)

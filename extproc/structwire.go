@@ -5,6 +5,8 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/llmgate/llmgate/internal/wire"
 )
 
 // marshalStruct serializes a google.protobuf.Struct as proto.Marshal does
@@ -14,31 +16,12 @@ func marshalStruct(s *structpb.Struct) []byte {
 	return appendStruct(make([]byte, 0, 512), s)
 }
 
-// appendNested appends field num as a length-delimited message written by
-// fn: a one-byte length is reserved and widened after when the message is
-// longer (each size is computed once, not per nesting level).
-func appendNested(b []byte, num protowire.Number, fn func([]byte) []byte) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	at := len(b)
-	b = fn(append(b, 0))
-	n := len(b) - at - 1
-	if n < 0x80 {
-		b[at] = byte(n)
-		return b
-	}
-	w := protowire.SizeVarint(uint64(n))
-	b = append(b, make([]byte, w-1)...)
-	copy(b[at+w:], b[at+1:at+1+n])
-	protowire.AppendVarint(b[at:at], uint64(n))
-	return b
-}
-
 func appendStruct(b []byte, s *structpb.Struct) []byte {
 	for k, v := range s.GetFields() {
-		b = appendNested(b, 1, func(b []byte) []byte {
+		b = wire.AppendNested(b, 1, func(b []byte) []byte {
 			b = protowire.AppendTag(b, 1, protowire.BytesType)
 			b = protowire.AppendString(b, k)
-			return appendNested(b, 2, func(b []byte) []byte { return appendValue(b, v) })
+			return wire.AppendNested(b, 2, func(b []byte) []byte { return appendValue(b, v) })
 		})
 	}
 	return b
@@ -46,7 +29,7 @@ func appendStruct(b []byte, s *structpb.Struct) []byte {
 
 func appendList(b []byte, l *structpb.ListValue) []byte {
 	for _, v := range l.GetValues() {
-		b = appendNested(b, 1, func(b []byte) []byte { return appendValue(b, v) })
+		b = wire.AppendNested(b, 1, func(b []byte) []byte { return appendValue(b, v) })
 	}
 	return b
 }
@@ -66,9 +49,9 @@ func appendValue(b []byte, v *structpb.Value) []byte {
 		b = protowire.AppendTag(b, 4, protowire.VarintType)
 		b = protowire.AppendVarint(b, protowire.EncodeBool(k.BoolValue))
 	case *structpb.Value_StructValue:
-		b = appendNested(b, 5, func(b []byte) []byte { return appendStruct(b, k.StructValue) })
+		b = wire.AppendNested(b, 5, func(b []byte) []byte { return appendStruct(b, k.StructValue) })
 	case *structpb.Value_ListValue:
-		b = appendNested(b, 6, func(b []byte) []byte { return appendList(b, k.ListValue) })
+		b = wire.AppendNested(b, 6, func(b []byte) []byte { return appendList(b, k.ListValue) })
 	}
 	return b
 }

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/llmgate/llmgate/internal/outcome"
+	"github.com/llmgate/llmgate/internal/wire"
 )
 
 // The otel callback's spans are written straight to the OTLP protobuf wire
@@ -31,46 +32,23 @@ const (
 	fScopeSpansSpans                                           = 2
 )
 
-// appendNested appends field num as a length-delimited message written by
-// fn: one length byte is reserved and widened afterwards when needed.
-func appendNested(b []byte, num protowire.Number, fn func([]byte) []byte) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	at := len(b)
-	b = fn(append(b, 0))
-	n := len(b) - at - 1
-	if n < 0x80 {
-		b[at] = byte(n)
-		return b
-	}
-	w := protowire.SizeVarint(uint64(n))
-	b = append(b, make([]byte, w-1)...)
-	copy(b[at+w:], b[at+1:at+1+n])
-	protowire.AppendVarint(b[at:at], uint64(n))
-	return b
-}
-
-func appendStr(b []byte, num protowire.Number, s string) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendString(b, s)
-}
-
 // kvStr, kvInt and kvDouble append one attribute (a KeyValue, field 9 of a
 // span).
 func kvStr(b []byte, k, v string) []byte {
 	b = protowire.AppendTag(b, fSpanAttrs, protowire.BytesType)
 	inner := protowire.SizeTag(fAnyString) + protowire.SizeBytes(len(v))
 	b = protowire.AppendVarint(b, uint64(protowire.SizeTag(fKVKey)+protowire.SizeBytes(len(k))+protowire.SizeTag(fKVValue)+protowire.SizeBytes(inner)))
-	b = appendStr(b, fKVKey, k)
+	b = wire.AppendString(b, fKVKey, k)
 	b = protowire.AppendTag(b, fKVValue, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(inner))
-	return appendStr(b, fAnyString, v)
+	return wire.AppendString(b, fAnyString, v)
 }
 
 func kvInt(b []byte, k string, v int) []byte {
 	b = protowire.AppendTag(b, fSpanAttrs, protowire.BytesType)
 	inner := protowire.SizeTag(fAnyInt) + protowire.SizeVarint(uint64(int64(v)))
 	b = protowire.AppendVarint(b, uint64(protowire.SizeTag(fKVKey)+protowire.SizeBytes(len(k))+protowire.SizeTag(fKVValue)+protowire.SizeBytes(inner)))
-	b = appendStr(b, fKVKey, k)
+	b = wire.AppendString(b, fKVKey, k)
 	b = protowire.AppendTag(b, fKVValue, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(inner))
 	b = protowire.AppendTag(b, fAnyInt, protowire.VarintType)
@@ -81,7 +59,7 @@ func kvDouble(b []byte, k string, v float64) []byte {
 	b = protowire.AppendTag(b, fSpanAttrs, protowire.BytesType)
 	inner := protowire.SizeTag(fAnyDouble) + protowire.SizeFixed64()
 	b = protowire.AppendVarint(b, uint64(protowire.SizeTag(fKVKey)+protowire.SizeBytes(len(k))+protowire.SizeTag(fKVValue)+protowire.SizeBytes(inner)))
-	b = appendStr(b, fKVKey, k)
+	b = wire.AppendString(b, fKVKey, k)
 	b = protowire.AppendTag(b, fKVValue, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(inner))
 	b = protowire.AppendTag(b, fAnyDouble, protowire.Fixed64Type)
@@ -98,7 +76,7 @@ func spanHead(b []byte, tid, id, parent []byte, flags uint32, name string, kind 
 		b = protowire.AppendTag(b, fSpanParentID, protowire.BytesType)
 		b = protowire.AppendBytes(b, parent)
 	}
-	b = appendStr(b, fSpanName, name)
+	b = wire.AppendString(b, fSpanName, name)
 	b = protowire.AppendTag(b, fSpanKind, protowire.VarintType)
 	b = protowire.AppendVarint(b, uint64(kind))
 	if start != 0 {
@@ -115,10 +93,10 @@ func spanHead(b []byte, tid, id, parent []byte, flags uint32, name string, kind 
 
 // spanStatus appends a span's status (ok, or error with its message).
 func spanStatus(b []byte, failed bool, msg string) []byte {
-	return appendNested(b, fSpanStatus, func(b []byte) []byte {
+	return wire.AppendNested(b, fSpanStatus, func(b []byte) []byte {
 		code := tracepb.Status_STATUS_CODE_OK
 		if failed {
-			b = appendStr(b, fStatusMessage, msg)
+			b = wire.AppendString(b, fStatusMessage, msg)
 			code = tracepb.Status_STATUS_CODE_ERROR
 		}
 		b = protowire.AppendTag(b, fStatusCode, protowire.VarintType)
@@ -149,7 +127,7 @@ func appendSpans(b []byte, t *outcome.Try) []byte {
 	}
 	if !t.Refused { // a refused request made no try
 		id := spanID(t.CallID, "attempt", strconv.Itoa(t.Attempt))
-		b = appendNested(b, fScopeSpansSpans, func(b []byte) []byte {
+		b = wire.AppendNested(b, fScopeSpansSpans, func(b []byte) []byte {
 			b = spanHead(b, tid[:], id[:], reqID[:], 0x101, op+" "+t.Model, tracepb.Span_SPAN_KIND_CLIENT, unixNano(start), unixNano(t.End))
 			b = kvStr(b, "gen_ai.operation.name", op)
 			b = kvStr(b, "gen_ai.provider.name", t.Provider)
@@ -182,7 +160,7 @@ func appendSpans(b []byte, t *outcome.Try) []byte {
 		return b
 	}
 	srvID := spanID(t.CallID, "server")
-	b = appendNested(b, fScopeSpansSpans, func(b []byte) []byte {
+	b = wire.AppendNested(b, fScopeSpansSpans, func(b []byte) []byte {
 		var p []byte
 		flags := uint32(0x101)
 		if parent.IsValid() {
@@ -201,7 +179,7 @@ func appendSpans(b []byte, t *outcome.Try) []byte {
 		}
 		return spanStatus(b, failed, msg)
 	})
-	return appendNested(b, fScopeSpansSpans, func(b []byte) []byte {
+	return wire.AppendNested(b, fScopeSpansSpans, func(b []byte) []byte {
 		b = spanHead(b, tid[:], reqID[:], srvID[:], 0x101, "litellm_request", tracepb.Span_SPAN_KIND_INTERNAL, unixNano(t.Start), unixNano(t.End))
 		b = kvStr(b, "gen_ai.operation.name", op)
 		b = kvStr(b, "gen_ai.provider.name", t.Provider)
@@ -234,10 +212,10 @@ func Spans(t *outcome.Try) []*tracepb.Span {
 // ResourceSpans (the service) with one ScopeSpans.
 func exportTraces(resource []byte, batch []outcome.Try) []byte {
 	b := make([]byte, 0, 1024*len(batch)+256)
-	return appendNested(b, 1, func(b []byte) []byte {
+	return wire.AppendNested(b, 1, func(b []byte) []byte {
 		b = protowire.AppendTag(b, 1, protowire.BytesType)
 		b = protowire.AppendBytes(b, resource)
-		return appendNested(b, 2, func(b []byte) []byte {
+		return wire.AppendNested(b, 2, func(b []byte) []byte {
 			b = protowire.AppendTag(b, 1, protowire.BytesType)
 			b = protowire.AppendBytes(b, scopeBytes)
 			for i := range batch {
