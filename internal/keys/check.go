@@ -191,14 +191,22 @@ func (s *Service) checkKey(k *keystore.Key, spend float64, c Check, now time.Tim
 }
 
 // keyMaxBudget is the key's max_budget, else its budget_id's.
+// With LiteLLM's temporary budget increase active it is raised by it
+// (tempbudget.go).
 func (s *Service) keyMaxBudget(k *keystore.Key) *float64 {
-	if k.MaxBudget != nil {
-		return k.MaxBudget
+	mb := k.MaxBudget
+	if mb == nil {
+		if b := s.budget(k.BudgetID); b != nil {
+			mb = b.MaxBudget
+		}
 	}
-	if b := s.budget(k.BudgetID); b != nil {
-		return b.MaxBudget
+	if mb != nil {
+		if inc := tempIncrease(k, s.now()); inc > 0 {
+			v := *mb + inc
+			return &v
+		}
 	}
-	return nil
+	return mb
 }
 
 // memberBudget is a team member's max_budget_in_team and spend within the team.

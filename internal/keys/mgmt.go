@@ -280,7 +280,7 @@ func (s *Service) fields(req map[string]any, k *keystore.Key) *Error {
 			return e
 		}
 	}
-	return nil
+	return tempFields(req, k)
 }
 
 func optString(name string, v any) (string, *Error) {

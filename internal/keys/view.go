@@ -79,7 +79,7 @@ func (s *Service) Snapshot() *Snapshot {
 			continue
 		}
 		c := *k
-		c.Spend, c.Metadata, c.KeyName, c.CreatedBy, c.UpdatedBy = x.spend, nil, "", "", ""
+		c.Spend, c.Metadata, c.KeyName, c.CreatedBy, c.UpdatedBy = x.spend, tempMetadata(k.Metadata), "", "", ""
 		c.CreatedAt, c.UpdatedAt = time.Time{}, time.Time{}
 		sn.Keys = append(sn.Keys, &c)
 		if k.BudgetID != "" {
