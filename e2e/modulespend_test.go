@@ -70,6 +70,39 @@ func moduleLoad(t *testing.T, url, key string, c int, stop <-chan struct{}) (sum
 	}
 }
 
+// moduleSpendSetup is the config (spend batches longer than the test: the
+// spend comes through the write-ahead file and the final batch) and the data
+// directory the crash tests of D63 restart the gateway on.
+func moduleSpendSetup(t *testing.T) (cfg, dataDir string) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	cfg = keysConfig(fake.URL(), "")
+	cfg = cfg[:len(cfg)-len("  proxy_batch_write_at: 1\n")] + "  proxy_batch_write_at: 3600\n"
+	return cfg, t.TempDir()
+}
+
+// moduleSpendRound starts the gateway in module mode on dataDir, issues a
+// key, checks that the module serves it (no request-filter stream), and puts
+// 6 clients under load with it for a time that grows with the round. It
+// returns the gateway, the key, the first answer's cost, the clients' stop
+// channel and the function that waits for them and sums their answers' costs.
+func moduleSpendRound(t *testing.T, cfg, dataDir string, round int) (g *Gateway, key string, first float64, stop chan struct{}, sum func() (float64, int)) {
+	t.Helper()
+	g = startGatewayArgs(t, cfg, moduleArgs, "LLMGATE_DATA_DIR="+dataDir)
+	waitLog(t, g, "llmgate module: config")
+	k := keyAPI{t, g}
+	key, _ = k.generate(`{"models":["gpt-x"]}`)
+	before := requestFilterStreams(t, g)
+	st, _, h := k.chat(key, "gpt-x")
+	if st != 200 || requestFilterStreams(t, g) != before {
+		t.Fatalf("round %d: the key is not served by the module: %d", round, st)
+	}
+	first, _ = strconv.ParseFloat(h.Get("x-litellm-response-cost"), 64)
+	stop = make(chan struct{})
+	sum = moduleLoad(t, g.URL, key, 6, stop)
+	time.Sleep(time.Duration(700+300*round) * time.Millisecond)
+	return g, key, first, stop, sum
+}
+
 // TestModuleSpendSurvivesRestart (D63): with the module serving virtual keys
 // (module mode, the default), the gateway is stopped (SIGTERM: Envoy drains
 // and stops) while clients send requests, and started again on the same
@@ -79,25 +112,9 @@ func moduleLoad(t *testing.T, url, key string, c int, stop <-chan struct{}) (sum
 // lost. The batch interval is longer than the test: the spend comes through
 // the write-ahead file and the final batch.
 func TestModuleSpendSurvivesRestart(t *testing.T) {
-	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	dataDir := t.TempDir()
-	cfg := keysConfig(fake.URL(), "")
-	cfg = cfg[:len(cfg)-len("  proxy_batch_write_at: 1\n")] + "  proxy_batch_write_at: 3600\n"
+	cfg, dataDir := moduleSpendSetup(t)
 	for round := 0; round < 3; round++ {
-		g := startGatewayArgs(t, cfg, moduleArgs, "LLMGATE_DATA_DIR="+dataDir)
-		waitLog(t, g, "llmgate module: config")
-		k := keyAPI{t, g}
-		key, _ := k.generate(`{"models":["gpt-x"]}`)
-		// The key is served by the module (no request-filter stream).
-		before := requestFilterStreams(t, g)
-		st, _, h := k.chat(key, "gpt-x")
-		if st != 200 || requestFilterStreams(t, g) != before {
-			t.Fatalf("round %d: the key is not served by the module: %d", round, st)
-		}
-		first, _ := strconv.ParseFloat(h.Get("x-litellm-response-cost"), 64)
-		stop := make(chan struct{})
-		sum := moduleLoad(t, g.URL, key, 6, stop)
-		time.Sleep(time.Duration(700+300*round) * time.Millisecond)
+		g, key, first, stop, sum := moduleSpendRound(t, cfg, dataDir, round)
 		if err := g.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
@@ -106,8 +123,7 @@ func TestModuleSpendSurvivesRestart(t *testing.T) {
 		<-g.done
 		total, n := sum()
 		g = startGatewayArgs(t, cfg, moduleArgs, "LLMGATE_DATA_DIR="+dataDir)
-		k = keyAPI{t, g}
-		got := k.spend(key)
+		got := keyAPI{t, g}.spend(key)
 		// The first request's cost is in the spend too. An answer the
 		// provider gave and Envoy passed whole may still not reach a client
 		// whose connection the stop cut: its spend counts (as LiteLLM's
@@ -133,24 +149,9 @@ func TestModuleSpendSurvivesRestart(t *testing.T) {
 // module's file copy, which the restarted gateway reports before its Envoy
 // starts; the spend must then equal the answers' costs exactly.
 func TestModuleSpendSurvivesKill(t *testing.T) {
-	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	dataDir := t.TempDir()
-	cfg := keysConfig(fake.URL(), "")
-	cfg = cfg[:len(cfg)-len("  proxy_batch_write_at: 1\n")] + "  proxy_batch_write_at: 3600\n"
+	cfg, dataDir := moduleSpendSetup(t)
 	for round := 0; round < 3; round++ {
-		g := startGatewayArgs(t, cfg, moduleArgs, "LLMGATE_DATA_DIR="+dataDir)
-		waitLog(t, g, "llmgate module: config")
-		k := keyAPI{t, g}
-		key, _ := k.generate(`{"models":["gpt-x"]}`)
-		before := requestFilterStreams(t, g)
-		st, _, h := k.chat(key, "gpt-x")
-		if st != 200 || requestFilterStreams(t, g) != before {
-			t.Fatalf("round %d: the key is not served by the module: %d", round, st)
-		}
-		first, _ := strconv.ParseFloat(h.Get("x-litellm-response-cost"), 64)
-		stop := make(chan struct{})
-		sum := moduleLoad(t, g.URL, key, 6, stop)
-		time.Sleep(time.Duration(700+300*round) * time.Millisecond)
+		g, key, first, stop, sum := moduleSpendRound(t, cfg, dataDir, round)
 		last := round == 2
 		var total float64
 		var n int
@@ -167,8 +168,7 @@ func TestModuleSpendSurvivesKill(t *testing.T) {
 			total, n = sum()
 		}
 		g = startGatewayArgs(t, cfg, moduleArgs, "LLMGATE_DATA_DIR="+dataDir)
-		k = keyAPI{t, g}
-		got := k.spend(key)
+		got := keyAPI{t, g}.spend(key)
 		want := total + first
 		slack := 6 * first
 		if last {
