@@ -108,7 +108,7 @@ func (s *Service) AuthorizeRequest(ctx context.Context, c Check) (*Grant, *Error
 			g.Headers["x-litellm-key-max-budget"] = strconv.FormatFloat(*mb, 'f', -1, 64)
 		}
 	}
-	eu, e := s.checkEndUser(c.EndUser)
+	eu, e := s.checkEndUser(c.EndUser, first(c.Models), now)
 	if e != nil {
 		return nil, e
 	}
@@ -147,9 +147,11 @@ func (s *Service) checkKey(k *keystore.Key, spend float64, c Check, now time.Tim
 	if mb := s.keyMaxBudget(k); mb != nil && spend >= *mb {
 		return nil, nil, budgetError("", spend, *mb)
 	}
-	if mb := modelBudget(k.ModelMaxBudget, models); mb != nil && k.ModelSpend != nil {
-		if ms := k.ModelSpend[first(models)]; ms >= *mb {
-			return nil, nil, budgetError("", ms, *mb)
+	// A key's model_max_budget entry without a period: the key's lifetime
+	// model_spend; one with a period: its window (modelbudget.go).
+	if l, ok := resolveModelBudget(k.ModelMaxBudget, first(models)); ok && l.d == 0 && k.ModelSpend != nil {
+		if ms := k.ModelSpend[first(models)]; ms >= l.max {
+			return nil, nil, budgetError("", ms, l.max)
 		}
 	}
 	if team != nil {
@@ -186,6 +188,9 @@ func (s *Service) checkKey(k *keystore.Key, spend float64, c Check, now time.Tim
 				return nil, nil, budgetError("User="+k.UserID+" in Team="+team.TeamID+" ", ms, *mb)
 			}
 		}
+	}
+	if e := s.checkModelBudgets(k, team, user, first(models), now); e != nil {
+		return nil, nil, e
 	}
 	return team, user, nil
 }
@@ -237,7 +242,7 @@ func (s *Service) budget(id string) *keystore.Budget {
 // checkEndUser: a blocked customer is refused; one over its budget (its
 // budget_id's max_budget, else max_end_user_budget) too. It returns the
 // customer's budget (nil: none).
-func (s *Service) checkEndUser(id string) (*keystore.Budget, *Error) {
+func (s *Service) checkEndUser(id, model string, now time.Time) (*keystore.Budget, *Error) {
 	if id == "" {
 		return nil, nil
 	}
@@ -261,6 +266,11 @@ func (s *Service) checkEndUser(id string) (*keystore.Budget, *Error) {
 	if b != nil && b.MaxBudget != nil && spend > *b.MaxBudget {
 		return nil, &Error{Status: 400, Type: "budget_exceeded", Code: "400", Param: "None",
 			Message: fmt.Sprintf("ExceededBudget: End User=%s over budget. Spend=%v, Budget=%v", id, spend, *b.MaxBudget)}
+	}
+	if b != nil && len(b.ModelMaxBudget) > 0 && trackEndUser(id) {
+		if e := s.checkModelWindow(winEndUser, id, b.ModelMaxBudget, model, now, func() string { return "LiteLLM End User: " + id }); e != nil {
+			return nil, e
+		}
 	}
 	return b, nil
 }
@@ -315,30 +325,6 @@ func modelAllowedPlain(allowed, models []string) bool {
 		}
 	}
 	return false
-}
-
-// modelBudget is model_max_budget's limit for the requested model, if any:
-// {"gpt-4o": {"budget_limit": 1.0, "time_period": "1d"}} or {"gpt-4o": 1.0}.
-func modelBudget(mmb map[string]any, models []string) *float64 {
-	if len(mmb) == 0 {
-		return nil
-	}
-	v, ok := mmb[first(models)]
-	if !ok {
-		return nil
-	}
-	switch x := v.(type) {
-	case float64:
-		return &x
-	case map[string]any:
-		if f, ok := x["budget_limit"].(float64); ok {
-			return &f
-		}
-		if f, ok := x["max_budget"].(float64); ok {
-			return &f
-		}
-	}
-	return nil
 }
 
 func first(s []string) string {

@@ -73,6 +73,8 @@ type Service struct {
 	// litellm_settings.max_end_user_budget and max_end_user_budget_id.
 	maxEndUserBudget *float64
 	endUserBudgetID  string
+	// mwin are the model budgets' windows (modelbudget.go), memory only.
+	mwin map[winRef][]ModelWindow
 	// accessGroups are model_info.access_groups: name → model groups.
 	accessGroups map[string][]string
 

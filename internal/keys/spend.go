@@ -93,6 +93,7 @@ func (s *Service) Record(e SpendEvent) {
 		s.espnd[e.EndUser] += e.Cost
 	}
 	crossed := s.budgetCrossedLocked(&e, keyBefore, teamBefore, userBefore, memberBefore)
+	crossed = s.recordModelWindowsLocked(&e, s.now()) || crossed
 	s.mu.Unlock()
 	s.pmu.Unlock()
 	s.viewChanged(crossed)

@@ -39,6 +39,9 @@ type Snapshot struct {
 	// Deprecated are regenerated keys' old tokens in their grace period
 	// whose active key is in the table.
 	Deprecated []keystore.DeprecatedKey `json:"deprecated,omitempty"`
+	// Windows are the model budgets' current periods (modelbudget.go) of
+	// the keys (in their shard), teams and users (in the common part).
+	Windows []EntityWindows `json:"windows,omitempty"`
 	// HandedOn counts the keys left out (their checks count shared state).
 	HandedOn int `json:"handed_on,omitempty"`
 }
@@ -106,6 +109,21 @@ func (s *Service) Snapshot() *Snapshot {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	for _, k := range sn.Keys {
+		if w := s.windowsLocked(winKey, k.Token); w != nil {
+			sn.Windows = append(sn.Windows, *w)
+		}
+	}
+	for id := range teams {
+		if w := s.windowsLocked(winTeam, id); w != nil {
+			sn.Windows = append(sn.Windows, *w)
+		}
+	}
+	for id := range users {
+		if w := s.windowsLocked(winUser, id); w != nil {
+			sn.Windows = append(sn.Windows, *w)
+		}
+	}
 	for id := range teams {
 		if t := s.teams[id]; t != nil {
 			c := *t
@@ -178,6 +196,13 @@ func (sn *Snapshot) Split() []*Snapshot {
 		p := out[Shard(d.Token)+1]
 		p.Deprecated = append(p.Deprecated, d)
 	}
+	for _, w := range sn.Windows {
+		p := out[0]
+		if w.Kind == winKey {
+			p = out[Shard(w.ID)+1]
+		}
+		p.Windows = append(p.Windows, w)
+	}
 	return out
 }
 
@@ -226,8 +251,12 @@ func (s *Service) ApplySnapshot(sn *Snapshot) {
 	s.endUsrs, s.espnd = map[string]*keystore.EndUser{}, map[string]float64{}
 	s.accessGroups = sn.AccessGroups
 	if sn.Part < 0 && s.keys != nil {
+		s.dropWindowsLocked(false)
+		s.applyWindowsLocked(sn.Windows)
 		return // the common part: the keys stay
 	}
+	s.dropWindowsLocked(true)
+	s.applyWindowsLocked(sn.Windows)
 	s.keys, s.spend = keys, spend
 	s.deprecated = make(map[string]keystore.DeprecatedKey, len(sn.Deprecated))
 	for _, d := range sn.Deprecated {
@@ -258,7 +287,9 @@ func (s *Service) applyShard(sn *Snapshot) {
 		delete(s.keys, t)
 		delete(s.spend, t)
 		delete(s.deprecated, t)
+		delete(s.mwin, winRef{winKey, t})
 	}
+	s.applyWindowsLocked(sn.Windows)
 	toks := make([]string, 0, len(sn.Keys)+len(sn.Deprecated))
 	for _, k := range sn.Keys {
 		s.keys[k.Token], s.spend[k.Token] = k, k.Spend
