@@ -27,7 +27,7 @@ import (
 // replies. What needs the gateway process it hands on: virtual keys not in
 // the key table the gateway pushes (modulekeys.go, D57), fallback and health tickets, management, health and model routes,
 // anything that reads or counts shared state (rpm/tpm, in-flight, usage- and
-// latency-based strategies, Redis), LiteLLM's own body fields (mock_response,
+// latency-based strategies), LiteLLM's own body fields (mock_response,
 // fallbacks, num_retries, metadata, …: the plain keys below only), wildcard
 // groups, mock deployments, and groups with a deployment cooling down
 // (the gateway pushes cooldowns as they start).
@@ -42,8 +42,9 @@ type ModuleConfig struct {
 	// Cooling are the cooldowns in the gateway's store: deployment id →
 	// end (unix nanoseconds).
 	Cooling map[string]int64 `json:"cooling,omitempty"`
-	// Off, when not empty, says why the module must hand every request on
-	// (a shared store: cooldowns and counters live in Redis).
+	// Off, when not empty, says why the module must hand every request on.
+	// (A store in Redis is not a reason: the gateway brings the module the
+	// cooldowns of every instance, D67.)
 	Off string `json:"off,omitempty"`
 	// Upstream: the module is also every try's upstream filter (D55).
 	Upstream bool `json:"upstream,omitempty"`

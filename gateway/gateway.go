@@ -235,9 +235,9 @@ func run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer g.store.Close()
-	if _, mem := g.store.(*store.Memory); mem && g.moduleTables != nil {
-		// The module hears of every cooldown as it starts.
-		g.store = &coolingStore{Store: g.store, cooled: g.cooled}
+	if g.moduleTables != nil {
+		// The module hears of every cooldown as it starts (D53, D67).
+		g.store = g.moduleStore(ctx, g.store)
 	}
 	if _, err := g.openKeys(ctx, cfg); err != nil {
 		return err

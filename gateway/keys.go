@@ -11,7 +11,6 @@ import (
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/keystore"
-	"github.com/llmgate/llmgate/internal/store"
 )
 
 // DataDirEnv names the data directory when --data-dir is not given.
@@ -55,7 +54,7 @@ func (g *Gateway) openKeys(ctx context.Context, cfg *config.Config) (*keys.Servi
 	o := keys.Options{Store: ks, Counters: g.store, CacheTTL: gs.UserAPIKeyCacheTTL, BatchWriteAt: gs.ProxyBatchWriteAt,
 		WALDir: filepath.Join(dir, "spend"), DisableSpendLogs: gs.DisableSpendLogs, Log: g.log,
 		GracePeriod: os.Getenv(keys.GracePeriodEnv)}
-	if r, ok := g.store.(*store.Redis); ok {
+	if r, ok := sharedRedis(g.store); ok {
 		o.Notifier = keys.RedisNotifier{C: r.Client()}
 	}
 	svc, err := keys.New(ctx, o)

@@ -212,9 +212,6 @@ func (g *Gateway) pushModule() uint64 {
 	mc := extproc.ModuleConfig{OffPathOutcomes: g.ext.OffPathOutcomes, OutcomesActive: g.ext.Outcomes.ActiveBesides(keys.SpendSink)}
 	mc.Upstream = g.ext.ModuleUpstream
 	mc.Off = g.ext.ModuleOff()
-	if _, ok := g.store.(*coolingStore); !ok {
-		mc.Off = "the router's state is shared in Redis"
-	}
 	now := time.Now()
 	for id, until := range mt.cooling {
 		if !until.After(now) {

@@ -312,7 +312,9 @@ func (s *Redis) End(ctx context.Context, id string) error {
 
 // KEYS: tpm, latency, failure, cooldown.
 // ARGV: tokens, minute ttl ms, has latency, latency, latency max, latency ttl ms,
-// has failure, cooldown after, cooldown now, until ms, now ms.
+// has failure, cooldown after, cooldown now, until ms, now ms, cooldown
+// channel, deployment id (a cooldown started or extended is announced on
+// the channel: redis_watch.go).
 var recordScript = redis.NewScript(`
 local tpm
 if tonumber(ARGV[1]) ~= 0 then
@@ -342,6 +344,7 @@ if cool and untilms > nowms then
   if untilms > cur then
     redis.call('SET', KEYS[4], untilms, 'PX', untilms - nowms)
     cur = untilms
+    redis.call('PUBLISH', ARGV[12], ARGV[13] .. ' ' .. cur)
   end
 end
 return {tpm, fails, cur, cooled}
@@ -365,6 +368,7 @@ func (s *Redis) Record(ctx context.Context, r Record) (RecordResult, error) {
 		[]string{s.k.tpm(id, now), s.k.latency(id), fk, s.k.cooldown(id)},
 		r.Tokens, ms(minuteKeyTTL), b2s(r.HasLatency), strconv.FormatFloat(r.Latency, 'g', -1, 64), maxLen, ms(ttl),
 		b2s(r.FailureClass != ""), r.CooldownAfter, b2s(r.CooldownNow), untilMs(r.CooldownUntil), now.UnixMilli(),
+		s.cooldownChannel(), id,
 	).Int64Slice()
 	if s.done(err) != nil || len(v) != 4 {
 		return lres, nil
@@ -399,6 +403,7 @@ local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 if untilms > nowms and untilms > cur then
   redis.call('SET', KEYS[1], untilms, 'PX', untilms - nowms)
   cur = untilms
+  redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. cur)
 end
 return cur
 `)
@@ -412,7 +417,7 @@ func (s *Redis) Cooldown(ctx context.Context, id string, until time.Time) (time.
 	}
 	c, cancel := s.ctx(ctx)
 	defer cancel()
-	v, err := cooldownScript.Run(c, s.c, []string{s.k.cooldown(id)}, untilMs(until), now.UnixMilli()).Int64()
+	v, err := cooldownScript.Run(c, s.c, []string{s.k.cooldown(id)}, untilMs(until), now.UnixMilli(), s.cooldownChannel(), id).Int64()
 	if s.done(err) != nil {
 		return local, nil
 	}
