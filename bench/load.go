@@ -115,33 +115,39 @@ type StreamResult struct {
 // a measuring client, not a load generator: it runs one stream at a time.
 func Stream(ctx context.Context, c *http.Client, e Endpoint) (StreamResult, error) {
 	t := e.target(true)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.URL, bytes.NewReader(t.Body))
+	return streamOf(ctx, c, e.Name, t.URL, t.Header, t.Body, hasContent, isDone)
+}
+
+// streamOf times one SSE stream: content says whether a data line carries
+// content, done whether it ends the stream.
+func streamOf(ctx context.Context, c *http.Client, name, url string, h http.Header, body []byte, content, done func(string) bool) (StreamResult, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return StreamResult{}, err
 	}
-	req.Header = t.Header
+	req.Header = h
 	start := time.Now()
 	resp, err := c.Do(req)
 	if err != nil {
-		return StreamResult{}, fmt.Errorf("stream %s: %w", e.Name, err)
+		return StreamResult{}, fmt.Errorf("stream %s: %w", name, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return StreamResult{}, fmt.Errorf("stream %s: status %d: %s", e.Name, resp.StatusCode, b)
+		return StreamResult{}, fmt.Errorf("stream %s: status %d: %s", name, resp.StatusCode, b)
 	}
 	var first, last time.Time
 	var r StreamResult
-	done := false
+	ended := false
 	br := bufio.NewReaderSize(resp.Body, 64<<10)
 	for {
 		line, err := br.ReadString('\n')
 		if strings.HasPrefix(line, "data:") {
 			data := strings.TrimSpace(line[len("data:"):])
 			switch {
-			case data == "[DONE]":
-				done = true
-			case hasContent(data):
+			case done(data):
+				ended = true
+			case content(data):
 				now := time.Now()
 				if first.IsZero() {
 					first = now
@@ -154,11 +160,11 @@ func Stream(ctx context.Context, c *http.Client, e Endpoint) (StreamResult, erro
 			break
 		}
 		if err != nil {
-			return r, fmt.Errorf("stream %s: %w", e.Name, err)
+			return r, fmt.Errorf("stream %s: %w", name, err)
 		}
 	}
-	if !done || r.Chunks == 0 {
-		return r, fmt.Errorf("stream %s: %d content chunks, [DONE] seen: %v", e.Name, r.Chunks, done)
+	if !ended || r.Chunks == 0 {
+		return r, fmt.Errorf("stream %s: %d content chunks, end seen: %v", name, r.Chunks, ended)
 	}
 	r.TTFT = first.Sub(start)
 	if r.Chunks > 1 {
@@ -166,6 +172,9 @@ func Stream(ctx context.Context, c *http.Client, e Endpoint) (StreamResult, erro
 	}
 	return r, nil
 }
+
+// isDone reports whether an OpenAI stream's data line ends it.
+func isDone(data string) bool { return data == "[DONE]" }
 
 // hasContent reports whether an OpenAI chunk carries non-empty delta content
 // (the first chunk usually has only the role and "content":"").

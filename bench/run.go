@@ -93,6 +93,12 @@ type StreamFigure struct {
 	TTFT, Gap           time.Duration // p50 of the streams in a run
 	AddedTTFT, AddedGap time.Duration
 	Streams             int
+	// Ref names the direct stream AddedTTFT is taken against when it is not
+	// the OpenAI-format direct call (streamref.go: an Anthropic stream
+	// against the fake's own Anthropic stream); RefTTFT is its time to first
+	// token, AddedOverDirect the added time over the OpenAI-format direct call.
+	Ref                      string
+	RefTTFT, AddedOverDirect time.Duration
 }
 
 // PartFigure is the memory and CPU of one process of a target.
@@ -357,32 +363,54 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// Streaming: time to first token and the gap between chunks.
 	ttft, gap := map[string][]time.Duration{}, map[string][]time.Duration{}
 	addT, addG := map[string][]time.Duration{}, map[string][]time.Duration{}
+	refT, addD := map[string][]time.Duration{}, map[string][]time.Duration{}
 	for run := 1; run <= o.Runs; run++ {
 		var dT, dG time.Duration
 		for _, t := range targets {
 			sc := &http.Client{Timeout: 30 * time.Second}
-			var ts, gs []time.Duration
-			end := time.Now().Add(o.StreamDuration)
-			for time.Now().Before(end) || len(ts) < 3 {
-				r, err := Stream(ctx, sc, t.Endpoint)
-				if err != nil {
+			probe := func(one func() (StreamResult, error)) (time.Duration, time.Duration, int, error) {
+				var ts, gs []time.Duration
+				end := time.Now().Add(o.StreamDuration)
+				for time.Now().Before(end) || len(ts) < 3 {
+					r, err := one()
+					if err != nil {
+						return 0, 0, 0, err
+					}
+					ts, gs = append(ts, r.TTFT), append(gs, r.Gap)
+				}
+				return median(ts), median(gs), len(ts), nil
+			}
+			// A translated target's reference: the provider's own stream,
+			// called directly right before it in the same run (streamref.go).
+			rT, rG := dT, dG
+			if ref, ok := streamReference(t, fake.FakeBase()); ok {
+				var err error
+				if rT, rG, _, err = probe(func() (StreamResult, error) { return ref(ctx, sc) }); err != nil {
 					return nil, err
 				}
-				ts, gs = append(ts, r.TTFT), append(gs, r.Gap)
+				refT[t.Name] = append(refT[t.Name], rT)
+				op.logf("stream run %d/%d %s (reference of %s) ttft %s gap %s", run, o.Runs, AnthropicDirectName, t.Name, rT.Round(time.Microsecond), rG.Round(time.Microsecond))
 			}
-			mt, mg := median(ts), median(gs)
+			mt, mg, n, err := probe(func() (StreamResult, error) { return Stream(ctx, sc, t.Endpoint) })
+			if err != nil {
+				return nil, err
+			}
 			if t == fake {
-				dT, dG = mt, mg
+				dT, dG, rT, rG = mt, mg, mt, mg
 			}
 			ttft[t.Name], gap[t.Name] = append(ttft[t.Name], mt), append(gap[t.Name], mg)
-			addT[t.Name], addG[t.Name] = append(addT[t.Name], mt-dT), append(addG[t.Name], mg-dG)
-			reportOf(t).Stream.Streams += len(ts)
-			op.logf("stream run %d/%d %-8s ttft %-9s gap %s (%d streams)", run, o.Runs, t.Name, mt.Round(time.Microsecond), mg.Round(time.Microsecond), len(ts))
+			addT[t.Name], addG[t.Name] = append(addT[t.Name], mt-rT), append(addG[t.Name], mg-rG)
+			addD[t.Name] = append(addD[t.Name], mt-dT)
+			reportOf(t).Stream.Streams += n
+			op.logf("stream run %d/%d %-8s ttft %-9s gap %s (%d streams)", run, o.Runs, t.Name, mt.Round(time.Microsecond), mg.Round(time.Microsecond), n)
 		}
 	}
 	for _, t := range targets {
 		s := &reportOf(t).Stream
 		s.TTFT, s.Gap, s.AddedTTFT, s.AddedGap = median(ttft[t.Name]), median(gap[t.Name]), median(addT[t.Name]), median(addG[t.Name])
+		if len(refT[t.Name]) > 0 {
+			s.Ref, s.RefTTFT, s.AddedOverDirect = AnthropicDirectName, median(refT[t.Name]), median(addD[t.Name])
+		}
 	}
 
 	// Memory at a fixed rate (the ext_proc RSS target is stated at 1,000 rps).
