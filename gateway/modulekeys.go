@@ -7,13 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
-	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
-	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/llmgate/llmgate/internal/contract"
@@ -81,124 +78,8 @@ func (g *Gateway) publishModuleKeys() {
 	}
 }
 
-// keyAcks follows the module's key-table stream: which table generation
-// each response carried, and the newest one the module acknowledged.
-type keyAcks struct {
-	mu      sync.Mutex
-	streams map[int64]bool    // open streams subscribed to the key table
-	sent    map[string]uint64 // response version → its table's generation
-	applied uint64
-	// last is the generation last pushed; same, the newest generation
-	// whose table equals it (nothing to push): applied with it.
-	last, same uint64
-	changed    chan struct{} // closed and replaced at every change
-}
-
-// pushed notes a push of generation gen.
-func (a *keyAcks) pushed(gen uint64) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.last, a.same = gen, gen
-}
-
-// unchanged notes a table of generation gen equal to the last pushed one.
-func (a *keyAcks) unchanged(gen uint64) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.same = max(a.same, gen)
-	if a.applied >= a.last {
-		a.applied = max(a.applied, a.same)
-		a.notify()
-	}
-}
-
-func newKeyAcks() *keyAcks {
-	return &keyAcks{streams: map[int64]bool{}, sent: map[string]uint64{}, changed: make(chan struct{})}
-}
-
-func (a *keyAcks) notify() {
-	close(a.changed)
-	a.changed = make(chan struct{})
-}
-
 func isKeysRequest(r *discoveryv3.DiscoveryRequest) bool {
 	return len(r.GetResourceNames()) > 0 && r.GetResourceNames()[0] == contract.ModuleKeysName
-}
-
-// callbacks are the ADS server's hooks that feed keyAcks.
-func (a *keyAcks) callbacks() serverv3.Callbacks {
-	return serverv3.CallbackFuncs{
-		StreamRequestFunc: func(id int64, r *discoveryv3.DiscoveryRequest) error {
-			if !isKeysRequest(r) {
-				return nil
-			}
-			a.mu.Lock()
-			defer a.mu.Unlock()
-			a.streams[id] = true
-			if r.GetResponseNonce() == "" || r.GetErrorDetail() != nil {
-				return nil
-			}
-			if g, ok := a.sent[r.GetVersionInfo()]; ok && g > a.applied {
-				a.applied = g
-				if g >= a.last {
-					a.applied = max(g, a.same)
-				}
-				for v, sg := range a.sent {
-					if sg <= g {
-						delete(a.sent, v)
-					}
-				}
-				a.notify()
-			}
-			return nil
-		},
-		StreamResponseFunc: func(_ context.Context, id int64, r *discoveryv3.DiscoveryRequest, resp *discoveryv3.DiscoveryResponse) {
-			if !isKeysRequest(r) || len(resp.GetResources()) == 0 {
-				return
-			}
-			// The response's parts may come from several pushes: the newest.
-			var g uint64
-			for _, res := range resp.GetResources() {
-				if pg, ok := snapshotGen(res.GetValue()); ok {
-					g = max(g, pg)
-				}
-			}
-			a.mu.Lock()
-			defer a.mu.Unlock()
-			if len(a.sent) < 1024 {
-				a.sent[resp.GetVersionInfo()] = g
-			}
-		},
-		StreamClosedFunc: func(id int64, _ *corev3.Node) {
-			a.mu.Lock()
-			defer a.mu.Unlock()
-			if a.streams[id] {
-				delete(a.streams, id)
-				a.notify()
-			}
-		},
-	}
-}
-
-// wait reports once the module applied a table of generation gen or later
-// (true), or no module is subscribed or ctx ended (false).
-func (a *keyAcks) wait(ctx context.Context, gen uint64) bool {
-	for {
-		a.mu.Lock()
-		applied, subscribed, ch := a.applied, len(a.streams) > 0, a.changed
-		a.mu.Unlock()
-		if applied >= gen {
-			return true
-		}
-		if !subscribed {
-			return false
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-ch:
-		}
-	}
 }
 
 // snapshotGen reads a keys.Snapshot's generation from the start of its

@@ -87,3 +87,29 @@ func TestKeyAcksWait(t *testing.T) {
 		t.Fatal("an unchanged table after the last push was acknowledged: not applied at once")
 	}
 }
+
+// TestModuleAcksStreams: the one ack tracker serves both tables, each
+// following its own stream's requests only.
+func TestModuleAcksStreams(t *testing.T) {
+	ka, ta := newKeyAcks(), newTableAcks()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	keysReq := &discoveryv3.DiscoveryRequest{TypeUrl: contract.ModuleTableType, ResourceNames: []string{contract.ModuleKeysName}}
+	ka.request(1, keysReq)
+	ta.request(1, keysReq)
+	ka.pushed(1)
+	ka.response(keysReq, &discoveryv3.DiscoveryResponse{VersionInfo: "1", Resources: []*anypb.Any{snapshotResource(t, 1)}})
+	ack := &discoveryv3.DiscoveryRequest{TypeUrl: contract.ModuleTableType, ResourceNames: []string{contract.ModuleKeysName}, VersionInfo: "1", ResponseNonce: "n1"}
+	ka.request(1, ack)
+	ta.request(1, ack)
+	if !ka.wait(ctx, 1) {
+		t.Fatal("the key table's acknowledgement not seen")
+	}
+	if ta.wait(ctx, 1) {
+		t.Fatal("the config table's tracker took the key table's stream")
+	}
+	ka.closed(1)
+	if ka.wait(ctx, 2) {
+		t.Fatal("waited with no module subscribed")
+	}
+}

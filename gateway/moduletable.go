@@ -50,8 +50,8 @@ func LinkModule(lib, dir string) (env []string, err error) {
 type ModuleTableServer struct {
 	cache   *cachev3.LinearCache
 	srv     *grpc.Server
-	keyAcks *keyAcks
-	acks    *tableAcks
+	keyAcks *moduleAcks
+	acks    *moduleAcks
 
 	pubMu sync.Mutex // one push at a time, in order
 	enc   extproc.ModuleTableEncoder
@@ -66,19 +66,20 @@ func ServeModuleTables(ctx context.Context, sock string) (*ModuleTableServer, er
 	}
 	m := &ModuleTableServer{cache: cachev3.NewLinearCache(contract.ModuleTableType), srv: grpc.NewServer(grpc.MaxSendMsgSize(256 << 20)),
 		keyAcks: newKeyAcks(), acks: newTableAcks()}
-	cb := m.keyAcks.callbacks().(serverv3.CallbackFuncs)
-	keyReq, keyResp, keyClosed := cb.StreamRequestFunc, cb.StreamResponseFunc, cb.StreamClosedFunc
-	cb.StreamRequestFunc = func(id int64, r *discoveryv3.DiscoveryRequest) error {
-		m.acks.request(id, r)
-		return keyReq(id, r)
-	}
-	cb.StreamResponseFunc = func(ctx context.Context, id int64, r *discoveryv3.DiscoveryRequest, resp *discoveryv3.DiscoveryResponse) {
-		m.acks.response(r, resp)
-		keyResp(ctx, id, r, resp)
-	}
-	cb.StreamClosedFunc = func(id int64, n *corev3.Node) {
-		m.acks.closed(id)
-		keyClosed(id, n)
+	cb := serverv3.CallbackFuncs{
+		StreamRequestFunc: func(id int64, r *discoveryv3.DiscoveryRequest) error {
+			m.acks.request(id, r)
+			m.keyAcks.request(id, r)
+			return nil
+		},
+		StreamResponseFunc: func(_ context.Context, _ int64, r *discoveryv3.DiscoveryRequest, resp *discoveryv3.DiscoveryResponse) {
+			m.acks.response(r, resp)
+			m.keyAcks.response(r, resp)
+		},
+		StreamClosedFunc: func(id int64, _ *corev3.Node) {
+			m.acks.closed(id)
+			m.keyAcks.closed(id)
+		},
 	}
 	discoveryv3.RegisterAggregatedDiscoveryServiceServer(m.srv, serverv3.NewServer(ctx, m.cache, cb))
 	go func() { _ = m.srv.Serve(l) }()
@@ -123,104 +124,6 @@ func (m *ModuleTableServer) WaitConfig(ctx context.Context, gen uint64) bool {
 	return m.acks.wait(ctx, gen)
 }
 
-// tableAcks follows the module's config-table stream: which push each
-// response completed and the newest one the module acknowledged.
-type tableAcks struct {
-	mu      sync.Mutex
-	streams map[int64]bool
-	sent    map[string]uint64 // response version → the push it completes
-	applied uint64
-	last    uint64
-	changed chan struct{}
-}
-
-func newTableAcks() *tableAcks {
-	return &tableAcks{streams: map[int64]bool{}, sent: map[string]uint64{}, changed: make(chan struct{})}
-}
-
 func isConfigTableRequest(r *discoveryv3.DiscoveryRequest) bool {
 	return len(r.GetResourceNames()) > 0 && r.GetResourceNames()[0] == contract.ModuleTableName
-}
-
-func (a *tableAcks) notify() {
-	close(a.changed)
-	a.changed = make(chan struct{})
-}
-
-func (a *tableAcks) pushed(gen uint64) {
-	a.mu.Lock()
-	a.last = gen
-	a.mu.Unlock()
-}
-
-func (a *tableAcks) request(id int64, r *discoveryv3.DiscoveryRequest) {
-	if !isConfigTableRequest(r) {
-		return
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if !a.streams[id] {
-		a.streams[id] = true
-		a.notify()
-	}
-	if r.GetResponseNonce() == "" || r.GetErrorDetail() != nil {
-		return
-	}
-	if g, ok := a.sent[r.GetVersionInfo()]; ok && g > a.applied {
-		a.applied = g
-		for v, sg := range a.sent {
-			if sg <= g {
-				delete(a.sent, v)
-			}
-		}
-		a.notify()
-	}
-}
-
-func (a *tableAcks) response(r *discoveryv3.DiscoveryRequest, resp *discoveryv3.DiscoveryResponse) {
-	if !isConfigTableRequest(r) {
-		return
-	}
-	var g uint64
-	for _, res := range resp.GetResources() {
-		if pg, ok := snapshotGen(res.GetValue()); ok {
-			g = max(g, pg)
-		}
-	}
-	if g == 0 {
-		return
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.sent) < 1024 {
-		a.sent[resp.GetVersionInfo()] = g
-	}
-}
-
-func (a *tableAcks) closed(id int64) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.streams[id] {
-		delete(a.streams, id)
-		a.notify()
-	}
-}
-
-func (a *tableAcks) wait(ctx context.Context, gen uint64) bool {
-	for {
-		a.mu.Lock()
-		applied, subscribed, ch := a.applied, len(a.streams) > 0, a.changed
-		a.mu.Unlock()
-		if applied >= gen {
-			return true
-		}
-		if !subscribed {
-			return false
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-ch:
-		}
-	}
 }
