@@ -57,3 +57,17 @@ func TestStreamReferenceNote(t *testing.T) {
 		}
 	}
 }
+
+// TestPooledTail: the tail is read over every run's requests together.
+func TestPooledTail(t *testing.T) {
+	var a, b LoadResult
+	for i := 1; i <= 500; i++ {
+		a.Latencies = append(a.Latencies, time.Duration(i)*time.Microsecond)
+		b.Latencies = append(b.Latencies, time.Duration(500+i)*time.Microsecond)
+	}
+	got := PooledTail([]LoadResult{a, b})
+	want := Tail{P50: 500 * time.Microsecond, P90: 900 * time.Microsecond, P99: 990 * time.Microsecond, P999: 999 * time.Microsecond, N: 1000}
+	if got != want {
+		t.Errorf("PooledTail = %+v, want %+v", got, want)
+	}
+}

@@ -24,6 +24,8 @@ type VariantResult struct {
 	Concurrency int
 	Figure      LatencyFigure
 	CPU         map[string]time.Duration
+	// Pooled is every run's requests together (tail.go).
+	Pooled Tail
 }
 
 // VariantsOverhead runs every side's llmgate at once on the same fake
@@ -60,6 +62,17 @@ func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSi
 		if err := os.MkdirAll(so.WorkDir, 0o700); err != nil {
 			return nil, err
 		}
+		if sd.Config == "plain" {
+			// Plain Envoy in the same runs: the reference of issue 10's targets.
+			plain, err := StartPlainEnvoy(&so, &Target{Endpoint: Endpoint{URL: fakeURL + "/v1/chat/completions"}})
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", sd.Label, err)
+			}
+			defer plain.Stop()
+			plain.Name = sd.Label
+			rr = append(rr, &running{side: sd, gate: plain})
+			continue
+		}
 		var yaml, model string
 		switch sd.Config {
 		case "redis":
@@ -69,7 +82,7 @@ func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSi
 		case "typical":
 			yaml, model = TypicalConfig(fakeURL, ""), ModelGroup
 		default:
-			return nil, fmt.Errorf("unknown config %q (redis, anthropic, typical)", sd.Config)
+			return nil, fmt.Errorf("unknown config %q (redis, anthropic, typical, plain)", sd.Config)
 		}
 		path := filepath.Join(so.WorkDir, "config.yaml")
 		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
@@ -94,7 +107,7 @@ func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSi
 			}
 		}
 		for _, r := range rr {
-			out = append(out, VariantResult{Side: r.side, Concurrency: conc, Figure: medianFigure(r.rs), CPU: medianCPU(r.cpu)})
+			out = append(out, VariantResult{Side: r.side, Concurrency: conc, Figure: medianFigure(r.rs), CPU: medianCPU(r.cpu), Pooled: PooledTail(r.rs)})
 		}
 	}
 	return out, nil

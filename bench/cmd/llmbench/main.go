@@ -51,7 +51,7 @@ func run() error {
 		keysBefore   = flag.String("keys-before", "", "with --keys-only: also run this llmgate binary side by side, measured in the same runs (a before/after comparison)")
 		obsOnly      = flag.String("observed-only", "", "only issue 12's cost of observing: for each comma-separated request filter (module,extproc) the typical config and llmgate-observed side by side in the same runs (closed loop, --duration per run); prints it, writes no doc")
 		obsBefore    = flag.String("observed-before", "", "with --observed-only: also run this llmgate binary's llmgate-observed, measured in the same runs")
-		varOnly      = flag.String("variants-only", "", "only the other configs (issue 10: must not regress), side by side: comma-separated config@request-filter (redis, anthropic, typical @ module, extproc), e.g. redis@module,redis@extproc; prints them, writes no doc")
+		varOnly      = flag.String("variants-only", "", "only the other configs (issue 10: must not regress), side by side: comma-separated config@request-filter (redis, anthropic, typical @ module, extproc; plain: plain Envoy), e.g. redis@module,redis@extproc; prints them, writes no doc")
 		varBefore    = flag.String("variants-before", "", "with --variants-only: also run each side with this llmgate binary (its libllmgate.so beside it), measured in the same runs")
 		concList     = flag.String("concurrencies", "", "override the closed-loop concurrencies, comma-separated (e.g. 1,64)")
 		obsEnv       = flag.String("observed-env", "", "with --observed-only: extra environment_variables of the observed config, k=v,k=v (e.g. OTEL_TRACES_SAMPLER=always_off)")
@@ -470,10 +470,14 @@ func variantsOnlyRun(o bench.Options, list, before string) error {
 			mode = "module"
 		}
 		args := []string{"--request-filter=" + mode}
-		if before != "" {
+		if before != "" && cfg != "plain" {
 			sides = append(sides, bench.VariantSide{Label: "before:" + cfg + "@" + mode, Bin: before, Config: cfg, Args: args})
 		}
-		sides = append(sides, bench.VariantSide{Label: cfg + "@" + mode, Config: cfg, Args: args})
+		label := cfg + "@" + mode
+		if cfg == "plain" {
+			label = "plain-envoy"
+		}
+		sides = append(sides, bench.VariantSide{Label: label, Config: cfg, Args: args})
 	}
 	rs, err := bench.VariantsOverhead(&o, fake.FakeBase(), o.Concurrencies, sides)
 	for _, r := range rs {
@@ -482,6 +486,9 @@ func variantsOnlyRun(o bench.Options, list, before string) error {
 			r.Concurrency, r.Side.Label, f.Latency.P50.Round(time.Microsecond), f.Latency.P99.Round(time.Microsecond), f.Throughput,
 			r.CPU["llmgate"].Round(time.Microsecond/10), r.CPU["envoy"].Round(time.Microsecond/10),
 			(r.CPU["llmgate"] + r.CPU["envoy"]).Round(time.Microsecond/10), f.Errors, f.FirstErr)
+		p := r.Pooled
+		fmt.Printf("      %-28s all runs pooled (%d requests): p50 %s p90 %s p99 %s p99.9 %s\n", "", p.N,
+			p.P50.Round(time.Microsecond), p.P90.Round(time.Microsecond), p.P99.Round(time.Microsecond), p.P999.Round(time.Microsecond))
 	}
 	return err
 }
