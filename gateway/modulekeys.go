@@ -1,11 +1,7 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/json"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -41,31 +37,28 @@ func (g *Gateway) publishModuleKeys() {
 		return
 	}
 	svc := g.keys
-	last := map[string][sha256.Size]byte{} // the parts as last pushed, without their Gen
-	svc.PublishView(func(sn *keys.Snapshot) {
-		changed := map[string]types.Resource{}
-		for i, part := range sn.Split() {
-			gen := part.Gen
-			part.Gen = 0
-			js, err := json.Marshal(part)
-			if err != nil {
-				g.log.Error("module key table not published; the module serves the last one", "error", err.Error())
-				return
-			}
-			name := contract.ModuleKeysPart(i)
-			if sum := sha256.Sum256(js); sum != last[name] {
-				last[name] = sum
-				// {"gen":N, first: the acknowledgements read it (snapshotGen).
-				js = append(fmt.Appendf(nil, `{"gen":%d,`, gen), bytes.TrimPrefix(js, []byte(`{"gen":0,`))...)
-				changed[name] = wrapperspb.Bytes(js)
-			}
-		}
-		if len(changed) == 0 {
-			mt.keyAcks.unchanged(sn.Gen)
+	var enc keys.PartsEncoder
+	svc.PublishParts(&enc, func(gen uint64, parts [][]byte, changed []bool, err error) {
+		if err != nil {
+			g.log.Error("module key table not published; the module serves the last one", "error", err.Error())
 			return
 		}
-		mt.keyAcks.pushed(sn.Gen)
-		if err := mt.cache.UpdateResources(changed, nil); err != nil {
+		// Only the parts whose bytes changed are sent (SotW on a non-full-state
+		// type re-sends only changed resources); each carries the table's
+		// generation first (the acknowledgements read it: snapshotGen).
+		at := time.Now().UnixNano()
+		res := map[string]types.Resource{}
+		for i, p := range parts {
+			if changed[i] {
+				res[contract.ModuleKeysPart(i)] = wrapperspb.Bytes(keys.WithGen(p, gen, at))
+			}
+		}
+		if len(res) == 0 {
+			mt.keyAcks.unchanged(gen)
+			return
+		}
+		mt.keyAcks.pushed(gen)
+		if err := mt.cache.UpdateResources(res, nil); err != nil {
 			g.log.Error("module key table not published; the module serves the last one", "error", err.Error())
 		}
 	}, moduleKeysSpendEvery)

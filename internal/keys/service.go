@@ -249,6 +249,15 @@ func (s *Service) refresh(ctx context.Context) error {
 	for id, v := range s.pending.EndUsers {
 		espnd[id] += v
 	}
+	// A record equal to the cached one keeps the cached one: the module's
+	// key table re-encodes only the shards whose records changed (D68).
+	s.mu.RLock()
+	for t, k := range keys {
+		if old := s.keys[t]; old != nil && sameKey(old, k) {
+			keys[t] = old
+		}
+	}
+	s.mu.RUnlock()
 	s.mu.Lock()
 	s.keys, s.spend, s.teams, s.tspnd, s.users, s.uspnd = keys, spend, teams, tspnd, users, uspnd
 	s.deprecated = deprecated

@@ -377,6 +377,17 @@ const spendPushShare = 20
 // when only spend moved (the module's x-litellm-key-spend). push runs on the
 // publisher's goroutine, never on the request path. Call it once.
 func (s *Service) PublishView(push func(*Snapshot), spendEvery time.Duration) {
+	s.publish(func() { push(s.Snapshot()) }, spendEvery)
+}
+
+// PublishParts is PublishView with the table encoded in parts by e
+// (EncodeParts: only the key shards whose inputs changed are encoded again);
+// push gets the parts and which of them changed.
+func (s *Service) PublishParts(e *PartsEncoder, push func(gen uint64, parts [][]byte, changed []bool, err error), spendEvery time.Duration) {
+	s.publish(func() { push(s.EncodeParts(e)) }, spendEvery)
+}
+
+func (s *Service) publish(push func(), spendEvery time.Duration) {
 	s.view.urgent.Store(true)
 	s.view.on.Store(true)
 	go func() {
@@ -391,7 +402,7 @@ func (s *Service) PublishView(push func(*Snapshot), spendEvery time.Duration) {
 			dirty := s.view.dirty.Swap(false)
 			if urgent || dirty && time.Since(last) >= max(spendEvery, spendPushShare*cost) {
 				t0 := time.Now()
-				push(s.Snapshot())
+				push()
 				last, cost = time.Now(), time.Since(t0)
 			} else if dirty {
 				s.view.dirty.Store(true)
