@@ -39,13 +39,7 @@ func ObservedOverhead(o *Options, fakeURL string, concs []int, sides []ObservedS
 		return nil, err
 	}
 	defer sink.Close()
-	type running struct {
-		side ObservedSide
-		gate *Target
-		rs   []LoadResult
-		cpu  map[string][]time.Duration
-	}
-	var rr []*running
+	var gates []*Target
 	for i, sd := range sides {
 		so := *o
 		so.WorkDir = filepath.Join(o.WorkDir, fmt.Sprintf("observed-%d", i))
@@ -71,22 +65,11 @@ func ObservedOverhead(o *Options, fakeURL string, concs []int, sides []ObservedS
 			return nil, fmt.Errorf("%s: %w", sd.Label, err)
 		}
 		defer gate.Stop()
-		rr = append(rr, &running{side: sd, gate: gate})
+		gates = append(gates, gate)
 	}
 	var out []ObservedResult
-	for _, conc := range concs {
-		for _, r := range rr {
-			ClosedLoop(r.gate.Endpoint, conc, o.Warmup)
-			r.rs, r.cpu = nil, map[string][]time.Duration{}
-		}
-		for run := 0; run < o.Runs; run++ {
-			for _, r := range rr {
-				r.rs = append(r.rs, cpuPerRequest(r.gate, r.cpu, func() LoadResult { return ClosedLoop(r.gate.Endpoint, conc, o.Duration) }))
-			}
-		}
-		for _, r := range rr {
-			out = append(out, ObservedResult{Side: r.side, Concurrency: conc, Figure: medianFigure(r.rs), CPU: medianCPU(r.cpu)})
-		}
+	for _, f := range interleaved(o, concs, gates) {
+		out = append(out, ObservedResult{Side: sides[f.Gate], Concurrency: f.Concurrency, Figure: f.Figure, CPU: f.CPU})
 	}
 	return out, nil
 }

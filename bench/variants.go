@@ -45,13 +45,7 @@ func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSi
 			redisAddr = addr
 		}
 	}
-	type running struct {
-		side VariantSide
-		gate *Target
-		rs   []LoadResult
-		cpu  map[string][]time.Duration
-	}
-	var rr []*running
+	var gates []*Target
 	for i, sd := range sides {
 		so := *o
 		so.WorkDir = filepath.Join(o.WorkDir, fmt.Sprintf("variant-%d", i))
@@ -70,7 +64,7 @@ func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSi
 			}
 			defer plain.Stop()
 			plain.Name = sd.Label
-			rr = append(rr, &running{side: sd, gate: plain})
+			gates = append(gates, plain)
 			continue
 		}
 		var yaml, model string
@@ -93,22 +87,11 @@ func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSi
 			return nil, fmt.Errorf("%s: %w", sd.Label, err)
 		}
 		defer gate.Stop()
-		rr = append(rr, &running{side: sd, gate: gate})
+		gates = append(gates, gate)
 	}
 	var out []VariantResult
-	for _, conc := range concs {
-		for _, r := range rr {
-			ClosedLoop(r.gate.Endpoint, conc, o.Warmup)
-			r.rs, r.cpu = nil, map[string][]time.Duration{}
-		}
-		for run := 0; run < o.Runs; run++ {
-			for _, r := range rr {
-				r.rs = append(r.rs, cpuPerRequest(r.gate, r.cpu, func() LoadResult { return ClosedLoop(r.gate.Endpoint, conc, o.Duration) }))
-			}
-		}
-		for _, r := range rr {
-			out = append(out, VariantResult{Side: r.side, Concurrency: conc, Figure: medianFigure(r.rs), CPU: medianCPU(r.cpu), Pooled: PooledTail(r.rs)})
-		}
+	for _, f := range interleaved(o, concs, gates) {
+		out = append(out, VariantResult{Side: sides[f.Gate], Concurrency: f.Concurrency, Figure: f.Figure, CPU: f.CPU, Pooled: f.Pooled})
 	}
 	return out, nil
 }

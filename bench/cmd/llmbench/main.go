@@ -273,6 +273,22 @@ func firstWord(s, key string) string {
 	return strings.TrimSpace(s)
 }
 
+// withFake gives o a temporary work dir and starts the fake provider in it;
+// done stops the fake and removes the dir.
+func withFake(o *bench.Options) (fake *bench.Target, done func(), err error) {
+	dir, err := os.MkdirTemp("", "llmbench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	o.WorkDir = dir
+	fake, err = bench.StartFake(o)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return fake, func() { fake.Stop(); os.RemoveAll(dir) }, nil
+}
+
 // scaleOnlyRun measures only the control plane (compile and push of large
 // configs to one Envoy): the narrow run for work on the control plane.
 func scaleOnlyRun(ctx context.Context, o bench.Options, sizes string) error {
@@ -309,18 +325,12 @@ func scaleOnlyRun(ctx context.Context, o bench.Options, sizes string) error {
 // rssOnlyRun measures only llmgate's memory under an open-loop rate (the
 // narrow run for work on the llmgate process's RSS).
 func rssOnlyRun(o bench.Options, rate int) error {
-	dir, err := os.MkdirTemp("", "llmbench-")
+	fake, cleanup, err := withFake(&o)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	o.WorkDir = dir
-	fake, err := bench.StartFake(&o)
-	if err != nil {
-		return err
-	}
-	defer fake.Stop()
-	cfgPath := filepath.Join(dir, "config.yaml")
+	defer cleanup()
+	cfgPath := filepath.Join(o.WorkDir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(bench.TypicalConfig(fake.FakeBase(), "")), 0o600); err != nil {
 		return err
 	}
@@ -360,17 +370,11 @@ func rssOnlyRun(o bench.Options, rate int) error {
 // keysOnlyRun measures the request path with n virtual keys in the store
 // against the master key (issue 11's figure).
 func keysOnlyRun(o bench.Options, n int, before string) error {
-	dir, err := os.MkdirTemp("", "llmbench-")
+	fake, stop, err := withFake(&o)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	o.WorkDir = dir
-	fake, err := bench.StartFake(&o)
-	if err != nil {
-		return err
-	}
-	defer fake.Stop()
+	defer stop()
 	bins := []string{o.LLMGateBin}
 	if before != "" {
 		bins = []string{before, o.LLMGateBin}
@@ -395,17 +399,11 @@ func keysOnlyRun(o bench.Options, n int, before string) error {
 // observedOnlyRun prints issue 12's cost of observing: llmgate-observed
 // against the typical config, per request filter, in the same runs.
 func observedOnlyRun(o bench.Options, modes, before, envList string) error {
-	dir, err := os.MkdirTemp("", "llmbench-")
+	fake, stop, err := withFake(&o)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	o.WorkDir = dir
-	fake, err := bench.StartFake(&o)
-	if err != nil {
-		return err
-	}
-	defer fake.Stop()
+	defer stop()
 	env := map[string]string{}
 	for _, kv := range strings.Split(envList, ",") {
 		if k, v, ok := strings.Cut(kv, "="); ok {
@@ -452,17 +450,11 @@ func fmtSigned(d time.Duration) string {
 // side by side: each config@request-filter, and with before the same sides
 // on that binary, in the same runs.
 func variantsOnlyRun(o bench.Options, list, before string) error {
-	dir, err := os.MkdirTemp("", "llmbench-")
+	fake, stop, err := withFake(&o)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	o.WorkDir = dir
-	fake, err := bench.StartFake(&o)
-	if err != nil {
-		return err
-	}
-	defer fake.Stop()
+	defer stop()
 	var sides []bench.VariantSide
 	for _, s := range strings.Split(list, ",") {
 		cfg, mode, ok := strings.Cut(strings.TrimSpace(s), "@")

@@ -1,0 +1,39 @@
+package bench
+
+import "time"
+
+// interleavedFigure is one gate at one concurrency of an interleaved run:
+// its median run and the median CPU per request of each of its parts.
+type interleavedFigure struct {
+	Gate        int // index into the gates
+	Concurrency int
+	Figure      LatencyFigure
+	CPU         map[string]time.Duration
+	// Pooled is every run's requests together (tail.go).
+	Pooled Tail
+}
+
+// interleaved measures every gate in turn at each concurrency, closed
+// loop: a warm-up each, then o.Runs rounds in which every gate runs
+// o.Duration (so that a shared machine's drift hits them alike). The
+// figures come by concurrency, then by gate.
+func interleaved(o *Options, concs []int, gates []*Target) []interleavedFigure {
+	rs := make([][]LoadResult, len(gates))
+	cpu := make([]map[string][]time.Duration, len(gates))
+	var out []interleavedFigure
+	for _, conc := range concs {
+		for i, g := range gates {
+			ClosedLoop(g.Endpoint, conc, o.Warmup)
+			rs[i], cpu[i] = nil, map[string][]time.Duration{}
+		}
+		for run := 0; run < o.Runs; run++ {
+			for i, g := range gates {
+				rs[i] = append(rs[i], cpuPerRequest(g, cpu[i], func() LoadResult { return ClosedLoop(g.Endpoint, conc, o.Duration) }))
+			}
+		}
+		for i := range gates {
+			out = append(out, interleavedFigure{Gate: i, Concurrency: conc, Figure: medianFigure(rs[i]), CPU: medianCPU(cpu[i]), Pooled: PooledTail(rs[i])})
+		}
+	}
+	return out
+}
