@@ -52,7 +52,7 @@ func run() error {
 		obsOnly      = flag.String("observed-only", "", "only issue 12's cost of observing: for each comma-separated request filter (module,extproc) the typical config and llmgate-observed side by side in the same runs (closed loop, --duration per run); prints it, writes no doc")
 		obsBefore    = flag.String("observed-before", "", "with --observed-only: also run this llmgate binary's llmgate-observed, measured in the same runs")
 		varOnly      = flag.String("variants-only", "", "only the other configs (issue 10: must not regress), side by side: comma-separated config@request-filter (redis, anthropic, typical @ module, extproc; plain: plain Envoy), e.g. redis@module,redis@extproc; prints them, writes no doc")
-		varBefore    = flag.String("variants-before", "", "with --variants-only: also run each side with this llmgate binary (its libllmgate.so beside it), measured in the same runs")
+		varBefore    = flag.String("variants-before", "", "with --variants-only: also run each side with these llmgate binaries (comma-separated, each with its libllmgate.so beside it; labelled before:, before2:, …), measured in the same runs")
 		concList     = flag.String("concurrencies", "", "override the closed-loop concurrencies, comma-separated (e.g. 1,64)")
 		obsEnv       = flag.String("observed-env", "", "with --observed-only: extra environment_variables of the observed config, k=v,k=v (e.g. OTEL_TRACES_SAMPLER=always_off)")
 	)
@@ -439,6 +439,14 @@ func observedOnlyRun(o bench.Options, modes, before, envList string) error {
 	return err
 }
 
+// beforeLabel is the label prefix of the i-th --variants-before binary.
+func beforeLabel(i int) string {
+	if i == 0 {
+		return "before:"
+	}
+	return fmt.Sprintf("before%d:", i+1)
+}
+
 func fmtSigned(d time.Duration) string {
 	if d < 0 {
 		return "-" + (-d).Round(time.Microsecond).String()
@@ -447,8 +455,9 @@ func fmtSigned(d time.Duration) string {
 }
 
 // variantsOnlyRun prints the other configs (rpm/tpm in Redis, Anthropic)
-// side by side: each config@request-filter, and with before the same sides
-// on that binary, in the same runs.
+// side by side: each config@request-filter (or plain Envoy: "plain"), and
+// with before (comma-separated llmgate binaries) the same llmgate sides on
+// each of those binaries, in the same runs.
 func variantsOnlyRun(o bench.Options, list, before string) error {
 	fake, stop, err := withFake(&o)
 	if err != nil {
@@ -462,8 +471,12 @@ func variantsOnlyRun(o bench.Options, list, before string) error {
 			mode = "module"
 		}
 		args := []string{"--request-filter=" + mode}
-		if before != "" && cfg != "plain" {
-			sides = append(sides, bench.VariantSide{Label: "before:" + cfg + "@" + mode, Bin: before, Config: cfg, Args: args})
+		if cfg != "plain" {
+			for i, b := range strings.Split(before, ",") {
+				if b = strings.TrimSpace(b); b != "" {
+					sides = append(sides, bench.VariantSide{Label: beforeLabel(i) + cfg + "@" + mode, Bin: b, Config: cfg, Args: args})
+				}
+			}
 		}
 		label := cfg + "@" + mode
 		if cfg == "plain" {
