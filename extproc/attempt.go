@@ -334,20 +334,38 @@ func mergeDefaults(body []byte, defaults map[string]any) ([]byte, error) {
 
 // clientHeaders are the x-litellm-* headers every response carries.
 func (t *try) clientHeaders() map[string]string {
-	h := map[string]string{
-		"x-litellm-call-id":              t.rc.CallId,
-		"x-litellm-model-id":             t.d.ID,
-		"x-litellm-model-group":          t.modelGroupHeader(),
-		"x-litellm-model-api-base":       t.base.URL(),
-		"x-litellm-attempted-retries":    strconv.Itoa(int(t.a.Retry)),
-		"x-litellm-attempted-fallbacks":  strconv.Itoa(int(t.a.FallbackIndex)),
-		"x-litellm-overhead-duration-ms": strconv.FormatFloat(float64(t.rc.OverheadNanos)/1e6, 'f', 3, 64),
+	var buf [numClientHeaders][2]string
+	h := make(map[string]string, numClientHeaders+1)
+	for _, kv := range t.appendClientHeaders(buf[:0], t.base.URL(), overheadHeader(t.rc)) {
+		h[kv[0]] = kv[1]
 	}
 	if t.rc.StartUnixNano > 0 {
 		// Until the response headers: for a stream, the time to its first byte.
 		h["x-litellm-response-duration-ms"] = strconv.FormatFloat(float64(time.Now().UnixNano()-t.rc.StartUnixNano)/1e6, 'f', 3, 64)
 	}
 	return h
+}
+
+// numClientHeaders is the number of appendClientHeaders' headers.
+const numClientHeaders = 7
+
+// appendClientHeaders appends the try's x-litellm-* headers but the
+// response duration (clientHeaders), with the deployment's api base and
+// the request's overhead (overheadHeader) as given.
+func (t *try) appendClientHeaders(dst [][2]string, apiBase, overhead string) [][2]string {
+	return append(dst,
+		[2]string{"x-litellm-call-id", t.rc.CallId},
+		[2]string{"x-litellm-model-id", t.d.ID},
+		[2]string{"x-litellm-model-group", t.modelGroupHeader()},
+		[2]string{"x-litellm-model-api-base", apiBase},
+		[2]string{"x-litellm-attempted-retries", strconv.Itoa(int(t.a.Retry))},
+		[2]string{"x-litellm-attempted-fallbacks", strconv.Itoa(int(t.a.FallbackIndex))},
+		[2]string{"x-litellm-overhead-duration-ms", overhead})
+}
+
+// overheadHeader is x-litellm-overhead-duration-ms.
+func overheadHeader(rc *llmgatev1.RequestContext) string {
+	return strconv.FormatFloat(float64(rc.OverheadNanos)/1e6, 'f', 3, 64)
 }
 
 // fellBack reports whether this try serves a fallback group (ordinary, or a

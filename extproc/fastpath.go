@@ -6,7 +6,6 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/upstream"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/translator"
@@ -42,27 +41,17 @@ import (
 // fastTag decides whether a request takes the fast path and, if so, adds
 // what it needs to the request filter's answer: the endpoint, the client headers LiteLLM would not forward removed, and the per-attempt
 // x-litellm-* headers and restamp model for the listener's Lua filter.
-func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]string, md *structpb.Struct, mut *extprocv3.HeaderMutation, mod *moduleRoute) {
-	ctxFields := md.Fields[contract.ContextMetadataNamespace].GetStructValue().GetFields()
+func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]string, r *routed, mod *moduleRoute) {
 	entries, ok := s.fastPlan(st, rc)
-	ctxFields[xds.FastPathMetadataKey] = structpb.NewBoolValue(ok)
+	r.fast = ok
 	if !ok {
 		return
 	}
-	// The fast path's own namespaces (small: Lua converts a namespace
-	// whole into a table each time it reads it): the endpoint for the
-	// clusters' per-try Lua, the answer's headers and model for the
-	// listener's.
-	fast := map[string]*structpb.Value{"ep": structpb.NewStringValue(xds.EndpointName(endpointFromProto(rc.Endpoint)))}
-	if s.ModuleUpstream {
-		fast["d"] = structpb.NewStringValue(planDeployments(rc)) // a try's deployment on a host's cluster (D62)
-	}
-	if rc.Stream {
-		// The listener's Lua rewrites the stream event by event; the
-		// clusters' Lua does not hold it.
-		fast["st"] = structpb.NewBoolValue(true)
-	}
-	md.Fields[contract.FastMetadataNamespace] = structpb.NewStructValue(&structpb.Struct{Fields: fast})
+	r.ep = xds.EndpointName(endpointFromProto(rc.Endpoint))
+	r.deps = s.ModuleUpstream // a try's deployment on a host's cluster (D62)
+	// The listener's Lua rewrites a stream event by event; the clusters'
+	// Lua does not hold it.
+	r.stream = rc.Stream
 	switch {
 	case mod != nil:
 		// The module keeps the answer plan in its memory (D54), built
@@ -70,7 +59,7 @@ func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]s
 		mod.resp = respPlanOfEntries(entries, rc.StartUnixNano, rc.Stream, rc.IncludeUsage)
 	case s.ModuleResponses:
 		// Read by the module at the response (D54).
-		md.Fields[contract.FastAnswerMetadataNamespace] = structpb.NewStructValue(moduleAnswerStruct(respPlanOfEntries(entries, rc.StartUnixNano, rc.Stream, rc.IncludeUsage)))
+		r.fp = moduleAnswerStruct(respPlanOfEntries(entries, rc.StartUnixNano, rc.Stream, rc.IncludeUsage))
 	default:
 		answer := fastAnswer(entries, rc.StartUnixNano)
 		if rc.Stream {
@@ -79,33 +68,30 @@ func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]s
 				answer.Fields["u"] = structpb.NewBoolValue(true)
 			}
 		}
-		md.Fields[contract.FastAnswerMetadataNamespace] = structpb.NewStructValue(answer)
+		r.fp = answer
 	}
-	mine := map[string]bool{}
 	if !s.pathsPerTry(st) {
 		// The one try's path and host, set here (no Lua filter on the cluster).
 		d, _ := st.Router.Deployment(rc.Attempts[0].DeploymentId)
 		base, _ := upstream.For(d)
-		mut.SetHeaders = append(mut.SetHeaders, hdr(":path", translator.PassThroughPath(endpointFromProto(rc.Endpoint), translator.Target{
+		r.set = append(r.set, [2]string{":path", translator.PassThroughPath(endpointFromProto(rc.Endpoint), translator.Target{
 			Provider: d.Provider, Model: d.Model, APIBase: upstream.WithoutQuery(upstream.APIBase(d)), APIVersion: d.Params.APIVersion,
-		})), hdr(":authority", base.Authority()))
-	}
-	for _, o := range mut.SetHeaders {
-		mine[strings.ToLower(o.GetHeader().GetKey())] = true
+		})}, [2]string{":authority", base.Authority()})
 	}
 	group := rc.Attempts[0].ModelGroup
+	r.remove = make([]string, 0, len(h))
 	for k := range h {
-		if strings.HasPrefix(k, ":") || requiredHeaders[k] || mine[k] || st.forwardable(k, group) {
+		if strings.HasPrefix(k, ":") || requiredHeaders[k] || r.hasSet(k) || st.forwardable(k, group) {
 			continue
 		}
-		mut.RemoveHeaders = append(mut.RemoveHeaders, k)
+		r.remove = append(r.remove, k)
 	}
 }
 
 // fastEntry is one plan entry of the fast path's answer: its x-litellm-*
 // headers, the model the answer is restamped with, its prices.
 type fastEntry struct {
-	headers map[string]string
+	headers [][2]string
 	model   string
 	cost    bool
 	in, out float64
@@ -126,10 +112,20 @@ func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]fastEntry,
 		st.countCalls || len(st.Cfg.LiteLLM.ForwardHeadersGroups) > 0 || len(rc.Attempts) == 0 {
 		return nil, false
 	}
+	// Every entry's headers in one block: the try's x-litellm-* headers
+	// (clientHeaderPairs, without the duration the response side measures),
+	// then the context's response headers (which win over them).
+	per := numClientHeaders + len(rc.ResponseHeaders)
+	block := make([][2]string, 0, per*len(rc.Attempts))
+	overhead := overheadHeader(rc)
 	entries := make([]fastEntry, 0, len(rc.Attempts))
 	for i, a := range rc.Attempts {
 		d, ok := st.Router.Deployment(a.DeploymentId)
-		if !ok || !translated && !xds.FastPath(st.compiled(a.DeploymentId)) {
+		if !ok {
+			return nil, false
+		}
+		fd := st.fastDeps.get(st, d, a.Model)
+		if !fd.ok || !translated && !fd.fastPath {
 			return nil, false
 		}
 		if i > 0 && rc.Attempts[i-1].DeploymentId == a.DeploymentId {
@@ -138,21 +134,22 @@ func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]fastEntry,
 		if !s.OffPathOutcomes && st.Router.MayCoolDown(d) {
 			return nil, false
 		}
-		base, err := upstream.For(d)
-		if err != nil {
-			return nil, false
-		}
-		t := &try{st: st, rc: rc, d: d, a: a, index: i, base: base}
-		hs := t.clientHeaders()
-		delete(hs, "x-litellm-response-duration-ms") // the Lua filter measures it at the response
+		t := &try{st: st, rc: rc, d: d, a: a, index: i}
+		at := len(block)
+		block = t.appendClientHeaders(block, fd.apiBase, overhead)
+	next:
 		for k, v := range rc.ResponseHeaders {
-			hs[k] = v
+			for j := at; j < len(block); j++ {
+				if block[j][0] == k {
+					block[j][1] = v
+					continue next
+				}
+			}
+			block = append(block, [2]string{k, v})
 		}
-		e := fastEntry{headers: hs, model: t.responseModel()}
-		ci, cok := st.Router.Cost(d, d.Provider, a.Model, translator.Usage{PromptTokens: 1})
-		co, _ := st.Router.Cost(d, d.Provider, a.Model, translator.Usage{CompletionTokens: 1})
-		if cok && !translated { // a translated answer's cost is the module's (finalBody)
-			e.cost, e.in, e.out = true, ci, co
+		e := fastEntry{headers: block[at:len(block):len(block)], model: t.responseModel()}
+		if fd.cost && !translated { // a translated answer's cost is the module's (finalBody)
+			e.cost, e.in, e.out = true, fd.in, fd.out
 		}
 		entries = append(entries, e)
 	}
@@ -164,30 +161,23 @@ func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]fastEntry,
 // ("a"), the request's start in ms ("s").
 func fastAnswer(entries []fastEntry, startUnixNano int64) *structpb.Struct {
 	common := map[string]*structpb.Value{}
-	for k, v := range entries[0].headers {
-		same := true
-		for _, e := range entries[1:] {
-			if w, ok := e.headers[k]; !ok || w != v {
-				same = false
-				break
-			}
-		}
-		if same {
-			common[k] = structpb.NewStringValue(v)
+	for _, kv := range entries[0].headers {
+		if commonHeader(entries, kv[0], kv[1]) {
+			common[kv[0]] = structpb.NewStringValue(kv[1])
 		}
 	}
 	list := make([]*structpb.Value, 0, len(entries))
 	for _, e := range entries {
 		f := map[string]*structpb.Value{"m": structpb.NewStringValue(e.model)}
 		var own map[string]*structpb.Value
-		for k, v := range e.headers {
-			if _, ok := common[k]; ok {
+		for _, kv := range e.headers {
+			if _, ok := common[kv[0]]; ok {
 				continue
 			}
 			if own == nil {
 				own = map[string]*structpb.Value{}
 			}
-			own[k] = structpb.NewStringValue(v)
+			own[kv[0]] = structpb.NewStringValue(kv[1])
 		}
 		if own != nil {
 			f["h"] = structpb.NewStructValue(&structpb.Struct{Fields: own})

@@ -15,8 +15,8 @@ import (
 // sends every namespace with each entry (docs/architecture.md D49).
 func TestFastAnswerSharesCommonHeaders(t *testing.T) {
 	entries := []fastEntry{
-		{headers: map[string]string{"x-litellm-call-id": "c1", "x-litellm-model-id": "d1", "x-litellm-attempted-retries": "0"}, model: "gpt", cost: true, in: 1e-6, out: 2e-6},
-		{headers: map[string]string{"x-litellm-call-id": "c1", "x-litellm-model-id": "d2", "x-litellm-attempted-retries": "1"}, model: "gpt"},
+		{headers: pairsOf(map[string]string{"x-litellm-call-id": "c1", "x-litellm-model-id": "d1", "x-litellm-attempted-retries": "0"}), model: "gpt", cost: true, in: 1e-6, out: 2e-6},
+		{headers: pairsOf(map[string]string{"x-litellm-call-id": "c1", "x-litellm-model-id": "d2", "x-litellm-attempted-retries": "1"}), model: "gpt"},
 	}
 	got := fastAnswer(entries, 5_000_000)
 	common := got.Fields["h"].GetStructValue().GetFields()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
@@ -229,38 +228,11 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	if resp.GetImmediateResponse() != nil {
 		return replyAnswer(resp), true
 	}
-	cr := resp.GetRequestBody().GetResponse()
-	var out ModuleAnswer
-	n := len(body)
-	if b := cr.GetBodyMutation(); b != nil {
-		out.Body = b.GetBody()
-		n = len(out.Body)
+	if resp != nil || mod.routed == nil {
+		return ModuleAnswer{}, false // (a mock reply: never planned here)
 	}
-	// The request carries content-length n and no transfer-encoding, as
-	// withLength makes the ext_proc answer (written here without it).
-	length := strconv.Itoa(n)
-	out.Set = make([][2]string, 0, len(cr.GetHeaderMutation().GetSetHeaders())+1)
-	for _, o := range cr.GetHeaderMutation().GetSetHeaders() {
-		k, v := o.GetHeader().GetKey(), o.GetHeader().GetValue()
-		if k == "content-length" {
-			continue
-		}
-		if v == "" {
-			v = string(o.GetHeader().GetRawValue())
-		}
-		out.Set = append(out.Set, [2]string{k, v})
-	}
-	out.Set = append(out.Set, [2]string{"content-length", length})
-	if rm := cr.GetHeaderMutation().GetRemoveHeaders(); len(rm) > 0 {
-		out.Remove = append(rm, "transfer-encoding") // the answer is this request's own
-	} else {
-		out.Remove = removeTransferEncoding // read only
-	}
+	out := mod.routed.moduleAnswer(st, len(body))
 	out.Resp = mod.resp
-	out.Metadata = make([][2][]byte, 0, len(resp.GetDynamicMetadata().GetFields()))
-	for ns, v := range resp.GetDynamicMetadata().GetFields() {
-		out.Metadata = append(out.Metadata, [2][]byte{namespaceBytes(ns), marshalStruct(v.GetStructValue())})
-	}
 	return out, true
 }
 
@@ -295,20 +267,6 @@ func (m *ModuleFilter) plainBody(body []byte) (model string, ok bool) {
 		return !bad
 	})
 	return model, ok && !bad && model != ""
-}
-
-// namespaceBytes is ns as bytes, shared for the namespaces the filter
-// writes (the caller only reads them).
-func namespaceBytes(ns string) []byte {
-	if b, ok := namespaceNames[ns]; ok {
-		return b
-	}
-	return []byte(ns)
-}
-
-var namespaceNames = map[string][]byte{
-	contract.PlanMetadataNamespace: []byte(contract.PlanMetadataNamespace), contract.ContextMetadataNamespace: []byte(contract.ContextMetadataNamespace),
-	contract.FastMetadataNamespace: []byte(contract.FastMetadataNamespace), contract.FastAnswerMetadataNamespace: []byte(contract.FastAnswerMetadataNamespace),
 }
 
 func replyAnswer(resp *extprocv3.ProcessingResponse) ModuleAnswer {

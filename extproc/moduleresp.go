@@ -89,10 +89,12 @@ func moduleAnswerStruct(p *RespPlan) *structpb.Struct {
 	return &structpb.Struct{Fields: map[string]*structpb.Value{RespPlanKey: structpb.NewStringValue(string(b))}}
 }
 
-// moduleRoute is what routeRequestFor hands the module besides the
-// ext_proc answer: the fast path's answer plan (nil when not fast).
+// moduleRoute is what routeRequestFor hands the module instead of the
+// ext_proc answer: the planned request's answer (routed.go, D65) and the
+// fast path's answer plan (nil when not fast).
 type moduleRoute struct {
-	resp *RespPlan
+	routed *routed
+	resp   *RespPlan
 }
 
 // respPlanOfEntries is the answer plan of a fast request's entries:
@@ -101,18 +103,19 @@ type moduleRoute struct {
 // same value.
 func respPlanOfEntries(entries []fastEntry, startUnixNano int64, stream, usage bool) *RespPlan {
 	p := &RespPlan{StartMs: startUnixNano / 1e6, Stream: stream, Usage: stream && usage, Entries: make([]RespEntry, len(entries))}
-	common := func(k, v string) bool {
-		for _, e := range entries {
-			if w, ok := e.headers[k]; !ok || w != v {
-				return false
-			}
-		}
-		return true
+	// The headers in one block: the common ones, then each entry's own.
+	n := 0
+	for _, e := range entries {
+		n += len(e.headers)
 	}
-	for k, v := range entries[0].headers {
-		if common(k, v) {
-			p.Common = append(p.Common, [2]string{k, v})
+	block := make([][2]string, 0, n)
+	for _, kv := range entries[0].headers {
+		if commonHeader(entries, kv[0], kv[1]) {
+			block = append(block, kv)
 		}
+	}
+	if len(block) > 0 {
+		p.Common = block[:len(block):len(block)]
 	}
 	for i, e := range entries {
 		r := &p.Entries[i]
@@ -120,14 +123,38 @@ func respPlanOfEntries(entries []fastEntry, startUnixNano int64, stream, usage b
 		if e.cost {
 			r.Cost, r.In, r.Out = true, e.in, e.out
 		}
-		for k, v := range e.headers {
-			if w, ok := entries[0].headers[k]; ok && w == v && common(k, v) {
+		at := len(block)
+		for _, kv := range e.headers {
+			if commonHeader(entries, kv[0], kv[1]) {
 				continue
 			}
-			r.Headers = append(r.Headers, [2]string{k, v})
+			block = append(block, kv)
+		}
+		if len(block) > at {
+			r.Headers = block[at:len(block):len(block)]
 		}
 	}
 	return p
+}
+
+// commonHeader reports whether every entry has header k with value v.
+func commonHeader(entries []fastEntry, k, v string) bool {
+	for _, e := range entries {
+		if w, ok := headerIn(e.headers, k); !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// headerIn is the value of header k among hs.
+func headerIn(hs [][2]string, k string) (string, bool) {
+	for _, kv := range hs {
+		if kv[0] == k {
+			return kv[1], true
+		}
+	}
+	return "", false
 }
 
 // ParseRespPlan reads a handed-on request's RespPlan.

@@ -1,6 +1,7 @@
 package extproc
 
 import (
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -16,19 +17,19 @@ import (
 // prices on some, a stream with and without include_usage.
 func TestRespPlanOfEntries(t *testing.T) {
 	sets := [][]fastEntry{
-		{{headers: map[string]string{"x-litellm-model-id": "a", "x-litellm-model-group": "g"}, model: "g", cost: true, in: 1e-6, out: 2e-6}},
+		{{headers: pairsOf(map[string]string{"x-litellm-model-id": "a", "x-litellm-model-group": "g"}), model: "g", cost: true, in: 1e-6, out: 2e-6}},
 		{
-			{headers: map[string]string{"x-litellm-model-id": "a", "x-litellm-model-group": "g", "x-litellm-attempted-retries": "0"}, model: "g", cost: true, in: 1, out: 2},
-			{headers: map[string]string{"x-litellm-model-id": "b", "x-litellm-model-group": "g", "x-litellm-attempted-retries": "1"}, model: "g"},
-			{headers: map[string]string{"x-litellm-model-id": "c", "x-litellm-model-group": "g", "x-litellm-attempted-retries": "2", "x-litellm-attempted-fallbacks": "1"}, model: "h", cost: true, in: 3, out: 4},
+			{headers: pairsOf(map[string]string{"x-litellm-model-id": "a", "x-litellm-model-group": "g", "x-litellm-attempted-retries": "0"}), model: "g", cost: true, in: 1, out: 2},
+			{headers: pairsOf(map[string]string{"x-litellm-model-id": "b", "x-litellm-model-group": "g", "x-litellm-attempted-retries": "1"}), model: "g"},
+			{headers: pairsOf(map[string]string{"x-litellm-model-id": "c", "x-litellm-model-group": "g", "x-litellm-attempted-retries": "2", "x-litellm-attempted-fallbacks": "1"}), model: "h", cost: true, in: 3, out: 4},
 		},
 		{
-			{headers: map[string]string{"x-litellm-model-group": "g", "only-first": "1"}, model: "g"},
-			{headers: map[string]string{"x-litellm-model-group": "g"}, model: "g"},
+			{headers: pairsOf(map[string]string{"x-litellm-model-group": "g", "only-first": "1"}), model: "g"},
+			{headers: pairsOf(map[string]string{"x-litellm-model-group": "g"}), model: "g"},
 		},
 		{
-			{headers: map[string]string{}, model: "g"},
-			{headers: map[string]string{"late": "x"}, model: "g"},
+			{headers: pairsOf(map[string]string{}), model: "g"},
+			{headers: pairsOf(map[string]string{"late": "x"}), model: "g"},
 		},
 	}
 	norm := func(p *RespPlan) *RespPlan {
@@ -64,4 +65,13 @@ func TestRespPlanOfEntries(t *testing.T) {
 			}
 		}
 	}
+}
+
+// pairsOf is a fast entry's headers from a map (sorted by name).
+func pairsOf(m map[string]string) [][2]string {
+	out := make([][2]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, [2]string{k, m[k]})
+	}
+	return out
 }

@@ -83,8 +83,8 @@ func TestRespStream(t *testing.T) {
 // module the same plan.
 func TestRespPlanOf(t *testing.T) {
 	a := fastAnswer([]fastEntry{
-		{headers: map[string]string{"x-litellm-model-id": "a", "x-litellm-model-group": "g"}, model: "g", cost: true, in: 1, out: 2},
-		{headers: map[string]string{"x-litellm-model-id": "b", "x-litellm-model-group": "g"}, model: "g"},
+		{headers: pairsOf(map[string]string{"x-litellm-model-id": "a", "x-litellm-model-group": "g"}), model: "g", cost: true, in: 1, out: 2},
+		{headers: pairsOf(map[string]string{"x-litellm-model-id": "b", "x-litellm-model-group": "g"}), model: "g"},
 	}, 1700000000123456789)
 	p := respPlanOf(a)
 	if p.StartMs != 1700000000123 || len(p.Entries) != 2 || len(p.Common) != 1 || p.Common[0] != [2]string{"x-litellm-model-group", "g"} ||

@@ -87,13 +87,13 @@ func (st *State) upcomingDeployment(id string) (*config.Deployment, bool) {
 // every plan entry, in order, each ended by a newline, from which the
 // module's upstream filter takes a try's deployment on an upstream host's
 // cluster by its attempt number (D62).
-func planDeployments(rc *llmgatev1.RequestContext) string {
+func planDeployments(plan []*llmgatev1.Attempt) string {
 	n := 0
-	for _, a := range rc.Attempts {
+	for _, a := range plan {
 		n += len(a.DeploymentId) + 1
 	}
 	b := make([]byte, 0, n)
-	for _, a := range rc.Attempts {
+	for _, a := range plan {
 		b = append(b, a.DeploymentId...)
 		b = append(b, '\n')
 	}

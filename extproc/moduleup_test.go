@@ -92,8 +92,8 @@ model_list:
 	if d, ok := st.tryDeployment("dep_host_a_test_80", rc, 1); !ok || d.ID != "ga" {
 		t.Errorf("the outcome log's try 1 on a host cluster → %v", d)
 	}
-	if planDeployments(rc) != "my_star\nga\n" {
-		t.Errorf("llmgate.fast d = %q", planDeployments(rc))
+	if planDeployments(rc.Attempts) != "my_star\nga\n" {
+		t.Errorf("llmgate.fast d = %q", planDeployments(rc.Attempts))
 	}
 }
 

@@ -17,6 +17,9 @@ import (
 type planGroupCache struct {
 	mu sync.RWMutex
 	m  map[planGroupKey]*structpb.Value
+	// b are the groups serialized (google.protobuf.Value), for the
+	// module's metadata written as bytes (routed.go, D65).
+	b map[planGroupKey][]byte
 }
 
 type planGroupKey struct {
@@ -46,6 +49,28 @@ func (c *planGroupCache) group(st *State, i int, a *llmgatev1.Attempt) *structpb
 		c.m = map[planGroupKey]*structpb.Value{}
 	}
 	c.m[k] = v
+	c.mu.Unlock()
+	return v
+}
+
+// groupBytes is group(st, i, a) serialized; the result must not be modified.
+func (c *planGroupCache) groupBytes(st *State, i int, a *llmgatev1.Attempt) []byte {
+	if i >= planGroupsCached {
+		return appendValue(nil, planGroup(st, i, a))
+	}
+	k := planGroupKey{a.DeploymentId, a.Provider, i}
+	c.mu.RLock()
+	v, ok := c.b[k]
+	c.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = appendValue(nil, planGroup(st, i, a))
+	c.mu.Lock()
+	if c.b == nil {
+		c.b = map[planGroupKey][]byte{}
+	}
+	c.b[k] = v
 	c.mu.Unlock()
 	return v
 }

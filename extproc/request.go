@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -130,7 +129,9 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 }
 
 // routeRequestFor is routeRequest; with mod (the module's Serve) the fast
-// path's answer plan goes into mod instead of llmgate.fp (D60).
+// path's answer plan goes into mod instead of llmgate.fp (D60), and a
+// planned request's answer into mod.routed instead of the ext_proc answer
+// (nil: D65).
 func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body []byte, start time.Time, ticket *fallbackTicket, id identity, mod *moduleRoute) (_ *extprocv3.ProcessingResponse, te *translator.Error) {
 	var f requestFields
 	if e := readFields(body, &f); e != nil {
@@ -237,42 +238,29 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if err != nil {
 		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
 	}
-	var set []*corev3.HeaderValueOption
 	t := s.perTryTimeout(st, first, &f)
 	sp := st.planSpacing(plan, t) // the module spaces same-deployment retries (spacing_module.go, D59)
 	if sp != nil {
 		t = sp.envoy
 	}
-	if t > 0 {
-		set = hdrs(4, contract.GroupHeader, routeGroup(res.Group, plan, ticket), "x-envoy-max-retries", strconv.Itoa(len(plan)-1),
-			"x-envoy-upstream-rq-per-try-timeout-ms", strconv.FormatInt(t.Milliseconds(), 10))
-	} else {
-		set = hdrs(4, contract.GroupHeader, routeGroup(res.Group, plan, ticket), "x-envoy-max-retries", strconv.Itoa(len(plan)-1))
-	}
-	md, err := planMetadata(st, plan, enc)
-	if err != nil {
-		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
-	}
-	// The group, for Envoy's own replies (the 408 of a timed-out request names it).
 	// The group, for Envoy's own replies (the 408 of a timed-out request
 	// names it); the group, the requested name and the client's path for
 	// the access log (upstream filters rewrite :path).
-	cf := md.Fields[contract.ContextMetadataNamespace].GetStructValue().Fields
-	sv := stringValues(ctx.ModelGroup, ctx.RequestedModel, clientPath(h[":path"]))
-	cf["group"], cf["model"], cf["path"] = &sv[0], &sv[1], &sv[2]
-	if sp != nil {
-		sp.addTo(cf)
+	r := &routed{plan: plan, ctx: enc, group: ctx.ModelGroup, model: ctx.RequestedModel, path: clientPath(h[":path"]), spacing: sp, body: prepared}
+	r.set = append(r.setBuf[:0], [2]string{contract.GroupHeader, routeGroup(res.Group, plan, ticket)}, [2]string{"x-envoy-max-retries", strconv.Itoa(len(plan) - 1)})
+	if t > 0 {
+		r.set = append(r.set, [2]string{"x-envoy-upstream-rq-per-try-timeout-ms", strconv.FormatInt(t.Milliseconds(), 10)})
 	}
-	cr := &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{SetHeaders: set}, ClearRouteCache: true}
-	s.fastTag(st, ctx, h, md, cr.HeaderMutation, mod) // D45
-	if prepared != nil {
-		cr.HeaderMutation.SetHeaders = append(cr.HeaderMutation.SetHeaders, hdr("content-length", strconv.Itoa(len(prepared))))
-		cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: prepared}}
+	s.fastTag(st, ctx, h, r, mod) // D45
+	if mod != nil {
+		mod.routed = r // written as bytes by the module (routed.go, D65)
+		return nil, nil
 	}
-	return &extprocv3.ProcessingResponse{
-		Response:        &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{Response: cr}},
-		DynamicMetadata: md,
-	}, nil
+	resp, err := r.processingResponse(st)
+	if err != nil {
+		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
+	}
+	return resp, nil
 }
 
 // routeGroup is the group whose route Envoy takes: the requested group, or

@@ -78,6 +78,8 @@ type State struct {
 
 	// planGroups are the plan metadata's priority groups (planmeta.go).
 	planGroups planGroupCache
+	// fastDeps: the fast path's static work per deployment (routed.go).
+	fastDeps fastDepCache
 }
 
 // WithKeys serves virtual keys from k (the management API, the request
