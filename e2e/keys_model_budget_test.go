@@ -123,3 +123,61 @@ func runModelBudgets(t *testing.T, g *Gateway, module bool) {
 		t.Fatalf("the team's gpt-x after its period: %v", err)
 	}
 }
+
+// A team member's temporary budget increase (/team/member_update
+// temp_budget_increase + temp_budget_expiry, D68) through Envoy: the member
+// refused at max_budget_in_team is served again by the next request; on
+// PostgreSQL the increase is in LiteLLM_BudgetTable's own columns.
+func TestTeamMemberTempBudgetEmbedded(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	g := startGatewayArgs(t, keysConfig(fake.URL(), ""), moduleArgs, "LLMGATE_DATA_DIR="+t.TempDir())
+	waitLog(t, g, "llmgate module: config")
+	runMemberTempBudget(t, g)
+}
+
+func TestTeamMemberTempBudgetPostgres(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	pg := pgtest.Start(t)
+	url := pg.NewDatabase(t)
+	g := startGatewayArgs(t, keysConfig(fake.URL(), url), []string{"--request-filter=extproc"}, "LLMGATE_DATA_DIR="+t.TempDir())
+	runMemberTempBudget(t, g)
+	if n := pg.Exec(t, url, `SELECT b.temp_budget_increase::text || ':' || (b.temp_budget_expiry > now())::text FROM "LiteLLM_TeamMembership" m
+		JOIN "LiteLLM_BudgetTable" b ON b.budget_id = m.budget_id WHERE m.team_id = 'tb-team' AND m.user_id = 'tb-user'`); n != "1:true" {
+		t.Fatalf("the member's LiteLLM_BudgetTable row: %q", n)
+	}
+}
+
+func runMemberTempBudget(t *testing.T, g *Gateway) {
+	k := keyAPI{t, g}
+	for _, c := range [][2]string{
+		{"/team/new", `{"team_id":"tb-team"}`},
+		{"/team/member_add", `{"team_id":"tb-team","member":{"role":"user","user_id":"tb-user"},"max_budget_in_team":0.000001}`},
+	} {
+		if st, m := k.call("POST", c[0], master, c[1]); st != 200 {
+			t.Fatalf("%s: %d %v", c[0], st, m)
+		}
+	}
+	key, _ := k.generate(`{"team_id":"tb-team","user_id":"tb-user"}`)
+	if st, e, _ := k.chat(key, "gpt-x"); st != 200 {
+		t.Fatalf("first request: %d %v", st, e)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, e, _ := k.chat(key, "gpt-x")
+		if st == 400 && e["type"] == "budget_exceeded" {
+			break
+		}
+		if st != 200 || time.Now().After(deadline) {
+			t.Fatalf("the member's spent budget: %d %v", st, e)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	expiry := time.Now().UTC().Add(24 * time.Hour).Format("2006-01-02T15:04:05")
+	st, m := k.call("POST", "/team/member_update", master, `{"team_id":"tb-team","user_id":"tb-user","temp_budget_increase":1,"temp_budget_expiry":"`+expiry+`"}`)
+	if st != 200 || m["temp_budget_increase"] != 1.0 {
+		t.Fatalf("/team/member_update: %d %v", st, m)
+	}
+	if st, e, _ := k.chat(key, "gpt-x"); st != 200 {
+		t.Fatalf("the member with the increase: %d %v", st, e)
+	}
+}

@@ -227,7 +227,7 @@ func (s *Service) memberBudget(teamID, userID string) (*float64, float64) {
 	if b == nil {
 		return nil, 0
 	}
-	return b.MaxBudget, s.mspnd[mk]
+	return memberMax(b, s.now()), s.mspnd[mk]
 }
 
 func (s *Service) budget(id string) *keystore.Budget {

@@ -22,6 +22,7 @@ func budgetView(b *keystore.Budget) map[string]any {
 		"budget_id": b.BudgetID, "max_budget": b.MaxBudget, "soft_budget": b.SoftBudget, "max_parallel_requests": b.MaxParallelRequests,
 		"tpm_limit": b.TPMLimit, "rpm_limit": b.RPMLimit, "model_max_budget": mapOrNil(b.ModelMaxBudget),
 		"budget_duration": nilIfEmpty(b.BudgetDuration), "budget_reset_at": timeOrNil(b.BudgetResetAt),
+		"temp_budget_increase": b.TempBudgetIncrease, "temp_budget_expiry": timeOrNil(b.TempBudgetExpiry),
 		"created_at": b.CreatedAt.UTC().Format(time.RFC3339Nano), "created_by": b.CreatedBy,
 		"updated_at": b.UpdatedAt.UTC().Format(time.RFC3339Nano), "updated_by": b.UpdatedBy,
 	}

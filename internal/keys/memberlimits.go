@@ -42,6 +42,57 @@ type budgetPatch struct {
 	// team's models again).
 	allowed    []string
 	setAllowed bool
+	// A temporary budget increase (temp_budget_increase with
+	// temp_budget_expiry; both nil clear it).
+	tempInc *float64
+	tempExp *time.Time
+	setTemp bool
+}
+
+// readTempPatch reads a member's temporary budget increase, as the key's
+// (tempbudget.go): both fields together, the expiry an ISO date or
+// date-time (UTC when it names no zone); null for both clears it.
+func readTempPatch(req map[string]any, p *budgetPatch) *Error {
+	inc, hasInc := req[metaTempIncrease]
+	exp, hasExp := req[metaTempExpiry]
+	if !hasInc && !hasExp {
+		return nil
+	}
+	if hasInc != hasExp || (inc == nil) != (exp == nil) {
+		return badRequest("temp_budget_increase and temp_budget_expiry must be set together")
+	}
+	p.setTemp, p.anyField = true, true
+	if inc == nil {
+		return nil
+	}
+	f, e := optNumber(metaTempIncrease, inc, maxMoney)
+	if e != nil {
+		return e
+	}
+	s, ok := exp.(string)
+	if !ok {
+		return badRequest("temp_budget_expiry must be an ISO date or date-time")
+	}
+	t, ok := parseISOTime(s)
+	if !ok {
+		return badRequest("temp_budget_expiry must be an ISO date or date-time")
+	}
+	t = t.UTC()
+	p.tempInc, p.tempExp = f, &t
+	return nil
+}
+
+// memberMax is a member budget's max budget, raised by its temporary
+// increase while that lasts (as a key's: only a budget that has a max).
+func memberMax(b *keystore.Budget, now time.Time) *float64 {
+	if b == nil || b.MaxBudget == nil {
+		return nil
+	}
+	if b.TempBudgetIncrease != nil && *b.TempBudgetIncrease > 0 && b.TempBudgetExpiry != nil && b.TempBudgetExpiry.After(now) {
+		v := *b.MaxBudget + *b.TempBudgetIncrease
+		return &v
+	}
+	return b.MaxBudget
 }
 
 // readPatch reads the fields names[0..3] (max budget, rpm, tpm, duration) of req.
@@ -92,12 +143,16 @@ func (p budgetPatch) apply(b *keystore.Budget) {
 	if p.setAllowed {
 		b.AllowedModels = p.allowed
 	}
+	if p.setTemp {
+		b.TempBudgetIncrease, b.TempBudgetExpiry = p.tempInc, p.tempExp
+	}
 }
 
 // hasLimit: a member budget with none of these set is no budget (LiteLLM
 // disconnects it).
 func hasLimit(b *keystore.Budget) bool {
-	return b.MaxBudget != nil || b.RPMLimit != nil || b.TPMLimit != nil || b.BudgetDuration != "" || len(b.ModelMaxBudget) > 0 || len(b.AllowedModels) > 0
+	return b.MaxBudget != nil || b.RPMLimit != nil || b.TPMLimit != nil || b.BudgetDuration != "" || len(b.ModelMaxBudget) > 0 || len(b.AllowedModels) > 0 ||
+		b.TempBudgetIncrease != nil
 }
 
 func budgetIDFor(alias string) string {
@@ -219,6 +274,9 @@ func (s *Service) memberUpdate(ctx context.Context, req map[string]any, c Caller
 		}
 		p.setAllowed, p.anyField = true, true
 	}
+	if e := readTempPatch(req, &p); e != nil {
+		return nil, e
+	}
 	t, err := s.o.Store.GetTeam(ctx, id)
 	if err != nil {
 		if errors.Is(err, keystore.ErrNotFound) {
@@ -259,6 +317,9 @@ func (s *Service) memberUpdate(ctx context.Context, req map[string]any, c Caller
 		"max_budget_in_team": p.maxBudget, "tpm_limit": p.tpm, "rpm_limit": p.rpm, "budget_duration": nilIfEmpty(p.duration), "allowed_models": nil}
 	if p.setAllowed {
 		out["allowed_models"] = p.allowed
+	}
+	if p.setTemp {
+		out[metaTempIncrease], out[metaTempExpiry] = p.tempInc, timeOrNil(p.tempExp)
 	}
 	return out, nil
 }

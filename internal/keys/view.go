@@ -439,7 +439,7 @@ func (s *Service) budgetCrossedLocked(e *SpendEvent, key, team, user, member flo
 	if e.TeamID != "" && e.UserID != "" {
 		mk := keystore.MemberKey(e.TeamID, e.UserID)
 		if m := s.members[mk]; m != nil && m.BudgetID != "" && s.budgets[m.BudgetID] != nil {
-			return over(member, s.mspnd[mk], s.budgets[m.BudgetID].MaxBudget)
+			return over(member, s.mspnd[mk], memberMax(s.budgets[m.BudgetID], s.now()))
 		}
 	}
 	return false

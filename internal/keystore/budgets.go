@@ -18,7 +18,11 @@ type Budget struct {
 	ModelMaxBudget      map[string]any `json:"model_max_budget,omitempty"`
 	// AllowedModels narrows a team member's models below the team's (a
 	// member's budget row; empty: the team's models).
-	AllowedModels  []string   `json:"allowed_models,omitempty"`
+	AllowedModels []string `json:"allowed_models,omitempty"`
+	// TempBudgetIncrease raises MaxBudget until TempBudgetExpiry (a team
+	// member's temporary budget increase, /team/member_update).
+	TempBudgetIncrease *float64   `json:"temp_budget_increase,omitempty"`
+	TempBudgetExpiry   *time.Time `json:"temp_budget_expiry,omitempty"`
 	BudgetDuration string     `json:"budget_duration,omitempty"`
 	BudgetResetAt  *time.Time `json:"budget_reset_at,omitempty"`
 	CreatedAt      time.Time  `json:"created_at"`

@@ -191,4 +191,9 @@ var migrations = []string{
 	// 7: a team member's own model list (LiteLLM_BudgetTable.allowed_models,
 	// as in LiteLLM's schema.prisma) where an older schema lacks it.
 	`ALTER TABLE "LiteLLM_BudgetTable" ADD COLUMN IF NOT EXISTS "allowed_models" TEXT[] DEFAULT ARRAY[]::TEXT[]`,
+	// 8: a team member's temporary budget increase (LiteLLM_BudgetTable's
+	// temp_budget_increase / temp_budget_expiry, as in LiteLLM's schema.prisma)
+	// where an older schema lacks them.
+	`ALTER TABLE "LiteLLM_BudgetTable" ADD COLUMN IF NOT EXISTS "temp_budget_increase" DOUBLE PRECISION;
+	ALTER TABLE "LiteLLM_BudgetTable" ADD COLUMN IF NOT EXISTS "temp_budget_expiry" TIMESTAMP(3)`,
 }

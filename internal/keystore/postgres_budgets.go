@@ -15,7 +15,7 @@ import (
 //   - LiteLLM_BudgetTable: budget_id, max_budget, soft_budget,
 //     max_parallel_requests, tpm_limit, rpm_limit, model_max_budget,
 //     budget_duration, budget_reset_at, created_at, created_by, updated_at,
-//     updated_by.
+//     updated_by, allowed_models, temp_budget_increase, temp_budget_expiry.
 //   - LiteLLM_TeamMembership: user_id, team_id, spend, budget_id.
 //   - LiteLLM_EndUserTable: user_id, alias, spend, allowed_model_region,
 //     default_model, budget_id, blocked.
@@ -24,13 +24,14 @@ import (
 
 const budgetCols = `budget_id, max_budget, soft_budget, max_parallel_requests::bigint, tpm_limit, rpm_limit, COALESCE(model_max_budget,'{}'),
 	COALESCE(budget_duration,''), budget_reset_at, created_at, COALESCE(created_by,''), updated_at, COALESCE(updated_by,''),
-	COALESCE(allowed_models, ARRAY[]::text[])`
+	COALESCE(allowed_models, ARRAY[]::text[]), temp_budget_increase, temp_budget_expiry`
 
 func scanBudget(row pgx.Row) (*Budget, error) {
 	b := &Budget{}
 	var mmb []byte
 	err := row.Scan(&b.BudgetID, &b.MaxBudget, &b.SoftBudget, &b.MaxParallelRequests, &b.TPMLimit, &b.RPMLimit, &mmb,
-		&b.BudgetDuration, &b.BudgetResetAt, &b.CreatedAt, &b.CreatedBy, &b.UpdatedAt, &b.UpdatedBy, &b.AllowedModels)
+		&b.BudgetDuration, &b.BudgetResetAt, &b.CreatedAt, &b.CreatedBy, &b.UpdatedAt, &b.UpdatedBy, &b.AllowedModels,
+		&b.TempBudgetIncrease, &b.TempBudgetExpiry)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -38,21 +39,24 @@ func scanBudget(row pgx.Row) (*Budget, error) {
 		return nil, err
 	}
 	_ = json.Unmarshal(mmb, &b.ModelMaxBudget)
-	b.BudgetResetAt = utc(b.BudgetResetAt)
+	b.BudgetResetAt, b.TempBudgetExpiry = utc(b.BudgetResetAt), utc(b.TempBudgetExpiry)
 	b.CreatedAt, b.UpdatedAt = b.CreatedAt.UTC(), b.UpdatedAt.UTC()
 	return b, nil
 }
 
 func (p *Postgres) PutBudget(ctx context.Context, b *Budget) error {
 	_, err := p.pool.Exec(ctx, `INSERT INTO "LiteLLM_BudgetTable" (budget_id, max_budget, soft_budget, max_parallel_requests, tpm_limit, rpm_limit,
-		model_max_budget, budget_duration, budget_reset_at, created_at, created_by, updated_at, updated_by, allowed_models)
-		VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, NULLIF($8,''), $9, $10, $11, $12, $13, $14)
+		model_max_budget, budget_duration, budget_reset_at, created_at, created_by, updated_at, updated_by, allowed_models,
+		temp_budget_increase, temp_budget_expiry)
+		VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, NULLIF($8,''), $9, $10, $11, $12, $13, $14, $15, $16)
 		ON CONFLICT (budget_id) DO UPDATE SET max_budget=EXCLUDED.max_budget, soft_budget=EXCLUDED.soft_budget,
 		max_parallel_requests=EXCLUDED.max_parallel_requests, tpm_limit=EXCLUDED.tpm_limit, rpm_limit=EXCLUDED.rpm_limit,
 		model_max_budget=EXCLUDED.model_max_budget, budget_duration=EXCLUDED.budget_duration, budget_reset_at=EXCLUDED.budget_reset_at,
-		updated_at=EXCLUDED.updated_at, updated_by=EXCLUDED.updated_by, allowed_models=EXCLUDED.allowed_models`,
+		updated_at=EXCLUDED.updated_at, updated_by=EXCLUDED.updated_by, allowed_models=EXCLUDED.allowed_models,
+		temp_budget_increase=EXCLUDED.temp_budget_increase, temp_budget_expiry=EXCLUDED.temp_budget_expiry`,
 		b.BudgetID, b.MaxBudget, b.SoftBudget, b.MaxParallelRequests, b.TPMLimit, b.RPMLimit, jsonArg(b.ModelMaxBudget),
-		b.BudgetDuration, utc(b.BudgetResetAt), nowUTC(b.CreatedAt), b.CreatedBy, nowUTC(b.UpdatedAt), b.UpdatedBy, textArray(b.AllowedModels))
+		b.BudgetDuration, utc(b.BudgetResetAt), nowUTC(b.CreatedAt), b.CreatedBy, nowUTC(b.UpdatedAt), b.UpdatedBy, textArray(b.AllowedModels),
+		b.TempBudgetIncrease, utc(b.TempBudgetExpiry))
 	if err != nil {
 		return fmt.Errorf("key store: put budget: %w", err)
 	}

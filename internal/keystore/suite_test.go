@@ -281,7 +281,8 @@ func runSuite(t *testing.T, mk func(t *testing.T) opener) {
 		s := open(t)
 		past := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		must(t, s.PutBudget(ctx, &Budget{BudgetID: "free", MaxBudget: ptr(1.5), SoftBudget: ptr(1.0), RPMLimit: ptr[int64](7),
-			BudgetDuration: "1d", BudgetResetAt: &past, CreatedBy: "admin", UpdatedBy: "admin"}))
+			BudgetDuration: "1d", BudgetResetAt: &past, CreatedBy: "admin", UpdatedBy: "admin",
+			TempBudgetIncrease: ptr(2.5), TempBudgetExpiry: &past}))
 		must(t, s.PutMembership(ctx, &Membership{TeamID: "t1", UserID: "u1", BudgetID: "free"}))
 		must(t, s.PutEndUser(ctx, &EndUser{UserID: "cust-1", Alias: "Acme", BudgetID: "free"}))
 		must(t, s.PutKey(ctx, &Key{Token: "kb", BudgetID: "free", SoftBudgetCooldown: true}))
@@ -294,7 +295,8 @@ func runSuite(t *testing.T, mk func(t *testing.T) opener) {
 		s = open(t)
 		b, err := s.GetBudget(ctx, "free")
 		must(t, err)
-		if *b.MaxBudget != 1.5 || *b.SoftBudget != 1.0 || *b.RPMLimit != 7 || b.BudgetDuration != "1d" || b.CreatedBy != "admin" {
+		if *b.MaxBudget != 1.5 || *b.SoftBudget != 1.0 || *b.RPMLimit != 7 || b.BudgetDuration != "1d" || b.CreatedBy != "admin" ||
+			b.TempBudgetIncrease == nil || *b.TempBudgetIncrease != 2.5 || b.TempBudgetExpiry == nil || !b.TempBudgetExpiry.Equal(past) {
 			t.Fatalf("budget %+v", b)
 		}
 		ms, err := s.ListMemberships(ctx)
