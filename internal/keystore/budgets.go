@@ -23,12 +23,12 @@ type Budget struct {
 	// member's temporary budget increase, /team/member_update).
 	TempBudgetIncrease *float64   `json:"temp_budget_increase,omitempty"`
 	TempBudgetExpiry   *time.Time `json:"temp_budget_expiry,omitempty"`
-	BudgetDuration string     `json:"budget_duration,omitempty"`
-	BudgetResetAt  *time.Time `json:"budget_reset_at,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
-	CreatedBy      string     `json:"created_by,omitempty"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	UpdatedBy      string     `json:"updated_by,omitempty"`
+	BudgetDuration     string     `json:"budget_duration,omitempty"`
+	BudgetResetAt      *time.Time `json:"budget_reset_at,omitempty"`
+	CreatedAt          time.Time  `json:"created_at"`
+	CreatedBy          string     `json:"created_by,omitempty"`
+	UpdatedAt          time.Time  `json:"updated_at"`
+	UpdatedBy          string     `json:"updated_by,omitempty"`
 }
 
 // Membership is one LiteLLM_TeamMembership row: a user's spend within a
