@@ -26,7 +26,9 @@ func (st *State) authorizeKey(id identity, ticket *fallbackTicket, model, group,
 		return nil, nil
 	}
 	// The limit counters' round trips are bounded by keys.LimitTimeout.
-	g, e := st.keys.AuthorizeRequest(context.Background(), keys.Check{Token: id.token, Presented: id.presented, Models: []string{model, group}, EndUser: endUser})
+	var models [2]string // the requested name, then its model group (on the stack)
+	models[0], models[1] = model, group
+	g, e := st.keys.AuthorizeRequest(context.Background(), keys.Check{Token: id.token, Presented: id.presented, Models: models[:], EndUser: endUser})
 	if e != nil {
 		return nil, keyError(e)
 	}

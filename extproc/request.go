@@ -209,12 +209,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if grant != nil {
 		ctx.KeyHash, ctx.KeyAlias, ctx.TeamId, ctx.UserId = grant.Token, grant.KeyAlias, grant.TeamID, grant.UserID
 		ctx.KeyParallel = grant.Parallel
-		if ctx.ResponseHeaders == nil {
-			ctx.ResponseHeaders = map[string]string{}
-		}
-		for k, v := range grant.Headers {
-			ctx.ResponseHeaders[k] = v
-		}
+		ctx.ResponseHeaders = grant.AddHeaders(ctx.ResponseHeaders)
 	} else if id.token != "" {
 		ctx.KeyHash = id.token
 	}

@@ -37,8 +37,58 @@ type Grant struct {
 	// Parallel: the request holds one of the key's max_parallel_requests
 	// slots; End must release it.
 	Parallel bool
-	// Headers go to the client's response (x-litellm-key-*).
+	// Headers are the limit headers for the client's response
+	// (x-litellm-key-remaining-*; nil when none); AddHeaders adds them with
+	// the key's spend and max budget.
 	Headers map[string]string
+	// key: a virtual key's grant (x-litellm-key-spend); maxBudget with
+	// hasMax: x-litellm-key-max-budget.
+	key, hasMax bool
+	maxBudget   float64
+}
+
+// setHeader sets a limit header.
+func (g *Grant) setHeader(name, v string) {
+	if g.Headers == nil {
+		g.Headers = make(map[string]string, 2)
+	}
+	g.Headers[name] = v
+}
+
+// AddHeaders adds the grant's x-litellm-key-* headers to dst (made when
+// nil) and returns it: the key's spend before the request, its max budget,
+// and the limit headers.
+func (g *Grant) AddHeaders(dst map[string]string) map[string]string {
+	if dst == nil {
+		dst = make(map[string]string, len(g.Headers)+2)
+	}
+	if g.key {
+		dst["x-litellm-key-spend"] = strconv.FormatFloat(g.Spend, 'f', -1, 64)
+	}
+	if g.hasMax {
+		dst["x-litellm-key-max-budget"] = strconv.FormatFloat(g.maxBudget, 'f', -1, 64)
+	}
+	for k, v := range g.Headers {
+		dst[k] = v
+	}
+	return dst
+}
+
+// Header is one x-litellm-key-* header of the grant ("" when not set).
+func (g *Grant) Header(name string) string {
+	switch name {
+	case "x-litellm-key-spend":
+		if g.key {
+			return strconv.FormatFloat(g.Spend, 'f', -1, 64)
+		}
+	case "x-litellm-key-max-budget":
+		if g.hasMax {
+			return strconv.FormatFloat(g.maxBudget, 'f', -1, 64)
+		}
+	default:
+		return g.Headers[name]
+	}
+	return ""
 }
 
 // Abbreviate shows a key as LiteLLM's key_name does: sk-...last4.
@@ -86,7 +136,7 @@ func (s *Service) Authorize(ctx context.Context, token, presented string, models
 // and nil Error: an unknown token (c.Token set), or nothing to check.
 func (s *Service) AuthorizeRequest(ctx context.Context, c Check) (*Grant, *Error) {
 	now := s.now()
-	g := &Grant{Token: c.Token, Headers: map[string]string{}}
+	g := &Grant{Token: c.Token}
 	var k *keystore.Key
 	var team *keystore.Team
 	var user *keystore.User
@@ -103,9 +153,9 @@ func (s *Service) AuthorizeRequest(ctx context.Context, c Check) (*Grant, *Error
 			return nil, e
 		}
 		g.KeyAlias, g.TeamID, g.UserID, g.Spend = k.KeyAlias, k.TeamID, k.UserID, spend
-		g.Headers["x-litellm-key-spend"] = strconv.FormatFloat(spend, 'f', -1, 64)
+		g.key = true
 		if mb := s.keyMaxBudget(k); mb != nil {
-			g.Headers["x-litellm-key-max-budget"] = strconv.FormatFloat(*mb, 'f', -1, 64)
+			g.hasMax, g.maxBudget = true, *mb
 		}
 	}
 	eu, e := s.checkEndUser(c.EndUser, first(c.Models), now)

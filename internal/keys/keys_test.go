@@ -148,8 +148,8 @@ func TestKeyLimits(t *testing.T) {
 		if e != nil {
 			t.Fatalf("request %d: %v", i, e)
 		}
-		if want := fmt.Sprint(1 - i); g.Headers["x-litellm-key-remaining-requests"] != want {
-			t.Fatalf("remaining requests %q, want %s", g.Headers["x-litellm-key-remaining-requests"], want)
+		if want := fmt.Sprint(1 - i); g.Header("x-litellm-key-remaining-requests") != want {
+			t.Fatalf("remaining requests %q, want %s", g.Header("x-litellm-key-remaining-requests"), want)
 		}
 		s.End(ctx, g.Token)
 	}

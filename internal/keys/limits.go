@@ -123,7 +123,7 @@ func (s *Service) limits(ctx context.Context, k *keystore.Key, team *keystore.Te
 				return rateError(e, "tpm", used, e.tpm, s.now())
 			}
 			if e.kind == "key" {
-				g.Headers["x-litellm-key-remaining-tokens"] = strconv.FormatInt(e.tpm-used, 10)
+				g.setHeader("x-litellm-key-remaining-tokens", strconv.FormatInt(e.tpm-used, 10))
 			}
 		}
 	}
@@ -159,7 +159,7 @@ func (s *Service) limits(ctx context.Context, k *keystore.Key, team *keystore.Te
 			}(e.id)
 		}
 		if e.kind == "key" && e.rpm > 0 {
-			g.Headers["x-litellm-key-remaining-requests"] = strconv.FormatInt(max(e.rpm-br.RPM, 0), 10)
+			g.setHeader("x-litellm-key-remaining-requests", strconv.FormatInt(max(e.rpm-br.RPM, 0), 10))
 		}
 	}
 	g.Parallel = len(held) > 0

@@ -26,7 +26,7 @@ func TestTempBudgetIncrease(t *testing.T) {
 	future := time.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05")
 	call(t, s, "POST", "/key/update", `{"key":"`+key+`","temp_budget_increase":2,"temp_budget_expiry":"`+future+`"}`)
 	g, e := s.Authorize(ctx, tok, key, []string{"m"})
-	if e != nil || g.Headers["x-litellm-key-max-budget"] != "3" {
+	if e != nil || g.Header("x-litellm-key-max-budget") != "3" {
 		t.Fatalf("with a temporary increase of 2: %+v %v", e, g)
 	}
 	// The module's table holds it.
