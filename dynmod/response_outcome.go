@@ -69,14 +69,25 @@ type outcomeTry struct {
 
 // onStreamComplete records a planned request's outcome.
 func onStreamComplete(s *stream, f C.uintptr_t) {
-	if s == nil || s.cfg.outcomes == nil {
+	if s == nil {
+		return
+	}
+	var id []byte
+	streamErr := 0
+	if streamErrs.n.Load() > 0 { // forgotten even when no record is written
+		id, _ = getReqHeader(f, "x-request-id")
+		streamErr = takeStreamError(id)
+	}
+	if s.cfg.outcomes == nil {
 		return
 	}
 	ctx, planned := getDynamicString(f, contract.ContextMetadataNamespace, "ctx")
 	if !planned || len(ctx) == 0 {
 		return
 	}
-	id, _ := getReqHeader(f, "x-request-id")
+	if id == nil {
+		id, _ = getReqHeader(f, "x-request-id")
+	}
 	o := extproc.ModuleOutcome{RequestID: string(id), Begin: s.resp.begin, End: time.Now(), Ctx: "-"}
 	if n, ok := attrInt(f, attrUpstreamAttempts); ok {
 		o.Attempts = int(min(n, 1<<16))
@@ -92,6 +103,11 @@ func onStreamComplete(s *stream, f C.uintptr_t) {
 			if cl, ok := attrString(f, attrClusterName); ok && len(cl) > 0 {
 				o.Answered, o.Cluster, o.Status = true, string(cl), t.status
 				o.FirstByte, o.LastByte, o.Headers = t.firstByte, t.lastByte, t.headers
+				if streamErr != 0 {
+					// A translated stream that ended in the provider's error
+					// (response_streamerr.go): the try failed.
+					o.Status = streamErr
+				}
 			}
 		}
 	}

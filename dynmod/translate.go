@@ -195,6 +195,13 @@ func translateResponseBody(s *stream, f C.uintptr_t, eos bool) int {
 		replaceRespBody(f, false, false, out)
 		if eos {
 			s.mt = nil
+			if st := mt.try.StreamError(); st != 0 {
+				// The listener's outcome record reports the try failed
+				// (response_streamerr.go).
+				if id, ok := getHeader(f, "x-request-id"); ok {
+					noteStreamError(string(id), st)
+				}
+			}
 		}
 	}
 	return respBodyContinue

@@ -191,9 +191,12 @@ func (st *State) clusterDeployment(cluster string) (*config.Deployment, bool) {
 // the request filter when every attempt is a fast-path deployment) the
 // attempt filter runs only on error responses (status >= 400), so every
 // other try (a success, or no response at all) is the log's. A request
-// that is not fast has the attempt filter on every try.
+// that is not fast has the attempt filter on every try. The module's own
+// record of a try is always the log's: the attempt filter never saw that try
+// (its answer began below 400), even when the module reports it failed — a
+// translated stream that ended with the provider's error inside it (D66).
 func logsOutcome(fast bool, t *tryLog) bool {
-	return fast && t.status < 400
+	return fast && (t.status < 400 || t.module)
 }
 
 // reportLogged turns the logged tries of one request into what the attempt

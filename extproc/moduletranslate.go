@@ -144,3 +144,26 @@ func (mt *ModuleTry) ResponseChunk(b []byte, last bool) []byte {
 	}
 	return stampChunks(out, mt.created)
 }
+
+// StreamError is the status the outcome reports for a translated stream that
+// ended with the provider's error inside it (an Anthropic `error` event after
+// the 200 headers: the translator's StreamErr), so that the try counts as the
+// failure it is — cooldown, metrics, callbacks — as the attempt filter counts
+// it (docs/architecture.md D66); 0 when the stream ended well.
+func (mt *ModuleTry) StreamError() int {
+	if mt.stream == nil {
+		return 0
+	}
+	se, ok := mt.stream.(translator.StreamErr)
+	if !ok {
+		return 0
+	}
+	e := se.Err()
+	if e == nil {
+		return 0
+	}
+	if e.Status >= 400 {
+		return e.Status
+	}
+	return 500
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// A translated stream that ends with the provider's error inside it (an
+// Anthropic `error` event after the 200 headers) is a failed try
+// (docs/architecture.md D66). The module's upstream filter, which translates
+// the stream, sees the error; the listener's filter, a different Envoy
+// filter of the same request, writes the outcome record (response_outcome.go).
+// The upstream filter leaves the error's status here under the request's
+// x-request-id, and the record takes it at the request's end. Only failed
+// translated streams are put, so a request's end pays one atomic load
+// (onStreamComplete reads streamErrs.n before anything else).
+
+const maxStreamErrors = 4096
+
+var streamErrs struct {
+	mu sync.Mutex
+	m  map[string]int
+	n  atomic.Int32
+}
+
+// noteStreamError records the status of a translated stream's in-stream error
+// for the request id (dropped beyond maxStreamErrors: the try is then
+// reported as it was before D66).
+func noteStreamError(id string, status int) {
+	streamErrs.mu.Lock()
+	defer streamErrs.mu.Unlock()
+	if streamErrs.m == nil {
+		streamErrs.m = map[string]int{}
+	}
+	if len(streamErrs.m) >= maxStreamErrors {
+		return
+	}
+	streamErrs.m[id] = status
+	streamErrs.n.Store(int32(len(streamErrs.m)))
+}
+
+// takeStreamError returns and forgets the in-stream error status noted for
+// the request id (0: none).
+func takeStreamError(id []byte) int {
+	streamErrs.mu.Lock()
+	defer streamErrs.mu.Unlock()
+	st, ok := streamErrs.m[string(id)]
+	if ok {
+		delete(streamErrs.m, string(id))
+		streamErrs.n.Store(int32(len(streamErrs.m)))
+	}
+	return st
+}
