@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/llmgate/llmgate/dynmod/filter"
 	"github.com/llmgate/llmgate/extproc"
@@ -78,27 +79,62 @@ const maxHeaderViews = 256
 // onRequestHeaders runs first on every request. A marker header the client
 // sent is removed whatever happens next: only the module sets it.
 func onRequestHeaders(s *stream, f C.uintptr_t, eos bool) int {
-	if _, ok := getHeader(f, contract.ModuleHeader); ok {
+	var m *extproc.ModuleFilter
+	if s != nil && !eos {
+		m = s.cfg.filter.Load()
+	}
+	if m == nil || m.Off() != "" {
+		// Handed on (Off: every request, D61): only the marker is read.
+		if _, ok := getHeader(f, contract.ModuleHeader); ok {
+			removeHeader(f, contract.ModuleHeader)
+		}
+		return reqHeadersContinue
+	}
+	// Every header in one call (the marker among them), copied into one
+	// buffer that the map's strings share: the view is Envoy's memory,
+	// valid during this hook only, and the headers are read again at the
+	// body (D65).
+	var small [48]C.dm_hdr
+	views := small[:]
+	if c := headerCount(f); c > len(small) && c <= maxHeaderViews {
+		views = make([]C.dm_hdr, c)
+	}
+	n := headers(f, views)
+	if n == 0 {
+		if _, ok := getHeader(f, contract.ModuleHeader); ok {
+			removeHeader(f, contract.ModuleHeader)
+		}
+		return reqHeadersContinue
+	}
+	size, count := 0, n
+	marked := false
+	for _, v := range views[:n] {
+		if string(view(v.key_ptr, v.key_length)) == contract.ModuleHeader {
+			marked = true // (not counted: removed below, as before the read)
+			count--
+			continue
+		}
+		size += int(v.key_length) + int(v.value_length)
+	}
+	if marked {
 		removeHeader(f, contract.ModuleHeader)
 	}
-	if s == nil || eos {
-		return reqHeadersContinue
-	}
-	m := s.cfg.filter.Load()
-	if m == nil || m.Off() != "" {
-		return reqHeadersContinue // (Off: every request is handed on, D61)
-	}
-	var views [maxHeaderViews]C.dm_hdr
-	n := headers(f, views[:])
-	if n == 0 {
-		return reqHeadersContinue
+	buf := make([]byte, 0, size)
+	str := func(p *C.char, l C.size_t) string {
+		if l == 0 {
+			return ""
+		}
+		at := len(buf)
+		buf = append(buf, view(p, l)...)
+		return unsafe.String(&buf[at], int(l))
 	}
 	h := make(map[string]string, n)
-	size := 0
 	for _, v := range views[:n] {
-		k := string(view(v.key_ptr, v.key_length))
-		h[k] = string(view(v.value_ptr, v.value_length))
-		size += int(v.key_length) + int(v.value_length)
+		if marked && string(view(v.key_ptr, v.key_length)) == contract.ModuleHeader {
+			continue // removed above: the request no longer has it
+		}
+		k := str(v.key_ptr, v.key_length)
+		h[k] = str(v.value_ptr, v.value_length)
 	}
 	if panicOnPath != "" && h[":path"] == panicOnPath {
 		panic("a test panic inside Envoy's worker thread")
@@ -109,7 +145,7 @@ func onRequestHeaders(s *stream, f C.uintptr_t, eos bool) int {
 			cl = x
 		}
 	}
-	handOn, reply := m.HandOn(h, n, size, cl)
+	handOn, reply := m.HandOn(h, count, size, cl)
 	if reply != nil {
 		sendReply(f, reply.Reply)
 		return reqHeadersStopIteration
