@@ -18,19 +18,19 @@ import (
 // (request filter and attempt filters together), from its admin stats.
 func extProcStreams(t *testing.T, g *Gateway) int {
 	t.Helper()
-	c, base := adminClient(t, g)
-	resp, err := c.Get(base + "/stats?filter=ext_proc.*streams_started")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
 	n := 0
-	for _, m := range regexp.MustCompile(`streams_started: (\d+)`).FindAllStringSubmatch(string(b), -1) {
+	for _, m := range regexp.MustCompile(`streams_started: (\d+)`).FindAllStringSubmatch(adminGet(t, g, "/stats?filter=ext_proc.*streams_started"), -1) {
 		v, _ := strconv.Atoi(m[1])
 		n += v
 	}
 	return n
+}
+
+// failPath makes the fake provider answer status (with msg) to every
+// request whose path starts with prefix, until its rules are cleared.
+func failPath(t *testing.T, fake *fakeprovider.Server, prefix string, status int, msg string) {
+	t.Helper()
+	must(t, fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: prefix}, Fault: fakeprovider.Fault{Status: status, ErrorMessage: msg}}))
 }
 
 func adminGet(t *testing.T, g *Gateway, path string) string {
@@ -193,10 +193,7 @@ router_settings:
 general_settings:
   master_key: %[2]s
 `, fake.URL(), master))
-	fail := func(prefix string, status int, msg string) {
-		t.Helper()
-		must(t, fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: prefix}, Fault: fakeprovider.Fault{Status: status, ErrorMessage: msg}}))
-	}
+	fail := func(prefix string, status int, msg string) { t.Helper(); failPath(t, fake, prefix, status, msg) }
 	streams := func(f func()) int {
 		t.Helper()
 		before := extProcStreams(t, g)
@@ -348,10 +345,7 @@ general_settings:
   master_key: %[2]s
 `, fake.URL(), master))
 	const anthropicPath = "/v1/messages"
-	fail := func(prefix string, status int) {
-		t.Helper()
-		must(t, fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: prefix}, Fault: fakeprovider.Fault{Status: status, ErrorMessage: "down"}}))
-	}
+	fail := func(prefix string, status int) { t.Helper(); failPath(t, fake, prefix, status, "down") }
 	streams := func(f func()) int {
 		t.Helper()
 		before := extProcStreams(t, g)

@@ -102,10 +102,7 @@ general_settings:
   master_key: %s
 `, master)
 	g := startGatewayArgs(t, b.String(), moduleArgs)
-	fail := func(prefix string, status int) {
-		t.Helper()
-		must(t, fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: prefix}, Fault: fakeprovider.Fault{Status: status, ErrorMessage: "down"}}))
-	}
+	fail := func(prefix string, status int) { t.Helper(); failPath(t, fake, prefix, status, "down") }
 	streams := func(f func()) (request, attempt int) {
 		t.Helper()
 		r0, a0 := streamsByFilter(t, g)

@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
-	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
-	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -69,14 +67,7 @@ func TestModuleUpstreamResources(t *testing.T) {
 	if clusters < 4 {
 		t.Errorf("%d deployment clusters", clusters)
 	}
-	var hcm hcmv3.HttpConnectionManager
-	if err := r.Listeners[0].FilterChains[0].Filters[0].GetTypedConfig().UnmarshalTo(&hcm); err != nil {
-		t.Fatal(err)
-	}
-	var rt routerv3.Router
-	if err := hcm.HttpFilters[len(hcm.HttpFilters)-1].GetTypedConfig().UnmarshalTo(&rt); err != nil {
-		t.Fatal(err)
-	}
+	rt := hcmRouter(t, listenerHCM(t, r.Listeners[0]))
 	var names []string
 	for _, f := range rt.UpstreamHttpFilters {
 		names = append(names, f.Name)
@@ -84,7 +75,7 @@ func TestModuleUpstreamResources(t *testing.T) {
 	if want := []string{"llmgate.upstream", "llmgate.attempt", "envoy.filters.http.upstream_codec"}; !slices.Equal(names, want) {
 		t.Errorf("router upstream filters %v, want %v", names, want)
 	}
-	if s := protojson.Format(&rt); !strings.Contains(s, filter.UpstreamFilterName) || strings.Contains(s, contract.DeploymentMetadataKey) {
+	if s := protojson.Format(rt); !strings.Contains(s, filter.UpstreamFilterName) || strings.Contains(s, contract.DeploymentMetadataKey) {
 		t.Errorf("router upstream chain: the module missing or a deployment named: %s", s)
 	}
 	full, errOnly := SharedAttemptFilters(o)
