@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -119,28 +118,8 @@ litellm_settings:
 general_settings:
   master_key: %[2]s
 `, up.URL, master)
-	mod := startGatewayArgs(t, cfg, moduleArgs)
-	ext := startGatewayArgs(t, cfg, []string{"--request-filter=extproc"})
-	waitLog(t, mod, "llmgate module: config")
+	mod, ext := moduleAndExtProc(t, cfg)
 
-	varies := map[string]bool{"date": true, "x-litellm-call-id": true, "x-litellm-response-duration-ms": true,
-		"x-litellm-overhead-duration-ms": true, "x-envoy-upstream-service-time": true}
-	headers := func(h http.Header) string {
-		var ks []string
-		for k, vs := range h {
-			k = strings.ToLower(k)
-			if strings.HasPrefix(k, "x-llmgate") || strings.HasPrefix(k, "x-envoy-attempt") {
-				t.Errorf("internal header %s reached the client", k)
-			}
-			if varies[k] {
-				ks = append(ks, k+": (varies)")
-				continue
-			}
-			ks = append(ks, k+": "+strings.Join(vs, ","))
-		}
-		sort.Strings(ks)
-		return strings.Join(ks, "\n")
-	}
 	var prompt, completion float64
 	for _, tc := range []struct {
 		name, body string
@@ -179,7 +158,7 @@ general_settings:
 			if !strings.Contains(string(ba), tc.want) {
 				t.Errorf("answer without %s:\n%s", tc.want, ba)
 			}
-			if sa, sb := headers(ha), headers(hb); sa != sb {
+			if sa, sb := comparableHeaders(t, ha), comparableHeaders(t, hb); sa != sb {
 				t.Errorf("headers with the module:\n%s\nwith ext_proc:\n%s", sa, sb)
 			}
 			if len(calls) != 1+tc.attempt {
@@ -325,9 +304,7 @@ router_settings:
 general_settings:
   master_key: %[2]s
 `, fake.URL(), master)
-	mod := startGatewayArgs(t, cfg, moduleArgs)
-	ext := startGatewayArgs(t, cfg, []string{"--request-filter=extproc"})
-	waitLog(t, mod, "llmgate module: config")
+	mod, ext := moduleAndExtProc(t, cfg)
 	ids := regexp.MustCompile(`"(id|system_fingerprint)":"[^"]*"`)
 	norm := func(b []byte) string { return ids.ReplaceAllString(stampedNow(b), `"$1":"-"`) }
 	for _, model := range []string{"gm", "co", "ol", "hf"} {
