@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -275,6 +276,74 @@ func (s *Service) dropWindowsLocked(keysToo bool) {
 	for r := range s.mwin {
 		if keysToo || r.kind != winKey {
 			delete(s.mwin, r)
+		}
+	}
+}
+
+// seedModelWindows rebuilds the model windows at start from the spend logs
+// of each period (LiteLLM's cold-cache fallback in the same limiter: the
+// spend of LiteLLM_SpendLogs rows of the entity and model since now minus
+// the period, the window then counted from now). Without spend logs
+// (disable_spend_logs) the windows start empty, as LiteLLM's cache does.
+func (s *Service) seedModelWindows(ctx context.Context) {
+	type ent struct {
+		kind, id string
+		mmb      map[string]any
+		f        keystore.SpendLogFilter
+	}
+	var ents []ent
+	s.mu.RLock()
+	for t, k := range s.keys {
+		if len(k.ModelMaxBudget) > 0 {
+			ents = append(ents, ent{winKey, t, k.ModelMaxBudget, keystore.SpendLogFilter{Token: t}})
+		}
+	}
+	for id, t := range s.teams {
+		if len(t.ModelMaxBudget) > 0 {
+			ents = append(ents, ent{winTeam, id, t.ModelMaxBudget, keystore.SpendLogFilter{TeamID: id}})
+		}
+	}
+	for id, u := range s.users {
+		if len(u.ModelMaxBudget) > 0 {
+			ents = append(ents, ent{winUser, id, u.ModelMaxBudget, keystore.SpendLogFilter{UserID: id}})
+		}
+	}
+	for id := range s.endUsrs {
+		if b := s.endUserBudgetLocked(id); b != nil && len(b.ModelMaxBudget) > 0 {
+			ents = append(ents, ent{winEndUser, id, b.ModelMaxBudget, keystore.SpendLogFilter{EndUser: id}})
+		}
+	}
+	s.mu.RUnlock()
+	now := s.now()
+	for _, e := range ents {
+		byDur := map[time.Duration]map[string]float64{} // period → model group → spend since now - period
+		for name := range e.mmb {
+			l, ok := resolveModelBudget(e.mmb, name)
+			if !ok || l.d == 0 || l.max < 0 {
+				continue
+			}
+			spent, ok := byDur[l.d]
+			if !ok {
+				f := e.f
+				f.Start = now.Add(-l.d)
+				var err error
+				if spent, err = s.o.Store.SpendBy(ctx, f, "model_group"); err != nil {
+					s.log.Warn("model budget windows not rebuilt from the spend logs", "error", err.Error())
+					return
+				}
+				byDur[l.d] = spent
+			}
+			var sum float64
+			for group, v := range spent {
+				if gl, ok := resolveModelBudget(e.mmb, group); ok && gl.model == l.model {
+					sum += v
+				}
+			}
+			if sum > 0 {
+				s.mu.Lock()
+				s.addWindowLocked(e.kind, e.id, l, now, sum)
+				s.mu.Unlock()
+			}
 		}
 	}
 }

@@ -156,3 +156,47 @@ func TestModelBudgetCrossingPushes(t *testing.T) {
 		t.Fatalf("the pushed table lacks the key's window: %+v", sn.Windows)
 	}
 }
+
+// After a restart the model windows are rebuilt from the spend logs of each
+// period (LiteLLM's cold-cache fallback): a spent model stays refused, one
+// whose period has passed since is served.
+func TestModelWindowsSurviveRestart(t *testing.T) {
+	ctx := context.Background()
+	ks := embedded(t)
+	now := clock
+	open := func() *Service {
+		s, err := New(ctx, Options{Store: ks, Counters: store.NewMemory(func() time.Time { return now }),
+			BatchWriteAt: time.Hour, CacheTTL: time.Hour, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open()
+	call(t, s, "POST", "/team/new", `{"team_id":"t1","model_max_budget":{"gpt-a":{"budget_limit":1,"time_period":"1h"}}}`)
+	call(t, s, "POST", "/user/new", `{"user_id":"u1","model_max_budget":{"gpt-b":{"budget_limit":1,"time_period":"1d"}}}`)
+	k := generate(t, s, `{"team_id":"t1","user_id":"u1"}`)
+	tok := keystore.HashKey(k)
+	s.Record(SpendEvent{RequestID: "a", KeyToken: tok, TeamID: "t1", UserID: "u1", ModelGroup: "gpt-a", Cost: 1, Start: now, End: now})
+	s.Record(SpendEvent{RequestID: "b", KeyToken: tok, TeamID: "t1", UserID: "u1", ModelGroup: "gpt-b", Cost: 1, Start: now, End: now})
+	must(t, s.flush(ctx))
+	s.Close()
+
+	now = clock.Add(10 * time.Minute)
+	s = open()
+	for _, m := range []string{"gpt-a", "gpt-b"} {
+		if _, e := s.Authorize(ctx, tok, k, []string{m}); e == nil || e.Type != "budget_exceeded" {
+			t.Fatalf("%s after a restart within its period: %+v", m, e)
+		}
+	}
+	s.Close()
+	now = clock.Add(2 * time.Hour)
+	s = open()
+	defer s.Close()
+	if _, e := s.Authorize(ctx, tok, k, []string{"gpt-a"}); e != nil {
+		t.Fatalf("gpt-a after its 1h period: %+v", e)
+	}
+	if _, e := s.Authorize(ctx, tok, k, []string{"gpt-b"}); e == nil || e.Type != "budget_exceeded" {
+		t.Fatalf("gpt-b within its 1d period: %+v", e)
+	}
+}

@@ -136,6 +136,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	if err := s.refresh(ctx); err != nil {
 		return nil, err
 	}
+	s.seedModelWindows(ctx)
 	go s.loop()
 	go s.recordCrossings()
 	if o.Notifier != nil {

@@ -107,7 +107,7 @@ type BudgetStore interface {
 	// SpendLogsWhere returns the spend logs f selects, newest first.
 	SpendLogsWhere(ctx context.Context, f SpendLogFilter) ([]SpendLog, error)
 	// SpendBy sums the spend of the logs f selects (f.Limit ignored) by
-	// one column: "api_key", "model", "user" or "day" (the UTC date of
+	// one column: "api_key", "model", "model_group", "user" or "day" (the UTC date of
 	// startTime, YYYY-MM-DD); "" sums all under the key "".
 	SpendBy(ctx context.Context, f SpendLogFilter, by string) (map[string]float64, error)
 }
@@ -119,6 +119,8 @@ func spendKey(l *SpendLog, by string) string {
 		return l.APIKey
 	case "model":
 		return l.Model
+	case "model_group":
+		return l.ModelGroup
 	case "user":
 		return l.User
 	case "day":

@@ -363,7 +363,7 @@ func runSuite(t *testing.T, mk func(t *testing.T) opener) {
 		s := mk(t)(t)
 		t0 := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
 		must(t, s.AddSpend(ctx, &Spend{Logs: []SpendLog{
-			{RequestID: "a", CallType: "acompletion", APIKey: "k1", User: "u1", TeamID: "t1", EndUser: "c1", Spend: 0.5, StartTime: t0, EndTime: t0},
+			{RequestID: "a", CallType: "acompletion", APIKey: "k1", User: "u1", TeamID: "t1", EndUser: "c1", Spend: 0.5, StartTime: t0, EndTime: t0, ModelGroup: "gpt-a"},
 			{RequestID: "b", CallType: "acompletion", APIKey: "k2", User: "u2", Spend: 0.25, StartTime: t0.Add(time.Hour), EndTime: t0.Add(time.Hour)},
 		}}))
 		for _, c := range []struct {
@@ -386,6 +386,9 @@ func runSuite(t *testing.T, mk func(t *testing.T) opener) {
 		must(t, err)
 		if len(byKey) != 2 || !near(byKey["k1"], 0.5) || !near(byKey["k2"], 0.25) || len(byDay) != 1 || !near(byDay["2026-11-28"], 0.25) || !near(total[""], 0.5) {
 			t.Fatalf("spend by key %v, by day %v, total %v", byKey, byDay, total)
+		}
+		if byGroup, err := s.SpendBy(ctx, SpendLogFilter{TeamID: "t1"}, "model_group"); err != nil || len(byGroup) != 1 || !near(byGroup["gpt-a"], 0.5) {
+			t.Fatalf("spend by model group: %v %v", byGroup, err)
 		}
 		if _, err := s.SpendBy(ctx, SpendLogFilter{}, "1; DROP TABLE x"); err == nil {
 			t.Fatal("an unknown column was accepted")
