@@ -34,6 +34,8 @@ type respState struct {
 	begin time.Time
 	usage extproc.RespUsage
 	try   outcomeTry
+	// lease: the answering deployment, whose tokens count locally (limits.go)
+	lease string
 }
 
 // onResponseHeaders: x-envoy-attempt-count is removed from every response;
@@ -71,6 +73,7 @@ func onResponseHeaders(s *stream, f C.uintptr_t, eos bool) int {
 	if e == nil {
 		return respHeadersContinue
 	}
+	s.resp.lease = leaseDeployment(p, n)
 	if s.cfg.outcomes != nil {
 		s.resp.try = outcomeTry{status: status, firstByte: time.Now(), done: eos}
 		if eos {
@@ -207,6 +210,7 @@ func joinViews(vs []C.dm_buf) []byte {
 // recordUsage writes llmgate.usage (the outcome log and the access log read it).
 func recordUsage(f C.uintptr_t, s *stream, u *extproc.RespUsage) {
 	s.resp.usage = *u
+	leaseTokens(s.resp.lease, u)
 	if b := u.Struct(); len(b) > 0 {
 		setDynamicStruct(f, extproc.UsageNamespace, b)
 	}

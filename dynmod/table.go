@@ -107,6 +107,7 @@ func (c *filterConfig) commitTable() error {
 	}
 	m := extproc.NewModuleFilter(cfg, t.Version, t.Module, quietLog)
 	m.UseKeys(c.keys)
+	c.useLimits(m, t.Module.Leases) // rpm leases and counters (limits.go, D67)
 	c.filter.Store(m)
 	applyUpstream(m) // the per-try filter's clusters (upstream.go)
 	msg := "serves what it can"

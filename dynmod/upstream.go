@@ -102,7 +102,11 @@ func onUpstreamRequestHeaders(s *stream, f C.uintptr_t) int {
 	if !ok {
 		return reqHeadersContinue
 	}
-	e := (*t)[string(id)].get()
+	ue := (*t)[string(id)]
+	if ue != nil && !leaseTry(f, ue.d) {
+		return reqHeadersStopIteration // its lease is spent (limits.go, D67)
+	}
+	e := ue.get()
 	if e == nil {
 		return translateRequestHeaders(s, f, string(cl)) // translate.go
 	}

@@ -47,6 +47,10 @@ type ModuleConfig struct {
 	Off string `json:"off,omitempty"`
 	// Upstream: the module is also every try's upstream filter (D55).
 	Upstream bool `json:"upstream,omitempty"`
+	// Leases: the gateway leases rpm and sends counters (D67,
+	// modulelimits.go): limited deployments and usage-based routing are
+	// planned here once the module has them.
+	Leases bool `json:"leases,omitempty"`
 }
 
 // ModuleFilter is the request filter for the module: a Server on a State of
@@ -61,6 +65,12 @@ type ModuleFilter struct {
 	// keyRefusals: the module answers a virtual key's refusal itself (no
 	// outcome sink besides spend wants to hear of it; modulekeys.go).
 	keyRefusals bool
+	// leases, limits, usage: limits and usage-based routing from the
+	// gateway's leases (modulelimits.go, D67).
+	leases *leaseStore
+	limits *ModuleLimits
+	usage  bool
+	sinks  bool // mc.OutcomesActive
 }
 
 // plainKeys are the top-level body keys of the OpenAI API the module serves;
@@ -73,7 +83,13 @@ var plainKeys = []string{"model", "messages", "prompt", "input", "temperature", 
 
 // NewModuleFilter builds the module's filter for a config.
 func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *slog.Logger) *ModuleFilter {
-	st := NewStateFromModel(cfg, moduleModel(cfg, mc), store.NewMemory(time.Now), version, log)
+	var ls *leaseStore
+	var sto store.Store = store.NewMemory(time.Now)
+	if mc.Leases {
+		ls = &leaseStore{Memory: sto.(*store.Memory)}
+		sto = ls
+	}
+	st := NewStateFromModel(cfg, moduleModel(cfg, mc), sto, version, log)
 	s := NewServer(st, log)
 	s.OffPathOutcomes = mc.OffPathOutcomes
 	s.ModuleUpstream = mc.Upstream
@@ -82,14 +98,15 @@ func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *s
 		s.Outcomes = outcome.NewBus()
 		s.Outcomes.Register("module-mirror", 1, func(outcome.Try) {})
 	}
-	m := &ModuleFilter{s: s, st: st, cooling: mc.Cooling, off: mc.Off, plain: map[string]bool{}}
+	m := &ModuleFilter{s: s, st: st, cooling: mc.Cooling, off: mc.Off, plain: map[string]bool{}, leases: ls, sinks: mc.OutcomesActive}
 	for _, k := range plainKeys {
 		m.plain[k] = true
 	}
 	rs := st.Router.Model().Routing
-	if m.off == "" && rs.Strategy != "" && rs.Strategy != router.SimpleShuffle {
+	if m.off == "" && rs.Strategy != "" && rs.Strategy != router.SimpleShuffle && !(mc.Leases && leaseStrategy(rs.Strategy)) {
 		m.off = "routing_strategy " + rs.Strategy + " reads shared state"
 	}
+	m.usage = rs.Strategy == router.UsageBased || rs.Strategy == router.UsageBasedV2
 	// Deployments whose plan depends on counters in the gateway's store
 	// (rpm, tpm, in-flight limits) or that never call a provider (mocks,
 	// answered by the gateway) are not planned here.
@@ -196,14 +213,15 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	if err != nil || res.Wildcard {
 		return ModuleAnswer{}, false
 	}
-	now := time.Now().UnixNano()
+	nowT := time.Now()
+	now := nowT.UnixNano()
 	servable := func(g string) bool {
 		gr, err := st.Router.Resolve(g)
 		if err != nil || gr.Wildcard {
 			return false
 		}
 		for _, d := range st.Router.GroupDeployments(gr.Group) {
-			if m.counted[d.ID] || m.cooling[d.ID] > now {
+			if m.cooling[d.ID] > now || m.limitBlocked(d.ID, nowT) {
 				return false
 			}
 		}
@@ -220,6 +238,9 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	var mod moduleRoute
 	resp, te := m.s.routeRequestFor(st, rt, h, body, start, nil, id, &mod)
 	if te != nil {
+		if m.limits != nil && te.Status == 429 && m.sinks {
+			return ModuleAnswer{}, false // ext_proc refuses it and tells the sinks
+		}
 		if id.token != "" && !m.keyRefusals {
 			return ModuleAnswer{}, false // ext_proc refuses it and tells the sinks
 		}
@@ -233,6 +254,9 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	}
 	out := mod.routed.moduleAnswer(st, len(body))
 	out.Resp = mod.resp
+	if !m.leaseFirst(&out) {
+		return ModuleAnswer{}, false
+	}
 	return out, true
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/llmgate/llmgate/config"
@@ -158,6 +159,10 @@ type moduleTables struct {
 	cooling map[string]time.Time // the gateway store's cooldowns, as they start
 	cfg     *config.Config       // the config last published, and its version
 	version string
+	// ext is the ext_proc server once published; leases: the lease stream
+	// is served (modulelimits.go, D67).
+	ext    atomic.Pointer[extproc.Server]
+	leases bool
 }
 
 func (g *Gateway) serveModuleTables(ctx context.Context) (string, error) {
@@ -212,6 +217,8 @@ func (g *Gateway) pushModule() uint64 {
 	mc := extproc.ModuleConfig{OffPathOutcomes: g.ext.OffPathOutcomes, OutcomesActive: g.ext.Outcomes.ActiveBesides(keys.SpendSink)}
 	mc.Upstream = g.ext.ModuleUpstream
 	mc.Off = g.ext.ModuleOff()
+	mc.Leases = mt.leases
+	mt.ext.Store(g.ext)
 	now := time.Now()
 	for id, until := range mt.cooling {
 		if !until.After(now) {

@@ -2,9 +2,16 @@ package gateway
 
 import (
 	"context"
+	"net"
+	"path/filepath"
+	"sync"
 	"time"
 
+	"google.golang.org/grpc"
+
+	"github.com/llmgate/llmgate/extproc"
 	"github.com/llmgate/llmgate/internal/store"
+	"github.com/llmgate/llmgate/router"
 )
 
 // Shared state for the module (docs/architecture.md D67): with Redis the
@@ -22,15 +29,18 @@ func (g *Gateway) moduleStore(ctx context.Context, st store.Store) store.Store {
 	if r, ok := st.(*store.Redis); ok {
 		go r.WatchCooldowns(ctx, g.deploymentIDs, cooldownPoll, g.cooled)
 	}
-	return &coolingStore{Store: st, cooled: g.cooled}
+	cs := &coolingStore{Store: st, cooled: g.cooled}
+	g.serveLeases(ctx, cs)
+	return cs
 }
 
 // deploymentIDs are the deployments of the config in force.
 func (g *Gateway) deploymentIDs() []string {
-	if g.ext == nil {
+	ext := g.moduleTables.ext.Load()
+	if ext == nil {
 		return nil
 	}
-	st := g.ext.State()
+	st := ext.State()
 	if st == nil {
 		return nil
 	}
@@ -52,4 +62,233 @@ func sharedRedis(st store.Store) (*store.Redis, bool) {
 	}
 	r, ok := st.(*store.Redis)
 	return r, ok
+}
+
+// The lease server (D67, extproc/modulelimits.go): rpm allowance leased
+// from the store per deployment per UTC minute, topped up from the module's
+// reports before it runs out, and the counter view refreshed every
+// leaseViewEvery, sent to the module on the lease stream.
+
+// leaseViewEvery is how often the counter view is read from the store and
+// sent to the module.
+const leaseViewEvery = 100 * time.Millisecond
+
+// leaseAhead is how much traffic a lease covers: a top-up takes the
+// allowance of about this long at the recent rate (at least 1 request, at
+// most a hundredth of the limit, so that one instance never holds much of
+// the limit unused).
+const leaseAhead = 250 * time.Millisecond
+
+type leaser struct {
+	g  *Gateway
+	ls store.Leaser
+	st store.Store
+
+	mu    sync.Mutex
+	wins  map[string]*gwLease
+	view  map[string]store.DeploymentState
+	viewM int64 // the UTC minute the view was read in
+	conns map[*leaseConn]bool
+	kick  chan struct{}
+}
+
+// gwLease is one deployment's lease window on the gateway's side.
+type gwLease struct {
+	minute, limit int64
+	granted, used int64
+	low           int64
+	rate          float64 // requests per second, smoothed
+	seen          int64   // used when the rate was last updated
+	count         int64   // the store's counter after the last lease
+	rateAt        time.Time
+}
+
+type leaseConn struct {
+	mu sync.Mutex
+	s  extproc.LeaseConn
+}
+
+func (c *leaseConn) send(t *extproc.LeaseTable) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return extproc.SendLease(c.s, t)
+}
+
+// serveLeases serves the lease stream on the work dir's lease socket when
+// the store can lease (memory or Redis).
+func (g *Gateway) serveLeases(ctx context.Context, st store.Store) {
+	base := st
+	if c, ok := base.(*coolingStore); ok {
+		base = c.Store
+	}
+	ls, ok := base.(store.Leaser)
+	if !ok || g.workDir == "" {
+		return
+	}
+	l, err := net.Listen("unix", filepath.Join(g.workDir, extproc.ModuleLeaseSocket))
+	if err != nil {
+		g.log.Warn("module leases not served; limited deployments stay on ext_proc", "error", err.Error())
+		return
+	}
+	lz := &leaser{g: g, ls: ls, st: st, wins: map[string]*gwLease{}, conns: map[*leaseConn]bool{}, kick: make(chan struct{}, 1)}
+	srv := grpc.NewServer()
+	extproc.RegisterLeaseServer(srv, lz.handle)
+	go func() { _ = srv.Serve(l) }()
+	go func() { <-ctx.Done(); srv.Stop() }()
+	go lz.loop(ctx)
+	g.moduleTables.leases = true
+}
+
+// handle serves one module connection: the current table at once, then
+// every table the loop sends; the module's reports update the windows.
+func (lz *leaser) handle(s grpc.ServerStream) error {
+	c := &leaseConn{s: s}
+	lz.mu.Lock()
+	lz.conns[c] = true
+	lz.mu.Unlock()
+	defer func() {
+		lz.mu.Lock()
+		delete(lz.conns, c)
+		lz.mu.Unlock()
+	}()
+	lz.poke()
+	for {
+		var u extproc.LeaseUse
+		if err := extproc.RecvLease(s, &u); err != nil {
+			return err
+		}
+		lz.mu.Lock()
+		for id, x := range u.Deps {
+			if w := lz.wins[id]; w != nil && w.minute == x.Minute && w.limit == x.Limit && x.Used > w.used {
+				w.used = min(x.Used, w.granted)
+			}
+		}
+		lz.mu.Unlock()
+		lz.poke()
+	}
+}
+
+func (lz *leaser) poke() {
+	select {
+	case lz.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (lz *leaser) loop(ctx context.Context) {
+	t := time.NewTicker(leaseViewEvery)
+	defer t.Stop()
+	for {
+		view := false
+		select {
+		case <-ctx.Done():
+			return
+		case <-lz.kick:
+		case <-t.C:
+			view = true
+		}
+		lz.round(ctx, view)
+	}
+}
+
+// round tops up the leases that ran low, reads the view when asked, and
+// sends the table.
+func (lz *leaser) round(ctx context.Context, readView bool) {
+	ext := lz.g.moduleTables.ext.Load()
+	if ext == nil {
+		return
+	}
+	lz.mu.Lock()
+	n := len(lz.conns)
+	lz.mu.Unlock()
+	if n == 0 {
+		return // no module: nothing leased, nothing wasted
+	}
+	m := ext.State().Router.Model()
+	usage := m.Routing.Strategy == router.UsageBased || m.Routing.Strategy == router.UsageBasedV2
+	now := time.Now()
+	minute := now.Unix() / 60
+	var viewIDs []string
+	type want struct {
+		id         string
+		chunk, lim int64
+	}
+	var wants []want
+	lz.mu.Lock()
+	for _, d := range m.Deployments {
+		if d.Mock() || d.Wildcard || d.Limits.MaxParallel > 0 {
+			continue
+		}
+		if d.Limits.RPM > 0 || d.Limits.TPM > 0 || usage {
+			viewIDs = append(viewIDs, d.ID)
+		}
+		if d.Limits.RPM < extproc.LeaseMinRPM {
+			continue // (none, or too small to lease: ext_proc counts it)
+		}
+		w := lz.wins[d.ID]
+		if w == nil || w.minute != minute || w.limit != d.Limits.RPM {
+			nw := &gwLease{minute: minute, limit: d.Limits.RPM, rateAt: now}
+			if w != nil {
+				nw.rate = w.rate
+			}
+			w = nw
+			lz.wins[d.ID] = w
+		}
+		if readView {
+			if dt := now.Sub(w.rateAt).Seconds(); dt > 0 {
+				w.rate = 0.5*w.rate + 0.5*float64(w.used-w.seen)/dt
+				w.seen, w.rateAt = w.used, now
+			}
+		}
+		chunk := max(min(int64(w.rate*leaseAhead.Seconds())+1, d.Limits.RPM/extproc.LeaseChunkDivisor), 1)
+		w.low = chunk / 2
+		if w.granted-w.used <= w.low {
+			wants = append(wants, want{d.ID, chunk, d.Limits.RPM})
+		}
+	}
+	lz.mu.Unlock()
+	for _, x := range wants {
+		g, count, err := lz.ls.Lease(ctx, x.id, now.Unix(), x.chunk, x.lim)
+		if err != nil {
+			continue
+		}
+		lz.mu.Lock()
+		if w := lz.wins[x.id]; w != nil && w.minute == minute && w.limit == x.lim {
+			w.granted += g
+			w.count = count
+		}
+		lz.mu.Unlock()
+	}
+	var view map[string]store.DeploymentState
+	if readView && len(viewIDs) > 0 {
+		v, err := lz.st.Read(ctx, viewIDs, store.ReadOptions{})
+		if err == nil {
+			view = v
+		}
+	}
+	t := &extproc.LeaseTable{Deps: make(map[string]extproc.LeaseDep, len(viewIDs))}
+	lz.mu.Lock()
+	if view != nil {
+		lz.view, lz.viewM = view, minute
+	}
+	for _, id := range viewIDs {
+		var st store.DeploymentState
+		if lz.viewM == minute {
+			st = lz.view[id] // (a view of the minute before counts nothing now)
+		}
+		d := extproc.LeaseDep{Minute: minute, RPM: st.RPM, TPM: st.TPM}
+		if w := lz.wins[id]; w != nil && w.minute == minute {
+			d.Limit, d.Granted, d.Low = w.limit, w.granted, w.low
+			d.RPM = max(d.RPM, w.count)
+		}
+		t.Deps[id] = d
+	}
+	conns := make([]*leaseConn, 0, len(lz.conns))
+	for c := range lz.conns {
+		conns = append(conns, c)
+	}
+	lz.mu.Unlock()
+	for _, c := range conns {
+		_ = c.send(t)
+	}
 }

@@ -1,0 +1,104 @@
+package extproc
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/llmgate/llmgate/internal/model"
+)
+
+// TestModuleLimitsLease (D67): the module never charges more than the
+// gateway granted in a window, concurrently; a grant only raises the
+// allowance; a new minute or another limit is a new window; a deployment
+// whose lease is spent blocks its groups unless it is at its limit for
+// every instance (then the plan leaves it out); a stale view blocks.
+func TestModuleLimitsLease(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 10, 0, time.UTC)
+	l := NewModuleLimits()
+	l.now = func() time.Time { return now }
+	minute := now.Unix() / 60
+	d := &model.Deployment{ID: "d"}
+	d.Limits.RPM = 1000
+	l.Apply(&LeaseTable{Deps: map[string]LeaseDep{"d": {Minute: minute, Limit: 1000, Granted: 50, RPM: 50}}})
+
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				if l.Charge("d") {
+					ok.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 50 {
+		t.Fatalf("160 concurrent charges on a grant of 50 took %d", ok.Load())
+	}
+	if u := l.Used().Deps["d"]; u.Used != 50 || u.Minute != minute || u.Limit != 1000 {
+		t.Errorf("used %+v", u)
+	}
+	// Spent, the store's counter under the limit: a top-up is due, the
+	// module hands the group on.
+	if l.serves(d, false, now) {
+		t.Errorf("a spent lease with room in the store serves")
+	}
+	// A lower grant (an older table) takes nothing back; a higher one adds.
+	l.Apply(&LeaseTable{Deps: map[string]LeaseDep{"d": {Minute: minute, Limit: 1000, Granted: 40, RPM: 50}}})
+	if l.Charge("d") {
+		t.Errorf("charged beyond the grant after an older table")
+	}
+	l.Apply(&LeaseTable{Deps: map[string]LeaseDep{"d": {Minute: minute, Limit: 1000, Granted: 52, RPM: 52}}})
+	n := 0
+	for range 3 {
+		if l.Charge("d") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("a grant of 2 more allowed %d", n)
+	}
+	// At its limit for every instance: served (the plan leaves it out).
+	l.Apply(&LeaseTable{Deps: map[string]LeaseDep{"d": {Minute: minute, Limit: 1000, Granted: 52, RPM: 1000}}})
+	if !l.serves(d, false, now) {
+		t.Errorf("a deployment at its limit everywhere keeps its groups from the module")
+	}
+	if st, _ := l.state("d", now); st.RPM+1 <= 1000 {
+		t.Errorf("the plan's rpm %d does not leave the deployment out", st.RPM)
+	}
+	// Another limit (a reload): a new window, nothing granted yet.
+	l.Apply(&LeaseTable{Deps: map[string]LeaseDep{"d": {Minute: minute, Limit: 500, RPM: 60}}})
+	if l.Charge("d") {
+		t.Errorf("charged a new window before its grant")
+	}
+	// The next minute: the window is stale until the gateway's table.
+	now = now.Add(time.Minute)
+	l.Apply(&LeaseTable{Deps: map[string]LeaseDep{"d": {Minute: minute, Limit: 500, Granted: 10}}})
+	if l.Charge("d") || l.serves(d, false, now) {
+		t.Errorf("a window of the minute before serves")
+	}
+	l.Apply(&LeaseTable{Deps: map[string]LeaseDep{"d": {Minute: minute + 1, Limit: 1000, Granted: 3, TPM: 7}}})
+	if !l.serves(d, false, now) || !l.Charge("d") {
+		t.Errorf("this minute's grant does not serve")
+	}
+	l.AddTokens("d", 20)
+	if st, _ := l.state("d", now); st.TPM != 20 {
+		t.Errorf("tpm %d, want the module's own 20 over the view's 7", st.TPM)
+	}
+	// A view older than leaseFresh blocks limited and usage-routed groups.
+	now = now.Add(2 * leaseFresh)
+	if l.serves(d, false, now) || l.serves(&model.Deployment{ID: "u"}, true, now) {
+		t.Errorf("a stale view serves")
+	}
+	// Small limits stay on the ext_proc path.
+	small := &model.Deployment{ID: "s"}
+	small.Limits.RPM = LeaseMinRPM - 1
+	if l.serves(small, false, l.now()) {
+		t.Errorf("rpm %d is leased", small.Limits.RPM)
+	}
+}
