@@ -75,32 +75,37 @@ func (s *Server) EndAccessLogs() {
 	s.accessLogs.once.Do(func() { close(s.accessLogs.done()) })
 }
 
+// receiveRaw reads a stream's messages on their own goroutine, so that a
+// drain can end the stream while Recv waits. Each message is kept as raw
+// bytes (the unknown fields of an Empty) and read field by field
+// (alswire.go); the stream's error ends the reading.
+func receiveRaw(ss grpc.ServerStream) (<-chan []byte, <-chan error) {
+	msgs := make(chan []byte, 16)
+	errc := make(chan error, 1)
+	go func() {
+		for {
+			var raw emptypb.Empty
+			if err := ss.RecvMsg(&raw); err != nil {
+				errc <- err
+				return
+			}
+			select {
+			case msgs <- raw.ProtoReflect().GetUnknown():
+			case <-ss.Context().Done():
+				return
+			}
+		}
+	}()
+	return msgs, errc
+}
+
 // sweepEvery is how often a stream gives up joins whose wait is over.
 const sweepEvery = 250 * time.Millisecond
 
 // StreamAccessLogs serves one logger stream of one Envoy worker.
 func (a *accessLogService) StreamAccessLogs(stream alsv3.AccessLogService_StreamAccessLogsServer) error {
 	end := a.s.accessLogs.done()
-	// Messages are read on their own goroutine, so that a drain can end
-	// the stream while Recv waits.
-	msgs := make(chan []byte, 16)
-	errc := make(chan error, 1)
-	go func() {
-		for {
-			// The message is kept as raw bytes (unknown fields of Empty)
-			// and read field by field (alswire.go).
-			var raw emptypb.Empty
-			if err := stream.RecvMsg(&raw); err != nil {
-				errc <- err
-				return
-			}
-			select {
-			case msgs <- raw.ProtoReflect().GetUnknown():
-			case <-stream.Context().Done():
-				return
-			}
-		}
-	}()
+	msgs, errc := receiveRaw(stream)
 	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
 	for {

@@ -139,22 +139,7 @@ var ackEvery = 100 * time.Millisecond
 // moduleStream serves one outbox's stream.
 func (a *accessLogService) moduleStream(ss grpc.ServerStream) error {
 	end := a.s.accessLogs.done()
-	msgs := make(chan []byte, 16)
-	errc := make(chan error, 1)
-	go func() {
-		for {
-			var raw emptypb.Empty
-			if err := ss.RecvMsg(&raw); err != nil {
-				errc <- err
-				return
-			}
-			select {
-			case msgs <- raw.ProtoReflect().GetUnknown():
-			case <-ss.Context().Done():
-				return
-			}
-		}
-	}()
+	msgs, errc := receiveRaw(ss)
 	var (
 		pend  []*moduleMsg
 		acked uint64
