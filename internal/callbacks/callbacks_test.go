@@ -137,14 +137,27 @@ func TestFailureCallbackAndRedaction(t *testing.T) {
 // Attempts times, and its events are counted as dropped; a full queue drops
 // too.
 func TestReceiverDownCountsDrops(t *testing.T) {
+	st := sinkWithReceiverDown(t, 20000, func(url string) Settings {
+		return Settings{BatchSize: 1, FlushInterval: time.Hour, Generic: &GenericSettings{Events: Events{Success: true, Failure: true}, Endpoint: url}}
+	})
+	if st.Sent != 0 || st.Dropped != 20000 || st.Failures == 0 {
+		t.Fatalf("stats %+v, want 20000 dropped, failures counted", st)
+	}
+}
+
+// sinkWithReceiverDown configures a manager with settings for an endpoint
+// that refuses connections, feeds its sink n events (failing the test if
+// the sink blocks), closes it and returns its first sender's counts.
+func sinkWithReceiverDown(t *testing.T, n int, settings func(url string) Settings) Stat {
+	t.Helper()
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
 	m := New(nil)
-	m.Configure(Settings{BatchSize: 1, FlushInterval: time.Hour, Generic: &GenericSettings{Events: Events{Success: true, Failure: true}, Endpoint: url}})
+	m.Configure(settings(url))
 	done := make(chan struct{})
 	go func() {
-		for i := 0; i < 20000; i++ {
+		for i := 0; i < n; i++ {
 			m.Sink()(sampleTry("x", 200))
 		}
 		close(done)
@@ -155,10 +168,7 @@ func TestReceiverDownCountsDrops(t *testing.T) {
 		t.Fatal("the sink blocked while the receiver is down")
 	}
 	m.Close()
-	st := m.Stats()[0]
-	if st.Sent != 0 || st.Dropped != 20000 || st.Failures == 0 {
-		t.Fatalf("stats %+v, want 20000 dropped, failures counted", st)
-	}
+	return m.Stats()[0]
 }
 
 // A 4xx other than 408/429 is not retried; a 503 is, until it succeeds.
