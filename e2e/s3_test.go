@@ -1,74 +1,23 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/llmgate/llmgate/internal/fakes3"
 
 	"github.com/llmgate/llmgate/internal/fakeprovider"
 )
 
-// fakeS3 is an S3-compatible server (gofakes3, in memory) the test runs on
-// 127.0.0.1 with one bucket; it records each request's Authorization.
-type fakeS3 struct {
-	url     string
-	backend *s3mem.Backend
-	mu      sync.Mutex
-	auth    []string
-}
-
-func startFakeS3(t *testing.T, bucket string) *fakeS3 {
-	t.Helper()
-	f := &fakeS3{backend: s3mem.New()}
-	if err := f.backend.CreateBucket(bucket); err != nil {
-		t.Fatal(err)
-	}
-	h := gofakes3.New(f.backend).Server()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		f.auth = append(f.auth, r.Header.Get("Authorization"))
-		f.mu.Unlock()
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	f.url = srv.URL
-	return f
-}
-
-// objects returns the bucket's objects by key, parsed as JSON.
-func (f *fakeS3) objects(t *testing.T, bucket string) map[string]map[string]any {
-	t.Helper()
-	list, err := f.backend.ListBucket(bucket, &gofakes3.Prefix{}, gofakes3.ListBucketPage{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]map[string]any{}
-	for _, c := range list.Contents {
-		obj, err := f.backend.GetObject(bucket, c.Key, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(obj.Contents)
-		_ = obj.Contents.Close()
-		var p map[string]any
-		if err := json.Unmarshal(b, &p); err != nil {
-			t.Fatalf("object %s is not JSON: %s", c.Key, b)
-		}
-		out[c.Key] = p
-	}
-	return out
+// objectsOf is the bucket's objects (parsed JSON) by key.
+func objectsOf(t *testing.T, f *fakes3.Server, bucket string) map[string]map[string]any {
+	objs, _ := f.Objects(t, bucket)
+	return objs
 }
 
 // s3Config: callbacksConfig's groups with the s3 callback (and prometheus
@@ -110,19 +59,19 @@ func TestS3CallbackOneObjectPerRequest(t *testing.T) {
 	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/bad/"}, Fault: fakeprovider.Fault{Status: 500}}); err != nil {
 		t.Fatal(err)
 	}
-	s3 := startFakeS3(t, "llm-logs")
-	g := startGateway(t, s3Config(fake.URL(), s3.url), "S3_TEST_KEY_ID=AKIDE2E", "S3_TEST_SECRET=e2e-secret",
+	s3 := fakes3.Start(t, "llm-logs")
+	g := startGateway(t, s3Config(fake.URL(), s3.URL), "S3_TEST_KEY_ID=AKIDE2E", "S3_TEST_SECRET=e2e-secret",
 		"DEFAULT_S3_FLUSH_INTERVAL_SECONDS=0.2")
 	sent := sendCallbackTraffic(t, g, 3, 2)
 
 	var objs map[string]map[string]any
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if objs = s3.objects(t, "llm-logs"); len(objs) >= len(sent) || time.Now().After(deadline) {
+		if objs = objectsOf(t, s3, "llm-logs"); len(objs) >= len(sent) || time.Now().After(deadline) {
 			break
 		}
 	}
 	time.Sleep(500 * time.Millisecond) // a second object for a request would come by now
-	objs = s3.objects(t, "llm-logs")
+	objs = objectsOf(t, s3, "llm-logs")
 	if len(objs) != len(sent) {
 		t.Fatalf("bucket has %d objects, want one per request (%d): %v", len(objs), len(sent), keysOf(objs))
 	}
@@ -156,10 +105,8 @@ func TestS3CallbackOneObjectPerRequest(t *testing.T) {
 			t.Errorf("call %s: key %s not dated by its start %s", r.callID, k, day)
 		}
 	}
-	s3.mu.Lock()
-	defer s3.mu.Unlock()
-	for _, a := range s3.auth {
-		if !strings.HasPrefix(a, "AWS4-HMAC-SHA256 Credential=AKIDE2E/") || !strings.Contains(a, "/us-east-1/s3/aws4_request") {
+	for _, a := range s3.Auth() {
+		if !strings.HasPrefix(a, "PUT AWS4-HMAC-SHA256 Credential=AKIDE2E/") || !strings.Contains(a, "/us-east-1/s3/aws4_request") {
 			t.Errorf("put not signed with the configured credentials: %q", a)
 		}
 	}

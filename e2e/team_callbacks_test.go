@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/internal/fakeprovider"
+	"github.com/llmgate/llmgate/internal/fakes3"
 )
 
 // Team-based logging (litellm_settings.default_team_settings): the requests
@@ -139,7 +140,7 @@ func TestTeamGenericAPILogging(t *testing.T) {
 // requests written to the s3_callback_params bucket although the global
 // lists do not name s3; the master key's request is not written.
 func TestTeamS3Logging(t *testing.T) {
-	s3 := startFakeS3(t, "team-logs")
+	s3 := fakes3.Start(t, "team-logs")
 	teamCall, otherCall := teamRequests(t, fmt.Sprintf(`
   s3_callback_params:
     s3_bucket_name: team-logs
@@ -148,9 +149,9 @@ func TestTeamS3Logging(t *testing.T) {
     s3_aws_secret_access_key: team-secret
   default_team_settings:
     - team_id: team-1
-      success_callback: ["s3"]`, s3.url), "")
-	all := settled(func() string { return strings.Join(keysOf(s3.objects(t, "team-logs")), " ") }, teamCall)
-	objs := s3.objects(t, "team-logs")
+      success_callback: ["s3"]`, s3.URL), "")
+	all := settled(func() string { return strings.Join(keysOf(objectsOf(t, s3, "team-logs")), " ") }, teamCall)
+	objs := objectsOf(t, s3, "team-logs")
 	if len(objs) != 1 || !strings.HasSuffix(all, "_"+teamCall+".json") {
 		t.Fatalf("bucket %v, want the team's request %s only", keysOf(objs), teamCall)
 	}

@@ -1,7 +1,6 @@
 package callbacks
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,61 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/llmgate/llmgate/internal/fakes3"
 
 	"github.com/llmgate/llmgate/internal/outcome"
 )
-
-// fakeS3 is an in-process S3-compatible server (gofakes3) on 127.0.0.1
-// with one bucket; it records each request's Authorization header.
-type fakeS3 struct {
-	*httptest.Server
-	backend *s3mem.Backend
-	mu      sync.Mutex
-	auth    []string
-}
-
-func startFakeS3(t *testing.T, bucket string) *fakeS3 {
-	t.Helper()
-	f := &fakeS3{backend: s3mem.New()}
-	if err := f.backend.CreateBucket(bucket); err != nil {
-		t.Fatal(err)
-	}
-	h := gofakes3.New(f.backend).Server()
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		f.auth = append(f.auth, r.Method+" "+r.Header.Get("Authorization"))
-		f.mu.Unlock()
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(f.Close)
-	return f
-}
-
-// objects returns the bucket's objects: key → parsed JSON and metadata.
-func (f *fakeS3) objects(t *testing.T, bucket string) (map[string]map[string]any, map[string]map[string]string) {
-	t.Helper()
-	list, err := f.backend.ListBucket(bucket, &gofakes3.Prefix{}, gofakes3.ListBucketPage{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, meta := map[string]map[string]any{}, map[string]map[string]string{}
-	for _, c := range list.Contents {
-		obj, err := f.backend.GetObject(bucket, c.Key, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(obj.Contents)
-		_ = obj.Contents.Close()
-		var p map[string]any
-		if err := json.Unmarshal(b, &p); err != nil {
-			t.Fatalf("object %s is not JSON: %s", c.Key, b)
-		}
-		out[c.Key], meta[c.Key] = p, obj.Metadata
-	}
-	return out, meta
-}
 
 func s3Settings(endpoint string) *S3Settings {
 	return &S3Settings{Events: Events{Success: true, Failure: true}, Bucket: "logs", Region: "us-west-2", Endpoint: endpoint,
@@ -76,7 +24,7 @@ func s3Settings(endpoint string) *S3Settings {
 // written; requests are signed with the configured static credentials;
 // batches of DEFAULT_S3_BATCH_SIZE are put as they fill.
 func TestS3CallbackWritesOneObjectPerRequest(t *testing.T) {
-	f := startFakeS3(t, "logs")
+	f := fakes3.Start(t, "logs")
 	m := New(nil)
 	st := s3Settings(f.URL)
 	st.KeyPrefix = true
@@ -102,7 +50,7 @@ func TestS3CallbackWritesOneObjectPerRequest(t *testing.T) {
 	// before Close.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if objs, _ := f.objects(t, "logs"); len(objs) >= 3 {
+		if objs, _ := f.Objects(t, "logs"); len(objs) >= 3 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -111,7 +59,7 @@ func TestS3CallbackWritesOneObjectPerRequest(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	m.Close()
-	objs, meta := f.objects(t, "logs")
+	objs, meta := f.Objects(t, "logs")
 	want := map[string]string{
 		"llm/logs/2026-11-28/time-19-05-07-123456_c1.json":           "success",
 		"llm/logs/2026-11-28/time-19-05-08-123456_c2.json":           "failure",
@@ -143,13 +91,11 @@ func TestS3CallbackWritesOneObjectPerRequest(t *testing.T) {
 	if ei, _ := objs["llm/logs/2026-11-28/time-19-05-08-123456_c2.json"]["error_information"].(map[string]any); ei["error_code"] != "500" {
 		t.Errorf("failure's error_information %v", ei)
 	}
-	f.mu.Lock()
-	for _, a := range f.auth {
+	for _, a := range f.Auth() {
 		if !strings.HasPrefix(a, "PUT AWS4-HMAC-SHA256 Credential=AKIDTEST/") || !strings.Contains(a, "/us-west-2/s3/aws4_request") {
 			t.Errorf("request not signed with the configured credentials and region: %q", a)
 		}
 	}
-	f.mu.Unlock()
 	if st := m.Stats(); len(st) != 1 || st[0].Name != S3 || st[0].Sent != 4 || st[0].Dropped != 0 {
 		t.Errorf("stats %+v", st)
 	}
@@ -166,27 +112,11 @@ func keys[V any](m map[string]V) []string {
 // The S3 endpoint is down: the sink never blocks, each batch is tried
 // Attempts times, and its events are counted as dropped under "s3".
 func TestS3CallbackEndpointDownCountsDrops(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL
-	srv.Close()
-	m := New(nil)
-	st := s3Settings(url)
-	st.BatchSize = 50
-	m.Configure(Settings{BatchSize: 512, FlushInterval: time.Hour, S3: st})
-	done := make(chan struct{})
-	go func() {
-		for i := 0; i < 5000; i++ {
-			m.Sink()(sampleTry("x", 200))
-		}
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the sink blocked while the S3 endpoint is down")
-	}
-	m.Close()
-	s := m.Stats()[0]
+	s := sinkWithReceiverDown(t, 5000, func(url string) Settings {
+		st := s3Settings(url)
+		st.BatchSize = 50
+		return Settings{BatchSize: 512, FlushInterval: time.Hour, S3: st}
+	})
 	if s.Name != S3 || s.Sent != 0 || s.Dropped != 5000 || s.Failures == 0 {
 		t.Fatalf("stats %+v, want 5000 dropped, failures counted", s)
 	}
