@@ -617,6 +617,9 @@ func (s *Service) info(given string, c Caller) (any, *Error) {
 		return nil, &Error{Status: 404, Type: "not_found_error", Code: "404", Param: "key", Message: "Key not found in database"}
 	}
 	out := keyView(k, spend, false, s.budget(k.BudgetID))
+	if u := s.modelBudgetUsage(winKey, k.Token, k.ModelMaxBudget); u != nil {
+		out["model_max_budget_usage"] = u
+	}
 	if given == "" {
 		given = token
 	}

@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"math"
 	"strings"
 	"time"
 
@@ -346,4 +347,30 @@ func (s *Service) seedModelWindows(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// modelBudgetUsage is the current period's spend of each model budget of an
+// entity, as LiteLLM's /key/info and /user/info report it
+// (model_max_budget_usage: current_spend rounded to 4 places, budget_limit,
+// time_period; entries without a period are left out); nil when none.
+func (s *Service) modelBudgetUsage(kind, id string, mmb map[string]any) map[string]any {
+	if len(mmb) == 0 {
+		return nil
+	}
+	now := s.now()
+	out := map[string]any{}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for name := range mmb {
+		l, ok := resolveModelBudget(mmb, name)
+		if !ok || l.d == 0 {
+			continue
+		}
+		spend := s.windowSpendLocked(kind, id, l, now)
+		out[name] = map[string]any{"current_spend": math.Round(spend*1e4) / 1e4, "budget_limit": l.max, "time_period": l.dur}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }

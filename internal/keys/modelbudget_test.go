@@ -76,6 +76,16 @@ func TestModelBudgetsPerEntity(t *testing.T) {
 	// The user's gpt-b budget.
 	s.Record(SpendEvent{RequestID: "r4", KeyToken: keystore.HashKey(k1), TeamID: "t1", UserID: "u1", ModelGroup: "gpt-b", Cost: 2})
 	wantRefused(check(k1, "gpt-b"), "LiteLLM User: u1, exceeded budget for model=gpt-b")
+	// /user/info and /key/info report each budget's current period (LiteLLM's model_max_budget_usage).
+	ui := call(t, s, "GET", "/user/info?user_id=u1", "")["user_info"].(map[string]any)
+	if u, _ := ui["model_max_budget_usage"].(map[string]any)["gpt-b"].(map[string]any); u == nil || u["current_spend"] != 2.0 ||
+		u["budget_limit"] != 2.0 || u["time_period"] != "1d" {
+		t.Fatalf("/user/info model_max_budget_usage: %v", ui["model_max_budget_usage"])
+	}
+	ki := call(t, s, "GET", "/key/info?key="+k2, "")["info"].(map[string]any)
+	if u, _ := ki["model_max_budget_usage"].(map[string]any)["gpt-a"].(map[string]any); u == nil || u["current_spend"] != 5.0 || u["time_period"] != "1h" {
+		t.Fatalf("/key/info model_max_budget_usage: %v", ki["model_max_budget_usage"])
+	}
 	// A key's budget with a period.
 	s.Record(SpendEvent{RequestID: "r5", KeyToken: keystore.HashKey(k3), ModelGroup: "gpt-c", Cost: 0.5})
 	wantRefused(check(k3, "gpt-c"), "key_alias: k3, exceeded budget for model=gpt-c")

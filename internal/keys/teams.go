@@ -369,7 +369,11 @@ func (s *Service) handleUser(ctx context.Context, name string, req map[string]an
 		if !ok {
 			return nil, notFound("User", id)
 		}
-		return map[string]any{"user_id": id, "user_info": userView(u, spend),
+		ui := userView(u, spend)
+		if usage := s.modelBudgetUsage(winUser, id, u.ModelMaxBudget); usage != nil {
+			ui["model_max_budget_usage"] = usage
+		}
+		return map[string]any{"user_id": id, "user_info": ui,
 			"keys": s.keysWhere(func(k *keystore.Key) bool { return k.UserID == id }), "teams": nonNil(u.Teams)}, nil
 	case "list":
 		s.mu.RLock()
