@@ -18,12 +18,11 @@ const (
 	EnvS3FlushInterval = "DEFAULT_S3_FLUSH_INTERVAL_SECONDS"
 	// DefaultS3Region is LiteLLM's region for non-LLM AWS calls when none
 	// is configured.
-	DefaultS3Region          = "us-west-2"
-	DefaultS3BatchSize       = 512
-	DefaultS3FlushInterval   = 10 * time.Second
-	maxS3PathBytes           = 512
-	s3CallbackParamsKey      = "litellm_settings.s3_callback_params"
-	s3CallbackNotImplemented = "accepted, not implemented yet (the s3 callback signs with static credentials: s3_aws_access_key_id/s3_aws_secret_access_key or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
+	DefaultS3Region        = "us-west-2"
+	DefaultS3BatchSize     = 512
+	DefaultS3FlushInterval = 10 * time.Second
+	maxS3PathBytes         = 512
+	s3CallbackParamsKey    = "litellm_settings.s3_callback_params"
 )
 
 // S3CallbackParams are litellm_settings.s3_callback_params as the s3
@@ -39,9 +38,21 @@ type S3CallbackParams struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	SessionToken    string
-	Path            string // s3_path: the key prefix
-	KeyPrefix       bool   // s3_use_key_prefix
-	VirtualHosted   bool   // s3_use_virtual_hosted_style
+	// RoleName, SessionName: s3_aws_role_name, s3_aws_session_name (else
+	// AWS_ROLE_NAME, AWS_SESSION_NAME): STS AssumeRole, or with
+	// WebIdentityToken (s3_aws_web_identity_token, else
+	// AWS_WEB_IDENTITY_TOKEN; secret) AssumeRoleWithWebIdentity, at
+	// STSEndpoint (s3_aws_sts_endpoint, else AWS_STS_ENDPOINT; "" is AWS's).
+	// ProfileName: s3_aws_profile_name (else AWS_PROFILE_NAME), a profile
+	// of the shared AWS config and credentials files.
+	RoleName         string
+	SessionName      string
+	WebIdentityToken string
+	STSEndpoint      string
+	ProfileName      string
+	Path             string // s3_path: the key prefix
+	KeyPrefix        bool   // s3_use_key_prefix
+	VirtualHosted    bool   // s3_use_virtual_hosted_style
 	// InsecureSkipVerify is s3_verify: false.
 	InsecureSkipVerify bool
 	SSE                string // s3_server_side_encryption
@@ -113,8 +124,22 @@ func (p *parser) s3CallbackParams(ls *LiteLLMSettings, n *yaml.Node, path string
 			}
 		case "s3_strip_base64_files", "s3_log_prompts_only":
 			p.bool(v, key) // the payload carries no messages or response: nothing to strip
-		case "s3_aws_session_name", "s3_aws_profile_name", "s3_aws_role_name", "s3_aws_web_identity_token", "s3_aws_sts_endpoint":
-			p.warnAt(e.KeyNode, key, "%s", s3CallbackNotImplemented)
+		case "s3_aws_role_name":
+			sp.RoleName, _ = p.str(v, key)
+		case "s3_aws_session_name":
+			sp.SessionName, _ = p.str(v, key)
+		case "s3_aws_web_identity_token":
+			sp.WebIdentityToken, _ = p.str(v, key)
+		case "s3_aws_profile_name":
+			sp.ProfileName, _ = p.str(v, key)
+		case "s3_aws_sts_endpoint":
+			if s, ok := p.str(v, key); ok && s != "" {
+				if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					p.errAt(v, key, "must be an http(s) URL")
+				} else {
+					sp.STSEndpoint = strings.TrimRight(s, "/")
+				}
+			}
 		case "s3_api_version", "s3_config", "s3_flush_interval", "s3_batch_size":
 			p.warnAt(e.KeyNode, key, "accepted, not implemented yet")
 		default:
@@ -164,6 +189,13 @@ func (p *parser) s3Env(ls *LiteLLMSettings, get func(string) string) {
 	if sp.AccessKeyID == "" && sp.SecretAccessKey == "" {
 		sp.AccessKeyID, sp.SecretAccessKey, sp.SessionToken = get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY"), first(sp.SessionToken, get("AWS_SESSION_TOKEN"))
 	}
+	// Each unset parameter falls back to its AWS_* variable, as LiteLLM's
+	// get_credentials reads them.
+	sp.RoleName = first(sp.RoleName, get("AWS_ROLE_NAME"))
+	sp.SessionName = first(sp.SessionName, get("AWS_SESSION_NAME"))
+	sp.WebIdentityToken = first(sp.WebIdentityToken, get("AWS_WEB_IDENTITY_TOKEN"))
+	sp.ProfileName = first(sp.ProfileName, get("AWS_PROFILE_NAME"))
+	sp.STSEndpoint = first(sp.STSEndpoint, get("AWS_STS_ENDPOINT"))
 	sp.BatchSize = DefaultS3BatchSize
 	if n, err := strconv.Atoi(get(EnvS3BatchSize)); err == nil && n > 0 {
 		sp.BatchSize = min(n, 10000)
@@ -175,8 +207,8 @@ func (p *parser) s3Env(ls *LiteLLMSettings, get func(string) string) {
 	switch {
 	case sp.Bucket == "":
 		p.add(SeverityWarning, 0, 0, s3CallbackParamsKey, "callback \"s3\": s3_bucket_name is not set; no events are sent")
-	case sp.AccessKeyID == "" || sp.SecretAccessKey == "":
-		p.add(SeverityWarning, 0, 0, s3CallbackParamsKey, "callback \"s3\": no credentials (s3_aws_access_key_id and s3_aws_secret_access_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); no events are sent")
+	case (sp.AccessKeyID == "" || sp.SecretAccessKey == "") && sp.RoleName == "" && sp.ProfileName == "":
+		p.add(SeverityWarning, 0, 0, s3CallbackParamsKey, "callback \"s3\": no credentials (s3_aws_access_key_id and s3_aws_secret_access_key, s3_aws_role_name, s3_aws_profile_name, or their AWS_* variables); no events are sent")
 		sp.Bucket = ""
 	}
 }

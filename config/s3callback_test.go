@@ -25,13 +25,16 @@ litellm_settings:
     s3_sse_kms_key_id: kms-1
     s3_use_team_prefix: true
     s3_aws_role_name: r
+    s3_aws_sts_endpoint: https://sts.eu-west-1.amazonaws.com/
   default_team_settings:
     - team_id: team-1
       success_callback: [s3]
 `
-	cfg := mustParse(t, yml, env("MY_KEY", "AKID", "MY_SECRET", "zq9secret", "AWS_REGION_NAME", "eu-west-1", "DEFAULT_S3_FLUSH_INTERVAL_SECONDS", "0.5", "DEFAULT_S3_BATCH_SIZE", "3"))
+	cfg := mustParse(t, yml, env("MY_KEY", "AKID", "MY_SECRET", "zq9secret", "AWS_REGION_NAME", "eu-west-1", "DEFAULT_S3_FLUSH_INTERVAL_SECONDS", "0.5", "DEFAULT_S3_BATCH_SIZE", "3",
+		"AWS_SESSION_NAME", "sess-env"))
 	sp := cfg.LiteLLM.Logging.S3
 	want := S3CallbackParams{Bucket: "logs", Region: "eu-west-1", Endpoint: "http://127.0.0.1:9000", AccessKeyID: "AKID", SecretAccessKey: "zq9secret",
+		RoleName: "r", SessionName: "sess-env", STSEndpoint: "https://sts.eu-west-1.amazonaws.com",
 		Path: "llm/", KeyPrefix: true, InsecureSkipVerify: true, SSE: "aws:kms", SSEKMSKeyID: "kms-1", BatchSize: 3, FlushInterval: 500 * time.Millisecond}
 	if sp == nil || *sp != want {
 		t.Fatalf("s3 params %+v, want %+v", sp, want)
@@ -43,10 +46,11 @@ litellm_settings:
 		t.Errorf("team callbacks %+v", tc)
 	}
 	all := fmt.Sprint(cfg.Warnings)
-	for _, w := range []string{"s3_use_team_prefix: accepted, not implemented yet", "s3_aws_role_name: accepted, not implemented yet"} {
-		if !strings.Contains(all, w) {
-			t.Errorf("no warning %q in %s", w, all)
-		}
+	if w := "s3_use_team_prefix: accepted, not implemented yet"; !strings.Contains(all, w) {
+		t.Errorf("no warning %q in %s", w, all)
+	}
+	if strings.Contains(all, "s3_aws_role_name") {
+		t.Errorf("s3_aws_role_name warned (D69 reads it): %s", all)
 	}
 	if strings.Contains(all, `callback "s3`) || strings.Contains(all, "zq9secret") {
 		t.Errorf("warnings %s", all)
@@ -63,6 +67,14 @@ litellm_settings:
 	cfg = mustParse(t, yml, nil)
 	if sp := cfg.LiteLLM.Logging.S3; sp.Bucket != "" || !strings.Contains(fmt.Sprint(cfg.Warnings), "no credentials") {
 		t.Errorf("without credentials: %+v, warnings %v", sp, cfg.Warnings)
+	}
+	// A role, a profile or a web identity from the environment are
+	// credentials (LiteLLM's get_credentials falls back to AWS_*).
+	for _, e := range [][]string{{"AWS_ROLE_NAME", "arn:aws:iam::1:role/r"}, {"AWS_PROFILE_NAME", "logs"}} {
+		cfg = mustParse(t, yml, env(e...))
+		if sp := cfg.LiteLLM.Logging.S3; sp.Bucket != "b" || sp.RoleName+sp.ProfileName != e[1] || strings.Contains(fmt.Sprint(cfg.Warnings), "no credentials") {
+			t.Errorf("%s: %+v, warnings %v", e[0], sp, cfg.Warnings)
+		}
 	}
 	cfg = mustParse(t, "model_list: []\nlitellm_settings:\n  callbacks: [s3]\n", nil)
 	if !strings.Contains(fmt.Sprint(cfg.Warnings), "s3_bucket_name is not set") {

@@ -90,6 +90,7 @@ func callbackSettings(cfg *config.Config) callbacks.Settings {
 		ok, fail := ls.S3Callback()
 		s.S3 = &callbacks.S3Settings{Events: callbacks.Events{Success: ok, Failure: fail}, Bucket: sp.Bucket, Region: sp.Region,
 			Endpoint: sp.Endpoint, AccessKeyID: sp.AccessKeyID, SecretAccessKey: sp.SecretAccessKey, SessionToken: sp.SessionToken,
+			RoleName: sp.RoleName, SessionName: sp.SessionName, WebIdentityToken: sp.WebIdentityToken, STSEndpoint: sp.STSEndpoint, ProfileName: sp.ProfileName,
 			Path: sp.Path, KeyPrefix: sp.KeyPrefix, VirtualHosted: sp.VirtualHosted, InsecureSkipVerify: sp.InsecureSkipVerify,
 			SSE: sp.SSE, SSEKMSKeyID: sp.SSEKMSKeyID, BatchSize: sp.BatchSize, FlushInterval: sp.FlushInterval}
 	}

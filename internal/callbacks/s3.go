@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -39,6 +38,13 @@ type S3Settings struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	SessionToken    string
+	// RoleName and SessionName assume a role over STS (AssumeRole with the
+	// static credentials, the profile's or the SDK's default chain as the
+	// source; with WebIdentityToken, AssumeRoleWithWebIdentity), at
+	// STSEndpoint ("" is AWS's). ProfileName takes a profile of the shared
+	// AWS config files. Precedence as LiteLLM's get_credentials: web
+	// identity (token, role and session name), role, profile, static.
+	RoleName, SessionName, WebIdentityToken, STSEndpoint, ProfileName string
 	// Path is s3_path: the objects' key prefix.
 	Path string
 	// KeyPrefix is s3_use_key_prefix: the key's alias is a folder under
@@ -89,7 +95,7 @@ func (c *s3Client) get(st *S3Settings, base *http.Client) *s3.Client {
 	}
 	opts := s3.Options{
 		Region:      st.Region,
-		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(st.AccessKeyID, st.SecretAccessKey, st.SessionToken)),
+		Credentials: s3Credentials(st, hc),
 		HTTPClient:  hc,
 		// The sender retries with back-off and counts; the SDK does not.
 		Retryer:      aws.NopRetryer{},

@@ -1,0 +1,159 @@
+package callbacks
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/llmgate/llmgate/internal/fakes3"
+)
+
+// fakeSTS answers AssumeRole and AssumeRoleWithWebIdentity with temporary
+// credentials whose key id names the action, and records each call's form.
+type fakeSTS struct {
+	*httptest.Server
+	mu    sync.Mutex
+	calls []url.Values
+}
+
+func startFakeSTS(t *testing.T) *fakeSTS {
+	f := &fakeSTS{}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		f.mu.Lock()
+		f.calls = append(f.calls, r.PostForm)
+		f.mu.Unlock()
+		action := r.PostForm.Get("Action")
+		key := map[string]string{"AssumeRole": "ASIAROLE", "AssumeRoleWithWebIdentity": "ASIAWEBID"}[action]
+		if key == "" {
+			http.Error(w, "unknown action", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/xml")
+		fmt.Fprintf(w, `<%[1]sResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><%[1]sResult><Credentials>`+
+			`<AccessKeyId>%[2]s</AccessKeyId><SecretAccessKey>temp-secret</SecretAccessKey><SessionToken>temp-token-%[2]s</SessionToken>`+
+			`<Expiration>%[3]s</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::1:assumed-role/r/s</Arn><AssumedRoleId>AROA:s</AssumedRoleId></AssumedRoleUser>`+
+			`</%[1]sResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></%[1]sResponse>`, action, key, time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeSTS) last() url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.calls) == 0 {
+		return nil
+	}
+	return f.calls[len(f.calls)-1]
+}
+
+// The s3 callback's role and web identity credentials (D69), as LiteLLM's
+// get_credentials: s3_aws_role_name (+ session name) assumes the role over
+// STS with the static keys as the source; s3_aws_web_identity_token with a
+// role and a session name takes AssumeRoleWithWebIdentity; each object is
+// put signed with the temporary credentials STS answered (key id and
+// session token), never with the static ones.
+func TestS3CallbackRoleCredentials(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		set              func(*S3Settings)
+		action, key, arg string
+	}{
+		{"assume role", func(st *S3Settings) { st.RoleName, st.SessionName = "arn:aws:iam::1:role/logs", "llm-sess" }, "AssumeRole", "ASIAROLE", ""},
+		{"assume role, default session name", func(st *S3Settings) { st.RoleName = "arn:aws:iam::1:role/logs" }, "AssumeRole", "ASIAROLE", "litellm-session-"},
+		{"web identity", func(st *S3Settings) {
+			st.RoleName, st.SessionName, st.WebIdentityToken = "arn:aws:iam::1:role/logs", "llm-sess", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."
+			st.AccessKeyID, st.SecretAccessKey = "", ""
+		}, "AssumeRoleWithWebIdentity", "ASIAWEBID", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := fakes3.Start(t, "logs")
+			sts := startFakeSTS(t)
+			st := s3Settings(f.URL)
+			st.BatchSize, st.STSEndpoint = 1, sts.URL
+			tc.set(st)
+			m := New(nil)
+			m.Configure(Settings{BatchSize: 100, FlushInterval: time.Hour, S3: st})
+			m.Sink()(sampleTry("c1", 200))
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				if objs, _ := f.Objects(t, "logs"); len(objs) == 1 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no object put; stats %+v", m.Stats())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			m.Close()
+			call := sts.last()
+			if call.Get("Action") != tc.action || call.Get("RoleArn") != "arn:aws:iam::1:role/logs" {
+				t.Fatalf("STS call %v, want %s of the role", call, tc.action)
+			}
+			session := call.Get("RoleSessionName")
+			if tc.arg != "" && !strings.HasPrefix(session, tc.arg) || tc.arg == "" && session != "llm-sess" {
+				t.Errorf("session name %q", session)
+			}
+			if tc.action == "AssumeRoleWithWebIdentity" && call.Get("WebIdentityToken") != st.WebIdentityToken {
+				t.Errorf("web identity token %q", call.Get("WebIdentityToken"))
+			}
+			for _, a := range f.Auth() {
+				if !strings.HasPrefix(a, "PUT AWS4-HMAC-SHA256 Credential="+tc.key+"/") {
+					t.Errorf("put not signed with STS's temporary credentials: %q", a)
+				}
+			}
+		})
+	}
+}
+
+func TestSTSRegion(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://sts.eu-west-1.amazonaws.com":              "eu-west-1",
+		"https://vpce-1.sts.ap-south-1.vpce.amazonaws.com": "ap-south-1",
+		"http://127.0.0.1:9999":                            "us-west-2",
+		"":                                                 "us-west-2",
+		"https://sts-fips.us-gov-west-1.amazonaws.com/x?y=1": "us-gov-west-1",
+	} {
+		if got := stsRegion(in, "us-west-2"); got != want {
+			t.Errorf("stsRegion(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// s3_aws_profile_name takes the profile's keys from the shared AWS files.
+func TestS3CallbackProfileCredentials(t *testing.T) {
+	dir := t.TempDir()
+	creds := dir + "/credentials"
+	if err := os.WriteFile(creds, []byte("[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = d\n[logs]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = p\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", creds)
+	t.Setenv("AWS_CONFIG_FILE", dir+"/none")
+	f := fakes3.Start(t, "logs")
+	st := s3Settings(f.URL)
+	st.BatchSize, st.ProfileName, st.AccessKeyID, st.SecretAccessKey = 1, "logs", "", ""
+	m := New(nil)
+	m.Configure(Settings{BatchSize: 100, FlushInterval: time.Hour, S3: st})
+	m.Sink()(sampleTry("c1", 200))
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if objs, _ := f.Objects(t, "logs"); len(objs) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no object put; stats %+v", m.Stats())
+		}
+	}
+	m.Close()
+	for _, a := range f.Auth() {
+		if !strings.HasPrefix(a, "PUT AWS4-HMAC-SHA256 Credential=AKIDPROFILE/") {
+			t.Errorf("put not signed with the profile's keys: %q", a)
+		}
+	}
+}
