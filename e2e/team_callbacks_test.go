@@ -23,6 +23,13 @@ import (
 // key and one with the master key: their call ids.
 func teamRequests(t *testing.T, litellmSettings, teamJSON string, env ...string) (teamCall, otherCall string) {
 	t.Helper()
+	return teamRequestsAfter(t, litellmSettings, teamJSON, nil, env...)
+}
+
+// teamRequestsAfter is teamRequests with after called once team-1 exists,
+// before its requests (a management call that changes its callbacks).
+func teamRequestsAfter(t *testing.T, litellmSettings, teamJSON string, after func(keyAPI), env ...string) (teamCall, otherCall string) {
+	t.Helper()
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	cfg := fmt.Sprintf(`
 model_list:
@@ -41,6 +48,9 @@ general_settings:
 	}
 	if st, m := k.call("POST", "/team/new", master, teamJSON); st != 200 {
 		t.Fatalf("/team/new: %d %v", st, m)
+	}
+	if after != nil {
+		after(k)
 	}
 	key, _ := k.generate(`{"team_id":"team-1"}`)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
@@ -216,5 +226,40 @@ func TestTeamOTelTracing(t *testing.T) {
 	}
 	if strings.Contains(all, traceOf(otherCall)) {
 		t.Errorf("the master key's request %s was traced", otherCall)
+	}
+}
+
+// TestTeamCallbackRoute (D69): LiteLLM's POST /team/{team_id}/callback on a
+// running gateway gives team-1 its own Langfuse project (callback_vars): the
+// team's next request reaches that project with the team's credentials, no
+// reload; the master key's does not; GET shows the callback; the config
+// names no callback.
+func TestTeamCallbackRoute(t *testing.T) {
+	lf := &collector{}
+	lfSrv := httptest.NewServer(lf)
+	defer lfSrv.Close()
+	teamCall, otherCall := teamRequestsAfter(t, "  drop_params: false", "", func(k keyAPI) {
+		body := fmt.Sprintf(`{"callback_name":"langfuse","callback_type":"success","callback_vars":`+
+			`{"langfuse_public_key":"pk-route","langfuse_secret_key":"sk-route","langfuse_host":%q}}`, lfSrv.URL)
+		if st, m := k.call("POST", "/team/team-1/callback", master, body); st != 200 {
+			t.Fatalf("POST /team/team-1/callback: %d %v", st, m)
+		}
+		if st, m := k.call("GET", "/team/team-1/callback", master, ""); st != 200 || !strings.Contains(fmt.Sprint(m), "success_callbacks:[langfuse]") {
+			t.Fatalf("GET /team/team-1/callback: %d %v", st, m)
+		}
+	})
+	all := settled(lf.joined, teamCall)
+	if !strings.Contains(all, `"traceId":"`+teamCall+`"`) {
+		t.Fatalf("the team's project got no event of its request %s: %s", teamCall, all)
+	}
+	if strings.Contains(all, otherCall) {
+		t.Errorf("the team's project got the master key's request %s", otherCall)
+	}
+	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("pk-route:sk-route"))
+	_, auths := lf.snapshot()
+	for _, a := range auths {
+		if a != want {
+			t.Errorf("auth %q, want the credentials set with the route", a)
+		}
 	}
 }

@@ -58,6 +58,9 @@ func route(path string) (string, bool) {
 	if r, ok := strings.CutPrefix(path, "/team/"); ok && teamRoutes[r] {
 		return "team/" + r, true
 	}
+	if _, _, ok := teamCallbackPath(path); ok {
+		return "team/callback", true // teamcallbacks.go
+	}
 	if r, ok := strings.CutPrefix(path, "/user/"); ok && userRoutes[r] {
 		return "user/" + r, true
 	}
@@ -93,6 +96,9 @@ func (s *Service) Handle(ctx context.Context, method, rawPath string, body []byt
 	if i := strings.IndexByte(rawPath, '?'); i >= 0 {
 		path = rawPath[:i]
 		q, _ = url.ParseQuery(rawPath[i+1:])
+	}
+	if id, kind, ok := teamCallbackPath(path); ok {
+		return s.handleTeamCallback(ctx, method, id, kind, body, c)
 	}
 	get := getRoutes[name]
 	if get && method != "GET" || !get && method != "POST" {
