@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/llmgate/llmgate/internal/model"
@@ -131,7 +132,8 @@ type planGroup struct {
 }
 
 func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs []string, withPrimary bool) (*Plan, error) {
-	var groups []planGroup
+	// Sized up front: the plan is built on every request (D65).
+	groups := make([]planGroup, 0, len(fbs)+1)
 	if withPrimary {
 		groups = append(groups, planGroup{res: res})
 	}
@@ -144,7 +146,11 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 		groups = append(groups, planGroup{res: fr, fallback: i + 1})
 	}
 	// One read for every deployment of every group in the plan.
-	var ids []string
+	n := 0
+	for _, g := range groups {
+		n += len(r.m.GroupDeployments(g.res.Group))
+	}
+	ids := make([]string, 0, n)
 	for _, g := range groups {
 		for _, d := range r.m.GroupDeployments(g.res.Group) {
 			ids = append(ids, d.ID)
@@ -177,6 +183,7 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 		}
 		ordered := r.order(healthy)
 		n := 1 + r.numRetries(req, ordered[0].d)
+		plan.Attempts = slices.Grow(plan.Attempts, n)
 		for i := range n {
 			c := ordered[i%len(ordered)]
 			plan.Attempts = append(plan.Attempts, Attempt{
@@ -223,7 +230,9 @@ func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]stor
 		}
 	}
 	tooSmall, maxIn := 0, 0
-	for _, d := range r.m.GroupDeployments(res.Group) {
+	deps := r.m.GroupDeployments(res.Group)
+	out = make([]candidate, 0, len(deps))
+	for _, d := range deps {
 		st := states[d.ID]
 		t := d.Target(res)
 		if st.CoolingDown(now) {
