@@ -134,7 +134,10 @@ func (p *parser) callbackEnv(cfg *Config) {
 	if lg.DefaultLangfuseHost == "" {
 		lg.DefaultLangfuseHost = DefaultLangfuseHost
 	}
-	if s, f := ls.CallbackEvents("otel"); s || f || teamOTel {
+	// With an OTLP endpoint in the environment the variables are read even
+	// when no list names otel: a virtual key's or a team's metadata.logging
+	// may (D69).
+	if s, f := ls.CallbackEvents("otel"); s || f || teamOTel || get("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
 		p.otelEnv(lg, get)
 	}
 	p.s3Env(ls, get)

@@ -263,3 +263,47 @@ func TestTeamCallbackRoute(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyMetadataOTel (D69): otel named only in a virtual key's
+// metadata.logging — the config names no callback, OTEL_* is in the
+// environment — traces that key's request (an in-process OTLP/gRPC
+// collector gets spans in its trace), not the master key's.
+func TestKeyMetadataOTel(t *testing.T) {
+	col := startOTLPCollector(t)
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	cfg := fmt.Sprintf("model_list:\n  - model_name: gpt-x\n    litellm_params: {model: openai/gpt-4o, api_base: %s/v1, api_key: k}\ngeneral_settings:\n  master_key: %s\n", fake.URL(), master)
+	g := startGateway(t, cfg, "OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "OTEL_EXPORTER_OTLP_ENDPOINT=http://"+col.addr, "LLMGATE_DATA_DIR="+t.TempDir())
+	k := keyAPI{t: t, g: g}
+	key, _ := k.generate(`{"metadata":{"logging":[{"callback_name":"otel","callback_type":"success_and_failure","callback_vars":{}}]}}`)
+	var keyCall string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		st, _, h := k.chat(key, "gpt-x")
+		if st == 200 {
+			keyCall = h.Get("x-litellm-call-id")
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("key request: %d", st)
+		}
+	}
+	st, _, h := k.chat(master, "gpt-x")
+	if st != 200 {
+		t.Fatalf("master request: %d", st)
+	}
+	otherCall := h.Get("x-litellm-call-id")
+	traceOf := func(call string) string { return strings.ReplaceAll(call, "-", "") }
+	read := func() string {
+		var ids []string
+		for _, s := range col.traces.snapshot() {
+			ids = append(ids, hex.EncodeToString(s.TraceId))
+		}
+		return strings.Join(ids, " ")
+	}
+	all := settled(read, traceOf(keyCall))
+	if !strings.Contains(all, traceOf(keyCall)) {
+		t.Fatalf("no span of the key's request %s: %s", keyCall, all)
+	}
+	if strings.Contains(all, traceOf(otherCall)) {
+		t.Errorf("the master key's request %s was traced", otherCall)
+	}
+}

@@ -123,10 +123,16 @@ func callbackSettings(cfg *config.Config) callbacks.Settings {
 		}
 	}
 	if ok, fail := ls.CallbackEvents(callbacks.OTel); ok || fail || s.TeamOTel != nil {
-		s.OTel = &callbacks.OTelSettings{TeamsOnly: !ok && !fail, Protocol: lg.OTelProtocol, Endpoint: lg.OTelEndpoint, MetricsEndpoint: lg.OTelMetricsEndpoint, Headers: lg.OTelHeaders, ServiceName: lg.OTelServiceName,
-			Sampler: lg.OTelSampler, SamplerRatio: lg.OTelSamplerRatio, LogsEndpoint: lg.OTelLogsEndpoint, LogsProtocol: lg.OTelLogsProtocol, LogsHeaders: lg.OTelLogsHeaders}
+		s.OTel = otelSettings(lg, !ok && !fail)
 	}
 	return s
+}
+
+// otelSettings is the otel callback of lg; teamsOnly: only the requests whose
+// team or key names otel are traced.
+func otelSettings(lg *config.LoggingSettings, teamsOnly bool) *callbacks.OTelSettings {
+	return &callbacks.OTelSettings{TeamsOnly: teamsOnly, Protocol: lg.OTelProtocol, Endpoint: lg.OTelEndpoint, MetricsEndpoint: lg.OTelMetricsEndpoint, Headers: lg.OTelHeaders, ServiceName: lg.OTelServiceName,
+		Sampler: lg.OTelSampler, SamplerRatio: lg.OTelSamplerRatio, LogsEndpoint: lg.OTelLogsEndpoint, LogsProtocol: lg.OTelLogsProtocol, LogsHeaders: lg.OTelLogsHeaders}
 }
 
 // ensureCallbacks applies the logging callbacks of cfg (at start and on each
@@ -145,6 +151,11 @@ func (g *Gateway) ensureCallbacks(cfg *config.Config) {
 		s.Metadata = g.keys.LoggingMetadata
 		if lg := &cfg.LiteLLM.Logging; s.Generic == nil && lg.GenericEndpoint != "" {
 			s.Generic = &callbacks.GenericSettings{Endpoint: lg.GenericEndpoint, Headers: lg.GenericHeaders}
+		}
+		if lg := &cfg.LiteLLM.Logging; s.OTel == nil && lg.OTelEndpoint != "" {
+			// A key's or a team's metadata.logging may name otel (D69):
+			// only those requests are traced.
+			s.OTel = otelSettings(lg, true)
 		}
 	}
 	if g.callbacks == nil {
