@@ -91,6 +91,27 @@ func (c *collector) joined() string {
 	return all
 }
 
+// checkTeamProject waits for the team's request to reach the team's Langfuse
+// project (lf) and checks that the master key's request did not, and that
+// every ingestion call carried the team's credentials.
+func checkTeamProject(t *testing.T, lf *collector, teamCall, otherCall, public, secret string) {
+	t.Helper()
+	all := settled(lf.joined, teamCall)
+	if !strings.Contains(all, `"traceId":"`+teamCall+`"`) {
+		t.Fatalf("the team's project got no event of its request %s: %s", teamCall, all)
+	}
+	if strings.Contains(all, otherCall) {
+		t.Errorf("the team's project got the master key's request %s", otherCall)
+	}
+	want := "Basic " + base64.StdEncoding.EncodeToString([]byte(public+":"+secret))
+	_, auths := lf.snapshot()
+	for _, a := range auths {
+		if a != want {
+			t.Errorf("auth %q, want the team's credentials (%s)", a, public)
+		}
+	}
+}
+
 // TestTeamBasedLangfuseLogging: the team's requests reach the team's
 // Langfuse project with the team's credentials.
 func TestTeamBasedLangfuseLogging(t *testing.T) {
@@ -104,20 +125,7 @@ func TestTeamBasedLangfuseLogging(t *testing.T) {
       langfuse_public_key: os.environ/LF_TEAM1_PUBLIC
       langfuse_secret: os.environ/LF_TEAM1_SECRET
       langfuse_host: %s`, lfSrv.URL), "", "LF_TEAM1_PUBLIC=pk-team1", "LF_TEAM1_SECRET=sk-team1")
-	all := settled(lf.joined, teamCall)
-	if !strings.Contains(all, `"traceId":"`+teamCall+`"`) {
-		t.Fatalf("team project got no event of the team's request %s: %s", teamCall, all)
-	}
-	if strings.Contains(all, otherCall) {
-		t.Errorf("team project got the master key's request %s", otherCall)
-	}
-	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("pk-team1:sk-team1"))
-	_, auths := lf.snapshot()
-	for _, a := range auths {
-		if a != want {
-			t.Errorf("auth %q, want the team's credentials", a)
-		}
-	}
+	checkTeamProject(t, lf, teamCall, otherCall, "pk-team1", "sk-team1")
 }
 
 // TestTeamGenericAPILogging (D58): a team whose success_callback names
@@ -186,20 +194,7 @@ func TestTeamMetadataLogging(t *testing.T) {
 	team := fmt.Sprintf(`{"team_id":"team-1","metadata":{"logging":[{"callback_name":"langfuse","callback_type":"success",`+
 		`"callback_vars":{"langfuse_public_key":"pk-meta","langfuse_secret_key":"sk-meta","langfuse_host":%q}}]}}`, lfSrv.URL)
 	teamCall, otherCall := teamRequests(t, "  drop_params: false", team)
-	all := settled(lf.joined, teamCall)
-	if !strings.Contains(all, `"traceId":"`+teamCall+`"`) {
-		t.Fatalf("the team's project got no event of its request %s: %s", teamCall, all)
-	}
-	if strings.Contains(all, otherCall) {
-		t.Errorf("the team's project got the master key's request %s", otherCall)
-	}
-	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("pk-meta:sk-meta"))
-	_, auths := lf.snapshot()
-	for _, a := range auths {
-		if a != want {
-			t.Errorf("auth %q, want the team's metadata credentials", a)
-		}
-	}
+	checkTeamProject(t, lf, teamCall, otherCall, "pk-meta", "sk-meta")
 }
 
 // TestTeamOTelTracing (D64): a team whose success_callback names otel has
@@ -248,20 +243,7 @@ func TestTeamCallbackRoute(t *testing.T) {
 			t.Fatalf("GET /team/team-1/callback: %d %v", st, m)
 		}
 	})
-	all := settled(lf.joined, teamCall)
-	if !strings.Contains(all, `"traceId":"`+teamCall+`"`) {
-		t.Fatalf("the team's project got no event of its request %s: %s", teamCall, all)
-	}
-	if strings.Contains(all, otherCall) {
-		t.Errorf("the team's project got the master key's request %s", otherCall)
-	}
-	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("pk-route:sk-route"))
-	_, auths := lf.snapshot()
-	for _, a := range auths {
-		if a != want {
-			t.Errorf("auth %q, want the credentials set with the route", a)
-		}
-	}
+	checkTeamProject(t, lf, teamCall, otherCall, "pk-route", "sk-route")
 }
 
 // TestKeyMetadataOTel (D69): otel named only in a virtual key's

@@ -69,15 +69,7 @@ func (s *Service) Snapshot() *Snapshot {
 	teams, users, budgets, members := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, x := range ks {
 		k := x.k
-		var team *keystore.Team
-		var user *keystore.User
-		if k.TeamID != "" {
-			team, _, _ = s.team(k.TeamID)
-		}
-		if k.UserID != "" {
-			user, _, _ = s.user(k.UserID)
-		}
-		if len(s.entities(k, team, user, "", nil)) > 0 {
+		if !s.inTable(k, teams, users, budgets, members) {
 			sn.HandedOn++
 			continue
 		}
@@ -85,18 +77,6 @@ func (s *Service) Snapshot() *Snapshot {
 		c.Spend, c.Metadata, c.KeyName, c.CreatedBy, c.UpdatedBy = x.spend, tempMetadata(k.Metadata), "", "", ""
 		c.CreatedAt, c.UpdatedAt = time.Time{}, time.Time{}
 		sn.Keys = append(sn.Keys, &c)
-		if k.BudgetID != "" {
-			budgets[k.BudgetID] = true
-		}
-		if team != nil {
-			teams[team.TeamID] = true
-			if k.UserID != "" {
-				members[keystore.MemberKey(team.TeamID, k.UserID)] = true
-			}
-		}
-		if user != nil {
-			users[user.UserID] = true
-		}
 	}
 	inTable := make(map[string]bool, len(sn.Keys))
 	for _, k := range sn.Keys {
