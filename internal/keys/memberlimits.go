@@ -53,32 +53,15 @@ type budgetPatch struct {
 // (tempbudget.go): both fields together, the expiry an ISO date or
 // date-time (UTC when it names no zone); null for both clears it.
 func readTempPatch(req map[string]any, p *budgetPatch) *Error {
-	inc, hasInc := req[metaTempIncrease]
-	exp, hasExp := req[metaTempExpiry]
-	if !hasInc && !hasExp {
-		return nil
-	}
-	if hasInc != hasExp || (inc == nil) != (exp == nil) {
-		return badRequest("temp_budget_increase and temp_budget_expiry must be set together")
-	}
-	p.setTemp, p.anyField = true, true
-	if inc == nil {
-		return nil
-	}
-	f, e := optNumber(metaTempIncrease, inc, maxMoney)
-	if e != nil {
+	present, inc, _, at, e := readTempIncrease(req)
+	if !present || e != nil {
 		return e
 	}
-	s, ok := exp.(string)
-	if !ok {
-		return badRequest("temp_budget_expiry must be an ISO date or date-time")
+	p.setTemp, p.anyField = true, true
+	if inc != nil {
+		at = at.UTC()
+		p.tempInc, p.tempExp = inc, &at
 	}
-	t, ok := parseISOTime(s)
-	if !ok {
-		return badRequest("temp_budget_expiry must be an ISO date or date-time")
-	}
-	t = t.UTC()
-	p.tempInc, p.tempExp = f, &t
 	return nil
 }
 

@@ -21,16 +21,41 @@ const (
 	metaTempExpiry   = "temp_budget_expiry"
 )
 
+// readTempIncrease reads a request's temporary budget increase: both fields
+// together, the expiry an ISO date or date-time; null for both (inc nil)
+// clears it. present: the request names them.
+func readTempIncrease(req map[string]any) (present bool, inc *float64, exp string, at time.Time, err *Error) {
+	incV, hasInc := req[metaTempIncrease]
+	expV, hasExp := req[metaTempExpiry]
+	if !hasInc && !hasExp {
+		return false, nil, "", time.Time{}, nil
+	}
+	if hasInc != hasExp || (incV == nil) != (expV == nil) {
+		return true, nil, "", time.Time{}, badRequest("temp_budget_increase and temp_budget_expiry must be set together")
+	}
+	if incV == nil {
+		return true, nil, "", time.Time{}, nil
+	}
+	f, e := optNumber(metaTempIncrease, incV, maxMoney)
+	if e != nil {
+		return true, nil, "", time.Time{}, e
+	}
+	s, ok := expV.(string)
+	if ok {
+		at, ok = parseISOTime(s)
+	}
+	if !ok {
+		return true, nil, "", time.Time{}, badRequest("temp_budget_expiry must be an ISO date or date-time")
+	}
+	return true, f, s, at, nil
+}
+
 // tempFields moves the request's temporary increase into the key's metadata
 // (after the other fields, so a metadata object in the same body keeps them).
 func tempFields(req map[string]any, k *keystore.Key) *Error {
-	inc, hasInc := req[metaTempIncrease]
-	exp, hasExp := req[metaTempExpiry]
-	if !hasInc && !hasExp {
-		return nil
-	}
-	if hasInc != hasExp || (inc == nil) != (exp == nil) {
-		return badRequest("temp_budget_increase and temp_budget_expiry must be set together")
+	present, inc, exp, _, e := readTempIncrease(req)
+	if !present || e != nil {
+		return e
 	}
 	if k.Metadata == nil {
 		k.Metadata = map[string]any{}
@@ -40,18 +65,7 @@ func tempFields(req map[string]any, k *keystore.Key) *Error {
 		delete(k.Metadata, metaTempExpiry)
 		return nil
 	}
-	f, e := optNumber(metaTempIncrease, inc, maxMoney)
-	if e != nil {
-		return e
-	}
-	s, ok := exp.(string)
-	if !ok {
-		return badRequest("temp_budget_expiry must be an ISO date or date-time")
-	}
-	if _, ok := parseISOTime(s); !ok {
-		return badRequest("temp_budget_expiry must be an ISO date or date-time")
-	}
-	k.Metadata[metaTempIncrease], k.Metadata[metaTempExpiry] = *f, s
+	k.Metadata[metaTempIncrease], k.Metadata[metaTempExpiry] = *inc, exp
 	return nil
 }
 
