@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
-	"time"
 
 	"github.com/llmgate/llmgate/internal/keystore"
 )
@@ -23,7 +22,10 @@ func TestTempBudgetIncrease(t *testing.T) {
 	if _, e := s.Authorize(ctx, tok, key, []string{"m"}); e == nil || e.Type != "budget_exceeded" {
 		t.Fatalf("over budget: %+v", e)
 	}
-	future := time.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05")
+	// The service runs on the test clock, the module's view on the wall
+	// clock: the times are far enough from both (a time from one clock near
+	// the other made this test depend on the hour it ran).
+	future := clock.AddDate(10, 0, 0).Format("2006-01-02T15:04:05")
 	call(t, s, "POST", "/key/update", `{"key":"`+key+`","temp_budget_increase":2,"temp_budget_expiry":"`+future+`"}`)
 	g, e := s.Authorize(ctx, tok, key, []string{"m"})
 	if e != nil || g.Header("x-litellm-key-max-budget") != "3" {
@@ -40,7 +42,7 @@ func TestTempBudgetIncrease(t *testing.T) {
 	if _, e := v.Authorize(ctx, tok, key, []string{"m"}); e != nil {
 		t.Fatalf("the module's view with the increase: %+v", e)
 	}
-	past := time.Now().Add(-time.Hour).UTC().Format("2006-01-02")
+	past := clock.AddDate(0, 0, -2).Format("2006-01-02")
 	call(t, s, "POST", "/key/update", `{"key":"`+key+`","temp_budget_increase":2,"temp_budget_expiry":"`+past+`"}`)
 	if _, e := s.Authorize(ctx, tok, key, []string{"m"}); e == nil || e.Type != "budget_exceeded" {
 		t.Fatalf("after the increase expired: %+v", e)
