@@ -73,6 +73,8 @@ func runSpendRoutes(t *testing.T, start func(fake, hook string) *Gateway) {
 	defer hook.Close()
 	g := start(fake.URL(), hook.URL)
 	k := keyAPI{t, g}
+	// The day the requests begin: a run that crosses midnight UTC spreads them over two days.
+	firstDay := time.Now().UTC().Truncate(24 * time.Hour)
 	key, token := k.generate(`{"models":["beta"],"soft_budget":0.0001,"key_alias":"soft-key"}`)
 	t.Run("models: [an access group] allows the group's models only", func(t *testing.T) {
 		if st, e, _ := k.chat(key, "gpt-x"); st != 200 {
@@ -131,13 +133,19 @@ func runSpendRoutes(t *testing.T, start func(fake, hook string) *Gateway) {
 		if len(rows) != 4 || sum < costs {
 			t.Fatalf("/spend/logs: %d rows, spend %v (the last three requests cost %v)", len(rows), sum, costs)
 		}
-		today := time.Now().UTC().Format("2006-01-02")
-		tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format("2006-01-02")
+		from := firstDay.Format("2006-01-02")
+		end := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
 		var days []map[string]any
-		getJSON("/spend/logs?start_date="+today+"&end_date="+tomorrow, &days)
-		// today's spend, then tomorrow's 0 (LiteLLM fills the days up to end_date)
-		if len(days) != 2 || days[0]["startTime"] != today || days[0][token] == nil || days[1]["spend"] != 0.0 {
-			t.Fatalf("/spend/logs by day: %v", days)
+		getJSON("/spend/logs?start_date="+from+"&end_date="+end.Format("2006-01-02"), &days)
+		// the requests' days, then tomorrow's 0 (LiteLLM fills the days up to end_date)
+		want := int(end.Sub(firstDay).Hours()/24) + 1
+		var byDay float64
+		for _, d := range days {
+			v, _ := d[token].(float64)
+			byDay += v
+		}
+		if len(days) != want || days[0]["startTime"] != from || byDay < sum-1e-9 || days[len(days)-1]["spend"] != 0.0 {
+			t.Fatalf("/spend/logs by day (%d days from %s, the key's logs sum to %v): %v", want, from, sum, days)
 		}
 		var global map[string]any
 		getJSON("/global/spend", &global)
