@@ -11,6 +11,8 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/dynmod/filter"
+	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/xds"
 )
 
@@ -149,6 +151,32 @@ func TestConfigsParse(t *testing.T) {
 			}
 		})
 	}
+	// In module mode (host clusters, D62) the scale config on the fake
+	// provider is one cluster for all its deployments; ScaleConfigHosts is
+	// one cluster per deployment.
+	modOpts := xds.Options{ExtProcSocket: "/tmp/x.sock", FastPath: true, RequestModule: &filter.Config{Marker: "m", TableSocket: "/tmp/t.sock"}}
+	for _, tt := range []struct {
+		yaml  string
+		hosts int
+	}{{ScaleConfig("http://127.0.0.1:9", 600), 1}, {ScaleConfigHosts("http://127.0.0.1:9", 600), 600}} {
+		cfg, err := config.Parse([]byte(tt.yaml), "scale.yaml", func(string) (string, bool) { return "", false })
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := xds.Build(cfg, modOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, c := range res.Clusters {
+			if strings.HasPrefix(c.GetName(), contract.HostClusterPrefix) {
+				n++
+			}
+		}
+		if n != tt.hosts {
+			t.Fatalf("%d host clusters, want %d", n, tt.hosts)
+		}
+	}
 	if !strings.Contains(TypicalConfig("http://h:1", "reload2-"), "http://h:1/reload2-dep-3/v1") {
 		t.Fatal("reload prefix not in api_base")
 	}
@@ -265,7 +293,8 @@ func sampleReport() *Report {
 				Parts: []*PartFigure{{Name: "llmgate", IdleRSS: 20 << 20, PeakRSS: 40 << 20}, {Name: "envoy", IdleRSS: 1 << 20, PeakRSS: 2 << 20}}},
 		},
 		Scale: []ScaleResult{{Deployments: 10, Push: ms(20)}, {Deployments: 1000, Push: ms(90)}, {Deployments: 10000, Parse: ms(300), Build: ms(400), Push: ms(500)},
-			{Deployments: 10000, Change: true, Parse: ms(300), Build: ms(400), Push: ms(50)}},
+			{Deployments: 10000, Change: true, Parse: ms(300), Build: ms(400), Push: ms(50)},
+			{Deployments: 10000, Hosts: true, Parse: ms(300), Build: ms(500), Push: ms(400)}},
 		Reloads: []time.Duration{ms(70), ms(90), ms(80)},
 	}
 }
@@ -288,8 +317,9 @@ func TestChecks(t *testing.T) {
 		{"Added p99 at concurrency 1 ≤ plain Envoy's added p99 + 0.3 ms (issue 10)", "**no**", "llmgate +2.00 ms, plain Envoy +400 µs"},
 		{"Streaming: added time-to-first-token ≤ plain Envoy's + 0.3 ms (issue 10)", "**no**", "llmgate +2.00 ms, plain Envoy +200 µs"},
 		{"ext_proc (llmgate process) RSS ≤ 60 MB at 1000 rps", "yes", "40.0 MB"},
-		{"10,000 deployments compile and push in ≤ 1 s (from a 1,000-deployment config: 9,000 new clusters)", "**no**", "1.20 s"},
+		{"10,000 deployments compile and push in ≤ 1 s (from a 1,000-deployment config: 9,000 new deployments, all on the fake provider's host)", "**no**", "1.20 s"},
 		{"A change of one deployment in a 10,000-deployment config compiles and pushes in ≤ 1 s", "yes", "750.00 ms"},
+		{"10,000 deployments on 10,000 hosts (a cluster each) compile and push in ≤ 1 s", "**no**", "1.20 s"},
 		{"A config change serves within 1 s", "yes", "80.00 ms"},
 		{"Virtual key (1000 in the store) adds ≤ 0.1 ms p50 at concurrency 1 over the master key (issue 11)", "yes", "+25 µs (p50 1.52 ms vs 1.50 ms)"},
 		{"Virtual key (1000 in the store) loses ≤ 5% throughput at concurrency 64 against the master key (issue 11)", "yes", "-2.0% (980 vs 1000 rps)"},
@@ -311,7 +341,7 @@ func TestChecks(t *testing.T) {
 func TestMarkdownAndProblems(t *testing.T) {
 	r := sampleReport()
 	md := r.Markdown(Environment{Commit: "abc123", Machine: "nproc 2, Test CPU", Command: "make bench"})
-	for _, want := range []string{"| commit | abc123 |", "nproc 2, Test CPU", "`make bench`", "| llmgate | 1 |", "| llmgate | llmgate | 20.0 MB | 40.0 MB | 40.0 MB |", "| 10000 |", "| 10000, one moved |", "median 80.00 ms",
+	for _, want := range []string{"| commit | abc123 |", "nproc 2, Test CPU", "`make bench`", "| llmgate | 1 |", "| llmgate | llmgate | 20.0 MB | 40.0 MB | 40.0 MB |", "| 10000 |", "| 10000, one moved |", "| 10000, each on its own host |", "median 80.00 ms",
 		"| llmgate-anthropic | " + anthropicDesc + " | 3.00 ms | 800 | 0.27× | 3.00 ms |", "| llmgate-redis | " + redisDesc + " | skipped: redis-server not found", "| llmgate-anthropic | 800 | 0.16× | 0.27× | not searched |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q", want)

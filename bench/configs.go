@@ -118,6 +118,23 @@ environment_variables:
 // model group, for the control-plane scale figures.
 func ScaleConfig(fakeURL string, n int) string { return ScaleConfigMoved(fakeURL, n, -1) }
 
+// ScaleConfigHosts is a config of n deployments each on its own host (the
+// worst case for the control plane: one Envoy cluster per deployment, as
+// with a fleet of Azure resources): loopback addresses 127.1.x.y on the
+// fake provider's port. Nothing is sent to them; the push is measured.
+func ScaleConfigHosts(fakeURL string, n int) string {
+	port := fakeURL[strings.LastIndexByte(fakeURL, ':')+1:]
+	var b strings.Builder
+	b.Grow(n * 160)
+	b.WriteString("model_list:\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "  - model_name: group-%d\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: http://127.1.%d.%d:%s/v1\n      api_key: sk-%d\n", i/10, i/250, 1+i%250, port, i)
+	}
+	b.WriteString("router_settings:\n  routing_strategy: simple-shuffle\n")
+	fmt.Fprintf(&b, "general_settings:\n  master_key: %s\n", MasterKey)
+	return b.String()
+}
+
 // ScaleConfigMoved is ScaleConfig with deployment number moved on a new
 // api_base (a config change of one deployment; -1: none).
 func ScaleConfigMoved(fakeURL string, n, moved int) string {

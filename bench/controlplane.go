@@ -24,7 +24,10 @@ type ScaleResult struct {
 	Deployments int
 	// Change: the same size again with one deployment moved to a new
 	// api_base (a reload of a large config), not a new size.
-	Change   bool
+	Change bool
+	// Hosts: every deployment on its own host (ScaleConfigHosts: one
+	// cluster each), not all on the fake provider's.
+	Hosts    bool
 	Parse    time.Duration // YAML → config.Config (validation included)
 	Build    time.Duration // xds.Build: Envoy resources
 	Push     time.Duration // xds.Server.Set → Envoy ACKed every resource type the change touched
@@ -35,6 +38,19 @@ type ScaleResult struct {
 	Module time.Duration
 }
 
+// Name is the row's name: the count, then ", one moved" or ", each on its
+// own host".
+func (r ScaleResult) Name() string {
+	name := fmt.Sprint(r.Deployments)
+	switch {
+	case r.Hosts:
+		name += ", each on its own host"
+	case r.Change:
+		name += ", one moved"
+	}
+	return name
+}
+
 // Total is parse + build + push.
 func (r ScaleResult) Total() time.Duration { return r.Parse + r.Build + r.Push }
 
@@ -43,7 +59,8 @@ func (r ScaleResult) Total() time.Duration { return r.Parse + r.Build + r.Push }
 // run`), timing each step. The Envoy first gets a one-deployment config, so
 // every timed push is a config change on a connected Envoy. Last, the
 // largest size is pushed again with one deployment moved: a reload of a
-// large config.
+// large config; then with every deployment on its own host (a cluster
+// each).
 func ControlPlaneScale(ctx context.Context, o *Options, fakeURL string, sizes []int) ([]ScaleResult, error) {
 	dir, err := os.MkdirTemp(o.WorkDir, "scale-")
 	if err != nil {
@@ -92,9 +109,12 @@ func ControlPlaneScale(ctx context.Context, o *Options, fakeURL string, sizes []
 	}
 	defer p.Stop(5 * time.Second)
 
-	push := func(n, moved int) (ScaleResult, error) {
-		r := ScaleResult{Deployments: n, Change: moved >= 0}
+	push := func(n, moved int, hosts bool) (ScaleResult, error) {
+		r := ScaleResult{Deployments: n, Change: moved >= 0, Hosts: hosts}
 		yaml := []byte(ScaleConfigMoved(fakeURL, n, moved))
+		if hosts {
+			yaml = []byte(ScaleConfigHosts(fakeURL, n))
+		}
 		t0 := time.Now()
 		cfg, err := config.Parse(yaml, fmt.Sprintf("scale-%d.yaml", n), os.LookupEnv)
 		if err != nil {
@@ -151,12 +171,12 @@ func ControlPlaneScale(ctx context.Context, o *Options, fakeURL string, sizes []
 		}
 		return r, nil
 	}
-	if _, err := push(1, -1); err != nil {
+	if _, err := push(1, -1, false); err != nil {
 		return nil, err
 	}
 	var out []ScaleResult
 	for _, n := range sizes {
-		r, err := push(n, -1)
+		r, err := push(n, -1, false)
 		if err != nil {
 			return out, err
 		}
@@ -164,8 +184,13 @@ func ControlPlaneScale(ctx context.Context, o *Options, fakeURL string, sizes []
 	}
 	if len(sizes) > 0 {
 		n := slices.Max(sizes)
-		r, err := push(n, n/2)
+		r, err := push(n, n/2, false)
 		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+		// Last, the largest size with every deployment on its own host.
+		if r, err = push(n, -1, true); err != nil {
 			return out, err
 		}
 		out = append(out, r)

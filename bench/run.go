@@ -472,11 +472,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			op.logf("control plane scale: %v", err)
 		}
 		for _, s := range rep.Scale {
-			what := "deployments"
-			if s.Change {
-				what = "deployments, one moved:"
-			}
-			op.logf("%6d %s parse %s build %s push %s (Envoy CPU %s)", s.Deployments, what, s.Parse.Round(time.Millisecond), s.Build.Round(time.Millisecond), s.Push.Round(time.Millisecond), s.EnvoyCPU)
+			op.logf("%s deployments: parse %s build %s push %s (Envoy CPU %s)", s.Name(), s.Parse.Round(time.Millisecond), s.Build.Round(time.Millisecond), s.Push.Round(time.Millisecond), s.EnvoyCPU)
 		}
 	}
 	rep.Elapsed = time.Since(rep.Started)

@@ -308,15 +308,11 @@ func scaleOnlyRun(ctx context.Context, o bench.Options, sizes string) error {
 	o.WorkDir = dir
 	res, err := bench.ControlPlaneScale(ctx, &o, "http://127.0.0.1:9", ns)
 	for _, r := range res {
-		what := "deployments"
-		if r.Change {
-			what = "one moved  "
-		}
 		mod := ""
 		if r.Module > 0 {
 			mod = fmt.Sprintf(" (module table ACKed after %s)", r.Module.Round(time.Millisecond))
 		}
-		fmt.Printf("%6d %s: parse %-10s build %-10s push %-10s total %-10s envoy CPU %-8s envoy RSS %.1f MB%s\n", r.Deployments, what,
+		fmt.Printf("%-34s: parse %-10s build %-10s push %-10s total %-10s envoy CPU %-8s envoy RSS %.1f MB%s\n", r.Name()+" deployments",
 			r.Parse.Round(time.Millisecond), r.Build.Round(time.Millisecond), r.Push.Round(time.Millisecond), r.Total().Round(time.Millisecond), r.EnvoyCPU, float64(r.EnvoyRSS)/(1<<20), mod)
 	}
 	return err
