@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/llmgate/llmgate/extproc"
+	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/internal/store"
 	"github.com/llmgate/llmgate/router"
 )
@@ -30,7 +31,9 @@ func (g *Gateway) moduleStore(ctx context.Context, st store.Store) store.Store {
 		go r.WatchCooldowns(ctx, g.deploymentIDs, cooldownPoll, g.cooled)
 	}
 	cs := &coolingStore{Store: st, cooled: g.cooled}
-	g.serveLeases(ctx, cs)
+	if lz := g.serveLeases(ctx, cs); lz != nil {
+		return &leaseViewStore{Store: cs, lz: lz}
+	}
 	return cs
 }
 
@@ -57,6 +60,9 @@ func (g *Gateway) deploymentIDs() []string {
 // sharedRedis is the Redis store under the gateway's store (ok false: the
 // store is in memory).
 func sharedRedis(st store.Store) (*store.Redis, bool) {
+	if v, ok := st.(*leaseViewStore); ok {
+		st = v.Store
+	}
 	if c, ok := st.(*coolingStore); ok {
 		st = c.Store
 	}
@@ -80,14 +86,18 @@ const leaseViewEvery = 100 * time.Millisecond
 const leaseAhead = 250 * time.Millisecond
 
 type leaser struct {
-	g  *Gateway
 	ls store.Leaser
 	st store.Store
+	// model is the config in force's model (nil: none yet).
+	model func() *model.Model
+	now   func() time.Time
 
 	mu    sync.Mutex
 	wins  map[string]*gwLease
 	view  map[string]store.DeploymentState
 	viewM int64 // the UTC minute the view was read in
+	ids   []string // the deployments of the last table
+	idsM  int64    // the UTC minute of the last table
 	conns map[*leaseConn]bool
 	kick  chan struct{}
 }
@@ -115,28 +125,42 @@ func (c *leaseConn) send(t *extproc.LeaseTable) error {
 }
 
 // serveLeases serves the lease stream on the work dir's lease socket when
-// the store can lease (memory or Redis).
-func (g *Gateway) serveLeases(ctx context.Context, st store.Store) {
+// the store can lease (memory or Redis); nil when it does not.
+func (g *Gateway) serveLeases(ctx context.Context, st store.Store) *leaser {
 	base := st
 	if c, ok := base.(*coolingStore); ok {
 		base = c.Store
 	}
 	ls, ok := base.(store.Leaser)
 	if !ok || g.workDir == "" {
-		return
+		return nil
 	}
 	l, err := net.Listen("unix", filepath.Join(g.workDir, extproc.ModuleLeaseSocket))
 	if err != nil {
 		g.log.Warn("module leases not served; limited deployments stay on ext_proc", "error", err.Error())
-		return
+		return nil
 	}
-	lz := &leaser{g: g, ls: ls, st: st, wins: map[string]*gwLease{}, conns: map[*leaseConn]bool{}, kick: make(chan struct{}, 1)}
+	lz := newLeaser(ls, st, g.configModel)
 	srv := grpc.NewServer()
 	extproc.RegisterLeaseServer(srv, lz.handle)
 	go func() { _ = srv.Serve(l) }()
 	go func() { <-ctx.Done(); srv.Stop() }()
 	go lz.loop(ctx)
 	g.moduleTables.leases = true
+	return lz
+}
+
+func newLeaser(ls store.Leaser, st store.Store, m func() *model.Model) *leaser {
+	return &leaser{ls: ls, st: st, model: m, now: time.Now, wins: map[string]*gwLease{}, conns: map[*leaseConn]bool{}, kick: make(chan struct{}, 1)}
+}
+
+// configModel is the model of the config in force (nil: none yet).
+func (g *Gateway) configModel() *model.Model {
+	ext := g.moduleTables.ext.Load()
+	if ext == nil || ext.State() == nil {
+		return nil
+	}
+	return ext.State().Router.Model()
 }
 
 // handle serves one module connection: the current table at once, then
@@ -194,8 +218,8 @@ func (lz *leaser) loop(ctx context.Context) {
 // round tops up the leases that ran low, reads the view when asked, and
 // sends the table.
 func (lz *leaser) round(ctx context.Context, readView bool) {
-	ext := lz.g.moduleTables.ext.Load()
-	if ext == nil {
+	m := lz.model()
+	if m == nil {
 		return
 	}
 	lz.mu.Lock()
@@ -204,9 +228,8 @@ func (lz *leaser) round(ctx context.Context, readView bool) {
 	if n == 0 {
 		return // no module: nothing leased, nothing wasted
 	}
-	m := ext.State().Router.Model()
 	usage := m.Routing.Strategy == router.UsageBased || m.Routing.Strategy == router.UsageBasedV2
-	now := time.Now()
+	now := lz.now()
 	minute := now.Unix() / 60
 	var viewIDs []string
 	type want struct {
@@ -266,12 +289,33 @@ func (lz *leaser) round(ctx context.Context, readView bool) {
 			view = v
 		}
 	}
-	t := &extproc.LeaseTable{Deps: make(map[string]extproc.LeaseDep, len(viewIDs))}
 	lz.mu.Lock()
 	if view != nil {
+		if lz.viewM == minute {
+			// A try begun while the view was read is in the old one
+			// (begun): counters only grow within a minute.
+			for id, st := range lz.view {
+				if v, ok := view[id]; ok {
+					v.RPM, v.TPM = max(v.RPM, st.RPM), max(v.TPM, st.TPM)
+					view[id] = v
+				}
+			}
+		}
 		lz.view, lz.viewM = view, minute
 	}
-	for _, id := range viewIDs {
+	lz.ids, lz.idsM = viewIDs, minute
+	conns, t := lz.tableLocked(minute)
+	lz.mu.Unlock()
+	for _, c := range conns {
+		_ = c.send(t)
+	}
+}
+
+// tableLocked is the table of the last round's deployments and the
+// connections to send it on (under lz.mu).
+func (lz *leaser) tableLocked(minute int64) ([]*leaseConn, *extproc.LeaseTable) {
+	t := &extproc.LeaseTable{Deps: make(map[string]extproc.LeaseDep, len(lz.ids))}
+	for _, id := range lz.ids {
 		var st store.DeploymentState
 		if lz.viewM == minute {
 			st = lz.view[id] // (a view of the minute before counts nothing now)
@@ -287,8 +331,53 @@ func (lz *leaser) round(ctx context.Context, readView bool) {
 	for c := range lz.conns {
 		conns = append(conns, c)
 	}
+	return conns, t
+}
+
+// begun counts a try the ext_proc path's Begin counted in the store
+// (rpm: the counter after it) in the view, and sends the module the table
+// before Begin returns: the module's x-ratelimit-remaining-requests (and
+// its plans) see the try from the next request on, not 100 ms later when
+// the view is read again.
+func (lz *leaser) begun(id string, rpm int64, at time.Time) {
+	minute := at.Unix() / 60
+	lz.mu.Lock()
+	if lz.idsM != minute || len(lz.conns) == 0 {
+		lz.mu.Unlock()
+		return
+	}
+	moved := false
+	if w := lz.wins[id]; w != nil && w.minute == minute && rpm > w.count {
+		w.count, moved = rpm, true
+	}
+	if lz.viewM == minute {
+		if st, ok := lz.view[id]; ok && rpm > st.RPM {
+			st.RPM = rpm
+			lz.view[id], moved = st, true
+		}
+	}
+	if !moved {
+		lz.mu.Unlock()
+		return
+	}
+	conns, t := lz.tableLocked(minute)
 	lz.mu.Unlock()
 	for _, c := range conns {
 		_ = c.send(t)
 	}
+}
+
+// leaseViewStore is the gateway's store when it serves leases: a try the
+// ext_proc path counts (Begin) is in the module's view at once.
+type leaseViewStore struct {
+	store.Store
+	lz *leaser
+}
+
+func (s *leaseViewStore) Begin(ctx context.Context, id string, lim store.Limits) (store.BeginResult, error) {
+	res, err := s.Store.Begin(ctx, id, lim)
+	if err == nil && res.Allowed {
+		s.lz.begun(id, res.RPM, s.lz.now())
+	}
+	return res, err
 }
