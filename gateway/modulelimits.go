@@ -95,7 +95,7 @@ type leaser struct {
 	mu    sync.Mutex
 	wins  map[string]*gwLease
 	view  map[string]store.DeploymentState
-	viewM int64 // the UTC minute the view was read in
+	viewM int64    // the UTC minute the view was read in
 	ids   []string // the deployments of the last table
 	idsM  int64    // the UTC minute of the last table
 	conns map[*leaseConn]bool
