@@ -14,8 +14,8 @@ import (
 
 // tryDeployment is the deployment id of a fast try on cluster cl: the
 // cluster's own deployment, or on an upstream host's cluster (module mode,
-// docs/architecture.md D62) the plan's entry for the try — llmgate.fast
-// "d" (the plan's deployment ids, each ended by a newline) at the try's
+// docs/architecture.md D62) the plan's entry for the try — llmgate.ctx
+// "d" (D70) (the plan's deployment ids, each ended by a newline) at the try's
 // attempt number (x-envoy-attempt-count, 1 for the first try: Envoy takes
 // attempt n from priority group n, D1). The bytes are Envoy's: read them
 // before the next callback.
@@ -23,7 +23,7 @@ func tryDeployment(f C.uintptr_t, cl []byte) ([]byte, bool) {
 	if !bytes.HasPrefix(cl, []byte(contract.HostClusterPrefix)) {
 		return bytes.CutPrefix(cl, []byte(contract.DeploymentClusterPrefix))
 	}
-	ids, ok := getDynamicString(f, contract.FastMetadataNamespace, "d")
+	ids, ok := getDynamicString(f, contract.ContextMetadataNamespace, contract.FastDeploymentsKey)
 	if !ok {
 		return nil, false
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 // Translated deployments' tries in the module (docs/architecture.md D61):
-// on a fast try (llmgate.fast) of a cluster of a deployment the module
+// on a fast try (llmgate.ctx "ep") of a cluster of a deployment the module
 // translates (xds.ModuleTranslated: Anthropic), the module's upstream filter
 // holds the request until its body is whole, translates it with the attempt
 // filter's code (extproc.ModuleTry: body, path, host, provider headers and

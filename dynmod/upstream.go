@@ -20,7 +20,7 @@ import (
 // The module as every try's upstream filter (module mode,
 // docs/architecture.md D55): the router's one upstream filter chain runs it
 // before the attempt filter's composite, for every cluster. On a fast try
-// (the request filter wrote llmgate.fast) of a fast-path deployment's
+// (the request filter wrote llmgate.ctx "ep", D70) of a fast-path deployment's
 // cluster it does what the cluster's own Lua, header_mutation and
 // credential_injector did: the try's :path (by endpoint) and :authority,
 // the internal and other providers' key headers removed, content-type and
@@ -84,7 +84,7 @@ const maxHeldBody = 4 << 20
 
 func onUpstreamRequestHeaders(s *stream, f C.uintptr_t) int {
 	s.hold = false
-	ep, ok := getDynamicString(f, contract.FastMetadataNamespace, "ep")
+	ep, ok := getDynamicString(f, contract.ContextMetadataNamespace, contract.FastEndpointKey)
 	if !ok {
 		// Not fast: the attempt filter does the try's work; a plan that
 		// retries a deployment on itself (never a fast one) is spaced.

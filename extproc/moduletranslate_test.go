@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/llmgate/llmgate/config"
-	"github.com/llmgate/llmgate/internal/contract"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/translator"
 	"github.com/llmgate/llmgate/xds"
@@ -69,10 +68,7 @@ func TestModuleTranslatedPlans(t *testing.T) {
 		if !ok || a.Reply != nil {
 			t.Fatalf("%s: not served (%v)", tc.model, a.Reply)
 		}
-		fast := false
-		for _, md := range a.Metadata {
-			fast = fast || string(md[0]) == contract.FastMetadataNamespace
-		}
+		fast := answerFast(t, a)
 		if fast != tc.fast || (a.Resp != nil) != tc.fast {
 			t.Errorf("%s%s, module upstream %v: fast = %v, want %v", tc.model, tc.extra, tc.up, fast, tc.fast)
 		}

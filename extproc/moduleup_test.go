@@ -93,7 +93,7 @@ model_list:
 		t.Errorf("the outcome log's try 1 on a host cluster → %v", d)
 	}
 	if planDeployments(rc.Attempts) != "my_star\nga\n" {
-		t.Errorf("llmgate.fast d = %q", planDeployments(rc.Attempts))
+		t.Errorf("llmgate.ctx d = %q", planDeployments(rc.Attempts))
 	}
 }
 
@@ -122,10 +122,7 @@ func TestModuleUpstreamFastPlans(t *testing.T) {
 		if !ok || a.Reply != nil {
 			t.Fatalf("upstream %v: not served (%v)", up, a.Reply)
 		}
-		fast := false
-		for _, md := range a.Metadata {
-			fast = fast || string(md[0]) == contract.FastMetadataNamespace
-		}
+		fast := answerFast(t, a)
 		setsPath := false
 		for _, kv := range a.Set {
 			setsPath = setsPath || kv[0] == ":path"

@@ -37,8 +37,9 @@ type routed struct {
 	group, model, path string
 	spacing            *spacingPlan
 	// fast: the request takes the fast path (llmgate.ctx "fast"); then
-	// llmgate.fast has ep (the endpoint), deps (the plan's deployments, in
-	// module-upstream mode) and stream.
+	// the fast fields are ep (the endpoint), d (the plan's deployments, in
+	// module-upstream mode: deps) and st (stream) — in llmgate.ctx in
+	// module-upstream mode (D70), else in llmgate.fast.
 	fast   bool
 	ep     string
 	deps   bool
@@ -79,14 +80,22 @@ func (r *routed) processingResponse(st *State) (*extprocv3.ProcessingResponse, e
 		// whole into a table each time it reads it): the endpoint for the
 		// clusters' per-try Lua, the answer's headers and model for the
 		// listener's.
-		fast := map[string]*structpb.Value{"ep": structpb.NewStringValue(r.ep)}
+		// With the module as the upstream filter (deps) they are fields of
+		// llmgate.ctx instead: one namespace fewer (D70).
+		fast := cf
+		if !r.deps {
+			fast = map[string]*structpb.Value{}
+		}
+		fast[contract.FastEndpointKey] = structpb.NewStringValue(r.ep)
 		if r.deps {
-			fast["d"] = structpb.NewStringValue(planDeployments(r.plan))
+			fast[contract.FastDeploymentsKey] = structpb.NewStringValue(planDeployments(r.plan))
 		}
 		if r.stream {
-			fast["st"] = structpb.NewBoolValue(true)
+			fast[contract.FastStreamKey] = structpb.NewBoolValue(true)
 		}
-		md.Fields[contract.FastMetadataNamespace] = structpb.NewStructValue(&structpb.Struct{Fields: fast})
+		if !r.deps {
+			md.Fields[contract.FastMetadataNamespace] = structpb.NewStructValue(&structpb.Struct{Fields: fast})
+		}
 		if r.fp != nil {
 			md.Fields[contract.FastAnswerMetadataNamespace] = structpb.NewStructValue(r.fp)
 		}
@@ -132,8 +141,9 @@ func (r *routed) moduleAnswer(st *State, clientBody int) ModuleAnswer {
 	return out
 }
 
-// moduleMetadata writes llmgate.plan, llmgate.ctx and (fast) llmgate.fast
-// as serialized google.protobuf.Structs, in one buffer.
+// moduleMetadata writes llmgate.plan, llmgate.ctx and (fast, not in
+// module-upstream mode) llmgate.fast as serialized google.protobuf.Structs,
+// in one buffer.
 func (r *routed) moduleMetadata(st *State) [][2][]byte {
 	var gb [8][]byte
 	gs := gb[:0]
@@ -174,30 +184,40 @@ func (r *routed) moduleMetadata(st *State) [][2][]byte {
 		b = appendStringField(b, contract.SpacingHoldsKey, r.spacing.holds)
 	}
 	b = appendBoolField(b, xds.FastPathMetadataKey, r.fast)
+	if r.fast && r.deps {
+		b = r.appendFastFields(b) // in llmgate.ctx (D70)
+	}
 	ctx := b[at:]
 	md := append(r.mdBuf[:0], [2][]byte{namespacePlan, plan[:len(plan):len(plan)]}, [2][]byte{namespaceCtx, ctx[:len(ctx):len(ctx)]})
-	if r.fast {
+	if r.fast && !r.deps {
 		at = len(b)
-		b = appendStringField(b, "ep", r.ep)
-		if r.deps {
-			n := 0
-			for _, a := range r.plan {
-				n += len(a.DeploymentId) + 1
-			}
-			b = appendFieldHead(b, "d", sizeNested(3, n))
-			b = protowire.AppendTag(b, 3, protowire.BytesType)
-			b = protowire.AppendVarint(b, uint64(n))
-			for _, a := range r.plan {
-				b = append(b, a.DeploymentId...)
-				b = append(b, '\n')
-			}
-		}
-		if r.stream {
-			b = appendBoolField(b, "st", true)
-		}
+		b = r.appendFastFields(b)
 		md = append(md, [2][]byte{namespaceFast, b[at:]})
 	}
 	return md
+}
+
+// appendFastFields writes the fast path's fields: ep, d (module upstream
+// mode) and st.
+func (r *routed) appendFastFields(b []byte) []byte {
+	b = appendStringField(b, contract.FastEndpointKey, r.ep)
+	if r.deps {
+		n := 0
+		for _, a := range r.plan {
+			n += len(a.DeploymentId) + 1
+		}
+		b = appendFieldHead(b, contract.FastDeploymentsKey, sizeNested(3, n))
+		b = protowire.AppendTag(b, 3, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(n))
+		for _, a := range r.plan {
+			b = append(b, a.DeploymentId...)
+			b = append(b, '\n')
+		}
+	}
+	if r.stream {
+		b = appendBoolField(b, contract.FastStreamKey, true)
+	}
+	return b
 }
 
 var (

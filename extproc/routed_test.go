@@ -87,8 +87,9 @@ func TestModuleServesTypicalAsExtProc(t *testing.T) {
 		t.Fatal("the ext_proc answer has no llmgate.fp")
 	}
 	delete(want, contract.FastAnswerMetadataNamespace) // the module keeps it in memory (a.Resp)
-	if len(a.Metadata) != len(want) || want[contract.FastMetadataNamespace] == nil {
-		t.Fatalf("namespaces %d, want %d (with llmgate.fast)", len(a.Metadata), len(want))
+	// Two namespaces (D70): the fast fields are llmgate.ctx's, no llmgate.fast.
+	if len(a.Metadata) != 2 || len(want) != 2 || want[contract.FastMetadataNamespace] != nil {
+		t.Fatalf("namespaces %d (ext_proc answer %d), want 2: llmgate.plan and llmgate.ctx", len(a.Metadata), len(want))
 	}
 	for _, md := range a.Metadata {
 		got := &structpb.Struct{}
@@ -101,11 +102,12 @@ func TestModuleServesTypicalAsExtProc(t *testing.T) {
 			if len(got.Fields) != len(w.Fields) || !got.Fields["fast"].GetBoolValue() || got.Fields["group"].GetStringValue() != "gpt" {
 				t.Errorf("llmgate.ctx %v, want like %v", got, w)
 			}
-		case contract.FastMetadataNamespace:
-			if got.Fields["ep"].GetStringValue() != w.Fields["ep"].GetStringValue() || !got.Fields["st"].GetBoolValue() ||
-				strings.Count(got.Fields["d"].GetStringValue(), "\n") != 3 {
-				t.Errorf("llmgate.fast %v, want like %v", got, w)
+			if got.Fields["ep"].GetStringValue() != "chat" || got.Fields["ep"].GetStringValue() != w.Fields["ep"].GetStringValue() ||
+				!got.Fields["st"].GetBoolValue() || strings.Count(got.Fields["d"].GetStringValue(), "\n") != 3 {
+				t.Errorf("llmgate.ctx's fast fields %v, want like %v", got, w)
 			}
+		default:
+			t.Errorf("namespace %s", md[0])
 		case contract.PlanMetadataNamespace:
 			if len(got.Fields["priority_groups"].GetListValue().GetValues()) != 3 {
 				t.Errorf("llmgate.plan %v", got)
@@ -172,4 +174,25 @@ func TestFastDepCachePerConfig(t *testing.T) {
 	if !strings.Contains(before, "a.test") || strings.Contains(after, "a.test") || !strings.Contains(after, "b.test") {
 		t.Errorf("api bases before the reload %q, after %q", before, after)
 	}
+}
+
+// answerFast reports whether a module answer tags the request for the fast
+// path: llmgate.ctx "ep" (module upstream mode, D70) or llmgate.fast.
+func answerFast(t *testing.T, a ModuleAnswer) bool {
+	t.Helper()
+	for _, md := range a.Metadata {
+		switch string(md[0]) {
+		case contract.FastMetadataNamespace:
+			return true
+		case contract.ContextMetadataNamespace:
+			s := &structpb.Struct{}
+			if err := proto.Unmarshal(md[1], s); err != nil {
+				t.Fatal(err)
+			}
+			if s.Fields[contract.FastEndpointKey] != nil {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -21,7 +21,7 @@ import (
 // upstream host (scheme, host, port: deployments that differ in their
 // api_base's path, key, model or group) shares one cluster, and the
 // deployment of a try is the plan's entry for the try's attempt number: the
-// module's upstream filter (llmgate.fast "d", x-envoy-attempt-count), the
+// module's upstream filter (llmgate.ctx "d", x-envoy-attempt-count), the
 // shared attempt filter (the request context's attempts) and the outcome
 // log (the try's index) read it there. A config of 10,000 deployments on a
 // handful of providers is a handful of clusters. Every other deployment

@@ -24,7 +24,7 @@ import (
 // upstream HTTP filters of its own — and every try runs the router's one
 // upstream filter chain, built once for all clusters:
 //
-//	llmgate.upstream  the module (dynmod/upstream.go): on a fast try (llmgate.fast) the
+//	llmgate.upstream  the module (dynmod/upstream.go): on a fast try (llmgate.ctx "ep") the
 //	                  try's :path and :authority, the provider key from the config the
 //	                  module holds (never in a config dump), internal and other
 //	                  providers' key headers removed; holds a success until its body is whole;

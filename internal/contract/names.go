@@ -61,6 +61,15 @@ const (
 	// "ep", the endpoint, for the fast-path cluster's per-try Lua filter
 	// (small, so that reading it per try is cheap).
 	FastMetadataNamespace = "llmgate.fast"
+	// FastEndpointKey, FastDeploymentsKey and FastStreamKey are the fast
+	// path's fields: "ep" the endpoint, "d" the plan's deployment ids (each
+	// ended by a newline), "st" a stream. With the module as the upstream
+	// filter (D55) they are fields of ContextMetadataNamespace (one
+	// namespace fewer for Envoy to parse per request, D70); otherwise of
+	// FastMetadataNamespace, which the per-cluster Lua reads whole.
+	FastEndpointKey    = "ep"
+	FastDeploymentsKey = "d"
+	FastStreamKey      = "st"
 	// FastAnswerMetadataNamespace is written on a fast-path request only:
 	// what the listener's Lua filter adds to a success (D45): "h" the
 	// x-litellm-* headers every attempt shares, "a" per plan entry the
