@@ -106,12 +106,12 @@ func TestModuleServesTypicalAsExtProc(t *testing.T) {
 				!got.Fields["st"].GetBoolValue() || strings.Count(got.Fields["d"].GetStringValue(), "\n") != 3 {
 				t.Errorf("llmgate.ctx's fast fields %v, want like %v", got, w)
 			}
-		default:
-			t.Errorf("namespace %s", md[0])
 		case contract.PlanMetadataNamespace:
 			if len(got.Fields["priority_groups"].GetListValue().GetValues()) != 3 {
 				t.Errorf("llmgate.plan %v", got)
 			}
+		default:
+			t.Errorf("namespace %s", md[0])
 		}
 	}
 	removed := strings.Join(a.Remove, ",")
