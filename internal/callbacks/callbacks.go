@@ -466,18 +466,28 @@ func (s *sender) run() {
 				}
 				return
 			}
+			if batch == nil {
+				batch = make([]outcome.Try, 0, min(s.batchSize(), cap(s.q)))
+			}
 			batch = append(batch, t)
 			if len(batch) >= s.batchSize() {
 				s.deliver(batch, Attempts)
-				batch = nil
+				batch = reuse(batch)
 			}
 		case <-tick.C:
 			if len(batch) > 0 {
 				s.deliver(batch, Attempts)
-				batch = nil
+				batch = reuse(batch)
 			}
 		}
 	}
+}
+
+// reuse empties a delivered batch for the next one (D74: a new batch grew
+// by copying half-kilobyte events; a post keeps nothing of its batch).
+func reuse(batch []outcome.Try) []outcome.Try {
+	clear(batch)
+	return batch[:0]
 }
 
 // deliver posts a batch, retrying with back-off; events of a batch given up

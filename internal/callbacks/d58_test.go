@@ -152,7 +152,7 @@ func TestOTLPAccessLogRecords(t *testing.T) {
 		}
 		return ""
 	}
-	srvID := spanID(sent.CallID, "server")
+	srvID := spanID(sent.CallID, "server", -1)
 	if hex.EncodeToString(recs[0].TraceId) != "0b1c4e9a5d6f4a8b9c0d1e2f3a4b5c6d" || string(recs[0].SpanId) != string(srvID[:]) ||
 		attr(0, "url.path") != "/v1/chat/completions" || attr(0, "http.response.status_code") != "200" || attr(0, "attempts") != "2" ||
 		attr(0, "llm.model_group") != "gpt" || attr(0, "litellm.call_id") != sent.CallID || recs[0].SeverityText != "INFO" ||

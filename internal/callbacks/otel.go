@@ -3,9 +3,8 @@ package callbacks
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
-	"strings"
+	"strconv"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -119,17 +118,61 @@ func traceIDs(t *outcome.Try) (trace.TraceID, trace.SpanID) {
 		}
 	}
 	var tid trace.TraceID
-	if b, err := hex.DecodeString(strings.ReplaceAll(t.CallID, "-", "")); err == nil && len(b) == 16 {
-		copy(tid[:], b)
-	} else {
+	if !uuidBytes(tid[:], t.CallID) {
 		h := sha256.Sum256([]byte(t.CallID))
 		copy(tid[:], h[:16])
 	}
 	return tid, trace.SpanID{}
 }
 
-func spanID(parts ...string) trace.SpanID {
-	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+// uuidBytes decodes a call id of 32 hex digits, dashes anywhere between
+// them, into dst (16 bytes) — hex.DecodeString(strings.ReplaceAll(id, "-",
+// "")) without allocating.
+func uuidBytes(dst []byte, id string) bool {
+	n := 0
+	var hi byte
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if c == '-' {
+			continue
+		}
+		v, ok := hexVal(c)
+		if !ok || n >= 32 {
+			return false
+		}
+		if n%2 == 0 {
+			hi = v
+		} else {
+			dst[n/2] = hi<<4 | v
+		}
+		n++
+	}
+	return n == 32
+}
+
+func hexVal(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// spanID is the first 8 bytes of the sha256 of the call id and the span's
+// name parts, NUL-separated (and attempt, when ≥ 0, in decimal): the same
+// id for the same span whichever try exports it.
+func spanID(callID, name string, attempt int) trace.SpanID {
+	var buf [256]byte
+	b := append(buf[:0], callID...)
+	b = append(append(b, 0), name...)
+	if attempt >= 0 {
+		b = strconv.AppendInt(append(b, 0), int64(attempt), 10)
+	}
+	h := sha256.Sum256(b)
 	var id trace.SpanID
 	copy(id[:], h[:8])
 	if !id.IsValid() {

@@ -71,7 +71,7 @@ func (m *Manager) postOTelLogs(ctx context.Context, batch []outcome.Try) error {
 // its trace and span ids those of the request's server span.
 func logRecord(t *outcome.Try, observed uint64) *logsv1.LogRecord {
 	tid, _ := traceIDs(t)
-	sid := spanID(t.CallID, "server")
+	sid := spanID(t.CallID, "server", -1)
 	dur := t.End.Sub(t.Start)
 	sev, sevText := logsv1.SeverityNumber_SEVERITY_NUMBER_INFO, "INFO"
 	if t.Failed() {

@@ -29,7 +29,7 @@ var (
 // gen_ai.server.time_to_first_token, gen_ai.server.time_per_output_token.
 type GenAIMetrics struct {
 	mu                          sync.Mutex
-	sets                        map[string]genAISets
+	sets                        map[genAIKey]genAISets
 	provider                    *sdkmetric.MeterProvider
 	tokens                      metric.Int64Histogram
 	duration, ttft, perOutToken metric.Float64Histogram
@@ -40,7 +40,7 @@ type GenAIMetrics struct {
 func NewGenAIMetrics(reader sdkmetric.Reader, res *resource.Resource) (*GenAIMetrics, error) {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res))
 	m := mp.Meter("github.com/llmgate/llmgate")
-	g := &GenAIMetrics{provider: mp, sets: map[string]genAISets{}}
+	g := &GenAIMetrics{provider: mp, sets: map[genAIKey]genAISets{}}
 	var err error
 	if g.tokens, err = m.Int64Histogram("gen_ai.client.token.usage", metric.WithUnit("{token}"),
 		metric.WithDescription("Number of input and output tokens used"), metric.WithExplicitBucketBoundaries(tokenBuckets...)); err != nil {
@@ -107,8 +107,11 @@ type genAISets struct {
 	plain, input, output metric.MeasurementOption
 }
 
+// genAIKey is a deployment identity of the attribute sets.
+type genAIKey struct{ endpoint, provider, model, apiBase string }
+
 func (g *GenAIMetrics) setsOf(t *outcome.Try) genAISets {
-	key := t.Endpoint + "\x00" + t.Provider + "\x00" + t.Model + "\x00" + t.APIBase
+	key := genAIKey{t.Endpoint, t.Provider, t.Model, t.APIBase} // no string built per try (D74)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if s, ok := g.sets[key]; ok {

@@ -1,7 +1,6 @@
 package callbacks
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -215,16 +214,14 @@ func (m *Manager) postGeneric(ctx context.Context, batch []outcome.Try) error {
 	if s.Generic == nil {
 		return nil
 	}
-	out := make([]StandardPayload, len(batch))
-	for i := range batch {
-		out[i] = Standard(&batch[i], s)
-	}
-	body, err := json.Marshal(out)
-	if err != nil {
-		return err
-	}
+	body := appendStandardBatch(genericSize.buf(len(batch), 1280), batch, s)
+	genericSize.observe(body, len(batch))
 	return m.postJSON(ctx, s.Generic.Endpoint, body, s.Generic.Headers)
 }
+
+// genericSize sizes the generic_api bodies (every generic_api logger's
+// payloads are alike).
+var genericSize sizeHint
 
 // postNamed posts a batch to a callback_settings generic_api instance in
 // its log_format: json_array (one JSON array per batch, as postGeneric),
@@ -245,36 +242,19 @@ func (m *Manager) postNamed(name string) func(context.Context, []outcome.Try) er
 		switch nc.Format {
 		case "single":
 			for i := range batch {
-				body, err := json.Marshal(Standard(&batch[i], s))
-				if err != nil {
-					return err
-				}
-				if err := m.postJSON(ctx, nc.Endpoint, body, nc.Headers); err != nil {
+				if err := m.postJSON(ctx, nc.Endpoint, appendStandard(nil, &batch[i], s), nc.Headers); err != nil {
 					return err
 				}
 			}
 			return nil
 		case "ndjson":
-			var buf bytes.Buffer
+			buf := genericSize.buf(len(batch), 1280)
 			for i := range batch {
-				b, err := json.Marshal(Standard(&batch[i], s))
-				if err != nil {
-					return err
-				}
-				buf.Write(b)
-				buf.WriteByte('\n')
+				buf = append(appendStandard(buf, &batch[i], s), '\n')
 			}
-			return m.postJSON(ctx, nc.Endpoint, buf.Bytes(), nc.Headers)
+			return m.postJSON(ctx, nc.Endpoint, buf, nc.Headers)
 		}
-		out := make([]StandardPayload, len(batch))
-		for i := range batch {
-			out[i] = Standard(&batch[i], s)
-		}
-		body, err := json.Marshal(out)
-		if err != nil {
-			return err
-		}
-		return m.postJSON(ctx, nc.Endpoint, body, nc.Headers)
+		return m.postJSON(ctx, nc.Endpoint, appendStandardBatch(genericSize.buf(len(batch), 1280), batch, s), nc.Headers)
 	}
 }
 

@@ -2,6 +2,7 @@ package callbacks
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,4 +44,55 @@ func goldenTries() []struct {
 		t outcome.Try
 		s Settings
 	}{{a, Settings{}}, {b, Settings{}}, {c, Settings{MessageLoggingOff: true, RedactKeyInfo: true}}}
+}
+
+// appendStandard (D74) writes exactly json.Marshal(Standard(t, s)): the
+// golden tries, and tries whose strings need every escape encoding/json
+// makes (quotes, control bytes, <>&, invalid UTF-8, U+2028/2029) and whose
+// numbers take its exponent form; a refused request, a timeout, a stream.
+func TestAppendStandardMatchesMarshal(t *testing.T) {
+	type tc struct {
+		t outcome.Try
+		s Settings
+	}
+	var cases []tc
+	for _, g := range goldenTries() {
+		cases = append(cases, tc{g.t, g.s})
+	}
+	odd := []string{"", "plain", "quote\" back\\slash", "ctl\x00\x01\b\f\n\r\t\x1f\x7f", "<script>&amp;</script>",
+		"bad\xff\xfeutf8", "sep\u2028\u2029", "émoji 😀 ünïcode", "\xe2\x82", strings.Repeat("x", 300)}
+	for i, str := range odd {
+		tr := sampleTry(str, []int{200, 429, 0, 500}[i%4])
+		tr.KeyAlias, tr.TeamID, tr.UserID, tr.EndUser, tr.Provider, tr.Model = str, str, str, str, str, str
+		tr.DeploymentID, tr.ModelGroup, tr.APIBase, tr.ErrorMessage = str, str, str, str
+		tr.Cost = []float64{1e-7, 3.5e21, 0, 123456.789, 1e-6, 0.1 + 0.2, 1e20, 2.5e-10, 1, 9.99e-5}[i]
+		tr.Overhead = time.Duration(i*12345) * time.Microsecond
+		tr.Stream, tr.TimeToFirstToken, tr.Attempt, tr.Retry, tr.Fallback = i%2 == 0, time.Duration(i)*time.Millisecond, i, i/2, i/3
+		tr.Timeout = i == 6
+		cases = append(cases, tc{tr, Settings{MessageLoggingOff: i%3 == 0, RedactKeyInfo: i%4 == 0}})
+	}
+	refused := outcome.Try{CallID: "r1", RequestedModel: "no-such", Refused: true, Status: 400, ErrorClass: "BadRequestError",
+		ErrorMessage: "Invalid model name", Answer: outcome.AnswerSent, Start: time.Unix(1700000000, 5)}
+	cases = append(cases, tc{refused, Settings{}}, tc{outcome.Try{}, Settings{}})
+	var batch []outcome.Try
+	for i, c := range cases {
+		want, err := json.Marshal(Standard(&c.t, &c.s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendStandard([]byte("x"), &c.t, &c.s); string(got[1:]) != string(want) {
+			t.Errorf("case %d:\n got %s\nwant %s", i, got[1:], want)
+		}
+		if !c.s.MessageLoggingOff && !c.s.RedactKeyInfo {
+			batch = append(batch, c.t)
+		}
+	}
+	out := make([]StandardPayload, len(batch))
+	for i := range batch {
+		out[i] = Standard(&batch[i], &Settings{})
+	}
+	want, _ := json.Marshal(out)
+	if got := appendStandardBatch(nil, batch, &Settings{}); string(got) != string(want) {
+		t.Errorf("batch:\n got %s\nwant %s", got, want)
+	}
 }

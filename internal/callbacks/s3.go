@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -177,11 +176,7 @@ func (m *Manager) postS3(ctx context.Context, batch []outcome.Try) error {
 	var wg sync.WaitGroup
 	for i := range batch {
 		t := &batch[i]
-		body, err := json.Marshal(Standard(t, s))
-		if err != nil {
-			errs[i] = err
-			continue
-		}
+		body := appendStandard(genericSize.buf(1, 1280), t, s)
 		start := t.Start
 		if start.IsZero() {
 			start = t.End

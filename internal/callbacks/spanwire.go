@@ -113,7 +113,7 @@ func spanStatus(b []byte, failed bool, msg string) []byte {
 // form one tree.
 func appendSpans(b []byte, t *outcome.Try) []byte {
 	tid, parent := traceIDs(t)
-	reqID := spanID(t.CallID, "request")
+	reqID := spanID(t.CallID, "request", -1)
 	op := operation(t.Endpoint)
 	failed := t.Failed()
 	var cls, msg string
@@ -126,7 +126,7 @@ func appendSpans(b []byte, t *outcome.Try) []byte {
 		start = t.Start
 	}
 	if !t.Refused { // a refused request made no try
-		id := spanID(t.CallID, "attempt", strconv.Itoa(t.Attempt))
+		id := spanID(t.CallID, "attempt", t.Attempt)
 		b = wire.AppendNested(b, fScopeSpansSpans, func(b []byte) []byte {
 			b = spanHead(b, tid[:], id[:], reqID[:], 0x101, op+" "+t.Model, tracepb.Span_SPAN_KIND_CLIENT, unixNano(start), unixNano(t.End))
 			b = kvStr(b, "gen_ai.operation.name", op)
@@ -159,7 +159,7 @@ func appendSpans(b []byte, t *outcome.Try) []byte {
 	if t.Answer != outcome.AnswerSent {
 		return b
 	}
-	srvID := spanID(t.CallID, "server")
+	srvID := spanID(t.CallID, "server", -1)
 	b = wire.AppendNested(b, fScopeSpansSpans, func(b []byte) []byte {
 		var p []byte
 		flags := uint32(0x101)
@@ -211,8 +211,7 @@ func Spans(t *outcome.Try) []*tracepb.Span {
 // exportTraces is the OTLP ExportTraceServiceRequest of a batch: one
 // ResourceSpans (the service) with one ScopeSpans.
 func exportTraces(resource []byte, batch []outcome.Try) []byte {
-	b := make([]byte, 0, 1024*len(batch)+256)
-	return wire.AppendNested(b, 1, func(b []byte) []byte {
+	b := wire.AppendNested(spanSize.buf(len(batch), 1536), 1, func(b []byte) []byte {
 		b = protowire.AppendTag(b, 1, protowire.BytesType)
 		b = protowire.AppendBytes(b, resource)
 		return wire.AppendNested(b, 2, func(b []byte) []byte {
@@ -224,7 +223,12 @@ func exportTraces(resource []byte, batch []outcome.Try) []byte {
 			return b
 		})
 	})
+	spanSize.observe(b, len(batch))
+	return b
 }
+
+// spanSize sizes the export requests of spans.
+var spanSize sizeHint
 
 var scopeBytes, _ = proto.Marshal(scope)
 
