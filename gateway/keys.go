@@ -56,6 +56,7 @@ func (g *Gateway) openKeys(ctx context.Context, cfg *config.Config) (*keys.Servi
 		GracePeriod: os.Getenv(keys.GracePeriodEnv)}
 	if r, ok := sharedRedis(g.store); ok {
 		o.Notifier = keys.RedisNotifier{C: r.Client()}
+		o.Windows = keys.RedisWindows{C: r.Client()} // per-model budget windows shared (D73)
 	}
 	svc, err := keys.New(ctx, o)
 	if err != nil {

@@ -34,6 +34,8 @@ type ModelWindow struct {
 	Duration string  `json:"duration"` // its budget_duration / time_period
 	Start    int64   `json:"start"`    // the period's first spend (unix ns)
 	Spend    float64 `json:"spend"`
+	// shared is the window's total read from Redis (sharedwindows.go).
+	shared float64
 }
 
 // EntityWindows are one entity's model windows in the key table.
@@ -193,7 +195,7 @@ func (s *Service) addWindowLocked(kind, id string, l modelLimit, now time.Time, 
 			continue
 		}
 		if now.UnixNano()-w.Start >= int64(l.d) {
-			w.Start, w.Spend = now.UnixNano(), 0
+			w.Start, w.Spend, w.shared = now.UnixNano(), 0, 0
 		}
 		before := w.Spend
 		w.Spend += cost
@@ -218,6 +220,7 @@ func (s *Service) recordModelWindowsLocked(e *SpendEvent, now time.Time) bool {
 	add := func(kind, id string, mmb map[string]any) {
 		if l, ok := resolveModelBudget(mmb, model); ok && l.d > 0 && l.max >= 0 {
 			crossed = s.addWindowLocked(kind, id, l, now, e.Cost) || crossed
+			s.queueWindowLocked(kind, id, l, e.Cost)
 		}
 	}
 	k := s.keys[e.KeyToken]

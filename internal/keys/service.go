@@ -43,8 +43,11 @@ type Options struct {
 	// GracePeriod is /key/regenerate's default grace_period
 	// (LITELLM_KEY_ROTATION_GRACE_PERIOD); "" revokes the old value at once.
 	GracePeriod string
-	Log         *slog.Logger
-	Now         func() time.Time
+	// Windows shares the per-model budget windows across instances (Redis;
+	// sharedwindows.go); nil keeps them in this process.
+	Windows SharedWindows
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // Service is the key cache, checks, management API and spend writer of one
@@ -75,6 +78,12 @@ type Service struct {
 	endUserBudgetID  string
 	// mwin are the model budgets' windows (modelbudget.go), memory only.
 	mwin map[winRef][]ModelWindow
+	// With Options.Windows: window costs not yet sent to Redis, those being
+	// sent, and the sender's wake-up (sharedwindows.go).
+	wpend   map[WindowID]WindowAdd
+	wflight map[WindowID]float64
+	wwake   chan struct{}
+	wsync   chan struct{}
 	// accessGroups are model_info.access_groups: name → model groups.
 	accessGroups map[string][]string
 
@@ -137,6 +146,10 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		return nil, err
 	}
 	s.seedModelWindows(ctx)
+	if o.Windows != nil {
+		s.wwake, s.wsync = make(chan struct{}, 1), make(chan struct{}, 1)
+		go s.shareWindows()
+	}
 	go s.loop()
 	go s.recordCrossings()
 	if o.Notifier != nil {
@@ -154,6 +167,9 @@ func (s *Service) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := s.flush(ctx)
+	if s.o.Windows != nil {
+		s.flushWindows(ctx)
+	}
 	if s.wal != nil {
 		s.wal.close()
 	}
@@ -182,6 +198,8 @@ func (s *Service) loop() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			if err := s.refresh(ctx); err != nil {
 				s.log.Warn("key cache not refreshed; serving the last copy", "error", err.Error())
+			} else {
+				s.windowsRefreshed()
 			}
 			cancel()
 		}
