@@ -29,6 +29,8 @@ type respState struct {
 	// json: a JSON answer is being buffered; stream: an SSE answer passes.
 	json   bool
 	stream *extproc.RespStream
+	// streamDone: the stream's [DONE] passed and its usage was recorded.
+	streamDone bool
 	// For the outcome record (response_outcome.go): the request's start,
 	// the answer's usage, the answering try of a fast request.
 	begin time.Time
@@ -138,12 +140,26 @@ func onResponseBody(s *stream, f C.uintptr_t, eos bool) int {
 				out = append([]byte(nil), data...)
 			}
 		}
+		if st.Done && !s.resp.streamDone {
+			// [DONE] passed: the answer is whole for the client, which may
+			// close before the provider's end of stream reaches Envoy (the
+			// official SDKs close at [DONE]; Envoy then resets the request
+			// and this hook never sees the end): the answer ends here for
+			// its outcome (docs/architecture.md D71).
+			s.resp.streamDone = true
+			recordUsage(f, s, &st.Usage)
+			if !s.resp.try.firstByte.IsZero() {
+				s.resp.try.lastByte, s.resp.try.done = time.Now(), true
+			}
+		}
 		if eos {
 			if tail := st.End(); tail != nil {
 				out, changed = append(out, tail...), true
 			}
 			s.resp.stream = nil
-			recordUsage(f, s, &st.Usage)
+			if !s.resp.streamDone {
+				recordUsage(f, s, &st.Usage)
+			}
 		}
 		if changed {
 			replaceRespBody(f, false, false, out)
@@ -184,7 +200,9 @@ func onResponseTrailers(s *stream, f C.uintptr_t) int {
 	}
 	if st := s.resp.stream; st != nil {
 		s.resp.stream = nil
-		recordUsage(f, s, &st.Usage)
+		if !s.resp.streamDone {
+			recordUsage(f, s, &st.Usage)
+		}
 	}
 	s.resp.json = false
 	return respHeadersContinue

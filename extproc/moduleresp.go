@@ -475,6 +475,10 @@ type RespStream struct {
 	created string
 	rest    []byte
 	Usage   RespUsage
+	// Done: the stream's `data: [DONE]` passed — the answer is whole for
+	// the client, which may close before the provider's end of stream
+	// (the official OpenAI SDKs close at [DONE]).
+	Done bool
 	// Buffers reused from chunk to chunk: what Write and End return is
 	// valid until the next call.
 	out, ev, q, qs []byte
@@ -609,6 +613,9 @@ func (st *RespStream) event(ev []byte) (out []byte, changed bool) {
 			}
 			if end > pl && line[end-1] == '\r' {
 				end--
+			}
+			if string(line[pl:end]) == "[DONE]" {
+				st.Done = true
 			}
 			if end > pl && line[pl] == '{' {
 				d, drop, ch := st.rewrite(line[pl:end])
