@@ -52,6 +52,7 @@ type S3CallbackParams struct {
 	ProfileName      string
 	Path             string // s3_path: the key prefix
 	KeyPrefix        bool   // s3_use_key_prefix
+	TeamPrefix       bool   // s3_use_team_prefix
 	VirtualHosted    bool   // s3_use_virtual_hosted_style
 	// InsecureSkipVerify is s3_verify: false.
 	InsecureSkipVerify bool
@@ -115,9 +116,7 @@ func (p *parser) s3CallbackParams(ls *LiteLLMSettings, n *yaml.Node, path string
 		case "s3_sse_kms_key_id":
 			sp.SSEKMSKeyID, _ = p.str(v, key)
 		case "s3_use_team_prefix":
-			if b, _ := p.bool(v, key); b {
-				p.warnAt(e.KeyNode, key, "accepted, not implemented yet (the team's alias is not known to the logger: objects get no team folder)")
-			}
+			sp.TeamPrefix, _ = p.bool(v, key)
 		case "s3_use_ssl":
 			if b, ok := p.bool(v, key); ok && !b {
 				p.warnAt(e.KeyNode, key, "accepted, not implemented yet (give an http:// s3_endpoint_url instead)")

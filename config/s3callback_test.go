@@ -35,7 +35,7 @@ litellm_settings:
 	sp := cfg.LiteLLM.Logging.S3
 	want := S3CallbackParams{Bucket: "logs", Region: "eu-west-1", Endpoint: "http://127.0.0.1:9000", AccessKeyID: "AKID", SecretAccessKey: "zq9secret",
 		RoleName: "r", SessionName: "sess-env", STSEndpoint: "https://sts.eu-west-1.amazonaws.com",
-		Path: "llm/", KeyPrefix: true, InsecureSkipVerify: true, SSE: "aws:kms", SSEKMSKeyID: "kms-1", BatchSize: 3, FlushInterval: 500 * time.Millisecond}
+		Path: "llm/", KeyPrefix: true, TeamPrefix: true, InsecureSkipVerify: true, SSE: "aws:kms", SSEKMSKeyID: "kms-1", BatchSize: 3, FlushInterval: 500 * time.Millisecond}
 	if sp == nil || *sp != want {
 		t.Fatalf("s3 params %+v, want %+v", sp, want)
 	}
@@ -46,8 +46,8 @@ litellm_settings:
 		t.Errorf("team callbacks %+v", tc)
 	}
 	all := fmt.Sprint(cfg.Warnings)
-	if w := "s3_use_team_prefix: accepted, not implemented yet"; !strings.Contains(all, w) {
-		t.Errorf("no warning %q in %s", w, all)
+	if strings.Contains(all, "s3_use_team_prefix") {
+		t.Errorf("s3_use_team_prefix warned (D74 reads it): %s", all)
 	}
 	if strings.Contains(all, "s3_aws_role_name") {
 		t.Errorf("s3_aws_role_name warned (D69 reads it): %s", all)

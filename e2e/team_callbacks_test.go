@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -183,6 +184,36 @@ func TestTeamS3Logging(t *testing.T) {
 	}
 }
 
+// TestS3TeamPrefix (D74): with s3_use_team_prefix the request of a key in a
+// team with a team_alias is written under s3_path/<team alias>/, as
+// LiteLLM's S3Logger does; the master key's request (no team) under
+// s3_path/ directly.
+func TestS3TeamPrefix(t *testing.T) {
+	s3 := fakes3.Start(t, "team-logs")
+	teamCall, otherCall := teamRequests(t, fmt.Sprintf(`
+  callbacks: ["s3_v2"]
+  s3_callback_params:
+    s3_bucket_name: team-logs
+    s3_endpoint_url: %s
+    s3_aws_access_key_id: AKIDTEAM
+    s3_aws_secret_access_key: team-secret
+    s3_path: logs
+    s3_use_team_prefix: true`, s3.URL), `{"team_id":"team-1","team_alias":"Engineering"}`)
+	read := func() string { return strings.Join(keysOf(objectsOf(t, s3, "team-logs")), " ") }
+	settled(read, teamCall)
+	all := settled(read, otherCall)
+	day := `\d{4}-\d{2}-\d{2}/time-\d{2}-\d{2}-\d{2}-\d{6}_`
+	for re, call := range map[string]string{`^logs/Engineering/` + day: teamCall, `^logs/` + day: otherCall} {
+		found := false
+		for _, k := range strings.Fields(all) {
+			found = found || regexp.MustCompile(re+regexp.QuoteMeta(call)+`\.json$`).MatchString(k)
+		}
+		if !found {
+			t.Errorf("no object %s%s.json in %s", re, call, all)
+		}
+	}
+}
+
 // TestTeamMetadataLogging (D64): a team created with LiteLLM's metadata
 // "logging" (callback_name langfuse, its own langfuse_* callback_vars) has
 // its requests sent to that Langfuse project with its credentials — no
@@ -207,7 +238,15 @@ func TestTeamOTelTracing(t *testing.T) {
   default_team_settings:
     - team_id: team-1
       success_callback: ["otel"]`, "", "OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "OTEL_EXPORTER_OTLP_ENDPOINT=http://"+col.addr)
-	traceOf := func(call string) string { return strings.ReplaceAll(call, "-", "") } // the trace id is the call id
+	checkTracedOnly(t, col, teamCall, otherCall)
+}
+
+// checkTracedOnly waits for spans of the request call (its trace id is
+// the call id) and checks that the master key's request other was not
+// traced.
+func checkTracedOnly(t *testing.T, col *otlpCollector, call, other string) {
+	t.Helper()
+	traceOf := func(call string) string { return strings.ReplaceAll(call, "-", "") }
 	read := func() string {
 		var ids []string
 		for _, s := range col.traces.snapshot() {
@@ -215,12 +254,12 @@ func TestTeamOTelTracing(t *testing.T) {
 		}
 		return strings.Join(ids, " ")
 	}
-	all := settled(read, traceOf(teamCall))
-	if !strings.Contains(all, traceOf(teamCall)) {
-		t.Fatalf("no span of the team's request %s: %s", teamCall, all)
+	all := settled(read, traceOf(call))
+	if !strings.Contains(all, traceOf(call)) {
+		t.Fatalf("no span of the request %s: %s", call, all)
 	}
-	if strings.Contains(all, traceOf(otherCall)) {
-		t.Errorf("the master key's request %s was traced", otherCall)
+	if strings.Contains(all, traceOf(other)) {
+		t.Errorf("the master key's request %s was traced", other)
 	}
 }
 
@@ -272,20 +311,5 @@ func TestKeyMetadataOTel(t *testing.T) {
 	if st != 200 {
 		t.Fatalf("master request: %d", st)
 	}
-	otherCall := h.Get("x-litellm-call-id")
-	traceOf := func(call string) string { return strings.ReplaceAll(call, "-", "") }
-	read := func() string {
-		var ids []string
-		for _, s := range col.traces.snapshot() {
-			ids = append(ids, hex.EncodeToString(s.TraceId))
-		}
-		return strings.Join(ids, " ")
-	}
-	all := settled(read, traceOf(keyCall))
-	if !strings.Contains(all, traceOf(keyCall)) {
-		t.Fatalf("no span of the key's request %s: %s", keyCall, all)
-	}
-	if strings.Contains(all, traceOf(otherCall)) {
-		t.Errorf("the master key's request %s was traced", otherCall)
-	}
+	checkTracedOnly(t, col, keyCall, h.Get("x-litellm-call-id"))
 }

@@ -91,7 +91,7 @@ func callbackSettings(cfg *config.Config) callbacks.Settings {
 		s.S3 = &callbacks.S3Settings{Events: callbacks.Events{Success: ok, Failure: fail}, Bucket: sp.Bucket, Region: sp.Region,
 			Endpoint: sp.Endpoint, AccessKeyID: sp.AccessKeyID, SecretAccessKey: sp.SecretAccessKey, SessionToken: sp.SessionToken,
 			RoleName: sp.RoleName, SessionName: sp.SessionName, WebIdentityToken: sp.WebIdentityToken, STSEndpoint: sp.STSEndpoint, ProfileName: sp.ProfileName,
-			Path: sp.Path, KeyPrefix: sp.KeyPrefix, VirtualHosted: sp.VirtualHosted, InsecureSkipVerify: sp.InsecureSkipVerify,
+			Path: sp.Path, KeyPrefix: sp.KeyPrefix, TeamPrefix: sp.TeamPrefix, VirtualHosted: sp.VirtualHosted, InsecureSkipVerify: sp.InsecureSkipVerify,
 			SSE: sp.SSE, SSEKMSKeyID: sp.SSEKMSKeyID, BatchSize: sp.BatchSize, FlushInterval: sp.FlushInterval}
 	}
 	for _, tc := range ls.TeamCallbacks {
@@ -149,6 +149,7 @@ func (g *Gateway) ensureCallbacks(cfg *config.Config) {
 		// Key- and team-based logging from the keys' metadata (D64): the
 		// generic_api logger is there for them when its endpoint is set.
 		s.Metadata = g.keys.LoggingMetadata
+		s.TeamAlias = g.keys.TeamAlias // s3_use_team_prefix's folder (D74)
 		if lg := &cfg.LiteLLM.Logging; s.Generic == nil && lg.GenericEndpoint != "" {
 			s.Generic = &callbacks.GenericSettings{Endpoint: lg.GenericEndpoint, Headers: lg.GenericHeaders}
 		}

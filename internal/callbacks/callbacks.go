@@ -61,6 +61,9 @@ type Settings struct {
 	// Metadata looks up a request's key and team metadata for key- and
 	// team-based logging (nil: no virtual keys; dynamic.go).
 	Metadata MetadataLookup
+	// TeamAlias returns a team's team_alias ("" when none; nil: no virtual
+	// keys): the s3 callback's s3_use_team_prefix folder.
+	TeamAlias func(teamID string) string
 	// DefaultLangfuseHost is the host of a key's or team's Langfuse
 	// project that names none (LANGFUSE_HOST, else Langfuse's cloud).
 	DefaultLangfuseHost string

@@ -49,6 +49,10 @@ type S3Settings struct {
 	// KeyPrefix is s3_use_key_prefix: the key's alias is a folder under
 	// Path.
 	KeyPrefix bool
+	// TeamPrefix is s3_use_team_prefix: the key's team's alias is a folder
+	// under Path (before the key's alias), as LiteLLM's S3Logger takes it
+	// from the payload's user_api_key_team_alias; none without an alias.
+	TeamPrefix bool
 	// VirtualHosted is s3_use_virtual_hosted_style: the bucket is in the
 	// host name even with an endpoint URL (path style otherwise, as LiteLLM
 	// builds the URL of a custom endpoint).
@@ -116,14 +120,26 @@ func (c *s3Client) get(st *S3Settings, base *http.Client) *s3.Client {
 // dated by the request's start (UTC). A key over S3's 1,024 bytes keeps
 // s3_path and replaces the alias folder and the file name by digests.
 func S3ObjectKey(path, keyAlias string, start time.Time, id string) string {
+	var folders []string
+	if keyAlias != "" {
+		folders = []string{keyAlias}
+	}
+	return s3ObjectKey(path, folders, start, id)
+}
+
+// s3ObjectKey is S3ObjectKey with its folders under s3_path (LiteLLM's
+// prefix components: the team's alias with s3_use_team_prefix, then the
+// key's alias with s3_use_key_prefix); each folder becomes a digest when
+// the key is too long.
+func s3ObjectKey(path string, folders []string, start time.Time, id string) string {
 	start = start.UTC()
 	prefix := ""
 	if path != "" {
 		prefix = strings.TrimRight(path, "/") + "/"
 	}
 	folder := ""
-	if keyAlias != "" {
-		folder = keyAlias + "/"
+	for _, f := range folders {
+		folder += f + "/"
 	}
 	date := start.Format("2006-01-02") + "/"
 	name := strings.ReplaceAll(s3FileName(start, id), "/", "_")
@@ -132,8 +148,9 @@ func S3ObjectKey(path, keyAlias string, start time.Time, id string) string {
 		return key
 	}
 	digest := func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
-	if folder != "" {
-		folder = digest(keyAlias)[:16] + "/"
+	folder = ""
+	for _, f := range folders {
+		folder += digest(f)[:16] + "/"
 	}
 	if len(name) > 128 {
 		name = name[:63] + "_" + digest(name)
@@ -181,13 +198,18 @@ func (m *Manager) postS3(ctx context.Context, batch []outcome.Try) error {
 		if start.IsZero() {
 			start = t.End
 		}
-		alias := ""
-		if st.KeyPrefix && !s.RedactKeyInfo {
-			alias = t.KeyAlias
+		var folders []string
+		if st.TeamPrefix && !s.RedactKeyInfo && s.TeamAlias != nil && t.TeamID != "" {
+			if a := s.TeamAlias(t.TeamID); a != "" {
+				folders = append(folders, a)
+			}
+		}
+		if st.KeyPrefix && !s.RedactKeyInfo && t.KeyAlias != "" {
+			folders = append(folders, t.KeyAlias)
 		}
 		in := &s3.PutObjectInput{
 			Bucket:             aws.String(st.Bucket),
-			Key:                aws.String(S3ObjectKey(st.Path, alias, start, t.CallID)),
+			Key:                aws.String(s3ObjectKey(st.Path, folders, start, t.CallID)),
 			Body:               bytes.NewReader(body),
 			ContentLength:      aws.Int64(int64(len(body))),
 			ContentType:        aws.String("application/json"),

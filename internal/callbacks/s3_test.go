@@ -175,3 +175,54 @@ func TestS3ObjectKey(t *testing.T) {
 		t.Errorf("long key %q (%d bytes)", long, len(long))
 	}
 }
+
+// s3_use_team_prefix (D74): the team's alias is a folder under s3_path,
+// before the key's alias (s3_use_key_prefix), as LiteLLM's S3Logger builds
+// its prefix; a team without an alias, or a request without a team, gets
+// no team folder; redact_user_api_key_info drops both folders.
+func TestS3CallbackTeamPrefix(t *testing.T) {
+	f := fakes3.Start(t, "logs")
+	aliases := map[string]string{"team-1": "Engineering", "team-2": ""}
+	run := func(redact bool) map[string]map[string]any {
+		m := New(nil)
+		st := s3Settings(f.URL)
+		st.KeyPrefix, st.TeamPrefix, st.Path = true, true, "p"
+		if redact {
+			st.Path = "r"
+		}
+		m.Configure(Settings{BatchSize: 100, FlushInterval: time.Hour, S3: st, RedactKeyInfo: redact,
+			TeamAlias: func(id string) string { return aliases[id] }})
+		sink := m.Sink()
+		start := time.Date(2026, 11, 28, 19, 5, 7, 0, time.UTC)
+		for _, c := range []struct{ id, team, alias string }{{"t1", "team-1", "alice"}, {"t2", "team-1", ""}, {"t3", "team-2", "bob"}, {"t4", "", "carol"}} {
+			tr := sampleTry(c.id, 200)
+			tr.Start, tr.TeamID, tr.KeyAlias = start, c.team, c.alias
+			sink(tr)
+		}
+		m.Close()
+		objs, _ := f.Objects(t, "logs")
+		return objs
+	}
+	run(false)
+	objs := run(true)
+	for _, k := range []string{
+		"p/Engineering/alice/2026-11-28/time-19-05-07-000000_t1.json",
+		"p/Engineering/2026-11-28/time-19-05-07-000000_t2.json",
+		"p/bob/2026-11-28/time-19-05-07-000000_t3.json",
+		"p/carol/2026-11-28/time-19-05-07-000000_t4.json",
+		"r/2026-11-28/time-19-05-07-000000_t1.json",
+		"r/2026-11-28/time-19-05-07-000000_t4.json",
+	} {
+		if objs[k] == nil {
+			t.Errorf("no object %s; have %v", k, keys(objs))
+		}
+	}
+	if len(objs) != 8 {
+		t.Errorf("objects %v", keys(objs))
+	}
+	long := strings.Repeat("t", 600)
+	k := s3ObjectKey("p", []string{long, long}, time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC), "c")
+	if len(k) > 1024 || !strings.HasPrefix(k, "p/") || strings.Contains(k, long[:20]) || strings.Count(k, "/") != 4 {
+		t.Errorf("long folders: key %q", k)
+	}
+}
