@@ -5,16 +5,55 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+
+	"github.com/llmgate/llmgate/internal/keystore"
+	"github.com/llmgate/llmgate/internal/store/pgtest"
 )
+
+// teamCallbackStores are the key stores the team callback routes are
+// tested on (D74): the embedded one and PostgreSQL; each opener returns a
+// new handle on the same storage (a restart).
+func teamCallbackStores(t *testing.T) map[string]func(t *testing.T) keystore.Store {
+	dir := t.TempDir()
+	var pg *pgtest.Server
+	var pgURL string
+	return map[string]func(t *testing.T) keystore.Store{
+		"embedded": func(t *testing.T) keystore.Store {
+			ks, err := keystore.OpenEmbedded(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ks
+		},
+		"postgres": func(t *testing.T) keystore.Store {
+			if pg == nil {
+				pg = pgtest.Start(t)
+				pgURL = pg.NewDatabase(t)
+			}
+			ks, err := keystore.OpenPostgres(context.Background(), pgURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ks
+		},
+	}
+}
 
 // LiteLLM's team callback routes (D69): POST /team/{id}/callback adds a
 // callback to the team's metadata.callback_settings (the callbacks sink reads
 // it through LoggingMetadata for the team's next request, no reload), GET
 // shows it, a duplicate is refused, /team/{id}/disable_logging empties the
-// lists; the settings are stored with the team and survive a restart.
+// lists; the settings are stored with the team and survive a restart — on
+// the embedded store and on PostgreSQL (D74).
 func TestTeamCallbackRoutes(t *testing.T) {
+	for name, open := range teamCallbackStores(t) {
+		t.Run(name, func(t *testing.T) { testTeamCallbackRoutes(t, open) })
+	}
+}
+
+func testTeamCallbackRoutes(t *testing.T, open func(t *testing.T) keystore.Store) {
 	ctx := context.Background()
-	ks := embedded(t)
+	ks := open(t)
 	s := newService(t, ks, "")
 	call := func(method, path, body string) (int, map[string]any) {
 		st, out := s.Handle(ctx, method, path, []byte(body), Caller{Admin: true})
@@ -22,6 +61,20 @@ func TestTeamCallbackRoutes(t *testing.T) {
 		_ = json.Unmarshal(out, &m)
 		return st, m
 	}
+	// restart closes the service and its store and opens both again on the
+	// same storage.
+	restart := func() {
+		t.Helper()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := ks.Close(); err != nil {
+			t.Fatal(err)
+		}
+		ks = open(t)
+		s = newService(t, ks, "")
+	}
+	t.Cleanup(func() { s.Close(); ks.Close() })
 	if st, _ := call("POST", "/team/new", `{"team_id":"team-cb"}`); st != 200 {
 		t.Fatalf("/team/new: %d", st)
 	}
@@ -35,14 +88,14 @@ func TestTeamCallbackRoutes(t *testing.T) {
 	if st, _ := call("POST", "/team/team-cb/callback", `{"callback_name":"generic_api"}`); st != 200 {
 		t.Errorf("success_and_failure by default: %d", st)
 	}
-	st, m = call("GET", "/team/team-cb/callback", "")
 	want := `map[callback_vars:map[langfuse_public_key:pk-1 langfuse_secret_key:sk-1] failure_callbacks:[generic_api] success_callbacks:[langfuse generic_api] team_id:team-cb]`
+	st, m = call("GET", "/team/team-cb/callback", "")
 	if got := fmt.Sprint(m["data"]); st != 200 || got != want {
 		t.Fatalf("GET callback: %d %s, want %s", st, got, want)
 	}
-	_, team := s.LoggingMetadata("", "team-cb")
-	if got := fmt.Sprint(team["callback_settings"]); got != "map[callback_vars:map[langfuse_public_key:pk-1 langfuse_secret_key:sk-1] failure_callback:[generic_api] success_callback:[langfuse generic_api]]" {
-		t.Errorf("the sink's view of the team: %s", got)
+	wantView := "map[callback_vars:map[langfuse_public_key:pk-1 langfuse_secret_key:sk-1] failure_callback:[generic_api] success_callback:[langfuse generic_api]]"
+	if _, team := s.LoggingMetadata("", "team-cb"); fmt.Sprint(team["callback_settings"]) != wantView {
+		t.Errorf("the sink's view of the team: %v", team["callback_settings"])
 	}
 	if st, _ := call("GET", "/team/nope/callback", ""); st != 404 {
 		t.Errorf("unknown team: %d, want 404", st)
@@ -53,17 +106,21 @@ func TestTeamCallbackRoutes(t *testing.T) {
 	if st, _ := s.Handle(ctx, "POST", "/team/team-cb/callback", []byte(`{"callback_name":"x"}`), Caller{Token: "sk-not-admin"}); st != 401 {
 		t.Errorf("non-admin: %d, want 401", st)
 	}
-	// A restart reads them back from the store.
-	s2 := newService(t, ks, "")
-	if _, team := s2.LoggingMetadata("", "team-cb"); team["callback_settings"] == nil {
-		t.Errorf("callback settings lost across a restart: %v", team)
+	// A restart reads them back from the store: the sink's view and GET.
+	restart()
+	if _, team := s.LoggingMetadata("", "team-cb"); fmt.Sprint(team["callback_settings"]) != wantView {
+		t.Errorf("callback settings after a restart: %v", team["callback_settings"])
+	}
+	if st, m := call("GET", "/team/team-cb/callback", ""); st != 200 || fmt.Sprint(m["data"]) != want {
+		t.Errorf("GET callback after a restart: %d %v", st, m["data"])
 	}
 	st, m = call("POST", "/team/team-cb/disable_logging", "")
 	if st != 200 || m["message"] != "Logging disabled for team team-cb" {
 		t.Fatalf("disable_logging: %d %v", st, m)
 	}
+	restart()
 	_, m = call("GET", "/team/team-cb/callback", "")
-	if d := m["data"].(map[string]any); fmt.Sprint(d["success_callbacks"], d["failure_callbacks"]) != "[] []" {
-		t.Errorf("after disable_logging: %v", d)
+	if d, _ := m["data"].(map[string]any); fmt.Sprint(d["success_callbacks"], d["failure_callbacks"]) != "[] []" {
+		t.Errorf("after disable_logging and a restart: %v", m)
 	}
 }
