@@ -66,6 +66,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv("LLMGATE_DATA_DIR") == "" {
 		os.Setenv("LLMGATE_DATA_DIR", filepath.Join(dir, "data"))
 	}
+	// The module's cgo pointer checks stay on in the tests (llmgate run
+	// turns them off for Envoy unless GODEBUG sets cgocheck, D70).
+	if !strings.Contains(os.Getenv("GODEBUG"), "cgocheck=") {
+		os.Setenv("GODEBUG", strings.TrimPrefix(os.Getenv("GODEBUG")+",cgocheck=1", ","))
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

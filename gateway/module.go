@@ -48,6 +48,7 @@ func (g *Gateway) moduleSetup(ctx context.Context) (env []string, err error) {
 	if err != nil {
 		return nil, err
 	}
+	env = append(env, moduleGODEBUG()) // D70
 	var secret [16]byte
 	if _, err := rand.Read(secret[:]); err != nil {
 		return nil, err

@@ -5,10 +5,8 @@ import (
 	"strconv"
 	"strings"
 
-	celexpr "cel.dev/expr"
 	xdscorev3 "github.com/cncf/xds/go/xds/core/v3"
 	xdsmatcherv3 "github.com/cncf/xds/go/xds/type/matcher/v3"
-	xdstypev3 "github.com/cncf/xds/go/xds/type/v3"
 	mutationrulesv3 "github.com/envoyproxy/go-control-plane/envoy/config/common/mutation_rules/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	commonmatchingv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/matching/v3"
@@ -19,6 +17,8 @@ import (
 	luav3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/lua/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	genericv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/http/injected_credentials/generic/v3"
+	networkinputsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/matching/common_inputs/network/v3"
+	metadatamatcherv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/matching/input_matchers/metadata/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	envoymatcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 
@@ -196,7 +196,7 @@ func ErrorAttemptFilter(d *config.Deployment, o Options) *extprocv3.ExternalProc
 }
 
 // fastPathComposite picks the attempt filter per try: the full one when the
-// request is not tagged fast (CEL on llmgate.ctx), the response-only one on a
+// request is not tagged fast (llmgate.ctx "fast"), the response-only one on a
 // 4xx/5xx of a fast request, none otherwise.
 func fastPathComposite(full, errOnly *extprocv3.ExternalProcessor) (*hcmv3.HttpFilter, error) {
 	action := func(name string, f *extprocv3.ExternalProcessor) (*xdsmatcherv3.Matcher_OnMatch, error) {
@@ -218,11 +218,14 @@ func fastPathComposite(full, errOnly *extprocv3.ExternalProcessor) (*hcmv3.HttpF
 	if err != nil {
 		return nil, err
 	}
-	celIn, err := toAny(&xdsmatcherv3.HttpAttributesCelMatchInput{})
+	// llmgate.ctx "fast" is not true: a metadata lookup (D70; a CEL
+	// expression before, which built an activation per try).
+	tagIn, err := toAny(&networkinputsv3.DynamicMetadataInput{Filter: contract.ContextMetadataNamespace,
+		Path: []*networkinputsv3.DynamicMetadataInput_PathSegment{{Segment: &networkinputsv3.DynamicMetadataInput_PathSegment_Key{Key: FastPathMetadataKey}}}})
 	if err != nil {
 		return nil, err
 	}
-	cel, err := toAny(&xdsmatcherv3.CelMatcher{ExprMatch: &xdstypev3.CelExpression{CelExprParsed: notFastExpr()}})
+	notFast, err := toAny(&metadatamatcherv3.Metadata{Value: &envoymatcherv3.ValueMatcher{MatchPattern: &envoymatcherv3.ValueMatcher_BoolMatch{BoolMatch: true}}, Invert: true})
 	if err != nil {
 		return nil, err
 	}
@@ -234,8 +237,8 @@ func fastPathComposite(full, errOnly *extprocv3.ExternalProcessor) (*hcmv3.HttpF
 		Matchers: []*xdsmatcherv3.Matcher_MatcherList_FieldMatcher{
 			{
 				Predicate: &xdsmatcherv3.Matcher_MatcherList_Predicate{MatchType: &xdsmatcherv3.Matcher_MatcherList_Predicate_SinglePredicate_{SinglePredicate: &xdsmatcherv3.Matcher_MatcherList_Predicate_SinglePredicate{
-					Input:   &xdscorev3.TypedExtensionConfig{Name: "fast_tag", TypedConfig: celIn},
-					Matcher: &xdsmatcherv3.Matcher_MatcherList_Predicate_SinglePredicate_CustomMatch{CustomMatch: &xdscorev3.TypedExtensionConfig{Name: "cel", TypedConfig: cel}},
+					Input:   &xdscorev3.TypedExtensionConfig{Name: "fast_tag", TypedConfig: tagIn},
+					Matcher: &xdsmatcherv3.Matcher_MatcherList_Predicate_SinglePredicate_CustomMatch{CustomMatch: &xdscorev3.TypedExtensionConfig{Name: "not_fast", TypedConfig: notFast}},
 				}}},
 				OnMatch: fullAction,
 			},
@@ -337,27 +340,4 @@ end
 	return typedFilter("envoy.filters.http.lua", &luav3.Lua{
 		DefaultSourceCode: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: b.String()}},
 	})
-}
-
-// notFastExpr is the parsed CEL expression
-//
-//	metadata.filter_metadata['llmgate.ctx']['fast'] != true
-//
-// (Envoy 1.40's CEL matcher takes parsed expressions only).
-func notFastExpr() *celexpr.ParsedExpr {
-	id := int64(0)
-	next := func() int64 { id++; return id }
-	call := func(fn string, args ...*celexpr.Expr) *celexpr.Expr {
-		return &celexpr.Expr{Id: next(), ExprKind: &celexpr.Expr_CallExpr{CallExpr: &celexpr.Expr_Call{Function: fn, Args: args}}}
-	}
-	str := func(v string) *celexpr.Expr {
-		return &celexpr.Expr{Id: next(), ExprKind: &celexpr.Expr_ConstExpr{ConstExpr: &celexpr.Constant{ConstantKind: &celexpr.Constant_StringValue{StringValue: v}}}}
-	}
-	md := &celexpr.Expr{Id: next(), ExprKind: &celexpr.Expr_SelectExpr{SelectExpr: &celexpr.Expr_Select{
-		Operand: &celexpr.Expr{Id: next(), ExprKind: &celexpr.Expr_IdentExpr{IdentExpr: &celexpr.Expr_Ident{Name: "metadata"}}},
-		Field:   "filter_metadata",
-	}}}
-	tag := call("_[_]", call("_[_]", md, str(contract.ContextMetadataNamespace)), str(FastPathMetadataKey))
-	yes := &celexpr.Expr{Id: next(), ExprKind: &celexpr.Expr_ConstExpr{ConstExpr: &celexpr.Constant{ConstantKind: &celexpr.Constant_BoolValue{BoolValue: true}}}}
-	return &celexpr.ParsedExpr{Expr: call("_!=_", tag, yes)}
 }
