@@ -267,7 +267,8 @@ func checkTracedOnly(t *testing.T, col *otlpCollector, call, other string) {
 // running gateway gives team-1 its own Langfuse project (callback_vars): the
 // team's next request reaches that project with the team's credentials, no
 // reload; the master key's does not; GET shows the callback; the config
-// names no callback.
+// names no callback. The credentials are stored encrypted under the master
+// key (no LITELLM_SALT_KEY), opened for the team's requests (D74).
 func TestTeamCallbackRoute(t *testing.T) {
 	lf := &collector{}
 	lfSrv := httptest.NewServer(lf)
@@ -278,8 +279,13 @@ func TestTeamCallbackRoute(t *testing.T) {
 		if st, m := k.call("POST", "/team/team-1/callback", master, body); st != 200 {
 			t.Fatalf("POST /team/team-1/callback: %d %v", st, m)
 		}
-		if st, m := k.call("GET", "/team/team-1/callback", master, ""); st != 200 || !strings.Contains(fmt.Sprint(m), "success_callbacks:[langfuse]") {
-			t.Fatalf("GET /team/team-1/callback: %d %v", st, m)
+		if st, m := k.call("GET", "/team/team-1/callback", master, ""); st != 200 || !strings.Contains(fmt.Sprint(m), "success_callbacks:[langfuse]") ||
+			strings.Contains(fmt.Sprint(m), "sk-route") || !strings.Contains(fmt.Sprint(m), "langfuse_secret_key:***REDACTED***") {
+			t.Fatalf("GET /team/team-1/callback: %d %v (credentials masked, D74)", st, m)
+		}
+		if _, m := k.call("GET", "/team/info?team_id=team-1", master, ""); strings.Contains(fmt.Sprint(m), "sk-route") ||
+			!strings.Contains(fmt.Sprint(m), "litellm_enc::") {
+			t.Fatalf("/team/info: the secret is not stored encrypted (D74): %v", m)
 		}
 	})
 	checkTeamProject(t, lf, teamCall, otherCall, "pk-route", "sk-route")

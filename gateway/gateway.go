@@ -559,6 +559,7 @@ func (g *Gateway) newState(cfg *config.Config, m *model.Model, version string) *
 		g.keys.SetEndUserDefaults(cfg.LiteLLM.MaxEndUserBudget, cfg.LiteLLM.MaxEndUserBudgetID)
 		g.keys.SetAccessGroups(accessGroups(cfg))
 		g.keys.SetModelSettings(g.modelSettings(cfg))
+		g.keys.SetSaltKey(modelSecret(cfg)) // encrypted callback variables (D74)
 	}
 	st.SetTicketKey(g.ticketKey(cfg))
 	return st

@@ -150,6 +150,8 @@ func (g *Gateway) ensureCallbacks(cfg *config.Config) {
 		// generic_api logger is there for them when its endpoint is set.
 		s.Metadata = g.keys.LoggingMetadata
 		s.TeamAlias = g.keys.TeamAlias // s3_use_team_prefix's folder (D74)
+		salt := modelSecret(cfg)
+		s.DecryptVar = func(v string) (string, bool) { return keys.DecryptCallbackVar(v, salt) }
 		if lg := &cfg.LiteLLM.Logging; s.Generic == nil && lg.GenericEndpoint != "" {
 			s.Generic = &callbacks.GenericSettings{Endpoint: lg.GenericEndpoint, Headers: lg.GenericHeaders}
 		}

@@ -64,6 +64,9 @@ type Settings struct {
 	// TeamAlias returns a team's team_alias ("" when none; nil: no virtual
 	// keys): the s3 callback's s3_use_team_prefix folder.
 	TeamAlias func(teamID string) string
+	// DecryptVar opens a key's or team's encrypted callback variable
+	// ("litellm_enc::…", LiteLLM's at-rest form; nil: none is opened).
+	DecryptVar func(string) (string, bool)
 	// DefaultLangfuseHost is the host of a key's or team's Langfuse
 	// project that names none (LANGFUSE_HOST, else Langfuse's cloud).
 	DefaultLangfuseHost string
@@ -144,6 +147,9 @@ type Manager struct {
 	// dynLF are the Langfuse projects of keys' and teams' metadata, by
 	// sender name (dynamic.go).
 	dynLF map[string]*LangfuseSettings
+
+	// opened caches decrypted callback variables (dynamic.go).
+	opened openedVars
 
 	otelTraces  *tracesExporter
 	otelMetrics *GenAIMetrics
@@ -278,6 +284,9 @@ func (m *Manager) Sink() outcome.Sink {
 		if s.Metadata != nil && (t.KeyHash != "" || t.TeamID != "") {
 			km, tm := s.Metadata(t.KeyHash, t.TeamID)
 			dyn = dynamicOf(&t, km, tm)
+			if dyn != nil {
+				dyn.decrypt(s.DecryptVar, &m.opened)
+			}
 		}
 		otelOn := s.OTel != nil && (!s.OTel.TeamsOnly || dyn != nil && (dyn.success[OTel] || dyn.failure[OTel]) ||
 			dyn == nil && t.TeamID != "" && s.TeamOTel[t.TeamID])

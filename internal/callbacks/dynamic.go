@@ -3,6 +3,7 @@ package callbacks
 import (
 	"context"
 	"strings"
+	"sync"
 
 	"github.com/llmgate/llmgate/internal/outcome"
 )
@@ -176,4 +177,52 @@ func (m *Manager) dynamicSender(owner string, lf *LangfuseSettings) *sender {
 		return m.postLangfuseTo(ctx, m.settings.Load(), cur, batch)
 	})
 	return m.senders[name]
+}
+
+// encPrefix marks an encrypted callback variable (LiteLLM's litellm_enc::).
+const encPrefix = "litellm_enc::"
+
+// decrypt opens the encrypted callback variables (D74) — LiteLLM stores
+// credentials as litellm_enc:: values; one that does not open is kept as
+// it is, as LiteLLM passes it on.
+func (d *dynamicLogging) decrypt(open func(string) (string, bool), cache *openedVars) {
+	if open == nil {
+		return
+	}
+	for k, v := range d.vars {
+		if strings.HasPrefix(v, encPrefix) {
+			if p, ok := cache.open(v, open); ok {
+				d.vars[k] = p
+			}
+		}
+	}
+}
+
+// openedVars caches opened variables by their stored form (the sink reads
+// a team's metadata for each of its requests; opening costs a key
+// derivation and a decryption), at most maxOpened.
+type openedVars struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+const maxOpened = 1024
+
+func (o *openedVars) open(v string, open func(string) (string, bool)) (string, bool) {
+	o.mu.Lock()
+	p, ok := o.m[v]
+	o.mu.Unlock()
+	if ok {
+		return p, true
+	}
+	if p, ok = open(v); !ok {
+		return "", false
+	}
+	o.mu.Lock()
+	if o.m == nil || len(o.m) >= maxOpened {
+		o.m = map[string]string{}
+	}
+	o.m[v] = p
+	o.mu.Unlock()
+	return p, true
 }

@@ -88,6 +88,8 @@ type Service struct {
 	accessGroups map[string][]string
 
 	modelSet ModelSettings
+	// salt encrypts callback variables (teamcallbacks_crypt.go).
+	salt atomic.Pointer[string]
 
 	crossings  chan Crossing
 	crossed    atomic.Int64

@@ -95,8 +95,16 @@ func (s *Service) handleTeamCallback(ctx context.Context, method, id, kind strin
 	}
 	cs := callbackSettingsOf(t)
 	if method == "GET" {
+		// Credentials are masked, as LiteLLM answers this route (D74).
+		vars := map[string]string{}
+		for k, v := range cs.Vars {
+			if SensitiveCallbackVar(k) || strings.HasPrefix(v, CallbackVarPrefix) {
+				v = callbackVarRedacted
+			}
+			vars[k] = v
+		}
 		return reply(map[string]any{"status": "success", "data": map[string]any{"team_id": id,
-			"success_callbacks": cs.Success, "failure_callbacks": cs.Failure, "callback_vars": cs.Vars}}, nil)
+			"success_callbacks": cs.Success, "failure_callbacks": cs.Failure, "callback_vars": vars}}, nil)
 	}
 	if kind == "disable_logging" {
 		cs.Success, cs.Failure = []string{}, []string{}
@@ -143,7 +151,9 @@ func (s *Service) handleTeamCallback(ctx context.Context, method, id, kind strin
 	if typ != "success" {
 		cs.Failure = append(cs.Failure, req.Name)
 	}
-	maps.Copy(cs.Vars, req.Vars)
+	for k, v := range req.Vars { // credentials stored encrypted, as LiteLLM (D74)
+		cs.Vars[k] = EncryptCallbackVar(k, v, s.saltKey())
+	}
 	nt, e := s.putTeamCallbacks(ctx, t, cs)
 	if e != nil {
 		return reply(nil, e)

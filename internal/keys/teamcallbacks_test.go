@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/llmgate/llmgate/internal/keystore"
@@ -55,6 +56,7 @@ func testTeamCallbackRoutes(t *testing.T, open func(t *testing.T) keystore.Store
 	ctx := context.Background()
 	ks := open(t)
 	s := newService(t, ks, "")
+	s.SetSaltKey("salt-1") // credentials stored encrypted (D74)
 	call := func(method, path, body string) (int, map[string]any) {
 		st, out := s.Handle(ctx, method, path, []byte(body), Caller{Admin: true})
 		var m map[string]any
@@ -73,6 +75,7 @@ func testTeamCallbackRoutes(t *testing.T, open func(t *testing.T) keystore.Store
 		}
 		ks = open(t)
 		s = newService(t, ks, "")
+		s.SetSaltKey("salt-1")
 	}
 	t.Cleanup(func() { s.Close(); ks.Close() })
 	if st, _ := call("POST", "/team/new", `{"team_id":"team-cb"}`); st != 200 {
@@ -88,15 +91,12 @@ func testTeamCallbackRoutes(t *testing.T, open func(t *testing.T) keystore.Store
 	if st, _ := call("POST", "/team/team-cb/callback", `{"callback_name":"generic_api"}`); st != 200 {
 		t.Errorf("success_and_failure by default: %d", st)
 	}
-	want := `map[callback_vars:map[langfuse_public_key:pk-1 langfuse_secret_key:sk-1] failure_callbacks:[generic_api] success_callbacks:[langfuse generic_api] team_id:team-cb]`
+	want := `map[callback_vars:map[langfuse_public_key:***REDACTED*** langfuse_secret_key:***REDACTED***] failure_callbacks:[generic_api] success_callbacks:[langfuse generic_api] team_id:team-cb]`
 	st, m = call("GET", "/team/team-cb/callback", "")
 	if got := fmt.Sprint(m["data"]); st != 200 || got != want {
 		t.Fatalf("GET callback: %d %s, want %s", st, got, want)
 	}
-	wantView := "map[callback_vars:map[langfuse_public_key:pk-1 langfuse_secret_key:sk-1] failure_callback:[generic_api] success_callback:[langfuse generic_api]]"
-	if _, team := s.LoggingMetadata("", "team-cb"); fmt.Sprint(team["callback_settings"]) != wantView {
-		t.Errorf("the sink's view of the team: %v", team["callback_settings"])
-	}
+	checkView(t, s)
 	if st, _ := call("GET", "/team/nope/callback", ""); st != 404 {
 		t.Errorf("unknown team: %d, want 404", st)
 	}
@@ -108,9 +108,7 @@ func testTeamCallbackRoutes(t *testing.T, open func(t *testing.T) keystore.Store
 	}
 	// A restart reads them back from the store: the sink's view and GET.
 	restart()
-	if _, team := s.LoggingMetadata("", "team-cb"); fmt.Sprint(team["callback_settings"]) != wantView {
-		t.Errorf("callback settings after a restart: %v", team["callback_settings"])
-	}
+	checkView(t, s)
 	if st, m := call("GET", "/team/team-cb/callback", ""); st != 200 || fmt.Sprint(m["data"]) != want {
 		t.Errorf("GET callback after a restart: %d %v", st, m["data"])
 	}
@@ -122,5 +120,23 @@ func testTeamCallbackRoutes(t *testing.T, open func(t *testing.T) keystore.Store
 	_, m = call("GET", "/team/team-cb/callback", "")
 	if d, _ := m["data"].(map[string]any); fmt.Sprint(d["success_callbacks"], d["failure_callbacks"]) != "[] []" {
 		t.Errorf("after disable_logging and a restart: %v", m)
+	}
+}
+
+// checkView checks the sink's view of team-cb: its lists, and its
+// credentials stored encrypted under salt-1, opening to pk-1 and sk-1.
+func checkView(t *testing.T, s *Service) {
+	t.Helper()
+	_, team := s.LoggingMetadata("", "team-cb")
+	cs, _ := team["callback_settings"].(map[string]any)
+	if got := fmt.Sprint(cs["success_callback"], cs["failure_callback"]); got != "[langfuse generic_api] [generic_api]" {
+		t.Errorf("the sink's view of the team: %v", cs)
+	}
+	vars, _ := cs["callback_vars"].(map[string]any)
+	for k, want := range map[string]string{"langfuse_public_key": "pk-1", "langfuse_secret_key": "sk-1"} {
+		v, _ := vars[k].(string)
+		if got, ok := DecryptCallbackVar(v, "salt-1"); !strings.HasPrefix(v, CallbackVarPrefix) || !ok || got != want {
+			t.Errorf("%s stored as %q (opens to %q)", k, v, got)
+		}
 	}
 }
