@@ -273,12 +273,15 @@ general_settings:
 	})
 }
 
-// TestModuleTranslatedProviders (D61): the providers whose answers the
-// module translates when not streamed (Gemini, Cohere, Ollama, Hugging
-// Face): a non-streamed request opens no ext_proc stream and is answered as
-// the ext_proc gateway answers it (byte for byte but ids and times: the fake
-// provider makes its own); a stream still takes the attempt filter and is
-// answered with its content and usage.
+// TestModuleTranslatedProviders (D61, D71): the providers whose tries the
+// module translates besides Anthropic (Gemini, Cohere, Ollama, Hugging
+// Face): a request, streamed (with and without include_usage) or not, opens
+// no ext_proc stream and is answered as the ext_proc gateway answers it
+// (byte for byte but ids and times: the fake provider makes its own) — a
+// stream carries the usage only when the client asked; the official OpenAI
+// SDK reads a stream of each; every answer's tokens reach /metrics, the same
+// as the ext_proc gateway's for the same requests. Before D71 a stream took
+// the attempt filter.
 func TestModuleTranslatedProviders(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	cfg := fmt.Sprintf(`
@@ -301,6 +304,8 @@ model_list:
     litellm_params: {model: huggingface/meta-llama/Llama-3.1-8B-Instruct, api_base: %[1]s/hf, api_key: hf-mt-2}
 router_settings:
   num_retries: 1
+litellm_settings:
+  callbacks: ["prometheus"]
 general_settings:
   master_key: %[2]s
 `, fake.URL(), master)
@@ -327,12 +332,85 @@ general_settings:
 					t.Errorf("%s: %q with the module, %q with ext_proc", k, ha.Get(k), hb.Get(k))
 				}
 			}
-			_, a2 := streamsByFilter(t, mod)
-			cs, _, bs := postWith(t, mod.URL+"/v1/chat/completions", master, chatBody(model, "hello "+model, `"stream":true`, `"stream_options":{"include_usage":true}`))
-			_, a3 := streamsByFilter(t, mod)
-			if cs != 200 || !strings.Contains(string(bs), `"total_tokens"`) || !strings.Contains(string(bs), "data: [DONE]") || a3-a2 != 1 {
-				t.Errorf("stream: %d, attempt-filter streams %d (want 1):\n%s", cs, a3-a2, bs)
+			for _, includeUsage := range []bool{false, true} {
+				extra := []string{`"stream":true`}
+				if includeUsage {
+					extra = append(extra, `"stream_options":{"include_usage":true}`)
+				}
+				r2, a2 := streamsByFilter(t, mod)
+				cs, hs, bs := postWith(t, mod.URL+"/v1/chat/completions", master, chatBody(model, "hello "+model, extra...))
+				r3, a3 := streamsByFilter(t, mod)
+				ce, he, be := postWith(t, ext.URL+"/v1/chat/completions", master, chatBody(model, "hello "+model, extra...))
+				if cs != 200 || ce != 200 || !strings.Contains(string(bs), "data: [DONE]") || !strings.Contains(string(bs), `"finish_reason":"stop"`) {
+					t.Fatalf("stream (include_usage %v): %d with the module, %d with ext_proc:\n%s", includeUsage, cs, ce, bs)
+				}
+				if r3 != r2 || a3 != a2 {
+					t.Errorf("stream (include_usage %v): ext_proc streams opened: request filter %d, attempt filter %d; want none", includeUsage, r3-r2, a3-a2)
+				}
+				if norm(bs) != norm(be) {
+					t.Errorf("stream (include_usage %v) with the module:\n%s\nwith ext_proc:\n%s", includeUsage, bs, be)
+				}
+				if got := strings.Contains(string(bs), `"usage"`); got != includeUsage || includeUsage && !strings.Contains(string(bs), `"total_tokens"`) {
+					t.Errorf("stream (include_usage %v): usage in the answer %v:\n%s", includeUsage, got, bs)
+				}
+				for _, k := range []string{"x-litellm-model-group", "x-litellm-attempted-retries", "content-type"} {
+					if hs.Get(k) != he.Get(k) {
+						t.Errorf("stream %s: %q with the module, %q with ext_proc", k, hs.Get(k), he.Get(k))
+					}
+				}
+			}
+			// The official SDK (it closes at [DONE], D71), on both gateways.
+			for _, g := range []*Gateway{mod, ext} {
+				client := openai.NewClient(option.WithBaseURL(g.URL+"/v1"), option.WithAPIKey(master), option.WithMaxRetries(0))
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				r4, a4 := streamsByFilter(t, mod)
+				s := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: model,
+					Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello " + model)}})
+				var acc openai.ChatCompletionAccumulator
+				for s.Next() {
+					acc.AddChunk(s.Current())
+				}
+				cancel()
+				if err := s.Err(); err != nil || len(acc.Choices) != 1 || !strings.Contains(acc.Choices[0].Message.Content, "hello "+model) || acc.Choices[0].FinishReason == "" {
+					t.Errorf("SDK stream: %+v, %v", acc.Choices, err)
+				}
+				if r5, a5 := streamsByFilter(t, mod); g == mod && (r5 != r4 || a5 != a4) {
+					t.Errorf("SDK stream: ext_proc streams opened: request filter %d, attempt filter %d; want none", r5-r4, a5-a4)
+				}
 			}
 		})
 	}
+	t.Run("usage in the outcomes", func(t *testing.T) {
+		// Four answers per model on each gateway: JSON, two streams, the SDK's.
+		var mb, eb []byte
+		done := func() bool {
+			for _, model := range []string{"gm", "co", "ol", "hf"} {
+				l := `requested_model="` + model + `"`
+				if metricSum(mb, "litellm_deployment_success_responses_total", l) != 4 || metricSum(eb, "litellm_deployment_success_responses_total", l) != 4 {
+					return false
+				}
+			}
+			return true
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			_, _, mb = do(t, "GET", mod.URL+"/metrics", master, "")
+			_, _, eb = do(t, "GET", ext.URL+"/metrics", master, "")
+			if done() {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		for _, model := range []string{"gm", "co", "ol", "hf"} {
+			l := `requested_model="` + model + `"`
+			if got := metricSum(mb, "litellm_deployment_success_responses_total", l); got != 4 {
+				t.Errorf("%s: %v successes with the module, want 4", model, got)
+			}
+			for _, m := range []string{"litellm_input_tokens_metric_total", "litellm_output_tokens_metric_total"} {
+				if a, b := metricSum(mb, m, l), metricSum(eb, m, l); a != b || a <= 0 {
+					t.Errorf("%s: %s = %v with the module, %v with ext_proc", model, m, a, b)
+				}
+			}
+		}
+	})
 }

@@ -37,10 +37,10 @@ general_settings: {master_key: sk-master}
 `
 
 // TestModuleTranslatedPlans (D61): in module mode a plan whose attempts are
-// all deployments the module translates (Anthropic; Cohere and the others
-// not streamed) is tagged fast, chat only, with no per-token prices in its
-// answer plan (the module prices a translated answer as the attempt filter
-// does); a mixed plan, a signed provider (Bedrock), a Cohere stream, or
+// all deployments the module translates (Anthropic, Cohere and the others,
+// streamed or not since D71) is tagged fast, chat only, with no per-token
+// prices in its answer plan (the module prices a translated answer as the
+// attempt filter does); a mixed plan, a signed provider (Bedrock), or
 // ext_proc mode (no module upstream) is not.
 func TestModuleTranslatedPlans(t *testing.T) {
 	cfg, err := config.Parse([]byte(translateTestConfig), "t.yaml", func(string) (string, bool) { return "", false })
@@ -57,7 +57,7 @@ func TestModuleTranslatedPlans(t *testing.T) {
 		{"claude", "", false, false},
 		{"mix", "", true, false},
 		{"co", "", true, true},
-		{"co", `,"stream":true`, true, false},
+		{"co", `,"stream":true`, true, true},
 		{"br", "", true, false},
 	} {
 		m := NewModuleFilter(cfg, "v1", ModuleConfig{OffPathOutcomes: true, Upstream: tc.up}, log)
@@ -86,7 +86,7 @@ func TestModuleTranslatedPlans(t *testing.T) {
 	m := NewModuleFilter(cfg, "v1", ModuleConfig{OffPathOutcomes: true, Upstream: true}, log)
 	for _, d := range m.Model().Deployments {
 		want := d.Provider == "anthropic" || d.Provider == "cohere"
-		if got := m.ModuleTranslates(d.ClusterFor("")); got != want || xds.ModuleTranslated(d) != want || xds.ModuleTranslatedStream(d) != (d.Provider == "anthropic") {
+		if got := m.ModuleTranslates(d.ClusterFor("")); got != want || xds.ModuleTranslated(d) != want || xds.ModuleTranslatedStream(d) != want {
 			t.Errorf("%s (%s): translated by the module = %v", d.ID, d.Provider, got)
 		}
 	}

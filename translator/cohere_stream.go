@@ -18,6 +18,8 @@ type cohereStream struct {
 	usage   Usage
 	finish  string
 	done    bool
+	// noUsage: the client did not ask for the usage (SetIncludeUsage false).
+	noUsage bool
 }
 
 type cohereStreamEvent struct {
@@ -39,6 +41,10 @@ type cohereStreamEvent struct {
 func (cohereTranslator) NewStream(ep Endpoint, t Target) Stream {
 	return &cohereStream{model: t.Model}
 }
+
+// SetIncludeUsage implements IncludeUsageSetter: false leaves the usage off
+// the finish chunk (LiteLLM strips it when the client did not ask).
+func (s *cohereStream) SetIncludeUsage(v bool) { s.noUsage = !v }
 
 func (s *cohereStream) Usage() Usage         { return s.usage }
 func (s *cohereStream) FinishReason() string { return s.finish }
@@ -146,7 +152,11 @@ func (s *cohereStream) event(out []byte, ev SSEEvent) ([]byte, error) {
 		}
 		s.finish = fr
 		s.usage = cohereUsageFrom(ce.Delta.Usage)
-		out = s.chunks.write(out, 0, Delta{}, fr, UsageObjectFrom(s.usage))
+		var u *UsageObject
+		if !s.noUsage {
+			u = UsageObjectFrom(s.usage)
+		}
+		out = s.chunks.write(out, 0, Delta{}, fr, u)
 		if ce.Delta.Error != "" {
 			e := providerError("cohere", 500, nil, ce.Delta.Error)
 			return streamErrorEvent(out, e), e

@@ -21,10 +21,25 @@ type geminiStream struct {
 	usageOut bool
 	finish   string
 	done     bool
+	// noUsage: the client did not ask for the usage (SetIncludeUsage false).
+	noUsage bool
 }
 
 func (g geminiTranslator) NewStream(ep Endpoint, t Target) Stream {
 	return &geminiStream{provider: g.name(), model: t.Model, calls: map[int]int{}, finished: map[int]bool{}}
+}
+
+// SetIncludeUsage implements IncludeUsageSetter: false leaves the usage out
+// of every chunk (LiteLLM strips it when the client did not ask); true (and
+// not called) puts it on the finish chunk, or a usage chunk at the end.
+func (s *geminiStream) SetIncludeUsage(v bool) { s.noUsage = !v }
+
+// usageObject is the usage a chunk carries (nil: none asked).
+func (s *geminiStream) usageObject() *UsageObject {
+	if s.noUsage {
+		return nil
+	}
+	return UsageObjectFrom(s.usage)
 }
 
 func (s *geminiStream) Usage() Usage         { return s.usage }
@@ -45,7 +60,7 @@ func (s *geminiStream) Feed(chunk []byte, last bool) ([]byte, error) {
 	}
 	if last {
 		s.done = true
-		if !s.usageOut && s.started && (s.usage != Usage{}) {
+		if !s.usageOut && !s.noUsage && s.started && (s.usage != Usage{}) {
 			out = s.chunks.writeUsage(out, s.usage)
 		}
 		out = append(out, SSEDone...)
@@ -90,9 +105,9 @@ func (s *geminiStream) event(out []byte, data []byte) ([]byte, error) {
 			s.finished[0] = true
 			s.finish = "content_filter"
 			s.usageOut = true
-			return s.chunks.write(out, 0, Delta{}, "content_filter", UsageObjectFrom(s.usage)), nil
+			return s.chunks.write(out, 0, Delta{}, "content_filter", s.usageObject()), nil
 		}
-		if gr.UsageMetadata != nil && s.usageOut {
+		if gr.UsageMetadata != nil && s.usageOut && !s.noUsage {
 			// A late usage update after the finish chunk.
 			out = s.chunks.writeUsage(out, s.usage)
 		}
@@ -118,7 +133,7 @@ func (s *geminiStream) event(out []byte, data []byte) ([]byte, error) {
 			s.finished[c.Index] = true
 			s.finish = fr
 			if len(s.finished) == 1 || c.Index == 0 {
-				usage = UsageObjectFrom(s.usage)
+				usage = s.usageObject()
 				s.usageOut = true
 			}
 		}

@@ -15,11 +15,18 @@ type hfStream struct {
 	usage  Usage
 	finish string
 	done   bool
+	// noUsage: the client did not ask for the usage (SetIncludeUsage false).
+	noUsage bool
 }
 
 func (huggingfaceTranslator) NewStream(ep Endpoint, t Target) Stream {
 	return &hfStream{model: t.Model}
 }
+
+// SetIncludeUsage implements IncludeUsageSetter: false leaves the usage out
+// (off every chunk, a usage-only chunk dropped), as LiteLLM strips it when
+// the client did not ask.
+func (s *hfStream) SetIncludeUsage(v bool) { s.noUsage = !v }
 
 func (s *hfStream) Usage() Usage         { return s.usage }
 func (s *hfStream) FinishReason() string { return s.finish }
@@ -76,6 +83,12 @@ func (s *hfStream) Feed(chunk []byte, last bool) ([]byte, error) {
 			s.usage = UsageFrom(ch.Usage)
 			if s.usage.TotalTokens == 0 {
 				s.usage.TotalTokens = s.usage.PromptTokens + s.usage.CompletionTokens
+			}
+			if s.noUsage {
+				if len(ch.Choices) == 0 {
+					continue // the usage chunk
+				}
+				ch.Usage = nil
 			}
 		}
 		out = WriteSSEJSON(out, ch)

@@ -48,11 +48,17 @@ type ollamaStream struct {
 	usage    Usage
 	finish   string
 	done     bool
+	// noUsage: the client did not ask for the usage (SetIncludeUsage false).
+	noUsage bool
 }
 
 func (o ollamaTranslator) NewStream(ep Endpoint, t Target) Stream {
 	return &ollamaStream{provider: o.name(), model: t.Model}
 }
+
+// SetIncludeUsage implements IncludeUsageSetter: false leaves the usage off
+// the last chunk (LiteLLM strips it when the client did not ask).
+func (s *ollamaStream) SetIncludeUsage(v bool) { s.noUsage = !v }
 
 func (s *ollamaStream) Usage() Usage         { return s.usage }
 func (s *ollamaStream) FinishReason() string { return s.finish }
@@ -112,7 +118,11 @@ func (s *ollamaStream) line(out, line []byte) ([]byte, error) {
 		s.finish = ollamaFinish(or.DoneReason, s.tools > 0)
 		s.usage = Usage{PromptTokens: int(or.PromptEval), CompletionTokens: int(or.Eval)}
 		s.usage.TotalTokens = s.usage.PromptTokens + s.usage.CompletionTokens
-		return s.chunks.write(out, 0, d, s.finish, UsageObjectFrom(s.usage)), nil
+		var u *UsageObject
+		if !s.noUsage {
+			u = UsageObjectFrom(s.usage)
+		}
+		return s.chunks.write(out, 0, d, s.finish, u), nil
 	}
 	if d.Content == nil && d.ReasoningContent == "" && len(d.ToolCalls) == 0 {
 		return out, nil

@@ -20,13 +20,14 @@ import (
 // translates: providers with a plain key header (or none) and a translator
 // that needs no per-request signing (AWS SigV4, Google OAuth). The value
 // says whether their streams too: a stream translator that writes the usage
-// chunk on request (translator.IncludeUsageSetter), which the response side
-// (D54) removes when the client did not ask for it — Anthropic's. The others
-// put the usage on the finish chunk whatever the client asked, which the
-// response side would remove: their streams keep the attempt filter.
+// on request (translator.IncludeUsageSetter), so that the module asks for it
+// always and the response side (D54) reads it and removes it when the client
+// did not ask, which leaves the bytes the attempt filter writes for that
+// client — Anthropic's (D61); Gemini's, Cohere's, Ollama's and Hugging
+// Face's since D71.
 var moduleTranslatedProviders = map[string]bool{
 	"anthropic": true,
-	"gemini":    false, "cohere": false, "cohere_chat": false, "huggingface": false, "ollama": false, "ollama_chat": false,
+	"gemini":    true, "cohere": true, "cohere_chat": true, "huggingface": true, "ollama": true, "ollama_chat": true,
 }
 
 // ModuleTranslated reports whether the module translates the tries of a
