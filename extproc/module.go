@@ -202,8 +202,8 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	if e != nil || !id.master && id.token == "" {
 		return ModuleAnswer{}, false
 	}
-	model, ok := m.plainBody(body)
-	if !ok {
+	model, user, ok := m.plainBody(body)
+	if !ok || user != "" && !st.keys.EndUserServable(user) {
 		return ModuleAnswer{}, false
 	}
 	if id.token != "" {
@@ -241,7 +241,7 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 		if m.limits != nil && te.Status == 429 && m.sinks {
 			return ModuleAnswer{}, false // ext_proc refuses it and tells the sinks
 		}
-		if id.token != "" && !m.keyRefusals {
+		if (id.token != "" || user != "") && !m.keyRefusals {
 			return ModuleAnswer{}, false // ext_proc refuses it and tells the sinks
 		}
 		return replyAnswer(errorReply(te, map[string]string{"x-litellm-call-id": h["x-request-id"]})), true
@@ -260,9 +260,10 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	return out, true
 }
 
-// plainBody reads the model of a body whose top-level keys are all plain,
-// none repeated or escaped; ok false otherwise.
-func (m *ModuleFilter) plainBody(body []byte) (model string, ok bool) {
+// plainBody reads the model (and the customer, `user`: plain only with the
+// key table, modulekeys.go) of a body whose top-level keys are all plain,
+// none repeated or escaped, the two values plain strings; ok false otherwise.
+func (m *ModuleFilter) plainBody(body []byte) (model, user string, ok bool) {
 	var bad bool
 	// The keys seen so far: a body of plain keys, none repeated, has
 	// fewer than len(plainKeys) of them.
@@ -281,16 +282,18 @@ func (m *ModuleFilter) plainBody(body []byte) (model string, ok bool) {
 		}
 		seen[n] = key
 		n++
-		if string(key) == "model" {
+		if k := string(key); k == "model" || k == "user" {
 			if len(value) < 2 || value[0] != '"' || bytes.IndexByte(value[1:len(value)-1], '\\') >= 0 {
 				bad = true
-			} else {
+			} else if k == "model" {
 				model = string(value[1 : len(value)-1])
+			} else {
+				user = string(value[1 : len(value)-1])
 			}
 		}
 		return !bad
 	})
-	return model, ok && !bad && model != ""
+	return model, user, ok && !bad && model != ""
 }
 
 func replyAnswer(resp *extprocv3.ProcessingResponse) ModuleAnswer {

@@ -19,7 +19,8 @@ import (
 // outcome path adds the spend exactly as for ext_proc. What the table does
 // not hold hands on: a key not in it (unknown, made after the last push,
 // or with rpm/tpm/parallel limits of its own or of its user, team or team
-// member), a body with `user` (end-user checks: not a plain key).
+// member), a body whose `user` (a customer) is not in a partial table or
+// has a budget with rpm/tpm limits (D73).
 
 // UseKeys gives the module's filter the key table view (shared by every
 // config the module applies; the key table is swapped inside it).
@@ -37,6 +38,9 @@ func (m *ModuleFilter) UseKeys(v *keys.Service) {
 		m.s.Outcomes = spendMirror()
 	}
 	m.st.keys = v
+	// The body's `user` (a customer): its checks run on the table's
+	// customers (EndUserServable says which the module can check).
+	m.plain["user"] = true
 }
 
 // spendMirror is a bus with only a spend sink, shared by every config the

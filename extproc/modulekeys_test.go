@@ -103,6 +103,11 @@ func TestModuleServesVirtualKeys(t *testing.T) {
 	limited := gen(`{"rpm_limit":5}`)
 	graced := gen(`{"models":["gpt"]}`)
 	renewed := mgmt(t, svc, "/key/regenerate", fmt.Sprintf(`{"key":%q,"grace_period":"1h"}`, graced))["key"].(string)
+	mgmt(t, svc, "/customer/new", `{"user_id":"c-blocked"}`)
+	mgmt(t, svc, "/customer/block", `{"user_ids":["c-blocked"]}`)
+	mgmt(t, svc, "/customer/new", `{"user_id":"c-broke","max_budget":0.001}`)
+	mgmt(t, svc, "/customer/new", `{"user_id":"c-rpm","rpm_limit":5}`)
+	svc.Record(keys.SpendEvent{EndUser: "c-broke", Cost: 0.002})
 	svc.Record(keys.SpendEvent{KeyToken: keystore.HashKey(spent), Cost: 0.002})
 	svc.Record(keys.SpendEvent{KeyToken: keystore.HashKey(team), TeamID: "broke", Cost: 0.002})
 	svc.Record(keys.SpendEvent{KeyToken: keystore.HashKey(member), TeamID: "rich", UserID: "u-m", Cost: 0.002})
@@ -133,7 +138,12 @@ func TestModuleServesVirtualKeys(t *testing.T) {
 		{"regenerated: the old value in its grace period", graced, `{"model":"gpt","messages":[]}`, false, true, 0},
 		{"regenerated: the new value", renewed, `{"model":"gpt","messages":[]}`, false, true, 0},
 		{"regenerated: outside its models", graced, `{"model":"solo","messages":[]}`, false, true, 401},
-		{"end user", ok, `{"model":"gpt","messages":[],"user":"e1"}`, false, false, 0},
+		{"end user", ok, `{"model":"gpt","messages":[],"user":"e1"}`, false, true, 0},
+		{"end user, master key", "sk-master", `{"model":"gpt","messages":[],"user":"e1"}`, false, true, 0},
+		{"blocked end user", ok, `{"model":"gpt","messages":[],"user":"c-blocked"}`, false, true, 400},
+		{"end user over budget", "sk-master", `{"model":"gpt","messages":[],"user":"c-broke"}`, false, true, 400},
+		{"end user with an rpm limit", ok, `{"model":"gpt","messages":[],"user":"c-rpm"}`, false, false, 0},
+		{"end user not a plain string", ok, `{"model":"gpt","messages":[],"user":"e\u0031"}`, false, false, 0},
 		{"rpm limit: not in the table", limited, ``, true, false, 0},
 		{"unknown key", "sk-unknown-key-123456", ``, true, false, 0},
 	} {
@@ -198,7 +208,11 @@ func TestModuleServesVirtualKeys(t *testing.T) {
 				if tc.key == graced {
 					wantHash = keystore.HashKey(renewed) // counts against the key that replaced it
 				}
-				if gc.GetKeyHash() != wantHash || gc.GetResponseHeaders()["x-litellm-key-spend"] == "" {
+				if tc.key == "sk-master" {
+					if gc.GetKeyHash() != "" || gc.GetEndUser() != "e1" {
+						t.Errorf("%s: the context: %v", tc.what, gc)
+					}
+				} else if gc.GetKeyHash() != wantHash || gc.GetResponseHeaders()["x-litellm-key-spend"] == "" {
 					t.Errorf("%s: the context does not carry the key: %v", tc.what, gc)
 				}
 				delete(got.Fields, "ctx")

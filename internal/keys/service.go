@@ -76,6 +76,8 @@ type Service struct {
 	// litellm_settings.max_end_user_budget and max_end_user_budget_id.
 	maxEndUserBudget *float64
 	endUserBudgetID  string
+	// endUsersPartial: a module view's table left customers out.
+	endUsersPartial bool
 	// mwin are the model budgets' windows (modelbudget.go), memory only.
 	mwin map[winRef][]ModelWindow
 	// With Options.Windows: window costs not yet sent to Redis, those being

@@ -89,10 +89,13 @@ func (s *Service) Record(e SpendEvent) {
 			s.mspnd[mk] += e.Cost
 		}
 	}
+	endBefore := 0.0
 	if trackEndUser(e.EndUser) {
+		endBefore = s.espnd[e.EndUser]
 		s.espnd[e.EndUser] += e.Cost
 	}
 	crossed := s.budgetCrossedLocked(&e, keyBefore, teamBefore, userBefore, memberBefore)
+	crossed = trackEndUser(e.EndUser) && s.endUserCrossedLocked(e.EndUser, endBefore) || crossed
 	crossed = s.recordModelWindowsLocked(&e, s.now()) || crossed
 	s.mu.Unlock()
 	s.pmu.Unlock()

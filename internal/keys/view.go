@@ -44,6 +44,15 @@ type Snapshot struct {
 	Windows []EntityWindows `json:"windows,omitempty"`
 	// HandedOn counts the keys left out (their checks count shared state).
 	HandedOn int `json:"handed_on,omitempty"`
+	// EndUsers are the customers (the body's `user`) the end-user checks
+	// read, in the common part (viewcustomers.go): each with a row, and each
+	// with spend while a default end-user budget applies; at most
+	// MaxViewEndUsers. EndUsersPartial: some were left out (the module then
+	// hands on a customer it does not find). EndUserDefault is
+	// litellm_settings' max_end_user_budget / max_end_user_budget_id.
+	EndUsers        []*keystore.EndUser `json:"end_users,omitempty"`
+	EndUsersPartial bool                `json:"end_users_partial,omitempty"`
+	EndUserDefault  *EndUserDefaults    `json:"end_user_default,omitempty"`
 }
 
 // Snapshot copies the key table for the module: every key whose checks need
@@ -128,6 +137,7 @@ func (s *Service) Snapshot() *Snapshot {
 			}
 		}
 	}
+	s.endUsersLocked(sn, budgets)
 	for id := range budgets {
 		if b := s.budgets[id]; b != nil {
 			sn.Budgets = append(sn.Budgets, b)
@@ -164,7 +174,8 @@ func hexVal(c byte) int {
 func (sn *Snapshot) Split() []*Snapshot {
 	out := make([]*Snapshot, ViewShards+1)
 	out[0] = &Snapshot{Gen: sn.Gen, At: sn.At, Part: -1, Keys: []*keystore.Key{}, Teams: sn.Teams, Users: sn.Users, Budgets: sn.Budgets,
-		Members: sn.Members, AccessGroups: sn.AccessGroups, HandedOn: sn.HandedOn}
+		Members: sn.Members, AccessGroups: sn.AccessGroups, HandedOn: sn.HandedOn,
+		EndUsers: sn.EndUsers, EndUsersPartial: sn.EndUsersPartial, EndUserDefault: sn.EndUserDefault}
 	for i := 1; i <= ViewShards; i++ {
 		out[i] = &Snapshot{Gen: sn.Gen, At: sn.At, Part: i, Keys: []*keystore.Key{}}
 	}
@@ -228,7 +239,7 @@ func (s *Service) ApplySnapshot(sn *Snapshot) {
 	defer s.mu.Unlock()
 	s.teams, s.tspnd, s.users, s.uspnd = teams, tspnd, users, uspnd
 	s.budgets, s.members, s.mspnd = budgets, members, mspnd
-	s.endUsrs, s.espnd = map[string]*keystore.EndUser{}, map[string]float64{}
+	s.applyEndUsersLocked(sn)
 	s.accessGroups = sn.AccessGroups
 	if sn.Part < 0 && s.keys != nil {
 		s.dropWindowsLocked(false)

@@ -287,6 +287,7 @@ func (s *Service) commonPart(teams, users, budgets, members map[string]bool, gro
 			}
 		}
 	}
+	s.endUsersLocked(sn, budgets)
 	for _, id := range sortedKeys(budgets) {
 		if b := s.budgets[id]; b != nil {
 			sn.Budgets = append(sn.Budgets, b)
