@@ -193,6 +193,9 @@ func (d *dynamicLogging) decrypt(open func(string) (string, bool), cache *opened
 		if strings.HasPrefix(v, encPrefix) {
 			if p, ok := cache.open(v, open); ok {
 				d.vars[k] = p
+				if strings.HasPrefix(p, "os.environ/") {
+					delete(d.vars, k) // refused, as setVar refuses it in clear
+				}
 			}
 		}
 	}

@@ -245,6 +245,7 @@ func (s *Service) fields(req map[string]any, k *keystore.Key) *Error {
 		case "metadata":
 			var md map[string]any
 			if md, e = object(name, v); e == nil {
+				md = s.encryptLoggingVars(md) // logging credentials at rest, as LiteLLM (D74)
 				if tags, ok := k.Metadata["tags"]; ok && md != nil {
 					if _, has := md["tags"]; !has {
 						md["tags"] = tags

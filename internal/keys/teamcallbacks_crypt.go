@@ -107,3 +107,67 @@ func (s *Service) saltKey() string {
 	}
 	return ""
 }
+
+// encryptLoggingVars returns metadata with the credentials of its logging
+// entries and callback_settings encrypted, as LiteLLM's
+// encrypt_callback_vars stores /key/generate's, /team/new's and
+// /team/update's metadata (the given map is not changed).
+func (s *Service) encryptLoggingVars(md map[string]any) map[string]any {
+	secret := s.saltKey()
+	if md == nil || secret == "" {
+		return md
+	}
+	encVars := func(vs any) any {
+		m, ok := vs.(map[string]any)
+		if !ok {
+			return vs
+		}
+		out := make(map[string]any, len(m))
+		for k, v := range m {
+			if str, ok := v.(string); ok {
+				v = EncryptCallbackVar(k, str, secret)
+			}
+			out[k] = v
+		}
+		return out
+	}
+	out := md
+	copied := false
+	set := func(k string, v any) {
+		if !copied {
+			out, copied = make(map[string]any, len(md)), true
+			for mk, mv := range md {
+				out[mk] = mv
+			}
+		}
+		out[k] = v
+	}
+	if l, ok := md["logging"].([]any); ok {
+		nl := make([]any, len(l))
+		for i, e := range l {
+			if em, ok := e.(map[string]any); ok {
+				ne := make(map[string]any, len(em))
+				for k, v := range em {
+					ne[k] = v
+				}
+				if vs, ok := em["callback_vars"]; ok {
+					ne["callback_vars"] = encVars(vs)
+				}
+				e = ne
+			}
+			nl[i] = e
+		}
+		set("logging", nl)
+	}
+	if cs, ok := md["callback_settings"].(map[string]any); ok {
+		ncs := make(map[string]any, len(cs))
+		for k, v := range cs {
+			ncs[k] = v
+		}
+		if vs, ok := cs["callback_vars"]; ok {
+			ncs["callback_vars"] = encVars(vs)
+		}
+		set("callback_settings", ncs)
+	}
+	return out
+}

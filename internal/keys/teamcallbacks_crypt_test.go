@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/llmgate/llmgate/internal/keystore"
 )
 
 // Callback variables encrypted as LiteLLM stores them (D74): values LiteLLM
@@ -97,6 +99,23 @@ func TestTeamCallbackVarsEncrypted(t *testing.T) {
 	}
 	if vars["langfuse_host"] != "https://lf.example" {
 		t.Errorf("stored host %v, want it plain", vars["langfuse_host"])
+	}
+	// /team/new and /key/generate store metadata's logging credentials
+	// encrypted too (LiteLLM's encrypt_callback_vars).
+	logging := `{"logging":[{"callback_name":"langfuse","callback_vars":{"langfuse_secret_key":"sk-8","langfuse_host":"h"}}],` +
+		`"callback_settings":{"callback_vars":{"langsmith_api_key":"ls-8"}}}`
+	if st, m := call("POST", "/team/new", `{"team_id":"team-md","metadata":`+logging+`}`); st != 200 {
+		t.Fatalf("/team/new: %d %v", st, m)
+	}
+	tok := generate(t, s, `{"metadata":`+logging+`}`)
+	_, team := s.LoggingMetadata("", "team-md")
+	key, _ := s.LoggingMetadata(keystore.HashKey(tok), "")
+	for who, md := range map[string]map[string]any{"team": team, "key": key} {
+		b, _ := json.Marshal(md)
+		if strings.Contains(string(b), "sk-8") || strings.Contains(string(b), "ls-8") || !strings.Contains(string(b), `"langfuse_host":"h"`) ||
+			strings.Count(string(b), CallbackVarPrefix) != 2 {
+			t.Errorf("%s metadata stored %s", who, b)
+		}
 	}
 	_, m := call("GET", "/team/team-enc/callback", "")
 	d, _ := m["data"].(map[string]any)

@@ -223,6 +223,9 @@ func (s *Service) teamFields(req map[string]any, t *keystore.Team, now time.Time
 		&t.BudgetDuration, &t.BudgetResetAt, &t.ModelMaxBudget, now); e != nil {
 		return e
 	}
+	if _, ok := req["metadata"]; ok {
+		t.Metadata = s.encryptLoggingVars(t.Metadata) // logging credentials at rest, as LiteLLM (D74)
+	}
 	for name, v := range req {
 		var e *Error
 		switch name {
