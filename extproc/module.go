@@ -254,7 +254,7 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	}
 	out := mod.routed.moduleAnswer(st, len(body))
 	out.Resp = mod.resp
-	if !m.leaseFirst(&out) {
+	if !m.leaseFirst(&out, mod.routed) {
 		return ModuleAnswer{}, false
 	}
 	return out, true

@@ -63,6 +63,9 @@ type LeaseUsed struct {
 	Minute int64 `json:"m"`
 	Limit  int64 `json:"l"`
 	Used   int64 `json:"u"`
+	// Want: the module handed a request on for want of a lease in the
+	// window (a limit under LeaseOnDemandRPM is leased only then, D72).
+	Want bool `json:"n,omitempty"`
 }
 
 // leaseWin is one deployment's window in the module: granted and used
@@ -73,6 +76,7 @@ type leaseWin struct {
 	low           atomic.Int64
 	rpm, tpm      atomic.Int64
 	local         atomic.Int64 // tokens of this module's answers in the window
+	want          atomic.Bool  // a request was handed on for want of a lease
 }
 
 func (w *leaseWin) left() int64 {
@@ -98,13 +102,14 @@ func NewModuleLimits() *ModuleLimits {
 	return l
 }
 
-// LeaseMinRPM is the smallest rpm limit the module serves by leases: a
-// lease left unused when its instance's traffic stops is allowance no
-// other instance gets this minute (at most a 1/LeaseChunkDivisor of the
-// limit, at least one request, per instance), which a small limit cannot
-// spare; those deployments stay on the ext_proc path, which counts every
-// try in the store.
-const LeaseMinRPM = 100
+// LeaseOnDemandRPM: a deployment whose rpm limit is under it is leased only
+// once this instance had a try of it in the minute (D72): a lease left
+// unused when its instance's traffic stops is allowance no other instance
+// gets this minute (at most a 1/LeaseChunkDivisor of the limit, at least
+// one request, per instance), which a small limit cannot spare for the
+// instances that send the deployment nothing. The first try of the minute
+// on each instance goes through the ext_proc path, which counts it.
+const LeaseOnDemandRPM = 100
 
 // LeaseChunkDivisor bounds a lease: at most limit / LeaseChunkDivisor.
 const LeaseChunkDivisor = 100
@@ -151,7 +156,7 @@ func (l *ModuleLimits) Used() LeaseUse {
 	u := LeaseUse{Deps: map[string]LeaseUsed{}}
 	for id, w := range *l.deps.Load() {
 		if w.limit > 0 {
-			u.Deps[id] = LeaseUsed{Minute: w.minute, Limit: w.limit, Used: int64(w.gu.Load() & 0xffffffff)}
+			u.Deps[id] = LeaseUsed{Minute: w.minute, Limit: w.limit, Used: int64(w.gu.Load() & 0xffffffff), Want: w.want.Load()}
 		}
 	}
 	return u
@@ -211,7 +216,7 @@ func (l *ModuleLimits) signalLow() {
 // deployment is at its limit for every instance (the plan leaves it out,
 // as the ext_proc path's would).
 func (l *ModuleLimits) serves(d *model.Deployment, usage bool, now time.Time) bool {
-	if d.Mock() || d.Limits.MaxParallel > 0 || d.Limits.RPM > 0 && d.Limits.RPM < LeaseMinRPM {
+	if d.Mock() || d.Limits.MaxParallel > 0 {
 		return false
 	}
 	if d.Limits.RPM == 0 && d.Limits.TPM == 0 && !usage {
@@ -225,6 +230,11 @@ func (l *ModuleLimits) serves(d *model.Deployment, usage bool, now time.Time) bo
 		return false
 	}
 	if d.Limits.RPM > 0 && w.left() < 1 && w.rpm.Load() < d.Limits.RPM {
+		if d.Limits.RPM < LeaseOnDemandRPM && w.gu.Load()>>32 == 0 {
+			// Nothing leased yet (on demand, D72): plan, and leaseFirst
+			// asks for a lease when the plan is one the module charges.
+			return true
+		}
 		return false // a top-up is coming; ext_proc counts meanwhile
 	}
 	return true
@@ -317,12 +327,18 @@ func (m *ModuleFilter) limitBlocked(id string, now time.Time) bool {
 // leaseFirst takes the first try's request from its deployment's lease
 // (a module-served plan with limits must be fast: its later tries are
 // charged in the upstream filter); false hands the request on.
-func (m *ModuleFilter) leaseFirst(a *ModuleAnswer) bool {
+func (m *ModuleFilter) leaseFirst(a *ModuleAnswer, r *routed) bool {
 	if m.limits == nil {
 		return true
 	}
 	if a.Resp == nil || len(a.Resp.Entries) == 0 {
-		return true // not fast: the gateway's attempt filter counts every try
+		// Not fast: the gateway's attempt filter counts every try — but
+		// a small limit's lease would then never be spent and lost to
+		// every instance: its plans go to ext_proc whole (D72).
+		return !m.smallLimit(r)
+	}
+	if m.wantLease(a.Resp) {
+		return false
 	}
 	id := respHeader(a.Resp, 0, "x-litellm-model-id")
 	d, ok := m.st.Router.Model().Deployment(id)
@@ -333,6 +349,45 @@ func (m *ModuleFilter) leaseFirst(a *ModuleAnswer) bool {
 		return true
 	}
 	return m.limits.Charge(id)
+}
+
+// wantLease reports whether a fast plan reaches a deployment leased on
+// demand with nothing left of its lease, and asks the gateway for one.
+func (m *ModuleFilter) wantLease(p *RespPlan) bool {
+	md := m.st.Router.Model()
+	now := m.limits.now()
+	want := false
+	for i := range p.Entries {
+		d, ok := md.Deployment(respHeader(p, i, "x-litellm-model-id"))
+		if !ok || d.Limits.RPM == 0 || d.Limits.RPM >= LeaseOnDemandRPM {
+			continue
+		}
+		if w := m.limits.window(d.ID, now); w == nil || w.left() < 1 {
+			if w != nil && w.limit > 0 {
+				w.want.Store(true)
+			}
+			want = true
+		}
+	}
+	if want {
+		m.limits.signalLow()
+	}
+	return want
+}
+
+// smallLimit reports whether a plan the module made (not fast) reaches a
+// deployment leased on demand (an rpm limit under LeaseOnDemandRPM).
+func (m *ModuleFilter) smallLimit(r *routed) bool {
+	if r == nil {
+		return false
+	}
+	md := m.st.Router.Model()
+	for _, a := range r.plan {
+		if d, ok := md.Deployment(a.GetDeploymentId()); ok && d.Limits.RPM > 0 && d.Limits.RPM < LeaseOnDemandRPM {
+			return true
+		}
+	}
+	return false
 }
 
 // respHeader is header k of plan entry i.

@@ -95,10 +95,22 @@ func TestModuleLimitsLease(t *testing.T) {
 	if l.serves(d, false, now) || l.serves(&model.Deployment{ID: "u"}, true, now) {
 		t.Errorf("a stale view serves")
 	}
-	// Small limits stay on the ext_proc path.
+	// Small limits are leased too (D72): a window of rpm 5 with a lease
+	// of 1 serves once, then hands on until the gateway tops it up.
+	now = l.now()
 	small := &model.Deployment{ID: "s"}
-	small.Limits.RPM = LeaseMinRPM - 1
-	if l.serves(small, false, l.now()) {
-		t.Errorf("rpm %d is leased", small.Limits.RPM)
+	small.Limits.RPM = 5
+	l.Apply(&LeaseTable{Deps: map[string]LeaseDep{"s": {Minute: now.Unix() / 60, Limit: 5, Granted: 1, RPM: 1}}})
+	if !l.serves(small, false, now) || !l.Charge("s") {
+		t.Errorf("rpm 5 with a lease of 1 does not serve")
+	}
+	if l.serves(small, false, now) || l.Charge("s") {
+		t.Errorf("rpm 5: a spent lease serves")
+	}
+	// A window of rpm 5 without a lease plans (leaseFirst asks for one
+	// when the plan is fast).
+	l.Apply(&LeaseTable{Deps: map[string]LeaseDep{"s2": {Minute: now.Unix() / 60, Limit: 5}}})
+	if !l.serves(&model.Deployment{ID: "s2", Limits: small.Limits}, false, now) {
+		t.Errorf("rpm 5 without a lease yet does not plan")
 	}
 }

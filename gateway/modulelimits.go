@@ -110,7 +110,12 @@ type gwLease struct {
 	rate          float64 // requests per second, smoothed
 	seen          int64   // used when the rate was last updated
 	count         int64   // the store's counter after the last lease
-	rateAt        time.Time
+	// demand: this instance's module handed a request on for want of a
+	// lease in the window (a limit under LeaseOnDemandRPM is leased only
+	// then: never for an instance that does not send the deployment
+	// anything, nor for plans the module does not charge).
+	demand bool
+	rateAt time.Time
 }
 
 type leaseConn struct {
@@ -150,6 +155,10 @@ func (g *Gateway) serveLeases(ctx context.Context, st store.Store) *leaser {
 	return lz
 }
 
+// leaseReserve is how many requests of a small rpm limit (under
+// LeaseOnDemandRPM) are never leased: counted by the ext_proc path's Begin.
+func leaseReserve(limit int64) int64 { return max(2, limit/2) }
+
 func newLeaser(ls store.Leaser, st store.Store, m func() *model.Model) *leaser {
 	return &leaser{ls: ls, st: st, model: m, now: time.Now, wins: map[string]*gwLease{}, conns: map[*leaseConn]bool{}, kick: make(chan struct{}, 1)}
 }
@@ -181,15 +190,23 @@ func (lz *leaser) handle(s grpc.ServerStream) error {
 		if err := extproc.RecvLease(s, &u); err != nil {
 			return err
 		}
-		lz.mu.Lock()
-		for id, x := range u.Deps {
-			if w := lz.wins[id]; w != nil && w.minute == x.Minute && w.limit == x.Limit && x.Used > w.used {
+		lz.report(&u)
+	}
+}
+
+// report takes in what the module used and wants.
+func (lz *leaser) report(u *extproc.LeaseUse) {
+	lz.mu.Lock()
+	for id, x := range u.Deps {
+		if w := lz.wins[id]; w != nil && w.minute == x.Minute && w.limit == x.Limit {
+			if x.Used > w.used {
 				w.used = min(x.Used, w.granted)
 			}
+			w.demand = w.demand || x.Want
 		}
-		lz.mu.Unlock()
-		lz.poke()
 	}
+	lz.mu.Unlock()
+	lz.poke()
 }
 
 func (lz *leaser) poke() {
@@ -233,8 +250,8 @@ func (lz *leaser) round(ctx context.Context, readView bool) {
 	minute := now.Unix() / 60
 	var viewIDs []string
 	type want struct {
-		id         string
-		chunk, lim int64
+		id              string
+		chunk, lim, cap int64 // cap: the counter a lease may take it to
 	}
 	var wants []want
 	lz.mu.Lock()
@@ -245,8 +262,8 @@ func (lz *leaser) round(ctx context.Context, readView bool) {
 		if d.Limits.RPM > 0 || d.Limits.TPM > 0 || usage {
 			viewIDs = append(viewIDs, d.ID)
 		}
-		if d.Limits.RPM < extproc.LeaseMinRPM {
-			continue // (none, or too small to lease: ext_proc counts it)
+		if d.Limits.RPM == 0 {
+			continue
 		}
 		w := lz.wins[d.ID]
 		if w == nil || w.minute != minute || w.limit != d.Limits.RPM {
@@ -263,15 +280,26 @@ func (lz *leaser) round(ctx context.Context, readView bool) {
 				w.seen, w.rateAt = w.used, now
 			}
 		}
+		if d.Limits.RPM < extproc.LeaseOnDemandRPM && !w.demand {
+			continue // (the window is in the table: the module hands on)
+		}
 		chunk := max(min(int64(w.rate*leaseAhead.Seconds())+1, d.Limits.RPM/extproc.LeaseChunkDivisor), 1)
 		w.low = chunk / 2
 		if w.granted-w.used <= w.low {
-			wants = append(wants, want{d.ID, chunk, d.Limits.RPM})
+			limCap := d.Limits.RPM
+			if limCap < extproc.LeaseOnDemandRPM {
+				// The last requests of a small limit are counted one by
+				// one (ext_proc's Begin): a lease granted while this
+				// instance's last requests race to the limit through
+				// ext_proc would be lost to every instance.
+				limCap -= leaseReserve(limCap)
+			}
+			wants = append(wants, want{d.ID, chunk, d.Limits.RPM, limCap})
 		}
 	}
 	lz.mu.Unlock()
 	for _, x := range wants {
-		g, count, err := lz.ls.Lease(ctx, x.id, now.Unix(), x.chunk, x.lim)
+		g, count, err := lz.ls.Lease(ctx, x.id, now.Unix(), x.chunk, x.cap)
 		if err != nil {
 			continue
 		}

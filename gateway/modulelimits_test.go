@@ -110,3 +110,54 @@ model_list:
 		t.Errorf("a Begin on a deployment without a window sent a table")
 	}
 }
+
+// TestLeaseOnDemand (D72): a deployment with an rpm limit under
+// LeaseOnDemandRPM gets no lease in a minute until this instance's module
+// wanted one; then it is leased one at a time, never its last requests.
+func TestLeaseOnDemand(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 10, 0, time.UTC)
+	clock := func() time.Time { return now }
+	mem := store.NewMemory(clock)
+	m := leaseModel(t, `
+model_list:
+  - model_name: small
+    litellm_params: {model: openai/gpt-4o, api_base: http://a/v1, api_key: k, rpm: 10}
+`)
+	id := m.Deployments[0].ID
+	lz := newLeaser(mem, mem, func() *model.Model { return m })
+	lz.now = clock
+	c := &tableConn{}
+	lz.conns[&leaseConn{s: c}] = true
+	ctx := context.Background()
+	lz.round(ctx, true)
+	if d := c.last(t).Deps[id]; d.Limit != 10 || d.Granted != 0 || d.RPM != 0 {
+		t.Fatalf("before any try: %+v, want the window without a lease", d)
+	}
+	// A try the ext_proc path counts is no demand (a plan the module
+	// does not charge, D72).
+	st := &leaseViewStore{Store: mem, lz: lz}
+	if res, err := st.Begin(ctx, id, store.Limits{RPM: 10}); err != nil || !res.Allowed {
+		t.Fatalf("Begin: %+v %v", res, err)
+	}
+	lz.round(ctx, false)
+	if d := c.last(t).Deps[id]; d.Granted != 0 || d.RPM != 1 {
+		t.Fatalf("after an ext_proc try: %+v, want no lease, the try counted", d)
+	}
+	// The module handed a request on for want of a lease: leased one at
+	// a time, up to the limit less its reserve (the last ones counted one
+	// by one by Begin).
+	minute := now.Unix() / 60
+	for used := int64(0); used < 10; used++ {
+		lz.report(&extproc.LeaseUse{Deps: map[string]extproc.LeaseUsed{id: {Minute: minute, Limit: 10, Used: used, Want: true}}})
+		lz.round(ctx, false)
+	}
+	if d := c.last(t).Deps[id]; d.Granted != 10-leaseReserve(10)-1 || d.RPM != 10-leaseReserve(10) {
+		t.Fatalf("leased on demand: %+v, want %d granted beside the try", d, 10-leaseReserve(10)-1)
+	}
+	// A new minute starts without a lease again.
+	now = now.Add(time.Minute)
+	lz.round(ctx, true)
+	if d := c.last(t).Deps[id]; d.Granted != 0 || d.RPM != 0 {
+		t.Fatalf("the next minute: %+v, want no lease", d)
+	}
+}

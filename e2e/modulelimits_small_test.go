@@ -1,0 +1,119 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+
+	"github.com/llmgate/llmgate/internal/fakeprovider"
+	"github.com/llmgate/llmgate/internal/store/redistest"
+)
+
+// limitTally is what openai-go saw of a batch of requests.
+type limitTally struct {
+	ok, limited, other int
+	served             int // by the module: no request-filter stream
+	errs               []string
+}
+
+// sendOpenAI sends n chat requests for group through g with openai-go, conc
+// at a time, and tallies the answers: 200s, 429s in OpenAI form with
+// retry-after, anything else.
+func sendOpenAI(t *testing.T, g *Gateway, group string, n, conc int) limitTally {
+	t.Helper()
+	before := requestFilterStreams(t, g)
+	client := newClient(g, master)
+	var mu sync.Mutex
+	var tl limitTally
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				_, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+					Model:    group,
+					Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("limits " + strconv.Itoa(i))},
+				})
+				var apiErr *openai.Error
+				mu.Lock()
+				switch {
+				case err == nil:
+					tl.ok++
+				case errors.As(err, &apiErr) && apiErr.StatusCode == 429 && apiErr.Response.Header.Get("retry-after") != "" && apiErr.Message != "":
+					tl.limited++
+				default:
+					tl.other++
+					tl.errs = append(tl.errs, err.Error())
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	tl.served = n - (requestFilterStreams(t, g) - before)
+	return tl
+}
+
+// TestModuleLimitsSmallRPM (D72): a deployment with an rpm limit under 100
+// is served by the modules of two instances on one Redis from leases of
+// one request, taken only once the instance had a try of it in the minute:
+// the limit is never passed, it is reached exactly when both instances
+// send, and exactly when only one does (the other holds no lease).
+func TestModuleLimitsSmallRPM(t *testing.T) {
+	rd := redistest.StartServer(t)
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	cfg := limitsConfig(fake.URL(), rd.Addr(), 20)
+	ga := startGateway(t, cfg)
+	gb := startGateway(t, cfg)
+	waitLog(t, ga, "llmgate module: config")
+	waitLog(t, gb, "llmgate module: config")
+
+	run := func(t *testing.T, both bool) {
+		fake.Reset()
+		waitForMinuteLeft(25 * time.Second)
+		minute := time.Now().UTC().Truncate(time.Minute)
+		var ta, tb limitTally
+		done := make(chan struct{})
+		go func() { ta = sendOpenAI(t, ga, "limited", 30, 3); close(done) }()
+		if both {
+			tb = sendOpenAI(t, gb, "limited", 30, 3)
+		}
+		<-done
+		if time.Now().UTC().Truncate(time.Minute) != minute {
+			t.Fatalf("the run crossed a UTC minute boundary; cannot judge the rpm limit")
+		}
+		for _, e := range append(ta.errs, tb.errs...) {
+			t.Errorf("neither 200 nor a 429 with retry-after in OpenAI form: %s", e)
+		}
+		got := int(fake.Count("/lim/"))
+		if got > 20 {
+			t.Errorf("rpm: 20: the provider got %d requests in one minute", got)
+		}
+		if ok := ta.ok + tb.ok; ok != 20 || got != 20 {
+			t.Errorf("rpm: 20: %d answered 200, %d reached the provider; want exactly 20", ok, got)
+		}
+		if ta.served+tb.served == 0 {
+			t.Errorf("the modules served none of the requests (every one took the ext_proc path)")
+		}
+		t.Logf("A: %d ok, %d limited, module served %d of 30; B: %d ok, %d limited, module served %d",
+			ta.ok, ta.limited, ta.served, tb.ok, tb.limited, tb.served)
+	}
+	t.Run("two instances send", func(t *testing.T) { run(t, true) })
+	t.Run("one instance sends: the other holds no lease", func(t *testing.T) {
+		// The next minute: nothing leased for it yet on either instance.
+		now := time.Now()
+		time.Sleep(now.Truncate(time.Minute).Add(time.Minute).Sub(now) + 100*time.Millisecond)
+		run(t, false)
+	})
+}
