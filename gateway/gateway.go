@@ -143,16 +143,25 @@ type Gateway struct {
 	mu      sync.Mutex
 	cfg     *config.Config
 	version string
+	// masterKey is a master key rotated through /key/regenerate (masterkey.go).
+	masterKey masterKeyOverride
 
 	ticketKeyState
 }
 
 // load reads the config from the file or the embedded default.
 func (g *Gateway) load() (*config.Config, error) {
+	var cfg *config.Config
+	var err error
 	if g.o.ConfigPath == "" {
-		return config.Parse(g.o.DefaultConfig, g.o.DefaultConfigName, os.LookupEnv)
+		cfg, err = config.Parse(g.o.DefaultConfig, g.o.DefaultConfigName, os.LookupEnv)
+	} else {
+		cfg, err = config.Load(g.o.ConfigPath)
 	}
-	return config.Load(g.o.ConfigPath)
+	if err == nil {
+		g.masterKey.apply(cfg)
+	}
+	return cfg, err
 }
 
 func (g *Gateway) xdsOptions() xds.Options {

@@ -91,5 +91,9 @@ func (g *Gateway) modelSettings(cfg *config.Config) keys.ModelSettings {
 			g.Reload(context.WithoutCancel(ctx))
 			return nil
 		},
+		MasterKey: cfg.General.MasterKey,
+		RotateMasterKey: func(ctx context.Context, newKey string) error {
+			return g.rotateMasterKey(ctx, cfg.General.MasterKey, newKey)
+		},
 	}
 }

@@ -695,8 +695,12 @@ func (s *Service) list(q url.Values) (any, *Error) {
 // regenerate is /key/regenerate and /key/{key}/regenerate: a new key value
 // for the same record (spend, limits kept), optionally with field changes.
 func (s *Service) regenerate(ctx context.Context, req map[string]any) (any, *Error) {
-	if v, _ := req["key"].(string); v == "" {
+	v, _ := req["key"].(string)
+	if v == "" {
 		return nil, badRequest("No key passed in.")
+	}
+	if ms := s.modelSettings(); isMasterKey(v, ms.MasterKey) {
+		return s.rotateMasterKey(ctx, req, ms) // masterkey.go
 	}
 	k, given, e := s.current(ctx, req, false)
 	if e != nil {

@@ -35,6 +35,10 @@ type ModelSettings struct {
 	// Apply recompiles the routing table with the stored deployments and
 	// pushes it (as a config reload does); it returns when it is applied.
 	Apply func(ctx context.Context) error
+	// MasterKey is the gateway's master key; RotateMasterKey switches the
+	// gateway to a new one (/key/regenerate with new_master_key, masterkey.go).
+	MasterKey       string
+	RotateMasterKey func(ctx context.Context, newKey string) error
 }
 
 // SetModelSettings sets the /model/* settings (a config reload calls it again).

@@ -1,0 +1,145 @@
+package keys
+
+import (
+	"context"
+	"crypto/subtle"
+	"strings"
+
+	"github.com/llmgate/llmgate/internal/keystore"
+)
+
+// Master key rotation (D73): LiteLLM's /key/regenerate called with the
+// master key as `key` and a `new_master_key` (its _rotate_master_key). What
+// LiteLLM keeps encrypted with the master key (when LITELLM_SALT_KEY is not
+// set) is re-encrypted with the new one: here the litellm_params of the
+// deployments stored through /model/new (LiteLLM_ProxyModelTable; LiteLLM
+// also re-encrypts LiteLLM_Config's environment_variables, which llmgate
+// does not store) and the teams' encrypted callback variables (D74). LiteLLM then answers {"key": new, "token": new,
+// "key_name": new, "expires": null} and keeps running with the old key until
+// it is restarted with the new one; here the gateway switches at once
+// (ModelSettings.RotateMasterKey: the old key stops working, the new one
+// works, the stored deployments are read back with it), and a restart needs
+// the new key in the config or $LITELLM_MASTER_KEY, as LiteLLM's.
+
+// maxMasterKey bounds new_master_key.
+const maxMasterKey = 256
+
+// isMasterKey reports whether a /key/regenerate names the master key.
+func isMasterKey(v, master string) bool {
+	return master != "" && len(v) == len(master) && subtle.ConstantTimeCompare([]byte(v), []byte(master)) == 1
+}
+
+// rotateMasterKey re-encrypts the stored deployments with the new master
+// key and switches the gateway to it.
+func (s *Service) rotateMasterKey(ctx context.Context, req map[string]any, ms ModelSettings) (any, *Error) {
+	nk, _ := req["new_master_key"].(string)
+	switch {
+	case nk == "":
+		return nil, badRequest("New master key is required.")
+	case len(nk) > maxMasterKey || strings.TrimSpace(nk) != nk || strings.ContainsAny(nk, " \t\r\n"):
+		return nil, badRequest("new_master_key must be 1 to 256 characters without spaces.")
+	case ms.RotateMasterKey == nil:
+		return nil, badRequest("new_master_key: master key rotation is served by `llmgate run` only")
+	}
+	if s.saltKey() == ms.MasterKey && nk != ms.MasterKey {
+		// Team callback variables under the master key (D74): re-encrypted
+		// first, put back if the deployments fail.
+		undo, e := s.reencryptTeamCallbacks(ctx, ms.MasterKey, nk)
+		if e != nil {
+			return nil, e
+		}
+		if ms.Secret == ms.MasterKey {
+			if e := s.reencryptModels(ctx, ms.MasterKey, nk); e != nil {
+				undo()
+				return nil, e
+			}
+		}
+	} else if ms.Secret == ms.MasterKey && nk != ms.MasterKey {
+		// The stored values are encrypted with the master key (no
+		// LITELLM_SALT_KEY): every row is re-encrypted, or none.
+		if e := s.reencryptModels(ctx, ms.MasterKey, nk); e != nil {
+			return nil, e
+		}
+	}
+	if err := ms.RotateMasterKey(ctx, nk); err != nil {
+		s.log.Error("master key rotation: the stored deployments are encrypted with the new master key, but the gateway did not switch to it", "error", err.Error())
+		return nil, &Error{Status: 500, Type: "internal_server_error", Code: "500", Param: "None",
+			Message: "master key rotation: the gateway could not switch to the new master key; restart it with the new key"}
+	}
+	s.log.Info("master key rotated through /key/regenerate: set the new key in general_settings.master_key or $LITELLM_MASTER_KEY before the next restart")
+	return map[string]any{"key": nk, "token": nk, "key_name": nk, "expires": nil}, nil
+}
+
+// reencryptTeamCallbacks re-encrypts the teams' encrypted callback
+// variables (metadata.callback_settings.callback_vars, D74) with the new
+// secret; undo puts the changed teams' variables back.
+func (s *Service) reencryptTeamCallbacks(ctx context.Context, oldSecret, newSecret string) (undo func(), e *Error) {
+	s.mu.RLock()
+	teams := make([]*keystore.Team, 0, len(s.teams))
+	for _, t := range s.teams {
+		teams = append(teams, t)
+	}
+	s.mu.RUnlock()
+	var changed []*keystore.Team // the originals
+	undo = func() {
+		for _, orig := range changed {
+			cur, _, ok := s.team(orig.TeamID)
+			if !ok {
+				continue
+			}
+			if _, e := s.putTeamCallbacks(context.WithoutCancel(ctx), cur, callbackSettingsOf(orig)); e != nil {
+				s.log.Error("master key rotation: a team's callback variables could not be put back", "team_id", orig.TeamID, "error", e.Message)
+			}
+		}
+	}
+	for _, t := range teams {
+		cs := callbackSettingsOf(t)
+		n := 0
+		for k, v := range cs.Vars {
+			if !strings.HasPrefix(v, CallbackVarPrefix) {
+				continue
+			}
+			if plain, ok := DecryptCallbackVar(v, oldSecret); ok {
+				cs.Vars[k] = CallbackVarPrefix + EncryptValue(plain, newSecret)
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		if _, e := s.putTeamCallbacks(ctx, t, cs); e != nil {
+			undo()
+			return nil, e
+		}
+		changed = append(changed, t)
+	}
+	return undo, nil
+}
+
+// reencryptModels writes every stored deployment's litellm_params encrypted
+// with the new secret; on a failure the rows already written are put back.
+func (s *Service) reencryptModels(ctx context.Context, oldSecret, newSecret string) *Error {
+	rows, err := s.o.Store.ListModels(ctx)
+	if err != nil {
+		return storeError(err)
+	}
+	done := 0
+	for _, r := range rows {
+		c := *r
+		c.LitellmParams = cryptParams(cryptParams(r.LitellmParams, oldSecret, false), newSecret, true)
+		c.UpdatedAt = s.now().UTC()
+		if err = s.o.Store.PutModel(ctx, &c); err != nil {
+			break
+		}
+		done++
+	}
+	if err == nil {
+		return nil
+	}
+	for _, r := range rows[:done] {
+		if rerr := s.o.Store.PutModel(context.WithoutCancel(ctx), r); rerr != nil {
+			s.log.Error("master key rotation: a stored deployment could not be put back", "model_id", r.ModelID, "error", rerr.Error())
+		}
+	}
+	return storeError(err)
+}
