@@ -14,7 +14,8 @@ import (
 // set) is re-encrypted with the new one: here the litellm_params of the
 // deployments stored through /model/new (LiteLLM_ProxyModelTable; LiteLLM
 // also re-encrypts LiteLLM_Config's environment_variables, which llmgate
-// does not store) and the teams' encrypted callback variables (D74). LiteLLM then answers {"key": new, "token": new,
+// does not store) and the keys' and teams' encrypted callback variables
+// (D74). LiteLLM then answers {"key": new, "token": new,
 // "key_name": new, "expires": null} and keeps running with the old key until
 // it is restarted with the new one; here the gateway switches at once
 // (ModelSettings.RotateMasterKey: the old key stops working, the new one
@@ -42,9 +43,9 @@ func (s *Service) rotateMasterKey(ctx context.Context, req map[string]any, ms Mo
 		return nil, badRequest("new_master_key: master key rotation is served by `llmgate run` only")
 	}
 	if s.saltKey() == ms.MasterKey && nk != ms.MasterKey {
-		// Team callback variables under the master key (D74): re-encrypted
-		// first, put back if the deployments fail.
-		undo, e := s.reencryptTeamCallbacks(ctx, ms.MasterKey, nk)
+		// Keys' and teams' callback variables under the master key (D74):
+		// re-encrypted first, put back if the deployments fail.
+		undo, e := s.reencryptCallbackVars(ctx, ms.MasterKey, nk)
 		if e != nil {
 			return nil, e
 		}
@@ -70,48 +71,130 @@ func (s *Service) rotateMasterKey(ctx context.Context, req map[string]any, ms Mo
 	return map[string]any{"key": nk, "token": nk, "key_name": nk, "expires": nil}, nil
 }
 
-// reencryptTeamCallbacks re-encrypts the teams' encrypted callback
-// variables (metadata.callback_settings.callback_vars, D74) with the new
-// secret; undo puts the changed teams' variables back.
-func (s *Service) reencryptTeamCallbacks(ctx context.Context, oldSecret, newSecret string) (undo func(), e *Error) {
+// reencryptMetadata re-encrypts the encrypted callback variables of a key's
+// or team's metadata (logging[].callback_vars and
+// callback_settings.callback_vars, D74: litellm_enc::…) from one secret to
+// another; nil when none changed (md is not changed).
+func reencryptMetadata(md map[string]any, oldSecret, newSecret string) map[string]any {
+	n := 0
+	vars := func(vs any) any {
+		m, ok := vs.(map[string]any)
+		if !ok {
+			return vs
+		}
+		out := make(map[string]any, len(m))
+		for k, v := range m {
+			if str, ok := v.(string); ok && strings.HasPrefix(str, CallbackVarPrefix) {
+				if plain, ok := DecryptCallbackVar(str, oldSecret); ok {
+					v = CallbackVarPrefix + EncryptValue(plain, newSecret)
+					n++
+				}
+			}
+			out[k] = v
+		}
+		return out
+	}
+	out := make(map[string]any, len(md))
+	for k, v := range md {
+		out[k] = v
+	}
+	if l, ok := md["logging"].([]any); ok {
+		nl := make([]any, len(l))
+		for i, e := range l {
+			if em, ok := e.(map[string]any); ok {
+				ne := make(map[string]any, len(em))
+				for k, v := range em {
+					ne[k] = v
+				}
+				if vs, ok := em["callback_vars"]; ok {
+					ne["callback_vars"] = vars(vs)
+				}
+				e = ne
+			}
+			nl[i] = e
+		}
+		out["logging"] = nl
+	}
+	if cs, ok := md["callback_settings"].(map[string]any); ok {
+		ncs := make(map[string]any, len(cs))
+		for k, v := range cs {
+			ncs[k] = v
+		}
+		if vs, ok := cs["callback_vars"]; ok {
+			ncs["callback_vars"] = vars(vs)
+		}
+		out["callback_settings"] = ncs
+	}
+	if n == 0 {
+		return nil
+	}
+	return out
+}
+
+// reencryptCallbackVars re-encrypts the keys' and teams' encrypted callback
+// variables with the new secret; undo puts the changed records' metadata
+// back.
+func (s *Service) reencryptCallbackVars(ctx context.Context, oldSecret, newSecret string) (undo func(), e *Error) {
 	s.mu.RLock()
 	teams := make([]*keystore.Team, 0, len(s.teams))
 	for _, t := range s.teams {
 		teams = append(teams, t)
 	}
+	ks := make([]*keystore.Key, 0, len(s.keys))
+	for _, k := range s.keys {
+		ks = append(ks, k)
+	}
 	s.mu.RUnlock()
-	var changed []*keystore.Team // the originals
+	var doneTeams []*keystore.Team // the originals
+	var doneKeys []*keystore.Key
+	putTeam := func(t *keystore.Team, md map[string]any) error {
+		nt := *t
+		nt.Metadata, nt.UpdatedAt = md, s.now().UTC()
+		if err := s.o.Store.PutTeam(ctx, &nt); err != nil {
+			return err
+		}
+		s.setTeam(nt.TeamID, &nt)
+		return nil
+	}
+	putKey := func(k *keystore.Key, md map[string]any) error {
+		nk := *k
+		nk.Metadata, nk.UpdatedAt = md, s.now().UTC()
+		if err := s.o.Store.PutKey(ctx, &nk); err != nil {
+			return err
+		}
+		s.setKey(nk.Token, &nk)
+		s.changed(nk.Token)
+		return nil
+	}
 	undo = func() {
-		for _, orig := range changed {
-			cur, _, ok := s.team(orig.TeamID)
-			if !ok {
-				continue
+		for _, t := range doneTeams {
+			if err := putTeam(t, t.Metadata); err != nil {
+				s.log.Error("master key rotation: a team's callback variables could not be put back", "team_id", t.TeamID, "error", err.Error())
 			}
-			if _, e := s.putTeamCallbacks(context.WithoutCancel(ctx), cur, callbackSettingsOf(orig)); e != nil {
-				s.log.Error("master key rotation: a team's callback variables could not be put back", "team_id", orig.TeamID, "error", e.Message)
+		}
+		for _, k := range doneKeys {
+			if err := putKey(k, k.Metadata); err != nil {
+				s.log.Error("master key rotation: a key's callback variables could not be put back", "key_name", k.KeyName, "error", err.Error())
 			}
 		}
 	}
 	for _, t := range teams {
-		cs := callbackSettingsOf(t)
-		n := 0
-		for k, v := range cs.Vars {
-			if !strings.HasPrefix(v, CallbackVarPrefix) {
-				continue
+		if md := reencryptMetadata(t.Metadata, oldSecret, newSecret); md != nil {
+			if err := putTeam(t, md); err != nil {
+				undo()
+				return nil, storeError(err)
 			}
-			if plain, ok := DecryptCallbackVar(v, oldSecret); ok {
-				cs.Vars[k] = CallbackVarPrefix + EncryptValue(plain, newSecret)
-				n++
+			doneTeams = append(doneTeams, t)
+		}
+	}
+	for _, k := range ks {
+		if md := reencryptMetadata(k.Metadata, oldSecret, newSecret); md != nil {
+			if err := putKey(k, md); err != nil {
+				undo()
+				return nil, storeError(err)
 			}
+			doneKeys = append(doneKeys, k)
 		}
-		if n == 0 {
-			continue
-		}
-		if _, e := s.putTeamCallbacks(ctx, t, cs); e != nil {
-			undo()
-			return nil, e
-		}
-		changed = append(changed, t)
 	}
 	return undo, nil
 }

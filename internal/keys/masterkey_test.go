@@ -3,6 +3,8 @@ package keys
 import (
 	"context"
 	"testing"
+
+	"github.com/llmgate/llmgate/internal/keystore"
 )
 
 // TestMasterKeyRotation (D73): /key/regenerate with the master key as `key`
@@ -27,6 +29,20 @@ func TestMasterKeyRotation(t *testing.T) {
 	call(t, s, "POST", "/team/new", `{"team_id":"cb-team"}`)
 	if st, m := callAs(t, s, Caller{Admin: true}, "POST", "/team/cb-team/callback", `{"callback_name":"langfuse","callback_vars":{"langfuse_secret_key":"sk-lf-secret","langfuse_host":"http://lf"}}`); st != 200 {
 		t.Fatalf("/team/cb-team/callback: %d %v", st, m)
+	}
+	// A key's metadata logging credentials too (D74's encrypt_callback_vars).
+	lk := generate(t, s, `{"metadata":{"logging":[{"callback_name":"langfuse","callback_vars":{"langfuse_secret_key":"sk-key-lf"}}]}}`)
+	openKeyVar := func(secret string) (string, bool) {
+		k, _, _ := s.Lookup(keystore.HashKey(lk))
+		l, _ := k.Metadata["logging"].([]any)
+		if len(l) != 1 {
+			t.Fatalf("the key's logging metadata: %v", k.Metadata)
+		}
+		v, _ := l[0].(map[string]any)["callback_vars"].(map[string]any)["langfuse_secret_key"].(string)
+		return DecryptCallbackVar(v, secret)
+	}
+	if got, ok := openKeyVar("sk-old-master"); !ok || got != "sk-key-lf" {
+		t.Fatalf("the key's logging credential before the rotation: %q %v", got, ok)
 	}
 	if st, m := callAs(t, s, Caller{Admin: true}, "POST", "/model/new", `{"model_name":"m","litellm_params":{"model":"openai/x","api_key":"sk-provider","api_base":"http://p"}}`); st != 200 {
 		t.Fatalf("/model/new: %d %v", st, m)
@@ -58,6 +74,9 @@ func TestMasterKeyRotation(t *testing.T) {
 	}
 	if _, ok := DecryptCallbackVar(v, "sk-old-master"); ok {
 		t.Fatal("the team's callback variable still opens with the old key")
+	}
+	if got, ok := openKeyVar("sk-new-master"); !ok || got != "sk-key-lf" {
+		t.Fatalf("the key's logging credential with the new key: %q %v", got, ok)
 	}
 	// With a salt key the rows do not depend on the master key.
 	s.SetModelSettings(settings("sk-new-master", "salt"))
