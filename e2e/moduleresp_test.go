@@ -123,7 +123,7 @@ general_settings:
 		{"stream, split events", "/v1/chat/completions", chatBody("split", "hi", `"stream":true`), true, `"model":"split"`},
 		{"stream, split events, include_usage", "/v1/chat/completions", chatBody("split", "hi", `"stream":true`, `"stream_options":{"include_usage":true}`), true, `"total_tokens":10`},
 		{"stream, fallback", "/v1/chat/completions", chatBody("down", "hi", `"stream":true`), true, `"model":"down"`},
-		{"stream, handed on", "/v1/chat/completions", chatBody("plain", "hi", `"stream":true`, `"user":"u1"`), false, `"model":"plain"`},
+		{"stream, handed on", "/v1/chat/completions", chatBody("plain", "hi", `"stream":true`, `"metadata":{"model":"m"}`), false, `"model":"plain"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := requestFilterStreams(t, mod)
