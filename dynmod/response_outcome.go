@@ -73,7 +73,7 @@ func onStreamComplete(s *stream, f C.uintptr_t) {
 		return
 	}
 	var id []byte
-	streamErr := 0
+	var streamErr streamErr
 	if streamErrs.n.Load() > 0 { // forgotten even when no record is written
 		id, _ = getReqHeader(f, "x-request-id")
 		streamErr = takeStreamError(id)
@@ -99,14 +99,22 @@ func onStreamComplete(s *stream, f C.uintptr_t) {
 	if o.Fast {
 		o.Ctx = string(ctx)
 		o.Usage = s.resp.usage
-		if t := &s.resp.try; t.done {
+		t := &s.resp.try
+		if !t.done && streamErr.status != 0 && !t.firstByte.IsZero() {
+			// The provider's error ended the answer, even when the client
+			// closed at the error chunk before the provider's end of stream
+			// (the official SDKs do): the try failed (D71).
+			t.done, t.lastByte = true, time.Now()
+		}
+		if t.done {
 			if cl, ok := attrString(f, attrClusterName); ok && len(cl) > 0 {
 				o.Answered, o.Cluster, o.Status = true, string(cl), t.status
 				o.FirstByte, o.LastByte, o.Headers = t.firstByte, t.lastByte, t.headers
-				if streamErr != 0 {
+				if streamErr.status != 0 {
 					// A translated stream that ended in the provider's error
-					// (response_streamerr.go): the try failed.
-					o.Status = streamErr
+					// (response_streamerr.go): the try failed, of the
+					// translator's class.
+					o.Status, o.Class = streamErr.status, streamErr.class
 				}
 			}
 		}

@@ -19,35 +19,39 @@ const maxStreamErrors = 4096
 
 var streamErrs struct {
 	mu sync.Mutex
-	m  map[string]int
+	m  map[string]streamErr
 	n  atomic.Int32
 }
 
-// noteStreamError records the status of a translated stream's in-stream error
-// for the request id (dropped beyond maxStreamErrors: the try is then
-// reported as it was before D66).
-func noteStreamError(id string, status int) {
+// streamErr is a translated stream's in-stream error: its status and the
+// translator's class (translator.ErrorClass, D71).
+type streamErr struct{ status, class int }
+
+// noteStreamError records the status and class of a translated stream's
+// in-stream error for the request id (dropped beyond maxStreamErrors: the
+// try is then reported as it was before D66).
+func noteStreamError(id string, status, class int) {
 	streamErrs.mu.Lock()
 	defer streamErrs.mu.Unlock()
 	if streamErrs.m == nil {
-		streamErrs.m = map[string]int{}
+		streamErrs.m = map[string]streamErr{}
 	}
 	if len(streamErrs.m) >= maxStreamErrors {
 		return
 	}
-	streamErrs.m[id] = status
+	streamErrs.m[id] = streamErr{status, class}
 	streamErrs.n.Store(int32(len(streamErrs.m)))
 }
 
-// takeStreamError returns and forgets the in-stream error status noted for
-// the request id (0: none).
-func takeStreamError(id []byte) int {
+// takeStreamError returns and forgets the in-stream error noted for the
+// request id (status 0: none).
+func takeStreamError(id []byte) streamErr {
 	streamErrs.mu.Lock()
 	defer streamErrs.mu.Unlock()
-	st, ok := streamErrs.m[string(id)]
+	se, ok := streamErrs.m[string(id)]
 	if ok {
 		delete(streamErrs.m, string(id))
 		streamErrs.n.Store(int32(len(streamErrs.m)))
 	}
-	return st
+	return se
 }

@@ -28,6 +28,8 @@ import (
 type moduleTry struct {
 	try  *extproc.ModuleTry
 	mode int // extproc.ModuleTry* once the response headers came
+	// failed: the stream's error was noted for the outcome (response_streamerr.go)
+	failed bool
 }
 
 // mtFilters are the request filters of the config in force and of the one
@@ -193,15 +195,20 @@ func translateResponseBody(s *stream, f C.uintptr_t, eos bool) int {
 		}
 		out := mt.try.ResponseChunk(joinViews(views[:n]), eos)
 		replaceRespBody(f, false, false, out)
-		if eos {
-			s.mt = nil
-			if st := mt.try.StreamError(); st != 0 {
+		if !mt.failed {
+			if st, class := mt.try.StreamError(); st != 0 {
 				// The listener's outcome record reports the try failed
-				// (response_streamerr.go).
+				// (response_streamerr.go). Noted as soon as the error passes:
+				// a client may close at the error chunk, before the end of
+				// the provider's stream (D71).
+				mt.failed = true
 				if id, ok := getHeader(f, "x-request-id"); ok {
-					noteStreamError(string(id), st)
+					noteStreamError(string(id), st, int(class))
 				}
 			}
+		}
+		if eos {
+			s.mt = nil
 		}
 	}
 	return respBodyContinue

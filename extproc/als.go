@@ -310,6 +310,9 @@ func (lt *loggedTry) outcome() router.Outcome {
 	}
 	if o.Status > 0 {
 		o.Class = translator.ClassForStatus(o.Status)
+		if t.class != translator.ErrNone {
+			o.Class = t.class // the translator's, from the message (D71)
+		}
 		o.RetryAfter = translator.ParseRetryAfter(t.headers["retry-after"])
 	}
 	if lt.rc.Stream && o.Class == translator.ErrNone {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/llmgate/llmgate/translator"
 )
 
 // The outcome access log (docs/architecture.md D44) brings one entry per
@@ -31,6 +33,9 @@ type tryLog struct {
 	// module: the module reported this try, the request's last (D54); its
 	// start is the request's until reportLogged fixes it.
 	module bool
+	// class: the module's error class of its try (a translated stream's
+	// in-stream error, D71); ErrNone: the status's.
+	class translator.ErrorClass
 }
 
 // tryFailure is what Envoy says went wrong with a try.

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/translator"
 )
 
 // The access-log messages are read field by field from the wire, not into
@@ -95,6 +96,7 @@ type wireEntry struct {
 	fast             bool
 	usage            usageLog
 	module           bool
+	moduleClass      translator.ErrorClass // the module's class of its try (D71)
 }
 
 // AccessLogType values (envoy.data.accesslog.v3.AccessLogType).
@@ -113,7 +115,7 @@ func (e *wireEntry) dispatch(onTry func(tryLog), onRequest func(requestLog)) {
 	}
 	switch {
 	case isTry && id != "" && e.cluster != "":
-		t := tryLog{requestID: id, cluster: e.cluster, start: e.start, status: e.status, failure: e.flags, firstByte: e.firstRx, headers: e.headers, module: e.module}
+		t := tryLog{requestID: id, cluster: e.cluster, start: e.start, status: e.status, failure: e.flags, firstByte: e.firstRx, headers: e.headers, module: e.module, class: e.moduleClass}
 		if e.hasLastRx {
 			t.latency = e.lastRx
 		} else if e.hasDu {
@@ -300,7 +302,12 @@ func (e *wireEntry) metadata(b []byte) error {
 			})
 			e.usage.known = ok1 || ok2 || ok3
 		case ModuleOutcomeNamespace:
-			wireStruct(st, func(k string, val wireValue) { e.module = e.module || (k == "last" && val.boolean) })
+			wireStruct(st, func(k string, val wireValue) {
+				e.module = e.module || (k == "last" && val.boolean)
+				if k == ModuleClassKey && val.kind == 2 && val.number >= float64(translator.ErrBadRequest) && val.number <= float64(translator.ErrInternal) {
+					e.moduleClass = translator.ErrorClass(val.number)
+				}
+			})
 		}
 		return nil
 	})

@@ -1,6 +1,7 @@
 package extproc
 
 import (
+	"math"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -38,11 +39,19 @@ type ModuleOutcome struct {
 	Status              int
 	FirstByte, LastByte time.Time
 	Headers             [][2]string
+	// Class is the translator's error class (translator.ErrorClass) of an
+	// answered try that failed inside its stream (D66, D71); 0: the
+	// status's class.
+	Class int
 }
 
 // ModuleOutcomeNamespace marks the entry of the try the module reports (the
 // last one); its times are the request's, fixed in reportLogged.
 const ModuleOutcomeNamespace = "llmgate.module"
+
+// ModuleClassKey is the field of ModuleOutcomeNamespace with the try's
+// error class (ModuleOutcome.Class).
+const ModuleClassKey = "class"
 
 // AppendOutcomes appends a StreamAccessLogsMessage with the outcomes' entries
 // (the http_logs field) to b.
@@ -147,9 +156,16 @@ func appendTryEntry(b []byte, o *ModuleOutcome) []byte {
 		b = protowire.AppendVarint(b, logTypeUpstreamEnd)
 		return wire.AppendNested(b, 17, func(b []byte) []byte {
 			return appendMetadataNS(b, ModuleOutcomeNamespace, func(b []byte) []byte {
-				return appendStructField(b, "last", func(b []byte) []byte {
+				b = appendStructField(b, "last", func(b []byte) []byte {
 					b = protowire.AppendTag(b, 4, protowire.VarintType)
 					return protowire.AppendVarint(b, 1)
+				})
+				if o.Class == 0 {
+					return b
+				}
+				return appendStructField(b, ModuleClassKey, func(b []byte) []byte {
+					b = protowire.AppendTag(b, 2, protowire.Fixed64Type)
+					return protowire.AppendFixed64(b, math.Float64bits(float64(o.Class)))
 				})
 			})
 		})

@@ -145,25 +145,31 @@ func (mt *ModuleTry) ResponseChunk(b []byte, last bool) []byte {
 	return stampChunks(out, mt.created)
 }
 
-// StreamError is the status the outcome reports for a translated stream that
-// ended with the provider's error inside it (an Anthropic `error` event after
-// the 200 headers: the translator's StreamErr), so that the try counts as the
-// failure it is — cooldown, metrics, callbacks — as the attempt filter counts
-// it (docs/architecture.md D66); 0 when the stream ended well.
-func (mt *ModuleTry) StreamError() int {
+// StreamError is the status and the class the outcome reports for a
+// translated stream with the provider's error inside it (an Anthropic `error`
+// event after the 200 headers: the translator's StreamErr), so that the try
+// counts as the failure it is — cooldown, metrics, callbacks — as the attempt
+// filter counts it (docs/architecture.md D66): the class is the translator's,
+// read from the message as the attempt filter reads it (a 400 "prompt is too
+// long" is a context-window error, D71); 0 while the stream has no error.
+func (mt *ModuleTry) StreamError() (status int, class translator.ErrorClass) {
 	if mt.stream == nil {
-		return 0
+		return 0, translator.ErrNone
 	}
 	se, ok := mt.stream.(translator.StreamErr)
 	if !ok {
-		return 0
+		return 0, translator.ErrNone
 	}
 	e := se.Err()
 	if e == nil {
-		return 0
+		return 0, translator.ErrNone
 	}
-	if e.Status >= 400 {
-		return e.Status
+	status, class = e.Status, e.Class
+	if status < 400 {
+		status = 500
 	}
-	return 500
+	if class == translator.ErrNone {
+		class = translator.ClassForStatus(status)
+	}
+	return status, class
 }

@@ -1,0 +1,94 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+)
+
+// TestModuleTranslatedStreamErrorClass (D71): a translated stream whose
+// provider sends an error inside it is reported with the translator's class,
+// read from the message as the attempt filter reads it — Anthropic's 400
+// "prompt is too long" is a context-window error, not a bad request — on the
+// module's path as on the ext_proc one; a stream the official SDK reads (it
+// closes its connection at the error chunk, before the provider's end of
+// stream) counts too. Before D71 the module's record was classified by its
+// status alone (BadRequestError), and the SDK's stream was not counted.
+func TestModuleTranslatedStreamErrorClass(t *testing.T) {
+	events := "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_cw\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-3-5-haiku-20241022\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n" +
+		"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"prompt is too long: 210000 tokens > 200000 maximum\"}}\n\n"
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		w.Header().Set("content-type", "text/event-stream")
+		w.WriteHeader(200)
+		_, _ = io.WriteString(w, events)
+		w.(http.Flusher).Flush()
+		select { // the end of stream comes late: the SDK has closed by then
+		case <-r.Context().Done():
+		case <-time.After(2 * time.Second):
+		}
+	}))
+	defer up.Close()
+	cfg := fmt.Sprintf(`
+model_list:
+  - model_name: claude
+    litellm_params: {model: anthropic/claude-3-5-haiku-20241022, api_base: %[1]s/a, api_key: sk-ant-cw}
+    model_info: {id: cw-deployment}
+router_settings:
+  num_retries: 0
+  allowed_fails: 1000
+litellm_settings:
+  callbacks: ["prometheus"]
+general_settings:
+  master_key: %[2]s
+`, up.URL, master)
+	mod, ext := moduleAndExtProc(t, cfg)
+	// The official SDK on the module's gateway: it closes at the error chunk.
+	r0, a0 := streamsByFilter(t, mod)
+	client := openai.NewClient(option.WithBaseURL(mod.URL+"/v1"), option.WithAPIKey(master), option.WithMaxRetries(0))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	s := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "claude",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	for s.Next() {
+	}
+	err := s.Err()
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), "prompt is too long") {
+		t.Errorf("the SDK read no error: %v", err)
+	}
+	// A client that reads the stream to its end, on both gateways.
+	for _, g := range []*Gateway{mod, ext} {
+		code, _, b := do(t, "POST", g.URL+"/v1/chat/completions", master, chatBody("claude", "hi", `"stream":true`))
+		if code != 200 || !strings.Contains(string(b), "prompt is too long") {
+			t.Errorf("%d %s", code, b)
+		}
+	}
+	if r1, a1 := streamsByFilter(t, mod); r1 != r0 || a1 != a0 {
+		t.Errorf("ext_proc streams opened: request filter %d, attempt filter %d; want none", r1-r0, a1-a0)
+	}
+	for _, c := range []struct {
+		g    *Gateway
+		want float64
+	}{{mod, 2}, {ext, 1}} {
+		var mb []byte
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			_, _, mb = do(t, "GET", c.g.URL+"/metrics", master, "")
+			if metricSum(mb, "litellm_deployment_failure_responses_total", `model_id="cw-deployment"`) >= c.want {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if got := metricSum(mb, "litellm_deployment_failure_responses_total", `model_id="cw-deployment"`, `exception_class="Anthropic.ContextWindowExceededError"`); got != c.want {
+			t.Errorf("%s: context-window failures = %v, want %v\n%s", c.g.URL, got, c.want, grepLines(string(mb), "litellm_deployment_failure_responses_total"))
+		}
+	}
+}
