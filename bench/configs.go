@@ -72,6 +72,14 @@ general_settings:
 	return b.String()
 }
 
+// RedisSmallConfig is the Redis config with one deployment of the group
+// capped at rpm: 50 (D72: an rpm under 100, which the module hands to
+// ext_proc before D72): the bench reaches the cap at once, and the plans
+// leave that deployment out for the rest of the minute.
+func RedisSmallConfig(fakeURL, redisAddr string) string {
+	return strings.Replace(RedisConfig(fakeURL, redisAddr), "rpm: 1000000\n", "rpm: 50\n", 1)
+}
+
 // AnthropicConfig is three Anthropic deployments on the fake provider: the
 // gateway translates every request and response (OpenAI ⇄ Messages API).
 func AnthropicConfig(fakeURL string) string {

@@ -13,7 +13,7 @@ import (
 type VariantSide struct {
 	Label  string
 	Bin    string // "" = o.LLMGateBin
-	Config string // "redis", "anthropic" or "typical"
+	Config string // "redis", "redis-small", "anthropic" or "typical"
 	Args   []string
 }
 
@@ -36,7 +36,7 @@ type VariantResult struct {
 func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSide) ([]VariantResult, error) {
 	redisAddr := ""
 	for _, sd := range sides {
-		if sd.Config == "redis" && redisAddr == "" {
+		if (sd.Config == "redis" || sd.Config == "redis-small") && redisAddr == "" {
 			redis, addr, err := StartRedis(o)
 			if err != nil {
 				return nil, err
@@ -71,6 +71,8 @@ func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSi
 		switch sd.Config {
 		case "redis":
 			yaml, model = RedisConfig(fakeURL, redisAddr), RedisModelGroup
+		case "redis-small":
+			yaml, model = RedisSmallConfig(fakeURL, redisAddr), RedisModelGroup
 		case "anthropic":
 			yaml, model = AnthropicConfig(fakeURL), AnthropicModelGroup
 		case "typical":
