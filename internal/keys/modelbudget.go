@@ -346,6 +346,11 @@ func (s *Service) seedModelWindows(ctx context.Context) {
 			if sum > 0 {
 				s.mu.Lock()
 				s.addWindowLocked(e.kind, e.id, l, now, sum)
+				if s.o.Windows != nil {
+					// Written to Redis only where Redis has no open window
+					// (another instance's, or this one's before a restart).
+					s.winit = append(s.winit, WindowAdd{WindowID: WindowID{Kind: e.kind, ID: e.id, Model: l.model, Duration: l.dur}, Period: l.d, Cost: sum, Init: true})
+				}
 				s.mu.Unlock()
 			}
 		}

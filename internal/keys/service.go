@@ -86,6 +86,7 @@ type Service struct {
 	wflight map[WindowID]float64
 	wwake   chan struct{}
 	wsync   chan struct{}
+	winit   []WindowAdd // windows rebuilt from the spend logs at start
 	// accessGroups are model_info.access_groups: name → model groups.
 	accessGroups map[string][]string
 

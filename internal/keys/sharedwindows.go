@@ -34,11 +34,13 @@ type WindowID struct {
 	Duration string `json:"duration"`
 }
 
-// WindowAdd is spend to add to a window of the given period.
+// WindowAdd is spend to add to a window of the given period. Init: only
+// where no window is open (a window rebuilt from the spend logs at start).
 type WindowAdd struct {
 	WindowID
 	Period time.Duration
 	Cost   float64
+	Init   bool
 }
 
 // WindowState is a shared window's period start (unix ns) and total spend.
@@ -94,13 +96,17 @@ func WindowKeys(id WindowID) (spend, start string) {
 // windowAddScript adds ARGV[1] to the window KEYS[1] (spend) / KEYS[2]
 // (start, unix ms): a window with no start, or whose period (ARGV[3] ms)
 // has passed at ARGV[2] (unix ms), starts again at ARGV[2] with the cost as
-// its spend, both keys expiring with the period. Returns {start, spend}.
+// its spend, both keys expiring with the period; ARGV[4] "1" (init) adds
+// nothing to an open window. Returns {start, spend}.
 var windowAddScript = `
 local s = redis.call('GET', KEYS[2])
 if (not s) or (tonumber(ARGV[2]) - tonumber(s) >= tonumber(ARGV[3])) then
   redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
   return {ARGV[2], ARGV[1]}
+end
+if ARGV[4] == '1' then
+  return {s, redis.call('GET', KEYS[1]) or '0'}
 end
 local v = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
 return {s, v}
@@ -116,8 +122,12 @@ func (r RedisWindows) Add(ctx context.Context, adds []WindowAdd, now time.Time) 
 	ms := strconv.FormatInt(now.UnixMilli(), 10)
 	for i, a := range adds {
 		sk, tk := WindowKeys(a.WindowID)
+		init := "0"
+		if a.Init {
+			init = "1"
+		}
 		cmds[i] = pipe.Eval(ctx, windowAddScript, []string{sk, tk}, strconv.FormatFloat(a.Cost, 'f', -1, 64), ms,
-			strconv.FormatInt(max(a.Period.Milliseconds(), 1), 10))
+			strconv.FormatInt(max(a.Period.Milliseconds(), 1), 10), init)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, err
@@ -238,6 +248,7 @@ func (s *Service) shareWindows() {
 	defer cancel()
 	go func() { <-s.stop; cancel() }()
 	go s.o.Windows.Subscribe(ctx, s.applyShared)
+	s.initWindows(ctx)
 	s.syncWindows(ctx)
 	sync := time.NewTicker(windowSyncEvery)
 	defer sync.Stop()
@@ -322,6 +333,27 @@ func (s *Service) windowsRefreshed() {
 	case s.wsync <- struct{}{}:
 	default:
 	}
+}
+
+// initWindows writes the windows rebuilt from the spend logs at start to
+// Redis where it has none open (Redis emptied or restarted meanwhile), so
+// the first spend does not start a window without them.
+func (s *Service) initWindows(ctx context.Context) {
+	s.mu.Lock()
+	adds := s.winit
+	s.winit = nil
+	s.mu.Unlock()
+	if len(adds) == 0 {
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	states, err := s.o.Windows.Add(actx, adds, s.now())
+	cancel()
+	if err != nil {
+		s.log.Debug("model budget windows rebuilt from the spend logs not written to Redis", "error", err.Error())
+		return
+	}
+	s.applyShared(states)
 }
 
 // syncWindows reads every window a model_max_budget entry with a period

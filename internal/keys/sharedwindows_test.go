@@ -151,3 +151,48 @@ func TestModelWindowsSharedAcrossInstances(t *testing.T) {
 		t.Fatalf("an instance started after the spend: %+v", e)
 	}
 }
+
+// A window rebuilt from the spend logs at start (D68) is written to Redis
+// when Redis has none open (emptied or restarted), so this instance's next
+// spend adds to it instead of starting a window without it.
+func TestModelWindowsSeededIntoRedis(t *testing.T) {
+	rd := redistest.StartServer(t)
+	ctx := context.Background()
+	ks := embedded(t)
+	a := newService(t, ks, "")
+	call(t, a, "POST", "/team/new", `{"team_id":"t1","model_max_budget":{"gpt-a":{"budget_limit":1,"time_period":"1h"}}}`)
+	a.Record(SpendEvent{RequestID: "r1", TeamID: "t1", ModelGroup: "gpt-a", Cost: 0.7, Start: clock, End: clock})
+	must(t, a.Close()) // the batch and its spend log reach the store
+	rc := redis.NewClient(&redis.Options{Addr: rd.Addr()})
+	defer rc.Close()
+	b, err := New(ctx, Options{Store: ks, Counters: store.NewMemory(func() time.Time { return clock }), BatchWriteAt: time.Hour,
+		CacheTTL: time.Hour, Now: func() time.Time { return clock }, Windows: RedisWindows{C: rc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	id := WindowID{winTeam, "t1", "gpt-a", "1h"}
+	deadline := time.Now().Add(5 * time.Second)
+	var got []WindowState
+	for time.Now().Before(deadline) {
+		if got, _ = (RedisWindows{C: rc}).Get(ctx, []WindowID{id}); len(got) == 1 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(got) != 1 || got[0].Spend != 0.7 {
+		t.Fatalf("the rebuilt window in Redis: %+v", got)
+	}
+	b.Record(SpendEvent{RequestID: "r2", TeamID: "t1", ModelGroup: "gpt-a", Cost: 0.4, Start: clock, End: clock})
+	for deadline = time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if got, _ = (RedisWindows{C: rc}).Get(ctx, []WindowID{id}); len(got) == 1 && got[0].Spend > 1.09 {
+			break
+		}
+	}
+	if len(got) != 1 || got[0].Spend < 1.09 || got[0].Spend > 1.11 {
+		t.Fatalf("after b's spend: %+v", got)
+	}
+	if e := b.checkModelWindow(winTeam, "t1", map[string]any{"gpt-a": map[string]any{"budget_limit": 1.0, "time_period": "1h"}}, "gpt-a", clock, func() string { return "LiteLLM Team: t1" }); e == nil {
+		t.Fatal("b serves the team's spent gpt-a")
+	}
+}
