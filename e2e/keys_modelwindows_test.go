@@ -79,7 +79,9 @@ func TestModelBudgetWindowsSharedRedis(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(500 * time.Millisecond) // b's module applies the key table b pushed
+	// b's module applies the key table b pushed (no signal reaches the test:
+	// a wait with room for a loaded host).
+	time.Sleep(1500 * time.Millisecond)
 	before := requestFilterStreams(t, gb)
 	for _, c := range []struct{ model, who string }{
 		{"gpt-x", "LiteLLM Virtual Key: " + token + ", key_alias: None"},
