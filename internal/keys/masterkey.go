@@ -77,54 +77,15 @@ func (s *Service) rotateMasterKey(ctx context.Context, req map[string]any, ms Mo
 // another; nil when none changed (md is not changed).
 func reencryptMetadata(md map[string]any, oldSecret, newSecret string) map[string]any {
 	n := 0
-	vars := func(vs any) any {
-		m, ok := vs.(map[string]any)
-		if !ok {
-			return vs
-		}
-		out := make(map[string]any, len(m))
-		for k, v := range m {
-			if str, ok := v.(string); ok && strings.HasPrefix(str, CallbackVarPrefix) {
-				if plain, ok := DecryptCallbackVar(str, oldSecret); ok {
-					v = CallbackVarPrefix + EncryptValue(plain, newSecret)
-					n++
-				}
+	out := mapCallbackVars(md, func(_ string, v any) any {
+		if str, ok := v.(string); ok && strings.HasPrefix(str, CallbackVarPrefix) {
+			if plain, ok := DecryptCallbackVar(str, oldSecret); ok {
+				n++
+				return CallbackVarPrefix + EncryptValue(plain, newSecret)
 			}
-			out[k] = v
 		}
-		return out
-	}
-	out := make(map[string]any, len(md))
-	for k, v := range md {
-		out[k] = v
-	}
-	if l, ok := md["logging"].([]any); ok {
-		nl := make([]any, len(l))
-		for i, e := range l {
-			if em, ok := e.(map[string]any); ok {
-				ne := make(map[string]any, len(em))
-				for k, v := range em {
-					ne[k] = v
-				}
-				if vs, ok := em["callback_vars"]; ok {
-					ne["callback_vars"] = vars(vs)
-				}
-				e = ne
-			}
-			nl[i] = e
-		}
-		out["logging"] = nl
-	}
-	if cs, ok := md["callback_settings"].(map[string]any); ok {
-		ncs := make(map[string]any, len(cs))
-		for k, v := range cs {
-			ncs[k] = v
-		}
-		if vs, ok := cs["callback_vars"]; ok {
-			ncs["callback_vars"] = vars(vs)
-		}
-		out["callback_settings"] = ncs
-	}
+		return v
+	})
 	if n == 0 {
 		return nil
 	}

@@ -117,25 +117,45 @@ func (s *Service) encryptLoggingVars(md map[string]any) map[string]any {
 	if md == nil || secret == "" {
 		return md
 	}
-	encVars := func(vs any) any {
+	return mapCallbackVars(md, func(k string, v any) any {
+		if str, ok := v.(string); ok {
+			return EncryptCallbackVar(k, str, secret)
+		}
+		return v
+	})
+}
+
+// mapCallbackVars returns md with fn applied to every variable of its
+// logging entries' and its callback_settings' callback_vars (the places
+// LiteLLM keeps a key's or team's callback credentials); the maps on the
+// way are copied, md itself is not changed (and is returned as it is when
+// it has neither).
+func mapCallbackVars(md map[string]any, fn func(k string, v any) any) map[string]any {
+	vars := func(vs any) any {
 		m, ok := vs.(map[string]any)
 		if !ok {
 			return vs
 		}
 		out := make(map[string]any, len(m))
 		for k, v := range m {
-			if str, ok := v.(string); ok {
-				v = EncryptCallbackVar(k, str, secret)
-			}
-			out[k] = v
+			out[k] = fn(k, v)
 		}
 		return out
 	}
-	out := md
-	copied := false
+	withVars := func(m map[string]any) map[string]any {
+		c := make(map[string]any, len(m))
+		for k, v := range m {
+			c[k] = v
+		}
+		if vs, ok := m["callback_vars"]; ok {
+			c["callback_vars"] = vars(vs)
+		}
+		return c
+	}
+	var out map[string]any
 	set := func(k string, v any) {
-		if !copied {
-			out, copied = make(map[string]any, len(md)), true
+		if out == nil {
+			out = make(map[string]any, len(md))
 			for mk, mv := range md {
 				out[mk] = mv
 			}
@@ -146,28 +166,17 @@ func (s *Service) encryptLoggingVars(md map[string]any) map[string]any {
 		nl := make([]any, len(l))
 		for i, e := range l {
 			if em, ok := e.(map[string]any); ok {
-				ne := make(map[string]any, len(em))
-				for k, v := range em {
-					ne[k] = v
-				}
-				if vs, ok := em["callback_vars"]; ok {
-					ne["callback_vars"] = encVars(vs)
-				}
-				e = ne
+				e = withVars(em)
 			}
 			nl[i] = e
 		}
 		set("logging", nl)
 	}
 	if cs, ok := md["callback_settings"].(map[string]any); ok {
-		ncs := make(map[string]any, len(cs))
-		for k, v := range cs {
-			ncs[k] = v
-		}
-		if vs, ok := cs["callback_vars"]; ok {
-			ncs["callback_vars"] = encVars(vs)
-		}
-		set("callback_settings", ncs)
+		set("callback_settings", withVars(cs))
+	}
+	if out == nil {
+		return md
 	}
 	return out
 }
