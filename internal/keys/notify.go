@@ -21,7 +21,13 @@ func (n RedisNotifier) Publish(ctx context.Context, token string) error {
 // Subscribe calls fn for every change announced until ctx ends; go-redis
 // reconnects a dropped subscription by itself.
 func (n RedisNotifier) Subscribe(ctx context.Context, fn func(token string)) {
-	ps := n.C.Subscribe(ctx, NotifyChannel)
+	subscribe(ctx, n.C, NotifyChannel, fn)
+}
+
+// subscribe calls fn with every message published on channel until ctx
+// ends (the key changes here, the model-budget windows in sharedwindows.go).
+func subscribe(ctx context.Context, c *redis.Client, channel string, fn func(payload string)) {
+	ps := c.Subscribe(ctx, channel)
 	defer ps.Close()
 	ch := ps.Channel(redis.WithChannelHealthCheckInterval(10 * time.Second))
 	for {

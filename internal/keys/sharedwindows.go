@@ -198,26 +198,15 @@ const maxWindowsMessage = 4 << 20
 // Subscribe implements SharedWindows; go-redis reconnects a dropped
 // subscription by itself.
 func (r RedisWindows) Subscribe(ctx context.Context, fn func([]WindowState)) {
-	ps := r.C.Subscribe(ctx, WindowsChannel)
-	defer ps.Close()
-	ch := ps.Channel(redis.WithChannelHealthCheckInterval(10 * time.Second))
-	for {
-		select {
-		case <-ctx.Done():
+	subscribe(ctx, r.C, WindowsChannel, func(payload string) {
+		if len(payload) > maxWindowsMessage {
 			return
-		case m, ok := <-ch:
-			if !ok {
-				return
-			}
-			if len(m.Payload) > maxWindowsMessage {
-				continue
-			}
-			var states []WindowState
-			if json.Unmarshal([]byte(m.Payload), &states) == nil {
-				fn(states)
-			}
 		}
-	}
+		var states []WindowState
+		if json.Unmarshal([]byte(payload), &states) == nil {
+			fn(states)
+		}
+	})
 }
 
 // queueWindowLocked queues a cost added to a local window for Redis (s.mu
