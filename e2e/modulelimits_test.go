@@ -79,11 +79,24 @@ func TestModuleSharedCooldowns(t *testing.T) {
 		t.Fatalf("instance B's 20 requests took %v: the cooldown may have ended meanwhile", time.Since(start))
 	}
 
-	// After the cooldown B's module serves the group again, on both deployments.
-	time.Sleep(time.Until(start.Add(3500 * time.Millisecond)))
+	// After the cooldown B's module serves the group again, on both
+	// deployments. The cooldown's end is read from Redis (it starts when the
+	// 429's outcome is recorded, which a loaded host may delay past the
+	// request's answer), so the wait does not guess it.
+	rc := redis.NewClient(&redis.Options{Addr: rd.Addr()})
+	t.Cleanup(func() { _ = rc.Close() })
+	endMs, err := rc.Get(context.Background(), "llmgate:cooldown:sh-a").Int64()
+	if err != nil {
+		t.Fatalf("the cooldown of sh-a is not in Redis: %v", err)
+	}
+	end := time.UnixMilli(endMs)
+	if d := end.Sub(start); d > 5*time.Second || d < 0 {
+		t.Fatalf("the cooldown of sh-a ends %v after the 429 was answered, want about 3 s", d)
+	}
+	time.Sleep(time.Until(end.Add(500 * time.Millisecond)))
 	fake.Reset()
-	if n := served(gb, 10, "after"); n != 10 {
-		t.Errorf("after the cooldown instance B's module served %d of 10 requests, want 10", n)
+	if n := served(gb, 20, "after"); n != 20 {
+		t.Errorf("after the cooldown instance B's module served %d of 20 requests, want 20", n)
 	}
 	if fake.Count("/sh-a/") == 0 || fake.Count("/sh-b/") == 0 {
 		t.Errorf("after the cooldown: sh-a %d, sh-b %d calls; want both used", fake.Count("/sh-a/"), fake.Count("/sh-b/"))
