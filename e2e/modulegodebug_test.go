@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,27 +33,11 @@ func TestModuleEnvoyCgocheckOff(t *testing.T) {
 // Envoy that llmgate (pid) started.
 func envoyEnviron(t *testing.T, pid int) string {
 	t.Helper()
-	procs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, p := range procs {
-		stat, err := os.ReadFile(filepath.Join(p, "stat"))
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-		if len(f) < 2 || f[1] != fmt.Sprint(pid) {
-			continue
-		}
-		if cmdline, _ := os.ReadFile(filepath.Join(p, "cmdline")); !strings.Contains(string(cmdline), "--config-path") {
-			continue
-		}
-		env, err := os.ReadFile(filepath.Join(p, "environ"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return "\x00" + string(env)
+	env, err := os.ReadFile(filepath.Join(envoyProc(t, pid), "environ"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no Envoy child of pid %d", pid)
-	return ""
+	return "\x00" + string(env)
 }
 
 func godebugOf(env string) string {

@@ -260,6 +260,14 @@ func TestCLIRunPositionalAndEnv(t *testing.T) {
 // envoyArgs is the command line of the Envoy that llmgate (pid) started.
 func envoyArgs(t *testing.T, pid int) string {
 	t.Helper()
+	cmdline, _ := os.ReadFile(filepath.Join(envoyProc(t, pid), "cmdline"))
+	return strings.ReplaceAll(string(cmdline), "\x00", " ")
+}
+
+// envoyProc is the /proc directory of the Envoy that llmgate (pid) started:
+// its child whose command line has --config-path.
+func envoyProc(t *testing.T, pid int) string {
+	t.Helper()
 	procs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, p := range procs {
 		stat, err := os.ReadFile(filepath.Join(p, "stat"))
@@ -271,9 +279,8 @@ func envoyArgs(t *testing.T, pid int) string {
 		if len(f) < 2 || f[1] != fmt.Sprint(pid) {
 			continue
 		}
-		cmdline, _ := os.ReadFile(filepath.Join(p, "cmdline"))
-		if args := strings.ReplaceAll(string(cmdline), "\x00", " "); strings.Contains(args, "--config-path") {
-			return args
+		if cmdline, _ := os.ReadFile(filepath.Join(p, "cmdline")); strings.Contains(string(cmdline), "--config-path") {
+			return p
 		}
 	}
 	t.Fatalf("no Envoy child of pid %d", pid)
