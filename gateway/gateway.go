@@ -252,6 +252,7 @@ func run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer g.closeKeys()
+	g.startWithRotatedKey(ctx, cfg) // D78
 	if err := g.addStoredModels(ctx, cfg); err != nil {
 		return err
 	}

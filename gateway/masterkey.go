@@ -48,3 +48,27 @@ func (g *Gateway) rotateMasterKey(ctx context.Context, current, newKey string) e
 	}
 	return nil
 }
+
+// startWithRotatedKey makes a gateway that starts with a master key another
+// instance rotated away from (its config not updated yet) start with the
+// newest one (D78), as a running instance switches when it hears of the
+// rotation: so the stored deployments decrypt and the replaced key is
+// refused from the first request.
+func (g *Gateway) startWithRotatedKey(ctx context.Context, cfg *config.Config) {
+	if g.keys == nil || !g.storedModels || cfg.General.MasterKey == "" {
+		return
+	}
+	nk, err := g.keys.LatestMasterKey(ctx, cfg.General.MasterKey, modelSecret(cfg))
+	if err != nil {
+		g.log.Warn("master key rotations not read at start; the next key cache refresh looks again", "error", err.Error())
+		return
+	}
+	if nk == cfg.General.MasterKey {
+		return
+	}
+	g.masterKey.mu.Lock()
+	g.masterKey.from, g.masterKey.to = cfg.General.MasterKey, nk
+	g.masterKey.mu.Unlock()
+	cfg.General.MasterKey = nk
+	g.log.Warn("the config's master key was rotated through /key/regenerate (new_master_key): starting with the new key; set it in general_settings.master_key or $LITELLM_MASTER_KEY")
+}

@@ -19,8 +19,8 @@ import (
 // "key_name": new, "expires": null} and keeps running with the old key until
 // it is restarted with the new one; here the gateway switches at once
 // (ModelSettings.RotateMasterKey: the old key stops working, the new one
-// works, the stored deployments are read back with it), and a restart needs
-// the new key in the config or $LITELLM_MASTER_KEY, as LiteLLM's.
+// works, the stored deployments are read back with it), and so do the other
+// instances on the same database (masterkeyfollow.go, D78).
 
 // maxMasterKey bounds new_master_key.
 const maxMasterKey = 256
@@ -42,6 +42,9 @@ func (s *Service) rotateMasterKey(ctx context.Context, req map[string]any, ms Mo
 	case ms.RotateMasterKey == nil:
 		return nil, badRequest("new_master_key: master key rotation is served by `llmgate run` only")
 	}
+	s.rotMu.Lock()
+	defer s.rotMu.Unlock()
+	undoVars, undoModels := func() {}, func() {}
 	if s.saltKey() == ms.MasterKey && nk != ms.MasterKey {
 		// Keys' and teams' callback variables under the master key (D74):
 		// re-encrypted first, put back if the deployments fail.
@@ -49,23 +52,37 @@ func (s *Service) rotateMasterKey(ctx context.Context, req map[string]any, ms Mo
 		if e != nil {
 			return nil, e
 		}
-		if ms.Secret == ms.MasterKey {
-			if e := s.reencryptModels(ctx, ms.MasterKey, nk); e != nil {
-				undo()
-				return nil, e
-			}
-		}
-	} else if ms.Secret == ms.MasterKey && nk != ms.MasterKey {
+		undoVars = undo
+	}
+	if ms.Secret == ms.MasterKey && nk != ms.MasterKey {
 		// The stored values are encrypted with the master key (no
 		// LITELLM_SALT_KEY): every row is re-encrypted, or none.
 		if e := s.reencryptModels(ctx, ms.MasterKey, nk); e != nil {
+			undoVars()
 			return nil, e
+		}
+		undoModels = func() {
+			if e := s.reencryptModels(context.WithoutCancel(ctx), nk, ms.MasterKey); e != nil {
+				s.log.Error("master key rotation: the stored deployments could not be put back under the old master key", "error", e.Message)
+			}
+		}
+	}
+	if nk != ms.MasterKey {
+		// The other instances on the database follow the record (D78);
+		// without it they could not read what was re-encrypted: none or all.
+		if err := s.recordRotation(ctx, ms, nk); err != nil {
+			undoModels()
+			undoVars()
+			return nil, storeError(err)
 		}
 	}
 	if err := ms.RotateMasterKey(ctx, nk); err != nil {
 		s.log.Error("master key rotation: the stored deployments are encrypted with the new master key, but the gateway did not switch to it", "error", err.Error())
 		return nil, &Error{Status: 500, Type: "internal_server_error", Code: "500", Param: "None",
 			Message: "master key rotation: the gateway could not switch to the new master key; restart it with the new key"}
+	}
+	if nk != ms.MasterKey {
+		s.announceRotation(ms.MasterKey)
 	}
 	s.log.Info("master key rotated through /key/regenerate: set the new key in general_settings.master_key or $LITELLM_MASTER_KEY before the next restart")
 	return map[string]any{"key": nk, "token": nk, "key_name": nk, "expires": nil}, nil

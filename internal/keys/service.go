@@ -91,6 +91,9 @@ type Service struct {
 	accessGroups map[string][]string
 
 	modelSet ModelSettings
+	// rotMu serializes a master key rotation and following another
+	// instance's (masterkeyfollow.go).
+	rotMu sync.Mutex
 	// salt encrypts callback variables (teamcallbacks_crypt.go).
 	salt atomic.Pointer[string]
 
@@ -160,7 +163,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	if o.Notifier != nil {
 		nctx, cancel := context.WithCancel(context.Background())
 		go func() { <-s.stop; cancel() }()
-		go o.Notifier.Subscribe(nctx, s.reloadKey)
+		go o.Notifier.Subscribe(nctx, s.onNotice)
 	}
 	return s, nil
 }
@@ -205,6 +208,7 @@ func (s *Service) loop() {
 				s.log.Warn("key cache not refreshed; serving the last copy", "error", err.Error())
 			} else {
 				s.windowsRefreshed()
+				go s.followMasterKey()
 			}
 			cancel()
 		}

@@ -39,6 +39,8 @@ type Embedded struct {
 	compact int             // compact when lines > compact + records
 	// deprecated are regenerated keys' old values in their grace period.
 	deprecated map[string]*DeprecatedKey
+	// rotations are the master key rotations by the replaced key's hash.
+	rotations map[string]*MasterKeyRotation
 }
 
 // record is one line of state.jsonl.
@@ -53,9 +55,11 @@ type record struct {
 	Model   *ModelRow   `json:"model,omitempty"`
 	// Deprecated is a regenerated key's old value (op "deprecate_key").
 	Deprecated *DeprecatedKey `json:"deprecated,omitempty"`
-	ID         string         `json:"id,omitempty"`
-	NewID      string         `json:"new_id,omitempty"`
-	Spend      *spendR        `json:"spend,omitempty"`
+	// Rotation is a master key rotation (op "master_key_rotation").
+	Rotation *MasterKeyRotation `json:"rotation,omitempty"`
+	ID       string             `json:"id,omitempty"`
+	NewID    string             `json:"new_id,omitempty"`
+	Spend    *spendR            `json:"spend,omitempty"`
 	// Batches are the spend batch ids a compaction snapshot carries over.
 	Batches []string `json:"batches,omitempty"`
 	// Kind and Next are a budget reset's (op "reset").
@@ -221,7 +225,7 @@ func (e *Embedded) apply(r *record) {
 		}
 		e.addSpendLocked(s)
 	default:
-		if !e.applyModels(r) && !e.applyDeprecated(r) {
+		if !e.applyModels(r) && !e.applyDeprecated(r) && !e.applyRotation(r) {
 			e.applyBudgets(r)
 		}
 	}
@@ -275,6 +279,7 @@ func (e *Embedded) compactLocked() error {
 	}
 	n += e.snapshotBudgets(enc)
 	n += e.snapshotDeprecated(enc)
+	n += e.snapshotRotations(enc)
 	for _, m := range e.models {
 		_ = enc.Encode(&record{Op: "put_model", Model: m})
 		n++

@@ -152,6 +152,7 @@ type Store interface {
 	BudgetStore
 	ModelStore
 	DeprecatedKeyStore
+	MasterKeyStore
 
 	// PutKey inserts a key or replaces every field of an existing one except
 	// spend: an existing key's spend only changes through AddSpend, so an

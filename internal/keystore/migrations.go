@@ -196,4 +196,7 @@ var migrations = []string{
 	// where an older schema lacks them.
 	`ALTER TABLE "LiteLLM_BudgetTable" ADD COLUMN IF NOT EXISTS "temp_budget_increase" DOUBLE PRECISION;
 	ALTER TABLE "LiteLLM_BudgetTable" ADD COLUMN IF NOT EXISTS "temp_budget_expiry" TIMESTAMP(3)`,
+	// 9: the gateway's own: master key rotations for the other instances on
+	// the same database (D78; the new key encrypted, never in plaintext).
+	`CREATE TABLE IF NOT EXISTS llmgate_master_key_rotations (from_hash TEXT PRIMARY KEY, new_key TEXT NOT NULL, rotated_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
 }

@@ -359,6 +359,27 @@ func runSuite(t *testing.T, mk func(t *testing.T) opener) {
 			t.Fatalf("models %+v", ms)
 		}
 	})
+	t.Run("master key rotations survive reopen, the newest per replaced key", func(t *testing.T) {
+		open := mk(t)
+		s := open(t)
+		if _, err := s.GetMasterKeyRotation(ctx, HashKey("sk-a")); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("before any rotation: %v", err)
+		}
+		at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+		must(t, s.PutMasterKeyRotation(ctx, MasterKeyRotation{From: HashKey("sk-a"), NewKey: "enc-b", RotatedAt: at}))
+		must(t, s.PutMasterKeyRotation(ctx, MasterKeyRotation{From: HashKey("sk-b"), NewKey: "enc-c", RotatedAt: at}))
+		must(t, s.PutMasterKeyRotation(ctx, MasterKeyRotation{From: HashKey("sk-a"), NewKey: "enc-b2", RotatedAt: at.Add(time.Hour)}))
+		s.Close()
+		s = open(t)
+		r, err := s.GetMasterKeyRotation(ctx, HashKey("sk-a"))
+		must(t, err)
+		if r.NewKey != "enc-b2" || !r.RotatedAt.Equal(at.Add(time.Hour)) {
+			t.Fatalf("rotation from sk-a: %+v", r)
+		}
+		if r, err := s.GetMasterKeyRotation(ctx, HashKey("sk-b")); err != nil || r.NewKey != "enc-c" {
+			t.Fatalf("rotation from sk-b: %+v %v", r, err)
+		}
+	})
 	t.Run("spend logs by user, team, end user and time", func(t *testing.T) {
 		s := mk(t)(t)
 		t0 := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
