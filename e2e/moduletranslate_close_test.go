@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,18 +16,11 @@ import (
 	"github.com/openai/openai-go/v3/option"
 )
 
-// TestModuleStreamClientClosesAtDone (D71): the official OpenAI SDK closes
-// its connection as soon as it reads `data: [DONE]`; when the provider's end
-// of stream reaches Envoy after that close (it came a few milliseconds late
-// under load: TestModuleTranslated's "usage in the outcomes" flake), Envoy
-// resets the request and the stream never ends in the module's response
-// side. The answer was whole for the client, so its outcome is a success
-// with its usage — a translated (Anthropic) stream and a pass-through
-// (OpenAI) one, whose providers here hold their end of stream 3 s after the
-// last event, so that the client always closes first. Before D71 the
-// record had no usage and no answering try: no tokens in /metrics.
-func TestModuleStreamClientClosesAtDone(t *testing.T) {
-	anthropic := []string{
+// closeAtDoneAnthropic and closeAtDoneOpenAI are the provider streams of the
+// close-at-[DONE] tests: an Anthropic stream of 9 + 5 tokens and an OpenAI
+// one of 7 + 3 with its usage chunk.
+var (
+	closeAtDoneAnthropic = []string{
 		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_cc1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-3-5-haiku-20241022\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n",
 		"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
 		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hello\"}}\n\n",
@@ -33,17 +28,25 @@ func TestModuleStreamClientClosesAtDone(t *testing.T) {
 		"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":5}}\n\n",
 		"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
 	}
-	openaiEvents := []string{
+	closeAtDoneOpenAI = []string{
 		`data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":"hello"},"finish_reason":null}]}` + "\n\n",
 		`data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}` + "\n\n",
 		`data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}}` + "\n\n",
 		"data: [DONE]\n\n",
 	}
+)
+
+// closeAtDoneSetup starts a provider whose streams hold their end of stream
+// 3 s after the last event (so that a client that closes at [DONE] always
+// closes first) and returns a config with an Anthropic deployment (claude)
+// and an OpenAI one (gpt) on it.
+func closeAtDoneSetup(t *testing.T) (cfg string) {
+	t.Helper()
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.ReadAll(r.Body)
-		events := openaiEvents
+		events := closeAtDoneOpenAI
 		if strings.HasSuffix(r.URL.Path, "/v1/messages") {
-			events = anthropic
+			events = closeAtDoneAnthropic
 		}
 		w.Header().Set("content-type", "text/event-stream")
 		w.WriteHeader(200)
@@ -58,8 +61,8 @@ func TestModuleStreamClientClosesAtDone(t *testing.T) {
 		case <-time.After(3 * time.Second):
 		}
 	}))
-	defer up.Close()
-	cfg := fmt.Sprintf(`
+	t.Cleanup(up.Close)
+	return fmt.Sprintf(`
 model_list:
   - model_name: claude
     litellm_params: {model: anthropic/claude-3-5-haiku-20241022, api_base: %[1]s/a, api_key: sk-ant-cc}
@@ -73,13 +76,18 @@ litellm_settings:
 general_settings:
   master_key: %[2]s
 `, up.URL, master)
-	mod := startGatewayArgs(t, cfg, moduleArgs)
-	waitLog(t, mod, "llmgate module: config")
-	client := openai.NewClient(option.WithBaseURL(mod.URL+"/v1"), option.WithAPIKey(master), option.WithMaxRetries(0))
-	const n = 3
-	r0, a0 := streamsByFilter(t, mod)
+}
+
+// streamClosingAtDone reads n streams of each model with the official
+// openai-go client (which closes at [DONE]), calls streamed, and then checks
+// /metrics: each stream's tokens (claude 9 + 5, gpt 7 + 3) and one success
+// each, no failure, no cooldown.
+func streamClosingAtDone(t *testing.T, g *Gateway, n int, streamed func(), models ...string) {
+	t.Helper()
+	client := openai.NewClient(option.WithBaseURL(g.URL+"/v1"), option.WithAPIKey(master), option.WithMaxRetries(0))
+	var in, out float64
 	for i := 0; i < n; i++ {
-		for _, model := range []string{"claude", "gpt"} {
+		for _, model := range models {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			s := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: model,
 				Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
@@ -91,27 +99,30 @@ general_settings:
 				t.Fatalf("%s: stream %+v, %v", model, acc.Choices, err)
 			}
 			cancel()
+			if model == "claude" {
+				in, out = in+9, out+5
+			} else {
+				in, out = in+7, out+3
+			}
 		}
 	}
-	if r1, a1 := streamsByFilter(t, mod); r1 != r0 || a1 != a0 {
-		t.Errorf("ext_proc streams opened: request filter %d, attempt filter %d; want none (the module serves these)", r1-r0, a1-a0)
-	}
+	streamed() // before /metrics: its GETs go through the request filter
 	var mb []byte
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		_, _, mb = do(t, "GET", mod.URL+"/metrics", master, "")
-		if metricSum(mb, "litellm_output_tokens_metric_total") >= n*(5+3) {
+		_, _, mb = do(t, "GET", g.URL+"/metrics", master, "")
+		if metricSum(mb, "litellm_output_tokens_metric_total") >= out {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if got, want := metricSum(mb, "litellm_input_tokens_metric_total"), float64(n*(9+7)); got != want {
-		t.Errorf("litellm_input_tokens_metric_total = %v, want %v", got, want)
+	if got := metricSum(mb, "litellm_input_tokens_metric_total"); got != in {
+		t.Errorf("litellm_input_tokens_metric_total = %v, want %v", got, in)
 	}
-	if got, want := metricSum(mb, "litellm_output_tokens_metric_total"), float64(n*(5+3)); got != want {
-		t.Errorf("litellm_output_tokens_metric_total = %v, want %v", got, want)
+	if got := metricSum(mb, "litellm_output_tokens_metric_total"); got != out {
+		t.Errorf("litellm_output_tokens_metric_total = %v, want %v", got, out)
 	}
-	if got, want := metricSum(mb, "litellm_deployment_success_responses_total"), float64(2*n); got != want {
+	if got, want := metricSum(mb, "litellm_deployment_success_responses_total"), float64(len(models)*n); got != want {
 		t.Errorf("litellm_deployment_success_responses_total = %v, want %v", got, want)
 	}
 	for _, m := range []string{"litellm_deployment_failure_responses_total", "litellm_proxy_failed_requests_metric_total", "litellm_deployment_cooled_down_total"} {
@@ -119,4 +130,53 @@ general_settings:
 			t.Errorf("%s = %v, want 0: a whole answer is a success", m, got)
 		}
 	}
+}
+
+// TestModuleStreamClientClosesAtDone (D71): the official OpenAI SDK closes
+// its connection as soon as it reads `data: [DONE]`; when the provider's end
+// of stream reaches Envoy after that close (it came a few milliseconds late
+// under load: TestModuleTranslated's "usage in the outcomes" flake), Envoy
+// resets the request and the stream never ends in the module's response
+// side. The answer was whole for the client, so its outcome is a success
+// with its usage — a translated (Anthropic) stream and a pass-through
+// (OpenAI) one. Before D71 the record had no usage and no answering try: no
+// tokens in /metrics.
+func TestModuleStreamClientClosesAtDone(t *testing.T) {
+	mod := startGatewayArgs(t, closeAtDoneSetup(t), moduleArgs)
+	waitLog(t, mod, "llmgate module: config")
+	r0, a0 := streamsByFilter(t, mod)
+	streamClosingAtDone(t, mod, 3, func() {
+		if r1, a1 := streamsByFilter(t, mod); r1 != r0 || a1 != a0 {
+			t.Errorf("ext_proc streams opened: request filter %d, attempt filter %d; want none (the module serves these)", r1-r0, a1-a0)
+		}
+	}, "claude", "gpt")
+}
+
+// TestExtProcStreamClientClosesAtDone (D76): the same race on the ext_proc
+// mode's fast path, whose response side is the listener's Lua filter
+// (xds.FastPathLua): a pass-through stream the official SDK closes at
+// [DONE] before the provider's end of stream. The Lua now records the usage
+// and marks the answer whole when [DONE] passes, and the outcome log reports
+// the try as answered; before D76 the request's entry had no usage and its
+// try, cut by the client (DC), was not reported: no tokens, no success.
+func TestExtProcStreamClientClosesAtDone(t *testing.T) {
+	ext := startGatewayArgs(t, closeAtDoneSetup(t), extProcArgs)
+	a0 := clusterExtProcStreams(t, ext)
+	streamClosingAtDone(t, ext, 3, func() {
+		if a1 := clusterExtProcStreams(t, ext); a1 != a0 {
+			t.Errorf("attempt filter streams opened: %d; want none (the fast path serves these)", a1-a0)
+		}
+	}, "gpt")
+}
+
+// clusterExtProcStreams is the ext_proc streams the clusters' attempt
+// filters started (the ext_proc mode's per-cluster filters).
+func clusterExtProcStreams(t *testing.T, g *Gateway) int {
+	t.Helper()
+	n := 0
+	for _, m := range regexp.MustCompile(`cluster\.\S+\.ext_proc\.streams_started: (\d+)`).FindAllStringSubmatch(adminGet(t, g, "/stats?filter=ext_proc.*streams_started"), -1) {
+		v, _ := strconv.Atoi(m[1])
+		n += v
+	}
+	return n
 }

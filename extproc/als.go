@@ -231,8 +231,10 @@ func (s *Server) reportLogged(st *State, j joined) {
 		if !ok || !logsOutcome(j.req.fast, t) {
 			continue
 		}
-		if t.failure == failClient {
-			// The client went away: no provider failure, nothing answered.
+		if t.failure == failClient && !(i == last && j.req.usage.done && t.status > 0 && t.status < 400) {
+			// The client went away: no provider failure, nothing answered
+			// — unless the stream's [DONE] had passed: then the client
+			// closed a whole answer (the official SDKs do, D76).
 			continue
 		}
 		lt := loggedTry{st: st, rc: rc, d: d, t: t, index: i, attempt: attemptFor(rc, i, d)}

@@ -76,7 +76,14 @@ type usageLog struct {
 	// finish is a choice's finish_reason ("content_filter" classifies the
 	// try as the attempt filter does).
 	finish string
+	// done: the stream's [DONE] passed (UsageDoneKey): the answer was whole
+	// for the client even when its close cut the try (D76).
+	done bool
 }
+
+// UsageDoneKey is the llmgate.usage key the ext_proc fast path's Lua sets
+// when a stream's [DONE] passed (xds.FastPathLua, D76).
+const UsageDoneKey = "done"
 
 // joined is the outcome of one request: its entry (nil when it never came)
 // and its tries in the order they started.

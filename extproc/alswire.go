@@ -298,6 +298,8 @@ func (e *wireEntry) metadata(b []byte) error {
 					e.usage.model = val.str
 				case "finish":
 					e.usage.finish = val.str
+				case UsageDoneKey:
+					e.usage.done = val.boolean
 				}
 			})
 			e.usage.known = ok1 || ok2 || ok3

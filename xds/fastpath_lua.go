@@ -28,7 +28,11 @@ import (
 //     request's start, the usage chunk the gateway asked for read into
 //     llmgate.usage and, when the client did not ask for it (llmgate.fp "u"
 //     unset), removed with every chunk's "usage" key — as the attempt
-//     filter's openAIStream does.
+//     filter's openAIStream does. When the stream's `data: [DONE]` passes,
+//     the usage is recorded at once with llmgate.usage "done" (the answer
+//     is whole for the client, which may close before the provider's end of
+//     stream: D76); the outcome log then reports the try as answered even
+//     when the client's close cut it (DC).
 //
 // Errors (>= 400) were answered by the attempt filter; bodies over 4 MB are
 // not read.
@@ -225,6 +229,7 @@ local function event(ev, st)
   for line in string.gmatch(ev, "[^\n]*\n?") do
     if line ~= "" then
       local pfx, data, eol = string.match(line, "^(data:%s?)(.-)(\r?\n?)$")
+      if pfx ~= nil and data == "[DONE]" then st.done = true end
       if pfx ~= nil and string.byte(data, 1) == 123 then
         local d = rewrite(data, st)
         if d == nil then return "" end
@@ -265,12 +270,21 @@ local function stream(h, fp, a)
     -- Lua strings are interned: an unchanged chunk compares equal at once.
     if held or rest ~= "" or lastout ~= s then c:setBytes(lastout) end
     last = c
+    if st.done and not st.recorded then
+      -- [DONE] passed: the answer is whole for the client, which may close
+      -- before the provider's end of stream reaches Envoy (the official
+      -- SDKs close at [DONE]; this loop then never ends): the usage and
+      -- the whole answer are recorded here (D76).
+      st.recorded = true
+      record(h, st)
+      h:streamInfo():dynamicMetadata():set("llmgate.usage", "done", true)
+    end
   end
   if rest ~= "" and last ~= nil then
     -- The stream ended inside an event (no blank line after it).
     pcall(function() last:setBytes(lastout .. event(rest, st)) end)
   end
-  record(h, st)
+  if not st.recorded then record(h, st) end
 end
 
 function envoy_on_response(h)

@@ -1,0 +1,45 @@
+package extproc
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	datav3 "github.com/envoyproxy/go-control-plane/envoy/data/accesslog/v3"
+
+	"github.com/llmgate/llmgate/internal/outcome"
+)
+
+// TestOutcomeLogClientClosedAtDone (D76): a fast stream's try that the
+// client's close cut (Envoy's DC) is reported as the answer — with its
+// usage — when the ext_proc fast path's Lua saw the stream's [DONE] pass
+// (llmgate.usage "done"); without "done" it is still the client's going
+// away, not reported.
+func TestOutcomeLogClientClosedAtDone(t *testing.T) {
+	s, _, _ := outcomeServer(t)
+	s.Outcomes = outcome.NewBus()
+	var mu sync.Mutex
+	var got []outcome.Try
+	s.Outcomes.Register("test", 100, func(e outcome.Try) { mu.Lock(); got = append(got, e); mu.Unlock() })
+	st := alsClient(t, s)
+	ctx, plan := plannedContext(t, s)
+	start := time.Now()
+	dc := &datav3.ResponseFlags{DownstreamConnectionTermination: true}
+	// Cut before [DONE]: nothing reported.
+	sendEntries(t, st, requestEntry("cut", start, 1, ctx, true, map[string]any{"prompt_tokens": 3}),
+		tryEntry("cut", plan[0], start.Add(time.Millisecond), 200, dc, nil))
+	// Closed at [DONE]: the answer, with its usage.
+	sendEntries(t, st, requestEntry("done", start, 1, ctx, true, map[string]any{"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10, UsageDoneKey: true}),
+		tryEntry("done", plan[0], start.Add(time.Millisecond), 200, dc, nil))
+	ev := waitEvents(t, &mu, &got, 1)[0]
+	time.Sleep(50 * time.Millisecond)
+	mu.Lock()
+	n := len(got)
+	mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d events, want 1 (the cut stream is not reported)", n)
+	}
+	if ev.Status != 200 || ev.Failed() || ev.Answer != outcome.AnswerSent || ev.PromptTokens != 7 || ev.CompletionTokens != 3 || ev.TotalTokens != 10 {
+		t.Errorf("closed at [DONE]: status %d failed %v answer %v usage %d/%d/%d", ev.Status, ev.Failed(), ev.Answer, ev.PromptTokens, ev.CompletionTokens, ev.TotalTokens)
+	}
+}
