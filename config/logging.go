@@ -141,6 +141,7 @@ func (p *parser) callbackEnv(cfg *Config) {
 		p.otelEnv(lg, get)
 	}
 	p.s3Env(ls, get)
+	p.auditLogEnv(ls, get)
 	for i := range ls.TeamCallbacks {
 		if tc := &ls.TeamCallbacks[i]; tc.LangfuseHost == "" {
 			tc.LangfuseHost = strings.TrimRight(get(EnvLangfuseHost), "/")

@@ -66,9 +66,17 @@ type S3CallbackParams struct {
 
 // s3CallbackParams reads litellm_settings.s3_callback_params.
 func (p *parser) s3CallbackParams(ls *LiteLLMSettings, n *yaml.Node, path string) {
+	if sp := p.s3Params(n, path); sp != nil {
+		ls.Logging.S3 = sp
+	}
+}
+
+// s3Params reads an s3 callback's parameters (s3_callback_params,
+// s3_audit_callback_params); nil when n is not a mapping.
+func (p *parser) s3Params(n *yaml.Node, path string) *S3CallbackParams {
 	es, ok := p.mapping(n, path)
 	if !ok {
-		return
+		return nil
 	}
 	sp := &S3CallbackParams{}
 	for _, e := range es {
@@ -148,7 +156,7 @@ func (p *parser) s3CallbackParams(ls *LiteLLMSettings, n *yaml.Node, path string
 	if sp.SSE == "" && sp.SSEKMSKeyID != "" {
 		sp.SSE = "aws:kms" // LiteLLM's resolve_sse_params
 	}
-	ls.Logging.S3 = sp
+	return sp
 }
 
 // S3Callback reports which events the s3 callback receives ("s3" or
@@ -175,7 +183,13 @@ func (p *parser) s3Env(ls *LiteLLMSettings, get func(string) string) {
 	if ls.Logging.S3 == nil {
 		ls.Logging.S3 = &S3CallbackParams{}
 	}
-	sp := ls.Logging.S3
+	p.s3Complete(ls.Logging.S3, get, s3CallbackParamsKey, "callback \"s3\"")
+}
+
+// s3Complete fills an s3 callback's parameters from the environment
+// (region, credentials, the batch knobs) and warns, under key, when the
+// bucket or the credentials are missing (what names it then sends nothing).
+func (p *parser) s3Complete(sp *S3CallbackParams, get func(string) string, key, what string) {
 	first := func(vs ...string) string {
 		for _, v := range vs {
 			if v != "" {
@@ -205,9 +219,9 @@ func (p *parser) s3Env(ls *LiteLLMSettings, get func(string) string) {
 	}
 	switch {
 	case sp.Bucket == "":
-		p.add(SeverityWarning, 0, 0, s3CallbackParamsKey, "callback \"s3\": s3_bucket_name is not set; no events are sent")
+		p.add(SeverityWarning, 0, 0, key, "%s: s3_bucket_name is not set; no events are sent", what)
 	case (sp.AccessKeyID == "" || sp.SecretAccessKey == "") && sp.RoleName == "" && sp.ProfileName == "":
-		p.add(SeverityWarning, 0, 0, s3CallbackParamsKey, "callback \"s3\": no credentials (s3_aws_access_key_id and s3_aws_secret_access_key, s3_aws_role_name, s3_aws_profile_name, or their AWS_* variables); no events are sent")
+		p.add(SeverityWarning, 0, 0, key, "%s: no credentials (s3_aws_access_key_id and s3_aws_secret_access_key, s3_aws_role_name, s3_aws_profile_name, or their AWS_* variables); no events are sent", what)
 		sp.Bucket = ""
 	}
 }

@@ -220,6 +220,9 @@ type LiteLLMSettings struct {
 	// turn_off_message_logging, redact_user_api_key_info and the
 	// environment variables LiteLLM's loggers read.
 	Logging LoggingSettings
+	// AuditLogs are store_audit_logs, audit_log_callbacks and
+	// s3_audit_callback_params (auditlogs.go).
+	AuditLogs AuditLogSettings
 	// MaxEndUserBudget is max_end_user_budget: the budget of a customer (the
 	// request's `user`) without one of its own; MaxEndUserBudgetID is
 	// max_end_user_budget_id, a /budget/new budget used the same way (it wins).

@@ -54,21 +54,32 @@ general_settings:
 		after(k)
 	}
 	key, _ := k.generate(`{"team_id":"team-1"}`)
+	return newKeyCall(t, k, key), masterCall(t, k)
+}
+
+// newKeyCall makes a request with a key just generated (retried for up to
+// 10 s: the module may not hold the new key yet) and returns its call id.
+func newKeyCall(t *testing.T, k keyAPI, key string) string {
+	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		st, _, h := k.chat(key, "gpt-x") // the module may not hold the new key yet
+		st, _, h := k.chat(key, "gpt-x")
 		if st == 200 {
-			teamCall = h.Get("x-litellm-call-id")
-			break
+			return h.Get("x-litellm-call-id")
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("team request: %d", st)
+			t.Fatalf("request with the new key: %d", st)
 		}
 	}
+}
+
+// masterCall makes a request with the master key and returns its call id.
+func masterCall(t *testing.T, k keyAPI) string {
+	t.Helper()
 	st, _, h := k.chat(master, "gpt-x")
 	if st != 200 {
 		t.Fatalf("master request: %d", st)
 	}
-	return teamCall, h.Get("x-litellm-call-id")
+	return h.Get("x-litellm-call-id")
 }
 
 // settled polls read until its answer contains want (20 s at most), then
@@ -302,20 +313,5 @@ func TestKeyMetadataOTel(t *testing.T) {
 	g := startGateway(t, cfg, "OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "OTEL_EXPORTER_OTLP_ENDPOINT=http://"+col.addr, "LLMGATE_DATA_DIR="+t.TempDir())
 	k := keyAPI{t: t, g: g}
 	key, _ := k.generate(`{"metadata":{"logging":[{"callback_name":"otel","callback_type":"success_and_failure","callback_vars":{}}]}}`)
-	var keyCall string
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		st, _, h := k.chat(key, "gpt-x")
-		if st == 200 {
-			keyCall = h.Get("x-litellm-call-id")
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("key request: %d", st)
-		}
-	}
-	st, _, h := k.chat(master, "gpt-x")
-	if st != 200 {
-		t.Fatalf("master request: %d", st)
-	}
-	checkTracedOnly(t, col, keyCall, h.Get("x-litellm-call-id"))
+	checkTracedOnly(t, col, newKeyCall(t, k, key), masterCall(t, k))
 }

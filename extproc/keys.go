@@ -2,6 +2,7 @@ package extproc
 
 import (
 	"context"
+	"encoding/hex"
 	"strings"
 	"time"
 
@@ -79,7 +80,11 @@ func (s *Server) keyManagement(stream extprocv3.ExternalProcessor_ProcessServer,
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	method := strings.ToUpper(h[":method"])
-	status, out := st.keys.Handle(ctx, method, h[":path"], body, keys.Caller{Admin: id.master, Token: id.token})
+	c := keys.Caller{Admin: id.master, Token: id.token, ChangedBy: h["litellm-changed-by"]}
+	if id.master && st.hasMaster {
+		c.MasterHash = hex.EncodeToString(st.masterKey[:]) // the audit log's changed_by_api_key
+	}
+	status, out := st.keys.Handle(ctx, method, h[":path"], body, c)
 	if method == "POST" && s.KeysApplied != nil && keys.WaitsForModule(h[":path"]) {
 		s.KeysApplied(ctx) // the module refuses a blocked or deleted key from the next request on
 	}

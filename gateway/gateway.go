@@ -121,7 +121,8 @@ type Gateway struct {
 	// callbackMetrics: its counters are on the metrics registry.
 	callbacks       *callbacks.Manager
 	callbackMetrics bool
-	callbacksKeyed  bool // the callbacks sink serves key and team metadata only (D64)
+	callbacksKeyed  bool               // the callbacks sink serves key and team metadata only (D64)
+	auditCB         *callbacks.Manager // the audit log's s3 callback (auditlogs.go)
 	// envoyStats re-exports Envoy's stats on /metrics (llmgate run only:
 	// split-mode replicas have no Envoy of their own); envoyMetrics: it
 	// is on the metrics handler.

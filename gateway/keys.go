@@ -76,6 +76,7 @@ func (g *Gateway) closeKeys() {
 	if err := g.keys.Close(); err != nil {
 		g.log.Warn("spend not written at shutdown; it stays in the write-ahead file for the next start", "error", err.Error())
 	}
+	g.closeAuditLogs()
 	g.keyStore.Close()
 }
 

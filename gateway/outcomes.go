@@ -140,6 +140,7 @@ func otelSettings(lg *config.LoggingSettings, teamsOnly bool) *callbacks.OTelSet
 // config names one, and stays (a reload that removes a callback stops its
 // events).
 func (g *Gateway) ensureCallbacks(cfg *config.Config) {
+	g.ensureAuditLogs(cfg) // store_audit_logs (auditlogs.go)
 	if g.outcomes == nil {
 		return
 	}

@@ -151,6 +151,9 @@ type Manager struct {
 	// opened caches decrypted callback variables (dynamic.go).
 	opened openedVars
 
+	// audit sends the audit log's rows to s3 (s3audit.go).
+	audit *auditS3
+
 	otelTraces  *tracesExporter
 	otelMetrics *GenAIMetrics
 	otelSampler sampler
@@ -362,6 +365,12 @@ func (m *Manager) Close() {
 	for _, s := range ss {
 		s.stop()
 	}
+	m.mu.Lock()
+	a := m.audit
+	m.mu.Unlock()
+	if a != nil {
+		a.stop()
+	}
 	if m.otelTraces != nil {
 		m.otelTraces.close()
 	}
@@ -399,6 +408,9 @@ func (m *Manager) Stats() []Stat {
 		if s := m.senders[name]; s != nil {
 			out = append(out, Stat{Name: name, Sent: s.sent.Load(), Dropped: s.dropped.Load(), Failures: s.failures.Load()})
 		}
+	}
+	if a := m.audit; a != nil {
+		out = append(out, Stat{Name: S3Audit, Sent: a.sent.Load(), Dropped: a.dropped.Load(), Failures: a.failures.Load()})
 	}
 	return out
 }
@@ -562,22 +574,49 @@ func (m *Manager) postJSON(ctx context.Context, url string, body []byte, hdr map
 // try again). Every HTTP receiver's post goes through here; the sender
 // retries.
 func post(ctx context.Context, client *http.Client, url, contentType string, body []byte, hdr map[string]string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return err
+	_, err := postReleased(ctx, client, url, contentType, body, hdr)
+	return err
+}
+
+// postReleased is post that also tells whether the transport is done with
+// body (every reader of it it opened was closed), so that the caller may
+// write the next batch into it (sizeHint.release).
+func postReleased(ctx context.Context, client *http.Client, url, contentType string, body []byte, hdr map[string]string) (bool, error) {
+	var open atomic.Int32
+	reader := func() io.ReadCloser {
+		open.Add(1)
+		return &trackedBody{Reader: bytes.NewReader(body), open: &open}
 	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, http.NoBody)
+	if err != nil {
+		return true, err
+	}
+	req.Body, req.ContentLength = reader(), int64(len(body))
+	req.GetBody = func() (io.ReadCloser, error) { return reader(), nil }
 	req.Header.Set("Content-Type", contentType)
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	if resp.StatusCode/100 != 2 {
-		return &statusError{status: resp.StatusCode, body: string(bytes.TrimSpace(b))}
+		return false, &statusError{status: resp.StatusCode, body: string(bytes.TrimSpace(b))}
 	}
+	return open.Load() == 0, nil
+}
+
+// trackedBody is a request body that counts itself closed.
+type trackedBody struct {
+	*bytes.Reader
+	open *atomic.Int32
+	once sync.Once
+}
+
+func (t *trackedBody) Close() error {
+	t.once.Do(func() { t.open.Add(-1) })
 	return nil
 }

@@ -1,6 +1,7 @@
 package callbacks
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -359,4 +360,33 @@ func TestTeamLangfuseProjects(t *testing.T) {
 	}
 	check("team project", team, "pk-t:sk-t", "t1")
 	check("global project", global, "pk-g:sk-g", "g1")
+}
+
+// TestPostedBodiesReused (D79): a body the transport is done with is
+// handed back for the next batch (no fresh half-megabyte body per batch);
+// one the receiver refused is not (the transport may still read it).
+func TestPostedBodiesReused(t *testing.T) {
+	status := 200
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(status)
+	}))
+	defer srv.Close()
+	var h sizeHint
+	body := append(h.buf(4, 1000), "[1,2,3]"...)
+	released, err := postReleased(context.Background(), srv.Client(), srv.URL, "application/json", body, nil)
+	if err != nil || !released {
+		t.Fatalf("post: released %v, error %v", released, err)
+	}
+	h.release(body)
+	if next := h.buf(4, 1000); cap(next) != cap(body) || &next[:1][0] != &body[:1][0] {
+		t.Fatalf("the next batch's body is a new one (cap %d), not the released one (cap %d)", cap(next), cap(body))
+	}
+	if again := h.buf(4, 1000); cap(again) > 0 && &again[:1][0] == &body[:1][0] {
+		t.Fatal("a released body handed out twice")
+	}
+	status = 503
+	if released, err := postReleased(context.Background(), srv.Client(), srv.URL, "application/json", body, nil); released || err == nil {
+		t.Fatalf("refused post: released %v, error %v", released, err)
+	}
 }

@@ -77,9 +77,19 @@ func (m *Manager) postOTel(ctx context.Context, batch []outcome.Try) error {
 	}
 	req := exportTraces(x.resource, batch)
 	if x.c.conn != nil {
-		return exportTracesGRPC(x.c.outgoing(ctx), x.c.conn, req)
+		// Answered: the collector read the whole request, gRPC holds none
+		// of it any more.
+		err := exportTracesGRPC(x.c.outgoing(ctx), x.c.conn, req)
+		if err == nil {
+			spanSize.release(req)
+		}
+		return err
 	}
-	return x.c.postBytes(ctx, req)
+	released, err := postReleased(ctx, x.c.client, x.c.url, "application/x-protobuf", req, x.c.headers)
+	if released {
+		spanSize.release(req)
+	}
+	return err
 }
 
 // scope is the instrumentation scope of the spans and log records.

@@ -216,7 +216,17 @@ func (m *Manager) postGeneric(ctx context.Context, batch []outcome.Try) error {
 	}
 	body := appendStandardBatch(genericSize.buf(len(batch), 1280), batch, s)
 	genericSize.observe(body, len(batch))
-	return m.postJSON(ctx, s.Generic.Endpoint, body, s.Generic.Headers)
+	return m.postReusing(ctx, &genericSize, s.Generic.Endpoint, body, s.Generic.Headers)
+}
+
+// postReusing posts a JSON body taken from h and gives it back once the
+// transport is done with it.
+func (m *Manager) postReusing(ctx context.Context, h *sizeHint, url string, body []byte, hdr map[string]string) error {
+	released, err := postReleased(ctx, m.client, url, "application/json", body, hdr)
+	if released {
+		h.release(body)
+	}
+	return err
 }
 
 // genericSize sizes the generic_api bodies (every generic_api logger's
@@ -252,9 +262,9 @@ func (m *Manager) postNamed(name string) func(context.Context, []outcome.Try) er
 			for i := range batch {
 				buf = append(appendStandard(buf, &batch[i], s), '\n')
 			}
-			return m.postJSON(ctx, nc.Endpoint, buf, nc.Headers)
+			return m.postReusing(ctx, &genericSize, nc.Endpoint, buf, nc.Headers)
 		}
-		return m.postJSON(ctx, nc.Endpoint, appendStandardBatch(genericSize.buf(len(batch), 1280), batch, s), nc.Headers)
+		return m.postReusing(ctx, &genericSize, nc.Endpoint, appendStandardBatch(genericSize.buf(len(batch), 1280), batch, s), nc.Headers)
 	}
 }
 

@@ -1,7 +1,6 @@
 package callbacks
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/llmgate/llmgate/internal/outcome"
@@ -177,6 +175,9 @@ func s3DownloadName(start time.Time, id string) string {
 	return fmt.Sprintf("time-%s-%06d_%s.json", start.Format("2006-01-02T15-04-05"), start.Nanosecond()/1000, id)
 }
 
+// s3Size sizes the s3 objects (one event each; the SDK's, never released).
+var s3Size sizeHint
+
 // postS3 puts one object per event of the batch (S3 has no batch write),
 // s3Parallel at a time. A batch that failed in part is put again whole by
 // the sender: the keys are the same, so a retry overwrites an object with
@@ -193,7 +194,7 @@ func (m *Manager) postS3(ctx context.Context, batch []outcome.Try) error {
 	var wg sync.WaitGroup
 	for i := range batch {
 		t := &batch[i]
-		body := appendStandard(genericSize.buf(1, 1280), t, s)
+		body := appendStandard(s3Size.buf(1, 1280), t, s)
 		start := t.Start
 		if start.IsZero() {
 			start = t.End
@@ -207,22 +208,7 @@ func (m *Manager) postS3(ctx context.Context, batch []outcome.Try) error {
 		if st.KeyPrefix && !s.RedactKeyInfo && t.KeyAlias != "" {
 			folders = append(folders, t.KeyAlias)
 		}
-		in := &s3.PutObjectInput{
-			Bucket:             aws.String(st.Bucket),
-			Key:                aws.String(s3ObjectKey(st.Path, folders, start, t.CallID)),
-			Body:               bytes.NewReader(body),
-			ContentLength:      aws.Int64(int64(len(body))),
-			ContentType:        aws.String("application/json"),
-			ContentLanguage:    aws.String("en"),
-			ContentDisposition: aws.String(`inline; filename="` + s3DownloadName(start, t.CallID) + `"`),
-			CacheControl:       aws.String("private, immutable, max-age=31536000, s-maxage=0"),
-		}
-		if st.SSE != "" {
-			in.ServerSideEncryption = s3types.ServerSideEncryption(st.SSE)
-		}
-		if st.SSEKMSKeyID != "" {
-			in.SSEKMSKeyId = aws.String(st.SSEKMSKeyID)
-		}
+		in := s3PutInput(st, s3ObjectKey(st.Path, folders, start, t.CallID), body, s3DownloadName(start, t.CallID))
 		wg.Add(1)
 		sem <- struct{}{}
 		go func(i int) {

@@ -20,6 +20,9 @@ import (
 type Caller struct {
 	Admin bool   // the master key
 	Token string // the caller's virtual key token, when not Admin
+	// MasterHash is the master key's sha256 (hex) when Admin; ChangedBy is
+	// the LiteLLM-Changed-By header (audit.go).
+	MasterHash, ChangedBy string
 }
 
 // Bounds on what a client may send.
@@ -79,6 +82,9 @@ func route(path string) (string, bool) {
 	if spendRoutes[path] {
 		return "spend" + path, true
 	}
+	if isAuditPath(path) {
+		return "audit", true // audit.go
+	}
 	return "", false
 }
 
@@ -86,8 +92,8 @@ func route(path string) (string, bool) {
 var getRoutes = map[string]bool{"info": true, "list": true, "team/info": true, "team/list": true, "user/info": true, "user/list": true,
 	"customer/info": true, "customer/list": true, "budget/list": true}
 
-// Handle serves one management request; it returns the status and JSON body.
-func (s *Service) Handle(ctx context.Context, method, rawPath string, body []byte, c Caller) (int, []byte) {
+// handle serves one management request (Handle, audit.go, wraps it).
+func (s *Service) handle(ctx context.Context, method, rawPath string, body []byte, c Caller) (int, []byte) {
 	if method == "POST" {
 		defer s.viewChanged(true) // the module's key table (D57)
 	}

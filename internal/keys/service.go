@@ -181,6 +181,7 @@ func (s *Service) Close() error {
 	if s.wal != nil {
 		s.wal.close()
 	}
+	s.closeAudit()
 	return err
 }
 

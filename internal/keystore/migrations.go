@@ -199,4 +199,6 @@ var migrations = []string{
 	// 9: the gateway's own: master key rotations for the other instances on
 	// the same database (D78; the new key encrypted, never in plaintext).
 	`CREATE TABLE IF NOT EXISTS llmgate_master_key_rotations (from_hash TEXT PRIMARY KEY, new_key TEXT NOT NULL, rotated_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+	// 10: the audit log (store_audit_logs), as in LiteLLM's schema.prisma.
+	auditMigration,
 }

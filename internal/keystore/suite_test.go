@@ -54,6 +54,7 @@ func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 func runSuite(t *testing.T, mk func(t *testing.T) opener) {
 	ctx := context.Background()
 	runDeprecatedSuite(t, mk)
+	runAuditSuite(t, mk)
 	t.Run("key round trip survives reopen", func(t *testing.T) {
 		open := mk(t)
 		s := open(t)

@@ -1,0 +1,186 @@
+package keys
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/llmgate/llmgate/internal/keystore"
+	"github.com/llmgate/llmgate/internal/store"
+)
+
+// TestAuditLogRoutes (D79): with store_audit_logs, /key/generate,
+// /key/update, /key/block, /key/regenerate, /key/delete, /team/new,
+// /team/update, /team/delete, /user/new and /user/delete leave the
+// LiteLLM_AuditLog rows LiteLLM writes (action, table, object id, before
+// and updated values, changed_by, changed_by_api_key), on both stores and
+// across a restart; GET /audit pages and filters them, GET /audit/{id}
+// answers one; the audit_log_callbacks sink gets each row; off, nothing is
+// written; no raw key is logged.
+func TestAuditLogRoutes(t *testing.T) {
+	for name, open := range teamCallbackStores(t) {
+		t.Run(name, func(t *testing.T) { testAuditLogRoutes(t, open) })
+	}
+}
+
+func testAuditLogRoutes(t *testing.T, open func(t *testing.T) keystore.Store) {
+	ctx := context.Background()
+	ks := open(t)
+	s := tickingService(t, ks)
+	master := Caller{Admin: true, MasterHash: keystore.HashKey("sk-master")}
+	do := func(method, path, body string, c Caller) map[string]any {
+		t.Helper()
+		st, out := s.Handle(ctx, method, path, []byte(body), c)
+		if st != 200 {
+			t.Fatalf("%s %s %s: %d %s", method, path, body, st, out)
+		}
+		var m map[string]any
+		_ = json.Unmarshal(out, &m)
+		return m
+	}
+	// Off: no row.
+	raw0 := do("POST", "/key/generate", `{"key_alias":"before-on"}`, master)["key"].(string)
+	var mu sync.Mutex
+	var sunk []keystore.AuditLog
+	s.SetAuditLog(true, func(l keystore.AuditLog) { mu.Lock(); sunk = append(sunk, l); mu.Unlock() })
+
+	gen := do("POST", "/key/generate", `{"key_alias":"app","max_budget":10,"user_id":"u-1"}`, master)
+	raw, tok := gen["key"].(string), gen["token_id"].(string)
+	do("POST", "/key/update", `{"key":"`+raw+`","max_budget":5}`, master)
+	do("POST", "/key/block", `{"key":"`+tok+`"}`, master)
+	do("POST", "/key/unblock", `{"key":"`+tok+`"}`, master)
+	// A virtual key acting: changed_by is its user_id, LiteLLM-Changed-By
+	// only when its metadata (or its team's) allows it; the master key's is
+	// LiteLLM's proxy admin name, whatever the header says.
+	adminKey := do("POST", "/key/generate", `{"user_id":"ops-admin"}`, master)["token_id"].(string)
+	if got := s.changedBy(Caller{Token: adminKey, ChangedBy: "someone@example.com"}); got != "ops-admin" {
+		t.Errorf("changed_by without the opt-in: %q", got)
+	}
+	do("POST", "/key/update", `{"key":"`+adminKey+`","metadata":{"allow_litellm_changed_by_header":true}}`, master)
+	if got := s.changedBy(Caller{Token: adminKey, ChangedBy: "someone@example.com"}); got != "someone@example.com" {
+		t.Errorf("changed_by with the opt-in: %q", got)
+	}
+	if got := s.changedBy(Caller{Admin: true, ChangedBy: "someone@example.com"}); got != "default_user_id" {
+		t.Errorf("the master key's changed_by: %q", got)
+	}
+	team := do("POST", "/team/new", `{"team_alias":"blue"}`, master)
+	tid := team["team_id"].(string)
+	do("POST", "/team/update", `{"team_id":"`+tid+`","max_budget":3}`, master)
+	user := do("POST", "/user/new", `{"user_alias":"bob"}`, master)
+	uid := user["user_id"].(string)
+	do("POST", "/user/delete", `{"user_ids":["`+uid+`"]}`, master)
+	do("POST", "/team/delete", `{"team_ids":["`+tid+`"]}`, master)
+	reg := do("POST", "/key/"+url.PathEscape(raw)+"/regenerate", `{}`, master)
+	newTok := reg["token_id"].(string)
+	do("POST", "/key/delete", `{"keys":["`+newTok+`"]}`, master)
+	// Refused changes leave nothing.
+	if st, _ := s.Handle(ctx, "POST", "/key/update", []byte(`{"key":"sk-nope","max_budget":1}`), master); st == 200 {
+		t.Fatal("update of an unknown key answered 200")
+	}
+	s.WaitAuditLog(ctx)
+
+	// A restart: the rows are in the store.
+	s.Close()
+	ks.Close()
+	ks = open(t)
+	defer ks.Close()
+	s = tickingService(t, ks)
+	defer s.Close()
+	page := do("GET", "/audit?page_size=100&sort_order=asc", "", master)
+	rows := page["audit_logs"].([]any)
+	type row = map[string]any
+	want := []struct{ action, table, object string }{
+		{"created", AuditKeyTable, tok}, {"updated", AuditKeyTable, tok}, {"blocked", AuditKeyTable, tok}, {"unblocked", AuditKeyTable, tok},
+		{"created", AuditKeyTable, adminKey}, {"updated", AuditKeyTable, adminKey},
+		{"created", AuditTeamTable, tid}, {"updated", AuditTeamTable, tid}, {"created", AuditUserTable, uid}, {"deleted", AuditUserTable, uid},
+		{"deleted", AuditTeamTable, tid}, {"rotated", AuditKeyTable, tok}, {"deleted", AuditKeyTable, newTok},
+	}
+	if len(rows) != len(want) || page["total"].(float64) != float64(len(want)) {
+		t.Fatalf("%d rows (total %v), want %d: %v", len(rows), page["total"], len(want), rows)
+	}
+	for i, w := range want {
+		r := rows[i].(row)
+		if r["action"] != w.action || r["table_name"] != w.table || r["object_id"] != w.object || len(r["id"].(string)) != 36 || r["updated_at"] == "" {
+			t.Errorf("row %d: %v, want %v", i, r, w)
+		}
+		who, key := "default_user_id", keystore.HashKey("sk-master")
+		if r["changed_by"] != who || r["changed_by_api_key"] != key {
+			t.Errorf("row %d: changed_by %v, changed_by_api_key %v; want %s, %s", i, r["changed_by"], r["changed_by_api_key"], who, key)
+		}
+	}
+	created, updated := rows[0].(row), rows[1].(row)
+	if uv := created["updated_values"].(row); uv["key_alias"] != "app" || uv["token_id"] != tok || uv["key"] != nil || uv["token"] != nil || created["before_value"] != nil {
+		t.Errorf("created: updated_values %v, before_value %v (no raw key)", uv, created["before_value"])
+	}
+	if uv, bv := updated["updated_values"].(row), updated["before_value"].(row); uv["max_budget"] != 5.0 || bv["max_budget"] != 10.0 || bv["token"] != tok {
+		t.Errorf("updated: updated_values %v, before_value %v", uv, bv)
+	}
+	if uv := rows[2].(row)["updated_values"].(row); uv["blocked"] != true {
+		t.Errorf("blocked: %v", uv)
+	}
+	if del := rows[12].(row); len(del["updated_values"].(row)) != 0 || del["before_value"].(row)["token"] != newTok {
+		t.Errorf("deleted key: %v", del)
+	}
+	if rot := rows[11].(row); rot["updated_values"].(row)["key"] != nil || rot["before_value"].(row)["token"] != tok {
+		t.Errorf("rotated: %v", rot)
+	}
+	for _, r := range rows {
+		if b, _ := json.Marshal(r); json.Valid(b) && (strings.Contains(string(b), raw) || strings.Contains(string(b), raw0)) {
+			t.Fatalf("a raw key in the audit log: %s", b)
+		}
+	}
+	mu.Lock()
+	if len(sunk) != len(want) || sunk[0].ObjectID != tok || sunk[len(sunk)-1].Action != "deleted" {
+		t.Errorf("audit_log_callbacks got %d rows, want %d", len(sunk), len(want))
+	}
+	mu.Unlock()
+
+	// Filters, pages, one by id.
+	f := do("GET", "/audit?table_name=LiteLLM_TeamTable&action=updated", "", master)
+	if f["total"].(float64) != 1 || f["audit_logs"].([]any)[0].(row)["object_id"] != tid {
+		t.Errorf("filtered: %v", f)
+	}
+	p2 := do("GET", "/audit?page=2&page_size=5", "", master)
+	if p2["page"].(float64) != 2 || p2["page_size"].(float64) != 5 || p2["total_pages"].(float64) != 3 || len(p2["audit_logs"].([]any)) != 5 {
+		t.Errorf("page 2: %v", p2)
+	}
+	if newest := do("GET", "/audit?page_size=1", "", master)["audit_logs"].([]any)[0].(row); newest["action"] != "deleted" || newest["object_id"] != newTok {
+		t.Errorf("default order is newest first: %v", newest)
+	}
+	id := rows[3].(row)["id"].(string)
+	if one := do("GET", "/audit/"+id, "", master); one["action"] != "unblocked" || one["object_id"] != tok {
+		t.Errorf("/audit/{id}: %v", one)
+	}
+	if st, _ := s.Handle(ctx, "GET", "/audit/no-such-id", nil, master); st != 404 {
+		t.Errorf("unknown id: %d", st)
+	}
+	if st, _ := s.Handle(ctx, "GET", "/audit", nil, Caller{Token: adminKey}); st != 401 {
+		t.Errorf("a virtual key reading the audit log: %d", st)
+	}
+	if st, _ := s.Handle(ctx, "GET", "/audit?page_size=1000", nil, master); st != 422 {
+		t.Errorf("page_size 1000: %d", st)
+	}
+}
+
+// tickingService is newService with a clock a millisecond further at each
+// reading, so that the audit rows' updated_at order them.
+func tickingService(t *testing.T, ks keystore.Store) *Service {
+	t.Helper()
+	var mu sync.Mutex
+	now := clock
+	tick := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(time.Millisecond)
+		return now
+	}
+	s, err := New(context.Background(), Options{Store: ks, Counters: store.NewMemory(tick), BatchWriteAt: time.Hour, CacheTTL: time.Hour, Now: tick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
