@@ -66,6 +66,8 @@ type stream struct {
 	hold    bool        // the upstream filter holds this try's success (upstream.go)
 	mt      *moduleTry  // a translated deployment's try (translate.go)
 	spacing *spacingTry // a spaced try's state (spacing.go); nil for most
+	// inflight: the try's count in flight (limits_inflight.go); nil for most
+	inflight *atomic.Int64
 }
 
 // panicOnPath, when set at build time (-ldflags -X main.panicOnPath=...),

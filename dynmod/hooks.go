@@ -249,6 +249,9 @@ func envoy_dynamic_module_on_http_filter_destroy(m C.uintptr_t) {
 	if s := streamOf(m); s != nil && s.spacing != nil {
 		spacingDestroy(s)
 	}
+	if s := streamOf(m); s != nil && s.inflight != nil {
+		releaseTry(s) // (limits_inflight.go, D77)
+	}
 	freeStream(m)
 }
 

@@ -44,9 +44,11 @@ func leaseSocket(tableSocket string) string {
 // stream the first time a table asks for it.
 func (c *filterConfig) useLimits(m *extproc.ModuleFilter, want bool) {
 	if !want || c.cfg.TableSocket == "" {
+		useInFlight(m)
 		return
 	}
 	m.UseLimits(leases)
+	useInFlight(m) // tries in flight (limits_inflight.go, D77)
 	sock := leaseSocket(c.cfg.TableSocket)
 	leaseOnce.Do(func() { go leaseLoop(context.Background(), sock) })
 }

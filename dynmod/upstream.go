@@ -88,6 +88,9 @@ func onUpstreamRequestHeaders(s *stream, f C.uintptr_t) int {
 	if !ok {
 		// Not fast: the attempt filter does the try's work; a plan that
 		// retries a deployment on itself (never a fast one) is spaced.
+		if !countSlowTry(s, f) {
+			return reqHeadersStopIteration // at max_parallel_requests (limits_inflight.go, D77)
+		}
 		return spacingRequestHeaders(s, f)
 	}
 	t := upTable.Load()
@@ -103,8 +106,8 @@ func onUpstreamRequestHeaders(s *stream, f C.uintptr_t) int {
 		return reqHeadersContinue
 	}
 	ue := (*t)[string(id)]
-	if ue != nil && !leaseTry(f, ue.d) {
-		return reqHeadersStopIteration // its lease is spent (limits.go, D67)
+	if ue != nil && !limitTry(s, f, ue.d) {
+		return reqHeadersStopIteration // at a limit (limits.go, D67; limits_inflight.go, D77)
 	}
 	e := ue.get()
 	if e == nil {

@@ -44,11 +44,13 @@ import (
 func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]string, r *routed, mod *moduleRoute) {
 	entries, ok := s.fastPlan(st, rc)
 	r.fast = ok
+	// A try's deployment on a host's cluster (D62); written for every plan
+	// in module-upstream mode: the module counts every try (D77).
+	r.deps = s.ModuleUpstream
 	if !ok {
 		return
 	}
 	r.ep = xds.EndpointName(endpointFromProto(rc.Endpoint))
-	r.deps = s.ModuleUpstream // a try's deployment on a host's cluster (D62)
 	// The listener's Lua rewrites a stream event by event; the clusters'
 	// Lua does not hold it.
 	r.stream = rc.Stream

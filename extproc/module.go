@@ -103,7 +103,7 @@ func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *s
 		m.plain[k] = true
 	}
 	rs := st.Router.Model().Routing
-	if m.off == "" && rs.Strategy != "" && rs.Strategy != router.SimpleShuffle && !(mc.Leases && leaseStrategy(rs.Strategy)) {
+	if m.off == "" && rs.Strategy != "" && rs.Strategy != router.SimpleShuffle && !(mc.Leases && leaseStrategy(rs.Strategy, mc.Upstream)) {
 		m.off = "routing_strategy " + rs.Strategy + " reads shared state"
 	}
 	m.usage = rs.Strategy == router.UsageBased || rs.Strategy == router.UsageBasedV2

@@ -13,7 +13,6 @@ import (
 	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/internal/store"
 	"github.com/llmgate/llmgate/router"
-	"github.com/llmgate/llmgate/translator"
 )
 
 // Deployment limits in the module without a round trip per request
@@ -56,6 +55,10 @@ type LeaseDep struct {
 // used of the window's allowance.
 type LeaseUse struct {
 	Deps map[string]LeaseUsed `json:"d"`
+	// InFlight is the module's count of tries in flight per deployment
+	// (D77: the module counts every try when the gateway leaves
+	// max_parallel_requests and least-busy to it).
+	InFlight map[string]int64 `json:"f,omitempty"`
 }
 
 // LeaseUsed is one deployment's use in a window.
@@ -87,6 +90,7 @@ func (w *leaseWin) left() int64 {
 // ModuleLimits is the module's leases and counter view, shared by every
 // config the module applies. Safe for concurrent use.
 type ModuleLimits struct {
+	par     sync.Map   // deployment id → *atomic.Int64: tries in flight (modulelimits_inflight.go)
 	mu      sync.Mutex // applies
 	deps    atomic.Pointer[map[string]*leaseWin]
 	applied atomic.Int64 // unix nanoseconds of the last table
@@ -153,7 +157,7 @@ func (l *ModuleLimits) Apply(t *LeaseTable) {
 
 // Used is the module's use of every window it holds.
 func (l *ModuleLimits) Used() LeaseUse {
-	u := LeaseUse{Deps: map[string]LeaseUsed{}}
+	u := LeaseUse{Deps: map[string]LeaseUsed{}, InFlight: l.inFlightAll()}
 	for id, w := range *l.deps.Load() {
 		if w.limit > 0 {
 			u.Deps[id] = LeaseUsed{Minute: w.minute, Limit: w.limit, Used: int64(w.gu.Load() & 0xffffffff), Want: w.want.Load()}
@@ -215,9 +219,9 @@ func (l *ModuleLimits) signalLow() {
 // fresh and this minute's, and an rpm lease has allowance left — or the
 // deployment is at its limit for every instance (the plan leaves it out,
 // as the ext_proc path's would).
-func (l *ModuleLimits) serves(d *model.Deployment, usage bool, now time.Time) bool {
-	if d.Mock() || d.Limits.MaxParallel > 0 {
-		return false
+func (l *ModuleLimits) serves(d *model.Deployment, usage, par bool, now time.Time) bool {
+	if d.Mock() || d.Limits.MaxParallel > 0 && !par {
+		return false // (par: the module counts in-flight tries, D77)
 	}
 	if d.Limits.RPM == 0 && d.Limits.TPM == 0 && !usage {
 		return true
@@ -293,6 +297,11 @@ func (s *leaseStore) Read(ctx context.Context, ids []string, opt store.ReadOptio
 		if st, ok := l.state(id, now); ok {
 			out[id] = st
 		}
+		if n := l.InFlight(id); n > 0 {
+			st := out[id]
+			st.InFlight = n // the module's count of its tries (D77)
+			out[id] = st
+		}
 	}
 	return out, nil
 }
@@ -308,6 +317,11 @@ func (m *ModuleFilter) UseLimits(l *ModuleLimits) {
 	m.limits = l
 	// The module counts rpm by its leases: its plans may be fast (D45).
 	m.st.countCalls = false
+	if m.countsTries() {
+		// And in-flight tries in its upstream filter (D77): nothing waits
+		// for a try's end in the attempt filter.
+		m.st.trackEnd = false
+	}
 }
 
 // limitBlocked reports whether deployment d keeps its groups from the
@@ -321,7 +335,7 @@ func (m *ModuleFilter) limitBlocked(id string, now time.Time) bool {
 	if m.limits == nil || !ok {
 		return true
 	}
-	return !m.limits.serves(d, m.usage, now)
+	return !m.limits.serves(d, m.usage, m.countsTries(), now)
 }
 
 // leaseFirst takes the first try's request from its deployment's lease
@@ -415,15 +429,14 @@ func (l *ModuleLimits) ChargeTry(d *model.Deployment, attempt int) *ModuleReply 
 	if l == nil || d == nil || attempt <= 1 || d.Limits.RPM == 0 || l.Charge(d.ID) {
 		return nil
 	}
-	e := &translator.Error{Status: 429, Type: "throttling_error", Code: "429", RetryAfter: time.Second,
-		Message: "litellm.RateLimitError: Deployment " + d.ID + " of model group " + d.Group + " is at its rpm limit"}
-	a := replyAnswer(errorReply(e, nil))
-	return a.Reply
+	return limitRefusal(d, "rpm", "")
 }
 
-// leaseStrategy: the routing strategies the module serves with leases.
-func leaseStrategy(s string) bool {
-	return s == "" || s == router.SimpleShuffle || s == router.UsageBased || s == router.UsageBasedV2
+// leaseStrategy: the routing strategies the module serves with leases;
+// least-busy when the module is every try's upstream filter (upstream) and
+// counts the tries (D77).
+func leaseStrategy(s string, upstream bool) bool {
+	return s == "" || s == router.SimpleShuffle || s == router.UsageBased || s == router.UsageBasedV2 || upstream && s == router.LeastBusy
 }
 
 // The lease stream: one bidirectional gRPC stream on the gateway's limits

@@ -45,7 +45,7 @@ func TestModuleLimitsLease(t *testing.T) {
 	}
 	// Spent, the store's counter under the limit: a top-up is due, the
 	// module hands the group on.
-	if l.serves(d, false, now) {
+	if l.serves(d, false, false, now) {
 		t.Errorf("a spent lease with room in the store serves")
 	}
 	// A lower grant (an older table) takes nothing back; a higher one adds.
@@ -65,7 +65,7 @@ func TestModuleLimitsLease(t *testing.T) {
 	}
 	// At its limit for every instance: served (the plan leaves it out).
 	l.Apply(&LeaseTable{Deps: map[string]LeaseDep{"d": {Minute: minute, Limit: 1000, Granted: 52, RPM: 1000}}})
-	if !l.serves(d, false, now) {
+	if !l.serves(d, false, false, now) {
 		t.Errorf("a deployment at its limit everywhere keeps its groups from the module")
 	}
 	if st, _ := l.state("d", now); st.RPM+1 <= 1000 {
@@ -79,11 +79,11 @@ func TestModuleLimitsLease(t *testing.T) {
 	// The next minute: the window is stale until the gateway's table.
 	now = now.Add(time.Minute)
 	l.Apply(&LeaseTable{Deps: map[string]LeaseDep{"d": {Minute: minute, Limit: 500, Granted: 10}}})
-	if l.Charge("d") || l.serves(d, false, now) {
+	if l.Charge("d") || l.serves(d, false, false, now) {
 		t.Errorf("a window of the minute before serves")
 	}
 	l.Apply(&LeaseTable{Deps: map[string]LeaseDep{"d": {Minute: minute + 1, Limit: 1000, Granted: 3, TPM: 7}}})
-	if !l.serves(d, false, now) || !l.Charge("d") {
+	if !l.serves(d, false, false, now) || !l.Charge("d") {
 		t.Errorf("this minute's grant does not serve")
 	}
 	l.AddTokens("d", 20)
@@ -92,7 +92,7 @@ func TestModuleLimitsLease(t *testing.T) {
 	}
 	// A view older than leaseFresh blocks limited and usage-routed groups.
 	now = now.Add(2 * leaseFresh)
-	if l.serves(d, false, now) || l.serves(&model.Deployment{ID: "u"}, true, now) {
+	if l.serves(d, false, false, now) || l.serves(&model.Deployment{ID: "u"}, true, false, now) {
 		t.Errorf("a stale view serves")
 	}
 	// Small limits are leased too (D72): a window of rpm 5 with a lease
@@ -101,16 +101,16 @@ func TestModuleLimitsLease(t *testing.T) {
 	small := &model.Deployment{ID: "s"}
 	small.Limits.RPM = 5
 	l.Apply(&LeaseTable{Deps: map[string]LeaseDep{"s": {Minute: now.Unix() / 60, Limit: 5, Granted: 1, RPM: 1}}})
-	if !l.serves(small, false, now) || !l.Charge("s") {
+	if !l.serves(small, false, false, now) || !l.Charge("s") {
 		t.Errorf("rpm 5 with a lease of 1 does not serve")
 	}
-	if l.serves(small, false, now) || l.Charge("s") {
+	if l.serves(small, false, false, now) || l.Charge("s") {
 		t.Errorf("rpm 5: a spent lease serves")
 	}
 	// A window of rpm 5 without a lease plans (leaseFirst asks for one
 	// when the plan is fast).
 	l.Apply(&LeaseTable{Deps: map[string]LeaseDep{"s2": {Minute: now.Unix() / 60, Limit: 5}}})
-	if !l.serves(&model.Deployment{ID: "s2", Limits: small.Limits}, false, now) {
+	if !l.serves(&model.Deployment{ID: "s2", Limits: small.Limits}, false, false, now) {
 		t.Errorf("rpm 5 without a lease yet does not plan")
 	}
 }

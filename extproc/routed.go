@@ -75,6 +75,9 @@ func (r *routed) processingResponse(st *State) (*extprocv3.ProcessingResponse, e
 		r.spacing.addTo(cf)
 	}
 	cf[xds.FastPathMetadataKey] = structpb.NewBoolValue(r.fast)
+	if !r.fast && r.deps {
+		cf[contract.FastDeploymentsKey] = structpb.NewStringValue(planDeployments(r.plan)) // (D77)
+	}
 	if r.fast {
 		// The fast path's own namespaces (small: Lua converts a namespace
 		// whole into a table each time it reads it): the endpoint for the
@@ -186,6 +189,8 @@ func (r *routed) moduleMetadata(st *State) [][2][]byte {
 	b = appendBoolField(b, xds.FastPathMetadataKey, r.fast)
 	if r.fast && r.deps {
 		b = r.appendFastFields(b) // in llmgate.ctx (D70)
+	} else if r.deps {
+		b = r.appendPlanDeployments(b) // every try counted in the module (D77)
 	}
 	ctx := b[at:]
 	md := append(r.mdBuf[:0], [2][]byte{namespacePlan, plan[:len(plan):len(plan)]}, [2][]byte{namespaceCtx, ctx[:len(ctx):len(ctx)]})
@@ -202,17 +207,7 @@ func (r *routed) moduleMetadata(st *State) [][2][]byte {
 func (r *routed) appendFastFields(b []byte) []byte {
 	b = appendStringField(b, contract.FastEndpointKey, r.ep)
 	if r.deps {
-		n := 0
-		for _, a := range r.plan {
-			n += len(a.DeploymentId) + 1
-		}
-		b = appendFieldHead(b, contract.FastDeploymentsKey, sizeNested(3, n))
-		b = protowire.AppendTag(b, 3, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(n))
-		for _, a := range r.plan {
-			b = append(b, a.DeploymentId...)
-			b = append(b, '\n')
-		}
+		b = r.appendPlanDeployments(b)
 	}
 	if r.stream {
 		b = appendBoolField(b, contract.FastStreamKey, true)

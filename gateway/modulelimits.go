@@ -13,6 +13,7 @@ import (
 	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/internal/store"
 	"github.com/llmgate/llmgate/router"
+	"github.com/llmgate/llmgate/xds"
 )
 
 // Shared state for the module (docs/architecture.md D67): with Redis the
@@ -32,6 +33,9 @@ func (g *Gateway) moduleStore(ctx context.Context, st store.Store) store.Store {
 	}
 	cs := &coolingStore{Store: st, cooled: g.cooled}
 	if lz := g.serveLeases(ctx, cs); lz != nil {
+		// The module, every try's upstream filter, counts the tries in
+		// flight (D77).
+		lz.inflight = xds.ModuleUpstream(g.xdsOptions())
 		return &leaseViewStore{Store: cs, lz: lz}
 	}
 	return cs
@@ -100,6 +104,10 @@ type leaser struct {
 	idsM  int64    // the UTC minute of the last table
 	conns map[*leaseConn]bool
 	kick  chan struct{}
+	// inflight: the module counts every try in flight (D77); par is its
+	// last report of the counts (under mu).
+	inflight bool
+	par      map[string]int64
 }
 
 // gwLease is one deployment's lease window on the gateway's side.
@@ -197,6 +205,9 @@ func (lz *leaser) handle(s grpc.ServerStream) error {
 // report takes in what the module used and wants.
 func (lz *leaser) report(u *extproc.LeaseUse) {
 	lz.mu.Lock()
+	if lz.inflight && u.InFlight != nil {
+		lz.par = u.InFlight
+	}
 	for id, x := range u.Deps {
 		if w := lz.wins[id]; w != nil && w.minute == x.Minute && w.limit == x.Limit {
 			if x.Used > w.used {
@@ -256,7 +267,7 @@ func (lz *leaser) round(ctx context.Context, readView bool) {
 	var wants []want
 	lz.mu.Lock()
 	for _, d := range m.Deployments {
-		if d.Mock() || d.Wildcard || d.Limits.MaxParallel > 0 {
+		if d.Mock() || d.Wildcard || d.Limits.MaxParallel > 0 && !lz.inflight {
 			continue
 		}
 		if d.Limits.RPM > 0 || d.Limits.TPM > 0 || usage {
@@ -403,9 +414,43 @@ type leaseViewStore struct {
 }
 
 func (s *leaseViewStore) Begin(ctx context.Context, id string, lim store.Limits) (store.BeginResult, error) {
+	if s.lz.inflight && s.lz.deployment(id) {
+		// The module counted the try (D77): one count per try. (Other
+		// callers count their own ids here: virtual keys' limits.)
+		lim.MaxParallel = 0
+	}
 	res, err := s.Store.Begin(ctx, id, lim)
 	if err == nil && res.Allowed {
 		s.lz.begun(id, res.RPM, s.lz.now())
 	}
 	return res, err
+}
+
+// deployment reports whether id is a deployment of the config in force.
+func (lz *leaser) deployment(id string) bool {
+	m := lz.model()
+	if m == nil {
+		return false
+	}
+	_, ok := m.Deployment(id)
+	return ok
+}
+
+// Read implements store.Store: when the module counts the tries in flight
+// (D77), the in-flight counts are the module's last report — the store's
+// own count would miss every try the module's plans send.
+func (s *leaseViewStore) Read(ctx context.Context, ids []string, opt store.ReadOptions) (map[string]store.DeploymentState, error) {
+	out, err := s.Store.Read(ctx, ids, opt)
+	if err != nil || !s.lz.inflight {
+		return out, err
+	}
+	s.lz.mu.Lock()
+	defer s.lz.mu.Unlock()
+	for id, n := range s.lz.par {
+		if st, ok := out[id]; ok {
+			st.InFlight = n
+			out[id] = st
+		}
+	}
+	return out, nil
 }

@@ -59,6 +59,28 @@ func leaseModel(t *testing.T, src string) *model.Model {
 	return model.Compile(cfg)
 }
 
+// leaseFixture is a leaser on a memory store of config src at a fixed
+// clock, with one module connection that keeps its tables, and the
+// gateway's store over it (leaseViewStore).
+type leaseFixture struct {
+	m   *model.Model
+	mem *store.Memory
+	lz  *leaser
+	c   *tableConn
+	st  *leaseViewStore
+}
+
+func newLeaseFixture(t *testing.T, now *time.Time, src string) *leaseFixture {
+	t.Helper()
+	clock := func() time.Time { return *now }
+	f := &leaseFixture{m: leaseModel(t, src), mem: store.NewMemory(clock), c: &tableConn{}}
+	f.lz = newLeaser(f.mem, f.mem, func() *model.Model { return f.m })
+	f.lz.now = clock
+	f.lz.conns[&leaseConn{s: f.c}] = true
+	f.st = &leaseViewStore{Store: f.mem, lz: f.lz}
+	return f
+}
+
 // TestLeaseViewCountsBegin (D72): a try the ext_proc path counts in the
 // store (Begin) on a leased deployment is in the table the module gets
 // before Begin returns, so that the module's x-ratelimit-remaining-requests
@@ -66,34 +88,28 @@ func leaseModel(t *testing.T, src string) *model.Model {
 // TestRouterFailures "usage headers" saw 300 → 296 after 5 requests).
 func TestLeaseViewCountsBegin(t *testing.T) {
 	now := time.Date(2026, 11, 28, 12, 0, 10, 0, time.UTC)
-	clock := func() time.Time { return now }
-	mem := store.NewMemory(clock)
-	m := leaseModel(t, `
+	f := newLeaseFixture(t, &now, `
 model_list:
   - model_name: limits
     litellm_params: {model: openai/gpt-4o, api_base: http://a/v1, api_key: k, rpm: 100}
   - model_name: other
     litellm_params: {model: openai/gpt-4o, api_base: http://b/v1, api_key: k}
 `)
+	lz, c, st := f.lz, f.c, f.st
 	var id, other string
-	for _, d := range m.Deployments {
+	for _, d := range f.m.Deployments {
 		if d.Group == "limits" {
 			id = d.ID
 		} else {
 			other = d.ID
 		}
 	}
-	lz := newLeaser(mem, mem, func() *model.Model { return m })
-	lz.now = clock
-	c := &tableConn{}
-	lz.conns[&leaseConn{s: c}] = true
 	ctx := context.Background()
 	lz.round(ctx, true)
 	d := c.last(t).Deps[id]
 	if d.Granted != 1 || d.RPM != 1 {
 		t.Fatalf("first table: %+v, want a lease of 1 counted in the view", d)
 	}
-	st := &leaseViewStore{Store: mem, lz: lz}
 	res, err := st.Begin(ctx, id, store.Limits{RPM: 100})
 	if err != nil || !res.Allowed || res.RPM != 2 {
 		t.Fatalf("Begin: %+v %v", res, err)
@@ -116,18 +132,13 @@ model_list:
 // wanted one; then it is leased one at a time, never its last requests.
 func TestLeaseOnDemand(t *testing.T) {
 	now := time.Date(2026, 11, 28, 12, 0, 10, 0, time.UTC)
-	clock := func() time.Time { return now }
-	mem := store.NewMemory(clock)
-	m := leaseModel(t, `
+	f := newLeaseFixture(t, &now, `
 model_list:
   - model_name: small
     litellm_params: {model: openai/gpt-4o, api_base: http://a/v1, api_key: k, rpm: 10}
 `)
-	id := m.Deployments[0].ID
-	lz := newLeaser(mem, mem, func() *model.Model { return m })
-	lz.now = clock
-	c := &tableConn{}
-	lz.conns[&leaseConn{s: c}] = true
+	lz, c, st := f.lz, f.c, f.st
+	id := f.m.Deployments[0].ID
 	ctx := context.Background()
 	lz.round(ctx, true)
 	if d := c.last(t).Deps[id]; d.Limit != 10 || d.Granted != 0 || d.RPM != 0 {
@@ -135,7 +146,6 @@ model_list:
 	}
 	// A try the ext_proc path counts is no demand (a plan the module
 	// does not charge, D72).
-	st := &leaseViewStore{Store: mem, lz: lz}
 	if res, err := st.Begin(ctx, id, store.Limits{RPM: 10}); err != nil || !res.Allowed {
 		t.Fatalf("Begin: %+v %v", res, err)
 	}
@@ -159,5 +169,47 @@ model_list:
 	lz.round(ctx, true)
 	if d := c.last(t).Deps[id]; d.Granted != 0 || d.RPM != 0 {
 		t.Fatalf("the next minute: %+v, want no lease", d)
+	}
+}
+
+// TestLeaseInFlightFromModule (D77): when the module counts every try in
+// flight, the gateway's Begin no longer counts max_parallel_requests (one
+// count per try: a try the module let go is never refused again), the
+// module's reports are the in-flight counts the gateway's plans read, and
+// a deployment with max_parallel_requests is leased (its rpm in the module).
+func TestLeaseInFlightFromModule(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 10, 0, time.UTC)
+	f := newLeaseFixture(t, &now, `
+model_list:
+  - model_name: par
+    litellm_params: {model: openai/gpt-4o, api_base: http://a/v1, api_key: k, rpm: 1000, max_parallel_requests: 1}
+`)
+	f.lz.inflight = true
+	id := f.m.Deployments[0].ID
+	ctx := context.Background()
+	f.lz.round(ctx, true)
+	if d := f.c.last(t).Deps[id]; d.Limit != 1000 || d.Granted < 1 {
+		t.Fatalf("a deployment with max_parallel_requests and rpm: %+v, want leased", d)
+	}
+	for i := range 2 {
+		if res, err := f.st.Begin(ctx, id, store.Limits{RPM: 1000, MaxParallel: 1}); err != nil || !res.Allowed {
+			t.Fatalf("Begin %d with the module counting in flight: %+v %v", i, res, err)
+		}
+	}
+	f.lz.report(&extproc.LeaseUse{InFlight: map[string]int64{id: 3}})
+	got, err := f.st.Read(ctx, []string{id}, store.ReadOptions{})
+	if err != nil || got[id].InFlight != 3 {
+		t.Fatalf("Read: %+v %v, want the module's 3 in flight", got[id], err)
+	}
+	// Other ids counted in the store (virtual keys' limits) keep theirs.
+	for i, want := range []bool{true, false} {
+		if res, _ := f.st.Begin(ctx, "key:abc", store.Limits{MaxParallel: 1}); res.Allowed != want {
+			t.Fatalf("Begin %d of a key with max_parallel_requests 1: allowed %v", i, res.Allowed)
+		}
+	}
+	// Without the module counting, Begin refuses at the limit as before.
+	f.lz.inflight = false
+	if res, _ := f.st.Begin(ctx, id, store.Limits{RPM: 1000, MaxParallel: 1}); res.Allowed {
+		t.Fatalf("Begin over max_parallel_requests allowed when the store counts")
 	}
 }
