@@ -36,46 +36,61 @@ var (
 	}
 )
 
-// closeAtDoneSetup starts a provider whose streams hold their end of stream
-// 3 s after the last event (so that a client that closes at [DONE] always
-// closes first) and returns a config with an Anthropic deployment (claude)
-// and an OpenAI one (gpt) on it.
-func closeAtDoneSetup(t *testing.T) (cfg string) {
+// heldStreamProvider is a provider that answers every request with the
+// SSE events of events(path) and then holds its end of stream for hold (or
+// until the client is gone): a client that closes at [DONE] or at an error
+// chunk always closes first.
+func heldStreamProvider(t *testing.T, hold time.Duration, events func(path string) []string) string {
 	t.Helper()
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.ReadAll(r.Body)
-		events := closeAtDoneOpenAI
-		if strings.HasSuffix(r.URL.Path, "/v1/messages") {
-			events = closeAtDoneAnthropic
-		}
 		w.Header().Set("content-type", "text/event-stream")
 		w.WriteHeader(200)
 		f := w.(http.Flusher)
-		for _, ev := range events {
+		for _, ev := range events(r.URL.Path) {
 			_, _ = io.WriteString(w, ev)
 			f.Flush()
 		}
-		// The end of stream comes late: the client has closed by then.
 		select {
 		case <-r.Context().Done():
-		case <-time.After(3 * time.Second):
+		case <-time.After(hold):
 		}
 	}))
 	t.Cleanup(up.Close)
+	return up.URL
+}
+
+// countedConfig is a config of the deployments of modelList with no
+// retries, no cooldown and the Prometheus metrics the tests read.
+func countedConfig(modelList string) string {
 	return fmt.Sprintf(`
 model_list:
-  - model_name: claude
-    litellm_params: {model: anthropic/claude-3-5-haiku-20241022, api_base: %[1]s/a, api_key: sk-ant-cc}
-  - model_name: gpt
-    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/v1, api_key: sk-oa-cc}
+%s
 router_settings:
   num_retries: 0
   allowed_fails: 1000
 litellm_settings:
   callbacks: ["prometheus"]
 general_settings:
-  master_key: %[2]s
-`, up.URL, master)
+  master_key: %s
+`, modelList, master)
+}
+
+// closeAtDoneSetup starts a provider whose streams hold their end of stream
+// 3 s after the last event and returns a config with an Anthropic
+// deployment (claude) and an OpenAI one (gpt) on it.
+func closeAtDoneSetup(t *testing.T) (cfg string) {
+	t.Helper()
+	url := heldStreamProvider(t, 3*time.Second, func(path string) []string {
+		if strings.HasSuffix(path, "/v1/messages") {
+			return closeAtDoneAnthropic
+		}
+		return closeAtDoneOpenAI
+	})
+	return countedConfig(fmt.Sprintf(`  - model_name: claude
+    litellm_params: {model: anthropic/claude-3-5-haiku-20241022, api_base: %[1]s/a, api_key: sk-ant-cc}
+  - model_name: gpt
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/v1, api_key: sk-oa-cc}`, url))
 }
 
 // streamClosingAtDone reads n streams of each model with the official

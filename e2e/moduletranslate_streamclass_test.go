@@ -3,9 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -23,49 +20,28 @@ import (
 // stream) counts too. Before D71 the module's record was classified by its
 // status alone (BadRequestError), and the SDK's stream was not counted.
 func TestModuleTranslatedStreamErrorClass(t *testing.T) {
-	events := "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_cw\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-3-5-haiku-20241022\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n" +
-		"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"prompt is too long: 210000 tokens > 200000 maximum\"}}\n\n"
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.ReadAll(r.Body)
-		w.Header().Set("content-type", "text/event-stream")
-		w.WriteHeader(200)
-		_, _ = io.WriteString(w, events)
-		w.(http.Flusher).Flush()
-		select { // the end of stream comes late: the SDK has closed by then
-		case <-r.Context().Done():
-		case <-time.After(2 * time.Second):
-		}
-	}))
-	defer up.Close()
-	cfg := fmt.Sprintf(`
-model_list:
-  - model_name: claude
-    litellm_params: {model: anthropic/claude-3-5-haiku-20241022, api_base: %[1]s/a, api_key: sk-ant-cw}
-    model_info: {id: cw-deployment}
-router_settings:
-  num_retries: 0
-  allowed_fails: 1000
-litellm_settings:
-  callbacks: ["prometheus"]
-general_settings:
-  master_key: %[2]s
-`, up.URL, master)
-	mod, ext := moduleAndExtProc(t, cfg)
-	// The official SDK on the module's gateway: it closes at the error chunk.
+	events := []string{"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_cw\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-3-5-haiku-20241022\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n" +
+		"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"prompt is too long: 210000 tokens > 200000 maximum\"}}\n\n"}
+	url := heldStreamProvider(t, 2*time.Second, func(string) []string { return events })
+	mod, ext := moduleAndExtProc(t, countedConfig(fmt.Sprintf(`  - model_name: claude
+    litellm_params: {model: anthropic/claude-3-5-haiku-20241022, api_base: %s/a, api_key: sk-ant-cw}
+    model_info: {id: cw-deployment}`, url)))
 	r0, a0 := streamsByFilter(t, mod)
-	client := openai.NewClient(option.WithBaseURL(mod.URL+"/v1"), option.WithAPIKey(master), option.WithMaxRetries(0))
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	s := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "claude",
-		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
-	for s.Next() {
-	}
-	err := s.Err()
-	cancel()
-	if err == nil || !strings.Contains(err.Error(), "prompt is too long") {
-		t.Errorf("the SDK read no error: %v", err)
-	}
-	// A client that reads the stream to its end, on both gateways.
 	for _, g := range []*Gateway{mod, ext} {
+		// The official SDK: it closes at the error chunk (D76: the ext_proc
+		// path counts it too).
+		client := openai.NewClient(option.WithBaseURL(g.URL+"/v1"), option.WithAPIKey(master), option.WithMaxRetries(0))
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		s := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "claude",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+		for s.Next() {
+		}
+		err := s.Err()
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "prompt is too long") {
+			t.Errorf("%s: the SDK read no error: %v", g.URL, err)
+		}
+		// A client that reads the stream to its end.
 		code, _, b := do(t, "POST", g.URL+"/v1/chat/completions", master, chatBody("claude", "hi", `"stream":true`))
 		if code != 200 || !strings.Contains(string(b), "prompt is too long") {
 			t.Errorf("%d %s", code, b)
@@ -77,7 +53,7 @@ general_settings:
 	for _, c := range []struct {
 		g    *Gateway
 		want float64
-	}{{mod, 2}, {ext, 1}} {
+	}{{mod, 2}, {ext, 2}} {
 		var mb []byte
 		deadline := time.Now().Add(10 * time.Second)
 		for time.Now().Before(deadline) {

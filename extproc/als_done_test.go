@@ -1,7 +1,6 @@
 package extproc
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -16,13 +15,8 @@ import (
 // (llmgate.usage "done"); without "done" it is still the client's going
 // away, not reported.
 func TestOutcomeLogClientClosedAtDone(t *testing.T) {
-	s, _, _ := outcomeServer(t)
-	s.Outcomes = outcome.NewBus()
-	var mu sync.Mutex
-	var got []outcome.Try
-	s.Outcomes.Register("test", 100, func(e outcome.Try) { mu.Lock(); got = append(got, e); mu.Unlock() })
-	st := alsClient(t, s)
-	ctx, plan := plannedContext(t, s)
+	l := newOutcomeLog(t)
+	st, ctx, plan := l.st, l.ctx, l.plan
 	start := time.Now()
 	dc := &datav3.ResponseFlags{DownstreamConnectionTermination: true}
 	// Cut before [DONE]: nothing reported.
@@ -31,11 +25,9 @@ func TestOutcomeLogClientClosedAtDone(t *testing.T) {
 	// Closed at [DONE]: the answer, with its usage.
 	sendEntries(t, st, requestEntry("done", start, 1, ctx, true, map[string]any{"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10, UsageDoneKey: true}),
 		tryEntry("done", plan[0], start.Add(time.Millisecond), 200, dc, nil))
-	ev := waitEvents(t, &mu, &got, 1)[0]
+	ev := l.wait(t, 1)[0]
 	time.Sleep(50 * time.Millisecond)
-	mu.Lock()
-	n := len(got)
-	mu.Unlock()
+	n := l.count()
 	if n != 1 {
 		t.Fatalf("%d events, want 1 (the cut stream is not reported)", n)
 	}

@@ -302,20 +302,15 @@ func waitEvents(t *testing.T, mu *sync.Mutex, got *[]outcome.Try, n int) []outco
 // the order, whether the answer reached the client; and Router.Report sees
 // them (a connection failure counts toward the cooldown).
 func TestOutcomeLogReportsFastTries(t *testing.T) {
-	s, _, _ := outcomeServer(t)
-	s.Outcomes = outcome.NewBus()
-	var mu sync.Mutex
-	var got []outcome.Try
-	s.Outcomes.Register("test", 100, func(e outcome.Try) { mu.Lock(); got = append(got, e); mu.Unlock() })
-	st := alsClient(t, s)
-	ctx, plan := plannedContext(t, s)
+	l := newOutcomeLog(t)
+	st, ctx, plan := l.st, l.ctx, l.plan
 	start := time.Now()
 
 	// 1. A success: its usage arrives with the request's entry, which Envoy
 	// sent before the try's.
 	sendEntries(t, st, requestEntry("req-1", start, 1, ctx, true, map[string]any{"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18, "model": "gpt-4o-2024-08-06"}))
 	sendEntries(t, st, tryEntry("req-1", plan[0], start.Add(time.Millisecond), 200, &datav3.ResponseFlags{}, map[string]string{"x-ratelimit-remaining-requests": "99", "x-ratelimit-remaining-tokens": "9000"}))
-	ev := waitEvents(t, &mu, &got, 1)[0]
+	ev := l.wait(t, 1)[0]
 	if ev.ModelGroup != "bench-gpt" || ev.RequestedModel != "bench-gpt" || ev.CallID == "" || ev.DeploymentID != plan[0][len("dep_"):] ||
 		ev.Provider != "openai" || ev.Model != "gpt-4o" || ev.APIBase != "127.0.0.1:9" || ev.Endpoint != "chat" || ev.Route != "/v1/chat/completions" {
 		t.Errorf("identity: %+v", ev)
@@ -341,7 +336,7 @@ func TestOutcomeLogReportsFastTries(t *testing.T) {
 			tryEntry(id, plan[0], b.Add(time.Millisecond), 0, &datav3.ResponseFlags{UpstreamConnectionFailure: true}, nil),
 			requestEntry(id, b, 2, ctx, true, nil))
 	}
-	evs := waitEvents(t, &mu, &got, 9)[1:]
+	evs := l.wait(t, 9)[1:]
 	for i := 0; i < 4; i++ {
 		f, ok := evs[2*i], evs[2*i+1]
 		if f.Status != 0 || f.ErrorClass != "APIConnectionError" || !f.Failed() || f.Answer != outcome.AnswerRetried || f.Attempt != 0 || f.DeploymentID != plan[0][len("dep_"):] {
@@ -365,11 +360,9 @@ func TestOutcomeLogReportsFastTries(t *testing.T) {
 		tryEntry("req-429", plan[0], b.Add(time.Millisecond), 429, nil, map[string]string{"retry-after": "1"}),
 		tryEntry("req-429", plan[1], b.Add(3*time.Millisecond), 200, nil, nil),
 		requestEntry("req-429", b, 2, ctx, true, nil))
-	evs = waitEvents(t, &mu, &got, 10)
+	evs = l.wait(t, 10)
 	time.Sleep(50 * time.Millisecond)
-	mu.Lock()
-	n := len(got)
-	mu.Unlock()
+	n := l.count()
 	if n != 10 || evs[9].Attempt != 1 || evs[9].Status != 200 || evs[9].Answer != outcome.AnswerSent {
 		t.Fatalf("%d events (want 10: only the fast request's success after its 429), last %+v", n, evs[len(evs)-1])
 	}
@@ -490,16 +483,11 @@ func TestOutcomeLogWire(t *testing.T) {
 // On drain the access-log streams end with OK (Envoy reopens its stream on
 // another replica), and the entries already received are reported.
 func TestOutcomeLogEndsOnDrain(t *testing.T) {
-	s, _, _ := outcomeServer(t)
-	s.Outcomes = outcome.NewBus()
-	var mu sync.Mutex
-	var got []outcome.Try
-	s.Outcomes.Register("test", 100, func(e outcome.Try) { mu.Lock(); got = append(got, e); mu.Unlock() })
-	st := alsClient(t, s)
-	ctx, plan := plannedContext(t, s)
+	l := newOutcomeLog(t)
+	s, st, ctx, plan := l.s, l.st, l.ctx, l.plan
 	start := time.Now()
 	sendEntries(t, st, tryEntry("d-1", plan[0], start.Add(time.Millisecond), 200, nil, nil), requestEntry("d-1", start, 1, ctx, true, nil))
-	waitEvents(t, &mu, &got, 1)
+	l.wait(t, 1)
 	s.EndAccessLogs()
 	done := make(chan error, 1)
 	go func() { _, err := st.CloseAndRecv(); done <- err }()

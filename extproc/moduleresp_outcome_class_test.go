@@ -1,11 +1,9 @@
 package extproc
 
 import (
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/translator"
 )
 
@@ -15,26 +13,20 @@ import (
 // classifies the same stream — where a record without it is classified by
 // its status alone (a bad request).
 func TestModuleOutcomeStreamClass(t *testing.T) {
-	s, _, _ := outcomeServer(t)
-	s.Outcomes = outcome.NewBus()
-	var mu sync.Mutex
-	var got []outcome.Try
-	s.Outcomes.Register("test", 100, func(e outcome.Try) { mu.Lock(); got = append(got, e); mu.Unlock() })
-	st := alsClient(t, s)
-	ctxs, plan := plannedContext(t, s)
-	ctx := ctxs.GetFields()["ctx"].GetStringValue()
+	l := newOutcomeLog(t)
+	st, plan, ctx := l.st, l.plan, l.ctxString()
 	begin := time.Now()
 	rec := func(id string, class translator.ErrorClass) ModuleOutcome {
 		return ModuleOutcome{RequestID: id, Begin: begin, End: begin.Add(50 * time.Millisecond), Attempts: 1, Ctx: ctx, Fast: true,
 			Answered: true, Cluster: plan[0], Status: 400, Class: int(class), FirstByte: begin.Add(10 * time.Millisecond), LastByte: begin.Add(40 * time.Millisecond)}
 	}
 	sendRaw(t, st, AppendOutcomes(nil, []ModuleOutcome{rec("req-cw", translator.ErrContextWindow)}))
-	ev := waitEvents(t, &mu, &got, 1)[0]
+	ev := l.wait(t, 1)[0]
 	if ev.Status != 400 || ev.ErrorClass != "ContextWindowExceededError" {
 		t.Errorf("with the translator's class: status %d, class %q", ev.Status, ev.ErrorClass)
 	}
 	sendRaw(t, st, AppendOutcomes(nil, []ModuleOutcome{rec("req-bad", translator.ErrNone)}))
-	ev = waitEvents(t, &mu, &got, 2)[1]
+	ev = l.wait(t, 2)[1]
 	if ev.Status != 400 || ev.ErrorClass != "BadRequestError" {
 		t.Errorf("by the status: status %d, class %q", ev.Status, ev.ErrorClass)
 	}

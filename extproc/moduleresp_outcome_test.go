@@ -1,7 +1,6 @@
 package extproc
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -32,14 +31,8 @@ func sendRaw(t *testing.T, st alsv3.AccessLogService_StreamAccessLogsClient, b [
 // module's try last, its latency from the failed try's end); a request that
 // is not fast is joined and left alone.
 func TestModuleOutcomes(t *testing.T) {
-	s, _, _ := outcomeServer(t)
-	s.Outcomes = outcome.NewBus()
-	var mu sync.Mutex
-	var got []outcome.Try
-	s.Outcomes.Register("test", 100, func(e outcome.Try) { mu.Lock(); got = append(got, e); mu.Unlock() })
-	st := alsClient(t, s)
-	ctxs, plan := plannedContext(t, s)
-	ctx := ctxs.GetFields()["ctx"].GetStringValue()
+	l := newOutcomeLog(t)
+	st, plan, ctx := l.st, l.plan, l.ctxString()
 	begin := time.Now()
 
 	// The wire form reads back as Envoy's generated types.
@@ -61,7 +54,7 @@ func TestModuleOutcomes(t *testing.T) {
 
 	// 1. A success only the module reports.
 	sendRaw(t, st, one)
-	ev := waitEvents(t, &mu, &got, 1)[0]
+	ev := l.wait(t, 1)[0]
 	if ev.Status != 200 || ev.Answer != outcome.AnswerSent || ev.Attempt != 0 || ev.DeploymentID != plan[0][len("dep_"):] || ev.PromptTokens != 11 ||
 		ev.TotalTokens != 18 || !ev.CostKnown || !ev.HasRemainingRequests || ev.RemainingRequests != 99 {
 		t.Errorf("success: %+v", ev)
@@ -75,7 +68,7 @@ func TestModuleOutcomes(t *testing.T) {
 	sendRaw(t, st, AppendOutcomes(nil, []ModuleOutcome{{RequestID: "req-2", Begin: b2, End: b2.Add(200 * time.Millisecond), Attempts: 2, Ctx: ctx, Fast: true,
 		Answered: true, Cluster: plan[1], Status: 200, FirstByte: b2.Add(150 * time.Millisecond), LastByte: b2.Add(180 * time.Millisecond)}}))
 	sendEntries(t, st, tryEntry("req-2", plan[0], b2.Add(time.Millisecond), 0, &datav3.ResponseFlags{UpstreamConnectionFailure: true}, nil))
-	evs := waitEvents(t, &mu, &got, 3)[1:]
+	evs := l.wait(t, 3)[1:]
 	if evs[0].Status != 0 || evs[0].ErrorClass != "APIConnectionError" || evs[0].Attempt != 0 || evs[0].Answer != outcome.AnswerRetried {
 		t.Errorf("refused: %+v", evs[0])
 	}
@@ -90,9 +83,7 @@ func TestModuleOutcomes(t *testing.T) {
 	sendRaw(t, st, AppendOutcomes(nil, []ModuleOutcome{{RequestID: "req-3", Begin: b3, End: b3.Add(time.Millisecond), Attempts: 1, Ctx: "-"}}))
 	sendEntries(t, st, tryEntry("req-3", plan[0], b3.Add(time.Millisecond), 500, nil, nil))
 	time.Sleep(100 * time.Millisecond)
-	mu.Lock()
-	n := len(got)
-	mu.Unlock()
+	n := l.count()
 	if n != 3 {
 		t.Errorf("%d events, want 3", n)
 	}
