@@ -230,7 +230,7 @@ func (m *Manager) Configure(s Settings) {
 			// periodic reader (OTEL_METRIC_EXPORT_INTERVAL, default 60 s).
 			mexp, err := newMetricExporter(s.OTel)
 			if err == nil {
-				m.otelMetrics, err = NewGenAIMetrics(sdkmetric.NewPeriodicReader(mexp), otelResource(s.OTel.ServiceName))
+				m.otelMetrics, err = NewGenAIMetrics(func(o sdkmetric.ReaderOption) sdkmetric.Reader { return sdkmetric.NewPeriodicReader(mexp, o) }, otelResource(s.OTel.ServiceName))
 			}
 			if err != nil {
 				m.log.Error("otel callback: GenAI metrics not started", "error", err.Error())

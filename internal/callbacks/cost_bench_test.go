@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-
 	"github.com/llmgate/llmgate/internal/outcome"
 )
 
@@ -49,10 +47,7 @@ func BenchmarkExportTraces(b *testing.B) {
 }
 
 func BenchmarkGenAIRecord(b *testing.B) {
-	g, err := NewGenAIMetrics(sdkmetric.NewManualReader(), otelResource("llmgate"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	g, _ := manualGenAI(b)
 	defer func() { _ = g.Shutdown(context.Background()) }()
 	t := benchBatch(1)[0]
 	b.ReportAllocs()
