@@ -144,8 +144,8 @@ general_settings:
 		!strings.HasPrefix(hs.Message, "Mock Slack Alert sent") {
 		t.Fatalf("/health/services?service=slack: %d %s", code, b)
 	}
-	if code, _, b := do(t, "GET", g.URL+"/health/services?service=langfuse", master, ""); code != 422 || !strings.Contains(string(b), `"error"`) {
-		t.Errorf("/health/services?service=langfuse: %d %s, want 422 OpenAI error JSON", code, b)
+	if code, _, b := do(t, "GET", g.URL+"/health/services?service=datadog", master, ""); code != 422 || !strings.Contains(string(b), `"error"`) {
+		t.Errorf("/health/services?service=datadog: %d %s, want 422 OpenAI error JSON", code, b)
 	}
 	for end := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		mu.Lock()

@@ -25,11 +25,14 @@ var testAlertMessages = map[string]string{
 // the integrations llmgate has: "slack" posts one test alert per alert type
 // that is on (to that type's webhook) and says which.
 func (g *Gateway) serviceCheck(cfg *config.Config, service string) (int, any) {
+	if status, body, ok := g.callbackServiceCheck(cfg, service); ok { // the logging callbacks (servicescallbacks.go)
+		return status, body
+	}
 	g.mu.Lock()
 	al := g.alerts
 	g.mu.Unlock()
 	switch {
-	case service == "slack" && cfg.General.Alerting.Slack && al != nil:
+	case (service == "slack" || service == "slack_budget_alerts") && cfg.General.Alerting.Slack && al != nil:
 		var types []string
 		for t, on := range cfg.General.Alerting.Types {
 			if on {
@@ -46,8 +49,8 @@ func (g *Gateway) serviceCheck(cfg *config.Config, service string) (int, any) {
 		}
 		return http.StatusOK, map[string]any{"status": "success", "alert_types": types,
 			"message": "Mock Slack Alert sent, verify Slack Alert Received on your channel"}
-	case service == "slack":
+	case service == "slack" || service == "slack_budget_alerts":
 		return http.StatusUnprocessableEntity, fmt.Sprintf("%q not in proxy config: general_settings. Unable to test this.", service)
 	}
-	return http.StatusUnprocessableEntity, fmt.Sprintf("service %q: testing it through /health/services is not implemented yet; implemented: slack", service)
+	return http.StatusUnprocessableEntity, fmt.Sprintf("service %q: testing it through /health/services is not implemented yet; implemented: slack, slack_budget_alerts, langfuse, generic_api, openmeter, braintrust and the callbacks success_callback names", service)
 }
