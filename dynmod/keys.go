@@ -32,11 +32,12 @@ func (c *filterConfig) applyKeys(raw []byte) error {
 	return nil
 }
 
-// keyTableNames are the key table's resources: its common part and every
-// key shard, on one stream (a change re-sends the parts it changed).
+// keyTableNames are the key table's resources: its common part, every key
+// shard's base and every key shard's overlay (D78: parts ViewShards+1…), on
+// one stream (a change re-sends the parts it changed).
 func keyTableNames() []string {
-	names := make([]string, 0, keys.ViewShards+1)
-	for p := 0; p <= keys.ViewShards; p++ {
+	names := make([]string, 0, 2*keys.ViewShards+1)
+	for p := 0; p <= 2*keys.ViewShards; p++ {
 		names = append(names, contract.ModuleKeysPart(p))
 	}
 	return names

@@ -151,7 +151,7 @@ func ModuleTableNames() []string {
 }
 
 // ModuleKeysPart is the resource name of part p of the key table (0: the
-// common part, i+1: key shard i).
+// common part, i+1: key shard i's base, ViewShards+1+i: its overlay, D78).
 func ModuleKeysPart(p int) string {
 	if p <= 0 {
 		return ModuleKeysName

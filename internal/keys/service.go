@@ -114,6 +114,13 @@ type Service struct {
 	// shardKeys: a module view's tokens by shard (applyShard).
 	view      viewState
 	shardKeys [][]string
+	// vdirty are the keys whose table inputs changed since the last
+	// EncodeParts, vall: look at every key (viewenc.go; s.mu). A module
+	// view's shard bases and the overlays waiting for theirs (view.go).
+	vdirty    map[string]struct{}
+	vall      bool
+	shardBase []uint64
+	pendOver  map[int]*Snapshot
 
 	stop chan struct{}
 	done chan struct{}
@@ -288,6 +295,19 @@ func (s *Service) refresh(ctx context.Context) error {
 	}
 	s.mu.RUnlock()
 	s.mu.Lock()
+	if s.view.on.Load() {
+		// The module's table looks at the keys this reload changed (D78).
+		for t, k := range keys {
+			if s.keys[t] != k || s.spend[t] != spend[t] {
+				s.markKeyLocked(t)
+			}
+		}
+		for t := range s.keys {
+			if keys[t] == nil {
+				s.markKeyLocked(t)
+			}
+		}
+	}
 	s.keys, s.spend, s.teams, s.tspnd, s.users, s.uspnd = keys, spend, teams, tspnd, users, uspnd
 	s.deprecated = deprecated
 	s.budgets, s.members, s.mspnd, s.endUsrs, s.espnd = budgets, members, mspnd, endUsrs, espnd
@@ -320,6 +340,7 @@ func (s *Service) setKey(token string, k *keystore.Key) {
 	defer s.pmu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.markKeyLocked(token)
 	if k == nil {
 		delete(s.keys, token)
 		delete(s.spend, token)

@@ -441,6 +441,9 @@ func (s *Service) applySharedLocked(states []WindowState) (changed, crossed bool
 		}
 		local := s.wpend[st.WindowID].Cost + s.wflight[st.WindowID]
 		r := winRef{st.Kind, st.ID}
+		if st.Kind == winKey {
+			s.markKeyLocked(st.ID) // the module's table looks at it (D78)
+		}
 		ws := s.mwin[r]
 		i := 0
 		for i < len(ws) && (ws[i].Model != st.Model || ws[i].Duration != st.Duration) {

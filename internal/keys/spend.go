@@ -76,6 +76,7 @@ func (s *Service) Record(e SpendEvent) {
 	memberBefore := s.mspnd[keystore.MemberKey(e.TeamID, e.UserID)]
 	if _, ok := s.keys[e.KeyToken]; ok {
 		s.spend[e.KeyToken] += e.Cost
+		s.markKeyLocked(e.KeyToken) // its spend and model windows (D78)
 	}
 	if _, ok := s.teams[e.TeamID]; ok {
 		s.tspnd[e.TeamID] += e.Cost

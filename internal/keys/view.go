@@ -26,10 +26,16 @@ type Snapshot struct {
 	Gen uint64 `json:"gen"`
 	// Part is 0 for the whole table, -1 for its common part (teams, users,
 	// budgets, memberships, access groups), i+1 for shard i of its keys and
-	// deprecated tokens (Split).
+	// deprecated tokens (Split; EncodeParts: the shard's base),
+	// ViewShards+1+i for shard i's overlay (EncodeParts, D78).
 	Part int `json:"part,omitempty"`
 	// At is when the gateway built it (unix nanoseconds).
-	At           int64                  `json:"at"`
+	At int64 `json:"at"`
+	// Base numbers a shard's base; an overlay names the base it applies to
+	// (D78; 0: a shard of Split).
+	Base uint64 `json:"base,omitempty"`
+	// Deleted are an overlay's tokens no longer in the table.
+	Deleted      []string               `json:"deleted,omitempty"`
 	Keys         []*keystore.Key        `json:"keys"`
 	Teams        []*keystore.Team       `json:"teams,omitempty"`
 	Users        []*keystore.User       `json:"users,omitempty"`
@@ -210,6 +216,10 @@ func NewView() *Service {
 // table (Part 0 with keys from an unsplit Snapshot), its common part, or one
 // shard of keys (the keys and deprecated tokens of that shard replaced).
 func (s *Service) ApplySnapshot(sn *Snapshot) {
+	if sn.Part > ViewShards {
+		s.applyOverlay(sn)
+		return
+	}
 	if sn.Part > 0 {
 		s.applyShard(sn)
 		return
@@ -253,7 +263,7 @@ func (s *Service) ApplySnapshot(sn *Snapshot) {
 	for _, d := range sn.Deprecated {
 		s.deprecated[d.Token] = d
 	}
-	s.shardKeys = nil
+	s.shardKeys, s.shardBase, s.pendOver = nil, nil, nil
 }
 
 // applyShard replaces the keys and deprecated tokens of one shard.
@@ -264,16 +274,7 @@ func (s *Service) applyShard(sn *Snapshot) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.shardKeys == nil {
-		// The keys so far (a whole table) by shard.
-		s.shardKeys = make([][]string, ViewShards)
-		for t := range s.keys {
-			s.shardKeys[Shard(t)] = append(s.shardKeys[Shard(t)], t)
-		}
-		for t := range s.deprecated {
-			s.shardKeys[Shard(t)] = append(s.shardKeys[Shard(t)], t)
-		}
-	}
+	s.initShardsLocked()
 	for _, t := range s.shardKeys[i] {
 		delete(s.keys, t)
 		delete(s.spend, t)
@@ -294,6 +295,73 @@ func (s *Service) applyShard(sn *Snapshot) {
 		toks = append(toks, d.Token)
 	}
 	s.shardKeys[i] = toks
+	// An overlay that came first, naming this base, applies now; one of an
+	// older base is dropped (D78).
+	s.shardBase[i] = sn.Base
+	if o := s.pendOver[i]; o != nil && o.Base <= sn.Base {
+		delete(s.pendOver, i)
+		if o.Base == sn.Base {
+			s.applyOverlayLocked(i, o)
+		}
+	}
+}
+
+// initShardsLocked indexes a view's keys by shard once (s.mu held).
+func (s *Service) initShardsLocked() {
+	if s.shardKeys != nil {
+		return
+	}
+	// The keys so far (a whole table) by shard.
+	s.shardKeys = make([][]string, ViewShards)
+	s.shardBase = make([]uint64, ViewShards)
+	for t := range s.keys {
+		s.shardKeys[Shard(t)] = append(s.shardKeys[Shard(t)], t)
+	}
+	for t := range s.deprecated {
+		s.shardKeys[Shard(t)] = append(s.shardKeys[Shard(t)], t)
+	}
+}
+
+// applyOverlay applies a shard's overlay (the keys changed since its base,
+// D78) on the base it names; one naming a base not applied yet waits for it,
+// one of an older base is dropped.
+func (s *Service) applyOverlay(sn *Snapshot) {
+	i := sn.Part - ViewShards - 1
+	if i < 0 || i >= ViewShards {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.initShardsLocked()
+	switch {
+	case sn.Base == s.shardBase[i]:
+		s.applyOverlayLocked(i, sn)
+	case sn.Base > s.shardBase[i]:
+		if s.pendOver == nil {
+			s.pendOver = map[int]*Snapshot{}
+		}
+		if o := s.pendOver[i]; o == nil || o.Base <= sn.Base {
+			s.pendOver[i] = sn
+		}
+	}
+}
+
+// applyOverlayLocked upserts an overlay's keys (with their windows) and
+// removes its deleted tokens (s.mu held).
+func (s *Service) applyOverlayLocked(i int, sn *Snapshot) {
+	for _, t := range sn.Deleted {
+		delete(s.keys, t)
+		delete(s.spend, t)
+		delete(s.mwin, winRef{winKey, t})
+	}
+	for _, k := range sn.Keys {
+		if _, had := s.keys[k.Token]; !had {
+			s.shardKeys[i] = append(s.shardKeys[i], k.Token)
+		}
+		delete(s.mwin, winRef{winKey, k.Token})
+		s.keys[k.Token], s.spend[k.Token] = k, k.Spend
+	}
+	s.applyWindowsLocked(sn.Windows)
 }
 
 // Len is the number of keys in the cache (or the view).

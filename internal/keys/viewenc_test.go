@@ -14,7 +14,7 @@ import (
 func applyParts(t testing.TB, v *Service, parts [][]byte, changed []bool, gen uint64) {
 	t.Helper()
 	for i, p := range parts {
-		if changed != nil && !changed[i] {
+		if changed != nil && !changed[i] || p == nil {
 			continue
 		}
 		var sn Snapshot
@@ -38,12 +38,13 @@ func changedParts(changed []bool) []int {
 	return out
 }
 
-// TestEncodePartsCache (D68): the key table's shards are encoded again
-// only when one of their inputs changed — a key's record, its spend, its
-// model windows, whether it is in the table (its team's limits) — and a
-// change reaches the module; a cache reload that changes nothing re-encodes
-// nothing, one that changes a key re-encodes its shard; a config change
-// (access groups) changes the common part.
+// TestEncodePartsCache (D68, D78): a push encodes and sends only what one
+// of the table's inputs changed — a key's record, its spend, its model
+// windows, whether it is in the table (its team's limits) —, as its shard's
+// overlay, and looks at the changed keys only; the change reaches the
+// module; a cache reload that changes nothing encodes nothing, one that
+// changes a key encodes its shard's overlay; a config change (access groups)
+// changes the common part.
 func TestEncodePartsCache(t *testing.T) {
 	ctx := context.Background()
 	ks := embedded(t)
@@ -63,7 +64,7 @@ func TestEncodePartsCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if enc.Encoded != ViewShards || len(changedParts(changed)) != ViewShards+1 {
+	if enc.Encoded != ViewShards || len(changedParts(changed)) != ViewShards+1 || enc.Looked != 300 {
 		t.Fatalf("first encoding: %d shards encoded, changed %v", enc.Encoded, changedParts(changed))
 	}
 	view := NewView()
@@ -72,25 +73,25 @@ func TestEncodePartsCache(t *testing.T) {
 		t.Fatalf("view holds %d keys", view.Len())
 	}
 	// Nothing changed: nothing encoded, nothing to send.
-	if _, _, changed, _ := s.EncodeParts(&enc); enc.Encoded != 0 || len(changedParts(changed)) != 0 {
-		t.Fatalf("unchanged table: %d shards encoded, changed %v", enc.Encoded, changedParts(changed))
+	if _, _, changed, _ := s.EncodeParts(&enc); enc.Encoded != 0 || len(changedParts(changed)) != 0 || enc.Looked != 0 {
+		t.Fatalf("unchanged table: %d shards encoded, %d keys looked at, changed %v", enc.Encoded, enc.Looked, changedParts(changed))
 	}
-	// One key's spend: its shard only.
+	// One key's spend: its shard's overlay only, one key looked at.
 	tok := keystore.HashKey(keys[1])
 	s.Record(SpendEvent{KeyToken: tok, ModelGroup: "m", Cost: 0.5})
 	gen, parts, changed, _ = s.EncodeParts(&enc)
-	if want := []int{Shard(tok) + 1}; enc.Encoded != 1 || fmt.Sprint(changedParts(changed)) != fmt.Sprint(want) {
-		t.Fatalf("one key's spend: %d shards encoded, changed %v, want %v", enc.Encoded, changedParts(changed), want)
+	if want := []int{ViewShards + 1 + Shard(tok)}; enc.Encoded != 0 || enc.Overlays != 1 || enc.Looked != 1 || fmt.Sprint(changedParts(changed)) != fmt.Sprint(want) {
+		t.Fatalf("one key's spend: %d shards encoded, %d overlays, %d keys looked at, changed %v, want %v", enc.Encoded, enc.Overlays, enc.Looked, changedParts(changed), want)
 	}
 	applyParts(t, view, parts, changed, gen)
 	if _, spend, ok := view.Lookup(tok); !ok || spend != 0.5 {
 		t.Fatalf("the module's view after the push: %v %v", spend, ok)
 	}
-	// One key blocked: its shard only, and the module refuses it.
+	// One key blocked: its shard's overlay only, and the module refuses it.
 	blocked := keys[2]
 	call(t, s, "POST", "/key/block", `{"key":"`+blocked+`"}`)
 	gen, parts, changed, _ = s.EncodeParts(&enc)
-	if enc.Encoded != 1 || !changed[Shard(keystore.HashKey(blocked))+1] {
+	if enc.Encoded != 0 || len(changedParts(changed)) != 1 || !changed[ViewShards+1+Shard(keystore.HashKey(blocked))] {
 		t.Fatalf("one key blocked: %d shards encoded, changed %v", enc.Encoded, changedParts(changed))
 	}
 	applyParts(t, view, parts, changed, gen)
@@ -98,20 +99,25 @@ func TestEncodePartsCache(t *testing.T) {
 		t.Fatalf("the module's view serves the blocked key: %+v", e)
 	}
 	// The team gains an rpm_limit: its keys leave the table (their records
-	// did not change; their shards' inputs did).
+	// did not change; the limits did: every key looked at, only the shards
+	// of its 30 keys sent, as overlays or bases).
 	call(t, s, "POST", "/team/update", `{"team_id":"t1","rpm_limit":10}`)
-	want := map[int]bool{0: true}
+	want := map[int]bool{}
 	for i := 0; i < 300; i += 10 {
-		want[Shard(keystore.HashKey(keys[i]))+1] = true
+		want[Shard(keystore.HashKey(keys[i]))] = true
 	}
 	gen, parts, changed, _ = s.EncodeParts(&enc)
-	if len(changedParts(changed)) != len(want) {
-		t.Fatalf("team limits: changed %v, want the shards of its 30 keys and the common part (%d)", changedParts(changed), len(want))
+	if enc.Looked != 300 || !changed[0] {
+		t.Fatalf("team limits: %d keys looked at, common part changed %v", enc.Looked, changed[0])
 	}
+	got := map[int]bool{}
 	for _, i := range changedParts(changed) {
-		if !want[i] {
-			t.Fatalf("team limits: part %d changed", i)
+		if i > 0 {
+			got[(i-1)%ViewShards] = true
 		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("team limits: shards sent %v, want its keys' %v", got, want)
 	}
 	applyParts(t, view, parts, changed, gen)
 	if view.Len() != 270 {
@@ -126,8 +132,8 @@ func TestEncodePartsCache(t *testing.T) {
 	if err := s.refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, changed, _ := s.EncodeParts(&enc); enc.Encoded != 0 || len(changedParts(changed)) != 0 {
-		t.Fatalf("reload without changes: %d shards encoded, changed %v", enc.Encoded, changedParts(changed))
+	if _, _, changed, _ := s.EncodeParts(&enc); enc.Encoded != 0 || len(changedParts(changed)) != 0 || enc.Looked != 0 {
+		t.Fatalf("reload without changes: %d shards encoded, %d keys looked at, changed %v", enc.Encoded, enc.Looked, changedParts(changed))
 	}
 	other := keystore.HashKey(keys[3])
 	k, err := ks.GetKey(ctx, other)
@@ -138,8 +144,8 @@ func TestEncodePartsCache(t *testing.T) {
 	must(t, ks.PutKey(ctx, k))
 	must(t, s.refresh(ctx))
 	gen, parts, changed, _ = s.EncodeParts(&enc)
-	if enc.Encoded != 1 || !changed[Shard(other)+1] {
-		t.Fatalf("reload with one key changed: %d shards encoded, changed %v", enc.Encoded, changedParts(changed))
+	if enc.Looked != 1 || len(changedParts(changed)) != 1 || !changed[Shard(other)+1] && !changed[ViewShards+1+Shard(other)] {
+		t.Fatalf("reload with one key changed: %d keys looked at, changed %v", enc.Looked, changedParts(changed))
 	}
 	applyParts(t, view, parts, changed, gen)
 	if _, e := view.Authorize(ctx, other, keys[3], []string{"m"}); e == nil || e.Type != "key_model_access_denied" {
@@ -190,11 +196,9 @@ func BenchmarkEncodeParts(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				i++
-				s.mu.Lock()
-				s.spend[tok] = float64(i)
-				s.mu.Unlock()
-				if _, _, _, err := s.EncodeParts(&e); err != nil || e.Encoded != 1 {
-					b.Fatal(err, e.Encoded)
+				setSpendForBench(s, tok, float64(i))
+				if _, _, _, err := s.EncodeParts(&e); err != nil || e.Encoded+e.Overlays != 1 {
+					b.Fatal(err, e.Encoded, e.Overlays)
 				}
 			}
 		})
