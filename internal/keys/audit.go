@@ -30,6 +30,8 @@ const (
 	AuditKeyTable  = "LiteLLM_VerificationToken"
 	AuditTeamTable = "LiteLLM_TeamTable"
 	AuditUserTable = "LiteLLM_UserTable"
+	// AuditModelTable: /model/new|update|delete (store_model_in_db).
+	AuditModelTable = "LiteLLM_ProxyModelTable"
 	proxyAdminName = "default_user_id"
 	// auditQueue bounds the rows waiting to be written.
 	auditQueue = 4096
@@ -142,6 +144,7 @@ var auditedRoutes = map[string]string{
 	"block": AuditKeyTable, "unblock": AuditKeyTable,
 	"team/new": AuditTeamTable, "team/update": AuditTeamTable, "team/delete": AuditTeamTable,
 	"user/new": AuditUserTable, "user/update": AuditUserTable, "user/delete": AuditUserTable,
+	"model/new": AuditModelTable, "model/update": AuditModelTable, "model/delete": AuditModelTable,
 }
 
 // Handle serves one management request; it returns the status and JSON
@@ -151,15 +154,15 @@ func (s *Service) Handle(ctx context.Context, method, rawPath string, body []byt
 		q, _ := url.ParseQuery(query)
 		return s.handleAudit(ctx, method, path, q, c)
 	}
-	ac := s.auditBegin(method, rawPath, body, c)
+	ac := s.auditBegin(ctx, method, rawPath, body, c)
 	status, out := s.handle(ctx, method, rawPath, body, c)
 	if ac != nil && status/100 == 2 {
-		ac.finish(out)
+		ac.finish(ctx, out)
 	}
 	return status, out
 }
 
-func (s *Service) auditBegin(method, rawPath string, body []byte, c Caller) *auditCall {
+func (s *Service) auditBegin(ctx context.Context, method, rawPath string, body []byte, c Caller) *auditCall {
 	a := s.auditor()
 	a.mu.Lock()
 	on := a.on
@@ -188,6 +191,20 @@ func (s *Service) auditBegin(method, rawPath string, body []byte, c Caller) *aud
 		}
 	}
 	ac := &auditCall{s: s, a: a, name: name, req: req, c: c, table: table, before: map[string]json.RawMessage{}}
+	if name == "model/update" || name == "model/delete" {
+		// The stored row (LiteLLM_ProxyModelTable's: its credentials
+		// encrypted, as LiteLLM's rows hold them).
+		id, _ := req["id"].(string)
+		if info, _ := req["model_info"].(map[string]any); name == "model/update" {
+			id, _ = info["id"].(string)
+		}
+		if row := s.modelRow(ctx, id); row != nil {
+			if b, err := json.Marshal(row); err == nil {
+				ac.before[id], ac.ids = b, []string{id}
+			}
+		}
+		return ac
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	keep := func(id string, row any) {
@@ -250,11 +267,41 @@ func (s *Service) auditBegin(method, rawPath string, body []byte, c Caller) *aud
 	return ac
 }
 
+// modelRow is the stored deployment id (nil: none).
+func (s *Service) modelRow(ctx context.Context, id string) *keystore.ModelRow {
+	if id == "" {
+		return nil
+	}
+	rows, err := s.o.Store.ListModels(ctx)
+	if err != nil {
+		return nil
+	}
+	for _, r := range rows {
+		if r.ModelID == id {
+			return r
+		}
+	}
+	return nil
+}
+
 // finish queues the rows of a change that succeeded (out: its answer).
-func (ac *auditCall) finish(out []byte) {
+func (ac *auditCall) finish(ctx context.Context, out []byte) {
 	var resp map[string]any
 	_ = json.Unmarshal(out, &resp)
 	switch ac.name {
+	case "model/new", "model/update":
+		id, _ := resp["model_id"].(string)
+		action := "created"
+		if ac.name == "model/update" {
+			action = "updated"
+		}
+		if row := ac.s.modelRow(ctx, id); row != nil {
+			ac.add(action, id, ac.before[id], row)
+		}
+	case "model/delete":
+		for _, id := range ac.ids {
+			ac.add("deleted", id, ac.before[id], map[string]any{})
+		}
 	case "generate":
 		id, _ := resp["token_id"].(string)
 		ac.add("created", id, nil, withoutSecrets(resp))

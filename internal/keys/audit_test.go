@@ -184,3 +184,55 @@ func tickingService(t *testing.T, ks keystore.Store) *Service {
 	}
 	return s
 }
+
+// TestAuditLogModelRoutes (D79): /model/new, /model/update and
+// /model/delete (store_model_in_db) leave LiteLLM_ProxyModelTable rows:
+// the stored row (its credentials encrypted, never in clear) after and
+// before the change.
+func TestAuditLogModelRoutes(t *testing.T) {
+	ctx := context.Background()
+	s := tickingService(t, embedded(t))
+	defer s.Close()
+	s.SetModelSettings(ModelSettings{StoreInDB: true, Secret: "k", Apply: func(context.Context) error { return nil }})
+	s.SetAuditLog(true, nil)
+	master := Caller{Admin: true, MasterHash: keystore.HashKey("sk-master")}
+	for _, c := range []struct{ path, body string }{
+		{"/model/new", `{"model_name":"db-model","litellm_params":{"model":"openai/gpt-4o","api_key":"sk-provider-secret"},"model_info":{"id":"m-1"}}`},
+		{"/model/update", `{"model_info":{"id":"m-1"},"litellm_params":{"rpm":10}}`},
+		{"/model/delete", `{"id":"m-1"}`},
+	} {
+		if st, out := s.Handle(ctx, "POST", c.path, []byte(c.body), master); st != 200 {
+			t.Fatalf("%s: %d %s", c.path, st, out)
+		}
+	}
+	s.WaitAuditLog(ctx)
+	st, out := s.Handle(ctx, "GET", "/audit?sort_order=asc&table_name=LiteLLM_ProxyModelTable", nil, master)
+	if st != 200 || strings.Contains(string(out), "sk-provider-secret") {
+		t.Fatalf("/audit: %d %s", st, out)
+	}
+	var page struct {
+		Logs []map[string]any `json:"audit_logs"`
+	}
+	_ = json.Unmarshal(out, &page)
+	if len(page.Logs) != 3 {
+		t.Fatalf("rows %s", out)
+	}
+	for i, action := range []string{"created", "updated", "deleted"} {
+		if r := page.Logs[i]; r["action"] != action || r["object_id"] != "m-1" || r["table_name"] != "LiteLLM_ProxyModelTable" {
+			t.Errorf("row %d: %v", i, r)
+		}
+	}
+	created := page.Logs[0]["updated_values"].(map[string]any)
+	if created["model_name"] != "db-model" || created["litellm_params"].(map[string]any)["api_key"] == nil {
+		t.Errorf("created: %v", created)
+	}
+	if bv := page.Logs[1]["before_value"].(map[string]any); bv["model_id"] != "m-1" {
+		t.Errorf("updated: before %v", bv)
+	}
+	if uv := page.Logs[1]["updated_values"].(map[string]any); uv["litellm_params"].(map[string]any)["rpm"] == nil {
+		t.Errorf("updated: after %v", uv)
+	}
+	if bv := page.Logs[2]["before_value"].(map[string]any); bv["model_id"] != "m-1" {
+		t.Errorf("deleted: before %v", bv)
+	}
+}
