@@ -32,7 +32,7 @@ const (
 	AuditUserTable = "LiteLLM_UserTable"
 	// AuditModelTable: /model/new|update|delete (store_model_in_db).
 	AuditModelTable = "LiteLLM_ProxyModelTable"
-	proxyAdminName = "default_user_id"
+	proxyAdminName  = "default_user_id"
 	// auditQueue bounds the rows waiting to be written.
 	auditQueue = 4096
 )
