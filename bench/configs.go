@@ -80,6 +80,14 @@ func RedisSmallConfig(fakeURL, redisAddr string) string {
 	return strings.Replace(RedisConfig(fakeURL, redisAddr), "rpm: 1000000\n", "rpm: 50\n", 1)
 }
 
+// ParallelConfig is the typical config with max_parallel_requests on each
+// deployment (never reached by the bench) and least-busy routing: the
+// module counts every try in flight (D77); before, ext_proc served it.
+func ParallelConfig(fakeURL string) string {
+	s := strings.Replace(TypicalConfig(fakeURL, ""), "routing_strategy: simple-shuffle", "routing_strategy: least-busy", 1)
+	return strings.ReplaceAll(s, "      api_key: sk-fake", "      max_parallel_requests: 1000\n      api_key: sk-fake")
+}
+
 // AnthropicConfig is three Anthropic deployments on the fake provider: the
 // gateway translates every request and response (OpenAI ⇄ Messages API).
 func AnthropicConfig(fakeURL string) string {

@@ -13,7 +13,7 @@ import (
 type VariantSide struct {
 	Label  string
 	Bin    string // "" = o.LLMGateBin
-	Config string // "redis", "redis-small", "anthropic" or "typical"
+	Config string // "redis", "redis-small", "anthropic", "parallel" or "typical"
 	Args   []string
 }
 
@@ -77,6 +77,8 @@ func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSi
 			yaml, model = AnthropicConfig(fakeURL), AnthropicModelGroup
 		case "typical":
 			yaml, model = TypicalConfig(fakeURL, ""), ModelGroup
+		case "parallel":
+			yaml, model = ParallelConfig(fakeURL), ModelGroup
 		default:
 			return nil, fmt.Errorf("unknown config %q (redis, anthropic, typical, plain)", sd.Config)
 		}

@@ -23,7 +23,6 @@ import (
 type holdingProvider struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
-	cond *sync.Cond
 	open bool
 	now  map[string]int // in flight
 	peak map[string]int
@@ -32,14 +31,12 @@ type holdingProvider struct {
 
 func startHoldingProvider(t *testing.T) *holdingProvider {
 	p := &holdingProvider{now: map[string]int{}, peak: map[string]int{}, all: map[string]int{}}
-	p.cond = sync.NewCond(&p.mu)
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		dep, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		p.mu.Lock()
 		p.now[dep]++
 		p.all[dep]++
 		p.peak[dep] = max(p.peak[dep], p.now[dep])
-		p.cond.Broadcast()
 		deadline := time.Now().Add(20 * time.Second)
 		for !p.open && time.Now().Before(deadline) {
 			p.mu.Unlock()
@@ -47,7 +44,6 @@ func startHoldingProvider(t *testing.T) *holdingProvider {
 			p.mu.Lock()
 		}
 		p.now[dep]--
-		p.cond.Broadcast()
 		p.mu.Unlock()
 		w.Header().Set("content-type", "application/json")
 		fmt.Fprint(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)
@@ -69,43 +65,38 @@ func (p *holdingProvider) release() {
 	p.mu.Unlock()
 }
 
-// waitCalls waits until n calls in all reached the provider (false: not in 10 s).
-func (p *holdingProvider) waitCalls(n int) bool {
+// waitFor waits until ok holds of the calls so far and those in flight
+// (false: not in 10 s).
+func (p *holdingProvider) waitFor(ok func(all, now map[string]int) bool) bool {
 	deadline := time.Now().Add(10 * time.Second)
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	for time.Now().Before(deadline) {
-		sum := 0
-		for _, v := range p.all {
-			sum += v
-		}
-		if sum >= n {
+		p.mu.Lock()
+		done := ok(p.all, p.now)
+		p.mu.Unlock()
+		if done {
 			return true
 		}
-		p.mu.Unlock()
 		time.Sleep(5 * time.Millisecond)
-		p.mu.Lock()
 	}
 	return false
 }
 
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// waitCalls waits until n calls in all reached the provider.
+func (p *holdingProvider) waitCalls(n int) bool {
+	return p.waitFor(func(all, _ map[string]int) bool { return sum(all) >= n })
+}
+
 // waitIdle waits until nothing is in flight at the provider.
 func (p *holdingProvider) waitIdle() {
-	deadline := time.Now().Add(10 * time.Second)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for time.Now().Before(deadline) {
-		busy := 0
-		for _, v := range p.now {
-			busy += v
-		}
-		if busy == 0 {
-			return
-		}
-		p.mu.Unlock()
-		time.Sleep(5 * time.Millisecond)
-		p.mu.Lock()
-	}
+	p.waitFor(func(_, now map[string]int) bool { return sum(now) == 0 })
 }
 
 func (p *holdingProvider) counts() (all, peak map[string]int) {
@@ -203,12 +194,8 @@ func TestModuleParallelLimits(t *testing.T) {
 			deadline := time.Now().Add(10 * time.Second)
 			for time.Now().Before(deadline) {
 				all, _ := p.counts()
-				sum := 0
-				for _, v := range all {
-					sum += v
-				}
-				if sum > arrived {
-					arrived = sum
+				if n := sum(all); n > arrived {
+					arrived = n
 					break
 				}
 				select {

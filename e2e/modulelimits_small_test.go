@@ -9,9 +9,6 @@ import (
 	"time"
 
 	"github.com/openai/openai-go/v3"
-
-	"github.com/llmgate/llmgate/internal/fakeprovider"
-	"github.com/llmgate/llmgate/internal/store/redistest"
 )
 
 // limitTally is what openai-go saw of a batch of requests.
@@ -71,13 +68,7 @@ func sendOpenAI(t *testing.T, g *Gateway, group string, n, conc int) limitTally 
 // the limit is never passed, it is reached exactly when both instances
 // send, and exactly when only one does (the other holds no lease).
 func TestModuleLimitsSmallRPM(t *testing.T) {
-	rd := redistest.StartServer(t)
-	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	cfg := limitsConfig(fake.URL(), rd.Addr(), 20)
-	ga := startGateway(t, cfg)
-	gb := startGateway(t, cfg)
-	waitLog(t, ga, "llmgate module: config")
-	waitLog(t, gb, "llmgate module: config")
+	_, fake, ga, gb := moduleGatewayPair(t, func(fake, rd string) string { return limitsConfig(fake, rd, 20) })
 
 	run := func(t *testing.T, both bool) {
 		fake.Reset()

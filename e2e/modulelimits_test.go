@@ -46,13 +46,7 @@ general_settings:
 // deployment, and serves the group again once the cooldown ended. Before
 // D67 the module handed every request on whenever Redis was configured.
 func TestModuleSharedCooldowns(t *testing.T) {
-	rd := redistest.StartServer(t)
-	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	cfg := sharedCooldownConfig(fake.URL(), rd.Addr())
-	ga := startGateway(t, cfg)
-	gb := startGateway(t, cfg)
-	waitLog(t, ga, "llmgate module: config")
-	waitLog(t, gb, "llmgate module: config")
+	rd, fake, ga, gb := moduleGatewayPair(t, sharedCooldownConfig)
 
 	served := func(g *Gateway, n int, what string) int {
 		t.Helper()
@@ -101,6 +95,21 @@ func TestModuleSharedCooldowns(t *testing.T) {
 	if fake.Count("/sh-a/") == 0 || fake.Count("/sh-b/") == 0 {
 		t.Errorf("after the cooldown: sh-a %d, sh-b %d calls; want both used", fake.Count("/sh-a/"), fake.Count("/sh-b/"))
 	}
+}
+
+// moduleGatewayPair starts a Redis, a fake provider and two module-mode
+// gateways on config(fake URL, Redis address), and waits until both
+// modules applied it.
+func moduleGatewayPair(t *testing.T, config func(fake, redisAddr string) string) (*redistest.Server, *fakeprovider.Server, *Gateway, *Gateway) {
+	t.Helper()
+	rd := redistest.StartServer(t)
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	cfg := config(fake.URL(), rd.Addr())
+	ga := startGateway(t, cfg)
+	gb := startGateway(t, cfg)
+	waitLog(t, ga, "llmgate module: config")
+	waitLog(t, gb, "llmgate module: config")
+	return rd, fake, ga, gb
 }
 
 // coolThrough is coolThroughA with the 429's Retry-After (seconds).
@@ -181,13 +190,7 @@ func usageTotal(t *testing.T, r reply) int64 {
 // Redis; the tokens of every answer (JSON and streams) reach Redis exactly;
 // with Redis stopped both keep serving from local state.
 func TestModuleLimitsRedis(t *testing.T) {
-	rd := redistest.StartServer(t)
-	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	cfg := limitsConfig(fake.URL(), rd.Addr(), 100)
-	ga := startGateway(t, cfg)
-	gb := startGateway(t, cfg)
-	waitLog(t, ga, "llmgate module: config")
-	waitLog(t, gb, "llmgate module: config")
+	rd, fake, ga, gb := moduleGatewayPair(t, func(fake, rd string) string { return limitsConfig(fake, rd, 100) })
 	rc := redis.NewClient(&redis.Options{Addr: rd.Addr()})
 	t.Cleanup(func() { _ = rc.Close() })
 	ctx := context.Background()
