@@ -65,10 +65,17 @@ func limitTry(s *stream, f C.uintptr_t, d *model.Deployment) bool {
 }
 
 // countSlowTry counts a try that is not fast (the attempt filter serves
-// it): its deployment is llmgate.ctx "d" at the try's attempt number, or
-// its cluster's own.
+// it): in flight, and to its deployment's rpm lease when the module holds
+// one with allowance left (marked for the attempt filter, which then counts
+// nothing: extproc/modulelimits_leased.go); false when it was refused. Its
+// deployment is llmgate.ctx "d" at the try's attempt number, or its
+// cluster's own.
 func countSlowTry(s *stream, f C.uintptr_t) bool {
-	if inflightFilter.Load() == nil {
+	if _, ok := getHeader(f, extproc.LeasedTryHeader); ok {
+		removeHeader(f, extproc.LeasedTryHeader) // only the module marks a try
+	}
+	counting := inflightFilter.Load() != nil
+	if !counting && !leases.Any() {
 		return true
 	}
 	t := upTable.Load()
@@ -87,7 +94,13 @@ func countSlowTry(s *stream, f C.uintptr_t) bool {
 	if ue == nil {
 		return true
 	}
-	return countTry(s, f, ue.d)
+	if counting && !countTry(s, f, ue.d) {
+		return false
+	}
+	if ue.d.Limits.RPM > 0 && leases.ChargeSlowTry(ue.d.ID) {
+		setHeader(f, extproc.LeasedTryHeader, "1")
+	}
+	return true
 }
 
 // releaseTry ends the try's count (the filter's destroy hook).

@@ -105,7 +105,7 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	bg := context.Background()
 	o := router.Outcome{DeploymentID: t.d.ID, Group: t.a.ModelGroup, Stream: t.rc.Stream}
 	// Count the call (rpm, in flight) only when something reads the counts.
-	if st.countCalls {
+	if st.countCalls && !s.leasedTry(h) { // (a try on the module's lease: modulelimits_leased.go)
 		br, err := st.Router.Begin(bg, t.d.ID)
 		if err == nil && !br.Allowed {
 			o.Status, o.Class = 429, translator.ErrRateLimit
