@@ -313,7 +313,7 @@ func (ac *auditCall) finish(ctx context.Context, out []byte) {
 		ac.add("created", id, nil, withoutSecrets(resp))
 	case "update", "team/update", "user/update":
 		for _, id := range ac.ids {
-			ac.add("updated", id, ac.before[id], withoutSecrets(ac.req))
+			ac.add("updated", id, ac.before[id], ac.storedMetadata(id, withoutSecrets(ac.req)))
 		}
 	case "regenerate":
 		for _, id := range ac.ids {
@@ -328,6 +328,39 @@ func (ac *auditCall) finish(ctx context.Context, out []byte) {
 			ac.add("deleted", id, ac.before[id], map[string]any{})
 		}
 	}
+}
+
+// storedMetadata puts the stored row's metadata in place of the request's:
+// the request may carry callback credentials in clear, the row holds them
+// encrypted (D74), as LiteLLM stores them.
+func (ac *auditCall) storedMetadata(id string, uv map[string]any) map[string]any {
+	if _, ok := uv["metadata"]; !ok {
+		return uv
+	}
+	s := ac.s
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var md map[string]any
+	switch ac.name {
+	case "update":
+		if k := s.keys[id]; k != nil {
+			md = k.Metadata
+		}
+	case "team/update":
+		if t := s.teams[id]; t != nil {
+			md = t.Metadata
+		}
+	case "user/update":
+		if u := s.users[id]; u != nil {
+			md = u.Metadata
+		}
+	}
+	if md == nil {
+		delete(uv, "metadata")
+	} else {
+		uv["metadata"] = md
+	}
+	return uv
 }
 
 // withoutSecrets drops a raw virtual key from a logged object (LiteLLM's

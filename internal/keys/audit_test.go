@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ func testAuditLogRoutes(t *testing.T, open func(t *testing.T) keystore.Store) {
 	ctx := context.Background()
 	ks := open(t)
 	s := tickingService(t, ks)
+	s.SetSaltKey("salt-1") // callback credentials stored encrypted (D74)
 	master := Caller{Admin: true, MasterHash: keystore.HashKey("sk-master")}
 	do := func(method, path, body string, c Caller) map[string]any {
 		t.Helper()
@@ -69,7 +71,7 @@ func testAuditLogRoutes(t *testing.T, open func(t *testing.T) keystore.Store) {
 	}
 	team := do("POST", "/team/new", `{"team_alias":"blue"}`, master)
 	tid := team["team_id"].(string)
-	do("POST", "/team/update", `{"team_id":"`+tid+`","max_budget":3}`, master)
+	do("POST", "/team/update", `{"team_id":"`+tid+`","max_budget":3,"metadata":{"logging":[{"callback_name":"langfuse","callback_vars":{"langfuse_secret_key":"lf-secret-in-clear"}}]}}`, master)
 	user := do("POST", "/user/new", `{"user_alias":"bob"}`, master)
 	uid := user["user_id"].(string)
 	do("POST", "/user/delete", `{"user_ids":["`+uid+`"]}`, master)
@@ -129,9 +131,12 @@ func testAuditLogRoutes(t *testing.T, open func(t *testing.T) keystore.Store) {
 		t.Errorf("rotated: %v", rot)
 	}
 	for _, r := range rows {
-		if b, _ := json.Marshal(r); json.Valid(b) && (strings.Contains(string(b), raw) || strings.Contains(string(b), raw0)) {
-			t.Fatalf("a raw key in the audit log: %s", b)
+		if b, _ := json.Marshal(r); json.Valid(b) && (strings.Contains(string(b), raw) || strings.Contains(string(b), raw0) || strings.Contains(string(b), "lf-secret-in-clear")) {
+			t.Fatalf("a raw key or a callback credential in clear in the audit log: %s", b)
 		}
+	}
+	if uv := rows[7].(row)["updated_values"].(row); uv["max_budget"] != 3.0 || !strings.Contains(fmt.Sprint(uv["metadata"]), "litellm_enc::") {
+		t.Errorf("team update: %v", uv)
 	}
 	mu.Lock()
 	if len(sunk) != len(want) || sunk[0].ObjectID != tok || sunk[len(sunk)-1].Action != "deleted" {
