@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -26,12 +25,11 @@ func TestMasterKeyRotationInstances(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{APIKeys: []string{"sk-provider", "sk-stored-secret"}})
 	pg := pgtest.Start(t)
 	rd := redistest.StartServer(t)
-	host, port, _ := strings.Cut(rd.Addr(), ":")
 	for _, tc := range []struct {
 		name, extra string
 		restart     bool
 	}{
-		{"redis", fmt.Sprintf("router_settings:\n  redis_host: %s\n  redis_port: %s\n", host, port), false},
+		{"redis", redisRouterSettings(rd.Addr()), false},
 		{"no redis", "  user_api_key_cache_ttl: 1\n", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

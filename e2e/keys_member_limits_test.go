@@ -9,7 +9,6 @@ import (
 
 	"github.com/llmgate/llmgate/internal/fakeprovider"
 	"github.com/llmgate/llmgate/internal/store/pgtest"
-	"github.com/llmgate/llmgate/internal/store/redistest"
 )
 
 // runTeamMemberLimits: a team's default member rpm (/team/new
@@ -110,14 +109,7 @@ func TestTeamMemberLimitsPostgres(t *testing.T) {
 // across two llmgate instances on one database: of 6 requests in one UTC
 // minute, 3 through each instance, exactly the limit (4) are answered.
 func TestTeamMemberLimitSharedRedis(t *testing.T) {
-	rd := redistest.StartServer(t)
-	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	pg := pgtest.Start(t)
-	url := pg.NewDatabase(t)
-	host, port, _ := strings.Cut(rd.Addr(), ":")
-	cfg := keysConfig(fake.URL(), url) + fmt.Sprintf("  user_api_key_cache_ttl: 1\nrouter_settings:\n  redis_host: %s\n  redis_port: %s\n", host, port)
-	ga := startGateway(t, cfg)
-	gb := startGateway(t, cfg)
+	ga, gb := keysOnSharedRedis(t, nil)
 	ka, kb := keyAPI{t, ga}, keyAPI{t, gb}
 	for try := 0; try < 2; try++ {
 		team := fmt.Sprintf("shared-member-%d", try)

@@ -1,14 +1,9 @@
 package e2e
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/llmgate/llmgate/internal/fakeprovider"
-	"github.com/llmgate/llmgate/internal/store/pgtest"
-	"github.com/llmgate/llmgate/internal/store/redistest"
 )
 
 // TestModelBudgetWindowsSharedRedis (D73): per-model budget windows are
@@ -19,14 +14,7 @@ import (
 // request-filter stream), with LiteLLM's budget_exceeded; b's /key/info reports
 // a's spend.
 func TestModelBudgetWindowsSharedRedis(t *testing.T) {
-	rd := redistest.StartServer(t)
-	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	pg := pgtest.Start(t)
-	url := pg.NewDatabase(t)
-	host, port, _ := strings.Cut(rd.Addr(), ":")
-	cfg := keysConfig(fake.URL(), url) + fmt.Sprintf("  user_api_key_cache_ttl: 1\nrouter_settings:\n  redis_host: %s\n  redis_port: %s\n", host, port)
-	ga := startGatewayArgs(t, cfg, moduleArgs, "LLMGATE_DATA_DIR="+t.TempDir())
-	gb := startGatewayArgs(t, cfg, moduleArgs, "LLMGATE_DATA_DIR="+t.TempDir())
+	ga, gb := keysOnSharedRedis(t, moduleArgs)
 	waitLog(t, ga, "llmgate module: config")
 	waitLog(t, gb, "llmgate module: config")
 	ka, kb := keyAPI{t, ga}, keyAPI{t, gb}

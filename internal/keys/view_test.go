@@ -139,14 +139,7 @@ func TestPublishViewSpendInterval(t *testing.T) {
 // push after one key changed).
 func BenchmarkSnapshot(b *testing.B) {
 	for _, n := range []int{1000, 100000} {
-		s := NewView()
-		sn := &Snapshot{}
-		for i := 0; i < n; i++ {
-			mb := 10.0
-			sn.Keys = append(sn.Keys, &keystore.Key{Token: keystore.HashKey(fmt.Sprintf("sk-%022d", i)), KeyAlias: fmt.Sprintf("app-%d", i),
-				Models: []string{"gpt-4o", "gpt-4o-mini"}, MaxBudget: &mb, Spend: 1.5, TeamID: "team-1", UserID: fmt.Sprintf("user-%d", i%100)})
-		}
-		s.ApplySnapshot(sn)
+		s, _ := benchView(n)
 		var parts [][]byte
 		size := 0
 		for _, p := range s.Snapshot().Split() {

@@ -9,6 +9,20 @@ import (
 	"github.com/llmgate/llmgate/internal/keystore"
 )
 
+// benchView is a module view holding n keys of one team and 100 users
+// (the benchmarks' table), with the Snapshot it was made from.
+func benchView(n int) (*Service, *Snapshot) {
+	s := NewView()
+	sn := &Snapshot{}
+	for i := 0; i < n; i++ {
+		mb := 10.0
+		sn.Keys = append(sn.Keys, &keystore.Key{Token: keystore.HashKey(fmt.Sprintf("sk-%022d", i)), KeyAlias: fmt.Sprintf("app-%d", i),
+			Models: []string{"gpt-4o", "gpt-4o-mini"}, MaxBudget: &mb, Spend: 1.5, TeamID: "team-1", UserID: fmt.Sprintf("user-%d", i%100)})
+	}
+	s.ApplySnapshot(sn)
+	return s, sn
+}
+
 // setSpendForBench changes one key's current spend as the spend sink does.
 func setSpendForBench(s *Service, tok string, v float64) {
 	s.mu.Lock()
@@ -23,15 +37,7 @@ func setSpendForBench(s *Service, tok string, v float64) {
 // and apply of them (module-ns/op).
 func BenchmarkKeyChangePush(b *testing.B) {
 	for _, n := range []int{10000, 100000} {
-		s := NewView()
-		s.view.on.Store(true)
-		sn := &Snapshot{}
-		for i := 0; i < n; i++ {
-			mb := 10.0
-			sn.Keys = append(sn.Keys, &keystore.Key{Token: keystore.HashKey(fmt.Sprintf("sk-%022d", i)), KeyAlias: fmt.Sprintf("app-%d", i),
-				Models: []string{"gpt-4o", "gpt-4o-mini"}, MaxBudget: &mb, Spend: 1.5, TeamID: "team-1", UserID: fmt.Sprintf("user-%d", i%100)})
-		}
-		s.ApplySnapshot(sn)
+		s, sn := benchView(n)
 		b.Run(fmt.Sprintf("%d/one-key-changed", n), func(b *testing.B) {
 			var e PartsEncoder
 			gen, parts, _, err := s.EncodeParts(&e)
