@@ -42,5 +42,37 @@ func (s *Service) OnTry(t outcome.Try) {
 	}
 	s.Record(SpendEvent{RequestID: t.CallID, CallType: callType, KeyToken: t.KeyHash, TeamID: t.TeamID, UserID: t.UserID,
 		EndUser: t.EndUser, Model: t.Model, ModelGroup: t.ModelGroup, ModelID: t.DeploymentID, Provider: t.Provider,
-		Cost: t.Cost, PromptTokens: int64(t.PromptTokens), CompletionTokens: int64(t.CompletionTokens), Start: t.Start, End: end})
+		Cost: t.Cost, PromptTokens: int64(t.PromptTokens), CompletionTokens: int64(t.CompletionTokens), Start: t.Start, End: end,
+		Tags: s.keyTags(t.KeyHash)})
+}
+
+// keyTags are a key's tags (its metadata.tags, as /key/generate keeps them),
+// the spend log's request_tags (D78: /spend/tags sums them).
+func (s *Service) keyTags(token string) []string {
+	if token == "" {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	k := s.keys[token]
+	if k == nil {
+		if a := s.activeTokenLocked(token); a != "" {
+			k = s.keys[a]
+		}
+	}
+	if k == nil {
+		return nil
+	}
+	var out []string
+	switch v := k.Metadata["tags"].(type) {
+	case []string:
+		out = append(out, v...)
+	case []any:
+		for _, x := range v {
+			if str, ok := x.(string); ok {
+				out = append(out, str)
+			}
+		}
+	}
+	return out
 }

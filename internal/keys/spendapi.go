@@ -17,7 +17,7 @@ import (
 var spendRoutes = map[string]bool{}
 
 func init() {
-	for _, r := range []string{"/spend/logs", "/spend/keys", "/spend/users", "/global/spend", "/global/spend/keys", "/global/spend/models"} {
+	for _, r := range []string{"/spend/logs", "/spend/keys", "/spend/users", "/global/spend", "/global/spend/keys", "/global/spend/models", "/spend/tags"} {
 		spendRoutes[r] = true
 		getRoutes["spend"+r] = true
 	}
@@ -66,6 +66,8 @@ func (s *Service) handleSpend(ctx context.Context, path string, q url.Values) (a
 			out = append(out, userView(s.users[id], s.uspnd[id]))
 		}
 		return out, nil
+	case "/spend/tags":
+		return s.spendTags(ctx)
 	case "/global/spend":
 		sum, err := s.o.Store.SpendBy(ctx, keystore.SpendLogFilter{Start: s.now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -30)}, "")
 		if err != nil {
@@ -202,6 +204,33 @@ func (s *Service) spendLogs(ctx context.Context, q url.Values) (any, *Error) {
 		for d := last.AddDate(0, 0, 1); !d.After(end); d = d.AddDate(0, 0, 1) {
 			out = append(out, map[string]any{"startTime": d.Format("2006-01-02"), "spend": 0.0, "users": map[string]float64{}, "models": map[string]float64{}})
 		}
+	}
+	return out, nil
+}
+
+// spendTags is /spend/tags (D78): the spend and log count per request tag
+// over every spend log, LiteLLM's get_spend_by_tags rows
+// ({individual_request_tag, log_count, total_spend}; like LiteLLM it reads
+// no dates), the largest spend first, at most maxSpendRows tags.
+func (s *Service) spendTags(ctx context.Context) (any, *Error) {
+	tags, err := s.o.Store.SpendByTag(ctx, keystore.SpendLogFilter{})
+	if err != nil {
+		return nil, storeError(err)
+	}
+	names := make([]string, 0, len(tags))
+	for n := range tags {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, b := tags[names[i]], tags[names[j]]
+		if a.Spend != b.Spend {
+			return a.Spend > b.Spend
+		}
+		return names[i] < names[j]
+	})
+	out := make([]any, 0, min(len(names), maxSpendRows))
+	for _, n := range names[:min(len(names), maxSpendRows)] {
+		out = append(out, map[string]any{"individual_request_tag": n, "log_count": tags[n].Count, "total_spend": tags[n].Spend})
 	}
 	return out, nil
 }

@@ -2,11 +2,14 @@ package keys
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/llmgate/llmgate/internal/keystore"
+	"github.com/llmgate/llmgate/internal/outcome"
 )
 
 // /spend/logs, /spend/keys, /spend/users, /global/spend* read what the spend
@@ -168,5 +171,37 @@ func TestAccessGroups(t *testing.T) {
 	s.SetAccessGroups(nil) // a reload that drops the group
 	if _, e := s.Authorize(ctx, tok, key, []string{"gpt-x", "gpt-x"}); e == nil {
 		t.Fatal("the group still granted access after it was removed")
+	}
+}
+
+// TestSpendTags (D78): an answered request's key tags go into its spend
+// log's request_tags, and /spend/tags sums spend and logs per tag as
+// LiteLLM's get_spend_by_tags (individual_request_tag, log_count,
+// total_spend), the largest spend first; a key without tags adds none.
+func TestSpendTags(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t, embedded(t), "")
+	defer s.Close()
+	tagged := keystore.HashKey(generate(t, s, `{"tags":["prod","app-a"]}`))
+	other := keystore.HashKey(generate(t, s, `{"metadata":{"tags":["prod"]}}`))
+	plain := keystore.HashKey(generate(t, s, `{}`))
+	for i, c := range []struct {
+		tok  string
+		cost float64
+	}{{tagged, 0.5}, {tagged, 0.25}, {other, 2}, {plain, 4}} {
+		s.OnTry(outcome.Try{CallID: fmt.Sprint("r", i), KeyHash: c.tok, CostKnown: true, Cost: c.cost, Status: 200, Start: clock})
+	}
+	must(t, s.flush(ctx))
+	st, out := s.Handle(ctx, "GET", "/spend/tags", nil, Caller{Admin: true})
+	var rows []map[string]any
+	if err := json.Unmarshal(out, &rows); err != nil || st != 200 {
+		t.Fatalf("/spend/tags: %d %s", st, out)
+	}
+	if len(rows) != 2 || rows[0]["individual_request_tag"] != "prod" || rows[0]["log_count"] != 3.0 || rows[0]["total_spend"] != 2.75 ||
+		rows[1]["individual_request_tag"] != "app-a" || rows[1]["log_count"] != 2.0 || rows[1]["total_spend"] != 0.75 {
+		t.Fatalf("/spend/tags: %s", out)
+	}
+	if st, _ := s.Handle(ctx, "GET", "/spend/tags", nil, Caller{Token: tagged}); st != 401 {
+		t.Fatalf("/spend/tags with a virtual key: %d", st)
 	}
 }

@@ -153,6 +153,7 @@ type Store interface {
 	ModelStore
 	DeprecatedKeyStore
 	MasterKeyStore
+	TagSpendStore
 
 	// PutKey inserts a key or replaces every field of an existing one except
 	// spend: an existing key's spend only changes through AddSpend, so an

@@ -412,6 +412,19 @@ func runSuite(t *testing.T, mk func(t *testing.T) opener) {
 		if byGroup, err := s.SpendBy(ctx, SpendLogFilter{TeamID: "t1"}, "model_group"); err != nil || len(byGroup) != 1 || !near(byGroup["gpt-a"], 0.5) {
 			t.Fatalf("spend by model group: %v %v", byGroup, err)
 		}
+		// Per request tag (D78): a log counts for each of its tags.
+		must(t, s.AddSpend(ctx, &Spend{Logs: []SpendLog{
+			{RequestID: "c", CallType: "acompletion", APIKey: "k1", Spend: 1, StartTime: t0, EndTime: t0, RequestTags: []string{"prod", "app-a"}},
+			{RequestID: "d", CallType: "acompletion", APIKey: "k2", Spend: 2, StartTime: t0.Add(2 * time.Hour), EndTime: t0.Add(2 * time.Hour), RequestTags: []string{"prod"}},
+		}}))
+		tags, err := s.SpendByTag(ctx, SpendLogFilter{})
+		must(t, err)
+		if len(tags) != 2 || tags["prod"].Count != 2 || !near(tags["prod"].Spend, 3) || tags["app-a"].Count != 1 || !near(tags["app-a"].Spend, 1) {
+			t.Fatalf("spend by tag: %+v", tags)
+		}
+		if tags, err := s.SpendByTag(ctx, SpendLogFilter{Start: t0.Add(time.Minute)}); err != nil || len(tags) != 1 || tags["prod"].Count != 1 || !near(tags["prod"].Spend, 2) {
+			t.Fatalf("spend by tag since a time: %+v %v", tags, err)
+		}
 		if _, err := s.SpendBy(ctx, SpendLogFilter{}, "1; DROP TABLE x"); err == nil {
 			t.Fatal("an unknown column was accepted")
 		}
