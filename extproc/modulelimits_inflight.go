@@ -77,14 +77,17 @@ func (l *ModuleLimits) InFlight(id string) int64 {
 	return 0
 }
 
-// inFlightAll is every counted deployment's count (nil: none counted).
+// inFlightAll is the count of every deployment with tries in flight (one
+// left out has none; nil: none).
 func (l *ModuleLimits) inFlightAll() map[string]int64 {
 	var out map[string]int64
 	l.par.Range(func(k, v any) bool {
-		if out == nil {
-			out = map[string]int64{}
+		if n := v.(*atomic.Int64).Load(); n > 0 {
+			if out == nil {
+				out = map[string]int64{}
+			}
+			out[k.(string)] = n
 		}
-		out[k.(string)] = max(v.(*atomic.Int64).Load(), 0)
 		return true
 	})
 	return out

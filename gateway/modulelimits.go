@@ -205,8 +205,8 @@ func (lz *leaser) handle(s grpc.ServerStream) error {
 // report takes in what the module used and wants.
 func (lz *leaser) report(u *extproc.LeaseUse) {
 	lz.mu.Lock()
-	if lz.inflight && u.InFlight != nil {
-		lz.par = u.InFlight
+	if lz.inflight {
+		lz.par = u.InFlight // (a deployment left out has nothing in flight)
 	}
 	for id, x := range u.Deps {
 		if w := lz.wins[id]; w != nil && w.minute == x.Minute && w.limit == x.Limit {
@@ -426,14 +426,16 @@ func (s *leaseViewStore) Begin(ctx context.Context, id string, lim store.Limits)
 	return res, err
 }
 
-// deployment reports whether id is a deployment of the config in force.
+// deployment reports whether id is a deployment of the config in force
+// whose tries the module counts (not a mock, answered by the gateway, nor
+// a `model: "*"` deployment, which the module's upstream table leaves out).
 func (lz *leaser) deployment(id string) bool {
 	m := lz.model()
 	if m == nil {
 		return false
 	}
-	_, ok := m.Deployment(id)
-	return ok
+	d, ok := m.Deployment(id)
+	return ok && !d.Mock() && !d.AnyProvider
 }
 
 // Read implements store.Store: when the module counts the tries in flight
@@ -446,9 +448,9 @@ func (s *leaseViewStore) Read(ctx context.Context, ids []string, opt store.ReadO
 	}
 	s.lz.mu.Lock()
 	defer s.lz.mu.Unlock()
-	for id, n := range s.lz.par {
-		if st, ok := out[id]; ok {
-			st.InFlight = n
+	for id, st := range out {
+		if s.lz.deployment(id) {
+			st.InFlight = s.lz.par[id] // (absent: none in flight)
 			out[id] = st
 		}
 	}

@@ -201,6 +201,11 @@ model_list:
 	if err != nil || got[id].InFlight != 3 {
 		t.Fatalf("Read: %+v %v, want the module's 3 in flight", got[id], err)
 	}
+	// A report without the deployment: nothing in flight any more.
+	f.lz.report(&extproc.LeaseUse{})
+	if got, _ := f.st.Read(ctx, []string{id}, store.ReadOptions{}); got[id].InFlight != 0 {
+		t.Fatalf("after a report without it: %d in flight, want 0", got[id].InFlight)
+	}
 	// Other ids counted in the store (virtual keys' limits) keep theirs.
 	for i, want := range []bool{true, false} {
 		if res, _ := f.st.Begin(ctx, "key:abc", store.Limits{MaxParallel: 1}); res.Allowed != want {
