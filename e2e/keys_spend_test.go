@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -75,7 +76,7 @@ func runSpendRoutes(t *testing.T, start func(fake, hook string) *Gateway) {
 	k := keyAPI{t, g}
 	// The day the requests begin: a run that crosses midnight UTC spreads them over two days.
 	firstDay := time.Now().UTC().Truncate(24 * time.Hour)
-	key, token := k.generate(`{"models":["beta"],"soft_budget":0.0001,"key_alias":"soft-key"}`)
+	key, token := k.generate(`{"models":["beta"],"soft_budget":0.0001,"key_alias":"soft-key","tags":["soft-app"]}`)
 	t.Run("models: [an access group] allows the group's models only", func(t *testing.T) {
 		if st, e, _ := k.chat(key, "gpt-x"); st != 200 {
 			t.Fatalf("gpt-x through the group: %d %v", st, e)
@@ -161,6 +162,12 @@ func runSpendRoutes(t *testing.T, start func(fake, hook string) *Gateway) {
 		getJSON("/spend/keys", &keys)
 		if len(keys) == 0 || keys[0]["token"] != token || keys[0]["soft_budget_cooldown"] != true {
 			t.Fatalf("/spend/keys: %v", keys)
+		}
+		// The key's tags in its logs' request_tags, summed per tag (D78).
+		var tags []map[string]any
+		getJSON("/spend/tags", &tags)
+		if len(tags) != 1 || tags[0]["individual_request_tag"] != "soft-app" || tags[0]["log_count"] != 4.0 || math.Abs(tags[0]["total_spend"].(float64)-sum) > 1e-9 {
+			t.Fatalf("/spend/tags: %v (the key's 4 logs sum to %v)", tags, sum)
 		}
 		if st, _, _ := do(t, "GET", g.URL+"/spend/logs", key, ""); st != 401 {
 			t.Fatalf("a virtual key read /spend/logs: %d", st)
