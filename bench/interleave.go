@@ -1,6 +1,9 @@
 package bench
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // interleavedFigure is one gate at one concurrency of an interleaved run:
 // its median run and the median CPU per request of each of its parts.
@@ -11,6 +14,9 @@ type interleavedFigure struct {
 	CPU         map[string]time.Duration
 	// Pooled is every run's requests together (tail.go).
 	Pooled Tail
+	// EnvoyRuns is Envoy's CPU per request of each run, in run order (the
+	// runs of all gates are interleaved: run i of two gates is a pair).
+	EnvoyRuns []time.Duration
 }
 
 // interleaved measures every gate in turn at each concurrency, closed
@@ -32,7 +38,8 @@ func interleaved(o *Options, concs []int, gates []*Target) []interleavedFigure {
 			}
 		}
 		for i := range gates {
-			out = append(out, interleavedFigure{Gate: i, Concurrency: conc, Figure: medianFigure(rs[i]), CPU: medianCPU(cpu[i]), Pooled: PooledTail(rs[i])})
+			runs := slices.Clone(cpu[i]["envoy"]) // before medianCPU sorts them
+			out = append(out, interleavedFigure{Gate: i, Concurrency: conc, Figure: medianFigure(rs[i]), CPU: medianCPU(cpu[i]), Pooled: PooledTail(rs[i]), EnvoyRuns: runs})
 		}
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -26,6 +27,8 @@ type VariantResult struct {
 	CPU         map[string]time.Duration
 	// Pooled is every run's requests together (tail.go).
 	Pooled Tail
+	// EnvoyRuns is Envoy's CPU per request of each run, in run order.
+	EnvoyRuns []time.Duration
 }
 
 // VariantsOverhead runs every side's llmgate at once on the same fake
@@ -95,7 +98,29 @@ func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSi
 	}
 	var out []VariantResult
 	for _, f := range interleaved(o, concs, gates) {
-		out = append(out, VariantResult{Side: sides[f.Gate], Concurrency: f.Concurrency, Figure: f.Figure, CPU: f.CPU, Pooled: f.Pooled})
+		out = append(out, VariantResult{Side: sides[f.Gate], Concurrency: f.Concurrency, Figure: f.Figure, CPU: f.CPU, Pooled: f.Pooled, EnvoyRuns: f.EnvoyRuns})
 	}
 	return out, nil
+}
+
+// PairedEnvoyDelta is the median over runs of a's Envoy CPU per request
+// minus b's in the same run (interleaved runs are pairs: a shared host's
+// drift cancels in each difference), with the number of runs a was lower.
+func PairedEnvoyDelta(a, b VariantResult) (median time.Duration, lower, runs int) {
+	n := min(len(a.EnvoyRuns), len(b.EnvoyRuns))
+	if n == 0 {
+		return 0, 0, 0
+	}
+	ds := make([]time.Duration, n)
+	for i := range n {
+		ds[i] = a.EnvoyRuns[i] - b.EnvoyRuns[i]
+		if ds[i] < 0 {
+			lower++
+		}
+	}
+	slices.Sort(ds)
+	if n%2 == 1 {
+		return ds[n/2], lower, n
+	}
+	return (ds[n/2-1] + ds[n/2]) / 2, lower, n
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/llmgate/llmgate/extproc"
 	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/keys"
+	"github.com/llmgate/llmgate/xds"
 )
 
 // filterConfig is one filter config of the module (one per listener).
@@ -137,6 +138,12 @@ func onRequestHeaders(s *stream, f C.uintptr_t, eos bool) int {
 		}
 		k := str(v.key_ptr, v.key_length)
 		h[k] = str(v.value_ptr, v.value_length)
+	}
+	if _, ok := h[xds.ClusterHeader]; ok {
+		// Only the module's answer sets it (a client's, or an internal
+		// redirect's replay of a served request, is removed: D75).
+		removeHeader(f, xds.ClusterHeader)
+		delete(h, xds.ClusterHeader)
 	}
 	if panicOnPath != "" && h[":path"] == panicOnPath {
 		panic("a test panic inside Envoy's worker thread")

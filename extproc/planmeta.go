@@ -6,7 +6,6 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/llmgate/llmgate/internal/contract"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 )
 
@@ -76,13 +75,7 @@ func (c *planGroupCache) groupBytes(st *State, i int, a *llmgatev1.Attempt) []by
 }
 
 func planGroup(st *State, i int, a *llmgatev1.Attempt) *structpb.Value {
-	var cluster string
-	if d := st.compiled(a.DeploymentId); d != nil {
-		cluster = d.ClusterFor(a.Provider)
-	} else {
-		cluster = contract.ClusterName(a.DeploymentId)
-	}
-	c := &structpb.Struct{Fields: map[string]*structpb.Value{"cluster_name": structpb.NewStringValue(cluster), "weight": structpb.NewNumberValue(1)}}
+	c := &structpb.Struct{Fields: map[string]*structpb.Value{"cluster_name": structpb.NewStringValue(planCluster(st, a.DeploymentId, a.Provider)), "weight": structpb.NewNumberValue(1)}}
 	return structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
 		"name":     structpb.NewStringValue("attempt" + strconv.Itoa(i)),
 		"clusters": structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{structpb.NewStructValue(c)}}),

@@ -140,18 +140,29 @@ func (r *routed) moduleAnswer(st *State, clientBody int) ModuleAnswer {
 	} else {
 		out.Remove = removeTransferEncoding // read only
 	}
-	out.Metadata = r.moduleMetadata(st)
+	cl, one := r.oneCluster(st)
+	if one {
+		out.Set = append(out.Set, [2]string{xds.ClusterHeader, cl}) // no plan for Envoy (D75)
+	}
+	out.Metadata = r.writeMetadata(st, !one)
 	return out
 }
 
 // moduleMetadata writes llmgate.plan, llmgate.ctx and (fast, not in
 // module-upstream mode) llmgate.fast as serialized google.protobuf.Structs,
 // in one buffer.
-func (r *routed) moduleMetadata(st *State) [][2][]byte {
+func (r *routed) moduleMetadata(st *State) [][2][]byte { return r.writeMetadata(st, true) }
+
+// writeMetadata is moduleMetadata, without llmgate.plan when withPlan is
+// false (a plan on one cluster, oneCluster).
+func (r *routed) writeMetadata(st *State, withPlan bool) [][2][]byte {
 	var gb [8][]byte
 	gs := gb[:0]
 	groups := 0
 	for i, a := range r.plan {
+		if !withPlan {
+			break
+		}
 		g := st.planGroups.groupBytes(st, i, a)
 		gs = append(gs, g)
 		groups += sizeNested(1, len(g))
@@ -194,6 +205,9 @@ func (r *routed) moduleMetadata(st *State) [][2][]byte {
 	}
 	ctx := b[at:]
 	md := append(r.mdBuf[:0], [2][]byte{namespacePlan, plan[:len(plan):len(plan)]}, [2][]byte{namespaceCtx, ctx[:len(ctx):len(ctx)]})
+	if !withPlan {
+		md = append(md[:0], md[1])
+	}
 	if r.fast && !r.deps {
 		at = len(b)
 		b = r.appendFastFields(b)

@@ -13,6 +13,7 @@ import (
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/contract"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
+	"github.com/llmgate/llmgate/xds"
 )
 
 // TestModuleMetadataBytes: the module's metadata written as bytes
@@ -87,9 +88,14 @@ func TestModuleServesTypicalAsExtProc(t *testing.T) {
 		t.Fatal("the ext_proc answer has no llmgate.fp")
 	}
 	delete(want, contract.FastAnswerMetadataNamespace) // the module keeps it in memory (a.Resp)
-	// Two namespaces (D70): the fast fields are llmgate.ctx's, no llmgate.fast.
-	if len(a.Metadata) != 2 || len(want) != 2 || want[contract.FastMetadataNamespace] != nil {
-		t.Fatalf("namespaces %d (ext_proc answer %d), want 2: llmgate.plan and llmgate.ctx", len(a.Metadata), len(want))
+	// One namespace: the fast fields are llmgate.ctx's, no llmgate.fast
+	// (D70), and the plan's three tries share the host's cluster, named in
+	// xds.ClusterHeader instead of a llmgate.plan (D75).
+	if len(a.Metadata) != 1 || len(want) != 2 || want[contract.FastMetadataNamespace] != nil {
+		t.Fatalf("namespaces %d (ext_proc answer %d), want 1: llmgate.ctx", len(a.Metadata), len(want))
+	}
+	if cl := setHeader(a.Set, xds.ClusterHeader); cl != "dep_host_a_test_80" {
+		t.Errorf("%s %q, want the host's cluster", xds.ClusterHeader, cl)
 	}
 	for _, md := range a.Metadata {
 		got := &structpb.Struct{}

@@ -180,7 +180,7 @@ func moduleUpstreamTry(d *config.Deployment) (*UpstreamTry, error) {
 			APIBase: upstream.WithoutQuery(upstream.APIBase(d)), APIVersion: d.Params.APIVersion})
 	}
 	header, pre, key := fastPathKey(d)
-	for _, h := range append([]string{contract.GroupHeader, contract.FallbackHeader, "accept-encoding", "x-envoy-attempt-count", "x-envoy-expected-rq-timeout-ms"}, keyHeaders...) {
+	for _, h := range append([]string{contract.GroupHeader, ClusterHeader, contract.FallbackHeader, "accept-encoding", "x-envoy-attempt-count", "x-envoy-expected-rq-timeout-ms"}, keyHeaders...) {
 		if h == header && key != "" {
 			continue // overwritten below
 		}

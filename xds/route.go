@@ -206,6 +206,7 @@ func RouteConfiguration(m *model.Model, o Options) (*routev3.RouteConfiguration,
 		}
 		vh.Routes = append(vh.Routes, r)
 	}
+	withClusterRoute(vh, o) // module mode (D75)
 	vh.Routes = append(vh.Routes, &routev3.Route{
 		Name:  "not_found",
 		Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},

@@ -490,6 +490,26 @@ func variantsOnlyRun(o bench.Options, list, before string) error {
 		p := r.Pooled
 		fmt.Printf("      %-28s all runs pooled (%d requests): p50 %s p90 %s p99 %s p99.9 %s\n", "", p.N,
 			p.P50.Round(time.Microsecond), p.P90.Round(time.Microsecond), p.P99.Round(time.Microsecond), p.P999.Round(time.Microsecond))
+		runs := make([]string, len(r.EnvoyRuns))
+		for i, d := range r.EnvoyRuns {
+			runs[i] = d.Round(time.Microsecond).String()
+		}
+		fmt.Printf("      %-28s Envoy CPU/request by run: %s\n", "", strings.Join(runs, " "))
+	}
+	// Each side against the last llmgate side of its concurrency (the
+	// binary under test): the median of the runs' paired differences.
+	for i, r := range rs {
+		if r.Side.Config == "plain" {
+			continue
+		}
+		for j := len(rs) - 1; j > i; j-- {
+			if rs[j].Concurrency == r.Concurrency && rs[j].Side.Config == r.Side.Config && rs[j].Side.Bin == "" {
+				d, lower, n := bench.PairedEnvoyDelta(r, rs[j])
+				fmt.Printf("c=%-3d %-28s Envoy CPU/request minus %s's, paired by run: median %s (lower in %d of %d runs)\n",
+					r.Concurrency, r.Side.Label, rs[j].Side.Label, d.Round(time.Microsecond), lower, n)
+				break
+			}
+		}
 	}
 	return err
 }
