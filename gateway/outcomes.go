@@ -28,7 +28,8 @@ func (g *Gateway) startOutcomes(cfg *config.Config) *outcomeSinks {
 		reg(bus, cfg)
 	}
 	if g.keys != nil {
-		bus.Register(keys.SpendSink, keys.SinkQueue, g.keys.OnTry)
+		fn, end := g.keys.GroupedSink()
+		bus.RegisterGrouped(keys.SpendSink, keys.SinkQueue, fn, end)
 	}
 	if g.ext != nil {
 		g.ext.Outcomes = bus

@@ -232,12 +232,16 @@ func merge(into, from *keystore.Spend) {
 // recorded (one write(2), so it survives the process being killed; an OS
 // crash loses what the OS had not written back); seal renames it to
 // spend-<batch id>.sealed (fsynced) before the batch goes to the store.
+// Once grouped (walbuf.go), an event's line is held in memory and the lines
+// of a group of events are written with one write(2) by writeHeld.
 type wal struct {
-	dir string
-	mu  sync.Mutex
-	f   *os.File
-	n   int
-	buf []byte // one event's line, reused
+	dir     string
+	mu      sync.Mutex
+	f       *os.File
+	n       int
+	grouped bool   // lines are held until writeHeld (walbuf.go)
+	held    []byte // lines not written yet; ungrouped: one event's line, reused
+	writes  int    // write(2) calls of lines, for the tests
 }
 
 const walName = "spend.wal"
@@ -272,19 +276,25 @@ func (w *wal) open() error {
 func (w *wal) append(e *SpendEvent) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.buf = appendEvent(w.buf[:0], e)
-	_, err := w.f.Write(w.buf)
+	w.held = appendEvent(w.held, e)
 	w.n++
-	return err
+	if w.grouped && len(w.held) < walHoldMax {
+		return nil
+	}
+	return w.writeHeldLocked()
 }
 
 // seal closes the current file under a batch name and starts a new one; it
 // returns the batch id and the sealed file ("" when the file was empty).
+// Lines held in memory are written first.
 func (w *wal) seal() (id, path string, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.n == 0 {
 		return "", "", nil
+	}
+	if err := w.writeHeldLocked(); err != nil {
+		return "", "", fmt.Errorf("spend write-ahead file: %w", err)
 	}
 	if err := w.f.Sync(); err != nil {
 		return "", "", fmt.Errorf("spend write-ahead file: %w", err)
@@ -346,6 +356,7 @@ func (w *wal) sealedBatches(noLogs bool, known map[string]sealedBatch, seen *rec
 func (w *wal) close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	_ = w.writeHeldLocked()
 	_ = w.f.Sync()
 	w.f.Close()
 }

@@ -29,7 +29,8 @@ type Bus struct {
 type sink struct {
 	name  string
 	fn    Sink
-	limit int // events queued (not yet started) at most
+	end   func() // RegisterGrouped: ends a group of consumed events (grouped.go)
+	limit int    // events queued (not yet started) at most
 	// keyed: the sink only wants the events of requests with a virtual key
 	// (ActiveBesides does not count it). Guarded by the bus's mu.
 	keyed bool
@@ -70,8 +71,11 @@ func (s *sink) offer(t Try) {
 	}
 }
 
-// run consumes the queue until the bus closes and the queue is empty.
+// run consumes the queue until the bus closes and the queue is empty. A
+// grouped sink's events count as consumed (done, Mark/Reached) only once its
+// end hook has run after them (grouped.go).
 func (s *sink) run() {
+	var g group
 	for {
 		s.mu.Lock()
 		batch := s.buf
@@ -80,22 +84,31 @@ func (s *sink) run() {
 		closed := s.closed
 		s.mu.Unlock()
 		if len(batch) == 0 {
-			if closed {
-				return
-			}
-			<-s.wake
 			s.mu.Lock()
 			if s.spare == nil {
 				s.spare = batch
 			}
 			s.mu.Unlock()
+			if g.held > 0 {
+				// The queue ran empty: end the group, then look again.
+				s.endGroup(&g)
+				continue
+			}
+			if closed {
+				return
+			}
+			<-s.wake
 			continue
 		}
 		for i := range batch {
 			s.queued.Add(-1)
 			s.fn(batch[i])
-			s.done.Add(1)
 			batch[i] = Try{} // release its strings
+			if s.end == nil {
+				s.done.Add(1)
+			} else if g.add() {
+				s.endGroup(&g)
+			}
 		}
 		if cap(batch) > keepCap {
 			batch = nil
@@ -124,7 +137,7 @@ func NewBus() *Bus { return &Bus{} }
 // queue <= 0) and starts its goroutine. The queue holds memory only for the
 // events waiting in it. Registering on a closed bus does nothing.
 func (b *Bus) Register(name string, queue int, fn Sink) {
-	b.register(name, queue, fn, false)
+	b.register(name, queue, fn, false, nil)
 }
 
 // RegisterKeyed adds a sink that only wants the events of requests with a
@@ -132,7 +145,7 @@ func (b *Bus) Register(name string, queue int, fn Sink) {
 // as the spend sink, it does not make every request pay for usage reading
 // (ActiveBesides does not count it) until Unkey.
 func (b *Bus) RegisterKeyed(name string, queue int, fn Sink) {
-	b.register(name, queue, fn, true)
+	b.register(name, queue, fn, true, nil)
 }
 
 // Unkey makes a sink registered with RegisterKeyed count as a sink of every
@@ -150,11 +163,11 @@ func (b *Bus) Unkey(name string) {
 	}
 }
 
-func (b *Bus) register(name string, queue int, fn Sink, keyed bool) {
+func (b *Bus) register(name string, queue int, fn Sink, keyed bool, end func()) {
 	if queue <= 0 {
 		queue = DefaultQueue
 	}
-	s := &sink{name: name, fn: fn, limit: queue, wake: make(chan struct{}, 1), keyed: keyed}
+	s := &sink{name: name, fn: fn, end: end, limit: queue, wake: make(chan struct{}, 1), keyed: keyed}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
