@@ -1,6 +1,7 @@
 package outcome
 
 import (
+	"sync"
 	"testing"
 	"time"
 )
@@ -12,7 +13,9 @@ import (
 func TestGroupedSinkReachedAfterEnd(t *testing.T) {
 	b := NewBus()
 	defer b.Close()
-	gate := make(chan struct{})
+	gate, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	defer once.Do(func() { close(release) }) // before Close, also on failure
 	ended := make(chan int, 16)
 	seen := 0
 	b.RegisterGrouped("g", 64, func(Try) {
@@ -21,7 +24,7 @@ func TestGroupedSinkReachedAfterEnd(t *testing.T) {
 		}
 	}, func() {
 		ended <- seen
-		<-gate
+		<-release
 	})
 	for i := 0; i < 10; i++ {
 		b.Publish(Try{Attempt: i})
@@ -37,7 +40,7 @@ func TestGroupedSinkReachedAfterEnd(t *testing.T) {
 	if b.Reached("g", mark) || b.Reached("g", 1) {
 		t.Fatal("events counted consumed before the end hook returned")
 	}
-	gate <- struct{}{}
+	once.Do(func() { close(release) })
 	deadline := time.Now().Add(5 * time.Second)
 	for !b.Reached("g", mark) {
 		if time.Now().After(deadline) {
