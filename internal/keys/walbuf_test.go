@@ -2,13 +2,19 @@ package keys
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/llmgate/llmgate/internal/keystore"
 	"github.com/llmgate/llmgate/internal/outcome"
+	"github.com/llmgate/llmgate/internal/store"
 )
 
 // D80: the grouped spend sink holds the write-ahead lines of a group of
@@ -81,7 +87,9 @@ func TestWriteAheadHoldBounded(t *testing.T) {
 	}
 	defer w.close()
 	w.grouped = true
-	ev := func(n int) *SpendEvent { return &SpendEvent{RequestID: fmt.Sprintf("r%06d", n), KeyToken: "k", Cost: 0.5} }
+	ev := func(n int) *SpendEvent {
+		return &SpendEvent{RequestID: fmt.Sprintf("r%06d", n), KeyToken: "k", Cost: 0.5}
+	}
 	line := len(appendEvent(nil, ev(0)))
 	n := 0
 	for w.writes == 0 && n < 100000 {
@@ -93,5 +101,49 @@ func TestWriteAheadHoldBounded(t *testing.T) {
 	}
 	if st, _ := os.Stat(filepath.Join(dir, walName)); st.Size() != int64(n*line) {
 		t.Fatalf("file has %d bytes, want %d", st.Size(), n*line)
+	}
+}
+
+// BenchmarkSpendSinkGrouped is BenchmarkSpendSink's event through the
+// grouped sink (D80), the end hook after every group of 1 (one write(2) per
+// event, as before D80) or 8 events.
+func BenchmarkSpendSinkGrouped(b *testing.B) {
+	for _, g := range []int{1, 8} {
+		b.Run(fmt.Sprint("group=", g), func(b *testing.B) {
+			ks, err := keystore.OpenEmbedded(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ks.Close()
+			s, err := New(context.Background(), Options{Store: ks, Counters: store.NewMemory(nil), BatchWriteAt: time.Hour, CacheTTL: time.Hour,
+				WALDir: b.TempDir(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			st, out := s.Handle(context.Background(), "POST", "/key/generate", []byte(`{"models":["bench-gpt"],"max_budget":1000000}`), Caller{Admin: true})
+			if st != 200 {
+				b.Fatalf("/key/generate: %d %s", st, out)
+			}
+			var m struct{ Key string }
+			_ = json.Unmarshal(out, &m)
+			try := outcome.Try{CallID: "6f1c9f0e-3c1a-4a53-9c7e-0b9f3f0a1d2e", ModelGroup: "bench-gpt", DeploymentID: "8c2115ae8c92",
+				Model: "gpt-4o", Provider: "openai", Endpoint: "chat", Status: 200, PromptTokens: 20, CompletionTokens: 188,
+				TotalTokens: 208, Cost: 0.00193, CostKnown: true, KeyHash: keystore.HashKey(m.Key), Start: time.Now(), Latency: time.Millisecond}
+			fn, end := s.GroupedSink()
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				fn(try)
+				if n++; n%g == 0 {
+					end()
+				}
+				if n%1000 == 0 {
+					if err := s.flush(context.Background()); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
 	}
 }
