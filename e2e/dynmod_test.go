@@ -319,6 +319,7 @@ func TestRequestModuleServes(t *testing.T) {
 	// A virtual key: served from the key table the gateway pushed (D57,
 	// TestModuleVirtualKeys).
 	vk, _ := keyAPI{t, mod}.generate(`{"models":["gpt"]}`)
+	waitModuleKnowsKey(t, mod, vk, "emb")
 	if a := call(mod, chat, vk, chatBody("gpt", "hi")); a.code != 200 || !a.served {
 		t.Errorf("virtual key: %d served=%v %s", a.code, a.served, a.body)
 	}

@@ -98,6 +98,7 @@ func TestModuleVirtualKeys(t *testing.T) {
 	}
 
 	key := gen(`{"models":["gpt-x"],"key_alias":"app-1","max_budget":100}`)
+	waitModuleKnowsKey(t, mod, key, "other")
 	var costs float64
 	if a := both("a generated key", key, "gpt-x", true); a.code != 200 || a.hdr.Get("x-litellm-key-spend") != "0" || a.hdr.Get("x-litellm-key-max-budget") != "100" {
 		t.Fatalf("a generated key: %d %v %v", a.code, a.err, a.hdr)
@@ -211,4 +212,26 @@ func sortedStrings(s []string) []string {
 		}
 	}
 	return s
+}
+
+// waitModuleKnowsKey waits (10 s at most) until g's module has key in its
+// table: a creation answers without waiting for the module (D63), so a
+// key's first request may still be handed to ext_proc. The probe asks for
+// deniedModel, a model outside the key's list: refused with no spend, by
+// the module once it knows the key.
+func waitModuleKnowsKey(t *testing.T, g *Gateway, key, deniedModel string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		before := requestFilterStreams(t, g)
+		st, _, b := post(t, g.URL+"/v1/chat/completions", key, chatBody(deniedModel, "probe"))
+		if st != 401 {
+			t.Fatalf("probe of the new key with model %q: %d %s, want 401", deniedModel, st, b)
+		}
+		if requestFilterStreams(t, g) == before {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the module did not take the new key within 10 s")
+		}
+	}
 }
