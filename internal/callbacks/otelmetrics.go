@@ -142,48 +142,34 @@ func newGenAISeries(t *outcome.Try) *genAISeries {
 	}
 }
 
-// floatHist and intHist are explicit-bucket histograms as the SDK keeps
-// them: bucket i counts the values in (bounds[i-1], bounds[i]].
-type floatHist struct {
+// hist is an explicit-bucket histogram as the SDK keeps it: bucket i
+// counts the values in (bounds[i-1], bounds[i]]. floatHist and intHist are
+// its two kinds (durations; token counts).
+type hist[N int64 | float64] struct {
 	bounds   []float64
 	counts   []uint64
 	n        uint64
-	sum      float64
-	min, max float64
+	sum      N
+	min, max N
 }
+
+type (
+	floatHist = hist[float64]
+	intHist   = hist[int64]
+)
 
 func newFloatHist(bounds []float64) *floatHist {
 	return &floatHist{bounds: bounds, counts: make([]uint64, len(bounds)+1)}
-}
-
-func (h *floatHist) add(v float64) {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return
-	}
-	h.counts[sort.SearchFloat64s(h.bounds, v)]++
-	if h.n == 0 || v < h.min {
-		h.min = v
-	}
-	if h.n == 0 || v > h.max {
-		h.max = v
-	}
-	h.n++
-	h.sum += v
-}
-
-type intHist struct {
-	bounds   []float64
-	counts   []uint64
-	n        uint64
-	sum      int64
-	min, max int64
 }
 
 func newIntHist(bounds []float64) *intHist {
 	return &intHist{bounds: bounds, counts: make([]uint64, len(bounds)+1)}
 }
 
-func (h *intHist) add(v int64) {
+func (h *hist[N]) add(v N) {
+	if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+		return
+	}
 	h.counts[sort.SearchFloat64s(h.bounds, float64(v))]++
 	if h.n == 0 || v < h.min {
 		h.min = v
@@ -195,13 +181,8 @@ func (h *intHist) add(v int64) {
 	h.sum += v
 }
 
-func (h *floatHist) point(attrs attribute.Set, start, now time.Time) metricdata.HistogramDataPoint[float64] {
-	return metricdata.HistogramDataPoint[float64]{Attributes: attrs, StartTime: start, Time: now, Count: h.n, Bounds: h.bounds,
-		BucketCounts: slices.Clone(h.counts), Min: metricdata.NewExtrema(h.min), Max: metricdata.NewExtrema(h.max), Sum: h.sum}
-}
-
-func (h *intHist) point(attrs attribute.Set, start, now time.Time) metricdata.HistogramDataPoint[int64] {
-	return metricdata.HistogramDataPoint[int64]{Attributes: attrs, StartTime: start, Time: now, Count: h.n, Bounds: h.bounds,
+func (h *hist[N]) point(attrs attribute.Set, start, now time.Time) metricdata.HistogramDataPoint[N] {
+	return metricdata.HistogramDataPoint[N]{Attributes: attrs, StartTime: start, Time: now, Count: h.n, Bounds: h.bounds,
 		BucketCounts: slices.Clone(h.counts), Min: metricdata.NewExtrema(h.min), Max: metricdata.NewExtrema(h.max), Sum: h.sum}
 }
 
