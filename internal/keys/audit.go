@@ -145,6 +145,8 @@ var auditedRoutes = map[string]string{
 	"team/new": AuditTeamTable, "team/update": AuditTeamTable, "team/delete": AuditTeamTable,
 	"user/new": AuditUserTable, "user/update": AuditUserTable, "user/delete": AuditUserTable,
 	"model/new": AuditModelTable, "model/update": AuditModelTable, "model/delete": AuditModelTable,
+	"team/member_add": AuditTeamMembershipTable, "team/member_delete": AuditTeamMembershipTable,
+	"team/member_update": AuditTeamMembershipTable,
 }
 
 // Handle serves one management request; it returns the status and JSON
@@ -212,6 +214,10 @@ func (s *Service) auditBegin(ctx context.Context, method, rawPath string, body [
 			ac.before[id] = b
 			ac.ids = append(ac.ids, id)
 		}
+	}
+	if _, ok := memberAuditRoutes[name]; ok {
+		ac.memberBefore()
+		return ac
 	}
 	switch name {
 	case "update", "regenerate", "block", "unblock":
@@ -288,6 +294,10 @@ func (s *Service) modelRow(ctx context.Context, id string) *keystore.ModelRow {
 func (ac *auditCall) finish(ctx context.Context, out []byte) {
 	var resp map[string]any
 	_ = json.Unmarshal(out, &resp)
+	if _, ok := memberAuditRoutes[ac.name]; ok {
+		ac.finishMember()
+		return
+	}
 	switch ac.name {
 	case "model/new", "model/update":
 		id, _ := resp["model_id"].(string)
