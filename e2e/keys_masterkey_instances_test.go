@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmgate/llmgate/internal/fakeprovider"
-	"github.com/llmgate/llmgate/internal/store/pgtest"
 	"github.com/llmgate/llmgate/internal/store/redistest"
 )
 
@@ -22,8 +20,7 @@ import (
 // (user_api_key_cache_ttl: 1). A restart of b with the old key still in its
 // config starts with the new one. Before D78 b kept the old key.
 func TestMasterKeyRotationInstances(t *testing.T) {
-	fake := fakeprovider.StartT(t, fakeprovider.Options{APIKeys: []string{"sk-provider", "sk-stored-secret"}})
-	pg := pgtest.Start(t)
+	fake, pg := rotationSetup(t)
 	rd := redistest.StartServer(t)
 	for _, tc := range []struct {
 		name, extra string
@@ -37,9 +34,7 @@ func TestMasterKeyRotationInstances(t *testing.T) {
 			cfg := modelsConfig(fake.URL(), url) + tc.extra
 			ga := startGatewayArgs(t, cfg, moduleArgs, "LLMGATE_DATA_DIR="+t.TempDir())
 			ka := keyAPI{t, ga}
-			if st, m := ka.call("POST", "/model/new", master, `{"model_name":"db-model","litellm_params":{"model":"openai/gpt-4o-mini","api_base":"`+fake.URL()+`/v1","api_key":"sk-stored-secret"},"model_info":{"id":"db-1"}}`); st != 200 {
-				t.Fatalf("/model/new: %d %v", st, m)
-			}
+			ka.storeModel(fake.URL())
 			bDir := t.TempDir()
 			gb := startGatewayArgs(t, cfg, moduleArgs, "LLMGATE_DATA_DIR="+bDir)
 			kb := keyAPI{t, gb}
@@ -61,29 +56,15 @@ func TestMasterKeyRotationInstances(t *testing.T) {
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
-			check := func(k keyAPI, who string) {
-				t.Helper()
-				for _, model := range []string{"gpt-x", "db-model"} {
-					if st, e, _ := k.chat(master, model); st != 401 {
-						t.Fatalf("%s: the old master key on %s: %d %v", who, model, st, e)
-					}
-					if st, e, _ := k.chat(newMaster, model); st != 200 {
-						t.Fatalf("%s: the new master key on %s: %d %v", who, model, st, e)
-					}
-				}
-				if st, m := k.call("GET", "/key/list", newMaster, ""); st != 200 {
-					t.Fatalf("%s: /key/list with the new master key: %d %v", who, st, m)
-				}
-			}
-			check(ka, "a")
-			check(kb, "b")
+			ka.rotated(newMaster, "a")
+			kb.rotated(newMaster, "b")
 			if !strings.Contains(gb.Logs(), "master key rotated by another instance") {
 				t.Fatalf("b's log does not say it switched:\n%s", gb.Logs())
 			}
 			if tc.restart {
 				gb.Stop()
 				gb = startGatewayArgs(t, cfg, moduleArgs, "LLMGATE_DATA_DIR="+bDir) // the old key in its config
-				check(keyAPI{t, gb}, "b restarted with the old key in its config")
+				keyAPI{t, gb}.rotated(newMaster, "b restarted with the old key in its config")
 			}
 		})
 	}

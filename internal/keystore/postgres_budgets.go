@@ -194,22 +194,11 @@ func (p *Postgres) SpendLogsWhere(ctx context.Context, f SpendLogFilter) ([]Spen
 	if f.Limit <= 0 {
 		f.Limit = 1000
 	}
-	var start, end *time.Time
-	if !f.Start.IsZero() {
-		s := f.Start.UTC()
-		start = &s
-	}
-	if !f.End.IsZero() {
-		e := f.End.UTC()
-		end = &e
-	}
 	rows, err := p.pool.Query(ctx, `SELECT request_id, call_type, api_key, spend, total_tokens, prompt_tokens, completion_tokens,
 		"startTime", "endTime", model, COALESCE(model_id,''), COALESCE(model_group,''), COALESCE(custom_llm_provider,''), COALESCE("user",''),
 		COALESCE(metadata,'{}'), COALESCE(request_tags,'[]'), COALESCE(team_id,''), COALESCE(end_user,''), COALESCE(status,'')
-		FROM "LiteLLM_SpendLogs" WHERE ($1 = '' OR api_key = $1) AND ($2 = '' OR "user" = $2) AND ($3 = '' OR team_id = $3)
-		AND ($4 = '' OR end_user = $4) AND ($5 = '' OR request_id = $5) AND ($6::timestamp IS NULL OR "startTime" >= $6)
-		AND ($7::timestamp IS NULL OR "startTime" < $7)
-		ORDER BY "startTime" DESC LIMIT $8`, f.Token, f.UserID, f.TeamID, f.EndUser, f.RequestID, start, end, f.Limit)
+		FROM "LiteLLM_SpendLogs" `+spendLogsWhere+`
+		ORDER BY "startTime" DESC LIMIT $8`, append(f.pgArgs(), f.Limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("key store: spend logs: %w", err)
 	}
@@ -230,15 +219,15 @@ func (p *Postgres) SpendLogsWhere(ctx context.Context, f SpendLogFilter) ([]Spen
 	return out, rows.Err()
 }
 
-// spendByColumn maps SpendBy's names to SQL (a fixed set: never a client's text).
-var spendByColumn = map[string]string{"api_key": `api_key`, "model": `model`, "user": `COALESCE("user",'')`,
-	"day": `to_char("startTime", 'YYYY-MM-DD')`, "model_group": `COALESCE(model_group,'')`, "": `''`}
+// spendLogsWhere is the PostgreSQL condition of a SpendLogFilter over
+// LiteLLM_SpendLogs, with pgArgs as $1..$7.
+const spendLogsWhere = `WHERE ($1 = '' OR api_key = $1) AND ($2 = '' OR "user" = $2) AND ($3 = '' OR team_id = $3)
+		AND ($4 = '' OR end_user = $4) AND ($5 = '' OR request_id = $5) AND ($6::timestamp IS NULL OR "startTime" >= $6)
+		AND ($7::timestamp IS NULL OR "startTime" < $7)`
 
-func (p *Postgres) SpendBy(ctx context.Context, f SpendLogFilter, by string) (map[string]float64, error) {
-	col, ok := spendByColumn[by]
-	if !ok {
-		return nil, fmt.Errorf("key store: spend by %q", by)
-	}
+// pgArgs are spendLogsWhere's arguments: the filter's fields, Start and End
+// as nullable UTC timestamps (NULL when zero: any time).
+func (f *SpendLogFilter) pgArgs() []any {
 	var start, end *time.Time
 	if !f.Start.IsZero() {
 		s := f.Start.UTC()
@@ -248,10 +237,20 @@ func (p *Postgres) SpendBy(ctx context.Context, f SpendLogFilter, by string) (ma
 		e := f.End.UTC()
 		end = &e
 	}
+	return []any{f.Token, f.UserID, f.TeamID, f.EndUser, f.RequestID, start, end}
+}
+
+// spendByColumn maps SpendBy's names to SQL (a fixed set: never a client's text).
+var spendByColumn = map[string]string{"api_key": `api_key`, "model": `model`, "user": `COALESCE("user",'')`,
+	"day": `to_char("startTime", 'YYYY-MM-DD')`, "model_group": `COALESCE(model_group,'')`, "": `''`}
+
+func (p *Postgres) SpendBy(ctx context.Context, f SpendLogFilter, by string) (map[string]float64, error) {
+	col, ok := spendByColumn[by]
+	if !ok {
+		return nil, fmt.Errorf("key store: spend by %q", by)
+	}
 	rows, err := p.pool.Query(ctx, `SELECT `+col+` AS k, COALESCE(SUM(spend), 0) FROM "LiteLLM_SpendLogs"
-		WHERE ($1 = '' OR api_key = $1) AND ($2 = '' OR "user" = $2) AND ($3 = '' OR team_id = $3)
-		AND ($4 = '' OR end_user = $4) AND ($5 = '' OR request_id = $5) AND ($6::timestamp IS NULL OR "startTime" >= $6)
-		AND ($7::timestamp IS NULL OR "startTime" < $7) GROUP BY 1`, f.Token, f.UserID, f.TeamID, f.EndUser, f.RequestID, start, end)
+		`+spendLogsWhere+` GROUP BY 1`, f.pgArgs()...)
 	if err != nil {
 		return nil, fmt.Errorf("key store: spend by %s: %w", by, err)
 	}

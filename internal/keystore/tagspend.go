@@ -3,7 +3,6 @@ package keystore
 import (
 	"context"
 	"fmt"
-	"time"
 )
 
 // TagSpend is the spend of the logs carrying one request tag (D78).
@@ -39,20 +38,9 @@ func (e *Embedded) SpendByTag(ctx context.Context, f SpendLogFilter) (map[string
 }
 
 func (p *Postgres) SpendByTag(ctx context.Context, f SpendLogFilter) (map[string]TagSpend, error) {
-	var start, end *time.Time
-	if !f.Start.IsZero() {
-		s := f.Start.UTC()
-		start = &s
-	}
-	if !f.End.IsZero() {
-		e := f.End.UTC()
-		end = &e
-	}
 	rows, err := p.pool.Query(ctx, `SELECT tag, COUNT(*), COALESCE(SUM(spend), 0)
 		FROM "LiteLLM_SpendLogs", jsonb_array_elements_text(CASE WHEN jsonb_typeof(request_tags) = 'array' THEN request_tags ELSE '[]'::jsonb END) AS tag
-		WHERE ($1 = '' OR api_key = $1) AND ($2 = '' OR "user" = $2) AND ($3 = '' OR team_id = $3)
-		AND ($4 = '' OR end_user = $4) AND ($5 = '' OR request_id = $5) AND ($6::timestamp IS NULL OR "startTime" >= $6)
-		AND ($7::timestamp IS NULL OR "startTime" < $7) GROUP BY 1`, f.Token, f.UserID, f.TeamID, f.EndUser, f.RequestID, start, end)
+		`+spendLogsWhere+` GROUP BY 1`, f.pgArgs()...)
 	if err != nil {
 		return nil, fmt.Errorf("key store: spend by tag: %w", err)
 	}
