@@ -532,7 +532,7 @@ model_list:
   - model_name: a
     litellm_params:
       model: openai/gpt-4o
-      tags: [free]
+      region_name: eu
       my_custom_param: 1
     model_info:
       max_input_token: 10
@@ -548,7 +548,7 @@ router_settings:
 	cfg := mustParse(t, yml, nil)
 	want := []string{
 		"test.yaml:1: warning: include: accepted, not implemented yet",
-		"test.yaml:6: warning: model_list[0].litellm_params.tags: accepted, not implemented yet",
+		"test.yaml:6: warning: model_list[0].litellm_params.region_name: accepted, not implemented yet",
 		"test.yaml:7: warning: model_list[0].litellm_params.my_custom_param: not a known LiteLLM parameter; sent to the provider as a request default",
 		`test.yaml:9: warning: model_list[0].model_info.max_input_token: unknown key "max_input_token" in model_info, passed through to /model/info; did you mean "max_input_tokens"?`,
 		`test.yaml:11: warning: litellm_settings.success_callback[0]: callback "datadog": accepted, not implemented yet`,
@@ -568,7 +568,7 @@ router_settings:
 		t.Errorf("got %d warnings, want %d: %v", len(cfg.Warnings), len(want), cfg.Warnings)
 	}
 	d := findModel(t, cfg, "a")
-	if _, ok := d.Params.Defaults["tags"]; ok {
+	if _, ok := d.Params.Defaults["region_name"]; ok {
 		t.Errorf("a NotYet param must not become a request default")
 	}
 	if d.Params.Defaults["my_custom_param"] != 1 {
@@ -1061,5 +1061,18 @@ litellm_settings:
 	}
 	if a := findModel(t, cfg, "a"); a.Params.APIKey != "" || a.Params.RPM != 0 {
 		t.Errorf("unset variables must read as unset: key %q rpm %d", a.Params.APIKey, a.Params.RPM)
+	}
+}
+
+// TestDeploymentTags: litellm_params.tags is read (the spend logs'
+// request_tags, D84), without a warning and never sent as a request default.
+func TestDeploymentTags(t *testing.T) {
+	cfg := mustParse(t, "model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/gpt-4o\n      tags: [free, eu]\n", nil)
+	d := findModel(t, cfg, "a")
+	if len(d.Params.Tags) != 2 || d.Params.Tags[0] != "free" || d.Params.Tags[1] != "eu" {
+		t.Errorf("tags: %v", d.Params.Tags)
+	}
+	if _, ok := d.Params.Defaults["tags"]; ok || len(cfg.Warnings) != 0 {
+		t.Errorf("defaults %v, warnings %v", d.Params.Defaults, cfg.Warnings)
 	}
 }

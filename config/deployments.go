@@ -281,6 +281,8 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			}
 		case "additional_drop_params":
 			lp.AdditionalDropParams, _ = p.strList(v, key)
+		case "tags":
+			lp.Tags, _ = p.strList(v, key)
 		case "max_parallel_requests":
 			if x, ok := p.nonNegInt(v, key); ok {
 				lp.MaxParallelRequests = int(x)

@@ -132,7 +132,7 @@ var keyTable = []KeyDoc{
 	sup(SectionParams, "input_cost_per_token", "copied into model_info when model_info does not set it"),
 	sup(SectionParams, "output_cost_per_token", "copied into model_info when model_info does not set it"),
 	// litellm_params: LiteLLM params not implemented yet.
-	notYet(SectionParams, "tags", "tag-based routing"),
+	part(SectionParams, "tags", "added to the spend logs' request_tags of the requests this deployment answers (/spend/tags); not tag-based routing (enable_tag_filtering)", false),
 	notYet(SectionParams, "region_name", ""),
 	notYet(SectionParams, "use_in_pass_through", ""),
 	notYet(SectionParams, "litellm_credential_name", ""),
@@ -292,6 +292,7 @@ var keyTable = []KeyDoc{
 	sup(SectionLiteLLM, "cooldown_time", "feeds router_settings"),
 	sup(SectionLiteLLM, "model_group_alias", "feeds router_settings"),
 	sup(SectionLiteLLM, "json_logs", ""),
+	sup(SectionLiteLLM, "disable_add_user_agent_to_request_tags", "no \"User-Agent: …\" tags in the spend logs' request_tags"),
 	sup(SectionLiteLLM, "set_verbose", "debug-level logs"),
 	notYet(SectionLiteLLM, "cache", "response caching is not implemented yet"),
 	notYet(SectionLiteLLM, "cache_params", "response caching is not implemented yet"),

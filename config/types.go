@@ -118,6 +118,9 @@ type LiteLLMParams struct {
 	// CustomLLMProvider is litellm_params.custom_llm_provider: when set it is
 	// the provider, and the whole model string is the model id.
 	CustomLLMProvider string
+	// Tags are litellm_params.tags: added to the request_tags of the spend
+	// logs of the requests this deployment answers (D84).
+	Tags []string
 	// Defaults are the remaining litellm_params (temperature, max_tokens, top_p,
 	// stop, ...) sent with every request unless the request sets them.
 	Defaults map[string]any
@@ -194,6 +197,9 @@ type LiteLLMSettings struct {
 	RequestTimeout       time.Duration // 0: unset
 	NumRetries           *int
 	JSONLogs             bool
+	// DisableUserAgentTags is disable_add_user_agent_to_request_tags: no
+	// "User-Agent: …" tags in the spend logs' request_tags (D84).
+	DisableUserAgentTags bool
 	SetVerbose           bool
 	Cache                bool
 	CacheParams          CacheParams

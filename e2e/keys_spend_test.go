@@ -163,11 +163,18 @@ func runSpendRoutes(t *testing.T, start func(fake, hook string) *Gateway) {
 		if len(keys) == 0 || keys[0]["token"] != token || keys[0]["soft_budget_cooldown"] != true {
 			t.Fatalf("/spend/keys: %v", keys)
 		}
-		// The key's tags in its logs' request_tags, summed per tag (D78).
+		// The key's tags in its logs' request_tags, summed per tag (D78), and
+		// LiteLLM's two User-Agent tags (D84; Go's client here).
 		var tags []map[string]any
 		getJSON("/spend/tags", &tags)
-		if len(tags) != 1 || tags[0]["individual_request_tag"] != "soft-app" || tags[0]["log_count"] != 4.0 || math.Abs(tags[0]["total_spend"].(float64)-sum) > 1e-9 {
-			t.Fatalf("/spend/tags: %v (the key's 4 logs sum to %v)", tags, sum)
+		wantTags := map[string]bool{"soft-app": true, "User-Agent: Go-http-client": true, "User-Agent: Go-http-client/1.1": true}
+		for _, r := range tags {
+			if !wantTags[r["individual_request_tag"].(string)] || r["log_count"] != 4.0 || math.Abs(r["total_spend"].(float64)-sum) > 1e-9 {
+				t.Fatalf("/spend/tags: %v (the key's 4 logs sum to %v)", tags, sum)
+			}
+		}
+		if len(tags) != len(wantTags) {
+			t.Fatalf("/spend/tags: %v, want the tags %v", tags, wantTags)
 		}
 		if st, _, _ := do(t, "GET", g.URL+"/spend/logs", key, ""); st != 401 {
 			t.Fatalf("a virtual key read /spend/logs: %d", st)

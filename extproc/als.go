@@ -363,6 +363,9 @@ func (lt *loggedTry) event(o router.Outcome) outcome.Try {
 		Fallback:         int(lt.attempt.FallbackIndex),
 		Answer:           lt.answer,
 		Traceparent:      rc.Traceparent,
+		Tags:             rc.Tags,
+		LateTags:         lateTags(rc.LateTags, d),
+		UserAgent:        rc.UserAgent,
 	}
 	if o.Status == 0 && !o.Timeout {
 		ev.ErrorClass = "APIConnectionError"

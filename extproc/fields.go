@@ -24,7 +24,7 @@ func readFields(body []byte, f *requestFields) *translator.Error {
 }
 
 // fieldNames are requestFields' JSON names.
-var fieldNames = [...]string{"model", "stream", "stream_options", "fallbacks", "num_retries", "timeout", "user"}
+var fieldNames = [...]string{"model", "stream", "stream_options", "fallbacks", "num_retries", "timeout", "user", "tags", "metadata"}
 
 // fastFields is readFields for a clean body; false leaves f to be reset.
 func fastFields(body []byte, f *requestFields) bool {
@@ -113,6 +113,12 @@ func decodeField(f *requestFields, name string, v []byte) bool {
 			return true
 		}
 		return json.Unmarshal(v, &f.User) == nil
+	case "tags":
+		f.Tags = v
+		return true
+	case "metadata":
+		f.Metadata = v
+		return true
 	}
 	return false
 }

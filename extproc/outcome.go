@@ -62,6 +62,9 @@ func (t *try) outcomeTry(o router.Outcome) outcome.Try {
 		Fallback:         int(t.a.FallbackIndex),
 		Answer:           t.answer,
 		Traceparent:      t.rc.Traceparent,
+		Tags:             t.rc.Tags,
+		LateTags:         lateTags(t.rc.LateTags, t.d),
+		UserAgent:        t.rc.UserAgent,
 	}
 	if ev.TotalTokens == 0 {
 		ev.TotalTokens = ev.PromptTokens + ev.CompletionTokens

@@ -2,6 +2,7 @@ package extproc
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"strconv"
 	"strings"
@@ -31,6 +32,10 @@ type requestFields struct {
 	NumRetries *int     `json:"num_retries"`
 	Timeout    *float64 `json:"timeout"`
 	User       string   `json:"user"`
+	// Tags and Metadata are the body's tags and metadata as sent (read for
+	// the spend log's request_tags, tags.go).
+	Tags     json.RawMessage `json:"tags"`
+	Metadata json.RawMessage `json:"metadata"`
 }
 
 // request serves the request filter's stream: the headers, answered at once
@@ -214,6 +219,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		ctx.KeyHash = id.token
 	}
 	ctx.EndUser = f.User
+	st.setRequestTags(ctx, &f, h) // D84
 	if ticket != nil && ticket.Kind == pinKind {
 		// A pinned /health check reports the deployment's own answer: no
 		// redirect target, so never redirected into fallbacks (D13).

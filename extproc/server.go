@@ -54,6 +54,9 @@ type State struct {
 	countCalls bool
 	// mockTimeouts: some deployment sets litellm_params.mock_timeout.
 	mockTimeouts bool
+	// userAgentTags: the spend logs carry "User-Agent: …" request tags (not
+	// litellm_settings.disable_add_user_agent_to_request_tags; tags.go).
+	userAgentTags bool
 	// fastLua: the fast-path clusters set each try's path and host
 	// (xds.FastPathClusterLua); otherwise only single-attempt plans are fast.
 	fastLua bool
@@ -112,6 +115,7 @@ func NewStateFromModel(cfg *config.Config, m *model.Model, st store.Store, versi
 	s.maxBody = int(xds.MaxRequestBytes(cfg))
 	s.needTokens, s.trackUsage, s.trackEnd = m.Track.Tokens, m.Track.Usage, m.Track.End
 	s.countCalls, s.mockTimeouts = m.Track.Calls, m.Track.MockTimeouts
+	s.userAgentTags = !cfg.LiteLLM.DisableUserAgentTags
 	return s
 }
 

@@ -32,8 +32,9 @@ import (
 // they never start with it.
 const masterKeyNotice = "master-key:"
 
-// maxRotationChain bounds the rotations followed in one switch.
-const maxRotationChain = 16
+// maxRotationChain bounds the rotations followed in one switch: the records
+// kept (D84).
+const maxRotationChain = keystore.MaxMasterKeyRotations
 
 // rotationSecret is the secret a rotation record's new key is encrypted
 // under when cur is the master key it replaces: LITELLM_SALT_KEY when set
@@ -47,13 +48,14 @@ func rotationSecret(cur, master, salt string) string {
 }
 
 // recordRotation writes the rotation from ms.MasterKey to nk for the other
-// instances.
+// instances; the store prunes a record away from nk (a rotation back to an
+// earlier key) and keeps the newest keystore.MaxMasterKeyRotations (D84).
 func (s *Service) recordRotation(ctx context.Context, ms ModelSettings, nk string) error {
 	return s.o.Store.PutMasterKeyRotation(ctx, keystore.MasterKeyRotation{
 		From:      keystore.HashKey(ms.MasterKey),
 		NewKey:    EncryptValue(nk, rotationSecret(ms.MasterKey, ms.MasterKey, s.saltKey())),
 		RotatedAt: s.now().UTC(),
-	})
+	}, keystore.HashKey(nk))
 }
 
 // announceRotation tells the other instances at once (best effort: they

@@ -2,6 +2,8 @@ package keys
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/llmgate/llmgate/internal/outcome"
@@ -43,36 +45,66 @@ func (s *Service) OnTry(t outcome.Try) {
 	s.Record(SpendEvent{RequestID: t.CallID, CallType: callType, KeyToken: t.KeyHash, TeamID: t.TeamID, UserID: t.UserID,
 		EndUser: t.EndUser, Model: t.Model, ModelGroup: t.ModelGroup, ModelID: t.DeploymentID, Provider: t.Provider,
 		Cost: t.Cost, PromptTokens: int64(t.PromptTokens), CompletionTokens: int64(t.CompletionTokens), Start: t.Start, End: end,
-		Tags: s.keyTags(t.KeyHash)})
+		Tags: s.requestTags(&t)})
 }
 
-// keyTags are a key's tags (its metadata.tags, as /key/generate keeps them),
-// the spend log's request_tags (D78: /spend/tags sums them).
-func (s *Service) keyTags(token string) []string {
-	if token == "" {
-		return nil
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	k := s.keys[token]
-	if k == nil {
-		if a := s.activeTokenLocked(token); a != "" {
-			k = s.keys[a]
+// requestTags are a spend log's request_tags (D84), in LiteLLM's order
+// (litellm_pre_call_utils.py, the router, get_request_tags): the request's
+// own early tags (body metadata.tags, x-litellm-tags), its key's metadata.tags
+// (the active key for a regenerated key's old value), its key's team's
+// metadata.tags, the late ones (the body's tags, the deployment's
+// litellm_params.tags), each once; then "User-Agent: <product>" and
+// "User-Agent: <whole value>" (not deduplicated, as LiteLLM appends them).
+func (s *Service) requestTags(t *outcome.Try) []string {
+	var out []string
+	add := func(tags []string) {
+		for _, x := range tags {
+			if !slices.Contains(out, x) {
+				out = append(out, x)
+			}
 		}
 	}
-	if k == nil {
-		return nil
+	add(t.Tags)
+	if t.KeyHash != "" {
+		s.mu.RLock()
+		k := s.keys[t.KeyHash]
+		if k == nil {
+			if a := s.activeTokenLocked(t.KeyHash); a != "" {
+				k = s.keys[a]
+			}
+		}
+		if k != nil {
+			add(metadataTags(k.Metadata))
+			if tm := s.teams[k.TeamID]; tm != nil && k.TeamID != "" {
+				add(metadataTags(tm.Metadata))
+			}
+		}
+		s.mu.RUnlock()
 	}
-	var out []string
-	switch v := k.Metadata["tags"].(type) {
+	add(t.LateTags)
+	if ua := t.UserAgent; ua != "" {
+		if product, _, ok := strings.Cut(ua, "/"); ok {
+			out = append(out, "User-Agent: "+product)
+		}
+		out = append(out, "User-Agent: "+ua)
+	}
+	return out
+}
+
+// metadataTags are the strings of a metadata's tags list (as /key/generate
+// and /team/new keep them).
+func metadataTags(md map[string]any) []string {
+	switch v := md["tags"].(type) {
 	case []string:
-		out = append(out, v...)
+		return v
 	case []any:
+		out := make([]string, 0, len(v))
 		for _, x := range v {
 			if str, ok := x.(string); ok {
 				out = append(out, str)
 			}
 		}
+		return out
 	}
-	return out
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -203,5 +204,32 @@ func TestSpendTags(t *testing.T) {
 	}
 	if st, _ := s.Handle(ctx, "GET", "/spend/tags", nil, Caller{Token: tagged}); st != 401 {
 		t.Fatalf("/spend/tags with a virtual key: %d", st)
+	}
+}
+
+// TestRequestTagsOrder (D84): a spend log's request_tags in LiteLLM's
+// order: the request's early tags (metadata.tags, x-litellm-tags), the key's
+// metadata.tags, its team's metadata.tags, the late ones (the body's tags,
+// the deployment's), each once, then the two "User-Agent: …" tags.
+func TestRequestTagsOrder(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t, embedded(t), "")
+	defer s.Close()
+	team := call(t, s, "POST", "/team/new", `{"team_alias":"blue","metadata":{"tags":["team-a","key-a"]}}`)
+	tok := keystore.HashKey(generate(t, s, `{"team_id":"`+team["team_id"].(string)+`","metadata":{"tags":["key-a","early-a"]}}`))
+	s.OnTry(outcome.Try{CallID: "r1", KeyHash: tok, TeamID: team["team_id"].(string), CostKnown: true, Cost: 1, Status: 200, Start: clock,
+		Tags: []string{"early-a", "early-b"}, LateTags: []string{"late-a", "team-a", "dep-a"}, UserAgent: "OpenAI/Go 1.8.2"})
+	s.OnTry(outcome.Try{CallID: "r2", KeyHash: tok, CostKnown: true, Cost: 1, Status: 200, Start: clock, UserAgent: "curl"})
+	must(t, s.flush(ctx))
+	logs, err := s.o.Store.SpendLogsWhere(ctx, keystore.SpendLogFilter{RequestID: "r1"})
+	must(t, err)
+	want := []string{"early-a", "early-b", "key-a", "team-a", "late-a", "dep-a", "User-Agent: OpenAI", "User-Agent: OpenAI/Go 1.8.2"}
+	if len(logs) != 1 || !slices.Equal(logs[0].RequestTags, want) {
+		t.Fatalf("request_tags %v, want %q", logs, want)
+	}
+	logs, err = s.o.Store.SpendLogsWhere(ctx, keystore.SpendLogFilter{RequestID: "r2"})
+	must(t, err)
+	if want := []string{"key-a", "early-a", "team-a", "User-Agent: curl"}; len(logs) != 1 || !slices.Equal(logs[0].RequestTags, want) {
+		t.Fatalf("request_tags %v, want %q", logs, want)
 	}
 }

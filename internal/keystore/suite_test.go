@@ -3,6 +3,7 @@ package keystore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -367,9 +368,9 @@ func runSuite(t *testing.T, mk func(t *testing.T) opener) {
 			t.Fatalf("before any rotation: %v", err)
 		}
 		at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-		must(t, s.PutMasterKeyRotation(ctx, MasterKeyRotation{From: HashKey("sk-a"), NewKey: "enc-b", RotatedAt: at}))
-		must(t, s.PutMasterKeyRotation(ctx, MasterKeyRotation{From: HashKey("sk-b"), NewKey: "enc-c", RotatedAt: at}))
-		must(t, s.PutMasterKeyRotation(ctx, MasterKeyRotation{From: HashKey("sk-a"), NewKey: "enc-b2", RotatedAt: at.Add(time.Hour)}))
+		must(t, s.PutMasterKeyRotation(ctx, MasterKeyRotation{From: HashKey("sk-a"), NewKey: "enc-b", RotatedAt: at}, HashKey("sk-b")))
+		must(t, s.PutMasterKeyRotation(ctx, MasterKeyRotation{From: HashKey("sk-b"), NewKey: "enc-c", RotatedAt: at}, HashKey("sk-c")))
+		must(t, s.PutMasterKeyRotation(ctx, MasterKeyRotation{From: HashKey("sk-a"), NewKey: "enc-b2", RotatedAt: at.Add(time.Hour)}, HashKey("sk-b2")))
 		s.Close()
 		s = open(t)
 		r, err := s.GetMasterKeyRotation(ctx, HashKey("sk-a"))
@@ -379,6 +380,43 @@ func runSuite(t *testing.T, mk func(t *testing.T) opener) {
 		}
 		if r, err := s.GetMasterKeyRotation(ctx, HashKey("sk-b")); err != nil || r.NewKey != "enc-c" {
 			t.Fatalf("rotation from sk-b: %+v %v", r, err)
+		}
+	})
+	t.Run("master key rotations pruned: a rotation back, the newest kept", func(t *testing.T) {
+		open := mk(t)
+		s := open(t)
+		at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+		put := func(from, to string, i int) {
+			t.Helper()
+			must(t, s.PutMasterKeyRotation(ctx, MasterKeyRotation{From: HashKey(from), NewKey: "enc-" + to, RotatedAt: at.Add(time.Duration(i) * time.Minute)}, HashKey(to)))
+		}
+		has := func(from string) bool {
+			t.Helper()
+			_, err := s.GetMasterKeyRotation(ctx, HashKey(from))
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				t.Fatal(err)
+			}
+			return err == nil
+		}
+		put("sk-a", "sk-b", 0)
+		put("sk-b", "sk-a", 1) // back to sk-a: the record away from sk-a would loop
+		if has("sk-a") || !has("sk-b") {
+			t.Fatalf("after a rotation back to sk-a: from sk-a %v (want pruned), from sk-b %v", has("sk-a"), has("sk-b"))
+		}
+		// A chain: k0 → k1 → … ; only the newest MaxMasterKeyRotations stay.
+		n := MaxMasterKeyRotations + 4
+		for i := range n {
+			put(fmt.Sprintf("sk-k%d", i), fmt.Sprintf("sk-k%d", i+1), 2+i)
+		}
+		s.Close()
+		s = open(t)
+		for i := range n {
+			if want := i >= n-MaxMasterKeyRotations; has(fmt.Sprintf("sk-k%d", i)) != want {
+				t.Fatalf("record from k%d kept %v, want %v (the newest %d of %d kept)", i, !want, want, MaxMasterKeyRotations, n)
+			}
+		}
+		if has("sk-b") {
+			t.Fatalf("the oldest record (from sk-b) kept beyond %d", MaxMasterKeyRotations)
 		}
 	})
 	t.Run("spend logs by user, team, end user and time", func(t *testing.T) {

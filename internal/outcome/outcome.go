@@ -100,6 +100,15 @@ type Try struct {
 	// Traceparent is the client's W3C traceparent header ("" without one):
 	// the parent of the request's trace.
 	Traceparent string
+	// Tags are the request's own tags that LiteLLM merges before its key's
+	// and team's (body metadata.tags, the x-litellm-tags header), LateTags
+	// those merged after them (the body's tags, then the answering
+	// deployment's litellm_params.tags); UserAgent the client's User-Agent
+	// for the "User-Agent: …" tags ("" when off). The spend sink builds the
+	// log's request_tags from them (D84).
+	Tags      []string
+	LateTags  []string
+	UserAgent string
 	// CooldownUntil is the deployment's cooldown deadline in force after
 	// this try (zero: none).
 	CooldownUntil time.Time

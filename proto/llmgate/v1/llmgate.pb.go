@@ -224,7 +224,18 @@ type RequestContext struct {
 	KeyParallel bool `protobuf:"varint,24,opt,name=key_parallel,json=keyParallel,proto3" json:"key_parallel,omitempty"`
 	// traceparent is the client's W3C traceparent header (validated), the
 	// parent of the request's trace (otel callback).
-	Traceparent   string `protobuf:"bytes,25,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	Traceparent string `protobuf:"bytes,25,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	// tags are the request's own tags that LiteLLM merges before the key's and
+	// team's (D84): body metadata.tags, then the x-litellm-tags header;
+	// late_tags those it merges after them: the body's top-level tags. Each
+	// bounded (extproc.maxRequestTags, maxTagLength). Set only on a request
+	// whose spend is logged (a virtual key or an end user).
+	Tags     []string `protobuf:"bytes,26,rep,name=tags,proto3" json:"tags,omitempty"`
+	LateTags []string `protobuf:"bytes,27,rep,name=late_tags,json=lateTags,proto3" json:"late_tags,omitempty"`
+	// user_agent is the client's User-Agent (bounded), for the spend log's
+	// "User-Agent: …" request tags; "" when
+	// litellm_settings.disable_add_user_agent_to_request_tags.
+	UserAgent     string `protobuf:"bytes,28,opt,name=user_agent,json=userAgent,proto3" json:"user_agent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -434,6 +445,27 @@ func (x *RequestContext) GetTraceparent() string {
 	return ""
 }
 
+func (x *RequestContext) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *RequestContext) GetLateTags() []string {
+	if x != nil {
+		return x.LateTags
+	}
+	return nil
+}
+
+func (x *RequestContext) GetUserAgent() string {
+	if x != nil {
+		return x.UserAgent
+	}
+	return ""
+}
+
 // Deployment is the routing view of one model_list entry (no secrets).
 type Deployment struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -625,7 +657,7 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\x05model\x18\x03 \x01(\tR\x05model\x12%\n" +
 	"\x0efallback_index\x18\x04 \x01(\x05R\rfallbackIndex\x12\x14\n" +
 	"\x05retry\x18\x05 \x01(\x05R\x05retry\x12\x1a\n" +
-	"\bprovider\x18\x06 \x01(\tR\bprovider\"\xf8\a\n" +
+	"\bprovider\x18\x06 \x01(\tR\bprovider\"\xc8\b\n" +
 	"\x0eRequestContext\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\tR\x06callId\x12\x1f\n" +
 	"\vmodel_group\x18\x02 \x01(\tR\n" +
@@ -654,7 +686,11 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\auser_id\x18\x16 \x01(\tR\x06userId\x12\x19\n" +
 	"\bend_user\x18\x17 \x01(\tR\aendUser\x12!\n" +
 	"\fkey_parallel\x18\x18 \x01(\bR\vkeyParallel\x12 \n" +
-	"\vtraceparent\x18\x19 \x01(\tR\vtraceparent\x1aB\n" +
+	"\vtraceparent\x18\x19 \x01(\tR\vtraceparent\x12\x12\n" +
+	"\x04tags\x18\x1a \x03(\tR\x04tags\x12\x1b\n" +
+	"\tlate_tags\x18\x1b \x03(\tR\blateTags\x12\x1d\n" +
+	"\n" +
+	"user_agent\x18\x1c \x01(\tR\tuserAgent\x1aB\n" +
 	"\x14ResponseHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc0\x01\n" +
