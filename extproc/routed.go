@@ -78,6 +78,11 @@ func (r *routed) processingResponse(st *State) (*extprocv3.ProcessingResponse, e
 	if !r.fast && r.deps {
 		cf[contract.FastDeploymentsKey] = structpb.NewStringValue(planDeployments(r.plan)) // (D77)
 	}
+	if r.deps {
+		if h := planHosts(st, r.plan); h != "" {
+			cf[contract.OverrideHostsKey] = structpb.NewStringValue(h) // the tries' hosts (D86)
+		}
+	}
 	if r.fast {
 		// The fast path's own namespaces (small: Lua converts a namespace
 		// whole into a table each time it reads it): the endpoint for the
@@ -202,6 +207,9 @@ func (r *routed) writeMetadata(st *State, withPlan bool) [][2][]byte {
 		b = r.appendFastFields(b) // in llmgate.ctx (D70)
 	} else if r.deps {
 		b = r.appendPlanDeployments(b) // every try counted in the module (D77)
+	}
+	if r.deps {
+		b = r.appendPlanHostsField(b, st) // the tries' hosts (D86)
 	}
 	ctx := b[at:]
 	md := append(r.mdBuf[:0], [2][]byte{namespacePlan, plan[:len(plan):len(plan)]}, [2][]byte{namespaceCtx, ctx[:len(ctx):len(ctx)]})

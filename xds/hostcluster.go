@@ -34,7 +34,11 @@ import (
 // and the module (its own compile of the same config) both call it, so the
 // plans name the clusters Envoy has.
 func HostClusters(m *model.Model) {
+	manyHosts(m) // above ManyHostsMin hosts: one cluster of them (D86)
 	for _, d := range m.Deployments {
+		if d.Cluster == ManyHostsCluster {
+			continue
+		}
 		if name, ok := hostClusterName(d); ok {
 			d.Cluster = name
 		}

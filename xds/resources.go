@@ -105,6 +105,11 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 		if host {
 			hosts[d.Cluster] = true
 			asHostCluster(c)
+			if d.Cluster == ManyHostsCluster {
+				if err := asManyHostsCluster(c, m); err != nil {
+					return nil, err
+				}
+			}
 		}
 		r.Clusters = append(r.Clusters, c)
 		if o.FastPath && FastPath(d) && !ModuleUpstream(o) {

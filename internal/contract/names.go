@@ -70,6 +70,11 @@ const (
 	FastEndpointKey    = "ep"
 	FastDeploymentsKey = "d"
 	FastStreamKey      = "st"
+	// OverrideHostsKey ("oh", in ContextMetadataNamespace) lists the
+	// upstream host ("ip:port") of each try the plan sends to the cluster of
+	// many hosts, comma-separated in plan order: that cluster's
+	// override_host load balancing policy takes the next one per try (D86).
+	OverrideHostsKey = "oh"
 	// FastAnswerMetadataNamespace is written on a fast-path request only:
 	// what the listener's Lua filter adds to a success (D45): "h" the
 	// x-litellm-* headers every attempt shares, "a" per plan entry the

@@ -138,6 +138,10 @@ type Deployment struct {
 	// Cluster is the deployment's Envoy cluster; for AnyProvider its openai
 	// one (the default plan's), ClusterFor names the others.
 	Cluster string
+	// HostAddress is the deployment's "ip:port" on the cluster of many
+	// upstream hosts (xds.HostClusters, D86): the try's override host.
+	// Empty on every other cluster.
+	HostAddress string
 	// MockResponse is litellm_params.mock_response (nil: none): the
 	// request filter answers without a provider call.
 	MockResponse *string
