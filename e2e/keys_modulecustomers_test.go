@@ -13,8 +13,9 @@ import (
 // for a virtual key and the master key: a customer is served and its spend
 // counted; a blocked customer is refused with LiteLLM's message from the
 // request after /customer/block; a customer over its budget is refused with
-// budget_exceeded; a customer whose budget has an rpm_limit goes to
-// ext_proc.
+// budget_exceeded; a customer whose budget has an rpm_limit is handed to
+// ext_proc once (the module asks for the lease on its counter), then served
+// by the module (D83).
 func TestModuleCustomers(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	g := startGatewayArgs(t, keysConfig(fake.URL(), ""), moduleArgs, "LLMGATE_DATA_DIR="+t.TempDir())
@@ -91,7 +92,20 @@ func TestModuleCustomers(t *testing.T) {
 		t.Fatalf("customer with an rpm limit: %d %v", st, e)
 	}
 	if requestFilterStreams(t, g) == before {
-		t.Fatal("a customer with an rpm limit was not handed to ext_proc")
+		t.Fatal("a customer with an rpm limit was not handed to ext_proc the first time (no lease yet)")
+	}
+	served := 0
+	for range 5 {
+		before = requestFilterStreams(t, g)
+		if st, e := k.chatFor(key, "gpt-x", "mc-rpm"); st != 200 {
+			t.Fatalf("customer with an rpm limit: %d %v", st, e)
+		}
+		if requestFilterStreams(t, g) == before {
+			served++
+		}
+	}
+	if served == 0 {
+		t.Error("the module served none of 5 requests of a customer with an rpm limit (D83: leased)")
 	}
 	// The module-served answers' spend is the customer's.
 	deadline = time.Now().Add(5 * time.Second)

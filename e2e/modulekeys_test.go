@@ -185,7 +185,8 @@ func TestModuleVirtualKeys(t *testing.T) {
 		t.Fatalf("over budget without the module: %d %v", b.code, b.err)
 	}
 
-	// A key with limits counts shared state: ext_proc serves it.
+	// A key with an rpm limit: its first request asks for the lease on the
+	// key's counter and is served by ext_proc (D83; TestModuleKeyLimits).
 	limited := gen(`{"rpm_limit":100}`)
 	if a := both("rpm_limit", limited, "gpt-x", false); a.code != 200 || a.hdr.Get("x-litellm-key-remaining-requests") != "99" {
 		t.Fatalf("rpm_limit: %d %v %v", a.code, a.err, a.hdr)

@@ -23,8 +23,14 @@ type limitTally struct {
 // retry-after, anything else.
 func sendOpenAI(t *testing.T, g *Gateway, group string, n, conc int) limitTally {
 	t.Helper()
+	return sendOpenAIKey(t, g, master, group, n, conc)
+}
+
+// sendOpenAIKey is sendOpenAI with key.
+func sendOpenAIKey(t *testing.T, g *Gateway, key, group string, n, conc int) limitTally {
+	t.Helper()
 	before := requestFilterStreams(t, g)
-	client := newClient(g, master)
+	client := newClient(g, key)
 	var mu sync.Mutex
 	var tl limitTally
 	next := make(chan int)

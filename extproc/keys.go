@@ -42,6 +42,9 @@ func (st *State) authorizeKey(id identity, ticket *fallbackTicket, model, group,
 }
 
 func keyError(e *keys.Error) *translator.Error {
+	if e == keys.ErrHandOn {
+		return errKeyHandOn // a module view hands on (D83)
+	}
 	return &translator.Error{Status: e.Status, Type: e.Type, Code: e.Code, Param: e.Param, Message: e.Message, RetryAfter: e.RetryAfter}
 }
 

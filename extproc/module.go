@@ -195,8 +195,14 @@ func (m *ModuleFilter) HandOn(h map[string]string, count, size int, contentLengt
 
 // Serve answers a request whose headers HandOn kept, with its whole body;
 // ok false hands it to the ext_proc filter unchanged.
-func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) (ModuleAnswer, bool) {
+func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) (_ ModuleAnswer, served bool) {
 	st := m.st
+	var mod moduleRoute
+	defer func() {
+		if !served && len(mod.leased) > 0 {
+			m.refundKeyLeases(mod.leased) // ext_proc counts it (D83)
+		}
+	}()
 	rt := classify("POST", h[":path"])
 	id, e := st.authenticate(h)
 	if e != nil || !id.master && id.token == "" {
@@ -235,8 +241,10 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 			return ModuleAnswer{}, false
 		}
 	}
-	var mod moduleRoute
 	resp, te := m.s.routeRequestFor(st, rt, h, body, start, nil, id, &mod)
+	if te == errKeyHandOn {
+		return ModuleAnswer{}, false
+	}
 	if te != nil {
 		if m.limits != nil && te.Status == 429 && m.sinks {
 			return ModuleAnswer{}, false // ext_proc refuses it and tells the sinks

@@ -38,6 +38,9 @@ func (m *ModuleFilter) UseKeys(v *keys.Service) {
 		m.s.Outcomes = spendMirror()
 	}
 	m.st.keys = v
+	if m.limits != nil {
+		v.UseLeases(m.limits) // keys' rpm/tpm limits (D83)
+	}
 	// The body's `user` (a customer): its checks run on the table's
 	// customers (EndUserServable says which the module can check).
 	m.plain["user"] = true

@@ -114,8 +114,8 @@ func TestModuleServesVirtualKeys(t *testing.T) {
 	svc.Record(keys.SpendEvent{KeyToken: keystore.HashKey(ok), Cost: 0.5})
 	time.Sleep(1100 * time.Millisecond) // the 1 s key has expired
 	push(t, svc, view)
-	if n := view.Len(); n != 9 {
-		t.Fatalf("the table holds %d keys, want 9 (all but the limited one)", n)
+	if n := view.Len(); n != 10 {
+		t.Fatalf("the table holds %d keys, want 10 (rpm/tpm-limited keys are in it, D83)", n)
 	}
 
 	for _, tc := range []struct {
@@ -144,7 +144,7 @@ func TestModuleServesVirtualKeys(t *testing.T) {
 		{"end user over budget", "sk-master", `{"model":"gpt","messages":[],"user":"c-broke"}`, false, true, 400},
 		{"end user with an rpm limit", ok, `{"model":"gpt","messages":[],"user":"c-rpm"}`, false, false, 0},
 		{"end user not a plain string", ok, `{"model":"gpt","messages":[],"user":"e\u0031"}`, false, false, 0},
-		{"rpm limit: not in the table", limited, ``, true, false, 0},
+		{"rpm limit: in the table, handed on without leases", limited, `{"model":"gpt","messages":[]}`, false, false, 0},
 		{"unknown key", "sk-unknown-key-123456", ``, true, false, 0},
 	} {
 		h := moduleHeaders(tc.key)

@@ -80,6 +80,7 @@ type leaseWin struct {
 	rpm, tpm      atomic.Int64
 	local         atomic.Int64 // tokens of this module's answers in the window
 	want          atomic.Bool  // a request was handed on for want of a lease
+	seen          atomic.Bool  // a key's tpm-only counter was read (D83: reported as in use)
 }
 
 func (w *leaseWin) left() int64 {
@@ -91,6 +92,7 @@ func (w *leaseWin) left() int64 {
 // config the module applies. Safe for concurrent use.
 type ModuleLimits struct {
 	par     sync.Map   // deployment id → *atomic.Int64: tries in flight (modulelimits_inflight.go)
+	wants   sync.Map   // counter id → struct{}: a key's counter asked for (modulelimits_keys.go)
 	mu      sync.Mutex // applies
 	deps    atomic.Pointer[map[string]*leaseWin]
 	applied atomic.Int64 // unix nanoseconds of the last table
@@ -150,6 +152,7 @@ func (l *ModuleLimits) Apply(t *LeaseTable) {
 		w.rpm.Store(d.RPM)
 		w.tpm.Store(d.TPM)
 		next[id] = w
+		l.wants.Delete(id)
 	}
 	l.deps.Store(&next)
 	l.applied.Store(l.now().UnixNano())
@@ -161,8 +164,17 @@ func (l *ModuleLimits) Used() LeaseUse {
 	for id, w := range *l.deps.Load() {
 		if w.limit > 0 {
 			u.Deps[id] = LeaseUsed{Minute: w.minute, Limit: w.limit, Used: int64(w.gu.Load() & 0xffffffff), Want: w.want.Load()}
+		} else if w.seen.Swap(false) {
+			u.Deps[id] = LeaseUsed{Minute: w.minute} // still in use: the gateway keeps viewing it
 		}
 	}
+	minute := l.now().Unix() / 60
+	l.wants.Range(func(k, _ any) bool {
+		if id := k.(string); u.Deps[id].Limit == 0 {
+			u.Deps[id] = LeaseUsed{Minute: minute, Want: true} // (D83)
+		}
+		return true
+	})
 	return u
 }
 
@@ -315,6 +327,9 @@ func (m *ModuleFilter) UseLimits(l *ModuleLimits) {
 	}
 	m.leases.l.Store(l)
 	m.limits = l
+	if m.st.keys != nil {
+		m.st.keys.UseLeases(l) // keys' rpm/tpm limits (D83)
+	}
 	// The module counts rpm by its leases: its plans may be fast (D45).
 	m.st.countCalls = false
 	if m.countsTries() {

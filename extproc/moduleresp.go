@@ -95,6 +95,7 @@ func moduleAnswerStruct(p *RespPlan) *structpb.Struct {
 type moduleRoute struct {
 	routed *routed
 	resp   *RespPlan
+	leased []string // the key's counters a module view charged (refunded on a hand-on, D83)
 }
 
 // respPlanOfEntries is the answer plan of a fast request's entries:

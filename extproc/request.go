@@ -167,6 +167,9 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if ke != nil {
 		return nil, ke
 	}
+	if mod != nil {
+		mod.leased = grant.Leased()
+	}
 	if grant != nil && grant.Parallel {
 		// The slot is released by the try whose answer reaches the client,
 		// or here when the request never leaves the gateway.

@@ -252,6 +252,7 @@ func run(ctx context.Context, o Options) error {
 	if _, err := g.openKeys(ctx, cfg); err != nil {
 		return err
 	}
+	g.useKeyLimits(g.keys) // keys' rpm/tpm leased to the module (D83)
 	defer g.closeKeys()
 	g.startWithRotatedKey(ctx, cfg) // D78
 	if err := g.addStoredModels(ctx, cfg); err != nil {

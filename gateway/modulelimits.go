@@ -5,6 +5,7 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -108,6 +109,10 @@ type leaser struct {
 	// last report of the counts (under mu).
 	inflight bool
 	par      map[string]int64
+	// entity: the key cache's limits of a limited entity's counter; ents:
+	// the counters the module asked for (D83, modulelimits_keys.go).
+	entity atomic.Pointer[limitSource]
+	ents   map[string]*entWin
 }
 
 // gwLease is one deployment's lease window on the gateway's side.
@@ -208,7 +213,13 @@ func (lz *leaser) report(u *extproc.LeaseUse) {
 	if lz.inflight {
 		lz.par = u.InFlight // (a deployment left out has nothing in flight)
 	}
+	now := lz.now()
 	for id, x := range u.Deps {
+		if lz.deployment(id) || !lz.reportEntityLocked(id, x.Want, now) {
+			if x.Limit == 0 {
+				continue
+			}
+		}
 		if w := lz.wins[id]; w != nil && w.minute == x.Minute && w.limit == x.Limit {
 			if x.Used > w.used {
 				w.used = min(x.Used, w.granted)
@@ -260,10 +271,6 @@ func (lz *leaser) round(ctx context.Context, readView bool) {
 	now := lz.now()
 	minute := now.Unix() / 60
 	var viewIDs []string
-	type want struct {
-		id              string
-		chunk, lim, cap int64 // cap: the counter a lease may take it to
-	}
 	var wants []want
 	lz.mu.Lock()
 	for _, d := range m.Deployments {
@@ -276,38 +283,13 @@ func (lz *leaser) round(ctx context.Context, readView bool) {
 		if d.Limits.RPM == 0 {
 			continue
 		}
-		w := lz.wins[d.ID]
-		if w == nil || w.minute != minute || w.limit != d.Limits.RPM {
-			nw := &gwLease{minute: minute, limit: d.Limits.RPM, rateAt: now}
-			if w != nil {
-				nw.rate = w.rate
-			}
-			w = nw
-			lz.wins[d.ID] = w
-		}
-		if readView {
-			if dt := now.Sub(w.rateAt).Seconds(); dt > 0 {
-				w.rate = 0.5*w.rate + 0.5*float64(w.used-w.seen)/dt
-				w.seen, w.rateAt = w.used, now
-			}
-		}
-		if d.Limits.RPM < extproc.LeaseOnDemandRPM && !w.demand {
-			continue // (the window is in the table: the module hands on)
-		}
-		chunk := max(min(int64(w.rate*leaseAhead.Seconds())+1, d.Limits.RPM/extproc.LeaseChunkDivisor), 1)
-		w.low = chunk / 2
-		if w.granted-w.used <= w.low {
-			limCap := d.Limits.RPM
-			if limCap < extproc.LeaseOnDemandRPM {
-				// The last requests of a small limit are counted one by
-				// one (ext_proc's Begin): a lease granted while this
-				// instance's last requests race to the limit through
-				// ext_proc would be lost to every instance.
-				limCap -= leaseReserve(limCap)
-			}
-			wants = append(wants, want{d.ID, chunk, d.Limits.RPM, limCap})
+		if x, ok := lz.windowLocked(d.ID, d.Limits.RPM, d.Limits.RPM < extproc.LeaseOnDemandRPM, false, now, readView); ok {
+			wants = append(wants, x)
 		}
 	}
+	// Keys', users', teams', members' and customers' counters the module
+	// asked for (D83): viewed, and their rpm leased on demand.
+	viewIDs, missing := lz.entitiesLocked(viewIDs, &wants, now, readView)
 	lz.mu.Unlock()
 	for _, x := range wants {
 		g, count, err := lz.ls.Lease(ctx, x.id, now.Unix(), x.chunk, x.cap)
@@ -322,7 +304,7 @@ func (lz *leaser) round(ctx context.Context, readView bool) {
 		lz.mu.Unlock()
 	}
 	var view map[string]store.DeploymentState
-	if readView && len(viewIDs) > 0 {
+	if (readView || missing) && len(viewIDs) > 0 {
 		v, err := lz.st.Read(ctx, viewIDs, store.ReadOptions{})
 		if err == nil {
 			view = v
@@ -350,11 +332,61 @@ func (lz *leaser) round(ctx context.Context, readView bool) {
 	}
 }
 
+// want is a lease to take from the store.
+type want struct {
+	id              string
+	chunk, lim, cap int64 // cap: the counter a lease may take it to
+}
+
+// windowLocked updates counter id's lease window (rpm limit rpm) for the
+// round and says whether a lease is to be taken: onDemand, only once the
+// module asked for one in the window (D72); carry: a new minute's window
+// starts with the demand when the last minute's lease was used (D83).
+func (lz *leaser) windowLocked(id string, rpm int64, onDemand, carry bool, now time.Time, readView bool) (want, bool) {
+	minute := now.Unix() / 60
+	w := lz.wins[id]
+	if w == nil || w.minute != minute || w.limit != rpm {
+		nw := &gwLease{minute: minute, limit: rpm, rateAt: now}
+		if w != nil {
+			nw.rate = w.rate
+			nw.demand = carry && w.used > 0 && w.minute == minute-1
+		}
+		w = nw
+		lz.wins[id] = w
+	}
+	if readView {
+		if dt := now.Sub(w.rateAt).Seconds(); dt > 0 {
+			w.rate = 0.5*w.rate + 0.5*float64(w.used-w.seen)/dt
+			w.seen, w.rateAt = w.used, now
+		}
+	}
+	if onDemand && !w.demand {
+		return want{}, false // (the window is in the table: the module hands on)
+	}
+	chunk := max(min(int64(w.rate*leaseAhead.Seconds())+1, rpm/extproc.LeaseChunkDivisor), 1)
+	w.low = chunk / 2
+	if w.granted-w.used > w.low {
+		return want{}, false
+	}
+	limCap := rpm
+	if limCap < extproc.LeaseOnDemandRPM {
+		// The last requests of a small limit are counted one by one
+		// (ext_proc's Begin): a lease granted while this instance's last
+		// requests race to the limit through ext_proc would be lost to
+		// every instance.
+		limCap -= leaseReserve(limCap)
+	}
+	return want{id, chunk, rpm, limCap}, true
+}
+
 // tableLocked is the table of the last round's deployments and the
 // connections to send it on (under lz.mu).
 func (lz *leaser) tableLocked(minute int64) ([]*leaseConn, *extproc.LeaseTable) {
 	t := &extproc.LeaseTable{Deps: make(map[string]extproc.LeaseDep, len(lz.ids))}
 	for _, id := range lz.ids {
+		if _, in := lz.view[id]; lz.ents[id] != nil && (lz.viewM != minute || !in) {
+			continue // an entity's counters not read yet this minute (D83)
+		}
 		var st store.DeploymentState
 		if lz.viewM == minute {
 			st = lz.view[id] // (a view of the minute before counts nothing now)
@@ -421,7 +453,12 @@ func (s *leaseViewStore) Begin(ctx context.Context, id string, lim store.Limits)
 	}
 	res, err := s.Store.Begin(ctx, id, lim)
 	if err == nil && res.Allowed {
-		s.lz.begun(id, res.RPM, s.lz.now())
+		now := s.lz.now()
+		s.lz.begun(id, res.RPM, now)
+		// A key's count as this instance sees it: its module's unused
+		// lease is not a request yet (x-litellm-key-remaining-requests,
+		// D83), as the module's own count says.
+		res.RPM = max(res.RPM-s.lz.unusedEntityLease(id, now), 1)
 	}
 	return res, err
 }

@@ -218,3 +218,80 @@ model_list:
 		t.Fatalf("Begin over max_parallel_requests allowed when the store counts")
 	}
 }
+
+// TestLeaseKeyCounters (D83): a key's limit counter is viewed and leased
+// only once the module asks for it, on the same store counter the ext_proc
+// path's Begin counts in (strict: leases and Begin never pass the limit
+// together); a small limit keeps its reserve for Begin; a tpm-only counter
+// is viewed, not leased; an unknown counter is ignored; a counter idle for
+// entityIdle is dropped; a new minute starts with the lease when the last
+// one was used.
+func TestLeaseKeyCounters(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 10, 0, time.UTC)
+	f := newLeaseFixture(t, &now, `
+model_list:
+  - model_name: m
+    litellm_params: {model: openai/gpt-4o, api_base: http://a/v1, api_key: k}
+`)
+	lims := map[string][2]int64{"key:a": {10, 0}, "key:t": {0, 100}, "key:big": {1000, 0}}
+	f.lz.entity.Store(&limitSource{func(id string) (int64, int64, bool) {
+		l, ok := lims[id]
+		return l[0], l[1], ok
+	}})
+	ctx := context.Background()
+	minute := now.Unix() / 60
+	f.lz.round(ctx, true)
+	if n := len(f.c.last(t).Deps); n != 0 {
+		t.Fatalf("counters in the table before the module asked: %d", n)
+	}
+	_, _ = f.mem.Record(ctx, store.Record{DeploymentID: "key:t", Tokens: 40, CooldownAfter: -1})
+	f.lz.report(&extproc.LeaseUse{Deps: map[string]extproc.LeaseUsed{
+		"key:a": {Minute: minute, Want: true}, "key:t": {Minute: minute, Want: true}, "key:big": {Minute: minute, Want: true}, "key:none": {Minute: minute, Want: true}}})
+	f.lz.round(ctx, false) // (a kick: the new counters are read at once)
+	tb := f.c.last(t)
+	if d := tb.Deps["key:a"]; d.Limit != 10 || d.Granted != 1 || d.RPM != 1 {
+		t.Errorf("key:a: %+v, want a lease of 1 under limit 10", d)
+	}
+	if d, ok := tb.Deps["key:t"]; !ok || d.Limit != 0 || d.TPM != 40 {
+		t.Errorf("key:t (tpm only): %+v, want viewed with its 40 tokens, not leased", d)
+	}
+	if d := tb.Deps["key:big"]; d.Granted != 1 {
+		t.Errorf("key:big: %+v, want a lease", d)
+	}
+	if _, ok := tb.Deps["key:none"]; ok {
+		t.Error("an unknown counter is in the table")
+	}
+	// The module spends key:a's leases; the gateway tops up to the
+	// reserve (10 − 5): Begin counts the last 5 one by one.
+	for used := int64(1); used <= 8; used++ {
+		f.lz.report(&extproc.LeaseUse{Deps: map[string]extproc.LeaseUsed{"key:a": {Minute: minute, Limit: 10, Used: min(used, f.c.last(t).Deps["key:a"].Granted)}}})
+		f.lz.round(ctx, false)
+	}
+	if d := f.c.last(t).Deps["key:a"]; d.Granted != 5 {
+		t.Errorf("key:a after its leases were spent: %+v, want 5 leased in all", d)
+	}
+	for i := 0; i < 7; i++ {
+		_, _ = f.st.Begin(ctx, "key:a", store.Limits{RPM: 10})
+	}
+	st, _ := f.mem.Read(ctx, []string{"key:a"}, store.ReadOptions{})
+	if st["key:a"].RPM != 10 {
+		t.Errorf("the counter after 5 leased and 7 Begins: %d, want 10 (never past the limit)", st["key:a"].RPM)
+	}
+	if d := f.c.last(t).Deps["key:a"]; d.RPM != 10 {
+		t.Errorf("the table after Begin: %+v, want RPM 10 sent before Begin returned", d)
+	}
+	// A new minute: key:a (used) is leased at once, no request handed on.
+	now = now.Add(time.Minute)
+	f.lz.round(ctx, true)
+	if d := f.c.last(t).Deps["key:a"]; d.Minute != minute+1 || d.Granted != 1 {
+		t.Errorf("key:a in the next minute: %+v, want a lease at once", d)
+	}
+	if d := f.c.last(t).Deps["key:big"]; d.Granted != 0 {
+		t.Errorf("key:big (unused) in the next minute: %+v, want no lease until asked", d)
+	}
+	now = now.Add(entityIdle + time.Second)
+	f.lz.round(ctx, true)
+	if n := len(f.c.last(t).Deps); n != 0 {
+		t.Errorf("%d counters still viewed after %v idle", n, entityIdle)
+	}
+}

@@ -45,6 +45,8 @@ type Grant struct {
 	// hasMax: x-litellm-key-max-budget.
 	key, hasMax bool
 	maxBudget   float64
+	// leased: the counters whose rpm leases a module view charged (D83).
+	leased []string
 }
 
 // setHeader sets a limit header.

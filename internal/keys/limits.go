@@ -95,6 +95,9 @@ func (s *Service) entities(k *keystore.Key, team *keystore.Team, user *keystore.
 // stays counted (the store has no multi-entity Begin).
 func (s *Service) limits(ctx context.Context, k *keystore.Key, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget, g *Grant) *Error {
 	if s.o.Counters == nil {
+		if s.view.module {
+			return s.viewLimits(k, team, user, endUser, eub, g) // the module (D83)
+		}
 		return nil
 	}
 	ents := s.entities(k, team, user, endUser, eub)

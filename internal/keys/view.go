@@ -14,8 +14,9 @@ import (
 // (Snapshot), the module holds it in a view (NewView, ApplySnapshot: a
 // Service without a store), and the module runs the same AuthorizeRequest on
 // it as the ext_proc filter runs on the gateway's cache. Keys whose checks
-// count shared state (rpm, tpm, parallel limits of the key, its user, team or
-// team member) are not in the table: the module hands them to ext_proc.
+// count parallel slots (max_parallel_requests of the key, its user or team)
+// are not in the table: the module hands them to ext_proc; rpm/tpm limits
+// are checked on the gateway's leases (viewlimits.go, D83).
 
 // Snapshot is the key table pushed to the module, as JSON. Records carry
 // their current spend (stored + not yet written) in Spend, and only the
@@ -208,6 +209,7 @@ func (sn *Snapshot) Split() []*Snapshot {
 func NewView() *Service {
 	s := &Service{log: slog.Default(), now: time.Now, pending: newSpend(), stop: make(chan struct{})}
 	s.o.Log, s.o.Now = s.log, s.now
+	s.view.module = true
 	s.ApplySnapshot(&Snapshot{})
 	return s
 }
@@ -401,6 +403,10 @@ type viewState struct {
 	dirty  atomic.Bool
 	gen    atomic.Uint64 // counts the urgent changes
 	on     atomic.Bool   // PublishView runs
+	// module: a module's view (NewView); leases: its rpm leases and
+	// counter view of limited keys (viewlimits.go, D83).
+	module bool
+	leases atomic.Pointer[leasesRef]
 }
 
 // ViewGen is the key table's generation: a Snapshot with Gen at least the

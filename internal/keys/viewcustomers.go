@@ -105,7 +105,8 @@ func (s *Service) applyEndUsersLocked(sn *Snapshot) {
 // EndUserServable reports whether a module view can run a customer's checks
 // itself: false for a customer left out of a partial table, one whose budget
 // is not in the table, and one whose budget has rpm/tpm/parallel limits
-// (counted in the gateway's limit store): those go to ext_proc.
+// (counted in the gateway's limit store) unless the module leases rpm/tpm
+// (D83): those go to ext_proc.
 func (s *Service) EndUserServable(id string) bool {
 	if id == "" {
 		return true
@@ -128,7 +129,11 @@ func (s *Service) EndUserServable(id string) bool {
 			}
 		}
 	}
-	return b == nil || val(b.RPMLimit) == 0 && val(b.TPMLimit) == 0 && val(b.MaxParallelRequests) == 0
+	if b == nil || val(b.RPMLimit) == 0 && val(b.TPMLimit) == 0 && val(b.MaxParallelRequests) == 0 {
+		return true
+	}
+	// rpm/tpm on the module's leases (D83); parallel slots stay on ext_proc.
+	return val(b.MaxParallelRequests) == 0 && s.view.leases.Load() != nil
 }
 
 // endUserMaxLocked is the max budget a customer's spend is checked against

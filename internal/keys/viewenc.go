@@ -444,9 +444,10 @@ func (s *Service) inTableNames(k *keystore.Key, names *[4]string) bool {
 	return true
 }
 
-// inTable reports whether a key is in the module's table (no limits of its
-// own or of its budget, user, team or team member) and notes the records it
-// names in the sets (nil sets: not noted).
+// inTable reports whether a key is in the module's table (no
+// max_parallel_requests of its own or of its budget, user or team: rpm/tpm
+// limits are leased, D83) and notes the records it names in the sets (nil
+// sets: not noted).
 func (s *Service) inTable(k *keystore.Key, teams, users, budgets, members map[string]bool) bool {
 	var team *keystore.Team
 	var user *keystore.User
@@ -456,8 +457,10 @@ func (s *Service) inTable(k *keystore.Key, teams, users, budgets, members map[st
 	if k.UserID != "" {
 		user, _, _ = s.user(k.UserID)
 	}
-	if len(s.entities(k, team, user, "", nil)) > 0 {
-		return false
+	for _, e := range s.entities(k, team, user, "", nil) {
+		if e.par > 0 {
+			return false
+		}
 	}
 	if teams == nil {
 		return true

@@ -98,10 +98,11 @@ func TestEncodePartsCache(t *testing.T) {
 	if _, e := view.Authorize(ctx, keystore.HashKey(blocked), blocked, []string{"m"}); e == nil || e.Status != 401 {
 		t.Fatalf("the module's view serves the blocked key: %+v", e)
 	}
-	// The team gains an rpm_limit: its keys leave the table (their records
+	// The team gains max_parallel_requests (D83: rpm/tpm no longer do): its
+	// keys leave the table (their records
 	// did not change; the limits did: every key looked at, only the shards
 	// of its 30 keys sent, as overlays or bases).
-	call(t, s, "POST", "/team/update", `{"team_id":"t1","rpm_limit":10}`)
+	call(t, s, "POST", "/team/update", `{"team_id":"t1","max_parallel_requests":10}`)
 	want := map[int]bool{}
 	for i := 0; i < 300; i += 10 {
 		want[Shard(keystore.HashKey(keys[i]))] = true
