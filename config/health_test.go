@@ -67,3 +67,17 @@ func TestOTelMetricsEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestHealthCheckDetails (D85): health_check_details: false hides /health's
+// endpoint details; true, or unset, keeps them (LiteLLM's default).
+func TestHealthCheckDetails(t *testing.T) {
+	for _, tc := range []struct {
+		set  string
+		hide bool
+	}{{"", false}, {"  health_check_details: true\n", false}, {"  health_check_details: false\n", true}} {
+		yml := "model_list:\n  - model_name: m\n    litellm_params: {model: openai/gpt-4o, api_key: k}\ngeneral_settings:\n  master_key: sk-1\n" + tc.set
+		if got := mustParse(t, yml, func(string) (string, bool) { return "", false }).General.HealthCheckHidesDetails; got != tc.hide {
+			t.Errorf("%q: hides details %v, want %v", tc.set, got, tc.hide)
+		}
+	}
+}

@@ -376,7 +376,7 @@ var keyTable = []KeyDoc{
 	sup(SectionGeneral, "model_group_alias", "merged under router_settings.model_group_alias"),
 	sup(SectionGeneral, "background_health_checks", "every deployment is checked through Envoy every health_check_interval, off the request path; /health answers from the latest run; a failed check counts toward the deployment's cooldown and sets litellm_deployment_state"),
 	sup(SectionGeneral, "health_check_interval", "seconds between background runs (default 300)"),
-	notYet(SectionGeneral, "health_check_details", ""),
+	sup(SectionGeneral, "health_check_details", "false: /health (on demand and background_health_checks) lists each healthy and unhealthy endpoint by its model only, as LiteLLM's MINIMAL_DISPLAY_PARAMS (no model group, id, api_base or error); the counts stay"),
 	part(SectionGeneral, "database_url", "PostgreSQL: virtual keys, teams, users and spend in LiteLLM's own tables (LiteLLM_VerificationToken, LiteLLM_TeamTable, LiteLLM_UserTable, LiteLLM_SpendLogs), so an existing LiteLLM database keeps working; without it an embedded file under --data-dir. Read at start only (a reload that changes it needs a restart)", true),
 	notYet(SectionGeneral, "max_response_size_mb", ""),
 	notYet(SectionGeneral, "completion_model", ""),

@@ -44,7 +44,7 @@ func TestInitialStatuses(t *testing.T) {
 		SectionLiteLLM: {"drop_params", "additional_drop_params", "num_retries", "request_timeout", "fallbacks",
 			"context_window_fallbacks", "content_policy_fallbacks", "default_fallbacks", "allowed_fails", "cooldown_time",
 			"json_logs", "set_verbose", "model_group_alias", "require_auth_for_metrics_endpoint", "prometheus_latency_buckets"},
-		SectionGeneral: {"master_key", "max_request_size_mb", "litellm_key_header_name", "max_parallel_requests"},
+		SectionGeneral: {"master_key", "max_request_size_mb", "litellm_key_header_name", "max_parallel_requests", "health_check_details"},
 		SectionTop:     {"model_list", "litellm_settings", "general_settings", "router_settings", "environment_variables"},
 	}
 	for section, keys := range supported {
@@ -57,7 +57,6 @@ func TestInitialStatuses(t *testing.T) {
 	}
 	notYet := map[string][]string{
 		SectionTop:     {"include", "credential_list", "files_settings", "finetune_settings", "assistant_settings", "guardrails", "mcp_servers", "search_tools", "vector_store_registry"},
-		SectionGeneral: {"health_check_details"},
 		SectionParams:  {"region_name", "use_in_pass_through", "litellm_credential_name"},
 		SectionLiteLLM: {"cache", "cache_params"},
 		SectionCache:   {"type", "host", "mode"},

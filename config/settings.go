@@ -522,6 +522,10 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			gs.BackgroundHealthChecks, _ = p.bool(v, key)
 		case "health_check_interval":
 			gs.HealthCheckInterval, _ = p.seconds(v, key)
+		case "health_check_details":
+			if b, ok := p.bool(v, key); ok {
+				gs.HealthCheckHidesDetails = !b
+			}
 		case "dangerously_allow_mock_testing_request_params":
 			gs.AllowMockTesting, _ = p.bool(v, key)
 		case "user_api_key_cache_ttl":

@@ -275,6 +275,9 @@ type GeneralSettings struct {
 	// is checked every HealthCheckInterval off the request path and /health
 	// answers from the latest run.
 	BackgroundHealthChecks bool
+	// HealthCheckHidesDetails is health_check_details: false: /health lists
+	// each endpoint by its model only (LiteLLM's MINIMAL_DISPLAY_PARAMS).
+	HealthCheckHidesDetails bool
 	// Alerting is alerting, alerting_threshold, alert_types,
 	// alert_to_webhook_url, alerting_args and SLACK_WEBHOOK_URL.
 	Alerting            Alerting

@@ -38,10 +38,10 @@ func (s *Server) management(st *State, rt route, h map[string]string) *extprocv3
 		if st.Cfg.General.BackgroundHealthChecks {
 			// LiteLLM's /health with background_health_checks: the latest
 			// background run, no call to any deployment.
-			b, _ := json.Marshal(s.latestHealth())
+			b, _ := json.Marshal(healthView(st, s.latestHealth()))
 			return immediate(200, "application/json", b, nil, "llmgate_health")
 		}
-		b, _ := json.Marshal(s.healthCheck(st, true))
+		b, _ := json.Marshal(healthView(st, s.healthCheck(st, true)))
 		return immediate(200, "application/json", b, nil, "llmgate_health")
 	case routeHealthServices:
 		if _, e := st.authenticate(h); e != nil {
