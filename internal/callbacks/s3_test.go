@@ -19,14 +19,34 @@ func s3Settings(endpoint string) *S3Settings {
 		AccessKeyID: "AKIDTEST", SecretAccessKey: "secret", Path: "llm/logs/", BatchSize: 3, FlushInterval: time.Hour}
 }
 
+// s3Bucket starts a fake S3 with the bucket "logs" and returns it with the
+// s3 callback's settings for it (the s3 and s3 audit tests' set-up).
+func s3Bucket(t *testing.T) (*fakes3.Server, *S3Settings) {
+	f := fakes3.Start(t, "logs")
+	return f, s3Settings(f.URL)
+}
+
+// waitObjects waits (at most 10 s) until the bucket "logs" holds at least n
+// objects (m's stats in the failure).
+func waitObjects(t *testing.T, f *fakes3.Server, n int, m *Manager) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if objs, _ := f.Objects(t, "logs"); len(objs) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d objects not put within 10 s; stats %+v", n, m.Stats())
+		}
+	}
+}
+
 // The s3 callback writes one object per client request, under LiteLLM's
 // key layout, holding its StandardLoggingPayload; retried tries are not
 // written; requests are signed with the configured static credentials;
 // batches of DEFAULT_S3_BATCH_SIZE are put as they fill.
 func TestS3CallbackWritesOneObjectPerRequest(t *testing.T) {
-	f := fakes3.Start(t, "logs")
+	f, st := s3Bucket(t)
 	m := New(nil)
-	st := s3Settings(f.URL)
 	st.KeyPrefix = true
 	m.Configure(Settings{BatchSize: 100, FlushInterval: time.Hour, S3: st})
 	sink := m.Sink()
@@ -47,17 +67,8 @@ func TestS3CallbackWritesOneObjectPerRequest(t *testing.T) {
 		sink(tr)
 	}
 	// The first three fill a batch (DEFAULT_S3_BATCH_SIZE 3): written
-	// before Close.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if objs, _ := f.Objects(t, "logs"); len(objs) >= 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("a full batch was not written before the flush interval")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	// before Close (the flush interval is an hour).
+	waitObjects(t, f, 3, m)
 	m.Close()
 	objs, meta := f.Objects(t, "logs")
 	want := map[string]string{

@@ -3,8 +3,6 @@ package callbacks
 import (
 	"testing"
 	"time"
-
-	"github.com/llmgate/llmgate/internal/fakes3"
 )
 
 // The s3 audit log callback (D79): each audit row is one object at
@@ -13,10 +11,9 @@ import (
 // strings, updated_at in Python's isoformat), put in batches with the
 // object headers of the s3 callback; nothing without a bucket.
 func TestS3AuditLogs(t *testing.T) {
-	f := fakes3.Start(t, "logs")
+	f, st := s3Bucket(t)
 	m := New(nil)
 	m.Audit(AuditLog{ID: "before-configured", Action: "created"}) // nowhere to go yet: dropped silently
-	st := s3Settings(f.URL)
 	st.Path, st.BatchSize, st.FlushInterval = "litellm-audit/", 2, 20*time.Millisecond
 	m.ConfigureAudit(st)
 	at := time.Date(2026, 11, 28, 19, 5, 7, 123456000, time.UTC)
@@ -25,16 +22,7 @@ func TestS3AuditLogs(t *testing.T) {
 	m.Audit(AuditLog{ID: "a-2", UpdatedAt: at.Add(time.Hour), Action: "deleted", TableName: "LiteLLM_VerificationToken", ObjectID: "tok-1",
 		BeforeValue: []byte(`{"token":"tok-1"}`), UpdatedValues: []byte(`{}`)})
 	m.Audit(AuditLog{ID: "a-3", UpdatedAt: at.Truncate(time.Second), Action: "updated", TableName: "LiteLLM_TeamTable", ObjectID: "team-1"})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if objs, _ := f.Objects(t, "logs"); len(objs) >= 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the audit rows were not written")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitObjects(t, f, 3, m)
 	m.Close()
 	objs, meta := f.Objects(t, "logs")
 	if len(objs) != 3 {

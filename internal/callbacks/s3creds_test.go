@@ -10,8 +10,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/llmgate/llmgate/internal/fakes3"
 )
 
 // fakeSTS answers AssumeRole and AssumeRoleWithWebIdentity with temporary
@@ -74,24 +72,14 @@ func TestS3CallbackRoleCredentials(t *testing.T) {
 		}, "AssumeRoleWithWebIdentity", "ASIAWEBID", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := fakes3.Start(t, "logs")
+			f, st := s3Bucket(t)
 			sts := startFakeSTS(t)
-			st := s3Settings(f.URL)
 			st.BatchSize, st.STSEndpoint = 1, sts.URL
 			tc.set(st)
 			m := New(nil)
 			m.Configure(Settings{BatchSize: 100, FlushInterval: time.Hour, S3: st})
 			m.Sink()(sampleTry("c1", 200))
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				if objs, _ := f.Objects(t, "logs"); len(objs) == 1 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("no object put; stats %+v", m.Stats())
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			waitObjects(t, f, 1, m)
 			m.Close()
 			call := sts.last()
 			if call.Get("Action") != tc.action || call.Get("RoleArn") != "arn:aws:iam::1:role/logs" {
@@ -136,20 +124,12 @@ func TestS3CallbackProfileCredentials(t *testing.T) {
 	}
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", creds)
 	t.Setenv("AWS_CONFIG_FILE", dir+"/none")
-	f := fakes3.Start(t, "logs")
-	st := s3Settings(f.URL)
+	f, st := s3Bucket(t)
 	st.BatchSize, st.ProfileName, st.AccessKeyID, st.SecretAccessKey = 1, "logs", "", ""
 	m := New(nil)
 	m.Configure(Settings{BatchSize: 100, FlushInterval: time.Hour, S3: st})
 	m.Sink()(sampleTry("c1", 200))
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if objs, _ := f.Objects(t, "logs"); len(objs) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no object put; stats %+v", m.Stats())
-		}
-	}
+	waitObjects(t, f, 1, m)
 	m.Close()
 	for _, a := range f.Auth() {
 		if !strings.HasPrefix(a, "PUT AWS4-HMAC-SHA256 Credential=AKIDPROFILE/") {
