@@ -14,7 +14,7 @@ import (
 type VariantSide struct {
 	Label  string
 	Bin    string // "" = o.LLMGateBin
-	Config string // "redis", "redis-small", "anthropic", "parallel" or "typical"
+	Config string // "redis", "redis-small", "anthropic", "parallel", "typical", "plain" or "plain-module"
 	Args   []string
 }
 
@@ -59,9 +59,14 @@ func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSi
 		if err := os.MkdirAll(so.WorkDir, 0o700); err != nil {
 			return nil, err
 		}
-		if sd.Config == "plain" {
-			// Plain Envoy in the same runs: the reference of issue 10's targets.
-			plain, err := StartPlainEnvoy(&so, &Target{Endpoint: Endpoint{URL: fakeURL + "/v1/chat/completions"}})
+		if sd.Config == "plain" || sd.Config == "plain-module" {
+			// Plain Envoy in the same runs: the reference of issue 10's targets;
+			// plain-module: with the module's two filters and no table (D81).
+			start := StartPlainEnvoy
+			if sd.Config == "plain-module" {
+				start = StartPlainModuleEnvoy
+			}
+			plain, err := start(&so, &Target{Endpoint: Endpoint{URL: fakeURL + "/v1/chat/completions"}})
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", sd.Label, err)
 			}
@@ -83,7 +88,7 @@ func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSi
 		case "parallel":
 			yaml, model = ParallelConfig(fakeURL), ModelGroup
 		default:
-			return nil, fmt.Errorf("unknown config %q (redis, anthropic, typical, plain)", sd.Config)
+			return nil, fmt.Errorf("unknown config %q (redis, anthropic, typical, plain, plain-module)", sd.Config)
 		}
 		path := filepath.Join(so.WorkDir, "config.yaml")
 		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {

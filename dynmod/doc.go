@@ -10,7 +10,9 @@
 // (extproc.ModuleFilter, on the config `llmgate run` pushes it over ADS,
 // table.go): the plan and context metadata, the group header, the prepared
 // body, the error replies. This package holds the cgo bindings (abi.go,
-// dm.h), the hooks (hooks.go) and the glue (filter.go, table.go).
+// dm.h), the hooks (hooks.c, hooks.go) and the glue (filter.go, table.go).
+// The per-request hooks Envoy calls are C functions (hooks.c) that enter Go
+// only for the calls a request's state needs (hookmask.go, D81).
 //
 // The bindings (abi.go, dm.h) are written for Envoy 1.40.0's ABI "v0.2.0";
 // Envoy only warns on a mismatch, so `llmgate run` refuses to serve unless

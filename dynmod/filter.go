@@ -59,6 +59,7 @@ func (c *filterConfig) start() {
 // stream is one request's state: whether the module reads its body, with
 // the headers and the time it started.
 type stream struct {
+	gen     uint32 // the slot's generation this state is of (hooks.go)
 	cfg     *filterConfig
 	serving *extproc.ModuleFilter
 	headers map[string]string

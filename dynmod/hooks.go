@@ -2,11 +2,14 @@ package main
 
 // The event hooks Envoy calls (exported C symbols). Every HTTP filter hook of
 // the ABI is exported; the ones the request filter does not use do nothing.
+// The per-request ones are C functions (hooks.c) that enter the Go hooks
+// here only when the stream needs Go for that call (D81).
 // Each hook has a recover barrier: an unrecovered Go panic would abort the
 // whole Envoy process (docs/datapath-spike/dynmod/FINDINGS.md §2).
 
 /*
 #include "dm.h"
+#include "hooks.h"
 */
 import "C"
 
@@ -22,7 +25,7 @@ import (
 // once no filter of it is left (its listener replaced or removed): its
 // goroutines stop and its slot is used again.
 var (
-	configs     [1024]atomic.Pointer[filterConfig]
+	configs     [C.LLMGATE_MAX_CONFIGS]atomic.Pointer[filterConfig]
 	nconfigs    int
 	freeConfigs []int
 	configsMu   sync.Mutex
@@ -37,53 +40,32 @@ func configOf(p C.uintptr_t) *filterConfig {
 }
 
 // Per-request state lives in a slab of slots; the slot index + 1 is the
-// filter pointer Envoy hands to the request's hooks. A request that finds no
-// free slot gets 0 and is handed to the ext_proc filter.
-const maxStreams = 1 << 16
+// filter pointer Envoy hands to the request's hooks. The slots are handed
+// out and taken back in C (hooks.c, D81): a slot's generation tells Go that
+// it holds another stream than the one Go last saw there, and the first
+// hook that enters Go for the new stream resets its state. A request that
+// finds no free slot gets 0 and is handed to the ext_proc filter.
+const maxStreams = C.LLMGATE_MAX_STREAMS
 
-var (
-	streams   [maxStreams]stream
-	freeMu    sync.Mutex
-	freeSlots []int32
-	nextSlot  int32
-)
-
-func newStream(c *filterConfig) C.uintptr_t {
-	freeMu.Lock()
-	var i int32
-	switch {
-	case len(freeSlots) > 0:
-		i = freeSlots[len(freeSlots)-1]
-		freeSlots = freeSlots[:len(freeSlots)-1]
-	case nextSlot < maxStreams:
-		i = nextSlot
-		nextSlot++
-	default:
-		freeMu.Unlock()
-		return 0
-	}
-	freeMu.Unlock()
-	streams[i] = stream{cfg: c}
-	return C.uintptr_t(i + 1)
-}
+var streams [maxStreams]stream
 
 func streamOf(p C.uintptr_t) *stream {
 	i := int(p) - 1
 	if i < 0 || i >= maxStreams {
 		return nil
 	}
-	return &streams[i]
-}
-
-func freeStream(p C.uintptr_t) {
-	i := int32(p) - 1
-	if i < 0 || i >= maxStreams {
-		return
+	s := &streams[i]
+	if g := uint32(C.llmgate_stream_gen[i]); s.gen != g {
+		c := configOf(C.uintptr_t(C.llmgate_stream_cfg[i]))
+		*s = stream{cfg: c, gen: g}
+		if c != nil && c.outcomes != nil {
+			s.resp.begin = time.Now() // the outcome record's start (D54)
+		}
 	}
-	streams[i] = stream{}
-	freeMu.Lock()
-	freeSlots = append(freeSlots, i)
-	freeMu.Unlock()
+	if s.cfg == nil {
+		return nil
+	}
+	return s
 }
 
 //export envoy_dynamic_module_on_program_init
@@ -118,6 +100,12 @@ func envoy_dynamic_module_on_http_filter_config_new(envoyCfg C.uintptr_t, name C
 		return 0
 	}
 	configs[i].Store(c)
+	if c.upstream {
+		C.llmgate_config_upstream[i] = 1
+	} else {
+		C.llmgate_config_upstream[i] = 0
+	}
+	C.llmgate_config_live[i] = 1
 	c.start()
 	envoyLog(logInfo, "llmgate module: request filter config "+c.name+" loaded")
 	return C.uintptr_t(i + 1)
@@ -132,6 +120,7 @@ func envoy_dynamic_module_on_http_filter_config_destroy(p C.uintptr_t) {
 	}
 	configsMu.Lock()
 	defer configsMu.Unlock()
+	C.llmgate_config_live[i] = 0
 	if c := configs[i].Swap(nil); c != nil {
 		c.stop()
 		freeConfigs = append(freeConfigs, i)
@@ -147,44 +136,36 @@ func envoy_dynamic_module_on_http_filter_per_route_config_new(name C.dm_buf, cfg
 //export envoy_dynamic_module_on_http_filter_per_route_config_destroy
 func envoy_dynamic_module_on_http_filter_per_route_config_destroy(p C.uintptr_t) {}
 
-//export envoy_dynamic_module_on_http_filter_new
-func envoy_dynamic_module_on_http_filter_new(cfg C.uintptr_t, f C.uintptr_t) (out C.uintptr_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			envoyLog(logError, fmt.Sprintf("llmgate module: panic in filter_new: %v", r))
-			out = 0
-		}
-	}()
-	c := configOf(cfg)
-	if c == nil {
-		return 0
+// The per-request hooks below are entered from the C hooks of hooks.c, and
+// only when the stream's mask asks for them (hookmask.go); each sets the
+// mask again from the stream's state when it returns.
+
+//export llmgate_go_request_headers
+func llmgate_go_request_headers(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
+	defer requestBarrier(f, &st)
+	s := streamOf(m)
+	if s != nil && s.cfg.upstream {
+		st = C.int(onUpstreamRequestHeaders(s, f)) // a try (upstream.go)
+	} else {
+		st = C.int(onRequestHeaders(s, f, bool(eos)))
 	}
-	p := newStream(c)
-	if s := streamOf(p); s != nil && c.outcomes != nil {
-		s.resp.begin = time.Now() // the outcome record's start (D54)
-	}
-	return p
+	syncHooks(m)
+	return st
 }
 
-//export envoy_dynamic_module_on_http_filter_request_headers
-func envoy_dynamic_module_on_http_filter_request_headers(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
+//export llmgate_go_request_body
+func llmgate_go_request_body(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
 	defer requestBarrier(f, &st)
-	if s := streamOf(m); s != nil && s.cfg.upstream {
-		return C.int(onUpstreamRequestHeaders(s, f)) // a try (upstream.go)
+	switch s := streamOf(m); {
+	case s != nil && s.mt != nil:
+		st = C.int(translateRequestBody(s, f, bool(eos))) // translate.go
+	case s != nil && s.cfg.upstream:
+		st = C.int(spacingRequestBody(s)) // a try (spacing.go)
+	default:
+		st = C.int(onRequestBody(s, f, bool(eos)))
 	}
-	return C.int(onRequestHeaders(streamOf(m), f, bool(eos)))
-}
-
-//export envoy_dynamic_module_on_http_filter_request_body
-func envoy_dynamic_module_on_http_filter_request_body(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
-	defer requestBarrier(f, &st)
-	if s := streamOf(m); s != nil && s.mt != nil {
-		return C.int(translateRequestBody(s, f, bool(eos))) // translate.go
-	}
-	if s := streamOf(m); s != nil && s.cfg.upstream {
-		return C.int(spacingRequestBody(s)) // a try (spacing.go)
-	}
-	return C.int(onRequestBody(streamOf(m), f, bool(eos)))
+	syncHooks(m)
+	return st
 }
 
 // requestBarrier keeps a Go panic in a request hook from taking Envoy down:
@@ -206,45 +187,58 @@ func quiet(hook string) {
 
 const internalError = `{"error":{"message":"The gateway could not process the request (internal error in its request filter); try again","type":"internal_server_error","param":null,"code":"500"}}`
 
-//export envoy_dynamic_module_on_http_filter_request_trailers
-func envoy_dynamic_module_on_http_filter_request_trailers(f C.uintptr_t, m C.uintptr_t) (st C.int) {
+//export llmgate_go_request_trailers
+func llmgate_go_request_trailers(f C.uintptr_t, m C.uintptr_t) (st C.int) {
 	defer requestBarrier(f, &st)
-	return C.int(onRequestTrailers(streamOf(m), f))
+	st = C.int(onRequestTrailers(streamOf(m), f))
+	syncHooks(m)
+	return st
 }
 
-//export envoy_dynamic_module_on_http_filter_response_headers
-func envoy_dynamic_module_on_http_filter_response_headers(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
+//export llmgate_go_response_headers
+func llmgate_go_response_headers(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
 	defer quiet("response_headers")
 	if s := streamOf(m); s != nil && s.cfg.upstream {
 		spacingResponseHeaders(s)
-		return C.int(onUpstreamResponseHeaders(s, f, bool(eos)))
+		st = C.int(onUpstreamResponseHeaders(s, f, bool(eos)))
+	} else {
+		st = C.int(onResponseHeaders(s, f, bool(eos)))
 	}
-	return C.int(onResponseHeaders(streamOf(m), f, bool(eos)))
+	syncHooks(m)
+	return st
 }
 
-//export envoy_dynamic_module_on_http_filter_response_body
-func envoy_dynamic_module_on_http_filter_response_body(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
+//export llmgate_go_response_body
+func llmgate_go_response_body(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
 	defer quiet("response_body")
 	if s := streamOf(m); s != nil && s.cfg.upstream {
-		return C.int(onUpstreamResponseBody(s, f, bool(eos)))
+		st = C.int(onUpstreamResponseBody(s, f, bool(eos)))
+	} else {
+		st = C.int(onResponseBody(s, f, bool(eos)))
 	}
-	return C.int(onResponseBody(streamOf(m), f, bool(eos)))
+	syncHooks(m)
+	return st
 }
 
-//export envoy_dynamic_module_on_http_filter_response_trailers
-func envoy_dynamic_module_on_http_filter_response_trailers(f C.uintptr_t, m C.uintptr_t) (st C.int) {
+//export llmgate_go_response_trailers
+func llmgate_go_response_trailers(f C.uintptr_t, m C.uintptr_t) (st C.int) {
 	defer quiet("response_trailers")
-	return C.int(onResponseTrailers(streamOf(m), f))
+	st = C.int(onResponseTrailers(streamOf(m), f))
+	syncHooks(m)
+	return st
 }
 
-//export envoy_dynamic_module_on_http_filter_stream_complete
-func envoy_dynamic_module_on_http_filter_stream_complete(f C.uintptr_t, m C.uintptr_t) {
+//export llmgate_go_stream_complete
+func llmgate_go_stream_complete(f C.uintptr_t, m C.uintptr_t) {
 	defer quiet("stream_complete")
 	onStreamComplete(streamOf(m), f)
 }
 
-//export envoy_dynamic_module_on_http_filter_destroy
-func envoy_dynamic_module_on_http_filter_destroy(m C.uintptr_t) {
+// llmgate_go_destroy releases what the stream holds outside its slot (the
+// slot itself is taken back in C, which calls this only when the mask asks).
+//
+//export llmgate_go_destroy
+func llmgate_go_destroy(m C.uintptr_t) {
 	defer quiet("filter_destroy")
 	if s := streamOf(m); s != nil && s.spacing != nil {
 		spacingDestroy(s)
@@ -252,7 +246,6 @@ func envoy_dynamic_module_on_http_filter_destroy(m C.uintptr_t) {
 	if s := streamOf(m); s != nil && s.inflight != nil {
 		releaseTry(s) // (limits_inflight.go, D77)
 	}
-	freeStream(m)
 }
 
 //export envoy_dynamic_module_on_http_filter_http_callout_done

@@ -1,0 +1,107 @@
+package main
+
+/*
+#include "hooks.h"
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"os"
+	"time"
+)
+
+// What Go needs of a stream's next hooks (docs/architecture.md D81): the C
+// hooks (hooks.c) enter Go only for the calls the stream's mask names and
+// answer the others as the Go hook would have — continue, or buffer while a
+// body is held whole. The mask is derived from the stream's state after
+// every Go hook, so the files that change the state (translate.go,
+// spacing.go, limits*.go, response*.go) need not know about it.
+
+// syncHooks sets stream m's mask from its state.
+func syncHooks(m C.uintptr_t) {
+	i := int(m) - 1
+	if i < 0 || i >= maxStreams {
+		return
+	}
+	s := streamOf(m)
+	if s == nil {
+		C.llmgate_go_hooks[i] = C.HK_ALL
+		return
+	}
+	C.llmgate_go_hooks[i] = C.uint16_t(hookMask(s))
+}
+
+// hookMask is what Go needs of the stream's next hooks.
+func hookMask(s *stream) uint16 {
+	var k uint16
+	if s.spacing != nil || s.inflight != nil {
+		k |= C.HK_DESTROY // a timer, a scheduler or a count in flight to release
+	}
+	if s.cfg.upstream {
+		// A try (upstream.go): a translated try needs every body call; a
+		// spaced try's body waits while it is held; a held success buffers
+		// until its end, which continues; anything else passes.
+		switch {
+		case s.mt != nil:
+			k |= C.HK_REQ_BODY | C.HK_RESP_HEADERS | C.HK_RESP_BODY
+		case s.spacing != nil:
+			k |= C.HK_REQ_BODY | C.HK_RESP_HEADERS
+		case s.hold:
+			k |= C.HK_RESP_HEADERS | C.HK_RESP_BODY_BUFFER
+		}
+		return k
+	}
+	// The listener's filter: every answer's headers (x-envoy-attempt-count
+	// removed, a fast answer's headers) and its end (the outcome record).
+	k |= C.HK_RESP_HEADERS | C.HK_COMPLETE
+	if s.serving != nil {
+		// The body is buffered until it is whole, then served.
+		k |= C.HK_REQ_BODY_EOS | C.HK_REQ_BODY_BUFFER | C.HK_REQ_TRAILERS
+	}
+	switch {
+	case s.resp.stream != nil:
+		k |= C.HK_RESP_BODY | C.HK_RESP_TRAILERS // every event is read
+	case s.resp.json:
+		k |= C.HK_RESP_BODY_EOS | C.HK_RESP_BODY_BUFFER | C.HK_RESP_TRAILERS // held whole, read at its end
+	case !s.resp.try.firstByte.IsZero() && !s.resp.try.done:
+		k |= C.HK_RESP_BODY_EOS | C.HK_RESP_TRAILERS // its last byte's time
+	}
+	return k
+}
+
+// hookNames are the counters' hooks, in the order of hooks.h's LLMGATE_H_*.
+var hookNames = [C.LLMGATE_NHOOKS]string{"new", "request_headers", "request_body", "request_trailers",
+	"response_headers", "response_body", "response_trailers", "stream_complete", "destroy"}
+
+// HookCounts is what LLMGATE_MODULE_HOOK_COUNTS=<file> makes the module
+// write to that file every 50 ms: by filter ("listener", "upstream"), the
+// calls Envoy made of each hook ("calls") and those that entered Go ("go").
+// A diagnostic (and the e2e test of D81); off unless the variable is set.
+type HookCounts map[string]map[string]map[string]uint64
+
+func init() {
+	path := os.Getenv("LLMGATE_MODULE_HOOK_COUNTS")
+	if path == "" {
+		return
+	}
+	C.llmgate_count_hooks = 1
+	go func() {
+		for range time.Tick(50 * time.Millisecond) {
+			hc := HookCounts{}
+			for kind, name := range []string{"listener", "upstream"} {
+				calls, gone := map[string]uint64{}, map[string]uint64{}
+				for h, hn := range hookNames {
+					calls[hn] = uint64(C.llmgate_hook_calls[kind][h])
+					gone[hn] = uint64(C.llmgate_hook_go[kind][h])
+				}
+				hc[name] = map[string]map[string]uint64{"calls": calls, "go": gone}
+			}
+			b, _ := json.Marshal(hc)
+			tmp := path + ".tmp"
+			if os.WriteFile(tmp, b, 0o600) == nil {
+				_ = os.Rename(tmp, path)
+			}
+		}
+	}()
+}

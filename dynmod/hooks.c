@@ -1,0 +1,145 @@
+// The per-request hooks Envoy calls (the dynamic-module ABI's exported
+// symbols), in C: each enters Go (the llmgate_go_* exports of hooks.go) only
+// when the stream's mask says Go needs that call, and answers the rest here
+// — a call into Go costs Envoy's worker a cgo transition whether the hook
+// does anything or not (docs/architecture.md D81). The slots of the
+// per-request state are handed out here too, so that creating and
+// destroying a filter enters Go only when Go holds something to release.
+
+#include <pthread.h>
+
+#include "_cgo_export.h"
+#include "hooks.h"
+
+uint16_t llmgate_go_hooks[LLMGATE_MAX_STREAMS];
+uint32_t llmgate_stream_gen[LLMGATE_MAX_STREAMS];
+uint16_t llmgate_stream_cfg[LLMGATE_MAX_STREAMS];
+uint8_t llmgate_config_live[LLMGATE_MAX_CONFIGS];
+uint8_t llmgate_config_upstream[LLMGATE_MAX_CONFIGS];
+int llmgate_count_hooks;
+uint64_t llmgate_hook_calls[2][LLMGATE_NHOOKS];
+uint64_t llmgate_hook_go[2][LLMGATE_NHOOKS];
+
+static pthread_mutex_t slots_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t free_slots[LLMGATE_MAX_STREAMS];
+static uint32_t nfree;
+static uint32_t next_slot;
+
+static inline int kind_of_cfg(uintptr_t cfg) {
+  return (cfg >= 1 && cfg <= LLMGATE_MAX_CONFIGS) ? llmgate_config_upstream[cfg - 1] : 0;
+}
+
+static inline int kind_of(uintptr_t m) {
+  return (m >= 1 && m <= LLMGATE_MAX_STREAMS) ? kind_of_cfg(llmgate_stream_cfg[m - 1]) : 0;
+}
+
+static inline void count(int kind, int hook, bool go) {
+  if (__builtin_expect(llmgate_count_hooks, 0)) {
+    __atomic_fetch_add(&llmgate_hook_calls[kind][hook], 1, __ATOMIC_RELAXED);
+    if (go) {
+      __atomic_fetch_add(&llmgate_hook_go[kind][hook], 1, __ATOMIC_RELAXED);
+    }
+  }
+}
+
+// mask is what Go wants of stream m; a stream without a slot (0) enters Go
+// for everything, as before the slots were handed out here.
+static inline uint16_t mask(uintptr_t m) {
+  return (m >= 1 && m <= LLMGATE_MAX_STREAMS) ? llmgate_go_hooks[m - 1] : HK_ALL;
+}
+
+uintptr_t envoy_dynamic_module_on_http_filter_new(uintptr_t cfg, uintptr_t f) {
+  (void)f;
+  count(kind_of_cfg(cfg), LLMGATE_H_NEW, false);
+  if (cfg < 1 || cfg > LLMGATE_MAX_CONFIGS || !__atomic_load_n(&llmgate_config_live[cfg - 1], __ATOMIC_ACQUIRE)) {
+    return 0;
+  }
+  uint32_t i;
+  pthread_mutex_lock(&slots_mu);
+  if (nfree > 0) {
+    i = free_slots[--nfree];
+  } else if (next_slot < LLMGATE_MAX_STREAMS) {
+    i = next_slot++;
+  } else {
+    pthread_mutex_unlock(&slots_mu);
+    return 0; // no slot: the request is handed to the ext_proc filter
+  }
+  pthread_mutex_unlock(&slots_mu);
+  llmgate_stream_gen[i]++;
+  llmgate_stream_cfg[i] = (uint16_t)cfg;
+  llmgate_go_hooks[i] = HK_ALL;
+  return (uintptr_t)i + 1;
+}
+
+void llmgate_free_slot(uintptr_t m) {
+  if (m < 1 || m > LLMGATE_MAX_STREAMS) {
+    return;
+  }
+  llmgate_go_hooks[m - 1] = HK_ALL;
+  pthread_mutex_lock(&slots_mu);
+  free_slots[nfree++] = (uint32_t)(m - 1);
+  pthread_mutex_unlock(&slots_mu);
+}
+
+void envoy_dynamic_module_on_http_filter_destroy(uintptr_t m) {
+  if (m == 0) {
+    return;
+  }
+  bool go = mask(m) & HK_DESTROY;
+  count(kind_of(m), LLMGATE_H_DESTROY, go);
+  if (go) {
+    llmgate_go_destroy(m);
+  }
+  llmgate_free_slot(m);
+}
+
+int envoy_dynamic_module_on_http_filter_request_headers(uintptr_t f, uintptr_t m, bool eos) {
+  count(kind_of(m), LLMGATE_H_REQUEST_HEADERS, true);
+  return llmgate_go_request_headers(f, m, eos);
+}
+
+int envoy_dynamic_module_on_http_filter_request_body(uintptr_t f, uintptr_t m, bool eos) {
+  uint16_t k = mask(m);
+  bool go = (k & HK_REQ_BODY) || (eos && (k & HK_REQ_BODY_EOS));
+  count(kind_of(m), LLMGATE_H_REQUEST_BODY, go);
+  if (go) {
+    return llmgate_go_request_body(f, m, eos);
+  }
+  return (!eos && (k & HK_REQ_BODY_BUFFER)) ? 1 /* StopIterationAndBuffer */ : 0 /* Continue */;
+}
+
+int envoy_dynamic_module_on_http_filter_request_trailers(uintptr_t f, uintptr_t m) {
+  bool go = mask(m) & HK_REQ_TRAILERS;
+  count(kind_of(m), LLMGATE_H_REQUEST_TRAILERS, go);
+  return go ? llmgate_go_request_trailers(f, m) : 0;
+}
+
+int envoy_dynamic_module_on_http_filter_response_headers(uintptr_t f, uintptr_t m, bool eos) {
+  bool go = mask(m) & HK_RESP_HEADERS;
+  count(kind_of(m), LLMGATE_H_RESPONSE_HEADERS, go);
+  return go ? llmgate_go_response_headers(f, m, eos) : 0;
+}
+
+int envoy_dynamic_module_on_http_filter_response_body(uintptr_t f, uintptr_t m, bool eos) {
+  uint16_t k = mask(m);
+  bool go = (k & HK_RESP_BODY) || (eos && (k & HK_RESP_BODY_EOS));
+  count(kind_of(m), LLMGATE_H_RESPONSE_BODY, go);
+  if (go) {
+    return llmgate_go_response_body(f, m, eos);
+  }
+  return (!eos && (k & HK_RESP_BODY_BUFFER)) ? 1 /* StopIterationAndBuffer */ : 0 /* Continue */;
+}
+
+int envoy_dynamic_module_on_http_filter_response_trailers(uintptr_t f, uintptr_t m) {
+  bool go = mask(m) & HK_RESP_TRAILERS;
+  count(kind_of(m), LLMGATE_H_RESPONSE_TRAILERS, go);
+  return go ? llmgate_go_response_trailers(f, m) : 0;
+}
+
+void envoy_dynamic_module_on_http_filter_stream_complete(uintptr_t f, uintptr_t m) {
+  bool go = mask(m) & HK_COMPLETE;
+  count(kind_of(m), LLMGATE_H_STREAM_COMPLETE, go);
+  if (go) {
+    llmgate_go_stream_complete(f, m);
+  }
+}

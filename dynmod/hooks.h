@@ -1,0 +1,57 @@
+#pragma once
+// The module's per-request hooks are C functions (hooks.c) that enter Go
+// only when the request's state needs it (docs/architecture.md D81). What
+// Go wants of a stream is a mask of the HK_* bits in llmgate_go_hooks,
+// written by Go at the end of each hook it ran (hookmask.go); a new stream
+// starts with every bit set, so that nothing is skipped until Go has seen
+// the stream.
+#include <stdbool.h>
+#include <stdint.h>
+
+#define LLMGATE_MAX_STREAMS 65536
+#define LLMGATE_MAX_CONFIGS 1024
+
+// Bits of llmgate_go_hooks.
+#define HK_REQ_BODY 0x0001         // every request body call enters Go
+#define HK_REQ_BODY_EOS 0x0002     // the end of the request body enters Go
+#define HK_REQ_BODY_BUFFER 0x0004  // a request body call not entering Go buffers (else continues)
+#define HK_REQ_TRAILERS 0x0008
+#define HK_RESP_HEADERS 0x0010
+#define HK_RESP_BODY 0x0020        // every response body call enters Go
+#define HK_RESP_BODY_EOS 0x0040    // the end of the response body enters Go
+#define HK_RESP_BODY_BUFFER 0x0080 // a response body call not entering Go before the end buffers
+#define HK_RESP_TRAILERS 0x0100
+#define HK_COMPLETE 0x0200
+#define HK_DESTROY 0x0400
+#define HK_ALL 0xffff
+
+// Hook numbers of the counters (llmgate_hook_calls, llmgate_hook_go).
+enum {
+  LLMGATE_H_NEW,
+  LLMGATE_H_REQUEST_HEADERS,
+  LLMGATE_H_REQUEST_BODY,
+  LLMGATE_H_REQUEST_TRAILERS,
+  LLMGATE_H_RESPONSE_HEADERS,
+  LLMGATE_H_RESPONSE_BODY,
+  LLMGATE_H_RESPONSE_TRAILERS,
+  LLMGATE_H_STREAM_COMPLETE,
+  LLMGATE_H_DESTROY,
+  LLMGATE_NHOOKS
+};
+
+extern uint16_t llmgate_go_hooks[LLMGATE_MAX_STREAMS];
+// The slot's generation (bumped when it is handed out) and filter config.
+extern uint32_t llmgate_stream_gen[LLMGATE_MAX_STREAMS];
+extern uint16_t llmgate_stream_cfg[LLMGATE_MAX_STREAMS];
+// Per filter config (index = Envoy's config pointer - 1): alive, and the
+// per-try filter (1) or the listener's (0).
+extern uint8_t llmgate_config_live[LLMGATE_MAX_CONFIGS];
+extern uint8_t llmgate_config_upstream[LLMGATE_MAX_CONFIGS];
+
+// Hook counters (LLMGATE_MODULE_HOOK_COUNTS, hookmask.go): every call Envoy
+// made, and the calls that entered Go, by filter (0 listener, 1 per try).
+extern int llmgate_count_hooks;
+extern uint64_t llmgate_hook_calls[2][LLMGATE_NHOOKS];
+extern uint64_t llmgate_hook_go[2][LLMGATE_NHOOKS];
+
+void llmgate_free_slot(uintptr_t m);
