@@ -213,7 +213,7 @@ func (s *Server) reportLogged(st *State, j joined) {
 		// tell whether an attempt filter reported its tries): not ours.
 		return
 	}
-	rc, _ := decodeContext(j.req.ctx)
+	rc, _ := decodeReportContext(j.req.ctx) // without the response headers (D84)
 	if rc == nil {
 		s.log.Warn("outcome log: a request's context cannot be read; its tries are not reported", "request_id", j.req.requestID)
 		return

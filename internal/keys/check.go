@@ -348,7 +348,12 @@ func (s *Service) RecordUsage(ctx context.Context, token, endUser string, n int6
 	if s.o.Counters == nil || n <= 0 {
 		return
 	}
-	for _, id := range s.tpmIDs(token, endUser) {
+	s.recordTokens(ctx, s.tpmIDs(token, endUser), n)
+}
+
+// recordTokens counts n tokens for the tpm_limit counters ids.
+func (s *Service) recordTokens(ctx context.Context, ids []string, n int64) {
+	for _, id := range ids {
 		_, _ = s.o.Counters.Record(ctx, store.Record{DeploymentID: id, Tokens: n, CooldownAfter: -1})
 	}
 }

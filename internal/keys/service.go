@@ -56,6 +56,7 @@ type Service struct {
 	o   Options
 	log *slog.Logger
 	now func() time.Time
+	ua  uaTagCache // the spend logs' User-Agent tags (sink.go)
 
 	mu   sync.RWMutex
 	keys map[string]*keystore.Key // by token; records are never mutated once stored here

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/llmgate/llmgate/internal/outcome"
@@ -23,10 +24,14 @@ func (s *Service) OnTry(t outcome.Try) {
 	if t.KeyHash == "" && !trackEndUser(t.EndUser) {
 		return
 	}
-	if t.TotalTokens > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		s.RecordUsage(ctx, t.KeyHash, t.EndUser, int64(t.TotalTokens))
-		cancel()
+	if t.TotalTokens > 0 && s.o.Counters != nil {
+		// A context with a timer only when some tpm_limit counts them (D84:
+		// it was made for every answer).
+		if ids := s.tpmIDs(t.KeyHash, t.EndUser); len(ids) > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			s.recordTokens(ctx, ids, int64(t.TotalTokens))
+			cancel()
+		}
 	}
 	if !t.CostKnown || t.Status < 200 || t.Status >= 300 {
 		return
@@ -56,7 +61,11 @@ func (s *Service) OnTry(t outcome.Try) {
 // litellm_params.tags), each once; then "User-Agent: <product>" and
 // "User-Agent: <whole value>" (not deduplicated, as LiteLLM appends them).
 func (s *Service) requestTags(t *outcome.Try) []string {
+	ua := s.ua.tags(t.UserAgent)
 	var out []string
+	if len(t.Tags)+len(t.LateTags) > 0 {
+		out = make([]string, 0, len(t.Tags)+len(t.LateTags)+len(ua)+4)
+	}
 	add := func(tags []string) {
 		for _, x := range tags {
 			if !slices.Contains(out, x) {
@@ -82,13 +91,44 @@ func (s *Service) requestTags(t *outcome.Try) []string {
 		s.mu.RUnlock()
 	}
 	add(t.LateTags)
-	if ua := t.UserAgent; ua != "" {
-		if product, _, ok := strings.Cut(ua, "/"); ok {
-			out = append(out, "User-Agent: "+product)
-		}
-		out = append(out, "User-Agent: "+ua)
+	if len(out) == 0 {
+		return ua // shared, read only (capacity cut: an append copies)
 	}
-	return out
+	return append(out, ua...)
+}
+
+// uaTagCache keeps the "User-Agent: …" tags of the User-Agents seen (D84:
+// two string concatenations per answer otherwise; a client sends the same
+// one every time): at most maxUATags values, emptied when full.
+type uaTagCache struct {
+	mu sync.Mutex
+	m  map[string][]string
+}
+
+const maxUATags = 256
+
+// tags are LiteLLM's tags of a User-Agent: "User-Agent: <part before the
+// first "/">" when it has one, then "User-Agent: <value>"; none for "".
+func (c *uaTagCache) tags(ua string) []string {
+	if ua == "" {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.m[ua]; ok {
+		return v
+	}
+	var v []string
+	if product, _, ok := strings.Cut(ua, "/"); ok {
+		v = append(v, "User-Agent: "+product)
+	}
+	v = append(v, "User-Agent: "+ua)
+	v = v[:len(v):len(v)]
+	if c.m == nil || len(c.m) >= maxUATags {
+		c.m = map[string][]string{}
+	}
+	c.m[ua] = v
+	return v
 }
 
 // metadataTags are the strings of a metadata's tags list (as /key/generate
