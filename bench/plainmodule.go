@@ -2,11 +2,7 @@ package bench
 
 import (
 	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
-	"strconv"
-	"time"
 
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	dynmodv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/dynamic_modules/v3"
@@ -88,35 +84,9 @@ func PlainModuleBootstrap(listenPort int, upstreamHost string, upstreamPort int)
 // StartPlainModuleEnvoy runs Envoy with PlainModuleBootstrap in front of the
 // fake, loading the libllmgate.so beside o.LLMGateBin.
 func StartPlainModuleEnvoy(o *Options, fake *Target) (*Target, error) {
-	u, _ := url.Parse(fake.URL)
-	fport, _ := strconv.Atoi(u.Port())
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	boot, err := PlainModuleBootstrap(port, u.Hostname(), fport)
-	if err != nil {
-		return nil, err
-	}
-	path := filepath.Join(o.WorkDir, "plain-module-envoy.json")
-	if err := os.WriteFile(path, boot, 0o600); err != nil {
-		return nil, err
-	}
 	env, err := gateway.LinkModule(filepath.Join(filepath.Dir(o.LLMGateBin), filter.LibraryFile), o.WorkDir)
 	if err != nil {
 		return nil, err
 	}
-	argv := o.Pin.command(o.Pin.SUTCPU, []string{o.EnvoyBin, "--config-path", path, "--log-level", "warn",
-		"--concurrency", strconv.Itoa(o.EnvoyConcurrency), "--base-id", strconv.Itoa((os.Getpid()+port)%60000 + 1), "--disable-hot-restart"})
-	p, err := startProc("plain-module-envoy", o.WorkDir, argv, env)
-	if err != nil {
-		return nil, err
-	}
-	t := &Target{Endpoint: Endpoint{Name: "envoy", URL: fmt.Sprintf("http://127.0.0.1:%d/v1/chat/completions", port), Model: "gpt-4o", Header: bearer()}, Proc: p,
-		Parts: []Part{{Name: "envoy", PIDs: single(p.PID())}}}
-	if err := waitServing(t.Endpoint, p, 30*time.Second); err != nil {
-		p.Stop(time.Second)
-		return nil, err
-	}
-	return t, nil
+	return startStaticEnvoy(o, fake, "plain-module-envoy", PlainModuleBootstrap, env)
 }

@@ -124,23 +124,29 @@ func (t *Target) FakeBase() string {
 
 // StartPlainEnvoy runs Envoy with PlainEnvoyBootstrap in front of the fake.
 func StartPlainEnvoy(o *Options, fake *Target) (*Target, error) {
+	return startStaticEnvoy(o, fake, "plain-envoy", PlainEnvoyBootstrapJSON, nil)
+}
+
+// startStaticEnvoy runs Envoy (as name, with env) on the bootstrap boot
+// renders for a free port in front of the fake.
+func startStaticEnvoy(o *Options, fake *Target, name string, boot func(int, string, int) ([]byte, error), env []string) (*Target, error) {
 	u, _ := url.Parse(fake.URL)
 	fport, _ := strconv.Atoi(u.Port())
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	boot, err := PlainEnvoyBootstrapJSON(port, u.Hostname(), fport)
+	b, err := boot(port, u.Hostname(), fport)
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(o.WorkDir, "plain-envoy.json")
-	if err := os.WriteFile(path, boot, 0o600); err != nil {
+	path := filepath.Join(o.WorkDir, name+".json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return nil, err
 	}
 	argv := o.Pin.command(o.Pin.SUTCPU, []string{o.EnvoyBin, "--config-path", path, "--log-level", "warn",
-		"--concurrency", strconv.Itoa(o.EnvoyConcurrency), "--base-id", strconv.Itoa(os.Getpid()%60000 + 1), "--disable-hot-restart"})
-	p, err := startProc("plain-envoy", o.WorkDir, argv, nil)
+		"--concurrency", strconv.Itoa(o.EnvoyConcurrency), "--base-id", strconv.Itoa((os.Getpid()+port)%60000 + 1), "--disable-hot-restart"})
+	p, err := startProc(name, o.WorkDir, argv, env)
 	if err != nil {
 		return nil, err
 	}
