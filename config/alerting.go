@@ -31,6 +31,7 @@ var implementedAlertTypes = map[string]bool{
 	"cooldown_deployment":  true,
 	"outage_alerts":        true,
 	"budget_alerts":        true, // soft budget crossings of keys and teams (internal/keys)
+	"daily_reports":        true, // top 5 deployments by failures and by latency per output token (internal/alerting/dailyreport.go)
 }
 
 // knownAlertTypes are LiteLLM's AlertType values; default marks the ones
@@ -70,6 +71,9 @@ type Alerting struct {
 	MaxOutageList int
 	// LogToConsole is alerting_args.log_to_console: each alert is logged too.
 	LogToConsole bool
+	// DailyReportFrequency is alerting_args.daily_report_frequency (0:
+	// LiteLLM's 12 h).
+	DailyReportFrequency time.Duration
 }
 
 // On reports whether alerts of this type are raised.
@@ -165,8 +169,12 @@ func (p *parser) alertingKey(a *Alerting, key string, n *yaml.Node, path string)
 				}
 			case "log_to_console":
 				a.LogToConsole, _ = p.bool(e.Value, kp)
+			case "daily_report_frequency":
+				if f, ok := p.positive(e.Value, kp); ok {
+					a.DailyReportFrequency = time.Duration(min(f, 366*86400) * float64(time.Second))
+				}
 			default:
-				p.warnAt(e.Value, kp, "alerting_args.%s: accepted, not implemented yet; implemented: outage_alert_ttl, minor_outage_alert_threshold, major_outage_alert_threshold, max_outage_alert_list_size, log_to_console", e.Key)
+				p.warnAt(e.Value, kp, "alerting_args.%s: accepted, not implemented yet; implemented: outage_alert_ttl, minor_outage_alert_threshold, major_outage_alert_threshold, max_outage_alert_list_size, log_to_console, daily_report_frequency", e.Key)
 			}
 		}
 	}

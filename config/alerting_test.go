@@ -17,7 +17,7 @@ func TestAlertingSettings(t *testing.T) {
 	env := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
 	cfg := mustParse(t, base+`  alerting: ["slack", "email"]
   alerting_threshold: 0.5
-  alert_types: ["llm_exceptions", "outage_alerts", "llm_requests_hanging", "daily_reports"]
+  alert_types: ["llm_exceptions", "outage_alerts", "llm_requests_hanging", "daily_reports", "spend_reports"]
   alert_to_webhook_url:
     outage_alerts: ["https://hooks.example/o1", "os.environ/HOOK2"]
     llm_exceptions: https://hooks.example/e
@@ -25,17 +25,18 @@ func TestAlertingSettings(t *testing.T) {
     outage_alert_ttl: 120
     minor_outage_alert_threshold: 2
     daily_report_frequency: 3600
+    budget_alert_ttl: 60
 `, env)
 	a := cfg.General.Alerting
 	if !a.Slack || a.Threshold != 500*time.Millisecond || a.SlackWebhookURL != vars["SLACK_WEBHOOK_URL"] ||
 		a.OutageTTL != 2*time.Minute || a.MinorOutage != 2 || a.MajorOutage != DefaultMajorOutageThreshold ||
-		!a.On("llm_exceptions") || a.On("llm_too_slow") || !a.On("llm_requests_hanging") ||
+		!a.On("llm_exceptions") || a.On("llm_too_slow") || !a.On("llm_requests_hanging") || !a.On("daily_reports") || a.DailyReportFrequency != time.Hour ||
 		!slices.Equal(a.URLs["outage_alerts"], []string{"https://hooks.example/o1", "https://hooks.example/2"}) ||
 		!slices.Equal(a.URLs["llm_exceptions"], []string{"https://hooks.example/e"}) {
 		t.Errorf("alerting = %+v", a)
 	}
-	for _, w := range []string{`alerting "email": accepted, not implemented yet`, `alert type "daily_reports": accepted, not implemented yet`,
-		`alerting_args.daily_report_frequency: accepted, not implemented yet`} {
+	for _, w := range []string{`alerting "email": accepted, not implemented yet`, `alert type "spend_reports": accepted, not implemented yet`,
+		`alerting_args.budget_alert_ttl: accepted, not implemented yet`} {
 		found := false
 		for _, d := range cfg.Warnings {
 			found = found || strings.Contains(d.Message, w)

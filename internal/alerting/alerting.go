@@ -42,6 +42,9 @@ type Settings struct {
 	MaxOutageList int
 	// LogToConsole logs each alert too.
 	LogToConsole bool
+	// DailyReportFrequency is alerting_args.daily_report_frequency (0:
+	// LiteLLM's 12 h).
+	DailyReportFrequency time.Duration
 }
 
 // Alert is one message to post.
@@ -69,6 +72,7 @@ type Alerter struct {
 	s        Settings
 	cooldown map[string]time.Time // deployment → cooldown deadline already alerted
 	outage   map[string]*outageWindow
+	daily    map[string]*dailyMetrics // deployment id → figures since the last daily report
 
 	queue  chan delivery
 	done   chan struct{}
@@ -92,7 +96,7 @@ type outageWindow struct {
 // New starts an alerter; Close stops it.
 func New(log *slog.Logger, s Settings) *Alerter {
 	a := &Alerter{log: log, client: &http.Client{Timeout: 10 * time.Second}, now: time.Now,
-		cooldown: map[string]time.Time{}, outage: map[string]*outageWindow{},
+		cooldown: map[string]time.Time{}, outage: map[string]*outageWindow{}, daily: map[string]*dailyMetrics{},
 		queue: make(chan delivery, queueSize), done: make(chan struct{}),
 		hang: make(chan hangEvent, hangingQueue), stop: make(chan struct{}),
 		sent:    prometheus.NewCounter(prometheus.CounterOpts{Name: "llmgate_alerts_sent_total", Help: "Alerts posted to their webhook"}),
@@ -104,6 +108,7 @@ func New(log *slog.Logger, s Settings) *Alerter {
 	a.Configure(s)
 	go a.deliver()
 	go a.watchHanging(a.stop)
+	go a.dailyReports(a.stop)
 	return a
 }
 
@@ -133,6 +138,9 @@ func (a *Alerter) Sink() outcome.Sink { return a.Observe }
 func (a *Alerter) Observe(t outcome.Try) {
 	if a.On(LLMRequestsHanging) {
 		a.finished(&t)
+	}
+	if a.On(DailyReports) {
+		a.recordDaily(&t)
 	}
 	if t.Refused {
 		// A request refused before any try is a client error, not an LLM
