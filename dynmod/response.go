@@ -12,6 +12,7 @@ import (
 
 	"github.com/llmgate/llmgate/extproc"
 	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/translator"
 	"github.com/llmgate/llmgate/xds"
 )
 
@@ -31,6 +32,8 @@ type respState struct {
 	stream *extproc.RespStream
 	// streamDone: the stream's [DONE] passed and its usage was recorded.
 	streamDone bool
+	// streamErr: the stream's error event (RespStream.Err, D82).
+	streamErr *translator.Error
 	// For the outcome record (response_outcome.go): the request's start,
 	// the answer's usage, the answering try of a fast request.
 	begin time.Time
@@ -139,6 +142,12 @@ func onResponseBody(s *stream, f C.uintptr_t, eos bool) int {
 			if !changed && eos {
 				out = append([]byte(nil), data...)
 			}
+		}
+		if st.Err != nil && s.resp.streamErr == nil {
+			// The provider's error event passed: the try failed, even when
+			// the client closes at it (the SDKs raise and close) before the
+			// provider's end of stream (response_streamerr.go, D82).
+			s.resp.streamErr = st.Err
 		}
 		if st.Done && !s.resp.streamDone {
 			// [DONE] passed: the answer is whole for the client, which may

@@ -96,6 +96,9 @@ func onStreamComplete(s *stream, f C.uintptr_t) {
 	if !o.Fast {
 		_, o.Fast = getDynamicString(f, contract.FastAnswerMetadataNamespace, extproc.RespPlanKey)
 	}
+	if o.Fast && streamErr.status == 0 {
+		streamErr = passThroughStreamError(s)
+	}
 	if o.Fast {
 		o.Ctx = string(ctx)
 		o.Usage = s.resp.usage

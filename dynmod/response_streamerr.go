@@ -3,6 +3,8 @@ package main
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/llmgate/llmgate/translator"
 )
 
 // A translated stream that ends with the provider's error inside it (an
@@ -54,4 +56,17 @@ func takeStreamError(id []byte) streamErr {
 		streamErrs.n.Store(int32(len(streamErrs.m)))
 	}
 	return se
+}
+
+// passThroughStreamError is the error event the response side read in a
+// fast stream the module did not translate (an OpenAI-compatible provider's
+// `data: {"error": ...}` after its 200 headers, extproc.RespStream.Err):
+// LiteLLM's status and class for it (translator.StreamFailureOf, D82). A
+// translated stream's error is the upstream filter's note, which comes first.
+func passThroughStreamError(s *stream) streamErr {
+	if s.resp.streamErr == nil {
+		return streamErr{}
+	}
+	f := translator.StreamFailureOf("", s.resp.streamErr)
+	return streamErr{f.Status, int(f.Class)}
 }

@@ -19,6 +19,7 @@ import (
 // closes its connection at the error chunk, before the provider's end of
 // stream) counts too. Before D71 the module's record was classified by its
 // status alone (BadRequestError), and the SDK's stream was not counted.
+// Since D82 both paths report LiteLLM's exception_status for it, 500.
 func TestModuleTranslatedStreamErrorClass(t *testing.T) {
 	events := []string{"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_cw\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-3-5-haiku-20241022\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n" +
 		"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"prompt is too long: 210000 tokens > 200000 maximum\"}}\n\n"}
@@ -63,7 +64,10 @@ func TestModuleTranslatedStreamErrorClass(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		if got := metricSum(mb, "litellm_deployment_failure_responses_total", `model_id="cw-deployment"`, `exception_class="Anthropic.ContextWindowExceededError"`); got != c.want {
+		// exception_status: LiteLLM's (its AnthropicError from a stream is a
+		// 500) on both paths (D82; the ext_proc path reported 200, the
+		// module 400).
+		if got := metricSum(mb, "litellm_deployment_failure_responses_total", `model_id="cw-deployment"`, `exception_class="Anthropic.ContextWindowExceededError"`, `exception_status="500"`); got != c.want {
 			t.Errorf("%s: context-window failures = %v, want %v\n%s", c.g.URL, got, c.want, grepLines(string(mb), "litellm_deployment_failure_responses_total"))
 		}
 	}

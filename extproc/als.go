@@ -231,17 +231,18 @@ func (s *Server) reportLogged(st *State, j joined) {
 		if !ok || !logsOutcome(j.req.fast, t) {
 			continue
 		}
-		if t.failure == failClient && !(i == last && j.req.usage.done && t.status > 0 && t.status < 400) {
+		if t.failure == failClient && !(i == last && (j.req.usage.done || j.req.usage.streamErr != "") && t.status > 0 && t.status < 400) {
 			// The client went away: no provider failure, nothing answered
 			// — unless the stream's [DONE] had passed: then the client
-			// closed a whole answer (the official SDKs do, D76).
+			// closed a whole answer (the official SDKs do, D76); or the
+			// provider's error event: the SDKs raise and close at it (D82).
 			continue
 		}
 		lt := loggedTry{st: st, rc: rc, d: d, t: t, index: i, attempt: attemptFor(rc, i, d)}
 		switch {
 		case i == last:
 			lt.answer = outcome.AnswerSent
-			if (j.req.usage.known || j.req.usage.finish != "") && t.status > 0 && t.status < 400 {
+			if (j.req.usage.known || j.req.usage.finish != "" || j.req.usage.streamErr != "") && t.status > 0 && t.status < 400 {
 				lt.usage = j.req.usage
 			}
 		default:
@@ -313,9 +314,19 @@ func (lt *loggedTry) outcome() router.Outcome {
 	if o.Status > 0 {
 		o.Class = translator.ClassForStatus(o.Status)
 		if t.class != translator.ErrNone {
-			o.Class = t.class // the translator's, from the message (D71)
+			// The module's try failed inside its stream: the status and
+			// class are translator.StreamFailureOf's (D71, D82).
+			o.Class, o.InStream = t.class, true
 		}
 		o.RetryAfter = translator.ParseRetryAfter(t.headers["retry-after"])
+	}
+	if o.Status > 0 && o.Status < 400 && lt.usage.streamErr != "" {
+		// The ext_proc fast path's stream carried the provider's error
+		// event (xds.FastPathLua): counted as the attempt filter counts it.
+		if e := translator.ParseStreamError([]byte(lt.usage.streamErr)); e != nil {
+			f := translator.StreamFailureOf(lt.d.Provider, e)
+			o.Status, o.Class, o.InStream = f.Status, f.Class, true
+		}
 	}
 	if lt.rc.Stream && o.Class == translator.ErrNone {
 		o.TimeToFirstToken = t.firstByte

@@ -79,11 +79,18 @@ type usageLog struct {
 	// done: the stream's [DONE] passed (UsageDoneKey): the answer was whole
 	// for the client even when its close cut the try (D76).
 	done bool
+	// streamErr: the stream's OpenAI-format error event (UsageErrorKey,
+	// its JSON, bounded): the try failed inside its 200 stream (D82).
+	streamErr string
 }
 
 // UsageDoneKey is the llmgate.usage key the ext_proc fast path's Lua sets
 // when a stream's [DONE] passed (xds.FastPathLua, D76).
 const UsageDoneKey = "done"
+
+// UsageErrorKey is the llmgate.usage key the ext_proc fast path's Lua sets
+// to a stream's error event (its data, at most 16 KB) when one passed (xds.FastPathLua, D82).
+const UsageErrorKey = "error"
 
 // joined is the outcome of one request: its entry (nil when it never came)
 // and its tries in the order they started.

@@ -300,6 +300,8 @@ func (e *wireEntry) metadata(b []byte) error {
 					e.usage.finish = val.str
 				case UsageDoneKey:
 					e.usage.done = val.boolean
+				case UsageErrorKey:
+					e.usage.streamErr = val.str
 				}
 			})
 			e.usage.known = ok1 || ok2 || ok3

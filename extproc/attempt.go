@@ -545,7 +545,10 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 			}
 			if se, ok := st.(translator.StreamErr); ok {
 				if e := se.Err(); e != nil {
-					o.Class = e.Class
+					// The provider's error inside the stream: counted as
+					// LiteLLM counts it (D82), as the module counts it.
+					f := translator.StreamFailureOf(t.d.Provider, e)
+					o.Status, o.Class, o.InStream = f.Status, f.Class, true
 				}
 			}
 		}()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/wire"
+	"github.com/llmgate/llmgate/translator"
 )
 
 // The response side of the fast path in the module (docs/architecture.md
@@ -287,7 +288,9 @@ func RespondJSON(body []byte, e *RespEntry) (out []byte, u RespUsage, cost strin
 // when absent). ms..me are the model value's quotes; us..ue the usage key's
 // opening quote to its value's last byte; cs the position of a created 0.
 type scanResult struct {
-	ms, me, us, ue, cs                 int
+	ms, me, us, ue, cs int
+	// err: a top-level "error" whose value is not null (an error event, D82)
+	err                                bool
 	model, finish                      string
 	unull, choices                     bool
 	prompt, completion, total          int64
@@ -390,6 +393,8 @@ func scanJSON(s []byte) scanResult {
 							}
 						}
 					}
+				case string(key1) == "error" && v >= 0:
+					r.err = !bytes.HasPrefix(s[v:], []byte("null"))
 				case string(key1) == "created" && v >= 0:
 					if s[v] == '0' && v+1 < len(s) && (isSpace(s[v+1]) || s[v+1] == ',' || s[v+1] == '}') {
 						r.cs = v
@@ -480,6 +485,11 @@ type RespStream struct {
 	// the client, which may close before the provider's end of stream
 	// (the official OpenAI SDKs close at [DONE]).
 	Done bool
+	// Err: the stream's first OpenAI-format error event (`data: {"error":
+	// ...}` after the 200 headers), nil while there is none: the try failed
+	// inside its stream, and the client may close at it (the SDKs raise and
+	// close), before the provider's end of stream (D82).
+	Err *translator.Error
 	// Buffers reused from chunk to chunk: what Write and End return is
 	// valid until the next call.
 	out, ev, q, qs []byte
@@ -649,6 +659,10 @@ func (st *RespStream) rewrite(d []byte) (out []byte, drop, changed bool) {
 }
 
 var (
+	// errorHint is the end of an "error" key: its first byte is rarer in a
+	// chunk than a quote, which keeps the search that every chunk pays
+	// cheap (D82); a value ending in "rror" only sends the chunk to the scan.
+	errorHint  = []byte(`rror"`)
 	usageKey   = []byte(`"usage"`)
 	contentFlt = []byte(`"content_filter"`)
 )
@@ -658,6 +672,9 @@ var (
 // the chunk needs the scan (a usage object, a "created" of 0, an unusual
 // order).
 func (st *RespStream) quick(d []byte) (out []byte, ok bool) {
+	if bytes.Contains(d, errorHint) {
+		return nil, false // maybe an error event: the scan reads it
+	}
 	if bytes.Contains(d, usageKey) {
 		if st.strip {
 			us := trailingUsageNull(d)
@@ -813,6 +830,9 @@ func findModelKey(d []byte) (start, quote int) {
 func (st *RespStream) chunk(d []byte) (out []byte, drop, changed bool) {
 	r := scanJSON(d)
 	st.Usage.keep(&r)
+	if r.err && st.Err == nil {
+		st.Err = translator.ParseStreamError(d)
+	}
 	type edit struct {
 		from, to int // inclusive
 		text     []byte

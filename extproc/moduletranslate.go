@@ -149,9 +149,8 @@ func (mt *ModuleTry) ResponseChunk(b []byte, last bool) []byte {
 // translated stream with the provider's error inside it (an Anthropic `error`
 // event after the 200 headers: the translator's StreamErr), so that the try
 // counts as the failure it is — cooldown, metrics, callbacks — as the attempt
-// filter counts it (docs/architecture.md D66): the class is the translator's,
-// read from the message as the attempt filter reads it (a 400 "prompt is too
-// long" is a context-window error, D71); 0 while the stream has no error.
+// filter counts it: translator.StreamFailureOf, LiteLLM's status and class
+// for an error inside a stream (D71, D82); 0 while the stream has no error.
 func (mt *ModuleTry) StreamError() (status int, class translator.ErrorClass) {
 	if mt.stream == nil {
 		return 0, translator.ErrNone
@@ -164,12 +163,6 @@ func (mt *ModuleTry) StreamError() (status int, class translator.ErrorClass) {
 	if e == nil {
 		return 0, translator.ErrNone
 	}
-	status, class = e.Status, e.Class
-	if status < 400 {
-		status = 500
-	}
-	if class == translator.ErrNone {
-		class = translator.ClassForStatus(status)
-	}
-	return status, class
+	f := translator.StreamFailureOf(mt.t.target.Provider, e)
+	return f.Status, f.Class
 }

@@ -7,11 +7,12 @@ import (
 	"github.com/llmgate/llmgate/translator"
 )
 
-// TestModuleTryStreamError (D66, D71): a translated stream that ends with an
-// Anthropic error event reports the error's status and the translator's
-// class (read from the message: a 400 "prompt is too long" is a
-// context-window error, not a bad request) for the outcome; one that ends
-// well, or a try not yet streaming, reports none.
+// TestModuleTryStreamError (D66, D71, D82): a translated stream that ends
+// with an Anthropic error event reports LiteLLM's status for it — 500 for
+// every error event (LiteLLM's AnthropicError from a stream; the event
+// carries no status) — and the class read from the message (a "prompt is too
+// long" is a context-window error, not a bad request); one that ends well, or
+// a try not yet streaming, reports none.
 func TestModuleTryStreamError(t *testing.T) {
 	start := "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-x\",\"content\":[],\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n"
 	for _, c := range []struct {
@@ -19,10 +20,10 @@ func TestModuleTryStreamError(t *testing.T) {
 		want       int
 		class      translator.ErrorClass
 	}{
-		{"overloaded", "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n", 529, translator.ErrInternal},
+		{"overloaded", "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n", 500, translator.ErrInternal},
 		{"api error", "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"boom\"}}\n\n", 500, translator.ErrInternal},
-		{"rate limit", "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"slow down\"}}\n\n", 429, translator.ErrRateLimit},
-		{"prompt too long", "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"prompt is too long: 210000 tokens > 200000 maximum\"}}\n\n", 400, translator.ErrContextWindow},
+		{"rate limit", "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"slow down\"}}\n\n", 500, translator.ErrInternal},
+		{"prompt too long", "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"prompt is too long: 210000 tokens > 200000 maximum\"}}\n\n", 500, translator.ErrContextWindow},
 		{"ends well", "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":5}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n", 0, translator.ErrNone},
 	} {
 		tr := translator.For("anthropic")

@@ -24,6 +24,10 @@ type Outcome struct {
 	Usage            translator.Usage
 	Stream           bool
 	Timeout          bool
+	// InStream: the try failed inside a stream that began 200 (the
+	// provider's error event, D82); Status and Class are
+	// translator.StreamFailureOf's.
+	InStream bool
 }
 
 // Begin counts a call to a deployment before it is made: one request in this
@@ -145,7 +149,7 @@ func (r *Router) Report(ctx context.Context, o Outcome) (time.Time, error) {
 			rec.LatencyMax, rec.LatencyTTL = r.m.Routing.MaxLatencyListSize, r.m.Routing.LatencyTTL
 		}
 	}
-	if failed(o) && countsForCooldown(o) && r.mayCoolDown(d) {
+	if failed(o) && countsForCooldown(o) && !(o.InStream && d != nil && !translator.StreamFailureCoolsDown(d.Provider)) && r.mayCoolDown(d) {
 		class := classOf(o)
 		rec.FailureClass = "any"
 		rec.CooldownAfter = int64(r.m.Routing.AllowedFails)

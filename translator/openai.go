@@ -214,6 +214,8 @@ type openAIStream struct {
 	// stripUsage removes the usage chunk (and the "usage": null of other
 	// chunks) that the gateway asked for but the client did not.
 	stripUsage bool
+	// err is the provider's error event inside the stream (StreamErr, D82).
+	err *Error
 }
 
 // SetResponseModel implements ModelSetter.
@@ -242,6 +244,9 @@ func (s *openAIStream) Feed(chunk []byte, last bool) ([]byte, error) {
 				if probe.Usage != nil {
 					s.usage = UsageFrom(probe.Usage)
 				}
+				if s.err == nil && bytes.Contains(data, errorHint) {
+					s.err = ParseStreamError(data)
+				}
 				for _, c := range probe.Choices {
 					if c.FinishReason != nil && *c.FinishReason != "" {
 						s.finish = *c.FinishReason
@@ -265,6 +270,13 @@ func (s *openAIStream) Feed(chunk []byte, last bool) ([]byte, error) {
 
 func (s *openAIStream) Usage() Usage         { return s.usage }
 func (s *openAIStream) FinishReason() string { return s.finish }
+
+// Err implements StreamErr: the provider's `data: {"error": ...}` event, the
+// stream's first.
+func (s *openAIStream) Err() *Error { return s.err }
+
+// errorHint is the end of an "error" key (a rarer first byte than a quote).
+var errorHint = []byte(`rror"`)
 
 // ParseRetryAfter reads a Retry-After header in seconds (HTTP dates are not
 // used by LLM providers); 0 when absent or malformed.

@@ -32,7 +32,10 @@ import (
 //     the usage is recorded at once with llmgate.usage "done" (the answer
 //     is whole for the client, which may close before the provider's end of
 //     stream: D76); the outcome log then reports the try as answered even
-//     when the client's close cut it (DC).
+//     when the client's close cut it (DC). An OpenAI-format error event
+//     (a top-level "error" after the 200 headers) is recorded at once too,
+//     its JSON (at most 16 KB, else {"error":true}) in llmgate.usage "error":
+//     the outcome log counts the try as the failure LiteLLM counts (D82).
 //
 // Errors (>= 400) were answered by the attempt filter; bodies over 4 MB are
 // not read.
@@ -85,6 +88,8 @@ local function scan(s)
             end
           elseif k == "choices" and v ~= nil then
             r.choices = string.find(s, "^%[%s*[^%s%]]", v) ~= nil
+          elseif k == "error" and v ~= nil then
+            r.err = string.sub(s, v, v + 3) ~= "null"
           elseif k == "created" and v ~= nil then
             local z = string.match(s, "^0()[%s,}]", v)
             if z ~= nil then r.cs, r.ce = v, v end
@@ -149,6 +154,7 @@ end
 local function chunk(d, st)
   local r = scan(d)
   keep(st, r)
+  if r.err and st.err == nil then st.err = d end
   local ed = {}
   if st.strip and r.us ~= nil and r.ue ~= nil then
     if not r.unull and not r.choices then return nil end
@@ -177,6 +183,8 @@ end
 -- "model" before any nested object, a trailing "usage": null; false when the
 -- chunk needs the scan (a usage object, a "created" of 0, an unusual order).
 local function quick(d, st)
+  -- maybe an error event: the scan reads it
+  if string.find(d, 'rror"', 1, true) ~= nil then return false end
   if string.find(d, '"usage"', 1, true) ~= nil then
     if st.strip then
       local us = string.find(d, ',%s*"usage"%s*:%s*null%s*}%s*$')
@@ -278,6 +286,16 @@ local function stream(h, fp, a)
       st.recorded = true
       record(h, st)
       h:streamInfo():dynamicMetadata():set("llmgate.usage", "done", true)
+    end
+    if st.err ~= nil and not st.errored then
+      -- The provider's error event passed (after the 200 headers): the try
+      -- failed; the client may close at it (the SDKs raise and close), so
+      -- it is recorded here, its JSON for the outcome log to classify (D82).
+      st.errored = true
+      record(h, st)
+      local e = st.err
+      if #e > 16384 then e = '{"error":true}' end
+      h:streamInfo():dynamicMetadata():set("llmgate.usage", "error", e)
     end
   end
   if rest ~= "" and last ~= nil then
