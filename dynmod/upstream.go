@@ -76,6 +76,7 @@ func applyUpstream(m *extproc.ModuleFilter) {
 	}
 	upOwn = next
 	upTable.Store(&all)
+	noteManyHosts(ds) // (hostcluster.go, D86)
 	applyTranslate(m) // translated deployments' clusters (translate.go)
 }
 
@@ -84,6 +85,9 @@ const maxHeldBody = 4 << 20
 
 func onUpstreamRequestHeaders(s *stream, f C.uintptr_t) int {
 	s.hold = false
+	if !manyHostsTry(f) {
+		return reqHeadersStopIteration // not its deployment's host (hostcluster.go, D86)
+	}
 	ep, ok := getDynamicString(f, contract.ContextMetadataNamespace, contract.FastEndpointKey)
 	if !ok {
 		// Not fast: the attempt filter does the try's work; a plan that

@@ -86,13 +86,18 @@ func (h *hostsProvider) wrong(ip, prefix string) int {
 // the other host of its group; a fallback chain many → a host name's own
 // cluster → many takes the right host on each try (the list is consumed
 // only by tries on the many-host cluster); the failing deployment is cooled
-// down by name and gets nothing more.
+// down by name and gets nothing more; a reload that moves a host while a
+// request waits for its retry never sends a deployment's key to another
+// deployment's host (Envoy skips the vanished address and picks the next
+// entry's host: the module refuses that try).
 func TestManyHosts(t *testing.T) {
-	ips := []string{"127.0.2.1", "127.0.2.2", "127.0.2.3", "127.0.2.4", "127.0.0.1"}
+	ips := []string{"127.0.2.1", "127.0.2.2", "127.0.2.3", "127.0.2.4", "127.0.2.5", "127.0.2.6", "127.0.0.1"}
 	p := startHostsProvider(t, ips...)
 	port := p.port
-	var b strings.Builder
-	fmt.Fprintf(&b, `model_list:
+	// conf: rb's host, and a probe group (a reload applied).
+	conf := func(rb string, probe bool) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, `model_list:
   - model_name: solo1
     litellm_params: {model: openai/gpt-4o-mini, api_base: "http://127.0.2.1:%[1]d/s1/v1", api_key: k-s1}
     model_info: {id: s1}
@@ -117,20 +122,34 @@ func TestManyHosts(t *testing.T) {
   - model_name: fb2
     litellm_params: {model: openai/gpt-4o-mini, api_base: "http://127.0.2.4:%[1]d/fb2/v1", api_key: k-fb2}
     model_info: {id: fb2}
-`, port)
-	// Hosts nothing listens on, to pass xds.ManyHostsMin.
-	for i := 0; i < xds.ManyHostsMin; i++ {
-		fmt.Fprintf(&b, "  - model_name: filler%d\n    litellm_params: {model: openai/gpt-4o-mini, api_base: \"http://127.0.3.%d:%d/v1\", api_key: k-f}\n", i, 1+i, port)
-	}
-	fmt.Fprintf(&b, `router_settings:
+  - model_name: ra
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "http://127.0.2.1:%[1]d/ra/v1", api_key: k-ra, num_retries: 0}
+    model_info: {id: ra}
+  - model_name: rb
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "http://%[2]s:%[1]d/rb/v1", api_key: k-rb, num_retries: 0}
+    model_info: {id: rb}
+  - model_name: rc
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "http://127.0.2.4:%[1]d/rc/v1", api_key: k-rc, num_retries: 0}
+    model_info: {id: rc}
+`, port, rb)
+		if probe {
+			fmt.Fprintf(&b, "  - model_name: probe\n    litellm_params: {model: openai/gpt-4o-mini, api_base: \"http://127.0.2.2:%d/probe/v1\", api_key: k-probe}\n", port)
+		}
+		// Hosts nothing listens on, to pass xds.ManyHostsMin.
+		for i := 0; i < xds.ManyHostsMin; i++ {
+			fmt.Fprintf(&b, "  - model_name: filler%d\n    litellm_params: {model: openai/gpt-4o-mini, api_base: \"http://127.0.3.%d:%d/v1\", api_key: k-f}\n", i, 1+i, port)
+		}
+		fmt.Fprintf(&b, `router_settings:
   num_retries: 2
   allowed_fails: 1
   cooldown_time: 60
-  fallbacks: [{"fb1": ["fbx", "fb2"]}]
+  fallbacks: [{"fb1": ["fbx", "fb2"]}, {"ra": ["rb", "rc"]}]
 general_settings:
   master_key: %s
 `, master)
-	g := startGatewayArgs(t, b.String(), moduleArgs)
+		return b.String()
+	}
+	g := startGatewayArgs(t, conf("127.0.2.5", false), moduleArgs)
 
 	t.Run("one cluster of the many hosts, none per host", func(t *testing.T) {
 		dump := adminGet(t, g, "/config_dump")
@@ -212,6 +231,51 @@ general_settings:
 		}
 		if p.wrong("127.0.2.1", "/p1/")+p.wrong("127.0.2.2", "/p2/") != 0 {
 			t.Errorf("a pair try reached another host: %v", p.seen)
+		}
+	})
+
+	t.Run("a reload moves a host during a request: no key reaches another host", func(t *testing.T) {
+		// ra fails slowly; meanwhile rb moves from 127.0.2.5 to 127.0.2.6.
+		// The plan's hosts (127.0.2.1, 127.0.2.5, 127.0.2.4) were written
+		// before: Envoy skips 127.0.2.5, which the cluster no longer has, and
+		// picks 127.0.2.4 (rc's) for rb's try — the module refuses that try
+		// before anything is sent, and rc's try finds no host left.
+		must(t, p.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/ra/"}, Fault: fakeprovider.Fault{Status: 500, ErrorMessage: "down", Delay: 6 * time.Second}}))
+		defer p.ClearRules()
+		done := make(chan reply, 1)
+		start := time.Now()
+		go func() { done <- send(g.URL, chatBody("ra", "moved")) }()
+		for p.at("127.0.2.1", "/ra/", "k-ra") == 0 {
+			if time.Since(start) > 3*time.Second {
+				t.Fatal("ra's try did not arrive")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		g.WriteConfig(conf("127.0.2.6", true))
+		for {
+			if r := send(g.URL, chatBody("probe", "p")); r.code == 200 {
+				break
+			}
+			if time.Since(start) > 5*time.Second {
+				t.Fatal("the reload was not served within 5 s (ra fails at 6 s)")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		r := <-done
+		if r.code == 200 {
+			t.Errorf("ra → rb → rc answered 200 after rb moved: %v %v", r, r.hdr)
+		}
+		if !strings.Contains(string(r.body), `"error"`) {
+			t.Errorf("not an OpenAI error: %v", r)
+		}
+		if n := p.at("127.0.2.4", "/rb/", "k-rb"); n != 0 {
+			t.Errorf("rb's key reached rc's host %d times", n)
+		}
+		if n := p.wrong("127.0.2.5", "/rb/") + p.wrong("127.0.2.4", "/rc/"); n != 0 {
+			t.Errorf("%d tries reached another host: %v", n, p.seen)
+		}
+		if r := send(g.URL, chatBody("rb", "after")); r.code != 200 || p.at("127.0.2.6", "/rb/", "k-rb") != 1 {
+			t.Errorf("rb after its move: %v, %d at 127.0.2.6", r, p.at("127.0.2.6", "/rb/", "k-rb"))
 		}
 	})
 }

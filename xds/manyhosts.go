@@ -32,7 +32,12 @@ import (
 // the cluster's name starts with contract.HostClusterPrefix. A try with no
 // host left in the list gets no host at all (503, never another
 // deployment's host): the policy's fallback is a subset policy with no
-// subset and no fallback.
+// subset and no fallback. The policy skips an address the cluster does not
+// have and takes the next one — after a reload moved a deployment, a try
+// planned before it could go to the next entry's host — so it also writes
+// the host it picked (llmgate.host "a") and the module's upstream filter
+// refuses a try whose host is not its deployment's before anything is sent
+// (dynmod/hostcluster.go): a key never reaches another deployment's host.
 //
 // Only IP addresses: the override host is the endpoint's address, and a
 // host name's address is Envoy's DNS answer, which the request filter does
@@ -148,6 +153,11 @@ func overrideHostPolicy() (*clusterv3.LoadBalancingPolicy, error) {
 		FallbackPolicy: &clusterv3.LoadBalancingPolicy{Policies: []*clusterv3.LoadBalancingPolicy_Policy{{
 			TypedExtensionConfig: &corev3.TypedExtensionConfig{Name: "envoy.load_balancing_policies.subset", TypedConfig: none},
 		}}},
+		// The host picked, for the module's check (dynmod/hostcluster.go).
+		SelectedHostKey: &metadatav3.MetadataKey{
+			Key:  contract.SelectedHostMetadataNamespace,
+			Path: []*metadatav3.MetadataKey_PathSegment{{Segment: &metadatav3.MetadataKey_PathSegment_Key{Key: contract.SelectedHostKey}}},
+		},
 	})
 	if err != nil {
 		return nil, err

@@ -50,7 +50,8 @@ func manyHostsConfig(hosts int) string {
 // TestManyHostClusters (D86): above ManyHostsMin hosts the fast-path
 // deployments on plain-http IP addresses share one STATIC cluster with an
 // endpoint per host and the override_host policy reading llmgate.ctx "oh"
-// (no host when the list is used up: a subset fallback with no fallback);
+// (no host when the list is used up: a subset fallback with no fallback)
+// and writing the host it picked to llmgate.host "a";
 // the module's compile agrees; at ManyHostsMin hosts the shape is D62's.
 func TestManyHostClusters(t *testing.T) {
 	o := Options{ExtProcSocket: "/tmp/x.sock", FastPath: true, RequestModule: &filter.Config{Marker: "m", TableSocket: "/tmp/t.sock"}}
@@ -145,6 +146,9 @@ func TestManyHostClusters(t *testing.T) {
 	if len(src) != 1 || src[0].GetMetadata().GetKey() != contract.ContextMetadataNamespace || len(src[0].GetMetadata().GetPath()) != 1 ||
 		src[0].GetMetadata().GetPath()[0].GetKey() != contract.OverrideHostsKey || src[0].GetHeader() != "" {
 		t.Errorf("override hosts from %v, want llmgate.ctx %q only", src, contract.OverrideHostsKey)
+	}
+	if k := oh.GetSelectedHostKey(); k.GetKey() != contract.SelectedHostMetadataNamespace || len(k.GetPath()) != 1 || k.GetPath()[0].GetKey() != contract.SelectedHostKey {
+		t.Errorf("the picked host is not written for the module's check: %v", k)
 	}
 	fb := oh.GetFallbackPolicy().GetPolicies()
 	none := &subsetv3.Subset{}

@@ -75,6 +75,11 @@ const (
 	// many hosts, comma-separated in plan order: that cluster's
 	// override_host load balancing policy takes the next one per try (D86).
 	OverrideHostsKey = "oh"
+	// SelectedHostMetadataNamespace ("a": "ip:port") is where that policy
+	// writes the host it picked for the try, which the module's upstream
+	// filter checks against the try's deployment (D86).
+	SelectedHostMetadataNamespace = "llmgate.host"
+	SelectedHostKey               = "a"
 	// FastAnswerMetadataNamespace is written on a fast-path request only:
 	// what the listener's Lua filter adds to a success (D45): "h" the
 	// x-litellm-* headers every attempt shares, "a" per plan entry the
