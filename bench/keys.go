@@ -164,7 +164,7 @@ func IssueKeys(t *Target, n int) (string, time.Duration, error) {
 	var key string
 	c := &http.Client{Timeout: 10 * time.Second}
 	for i := 0; i < n; i++ {
-		body := fmt.Sprintf(`{"key_alias":"bench-%d","models":[%q],"max_budget":1000000,"metadata":{"n":%d}}`, i, t.Model, i)
+		body := fmt.Sprintf(`{"key_alias":"bench-%d","models":[%q],"max_budget":1000000,"metadata":{"n":%d}%s}`, i, t.Model, i, keyFields())
 		req, _ := http.NewRequest(http.MethodPost, base+"/key/generate", bytes.NewReader([]byte(body)))
 		req.Header = bearer()
 		req.Header.Set("Content-Type", "application/json")

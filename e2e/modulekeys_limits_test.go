@@ -202,16 +202,5 @@ func TestModuleKeyLimitsSharedRedis(t *testing.T) {
 	if time.Now().UTC().Truncate(time.Minute) != minute {
 		t.Fatal("the run crossed a UTC minute boundary; cannot judge the rpm limit")
 	}
-	for _, e := range append(ta.errs, tb.errs...) {
-		t.Errorf("neither 200 nor a 429 with retry-after in OpenAI form: %s", e)
-	}
-	got := int(fake.Count("/v1/"))
-	if ok := ta.ok + tb.ok; ok != 20 || got != 20 {
-		t.Errorf("rpm_limit 20 over two instances: %d answered 200, %d reached the provider; want exactly 20", ok, got)
-	}
-	if ta.served+tb.served == 0 {
-		t.Error("the modules served none of the key's requests (every one took the ext_proc path)")
-	}
-	t.Logf("A: %d ok, %d limited, module served %d of 30; B: %d ok, %d limited, module served %d",
-		ta.ok, ta.limited, ta.served, tb.ok, tb.limited, tb.served)
+	requireExactRPM(t, "a key's rpm_limit 20 over two instances", ta, tb, int(fake.Count("/v1/")), 20)
 }

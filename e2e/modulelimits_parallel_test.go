@@ -122,30 +122,15 @@ func (p *holdingProvider) reset() {
 // solo-a (max_parallel_requests: 2) has no fallback; busy-x and busy-y
 // share a group; least-busy routing.
 func parallelConfig(url string) string {
-	return fmt.Sprintf(`
-model_list:
-  - model_name: par
-    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/par-a/v1, api_key: k, max_parallel_requests: 2}
-    model_info: {id: par-a}
-  - model_name: spare
-    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/spare/v1, api_key: k}
-    model_info: {id: spare}
-  - model_name: solo
-    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/solo-a/v1, api_key: k, max_parallel_requests: 2}
-    model_info: {id: solo-a}
-  - model_name: busy
-    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/busy-x/v1, api_key: k}
-    model_info: {id: busy-x}
-  - model_name: busy
-    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/busy-y/v1, api_key: k}
-    model_info: {id: busy-y}
-router_settings:
+	return "model_list:\n" + modelEntry(url, "par", "par-a", "max_parallel_requests: 2") + modelEntry(url, "spare", "spare", "") +
+		modelEntry(url, "solo", "solo-a", "max_parallel_requests: 2") + modelEntry(url, "busy", "busy-x", "") + modelEntry(url, "busy", "busy-y", "") +
+		fmt.Sprintf(`router_settings:
   routing_strategy: least-busy
   num_retries: 0
   fallbacks: [{"par": ["spare"]}]
 general_settings:
-  master_key: %[2]s
-`, url, master)
+  master_key: %s
+`, master)
 }
 
 // TestModuleParallelLimits (D77): a deployment's max_parallel_requests and

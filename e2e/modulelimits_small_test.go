@@ -68,6 +68,25 @@ func sendOpenAIKey(t *testing.T, g *Gateway, key, group string, n, conc int) lim
 	return tl
 }
 
+// requireExactRPM checks two instances' tallies of one UTC minute against
+// an rpm limit: every answer a 200 or a 429 in OpenAI form with
+// retry-after, exactly limit answered and reaching the provider (got),
+// some of them served by the modules.
+func requireExactRPM(t *testing.T, what string, ta, tb limitTally, got, limit int) {
+	t.Helper()
+	for _, e := range append(ta.errs, tb.errs...) {
+		t.Errorf("%s: neither 200 nor a 429 with retry-after in OpenAI form: %s", what, e)
+	}
+	if ok := ta.ok + tb.ok; ok != limit || got != limit {
+		t.Errorf("%s: %d answered 200, %d reached the provider in one minute; want exactly %d", what, ok, got, limit)
+	}
+	if ta.served+tb.served == 0 {
+		t.Errorf("%s: the modules served none of the requests (every one took the ext_proc path)", what)
+	}
+	t.Logf("%s: A: %d ok, %d limited, module served %d; B: %d ok, %d limited, module served %d",
+		what, ta.ok, ta.limited, ta.served, tb.ok, tb.limited, tb.served)
+}
+
 // TestModuleLimitsSmallRPM (D72): a deployment with an rpm limit under 100
 // is served by the modules of two instances on one Redis from leases of
 // one request, taken only once the instance had a try of it in the minute:
@@ -90,21 +109,7 @@ func TestModuleLimitsSmallRPM(t *testing.T) {
 		if time.Now().UTC().Truncate(time.Minute) != minute {
 			t.Fatalf("the run crossed a UTC minute boundary; cannot judge the rpm limit")
 		}
-		for _, e := range append(ta.errs, tb.errs...) {
-			t.Errorf("neither 200 nor a 429 with retry-after in OpenAI form: %s", e)
-		}
-		got := int(fake.Count("/lim/"))
-		if got > 20 {
-			t.Errorf("rpm: 20: the provider got %d requests in one minute", got)
-		}
-		if ok := ta.ok + tb.ok; ok != 20 || got != 20 {
-			t.Errorf("rpm: 20: %d answered 200, %d reached the provider; want exactly 20", ok, got)
-		}
-		if ta.served+tb.served == 0 {
-			t.Errorf("the modules served none of the requests (every one took the ext_proc path)")
-		}
-		t.Logf("A: %d ok, %d limited, module served %d of 30; B: %d ok, %d limited, module served %d",
-			ta.ok, ta.limited, ta.served, tb.ok, tb.limited, tb.served)
+		requireExactRPM(t, "rpm: 20", ta, tb, int(fake.Count("/lim/")), 20)
 	}
 	t.Run("two instances send", func(t *testing.T) { run(t, true) })
 	t.Run("one instance sends: the other holds no lease", func(t *testing.T) {

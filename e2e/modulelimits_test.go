@@ -138,26 +138,25 @@ func limitsConfig(fake, redisAddr string, rpm int) string {
 		host, port, _ := net.SplitHostPort(redisAddr)
 		redis = fmt.Sprintf("  redis_host: %s\n  redis_port: %s\n", host, port)
 	}
-	return fmt.Sprintf(`
-model_list:
-  - model_name: limited
-    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/lim/v1, api_key: k, rpm: %[4]d}
-    model_info: {id: lim}
-  - model_name: usage
-    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/u-a/v1, api_key: k, tpm: 1000000}
-    model_info: {id: u-a}
-  - model_name: usage
-    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/u-b/v1, api_key: k, tpm: 1000000}
-    model_info: {id: u-b}
-  - model_name: usage
-    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/u-c/v1, api_key: k, tpm: 1000000}
-    model_info: {id: u-c}
-router_settings:
+	return "model_list:\n" + modelEntry(fake, "limited", "lim", fmt.Sprintf("rpm: %d", rpm)) +
+		modelEntry(fake, "usage", "u-a", "tpm: 1000000") + modelEntry(fake, "usage", "u-b", "tpm: 1000000") + modelEntry(fake, "usage", "u-c", "tpm: 1000000") +
+		fmt.Sprintf(`router_settings:
   routing_strategy: usage-based-routing-v2
   num_retries: 0
-%[3]sgeneral_settings:
-  master_key: %[2]s
-`, fake, master, redis, rpm)
+%sgeneral_settings:
+  master_key: %s
+`, redis, master)
+}
+
+// modelEntry is one model_list entry of the limit tests: an OpenAI
+// deployment of group at <url>/<id>/v1 whose model_info id is id, with
+// extra litellm_params ("": none; e.g. "rpm: 100").
+func modelEntry(url, group, id, extra string) string {
+	if extra != "" {
+		extra = ", " + extra
+	}
+	return fmt.Sprintf("  - model_name: %s\n    litellm_params: {model: openai/gpt-4o, api_base: %s/%s/v1, api_key: k%s}\n    model_info: {id: %s}\n",
+		group, url, id, extra, id)
 }
 
 // servedCount sends n requests through g (conc at a time) and returns the

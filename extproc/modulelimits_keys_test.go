@@ -11,10 +11,7 @@ import (
 // every instance the charge says so (a refusal); a spent lease with room
 // asks for a top-up; a refund gives one back; tpm is the view's.
 func TestModuleKeyLeases(t *testing.T) {
-	now := time.Date(2026, 11, 28, 12, 0, 10, 0, time.UTC)
-	l := NewModuleLimits()
-	l.now = func() time.Time { return now }
-	minute := now.Unix() / 60
+	l, now, minute := testLimits()
 	const id = "key:abc"
 	l.Apply(&LeaseTable{Deps: map[string]LeaseDep{}})
 	if ok, at, _ := l.ChargeRPM(id, 10); ok || at {
@@ -61,7 +58,7 @@ func TestModuleKeyLeases(t *testing.T) {
 	if n, ok := l.TPM(id); !ok || n != 40 {
 		t.Errorf("tpm %d %v, want the view's 40", n, ok)
 	}
-	now = now.Add(2 * time.Second) // the view is stale
+	*now = now.Add(2 * time.Second) // the view is stale
 	if _, ok := l.TPM(id); ok {
 		t.Error("a stale view read")
 	}

@@ -1,19 +1,13 @@
 package extproc
 
-import (
-	"testing"
-	"time"
-)
+import "testing"
 
 // TestModuleLeaseSlowTry (D77): a try that is not fast is charged to its
 // deployment's lease while allowance is left, never past it, and never to
 // a window without a limit; the attempt filter believes the module's mark
 // only in module-upstream mode.
 func TestModuleLeaseSlowTry(t *testing.T) {
-	now := time.Date(2026, 11, 28, 12, 0, 10, 0, time.UTC)
-	l := NewModuleLimits()
-	l.now = func() time.Time { return now }
-	minute := now.Unix() / 60
+	l, _, minute := testLimits()
 	l.Apply(&LeaseTable{Deps: map[string]LeaseDep{"d": {Minute: minute, Limit: 100, Granted: 2}, "u": {Minute: minute, TPM: 5}}})
 	paid := 0
 	for range 3 {

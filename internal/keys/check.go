@@ -298,22 +298,10 @@ func (s *Service) checkEndUser(id, model string, now time.Time) (*keystore.Budge
 	if id == "" {
 		return nil, nil
 	}
-	s.mu.RLock()
-	eu := s.endUsrs[id]
-	spend := s.espnd[id]
-	var b *keystore.Budget
-	if eu != nil && eu.BudgetID != "" {
-		b = s.budgets[eu.BudgetID]
-	}
-	s.mu.RUnlock()
+	eu, spend, b := s.endUserBudget(id)
 	if eu != nil && eu.Blocked {
 		return nil, &Error{Status: 400, Type: "invalid_request_error", Code: "400", Param: "None",
 			Message: "User blocked from making LLM API Calls. User=" + id}
-	}
-	if b == nil {
-		if d := s.defaultEndUserBudget(); d != nil && (eu != nil || spend > 0) {
-			b = d
-		}
 	}
 	if b != nil && b.MaxBudget != nil && spend > *b.MaxBudget {
 		return nil, &Error{Status: 400, Type: "budget_exceeded", Code: "400", Param: "None",

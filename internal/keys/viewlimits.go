@@ -165,16 +165,17 @@ func (s *Service) CounterLimits(id string) (rpm, tpm int64, ok bool) {
 	case "member":
 		rpm, tpm = s.memberLimits(keystore.SplitMemberKey(rest))
 	case "enduser":
-		if b := s.endUserBudget(rest); b != nil {
+		if _, _, b := s.endUserBudget(rest); b != nil {
 			rpm, tpm = val(b.RPMLimit), val(b.TPMLimit)
 		}
 	}
 	return rpm, tpm, rpm > 0 || tpm > 0
 }
 
-// endUserBudget is the budget a customer's limits come from (its own, else
-// the default end-user budget once it is known), as checkEndUser picks it.
-func (s *Service) endUserBudget(id string) *keystore.Budget {
+// endUserBudget is a customer's record, spend and the budget its checks
+// and limits read: its own, else the default end-user budget once the
+// customer is known (a row or spend).
+func (s *Service) endUserBudget(id string) (*keystore.EndUser, float64, *keystore.Budget) {
 	s.mu.RLock()
 	eu := s.endUsrs[id]
 	spend := s.espnd[id]
@@ -186,5 +187,5 @@ func (s *Service) endUserBudget(id string) *keystore.Budget {
 	if b == nil && (eu != nil || spend > 0) {
 		b = s.defaultEndUserBudget()
 	}
-	return b
+	return eu, spend, b
 }

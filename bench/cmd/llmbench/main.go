@@ -49,6 +49,7 @@ func run() error {
 		scaleOnly    = flag.String("scale-only", "", "only the control-plane figures, for these comma-separated deployment counts (e.g. 1000,10000); prints them, writes no doc")
 		keysOnly     = flag.Int("keys-only", 0, "only the virtual-key figure: this many keys in llmgate's store, the master key against one of them (closed loop, --duration per run); prints it, writes no doc")
 		keysBefore   = flag.String("keys-before", "", "with --keys-only: also run this llmgate binary side by side, measured in the same runs (a before/after comparison)")
+		keysFields   = flag.String("keys-fields", "", `with --keys-only: more /key/generate fields for every key, JSON members (e.g. '"rpm_limit":100000000,"tpm_limit":1000000000': keys with limits, D83)`)
 		obsOnly      = flag.String("observed-only", "", "only issue 12's cost of observing: for each comma-separated request filter (module,extproc) the typical config and llmgate-observed side by side in the same runs (closed loop, --duration per run); prints it, writes no doc")
 		obsBefore    = flag.String("observed-before", "", "with --observed-only: also run this llmgate binary's llmgate-observed, measured in the same runs")
 		varOnly      = flag.String("variants-only", "", "only the other configs (issue 10: must not regress), side by side: comma-separated config@request-filter (redis, anthropic, typical @ module, extproc; plain: plain Envoy; plain-module: plain Envoy with the module's two filters and no table, the floor of D81), e.g. redis@module,redis@extproc; prints them, writes no doc")
@@ -137,6 +138,7 @@ func run() error {
 		return scaleOnlyRun(ctx, o, *scaleOnly)
 	}
 	if *keysOnly > 0 {
+		bench.KeyFields = *keysFields
 		return keysOnlyRun(o, *keysOnly, *keysBefore)
 	}
 	if *varOnly != "" {
