@@ -354,6 +354,11 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			}
 		case "prometheus_latency_buckets":
 			ls.PrometheusLatencyBuckets = p.latencyBuckets(v, key)
+		case "prometheus_initialize_budget_metrics":
+			// The budget gauges of every key, team and user are served at
+			// each scrape whatever it says (internal/metrics/budgets.go):
+			// what true asks of LiteLLM.
+			_, _ = p.bool(v, key)
 		case "forward_traceparent_to_llm_provider":
 			ls.ForwardTraceparent, _ = p.bool(v, key)
 		case "max_end_user_budget":
