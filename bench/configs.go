@@ -134,10 +134,12 @@ environment_variables:
 // model group, for the control-plane scale figures.
 func ScaleConfig(fakeURL string, n int) string { return ScaleConfigMoved(fakeURL, n, -1) }
 
-// ScaleConfigHosts is a config of n deployments each on its own host (the
-// worst case for the control plane: one Envoy cluster per deployment, as
-// with a fleet of Azure resources): loopback addresses 127.1.x.y on the
-// fake provider's port. Nothing is sent to them; the push is measured.
+// ScaleConfigHosts is a config of n deployments each on its own host (a
+// fleet of self-hosted servers): loopback addresses 127.1.x.y on the fake
+// provider's port, plain http — above xds.ManyHostsMin one Envoy cluster of
+// them all in module mode (D86; a cluster each under D62, and still for
+// host names or https, as with a fleet of Azure resources). Nothing is sent
+// to them; the push is measured.
 func ScaleConfigHosts(fakeURL string, n int) string {
 	port := fakeURL[strings.LastIndexByte(fakeURL, ':')+1:]
 	var b strings.Builder

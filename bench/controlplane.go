@@ -26,7 +26,8 @@ type ScaleResult struct {
 	// api_base (a reload of a large config), not a new size.
 	Change bool
 	// Hosts: every deployment on its own host (ScaleConfigHosts: one
-	// cluster each), not all on the fake provider's.
+	// cluster of them all in module mode, D86), not all on the fake
+	// provider's.
 	Hosts    bool
 	Parse    time.Duration // YAML → config.Config (validation included)
 	Build    time.Duration // xds.Build: Envoy resources
