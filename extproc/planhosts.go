@@ -21,6 +21,9 @@ func planHosts(st *State, plan []*llmgatev1.Attempt) string {
 
 // appendPlanHosts appends the plan's override hosts to b.
 func appendPlanHosts(b []byte, st *State, plan []*llmgatev1.Attempt) []byte {
+	if !st.Router.Model().ManyHosts {
+		return b // (no lookup per entry on every other config)
+	}
 	n := 0
 	for _, a := range plan {
 		d := st.compiled(a.DeploymentId)

@@ -92,6 +92,7 @@ func manyHosts(m *model.Model) bool {
 			d.Cluster, d.HostAddress = ManyHostsCluster, addrs[i]
 		}
 	}
+	m.ManyHosts = true
 	return true
 }
 

@@ -74,6 +74,9 @@ func TestManyHostClusters(t *testing.T) {
 	cfg, r := build(n)
 	own := model.Compile(cfg)
 	HostClusters(own)
+	if !r.Model.ManyHosts || !own.ManyHosts {
+		t.Errorf("the compiled model does not say it has the cluster of many hosts")
+	}
 	for _, d := range r.Model.Deployments {
 		want, addr := ManyHostsCluster, ""
 		switch {
@@ -159,6 +162,9 @@ func TestManyHostClusters(t *testing.T) {
 
 	// At ManyHostsMin hosts: a cluster per host, as D62.
 	_, r = build(ManyHostsMin)
+	if r.Model.ManyHosts {
+		t.Errorf("at %d hosts the model says it has the cluster of many hosts", ManyHostsMin)
+	}
 	for _, d := range r.Model.Deployments {
 		if d.Cluster == ManyHostsCluster || d.HostAddress != "" {
 			t.Fatalf("at %d hosts deployment %s is on %s", ManyHostsMin, d.ID, d.Cluster)

@@ -19,6 +19,9 @@ type Model struct {
 	Groups []*Group
 	// Deployments are the served deployments in config order.
 	Deployments []*Deployment
+	// ManyHosts: some deployments are on the cluster of many upstream
+	// hosts (Deployment.HostAddress set, D86).
+	ManyHosts bool
 	// Aliases are router_settings.model_group_alias: alias → group.
 	Aliases map[string]Alias
 	// Routing are the router-wide settings the router applies.
