@@ -39,18 +39,7 @@ const responseHeadersField = 12
 
 // decodeContext reads the request context the request filter wrote.
 func decodeContext(s string) (*llmgatev1.RequestContext, error) {
-	if s == "" {
-		return nil, fmt.Errorf("missing request context")
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("request context: %w", err)
-	}
-	c := &llmgatev1.RequestContext{}
-	if err := proto.Unmarshal(b, c); err != nil {
-		return nil, fmt.Errorf("request context: %w", err)
-	}
-	return c, nil
+	return decodeContextCut(s, false)
 }
 
 // decodeReportContext is decodeContext for the outcome log's report, which
@@ -61,6 +50,12 @@ func decodeContext(s string) (*llmgatev1.RequestContext, error) {
 // with another field after a response header (not one encodeContext wrote)
 // is decoded whole.
 func decodeReportContext(s string) (*llmgatev1.RequestContext, error) {
+	return decodeContextCut(s, true)
+}
+
+// decodeContextCut is decodeContext, without the response headers when
+// noHeaders.
+func decodeContextCut(s string, noHeaders bool) (*llmgatev1.RequestContext, error) {
 	if s == "" {
 		return nil, fmt.Errorf("missing request context")
 	}
@@ -68,8 +63,11 @@ func decodeReportContext(s string) (*llmgatev1.RequestContext, error) {
 	if err != nil {
 		return nil, fmt.Errorf("request context: %w", err)
 	}
+	if noHeaders {
+		b = withoutResponseHeaders(b)
+	}
 	c := &llmgatev1.RequestContext{}
-	if err := proto.Unmarshal(withoutResponseHeaders(b), c); err != nil {
+	if err := proto.Unmarshal(b, c); err != nil {
 		return nil, fmt.Errorf("request context: %w", err)
 	}
 	return c, nil
