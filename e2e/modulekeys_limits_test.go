@@ -89,8 +89,8 @@ func TestModuleKeyLimits(t *testing.T) {
 	k := keyAPI{t, g}
 
 	t.Run("rpm_limit", func(t *testing.T) {
-		const limit = 12
-		key, _ := k.generate(fmt.Sprintf(`{"rpm_limit":%d,"key_alias":"lim12","models":["gpt-x"]}`, limit))
+		const limit = 100 // (limits under 100 are not leased: Begin counts them)
+		key, _ := k.generate(fmt.Sprintf(`{"rpm_limit":%d,"key_alias":"lim100","models":["gpt-x"]}`, limit))
 		waitModuleKnowsKey(t, g, key, "other")
 		waitForMinuteLeft(25 * time.Second)
 		minute := time.Now().UTC().Truncate(time.Minute)
@@ -110,7 +110,7 @@ func TestModuleKeyLimits(t *testing.T) {
 				}
 				continue
 			}
-			requireKeyLimit429(t, "over the limit", a, fmt.Sprintf("LiteLLM Rate Limit Handler for rate limit type = key. Crossed TPM / RPM / Max Parallel Request Limit. current rpm: %d, rpm limit: %d, key=lim12", limit, limit))
+			requireKeyLimit429(t, "over the limit", a, fmt.Sprintf("LiteLLM Rate Limit Handler for rate limit type = key. Crossed TPM / RPM / Max Parallel Request Limit. current rpm: %d, rpm limit: %d, key=lim100", limit, limit))
 			if !a.byModule {
 				t.Errorf("request %d over the limit was refused through the ext_proc path, want by the module", i)
 			}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"time"
 
+	"github.com/llmgate/llmgate/extproc"
 	"github.com/llmgate/llmgate/internal/keys"
 )
 
@@ -89,6 +90,18 @@ func (lz *leaser) entitiesLocked(viewIDs []string, wants *[]want, now time.Time,
 		}
 		if rpm == 0 {
 			delete(lz.wins, id)
+			continue
+		}
+		if rpm < extproc.LeaseOnDemandRPM {
+			// A small limit is not leased: a burst's leases land after its
+			// requests went to ext_proc and are lost to every instance
+			// (TestTeamMemberLimitSharedRedis served 3 of 4). Begin counts
+			// each request; the module refuses once the view is at the
+			// limit.
+			e.want = false
+			if w := lz.wins[id]; w == nil || w.minute != minute || w.limit != rpm {
+				lz.wins[id] = &gwLease{minute: minute, limit: rpm, rateAt: now}
+			}
 			continue
 		}
 		if e.want {

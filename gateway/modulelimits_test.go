@@ -225,7 +225,7 @@ model_list:
 // together); a small limit keeps its reserve for Begin; a tpm-only counter
 // is viewed, not leased; an unknown counter is ignored; a counter idle for
 // entityIdle is dropped; a new minute starts with the lease when the last
-// one was used.
+// one was used; a limit under 100 is viewed, never leased.
 func TestLeaseKeyCounters(t *testing.T) {
 	now := time.Date(2026, 11, 28, 12, 0, 10, 0, time.UTC)
 	f := newLeaseFixture(t, &now, `
@@ -233,7 +233,7 @@ model_list:
   - model_name: m
     litellm_params: {model: openai/gpt-4o, api_base: http://a/v1, api_key: k}
 `)
-	lims := map[string][2]int64{"key:a": {10, 0}, "key:t": {0, 100}, "key:big": {1000, 0}}
+	lims := map[string][2]int64{"key:a": {100, 0}, "key:t": {0, 100}, "key:big": {1000, 0}, "key:small": {10, 0}}
 	f.lz.entity.Store(&limitSource{func(id string) (int64, int64, bool) {
 		l, ok := lims[id]
 		return l[0], l[1], ok
@@ -245,12 +245,12 @@ model_list:
 		t.Fatalf("counters in the table before the module asked: %d", n)
 	}
 	_, _ = f.mem.Record(ctx, store.Record{DeploymentID: "key:t", Tokens: 40, CooldownAfter: -1})
-	f.lz.report(&extproc.LeaseUse{Deps: map[string]extproc.LeaseUsed{
-		"key:a": {Minute: minute, Want: true}, "key:t": {Minute: minute, Want: true}, "key:big": {Minute: minute, Want: true}, "key:none": {Minute: minute, Want: true}}})
+	want := extproc.LeaseUsed{Minute: minute, Want: true}
+	f.lz.report(&extproc.LeaseUse{Deps: map[string]extproc.LeaseUsed{"key:a": want, "key:t": want, "key:big": want, "key:small": want, "key:none": want}})
 	f.lz.round(ctx, false) // (a kick: the new counters are read at once)
 	tb := f.c.last(t)
-	if d := tb.Deps["key:a"]; d.Limit != 10 || d.Granted != 1 || d.RPM != 1 {
-		t.Errorf("key:a: %+v, want a lease of 1 under limit 10", d)
+	if d := tb.Deps["key:a"]; d.Limit != 100 || d.Granted != 1 || d.RPM != 1 {
+		t.Errorf("key:a: %+v, want a lease of 1 under limit 100", d)
 	}
 	if d, ok := tb.Deps["key:t"]; !ok || d.Limit != 0 || d.TPM != 40 {
 		t.Errorf("key:t (tpm only): %+v, want viewed with its 40 tokens, not leased", d)
@@ -258,26 +258,27 @@ model_list:
 	if d := tb.Deps["key:big"]; d.Granted != 1 {
 		t.Errorf("key:big: %+v, want a lease", d)
 	}
+	if d, ok := tb.Deps["key:small"]; !ok || d.Limit != 10 || d.Granted != 0 {
+		t.Errorf("key:small (rpm 10): %+v, want viewed under its limit, never leased", d)
+	}
 	if _, ok := tb.Deps["key:none"]; ok {
 		t.Error("an unknown counter is in the table")
 	}
-	// The module spends key:a's leases; the gateway tops up to the
-	// reserve (10 − 5): Begin counts the last 5 one by one.
-	for used := int64(1); used <= 8; used++ {
-		f.lz.report(&extproc.LeaseUse{Deps: map[string]extproc.LeaseUsed{"key:a": {Minute: minute, Limit: 10, Used: min(used, f.c.last(t).Deps["key:a"].Granted)}}})
-		f.lz.round(ctx, false)
+	// The module spends key:a's lease; the gateway tops it up.
+	f.lz.report(&extproc.LeaseUse{Deps: map[string]extproc.LeaseUsed{"key:a": {Minute: minute, Limit: 100, Used: 1}}})
+	f.lz.round(ctx, false)
+	if d := f.c.last(t).Deps["key:a"]; d.Granted != 2 {
+		t.Errorf("key:a after its lease was spent: %+v, want 2 leased in all", d)
 	}
-	if d := f.c.last(t).Deps["key:a"]; d.Granted != 5 {
-		t.Errorf("key:a after its leases were spent: %+v, want 5 leased in all", d)
+	// A small limit is Begin's alone: exactly its limit, in the table at once.
+	for i := 0; i < 12; i++ {
+		_, _ = f.st.Begin(ctx, "key:small", store.Limits{RPM: 10})
 	}
-	for i := 0; i < 7; i++ {
-		_, _ = f.st.Begin(ctx, "key:a", store.Limits{RPM: 10})
+	st, _ := f.mem.Read(ctx, []string{"key:small"}, store.ReadOptions{})
+	if st["key:small"].RPM != 10 {
+		t.Errorf("the counter after 12 Begins: %d, want 10", st["key:small"].RPM)
 	}
-	st, _ := f.mem.Read(ctx, []string{"key:a"}, store.ReadOptions{})
-	if st["key:a"].RPM != 10 {
-		t.Errorf("the counter after 5 leased and 7 Begins: %d, want 10 (never past the limit)", st["key:a"].RPM)
-	}
-	if d := f.c.last(t).Deps["key:a"]; d.RPM != 10 {
+	if d := f.c.last(t).Deps["key:small"]; d.RPM != 10 {
 		t.Errorf("the table after Begin: %+v, want RPM 10 sent before Begin returned", d)
 	}
 	// A new minute: key:a (used) is leased at once, no request handed on.
