@@ -234,7 +234,10 @@ type LiteLLMSettings struct {
 	// max_end_user_budget_id, a /budget/new budget used the same way (it wins).
 	MaxEndUserBudget   *float64
 	MaxEndUserBudgetID string
-	Raw                map[string]any // every litellm_settings key as written (resolved)
+	// KeyGen are default_key_generate_params, upperbound_key_generate_params
+	// and key_generation_settings (keygen.go).
+	KeyGen KeyGenSettings
+	Raw    map[string]any // every litellm_settings key as written (resolved)
 }
 
 // CacheParams is litellm_settings.cache_params.

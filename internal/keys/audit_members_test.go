@@ -14,7 +14,7 @@ import (
 // as the team held it before), by the master key and by a team admin's
 // key, on both stores and across a restart; a refused change leaves none.
 func TestAuditLogTeamMembers(t *testing.T) {
-	for name, open := range teamCallbackStores(t) {
+	for name, open := range keyStores(t) {
 		t.Run(name, func(t *testing.T) { testAuditLogTeamMembers(t, open) })
 	}
 }

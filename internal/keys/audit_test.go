@@ -23,7 +23,7 @@ import (
 // answers one; the audit_log_callbacks sink gets each row; off, nothing is
 // written; no raw key is logged.
 func TestAuditLogRoutes(t *testing.T) {
-	for name, open := range teamCallbackStores(t) {
+	for name, open := range keyStores(t) {
 		t.Run(name, func(t *testing.T) { testAuditLogRoutes(t, open) })
 	}
 }

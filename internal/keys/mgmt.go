@@ -451,6 +451,14 @@ func (s *Service) generate(ctx context.Context, req map[string]any) (any, *Error
 	now := s.now().UTC()
 	k := &keystore.Key{Models: []string{}, Aliases: map[string]any{}, Metadata: map[string]any{}, ModelMaxBudget: map[string]any{},
 		CreatedAt: now, UpdatedAt: now, CreatedBy: "default_user_id", UpdatedBy: "default_user_id"}
+	g := s.keyGenSettings() // keygen.go
+	if e := s.keyGenerationCheck(req, g); e != nil {
+		return nil, e
+	}
+	applyKeyDefaults(req, g.Defaults)
+	if e := checkUpperBounds(req, g.Upper, true); e != nil {
+		return nil, e
+	}
 	if e := s.fields(req, k); e != nil {
 		return nil, e
 	}
@@ -542,6 +550,9 @@ func (s *Service) update(ctx context.Context, req map[string]any) (any, *Error) 
 		return nil, e
 	}
 	delete(req, "key")
+	if e := checkUpperBounds(req, s.keyGenSettings().Upper, false); e != nil {
+		return nil, e
+	}
 	if e := s.fields(req, k); e != nil {
 		return nil, e
 	}
@@ -729,6 +740,9 @@ func (s *Service) regenerate(ctx context.Context, req map[string]any) (any, *Err
 			return nil, badRequest("New key must be at most 256 characters long.")
 		}
 		raw = custom
+	}
+	if e := checkUpperBounds(req, s.keyGenSettings().Upper, false); e != nil {
+		return nil, e
 	}
 	if e := s.fields(req, k); e != nil {
 		return nil, e

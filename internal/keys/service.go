@@ -92,6 +92,8 @@ type Service struct {
 	accessGroups map[string][]string
 
 	modelSet ModelSettings
+	// keyGen are the key-generation settings (keygen.go).
+	keyGen KeyGenSettings
 	// rotMu serializes a master key rotation and following another
 	// instance's (masterkeyfollow.go).
 	rotMu sync.Mutex

@@ -11,10 +11,10 @@ import (
 	"github.com/llmgate/llmgate/internal/store/pgtest"
 )
 
-// teamCallbackStores are the key stores the team callback routes are
+// keyStores are the key stores the management routes are
 // tested on (D74): the embedded one and PostgreSQL; each opener returns a
 // new handle on the same storage (a restart).
-func teamCallbackStores(t *testing.T) map[string]func(t *testing.T) keystore.Store {
+func keyStores(t *testing.T) map[string]func(t *testing.T) keystore.Store {
 	dir := t.TempDir()
 	var pg *pgtest.Server
 	var pgURL string
@@ -47,7 +47,7 @@ func teamCallbackStores(t *testing.T) map[string]func(t *testing.T) keystore.Sto
 // lists; the settings are stored with the team and survive a restart — on
 // the embedded store and on PostgreSQL (D74).
 func TestTeamCallbackRoutes(t *testing.T) {
-	for name, open := range teamCallbackStores(t) {
+	for name, open := range keyStores(t) {
 		t.Run(name, func(t *testing.T) { testTeamCallbackRoutes(t, open) })
 	}
 }

@@ -1,0 +1,177 @@
+package config
+
+import (
+	"regexp"
+
+	"gopkg.in/yaml.v3"
+)
+
+// KeyGenSettings are litellm_settings' key-generation settings:
+// default_key_generate_params, upperbound_key_generate_params and
+// key_generation_settings (internal/keys/keygen.go applies them). Values are
+// JSON values: float64, string, []any, map[string]any.
+type KeyGenSettings struct {
+	Defaults map[string]any
+	Upper    map[string]any
+	// Team and Personal are key_generation_settings' team_key_generation
+	// and personal_key_generation (nil when not set); Set: the key is set.
+	Team, Personal *KeyGenRule
+	Set            bool
+}
+
+// KeyGenRule is team_key_generation or personal_key_generation.
+type KeyGenRule struct {
+	Roles    []string // allowed_team_member_roles / allowed_user_roles; nil: not set
+	Required []string // required_params
+}
+
+// litellmDuration is a LiteLLM duration: a number and s, m, h, d, w or mo.
+var litellmDuration = regexp.MustCompile(`^[0-9]{1,9}(s|m|h|d|w|mo)?$`)
+
+// keyGenKey reads one of the key-generation settings.
+func (p *parser) keyGenKey(ls *LiteLLMSettings, name string, v *yaml.Node, key string) {
+	kg := &ls.KeyGen
+	es, ok := p.mapping(v, key)
+	if !ok {
+		return
+	}
+	switch name {
+	case "default_key_generate_params":
+		kg.Defaults = map[string]any{}
+		for _, e := range es {
+			k := joinKey(key, e.Key)
+			switch e.Key {
+			case "max_budget":
+				if f, ok := p.float(e.Value, k); ok {
+					kg.Defaults[e.Key] = p.money(e.Value, k, f)
+				}
+			case "max_parallel_requests", "tpm_limit", "rpm_limit":
+				if n, ok := p.nonNegInt(e.Value, k); ok {
+					kg.Defaults[e.Key] = float64(n)
+				}
+			case "user_id", "team_id":
+				if s, ok := p.str(e.Value, k); ok {
+					kg.Defaults[e.Key] = s
+				}
+			case "budget_duration", "duration":
+				if s, ok := p.duration(e.Value, k); ok {
+					kg.Defaults[e.Key] = s
+				}
+			case "models":
+				if l, ok := p.strList(e.Value, k); ok {
+					a := make([]any, len(l))
+					for i, s := range l {
+						a[i] = s
+					}
+					kg.Defaults[e.Key] = a
+				}
+			case "metadata":
+				if m, ok := p.anyValue(e.Value, k).(map[string]any); ok {
+					kg.Defaults[e.Key] = jsonValue(m)
+				} else {
+					p.errAt(e.Value, k, "must be a mapping")
+				}
+			default:
+				p.warnAt(e.Value, k, "LiteLLM does not read %q from default_key_generate_params; ignored", e.Key)
+			}
+		}
+	case "upperbound_key_generate_params":
+		kg.Upper = map[string]any{}
+		for _, e := range es {
+			k := joinKey(key, e.Key)
+			switch e.Key {
+			case "max_budget":
+				if f, ok := p.float(e.Value, k); ok {
+					kg.Upper[e.Key] = p.money(e.Value, k, f)
+				}
+			case "max_parallel_requests", "tpm_limit", "rpm_limit":
+				if n, ok := p.nonNegInt(e.Value, k); ok {
+					kg.Upper[e.Key] = float64(n)
+				}
+			case "budget_duration", "duration":
+				if s, ok := p.duration(e.Value, k); ok {
+					kg.Upper[e.Key] = s
+				}
+			default:
+				p.errAt(e.Value, k, "unknown key %q: upperbound_key_generate_params takes max_budget, budget_duration, duration, max_parallel_requests, tpm_limit, rpm_limit", e.Key)
+			}
+		}
+	case "key_generation_settings":
+		kg.Set = true
+		for _, e := range es {
+			k := joinKey(key, e.Key)
+			switch e.Key {
+			case "team_key_generation":
+				kg.Team = p.keyGenRule(e.Value, k, "allowed_team_member_roles")
+			case "personal_key_generation":
+				kg.Personal = p.keyGenRule(e.Value, k, "allowed_user_roles")
+			default:
+				p.errAt(e.Value, k, "unknown key %q: key_generation_settings takes team_key_generation and personal_key_generation", e.Key)
+			}
+		}
+	}
+}
+
+func (p *parser) keyGenRule(v *yaml.Node, key, roles string) *KeyGenRule {
+	es, ok := p.mapping(v, key)
+	if !ok {
+		return nil
+	}
+	r := &KeyGenRule{}
+	for _, e := range es {
+		k := joinKey(key, e.Key)
+		switch e.Key {
+		case roles:
+			if l, ok := p.strList(e.Value, k); ok {
+				r.Roles = append([]string{}, l...)
+			}
+		case "required_params":
+			r.Required, _ = p.strList(e.Value, k)
+		default:
+			p.errAt(e.Value, k, "unknown key %q: takes %s and required_params", e.Key, roles)
+		}
+	}
+	return r
+}
+
+// money bounds a budget in USD.
+func (p *parser) money(n *yaml.Node, key string, f float64) float64 {
+	if f < 0 || f > 1e12 {
+		p.errAt(n, key, "must be between 0 and 1e12, got %v", f)
+		return 0
+	}
+	return f
+}
+
+// duration reads a LiteLLM duration ("30d").
+func (p *parser) duration(n *yaml.Node, key string) (string, bool) {
+	s, ok := p.str(n, key)
+	if !ok {
+		return "", false
+	}
+	if !litellmDuration.MatchString(s) {
+		p.errAt(n, key, "must be a duration such as \"30d\" (a number and s, m, h, d, w or mo), got %q", s)
+		return "", false
+	}
+	return s, true
+}
+
+// jsonValue turns the config's ints into JSON numbers (float64), as a
+// management request's body has them.
+func jsonValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = jsonValue(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = jsonValue(e)
+		}
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	}
+	return v
+}

@@ -1,0 +1,50 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// default_key_generate_params, upperbound_key_generate_params and
+// key_generation_settings read as the key service takes them (D90): JSON
+// numbers, durations checked, mistakes refused at load.
+func TestKeyGenSettings(t *testing.T) {
+	base := "model_list: []\nlitellm_settings:\n"
+	cfg := mustParse(t, base+`  default_key_generate_params:
+    max_budget: 10
+    models: [gpt-x]
+    duration: 30d
+    rpm_limit: 5
+    metadata: {owner: platform, n: 2}
+    soft_budget: 1
+  upperbound_key_generate_params: {max_budget: 100, tpm_limit: 1000, budget_duration: 30d}
+  key_generation_settings:
+    personal_key_generation: {allowed_user_roles: [proxy_admin], required_params: [key_alias]}
+    team_key_generation: {allowed_team_member_roles: [admin]}
+`, nil)
+	kg := cfg.LiteLLM.KeyGen
+	want := KeyGenSettings{
+		Defaults: map[string]any{"max_budget": 10.0, "models": []any{"gpt-x"}, "duration": "30d", "rpm_limit": 5.0, "metadata": map[string]any{"owner": "platform", "n": 2.0}},
+		Upper:    map[string]any{"max_budget": 100.0, "tpm_limit": 1000.0, "budget_duration": "30d"},
+		Personal: &KeyGenRule{Roles: []string{"proxy_admin"}, Required: []string{"key_alias"}},
+		Team:     &KeyGenRule{Roles: []string{"admin"}},
+		Set:      true,
+	}
+	if !reflect.DeepEqual(kg, want) {
+		t.Errorf("got %+v (%+v %+v)\nwant %+v", kg, kg.Personal, kg.Team, want)
+	}
+	if w := fmt.Sprint(cfg.Warnings); !strings.Contains(w, "soft_budget") {
+		t.Errorf("a default LiteLLM does not read was not warned: %s", w)
+	}
+	for _, bad := range []string{
+		"  upperbound_key_generate_params: {max_budget: -1}\n",
+		"  upperbound_key_generate_params: {duration: thirty}\n",
+		"  upperbound_key_generate_params: {models: [a]}\n",
+		"  default_key_generate_params: {tpm_limit: 1.5}\n",
+		"  key_generation_settings: {personal_key_generation: {allowed_roles: [a]}}\n",
+	} {
+		parseErr(t, base+bad, nil)
+	}
+}

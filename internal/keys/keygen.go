@@ -1,0 +1,228 @@
+package keys
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// KeyGenSettings are litellm_settings' key-generation settings, as the
+// config gives them (JSON values: float64, string, []any, map[string]any).
+type KeyGenSettings struct {
+	// Defaults is default_key_generate_params: /key/generate fills in the
+	// fields a request leaves out (models and metadata also when empty).
+	Defaults map[string]any
+	// Upper is upperbound_key_generate_params: /key/generate, /key/update
+	// and /key/regenerate refuse values above it; /key/generate fills in
+	// the fields a request leaves out with it.
+	Upper map[string]any
+	// Team and Personal are key_generation_settings' team_key_generation
+	// and personal_key_generation; nil when not set. Set reports whether
+	// key_generation_settings is set at all.
+	Team, Personal *KeyGenRule
+	Set            bool
+}
+
+// KeyGenRule is one of key_generation_settings' rules.
+type KeyGenRule struct {
+	// Roles is allowed_team_member_roles (team keys) or allowed_user_roles
+	// (personal keys); nil when not set.
+	Roles []string
+	// Required is required_params: fields a /key/generate body must name.
+	Required []string
+}
+
+// defaultKeyFields are the fields LiteLLM fills from
+// default_key_generate_params when a request leaves them out (null).
+var defaultKeyFields = []string{"max_budget", "user_id", "team_id", "max_parallel_requests", "tpm_limit", "rpm_limit", "budget_duration", "duration"}
+
+// upperNumbers and upperDurations are upperbound_key_generate_params'
+// fields, compared as numbers and as durations.
+var (
+	upperNumbers   = []string{"max_budget", "max_parallel_requests", "tpm_limit", "rpm_limit"}
+	upperDurations = []string{"budget_duration", "duration"}
+)
+
+// SetKeyGenSettings sets the key-generation settings (a config reload calls
+// it again).
+func (s *Service) SetKeyGenSettings(g KeyGenSettings) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keyGen = g
+}
+
+func (s *Service) keyGenSettings() KeyGenSettings {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.keyGen
+}
+
+// applyKeyDefaults fills a /key/generate body from
+// default_key_generate_params, as LiteLLM's _common_key_generation_helper.
+func applyKeyDefaults(req map[string]any, defaults map[string]any) {
+	if defaults == nil {
+		return
+	}
+	for _, f := range defaultKeyFields {
+		if req[f] == nil {
+			if v, ok := defaults[f]; ok {
+				req[f] = cloneJSON(v)
+			}
+		}
+	}
+	if l, _ := req["models"].([]any); len(l) == 0 {
+		if v, ok := defaults["models"]; ok && v != nil {
+			req["models"] = cloneJSON(v)
+		}
+	}
+	if m, _ := req["metadata"].(map[string]any); len(m) == 0 {
+		if v, ok := defaults["metadata"]; ok && v != nil {
+			req["metadata"] = cloneJSON(v)
+		}
+	}
+}
+
+// cloneJSON copies a JSON value, so that a key's fields never share a map
+// or a list with the config's defaults.
+func cloneJSON(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = cloneJSON(e)
+		}
+		return m
+	case []any:
+		l := make([]any, len(x))
+		for i, e := range x {
+			l[i] = cloneJSON(e)
+		}
+		return l
+	}
+	return v
+}
+
+// checkUpperBounds refuses the fields of req above upperbound_key_generate_params
+// with LiteLLM's error; fill (on /key/generate) sets the fields req leaves
+// out to the bound. Values of the wrong type are left to fields() to refuse.
+func checkUpperBounds(req map[string]any, upper map[string]any, fill bool) *Error {
+	for _, f := range append(append([]string{}, upperNumbers...), upperDurations...) {
+		bound, ok := upper[f]
+		if !ok || bound == nil {
+			continue
+		}
+		v := req[f]
+		if v == nil {
+			if fill {
+				req[f] = bound
+			}
+			continue
+		}
+		over := false
+		isInt := f != "max_budget"
+		switch b := bound.(type) {
+		case float64:
+			n, ok := v.(float64)
+			if !ok || isInt && n != math.Trunc(n) {
+				continue
+			}
+			over = n > b
+		case string:
+			us, ok := v.(string)
+			if !ok {
+				continue
+			}
+			bd, err := ParseDuration(b)
+			if err != nil {
+				continue
+			}
+			if strings.TrimSpace(us) != "-1" {
+				ud, err := ParseDuration(us)
+				if err != nil {
+					continue
+				}
+				over = ud > bd
+			} else {
+				over = true // never expires
+			}
+		}
+		if over {
+			return &Error{Status: 400, Type: "internal_server_error", Code: "400", Param: "None",
+				Message: fmt.Sprintf("{'error': '%s is over max limit set in config - user_value=%s; max_value=%s'}", f, pyValue(v, isInt), pyValue(bound, isInt))}
+		}
+	}
+	return nil
+}
+
+// pyValue writes a value as LiteLLM's message shows it (Python's str of a
+// float, an int or a string).
+func pyValue(v any, isInt bool) string {
+	switch x := v.(type) {
+	case float64:
+		if isInt {
+			return strconv.FormatInt(int64(x), 10)
+		}
+		return pyFloat(x)
+	case string:
+		return x
+	}
+	return fmt.Sprint(v)
+}
+
+// pyFloat is Python's repr of a float: the shortest digits, fixed between
+// 1e-4 and 1e16 (with ".0" when whole), else an exponent.
+func pyFloat(f float64) string {
+	if f == 0 {
+		return "0.0"
+	}
+	if a := math.Abs(f); a >= 1e-4 && a < 1e16 {
+		s := strconv.FormatFloat(f, 'f', -1, 64)
+		if !strings.ContainsAny(s, ".") {
+			s += ".0"
+		}
+		return s
+	}
+	return strconv.FormatFloat(f, 'e', -1, 64)
+}
+
+// keyGenerationCheck is LiteLLM's key_generation_check for /key/generate
+// by the master key (role proxy_admin; llmgate lets no other caller
+// generate keys): a team key's team must exist when key_generation_settings
+// is set, and the proxy admin passes team_key_generation; a personal key
+// must pass personal_key_generation's allowed_user_roles and required_params.
+func (s *Service) keyGenerationCheck(req map[string]any, g KeyGenSettings) *Error {
+	const role = "proxy_admin"
+	if tid, _ := req["team_id"].(string); tid != "" {
+		if _, _, exists := s.team(tid); !exists && g.Set {
+			return keyGenError(fmt.Sprintf("Unable to find team object in database. Team ID: %s", tid))
+		}
+		return nil
+	}
+	rule := g.Personal
+	if rule == nil {
+		return nil
+	}
+	if rule.Roles != nil && !slices.Contains(rule.Roles, role) {
+		return keyGenError(fmt.Sprintf("Personal key creation has been restricted by admin. Allowed roles=%s. Your role=%s", pyList(rule.Roles), role))
+	}
+	return requiredParams(req, rule.Required)
+}
+
+// requiredParams is LiteLLM's _key_generation_required_param_check: every
+// named field must be in the body (null counts as given).
+func requiredParams(req map[string]any, required []string) *Error {
+	for _, p := range required {
+		if _, ok := req[p]; !ok {
+			return keyGenError(fmt.Sprintf("Required param %s not in data", p))
+		}
+	}
+	return nil
+}
+
+// keyGenError is an HTTPException(400, detail) as LiteLLM's management
+// routes answer it.
+func keyGenError(msg string) *Error {
+	return &Error{Status: 400, Type: "internal_server_error", Code: "400", Param: "None", Message: msg}
+}
