@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -283,6 +284,15 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			lp.AdditionalDropParams, _ = p.strList(v, key)
 		case "tags":
 			lp.Tags, _ = p.strList(v, key)
+		case "order":
+			if x, ok := p.int(v, key); ok {
+				if x < math.MinInt32 || x > math.MaxInt32 {
+					p.errAt(v, key, "is out of range, got %d", x)
+				} else {
+					o := int(x)
+					lp.Order = &o
+				}
+			}
 		case "max_parallel_requests":
 			if x, ok := p.nonNegInt(v, key); ok {
 				lp.MaxParallelRequests = int(x)

@@ -160,7 +160,7 @@ var keyTable = []KeyDoc{
 	notYet(SectionParams, "auto_router_config", ""),
 	notYet(SectionParams, "guardrails", ""),
 	notYet(SectionParams, "cache_control_injection_points", ""),
-	notYet(SectionParams, "order", "deployment priority order"),
+	sup(SectionParams, "order", "deployment priority in its model group: the lowest order among the deployments that can take a request answers it; each higher order is then a fallback of its own (1 + num_retries tries, counted in x-litellm-attempted-fallbacks and max_fallbacks) before the group's fallbacks"),
 	notYet(SectionParams, "metadata", ""),
 	notYet(SectionParams, "initial_prompt_value", "custom prompt templates"),
 	notYet(SectionParams, "roles", "custom prompt templates"),

@@ -121,6 +121,9 @@ type LiteLLMParams struct {
 	// Tags are litellm_params.tags: added to the request_tags of the spend
 	// logs of the requests this deployment answers (D84).
 	Tags []string
+	// Order is litellm_params.order (nil: unset): the deployment's priority
+	// in its model group, lowest first (internal/model, D89).
+	Order *int
 	// Defaults are the remaining litellm_params (temperature, max_tokens, top_p,
 	// stop, ...) sent with every request unless the request sets them.
 	Defaults map[string]any

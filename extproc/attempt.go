@@ -419,9 +419,10 @@ func (t *try) retryable(class translator.ErrorClass) bool {
 	if (class == translator.ErrAuthentication || class == translator.ErrNotFound) && next.DeploymentId == t.d.ID {
 		return false
 	}
-	if next.ModelGroup != t.a.ModelGroup {
-		// The next attempt is a fallback group: LiteLLM falls back after any
-		// failure once the group's retries are spent.
+	if next.ModelGroup != t.a.ModelGroup || next.FallbackIndex != t.a.FallbackIndex {
+		// The next attempt is a fallback group (or the group's next
+		// litellm_params.order, D89): LiteLLM falls back after any failure
+		// once the group's retries are spent.
 		return true
 	}
 	if n, ok := t.st.Router.RetryRule(t.a.ModelGroup, class); ok {

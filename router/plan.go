@@ -167,8 +167,12 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 	}
 	var retryAfter time.Duration
 	var ctxErr *ContextWindowError
+	hops := 0 // order fallbacks planned so far: each moves the later fallbacks' index on (D89)
 	for _, g := range groups {
 		if g.fallback > 0 {
+			if g.fallback+hops > r.m.Routing.MaxFallbacks {
+				break // the order fallbacks before it used up max_fallbacks
+			}
 			plan.FallbackGroups = append(plan.FallbackGroups, g.res.Group)
 		}
 		healthy, ra, cw := r.healthy(g.res, req, states, now)
@@ -181,20 +185,28 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 		if len(healthy) == 0 {
 			continue
 		}
-		ordered := r.order(healthy)
-		n := 1 + r.numRetries(req, ordered[0].d)
-		plan.Attempts = slices.Grow(plan.Attempts, n)
-		for i := range n {
-			c := ordered[i%len(ordered)]
-			plan.Attempts = append(plan.Attempts, Attempt{
-				DeploymentID:  c.t.DeploymentID,
-				Group:         g.res.Group,
-				Provider:      c.t.Provider,
-				Model:         c.t.Model,
-				Fallback:      g.fallback > 0,
-				FallbackIndex: g.fallback,
-				Retry:         i,
-			})
+		var orders []int
+		if mg, ok := r.m.Group(g.res.Group); ok {
+			orders = mg.Orders
+		}
+		if len(orders) == 0 {
+			plan.Attempts = r.appendAttempts(plan.Attempts, req, g.res, healthy, g.fallback+hops)
+			continue
+		}
+		// litellm_params.order: the lowest order first, then each higher
+		// order of the group as a fallback of its own, before the group's
+		// fallbacks; every hop counts towards max_fallbacks.
+		base := g.fallback + hops
+		for i, level := range byOrder(orders, healthy) {
+			if i > 0 {
+				hops++
+			}
+			if base+i > r.m.Routing.MaxFallbacks {
+				break
+			}
+			if len(level) > 0 {
+				plan.Attempts = r.appendAttempts(plan.Attempts, req, g.res, level, base+i)
+			}
 		}
 	}
 	primaryAttempts := 0
@@ -216,6 +228,66 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 		return nil, &NoDeploymentsError{Group: res.Group, RetryAfter: max(retryAfter, time.Second)}
 	}
 	return plan, nil
+}
+
+// appendAttempts appends 1 + num_retries attempts on the candidates of one
+// group (or of one order of it), ordered by the routing strategy and
+// cycled; fallback is the index x-litellm-attempted-fallbacks reports.
+func (r *Router) appendAttempts(out []Attempt, req PlanRequest, res Resolution, cs []candidate, fallback int) []Attempt {
+	ordered := r.order(cs)
+	n := 1 + r.numRetries(req, ordered[0].d)
+	out = slices.Grow(out, n)
+	for i := range n {
+		c := ordered[i%len(ordered)]
+		out = append(out, Attempt{
+			DeploymentID:  c.t.DeploymentID,
+			Group:         res.Group,
+			Provider:      c.t.Provider,
+			Model:         c.t.Model,
+			Fallback:      fallback > 0,
+			FallbackIndex: fallback,
+			Retry:         i,
+		})
+	}
+	return out
+}
+
+// byOrder splits the healthy deployments of a group whose deployments set
+// litellm_params.order (orders: the group's distinct orders, ascending), as
+// LiteLLM's router does: first those of the lowest order among the healthy
+// ones (all of them when none of those sets an order: the ordered ones are
+// cooling down or over their limits); then, when the group has more than
+// one order, one level per higher order of the group with its healthy
+// deployments (empty when none can take the request).
+func byOrder(orders []int, healthy []candidate) [][]candidate {
+	lowest, found := 0, false
+	for _, c := range healthy {
+		if c.d.Ordered && (!found || c.d.Order < lowest) {
+			lowest, found = c.d.Order, true
+		}
+	}
+	if !found {
+		return [][]candidate{healthy}
+	}
+	levels := [][]candidate{atOrder(healthy, lowest)}
+	if len(orders) > 1 {
+		for _, o := range orders {
+			if o > lowest {
+				levels = append(levels, atOrder(healthy, o))
+			}
+		}
+	}
+	return levels
+}
+
+func atOrder(cs []candidate, o int) []candidate {
+	var out []candidate
+	for _, c := range cs {
+		if c.d.Ordered && c.d.Order == o {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // healthy returns the deployments of a group that can take the request now:

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -51,6 +52,7 @@ type Routing struct {
 	LatencyTTL         time.Duration
 	MaxLatencyListSize int
 	NumRetries         int            // num_retries (>= 0)
+	MaxFallbacks       int            // max_fallbacks (5 when unset)
 	RetryPolicy        map[string]int // retry_policy, by LiteLLM's class key
 	AllowedFails       int
 	AllowedFailsPolicy map[string]int
@@ -109,6 +111,11 @@ type Group struct {
 	// MayCoolDown: a failure can cool a deployment of this group down (not
 	// with disable_cooldowns, never a wildcard group, never a group of one).
 	MayCoolDown bool
+	// Orders are the distinct litellm_params.order values of the group's
+	// deployments, ascending (nil when none sets one): a request goes to the
+	// lowest order among the deployments that can take it, and with more
+	// than one value the higher orders follow as fallbacks (D89).
+	Orders []int
 
 	fallbacks [numKinds][]string
 }
@@ -155,6 +162,9 @@ type Deployment struct {
 	// (Tokens, Usage and Calls for tpm; Calls for rpm; End and Calls for
 	// max_parallel_requests); Model.Track adds what the strategy needs.
 	Track Tracking
+	// Order is litellm_params.order; Ordered is false when it is unset.
+	Order   int
+	Ordered bool
 	// Weight is litellm_params.weight as written (0: unset); simple-shuffle
 	// weighs by ShuffleWeights.
 	Weight float64
@@ -241,6 +251,7 @@ func Compile(cfg *config.Config) *Model {
 	for _, g := range m.Groups {
 		g.Weights = ShuffleWeights(g.Deployments)
 		g.MayCoolDown = !rs.DisableCooldowns && !g.Wildcard && len(g.Deployments) > 1
+		g.Orders = groupOrders(g.Deployments)
 		for k := range FallbackKind(numKinds) {
 			g.fallbacks[k] = m.fallbackGroups(g.Name, k)
 		}
@@ -260,6 +271,7 @@ func routing(rs *config.RouterSettings) Routing {
 		LatencyTTL:         time.Hour,
 		MaxLatencyListSize: 10,
 		NumRetries:         max(rs.NumRetries, 0),
+		MaxFallbacks:       rs.MaxFallbacks,
 		RetryPolicy:        rs.RetryPolicy,
 		AllowedFails:       rs.AllowedFails,
 		AllowedFailsPolicy: rs.AllowedFailsPolicy,
@@ -274,6 +286,9 @@ func routing(rs *config.RouterSettings) Routing {
 	}
 	if r.CooldownTime <= 0 {
 		r.CooldownTime = config.DefaultCooldownTime
+	}
+	if r.MaxFallbacks <= 0 {
+		r.MaxFallbacks = config.DefaultMaxFallbacks
 	}
 	if r.Timeout <= 0 {
 		r.Timeout = config.DefaultTimeout
@@ -363,9 +378,24 @@ func compileDeployment(cd *config.Deployment, r *Routing, defaultMaxParallel int
 	if d.Limits.MaxParallel > 0 {
 		d.Track.End, d.Track.Calls = true, true
 	}
+	if p.Order != nil {
+		d.Order, d.Ordered = *p.Order, true
+	}
 	d.Weight = p.Weight
 	d.shuffle.weight, d.shuffle.rpm, d.shuffle.tpm = p.Weight, p.RPM, p.TPM
 	return d
+}
+
+// groupOrders are the distinct orders of ds, ascending; nil when none is set.
+func groupOrders(ds []*Deployment) []int {
+	var out []int
+	for _, d := range ds {
+		if d.Ordered && !slices.Contains(out, d.Order) {
+			out = append(out, d.Order)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Deployment returns a deployment by id.
