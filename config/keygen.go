@@ -17,6 +17,12 @@ type KeyGenSettings struct {
 	// and personal_key_generation (nil when not set); Set: the key is set.
 	Team, Personal *KeyGenRule
 	Set            bool
+	// InternalUser is default_internal_user_params; MaxInternalUserBudget
+	// and InternalUserBudgetDuration are max_internal_user_budget and
+	// internal_user_budget_duration (/user/new's defaults).
+	InternalUser               map[string]any
+	MaxInternalUserBudget      *float64
+	InternalUserBudgetDuration string
 }
 
 // KeyGenRule is team_key_generation or personal_key_generation.
@@ -31,6 +37,20 @@ var litellmDuration = regexp.MustCompile(`^[0-9]{1,9}(s|m|h|d|w|mo)?$`)
 // keyGenKey reads one of the key-generation settings.
 func (p *parser) keyGenKey(ls *LiteLLMSettings, name string, v *yaml.Node, key string) {
 	kg := &ls.KeyGen
+	switch name {
+	case "max_internal_user_budget":
+		if f, ok := p.float(v, key); ok {
+			f = p.money(v, key, f)
+			kg.MaxInternalUserBudget = &f
+		}
+		return
+	case "internal_user_budget_duration":
+		kg.InternalUserBudgetDuration, _ = p.duration(v, key)
+		return
+	case "default_internal_user_params":
+		p.internalUserParams(kg, v, key)
+		return
+	}
 	es, ok := p.mapping(v, key)
 	if !ok {
 		return
@@ -108,6 +128,44 @@ func (p *parser) keyGenKey(ls *LiteLLMSettings, name string, v *yaml.Node, key s
 			default:
 				p.errAt(e.Value, k, "unknown key %q: key_generation_settings takes team_key_generation and personal_key_generation", e.Key)
 			}
+		}
+	}
+}
+
+// internalUserParams reads default_internal_user_params: any /user/new
+// field; the budget, duration and teams are checked here.
+func (p *parser) internalUserParams(kg *KeyGenSettings, v *yaml.Node, key string) {
+	es, ok := p.mapping(v, key)
+	if !ok {
+		return
+	}
+	kg.InternalUser = map[string]any{}
+	for _, e := range es {
+		k := joinKey(key, e.Key)
+		switch e.Key {
+		case "max_budget":
+			if f, ok := p.float(e.Value, k); ok {
+				kg.InternalUser[e.Key] = p.money(e.Value, k, f)
+			}
+		case "budget_duration":
+			if s, ok := p.duration(e.Value, k); ok {
+				kg.InternalUser[e.Key] = s
+			}
+		case "teams":
+			l, ok := jsonValue(p.anyValue(e.Value, k)).([]any)
+			for _, t := range l {
+				m, isMap := t.(map[string]any)
+				if _, isStr := t.(string); !isStr && (!isMap || m["team_id"] == nil) {
+					ok = false
+				}
+			}
+			if !ok {
+				p.errAt(e.Value, k, "must be a list of team ids or of {team_id, max_budget_in_team, user_role}")
+				continue
+			}
+			kg.InternalUser[e.Key] = l
+		default:
+			kg.InternalUser[e.Key] = jsonValue(p.anyValue(e.Value, k))
 		}
 	}
 }

@@ -23,6 +23,9 @@ func TestKeyGenSettings(t *testing.T) {
   key_generation_settings:
     personal_key_generation: {allowed_user_roles: [proxy_admin], required_params: [key_alias]}
     team_key_generation: {allowed_team_member_roles: [admin]}
+  default_internal_user_params: {user_role: internal_user, models: [gpt-x], teams: [t1, {team_id: t2, user_role: admin}]}
+  max_internal_user_budget: 7.5
+  internal_user_budget_duration: 7d
 `, nil)
 	kg := cfg.LiteLLM.KeyGen
 	want := KeyGenSettings{
@@ -31,6 +34,9 @@ func TestKeyGenSettings(t *testing.T) {
 		Personal: &KeyGenRule{Roles: []string{"proxy_admin"}, Required: []string{"key_alias"}},
 		Team:     &KeyGenRule{Roles: []string{"admin"}},
 		Set:      true,
+		InternalUser: map[string]any{"user_role": "internal_user", "models": []any{"gpt-x"},
+			"teams": []any{"t1", map[string]any{"team_id": "t2", "user_role": "admin"}}},
+		MaxInternalUserBudget: ptrF(7.5), InternalUserBudgetDuration: "7d",
 	}
 	if !reflect.DeepEqual(kg, want) {
 		t.Errorf("got %+v (%+v %+v)\nwant %+v", kg, kg.Personal, kg.Team, want)
@@ -44,7 +50,12 @@ func TestKeyGenSettings(t *testing.T) {
 		"  upperbound_key_generate_params: {models: [a]}\n",
 		"  default_key_generate_params: {tpm_limit: 1.5}\n",
 		"  key_generation_settings: {personal_key_generation: {allowed_roles: [a]}}\n",
+		"  default_internal_user_params: {teams: [{max_budget_in_team: 1}]}\n",
+		"  internal_user_budget_duration: soon\n",
+		"  max_internal_user_budget: -2\n",
 	} {
 		parseErr(t, base+bad, nil)
 	}
 }
+
+func ptrF(f float64) *float64 { return &f }

@@ -387,7 +387,8 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			p.s3CallbackParams(ls, v, key)
 		case "store_audit_logs", "audit_log_callbacks", "s3_audit_callback_params":
 			p.auditLogKey(ls, e.Key, v, key)
-		case "default_key_generate_params", "upperbound_key_generate_params", "key_generation_settings":
+		case "default_key_generate_params", "upperbound_key_generate_params", "key_generation_settings",
+			"default_internal_user_params", "max_internal_user_budget", "internal_user_budget_duration":
 			p.keyGenKey(ls, e.Key, v, key) // keygen.go
 		case "turn_off_message_logging":
 			ls.Logging.TurnOffMessageLogging, _ = p.bool(v, key)

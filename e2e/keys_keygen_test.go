@@ -7,18 +7,22 @@ import (
 	"github.com/llmgate/llmgate/internal/store/pgtest"
 )
 
-// keyGenConfig sets default_key_generate_params and
-// upperbound_key_generate_params.
+// keyGenConfig sets default_key_generate_params,
+// upperbound_key_generate_params and the internal users' defaults.
 const keyGenConfig = `litellm_settings:
   default_key_generate_params: {max_budget: 10, models: [gpt-x], rpm_limit: 5}
   upperbound_key_generate_params: {max_budget: 100, tpm_limit: 1000, duration: 30d}
+  default_internal_user_params: {models: [other]}
+  max_internal_user_budget: 7.5
+  internal_user_budget_duration: 7d
 `
 
 // The key-generation settings from the config file through the real
 // gateway (D90), on the embedded store and on PostgreSQL: a key generated
 // without fields gets the defaults and the bounds, and its default model
 // list holds on the request path; values above a bound are refused with
-// LiteLLM's 400.
+// LiteLLM's 400; /user/new gets the internal users' defaults, and its key
+// the user's default models.
 func TestKeyGenerateParamsEmbedded(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	runKeyGenerateParams(t, startGateway(t, keysConfig(fake.URL(), "")+keyGenConfig, "LLMGATE_DATA_DIR="+t.TempDir()))
@@ -55,5 +59,16 @@ func runKeyGenerateParams(t *testing.T, g *Gateway) {
 		if st != 400 || e["message"] != tc.msg || e["code"] != "400" {
 			t.Errorf("%s %s: %d %v, want 400 %q", tc.path, tc.body, st, m, tc.msg)
 		}
+	}
+	st, u := k.call("POST", "/user/new", master, `{"user_role":"internal_user"}`)
+	if models, _ := u["models"].([]any); st != 200 || u["max_budget"] != 7.5 || u["budget_duration"] != "7d" || len(models) != 1 || models[0] != "other" {
+		t.Fatalf("/user/new: %d %v", st, u)
+	}
+	userKey, _ := u["key"].(string)
+	if st, e, _ := k.chat(userKey, "gpt-x"); st != 401 {
+		t.Fatalf("the user's key outside the user's default models: %d %v", st, e)
+	}
+	if st, e, _ := k.chat(userKey, "other"); st != 200 {
+		t.Fatalf("the user's key on its default model: %d %v", st, e)
 	}
 }

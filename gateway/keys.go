@@ -118,5 +118,6 @@ func keyGenSettings(cfg *config.Config) keys.KeyGenSettings {
 		}
 		return &keys.KeyGenRule{Roles: r.Roles, Required: r.Required}
 	}
-	return keys.KeyGenSettings{Defaults: kg.Defaults, Upper: kg.Upper, Team: rule(kg.Team), Personal: rule(kg.Personal), Set: kg.Set}
+	return keys.KeyGenSettings{Defaults: kg.Defaults, Upper: kg.Upper, Team: rule(kg.Team), Personal: rule(kg.Personal), Set: kg.Set,
+		InternalUser: kg.InternalUser, MaxInternalUserBudget: kg.MaxInternalUserBudget, InternalUserBudgetDuration: kg.InternalUserBudgetDuration}
 }

@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -23,6 +24,17 @@ type KeyGenSettings struct {
 	// key_generation_settings is set at all.
 	Team, Personal *KeyGenRule
 	Set            bool
+
+	// InternalUser is default_internal_user_params: /user/new fills in
+	// the fields a body leaves out (models also when empty) unless it
+	// creates a proxy_admin; its "teams" are joined as members.
+	InternalUser map[string]any
+	// MaxInternalUserBudget and InternalUserBudgetDuration are
+	// max_internal_user_budget and internal_user_budget_duration: a
+	// /user/new body with user_role internal_user and no max_budget
+	// (budget_duration) gets them.
+	MaxInternalUserBudget      *float64
+	InternalUserBudgetDuration string
 }
 
 // KeyGenRule is one of key_generation_settings' rules.
@@ -225,4 +237,62 @@ func requiredParams(req map[string]any, required []string) *Error {
 // routes answer it.
 func keyGenError(msg string) *Error {
 	return &Error{Status: 400, Type: "internal_server_error", Code: "400", Param: "None", Message: msg}
+}
+
+// applyUserDefaults fills a /user/new body as LiteLLM's
+// _update_internal_new_user_params; it returns default_internal_user_params'
+// teams the new user joins.
+func applyUserDefaults(req map[string]any, g KeyGenSettings) []any {
+	role, _ := req["user_role"].(string)
+	var teams []any
+	if len(g.InternalUser) > 0 && role != "proxy_admin" {
+		for f, v := range g.InternalUser {
+			switch f {
+			case "available_teams":
+			case "teams":
+				teams, _ = v.([]any)
+			default:
+				if l, isList := req[f].([]any); req[f] == nil || f == "models" && isList && len(l) == 0 {
+					req[f] = cloneJSON(v)
+				}
+			}
+		}
+	}
+	if role == "internal_user" {
+		if g.MaxInternalUserBudget != nil && req["max_budget"] == nil {
+			req["max_budget"] = *g.MaxInternalUserBudget
+		}
+		if g.InternalUserBudgetDuration != "" && req["budget_duration"] == nil {
+			req["budget_duration"] = g.InternalUserBudgetDuration
+		}
+	}
+	return teams
+}
+
+// joinDefaultTeams adds a new user to default_internal_user_params' teams
+// (a team id, or {team_id, max_budget_in_team, user_role}); as LiteLLM, a
+// team that cannot take the user is skipped.
+func (s *Service) joinDefaultTeams(ctx context.Context, userID, email string, teams []any) {
+	for _, t := range teams {
+		member := map[string]any{"user_id": userID, "role": "user"}
+		if email != "" {
+			member["user_email"] = email
+		}
+		req := map[string]any{"member": member}
+		switch x := t.(type) {
+		case string:
+			req["team_id"] = x
+		case map[string]any:
+			req["team_id"] = x["team_id"]
+			if r, ok := x["user_role"].(string); ok {
+				member["role"] = r
+			}
+			if b, ok := x["max_budget_in_team"]; ok {
+				req["max_budget_in_team"] = b
+			}
+		}
+		if _, e := s.memberAdd(ctx, req, Caller{Admin: true}); e != nil {
+			s.log.Warn("default_internal_user_params: new user not added to a default team", "user_id", userID, "team_id", req["team_id"], "error", e.Message)
+		}
+	}
 }

@@ -2,7 +2,8 @@ package keys
 
 import (
 	"context"
-	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,12 +32,7 @@ func testKeyGenerateBounds(t *testing.T, open func(t *testing.T) keystore.Store)
 		Upper: map[string]any{"max_budget": 100.0, "tpm_limit": 1000.0, "duration": "60d", "budget_duration": "30d"}})
 	call := func(path, body string) (int, map[string]any) {
 		t.Helper()
-		st, out := s.Handle(ctx, "POST", path, []byte(body), Caller{Admin: true})
-		var m map[string]any
-		if err := json.Unmarshal(out, &m); err != nil {
-			t.Fatalf("%s: %d %s", path, st, out)
-		}
-		return st, m
+		return callAs(t, s, Caller{Admin: true}, "POST", path, body)
 	}
 	refused := func(path, body, msg string) {
 		t.Helper()
@@ -104,19 +100,15 @@ func testKeyGenerateBounds(t *testing.T, open func(t *testing.T) keystore.Store)
 func TestKeyGenerationSettings(t *testing.T) {
 	for name, open := range keyStores(t) {
 		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
 			ks := open(t)
 			s := newService(t, ks, "")
 			t.Cleanup(func() { s.Close(); ks.Close() })
-			call := func(body string) (int, string) {
-				st, out := s.Handle(ctx, "POST", "/key/generate", []byte(body), Caller{Admin: true})
-				var m struct {
-					Error struct{ Message, Type string }
-				}
-				_ = json.Unmarshal(out, &m)
-				return st, m.Error.Message
+			gen := func(body string) (int, any) {
+				st, m := callAs(t, s, Caller{Admin: true}, "POST", "/key/generate", body)
+				e, _ := m["error"].(map[string]any)
+				return st, e["message"]
 			}
-			if st, msg := call(`{"team_id":"nope"}`); st != 200 {
+			if st, msg := gen(`{"team_id":"nope"}`); st != 200 {
 				t.Fatalf("without key_generation_settings a team key needs no team row: %d %s", st, msg)
 			}
 			s.SetKeyGenSettings(KeyGenSettings{Set: true, Personal: &KeyGenRule{Roles: []string{"internal_user"}}})
@@ -124,23 +116,67 @@ func TestKeyGenerationSettings(t *testing.T) {
 				{`{}`, "Personal key creation has been restricted by admin. Allowed roles=['internal_user']. Your role=proxy_admin"},
 				{`{"team_id":"nope"}`, "Unable to find team object in database. Team ID: nope"},
 			} {
-				if st, msg := call(tc.body); st != 400 || msg != tc.msg {
+				if st, msg := gen(tc.body); st != 400 || msg != tc.msg {
 					t.Errorf("%s: %d %q, want 400 %q", tc.body, st, msg, tc.msg)
 				}
 			}
 			s.SetKeyGenSettings(KeyGenSettings{Set: true, Personal: &KeyGenRule{Roles: []string{"proxy_admin"}, Required: []string{"key_alias", "metadata"}},
 				Team: &KeyGenRule{Roles: []string{"admin"}, Required: []string{"key_alias"}}})
-			if st, msg := call(`{"key_alias":"a"}`); st != 400 || msg != "Required param metadata not in data" {
+			if st, msg := gen(`{"key_alias":"a"}`); st != 400 || msg != "Required param metadata not in data" {
 				t.Errorf("required_params: %d %q", st, msg)
 			}
-			if st, msg := call(`{"key_alias":"a","metadata":null}`); st != 200 {
+			if st, msg := gen(`{"key_alias":"a","metadata":null}`); st != 200 {
 				t.Errorf("required params given: %d %q", st, msg)
 			}
-			if st, _ := s.Handle(ctx, "POST", "/team/new", []byte(`{"team_id":"t1"}`), Caller{Admin: true}); st != 200 {
-				t.Fatalf("/team/new: %d", st)
-			}
-			if st, msg := call(`{"team_id":"t1"}`); st != 200 {
+			call(t, s, "POST", "/team/new", `{"team_id":"t1"}`)
+			if st, msg := gen(`{"team_id":"t1"}`); st != 200 {
 				t.Errorf("the proxy admin passes team_key_generation: %d %q", st, msg)
+			}
+		})
+	}
+}
+
+// default_internal_user_params, max_internal_user_budget and
+// internal_user_budget_duration (D90): /user/new fills in what the body
+// leaves out, not for a proxy_admin; the internal-user budget only for
+// user_role internal_user; default teams joined as members — on the
+// embedded store and on PostgreSQL.
+func TestInternalUserDefaults(t *testing.T) {
+	for name, open := range keyStores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			ks := open(t)
+			s := newService(t, ks, "")
+			t.Cleanup(func() { s.Close(); ks.Close() })
+			call(t, s, "POST", "/team/new", `{"team_id":"t1"}`)
+			s.SetKeyGenSettings(KeyGenSettings{
+				InternalUser:          map[string]any{"models": []any{"gpt-x"}, "tpm_limit": 50.0, "teams": []any{map[string]any{"team_id": "t1", "user_role": "admin"}, "missing"}},
+				MaxInternalUserBudget: ptr(7.5), InternalUserBudgetDuration: "7d",
+			})
+			u := call(t, s, "POST", "/user/new", `{"user_id":"u1","user_role":"internal_user","models":[]}`)
+			if u["max_budget"] != 7.5 || u["budget_duration"] != "7d" || u["tpm_limit"] != 50.0 || fmt.Sprint(u["models"]) != "[gpt-x]" || fmt.Sprint(u["teams"]) != "[t1]" {
+				t.Errorf("/user/new internal_user: %v", u)
+			}
+			if k, err := ks.GetKey(ctx, u["token_id"].(string)); err != nil || fmt.Sprint(k.Models) != "[gpt-x]" || k.MaxBudget != nil {
+				t.Errorf("the user's key: %+v %v", k, err)
+			}
+			info := call(t, s, "GET", "/team/info?team_id=t1", "")
+			if !strings.Contains(fmt.Sprint(info), "u1") {
+				t.Errorf("u1 did not join t1: %v", info)
+			}
+			stored, err := ks.GetUser(ctx, "u1")
+			if err != nil || stored.MaxBudget == nil || *stored.MaxBudget != 7.5 || stored.BudgetDuration != "7d" || stored.BudgetResetAt == nil {
+				t.Errorf("stored user: %+v %v", stored, err)
+			}
+			// No role: the params, not the internal-user budget; given values win.
+			u = call(t, s, "POST", "/user/new", `{"user_id":"u2","tpm_limit":9,"auto_create_key":false}`)
+			if u["max_budget"] != nil || u["tpm_limit"] != 9.0 || fmt.Sprint(u["models"]) != "[gpt-x]" {
+				t.Errorf("/user/new without a role: %v", u)
+			}
+			// A proxy_admin gets none of the params.
+			u = call(t, s, "POST", "/user/new", `{"user_id":"u3","user_role":"proxy_admin","auto_create_key":false}`)
+			if u["tpm_limit"] != nil || fmt.Sprint(u["models"]) != "[]" {
+				t.Errorf("/user/new proxy_admin: %v", u)
 			}
 		})
 	}

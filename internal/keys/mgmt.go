@@ -155,7 +155,7 @@ func (s *Service) handle(ctx context.Context, method, rawPath string, body []byt
 	}
 	switch name {
 	case "generate":
-		return reply(s.generate(ctx, req))
+		return reply(s.generateRoute(ctx, req))
 	case "update":
 		return reply(s.update(ctx, req))
 	case "delete":
@@ -446,12 +446,10 @@ func mapOrEmptyF(m map[string]float64) map[string]float64 {
 	return m
 }
 
-// generate is /key/generate.
-func (s *Service) generate(ctx context.Context, req map[string]any) (any, *Error) {
-	now := s.now().UTC()
-	k := &keystore.Key{Models: []string{}, Aliases: map[string]any{}, Metadata: map[string]any{}, ModelMaxBudget: map[string]any{},
-		CreatedAt: now, UpdatedAt: now, CreatedBy: "default_user_id", UpdatedBy: "default_user_id"}
-	g := s.keyGenSettings() // keygen.go
+// generateRoute is /key/generate: the config's key-generation settings
+// (keygen.go), then generate. /user/new's key skips them, as LiteLLM's.
+func (s *Service) generateRoute(ctx context.Context, req map[string]any) (any, *Error) {
+	g := s.keyGenSettings()
 	if e := s.keyGenerationCheck(req, g); e != nil {
 		return nil, e
 	}
@@ -459,6 +457,14 @@ func (s *Service) generate(ctx context.Context, req map[string]any) (any, *Error
 	if e := checkUpperBounds(req, g.Upper, true); e != nil {
 		return nil, e
 	}
+	return s.generate(ctx, req)
+}
+
+// generate makes a key.
+func (s *Service) generate(ctx context.Context, req map[string]any) (any, *Error) {
+	now := s.now().UTC()
+	k := &keystore.Key{Models: []string{}, Aliases: map[string]any{}, Metadata: map[string]any{}, ModelMaxBudget: map[string]any{},
+		CreatedAt: now, UpdatedAt: now, CreatedBy: "default_user_id", UpdatedBy: "default_user_id"}
 	if e := s.fields(req, k); e != nil {
 		return nil, e
 	}

@@ -303,6 +303,7 @@ func (s *Service) handleUser(ctx context.Context, name string, req map[string]an
 			}
 			u.UserID = id
 		}
+		teams := applyUserDefaults(req, s.keyGenSettings()) // keygen.go
 		if e := s.userFields(req, u, now); e != nil {
 			return nil, e
 		}
@@ -310,6 +311,12 @@ func (s *Service) handleUser(ctx context.Context, name string, req map[string]an
 			return nil, storeError(err)
 		}
 		s.setUser(u.UserID, u)
+		if len(teams) > 0 {
+			s.joinDefaultTeams(ctx, u.UserID, u.UserEmail, teams)
+			if cur, _, ok := s.user(u.UserID); ok {
+				u = cur
+			}
+		}
 		out := userView(u, 0)
 		if auto, ok := req["auto_create_key"].(bool); !ok || auto {
 			kreq := map[string]any{"user_id": u.UserID}
