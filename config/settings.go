@@ -354,6 +354,10 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			}
 		case "prometheus_latency_buckets":
 			ls.PrometheusLatencyBuckets = p.latencyBuckets(v, key)
+		case "custom_prometheus_metadata_labels":
+			ls.PrometheusLabels.MetadataLabels = p.prometheusLabels(v, key, false, labelNames(ls.PrometheusLabels.TagLabels))
+		case "custom_prometheus_tags":
+			ls.PrometheusLabels.TagLabels = p.prometheusLabels(v, key, true, labelNames(ls.PrometheusLabels.MetadataLabels))
 		case "prometheus_initialize_budget_metrics":
 			// The budget gauges of every key, team and user are served at
 			// each scrape whatever it says (internal/metrics/budgets.go):

@@ -216,6 +216,9 @@ type LiteLLMSettings struct {
 	MetricsAuthOff bool
 	// PrometheusLatencyBuckets replaces LiteLLM's latency buckets (seconds).
 	PrometheusLatencyBuckets []float64
+	// PrometheusLabels are custom_prometheus_metadata_labels and
+	// custom_prometheus_tags (prometheus.go).
+	PrometheusLabels PrometheusSettings
 	// ForwardTraceparent is forward_traceparent_to_llm_provider: the
 	// client's traceparent header reaches the provider.
 	// TeamCallbacks are default_team_settings: team-based logging.

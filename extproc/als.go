@@ -377,6 +377,7 @@ func (lt *loggedTry) event(o router.Outcome) outcome.Try {
 		Tags:             rc.Tags,
 		LateTags:         lateTags(rc.LateTags, d),
 		UserAgent:        rc.UserAgent,
+		MetadataLabels:   rc.MetadataLabels,
 	}
 	if o.Status == 0 && !o.Timeout {
 		ev.ErrorClass = "APIConnectionError"

@@ -65,6 +65,7 @@ func (t *try) outcomeTry(o router.Outcome) outcome.Try {
 		Tags:             t.rc.Tags,
 		LateTags:         lateTags(t.rc.LateTags, t.d),
 		UserAgent:        t.rc.UserAgent,
+		MetadataLabels:   t.rc.MetadataLabels,
 	}
 	if ev.TotalTokens == 0 {
 		ev.TotalTokens = ev.PromptTokens + ev.CompletionTokens

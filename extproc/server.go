@@ -57,6 +57,11 @@ type State struct {
 	// userAgentTags: the spend logs carry "User-Agent: …" request tags (not
 	// litellm_settings.disable_add_user_agent_to_request_tags; tags.go).
 	userAgentTags bool
+	// metricTags: custom_prometheus_tags labels the metrics, so every
+	// request's own tags ride its outcome (not only logged spend's);
+	// metricMetadata are custom_prometheus_metadata_labels (labels.go, D91).
+	metricTags     bool
+	metricMetadata []config.PrometheusLabel
 	// fastLua: the fast-path clusters set each try's path and host
 	// (xds.FastPathClusterLua); otherwise only single-attempt plans are fast.
 	fastLua bool
@@ -116,6 +121,8 @@ func NewStateFromModel(cfg *config.Config, m *model.Model, st store.Store, versi
 	s.needTokens, s.trackUsage, s.trackEnd = m.Track.Tokens, m.Track.Usage, m.Track.End
 	s.countCalls, s.mockTimeouts = m.Track.Calls, m.Track.MockTimeouts
 	s.userAgentTags = !cfg.LiteLLM.DisableUserAgentTags
+	s.metricTags = len(cfg.LiteLLM.PrometheusLabels.TagLabels) > 0
+	s.metricMetadata = cfg.LiteLLM.PrometheusLabels.MetadataLabels
 	return s
 }
 

@@ -30,10 +30,11 @@ const (
 )
 
 // setRequestTags puts the request's own tags and User-Agent on ctx when its
-// spend is logged (a virtual key or an end user): the spend sink reads them
-// from the outcome record.
+// spend is logged (a virtual key or an end user), or when
+// custom_prometheus_tags labels the metrics (D91): the spend sink and the
+// metrics read them from the outcome record.
 func (st *State) setRequestTags(ctx *llmgatev1.RequestContext, f *requestFields, h map[string]string) {
-	if ctx.KeyHash == "" && ctx.EndUser == "" {
+	if ctx.KeyHash == "" && ctx.EndUser == "" && !st.metricTags {
 		return
 	}
 	if len(f.Metadata) > 0 || h["x-litellm-tags"] != "" || len(f.Tags) > 0 {

@@ -219,14 +219,26 @@ func (g *Gateway) ensureMetrics(cfg *config.Config) {
 		return
 	}
 	bus := g.outcomes
-	g.metrics = metrics.New(cfg.LiteLLM.PrometheusLatencyBuckets, func() float64 {
+	o := metrics.Options{Buckets: cfg.LiteLLM.PrometheusLatencyBuckets, Dropped: func() float64 {
 		for _, s := range bus.Stats() {
 			if s.Name == metricsSink {
 				return float64(s.Dropped)
 			}
 		}
 		return 0
-	})
+	}}
+	// custom_prometheus_metadata_labels and custom_prometheus_tags (D91):
+	// the key's metadata and tags read from the key table off the path.
+	for _, l := range cfg.LiteLLM.PrometheusLabels.MetadataLabels {
+		o.MetadataLabels = append(o.MetadataLabels, metrics.Label{Name: l.Name, Path: l.Path})
+	}
+	for _, l := range cfg.LiteLLM.PrometheusLabels.TagLabels {
+		o.TagLabels = append(o.TagLabels, metrics.Label{Name: l.Name, Tag: l.Source})
+	}
+	if g.keys != nil {
+		o.RequestTags, o.KeyMetadata = g.keys.RequestTags, g.keys.KeyMetadata
+	}
+	g.metrics = metrics.New(o)
 	bus.Register(metricsSink, 0, g.metrics.Sink())
 	g.registerCallbackMetrics()
 	g.registerAlertMetrics()

@@ -12,7 +12,7 @@ import (
 // budget - spend (+Inf without a budget), the max budget when set, hours to
 // the reset when scheduled; read at scrape time, so a later spend shows.
 func TestBudgetGauges(t *testing.T) {
-	m := New(nil, nil)
+	m := New(Options{})
 	now := time.Unix(1_000_000, 0)
 	m.now = func() time.Time { return now }
 	five, reset := 5.0, now.Add(90*time.Minute)

@@ -31,11 +31,16 @@ type successChildren struct {
 var maxCached = 10000
 
 // identity is the key of every label value a successful try's series use.
-func identity(t *outcome.Try) string {
+// extra are the custom labels' values (labels.go).
+func identity(t *outcome.Try, extra []string) string {
 	var b strings.Builder
 	b.Grow(256)
 	for _, s := range []string{t.ModelGroup, t.Model, t.DeploymentID, t.APIBase, t.Provider, t.KeyHash, t.KeyAlias, t.TeamID,
 		t.EndUser, t.UserID, t.RequestedModel, t.Route} {
+		b.WriteString(s)
+		b.WriteByte(0)
+	}
+	for _, s := range extra {
 		b.WriteString(s)
 		b.WriteByte(0)
 	}
@@ -44,13 +49,13 @@ func identity(t *outcome.Try) string {
 
 // observeSuccess records a successful try whose answer reached the client,
 // with no rate-limit headers and no cooldown to report, through the cache.
-func (m *Metrics) observeSuccess(t *outcome.Try) {
-	key := identity(t)
+func (m *Metrics) observeSuccess(t *outcome.Try, extra []string) {
+	key := identity(t, extra)
 	m.mu.Lock()
 	defer m.mu.Unlock() // also over the lazily resolved series
 	c := m.success[key]
 	if c == nil {
-		c = m.resolveSuccess(t)
+		c = m.resolveSuccess(t, extra)
 		if len(m.success) >= maxCached {
 			clear(m.success)
 		}
@@ -62,14 +67,14 @@ func (m *Metrics) observeSuccess(t *outcome.Try) {
 	c.apiLatency.Observe(t.Latency.Seconds())
 	if t.Stream && t.TimeToFirstToken > 0 {
 		if c.ttft == nil { // With makes the series: only when observed, as Observe
-			c.ttft = m.ttft.With(pick(c.user, apiLatencyLabels))
+			c.ttft = m.ttft.With(pick(c.user, m.ln.apiLatency))
 		}
 		c.ttft.Observe(t.TimeToFirstToken.Seconds())
 	}
 	c.overhead.Observe(t.Overhead.Seconds())
 	if t.CompletionTokens > 0 {
 		if c.perOutputToken == nil {
-			c.perOutputToken = m.perOutputToken.With(pick(c.dep, perTokenLabels))
+			c.perOutputToken = m.perOutputToken.With(pick(c.dep, m.ln.perToken))
 		}
 		c.perOutputToken.Observe(t.Latency.Seconds() / float64(t.CompletionTokens))
 	}
@@ -80,13 +85,13 @@ func (m *Metrics) observeSuccess(t *outcome.Try) {
 	c.totalTokens.Add(float64(t.TotalTokens))
 	if t.CostKnown {
 		if c.spend == nil {
-			c.spend = m.spend.With(pick(c.user, spendLabels))
+			c.spend = m.spend.With(pick(c.user, m.ln.spend))
 		}
 		c.spend.Add(t.Cost)
 	}
 	if !t.Start.IsZero() && !t.End.IsZero() && t.End.After(t.Start) {
 		if c.totalLatency == nil {
-			c.totalLatency = m.totalLatency.With(pick(c.user, totalLatencyLabels))
+			c.totalLatency = m.totalLatency.With(pick(c.user, m.ln.totalLatency))
 		}
 		c.totalLatency.Observe(t.End.Sub(t.Start).Seconds())
 	}
@@ -94,20 +99,18 @@ func (m *Metrics) observeSuccess(t *outcome.Try) {
 
 // resolveSuccess builds the label maps Observe builds for a success and
 // resolves each series once.
-func (m *Metrics) resolveSuccess(t *outcome.Try) *successChildren {
-	dep := prometheus.Labels{"requested_model": t.ModelGroup, "litellm_model_name": t.Model, "model_id": t.DeploymentID,
-		"api_base": t.APIBase, "api_provider": t.Provider, "hashed_api_key": t.KeyHash, "api_key_alias": t.KeyAlias,
-		"team": t.TeamID, "team_alias": "", "client_ip": "", "user_agent": ""}
+func (m *Metrics) resolveSuccess(t *outcome.Try, extra []string) *successChildren {
+	dep := m.withExtra(deploymentLabelValues(t), extra)
 	state := prometheus.Labels{"litellm_model_name": t.Model, "model_id": t.DeploymentID, "api_base": t.APIBase, "api_provider": t.Provider}
-	rem := prometheus.Labels{"model_group": t.ModelGroup, "api_provider": t.Provider, "api_base": t.APIBase,
-		"litellm_model_name": t.Model, "hashed_api_key": t.KeyHash, "api_key_alias": t.KeyAlias, "model_id": t.DeploymentID}
-	user := userLabels(t)
+	rem := m.withExtra(remainingLabelValues(t), extra)
+	user := m.withExtra(userLabels(t), extra)
 	user["status_code"] = "200"
-	tok := pick(user, tokenLabels)
+	ln := &m.ln
+	tok := pick(user, ln.token)
 	return &successChildren{dep: dep, user: user,
 		depTotal: m.depTotal.With(dep), depSuccess: m.depSuccess.With(dep), depState: m.depState.With(state),
-		apiLatency: m.apiLatency.With(pick(user, apiLatencyLabels)), overhead: m.overhead.With(rem),
-		totalRequests: m.totalRequests.With(pick(user, totalRequestsLabels)), requests: m.requests.With(pick(user, spendLabels)),
+		apiLatency: m.apiLatency.With(pick(user, ln.apiLatency)), overhead: m.overhead.With(rem),
+		totalRequests: m.totalRequests.With(pick(user, ln.totalRequests)), requests: m.requests.With(pick(user, ln.spend)),
 		inputTokens: m.inputTokens.With(tok), outputTokens: m.outputTokens.With(tok), totalTokens: m.totalTokens.With(tok),
 	}
 }

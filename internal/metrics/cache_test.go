@@ -18,7 +18,7 @@ import (
 // identities (streams, end users, keys), failures, retried tries,
 // rate-limit headers, a cooldown — also past the cache's bound.
 func TestSeriesCacheSameFigures(t *testing.T) {
-	cached, plain := New(nil, nil), New(nil, nil)
+	cached, plain := New(Options{}), New(Options{})
 	plain.noCache = true
 	now := time.Unix(2000, 0)
 	cached.now, plain.now = func() time.Time { return now }, func() time.Time { return now }

@@ -56,6 +56,11 @@ type Metrics struct {
 	depState, remainingRequests, remainingTokens    *prometheus.GaugeVec
 	dropped                                         prometheus.CounterFunc
 
+	// ln are the label names of the metrics a try feeds: LiteLLM's, then
+	// the custom labels (labels.go).
+	ln     labelSets
+	custom *custom
+
 	extraMu sync.Mutex
 	extra   []prometheus.Gatherer // served after the registry (Envoy's stats)
 
@@ -67,13 +72,26 @@ type Metrics struct {
 	noCache bool
 }
 
-// New builds the metrics with the given latency buckets (nil: LiteLLM's).
-// dropped, when set, reports the events the bus dropped for this sink.
-func New(buckets []float64, dropped func() float64) *Metrics {
+// labelSets are the label names of the metrics a try feeds.
+type labelSets struct {
+	totalRequests, failedRequests, totalLatency, apiLatency, token, spend []string
+	deployment, deploymentFail, perToken, remaining                       []string
+}
+
+// New builds the metrics (Options: the latency buckets, the dropped events'
+// count, the custom labels).
+func New(o Options) *Metrics {
+	buckets, dropped := o.Buckets, o.Dropped
 	if len(buckets) == 0 {
 		buckets = LatencyBuckets
 	}
 	m := &Metrics{reg: prometheus.NewRegistry(), now: time.Now, cooldown: map[string]time.Time{}, success: map[string]*successChildren{}}
+	m.custom = newCustom(o)
+	with := func(l []string) []string { return append(l[:len(l):len(l)], m.custom.names...) }
+	m.ln = labelSets{totalRequests: with(totalRequestsLabels), failedRequests: with(failedRequestsLabels), totalLatency: with(totalLatencyLabels),
+		apiLatency: with(apiLatencyLabels), token: with(tokenLabels), spend: with(spendLabels), deployment: with(deploymentLabels),
+		deploymentFail: with(deploymentFailLabels), perToken: with(perTokenLabels), remaining: with(remainingLabels)}
+	ln := m.ln
 	// Counters carry the _total suffix that LiteLLM's Python client adds
 	// when it exposes them, so that queries and dashboards carry over.
 	counter := func(name, help string, labels []string) *prometheus.CounterVec {
@@ -91,25 +109,25 @@ func New(buckets []float64, dropped func() float64) *Metrics {
 		m.reg.MustRegister(h)
 		return h
 	}
-	m.totalRequests = counter("litellm_proxy_total_requests_metric_total", "Total number of requests made to the proxy server - track number of client side requests", totalRequestsLabels)
-	m.failedRequests = counter("litellm_proxy_failed_requests_metric_total", "Total number of failed responses from proxy - the client did not get a success response from litellm proxy", failedRequestsLabels)
-	m.requests = counter("litellm_requests_metric_total", "deprecated - use litellm_proxy_total_requests_metric. Total number of LLM calls to litellm - track total per API Key, team, user", spendLabels)
-	m.inputTokens = counter("litellm_input_tokens_metric_total", "Total number of input tokens from LLM requests", tokenLabels)
-	m.outputTokens = counter("litellm_output_tokens_metric_total", "Total number of output tokens from LLM requests", tokenLabels)
-	m.totalTokens = counter("litellm_total_tokens_metric_total", "Total number of input + output tokens from LLM requests", tokenLabels)
-	m.spend = counter("litellm_spend_metric_total", "Total spend on LLM requests", spendLabels)
-	m.totalLatency = histogram("litellm_request_total_latency_metric", "Total latency (seconds) for a request to LiteLLM", totalLatencyLabels, buckets)
-	m.apiLatency = histogram("litellm_llm_api_latency_metric", "Total latency (seconds) for a models LLM API call", apiLatencyLabels, buckets)
-	m.ttft = histogram("litellm_llm_api_time_to_first_token_metric", "Time to first token for a models LLM API call", apiLatencyLabels, buckets)
-	m.overhead = histogram("litellm_overhead_latency_metric", "Latency overhead (seconds) added by the gateway's processing", remainingLabels, buckets)
-	m.perOutputToken = histogram("litellm_deployment_latency_per_output_token", "LLM Deployment Analytics - Latency per output token", perTokenLabels, prometheus.DefBuckets)
-	m.depSuccess = counter("litellm_deployment_success_responses_total", "LLM Deployment Analytics - Total number of successful LLM API calls via litellm", deploymentLabels)
-	m.depFailure = counter("litellm_deployment_failure_responses_total", "LLM Deployment Analytics - Total number of failed LLM API calls for a specific LLM deploymeny. exception_status is the status of the exception from the llm api", deploymentFailLabels)
-	m.depTotal = counter("litellm_deployment_total_requests_total", "LLM Deployment Analytics - Total number of LLM API calls via litellm - success + failure", deploymentLabels)
+	m.totalRequests = counter("litellm_proxy_total_requests_metric_total", "Total number of requests made to the proxy server - track number of client side requests", ln.totalRequests)
+	m.failedRequests = counter("litellm_proxy_failed_requests_metric_total", "Total number of failed responses from proxy - the client did not get a success response from litellm proxy", ln.failedRequests)
+	m.requests = counter("litellm_requests_metric_total", "deprecated - use litellm_proxy_total_requests_metric. Total number of LLM calls to litellm - track total per API Key, team, user", ln.spend)
+	m.inputTokens = counter("litellm_input_tokens_metric_total", "Total number of input tokens from LLM requests", ln.token)
+	m.outputTokens = counter("litellm_output_tokens_metric_total", "Total number of output tokens from LLM requests", ln.token)
+	m.totalTokens = counter("litellm_total_tokens_metric_total", "Total number of input + output tokens from LLM requests", ln.token)
+	m.spend = counter("litellm_spend_metric_total", "Total spend on LLM requests", ln.spend)
+	m.totalLatency = histogram("litellm_request_total_latency_metric", "Total latency (seconds) for a request to LiteLLM", ln.totalLatency, buckets)
+	m.apiLatency = histogram("litellm_llm_api_latency_metric", "Total latency (seconds) for a models LLM API call", ln.apiLatency, buckets)
+	m.ttft = histogram("litellm_llm_api_time_to_first_token_metric", "Time to first token for a models LLM API call", ln.apiLatency, buckets)
+	m.overhead = histogram("litellm_overhead_latency_metric", "Latency overhead (seconds) added by the gateway's processing", ln.remaining, buckets)
+	m.perOutputToken = histogram("litellm_deployment_latency_per_output_token", "LLM Deployment Analytics - Latency per output token", ln.perToken, prometheus.DefBuckets)
+	m.depSuccess = counter("litellm_deployment_success_responses_total", "LLM Deployment Analytics - Total number of successful LLM API calls via litellm", ln.deployment)
+	m.depFailure = counter("litellm_deployment_failure_responses_total", "LLM Deployment Analytics - Total number of failed LLM API calls for a specific LLM deploymeny. exception_status is the status of the exception from the llm api", ln.deploymentFail)
+	m.depTotal = counter("litellm_deployment_total_requests_total", "LLM Deployment Analytics - Total number of LLM API calls via litellm - success + failure", ln.deployment)
 	m.depCooledDown = counter("litellm_deployment_cooled_down_total", "LLM Deployment Analytics - Number of times a deployment has been cooled down by LiteLLM load balancing logic. exception_status is the status of the exception that caused the deployment to be cooled down", cooledDownLabels)
 	m.depState = gauge("litellm_deployment_state", "LLM Deployment Analytics - The state of the deployment: 0 = healthy, 1 = partial outage, 2 = complete outage", deploymentStateLabel)
-	m.remainingRequests = gauge("litellm_remaining_requests_metric", "LLM Deployment Analytics - remaining requests for model, returned from LLM API Provider", remainingLabels)
-	m.remainingTokens = gauge("litellm_remaining_tokens_metric", "remaining tokens for model, returned from LLM API Provider", remainingLabels)
+	m.remainingRequests = gauge("litellm_remaining_requests_metric", "LLM Deployment Analytics - remaining requests for model, returned from LLM API Provider", ln.remaining)
+	m.remainingTokens = gauge("litellm_remaining_tokens_metric", "remaining tokens for model, returned from LLM API Provider", ln.remaining)
 	if dropped != nil {
 		m.dropped = prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "llmgate_metrics_events_dropped_total",
 			Help: "Outcome events the metrics sink lost because its queue was full (the request path never waits for metrics)"}, dropped)
@@ -174,16 +192,15 @@ func (m *Metrics) Observe(t outcome.Try) {
 		return
 	}
 	failed := t.Failed()
+	extra := m.custom.values(&t)
 	if !failed && t.Answer == outcome.AnswerSent && !t.HasRemainingRequests && !t.HasRemainingTokens && t.CooldownUntil.IsZero() && !m.noCache {
-		m.observeSuccess(&t) // the common case, through the series cache (cache.go)
+		m.observeSuccess(&t, extra) // the common case, through the series cache (cache.go)
 		return
 	}
 	status := exceptionStatus(&t)
 	class := exceptionClass(&t)
 	// The deployment's view: every try.
-	dep := prometheus.Labels{"requested_model": t.ModelGroup, "litellm_model_name": t.Model, "model_id": t.DeploymentID,
-		"api_base": t.APIBase, "api_provider": t.Provider, "hashed_api_key": t.KeyHash, "api_key_alias": t.KeyAlias,
-		"team": t.TeamID, "team_alias": "", "client_ip": "", "user_agent": ""}
+	dep := m.withExtra(deploymentLabelValues(&t), extra)
 	m.depTotal.With(dep).Inc()
 	state := prometheus.Labels{"litellm_model_name": t.Model, "model_id": t.DeploymentID, "api_base": t.APIBase, "api_provider": t.Provider}
 	if failed {
@@ -198,24 +215,24 @@ func (m *Metrics) Observe(t outcome.Try) {
 		m.depState.With(state).Set(stateHealthy)
 	}
 	m.cooldownEvent(&t, state, status)
-	rem := prometheus.Labels{"model_group": t.ModelGroup, "api_provider": t.Provider, "api_base": t.APIBase,
-		"litellm_model_name": t.Model, "hashed_api_key": t.KeyHash, "api_key_alias": t.KeyAlias, "model_id": t.DeploymentID}
+	rem := m.withExtra(remainingLabelValues(&t), extra)
 	if t.HasRemainingRequests {
 		m.remainingRequests.With(rem).Set(float64(t.RemainingRequests))
 	}
 	if t.HasRemainingTokens {
 		m.remainingTokens.With(rem).Set(float64(t.RemainingTokens))
 	}
-	user := userLabels(&t)
+	user := m.withExtra(userLabels(&t), extra)
+	ln := &m.ln
 	if !failed {
 		// LiteLLM records these on success (its success callback).
-		m.apiLatency.With(pick(user, apiLatencyLabels)).Observe(t.Latency.Seconds())
+		m.apiLatency.With(pick(user, ln.apiLatency)).Observe(t.Latency.Seconds())
 		if t.Stream && t.TimeToFirstToken > 0 {
-			m.ttft.With(pick(user, apiLatencyLabels)).Observe(t.TimeToFirstToken.Seconds())
+			m.ttft.With(pick(user, ln.apiLatency)).Observe(t.TimeToFirstToken.Seconds())
 		}
 		m.overhead.With(rem).Observe(t.Overhead.Seconds())
 		if t.CompletionTokens > 0 {
-			m.perOutputToken.With(pick(dep, perTokenLabels)).Observe(t.Latency.Seconds() / float64(t.CompletionTokens))
+			m.perOutputToken.With(pick(dep, ln.perToken)).Observe(t.Latency.Seconds() / float64(t.CompletionTokens))
 		}
 	}
 	if t.Answer == outcome.AnswerRetried {
@@ -226,22 +243,43 @@ func (m *Metrics) Observe(t outcome.Try) {
 	if failed {
 		user["status_code"] = status
 		user["exception_status"], user["exception_class"] = status, class
-		m.failedRequests.With(pick(user, failedRequestsLabels)).Inc()
-		m.totalRequests.With(pick(user, totalRequestsLabels)).Inc()
+		m.failedRequests.With(pick(user, ln.failedRequests)).Inc()
+		m.totalRequests.With(pick(user, ln.totalRequests)).Inc()
 		return
 	}
-	m.totalRequests.With(pick(user, totalRequestsLabels)).Inc()
-	m.requests.With(pick(user, spendLabels)).Inc()
-	tok := pick(user, tokenLabels)
+	m.totalRequests.With(pick(user, ln.totalRequests)).Inc()
+	m.requests.With(pick(user, ln.spend)).Inc()
+	tok := pick(user, ln.token)
 	m.inputTokens.With(tok).Add(float64(t.PromptTokens))
 	m.outputTokens.With(tok).Add(float64(t.CompletionTokens))
 	m.totalTokens.With(tok).Add(float64(t.TotalTokens))
 	if t.CostKnown {
-		m.spend.With(pick(user, spendLabels)).Add(t.Cost)
+		m.spend.With(pick(user, ln.spend)).Add(t.Cost)
 	}
 	if !t.Start.IsZero() && !t.End.IsZero() && t.End.After(t.Start) {
-		m.totalLatency.With(pick(user, totalLatencyLabels)).Observe(t.End.Sub(t.Start).Seconds())
+		m.totalLatency.With(pick(user, ln.totalLatency)).Observe(t.End.Sub(t.Start).Seconds())
 	}
+}
+
+// deploymentLabelValues are the deployment-side series' label values.
+func deploymentLabelValues(t *outcome.Try) prometheus.Labels {
+	return prometheus.Labels{"requested_model": t.ModelGroup, "litellm_model_name": t.Model, "model_id": t.DeploymentID,
+		"api_base": t.APIBase, "api_provider": t.Provider, "hashed_api_key": t.KeyHash, "api_key_alias": t.KeyAlias,
+		"team": t.TeamID, "team_alias": "", "client_ip": "", "user_agent": ""}
+}
+
+// remainingLabelValues are the overhead and remaining-limit series' label values.
+func remainingLabelValues(t *outcome.Try) prometheus.Labels {
+	return prometheus.Labels{"model_group": t.ModelGroup, "api_provider": t.Provider, "api_base": t.APIBase,
+		"litellm_model_name": t.Model, "hashed_api_key": t.KeyHash, "api_key_alias": t.KeyAlias, "model_id": t.DeploymentID}
+}
+
+// withExtra adds the custom labels' values to l.
+func (m *Metrics) withExtra(l map[string]string, extra []string) map[string]string {
+	for i, v := range extra {
+		l[m.custom.names[i]] = v
+	}
+	return l
 }
 
 // cooldownEvent counts a cooldown the first time a try reports its deadline,
@@ -289,9 +327,9 @@ func (m *Metrics) observeRefused(t *outcome.Try) {
 		return
 	}
 	status := strconv.Itoa(t.Status)
-	user := map[string]string{"end_user": t.EndUser, "hashed_api_key": t.KeyHash, "api_key_alias": t.KeyAlias,
+	user := m.withExtra(map[string]string{"end_user": t.EndUser, "hashed_api_key": t.KeyHash, "api_key_alias": t.KeyAlias,
 		"team": t.TeamID, "user": t.UserID, "requested_model": t.RequestedModel, "route": t.Route,
-		"status_code": status, "exception_status": status, "exception_class": t.ErrorClass}
-	m.failedRequests.With(pick(user, failedRequestsLabels)).Inc()
-	m.totalRequests.With(pick(user, totalRequestsLabels)).Inc()
+		"status_code": status, "exception_status": status, "exception_class": t.ErrorClass}, m.custom.values(t))
+	m.failedRequests.With(pick(user, m.ln.failedRequests)).Inc()
+	m.totalRequests.With(pick(user, m.ln.totalRequests)).Inc()
 }

@@ -25,7 +25,7 @@ func try(mut func(*outcome.Try)) outcome.Try {
 // answered by d1, a request that failed for the client (500 on d1), and a
 // streamed success.
 func TestObserveCountsAsLiteLLM(t *testing.T) {
-	m := New(nil, nil)
+	m := New(Options{})
 	m.Observe(try(func(t *outcome.Try) {
 		t.DeploymentID, t.Status, t.ErrorClass, t.Answer = "d2", 429, "RateLimitError", outcome.AnswerRetried
 		t.PromptTokens, t.CompletionTokens, t.TotalTokens, t.CostKnown = 0, 0, 0, false
@@ -69,7 +69,7 @@ func TestObserveCountsAsLiteLLM(t *testing.T) {
 }
 
 func TestCooldownCountedOncePerCooldown(t *testing.T) {
-	m := New(nil, nil)
+	m := New(Options{})
 	now := time.Unix(2000, 0)
 	m.now = func() time.Time { return now }
 	until := now.Add(5 * time.Second)
@@ -92,7 +92,7 @@ func TestCooldownCountedOncePerCooldown(t *testing.T) {
 }
 
 func TestCustomBucketsAndHandler(t *testing.T) {
-	m := New([]float64{0.5, 2}, func() float64 { return 3 })
+	m := New(Options{Buckets: []float64{0.5, 2}, Dropped: func() float64 { return 3 }})
 	m.Observe(try(nil))
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -175,7 +175,7 @@ func gaugeOf(t *testing.T, m *Metrics, name, modelID string) float64 {
 // LiteLLM's post-call failure hook counts them; a 401 does not count, and
 // no deployment metric moves.
 func TestRefusedRequestsCounted(t *testing.T) {
-	m := New(nil, nil)
+	m := New(Options{})
 	refused := func(status int, class string) outcome.Try {
 		return outcome.Try{CallID: "r", RequestedModel: "nope", Route: "/v1/chat/completions", KeyHash: "h1",
 			Status: status, ErrorClass: class, Answer: outcome.AnswerSent, Refused: true}

@@ -109,6 +109,10 @@ type Try struct {
 	Tags      []string
 	LateTags  []string
 	UserAgent string
+	// MetadataLabels are the request's own values of
+	// custom_prometheus_metadata_labels (its body's metadata), as
+	// "label=value", only those it has (D91).
+	MetadataLabels []string
 	// CooldownUntil is the deployment's cooldown deadline in force after
 	// this try (zero: none).
 	CooldownUntil time.Time

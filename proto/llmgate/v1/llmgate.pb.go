@@ -229,15 +229,20 @@ type RequestContext struct {
 	// team's (D84): body metadata.tags, then the x-litellm-tags header;
 	// late_tags those it merges after them: the body's top-level tags. Each
 	// bounded (extproc.maxRequestTags, maxTagLength). Set only on a request
-	// whose spend is logged (a virtual key or an end user).
+	// whose spend is logged (a virtual key or an end user), or on every one
+	// when litellm_settings.custom_prometheus_tags labels the metrics (D91).
 	Tags     []string `protobuf:"bytes,26,rep,name=tags,proto3" json:"tags,omitempty"`
 	LateTags []string `protobuf:"bytes,27,rep,name=late_tags,json=lateTags,proto3" json:"late_tags,omitempty"`
 	// user_agent is the client's User-Agent (bounded), for the spend log's
 	// "User-Agent: …" request tags; "" when
 	// litellm_settings.disable_add_user_agent_to_request_tags.
-	UserAgent     string `protobuf:"bytes,28,opt,name=user_agent,json=userAgent,proto3" json:"user_agent,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UserAgent string `protobuf:"bytes,28,opt,name=user_agent,json=userAgent,proto3" json:"user_agent,omitempty"`
+	// metadata_labels are the request's values of
+	// litellm_settings.custom_prometheus_metadata_labels, read from its body's
+	// metadata, as "label=value" (only those it has; values bounded, D91).
+	MetadataLabels []string `protobuf:"bytes,29,rep,name=metadata_labels,json=metadataLabels,proto3" json:"metadata_labels,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *RequestContext) Reset() {
@@ -466,6 +471,13 @@ func (x *RequestContext) GetUserAgent() string {
 	return ""
 }
 
+func (x *RequestContext) GetMetadataLabels() []string {
+	if x != nil {
+		return x.MetadataLabels
+	}
+	return nil
+}
+
 // Deployment is the routing view of one model_list entry (no secrets).
 type Deployment struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -657,7 +669,7 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\x05model\x18\x03 \x01(\tR\x05model\x12%\n" +
 	"\x0efallback_index\x18\x04 \x01(\x05R\rfallbackIndex\x12\x14\n" +
 	"\x05retry\x18\x05 \x01(\x05R\x05retry\x12\x1a\n" +
-	"\bprovider\x18\x06 \x01(\tR\bprovider\"\xc8\b\n" +
+	"\bprovider\x18\x06 \x01(\tR\bprovider\"\xf1\b\n" +
 	"\x0eRequestContext\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\tR\x06callId\x12\x1f\n" +
 	"\vmodel_group\x18\x02 \x01(\tR\n" +
@@ -690,7 +702,8 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\x04tags\x18\x1a \x03(\tR\x04tags\x12\x1b\n" +
 	"\tlate_tags\x18\x1b \x03(\tR\blateTags\x12\x1d\n" +
 	"\n" +
-	"user_agent\x18\x1c \x01(\tR\tuserAgent\x1aB\n" +
+	"user_agent\x18\x1c \x01(\tR\tuserAgent\x12'\n" +
+	"\x0fmetadata_labels\x18\x1d \x03(\tR\x0emetadataLabels\x1aB\n" +
 	"\x14ResponseHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc0\x01\n" +
