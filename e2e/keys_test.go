@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -351,7 +353,10 @@ func runVirtualKeys(t *testing.T, start func() *Gateway) {
 // Crash test: the gateway is killed (SIGKILL, Envoy too) right after a run of
 // answered requests; after a restart the key's spend is the sum of the
 // answered requests' costs: spend acknowledged to a client is in the
-// write-ahead file, not only in memory.
+// write-ahead file, not only in memory. The file is read after every answer:
+// the answer's line (its x-litellm-call-id) is there by the time the client
+// has the answer (D92: the attempt filter published the event after its last
+// reply, and under load the kill could come before the spend sink wrote it).
 func TestVirtualKeySpendSurvivesKill(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	dataDir := t.TempDir()
@@ -373,6 +378,9 @@ func TestVirtualKeySpendSurvivesKill(t *testing.T) {
 			t.Fatalf("request %d: x-litellm-response-cost %q", i, h.Get("x-litellm-response-cost"))
 		}
 		sum += c
+		if id := h.Get("x-litellm-call-id"); id == "" || !strings.Contains(writeAhead(t, dataDir), `"request_id":"`+id+`"`) {
+			t.Fatalf("request %d (call id %q) answered; its spend is not in the write-ahead file yet", i, id)
+		}
 	}
 	if err := syscall.Kill(-g.cmd.Process.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -386,6 +394,21 @@ func TestVirtualKeySpendSurvivesKill(t *testing.T) {
 	if got := k.spend(key); math.Abs(got-sum) > 1e-9 {
 		t.Fatalf("spend after kill -9 and restart: %v, answered requests cost %v", got, sum)
 	}
+}
+
+// writeAhead is the spend write-ahead files' content under a data dir.
+func writeAhead(t *testing.T, dataDir string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dataDir, "spend", "*"))
+	var b strings.Builder
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil && !os.IsNotExist(err) { // (a sealed file is removed once stored)
+			t.Fatal(err)
+		}
+		b.Write(data)
+	}
+	return b.String()
 }
 
 // max_parallel_requests through Envoy: a second request while the first is

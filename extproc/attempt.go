@@ -43,6 +43,8 @@ type try struct {
 	sent    time.Time
 	answer  outcome.Answer // set when the answer is known to be retried or sent
 	spaced  bool           // the response carries the wait before a retry on this deployment (D18)
+	srv     *Server        // set by attempt: the try's outcome is reported (settle)
+	settled bool           // the outcome is reported (settle runs once)
 }
 
 // attempt serves one upstream try of the deployment depID: it counts the
@@ -118,15 +120,8 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 			defer func() { _ = st.Router.End(bg, t.d.ID) }()
 		}
 	}
-	t.sent = time.Now()
-	defer func() {
-		o.Latency = time.Since(t.sent)
-		until, err := st.Router.Report(bg, o)
-		if err != nil {
-			s.log.Warn("router report", "deployment", t.d.ID, "error", err)
-		}
-		s.publish(t, o, until)
-	}()
+	t.sent, t.srv = time.Now(), s
+	defer t.settle(&o) // (unless done before the last reply: beforeLastReply)
 	if err := stream.Send(resp); err != nil {
 		return err
 	}
@@ -539,20 +534,7 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 			u.SetIncludeUsage(t.rc.IncludeUsage)
 		}
 		st = translator.ModelStream(st, t.responseModel())
-		defer func() {
-			o.Usage = st.Usage()
-			if st.FinishReason() == "content_filter" {
-				o.Class = translator.ErrContentPolicy
-			}
-			if se, ok := st.(translator.StreamErr); ok {
-				if e := se.Err(); e != nil {
-					// The provider's error inside the stream: counted as
-					// LiteLLM counts it (D82), as the module counts it.
-					f := translator.StreamFailureOf(t.d.Provider, e)
-					o.Status, o.Class, o.InStream = f.Status, f.Class, true
-				}
-			}
-		}()
+		defer t.streamOutcome(st, o)
 	}
 	for {
 		msg, err := recv(stream)
@@ -580,6 +562,10 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 				out = translator.WriteSSEError(nil, translator.NewError(502, "api_error", "llmgate: "+ferr.Error(), ""))
 			}
 			out = stampChunks(out, created)
+			if b.GetEndOfStream() {
+				t.streamOutcome(st, o)
+				t.beforeLastReply(o)
+			}
 			if err := stream.Send(bodyReply(out, nil, nil)); err != nil {
 				return err
 			}
@@ -595,7 +581,25 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 		if t.spaced {
 			resp.DynamicMetadata = spacedMetadata(t.index)
 		}
+		t.beforeLastReply(o)
 		return stream.Send(resp)
+	}
+}
+
+// streamOutcome puts what a translated stream learned (its usage, a content
+// filter, the provider's error inside it) into o.
+func (t *try) streamOutcome(st translator.Stream, o *router.Outcome) {
+	o.Usage = st.Usage()
+	if st.FinishReason() == "content_filter" {
+		o.Class = translator.ErrContentPolicy
+	}
+	if se, ok := st.(translator.StreamErr); ok {
+		if e := se.Err(); e != nil {
+			// The provider's error inside the stream: counted as
+			// LiteLLM counts it (D82), as the module counts it.
+			f := translator.StreamFailureOf(t.d.Provider, e)
+			o.Status, o.Class, o.InStream = f.Status, f.Class, true
+		}
 	}
 }
 

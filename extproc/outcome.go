@@ -9,17 +9,20 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 
 	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/translator"
 )
 
 // publish hands the try's outcome to the outcome bus (metrics, spend,
-// callbacks). It runs after the attempt filter's last reply to Envoy, and
-// Publish never blocks: nothing here delays the client (D-entry "outcome bus").
-func (s *Server) publish(t *try, o router.Outcome, cooldownUntil time.Time) {
+// callbacks). It runs after the attempt filter's last reply to Envoy (but
+// for an answer with spend: settle), and Publish never blocks (D-entry
+// "outcome bus"). It returns the spend sink's mark after the event when the
+// spend sink writes the event's spend (0 otherwise).
+func (s *Server) publish(t *try, o router.Outcome, cooldownUntil time.Time) (spendMark uint64) {
 	if !s.Outcomes.Active() && !t.rc.KeyParallel {
-		return
+		return 0
 	}
 	ev := t.outcomeTry(o)
 	ev.CooldownUntil = cooldownUntil
@@ -28,6 +31,55 @@ func (s *Server) publish(t *try, o router.Outcome, cooldownUntil time.Time) {
 		t.st.keys.End(context.Background(), t.rc.KeyHash)
 	}
 	s.Outcomes.Publish(ev)
+	if ev.Answer == outcome.AnswerSent && keys.Spends(&ev) {
+		return s.Outcomes.Mark(keys.SpendSink)
+	}
+	return 0
+}
+
+// settle reports the try's outcome once: Router.Report (cooldowns,
+// latency, tokens) and the outcome bus. It returns the spend sink's mark
+// when the answer's spend is to be written (publish).
+func (t *try) settle(o *router.Outcome) (spendMark uint64) {
+	if t.settled || t.srv == nil {
+		return 0
+	}
+	t.settled = true
+	o.Latency = time.Since(t.sent)
+	until, err := t.st.Router.Report(context.Background(), *o)
+	if err != nil {
+		t.srv.log.Warn("router report", "deployment", t.d.ID, "error", err)
+	}
+	return t.srv.publish(t, *o, until)
+}
+
+// spendWait bounds how long an answer's last bytes wait for its spend to be
+// written (below ext_proc's message timeout, 5 s): the spend sink is held
+// at most 2 s by an event (a tpm_limit count on a Redis that does not
+// answer, sink.go).
+const spendWait = 3 * time.Second
+
+// beforeLastReply runs before the reply that ends the client's answer. An
+// answer that carries spend (a virtual key's or a tracked end user's
+// success) is reported now, and its last bytes wait until the spend sink
+// has its write-ahead line written: from the moment the client has the
+// whole answer, its spend survives kill -9 (docs/architecture.md D92). It
+// used to be published after the last reply, so an answer a client had
+// received could lose its spend when the gateway was killed before the
+// sink ran. Other tries are reported after the last reply, as before.
+func (t *try) beforeLastReply(o *router.Outcome) {
+	if t.srv == nil || t.settled || !keys.MaySpend(t.rc.KeyHash, t.rc.EndUser) || o.Status < 200 || o.Status >= 300 {
+		return
+	}
+	mark := t.settle(o)
+	if mark == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), spendWait)
+	defer cancel()
+	if !t.srv.Outcomes.Await(ctx, keys.SpendSink, mark) {
+		t.srv.log.Warn("an answer's spend is not in the write-ahead file after "+spendWait.String()+"; answering anyway", "call_id", t.rc.CallId)
+	}
 }
 
 // outcomeTry is the bus event of this try.

@@ -45,6 +45,7 @@ type sink struct {
 	dropped  atomic.Uint64
 	done     atomic.Uint64
 	accepted atomic.Uint64 // events queued since the start (mark.go)
+	waits    waiters       // sources waiting for done to reach a mark (mark.go)
 }
 
 // keepCap is the largest queue capacity a drained sink keeps for reuse; a
@@ -106,6 +107,7 @@ func (s *sink) run() {
 			batch[i] = Try{} // release its strings
 			if s.end == nil {
 				s.done.Add(1)
+				s.waits.wake()
 			} else if g.add() {
 				s.endGroup(&g)
 			}

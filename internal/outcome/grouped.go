@@ -44,4 +44,5 @@ func (s *sink) endGroup(g *group) {
 	s.end()
 	s.done.Add(g.held)
 	g.held = 0
+	s.waits.wake()
 }

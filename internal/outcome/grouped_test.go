@@ -1,6 +1,7 @@
 package outcome
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -87,5 +88,34 @@ func TestGroupedSinkBoundedGroups(t *testing.T) {
 	}
 	if st := b.Stats(); st[0].Delivered != uint64(sum) {
 		t.Fatalf("delivered %d, want %d", st[0].Delivered, sum)
+	}
+}
+
+// Await returns once the end hook of the group holding the mark has
+// returned (D92: the attempt filter holds an answer's last bytes on it), and
+// reports false when its context ends first; a sink nobody registered is
+// reached at once.
+func TestAwaitGroupedSink(t *testing.T) {
+	b := NewBus()
+	defer b.Close()
+	release := make(chan struct{})
+	var once sync.Once
+	defer once.Do(func() { close(release) })
+	b.RegisterGrouped("g", 64, func(Try) {}, func() { <-release })
+	b.Publish(Try{})
+	mark := b.Mark("g")
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if b.Await(ctx, "g", mark) {
+		t.Fatal("Await returned true while the group's end hook is held")
+	}
+	got := make(chan bool, 1)
+	go func() { got <- b.Await(context.Background(), "g", mark) }()
+	once.Do(func() { close(release) })
+	if !<-got {
+		t.Fatal("Await without a deadline reported false")
+	}
+	if !b.Reached("g", mark) || !b.Await(context.Background(), "none", 7) {
+		t.Fatal("Reached false after Await, or a missing sink not reached")
 	}
 }
