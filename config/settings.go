@@ -81,6 +81,9 @@ type routerPart struct {
 	redisURL           *string
 	defaultMaxParallel *int
 	tagFiltering       *bool
+	tagMatchAny        *bool
+	groupRetryPolicy   map[string]map[string]int
+	retryAfter         *time.Duration
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -186,6 +189,23 @@ func (p *parser) routerKey(rp *routerPart, e entry, path string) bool {
 	case "enable_tag_filtering":
 		if b, ok := p.bool(v, key); ok {
 			rp.tagFiltering = &b
+		}
+	case "tag_filtering_match_any":
+		if b, ok := p.bool(v, key); ok {
+			rp.tagMatchAny = &b
+		}
+	case "model_group_retry_policy":
+		if es, ok := p.mapping(v, key); ok {
+			rp.groupRetryPolicy = map[string]map[string]int{}
+			for _, e := range es {
+				if pol := p.policy(e.Value, joinKey(key, e.Key), retryPolicyKeys); pol != nil {
+					rp.groupRetryPolicy[e.Key] = pol
+				}
+			}
+		}
+	case "retry_after":
+		if t, ok := p.seconds(v, key); ok {
+			rp.retryAfter = &t
 		}
 	default:
 		return false
@@ -636,6 +656,9 @@ func (p *parser) routerSettings(cfg *Config, n *yaml.Node, top map[string]entry)
 		r.DefaultMaxParallelRequests = cfg.General.MaxParallelRequests
 	}
 	r.EnableTagFiltering = first(false, fromRouter.tagFiltering)
+	r.TagFilteringMatchAny = first(true, fromRouter.tagMatchAny)
+	r.ModelGroupRetryPolicy = fromRouter.groupRetryPolicy
+	r.RetryAfter = first(0, fromRouter.retryAfter)
 	r.RedisHost = first("", fromRouter.redisHost)
 	r.RedisPort = first("", fromRouter.redisPort)
 	r.RedisPassword = first("", fromRouter.redisPassword)

@@ -186,6 +186,16 @@ type RouterSettings struct {
 	EnablePreCallChecks        bool
 	DefaultMaxParallelRequests int
 	EnableTagFiltering         bool
+	// TagFilteringMatchAny is tag_filtering_match_any (default true): a
+	// deployment matches a request sharing any tag with it; false: carrying
+	// every tag of the request.
+	TagFilteringMatchAny bool
+	// ModelGroupRetryPolicy is model_group_retry_policy: a retry_policy per
+	// model group, used for that group instead of RetryPolicy.
+	ModelGroupRetryPolicy map[string]map[string]int
+	// RetryAfter is retry_after: the least wait before a retry that
+	// LiteLLM's backoff sleeps before (0: none).
+	RetryAfter time.Duration
 	// Redis for shared router state; empty when not configured.
 	RedisHost     string
 	RedisPort     string

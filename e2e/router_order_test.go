@@ -35,7 +35,7 @@ func eachRequestFilter(t *testing.T, config func(fake string) string, fn func(t 
 	for _, mode := range requestFilters {
 		t.Run(mode.name, func(t *testing.T) {
 			fake := fakeprovider.StartT(t, fakeprovider.Options{})
-			g := startGatewayArgs(t, config(fake.URL()), mode.args)
+			g := startGatewayArgs(t, config(fake.URL()), mode.args, "LLMGATE_DATA_DIR="+t.TempDir())
 			fn(t, routerPath{name: mode.name, fake: fake, g: g})
 		})
 	}

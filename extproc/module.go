@@ -212,6 +212,11 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	if !ok || user != "" && !st.keys.EndUserServable(user) {
 		return ModuleAnswer{}, false
 	}
+	if id.token != "" && st.Router.Model().Routing.TagFiltering {
+		// Tag routing reads the key's and team's tags, which the key
+		// table does not carry (D89): ext_proc plans it.
+		return ModuleAnswer{}, false
+	}
 	if id.token != "" {
 		model = st.keys.Alias(id.token, model) // the key's aliases, as routeRequest
 	}

@@ -22,7 +22,7 @@ const planBudget = 2 * time.Second
 // attempt filter reads. Router errors become OpenAI errors: no deployment
 // available → 429 with retry-after; a prompt too long for every deployment →
 // the context-window fallbacks, else 400.
-func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body []byte, ticket *fallbackTicket) (*router.Plan, []*llmgatev1.Attempt, *translator.Error) {
+func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body []byte, ticket *fallbackTicket, tags []string) (*router.Plan, []*llmgatev1.Attempt, *translator.Error) {
 	ctx := context.Background()
 	if !st.localStore {
 		// The in-process store makes no round trip: no timer to arm.
@@ -30,7 +30,7 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 		ctx, cancel = context.WithTimeout(ctx, planBudget)
 		defer cancel()
 	}
-	pr := router.PlanRequest{Resolution: &res, Stream: f.Stream, NumRetries: f.NumRetries, Fallbacks: f.Fallbacks, FallbacksSet: f.Fallbacks != nil}
+	pr := router.PlanRequest{Resolution: &res, Stream: f.Stream, NumRetries: f.NumRetries, Fallbacks: f.Fallbacks, FallbacksSet: f.Fallbacks != nil, Tags: tags}
 	if st.needTokens {
 		if n, err := tokenizer.CountRequest(f.Model, body); err == nil {
 			pr.InputTokens = n
@@ -95,6 +95,7 @@ func routerError(err error) *translator.Error {
 	var nd *router.NoDeploymentsError
 	var cw *router.ContextWindowError
 	var inv *router.InvalidModelError
+	var tag *router.TagRoutingError
 	switch {
 	case errors.As(err, &nd):
 		return &translator.Error{Status: 429, Type: "rate_limit_error", Code: "429", Message: nd.Error(),
@@ -102,6 +103,9 @@ func routerError(err error) *translator.Error {
 	case errors.As(err, &cw):
 		return &translator.Error{Status: 400, Type: "invalid_request_error", Code: "context_length_exceeded",
 			Message: "ContextWindowExceededError: " + cw.Error(), Class: translator.ErrContextWindow}
+	case errors.As(err, &tag):
+		// LiteLLM's proxy answers this router error 401 (ProxyException).
+		return &translator.Error{Status: 401, Type: "None", Code: "401", Message: tag.Error()}
 	case errors.As(err, &inv):
 		return translator.NewError(400, "invalid_request_error", "Invalid model name passed in model="+inv.Model+". Call `/v1/models` to view available models for your key.", "model")
 	}

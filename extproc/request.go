@@ -183,7 +183,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if ticket != nil {
 		callID = ticket.CallID
 	}
-	p, plan, perr := s.plan(st, res, &f, body, ticket)
+	p, plan, perr := s.plan(st, res, &f, body, ticket, st.routingTags(&f, h, id.token))
 	if perr != nil {
 		return nil, perr
 	}

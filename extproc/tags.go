@@ -2,6 +2,7 @@ package extproc
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -37,25 +38,7 @@ func (st *State) setRequestTags(ctx *llmgatev1.RequestContext, f *requestFields,
 	if ctx.KeyHash == "" && ctx.EndUser == "" && !st.metricTags {
 		return
 	}
-	if len(f.Metadata) > 0 || h["x-litellm-tags"] != "" || len(f.Tags) > 0 {
-		var early []string
-		n := 0
-		if len(f.Metadata) > 0 {
-			var md map[string]json.RawMessage
-			if json.Unmarshal(f.Metadata, &md) == nil {
-				early = appendTagList(early, md["tags"], &n)
-			}
-		}
-		if v := h["x-litellm-tags"]; v != "" {
-			// A header may carry bytes that are not UTF-8; a protobuf
-			// string may not.
-			for _, t := range strings.Split(strings.ToValidUTF8(v, ""), ",") {
-				early = appendTag(early, strings.TrimSpace(t), &n)
-			}
-		}
-		ctx.Tags = early
-		ctx.LateTags = appendTagList(nil, f.Tags, &n)
-	}
+	ctx.Tags, ctx.LateTags = ownTags(f, h)
 	if st.userAgentTags {
 		ua := h["user-agent"]
 		if len(ua) > maxUserAgent {
@@ -66,6 +49,49 @@ func (st *State) setRequestTags(ctx *llmgatev1.RequestContext, f *requestFields,
 		}
 		ctx.UserAgent = ua
 	}
+}
+
+// ownTags are a request's own tags: early (the body's metadata.tags, then
+// x-litellm-tags) and late (the body's tags), bounded together.
+func ownTags(f *requestFields, h map[string]string) (early, late []string) {
+	if len(f.Metadata) == 0 && h["x-litellm-tags"] == "" && len(f.Tags) == 0 {
+		return nil, nil
+	}
+	n := 0
+	if len(f.Metadata) > 0 {
+		var md map[string]json.RawMessage
+		if json.Unmarshal(f.Metadata, &md) == nil {
+			early = appendTagList(early, md["tags"], &n)
+		}
+	}
+	if v := h["x-litellm-tags"]; v != "" {
+		// A header may carry bytes that are not UTF-8; a protobuf
+		// string may not.
+		for _, t := range strings.Split(strings.ToValidUTF8(v, ""), ",") {
+			early = appendTag(early, strings.TrimSpace(t), &n)
+		}
+	}
+	return early, appendTagList(nil, f.Tags, &n)
+}
+
+// routingTags are the tags LiteLLM's router filters deployments by
+// (enable_tag_filtering, D89): the request's metadata.tags as its proxy
+// merged them before routing — the early tags, the key's and its team's
+// metadata.tags, the late tags — each once; nil without tag filtering.
+func (st *State) routingTags(f *requestFields, h map[string]string, token string) []string {
+	if !st.Router.Model().Routing.TagFiltering {
+		return nil
+	}
+	tags, late := ownTags(f, h)
+	if token != "" && st.keys != nil {
+		tags = st.keys.KeyTags(tags, token)
+	}
+	for _, t := range late {
+		if !slices.Contains(tags, t) {
+			tags = append(tags, t)
+		}
+	}
+	return tags
 }
 
 // appendTagList appends the strings of a JSON list (anything else: none).

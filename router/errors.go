@@ -2,7 +2,9 @@ package router
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // NoDeploymentsError means every deployment of the model group (and of its
@@ -46,3 +48,47 @@ func (e *ContextWindowError) Error() string {
 
 // Status is the HTTP status for the client.
 func (e *ContextWindowError) Status() int { return 400 }
+
+// TagRoutingError means tag routing (enable_tag_filtering) left no
+// deployment of the model group for the request's tags: none matches them
+// and none is tagged "default". The caller answers it as LiteLLM's proxy
+// does: 401 with LiteLLM's message.
+type TagRoutingError struct {
+	Group string
+	Tags  []string
+}
+
+func (e *TagRoutingError) Error() string {
+	return "Not allowed to access model due to tags configuration. Passed model=" + e.Group + " and tags=" + pyList(e.Tags)
+}
+
+// Status is the HTTP status for the client.
+func (e *TagRoutingError) Status() int { return 401 }
+
+// pyList writes a list of strings as Python prints one (['a', 'b']), as
+// LiteLLM's messages carry it.
+func pyList(ss []string) string {
+	b := []byte{'['}
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		q := byte('\'')
+		if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
+			q = '"'
+		}
+		b = append(b, q)
+		for _, r := range s {
+			switch {
+			case r == '\\' || r == rune(q):
+				b = append(b, '\\', byte(r))
+			case r == '\n':
+				b = append(b, `\n`...)
+			default:
+				b = utf8.AppendRune(b, r)
+			}
+		}
+		b = append(b, q)
+	}
+	return string(append(b, ']'))
+}

@@ -26,6 +26,10 @@ type PlanRequest struct {
 	// empty list then means no fallbacks).
 	Fallbacks    []string
 	FallbacksSet bool
+	// Tags are the request's tags for tag routing (enable_tag_filtering):
+	// its metadata.tags as LiteLLM's proxy builds them (the body's
+	// metadata.tags and tags, x-litellm-tags, the key's and team's tags).
+	Tags []string
 }
 
 // Attempt is one upstream try of a plan.
@@ -167,6 +171,7 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 	}
 	var retryAfter time.Duration
 	var ctxErr *ContextWindowError
+	var tagErr *TagRoutingError
 	hops := 0 // order fallbacks planned so far: each moves the later fallbacks' index on (D89)
 	for _, g := range groups {
 		if g.fallback > 0 {
@@ -175,12 +180,15 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 			}
 			plan.FallbackGroups = append(plan.FallbackGroups, g.res.Group)
 		}
-		healthy, ra, cw := r.healthy(g.res, req, states, now)
+		healthy, ra, cw, te := r.healthy(g.res, req, states, now)
 		if ra > 0 && (retryAfter == 0 || ra < retryAfter) {
 			retryAfter = ra
 		}
 		if cw != nil && g.fallback == 0 {
 			ctxErr = cw
+		}
+		if te != nil && g.fallback == 0 {
+			tagErr = te
 		}
 		if len(healthy) == 0 {
 			continue
@@ -224,6 +232,9 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 	if len(plan.Attempts) == 0 {
 		if ctxErr != nil {
 			return nil, ctxErr
+		}
+		if tagErr != nil {
+			return nil, tagErr
 		}
 		return nil, &NoDeploymentsError{Group: res.Group, RetryAfter: max(retryAfter, time.Second)}
 	}
@@ -291,10 +302,12 @@ func atOrder(cs []candidate, o int) []candidate {
 }
 
 // healthy returns the deployments of a group that can take the request now:
-// not cooling down, under rpm/tpm, under max_parallel_requests, and (with
-// enable_pre_call_checks) with a context window large enough. retryAfter is
-// when the nearest excluded deployment is expected back.
-func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]store.DeploymentState, now time.Time) (out []candidate, retryAfter time.Duration, cw *ContextWindowError) {
+// not cooling down, under rpm/tpm, under max_parallel_requests, (with
+// enable_pre_call_checks) with a context window large enough, and (with
+// enable_tag_filtering) matching the request's tags. retryAfter is when the
+// nearest excluded deployment is expected back; te is set when the tags
+// left none of the others.
+func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]store.DeploymentState, now time.Time) (out []candidate, retryAfter time.Duration, cw *ContextWindowError, te *TagRoutingError) {
 	nextMinute := now.Truncate(time.Minute).Add(time.Minute).Sub(now)
 	note := func(d time.Duration) {
 		if d > 0 && (retryAfter == 0 || d < retryAfter) {
@@ -337,5 +350,10 @@ func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]stor
 	if len(out) == 0 && tooSmall > 0 {
 		cw = &ContextWindowError{Group: res.Group, InputTokens: req.InputTokens, MaxInput: maxIn}
 	}
-	return out, retryAfter, cw
+	if r.m.Routing.TagFiltering && len(out) > 0 {
+		if out = tagFilter(out, req.Tags, r.m.Routing.TagMatchAny); len(out) == 0 {
+			te = &TagRoutingError{Group: res.Group, Tags: req.Tags}
+		}
+	}
+	return out, retryAfter, cw, te
 }

@@ -87,26 +87,47 @@ func (s *Service) requestTags(t *outcome.Try) []string {
 	}
 	add(t.Tags)
 	if t.KeyHash != "" {
-		s.mu.RLock()
-		k := s.keys[t.KeyHash]
-		if k == nil {
-			if a := s.activeTokenLocked(t.KeyHash); a != "" {
-				k = s.keys[a]
-			}
-		}
-		if k != nil {
-			add(metadataTags(k.Metadata))
-			if tm := s.teams[k.TeamID]; tm != nil && k.TeamID != "" {
-				add(metadataTags(tm.Metadata))
-			}
-		}
-		s.mu.RUnlock()
+		s.keyTagLists(t.KeyHash, add)
 	}
 	add(t.LateTags)
 	if len(out) == 0 {
 		return ua // shared, read only (capacity cut: an append copies)
 	}
 	return append(out, ua...)
+}
+
+// keyTagLists calls f with the metadata.tags of a key (the active key for a
+// regenerated key's old token), then with those of its team.
+func (s *Service) keyTagLists(token string, f func([]string)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	k := s.keys[token]
+	if k == nil {
+		if a := s.activeTokenLocked(token); a != "" {
+			k = s.keys[a]
+		}
+	}
+	if k == nil {
+		return
+	}
+	f(metadataTags(k.Metadata))
+	if tm := s.teams[k.TeamID]; tm != nil && k.TeamID != "" {
+		f(metadataTags(tm.Metadata))
+	}
+}
+
+// KeyTags appends to tags, each once, the metadata.tags of a key and of its
+// team: what LiteLLM's proxy merges into a request's metadata.tags before
+// its router filters by tag (enable_tag_filtering, D89).
+func (s *Service) KeyTags(tags []string, token string) []string {
+	s.keyTagLists(token, func(l []string) {
+		for _, x := range l {
+			if !slices.Contains(tags, x) {
+				tags = append(tags, x)
+			}
+		}
+	})
+	return tags
 }
 
 // uaTagCache keeps the "User-Agent: …" tags of the User-Agents seen (D84:

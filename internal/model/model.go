@@ -58,9 +58,20 @@ type Routing struct {
 	AllowedFailsPolicy map[string]int
 	CooldownTime       time.Duration // cooldown_time (5 s when unset)
 	DisableCooldowns   bool
-	PreCallChecks      bool          // enable_pre_call_checks
-	Timeout            time.Duration // the router's per-try timeout (600 s when unset)
-	StreamTimeout      time.Duration // the router's stream timeout (Timeout when unset)
+	PreCallChecks      bool // enable_pre_call_checks
+	// TagFiltering is enable_tag_filtering: a request goes to the
+	// deployments whose litellm_params.tags match its tags (D89);
+	// TagMatchAny is tag_filtering_match_any (default true).
+	TagFiltering bool
+	TagMatchAny  bool
+	// GroupRetryPolicy is model_group_retry_policy: a group's own
+	// retry_policy, used for it instead of RetryPolicy.
+	GroupRetryPolicy map[string]map[string]int
+	// RetryAfter is retry_after: the least backoff before a retry on the
+	// same deployment (LiteLLM's min_timeout; the 8 s cap still holds).
+	RetryAfter    time.Duration
+	Timeout       time.Duration // the router's per-try timeout (600 s when unset)
+	StreamTimeout time.Duration // the router's stream timeout (Timeout when unset)
 }
 
 // The routing strategies (router_settings.routing_strategy).
@@ -162,6 +173,8 @@ type Deployment struct {
 	// (Tokens, Usage and Calls for tpm; Calls for rpm; End and Calls for
 	// max_parallel_requests); Model.Track adds what the strategy needs.
 	Track Tracking
+	// Tags are litellm_params.tags (tag routing, enable_tag_filtering).
+	Tags []string
 	// Order is litellm_params.order; Ordered is false when it is unset.
 	Order   int
 	Ordered bool
@@ -278,6 +291,10 @@ func routing(rs *config.RouterSettings) Routing {
 		CooldownTime:       rs.CooldownTime,
 		DisableCooldowns:   rs.DisableCooldowns,
 		PreCallChecks:      rs.EnablePreCallChecks,
+		TagFiltering:       rs.EnableTagFiltering,
+		TagMatchAny:        rs.TagFilteringMatchAny,
+		GroupRetryPolicy:   rs.ModelGroupRetryPolicy,
+		RetryAfter:         rs.RetryAfter,
 		Timeout:            rs.Timeout,
 		StreamTimeout:      rs.StreamTimeout,
 	}
@@ -381,6 +398,7 @@ func compileDeployment(cd *config.Deployment, r *Routing, defaultMaxParallel int
 	if p.Order != nil {
 		d.Order, d.Ordered = *p.Order, true
 	}
+	d.Tags = p.Tags
 	d.Weight = p.Weight
 	d.shuffle.weight, d.shuffle.rpm, d.shuffle.tpm = p.Weight, p.RPM, p.TPM
 	return d
