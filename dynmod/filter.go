@@ -199,12 +199,17 @@ func onRequestBody(s *stream, f C.uintptr_t, eos bool) int {
 		sendReply(f, a.Reply)
 		return reqHeadersStopIteration
 	}
+	// The header operations in one call (hdrops.go, D87).
+	var opsBuf [hdrOpsSize]byte
+	ops := opsBuf[:0]
 	for _, k := range a.Remove {
-		removeHeader(f, k)
+		ops = removeOp(ops, k)
 	}
 	for _, kv := range a.Set {
-		setHeader(f, kv[0], kv[1])
+		ops = setOp(ops, kv[0], kv[1])
 	}
+	ops = setOp(ops, contract.ModuleHeader, s.cfg.cfg.Marker)
+	applyOps(f, hdrRequest, ops)
 	if a.Body != nil {
 		replaceBody(f, bufferedIsReceived, a.Body)
 	}
@@ -212,7 +217,6 @@ func onRequestBody(s *stream, f C.uintptr_t, eos bool) int {
 		setMetadataStruct(f, string(md[0]), md[1])
 	}
 	s.resp.plan = a.Resp
-	setHeader(f, contract.ModuleHeader, s.cfg.cfg.Marker)
 	clearRouteCache(f)
 	return reqBodyContinue
 }

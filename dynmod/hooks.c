@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "_cgo_export.h"
+#include "dm.h"
 #include "hooks.h"
 
 uint16_t llmgate_go_hooks[LLMGATE_MAX_STREAMS];
@@ -141,5 +142,35 @@ void envoy_dynamic_module_on_http_filter_stream_complete(uintptr_t f, uintptr_t 
   count(kind_of(m), LLMGATE_H_STREAM_COMPLETE, go);
   if (go) {
     llmgate_go_stream_complete(f, m);
+  }
+}
+
+bool envoy_dynamic_module_callback_http_set_header(uintptr_t f, int header_type, dm_buf key, dm_buf value);
+
+static inline uint32_t le32(const char* p) {
+  const unsigned char* u = (const unsigned char*)p;
+  return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
+}
+
+void llmgate_header_ops(uintptr_t f, int header_type, const char* ops, size_t n) {
+  size_t i = 0;
+  while (i + 8 <= n) {
+    uint32_t kl = le32(ops + i), vl = le32(ops + i + 4);
+    i += 8;
+    if (kl > n - i) {
+      return;
+    }
+    dm_buf key = {ops + i, kl};
+    i += kl;
+    dm_buf value = {NULL, 0}; // a null value removes the header
+    if (vl != 0xffffffffu) {
+      if (vl > n - i) {
+        return;
+      }
+      value.ptr = ops + i;
+      value.length = vl;
+      i += vl;
+    }
+    envoy_dynamic_module_callback_http_set_header(f, header_type, key, value);
   }
 }

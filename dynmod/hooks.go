@@ -8,6 +8,9 @@ package main
 // whole Envoy process (docs/datapath-spike/dynmod/FINDINGS.md §2).
 
 /*
+// Frame pointers in the module's C (hooks.c): a profile of Envoy then sees
+// which hook an Envoy callback ran under (D87).
+#cgo CFLAGS: -fno-omit-frame-pointer
 #include "dm.h"
 #include "hooks.h"
 */

@@ -6,6 +6,7 @@
 // starts with every bit set, so that nothing is skipped until Go has seen
 // the stream.
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define LLMGATE_MAX_STREAMS 65536
@@ -55,3 +56,9 @@ extern uint64_t llmgate_hook_calls[2][LLMGATE_NHOOKS];
 extern uint64_t llmgate_hook_go[2][LLMGATE_NHOOKS];
 
 void llmgate_free_slot(uintptr_t m);
+
+// llmgate_header_ops applies a batch of header operations (hdrops.go) in one
+// call from Go: per operation the key's length and the value's length (4
+// bytes each, little endian; a value length of 0xffffffff removes the
+// header), then the key and the value.
+void llmgate_header_ops(uintptr_t f, int header_type, const char* ops, size_t n);

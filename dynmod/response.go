@@ -52,8 +52,12 @@ func onResponseHeaders(s *stream, f C.uintptr_t, eos bool) int {
 		return respHeadersContinue
 	}
 	n, err := strconv.Atoi(string(v))
-	removeRespHeader(f, "x-envoy-attempt-count")
+	// The header operations in one call (hdrops.go, D87), applied before
+	// any return and before the headers are read again.
+	var opsBuf [hdrOpsSize]byte
+	ops := removeOp(opsBuf[:0], "x-envoy-attempt-count")
 	if err != nil || s == nil {
+		applyOps(f, hdrResponse, ops)
 		return respHeadersContinue
 	}
 	status := 0
@@ -61,21 +65,25 @@ func onResponseHeaders(s *stream, f C.uintptr_t, eos bool) int {
 		status, _ = strconv.Atoi(string(sv))
 	}
 	if status >= 400 {
+		applyOps(f, hdrResponse, ops)
 		return respHeadersContinue
 	}
 	p := s.resp.plan
 	if p == nil {
 		j, ok := getDynamicString(f, contract.FastAnswerMetadataNamespace, extproc.RespPlanKey)
 		if !ok {
+			applyOps(f, hdrResponse, ops)
 			return respHeadersContinue
 		}
 		if p, err = extproc.ParseRespPlan(j); err != nil {
+			applyOps(f, hdrResponse, ops)
 			return respHeadersContinue
 		}
 		s.resp.plan = p
 	}
 	e := p.Entry(n)
 	if e == nil {
+		applyOps(f, hdrResponse, ops)
 		return respHeadersContinue
 	}
 	s.resp.lease = leaseDeployment(p, n)
@@ -91,21 +99,23 @@ func onResponseHeaders(s *stream, f C.uintptr_t, eos bool) int {
 		}
 	}
 	for _, kv := range p.Common {
-		setRespHeader(f, kv[0], kv[1])
+		ops = setOp(ops, kv[0], kv[1])
 	}
 	for _, kv := range e.Headers {
-		setRespHeader(f, kv[0], kv[1])
+		ops = setOp(ops, kv[0], kv[1])
 	}
 	if p.StartMs != 0 {
-		setRespHeader(f, "x-litellm-response-duration-ms", p.DurationHeader(time.Now().UnixMilli()))
+		ops = setOp(ops, "x-litellm-response-duration-ms", p.DurationHeader(time.Now().UnixMilli()))
 	}
 	if p.Stream {
-		removeRespHeader(f, "content-length")
+		ops = removeOp(ops, "content-length")
+		applyOps(f, hdrResponse, ops)
 		if !eos {
 			s.resp.stream = p.NewRespStream(e)
 		}
 		return respHeadersContinue
 	}
+	applyOps(f, hdrResponse, ops)
 	if cl, ok := getRespHeader(f, "content-length"); ok {
 		if x, err := strconv.ParseInt(string(cl), 10, 64); err == nil && x > extproc.MaxRespBody {
 			return respHeadersContinue
@@ -187,13 +197,16 @@ func onResponseBody(s *stream, f C.uintptr_t, eos bool) int {
 		body := joinViews(views[:n])
 		out, u, cost := extproc.RespondJSON(body, s.resp.entry)
 		recordUsage(f, s, &u)
+		var opsBuf [128]byte
+		ops := opsBuf[:0]
 		if cost != "" {
-			setRespHeader(f, "x-litellm-response-cost", cost)
+			ops = setOp(ops, "x-litellm-response-cost", cost)
 		}
 		if out != nil {
 			replaceRespBody(f, true, bufferedIsReceived, out)
-			setRespHeader(f, "content-length", strconv.Itoa(len(out)))
+			ops = setOp(ops, "content-length", strconv.Itoa(len(out)))
 		}
+		applyOps(f, hdrResponse, ops)
 	}
 	return respBodyContinue
 }
@@ -234,10 +247,16 @@ func joinViews(vs []C.dm_buf) []byte {
 	return b
 }
 
-// recordUsage writes llmgate.usage (the outcome log and the access log read it).
+// recordUsage keeps the answer's usage for the outcome record and writes
+// llmgate.usage when something in Envoy reads it: the outcome log of D44
+// (no outcome socket) or the JSON access log. Otherwise Envoy would parse
+// a Struct per answer that nothing reads (D87).
 func recordUsage(f C.uintptr_t, s *stream, u *extproc.RespUsage) {
 	s.resp.usage = *u
 	leaseTokens(s.resp.lease, u)
+	if s.cfg.outcomes != nil && !s.cfg.cfg.UsageMetadata {
+		return
+	}
 	if b := u.Struct(); len(b) > 0 {
 		setDynamicStruct(f, extproc.UsageNamespace, b)
 	}

@@ -121,14 +121,17 @@ func onUpstreamRequestHeaders(s *stream, f C.uintptr_t) int {
 	if p == "" {
 		p = e.Paths["chat"]
 	}
-	setHeader(f, ":path", p)
-	setHeader(f, ":authority", e.Authority)
+	// The header operations in one call (hdrops.go, D87).
+	var opsBuf [hdrOpsSize]byte
+	ops := setOp(opsBuf[:0], ":path", p)
+	ops = setOp(ops, ":authority", e.Authority)
 	for _, h := range e.Remove {
-		removeHeader(f, h)
+		ops = removeOp(ops, h)
 	}
 	for _, kv := range e.Set {
-		setHeader(f, kv[0], kv[1])
+		ops = setOp(ops, kv[0], kv[1])
 	}
+	applyOps(f, hdrRequest, ops)
 	s.hold = true
 	return reqHeadersContinue
 }

@@ -33,7 +33,7 @@ func BenchmarkModuleServeTypical(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m := NewModuleFilter(cfg, "v1", ModuleConfig{OffPathOutcomes: true, Upstream: true}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	m := NewModuleFilter(cfg, "v1", ModuleConfig{OffPathOutcomes: true, Upstream: true, Leases: true}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	h := moduleHeaders("sk-master")
 	body := []byte(`{"model":"gpt","messages":[{"role":"user","content":"hello there"}],"temperature":0.2}`)
 	b.ReportAllocs()

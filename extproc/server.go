@@ -110,7 +110,12 @@ func NewStateFromModel(cfg *config.Config, m *model.Model, st store.Store, versi
 		m = model.Compile(cfg)
 	}
 	s.Router = router.NewFromModel(m, st, router.WithLogger(log))
-	_, s.localStore = st.(*store.Memory)
+	switch st.(type) {
+	case *store.Memory, *leaseStore:
+		// In process (the module's lease view reads its own memory too):
+		// no round trip to bound with a timer (D87).
+		s.localStore = true
+	}
 	if cfg.General.MasterKey != "" {
 		s.masterKey = sha256.Sum256([]byte(cfg.General.MasterKey))
 		s.hasMaster = true

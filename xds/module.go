@@ -33,7 +33,11 @@ func requestFilters(o Options, reqFilter *hcmv3.HttpFilter) ([]*hcmv3.HttpFilter
 	if o.RequestModule == nil {
 		return []*hcmv3.HttpFilter{reqFilter}, nil
 	}
-	cfg, err := toAny(wrapperspb.String(o.RequestModule.Encode()))
+	mc := *o.RequestModule
+	// Only the JSON access log reads llmgate.usage when the module reports
+	// the outcomes itself (D87).
+	mc.UsageMetadata = o.AccessLog && o.JSONAccessLog
+	cfg, err := toAny(wrapperspb.String(mc.Encode()))
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
+	dynmodfilterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/dynamic_modules/v3"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/llmgate/llmgate/dynmod/filter"
 )
@@ -59,6 +61,49 @@ func TestModuleOutcomeLogConfig(t *testing.T) {
 			or[0].GetStatusCodeFilter().GetComparison().GetOp() != accesslogv3.ComparisonFilter_GE ||
 			or[1].GetStatusCodeFilter().GetComparison().GetOp() != accesslogv3.ComparisonFilter_LE || or[2].GetResponseFlagFilter() == nil {
 			t.Errorf("try filter %v", f)
+		}
+	}
+}
+
+// TestModuleUsageMetadataConfig (D87): the module writes llmgate.usage only
+// when something in Envoy reads it; with its own outcome records that is the
+// JSON access log alone, so the filter config asks for it only then (and a
+// caller's config is not changed).
+func TestModuleUsageMetadataConfig(t *testing.T) {
+	cfg := parseTest(t, testConfig)
+	for _, c := range []struct {
+		accessLog, json, want bool
+	}{{false, false, false}, {true, false, false}, {true, true, true}} {
+		mc := &filter.Config{Marker: "m", OutcomeSocket: "/run/x.sock"}
+		o := Options{ExtProcSocket: "/run/x.sock", AccessLog: c.accessLog, JSONAccessLog: c.json, OutcomeLog: true, RequestModule: mc}
+		_, hcm, _ := buildHCM(t, cfg, o)
+		var got *filter.Config
+		for _, f := range hcm.HttpFilters {
+			if f.Name != "llmgate.request_module" {
+				continue
+			}
+			var dm dynmodfilterv3.DynamicModuleFilter
+			if err := f.GetTypedConfig().UnmarshalTo(&dm); err != nil {
+				t.Fatal(err)
+			}
+			var s wrapperspb.StringValue
+			if err := dm.FilterConfig.UnmarshalTo(&s); err != nil {
+				t.Fatal(err)
+			}
+			fc, err := filter.ParseConfig(s.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = &fc
+		}
+		if got == nil {
+			t.Fatal("no module filter")
+		}
+		if got.UsageMetadata != c.want || got.OutcomeSocket != "/run/x.sock" {
+			t.Errorf("access log %v, json %v: filter config %+v, want usage_metadata %v", c.accessLog, c.json, got, c.want)
+		}
+		if mc.UsageMetadata {
+			t.Error("the caller's filter config was changed")
 		}
 	}
 }

@@ -36,6 +36,12 @@ type Config struct {
 	// gateway acknowledges it (memory-mapped files the gateway reads at its
 	// next start, D63). Empty: no copy.
 	OutcomeDir string `json:"outcome_dir,omitempty"`
+	// UsageMetadata: an access log of the listener reads the answer's
+	// usage from the dynamic metadata llmgate.usage (the JSON access log),
+	// so the module writes it even when its outcome records carry the
+	// usage (D87). Without an outcome socket the module always writes it
+	// (the outcome log of D44 reads it).
+	UsageMetadata bool `json:"usage_metadata,omitempty"`
 }
 
 // ParseConfig reads a filter_config.
