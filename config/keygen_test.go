@@ -59,3 +59,18 @@ func TestKeyGenSettings(t *testing.T) {
 }
 
 func ptrF(f float64) *float64 { return &f }
+
+// The request checks of general_settings (D90) as the filters take them;
+// an empty allowed_ips is kept (it allows no one), an unset one is nil.
+func TestRequestCheckSettings(t *testing.T) {
+	g := mustParse(t, "model_list: []\ngeneral_settings:\n  enforce_user_param: true\n  enforced_params: [user, metadata.generation_name]\n  allowed_ips: [10.0.0.1]\n  use_x_forwarded_for: true\n", nil).General
+	if !g.EnforceUserParam || !reflect.DeepEqual(g.EnforcedParams, []string{"user", "metadata.generation_name"}) || !reflect.DeepEqual(g.AllowedIPs, []string{"10.0.0.1"}) || !g.UseXForwardedFor {
+		t.Errorf("%+v", g)
+	}
+	if g := mustParse(t, "model_list: []\ngeneral_settings:\n  allowed_ips: []\n", nil).General; g.AllowedIPs == nil || len(g.AllowedIPs) != 0 {
+		t.Errorf("allowed_ips: [] read as %#v", g.AllowedIPs)
+	}
+	if g := mustParse(t, "model_list: []\n", nil).General; g.AllowedIPs != nil || g.EnforceUserParam || g.EnforcedParams != nil {
+		t.Errorf("unset: %+v", g)
+	}
+}

@@ -566,6 +566,16 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			gs.ProxyBatchWriteAt, _ = p.seconds(v, key)
 		case "disable_spend_logs":
 			gs.DisableSpendLogs, _ = p.bool(v, key)
+		case "enforce_user_param":
+			gs.EnforceUserParam, _ = p.bool(v, key)
+		case "enforced_params":
+			gs.EnforcedParams, _ = p.strList(v, key)
+		case "allowed_ips":
+			if l, ok := p.strList(v, key); ok {
+				gs.AllowedIPs = append([]string{}, l...)
+			}
+		case "use_x_forwarded_for":
+			gs.UseXForwardedFor, _ = p.bool(v, key)
 		case "store_model_in_db":
 			gs.StoreModelInDB, _ = p.bool(v, key)
 		case "alerting", "alerting_threshold", "alert_types", "alert_to_webhook_url", "alerting_args":

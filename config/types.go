@@ -314,6 +314,12 @@ type GeneralSettings struct {
 	// ProxyBatchWriteAt is proxy_batch_write_at (0: the default, 10 s).
 	ProxyBatchWriteAt time.Duration
 	DisableSpendLogs  bool
+	// EnforceUserParam, EnforcedParams, AllowedIPs (nil: not set) and
+	// UseXForwardedFor are the request checks of D90 (extproc/keys.go).
+	EnforceUserParam bool
+	EnforcedParams   []string
+	AllowedIPs       []string
+	UseXForwardedFor bool
 	// StoreModelInDB is store_model_in_db (or STORE_MODEL_IN_DB=True in
 	// the environment): /model/new|update|delete keep deployments in the key
 	// store, added to model_list at every load.

@@ -52,6 +52,11 @@ type identity struct {
 // master key is compared in constant time over sha256 digests; a virtual key
 // is found by its sha256 in the in-memory key cache (no database round trip).
 func (st *State) authenticate(h map[string]string) (identity, *translator.Error) {
+	if st.ips != nil {
+		if e := st.ips.check(h); e != nil {
+			return identity{}, e // allowed_ips (keys.go)
+		}
+	}
 	if !st.hasMaster {
 		return identity{master: true}, nil
 	}

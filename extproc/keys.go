@@ -9,6 +9,7 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/translator"
 )
@@ -20,16 +21,28 @@ const maxManagementBody = 1 << 20
 const modelRouteTimeout = 30 * time.Second
 
 // authorizeKey runs a virtual key's checks for the resolved model, and the
-// end user's (the body's `user`: a customer) for any key (nil, nil for the
-// master key without an end user, or a replay, whose first pass was checked).
-func (st *State) authorizeKey(id identity, ticket *fallbackTicket, model, group, endUser string) (*keys.Grant, *translator.Error) {
-	if st.keys == nil || ticket != nil || id.token == "" && endUser == "" {
+// end user's (the body's `user`: a customer) for any key, with the
+// config's request checks on body (nil, nil for the master key without an
+// end user, or a replay, whose first pass was checked).
+func (st *State) authorizeKey(id identity, ticket *fallbackTicket, model, group, endUser string, body []byte) (*keys.Grant, *translator.Error) {
+	if ticket != nil {
+		return nil, nil
+	}
+	if st.keys == nil || id.token == "" && endUser == "" {
+		if st.rules != nil {
+			// enforced_params hold for the master key too (enforce_user_param
+			// does not: LiteLLM's common_checks are a virtual key's).
+			if e := keys.CheckBody(st.rules, nil, body); e != nil {
+				return nil, keyError(e)
+			}
+		}
 		return nil, nil
 	}
 	// The limit counters' round trips are bounded by keys.LimitTimeout.
 	var models [2]string // the requested name, then its model group (on the stack)
 	models[0], models[1] = model, group
-	g, e := st.keys.AuthorizeRequest(context.Background(), keys.Check{Token: id.token, Presented: id.presented, Models: models[:], EndUser: endUser})
+	g, e := st.keys.AuthorizeRequest(context.Background(), keys.Check{Token: id.token, Presented: id.presented, Models: models[:], EndUser: endUser,
+		Rules: st.rules, Body: body})
 	if e != nil {
 		return nil, keyError(e)
 	}
@@ -92,4 +105,50 @@ func (s *Server) keyManagement(stream extprocv3.ExternalProcessor_ProcessServer,
 		s.KeysApplied(ctx) // the module refuses a blocked or deleted key from the next request on
 	}
 	return stream.Send(immediate(status, "application/json", out, nil, "llmgate_keys"))
+}
+
+// ipRule is general_settings.allowed_ips with use_x_forwarded_for (D90).
+type ipRule struct {
+	allowed map[string]bool
+	xff     bool
+}
+
+// newIPRule is nil when allowed_ips is not set (an empty list allows no one,
+// as LiteLLM's).
+func newIPRule(g config.GeneralSettings) *ipRule {
+	if g.AllowedIPs == nil {
+		return nil
+	}
+	r := &ipRule{allowed: make(map[string]bool, len(g.AllowedIPs)), xff: g.UseXForwardedFor}
+	for _, ip := range g.AllowedIPs {
+		r.allowed[ip] = true
+	}
+	return r
+}
+
+// check refuses a request from an address not in allowed_ips with
+// LiteLLM's 403 (its user_api_key_auth, before the key is read).
+func (r *ipRule) check(h map[string]string) *translator.Error {
+	ip := clientIP(h["x-forwarded-for"], r.xff)
+	if r.allowed[ip] {
+		return nil
+	}
+	return &translator.Error{Status: 403, Type: "auth_error", Code: "403", Param: "None",
+		Message: "Access forbidden: IP address " + ip + " not allowed."}
+}
+
+// clientIP is the address LiteLLM compares with allowed_ips. Envoy appends
+// the peer's address to x-forwarded-for (use_remote_address, xds
+// listener.go), so the last entry is the peer, and what comes before it is
+// the header as the client sent it: with use_x_forwarded_for LiteLLM reads
+// that header whole when there is one, else the peer.
+func clientIP(xff string, useXFF bool) string {
+	i := strings.LastIndexByte(xff, ',')
+	if i < 0 {
+		return strings.TrimSpace(xff)
+	}
+	if useXFF {
+		return strings.TrimSpace(xff[:i])
+	}
+	return strings.TrimSpace(xff[i+1:])
 }

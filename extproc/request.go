@@ -163,7 +163,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if err != nil {
 		return nil, routerError(err)
 	}
-	grant, ke := st.authorizeKey(id, ticket, name, res.Group, f.User)
+	grant, ke := st.authorizeKey(id, ticket, name, res.Group, f.User, body)
 	if ke != nil {
 		return nil, ke
 	}

@@ -80,6 +80,10 @@ type State struct {
 	// keys are the virtual keys (nil without master_key); the service
 	// outlives config reloads.
 	keys *keys.Service
+	// rules and ips are general_settings' request checks (keys.go, D90):
+	// nil when the config sets none.
+	rules *keys.RequestRules
+	ips   *ipRule
 
 	// localStore: the store is the in-process one (no round trip to bound).
 	localStore bool
@@ -128,6 +132,8 @@ func NewStateFromModel(cfg *config.Config, m *model.Model, st store.Store, versi
 	s.userAgentTags = !cfg.LiteLLM.DisableUserAgentTags
 	s.metricTags = len(cfg.LiteLLM.PrometheusLabels.TagLabels) > 0
 	s.metricMetadata = cfg.LiteLLM.PrometheusLabels.MetadataLabels
+	s.rules = keys.NewRequestRules(cfg.General.EnforceUserParam, cfg.General.EnforcedParams)
+	s.ips = newIPRule(cfg.General)
 	return s
 }
 

@@ -119,6 +119,10 @@ type Check struct {
 	Presented string   // the key as sent (for LiteLLM's abbreviated param)
 	Models    []string // the names the request may match: requested, then its model group
 	EndUser   string   // the body's `user` field (a customer)
+	// Rules and Body: the request checks of enforce_user_param and
+	// enforced_params (reqchecks.go); a nil Body is not checked.
+	Rules *RequestRules
+	Body  []byte
 }
 
 // Authorize runs LiteLLM's checks for a virtual key (its sha256 token); see
@@ -163,6 +167,11 @@ func (s *Service) AuthorizeRequest(ctx context.Context, c Check) (*Grant, *Error
 	eu, e := s.checkEndUser(c.EndUser, first(c.Models), now)
 	if e != nil {
 		return nil, e
+	}
+	if c.Body != nil {
+		if e := CheckBody(c.Rules, k, c.Body); e != nil {
+			return nil, e // before any limit counts the request, as LiteLLM's pre-call hooks
+		}
 	}
 	if e := s.limits(ctx, k, team, user, c.EndUser, eu, g); e != nil {
 		return nil, e

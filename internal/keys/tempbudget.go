@@ -98,12 +98,20 @@ func tempIncrease(k *keystore.Key, now time.Time) float64 {
 	return 0
 }
 
-// tempMetadata is the part of a key's metadata the module's table keeps.
+// tempMetadata is the part of a key's metadata the module's table keeps:
+// the temporary budget increase and the key's enforced_params (D90).
 func tempMetadata(md map[string]any) map[string]any {
+	var out map[string]any
 	inc, ok := md[metaTempIncrease]
 	exp, ok2 := md[metaTempExpiry]
-	if !ok || !ok2 {
-		return nil
+	if ok && ok2 {
+		out = map[string]any{metaTempIncrease: inc, metaTempExpiry: exp}
 	}
-	return map[string]any{metaTempIncrease: inc, metaTempExpiry: exp}
+	if p, ok := md[metaEnforcedParams]; ok && p != nil {
+		if out == nil {
+			out = map[string]any{}
+		}
+		out[metaEnforcedParams] = p
+	}
+	return out
 }
