@@ -243,7 +243,20 @@ func retryPolicyKey(c translator.ErrorClass) string {
 // it names the class, else num_retries; a 404 (NotFound) is not retried
 // unless retry_policy says so.
 func (r *Router) RetriesFor(class translator.ErrorClass) int {
-	if n, ok := r.m.Routing.RetryPolicy[retryPolicyKey(class)]; ok {
+	return r.retriesFor(r.m.Routing.RetryPolicy, class)
+}
+
+// retryPolicy is a group's retry_policy: its model_group_retry_policy
+// entry, which replaces the router's retry_policy for it, else the router's.
+func (r *Router) retryPolicy(group string) map[string]int {
+	if p, ok := r.m.Routing.GroupRetryPolicy[group]; ok {
+		return p
+	}
+	return r.m.Routing.RetryPolicy
+}
+
+func (r *Router) retriesFor(policy map[string]int, class translator.ErrorClass) int {
+	if n, ok := policy[retryPolicyKey(class)]; ok {
 		return max(n, 0)
 	}
 	if class == translator.ErrNotFound {
@@ -252,7 +265,8 @@ func (r *Router) RetriesFor(class translator.ErrorClass) int {
 	return r.m.Routing.NumRetries
 }
 
-// RetriesForGroup is RetriesFor, except that context-window and
+// RetriesForGroup is RetriesFor with the group's retry_policy
+// (model_group_retry_policy), except that context-window and
 // content-policy errors are not retried when the group has a matching
 // fallback list (the caller goes to PlanFallback instead).
 func (r *Router) RetriesForGroup(group string, class translator.ErrorClass) int {
@@ -266,16 +280,17 @@ func (r *Router) RetriesForGroup(group string, class translator.ErrorClass) int 
 			return 0
 		}
 	}
-	return r.RetriesFor(class)
+	return r.retriesFor(r.retryPolicy(group), class)
 }
 
 // RetryRule is the number of retries a rule sets for an error class of a
-// group: retry_policy naming the class, no retry on 404, none on
+// group: its retry_policy (model_group_retry_policy, else the router's)
+// naming the class, no retry on 404, none on
 // context-window or content-policy errors that have a fallback list. ok is
 // false when no rule does: the plan's own retries decide (num_retries of the
 // request, its x-litellm-num-retries header, the deployment, or the router).
 func (r *Router) RetryRule(group string, class translator.ErrorClass) (n int, ok bool) {
-	if n, ok := r.m.Routing.RetryPolicy[retryPolicyKey(class)]; ok {
+	if n, ok := r.retryPolicy(group)[retryPolicyKey(class)]; ok {
 		return max(n, 0), true
 	}
 	switch class {
@@ -291,7 +306,8 @@ func (r *Router) RetryRule(group string, class translator.ErrorClass) (n int, ok
 
 // Backoff is the wait before retry n (0-based): none when another healthy
 // deployment can take the retry; else the provider's Retry-After when it is
-// within 0–60 s; else 0.5·2ⁿ s capped at 8 s, less up to 25% jitter.
+// within 0–60 s; else 0.5·2ⁿ s, at least retry_after, capped at 8 s, less up
+// to 25% jitter.
 func (r *Router) Backoff(n int, retryAfter time.Duration, otherHealthy bool) time.Duration {
 	if otherHealthy {
 		return 0
@@ -299,7 +315,7 @@ func (r *Router) Backoff(n int, retryAfter time.Duration, otherHealthy bool) tim
 	if retryAfter > 0 && retryAfter <= 60*time.Second {
 		return retryAfter
 	}
-	s := math.Min(0.5*math.Pow(2, float64(max(n, 0))), 8)
+	s := math.Min(math.Max(0.5*math.Pow(2, float64(max(n, 0))), r.m.Routing.RetryAfter.Seconds()), 8)
 	jitter := 1 - 0.25*r.float64()
 	return time.Duration(s * jitter * float64(time.Second))
 }

@@ -189,24 +189,35 @@ func TestRetriesFor(t *testing.T) {
 	}
 }
 
+// TestBackoff: LiteLLM's backoff; with router retry_after (floor) the least
+// wait (its min_timeout), still capped at 8 s, a provider's Retry-After and
+// another healthy deployment winning as before.
 func TestBackoff(t *testing.T) {
-	r := newTestRouter(baseConfig(dep("a", "g", "openai/a")), newClock(), 1)
 	tests := []struct {
 		name       string
+		floor      time.Duration // router retry_after
 		n          int
 		retryAfter time.Duration
 		other      bool
 		lo, hi     time.Duration
 	}{
-		{"other healthy deployment", 3, 10 * time.Second, true, 0, 0},
-		{"retry-after honoured", 0, 7 * time.Second, false, 7 * time.Second, 7 * time.Second},
-		{"retry-after over 60s ignored", 0, 90 * time.Second, false, 375 * time.Millisecond, 500 * time.Millisecond},
-		{"first", 0, 0, false, 375 * time.Millisecond, 500 * time.Millisecond},
-		{"second", 1, 0, false, 750 * time.Millisecond, time.Second},
-		{"capped", 10, 0, false, 6 * time.Second, 8 * time.Second},
+		{"other healthy deployment", 0, 3, 10 * time.Second, true, 0, 0},
+		{"retry-after honoured", 0, 0, 7 * time.Second, false, 7 * time.Second, 7 * time.Second},
+		{"retry-after over 60s ignored", 0, 0, 90 * time.Second, false, 375 * time.Millisecond, 500 * time.Millisecond},
+		{"first", 0, 0, 0, false, 375 * time.Millisecond, 500 * time.Millisecond},
+		{"second", 0, 1, 0, false, 750 * time.Millisecond, time.Second},
+		{"capped", 0, 10, 0, false, 6 * time.Second, 8 * time.Second},
+		{"retry_after: first", 3 * time.Second, 0, 0, false, 2250 * time.Millisecond, 3 * time.Second},
+		{"retry_after: past it", 3 * time.Second, 3, 0, false, 3 * time.Second, 4 * time.Second},
+		{"retry_after: capped", 30 * time.Second, 0, 0, false, 6 * time.Second, 8 * time.Second},
+		{"retry_after: provider's Retry-After", 3 * time.Second, 0, time.Second, false, time.Second, time.Second},
+		{"retry_after: other healthy deployment", 3 * time.Second, 0, 0, true, 0, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			cfg := baseConfig(dep("a", "g", "openai/a"))
+			cfg.Router.RetryAfter = tc.floor
+			r := newTestRouter(cfg, newClock(), 1)
 			for range 50 {
 				got := r.Backoff(tc.n, tc.retryAfter, tc.other)
 				if got < tc.lo || got > tc.hi {
