@@ -402,7 +402,7 @@ var keyTable = []KeyDoc{
 	sup(SectionGeneral, "disable_spend_logs", "no LiteLLM_SpendLogs rows; spend totals still count"),
 	notYet(SectionGeneral, "disable_master_key_return", ""),
 	notYet(SectionGeneral, "disable_retry_on_max_parallel_request_limit_error", ""),
-	notYet(SectionGeneral, "disable_reset_budget", ""),
+	sup(SectionGeneral, "disable_reset_budget", "no budget period restarts: keys', teams', users', members' and customers' spend is never set back to 0 at budget_reset_at (LiteLLM's reset job is not scheduled); per-model budget windows (model_max_budget) still roll"),
 	notYet(SectionGeneral, "disable_adding_master_key_hash_to_db", ""),
 	sup(SectionGeneral, "store_model_in_db", "/model/new, /model/update, /model/delete keep deployments in the key store (LiteLLM_ProxyModelTable; litellm_params values encrypted as LiteLLM does, under LITELLM_SALT_KEY else the master key); they join model_list at every load and a change is pushed to Envoy like a reload; also STORE_MODEL_IN_DB=True in the environment"),
 	notYet(SectionGeneral, "store_prompts_in_spend_logs", ""),

@@ -576,6 +576,8 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			}
 		case "use_x_forwarded_for":
 			gs.UseXForwardedFor, _ = p.bool(v, key)
+		case "disable_reset_budget":
+			gs.DisableResetBudget, _ = p.bool(v, key)
 		case "store_model_in_db":
 			gs.StoreModelInDB, _ = p.bool(v, key)
 		case "alerting", "alerting_threshold", "alert_types", "alert_to_webhook_url", "alerting_args":

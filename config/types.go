@@ -320,6 +320,9 @@ type GeneralSettings struct {
 	EnforcedParams   []string
 	AllowedIPs       []string
 	UseXForwardedFor bool
+	// DisableResetBudget is disable_reset_budget: budget periods never
+	// restart.
+	DisableResetBudget bool
 	// StoreModelInDB is store_model_in_db (or STORE_MODEL_IN_DB=True in
 	// the environment): /model/new|update|delete keep deployments in the key
 	// store, added to model_list at every load.

@@ -570,6 +570,7 @@ func (g *Gateway) newState(cfg *config.Config, m *model.Model, version string) *
 	if g.keys != nil {
 		g.keys.SetEndUserDefaults(cfg.LiteLLM.MaxEndUserBudget, cfg.LiteLLM.MaxEndUserBudgetID)
 		g.keys.SetKeyGenSettings(keyGenSettings(cfg))
+		g.keys.SetDisableResetBudget(cfg.General.DisableResetBudget)
 		g.keys.SetAccessGroups(accessGroups(cfg))
 		g.keys.SetModelSettings(g.modelSettings(cfg))
 		g.keys.SetSaltKey(modelSecret(cfg)) // encrypted callback variables (D74)

@@ -8,6 +8,9 @@ import "context"
 // so the spend it discards is the past period's. The store resets a record
 // only if it is still due, so of several instances one resets it.
 func (s *Service) resetDue(ctx context.Context) {
+	if s.noReset.Load() {
+		return // general_settings.disable_reset_budget
+	}
 	now := s.now().UTC()
 	type due struct{ kind, id, dur string }
 	var todo []due
@@ -47,6 +50,11 @@ func (s *Service) resetDue(ctx context.Context) {
 		s.viewChanged(true)
 	}
 }
+
+// SetDisableResetBudget is general_settings.disable_reset_budget: no
+// budget period ever restarts (LiteLLM then never schedules its reset job);
+// a config reload calls it again.
+func (s *Service) SetDisableResetBudget(off bool) { s.noReset.Store(off) }
 
 func (s *Service) reload(ctx context.Context, kind, id string) {
 	switch kind {

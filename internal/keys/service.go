@@ -94,6 +94,8 @@ type Service struct {
 	modelSet ModelSettings
 	// keyGen are the key-generation settings (keygen.go).
 	keyGen KeyGenSettings
+	// noReset is general_settings.disable_reset_budget (reset.go).
+	noReset atomic.Bool
 	// rotMu serializes a master key rotation and following another
 	// instance's (masterkeyfollow.go).
 	rotMu sync.Mutex
