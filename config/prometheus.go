@@ -2,9 +2,12 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/llmgate/llmgate/internal/metricnames"
 )
 
 // PrometheusSettings are LiteLLM's Prometheus label settings (D91):
@@ -17,6 +20,52 @@ type PrometheusSettings struct {
 	// "true" when the request's tags hold it (Source; a "*" in it matches any
 	// run of characters, from the tag's start, as LiteLLM's PatternMatchRouter).
 	TagLabels []PrometheusLabel
+	// MetricsConfig is prometheus_metrics_config: groups of LiteLLM metric
+	// names, each with the labels its metrics keep (Enabled, IncludeLabels).
+	MetricsConfig []PrometheusMetricGroup
+	// EmitStreamLabel is prometheus_emit_stream_label: a "stream" label
+	// ("True"/"False") on litellm_proxy_total_requests_metric.
+	EmitStreamLabel bool
+}
+
+// PrometheusMetricGroup is one prometheus_metrics_config entry.
+type PrometheusMetricGroup struct {
+	Group   string
+	Metrics []string
+	// IncludeLabels are the labels the group's metrics keep (nil or
+	// empty: all of theirs).
+	IncludeLabels []string
+}
+
+// Enabled are the metrics prometheus_metrics_config lists (LiteLLM's
+// enabled_metrics; the others are not served); nil without it: all.
+func (s *PrometheusSettings) Enabled() map[string]bool {
+	if len(s.MetricsConfig) == 0 {
+		return nil
+	}
+	m := map[string]bool{}
+	for _, g := range s.MetricsConfig {
+		for _, n := range g.Metrics {
+			m[n] = true
+		}
+	}
+	return m
+}
+
+// IncludeLabels are the labels each metric keeps, by LiteLLM's metric name
+// (LiteLLM's label_filters: a later group's list wins); a metric not in it
+// keeps all of its labels.
+func (s *PrometheusSettings) IncludeLabels() map[string][]string {
+	m := map[string][]string{}
+	for _, g := range s.MetricsConfig {
+		if len(g.IncludeLabels) == 0 {
+			continue
+		}
+		for _, n := range g.Metrics {
+			m[n] = g.IncludeLabels
+		}
+	}
+	return m
 }
 
 // PrometheusLabel is one configured label.
@@ -111,4 +160,81 @@ func labelNames(ls []PrometheusLabel) map[string]bool {
 		m[l.Name] = true
 	}
 	return m
+}
+
+// prometheusMetricsConfig reads prometheus_metrics_config: a list of
+// {group, metrics, include_labels}.
+func (p *parser) prometheusMetricsConfig(n *yaml.Node, path string) []PrometheusMetricGroup {
+	items, ok := p.sequence(n, path)
+	if !ok {
+		return nil
+	}
+	var out []PrometheusMetricGroup
+	for i, it := range items {
+		at := fmt.Sprintf("%s[%d]", path, i)
+		es, ok := p.mapping(it, at)
+		if !ok {
+			continue
+		}
+		var g PrometheusMetricGroup
+		seen := map[string]bool{}
+		for _, e := range es {
+			key := joinKey(at, e.Key)
+			seen[e.Key] = true
+			switch e.Key {
+			case "group":
+				g.Group, _ = p.str(e.Value, key)
+			case "metrics":
+				g.Metrics, _ = p.strList(e.Value, key)
+			case "include_labels":
+				if !isNull(e.Value) {
+					g.IncludeLabels, _ = p.strList(e.Value, key)
+				}
+			default:
+				p.warnAt(e.Value, key, "unknown key; ignored")
+			}
+		}
+		if !seen["group"] || !seen["metrics"] {
+			p.errAt(it, at, "needs group and metrics")
+			continue
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// checkPrometheusMetricsConfig validates prometheus_metrics_config as
+// LiteLLM does when its logger starts (it refuses to start otherwise): each
+// metric one of LiteLLM's DEFINED_PROMETHEUS_METRICS, each included label
+// one of the metric's (its defaults, the custom labels, "stream" where
+// prometheus_emit_stream_label puts it). A metric of LiteLLM's that llmgate
+// does not serve is warned about and has nothing to filter.
+func (p *parser) checkPrometheusMetricsConfig(n *yaml.Node, path string, s *PrometheusSettings) {
+	custom := []string{}
+	for _, l := range append(slices.Clone(s.MetadataLabels), s.TagLabels...) {
+		custom = append(custom, l.Name)
+	}
+	for i, g := range s.MetricsConfig {
+		at := fmt.Sprintf("%s[%d]", path, i)
+		for _, m := range g.Metrics {
+			if !metricnames.Defined[m] {
+				p.errAt(n, at, "invalid metric name: %s", m)
+				continue
+			}
+			def, served := metricnames.Served[m]
+			if !served {
+				p.warnAt(n, at, "metric %s: not served by llmgate; nothing to filter", m)
+				continue
+			}
+			valid := append(slices.Clone(def), custom...)
+			if m == metricnames.TotalRequestsMetric && s.EmitStreamLabel {
+				valid = append(valid, "stream")
+			}
+			for _, l := range g.IncludeLabels {
+				if !slices.Contains(valid, l) {
+					p.errAt(n, at, "invalid labels for metric %q: %s", m, l)
+				}
+			}
+		}
+	}
 }

@@ -375,9 +375,13 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 		case "prometheus_latency_buckets":
 			ls.PrometheusLatencyBuckets = p.latencyBuckets(v, key)
 		case "custom_prometheus_metadata_labels":
-			ls.PrometheusLabels.MetadataLabels = p.prometheusLabels(v, key, false, labelNames(ls.PrometheusLabels.TagLabels))
+			ls.PrometheusTuning.MetadataLabels = p.prometheusLabels(v, key, false, labelNames(ls.PrometheusTuning.TagLabels))
+		case "prometheus_metrics_config":
+			ls.PrometheusTuning.MetricsConfig = p.prometheusMetricsConfig(v, key)
+		case "prometheus_emit_stream_label":
+			ls.PrometheusTuning.EmitStreamLabel, _ = p.bool(v, key)
 		case "custom_prometheus_tags":
-			ls.PrometheusLabels.TagLabels = p.prometheusLabels(v, key, true, labelNames(ls.PrometheusLabels.MetadataLabels))
+			ls.PrometheusTuning.TagLabels = p.prometheusLabels(v, key, true, labelNames(ls.PrometheusTuning.MetadataLabels))
 		case "prometheus_initialize_budget_metrics":
 			// The budget gauges of every key, team and user are served at
 			// each scrape whatever it says (internal/metrics/budgets.go):
@@ -418,6 +422,13 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			ls.Logging.TurnOffMessageLogging, _ = p.bool(v, key)
 		case "redact_user_api_key_info":
 			ls.Logging.RedactUserAPIKeyInfo, _ = p.bool(v, key)
+		}
+	}
+	// prometheus_metrics_config's labels checked against the custom ones,
+	// whatever their order in the file.
+	for _, e := range es {
+		if e.Key == "prometheus_metrics_config" {
+			p.checkPrometheusMetricsConfig(e.Value, joinKey(path, e.Key), &ls.PrometheusTuning)
 		}
 	}
 	// cache_params after cache, whatever their order in the file.

@@ -226,9 +226,10 @@ type LiteLLMSettings struct {
 	MetricsAuthOff bool
 	// PrometheusLatencyBuckets replaces LiteLLM's latency buckets (seconds).
 	PrometheusLatencyBuckets []float64
-	// PrometheusLabels are custom_prometheus_metadata_labels and
-	// custom_prometheus_tags (prometheus.go).
-	PrometheusLabels PrometheusSettings
+	// PrometheusTuning are custom_prometheus_metadata_labels,
+	// custom_prometheus_tags, prometheus_metrics_config and
+	// prometheus_emit_stream_label (prometheus.go).
+	PrometheusTuning PrometheusSettings
 	// ForwardTraceparent is forward_traceparent_to_llm_provider: the
 	// client's traceparent header reaches the provider.
 	// TeamCallbacks are default_team_settings: team-based logging.

@@ -27,17 +27,9 @@ func TestPrometheusCustomLabels(t *testing.T) {
 	for _, mode := range []string{"module", "extproc"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Setenv("LLMGATE_REQUEST_FILTER", mode)
-			promBin := needPrometheus(t)
-			fake := fakeprovider.StartT(t, fakeprovider.Options{})
-			if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/bad/"}, Fault: fakeprovider.Fault{Status: 500}}); err != nil {
-				t.Fatal(err)
-			}
-			metricsPort := freePort(t)
-			cfg := strings.Replace(metricsConfig(fake.URL()), `  callbacks: ["prometheus", "generic_api"]`, `  callbacks: ["prometheus"]
-  custom_prometheus_metadata_labels: ["metadata.department", "metadata.env"]
-  custom_prometheus_tags: ["team-a", "key-tag", "User-Agent: OpenAI/*", "never"]`, 1)
-			g := startGateway(t, cfg, "PROMETHEUS_METRICS_PORT="+strconv.Itoa(metricsPort))
-			prom := startPrometheus(t, promBin, fmt.Sprintf("127.0.0.1:%d", metricsPort))
+			g, prom := labelsGateway(t, `  custom_prometheus_metadata_labels: ["metadata.department", "metadata.env"]
+  custom_prometheus_tags: ["team-a", "key-tag", "User-Agent: OpenAI/*", "never"]
+`)
 			vkey, _ := keyAPI{t, g}.generate(`{"metadata": {"department": "key-dept", "tags": ["key-tag"]}}`)
 
 			ctx := context.Background()
@@ -80,29 +72,99 @@ func TestPrometheusCustomLabels(t *testing.T) {
 				`sum(litellm_total_tokens_metric_total{metadata_department="key-dept"}) > 0`:                                                                                                                       1,
 				`count(litellm_deployment_state{tag_team_a!=""})`:                                                                                                                                                  0,
 			}
-			deadline := time.Now().Add(60 * time.Second)
-			for {
-				var diffs []string
-				for q, w := range want {
-					got, ok := prom.query(t, q)
-					if strings.HasSuffix(q, "> 0") && ok {
-						got = 1
-					}
-					if strings.HasPrefix(q, "count(") && !ok {
-						got, ok = 0, true // no series at all
-					}
-					if !ok || got != w {
-						diffs = append(diffs, fmt.Sprintf("%s = %v (present %v), want %v", q, got, ok, w))
-					}
-				}
-				if len(diffs) == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("Prometheus disagrees:\n%s", strings.Join(diffs, "\n"))
-				}
-				time.Sleep(time.Second)
-			}
+			promAgrees(t, prom, want)
 		})
 	}
+}
+
+// promAgrees waits (60 s at most) until every query of want answers its
+// value on the real Prometheus server: a "count(…)" without series counts
+// 0, a "… > 0" query counts 1 when it answers.
+func promAgrees(t *testing.T, prom *promServer, want map[string]float64) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var diffs []string
+		for q, w := range want {
+			got, ok := prom.query(t, q)
+			if strings.HasSuffix(q, "> 0") && ok {
+				got = 1
+			}
+			if strings.HasPrefix(q, "count(") && !ok {
+				got, ok = 0, true // no series at all
+			}
+			if !ok || got != w {
+				diffs = append(diffs, fmt.Sprintf("%s = %v (present %v), want %v", q, got, ok, w))
+			}
+		}
+		if len(diffs) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus disagrees:\n%s", strings.Join(diffs, "\n"))
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// labelsGateway starts the metrics config (a good and a failing group)
+// with settings added to its litellm_settings (prometheus alone as
+// callback), and a real Prometheus server scraping its metrics listener.
+func labelsGateway(t *testing.T, settings string) (*Gateway, *promServer) {
+	t.Helper()
+	promBin := needPrometheus(t)
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/bad/"}, Fault: fakeprovider.Fault{Status: 500}}); err != nil {
+		t.Fatal(err)
+	}
+	metricsPort := freePort(t)
+	cfg := strings.Replace(metricsConfig(fake.URL()), `  callbacks: ["prometheus", "generic_api"]`, `  callbacks: ["prometheus"]
+`+strings.TrimSuffix(settings, "\n"), 1)
+	g := startGateway(t, cfg, "PROMETHEUS_METRICS_PORT="+strconv.Itoa(metricsPort))
+	return g, startPrometheus(t, promBin, fmt.Sprintf("127.0.0.1:%d", metricsPort))
+}
+
+// TestPrometheusMetricsConfig (D91): with prometheus_metrics_config only the
+// metrics listed are scraped, with the labels their group keeps (series
+// that differ in a label left out add up), and prometheus_emit_stream_label
+// splits litellm_proxy_total_requests_metric by stream.
+func TestPrometheusMetricsConfig(t *testing.T) {
+	g, prom := labelsGateway(t, `  prometheus_emit_stream_label: true
+  prometheus_metrics_config:
+    - group: client
+      metrics: [litellm_proxy_total_requests_metric]
+      include_labels: [requested_model, status_code, stream]
+    - group: deployments
+      metrics: [litellm_deployment_state]
+`)
+	client := openai.NewClient(option.WithBaseURL(g.URL+"/v1"), option.WithAPIKey(master), option.WithMaxRetries(0),
+		option.WithRequestTimeout(30*time.Second))
+	ctx := context.Background()
+	msgs := []openai.ChatCompletionMessageParamUnion{openai.UserMessage("filter me")}
+	for i := range 2 {
+		// Different end users: the series add up once end_user is left out.
+		if _, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "good", Messages: msgs,
+			User: openai.String(fmt.Sprint("user-", i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stream := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "good", Messages: msgs})
+	for stream.Next() {
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "bad", Messages: msgs}); err == nil {
+		t.Fatal("bad: no error")
+	}
+	promAgrees(t, prom, map[string]float64{
+		`sum(litellm_proxy_total_requests_metric_total{stream="False",status_code="200",requested_model="good"})`:                                                                 2,
+		`sum(litellm_proxy_total_requests_metric_total{stream="True",status_code="200"})`:                                                                                         1,
+		`sum(litellm_proxy_total_requests_metric_total{stream="False",status_code="500",requested_model="bad"})`:                                                                  1,
+		`count(litellm_proxy_total_requests_metric_total)`:                                                                                                                        3,
+		`count(litellm_proxy_total_requests_metric_total{end_user!=""} or litellm_proxy_total_requests_metric_total{hashed_api_key!=""})`:                                         0,
+		`max(litellm_deployment_state{model_id="bad-deployment"})`:                                                                                                                1,
+		`count({__name__=~"litellm_spend_metric_total|litellm_input_tokens_metric_total|litellm_deployment_success_responses_total|litellm_request_total_latency_metric_count"})`: 0,
+		`count(llmgate_metrics_events_dropped_total)`:                                                                                                                             1, // llmgate's own metrics are not LiteLLM's to filter
+	})
 }

@@ -130,8 +130,8 @@ func NewStateFromModel(cfg *config.Config, m *model.Model, st store.Store, versi
 	s.needTokens, s.trackUsage, s.trackEnd = m.Track.Tokens, m.Track.Usage, m.Track.End
 	s.countCalls, s.mockTimeouts = m.Track.Calls, m.Track.MockTimeouts
 	s.userAgentTags = !cfg.LiteLLM.DisableUserAgentTags
-	s.metricTags = len(cfg.LiteLLM.PrometheusLabels.TagLabels) > 0
-	s.metricMetadata = cfg.LiteLLM.PrometheusLabels.MetadataLabels
+	s.metricTags = len(cfg.LiteLLM.PrometheusTuning.TagLabels) > 0
+	s.metricMetadata = cfg.LiteLLM.PrometheusTuning.MetadataLabels
 	s.rules = keys.NewRequestRules(cfg.General.EnforceUserParam, cfg.General.EnforcedParams)
 	s.ips = newIPRule(cfg.General)
 	return s

@@ -229,15 +229,18 @@ func (g *Gateway) ensureMetrics(cfg *config.Config) {
 	}}
 	// custom_prometheus_metadata_labels and custom_prometheus_tags (D91):
 	// the key's metadata and tags read from the key table off the path.
-	for _, l := range cfg.LiteLLM.PrometheusLabels.MetadataLabels {
+	for _, l := range cfg.LiteLLM.PrometheusTuning.MetadataLabels {
 		o.MetadataLabels = append(o.MetadataLabels, metrics.Label{Name: l.Name, Path: l.Path})
 	}
-	for _, l := range cfg.LiteLLM.PrometheusLabels.TagLabels {
+	for _, l := range cfg.LiteLLM.PrometheusTuning.TagLabels {
 		o.TagLabels = append(o.TagLabels, metrics.Label{Name: l.Name, Tag: l.Source})
 	}
 	if g.keys != nil {
 		o.RequestTags, o.KeyMetadata = g.keys.RequestTags, g.keys.KeyMetadata
 	}
+	// prometheus_metrics_config and prometheus_emit_stream_label (D91).
+	pt := &cfg.LiteLLM.PrometheusTuning
+	o.Enabled, o.IncludeLabels, o.EmitStreamLabel = pt.Enabled(), pt.IncludeLabels(), pt.EmitStreamLabel
 	g.metrics = metrics.New(o)
 	bus.Register(metricsSink, 0, g.metrics.Sink())
 	g.registerCallbackMetrics()

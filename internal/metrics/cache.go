@@ -36,7 +36,7 @@ func identity(t *outcome.Try, extra []string) string {
 	var b strings.Builder
 	b.Grow(256)
 	for _, s := range []string{t.ModelGroup, t.Model, t.DeploymentID, t.APIBase, t.Provider, t.KeyHash, t.KeyAlias, t.TeamID,
-		t.EndUser, t.UserID, t.RequestedModel, t.Route} {
+		t.EndUser, t.UserID, t.RequestedModel, t.Route, streamLabel(t.Stream)} {
 		b.WriteString(s)
 		b.WriteByte(0)
 	}
@@ -67,7 +67,7 @@ func (m *Metrics) observeSuccess(t *outcome.Try, extra []string) {
 	c.apiLatency.Observe(t.Latency.Seconds())
 	if t.Stream && t.TimeToFirstToken > 0 {
 		if c.ttft == nil { // With makes the series: only when observed, as Observe
-			c.ttft = m.ttft.With(pick(c.user, m.ln.apiLatency))
+			c.ttft = m.ttft.With(pick(c.user, m.ln.ttft))
 		}
 		c.ttft.Observe(t.TimeToFirstToken.Seconds())
 	}
@@ -101,16 +101,16 @@ func (m *Metrics) observeSuccess(t *outcome.Try, extra []string) {
 // resolves each series once.
 func (m *Metrics) resolveSuccess(t *outcome.Try, extra []string) *successChildren {
 	dep := m.withExtra(deploymentLabelValues(t), extra)
-	state := prometheus.Labels{"litellm_model_name": t.Model, "model_id": t.DeploymentID, "api_base": t.APIBase, "api_provider": t.Provider}
 	rem := m.withExtra(remainingLabelValues(t), extra)
-	user := m.withExtra(userLabels(t), extra)
+	user := m.withExtra(m.userLabels(t), extra)
 	user["status_code"] = "200"
 	ln := &m.ln
-	tok := pick(user, ln.token)
 	return &successChildren{dep: dep, user: user,
-		depTotal: m.depTotal.With(dep), depSuccess: m.depSuccess.With(dep), depState: m.depState.With(state),
-		apiLatency: m.apiLatency.With(pick(user, ln.apiLatency)), overhead: m.overhead.With(rem),
-		totalRequests: m.totalRequests.With(pick(user, ln.totalRequests)), requests: m.requests.With(pick(user, ln.spend)),
-		inputTokens: m.inputTokens.With(tok), outputTokens: m.outputTokens.With(tok), totalTokens: m.totalTokens.With(tok),
+		depTotal: m.depTotal.With(pick(dep, ln.depTotal)), depSuccess: m.depSuccess.With(pick(dep, ln.depSuccess)),
+		depState:   m.depState.With(pick(stateLabelValues(t), ln.depState)),
+		apiLatency: m.apiLatency.With(pick(user, ln.apiLatency)), overhead: m.overhead.With(pick(rem, ln.overhead)),
+		totalRequests: m.totalRequests.With(pick(user, ln.totalRequests)), requests: m.requests.With(pick(user, ln.requests)),
+		inputTokens: m.inputTokens.With(pick(user, ln.inputTokens)), outputTokens: m.outputTokens.With(pick(user, ln.outputTokens)),
+		totalTokens: m.totalTokens.With(pick(user, ln.totalTokens)),
 	}
 }

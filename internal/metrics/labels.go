@@ -47,6 +47,16 @@ type Options struct {
 	RequestTags func(*outcome.Try) []string
 	// KeyMetadata is a key's metadata by its hash (read only); nil: none.
 	KeyMetadata func(keyHash string) map[string]any
+	// Enabled are the LiteLLM metrics served (prometheus_metrics_config's
+	// metrics; nil: all); IncludeLabels the labels a metric keeps, by
+	// LiteLLM's metric name (absent: all of its labels).
+	Enabled       map[string]bool
+	IncludeLabels map[string][]string
+	// EmitStreamLabel: prometheus_emit_stream_label.
+	EmitStreamLabel bool
+	// NoEndUser: end_user left empty (disable_end_user_cost_tracking or
+	// disable_end_user_cost_tracking_prometheus_only).
+	NoEndUser bool
 }
 
 // Bounds of the metadata labels' values, which the client writes.

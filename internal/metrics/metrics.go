@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,29 +13,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 
+	mn "github.com/llmgate/llmgate/internal/metricnames"
 	"github.com/llmgate/llmgate/internal/outcome"
 )
 
 // LatencyBuckets are LiteLLM's LATENCY_BUCKETS in seconds (+Inf implied).
 var LatencyBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 420, 600}
-
-// Label sets, as LiteLLM's PrometheusMetricLabels name them.
-var (
-	// Per client request.
-	totalRequestsLabels  = []string{"end_user", "hashed_api_key", "api_key_alias", "requested_model", "team", "team_alias", "user", "status_code", "user_email", "route", "client_ip", "user_agent", "model_id", "org_id", "org_alias"}
-	failedRequestsLabels = []string{"end_user", "hashed_api_key", "api_key_alias", "requested_model", "team", "team_alias", "user", "user_email", "exception_status", "exception_class", "route", "client_ip", "user_agent", "model_id", "org_id", "org_alias"}
-	totalLatencyLabels   = []string{"end_user", "hashed_api_key", "api_key_alias", "requested_model", "team", "team_alias", "user", "model", "model_id", "org_id", "org_alias"}
-	apiLatencyLabels     = []string{"model", "hashed_api_key", "api_key_alias", "team", "team_alias", "requested_model", "end_user", "user", "model_id", "org_id", "org_alias"}
-	tokenLabels          = []string{"end_user", "hashed_api_key", "api_key_alias", "model", "team", "team_alias", "user", "user_email", "requested_model", "model_id", "org_id", "org_alias"}
-	spendLabels          = []string{"end_user", "hashed_api_key", "api_key_alias", "model", "team", "team_alias", "user", "user_email", "client_ip", "user_agent", "model_id", "api_provider", "org_id", "org_alias"}
-	// Per deployment.
-	deploymentLabels     = []string{"requested_model", "litellm_model_name", "model_id", "api_base", "api_provider", "hashed_api_key", "api_key_alias", "team", "team_alias", "client_ip", "user_agent"}
-	deploymentFailLabels = []string{"requested_model", "litellm_model_name", "model_id", "api_base", "api_provider", "exception_status", "exception_class", "hashed_api_key", "api_key_alias", "team", "team_alias", "client_ip", "user_agent"}
-	deploymentStateLabel = []string{"litellm_model_name", "model_id", "api_base", "api_provider"}
-	cooledDownLabels     = []string{"litellm_model_name", "model_id", "api_base", "api_provider", "exception_status"}
-	perTokenLabels       = []string{"litellm_model_name", "model_id", "api_base", "api_provider", "hashed_api_key", "api_key_alias", "team", "team_alias"}
-	remainingLabels      = []string{"model_group", "api_provider", "api_base", "litellm_model_name", "hashed_api_key", "api_key_alias", "model_id"}
-)
 
 // Deployment states of litellm_deployment_state.
 const (
@@ -58,8 +42,10 @@ type Metrics struct {
 
 	// ln are the label names of the metrics a try feeds: LiteLLM's, then
 	// the custom labels (labels.go).
-	ln     labelSets
-	custom *custom
+	ln           labelSets
+	custom       *custom
+	noEndUser    bool
+	budgetFilter budgetFilter
 
 	extraMu sync.Mutex
 	extra   []prometheus.Gatherer // served after the registry (Envoy's stats)
@@ -72,14 +58,18 @@ type Metrics struct {
 	noCache bool
 }
 
-// labelSets are the label names of the metrics a try feeds.
+// labelSets are the label names of each metric a try feeds: LiteLLM's, the
+// custom labels (labels.go), "stream" (prometheus_emit_stream_label), kept
+// as prometheus_metrics_config's include_labels says.
 type labelSets struct {
-	totalRequests, failedRequests, totalLatency, apiLatency, token, spend []string
-	deployment, deploymentFail, perToken, remaining                       []string
+	totalRequests, failedRequests, requests, spend, inputTokens, outputTokens, totalTokens []string
+	totalLatency, apiLatency, ttft, overhead, perToken                                     []string
+	depSuccess, depFailure, depTotal, depCooledDown, depState, remainingRequests           []string
+	remainingTokens                                                                        []string
 }
 
 // New builds the metrics (Options: the latency buckets, the dropped events'
-// count, the custom labels).
+// count, the custom labels, the metrics and labels served).
 func New(o Options) *Metrics {
 	buckets, dropped := o.Buckets, o.Dropped
 	if len(buckets) == 0 {
@@ -87,47 +77,79 @@ func New(o Options) *Metrics {
 	}
 	m := &Metrics{reg: prometheus.NewRegistry(), now: time.Now, cooldown: map[string]time.Time{}, success: map[string]*successChildren{}}
 	m.custom = newCustom(o)
-	with := func(l []string) []string { return append(l[:len(l):len(l)], m.custom.names...) }
-	m.ln = labelSets{totalRequests: with(totalRequestsLabels), failedRequests: with(failedRequestsLabels), totalLatency: with(totalLatencyLabels),
-		apiLatency: with(apiLatencyLabels), token: with(tokenLabels), spend: with(spendLabels), deployment: with(deploymentLabels),
-		deploymentFail: with(deploymentFailLabels), perToken: with(perTokenLabels), remaining: with(remainingLabels)}
+	m.noEndUser = o.NoEndUser
+	// labels are a metric's label names (LiteLLM's PrometheusMetricLabels.get_labels,
+	// then its label_filters); custom: the metric carries the custom labels.
+	labels := func(name string, custom bool) []string {
+		def := mn.Served[name]
+		l := def[:len(def):len(def)]
+		if custom {
+			l = append(l, m.custom.names...)
+		}
+		if name == mn.TotalRequestsMetric && o.EmitStreamLabel {
+			l = append(l, "stream")
+		}
+		if keep, ok := o.IncludeLabels[name]; ok {
+			l = slices.DeleteFunc(slices.Clone(l), func(s string) bool { return !slices.Contains(keep, s) })
+		}
+		return l
+	}
+	m.ln = labelSets{totalRequests: labels(mn.TotalRequestsMetric, true), failedRequests: labels("litellm_proxy_failed_requests_metric", true),
+		requests: labels("litellm_requests_metric", true), spend: labels("litellm_spend_metric", true),
+		inputTokens: labels("litellm_input_tokens_metric", true), outputTokens: labels("litellm_output_tokens_metric", true),
+		totalTokens: labels("litellm_total_tokens_metric", true), totalLatency: labels("litellm_request_total_latency_metric", true),
+		apiLatency: labels("litellm_llm_api_latency_metric", true), ttft: labels("litellm_llm_api_time_to_first_token_metric", true),
+		overhead: labels("litellm_overhead_latency_metric", true), perToken: labels("litellm_deployment_latency_per_output_token", true),
+		depSuccess: labels("litellm_deployment_success_responses", true), depFailure: labels("litellm_deployment_failure_responses", true),
+		depTotal: labels("litellm_deployment_total_requests", true), depCooledDown: labels("litellm_deployment_cooled_down", false),
+		depState: labels("litellm_deployment_state", false), remainingRequests: labels("litellm_remaining_requests_metric", true),
+		remainingTokens: labels("litellm_remaining_tokens_metric", true)}
 	ln := m.ln
+	// register serves a metric unless prometheus_metrics_config leaves it
+	// out (LiteLLM's NoOpMetric): a metric not served is still recorded,
+	// unseen.
+	register := func(name string, c prometheus.Collector) {
+		if o.Enabled == nil || o.Enabled[name] {
+			m.reg.MustRegister(c)
+		}
+	}
 	// Counters carry the _total suffix that LiteLLM's Python client adds
 	// when it exposes them, so that queries and dashboards carry over.
 	counter := func(name, help string, labels []string) *prometheus.CounterVec {
-		c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
-		m.reg.MustRegister(c)
+		c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name + "_total", Help: help}, labels)
+		register(name, c)
 		return c
 	}
 	gauge := func(name, help string, labels []string) *prometheus.GaugeVec {
 		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
-		m.reg.MustRegister(g)
+		register(name, g)
 		return g
 	}
 	histogram := func(name, help string, labels []string, b []float64) *prometheus.HistogramVec {
 		h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: b}, labels)
-		m.reg.MustRegister(h)
+		register(name, h)
 		return h
 	}
-	m.totalRequests = counter("litellm_proxy_total_requests_metric_total", "Total number of requests made to the proxy server - track number of client side requests", ln.totalRequests)
-	m.failedRequests = counter("litellm_proxy_failed_requests_metric_total", "Total number of failed responses from proxy - the client did not get a success response from litellm proxy", ln.failedRequests)
-	m.requests = counter("litellm_requests_metric_total", "deprecated - use litellm_proxy_total_requests_metric. Total number of LLM calls to litellm - track total per API Key, team, user", ln.spend)
-	m.inputTokens = counter("litellm_input_tokens_metric_total", "Total number of input tokens from LLM requests", ln.token)
-	m.outputTokens = counter("litellm_output_tokens_metric_total", "Total number of output tokens from LLM requests", ln.token)
-	m.totalTokens = counter("litellm_total_tokens_metric_total", "Total number of input + output tokens from LLM requests", ln.token)
-	m.spend = counter("litellm_spend_metric_total", "Total spend on LLM requests", ln.spend)
+	m.totalRequests = counter(mn.TotalRequestsMetric, "Total number of requests made to the proxy server - track number of client side requests", ln.totalRequests)
+	m.failedRequests = counter("litellm_proxy_failed_requests_metric", "Total number of failed responses from proxy - the client did not get a success response from litellm proxy", ln.failedRequests)
+	m.requests = counter("litellm_requests_metric", "deprecated - use litellm_proxy_total_requests_metric. Total number of LLM calls to litellm - track total per API Key, team, user", ln.requests)
+	m.inputTokens = counter("litellm_input_tokens_metric", "Total number of input tokens from LLM requests", ln.inputTokens)
+	m.outputTokens = counter("litellm_output_tokens_metric", "Total number of output tokens from LLM requests", ln.outputTokens)
+	m.totalTokens = counter("litellm_total_tokens_metric", "Total number of input + output tokens from LLM requests", ln.totalTokens)
+	m.spend = counter("litellm_spend_metric", "Total spend on LLM requests", ln.spend)
 	m.totalLatency = histogram("litellm_request_total_latency_metric", "Total latency (seconds) for a request to LiteLLM", ln.totalLatency, buckets)
 	m.apiLatency = histogram("litellm_llm_api_latency_metric", "Total latency (seconds) for a models LLM API call", ln.apiLatency, buckets)
-	m.ttft = histogram("litellm_llm_api_time_to_first_token_metric", "Time to first token for a models LLM API call", ln.apiLatency, buckets)
-	m.overhead = histogram("litellm_overhead_latency_metric", "Latency overhead (seconds) added by the gateway's processing", ln.remaining, buckets)
+	m.ttft = histogram("litellm_llm_api_time_to_first_token_metric", "Time to first token for a models LLM API call", ln.ttft, buckets)
+	m.overhead = histogram("litellm_overhead_latency_metric", "Latency overhead (seconds) added by the gateway's processing", ln.overhead, buckets)
 	m.perOutputToken = histogram("litellm_deployment_latency_per_output_token", "LLM Deployment Analytics - Latency per output token", ln.perToken, prometheus.DefBuckets)
-	m.depSuccess = counter("litellm_deployment_success_responses_total", "LLM Deployment Analytics - Total number of successful LLM API calls via litellm", ln.deployment)
-	m.depFailure = counter("litellm_deployment_failure_responses_total", "LLM Deployment Analytics - Total number of failed LLM API calls for a specific LLM deploymeny. exception_status is the status of the exception from the llm api", ln.deploymentFail)
-	m.depTotal = counter("litellm_deployment_total_requests_total", "LLM Deployment Analytics - Total number of LLM API calls via litellm - success + failure", ln.deployment)
-	m.depCooledDown = counter("litellm_deployment_cooled_down_total", "LLM Deployment Analytics - Number of times a deployment has been cooled down by LiteLLM load balancing logic. exception_status is the status of the exception that caused the deployment to be cooled down", cooledDownLabels)
-	m.depState = gauge("litellm_deployment_state", "LLM Deployment Analytics - The state of the deployment: 0 = healthy, 1 = partial outage, 2 = complete outage", deploymentStateLabel)
-	m.remainingRequests = gauge("litellm_remaining_requests_metric", "LLM Deployment Analytics - remaining requests for model, returned from LLM API Provider", ln.remaining)
-	m.remainingTokens = gauge("litellm_remaining_tokens_metric", "remaining tokens for model, returned from LLM API Provider", ln.remaining)
+	m.depSuccess = counter("litellm_deployment_success_responses", "LLM Deployment Analytics - Total number of successful LLM API calls via litellm", ln.depSuccess)
+	m.depFailure = counter("litellm_deployment_failure_responses", "LLM Deployment Analytics - Total number of failed LLM API calls for a specific LLM deploymeny. exception_status is the status of the exception from the llm api", ln.depFailure)
+	m.depTotal = counter("litellm_deployment_total_requests", "LLM Deployment Analytics - Total number of LLM API calls via litellm - success + failure", ln.depTotal)
+	m.depCooledDown = counter("litellm_deployment_cooled_down", "LLM Deployment Analytics - Number of times a deployment has been cooled down by LiteLLM load balancing logic. exception_status is the status of the exception that caused the deployment to be cooled down", ln.depCooledDown)
+	m.depState = gauge("litellm_deployment_state", "LLM Deployment Analytics - The state of the deployment: 0 = healthy, 1 = partial outage, 2 = complete outage", ln.depState)
+	m.remainingRequests = gauge("litellm_remaining_requests_metric", "LLM Deployment Analytics - remaining requests for model, returned from LLM API Provider", ln.remainingRequests)
+	m.remainingTokens = gauge("litellm_remaining_tokens_metric", "remaining tokens for model, returned from LLM API Provider", ln.remainingTokens)
+	m.budgetFilter = budgetFilter{enabled: o.Enabled, include: o.IncludeLabels}
 	if dropped != nil {
 		m.dropped = prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "llmgate_metrics_events_dropped_total",
 			Help: "Outcome events the metrics sink lost because its queue was full (the request path never waits for metrics)"}, dropped)
@@ -201,36 +223,33 @@ func (m *Metrics) Observe(t outcome.Try) {
 	class := exceptionClass(&t)
 	// The deployment's view: every try.
 	dep := m.withExtra(deploymentLabelValues(&t), extra)
-	m.depTotal.With(dep).Inc()
-	state := prometheus.Labels{"litellm_model_name": t.Model, "model_id": t.DeploymentID, "api_base": t.APIBase, "api_provider": t.Provider}
+	ln := &m.ln
+	m.depTotal.With(pick(dep, ln.depTotal)).Inc()
+	state := stateLabelValues(&t)
 	if failed {
-		fl := prometheus.Labels{"exception_status": status, "exception_class": class}
-		for k, v := range dep {
-			fl[k] = v
-		}
-		m.depFailure.With(fl).Inc()
-		m.depState.With(state).Set(statePartialOutage)
+		dep["exception_status"], dep["exception_class"] = status, class
+		m.depFailure.With(pick(dep, ln.depFailure)).Inc()
+		m.depState.With(pick(state, ln.depState)).Set(statePartialOutage)
 	} else {
-		m.depSuccess.With(dep).Inc()
-		m.depState.With(state).Set(stateHealthy)
+		m.depSuccess.With(pick(dep, ln.depSuccess)).Inc()
+		m.depState.With(pick(state, ln.depState)).Set(stateHealthy)
 	}
 	m.cooldownEvent(&t, state, status)
 	rem := m.withExtra(remainingLabelValues(&t), extra)
 	if t.HasRemainingRequests {
-		m.remainingRequests.With(rem).Set(float64(t.RemainingRequests))
+		m.remainingRequests.With(pick(rem, ln.remainingRequests)).Set(float64(t.RemainingRequests))
 	}
 	if t.HasRemainingTokens {
-		m.remainingTokens.With(rem).Set(float64(t.RemainingTokens))
+		m.remainingTokens.With(pick(rem, ln.remainingTokens)).Set(float64(t.RemainingTokens))
 	}
-	user := m.withExtra(userLabels(&t), extra)
-	ln := &m.ln
+	user := m.withExtra(m.userLabels(&t), extra)
 	if !failed {
 		// LiteLLM records these on success (its success callback).
 		m.apiLatency.With(pick(user, ln.apiLatency)).Observe(t.Latency.Seconds())
 		if t.Stream && t.TimeToFirstToken > 0 {
-			m.ttft.With(pick(user, ln.apiLatency)).Observe(t.TimeToFirstToken.Seconds())
+			m.ttft.With(pick(user, ln.ttft)).Observe(t.TimeToFirstToken.Seconds())
 		}
-		m.overhead.With(rem).Observe(t.Overhead.Seconds())
+		m.overhead.With(pick(rem, ln.overhead)).Observe(t.Overhead.Seconds())
 		if t.CompletionTokens > 0 {
 			m.perOutputToken.With(pick(dep, ln.perToken)).Observe(t.Latency.Seconds() / float64(t.CompletionTokens))
 		}
@@ -248,11 +267,10 @@ func (m *Metrics) Observe(t outcome.Try) {
 		return
 	}
 	m.totalRequests.With(pick(user, ln.totalRequests)).Inc()
-	m.requests.With(pick(user, ln.spend)).Inc()
-	tok := pick(user, ln.token)
-	m.inputTokens.With(tok).Add(float64(t.PromptTokens))
-	m.outputTokens.With(tok).Add(float64(t.CompletionTokens))
-	m.totalTokens.With(tok).Add(float64(t.TotalTokens))
+	m.requests.With(pick(user, ln.requests)).Inc()
+	m.inputTokens.With(pick(user, ln.inputTokens)).Add(float64(t.PromptTokens))
+	m.outputTokens.With(pick(user, ln.outputTokens)).Add(float64(t.CompletionTokens))
+	m.totalTokens.With(pick(user, ln.totalTokens)).Add(float64(t.TotalTokens))
 	if t.CostKnown {
 		m.spend.With(pick(user, ln.spend)).Add(t.Cost)
 	}
@@ -266,6 +284,11 @@ func deploymentLabelValues(t *outcome.Try) prometheus.Labels {
 	return prometheus.Labels{"requested_model": t.ModelGroup, "litellm_model_name": t.Model, "model_id": t.DeploymentID,
 		"api_base": t.APIBase, "api_provider": t.Provider, "hashed_api_key": t.KeyHash, "api_key_alias": t.KeyAlias,
 		"team": t.TeamID, "team_alias": "", "client_ip": "", "user_agent": ""}
+}
+
+// stateLabelValues are the deployment state's and cooldowns' label values.
+func stateLabelValues(t *outcome.Try) prometheus.Labels {
+	return prometheus.Labels{"litellm_model_name": t.Model, "model_id": t.DeploymentID, "api_base": t.APIBase, "api_provider": t.Provider}
 }
 
 // remainingLabelValues are the overhead and remaining-limit series' label values.
@@ -288,7 +311,7 @@ func (m *Metrics) cooldownEvent(t *outcome.Try, state prometheus.Labels, status 
 	if t.CooldownUntil.IsZero() || !t.CooldownUntil.After(m.now()) {
 		return
 	}
-	m.depState.With(state).Set(stateOutage)
+	m.depState.With(pick(state, m.ln.depState)).Set(stateOutage)
 	m.mu.Lock()
 	prev := m.cooldown[t.DeploymentID]
 	m.cooldown[t.DeploymentID] = t.CooldownUntil
@@ -296,16 +319,38 @@ func (m *Metrics) cooldownEvent(t *outcome.Try, state prometheus.Labels, status 
 	if prev.Equal(t.CooldownUntil) || prev.After(m.now()) {
 		return // the same cooldown, already counted
 	}
-	m.depCooledDown.With(prometheus.Labels{"litellm_model_name": t.Model, "model_id": t.DeploymentID,
-		"api_base": t.APIBase, "api_provider": t.Provider, "exception_status": status}).Inc()
+	cl := stateLabelValues(t)
+	cl["exception_status"] = status
+	m.depCooledDown.With(pick(cl, m.ln.depCooledDown)).Inc()
 }
 
 // userLabels are the label values of the client-side series.
-func userLabels(t *outcome.Try) map[string]string {
-	return map[string]string{"end_user": t.EndUser, "hashed_api_key": t.KeyHash, "api_key_alias": t.KeyAlias,
+// end_user is "" with disable_end_user_cost_tracking(_prometheus_only);
+// stream is prometheus_emit_stream_label's ("True"/"False", as Python
+// writes the payload's bool).
+func (m *Metrics) userLabels(t *outcome.Try) map[string]string {
+	return map[string]string{"end_user": m.endUser(t), "hashed_api_key": t.KeyHash, "api_key_alias": t.KeyAlias,
 		"team": t.TeamID, "team_alias": "", "user": t.UserID, "user_email": "", "org_id": "", "org_alias": "",
 		"requested_model": t.RequestedModel, "model": t.Model, "model_id": t.DeploymentID, "route": t.Route,
-		"client_ip": "", "user_agent": "", "api_provider": t.Provider}
+		"client_ip": "", "user_agent": "", "api_provider": t.Provider, "stream": streamLabel(t.Stream)}
+}
+
+// endUser is the end_user label's value: the request's "user", or ""
+// when LiteLLM's get_end_user_id_for_cost_tracking(service_type="prometheus")
+// answers None (disable_end_user_cost_tracking or
+// disable_end_user_cost_tracking_prometheus_only).
+func (m *Metrics) endUser(t *outcome.Try) string {
+	if m.noEndUser {
+		return ""
+	}
+	return t.EndUser
+}
+
+func streamLabel(stream bool) string {
+	if stream {
+		return "True"
+	}
+	return "False"
 }
 
 func pick(from map[string]string, names []string) prometheus.Labels {
@@ -327,9 +372,9 @@ func (m *Metrics) observeRefused(t *outcome.Try) {
 		return
 	}
 	status := strconv.Itoa(t.Status)
-	user := m.withExtra(map[string]string{"end_user": t.EndUser, "hashed_api_key": t.KeyHash, "api_key_alias": t.KeyAlias,
+	user := m.withExtra(map[string]string{"end_user": m.endUser(t), "hashed_api_key": t.KeyHash, "api_key_alias": t.KeyAlias,
 		"team": t.TeamID, "user": t.UserID, "requested_model": t.RequestedModel, "route": t.Route,
-		"status_code": status, "exception_status": status, "exception_class": t.ErrorClass}, m.custom.values(t))
+		"status_code": status, "exception_status": status, "exception_class": t.ErrorClass, "stream": streamLabel(t.Stream)}, m.custom.values(t))
 	m.failedRequests.With(pick(user, m.ln.failedRequests)).Inc()
 	m.totalRequests.With(pick(user, m.ln.totalRequests)).Inc()
 }
