@@ -13,7 +13,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/contract"
@@ -79,18 +78,18 @@ func (s *Server) EndAccessLogs() {
 // drain can end the stream while Recv waits. Each message is kept as raw
 // bytes (the unknown fields of an Empty) and read field by field
 // (alswire.go); the stream's error ends the reading.
-func receiveRaw(ss grpc.ServerStream) (<-chan []byte, <-chan error) {
+func receiveRaw(ss grpc.ServerStream, raw bool) (<-chan []byte, <-chan error) {
 	msgs := make(chan []byte, 16)
 	errc := make(chan error, 1)
 	go func() {
 		for {
-			var raw emptypb.Empty
-			if err := ss.RecvMsg(&raw); err != nil {
+			b, err := recvBytes(ss, raw)
+			if err != nil {
 				errc <- err
 				return
 			}
 			select {
-			case msgs <- raw.ProtoReflect().GetUnknown():
+			case msgs <- b:
 			case <-ss.Context().Done():
 				return
 			}
@@ -105,7 +104,7 @@ const sweepEvery = 250 * time.Millisecond
 // StreamAccessLogs serves one logger stream of one Envoy worker.
 func (a *accessLogService) StreamAccessLogs(stream alsv3.AccessLogService_StreamAccessLogsServer) error {
 	end := a.s.accessLogs.done()
-	msgs, errc := receiveRaw(stream)
+	msgs, errc := receiveRaw(stream, false)
 	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
 	for {

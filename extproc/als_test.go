@@ -196,7 +196,7 @@ func alsClient(t *testing.T, s *Server) alsv3.AccessLogService_StreamAccessLogsC
 
 // plannedContext runs the request filter on the bench request and returns
 // its llmgate.ctx metadata and the plan's clusters.
-func plannedContext(t *testing.T, s *Server) (*structpb.Struct, []string) {
+func plannedContext(t testing.TB, s *Server) (*structpb.Struct, []string) {
 	t.Helper()
 	rf := requestFilterStream()
 	if err := s.Process(rf); err != nil {

@@ -11,7 +11,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/llmgate/llmgate/internal/keys"
 )
@@ -139,7 +138,8 @@ var ackEvery = 100 * time.Millisecond
 // moduleStream serves one outbox's stream.
 func (a *accessLogService) moduleStream(ss grpc.ServerStream) error {
 	end := a.s.accessLogs.done()
-	msgs, errc := receiveRaw(ss)
+	raw := rawStream(ss.Context())
+	msgs, errc := receiveRaw(ss, raw)
 	var (
 		pend  []*moduleMsg
 		acked uint64
@@ -161,9 +161,7 @@ func (a *accessLogService) moduleStream(ss grpc.ServerStream) error {
 			return nil
 		}
 		out = protowire.AppendVarint(protowire.AppendTag(out[:0], wireAckSeq, protowire.VarintType), acked)
-		var m emptypb.Empty
-		m.ProtoReflect().SetUnknown(out)
-		if err := ss.SendMsg(&m); err != nil {
+		if err := sendBytes(ss, raw, out); err != nil {
 			return err
 		}
 		sent = acked

@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 // Outbox is the module's side of the outcome stream (alsmodule.go,
@@ -260,9 +259,7 @@ func (b *Outbox) ship(ctx context.Context) {
 				wire = protowire.AppendVarint(protowire.AppendTag(wire, wireOutboxDropped, protowire.VarintType), d)
 			}
 			wire = protowire.AppendVarint(protowire.AppendTag(wire, wireOutboxID, protowire.VarintType), b.id)
-			var m emptypb.Empty
-			m.ProtoReflect().SetUnknown(wire)
-			if err := st.st.SendMsg(&m); err != nil {
+			if err := sendBytes(st.st, true, wire); err != nil {
 				b.logf(fmt.Sprintf("llmgate module: outcome stream ended: %v (%d records held, sent again on the next stream)", err, len(ends)))
 				st.close()
 				st, retry = nil, time.Now().Add(backoff)
@@ -282,7 +279,7 @@ func (b *Outbox) open() (*outStream, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := conn.NewStream(ctx, &ModuleOutcomesStream, ModuleOutcomesMethod)
+	st, err := conn.NewStream(ctx, &ModuleOutcomesStream, ModuleOutcomesMethod, grpc.CallContentSubtype(rawCodecName))
 	if err != nil {
 		cancel()
 		_ = conn.Close()
@@ -291,12 +288,12 @@ func (b *Outbox) open() (*outStream, error) {
 	s := &outStream{conn: conn, st: st, cancel: cancel}
 	go func() {
 		for {
-			var m emptypb.Empty
-			if err := st.RecvMsg(&m); err != nil {
+			b, err := recvBytes(st, true)
+			if err != nil {
 				s.broken.Store(true)
 				return
 			}
-			_ = wireFields(m.ProtoReflect().GetUnknown(), func(num protowire.Number, typ protowire.Type, _ []byte, x uint64) error {
+			_ = wireFields(b, func(num protowire.Number, typ protowire.Type, _ []byte, x uint64) error {
 				if num == wireAckSeq && typ == protowire.VarintType && x > s.acked.Load() {
 					s.acked.Store(x)
 				}

@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/types/known/emptypb"
 
@@ -27,6 +28,8 @@ type outboxGateway struct {
 	seen map[string]int
 	// block, held, stops the spend sink before its next event.
 	block sync.Mutex
+	// contentTypes of the outcome streams opened, in order.
+	contentTypes []string
 }
 
 func startOutboxGateway(t *testing.T, sock string) *outboxGateway {
@@ -44,7 +47,14 @@ func startOutboxGateway(t *testing.T, sock string) *outboxGateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	og.g = grpc.NewServer()
+	og.g = grpc.NewServer(grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		if info.FullMethod == ModuleOutcomesMethod {
+			og.mu.Lock()
+			og.contentTypes = append(og.contentTypes, metadata.ValueFromIncomingContext(ss.Context(), "content-type")...)
+			og.mu.Unlock()
+		}
+		return h(srv, ss)
+	}))
 	s.Register(og.g)
 	go func() { _ = og.g.Serve(l) }()
 	t.Cleanup(og.g.Stop)
@@ -366,5 +376,36 @@ func TestModuleAcksCoalesced(t *testing.T) {
 	mu.Unlock()
 	if idle != 0 {
 		t.Errorf("%d acknowledgements on an idle stream with nothing to acknowledge", idle)
+	}
+}
+
+// The module ships its records as their bytes (D88): its outcome stream is
+// opened with the raw codec, and every record reaches the spend sink once
+// and is acknowledged. (An earlier module's stream, proto-coded, is served
+// too: TestModuleAcksCoalesced's client opens it so.)
+func TestModuleOutboxRawCodec(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "gw.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a := startOutboxGateway(t, sock)
+	b := newOutbox(sock, func(string) {}, OutboxMax, 5*time.Millisecond)
+	go b.ship(ctx)
+	const n = 50
+	recs, ids := moduleRecords(t, a.s, n, 0)
+	for _, r := range recs {
+		b.Put(r)
+	}
+	waitFor(t, "every record acknowledged", func() bool { return b.held.Load() == 0 })
+	seen := a.count()
+	for _, id := range ids {
+		if seen[id] != 1 {
+			t.Errorf("record %s reached the spend sink %d times, want once", id, seen[id])
+		}
+	}
+	a.mu.Lock()
+	cts := a.contentTypes
+	a.mu.Unlock()
+	if len(cts) != 1 || cts[0] != "application/grpc+"+rawCodecName {
+		t.Errorf("outcome streams opened with %q, want one with application/grpc+%s", cts, rawCodecName)
 	}
 }

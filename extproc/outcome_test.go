@@ -19,7 +19,7 @@ import (
 
 // outcomeServer is the bench config's server with a bus whose one sink
 // collects every event.
-func outcomeServer(t *testing.T) (*Server, *outcome.Bus, *[]outcome.Try) {
+func outcomeServer(t testing.TB) (*Server, *outcome.Bus, *[]outcome.Try) {
 	t.Helper()
 	cfg, err := config.Parse([]byte(benchConfig), "bench.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
