@@ -96,6 +96,10 @@ var getRoutes = map[string]bool{"info": true, "list": true, "team/info": true, "
 func (s *Service) handle(ctx context.Context, method, rawPath string, body []byte, c Caller) (int, []byte) {
 	if method == "POST" {
 		defer s.viewChanged(true) // the module's key table (D57)
+		// Its store reads and cache installs do not straddle a spend
+		// batch's commit (installMu).
+		s.installMu.RLock()
+		defer s.installMu.RUnlock()
 	}
 	name, _ := route(rawPath)
 	path, q := rawPath, url.Values{}

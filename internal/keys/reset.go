@@ -57,6 +57,10 @@ func (s *Service) resetDue(ctx context.Context) {
 func (s *Service) SetDisableResetBudget(off bool) { s.noReset.Store(off) }
 
 func (s *Service) reload(ctx context.Context, kind, id string) {
+	if kind != "budget" { // (refresh takes installMu itself)
+		s.installMu.RLock()
+		defer s.installMu.RUnlock()
+	}
 	switch kind {
 	case "key":
 		if k, err := s.o.Store.GetKey(ctx, id); err == nil {

@@ -106,9 +106,16 @@ type Service struct {
 	crossed    atomic.Int64
 	onCrossing func(Crossing)
 
-	pmu     sync.Mutex
-	pending *keystore.Spend // not yet written to the store
-	wal     *wal
+	// installMu: a store read and the cache install made from it (RLock:
+	// management POSTs, refreshes, reloads) never straddle a spend batch's
+	// commit (Lock: flush, from taking pending to the store's commit).
+	// Otherwise the install computed the stored spend without the batch
+	// plus the pending spend the batch had emptied, and the batch's spend
+	// was missing from the cache until the next refresh (D92).
+	installMu sync.RWMutex
+	pmu       sync.Mutex
+	pending   *keystore.Spend // not yet written to the store
+	wal       *wal
 	// inMemory are the batches this process sealed and has not written
 	// yet, by sealed file: a retried batch is not read back from its file.
 	inMemory map[string]sealedBatch
@@ -231,6 +238,8 @@ func (s *Service) loop() {
 // refresh reloads every record from the store; spend is the stored spend
 // plus what this process has not written yet.
 func (s *Service) refresh(ctx context.Context) error {
+	s.installMu.RLock()
+	defer s.installMu.RUnlock()
 	ks, err := s.o.Store.ListKeys(ctx)
 	if err != nil {
 		return err
@@ -324,6 +333,8 @@ func (s *Service) refresh(ctx context.Context) error {
 
 // reloadKey re-reads one key after another instance changed it.
 func (s *Service) reloadKey(token string) {
+	s.installMu.RLock()
+	defer s.installMu.RUnlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	k, err := s.o.Store.GetKey(ctx, token)

@@ -120,6 +120,7 @@ func (s *Service) recordCrossings() {
 				continue
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			s.installMu.RLock() // (see installMu)
 			k, err := s.o.Store.GetKey(ctx, c.ID)
 			if err == nil && !k.SoftBudgetCooldown {
 				k.SoftBudgetCooldown = true
@@ -128,6 +129,7 @@ func (s *Service) recordCrossings() {
 					s.changed(c.ID)
 				}
 			}
+			s.installMu.RUnlock()
 			cancel()
 			if err != nil {
 				s.log.Warn("soft budget crossing not stored; it may be reported again", "error", err.Error())

@@ -147,6 +147,8 @@ func addEvent(b *keystore.Spend, e SpendEvent, noLogs bool) {
 // batch; the store records the id in the same transaction, so a batch
 // replayed after a crash is never counted twice.
 func (s *Service) flush(ctx context.Context) error {
+	s.installMu.Lock() // no cache install from the store meanwhile
+	defer s.installMu.Unlock()
 	s.pmu.Lock()
 	var sealed []sealedBatch
 	if s.wal != nil {
