@@ -11,6 +11,30 @@ import (
 	"github.com/llmgate/llmgate/internal/fakeprovider"
 )
 
+// goodAndBadGateway starts a fake provider whose /bad paths answer status
+// with msg, and a gateway on two of its deployments: good (group gpt-x,
+// openai/gpt-4o) and bad (group badGroup, model badModel, badInfo appended
+// to its model_info), then settings (YAML after the model list) and the
+// general_settings: the master key, then general.
+func goodAndBadGateway(t *testing.T, status int, msg, badGroup, badModel, badInfo, settings, general string) (*fakeprovider.Server, *Gateway) {
+	t.Helper()
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/bad"}, Fault: fakeprovider.Fault{Status: status, ErrorMessage: msg}}); err != nil {
+		t.Fatal(err)
+	}
+	return fake, startGateway(t, fmt.Sprintf(`
+model_list:
+  - model_name: gpt-x
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/good/v1, api_key: k}
+    model_info: {id: good}
+  - model_name: %[3]s
+    litellm_params: {model: %[4]s, api_base: %[1]s/bad/v1, api_key: k}
+    model_info: {id: bad%[5]s}%[6]s
+general_settings:
+  master_key: %[2]s%[7]s
+`, fake.URL(), master, badGroup, badModel, badInfo, settings, general))
+}
+
 // TestBackgroundHealthChecks: with background_health_checks every second and
 // one deployment of a two-deployment group failing at the provider, /health
 // answers from the background run (the failing deployment unhealthy, its
@@ -18,28 +42,14 @@ import (
 // cool it down: client requests to the group are then all served by the
 // healthy deployment, the failing one receiving none of them.
 func TestBackgroundHealthChecks(t *testing.T) {
-	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/bad"}, Fault: fakeprovider.Fault{Status: 500, ErrorMessage: "bad deployment down"}}); err != nil {
-		t.Fatal(err)
-	}
-	g := startGateway(t, fmt.Sprintf(`
-model_list:
-  - model_name: gpt-x
-    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/good/v1, api_key: k}
-    model_info: {id: good}
-  - model_name: gpt-x
-    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/bad/v1, api_key: k}
-    model_info: {id: bad, health_check_timeout: 5}
+	fake, g := goodAndBadGateway(t, 500, "bad deployment down", "gpt-x", "openai/gpt-4o", ", health_check_timeout: 5", `
 router_settings:
   allowed_fails: 1
   cooldown_time: 60
 litellm_settings:
-  callbacks: ["prometheus"]
-general_settings:
-  master_key: %[2]s
+  callbacks: ["prometheus"]`, `
   background_health_checks: true
-  health_check_interval: 1
-`, fake.URL(), master))
+  health_check_interval: 1`)
 
 	type endpoint struct {
 		ID    string `json:"model_id"`

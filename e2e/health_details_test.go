@@ -2,11 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/llmgate/llmgate/internal/fakeprovider"
 )
 
 // TestHealthCheckDetailsOff (D85): with general_settings.health_check_details:
@@ -14,22 +11,8 @@ import (
 // (LiteLLM's MINIMAL_DISPLAY_PARAMS): no model group, id, api_base or error;
 // the counts stay.
 func TestHealthCheckDetailsOff(t *testing.T) {
-	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/bad"}, Fault: fakeprovider.Fault{Status: 401, ErrorMessage: "invalid api key"}}); err != nil {
-		t.Fatal(err)
-	}
-	g := startGateway(t, fmt.Sprintf(`
-model_list:
-  - model_name: gpt-x
-    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/good/v1, api_key: k}
-    model_info: {id: good}
-  - model_name: gpt-y
-    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/bad/v1, api_key: k}
-    model_info: {id: bad}
-general_settings:
-  master_key: %[2]s
-  health_check_details: false
-`, fake.URL(), master))
+	fake, g := goodAndBadGateway(t, 401, "invalid api key", "gpt-y", "openai/gpt-4o-mini", "", "", `
+  health_check_details: false`)
 	code, _, b := do(t, "GET", g.URL+"/health", master, "")
 	if code != 200 {
 		t.Fatalf("status %d: %s\n%s", code, b, g.Logs())

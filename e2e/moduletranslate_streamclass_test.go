@@ -1,14 +1,9 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
 )
 
 // TestModuleTranslatedStreamErrorClass (D71): a translated stream whose
@@ -29,24 +24,9 @@ func TestModuleTranslatedStreamErrorClass(t *testing.T) {
     model_info: {id: cw-deployment}`, url)))
 	r0, a0 := streamsByFilter(t, mod)
 	for _, g := range []*Gateway{mod, ext} {
-		// The official SDK: it closes at the error chunk (D76: the ext_proc
-		// path counts it too).
-		client := openai.NewClient(option.WithBaseURL(g.URL+"/v1"), option.WithAPIKey(master), option.WithMaxRetries(0))
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		s := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "claude",
-			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
-		for s.Next() {
-		}
-		err := s.Err()
-		cancel()
-		if err == nil || !strings.Contains(err.Error(), "prompt is too long") {
-			t.Errorf("%s: the SDK read no error: %v", g.URL, err)
-		}
-		// A client that reads the stream to its end.
-		code, _, b := do(t, "POST", g.URL+"/v1/chat/completions", master, chatBody("claude", "hi", `"stream":true`))
-		if code != 200 || !strings.Contains(string(b), "prompt is too long") {
-			t.Errorf("%d %s", code, b)
-		}
+		// The official SDK closes at the error chunk (D76: the ext_proc
+		// path counts it too); then a client that reads to the end.
+		streamErrorClients(t, g, "claude", "prompt is too long", "prompt is too long")
 	}
 	if r1, a1 := streamsByFilter(t, mod); r1 != r0 || a1 != a0 {
 		t.Errorf("ext_proc streams opened: request filter %d, attempt filter %d; want none", r1-r0, a1-a0)
@@ -55,15 +35,7 @@ func TestModuleTranslatedStreamErrorClass(t *testing.T) {
 		g    *Gateway
 		want float64
 	}{{mod, 2}, {ext, 2}} {
-		var mb []byte
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			_, _, mb = do(t, "GET", c.g.URL+"/metrics", master, "")
-			if metricSum(mb, "litellm_deployment_failure_responses_total", `model_id="cw-deployment"`) >= c.want {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		mb := waitMetric(t, c.g, "litellm_deployment_failure_responses_total", c.want, `model_id="cw-deployment"`)
 		// exception_status: LiteLLM's (its AnthropicError from a stream is a
 		// 500) on both paths (D82; the ext_proc path reported 200, the
 		// module 400).

@@ -50,22 +50,8 @@ general_settings:
 	r0, a0 := streamsByFilter(t, mod)
 	c0 := clusterExtProcStreams(t, ext)
 	for _, g := range []*Gateway{mod, ext} {
-		client := openai.NewClient(option.WithBaseURL(g.URL+"/v1"), option.WithAPIKey(master), option.WithMaxRetries(0))
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		s := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "gpt",
-			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
-		for s.Next() {
-		}
-		err := s.Err()
-		cancel()
-		if err == nil || !strings.Contains(err.Error(), "Sorry about that") {
-			t.Errorf("%s: the SDK read no error: %v", g.URL, err)
-		}
 		// A client that reads the stream to its end gets the event as sent.
-		code, _, b := do(t, "POST", g.URL+"/v1/chat/completions", master, chatBody("gpt", "hi", `"stream":true`))
-		if code != 200 || !strings.Contains(string(b), `data: {"error":{"message":"`+msg) {
-			t.Errorf("%d %s", code, b)
-		}
+		streamErrorClients(t, g, "gpt", "Sorry about that", `data: {"error":{"message":"`+msg)
 	}
 	if r1, a1 := streamsByFilter(t, mod); r1 != r0 || a1 != a0 {
 		t.Errorf("module gateway: ext_proc streams opened: request filter %d, attempt filter %d; want none", r1-r0, a1-a0)
@@ -74,15 +60,7 @@ general_settings:
 		t.Errorf("ext_proc gateway: attempt filter streams opened: %d; want none (the fast path serves these)", c1-c0)
 	}
 	for _, g := range []*Gateway{mod, ext} {
-		var mb []byte
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			_, _, mb = do(t, "GET", g.URL+"/metrics", master, "")
-			if metricSum(mb, "litellm_deployment_failure_responses_total") >= 2 {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		mb := waitMetric(t, g, "litellm_deployment_failure_responses_total", 2)
 		if got := metricSum(mb, "litellm_deployment_failure_responses_total", `exception_status="500"`, `exception_class="Openai.InternalServerError"`); got != 2 {
 			t.Errorf("%s: failures = %v, want 2\n%s", g.URL, got, grepLines(string(mb), "litellm_deployment_failure_responses_total"))
 		}
@@ -95,4 +73,41 @@ general_settings:
 			}
 		}
 	}
+}
+
+// streamErrorClients reads a stream of model whose provider sends an error
+// event: with the official openai-go client, which raises it (sdkErr in its
+// error) and closes at it, then with a client that reads to the end and
+// finds body in the 200 answer.
+func streamErrorClients(t *testing.T, g *Gateway, model, sdkErr, body string) {
+	t.Helper()
+	client := openai.NewClient(option.WithBaseURL(g.URL+"/v1"), option.WithAPIKey(master), option.WithMaxRetries(0))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	s := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: model,
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	for s.Next() {
+	}
+	err := s.Err()
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), sdkErr) {
+		t.Errorf("%s: the SDK read no error: %v", g.URL, err)
+	}
+	code, _, b := do(t, "POST", g.URL+"/v1/chat/completions", master, chatBody(model, "hi", `"stream":true`))
+	if code != 200 || !strings.Contains(string(b), body) {
+		t.Errorf("%d %s", code, b)
+	}
+}
+
+// waitMetric reads g's /metrics until the sum of name (over the series with
+// the labels given) reaches want, 10 s at most, and returns the last read.
+func waitMetric(t *testing.T, g *Gateway, name string, want float64, labels ...string) []byte {
+	t.Helper()
+	var mb []byte
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		_, _, mb = do(t, "GET", g.URL+"/metrics", master, "")
+		if metricSum(mb, name, labels...) >= want {
+			break
+		}
+	}
+	return mb
 }

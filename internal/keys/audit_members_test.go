@@ -13,26 +13,14 @@ import (
 // (created with the request's member, updated and deleted with the member
 // as the team held it before), by the master key and by a team admin's
 // key, on both stores and across a restart; a refused change leaves none.
-func TestAuditLogTeamMembers(t *testing.T) {
-	for name, open := range keyStores(t) {
-		t.Run(name, func(t *testing.T) { testAuditLogTeamMembers(t, open) })
-	}
-}
+func TestAuditLogTeamMembers(t *testing.T) { forAuditStores(t, testAuditLogTeamMembers) }
 
-func testAuditLogTeamMembers(t *testing.T, open func(t *testing.T) keystore.Store) {
+func testAuditLogTeamMembers(r *auditRig) {
+	t, s, master := r.t, r.s, r.master
 	ctx := context.Background()
-	ks := open(t)
-	s := tickingService(t, ks)
-	master := Caller{Admin: true, MasterHash: keystore.HashKey("sk-master")}
 	do := func(path, body string, c Caller, want int) map[string]any {
 		t.Helper()
-		st, out := s.Handle(ctx, "POST", path, []byte(body), c)
-		if st != want {
-			t.Fatalf("%s %s: %d %s, want %d", path, body, st, out, want)
-		}
-		var m map[string]any
-		_ = json.Unmarshal(out, &m)
-		return m
+		return r.call("POST", path, body, c, want)
 	}
 	do("/team/new", `{"team_id":"t-m","team_alias":"members"}`, master, 200)
 	s.SetAuditLog(true, nil)
@@ -44,14 +32,7 @@ func testAuditLogTeamMembers(t *testing.T, open func(t *testing.T) keystore.Stor
 	// u-b, a team admin, adds a member with its own key.
 	bKey := do("/key/generate", `{"user_id":"u-b","team_id":"t-m"}`, master, 200)["token_id"].(string)
 	do("/team/member_add", `{"team_id":"t-m","member":{"role":"user","user_id":"u-c"}}`, Caller{Token: bKey}, 200)
-	s.WaitAuditLog(ctx)
-	s.Close()
-	ks.Close()
-
-	ks = open(t)
-	defer ks.Close()
-	s = tickingService(t, ks)
-	defer s.Close()
+	s = r.restart()
 	st, out := s.Handle(ctx, "GET", "/audit?sort_order=asc&table_name="+AuditTeamMembershipTable, nil, master)
 	if st != 200 {
 		t.Fatalf("/audit: %d %s", st, out)

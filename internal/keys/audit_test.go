@@ -22,27 +22,60 @@ import (
 // across a restart; GET /audit pages and filters them, GET /audit/{id}
 // answers one; the audit_log_callbacks sink gets each row; off, nothing is
 // written; no raw key is logged.
-func TestAuditLogRoutes(t *testing.T) {
+func TestAuditLogRoutes(t *testing.T) { forAuditStores(t, testAuditLogRoutes) }
+
+// auditRig is the audit tests' set-up: a ticking service on one kind of
+// key store, the master key's caller, a restart on the same store.
+type auditRig struct {
+	t      *testing.T
+	open   func(t *testing.T) keystore.Store
+	ks     keystore.Store
+	s      *Service
+	master Caller
+}
+
+// forAuditStores runs fn on a rig of each kind of key store.
+func forAuditStores(t *testing.T, fn func(r *auditRig)) {
 	for name, open := range keyStores(t) {
-		t.Run(name, func(t *testing.T) { testAuditLogRoutes(t, open) })
+		t.Run(name, func(t *testing.T) {
+			ks := open(t)
+			fn(&auditRig{t: t, open: open, ks: ks, s: tickingService(t, ks), master: Caller{Admin: true, MasterHash: keystore.HashKey("sk-master")}})
+		})
 	}
 }
 
-func testAuditLogRoutes(t *testing.T, open func(t *testing.T) keystore.Store) {
+// call is a management request that must answer want; its JSON answer.
+func (r *auditRig) call(method, path, body string, c Caller, want int) map[string]any {
+	r.t.Helper()
+	st, out := r.s.Handle(context.Background(), method, path, []byte(body), c)
+	if st != want {
+		r.t.Fatalf("%s %s %s: %d %s, want %d", method, path, body, st, out, want)
+	}
+	var m map[string]any
+	_ = json.Unmarshal(out, &m)
+	return m
+}
+
+// restart stops the service and its store once the audit rows are written,
+// and starts both again on the same data (stopped at the test's end).
+func (r *auditRig) restart() *Service {
+	r.s.WaitAuditLog(context.Background())
+	r.s.Close()
+	r.ks.Close()
+	r.ks = r.open(r.t)
+	r.t.Cleanup(func() { r.ks.Close() })
+	r.s = tickingService(r.t, r.ks)
+	r.t.Cleanup(func() { r.s.Close() })
+	return r.s
+}
+
+func testAuditLogRoutes(r *auditRig) {
+	t, s, master := r.t, r.s, r.master
 	ctx := context.Background()
-	ks := open(t)
-	s := tickingService(t, ks)
 	s.SetSaltKey("salt-1") // callback credentials stored encrypted (D74)
-	master := Caller{Admin: true, MasterHash: keystore.HashKey("sk-master")}
 	do := func(method, path, body string, c Caller) map[string]any {
 		t.Helper()
-		st, out := s.Handle(ctx, method, path, []byte(body), c)
-		if st != 200 {
-			t.Fatalf("%s %s %s: %d %s", method, path, body, st, out)
-		}
-		var m map[string]any
-		_ = json.Unmarshal(out, &m)
-		return m
+		return r.call(method, path, body, c, 200)
 	}
 	// Off: no row.
 	raw0 := do("POST", "/key/generate", `{"key_alias":"before-on"}`, master)["key"].(string)
@@ -83,15 +116,8 @@ func testAuditLogRoutes(t *testing.T, open func(t *testing.T) keystore.Store) {
 	if st, _ := s.Handle(ctx, "POST", "/key/update", []byte(`{"key":"sk-nope","max_budget":1}`), master); st == 200 {
 		t.Fatal("update of an unknown key answered 200")
 	}
-	s.WaitAuditLog(ctx)
-
 	// A restart: the rows are in the store.
-	s.Close()
-	ks.Close()
-	ks = open(t)
-	defer ks.Close()
-	s = tickingService(t, ks)
-	defer s.Close()
+	s = r.restart()
 	page := do("GET", "/audit?page_size=100&sort_order=asc", "", master)
 	rows := page["audit_logs"].([]any)
 	type row = map[string]any
