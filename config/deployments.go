@@ -284,6 +284,14 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			lp.AdditionalDropParams, _ = p.strList(v, key)
 		case "tags":
 			lp.Tags, _ = p.strList(v, key)
+		case "max_budget":
+			if f, ok := p.float(v, key); ok {
+				lp.MaxBudget = p.money(v, key, f)
+			}
+		case "budget_duration":
+			if d, ok := p.duration(v, key); ok {
+				lp.BudgetDuration = durationOf(d)
+			}
 		case "order":
 			if x, ok := p.int(v, key); ok {
 				if x < math.MinInt32 || x > math.MaxInt32 {

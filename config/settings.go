@@ -84,6 +84,7 @@ type routerPart struct {
 	tagMatchAny        *bool
 	groupRetryPolicy   map[string]map[string]int
 	retryAfter         *time.Duration
+	providerBudgets    map[string]Budget
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -203,6 +204,8 @@ func (p *parser) routerKey(rp *routerPart, e entry, path string) bool {
 				}
 			}
 		}
+	case "provider_budget_config":
+		rp.providerBudgets = p.providerBudgets(v, key)
 	case "retry_after":
 		if t, ok := p.seconds(v, key); ok {
 			rp.retryAfter = &t
@@ -211,6 +214,55 @@ func (p *parser) routerKey(rp *routerPart, e entry, path string) bool {
 		return false
 	}
 	return true
+}
+
+// providerBudgets reads provider_budget_config: {provider: {budget_limit,
+// time_period}} (also spelled max_budget, budget_duration).
+func (p *parser) providerBudgets(n *yaml.Node, path string) map[string]Budget {
+	es, ok := p.mapping(n, path)
+	if !ok {
+		return nil
+	}
+	out := map[string]Budget{}
+	for _, e := range es {
+		key := joinKey(path, e.Key)
+		fs, ok := p.mapping(e.Value, key)
+		if !ok {
+			continue
+		}
+		var b Budget
+		for _, f := range fs {
+			fk := joinKey(key, f.Key)
+			switch f.Key {
+			case "budget_limit", "max_budget":
+				if x, ok := p.float(f.Value, fk); ok {
+					b.Max = p.money(f.Value, fk, x)
+				}
+			case "time_period", "budget_duration":
+				if d, ok := p.duration(f.Value, fk); ok {
+					b.Window = durationOf(d)
+				}
+			default:
+				p.errAt(f.KeyNode, fk, "unknown key %q; a provider budget has budget_limit and time_period", f.Key)
+			}
+		}
+		if b.Max <= 0 || b.Window <= 0 {
+			p.errAt(e.KeyNode, key, "needs budget_limit (> 0) and time_period (such as \"1d\")")
+			continue
+		}
+		out[e.Key] = b
+	}
+	return out
+}
+
+// durationOf is a duration p.duration accepted ("30d"; "mo" is 30 days, a
+// bare number seconds).
+func durationOf(s string) time.Duration {
+	m := litellmDuration.FindStringSubmatch(s)
+	n, _ := strconv.ParseInt(strings.TrimSuffix(s, m[1]), 10, 64)
+	unit := map[string]time.Duration{"": time.Second, "s": time.Second, "m": time.Minute, "h": time.Hour,
+		"d": 24 * time.Hour, "w": 7 * 24 * time.Hour, "mo": 30 * 24 * time.Hour}[m[1]]
+	return time.Duration(n) * unit
 }
 
 // port reads a port written as an integer or a string.
@@ -682,6 +734,7 @@ func (p *parser) routerSettings(cfg *Config, n *yaml.Node, top map[string]entry)
 	r.TagFilteringMatchAny = first(true, fromRouter.tagMatchAny)
 	r.ModelGroupRetryPolicy = fromRouter.groupRetryPolicy
 	r.RetryAfter = first(0, fromRouter.retryAfter)
+	r.ProviderBudgets = fromRouter.providerBudgets
 	r.RedisHost = first("", fromRouter.redisHost)
 	r.RedisPort = first("", fromRouter.redisPort)
 	r.RedisPassword = first("", fromRouter.redisPassword)

@@ -121,6 +121,11 @@ type LiteLLMParams struct {
 	// Tags are litellm_params.tags: added to the request_tags of the spend
 	// logs of the requests this deployment answers (D84).
 	Tags []string
+	// MaxBudget and BudgetDuration are litellm_params.max_budget (USD) and
+	// budget_duration: the deployment's spend limit per window (both set,
+	// else none; D89).
+	MaxBudget      float64
+	BudgetDuration time.Duration
 	// Order is litellm_params.order (nil: unset): the deployment's priority
 	// in its model group, lowest first (internal/model, D89).
 	Order *int
@@ -155,6 +160,13 @@ type Fallback struct {
 	Group string
 	To    []string
 	Pos   Pos
+}
+
+// Budget is a spend limit in USD per window (provider_budget_config's
+// budget_limit and time_period).
+type Budget struct {
+	Max    float64
+	Window time.Duration
 }
 
 // Alias is one model_group_alias entry.
@@ -193,6 +205,9 @@ type RouterSettings struct {
 	// ModelGroupRetryPolicy is model_group_retry_policy: a retry_policy per
 	// model group, used for that group instead of RetryPolicy.
 	ModelGroupRetryPolicy map[string]map[string]int
+	// ProviderBudgets is provider_budget_config: a spend limit per window
+	// for every deployment of a provider (D89).
+	ProviderBudgets map[string]Budget
 	// RetryAfter is retry_after: the least wait before a retry that
 	// LiteLLM's backoff sleeps before (0: none).
 	RetryAfter time.Duration

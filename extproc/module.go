@@ -226,10 +226,16 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	}
 	nowT := time.Now()
 	now := nowT.UnixNano()
+	budgets := st.Router.Model().Routing.Budgets
 	servable := func(g string) bool {
 		gr, err := st.Router.Resolve(g)
 		if err != nil || gr.Wildcard {
 			return false
+		}
+		if budgets {
+			if mg, ok := st.Router.Model().Group(gr.Group); ok && mg.Budgeted {
+				return false // the spends are the gateway's (D89): ext_proc plans it
+			}
 		}
 		for _, d := range st.Router.GroupDeployments(gr.Group) {
 			if m.cooling[d.ID] > now || m.limitBlocked(d.ID, nowT) {

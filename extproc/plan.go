@@ -96,6 +96,7 @@ func routerError(err error) *translator.Error {
 	var cw *router.ContextWindowError
 	var inv *router.InvalidModelError
 	var tag *router.TagRoutingError
+	var budget *router.BudgetError
 	switch {
 	case errors.As(err, &nd):
 		return &translator.Error{Status: 429, Type: "rate_limit_error", Code: "429", Message: nd.Error(),
@@ -106,6 +107,9 @@ func routerError(err error) *translator.Error {
 	case errors.As(err, &tag):
 		// LiteLLM's proxy answers this router error 401 (ProxyException).
 		return &translator.Error{Status: 401, Type: "None", Code: "401", Message: tag.Error()}
+	case errors.As(err, &budget):
+		// LiteLLM's proxy answers a "No deployments available" message 429.
+		return &translator.Error{Status: 429, Type: "None", Code: "429", Message: budget.Error(), Class: translator.ErrRateLimit}
 	case errors.As(err, &inv):
 		return translator.NewError(400, "invalid_request_error", "Invalid model name passed in model="+inv.Model+". Call `/v1/models` to view available models for your key.", "model")
 	}

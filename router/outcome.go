@@ -165,6 +165,11 @@ func (r *Router) Report(ctx context.Context, o Outcome) (time.Time, error) {
 		}
 		rec.CooldownUntil = r.now().Add(cd)
 	}
+	if d != nil && len(d.Budgets) > 0 && !failed(o) {
+		if err := r.addSpend(ctx, d, o); err != nil {
+			r.log.Warn("deployment spend not counted", "deployment", d.ID, "error", err)
+		}
+	}
 	if rec.Tokens == 0 && !rec.HasLatency && rec.FailureClass == "" {
 		return time.Time{}, nil
 	}

@@ -164,6 +164,12 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 	if err != nil {
 		return nil, fmt.Errorf("read deployment state: %w", err)
 	}
+	var spends map[string]float64
+	if r.m.Routing.Budgets {
+		if spends, err = r.readSpends(ctx, groups); err != nil {
+			return nil, err
+		}
+	}
 	now := r.now()
 	plan := &Plan{Resolution: res}
 	if withPrimary {
@@ -172,6 +178,7 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 	var retryAfter time.Duration
 	var ctxErr *ContextWindowError
 	var tagErr *TagRoutingError
+	var budgetErr *BudgetError
 	hops := 0 // order fallbacks planned so far: each moves the later fallbacks' index on (D89)
 	for _, g := range groups {
 		if g.fallback > 0 {
@@ -180,7 +187,7 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 			}
 			plan.FallbackGroups = append(plan.FallbackGroups, g.res.Group)
 		}
-		healthy, ra, cw, te := r.healthy(g.res, req, states, now)
+		healthy, ra, cw, te, be := r.healthy(g.res, req, states, spends, now)
 		if ra > 0 && (retryAfter == 0 || ra < retryAfter) {
 			retryAfter = ra
 		}
@@ -189,6 +196,9 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 		}
 		if te != nil && g.fallback == 0 {
 			tagErr = te
+		}
+		if be != nil && g.fallback == 0 {
+			budgetErr = be
 		}
 		if len(healthy) == 0 {
 			continue
@@ -235,6 +245,9 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 		}
 		if tagErr != nil {
 			return nil, tagErr
+		}
+		if budgetErr != nil {
+			return nil, budgetErr
 		}
 		return nil, &NoDeploymentsError{Group: res.Group, RetryAfter: max(retryAfter, time.Second)}
 	}
@@ -304,10 +317,11 @@ func atOrder(cs []candidate, o int) []candidate {
 // healthy returns the deployments of a group that can take the request now:
 // not cooling down, under rpm/tpm, under max_parallel_requests, (with
 // enable_pre_call_checks) with a context window large enough, and (with
-// enable_tag_filtering) matching the request's tags. retryAfter is when the
-// nearest excluded deployment is expected back; te is set when the tags
-// left none of the others.
-func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]store.DeploymentState, now time.Time) (out []candidate, retryAfter time.Duration, cw *ContextWindowError, te *TagRoutingError) {
+// enable_tag_filtering) matching the request's tags, and under their budgets
+// (spends). retryAfter is when the nearest excluded deployment is expected
+// back; te is set when the tags left none of the others, be when the
+// budgets left none.
+func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]store.DeploymentState, spends map[string]float64, now time.Time) (out []candidate, retryAfter time.Duration, cw *ContextWindowError, te *TagRoutingError, be *BudgetError) {
 	nextMinute := now.Truncate(time.Minute).Add(time.Minute).Sub(now)
 	note := func(d time.Duration) {
 		if d > 0 && (retryAfter == 0 || d < retryAfter) {
@@ -336,6 +350,15 @@ func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]stor
 			note(time.Second)
 			continue
 		}
+		if len(d.Budgets) > 0 {
+			if why := overBudget(d, spends); why != "" {
+				if be == nil {
+					be = &BudgetError{Group: res.Group}
+				}
+				be.Reasons = append(be.Reasons, why)
+				continue
+			}
+		}
 		if r.m.Routing.PreCallChecks && req.InputTokens > 0 {
 			if m := r.maxInputTokens(d.Config, t); m > 0 {
 				maxIn = max(maxIn, m)
@@ -347,6 +370,9 @@ func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]stor
 		}
 		out = append(out, candidate{d: d, t: t, st: st})
 	}
+	if len(out) > 0 {
+		be = nil
+	}
 	if len(out) == 0 && tooSmall > 0 {
 		cw = &ContextWindowError{Group: res.Group, InputTokens: req.InputTokens, MaxInput: maxIn}
 	}
@@ -355,5 +381,5 @@ func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]stor
 			te = &TagRoutingError{Group: res.Group, Tags: req.Tags}
 		}
 	}
-	return out, retryAfter, cw, te
+	return out, retryAfter, cw, te, be
 }

@@ -69,7 +69,10 @@ type Routing struct {
 	GroupRetryPolicy map[string]map[string]int
 	// RetryAfter is retry_after: the least backoff before a retry on the
 	// same deployment (LiteLLM's min_timeout; the 8 s cap still holds).
-	RetryAfter    time.Duration
+	RetryAfter time.Duration
+	// Budgets: some deployment has a budget (its own max_budget or its
+	// provider's provider_budget_config): plans read the spends (D89).
+	Budgets       bool
 	Timeout       time.Duration // the router's per-try timeout (600 s when unset)
 	StreamTimeout time.Duration // the router's stream timeout (Timeout when unset)
 }
@@ -122,6 +125,8 @@ type Group struct {
 	// MayCoolDown: a failure can cool a deployment of this group down (not
 	// with disable_cooldowns, never a wildcard group, never a group of one).
 	MayCoolDown bool
+	// Budgeted: a deployment of the group has a budget (Deployment.Budgets).
+	Budgeted bool
 	// Orders are the distinct litellm_params.order values of the group's
 	// deployments, ascending (nil when none sets one): a request goes to the
 	// lowest order among the deployments that can take it, and with more
@@ -173,6 +178,10 @@ type Deployment struct {
 	// (Tokens, Usage and Calls for tpm; Calls for rpm; End and Calls for
 	// max_parallel_requests); Model.Track adds what the strategy needs.
 	Track Tracking
+	// Budgets are the deployment's spend limits: its own (max_budget,
+	// budget_duration) and its provider's (provider_budget_config); a
+	// plan leaves it out while a spend key has reached its limit (D89).
+	Budgets []SpendBudget
 	// Tags are litellm_params.tags (tag routing, enable_tag_filtering).
 	Tags []string
 	// Order is litellm_params.order; Ordered is false when it is unset.
@@ -254,6 +263,10 @@ func Compile(cfg *config.Config) *Model {
 			if g.Wildcard {
 				m.patterns = append(m.patterns, compilePattern(d.Group))
 			}
+		}
+		if d.Budgets = deploymentBudgets(d, &cfg.Models[i], rs); len(d.Budgets) > 0 {
+			g.Budgeted, m.Routing.Budgets = true, true
+			d.Track.Usage = true // the spend is counted from each answer's usage
 		}
 		g.Deployments = append(g.Deployments, d)
 		m.Deployments = append(m.Deployments, d)
@@ -402,6 +415,26 @@ func compileDeployment(cd *config.Deployment, r *Routing, defaultMaxParallel int
 	d.Weight = p.Weight
 	d.shuffle.weight, d.shuffle.rpm, d.shuffle.tpm = p.Weight, p.RPM, p.TPM
 	return d
+}
+
+// SpendBudget is one spend limit of a deployment: Key names its spend in
+// the store (per provider or per deployment, and per window length).
+type SpendBudget struct {
+	Key    string
+	Max    float64
+	Window time.Duration
+	What   string // "provider openai", "deployment <id>" (for messages)
+}
+
+func deploymentBudgets(d *Deployment, cd *config.Deployment, rs *config.RouterSettings) []SpendBudget {
+	var out []SpendBudget
+	if b, ok := rs.ProviderBudgets[d.Provider]; ok && d.Provider != "" {
+		out = append(out, SpendBudget{Key: "llmgate:spend:provider:" + d.Provider + ":" + b.Window.String(), Max: b.Max, Window: b.Window, What: "provider " + d.Provider})
+	}
+	if p := &cd.Params; p.MaxBudget > 0 && p.BudgetDuration > 0 {
+		out = append(out, SpendBudget{Key: "llmgate:spend:deployment:" + d.ID + ":" + p.BudgetDuration.String(), Max: p.MaxBudget, Window: p.BudgetDuration, What: "deployment " + d.ID})
+	}
+	return out
 }
 
 // groupOrders are the distinct orders of ds, ascending; nil when none is set.
