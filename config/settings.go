@@ -467,6 +467,13 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			p.s3CallbackParams(ls, v, key)
 		case "store_audit_logs", "audit_log_callbacks", "s3_audit_callback_params":
 			p.auditLogKey(ls, e.Key, v, key)
+		case "max_budget":
+			if f, ok := p.float(v, key); ok {
+				f = p.money(v, key, f)
+				ls.MaxBudget = &f
+			}
+		case "budget_duration":
+			ls.BudgetDuration, _ = p.duration(v, key)
 		case "default_key_generate_params", "upperbound_key_generate_params", "key_generation_settings",
 			"default_internal_user_params", "max_internal_user_budget", "internal_user_budget_duration":
 			p.keyGenKey(ls, e.Key, v, key) // keygen.go

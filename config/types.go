@@ -266,6 +266,10 @@ type LiteLLMSettings struct {
 	// max_end_user_budget_id, a /budget/new budget used the same way (it wins).
 	MaxEndUserBudget   *float64
 	MaxEndUserBudgetID string
+	// MaxBudget and BudgetDuration are max_budget and budget_duration: the
+	// proxy-wide budget (internal/keys/proxybudget.go); nil: none.
+	MaxBudget      *float64
+	BudgetDuration string
 	// KeyGen are default_key_generate_params, upperbound_key_generate_params
 	// and key_generation_settings (keygen.go).
 	KeyGen KeyGenSettings

@@ -571,6 +571,9 @@ func (g *Gateway) newState(cfg *config.Config, m *model.Model, version string) *
 		g.keys.SetEndUserDefaults(cfg.LiteLLM.MaxEndUserBudget, cfg.LiteLLM.MaxEndUserBudgetID)
 		g.keys.SetKeyGenSettings(keyGenSettings(cfg))
 		g.keys.SetDisableResetBudget(cfg.General.DisableResetBudget)
+		if err := g.keys.SetProxyBudget(context.Background(), cfg.LiteLLM.MaxBudget, cfg.LiteLLM.BudgetDuration); err != nil {
+			g.log.Warn("litellm_settings.max_budget: the litellm-proxy-budget row not written; the proxy-wide budget is not checked until the next load", "error", err.Error())
+		}
 		g.keys.SetAccessGroups(accessGroups(cfg))
 		g.keys.SetModelSettings(g.modelSettings(cfg))
 		g.keys.SetSaltKey(modelSecret(cfg)) // encrypted callback variables (D74)

@@ -168,6 +168,11 @@ func (s *Service) AuthorizeRequest(ctx context.Context, c Check) (*Grant, *Error
 	if e != nil {
 		return nil, e
 	}
+	if k != nil {
+		if e := s.proxyBudgetError(); e != nil {
+			return nil, e // litellm_settings.max_budget (proxybudget.go)
+		}
+	}
 	if c.Body != nil {
 		if e := CheckBody(c.Rules, k, c.Body); e != nil {
 			return nil, e // before any limit counts the request, as LiteLLM's pre-call hooks
@@ -357,7 +362,7 @@ func (s *Service) recordTokens(ctx context.Context, ids []string, n int64) {
 
 func budgetError(who string, spend, maxBudget float64) *Error {
 	return &Error{Status: 400, Type: "budget_exceeded", Code: "400", Param: "None",
-		Message: fmt.Sprintf("Budget has been exceeded! %sCurrent cost: %v, Max budget: %v", who, spend, maxBudget)}
+		Message: fmt.Sprintf("Budget has been exceeded! %sCurrent cost: %s, Max budget: %s", who, pyFloat(spend), pyFloat(maxBudget))}
 }
 
 func modelAllowedPlain(allowed, models []string) bool {

@@ -131,7 +131,7 @@ func TestSpendSeenAtOnce(t *testing.T) {
 	}
 	s.Record(SpendEvent{RequestID: "r1", KeyToken: tok, ModelGroup: "m", Cost: 1.5})
 	_, e := s.Authorize(context.Background(), tok, key, []string{"m"})
-	if e == nil || e.Type != "budget_exceeded" || e.Status != 400 || !strings.Contains(e.Message, "Current cost: 1.5, Max budget: 1") {
+	if e == nil || e.Type != "budget_exceeded" || e.Status != 400 || !strings.Contains(e.Message, "Current cost: 1.5, Max budget: 1.0") {
 		t.Fatalf("after spending 1.5 of 1: %+v", e)
 	}
 }

@@ -71,7 +71,7 @@ func TestTeamMembers(t *testing.T) {
 	kb := generate(t, s, `{"team_id":"t1","user_id":"bob"}`)
 	s.Record(SpendEvent{KeyToken: keystore.HashKey(ka), TeamID: "t1", UserID: "alice", Cost: 1.5})
 	_, e := s.Authorize(ctx, keystore.HashKey(ka), ka, []string{"m"})
-	if e == nil || e.Status != 400 || e.Type != "budget_exceeded" || e.Message != "Budget has been exceeded! User=alice in Team=t1 Current cost: 1.5, Max budget: 1" {
+	if e == nil || e.Status != 400 || e.Type != "budget_exceeded" || e.Message != "Budget has been exceeded! User=alice in Team=t1 Current cost: 1.5, Max budget: 1.0" {
 		t.Fatalf("member over budget: %+v", e)
 	}
 	if _, e := s.Authorize(ctx, keystore.HashKey(kb), kb, []string{"m"}); e != nil {

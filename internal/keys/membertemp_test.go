@@ -76,7 +76,7 @@ func TestTeamMemberTempBudgetIncrease(t *testing.T) {
 	// Expired: refused again.
 	yesterday := clock.Add(-24 * time.Hour).Format("2006-01-02")
 	call(t, s, "POST", "/team/member_update", `{"team_id":"t1","user_id":"alice","temp_budget_increase":1,"temp_budget_expiry":"`+yesterday+`"}`)
-	if e := check(ka); e == nil || e.Type != "budget_exceeded" || e.Message != "Budget has been exceeded! User=alice in Team=t1 Current cost: 1.5, Max budget: 1" {
+	if e := check(ka); e == nil || e.Type != "budget_exceeded" || e.Message != "Budget has been exceeded! User=alice in Team=t1 Current cost: 1.5, Max budget: 1.0" {
 		t.Fatalf("alice after the increase expired: %+v", e)
 	}
 	// Cleared with null for both.

@@ -57,7 +57,7 @@ func TestModelBudgetsPerEntity(t *testing.T) {
 	}
 	// The team's gpt-a budget, spent by k1.
 	s.Record(SpendEvent{RequestID: "r1", KeyToken: keystore.HashKey(k1), TeamID: "t1", UserID: "u1", ModelGroup: "gpt-a", Cost: 1})
-	wantRefused(check(k1, "gpt-a"), "LiteLLM Team: t1, exceeded budget for model=gpt-a Current cost: 1, Max budget: 1")
+	wantRefused(check(k1, "gpt-a"), "LiteLLM Team: t1, exceeded budget for model=gpt-a Current cost: 1.0, Max budget: 1.0")
 	wantRefused(check(k1, "openai/gpt-a"), "LiteLLM Team: t1") // the model without its provider prefix
 	if e := check(k1, "gpt-c"); e != nil {
 		t.Fatalf("another model of the team: %+v", e)

@@ -96,6 +96,8 @@ type Service struct {
 	keyGen KeyGenSettings
 	// noReset is general_settings.disable_reset_budget (reset.go).
 	noReset atomic.Bool
+	// proxyBudget: litellm_settings.max_budget is set (proxybudget.go).
+	proxyBudget atomic.Bool
 	// rotMu serializes a master key rotation and following another
 	// instance's (masterkeyfollow.go).
 	rotMu sync.Mutex

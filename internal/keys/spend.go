@@ -101,6 +101,11 @@ func (s *Service) Record(e SpendEvent) {
 	s.mu.Unlock()
 	s.pmu.Unlock()
 	s.viewChanged(crossed)
+	if e.Cost > 0 && e.UserID != ProxyBudgetUser && s.proxyBudget.Load() {
+		// The proxy-wide budget's row counts every request (proxybudget.go),
+		// as an event of its own: in the write-ahead file, no spend log.
+		s.Record(SpendEvent{UserID: ProxyBudgetUser, Cost: e.Cost})
+	}
 }
 
 // maxEndUserID bounds the end-user ids (the request's `user` field) whose

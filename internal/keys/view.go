@@ -60,6 +60,9 @@ type Snapshot struct {
 	EndUsers        []*keystore.EndUser `json:"end_users,omitempty"`
 	EndUsersPartial bool                `json:"end_users_partial,omitempty"`
 	EndUserDefault  *EndUserDefaults    `json:"end_user_default,omitempty"`
+	// ProxyBudget: litellm_settings.max_budget is set; Users then hold its
+	// litellm-proxy-budget row (proxybudget.go).
+	ProxyBudget bool `json:"proxy_budget,omitempty"`
 }
 
 // Snapshot copies the key table for the module: every key whose checks need
@@ -105,6 +108,7 @@ func (s *Service) Snapshot() *Snapshot {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	s.proxyBudgetLocked(sn, users)
 	for _, k := range sn.Keys {
 		if w := s.windowsLocked(winKey, k.Token); w != nil {
 			sn.Windows = append(sn.Windows, *w)

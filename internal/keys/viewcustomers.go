@@ -96,6 +96,7 @@ func (s *Service) applyEndUsersLocked(sn *Snapshot) {
 		s.endUsrs[eu.UserID], s.espnd[eu.UserID] = eu, eu.Spend
 	}
 	s.endUsersPartial = sn.EndUsersPartial
+	s.proxyBudget.Store(sn.ProxyBudget) // proxybudget.go
 	s.maxEndUserBudget, s.endUserBudgetID = nil, ""
 	if d := sn.EndUserDefault; d != nil {
 		s.maxEndUserBudget, s.endUserBudgetID = d.MaxBudget, d.BudgetID
