@@ -26,6 +26,9 @@ type PrometheusSettings struct {
 	// EmitStreamLabel is prometheus_emit_stream_label: a "stream" label
 	// ("True"/"False") on litellm_proxy_total_requests_metric.
 	EmitStreamLabel bool
+	// NoEndUser is disable_end_user_cost_tracking_prometheus_only: the
+	// end_user label is left empty.
+	NoEndUser bool
 }
 
 // PrometheusMetricGroup is one prometheus_metrics_config entry.

@@ -110,3 +110,22 @@ func TestPrometheusMetricsConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestEndUserCostTracking (D91): both keys are read as booleans; the
+// Prometheus-only one without a warning, disable_end_user_cost_tracking
+// with the partial key's warning (its spend side is not built).
+func TestEndUserCostTracking(t *testing.T) {
+	base := "model_list:\n  - model_name: m\n    litellm_params: {model: openai/gpt-4o, api_key: k}\nlitellm_settings:\n  callbacks: [prometheus]\n"
+	env := func(string) (string, bool) { return "", false }
+	cfg := mustParse(t, base+"  disable_end_user_cost_tracking_prometheus_only: true\n", env)
+	if !cfg.LiteLLM.PrometheusTuning.NoEndUser || cfg.LiteLLM.DisableEndUserCostTracking || len(cfg.Warnings) != 0 {
+		t.Errorf("prometheus only: %+v %v", cfg.LiteLLM.PrometheusTuning, cfg.Warnings)
+	}
+	cfg = mustParse(t, base+"  disable_end_user_cost_tracking: true\n", env)
+	if !cfg.LiteLLM.DisableEndUserCostTracking || cfg.LiteLLM.PrometheusTuning.NoEndUser {
+		t.Errorf("disable_end_user_cost_tracking not read")
+	}
+	if e := parseErr(t, base+"  disable_end_user_cost_tracking_prometheus_only: sometimes\n", env); !strings.Contains(e.Error(), "disable_end_user_cost_tracking_prometheus_only") {
+		t.Errorf("a non-boolean: %v", e)
+	}
+}

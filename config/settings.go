@@ -430,6 +430,10 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			ls.PrometheusTuning.MetadataLabels = p.prometheusLabels(v, key, false, labelNames(ls.PrometheusTuning.TagLabels))
 		case "prometheus_metrics_config":
 			ls.PrometheusTuning.MetricsConfig = p.prometheusMetricsConfig(v, key)
+		case "disable_end_user_cost_tracking":
+			ls.DisableEndUserCostTracking, _ = p.bool(v, key)
+		case "disable_end_user_cost_tracking_prometheus_only":
+			ls.PrometheusTuning.NoEndUser, _ = p.bool(v, key)
 		case "prometheus_emit_stream_label":
 			ls.PrometheusTuning.EmitStreamLabel, _ = p.bool(v, key)
 		case "custom_prometheus_tags":

@@ -245,6 +245,10 @@ type LiteLLMSettings struct {
 	// custom_prometheus_tags, prometheus_metrics_config and
 	// prometheus_emit_stream_label (prometheus.go).
 	PrometheusTuning PrometheusSettings
+	// DisableEndUserCostTracking is disable_end_user_cost_tracking: no end
+	// user is tracked (LiteLLM's get_end_user_id_for_cost_tracking answers
+	// None); read by the Prometheus metrics (their end_user label).
+	DisableEndUserCostTracking bool
 	// ForwardTraceparent is forward_traceparent_to_llm_provider: the
 	// client's traceparent header reaches the provider.
 	// TeamCallbacks are default_team_settings: team-based logging.

@@ -168,3 +168,25 @@ func TestPrometheusMetricsConfig(t *testing.T) {
 		`count(llmgate_metrics_events_dropped_total)`:                                                                                                                             1, // llmgate's own metrics are not LiteLLM's to filter
 	})
 }
+
+// TestPrometheusNoEndUser (D91): with
+// disable_end_user_cost_tracking_prometheus_only no scraped series carries
+// the end user; the requests are all counted.
+func TestPrometheusNoEndUser(t *testing.T) {
+	g, prom := labelsGateway(t, "  disable_end_user_cost_tracking_prometheus_only: true\n")
+	client := openai.NewClient(option.WithBaseURL(g.URL+"/v1"), option.WithAPIKey(master), option.WithMaxRetries(0),
+		option.WithRequestTimeout(30*time.Second))
+	for range 2 {
+		if _, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "good",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("who am I")}, User: openai.String("cust-e2e")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	promAgrees(t, prom, map[string]float64{
+		`sum(litellm_proxy_total_requests_metric_total)`:                                        2,
+		`sum(litellm_input_tokens_metric_total) > 0`:                                            1,
+		`count({__name__=~"litellm_.*",end_user!=""})`:                                          0,
+		`count(litellm_proxy_total_requests_metric_total{end_user=""})`:                         1,
+		`count(litellm_request_total_latency_metric_count{end_user="",requested_model="good"})`: 1,
+	})
+}

@@ -241,6 +241,8 @@ func (g *Gateway) ensureMetrics(cfg *config.Config) {
 	// prometheus_metrics_config and prometheus_emit_stream_label (D91).
 	pt := &cfg.LiteLLM.PrometheusTuning
 	o.Enabled, o.IncludeLabels, o.EmitStreamLabel = pt.Enabled(), pt.IncludeLabels(), pt.EmitStreamLabel
+	// LiteLLM's get_end_user_id_for_cost_tracking(service_type="prometheus").
+	o.NoEndUser = pt.NoEndUser || cfg.LiteLLM.DisableEndUserCostTracking
 	g.metrics = metrics.New(o)
 	bus.Register(metricsSink, 0, g.metrics.Sink())
 	g.registerCallbackMetrics()

@@ -73,3 +73,29 @@ func TestMetricsConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestNoEndUser (D91): with disable_end_user_cost_tracking_prometheus_only
+// (or disable_end_user_cost_tracking) no series carries the request's end
+// user (LiteLLM's get_end_user_id_for_cost_tracking answers None for
+// Prometheus); the counts are unchanged.
+func TestNoEndUser(t *testing.T) {
+	for _, noEndUser := range []bool{false, true} {
+		m := New(Options{NoEndUser: noEndUser})
+		m.Observe(try(func(t *outcome.Try) { t.EndUser = "cust-1" }))
+		m.Observe(try(func(t *outcome.Try) { t.EndUser, t.Status, t.ErrorClass = "cust-1", 500, "InternalServerError" }))
+		m.Observe(outcome.Try{EndUser: "cust-1", Status: 429, ErrorClass: "HTTPException", Refused: true, Answer: outcome.AnswerSent})
+		want := 3.0
+		if noEndUser {
+			want = 0
+		}
+		if got := sumVec(t, m, "litellm_proxy_total_requests_metric_total", "end_user", "cust-1"); got != want {
+			t.Errorf("noEndUser=%v: %v requests of cust-1, want %v", noEndUser, got, want)
+		}
+		if got := sumVec(t, m, "litellm_proxy_total_requests_metric_total", "", ""); got != 3 {
+			t.Errorf("noEndUser=%v: %v requests, want 3", noEndUser, got)
+		}
+		if got := sumVec(t, m, "litellm_spend_metric_total", "end_user", "cust-1"); (got > 0) == noEndUser {
+			t.Errorf("noEndUser=%v: spend of cust-1 %v", noEndUser, got)
+		}
+	}
+}
