@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -131,6 +133,40 @@ func (b *Outbox) acknowledged(seq uint64) {
 	b.mu.Unlock()
 }
 
+// spillAheadOfWriter faults in the file copy's next pages and prepares its
+// next segment, off Envoy's worker (alsspill.go, spillAhead): the shipper
+// calls it every tick, and does the file work without the lock Put takes.
+func (b *Outbox) spillAheadOfWriter() {
+	if b.spill == nil {
+		return
+	}
+	b.mu.Lock()
+	pages, prepare := b.spill.ahead()
+	n := b.spill.n
+	b.mu.Unlock()
+	faultIn(pages)
+	if prepare == "" {
+		return
+	}
+	g, err := openSeg(prepare)
+	if err != nil {
+		return // the writer opens its next segment itself, as before
+	}
+	faultIn(g.mem[:spillAhead])
+	g.faulted = spillAhead
+	b.mu.Lock()
+	if b.spill.broken || b.spill.next != nil || b.spill.n != n {
+		// Closed, or the writer opened a segment of its own meanwhile: the
+		// prepared one would come after it in the files' order.
+		b.mu.Unlock()
+		_ = syscall.Munmap(g.mem)
+		_ = os.Remove(g.path)
+		return
+	}
+	b.spill.next = g
+	b.mu.Unlock()
+}
+
 // closeSpill removes the file copy when nothing is left unacknowledged.
 func (b *Outbox) closeSpill(all bool) {
 	if b.spill == nil {
@@ -199,6 +235,7 @@ func (b *Outbox) ship(ctx context.Context) {
 			}
 			time.Sleep(b.flush)
 		}
+		b.spillAheadOfWriter()
 		n0 := len(ends)
 		var first uint64
 		held, ends, first = b.take(held, ends)

@@ -2,12 +2,16 @@ package extproc
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -407,5 +411,74 @@ func TestModuleOutboxRawCodec(t *testing.T) {
 	a.mu.Unlock()
 	if len(cts) != 1 || cts[0] != "application/grpc+"+rawCodecName {
 		t.Errorf("outcome streams opened with %q, want one with application/grpc+%s", cts, rawCodecName)
+	}
+}
+
+// The outbox's shipper faults in the file copy's pages ahead of the writer
+// and prepares its next segment (D88), so that a record's copy on Envoy's
+// worker does not fault into the file system (ext4's page_mkwrite waited
+// milliseconds now and then): the pages after the writer's are resident
+// before any record reaches them, the writer moves into the prepared
+// segment, and the files still read back every record in order.
+func TestSpillAheadOfWriter(t *testing.T) {
+	dir := t.TempDir()
+	b := newOutbox(filepath.Join(dir, "none.sock"), func(string) {}, OutboxMax, time.Hour)
+	sp, err := openSpill(dir, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.spill = sp
+	defer sp.close(true)
+	page := os.Getpagesize()
+	// dirty is the mapping's pages made writable (dirty) so far, from
+	// /proc/self/smaps: a page the writer's copy would fault on is clean.
+	dirty := func(m []byte) int {
+		b, err := os.ReadFile("/proc/self/smaps")
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := fmt.Sprintf("%x-", uintptr(unsafe.Pointer(&m[0])))
+		kb, in := 0, false
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) > 0 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":") {
+				in = strings.HasPrefix(f[0], start)
+				continue
+			}
+			if f := strings.Fields(l); in && len(f) == 3 && (f[0] == "Shared_Dirty:" || f[0] == "Private_Dirty:") {
+				n, _ := strconv.Atoi(f[1])
+				kb += n
+			}
+		}
+		return kb << 10 / page
+	}
+	cur := sp.segs[0]
+	if n := dirty(cur.mem); n > 1 {
+		t.Fatalf("%d pages dirty before the shipper's tick, want the header's", n)
+	}
+	b.spillAheadOfWriter()
+	if n, want := dirty(cur.mem), (spillHeader+spillAhead)/page; n < want {
+		t.Errorf("%d pages writable after the shipper's tick, want the %d up to spillAhead past the writer", n, want)
+	}
+	rec := make([]byte, 60<<10)
+	seq := uint64(0)
+	for cur.off <= spillSegSize-spillAhead {
+		seq++
+		sp.write(seq, rec)
+	}
+	b.spillAheadOfWriter()
+	if sp.next == nil {
+		t.Fatal("no next segment prepared with the writer within spillAhead of the end")
+	}
+	prepared := sp.next.path
+	for len(sp.segs) == 1 {
+		seq++
+		sp.write(seq, rec)
+	}
+	if got := sp.segs[1].path; got != prepared || sp.next != nil {
+		t.Errorf("the writer moved into %s, want the prepared %s", got, prepared)
+	}
+	recs, files, err := readSpill(dir)
+	if err != nil || len(files) != 2 || uint64(len(recs)) != seq {
+		t.Fatalf("read %d records in %d files (%v), want %d in 2", len(recs), len(files), err, seq)
 	}
 }
