@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // KeyGenSettings are litellm_settings' key-generation settings, as the
@@ -119,7 +120,9 @@ func cloneJSON(v any) any {
 // checkUpperBounds refuses the fields of req above upperbound_key_generate_params
 // with LiteLLM's error; fill (on /key/generate) sets the fields req leaves
 // out to the bound. Values of the wrong type are left to fields() to refuse.
-func checkUpperBounds(req map[string]any, upper map[string]any, fill bool) *Error {
+// Durations compare as LiteLLM's duration_in_seconds counts them from now
+// (EndOf: "1mo" is as long as the calendar month from now).
+func checkUpperBounds(req map[string]any, upper map[string]any, fill bool, now time.Time) *Error {
 	for _, f := range append(append([]string{}, upperNumbers...), upperDurations...) {
 		bound, ok := upper[f]
 		if !ok || bound == nil {
@@ -146,16 +149,16 @@ func checkUpperBounds(req map[string]any, upper map[string]any, fill bool) *Erro
 			if !ok {
 				continue
 			}
-			bd, err := ParseDuration(b)
+			bd, err := EndOf(now, b)
 			if err != nil {
 				continue
 			}
 			if strings.TrimSpace(us) != "-1" {
-				ud, err := ParseDuration(us)
+				ud, err := EndOf(now, us)
 				if err != nil {
 					continue
 				}
-				over = ud > bd
+				over = ud.After(bd)
 			} else {
 				over = true // never expires
 			}

@@ -284,7 +284,7 @@ func (s *Service) fields(req map[string]any, k *keystore.Key) *Error {
 		case "max_parallel_requests":
 			k.MaxParallelRequests, e = optInt(name, v)
 		case "duration":
-			_, k.Expires, e = optPeriod(name, v, now)
+			_, k.Expires, e = optEnd(name, v, now, EndOf)
 		case "budget_duration":
 			k.BudgetDuration, k.BudgetResetAt, e = optPeriod(name, v, now)
 		case "spend":
@@ -358,9 +358,15 @@ func optNumber(name string, v any, limit float64) (*float64, *Error) {
 	return &f, nil
 }
 
-// optPeriod reads a LiteLLM duration such as "30d" and the time it ends
-// from now; null clears both.
+// optPeriod reads a budget_duration such as "30d" and the time its first
+// period ends (NextReset); null clears both.
 func optPeriod(name string, v any, now time.Time) (string, *time.Time, *Error) {
+	return optEnd(name, v, now, NextReset)
+}
+
+// optEnd reads a LiteLLM duration and the time end says it ends from now;
+// null clears both.
+func optEnd(name string, v any, now time.Time, end func(time.Time, string) (time.Time, error)) (string, *time.Time, *Error) {
 	if v == nil {
 		return "", nil, nil
 	}
@@ -368,12 +374,11 @@ func optPeriod(name string, v any, now time.Time) (string, *time.Time, *Error) {
 	if !ok {
 		return "", nil, badRequest(name + " must be a string such as \"30d\"")
 	}
-	d, err := ParseDuration(ds)
+	at, err := end(now, ds)
 	if err != nil {
 		return "", nil, badRequest(err.Error())
 	}
-	end := now.Add(d)
-	return ds, &end, nil
+	return ds, &at, nil
 }
 
 func optInt(name string, v any) (*int64, *Error) {
@@ -458,7 +463,7 @@ func (s *Service) generateRoute(ctx context.Context, req map[string]any) (any, *
 		return nil, e
 	}
 	applyKeyDefaults(req, g.Defaults)
-	if e := checkUpperBounds(req, g.Upper, true); e != nil {
+	if e := checkUpperBounds(req, g.Upper, true, s.now()); e != nil {
 		return nil, e
 	}
 	return s.generate(ctx, req)
@@ -560,7 +565,7 @@ func (s *Service) update(ctx context.Context, req map[string]any) (any, *Error) 
 		return nil, e
 	}
 	delete(req, "key")
-	if e := checkUpperBounds(req, s.keyGenSettings().Upper, false); e != nil {
+	if e := checkUpperBounds(req, s.keyGenSettings().Upper, false, s.now()); e != nil {
 		return nil, e
 	}
 	if e := s.fields(req, k); e != nil {
@@ -751,7 +756,7 @@ func (s *Service) regenerate(ctx context.Context, req map[string]any) (any, *Err
 		}
 		raw = custom
 	}
-	if e := checkUpperBounds(req, s.keyGenSettings().Upper, false); e != nil {
+	if e := checkUpperBounds(req, s.keyGenSettings().Upper, false, s.now()); e != nil {
 		return nil, e
 	}
 	if e := s.fields(req, k); e != nil {

@@ -36,8 +36,7 @@ func (s *Service) SetProxyBudget(ctx context.Context, max *float64, duration str
 		if nu.BudgetDuration != duration || nu.BudgetResetAt == nil && duration != "" {
 			nu.BudgetDuration, nu.BudgetResetAt = duration, nil
 			if duration != "" {
-				if d, err := ParseDuration(duration); err == nil {
-					at := now.Add(d)
+				if at, err := NextReset(now, duration); err == nil {
 					nu.BudgetResetAt = &at
 				}
 			}

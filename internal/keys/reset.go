@@ -4,7 +4,7 @@ import "context"
 
 // resetDue starts a new budget period for every key, team and user whose
 // budget_reset_at has passed (LiteLLM's budget reset job): spend back to 0,
-// budget_reset_at = now + budget_duration. It runs after a batch was written,
+// budget_reset_at = NextReset(now, budget_duration). It runs after a batch was written,
 // so the spend it discards is the past period's. The store resets a record
 // only if it is still due, so of several instances one resets it.
 func (s *Service) resetDue(ctx context.Context) {
@@ -37,11 +37,11 @@ func (s *Service) resetDue(ctx context.Context) {
 	}
 	s.mu.RUnlock()
 	for _, d := range todo {
-		dur, err := ParseDuration(d.dur)
-		if err != nil || dur <= 0 {
+		next, err := NextReset(now, d.dur)
+		if err != nil || !next.After(now) {
 			continue
 		}
-		if _, err := s.o.Store.ResetBudget(ctx, d.kind, d.id, now, now.Add(dur)); err != nil {
+		if _, err := s.o.Store.ResetBudget(ctx, d.kind, d.id, now, next); err != nil {
 			s.log.Warn("budget not reset; will retry", "kind", d.kind, "error", err.Error())
 			continue
 		}
