@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -284,6 +285,16 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			lp.AdditionalDropParams, _ = p.strList(v, key)
 		case "tags":
 			lp.Tags, _ = p.strList(v, key)
+		case "tag_regex":
+			if l, ok := p.strList(v, key); ok {
+				for _, re := range l {
+					if _, err := regexp.Compile(re); err != nil {
+						p.warnAt(v, key, "pattern %q is not a regular expression llmgate reads (%v); skipped, as LiteLLM skips an invalid one", re, err)
+						continue
+					}
+					lp.TagRegex = append(lp.TagRegex, re)
+				}
+			}
 		case "max_budget":
 			if f, ok := p.float(v, key); ok {
 				lp.MaxBudget = p.money(v, key, f)

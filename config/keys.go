@@ -213,7 +213,7 @@ var keyTable = []KeyDoc{
 	notYet(SectionParams, "allowed_openai_params", ""),
 	notYet(SectionParams, "itpm", "input-token limits"),
 	notYet(SectionParams, "otpm", "output-token limits"),
-	notYet(SectionParams, "tag_regex", "tag-based routing"),
+	sup(SectionParams, "tag_regex", "tag routing: patterns (Go regexp syntax; an invalid one is skipped with a warning) matched against \"User-Agent: <value>\" when no tag matched; a User-Agent then filters the group as tags do"),
 	notYet(SectionParams, "default_api_key_tpm_limit", ""),
 	notYet(SectionParams, "default_api_key_rpm_limit", ""),
 	notYet(SectionParams, "keepalive_seconds", ""),

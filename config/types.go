@@ -121,6 +121,10 @@ type LiteLLMParams struct {
 	// Tags are litellm_params.tags: added to the request_tags of the spend
 	// logs of the requests this deployment answers (D84).
 	Tags []string
+	// TagRegex is litellm_params.tag_regex: patterns matched against the
+	// request's "User-Agent: <value>" under tag routing (invalid ones
+	// dropped with a warning, as LiteLLM skips them).
+	TagRegex []string
 	// MaxBudget and BudgetDuration are litellm_params.max_budget (USD) and
 	// budget_duration: the deployment's spend limit per window (both set,
 	// else none; D89).

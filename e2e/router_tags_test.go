@@ -20,6 +20,10 @@ model_list:
     litellm_params: {model: openai/gpt-4o, api_base: %[1]s/td/v1, api_key: k, tags: ["default"]}
   - model_name: tagged
     litellm_params: {model: openai/gpt-4o, api_base: %[1]s/tn/v1, api_key: k}
+  - model_name: agents
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/cc/v1, api_key: k, tag_regex: ["^User-Agent: claude-code/"]}
+  - model_name: agents
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/ad/v1, api_key: k, tags: ["default"]}
   - model_name: strict
     litellm_params: {model: openai/gpt-4o, api_base: %[1]s/sa/v1, api_key: k, tags: ["teamA"]}
 router_settings:
@@ -33,7 +37,8 @@ general_settings:
 // openai-go, on the module path and on ext_proc. A request goes to the
 // deployments whose litellm_params.tags share one of its tags — from the
 // x-litellm-tags header (served by the module), the body's metadata.tags,
-// its key's metadata.tags — else to those tagged "default"; an untagged
+// its key's metadata.tags — or whose tag_regex matches "User-Agent: …",
+// else to those tagged "default"; an untagged
 // request goes to the "default" ones; a tag no deployment of a group without
 // a default matches is LiteLLM's 401 "Not allowed to access model due to
 // tags configuration". Before D89 the tags were not read: the requests
@@ -42,20 +47,22 @@ func TestRouterTags(t *testing.T) {
 	eachRequestFilter(t, tagRoutingConfig, func(t *testing.T, p routerPath) {
 		key, _ := keyAPI{t, p.g}.generate(`{"metadata":{"tags":["teamC"]}}`)
 		for _, tc := range []struct {
-			name, want string
-			module     bool // served by the module in module mode
-			opts       []option.RequestOption
+			name, model, want string
+			module            bool // served by the module in module mode
+			opts              []option.RequestOption
 		}{
-			{"x-litellm-tags", "/ta/", true, []option.RequestOption{option.WithHeader("x-litellm-tags", "other, teamA")}},
-			{"untagged: default", "/td/", true, nil},
-			{"no match: default", "/td/", true, []option.RequestOption{option.WithHeader("x-litellm-tags", "paid")}},
-			{"metadata.tags", "/tb/", false, []option.RequestOption{option.WithJSONSet("metadata", map[string]any{"tags": []string{"teamB"}})}},
-			{"the key's tags", "/tb/", false, []option.RequestOption{option.WithAPIKey(key)}},
+			{"x-litellm-tags", "tagged", "/ta/", true, []option.RequestOption{option.WithHeader("x-litellm-tags", "other, teamA")}},
+			{"untagged: default", "tagged", "/td/", true, nil},
+			{"no match: default", "tagged", "/td/", true, []option.RequestOption{option.WithHeader("x-litellm-tags", "paid")}},
+			{"metadata.tags", "tagged", "/tb/", false, []option.RequestOption{option.WithJSONSet("metadata", map[string]any{"tags": []string{"teamB"}})}},
+			{"the key's tags", "tagged", "/tb/", false, []option.RequestOption{option.WithAPIKey(key)}},
+			{"tag_regex on the User-Agent", "agents", "/cc/", true, []option.RequestOption{option.WithHeader("User-Agent", "claude-code/1.0.3")}},
+			{"tag_regex not matched: default", "agents", "/ad/", true, nil},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				p.fake.Reset()
 				for i := range 6 {
-					code, _, module, err := p.chat(t, "tagged", tc.opts...)
+					code, _, module, err := p.chat(t, tc.model, tc.opts...)
 					if err != nil || code != 200 {
 						t.Fatalf("request %d: %d %v", i, code, err)
 					}

@@ -183,7 +183,11 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if ticket != nil {
 		callID = ticket.CallID
 	}
-	p, plan, perr := s.plan(st, res, &f, body, ticket, st.routingTags(&f, h, id.token))
+	var ua string
+	if st.Router.Model().Routing.TagFiltering {
+		ua = h["user-agent"] // tag_regex (D89)
+	}
+	p, plan, perr := s.plan(st, res, &f, body, ticket, st.routingTags(&f, h, id.token), ua)
 	if perr != nil {
 		return nil, perr
 	}

@@ -30,6 +30,9 @@ type PlanRequest struct {
 	// its metadata.tags as LiteLLM's proxy builds them (the body's
 	// metadata.tags and tags, x-litellm-tags, the key's and team's tags).
 	Tags []string
+	// UserAgent is the request's User-Agent, which tag_regex patterns match
+	// (read with tag routing only).
+	UserAgent string
 }
 
 // Attempt is one upstream try of a plan.
@@ -377,7 +380,7 @@ func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]stor
 		cw = &ContextWindowError{Group: res.Group, InputTokens: req.InputTokens, MaxInput: maxIn}
 	}
 	if r.m.Routing.TagFiltering && len(out) > 0 {
-		if out = tagFilter(out, req.Tags, r.m.Routing.TagMatchAny); len(out) == 0 {
+		if out = tagFilter(out, req.Tags, req.UserAgent, r.m.Routing.TagMatchAny); len(out) == 0 {
 			te = &TagRoutingError{Group: res.Group, Tags: req.Tags}
 		}
 	}

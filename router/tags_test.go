@@ -13,6 +13,11 @@ import (
 
 func withTags(d config.Deployment, tags ...string) config.Deployment { d.Params.Tags = tags; return d }
 
+func withTagRegex(d config.Deployment, res ...string) config.Deployment {
+	d.Params.TagRegex = res
+	return d
+}
+
 // TestPlanTags: enable_tag_filtering as LiteLLM's get_deployments_for_tag
 // applies it to the deployments that can take a request.
 func TestPlanTags(t *testing.T) {
@@ -23,12 +28,18 @@ func TestPlanTags(t *testing.T) {
 		withTags(dep("def", "g", "openai/def"), "default"),
 		dep("none", "g", "openai/none"),
 	}
+	rx := []config.Deployment{
+		withTags(dep("def", "g", "openai/def"), "default"),
+		withTagRegex(dep("cc", "g", "openai/cc"), "^User-Agent: claude-code/", "("),
+		withTags(dep("a", "g", "openai/a"), "teamA"),
+	}
 	tests := []struct {
 		name      string
 		deps      []config.Deployment
 		off       bool
 		matchAll  bool
 		tags      []string
+		ua        string
 		cool      []string
 		want      []string // the deployments the plan may use
 		wantError bool
@@ -44,6 +55,12 @@ func TestPlanTags(t *testing.T) {
 		{name: "no default, no match: 401", deps: deps[:2], tags: []string{"paid"}, wantError: true},
 		{name: "the match cooling: default", deps: deps, tags: []string{"teamB"}, cool: []string{"ab"}, want: []string{"def"}},
 		{name: "the match cooling, no default: 401", deps: deps[:2], tags: []string{"teamB"}, cool: []string{"ab"}, wantError: true},
+		{name: "tag_regex: the User-Agent matches", deps: rx, ua: "claude-code/1.2", want: []string{"cc"}},
+		{name: "tag_regex: no match, default", deps: rx, ua: "curl/8", want: []string{"def"}},
+		{name: "tag_regex: no User-Agent, default", deps: rx, want: []string{"def"}},
+		{name: "tag_regex: tags first", deps: rx, ua: "claude-code/1", tags: []string{"teamA"}, want: []string{"a", "cc"}},
+		{name: "tag_regex: no match, no default: 401", deps: rx[1:3], ua: "curl/8", wantError: true},
+		{name: "tag_regex: not round strict tags", matchAll: true, deps: []config.Deployment{withTagRegex(withTags(dep("t", "g", "openai/t"), "x"), "^User-Agent: cc"), withTags(dep("def", "g", "openai/def"), "default")}, ua: "cc", want: []string{"def"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,7 +75,7 @@ func TestPlanTags(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			p, err := r.Plan(ctx, PlanRequest{Model: "g", Tags: tc.tags})
+			p, err := r.Plan(ctx, PlanRequest{Model: "g", Tags: tc.tags, UserAgent: tc.ua})
 			if tc.wantError {
 				var te *TagRoutingError
 				if !errors.As(err, &te) || te.Status() != 401 {

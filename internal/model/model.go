@@ -1,6 +1,7 @@
 package model
 
 import (
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -182,8 +183,10 @@ type Deployment struct {
 	// budget_duration) and its provider's (provider_budget_config); a
 	// plan leaves it out while a spend key has reached its limit (D89).
 	Budgets []SpendBudget
-	// Tags are litellm_params.tags (tag routing, enable_tag_filtering).
-	Tags []string
+	// Tags are litellm_params.tags (tag routing, enable_tag_filtering);
+	// TagRegex its tag_regex, matched against "User-Agent: <value>".
+	Tags     []string
+	TagRegex []*regexp.Regexp
 	// Order is litellm_params.order; Ordered is false when it is unset.
 	Order   int
 	Ordered bool
@@ -412,6 +415,11 @@ func compileDeployment(cd *config.Deployment, r *Routing, defaultMaxParallel int
 		d.Order, d.Ordered = *p.Order, true
 	}
 	d.Tags = p.Tags
+	for _, re := range p.TagRegex {
+		if c, err := regexp.Compile(re); err == nil { // (config warned of the others)
+			d.TagRegex = append(d.TagRegex, c)
+		}
+	}
 	d.Weight = p.Weight
 	d.shuffle.weight, d.shuffle.rpm, d.shuffle.tpm = p.Weight, p.RPM, p.TPM
 	return d
