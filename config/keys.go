@@ -313,7 +313,7 @@ var keyTable = []KeyDoc{
 	sup(SectionLiteLLM, "s3_audit_callback_params", "the s3 audit callback's bucket, region, credentials and s3_path (the keys of s3_callback_params; else s3_callback_params's)"),
 	sup(SectionLiteLLM, "turn_off_message_logging", "logging callbacks send \"redacted-by-litellm\" for messages and response (without it they send none: the outcome event carries no prompt)"),
 	sup(SectionLiteLLM, "redact_user_api_key_info", "logging callbacks leave out the key's hash, alias, team and user ids"),
-	notYet(SectionLiteLLM, "langfuse_default_tags", ""),
+	part(SectionLiteLLM, "langfuse_default_tags", "each Langfuse trace's tags are the request's tags then \"name:value\" for the listed request fields LiteLLM puts in its metadata (user_api_key_hash, _alias, _team_id, _user_id, _team_alias, _end_user_id, _user_email, _request_route, user_api_key, model_group; \"None\" when unset), cache_hit, cache_key, proxy_base_url (PROXY_BASE_URL); fields of the request body's own metadata are not tagged", true),
 	notYet(SectionLiteLLM, "modify_params", ""),
 	notYet(SectionLiteLLM, "enable_preview_features", ""),
 	notYet(SectionLiteLLM, "force_ipv4", ""),

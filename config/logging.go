@@ -45,6 +45,11 @@ type LoggingSettings struct {
 	LangfuseHost      string
 	LangfusePublicKey string
 	LangfuseSecretKey string
+	// LangfuseDefaultTags is langfuse_default_tags: the request fields
+	// added to each Langfuse trace's tags as "name:value" (D91);
+	// ProxyBaseURL is PROXY_BASE_URL, read with it (its proxy_base_url tag).
+	LangfuseDefaultTags []string
+	ProxyBaseURL        string
 	// OTel* configure the otel callback's OTLP trace exporter, from the
 	// standard OTEL_* variables (LiteLLM's OTEL_EXPORTER/OTEL_ENDPOINT/
 	// OTEL_HEADERS as fallbacks). OTelProtocol is "grpc" or "http/protobuf";

@@ -430,6 +430,9 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			ls.PrometheusTuning.MetadataLabels = p.prometheusLabels(v, key, false, labelNames(ls.PrometheusTuning.TagLabels))
 		case "prometheus_metrics_config":
 			ls.PrometheusTuning.MetricsConfig = p.prometheusMetricsConfig(v, key)
+		case "langfuse_default_tags":
+			ls.Logging.LangfuseDefaultTags, _ = p.strList(v, key)
+			ls.Logging.ProxyBaseURL, _ = p.lookup("PROXY_BASE_URL")
 		case "disable_end_user_cost_tracking":
 			ls.DisableEndUserCostTracking, _ = p.bool(v, key)
 		case "disable_end_user_cost_tracking_prometheus_only":

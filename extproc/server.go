@@ -57,8 +57,9 @@ type State struct {
 	// userAgentTags: the spend logs carry "User-Agent: …" request tags (not
 	// litellm_settings.disable_add_user_agent_to_request_tags; tags.go).
 	userAgentTags bool
-	// metricTags: custom_prometheus_tags labels the metrics, so every
-	// request's own tags ride its outcome (not only logged spend's);
+	// metricTags: custom_prometheus_tags labels the metrics, or the
+	// langfuse callback tags its traces, so every request's own tags ride
+	// its outcome (not only logged spend's);
 	// metricMetadata are custom_prometheus_metadata_labels (labels.go, D91).
 	metricTags     bool
 	metricMetadata []config.PrometheusLabel
@@ -130,7 +131,9 @@ func NewStateFromModel(cfg *config.Config, m *model.Model, st store.Store, versi
 	s.needTokens, s.trackUsage, s.trackEnd = m.Track.Tokens, m.Track.Usage, m.Track.End
 	s.countCalls, s.mockTimeouts = m.Track.Calls, m.Track.MockTimeouts
 	s.userAgentTags = !cfg.LiteLLM.DisableUserAgentTags
-	s.metricTags = len(cfg.LiteLLM.PrometheusTuning.TagLabels) > 0
+	// The Langfuse traces carry every request's tags too (D91).
+	lfOK, lfFail := cfg.LiteLLM.CallbackEvents("langfuse")
+	s.metricTags = len(cfg.LiteLLM.PrometheusTuning.TagLabels) > 0 || lfOK || lfFail
 	s.metricMetadata = cfg.LiteLLM.PrometheusTuning.MetadataLabels
 	s.rules = keys.NewRequestRules(cfg.General.EnforceUserParam, cfg.General.EnforcedParams)
 	s.ips = newIPRule(cfg.General)

@@ -71,6 +71,8 @@ func callbackSettings(cfg *config.Config) callbacks.Settings {
 		RedactKeyInfo:       lg.RedactUserAPIKeyInfo,
 		BatchSize:           lg.BatchSize,
 		FlushInterval:       lg.FlushInterval,
+		LangfuseDefaultTags: lg.LangfuseDefaultTags, // D91
+		ProxyBaseURL:        lg.ProxyBaseURL,
 	}
 	if ok, fail := ls.CallbackEvents(callbacks.GenericAPI); ok || fail {
 		s.Generic = &callbacks.GenericSettings{Events: callbacks.Events{Success: ok, Failure: fail},
@@ -151,7 +153,8 @@ func (g *Gateway) ensureCallbacks(cfg *config.Config) {
 		// Key- and team-based logging from the keys' metadata (D64): the
 		// generic_api logger is there for them when its endpoint is set.
 		s.Metadata = g.keys.LoggingMetadata
-		s.TeamAlias = g.keys.TeamAlias // s3_use_team_prefix's folder (D74)
+		s.TeamAlias = g.keys.TeamAlias     // s3_use_team_prefix's folder (D74)
+		s.RequestTags = g.keys.RequestTags // the Langfuse traces' tags (D91)
 		salt := modelSecret(cfg)
 		s.DecryptVar = func(v string) (string, bool) { return keys.DecryptCallbackVar(v, salt) }
 		if lg := &cfg.LiteLLM.Logging; s.Generic == nil && lg.GenericEndpoint != "" {

@@ -64,6 +64,12 @@ type Settings struct {
 	// TeamAlias returns a team's team_alias ("" when none; nil: no virtual
 	// keys): the s3 callback's s3_use_team_prefix folder.
 	TeamAlias func(teamID string) string
+	// LangfuseDefaultTags is langfuse_default_tags and ProxyBaseURL
+	// PROXY_BASE_URL (langfusetags.go); RequestTags gives a try's
+	// request_tags with its key's and team's (nil: the try's own).
+	LangfuseDefaultTags []string
+	ProxyBaseURL        string
+	RequestTags         func(*outcome.Try) []string
 	// DecryptVar opens a key's or team's encrypted callback variable
 	// ("litellm_enc::…", LiteLLM's at-rest form; nil: none is opened).
 	DecryptVar func(string) (string, bool)

@@ -317,7 +317,7 @@ func LangfuseEvents(t *outcome.Try, s *Settings) []any {
 		"timestamp": isoTime(t.Start),
 		"name":      name,
 		"metadata":  meta,
-		"tags":      []string{},
+		"tags":      langfuseTags(t, s),
 		"input":     p.Messages,
 		"output":    p.Response,
 	}
