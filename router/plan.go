@@ -207,8 +207,10 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 			continue
 		}
 		var orders []int
-		if mg, ok := r.m.Group(g.res.Group); ok {
-			orders = mg.Orders
+		if r.m.Routing.Orders { // (no group lookup for a config without order)
+			if mg, ok := r.m.Group(g.res.Group); ok {
+				orders = mg.Orders
+			}
 		}
 		if len(orders) == 0 {
 			plan.Attempts = r.appendAttempts(plan.Attempts, req, g.res, healthy, g.fallback+hops)

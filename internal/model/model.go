@@ -73,7 +73,9 @@ type Routing struct {
 	RetryAfter time.Duration
 	// Budgets: some deployment has a budget (its own max_budget or its
 	// provider's provider_budget_config): plans read the spends (D89).
-	Budgets       bool
+	Budgets bool
+	// Orders: some deployment sets litellm_params.order (Group.Orders).
+	Orders        bool
 	Timeout       time.Duration // the router's per-try timeout (600 s when unset)
 	StreamTimeout time.Duration // the router's stream timeout (Timeout when unset)
 }
@@ -281,6 +283,7 @@ func Compile(cfg *config.Config) *Model {
 		g.Weights = ShuffleWeights(g.Deployments)
 		g.MayCoolDown = !rs.DisableCooldowns && !g.Wildcard && len(g.Deployments) > 1
 		g.Orders = groupOrders(g.Deployments)
+		m.Routing.Orders = m.Routing.Orders || len(g.Orders) > 0
 		for k := range FallbackKind(numKinds) {
 			g.fallbacks[k] = m.fallbackGroups(g.Name, k)
 		}
