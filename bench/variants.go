@@ -14,7 +14,7 @@ import (
 type VariantSide struct {
 	Label  string
 	Bin    string // "" = o.LLMGateBin
-	Config string // "redis", "redis-small", "anthropic", "parallel", "typical", "plain" or "plain-module"
+	Config string // "redis", "redis-small", "anthropic", "parallel", "typical", "keys", "keys-master", "plain" or "plain-module"
 	Args   []string
 }
 
@@ -83,12 +83,15 @@ func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSi
 			yaml, model = RedisSmallConfig(fakeURL, redisAddr), RedisModelGroup
 		case "anthropic":
 			yaml, model = AnthropicConfig(fakeURL), AnthropicModelGroup
-		case "typical":
+		case "typical", "keys", "keys-master":
+			// keys: the bench's llmgate-keys target (KeysInStore keys issued,
+			// every request with one of them); keys-master: the same keys in
+			// the store, every request with the master key (D88).
 			yaml, model = TypicalConfig(fakeURL, ""), ModelGroup
 		case "parallel":
 			yaml, model = ParallelConfig(fakeURL), ModelGroup
 		default:
-			return nil, fmt.Errorf("unknown config %q (redis, anthropic, typical, plain, plain-module)", sd.Config)
+			return nil, fmt.Errorf("unknown config %q (redis, anthropic, typical, keys, keys-master, plain, plain-module)", sd.Config)
 		}
 		path := filepath.Join(so.WorkDir, "config.yaml")
 		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
@@ -99,6 +102,15 @@ func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSi
 			return nil, fmt.Errorf("%s: %w", sd.Label, err)
 		}
 		defer gate.Stop()
+		if sd.Config == "keys" || sd.Config == "keys-master" {
+			master := gate.Endpoint
+			if _, _, err := IssueKeys(gate, KeysInStore); err != nil {
+				return nil, fmt.Errorf("%s: %w", sd.Label, err)
+			}
+			if sd.Config == "keys-master" {
+				gate.Endpoint = master
+			}
+		}
 		gates = append(gates, gate)
 	}
 	var out []VariantResult
