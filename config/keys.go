@@ -430,7 +430,7 @@ var keyTable = []KeyDoc{
 	notYet(SectionGeneral, "provider_budget_config", ""),
 	notYet(SectionGeneral, "retry_after", ""),
 	notYet(SectionGeneral, "num_retries", "use router_settings.num_retries"),
-	notYet(SectionGeneral, "public_routes", ""),
+	part(SectionGeneral, "public_routes", "routes served without a key, as LiteLLM's route_in_additonal_public_routes matches them (the path exactly, or its start when the entry ends in \"*\"; allowed_ips still applies): an LLM or read route named there is served as with no master_key (no key, team, budget or limit checks; not costed to a key), in the module and in ext_proc; the key-management routes still need the master key (LiteLLM's public caller is a view-only user). LiteLLM honours it only with an Enterprise licence", false),
 	sup(SectionGeneral, "enforced_params", "fields every LLM request must carry (\"user\", or two levels: \"metadata.generation_name\"), with a key's metadata.enforced_params added; a missing one is LiteLLM's 500 \"BadRequest please pass param=… in request body. This is a required param\" (its ValueError); `metadata` itself always counts as present (LiteLLM adds it first); also for the master key; checked in the module and in ext_proc"),
 	sup(SectionGeneral, "user_api_key_cache_ttl", "seconds, default 60: how often the in-memory key cache reloads from the store (with Redis, changes reach other instances at once over pub/sub)"),
 	notYet(SectionGeneral, "ui_access_mode", ""),

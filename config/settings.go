@@ -653,6 +653,10 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			}
 		case "use_x_forwarded_for":
 			gs.UseXForwardedFor, _ = p.bool(v, key)
+		case "public_routes":
+			if l, ok := p.strList(v, key); ok {
+				gs.PublicRoutes = append([]string{}, l...)
+			}
 		case "disable_reset_budget":
 			gs.DisableResetBudget, _ = p.bool(v, key)
 		case "store_model_in_db":

@@ -348,6 +348,9 @@ type GeneralSettings struct {
 	EnforcedParams   []string
 	AllowedIPs       []string
 	UseXForwardedFor bool
+	// PublicRoutes is public_routes: routes served without a key (exact,
+	// or a prefix when the entry ends in "*"), D90.
+	PublicRoutes []string
 	// DisableResetBudget is disable_reset_budget: budget periods never
 	// restart.
 	DisableResetBudget bool

@@ -51,11 +51,17 @@ type identity struct {
 // authenticate checks the key: with no master_key everything is open. The
 // master key is compared in constant time over sha256 digests; a virtual key
 // is found by its sha256 in the in-memory key cache (no database round trip).
-func (st *State) authenticate(h map[string]string) (identity, *translator.Error) {
+// A route in public_routes needs no key (after allowed_ips, as in LiteLLM)
+// unless public is false (the key-management routes, whose public caller
+// LiteLLM refuses).
+func (st *State) authenticate(h map[string]string, public bool) (identity, *translator.Error) {
 	if st.ips != nil {
 		if e := st.ips.check(h); e != nil {
 			return identity{}, e // allowed_ips (keys.go)
 		}
+	}
+	if public && st.public != nil && st.public.has(h[":path"]) {
+		return identity{master: true}, nil
 	}
 	if !st.hasMaster {
 		return identity{master: true}, nil

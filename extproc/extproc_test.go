@@ -85,7 +85,7 @@ func TestAuthenticate(t *testing.T) {
 		{"prefix of the key", map[string]string{"authorization": "Bearer sk-mast"}, false, "Invalid"},
 		{"provider key is not a gateway key", map[string]string{"authorization": "Bearer provider-secret"}, false, "Invalid"},
 	} {
-		_, e := st.authenticate(tc.h)
+		_, e := st.authenticate(tc.h, true)
 		if (e == nil) != tc.ok {
 			t.Errorf("%s: got %v", tc.name, e)
 			continue
@@ -98,7 +98,7 @@ func TestAuthenticate(t *testing.T) {
 		}
 	}
 	open := stateWith(t, "model_list:\n  - model_name: m\n    litellm_params: {model: openai/gpt-4o}\n")
-	if _, e := open.authenticate(map[string]string{}); e != nil {
+	if _, e := open.authenticate(map[string]string{}, true); e != nil {
 		t.Errorf("no master_key: everything is open, got %v", e)
 	}
 }

@@ -76,7 +76,7 @@ func (s *Server) keyManagement(stream extprocv3.ExternalProcessor_ProcessServer,
 		return stream.Send(errorReply(&translator.Error{Status: 400, Type: "invalid_request_error", Code: "400",
 			Message: "Virtual keys need general_settings.master_key (and, to share them between instances, general_settings.database_url)"}, nil))
 	}
-	id, e := st.authenticate(h)
+	id, e := st.authenticate(h, false)
 	if e != nil {
 		return stream.Send(errorReply(e, nil))
 	}
@@ -151,4 +151,42 @@ func clientIP(xff string, useXFF bool) string {
 		return strings.TrimSpace(xff[:i])
 	}
 	return strings.TrimSpace(xff[i+1:])
+}
+
+// routeSet is general_settings.public_routes as LiteLLM's
+// route_in_additonal_public_routes matches a route (the path without its
+// query): an entry exactly, or one ending in "*" as a prefix.
+type routeSet struct {
+	exact    map[string]bool
+	prefixes []string
+}
+
+// newRouteSet is nil when public_routes is not set or empty.
+func newRouteSet(routes []string) *routeSet {
+	if len(routes) == 0 {
+		return nil
+	}
+	r := &routeSet{exact: make(map[string]bool, len(routes))}
+	for _, p := range routes {
+		r.exact[p] = true
+		if pre, ok := strings.CutSuffix(p, "*"); ok {
+			r.prefixes = append(r.prefixes, pre)
+		}
+	}
+	return r
+}
+
+func (r *routeSet) has(path string) bool {
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if r.exact[path] {
+		return true
+	}
+	for _, p := range r.prefixes {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
 }

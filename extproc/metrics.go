@@ -17,7 +17,7 @@ func (s *Server) metricsReply(st *State, h map[string]string) *extprocv3.Process
 		return nil
 	}
 	if !st.Cfg.LiteLLM.MetricsAuthOff {
-		if _, e := st.authenticate(h); e != nil {
+		if _, e := st.authenticate(h, true); e != nil {
 			return errorReply(e, nil)
 		}
 	}

@@ -28,7 +28,7 @@ func (s *Server) management(st *State, rt route, h map[string]string) *extprocv3
 			"litellm_version": nil, "llmgate_config_version": st.Version})
 		return immediate(200, "application/json", b, nil, "llmgate_health")
 	case routeHealth:
-		if _, e := st.authenticate(h); e != nil {
+		if _, e := st.authenticate(h, true); e != nil {
 			return errorReply(e, nil)
 		}
 		if s.SelfURL == "" {
@@ -44,7 +44,7 @@ func (s *Server) management(st *State, rt route, h map[string]string) *extprocv3
 		b, _ := json.Marshal(healthView(st, s.healthCheck(st, true)))
 		return immediate(200, "application/json", b, nil, "llmgate_health")
 	case routeHealthServices:
-		if _, e := st.authenticate(h); e != nil {
+		if _, e := st.authenticate(h, true); e != nil {
 			return errorReply(e, nil)
 		}
 		service := queryParam(h[":path"], "service")
@@ -63,7 +63,7 @@ func (s *Server) management(st *State, rt route, h map[string]string) *extprocv3
 		}
 		return immediate(status, "application/json", b, nil, "llmgate_health")
 	case routeModels, routeModelInfo, routeModelGroupInfo, routeModel:
-		if _, e := st.authenticate(h); e != nil {
+		if _, e := st.authenticate(h, true); e != nil {
 			return errorReply(e, nil)
 		}
 		if rt.kind == routeModel {

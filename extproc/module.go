@@ -176,7 +176,7 @@ func (m *ModuleFilter) HandOn(h map[string]string, count, size int, contentLengt
 	if h[contract.FallbackHeader] != "" {
 		return true, nil
 	}
-	id, e := m.st.authenticate(h)
+	id, e := m.st.authenticate(h, true)
 	if e != nil {
 		if m.st.presentedKey(h) != "" {
 			// A key neither the master key nor in the module's key table
@@ -204,7 +204,7 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 		}
 	}()
 	rt := classify("POST", h[":path"])
-	id, e := st.authenticate(h)
+	id, e := st.authenticate(h, true)
 	if e != nil || !id.master && id.token == "" {
 		return ModuleAnswer{}, false
 	}

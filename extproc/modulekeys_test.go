@@ -164,7 +164,7 @@ func TestModuleServesVirtualKeys(t *testing.T) {
 		if !served {
 			continue
 		}
-		id, e := s.State().authenticate(h)
+		id, e := s.State().authenticate(h, true)
 		if e != nil {
 			t.Fatalf("%s: ext_proc: %v", tc.what, e)
 		}
@@ -255,7 +255,7 @@ func TestModuleKeyLookupAllocations(t *testing.T) {
 	push(t, svc, view)
 	h := moduleHeaders(k)
 	if allocs := testing.AllocsPerRun(100, func() {
-		if id, e := m.st.authenticate(h); e != nil || id.token == "" {
+		if id, e := m.st.authenticate(h, true); e != nil || id.token == "" {
 			t.Fatal("not found")
 		}
 	}); allocs != 0 {

@@ -79,7 +79,7 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 			return stream.Send(errorReply(e, nil))
 		}
 		var e *translator.Error
-		if id, e = st.authenticate(h); e != nil {
+		if id, e = st.authenticate(h, true); e != nil {
 			s.refused(h, rt, id, nil, e, start)
 			return stream.Send(errorReply(e, nil))
 		}

@@ -85,6 +85,8 @@ type State struct {
 	// nil when the config sets none.
 	rules *keys.RequestRules
 	ips   *ipRule
+	// public is general_settings.public_routes (nil: not set), keys.go.
+	public *routeSet
 
 	// localStore: the store is the in-process one (no round trip to bound).
 	localStore bool
@@ -137,6 +139,7 @@ func NewStateFromModel(cfg *config.Config, m *model.Model, st store.Store, versi
 	s.metricMetadata = cfg.LiteLLM.PrometheusTuning.MetadataLabels
 	s.rules = keys.NewRequestRules(cfg.General.EnforceUserParam, cfg.General.EnforcedParams)
 	s.ips = newIPRule(cfg.General)
+	s.public = newRouteSet(cfg.General.PublicRoutes)
 	return s
 }
 
