@@ -41,6 +41,12 @@ type respState struct {
 	try   outcomeTry
 	// lease: the answering deployment, whose tokens count locally (limits.go)
 	lease string
+	// usageScan: a JSON answer without an answer plan (a try the attempt
+	// filter read, not the fast path) whose usage the JSON access log reads:
+	// its bytes are copied as they pass, nothing held, and its usage
+	// written as llmgate.usage at its end (D87).
+	usageScan bool
+	scanned   []byte
 }
 
 // onResponseHeaders: x-envoy-attempt-count is removed from every response;
@@ -73,6 +79,7 @@ func onResponseHeaders(s *stream, f C.uintptr_t, eos bool) int {
 		j, ok := getDynamicString(f, contract.FastAnswerMetadataNamespace, extproc.RespPlanKey)
 		if !ok {
 			applyOps(f, hdrResponse, ops)
+			s.resp.usageScan = !eos && s.cfg.cfg.UsageMetadata && jsonAnswer(f)
 			return respHeadersContinue
 		}
 		if p, err = extproc.ParseRespPlan(j); err != nil {
@@ -132,6 +139,48 @@ func onResponseHeaders(s *stream, f C.uintptr_t, eos bool) int {
 
 const maxRespChunks = 256
 
+// jsonAnswer reports whether the answer is JSON of at most
+// extproc.MaxRespBody bytes (as far as its headers say).
+func jsonAnswer(f C.uintptr_t) bool {
+	if cl, ok := getRespHeader(f, "content-length"); ok {
+		if x, err := strconv.ParseInt(string(cl), 10, 64); err == nil && x > extproc.MaxRespBody {
+			return false
+		}
+	}
+	ct, _ := getRespHeader(f, "content-type")
+	return bytes.Contains(ct, []byte("json"))
+}
+
+// scanUsage copies a passing chunk of a usageScan answer; at its end it
+// writes the answer's usage as llmgate.usage.
+func scanUsage(f C.uintptr_t, s *stream, eos bool) {
+	var views [maxRespChunks]C.dm_buf
+	n, _ := respBodyChunks(f, false, views[:])
+	if n > len(views) {
+		s.resp.usageScan, s.resp.scanned = false, nil
+		return
+	}
+	for _, v := range views[:n] {
+		s.resp.scanned = append(s.resp.scanned, view(v.ptr, v.length)...)
+	}
+	if len(s.resp.scanned) > extproc.MaxRespBody {
+		s.resp.usageScan, s.resp.scanned = false, nil
+		return
+	}
+	if eos {
+		endUsageScan(f, s)
+	}
+}
+
+// endUsageScan writes the scanned answer's usage (llmgate.usage).
+func endUsageScan(f C.uintptr_t, s *stream) {
+	_, u, _ := extproc.RespondJSON(s.resp.scanned, &extproc.RespEntry{})
+	s.resp.usageScan, s.resp.scanned = false, nil
+	if b := u.Struct(); len(b) > 0 {
+		setDynamicStruct(f, extproc.UsageNamespace, b)
+	}
+}
+
 func onResponseBody(s *stream, f C.uintptr_t, eos bool) int {
 	if s == nil {
 		return respBodyContinue
@@ -140,6 +189,9 @@ func onResponseBody(s *stream, f C.uintptr_t, eos bool) int {
 		s.resp.try.lastByte, s.resp.try.done = time.Now(), true
 	}
 	switch {
+	case s.resp.usageScan:
+		scanUsage(f, s, eos)
+		return respBodyContinue
 	case s.resp.stream != nil:
 		st := s.resp.stream
 		var views [maxRespChunks]C.dm_buf
@@ -225,6 +277,9 @@ func onResponseTrailers(s *stream, f C.uintptr_t) int {
 		if !s.resp.streamDone {
 			recordUsage(f, s, &st.Usage)
 		}
+	}
+	if s.resp.usageScan {
+		endUsageScan(f, s)
 	}
 	s.resp.json = false
 	return respHeadersContinue

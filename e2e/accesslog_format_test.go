@@ -86,6 +86,22 @@ general_settings:
 			if fmt.Sprint(c["status"]) != "200" || fmt.Sprint(c["attempts"]) != "1" || !strings.HasPrefix(fmt.Sprint(c["cluster"]), "dep_") {
 				t.Errorf("chat status/attempts/cluster: %s", chat)
 			}
+			// The answer's tokens as the client got them: the module served
+			// the request (one deployment: not on the fast path, the try's
+			// attempt filter reads the answer), and the listener's log must
+			// carry them (D87).
+			var ans struct {
+				Usage struct {
+					Prompt     int `json:"prompt_tokens"`
+					Completion int `json:"completion_tokens"`
+				} `json:"usage"`
+			}
+			if err := json.Unmarshal(b, &ans); err != nil || ans.Usage.Prompt == 0 || ans.Usage.Completion == 0 {
+				t.Fatalf("answer's usage: %s (%v)", b, err)
+			}
+			if fmt.Sprint(c["prompt_tokens"]) != fmt.Sprint(ans.Usage.Prompt) || fmt.Sprint(c["completion_tokens"]) != fmt.Sprint(ans.Usage.Completion) {
+				t.Errorf("chat tokens %v/%v, want %d/%d (line %s)", c["prompt_tokens"], c["completion_tokens"], ans.Usage.Prompt, ans.Usage.Completion, chat)
+			}
 			if hl["path"] != "/health/liveliness" || fmt.Sprint(hl["status"]) != "200" {
 				t.Errorf("health line: %s", health)
 			}
