@@ -21,7 +21,8 @@ type interleavedFigure struct {
 
 // interleaved measures every gate in turn at each concurrency, closed
 // loop: a warm-up each, then o.Runs rounds in which every gate runs
-// o.Duration (so that a shared machine's drift hits them alike). The
+// o.Duration (so that a shared machine's drift hits them alike), each round
+// starting one gate later than the last. The
 // figures come by concurrency, then by gate.
 func interleaved(o *Options, concs []int, gates []*Target) []interleavedFigure {
 	rs := make([][]LoadResult, len(gates))
@@ -33,7 +34,11 @@ func interleaved(o *Options, concs []int, gates []*Target) []interleavedFigure {
 			rs[i], cpu[i] = nil, map[string][]time.Duration{}
 		}
 		for run := 0; run < o.Runs; run++ {
-			for i, g := range gates {
+			// Each run starts one gate later: the gate measured second read
+			// slower whatever it was (D88), so no gate keeps one place.
+			for k := range gates {
+				i := (k + run) % len(gates)
+				g := gates[i]
 				rs[i] = append(rs[i], cpuPerRequest(g, cpu[i], func() LoadResult { return ClosedLoop(g.Endpoint, conc, o.Duration) }))
 			}
 		}
