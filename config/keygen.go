@@ -60,21 +60,12 @@ func (p *parser) keyGenKey(ls *LiteLLMSettings, name string, v *yaml.Node, key s
 		kg.Defaults = map[string]any{}
 		for _, e := range es {
 			k := joinKey(key, e.Key)
+			if p.keyGenBound(e, k, kg.Defaults) {
+				continue
+			}
 			switch e.Key {
-			case "max_budget":
-				if f, ok := p.float(e.Value, k); ok {
-					kg.Defaults[e.Key] = p.money(e.Value, k, f)
-				}
-			case "max_parallel_requests", "tpm_limit", "rpm_limit":
-				if n, ok := p.nonNegInt(e.Value, k); ok {
-					kg.Defaults[e.Key] = float64(n)
-				}
 			case "user_id", "team_id":
 				if s, ok := p.str(e.Value, k); ok {
-					kg.Defaults[e.Key] = s
-				}
-			case "budget_duration", "duration":
-				if s, ok := p.duration(e.Value, k); ok {
 					kg.Defaults[e.Key] = s
 				}
 			case "models":
@@ -99,20 +90,7 @@ func (p *parser) keyGenKey(ls *LiteLLMSettings, name string, v *yaml.Node, key s
 		kg.Upper = map[string]any{}
 		for _, e := range es {
 			k := joinKey(key, e.Key)
-			switch e.Key {
-			case "max_budget":
-				if f, ok := p.float(e.Value, k); ok {
-					kg.Upper[e.Key] = p.money(e.Value, k, f)
-				}
-			case "max_parallel_requests", "tpm_limit", "rpm_limit":
-				if n, ok := p.nonNegInt(e.Value, k); ok {
-					kg.Upper[e.Key] = float64(n)
-				}
-			case "budget_duration", "duration":
-				if s, ok := p.duration(e.Value, k); ok {
-					kg.Upper[e.Key] = s
-				}
-			default:
+			if !p.keyGenBound(e, k, kg.Upper) {
 				p.errAt(e.Value, k, "unknown key %q: upperbound_key_generate_params takes max_budget, budget_duration, duration, max_parallel_requests, tpm_limit, rpm_limit", e.Key)
 			}
 		}
@@ -130,6 +108,29 @@ func (p *parser) keyGenKey(ls *LiteLLMSettings, name string, v *yaml.Node, key s
 			}
 		}
 	}
+}
+
+// keyGenBound reads one of the fields default_key_generate_params and
+// upperbound_key_generate_params share (a budget, a count, a duration) into
+// dst; it reports whether e is one of them.
+func (p *parser) keyGenBound(e entry, k string, dst map[string]any) bool {
+	switch e.Key {
+	case "max_budget":
+		if f, ok := p.float(e.Value, k); ok {
+			dst[e.Key] = p.money(e.Value, k, f)
+		}
+	case "max_parallel_requests", "tpm_limit", "rpm_limit":
+		if n, ok := p.nonNegInt(e.Value, k); ok {
+			dst[e.Key] = float64(n)
+		}
+	case "budget_duration", "duration":
+		if s, ok := p.duration(e.Value, k); ok {
+			dst[e.Key] = s
+		}
+	default:
+		return false
+	}
+	return true
 }
 
 // internalUserParams reads default_internal_user_params: any /user/new
