@@ -8,27 +8,42 @@ import (
 
 // KeyGenSettings are litellm_settings' key-generation settings:
 // default_key_generate_params, upperbound_key_generate_params and
-// key_generation_settings (internal/keys/keygen.go applies them). Values are
-// JSON values: float64, string, []any, map[string]any.
+// key_generation_settings, plus /user/new's defaults. Values are JSON values:
+// float64, string, []any, map[string]any. internal/keys applies them (its
+// KeyGenSettings is this type).
 type KeyGenSettings struct {
+	// Defaults is default_key_generate_params: /key/generate fills in the
+	// fields a request leaves out (models and metadata also when empty).
 	Defaults map[string]any
-	Upper    map[string]any
+	// Upper is upperbound_key_generate_params: /key/generate, /key/update
+	// and /key/regenerate refuse values above it; /key/generate fills in
+	// the fields a request leaves out with it.
+	Upper map[string]any
 	// Team and Personal are key_generation_settings' team_key_generation
-	// and personal_key_generation (nil when not set); Set: the key is set.
+	// and personal_key_generation; nil when not set. Set reports whether
+	// key_generation_settings is set at all.
 	Team, Personal *KeyGenRule
 	Set            bool
-	// InternalUser is default_internal_user_params; MaxInternalUserBudget
-	// and InternalUserBudgetDuration are max_internal_user_budget and
-	// internal_user_budget_duration (/user/new's defaults).
-	InternalUser               map[string]any
+
+	// InternalUser is default_internal_user_params: /user/new fills in
+	// the fields a body leaves out (models also when empty) unless it
+	// creates a proxy_admin; its "teams" are joined as members.
+	InternalUser map[string]any
+	// MaxInternalUserBudget and InternalUserBudgetDuration are
+	// max_internal_user_budget and internal_user_budget_duration: a
+	// /user/new body with user_role internal_user and no max_budget
+	// (budget_duration) gets them.
 	MaxInternalUserBudget      *float64
 	InternalUserBudgetDuration string
 }
 
-// KeyGenRule is team_key_generation or personal_key_generation.
+// KeyGenRule is one of key_generation_settings' rules.
 type KeyGenRule struct {
-	Roles    []string // allowed_team_member_roles / allowed_user_roles; nil: not set
-	Required []string // required_params
+	// Roles is allowed_team_member_roles (team keys) or allowed_user_roles
+	// (personal keys); nil when not set.
+	Roles []string
+	// Required is required_params: fields a /key/generate body must name.
+	Required []string
 }
 
 // litellmDuration is a LiteLLM duration: a number and s, m, h, d, w or mo.

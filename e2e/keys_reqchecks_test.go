@@ -10,11 +10,33 @@ import (
 	"github.com/llmgate/llmgate/internal/store/pgtest"
 )
 
-// requestFilterModes are the two request filters a test runs on.
-var requestFilterModes = []struct {
+// requestFilterMode is a request filter a test runs on: its name and the
+// gateway's arguments for it.
+type requestFilterMode struct {
 	name string
 	args []string
-}{{"module", moduleArgs}, {"ext_proc", extProcArgs}}
+}
+
+// requestFilterModes are the two request filters a test runs on.
+var requestFilterModes = []requestFilterMode{{"module", moduleArgs}, {"ext_proc", extProcArgs}}
+
+// eachFilterAndStore runs f as a subtest on each request filter with each
+// key store: db is "" for the embedded store, else a new PostgreSQL
+// database's URL (one server for the whole test).
+func eachFilterAndStore(t *testing.T, f func(t *testing.T, mode requestFilterMode, db string)) {
+	pg := pgtest.Start(t)
+	for _, mode := range requestFilterModes {
+		for _, store := range []string{"embedded", "postgres"} {
+			t.Run(mode.name+"/"+store, func(t *testing.T) {
+				db := ""
+				if store == "postgres" {
+					db = pg.NewDatabase(t)
+				}
+				f(t, mode, db)
+			})
+		}
+	}
+}
 
 // wantError asserts a reply's status, error type and message.
 func wantError(t *testing.T, what string, st int, b []byte, status int, typ, msg string) {
@@ -36,49 +58,40 @@ func wantError(t *testing.T, what string, st int, b []byte, status int, typ, msg
 // request-filter stream.
 func TestKeyRequestChecks(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	pg := pgtest.Start(t)
-	for _, mode := range requestFilterModes {
-		for _, store := range []string{"embedded", "postgres"} {
-			t.Run(mode.name+"/"+store, func(t *testing.T) {
-				db := ""
-				if store == "postgres" {
-					db = pg.NewDatabase(t)
-				}
-				cfg := keysConfig(fake.URL(), db) + "  enforce_user_param: true\n  enforced_params: [max_tokens]\n"
-				g := startGatewayArgs(t, cfg, mode.args, "LLMGATE_DATA_DIR="+t.TempDir())
-				k := keyAPI{t, g}
-				key, _ := k.generate(`{"models":["gpt-x"]}`)
-				strict, _ := k.generate(`{"models":["gpt-x"],"metadata":{"enforced_params":["metadata.generation_name"]}}`)
-				if mode.name == "module" {
-					waitModuleKnowsKey(t, g, key, "other")
-					waitModuleKnowsKey(t, g, strict, "other")
-				}
-				url := g.URL + "/v1/chat/completions"
-				st, _, b := post(t, url, key, chatBody("gpt-x", "no user", `"max_tokens":5`))
-				wantError(t, "a key without user", st, b, 401, "auth_error", "Authentication Error, 'user' param not passed in. 'enforce_user_param'=True")
-				st, _, b = post(t, url, key, chatBody("gpt-x", "no max_tokens", `"user":"u1"`))
-				wantError(t, "a key without max_tokens", st, b, 500, "None", "BadRequest please pass param=max_tokens in request body. This is a required param")
-				st, _, b = post(t, url, master, chatBody("gpt-x", "master, no max_tokens"))
-				wantError(t, "the master key without max_tokens", st, b, 500, "None", "BadRequest please pass param=max_tokens in request body. This is a required param")
-				st, _, b = post(t, url, strict, chatBody("gpt-x", "strict", `"user":"u1"`, `"max_tokens":5`))
-				wantError(t, "the key's own enforced_params", st, b, 500, "None", "BadRequest please pass param=[metadata][generation_name] in request body. This is a required param")
-
-				before := requestFilterStreams(t, g)
-				if st, _, b := post(t, url, key, chatBody("gpt-x", "all there", `"user":"u1"`, `"max_tokens":5`)); st != 200 {
-					t.Fatalf("a key's request with user and max_tokens: %d %s", st, b)
-				}
-				if st, _, b := post(t, url, master, chatBody("gpt-x", "master", `"max_tokens":5`)); st != 200 {
-					t.Fatalf("the master key's request without user: %d %s", st, b)
-				}
-				if n := requestFilterStreams(t, g) - before; mode.name == "module" && n != 0 {
-					t.Errorf("the two plain requests opened %d request-filter streams: not served by the module", n)
-				}
-				if st, _, b := post(t, url, strict, chatBody("gpt-x", "strict", `"user":"u1"`, `"max_tokens":5`, `"metadata":{"generation_name":"g"}`)); st != 200 {
-					t.Fatalf("the strict key's request with metadata.generation_name: %d %s", st, b)
-				}
-			})
+	eachFilterAndStore(t, func(t *testing.T, mode requestFilterMode, db string) {
+		cfg := keysConfig(fake.URL(), db) + "  enforce_user_param: true\n  enforced_params: [max_tokens]\n"
+		g := startGatewayArgs(t, cfg, mode.args, "LLMGATE_DATA_DIR="+t.TempDir())
+		k := keyAPI{t, g}
+		key, _ := k.generate(`{"models":["gpt-x"]}`)
+		strict, _ := k.generate(`{"models":["gpt-x"],"metadata":{"enforced_params":["metadata.generation_name"]}}`)
+		if mode.name == "module" {
+			waitModuleKnowsKey(t, g, key, "other")
+			waitModuleKnowsKey(t, g, strict, "other")
 		}
-	}
+		url := g.URL + "/v1/chat/completions"
+		st, _, b := post(t, url, key, chatBody("gpt-x", "no user", `"max_tokens":5`))
+		wantError(t, "a key without user", st, b, 401, "auth_error", "Authentication Error, 'user' param not passed in. 'enforce_user_param'=True")
+		st, _, b = post(t, url, key, chatBody("gpt-x", "no max_tokens", `"user":"u1"`))
+		wantError(t, "a key without max_tokens", st, b, 500, "None", "BadRequest please pass param=max_tokens in request body. This is a required param")
+		st, _, b = post(t, url, master, chatBody("gpt-x", "master, no max_tokens"))
+		wantError(t, "the master key without max_tokens", st, b, 500, "None", "BadRequest please pass param=max_tokens in request body. This is a required param")
+		st, _, b = post(t, url, strict, chatBody("gpt-x", "strict", `"user":"u1"`, `"max_tokens":5`))
+		wantError(t, "the key's own enforced_params", st, b, 500, "None", "BadRequest please pass param=[metadata][generation_name] in request body. This is a required param")
+
+		before := requestFilterStreams(t, g)
+		if st, _, b := post(t, url, key, chatBody("gpt-x", "all there", `"user":"u1"`, `"max_tokens":5`)); st != 200 {
+			t.Fatalf("a key's request with user and max_tokens: %d %s", st, b)
+		}
+		if st, _, b := post(t, url, master, chatBody("gpt-x", "master", `"max_tokens":5`)); st != 200 {
+			t.Fatalf("the master key's request without user: %d %s", st, b)
+		}
+		if n := requestFilterStreams(t, g) - before; mode.name == "module" && n != 0 {
+			t.Errorf("the two plain requests opened %d request-filter streams: not served by the module", n)
+		}
+		if st, _, b := post(t, url, strict, chatBody("gpt-x", "strict", `"user":"u1"`, `"max_tokens":5`, `"metadata":{"generation_name":"g"}`)); st != 200 {
+			t.Fatalf("the strict key's request with metadata.generation_name: %d %s", st, b)
+		}
+	})
 }
 
 // general_settings.allowed_ips with and without use_x_forwarded_for (D90),

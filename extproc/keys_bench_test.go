@@ -27,6 +27,19 @@ func keysBenchServer(b *testing.B, n int) (*Server, string) {
 		b.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, key := benchKeyService(b, n, "bench-gpt", log)
+	bus := outcome.NewBus()
+	bus.Register(keys.SpendSink, keys.SinkQueue, func(outcome.Try) {})
+	s := NewServer(NewState(cfg, store.NewMemory(nil), "bench", log).WithKeys(svc), log)
+	s.Outcomes, s.OffPathOutcomes = bus, true
+	return s, key
+}
+
+// benchKeyService is a key service on the embedded store holding n virtual
+// keys for model (each with a budget and a little metadata), closed at the
+// benchmark's end; it returns the service and the key in the middle.
+func benchKeyService(b *testing.B, n int, model string, log *slog.Logger) (*keys.Service, string) {
+	b.Helper()
 	ks, err := keystore.OpenEmbedded(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
@@ -39,7 +52,7 @@ func keysBenchServer(b *testing.B, n int) (*Server, string) {
 	b.Cleanup(func() { _ = svc.Close(); _ = ks.Close() })
 	var key string
 	for i := 0; i < n; i++ {
-		status, out := svc.Handle(ctx, "POST", "/key/generate", fmt.Appendf(nil, `{"key_alias":"bench-%d","models":["bench-gpt"],"max_budget":1000000}`, i), keys.Caller{Admin: true})
+		status, out := svc.Handle(ctx, "POST", "/key/generate", fmt.Appendf(nil, `{"key_alias":"bench-%d","models":[%q],"max_budget":1000000,"metadata":{"n":%d}}`, i, model, i), keys.Caller{Admin: true})
 		if status != 200 {
 			b.Fatalf("/key/generate: %d %s", status, out)
 		}
@@ -49,11 +62,7 @@ func keysBenchServer(b *testing.B, n int) (*Server, string) {
 			key = m.Key
 		}
 	}
-	bus := outcome.NewBus()
-	bus.Register(keys.SpendSink, keys.SinkQueue, func(outcome.Try) {})
-	s := NewServer(NewState(cfg, store.NewMemory(nil), "bench", log).WithKeys(svc), log)
-	s.Outcomes, s.OffPathOutcomes = bus, true
-	return s, key
+	return svc, key
 }
 
 // BenchmarkRequestFilterKeys is BenchmarkRequestFilter with 1,000 virtual

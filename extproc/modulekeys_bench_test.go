@@ -1,9 +1,6 @@
 package extproc
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -11,8 +8,6 @@ import (
 
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/keys"
-	"github.com/llmgate/llmgate/internal/keystore"
-	"github.com/llmgate/llmgate/internal/store"
 )
 
 // BenchmarkModuleServeTypicalKeys is BenchmarkModuleServeTypical with 1,000
@@ -24,28 +19,7 @@ func BenchmarkModuleServeTypicalKeys(b *testing.B) {
 		b.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ks, err := keystore.OpenEmbedded(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
-	svc, err := keys.New(ctx, keys.Options{Store: ks, Counters: store.NewMemory(nil), WALDir: b.TempDir(), Log: log})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = svc.Close(); _ = ks.Close() }()
-	var key string
-	for i := 0; i < 1000; i++ {
-		status, out := svc.Handle(ctx, "POST", "/key/generate", fmt.Appendf(nil, `{"key_alias":"bench-%d","models":["gpt"],"max_budget":1000000,"metadata":{"n":%d}}`, i, i), keys.Caller{Admin: true})
-		if status != 200 {
-			b.Fatalf("/key/generate: %d %s", status, out)
-		}
-		if i == 500 {
-			var m struct{ Key string }
-			_ = json.Unmarshal(out, &m)
-			key = m.Key
-		}
-	}
+	svc, key := benchKeyService(b, 1000, "gpt", log)
 	view := keys.NewView()
 	view.ApplySnapshot(svc.Snapshot())
 	body := []byte(`{"model":"gpt","messages":[{"role":"user","content":"hello there"}],"temperature":0.2}`)

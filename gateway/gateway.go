@@ -569,7 +569,7 @@ func (g *Gateway) newState(cfg *config.Config, m *model.Model, version string) *
 	st := extproc.NewStateFromModel(cfg, m, g.store, version, g.log).WithKeys(g.keys)
 	if g.keys != nil {
 		g.keys.SetEndUserDefaults(cfg.LiteLLM.MaxEndUserBudget, cfg.LiteLLM.MaxEndUserBudgetID)
-		g.keys.SetKeyGenSettings(keyGenSettings(cfg))
+		g.keys.SetKeyGenSettings(cfg.LiteLLM.KeyGen)
 		g.keys.SetDisableResetBudget(cfg.General.DisableResetBudget)
 		if err := g.keys.SetProxyBudget(context.Background(), cfg.LiteLLM.MaxBudget, cfg.LiteLLM.BudgetDuration); err != nil {
 			g.log.Warn("litellm_settings.max_budget: the litellm-proxy-budget row not written; the proxy-wide budget is not checked until the next load", "error", err.Error())

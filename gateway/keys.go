@@ -107,17 +107,3 @@ func accessGroups(cfg *config.Config) map[string][]string {
 	}
 	return out
 }
-
-// keyGenSettings are the config's key-generation settings for the key
-// service (internal/keys/keygen.go).
-func keyGenSettings(cfg *config.Config) keys.KeyGenSettings {
-	kg := cfg.LiteLLM.KeyGen
-	rule := func(r *config.KeyGenRule) *keys.KeyGenRule {
-		if r == nil {
-			return nil
-		}
-		return &keys.KeyGenRule{Roles: r.Roles, Required: r.Required}
-	}
-	return keys.KeyGenSettings{Defaults: kg.Defaults, Upper: kg.Upper, Team: rule(kg.Team), Personal: rule(kg.Personal), Set: kg.Set,
-		InternalUser: kg.InternalUser, MaxInternalUserBudget: kg.MaxInternalUserBudget, InternalUserBudgetDuration: kg.InternalUserBudgetDuration}
-}

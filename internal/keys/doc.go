@@ -6,7 +6,8 @@
 // path (proxy_batch_write_at) after logging each amount to a local
 // write-ahead file.
 //
-// It imports internal/keystore (persistence) and internal/store (limit
-// counters); never extproc, xds or Envoy types. Errors are returned as
-// *Error values the caller turns into OpenAI-format JSON.
+// It imports internal/keystore (persistence), internal/store (limit
+// counters) and config (for the settings types it applies); never extproc,
+// xds or Envoy types. Errors are returned as *Error values the caller turns
+// into OpenAI-format JSON.
 package keys

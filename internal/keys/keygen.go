@@ -8,44 +8,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/llmgate/llmgate/config"
 )
 
-// KeyGenSettings are litellm_settings' key-generation settings, as the
-// config gives them (JSON values: float64, string, []any, map[string]any).
-type KeyGenSettings struct {
-	// Defaults is default_key_generate_params: /key/generate fills in the
-	// fields a request leaves out (models and metadata also when empty).
-	Defaults map[string]any
-	// Upper is upperbound_key_generate_params: /key/generate, /key/update
-	// and /key/regenerate refuse values above it; /key/generate fills in
-	// the fields a request leaves out with it.
-	Upper map[string]any
-	// Team and Personal are key_generation_settings' team_key_generation
-	// and personal_key_generation; nil when not set. Set reports whether
-	// key_generation_settings is set at all.
-	Team, Personal *KeyGenRule
-	Set            bool
-
-	// InternalUser is default_internal_user_params: /user/new fills in
-	// the fields a body leaves out (models also when empty) unless it
-	// creates a proxy_admin; its "teams" are joined as members.
-	InternalUser map[string]any
-	// MaxInternalUserBudget and InternalUserBudgetDuration are
-	// max_internal_user_budget and internal_user_budget_duration: a
-	// /user/new body with user_role internal_user and no max_budget
-	// (budget_duration) gets them.
-	MaxInternalUserBudget      *float64
-	InternalUserBudgetDuration string
-}
+// KeyGenSettings are litellm_settings' key-generation settings as the config
+// reads them (config/keygen.go documents each field); this file applies them.
+type KeyGenSettings = config.KeyGenSettings
 
 // KeyGenRule is one of key_generation_settings' rules.
-type KeyGenRule struct {
-	// Roles is allowed_team_member_roles (team keys) or allowed_user_roles
-	// (personal keys); nil when not set.
-	Roles []string
-	// Required is required_params: fields a /key/generate body must name.
-	Required []string
-}
+type KeyGenRule = config.KeyGenRule
 
 // defaultKeyFields are the fields LiteLLM fills from
 // default_key_generate_params when a request leaves them out (null).

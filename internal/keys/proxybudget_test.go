@@ -20,9 +20,7 @@ func TestProxyBudget(t *testing.T) {
 			ctx := context.Background()
 			now := clock
 			ks := open(t)
-			s, err := New(ctx, Options{Store: ks, BatchWriteAt: time.Hour, CacheTTL: time.Hour, Now: func() time.Time { return now }})
-			must(t, err)
-			t.Cleanup(func() { s.Close(); ks.Close() })
+			s := clockService(t, ks, &now)
 			must(t, s.SetProxyBudget(ctx, ptr(1.0), "1h"))
 			u, err := ks.GetUser(ctx, ProxyBudgetUser)
 			if err != nil || u.MaxBudget == nil || *u.MaxBudget != 1 || u.BudgetDuration != "1h" || u.BudgetResetAt == nil {

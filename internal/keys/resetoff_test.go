@@ -17,9 +17,7 @@ func TestDisableResetBudget(t *testing.T) {
 			ctx := context.Background()
 			now := clock
 			ks := open(t)
-			s, err := New(ctx, Options{Store: ks, BatchWriteAt: time.Hour, CacheTTL: time.Hour, Now: func() time.Time { return now }})
-			must(t, err)
-			t.Cleanup(func() { s.Close(); ks.Close() })
+			s := clockService(t, ks, &now)
 			s.SetDisableResetBudget(true)
 			key := generate(t, s, `{"max_budget":1,"budget_duration":"1h"}`)
 			tok := keystore.HashKey(key)

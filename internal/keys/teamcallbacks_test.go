@@ -6,10 +6,21 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/llmgate/llmgate/internal/keystore"
 	"github.com/llmgate/llmgate/internal/store/pgtest"
 )
+
+// clockService is a key service on ks whose clock reads *now, with
+// hour-long batch and cache periods (a test moves the clock and runs
+// flush/resetDue itself); the service and ks are closed at the test's end.
+func clockService(t *testing.T, ks keystore.Store, now *time.Time) *Service {
+	s, err := New(context.Background(), Options{Store: ks, BatchWriteAt: time.Hour, CacheTTL: time.Hour, Now: func() time.Time { return *now }})
+	must(t, err)
+	t.Cleanup(func() { s.Close(); ks.Close() })
+	return s
+}
 
 // keyStores are the key stores the management routes are
 // tested on (D74): the embedded one and PostgreSQL; each opener returns a
