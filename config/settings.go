@@ -420,6 +420,8 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			ls.SuccessCallback = p.callbackList(v, key)
 		case "failure_callback":
 			ls.FailureCallback = p.callbackList(v, key)
+		case "service_callback", "service_callbacks":
+			p.serviceCallbacks(ls, v, key)
 		case "require_auth_for_metrics_endpoint":
 			if b, ok := p.bool(v, key); ok {
 				ls.MetricsAuthOff = !b

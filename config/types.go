@@ -240,6 +240,9 @@ type LiteLLMSettings struct {
 	Callbacks       []string
 	SuccessCallback []string
 	FailureCallback []string
+	// PrometheusSystem is service_callback: ["prometheus_system"]: LiteLLM's
+	// service metrics (Redis, PostgreSQL, self) on /metrics.
+	PrometheusSystem bool
 	// MetricsAuthOff is require_auth_for_metrics_endpoint: false. LiteLLM
 	// asks for a key on the proxy port's /metrics unless it is set false.
 	MetricsAuthOff bool

@@ -8,12 +8,13 @@ import (
 )
 
 // metricsReply is /metrics on the gateway port, as LiteLLM serves it: only
-// when the config names the prometheus callback, and behind the master key
+// when the config names the prometheus callback (or service_callback's
+// prometheus_system), and behind the master key
 // or a virtual key unless require_auth_for_metrics_endpoint is false. nil:
 // not served here (404).
 func (s *Server) metricsReply(st *State, h map[string]string) *extprocv3.ProcessingResponse {
 	hp := s.metrics.Load()
-	if hp == nil || !st.Cfg.LiteLLM.Prometheus() {
+	if hp == nil || (!st.Cfg.LiteLLM.Prometheus() && !st.Cfg.LiteLLM.PrometheusSystem) {
 		return nil
 	}
 	if !st.Cfg.LiteLLM.MetricsAuthOff {

@@ -25,6 +25,7 @@ import (
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/keystore"
 	"github.com/llmgate/llmgate/internal/metrics"
+	"github.com/llmgate/llmgate/internal/metrics/services"
 	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/store"
@@ -121,8 +122,11 @@ type Gateway struct {
 	// callbackMetrics: its counters are on the metrics registry.
 	callbacks       *callbacks.Manager
 	callbackMetrics bool
-	callbacksKeyed  bool               // the callbacks sink serves key and team metadata only (D64)
-	auditCB         *callbacks.Manager // the audit log's s3 callback (auditlogs.go)
+	// serviceHooks: where the Redis and PostgreSQL clients report their
+	// calls (service_callback: ["prometheus_system"]).
+	serviceHooks   services.Hooks
+	callbacksKeyed bool               // the callbacks sink serves key and team metadata only (D64)
+	auditCB        *callbacks.Manager // the audit log's s3 callback (auditlogs.go)
 	// envoyStats re-exports Envoy's stats on /metrics (llmgate run only:
 	// split-mode replicas have no Envoy of their own); envoyMetrics: it
 	// is on the metrics handler.
@@ -240,7 +244,7 @@ func run(ctx context.Context, o Options) error {
 		return fmt.Errorf("--request-filter must be %s or %s, got %q", RequestFilterExtProc, RequestFilterModule, o.RequestFilter)
 	}
 
-	g.store, err = openStore(cfg, g.log)
+	g.store, err = g.openStore(cfg)
 	if err != nil {
 		return err
 	}
@@ -509,12 +513,17 @@ func logWarnings(log *slog.Logger, cfg *config.Config) {
 	}
 }
 
-// openStore picks Redis when router_settings name one, else memory.
-func openStore(cfg *config.Config, log *slog.Logger) (store.Store, error) {
+// openStore picks Redis when router_settings name one, else memory. A
+// Redis client reports its calls to service_callback's metrics once they
+// start (servicescallbacks.go).
+func (g *Gateway) openStore(cfg *config.Config) (store.Store, error) {
 	rs := store.RedisSettings{Host: cfg.Router.RedisHost, Port: cfg.Router.RedisPort, Password: cfg.Router.RedisPassword, URL: cfg.Router.RedisURL}
-	st, err := store.Open(rs, os.Getenv, nil, log)
+	st, err := store.Open(rs, os.Getenv, nil, g.log)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
+	}
+	if r, ok := st.(*store.Redis); ok {
+		r.Client().AddHook(g.serviceHooks.Redis())
 	}
 	return st, nil
 }

@@ -218,7 +218,10 @@ const metricsSink = "prometheus"
 // the callback on starts it (its buckets are those of that config); turning
 // it off again only hides the gateway port's /metrics.
 func (g *Gateway) ensureMetrics(cfg *config.Config) {
-	if g.metrics != nil || g.outcomes == nil || (!cfg.LiteLLM.Prometheus() && g.o.MetricsAddress == "") {
+	if g.metrics != nil {
+		g.ensureServiceMetrics(cfg)
+	}
+	if g.metrics != nil || g.outcomes == nil || (!cfg.LiteLLM.Prometheus() && !cfg.LiteLLM.PrometheusSystem && g.o.MetricsAddress == "") {
 		return
 	}
 	bus := g.outcomes
@@ -248,6 +251,7 @@ func (g *Gateway) ensureMetrics(cfg *config.Config) {
 	o.NoEndUser = pt.NoEndUser || cfg.LiteLLM.DisableEndUserCostTracking
 	g.metrics = metrics.New(o)
 	bus.Register(metricsSink, 0, g.metrics.Sink())
+	g.ensureServiceMetrics(cfg)
 	g.registerCallbackMetrics()
 	g.registerAlertMetrics()
 	g.registerEnvoyStats()

@@ -54,3 +54,17 @@ func (g *Gateway) callbackServiceCheck(cfg *config.Config, service string) (stat
 	}
 	return 0, nil, false
 }
+
+// ensureServiceMetrics follows service_callback: with "prometheus_system"
+// LiteLLM's service metrics are registered (once) and the Redis and
+// PostgreSQL clients and the metrics sink ("self") record into them; a
+// reload without it stops the recording (the series already served stay
+// until a restart).
+func (g *Gateway) ensureServiceMetrics(cfg *config.Config) {
+	if !cfg.LiteLLM.PrometheusSystem {
+		g.serviceHooks.Set(nil)
+		g.metrics.StopServices()
+		return
+	}
+	g.serviceHooks.Set(g.metrics.Services(cfg.LiteLLM.PrometheusLatencyBuckets))
+}

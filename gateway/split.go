@@ -85,7 +85,7 @@ func RunExtProc(ctx context.Context, o Options, listenAddr string) error {
 		return err
 	}
 	logWarnings(g.log, cfg)
-	g.store, err = openStore(cfg, g.log)
+	g.store, err = g.openStore(cfg)
 	if err != nil {
 		return err
 	}

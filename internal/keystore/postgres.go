@@ -41,9 +41,18 @@ type Postgres struct {
 // OpenPostgres connects to url (general_settings.database_url) and applies
 // the migrations not yet applied.
 func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
+	return OpenPostgresTraced(ctx, url, nil)
+}
+
+// OpenPostgresTraced is OpenPostgres with a tracer on every connection
+// (service_callback's PostgreSQL metrics); nil is none.
+func OpenPostgresTraced(ctx context.Context, url string, tracer pgx.QueryTracer) (*Postgres, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("database_url: %w", err)
+	}
+	if tracer != nil {
+		cfg.ConnConfig.Tracer = tracer
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

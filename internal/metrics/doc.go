@@ -4,5 +4,7 @@
 //
 // It is an outcome sink: it runs on the bus's goroutine, never on the
 // request path. It imports internal/outcome and client_golang only; no
-// config, router, Envoy or gRPC type enters it.
+// config, router, Envoy or gRPC type enters it. Its subpackage services
+// holds LiteLLM's service-health metrics (service_callback), fed by the
+// Redis and PostgreSQL clients as well.
 package metrics

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	mn "github.com/llmgate/llmgate/internal/metricnames"
+	"github.com/llmgate/llmgate/internal/metrics/services"
 	"github.com/llmgate/llmgate/internal/outcome"
 )
 
@@ -46,6 +48,11 @@ type Metrics struct {
 	custom       *custom
 	noEndUser    bool
 	budgetFilter budgetFilter
+
+	// services, when service_callback names prometheus_system, counts
+	// each successful LLM call as LiteLLM's "self" service.
+	services     atomic.Pointer[services.Metrics]
+	servicesMade *services.Metrics // under extraMu
 
 	extraMu sync.Mutex
 	extra   []prometheus.Gatherer // served after the registry (Envoy's stats)
@@ -207,6 +214,27 @@ func exceptionStatus(t *outcome.Try) string {
 	return strconv.Itoa(t.Status)
 }
 
+// Services starts LiteLLM's service metrics (service_callback:
+// ["prometheus_system"]) in the registry, once, and returns them: each
+// successful try is then a call of the "self" service (LiteLLM's
+// ServiceLogging success event: the LLM call's latency).
+func (m *Metrics) Services(buckets []float64) *services.Metrics {
+	m.extraMu.Lock()
+	defer m.extraMu.Unlock()
+	if m.servicesMade == nil {
+		if len(buckets) == 0 {
+			buckets = LatencyBuckets
+		}
+		m.servicesMade = services.New(m.reg, buckets)
+	}
+	m.services.Store(m.servicesMade)
+	return m.servicesMade
+}
+
+// StopServices stops counting "self" calls (a reload that drops
+// prometheus_system); the series already served stay.
+func (m *Metrics) StopServices() { m.services.Store(nil) }
+
 // Observe records one try, or one request refused before any try.
 func (m *Metrics) Observe(t outcome.Try) {
 	if t.Refused {
@@ -214,6 +242,9 @@ func (m *Metrics) Observe(t outcome.Try) {
 		return
 	}
 	failed := t.Failed()
+	if s := m.services.Load(); s != nil && !failed {
+		s.Success(services.Self, t.Latency)
+	}
 	extra := m.custom.values(&t)
 	if !failed && t.Answer == outcome.AnswerSent && !t.HasRemainingRequests && !t.HasRemainingTokens && t.CooldownUntil.IsZero() && !m.noCache {
 		m.observeSuccess(&t, extra) // the common case, through the series cache (cache.go)

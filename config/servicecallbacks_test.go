@@ -1,0 +1,41 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestServiceCallback (D98): service_callback (and the service_callbacks
+// spelling) turns on LiteLLM's service metrics with "prometheus_system",
+// as a list or one name, without a warning; another name is warned about
+// and ignored.
+func TestServiceCallback(t *testing.T) {
+	base := "model_list:\n  - model_name: m\n    litellm_params: {model: openai/gpt-4o, api_key: k}\nlitellm_settings:\n"
+	env := func(string) (string, bool) { return "", false }
+	for _, tc := range []struct {
+		yaml     string
+		on       bool
+		warnings int
+	}{
+		{`  service_callback: ["prometheus_system"]`, true, 0},
+		{`  service_callback: prometheus_system`, true, 0},
+		{`  service_callbacks: ["prometheus_system"]`, true, 0},
+		{`  service_callback: ["datadog", "prometheus_system"]`, true, 1},
+		{`  service_callback: ["datadog"]`, false, 1},
+		{`  service_callback: []`, false, 0},
+	} {
+		cfg := mustParse(t, base+tc.yaml+"\n", env)
+		n := 0
+		for _, w := range cfg.Warnings {
+			if strings.Contains(w.Key, "service_callback") {
+				n++
+				if !strings.Contains(w.Message, `"datadog"`) {
+					t.Errorf("%s: warning %q", tc.yaml, w.Message)
+				}
+			}
+		}
+		if cfg.LiteLLM.PrometheusSystem != tc.on || n != tc.warnings {
+			t.Errorf("%s: on %v with %d warnings, want %v with %d", tc.yaml, cfg.LiteLLM.PrometheusSystem, n, tc.on, tc.warnings)
+		}
+	}
+}
