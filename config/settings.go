@@ -659,6 +659,18 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			if l, ok := p.strList(v, key); ok {
 				gs.PublicRoutes = append([]string{}, l...)
 			}
+		case "enable_jwt_auth":
+			gs.EnableJWTAuth, _ = p.bool(v, key)
+		case "litellm_jwtauth":
+			gs.JWTAuth = p.litellmJWTAuth(v, key)
+		case "allowed_routes":
+			if l, ok := p.strList(v, key); ok {
+				gs.AllowedRoutes = append([]string{}, l...)
+			}
+		case "admin_only_routes":
+			if l, ok := p.strList(v, key); ok {
+				gs.AdminOnlyRoutes = append([]string{}, l...)
+			}
 		case "disable_reset_budget":
 			gs.DisableResetBudget, _ = p.bool(v, key)
 		case "store_model_in_db":

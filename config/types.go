@@ -354,6 +354,16 @@ type GeneralSettings struct {
 	// PublicRoutes is public_routes: routes served without a key (exact,
 	// or a prefix when the entry ends in "*"), D90.
 	PublicRoutes []string
+	// EnableJWTAuth and JWTAuth are enable_jwt_auth and litellm_jwtauth
+	// (D97; JWTAuth is nil unless EnableJWTAuth, then set with LiteLLM's
+	// defaults and JWT_PUBLIC_KEY_URL / JWT_AUDIENCE).
+	EnableJWTAuth bool
+	JWTAuth       *JWTAuth
+	// AllowedRoutes (nil: not set) and AdminOnlyRoutes are allowed_routes
+	// and admin_only_routes (D97): the routes served at all, and those only
+	// an admin may call.
+	AllowedRoutes   []string
+	AdminOnlyRoutes []string
 	// DisableResetBudget is disable_reset_budget: budget periods never
 	// restart.
 	DisableResetBudget bool

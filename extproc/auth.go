@@ -1,10 +1,15 @@
 package extproc
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"strconv"
 	"strings"
 
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/jwtauth"
+	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/translator"
 )
 
@@ -46,6 +51,71 @@ type identity struct {
 	master    bool   // the master key, or no master_key set (everything open)
 	token     string // a virtual key's sha256 (hex), as LiteLLM stores it
 	presented string // the virtual key as sent (for LiteLLM's abbreviated param)
+	// viaJWT: the caller is a JWT's (D97); principal is a non-admin JWT
+	// caller's team, user and end user (nil for an admin token).
+	viaJWT    bool
+	principal *jwtauth.Principal
+}
+
+// routeAccess is general_settings' JWT auth and route settings (D97).
+type routeAccess struct {
+	// jwtOn: enable_jwt_auth; jwt verifies tokens (set by the gateway,
+	// WithJWT: nil in the module, which hands a JWT request on).
+	jwtOn bool
+	jwt   *jwtauth.Verifier
+	// allowed is allowed_routes (nil: every route); adminOnly is
+	// admin_only_routes (nil: none).
+	allowed, adminOnly *jwtauth.Routes
+}
+
+func newRouteAccess(g config.GeneralSettings) routeAccess {
+	a := routeAccess{jwtOn: g.JWTAuth != nil, allowed: jwtauth.NewRoutes(g.AllowedRoutes)}
+	if len(g.AdminOnlyRoutes) > 0 {
+		a.adminOnly = jwtauth.NewRoutes(g.AdminOnlyRoutes)
+	}
+	return a
+}
+
+// WithJWT gives the state the JWT verifier (nil: none); the gateway keeps
+// one per JWKS configuration and its keys are fetched off the request path.
+func (st *State) WithJWT(v *jwtauth.Verifier) *State {
+	st.access.jwt = v
+	return st
+}
+
+// errJWTHandOn: a JWT where no verifier is (the module): the ext_proc
+// filter verifies it (HandOn and Serve hand a refused presented key on).
+var errJWTHandOn = &translator.Error{Status: 500, Type: "auth_error", Code: "500", Param: "None",
+	Message: "Authentication Error, JWT auth is not available on this instance"}
+
+// routeForbidden is LiteLLM's 403 for a route setting (an HTTPException
+// whose detail becomes the message).
+func routeForbidden(msg string) *translator.Error {
+	return &translator.Error{Status: 403, Type: "auth_error", Code: "403", Param: "None", Message: msg}
+}
+
+// authenticateJWT verifies a JWT for path (LiteLLM's JWTAuthManager
+// auth_builder): an admin token is an admin; another is a principal,
+// refused on an admin_only_routes route.
+func (st *State) authenticateJWT(token, path string) (identity, *translator.Error) {
+	if st.access.jwt == nil {
+		return identity{}, errJWTHandOn
+	}
+	p, e := st.access.jwt.Authenticate(token, path)
+	if e != nil {
+		return identity{}, &translator.Error{Status: e.Status, Type: "auth_error", Code: strconv.Itoa(e.Status), Param: "None", Message: e.Message}
+	}
+	if p.Admin {
+		return identity{master: true, viaJWT: true}, nil
+	}
+	if st.access.adminOnly != nil && st.access.adminOnly.Has(path) {
+		return identity{}, adminOnlyError(path)
+	}
+	return identity{viaJWT: true, principal: &p}, nil
+}
+
+func adminOnlyError(path string) *translator.Error {
+	return routeForbidden("user not allowed to access this route. Route=" + path + " is an admin only route")
 }
 
 // authenticate checks the key: with no master_key everything is open. The
@@ -60,8 +130,22 @@ func (st *State) authenticate(h map[string]string, public bool) (identity, *tran
 			return identity{}, e // allowed_ips (keys.go)
 		}
 	}
+	if st.access.allowed != nil {
+		// allowed_ips' neighbour in LiteLLM's pre_db_read_auth_checks:
+		// for every caller, before the key is read.
+		if p := clientPath(h[":path"]); !st.access.allowed.Has(p) {
+			return identity{}, routeForbidden("Access forbidden: Route " + p + " not allowed")
+		}
+	}
 	if public && st.public != nil && st.public.has(h[":path"]) {
 		return identity{master: true}, nil
+	}
+	if st.access.jwtOn {
+		// LiteLLM reads a JWT before the master key (enable_jwt_auth,
+		// is_jwt: three dot-separated parts).
+		if key := st.presentedKey(h); jwtauth.IsJWT(key) {
+			return st.authenticateJWT(key, clientPath(h[":path"]))
+		}
 	}
 	if !st.hasMaster {
 		return identity{master: true}, nil
@@ -77,6 +161,9 @@ func (st *State) authenticate(h map[string]string, public bool) (identity, *tran
 	}
 	if st.keys != nil {
 		if token, ok := st.keys.LookupSum(&sum); ok {
+			if st.access.adminOnly != nil && st.access.adminOnly.Has(clientPath(h[":path"])) {
+				return identity{}, adminOnlyError(clientPath(h[":path"])) // LiteLLM's custom_admin_only_route_check
+			}
 			return identity{token: token, presented: key}, nil
 		}
 	}
@@ -90,4 +177,31 @@ func redactKey(k string) string {
 		return "****"
 	}
 	return k[:3] + "****" + k[len(k)-4:]
+}
+
+// authorizePrincipal runs a non-admin JWT caller's checks (its team's and
+// user's, the end user's, the request checks) on the key store's teams and
+// users (keys.AuthorizePrincipal). Without a key store a token naming a
+// team or user is refused: there is nothing to check it against.
+func (st *State) authorizePrincipal(p *jwtauth.Principal, model, group, endUser string, body []byte) (*keys.Grant, *translator.Error) {
+	if st.keys == nil {
+		if p.TeamID != "" || p.UserID != "" {
+			return nil, &translator.Error{Status: 401, Type: "auth_error", Code: "401", Param: "None",
+				Message: "Authentication Error, a JWT naming a team or user needs the key store (general_settings.master_key)"}
+		}
+		if st.rules != nil {
+			if e := keys.CheckBody(st.rules, nil, body); e != nil {
+				return nil, keyError(e)
+			}
+		}
+		return nil, nil
+	}
+	var models [2]string
+	models[0], models[1] = model, group
+	g, e := st.keys.AuthorizePrincipal(context.Background(), keys.Principal{TeamID: p.TeamID, UserID: p.UserID, UpsertUser: p.UpsertUser},
+		keys.Check{Models: models[:], EndUser: endUser, Rules: st.rules, Body: body})
+	if e != nil {
+		return nil, keyError(e)
+	}
+	return g, nil
 }

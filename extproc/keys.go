@@ -28,6 +28,9 @@ func (st *State) authorizeKey(id identity, ticket *fallbackTicket, model, group,
 	if ticket != nil {
 		return nil, nil
 	}
+	if id.principal != nil {
+		return st.authorizePrincipal(id.principal, model, group, endUser, body)
+	}
 	if st.keys == nil || id.token == "" && endUser == "" {
 		if st.rules != nil {
 			// enforced_params hold for the master key too (enforce_user_param
@@ -97,7 +100,7 @@ func (s *Server) keyManagement(stream extprocv3.ExternalProcessor_ProcessServer,
 	defer cancel()
 	method := strings.ToUpper(h[":method"])
 	c := keys.Caller{Admin: id.master, Token: id.token, ChangedBy: h["litellm-changed-by"]}
-	if id.master && st.hasMaster {
+	if id.master && st.hasMaster && !id.viaJWT {
 		c.MasterHash = hex.EncodeToString(st.masterKey[:]) // the audit log's changed_by_api_key
 	}
 	status, out := st.keys.Handle(ctx, method, h[":path"], body, c)

@@ -68,7 +68,7 @@ const spendWait = 3 * time.Second
 // received could lose its spend when the gateway was killed before the
 // sink ran. Other tries are reported after the last reply, as before.
 func (t *try) beforeLastReply(o *router.Outcome) {
-	if t.srv == nil || t.settled || !keys.MaySpend(t.rc.KeyHash, t.rc.EndUser) || o.Status < 200 || o.Status >= 300 {
+	if t.srv == nil || t.settled || !keys.MaySpend(t.rc.KeyHash, t.rc.TeamId, t.rc.EndUser) || o.Status < 200 || o.Status >= 300 {
 		return
 	}
 	mark := t.settle(o)

@@ -163,6 +163,9 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if err != nil {
 		return nil, routerError(err)
 	}
+	if id.principal != nil && f.User == "" {
+		f.User = id.principal.EndUserID // end_user_id_jwt_field (D97)
+	}
 	grant, ke := st.authorizeKey(id, ticket, name, res.Group, f.User, body)
 	if ke != nil {
 		return nil, ke

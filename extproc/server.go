@@ -87,6 +87,8 @@ type State struct {
 	ips   *ipRule
 	// public is general_settings.public_routes (nil: not set), keys.go.
 	public *routeSet
+	// access is JWT auth and the route settings (auth.go, D97).
+	access routeAccess
 
 	// localStore: the store is the in-process one (no round trip to bound).
 	localStore bool
@@ -140,6 +142,7 @@ func NewStateFromModel(cfg *config.Config, m *model.Model, st store.Store, versi
 	s.rules = keys.NewRequestRules(cfg.General.EnforceUserParam, cfg.General.EnforcedParams)
 	s.ips = newIPRule(cfg.General)
 	s.public = newRouteSet(cfg.General.PublicRoutes)
+	s.access = newRouteAccess(cfg.General)
 	return s
 }
 

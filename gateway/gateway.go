@@ -114,6 +114,7 @@ type Gateway struct {
 	workDir string
 
 	keys     *keys.Service // nil without master_key or database_url
+	jwt      jwtKeys       // enable_jwt_auth's public keys (jwtauth.go)
 	keyStore keystore.Store
 	// outcomes carries each upstream try's outcome to the sinks.
 	outcomes *outcome.Bus
@@ -575,7 +576,7 @@ func selfURL(o xds.Options) string {
 // this process's ticket key (split-mode replicas then set the routing
 // table's). m is cfg compiled (xds.Resources.Model), nil to compile it here.
 func (g *Gateway) newState(cfg *config.Config, m *model.Model, version string) *extproc.State {
-	st := extproc.NewStateFromModel(cfg, m, g.store, version, g.log).WithKeys(g.keys)
+	st := extproc.NewStateFromModel(cfg, m, g.store, version, g.log).WithKeys(g.keys).WithJWT(g.jwtVerifier(cfg))
 	if g.keys != nil {
 		g.keys.SetEndUserDefaults(cfg.LiteLLM.MaxEndUserBudget, cfg.LiteLLM.MaxEndUserBudgetID)
 		g.keys.SetKeyGenSettings(cfg.LiteLLM.KeyGen)

@@ -17,23 +17,26 @@ const SpendSink = "spend"
 // burst never drops spend (a drop is counted in the bus stats).
 const SinkQueue = 1 << 16
 
-// MaySpend reports whether a try of a request with this key hash and end
-// user can carry spend (a cheap test before the try's event is built).
-func MaySpend(keyHash, endUser string) bool { return keyHash != "" || trackEndUser(endUser) }
+// MaySpend reports whether a try of a request with this key hash, team
+// and end user can carry spend (a cheap test before the try's event is
+// built). A team without a key is a JWT caller's (D97).
+func MaySpend(keyHash, teamID, endUser string) bool {
+	return keyHash != "" || teamID != "" || trackEndUser(endUser)
+}
 
 // Spends reports whether the spend sink writes t's spend (a write-ahead
 // line): a success with a known cost, of a virtual key or a tracked end
 // user. The attempt filter holds such an answer's last bytes until the sink
 // has consumed it (docs/architecture.md D92).
 func Spends(t *outcome.Try) bool {
-	return MaySpend(t.KeyHash, t.EndUser) && t.CostKnown && t.Status >= 200 && t.Status < 300
+	return MaySpend(t.KeyHash, t.TeamID, t.EndUser) && t.CostKnown && t.Status >= 200 && t.Status < 300
 }
 
 // OnTry is the spend sink of the outcome bus: a try with a known cost adds
 // to its key's, team's and user's spend; its tokens count towards the key's
 // tpm_limit. It runs on the bus's goroutine, off the request path.
 func (s *Service) OnTry(t outcome.Try) {
-	if !MaySpend(t.KeyHash, t.EndUser) {
+	if !MaySpend(t.KeyHash, t.TeamID, t.EndUser) {
 		return
 	}
 	if t.TotalTokens > 0 && s.o.Counters != nil {

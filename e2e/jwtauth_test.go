@@ -1,0 +1,180 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/openai/openai-go/v3"
+
+	"github.com/llmgate/llmgate/internal/fakeprovider"
+)
+
+// testIDP is an identity provider for the JWT tests: a JWKS endpoint on
+// 127.0.0.1 publishing one RSA key, and tokens signed RS256 with it.
+type testIDP struct {
+	t   *testing.T
+	key *rsa.PrivateKey
+	url string
+}
+
+func startIDP(t *testing.T) *testIDP {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "e2e-1", Algorithm: "RS256", Use: "sig"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(jwks)
+	}))
+	t.Cleanup(srv.Close)
+	return &testIDP{t: t, key: key, url: srv.URL + "/jwks"}
+}
+
+// token signs claims (with an hour's exp unless they set one) by key.
+func (p *testIDP) token(key *rsa.PrivateKey, claims jwt.MapClaims) string {
+	p.t.Helper()
+	if _, ok := claims["exp"]; !ok {
+		claims["exp"] = time.Now().Add(time.Hour).Unix()
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	tok.Header["kid"] = "e2e-1"
+	s, err := tok.SignedString(key)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return s
+}
+
+// wantErrorPrefix asserts a reply's status, error type and message start.
+func wantErrorPrefix(t *testing.T, what string, st int, b []byte, status int, typ, prefix string) {
+	t.Helper()
+	var m struct {
+		Error struct{ Message, Type, Code string }
+	}
+	if err := json.Unmarshal(b, &m); err != nil || st != status || m.Error.Type != typ || !strings.HasPrefix(m.Error.Message, prefix) {
+		t.Errorf("%s: %d %s, want %d %s %q…", what, st, b, status, typ, prefix)
+	}
+}
+
+// enable_jwt_auth (D97) through Envoy on both request filters, with a JWKS
+// server on 127.0.0.1: an admin token (scope litellm_proxy_admin) reaches
+// the management routes and creates a team; a team token is refused there
+// with LiteLLM's error, calls the team's model through openai-go, is
+// refused another model and, once the team's budget is spent (the spend
+// counted to the team), refused with budget_exceeded; expired and
+// badly signed tokens are refused; in module mode a JWT request is handed
+// to the ext_proc filter.
+func TestJWTAuth(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	idp := startIDP(t)
+	for _, mode := range requestFilterModes {
+		t.Run(mode.name, func(t *testing.T) {
+			g := startGatewayArgs(t, keysConfig(fake.URL(), "")+`  enable_jwt_auth: true
+  litellm_jwtauth:
+    team_id_jwt_field: "resource_access.team"
+    user_id_jwt_field: sub
+    user_id_upsert: true
+`, mode.args, "LLMGATE_DATA_DIR="+t.TempDir(), "JWT_PUBLIC_KEY_URL="+idp.url)
+			admin := idp.token(idp.key, jwt.MapClaims{"sub": "boss", "scope": "openid litellm_proxy_admin"})
+			team := idp.token(idp.key, jwt.MapClaims{"sub": "dev-1", "resource_access": map[string]any{"team": "jwt-team"}})
+
+			st, _, b := post(t, g.URL+"/team/new", admin, `{"team_id":"jwt-team","models":["gpt-x"],"max_budget":0.001}`)
+			if st != 200 {
+				t.Fatalf("/team/new with an admin token: %d %s", st, b)
+			}
+			st, _, b = post(t, g.URL+"/team/new", team, `{"team_id":"other-team"}`)
+			wantErrorPrefix(t, "/team/new with a team token", st, b, 401, "auth_error",
+				"Authentication Error, Team not allowed to access this route. Route=/team/new, Allowed Routes=['/engines/{model}/chat/completions'")
+			st, _, b = post(t, g.URL+"/v1/chat/completions", admin, chatBody("gpt-x", "admin"))
+			wantErrorPrefix(t, "a chat request with an admin token (not in admin_allowed_routes)", st, b, 401, "auth_error",
+				"Authentication Error, Admin not allowed to access this route. Route=/v1/chat/completions, Allowed Routes=['/user/new'")
+
+			before := requestFilterStreams(t, g)
+			client := newClient(g, team)
+			resp, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+				Model: "gpt-x", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello jwt")}})
+			if err != nil || len(resp.Choices) == 0 {
+				t.Fatalf("the team's model with a team token: %v", err)
+			}
+			if n := requestFilterStreams(t, g) - before; mode.name == "module" && n == 0 {
+				t.Errorf("module mode: a JWT request opened no request-filter stream (not handed on)")
+			}
+			_, err = client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+				Model: "other", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello jwt")}})
+			var apiErr *openai.Error
+			if !errors.As(err, &apiErr) || apiErr.StatusCode != 401 || apiErr.Type != "team_model_access_denied" ||
+				!strings.HasPrefix(apiErr.Message, "Authentication Error, Team not allowed to access model. Team=jwt-team, Model=other.") {
+				t.Errorf("a model outside the team's list: %v", err)
+			}
+
+			// The spend sink runs off the request path: the team's spend
+			// reaches its budget within moments.
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				st, _, b = post(t, g.URL+"/v1/chat/completions", team, chatBody("gpt-x", "spend"))
+				if st != 200 || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			wantErrorPrefix(t, "the team over its budget", st, b, 400, "budget_exceeded", "Budget has been exceeded! Team=jwt-team ")
+
+			st, _, b = post(t, g.URL+"/v1/chat/completions", idp.token(idp.key, jwt.MapClaims{"sub": "dev-1",
+				"resource_access": map[string]any{"team": "jwt-team"}, "exp": time.Now().Add(-time.Minute).Unix()}), chatBody("gpt-x", "expired"))
+			wantError(t, "an expired token", st, b, 401, "auth_error", "Authentication Error, Token Expired")
+			other, err := rsa.GenerateKey(rand.Reader, 2048)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, _, b = post(t, g.URL+"/v1/chat/completions", idp.token(other, jwt.MapClaims{"sub": "dev-1",
+				"resource_access": map[string]any{"team": "jwt-team"}}), chatBody("gpt-x", "forged"))
+			wantError(t, "a token signed by another key", st, b, 401, "auth_error", "Authentication Error, Validation fails: Signature verification failed")
+			st, _, b = post(t, g.URL+"/v1/chat/completions", idp.token(idp.key, jwt.MapClaims{"sub": "dev-1"}), chatBody("gpt-x", "no team"))
+			wantError(t, "a token without the team claim", st, b, 401, "auth_error", "Authentication Error, No team id found in token. Checked team_id field 'resource_access.team'")
+		})
+	}
+}
+
+// allowed_routes and admin_only_routes (D97) for virtual keys, through
+// Envoy on both request filters: a route outside allowed_routes is refused
+// to every caller with LiteLLM's 403; an admin_only_routes route is
+// refused to a virtual key and served to the master key.
+func TestRouteSettings(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	for _, mode := range requestFilterModes {
+		t.Run(mode.name, func(t *testing.T) {
+			g := startGatewayArgs(t, keysConfig(fake.URL(), "")+`  allowed_routes: ["/v1/chat/completions", "/chat/completions", "LiteLLMRoutes.management_routes"]
+  admin_only_routes: ["/chat/completions"]
+`, mode.args, "LLMGATE_DATA_DIR="+t.TempDir())
+			k := keyAPI{t, g}
+			key, _ := k.generate(`{"models":["gpt-x"]}`)
+			if st, _, b := post(t, g.URL+"/v1/chat/completions", key, chatBody("gpt-x", "allowed")); st != 200 {
+				t.Fatalf("an allowed route with a virtual key: %d %s", st, b)
+			}
+			st, _, b := post(t, g.URL+"/v1/embeddings", key, `{"model":"gpt-x","input":"x"}`)
+			wantError(t, "a route outside allowed_routes, virtual key", st, b, 403, "auth_error", "Access forbidden: Route /v1/embeddings not allowed")
+			st, _, b = post(t, g.URL+"/v1/embeddings", master, `{"model":"gpt-x","input":"x"}`)
+			wantError(t, "a route outside allowed_routes, master key", st, b, 403, "auth_error", "Access forbidden: Route /v1/embeddings not allowed")
+			st, _, b = post(t, g.URL+"/chat/completions", key, chatBody("gpt-x", "admin only"))
+			wantError(t, "an admin_only_routes route, virtual key", st, b, 403, "auth_error", "user not allowed to access this route. Route=/chat/completions is an admin only route")
+			if st, _, b := post(t, g.URL+"/chat/completions", master, chatBody("gpt-x", "admin only")); st != 200 {
+				t.Fatalf("an admin_only_routes route with the master key: %d %s", st, b)
+			}
+		})
+	}
+}
