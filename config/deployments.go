@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -193,6 +194,7 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 	}
 	lp := &d.Params
 	var inCost, outCost *float64
+	var requestTimeout time.Duration
 	for _, e := range es {
 		key, v := joinKey(path, e.Key), e.Value
 		switch e.Key {
@@ -233,6 +235,11 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			}
 		case "timeout":
 			lp.Timeout, _ = p.seconds(v, key)
+		case "request_timeout":
+			requestTimeout, _ = p.seconds(v, key)
+		case "force_timeout":
+			// LiteLLM's legacy parameter, which it no longer reads (the
+			// reference says so).
 		case "stream_timeout":
 			lp.StreamTimeout, _ = p.seconds(v, key)
 		case "max_retries", "num_retries":
@@ -352,6 +359,11 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 	}
 	if modelNode == nil {
 		p.errAt(deref(n), joinKey(path, "model"), "is required (provider/model-id, e.g. openai/gpt-4o)")
+	}
+	if lp.Timeout == 0 {
+		// LiteLLM's ladder: timeout, then request_timeout (router.py
+		// _get_timeout); 0 counts as not set there too.
+		lp.Timeout = requestTimeout
 	}
 	if inCost != nil && d.Info.InputCostPerToken == nil {
 		d.Info.InputCostPerToken = inCost

@@ -24,3 +24,28 @@ router_settings:
 		t.Errorf("router timeout %v, want 1ms", cfg.Router.Timeout)
 	}
 }
+
+// TestRequestTimeoutLadder: litellm_params.request_timeout is the
+// deployment's timeout when timeout is not set (LiteLLM's _get_timeout reads
+// timeout, then request_timeout); timeout wins when both are set, and
+// force_timeout (LiteLLM's legacy parameter) changes nothing and warns
+// nothing.
+func TestRequestTimeoutLadder(t *testing.T) {
+	cfg := mustParse(t, `
+model_list:
+  - model_name: a
+    litellm_params: {model: openai/gpt-4o, api_key: k, request_timeout: 7}
+  - model_name: b
+    litellm_params: {model: openai/gpt-4o, api_key: k, request_timeout: 7, timeout: 3}
+  - model_name: c
+    litellm_params: {model: openai/gpt-4o, api_key: k, force_timeout: 600}
+`, nil)
+	for i, want := range []time.Duration{7 * time.Second, 3 * time.Second, 0} {
+		if got := cfg.Models[i].Params.Timeout; got != want {
+			t.Errorf("%s: timeout %v, want %v", cfg.Models[i].ModelName, got, want)
+		}
+	}
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("warnings: %v", cfg.Warnings)
+	}
+}
