@@ -235,6 +235,11 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			}
 		case "timeout":
 			lp.Timeout, _ = p.seconds(v, key)
+		case "base_model":
+			// LiteLLM's cost lookup reads model_info.base_model, then this.
+			if s, ok := p.str(v, key); ok && d.Info.BaseModel == "" {
+				d.Info.BaseModel = s
+			}
 		case "request_timeout":
 			requestTimeout, _ = p.seconds(v, key)
 		case "force_timeout":

@@ -182,7 +182,7 @@ var keyTable = []KeyDoc{
 	notYet(SectionParams, "mock_delay", "testing switch"),
 	notYet(SectionParams, "litellm_proxy_rate_limit_response", ""),
 	notYet(SectionParams, "model_info", "use the entry's model_info"),
-	notYet(SectionParams, "base_model", "use model_info.base_model"),
+	sup(SectionParams, "base_model", "the model whose prices and limits apply (Azure deployment names), when model_info.base_model is not set; shown as model_info.base_model"),
 	notYet(SectionParams, "caching", ""),
 	notYet(SectionParams, "caching_groups", ""),
 	notYet(SectionParams, "cache", ""),

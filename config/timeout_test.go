@@ -49,3 +49,26 @@ model_list:
 		t.Errorf("warnings: %v", cfg.Warnings)
 	}
 }
+
+// TestParamsBaseModel: litellm_params.base_model names the model whose
+// prices apply when model_info.base_model is not set (LiteLLM's cost lookup
+// reads model_info's first), without a warning.
+func TestParamsBaseModel(t *testing.T) {
+	cfg := mustParse(t, `
+model_list:
+  - model_name: a
+    litellm_params: {model: azure/my-gpt, api_key: k, api_base: "https://x.example", base_model: azure/gpt-4o}
+  - model_name: b
+    litellm_params: {model: azure/my-gpt, api_key: k, api_base: "https://x.example", base_model: azure/gpt-4o}
+    model_info: {base_model: azure/gpt-4o-mini}
+`, nil)
+	if got := cfg.Models[0].Info.BaseModel; got != "azure/gpt-4o" {
+		t.Errorf("litellm_params.base_model: %q", got)
+	}
+	if got := cfg.Models[1].Info.BaseModel; got != "azure/gpt-4o-mini" {
+		t.Errorf("model_info.base_model first: %q", got)
+	}
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("warnings: %v", cfg.Warnings)
+	}
+}

@@ -28,6 +28,7 @@ func TestCost(t *testing.T) {
 		{"model_info prices", config.Deployment{Info: config.ModelInfo{InputCostPerToken: &in, OutputCostPerToken: &out}}, "unknown", 100*in + 10*out, true},
 		{"built-in facts", config.Deployment{}, "known", 100*0.00001 + 10*0.00003, true},
 		{"model_info overrides one price", config.Deployment{Info: config.ModelInfo{InputCostPerToken: &in}}, "known", 100*in + 10*0.00003, true},
+		{"base_model's facts", config.Deployment{Info: config.ModelInfo{BaseModel: "known"}}, "my-azure-name", 100*0.00001 + 10*0.00003, true},
 		{"unknown", config.Deployment{}, "unknown", 0, false},
 	} {
 		got, ok := r.Cost(&tc.d, "openai", tc.model, u)
