@@ -1029,7 +1029,7 @@ func TestUnsetEnv(t *testing.T) {
       model: openai/gpt-4o
       api_key: os.environ/NOPE_KEY
       rpm: os.environ/NOPE_RPM
-      aws_role_name: os.environ/NOPE_ROLE
+      region_name: os.environ/NOPE_ROLE
   - model_name: b
     litellm_params:
       model: azure/gpt-4o
@@ -1043,7 +1043,7 @@ litellm_settings:
 			t.Errorf("missing error %q: %v", want, le.Diagnostics)
 		}
 	}
-	for _, want := range []string{"test.yaml:7: warning: model_list[0].litellm_params.aws_role_name: environment variable NOPE_ROLE is not set",
+	for _, want := range []string{"test.yaml:7: warning: model_list[0].litellm_params.region_name: environment variable NOPE_ROLE is not set",
 		"test.yaml:12: warning: litellm_settings.guardrails[0]: environment variable NOPE_CALLBACK is not set"} {
 		if !hasDiag(le.Warnings, want) {
 			t.Errorf("missing warning %q: %v", want, le.Warnings)

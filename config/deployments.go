@@ -274,6 +274,18 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			lp.AWSSessionToken, _ = p.str(v, key)
 		case "aws_region_name":
 			lp.AWSRegionName, _ = p.str(v, key)
+		case "aws_role_name":
+			lp.AWSRoleName, _ = p.str(v, key)
+		case "aws_session_name":
+			lp.AWSSessionName, _ = p.str(v, key)
+		case "aws_web_identity_token":
+			lp.AWSWebIdentityToken, _ = p.str(v, key)
+		case "aws_sts_endpoint":
+			lp.AWSSTSEndpoint, _ = p.str(v, key)
+		case "aws_profile_name":
+			lp.AWSProfileName, _ = p.str(v, key)
+		case "aws_external_id":
+			lp.AWSExternalID, _ = p.str(v, key)
 		case "aws_bedrock_runtime_endpoint":
 			lp.AWSBedrockRuntimeEndpoint, _ = p.str(v, key)
 			lp.AWSBedrockRuntimeEndpoint = strings.TrimSpace(lp.AWSBedrockRuntimeEndpoint)
@@ -471,6 +483,17 @@ func (p *parser) fillFromEnv(d *Deployment, modelNode *yaml.Node, key string) {
 		}
 		if lp.AWSBedrockRuntimeEndpoint == "" {
 			lp.AWSBedrockRuntimeEndpoint = get("AWS_BEDROCK_RUNTIME_ENDPOINT")
+		}
+		// LiteLLM's get_credentials: each parameter not set is read from
+		// its name in upper case.
+		for _, f := range []struct {
+			v   *string
+			env string
+		}{{&lp.AWSRoleName, "AWS_ROLE_NAME"}, {&lp.AWSSessionName, "AWS_SESSION_NAME"}, {&lp.AWSWebIdentityToken, "AWS_WEB_IDENTITY_TOKEN"},
+			{&lp.AWSSTSEndpoint, "AWS_STS_ENDPOINT"}, {&lp.AWSProfileName, "AWS_PROFILE_NAME"}, {&lp.AWSExternalID, "AWS_EXTERNAL_ID"}} {
+			if *f.v == "" {
+				*f.v = get(f.env)
+			}
 		}
 	case "vertex_ai", "vertex_ai_beta":
 		if lp.VertexProject == "" {

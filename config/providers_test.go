@@ -122,3 +122,30 @@ func TestSuggest(t *testing.T) {
 		t.Errorf("editDistance(kitten, sitting) = %d, want 3", d)
 	}
 }
+
+// TestBedrockFederatedParams: a Bedrock deployment's aws_role_name,
+// aws_session_name, aws_web_identity_token, aws_sts_endpoint,
+// aws_profile_name and aws_external_id are read without a warning, and each
+// one not set is read from its name in upper case (LiteLLM's
+// get_credentials).
+func TestBedrockFederatedParams(t *testing.T) {
+	cfg := mustParse(t, `
+model_list:
+  - model_name: a
+    litellm_params: {model: bedrock/anthropic.claude-3-haiku-20240307-v1:0, aws_role_name: arn:role/a, aws_session_name: s, aws_external_id: x}
+  - model_name: b
+    litellm_params: {model: bedrock/anthropic.claude-3-haiku-20240307-v1:0}
+`, env("AWS_ROLE_NAME", "arn:role/env", "AWS_WEB_IDENTITY_TOKEN", "tok", "AWS_STS_ENDPOINT", "https://sts.eu-west-1.amazonaws.com",
+		"AWS_PROFILE_NAME", "prof", "AWS_SESSION_NAME", "envsess", "AWS_EXTERNAL_ID", "envx"))
+	a, b := cfg.Models[0].Params, cfg.Models[1].Params
+	if a.AWSRoleName != "arn:role/a" || a.AWSSessionName != "s" || a.AWSExternalID != "x" || a.AWSWebIdentityToken != "tok" {
+		t.Errorf("a: %+v", a)
+	}
+	if b.AWSRoleName != "arn:role/env" || b.AWSSessionName != "envsess" || b.AWSSTSEndpoint != "https://sts.eu-west-1.amazonaws.com" ||
+		b.AWSProfileName != "prof" || b.AWSExternalID != "envx" || b.AWSWebIdentityToken != "tok" {
+		t.Errorf("b: %+v", b)
+	}
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("warnings: %v", cfg.Warnings)
+	}
+}

@@ -98,6 +98,17 @@ type LiteLLMParams struct {
 	AWSSecretAccessKey string // secret
 	AWSSessionToken    string // secret
 	AWSRegionName      string
+	// AWSRoleName, AWSSessionName, AWSWebIdentityToken (secret),
+	// AWSSTSEndpoint, AWSProfileName and AWSExternalID are aws_role_name,
+	// aws_session_name, aws_web_identity_token, aws_sts_endpoint,
+	// aws_profile_name and aws_external_id (each else its AWS_* variable):
+	// temporary credentials from STS or a profile (internal/awscreds).
+	AWSRoleName         string
+	AWSSessionName      string
+	AWSWebIdentityToken string
+	AWSSTSEndpoint      string
+	AWSProfileName      string
+	AWSExternalID       string
 	// AWSBedrockRuntimeEndpoint is aws_bedrock_runtime_endpoint (else
 	// AWS_BEDROCK_RUNTIME_ENDPOINT): where a bedrock/ deployment's requests go
 	// (a VPC endpoint or a proxy) when api_base is not set.

@@ -26,6 +26,9 @@ func injector(d *configDeployment) backendauth.Injector {
 		if region == "" {
 			region = "us-east-1"
 		}
+		if st := awsSettings(d, region); st.Federated() {
+			return federatedInjector(d, st)
+		}
 		return backendauth.SigV4{Region: region, Service: "bedrock", Credentials: backendauth.AWSCredentials{
 			AccessKeyID:     d.Params.AWSAccessKeyID,
 			SecretAccessKey: backendauth.Secret(d.Params.AWSSecretAccessKey),

@@ -1,55 +1,31 @@
 package callbacks
 
 import (
-	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/llmgate/llmgate/internal/awscreds/ststest"
 )
 
-// fakeSTS answers AssumeRole and AssumeRoleWithWebIdentity with temporary
-// credentials whose key id names the action, and records each call's form.
-type fakeSTS struct {
-	*httptest.Server
-	mu    sync.Mutex
-	calls []url.Values
+// startFakeSTS is a fake STS whose temporary key ids name the action
+// (ASIAROLE, ASIAWEBID).
+func startFakeSTS(t *testing.T) *ststest.Server {
+	return ststest.Start(t, func(action string) (ststest.Keys, bool) {
+		id, ok := map[string]string{"AssumeRole": "ASIAROLE", "AssumeRoleWithWebIdentity": "ASIAWEBID"}[action]
+		return ststest.Keys{ID: id, Secret: "temp-secret", Token: "temp-token-" + id}, ok
+	})
 }
 
-func startFakeSTS(t *testing.T) *fakeSTS {
-	f := &fakeSTS{}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		f.mu.Lock()
-		f.calls = append(f.calls, r.PostForm)
-		f.mu.Unlock()
-		action := r.PostForm.Get("Action")
-		key := map[string]string{"AssumeRole": "ASIAROLE", "AssumeRoleWithWebIdentity": "ASIAWEBID"}[action]
-		if key == "" {
-			http.Error(w, "unknown action", http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Content-Type", "text/xml")
-		fmt.Fprintf(w, `<%[1]sResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><%[1]sResult><Credentials>`+
-			`<AccessKeyId>%[2]s</AccessKeyId><SecretAccessKey>temp-secret</SecretAccessKey><SessionToken>temp-token-%[2]s</SessionToken>`+
-			`<Expiration>%[3]s</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::1:assumed-role/r/s</Arn><AssumedRoleId>AROA:s</AssumedRoleId></AssumedRoleUser>`+
-			`</%[1]sResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></%[1]sResponse>`, action, key, time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
-	}))
-	t.Cleanup(f.Close)
-	return f
-}
-
-func (f *fakeSTS) last() url.Values {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.calls) == 0 {
+// lastSTSCall is the fake STS's last call's form (nil: none).
+func lastSTSCall(s *ststest.Server) url.Values {
+	c := s.Calls("")
+	if len(c) == 0 {
 		return nil
 	}
-	return f.calls[len(f.calls)-1]
+	return c[len(c)-1]
 }
 
 // The s3 callback's role and web identity credentials (D69), as LiteLLM's
@@ -81,7 +57,7 @@ func TestS3CallbackRoleCredentials(t *testing.T) {
 			m.Sink()(sampleTry("c1", 200))
 			waitObjects(t, f, 1, m)
 			m.Close()
-			call := sts.last()
+			call := lastSTSCall(sts)
 			if call.Get("Action") != tc.action || call.Get("RoleArn") != "arn:aws:iam::1:role/logs" {
 				t.Fatalf("STS call %v, want %s of the role", call, tc.action)
 			}
@@ -98,20 +74,6 @@ func TestS3CallbackRoleCredentials(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestSTSRegion(t *testing.T) {
-	for in, want := range map[string]string{
-		"https://sts.eu-west-1.amazonaws.com":              "eu-west-1",
-		"https://vpce-1.sts.ap-south-1.vpce.amazonaws.com": "ap-south-1",
-		"http://127.0.0.1:9999":                            "us-west-2",
-		"":                                                 "us-west-2",
-		"https://sts-fips.us-gov-west-1.amazonaws.com/x?y=1": "us-gov-west-1",
-	} {
-		if got := stsRegion(in, "us-west-2"); got != want {
-			t.Errorf("stsRegion(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
 
