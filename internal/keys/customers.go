@@ -65,6 +65,22 @@ func (s *Service) setEndUser(id string, e *keystore.EndUser) {
 	}
 }
 
+// learnEndUser installs a customer row read from the store unless the
+// cache has one meanwhile (a /customer/new or update won).
+func (s *Service) learnEndUser(id string, e *keystore.EndUser) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.endUsrs[id] != nil {
+		return
+	}
+	s.endUsrs[id] = e
+	if _, ok := s.espnd[id]; !ok {
+		s.espnd[id] = e.Spend + s.pending.EndUsers[id]
+	}
+}
+
 // budgetFieldNames are the fields of a customer request that make or change
 // its budget (LiteLLM's BudgetNewRequest fields).
 var budgetFieldNames = []string{"max_budget", "soft_budget", "max_parallel_requests", "tpm_limit", "rpm_limit", "model_max_budget", "budget_duration", "budget_reset_at"}
@@ -310,6 +326,18 @@ func (s *Service) handleCustomer(ctx context.Context, name string, req map[strin
 		s.mu.RLock()
 		eu := s.endUsrs[id]
 		s.mu.RUnlock()
+		if eu == nil && id != "" {
+			// A customer first seen in a request's `user` gets its row from
+			// the spend batch (as LiteLLM's), which the cache learns only at
+			// its next refresh: the store answers (D96).
+			var err error
+			if eu, err = s.o.Store.GetEndUser(ctx, id); err != nil && !errors.Is(err, keystore.ErrNotFound) {
+				return nil, storeError(err)
+			}
+			if eu != nil {
+				s.learnEndUser(id, eu)
+			}
+		}
 		if eu == nil {
 			return nil, &Error{Status: 404, Type: "not_found", Code: "404", Param: "end_user_id",
 				Message: fmt.Sprintf("End User Id=%s does not exist in db", id)}
