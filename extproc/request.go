@@ -246,10 +246,6 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	s.begun(ctx, first) // llm_requests_hanging, when on (hanging.go)
 	prepared := st.prepareBody(rt.endpoint, plan, body, f.Stream)
 	ctx.BodyPrepared = prepared != nil
-	enc, err := encodeContext(ctx)
-	if err != nil {
-		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
-	}
 	t := s.perTryTimeout(st, first, &f)
 	sp := st.planSpacing(plan, t) // the module spaces same-deployment retries (spacing_module.go, D59)
 	if sp != nil {
@@ -258,12 +254,24 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	// The group, for Envoy's own replies (the 408 of a timed-out request
 	// names it); the group, the requested name and the client's path for
 	// the access log (upstream filters rewrite :path).
-	r := &routed{plan: plan, ctx: enc, group: ctx.ModelGroup, model: ctx.RequestedModel, path: clientPath(h[":path"]), spacing: sp, body: prepared}
+	r := &routed{plan: plan, group: ctx.ModelGroup, model: ctx.RequestedModel, path: clientPath(h[":path"]), spacing: sp, body: prepared}
 	r.set = append(r.setBuf[:0], [2]string{contract.GroupHeader, routeGroup(res.Group, plan, ticket)}, [2]string{"x-envoy-max-retries", strconv.Itoa(len(plan) - 1)})
 	if t > 0 {
 		r.set = append(r.set, [2]string{"x-envoy-upstream-rq-per-try-timeout-ms", strconv.FormatInt(t.Milliseconds(), 10)})
 	}
 	s.fastTag(st, ctx, h, r, mod) // D45
+	if grant != nil && mod != nil && mod.resp != nil {
+		// The module's answer plan carries the key's x-litellm-key-*
+		// headers; nothing reads them from a fast request's context, which
+		// Envoy's metadata, the outcome record and the gateway's intake
+		// then carry for nothing (D96).
+		grant.DropHeaders(ctx.ResponseHeaders)
+	}
+	enc, err := encodeContext(ctx)
+	if err != nil {
+		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
+	}
+	r.ctx = enc
 	if mod != nil {
 		mod.routed = r // written as bytes by the module (routed.go, D65)
 		return nil, nil

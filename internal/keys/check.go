@@ -76,6 +76,19 @@ func (g *Grant) AddHeaders(dst map[string]string) map[string]string {
 	return dst
 }
 
+// DropHeaders deletes from h the headers AddHeaders adds.
+func (g *Grant) DropHeaders(h map[string]string) {
+	if g.key {
+		delete(h, "x-litellm-key-spend")
+	}
+	if g.hasMax {
+		delete(h, "x-litellm-key-max-budget")
+	}
+	for k := range g.Headers {
+		delete(h, k)
+	}
+}
+
 // Header is one x-litellm-key-* header of the grant ("" when not set).
 func (g *Grant) Header(name string) string {
 	switch name {
