@@ -17,6 +17,8 @@ type interleavedFigure struct {
 	// EnvoyRuns is Envoy's CPU per request of each run, in run order (the
 	// runs of all gates are interleaved: run i of two gates is a pair).
 	EnvoyRuns []time.Duration
+	// RunQ is each run's percentiles, in run order.
+	RunQ []Quantiles
 }
 
 // interleaved measures every gate in turn at each concurrency, closed
@@ -44,7 +46,11 @@ func interleaved(o *Options, concs []int, gates []*Target) []interleavedFigure {
 		}
 		for i := range gates {
 			runs := slices.Clone(cpu[i]["envoy"]) // before medianCPU sorts them
-			out = append(out, interleavedFigure{Gate: i, Concurrency: conc, Figure: medianFigure(rs[i]), CPU: medianCPU(cpu[i]), Pooled: PooledTail(rs[i]), EnvoyRuns: runs})
+			q := make([]Quantiles, len(rs[i]))    // before medianFigure sorts the runs
+			for k, r := range rs[i] {
+				q[k] = r.Quantiles()
+			}
+			out = append(out, interleavedFigure{Gate: i, Concurrency: conc, Figure: medianFigure(rs[i]), CPU: medianCPU(cpu[i]), Pooled: PooledTail(rs[i]), EnvoyRuns: runs, RunQ: q})
 		}
 	}
 	return out

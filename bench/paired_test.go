@@ -32,3 +32,22 @@ func TestPairedEnvoyDelta(t *testing.T) {
 		}
 	}
 }
+
+// TestPairedLatencyDelta: a percentile of each run, paired by run.
+func TestPairedLatencyDelta(t *testing.T) {
+	q := func(p99s ...int) []Quantiles {
+		out := make([]Quantiles, len(p99s))
+		for i, v := range p99s {
+			out[i] = Quantiles{P50: time.Millisecond, P99: time.Duration(v) * time.Microsecond}
+		}
+		return out
+	}
+	a, b := VariantResult{RunQ: q(900, 5000, 800)}, VariantResult{RunQ: q(1000, 4000, 1200)}
+	m, lower, n := PairedLatencyDelta(a, b, func(q Quantiles) time.Duration { return q.P99 })
+	if m != -100*time.Microsecond || lower != 2 || n != 3 {
+		t.Errorf("p99: %v, lower in %d of %d; want -100µs, 2 of 3", m, lower, n)
+	}
+	if m, lower, _ := PairedLatencyDelta(a, b, func(q Quantiles) time.Duration { return q.P50 }); m != 0 || lower != 0 {
+		t.Errorf("p50: %v, lower in %d; want 0, 0", m, lower)
+	}
+}

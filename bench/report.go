@@ -311,7 +311,7 @@ func (r *Report) Markdown(env Environment) string {
 		w("| %s | %s | %s | %.0f | %s | %s |\n", t.Name, desc, fmtDur(fl.Added.P99), ft.Throughput, ratio(ft.Throughput, pr), fmtDur(t.Stream.AddedTTFT))
 	}
 
-	w("\n### Memory and CPU (from /proc)\n\nIdle: after startup and ten requests. Peak: VmHWM after every load run. At %d rps: the highest RSS sampled during a %s open-loop run at that rate. CPU: utime+stime per 1,000 requests at concurrency %d (median over runs).\n\n", o.RSSRate, o.RSSDuration, top)
+	w("\n### Memory and CPU (from /proc)\n\nIdle: after startup and ten requests. Peak: VmHWM after every load run. At %d rps: the highest RSS sampled during a %s open-loop run at that rate, after the warm-up and before the closed-loop runs. CPU: utime+stime per 1,000 requests at concurrency %d (median over runs).\n\n", o.RSSRate, o.RSSDuration, top)
 	w("| target | process | idle RSS | peak RSS | RSS at %d rps | CPU per 1,000 requests |\n| --- | --- | ---: | ---: | ---: | ---: |\n", o.RSSRate)
 	for _, t := range r.Targets {
 		if t.Skipped != "" {

@@ -290,9 +290,18 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		op.logf("warm-up %s", t.Name)
 		ClosedLoop(t.Endpoint, 16, o.Warmup)
 	}
+	// Memory at a fixed rate (the ext_proc RSS target is stated at 1,000
+	// rps), after the warm-up and before the closed-loop phases, as
+	// --rss-only measures it: a Go process keeps for minutes the heap it grew
+	// at concurrency 64 (several times this rate), so measured after those
+	// phases the figure was theirs, not this rate's.
+	for _, t := range []*Target{plain, gate} {
+		rssAtRate(op, t, reportOf(t))
+	}
 
 	// Closed-loop latency: runs × concurrencies × targets, interleaved so that
-	// drift on a shared machine hits every target alike.
+	// drift on a shared machine hits every target alike, in an order that
+	// rotates from run to run (runOrder).
 	top := slices.Max(o.Concurrencies)
 	perRun := map[string]map[int][]Quantiles{}
 	added := map[string]map[int][]Quantiles{}
@@ -305,7 +314,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	for run := 1; run <= o.Runs; run++ {
 		for _, conc := range o.Concurrencies {
 			var direct Quantiles
-			for _, t := range targets {
+			for _, t := range runOrder(targets, run, o.Runs) {
 				before := make([]time.Duration, len(t.Parts))
 				for i, p := range t.Parts {
 					before[i] = p.Sample().CPU
@@ -366,7 +375,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	refT, addD := map[string][]time.Duration{}, map[string][]time.Duration{}
 	for run := 1; run <= o.Runs; run++ {
 		var dT, dG time.Duration
-		for _, t := range targets {
+		for _, t := range runOrder(targets, run, o.Runs) {
 			sc := &http.Client{Timeout: 30 * time.Second}
 			probe := func(one func() (StreamResult, error)) (time.Duration, time.Duration, int, error) {
 				var ts, gs []time.Duration
@@ -413,36 +422,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 
-	// Memory at a fixed rate (the ext_proc RSS target is stated at 1,000 rps).
-	for _, t := range []*Target{plain, gate} {
-		tr := reportOf(t)
-		stop := make(chan struct{})
-		peaks := make([]int64, len(t.Parts))
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			tick := time.NewTicker(50 * time.Millisecond)
-			defer tick.Stop()
-			for {
-				for i, p := range t.Parts {
-					peaks[i] = max(peaks[i], p.Sample().RSS)
-				}
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-				}
-			}
-		}()
-		r := OpenLoop(t.Endpoint, o.RSSRate, o.RSSDuration, 2*time.Second)
-		close(stop)
-		<-done
-		for i := range t.Parts {
-			tr.Parts[i].RSSAtRate = peaks[i]
-		}
-		tr.AtRateRPS, tr.AtRateP99 = float64(len(r.Latencies))/o.RSSDuration.Seconds(), r.Quantiles().P99
-		op.logf("%-8s at %d rps: achieved %.0f rps, p99 %s, errors %d", t.Name, o.RSSRate, tr.AtRateRPS, tr.AtRateP99.Round(time.Microsecond), r.Errors)
-	}
 	for _, t := range targets {
 		tr := reportOf(t)
 		for i, p := range t.Parts {
@@ -477,6 +456,72 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.Elapsed = time.Since(rep.Started)
 	return rep, nil
+}
+
+// rssAtRate runs t open loop at o.RSSRate for o.RSSDuration and records in
+// tr the highest RSS sampled of each of its parts, the rate achieved and the
+// p99.
+func rssAtRate(o *Options, t *Target, tr *TargetReport) {
+	peaks, r := RSSAtRate(t, o.RSSRate, o.RSSDuration)
+	for i := range t.Parts {
+		tr.Parts[i].RSSAtRate = peaks[i]
+	}
+	tr.AtRateRPS, tr.AtRateP99 = float64(len(r.Latencies))/o.RSSDuration.Seconds(), r.Quantiles().P99
+	o.logf("%-8s at %d rps: achieved %.0f rps, p99 %s, errors %d", t.Name, o.RSSRate, tr.AtRateRPS, tr.AtRateP99.Round(time.Microsecond), r.Errors)
+}
+
+// RSSAtRate runs t open loop at rate for d and returns the highest RSS
+// sampled (every 50 ms) of each of its parts, and the run.
+func RSSAtRate(t *Target, rate int, d time.Duration) ([]int64, LoadResult) {
+	stop := make(chan struct{})
+	peaks := make([]int64, len(t.Parts))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			for i, p := range t.Parts {
+				peaks[i] = max(peaks[i], p.Sample().RSS)
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	r := OpenLoop(t.Endpoint, rate, d, 2*time.Second)
+	close(stop)
+	<-done
+	return peaks, r
+}
+
+// runOrder is the order in which run (1…runs) measures the targets: the
+// direct call first (every other target's added latency is taken against
+// it, run by run), then the others in an order that changes from run to run
+// (a target measured second read slower whatever it was, D88, and a fixed
+// order put that on one target in every run and kept each pair of targets
+// in one order). Runs go by twos: the others rotated to start at some
+// target, then the same rotation reversed, so every pair of targets is
+// measured in both orders; each two runs start further along the list. With
+// an even number of others the starts are even, and then no target is
+// measured at the same place in two runs (for as many runs as targets).
+func runOrder(targets []*Target, run, runs int) []*Target {
+	rest := targets[min(1, len(targets)):]
+	n, k := len(rest), (runs+1)/2
+	if n < 2 || runs < 2 {
+		return targets
+	}
+	start := (run - 1) / 2 * n / k % n
+	if n%2 == 0 {
+		start &^= 1
+	}
+	out := append(append(slices.Clone(targets[:1]), rest[start:]...), rest[:start]...)
+	if run%2 == 0 {
+		slices.Reverse(out[1:])
+	}
+	return out
 }
 
 // searchThroughput finds the highest open-loop rate at which every request

@@ -29,6 +29,8 @@ type VariantResult struct {
 	Pooled Tail
 	// EnvoyRuns is Envoy's CPU per request of each run, in run order.
 	EnvoyRuns []time.Duration
+	// RunQ is each run's percentiles, in run order.
+	RunQ []Quantiles
 }
 
 // VariantsOverhead runs every side's llmgate at once on the same fake
@@ -115,7 +117,7 @@ func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSi
 	}
 	var out []VariantResult
 	for _, f := range interleaved(o, concs, gates) {
-		out = append(out, VariantResult{Side: sides[f.Gate], Concurrency: f.Concurrency, Figure: f.Figure, CPU: f.CPU, Pooled: f.Pooled, EnvoyRuns: f.EnvoyRuns})
+		out = append(out, VariantResult{Side: sides[f.Gate], Concurrency: f.Concurrency, Figure: f.Figure, CPU: f.CPU, Pooled: f.Pooled, EnvoyRuns: f.EnvoyRuns, RunQ: f.RunQ})
 	}
 	return out, nil
 }
@@ -124,13 +126,32 @@ func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSi
 // minus b's in the same run (interleaved runs are pairs: a shared host's
 // drift cancels in each difference), with the number of runs a was lower.
 func PairedEnvoyDelta(a, b VariantResult) (median time.Duration, lower, runs int) {
-	n := min(len(a.EnvoyRuns), len(b.EnvoyRuns))
+	return PairedDelta(a.EnvoyRuns, b.EnvoyRuns)
+}
+
+// PairedLatencyDelta is PairedEnvoyDelta for a percentile of each run's
+// latency (q picks it: p50, p99, …).
+func PairedLatencyDelta(a, b VariantResult, q func(Quantiles) time.Duration) (median time.Duration, lower, runs int) {
+	pick := func(rs []Quantiles) []time.Duration {
+		out := make([]time.Duration, len(rs))
+		for i, r := range rs {
+			out[i] = q(r)
+		}
+		return out
+	}
+	return PairedDelta(pick(a.RunQ), pick(b.RunQ))
+}
+
+// PairedDelta is the median over runs of a[i] − b[i] and the number of
+// runs where a was lower.
+func PairedDelta(a, b []time.Duration) (median time.Duration, lower, runs int) {
+	n := min(len(a), len(b))
 	if n == 0 {
 		return 0, 0, 0
 	}
 	ds := make([]time.Duration, n)
 	for i := range n {
-		ds[i] = a.EnvoyRuns[i] - b.EnvoyRuns[i]
+		ds[i] = a[i] - b[i]
 		if ds[i] < 0 {
 			lower++
 		}

@@ -340,25 +340,8 @@ func rssOnlyRun(o bench.Options, rate int) error {
 	idle := gate.Parts[0].Sample().RSS
 	bench.ClosedLoop(gate.Endpoint, 16, o.Warmup)
 	warm := gate.Parts[0].Sample().RSS
-	var peak int64
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(50 * time.Millisecond)
-		defer t.Stop()
-		for {
-			peak = max(peak, gate.Parts[0].Sample().RSS)
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	r := bench.OpenLoop(gate.Endpoint, rate, o.Duration, 2*time.Second)
-	close(stop)
-	<-done
+	peaks, r := bench.RSSAtRate(gate, rate, o.Duration)
+	peak := peaks[0]
 	mb := func(b int64) float64 { return float64(b) / (1 << 20) }
 	fmt.Printf("llmgate RSS: idle %.1f MB, after warm-up %.1f MB, peak at %d rps %.1f MB (HWM %.1f MB); achieved %.0f rps, p99 %s, errors %d\n",
 		mb(idle), mb(warm), rate, mb(peak), mb(gate.Parts[0].Sample().HWM), float64(len(r.Latencies))/o.Duration.Seconds(), r.Quantiles().P99.Round(time.Microsecond), r.Errors)
@@ -509,6 +492,14 @@ func variantsOnlyRun(o bench.Options, list, before string) error {
 				d, lower, n := bench.PairedEnvoyDelta(r, rs[j])
 				fmt.Printf("c=%-3d %-28s Envoy CPU/request minus %s's, paired by run: median %s (lower in %d of %d runs)\n",
 					r.Concurrency, r.Side.Label, rs[j].Side.Label, d.Round(time.Microsecond), lower, n)
+				for _, q := range []struct {
+					name string
+					of   func(bench.Quantiles) time.Duration
+				}{{"p50", func(q bench.Quantiles) time.Duration { return q.P50 }}, {"p99", func(q bench.Quantiles) time.Duration { return q.P99 }}} {
+					d, lower, n := bench.PairedLatencyDelta(r, rs[j], q.of)
+					fmt.Printf("c=%-3d %-28s %s minus %s's, paired by run: median %s (lower in %d of %d runs)\n",
+						r.Concurrency, r.Side.Label, q.name, rs[j].Side.Label, d.Round(time.Microsecond), lower, n)
+				}
 				break
 			}
 		}
