@@ -77,6 +77,12 @@ type StartOptions struct {
 	// Env is added to llmgate's environment for Envoy (the dynamic module
 	// search path of the in-Envoy request filter, D53).
 	Env []string
+	// Slice, when set, is the scheduler slice of every Envoy thread
+	// (slice.go, D94); 0 leaves the kernel's default.
+	Slice time.Duration
+	// SliceErr, when set, is told why the kernel refused Slice (Envoy
+	// starts anyway).
+	SliceErr func(error)
 }
 
 // Start runs Envoy. It is killed when ctx ends; Stop asks it to exit first.
@@ -96,7 +102,16 @@ func Start(ctx context.Context, o StartOptions) (*Process, error) {
 		cmd.Env = append(os.Environ(), o.Env...)
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	var err error
+	if o.Slice > 0 {
+		var sliceErr error
+		if sliceErr, err = startWithSlice(cmd, o.Slice); sliceErr != nil && err == nil && o.SliceErr != nil {
+			o.SliceErr(sliceErr)
+		}
+	} else {
+		err = cmd.Start()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("start envoy %s: %w", o.Binary, err)
 	}
 	p := &Process{cmd: cmd, done: make(chan struct{})}

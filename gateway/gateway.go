@@ -205,6 +205,10 @@ func run(ctx context.Context, o Options) error {
 		o.Stderr = os.Stderr
 	}
 	g := &Gateway{o: o, log: o.Log, storedModels: true}
+	slice, err := envoySliceOf() // D94
+	if err != nil {
+		return err
+	}
 	bin := o.EnvoyBinary
 	if bin == "" {
 		var err error
@@ -366,7 +370,10 @@ func run(ctx context.Context, o Options) error {
 	proc, err := envoy.Start(envoyCtx, envoy.StartOptions{
 		Binary: bin, BootstrapPath: bootPath, BaseID: uint32(os.Getpid()), LogLevel: o.EnvoyLogLevel,
 		Concurrency: o.EnvoyConcurrency, Stdout: o.Stdout, Stderr: stderr,
-		ExtraArgs: extra, Env: envoyEnv,
+		ExtraArgs: extra, Env: envoyEnv, Slice: slice,
+		SliceErr: func(err error) {
+			g.log.Warn("envoy runs on the kernel's default scheduler slice", "asked", slice, "err", err)
+		},
 	})
 	if err != nil {
 		return err
