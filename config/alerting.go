@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +33,7 @@ var implementedAlertTypes = map[string]bool{
 	"outage_alerts":        true,
 	"budget_alerts":        true, // soft budget crossings of keys and teams (internal/keys)
 	"daily_reports":        true, // top 5 deployments by failures and by latency per output token (internal/alerting/dailyreport.go)
+	"spend_reports":        true, // spend per team and tag every spend_report_frequency and monthly (internal/alerting/spendreport.go)
 }
 
 // knownAlertTypes are LiteLLM's AlertType values; default marks the ones
@@ -74,6 +76,9 @@ type Alerting struct {
 	// DailyReportFrequency is alerting_args.daily_report_frequency (0:
 	// LiteLLM's 12 h).
 	DailyReportFrequency time.Duration
+	// SpendReportDays is spend_report_frequency ("7d": 7; 0: unset, 7):
+	// the spend_reports period in days.
+	SpendReportDays int
 }
 
 // On reports whether alerts of this type are raised.
@@ -91,6 +96,16 @@ func (p *parser) alertingKey(a *Alerting, key string, n *yaml.Node, path string)
 			default:
 				p.warnAt(n, fmt.Sprintf("%s[%d]", path, i), "alerting %q: accepted, not implemented yet; implemented: slack (and Slack-compatible webhooks: Discord's /slack, Microsoft Teams)", name)
 			}
+		}
+	case "spend_report_frequency":
+		// LiteLLM: int(frequency[:-1]) days, the last character "d".
+		if v, ok := p.str(n, path); ok {
+			days, err := strconv.Atoi(strings.TrimSpace(v[:max(len(v)-1, 0)]))
+			if !strings.HasSuffix(strings.ToLower(v), "d") || err != nil || days < 1 || days > 3650 {
+				p.errAt(n, path, "must be a number of days such as \"7d\" (1d to 3650d), got %q", v)
+				return
+			}
+			a.SpendReportDays = days
 		}
 	case "alerting_threshold":
 		if f, ok := p.positive(n, path); ok {

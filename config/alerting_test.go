@@ -17,7 +17,8 @@ func TestAlertingSettings(t *testing.T) {
 	env := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
 	cfg := mustParse(t, base+`  alerting: ["slack", "email"]
   alerting_threshold: 0.5
-  alert_types: ["llm_exceptions", "outage_alerts", "llm_requests_hanging", "daily_reports", "spend_reports"]
+  alert_types: ["llm_exceptions", "outage_alerts", "llm_requests_hanging", "daily_reports", "spend_reports", "fallback_reports"]
+  spend_report_frequency: 3d
   alert_to_webhook_url:
     outage_alerts: ["https://hooks.example/o1", "os.environ/HOOK2"]
     llm_exceptions: https://hooks.example/e
@@ -31,11 +32,12 @@ func TestAlertingSettings(t *testing.T) {
 	if !a.Slack || a.Threshold != 500*time.Millisecond || a.SlackWebhookURL != vars["SLACK_WEBHOOK_URL"] ||
 		a.OutageTTL != 2*time.Minute || a.MinorOutage != 2 || a.MajorOutage != DefaultMajorOutageThreshold ||
 		!a.On("llm_exceptions") || a.On("llm_too_slow") || !a.On("llm_requests_hanging") || !a.On("daily_reports") || a.DailyReportFrequency != time.Hour ||
+		!a.On("spend_reports") || a.SpendReportDays != 3 ||
 		!slices.Equal(a.URLs["outage_alerts"], []string{"https://hooks.example/o1", "https://hooks.example/2"}) ||
 		!slices.Equal(a.URLs["llm_exceptions"], []string{"https://hooks.example/e"}) {
 		t.Errorf("alerting = %+v", a)
 	}
-	for _, w := range []string{`alerting "email": accepted, not implemented yet`, `alert type "spend_reports": accepted, not implemented yet`,
+	for _, w := range []string{`alerting "email": accepted, not implemented yet`, `alert type "fallback_reports": accepted, not implemented yet`,
 		`alerting_args.budget_alert_ttl: accepted, not implemented yet`} {
 		found := false
 		for _, d := range cfg.Warnings {
@@ -58,7 +60,8 @@ func TestAlertingSettings(t *testing.T) {
 	}
 
 	for _, bad := range []string{"  alert_types: [llm_exception]\n", "  alert_to_webhook_url: {llm_exceptions: not-a-url}\n",
-		"  alerting_threshold: -1\n", "  alerting_args: {minor_outage_alert_threshold: 0}\n"} {
+		"  alerting_threshold: -1\n", "  alerting_args: {minor_outage_alert_threshold: 0}\n",
+		"  spend_report_frequency: 7h\n", "  spend_report_frequency: 0d\n", "  spend_report_frequency: d\n", "  spend_report_frequency: 7\n"} {
 		if _, err := Parse([]byte(base+bad), "c.yaml", env); err == nil || !strings.Contains(err.Error(), "c.yaml:") {
 			t.Errorf("%q: err %v, want a config error naming the file and line", bad, err)
 		}

@@ -675,7 +675,7 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			gs.DisableResetBudget, _ = p.bool(v, key)
 		case "store_model_in_db":
 			gs.StoreModelInDB, _ = p.bool(v, key)
-		case "alerting", "alerting_threshold", "alert_types", "alert_to_webhook_url", "alerting_args":
+		case "alerting", "alerting_threshold", "alert_types", "alert_to_webhook_url", "alerting_args", "spend_report_frequency":
 			p.alertingKey(&gs.Alerting, e.Key, v, key)
 		}
 	}

@@ -1,9 +1,13 @@
 package gateway
 
 import (
+	"context"
+	"time"
+
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/alerting"
 	"github.com/llmgate/llmgate/internal/keys"
+	"github.com/llmgate/llmgate/internal/keystore"
 )
 
 // alertingSink is the name of the alerts' sink on the bus.
@@ -49,6 +53,7 @@ func (g *Gateway) ensureAlerting(cfg *config.Config) {
 	} else {
 		g.alerts.Configure(s)
 	}
+	g.alerts.SetSpendSource(g.spendReportSource(), cfg.General.Alerting.SpendReportDays)
 	if g.ext != nil {
 		// llm_requests_hanging: the request filter hands each planned
 		// request to the watch, without blocking.
@@ -69,4 +74,44 @@ func (g *Gateway) registerAlertMetrics() {
 	}
 	g.alertMetrics = true
 	g.metrics.Registry().MustRegister(g.alerts.Collectors()...)
+}
+
+// spendReportSource is where spend_reports read the spend: the key
+// store's spend logs, per team (named by its alias, "None" for no team or
+// no alias, as LiteLLM's LEFT JOIN on the team table gives) and per
+// request tag. nil without virtual keys (LiteLLM sends no spend report
+// without a database).
+func (g *Gateway) spendReportSource() alerting.SpendSource {
+	teams, ok1 := g.keyStore.(keystore.TeamSpendStore)
+	tags, ok2 := g.keyStore.(keystore.TagSpendStore)
+	svc := g.keys
+	if svc == nil || !ok1 || !ok2 {
+		return nil
+	}
+	return func(ctx context.Context, start, end time.Time) (byTeam, byTag []alerting.SpendLine, err error) {
+		f := keystore.SpendLogFilter{Start: start, End: end}
+		ts, err := teams.SpendByTeam(ctx, f)
+		if err != nil {
+			return nil, nil, err
+		}
+		alias := map[string]float64{}
+		for id, spend := range ts {
+			a := svc.TeamAlias(id)
+			if id == "" || a == "" {
+				a = "None"
+			}
+			alias[a] += spend
+		}
+		for a, spend := range alias {
+			byTeam = append(byTeam, alerting.SpendLine{Name: a, Spend: spend})
+		}
+		tg, err := tags.SpendByTag(ctx, f)
+		if err != nil {
+			return nil, nil, err
+		}
+		for tag, s := range tg {
+			byTag = append(byTag, alerting.SpendLine{Name: tag, Spend: s.Spend})
+		}
+		return byTeam, byTag, nil
+	}
 }

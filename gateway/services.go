@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -47,6 +48,13 @@ func (g *Gateway) serviceCheck(cfg *config.Config, service string) (int, any) {
 			}
 			al.Send(alerting.Alert{Type: t, Level: "Low", Message: msg})
 		}
+		// LiteLLM then runs the monthly and periodic spend reports (with
+		// a database), without waiting for them; each is sent once per
+		// range.
+		go func() {
+			al.SendMonthlySpendReport(context.Background())
+			al.SendSpendReport(context.Background())
+		}()
 		return http.StatusOK, map[string]any{"status": "success", "alert_types": types,
 			"message": "Mock Slack Alert sent, verify Slack Alert Received on your channel"}
 	case service == "slack" || service == "slack_budget_alerts":

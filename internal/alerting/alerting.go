@@ -73,6 +73,11 @@ type Alerter struct {
 	cooldown map[string]time.Time // deployment → cooldown deadline already alerted
 	outage   map[string]*outageWindow
 	daily    map[string]*dailyMetrics // deployment id → figures since the last daily report
+	// spendSource and spendDays feed the spend reports (spendreport.go);
+	// spendSent are the report ranges already sent.
+	spendSource SpendSource
+	spendDays   int
+	spendSent   map[string]bool
 
 	queue  chan delivery
 	done   chan struct{}
@@ -97,6 +102,7 @@ type outageWindow struct {
 func New(log *slog.Logger, s Settings) *Alerter {
 	a := &Alerter{log: log, client: &http.Client{Timeout: 10 * time.Second}, now: time.Now,
 		cooldown: map[string]time.Time{}, outage: map[string]*outageWindow{}, daily: map[string]*dailyMetrics{},
+		spendSent: map[string]bool{}, spendDays: DefaultSpendReportDays,
 		queue: make(chan delivery, queueSize), done: make(chan struct{}),
 		hang: make(chan hangEvent, hangingQueue), stop: make(chan struct{}),
 		sent:    prometheus.NewCounter(prometheus.CounterOpts{Name: "llmgate_alerts_sent_total", Help: "Alerts posted to their webhook"}),
@@ -109,6 +115,7 @@ func New(log *slog.Logger, s Settings) *Alerter {
 	go a.deliver()
 	go a.watchHanging(a.stop)
 	go a.dailyReports(a.stop)
+	go a.spendReports(a.stop)
 	return a
 }
 
