@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // This file holds the OpenAI wire types every translator reads and writes.
@@ -119,11 +120,34 @@ func (c *Content) UnmarshalJSON(b []byte) error {
 		c.Null = true
 		return nil
 	case b[0] == '"':
+		if s, ok := plainJSONString(b); ok {
+			c.Text = s
+			return nil
+		}
 		return json.Unmarshal(b, &c.Text)
 	default:
 		c.IsParts = true
 		return json.Unmarshal(b, &c.Parts)
 	}
+}
+
+// plainJSONString reads a JSON string literal that needs no decoding — no
+// escape, no control character, valid UTF-8 — as json.Unmarshal would,
+// without a second validation of it (D95); ok false for any other literal.
+func plainJSONString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	for _, c := range in {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
 }
 
 // StringList is a JSON string or array of strings (for stop, input, ...).

@@ -52,9 +52,36 @@ func checkRequestParams(provider string, raw map[string]json.RawMessage, support
 	return p, nil
 }
 
-// decodeChatRequest decodes an OpenAI chat body twice: into ChatRequest and
-// into its raw top-level fields.
+// decodeChatRequest decodes an OpenAI chat body into ChatRequest and its raw
+// top-level fields. The body is validated and decoded once (D95): the
+// top-level fields are cut from it by topLevelFields and ChatRequest's known
+// fields decoded straight into it, instead of three full decodes (the raw
+// fields, then ChatRequest's own fields and raw fields again). Anything the
+// quick way does not take — a decoding error, a body that is not an object,
+// an escaped key — goes the full way, so that errors and results are the
+// same.
 func decodeChatRequest(body []byte) (*ChatRequest, map[string]json.RawMessage, *Error) {
+	var a chatRequestAlias
+	if json.Unmarshal(body, &a) == nil {
+		if raw, ok := topLevelFields(body); ok {
+			for k, v := range raw {
+				if !knownChatFields[k] {
+					if a.Extra == nil {
+						a.Extra = map[string]json.RawMessage{}
+					}
+					a.Extra[k] = v
+				}
+			}
+			req := ChatRequest(a)
+			return &req, raw, nil
+		}
+	}
+	return decodeChatRequestFull(body)
+}
+
+// decodeChatRequestFull is decodeChatRequest the plain way: the raw fields,
+// then ChatRequest (its UnmarshalJSON).
+func decodeChatRequestFull(body []byte) (*ChatRequest, map[string]json.RawMessage, *Error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, nil, NewError(400, "invalid_request_error", "llmgate: request body is not a JSON object: "+err.Error(), "")
@@ -64,4 +91,114 @@ func decodeChatRequest(body []byte) (*ChatRequest, map[string]json.RawMessage, *
 		return nil, nil, NewError(400, "invalid_request_error", "llmgate: invalid chat completions request: "+err.Error(), "")
 	}
 	return &req, raw, nil
+}
+
+// topLevelFields cuts a valid JSON object into its top-level fields, as
+// json.Unmarshal into map[string]json.RawMessage would (the last of a
+// repeated key wins; each value without the whitespace around it, a copy of
+// the body's bytes). ok false for anything else (not an object, a key with
+// an escape or a byte outside ASCII): the caller decodes the usual way.
+// body must be valid JSON (json.Unmarshal has accepted it).
+func topLevelFields(body []byte) (map[string]json.RawMessage, bool) {
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return nil, false
+	}
+	buf := append([]byte(nil), body...) // values share one copy
+	raw := make(map[string]json.RawMessage, 8)
+	i = skipSpace(body, i+1)
+	if i < len(body) && body[i] == '}' {
+		return raw, true
+	}
+	for i < len(body) {
+		if body[i] != '"' {
+			return nil, false
+		}
+		j := i + 1
+		for j < len(body) && body[j] != '"' {
+			if body[j] == '\\' || body[j] >= 0x80 {
+				return nil, false
+			}
+			j++
+		}
+		if j >= len(body) {
+			return nil, false
+		}
+		key := string(body[i+1 : j])
+		i = skipSpace(body, j+1)
+		if i >= len(body) || body[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(body, i+1)
+		end, ok := skipValue(body, i)
+		if !ok {
+			return nil, false
+		}
+		raw[key] = json.RawMessage(buf[i:end:end])
+		i = skipSpace(body, end)
+		if i >= len(body) {
+			return nil, false
+		}
+		switch body[i] {
+		case ',':
+			i = skipSpace(body, i+1)
+		case '}':
+			return raw, true
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the valid JSON value at b[i:].
+func skipValue(b []byte, i int) (int, bool) {
+	depth := 0
+	for i < len(b) {
+		c := b[i]
+		switch c {
+		case '"':
+			i++
+			for i < len(b) && b[i] != '"' {
+				if b[i] == '\\' {
+					i++
+				}
+				i++
+			}
+			if i >= len(b) {
+				return 0, false
+			}
+			i++
+		case '{', '[':
+			depth++
+			i++
+			continue
+		case '}', ']':
+			if depth == 0 {
+				return i, true
+			}
+			depth--
+			i++
+		default:
+			if depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+				return i, true
+			}
+			i++
+			continue
+		}
+		if depth == 0 {
+			return i, true
+		}
+	}
+	if depth == 0 {
+		return i, true
+	}
+	return 0, false
 }
