@@ -92,6 +92,8 @@ type Redis struct {
 
 	down      atomic.Bool
 	retryAtNs atomic.Int64 // unix ns after which Redis is tried again
+
+	tpm tpmQueue // tokens-only Records not yet written (redis_tpm.go)
 }
 
 // NewRedis connects lazily (no I/O here) to the Redis in opt.
@@ -137,13 +139,15 @@ func NewRedis(opt RedisOptions) (*Redis, error) {
 	local := NewMemory(opt.Clock)
 	local.inflightTTL = opt.InFlightTTL
 	local.k = keys{prefix: opt.Prefix}
-	return &Redis{
+	s := &Redis{
 		c:     redis.NewClient(ro),
 		opt:   opt,
 		k:     keys{prefix: opt.Prefix},
 		local: local,
 		log:   opt.Logger,
-	}, nil
+	}
+	s.tpm.cond.L = &s.tpm.mu
+	return s, nil
 }
 
 // Local returns the local mirror (tests and diagnostics).
@@ -198,6 +202,7 @@ func (s *Redis) Read(ctx context.Context, ids []string, opt ReadOptions) (map[st
 	if len(ids) == 0 || !s.try() {
 		return s.local.Read(ctx, ids, opt)
 	}
+	s.waitTPM() // this instance's own tokens are in Redis
 	now := s.opt.Clock()
 	ks := make([]string, 0, 4*len(ids))
 	for _, id := range ids {
@@ -359,6 +364,11 @@ func (s *Redis) Record(ctx context.Context, r Record) (RecordResult, error) {
 	if !s.try() {
 		return lres, nil
 	}
+	if tokensOnly(r) {
+		// A success's usage: written in a batch, off the caller's path.
+		s.queueTPM(r.DeploymentID, s.k.tpm(r.DeploymentID, now), r.Tokens)
+		return lres, nil
+	}
 	maxLen, ttl := latencyDefaults(r)
 	id := r.DeploymentID
 	fk := s.k.failure(id, r.FailureClass, now)
@@ -512,7 +522,10 @@ func (s *Redis) Ping(ctx context.Context) error {
 }
 
 // Close implements Store.
-func (s *Redis) Close() error { return s.c.Close() }
+func (s *Redis) Close() error {
+	s.waitTPM() // the tokens queued are written first
+	return s.c.Close()
+}
 
 var _ Store = (*Redis)(nil)
 
