@@ -3,8 +3,10 @@
 // public keys (JWT_PUBLIC_KEY_URL), fetched and cached off the request path
 // by a KeySet; a Verifier that checks a token's signature and claims with
 // github.com/golang-jwt/jwt/v5 against the cached keys only (no network call
-// per request) and maps its claims to a Principal (admin by scope, team, user,
-// end user) with LiteLLM's route rules; and LiteLLM's route groups
+// per request; a token seen before under the same keys skips the signature
+// check until its exp, at most 5 minutes) and maps its claims to a Principal
+// (admin by scope, team, user, end user) with LiteLLM's route rules; and
+// LiteLLM's route groups
 // (LiteLLMRoutes: openai_routes, management_routes, …) that the route
 // settings name.
 //

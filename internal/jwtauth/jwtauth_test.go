@@ -162,8 +162,38 @@ func TestKeySetRefresh(t *testing.T) {
 	if n := ks.Refresh(context.Background()); n != 1 {
 		t.Fatalf("an oversized JWKS: %d endpoints failed, want 1", n)
 	}
-	if _, e := v.Authenticate(sign(t, k1, jwt.SigningMethodRS256, kids[0], jwt.MapClaims{}), "/chat/completions"); e != nil {
+	tok1 := sign(t, k1, jwt.SigningMethodRS256, kids[0], jwt.MapClaims{})
+	if _, e := v.Authenticate(tok1, "/chat/completions"); e != nil {
 		t.Fatalf("the last keys were dropped after a failed fetch: %v", e)
+	}
+	// k1 withdrawn: its token, verified (and cached) before, is refused.
+	p.publish(t, k2)
+	ks.Refresh(context.Background())
+	if _, e := v.Authenticate(tok1, "/chat/completions"); e == nil {
+		t.Fatal("a token of a withdrawn key still accepted (from the verified-token cache)")
+	}
+}
+
+// A verified token is trusted from the cache until its exp only.
+func TestVerifiedCacheExpiry(t *testing.T) {
+	k := rsaKey(t)
+	p, kids := newIDP(t, k)
+	cfg := testConfig(p.srv.URL)
+	cfg.TeamIDField = ""
+	ks := NewKeySet(cfg.KeyURLs, cfg.PublicKeyTTL, nil)
+	ks.Refresh(context.Background())
+	v := NewVerifier(cfg, ks)
+	now := time.Now()
+	v.now = func() time.Time { return now }
+	tok := sign(t, k, jwt.SigningMethodRS256, kids[0], jwt.MapClaims{"sub": "u", "exp": now.Add(time.Minute).Unix()})
+	for range 2 {
+		if _, e := v.Authenticate(tok, "/chat/completions"); e != nil {
+			t.Fatal(e)
+		}
+	}
+	now = now.Add(2 * time.Minute)
+	if _, e := v.Authenticate(tok, "/chat/completions"); e == nil || e.Message != "Authentication Error, Token Expired" {
+		t.Fatalf("after exp: %v", e)
 	}
 }
 
@@ -179,5 +209,38 @@ func TestRoutes(t *testing.T) {
 	}
 	if NewRoutes(nil) != nil || NewRoutes([]string{}).Has("/") {
 		t.Error("an empty list")
+	}
+}
+
+// BenchmarkAuthenticate is a JWT request's added work in the ext_proc
+// filter, for a token seen before (the verified-token cache);
+// BenchmarkVerify is one RS256 (2048-bit) signature check and claim mapping
+// (a token's first request).
+func BenchmarkAuthenticate(b *testing.B) { benchAuth(b, false) }
+
+func BenchmarkVerify(b *testing.B) { benchAuth(b, true) }
+
+func benchAuth(b *testing.B, uncached bool) {
+	t := &testing.T{}
+	k := rsaKey(t)
+	p, kids := newIDP(t, k)
+	defer p.srv.Close()
+	cfg := testConfig(p.srv.URL)
+	ks := NewKeySet(cfg.KeyURLs, cfg.PublicKeyTTL, nil)
+	ks.Refresh(context.Background())
+	v := NewVerifier(cfg, ks)
+	tok := sign(t, k, jwt.SigningMethodRS256, kids[0], jwt.MapClaims{"sub": "u1", "exp": time.Now().Add(time.Hour).Unix(),
+		"resource_access": map[string]any{"team": "t1"}})
+	b.ReportAllocs()
+	for b.Loop() {
+		if uncached {
+			if _, _, e := v.verify(tok); e != nil {
+				b.Fatal(e)
+			}
+			continue
+		}
+		if _, e := v.Authenticate(tok, "/v1/chat/completions"); e != nil {
+			b.Fatal(e)
+		}
 	}
 }

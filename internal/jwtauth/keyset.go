@@ -2,6 +2,7 @@ package jwtauth
 
 import (
 	"context"
+	"crypto"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -48,6 +49,9 @@ type KeySet struct {
 	sets   atomic.Pointer[[][]publicKey] // per URL, in JWT_PUBLIC_KEY_URL's order
 	kick   chan struct{}
 	last   atomic.Int64 // unix nanos of the last fetch
+	// gen counts the key changes: a token verified under other keys is
+	// verified again (verified.go).
+	gen atomic.Uint64
 }
 
 // NewKeySet is a key set for urls, fetched again every ttl.
@@ -101,8 +105,33 @@ func (k *KeySet) Refresh(ctx context.Context) int {
 		}
 		next[i] = keys
 	}
+	if !sameKeys(prev, next) {
+		k.gen.Add(1)
+	}
 	k.sets.Store(&next)
 	return failed
+}
+
+func (k *KeySet) generation() uint64 { return k.gen.Load() }
+
+// sameKeys: the same keys under the same kids, in the same order.
+func sameKeys(a, b [][]publicKey) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if len(a[i]) != len(b[i]) {
+			return false
+		}
+		for j := range a[i] {
+			x, y := a[i][j], b[i][j]
+			eq, ok := x.key.(interface{ Equal(crypto.PublicKey) bool })
+			if x.kid != y.kid || x.hasKid != y.hasKid || !ok || !eq.Equal(y.key) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // askRefresh asks Run for a fetch (a token named an unknown kid), at most

@@ -58,6 +58,7 @@ type Verifier struct {
 	admin  *Routes
 	team   *Routes
 	now    func() time.Time
+	cache  verifiedCache
 }
 
 // NewVerifier is a verifier for cfg over keys.
@@ -81,10 +82,36 @@ var errNoKey = errors.New("no matching public key")
 // request path without its query), in LiteLLM's order: signature and
 // claims, admin by scope (then admin_allowed_routes), else the team, user
 // and end user from their claims (team_allowed_routes when a team is named).
+// A token verified before (while the key set is unchanged, until its exp,
+// at most CacheFor) is not verified again (verified.go).
 func (v *Verifier) Authenticate(token, route string) (Principal, *Error) {
 	if len(token) > MaxTokenBytes {
 		return Principal{}, authError("Validation fails: the token is longer than %d bytes", MaxTokenBytes)
 	}
+	p, ok := v.cache.get(token, v.keys.generation(), v.now())
+	if !ok {
+		var exp time.Time
+		var e *Error
+		if p, exp, e = v.verify(token); e != nil {
+			return Principal{}, e
+		}
+		v.cache.put(token, p, exp, v.keys.generation(), v.now())
+	}
+	if p.Admin {
+		if !v.admin.Has(route) {
+			return Principal{}, authError("Admin not allowed to access this route. Route=%s, Allowed Routes=%s", route, v.admin.Actual())
+		}
+		return p, nil
+	}
+	if p.TeamID != "" && !v.team.Has(route) {
+		return Principal{}, authError("Team not allowed to access this route. Route=%s, Allowed Routes=%s", route, v.team.Actual())
+	}
+	return p, nil
+}
+
+// verify checks the token's signature and claims against the cached keys
+// and maps its claims to a principal; exp is its expiry (zero: none).
+func (v *Verifier) verify(token string) (Principal, time.Time, *Error) {
 	var kid string
 	var hasKid bool
 	claims := jwt.MapClaims{}
@@ -101,23 +128,24 @@ func (v *Verifier) Authenticate(token, route string) (Principal, *Error) {
 	switch {
 	case err == nil:
 	case errors.Is(err, errNoKey):
-		return Principal{}, authError("No matching public key found. keys=%s, kid=%s", pyList(v.keys.URLs()), pyStr(kid, hasKid))
+		return Principal{}, time.Time{}, authError("No matching public key found. keys=%s, kid=%s", pyList(v.keys.URLs()), pyStr(kid, hasKid))
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return Principal{}, authError("Token Expired")
+		return Principal{}, time.Time{}, authError("Token Expired")
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return Principal{}, authError("Validation fails: Signature verification failed")
+		return Principal{}, time.Time{}, authError("Validation fails: Signature verification failed")
 	case errors.Is(err, jwt.ErrTokenInvalidAudience):
-		return Principal{}, authError("Validation fails: Audience doesn't match")
+		return Principal{}, time.Time{}, authError("Validation fails: Audience doesn't match")
 	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		return Principal{}, authError("Validation fails: The token is not yet valid")
+		return Principal{}, time.Time{}, authError("Validation fails: The token is not yet valid")
 	default:
-		return Principal{}, authError("Validation fails: %s", err.Error())
+		return Principal{}, time.Time{}, authError("Validation fails: %s", err.Error())
+	}
+	var exp time.Time
+	if e, err := claims.GetExpirationTime(); err == nil && e != nil {
+		exp = e.Time
 	}
 	if v.isAdmin(claims) {
-		if !v.admin.Has(route) {
-			return Principal{}, authError("Admin not allowed to access this route. Route=%s, Allowed Routes=%s", route, v.admin.Actual())
-		}
-		return Principal{Admin: true, UserID: v.userID(claims)}, nil
+		return Principal{Admin: true, UserID: v.userID(claims)}, exp, nil
 	}
 	p := Principal{UserID: v.userID(claims), UpsertUser: v.cfg.UserIDUpsert}
 	if v.cfg.EndUserIDField != "" {
@@ -130,12 +158,9 @@ func (v *Verifier) Authenticate(token, route string) (Principal, *Error) {
 		p.TeamID = v.cfg.TeamIDDefault
 	}
 	if p.TeamID == "" && v.cfg.TeamIDField != "" {
-		return Principal{}, authError("No team id found in token. Checked team_id field '%s'", v.cfg.TeamIDField)
+		return Principal{}, time.Time{}, authError("No team id found in token. Checked team_id field '%s'", v.cfg.TeamIDField)
 	}
-	if p.TeamID != "" && !v.team.Has(route) {
-		return Principal{}, authError("Team not allowed to access this route. Route=%s, Allowed Routes=%s", route, v.team.Actual())
-	}
-	return p, nil
+	return p, exp, nil
 }
 
 // isAdmin: the "scope" claim (space-separated, or a list) holds
