@@ -673,6 +673,16 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			}
 		case "disable_reset_budget":
 			gs.DisableResetBudget, _ = p.bool(v, key)
+		case "database_connection_pool_limit":
+			if n, ok := p.int(v, key); ok {
+				if n < 1 || n > MaxDatabasePoolLimit {
+					p.errAt(v, key, "must be between 1 and %d, got %d", MaxDatabasePoolLimit, n)
+				} else {
+					gs.DatabasePoolLimit = int(n)
+				}
+			}
+		case "database_connection_timeout":
+			gs.DatabaseTimeout, _ = p.seconds(v, key)
 		case "store_model_in_db":
 			gs.StoreModelInDB, _ = p.bool(v, key)
 		case "alerting", "alerting_threshold", "alert_types", "alert_to_webhook_url", "alerting_args", "spend_report_frequency":
@@ -680,6 +690,10 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 		}
 	}
 }
+
+// MaxDatabasePoolLimit bounds database_connection_pool_limit (PostgreSQL's
+// own max_connections is 100 by default).
+const MaxDatabasePoolLimit = 10000
 
 func (p *parser) positive(n *yaml.Node, key string) (float64, bool) {
 	f, ok := p.float(n, key)

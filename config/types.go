@@ -378,6 +378,12 @@ type GeneralSettings struct {
 	// DisableResetBudget is disable_reset_budget: budget periods never
 	// restart.
 	DisableResetBudget bool
+	// DatabasePoolLimit and DatabaseTimeout are database_connection_pool_limit
+	// and database_connection_timeout (D96): the PostgreSQL pool's size (0:
+	// LiteLLM's default, 10) and the bound on opening one connection (0:
+	// LiteLLM's default, 60 s).
+	DatabasePoolLimit int
+	DatabaseTimeout   time.Duration
 	// StoreModelInDB is store_model_in_db (or STORE_MODEL_IN_DB=True in
 	// the environment): /model/new|update|delete keep deployments in the key
 	// store, added to model_list at every load.

@@ -43,7 +43,8 @@ func (g *Gateway) openKeys(ctx context.Context, cfg *config.Config) (*keys.Servi
 	var ks keystore.Store
 	var err error
 	if gs.DatabaseURL != "" {
-		ks, err = keystore.OpenPostgresTraced(ctx, gs.DatabaseURL, g.serviceHooks.Postgres())
+		ks, err = keystore.OpenPostgresWith(ctx, gs.DatabaseURL, keystore.PostgresOptions{Tracer: g.serviceHooks.Postgres(),
+			PoolLimit: gs.DatabasePoolLimit, Timeout: gs.DatabaseTimeout})
 		if err != nil {
 			// The error may quote the URL: name the setting, not its value.
 			return nil, fmt.Errorf("general_settings.database_url: cannot open the database (%s)", redactDSN(err.Error(), gs.DatabaseURL))

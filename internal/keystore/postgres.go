@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,12 +48,52 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 // OpenPostgresTraced is OpenPostgres with a tracer on every connection
 // (service_callback's PostgreSQL metrics); nil is none.
 func OpenPostgresTraced(ctx context.Context, url string, tracer pgx.QueryTracer) (*Postgres, error) {
+	return OpenPostgresWith(ctx, url, PostgresOptions{Tracer: tracer})
+}
+
+// PostgresOptions are OpenPostgresWith's settings.
+type PostgresOptions struct {
+	// Tracer is on every connection (service_callback's PostgreSQL
+	// metrics); nil is none.
+	Tracer pgx.QueryTracer
+	// PoolLimit is database_connection_pool_limit: the most connections
+	// the pool opens (0: the URL's pool_max_conns, else LiteLLM's default,
+	// DefaultPoolLimit).
+	PoolLimit int
+	// Timeout is database_connection_timeout: the bound on opening one
+	// connection (0: the URL's connect_timeout, else LiteLLM's default,
+	// DefaultConnectTimeout).
+	Timeout time.Duration
+}
+
+// LiteLLM's defaults of database_connection_pool_limit and
+// database_connection_timeout (its LiteLLMDatabaseConnectionPool).
+const (
+	DefaultPoolLimit      = 10
+	DefaultConnectTimeout = 60 * time.Second
+)
+
+// OpenPostgresWith is OpenPostgres with the pool's settings.
+func OpenPostgresWith(ctx context.Context, url string, o PostgresOptions) (*Postgres, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("database_url: %w", err)
 	}
-	if tracer != nil {
-		cfg.ConnConfig.Tracer = tracer
+	if o.Tracer != nil {
+		cfg.ConnConfig.Tracer = o.Tracer
+	}
+	switch {
+	case o.PoolLimit > 0:
+		cfg.MaxConns = int32(min(o.PoolLimit, 1<<20))
+	case !strings.Contains(url, "pool_max_conns"):
+		cfg.MaxConns = DefaultPoolLimit
+	}
+	cfg.MinConns = min(cfg.MinConns, cfg.MaxConns)
+	switch {
+	case o.Timeout > 0:
+		cfg.ConnConfig.ConnectTimeout = o.Timeout
+	case cfg.ConnConfig.ConnectTimeout == 0:
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
