@@ -274,6 +274,20 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			lp.AWSSessionToken, _ = p.str(v, key)
 		case "aws_region_name":
 			lp.AWSRegionName, _ = p.str(v, key)
+		case "azure_ad_token":
+			lp.AzureADToken, _ = p.str(v, key)
+		case "tenant_id":
+			lp.TenantID, _ = p.str(v, key)
+		case "client_id":
+			lp.ClientID, _ = p.str(v, key)
+		case "client_secret":
+			lp.ClientSecret, _ = p.str(v, key)
+		case "azure_username":
+			lp.AzureUsername, _ = p.str(v, key)
+		case "azure_password":
+			lp.AzurePassword, _ = p.str(v, key)
+		case "azure_scope":
+			lp.AzureScope, _ = p.str(v, key)
 		case "aws_role_name":
 			lp.AWSRoleName, _ = p.str(v, key)
 		case "aws_session_name":
@@ -391,6 +405,14 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 	return orgs, modelNode, cpNode
 }
 
+// DefaultAzureScope is the scope an Entra ID token is asked for when
+// azure_scope and AZURE_SCOPE are not set (LiteLLM's).
+const DefaultAzureScope = "https://cognitiveservices.azure.com/.default"
+
+// DefaultAzureAuthorityHost is Entra ID's public token host (the Azure SDK's
+// default when AZURE_AUTHORITY_HOST is not set).
+const DefaultAzureAuthorityHost = "https://login.microsoftonline.com"
+
 // maxDeploymentRetries bounds a deployment's num_retries/max_retries: each
 // retry is one more attempt in the plan Envoy runs.
 const maxDeploymentRetries = 100
@@ -494,6 +516,25 @@ func (p *parser) fillFromEnv(d *Deployment, modelNode *yaml.Node, key string) {
 			if *f.v == "" {
 				*f.v = get(f.env)
 			}
+		}
+	case "azure":
+		// LiteLLM's get_azure_ad_token: each parameter not set is read
+		// from its AZURE_* variable.
+		for _, f := range []struct {
+			v   *string
+			env string
+		}{{&lp.AzureADToken, "AZURE_AD_TOKEN"}, {&lp.TenantID, "AZURE_TENANT_ID"}, {&lp.ClientID, "AZURE_CLIENT_ID"},
+			{&lp.ClientSecret, "AZURE_CLIENT_SECRET"}, {&lp.AzureUsername, "AZURE_USERNAME"}, {&lp.AzurePassword, "AZURE_PASSWORD"},
+			{&lp.AzureScope, "AZURE_SCOPE"}} {
+			if *f.v == "" {
+				*f.v = get(f.env)
+			}
+		}
+		if lp.AzureScope == "" {
+			lp.AzureScope = DefaultAzureScope
+		}
+		if lp.AzureAuthorityHost = get("AZURE_AUTHORITY_HOST"); lp.AzureAuthorityHost == "" {
+			lp.AzureAuthorityHost = DefaultAzureAuthorityHost
 		}
 	case "vertex_ai", "vertex_ai_beta":
 		if lp.VertexProject == "" {

@@ -149,3 +149,38 @@ model_list:
 		t.Errorf("warnings: %v", cfg.Warnings)
 	}
 }
+
+// TestAzureEntraParams: an Azure deployment's Entra ID parameters are read
+// without a warning, each one not set from its AZURE_* variable, the scope
+// defaults to LiteLLM's, and the authentication follows LiteLLM's order: a
+// static azure_ad_token, the api key, client credentials, a user's password.
+func TestAzureEntraParams(t *testing.T) {
+	cfg := mustParse(t, `
+model_list:
+  - model_name: cc
+    litellm_params: {model: azure/gpt-4o, api_base: "https://x.example", tenant_id: t1, client_id: c1, client_secret: s1}
+  - model_name: env
+    litellm_params: {model: azure/gpt-4o, api_base: "https://x.example", client_id: c2}
+  - model_name: key-wins
+    litellm_params: {model: azure/gpt-4o, api_base: "https://x.example", api_key: k, tenant_id: t1, client_id: c1, client_secret: s1}
+  - model_name: token-wins
+    litellm_params: {model: azure/gpt-4o, api_base: "https://x.example", api_key: k, azure_ad_token: tok}
+`, env("AZURE_USERNAME", "alice", "AZURE_PASSWORD", "pw", "AZURE_SCOPE", "api://x/.default", "AZURE_AUTHORITY_HOST", "https://login.example"))
+	want := []AzureAuth{AzureClientSecret, AzureUserPassword, AzureAPIKey, AzureStaticToken}
+	for i, w := range want {
+		if got := cfg.Models[i].Params.AzureAuthKind(); got != w {
+			t.Errorf("%s: %v, want %v", cfg.Models[i].ModelName, got, w)
+		}
+	}
+	p := cfg.Models[1].Params
+	if p.AzureUsername != "alice" || p.AzurePassword != "pw" || p.AzureScope != "api://x/.default" || p.AzureAuthorityHost != "https://login.example" {
+		t.Errorf("env: %+v", p)
+	}
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("warnings: %v", cfg.Warnings)
+	}
+	cfg = mustParse(t, "model_list:\n  - model_name: a\n    litellm_params: {model: azure/gpt-4o, api_base: \"https://x.example\", tenant_id: t, client_id: c, client_secret: s}\n", nil)
+	if p := cfg.Models[0].Params; p.AzureScope != DefaultAzureScope || p.AzureAuthorityHost != DefaultAzureAuthorityHost {
+		t.Errorf("defaults: scope %q host %q", p.AzureScope, p.AzureAuthorityHost)
+	}
+}

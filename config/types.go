@@ -109,6 +109,23 @@ type LiteLLMParams struct {
 	AWSSTSEndpoint      string
 	AWSProfileName      string
 	AWSExternalID       string
+	// Azure Entra ID (each else its AZURE_* variable): AzureADToken is
+	// azure_ad_token (secret), a bearer token sent as it is; TenantID,
+	// ClientID and ClientSecret (secret) are tenant_id, client_id and
+	// client_secret (client credentials); AzureUsername and AzurePassword
+	// (secret) are azure_username and azure_password (with client_id);
+	// AzureScope is azure_scope. AzureAuthKind says which one a deployment
+	// uses.
+	AzureADToken  string
+	TenantID      string
+	ClientID      string
+	ClientSecret  string
+	AzureUsername string
+	AzurePassword string
+	AzureScope    string
+	// AzureAuthorityHost is where Entra ID tokens come from:
+	// AZURE_AUTHORITY_HOST, else Entra ID's public host.
+	AzureAuthorityHost string
 	// AWSBedrockRuntimeEndpoint is aws_bedrock_runtime_endpoint (else
 	// AWS_BEDROCK_RUNTIME_ENDPOINT): where a bedrock/ deployment's requests go
 	// (a VPC endpoint or a proxy) when api_base is not set.
@@ -389,4 +406,33 @@ type GeneralSettings struct {
 	// store, added to model_list at every load.
 	StoreModelInDB bool
 	Raw            map[string]any
+}
+
+// AzureAuth is how an Azure deployment authenticates (LiteLLM's order: a
+// static azure_ad_token, then the api key, then Entra ID client credentials,
+// then username and password).
+type AzureAuth int
+
+// The Azure authentications.
+const (
+	AzureAPIKey AzureAuth = iota
+	AzureStaticToken
+	AzureClientSecret
+	AzureUserPassword
+)
+
+// AzureAuthKind is how the deployment's Azure credentials authenticate; an
+// Entra ID one makes the requests carry "Authorization: Bearer <token>".
+func (p *LiteLLMParams) AzureAuthKind() AzureAuth {
+	switch {
+	case p.AzureADToken != "":
+		return AzureStaticToken
+	case p.APIKey != "":
+		return AzureAPIKey
+	case p.TenantID != "" && p.ClientID != "" && p.ClientSecret != "":
+		return AzureClientSecret
+	case p.AzureUsername != "" && p.AzurePassword != "" && p.ClientID != "":
+		return AzureUserPassword
+	}
+	return AzureAPIKey
 }

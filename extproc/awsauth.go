@@ -14,7 +14,7 @@ import (
 
 // awsAuth caches one credentials provider per Bedrock deployment whose keys
 // come from STS or a profile (by id and settings): kept warm off the request
-// path (awscreds.Refreshing), so a request signs with cached keys.
+// path (keepWarm), so a request signs with cached keys.
 var awsAuth sync.Map // key string → *aws.CredentialsCache
 
 // awsSettings are a deployment's AWS authentication parameters.
@@ -42,8 +42,16 @@ func federatedInjector(d *configDeployment, st awscreds.Settings) backendauth.In
 	if c, ok := awsAuth.Load(key); ok {
 		return federatedSigV4{c.(*aws.CredentialsCache), st.Region}
 	}
-	c, _ := awsAuth.LoadOrStore(key, awscreds.Provider(st, nil))
-	return federatedSigV4{awscreds.Refreshing(c.(*aws.CredentialsCache)), st.Region}
+	c, loaded := awsAuth.LoadOrStore(key, awscreds.Provider(st, nil))
+	cache := c.(*aws.CredentialsCache)
+	if !loaded {
+		keepWarm(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, _ = cache.Retrieve(ctx)
+		})
+	}
+	return federatedSigV4{cache, st.Region}
 }
 
 // Headers signs with the cached keys; only the first request of a
@@ -61,4 +69,17 @@ func (f federatedSigV4) Headers(r backendauth.Request) (map[string]string, error
 	return backendauth.SigV4{Region: f.region, Service: "bedrock", Credentials: backendauth.AWSCredentials{
 		AccessKeyID: c.AccessKeyID, SecretAccessKey: backendauth.Secret(c.SecretAccessKey), SessionToken: backendauth.Secret(c.SessionToken),
 	}}.Headers(r)
+}
+
+// keepWarm runs refresh now and then every minute for the life of the
+// process, off the request path: cached temporary credentials and tokens
+// are renewed inside their early-expiry windows (5 minutes) before a
+// request needs them.
+func keepWarm(refresh func()) {
+	go func() {
+		for {
+			refresh()
+			time.Sleep(time.Minute)
+		}
+	}()
 }

@@ -16,6 +16,9 @@ func injector(d *configDeployment) backendauth.Injector {
 	p, _ := provider.Lookup(d.Provider)
 	switch p.Auth {
 	case provider.AuthAzureKey:
+		if d.Provider == "azure" {
+			return azureInjector(d)
+		}
 		return backendauth.AzureAPIKey(key)
 	case provider.AuthAnthropic:
 		return backendauth.AnthropicAPIKey(key)

@@ -56,14 +56,20 @@ const FastPathMetadataKey = "fast"
 
 // FastPath reports whether a deployment's cluster gets the fast path: an
 // OpenAI-compatible or Azure deployment (no body translation), with a key
-// that is a plain header, no per-request model (wildcard), no api_base query
-// (it may carry a key and would be part of the path) and no extra_headers
-// (they may carry secrets and would show in a cluster dump).
+// that is a plain header (not an Entra ID token), no per-request model
+// (wildcard), no api_base query (it may carry a key and would be part of
+// the path) and no extra_headers (they may carry secrets and would show in
+// a cluster dump).
 func FastPath(d *model.Deployment) bool {
 	if d == nil || d.Provider == "" || d.Wildcard || d.AnyProvider || d.Mock() || len(d.Config.Params.ExtraHeaders) > 0 {
 		return false
 	}
 	if !d.Wire.PassThrough() || (d.Auth != provider.AuthBearer && d.Auth != provider.AuthAzureKey) || d.APIBase == "" {
+		return false
+	}
+	if d.Provider == "azure" && d.Config != nil && d.Config.Params.AzureAuthKind() != config.AzureAPIKey {
+		// An Entra ID token is renewed while it serves: the attempt filter
+		// puts it on each try (extproc/azureauth.go).
 		return false
 	}
 	b, err := upstream.Parse(d.APIBase)

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -101,38 +100,9 @@ func Provider(st Settings, hc *http.Client) *aws.CredentialsCache {
 }
 
 // ExpiryWindow is how long before temporary credentials expire the cache
-// takes them as expired: Refreshing's tick renews them inside it.
+// takes them as expired, so that a caller retrieving them every minute off
+// the request path renews them before requests need them.
 const ExpiryWindow = 5 * time.Minute
-
-// refreshEvery is Refreshing's tick, well inside ExpiryWindow.
-const refreshEvery = time.Minute
-
-var (
-	warmMu sync.Mutex
-	warm   = map[*aws.CredentialsCache]bool{}
-)
-
-// Refreshing keeps c warm off the request path: it retrieves now and then
-// every minute for the life of the process, so that a request's Retrieve
-// finds valid credentials (temporary ones are renewed inside ExpiryWindow).
-// One goroutine per cache however often it is called.
-func Refreshing(c *aws.CredentialsCache) *aws.CredentialsCache {
-	warmMu.Lock()
-	defer warmMu.Unlock()
-	if warm[c] {
-		return c
-	}
-	warm[c] = true
-	go func() {
-		for {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			_, _ = c.Retrieve(ctx)
-			cancel()
-			time.Sleep(refreshEvery)
-		}
-	}()
-	return c
-}
 
 // tokenValue is a web identity token given as its value (LiteLLM reads
 // aws_web_identity_token as the token, an os.environ/ reference resolved by

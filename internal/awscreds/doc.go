@@ -3,8 +3,7 @@
 // callback) into an AWS SDK credentials provider, in LiteLLM's order
 // (BaseAWSLLM.get_credentials): web identity token with a role and a session
 // name, role, profile, static keys. The SDK signs STS calls, caches and
-// refreshes (stscreds, aws.CredentialsCache); Refreshing keeps a provider
-// warm off the request path.
+// refreshes (stscreds, aws.CredentialsCache).
 //
 // It imports the AWS SDK only; never config, extproc or Envoy types.
 package awscreds
