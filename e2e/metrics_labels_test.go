@@ -20,7 +20,8 @@ import (
 // LiteLLM labels them: metadata_<field> from the request's metadata, the
 // key's metadata winning over it; tag_<tag> "true"/"false" from the
 // request's own tags (x-litellm-tags, metadata.tags), its key's tags and the
-// User-Agent tags (a wildcard). Module mode (a plain body with the tags
+// User-Agent tags (a wildcard); x-litellm-spend-logs-metadata winning over
+// the key's metadata (D98). Module mode (a plain body with the tags
 // header is served by the module; a body with metadata by ext_proc) and
 // ext_proc mode.
 func TestPrometheusCustomLabels(t *testing.T) {
@@ -56,6 +57,16 @@ func TestPrometheusCustomLabels(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// 1 × the virtual key with x-litellm-spend-logs-metadata: its
+			// department wins over the key's (D98).
+			{
+				client := openai.NewClient(option.WithBaseURL(g.URL+"/v1"), option.WithAPIKey(vkey), option.WithMaxRetries(0),
+					option.WithRequestTimeout(30*time.Second))
+				if _, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "good", Messages: msgs, Metadata: map[string]string{"env": "prod-eu"}},
+					option.WithHeader("x-litellm-spend-logs-metadata", `{"department": "spend-dept"}`)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			// 1 × the master key, metadata without the tag, failing (500).
 			if err := send(master, "bad", map[string]string{"env": "staging"}, ""); err == nil {
 				t.Fatal("bad: no error")
@@ -71,6 +82,7 @@ func TestPrometheusCustomLabels(t *testing.T) {
 				`sum(litellm_request_total_latency_metric_count{tag_team_a="true"})`:                                                                                                                               5,
 				`sum(litellm_total_tokens_metric_total{metadata_department="key-dept"}) > 0`:                                                                                                                       1,
 				`count(litellm_deployment_state{tag_team_a!=""})`:                                                                                                                                                  0,
+				`sum(litellm_proxy_total_requests_metric_total{metadata_department="spend-dept",metadata_env="prod-eu",tag_key_tag="true"})`:                                                                       1,
 			}
 			promAgrees(t, prom, want)
 		})

@@ -30,7 +30,7 @@ func TestMetadataLabels(t *testing.T) {
 		}
 		ctx := &llmgatev1.RequestContext{}
 		st.setRequestTags(ctx, &f, h)
-		st.setMetadataLabels(ctx, &f)
+		st.setMetadataLabels(ctx, &f, h)
 		if _, err := encodeContext(ctx); err != nil {
 			t.Fatalf("%s: context not encoded: %v", body, err)
 		}
@@ -51,6 +51,22 @@ func TestMetadataLabels(t *testing.T) {
 	}
 	if ctx := read(`{"model":"m"}`, nil); len(ctx.MetadataLabels) != 0 {
 		t.Errorf("no metadata: %q", ctx.MetadataLabels)
+	}
+	// spend_logs_metadata (D98): the body's wins over the header, and
+	// each value at a configured path is marked "+" (it wins over the
+	// key's metadata in the sink); the header is read without body
+	// metadata; a header that is not a JSON object is not read.
+	ctx = read(`{"model":"m","metadata":{"department":"eng","a":{"b":"deep"},"spend_logs_metadata":{"department":"spend-dept","n":"7"}}}`,
+		map[string]string{"x-litellm-spend-logs-metadata": `{"department":"hdr-dept"}`})
+	if want := []string{"+metadata_department=spend-dept", "metadata_a_b=deep", "+metadata_n=7"}; !slices.Equal(ctx.MetadataLabels, want) {
+		t.Errorf("spend_logs_metadata in the body: %q, want %q", ctx.MetadataLabels, want)
+	}
+	ctx = read(`{"model":"m"}`, map[string]string{"x-litellm-spend-logs-metadata": `{"department":"hdr-dept","a":{"b":"hdr-b"}}`})
+	if want := []string{"+metadata_department=hdr-dept", "+metadata_a_b=hdr-b"}; !slices.Equal(ctx.MetadataLabels, want) {
+		t.Errorf("spend_logs_metadata in the header: %q, want %q", ctx.MetadataLabels, want)
+	}
+	if ctx := read(`{"model":"m"}`, map[string]string{"x-litellm-spend-logs-metadata": `not json`}); len(ctx.MetadataLabels) != 0 {
+		t.Errorf("a header that is not JSON: %q", ctx.MetadataLabels)
 	}
 	st.metricMetadata, st.metricTags = nil, false
 	if ctx := read(`{"model":"m","metadata":{"department":"eng","tags":["t1"]}}`, nil); len(ctx.MetadataLabels)+len(ctx.Tags) != 0 {

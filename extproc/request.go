@@ -230,7 +230,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	}
 	ctx.EndUser = f.User
 	st.setRequestTags(ctx, &f, h) // D84
-	st.setMetadataLabels(ctx, &f) // D91
+	st.setMetadataLabels(ctx, &f, h) // D91, D98
 	if ticket != nil && ticket.Kind == pinKind {
 		// A pinned /health check reports the deployment's own answer: no
 		// redirect target, so never redirected into fallbacks (D13).

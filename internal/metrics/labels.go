@@ -121,12 +121,15 @@ func (c *custom) values(t *outcome.Try) []string {
 		}
 		for i, l := range c.meta {
 			// LiteLLM merges the key's metadata over the request's, key by
-			// top-level key.
-			var v string
-			if _, ok := key[l.Path[0]]; ok {
-				v, _ = metadataString(key, l.Path)
-			} else {
-				v = requestValue(t.MetadataLabels, l.Name)
+			// top-level key, and the request's spend_logs_metadata over
+			// both ("+label" entries, D98).
+			v := requestValue(t.MetadataLabels, "+"+l.Name)
+			if v == "" {
+				if _, ok := key[l.Path[0]]; ok {
+					v, _ = metadataString(key, l.Path)
+				} else {
+					v = requestValue(t.MetadataLabels, l.Name)
+				}
 			}
 			out[i] = c.bound(i, v)
 		}

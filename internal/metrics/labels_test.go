@@ -52,6 +52,12 @@ func TestCustomLabels(t *testing.T) {
 				t.MetadataLabels = []string{"metadata_department=req-dept"}
 				t.Tags, t.UserAgent = []string{"production"}, "python-requests/2.31 curl/8"
 			}))
+			// spend_logs_metadata ("+" entries, D98) wins over the key's
+			// metadata and the request's.
+			m.Observe(try(func(t *outcome.Try) {
+				t.KeyHash = "k1"
+				t.MetadataLabels = []string{"metadata_department=req-dept", "+metadata_department=spend-dept"}
+			}))
 			// A failure with the request's label and the prod tag.
 			m.Observe(try(func(t *outcome.Try) {
 				t.Status, t.ErrorClass = 500, "InternalServerError"
@@ -72,6 +78,7 @@ func TestCustomLabels(t *testing.T) {
 				{"client failure", "litellm_proxy_failed_requests_metric_total", map[string]string{"metadata_department": "failing", "tag_prod": "true"}, 1},
 				{"deployment failure", "litellm_deployment_failure_responses_total", map[string]string{"metadata_department": "failing", "tag_prod": "true"}, 1},
 				{"deployment tries", "litellm_deployment_total_requests_total", map[string]string{"tag_prod": "true"}, 2},
+				{"spend_logs_metadata wins", "litellm_proxy_total_requests_metric_total", map[string]string{"metadata_department": "spend-dept", "tag_beta": "true"}, 1},
 			} {
 				if got := sumLabels(t, m, c.metric, c.labels); got != c.want {
 					t.Errorf("%s: %s%v = %v, want %v", c.name, c.metric, c.labels, got, c.want)
