@@ -229,7 +229,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		ctx.KeyHash = id.token
 	}
 	ctx.EndUser = f.User
-	st.setRequestTags(ctx, &f, h) // D84
+	st.setRequestTags(ctx, &f, h)    // D84
 	st.setMetadataLabels(ctx, &f, h) // D91, D98
 	if ticket != nil && ticket.Kind == pinKind {
 		// A pinned /health check reports the deployment's own answer: no
