@@ -401,7 +401,7 @@ var keyTable = []KeyDoc{
 	part(SectionGeneral, "database_connection_timeout", "seconds to open one PostgreSQL connection (LiteLLM's default 60 when unset); LiteLLM's Prisma also bounds the wait for a free pooled connection, llmgate waits for one as long as its caller allows", false),
 	notYet(SectionGeneral, "allow_requests_on_db_unavailable", ""),
 	sup(SectionGeneral, "disable_spend_logs", "no LiteLLM_SpendLogs rows; spend totals still count"),
-	notYet(SectionGeneral, "disable_master_key_return", ""),
+	sup(SectionGeneral, "disable_master_key_return", "/user/info lists no key row holding the master key's hash (a LiteLLM database has one; llmgate never writes it)"),
 	notYet(SectionGeneral, "disable_retry_on_max_parallel_request_limit_error", ""),
 	sup(SectionGeneral, "disable_reset_budget", "no budget period restarts: keys', teams', users', members' and customers' spend is never set back to 0 at budget_reset_at (LiteLLM's reset job is not scheduled); per-model budget windows (model_max_budget) still roll"),
 	notYet(SectionGeneral, "disable_adding_master_key_hash_to_db", ""),

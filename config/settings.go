@@ -683,6 +683,8 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			}
 		case "database_connection_timeout":
 			gs.DatabaseTimeout, _ = p.seconds(v, key)
+		case "disable_master_key_return":
+			gs.DisableMasterKeyReturn, _ = p.bool(v, key)
 		case "store_model_in_db":
 			gs.StoreModelInDB, _ = p.bool(v, key)
 		case "alerting", "alerting_threshold", "alert_types", "alert_to_webhook_url", "alerting_args", "spend_report_frequency":

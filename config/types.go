@@ -401,6 +401,9 @@ type GeneralSettings struct {
 	// LiteLLM's default, 60 s).
 	DatabasePoolLimit int
 	DatabaseTimeout   time.Duration
+	// DisableMasterKeyReturn is disable_master_key_return (D96): /user/info
+	// lists no key row holding the master key's hash.
+	DisableMasterKeyReturn bool
 	// StoreModelInDB is store_model_in_db (or STORE_MODEL_IN_DB=True in
 	// the environment): /model/new|update|delete keep deployments in the key
 	// store, added to model_list at every load.

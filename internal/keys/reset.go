@@ -56,6 +56,10 @@ func (s *Service) resetDue(ctx context.Context) {
 // a config reload calls it again.
 func (s *Service) SetDisableResetBudget(off bool) { s.noReset.Store(off) }
 
+// SetDisableMasterKeyReturn sets general_settings.disable_master_key_return
+// (D96; at every load).
+func (s *Service) SetDisableMasterKeyReturn(on bool) { s.noMasterReturn.Store(on) }
+
 func (s *Service) reload(ctx context.Context, kind, id string) {
 	if kind != "budget" { // (refresh takes installMu itself)
 		s.installMu.RLock()

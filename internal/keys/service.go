@@ -96,6 +96,9 @@ type Service struct {
 	keyGen KeyGenSettings
 	// noReset is general_settings.disable_reset_budget (reset.go).
 	noReset atomic.Bool
+	// noMasterReturn is general_settings.disable_master_key_return (D96):
+	// /user/info lists no key row whose token is the master key's hash.
+	noMasterReturn atomic.Bool
 	// proxyBudget: litellm_settings.max_budget is set (proxybudget.go).
 	proxyBudget atomic.Bool
 	// rotMu serializes a master key rotation and following another

@@ -383,8 +383,15 @@ func (s *Service) handleUser(ctx context.Context, name string, req map[string]an
 		if usage := s.modelBudgetUsage(winUser, id, u.ModelMaxBudget); usage != nil {
 			ui["model_max_budget_usage"] = usage
 		}
+		hidden := ""
+		if mk := s.modelSettings().MasterKey; mk != "" && s.noMasterReturn.Load() {
+			// A LiteLLM database holds the master key's hash as a key row
+			// (LiteLLM adds it at start): not shown (its
+			// _process_keys_for_user_info).
+			hidden = keystore.HashKey(mk)
+		}
 		return map[string]any{"user_id": id, "user_info": ui,
-			"keys": s.keysWhere(func(k *keystore.Key) bool { return k.UserID == id }), "teams": nonNil(u.Teams)}, nil
+			"keys": s.keysWhere(func(k *keystore.Key) bool { return k.UserID == id && (hidden == "" || k.Token != hidden) }), "teams": nonNil(u.Teams)}, nil
 	case "list":
 		s.mu.RLock()
 		out := make([]any, 0, len(s.users))
