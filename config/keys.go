@@ -399,7 +399,7 @@ var keyTable = []KeyDoc{
 	notYet(SectionGeneral, "custom_sso", ""),
 	sup(SectionGeneral, "database_connection_pool_limit", "the PostgreSQL pool's size per instance (LiteLLM's default 10 when unset; 1 to 10,000)"),
 	part(SectionGeneral, "database_connection_timeout", "seconds to open one PostgreSQL connection (LiteLLM's default 60 when unset); LiteLLM's Prisma also bounds the wait for a free pooled connection, llmgate waits for one as long as its caller allows", false),
-	notYet(SectionGeneral, "allow_requests_on_db_unavailable", ""),
+	part(SectionGeneral, "allow_requests_on_db_unavailable", "keys are checked from memory, never on a database read: known keys are served while the database is down whether or not this is set; a key not in the table is refused (LiteLLM with it set lets a key it cannot look up through as the proxy admin)", true),
 	sup(SectionGeneral, "disable_spend_logs", "no LiteLLM_SpendLogs rows; spend totals still count"),
 	sup(SectionGeneral, "disable_master_key_return", "/user/info lists no key row holding the master key's hash (a LiteLLM database has one; llmgate never writes it)"),
 	notYet(SectionGeneral, "disable_retry_on_max_parallel_request_limit_error", ""),
