@@ -17,17 +17,30 @@ const maxRetriesHeader = "x-litellm-max-retries"
 
 // withMaxRetries adds maxRetriesHeader to the response headers a request's
 // answers carry: the most retries the plan gives a group (each group of the
-// plan gets the same num_retries).
-func withMaxRetries(h map[string]string, plan []*llmgatev1.Attempt) map[string]string {
+// plan gets the same num_retries). Unless writable, the map may be a shared
+// one (the header alone): read it only.
+func withMaxRetries(h map[string]string, plan []*llmgatev1.Attempt, writable bool) map[string]string {
 	n := int32(0)
 	for _, a := range plan {
 		n = max(n, a.Retry)
+	}
+	if len(h) == 0 && !writable && int(n) < len(maxRetriesOnly) {
+		return maxRetriesOnly[n] // (no map per request, D93)
 	}
 	out := make(map[string]string, len(h)+1)
 	maps.Copy(out, h)
 	out[maxRetriesHeader] = strconv.Itoa(int(n))
 	return out
 }
+
+// maxRetriesOnly[n] is the response headers of a plan of n retries whose
+// group sets no rpm/tpm: maxRetriesHeader alone. Read only.
+var maxRetriesOnly = func() (m [16]map[string]string) {
+	for n := range m {
+		m[n] = map[string]string{maxRetriesHeader: strconv.Itoa(n)}
+	}
+	return m
+}()
 
 // planRetries is the retry limit maxRetriesHeader carries in the context.
 func planRetries(rc *llmgatev1.RequestContext) (int, bool) {

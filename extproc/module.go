@@ -14,6 +14,7 @@ import (
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/store"
 	"github.com/llmgate/llmgate/router"
+	"github.com/llmgate/llmgate/translator"
 	"github.com/llmgate/llmgate/xds"
 )
 
@@ -71,6 +72,9 @@ type ModuleFilter struct {
 	limits *ModuleLimits
 	usage  bool
 	sinks  bool // mc.OutcomesActive
+	// splice: no plain key is a LiteLLM-only field, so a plain body's
+	// prepared form is the body with its model replaced (splicedBody).
+	splice bool
 }
 
 // plainKeys are the top-level body keys of the OpenAI API the module serves;
@@ -101,6 +105,12 @@ func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *s
 	m := &ModuleFilter{s: s, st: st, cooling: mc.Cooling, off: mc.Off, plain: map[string]bool{}, leases: ls, sinks: mc.OutcomesActive}
 	for _, k := range plainKeys {
 		m.plain[k] = true
+	}
+	m.splice = true
+	for _, k := range append(plainKeys[:len(plainKeys):len(plainKeys)], "user") {
+		if translator.IsLiteLLMOnly(k) {
+			m.splice = false // the translator would drop it
+		}
 	}
 	rs := st.Router.Model().Routing
 	if m.off == "" && rs.Strategy != "" && rs.Strategy != router.SimpleShuffle && !(mc.Leases && leaseStrategy(rs.Strategy, mc.Upstream)) {
@@ -208,7 +218,7 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	if e != nil || !id.master && id.token == "" {
 		return ModuleAnswer{}, false
 	}
-	model, user, ok := m.plainBody(body)
+	model, user, span, ok := m.plainBody(body)
 	if !ok || user != "" && !st.keys.EndUserServable(user) {
 		return ModuleAnswer{}, false
 	}
@@ -252,6 +262,9 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 			return ModuleAnswer{}, false
 		}
 	}
+	if m.splice {
+		mod.model = span // prepareBody splices the deployment's model there
+	}
 	resp, te := m.s.routeRequestFor(st, rt, h, body, start, nil, id, &mod)
 	if te == errKeyHandOn {
 		return ModuleAnswer{}, false
@@ -282,7 +295,8 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 // plainBody reads the model (and the customer, `user`: plain only with the
 // key table, modulekeys.go) of a body whose top-level keys are all plain,
 // none repeated or escaped, the two values plain strings; ok false otherwise.
-func (m *ModuleFilter) plainBody(body []byte) (model, user string, ok bool) {
+// span is where the model's value (quotes included) is in body.
+func (m *ModuleFilter) plainBody(body []byte) (model, user string, span bodySpan, ok bool) {
 	var bad bool
 	// The keys seen so far: a body of plain keys, none repeated, has
 	// fewer than len(plainKeys) of them.
@@ -306,13 +320,46 @@ func (m *ModuleFilter) plainBody(body []byte) (model, user string, ok bool) {
 				bad = true
 			} else if k == "model" {
 				model = string(value[1 : len(value)-1])
+				// (value is body[at:at+len(value)]: its offset from the caps)
+				span.at = cap(body) - cap(value)
+				span.end = span.at + len(value)
 			} else {
 				user = string(value[1 : len(value)-1])
 			}
 		}
 		return !bad
 	})
-	return model, user, ok && !bad && model != ""
+	return model, user, span, ok && !bad && model != ""
+}
+
+// bodySpan is where a value is in a request body: body[at:end] (end 0: not
+// known).
+type bodySpan struct{ at, end int }
+
+// splicedBody is prepareBody's answer for a body plainBody read, whose model
+// value is at span (D93): the body with that value replaced by the
+// deployment's model, byte for byte what translator.PassThroughBody writes
+// for it — which sets the model where it is (the body has it once) and
+// drops nothing, as no plain key is a LiteLLM-only field (the module does not
+// splice otherwise: NewModuleFilter). Only for what needs no other change:
+// no stream (the usage chunk is asked for in the body), no defaults or
+// dropped params, a model that JSON writes as it is. ok false: prepare the
+// body as before.
+func splicedBody(body []byte, span bodySpan, model string) (_ []byte, ok bool) {
+	if span.end <= span.at || span.end > len(body) || body[span.at] != '"' || body[span.end-1] != '"' {
+		return nil, false
+	}
+	for i := 0; i < len(model); i++ {
+		if c := model[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return nil, false // JSON escapes it: the translator's path
+		}
+	}
+	out := make([]byte, 0, len(body)-(span.end-span.at)+len(model)+2)
+	out = append(out, body[:span.at]...)
+	out = append(out, '"')
+	out = append(out, model...)
+	out = append(out, '"')
+	return append(out, body[span.end:]...), true
 }
 
 func replyAnswer(resp *extprocv3.ProcessingResponse) ModuleAnswer {

@@ -299,10 +299,17 @@ type leaseStore struct {
 
 // Read implements store.Store.
 func (s *leaseStore) Read(ctx context.Context, ids []string, opt store.ReadOptions) (map[string]store.DeploymentState, error) {
-	out, err := s.Memory.Read(ctx, ids, opt)
+	out := make(map[string]store.DeploymentState, len(ids))
+	return out, s.ReadInto(ctx, ids, opt, out)
+}
+
+// ReadInto implements store.MapReader (the Memory's own would leave the
+// leases out).
+func (s *leaseStore) ReadInto(ctx context.Context, ids []string, opt store.ReadOptions, out map[string]store.DeploymentState) error {
+	err := s.Memory.ReadInto(ctx, ids, opt, out)
 	l := s.l.Load()
 	if err != nil || l == nil {
-		return out, err
+		return err
 	}
 	now := l.now()
 	for _, id := range ids {
@@ -315,7 +322,7 @@ func (s *leaseStore) Read(ctx context.Context, ids []string, opt store.ReadOptio
 			out[id] = st
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // UseLimits makes the module plan deployments with rpm/tpm limits, and

@@ -97,6 +97,9 @@ type moduleRoute struct {
 	routed *routed
 	resp   *RespPlan
 	leased []string // the key's counters a module view charged (refunded on a hand-on, D83)
+	// model: where a plain body's model value is (plainBody; end 0: not
+	// spliced), for prepareBody (splicedBody, D93)
+	model bodySpan
 }
 
 // respPlanOfEntries is the answer plan of a fast request's entries:
@@ -104,13 +107,25 @@ type moduleRoute struct {
 // between them (D60). A header is common when every entry has it with the
 // same value.
 func respPlanOfEntries(entries []fastEntry, startUnixNano int64, stream, usage bool) *RespPlan {
-	p := &RespPlan{StartMs: startUnixNano / 1e6, Stream: stream, Usage: stream && usage, Entries: make([]RespEntry, len(entries))}
-	// The headers in one block: the common ones, then each entry's own.
+	// The plan, its entries and its headers in one allocation when small
+	// (D93): the common headers, then each entry's own.
 	n := 0
 	for _, e := range entries {
 		n += len(e.headers)
 	}
-	block := make([][2]string, 0, n)
+	var p *RespPlan
+	var block [][2]string
+	if len(entries) <= smallPlan {
+		// (A block too small grows like any slice: the sub-slices taken
+		// before keep their bytes.)
+		b := new(respPlanBuf)
+		p, block = &b.plan, b.block[:0]
+		p.Entries = b.entries[:len(entries)]
+	} else {
+		p = &RespPlan{Entries: make([]RespEntry, len(entries))}
+		block = make([][2]string, 0, n)
+	}
+	p.StartMs, p.Stream, p.Usage = startUnixNano/1e6, stream, stream && usage
 	for _, kv := range entries[0].headers {
 		if commonHeader(entries, kv[0], kv[1]) {
 			block = append(block, kv)
@@ -137,6 +152,13 @@ func respPlanOfEntries(entries []fastEntry, startUnixNano int64, stream, usage b
 		}
 	}
 	return p
+}
+
+// respPlanBuf is a small answer plan in one allocation (respPlanOfEntries).
+type respPlanBuf struct {
+	plan    RespPlan
+	entries [smallPlan]RespEntry
+	block   [24][2]string
 }
 
 // commonHeader reports whether every entry has header k with value v.

@@ -67,8 +67,16 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 	if err != nil {
 		return nil, nil, routerError(err)
 	}
-	attempts := make([]*llmgatev1.Attempt, 0, len(p.Attempts))
-	backing := make([]llmgatev1.Attempt, len(p.Attempts)) // one allocation for the plan's entries
+	// One allocation for the plan's entries and their pointers (D93).
+	var attempts []*llmgatev1.Attempt
+	var backing []llmgatev1.Attempt
+	if len(p.Attempts) <= smallPlan {
+		ab := new(attemptsBuf)
+		attempts, backing = ab.ptrs[:0], ab.backing[:len(p.Attempts)]
+	} else {
+		attempts = make([]*llmgatev1.Attempt, 0, len(p.Attempts))
+		backing = make([]llmgatev1.Attempt, len(p.Attempts))
+	}
 	for i, a := range p.Attempts {
 		if i > 0 {
 			// A mock deployment answers in the request filter only; it has no cluster.
@@ -88,6 +96,15 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 		return nil, nil, s.mockTimeout(st, f, attempts[0].DeploymentId)
 	}
 	return p, attempts, nil
+}
+
+// smallPlan is the most attempts an attemptsBuf holds.
+const smallPlan = 4
+
+// attemptsBuf holds a small plan's attempts and the pointers to them.
+type attemptsBuf struct {
+	ptrs    [smallPlan]*llmgatev1.Attempt
+	backing [smallPlan]llmgatev1.Attempt
 }
 
 // routerError maps the router's typed errors to OpenAI errors.

@@ -211,7 +211,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		Attempts:        plan,
 		StartUnixNano:   start.UnixNano(),
 		OverheadNanos:   int64(s.now().Sub(start)),
-		ResponseHeaders: withMaxRetries(p.UsageHeaders, plan),
+		ResponseHeaders: withMaxRetries(p.UsageHeaders, plan, grant != nil), // (grant.AddHeaders writes into it)
 		// Usage is read when something counts it: a limit or strategy, an
 		// outcome sink, or (spend sink) a request with a virtual key.
 		TrackUsage:        st.trackUsage || s.Outcomes.ActiveBesides(keys.SpendSink) || (grant != nil && s.Outcomes.Active()),
@@ -244,7 +244,11 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		ctx.RequestedModel = ticket.Model // a replay's body may carry the prepared model
 	}
 	s.begun(ctx, first) // llm_requests_hanging, when on (hanging.go)
-	prepared := st.prepareBody(rt.endpoint, plan, body, f.Stream)
+	var span bodySpan
+	if mod != nil {
+		span = mod.model
+	}
+	prepared := st.prepareBody(rt.endpoint, plan, body, f.Stream, span)
 	ctx.BodyPrepared = prepared != nil
 	t := s.perTryTimeout(st, first, &f)
 	sp := st.planSpacing(plan, t) // the module spaces same-deployment retries (spacing_module.go, D59)
@@ -380,8 +384,9 @@ func endpointFromProto(e llmgatev1.Endpoint) translator.Endpoint {
 // every attempt of the plan would get the same one: OpenAI-compatible
 // deployments with the same model id, defaults and dropped params. The
 // attempt filter then skips the request body phase (one gRPC round trip and
-// one body copy fewer per try). nil when the attempts differ.
-func (st *State) prepareBody(ep translator.Endpoint, plan []*llmgatev1.Attempt, body []byte, stream bool) []byte {
+// one body copy fewer per try). nil when the attempts differ. span is where
+// the model's value is in a body the module read as plain (splicedBody).
+func (st *State) prepareBody(ep translator.Endpoint, plan []*llmgatev1.Attempt, body []byte, stream bool, span bodySpan) []byte {
 	var first *configDeployment
 	for _, a := range plan {
 		d, ok := st.Router.Deployment(a.DeploymentId)
@@ -395,6 +400,11 @@ func (st *State) prepareBody(ep translator.Endpoint, plan []*llmgatev1.Attempt, 
 		if !reflect.DeepEqual(d.Params.Defaults, first.Params.Defaults) ||
 			!reflect.DeepEqual(d.Params.AdditionalDropParams, first.Params.AdditionalDropParams) {
 			return nil
+		}
+	}
+	if span.end > 0 && !stream && len(first.Params.Defaults) == 0 && len(st.Cfg.LiteLLM.AdditionalDropParams) == 0 && len(first.Params.AdditionalDropParams) == 0 {
+		if out, ok := splicedBody(body, span, plan[0].Model); ok {
+			return out
 		}
 	}
 	merged, err := mergeDefaults(body, first.Params.Defaults)

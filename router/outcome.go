@@ -354,7 +354,10 @@ func usageHeaders(ds []*model.Deployment, st map[string]store.DeploymentState) m
 			tpmUsed += min(s.TPM, lim)
 		}
 	}
-	h := map[string]string{}
+	if rpmLim == 0 && tpmLim == 0 {
+		return nil // (no map per request for a group without limits)
+	}
+	h := make(map[string]string, 4)
 	if rpmLim > 0 {
 		h["x-ratelimit-limit-requests"] = strconv.FormatInt(rpmLim, 10)
 		h["x-ratelimit-remaining-requests"] = strconv.FormatInt(rpmLim-rpmUsed, 10)

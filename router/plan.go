@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/llmgate/llmgate/internal/model"
@@ -138,9 +139,31 @@ type planGroup struct {
 	fallback int // 0: original group
 }
 
+// statesPool holds the maps build reads the deployments' states into.
+var statesPool = sync.Pool{New: func() any { return make(map[string]store.DeploymentState, 8) }}
+
+func putStates(m map[string]store.DeploymentState) {
+	if len(m) > 1024 {
+		return // (a map that large is not kept)
+	}
+	clear(m)
+	statesPool.Put(m)
+}
+
+// planBuf is a plan with room for what build needs of a small one: one
+// allocation instead of one each for the plan, its groups, the ids read and
+// the attempts (D93). Larger plans grow out of it.
+type planBuf struct {
+	plan     Plan
+	groups   [2]planGroup
+	ids      [4]string
+	attempts [4]Attempt
+}
+
 func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs []string, withPrimary bool) (*Plan, error) {
 	// Sized up front: the plan is built on every request (D65).
-	groups := make([]planGroup, 0, len(fbs)+1)
+	pb := new(planBuf)
+	groups := slices.Grow(pb.groups[:0], len(fbs)+1)
 	if withPrimary {
 		groups = append(groups, planGroup{res: res})
 	}
@@ -157,13 +180,23 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 	for _, g := range groups {
 		n += len(r.m.GroupDeployments(g.res.Group))
 	}
-	ids := make([]string, 0, n)
+	ids := slices.Grow(pb.ids[:0], n)
 	for _, g := range groups {
 		for _, d := range r.m.GroupDeployments(g.res.Group) {
 			ids = append(ids, d.ID)
 		}
 	}
-	states, err := r.store.Read(ctx, ids, store.ReadOptions{Latencies: r.m.Track.Latencies})
+	var states map[string]store.DeploymentState
+	var err error
+	if mr, ok := r.store.(store.MapReader); ok {
+		// A map kept from plan to plan (D93): nothing planned keeps it
+		// (the candidates copy their states).
+		states = statesPool.Get().(map[string]store.DeploymentState)
+		defer putStates(states)
+		err = mr.ReadInto(ctx, ids, store.ReadOptions{Latencies: r.m.Track.Latencies}, states)
+	} else {
+		states, err = r.store.Read(ctx, ids, store.ReadOptions{Latencies: r.m.Track.Latencies})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read deployment state: %w", err)
 	}
@@ -174,7 +207,8 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 		}
 	}
 	now := r.now()
-	plan := &Plan{Resolution: res}
+	plan := &pb.plan
+	plan.Resolution, plan.Attempts = res, pb.attempts[:0]
 	if withPrimary {
 		plan.UsageHeaders = usageHeaders(r.m.GroupDeployments(res.Group), states)
 	}

@@ -122,11 +122,16 @@ func (m *Memory) sweep(now time.Time) {
 }
 
 // Read implements Store.
-func (m *Memory) Read(_ context.Context, ids []string, opt ReadOptions) (map[string]DeploymentState, error) {
+func (m *Memory) Read(ctx context.Context, ids []string, opt ReadOptions) (map[string]DeploymentState, error) {
+	out := make(map[string]DeploymentState, len(ids))
+	return out, m.ReadInto(ctx, ids, opt, out)
+}
+
+// ReadInto implements MapReader.
+func (m *Memory) ReadInto(_ context.Context, ids []string, opt ReadOptions, out map[string]DeploymentState) error {
 	now := m.clock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make(map[string]DeploymentState, len(ids))
 	// The keys are the ones keys.rpm, tpm, inflight and cooldown name,
 	// written into one buffer: a map lookup by string(buf) does not copy.
 	var arr [128]byte
@@ -157,7 +162,7 @@ func (m *Memory) Read(_ context.Context, ids []string, opt ReadOptions) (map[str
 		}
 		out[id] = st
 	}
-	return out, nil
+	return nil
 }
 
 // Begin implements Store.

@@ -5,6 +5,13 @@ import (
 	"time"
 )
 
+// MapReader is a Store that can Read into the caller's map (the router's
+// plan reads one on every request: no map made per read, D93). ReadInto
+// sets every id asked for in out and leaves its other entries as they are.
+type MapReader interface {
+	ReadInto(ctx context.Context, ids []string, opt ReadOptions, out map[string]DeploymentState) error
+}
+
 // Store is all state shared between requests and gateway instances. Every
 // method is one round trip to the backing store at most. Methods are safe for
 // concurrent use. Times come from the store's clock (see Clock).
