@@ -125,10 +125,10 @@ func headerCount(f C.uintptr_t) int {
 	return int(C.envoy_dynamic_module_callback_http_get_headers_size(f, hdrRequest))
 }
 
-// headers fills out (len(out) >= headerCount) with views of every request
-// header; it returns how many it wrote.
-func headers(f C.uintptr_t, out []C.dm_hdr) int {
-	n := headerCount(f)
+// headers fills out with views of every request header, n of them (the
+// headerCount the caller read: one callback fewer, D93); it returns how
+// many it wrote (0 when out is too small).
+func headers(f C.uintptr_t, n int, out []C.dm_hdr) int {
 	if n == 0 || n > len(out) {
 		return 0
 	}

@@ -100,10 +100,11 @@ func onRequestHeaders(s *stream, f C.uintptr_t, eos bool) int {
 	// body (D65).
 	var small [48]C.dm_hdr
 	views := small[:]
-	if c := headerCount(f); c > len(small) && c <= maxHeaderViews {
+	c := headerCount(f)
+	if c > len(small) && c <= maxHeaderViews {
 		views = make([]C.dm_hdr, c)
 	}
-	n := headers(f, views)
+	n := headers(f, c, views)
 	if n == 0 {
 		if _, ok := getHeader(f, contract.ModuleHeader); ok {
 			removeHeader(f, contract.ModuleHeader)

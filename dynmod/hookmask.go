@@ -60,7 +60,7 @@ func hookMask(s *stream) uint16 {
 		k |= C.HK_REQ_BODY_EOS | C.HK_REQ_BODY_BUFFER | C.HK_REQ_TRAILERS
 	}
 	switch {
-	case s.resp.stream != nil, s.resp.usageScan:
+	case s.resp.stream != nil, s.resp.usageScan, s.resp.usageStream != nil:
 		k |= C.HK_RESP_BODY | C.HK_RESP_TRAILERS // every event (or chunk, D87) is read
 	case s.resp.json:
 		k |= C.HK_RESP_BODY_EOS | C.HK_RESP_BODY_BUFFER | C.HK_RESP_TRAILERS // held whole, read at its end

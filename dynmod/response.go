@@ -47,6 +47,10 @@ type respState struct {
 	// written as llmgate.usage at its end (D87).
 	usageScan bool
 	scanned   []byte
+	// usageStream: the same for a streamed answer (D93): its events are
+	// read as they pass, never changed, and its usage chunk's numbers
+	// written as llmgate.usage at [DONE] or its end.
+	usageStream *extproc.RespStream
 }
 
 // onResponseHeaders: x-envoy-attempt-count is removed from every response;
@@ -79,7 +83,12 @@ func onResponseHeaders(s *stream, f C.uintptr_t, eos bool) int {
 		j, ok := getDynamicString(f, contract.FastAnswerMetadataNamespace, extproc.RespPlanKey)
 		if !ok {
 			applyOps(f, hdrResponse, ops)
-			s.resp.usageScan = !eos && s.cfg.cfg.UsageMetadata && jsonAnswer(f)
+			if !eos && s.cfg.cfg.UsageMetadata {
+				s.resp.usageScan = jsonAnswer(f)
+				if !s.resp.usageScan && eventStream(f) {
+					s.resp.usageStream = usageOnly.NewRespStream(&extproc.RespEntry{})
+				}
+			}
 			return respHeadersContinue
 		}
 		if p, err = extproc.ParseRespPlan(j); err != nil {
@@ -151,6 +160,41 @@ func jsonAnswer(f C.uintptr_t) bool {
 	return bytes.Contains(ct, []byte("json"))
 }
 
+// eventStream reports whether the answer is an SSE stream.
+func eventStream(f C.uintptr_t) bool {
+	ct, _ := getRespHeader(f, "content-type")
+	return bytes.HasPrefix(bytes.TrimSpace(ct), []byte("text/event-stream"))
+}
+
+// usageOnly is the plan of a usageStream's reader: nothing stripped (what
+// it writes is never sent; only its Usage is read).
+var usageOnly = &extproc.RespPlan{Stream: true, Usage: true}
+
+// readStreamUsage reads a passing chunk of a usageStream answer; at [DONE]
+// or its end it writes the answer's usage as llmgate.usage, once.
+func readStreamUsage(f C.uintptr_t, s *stream, eos bool) {
+	st := s.resp.usageStream
+	var views [maxRespChunks]C.dm_buf
+	if n, _ := respBodyChunks(f, false, views[:]); n <= len(views) {
+		st.Write(joinViews(views[:n])) // (what it writes is not used)
+	}
+	if eos {
+		st.End()
+	}
+	if st.Done || eos {
+		endStreamUsage(f, s)
+	}
+}
+
+// endStreamUsage writes a usageStream's usage (llmgate.usage).
+func endStreamUsage(f C.uintptr_t, s *stream) {
+	u := s.resp.usageStream.Usage
+	s.resp.usageStream = nil
+	if b := u.Struct(); len(b) > 0 {
+		setDynamicStruct(f, extproc.UsageNamespace, b)
+	}
+}
+
 // scanUsage copies a passing chunk of a usageScan answer; at its end it
 // writes the answer's usage as llmgate.usage.
 func scanUsage(f C.uintptr_t, s *stream, eos bool) {
@@ -191,6 +235,9 @@ func onResponseBody(s *stream, f C.uintptr_t, eos bool) int {
 	switch {
 	case s.resp.usageScan:
 		scanUsage(f, s, eos)
+		return respBodyContinue
+	case s.resp.usageStream != nil:
+		readStreamUsage(f, s, eos)
 		return respBodyContinue
 	case s.resp.stream != nil:
 		st := s.resp.stream
@@ -280,6 +327,10 @@ func onResponseTrailers(s *stream, f C.uintptr_t) int {
 	}
 	if s.resp.usageScan {
 		endUsageScan(f, s)
+	}
+	if s.resp.usageStream != nil {
+		s.resp.usageStream.End()
+		endStreamUsage(f, s)
 	}
 	s.resp.json = false
 	return respHeadersContinue
