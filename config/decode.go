@@ -24,6 +24,9 @@ type parser struct {
 	refKeys map[Pos]string
 	// fromEnv are the scalars replaced from os.environ/, with the variable name.
 	fromEnv map[*yaml.Node]string
+	// credentials are credential_list's credential_values by name
+	// (credentials.go).
+	credentials map[string][]entry
 	// named are the callback_settings generic_api instances' names: callback
 	// lists may name them.
 	named map[string]bool

@@ -192,6 +192,7 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 	if !ok {
 		return nil, nil, nil
 	}
+	es = p.withCredential(es, path)
 	lp := &d.Params
 	var inCost, outCost *float64
 	var requestTimeout time.Duration

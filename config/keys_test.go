@@ -56,8 +56,8 @@ func TestInitialStatuses(t *testing.T) {
 		}
 	}
 	notYet := map[string][]string{
-		SectionTop:     {"include", "credential_list", "files_settings", "finetune_settings", "assistant_settings", "guardrails", "mcp_servers", "search_tools", "vector_store_registry"},
-		SectionParams:  {"region_name", "use_in_pass_through", "litellm_credential_name"},
+		SectionTop:     {"include", "files_settings", "finetune_settings", "assistant_settings", "guardrails", "mcp_servers", "search_tools", "vector_store_registry"},
+		SectionParams:  {"region_name", "use_in_pass_through"},
 		SectionLiteLLM: {"cache", "cache_params"},
 		SectionCache:   {"type", "host", "mode"},
 	}

@@ -151,7 +151,11 @@ func ParseWithOptions(data []byte, filename string, getenv func(string) (string,
 		p.checkKey(SectionTop, "", e)
 	}
 
-	// 4. sections. model_list first: settings refer to its model groups.
+	// 4. sections. credential_list, then model_list: deployments take its
+	// credentials, settings refer to their model groups.
+	if e, ok := byKey["credential_list"]; ok {
+		p.credentialList(e.Value)
+	}
 	if e, ok := byKey["model_list"]; ok {
 		p.modelList(cfg, e.Value)
 	}
