@@ -32,9 +32,12 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 	}
 	pr := router.PlanRequest{Resolution: &res, Stream: f.Stream, NumRetries: f.NumRetries, Fallbacks: f.Fallbacks, FallbacksSet: f.Fallbacks != nil, Tags: tags, UserAgent: ua}
 	if st.needTokens {
-		if n, err := tokenizer.CountRequest(f.Model, body); err == nil {
-			pr.InputTokens = n
-		}
+		// Counted when the plan needs it: a tpm limit with room for the
+		// body's bound passes without the count (D95).
+		pr.Input = &router.InputCount{Bound: tokenizer.RequestBound(body), Count: func() int {
+			n, _ := tokenizer.CountRequest(f.Model, body) // 0 when the body cannot be read, as before
+			return n
+		}}
 	}
 	var p *router.Plan
 	var err error

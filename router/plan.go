@@ -20,7 +20,10 @@ type PlanRequest struct {
 	Resolution *Resolution
 	// InputTokens is the counted prompt size (tpm filter, pre-call checks).
 	InputTokens int
-	Stream      bool
+	// Input, when set, counts the prompt only when the plan needs the exact
+	// count (D95); InputTokens is then ignored.
+	Input  *InputCount
+	Stream bool
 	// NumRetries is the client's num_retries, when sent.
 	NumRetries *int
 	// Fallbacks is the client's fallbacks list; used when FallbacksSet (an
@@ -34,6 +37,41 @@ type PlanRequest struct {
 	// UserAgent is the request's User-Agent, which tag_regex patterns match
 	// (read with tag routing only).
 	UserAgent string
+}
+
+// InputCount is a request's prompt size counted on demand (D95): a tpm
+// limit with room for Bound more tokens passes the request without the
+// count, which only a limit closer than that, the pre-call checks and the
+// context-window error need. Count is called at most once.
+type InputCount struct {
+	Bound int        // at least what Count returns
+	Count func() int // the exact count
+	n     int
+	done  bool
+}
+
+func (c *InputCount) get() int {
+	if !c.done {
+		c.n, c.done = c.Count(), true
+	}
+	return c.n
+}
+
+// tokens is the request's counted prompt size.
+func (req PlanRequest) tokens() int {
+	if req.Input != nil {
+		return req.Input.get()
+	}
+	return req.InputTokens
+}
+
+// overTPM: the request's prompt takes a deployment with used tokens this
+// minute over its limit (LiteLLM's tpm filter: used + input > limit).
+func (req PlanRequest) overTPM(used, limit int64) bool {
+	if req.Input != nil && used+int64(req.Input.Bound) <= limit {
+		return false
+	}
+	return used+int64(req.tokens()) > limit
 }
 
 // Attempt is one upstream try of a plan.
@@ -381,7 +419,7 @@ func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]stor
 			note(nextMinute)
 			continue
 		}
-		if lim := d.Limits.TPM; lim > 0 && st.TPM+int64(req.InputTokens) > lim {
+		if lim := d.Limits.TPM; lim > 0 && req.overTPM(st.TPM, lim) {
 			note(nextMinute)
 			continue
 		}
@@ -398,10 +436,10 @@ func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]stor
 				continue
 			}
 		}
-		if r.m.Routing.PreCallChecks && req.InputTokens > 0 {
+		if r.m.Routing.PreCallChecks && req.tokens() > 0 {
 			if m := r.maxInputTokens(d.Config, t); m > 0 {
 				maxIn = max(maxIn, m)
-				if req.InputTokens > m {
+				if req.tokens() > m {
 					tooSmall++
 					continue
 				}
@@ -413,7 +451,7 @@ func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]stor
 		be = nil
 	}
 	if len(out) == 0 && tooSmall > 0 {
-		cw = &ContextWindowError{Group: res.Group, InputTokens: req.InputTokens, MaxInput: maxIn}
+		cw = &ContextWindowError{Group: res.Group, InputTokens: req.tokens(), MaxInput: maxIn}
 	}
 	if r.m.Routing.TagFiltering && len(out) > 0 {
 		if out = tagFilter(out, req.Tags, req.UserAgent, r.m.Routing.TagMatchAny); len(out) == 0 {

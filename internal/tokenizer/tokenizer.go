@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -141,6 +142,17 @@ type rawMessage struct {
 type contentPart struct {
 	Type string `json:"type"`
 	Text string `json:"text"`
+}
+
+// RequestBound is at least CountRequest's count of body, for any model
+// (D95): every counted text is a JSON string of the body (its decoded bytes
+// no more than its escaped ones) and every encoding's token at least one
+// byte (the estimate's a quarter of a character), a message's overhead
+// (tokensPerMessage, tokensPerName) is less than its JSON object's own
+// bytes, a pre-tokenized id at least one byte, and every image (a part whose
+// type names "image") counts tokensPerImage.
+func RequestBound(body []byte) int {
+	return len(body) + tokensReplyPrime + tokensPerImage*bytes.Count(body, []byte("image"))
 }
 
 // CountRequest counts the input tokens of an OpenAI request body (chat
