@@ -341,7 +341,7 @@ var keyTable = []KeyDoc{
 	notYet(SectionLiteLLM, "ssl_verify", ""),
 	notYet(SectionLiteLLM, "telemetry", ""),
 	notYet(SectionLiteLLM, "guardrails", ""),
-	notYet(SectionLiteLLM, "redact_messages_in_exceptions", ""),
+	part(SectionLiteLLM, "redact_messages_in_exceptions", "true (or turn_off_message_logging): the llm_too_slow alert's Messages line reads LiteLLM's \"Message not logged. litellm.redact_messages_in_exceptions=True\"; false: llmgate's alerts and errors never quote the request's messages (LiteLLM's slow alert shows their first 100 characters)", false),
 
 	// litellm_settings.cache_params.
 	notYet(SectionCache, "type", "response caching is not implemented yet"),

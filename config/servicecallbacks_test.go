@@ -39,3 +39,19 @@ func TestServiceCallback(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactMessagesInExceptions (D98): read as a boolean without a
+// warning (it was "not yet"); a non-boolean is an error.
+func TestRedactMessagesInExceptions(t *testing.T) {
+	base := "model_list:\n  - model_name: m\n    litellm_params: {model: openai/gpt-4o, api_key: k}\nlitellm_settings:\n"
+	env := func(string) (string, bool) { return "", false }
+	for _, v := range []bool{true, false} {
+		cfg := mustParse(t, base+"  redact_messages_in_exceptions: "+map[bool]string{true: "true", false: "false"}[v]+"\n", env)
+		if cfg.LiteLLM.RedactMessagesInExceptions != v || len(cfg.Warnings) != 0 {
+			t.Errorf("%v: read %v, warnings %v", v, cfg.LiteLLM.RedactMessagesInExceptions, cfg.Warnings)
+		}
+	}
+	if e := parseErr(t, base+"  redact_messages_in_exceptions: often\n", env); !strings.Contains(e.Error(), "redact_messages_in_exceptions") {
+		t.Errorf("a non-boolean: %v", e)
+	}
+}

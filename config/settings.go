@@ -490,6 +490,8 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			ls.Logging.TurnOffMessageLogging, _ = p.bool(v, key)
 		case "redact_user_api_key_info":
 			ls.Logging.RedactUserAPIKeyInfo, _ = p.bool(v, key)
+		case "redact_messages_in_exceptions":
+			ls.RedactMessagesInExceptions, _ = p.bool(v, key)
 		}
 	}
 	// prometheus_metrics_config's labels checked against the custom ones,

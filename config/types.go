@@ -268,6 +268,9 @@ type LiteLLMSettings struct {
 	Callbacks       []string
 	SuccessCallback []string
 	FailureCallback []string
+	// RedactMessagesInExceptions is redact_messages_in_exceptions: the
+	// llm_too_slow alert says the messages are not logged (D98).
+	RedactMessagesInExceptions bool
 	// PrometheusSystem is service_callback: ["prometheus_system"]: LiteLLM's
 	// service metrics (Redis, PostgreSQL, self) on /metrics.
 	PrometheusSystem bool

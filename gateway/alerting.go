@@ -24,7 +24,8 @@ func alertingSettings(cfg *config.Config) alerting.Settings {
 	}
 	return alerting.Settings{Types: types, URLs: a.URLs, Default: a.SlackWebhookURL, Threshold: a.Threshold,
 		OutageTTL: a.OutageTTL, MinorOutage: a.MinorOutage, MajorOutage: a.MajorOutage, MaxOutageList: a.MaxOutageList,
-		LogToConsole: a.LogToConsole, DailyReportFrequency: a.DailyReportFrequency}
+		LogToConsole: a.LogToConsole, DailyReportFrequency: a.DailyReportFrequency,
+		RedactMessages: cfg.LiteLLM.RedactMessagesInExceptions || cfg.LiteLLM.Logging.TurnOffMessageLogging}
 }
 
 // ensureAlerting applies general_settings.alerting (at start and on each

@@ -45,6 +45,10 @@ type Settings struct {
 	// DailyReportFrequency is alerting_args.daily_report_frequency (0:
 	// LiteLLM's 12 h).
 	DailyReportFrequency time.Duration
+	// RedactMessages is redact_messages_in_exceptions (or
+	// turn_off_message_logging): llm_too_slow says the messages are not
+	// logged, as LiteLLM's does (llmgate never quotes them).
+	RedactMessages bool
 }
 
 // Alert is one message to post.
@@ -174,7 +178,7 @@ func (a *Alerter) alerts(t *outcome.Try) []Alert {
 	// llm_too_slow: a success slower than the threshold.
 	if lat := t.End.Sub(t.Start); s.Types[LLMTooSlow] && !t.Failed() && !t.Start.IsZero() && lat > s.Threshold {
 		out = append(out, Alert{Type: LLMTooSlow, Level: "Low",
-			Message: fmt.Sprintf("`Responses are slow - %.2fs response time > Alerting threshold: %gs`%s", lat.Seconds(), s.Threshold.Seconds(), where)})
+			Message: fmt.Sprintf("`Responses are slow - %.2fs response time > Alerting threshold: %gs`%s%s", lat.Seconds(), s.Threshold.Seconds(), where, redacted(s.RedactMessages))})
 	}
 	// cooldown_deployment: once per cooldown.
 	if !t.CooldownUntil.IsZero() && t.DeploymentID != "" {
@@ -338,4 +342,14 @@ func (a *Alerter) Close() {
 	}
 	a.mu.Unlock()
 	<-a.done
+}
+
+// redacted is the Messages line of LiteLLM's slow-request alert under
+// redact_messages_in_exceptions or turn_off_message_logging ("" otherwise:
+// llmgate does not quote the request's messages).
+func redacted(on bool) string {
+	if !on {
+		return ""
+	}
+	return "\nMessages: `Message not logged. litellm.redact_messages_in_exceptions=True`"
 }

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/llmgate/llmgate/internal/outcome"
 )
 
 // TestSpendReports (D98): with spend_reports on and a spend source, the
@@ -96,6 +99,26 @@ func TestNextMonthStart(t *testing.T) {
 	} {
 		if got := nextMonthStart(tc.now); !got.Equal(tc.want) {
 			t.Errorf("nextMonthStart(%v) = %v, want %v", tc.now, got, tc.want)
+		}
+	}
+}
+
+// TestSlowAlertRedacted (D98): with redact_messages_in_exceptions (or
+// turn_off_message_logging) the llm_too_slow alert ends with LiteLLM's
+// Messages line saying they are not logged; without, no Messages line
+// (llmgate never quotes the request's messages).
+func TestSlowAlertRedacted(t *testing.T) {
+	for _, redact := range []bool{false, true} {
+		h := newHook(t)
+		s := settings(h)
+		s.RedactMessages = redact
+		a := New(slog.New(slog.NewTextHandler(io.Discard, nil)), s)
+		a.Observe(try(func(tr *outcome.Try) { tr.End = tr.Start.Add(2500 * time.Millisecond) }))
+		a.Close()
+		got := h.texts("/default")
+		line := "\nMessages: `Message not logged. litellm.redact_messages_in_exceptions=True`"
+		if len(got) != 1 || !strings.Contains(got[0], "Responses are slow") || strings.HasSuffix(got[0], line) != redact || strings.Contains(got[0], "Messages:") != redact {
+			t.Errorf("redact %v: %q", redact, got)
 		}
 	}
 }
