@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -488,7 +489,7 @@ func variantsOnlyRun(o bench.Options, list, before string) error {
 			continue
 		}
 		for j := len(rs) - 1; j > i; j-- {
-			if rs[j].Concurrency == r.Concurrency && rs[j].Side.Config == r.Side.Config && rs[j].Side.Bin == "" {
+			if rs[j].Concurrency == r.Concurrency && rs[j].Side.Config == r.Side.Config && slices.Equal(rs[j].Side.Args, r.Side.Args) && rs[j].Side.Bin == "" {
 				d, lower, n := bench.PairedEnvoyDelta(r, rs[j])
 				fmt.Printf("c=%-3d %-28s Envoy CPU/request minus %s's, paired by run: median %s (lower in %d of %d runs)\n",
 					r.Concurrency, r.Side.Label, rs[j].Side.Label, d.Round(time.Microsecond), lower, n)
