@@ -24,6 +24,9 @@ type parser struct {
 	refKeys map[Pos]string
 	// fromEnv are the scalars replaced from os.environ/, with the variable name.
 	fromEnv map[*yaml.Node]string
+	// nodeFile is the file of each node read from an included file
+	// (include.go).
+	nodeFile map[*yaml.Node]string
 	// credentials are credential_list's credential_values by name
 	// (credentials.go).
 	credentials map[string][]entry
@@ -82,7 +85,7 @@ func (p *parser) errAt(n *yaml.Node, key, format string, args ...any) {
 	if n != nil {
 		line, col = n.Line, n.Column
 	}
-	p.add(SeverityError, line, col, key, format, args...)
+	p.addIn(p.fileOf(n), SeverityError, line, col, key, format, args...)
 }
 
 func (p *parser) warnAt(n *yaml.Node, key, format string, args ...any) {
@@ -90,7 +93,16 @@ func (p *parser) warnAt(n *yaml.Node, key, format string, args ...any) {
 	if n != nil {
 		line, col = n.Line, n.Column
 	}
-	p.add(SeverityWarning, line, col, key, format, args...)
+	p.addIn(p.fileOf(n), SeverityWarning, line, col, key, format, args...)
+}
+
+// fileOf is the file a node was read from: an included file's, else the
+// config's.
+func (p *parser) fileOf(n *yaml.Node) string {
+	if f, ok := p.nodeFile[n]; ok {
+		return f
+	}
+	return p.file
 }
 
 func posOf(file string, n *yaml.Node) Pos {

@@ -36,8 +36,13 @@ type diags struct {
 }
 
 func (d *diags) add(sev Severity, line, col int, key, format string, args ...any) {
+	d.addIn(d.file, sev, line, col, key, format, args...)
+}
+
+// addIn is add for a position in file (an included one).
+func (d *diags) addIn(file string, sev Severity, line, col int, key, format string, args ...any) {
 	diag := Diagnostic{
-		Pos:      Pos{File: d.file, Line: line, Column: col},
+		Pos:      Pos{File: file, Line: line, Column: col},
 		Key:      key,
 		Message:  fmt.Sprintf(format, args...),
 		Severity: sev,

@@ -80,7 +80,7 @@ var keyTable = []KeyDoc{
 	sup(SectionTop, "general_settings", ""),
 	sup(SectionTop, "router_settings", ""),
 	sup(SectionTop, "environment_variables", "applied before os.environ/ references are resolved"),
-	notYet(SectionTop, "include", "other config files are not merged in"),
+	sup(SectionTop, "include", "a file path or a list, relative to the config's directory: each file's top-level lists extend the config's, other keys replace them (LiteLLM's order); errors name the included file's line; a change to an included file reloads the config"),
 	sup(SectionTop, "credential_list", "named credential_values (api_key, api_base, api_version, aws_*, vertex_*, azure Entra ID fields…) that a deployment takes with litellm_params.litellm_credential_name; the deployment's own values win; credential_info is descriptive"),
 	notYet(SectionTop, "files_settings", ""),
 	notYet(SectionTop, "finetune_settings", ""),

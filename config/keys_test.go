@@ -56,7 +56,7 @@ func TestInitialStatuses(t *testing.T) {
 		}
 	}
 	notYet := map[string][]string{
-		SectionTop:     {"include", "files_settings", "finetune_settings", "assistant_settings", "guardrails", "mcp_servers", "search_tools", "vector_store_registry"},
+		SectionTop:     {"files_settings", "finetune_settings", "assistant_settings", "guardrails", "mcp_servers", "search_tools", "vector_store_registry"},
 		SectionParams:  {"region_name", "use_in_pass_through"},
 		SectionLiteLLM: {"cache", "cache_params"},
 		SectionCache:   {"type", "host", "mode"},

@@ -104,6 +104,7 @@ func ParseWithOptions(data []byte, filename string, getenv func(string) (string,
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
 		root = doc.Content[0]
 	}
+	p.include(root, cfg)
 	top, ok := p.mapping(root, "")
 	if !ok {
 		return nil, &LoadError{Diagnostics: p.errs}

@@ -50,7 +50,9 @@ func (d Diagnostic) String() string {
 // Router holds the effective router values (router_settings merged with
 // the litellm_settings that feed the router, then LiteLLM's defaults).
 type Config struct {
-	File     string
+	File string
+	// Includes are the files the config's include merged in, in order.
+	Includes []string
 	Models   []Deployment // model_list, in file order, only those served in this environment
 	Skipped  []Deployment // deployments left out by model_info.supported_environments
 	LiteLLM  LiteLLMSettings

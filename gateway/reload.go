@@ -23,7 +23,7 @@ func envoyReady(c *http.Client, base string) bool {
 	return resp.StatusCode == 200
 }
 
-// watch reloads the config when its file changes. The directory is watched,
+// watch reloads the config when its file, or a file it includes, changes. The directory is watched,
 // not the file, so editors that replace the file (rename over it) and
 // Kubernetes ConfigMap symlink swaps are seen too.
 func (g *Gateway) watch(ctx context.Context, path string) {
@@ -39,6 +39,31 @@ func (g *Gateway) watch(ctx context.Context, path string) {
 		return
 	}
 	abs, _ := filepath.Abs(path)
+	// The files the config includes are watched too (their directories,
+	// added again after each reload: the list may change).
+	watched := func(p string) bool {
+		if p == abs {
+			return true
+		}
+		if cfg := g.current(); cfg != nil {
+			for _, inc := range cfg.Includes {
+				if a, _ := filepath.Abs(inc); a == p {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	watchIncludes := func() {
+		if cfg := g.current(); cfg != nil {
+			for _, inc := range cfg.Includes {
+				if err := w.Add(filepath.Dir(inc)); err != nil {
+					g.log.Warn("config watch: an included file's directory", "dir", filepath.Dir(inc), "error", err)
+				}
+			}
+		}
+	}
+	watchIncludes()
 	var timer *time.Timer
 	fire := make(chan struct{}, 1)
 	for {
@@ -50,7 +75,7 @@ func (g *Gateway) watch(ctx context.Context, path string) {
 				return
 			}
 			p, _ := filepath.Abs(ev.Name)
-			if p != abs && filepath.Base(ev.Name) != "..data" {
+			if !watched(p) && filepath.Base(ev.Name) != "..data" {
 				continue
 			}
 			// Debounce: editors write in several steps (Reload then also
@@ -68,6 +93,7 @@ func (g *Gateway) watch(ctx context.Context, path string) {
 			g.log.Warn("config watch", "error", err)
 		case <-fire:
 			g.Reload(ctx)
+			watchIncludes()
 		}
 	}
 }
