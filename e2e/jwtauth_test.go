@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -174,6 +175,66 @@ func TestRouteSettings(t *testing.T) {
 			wantError(t, "an admin_only_routes route, virtual key", st, b, 403, "auth_error", "user not allowed to access this route. Route=/chat/completions is an admin only route")
 			if st, _, b := post(t, g.URL+"/chat/completions", master, chatBody("gpt-x", "admin only")); st != 200 {
 				t.Fatalf("an admin_only_routes route with the master key: %d %s", st, b)
+			}
+		})
+	}
+}
+
+// A context-window fallback's replay (an internal redirect) counts its
+// spend to the first pass's team — a JWT caller's team (it has no key to
+// find the team by) and a virtual key's team — and to the key (D97), on
+// both request filters.
+func TestFallbackReplaySpendToTeam(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	idp := startIDP(t)
+	must(t, fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/cw/"},
+		Fault: fakeprovider.Fault{ErrorMessage: "This model's maximum context length is 10 tokens. However, your messages resulted in 25 tokens."}}))
+	for _, mode := range requestFilterModes {
+		t.Run(mode.name, func(t *testing.T) {
+			g := startGatewayArgs(t, fmt.Sprintf(`
+model_list:
+  - model_name: cw
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/cw/v1, api_key: k}
+    model_info: {input_cost_per_token: 0.001, output_cost_per_token: 0.002}
+  - model_name: cw-big
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/cw-big/v1, api_key: k}
+    model_info: {input_cost_per_token: 0.001, output_cost_per_token: 0.002}
+router_settings:
+  context_window_fallbacks: [{"cw": ["cw-big"]}]
+general_settings:
+  master_key: %[2]s
+  proxy_batch_write_at: 1
+  enable_jwt_auth: true
+  litellm_jwtauth: {team_id_jwt_field: team}
+`, fake.URL(), master), mode.args, "LLMGATE_DATA_DIR="+t.TempDir(), "JWT_PUBLIC_KEY_URL="+idp.url)
+			k := keyAPI{t, g}
+			for _, team := range []string{"jwt-fb", "key-fb"} {
+				if st, m := k.call("POST", "/team/new", master, `{"team_id":"`+team+`"}`); st != 200 {
+					t.Fatalf("/team/new: %d %v", st, m)
+				}
+			}
+			key, _ := k.generate(`{"team_id":"key-fb"}`)
+			for _, c := range []struct{ team, key string }{{"jwt-fb", idp.token(idp.key, jwt.MapClaims{"team": "jwt-fb"})}, {"key-fb", key}} {
+				st, h, b := post(t, g.URL+"/v1/chat/completions", c.key, chatBody("cw", "too long"))
+				if r := (reply{code: st, hdr: h}); st != 200 || r.servedBy() != "/cw-big" {
+					t.Fatalf("%s: %d from %q: %s", c.team, st, r.servedBy(), b)
+				}
+				deadline := time.Now().Add(10 * time.Second)
+				var spend float64
+				for time.Now().Before(deadline) {
+					_, info := k.call("GET", "/team/info?team_id="+c.team, master, "")
+					spend, _ = info["team_info"].(map[string]any)["spend"].(float64)
+					if spend > 0 {
+						break
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				if spend <= 0 {
+					t.Errorf("%s: the team's spend after a fallback's replay is %v, want > 0", c.team, spend)
+				}
+			}
+			if s := k.spend(key); s <= 0 {
+				t.Errorf("the key's spend after a fallback's replay is %v, want > 0", s)
 			}
 		})
 	}

@@ -32,6 +32,12 @@ type fallbackTicket struct {
 	Expires int64   `json:"e"` // unix seconds
 	Taken   []int32 `json:"t"` // kinds already taken
 	Key     string  `json:"h"` // key hash of the original request (virtual keys)
+	// Team, User and EndUser: the original request's, so that the replay's
+	// spend counts to them as the first pass's would (a JWT caller's team
+	// has no key to find it by, D97).
+	Team    string `json:"tm,omitempty"`
+	User    string `json:"us,omitempty"`
+	EndUser string `json:"eu,omitempty"`
 	// Model is the model name the client asked for (the response's model).
 	Model string `json:"m,omitempty"`
 	// Deployment pins a health-check request to one deployment (Kind pinKind).
@@ -140,7 +146,7 @@ func (t *try) fallbackRedirect(class translator.ErrorClass) []*corev3.HeaderValu
 		return nil
 	}
 	ticket := t.st.signTicket(fallbackTicket{Kind: int(kind), Group: t.rc.ModelGroup, CallID: t.rc.CallId,
-		Expires: time.Now().Add(time.Minute).Unix(), Taken: append(append([]int32{}, t.rc.FallbackKinds...), int32(kind)), Key: t.rc.KeyHash, Model: t.rc.RequestedModel,
+		Expires: time.Now().Add(time.Minute).Unix(), Taken: append(append([]int32{}, t.rc.FallbackKinds...), int32(kind)), Key: t.rc.KeyHash, Team: t.rc.TeamId, User: t.rc.UserId, EndUser: t.rc.EndUser, Model: t.rc.RequestedModel,
 		Endpoint: int32(t.rc.Endpoint)})
 	return []*corev3.HeaderValueOption{
 		hdr(":status", "307"),

@@ -166,6 +166,9 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if id.principal != nil && f.User == "" {
 		f.User = id.principal.EndUserID // end_user_id_jwt_field (D97)
 	}
+	if ticket != nil && f.User == "" {
+		f.User = ticket.EndUser // the first pass's (a JWT's end user)
+	}
 	grant, ke := st.authorizeKey(id, ticket, name, res.Group, f.User, body)
 	if ke != nil {
 		return nil, ke
@@ -227,6 +230,12 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		ctx.ResponseHeaders = grant.AddHeaders(ctx.ResponseHeaders)
 	} else if id.token != "" {
 		ctx.KeyHash = id.token
+	}
+	if grant == nil && ticket != nil {
+		// A replay's spend counts to the first pass's key, team and user:
+		// its usage is read as the first pass's was.
+		ctx.TeamId, ctx.UserId = ticket.Team, ticket.User
+		ctx.TrackUsage = ctx.TrackUsage || keys.MaySpend(ctx.KeyHash, ctx.TeamId, f.User) && s.Outcomes.Active()
 	}
 	ctx.EndUser = f.User
 	st.setRequestTags(ctx, &f, h)    // D84
