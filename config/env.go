@@ -1,6 +1,7 @@
 package config
 
 import (
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 // database client reads the variable). The lookup sees environment_variables
 // first, as LiteLLM sets them before it reads these.
 func (p *parser) processEnv(cfg *Config) {
+	cfg.LogLevel = logLevel(cfg, p.lookup)
 	if cfg.General.MasterKey == "" {
 		if v, ok := p.lookup(EnvMasterKey); ok && v != "" {
 			cfg.General.MasterKey = v
@@ -31,4 +33,22 @@ func (p *parser) processEnv(cfg *Config) {
 			cfg.General.DatabaseURL = v
 		}
 	}
+}
+
+// logLevel is the gateway's log level from the config and LITELLM_LOG
+// (LiteLLM's DEBUG, INFO, WARNING, ERROR, CRITICAL): a verbose setting wins.
+func logLevel(cfg *Config, lookup func(string) (string, bool)) slog.Level {
+	if cfg.LiteLLM.SetVerbose || cfg.Router.Debug {
+		return slog.LevelDebug
+	}
+	v, _ := lookup("LITELLM_LOG")
+	switch strings.ToUpper(strings.TrimSpace(v)) {
+	case "DEBUG":
+		return slog.LevelDebug
+	case "WARNING", "WARN":
+		return slog.LevelWarn
+	case "ERROR", "CRITICAL":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
 }

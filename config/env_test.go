@@ -1,6 +1,7 @@
 package config
 
 import (
+	"log/slog"
 	"testing"
 )
 
@@ -45,5 +46,36 @@ func TestDatabaseURLFromEnv(t *testing.T) {
 	}
 	if cfg := mustParse(t, "model_list: []\ngeneral_settings: {database_url: postgres://cfg/db}\n", getenv); cfg.General.DatabaseURL != "postgres://cfg/db" {
 		t.Errorf("database url %q, want the config's", cfg.General.DatabaseURL)
+	}
+}
+
+// TestLogLevel: router_settings.set_verbose and debug_level "DEBUG" (as
+// litellm_settings.set_verbose) make the log debug-level without a warning;
+// LITELLM_LOG sets it otherwise; debug_level must be DEBUG or INFO.
+func TestLogLevel(t *testing.T) {
+	const models = "model_list:\n  - model_name: a\n    litellm_params: {model: openai/gpt-4o, api_key: k}\n"
+	for _, tc := range []struct {
+		yml, env string
+		want     slog.Level
+	}{
+		{"", "", slog.LevelInfo},
+		{"router_settings:\n  set_verbose: true\n", "", slog.LevelDebug},
+		{"router_settings:\n  debug_level: DEBUG\n", "ERROR", slog.LevelDebug},
+		{"router_settings:\n  debug_level: INFO\n", "", slog.LevelInfo},
+		{"litellm_settings:\n  set_verbose: true\n", "", slog.LevelDebug},
+		{"", "ERROR", slog.LevelError},
+		{"", "warning", slog.LevelWarn},
+		{"", "DEBUG", slog.LevelDebug},
+	} {
+		cfg := mustParse(t, models+tc.yml, env("LITELLM_LOG", tc.env))
+		if cfg.LogLevel != tc.want {
+			t.Errorf("%q LITELLM_LOG=%q: %v, want %v", tc.yml, tc.env, cfg.LogLevel, tc.want)
+		}
+		if len(cfg.Warnings) != 0 {
+			t.Errorf("%q: warnings %v", tc.yml, cfg.Warnings)
+		}
+	}
+	if le := parseErr(t, models+"router_settings:\n  debug_level: TRACE\n", nil); !hasDiag(le.Diagnostics, `router_settings.debug_level: must be "DEBUG" or "INFO"`) {
+		t.Errorf("a bad debug_level: %v", le.Diagnostics)
 	}
 }

@@ -476,8 +476,8 @@ var keyTable = []KeyDoc{
 	sup(SectionRouter, "model_group_retry_policy", "{group: {<Class>Retries: n}}: the group's retry_policy, replacing router retry_policy for that model group (keyed by the group's name, not an alias)"),
 	sup(SectionRouter, "provider_budget_config", "{provider: {budget_limit: USD, time_period: \"1d\"}}: as a deployment's max_budget, for the spend of all of the provider's deployments"),
 	sup(SectionRouter, "retry_after", "seconds: the least wait before a retry on the same deployment (LiteLLM's backoff floor; a provider's Retry-After within 60 s wins, 8 s cap)"),
-	notYet(SectionRouter, "debug_level", ""),
-	notYet(SectionRouter, "set_verbose", "deprecated in LiteLLM; use litellm_settings.set_verbose"),
+	sup(SectionRouter, "debug_level", "\"DEBUG\": debug-level logs (\"INFO\", the default: info); LITELLM_LOG (DEBUG, INFO, WARNING, ERROR) sets the level too"),
+	sup(SectionRouter, "set_verbose", "debug-level logs (deprecated in LiteLLM, as litellm_settings.set_verbose)"),
 	notYet(SectionRouter, "alerting_config", ""),
 	notYet(SectionRouter, "router_general_settings", ""),
 }

@@ -85,6 +85,8 @@ type routerPart struct {
 	groupRetryPolicy   map[string]map[string]int
 	retryAfter         *time.Duration
 	providerBudgets    map[string]Budget
+	verbose            *bool
+	debugLevel         *string
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -166,6 +168,18 @@ func (p *parser) routerKey(rp *routerPart, e entry, path string) bool {
 	case "enable_pre_call_checks", "enable_pre_call_check":
 		if b, ok := p.bool(v, key); ok {
 			rp.preCallChecks = &b
+		}
+	case "set_verbose":
+		if b, ok := p.bool(v, key); ok {
+			rp.verbose = &b
+		}
+	case "debug_level":
+		if s, ok := p.str(v, key); ok {
+			if s != "DEBUG" && s != "INFO" {
+				p.errAt(v, key, "must be \"DEBUG\" or \"INFO\", got %q", s)
+			} else {
+				rp.debugLevel = &s
+			}
 		}
 	case "redis_host":
 		if s, ok := p.str(v, key); ok {
@@ -774,6 +788,7 @@ func (p *parser) routerSettings(cfg *Config, n *yaml.Node, top map[string]entry)
 	}
 	r.MaxFallbacks = first(DefaultMaxFallbacks, fromRouter.maxFallbacks)
 	r.EnablePreCallChecks = first(false, fromRouter.preCallChecks)
+	r.Debug = first(false, fromRouter.verbose) || first("INFO", fromRouter.debugLevel) == "DEBUG"
 	r.DefaultMaxParallelRequests = first(0, fromRouter.defaultMaxParallel)
 	if r.DefaultMaxParallelRequests == 0 && cfg.General.MaxParallelRequests > 0 {
 		// general_settings.max_parallel_requests is the same per-deployment

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -51,6 +52,11 @@ func (d Diagnostic) String() string {
 // the litellm_settings that feed the router, then LiteLLM's defaults).
 type Config struct {
 	File string
+	// LogLevel is the gateway's log level: debug with litellm_settings or
+	// router_settings set_verbose, router_settings.debug_level "DEBUG" or
+	// LITELLM_LOG=DEBUG; error with LITELLM_LOG=ERROR (or CRITICAL);
+	// warn with LITELLM_LOG=WARNING; else info.
+	LogLevel slog.Level
 	// Includes are the files the config's include merged in, in order.
 	Includes []string
 	Models   []Deployment // model_list, in file order, only those served in this environment
@@ -212,24 +218,27 @@ type Alias struct {
 
 // RouterSettings are the effective router values.
 type RouterSettings struct {
-	RoutingStrategy            string         // default "simple-shuffle"
-	RoutingStrategyArgs        map[string]any // e.g. lowest_latency_buffer, ttl
-	NumRetries                 int            // default 2 (see LITELLM_SEMANTICS)
-	NumRetriesSet              bool           // true when written in the config
-	Timeout                    time.Duration  // default 600s; litellm_settings.request_timeout feeds it
-	StreamTimeout              time.Duration  // default: Timeout
-	AllowedFails               int            // default 3
-	CooldownTime               time.Duration  // default 5s
-	DisableCooldowns           bool
-	RetryPolicy                map[string]int // e.g. "RateLimitErrorRetries": 3
-	AllowedFailsPolicy         map[string]int // e.g. "BadRequestErrorAllowedFails": 1000
-	Fallbacks                  []Fallback
-	ContextWindowFallbacks     []Fallback
-	ContentPolicyFallbacks     []Fallback
-	DefaultFallbacks           []string
-	MaxFallbacks               int // default 5
-	ModelGroupAlias            map[string]Alias
-	EnablePreCallChecks        bool
+	RoutingStrategy        string         // default "simple-shuffle"
+	RoutingStrategyArgs    map[string]any // e.g. lowest_latency_buffer, ttl
+	NumRetries             int            // default 2 (see LITELLM_SEMANTICS)
+	NumRetriesSet          bool           // true when written in the config
+	Timeout                time.Duration  // default 600s; litellm_settings.request_timeout feeds it
+	StreamTimeout          time.Duration  // default: Timeout
+	AllowedFails           int            // default 3
+	CooldownTime           time.Duration  // default 5s
+	DisableCooldowns       bool
+	RetryPolicy            map[string]int // e.g. "RateLimitErrorRetries": 3
+	AllowedFailsPolicy     map[string]int // e.g. "BadRequestErrorAllowedFails": 1000
+	Fallbacks              []Fallback
+	ContextWindowFallbacks []Fallback
+	ContentPolicyFallbacks []Fallback
+	DefaultFallbacks       []string
+	MaxFallbacks           int // default 5
+	ModelGroupAlias        map[string]Alias
+	EnablePreCallChecks    bool
+	// Debug is router_settings.set_verbose or debug_level "DEBUG": the
+	// router's debug logs (Config.LogLevel).
+	Debug                      bool
 	DefaultMaxParallelRequests int
 	EnableTagFiltering         bool
 	// TagFilteringMatchAny is tag_filtering_match_any (default true): a

@@ -211,14 +211,13 @@ func runCmd(args []string) error {
 			*metricsAddr = net.JoinHostPort(*host, p)
 		}
 	}
-	// litellm_settings.json_logs and set_verbose shape the log from the start;
-	// a config error is reported by gateway.Run below.
+	// litellm_settings.json_logs and the log level (config.Config.LogLevel)
+	// shape the log from the start; a config error is reported by
+	// gateway.Run below.
 	opts := &slog.HandlerOptions{}
 	if cfg, err := loadConfig(path); err == nil {
 		*jsonLogs = *jsonLogs || cfg.LiteLLM.JSONLogs
-		if cfg.LiteLLM.SetVerbose {
-			opts.Level = slog.LevelDebug
-		}
+		opts.Level = cfg.LogLevel
 	}
 	var log *slog.Logger
 	*jsonLogs = *jsonLogs || os.Getenv("JSON_LOGS") == "true"
