@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -14,9 +15,9 @@ import (
 // TestMasterKeyCustomerSpend (D96): a master-key request whose body names a
 // customer (`user`) that no /customer/new created is costed as LiteLLM
 // costs it: the customer's row appears with the answer's spend
-// (/customer/info), on both request filters and both key stores. Before,
-// the spend batch wrote the row but /customer/info read only the key
-// cache, which learns store rows at its next refresh: 404 (D91's note).
+// (/customer/info, /customer/list), on both request filters and both key
+// stores. Before, the spend batch wrote the row but both routes read only
+// the key cache, which learns store rows at its next refresh (D91's note).
 func TestMasterKeyCustomerSpend(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	pg := pgtest.Start(t)
@@ -30,21 +31,27 @@ func TestMasterKeyCustomerSpend(t *testing.T) {
 				g := startGatewayArgs(t, keysConfig(fake.URL(), db), mode.args, "LLMGATE_DATA_DIR="+t.TempDir())
 				k := keyAPI{t, g}
 				client := newClient(g, master)
-				resp, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
-					Model:    "gpt-x",
-					Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("bill me")},
-					User:     openai.String("mk-cust"),
-				})
-				if err != nil {
-					t.Fatalf("the master key's request with a customer: %v", err)
+				cost := map[string]float64{}
+				for _, cust := range []string{"mk-cust", "mk-listed"} {
+					resp, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+						Model:    "gpt-x",
+						Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("bill me")},
+						User:     openai.String(cust),
+					})
+					if err != nil {
+						t.Fatalf("the master key's request for %s: %v", cust, err)
+					}
+					cost[cust] = float64(resp.Usage.PromptTokens)*0.001 + float64(resp.Usage.CompletionTokens)*0.002
 				}
-				want := float64(resp.Usage.PromptTokens)*0.001 + float64(resp.Usage.CompletionTokens)*0.002
+				near := func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+				// /customer/info for one, /customer/list for the other (each
+				// first asked before the cache's refresh).
 				deadline := time.Now().Add(10 * time.Second)
 				for {
 					st, m := k.call("GET", "/customer/info?end_user_id=mk-cust", master, "")
 					if sp, _ := m["spend"].(float64); st == 200 && sp > 0 {
-						if d := sp - want; d > 1e-9 || d < -1e-9 {
-							t.Fatalf("the customer's spend %v, want the answer's cost %v", sp, want)
+						if !near(sp, cost["mk-cust"]) {
+							t.Fatalf("the customer's spend %v, want the answer's cost %v", sp, cost["mk-cust"])
 						}
 						break
 					}
@@ -53,7 +60,35 @@ func TestMasterKeyCustomerSpend(t *testing.T) {
 					}
 					time.Sleep(100 * time.Millisecond)
 				}
+				for {
+					st, b := getList(t, g, "/customer/list")
+					var found map[string]any
+					for _, c := range b {
+						if c["user_id"] == "mk-listed" {
+							found = c
+						}
+					}
+					if sp, _ := found["spend"].(float64); st == 200 && sp > 0 {
+						if !near(sp, cost["mk-listed"]) {
+							t.Fatalf("the listed customer's spend %v, want the answer's cost %v", sp, cost["mk-listed"])
+						}
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("/customer/list after 10 s: %d %v", st, b)
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
 			})
 		}
 	}
+}
+
+// getList is a GET of a route answering a JSON list.
+func getList(t *testing.T, g *Gateway, path string) (int, []map[string]any) {
+	t.Helper()
+	st, _, b := do(t, "GET", g.URL+path, master, "")
+	var l []map[string]any
+	_ = json.Unmarshal(b, &l)
+	return st, l
 }

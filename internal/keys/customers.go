@@ -344,6 +344,15 @@ func (s *Service) handleCustomer(ctx context.Context, name string, req map[strin
 		}
 		return s.endUserView(eu), nil
 	case "list":
+		// The store's rows: customers a spend batch created (a request's
+		// `user`) are not in the cache before its next refresh (D96).
+		stored, err := s.o.Store.ListEndUsers(ctx)
+		if err != nil {
+			return nil, storeError(err)
+		}
+		for _, eu := range stored {
+			s.learnEndUser(eu.UserID, eu)
+		}
 		s.mu.RLock()
 		all := make([]*keystore.EndUser, 0, len(s.endUsrs))
 		for _, eu := range s.endUsrs {
