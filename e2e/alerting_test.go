@@ -35,19 +35,7 @@ func TestSlackAlerting(t *testing.T) {
 	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/slow/"}, Fault: fakeprovider.Fault{Delay: 600 * time.Millisecond}}); err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	got := map[string][]string{}
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		var m map[string]string
-		if err := json.Unmarshal(b, &m); err != nil || m["text"] == "" {
-			t.Errorf("webhook got %s, want a Slack message", b)
-		}
-		mu.Lock()
-		got[r.URL.Path] = append(got[r.URL.Path], m["text"])
-		mu.Unlock()
-	}))
-	defer hook.Close()
+	hook := newSlackReceiver(t)
 	cfg := fmt.Sprintf(`
 model_list:
   - model_name: bad
@@ -88,9 +76,7 @@ general_settings:
 
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		mu.Lock()
-		slack, outage := append([]string(nil), got["/slack"]...), append([]string(nil), got["/outage"]...)
-		mu.Unlock()
+		slack, outage := hook.texts("/slack"), hook.texts("/outage")
 		var problems []string
 		for _, id := range callIDs {
 			n := 0
@@ -148,9 +134,7 @@ general_settings:
 		t.Errorf("/health/services?service=datadog: %d %s, want 422 OpenAI error JSON", code, b)
 	}
 	for end := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		mu.Lock()
-		slack, outage := strings.Join(got["/slack"], "\n"), strings.Join(got["/outage"], "\n")
-		mu.Unlock()
+		slack, outage := strings.Join(hook.texts("/slack"), "\n"), strings.Join(hook.texts("/outage"), "\n")
 		if strings.Contains(slack, "Message: LLM Exception test alert") && strings.Contains(outage, "Message: Outage Alert Exception test alert") &&
 			!strings.Contains(slack, "Outage Alert Exception test alert") {
 			break
@@ -159,4 +143,35 @@ general_settings:
 			t.Fatalf("test alerts not delivered as routed:\nslack: %s\noutage: %s", slack, outage)
 		}
 	}
+}
+
+// slackReceiver is a Slack incoming-webhook receiver on 127.0.0.1 that
+// keeps each message's text by path (a message without text fails the test).
+type slackReceiver struct {
+	*httptest.Server
+	mu  sync.Mutex
+	got map[string][]string
+}
+
+func newSlackReceiver(t *testing.T) *slackReceiver {
+	s := &slackReceiver{got: map[string][]string{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var m map[string]string
+		if err := json.Unmarshal(b, &m); err != nil || m["text"] == "" {
+			t.Errorf("webhook got %s, want a Slack message", b)
+		}
+		s.mu.Lock()
+		s.got[r.URL.Path] = append(s.got[r.URL.Path], m["text"])
+		s.mu.Unlock()
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// texts are the messages posted to path so far.
+func (s *slackReceiver) texts(path string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.got[path]...)
 }

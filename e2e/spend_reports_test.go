@@ -3,14 +3,10 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"math"
-	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -44,24 +40,8 @@ func TestSpendReportAlerts(t *testing.T) {
 
 func runSpendReports(t *testing.T, db string) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	var mu sync.Mutex
-	var got []string
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		var m map[string]string
-		if err := json.Unmarshal(b, &m); err != nil || m["text"] == "" {
-			t.Errorf("webhook got %s, want a Slack message", b)
-		}
-		mu.Lock()
-		got = append(got, m["text"])
-		mu.Unlock()
-	}))
-	defer hook.Close()
-	messages := func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), got...)
-	}
+	hook := newSlackReceiver(t)
+	messages := func() []string { return hook.texts("/slack") }
 	cfg := keysConfig(fake.URL(), db) + `  alerting: ["slack"]
   alert_types: ["spend_reports"]
   spend_report_frequency: 2d
