@@ -317,7 +317,7 @@ var keyTable = []KeyDoc{
 	part(SectionLiteLLM, "langfuse_default_tags", "each Langfuse trace's tags are the request's tags then \"name:value\" for the listed request fields LiteLLM puts in its metadata (user_api_key_hash, _alias, _team_id, _user_id, _team_alias, _end_user_id, _user_email, _request_route, user_api_key, model_group; \"None\" when unset), cache_hit, cache_key, proxy_base_url (PROXY_BASE_URL); fields of the request body's own metadata are not tagged", true),
 	notYet(SectionLiteLLM, "modify_params", ""),
 	notYet(SectionLiteLLM, "enable_preview_features", ""),
-	notYet(SectionLiteLLM, "force_ipv4", ""),
+	sup(SectionLiteLLM, "force_ipv4", "the deployments' host names resolve to IPv4 addresses only (Envoy's V4_ONLY; else IPv4 preferred)"),
 	sup(SectionLiteLLM, "forward_traceparent_to_llm_provider", "the client's traceparent header reaches the provider"),
 	part(SectionLiteLLM, "model_group_settings", "forward_client_headers_to_llm_api (groups, or patterns ending in *, whose requests forward client headers as general_settings.forward_client_headers_to_llm_api does); other settings not yet", false),
 	part(SectionLiteLLM, "disable_end_user_cost_tracking", "the Prometheus metrics' end_user label is left empty; spend logs, customer spend and logging payloads still carry the end user (not yet)", true),

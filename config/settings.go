@@ -422,6 +422,8 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			ls.AdditionalDropParams, _ = p.strList(v, key)
 		case "json_logs":
 			ls.JSONLogs, _ = p.bool(v, key)
+		case "force_ipv4":
+			ls.ForceIPv4, _ = p.bool(v, key)
 		case "disable_add_user_agent_to_request_tags":
 			ls.DisableUserAgentTags, _ = p.bool(v, key)
 		case "set_verbose":

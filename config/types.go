@@ -268,6 +268,9 @@ type LiteLLMSettings struct {
 	RequestTimeout       time.Duration // 0: unset
 	NumRetries           *int
 	JSONLogs             bool
+	// ForceIPv4 is force_ipv4: upstream host names resolve to IPv4
+	// addresses only.
+	ForceIPv4 bool
 	// DisableUserAgentTags is disable_add_user_agent_to_request_tags: no
 	// "User-Agent: …" tags in the spend logs' request_tags (D84).
 	DisableUserAgentTags bool

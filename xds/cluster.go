@@ -71,6 +71,9 @@ func DeploymentCluster(md *model.Deployment, provider string, r model.Routing, o
 	} else {
 		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_LOGICAL_DNS}
 		c.DnsLookupFamily = clusterv3.Cluster_V4_PREFERRED
+		if o.ForceIPv4 {
+			c.DnsLookupFamily = clusterv3.Cluster_V4_ONLY
+		}
 	}
 	if !r.DisableCooldowns && !md.Wildcard {
 		c.OutlierDetection = outlierDetection(md, r)

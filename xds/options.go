@@ -26,6 +26,9 @@ type Options struct {
 	// MaxRequestBytes bounds request bodies: Envoy buffers, the gRPC message size
 	// and the retry buffer are all raised to it together.
 	MaxRequestBytes uint32
+	// ForceIPv4 is litellm_settings.force_ipv4: the deployments' clusters
+	// resolve host names to IPv4 addresses only (Build sets it).
+	ForceIPv4 bool
 	// AccessLog writes Envoy's access log to stdout.
 	AccessLog bool
 	// JSONAccessLog writes it as one JSON object per request (json_logs).

@@ -45,6 +45,7 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 	if n := cfg.General.GlobalMaxParallelRequests; n > 0 {
 		o.MaxInFlight = uint32(min(n, 1<<30))
 	}
+	o.ForceIPv4 = cfg.LiteLLM.ForceIPv4
 	m := model.Compile(cfg)
 	if ModuleUpstream(o) {
 		HostClusters(m) // one cluster per upstream host (D62)
