@@ -61,6 +61,7 @@ func TestPlanCountsTokensOnDemand(t *testing.T) {
 	}
 }
 
+// sortedIDs are the deployments a, b, c that p tries, in that order.
 func sortedIDs(p *Plan) []string {
 	seen := map[string]bool{}
 	for _, id := range attemptIDs(p) {
