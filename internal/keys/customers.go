@@ -72,6 +72,32 @@ func (s *Service) learnEndUser(id string, e *keystore.EndUser) {
 	defer s.pmu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.learnLocked(id, e)
+}
+
+// learnEndUsers is learnEndUser for the rows the cache lacks, under one lock.
+func (s *Service) learnEndUsers(rows []*keystore.EndUser) {
+	s.mu.RLock()
+	missing := 0
+	for _, e := range rows {
+		if s.endUsrs[e.UserID] == nil {
+			missing++
+		}
+	}
+	s.mu.RUnlock()
+	if missing == 0 {
+		return
+	}
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range rows {
+		s.learnLocked(e.UserID, e)
+	}
+}
+
+func (s *Service) learnLocked(id string, e *keystore.EndUser) {
 	if s.endUsrs[id] != nil {
 		return
 	}
@@ -350,9 +376,7 @@ func (s *Service) handleCustomer(ctx context.Context, name string, req map[strin
 		if err != nil {
 			return nil, storeError(err)
 		}
-		for _, eu := range stored {
-			s.learnEndUser(eu.UserID, eu)
-		}
+		s.learnEndUsers(stored)
 		s.mu.RLock()
 		all := make([]*keystore.EndUser, 0, len(s.endUsrs))
 		for _, eu := range s.endUsrs {
