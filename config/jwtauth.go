@@ -176,3 +176,64 @@ func (p *parser) jwtEnv(gs *GeneralSettings, n *yaml.Node) {
 		p.errAt(n, "general_settings.enable_jwt_auth", "needs JWT_PUBLIC_KEY_URL (the identity provider's JWKS URL) in the environment")
 	}
 }
+
+// OAuth2ProxyAuth is enable_oauth2_proxy_auth's oauth2_config_mappings: the
+// request header each caller field is read from (lower-case; "": not
+// mapped), as LiteLLM's handle_oauth2_proxy_request builds its
+// UserAPIKeyAuth from them.
+type OAuth2ProxyAuth struct {
+	UserIDHeader, TeamIDHeader, UserRoleHeader, EndUserIDHeader string
+	mapped                                                      bool
+}
+
+func (p *parser) oauth2Mappings(gs *GeneralSettings, n *yaml.Node, path string) {
+	es, ok := p.mapping(n, path)
+	if !ok {
+		return
+	}
+	m := gs.oauth2Pending
+	if m == nil {
+		m = &OAuth2ProxyAuth{}
+		gs.oauth2Pending = m
+	}
+	m.mapped = true
+	for _, e := range es {
+		kp := joinKey(path, e.Key)
+		h, ok := p.str(e.Value, kp)
+		if !ok {
+			continue
+		}
+		h = strings.ToLower(strings.TrimSpace(h))
+		switch e.Key {
+		case "user_id":
+			m.UserIDHeader = h
+		case "team_id":
+			m.TeamIDHeader = h
+		case "user_role":
+			m.UserRoleHeader = h
+		case "end_user_id":
+			m.EndUserIDHeader = h
+		default:
+			p.warnAt(e.Value, kp, "oauth2_config_mappings.%s: accepted, not used (implemented: user_id, team_id, user_role, end_user_id)", e.Key)
+		}
+	}
+}
+
+// oauth2Env joins enable_oauth2_proxy_auth with its mappings.
+func (p *parser) oauth2Env(gs *GeneralSettings, n *yaml.Node) {
+	pending := gs.oauth2Pending
+	gs.oauth2Pending = nil
+	if gs.OAuth2ProxyAuth == nil {
+		if pending != nil {
+			p.warnAt(n, "general_settings.oauth2_config_mappings", "has no effect unless general_settings.enable_oauth2_proxy_auth is true")
+		}
+		return
+	}
+	if pending == nil || !pending.mapped {
+		// LiteLLM refuses every request then ("Oauth2 config mappings not
+		// found in general_settings"): refused at load instead.
+		p.errAt(n, "general_settings.enable_oauth2_proxy_auth", "needs general_settings.oauth2_config_mappings (the headers the OAuth2 proxy sets)")
+		return
+	}
+	*gs.OAuth2ProxyAuth = *pending
+}

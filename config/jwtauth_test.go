@@ -71,3 +71,26 @@ general_settings:
 		t.Errorf("without JWT_PUBLIC_KEY_URL: %v", e)
 	}
 }
+
+// enable_oauth2_proxy_auth with oauth2_config_mappings (D97).
+func TestOAuth2ProxySettings(t *testing.T) {
+	cfg := mustParse(t, `model_list: []
+general_settings:
+  enable_oauth2_proxy_auth: true
+  oauth2_config_mappings: {user_id: X-Auth-Request-User, team_id: X-Auth-Request-Team, user_role: X-Role, max_budget: X-Budget}
+`, nil)
+	o := cfg.General.OAuth2ProxyAuth
+	if o == nil || o.UserIDHeader != "x-auth-request-user" || o.TeamIDHeader != "x-auth-request-team" || o.UserRoleHeader != "x-role" || o.EndUserIDHeader != "" {
+		t.Fatalf("OAuth2ProxyAuth = %+v", o)
+	}
+	if w := fmt.Sprint(cfg.Warnings); !strings.Contains(w, "oauth2_config_mappings.max_budget: accepted, not used") {
+		t.Errorf("warnings %v", cfg.Warnings)
+	}
+	if e := parseErr(t, "model_list: []\ngeneral_settings:\n  enable_oauth2_proxy_auth: true\n", nil); !strings.Contains(e.Error(), "needs general_settings.oauth2_config_mappings") {
+		t.Errorf("without mappings: %v", e)
+	}
+	cfg = mustParse(t, "model_list: []\ngeneral_settings:\n  oauth2_config_mappings: {user_id: X-U}\n", nil)
+	if cfg.General.OAuth2ProxyAuth != nil || !strings.Contains(fmt.Sprint(cfg.Warnings), "no effect unless general_settings.enable_oauth2_proxy_auth") {
+		t.Errorf("mappings without the flag: %+v %v", cfg.General.OAuth2ProxyAuth, cfg.Warnings)
+	}
+}

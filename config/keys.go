@@ -392,7 +392,7 @@ var keyTable = []KeyDoc{
 	sup(SectionGeneral, "allowed_ips", "only these client addresses (exact strings, as LiteLLM compares them) reach any authenticated route; others get LiteLLM's 403 \"Access forbidden: IP address … not allowed.\"; the address is the peer's (Envoy's, never a client's X-Forwarded-For) unless use_x_forwarded_for; an empty list allows no one; checked in the module and in ext_proc"),
 	sup(SectionGeneral, "enforce_user_param", "a virtual key's LLM request without `user` gets LiteLLM's 401 \"Authentication Error, 'user' param not passed in. 'enforce_user_param'=True\" (after the key's own checks, before its limits count the request; the master key is spared, as LiteLLM's); checked in the module and in ext_proc"),
 	notYet(SectionGeneral, "enable_oauth2_auth", ""),
-	notYet(SectionGeneral, "enable_oauth2_proxy_auth", ""),
+	sup(SectionGeneral, "enable_oauth2_proxy_auth", "as LiteLLM's handle_oauth2_proxy_request: every request's caller is read from the headers an OAuth2 proxy in front sets (oauth2_config_mappings, required), before any key and with no check of its own — only safe when nothing but that proxy reaches the gateway; user_role proxy_admin is an admin (management routes), another caller's team_id and user_id get its spend; admin_only_routes still refuse a non-admin; in module mode a non-admin request takes the ext_proc path"),
 	sup(SectionGeneral, "use_x_forwarded_for", "allowed_ips compares the X-Forwarded-For header as the client sent it (whole, as LiteLLM), else the peer's address"),
 	notYet(SectionGeneral, "custom_auth", ""),
 	notYet(SectionGeneral, "allow_user_auth", ""),
@@ -436,7 +436,7 @@ var keyTable = []KeyDoc{
 	sup(SectionGeneral, "user_api_key_cache_ttl", "seconds, default 60: how often the in-memory key cache reloads from the store (with Redis, changes reach other instances at once over pub/sub)"),
 	notYet(SectionGeneral, "ui_access_mode", ""),
 	notYet(SectionGeneral, "litellm_license", ""),
-	notYet(SectionGeneral, "oauth2_config_mappings", ""),
+	part(SectionGeneral, "oauth2_config_mappings", "field → header for enable_oauth2_proxy_auth: user_id, team_id, user_role, end_user_id are read; LiteLLM's other UserAPIKeyAuth fields (models, max_budget, user_email, …) warn \"not used\" — LiteLLM puts them on the caller without enforcing them", false),
 	notYet(SectionGeneral, "pass_through_endpoints", ""),
 
 	// router_settings.

@@ -169,6 +169,7 @@ func ParseWithOptions(data []byte, filename string, getenv func(string) (string,
 	if e, ok := byKey["general_settings"]; ok {
 		p.generalSettings(cfg, e.Value)
 		p.jwtEnv(&cfg.General, e.Value)
+		p.oauth2Env(&cfg.General, e.Value)
 	}
 	routerNode := (*yaml.Node)(nil)
 	if e, ok := byKey["router_settings"]; ok {

@@ -681,6 +681,14 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			gs.EnableJWTAuth, _ = p.bool(v, key)
 		case "litellm_jwtauth":
 			gs.JWTAuth = p.litellmJWTAuth(v, key)
+		case "enable_oauth2_proxy_auth":
+			if on, ok := p.bool(v, key); ok && on && gs.OAuth2ProxyAuth == nil {
+				gs.OAuth2ProxyAuth = &OAuth2ProxyAuth{}
+			} else if ok && !on {
+				gs.OAuth2ProxyAuth = nil
+			}
+		case "oauth2_config_mappings":
+			p.oauth2Mappings(gs, v, key)
 		case "allowed_routes":
 			if l, ok := p.strList(v, key); ok {
 				gs.AllowedRoutes = append([]string{}, l...)

@@ -409,6 +409,11 @@ type GeneralSettings struct {
 	// an admin may call.
 	AllowedRoutes   []string
 	AdminOnlyRoutes []string
+	// OAuth2ProxyAuth is enable_oauth2_proxy_auth with oauth2_config_mappings
+	// (D97; nil unless enabled): a request's caller is read from the headers
+	// an OAuth2 proxy in front of the gateway sets.
+	OAuth2ProxyAuth *OAuth2ProxyAuth
+	oauth2Pending   *OAuth2ProxyAuth // oauth2_config_mappings as read, until oauth2Env
 	// DisableResetBudget is disable_reset_budget: budget periods never
 	// restart.
 	DisableResetBudget bool

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -235,6 +236,79 @@ general_settings:
 			}
 			if s := k.spend(key); s <= 0 {
 				t.Errorf("the key's spend after a fallback's replay is %v, want > 0", s)
+			}
+		})
+	}
+}
+
+// postHeaders posts body to url with headers and no key.
+func postHeaders(t *testing.T, url, body string, headers map[string]string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest("POST", url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("content-type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	if _, err := io.Copy(&b, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, []byte(b.String())
+}
+
+// enable_oauth2_proxy_auth with oauth2_config_mappings (D97), through Envoy
+// on both request filters: the caller is whoever the OAuth2 proxy's headers
+// say, with no key (as LiteLLM's handle_oauth2_proxy_request): a
+// proxy_admin role reaches the management routes, another caller does not,
+// and its requests' spend counts to the team its header names.
+func TestOAuth2ProxyAuth(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	for _, mode := range requestFilterModes {
+		t.Run(mode.name, func(t *testing.T) {
+			g := startGatewayArgs(t, keysConfig(fake.URL(), "")+`  enable_oauth2_proxy_auth: true
+  oauth2_config_mappings:
+    user_id: X-Auth-Request-User
+    team_id: X-Auth-Request-Team
+    user_role: X-Auth-Request-Role
+`, mode.args, "LLMGATE_DATA_DIR="+t.TempDir())
+			admin := map[string]string{"X-Auth-Request-User": "boss", "X-Auth-Request-Role": "proxy_admin"}
+			user := map[string]string{"X-Auth-Request-User": "dev", "X-Auth-Request-Team": "proxy-team"}
+			if st, b := postHeaders(t, g.URL+"/team/new", `{"team_id":"proxy-team"}`, admin); st != 200 {
+				t.Fatalf("/team/new as proxy_admin: %d %s", st, b)
+			}
+			st, b := postHeaders(t, g.URL+"/team/new", `{"team_id":"other"}`, user)
+			wantErrorPrefix(t, "/team/new as a user", st, b, 401, "auth_error", "Authentication Error, Only proxy admin can be used")
+			if st, b := postHeaders(t, g.URL+"/v1/chat/completions", chatBody("gpt-x", "via the proxy"), user); st != 200 {
+				t.Fatalf("a chat request with the proxy's headers: %d %s", st, b)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			var spend float64
+			for time.Now().Before(deadline) && spend <= 0 {
+				time.Sleep(100 * time.Millisecond)
+				req, _ := http.NewRequest("GET", g.URL+"/team/info?team_id=proxy-team", nil)
+				for k, v := range admin {
+					req.Header.Set(k, v)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var m map[string]any
+				_ = json.NewDecoder(resp.Body).Decode(&m)
+				resp.Body.Close()
+				ti, _ := m["team_info"].(map[string]any)
+				spend, _ = ti["spend"].(float64)
+			}
+			if spend <= 0 {
+				t.Errorf("the team named by the proxy's header: spend %v, want > 0", spend)
 			}
 		})
 	}

@@ -51,10 +51,36 @@ type identity struct {
 	master    bool   // the master key, or no master_key set (everything open)
 	token     string // a virtual key's sha256 (hex), as LiteLLM stores it
 	presented string // the virtual key as sent (for LiteLLM's abbreviated param)
-	// viaJWT: the caller is a JWT's (D97); principal is a non-admin JWT
-	// caller's team, user and end user (nil for an admin token).
+	// viaJWT: the caller is a JWT's or the OAuth2 proxy's (D97); principal
+	// is a non-admin one's team, user and end user (nil for an admin).
+	// trusted: the OAuth2 proxy's, whose caller LiteLLM does not check.
 	viaJWT    bool
 	principal *jwtauth.Principal
+	trusted   bool
+}
+
+// maxProxyID bounds a team, user or end-user id read from an OAuth2 proxy
+// header.
+const maxProxyID = 256
+
+// oauth2ProxyCaller is LiteLLM's handle_oauth2_proxy_request: the caller is
+// whoever the OAuth2 proxy's headers (oauth2_config_mappings) say, with no
+// key and no further check; user_role proxy_admin is an admin.
+func (st *State) oauth2ProxyCaller(h map[string]string, o *config.OAuth2ProxyAuth) (identity, *translator.Error) {
+	get := func(name string) string {
+		if name == "" || len(h[name]) > maxProxyID {
+			return ""
+		}
+		return strings.TrimSpace(h[name])
+	}
+	if get(o.UserRoleHeader) == "proxy_admin" {
+		return identity{master: true, viaJWT: true}, nil
+	}
+	if p := clientPath(h[":path"]); st.access.adminOnly != nil && st.access.adminOnly.Has(p) {
+		return identity{}, adminOnlyError(p)
+	}
+	return identity{viaJWT: true, trusted: true, principal: &jwtauth.Principal{TeamID: get(o.TeamIDHeader),
+		UserID: get(o.UserIDHeader), EndUserID: get(o.EndUserIDHeader)}}, nil
 }
 
 // routeAccess is general_settings' JWT auth and route settings (D97).
@@ -140,6 +166,11 @@ func (st *State) authenticate(h map[string]string, public bool) (identity, *tran
 	if public && st.public != nil && st.public.has(h[":path"]) {
 		return identity{master: true}, nil
 	}
+	if o := st.Cfg.General.OAuth2ProxyAuth; o != nil {
+		// enable_oauth2_proxy_auth: LiteLLM trusts the proxy's headers
+		// before it reads any key.
+		return st.oauth2ProxyCaller(h, o)
+	}
 	if st.access.jwtOn {
 		// LiteLLM reads a JWT before the master key (enable_jwt_auth,
 		// is_jwt: three dot-separated parts).
@@ -183,7 +214,18 @@ func redactKey(k string) string {
 // user's, the end user's, the request checks) on the key store's teams and
 // users (keys.AuthorizePrincipal). Without a key store a token naming a
 // team or user is refused: there is nothing to check it against.
-func (st *State) authorizePrincipal(p *jwtauth.Principal, model, group, endUser string, body []byte) (*keys.Grant, *translator.Error) {
+func (st *State) authorizePrincipal(id identity, model, group, endUser string, body []byte) (*keys.Grant, *translator.Error) {
+	p := id.principal
+	if id.trusted {
+		// The OAuth2 proxy's caller: LiteLLM runs no check on it; the
+		// grant puts its team and user on the request for the spend.
+		if st.rules != nil {
+			if e := keys.CheckBody(st.rules, nil, body); e != nil {
+				return nil, keyError(e)
+			}
+		}
+		return &keys.Grant{TeamID: p.TeamID, UserID: p.UserID}, nil
+	}
 	if st.keys == nil {
 		if p.TeamID != "" || p.UserID != "" {
 			return nil, &translator.Error{Status: 401, Type: "auth_error", Code: "401", Param: "None",

@@ -29,7 +29,7 @@ func (st *State) authorizeKey(id identity, ticket *fallbackTicket, model, group,
 		return nil, nil
 	}
 	if id.principal != nil {
-		return st.authorizePrincipal(id.principal, model, group, endUser, body)
+		return st.authorizePrincipal(id, model, group, endUser, body)
 	}
 	if st.keys == nil || id.token == "" && endUser == "" {
 		if st.rules != nil {
