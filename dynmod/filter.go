@@ -1,12 +1,19 @@
 package main
 
 /*
+#cgo noescape llmgate_request_body_views
+#cgo nocallback llmgate_request_body_views
+#cgo noescape llmgate_request_answer
+#cgo nocallback llmgate_request_answer
+
 #include "dm.h"
+#include "hooks.h"
 */
 import "C"
 
 import (
 	"context"
+	"encoding/binary"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -76,6 +83,10 @@ type stream struct {
 // makes a request to that exact path panic inside the headers hook: the
 // e2e test of the recover barrier. Empty in every real build.
 var panicOnPath string
+
+// mdOpsSize is the stack array a served request's metadata Structs usually
+// fit in (a larger answer's grow on the heap).
+const mdOpsSize = 2048
 
 // maxHeaderViews bounds the headers read at once; more hands the request on.
 const maxHeaderViews = 256
@@ -179,7 +190,9 @@ func onRequestBody(s *stream, f C.uintptr_t, eos bool) int {
 	m := s.serving
 	s.serving = nil
 	var views [64]C.dm_buf
-	n, bufferedIsReceived := bodyChunks(f, views[:])
+	var bir C.bool
+	n := int(C.llmgate_request_body_views(f, &views[0], C.size_t(len(views)), &bir)) // (one cgo call, D93)
+	bufferedIsReceived := bool(bir)
 	if n > len(views) {
 		return reqBodyContinue // hand on
 	}
@@ -210,15 +223,28 @@ func onRequestBody(s *stream, f C.uintptr_t, eos bool) int {
 		ops = setOp(ops, kv[0], kv[1])
 	}
 	ops = setOp(ops, contract.ModuleHeader, s.cfg.cfg.Marker)
-	applyOps(f, hdrRequest, ops)
-	if a.Body != nil {
-		replaceBody(f, bufferedIsReceived, a.Body)
-	}
-	for _, md := range a.Metadata {
-		setMetadataStruct(f, string(md[0]), md[1])
-	}
 	s.resp.plan = a.Resp
-	clearRouteCache(f)
+	// The headers, the metadata, the body and the route cache in one cgo
+	// call (D93); the Structs copied next to the header operations (no Go
+	// pointer in what C is handed but the body's own bytes).
+	var mdBuf [mdOpsSize]byte
+	mds := mdBuf[:0]
+	for _, md := range a.Metadata {
+		mds = binary.LittleEndian.AppendUint32(mds, uint32(len(md[0])))
+		mds = binary.LittleEndian.AppendUint32(mds, uint32(len(md[1])))
+		mds = append(append(mds, md[0]...), md[1]...)
+	}
+	var op, mp, bp *C.char
+	if len(ops) > 0 {
+		op = (*C.char)(unsafe.Pointer(&ops[0]))
+	}
+	if len(mds) > 0 {
+		mp = (*C.char)(unsafe.Pointer(&mds[0]))
+	}
+	if len(a.Body) > 0 {
+		bp = (*C.char)(unsafe.Pointer(&a.Body[0]))
+	}
+	C.llmgate_request_answer(f, op, C.size_t(len(ops)), mp, C.size_t(len(mds)), C.bool(a.Body != nil), C.bool(bufferedIsReceived), bp, C.size_t(len(a.Body)))
 	return reqBodyContinue
 }
 

@@ -174,3 +174,59 @@ void llmgate_header_ops(uintptr_t f, int header_type, const char* ops, size_t n)
     envoy_dynamic_module_callback_http_set_header(f, header_type, key, value);
   }
 }
+
+size_t envoy_dynamic_module_callback_http_get_body_chunks_size(uintptr_t f, int body_type);
+bool envoy_dynamic_module_callback_http_get_body_chunks(uintptr_t f, int body_type, dm_buf* result_vector);
+bool envoy_dynamic_module_callback_http_received_buffered_request_body(uintptr_t f);
+bool envoy_dynamic_module_callback_http_append_body(uintptr_t f, int body_type, dm_buf data);
+bool envoy_dynamic_module_callback_http_drain_body(uintptr_t f, int body_type, size_t number_of_bytes);
+void envoy_dynamic_module_callback_http_clear_route_cache(uintptr_t f);
+void envoy_dynamic_module_callback_http_set_dynamic_metadata_struct(uintptr_t f, dm_buf ns, dm_buf serialized_struct);
+
+// The ABI's body types: the body received in this call, and the buffered one.
+#define BODY_RECEIVED 0
+#define BODY_BUFFERED 1
+
+size_t llmgate_request_body_views(uintptr_t f, dm_buf* out, size_t cap, bool* buffered_is_received) {
+  bool bir = envoy_dynamic_module_callback_http_received_buffered_request_body(f);
+  *buffered_is_received = bir;
+  size_t nb = bir ? 0 : envoy_dynamic_module_callback_http_get_body_chunks_size(f, BODY_BUFFERED);
+  size_t nr = envoy_dynamic_module_callback_http_get_body_chunks_size(f, BODY_RECEIVED);
+  size_t n = nb + nr;
+  if (n == 0 || n > cap) {
+    return n;
+  }
+  if (nb > 0) {
+    envoy_dynamic_module_callback_http_get_body_chunks(f, BODY_BUFFERED, out);
+  }
+  if (nr > 0) {
+    envoy_dynamic_module_callback_http_get_body_chunks(f, BODY_RECEIVED, out + nb);
+  }
+  return n;
+}
+
+void llmgate_request_answer(uintptr_t f, const char* ops, size_t nops, const char* mds, size_t nmds, bool replace_body,
+                            bool buffered_is_received, const char* body, size_t body_len) {
+  llmgate_header_ops(f, 0 /* request headers */, ops, nops);
+  if (replace_body) {
+    const size_t all = (size_t)-1 >> 1;
+    if (!buffered_is_received) {
+      envoy_dynamic_module_callback_http_drain_body(f, BODY_BUFFERED, all);
+    }
+    envoy_dynamic_module_callback_http_drain_body(f, BODY_RECEIVED, all);
+    dm_buf b = {body, body_len};
+    envoy_dynamic_module_callback_http_append_body(f, BODY_RECEIVED, b);
+  }
+  size_t i = 0;
+  while (i + 8 <= nmds) {
+    uint32_t nl = le32(mds + i), ml = le32(mds + i + 4);
+    i += 8;
+    if (nl > nmds - i || ml > nmds - i - nl) {
+      break;
+    }
+    dm_buf ns = {mds + i, nl}, md = {mds + i + nl, ml};
+    i += nl + ml;
+    envoy_dynamic_module_callback_http_set_dynamic_metadata_struct(f, ns, md);
+  }
+  envoy_dynamic_module_callback_http_clear_route_cache(f);
+}

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dm.h"
+
 #define LLMGATE_MAX_STREAMS 65536
 #define LLMGATE_MAX_CONFIGS 1024
 
@@ -62,3 +64,19 @@ void llmgate_free_slot(uintptr_t m);
 // bytes each, little endian; a value length of 0xffffffff removes the
 // header), then the key and the value.
 void llmgate_header_ops(uintptr_t f, int header_type, const char* ops, size_t n);
+
+// llmgate_request_body_views fills out with views of the request body's
+// chunks (the buffered ones, then the one just received, unless Envoy
+// hands the buffer itself as the received body: *buffered_is_received) in
+// one call from Go instead of up to five (D93). It returns the number of
+// chunks; more than cap: nothing was written.
+size_t llmgate_request_body_views(uintptr_t f, dm_buf* out, size_t cap, bool* buffered_is_received);
+
+// llmgate_request_answer applies a served request's changes in one call
+// from Go (D93): the header operations (as llmgate_header_ops), the
+// metadata Structs (mds: per Struct the namespace's length and the
+// Struct's, 4 bytes each, little endian, then both), the body replaced
+// (when replace_body; buffered_is_received as llmgate_request_body_views
+// said), the route cache cleared.
+void llmgate_request_answer(uintptr_t f, const char* ops, size_t nops, const char* mds, size_t nmds, bool replace_body,
+                            bool buffered_is_received, const char* body, size_t body_len);
