@@ -7,7 +7,7 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	commonmatchingv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/matching/v3"
 	dynmodv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/dynamic_modules/v3"
-	skipv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/common/matcher/action/v3"
+	compositev3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/composite/v3"
 	dynmodfilterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/dynamic_modules/v3"
 	headermutationv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/header_mutation/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
@@ -53,21 +53,32 @@ func requestFilters(o Options, reqFilter *hcmv3.HttpFilter) ([]*hcmv3.HttpFilter
 	if err != nil {
 		return nil, err
 	}
-	skip, err := toAny(&skipv3.SkipFilter{})
+	// The request filter made only for a request the module hands on: a
+	// composite whose action builds the ext_proc filter when the marker is
+	// not the module's (D93). Before, the filter was built for every
+	// request and skipped (ExtensionWithMatcher + SkipFilter): its
+	// construction was ≈ 2.5 % of Envoy's CPU on the typical config.
+	ea, err := toAny(&compositev3.ExecuteFilterAction{TypedConfig: &corev3.TypedExtensionConfig{Name: reqFilter.GetName(), TypedConfig: reqFilter.GetTypedConfig()}})
+	if err != nil {
+		return nil, err
+	}
+	comp, err := toAny(&compositev3.Composite{})
 	if err != nil {
 		return nil, err
 	}
 	skipped, err := typedFilter(reqFilter.GetName(), &commonmatchingv3.ExtensionWithMatcher{
-		ExtensionConfig: &corev3.TypedExtensionConfig{Name: reqFilter.GetName(), TypedConfig: reqFilter.GetTypedConfig()},
+		ExtensionConfig: &corev3.TypedExtensionConfig{Name: "composite", TypedConfig: comp},
 		XdsMatcher: &xdsmatcherv3.Matcher{MatcherType: &xdsmatcherv3.Matcher_MatcherList_{MatcherList: &xdsmatcherv3.Matcher_MatcherList{
 			Matchers: []*xdsmatcherv3.Matcher_MatcherList_FieldMatcher{{
-				Predicate: &xdsmatcherv3.Matcher_MatcherList_Predicate{MatchType: &xdsmatcherv3.Matcher_MatcherList_Predicate_SinglePredicate_{SinglePredicate: &xdsmatcherv3.Matcher_MatcherList_Predicate_SinglePredicate{
-					Input: &xdscorev3.TypedExtensionConfig{Name: "module_marker", TypedConfig: in},
-					Matcher: &xdsmatcherv3.Matcher_MatcherList_Predicate_SinglePredicate_ValueMatch{ValueMatch: &xdsmatcherv3.StringMatcher{
-						MatchPattern: &xdsmatcherv3.StringMatcher_Exact{Exact: o.RequestModule.Marker},
+				Predicate: &xdsmatcherv3.Matcher_MatcherList_Predicate{MatchType: &xdsmatcherv3.Matcher_MatcherList_Predicate_NotMatcher{NotMatcher: &xdsmatcherv3.Matcher_MatcherList_Predicate{
+					MatchType: &xdsmatcherv3.Matcher_MatcherList_Predicate_SinglePredicate_{SinglePredicate: &xdsmatcherv3.Matcher_MatcherList_Predicate_SinglePredicate{
+						Input: &xdscorev3.TypedExtensionConfig{Name: "module_marker", TypedConfig: in},
+						Matcher: &xdsmatcherv3.Matcher_MatcherList_Predicate_SinglePredicate_ValueMatch{ValueMatch: &xdsmatcherv3.StringMatcher{
+							MatchPattern: &xdsmatcherv3.StringMatcher_Exact{Exact: o.RequestModule.Marker},
+						}},
 					}},
 				}}},
-				OnMatch: &xdsmatcherv3.Matcher_OnMatch{OnMatch: &xdsmatcherv3.Matcher_OnMatch_Action{Action: &xdscorev3.TypedExtensionConfig{Name: "skip", TypedConfig: skip}}},
+				OnMatch: &xdsmatcherv3.Matcher_OnMatch{OnMatch: &xdsmatcherv3.Matcher_OnMatch_Action{Action: &xdscorev3.TypedExtensionConfig{Name: "request_filter", TypedConfig: ea}}},
 			}},
 		}}},
 	})
