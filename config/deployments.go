@@ -129,13 +129,14 @@ func (p *parser) deployment(i int, n *yaml.Node) []parsedDeployment {
 		p.errAt(node, joinKey(path, "litellm_params"), "is required")
 		return nil
 	}
-	idNode := p.modelInfo(&d, infoNode, joinKey(path, "model_info"))
+	idNode, hcNode := p.modelInfo(&d, infoNode, joinKey(path, "model_info"))
 	orgs, modelNode, cpNode := p.litellmParams(&d, paramsNode, joinKey(path, "litellm_params"))
 	if modelNode == nil {
 		return nil
 	}
 	p.entryLimits(&d, limits, path)
 	p.provider(&d, modelNode, cpNode, joinKey(path, "litellm_params"))
+	p.healthCheckModel(&d, hcNode, joinKey(path, "model_info.health_check_model"))
 
 	if len(orgs) == 0 {
 		orgs = []string{d.Params.Organization}
@@ -559,10 +560,10 @@ func (p *parser) fillFromEnv(d *Deployment, modelNode *yaml.Node, key string) {
 }
 
 // modelInfo parses model_info and returns the node of its id, if any.
-func (p *parser) modelInfo(d *Deployment, n *yaml.Node, path string) (idNode *yaml.Node) {
+func (p *parser) modelInfo(d *Deployment, n *yaml.Node, path string) (idNode, healthModelNode *yaml.Node) {
 	es, ok := p.mapping(n, path)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	mi := &d.Info
 	for _, e := range es {
@@ -609,6 +610,12 @@ func (p *parser) modelInfo(d *Deployment, n *yaml.Node, path string) (idNode *ya
 			mi.AccessGroups, _ = p.strList(v, key)
 		case "health_check_timeout":
 			mi.HealthCheckTimeout, _ = p.seconds(v, key)
+		case "health_check_model":
+			if s, ok := p.str(v, key); ok && s != "" {
+				mi.HealthCheckModel, healthModelNode = s, v
+			} else if ok || isNull(v) {
+				p.errAt(v, key, "must not be empty")
+			}
 		case "supported_environments":
 			items, _ := p.sequence(v, key)
 			for i, it := range items {
@@ -641,7 +648,7 @@ func (p *parser) modelInfo(d *Deployment, n *yaml.Node, path string) (idNode *ya
 			mi.Extra[e.Key] = p.anyValue(v, key)
 		}
 	}
-	return idNode
+	return idNode, healthModelNode
 }
 
 // assignIDs gives every deployment without model_info.id its generated id
@@ -679,4 +686,26 @@ func hasUserinfo(raw string) bool {
 	}
 	u, err := url.Parse(raw)
 	return err == nil && u.User != nil
+}
+
+// healthCheckModel turns model_info.health_check_model (LiteLLM writes it as
+// litellm_params.model is written: "openai/gpt-4o-mini") into the provider
+// model id the deployment's health checks call. A provider prefix must be the
+// deployment's own: a check goes to the deployment's endpoint with its
+// credentials. A name without a known prefix is the id as written.
+func (p *parser) healthCheckModel(d *Deployment, n *yaml.Node, key string) {
+	hm := d.Info.HealthCheckModel
+	if hm == "" || d.Provider == "" {
+		return
+	}
+	prefix, rest, ok := strings.Cut(hm, "/")
+	if !ok || !IsLiteLLMProvider(prefix) {
+		return
+	}
+	if prefix != d.Provider || rest == "" {
+		d.Info.HealthCheckModel = ""
+		p.errAt(n, key, "%q is not a model of this deployment's provider %q (a health check calls the deployment's own endpoint)", hm, d.Provider)
+		return
+	}
+	d.Info.HealthCheckModel = rest
 }

@@ -81,3 +81,37 @@ func TestHealthCheckDetails(t *testing.T) {
 		}
 	}
 }
+
+// TestHealthCheckModel (D104): model_info.health_check_model is the model a
+// health check calls instead of litellm_params.model (a wildcard deployment
+// has no callable model). Its provider prefix, when it names one, must be
+// the deployment's own; the rest is the provider model id.
+func TestHealthCheckModel(t *testing.T) {
+	none := func(string) (string, bool) { return "", false }
+	cfg := mustParse(t, `
+model_list:
+  - model_name: "openai/*"
+    litellm_params: {model: "openai/*", api_key: k}
+    model_info: {id: w, health_check_model: openai/gpt-4o-mini}
+  - model_name: "*"
+    litellm_params: {model: "openai/*", api_key: k}
+    model_info: {id: bare, health_check_model: ft:gpt-4o-mini:org:x}
+  - model_name: plain
+    litellm_params: {model: openai/gpt-4o, api_key: k}
+    model_info: {id: p}
+`, none)
+	for i, want := range []string{"gpt-4o-mini", "ft:gpt-4o-mini:org:x", ""} {
+		if got := cfg.Models[i].Info.HealthCheckModel; got != want {
+			t.Errorf("deployment %s: health-check model id %q, want %q", cfg.Models[i].ID, got, want)
+		}
+	}
+	le := parseErr(t, `
+model_list:
+  - model_name: "openai/*"
+    litellm_params: {model: "openai/*", api_key: k}
+    model_info: {health_check_model: anthropic/claude-3-5-haiku-20241022}
+`, none)
+	if !hasDiag(le.Diagnostics, "health_check_model") {
+		t.Errorf("a health_check_model of another provider: %v", le.Diagnostics)
+	}
+}

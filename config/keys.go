@@ -274,7 +274,7 @@ var keyTable = []KeyDoc{
 	sup(SectionInfo, "supported_environments", "compared with LITELLM_ENVIRONMENT"),
 	sup(SectionInfo, "metadata", ""),
 	sup(SectionInfo, "access_groups", "a key's or team's `models` naming a group allow every model group with a deployment in it"),
-	notYet(SectionInfo, "health_check_model", ""),
+	sup(SectionInfo, "health_check_model", "the model health checks (/health, background_health_checks) call instead of litellm_params.model, e.g. openai/gpt-4o-mini for an openai/* wildcard; its provider must be the deployment's. A wildcard deployment without it is not checked (LiteLLM calls the wildcard and lists it unhealthy)"),
 	sup(SectionInfo, "health_check_timeout", "seconds one health check of this deployment may take; default $HEALTH_CHECK_TIMEOUT_SECONDS, else 60"),
 	notYet(SectionInfo, "team_id", ""),
 	notYet(SectionInfo, "tier", ""),

@@ -192,7 +192,11 @@ type ModelInfo struct {
 	// HealthCheckTimeout is model_info.health_check_timeout: how long one
 	// health check of this deployment may take (0: General.HealthCheckTimeout).
 	HealthCheckTimeout time.Duration
-	Extra              map[string]any // any other key, passed through to /model/info
+	// HealthCheckModel is model_info.health_check_model without its
+	// provider prefix: the provider model id health checks call instead of
+	// Model (a wildcard deployment has no callable model). Empty: Model.
+	HealthCheckModel string
+	Extra            map[string]any // any other key, passed through to /model/info
 }
 
 // Fallback is one {group: [g1, g2]} entry.

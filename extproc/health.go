@@ -54,14 +54,15 @@ type healthEndpoint struct {
 
 // healthCheck is /health: one minimal request to every deployment (chat, or
 // embeddings for mode: embedding), pinned to it with a signed ticket; LiteLLM's
-// answer shape. Wildcard deployments are not checked (no concrete model).
+// answer shape. A wildcard deployment is checked only with its
+// model_info.health_check_model (it has no callable model of its own, D104).
 func (s *Server) healthCheck(st *State, onDemand bool) map[string]any {
 	var mu sync.Mutex
 	healthy, unhealthy := []healthEndpoint{}, []healthEndpoint{}
 	var wg sync.WaitGroup
 	for i := range st.Cfg.Models {
 		d := &st.Cfg.Models[i]
-		if d.Wildcard {
+		if d.Wildcard && d.Info.HealthCheckModel == "" {
 			continue
 		}
 		wg.Add(1)
@@ -102,7 +103,7 @@ func (s *Server) checkDeployment(st *State, d *configDeployment, timeout time.Du
 		return err.Error()
 	}
 	req.Header.Set("content-type", "application/json")
-	req.Header.Set(contract.FallbackHeader, st.signTicket(fallbackTicket{Kind: pinKind, Deployment: d.ID, Group: d.ModelName,
+	req.Header.Set(contract.FallbackHeader, st.signTicket(fallbackTicket{Kind: pinKind, Deployment: d.ID, Group: d.ModelName, HealthModel: d.Info.HealthCheckModel,
 		// The ticket is read once, when the check reaches the request
 		// filter: it need not outlive the check, and must not outlive the
 		// nonce memory (ticketTTL).

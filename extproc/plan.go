@@ -47,7 +47,11 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 		if !ok {
 			return nil, nil, translator.NewError(404, "not_found_error", "deployment "+ticket.Deployment+" is not in the config", "")
 		}
-		return &router.Plan{Resolution: res}, []*llmgatev1.Attempt{{DeploymentId: d.ID, ModelGroup: d.ModelName, Model: d.Model, Provider: d.Provider}}, nil
+		model := d.Model
+		if ticket.HealthModel != "" {
+			model = ticket.HealthModel // model_info.health_check_model (D104)
+		}
+		return &router.Plan{Resolution: res}, []*llmgatev1.Attempt{{DeploymentId: d.ID, ModelGroup: d.ModelName, Model: model, Provider: d.Provider}}, nil
 	}
 	if ticket != nil {
 		// An internal redirect from the attempt filter: the group failed with a

@@ -42,6 +42,9 @@ type fallbackTicket struct {
 	Model string `json:"m,omitempty"`
 	// Deployment pins a health-check request to one deployment (Kind pinKind).
 	Deployment string `json:"d,omitempty"`
+	// HealthModel is the provider model a pinned check calls instead of the
+	// deployment's (model_info.health_check_model, D104).
+	HealthModel string `json:"hm,omitempty"`
 	// Endpoint binds the ticket to the endpoint of the request it was made
 	// for (llmgatev1.Endpoint); Nonce makes it accepted once (acceptTicket).
 	Endpoint int32  `json:"p"`
