@@ -469,9 +469,12 @@ func TestDeploymentFields(t *testing.T) {
       additional_drop_params: [logit_bias]
       mock_response: hi
       input_cost_per_token: 0.000001
+      input_cost_per_second: 0.25
+      output_cost_per_second: 0.5
       top_k: 5
     model_info:
       mode: chat
+      output_cost_per_second: 0.75
       max_input_tokens: 2048
       base_model: opt
       version: 2
@@ -507,13 +510,17 @@ func TestDeploymentFields(t *testing.T) {
 	if stop, _ := p.Defaults["stop"].([]any); len(stop) != 1 || stop[0] != "\n" {
 		t.Errorf("Defaults[stop] = %#v", p.Defaults["stop"])
 	}
-	for _, named := range []string{"rpm", "api_key", "mock_response", "input_cost_per_token", "model"} {
+	for _, named := range []string{"rpm", "api_key", "mock_response", "input_cost_per_token", "input_cost_per_second", "model"} {
 		if _, ok := p.Defaults[named]; ok {
 			t.Errorf("named field %s leaked into Defaults", named)
 		}
 	}
 	if d.Info.InputCostPerToken == nil || *d.Info.InputCostPerToken != 0.000001 {
 		t.Errorf("litellm_params.input_cost_per_token not mapped into Info: %v", d.Info.InputCostPerToken)
+	}
+	// D102: copied like input_cost_per_token; model_info's own value wins.
+	if d.Info.InputCostPerSecond == nil || *d.Info.InputCostPerSecond != 0.25 || d.Info.OutputCostPerSecond == nil || *d.Info.OutputCostPerSecond != 0.75 {
+		t.Errorf("per-second prices in Info = %v %v, want 0.25 (copied) 0.75 (model_info's)", d.Info.InputCostPerSecond, d.Info.OutputCostPerSecond)
 	}
 	if d.Info.Mode != "chat" || d.Info.MaxInputTokens != 2048 || d.Info.BaseModel != "opt" {
 		t.Errorf("info = %+v", d.Info)

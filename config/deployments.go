@@ -195,7 +195,7 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 	}
 	es = p.withCredential(es, path)
 	lp := &d.Params
-	var inCost, outCost *float64
+	var inCost, outCost, inSec, outSec *float64
 	var requestTimeout time.Duration
 	for _, e := range es {
 		key, v := joinKey(path, e.Key), e.Value
@@ -373,6 +373,14 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			if f, ok := p.cost(v, key); ok {
 				outCost = &f
 			}
+		case "input_cost_per_second":
+			if f, ok := p.cost(v, key); ok {
+				inSec = &f
+			}
+		case "output_cost_per_second":
+			if f, ok := p.cost(v, key); ok {
+				outSec = &f
+			}
 		default:
 			k, known := lookupKey(SectionParams, e.Key)
 			switch {
@@ -403,6 +411,12 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 	}
 	if outCost != nil && d.Info.OutputCostPerToken == nil {
 		d.Info.OutputCostPerToken = outCost
+	}
+	if inSec != nil && d.Info.InputCostPerSecond == nil {
+		d.Info.InputCostPerSecond = inSec
+	}
+	if outSec != nil && d.Info.OutputCostPerSecond == nil {
+		d.Info.OutputCostPerSecond = outSec
 	}
 	return orgs, modelNode, cpNode
 }
@@ -594,6 +608,14 @@ func (p *parser) modelInfo(d *Deployment, n *yaml.Node, path string) (idNode, he
 		case "output_cost_per_token":
 			if f, ok := p.cost(v, key); ok {
 				mi.OutputCostPerToken = &f
+			}
+		case "input_cost_per_second":
+			if f, ok := p.cost(v, key); ok {
+				mi.InputCostPerSecond = &f
+			}
+		case "output_cost_per_second":
+			if f, ok := p.cost(v, key); ok {
+				mi.OutputCostPerSecond = &f
 			}
 		case "max_tokens":
 			x, _ := p.nonNegInt(v, key)

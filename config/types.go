@@ -176,10 +176,14 @@ type LiteLLMParams struct {
 
 // ModelInfo is model_info of a deployment.
 type ModelInfo struct {
-	ID                    string
-	Mode                  string // chat, completion, embedding, ...
-	InputCostPerToken     *float64
-	OutputCostPerToken    *float64
+	ID                 string
+	Mode               string // chat, completion, embedding, ...
+	InputCostPerToken  *float64
+	OutputCostPerToken *float64
+	// InputCostPerSecond and OutputCostPerSecond price a call by its
+	// duration where the per-token price is not set or zero (D102).
+	InputCostPerSecond    *float64
+	OutputCostPerSecond   *float64
 	MaxTokens             int
 	MaxInputTokens        int
 	MaxOutputTokens       int

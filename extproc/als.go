@@ -402,7 +402,7 @@ func (lt *loggedTry) event(o router.Outcome) outcome.Try {
 		ev.RemainingTokens, ev.HasRemainingTokens = v, true
 	}
 	if ev.PromptTokens > 0 || ev.CompletionTokens > 0 {
-		ev.Cost, ev.CostKnown = lt.st.Router.Cost(d, d.Provider, lt.attempt.Model, o.Usage)
+		ev.Cost, ev.CostKnown = lt.st.Router.Cost(d, d.Provider, lt.attempt.Model, o.Usage, o.Latency)
 	}
 	return ev
 }

@@ -659,7 +659,13 @@ func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.Heade
 		}
 	}
 	var set []*corev3.HeaderValueOption
-	if cost, ok := t.st.Router.Cost(t.d, t.d.Provider, t.a.Model, r.Usage); ok && (r.Usage.PromptTokens > 0 || r.Usage.CompletionTokens > 0) {
+	// The answer is whole here: the try's duration so far is its duration,
+	// kept in o so the header and the spend price the same duration
+	// (per-second prices, D102).
+	if !t.sent.IsZero() {
+		o.Latency = time.Since(t.sent)
+	}
+	if cost, ok := t.st.Router.Cost(t.d, t.d.Provider, t.a.Model, r.Usage, o.Latency); ok && (r.Usage.PromptTokens > 0 || r.Usage.CompletionTokens > 0) {
 		set = append(set, hdr("x-litellm-response-cost", strconv.FormatFloat(cost, 'g', -1, 64)))
 	}
 	return r.Body, set, nil

@@ -153,6 +153,12 @@ func (st *State) modelInfo() any {
 		if d.Info.OutputCostPerToken != nil {
 			info["output_cost_per_token"] = *d.Info.OutputCostPerToken
 		}
+		if d.Info.InputCostPerSecond != nil {
+			info["input_cost_per_second"] = *d.Info.InputCostPerSecond
+		}
+		if d.Info.OutputCostPerSecond != nil {
+			info["output_cost_per_second"] = *d.Info.OutputCostPerSecond
+		}
 		if d.Info.BaseModel != "" {
 			info["base_model"] = d.Info.BaseModel
 		}

@@ -45,7 +45,9 @@ func (t *try) settle(o *router.Outcome) (spendMark uint64) {
 		return 0
 	}
 	t.settled = true
-	o.Latency = time.Since(t.sent)
+	if o.Latency == 0 { // (finalBody sets it when the answer is whole)
+		o.Latency = time.Since(t.sent)
+	}
 	until, err := t.st.Router.Report(context.Background(), *o)
 	if err != nil {
 		t.srv.log.Warn("router report", "deployment", t.d.ID, "error", err)
@@ -146,7 +148,7 @@ func (t *try) outcomeTry(o router.Outcome) outcome.Try {
 		}
 	}
 	if ev.PromptTokens > 0 || ev.CompletionTokens > 0 {
-		ev.Cost, ev.CostKnown = t.st.Router.Cost(t.d, t.d.Provider, t.a.Model, o.Usage)
+		ev.Cost, ev.CostKnown = t.st.Router.Cost(t.d, t.d.Provider, t.a.Model, o.Usage, o.Latency)
 	}
 	return ev
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/upstream"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
+	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/translator"
 	"github.com/llmgate/llmgate/xds"
 )
@@ -323,8 +324,15 @@ func newFastDep(st *State, d *configDeployment, model string) *fastDep {
 		return e
 	}
 	e.ok, e.apiBase = true, base.URL()
-	ci, cok := st.Router.Cost(d, d.Provider, model, translator.Usage{PromptTokens: 1})
-	co, _ := st.Router.Cost(d, d.Provider, model, translator.Usage{CompletionTokens: 1})
+	if router.PricedPerSecond(d) {
+		// The module prices an answer per token before it ends; a
+		// per-second price needs the try's duration: the attempt filter's
+		// finalBody prices it (D102).
+		e.fastPath = false
+		return e
+	}
+	ci, cok := st.Router.Cost(d, d.Provider, model, translator.Usage{PromptTokens: 1}, 0)
+	co, _ := st.Router.Cost(d, d.Provider, model, translator.Usage{CompletionTokens: 1}, 0)
 	e.cost, e.in, e.out = cok, ci, co
 	return e
 }

@@ -65,7 +65,7 @@ func overBudget(d *model.Deployment, spends map[string]float64) string {
 
 // addSpend adds one answer's cost to the spends of its deployment's budgets.
 func (r *Router) addSpend(ctx context.Context, d *model.Deployment, o Outcome) error {
-	cost, ok := r.Cost(d.Config, d.Provider, d.Model, o.Usage)
+	cost, ok := r.Cost(d.Config, d.Provider, d.Model, o.Usage, o.Latency)
 	if !ok || cost <= 0 {
 		return nil
 	}

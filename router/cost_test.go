@@ -1,7 +1,9 @@
 package router
 
 import (
+	"math"
 	"testing"
+	"time"
 
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/modelfacts"
@@ -31,9 +33,34 @@ func TestCost(t *testing.T) {
 		{"base_model's facts", config.Deployment{Info: config.ModelInfo{BaseModel: "known"}}, "my-azure-name", 100*0.00001 + 10*0.00003, true},
 		{"unknown", config.Deployment{}, "unknown", 0, false},
 	} {
-		got, ok := r.Cost(&tc.d, "openai", tc.model, u)
+		got, ok := r.Cost(&tc.d, "openai", tc.model, u, 0)
 		if ok != tc.ok || (ok && (got-tc.want > 1e-12 || tc.want-got > 1e-12)) {
 			t.Errorf("%s: %v %v, want %v %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestCostPerSecond (D102): where the per-token input (output) price is not
+// set or 0, input_cost_per_second (output_cost_per_second) × the try's
+// duration is the prompt (completion) cost; a per-token price wins.
+func TestCostPerSecond(t *testing.T) {
+	r := New(&config.Config{}, nil, WithFacts(func(provider, model string) (modelfacts.Facts, bool) { return modelfacts.Facts{}, false }))
+	inSec, outSec, tok, zero := 0.5, 2.0, 0.001, 0.0
+	u := translator.Usage{PromptTokens: 100, CompletionTokens: 10}
+	dur := 1500 * time.Millisecond
+	for _, tc := range []struct {
+		name string
+		info config.ModelInfo
+		want float64
+	}{
+		{"both per second", config.ModelInfo{InputCostPerSecond: &inSec, OutputCostPerSecond: &outSec}, 0.5*1.5 + 2*1.5},
+		{"input per token wins", config.ModelInfo{InputCostPerToken: &tok, InputCostPerSecond: &inSec, OutputCostPerSecond: &outSec}, 100*tok + 2*1.5},
+		{"per-token 0 falls to per second", config.ModelInfo{InputCostPerToken: &zero, OutputCostPerToken: &zero, OutputCostPerSecond: &outSec}, 2 * 1.5},
+	} {
+		d := config.Deployment{Info: tc.info}
+		got, ok := r.Cost(&d, "openai", "unknown", u, dur)
+		if !ok || math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("%s: %v %v, want %v", tc.name, got, ok, tc.want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package router
 import (
 	"math"
 	"sort"
+	"time"
 
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/model"
@@ -194,14 +195,18 @@ func (r *Router) maxInputTokens(d *config.Deployment, t Target) int {
 
 // Cost is the cost of one answer in USD (x-litellm-response-cost): prompt
 // and completion tokens at the deployment's prices, model_info first, then the
-// built-in model facts. ok is false when no price is known.
-func (r *Router) Cost(d *config.Deployment, provider, model string, u translator.Usage) (float64, bool) {
+// built-in model facts. Where the per-token input (output) price is not set
+// or 0 and model_info's input_cost_per_second (output_cost_per_second) is,
+// the prompt (completion) cost is that price times dur, the try's duration
+// (LiteLLM's response_time_ms / 1000). ok is false when no price is known.
+func (r *Router) Cost(d *config.Deployment, provider, model string, u translator.Usage, dur time.Duration) (float64, bool) {
 	in, out := d.Info.InputCostPerToken, d.Info.OutputCostPerToken
+	inSec, outSec := d.Info.InputCostPerSecond, d.Info.OutputCostPerSecond
 	var ci, co float64
 	known := in != nil && out != nil
 	if !known {
 		f, ok := r.lookupFacts(d, Target{DeploymentID: d.ID, Provider: provider, Model: model})
-		if !ok && in == nil && out == nil {
+		if !ok && in == nil && out == nil && inSec == nil && outSec == nil {
 			return 0, false
 		}
 		ci, co = f.InputCostPerToken, f.OutputCostPerToken
@@ -212,5 +217,19 @@ func (r *Router) Cost(d *config.Deployment, provider, model string, u translator
 	if out != nil {
 		co = *out
 	}
-	return float64(u.PromptTokens)*ci + float64(u.CompletionTokens)*co, true
+	prompt, completion := float64(u.PromptTokens)*ci, float64(u.CompletionTokens)*co
+	if ci == 0 && inSec != nil {
+		prompt = *inSec * dur.Seconds()
+	}
+	if co == 0 && outSec != nil {
+		completion = *outSec * dur.Seconds()
+	}
+	return prompt + completion, true
+}
+
+// PricedPerSecond reports whether d's cost depends on the try's duration
+// (Cost's per-second prices apply): a cost worked out before the answer
+// ends cannot be right for it.
+func PricedPerSecond(d *config.Deployment) bool {
+	return d.Info.InputCostPerSecond != nil || d.Info.OutputCostPerSecond != nil
 }
