@@ -323,6 +323,10 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			}
 		case "additional_drop_params":
 			lp.AdditionalDropParams, _ = p.strList(v, key)
+		case "supports_system_message":
+			if b, ok := p.bool(v, key); ok {
+				lp.NoSystemMessage = !b
+			}
 		case "tags":
 			lp.Tags, _ = p.strList(v, key)
 		case "tag_regex":

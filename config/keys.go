@@ -190,7 +190,7 @@ var keyTable = []KeyDoc{
 	notYet(SectionParams, "cache_key", ""),
 	notYet(SectionParams, "preset_cache_key", ""),
 	notYet(SectionParams, "no-log", ""),
-	notYet(SectionParams, "supports_system_message", ""),
+	sup(SectionParams, "supports_system_message", "false: a chat request's system messages are merged into the next user/assistant message's text (else sent as user messages), as LiteLLM's map_system_message_pt; content parts there are a 400"),
 	notYet(SectionParams, "allowed_model_region", ""),
 	notYet(SectionParams, "fastest_response", ""),
 	notYet(SectionParams, "use_client", ""),

@@ -149,8 +149,12 @@ type LiteLLMParams struct {
 	MockTimeout          bool
 	DropParams           *bool
 	AdditionalDropParams []string
-	MaxParallelRequests  int
-	CooldownTime         *time.Duration
+	// NoSystemMessage is litellm_params.supports_system_message: false: a
+	// chat request's system messages become user text before the call
+	// (translator.MapSystemMessages, D103).
+	NoSystemMessage     bool
+	MaxParallelRequests int
+	CooldownTime        *time.Duration
 	// CustomLLMProvider is litellm_params.custom_llm_provider: when set it is
 	// the provider, and the whole model string is the model id.
 	CustomLLMProvider string

@@ -224,6 +224,12 @@ func (t *try) requestBody(body []byte) (*extprocv3.ProcessingResponse, *translat
 	if err != nil {
 		return nil, translator.NewError(400, "invalid_request_error", "Invalid JSON in request body: "+err.Error(), "")
 	}
+	if t.d.Params.NoSystemMessage && t.ep == translator.Chat {
+		var e *translator.Error
+		if body, e = translator.MapSystemMessages(body); e != nil {
+			return nil, e
+		}
+	}
 	up, err := t.tr.Request(t.ep, body, t.target)
 	if err != nil {
 		if te, ok := err.(*translator.Error); ok {

@@ -399,7 +399,8 @@ func (st *State) prepareBody(ep translator.Endpoint, plan []*llmgatev1.Attempt, 
 	var first *configDeployment
 	for _, a := range plan {
 		d, ok := st.Router.Deployment(a.DeploymentId)
-		if !ok || d.Provider == "" || !translator.IsPassThrough(d.Provider) || a.Model != plan[0].Model {
+		if !ok || d.Provider == "" || !translator.IsPassThrough(d.Provider) || a.Model != plan[0].Model || d.Params.NoSystemMessage {
+			// (supports_system_message: false: each try's requestBody maps the messages, D103)
 			return nil
 		}
 		if first == nil {

@@ -72,6 +72,11 @@ func FastPath(d *model.Deployment) bool {
 		// puts it on each try (extproc/azureauth.go).
 		return false
 	}
+	if d.Config != nil && d.Config.Params.NoSystemMessage {
+		// supports_system_message: false: the attempt filter rewrites the
+		// body's system messages (D103).
+		return false
+	}
 	b, err := upstream.Parse(d.APIBase)
 	return err == nil && b.Query == ""
 }
