@@ -9,7 +9,6 @@ import (
 	"github.com/openai/openai-go/v3"
 
 	"github.com/llmgate/llmgate/internal/fakeprovider"
-	"github.com/llmgate/llmgate/internal/store/pgtest"
 )
 
 // TestMasterKeyCustomerSpend (D96): a master-key request whose body names a
@@ -20,68 +19,59 @@ import (
 // the key cache, which learns store rows at its next refresh (D91's note).
 func TestMasterKeyCustomerSpend(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	pg := pgtest.Start(t)
-	for _, mode := range requestFilterModes {
-		for _, store := range []string{"embedded", "postgres"} {
-			t.Run(mode.name+"/"+store, func(t *testing.T) {
-				db := ""
-				if store == "postgres" {
-					db = pg.NewDatabase(t)
-				}
-				g := startGatewayArgs(t, keysConfig(fake.URL(), db), mode.args, "LLMGATE_DATA_DIR="+t.TempDir())
-				k := keyAPI{t, g}
-				client := newClient(g, master)
-				cost := map[string]float64{}
-				for _, cust := range []string{"mk-cust", "mk-listed"} {
-					resp, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
-						Model:    "gpt-x",
-						Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("bill me")},
-						User:     openai.String(cust),
-					})
-					if err != nil {
-						t.Fatalf("the master key's request for %s: %v", cust, err)
-					}
-					cost[cust] = float64(resp.Usage.PromptTokens)*0.001 + float64(resp.Usage.CompletionTokens)*0.002
-				}
-				near := func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
-				// /customer/info for one, /customer/list for the other (each
-				// first asked before the cache's refresh).
-				deadline := time.Now().Add(10 * time.Second)
-				for {
-					st, m := k.call("GET", "/customer/info?end_user_id=mk-cust", master, "")
-					if sp, _ := m["spend"].(float64); st == 200 && sp > 0 {
-						if !near(sp, cost["mk-cust"]) {
-							t.Fatalf("the customer's spend %v, want the answer's cost %v", sp, cost["mk-cust"])
-						}
-						break
-					}
-					if time.Now().After(deadline) {
-						t.Fatalf("the customer of a master-key request after 10 s: %d %v", st, m)
-					}
-					time.Sleep(100 * time.Millisecond)
-				}
-				for {
-					st, b := getList(t, g, "/customer/list")
-					var found map[string]any
-					for _, c := range b {
-						if c["user_id"] == "mk-listed" {
-							found = c
-						}
-					}
-					if sp, _ := found["spend"].(float64); st == 200 && sp > 0 {
-						if !near(sp, cost["mk-listed"]) {
-							t.Fatalf("the listed customer's spend %v, want the answer's cost %v", sp, cost["mk-listed"])
-						}
-						break
-					}
-					if time.Now().After(deadline) {
-						t.Fatalf("/customer/list after 10 s: %d %v", st, b)
-					}
-					time.Sleep(100 * time.Millisecond)
-				}
+	eachFilterAndStore(t, func(t *testing.T, mode requestFilterMode, db string) {
+		g := startGatewayArgs(t, keysConfig(fake.URL(), db), mode.args, "LLMGATE_DATA_DIR="+t.TempDir())
+		k := keyAPI{t, g}
+		client := newClient(g, master)
+		cost := map[string]float64{}
+		for _, cust := range []string{"mk-cust", "mk-listed"} {
+			resp, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+				Model:    "gpt-x",
+				Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("bill me")},
+				User:     openai.String(cust),
 			})
+			if err != nil {
+				t.Fatalf("the master key's request for %s: %v", cust, err)
+			}
+			cost[cust] = float64(resp.Usage.PromptTokens)*0.001 + float64(resp.Usage.CompletionTokens)*0.002
 		}
-	}
+		near := func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+		// /customer/info for one, /customer/list for the other (each
+		// first asked before the cache's refresh).
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			st, m := k.call("GET", "/customer/info?end_user_id=mk-cust", master, "")
+			if sp, _ := m["spend"].(float64); st == 200 && sp > 0 {
+				if !near(sp, cost["mk-cust"]) {
+					t.Fatalf("the customer's spend %v, want the answer's cost %v", sp, cost["mk-cust"])
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the customer of a master-key request after 10 s: %d %v", st, m)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		for {
+			st, b := getList(t, g, "/customer/list")
+			var found map[string]any
+			for _, c := range b {
+				if c["user_id"] == "mk-listed" {
+					found = c
+				}
+			}
+			if sp, _ := found["spend"].(float64); st == 200 && sp > 0 {
+				if !near(sp, cost["mk-listed"]) {
+					t.Fatalf("the listed customer's spend %v, want the answer's cost %v", sp, cost["mk-listed"])
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("/customer/list after 10 s: %d %v", st, b)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 }
 
 // getList is a GET of a route answering a JSON list.

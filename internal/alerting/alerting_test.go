@@ -47,6 +47,9 @@ func (h *hook) texts(path string) []string {
 	return append([]string(nil), h.got[path]...)
 }
 
+// quietAlerter is New with a logger that discards.
+func quietAlerter(s Settings) *Alerter { return New(slog.New(slog.NewTextHandler(io.Discard, nil)), s) }
+
 func settings(h *hook) Settings {
 	return Settings{Types: map[string]bool{LLMExceptions: true, LLMTooSlow: true, CooldownDeployment: true, OutageAlerts: true},
 		URLs: map[string][]string{OutageAlerts: {h.srv.URL + "/outage"}}, Default: h.srv.URL + "/default",
@@ -139,7 +142,7 @@ func TestRefusedWebhookCounted(t *testing.T) {
 	h.code = 500
 	s := settings(h)
 	s.Types = map[string]bool{LLMExceptions: true}
-	a := New(slog.New(slog.NewTextHandler(io.Discard, nil)), s)
+	a := quietAlerter(s)
 	// The webhook holds every post until Observe has returned: an observer
 	// that waited for delivery would never return.
 	h.mu.Lock()

@@ -1,8 +1,6 @@
 package alerting
 
 import (
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +18,7 @@ func TestDailyReport(t *testing.T) {
 	s := settings(h)
 	s.Types = map[string]bool{DailyReports: true}
 	s.DailyReportFrequency = time.Hour
-	a := New(slog.New(slog.NewTextHandler(io.Discard, nil)), s)
+	a := quietAlerter(s)
 	a.now = func() time.Time { return time.Unix(1_700_000_000, 500_000_000) }
 	if a.SendDailyReport() {
 		t.Fatal("a report with nothing to report")

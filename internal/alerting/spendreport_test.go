@@ -3,8 +3,6 @@ package alerting
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +21,7 @@ func TestSpendReports(t *testing.T) {
 	h := newHook(t)
 	s := settings(h)
 	s.Types = map[string]bool{SpendReports: true}
-	a := New(slog.New(slog.NewTextHandler(io.Discard, nil)), s)
+	a := quietAlerter(s)
 	a.now = func() time.Time { return time.Date(2026, 3, 5, 23, 30, 0, 0, time.UTC) }
 	ctx := context.Background()
 	if a.SendSpendReport(ctx) || a.SendMonthlySpendReport(ctx) {
@@ -112,7 +110,7 @@ func TestSlowAlertRedacted(t *testing.T) {
 		h := newHook(t)
 		s := settings(h)
 		s.RedactMessages = redact
-		a := New(slog.New(slog.NewTextHandler(io.Discard, nil)), s)
+		a := quietAlerter(s)
 		a.Observe(try(func(tr *outcome.Try) { tr.End = tr.Start.Add(2500 * time.Millisecond) }))
 		a.Close()
 		got := h.texts("/default")
