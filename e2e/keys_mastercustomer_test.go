@@ -39,38 +39,38 @@ func TestMasterKeyCustomerSpend(t *testing.T) {
 		// /customer/info for one, /customer/list for the other (each
 		// first asked before the cache's refresh).
 		deadline := time.Now().Add(10 * time.Second)
-		for {
-			st, m := k.call("GET", "/customer/info?end_user_id=mk-cust", master, "")
-			if sp, _ := m["spend"].(float64); st == 200 && sp > 0 {
-				if !near(sp, cost["mk-cust"]) {
-					t.Fatalf("the customer's spend %v, want the answer's cost %v", sp, cost["mk-cust"])
+		// waitSpend polls read until it shows a spend, which must be the
+		// answer's cost.
+		waitSpend := func(what string, want float64, read func() (int, float64, any)) {
+			for {
+				st, sp, got := read()
+				if st == 200 && sp > 0 {
+					if !near(sp, want) {
+						t.Fatalf("%s: spend %v, want the answer's cost %v", what, sp, want)
+					}
+					return
 				}
-				break
+				if time.Now().After(deadline) {
+					t.Fatalf("%s after 10 s: %d %v", what, st, got)
+				}
+				time.Sleep(100 * time.Millisecond)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the customer of a master-key request after 10 s: %d %v", st, m)
-			}
-			time.Sleep(100 * time.Millisecond)
 		}
-		for {
+		waitSpend("/customer/info of a master-key request's customer", cost["mk-cust"], func() (int, float64, any) {
+			st, m := k.call("GET", "/customer/info?end_user_id=mk-cust", master, "")
+			sp, _ := m["spend"].(float64)
+			return st, sp, m
+		})
+		waitSpend("/customer/list", cost["mk-listed"], func() (int, float64, any) {
 			st, b := getList(t, g, "/customer/list")
-			var found map[string]any
+			var sp float64
 			for _, c := range b {
 				if c["user_id"] == "mk-listed" {
-					found = c
+					sp, _ = c["spend"].(float64)
 				}
 			}
-			if sp, _ := found["spend"].(float64); st == 200 && sp > 0 {
-				if !near(sp, cost["mk-listed"]) {
-					t.Fatalf("the listed customer's spend %v, want the answer's cost %v", sp, cost["mk-listed"])
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("/customer/list after 10 s: %d %v", st, b)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+			return st, sp, b
+		})
 	})
 }
 
