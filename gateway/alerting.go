@@ -83,15 +83,14 @@ func (g *Gateway) registerAlertMetrics() {
 // request tag. nil without virtual keys (LiteLLM sends no spend report
 // without a database).
 func (g *Gateway) spendReportSource() alerting.SpendSource {
-	teams, ok1 := g.keyStore.(keystore.TeamSpendStore)
-	tags, ok2 := g.keyStore.(keystore.TagSpendStore)
+	tags, ok := g.keyStore.(keystore.TagSpendStore)
 	svc := g.keys
-	if svc == nil || !ok1 || !ok2 {
+	if svc == nil || !ok {
 		return nil
 	}
 	return func(ctx context.Context, start, end time.Time) (byTeam, byTag []alerting.SpendLine, err error) {
 		f := keystore.SpendLogFilter{Start: start, End: end}
-		ts, err := teams.SpendByTeam(ctx, f)
+		ts, err := g.keyStore.SpendBy(ctx, f, "team_id")
 		if err != nil {
 			return nil, nil, err
 		}

@@ -107,8 +107,9 @@ type BudgetStore interface {
 	// SpendLogsWhere returns the spend logs f selects, newest first.
 	SpendLogsWhere(ctx context.Context, f SpendLogFilter) ([]SpendLog, error)
 	// SpendBy sums the spend of the logs f selects (f.Limit ignored) by
-	// one column: "api_key", "model", "model_group", "user" or "day" (the UTC date of
-	// startTime, YYYY-MM-DD); "" sums all under the key "".
+	// one column: "api_key", "model", "model_group", "user", "team_id"
+	// ("" for the logs of no team) or "day" (the UTC date of startTime,
+	// YYYY-MM-DD); "" sums all under the key "".
 	SpendBy(ctx context.Context, f SpendLogFilter, by string) (map[string]float64, error)
 }
 
@@ -121,6 +122,8 @@ func spendKey(l *SpendLog, by string) string {
 		return l.Model
 	case "model_group":
 		return l.ModelGroup
+	case "team_id":
+		return l.TeamID
 	case "user":
 		return l.User
 	case "day":

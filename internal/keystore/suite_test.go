@@ -450,6 +450,9 @@ func runSuite(t *testing.T, mk func(t *testing.T) opener) {
 		if byGroup, err := s.SpendBy(ctx, SpendLogFilter{TeamID: "t1"}, "model_group"); err != nil || len(byGroup) != 1 || !near(byGroup["gpt-a"], 0.5) {
 			t.Fatalf("spend by model group: %v %v", byGroup, err)
 		}
+		if byTeam, err := s.SpendBy(ctx, SpendLogFilter{}, "team_id"); err != nil || len(byTeam) != 2 || !near(byTeam["t1"], 0.5) || !near(byTeam[""], 0.25) {
+			t.Fatalf("spend by team (\"\" for no team): %v %v", byTeam, err)
+		}
 		// Per request tag (D78): a log counts for each of its tags.
 		must(t, s.AddSpend(ctx, &Spend{Logs: []SpendLog{
 			{RequestID: "c", CallType: "acompletion", APIKey: "k1", Spend: 1, StartTime: t0, EndTime: t0, RequestTags: []string{"prod", "app-a"}},
