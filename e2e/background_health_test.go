@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -51,14 +50,6 @@ litellm_settings:
   background_health_checks: true
   health_check_interval: 1`)
 
-	type endpoint struct {
-		ID    string `json:"model_id"`
-		Error string `json:"error"`
-	}
-	var h struct {
-		Healthy   []endpoint `json:"healthy_endpoints"`
-		Unhealthy []endpoint `json:"unhealthy_endpoints"`
-	}
 	// Nothing but the background checks calls the deployments until the
 	// first /health below. Two failed checks exceed allowed_fails: 1 and cool
 	// the failing deployment down; wait for a third (the outcome of each is
@@ -73,22 +64,15 @@ litellm_settings:
 	// /health answers from the latest run: 20 answers cost no call to a
 	// deployment (on demand, each would call both).
 	before := fake.Count("/good")
-	var b []byte
+	var h healthAnswer
 	for i := 0; i < 20; i++ {
-		var code int
-		code, _, b = do(t, "GET", g.URL+"/health", master, "")
-		if code != 200 {
-			t.Fatalf("/health: %d %s", code, b)
-		}
+		h = getHealth(t, g)
 	}
 	if calls := fake.Count("/good") - before; calls >= 20 {
 		t.Errorf("20 /health answers called the healthy deployment %d times: not answered from the background run", calls)
 	}
-	if err := json.Unmarshal(b, &h); err != nil {
-		t.Fatal(err)
-	}
 	if len(h.Unhealthy) != 1 {
-		t.Fatalf("/health = %s", b)
+		t.Fatalf("/health = %s", h.Raw)
 	}
 	if h.Unhealthy[0].ID != "bad" || !strings.Contains(h.Unhealthy[0].Error, "bad deployment down") {
 		t.Errorf("unhealthy = %+v", h.Unhealthy)

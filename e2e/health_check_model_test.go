@@ -26,22 +26,9 @@ model_list:
 general_settings:
   master_key: %[2]s
 `, fake.URL(), master))
-	code, _, b := do(t, "GET", g.URL+"/health", master, "")
-	if code != 200 {
-		t.Fatalf("status %d: %s\n%s", code, b, g.Logs())
-	}
-	var h struct {
-		Healthy []struct {
-			ID string `json:"model_id"`
-		} `json:"healthy_endpoints"`
-		HealthyCount   int `json:"healthy_count"`
-		UnhealthyCount int `json:"unhealthy_count"`
-	}
-	if err := json.Unmarshal(b, &h); err != nil {
-		t.Fatal(err)
-	}
+	h := getHealth(t, g)
 	if h.HealthyCount != 1 || h.UnhealthyCount != 0 || h.Healthy[0].ID != "wild" {
-		t.Fatalf("/health: %s\n%s", b, g.Logs())
+		t.Fatalf("/health: %s\n%s", h.Raw, g.Logs())
 	}
 	var models []string
 	for _, r := range fake.Requests() {

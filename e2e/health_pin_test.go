@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -37,22 +36,8 @@ general_settings:
 	must(t, fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/unsafe/"},
 		Fault: fakeprovider.Fault{Status: 400, ErrorMessage: "Your request was rejected as a result of our safety system (content_policy_violation)."}}))
 
-	code, _, b := do(t, "GET", g.URL+"/health", master, "")
-	if code != 200 {
-		t.Fatalf("status %d: %s", code, b)
-	}
-	var h struct {
-		Healthy []struct {
-			ID string `json:"model_id"`
-		} `json:"healthy_endpoints"`
-		Unhealthy []struct {
-			ID    string `json:"model_id"`
-			Error string `json:"error"`
-		} `json:"unhealthy_endpoints"`
-	}
-	if err := json.Unmarshal(b, &h); err != nil {
-		t.Fatal(err)
-	}
+	h := getHealth(t, g)
+	b := h.Raw
 	unhealthy := map[string]string{}
 	for _, e := range h.Unhealthy {
 		unhealthy[e.ID] = e.Error

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -36,24 +35,8 @@ general_settings:
 	if code != 401 {
 		t.Errorf("/health without the key: %d", code)
 	}
-	code, _, b := do(t, "GET", g.URL+"/health", master, "")
-	if code != 200 {
-		t.Fatalf("status %d: %s\n%s", code, b, g.Logs())
-	}
-	var h struct {
-		Healthy []struct {
-			ID string `json:"model_id"`
-		} `json:"healthy_endpoints"`
-		Unhealthy []struct {
-			ID    string `json:"model_id"`
-			Error string `json:"error"`
-		} `json:"unhealthy_endpoints"`
-		HealthyCount   int `json:"healthy_count"`
-		UnhealthyCount int `json:"unhealthy_count"`
-	}
-	if err := json.Unmarshal(b, &h); err != nil {
-		t.Fatal(err)
-	}
+	h := getHealth(t, g)
+	b := h.Raw
 	healthy := map[string]bool{}
 	for _, e := range h.Healthy {
 		healthy[e.ID] = true
