@@ -37,6 +37,9 @@ type parser struct {
 	// otherwise recurse forever.
 	depth int
 	steps int
+	// ssl holds litellm_settings' TLS keys until processEnv resolves them
+	// with the environment (ssl.go).
+	ssl sslKeys
 }
 
 // maxDepth bounds nesting and maxSteps the mappings and lists read in all

@@ -14,6 +14,7 @@ import (
 // first, as LiteLLM sets them before it reads these.
 func (p *parser) processEnv(cfg *Config) {
 	cfg.LogLevel = logLevel(cfg, p.lookup)
+	cfg.LiteLLM.UpstreamTLS = p.upstreamTLS()
 	if cfg.General.MasterKey == "" {
 		if v, ok := p.lookup(EnvMasterKey); ok && v != "" {
 			cfg.General.MasterKey = v

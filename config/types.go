@@ -283,6 +283,9 @@ type LiteLLMSettings struct {
 	// ForceIPv4 is force_ipv4: upstream host names resolve to IPv4
 	// addresses only.
 	ForceIPv4 bool
+	// UpstreamTLS is ssl_verify, ssl_certificate and ssl_ecdh_curve with
+	// their environment variables (ssl.go).
+	UpstreamTLS UpstreamTLS
 	// DisableUserAgentTags is disable_add_user_agent_to_request_tags: no
 	// "User-Agent: …" tags in the spend logs' request_tags (D84).
 	DisableUserAgentTags bool

@@ -79,7 +79,7 @@ func DeploymentCluster(md *model.Deployment, provider string, r model.Routing, o
 		c.OutlierDetection = outlierDetection(md, r)
 	}
 	if base.TLS {
-		ts, err := upstreamTLS(base.Host, o.CABundle)
+		ts, err := upstreamTLS(base.Host, o)
 		if err != nil {
 			return nil, fmt.Errorf("deployment %q: %w", d.ID, err)
 		}
@@ -120,21 +120,38 @@ func deploymentMetadata(d *config.Deployment) *corev3.Metadata {
 	}}
 }
 
-func upstreamTLS(sni, caFile string) (*corev3.TransportSocket, error) {
-	tc := &tlsv3.UpstreamTlsContext{
-		Sni: sni,
-		CommonTlsContext: &tlsv3.CommonTlsContext{
-			AlpnProtocols: []string{"h2", "http/1.1"},
-			ValidationContextType: &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: &tlsv3.CertificateValidationContext{
-				TrustedCa: &corev3.DataSource{Specifier: &corev3.DataSource_Filename{Filename: caFile}},
-				MatchTypedSubjectAltNames: []*tlsv3.SubjectAltNameMatcher{{
-					SanType: tlsv3.SubjectAltNameMatcher_DNS,
-					Matcher: exactMatcher(sni),
-				}},
-			}},
-		},
+// upstreamTLS is the transport socket of a deployment's https host: the
+// certificate verified against the CA bundle and the host's name (an IP
+// address host: against its IP SAN, with no SNI, which may not carry an
+// address), unless ssl_verify is false; ssl_certificate presented as the
+// client certificate; ssl_ecdh_curve's curve offered; TLS 1.2 or 1.3 (D112).
+func upstreamTLS(host string, o Options) (*corev3.TransportSocket, error) {
+	t := o.UpstreamTLS
+	// TLS 1.3 allowed, as LiteLLM's Python client offers it (Envoy's client
+	// default stops at 1.2).
+	common := &tlsv3.CommonTlsContext{AlpnProtocols: []string{"h2", "http/1.1"},
+		TlsParams: &tlsv3.TlsParameters{TlsMaximumProtocolVersion: tlsv3.TlsParameters_TLSv1_3}}
+	sni, san := host, tlsv3.SubjectAltNameMatcher_DNS
+	if net.ParseIP(host) != nil {
+		sni, san = "", tlsv3.SubjectAltNameMatcher_IP_ADDRESS
 	}
-	a, err := toAny(tc)
+	if !t.NoVerify {
+		ca := o.CABundle
+		if t.CAFile != "" {
+			ca = t.CAFile
+		}
+		common.ValidationContextType = &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: &tlsv3.CertificateValidationContext{
+			TrustedCa:                 file(ca),
+			MatchTypedSubjectAltNames: []*tlsv3.SubjectAltNameMatcher{{SanType: san, Matcher: exactMatcher(host)}},
+		}}
+	}
+	if t.ClientCert != "" {
+		common.TlsCertificates = []*tlsv3.TlsCertificate{{CertificateChain: file(t.ClientCert), PrivateKey: file(t.ClientCert)}}
+	}
+	if len(t.ECDHCurves) > 0 {
+		common.TlsParams.EcdhCurves = t.ECDHCurves
+	}
+	a, err := toAny(&tlsv3.UpstreamTlsContext{Sni: sni, CommonTlsContext: common})
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,9 @@ type Options struct {
 	// ForceIPv4 is litellm_settings.force_ipv4: the deployments' clusters
 	// resolve host names to IPv4 addresses only (Build sets it).
 	ForceIPv4 bool
+	// UpstreamTLS is litellm_settings' ssl_verify, ssl_certificate and
+	// ssl_ecdh_curve, resolved with their environment variables (D112).
+	UpstreamTLS config.UpstreamTLS
 	// AccessLog writes Envoy's access log to stdout.
 	AccessLog bool
 	// JSONAccessLog writes it as one JSON object per request (json_logs).

@@ -46,6 +46,7 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 		o.MaxInFlight = uint32(min(n, 1<<30))
 	}
 	o.ForceIPv4 = cfg.LiteLLM.ForceIPv4
+	o.UpstreamTLS = cfg.LiteLLM.UpstreamTLS
 	m := model.Compile(cfg)
 	if ModuleUpstream(o) {
 		HostClusters(m) // one cluster per upstream host (D62)
