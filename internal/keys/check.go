@@ -363,7 +363,7 @@ func (s *Service) RecordUsage(ctx context.Context, token, endUser string, n int6
 	if s.o.Counters == nil || n <= 0 {
 		return
 	}
-	s.recordTokens(ctx, s.tpmIDs(token, endUser), n)
+	s.recordTokens(ctx, s.tpmIDs(token, "", "", endUser), n)
 }
 
 // recordTokens counts n tokens for the tpm_limit counters ids.

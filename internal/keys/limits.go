@@ -71,12 +71,19 @@ func (s *Service) entities(k *keystore.Key, team *keystore.Team, user *keystore.
 	if team != nil {
 		add(limited{kind: "team", rpm: val(team.RPMLimit), tpm: val(team.TPMLimit), par: val(team.MaxParallelRequests)},
 			func() string { return "team=" + team.TeamID }, func() string { return "team:" + team.TeamID })
-		if k != nil && k.UserID != "" {
+		member := ""
+		switch {
+		case k != nil:
+			member = k.UserID
+		case user != nil:
+			member = user.UserID // a JWT caller's user (D109)
+		}
+		if member != "" {
 			// The key's user within its team: the membership's budget
 			// (LiteLLM's team_member descriptor, "team_id:user_id").
-			rpm, tpm := s.memberLimits(team.TeamID, k.UserID)
+			rpm, tpm := s.memberLimits(team.TeamID, member)
 			add(limited{kind: "team_member", rpm: rpm, tpm: tpm},
-				func() string { return team.TeamID + ":" + k.UserID }, func() string { return "member:" + keystore.MemberKey(team.TeamID, k.UserID) })
+				func() string { return team.TeamID + ":" + member }, func() string { return "member:" + keystore.MemberKey(team.TeamID, member) })
 		}
 	}
 	if endUser != "" && eub != nil {
@@ -100,7 +107,11 @@ func (s *Service) limits(ctx context.Context, k *keystore.Key, team *keystore.Te
 		}
 		return nil
 	}
-	ents := s.entities(k, team, user, endUser, eub)
+	return s.applyLimits(ctx, s.entities(k, team, user, endUser, eub), g)
+}
+
+// applyLimits is limits on the counters' store for the entities ents.
+func (s *Service) applyLimits(ctx context.Context, ents []limited, g *Grant) *Error {
 	if len(ents) == 0 {
 		return nil
 	}
@@ -202,13 +213,18 @@ func (s *Service) parallelIDs(token string) []string {
 	return out
 }
 
-// tpmIDs are the counters a response's tokens count towards.
-func (s *Service) tpmIDs(token, endUser string) []string {
+// tpmIDs are the counters a response's tokens count towards: its key's,
+// the key's team's and user's, or without a key the team's and user's a
+// JWT named (teamID, userID), and the end user's.
+func (s *Service) tpmIDs(token, teamID, userID, endUser string) []string {
 	var k *keystore.Key
 	var t *keystore.Team
 	var u *keystore.User
-	if token != "" {
+	switch {
+	case token != "":
 		k, t, u = s.cached(token)
+	case teamID != "" || userID != "":
+		t, u = s.principalRows(teamID, userID)
 	}
 	var eub *keystore.Budget
 	if endUser != "" {
@@ -274,4 +290,38 @@ func keyLabel(k *keystore.Key) string {
 		return k.KeyAlias
 	}
 	return k.KeyName
+}
+
+// principalRows are the cached team and user a keyless caller (a JWT's,
+// D109) names; nil for an empty or unknown id.
+func (s *Service) principalRows(teamID, userID string) (*keystore.Team, *keystore.User) {
+	var t *keystore.Team
+	var u *keystore.User
+	if teamID != "" {
+		t, _, _ = s.team(teamID)
+	}
+	if userID != "" {
+		u, _, _ = s.user(userID)
+	}
+	return t, u
+}
+
+// principalLimits applies a JWT caller's team, user, team member and end
+// user rpm/tpm limits (LiteLLM's v3 limiter descriptors team, user,
+// team_member, end_user). Their max_parallel_requests are not applied: a
+// slot is released by the request's key hash, which such a caller has not.
+func (s *Service) principalLimits(ctx context.Context, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget, g *Grant) *Error {
+	if s.o.Counters == nil {
+		return nil // JWT requests are never decided in a module view
+	}
+	ents := s.entities(nil, team, user, endUser, eub)
+	n := 0
+	for _, e := range ents {
+		e.par = 0
+		if e.rpm != 0 || e.tpm != 0 {
+			ents[n] = e
+			n++
+		}
+	}
+	return s.applyLimits(ctx, ents[:n], g)
 }

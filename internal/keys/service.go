@@ -96,6 +96,8 @@ type Service struct {
 	keyGen KeyGenSettings
 	// noReset is general_settings.disable_reset_budget (reset.go).
 	noReset atomic.Bool
+	// upserts are the JWT users whose rows upsertUser is writing (D109).
+	upserts sync.Map
 	// noMasterReturn is general_settings.disable_master_key_return (D96):
 	// /user/info lists no key row whose token is the master key's hash.
 	noMasterReturn atomic.Bool
