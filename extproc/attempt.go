@@ -45,6 +45,7 @@ type try struct {
 	spaced  bool           // the response carries the wait before a retry on this deployment (D18)
 	srv     *Server        // set by attempt: the try's outcome is reported (settle)
 	settled bool           // the outcome is reported (settle runs once)
+	cache   *cacheStore    // a response cache miss: the answer is stored (respcache.go)
 }
 
 // attempt serves one upstream try of the deployment depID: it counts the
@@ -80,6 +81,7 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		}
 		return stream.Send(errorReply(e, retry))
 	}
+	t.cache = cacheStoreOf(msg)
 	// A retry on the same deployment after a timeout or a reset waits
 	// LiteLLM's backoff here (D18).
 	if ok, err := t.hold(stream, t.holdFor(msg)); !ok {
@@ -489,7 +491,7 @@ func (t *try) responseHeaders(h map[string]string, eos bool) (extprocv3filter.Pr
 		// chunk the gateway asked for is counted (and stripped when the client
 		// did not ask for it): LiteLLM's behaviour, docs/architecture.md D16.
 		mode = extprocv3filter.ProcessingMode_STREAMED
-	case t.pass && !t.rc.TrackUsage && !t.rc.PolicyFallbacks && (t.responseModel() == "" || tooBigToRestamp(h["content-length"])):
+	case t.pass && !t.rc.TrackUsage && !t.rc.PolicyFallbacks && (t.responseModel() == "" || tooBigToRestamp(h["content-length"])) && (t.cache == nil || tooBigToRestamp(h["content-length"])):
 		mode = extprocv3filter.ProcessingMode_NONE
 	case t.pass:
 		mode = extprocv3filter.ProcessingMode_BUFFERED
@@ -568,8 +570,14 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 				out = translator.WriteSSEError(nil, translator.NewError(502, "api_error", "llmgate: "+ferr.Error(), ""))
 			}
 			out = stampChunks(out, created)
+			if t.cache != nil {
+				t.cache.gather(out)
+			}
 			if b.GetEndOfStream() {
 				t.streamOutcome(st, o)
+				if t.cache != nil && t.status < 300 && o.Class == translator.ErrNone && !t.cache.over {
+					t.cachePut(true, t.cache.body)
+				}
 				t.beforeLastReply(o)
 			}
 			if err := stream.Send(bodyReply(out, nil, nil)); err != nil {
@@ -582,6 +590,9 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 		}
 		out, set, remove := t.finalBody(b.GetBody(), o)
 		t.answer = answerOf(set)
+		if t.cache != nil && t.status < 300 && o.Class == translator.ErrNone && t.answer == outcome.AnswerSent {
+			t.cachePut(false, out)
+		}
 		set = append(set, hdr("content-length", strconv.Itoa(len(out))), hdr("content-type", "application/json"))
 		resp := bodyReply(out, set, append(remove, "content-encoding"))
 		if t.spaced {

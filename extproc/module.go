@@ -112,6 +112,9 @@ func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *s
 			m.splice = false // the translator would drop it
 		}
 	}
+	if m.off == "" && cfg.LiteLLM.Cache {
+		m.off = "litellm_settings.cache: the response cache is read in the gateway (D111)"
+	}
 	rs := st.Router.Model().Routing
 	if m.off == "" && rs.Strategy != "" && rs.Strategy != router.SimpleShuffle && !(mc.Leases && leaseStrategy(rs.Strategy, mc.Upstream)) {
 		m.off = "routing_strategy " + rs.Strategy + " reads shared state"

@@ -252,6 +252,17 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if ticket != nil && ticket.Model != "" {
 		ctx.RequestedModel = ticket.Model // a replay's body may carry the prepared model
 	}
+	var cacheStore string
+	if mod == nil && st.Cfg.LiteLLM.Cache {
+		// LiteLLM's response cache (respcache.go, D111): a hit answers here.
+		var reply *extprocv3.ProcessingResponse
+		if reply, cacheStore = s.cacheLookup(st, rt, ctx, body, first, start); reply != nil {
+			if grant != nil && grant.Parallel {
+				st.keys.End(context.Background(), grant.Token)
+			}
+			return reply, nil
+		}
+	}
 	s.begun(ctx, first) // llm_requests_hanging, when on (hanging.go)
 	var span bodySpan
 	if mod != nil {
@@ -272,7 +283,12 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if t > 0 {
 		r.set = append(r.set, [2]string{"x-envoy-upstream-rq-per-try-timeout-ms", strconv.FormatInt(t.Milliseconds(), 10)})
 	}
-	s.fastTag(st, ctx, h, r, mod) // D45
+	if cacheStore == "" {
+		s.fastTag(st, ctx, h, r, mod) // D45
+	} else {
+		// The attempt filter stores the answer: never fast.
+		r.deps, r.cache = s.ModuleUpstream, cacheStore
+	}
 	if grant != nil && mod != nil && mod.resp != nil {
 		// The module's answer plan carries the key's x-litellm-key-*
 		// headers; nothing reads them from a fast request's context, which

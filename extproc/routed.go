@@ -47,6 +47,9 @@ type routed struct {
 	stream bool
 	// fp is llmgate.fp for the ext_proc filter's readers (nil for the module).
 	fp *structpb.Struct
+	// cache is a response cache miss's decision for the attempt filter
+	// (llmgate.ctx "cache", respcache.go; "": none).
+	cache string
 
 	setBuf [6][2]string
 	mdBuf  [3][2][]byte
@@ -76,6 +79,9 @@ func (r *routed) processingResponse(st *State) (*extprocv3.ProcessingResponse, e
 		r.spacing.addTo(cf)
 	}
 	cf[xds.FastPathMetadataKey] = structpb.NewBoolValue(r.fast)
+	if r.cache != "" {
+		cf[cacheMetadataKey] = structpb.NewStringValue(r.cache)
+	}
 	if !r.fast && r.deps {
 		cf[contract.FastDeploymentsKey] = structpb.NewStringValue(planDeployments(r.plan)) // (D77)
 	}

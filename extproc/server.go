@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/internal/outcome"
+	"github.com/llmgate/llmgate/internal/respcache"
 	"github.com/llmgate/llmgate/internal/store"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/xds"
@@ -97,6 +99,12 @@ type State struct {
 	planGroups planGroupCache
 	// fastDeps: the fast path's static work per deployment (routed.go).
 	fastDeps fastDepCache
+
+	// respCache is the response cache (respcache.go, D111), opened on
+	// first use; log logs its failures.
+	respCacheOnce sync.Once
+	respCache     *respcache.Cache
+	log           *slog.Logger
 }
 
 // WithKeys serves virtual keys from k (the management API, the request
@@ -114,7 +122,10 @@ func NewState(cfg *config.Config, st store.Store, version string, log *slog.Logg
 // NewStateFromModel is NewState with the config already compiled (m, from
 // model.Compile(cfg); nil compiles it).
 func NewStateFromModel(cfg *config.Config, m *model.Model, st store.Store, version string, log *slog.Logger) *State {
-	s := &State{Cfg: cfg, Version: version, Started: time.Now()}
+	s := &State{Cfg: cfg, Version: version, Started: time.Now(), log: log}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
 	if m == nil {
 		m = model.Compile(cfg)
 	}

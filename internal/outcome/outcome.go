@@ -117,6 +117,12 @@ type Try struct {
 	// this try (zero: none).
 	CooldownUntil time.Time
 
+	// CacheHit marks a request answered from the response cache (D111):
+	// no try, Cost 0 (CostKnown), the tokens the cached answer reports;
+	// CacheKey is its cache key.
+	CacheHit bool
+	CacheKey string
+
 	// Refused marks a request the gateway answered itself before any try
 	// (a bad key, an unknown model, a key's limit or budget, a body too
 	// large): no deployment, no tokens; Status and ErrorClass are the

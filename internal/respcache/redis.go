@@ -1,0 +1,120 @@
+package respcache
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// redisPrefix prefixes the cache's Redis keys: the gateway's other shared
+// state may live in the same Redis, and /cache/flushall removes only these.
+const redisPrefix = "llmgate:cache:"
+
+// redisTimeout bounds one Redis operation on the request path.
+const redisTimeout = 500 * time.Millisecond
+
+type redisBackend struct {
+	c *redis.Client
+}
+
+// stored is an entry as Redis keeps it: LiteLLM's {"timestamp", "response"}
+// with the answer's body, and whether it is a stream's.
+type stored struct {
+	Timestamp float64 `json:"timestamp"`
+	Response  string  `json:"response"`
+	Stream    bool    `json:"stream,omitempty"`
+}
+
+func newRedis(p Params) (*redisBackend, error) {
+	var o *redis.Options
+	if p.URL != "" {
+		var err error
+		if o, err = redis.ParseURL(p.URL); err != nil {
+			return nil, errors.New("cache: invalid redis url") // (it may hold a password)
+		}
+	} else {
+		o = &redis.Options{Addr: p.Addr, Password: p.Password}
+	}
+	o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = redisTimeout, redisTimeout, redisTimeout, redisTimeout
+	o.MaxRetries = -1
+	o.ContextTimeoutEnabled = true
+	return &redisBackend{c: redis.NewClient(o)}, nil
+}
+
+func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, redisTimeout)
+}
+
+func (r *redisBackend) get(ctx context.Context, key string) (Entry, bool, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	b, err := r.c.Get(ctx, redisPrefix+key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return Entry{}, false, nil
+	}
+	if err != nil {
+		return Entry{}, false, err
+	}
+	var s stored
+	if json.Unmarshal(b, &s) != nil || s.Response == "" {
+		return Entry{}, false, nil // not an entry of ours
+	}
+	sec, frac := math.Modf(s.Timestamp)
+	return Entry{Stream: s.Stream, Body: []byte(s.Response), Stored: time.Unix(int64(sec), int64(frac*1e9))}, true, nil
+}
+
+func (r *redisBackend) set(ctx context.Context, key string, e Entry, ttl time.Duration) error {
+	b, err := json.Marshal(stored{Timestamp: float64(e.Stored.UnixNano()) / 1e9, Response: string(e.Body), Stream: e.Stream})
+	if err != nil {
+		return err
+	}
+	if ttl < 0 {
+		ttl = 0
+	}
+	return r.c.Set(ctx, redisPrefix+key, b, ttl).Err() // ttl 0: no expiry (LiteLLM's redis default)
+}
+
+func (r *redisBackend) del(ctx context.Context, keys []string) (int, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	ks := make([]string, len(keys))
+	for i, k := range keys {
+		ks[i] = redisPrefix + k
+	}
+	n, err := r.c.Del(ctx, ks...).Result()
+	return int(n), err
+}
+
+func (r *redisBackend) flush(ctx context.Context) (int, error) {
+	total := 0
+	var cursor uint64
+	for {
+		ks, next, err := r.c.Scan(ctx, cursor, redisPrefix+"*", 500).Result()
+		if err != nil {
+			return total, err
+		}
+		if len(ks) > 0 {
+			n, err := r.c.Del(ctx, ks...).Result()
+			if err != nil {
+				return total, err
+			}
+			total += int(n)
+		}
+		if cursor = next; cursor == 0 {
+			return total, nil
+		}
+	}
+}
+
+func (r *redisBackend) ping(ctx context.Context) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	return r.c.Ping(ctx).Err()
+}
+
+func (r *redisBackend) close() error { return r.c.Close() }

@@ -1,0 +1,368 @@
+package respcache
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/llmgate/llmgate/config"
+)
+
+// Params are the cache's settings: cache_params as the config resolved them
+// (REDIS_* variables included), with the router's Redis as the last resort
+// for type redis. Comparable: equal params share one Cache (Shared).
+type Params struct {
+	Type      string // "local" or "redis"
+	Addr      string // host:port (redis)
+	URL       string // redis:// URL, when that is how the Redis was named
+	Password  string // secret; never logged
+	Namespace string
+	TTL       time.Duration // 0: the backend's default (local 600 s, redis none)
+	DefaultOn bool          // mode default_on (else a request opts in with use-cache)
+	CallTypes string        // supported_call_types, joined by ","
+}
+
+// ParamsOf reads a config's cache settings; ok is false when the config has
+// no cache (litellm_settings.cache unset or false) or a type this package
+// does not serve. router are the router's Redis settings (host, port,
+// password, url), used when cache_params names no Redis.
+func ParamsOf(cfg *config.Config, router [4]string) (Params, bool) {
+	ls := &cfg.LiteLLM
+	if !ls.Cache {
+		return Params{}, false
+	}
+	cp := &ls.CacheParams
+	p := Params{Type: cp.Type, Password: cp.Password, Namespace: cp.Namespace, TTL: cp.TTL,
+		DefaultOn: cp.Mode != "default_off", CallTypes: strings.Join(cp.SupportedCallTypes, ",")}
+	switch cp.Type {
+	case "", "local":
+		p.Type = "local"
+		p.Password = ""
+	case "redis":
+		host, port := cp.Host, cp.Port
+		if host == "" {
+			host, port, p.Password, p.URL = router[0], router[1], router[2], router[3]
+		}
+		if port == "" {
+			port = "6379"
+		}
+		if host != "" {
+			p.Addr = net.JoinHostPort(host, port)
+		}
+		if p.Addr == "" && p.URL == "" {
+			p.Addr = "127.0.0.1:6379" // LiteLLM's redis client's default
+		}
+	default:
+		return Params{}, false // accepted with a warning, not served (config.cacheParams)
+	}
+	return p, true
+}
+
+// Entry is a stored answer: the client's body as it was sent (a stream's
+// whole SSE body for a streamed answer), and when it was stored.
+type Entry struct {
+	Stream bool
+	Body   []byte
+	Stored time.Time
+}
+
+// backend keeps the entries.
+type backend interface {
+	get(ctx context.Context, key string) (Entry, bool, error)
+	set(ctx context.Context, key string, e Entry, ttl time.Duration) error
+	del(ctx context.Context, keys []string) (int, error)
+	flush(ctx context.Context) (int, error)
+	ping(ctx context.Context) error
+	close() error
+}
+
+// Cache is one response cache. Safe for concurrent use.
+type Cache struct {
+	p     Params
+	b     backend
+	now   func() time.Time
+	chat  bool // chat completions cached (completion / acompletion)
+	text  bool // text completions cached (text_completion / atext_completion)
+	log   *slog.Logger
+	queue chan write // redis writes, off the request path
+	done  chan struct{}
+
+	mu      sync.Mutex
+	failLog time.Time // the last logged backend failure
+}
+
+type write struct {
+	key string
+	e   Entry
+	ttl time.Duration
+}
+
+// writeQueue bounds the writes waiting for Redis; a write that finds it
+// full is dropped (the next miss stores the answer again).
+const writeQueue = 1024
+
+// Open builds a cache for p. A Redis cache connects lazily.
+func Open(p Params, log *slog.Logger) (*Cache, error) {
+	return open(p, log, time.Now)
+}
+
+func open(p Params, log *slog.Logger, now func() time.Time) (*Cache, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	c := &Cache{p: p, now: now, log: log}
+	for t := range strings.SplitSeq(p.CallTypes, ",") {
+		switch t {
+		case "completion", "acompletion":
+			c.chat = true
+		case "text_completion", "atext_completion":
+			c.text = true
+		}
+	}
+	switch p.Type {
+	case "local":
+		c.b = newLocal(now)
+	case "redis":
+		r, err := newRedis(p)
+		if err != nil {
+			return nil, err
+		}
+		c.b = r
+		c.queue = make(chan write, writeQueue)
+		c.done = make(chan struct{})
+		go c.writer()
+	default:
+		return nil, errors.New("cache type " + p.Type + " is not served")
+	}
+	return c, nil
+}
+
+var shared = struct {
+	sync.Mutex
+	m map[Params]*Cache
+}{m: map[Params]*Cache{}}
+
+// Shared is Open, once per Params in the process: a config reload that
+// keeps the cache's settings keeps its entries (and its Redis client).
+func Shared(p Params, log *slog.Logger) (*Cache, error) {
+	shared.Lock()
+	defer shared.Unlock()
+	if c := shared.m[p]; c != nil {
+		return c, nil
+	}
+	c, err := Open(p, log)
+	if err != nil {
+		return nil, err
+	}
+	shared.m[p] = c
+	return c, nil
+}
+
+// Type is cache_params.type ("local" or "redis").
+func (c *Cache) Type() string { return c.p.Type }
+
+// Params are the cache's settings.
+func (c *Cache) Params() Params { return c.p }
+
+// Close stops the writer and closes the backend.
+func (c *Cache) Close() error {
+	if c.done != nil {
+		close(c.done)
+	}
+	return c.b.close()
+}
+
+// Endpoint kinds Decide knows (the client's route).
+const (
+	Chat        = "chat"
+	Completions = "completions"
+)
+
+// Decision is what the cache does with one request.
+type Decision struct {
+	// Key is the cache key (the x-litellm-cache-key header of a hit).
+	Key string
+	// Read: look the key up (not "no-cache"); Store: store the answer (not
+	// "no-store").
+	Read, Store bool
+	// TTL is the entry's time to live (0: the cache's, then the backend's
+	// default); MaxAge rejects older entries ("s-maxage"; 0: none).
+	TTL, MaxAge time.Duration
+}
+
+// Bounds of the body's cache controls (client-controlled numbers).
+const (
+	maxTTL       = 30 * 24 * time.Hour
+	maxNamespace = 256
+)
+
+// Decide says what the cache does with a request to endpoint of model group
+// group with this body; ok is false when the request is not cached at all
+// (its call type is not in supported_call_types, the mode is default_off
+// and the request did not opt in, or its cache controls are out of bounds).
+func (c *Cache) Decide(endpoint, group string, body []byte) (Decision, bool) {
+	switch endpoint {
+	case Chat:
+		if !c.chat {
+			return Decision{}, false
+		}
+	case Completions:
+		if !c.text {
+			return Decision{}, false
+		}
+	default:
+		return Decision{}, false
+	}
+	ctl, ok := readControls(body)
+	if !ok {
+		return Decision{}, false
+	}
+	if !c.p.DefaultOn && !ctl.useCache {
+		return Decision{}, false
+	}
+	ns := ctl.namespace
+	if ns == "" {
+		ns = c.p.Namespace
+	}
+	d := Decision{Key: Key(group, body, ns), Read: !ctl.noCache, Store: !ctl.noStore, TTL: ctl.ttl, MaxAge: ctl.maxAge}
+	if d.TTL == 0 {
+		d.TTL = c.p.TTL
+	}
+	return d, true
+}
+
+// Get looks a decision's key up: a hit is an entry not older than its
+// s-maxage. A backend that fails answers a miss (logged at most once a
+// minute): the request goes on to the provider, as LiteLLM's does.
+func (c *Cache) Get(ctx context.Context, d Decision) (Entry, bool) {
+	if !d.Read {
+		return Entry{}, false
+	}
+	e, ok, err := c.b.get(ctx, d.Key)
+	if err != nil {
+		c.failed("read", err)
+		return Entry{}, false
+	}
+	if !ok {
+		return Entry{}, false
+	}
+	if d.MaxAge > 0 && c.now().Sub(e.Stored) > d.MaxAge {
+		return Entry{}, false
+	}
+	return e, true
+}
+
+// Put stores an answer for a decision (when it stores), off the caller's
+// path for Redis; the body is not copied (the caller hands it over).
+func (c *Cache) Put(d Decision, stream bool, body []byte) {
+	if !d.Store || len(body) == 0 {
+		return
+	}
+	w := write{key: d.Key, e: Entry{Stream: stream, Body: body, Stored: c.now()}, ttl: d.TTL}
+	if c.queue == nil {
+		_ = c.b.set(context.Background(), w.key, w.e, w.ttl)
+		return
+	}
+	select {
+	case c.queue <- w:
+	default:
+		c.failed("write", errors.New("write queue full; answer not stored"))
+	}
+}
+
+func (c *Cache) writer() {
+	for {
+		select {
+		case <-c.done:
+			return
+		case w := <-c.queue:
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if err := c.b.set(ctx, w.key, w.e, w.ttl); err != nil {
+				c.failed("write", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// Delete removes keys (/cache/delete); it returns how many existed.
+func (c *Cache) Delete(ctx context.Context, keys []string) (int, error) {
+	return c.b.del(ctx, keys)
+}
+
+// Flush removes every entry of this cache (/cache/flushall); it returns
+// how many there were.
+func (c *Cache) Flush(ctx context.Context) (int, error) { return c.b.flush(ctx) }
+
+// Ping checks the backend (/cache/ping).
+func (c *Cache) Ping(ctx context.Context) error { return c.b.ping(ctx) }
+
+func (c *Cache) failed(op string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := time.Now(); now.Sub(c.failLog) >= time.Minute {
+		c.failLog = now
+		c.log.Warn("response cache "+op+" failed; requests go to the provider meanwhile", "type", c.p.Type, "error", err.Error())
+	}
+}
+
+// keyParams are the request fields LiteLLM's cache key reads
+// (ModelParamHelper.get_all_llm_api_params: the OpenAI parameters of chat
+// completions, text completions and embeddings, with LiteLLM's "thinking";
+// never metadata): a field not listed (LiteLLM's own, such as "cache",
+// "fallbacks" or "mock_response", and provider-specific ones) does not make
+// two requests differ.
+var keyParams = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range []string{
+		// chat completions
+		"messages", "model", "audio", "frequency_penalty", "function_call", "functions", "logit_bias", "logprobs",
+		"max_completion_tokens", "max_tokens", "modalities", "n", "parallel_tool_calls", "prediction",
+		"presence_penalty", "prompt_cache_key", "reasoning_effort", "response_format", "safety_identifier", "seed",
+		"service_tier", "stop", "store", "stream", "stream_options", "temperature", "tool_choice", "tools",
+		"top_logprobs", "top_p", "user", "verbosity", "web_search_options", "thinking",
+		// text completions
+		"prompt", "best_of", "echo", "suffix",
+		// embeddings
+		"input", "dimensions", "encoding_format",
+	} {
+		m[k] = true
+	}
+	return m
+}()
+
+// Key is the cache key of a request to model group group: the sha256 (hex)
+// of "name: value" for each LLM parameter the body sets (keyParams; null
+// values left out), in name order, with model the group's name; prefixed by
+// "namespace:" when ns is set. A string value is written as is, any other
+// as its compact JSON.
+func Key(group string, body []byte, ns string) string {
+	type kv struct{ k, v string }
+	var fields []kv
+	fields = append(fields, kv{"model", group})
+	eachTopLevel(body, func(k string, v []byte, str bool) {
+		if k == "model" || !keyParams[k] {
+			return
+		}
+		fields = append(fields, kv{k, string(v)})
+	})
+	slices.SortFunc(fields, func(a, b kv) int { return strings.Compare(a.k, b.k) })
+	h := sha256.New()
+	for _, f := range fields {
+		h.Write([]byte(f.k))
+		h.Write([]byte(": "))
+		h.Write([]byte(f.v))
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if ns != "" {
+		return ns + ":" + sum
+	}
+	return sum
+}
