@@ -19,6 +19,8 @@ type interleavedFigure struct {
 	EnvoyRuns []time.Duration
 	// RunQ is each run's percentiles, in run order.
 	RunQ []Quantiles
+	// RunRPS is each run's throughput, in run order.
+	RunRPS []float64
 }
 
 // interleaved measures every gate in turn at each concurrency, closed
@@ -47,10 +49,11 @@ func interleaved(o *Options, concs []int, gates []*Target) []interleavedFigure {
 		for i := range gates {
 			runs := slices.Clone(cpu[i]["envoy"]) // before medianCPU sorts them
 			q := make([]Quantiles, len(rs[i]))    // before medianFigure sorts the runs
+			rps := make([]float64, len(rs[i]))
 			for k, r := range rs[i] {
-				q[k] = r.Quantiles()
+				q[k], rps[k] = r.Quantiles(), r.Throughput()
 			}
-			out = append(out, interleavedFigure{Gate: i, Concurrency: conc, Figure: medianFigure(rs[i]), CPU: medianCPU(cpu[i]), Pooled: PooledTail(rs[i]), EnvoyRuns: runs, RunQ: q})
+			out = append(out, interleavedFigure{Gate: i, Concurrency: conc, Figure: medianFigure(rs[i]), CPU: medianCPU(cpu[i]), Pooled: PooledTail(rs[i]), EnvoyRuns: runs, RunQ: q, RunRPS: rps})
 		}
 	}
 	return out

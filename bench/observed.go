@@ -26,6 +26,9 @@ type ObservedResult struct {
 	Concurrency int
 	Figure      LatencyFigure
 	CPU         map[string]time.Duration
+	// RunRPS is each run's throughput, in run order (run i of two sides
+	// is a pair: measured one after the other).
+	RunRPS []float64
 }
 
 // ObservedOverhead measures issue 12's cost of observing: every side's
@@ -69,7 +72,7 @@ func ObservedOverhead(o *Options, fakeURL string, concs []int, sides []ObservedS
 	}
 	var out []ObservedResult
 	for _, f := range interleaved(o, concs, gates) {
-		out = append(out, ObservedResult{Side: sides[f.Gate], Concurrency: f.Concurrency, Figure: f.Figure, CPU: f.CPU})
+		out = append(out, ObservedResult{Side: sides[f.Gate], Concurrency: f.Concurrency, Figure: f.Figure, CPU: f.CPU, RunRPS: f.RunRPS})
 	}
 	return out, nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/llmgate/llmgate/internal/outcome"
 )
@@ -263,8 +264,7 @@ func (m *Manager) startBatched(name string, s Settings, post func(context.Contex
 		return
 	}
 	q := min(max(4*max(s.BatchSize, batch), 1024), maxQueue)
-	sd := &sender{name: name, q: make(chan outcome.Try, q), post: post, log: m.log, done: make(chan struct{}),
-		settings: &m.settings, batch: batch, flush: flush}
+	sd := newSender(name, post, m.log, &m.settings, batch, flush, q)
 	m.senders[name] = sd
 	go sd.run()
 }
@@ -300,8 +300,12 @@ func (m *Manager) Sink() outcome.Sink {
 		otelOn := s.OTel != nil && (!s.OTel.TeamsOnly || dyn != nil && (dyn.success[OTel] || dyn.failure[OTel]) ||
 			dyn == nil && t.TeamID != "" && s.TeamOTel[t.TeamID])
 		if otelOn {
-			if tid, _ := traceIDs(&t); smp.sampled(tid, t.Traceparent) {
-				ot.enqueue(t) // every try of a sampled request: a span per attempt
+			var tid trace.TraceID
+			if smp.byID(t.Traceparent) {
+				tid, _ = traceIDs(&t)
+			}
+			if smp.sampled(tid, t.Traceparent) {
+				ot.enqueue(&t) // every try of a sampled request: a span per attempt
 			}
 			if gm != nil && !t.Refused {
 				gm.Record(&t)
@@ -311,7 +315,7 @@ func (m *Manager) Sink() outcome.Sink {
 			return
 		}
 		if otelOn && s.OTel.LogsEndpoint != "" {
-			ol.enqueue(t) // the OTLP access log: every request, sampled or not
+			ol.enqueue(&t) // the OTLP access log: every request, sampled or not
 		}
 		failed := t.Failed()
 		ownWants := func(byTeam map[string]Events, name string) bool {
@@ -321,10 +325,10 @@ func (m *Manager) Sink() outcome.Sink {
 			return t.TeamID != "" && byTeam[t.TeamID].want(failed)
 		}
 		if s.Generic != nil && (s.Generic.want(failed) || ownWants(s.TeamGeneric, GenericAPI)) {
-			gen.enqueue(t) // once, whether the global lists or the request's own name it
+			gen.enqueue(&t) // once, whether the global lists or the request's own name it
 		}
 		if s.S3 != nil && (s.S3.want(failed) || ownWants(s.TeamS3, S3)) {
-			s3s.enqueue(t)
+			s3s.enqueue(&t)
 		}
 		globalLF := s.Langfuse != nil && s.Langfuse.want(failed)
 		switch {
@@ -337,22 +341,22 @@ func (m *Manager) Sink() outcome.Sink {
 				m.mu.Lock()
 				sd := m.dynamicSender(dyn.owner, own)
 				m.mu.Unlock()
-				sd.enqueue(t)
+				sd.enqueue(&t)
 			default:
-				lf.enqueue(t) // no credentials of its own: the global project
+				lf.enqueue(&t) // no credentials of its own: the global project
 			}
 		case tl != nil && t.TeamID != "":
 			// Team-based logging: the team's project replaces the global
 			// one (LiteLLM's per-request Langfuse credentials).
 			if tl.want(failed) || globalLF {
-				team.enqueue(t)
+				team.enqueue(&t)
 			}
 		case globalLF:
-			lf.enqueue(t)
+			lf.enqueue(&t)
 		}
 		for i, nc := range s.Named {
 			if nc.want(failed) {
-				named[i].enqueue(t)
+				named[i].enqueue(&t)
 			}
 		}
 	}
@@ -421,10 +425,16 @@ func (m *Manager) Stats() []Stat {
 	return out
 }
 
-// sender batches one callback's events and posts them.
+// sender batches one callback's events and posts them. Its queue is
+// batches under a mutex (D110), not a channel: a channel of events copied
+// each event in and out (twice 576 bytes of pointers, under the garbage
+// collector's write barrier while it marks) before the batch's own copy,
+// and held its whole ring (4 × batch_size events) for the collector to scan
+// at every cycle even when empty. Now an event is copied once, into the
+// batch it is posted from; the goroutine wakes when a batch is full, at the
+// flush tick, or at stop; and the batches' slices are reused.
 type sender struct {
 	name     string
-	q        chan outcome.Try
 	post     func(context.Context, []outcome.Try) error
 	log      *slog.Logger
 	settings *atomic.Pointer[Settings]
@@ -432,39 +442,70 @@ type sender struct {
 	// when set (the s3 callback's DEFAULT_S3_* knobs).
 	batch int
 	flush time.Duration
+	limit int // events queued at most; past it an event is dropped
 
-	mu      sync.RWMutex // held to send on q; Lock to close it
+	mu      sync.Mutex
+	buf     []outcome.Try   // the batch being filled
+	ready   [][]outcome.Try // full batches, oldest first
+	queued  int             // events in buf and ready
+	free    [][]outcome.Try // delivered batches' slices, for the next bufs
 	stopped bool
+	wake    chan struct{} // capacity 1: a batch is full, or stop
 	done    chan struct{}
 
 	sent, dropped, failures atomic.Uint64
 }
 
+func newSender(name string, post func(context.Context, []outcome.Try) error, log *slog.Logger, settings *atomic.Pointer[Settings], batch int, flush time.Duration, limit int) *sender {
+	return &sender{name: name, post: post, log: log, settings: settings, batch: batch, flush: flush, limit: limit,
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
 // enqueue never blocks: a full queue drops the event.
-func (s *sender) enqueue(t outcome.Try) {
+func (s *sender) enqueue(t *outcome.Try) {
 	if s == nil {
 		return
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.stopped {
+	s.mu.Lock()
+	if s.stopped || s.queued >= s.limit {
+		s.mu.Unlock()
 		s.dropped.Add(1)
 		return
 	}
+	bs := s.batchSize()
+	if s.buf == nil {
+		if n := len(s.free); n > 0 {
+			s.buf, s.free[n-1] = s.free[n-1], nil
+			s.free = s.free[:n-1]
+		} else {
+			s.buf = make([]outcome.Try, 0, min(bs, s.limit))
+		}
+	}
+	s.buf = append(s.buf, *t)
+	s.queued++
+	full := len(s.buf) >= bs
+	if full {
+		s.ready = append(s.ready, s.buf)
+		s.buf = nil
+	}
+	s.mu.Unlock()
+	if full {
+		s.signal()
+	}
+}
+
+func (s *sender) signal() {
 	select {
-	case s.q <- t:
+	case s.wake <- struct{}{}:
 	default:
-		s.dropped.Add(1)
 	}
 }
 
 func (s *sender) stop() {
 	s.mu.Lock()
-	if !s.stopped {
-		s.stopped = true
-		close(s.q)
-	}
+	s.stopped = true
 	s.mu.Unlock()
+	s.signal()
 	<-s.done
 }
 
@@ -475,6 +516,43 @@ func (s *sender) batchSize() int {
 	return max(s.settings.Load().BatchSize, 1)
 }
 
+// take returns the full batches, and with all (the flush tick) or at stop
+// the one being filled too, oldest first.
+func (s *sender) take(into [][]outcome.Try, all bool) (batches [][]outcome.Try, stopped bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	batches, stopped = append(into, s.ready...), s.stopped
+	clear(s.ready)
+	s.ready = s.ready[:0]
+	if (all || stopped) && len(s.buf) > 0 {
+		batches = append(batches, s.buf)
+		s.buf = nil
+	}
+	for _, b := range batches {
+		s.queued -= len(b)
+	}
+	return batches, stopped
+}
+
+// recycle keeps a delivered batch's slice for a next one.
+func (s *sender) recycle(b []outcome.Try) {
+	if cap(b) > maxSpare {
+		return // a backlog's: given back to the garbage collector
+	}
+	clear(b) // release the events' strings
+	s.mu.Lock()
+	if len(s.free) < keepFree {
+		s.free = append(s.free, b[:0])
+	}
+	s.mu.Unlock()
+}
+
+// maxSpare bounds a batch slice a sender keeps for reuse, keepFree how many.
+const (
+	maxSpare = 4096
+	keepFree = 2
+)
+
 func (s *sender) run() {
 	defer close(s.done)
 	flush := s.flush
@@ -483,41 +561,29 @@ func (s *sender) run() {
 	}
 	tick := time.NewTicker(flush)
 	defer tick.Stop()
-	var batch []outcome.Try
+	var batches [][]outcome.Try
 	for {
+		all := false
 		select {
-		case t, ok := <-s.q:
-			if !ok {
-				// Shutting down: what is left goes in batches, one post each.
-				for len(batch) > 0 {
-					n := min(len(batch), s.batchSize())
-					s.deliver(batch[:n], 1)
-					batch = batch[n:]
-				}
-				return
-			}
-			if batch == nil {
-				batch = make([]outcome.Try, 0, min(s.batchSize(), cap(s.q)))
-			}
-			batch = append(batch, t)
-			if len(batch) >= s.batchSize() {
-				s.deliver(batch, Attempts)
-				batch = reuse(batch)
-			}
+		case <-s.wake:
 		case <-tick.C:
-			if len(batch) > 0 {
-				s.deliver(batch, Attempts)
-				batch = reuse(batch)
+			all = true
+		}
+		var stopped bool
+		batches, stopped = s.take(batches[:0], all)
+		for i, b := range batches {
+			attempts := Attempts
+			if stopped && len(b) < s.batchSize() {
+				attempts = 1 // shutting down: the last, partial batch is posted once
 			}
+			s.deliver(b, attempts)
+			s.recycle(b)
+			batches[i] = nil
+		}
+		if stopped {
+			return
 		}
 	}
-}
-
-// reuse empties a delivered batch for the next one (D74: a new batch grew
-// by copying half-kilobyte events; a post keeps nothing of its batch).
-func reuse(batch []outcome.Try) []outcome.Try {
-	clear(batch)
-	return batch[:0]
 }
 
 // deliver posts a batch, retrying with back-off; events of a batch given up

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -388,5 +390,54 @@ func TestPostedBodiesReused(t *testing.T) {
 	status = 503
 	if released, err := postReleased(context.Background(), srv.Client(), srv.URL, "application/json", body, nil); released || err == nil {
 		t.Fatalf("refused post: released %v, error %v", released, err)
+	}
+}
+
+// TestSenderBatchesInOrder: the sender's queue (D110) posts full batches as
+// they fill, the partial one at the flush tick, every event once and in
+// order, and drops past its limit.
+func TestSenderBatchesInOrder(t *testing.T) {
+	var settings atomic.Pointer[Settings]
+	settings.Store(&Settings{BatchSize: 3, FlushInterval: 50 * time.Millisecond})
+	var mu sync.Mutex
+	var posts [][]string
+	post := func(_ context.Context, b []outcome.Try) error {
+		ids := make([]string, len(b))
+		for i := range b {
+			ids[i] = b[i].CallID
+		}
+		mu.Lock()
+		posts = append(posts, ids)
+		mu.Unlock()
+		return nil
+	}
+	s := newSender("x", post, slog.Default(), &settings, 0, 0, 8)
+	go s.run()
+	for i := 0; i < 7; i++ {
+		tr := sampleTry(fmt.Sprint(i), 200)
+		s.enqueue(&tr)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.sent.Load() < 7 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	mu.Lock()
+	got := fmt.Sprint(posts)
+	mu.Unlock()
+	if got != "[[0 1 2] [3 4 5] [6]]" {
+		t.Fatalf("posts %s", got)
+	}
+	// Past the limit (8 queued): dropped and counted, never blocking.
+	settings.Store(&Settings{BatchSize: 100, FlushInterval: time.Hour})
+	for i := 0; i < 10; i++ {
+		tr := sampleTry("y", 200)
+		s.enqueue(&tr)
+	}
+	if d := s.dropped.Load(); d != 2 {
+		t.Fatalf("dropped %d, want 2", d)
+	}
+	s.stop()
+	if n := s.sent.Load(); n != 15 {
+		t.Fatalf("sent %d after stop, want 15", n)
 	}
 }

@@ -98,3 +98,30 @@ func cpuNow() time.Duration {
 func reportCPU(b *testing.B, c0 time.Duration, per int) {
 	b.ReportMetric(float64((cpuNow()-c0).Nanoseconds())/float64(b.N*per), "cpu-ns/try")
 }
+
+// BenchmarkSinkQueue is the callbacks' sink per answered try with otel
+// (every request sampled) and generic_api on, their posts doing nothing:
+// the sampling decision, the routing to each callback and the senders'
+// queues, not the encoding (D110).
+func BenchmarkSinkQueue(b *testing.B) {
+	m := New(nil)
+	s := Settings{BatchSize: 512, FlushInterval: time.Hour, Generic: &GenericSettings{Events: Events{Success: true}, Endpoint: "-"},
+		OTel: &OTelSettings{}}
+	m.settings.Store(&s)
+	noop := func(context.Context, []outcome.Try) error { return nil }
+	m.mu.Lock()
+	m.start(GenericAPI, s, noop)
+	m.start(OTel, s, noop)
+	m.otelSampler = newSampler("", 0)
+	m.mu.Unlock()
+	defer m.Close()
+	sink, batch := m.Sink(), benchBatch(512)
+	b.ReportAllocs()
+	c0 := cpuNow()
+	for b.Loop() {
+		for i := range batch {
+			sink(batch[i])
+		}
+	}
+	reportCPU(b, c0, len(batch))
+}

@@ -43,6 +43,14 @@ func newSampler(name string, ratio float64) sampler {
 	return s
 }
 
+// byID reports whether the decision reads the trace id (a ratio without a
+// client's sampled flag): else sampled needs none, and the caller need not
+// derive it (D110: the trace id was derived twice per try, here and for the
+// spans).
+func (s sampler) byID(traceparent string) bool {
+	return !(s.parentBased && len(traceparent) == 55) && !s.always && !s.never
+}
+
 // sampled decides for a request's trace id; traceparent is the client's
 // (validated, "" without one).
 func (s sampler) sampled(tid trace.TraceID, traceparent string) bool {

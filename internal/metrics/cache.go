@@ -30,27 +30,32 @@ type successChildren struct {
 // starts again.
 var maxCached = 10000
 
-// identity is the key of every label value a successful try's series use.
-// extra are the custom labels' values (labels.go).
-func identity(t *outcome.Try, extra []string) string {
-	var b strings.Builder
-	b.Grow(256)
-	for _, s := range []string{t.ModelGroup, t.Model, t.DeploymentID, t.APIBase, t.Provider, t.KeyHash, t.KeyAlias, t.TeamID,
-		t.EndUser, t.UserID, t.RequestedModel, t.Route, streamLabel(t.Stream)} {
-		b.WriteString(s)
-		b.WriteByte(0)
+// identity is the key of every label value a successful try's series use:
+// the try's own values, and extra, the custom labels' values (labels.go)
+// joined. A struct of the strings, hashed and compared by the map as they
+// are (D110: the key used to be one string built per try, an allocation
+// and a copy of every value).
+type identity struct {
+	group, model, deployment, apiBase, provider, keyHash, keyAlias, team string
+	endUser, user, requested, route                                      string
+	stream                                                               bool
+	extra                                                                string
+}
+
+func identityOf(t *outcome.Try, extra []string) identity {
+	id := identity{group: t.ModelGroup, model: t.Model, deployment: t.DeploymentID, apiBase: t.APIBase, provider: t.Provider,
+		keyHash: t.KeyHash, keyAlias: t.KeyAlias, team: t.TeamID, endUser: t.EndUser, user: t.UserID,
+		requested: t.RequestedModel, route: t.Route, stream: t.Stream}
+	if len(extra) > 0 {
+		id.extra = strings.Join(extra, "\x00") + "\x00"
 	}
-	for _, s := range extra {
-		b.WriteString(s)
-		b.WriteByte(0)
-	}
-	return b.String()
+	return id
 }
 
 // observeSuccess records a successful try whose answer reached the client,
 // with no rate-limit headers and no cooldown to report, through the cache.
 func (m *Metrics) observeSuccess(t *outcome.Try, extra []string) {
-	key := identity(t, extra)
+	key := identityOf(t, extra)
 	m.mu.Lock()
 	defer m.mu.Unlock() // also over the lazily resolved series
 	c := m.success[key]

@@ -61,7 +61,7 @@ type Metrics struct {
 	cooldown map[string]time.Time // deployment id → cooldown deadline last seen
 	// success caches the series of successful tries by identity (cache.go);
 	// noCache turns it off (tests compare both ways).
-	success map[string]*successChildren
+	success map[identity]*successChildren
 	noCache bool
 }
 
@@ -82,7 +82,7 @@ func New(o Options) *Metrics {
 	if len(buckets) == 0 {
 		buckets = LatencyBuckets
 	}
-	m := &Metrics{reg: prometheus.NewRegistry(), now: time.Now, cooldown: map[string]time.Time{}, success: map[string]*successChildren{}}
+	m := &Metrics{reg: prometheus.NewRegistry(), now: time.Now, cooldown: map[string]time.Time{}, success: map[identity]*successChildren{}}
 	m.custom = newCustom(o)
 	m.noEndUser = o.NoEndUser
 	// labels are a metric's label names (LiteLLM's PrometheusMetricLabels.get_labels,

@@ -417,6 +417,18 @@ func observedOnlyRun(o bench.Options, modes, before, envList string) error {
 			fmtSigned(f.Latency.P50-b.Figure.Latency.P50), 100*(f.Throughput/b.Figure.Throughput-1),
 			r.CPU["llmgate"].Round(time.Microsecond/10), r.CPU["envoy"].Round(time.Microsecond/10),
 			(r.CPU["llmgate"] + r.CPU["envoy"] - b.CPU["llmgate"] - b.CPU["envoy"]).Round(time.Microsecond/10), f.Errors)
+		if r.Side.Observed && len(r.RunRPS) == len(b.RunRPS) {
+			// The paired runs: this side's run against the base's same run.
+			lower, diffs := 0, make([]float64, len(r.RunRPS))
+			for i := range r.RunRPS {
+				diffs[i] = 100 * (r.RunRPS[i]/b.RunRPS[i] - 1)
+				if diffs[i] < 0 {
+					lower++
+				}
+			}
+			slices.Sort(diffs)
+			fmt.Printf("      paired runs: median %+.1f %%, %d of %d runs lower than llmgate@%s\n", diffs[len(diffs)/2], lower, len(diffs), mode)
+		}
 	}
 	return err
 }
