@@ -13,7 +13,14 @@ import (
 // value decoding) is read in one scan; any other body takes
 // encoding/json and checkKeys whole, so every answer is theirs.
 func readFields(body []byte, f *requestFields) *translator.Error {
-	if fastFields(body, f) {
+	return readFieldsOf(body, f, false)
+}
+
+// readFieldsOf is readFields; valid says the body is known to be valid
+// JSON (the module's plainBody scanned it: D105), so the scan does not
+// check it again.
+func readFieldsOf(body []byte, f *requestFields, valid bool) *translator.Error {
+	if fastFields(body, f, valid) {
 		return nil
 	}
 	*f = requestFields{}
@@ -27,10 +34,10 @@ func readFields(body []byte, f *requestFields) *translator.Error {
 var fieldNames = [...]string{"model", "stream", "stream_options", "fallbacks", "num_retries", "timeout", "user", "tags", "metadata"}
 
 // fastFields is readFields for a clean body; false leaves f to be reset.
-func fastFields(body []byte, f *requestFields) bool {
+func fastFields(body []byte, f *requestFields, valid bool) bool {
 	var keys [32][]byte
 	n := 0
-	ok := scanTopLevel(body, func(key []byte, escaped bool, value []byte) bool {
+	ok := scanTopLevelOf(body, valid, func(key []byte, escaped bool, value []byte) bool {
 		if escaped || n == len(keys) {
 			return false
 		}

@@ -268,6 +268,7 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	if m.splice {
 		mod.model = span // prepareBody splices the deployment's model there
 	}
+	mod.valid = true // plainBody checked the body's JSON (readFields need not, D105)
 	resp, te := m.s.routeRequestFor(st, rt, h, body, start, nil, id, &mod)
 	if te == errKeyHandOn {
 		return ModuleAnswer{}, false
@@ -382,7 +383,13 @@ func replyAnswer(resp *extprocv3.ProcessingResponse) ModuleAnswer {
 // valid body (its raw bytes without quotes, whether it has escapes) and the
 // raw value; false when the body is not a valid JSON object or fn says stop.
 func scanTopLevel(b []byte, fn func(key []byte, escaped bool, value []byte) bool) bool {
-	if !json.Valid(b) {
+	return scanTopLevelOf(b, false, fn)
+}
+
+// scanTopLevelOf is scanTopLevel; valid says b is known to be valid JSON
+// (json.Valid said so already), so it is not checked again.
+func scanTopLevelOf(b []byte, valid bool, fn func(key []byte, escaped bool, value []byte) bool) bool {
+	if !valid && !json.Valid(b) {
 		return false
 	}
 	i := skipWS(b, 0)

@@ -100,6 +100,8 @@ type moduleRoute struct {
 	// model: where a plain body's model value is (plainBody; end 0: not
 	// spliced), for prepareBody (splicedBody, D93)
 	model bodySpan
+	// valid: the body is valid JSON (plainBody checked it)
+	valid bool
 }
 
 // respPlanOfEntries is the answer plan of a fast request's entries:

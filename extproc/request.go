@@ -139,7 +139,7 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 // (nil: D65).
 func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body []byte, start time.Time, ticket *fallbackTicket, id identity, mod *moduleRoute) (_ *extprocv3.ProcessingResponse, te *translator.Error) {
 	var f requestFields
-	if e := readFields(body, &f); e != nil {
+	if e := readFieldsOf(body, &f, mod != nil && mod.valid); e != nil {
 		return nil, e
 	}
 	headerKnobs(h, &f)
