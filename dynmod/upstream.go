@@ -85,6 +85,16 @@ const maxHeldBody = 4 << 20
 
 func onUpstreamRequestHeaders(s *stream, f C.uintptr_t) int {
 	s.hold = false
+	fast := false
+	defer func() {
+		if !fast {
+			// The listener's marker never reaches a provider: a fast try
+			// removes it with its other headers (xds.ModuleUpstreamTry),
+			// any other try here (D105; before, a header-mutation filter
+			// built for every request removed it before the router).
+			removeHeader(f, contract.ModuleHeader)
+		}
+	}()
 	if !manyHostsTry(f) {
 		return reqHeadersStopIteration // not its deployment's host (hostcluster.go, D86)
 	}
@@ -132,6 +142,7 @@ func onUpstreamRequestHeaders(s *stream, f C.uintptr_t) int {
 		ops = setOp(ops, kv[0], kv[1])
 	}
 	applyOps(f, hdrRequest, ops)
+	fast = true // (e.Remove has the marker)
 	s.hold = true
 	return reqHeadersContinue
 }

@@ -117,6 +117,11 @@ general_settings:
 		if !moduleUpstream(dump) {
 			t.Fatalf("the router's upstream filters have no llmgate_upstream module")
 		}
+		// The module's tries remove the listener's marker (D105): no
+		// header-mutation filter built for every request does it.
+		if strings.Contains(dump, "llmgate.module_unmark") {
+			t.Errorf("the listener still has the marker's removal filter")
+		}
 		var cd struct {
 			Configs []json.RawMessage `json:"configs"`
 		}
@@ -265,6 +270,7 @@ general_settings:
 				t.Errorf("%s headers %v", rec.Path, rec.Header)
 			}
 		}
+		noInternalHeaders(t, fake)
 		if len(order) != 3 || !strings.HasPrefix(order[0], "/f1/") || order[1] != anthropicPath || !strings.HasPrefix(order[2], "/f3/") {
 			t.Errorf("provider saw %v", order)
 		}
@@ -288,6 +294,21 @@ general_settings:
 		if last.Header.Get("Authorization") != "Bearer k-mu-t4" || last.Header.Get("X-Api-Key") != "" {
 			t.Errorf("translated → fast: %v", last.Header)
 		}
+		noInternalHeaders(t, fake)
+	})
+
+	t.Run("a try the module translates carries no marker", func(t *testing.T) {
+		fake.ClearRules()
+		fake.Reset()
+		var r reply
+		_, att := streams(func() { r = send(g.URL, chatBody("f2", "hi")) })
+		if r.code != 200 || att != 0 {
+			t.Fatalf("%s, %d attempt-filter streams (want the module's translation, none)", r, att)
+		}
+		if last, _ := fake.Last(); last.Path != anthropicPath {
+			t.Fatalf("provider saw %s", last.Path)
+		}
+		noInternalHeaders(t, fake)
 	})
 
 	t.Run("a connection cut after the headers is retried (the success is held)", func(t *testing.T) {
@@ -357,6 +378,21 @@ general_settings:
 	for _, k := range []string{"sk-mu-fast-1", "az-mu-secret-2", "k-mu-pa", "k-mu-pb", "k-mu-f2"} {
 		if strings.Contains(g.Logs(), k) {
 			t.Errorf("provider key %s appears in the gateway's or Envoy's logs", k)
+		}
+	}
+}
+
+// noInternalHeaders fails the test if a request the fake provider recorded
+// carries an x-llmgate-* header: tries the module serves without the fast
+// path (the full attempt filter, a translated try) carry no marker either
+// (D105: the module's upstream filter removes it, not a listener filter).
+func noInternalHeaders(t *testing.T, fake *fakeprovider.Server) {
+	t.Helper()
+	for _, rec := range fake.Requests() {
+		for k := range rec.Header {
+			if strings.HasPrefix(strings.ToLower(k), "x-llmgate") {
+				t.Errorf("%s: header %s reached the provider", rec.Path, k)
+			}
 		}
 	}
 }

@@ -23,12 +23,15 @@ import (
 // the ext_proc request filter. The module serves the common request itself
 // and marks it (contract.ModuleHeader, a per-process secret); the ext_proc
 // request filter is skipped on a marked request, and the marker is removed
-// before the router, so it reaches neither a provider nor a client (D22).
+// before the provider — by the module as the try's upstream filter, or
+// without it by a header-mutation filter before the router — so it reaches
+// neither a provider nor a client (D22, D105).
 // Every other request passes the module untouched and the ext_proc filter
 // serves it as before.
 
 // requestFilters are the listener's request filters: the ext_proc request
-// filter alone, or module → ext_proc (skipped on the marker) → marker removal.
+// filter alone, or module → ext_proc (skipped on the marker) [→ marker
+// removal, when the module is not the tries' upstream filter].
 func requestFilters(o Options, reqFilter *hcmv3.HttpFilter) ([]*hcmv3.HttpFilter, error) {
 	if o.RequestModule == nil {
 		return []*hcmv3.HttpFilter{reqFilter}, nil
@@ -84,6 +87,14 @@ func requestFilters(o Options, reqFilter *hcmv3.HttpFilter) ([]*hcmv3.HttpFilter
 	})
 	if err != nil {
 		return nil, err
+	}
+	if ModuleUpstream(o) {
+		// The module is every try's first upstream filter, and it removes
+		// the marker there (dynmod/upstream.go): no header-mutation filter
+		// built for every request to do it (D105; it was ≈ 0.7 % of Envoy's
+		// CPU on the typical config, D93). Until the try the marker stays:
+		// the router's route (xds.ModuleRoute) matches on it.
+		return []*hcmv3.HttpFilter{mod, skipped}, nil
 	}
 	unmark, err := typedFilter("llmgate.module_unmark", &headermutationv3.HeaderMutation{Mutations: &headermutationv3.Mutations{
 		RequestMutations: []*mutationv3.HeaderMutation{{Action: &mutationv3.HeaderMutation_Remove{Remove: contract.ModuleHeader}}},

@@ -24,7 +24,8 @@ import (
 // upstream HTTP filters of its own — and every try runs the router's one
 // upstream filter chain, built once for all clusters:
 //
-//	llmgate.upstream  the module (dynmod/upstream.go): on a fast try (llmgate.ctx "ep") the
+//	llmgate.upstream  the module (dynmod/upstream.go): on every try the listener's marker
+//	                  removed (contract.ModuleHeader, D105); on a fast try (llmgate.ctx "ep") the
 //	                  try's :path and :authority, the provider key from the config the
 //	                  module holds (never in a config dump), internal and other
 //	                  providers' key headers removed; holds a success until its body is whole;
@@ -180,7 +181,9 @@ func moduleUpstreamTry(d *config.Deployment) (*UpstreamTry, error) {
 			APIBase: upstream.WithoutQuery(upstream.APIBase(d)), APIVersion: d.Params.APIVersion})
 	}
 	header, pre, key := fastPathKey(d)
-	for _, h := range append([]string{contract.GroupHeader, ClusterHeader, contract.FallbackHeader, "accept-encoding", "x-envoy-attempt-count", "x-envoy-expected-rq-timeout-ms"}, keyHeaders...) {
+	// (contract.ModuleHeader: the listener's marker, removed by the try
+	// since D105.)
+	for _, h := range append([]string{contract.GroupHeader, ClusterHeader, contract.ModuleHeader, contract.FallbackHeader, "accept-encoding", "x-envoy-attempt-count", "x-envoy-expected-rq-timeout-ms"}, keyHeaders...) {
 		if h == header && key != "" {
 			continue // overwritten below
 		}
