@@ -128,8 +128,17 @@ func respPlanOfEntries(entries []fastEntry, startUnixNano int64, stream, usage b
 		block = make([][2]string, 0, n)
 	}
 	p.StartMs, p.Stream, p.Usage = startUnixNano/1e6, stream, stream && usage
-	for _, kv := range entries[0].headers {
-		if commonHeader(entries, kv[0], kv[1]) {
+	// Which headers are common: by position when every entry has the same
+	// names in the same order (fastPlan writes them so), else by name.
+	mask, byPos := commonMask(entries)
+	common := func(j int, kv [2]string) bool {
+		if byPos {
+			return mask&(1<<j) != 0
+		}
+		return commonHeader(entries, kv[0], kv[1])
+	}
+	for j, kv := range entries[0].headers {
+		if common(j, kv) {
 			block = append(block, kv)
 		}
 	}
@@ -143,8 +152,8 @@ func respPlanOfEntries(entries []fastEntry, startUnixNano int64, stream, usage b
 			r.Cost, r.In, r.Out = true, e.in, e.out
 		}
 		at := len(block)
-		for _, kv := range e.headers {
-			if commonHeader(entries, kv[0], kv[1]) {
+		for j, kv := range e.headers {
+			if common(j, kv) {
 				continue
 			}
 			block = append(block, kv)
@@ -161,6 +170,48 @@ type respPlanBuf struct {
 	plan    RespPlan
 	entries [smallPlan]RespEntry
 	block   [24][2]string
+}
+
+// commonMask is commonHeader for every header at once, by position (D105:
+// commonHeader per header was ≈ 13 % of Serve on the typical config): bit j
+// is set when header j has the same value in every entry. ok false when
+// the entries' names differ in number or order, a name repeats, or there
+// are more than 64: then commonHeader decides.
+func commonMask(entries []fastEntry) (mask uint64, ok bool) {
+	h0 := entries[0].headers
+	if len(h0) > 64 {
+		return 0, false
+	}
+	for i := range h0 {
+		for j := range i {
+			if h0[j][0] == h0[i][0] {
+				return 0, false // (headerIn reads the first of a repeated name)
+			}
+		}
+	}
+	for _, e := range entries[1:] {
+		if len(e.headers) != len(h0) {
+			return 0, false
+		}
+		for j := range h0 {
+			if e.headers[j][0] != h0[j][0] {
+				return 0, false
+			}
+		}
+	}
+	for j := range h0 {
+		same := true
+		for _, e := range entries[1:] {
+			if e.headers[j][1] != h0[j][1] {
+				same = false
+				break
+			}
+		}
+		if same {
+			mask |= 1 << j
+		}
+	}
+	return mask, true
 }
 
 // commonHeader reports whether every entry has header k with value v.

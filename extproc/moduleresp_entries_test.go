@@ -31,6 +31,11 @@ func TestRespPlanOfEntries(t *testing.T) {
 			{headers: pairsOf(map[string]string{}), model: "g"},
 			{headers: pairsOf(map[string]string{"late": "x"}), model: "g"},
 		},
+		{ // the same names in the same order (fastPlan's entries): commonMask
+			{headers: pairsOf(map[string]string{"x-litellm-model-id": "a", "x-litellm-model-group": "g", "x-litellm-attempted-retries": "0"}), model: "g"},
+			{headers: pairsOf(map[string]string{"x-litellm-model-id": "b", "x-litellm-model-group": "g", "x-litellm-attempted-retries": "1"}), model: "g"},
+			{headers: pairsOf(map[string]string{"x-litellm-model-id": "c", "x-litellm-model-group": "g", "x-litellm-attempted-retries": "0"}), model: "g"},
+		},
 	}
 	norm := func(p *RespPlan) *RespPlan {
 		q := *p
@@ -74,4 +79,44 @@ func pairsOf(m map[string]string) [][2]string {
 		out = append(out, [2]string{k, m[k]})
 	}
 	return out
+}
+
+// TestCommonMaskIsCommonHeader (D105): commonMask, when it decides, says
+// for every entry's header at position j what commonHeader says of it;
+// it declines names in another order or number, or repeated.
+func TestCommonMaskIsCommonHeader(t *testing.T) {
+	e := func(kv ...string) fastEntry {
+		var hs [][2]string
+		for i := 0; i+1 < len(kv); i += 2 {
+			hs = append(hs, [2]string{kv[i], kv[i+1]})
+		}
+		return fastEntry{headers: hs}
+	}
+	for i, tc := range []struct {
+		entries []fastEntry
+		decides bool
+	}{
+		{[]fastEntry{e("a", "1", "b", "2")}, true},
+		{[]fastEntry{e("a", "1", "b", "2", "c", "3"), e("a", "1", "b", "x", "c", "3"), e("a", "1", "b", "2", "c", "y")}, true},
+		{[]fastEntry{e("a", "1", "b", "2"), e("a", "2", "b", "2")}, true},
+		{[]fastEntry{e("a", "1", "b", "2"), e("b", "2", "a", "1")}, false},
+		{[]fastEntry{e("a", "1", "b", "2"), e("a", "1")}, false},
+		{[]fastEntry{e("a", "1", "a", "2"), e("a", "1", "a", "2")}, false},
+	} {
+		mask, ok := commonMask(tc.entries)
+		if ok != tc.decides {
+			t.Errorf("set %d: decides %v, want %v", i, ok, tc.decides)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		for _, en := range tc.entries {
+			for j, kv := range en.headers {
+				if got, want := mask&(1<<j) != 0, commonHeader(tc.entries, kv[0], kv[1]); got != want {
+					t.Errorf("set %d header %v: common %v, commonHeader says %v", i, kv, got, want)
+				}
+			}
+		}
+	}
 }
