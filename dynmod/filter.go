@@ -223,7 +223,7 @@ func onRequestBody(s *stream, f C.uintptr_t, eos bool) int {
 		ops = setOp(ops, kv[0], kv[1])
 	}
 	ops = setOp(ops, contract.ModuleHeader, s.cfg.cfg.Marker)
-	s.resp.plan = a.Resp
+	s.resp.plan, s.resp.ctx = a.Resp, a.Ctx
 	// The headers, the metadata, the body and the route cache in one cgo
 	// call (D93); the Structs copied next to the header operations (no Go
 	// pointer in what C is handed but the body's own bytes).

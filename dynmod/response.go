@@ -37,6 +37,9 @@ type respState struct {
 	// For the outcome record (response_outcome.go): the request's start,
 	// the answer's usage, the answering try of a fast request.
 	begin time.Time
+	// ctx: llmgate.ctx "ctx" of a request the module served (as it wrote
+	// it; "": read it from Envoy's metadata, D105)
+	ctx   string
 	usage extproc.RespUsage
 	try   outcomeTry
 	// lease: the answering deployment, whose tokens count locally (limits.go)

@@ -81,9 +81,15 @@ func onStreamComplete(s *stream, f C.uintptr_t) {
 	if s.cfg.outcomes == nil {
 		return
 	}
-	ctx, planned := getDynamicString(f, contract.ContextMetadataNamespace, "ctx")
-	if !planned || len(ctx) == 0 {
-		return
+	// The context as the module wrote it when it served the request (D105),
+	// else as the ext_proc filter did.
+	ctx := s.resp.ctx
+	if ctx == "" {
+		b, planned := getDynamicString(f, contract.ContextMetadataNamespace, "ctx")
+		if !planned || len(b) == 0 {
+			return
+		}
+		ctx = string(b)
 	}
 	if id == nil {
 		id, _ = getReqHeader(f, "x-request-id")
@@ -100,7 +106,7 @@ func onStreamComplete(s *stream, f C.uintptr_t) {
 		streamErr = passThroughStreamError(s)
 	}
 	if o.Fast {
-		o.Ctx = string(ctx)
+		o.Ctx = ctx
 		o.Usage = s.resp.usage
 		t := &s.resp.try
 		if !t.done && streamErr.status != 0 && !t.firstByte.IsZero() {

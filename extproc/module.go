@@ -164,6 +164,9 @@ type ModuleAnswer struct {
 	// Resp is the fast path's answer plan, kept by the module for the
 	// response (D54) instead of written as llmgate.fp; nil when not fast.
 	Resp *RespPlan
+	// Ctx is llmgate.ctx's "ctx" as Metadata writes it, kept by the module
+	// for the outcome record (D105: not read back from Envoy).
+	Ctx string
 }
 
 // ModuleReply is a reply to the client.

@@ -291,8 +291,11 @@ func (u *RespUsage) keep(r *scanResult) {
 }
 
 // Struct is llmgate.usage, serialized (what the Lua's record wrote).
-func (u *RespUsage) Struct() []byte {
-	var b []byte
+func (u *RespUsage) Struct() []byte { return u.AppendStruct(nil) }
+
+// AppendStruct appends Struct's fields to b (D105: the outcome record
+// writes them in place, without a buffer of their own).
+func (u *RespUsage) AppendStruct(b []byte) []byte {
 	num := func(k string, v int64) {
 		b = wire.AppendNested(b, 1, func(b []byte) []byte {
 			b = protowire.AppendTag(b, 1, protowire.BytesType)
@@ -329,6 +332,11 @@ func (u *RespUsage) Struct() []byte {
 		str("finish", u.Finish)
 	}
 	return b
+}
+
+// empty reports whether Struct writes nothing.
+func (u *RespUsage) empty() bool {
+	return !u.HasPrompt && !u.HasCompletion && !u.HasTotal && !u.HasModel && u.Finish == ""
 }
 
 // UsageNamespace is the namespace RespUsage.Struct is written to.

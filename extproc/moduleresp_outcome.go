@@ -128,13 +128,8 @@ func appendRequestEntry(b []byte, o *ModuleOutcome) []byte {
 					return protowire.AppendVarint(b, protowire.EncodeBool(o.Fast))
 				})
 			})
-			if u := o.Usage.Struct(); len(u) > 0 {
-				b = wire.AppendNested(b, 1, func(b []byte) []byte {
-					b = protowire.AppendTag(b, 1, protowire.BytesType)
-					b = protowire.AppendString(b, UsageMetadataNamespace)
-					b = protowire.AppendTag(b, 2, protowire.BytesType)
-					return protowire.AppendBytes(b, u)
-				})
+			if !o.Usage.empty() {
+				b = appendMetadataNS(b, UsageMetadataNamespace, o.Usage.AppendStruct)
 			}
 			return b
 		})

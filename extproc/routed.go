@@ -157,6 +157,7 @@ func (r *routed) moduleAnswer(st *State, clientBody int) ModuleAnswer {
 		out.Set = append(out.Set, [2]string{xds.ClusterHeader, cl}) // no plan for Envoy (D75)
 	}
 	out.Metadata = r.writeMetadata(st, !one)
+	out.Ctx = r.ctx
 	return out
 }
 
