@@ -56,8 +56,9 @@ func cachedChat(t *testing.T, c openai.Client, model, prompt string, opts ...opt
 }
 
 // waitHit repeats a request until it is a cache hit (a Redis write is off
-// the request path); it fails after 5 s.
-func waitHit(t *testing.T, c openai.Client, model, prompt string, opts ...option.RequestOption) (content, id, key string) {
+// the request path), adding the misses before it (each a provider call) to
+// *misses; it gives up after 5 s.
+func waitHit(t *testing.T, c openai.Client, misses *int64, model, prompt string, opts ...option.RequestOption) (content, id, key string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -65,6 +66,7 @@ func waitHit(t *testing.T, c openai.Client, model, prompt string, opts ...option
 		if key != "" || time.Now().After(deadline) {
 			return
 		}
+		*misses++
 		time.Sleep(50 * time.Millisecond)
 	}
 }
@@ -90,23 +92,27 @@ func TestResponseCache(t *testing.T) {
 			cfg := cacheConfig(fake.URL(), tc.params)
 			g := startGateway(t, cfg)
 			c := newClient(g, master)
-			calls := func() int64 { return fake.Count("/cached/") }
+			// The provider's calls but those of waitHit's misses (Redis
+			// writes are asynchronous: a repeat may come before one lands).
+			var misses int64
+			calls := func() int64 { return fake.Count("/cached/") - misses }
 			p := func(s string) string { return tc.name + " " + s }
 
 			t.Run("miss then hit", func(t *testing.T) {
 				fake.Reset()
+				misses = 0
 				content, id, key := cachedChat(t, c, "cached", p("hello cache"))
 				if key != "" {
 					t.Errorf("a miss carries x-litellm-cache-key %q", key)
 				}
-				content2, id2, key2 := waitHit(t, c, "cached", p("hello cache"))
+				content2, id2, key2 := waitHit(t, c, &misses, "cached", p("hello cache"))
 				if !cacheKeyHeader.MatchString(key2) {
 					t.Fatalf("x-litellm-cache-key = %q, want a sha256 (with the namespace)", key2)
 				}
 				if tc.name == "redis" && !strings.HasPrefix(key2, "team1:") {
 					t.Errorf("cache_params.namespace: key %q has no team1: prefix", key2)
 				}
-				if content2 != content || id2 != id {
+				if content2 != content || misses == 0 && id2 != id {
 					t.Errorf("hit answered %q (%s), want the stored %q (%s)", content2, id2, content, id)
 				}
 				if got := calls(); got != 1 {
@@ -116,8 +122,9 @@ func TestResponseCache(t *testing.T) {
 
 			t.Run("other params miss", func(t *testing.T) {
 				fake.Reset()
+				misses = 0
 				cachedChat(t, c, "cached", p("params"))
-				waitHit(t, c, "cached", p("params"))
+				waitHit(t, c, &misses, "cached", p("params"))
 				_, _, key := cachedChat(t, c, "cached", p("params"), option.WithJSONSet("temperature", 0.5))
 				if key != "" {
 					t.Errorf("another temperature hit the cache (%s)", key)
@@ -138,8 +145,9 @@ func TestResponseCache(t *testing.T) {
 
 			t.Run("no-cache and no-store", func(t *testing.T) {
 				fake.Reset()
+				misses = 0
 				cachedChat(t, c, "cached", p("controls"))
-				waitHit(t, c, "cached", p("controls"))
+				waitHit(t, c, &misses, "cached", p("controls"))
 				_, _, key := cachedChat(t, c, "cached", p("controls"), option.WithJSONSet("cache", map[string]any{"no-cache": true}))
 				if key != "" || calls() != 2 {
 					t.Errorf("no-cache: key %q, %d provider calls (want none, 2)", key, calls())
@@ -154,9 +162,10 @@ func TestResponseCache(t *testing.T) {
 
 			t.Run("namespace", func(t *testing.T) {
 				fake.Reset()
+				misses = 0
 				ns := option.WithJSONSet("cache", map[string]any{"namespace": "ns-" + tc.name})
 				cachedChat(t, c, "cached", p("spaced"), ns)
-				_, _, key := waitHit(t, c, "cached", p("spaced"), ns)
+				_, _, key := waitHit(t, c, &misses, "cached", p("spaced"), ns)
 				if !strings.HasPrefix(key, "ns-"+tc.name+":") {
 					t.Errorf("key %q has not the request's namespace", key)
 				}
@@ -169,9 +178,10 @@ func TestResponseCache(t *testing.T) {
 
 			t.Run("ttl and s-maxage", func(t *testing.T) {
 				fake.Reset()
+				misses = 0
 				short := option.WithJSONSet("cache", map[string]any{"ttl": 1})
 				cachedChat(t, c, "cached", p("short-lived"), short)
-				waitHit(t, c, "cached", p("short-lived"))
+				waitHit(t, c, &misses, "cached", p("short-lived"))
 				time.Sleep(1500 * time.Millisecond)
 				_, _, key := cachedChat(t, c, "cached", p("short-lived"))
 				if key != "" {
@@ -179,7 +189,7 @@ func TestResponseCache(t *testing.T) {
 				}
 				// Stored again just now (by the miss): s-maxage 1 refuses it
 				// once it is older than a second; a plain request still hits.
-				waitHit(t, c, "cached", p("short-lived"))
+				waitHit(t, c, &misses, "cached", p("short-lived"))
 				time.Sleep(1200 * time.Millisecond)
 				_, _, key = cachedChat(t, c, "cached", p("short-lived"), option.WithJSONSet("cache", map[string]any{"s-maxage": 1}))
 				if key != "" {
@@ -192,6 +202,7 @@ func TestResponseCache(t *testing.T) {
 
 			t.Run("stream stored whole, replayed as a stream", func(t *testing.T) {
 				fake.Reset()
+				misses = 0
 				stream := func() (string, int, string) {
 					var raw *http.Response
 					s := c.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
@@ -220,6 +231,7 @@ func TestResponseCache(t *testing.T) {
 					if content2, chunks2, key = stream(); key != "" {
 						break
 					}
+					misses++
 					time.Sleep(50 * time.Millisecond)
 				}
 				if key == "" {
@@ -237,13 +249,47 @@ func TestResponseCache(t *testing.T) {
 				}
 			})
 
+			t.Run("cache routes: ping, delete, flushall", func(t *testing.T) {
+				code, _, body := do(t, "GET", g.URL+"/cache/ping", master, "")
+				if code != 200 || !strings.Contains(string(body), `"status":"healthy"`) || !strings.Contains(string(body), `"cache_type":"`+tc.name+`"`) {
+					t.Errorf("/cache/ping: %d %s", code, body)
+				}
+				if strings.Contains(string(body), "password") {
+					t.Errorf("/cache/ping shows a password: %s", body)
+				}
+				fake.Reset()
+				misses = 0
+				cachedChat(t, c, "cached", p("to delete"))
+				_, _, key := waitHit(t, c, &misses, "cached", p("to delete"))
+				code, _, body = do(t, "POST", g.URL+"/cache/delete", master, `{"keys":["`+key+`"]}`)
+				if code != 200 || !strings.Contains(string(body), "success") {
+					t.Errorf("/cache/delete: %d %s", code, body)
+				}
+				if _, _, k := cachedChat(t, c, "cached", p("to delete")); k != "" || calls() != 2 {
+					t.Errorf("a deleted key still hit (%q, %d calls)", k, calls())
+				}
+				waitHit(t, c, &misses, "cached", p("to delete"))
+				code, _, body = do(t, "POST", g.URL+"/cache/flushall", master, "")
+				if code != 200 || !strings.Contains(string(body), "success") {
+					t.Errorf("/cache/flushall: %d %s", code, body)
+				}
+				if _, _, k := cachedChat(t, c, "cached", p("to delete")); k != "" || calls() != 3 {
+					t.Errorf("an entry outlived /cache/flushall (%q, %d calls)", k, calls())
+				}
+				code, _, body = do(t, "POST", g.URL+"/cache/flushall", "sk-wrong", "")
+				if code != 401 {
+					t.Errorf("/cache/flushall with a wrong key: %d %s", code, body)
+				}
+			})
+
 			if tc.instances > 1 {
 				t.Run("two instances share the Redis entries", func(t *testing.T) {
 					gb := startGateway(t, cfg)
 					cb := newClient(gb, master)
 					fake.Reset()
+				misses = 0
 					content, _, _ := cachedChat(t, c, "cached", p("shared across instances"))
-					content2, _, key := waitHit(t, cb, "cached", p("shared across instances"))
+					content2, _, key := waitHit(t, cb, &misses, "cached", p("shared across instances"))
 					if key == "" || content2 != content || calls() != 1 {
 						t.Errorf("instance B: key %q, %q, %d provider calls; want A's entry", key, content2, calls())
 					}

@@ -64,6 +64,9 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if keys.IsRoute(h[":path"]) {
 		return s.keyManagement(stream, st, h, rh.GetEndOfStream())
 	}
+	if isCacheRoute(h[":path"]) {
+		return s.cacheRoute(stream, st, h, rh.GetEndOfStream()) // respcache_routes.go (D111)
+	}
 	if rt.kind != routeLLM {
 		return stream.Send(errorReply(&translator.Error{Status: 404, Type: "not_found_error", Message: "Route not found: " + h[":path"]}, nil))
 	}

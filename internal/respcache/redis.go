@@ -114,7 +114,11 @@ func (r *redisBackend) flush(ctx context.Context) (int, error) {
 func (r *redisBackend) ping(ctx context.Context) error {
 	ctx, cancel := bounded(ctx)
 	defer cancel()
-	return r.c.Ping(ctx).Err()
+	if err := r.c.Ping(ctx).Err(); err != nil {
+		return err
+	}
+	// A write too, as LiteLLM's /cache/ping makes one.
+	return r.c.Set(ctx, redisPrefix+"llmgate-ping", "1", 10*time.Second).Err()
 }
 
 func (r *redisBackend) close() error { return r.c.Close() }
