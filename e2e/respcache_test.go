@@ -287,7 +287,7 @@ func TestResponseCache(t *testing.T) {
 					gb := startGateway(t, cfg)
 					cb := newClient(gb, master)
 					fake.Reset()
-				misses = 0
+					misses = 0
 					content, _, _ := cachedChat(t, c, "cached", p("shared across instances"))
 					content2, _, key := waitHit(t, cb, &misses, "cached", p("shared across instances"))
 					if key == "" || content2 != content || calls() != 1 {
