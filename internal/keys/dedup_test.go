@@ -37,3 +37,45 @@ func TestSpendEventSentAgainCountsOnce(t *testing.T) {
 		t.Errorf("%d duplicates counted, want 3", n)
 	}
 }
+
+// The request-id memory keeps at least the last recentIDsMax ids and at
+// most twice that (two generations, D108).
+func TestRecentIDsBounds(t *testing.T) {
+	var r recentIDs
+	if !r.add("first") || r.add("first") {
+		t.Fatal("a new id must be added once")
+	}
+	for i := range recentIDsMax {
+		r.add(fmt.Sprint("other-", i))
+	}
+	if r.add("first") {
+		t.Fatalf("forgotten after %d other ids, want remembered", recentIDsMax)
+	}
+	for i := range recentIDsMax + 1 {
+		r.add(fmt.Sprint("later-", i))
+	}
+	if !r.add("first") {
+		t.Fatalf("remembered after %d other ids, want forgotten (bounded memory)", 2*recentIDsMax+1)
+	}
+	if n := len(r.cur) + len(r.old); n > 2*recentIDsMax {
+		t.Fatalf("%d ids held, want at most %d", n, 2*recentIDsMax)
+	}
+}
+
+// BenchmarkRecentIDs is the spend sink's request-id memory at a steady
+// load: a distinct id per answer, the memory long full (D108).
+func BenchmarkRecentIDs(b *testing.B) {
+	ids := make([]string, 4*recentIDsMax)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("chatcmpl-6f1c9f0e-3c1a-4a53-9c7e-%012d", i)
+	}
+	var r recentIDs
+	for _, id := range ids[:2*recentIDsMax] {
+		r.add(id)
+	}
+	n := 0
+	for b.Loop() {
+		r.add(ids[n%len(ids)] + "")
+		n++
+	}
+}

@@ -122,6 +122,9 @@ type Service struct {
 	installMu sync.RWMutex
 	pmu       sync.Mutex
 	pending   *keystore.Spend // not yet written to the store
+	// spareLogs is the spend-log slice of the last batch the store took,
+	// emptied: the next batch appends into it (D108; pmu).
+	spareLogs []keystore.SpendLog
 	wal       *wal
 	// inMemory are the batches this process sealed and has not written
 	// yet, by sealed file: a retried batch is not read back from its file.

@@ -1,0 +1,64 @@
+package keystore
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// A batch of spend logs larger than one chunk (the bench's keyed load
+// writes ≈ 40,000–80,000 per 10 s batch) is written in chunks from one kept
+// buffer (D108): every log reads back, and the second batch allocates far
+// less than the batch's encoded size (before, a buffer of 512 B per log was
+// made for every batch above 8 MB).
+func TestEmbeddedSpendLogChunks(t *testing.T) {
+	s, err := OpenEmbedded(t.TempDir())
+	must(t, err)
+	defer s.Close()
+	ctx := context.Background()
+	const n = 20000 // 512 B × n = 10 MB: above the old kept size
+	batch := func(b int) *Spend {
+		sp := &Spend{BatchID: fmt.Sprintf("b%d", b), Keys: map[string]float64{"k": 1}, Logs: make([]SpendLog, n)}
+		at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+		for i := range sp.Logs {
+			sp.Logs[i] = SpendLog{RequestID: fmt.Sprintf("r%d-%d", b, i), CallType: "acompletion", APIKey: "k", Spend: 0.001,
+				StartTime: at, EndTime: at, Model: "gpt-4o-mini", ModelGroup: "gpt", ModelID: "m1", Provider: "openai",
+				RequestTags: []string{"User-Agent: OpenAI", "User-Agent: OpenAI/Go 3.96.0"}, Status: "success"}
+		}
+		return sp
+	}
+	must(t, s.AddSpend(ctx, batch(0)))
+	writes := s.logWrites
+	if writes < 2 {
+		t.Fatalf("%d writes of spend logs for a %d-log batch, want it in chunks", writes, n)
+	}
+	second := batch(1)
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	must(t, s.AddSpend(ctx, second))
+	runtime.ReadMemStats(&m1)
+	if got := m1.TotalAlloc - m0.TotalAlloc; got > 2<<20 {
+		t.Fatalf("second batch of %d logs allocated %d bytes, want the kept buffer reused (< 2 MB)", n, got)
+	}
+	if c := cap(s.logBuf); c == 0 || c > 2*logChunk {
+		t.Fatalf("kept buffer of %d bytes, want 1..%d", c, 2*logChunk)
+	}
+	logs, err := s.SpendLogsWhere(ctx, SpendLogFilter{Token: "k", Limit: 3 * n})
+	must(t, err)
+	seen := map[string]bool{}
+	for _, l := range logs {
+		seen[l.RequestID] = true
+	}
+	for b := range 2 {
+		for _, i := range []int{0, n / 2, n - 1} {
+			if id := fmt.Sprintf("r%d-%d", b, i); !seen[id] {
+				t.Fatalf("spend log %s not read back (%d logs)", id, len(logs))
+			}
+		}
+	}
+	if len(logs) != 2*n {
+		t.Fatalf("%d spend logs read back, want %d", len(logs), 2*n)
+	}
+}
