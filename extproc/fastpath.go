@@ -41,7 +41,9 @@ import (
 // fastTag decides whether a request takes the fast path and, if so, adds
 // what it needs to the request filter's answer: the endpoint, the client headers LiteLLM would not forward removed, and the per-attempt
 // x-litellm-* headers and restamp model for the listener's Lua filter.
-func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]string, r *routed, mod *moduleRoute) {
+// keyHeaders (the module's only) are the virtual key's headers, common to
+// every entry of the answer plan.
+func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]string, r *routed, mod *moduleRoute, keyHeaders [][2]string) {
 	entries, ok := s.fastPlan(st, rc)
 	r.fast = ok
 	// A try's deployment on a host's cluster (D62); written for every plan
@@ -58,10 +60,10 @@ func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]s
 	case mod != nil:
 		// The module keeps the answer plan in its memory (D54), built
 		// without the Struct (D60).
-		mod.resp = respPlanOfEntries(entries, rc.StartUnixNano, rc.Stream, rc.IncludeUsage)
+		mod.resp = respPlanOfEntries(entries, keyHeaders, rc.StartUnixNano, rc.Stream, rc.IncludeUsage)
 	case s.ModuleResponses:
 		// Read by the module at the response (D54).
-		r.fp = moduleAnswerStruct(respPlanOfEntries(entries, rc.StartUnixNano, rc.Stream, rc.IncludeUsage))
+		r.fp = moduleAnswerStruct(respPlanOfEntries(entries, nil, rc.StartUnixNano, rc.Stream, rc.IncludeUsage))
 	default:
 		answer := fastAnswer(entries, rc.StartUnixNano)
 		if rc.Stream {

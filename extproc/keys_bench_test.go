@@ -38,7 +38,7 @@ func keysBenchServer(b *testing.B, n int) (*Server, string) {
 // benchKeyService is a key service on the embedded store holding n virtual
 // keys for model (each with a budget and a little metadata), closed at the
 // benchmark's end; it returns the service and the key in the middle.
-func benchKeyService(b *testing.B, n int, model string, log *slog.Logger) (*keys.Service, string) {
+func benchKeyService(b testing.TB, n int, model string, log *slog.Logger) (*keys.Service, string) {
 	b.Helper()
 	ks, err := keystore.OpenEmbedded(b.TempDir())
 	if err != nil {

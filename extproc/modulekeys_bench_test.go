@@ -14,31 +14,76 @@ import (
 // virtual keys in the module's key table, for the master key and for one of
 // the keys: what a virtual key adds to the module's request side (D88).
 func BenchmarkModuleServeTypicalKeys(b *testing.B) {
-	cfg, err := config.Parse([]byte(typicalModuleConfig), "t.yaml", func(string) (string, bool) { return "", false })
-	if err != nil {
-		b.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, key := benchKeyService(b, 1000, "gpt", log)
-	view := keys.NewView()
-	view.ApplySnapshot(svc.Snapshot())
-	body := []byte(`{"model":"gpt","messages":[{"role":"user","content":"hello there"}],"temperature":0.2}`)
+	m, tokens, h, body := typicalKeysModule(b, 1000)
 	for _, who := range []string{"master", "virtual"} {
 		b.Run(who, func(b *testing.B) {
-			m := NewModuleFilter(cfg, "v1", ModuleConfig{OffPathOutcomes: true, Upstream: true, Leases: true}, log)
-			m.UseKeys(view)
-			tok := "sk-master"
-			if who == "virtual" {
-				tok = key
-			}
-			h := moduleHeaders(tok)
+			hs := h(tokens[who])
 			b.ReportAllocs()
 			for b.Loop() {
-				a, ok := m.Serve(h, body, time.Now())
+				a, ok := m.Serve(hs, body, time.Now())
 				if !ok || a.Resp == nil {
 					b.Fatal("not served on the fast path")
 				}
 			}
 		})
 	}
+}
+
+// A virtual key's fast request makes at most three allocations more in
+// Serve than the master key's (D108: the grant and its two header values;
+// the key headers' copies per plan entry and the context's header map made
+// five), and its x-litellm-key-* headers are in the answer plan's common
+// headers once, in no entry.
+func TestModuleServeKeyAllocs(t *testing.T) {
+	m, tokens, h, body := typicalKeysModule(t, 100)
+	allocs := map[string]float64{}
+	for _, who := range []string{"master", "virtual"} {
+		hs := h(tokens[who])
+		allocs[who] = testing.AllocsPerRun(200, func() {
+			if a, ok := m.Serve(hs, body, time.Now()); !ok || a.Resp == nil {
+				t.Fatal("not served on the fast path")
+			}
+		})
+	}
+	if d := allocs["virtual"] - allocs["master"]; d > 3 {
+		t.Errorf("a virtual key's Serve makes %.0f allocations more than the master key's (%.0f), want at most 3", d, allocs["master"])
+	}
+	a, ok := m.Serve(h(tokens["virtual"]), body, time.Now())
+	if !ok || a.Resp == nil {
+		t.Fatal("not served on the fast path")
+	}
+	n := 0
+	for _, kv := range a.Resp.Common {
+		if kv[0] == "x-litellm-key-spend" || kv[0] == "x-litellm-key-max-budget" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("common headers %v: want x-litellm-key-spend and -max-budget once each", a.Resp.Common)
+	}
+	for i, e := range a.Resp.Entries {
+		for _, kv := range e.Headers {
+			if kv[0] == "x-litellm-key-spend" || kv[0] == "x-litellm-key-max-budget" {
+				t.Errorf("entry %d carries %s", i, kv[0])
+			}
+		}
+	}
+}
+
+// typicalKeysModule is a module filter on the typical config with n
+// virtual keys in its key table; tokens: "master" and "virtual" (one of the
+// keys); h: a request's headers with a token.
+func typicalKeysModule(tb testing.TB, n int) (m *ModuleFilter, tokens map[string]string, h func(string) map[string]string, body []byte) {
+	cfg, err := config.Parse([]byte(typicalModuleConfig), "t.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, key := benchKeyService(tb, n, "gpt", log)
+	view := keys.NewView()
+	view.ApplySnapshot(svc.Snapshot())
+	m = NewModuleFilter(cfg, "v1", ModuleConfig{OffPathOutcomes: true, Upstream: true, Leases: true}, log)
+	m.UseKeys(view)
+	body = []byte(`{"model":"gpt","messages":[{"role":"user","content":"hello there"}],"temperature":0.2}`)
+	return m, map[string]string{"master": "sk-master", "virtual": key}, moduleHeaders, body
 }

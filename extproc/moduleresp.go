@@ -107,8 +107,9 @@ type moduleRoute struct {
 // respPlanOfEntries is the answer plan of a fast request's entries:
 // respPlanOf(fastAnswer(...)) with the stream flags, without the Struct
 // between them (D60). A header is common when every entry has it with the
-// same value.
-func respPlanOfEntries(entries []fastEntry, startUnixNano int64, stream, usage bool) *RespPlan {
+// same value; common headers follow those (the same for every entry, none
+// of the entries' names).
+func respPlanOfEntries(entries []fastEntry, common [][2]string, startUnixNano int64, stream, usage bool) *RespPlan {
 	// The plan, its entries and its headers in one allocation when small
 	// (D93): the common headers, then each entry's own.
 	n := 0
@@ -142,6 +143,7 @@ func respPlanOfEntries(entries []fastEntry, startUnixNano int64, stream, usage b
 			block = append(block, kv)
 		}
 	}
+	block = append(block, common...)
 	if len(block) > 0 {
 		p.Common = block[:len(block):len(block)]
 	}

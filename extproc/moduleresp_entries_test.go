@@ -64,7 +64,7 @@ func TestRespPlanOfEntries(t *testing.T) {
 				}
 			}
 			want := norm(respPlanOf(a))
-			got := norm(respPlanOfEntries(es, 1700000000123456789, mode.stream, mode.usage))
+			got := norm(respPlanOfEntries(es, nil, 1700000000123456789, mode.stream, mode.usage))
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("set %d %+v:\n got %+v\nwant %+v", i, mode, got, want)
 			}

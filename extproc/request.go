@@ -3,6 +3,7 @@ package extproc
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"reflect"
 	"strconv"
 	"strings"
@@ -217,7 +218,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		Attempts:        plan,
 		StartUnixNano:   start.UnixNano(),
 		OverheadNanos:   int64(s.now().Sub(start)),
-		ResponseHeaders: withMaxRetries(p.UsageHeaders, plan, grant != nil), // (grant.AddHeaders writes into it)
+		ResponseHeaders: withMaxRetries(p.UsageHeaders, plan, grant != nil && mod == nil), // (grant.AddHeaders writes into it)
 		// Usage is read when something counts it: a limit or strategy, an
 		// outcome sink, or (spend sink) a request with a virtual key.
 		TrackUsage:        st.trackUsage || s.Outcomes.ActiveBesides(keys.SpendSink) || (grant != nil && s.Outcomes.Active()),
@@ -230,7 +231,9 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if grant != nil {
 		ctx.KeyHash, ctx.KeyAlias, ctx.TeamId, ctx.UserId = grant.Token, grant.KeyAlias, grant.TeamID, grant.UserID
 		ctx.KeyParallel = grant.Parallel
-		ctx.ResponseHeaders = grant.AddHeaders(ctx.ResponseHeaders)
+		if mod == nil {
+			ctx.ResponseHeaders = grant.AddHeaders(ctx.ResponseHeaders)
+		}
 	} else if id.token != "" {
 		ctx.KeyHash = id.token
 	}
@@ -286,18 +289,25 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if t > 0 {
 		r.set = append(r.set, [2]string{"x-envoy-upstream-rq-per-try-timeout-ms", strconv.FormatInt(t.Milliseconds(), 10)})
 	}
+	var keyHeaders [][2]string
+	if grant != nil && mod != nil {
+		// In the module, the key's x-litellm-key-* headers go once into a
+		// fast answer plan's common headers (D108: they were copied into
+		// every plan entry, then found common again), and never into a
+		// fast request's context, which Envoy's metadata, the outcome
+		// record and the gateway's intake carry (D96); a request that is
+		// not fast has them in its context for the attempt filter.
+		var buf [4][2]string
+		keyHeaders = grant.AppendHeaders(buf[:0])
+	}
 	if cacheStore == "" {
-		s.fastTag(st, ctx, h, r, mod) // D45
+		s.fastTag(st, ctx, h, r, mod, keyHeaders) // D45
 	} else {
 		// The attempt filter stores the answer: never fast.
 		r.deps, r.cache = s.ModuleUpstream, cacheStore
 	}
-	if grant != nil && mod != nil && mod.resp != nil {
-		// The module's answer plan carries the key's x-litellm-key-*
-		// headers; nothing reads them from a fast request's context, which
-		// Envoy's metadata, the outcome record and the gateway's intake
-		// then carry for nothing (D96).
-		grant.DropHeaders(ctx.ResponseHeaders)
+	if grant != nil && mod != nil && mod.resp == nil {
+		ctx.ResponseHeaders = grant.AddHeaders(maps.Clone(ctx.ResponseHeaders))
 	}
 	enc, err := encodeContext(ctx)
 	if err != nil {

@@ -76,6 +76,21 @@ func (g *Grant) AddHeaders(dst map[string]string) map[string]string {
 	return dst
 }
 
+// AppendHeaders appends AddHeaders' headers to dst as pairs (the module's
+// answer plan: once in its common headers, D108).
+func (g *Grant) AppendHeaders(dst [][2]string) [][2]string {
+	if g.key {
+		dst = append(dst, [2]string{"x-litellm-key-spend", strconv.FormatFloat(g.Spend, 'f', -1, 64)})
+	}
+	if g.hasMax {
+		dst = append(dst, [2]string{"x-litellm-key-max-budget", strconv.FormatFloat(g.maxBudget, 'f', -1, 64)})
+	}
+	for k, v := range g.Headers {
+		dst = append(dst, [2]string{k, v})
+	}
+	return dst
+}
+
 // DropHeaders deletes from h the headers AddHeaders adds.
 func (g *Grant) DropHeaders(h map[string]string) {
 	if g.key {
