@@ -290,7 +290,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		r.set = append(r.set, [2]string{"x-envoy-upstream-rq-per-try-timeout-ms", strconv.FormatInt(t.Milliseconds(), 10)})
 	}
 	var keyHeaders [][2]string
-	if grant != nil && mod != nil {
+	if grant != nil && mod != nil && cacheStore == "" {
 		// In the module, the key's x-litellm-key-* headers go once into a
 		// fast answer plan's common headers (D108: they were copied into
 		// every plan entry, then found common again), and never into a
