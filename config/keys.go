@@ -442,7 +442,7 @@ var keyTable = []KeyDoc{
 	notYet(SectionGeneral, "ui_access_mode", ""),
 	notYet(SectionGeneral, "litellm_license", ""),
 	part(SectionGeneral, "oauth2_config_mappings", "field → header for enable_oauth2_proxy_auth: user_id, team_id, user_role, end_user_id are read; LiteLLM's other UserAPIKeyAuth fields (models, max_budget, user_email, …) warn \"not used\" — LiteLLM puts them on the caller without enforcing them", false),
-	notYet(SectionGeneral, "pass_through_endpoints", ""),
+	part(SectionGeneral, "pass_through_endpoints", "path, target (its path; a subpath appended with include_subpath), headers (os.environ/ inside a value resolved), forward_headers, methods, timeout (default 600 s), id: plain Envoy routes, no gateway filter on them. Without forward_headers the client's credential headers (authorization, x-api-key, api-key, x-goog-api-key, x-litellm-api-key, litellm_key_header_name, cookie) are removed, its other headers still go on. Not yet: auth: true (such an endpoint is not served), cost_per_request, guardrails, the target's own query parameters, x-pass-* headers", false),
 
 	// router_settings.
 	sup(SectionRouter, "routing_strategy", "simple-shuffle (default), least-busy, usage-based-routing(-v2), latency-based-routing, cost-based-routing"),

@@ -643,6 +643,8 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 		case "global_max_parallel_requests":
 			x, _ := p.nonNegInt(v, key)
 			gs.GlobalMaxParallelRequests = int(x)
+		case "pass_through_endpoints":
+			p.passThroughEndpoints(gs, v, key) // passthrough.go
 		case "litellm_key_header_name":
 			gs.LiteLLMKeyHeaderName, _ = p.str(v, key)
 		case "forward_client_headers_to_llm_api":

@@ -370,6 +370,8 @@ type GeneralSettings struct {
 	MaxParallelRequests       int
 	GlobalMaxParallelRequests int
 	LiteLLMKeyHeaderName      string
+	// PassThroughEndpoints is pass_through_endpoints (passthrough.go).
+	PassThroughEndpoints []PassThroughEndpoint
 	// ForwardClientHeaders is forward_client_headers_to_llm_api: the client's
 	// x-* headers (not x-stainless-*, nor keys or proxy headers) and
 	// anthropic-beta reach the provider. Off: no client header does.

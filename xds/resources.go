@@ -47,6 +47,7 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 	}
 	o.ForceIPv4 = cfg.LiteLLM.ForceIPv4
 	o.UpstreamTLS = cfg.LiteLLM.UpstreamTLS
+	o.PassThrough, o.KeyHeaderName = cfg.General.PassThroughEndpoints, cfg.General.LiteLLMKeyHeaderName
 	m := model.Compile(cfg)
 	if ModuleUpstream(o) {
 		HostClusters(m) // one cluster per upstream host (D62)
@@ -76,6 +77,11 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 		}
 		r.Clusters = append(r.Clusters, als)
 	}
+	pt, err := PassThroughClusters(o.PassThrough, o)
+	if err != nil {
+		return nil, fmt.Errorf("pass_through_endpoints: %w", err)
+	}
+	r.Clusters = append(r.Clusters, pt...)
 	hosts := map[string]bool{} // the host clusters built (D62)
 	for _, d := range m.Deployments {
 		if d.MockResponse != nil {

@@ -207,6 +207,11 @@ func RouteConfiguration(m *model.Model, o Options) (*routev3.RouteConfiguration,
 		vh.Routes = append(vh.Routes, r)
 	}
 	withClusterRoute(vh, o) // module mode (D75)
+	pt, err := passThroughRoutes(o.PassThrough, o.KeyHeaderName)
+	if err != nil {
+		return nil, err
+	}
+	vh.Routes = append(vh.Routes, pt...) // D113
 	vh.Routes = append(vh.Routes, &routev3.Route{
 		Name:  "not_found",
 		Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},

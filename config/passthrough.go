@@ -1,0 +1,175 @@
+package config
+
+import (
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// PassThroughEndpoint is one general_settings.pass_through_endpoints entry:
+// requests to Path (and under it with IncludeSubpath) are sent to Target
+// unchanged, with Headers set (D113).
+type PassThroughEndpoint struct {
+	Pos Pos
+	ID  string
+	// Path is the gateway's route ("/v1/rerank"), without a trailing '/'.
+	Path string
+	// Target is the URL requests are forwarded to: scheme, host, port and
+	// path; a subpath is appended to its path.
+	Target *url.URL
+	// Headers are set on every forwarded request (os.environ/ references
+	// inside a value resolved), sorted by name. Their values may be secrets.
+	Headers [][2]string
+	// ForwardHeaders: the client's headers go on too (else its credential
+	// headers are removed).
+	ForwardHeaders bool
+	IncludeSubpath bool
+	// Methods restricts the route to these HTTP methods (empty: any).
+	Methods []string
+	// Timeout bounds the whole exchange (default DefaultPassThroughTimeout).
+	Timeout time.Duration
+}
+
+// DefaultPassThroughTimeout is LiteLLM's pass_through_request_timeout
+// default: 600 seconds.
+const DefaultPassThroughTimeout = 600 * time.Second
+
+var envRef = regexp.MustCompile(`os\.environ/([A-Za-z_][A-Za-z0-9_]*)`)
+
+// passThroughEndpoints reads the list. An entry with auth: true is not
+// served: llmgate does not check keys on pass-through routes yet, and
+// serving it open would expose its credentials to anyone.
+func (p *parser) passThroughEndpoints(gs *GeneralSettings, n *yaml.Node, key string) {
+	items, ok := p.sequence(n, key)
+	if !ok {
+		return
+	}
+	seen := map[string]bool{}
+	for i, item := range items {
+		ikey := key + "[" + strconv.Itoa(i) + "]"
+		es, ok := p.mapping(item, ikey)
+		if !ok {
+			continue
+		}
+		ep := PassThroughEndpoint{Pos: posOf(p.fileOf(item), deref(item)), Timeout: DefaultPassThroughTimeout}
+		var target string
+		auth, bad := false, false
+		for _, e := range es {
+			k, v := joinKey(ikey, e.Key), e.Value
+			switch e.Key {
+			case "path":
+				ep.Path, _ = p.str(v, k)
+			case "target":
+				target, _ = p.str(v, k)
+			case "id":
+				ep.ID, _ = p.str(v, k)
+			case "headers":
+				hs, _ := p.mapping(v, k)
+				for _, h := range hs {
+					val, ok := p.str(h.Value, joinKey(k, h.Key))
+					if !ok {
+						continue
+					}
+					val = p.headerEnv(h.Value, joinKey(k, h.Key), val)
+					if strings.ContainsAny(val, "\r\n") || strings.ContainsAny(h.Key, " \t\r\n:") {
+						p.errAt(h.Value, joinKey(k, h.Key), "not a valid header")
+						bad = true
+						continue
+					}
+					ep.Headers = append(ep.Headers, [2]string{strings.ToLower(h.Key), val})
+				}
+			case "forward_headers":
+				ep.ForwardHeaders, _ = p.bool(v, k)
+			case "include_subpath":
+				ep.IncludeSubpath, _ = p.bool(v, k)
+			case "auth":
+				auth, _ = p.bool(v, k)
+			case "methods":
+				ms, _ := p.strList(v, k)
+				for _, m := range ms {
+					m = strings.ToUpper(strings.TrimSpace(m))
+					switch m {
+					case "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS":
+						ep.Methods = append(ep.Methods, m)
+					default:
+						p.errAt(v, k, "unknown method %q", m)
+						bad = true
+					}
+				}
+			case "timeout":
+				if f, ok := p.positive(v, k); ok {
+					ep.Timeout = time.Duration(min(f, 86400) * float64(time.Second))
+				}
+			case "cost_per_request", "guardrails", "merge_query_params", "default_query_params":
+				p.warnAt(v, k, "not yet implemented; ignored")
+			default:
+				p.warnAt(e.KeyNode, k, "unknown pass-through endpoint key; ignored")
+			}
+		}
+		ep.Path = strings.TrimRight(ep.Path, "/")
+		switch {
+		case ep.Path == "" || !strings.HasPrefix(ep.Path, "/") || strings.ContainsAny(ep.Path, "?#* \t"):
+			p.errAt(item, joinKey(ikey, "path"), "must be a path starting with / (got %q)", ep.Path)
+			continue
+		case reservedPath(ep.Path):
+			p.errAt(item, joinKey(ikey, "path"), "%s is one of the gateway's own routes", ep.Path)
+			continue
+		case seen[ep.Path]:
+			p.errAt(item, joinKey(ikey, "path"), "%s is already a pass-through endpoint", ep.Path)
+			continue
+		}
+		seen[ep.Path] = true
+		u, err := url.Parse(target)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Fragment != "" {
+			p.errAt(item, joinKey(ikey, "target"), "must be an http(s) URL, got %q", target)
+			continue
+		}
+		if u.RawQuery != "" {
+			p.warnAt(item, joinKey(ikey, "target"), "the target's query parameters are not yet sent; only the client's are")
+			u.RawQuery = ""
+		}
+		if auth {
+			p.warnAt(item, joinKey(ikey, "auth"), "auth: true is not yet implemented (virtual keys on pass-through routes); %s is not served rather than served without its key check", ep.Path)
+			continue
+		}
+		if bad {
+			continue
+		}
+		sort.SliceStable(ep.Headers, func(a, b int) bool { return ep.Headers[a][0] < ep.Headers[b][0] })
+		ep.Target = u
+		gs.PassThroughEndpoints = append(gs.PassThroughEndpoints, ep)
+	}
+}
+
+// headerEnv replaces os.environ/NAME inside a header value by the variable
+// ("bearer os.environ/COHERE_API_KEY"), as LiteLLM does for pass-through
+// headers; an unset variable is an error.
+func (p *parser) headerEnv(n *yaml.Node, key, val string) string {
+	return envRef.ReplaceAllStringFunc(val, func(ref string) string {
+		name := strings.TrimPrefix(ref, "os.environ/")
+		v, ok := p.lookup(name)
+		if !ok {
+			p.errAt(n, key, "environment variable %s is not set (referenced as os.environ/%s)", name, name)
+		}
+		return v
+	})
+}
+
+// reservedPath reports whether a path is one the gateway serves itself: an
+// LLM route, a management route, health, models, metrics.
+func reservedPath(p string) bool {
+	rest := strings.TrimPrefix(p, "/v1")
+	for _, r := range []string{"/chat/completions", "/completions", "/embeddings", "/models", "/responses",
+		"/messages", "/health", "/metrics", "/key", "/team", "/user", "/customer", "/budget", "/spend",
+		"/global", "/model", "/model_group", "/openai", "/engines", "/cache"} {
+		if rest == r || strings.HasPrefix(rest, r+"/") {
+			return true
+		}
+	}
+	return p == "/v1" || p == ""
+}

@@ -1,0 +1,214 @@
+package xds
+
+import (
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	upstreamcodecv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/upstream_codec/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
+	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/llmgate/llmgate/config"
+)
+
+// Pass-through endpoints (general_settings.pass_through_endpoints, D113) are
+// plain Envoy routes: the path (and, with include_subpath, everything under
+// it) rewritten to the target's path, the target's host, the configured
+// headers set, and the gateway's request filters off for the route — no
+// model, no plan, no ext_proc exchange. Each target host has its own cluster.
+
+// passThroughCredentialHeaders are the client's credentials for the gateway:
+// removed from a pass-through request unless forward_headers is true (the
+// configured headers are set after the removal).
+var passThroughCredentialHeaders = []string{"authorization", "proxy-authorization", "x-api-key", "api-key",
+	"x-goog-api-key", "x-litellm-api-key", "cookie"}
+
+// requestFilterNames are the listener's filters that make a request an LLM
+// request (module, ext_proc, the module's marker removal): a pass-through
+// route turns them off.
+var requestFilterNames = []string{"llmgate.request_module", "envoy.filters.http.ext_proc", "llmgate.module_unmark"}
+
+// passThroughCluster is the name of a target host's cluster.
+func passThroughCluster(u *url.URL) string {
+	var sb strings.Builder
+	sb.WriteString("passthrough_")
+	for _, r := range u.Hostname() {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			sb.WriteRune(r)
+		} else {
+			sb.WriteByte('_')
+		}
+	}
+	sb.WriteByte('_')
+	sb.WriteString(strconv.Itoa(passThroughPort(u)))
+	if u.Scheme == "https" {
+		sb.WriteString("_tls")
+	}
+	return sb.String()
+}
+
+func passThroughPort(u *url.URL) int {
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		return p
+	}
+	if u.Scheme == "https" {
+		return 443
+	}
+	return 80
+}
+
+// PassThroughClusters are the clusters of the pass-through targets, one per
+// scheme, host and port.
+func PassThroughClusters(eps []config.PassThroughEndpoint, o Options) ([]*clusterv3.Cluster, error) {
+	var out []*clusterv3.Cluster
+	seen := map[string]bool{}
+	for _, ep := range eps {
+		name := passThroughCluster(ep.Target)
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		host := ep.Target.Hostname()
+		c := &clusterv3.Cluster{
+			Name:                          name,
+			ConnectTimeout:                durationpb.New(10 * time.Second),
+			PerConnectionBufferLimitBytes: wrapperspb.UInt32(o.MaxRequestBytes),
+			LoadAssignment: &endpointv3.ClusterLoadAssignment{
+				ClusterName: name,
+				Endpoints: []*endpointv3.LocalityLbEndpoints{{LbEndpoints: []*endpointv3.LbEndpoint{{
+					HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{
+						Address:  socketAddress(host, uint32(passThroughPort(ep.Target))),
+						Hostname: host,
+					}},
+				}}}},
+			},
+		}
+		if net.ParseIP(host) != nil {
+			c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC}
+		} else {
+			c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_LOGICAL_DNS}
+			c.DnsLookupFamily = clusterv3.Cluster_V4_PREFERRED
+			if o.ForceIPv4 {
+				c.DnsLookupFamily = clusterv3.Cluster_V4_ONLY
+			}
+		}
+		tls := ep.Target.Scheme == "https"
+		if tls {
+			ts, err := upstreamTLS(host, o)
+			if err != nil {
+				return nil, err
+			}
+			c.TransportSocket = ts
+		}
+		opts, err := passThroughProtocolOptions(tls)
+		if err != nil {
+			return nil, err
+		}
+		c.TypedExtensionProtocolOptions = map[string]*anypb.Any{"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": opts}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// passThroughProtocolOptions: h2 or HTTP/1.1 by ALPN over TLS, HTTP/1.1 in
+// the clear; only the upstream codec in the cluster's filters, so the
+// module's per-try filter (D55) never sees a pass-through request.
+func passThroughProtocolOptions(tls bool) (*anypb.Any, error) {
+	po := &httpv3.HttpProtocolOptions{
+		CommonHttpProtocolOptions: &corev3.HttpProtocolOptions{IdleTimeout: durationpb.New(60 * time.Second)},
+	}
+	if tls {
+		po.UpstreamProtocolOptions = &httpv3.HttpProtocolOptions_AutoConfig{AutoConfig: &httpv3.HttpProtocolOptions_AutoHttpConfig{
+			HttpProtocolOptions:  &corev3.Http1ProtocolOptions{},
+			Http2ProtocolOptions: &corev3.Http2ProtocolOptions{},
+		}}
+	} else {
+		po.UpstreamProtocolOptions = &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
+			ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_HttpProtocolOptions{HttpProtocolOptions: &corev3.Http1ProtocolOptions{}},
+		}}
+	}
+	codec, err := typedFilter("envoy.filters.http.upstream_codec", &upstreamcodecv3.UpstreamCodec{})
+	if err != nil {
+		return nil, err
+	}
+	po.HttpFilters = []*hcmv3.HttpFilter{codec}
+	return toAny(po)
+}
+
+// passThroughRoutes are the routes of the pass-through endpoints: the exact
+// path, and with include_subpath the paths under it.
+func passThroughRoutes(eps []config.PassThroughEndpoint, keyHeader string) ([]*routev3.Route, error) {
+	off, err := toAny(&routev3.FilterConfig{Disabled: true, IsOptional: true})
+	if err != nil {
+		return nil, err
+	}
+	remove := passThroughCredentialHeaders
+	if h := strings.ToLower(keyHeader); h != "" {
+		remove = append(append([]string(nil), remove...), h)
+	}
+	var out []*routev3.Route
+	for i, ep := range eps {
+		target := ep.Target.EscapedPath()
+		if target == "" {
+			target = "/"
+		}
+		var add []*corev3.HeaderValueOption
+		for _, h := range ep.Headers {
+			add = append(add, &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: h[0], Value: h[1]},
+				AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD})
+		}
+		var methods []*routev3.HeaderMatcher
+		if len(ep.Methods) > 0 {
+			methods = []*routev3.HeaderMatcher{{Name: ":method", HeaderMatchSpecifier: &routev3.HeaderMatcher_StringMatch{StringMatch: &matcherv3.StringMatcher{
+				MatchPattern: &matcherv3.StringMatcher_SafeRegex{SafeRegex: &matcherv3.RegexMatcher{Regex: strings.Join(ep.Methods, "|")}},
+			}}}}
+		}
+		action := func(rewrite string) *routev3.Route_Route {
+			ra := &routev3.RouteAction{
+				ClusterSpecifier:     &routev3.RouteAction_Cluster{Cluster: passThroughCluster(ep.Target)},
+				PrefixRewrite:        rewrite,
+				HostRewriteSpecifier: &routev3.RouteAction_HostRewriteLiteral{HostRewriteLiteral: ep.Target.Host},
+				Timeout:              durationpb.New(ep.Timeout),
+				IdleTimeout:          durationpb.New(ep.Timeout),
+			}
+			return &routev3.Route_Route{Route: ra}
+		}
+		base := &routev3.Route{
+			Name:                 "passthrough_" + strconv.Itoa(i),
+			Match:                &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Path{Path: ep.Path}, Headers: methods},
+			Action:               action(target),
+			RequestHeadersToAdd:  add,
+			TypedPerFilterConfig: map[string]*anypb.Any{},
+		}
+		if !ep.ForwardHeaders {
+			base.RequestHeadersToRemove = remove
+		}
+		for _, n := range requestFilterNames {
+			base.TypedPerFilterConfig[n] = off
+		}
+		out = append(out, base)
+		if ep.IncludeSubpath {
+			sub := &routev3.Route{
+				Name:                   base.Name + "_subpath",
+				Match:                  &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: ep.Path + "/"}, Headers: methods},
+				Action:                 action(strings.TrimRight(target, "/") + "/"),
+				RequestHeadersToAdd:    add,
+				RequestHeadersToRemove: base.RequestHeadersToRemove,
+				TypedPerFilterConfig:   base.TypedPerFilterConfig,
+			}
+			out = append(out, sub)
+		}
+	}
+	return out, nil
+}
