@@ -107,9 +107,9 @@ type moduleRoute struct {
 // respPlanOfEntries is the answer plan of a fast request's entries:
 // respPlanOf(fastAnswer(...)) with the stream flags, without the Struct
 // between them (D60). A header is common when every entry has it with the
-// same value; common headers follow those (the same for every entry, none
+// same value; extra headers follow those (the same for every entry, none
 // of the entries' names).
-func respPlanOfEntries(entries []fastEntry, common [][2]string, startUnixNano int64, stream, usage bool) *RespPlan {
+func respPlanOfEntries(entries []fastEntry, extra [][2]string, startUnixNano int64, stream, usage bool) *RespPlan {
 	// The plan, its entries and its headers in one allocation when small
 	// (D93): the common headers, then each entry's own.
 	n := 0
@@ -143,7 +143,7 @@ func respPlanOfEntries(entries []fastEntry, common [][2]string, startUnixNano in
 			block = append(block, kv)
 		}
 	}
-	block = append(block, common...)
+	block = append(block, extra...)
 	if len(block) > 0 {
 		p.Common = block[:len(block):len(block)]
 	}
