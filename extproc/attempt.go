@@ -164,6 +164,13 @@ func (s *Server) newTry(st *State, depID, provider string, h map[string]string, 
 	if err != nil {
 		return nil, translator.NewError(500, "internal_server_error", "llmgate: "+err.Error()+" (the request did not pass the request filter)", "")
 	}
+	return s.newTryOf(st, depID, provider, h, rc)
+}
+
+// newTryOf is newTry with the request's context decoded (read, never
+// written: the module's tries may share it, moduletranslate_ctx.go).
+func (s *Server) newTryOf(st *State, depID, provider string, h map[string]string, rc *llmgatev1.RequestContext) (*try, *translator.Error) {
+	var err error
 	d, ok := st.deployment(depID)
 	if !ok {
 		return nil, translator.NewError(500, "internal_server_error", "deployment "+depID+" was removed by a config reload", "")
@@ -222,31 +229,41 @@ func (s *Server) newTry(st *State, depID, provider string, h map[string]string, 
 
 // requestBody translates the body for the deployment and sets path, host and credentials.
 func (t *try) requestBody(body []byte) (*extprocv3.ProcessingResponse, *translator.Error) {
+	out, set, remove, e := t.requestPairs(body)
+	if e != nil {
+		return nil, e
+	}
+	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{
+		HeaderMutation: headerMutation(set, remove),
+		BodyMutation:   &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: out}},
+	}}}}, nil
+}
+
+// requestPairs is requestBody's translation: the body, the headers to set
+// and to remove (as pairs: the module applies them without protos, D107).
+func (t *try) requestPairs(body []byte) (out []byte, set [][2]string, remove []string, te *translator.Error) {
 	body, err := mergeDefaults(body, t.d.Params.Defaults)
 	if err != nil {
-		return nil, translator.NewError(400, "invalid_request_error", "Invalid JSON in request body: "+err.Error(), "")
+		return nil, nil, nil, translator.NewError(400, "invalid_request_error", "Invalid JSON in request body: "+err.Error(), "")
 	}
 	if t.d.Params.NoSystemMessage && t.ep == translator.Chat {
 		var e *translator.Error
 		if body, e = translator.MapSystemMessages(body); e != nil {
-			return nil, e
+			return nil, nil, nil, e
 		}
 	}
 	up, err := t.tr.Request(t.ep, body, t.target)
 	if err != nil {
 		if te, ok := err.(*translator.Error); ok {
-			return nil, te
+			return nil, nil, nil, te
 		}
-		return nil, translator.NewError(400, "invalid_request_error", err.Error(), "")
+		return nil, nil, nil, translator.NewError(400, "invalid_request_error", err.Error(), "")
 	}
-	mut, e := t.upstreamHeaders(up, true)
+	set, remove, e := t.upstreamHeaderPairs(up, true)
 	if e != nil {
-		return nil, e
+		return nil, nil, nil, e
 	}
-	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{
-		HeaderMutation: mut,
-		BodyMutation:   &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: up.Body}},
-	}}}}, nil
+	return up.Body, set, remove, nil
 }
 
 // preparedHeaders answers the request headers of a try whose body the
@@ -271,41 +288,62 @@ func (t *try) preparedHeaders() (*extprocv3.ProcessingResponse, *translator.Erro
 	}, nil
 }
 
-// upstreamHeaders are the header changes of a try: path, host, provider
-// headers, credentials, extra headers; the client's key and the gateway's
-// own headers removed. withLength sets content-length for a new body.
+// upstreamHeaders are the header changes of a try (upstreamHeaderPairs)
+// as Envoy's header mutation.
 func (t *try) upstreamHeaders(up *translator.UpstreamRequest, withLength bool) (*extprocv3.HeaderMutation, *translator.Error) {
-	set := []*corev3.HeaderValueOption{
-		hdr(":path", t.base.WithQuery(up.Path)),
-		hdr(":authority", t.base.Authority()),
+	set, remove, e := t.upstreamHeaderPairs(up, withLength)
+	if e != nil {
+		return nil, e
 	}
-	if withLength {
-		set = append(set, hdr("content-length", strconv.Itoa(len(up.Body))))
+	return headerMutation(set, remove), nil
+}
+
+// headerMutation is the header mutation that sets set and removes remove.
+func headerMutation(set [][2]string, remove []string) *extprocv3.HeaderMutation {
+	opts := make([]*corev3.HeaderValueOption, len(set))
+	for i, kv := range set {
+		opts[i] = hdr(kv[0], kv[1])
 	}
-	if up.Method != "" {
-		set = append(set, hdr(":method", up.Method))
-	}
-	for k, v := range up.Headers {
-		set = append(set, hdr(k, v))
-	}
+	return &extprocv3.HeaderMutation{SetHeaders: opts, RemoveHeaders: remove}
+}
+
+// upstreamHeaderPairs are the header changes of a try: path, host,
+// provider headers, credentials, extra headers; the client's key and the
+// gateway's own headers removed. withLength sets content-length for a new
+// body.
+func (t *try) upstreamHeaderPairs(up *translator.UpstreamRequest, withLength bool) ([][2]string, []string, *translator.Error) {
 	creds, cerr := t.credentials(up)
 	if cerr != nil {
-		return nil, cerr
+		return nil, nil, cerr
+	}
+	set := make([][2]string, 0, 4+len(up.Headers)+len(creds)+len(t.d.Params.ExtraHeaders))
+	set = append(set,
+		[2]string{":path", t.base.WithQuery(up.Path)},
+		[2]string{":authority", t.base.Authority()},
+	)
+	if withLength {
+		set = append(set, [2]string{"content-length", strconv.Itoa(len(up.Body))})
+	}
+	if up.Method != "" {
+		set = append(set, [2]string{":method", up.Method})
+	}
+	for k, v := range up.Headers {
+		set = append(set, [2]string{k, v})
 	}
 	for k, v := range creds {
-		set = append(set, hdr(k, v))
+		set = append(set, [2]string{k, v})
 	}
 	for k, v := range t.d.Params.ExtraHeaders {
-		set = append(set, hdr(k, v))
+		set = append(set, [2]string{k, v})
 	}
-	remove := []string{contract.GroupHeader, contract.FallbackHeader, "accept-encoding", "x-envoy-attempt-count", "x-envoy-expected-rq-timeout-ms"}
+	remove := make([]string, 0, 5+len(clientAuthHeaders))
+	remove = append(remove, contract.GroupHeader, contract.FallbackHeader, "accept-encoding", "x-envoy-attempt-count", "x-envoy-expected-rq-timeout-ms")
 	for _, k := range clientAuthHeaders {
 		if _, ok := creds[k]; !ok {
 			remove = append(remove, k)
 		}
 	}
-	remove = append(remove, t.droppedClientHeaders(set, remove)...)
-	return &extprocv3.HeaderMutation{SetHeaders: set, RemoveHeaders: remove}, nil
+	return set, t.droppedClientHeaders(set, remove), nil
 }
 
 // mergeDefaults adds the deployment's default params the request does not set.
@@ -655,7 +693,14 @@ func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.Heade
 		}
 		return e.JSON(), set, remove
 	}
-	r, err := t.tr.Response(t.ep, body, t.target)
+	now := time.Now()
+	target := t.target
+	if !t.pass {
+		// The translators that write them (anthropic) leave stampCreated
+		// and SetResponseModel nothing to rewrite (D107).
+		target.Created, target.ResponseModel = now.Unix(), t.responseModel()
+	}
+	r, err := t.tr.Response(t.ep, body, target)
 	if err != nil {
 		e, ok := err.(*translator.Error)
 		if !ok {
@@ -666,7 +711,7 @@ func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.Heade
 	}
 	o.Usage = r.Usage
 	if !t.pass {
-		r.Body = stampCreated(r.Body, time.Now())
+		r.Body = stampCreated(r.Body, now)
 	}
 	r.Body = translator.SetResponseModel(r.Body, t.responseModel())
 	if r.FinishReason == "content_filter" {

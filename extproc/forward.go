@@ -1,9 +1,8 @@
 package extproc
 
 import (
+	"slices"
 	"strings"
-
-	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 
 	"github.com/llmgate/llmgate/internal/contract"
 )
@@ -70,21 +69,18 @@ func (st *State) forwardable(k, group string) bool {
 	return true
 }
 
-// droppedClientHeaders are the client's request headers to remove from a
-// try: every one that is neither pseudo, required, forwardable, nor set by
-// the gateway for this try (set), nor already removed.
-func (t *try) droppedClientHeaders(set []*corev3.HeaderValueOption, removed []string) []string {
-	mine := make(map[string]bool, len(set)+len(removed))
-	for _, s := range set {
-		mine[strings.ToLower(s.GetHeader().GetKey())] = true
-	}
-	for _, r := range removed {
-		mine[r] = true
-	}
-	var out []string
+// droppedClientHeaders is removed with the client's request headers to
+// remove from a try appended: every one that is neither pseudo, required,
+// forwardable, nor set by the gateway for this try (set), nor already
+// removed.
+func (t *try) droppedClientHeaders(set [][2]string, removed []string) []string {
+	out := removed
 	for k := range t.reqHdr {
 		k = strings.ToLower(k)
-		if strings.HasPrefix(k, ":") || requiredHeaders[k] || mine[k] || t.st.forwardable(k, t.a.ModelGroup) {
+		if strings.HasPrefix(k, ":") || requiredHeaders[k] || slices.Contains(removed, k) || t.st.forwardable(k, t.a.ModelGroup) {
+			continue
+		}
+		if slices.ContainsFunc(set, func(kv [2]string) bool { return strings.EqualFold(kv[0], k) }) {
 			continue
 		}
 		out = append(out, k)

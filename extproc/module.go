@@ -97,6 +97,9 @@ func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *s
 	s := NewServer(st, log)
 	s.OffPathOutcomes = mc.OffPathOutcomes
 	s.ModuleUpstream = mc.Upstream
+	if mc.Upstream {
+		s.tryCtx = newTryContexts()
+	}
 	if mc.OutcomesActive {
 		// The context asks for usage exactly when the gateway's bus would.
 		s.Outcomes = outcome.NewBus()

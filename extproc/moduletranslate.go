@@ -61,7 +61,14 @@ func (m *ModuleFilter) NewModuleTry(cluster string, attempt int, ctx string) (*M
 	if !ok || !xds.ModuleTranslated(m.st.compiled(d.ID)) {
 		return nil, false
 	}
-	t, e := m.s.newTry(m.st, d.ID, d.Provider, map[string]string{"x-envoy-attempt-count": strconv.Itoa(attempt)}, ctx)
+	h := map[string]string{"x-envoy-attempt-count": strconv.Itoa(attempt)}
+	var t *try
+	var e *translator.Error
+	if rc := m.s.tryCtx.get(ctx); rc != nil {
+		t, e = m.s.newTryOf(m.st, d.ID, d.Provider, h, rc) // the context Serve encoded (D107)
+	} else {
+		t, e = m.s.newTry(m.st, d.ID, d.Provider, h, ctx)
+	}
 	if e != nil || t.pass {
 		return nil, false
 	}
@@ -74,20 +81,12 @@ func (m *ModuleFilter) NewModuleTry(cluster string, attempt int, ctx string) (*M
 // attempt filter's local reply for a body it cannot translate).
 func (mt *ModuleTry) Request(body []byte) (out []byte, set [][2]string, remove []string, reply *ModuleReply) {
 	t := mt.t
-	resp, e := t.requestBody(body)
+	out, set, remove, e := t.requestPairs(body)
 	if e != nil {
 		return nil, nil, nil, replyAnswer(errorReply(e, t.clientHeaders())).Reply
 	}
-	cr := resp.GetRequestBody().GetResponse()
-	for _, o := range cr.GetHeaderMutation().GetSetHeaders() {
-		v := o.GetHeader().GetValue()
-		if v == "" {
-			v = string(o.GetHeader().GetRawValue())
-		}
-		set = append(set, [2]string{o.GetHeader().GetKey(), v})
-	}
 	t.sent = time.Now()
-	return cr.GetBodyMutation().GetBody(), set, cr.GetHeaderMutation().GetRemoveHeaders(), nil
+	return out, set, remove, nil
 }
 
 // Translating the answer: what ResponseHeaders decided.

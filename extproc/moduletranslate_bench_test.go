@@ -1,8 +1,13 @@
 package extproc
 
 import (
+	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +16,7 @@ import (
 
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/contract"
+	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 )
 
 // anthropicModuleConfig is the bench's Anthropic config (bench.AnthropicConfig):
@@ -84,5 +90,96 @@ func BenchmarkModuleTranslatedTry(b *testing.B) {
 			b.Fatal(mode)
 		}
 		mt.ResponseJSON(benchAnthropicAnswer, "")
+	}
+}
+
+// TestModuleTryKeptContext (D107): the module's translated try takes the
+// context Serve encoded — the one llmgate.ctx decodes to — instead of
+// decoding llmgate.ctx again, and translates the request and the answer as a
+// try that decodes it (another filter's, whose Serve kept nothing); a slot
+// another request took is a miss.
+func TestModuleTryKeptContext(t *testing.T) {
+	m, cluster, ctx := moduleTranslatedFixture(t)
+	kept := m.s.tryCtx.get(ctx)
+	if kept == nil {
+		t.Fatal("Serve kept no context for the translated request's tries")
+	}
+	dec, err := decodeContext(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(kept, dec) {
+		t.Fatalf("kept context %v, llmgate.ctx decodes to %v", kept, dec)
+	}
+	mt, ok := m.NewModuleTry(cluster, 1, ctx)
+	if !ok || mt.t.rc != kept {
+		t.Fatalf("the try did not take the kept context (ok %v)", ok)
+	}
+	other, _, _ := moduleTranslatedFixture(t)
+	if other.s.tryCtx.get(ctx) != nil {
+		t.Fatal("another filter holds this request's context")
+	}
+	dt, ok := other.NewModuleTry(cluster, 1, ctx)
+	if !ok || dt.t.rc == kept || !proto.Equal(dt.t.rc, kept) {
+		t.Fatalf("the other filter's try: ok %v, context %v", ok, dt.t.rc)
+	}
+	gotB, gotSet, gotRm, r1 := mt.Request(benchAnthropicBody)
+	wantB, wantSet, wantRm, r2 := dt.Request(benchAnthropicBody)
+	if r1 != nil || r2 != nil || !bytes.Equal(gotB, wantB) || !sameSet(gotSet, wantSet) || !slices.Equal(gotRm, wantRm) {
+		t.Errorf("request with the kept context %s %v %v, decoded %s %v %v", gotB, gotSet, gotRm, wantB, wantSet, wantRm)
+	}
+	for _, try := range []*ModuleTry{mt, dt} {
+		try.ResponseHeaders(200, false)
+	}
+	gotA, _, _ := mt.ResponseJSON(benchAnthropicAnswer, "")
+	wantA, _, _ := dt.ResponseJSON(benchAnthropicAnswer, "")
+	if !bytes.Equal(createdRE.ReplaceAll(gotA, nil), createdRE.ReplaceAll(wantA, nil)) {
+		t.Errorf("answer with the kept context %s, decoded %s", gotA, wantA)
+	}
+	// A request whose slot another took: a miss.
+	c := m.s.tryCtx
+	for i := 0; ; i++ {
+		enc := fmt.Sprint("other-", i)
+		if c.slot(enc) == c.slot(ctx) {
+			c.put(enc, &llmgatev1.RequestContext{})
+			break
+		}
+	}
+	if c.get(ctx) != nil {
+		t.Error("a slot another request took still answers this one")
+	}
+}
+
+// createdRE is an answer's "created" (its second).
+var createdRE = regexp.MustCompile(`"created":\d+`)
+
+// sameSet: the same header pairs, in any order.
+func sameSet(a, b [][2]string) bool {
+	less := func(x, y [2]string) int { return strings.Compare(x[0]+"\x00"+x[1], y[0]+"\x00"+y[1]) }
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.SortFunc(a, less)
+	slices.SortFunc(b, less)
+	return slices.Equal(a, b)
+}
+
+// TestModuleTranslatedTryAllocs (D107): the module's whole work for one
+// translated try of the bench's Anthropic config (BenchmarkModuleTranslatedTry)
+// stays within its allocations: the kept context, the header changes as
+// pairs and the answer written without encoding/json (177 before).
+func TestModuleTranslatedTryAllocs(t *testing.T) {
+	m, cluster, ctx := moduleTranslatedFixture(t)
+	n := testing.AllocsPerRun(200, func() {
+		mt, ok := m.NewModuleTry(cluster, 1, ctx)
+		if !ok {
+			t.Fatal("no try")
+		}
+		if _, _, _, reply := mt.Request(benchAnthropicBody); reply != nil {
+			t.Fatal(string(reply.Body))
+		}
+		mt.ResponseHeaders(200, false)
+		mt.ResponseJSON(benchAnthropicAnswer, "")
+	})
+	if n > 80 {
+		t.Errorf("a translated try made %.0f allocations, want at most 80", n)
 	}
 }

@@ -314,6 +314,11 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
 	}
 	r.ctx = enc
+	if mod != nil && r.fast && !ctx.BodyPrepared && s.tryCtx != nil {
+		// A fast plan whose body is not prepared is translated by the
+		// module's tries: they take the context from here (D107).
+		s.tryCtx.put(enc, ctx)
+	}
 	if mod != nil {
 		mod.routed = r // written as bytes by the module (routed.go, D65)
 		return nil, nil

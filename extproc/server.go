@@ -218,6 +218,9 @@ type Server struct {
 	// each fast try's path, host and key (module mode, D55), whatever the
 	// number of fast-path deployments.
 	ModuleUpstream bool
+	// tryCtx keeps the contexts of the translated requests the module
+	// served for their tries (module mode only; moduletranslate_ctx.go).
+	tryCtx *tryContexts
 	// lastHealth is the latest background health run (background_health.go).
 	lastHealth atomic.Pointer[map[string]any]
 	// accessLogs ends the access-log streams on drain (als.go).

@@ -37,7 +37,8 @@ import (
 //   - Non-OpenAI fields pass through only when they are Anthropic fields
 //     (top_k, thinking); gateway fields (fallbacks, metadata, ...) never reach
 //     the provider.
-//   - created is 0: translators have no clock; the attempt filter may set it.
+//   - created is Target.Created (0 unless the caller sets it: translators
+//     have no clock), model Target.ResponseModel when set.
 
 const (
 	anthropicVersion          = "2023-06-01"
@@ -446,6 +447,15 @@ func (anthropicTranslator) Response(ep Endpoint, body []byte, t Target) (*Respon
 	if ep != Chat {
 		return nil, NewError(400, "invalid_request_error", fmt.Sprintf("llmgate: endpoint %s not supported by provider anthropic", ep), "")
 	}
+	if r, ok := anthropicResponseQuick(body, t); ok {
+		return r, nil
+	}
+	return anthropicResponseFull(body, t)
+}
+
+// anthropicResponseFull is Response through encoding/json: every answer
+// anthropicResponseQuick does not take.
+func anthropicResponseFull(body []byte, t Target) (*Response, error) {
 	var r anthResponse
 	if err := json.Unmarshal(body, &r); err != nil {
 		return nil, NewError(502, "internal_server_error", "llmgate: anthropic returned an invalid message: "+err.Error(), "")
@@ -485,9 +495,12 @@ func (anthropicTranslator) Response(ep Endpoint, body []byte, t Target) (*Respon
 	if model == "" {
 		model = t.Model
 	}
+	if t.ResponseModel != "" {
+		model = t.ResponseModel
+	}
 	u := r.Usage.openai()
 	out := ChatResponse{
-		ID: r.ID, Object: "chat.completion", Model: model,
+		ID: r.ID, Object: "chat.completion", Created: t.Created, Model: model,
 		Choices: []Choice{{Index: 0, Message: msg, FinishReason: finish}},
 		Usage:   UsageObjectFrom(u),
 	}

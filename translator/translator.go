@@ -43,6 +43,12 @@ type Target struct {
 	AdditionalDropParams []string
 	// MaxTokensDefault is used by providers that require max_tokens (anthropic) when the request has none.
 	MaxTokensDefault int
+	// Created is the answer's "created" (Unix seconds) and ResponseModel
+	// its "model" ("": the provider's), for the translators that write
+	// them (anthropic); the others leave them to the caller (stampCreated,
+	// SetResponseModel), which then has nothing to rewrite.
+	Created       int64
+	ResponseModel string
 }
 
 // UpstreamRequest is what the attempt filter sends to the provider.

@@ -1,0 +1,138 @@
+package translator
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+)
+
+// anthAnswers are Anthropic answers, quick (the quick way must take them)
+// or not (it must leave them to the full way).
+var anthAnswers = []struct {
+	name  string
+	body  string
+	quick bool
+}{
+	{"bench", `{"id":"msg_fake0000000000000001","type":"message","role":"assistant","model":"claude-3-5-haiku-20241022","content":[{"type":"text","text":"fake response to: Summarise the benefits."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":30,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":14}}`, true},
+	{"escapes", `{"id":"msg_1","type":"message","model":"m","content":[{"type":"text","text":"line 1\nline \"2\"\t\u00e9 \/ <b>&amp;</b> \u2028"}],"stop_reason":"max_tokens","usage":{"input_tokens":1,"output_tokens":2}}`, true},
+	{"non-ASCII and HTML", "{\"id\":\"msg_<1>\",\"type\":\"message\",\"model\":\"claude-é\",\"content\":[{\"type\":\"text\",\"text\":\"héllo — 日本 \u2029 <&>\"}],\"stop_reason\":\"end_turn\",\"usage\":{\"input_tokens\":1,\"output_tokens\":2}}", true},
+	{"invalid UTF-8", "{\"id\":\"msg_1\",\"type\":\"message\",\"model\":\"m\",\"content\":[{\"type\":\"text\",\"text\":\"a\xff\xfeb\"}],\"stop_reason\":\"end_turn\",\"usage\":{\"input_tokens\":1,\"output_tokens\":2}}", true},
+	{"two texts and thinking", `{"id":"msg_2","type":"message","model":"m","content":[{"type":"thinking","thinking":"let me think","signature":"sig=="},{"type":"text","text":"a"},{"type":"text","text":"b","citations":[{"type":"char_location","cited_text":"x"}]}],"stop_reason":"stop_sequence","usage":{"input_tokens":5,"output_tokens":7,"cache_read_input_tokens":3,"cache_creation":{"ephemeral_5m_input_tokens":0},"service_tier":"standard"}}`, true},
+	{"whitespace", " {\n \"id\" : \"msg_3\" ,\r\n\t\"type\":\"message\", \"model\" :\"m\", \"content\" : [ { \"type\" : \"text\" , \"text\" : \"x\" } ] , \"stop_reason\" : null , \"usage\" : { \"input_tokens\" : 10 , \"output_tokens\" : 0 } } \n", true},
+	{"empty content", `{"id":"msg_4","type":"message","model":"","content":[],"stop_reason":"refusal","usage":{"input_tokens":0,"output_tokens":0}}`, true},
+	{"no model, no usage", `{"id":"msg_5","type":"message","content":[{"type":"text","text":""}],"stop_reason":"tool_use"}`, true},
+	{"null tokens, negative", `{"id":"msg_6","type":"message","model":"m","content":[{"type":"text","text":"y"}],"stop_reason":"pause_turn","usage":{"input_tokens":null,"output_tokens":-3,"cache_read_input_tokens":7}}`, true},
+	{"unknown stop reason", `{"id":"msg_7","type":"message","model":"m","content":[{"type":"text","text":"y"}],"stop_reason":"something_new","usage":{"input_tokens":1,"output_tokens":1}}`, true},
+	{"tool_use", `{"id":"msg_8","type":"message","model":"m","content":[{"type":"text","text":"calling"},{"type":"tool_use","id":"toolu_1","name":"get","input":{"q":1}}],"stop_reason":"tool_use","usage":{"input_tokens":1,"output_tokens":1}}`, false},
+	{"json mode", `{"id":"msg_9","type":"message","model":"m","content":[{"type":"tool_use","id":"toolu_1","name":"json_tool_call","input":{"a":1}}],"stop_reason":"tool_use","usage":{"input_tokens":1,"output_tokens":1}}`, false},
+	{"error", `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, false},
+	{"repeated key", `{"id":"a","id":"b","type":"message","model":"m","content":[],"usage":{"input_tokens":1,"output_tokens":1}}`, false},
+	{"repeated block key", `{"id":"a","type":"message","model":"m","content":[{"type":"text","text":"1","text":"2"}]}`, false},
+	{"folded key", `{"id":"a","type":"message","Model":"m","content":[]}`, false},
+	{"folded usage key", `{"id":"a","type":"message","model":"m","content":[],"usage":{"Input_Tokens":4}}`, false},
+	{"escaped key", `{"\u0069d":"a","type":"message","model":"m","content":[]}`, false},
+	{"non-ASCII key", "{\"id\":\"a\",\"typé\":1,\"type\":\"message\",\"model\":\"m\",\"content\":[]}", false},
+	{"fraction", `{"id":"a","type":"message","model":"m","content":[],"usage":{"input_tokens":1.0,"output_tokens":1}}`, false},
+	{"exponent", `{"id":"a","type":"message","model":"m","content":[],"usage":{"input_tokens":1e2,"output_tokens":1}}`, false},
+	{"huge number", `{"id":"a","type":"message","model":"m","content":[],"usage":{"input_tokens":123456789012345678901234567890,"output_tokens":1}}`, false},
+	{"string number", `{"id":"a","type":"message","model":"m","content":[],"usage":{"input_tokens":"1","output_tokens":1}}`, false},
+	{"id number", `{"id":1,"type":"message","model":"m","content":[]}`, false},
+	{"null id", `{"id":null,"type":"message","model":"m","content":[]}`, false},
+	{"null content", `{"id":"a","type":"message","model":"m","content":null}`, false},
+	{"null text", `{"id":"a","type":"message","model":"m","content":[{"type":"text","text":null}]}`, false},
+	{"content object", `{"id":"a","type":"message","model":"m","content":{"type":"text"}}`, false},
+	{"block not object", `{"id":"a","type":"message","model":"m","content":["x"]}`, false},
+	{"image block", `{"id":"a","type":"message","model":"m","content":[{"type":"image","source":{"type":"url","url":"http://x"}}]}`, false},
+	{"redacted thinking", `{"id":"a","type":"message","model":"m","content":[{"type":"redacted_thinking","data":"xx"}]}`, false},
+	{"array", `[{"id":"a"}]`, false},
+	{"truncated", `{"id":"a","type":"message","model":"m","content":[{"type":"text","text":"x"}`, false},
+	{"empty", ``, false},
+	{"trailing garbage", `{"id":"a","type":"message"} x`, false},
+}
+
+// TestAnthropicResponseQuick: the quick way's answer equals the full way's
+// byte for byte (created, the restamped model, usage, finish reason) for
+// every answer it takes, it takes the common ones, and it leaves every
+// other one — errors included — to the full way.
+func TestAnthropicResponseQuick(t *testing.T) {
+	targets := []Target{
+		{Provider: "anthropic", Model: "claude-x"},
+		{Provider: "anthropic", Model: "claude-x", Created: 1764432000, ResponseModel: "my-claude"},
+		{Provider: "anthropic", Model: "claude-x", Created: 1764432000, ResponseModel: "a<b>&\"c\" é"},
+	}
+	for _, c := range anthAnswers {
+		for _, tg := range targets {
+			full, ferr := anthropicResponseFull([]byte(c.body), tg)
+			quick, ok := anthropicResponseQuick([]byte(c.body), tg)
+			if ok != c.quick {
+				t.Errorf("%s: quick way took it: %v, want %v", c.name, ok, c.quick)
+			}
+			if !ok {
+				continue
+			}
+			if ferr != nil {
+				t.Errorf("%s: the quick way answered what the full way rejects (%v)", c.name, ferr)
+				continue
+			}
+			if !bytes.Equal(quick.Body, full.Body) {
+				t.Errorf("%s (%+v):\nquick %s\nfull  %s", c.name, tg, quick.Body, full.Body)
+			}
+			if quick.Usage != full.Usage || quick.FinishReason != full.FinishReason {
+				t.Errorf("%s: quick %+v %q, full %+v %q", c.name, quick.Usage, quick.FinishReason, full.Usage, full.FinishReason)
+			}
+		}
+	}
+}
+
+// TestAnthropicResponseThroughQuick: Response answers the common answer the
+// quick way (no encoding/json round trip: a handful of allocations) and
+// others the full way, with the full way's result.
+func TestAnthropicResponseThroughQuick(t *testing.T) {
+	tg := Target{Provider: "anthropic", Model: "claude-x", Created: 1, ResponseModel: "g"}
+	body := []byte(anthAnswers[0].body)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := (anthropicTranslator{}).Response(Chat, body, tg); err != nil {
+			t.Fatal(err)
+		}
+	})
+	fullAllocs := testing.AllocsPerRun(100, func() {
+		if _, err := anthropicResponseFull(body, tg); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > fullAllocs/2 {
+		t.Errorf("Response made %.0f allocations, the full way %.0f: not the quick way", allocs, fullAllocs)
+	}
+	for _, c := range anthAnswers {
+		if c.quick {
+			continue
+		}
+		got, gerr := (anthropicTranslator{}).Response(Chat, []byte(c.body), tg)
+		want, werr := anthropicResponseFull([]byte(c.body), tg)
+		if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(gerr, werr) {
+			t.Errorf("%s: Response %v %v, the full way %v %v", c.name, got, gerr, want, werr)
+		}
+	}
+}
+
+// FuzzAnthropicResponseQuick: whatever the quick way takes, it answers as
+// the full way does.
+func FuzzAnthropicResponseQuick(f *testing.F) {
+	for _, c := range anthAnswers {
+		f.Add([]byte(c.body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		tg := Target{Provider: "anthropic", Model: "claude-x", Created: 7, ResponseModel: "g"}
+		quick, ok := anthropicResponseQuick(body, tg)
+		if !ok {
+			return
+		}
+		full, err := anthropicResponseFull(body, tg)
+		if err != nil {
+			t.Fatalf("quick answered %s, full: %v", quick.Body, err)
+		}
+		if !bytes.Equal(quick.Body, full.Body) || quick.Usage != full.Usage || quick.FinishReason != full.FinishReason {
+			t.Fatalf("quick %s\nfull  %s", quick.Body, full.Body)
+		}
+	})
+}
