@@ -44,6 +44,7 @@ type ModuleTry struct {
 	t       *try
 	stream  translator.Stream
 	created int64
+	stamped bool // the stream writes created itself (translator.CreatedSetter)
 }
 
 // ModuleTranslates reports whether the module translates the tries of the
@@ -114,8 +115,12 @@ func (mt *ModuleTry) ResponseHeaders(status int, eos bool) (mode int, set [][2]s
 		// from it and removes it when the client did not ask for it.
 		u.SetIncludeUsage(true)
 	}
-	mt.stream = translator.ModelStream(st, t.responseModel())
 	mt.created = time.Now().Unix()
+	if cs, ok := st.(translator.CreatedSetter); ok {
+		cs.SetCreated(mt.created) // its chunks need no stampChunks (D107)
+		mt.stamped = true
+	}
+	mt.stream = translator.ModelStream(st, t.responseModel())
 	return ModuleTryStream, [][2]string{{"content-type", "text/event-stream"}, {"cache-control", "no-cache"}}, []string{"content-length", "content-encoding"}
 }
 
@@ -140,6 +145,9 @@ func (mt *ModuleTry) ResponseChunk(b []byte, last bool) []byte {
 	out, err := mt.stream.Feed(b, last)
 	if err != nil && len(out) == 0 {
 		out = translator.WriteSSEError(nil, translator.NewError(502, "api_error", "llmgate: "+err.Error(), ""))
+	}
+	if mt.stamped {
+		return out
 	}
 	return stampChunks(out, mt.created)
 }

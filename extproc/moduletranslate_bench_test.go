@@ -46,12 +46,18 @@ var (
 // and returns the filter, a try's cluster and the request's llmgate.ctx.
 func moduleTranslatedFixture(tb testing.TB) (*ModuleFilter, string, string) {
 	tb.Helper()
+	return moduleTranslatedFixtureBody(tb, benchAnthropicBody)
+}
+
+// moduleTranslatedFixtureBody is moduleTranslatedFixture for another request.
+func moduleTranslatedFixtureBody(tb testing.TB, body []byte) (*ModuleFilter, string, string) {
+	tb.Helper()
 	cfg, err := config.Parse([]byte(anthropicModuleConfig), "t.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
 		tb.Fatal(err)
 	}
 	m := NewModuleFilter(cfg, "v1", ModuleConfig{OffPathOutcomes: true, Upstream: true, Leases: true}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	a, ok := m.Serve(moduleHeaders("sk-master"), benchAnthropicBody, time.Now())
+	a, ok := m.Serve(moduleHeaders("sk-master"), body, time.Now())
 	if !ok || a.Resp == nil {
 		tb.Fatal("not served on the fast path")
 	}

@@ -618,6 +618,9 @@ func (anthropicTranslator) NewStream(ep Endpoint, t Target) Stream {
 type anthropicStream struct {
 	parser       SSEParser
 	id, model    string
+	respModel    string // SetResponseModel's: every chunk's model when set
+	created      int64  // SetCreated's: every chunk's created
+	noQuick      bool   // tests: every event through encoding/json
 	includeUsage bool
 	usage        anthUsage
 	finish       string
@@ -630,9 +633,24 @@ type anthropicStream struct {
 }
 
 func (s *anthropicStream) SetIncludeUsage(v bool) { s.includeUsage = v }
-func (s *anthropicStream) Usage() Usage           { return s.usage.openai() }
-func (s *anthropicStream) FinishReason() string   { return s.finish }
-func (s *anthropicStream) Err() *Error            { return s.err }
+
+// SetResponseModel implements ModelSetter: the chunks carry model.
+func (s *anthropicStream) SetResponseModel(model string) { s.respModel = model }
+
+// SetCreated implements CreatedSetter.
+func (s *anthropicStream) SetCreated(created int64) { s.created = created }
+
+// chunkModel is a chunk's model.
+func (s *anthropicStream) chunkModel() string {
+	if s.respModel != "" {
+		return s.respModel
+	}
+	return s.model
+}
+
+func (s *anthropicStream) Usage() Usage         { return s.usage.openai() }
+func (s *anthropicStream) FinishReason() string { return s.finish }
+func (s *anthropicStream) Err() *Error          { return s.err }
 
 type anthStreamEvent struct {
 	Type         string          `json:"type"`
@@ -656,7 +674,7 @@ type anthDelta struct {
 }
 
 func (s *anthropicStream) chunk(dst []byte, d Delta, finish *string) []byte {
-	c := ChatChunk{ID: s.id, Object: "chat.completion.chunk", Model: s.model,
+	c := ChatChunk{ID: s.id, Object: "chat.completion.chunk", Created: s.created, Model: s.chunkModel(),
 		Choices: []ChunkChoice{{Index: 0, Delta: d, FinishReason: finish}}}
 	return WriteSSEJSON(dst, c)
 }
@@ -685,6 +703,11 @@ func (s *anthropicStream) Feed(chunk []byte, last bool) ([]byte, error) {
 }
 
 func (s *anthropicStream) event(out []byte, ev SSEEvent) []byte {
+	if !s.noQuick {
+		if o, ok := s.quickEvent(out, ev.Data); ok {
+			return o
+		}
+	}
 	var e anthStreamEvent
 	if err := json.Unmarshal(ev.Data, &e); err != nil {
 		return s.fail(out, NewError(502, "internal_server_error", "llmgate: anthropic sent an invalid stream event: "+err.Error(), ""))
@@ -778,7 +801,7 @@ func (s *anthropicStream) event(out []byte, ev SSEEvent) []byte {
 		return out
 	case "message_stop":
 		if s.includeUsage {
-			c := ChatChunk{ID: s.id, Object: "chat.completion.chunk", Model: s.model, Choices: []ChunkChoice{}, Usage: UsageObjectFrom(s.usage.openai())}
+			c := ChatChunk{ID: s.id, Object: "chat.completion.chunk", Created: s.created, Model: s.chunkModel(), Choices: []ChunkChoice{}, Usage: UsageObjectFrom(s.usage.openai())}
 			out = WriteSSEJSON(out, c)
 		}
 		s.done = true

@@ -448,3 +448,106 @@ func appendJSONString(b, s []byte) []byte {
 	b = append(b, s...)
 	return append(b, '"')
 }
+
+// A stream's common events read the same way (D107): a text delta —
+// {"type":"content_block_delta","index":…,"delta":{"type":"text_delta","text":…}}
+// — written straight as its chunk, a ping skipped; any other event, or one
+// with a field the scanner does not take, goes through encoding/json.
+
+// anthEventKeys and anthDeltaKeys are anthStreamEvent's and anthDelta's
+// JSON names.
+var (
+	anthEventKeys = []string{"type", "index", "delta", "message", "content_block", "usage", "error"}
+	anthDeltaKeys = []string{"type", "text", "partial_json", "thinking", "stop_reason"}
+)
+
+// quickEvent is event for a text delta or a ping; ok false: the full way.
+func (s *anthropicStream) quickEvent(out, data []byte) ([]byte, bool) {
+	if !json.Valid(data) {
+		return nil, false
+	}
+	var typ, delta []byte
+	m := members{b: data, i: skipSpace(data, 0)}
+	seen := 0
+	for m.next() {
+		k := exactKey(m.key, anthEventKeys)
+		if k < 0 {
+			if foldsToKey(m.key, anthEventKeys) {
+				return nil, false
+			}
+			continue
+		}
+		if seen&(1<<k) != 0 {
+			return nil, false
+		}
+		seen |= 1 << k
+		ok := false
+		switch k {
+		case 0:
+			typ, ok = quickString(m.val, false)
+		case 1:
+			_, ok = quickInt(m.val)
+		case 2:
+			delta, ok = m.val, true
+		}
+		if !ok {
+			return nil, false // message, content_block, usage, error: the full way
+		}
+	}
+	if !m.ok() {
+		return nil, false
+	}
+	switch string(typ) {
+	case "ping":
+		return out, delta == nil
+	case "content_block_delta":
+	default:
+		return nil, false
+	}
+	if delta == nil {
+		return nil, false
+	}
+	var dtyp, text []byte
+	m = members{b: delta}
+	seen = 0
+	for m.next() {
+		k := exactKey(m.key, anthDeltaKeys)
+		if k < 0 {
+			if foldsToKey(m.key, anthDeltaKeys) {
+				return nil, false
+			}
+			continue
+		}
+		if seen&(1<<k) != 0 {
+			return nil, false
+		}
+		seen |= 1 << k
+		ok := false
+		switch k {
+		case 0:
+			dtyp, ok = quickString(m.val, false)
+		case 1:
+			text, ok = quickString(m.val, false)
+		}
+		if !ok {
+			return nil, false
+		}
+	}
+	if !m.ok() || string(dtyp) != "text_delta" {
+		return nil, false
+	}
+	return s.textChunk(out, text), true
+}
+
+// textChunk appends the chunk of a text delta as chunk writes it.
+func (s *anthropicStream) textChunk(out, text []byte) []byte {
+	out = append(out, `data: {"id":`...)
+	out = appendJSONString(out, []byte(s.id))
+	out = append(out, `,"object":"chat.completion.chunk","created":`...)
+	out = strconv.AppendInt(out, s.created, 10)
+	out = append(out, `,"model":`...)
+	out = appendJSONString(out, []byte(s.chunkModel()))
+	out = append(out, `,"choices":[{"index":0,"delta":{"content":`...)
+	out = appendJSONString(out, text)
+	return append(out, "},\"finish_reason\":null}]}\n\n"...)
+}

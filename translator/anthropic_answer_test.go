@@ -136,3 +136,125 @@ func FuzzAnthropicResponseQuick(f *testing.F) {
 		}
 	})
 }
+
+// anthStreamEvents are Anthropic stream events, quick (text deltas, pings:
+// the quick way must take them) or not.
+var anthStreamEvents = []struct {
+	name, data string
+	quick      bool
+}{
+	{"text", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hello"}}`, true},
+	{"text escapes", `{"type":"content_block_delta","index":3,"delta":{"type":"text_delta","text":"a\nb \"c\" \u00e9 <&> \ud83d\ude00"}}`, true},
+	{"text raw non-ASCII", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"日本 \xe2\x80\xa8 \xff\"}}", true},
+	{"text empty, no text", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta"}}`, true},
+	{"whitespace, extra keys", " { \"type\" : \"content_block_delta\" , \"index\" : 0 , \"x\" : [1,{\"y\":2}], \"delta\" : { \"type\" : \"text_delta\" , \"text\" : \"z\" , \"citations\" : null } } ", true},
+	{"ping", `{"type": "ping"}`, true},
+	{"thinking", `{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hm"}}`, false},
+	{"tool args", `{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"a\""}}`, false},
+	{"index string", `{"type":"content_block_delta","index":"0","delta":{"type":"text_delta","text":"x"}}`, false},
+	{"index fraction", `{"type":"content_block_delta","index":0.5,"delta":{"type":"text_delta","text":"x"}}`, false},
+	{"delta not object", `{"type":"content_block_delta","index":0,"delta":"x"}`, false},
+	{"delta null", `{"type":"content_block_delta","index":0,"delta":null}`, false},
+	{"text number", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":5}}`, false},
+	{"repeated text", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a","text":"b"}}`, false},
+	{"folded key", `{"type":"content_block_delta","Index":0,"delta":{"type":"text_delta","text":"a"}}`, false},
+	{"folded delta key", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","Text":"a"}}`, false},
+	{"no type", `{"index":0,"delta":{"type":"text_delta","text":"a"}}`, false},
+	{"invalid", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}`, false},
+	{"ping with usage", `{"type":"ping","usage":{"output_tokens":3}}`, false},
+	{"message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":5}}`, false},
+	{"error", `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, false},
+}
+
+// anthStreamOf is a stream with msg_start, the event, and the end: the
+// events as the provider sends them.
+func anthStreamOf(data string) string {
+	return "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-x\",\"content\":[],\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n" +
+		"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n" +
+		"event: e\ndata: " + data + "\n\n" +
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":5}}\n\n" +
+		"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+}
+
+// feedAnth feeds a stream to an anthropic stream in chunks of step bytes.
+func feedAnth(events string, step int, model string, created int64, quick bool) ([]byte, Usage, string, *Error) {
+	st := (anthropicTranslator{}).NewStream(Chat, Target{Provider: "anthropic", Model: "claude-x", Stream: true}).(*anthropicStream)
+	st.noQuick = !quick
+	st.SetIncludeUsage(true)
+	st.SetCreated(created)
+	s := ModelStream(st, model)
+	var out []byte
+	for i := 0; i < len(events); i += step {
+		end := min(i+step, len(events))
+		o, _ := s.Feed([]byte(events[i:end]), end == len(events))
+		out = append(out, o...)
+	}
+	return out, st.Usage(), st.FinishReason(), st.Err()
+}
+
+// TestAnthropicStreamQuick: a stream's events read the quick way give the
+// bytes, usage, finish reason and error of the full way, however the events
+// fall into chunks, with and without a restamped model and created; the
+// quick way takes text deltas and pings and nothing else.
+func TestAnthropicStreamQuick(t *testing.T) {
+	for _, c := range anthStreamEvents {
+		st := (anthropicTranslator{}).NewStream(Chat, Target{Model: "m"}).(*anthropicStream)
+		if _, ok := st.quickEvent(nil, []byte(c.data)); ok != c.quick {
+			t.Errorf("%s: quick way took it: %v, want %v", c.name, ok, c.quick)
+		}
+		events := anthStreamOf(c.data)
+		for _, step := range []int{len(events), 1, 9, 64} {
+			for _, model := range []string{"", "my-claude", "a<b>&é"} {
+				got, gu, gf, ge := feedAnth(events, step, model, 1764432000, true)
+				want, wu, wf, we := feedAnth(events, step, model, 1764432000, false)
+				if !bytes.Equal(got, want) || gu != wu || gf != wf || !reflect.DeepEqual(ge, we) {
+					t.Errorf("%s, chunks of %d, model %q:\nquick %s %+v %q %v\nfull  %s %+v %q %v", c.name, step, model, got, gu, gf, ge, want, wu, wf, we)
+				}
+			}
+		}
+	}
+}
+
+// TestAnthropicStreamStamps: with the model and created set on the stream,
+// its chunks are what the model-restamping wrapper and a created stamp made
+// of the stream's own chunks (the attempt filter's way before D107).
+func TestAnthropicStreamStamps(t *testing.T) {
+	events := anthStreamOf(anthStreamEvents[0].data)
+	got, _, _, _ := feedAnth(events, len(events), "group", 1764432000, true)
+	st := (anthropicTranslator{}).NewStream(Chat, Target{Provider: "anthropic", Model: "claude-x", Stream: true}).(*anthropicStream)
+	st.SetIncludeUsage(true)
+	raw, _ := st.Feed([]byte(events), true)
+	var p SSEParser
+	var want []byte
+	for _, ev := range p.Feed(raw, true) {
+		d := stampChunk(ev.Data, "group")
+		d = bytes.ReplaceAll(d, []byte(`"created":0`), []byte(`"created":1764432000`))
+		want = WriteSSE(want, ev.Event, d)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("stamped by the stream\n%s\nstamped after\n%s", got, want)
+	}
+}
+
+// FuzzAnthropicStreamQuick: whatever event the quick way takes, the stream
+// answers as the full way does.
+func FuzzAnthropicStreamQuick(f *testing.F) {
+	for _, c := range anthStreamEvents {
+		f.Add([]byte(c.data))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if bytes.ContainsAny(data, "\r\n") {
+			return // one data line
+		}
+		st := (anthropicTranslator{}).NewStream(Chat, Target{Model: "m"}).(*anthropicStream)
+		if _, ok := st.quickEvent(nil, data); !ok {
+			return
+		}
+		events := anthStreamOf(string(data))
+		got, gu, gf, ge := feedAnth(events, len(events), "g", 7, true)
+		want, wu, wf, we := feedAnth(events, len(events), "g", 7, false)
+		if !bytes.Equal(got, want) || gu != wu || gf != wf || !reflect.DeepEqual(ge, we) {
+			t.Fatalf("quick %s\nfull  %s", got, want)
+		}
+	})
+}

@@ -37,6 +37,13 @@ type ModelSetter interface {
 	SetResponseModel(string)
 }
 
+// CreatedSetter is implemented by streams that write every chunk's
+// "created" themselves (the anthropic stream), so that the caller need not
+// stamp it afterwards.
+type CreatedSetter interface {
+	SetCreated(created int64)
+}
+
 // ModelStream makes st report model in every chunk. Streams that implement
 // ModelSetter are told; others are wrapped (one extra SSE parse of the
 // gateway's own output per Feed).
