@@ -55,3 +55,19 @@ func TestRedactMessagesInExceptions(t *testing.T) {
 		t.Errorf("a non-boolean: %v", e)
 	}
 }
+
+// TestReturnResponseHeaders: read as a boolean without a warning (D110;
+// "not yet" before); a non-boolean refused.
+func TestReturnResponseHeaders(t *testing.T) {
+	base := "model_list:\n  - model_name: m\n    litellm_params: {model: openai/gpt-4o, api_key: k}\nlitellm_settings:\n"
+	env := func(string) (string, bool) { return "", false }
+	for _, v := range []bool{true, false} {
+		cfg := mustParse(t, base+"  return_response_headers: "+map[bool]string{true: "true", false: "false"}[v]+"\n", env)
+		if cfg.LiteLLM.ReturnResponseHeaders != v || len(cfg.Warnings) != 0 {
+			t.Errorf("%v: read %v, warnings %v", v, cfg.LiteLLM.ReturnResponseHeaders, cfg.Warnings)
+		}
+	}
+	if e := parseErr(t, base+"  return_response_headers: always\n", env); !strings.Contains(e.Error(), "return_response_headers") {
+		t.Errorf("a non-boolean: %v", e)
+	}
+}

@@ -468,6 +468,8 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			_, _ = p.bool(v, key)
 		case "forward_traceparent_to_llm_provider":
 			ls.ForwardTraceparent, _ = p.bool(v, key)
+		case "return_response_headers":
+			ls.ReturnResponseHeaders, _ = p.bool(v, key)
 		case "max_end_user_budget":
 			if f, ok := p.float(v, key); ok {
 				if f < 0 || f > 1e12 {

@@ -321,6 +321,10 @@ type LiteLLMSettings struct {
 	// TeamCallbacks are default_team_settings: team-based logging.
 	TeamCallbacks      []TeamCallbacks
 	ForwardTraceparent bool
+	// ReturnResponseHeaders is return_response_headers: each provider
+	// response header also reaches the client as llm_provider-<name>
+	// (D110, xds/providerheaders.go).
+	ReturnResponseHeaders bool
 	// ForwardHeadersGroups is model_group_settings.forward_client_headers_to_llm_api:
 	// the model groups (exact names, or patterns ending in *) whose requests
 	// forward client headers as general_settings.forward_client_headers_to_llm_api does.

@@ -225,6 +225,16 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 		n := len(h.HttpFilters)
 		h.HttpFilters = append(h.HttpFilters[:n-1:n-1], lua, h.HttpFilters[n-1])
 	}
+	if o.providerHeaders {
+		ph, err := providerHeadersFilter()
+		if err != nil {
+			return nil, err
+		}
+		// Last before the router: it sees the provider's answer first,
+		// before any filter adds its own headers (providerheaders.go).
+		n := len(h.HttpFilters)
+		h.HttpFilters = append(h.HttpFilters[:n-1:n-1], ph, h.HttpFilters[n-1])
+	}
 	hcmAny, err := toAny(h)
 	if err != nil {
 		return nil, err

@@ -65,6 +65,9 @@ type Options struct {
 	// fastPathLua: fast-path clusters get the per-try path Lua filter (set by
 	// Build, FastPathLua).
 	fastPathLua bool
+	// providerHeaders: return_response_headers (set by Build): the
+	// provider's response headers copied as llm_provider-<name>.
+	providerHeaders bool
 }
 
 // DefaultMaxRequestBytes is used when general_settings.max_request_size_mb is unset.

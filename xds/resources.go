@@ -46,6 +46,7 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 		o.MaxInFlight = uint32(min(n, 1<<30))
 	}
 	o.ForceIPv4 = cfg.LiteLLM.ForceIPv4
+	o.providerHeaders = cfg.LiteLLM.ReturnResponseHeaders
 	o.UpstreamTLS = cfg.LiteLLM.UpstreamTLS
 	o.PassThrough, o.KeyHeaderName = cfg.General.PassThroughEndpoints, cfg.General.LiteLLMKeyHeaderName
 	m := model.Compile(cfg)

@@ -80,6 +80,9 @@ func (c *call) begin() bool {
 	if f.RetryAfter != "" {
 		c.w.Header().Set("Retry-After", f.RetryAfter)
 	}
+	for k, v := range c.s.opts.ResponseHeaders {
+		c.w.Header().Set(k, v)
+	}
 	status := f.Status
 	if status == 0 && f.ErrorMessage != "" {
 		status = http.StatusBadRequest

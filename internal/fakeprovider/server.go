@@ -41,6 +41,11 @@ type Options struct {
 	AWSRegion       string
 	AWSModelRegions map[string]string
 
+	// ResponseHeaders are sent with every provider answer, success or error
+	// (the x-ratelimit-*, openai-processing-ms, x-request-id … a real
+	// provider sends).
+	ResponseHeaders map[string]string
+
 	// Latency is waited before the first byte of every provider response.
 	Latency time.Duration
 	// ChunkDelay is waited between stream chunks/events.
