@@ -344,7 +344,7 @@ var keyTable = []KeyDoc{
 	sup(SectionLiteLLM, "ssl_certificate", "a PEM file with the client certificate chain and its private key, presented to the deployments' https hosts (mTLS); SSL_CERTIFICATE wins over the key"),
 	sup(SectionLiteLLM, "ssl_ecdh_curve", "the key-exchange curve offered to the deployments (X25519, prime256v1, secp384r1, secp521r1, X25519MLKEM768; e.g. X25519 turns post-quantum key exchange off); SSL_ECDH_CURVE wins over the key"),
 	notYet(SectionLiteLLM, "ssl_security_level", "an OpenSSL cipher string (DEFAULT@SECLEVEL=1); Envoy's BoringSSL has no security levels"),
-	notYet(SectionLiteLLM, "telemetry", ""),
+	sup(SectionLiteLLM, "telemetry", "LiteLLM's switch for its own anonymous usage telemetry (the models used and errors hit, sent to LiteLLM's makers); llmgate sends no telemetry, so the boolean is read and changes nothing"),
 	notYet(SectionLiteLLM, "guardrails", ""),
 	part(SectionLiteLLM, "redact_messages_in_exceptions", "true (or turn_off_message_logging): the llm_too_slow alert's Messages line reads LiteLLM's \"Message not logged. litellm.redact_messages_in_exceptions=True\"; false: llmgate's alerts and errors never quote the request's messages (LiteLLM's slow alert shows their first 100 characters)", false),
 

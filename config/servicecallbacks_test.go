@@ -71,3 +71,16 @@ func TestReturnResponseHeaders(t *testing.T) {
 		t.Errorf("a non-boolean: %v", e)
 	}
 }
+
+// TestTelemetryAccepted: litellm_settings.telemetry only switches LiteLLM's
+// own usage telemetry; read as a boolean without a warning (D110).
+func TestTelemetryAccepted(t *testing.T) {
+	base := "model_list:\n  - model_name: m\n    litellm_params: {model: openai/gpt-4o, api_key: k}\nlitellm_settings:\n"
+	env := func(string) (string, bool) { return "", false }
+	if cfg := mustParse(t, base+"  telemetry: false\n", env); len(cfg.Warnings) != 0 {
+		t.Errorf("warnings %v", cfg.Warnings)
+	}
+	if e := parseErr(t, base+"  telemetry: sometimes\n", env); !strings.Contains(e.Error(), "telemetry") {
+		t.Errorf("a non-boolean: %v", e)
+	}
+}

@@ -470,6 +470,11 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			ls.ForwardTraceparent, _ = p.bool(v, key)
 		case "return_response_headers":
 			ls.ReturnResponseHeaders, _ = p.bool(v, key)
+		case "telemetry":
+			// LiteLLM's own anonymous usage telemetry (litellm.telemetry:
+			// "what models are used, and what errors are hit", sent to
+			// BerriAI); llmgate sends none, so there is nothing to switch.
+			_, _ = p.bool(v, key)
 		case "max_end_user_budget":
 			if f, ok := p.float(v, key); ok {
 				if f < 0 || f > 1e12 {
