@@ -45,6 +45,9 @@ type Outbox struct {
 	logf   func(string)
 	// Flush is how often the records are shipped (tests shorten it).
 	flush time.Duration
+	// aheadRefused: the kernel refused to fault the file's pages in ahead
+	// (said once).
+	aheadRefused bool
 }
 
 // Outbox bounds and timings.
@@ -144,7 +147,7 @@ func (b *Outbox) spillAheadOfWriter() {
 	pages, prepare := b.spill.ahead()
 	n := b.spill.n
 	b.mu.Unlock()
-	faultIn(pages)
+	b.faultedIn(faultIn(pages))
 	if prepare == "" {
 		return
 	}
@@ -152,7 +155,7 @@ func (b *Outbox) spillAheadOfWriter() {
 	if err != nil {
 		return // the writer opens its next segment itself, as before
 	}
-	faultIn(g.mem[:spillAhead])
+	b.faultedIn(faultIn(g.mem[:spillAhead]))
 	g.faulted = spillAhead
 	b.mu.Lock()
 	if b.spill.broken || b.spill.next != nil || b.spill.n != n {
@@ -165,6 +168,15 @@ func (b *Outbox) spillAheadOfWriter() {
 	}
 	b.spill.next = g
 	b.mu.Unlock()
+}
+
+// faultedIn says once that the kernel refused to fault the file copy's
+// pages in ahead of the writer (the shipper's goroutine only).
+func (b *Outbox) faultedIn(err error) {
+	if err != nil && !b.aheadRefused {
+		b.aheadRefused = true
+		b.logf("llmgate module: the outcome records' file pages are not faulted in ahead of Envoy's worker: " + err.Error())
+	}
 }
 
 // closeSpill removes the file copy when nothing is left unacknowledged.

@@ -422,7 +422,8 @@ func TestModuleOutboxRawCodec(t *testing.T) {
 // segment, and the files still read back every record in order.
 func TestSpillAheadOfWriter(t *testing.T) {
 	dir := t.TempDir()
-	b := newOutbox(filepath.Join(dir, "none.sock"), func(string) {}, OutboxMax, time.Hour)
+	var logged []string
+	b := newOutbox(filepath.Join(dir, "none.sock"), func(m string) { logged = append(logged, m) }, OutboxMax, time.Hour)
 	sp, err := openSpill(dir, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -459,8 +460,21 @@ func TestSpillAheadOfWriter(t *testing.T) {
 	if n, want := dirty(cur.mem), (spillHeader+spillAhead)/page; n < want {
 		t.Errorf("%d pages writable after the shipper's tick, want the %d up to spillAhead past the writer", n, want)
 	}
-	rec := make([]byte, 60<<10)
+	// The writer moves on by records of an odd size (its offset no longer
+	// on a page boundary, as in Envoy): the next tick faults in the pages
+	// up to spillAhead past its new place too (D106: every tick after the
+	// first asked the kernel for a range that did not start on a page, which
+	// it refused, so the worker's copies faulted on every fresh page).
 	seq := uint64(0)
+	for small := make([]byte, 1703); cur.off < 300<<10; {
+		seq++
+		sp.write(seq, small)
+	}
+	b.spillAheadOfWriter()
+	if n, want := dirty(cur.mem), (cur.off+spillAhead)/page; n < want {
+		t.Errorf("%d pages writable after the second tick, want the %d up to spillAhead past the writer (at %d)", n, want, cur.off)
+	}
+	rec := make([]byte, 60<<10)
 	for cur.off <= spillSegSize-spillAhead {
 		seq++
 		sp.write(seq, rec)
@@ -480,5 +494,8 @@ func TestSpillAheadOfWriter(t *testing.T) {
 	recs, files, err := readSpill(dir)
 	if err != nil || len(files) != 2 || uint64(len(recs)) != seq {
 		t.Fatalf("read %d records in %d files (%v), want %d in 2", len(recs), len(files), err, seq)
+	}
+	if len(logged) > 0 {
+		t.Errorf("the shipper said %q", logged)
 	}
 }

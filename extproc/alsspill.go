@@ -141,8 +141,12 @@ func (s *spill) ahead() (pages []byte, prepare string) {
 	}
 	cur := s.segs[len(s.segs)-1]
 	page := os.Getpagesize()
+	// Both ends on a page boundary: madvise(2) refuses a range that does
+	// not start on one (EINVAL), and the next tick starts where this one
+	// ends (D106: with the end where the writer's offset put it, every tick
+	// after the first was refused).
 	from := max(cur.faulted, (cur.off/page+1)*page)
-	to := min(cur.off+spillAhead, spillSegSize)
+	to := min((cur.off+spillAhead+page-1)/page*page, spillSegSize)
 	if to > from {
 		pages = cur.mem[from:to]
 		cur.faulted = to
@@ -153,13 +157,15 @@ func (s *spill) ahead() (pages []byte, prepare string) {
 	return pages, prepare
 }
 
-// faultIn makes the pages of b writable without writing them (nothing when
-// the kernel does not know MADV_POPULATE_WRITE: the worker's copies fault
-// them as before).
-func faultIn(b []byte) {
-	if len(b) > 0 {
-		_ = syscall.Madvise(b, madvPopulateWrite)
+// faultIn makes the pages of b writable without writing them. A kernel
+// that does not know MADV_POPULATE_WRITE refuses it (the worker's copies
+// fault the pages as before); the error is returned for the shipper to
+// say so once.
+func faultIn(b []byte) error {
+	if len(b) == 0 {
+		return nil
 	}
+	return syscall.Madvise(b, madvPopulateWrite)
 }
 
 // write copies one record (called with the outbox's lock).
