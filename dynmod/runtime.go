@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"runtime"
+	"time"
 
 	"github.com/llmgate/llmgate/internal/modrt"
 )
@@ -10,9 +12,19 @@ import (
 // The module's Go runtime settings (docs/architecture.md D66): one P more
 // than Envoy has workers, so that a worker's P left in "syscall" between two
 // hooks is not taken back by sysmon and the worker never waits for a P on
-// the request path (modrt.Procs).
+// the request path (modrt.Procs). And sysmon itself on SCHED_IDLE, so that
+// its polls never take the CPU from a worker (D106, modrt.SysmonIdle).
 func init() {
 	if n := modrt.Procs(os.Getenv("GOMAXPROCS"), runtime.GOMAXPROCS(0), runtime.NumCPU()); n > 0 {
 		runtime.GOMAXPROCS(n)
+	}
+	if os.Getenv(modrt.SysmonIdleEnv) != "0" {
+		go func() {
+			if tid, err := modrt.SysmonIdle(time.Second); err != nil {
+				envoyLog(logWarn, "llmgate module: the Go runtime's sysmon left as it is: "+err.Error())
+			} else {
+				envoyLog(logInfo, fmt.Sprintf("llmgate module: the Go runtime's sysmon (thread %d) on SCHED_IDLE", tid))
+			}
+		}()
 	}
 }

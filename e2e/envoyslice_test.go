@@ -18,7 +18,9 @@ import (
 // created later included — so that a worker woken by a request takes its
 // CPU from the gateway's background work at once; the gateway's own threads
 // keep the kernel's default; LLMGATE_ENVOY_SLICE=0 leaves Envoy on the
-// default too.
+// default too. And (D106) the module puts the Go runtime's sysmon, and no
+// other thread, on SCHED_IDLE with the default slice, so that its polls
+// never take the CPU from a worker; LLMGATE_SYSMON_IDLE=0 leaves it alone.
 func TestEnvoySlice(t *testing.T) {
 	requireCustomSlices(t)
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
@@ -27,7 +29,29 @@ func TestEnvoySlice(t *testing.T) {
 	if code, _, b := post(t, g.URL+"/v1/chat/completions", master, chatBody("gpt", "hi")); code != 200 {
 		t.Fatalf("%d %s", code, b)
 	}
-	envoy := threadSlices(t, envoyProc(t, g.cmd.Process.Pid))
+	sysmon := "llmgate module: the Go runtime's sysmon (thread "
+	waitLog(t, g, sysmon)
+	logs := g.Stderr()
+	tid, _, _ := strings.Cut(logs[strings.Index(logs, sysmon)+len(sysmon):], ")")
+	envoyDir := envoyProc(t, g.cmd.Process.Pid)
+	envoy := threadSched(t, envoyDir, "se.slice")
+	idle := 0
+	for name, p := range threadSched(t, envoyDir, "policy") {
+		if p != "5" {
+			continue
+		}
+		idle++
+		if !strings.HasPrefix(name, tid+" ") {
+			t.Errorf("Envoy thread %s on SCHED_IDLE, want only sysmon (thread %s)", name, tid)
+		}
+		if s := envoy[name]; s == "100000" {
+			t.Errorf("sysmon (thread %s) on the 100 µs slice, want the default", name)
+		}
+		delete(envoy, name)
+	}
+	if idle != 1 {
+		t.Errorf("%d Envoy threads on SCHED_IDLE, want 1 (sysmon, thread %s)", idle, tid)
+	}
 	workers := 0
 	for name, s := range envoy {
 		if s != "100000" {
@@ -40,24 +64,34 @@ func TestEnvoySlice(t *testing.T) {
 	if workers == 0 || len(envoy) < 5 {
 		t.Errorf("Envoy's threads: %v, want its workers and the module's threads among them", envoy)
 	}
-	for name, s := range threadSlices(t, filepath.Join("/proc", strconv.Itoa(g.cmd.Process.Pid))) {
+	for name, s := range threadSched(t, filepath.Join("/proc", strconv.Itoa(g.cmd.Process.Pid)), "se.slice") {
 		if s == "100000" {
 			t.Errorf("llmgate's thread %s runs on Envoy's slice", name)
 		}
 	}
 
-	off := startGatewayArgs(t, moduleConfig(fake.URL(), ""), moduleArgs, "LLMGATE_ENVOY_SLICE=0")
+	off := startGatewayArgs(t, moduleConfig(fake.URL(), ""), moduleArgs, "LLMGATE_ENVOY_SLICE=0", "LLMGATE_SYSMON_IDLE=0")
 	waitLog(t, off, "llmgate module: config")
-	for name, s := range threadSlices(t, envoyProc(t, off.cmd.Process.Pid)) {
+	if code, _, b := post(t, off.URL+"/v1/chat/completions", master, chatBody("gpt", "hi")); code != 200 {
+		t.Fatalf("%d %s", code, b)
+	}
+	offDir := envoyProc(t, off.cmd.Process.Pid)
+	for name, s := range threadSched(t, offDir, "se.slice") {
 		if s == "100000" {
 			t.Errorf("LLMGATE_ENVOY_SLICE=0: Envoy thread %s on a 100 µs slice", name)
 		}
 	}
+	for name, p := range threadSched(t, offDir, "policy") {
+		if p == "5" {
+			t.Errorf("LLMGATE_SYSMON_IDLE=0: Envoy thread %s on SCHED_IDLE", name)
+		}
+	}
 }
 
-// threadSlices is every thread of the process at dir, by "tid comm", with
-// its slice (se.slice of its sched file, in ns).
-func threadSlices(t *testing.T, dir string) map[string]string {
+// threadSched is every thread of the process at dir, by "tid comm", with
+// the value of one line of its sched file (se.slice: its slice in ns, ""
+// on SCHED_IDLE; policy: 0 normal, 3 batch, 5 idle).
+func threadSched(t *testing.T, dir, field string) map[string]string {
 	t.Helper()
 	tasks, err := filepath.Glob(filepath.Join(dir, "task", "*"))
 	if err != nil || len(tasks) == 0 {
@@ -72,12 +106,12 @@ func threadSlices(t *testing.T, dir string) map[string]string {
 		comm, _ := os.ReadFile(filepath.Join(task, "comm"))
 		name := filepath.Base(task) + " " + strings.TrimSpace(string(comm))
 		for _, line := range strings.Split(string(sched), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "se.slice" {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == field {
 				out[name] = strings.TrimSpace(v)
 			}
 		}
 		if _, ok := out[name]; !ok {
-			t.Fatalf("%s/sched has no se.slice", task)
+			out[name] = "" // a SCHED_IDLE thread's has no se.slice
 		}
 	}
 	return out
