@@ -360,6 +360,14 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			if x, ok := p.nonNegInt(v, key); ok {
 				lp.MaxParallelRequests = int(x)
 			}
+		case "default_api_key_rpm_limit":
+			if x, ok := p.nonNegInt(v, key); ok {
+				lp.DefaultKeyRPMLimit = x
+			}
+		case "default_api_key_tpm_limit":
+			if x, ok := p.nonNegInt(v, key); ok {
+				lp.DefaultKeyTPMLimit = x
+			}
 		case "cooldown_time":
 			if t, ok := p.seconds(v, key); ok {
 				lp.CooldownTime = &t

@@ -154,7 +154,12 @@ type LiteLLMParams struct {
 	// (translator.MapSystemMessages, D103).
 	NoSystemMessage     bool
 	MaxParallelRequests int
-	CooldownTime        *time.Duration
+	// DefaultKeyRPMLimit / DefaultKeyTPMLimit are default_api_key_rpm_limit /
+	// default_api_key_tpm_limit: each virtual key's limits on this model
+	// group (the group's smallest; 0: none; D109).
+	DefaultKeyRPMLimit int64
+	DefaultKeyTPMLimit int64
+	CooldownTime       *time.Duration
 	// CustomLLMProvider is litellm_params.custom_llm_provider: when set it is
 	// the provider, and the whole model string is the model id.
 	CustomLLMProvider string

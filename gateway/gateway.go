@@ -593,6 +593,7 @@ func (g *Gateway) newState(cfg *config.Config, m *model.Model, version string) *
 			g.log.Warn("litellm_settings.max_budget: the litellm-proxy-budget row not written; the proxy-wide budget is not checked until the next load", "error", err.Error())
 		}
 		g.keys.SetAccessGroups(accessGroups(cfg))
+		g.keys.SetKeyModelDefaults(keyModelDefaults(cfg))
 		g.keys.SetModelSettings(g.modelSettings(cfg))
 		g.keys.SetSaltKey(modelSecret(cfg)) // encrypted callback variables (D74)
 	}

@@ -108,3 +108,29 @@ func accessGroups(cfg *config.Config) map[string][]string {
 	}
 	return out
 }
+
+// keyModelDefaults maps each model group with a deployment setting
+// default_api_key_rpm_limit or default_api_key_tpm_limit to the smallest of
+// each over its deployments (LiteLLM's _get_deployment_default_limit).
+func keyModelDefaults(cfg *config.Config) map[string]keys.ModelLimits {
+	var out map[string]keys.ModelLimits
+	low := func(cur, v int64) int64 {
+		if v > 0 && (cur == 0 || v < cur) {
+			return v
+		}
+		return cur
+	}
+	for _, d := range cfg.Models {
+		p := d.Params
+		if p.DefaultKeyRPMLimit == 0 && p.DefaultKeyTPMLimit == 0 {
+			continue
+		}
+		if out == nil {
+			out = map[string]keys.ModelLimits{}
+		}
+		l := out[d.ModelName]
+		l.RPM, l.TPM = low(l.RPM, p.DefaultKeyRPMLimit), low(l.TPM, p.DefaultKeyTPMLimit)
+		out[d.ModelName] = l
+	}
+	return out
+}

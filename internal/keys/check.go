@@ -206,7 +206,7 @@ func (s *Service) AuthorizeRequest(ctx context.Context, c Check) (*Grant, *Error
 			return nil, e // before any limit counts the request, as LiteLLM's pre-call hooks
 		}
 	}
-	if e := s.limits(ctx, k, team, user, c.EndUser, eu, g); e != nil {
+	if e := s.limits(ctx, k, team, user, c.EndUser, eu, requestGroup(c.Models), g); e != nil {
 		return nil, e
 	}
 	return g, nil
@@ -378,7 +378,7 @@ func (s *Service) RecordUsage(ctx context.Context, token, endUser string, n int6
 	if s.o.Counters == nil || n <= 0 {
 		return
 	}
-	s.recordTokens(ctx, s.tpmIDs(token, "", "", endUser), n)
+	s.recordTokens(ctx, s.tpmIDs(token, "", "", endUser, ""), n)
 }
 
 // recordTokens counts n tokens for the tpm_limit counters ids.

@@ -100,14 +100,14 @@ func (s *Service) entities(k *keystore.Key, team *keystore.Team, user *keystore.
 // in-flight count is released at once. A refusal releases the slots already
 // taken; the rpm already counted for the entities before the refusing one
 // stays counted (the store has no multi-entity Begin).
-func (s *Service) limits(ctx context.Context, k *keystore.Key, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget, g *Grant) *Error {
+func (s *Service) limits(ctx context.Context, k *keystore.Key, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget, group string, g *Grant) *Error {
 	if s.o.Counters == nil {
 		if s.view.module {
-			return s.viewLimits(k, team, user, endUser, eub, g) // the module (D83)
+			return s.viewLimits(k, team, user, endUser, eub, group, g) // the module (D83)
 		}
 		return nil
 	}
-	return s.applyLimits(ctx, s.entities(k, team, user, endUser, eub), g)
+	return s.applyLimits(ctx, s.withKeyModel(s.entities(k, team, user, endUser, eub), k, group), g)
 }
 
 // applyLimits is limits on the counters' store for the entities ents.
@@ -216,7 +216,7 @@ func (s *Service) parallelIDs(token string) []string {
 // tpmIDs are the counters a response's tokens count towards: its key's,
 // the key's team's and user's, or without a key the team's and user's a
 // JWT named (teamID, userID), and the end user's.
-func (s *Service) tpmIDs(token, teamID, userID, endUser string) []string {
+func (s *Service) tpmIDs(token, teamID, userID, endUser, group string) []string {
 	var k *keystore.Key
 	var t *keystore.Team
 	var u *keystore.User
@@ -235,7 +235,7 @@ func (s *Service) tpmIDs(token, teamID, userID, endUser string) []string {
 		s.mu.RUnlock()
 	}
 	var out []string
-	for _, e := range s.entities(k, t, u, endUser, eub) {
+	for _, e := range s.withKeyModel(s.entities(k, t, u, endUser, eub), k, group) {
 		if e.tpm > 0 {
 			out = append(out, e.id)
 		}
@@ -248,13 +248,14 @@ func rateError(e limited, what string, cur, lim int64, now time.Time) *Error {
 	if !now.IsZero() {
 		retry = time.Duration(60-now.UTC().Second()) * time.Second // the rate window is the UTC minute
 	}
-	if e.kind == "team_member" {
-		// LiteLLM's v3 limiter (the one with team-member limits) words it so.
+	if e.kind == "team_member" || e.kind == "model_per_key" {
+		// LiteLLM's v3 limiter (the one with team-member and model_per_key
+		// limits) words it so.
 		unit := map[string]string{"rpm": "requests", "tpm": "tokens"}[what]
 		reset := now.UTC().Truncate(time.Minute).Add(time.Minute)
 		return &Error{Status: 429, Type: "rate_limit_error", Code: "429", Param: "None", RetryAfter: retry,
-			Message: fmt.Sprintf("Rate limit exceeded for team_member: %s. Limit type: %s. Current limit: %d, Remaining: %d. Limit resets at: %s",
-				e.name, unit, lim, max(lim-cur, 0), reset.Format("2006-01-02 15:04:05 UTC"))}
+			Message: fmt.Sprintf("Rate limit exceeded for %s: %s. Limit type: %s. Current limit: %d, Remaining: %d. Limit resets at: %s",
+				e.kind, e.name, unit, lim, max(lim-cur, 0), reset.Format("2006-01-02 15:04:05 UTC"))}
 	}
 	return &Error{Status: 429, Type: "rate_limit_error", Code: "429", Param: "None", RetryAfter: retry,
 		Message: fmt.Sprintf("LiteLLM Rate Limit Handler for rate limit type = %s. Crossed TPM / RPM / Max Parallel Request Limit. current %s: %d, %s limit: %d, %s",

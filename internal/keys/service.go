@@ -90,6 +90,9 @@ type Service struct {
 	winit   []WindowAdd // windows rebuilt from the spend logs at start
 	// accessGroups are model_info.access_groups: name → model groups.
 	accessGroups map[string][]string
+	// keyModelDefaults are the model groups' default per-key limits
+	// (keymodel.go, D109).
+	keyModelDefaults map[string]ModelLimits
 
 	modelSet ModelSettings
 	// keyGen are the key-generation settings (keygen.go).

@@ -42,7 +42,7 @@ func (s *Service) OnTry(t outcome.Try) {
 	if t.TotalTokens > 0 && s.o.Counters != nil {
 		// A context with a timer only when some tpm_limit counts them (D84:
 		// it was made for every answer).
-		if ids := s.tpmIDs(t.KeyHash, t.TeamID, t.UserID, t.EndUser); len(ids) > 0 {
+		if ids := s.tpmIDs(t.KeyHash, t.TeamID, t.UserID, t.EndUser, t.ModelGroup); len(ids) > 0 {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			s.recordTokens(ctx, ids, int64(t.TotalTokens))
 			cancel()

@@ -43,6 +43,9 @@ type Snapshot struct {
 	Budgets      []*keystore.Budget     `json:"budgets,omitempty"`
 	Members      []*keystore.Membership `json:"members,omitempty"`
 	AccessGroups map[string][]string    `json:"access_groups,omitempty"`
+	// KeyModelDefaults are the model groups' default per-key limits
+	// (keymodel.go), in the common part.
+	KeyModelDefaults map[string]ModelLimits `json:"key_model_defaults,omitempty"`
 	// Deprecated are regenerated keys' old tokens in their grace period
 	// whose active key is in the table.
 	Deprecated []keystore.DeprecatedKey `json:"deprecated,omitempty"`
@@ -78,13 +81,13 @@ func (s *Service) Snapshot() *Snapshot {
 	for t, k := range s.keys {
 		ks = append(ks, kv{k, s.spend[t]})
 	}
-	groups := s.accessGroups
+	groups, kmd := s.accessGroups, s.keyModelDefaults
 	deprecated := make([]keystore.DeprecatedKey, 0, len(s.deprecated))
 	for _, d := range s.deprecated {
 		deprecated = append(deprecated, d)
 	}
 	s.mu.RUnlock()
-	sn := &Snapshot{Gen: gen, At: s.now().UnixNano(), Keys: make([]*keystore.Key, 0, len(ks)), AccessGroups: groups}
+	sn := &Snapshot{Gen: gen, At: s.now().UnixNano(), Keys: make([]*keystore.Key, 0, len(ks)), AccessGroups: groups, KeyModelDefaults: kmd}
 	teams, users, budgets, members := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, x := range ks {
 		k := x.k
@@ -185,7 +188,7 @@ func hexVal(c byte) int {
 func (sn *Snapshot) Split() []*Snapshot {
 	out := make([]*Snapshot, ViewShards+1)
 	out[0] = &Snapshot{Gen: sn.Gen, At: sn.At, Part: -1, Keys: []*keystore.Key{}, Teams: sn.Teams, Users: sn.Users, Budgets: sn.Budgets,
-		Members: sn.Members, AccessGroups: sn.AccessGroups, HandedOn: sn.HandedOn,
+		Members: sn.Members, AccessGroups: sn.AccessGroups, KeyModelDefaults: sn.KeyModelDefaults, HandedOn: sn.HandedOn,
 		EndUsers: sn.EndUsers, EndUsersPartial: sn.EndUsersPartial, EndUserDefault: sn.EndUserDefault}
 	for i := 1; i <= ViewShards; i++ {
 		out[i] = &Snapshot{Gen: sn.Gen, At: sn.At, Part: i, Keys: []*keystore.Key{}}
@@ -257,6 +260,7 @@ func (s *Service) ApplySnapshot(sn *Snapshot) {
 	s.budgets, s.members, s.mspnd = budgets, members, mspnd
 	s.applyEndUsersLocked(sn)
 	s.accessGroups = sn.AccessGroups
+	s.keyModelDefaults = sn.KeyModelDefaults
 	if sn.Part < 0 && s.keys != nil {
 		s.dropWindowsLocked(false)
 		s.applyWindowsLocked(sn.Windows)

@@ -494,6 +494,7 @@ func (s *Service) commonPart(teams, users, budgets, members map[string]bool, gro
 	sn := &Snapshot{Part: -1, Keys: []*keystore.Key{}, AccessGroups: groups, HandedOn: handedOn}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	sn.KeyModelDefaults = s.keyModelDefaults
 	s.proxyBudgetLocked(sn, users)
 	for _, id := range sortedKeys(teams) {
 		if t := s.teams[id]; t != nil {

@@ -66,8 +66,8 @@ func (g *Grant) Leased() []string {
 // leases, in the gateway's order and with its refusals; ErrHandOn when the
 // view cannot decide (no leases, a parallel limit, a counter not in the
 // view yet, a lease spent while the store has room).
-func (s *Service) viewLimits(k *keystore.Key, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget, g *Grant) *Error {
-	ents := s.entities(k, team, user, endUser, eub)
+func (s *Service) viewLimits(k *keystore.Key, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget, group string, g *Grant) *Error {
+	ents := s.withKeyModel(s.entities(k, team, user, endUser, eub), k, group)
 	if len(ents) == 0 {
 		return nil
 	}
@@ -164,6 +164,8 @@ func (s *Service) CounterLimits(id string) (rpm, tpm int64, ok bool) {
 		}
 	case "member":
 		rpm, tpm = s.memberLimits(keystore.SplitMemberKey(rest))
+	case "keymodel":
+		rpm, tpm = s.keyModelLimits(rest)
 	case "enduser":
 		if _, _, b := s.endUserBudget(rest); b != nil {
 			rpm, tpm = val(b.RPMLimit), val(b.TPMLimit)
