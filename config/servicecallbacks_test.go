@@ -40,47 +40,38 @@ func TestServiceCallback(t *testing.T) {
 	}
 }
 
-// TestRedactMessagesInExceptions (D98): read as a boolean without a
-// warning (it was "not yet"); a non-boolean is an error.
-func TestRedactMessagesInExceptions(t *testing.T) {
+// boolSetting checks a litellm_settings boolean: true and false read
+// (read, when the key sets a field) without a warning, a non-boolean
+// refused naming the key.
+func boolSetting(t *testing.T, key string, read func(*Config) bool) {
+	t.Helper()
 	base := "model_list:\n  - model_name: m\n    litellm_params: {model: openai/gpt-4o, api_key: k}\nlitellm_settings:\n"
 	env := func(string) (string, bool) { return "", false }
 	for _, v := range []bool{true, false} {
-		cfg := mustParse(t, base+"  redact_messages_in_exceptions: "+map[bool]string{true: "true", false: "false"}[v]+"\n", env)
-		if cfg.LiteLLM.RedactMessagesInExceptions != v || len(cfg.Warnings) != 0 {
-			t.Errorf("%v: read %v, warnings %v", v, cfg.LiteLLM.RedactMessagesInExceptions, cfg.Warnings)
+		cfg := mustParse(t, base+"  "+key+": "+map[bool]string{true: "true", false: "false"}[v]+"\n", env)
+		if (read != nil && read(cfg) != v) || len(cfg.Warnings) != 0 {
+			t.Errorf("%s %v: warnings %v", key, v, cfg.Warnings)
 		}
 	}
-	if e := parseErr(t, base+"  redact_messages_in_exceptions: often\n", env); !strings.Contains(e.Error(), "redact_messages_in_exceptions") {
-		t.Errorf("a non-boolean: %v", e)
+	if e := parseErr(t, base+"  "+key+": often\n", env); !strings.Contains(e.Error(), key) {
+		t.Errorf("%s: a non-boolean: %v", key, e)
 	}
+}
+
+// TestRedactMessagesInExceptions (D98): read as a boolean without a
+// warning (it was "not yet"); a non-boolean is an error.
+func TestRedactMessagesInExceptions(t *testing.T) {
+	boolSetting(t, "redact_messages_in_exceptions", func(c *Config) bool { return c.LiteLLM.RedactMessagesInExceptions })
 }
 
 // TestReturnResponseHeaders: read as a boolean without a warning (D110;
 // "not yet" before); a non-boolean refused.
 func TestReturnResponseHeaders(t *testing.T) {
-	base := "model_list:\n  - model_name: m\n    litellm_params: {model: openai/gpt-4o, api_key: k}\nlitellm_settings:\n"
-	env := func(string) (string, bool) { return "", false }
-	for _, v := range []bool{true, false} {
-		cfg := mustParse(t, base+"  return_response_headers: "+map[bool]string{true: "true", false: "false"}[v]+"\n", env)
-		if cfg.LiteLLM.ReturnResponseHeaders != v || len(cfg.Warnings) != 0 {
-			t.Errorf("%v: read %v, warnings %v", v, cfg.LiteLLM.ReturnResponseHeaders, cfg.Warnings)
-		}
-	}
-	if e := parseErr(t, base+"  return_response_headers: always\n", env); !strings.Contains(e.Error(), "return_response_headers") {
-		t.Errorf("a non-boolean: %v", e)
-	}
+	boolSetting(t, "return_response_headers", func(c *Config) bool { return c.LiteLLM.ReturnResponseHeaders })
 }
 
 // TestTelemetryAccepted: litellm_settings.telemetry only switches LiteLLM's
 // own usage telemetry; read as a boolean without a warning (D110).
 func TestTelemetryAccepted(t *testing.T) {
-	base := "model_list:\n  - model_name: m\n    litellm_params: {model: openai/gpt-4o, api_key: k}\nlitellm_settings:\n"
-	env := func(string) (string, bool) { return "", false }
-	if cfg := mustParse(t, base+"  telemetry: false\n", env); len(cfg.Warnings) != 0 {
-		t.Errorf("warnings %v", cfg.Warnings)
-	}
-	if e := parseErr(t, base+"  telemetry: sometimes\n", env); !strings.Contains(e.Error(), "telemetry") {
-		t.Errorf("a non-boolean: %v", e)
-	}
+	boolSetting(t, "telemetry", nil)
 }
