@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -32,6 +33,7 @@ litellm_settings:
 %[3]s
 general_settings:
   master_key: %[2]s
+  proxy_batch_write_at: 1
 `, fake, master, params)
 }
 
@@ -246,6 +248,41 @@ func TestResponseCache(t *testing.T) {
 				// A non-stream request is another entry (stream is a key param).
 				if _, _, k := cachedChat(t, c, "cached", p("stream me")); k != "" {
 					t.Errorf("a non-stream request hit the stream's entry")
+				}
+			})
+
+			t.Run("a hit's spend log: cache_hit True, spend 0, its cache key", func(t *testing.T) {
+				key, _ := keyAPI{t, g}.generate(`{"key_alias":"cache-` + tc.name + `"}`)
+				kc := newClient(g, key)
+				fake.Reset()
+				misses = 0
+				cachedChat(t, kc, "cached", p("spent"))
+				_, _, ck := waitHit(t, kc, &misses, "cached", p("spent"))
+				var rows []map[string]any
+				deadline := time.Now().Add(10 * time.Second)
+				for {
+					rows = nil
+					st, _, b := do(t, "GET", g.URL+"/spend/logs?api_key="+key, master, "")
+					if st == 200 && json.Unmarshal(b, &rows) == nil && len(rows) >= 2+int(misses) || time.Now().After(deadline) {
+						break
+					}
+					time.Sleep(200 * time.Millisecond)
+				}
+				hits := 0
+				for _, r := range rows {
+					if r["cache_hit"] != "True" {
+						if r["cache_hit"] != "" || r["spend"].(float64) <= 0 {
+							t.Errorf("a provider's answer logged %v", r)
+						}
+						continue
+					}
+					hits++
+					if r["spend"].(float64) != 0 || r["cache_key"] != ck || !strings.Contains(r["request_id"].(string), "_cache_hit") || r["model_group"] != "cached" {
+						t.Errorf("the hit's spend log: %v (cache key %s)", r, ck)
+					}
+				}
+				if hits != 1 || len(rows) != 2+int(misses) {
+					t.Errorf("%d spend logs, %d hits; want %d and 1: %v", len(rows), hits, 2+misses, rows)
 				}
 			})
 

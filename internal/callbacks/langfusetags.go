@@ -11,8 +11,8 @@ import (
 // builds them (_log_langfuse_v2, add_default_langfuse_tags; D91): the
 // request's request_tags, then, for each field of the request's metadata in
 // LiteLLM's order that langfuse_default_tags lists, "name:value" (Python's
-// str: "None" for a field LiteLLM leaves None), then "cache_hit:False" and
-// "cache_key:None" when listed (no response cache here), then
+// str: "None" for a field LiteLLM leaves None), then "cache_hit:True|False"
+// and "cache_key:<key>|None" when listed (a response cache hit's, D111), then
 // "proxy_base_url:<PROXY_BASE_URL>" when listed and set.
 func langfuseTags(t *outcome.Try, s *Settings) []string {
 	var tags []string
@@ -34,10 +34,10 @@ func langfuseTags(t *outcome.Try, s *Settings) []string {
 		}
 	}
 	if listed("cache_hit") {
-		tags = append(tags, "cache_hit:False")
+		tags = append(tags, "cache_hit:"+map[bool]string{true: "True", false: "False"}[t.CacheHit])
 	}
 	if listed("cache_key") {
-		tags = append(tags, "cache_key:None")
+		tags = append(tags, "cache_key:"+pyStr(t.CacheKey))
 	}
 	if listed("proxy_base_url") && s.ProxyBaseURL != "" {
 		tags = append(tags, "proxy_base_url:"+s.ProxyBaseURL)

@@ -146,6 +146,7 @@ func Standard(t *outcome.Try, s *Settings) StandardPayload {
 		APIBase:           t.APIBase,
 		RequestTags:       []string{},
 		EndUser:           t.EndUser,
+		CacheHit:          t.CacheHit, // answered from the response cache (D111)
 	}
 	if t.CostKnown {
 		p.ResponseCost = t.Cost

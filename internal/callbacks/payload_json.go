@@ -108,7 +108,9 @@ func appendStandard(b []byte, t *outcome.Try, s *Settings) []byte {
 		b = append(b, `,"user_api_key_user_id":`...)
 		b = appendJSONOrNull(b, t.UserID)
 	}
-	b = append(b, `},"cache_hit":false,"request_tags":[],"end_user":`...)
+	b = append(b, `},"cache_hit":`...)
+	b = strconv.AppendBool(b, t.CacheHit)
+	b = append(b, `,"request_tags":[],"end_user":`...)
 	b = appendJSONString(b, t.EndUser)
 	if s.MessageLoggingOff {
 		b = append(b, `,"messages":"`+Redacted+`","response":"`+Redacted+`"`...)

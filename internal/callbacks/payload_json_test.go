@@ -73,7 +73,12 @@ func TestAppendStandardMatchesMarshal(t *testing.T) {
 	}
 	refused := outcome.Try{CallID: "r1", RequestedModel: "no-such", Refused: true, Status: 400, ErrorClass: "BadRequestError",
 		ErrorMessage: "Invalid model name", Answer: outcome.AnswerSent, Start: time.Unix(1700000000, 5)}
-	cases = append(cases, tc{refused, Settings{}}, tc{outcome.Try{}, Settings{}})
+	hit := sampleTry("hit", 200)
+	hit.CacheHit, hit.CacheKey, hit.Cost, hit.CostKnown = true, "ns:abc", 0, true // a response cache hit (D111)
+	cases = append(cases, tc{refused, Settings{}}, tc{outcome.Try{}, Settings{}}, tc{hit, Settings{}})
+	if b := appendStandard(nil, &hit, &Settings{}); !strings.Contains(string(b), `"cache_hit":true`) {
+		t.Errorf("a cache hit's payload: %s", b)
+	}
 	var batch []outcome.Try
 	for i, c := range cases {
 		want, err := json.Marshal(Standard(&c.t, &c.s))

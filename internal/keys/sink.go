@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -62,10 +63,16 @@ func (s *Service) OnTry(t outcome.Try) {
 	case "completions":
 		callType = "atext_completion"
 	}
-	s.Record(SpendEvent{RequestID: t.CallID, CallType: callType, KeyToken: t.KeyHash, TeamID: t.TeamID, UserID: t.UserID,
+	id := t.CallID
+	if t.CacheHit {
+		// LiteLLM's spend log id of a cache hit (its request id repeats the
+		// cached answer's): "<id>_cache_hit<unix seconds>".
+		id += "_cache_hit" + strconv.FormatFloat(float64(end.UnixNano())/1e9, 'f', -1, 64)
+	}
+	s.Record(SpendEvent{RequestID: id, CallType: callType, KeyToken: t.KeyHash, TeamID: t.TeamID, UserID: t.UserID,
 		EndUser: t.EndUser, Model: t.Model, ModelGroup: t.ModelGroup, ModelID: t.DeploymentID, Provider: t.Provider,
 		Cost: t.Cost, PromptTokens: int64(t.PromptTokens), CompletionTokens: int64(t.CompletionTokens), Start: t.Start, End: end,
-		Tags: s.requestTags(&t)})
+		Tags: s.requestTags(&t), CacheHit: t.CacheHit, CacheKey: t.CacheKey})
 }
 
 // requestTags are a spend log's request_tags (D84), in LiteLLM's order

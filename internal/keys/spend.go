@@ -36,6 +36,9 @@ type SpendEvent struct {
 	Start            time.Time `json:"start"`
 	End              time.Time `json:"end"`
 	Tags             []string  `json:"tags,omitempty"`
+	// CacheHit and CacheKey: answered from the response cache (D111).
+	CacheHit bool   `json:"cache_hit,omitempty"`
+	CacheKey string `json:"cache_key,omitempty"`
 }
 
 func newSpend() *keystore.Spend {
@@ -179,6 +182,11 @@ func addEvent(b *keystore.Spend, e SpendEvent, noLogs bool) {
 			TotalTokens: e.PromptTokens + e.CompletionTokens, PromptTokens: e.PromptTokens, CompletionTokens: e.CompletionTokens,
 			StartTime: e.Start, EndTime: e.End, Model: e.Model, ModelID: e.ModelID, ModelGroup: e.ModelGroup, Provider: e.Provider,
 			User: e.UserID, TeamID: e.TeamID, EndUser: e.EndUser, RequestTags: e.Tags, Status: "success"})
+		if e.CacheHit {
+			// LiteLLM's spend log of a hit: cache_hit "True", its cache key.
+			l := &b.Logs[len(b.Logs)-1]
+			l.CacheHit, l.CacheKey = "True", e.CacheKey
+		}
 	}
 }
 

@@ -132,7 +132,7 @@ func spendLogView(l *keystore.SpendLog) map[string]any {
 		"startTime": l.StartTime.UTC().Format(time.RFC3339Nano), "endTime": l.EndTime.UTC().Format(time.RFC3339Nano),
 		"request_duration_ms": l.EndTime.Sub(l.StartTime).Milliseconds(), "model": l.Model, "model_id": l.ModelID,
 		"model_group": l.ModelGroup, "custom_llm_provider": l.Provider, "api_base": "", "user": l.User, "metadata": mapOrEmpty(l.Metadata),
-		"cache_hit": "", "cache_key": "", "request_tags": nonNil(l.RequestTags), "team_id": nilIfEmpty(l.TeamID),
+		"cache_hit": l.CacheHit, "cache_key": l.CacheKey, "request_tags": nonNil(l.RequestTags), "team_id": nilIfEmpty(l.TeamID),
 		"end_user": nilIfEmpty(l.EndUser), "status": nilIfEmpty(l.Status)}
 }
 

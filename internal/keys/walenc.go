@@ -51,5 +51,9 @@ func appendEvent(b []byte, e *SpendEvent) []byte {
 		b = append(b, `,"tags":`...)
 		b = keystore.AppendJSONStrings(b, e.Tags)
 	}
+	if e.CacheHit {
+		b = append(b, `,"cache_hit":true,"cache_key":`...)
+		b = str(b, e.CacheKey)
+	}
 	return append(b, "}\n"...)
 }

@@ -123,5 +123,11 @@ func appendSpendLog(b []byte, l *SpendLog) []byte {
 	b = AppendJSONStrings(b, l.RequestTags)
 	b = append(b, `,"status":`...)
 	b = AppendJSONString(b, l.Status)
+	if l.CacheHit != "" {
+		b = append(b, `,"cache_hit":`...)
+		b = AppendJSONString(b, l.CacheHit)
+		b = append(b, `,"cache_key":`...)
+		b = AppendJSONString(b, l.CacheKey)
+	}
 	return append(b, "}\n"...)
 }

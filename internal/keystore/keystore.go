@@ -120,6 +120,10 @@ type SpendLog struct {
 	Metadata         map[string]any `json:"metadata,omitempty"`
 	RequestTags      []string       `json:"request_tags"`
 	Status           string         `json:"status"`
+	// CacheHit is "True" for an answer from the response cache (LiteLLM's
+	// str(cache_hit); "" otherwise), CacheKey its key (D111).
+	CacheHit string `json:"cache_hit,omitempty"`
+	CacheKey string `json:"cache_key,omitempty"`
 }
 
 // Spend is a batch of spend to add: amounts per key token, team, user and,

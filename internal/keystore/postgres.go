@@ -430,12 +430,12 @@ func (p *Postgres) AddSpend(ctx context.Context, s *Spend) error {
 			}
 			b.Queue(`INSERT INTO "LiteLLM_SpendLogs" (request_id, call_type, api_key, spend, total_tokens, prompt_tokens, completion_tokens,
 				"startTime", "endTime", request_duration_ms, model, model_id, model_group, custom_llm_provider, "user", metadata, request_tags,
-				team_id, end_user, status)
-				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16::jsonb,$17::jsonb,NULLIF($18,''),NULLIF($19,''),NULLIF($20,''))
+				team_id, end_user, status, cache_hit, cache_key)
+				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16::jsonb,$17::jsonb,NULLIF($18,''),NULLIF($19,''),NULLIF($20,''),$21,$22)
 				ON CONFLICT (request_id) DO NOTHING`,
 				l.RequestID, l.CallType, l.APIKey, l.Spend, l.TotalTokens, l.PromptTokens, l.CompletionTokens,
 				l.StartTime.UTC(), l.EndTime.UTC(), l.EndTime.Sub(l.StartTime).Milliseconds(), l.Model, l.ModelID, l.ModelGroup, l.Provider,
-				l.User, jsonArg(l.Metadata), jsonArg(tags), l.TeamID, l.EndUser, l.Status)
+				l.User, jsonArg(l.Metadata), jsonArg(tags), l.TeamID, l.EndUser, l.Status, l.CacheHit, l.CacheKey)
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})
