@@ -122,6 +122,16 @@ func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]fastEntry,
 	per := numClientHeaders + len(rc.ResponseHeaders)
 	block := make([][2]string, 0, per*len(rc.Attempts))
 	overhead := overheadHeader(rc)
+	// The context's response headers in one order for every entry, so that
+	// respPlanOfEntries finds the common ones by position (commonMask): a
+	// map ranged per entry gave each its own order, and a config with
+	// several (the x-ratelimit-* headers of rpm/tpm limits) took the search
+	// by name, a quarter of its Serve (D107).
+	var rhBuf [16][2]string
+	rh := rhBuf[:0]
+	for k, v := range rc.ResponseHeaders {
+		rh = append(rh, [2]string{k, v})
+	}
 	entries := make([]fastEntry, 0, len(rc.Attempts))
 	for i, a := range rc.Attempts {
 		d, ok := st.Router.Deployment(a.DeploymentId)
@@ -142,14 +152,14 @@ func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]fastEntry,
 		at := len(block)
 		block = t.appendClientHeaders(block, fd.apiBase, overhead)
 	next:
-		for k, v := range rc.ResponseHeaders {
+		for _, kv := range rh {
 			for j := at; j < len(block); j++ {
-				if block[j][0] == k {
-					block[j][1] = v
+				if block[j][0] == kv[0] {
+					block[j][1] = kv[1]
 					continue next
 				}
 			}
-			block = append(block, [2]string{k, v})
+			block = append(block, kv)
 		}
 		e := fastEntry{headers: block[at:len(block):len(block)], model: t.responseModel()}
 		if fd.cost && !translated { // a translated answer's cost is the module's (finalBody)
