@@ -3,6 +3,7 @@ package config
 import (
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,6 +34,41 @@ type PassThroughEndpoint struct {
 	Methods []string
 	// Timeout bounds the whole exchange (default DefaultPassThroughTimeout).
 	Timeout time.Duration
+	// Auth is auth: true: a request needs a key the gateway accepts (the
+	// request filter checks it before the request goes on).
+	Auth bool
+}
+
+// passThroughCredentialHeaders are the client's credentials for the
+// gateway, which a pass-through request loses unless forward_headers is
+// true.
+var passThroughCredentialHeaders = []string{"authorization", "proxy-authorization", "x-api-key", "api-key",
+	"x-goog-api-key", "x-litellm-api-key", "ocp-apim-subscription-key", "cookie"}
+
+// PassThroughCredentialHeaders are the headers a pass-through request
+// without forward_headers loses: the client's credentials for the gateway,
+// litellm_key_header_name among them (lower case).
+func (gs *GeneralSettings) PassThroughCredentialHeaders() []string {
+	out := append([]string(nil), passThroughCredentialHeaders...)
+	if h := strings.ToLower(strings.TrimSpace(gs.LiteLLMKeyHeaderName)); h != "" && !slices.Contains(out, h) {
+		out = append(out, h)
+	}
+	return out
+}
+
+// PassThroughAuth is the pass_through_endpoints entry with auth: true that
+// serves path (its query ignored), or nil.
+func (gs *GeneralSettings) PassThroughAuth(path string) *PassThroughEndpoint {
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	for i := range gs.PassThroughEndpoints {
+		ep := &gs.PassThroughEndpoints[i]
+		if ep.Auth && (path == ep.Path || ep.IncludeSubpath && strings.HasPrefix(path, ep.Path+"/")) {
+			return ep
+		}
+	}
+	return nil
 }
 
 // DefaultPassThroughTimeout is LiteLLM's pass_through_request_timeout
@@ -41,9 +77,7 @@ const DefaultPassThroughTimeout = 600 * time.Second
 
 var envRef = regexp.MustCompile(`os\.environ/([A-Za-z_][A-Za-z0-9_]*)`)
 
-// passThroughEndpoints reads the list. An entry with auth: true is not
-// served: llmgate does not check keys on pass-through routes yet, and
-// serving it open would expose its credentials to anyone.
+// passThroughEndpoints reads the list.
 func (p *parser) passThroughEndpoints(gs *GeneralSettings, n *yaml.Node, key string) {
 	items, ok := p.sequence(n, key)
 	if !ok {
@@ -133,10 +167,7 @@ func (p *parser) passThroughEndpoints(gs *GeneralSettings, n *yaml.Node, key str
 			p.warnAt(item, joinKey(ikey, "target"), "the target's query parameters are not yet sent; only the client's are")
 			u.RawQuery = ""
 		}
-		if auth {
-			p.warnAt(item, joinKey(ikey, "auth"), "auth: true is not yet implemented (virtual keys on pass-through routes); %s is not served rather than served without its key check", ep.Path)
-			continue
-		}
+		ep.Auth = auth
 		if bad {
 			continue
 		}

@@ -7,8 +7,8 @@ import (
 
 // TestPassThroughEndpointsConfig: entries read with their defaults and
 // os.environ/ inside a header value; a gateway route, a bad target and a
-// duplicate path are errors at file:line; auth: true is a warning and the
-// entry is not served.
+// duplicate path are errors at file:line; auth: true kept for the request
+// filter.
 func TestPassThroughEndpointsConfig(t *testing.T) {
 	const head = "model_list: []\ngeneral_settings:\n  pass_through_endpoints:\n"
 	cfg := mustParse(t, head+`    - path: /v1/rerank/
@@ -19,15 +19,15 @@ func TestPassThroughEndpointsConfig(t *testing.T) {
       auth: true
 `, env("K", "s3cret"))
 	eps := cfg.General.PassThroughEndpoints
-	if len(eps) != 1 {
-		t.Fatalf("%d endpoints served, want 1 (auth: true is not): %+v", len(eps), eps)
+	if len(eps) != 2 || eps[0].Auth || !eps[1].Auth || cfg.General.PassThroughAuth("/secure?x=1") != &eps[1] || cfg.General.PassThroughAuth("/v1/rerank") != nil {
+		t.Fatalf("endpoints %+v", eps)
 	}
 	ep := eps[0]
 	if ep.Path != "/v1/rerank" || ep.Target.String() != "https://api.cohere.com/v1/rerank" || ep.Timeout != 600*time.Second ||
 		len(ep.Headers) != 2 || ep.Headers[0] != [2]string{"accept", "application/json"} || ep.Headers[1] != [2]string{"authorization", "bearer s3cret"} {
 		t.Errorf("endpoint %+v", ep)
 	}
-	if len(cfg.Warnings) != 2 || !hasDiag(cfg.Warnings, "test.yaml:7") || !hasDiag(cfg.Warnings, "auth: true is not yet implemented") {
+	if len(cfg.Warnings) != 1 {
 		t.Errorf("warnings %v", cfg.Warnings)
 	}
 	for _, tc := range []struct{ yml, want string }{

@@ -49,8 +49,8 @@ func recordingTarget(t *testing.T) (*httptest.Server, func() []seenRequest) {
 // resolved), the client's key removed unless forward_headers is true, and
 // the target's answer returned as it is. include_subpath appends the
 // subpath to the target's path; methods restricts the route; an auth: true
-// endpoint is not served (warned), never served without its key check. The
-// LLM routes beside them are unchanged.
+// endpoint needs a key the gateway accepts (401 JSON without one, the key
+// never reaching the target). The LLM routes beside them are unchanged.
 func TestPassThroughEndpoints(t *testing.T) {
 	target, seen := recordingTarget(t)
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
@@ -75,9 +75,6 @@ general_settings:
       target: %[2]s/secure
       auth: true
 `, fake.URL(), target.URL, master), "RERANK_KEY=rerank-secret")
-	if !strings.Contains(g.Logs(), "auth: true is not yet implemented") {
-		t.Errorf("no warning for the auth: true endpoint\n%s", g.Logs())
-	}
 
 	// POST with a body, the client's key and a query: the configured
 	// Authorization replaces the client's key.
@@ -141,12 +138,27 @@ general_settings:
 	if code, _, b := do(t, "POST", g.URL+"/bria/v1/x", master, "{}"); code == 200 || !json.Valid(b) {
 		t.Errorf("POST to a GET-only endpoint: %d %s", code, b)
 	}
-	// auth: true is not served.
-	if code, _, b := do(t, "POST", g.URL+"/secure", master, "{}"); code != 404 || !json.Valid(b) {
-		t.Errorf("the auth: true endpoint: %d %s, want the 404 of a route not served", code, b)
+	// auth: true: no key or a wrong one is a 401 that never reaches the
+	// target.
+	for _, key := range []string{"", "sk-wrong"} {
+		if code, _, b := do(t, "POST", g.URL+"/secure", key, `{"q":1}`); code != 401 || !json.Valid(b) {
+			t.Errorf("the auth: true endpoint with key %q: %d %s, want 401 JSON", key, code, b)
+		}
 	}
 	if n := len(seen()) - before; n != 0 {
 		t.Errorf("the target got %d requests it must not", n)
+	}
+	// With the master key: forwarded, body unchanged, the key removed; a
+	// GET (no body) too.
+	if code, _, b := do(t, "POST", g.URL+"/secure?z=1", master, `{"q":1}`); code != 200 {
+		t.Fatalf("the auth: true endpoint with the master key: %d %s\n%s", code, b, g.Logs())
+	}
+	r = seen()[len(seen())-1]
+	if r.URI != "/secure?z=1" || r.Body != `{"q":1}` || r.Header.Get("Authorization") != "" {
+		t.Errorf("auth: true forwarded %s %q with authorization %q", r.URI, r.Body, r.Header.Get("Authorization"))
+	}
+	if code, _, b := do(t, "GET", g.URL+"/secure", master, ""); code != 200 || seen()[len(seen())-1].Method != "GET" {
+		t.Errorf("GET on the auth: true endpoint: %d %s", code, b)
 	}
 
 	// The LLM route beside them is unchanged.

@@ -69,6 +69,15 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		return s.cacheRoute(stream, st, h, rh.GetEndOfStream()) // respcache_routes.go (D111)
 	}
 	if rt.kind != routeLLM {
+		if ep := st.Cfg.General.PassThroughAuth(h[":path"]); ep != nil {
+			if e := headerLimitError(rh.GetHeaders()); e != nil {
+				return stream.Send(errorReply(e, nil))
+			}
+			if _, e := st.authenticate(h, true); e != nil {
+				return stream.Send(errorReply(e, nil))
+			}
+			return s.passThrough(stream, st, msg, h, ep.ForwardHeaders)
+		}
 		return stream.Send(errorReply(&translator.Error{Status: 404, Type: "not_found_error", Message: "Route not found: " + h[":path"]}, nil))
 	}
 	if h[":method"] != "POST" {

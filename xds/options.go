@@ -32,11 +32,10 @@ type Options struct {
 	// UpstreamTLS is litellm_settings' ssl_verify, ssl_certificate and
 	// ssl_ecdh_curve, resolved with their environment variables (D112).
 	UpstreamTLS config.UpstreamTLS
-	// PassThrough are general_settings.pass_through_endpoints, with
-	// KeyHeaderName (litellm_key_header_name) among the client's credential
-	// headers a pass-through route removes (D113).
-	PassThrough   []config.PassThroughEndpoint
-	KeyHeaderName string
+	// PassThrough holds general_settings' pass_through_endpoints and
+	// litellm_key_header_name (among the client's credential headers a
+	// pass-through route removes), D113.
+	PassThrough config.GeneralSettings
 	// AccessLog writes Envoy's access log to stdout.
 	AccessLog bool
 	// JSONAccessLog writes it as one JSON object per request (json_logs).

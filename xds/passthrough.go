@@ -28,15 +28,10 @@ import (
 // headers set, and the gateway's request filters off for the route — no
 // model, no plan, no ext_proc exchange. Each target host has its own cluster.
 
-// passThroughCredentialHeaders are the client's credentials for the gateway:
-// removed from a pass-through request unless forward_headers is true (the
-// configured headers are set after the removal).
-var passThroughCredentialHeaders = []string{"authorization", "proxy-authorization", "x-api-key", "api-key",
-	"x-goog-api-key", "x-litellm-api-key", "cookie"}
-
 // requestFilterNames are the listener's filters that make a request an LLM
 // request (module, ext_proc, the module's marker removal): a pass-through
-// route turns them off.
+// route without auth turns them off; with auth the request filter checks the
+// key and removes the client's credential headers itself (extproc, D113).
 var requestFilterNames = []string{"llmgate.request_module", "envoy.filters.http.ext_proc", "llmgate.module_unmark"}
 
 // passThroughCluster is the name of a target host's cluster.
@@ -148,17 +143,14 @@ func passThroughProtocolOptions(tls bool) (*anypb.Any, error) {
 
 // passThroughRoutes are the routes of the pass-through endpoints: the exact
 // path, and with include_subpath the paths under it.
-func passThroughRoutes(eps []config.PassThroughEndpoint, keyHeader string) ([]*routev3.Route, error) {
+func passThroughRoutes(gs *config.GeneralSettings) ([]*routev3.Route, error) {
 	off, err := toAny(&routev3.FilterConfig{Disabled: true, IsOptional: true})
 	if err != nil {
 		return nil, err
 	}
-	remove := passThroughCredentialHeaders
-	if h := strings.ToLower(keyHeader); h != "" {
-		remove = append(append([]string(nil), remove...), h)
-	}
+	remove := gs.PassThroughCredentialHeaders()
 	var out []*routev3.Route
-	for i, ep := range eps {
+	for i, ep := range gs.PassThroughEndpoints {
 		target := ep.Target.EscapedPath()
 		if target == "" {
 			target = "/"
@@ -194,8 +186,10 @@ func passThroughRoutes(eps []config.PassThroughEndpoint, keyHeader string) ([]*r
 		if !ep.ForwardHeaders {
 			base.RequestHeadersToRemove = remove
 		}
-		for _, n := range requestFilterNames {
-			base.TypedPerFilterConfig[n] = off
+		if !ep.Auth {
+			for _, n := range requestFilterNames {
+				base.TypedPerFilterConfig[n] = off
+			}
 		}
 		out = append(out, base)
 		if ep.IncludeSubpath {

@@ -48,7 +48,7 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 	o.ForceIPv4 = cfg.LiteLLM.ForceIPv4
 	o.providerHeaders = cfg.LiteLLM.ReturnResponseHeaders
 	o.UpstreamTLS = cfg.LiteLLM.UpstreamTLS
-	o.PassThrough, o.KeyHeaderName = cfg.General.PassThroughEndpoints, cfg.General.LiteLLMKeyHeaderName
+	o.PassThrough = config.GeneralSettings{PassThroughEndpoints: cfg.General.PassThroughEndpoints, LiteLLMKeyHeaderName: cfg.General.LiteLLMKeyHeaderName}
 	m := model.Compile(cfg)
 	if ModuleUpstream(o) {
 		HostClusters(m) // one cluster per upstream host (D62)
@@ -78,7 +78,7 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 		}
 		r.Clusters = append(r.Clusters, als)
 	}
-	pt, err := PassThroughClusters(o.PassThrough, o)
+	pt, err := PassThroughClusters(o.PassThrough.PassThroughEndpoints, o)
 	if err != nil {
 		return nil, fmt.Errorf("pass_through_endpoints: %w", err)
 	}

@@ -207,7 +207,7 @@ func RouteConfiguration(m *model.Model, o Options) (*routev3.RouteConfiguration,
 		vh.Routes = append(vh.Routes, r)
 	}
 	withClusterRoute(vh, o) // module mode (D75)
-	pt, err := passThroughRoutes(o.PassThrough, o.KeyHeaderName)
+	pt, err := passThroughRoutes(&o.PassThrough)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,34 @@
+package extproc
+
+import (
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+)
+
+// passThrough lets a request to a pass_through_endpoints entry with auth:
+// true go on once its key is accepted (D113): Envoy's route sends it to the
+// target. The body goes back unchanged; without forward_headers the
+// client's credential headers are removed (a route's own removal would run
+// before this filter has read the key). The key was checked by the caller.
+func (s *Server) passThrough(stream extprocv3.ExternalProcessor_ProcessServer, st *State, first *extprocv3.ProcessingRequest, h map[string]string, forward bool) error {
+	cr := &extprocv3.CommonResponse{}
+	if !forward {
+		cr.HeaderMutation = &extprocv3.HeaderMutation{RemoveHeaders: st.Cfg.General.PassThroughCredentialHeaders()}
+	}
+	if first.GetRequestHeaders().GetEndOfStream() {
+		return stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{Response: cr}}})
+	}
+	if reply := declaredTooLarge(h, st.maxBody); reply != nil {
+		return stream.Send(reply)
+	}
+	in, reply, err := readBody(stream, st.maxBody, duplexMode(first))
+	if err != nil {
+		return err
+	}
+	if reply != nil {
+		return stream.Send(reply)
+	}
+	if in.trailers {
+		return stream.Send(trailersRefused())
+	}
+	return in.answer(stream, &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{Response: cr}}})
+}
