@@ -98,6 +98,14 @@ func TestResponseCache(t *testing.T) {
 			// writes are asynchronous: a repeat may come before one lands).
 			var misses int64
 			calls := func() int64 { return fake.Count("/cached/") - misses }
+			// stored starts a subtest's count and stores a request's answer
+			// (a miss, then repeats until its hit).
+			stored := func(prompt string, opts ...option.RequestOption) (content, id, key string) {
+				fake.Reset()
+				misses = 0
+				cachedChat(t, c, "cached", prompt, opts...)
+				return waitHit(t, c, &misses, "cached", prompt, opts...)
+			}
 			p := func(s string) string { return tc.name + " " + s }
 
 			t.Run("miss then hit", func(t *testing.T) {
@@ -123,10 +131,7 @@ func TestResponseCache(t *testing.T) {
 			})
 
 			t.Run("other params miss", func(t *testing.T) {
-				fake.Reset()
-				misses = 0
-				cachedChat(t, c, "cached", p("params"))
-				waitHit(t, c, &misses, "cached", p("params"))
+				stored(p("params"))
 				_, _, key := cachedChat(t, c, "cached", p("params"), option.WithJSONSet("temperature", 0.5))
 				if key != "" {
 					t.Errorf("another temperature hit the cache (%s)", key)
@@ -146,10 +151,7 @@ func TestResponseCache(t *testing.T) {
 			})
 
 			t.Run("no-cache and no-store", func(t *testing.T) {
-				fake.Reset()
-				misses = 0
-				cachedChat(t, c, "cached", p("controls"))
-				waitHit(t, c, &misses, "cached", p("controls"))
+				stored(p("controls"))
 				_, _, key := cachedChat(t, c, "cached", p("controls"), option.WithJSONSet("cache", map[string]any{"no-cache": true}))
 				if key != "" || calls() != 2 {
 					t.Errorf("no-cache: key %q, %d provider calls (want none, 2)", key, calls())
@@ -294,10 +296,7 @@ func TestResponseCache(t *testing.T) {
 				if strings.Contains(string(body), "password") {
 					t.Errorf("/cache/ping shows a password: %s", body)
 				}
-				fake.Reset()
-				misses = 0
-				cachedChat(t, c, "cached", p("to delete"))
-				_, _, key := waitHit(t, c, &misses, "cached", p("to delete"))
+				_, _, key := stored(p("to delete"))
 				code, _, body = do(t, "POST", g.URL+"/cache/delete", master, `{"keys":["`+key+`"]}`)
 				if code != 200 || !strings.Contains(string(body), "success") {
 					t.Errorf("/cache/delete: %d %s", code, body)
