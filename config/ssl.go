@@ -82,21 +82,11 @@ func (p *parser) upstreamTLS() UpstreamTLS {
 			}
 		}
 	}
-	cert, certNode, certKey := "", p.ssl.certificate, "litellm_settings.ssl_certificate"
-	if v, ok := p.lookup("SSL_CERTIFICATE"); ok && v != "" {
-		cert, certNode, certKey = v, nil, "SSL_CERTIFICATE"
-	} else if certNode != nil {
-		cert, _ = p.str(certNode, certKey)
-	}
+	cert, certNode, certKey := p.envOrKey("SSL_CERTIFICATE", p.ssl.certificate, "litellm_settings.ssl_certificate")
 	if cert != "" {
 		t.ClientCert = p.readableFile(certNode, certKey, cert, "a client certificate", "CERTIFICATE", "PRIVATE KEY")
 	}
-	curve, curveNode, curveKey := "", p.ssl.curve, "litellm_settings.ssl_ecdh_curve"
-	if v, ok := p.lookup("SSL_ECDH_CURVE"); ok && v != "" {
-		curve, curveNode, curveKey = v, nil, "SSL_ECDH_CURVE"
-	} else if curveNode != nil {
-		curve, _ = p.str(curveNode, curveKey)
-	}
+	curve, curveNode, curveKey := p.envOrKey("SSL_ECDH_CURVE", p.ssl.curve, "litellm_settings.ssl_ecdh_curve")
 	if curve != "" {
 		if name, ok := ecdhCurves[strings.ToLower(strings.TrimSpace(curve))]; ok {
 			t.ECDHCurves = []string{name}
@@ -106,6 +96,19 @@ func (p *parser) upstreamTLS() UpstreamTLS {
 		}
 	}
 	return t
+}
+
+// envOrKey is the variable's value when it is set and not empty (then node
+// nil and key the variable's name, for messages), else the key's.
+func (p *parser) envOrKey(env string, n *yaml.Node, key string) (string, *yaml.Node, string) {
+	if v, ok := p.lookup(env); ok && v != "" {
+		return v, nil, env
+	}
+	if n == nil {
+		return "", nil, key
+	}
+	v, _ := p.str(n, key)
+	return v, n, key
 }
 
 // sslVerifyValue is ssl_verify's value as text: a YAML boolean (yes/no

@@ -2,10 +2,11 @@ package xds
 
 import (
 	"fmt"
-	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"net"
 	"strings"
 	"time"
+
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -66,15 +67,7 @@ func DeploymentCluster(md *model.Deployment, provider string, r model.Routing, o
 	if fast {
 		markFastPath(c)
 	}
-	if ip := net.ParseIP(base.Host); ip != nil {
-		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC}
-	} else {
-		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_LOGICAL_DNS}
-		c.DnsLookupFamily = clusterv3.Cluster_V4_PREFERRED
-		if o.ForceIPv4 {
-			c.DnsLookupFamily = clusterv3.Cluster_V4_ONLY
-		}
-	}
+	setDiscovery(c, base.Host, o)
 	if !r.DisableCooldowns && !md.Wildcard {
 		c.OutlierDetection = outlierDetection(md, r)
 	}
@@ -158,9 +151,23 @@ func upstreamTLS(host string, o Options) (*corev3.TransportSocket, error) {
 	return &corev3.TransportSocket{Name: "envoy.transport_sockets.tls", ConfigType: &corev3.TransportSocket_TypedConfig{TypedConfig: a}}, nil
 }
 
-// deploymentProtocolOptions: HTTP/2 with ALPN fallback to HTTP/1.1 for TLS,
-// HTTP/1.1 for plain http; the attempt filter then the upstream codec.
-func deploymentProtocolOptions(d *config.Deployment, fast, tls bool, o Options) (*anypb.Any, error) {
+// setDiscovery makes a one-host cluster static for an IP address, else a
+// logical DNS cluster (IPv4 preferred; only with force_ipv4).
+func setDiscovery(c *clusterv3.Cluster, host string, o Options) {
+	if ip := net.ParseIP(host); ip != nil {
+		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC}
+		return
+	}
+	c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_LOGICAL_DNS}
+	c.DnsLookupFamily = clusterv3.Cluster_V4_PREFERRED
+	if o.ForceIPv4 {
+		c.DnsLookupFamily = clusterv3.Cluster_V4_ONLY
+	}
+}
+
+// upstreamProtocols: HTTP/2 with ALPN fallback to HTTP/1.1 for TLS,
+// HTTP/1.1 for plain http; a 60 s idle timeout.
+func upstreamProtocols(tls bool) *httpv3.HttpProtocolOptions {
 	po := &httpv3.HttpProtocolOptions{
 		CommonHttpProtocolOptions: &corev3.HttpProtocolOptions{IdleTimeout: durationpb.New(60 * time.Second)},
 	}
@@ -174,6 +181,13 @@ func deploymentProtocolOptions(d *config.Deployment, fast, tls bool, o Options) 
 			ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_HttpProtocolOptions{HttpProtocolOptions: &corev3.Http1ProtocolOptions{}},
 		}}
 	}
+	return po
+}
+
+// deploymentProtocolOptions: upstreamProtocols; the attempt filter then the
+// upstream codec.
+func deploymentProtocolOptions(d *config.Deployment, fast, tls bool, o Options) (*anypb.Any, error) {
+	po := upstreamProtocols(tls)
 	if ModuleUpstream(o) {
 		// Bare: every try runs the router's shared upstream filters (D55).
 		return toAny(po)

@@ -1,7 +1,6 @@
 package xds
 
 import (
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	upstreamcodecv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/upstream_codec/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
-	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -89,15 +87,7 @@ func PassThroughClusters(eps []config.PassThroughEndpoint, o Options) ([]*cluste
 				}}}},
 			},
 		}
-		if net.ParseIP(host) != nil {
-			c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC}
-		} else {
-			c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_LOGICAL_DNS}
-			c.DnsLookupFamily = clusterv3.Cluster_V4_PREFERRED
-			if o.ForceIPv4 {
-				c.DnsLookupFamily = clusterv3.Cluster_V4_ONLY
-			}
-		}
+		setDiscovery(c, host, o)
 		tls := ep.Target.Scheme == "https"
 		if tls {
 			ts, err := upstreamTLS(host, o)
@@ -116,23 +106,10 @@ func PassThroughClusters(eps []config.PassThroughEndpoint, o Options) ([]*cluste
 	return out, nil
 }
 
-// passThroughProtocolOptions: h2 or HTTP/1.1 by ALPN over TLS, HTTP/1.1 in
-// the clear; only the upstream codec in the cluster's filters, so the
+// passThroughProtocolOptions: upstreamProtocols with only the upstream codec in the cluster's filters, so the
 // module's per-try filter (D55) never sees a pass-through request.
 func passThroughProtocolOptions(tls bool) (*anypb.Any, error) {
-	po := &httpv3.HttpProtocolOptions{
-		CommonHttpProtocolOptions: &corev3.HttpProtocolOptions{IdleTimeout: durationpb.New(60 * time.Second)},
-	}
-	if tls {
-		po.UpstreamProtocolOptions = &httpv3.HttpProtocolOptions_AutoConfig{AutoConfig: &httpv3.HttpProtocolOptions_AutoHttpConfig{
-			HttpProtocolOptions:  &corev3.Http1ProtocolOptions{},
-			Http2ProtocolOptions: &corev3.Http2ProtocolOptions{},
-		}}
-	} else {
-		po.UpstreamProtocolOptions = &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
-			ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_HttpProtocolOptions{HttpProtocolOptions: &corev3.Http1ProtocolOptions{}},
-		}}
-	}
+	po := upstreamProtocols(tls)
 	codec, err := typedFilter("envoy.filters.http.upstream_codec", &upstreamcodecv3.UpstreamCodec{})
 	if err != nil {
 		return nil, err
