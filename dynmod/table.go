@@ -106,6 +106,7 @@ func (c *filterConfig) commitTable() error {
 		return err
 	}
 	m := extproc.NewModuleFilter(cfg, t.Version, t.Module, quietLog)
+	m.OmitLogFields(c.cfg.NoAccessLog) // (D105)
 	m.UseKeys(c.keys)
 	c.useLimits(m, t.Module.Leases) // rpm leases and counters (limits.go, D67)
 	c.filter.Store(m)

@@ -75,6 +75,8 @@ type ModuleFilter struct {
 	// splice: no plain key is a LiteLLM-only field, so a plain body's
 	// prepared form is the body with its model replaced (splicedBody).
 	splice bool
+	// noLogFields: llmgate.ctx without "model" and "path" (OmitLogFields)
+	noLogFields bool
 }
 
 // plainKeys are the top-level body keys of the OpenAI API the module serves;
@@ -145,6 +147,11 @@ func (s *Server) ModuleOff() string {
 	}
 	return ""
 }
+
+// OmitLogFields, when omit, leaves llmgate.ctx's "model" and "path" out of
+// the metadata of the requests the module serves: the listener's access log
+// is their only reader, and there is none (D105).
+func (m *ModuleFilter) OmitLogFields(omit bool) { m.noLogFields = omit }
 
 // Off says why the module hands every request on ("" when it serves what it can).
 func (m *ModuleFilter) Off() string { return m.off }
@@ -294,6 +301,7 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 	if resp != nil || mod.routed == nil {
 		return ModuleAnswer{}, false // (a mock reply: never planned here)
 	}
+	mod.routed.noLogFields = m.noLogFields // (OmitLogFields, D105)
 	out := mod.routed.moduleAnswer(st, len(body))
 	out.Resp = mod.resp
 	if !m.leaseFirst(&out, mod.routed) {

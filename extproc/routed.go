@@ -36,7 +36,10 @@ type routed struct {
 	plan               []*llmgatev1.Attempt
 	ctx                string
 	group, model, path string
-	spacing            *spacingPlan
+	// noLogFields: model and path left out of the module's metadata (no
+	// access log reads them: ModuleFilter.OmitLogFields, D105)
+	noLogFields bool
+	spacing     *spacingPlan
 	// fast: the request takes the fast path (llmgate.ctx "fast"); then
 	// the fast fields are ep (the endpoint), d (the plan's deployments, in
 	// module-upstream mode: deps) and st (stream) — in llmgate.ctx in
@@ -204,8 +207,10 @@ func (r *routed) writeMetadata(st *State, withPlan bool) [][2][]byte {
 	at := len(b)
 	b = appendStringField(b, "ctx", r.ctx)
 	b = appendStringField(b, "group", r.group)
-	b = appendStringField(b, "model", r.model)
-	b = appendStringField(b, "path", r.path)
+	if !r.noLogFields {
+		b = appendStringField(b, "model", r.model)
+		b = appendStringField(b, "path", r.path)
+	}
 	if r.spacing != nil {
 		b = appendStringField(b, contract.SpacingTimeoutKey, strconv.FormatInt(r.spacing.timeout.Milliseconds(), 10))
 		b = appendStringField(b, contract.SpacingHoldsKey, r.spacing.holds)

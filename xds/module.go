@@ -40,6 +40,8 @@ func requestFilters(o Options, reqFilter *hcmv3.HttpFilter) ([]*hcmv3.HttpFilter
 	// Only the JSON access log reads llmgate.usage when the module reports
 	// the outcomes itself (D87).
 	mc.UsageMetadata = o.AccessLog && o.JSONAccessLog
+	// Only the access log reads llmgate.ctx's model and path (D105).
+	mc.NoAccessLog = !o.AccessLog
 	cfg, err := toAny(wrapperspb.String(mc.Encode()))
 	if err != nil {
 		return nil, err

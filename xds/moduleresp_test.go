@@ -102,7 +102,12 @@ func TestModuleUsageMetadataConfig(t *testing.T) {
 		if got.UsageMetadata != c.want || got.OutcomeSocket != "/run/x.sock" {
 			t.Errorf("access log %v, json %v: filter config %+v, want usage_metadata %v", c.accessLog, c.json, got, c.want)
 		}
-		if mc.UsageMetadata {
+		// llmgate.ctx's model and path are left out only without an access
+		// log, their only reader (D105).
+		if got.NoAccessLog != !c.accessLog {
+			t.Errorf("access log %v: filter config %+v, want no_access_log %v", c.accessLog, got, !c.accessLog)
+		}
+		if mc.UsageMetadata || mc.NoAccessLog {
 			t.Error("the caller's filter config was changed")
 		}
 	}

@@ -42,6 +42,11 @@ type Config struct {
 	// usage (D87). Without an outcome socket the module always writes it
 	// (the outcome log of D44 reads it).
 	UsageMetadata bool `json:"usage_metadata,omitempty"`
+	// NoAccessLog: the listener has no access log, the only reader of
+	// llmgate.ctx's "model" and "path" on a request the module serves, so
+	// the module does not write them (D105: two fewer fields in the Struct
+	// Envoy parses per request). False (an older config): written.
+	NoAccessLog bool `json:"no_access_log,omitempty"`
 }
 
 // ParseConfig reads a filter_config.
