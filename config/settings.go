@@ -710,6 +710,16 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			}
 		case "disable_reset_budget":
 			gs.DisableResetBudget, _ = p.bool(v, key)
+		case "proxy_budget_rescheduler_min_time", "proxy_budget_rescheduler_max_time":
+			if n, ok := p.int(v, key); ok {
+				if n < 1 || n > MaxBudgetRescheduler {
+					p.errAt(v, key, "must be between 1 and %d seconds, got %d", MaxBudgetRescheduler, n)
+				} else if e.Key == "proxy_budget_rescheduler_min_time" {
+					gs.BudgetReschedulerMin = time.Duration(n) * time.Second
+				} else {
+					gs.BudgetReschedulerMax = time.Duration(n) * time.Second
+				}
+			}
 		case "database_connection_pool_limit":
 			if n, ok := p.int(v, key); ok {
 				if n < 1 || n > MaxDatabasePoolLimit {
@@ -727,6 +737,35 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 		case "alerting", "alerting_threshold", "alert_types", "alert_to_webhook_url", "alerting_args", "spend_report_frequency":
 			p.alertingKey(&gs.Alerting, e.Key, v, key)
 		}
+	}
+	p.budgetRescheduler(gs, n)
+}
+
+// LiteLLM's defaults of proxy_budget_rescheduler_min_time / _max_time
+// (PROXY_BUDGET_RESCHEDULER_MIN_TIME / _MAX_TIME).
+const (
+	DefaultBudgetReschedulerMin = 597 * time.Second
+	DefaultBudgetReschedulerMax = 605 * time.Second
+	// MaxBudgetRescheduler bounds either setting (seconds: a day).
+	MaxBudgetRescheduler = 86400
+)
+
+// budgetRescheduler completes proxy_budget_rescheduler_min_time / _max_time:
+// one set alone takes LiteLLM's default for the other; min above max is an
+// error (LiteLLM's scheduler fails to start then).
+func (p *parser) budgetRescheduler(gs *GeneralSettings, n *yaml.Node) {
+	if gs.BudgetReschedulerMin == 0 && gs.BudgetReschedulerMax == 0 {
+		return
+	}
+	if gs.BudgetReschedulerMin == 0 {
+		gs.BudgetReschedulerMin = DefaultBudgetReschedulerMin
+	}
+	if gs.BudgetReschedulerMax == 0 {
+		gs.BudgetReschedulerMax = DefaultBudgetReschedulerMax
+	}
+	if gs.BudgetReschedulerMin > gs.BudgetReschedulerMax {
+		p.errAt(deref(n), "general_settings.proxy_budget_rescheduler_min_time", "must not exceed proxy_budget_rescheduler_max_time (%v > %v)",
+			gs.BudgetReschedulerMin, gs.BudgetReschedulerMax)
 	}
 }
 

@@ -443,6 +443,10 @@ type GeneralSettings struct {
 	// DisableResetBudget is disable_reset_budget: budget periods never
 	// restart.
 	DisableResetBudget bool
+	// BudgetReschedulerMin / BudgetReschedulerMax are
+	// proxy_budget_rescheduler_min_time / _max_time: how often budget
+	// periods are checked for a reset (0: after every spend batch; D109).
+	BudgetReschedulerMin, BudgetReschedulerMax time.Duration
 	// DatabasePoolLimit and DatabaseTimeout are database_connection_pool_limit
 	// and database_connection_timeout (D96): the PostgreSQL pool's size (0:
 	// LiteLLM's default, 10) and the bound on opening one connection (0:

@@ -1,6 +1,10 @@
 package keys
 
-import "context"
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
 
 // resetDue starts a new budget period for every key, team and user whose
 // budget_reset_at has passed (LiteLLM's budget reset job): spend back to 0,
@@ -49,6 +53,42 @@ func (s *Service) resetDue(ctx context.Context) {
 		s.reload(ctx, d.kind, d.id)
 		s.viewChanged(true)
 	}
+}
+
+// SetBudgetRescheduler is proxy_budget_rescheduler_min_time / _max_time:
+// budget periods are checked for a reset every min + a random 0 to
+// min(30 s, max − min) (LiteLLM's budget_interval, drawn once), the first
+// check one interval after this call; min 0: after every spend batch. A
+// config reload calls it again (an unchanged setting keeps its schedule).
+func (s *Service) SetBudgetRescheduler(lo, hi time.Duration) {
+	if lo <= 0 {
+		s.resetEvery.Store(0)
+		return
+	}
+	if cur := s.resetEvery.Load(); cur >= int64(lo) && cur <= int64(lo+min(30*time.Second, max(hi-lo, 0))) {
+		return
+	}
+	every := lo
+	if spread := min(30*time.Second, hi-lo); spread >= time.Second {
+		every += time.Duration(rand.Int64N(int64(spread/time.Second)+1)) * time.Second
+	}
+	s.nextReset.Store(s.now().Add(every).UnixNano())
+	s.resetEvery.Store(int64(every))
+}
+
+// resetCheckDue reports whether the budget reset check runs after this
+// batch (always without proxy_budget_rescheduler_*).
+func (s *Service) resetCheckDue() bool {
+	every := s.resetEvery.Load()
+	if every == 0 {
+		return true
+	}
+	now := s.now().UnixNano()
+	if now < s.nextReset.Load() {
+		return false
+	}
+	s.nextReset.Store(now + every)
+	return true
 }
 
 // SetDisableResetBudget is general_settings.disable_reset_budget: no

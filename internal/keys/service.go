@@ -99,6 +99,10 @@ type Service struct {
 	keyGen KeyGenSettings
 	// noReset is general_settings.disable_reset_budget (reset.go).
 	noReset atomic.Bool
+	// resetEvery is the budget reset check's interval in nanoseconds
+	// (proxy_budget_rescheduler_*; 0: after every batch), nextReset when
+	// it is next due (unix nanoseconds; reset.go).
+	resetEvery, nextReset atomic.Int64
 	// upserts are the JWT users whose rows upsertUser is writing (D109).
 	upserts sync.Map
 	// noMasterReturn is general_settings.disable_master_key_return (D96):
@@ -231,7 +235,7 @@ func (s *Service) loop() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			if err := s.flush(ctx); err != nil {
 				s.log.Warn("spend batch not written; kept for the next batch", "error", err.Error())
-			} else {
+			} else if s.resetCheckDue() {
 				s.resetDue(ctx)
 			}
 			cancel()
