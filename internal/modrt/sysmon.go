@@ -38,7 +38,7 @@ import (
 const SysmonIdleEnv = "LLMGATE_SYSMON_IDLE"
 
 // nanosleep is the syscall number sysmon sleeps in between two polls
-// (runtime.usleep on linux/amd64 and arm64).
+// (runtime.usleep on linux/amd64 and arm64; 0 elsewhere: not looked for).
 var nanosleep = map[string]int{"amd64": 35, "arm64": 101}[runtime.GOARCH]
 
 // SysmonIdle finds the runtime's sysmon thread among the process's
@@ -53,6 +53,9 @@ var nanosleep = map[string]int{"amd64": 35, "arm64": 101}[runtime.GOARCH]
 // deep sleep, and it polls as long as a P is busy (this one). It returns 0
 // and an error when no thread qualifies or the kernel refuses.
 func SysmonIdle(within time.Duration) (int, error) {
+	if nanosleep == 0 {
+		return 0, fmt.Errorf("sysmon is not looked for on %s", runtime.GOARCH)
+	}
 	text, err := ownText()
 	if err != nil {
 		return 0, err
