@@ -420,7 +420,7 @@ var keyTable = []KeyDoc{
 	notYet(SectionGeneral, "key_management_settings", ""),
 	notYet(SectionGeneral, "use_azure_key_vault", ""),
 	notYet(SectionGeneral, "use_google_kms", ""),
-	notYet(SectionGeneral, "default_team_disabled", ""),
+	sup(SectionGeneral, "default_team_disabled", "GET /sso/get/ui_settings (any valid key) answers DEFAULT_TEAM_DISABLED from it or PROXY_DEFAULT_TEAM_DISABLED=true, which is the one place LiteLLM reads it (its Admin UI then hides the Default Team; the key routes do not enforce it there either); NUM_SPEND_LOGS_ROWS is 0 and SSO_ENABLED false"),
 	notYet(SectionGeneral, "custom_key_generate", ""),
 	part(SectionGeneral, "alerting", "\"slack\" (SLACK_WEBHOOK_URL; Slack-compatible Discord and Teams webhooks too) posts alerts from the outcome of each try, off the request path; other methods warn \"not yet\"", false),
 	part(SectionGeneral, "alerting_threshold", "seconds (default 300): a slower response raises llm_too_slow; hanging requests are not alerted yet", false),

@@ -710,6 +710,8 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			}
 		case "disable_reset_budget":
 			gs.DisableResetBudget, _ = p.bool(v, key)
+		case "default_team_disabled":
+			gs.DefaultTeamDisabled, _ = p.bool(v, key)
 		case "proxy_budget_rescheduler_min_time", "proxy_budget_rescheduler_max_time":
 			if n, ok := p.int(v, key); ok {
 				if n < 1 || n > MaxBudgetRescheduler {

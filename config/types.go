@@ -443,6 +443,9 @@ type GeneralSettings struct {
 	// DisableResetBudget is disable_reset_budget: budget periods never
 	// restart.
 	DisableResetBudget bool
+	// DefaultTeamDisabled is default_team_disabled: /sso/get/ui_settings'
+	// DEFAULT_TEAM_DISABLED (D109).
+	DefaultTeamDisabled bool
 	// BudgetReschedulerMin / BudgetReschedulerMax are
 	// proxy_budget_rescheduler_min_time / _max_time: how often budget
 	// periods are checked for a reset (0: after every spend batch; D109).

@@ -588,6 +588,7 @@ func (g *Gateway) newState(cfg *config.Config, m *model.Model, version string) *
 		g.keys.SetEndUserDefaults(cfg.LiteLLM.MaxEndUserBudget, cfg.LiteLLM.MaxEndUserBudgetID)
 		g.keys.SetKeyGenSettings(cfg.LiteLLM.KeyGen)
 		g.keys.SetDisableResetBudget(cfg.General.DisableResetBudget)
+		g.keys.SetDefaultTeamDisabled(cfg.General.DefaultTeamDisabled)
 		g.keys.SetBudgetRescheduler(cfg.General.BudgetReschedulerMin, cfg.General.BudgetReschedulerMax)
 		g.keys.SetDisableMasterKeyReturn(cfg.General.DisableMasterKeyReturn)
 		if err := g.keys.SetProxyBudget(context.Background(), cfg.LiteLLM.MaxBudget, cfg.LiteLLM.BudgetDuration); err != nil {

@@ -82,6 +82,9 @@ func route(path string) (string, bool) {
 	if spendRoutes[path] {
 		return "spend" + path, true
 	}
+	if path == uiSettingsRoute {
+		return "sso/ui_settings", true // uisettings.go
+	}
 	if isAuditPath(path) {
 		return "audit", true // audit.go
 	}
@@ -90,7 +93,7 @@ func route(path string) (string, bool) {
 
 // getRoutes are the management routes read with GET (the others are POST).
 var getRoutes = map[string]bool{"info": true, "list": true, "team/info": true, "team/list": true, "user/info": true, "user/list": true,
-	"customer/info": true, "customer/list": true, "budget/list": true}
+	"customer/info": true, "customer/list": true, "budget/list": true, "sso/ui_settings": true}
 
 // handle serves one management request (Handle, audit.go, wraps it).
 func (s *Service) handle(ctx context.Context, method, rawPath string, body []byte, c Caller) (int, []byte) {
@@ -117,6 +120,9 @@ func (s *Service) handle(ctx context.Context, method, rawPath string, body []byt
 			want = "GET"
 		}
 		return reply(nil, &Error{Status: 405, Type: "invalid_request_error", Code: "405", Message: "Method Not Allowed: " + method + " (this route accepts " + want + ")"})
+	}
+	if name == "sso/ui_settings" {
+		return reply(s.uiSettings(), nil) // any caller with a valid key, as LiteLLM's
 	}
 	if !c.Admin && name != "info" && name != "team/member_add" && name != "team/member_delete" && name != "team/member_update" {
 		return reply(nil, &Error{Status: 401, Type: "auth_error", Code: "401", Param: "None",

@@ -108,6 +108,8 @@ type Service struct {
 	// noMasterReturn is general_settings.disable_master_key_return (D96):
 	// /user/info lists no key row whose token is the master key's hash.
 	noMasterReturn atomic.Bool
+	// noDefaultTeam is general_settings.default_team_disabled (uisettings.go).
+	noDefaultTeam atomic.Bool
 	// proxyBudget: litellm_settings.max_budget is set (proxybudget.go).
 	proxyBudget atomic.Bool
 	// rotMu serializes a master key rotation and following another
