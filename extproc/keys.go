@@ -67,13 +67,9 @@ func keyError(e *keys.Error) *translator.Error {
 // keyManagement answers /key/*: the master key for every route, a virtual
 // key for its own /key/info.
 func (s *Server) keyManagement(stream extprocv3.ExternalProcessor_ProcessServer, st *State, h map[string]string, endOfStream bool) error {
-	var body []byte
-	if !endOfStream {
-		b, ok, err := managementBody(stream)
-		if !ok {
-			return err
-		}
-		body = b
+	body, ok, err := managementBodyUnless(stream, endOfStream)
+	if !ok {
+		return err
 	}
 	if st.keys == nil {
 		return stream.Send(errorReply(&translator.Error{Status: 400, Type: "invalid_request_error", Code: "400",

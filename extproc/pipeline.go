@@ -126,6 +126,15 @@ func readBody(stream extprocv3.ExternalProcessor_ProcessServer, limit int, duple
 	}
 }
 
+// managementBodyUnless is managementBody, or no body when the headers ended
+// the request (endOfStream).
+func managementBodyUnless(stream extprocv3.ExternalProcessor_ProcessServer, endOfStream bool) ([]byte, bool, error) {
+	if endOfStream {
+		return nil, true, nil
+	}
+	return managementBody(stream)
+}
+
 // managementBody reads the body of a request the request filter answers
 // itself (a management route): every chunk up to end_of_stream. ok is false
 // when the stream has been answered or failed: a body over

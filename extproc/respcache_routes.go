@@ -39,13 +39,9 @@ const maxCacheDeleteKeys = 1000
 
 // cacheRoute answers a cache route.
 func (s *Server) cacheRoute(stream extprocv3.ExternalProcessor_ProcessServer, st *State, h map[string]string, endOfStream bool) error {
-	var body []byte
-	if !endOfStream {
-		b, ok, err := managementBody(stream)
-		if !ok {
-			return err
-		}
-		body = b
+	body, ok, err := managementBodyUnless(stream, endOfStream)
+	if !ok {
+		return err
 	}
 	path := strings.TrimRight(clientPath(h[":path"]), "/")
 	id, e := st.authenticate(h, path == cachePing)
