@@ -92,7 +92,7 @@ func (p *parser) passThroughEndpoints(gs *GeneralSettings, n *yaml.Node, key str
 		}
 		ep := PassThroughEndpoint{Pos: posOf(p.fileOf(item), deref(item)), Timeout: DefaultPassThroughTimeout}
 		var target string
-		auth, bad := false, false
+		bad := false
 		for _, e := range es {
 			k, v := joinKey(ikey, e.Key), e.Value
 			switch e.Key {
@@ -122,7 +122,7 @@ func (p *parser) passThroughEndpoints(gs *GeneralSettings, n *yaml.Node, key str
 			case "include_subpath":
 				ep.IncludeSubpath, _ = p.bool(v, k)
 			case "auth":
-				auth, _ = p.bool(v, k)
+				ep.Auth, _ = p.bool(v, k)
 			case "methods":
 				ms, _ := p.strList(v, k)
 				for _, m := range ms {
@@ -167,7 +167,6 @@ func (p *parser) passThroughEndpoints(gs *GeneralSettings, n *yaml.Node, key str
 			p.warnAt(item, joinKey(ikey, "target"), "the target's query parameters are not yet sent; only the client's are")
 			u.RawQuery = ""
 		}
-		ep.Auth = auth
 		if bad {
 			continue
 		}
