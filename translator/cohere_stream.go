@@ -53,20 +53,7 @@ func (s *cohereStream) Feed(chunk []byte, last bool) ([]byte, error) {
 	if s.done {
 		return nil, nil
 	}
-	var out []byte
-	for _, ev := range s.sse.Feed(chunk, last) {
-		var err error
-		out, err = s.event(out, ev)
-		if err != nil {
-			s.done = true
-			return append(out, SSEDone...), err
-		}
-	}
-	if last {
-		s.done = true
-		out = append(out, SSEDone...)
-	}
-	return out, nil
+	return feedEach(&s.done, s.sse.Feed(chunk, last), last, s.event, nil)
 }
 
 func (s *cohereStream) start(id string) {

@@ -49,23 +49,13 @@ func (s *geminiStream) Feed(chunk []byte, last bool) ([]byte, error) {
 	if s.done {
 		return nil, nil
 	}
-	var out []byte
-	for _, ev := range s.sse.Feed(chunk, last) {
-		var err error
-		out, err = s.event(out, ev.Data)
-		if err != nil {
-			s.done = true
-			return append(out, SSEDone...), err
-		}
-	}
-	if last {
-		s.done = true
+	event := func(out []byte, ev SSEEvent) ([]byte, error) { return s.event(out, ev.Data) }
+	return feedEach(&s.done, s.sse.Feed(chunk, last), last, event, func(out []byte) []byte {
 		if !s.usageOut && !s.noUsage && s.started && (s.usage != Usage{}) {
 			out = s.chunks.writeUsage(out, s.usage)
 		}
-		out = append(out, SSEDone...)
-	}
-	return out, nil
+		return out
+	})
 }
 
 func (s *geminiStream) event(out []byte, data []byte) ([]byte, error) {

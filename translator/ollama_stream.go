@@ -67,20 +67,7 @@ func (s *ollamaStream) Feed(chunk []byte, last bool) ([]byte, error) {
 	if s.done {
 		return nil, nil
 	}
-	var out []byte
-	for _, line := range s.lines.feed(chunk, last) {
-		var err error
-		out, err = s.line(out, line)
-		if err != nil {
-			s.done = true
-			return append(out, SSEDone...), err
-		}
-	}
-	if last {
-		s.done = true
-		out = append(out, SSEDone...)
-	}
-	return out, nil
+	return feedEach(&s.done, s.lines.feed(chunk, last), last, s.line, nil)
 }
 
 func (s *ollamaStream) line(out, line []byte) ([]byte, error) {

@@ -209,19 +209,31 @@ func chooseOpenAITool(tools []oaTool, choice json.RawMessage, lastUser string) s
 	return ""
 }
 
-func handleOpenAIChat(c *call) {
+// openAIRequest checks the call's key and decodes its body into req, whose
+// model field is model: an OpenAI call is answered for the model it names; a
+// call that names none on another provider (Azure's deployment path) takes the
+// deployment's. It answers the error itself and reports false when the call
+// goes no further.
+func (c *call) openAIRequest(req any, model *string) bool {
 	if !c.checkOpenAIAuth() {
-		return
+		return false
 	}
-	var req oaChatRequest
-	if err := json.Unmarshal(c.body, &req); err != nil {
+	if err := json.Unmarshal(c.body, req); err != nil {
 		c.fail(http.StatusBadRequest, "We could not parse the JSON body of your request. ("+err.Error()+")")
-		return
+		return false
 	}
 	if c.provider == providerOpenAI {
-		c.model = req.Model
-	} else if req.Model == "" {
-		req.Model = c.model
+		c.model = *model
+	} else if *model == "" {
+		*model = c.model
+	}
+	return true
+}
+
+func handleOpenAIChat(c *call) {
+	var req oaChatRequest
+	if !c.openAIRequest(&req, &req.Model) {
+		return
 	}
 	if c.provider == providerOpenAI && req.Model == "" {
 		c.failOpenAIWith(http.StatusBadRequest, "you must provide a model parameter", "invalid_request_error", nil)
@@ -361,18 +373,9 @@ func promptText(raw json.RawMessage) (text string, tokens int) {
 }
 
 func handleOpenAICompletion(c *call) {
-	if !c.checkOpenAIAuth() {
-		return
-	}
 	var req oaCompletionRequest
-	if err := json.Unmarshal(c.body, &req); err != nil {
-		c.fail(http.StatusBadRequest, "We could not parse the JSON body of your request. ("+err.Error()+")")
+	if !c.openAIRequest(&req, &req.Model) {
 		return
-	}
-	if c.provider == providerOpenAI {
-		c.model = req.Model
-	} else if req.Model == "" {
-		req.Model = c.model
 	}
 	c.streaming = req.Stream
 	if !c.begin() {
@@ -460,18 +463,9 @@ func intsText(ints []int) string {
 }
 
 func handleOpenAIEmbeddings(c *call) {
-	if !c.checkOpenAIAuth() {
-		return
-	}
 	var req oaEmbeddingRequest
-	if err := json.Unmarshal(c.body, &req); err != nil {
-		c.fail(http.StatusBadRequest, "We could not parse the JSON body of your request. ("+err.Error()+")")
+	if !c.openAIRequest(&req, &req.Model) {
 		return
-	}
-	if c.provider == providerOpenAI {
-		c.model = req.Model
-	} else if req.Model == "" {
-		req.Model = c.model
 	}
 	inputs, ok := embeddingInputs(req.Input)
 	if !ok {
