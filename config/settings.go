@@ -424,7 +424,7 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			ls.JSONLogs, _ = p.bool(v, key)
 		case "force_ipv4":
 			ls.ForceIPv4, _ = p.bool(v, key)
-		case "ssl_verify", "ssl_certificate", "ssl_ecdh_curve":
+		case "ssl_verify", "ssl_certificate", "ssl_ecdh_curve", "ssl_security_level":
 			p.sslKey(e.Key, v) // ssl.go, resolved with the environment
 		case "disable_add_user_agent_to_request_tags":
 			ls.DisableUserAgentTags, _ = p.bool(v, key)

@@ -11,9 +11,9 @@ import (
 
 // UpstreamTLS is how Envoy verifies the deployments' https hosts and
 // authenticates to them: litellm_settings ssl_verify, ssl_certificate and
-// ssl_ecdh_curve with the environment variables LiteLLM reads for them
-// (SSL_VERIFY, SSL_CERT_FILE, SSL_CERTIFICATE, SSL_ECDH_CURVE), resolved as
-// LiteLLM resolves them (D112). The zero value verifies against the system
+// ssl_ecdh_curve, ssl_security_level with the environment variables LiteLLM
+// reads for them (SSL_VERIFY, SSL_CERT_FILE, SSL_CERTIFICATE, SSL_ECDH_CURVE,
+// SSL_SECURITY_LEVEL), resolved as LiteLLM resolves them (D112, D121). The zero value verifies against the system
 // bundle with Envoy's default curves and no client certificate. Paths are
 // absolute: Envoy reads the files (and watches them).
 type UpstreamTLS struct {
@@ -30,12 +30,17 @@ type UpstreamTLS struct {
 	// ECDHCurves is ssl_ecdh_curve (or SSL_ECDH_CURVE) in Envoy's names; nil
 	// keeps Envoy's defaults.
 	ECDHCurves []string
+	// CipherSuites is ssl_security_level (or SSL_SECURITY_LEVEL), the
+	// OpenSSL cipher string LiteLLM hands to set_ciphers, as Envoy's TLS 1.2
+	// cipher_suites (BoringSSL's names; DEFAULT and its like stand for
+	// Envoy's default list); nil keeps Envoy's defaults.
+	CipherSuites []string
 }
 
 // sslKeys holds the raw litellm_settings values until processEnv resolves
 // them with the environment.
 type sslKeys struct {
-	verify, certificate, curve *yaml.Node
+	verify, certificate, curve, ciphers *yaml.Node
 }
 
 func (p *parser) sslKey(name string, n *yaml.Node) {
@@ -46,6 +51,8 @@ func (p *parser) sslKey(name string, n *yaml.Node) {
 		p.ssl.certificate = n
 	case "ssl_ecdh_curve":
 		p.ssl.curve = n
+	case "ssl_security_level":
+		p.ssl.ciphers = n
 	}
 }
 
@@ -95,6 +102,7 @@ func (p *parser) upstreamTLS() UpstreamTLS {
 			p.warnAt(curveNode, curveKey, "unknown curve %q (X25519, prime256v1, secp384r1, secp521r1, X25519MLKEM768); Envoy's default curves are used", curve)
 		}
 	}
+	t.CipherSuites = p.cipherSuites()
 	return t
 }
 
@@ -184,4 +192,77 @@ func absPath(path string) string {
 		return a
 	}
 	return path
+}
+
+// envoyDefaultCiphers is Envoy's default TLS 1.2 cipher list for upstream
+// connections (TlsParameters.cipher_suites), written out so that a cipher
+// string can name ciphers before or after it.
+var envoyDefaultCiphers = []string{
+	"[ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]",
+	"[ECDHE-RSA-AES128-GCM-SHA256|ECDHE-RSA-CHACHA20-POLY1305]",
+	"ECDHE-ECDSA-AES256-GCM-SHA384",
+	"ECDHE-RSA-AES256-GCM-SHA384",
+}
+
+// boringCiphers are the TLS 1.2 cipher suites BoringSSL (Envoy's TLS
+// library) implements, by their OpenSSL names.
+var boringCiphers = map[string]bool{
+	"ECDHE-ECDSA-AES128-GCM-SHA256": true, "ECDHE-RSA-AES128-GCM-SHA256": true,
+	"ECDHE-ECDSA-AES256-GCM-SHA384": true, "ECDHE-RSA-AES256-GCM-SHA384": true,
+	"ECDHE-ECDSA-CHACHA20-POLY1305": true, "ECDHE-RSA-CHACHA20-POLY1305": true,
+	"ECDHE-ECDSA-AES128-SHA": true, "ECDHE-RSA-AES128-SHA": true,
+	"ECDHE-ECDSA-AES256-SHA": true, "ECDHE-RSA-AES256-SHA": true,
+	"AES128-GCM-SHA256": true, "AES256-GCM-SHA384": true,
+	"AES128-SHA": true, "AES256-SHA": true, "DES-CBC3-SHA": true,
+}
+
+// cipherSuites reads ssl_security_level (SSL_SECURITY_LEVEL wins): LiteLLM
+// passes the string to OpenSSL's set_ciphers, which orders the TLS 1.2
+// suites offered. Cipher names BoringSSL implements are kept in their order;
+// DEFAULT, ALL, HIGH and COMPLEMENTOFDEFAULT stand for Envoy's default list
+// at their place; @SECLEVEL=n, @STRENGTH and the OpenSSL operators (!, -,
+// +) have no BoringSSL counterpart and are warned about. A string that
+// names no cipher keeps Envoy's defaults (LiteLLM would fail its requests:
+// "No cipher can be selected"). TLS 1.3's suites are not touched, as
+// set_ciphers does not touch them.
+func (p *parser) cipherSuites() []string {
+	const key = "litellm_settings.ssl_security_level"
+	v, n, where := p.envOrKey("SSL_SECURITY_LEVEL", nil, key)
+	if where == key && p.ssl.ciphers != nil {
+		n = p.ssl.ciphers
+		if d := deref(n); d != nil && d.Kind == yaml.ScalarNode && d.ShortTag() == "!!int" {
+			// The docs' "ssl_security_level: 1": LiteLLM sets ciphers only
+			// from a string, so a number leaves its defaults.
+			p.warnAt(n, key, "a number is not a cipher string (LiteLLM reads only a string, e.g. \"DEFAULT:@SECLEVEL=1\"); the default ciphers are used")
+			return nil
+		}
+		v, _ = p.str(n, key)
+	}
+	if strings.TrimSpace(v) == "" {
+		return nil
+	}
+	var out, ignored []string
+	named, defaults := false, false
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ':' || r == ',' || r == ' ' }) {
+		switch u := strings.ToUpper(f); {
+		case boringCiphers[u]:
+			out, named = append(out, u), true
+		case u == "DEFAULT" || u == "ALL" || u == "HIGH" || u == "COMPLEMENTOFDEFAULT":
+			if !defaults {
+				out, defaults = append(out, envoyDefaultCiphers...), true
+			}
+		default:
+			ignored = append(ignored, f)
+		}
+	}
+	if len(ignored) > 0 {
+		p.warnAt(n, where, "%s: no BoringSSL counterpart (Envoy has no OpenSSL security levels or cipher operators); ignored", strings.Join(ignored, ", "))
+	}
+	if !named {
+		if !defaults {
+			p.warnAt(n, where, "%q names no cipher Envoy knows; the default ciphers are used", v)
+		}
+		return nil
+	}
+	return out
 }

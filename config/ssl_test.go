@@ -44,6 +44,11 @@ func TestUpstreamTLS(t *testing.T) {
 		{"SSL_CERTIFICATE", "", []string{"SSL_CERTIFICATE", both}, UpstreamTLS{ClientCert: both}},
 		{"curve", "ssl_ecdh_curve: prime256v1", nil, UpstreamTLS{ECDHCurves: []string{"P-256"}}},
 		{"SSL_ECDH_CURVE", "ssl_ecdh_curve: prime256v1", []string{"SSL_ECDH_CURVE", "X25519"}, UpstreamTLS{ECDHCurves: []string{"X25519"}}},
+		{"ciphers", `ssl_security_level: "ecdhe-ecdsa-aes128-sha:DEFAULT"`, nil,
+			UpstreamTLS{CipherSuites: append([]string{"ECDHE-ECDSA-AES128-SHA"}, envoyDefaultCiphers...)}},
+		{"ciphers only", `ssl_security_level: "AES128-SHA AES256-SHA"`, nil, UpstreamTLS{CipherSuites: []string{"AES128-SHA", "AES256-SHA"}}},
+		{"SSL_SECURITY_LEVEL", `ssl_security_level: "AES128-SHA"`, []string{"SSL_SECURITY_LEVEL", "DEFAULT:ECDHE-RSA-AES256-SHA"},
+			UpstreamTLS{CipherSuites: append(append([]string(nil), envoyDefaultCiphers...), "ECDHE-RSA-AES256-SHA")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			yml := models
@@ -74,5 +79,21 @@ func TestUpstreamTLS(t *testing.T) {
 	cfg := mustParse(t, models+"litellm_settings:\n  ssl_ecdh_curve: brainpool\n", nil)
 	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0].String(), `unknown curve "brainpool"`) || cfg.LiteLLM.UpstreamTLS.ECDHCurves != nil {
 		t.Errorf("an unknown curve: %v %+v", cfg.Warnings, cfg.LiteLLM.UpstreamTLS)
+	}
+	// The docs' security level: no BoringSSL counterpart, warned about, the
+	// defaults kept; a number is not a cipher string (LiteLLM ignores it).
+	for yml, want := range map[string]string{
+		`ssl_security_level: "DEFAULT:@SECLEVEL=1"`: "@SECLEVEL=1: no BoringSSL counterpart",
+		`ssl_security_level: 1`:                     "a number is not a cipher string",
+		`ssl_security_level: "RC4-MD5"`:             "RC4-MD5: no BoringSSL counterpart",
+	} {
+		cfg := mustParse(t, models+"litellm_settings:\n  "+yml+"\n", nil)
+		var ws []string
+		for _, w := range cfg.Warnings {
+			ws = append(ws, w.String())
+		}
+		if len(ws) == 0 || !strings.Contains(ws[0], want) || !strings.Contains(ws[0], "litellm_settings.ssl_security_level") || cfg.LiteLLM.UpstreamTLS.CipherSuites != nil {
+			t.Errorf("%s: warnings %q, ciphers %v; want %q and the defaults", yml, ws, cfg.LiteLLM.UpstreamTLS.CipherSuites, want)
+		}
 	}
 }

@@ -143,6 +143,35 @@ litellm_settings:
 		}
 	})
 
+	// ssl_security_level (D121): a host that speaks only an older TLS 1.2
+	// cipher (CBC, outside Envoy's default list) is refused by default and
+	// served once the cipher string names it.
+	t.Run("ssl_security_level names a legacy cipher", func(t *testing.T) {
+		legacy := func() *tls.Config {
+			// HTTP/1.1 only: HTTP/2 refuses CBC suites (RFC 7540, Appendix A),
+			// as such a legacy host would not speak it.
+			return &tls.Config{Certificates: []tls.Certificate{serverCert}, MaxVersion: tls.VersionTLS12,
+				CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}, NextProtos: []string{"http/1.1"}}
+		}
+		fake := startTLSFake(t, legacy())
+		g := startGateway(t, config(fake.URL, "  ssl_verify: "+pki.CA+"\n"))
+		if code, _, b := do(t, "POST", g.URL+"/v1/chat/completions", master, chat); code < 500 {
+			t.Errorf("a legacy-cipher host with Envoy's default ciphers: %d %s, want a 5xx", code, b)
+		}
+		if n := fake.Count("/v1/chat/completions"); n != 0 {
+			t.Errorf("the provider got %d requests over a cipher Envoy does not offer by default", n)
+		}
+		fake = startTLSFake(t, legacy())
+		g = startGateway(t, config(fake.URL, "  ssl_verify: "+pki.CA+"\n  ssl_security_level: \"ECDHE-ECDSA-AES128-SHA:DEFAULT:@SECLEVEL=1\"\n"))
+		code, _, b := do(t, "POST", g.URL+"/v1/chat/completions", master, chat)
+		if code != 200 {
+			t.Fatalf("with ssl_security_level naming the cipher: %d %s\n%s", code, b, g.Logs())
+		}
+		if _, _, versions := fake.handshakes(); len(versions) == 0 || versions[0] != tls.VersionTLS12 {
+			t.Errorf("handshake versions %x, want TLS 1.2", versions)
+		}
+	})
+
 	t.Run("SSL_VERIFY=False wins", func(t *testing.T) {
 		fake := startTLSFake(t, &tls.Config{Certificates: []tls.Certificate{serverCert}})
 		g := startGateway(t, config(fake.URL, "  ssl_verify: true\n"), "SSL_VERIFY=False")

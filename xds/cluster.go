@@ -117,7 +117,8 @@ func deploymentMetadata(d *config.Deployment) *corev3.Metadata {
 // certificate verified against the CA bundle and the host's name (an IP
 // address host: against its IP SAN, with no SNI, which may not carry an
 // address), unless ssl_verify is false; ssl_certificate presented as the
-// client certificate; ssl_ecdh_curve's curve offered; TLS 1.2 or 1.3 (D112).
+// client certificate; ssl_ecdh_curve's curve offered; ssl_security_level's
+// TLS 1.2 ciphers (D121); TLS 1.2 or 1.3 (D112).
 func upstreamTLS(host string, o Options) (*corev3.TransportSocket, error) {
 	t := o.UpstreamTLS
 	// TLS 1.3 allowed, as LiteLLM's Python client offers it (Envoy's client
@@ -143,6 +144,9 @@ func upstreamTLS(host string, o Options) (*corev3.TransportSocket, error) {
 	}
 	if len(t.ECDHCurves) > 0 {
 		common.TlsParams.EcdhCurves = t.ECDHCurves
+	}
+	if len(t.CipherSuites) > 0 {
+		common.TlsParams.CipherSuites = t.CipherSuites
 	}
 	a, err := toAny(&tlsv3.UpstreamTlsContext{Sni: sni, CommonTlsContext: common})
 	if err != nil {
