@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/llmgate/llmgate/internal/secrets"
 )
 
 // parser turns yaml.Nodes into config values, reporting every problem with
@@ -40,6 +42,9 @@ type parser struct {
 	// ssl holds litellm_settings' TLS keys until processEnv resolves them
 	// with the environment (ssl.go).
 	ssl sslKeys
+	// secrets is general_settings.key_management_system's manager, when
+	// one is up (secrets.go): envRef reads from it first.
+	secrets *secrets.Manager
 }
 
 // maxDepth bounds nesting and maxSteps the mappings and lists read in all

@@ -16,7 +16,7 @@ func (p *parser) processEnv(cfg *Config) {
 	cfg.LogLevel = logLevel(cfg, p.lookup)
 	cfg.LiteLLM.UpstreamTLS = p.upstreamTLS()
 	if cfg.General.MasterKey == "" {
-		if v, ok := p.lookup(EnvMasterKey); ok && v != "" {
+		if v, ok := p.secretEnv(EnvMasterKey); ok && v != "" {
 			cfg.General.MasterKey = v
 			cfg.General.MasterKeyFromEnv = true
 		}
@@ -30,10 +30,21 @@ func (p *parser) processEnv(cfg *Config) {
 		}
 	}
 	if cfg.General.DatabaseURL == "" {
-		if v, ok := p.lookup(EnvDatabaseURL); ok && v != "" {
+		if v, ok := p.secretEnv(EnvDatabaseURL); ok && v != "" {
 			cfg.General.DatabaseURL = v
 		}
 	}
+}
+
+// secretEnv reads a variable LiteLLM reads with get_secret (the secret
+// manager first); a failing manager is an error naming the variable.
+func (p *parser) secretEnv(name string) (string, bool) {
+	v, ok, err := p.envRef(name)
+	if err != nil {
+		p.errAt(nil, "general_settings.key_management_system", "reading %s from the secret manager (%s): %v", name, p.secrets.System(), err)
+		return "", false
+	}
+	return v, ok
 }
 
 // logLevel is the gateway's log level from the config and LITELLM_LOG

@@ -139,8 +139,12 @@ func ParseWithOptions(data []byte, filename string, getenv func(string) (string,
 		}
 	}
 
-	// 2. os.environ/ everywhere else.
+	// 2. the secret manager (key_management_system), then os.environ/
+	// everywhere else.
 	visited := map[*yaml.Node]bool{}
+	if e, ok := byKey["general_settings"]; ok {
+		p.keyManagement(cfg, e.Value, visited)
+	}
 	for _, e := range top {
 		if e.Key != "environment_variables" {
 			p.resolveEnv(e.Value, e.Key, visited)
@@ -236,7 +240,12 @@ func (p *parser) resolveEnv(n *yaml.Node, path string, visited map[*yaml.Node]bo
 			p.errAt(n, path, "%q names no environment variable", n.Value)
 			return
 		}
-		v, ok := p.lookup(name)
+		v, ok, err := p.envRef(name)
+		if err != nil {
+			p.errAt(n, path, "reading %s from the secret manager (%s): %v", name, p.secrets.System(), err)
+			n.Value, n.Tag, n.Style = "", "!!null", 0
+			return
+		}
 		if !ok {
 			switch {
 			case strings.HasPrefix(path, "litellm_settings.default_team_settings["):

@@ -736,6 +736,8 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			gs.DisableMasterKeyReturn, _ = p.bool(v, key)
 		case "store_model_in_db":
 			gs.StoreModelInDB, _ = p.bool(v, key)
+		case "key_management_system", "key_management_settings":
+			// read before os.environ/ references are resolved (secrets.go)
 		case "alerting", "alerting_threshold", "alert_types", "alert_to_webhook_url", "alerting_args", "spend_report_frequency":
 			p.alertingKey(&gs.Alerting, e.Key, v, key)
 		}

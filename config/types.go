@@ -372,8 +372,11 @@ type CacheParams struct {
 type GeneralSettings struct {
 	MasterKey string // secret
 	// MasterKeyFromEnv: MasterKey came from $LITELLM_MASTER_KEY.
-	MasterKeyFromEnv          bool
-	DatabaseURL               string  // secret
+	MasterKeyFromEnv bool
+	DatabaseURL      string // secret
+	// KeyManagement is key_management_system with its settings (nil: no
+	// secret manager; secrets.go).
+	KeyManagement             *KeyManagement
 	MaxRequestSizeMB          float64 // 0: unset
 	MaxResponseSizeMB         float64
 	MaxParallelRequests       int

@@ -83,6 +83,16 @@ func (s *Server) awsRegionFor(model string) string {
 // given except a few (User-Agent, Authorization, …), so only the headers
 // the client listed in SignedHeaders are copied to the request it signs.
 func (s *Server) verifySigV4(r *http.Request, body []byte, model string, now time.Time) error {
+	return VerifySigV4(r, body, aws.Credentials{AccessKeyID: s.opts.AWSAccessKeyID, SecretAccessKey: s.opts.AWSSecretAccessKey},
+		bedrockService, s.awsRegionFor(model), now)
+}
+
+// VerifySigV4 checks a SigV4-signed request as an AWS service does: the
+// access key is creds', the credential scope names service and region, the
+// date is within five minutes of now, and the signature recomputed with
+// creds' secret key (aws-sdk-go-v2's signer) matches. The error is the
+// service's exception name and message.
+func VerifySigV4(r *http.Request, body []byte, creds aws.Credentials, service, region string, now time.Time) error {
 	authz := r.Header.Get("Authorization")
 	if authz == "" {
 		return &sigV4Error{"MissingAuthenticationTokenException", "Missing Authentication Token"}
@@ -91,13 +101,13 @@ func (s *Server) verifySigV4(r *http.Request, body []byte, model string, now tim
 	if err != nil {
 		return &sigV4Error{"IncompleteSignatureException", err.Error()}
 	}
-	if a.accessKeyID != s.opts.AWSAccessKeyID {
+	if a.accessKeyID != creds.AccessKeyID {
 		return &sigV4Error{"UnrecognizedClientException", "The security token included in the request is invalid."}
 	}
-	if a.service != bedrockService {
-		return &sigV4Error{"InvalidSignatureException", fmt.Sprintf("Credential should be scoped to correct service: '%s'. ", bedrockService)}
+	if a.service != service {
+		return &sigV4Error{"InvalidSignatureException", fmt.Sprintf("Credential should be scoped to correct service: '%s'. ", service)}
 	}
-	if want := s.awsRegionFor(model); a.region != want {
+	if a.region != region {
 		return &sigV4Error{"InvalidSignatureException", fmt.Sprintf("Credential should be scoped to a valid region, not '%s'. ", a.region)}
 	}
 	amzDate := r.Header.Get("X-Amz-Date")
@@ -113,7 +123,6 @@ func (s *Server) verifySigV4(r *http.Request, body []byte, model string, now tim
 	u := *r.URL
 	u.Scheme, u.Host = "http", r.Host
 	req := &http.Request{Method: r.Method, URL: &u, Host: r.Host, Header: http.Header{}}
-	creds := aws.Credentials{AccessKeyID: s.opts.AWSAccessKeyID, SecretAccessKey: s.opts.AWSSecretAccessKey}
 	for _, name := range a.signedHeaders {
 		switch name {
 		case "host":
@@ -146,4 +155,14 @@ func (s *Server) verifySigV4(r *http.Request, body []byte, model string, now tim
 		return &sigV4Error{"InvalidSignatureException", sigV4MismatchMessage}
 	}
 	return nil
+}
+
+// SigV4Exception splits a VerifySigV4 error into the AWS exception name and
+// message ("InternalFailure" and the error's text for another error).
+func SigV4Exception(err error) (exception, message string) {
+	var se *sigV4Error
+	if errors.As(err, &se) {
+		return se.exception, se.message
+	}
+	return "InternalFailure", err.Error()
 }

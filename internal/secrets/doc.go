@@ -1,0 +1,11 @@
+// Package secrets reads the secrets a config names (its os.environ/
+// references, the master key, the database URL) from the secret manager
+// general_settings.key_management_system names, as LiteLLM's get_secret
+// does: AWS Secrets Manager (GetSecretValue, signed with SigV4 by
+// aws-sdk-go-v2) and HashiCorp Vault (KV v2 reads with a token or an
+// AppRole login). The config package calls it while it loads a config, never
+// on the request path.
+//
+// It imports the AWS SDK and internal/awscreds only; never config, extproc
+// or Envoy types. It never logs a secret's value.
+package secrets
