@@ -227,6 +227,8 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			lp.RPM, _ = p.nonNegInt(v, key)
 		case "tpm":
 			lp.TPM, _ = p.nonNegInt(v, key)
+		case "use_in_pass_through":
+			lp.UseInPassThrough, _ = p.bool(v, key)
 		case "weight":
 			if f, ok := p.float(v, key); ok {
 				if f < 0 {

@@ -134,7 +134,7 @@ var keyTable = []KeyDoc{
 	// litellm_params: LiteLLM params not implemented yet.
 	sup(SectionParams, "tags", "tag routing (router_settings.enable_tag_filtering; \"default\" takes untagged and unmatched requests), and added to the spend logs' request_tags of the requests this deployment answers (/spend/tags)"),
 	notYet(SectionParams, "region_name", ""),
-	notYet(SectionParams, "use_in_pass_through", ""),
+	sup(SectionParams, "use_in_pass_through", "the deployment's api_key and api_base (its host; the path is the client's) serve its provider's pass-through route (/anthropic, /cohere, /mistral, /gemini), before the provider's *_API_KEY variable"),
 	sup(SectionParams, "litellm_credential_name", "takes the credential_values of that credential_list entry for each key the deployment does not set (a name not in credential_list is an error)"),
 	sup(SectionParams, "azure_ad_token", "azure: a bearer token sent as it is (Authorization: Bearer), before api_key, as LiteLLM's Azure client does; else AZURE_AD_TOKEN. Not yet: oidc/ tokens"),
 	sup(SectionParams, "tenant_id", "azure, with client_id and client_secret and no api_key: an Entra ID token (client credentials) from AZURE_AUTHORITY_HOST (else login.microsoftonline.com), renewed off the request path; else AZURE_TENANT_ID. Such deployments take the attempt filter, not the fast path"),

@@ -59,7 +59,7 @@ func TestInitialStatuses(t *testing.T) {
 	}
 	notYet := map[string][]string{
 		SectionTop:    {"files_settings", "finetune_settings", "assistant_settings", "guardrails", "mcp_servers", "search_tools", "vector_store_registry"},
-		SectionParams: {"region_name", "use_in_pass_through"},
+		SectionParams: {"region_name", "hf_model_name"},
 		SectionCache:  {"redis_startup_nodes", "s3_bucket_name", "similarity_threshold"},
 	}
 	for section, keys := range notYet {

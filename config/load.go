@@ -181,6 +181,7 @@ func ParseWithOptions(data []byte, filename string, getenv func(string) (string,
 	}
 	p.routerSettings(cfg, routerNode, byKey)
 	p.processEnv(cfg)
+	p.providerPassThroughs(cfg) // passthrough.go
 	p.callbackEnv(cfg)
 	p.alertingEnv(cfg)
 	if cfg.General.HealthCheckInterval == 0 {

@@ -37,6 +37,9 @@ type PassThroughEndpoint struct {
 	// Auth is auth: true: a request needs a key the gateway accepts (the
 	// request filter checks it before the request goes on).
 	Auth bool
+	// Provider is set on a provider's own pass-through route (/anthropic,
+	// D122), which the gateway builds from that provider's credential.
+	Provider string
 }
 
 // passThroughCredentialHeaders are the client's credentials for the
@@ -202,4 +205,67 @@ func reservedPath(p string) bool {
 		}
 	}
 	return p == "/v1" || p == ""
+}
+
+// providerRoutes are LiteLLM's provider pass-through routes
+// (llm_passthrough_endpoints.py) that llmgate serves: the route, the
+// variable naming the provider's base URL and its default, the credential
+// variable, and the header that carries the credential (with its prefix).
+var providerRoutes = []struct {
+	provider, path, baseEnv, base, keyEnv, header, prefix string
+}{
+	{"anthropic", "/anthropic", "ANTHROPIC_API_BASE", "https://api.anthropic.com", "ANTHROPIC_API_KEY", "x-api-key", ""},
+	{"cohere", "/cohere", "COHERE_API_BASE", "https://api.cohere.com", "COHERE_API_KEY", "authorization", "bearer "},
+	{"mistral", "/mistral", "MISTRAL_API_BASE", "https://api.mistral.ai", "MISTRAL_API_KEY", "authorization", "Bearer "},
+	// LiteLLM appends the key as ?key=; Google reads the same key from this header.
+	{"gemini", "/gemini", "GEMINI_API_BASE", "https://generativelanguage.googleapis.com", "GEMINI_API_KEY", "x-goog-api-key", ""},
+}
+
+// providerPassThroughs adds the provider pass-through routes (D122):
+// /anthropic/<path> goes to the provider's <path> with the provider's
+// credential, after the gateway's key check, as LiteLLM's
+// anthropic_proxy_route does. The credential is a deployment's with
+// use_in_pass_through (its api_base, path dropped, the target), else the
+// provider's variable (ANTHROPIC_API_KEY; ANTHROPIC_API_BASE or the
+// provider's URL the target). A provider without a credential gets no
+// route; a pass_through_endpoints entry on the same path wins.
+func (p *parser) providerPassThroughs(cfg *Config) {
+	gs := &cfg.General
+	taken := map[string]bool{}
+	for _, ep := range gs.PassThroughEndpoints {
+		taken[ep.Path] = true
+	}
+	for _, r := range providerRoutes {
+		if taken[r.path] {
+			continue
+		}
+		key, base, where := "", "", r.keyEnv
+		var pos Pos
+		for _, d := range cfg.Models {
+			if d.Provider == r.provider && d.Params.UseInPassThrough && d.Params.APIKey != "" {
+				key, base, pos, where = d.Params.APIKey, d.Params.APIBase, d.Pos, "model_list "+d.ModelName+" use_in_pass_through"
+				break
+			}
+		}
+		if key == "" {
+			key, _ = p.lookup(r.keyEnv)
+			base, _ = p.lookup(r.baseEnv)
+		}
+		if key == "" {
+			continue
+		}
+		if base == "" {
+			base = r.base
+		}
+		u, err := url.Parse(base)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.warnAt(nil, where, "the %s pass-through route is not served: its base URL %q is not an http(s) URL", r.provider, base)
+			continue
+		}
+		target := &url.URL{Scheme: u.Scheme, Host: u.Host} // LiteLLM replaces the base URL's path
+		gs.PassThroughEndpoints = append(gs.PassThroughEndpoints, PassThroughEndpoint{
+			Pos: pos, ID: r.provider, Path: r.path, Target: target, IncludeSubpath: true, Auth: true,
+			Headers: [][2]string{{r.header, r.prefix + key}}, Timeout: DefaultPassThroughTimeout, Provider: r.provider,
+		})
+	}
 }

@@ -101,6 +101,9 @@ type LiteLLMParams struct {
 	// of a request whose first try is this deployment; it wins over MaxRetries.
 	NumRetries   *int
 	ExtraHeaders map[string]string
+	// UseInPassThrough is use_in_pass_through: the deployment's api_key and
+	// api_base serve its provider's pass-through route (/anthropic/…).
+	UseInPassThrough bool
 	// AWS
 	AWSAccessKeyID     string // secret
 	AWSSecretAccessKey string // secret

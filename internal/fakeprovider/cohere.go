@@ -54,7 +54,13 @@ func (c *call) bearerAuth() bool {
 	if len(c.s.opts.APIKeys) == 0 {
 		return true
 	}
-	key, _ := strings.CutPrefix(c.r.Header.Get("Authorization"), "Bearer ")
+	// The scheme is case-insensitive (RFC 7235): LiteLLM's Cohere
+	// pass-through route sends "bearer <key>".
+	auth := c.r.Header.Get("Authorization")
+	key := ""
+	if len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
+		key = auth[7:]
+	}
 	if !c.s.keyOK(key) {
 		c.fail(http.StatusUnauthorized, "invalid api token")
 		return false
