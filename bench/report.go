@@ -122,6 +122,7 @@ func (r *Report) Checks() []Check {
 		}
 	}
 	out = append(out, r.keysChecks(gate)...)
+	out = append(out, r.keysPGChecks()...)
 	out = append(out, r.observedChecks(gate)...)
 	var big, change, hosts *ScaleResult
 	for i := range r.Scale {

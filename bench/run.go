@@ -130,6 +130,9 @@ type TargetReport struct {
 	// AtRate is the RSSRate open-loop run: achieved rate and p99.
 	AtRateRPS float64
 	AtRateP99 time.Duration
+	// SpendLogs is the number of spend logs the target's PostgreSQL held
+	// at the end of the run (llmgate-keys-pg).
+	SpendLogs int64
 }
 
 // Report is one benchmark run.
@@ -263,6 +266,27 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				targets = slices.DeleteFunc(targets, func(t *Target) bool { return t == v })
 			} else {
 				op.logf("llmgate-keys: %d keys issued in %s", KeysInStore, took.Round(time.Millisecond))
+			}
+		}
+		// The same with the keys, spend and spend logs in PostgreSQL (D123).
+		if pg, dbURL, err := StartPostgres(op); err != nil {
+			rep.Targets = append(rep.Targets, &TargetReport{Name: "llmgate-keys-pg", Config: keysPGDesc, Skipped: firstLine(err.Error())})
+		} else {
+			defer pg.Close()
+			if v := addVariant("llmgate-keys-pg", keysPGDesc, ModelGroup, KeysPGConfig(fake.FakeBase(), dbURL)); v != nil {
+				if _, took, err := IssueKeys(v, KeysInStore); err != nil {
+					rep.Target(v.Name).Skipped = "keys not issued: " + firstLine(err.Error())
+					targets = slices.DeleteFunc(targets, func(t *Target) bool { return t == v })
+				} else {
+					op.logf("llmgate-keys-pg: %d keys issued in %s", KeysInStore, took.Round(time.Millisecond))
+					defer func() {
+						if n, err := countSpendLogs(pg, dbURL, 2*time.Second); err == nil {
+							rep.Target(v.Name).SpendLogs = n
+						} else {
+							op.logf("llmgate-keys-pg: counting spend logs: %v", err)
+						}
+					}()
+				}
 			}
 		}
 		for v := range variants {

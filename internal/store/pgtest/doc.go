@@ -4,5 +4,6 @@
 // As root it runs the server as the postgres user (PostgreSQL refuses root).
 // A missing PostgreSQL fails the test when CI=true, else skips it.
 //
-// It imports only the standard library and testing; never use it outside tests.
+// It imports the standard library, testing and internal/pgserver; never use it
+// outside tests.
 package pgtest
