@@ -195,26 +195,10 @@ func IssueKeys(t *Target, n int) (string, time.Duration, error) {
 // runs: ≤ 0.1 ms added p50 at the lowest concurrency, ≤ 5 % throughput lost
 // at the highest.
 func (r *Report) keysChecks(gate *TargetReport) []Check {
-	keys := r.Target("llmgate-keys")
-	if gate == nil || keys == nil {
-		return nil
-	}
 	lo, top := r.lowConc(), r.topConc()
-	t1 := fmt.Sprintf("Virtual key (%d in the store) adds ≤ 0.1 ms p50 at concurrency %d over the master key (issue 11)", KeysInStore, lo)
-	t2 := fmt.Sprintf("Virtual key (%d in the store) loses ≤ 5%% throughput at concurrency %d against the master key (issue 11)", KeysInStore, top)
-	if keys.Skipped != "" || keys.Latency[lo] == nil || keys.Latency[top] == nil || gate.Latency[lo] == nil || gate.Latency[top] == nil {
-		m := "not measured"
-		if keys.Skipped != "" {
-			m = "skipped: " + keys.Skipped
-		}
-		return []Check{{t1, m, "n/a"}, {t2, m, "n/a"}}
-	}
-	added := keys.Latency[lo].Latency.P50 - gate.Latency[lo].Latency.P50
-	kt, gt := keys.Latency[top].Throughput, gate.Latency[top].Throughput
-	return []Check{
-		{t1, fmt.Sprintf("%s (p50 %s vs %s)", fmtSigned(added), fmtDur(keys.Latency[lo].Latency.P50), fmtDur(gate.Latency[lo].Latency.P50)), verdict(added <= 100*time.Microsecond)},
-		{t2, fmt.Sprintf("%+.1f%% (%.0f vs %.0f rps)", 100*(kt/gt-1), kt, gt), verdict(kt >= 0.95*gt)},
-	}
+	return r.overheadChecks(r.Target("llmgate-keys"), gate,
+		fmt.Sprintf("Virtual key (%d in the store) adds ≤ 0.1 ms p50 at concurrency %d over the master key (issue 11)", KeysInStore, lo),
+		fmt.Sprintf("Virtual key (%d in the store) loses ≤ 5%% throughput at concurrency %d against the master key (issue 11)", KeysInStore, top), "", true)
 }
 
 func fmtSigned(d time.Duration) string {

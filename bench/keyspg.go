@@ -54,24 +54,14 @@ func countSpendLogs(s *pgserver.Server, url string, wait time.Duration) (int64, 
 // lowest concurrency and ≤ 5 % throughput lost at the highest mean no
 // request waited on PostgreSQL; the spend logs it wrote are stated.
 func (r *Report) keysPGChecks() []Check {
-	pg, keys := r.Target("llmgate-keys-pg"), r.Target("llmgate-keys")
-	if pg == nil || keys == nil {
-		return nil
-	}
 	lo, top := r.lowConc(), r.topConc()
-	t1 := fmt.Sprintf("Keys in PostgreSQL add ≤ 0.1 ms p50 at concurrency %d over the embedded store: no request waits on the database (issue 11)", lo)
-	t2 := fmt.Sprintf("Keys in PostgreSQL lose ≤ 5%% throughput at concurrency %d against the embedded store, spend logs written meanwhile (issue 11)", top)
-	if pg.Skipped != "" || keys.Skipped != "" || pg.Latency[lo] == nil || pg.Latency[top] == nil || keys.Latency[lo] == nil || keys.Latency[top] == nil {
-		m := "not measured"
-		if pg.Skipped != "" {
-			m = "skipped: " + pg.Skipped
-		}
-		return []Check{{t1, m, "n/a"}, {t2, m, "n/a"}}
+	pg := r.Target("llmgate-keys-pg")
+	var logs int64
+	if pg != nil {
+		logs = pg.SpendLogs
 	}
-	added := pg.Latency[lo].Latency.P50 - keys.Latency[lo].Latency.P50
-	pt, kt := pg.Latency[top].Throughput, keys.Latency[top].Throughput
-	return []Check{
-		{t1, fmt.Sprintf("%s (p50 %s vs %s)", fmtSigned(added), fmtDur(pg.Latency[lo].Latency.P50), fmtDur(keys.Latency[lo].Latency.P50)), verdict(added <= 100*time.Microsecond)},
-		{t2, fmt.Sprintf("%+.1f%% (%.0f vs %.0f rps); %d spend logs in PostgreSQL at the end", 100*(pt/kt-1), pt, kt, pg.SpendLogs), verdict(pt >= 0.95*kt && pg.SpendLogs > 0)},
-	}
+	return r.overheadChecks(pg, r.Target("llmgate-keys"),
+		fmt.Sprintf("Keys in PostgreSQL add ≤ 0.1 ms p50 at concurrency %d over the embedded store: no request waits on the database (issue 11)", lo),
+		fmt.Sprintf("Keys in PostgreSQL lose ≤ 5%% throughput at concurrency %d against the embedded store, spend logs written meanwhile (issue 11)", top),
+		fmt.Sprintf("; %d spend logs in PostgreSQL at the end", logs), logs > 0)
 }

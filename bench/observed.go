@@ -82,24 +82,8 @@ func ObservedOverhead(o *Options, fakeURL string, concs []int, sides []ObservedS
 // config without them), in the same runs: ≤ 0.1 ms added p50 at the lowest
 // concurrency, ≤ 5 % throughput lost at the highest.
 func (r *Report) observedChecks(gate *TargetReport) []Check {
-	obs := r.Target("llmgate-observed")
-	if gate == nil || obs == nil {
-		return nil
-	}
 	lo, top := r.lowConc(), r.topConc()
-	t1 := fmt.Sprintf("Observability (metrics, traces of every request, a logging callback) adds ≤ 0.1 ms p50 at concurrency %d (issue 12)", lo)
-	t2 := fmt.Sprintf("Observability loses ≤ 5%% throughput at concurrency %d (issue 12)", top)
-	if obs.Skipped != "" || obs.Latency[lo] == nil || obs.Latency[top] == nil || gate.Latency[lo] == nil || gate.Latency[top] == nil {
-		m := "not measured"
-		if obs.Skipped != "" {
-			m = "skipped: " + obs.Skipped
-		}
-		return []Check{{t1, m, "n/a"}, {t2, m, "n/a"}}
-	}
-	added := obs.Latency[lo].Latency.P50 - gate.Latency[lo].Latency.P50
-	ot, gt := obs.Latency[top].Throughput, gate.Latency[top].Throughput
-	return []Check{
-		{t1, fmt.Sprintf("%s (p50 %s vs %s)", fmtSigned(added), fmtDur(obs.Latency[lo].Latency.P50), fmtDur(gate.Latency[lo].Latency.P50)), verdict(added <= 100*time.Microsecond)},
-		{t2, fmt.Sprintf("%+.1f%% (%.0f vs %.0f rps)", 100*(ot/gt-1), ot, gt), verdict(ot >= 0.95*gt)},
-	}
+	return r.overheadChecks(r.Target("llmgate-observed"), gate,
+		fmt.Sprintf("Observability (metrics, traces of every request, a logging callback) adds ≤ 0.1 ms p50 at concurrency %d (issue 12)", lo),
+		fmt.Sprintf("Observability loses ≤ 5%% throughput at concurrency %d (issue 12)", top), "", true)
 }
