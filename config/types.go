@@ -155,7 +155,11 @@ type LiteLLMParams struct {
 	// NoSystemMessage is litellm_params.supports_system_message: false: a
 	// chat request's system messages become user text before the call
 	// (translator.MapSystemMessages, D103).
-	NoSystemMessage     bool
+	NoSystemMessage bool
+	// Messages are the message rewrites of ensure_alternating_roles,
+	// user_continue_message, assistant_continue_message and
+	// cache_control_injection_points (nil: none; D119).
+	Messages            *MessageParams
 	MaxParallelRequests int
 	// DefaultKeyRPMLimit / DefaultKeyTPMLimit are default_api_key_rpm_limit /
 	// default_api_key_tpm_limit: each virtual key's limits on this model

@@ -246,9 +246,9 @@ func (t *try) requestPairs(body []byte) (out []byte, set [][2]string, remove []s
 	if err != nil {
 		return nil, nil, nil, translator.NewError(400, "invalid_request_error", "Invalid JSON in request body: "+err.Error(), "")
 	}
-	if t.d.Params.NoSystemMessage && t.ep == translator.Chat {
+	if t.ep == translator.Chat && (t.d.Params.NoSystemMessage || t.d.Params.Messages != nil) {
 		var e *translator.Error
-		if body, e = translator.MapSystemMessages(body); e != nil {
+		if body, e = rewriteMessages(body, &t.d.Params, t.d.Provider); e != nil {
 			return nil, nil, nil, e
 		}
 	}

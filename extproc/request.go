@@ -442,8 +442,8 @@ func (st *State) prepareBody(ep translator.Endpoint, plan []*llmgatev1.Attempt, 
 	var first *configDeployment
 	for _, a := range plan {
 		d, ok := st.Router.Deployment(a.DeploymentId)
-		if !ok || d.Provider == "" || !translator.IsPassThrough(d.Provider) || a.Model != plan[0].Model || d.Params.NoSystemMessage {
-			// (supports_system_message: false: each try's requestBody maps the messages, D103)
+		if !ok || d.Provider == "" || !translator.IsPassThrough(d.Provider) || a.Model != plan[0].Model || d.Params.RewritesMessages() {
+			// (supports_system_message: false and the message params: each try's requestBody rewrites the messages, D103, D119)
 			return nil
 		}
 		if first == nil {

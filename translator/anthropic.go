@@ -99,6 +99,9 @@ type anthBlock struct {
 	Thinking  *string         `json:"thinking,omitempty"`
 	Signature string          `json:"signature,omitempty"`
 	Data      string          `json:"data,omitempty"`
+	// CacheControl is the part's (or a string content's message's)
+	// cache_control, carried as LiteLLM's transformation does (D119).
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
 type anthSource struct {
@@ -307,16 +310,16 @@ func anthropicMessages(in []Message) ([]anthBlock, []anthMessage, *Error) {
 	for i, m := range in {
 		switch m.Role {
 		case "system", "developer":
-			system = append(system, anthropicTextBlocks(m.Content)...)
+			system = append(system, withMessageCacheControl(anthropicTextBlocks(m.Content), m)...)
 		case "user":
 			blocks, e := anthropicUserBlocks(m.Content, i)
 			if e != nil {
 				return nil, nil, e
 			}
-			add("user", blocks)
+			add("user", withMessageCacheControl(blocks, m))
 		case "assistant":
 			var blocks []anthBlock
-			blocks = append(blocks, anthropicTextBlocks(m.Content)...)
+			blocks = append(blocks, withMessageCacheControl(anthropicTextBlocks(m.Content), m)...)
 			for _, tc := range m.ToolCalls {
 				args := json.RawMessage(bytes.TrimSpace([]byte(tc.Function.Arguments)))
 				if len(args) == 0 {
@@ -358,10 +361,19 @@ func anthropicTextBlocks(c Content) []anthBlock {
 	var out []anthBlock
 	for _, p := range c.Parts {
 		if p.Type == "text" && p.Text != "" {
-			out = append(out, anthBlock{Type: "text", Text: strPtr(p.Text)})
+			out = append(out, anthBlock{Type: "text", Text: strPtr(p.Text), CacheControl: p.CacheControl})
 		}
 	}
 	return out
+}
+
+// withMessageCacheControl puts a string content's message-level
+// cache_control on its text block (LiteLLM's add_cache_control_to_content).
+func withMessageCacheControl(blocks []anthBlock, m Message) []anthBlock {
+	if len(m.CacheControl) > 0 && string(m.CacheControl) != "null" && !m.Content.IsParts && len(blocks) == 1 {
+		blocks[0].CacheControl = m.CacheControl
+	}
+	return blocks
 }
 
 func anthropicUserBlocks(c Content, i int) ([]anthBlock, *Error) {
@@ -373,7 +385,7 @@ func anthropicUserBlocks(c Content, i int) ([]anthBlock, *Error) {
 		switch p.Type {
 		case "text":
 			if p.Text != "" {
-				out = append(out, anthBlock{Type: "text", Text: strPtr(p.Text)})
+				out = append(out, anthBlock{Type: "text", Text: strPtr(p.Text), CacheControl: p.CacheControl})
 			}
 		case "image_url":
 			if p.ImageURL == nil {
@@ -383,7 +395,7 @@ func anthropicUserBlocks(c Content, i int) ([]anthBlock, *Error) {
 			if e != nil {
 				return nil, e
 			}
-			out = append(out, anthBlock{Type: "image", Source: src})
+			out = append(out, anthBlock{Type: "image", Source: src, CacheControl: p.CacheControl})
 		default:
 			return nil, NewError(400, "invalid_request_error", fmt.Sprintf("llmgate: messages[%d]: content part type %q not supported by provider anthropic", i, p.Type), "messages")
 		}

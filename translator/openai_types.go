@@ -54,6 +54,9 @@ type Message struct {
 	ToolCallID string     `json:"tool_call_id,omitempty"`
 	// ReasoningContent carries provider "thinking" text on assistant messages (LiteLLM's reasoning_content).
 	ReasoningContent string `json:"reasoning_content,omitempty"`
+	// CacheControl is Anthropic's prompt-caching mark on a message whose
+	// content is a string (a client's, or cache_control_injection_points', D119).
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
 // Content is message content: either Text (a plain string) or Parts.
@@ -72,6 +75,8 @@ type ContentPart struct {
 	Text       string      `json:"text,omitempty"`
 	ImageURL   *ImageURL   `json:"image_url,omitempty"`
 	InputAudio *InputAudio `json:"input_audio,omitempty"`
+	// CacheControl is Anthropic's prompt-caching mark on this part (D119).
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
 // ImageURL is an image_url part: an https URL or a data: URL.

@@ -72,9 +72,9 @@ func FastPath(d *model.Deployment) bool {
 		// puts it on each try (extproc/azureauth.go).
 		return false
 	}
-	if d.Config != nil && d.Config.Params.NoSystemMessage {
-		// supports_system_message: false: the attempt filter rewrites the
-		// body's system messages (D103).
+	if d.Config != nil && d.Config.Params.RewritesMessages() {
+		// supports_system_message: false and the message params: the
+		// attempt filter rewrites the body's messages (D103, D119).
 		return false
 	}
 	b, err := upstream.Parse(d.APIBase)

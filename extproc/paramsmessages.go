@@ -1,0 +1,37 @@
+package extproc
+
+import (
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/provider"
+	"github.com/llmgate/llmgate/translator"
+)
+
+// rewriteMessages applies a deployment's message rewrites to a chat body
+// before the translator (D103, D119): LiteLLM's order — the alternation, the
+// cache_control marks, then supports_system_message: false.
+// cache_control_injection_points apply to Anthropic deployments only: other
+// providers' requests do not carry the marks (LiteLLM's OpenAI-compatible
+// transformation removes them).
+func rewriteMessages(body []byte, p *config.LiteLLMParams, providerName string) ([]byte, *translator.Error) {
+	if m := p.Messages; m != nil {
+		mp := translator.MessageParams{
+			EnsureAlternatingRoles: m.EnsureAlternatingRoles,
+			UserContinue:           m.UserContinue,
+			AssistantContinue:      m.AssistantContinue,
+		}
+		if w, ok := provider.Lookup(providerName); ok && w.Wire == provider.WireAnthropic {
+			mp.CacheControl = make([]translator.CacheControlPoint, len(m.CacheControl))
+			for i, pt := range m.CacheControl {
+				mp.CacheControl[i] = translator.CacheControlPoint(pt)
+			}
+		}
+		var e *translator.Error
+		if body, e = translator.RewriteMessages(body, &mp); e != nil {
+			return nil, e
+		}
+	}
+	if p.NoSystemMessage {
+		return translator.MapSystemMessages(body)
+	}
+	return body, nil
+}
