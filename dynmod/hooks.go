@@ -48,16 +48,38 @@ func configOf(p C.uintptr_t) *filterConfig {
 // it holds another stream than the one Go last saw there, and the first
 // hook that enters Go for the new stream resets its state. A request that
 // finds no free slot gets 0 and is handed to the ext_proc filter.
-const maxStreams = C.LLMGATE_MAX_STREAMS
+//
+// The Go side of the slots is allocated a chunk at a time, on a chunk's first
+// use (C hands out the lowest slots first and reuses freed ones, so a busy
+// worker touches a few chunks). A fixed array of all of them was 25.7 MB of
+// global variables holding pointers, which every GC cycle of the module's
+// runtime scanned whole: a mark phase of 4–5 ms on Envoy's CPU
+// (docs/architecture.md D115).
+const (
+	maxStreams  = C.LLMGATE_MAX_STREAMS
+	streamChunk = 256
+)
 
-var streams [maxStreams]stream
+var streams [maxStreams / streamChunk]atomic.Pointer[[streamChunk]stream]
+
+// slot is slot i's state, its chunk allocated if it was not yet.
+func slot(i int) *stream {
+	c := streams[i/streamChunk].Load()
+	if c == nil {
+		c = new([streamChunk]stream)
+		if !streams[i/streamChunk].CompareAndSwap(nil, c) {
+			c = streams[i/streamChunk].Load()
+		}
+	}
+	return &c[i%streamChunk]
+}
 
 func streamOf(p C.uintptr_t) *stream {
 	i := int(p) - 1
 	if i < 0 || i >= maxStreams {
 		return nil
 	}
-	s := &streams[i]
+	s := slot(i)
 	if g := uint32(C.llmgate_stream_gen[i]); s.gen != g {
 		c := configOf(C.uintptr_t(C.llmgate_stream_cfg[i]))
 		*s = stream{cfg: c, gen: g}
