@@ -2,8 +2,9 @@ package extproc
 
 import (
 	"container/heap"
+	"encoding/binary"
+	"hash/maphash"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -117,31 +118,43 @@ type pendingJoin struct {
 	req      *requestLog
 	tries    []tryLog
 	deadline time.Time
-	gen      uint64
+	// at is the join's place in the deadline heap (-1: not in it).
+	at int
 }
 
-type joinDeadline struct {
-	id  string
-	gen uint64
-	at  time.Time
-}
-
-type deadlineHeap []joinDeadline
+// deadlineHeap holds each waiting join once, ordered by its deadline: a
+// join that ends or waits anew moves or leaves its entry (D115: an entry
+// per wait, left until its time, kept 15 minutes of traffic).
+type deadlineHeap []*pendingJoin
 
 func (h deadlineHeap) Len() int           { return len(h) }
-func (h deadlineHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h deadlineHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *deadlineHeap) Push(x any)        { *h = append(*h, x.(joinDeadline)) }
+func (h deadlineHeap) Less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
+func (h deadlineHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].at, h[j].at = i, j
+}
+func (h *deadlineHeap) Push(x any) {
+	p := x.(*pendingJoin)
+	p.at = len(*h)
+	*h = append(*h, p)
+}
 func (h *deadlineHeap) Pop() any {
 	old := *h
-	x := old[len(old)-1]
+	p := old[len(old)-1]
+	old[len(old)-1] = nil
 	*h = old[:len(old)-1]
-	return x
+	p.at = -1
+	return p
 }
 
+// seenKey is an entry's identity in the duplicate memory: 128 bits of
+// hash of its key fields, so that the memory of a minute's entries holds
+// no pointer for the GC to scan and no string per entry (D115).
+type seenKey [2]uint64
+
 type seenEntry struct {
-	key string
-	at  time.Time
+	key seenKey
+	at  int64 // unix nanos
 }
 
 // joiner pairs try and request entries. Safe for concurrent use.
@@ -149,8 +162,7 @@ type joiner struct {
 	mu        sync.Mutex
 	pending   map[string]*pendingJoin
 	deadlines deadlineHeap
-	gen       uint64
-	seen      map[string]time.Time
+	seen      map[seenKey]int64
 	seenQ     []seenEntry
 	max       int
 	// waits (tests shorten them).
@@ -158,26 +170,53 @@ type joiner struct {
 }
 
 func newJoiner() *joiner {
-	return &joiner{pending: map[string]*pendingJoin{}, seen: map[string]time.Time{}, max: joinMax,
+	return &joiner{pending: map[string]*pendingJoin{}, seen: map[seenKey]int64{}, max: joinMax,
 		waitRequest: joinWaitForRequest, waitTries: joinWaitForTries}
 }
 
-func (t *tryLog) key() string {
-	return t.requestID + "|" + t.cluster + "|" + strconv.FormatInt(t.start.UnixNano(), 10) + "|" + strconv.FormatInt(int64(t.latency), 10)
+// seenSeeds are the duplicate memory's two hash seeds (one process's).
+var seenSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+// seenKeyOf hashes an entry's key fields: strings length-prefixed, so
+// that no two different field lists write the same bytes.
+func seenKeyOf(kind byte, id, cluster string, start, latency int64) seenKey {
+	var k seenKey
+	var b [8]byte
+	for i, seed := range seenSeeds {
+		var h maphash.Hash
+		h.SetSeed(seed)
+		_ = h.WriteByte(kind)
+		for _, s := range [2]string{id, cluster} {
+			binary.LittleEndian.PutUint64(b[:], uint64(len(s)))
+			_, _ = h.Write(b[:])
+			_, _ = h.WriteString(s)
+		}
+		for _, x := range [2]int64{start, latency} {
+			binary.LittleEndian.PutUint64(b[:], uint64(x))
+			_, _ = h.Write(b[:])
+		}
+		k[i] = h.Sum64()
+	}
+	return k
 }
 
-func (r *requestLog) key() string {
-	return r.requestID + "|request|" + strconv.FormatInt(r.start.UnixNano(), 10)
+func (t *tryLog) key() seenKey {
+	return seenKeyOf('t', t.requestID, t.cluster, t.start.UnixNano(), int64(t.latency))
+}
+
+func (r *requestLog) key() seenKey {
+	return seenKeyOf('r', r.requestID, "", r.start.UnixNano(), 0)
 }
 
 // duplicate reports whether an entry with this key was taken already (and
 // remembers it otherwise). Called with mu held.
-func (j *joiner) duplicate(key string, now time.Time) bool {
+func (j *joiner) duplicate(key seenKey, now time.Time) bool {
 	if _, ok := j.seen[key]; ok {
 		return true
 	}
-	j.seen[key] = now
-	j.seenQ = append(j.seenQ, seenEntry{key, now})
+	at := now.UnixNano()
+	j.seen[key] = at
+	j.seenQ = append(j.seenQ, seenEntry{key, at})
 	return false
 }
 
@@ -188,21 +227,22 @@ func (j *joiner) pendingFor(id string, now time.Time, out []joined) (*pendingJoi
 		return p, out
 	}
 	for len(j.pending) >= j.max && j.deadlines.Len() > 0 {
-		d := heap.Pop(&j.deadlines).(joinDeadline)
-		if p := j.pending[d.id]; p != nil && p.gen == d.gen {
-			out = append(out, j.finish(p, now)...)
-		}
+		out = append(out, j.finish(j.deadlines[0], now)...)
 	}
-	p := &pendingJoin{id: id}
+	p := &pendingJoin{id: id, at: -1}
 	j.pending[id] = p
 	j.schedule(p, now.Add(j.waitRequest))
 	return p, out
 }
 
+// schedule sets p's deadline (p waiting, in pending).
 func (j *joiner) schedule(p *pendingJoin, at time.Time) {
-	j.gen++
-	p.gen, p.deadline = j.gen, at
-	heap.Push(&j.deadlines, joinDeadline{id: p.id, gen: p.gen, at: at})
+	p.deadline = at
+	if p.at >= 0 {
+		heap.Fix(&j.deadlines, p.at)
+		return
+	}
+	heap.Push(&j.deadlines, p)
 }
 
 // addTry takes a try's entry; it returns the joins it completed.
@@ -283,6 +323,9 @@ func (p *pendingJoin) split() (mine, others []tryLog) {
 func (j *joiner) finish(p *pendingJoin, now time.Time) []joined {
 	mine, others := p.split()
 	delete(j.pending, p.id)
+	if p.at >= 0 {
+		heap.Remove(&j.deadlines, p.at)
+	}
 	var out []joined
 	if p.req != nil {
 		out = append(out, joined{req: p.req, tries: mine})
@@ -294,7 +337,7 @@ func (j *joiner) finish(p *pendingJoin, now time.Time) []joined {
 		return out
 	}
 	if len(others) > 0 {
-		q := &pendingJoin{id: p.id, tries: others}
+		q := &pendingJoin{id: p.id, tries: others, at: -1}
 		j.pending[p.id] = q
 		j.schedule(q, now.Add(j.waitRequest))
 	}
@@ -306,16 +349,11 @@ func (j *joiner) sweep(now time.Time) []joined {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	var out []joined
-	for j.deadlines.Len() > 0 && !j.deadlines[0].at.After(now) {
-		d := heap.Pop(&j.deadlines).(joinDeadline)
-		p := j.pending[d.id]
-		if p == nil || p.gen != d.gen {
-			continue
-		}
-		out = append(out, j.finish(p, now)...)
+	for j.deadlines.Len() > 0 && !j.deadlines[0].deadline.After(now) {
+		out = append(out, j.finish(j.deadlines[0], now)...)
 	}
 	n := 0
-	for n < len(j.seenQ) && now.Sub(j.seenQ[n].at) > joinSeenFor {
+	for n < len(j.seenQ) && now.UnixNano()-j.seenQ[n].at > int64(joinSeenFor) {
 		delete(j.seen, j.seenQ[n].key)
 		n++
 	}

@@ -1,0 +1,64 @@
+package extproc
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/metrics"
+	"testing"
+	"time"
+)
+
+// What the join keeps between messages is bounded by the requests waiting,
+// not by the traffic, and holds no pointers the gateway's GC must scan
+// (docs/architecture.md D115): a joined request leaves no deadline behind,
+// and the duplicate memory of the last minute's entries is pointer-free.
+func TestJoinMemory(t *testing.T) {
+	const n = 20000
+	j := newJoiner()
+	now := t0.Add(time.Second)
+	runtime.GC()
+	scan0 := scannableHeap()
+	for i := range n {
+		id := fmt.Sprintf("req-%d", i)
+		at := now.Add(time.Duration(i) * 100 * time.Microsecond)
+		j.addTry(jtry(id, "dep_a", i, 200), at)
+		if out := j.addRequest(jreq(id, i, 50, 1), at); len(out) != 1 {
+			t.Fatalf("request %d not joined: %+v", i, out)
+		}
+	}
+	if j.size() != 0 {
+		t.Fatalf("%d joins waiting, want none", j.size())
+	}
+	if len(j.deadlines) != 0 {
+		t.Errorf("%d deadlines kept after %d requests joined, want none (each would stay up to %v)", len(j.deadlines), n, joinWaitForRequest)
+	}
+	if len(j.seen) != 2*n {
+		t.Fatalf("%d entries remembered, want %d", len(j.seen), 2*n)
+	}
+	runtime.GC()
+	if grew := scannableHeap() - scan0; grew > 1<<20 {
+		t.Errorf("the join's memory of %d entries added %d bytes the GC scans, want at most %d", 2*n, grew, 1<<20)
+	}
+	// Still a duplicate memory: the same entries again are not taken.
+	for i := range 100 {
+		id := fmt.Sprintf("req-%d", i)
+		if out := j.addTry(jtry(id, "dep_a", i, 200), now); out != nil || j.size() != 0 {
+			t.Fatalf("a duplicate try of %s taken again", id)
+		}
+		if out := j.addRequest(jreq(id, i, 50, 1), now); out != nil {
+			t.Fatalf("a duplicate request entry of %s taken again", id)
+		}
+	}
+	// A try of the same request that differs (another cluster) is not one.
+	j.addTry(jtry("req-1", "dep_b", 1, 200), now)
+	if j.size() != 1 {
+		t.Fatalf("a new try taken as a duplicate")
+	}
+	runtime.KeepAlive(j)
+}
+
+func scannableHeap() int64 {
+	s := []metrics.Sample{{Name: "/gc/scan/heap:bytes"}}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64())
+}
