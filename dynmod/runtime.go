@@ -9,18 +9,15 @@ import (
 	"github.com/llmgate/llmgate/internal/modrt"
 )
 
-// heapFloor is kept for the module's life (modrt.HeapFloor).
-var heapFloor []byte
-
 // The module's Go runtime settings (docs/architecture.md D66): one P more
 // than Envoy has workers, so that a worker's P left in "syscall" between two
 // hooks is not taken back by sysmon and the worker never waits for a P on
 // the request path (modrt.Procs). And sysmon itself on SCHED_IDLE, so that
 // its polls never take the CPU from a worker (D106, modrt.SysmonIdle). And a
 // heap floor that keeps the GC's pace without a scan of globals (D115,
-// modrt.HeapFloor).
+// modrt.KeepHeapFloor).
 func init() {
-	heapFloor = modrt.HeapFloor(os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT"))
+	modrt.KeepHeapFloor(os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT"))
 	if n := modrt.Procs(os.Getenv("GOMAXPROCS"), runtime.GOMAXPROCS(0), runtime.NumCPU()); n > 0 {
 		runtime.GOMAXPROCS(n)
 	}

@@ -21,12 +21,17 @@ package modrt
 // HeapFloorBytes is the heap floor's size.
 const HeapFloorBytes = 24 << 20
 
-// HeapFloor is the heap floor to keep (nil: none) for the environment's
-// GOGC and GOMEMLIMIT: an operator who sets either tunes the collector
-// himself, and GOGC=off needs no floor.
-func HeapFloor(gogc, memlimit string) []byte {
+// floor is the heap floor kept (KeepHeapFloor).
+var floor []byte
+
+// KeepHeapFloor allocates the heap floor and keeps it for the process's
+// life, unless the environment's GOGC or GOMEMLIMIT is set (an operator who
+// sets either tunes the collector himself; GOGC=off needs no floor). It
+// returns the floor's size in bytes (0: none).
+func KeepHeapFloor(gogc, memlimit string) int {
 	if gogc != "" || memlimit != "" {
-		return nil
+		return 0
 	}
-	return make([]byte, HeapFloorBytes)
+	floor = make([]byte, HeapFloorBytes)
+	return len(floor)
 }

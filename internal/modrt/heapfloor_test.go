@@ -12,19 +12,18 @@ import (
 // The heap floor raises the GC's heap goal by twice its size and costs no
 // resident memory; an operator's GOGC or GOMEMLIMIT turns it off.
 func TestHeapFloor(t *testing.T) {
-	if HeapFloor("200", "") != nil || HeapFloor("", "64MiB") != nil || HeapFloor("off", "") != nil {
+	if KeepHeapFloor("200", "") != 0 || KeepHeapFloor("", "64MiB") != 0 || KeepHeapFloor("off", "") != 0 || floor != nil {
 		t.Fatal("a heap floor despite the operator's GOGC or GOMEMLIMIT")
 	}
 	runtime.GC()
 	goal0 := heapGoal()
 	rss0 := vmRSS(t)
-	floor := HeapFloor("", "")
+	n := KeepHeapFloor("", "")
 	runtime.GC()
 	goal1 := heapGoal()
 	rss1 := vmRSS(t)
-	runtime.KeepAlive(floor)
-	if len(floor) != HeapFloorBytes {
-		t.Fatalf("heap floor of %d bytes, want %d", len(floor), HeapFloorBytes)
+	if n != HeapFloorBytes || len(floor) != n {
+		t.Fatalf("heap floor of %d bytes, want %d", n, HeapFloorBytes)
 	}
 	if goal1 < 2*HeapFloorBytes {
 		t.Errorf("heap goal %d → %d bytes with the floor, want at least %d", goal0, goal1, 2*HeapFloorBytes)
