@@ -17,6 +17,7 @@ import (
 	extprocv3filter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
+	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/upstream"
@@ -175,6 +176,7 @@ func (s *Server) newTryOf(st *State, depID, provider string, h map[string]string
 	if !ok {
 		return nil, translator.NewError(500, "internal_server_error", "deployment "+depID+" was removed by a config reload", "")
 	}
+	dOrig := d
 	if d.Provider == "" {
 		// model: "*": this cluster serves one provider of the deployment.
 		dp := *d
@@ -204,9 +206,11 @@ func (s *Server) newTryOf(st *State, depID, provider string, h map[string]string
 		return nil, translator.NewError(501, "not_implemented_error", "provider "+d.Provider+" is not supported yet (deployment "+d.ID+")", "")
 	}
 	t.pass = translator.IsPassThrough(d.Provider)
-	if t.base, err = upstream.For(d); err != nil {
+	tb, err := st.tryBase(d, d != dOrig)
+	if err != nil {
 		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
 	}
+	t.base = tb.base
 	drop := st.Cfg.LiteLLM.DropParams
 	if d.Params.DropParams != nil {
 		drop = *d.Params.DropParams
@@ -214,7 +218,7 @@ func (s *Server) newTryOf(st *State, depID, provider string, h map[string]string
 	t.target = translator.Target{
 		Provider:             d.Provider,
 		Model:                t.a.Model,
-		APIBase:              upstream.WithoutQuery(upstream.APIBase(d)),
+		APIBase:              tb.apiBase,
 		APIVersion:           d.Params.APIVersion,
 		Region:               d.Params.AWSRegionName,
 		Project:              d.Params.VertexProject,
@@ -225,6 +229,33 @@ func (s *Server) newTryOf(st *State, depID, provider string, h map[string]string
 		MaxTokensDefault:     d.Info.MaxOutputTokens,
 	}
 	return t, nil
+}
+
+// tryBase is a deployment's api_base as its tries use it: parsed, and as
+// the translators' Target.APIBase.
+type tryBase struct {
+	base    upstream.Base
+	apiBase string
+}
+
+// tryBase is d's api_base, parsed once per deployment of this state
+// (D116: it was parsed on every try). copied: d is a copy made for this try
+// (a wildcard deployment's provider), parsed each time, not kept.
+func (st *State) tryBase(d *config.Deployment, copied bool) (*tryBase, error) {
+	if !copied {
+		if v, ok := st.tryBases.Load(d); ok {
+			return v.(*tryBase), nil
+		}
+	}
+	base, err := upstream.For(d)
+	if err != nil {
+		return nil, err
+	}
+	tb := &tryBase{base: base, apiBase: upstream.WithoutQuery(upstream.APIBase(d))}
+	if !copied {
+		st.tryBases.Store(d, tb)
+	}
+	return tb, nil
 }
 
 // requestBody translates the body for the deployment and sets path, host and credentials.

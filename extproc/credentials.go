@@ -51,9 +51,12 @@ func (t *try) credentials(up *translator.UpstreamRequest) (map[string]string, *t
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path, query = path[:i], path[i+1:]
 	}
-	signed := map[string]string{}
-	for k, v := range up.Headers {
-		signed[strings.ToLower(k)] = v
+	var signed map[string]string // only SigV4 reads the headers (D116: a map per try)
+	if p, _ := provider.Lookup(t.d.Provider); p.Auth == provider.AuthSigV4 {
+		signed = make(map[string]string, len(up.Headers))
+		for k, v := range up.Headers {
+			signed[strings.ToLower(k)] = v
+		}
 	}
 	method := up.Method
 	if method == "" {

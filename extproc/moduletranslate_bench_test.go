@@ -185,7 +185,7 @@ func TestModuleTranslatedTryAllocs(t *testing.T) {
 		mt.ResponseHeaders(200, false)
 		mt.ResponseJSON(benchAnthropicAnswer, "")
 	})
-	if n > 80 {
-		t.Errorf("a translated try made %.0f allocations, want at most 80", n)
+	if n > 40 {
+		t.Errorf("a translated try made %.0f allocations, want at most 40", n)
 	}
 }

@@ -99,6 +99,9 @@ type State struct {
 	planGroups planGroupCache
 	// fastDeps: the fast path's static work per deployment (routed.go).
 	fastDeps fastDepCache
+	// tryBases: each deployment's api_base parsed once for its tries
+	// (attempt.go, D116).
+	tryBases sync.Map // *config.Deployment → *tryBase
 
 	// respCache is the response cache (respcache.go, D111), opened on
 	// first use; log logs its failures.

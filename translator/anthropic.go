@@ -128,6 +128,24 @@ func (anthropicTranslator) Request(ep Endpoint, body []byte, t Target) (*Upstrea
 	if ep != Chat {
 		return nil, NewError(400, "invalid_request_error", fmt.Sprintf("llmgate: endpoint %s not supported by provider anthropic", ep), "")
 	}
+	if b, stream, ok := anthropicRequestQuick(body, t); ok {
+		return anthropicUpstream(b, stream, t), nil
+	}
+	return anthropicRequestFull(body, t)
+}
+
+// anthropicUpstream is the Messages API request of the body b.
+func anthropicUpstream(b []byte, stream bool, t Target) *UpstreamRequest {
+	h := map[string]string{"content-type": "application/json", "anthropic-version": anthropicVersion}
+	if stream {
+		h["accept"] = "text/event-stream"
+	}
+	return &UpstreamRequest{Method: http.MethodPost, Path: anthropicPath(t.APIBase), Headers: h, Body: b}
+}
+
+// anthropicRequestFull is Request through encoding/json: every request
+// anthropicRequestQuick does not take.
+func anthropicRequestFull(body []byte, t Target) (*UpstreamRequest, error) {
 	req, raw, e := decodeChatRequest(body)
 	if e != nil {
 		return nil, e
@@ -251,11 +269,7 @@ func (anthropicTranslator) Request(ep Endpoint, body []byte, t Target) (*Upstrea
 	if err != nil {
 		return nil, fmt.Errorf("anthropic: encode request: %w", err)
 	}
-	h := map[string]string{"content-type": "application/json", "anthropic-version": anthropicVersion}
-	if out.Stream {
-		h["accept"] = "text/event-stream"
-	}
-	return &UpstreamRequest{Method: http.MethodPost, Path: anthropicPath(t.APIBase), Headers: h, Body: b}, nil
+	return anthropicUpstream(b, out.Stream, t), nil
 }
 
 var (

@@ -10,7 +10,7 @@ import (
 // Message whose content is text (and thinking) blocks, read by a scanner over
 // the validated body and written straight as the OpenAI body that
 // anthropicResponseFull writes for it, byte for byte. Anything else — a body
-// json.Valid rejects, a tool_use block, an error message, a repeated key, a
+// validJSON (json.Valid) rejects, a tool_use block, an error message, a repeated key, a
 // key json would match case-insensitively, an escaped or non-ASCII key, a
 // value of an unexpected type, a number that is not a plain integer — goes
 // the full way, so that its result and its error stay encoding/json's.
@@ -36,7 +36,7 @@ var (
 // anthropicResponseQuick is Response for the common answer; ok false: the
 // caller goes the full way (anthropicResponseFull).
 func anthropicResponseQuick(body []byte, t Target) (*Response, bool) {
-	if !json.Valid(body) {
+	if !validJSON(body) {
 		return nil, false
 	}
 	var a anthAnswerQuick
@@ -463,7 +463,7 @@ var (
 
 // quickEvent is event for a text delta or a ping; ok false: the full way.
 func (s *anthropicStream) quickEvent(out, data []byte) ([]byte, bool) {
-	if !json.Valid(data) {
+	if !validJSON(data) {
 		return nil, false
 	}
 	var typ, delta []byte

@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -176,6 +178,28 @@ func unsupportedEndpoint(provider string, ep Endpoint) error {
 // (so "example.com/v1" has the base path /v1). Every translator builds its
 // upstream path on it.
 func apiBasePath(apiBase string) string {
+	if v, ok := apiBasePaths.Load(apiBase); ok {
+		return v.(string)
+	}
+	p := parseAPIBasePath(apiBase)
+	if len(apiBase) <= 512 && apiBasePathsN.Add(1) <= apiBasePathsMax {
+		apiBasePaths.Store(apiBase, p)
+	}
+	return p
+}
+
+// apiBasePaths keeps apiBasePath's results by api_base (D116: a
+// deployment's api_base was parsed on every try), at most apiBasePathsMax
+// of them, each at most 512 bytes (config reloads may bring new ones: past
+// the bound they are parsed each time).
+var (
+	apiBasePaths    sync.Map
+	apiBasePathsN   atomic.Int64
+	apiBasePathsMax = int64(4096)
+)
+
+// parseAPIBasePath is apiBasePath without the cache.
+func parseAPIBasePath(apiBase string) string {
 	if apiBase != "" && !strings.Contains(apiBase, "://") {
 		apiBase = "https://" + apiBase
 	}
