@@ -45,7 +45,7 @@ func TestInitialStatuses(t *testing.T) {
 			"context_window_fallbacks", "content_policy_fallbacks", "default_fallbacks", "allowed_fails", "cooldown_time",
 			"json_logs", "set_verbose", "model_group_alias", "require_auth_for_metrics_endpoint", "prometheus_latency_buckets",
 			"cache", "cache_params"},
-		SectionCache:   {"host", "port", "password", "namespace", "ttl", "mode"},
+		SectionCache:   {"host", "port", "password", "namespace", "ttl", "mode", "redis_startup_nodes", "sentinel_nodes", "service_name", "sentinel_password"},
 		SectionGeneral: {"master_key", "max_request_size_mb", "litellm_key_header_name", "max_parallel_requests", "health_check_details"},
 		SectionTop:     {"model_list", "litellm_settings", "general_settings", "router_settings", "environment_variables"},
 	}
@@ -60,7 +60,7 @@ func TestInitialStatuses(t *testing.T) {
 	notYet := map[string][]string{
 		SectionTop:    {"files_settings", "finetune_settings", "assistant_settings", "guardrails", "mcp_servers", "search_tools", "vector_store_registry"},
 		SectionParams: {"region_name", "hf_model_name"},
-		SectionCache:  {"redis_startup_nodes", "s3_bucket_name", "similarity_threshold"},
+		SectionCache:  {"s3_bucket_name", "similarity_threshold"},
 	}
 	for section, keys := range notYet {
 		for _, key := range keys {

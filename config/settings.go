@@ -555,6 +555,7 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			if cp.Password == "" {
 				cp.Password = get("REDIS_PASSWORD")
 			}
+			p.cacheRedisEnv(cp)
 		}
 	}
 }
@@ -609,6 +610,14 @@ func (p *parser) cacheParams(cfg *Config, n *yaml.Node, path string) {
 			}
 		case "supported_call_types":
 			cp.SupportedCallTypes, _ = p.strList(v, key)
+		case "redis_startup_nodes":
+			cp.StartupNodes = p.redisNodes(v, key, false)
+		case "sentinel_nodes":
+			cp.SentinelNodes = p.redisNodes(v, key, true)
+		case "service_name":
+			cp.ServiceName, _ = p.str(v, key)
+		case "sentinel_password":
+			cp.SentinelPassword, _ = p.str(v, key)
 		}
 	}
 	if !cfg.LiteLLM.Cache {

@@ -373,6 +373,16 @@ type CacheParams struct {
 	TTL                time.Duration
 	Mode               string // default_on (default) or default_off
 	SupportedCallTypes []string
+	// StartupNodes are redis_startup_nodes (else REDIS_CLUSTER_NODES) as
+	// host:port: a Redis Cluster.
+	StartupNodes []string
+	// SentinelNodes are sentinel_nodes (else REDIS_SENTINEL_NODES) as
+	// host:port, with service_name (else REDIS_SERVICE_NAME) the master's
+	// name and sentinel_password (else REDIS_SENTINEL_PASSWORD, secret) the
+	// sentinels' password: a Redis behind Sentinel.
+	SentinelNodes    []string
+	ServiceName      string
+	SentinelPassword string
 }
 
 // GeneralSettings is general_settings.

@@ -82,8 +82,17 @@ func (s *Server) cacheRoute(stream extprocv3.ExternalProcessor_ProcessServer, st
 		if p.Type == "redis" {
 			r["ping_response"] = true
 			r["set_cache_response"] = "success"
-			host, port, _ := strings.Cut(p.Addr, ":")
-			r["redis_cache_params"] = map[string]any{"host": host, "port": port} // never the password
+			var rp map[string]any // never a password
+			switch {
+			case p.Cluster != "":
+				rp = map[string]any{"startup_nodes": strings.Split(p.Cluster, ",")}
+			case p.Sentinels != "":
+				rp = map[string]any{"sentinel_nodes": strings.Split(p.Sentinels, ","), "service_name": p.Service}
+			default:
+				host, port, _ := strings.Cut(p.Addr, ":")
+				rp = map[string]any{"host": host, "port": port}
+			}
+			r["redis_cache_params"] = rp
 		}
 		out = r
 	case cacheDelete:

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,7 +20,10 @@ const redisPrefix = "llmgate:cache:"
 const redisTimeout = 500 * time.Millisecond
 
 type redisBackend struct {
-	c *redis.Client
+	c redis.UniversalClient
+	// cluster: keys live on several masters (flush scans each, a delete
+	// goes key by key).
+	cluster bool
 }
 
 // stored is an entry as Redis keeps it: LiteLLM's {"timestamp", "response"}
@@ -30,6 +35,22 @@ type stored struct {
 }
 
 func newRedis(p Params) (*redisBackend, error) {
+	const t = redisTimeout
+	switch {
+	case p.Cluster != "":
+		return &redisBackend{cluster: true, c: redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs: strings.Split(p.Cluster, ","), Password: p.Password,
+			DialTimeout: t, ReadTimeout: t, WriteTimeout: t, PoolTimeout: t,
+			MaxRetries: -1, ContextTimeoutEnabled: true,
+		})}, nil
+	case p.Sentinels != "":
+		return &redisBackend{c: redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName: p.Service, SentinelAddrs: strings.Split(p.Sentinels, ","),
+			SentinelPassword: p.SentinelPassword, Password: p.Password,
+			DialTimeout: t, ReadTimeout: t, WriteTimeout: t, PoolTimeout: t,
+			MaxRetries: -1, ContextTimeoutEnabled: true,
+		})}, nil
+	}
 	var o *redis.Options
 	if p.URL != "" {
 		var err error
@@ -86,20 +107,59 @@ func (r *redisBackend) del(ctx context.Context, keys []string) (int, error) {
 	for i, k := range keys {
 		ks[i] = redisPrefix + k
 	}
-	n, err := r.c.Del(ctx, ks...).Result()
-	return int(n), err
+	if !r.cluster {
+		n, err := r.c.Del(ctx, ks...).Result()
+		return int(n), err
+	}
+	// A cluster's keys sit in several slots: one DEL each (pipelined; the
+	// client sends each to its node).
+	cmds, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range ks {
+			p.Del(ctx, k)
+		}
+		return nil
+	})
+	n := 0
+	for _, c := range cmds {
+		n += int(c.(*redis.IntCmd).Val())
+	}
+	return n, err
 }
 
 func (r *redisBackend) flush(ctx context.Context) (int, error) {
+	cc, ok := r.c.(*redis.ClusterClient)
+	if !ok {
+		return flushNode(ctx, r.c, false)
+	}
+	var mu sync.Mutex
+	total := 0
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+		n, err := flushNode(ctx, node, true)
+		mu.Lock()
+		total += n
+		mu.Unlock()
+		return err
+	})
+	return total, err
+}
+
+// flushNode removes the cache's keys from one Redis (a cluster's node
+// deletes them one by one: they may sit in many slots).
+func flushNode(ctx context.Context, c redis.Cmdable, oneByOne bool) (int, error) {
 	total := 0
 	var cursor uint64
 	for {
-		ks, next, err := r.c.Scan(ctx, cursor, redisPrefix+"*", 500).Result()
+		ks, next, err := c.Scan(ctx, cursor, redisPrefix+"*", 500).Result()
 		if err != nil {
 			return total, err
 		}
-		if len(ks) > 0 {
-			n, err := r.c.Del(ctx, ks...).Result()
+		for len(ks) > 0 {
+			batch := ks
+			if oneByOne {
+				batch = ks[:1]
+			}
+			ks = ks[len(batch):]
+			n, err := c.Del(ctx, batch...).Result()
 			if err != nil {
 				return total, err
 			}

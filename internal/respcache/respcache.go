@@ -27,6 +27,10 @@ type Params struct {
 	TTL       time.Duration // 0: the backend's default (local 600 s, redis none)
 	DefaultOn bool          // mode default_on (else a request opts in with use-cache)
 	CallTypes string        // supported_call_types, joined by ","
+	// Cluster are a Redis Cluster's startup nodes (host:port, joined by
+	// ","); Sentinels the sentinels' (with Service the master's name and
+	// SentinelPassword theirs). Either replaces Addr and URL.
+	Cluster, Sentinels, Service, SentinelPassword string
 }
 
 // ParamsOf reads a config's cache settings; ok is false when the config has
@@ -46,6 +50,18 @@ func ParamsOf(cfg *config.Config, router [4]string) (Params, bool) {
 		p.Type = "local"
 		p.Password = ""
 	case "redis":
+		if len(cp.StartupNodes) > 0 {
+			// LiteLLM: redis_startup_nodes make a RedisClusterCache.
+			p.Cluster = strings.Join(cp.StartupNodes, ",")
+			return p, true
+		}
+		if len(cp.SentinelNodes) > 0 && cp.ServiceName != "" {
+			p.Sentinels, p.Service, p.SentinelPassword = strings.Join(cp.SentinelNodes, ","), cp.ServiceName, cp.SentinelPassword
+			if p.Password == "" {
+				p.Password = cp.SentinelPassword // LiteLLM's master auth falls back to it
+			}
+			return p, true
+		}
 		host, port := cp.Host, cp.Port
 		if host == "" {
 			host, port, p.Password, p.URL = router[0], router[1], router[2], router[3]

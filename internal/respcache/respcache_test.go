@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/llmgate/llmgate/config"
 )
 
 func TestKey(t *testing.T) {
@@ -135,5 +137,34 @@ func TestLocal(t *testing.T) {
 	}
 	if n, _ := c.Flush(ctx); n != 200 {
 		t.Errorf("flush removed %d entries, want 200", n)
+	}
+}
+
+// TestParamsOfTopologies: LiteLLM's order: startup nodes make a cluster
+// cache (over sentinels and host), sentinel nodes with a service a
+// sentinel cache whose master password falls back to the sentinels'.
+func TestParamsOfTopologies(t *testing.T) {
+	cfg := &config.Config{}
+	cfg.LiteLLM.Cache = true
+	cp := &cfg.LiteLLM.CacheParams
+	cp.Type, cp.Host = "redis", "h"
+	cp.StartupNodes = []string{"a:1", "b:2"}
+	cp.SentinelNodes, cp.ServiceName, cp.SentinelPassword = []string{"s:3"}, "m", "spw"
+	p, ok := ParamsOf(cfg, [4]string{})
+	if !ok || p.Cluster != "a:1,b:2" || p.Sentinels != "" || p.Addr != "" {
+		t.Errorf("cluster: %+v", p)
+	}
+	cp.StartupNodes = nil
+	p, _ = ParamsOf(cfg, [4]string{})
+	if p.Sentinels != "s:3" || p.Service != "m" || p.SentinelPassword != "spw" || p.Password != "spw" || p.Addr != "" {
+		t.Errorf("sentinel: %+v", p)
+	}
+	cp.Password = "mpw"
+	if p, _ = ParamsOf(cfg, [4]string{}); p.Password != "mpw" {
+		t.Errorf("sentinel with a master password: %+v", p)
+	}
+	cp.SentinelNodes = nil
+	if p, _ = ParamsOf(cfg, [4]string{}); p.Addr != "h:6379" || p.Sentinels != "" {
+		t.Errorf("host: %+v", p)
 	}
 }

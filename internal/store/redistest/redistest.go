@@ -19,6 +19,9 @@ type Server struct {
 	bin  string
 	port int
 	dir  string
+	// argv, when set, are the process's arguments (port and dir known)
+	// instead of a plain server's.
+	argv func(port int, dir string) []string
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -34,6 +37,20 @@ func Start(t testing.TB) (addr string, stop func()) {
 // StartServer runs a redis-server on a free 127.0.0.1 port.
 func StartServer(t testing.TB) *Server {
 	t.Helper()
+	return start(t, nil)
+}
+
+// StartServerArgs is StartServer with more redis-server arguments.
+func StartServerArgs(t testing.TB, extra ...string) *Server {
+	t.Helper()
+	return start(t, func(port int, dir string) []string {
+		return append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "no"}, extra...)
+	})
+}
+
+func start(t testing.TB, argv func(port int, dir string) []string) *Server {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		if _, statErr := os.Stat("/usr/bin/redis-server"); statErr == nil {
@@ -44,7 +61,7 @@ func StartServer(t testing.TB) *Server {
 			t.Skip("redis-server not found; skipping (set CI=true to make this a failure)")
 		}
 	}
-	s := &Server{t: t, bin: bin, port: freePort(t), dir: t.TempDir()}
+	s := &Server{t: t, bin: bin, port: freePort(t), dir: t.TempDir(), argv: argv}
 	s.Restart()
 	t.Cleanup(s.Stop)
 	return s
@@ -82,9 +99,12 @@ func (s *Server) Restart() {
 	s.Stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cmd := exec.Command(s.bin,
-		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir, "--protected-mode", "no")
+	args := []string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", s.dir, "--protected-mode", "no"}
+	if s.argv != nil {
+		args = s.argv(s.port, s.dir)
+	}
+	cmd := exec.Command(s.bin, args...)
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("redistest: start redis-server: %v", err)
 	}
@@ -116,7 +136,7 @@ func ping(addr string) error {
 	if err != nil {
 		return err
 	}
-	if !strings.HasPrefix(line, "+PONG") {
+	if !strings.HasPrefix(line, "+PONG") && !strings.HasPrefix(line, "-NOAUTH") { // (a password: alive)
 		return fmt.Errorf("unexpected reply %q", line)
 	}
 	return nil
