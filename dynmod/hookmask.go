@@ -7,6 +7,8 @@ import "C"
 
 import (
 	"encoding/json"
+
+	"github.com/llmgate/llmgate/extproc"
 	"os"
 	"time"
 )
@@ -48,13 +50,24 @@ func hookMask(s *stream) uint16 {
 		case s.spacing != nil:
 			k |= C.HK_REQ_BODY | C.HK_RESP_HEADERS
 		case s.hold:
-			k |= C.HK_RESP_HEADERS | C.HK_RESP_BODY_BUFFER
+			// C holds a success or lets the answer pass (hooks.c up_hold,
+			// D114): no Go for the try's answer.
+			k |= C.HK_RESP_HOLD_UP | C.HK_RESP_BODY_BUFFER
 		}
 		return k
 	}
 	// The listener's filter: every answer's headers (x-envoy-attempt-count
 	// removed, a fast answer's headers) and its end (the outcome record).
-	k |= C.HK_RESP_HEADERS | C.HK_COMPLETE
+	// A served fast request's JSON answer is held by C at its headers, whose
+	// work Go does at the body's end (hooks.c json_hold, D114).
+	if !s.resp.recorded {
+		k |= C.HK_COMPLETE // (a JSON answer's record is written at its end, D114)
+	}
+	if p := s.resp.plan; p != nil && !p.Stream {
+		k |= C.HK_RESP_HOLD_JSON
+	} else {
+		k |= C.HK_RESP_HEADERS
+	}
 	if s.serving != nil {
 		// The body is buffered until it is whole, then served.
 		k |= C.HK_REQ_BODY_EOS | C.HK_REQ_BODY_BUFFER | C.HK_REQ_TRAILERS
@@ -69,6 +82,23 @@ func hookMask(s *stream) uint16 {
 	}
 	return k
 }
+
+// deferredHeaders reports whether C held stream m's answer at its headers
+// and left their work to Go at the body's end (HK_RESP_DEFERRED, D114).
+func deferredHeaders(m C.uintptr_t) bool {
+	i := int(m) - 1
+	if i < 0 || i >= maxStreams {
+		return false
+	}
+	k := C.llmgate_go_hooks[i]
+	return k&C.HK_RESP_DEFERRED != 0 && k&C.HK_RESP_HEADERS == 0
+}
+
+// The bounds C holds answers by are Go's (a compile error otherwise).
+const (
+	_ = uint(C.LLMGATE_MAX_HELD_BODY-maxHeldBody) + uint(maxHeldBody-C.LLMGATE_MAX_HELD_BODY)
+	_ = uint(C.LLMGATE_MAX_RESP_BODY-extproc.MaxRespBody) + uint(extproc.MaxRespBody-C.LLMGATE_MAX_RESP_BODY)
+)
 
 // hookNames are the counters' hooks, in the order of hooks.h's LLMGATE_H_*.
 var hookNames = [C.LLMGATE_NHOOKS]string{"new", "request_headers", "request_body", "request_trailers",

@@ -7,6 +7,7 @@
 // destroying a filter enters Go only when Go holds something to release.
 
 #include <pthread.h>
+#include <string.h>
 
 #include "_cgo_export.h"
 #include "dm.h"
@@ -115,8 +116,129 @@ int envoy_dynamic_module_on_http_filter_request_trailers(uintptr_t f, uintptr_t 
   return go ? llmgate_go_request_trailers(f, m) : 0;
 }
 
+bool envoy_dynamic_module_callback_http_get_header(uintptr_t f, int header_type, dm_buf key, dm_buf* result, size_t index,
+                                                   size_t* optional_size);
+
+// The ABI's response header type.
+#define HDR_RESPONSE 2
+
+static bool resp_header(uintptr_t f, const char* key, size_t klen, dm_buf* out) {
+  dm_buf k = {key, klen};
+  out->ptr = NULL;
+  out->length = 0;
+  return envoy_dynamic_module_callback_http_get_header(f, HDR_RESPONSE, k, out, 0, NULL);
+}
+
+#define RESP_HEADER(f, lit, out) resp_header((f), (lit), sizeof(lit) - 1, (out))
+
+// dec is the value of a non-empty run of decimal digits of at most 18 (-1:
+// anything else, as strconv's error).
+static int64_t dec(dm_buf b) {
+  if (b.length == 0 || b.length > 18) {
+    return -1;
+  }
+  int64_t n = 0;
+  for (size_t i = 0; i < b.length; i++) {
+    if (b.ptr[i] < '0' || b.ptr[i] > '9') {
+      return -1;
+    }
+    n = n * 10 + (b.ptr[i] - '0');
+  }
+  return n;
+}
+
+static bool contains(dm_buf b, const char* s, size_t n) {
+  for (size_t i = 0; i + n <= b.length; i++) {
+    if (memcmp(b.ptr + i, s, n) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// too_long: the content-length says more than max (an unreadable one does
+// not, as in Go: strconv's error holds).
+static bool too_long(uintptr_t f, int64_t max) {
+  dm_buf cl;
+  if (!RESP_HEADER(f, "content-length", &cl)) {
+    return false;
+  }
+  if (cl.length > 18) {
+    for (size_t i = 0; i < cl.length; i++) {
+      if (cl.ptr[i] < '0' || cl.ptr[i] > '9') {
+        return false;
+      }
+    }
+    return true; // (Go: a value past int64 is an error, held; Envoy refuses one first)
+  }
+  return dec(cl) > max;
+}
+
+// up_hold is Go's onUpstreamResponseHeaders for a fast try (HK_RESP_HOLD_UP,
+// D114): a success (2xx/3xx) that is not an event stream and whose
+// content-length is at most LLMGATE_MAX_HELD_BODY is held until its body is
+// whole (its body calls buffer, its end continues: HK_RESP_BODY_BUFFER);
+// anything else passes, and nothing more of the try enters Go or buffers.
+static int up_hold(uintptr_t f, uintptr_t m, bool eos) {
+  if (!eos) {
+    dm_buf st, ct;
+    int64_t code = RESP_HEADER(f, ":status", &st) ? dec(st) : -1;
+    if (code >= 200 && code < 400) {
+      bool stream = false;
+      if (RESP_HEADER(f, "content-type", &ct)) {
+        size_t i = 0;
+        while (i < ct.length && (ct.ptr[i] == ' ' || (ct.ptr[i] >= '\t' && ct.ptr[i] <= '\r'))) {
+          i++;
+        }
+        stream = ct.length - i >= 17 && memcmp(ct.ptr + i, "text/event-stream", 17) == 0;
+      }
+      if (!stream && !too_long(f, LLMGATE_MAX_HELD_BODY)) {
+        return 1; // StopIteration
+      }
+    }
+  }
+  llmgate_go_hooks[m - 1] &= (uint16_t)~(HK_RESP_HOLD_UP | HK_RESP_BODY_BUFFER);
+  return 0;
+}
+
+// json_hold is the common case of Go's onResponseHeaders for a served fast
+// request's JSON answer (HK_RESP_HOLD_JSON, D114): a success with the
+// router's attempt count, JSON of at most LLMGATE_MAX_RESP_BODY bytes, is
+// held here and its headers' work deferred to the body's end, where Go does
+// both in one call. -1: anything else, for Go's response headers hook.
+static int json_hold(uintptr_t f, uintptr_t m, bool eos) {
+  if (eos) {
+    return -1;
+  }
+  dm_buf v;
+  if (!RESP_HEADER(f, "x-envoy-attempt-count", &v) || dec(v) < 0) {
+    return -1;
+  }
+  int64_t code = RESP_HEADER(f, ":status", &v) ? dec(v) : -1;
+  if (code < 200 || code >= 400 || !RESP_HEADER(f, "content-type", &v) || !contains(v, "json", 4) ||
+      too_long(f, LLMGATE_MAX_RESP_BODY)) {
+    return -1;
+  }
+  uint16_t* k = &llmgate_go_hooks[m - 1];
+  *k = (uint16_t)((*k & ~HK_RESP_HOLD_JSON) | HK_RESP_DEFERRED | HK_RESP_BODY_EOS | HK_RESP_BODY_BUFFER |
+                  HK_RESP_TRAILERS);
+  return 1; // StopIteration
+}
+
 int envoy_dynamic_module_on_http_filter_response_headers(uintptr_t f, uintptr_t m, bool eos) {
-  bool go = mask(m) & HK_RESP_HEADERS;
+  uint16_t k = mask(m);
+  if (!(k & HK_RESP_HEADERS)) {
+    if (k & HK_RESP_HOLD_UP) {
+      count(kind_of(m), LLMGATE_H_RESPONSE_HEADERS, false);
+      return up_hold(f, m, eos);
+    }
+    if (k & HK_RESP_HOLD_JSON) {
+      int r = json_hold(f, m, eos);
+      count(kind_of(m), LLMGATE_H_RESPONSE_HEADERS, r < 0);
+      return r >= 0 ? r : llmgate_go_response_headers(f, m, eos);
+    }
+  }
+  bool go = k & HK_RESP_HEADERS;
   count(kind_of(m), LLMGATE_H_RESPONSE_HEADERS, go);
   return go ? llmgate_go_response_headers(f, m, eos) : 0;
 }

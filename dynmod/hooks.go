@@ -239,6 +239,9 @@ func llmgate_go_response_body(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.in
 	if s := streamOf(m); s != nil && s.cfg.upstream {
 		st = C.int(onUpstreamResponseBody(s, f, bool(eos)))
 	} else {
+		if s != nil && deferredHeaders(m) {
+			onResponseHeaders(s, f, false) // held by C at the headers (D114)
+		}
 		st = C.int(onResponseBody(s, f, bool(eos)))
 	}
 	syncHooks(m)
@@ -248,7 +251,11 @@ func llmgate_go_response_body(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.in
 //export llmgate_go_response_trailers
 func llmgate_go_response_trailers(f C.uintptr_t, m C.uintptr_t) (st C.int) {
 	defer quiet("response_trailers")
-	st = C.int(onResponseTrailers(streamOf(m), f))
+	s := streamOf(m)
+	if s != nil && !s.cfg.upstream && deferredHeaders(m) {
+		onResponseHeaders(s, f, false) // held by C at the headers (D114)
+	}
+	st = C.int(onResponseTrailers(s, f))
 	syncHooks(m)
 	return st
 }

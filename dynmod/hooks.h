@@ -14,6 +14,12 @@
 #define LLMGATE_MAX_STREAMS 65536
 #define LLMGATE_MAX_CONFIGS 1024
 
+// The largest success a try holds whole (upstream.go maxHeldBody) and the
+// largest JSON answer the listener holds (extproc.MaxRespBody); hookmask.go
+// checks both against Go's.
+#define LLMGATE_MAX_HELD_BODY (4 << 20)
+#define LLMGATE_MAX_RESP_BODY (4 << 20)
+
 // Bits of llmgate_go_hooks.
 #define HK_REQ_BODY 0x0001         // every request body call enters Go
 #define HK_REQ_BODY_EOS 0x0002     // the end of the request body enters Go
@@ -26,6 +32,17 @@
 #define HK_RESP_TRAILERS 0x0100
 #define HK_COMPLETE 0x0200
 #define HK_DESTROY 0x0400
+// A fast try's success is held in C (D114): at its response headers C reads
+// the status, content-type and content-length and holds a success as Go's
+// onUpstreamResponseHeaders would (HK_RESP_BODY_BUFFER until its end), or
+// lets the answer pass and clears both bits.
+#define HK_RESP_HOLD_UP 0x0800
+// A served fast request's JSON answer is held in C (D114): at the answer's
+// headers C holds a JSON success of at most LLMGATE_MAX_RESP_BODY bytes and
+// sets HK_RESP_DEFERRED; Go does the headers' work with the body's at its
+// end. Any other answer's headers enter Go as with HK_RESP_HEADERS.
+#define HK_RESP_HOLD_JSON 0x1000
+#define HK_RESP_DEFERRED 0x2000
 #define HK_ALL 0xffff
 
 // Hook numbers of the counters (llmgate_hook_calls, llmgate_hook_go).

@@ -54,6 +54,9 @@ type respState struct {
 	// read as they pass, never changed, and its usage chunk's numbers
 	// written as llmgate.usage at [DONE] or its end.
 	usageStream *extproc.RespStream
+	// recorded: the outcome record was written at the JSON answer's end
+	// (D114), so stream complete does not enter Go for it.
+	recorded bool
 }
 
 // onResponseHeaders: x-envoy-attempt-count is removed from every response;
@@ -309,6 +312,11 @@ func onResponseBody(s *stream, f C.uintptr_t, eos bool) int {
 			ops = setOp(ops, "content-length", strconv.Itoa(len(out)))
 		}
 		applyOps(f, hdrResponse, ops)
+		// The answer is whole and nothing after it changes its outcome: the
+		// record is written here, in this Go call, not in one more at
+		// stream complete (D114).
+		onStreamComplete(s, f)
+		s.resp.recorded = true
 	}
 	return respBodyContinue
 }

@@ -47,12 +47,14 @@ func (hc hookCounts) minus(base hookCounts) hookCounts {
 
 // TestModuleHookCalls (D81): the module's per-request hooks are C functions
 // that enter Go only when the request needs Go for that call. A fast
-// non-streamed request through the module enters Go 7 times (the listener
-// filter's request headers, the end of the request body, response headers,
-// the end of the response body, stream complete; the try's request and
-// response headers), where every hook Envoy calls (15 for such a request)
-// entered Go before: no filter creation or destruction, no try's body and no
-// body chunk before the end enters Go. A streamed answer's events are all
+// non-streamed request through the module enters Go 4 times (the listener
+// filter's request headers, the end of the request body, the end of the
+// response body; the try's request headers), where every hook Envoy calls
+// (15 for such a request) entered Go before: no filter creation or
+// destruction, no try's body and no body chunk before the end enters Go,
+// and since D114 no response headers and no stream complete: C holds the
+// try's success and the listener's JSON answer, whose headers' work Go does
+// at its end, with the outcome record. A streamed answer's events are all
 // read by the listener filter (usage, the client's chunk), none by the try.
 // The answers are what they were: status, x-litellm-* headers, usage, cost.
 func TestModuleHookCalls(t *testing.T) {
@@ -107,7 +109,7 @@ general_settings:
 	}
 	const n = 10
 
-	t.Run("a fast non-streamed request enters Go 7 times", func(t *testing.T) {
+	t.Run("a fast non-streamed request enters Go 4 times", func(t *testing.T) {
 		time.Sleep(150 * time.Millisecond)
 		base := readHookCounts(t, counts)
 		r0, a0 := streamsByFilter(t, g)
@@ -130,12 +132,12 @@ general_settings:
 		}
 		d := settled(base, n)
 		check(t, d, "listener", "go", map[string]uint64{"new": 0, "request_headers": n, "request_body": n, "request_trailers": 0,
-			"response_headers": n, "response_body": n, "response_trailers": 0, "stream_complete": n, "destroy": 0})
+			"response_headers": 0, "response_body": n, "response_trailers": 0, "stream_complete": 0, "destroy": 0})
 		check(t, d, "upstream", "go", map[string]uint64{"new": 0, "request_headers": n, "request_body": 0, "request_trailers": 0,
-			"response_headers": n, "response_body": 0, "response_trailers": 0, "stream_complete": 0, "destroy": 0})
+			"response_headers": 0, "response_body": 0, "response_trailers": 0, "stream_complete": 0, "destroy": 0})
 		// Envoy did call them: the C hooks answered.
-		check(t, d, "listener", "calls", map[string]uint64{"new": n, "destroy": n})
-		check(t, d, "upstream", "calls", map[string]uint64{"new": n, "destroy": n})
+		check(t, d, "listener", "calls", map[string]uint64{"new": n, "response_headers": n, "stream_complete": n, "destroy": n})
+		check(t, d, "upstream", "calls", map[string]uint64{"new": n, "response_headers": n, "destroy": n})
 		if d["upstream"]["calls"]["response_body"] < n || d["upstream"]["calls"]["request_body"] < n {
 			t.Errorf("the try's body hooks were not called: %v", d["upstream"]["calls"])
 		}
