@@ -77,6 +77,11 @@ type stream struct {
 	spacing *spacingTry // a spaced try's state (spacing.go); nil for most
 	// inflight: the try's count in flight (limits_inflight.go); nil for most
 	inflight *atomic.Int64
+	// keySlots: the key's parallel slots the request holds, released when
+	// Envoy destroys the filter; keySlot: keys.SlotHeader's value for a
+	// request handed on (extproc/modulekeys_slots.go, D117)
+	keySlots *keys.Slots
+	keySlot  string
 }
 
 // panicOnPath, when set at build time (-ldflags -X main.panicOnPath=...),
@@ -99,9 +104,12 @@ func onRequestHeaders(s *stream, f C.uintptr_t, eos bool) int {
 		m = s.cfg.filter.Load()
 	}
 	if m == nil || m.Off() != "" {
-		// Handed on (Off: every request, D61): only the marker is read.
+		// Handed on (Off: every request, D61): only the markers are read.
 		if _, ok := getHeader(f, contract.ModuleHeader); ok {
 			removeHeader(f, contract.ModuleHeader)
+		}
+		if _, ok := getHeader(f, keys.SlotHeader); ok {
+			removeHeader(f, keys.SlotHeader) // only the module sets it (D117)
 		}
 		return reqHeadersContinue
 	}
@@ -123,17 +131,23 @@ func onRequestHeaders(s *stream, f C.uintptr_t, eos bool) int {
 		return reqHeadersContinue
 	}
 	size, count := 0, n
-	marked := false
+	marked, slotted := false, false
 	for _, v := range views[:n] {
-		if string(view(v.key_ptr, v.key_length)) == contract.ModuleHeader {
+		switch string(view(v.key_ptr, v.key_length)) {
+		case contract.ModuleHeader:
 			marked = true // (not counted: removed below, as before the read)
 			count--
 			continue
+		case keys.SlotHeader:
+			slotted = true // only the module sets it (D117)
 		}
 		size += int(v.key_length) + int(v.value_length)
 	}
 	if marked {
 		removeHeader(f, contract.ModuleHeader)
+	}
+	if slotted {
+		removeHeader(f, keys.SlotHeader)
 	}
 	buf := make([]byte, 0, size)
 	str := func(p *C.char, l C.size_t) string {
@@ -146,7 +160,7 @@ func onRequestHeaders(s *stream, f C.uintptr_t, eos bool) int {
 	}
 	h := make(map[string]string, n)
 	for _, v := range views[:n] {
-		if marked && string(view(v.key_ptr, v.key_length)) == contract.ModuleHeader {
+		if (marked || slotted) && (string(view(v.key_ptr, v.key_length)) == contract.ModuleHeader || string(view(v.key_ptr, v.key_length)) == keys.SlotHeader) {
 			continue // removed above: the request no longer has it
 		}
 		k := str(v.key_ptr, v.key_length)
@@ -167,12 +181,16 @@ func onRequestHeaders(s *stream, f C.uintptr_t, eos bool) int {
 			cl = x
 		}
 	}
-	handOn, reply := m.HandOn(h, count, size, cl)
+	handOn, reply, ks := m.HandOnSlots(h, count, size, cl)
+	s.keySlots, s.keySlot = ks.Held, ks.Header // (released by the destroy hook, D117)
 	if reply != nil {
 		sendReply(f, reply.Reply)
 		return reqHeadersStopIteration
 	}
 	if handOn {
+		if ks.Header != "" {
+			setHeader(f, keys.SlotHeader, ks.Header)
+		}
 		return reqHeadersContinue
 	}
 	s.serving, s.headers, s.start = m, h, time.Now()
@@ -194,6 +212,7 @@ func onRequestBody(s *stream, f C.uintptr_t, eos bool) int {
 	n := int(C.llmgate_request_body_views(f, &views[0], C.size_t(len(views)), &bir)) // (one cgo call, D93)
 	bufferedIsReceived := bool(bir)
 	if n > len(views) {
+		handOnSlot(s, f)
 		return reqBodyContinue // hand on
 	}
 	total := 0
@@ -207,6 +226,7 @@ func onRequestBody(s *stream, f C.uintptr_t, eos bool) int {
 	a, ok := m.Serve(s.headers, body, s.start)
 	s.headers = nil
 	if !ok {
+		handOnSlot(s, f)
 		return reqBodyContinue
 	}
 	if a.Reply != nil {
@@ -252,7 +272,18 @@ func onRequestBody(s *stream, f C.uintptr_t, eos bool) int {
 // filter (which refuses HTTP/2 request trailers, D46).
 func onRequestTrailers(s *stream, f C.uintptr_t) int {
 	if s != nil {
+		if s.serving != nil {
+			handOnSlot(s, f)
+		}
 		s.serving, s.headers = nil, nil
 	}
 	return reqHeadersContinue
+}
+
+// handOnSlot tells the ext_proc filter what the module did with the slots
+// of a request it hands on after reading its headers (D117).
+func handOnSlot(s *stream, f C.uintptr_t) {
+	if s.keySlot != "" {
+		setHeader(f, keys.SlotHeader, s.keySlot)
+	}
 }

@@ -37,8 +37,8 @@ func syncHooks(m C.uintptr_t) {
 // hookMask is what Go needs of the stream's next hooks.
 func hookMask(s *stream) uint16 {
 	var k uint16
-	if s.spacing != nil || s.inflight != nil {
-		k |= C.HK_DESTROY // a timer, a scheduler or a count in flight to release
+	if s.spacing != nil || s.inflight != nil || s.keySlots != nil {
+		k |= C.HK_DESTROY // a timer, a scheduler, a count in flight or a key's slots to release
 	}
 	if s.cfg.upstream {
 		// A try (upstream.go): a translated try needs every body call; a

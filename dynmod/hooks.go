@@ -278,6 +278,10 @@ func llmgate_go_destroy(m C.uintptr_t) {
 	if s := streamOf(m); s != nil && s.inflight != nil {
 		releaseTry(s) // (limits_inflight.go, D77)
 	}
+	if s := streamOf(m); s != nil && s.keySlots != nil {
+		s.keySlots.Release() // a key's parallel slots (D117)
+		s.keySlots = nil
+	}
 }
 
 //export envoy_dynamic_module_on_http_filter_http_callout_done

@@ -24,7 +24,7 @@ const modelRouteTimeout = 30 * time.Second
 // end user's (the body's `user`: a customer) for any key, with the
 // config's request checks on body (nil, nil for the master key without an
 // end user, or a replay, whose first pass was checked).
-func (st *State) authorizeKey(id identity, ticket *fallbackTicket, model, group, endUser string, body []byte) (*keys.Grant, *translator.Error) {
+func (st *State) authorizeKey(id identity, ticket *fallbackTicket, model, group, endUser, slot string, body []byte) (*keys.Grant, *translator.Error) {
 	if ticket != nil {
 		return nil, nil
 	}
@@ -45,7 +45,7 @@ func (st *State) authorizeKey(id identity, ticket *fallbackTicket, model, group,
 	var models [2]string // the requested name, then its model group (on the stack)
 	models[0], models[1] = model, group
 	g, e := st.keys.AuthorizeRequest(context.Background(), keys.Check{Token: id.token, Presented: id.presented, Models: models[:], EndUser: endUser,
-		Rules: st.rules, Body: body})
+		Rules: st.rules, Body: body, Slot: slot})
 	if e != nil {
 		return nil, keyError(e)
 	}

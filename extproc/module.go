@@ -193,30 +193,39 @@ type ModuleReply struct {
 // Serve. h has lower-case names (the last value of a repeated header), count
 // and size are the header count and bytes, contentLength -1 when absent.
 func (m *ModuleFilter) HandOn(h map[string]string, count, size int, contentLength int64) (handOn bool, reply *ModuleAnswer) {
+	handOn, reply, _ = m.handOn(h, count, size, contentLength, false)
+	return handOn, reply
+}
+
+// handOn is HandOn; slots: take the key's parallel slots (HandOnSlots).
+func (m *ModuleFilter) handOn(h map[string]string, count, size int, contentLength int64, slots bool) (handOn bool, reply *ModuleAnswer, ks KeySlot) {
 	if m.off != "" || h[":method"] != "POST" || count > xds.ClientMaxHeaders || size > xds.ClientMaxHeaderBytes {
-		return true, nil
+		return true, nil, ks
 	}
 	if rt := classify("POST", h[":path"]); rt.kind != routeLLM || rt.pathModel != "" || strings.IndexByte(h[":path"], '?') >= 0 {
-		return true, nil
+		return true, nil, ks
 	}
 	if h[contract.FallbackHeader] != "" {
-		return true, nil
+		return true, nil, ks
 	}
 	id, e := m.st.authenticate(h, true)
 	if e != nil {
 		if m.st.presentedKey(h) != "" {
 			// A key neither the master key nor in the module's key table
 			// may be a virtual key: the gateway's key cache decides.
-			return true, nil
+			return true, nil, ks
 		}
 		a := replyAnswer(errorReply(e, nil))
-		return false, &a
+		return false, &a, ks
+	}
+	if slots && id.token != "" {
+		ks = m.takeKeySlots(id.token, h) // (modulekeys_slots.go, D117)
 	}
 	if !id.master && id.token == "" || contentLength <= 0 || contentLength > int64(m.st.maxBody) {
 		// Unsized (chunked) or over the bound: ext_proc bounds it as it reads.
-		return true, nil
+		return true, nil, ks
 	}
-	return false, nil
+	return false, nil, ks
 }
 
 // Serve answers a request whose headers HandOn kept, with its whole body;

@@ -182,7 +182,11 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if ticket != nil && f.User == "" {
 		f.User = ticket.EndUser // the first pass's (a JWT's end user)
 	}
-	grant, ke := st.authorizeKey(id, ticket, name, res.Group, f.User, body)
+	var slot string
+	if id.token != "" {
+		slot = h[keys.SlotHeader] // the module's parallel slots (D117)
+	}
+	grant, ke := st.authorizeKey(id, ticket, name, res.Group, f.User, slot, body)
 	if ke != nil {
 		return nil, ke
 	}

@@ -37,6 +37,11 @@ func (g *Gateway) publishModuleKeys() {
 		return
 	}
 	svc := g.keys
+	if _, shared := sharedRedis(g.store); !shared {
+		// Keys' parallel slots counted per instance by the module (D117);
+		// with Redis they are counted there by the ext_proc filter.
+		svc.SetModuleSlots(true)
+	}
 	var enc keys.PartsEncoder
 	svc.PublishParts(&enc, func(gen uint64, parts [][]byte, changed []bool, err error) {
 		if err != nil {

@@ -151,6 +151,9 @@ type Check struct {
 	// enforced_params (reqchecks.go); a nil Body is not checked.
 	Rules *RequestRules
 	Body  []byte
+	// Slot is the request's SlotHeader: what the module did with its
+	// parallel slots (slots.go; believed only where the module counts them).
+	Slot string
 }
 
 // Authorize runs LiteLLM's checks for a virtual key (its sha256 token); see
@@ -206,7 +209,7 @@ func (s *Service) AuthorizeRequest(ctx context.Context, c Check) (*Grant, *Error
 			return nil, e // before any limit counts the request, as LiteLLM's pre-call hooks
 		}
 	}
-	if e := s.limits(ctx, k, team, user, c.EndUser, eu, requestGroup(c.Models), g); e != nil {
+	if e := s.limits(ctx, k, team, user, c.EndUser, eu, requestGroup(c.Models), c.Slot, g); e != nil {
 		return nil, e
 	}
 	return g, nil

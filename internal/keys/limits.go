@@ -16,6 +16,9 @@ import (
 type limited struct {
 	kind, name, id string // kind for the message; name identifies it there; id is the counters' id
 	rpm, tpm, par  int64  // 0: no limit
+	// parFull: the max_parallel_requests the module counted (SlotHeader);
+	// par is then 0.
+	parFull int64
 }
 
 // LimitTimeout bounds the limit counters' round trips (Redis) of one check;
@@ -100,18 +103,30 @@ func (s *Service) entities(k *keystore.Key, team *keystore.Team, user *keystore.
 // in-flight count is released at once. A refusal releases the slots already
 // taken; the rpm already counted for the entities before the refusing one
 // stays counted (the store has no multi-entity Begin).
-func (s *Service) limits(ctx context.Context, k *keystore.Key, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget, group string, g *Grant) *Error {
+func (s *Service) limits(ctx context.Context, k *keystore.Key, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget, group, slot string, g *Grant) *Error {
 	if s.o.Counters == nil {
 		if s.view.module {
-			return s.viewLimits(k, team, user, endUser, eub, group, g) // the module (D83)
+			return s.viewLimits(k, team, user, endUser, eub, group, slot, g) // the module (D83)
 		}
 		return nil
 	}
-	return s.applyLimits(ctx, s.withKeyModel(s.entities(k, team, user, endUser, eub), k, group), g)
+	ents := s.withKeyModel(s.entities(k, team, user, endUser, eub), k, group)
+	var fullID string
+	var fullN int64
+	if slot != "" && len(ents) > 0 && s.slotsBelieved() {
+		ents, fullID, fullN = applySlot(ents, slot) // the module counted the slots (D117)
+	}
+	return s.applyLimitsFull(ctx, ents, fullID, fullN, g)
 }
 
 // applyLimits is limits on the counters' store for the entities ents.
 func (s *Service) applyLimits(ctx context.Context, ents []limited, g *Grant) *Error {
+	return s.applyLimitsFull(ctx, ents, "", 0, g)
+}
+
+// applyLimitsFull is applyLimits where the entity fullID is at the
+// parallel limit the module counted (fullN in flight): refused at its turn.
+func (s *Service) applyLimitsFull(ctx context.Context, ents []limited, fullID string, fullN int64, g *Grant) *Error {
 	if len(ents) == 0 {
 		return nil
 	}
@@ -148,6 +163,10 @@ func (s *Service) applyLimits(ctx context.Context, ents []limited, g *Grant) *Er
 		}
 	}
 	for _, e := range ents {
+		if fullID != "" && e.id == fullID {
+			release()
+			return parallelError(e, fullN, e.parFull, s.now())
+		}
 		if e.rpm == 0 && e.par == 0 {
 			continue
 		}
@@ -158,7 +177,7 @@ func (s *Service) applyLimits(ctx context.Context, ents []limited, g *Grant) *Er
 		if !br.Allowed {
 			release()
 			if br.Reason == "max_parallel_requests" {
-				return rateError(e, "max_parallel_requests", br.InFlight, e.par, time.Time{})
+				return parallelError(e, br.InFlight, e.par, s.now())
 			}
 			return rateError(e, "rpm", br.RPM, e.rpm, s.now())
 		}

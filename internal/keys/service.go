@@ -145,6 +145,10 @@ type Service struct {
 	// shardKeys: a module view's tokens by shard (applyShard).
 	view      viewState
 	shardKeys [][]string
+	// moduleSlots: the module counts keys' parallel slots (SetModuleSlots;
+	// s.mu); slots: a module view's counts (slots.go, D117).
+	moduleSlots bool
+	slots       slotCounts
 	// vdirty are the keys whose table inputs changed since the last
 	// EncodeParts, vall: look at every key (viewenc.go; s.mu). A module
 	// view's shard bases and the overlays waiting for theirs (view.go).

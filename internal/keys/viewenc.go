@@ -162,6 +162,9 @@ func (s *Service) limitsPrintLocked() uint64 {
 			add(hashStr(hashStr(4, mk), m.BudgetID))
 		}
 	}
+	if s.moduleSlots {
+		add(0x5107) // keys with parallel limits are in the table (D117)
+	}
 	return hashU64(sum, xor)
 }
 
@@ -445,8 +448,8 @@ func (s *Service) inTableNames(k *keystore.Key, names *[4]string) bool {
 }
 
 // inTable reports whether a key is in the module's table (no
-// max_parallel_requests of its own or of its budget, user or team: rpm/tpm
-// limits are leased, D83) and notes the records it names in the sets (nil
+// max_parallel_requests of its own or of its budget, user or team unless the
+// module counts them, D117: rpm/tpm limits are leased, D83) and notes the records it names in the sets (nil
 // sets: not noted).
 func (s *Service) inTable(k *keystore.Key, teams, users, budgets, members map[string]bool) bool {
 	var team *keystore.Team
@@ -457,9 +460,11 @@ func (s *Service) inTable(k *keystore.Key, teams, users, budgets, members map[st
 	if k.UserID != "" {
 		user, _, _ = s.user(k.UserID)
 	}
-	for _, e := range s.entities(k, team, user, "", nil) {
-		if e.par > 0 {
-			return false
+	if !s.moduleSlotsOn() {
+		for _, e := range s.entities(k, team, user, "", nil) {
+			if e.par > 0 {
+				return false
+			}
 		}
 	}
 	if teams == nil {

@@ -66,9 +66,25 @@ func (g *Grant) Leased() []string {
 // leases, in the gateway's order and with its refusals; ErrHandOn when the
 // view cannot decide (no leases, a parallel limit, a counter not in the
 // view yet, a lease spent while the store has room).
-func (s *Service) viewLimits(k *keystore.Key, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget, group string, g *Grant) *Error {
+func (s *Service) viewLimits(k *keystore.Key, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget, group, slot string, g *Grant) *Error {
 	ents := s.withKeyModel(s.entities(k, team, user, endUser, eub), k, group)
 	if len(ents) == 0 {
+		return nil
+	}
+	ents, fullID, fullN := applySlot(ents, slot) // the module's slots (slots.go, D117)
+	rated := false
+	for _, e := range ents {
+		if e.par > 0 {
+			return ErrHandOn // a limit the module took no slot of (changed since)
+		}
+		rated = rated || e.rpm > 0 || e.tpm > 0
+	}
+	if !rated {
+		for _, e := range ents {
+			if e.id == fullID {
+				return parallelError(e, fullN, e.parFull, s.now())
+			}
+		}
 		return nil
 	}
 	lr := s.view.leases.Load()
@@ -76,11 +92,6 @@ func (s *Service) viewLimits(k *keystore.Key, team *keystore.Team, user *keystor
 		return ErrHandOn
 	}
 	l := lr.l
-	for _, e := range ents {
-		if e.par > 0 {
-			return ErrHandOn
-		}
-	}
 	// Every counter is asked for before deciding, so that one hand-on
 	// brings the module every view and lease the request needs.
 	handOn := false
@@ -106,6 +117,12 @@ func (s *Service) viewLimits(k *keystore.Key, team *keystore.Team, user *keystor
 	}
 	var rpmErr *Error
 	for _, e := range ents {
+		if fullID != "" && e.id == fullID {
+			if rpmErr == nil && !handOn {
+				rpmErr = parallelError(e, fullN, e.parFull, s.now())
+			}
+			break
+		}
 		if e.rpm == 0 {
 			continue
 		}
