@@ -100,7 +100,8 @@ func (s *Server) keyManagement(stream extprocv3.ExternalProcessor_ProcessServer,
 		c.MasterHash = hex.EncodeToString(st.masterKey[:]) // the audit log's changed_by_api_key
 	}
 	status, out := st.keys.Handle(ctx, method, h[":path"], body, c)
-	if method == "POST" && s.KeysApplied != nil && keys.WaitsForModule(h[":path"]) {
+	if method == "POST" && s.KeysApplied != nil && (keys.WaitsForModule(h[":path"]) ||
+		status == 200 && strings.HasPrefix(h[":path"], "/key/generate") && st.keys.NewKeyWaits(out)) {
 		s.KeysApplied(ctx) // the module refuses a blocked or deleted key from the next request on
 	}
 	return stream.Send(immediate(status, "application/json", out, nil, "llmgate_keys"))

@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"sync"
@@ -179,4 +180,31 @@ func parallelError(e limited, inFlight, lim int64, now time.Time) *Error {
 	return &Error{Status: 429, Type: "rate_limit_error", Code: "429", Param: "None", RetryAfter: time.Minute,
 		Message: "Rate limit exceeded for api_key: " + strings.TrimPrefix(e.id, "key:") + ". Limit type: max_parallel_requests. Current limit: " +
 			strconv.FormatInt(lim, 10) + ", Remaining: 0. Limit resets at: " + reset}
+}
+
+// NewKeyWaits reports whether a /key/generate answer (out) must wait for the
+// module to apply the new key before it answers: with SetModuleSlots, a new
+// key with a parallel limit; its requests would otherwise be counted by the
+// ext_proc filter until the push, beside the module's count once it has the
+// key (WaitsForModule's other creations need no wait).
+func (s *Service) NewKeyWaits(out []byte) bool {
+	if !s.moduleSlotsOn() {
+		return false
+	}
+	var a struct {
+		Token string `json:"token_id"`
+	}
+	if json.Unmarshal(out, &a) != nil || a.Token == "" {
+		return false
+	}
+	k, t, u := s.cached(a.Token)
+	if k == nil {
+		return false
+	}
+	for _, e := range s.entities(k, t, u, "", nil) {
+		if e.par > 0 {
+			return true
+		}
+	}
+	return false
 }
