@@ -18,14 +18,21 @@ const maxRetriesHeader = "x-litellm-max-retries"
 // withMaxRetries adds maxRetriesHeader to the response headers a request's
 // answers carry: the most retries the plan gives a group (each group of the
 // plan gets the same num_retries). Unless writable, the map may be a shared
-// one (the header alone): read it only.
-func withMaxRetries(h map[string]string, plan []*llmgatev1.Attempt, writable bool) map[string]string {
+// one (the header alone): read it only. owned: h is the caller's own map
+// (router.Plan.UsageHeaders), written into.
+func withMaxRetries(h map[string]string, plan []*llmgatev1.Attempt, writable, owned bool) map[string]string {
 	n := int32(0)
 	for _, a := range plan {
 		n = max(n, a.Retry)
 	}
 	if len(h) == 0 && !writable && int(n) < len(maxRetriesOnly) {
 		return maxRetriesOnly[n] // (no map per request, D93)
+	}
+	if owned && h != nil {
+		// The plan's own map (router.Plan.UsageHeaders): written into, not
+		// copied (D116).
+		h[maxRetriesHeader] = strconv.Itoa(int(n))
+		return h
 	}
 	out := make(map[string]string, len(h)+1)
 	maps.Copy(out, h)

@@ -231,7 +231,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		Attempts:        plan,
 		StartUnixNano:   start.UnixNano(),
 		OverheadNanos:   int64(s.now().Sub(start)),
-		ResponseHeaders: withMaxRetries(p.UsageHeaders, plan, grant != nil && mod == nil), // (grant.AddHeaders writes into it)
+		ResponseHeaders: withMaxRetries(p.UsageHeaders, plan, grant != nil && mod == nil, true), // (grant.AddHeaders writes into it)
 		// Usage is read when something counts it: a limit or strategy, an
 		// outcome sink, or (spend sink) a request with a virtual key.
 		TrackUsage:        st.trackUsage || s.Outcomes.ActiveBesides(keys.SpendSink) || (grant != nil && s.Outcomes.Active()),

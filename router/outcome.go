@@ -357,7 +357,7 @@ func usageHeaders(ds []*model.Deployment, st map[string]store.DeploymentState) m
 	if rpmLim == 0 && tpmLim == 0 {
 		return nil // (no map per request for a group without limits)
 	}
-	h := make(map[string]string, 4)
+	h := make(map[string]string, 5) // (room for the plan's max retries header: the caller's to write, D116)
 	if rpmLim > 0 {
 		h["x-ratelimit-limit-requests"] = strconv.FormatInt(rpmLim, 10)
 		h["x-ratelimit-remaining-requests"] = strconv.FormatInt(rpmLim-rpmUsed, 10)

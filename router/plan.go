@@ -95,7 +95,8 @@ type Plan struct {
 	// FallbackGroups are the fallback groups planned, in order.
 	FallbackGroups []string
 	// UsageHeaders are the x-ratelimit-* headers of the requested group, from
-	// the same read that built the plan (empty when no deployment sets rpm/tpm).
+	// the same read that built the plan (empty when no deployment sets rpm/tpm):
+	// a map of its own per plan, which the caller may write into.
 	UsageHeaders map[string]string
 }
 

@@ -1,7 +1,9 @@
 package router
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -41,10 +43,11 @@ func (r *Router) order(cs []candidate) []candidate {
 	switch r.m.Routing.Strategy {
 	case LeastBusy:
 		r.shuffle(cs)
-		sort.SliceStable(cs, func(i, j int) bool { return cs[i].st.InFlight < cs[j].st.InFlight })
+		slices.SortStableFunc(cs, func(a, b candidate) int { return cmp.Compare(a.st.InFlight, b.st.InFlight) })
 	case UsageBased, UsageBasedV2:
 		r.shuffle(cs)
-		sort.SliceStable(cs, func(i, j int) bool { return cs[i].st.TPM < cs[j].st.TPM })
+		// (no reflection's swapper per request, D116)
+		slices.SortStableFunc(cs, func(a, b candidate) int { return cmp.Compare(a.st.TPM, b.st.TPM) })
 	case LatencyBased:
 		for i := range cs {
 			cs[i].score = avg(cs[i].st.Latencies)
