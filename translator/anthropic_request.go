@@ -31,6 +31,10 @@ type quickReq struct {
 	stream              bool
 	seen                uint16
 	msgBuf              [8]quickMsg
+	stops               [][]byte // literals of plain ASCII (stop: a string or an array of strings)
+	hasStop             bool
+	stopBuf             [4][]byte
+	user                []byte // a literal of plain ASCII
 }
 
 // quickMsg is one message: its role and its content literal (nil: null or
@@ -41,7 +45,7 @@ type quickMsg struct {
 }
 
 // anthQuickKeys are the top-level fields the quick way takes.
-var anthQuickKeys = []string{"model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stream", "stream_options"}
+var anthQuickKeys = []string{"model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stream", "stream_options", "stop", "user"}
 
 // anthropicRequestQuick is Request's body for the common chat request; ok
 // false: the caller goes the full way (anthropicRequestFull).
@@ -50,7 +54,7 @@ func anthropicRequestQuick(body []byte, t Target) (out []byte, stream bool, ok b
 		return nil, false, false
 	}
 	var r quickReq
-	r.msgs = r.msgBuf[:0]
+	r.msgs, r.stops = r.msgBuf[:0], r.stopBuf[:0]
 	if !r.read(body) {
 		return nil, false, false
 	}
@@ -138,8 +142,31 @@ func anthropicRequestQuick(body []byte, t Target) (out []byte, stream bool, ok b
 		b = append(b, `,"top_p":`...)
 		b = appendMarshalFloat(b, r.topP)
 	}
+	if r.hasStop {
+		n := 0
+		for _, st := range r.stops {
+			if t.DropParams && plainBlank(st) {
+				continue // Anthropic rejects whitespace-only stop sequences
+			}
+			if n == 0 {
+				b = append(b, `,"stop_sequences":[`...)
+			} else {
+				b = append(b, ',')
+			}
+			b = appendLiteralString(b, st)
+			n++
+		}
+		if n > 0 {
+			b = append(b, ']')
+		}
+	}
 	if stream {
 		b = append(b, `,"stream":true`...)
+	}
+	if len(r.user) > 0 && !anthEmailRe.Match(r.user) && !anthPhoneRe.Match(r.user) {
+		b = append(b, `,"metadata":{"user_id":`...)
+		b = appendLiteralString(b, r.user)
+		b = append(b, '}')
 	}
 	return append(b, '}'), stream, true
 }
@@ -211,6 +238,21 @@ func (r *quickReq) read(body []byte) bool {
 		case 7: // stream_options: {} or {"include_usage": bool}
 			if !null && !readStreamOptions(&s) {
 				return false
+			}
+		case 8: // stop: a string or an array of strings
+			if !null {
+				if r.stops, ok = readStops(&s, r.stops); !ok {
+					return false
+				}
+				r.hasStop = true
+			}
+		case 9: // user
+			if !null {
+				v, ok := s.str()
+				if !ok || !plainASCII(v) {
+					return false
+				}
+				r.user = v
 			}
 		}
 		if s.close('}') {
@@ -295,6 +337,55 @@ func (r *quickReq) readMessages(s *jsonScan) bool {
 			return false
 		}
 	}
+}
+
+// readStops reads stop (not null) into stops: plain ASCII strings only (a
+// blank one is then all spaces, as strings.TrimSpace sees it).
+func readStops(s *jsonScan, stops [][]byte) ([][]byte, bool) {
+	if !s.open('[') {
+		v, ok := s.str()
+		if !ok || !plainASCII(v) {
+			return nil, false
+		}
+		return append(stops, v), true
+	}
+	if s.close(']') {
+		return stops, true
+	}
+	for {
+		v, ok := s.str()
+		if !ok || !plainASCII(v) {
+			return nil, false
+		}
+		stops = append(stops, v)
+		if s.close(']') {
+			return stops, true
+		}
+		if !s.open(',') {
+			return nil, false
+		}
+	}
+}
+
+// plainASCII: a string literal of printable ASCII without escapes (its
+// bytes are its value).
+func plainASCII(lit []byte) bool {
+	for _, c := range lit {
+		if c < 0x20 || c >= 0x7f || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainBlank: a plain ASCII value strings.TrimSpace makes empty.
+func plainBlank(lit []byte) bool {
+	for _, c := range lit {
+		if c != ' ' {
+			return false
+		}
+	}
+	return true
 }
 
 func readStreamOptions(s *jsonScan) bool {
