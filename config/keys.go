@@ -155,7 +155,7 @@ var keyTable = []KeyDoc{
 	sup(SectionParams, "budget_duration", "the window of max_budget (\"30s\", \"1h\", \"1d\", \"1mo\")"),
 	notYet(SectionParams, "max_file_size_mb", ""),
 	notYet(SectionParams, "use_litellm_proxy", ""),
-	notYet(SectionParams, "merge_reasoning_content_in_choices", ""),
+	part(SectionParams, "merge_reasoning_content_in_choices", "streamed answers of translated deployments (Anthropic, Bedrock, Gemini, …): each chunk's reasoning_content goes into its content as <think>…</think>, as LiteLLM's stream wrapper does; whole answers are left alone (as in LiteLLM). Not yet: an OpenAI-compatible deployment's stream passes as the provider sent it", true),
 	notYet(SectionParams, "configurable_clientside_auth_params", ""),
 	notYet(SectionParams, "auto_router_config", ""),
 	notYet(SectionParams, "guardrails", ""),

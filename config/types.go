@@ -159,7 +159,11 @@ type LiteLLMParams struct {
 	// Messages are the message rewrites of ensure_alternating_roles,
 	// user_continue_message, assistant_continue_message and
 	// cache_control_injection_points (nil: none; D119).
-	Messages            *MessageParams
+	Messages *MessageParams
+	// MergeReasoning is merge_reasoning_content_in_choices: a translated
+	// stream's reasoning_content goes into its content as <think>…</think>
+	// (translator.MergeReasoningStream, D119).
+	MergeReasoning      bool
 	MaxParallelRequests int
 	// DefaultKeyRPMLimit / DefaultKeyTPMLimit are default_api_key_rpm_limit /
 	// default_api_key_tpm_limit: each virtual key's limits on this model

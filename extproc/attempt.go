@@ -611,6 +611,9 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 			u.SetIncludeUsage(t.rc.IncludeUsage)
 		}
 		st = translator.ModelStream(st, t.responseModel())
+		if t.d != nil && t.d.Params.MergeReasoning {
+			st = translator.MergeReasoningStream(st)
+		}
 		defer t.streamOutcome(st, o)
 	}
 	for {

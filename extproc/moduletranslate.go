@@ -121,6 +121,9 @@ func (mt *ModuleTry) ResponseHeaders(status int, eos bool) (mode int, set [][2]s
 		mt.stamped = true
 	}
 	mt.stream = translator.ModelStream(st, t.responseModel())
+	if t.d != nil && t.d.Params.MergeReasoning {
+		mt.stream = translator.MergeReasoningStream(mt.stream) // D119
+	}
 	return ModuleTryStream, [][2]string{{"content-type", "text/event-stream"}, {"cache-control", "no-cache"}}, []string{"content-length", "content-encoding"}
 }
 

@@ -2,6 +2,7 @@ package fakeprovider
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -19,7 +20,10 @@ type anRequest struct {
 	Messages  []anMessage     `json:"messages"`
 	System    json.RawMessage `json:"system"`
 	Stream    bool            `json:"stream"`
-	Tools     []struct {
+	Thinking  *struct {
+		Type string `json:"type"`
+	} `json:"thinking"`
+	Tools []struct {
 		Name string `json:"name"`
 	} `json:"tools"`
 	ToolChoice *struct {
@@ -36,11 +40,13 @@ type anUsage struct {
 }
 
 type anBlock struct {
-	Type  string          `json:"type"`
-	Text  *string         `json:"text,omitempty"`
-	ID    string          `json:"id,omitempty"`
-	Name  string          `json:"name,omitempty"`
-	Input json.RawMessage `json:"input,omitempty"`
+	Type      string          `json:"type"`
+	Text      *string         `json:"text,omitempty"`
+	Thinking  *string         `json:"thinking,omitempty"`
+	Signature string          `json:"signature,omitempty"`
+	ID        string          `json:"id,omitempty"`
+	Name      string          `json:"name,omitempty"`
+	Input     json.RawMessage `json:"input,omitempty"`
 }
 
 type anResponse struct {
@@ -68,6 +74,9 @@ func anthropicStopReason(finish string) string {
 	}
 	return finish
 }
+
+// fakeSignature is the signature of the fake's thinking blocks.
+const fakeSignature = "fake-signature"
 
 func handleAnthropicMessages(c *call) {
 	if c.r.Header.Get("Anthropic-Version") == "" {
@@ -141,13 +150,20 @@ func handleAnthropicMessages(c *call) {
 		toolID = newID("toolu_")
 	}
 
+	thinking := ""
+	if req.Thinking != nil && req.Thinking.Type == "enabled" {
+		thinking = c.s.opts.Thinking
+	}
 	if !req.Stream {
 		resp := anResponse{ID: id, Type: "message", Role: "assistant", Model: req.Model, StopReason: &stop,
 			Usage: anUsage{InputTokens: prompt, OutputTokens: output}}
+		if thinking != "" {
+			resp.Content = append(resp.Content, anBlock{Type: "thinking", Thinking: &thinking, Signature: fakeSignature})
+		}
 		if tool == "" {
-			resp.Content = []anBlock{{Type: "text", Text: &reply}}
+			resp.Content = append(resp.Content, anBlock{Type: "text", Text: &reply})
 		} else {
-			resp.Content = []anBlock{{Type: "tool_use", ID: toolID, Name: tool, Input: c.s.toolInput()}}
+			resp.Content = append(resp.Content, anBlock{Type: "tool_use", ID: toolID, Name: tool, Input: c.s.toolInput()})
 		}
 		c.json(http.StatusOK, resp)
 		return
@@ -158,33 +174,46 @@ func handleAnthropicMessages(c *call) {
 		ID: id, Type: "message", Role: "assistant", Model: req.Model, Content: []anBlock{},
 		Usage: anUsage{InputTokens: prompt, OutputTokens: 1},
 	}})
-	if tool == "" {
-		empty := ""
-		c.sseJSON("content_block_start", map[string]any{"type": "content_block_start", "index": 0, "content_block": anBlock{Type: "text", Text: &empty}})
-	} else {
-		c.sseJSON("content_block_start", map[string]any{"type": "content_block_start", "index": 0, "content_block": anBlock{Type: "tool_use", ID: toolID, Name: tool, Input: json.RawMessage("{}")}})
-	}
-	c.sse("ping", []byte(`{"type": "ping"}`))
 	type delta struct {
 		Type        string `json:"type"`
 		Text        string `json:"text,omitempty"`
 		PartialJSON string `json:"partial_json,omitempty"`
+		Thinking    string `json:"thinking,omitempty"`
+		Signature   string `json:"signature,omitempty"`
 	}
 	type deltaEvent struct {
 		Type  string `json:"type"`
 		Index int    `json:"index"`
 		Delta delta  `json:"delta"`
 	}
+	index := 0
+	if thinking != "" {
+		empty := ""
+		c.sseJSON("content_block_start", map[string]any{"type": "content_block_start", "index": 0, "content_block": anBlock{Type: "thinking", Thinking: &empty}})
+		for _, piece := range splitChunks(thinking, c.s.opts.StreamChunks) {
+			c.sseJSON("content_block_delta", deltaEvent{"content_block_delta", 0, delta{Type: "thinking_delta", Thinking: piece}})
+		}
+		c.sseJSON("content_block_delta", deltaEvent{"content_block_delta", 0, delta{Type: "signature_delta", Signature: fakeSignature}})
+		c.sse("content_block_stop", []byte(`{"type":"content_block_stop","index":0}`))
+		index = 1
+	}
+	if tool == "" {
+		empty := ""
+		c.sseJSON("content_block_start", map[string]any{"type": "content_block_start", "index": index, "content_block": anBlock{Type: "text", Text: &empty}})
+	} else {
+		c.sseJSON("content_block_start", map[string]any{"type": "content_block_start", "index": index, "content_block": anBlock{Type: "tool_use", ID: toolID, Name: tool, Input: json.RawMessage("{}")}})
+	}
+	c.sse("ping", []byte(`{"type": "ping"}`))
 	if tool == "" {
 		for _, piece := range splitChunks(reply, c.s.opts.StreamChunks) {
-			c.sseJSON("content_block_delta", deltaEvent{"content_block_delta", 0, delta{Type: "text_delta", Text: piece}})
+			c.sseJSON("content_block_delta", deltaEvent{"content_block_delta", index, delta{Type: "text_delta", Text: piece}})
 		}
 	} else {
 		for _, frag := range c.s.toolArgFragments() {
-			c.sseJSON("content_block_delta", deltaEvent{"content_block_delta", 0, delta{Type: "input_json_delta", PartialJSON: frag}})
+			c.sseJSON("content_block_delta", deltaEvent{"content_block_delta", index, delta{Type: "input_json_delta", PartialJSON: frag}})
 		}
 	}
-	c.sse("content_block_stop", []byte(`{"type":"content_block_stop","index":0}`))
+	c.sse("content_block_stop", fmt.Appendf(nil, `{"type":"content_block_stop","index":%d}`, index))
 	c.sseJSON("message_delta", map[string]any{
 		"type":  "message_delta",
 		"delta": map[string]any{"stop_reason": stop, "stop_sequence": nil},

@@ -57,6 +57,11 @@ type Options struct {
 	// Reply, when set, is the reply text for every request instead of
 	// "fake response to: <last user text>".
 	Reply string
+	// Thinking, when set, is the thinking text of an Anthropic answer to a
+	// request that enables thinking ({"thinking": {"type": "enabled"}}): a
+	// thinking block (with a signature) before the text, streamed as
+	// thinking_delta events.
+	Thinking string
 	// ReplySize, when > 0, pads or truncates the reply text to exactly this
 	// many bytes (benchmarks use ~1 KB).
 	ReplySize int
