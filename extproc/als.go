@@ -256,7 +256,7 @@ func (s *Server) reportLogged(st *State, j joined) {
 		ev.CooldownUntil = until
 		if rc.KeyParallel && ev.Answer == outcome.AnswerSent && st.keys != nil {
 			// The answer went to the client: the key's parallel slot is free.
-			st.keys.End(bg, rc.KeyHash)
+			st.keys.EndFor(bg, rc.KeyHash, rc.TeamId, rc.UserId)
 		}
 		s.Outcomes.Publish(ev)
 	}

@@ -28,7 +28,7 @@ func (s *Server) publish(t *try, o router.Outcome, cooldownUntil time.Time) (spe
 	ev.CooldownUntil = cooldownUntil
 	if t.rc.KeyParallel && ev.Answer != outcome.AnswerRetried && t.st.keys != nil {
 		// The answer went to the client: the key's parallel slot is free.
-		t.st.keys.End(context.Background(), t.rc.KeyHash)
+		t.st.keys.EndFor(context.Background(), t.rc.KeyHash, t.rc.TeamId, t.rc.UserId)
 	}
 	s.Outcomes.Publish(ev)
 	if ev.Answer == outcome.AnswerSent && keys.Spends(&ev) {

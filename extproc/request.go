@@ -198,7 +198,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		// or here when the request never leaves the gateway.
 		defer func() {
 			if te != nil {
-				st.keys.End(context.Background(), grant.Token)
+				st.keys.EndFor(context.Background(), grant.Token, grant.TeamID, grant.UserID)
 			}
 		}()
 	}
@@ -217,7 +217,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	first, _ := st.Router.Model().Deployment(plan[0].DeploymentId)
 	if first != nil && first.MockResponse != nil {
 		if grant != nil && grant.Parallel {
-			st.keys.End(context.Background(), grant.Token)
+			st.keys.EndFor(context.Background(), grant.Token, grant.TeamID, grant.UserID)
 		}
 		return mockReply(rt.endpoint, &f, first, plan[0], callID), nil
 	}
@@ -277,7 +277,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		var reply *extprocv3.ProcessingResponse
 		if reply, cacheStore = s.cacheLookup(st, rt, ctx, body, first, start); reply != nil {
 			if grant != nil && grant.Parallel {
-				st.keys.End(context.Background(), grant.Token)
+				st.keys.EndFor(context.Background(), grant.Token, grant.TeamID, grant.UserID)
 			}
 			return reply, nil
 		}

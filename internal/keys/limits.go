@@ -327,21 +327,30 @@ func (s *Service) principalRows(teamID, userID string) (*keystore.Team, *keystor
 }
 
 // principalLimits applies a JWT caller's team, user, team member and end
-// user rpm/tpm limits (LiteLLM's v3 limiter descriptors team, user,
-// team_member, end_user). Their max_parallel_requests are not applied: a
-// slot is released by the request's key hash, which such a caller has not.
+// user rpm/tpm limits and the team's and user's max_parallel_requests
+// (LiteLLM's v3 limiter descriptors team, user, team_member, end_user). A
+// slot held is released by EndFor with the grant's team and user.
 func (s *Service) principalLimits(ctx context.Context, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget, g *Grant) *Error {
 	if s.o.Counters == nil {
 		return nil // JWT requests are never decided in a module view
 	}
-	ents := s.entities(nil, team, user, endUser, eub)
-	n := 0
-	for _, e := range ents {
-		e.par = 0
-		if e.rpm != 0 || e.tpm != 0 {
-			ents[n] = e
-			n++
+	return s.applyLimits(ctx, s.entities(nil, team, user, endUser, eub), g)
+}
+
+// EndFor releases a request's parallel slots: its key's, team's and user's
+// (End) when it has a key, else those of the team and user a JWT named.
+func (s *Service) EndFor(ctx context.Context, token, teamID, userID string) {
+	if token != "" {
+		s.End(ctx, token)
+		return
+	}
+	if s.o.Counters == nil || teamID == "" && userID == "" {
+		return
+	}
+	t, u := s.principalRows(teamID, userID)
+	for _, e := range s.entities(nil, t, u, "", nil) {
+		if e.par > 0 {
+			_ = s.o.Counters.End(ctx, e.id)
 		}
 	}
-	return s.applyLimits(ctx, ents[:n], g)
 }
