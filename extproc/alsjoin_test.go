@@ -6,6 +6,8 @@ import (
 	"runtime/metrics"
 	"testing"
 	"time"
+
+	"github.com/llmgate/llmgate/internal/outcome"
 )
 
 // What the join keeps between messages is bounded by the requests waiting,
@@ -61,4 +63,38 @@ func scannableHeap() int64 {
 	s := []metrics.Sample{{Name: "/gc/scan/heap:bytes"}}
 	metrics.Read(s)
 	return int64(s[0].Value.Uint64())
+}
+
+// The gateway's allocations per record of the module's outcome stream
+// (read, joined, reported; docs/architecture.md D115): 68 before D115, 61
+// with the duplicate memory's hashed keys, 47 with map keys and struct
+// values read as views of the message and a request's single try joined
+// without a copy or a sort.
+func TestModuleIntakeAllocs(t *testing.T) {
+	s, _, _ := outcomeServer(t)
+	s.Outcomes.Register("allocs", 1<<16, func(outcome.Try) {})
+	ctx, plan := plannedContext(t, s)
+	cs := ctx.GetFields()["ctx"].GetStringValue()
+	a := &accessLogService{s: s, j: newJoiner()}
+	const per, runs = 20, 40
+	begin := time.Now()
+	var msgs [][]byte
+	for m := range runs + 1 {
+		var os []ModuleOutcome
+		for i := range per {
+			os = append(os, ModuleOutcome{RequestID: fmt.Sprintf("req-%d-%d", m, i), Begin: begin, End: begin.Add(time.Millisecond), Attempts: 1, Ctx: cs, Fast: true,
+				Usage:    RespUsage{Prompt: 11, HasPrompt: true, Completion: 7, HasCompletion: true, Total: 18, HasTotal: true, Model: "gpt-4o-2024-08-06", HasModel: true},
+				Answered: true, Cluster: plan[i%len(plan)], Status: 200, FirstByte: begin.Add(300 * time.Microsecond), LastByte: begin.Add(900 * time.Microsecond),
+				Headers: [][2]string{{"x-ratelimit-remaining-requests", "99"}, {"x-ratelimit-remaining-tokens", "9999"}}})
+		}
+		msgs = append(msgs, AppendOutcomes(nil, os))
+	}
+	n := 0
+	allocs := testing.AllocsPerRun(runs, func() {
+		a.readModule(msgs[n])
+		n++
+	})
+	if got := allocs / per; got > 52 {
+		t.Errorf("%.1f allocations per record read, joined and reported, want at most 52", got)
+	}
 }

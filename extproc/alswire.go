@@ -244,19 +244,20 @@ func (e *wireEntry) response(b []byte) error {
 			if e.headers == nil {
 				e.headers = map[string]string{}
 			}
-			e.headers[k] = string(val)
+			e.headers[string(k)] = string(val)
 		}
 		return nil
 	})
 }
 
-// wireMapEntry reads one map entry (key 1: string, value 2: bytes).
-func wireMapEntry(b []byte) (key string, val []byte) {
+// wireMapEntry reads one map entry (key 1: string, value 2: bytes); both
+// are views of b (a key compared in a switch is never copied: D115).
+func wireMapEntry(b []byte) (key, val []byte) {
 	_ = wireFields(b, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
 		if typ == protowire.BytesType {
 			switch num {
 			case 1:
-				key = string(v)
+				key = v
 			case 2:
 				val = v
 			}
@@ -274,20 +275,20 @@ func (e *wireEntry) metadata(b []byte) error {
 			return nil
 		}
 		ns, st := wireMapEntry(v)
-		switch ns {
+		switch string(ns) {
 		case contract.ContextMetadataNamespace:
-			wireStruct(st, func(k string, val wireValue) {
-				switch k {
+			wireStruct(st, func(k []byte, val wireValue) {
+				switch string(k) {
 				case "ctx":
-					e.ctx = val.str
+					e.ctx = val.text()
 				case FastMetadataKey:
 					e.fast = val.boolean
 				}
 			})
 		case UsageMetadataNamespace:
 			var ok1, ok2, ok3 bool
-			wireStruct(st, func(k string, val wireValue) {
-				switch k {
+			wireStruct(st, func(k []byte, val wireValue) {
+				switch string(k) {
 				case "prompt_tokens":
 					e.usage.promptTokens, ok1 = val.tokens()
 				case "completion_tokens":
@@ -295,20 +296,20 @@ func (e *wireEntry) metadata(b []byte) error {
 				case "total_tokens":
 					e.usage.total, ok3 = val.tokens()
 				case "model":
-					e.usage.model = val.str
+					e.usage.model = val.text()
 				case "finish":
-					e.usage.finish = val.str
+					e.usage.finish = val.text()
 				case UsageDoneKey:
 					e.usage.done = val.boolean
 				case UsageErrorKey:
-					e.usage.streamErr = val.str
+					e.usage.streamErr = val.text()
 				}
 			})
 			e.usage.known = ok1 || ok2 || ok3
 		case ModuleOutcomeNamespace:
-			wireStruct(st, func(k string, val wireValue) {
-				e.module = e.module || (k == "last" && val.boolean)
-				if k == ModuleClassKey && val.kind == 2 && val.number >= float64(translator.ErrBadRequest) && val.number <= float64(translator.ErrInternal) {
+			wireStruct(st, func(k []byte, val wireValue) {
+				e.module = e.module || (string(k) == "last" && val.boolean)
+				if string(k) == ModuleClassKey && val.kind == 2 && val.number >= float64(translator.ErrBadRequest) && val.number <= float64(translator.ErrInternal) {
 					e.moduleClass = translator.ErrorClass(val.number)
 				}
 			})
@@ -321,8 +322,16 @@ func (e *wireEntry) metadata(b []byte) error {
 type wireValue struct {
 	kind    protowire.Number // 2 number, 3 string, 4 bool; others not read
 	number  float64
-	str     string
+	str     []byte // a view of the message (text copies it)
 	boolean bool
+}
+
+// text is a string value, copied out of the message.
+func (v wireValue) text() string {
+	if v.kind != 3 {
+		return ""
+	}
+	return string(v.str)
 }
 
 func (v wireValue) tokens() (int, bool) {
@@ -330,7 +339,7 @@ func (v wireValue) tokens() (int, bool) {
 	case 2:
 		return boundTokens(v.number), true
 	case 3:
-		n, err := strconv.ParseFloat(v.str, 64)
+		n, err := strconv.ParseFloat(string(v.str), 64)
 		return boundTokens(n), err == nil
 	}
 	return 0, false
@@ -338,7 +347,7 @@ func (v wireValue) tokens() (int, bool) {
 
 // wireStruct calls fn for each field of a google.protobuf.Struct whose value
 // is a number, a string or a bool.
-func wireStruct(b []byte, fn func(k string, v wireValue)) {
+func wireStruct(b []byte, fn func(k []byte, v wireValue)) {
 	_ = wireFields(b, func(num protowire.Number, typ protowire.Type, entry []byte, _ uint64) error {
 		if num != 1 || typ != protowire.BytesType { // fields
 			return nil
@@ -350,7 +359,7 @@ func wireStruct(b []byte, fn func(k string, v wireValue)) {
 			case num == 2 && typ == protowire.Fixed64Type:
 				val = wireValue{kind: 2, number: math.Float64frombits(x)}
 			case num == 3 && typ == protowire.BytesType:
-				val = wireValue{kind: 3, str: string(s)}
+				val = wireValue{kind: 3, str: s}
 			case num == 4 && typ == protowire.VarintType:
 				val = wireValue{kind: 4, boolean: x != 0}
 			}
