@@ -356,7 +356,7 @@ var keyTable = []KeyDoc{
 	sup(SectionCache, "namespace", "prefixes every cache key (\"namespace:key\"); a request's cache.namespace (or metadata.redis_namespace) wins"),
 	sup(SectionCache, "ttl", "seconds an entry lives, unless the request's cache.ttl says otherwise; unset: 600 s for local, no expiry for redis (LiteLLM's defaults)"),
 	sup(SectionCache, "mode", "default_on (every request of a supported call type) or default_off (only requests with \"cache\": {\"use-cache\": true})"),
-	part(SectionCache, "supported_call_types", "completion/acompletion (chat) and text_completion/atext_completion are cached; embedding, transcription and rerank calls are never cached (LiteLLM caches embeddings per input)", true),
+	part(SectionCache, "supported_call_types", "completion/acompletion (chat), text_completion/atext_completion and embedding/aembedding are cached (embeddings as LiteLLM: each input of a list under its own key; a list whose every input is cached is a hit, its usage 0 tokens; one not cached calls the provider for the whole list, where LiteLLM asks only for the missing inputs; lists above 256 inputs are not cached); transcription and rerank calls are never cached", true),
 	sup(SectionCache, "redis_startup_nodes", "a Redis Cluster for the cache: [{host, port}, ...] (else REDIS_CLUSTER_NODES as JSON); wins over host and sentinel_nodes, as in LiteLLM; password is the nodes' password"),
 	sup(SectionCache, "sentinel_nodes", "a Redis behind Sentinel for the cache: [[host, port], ...] (else REDIS_SENTINEL_NODES as JSON), with service_name; the cache follows the master across failovers"),
 	sup(SectionCache, "service_name", "the Sentinel master's name (else REDIS_SERVICE_NAME); needed with sentinel_nodes"),

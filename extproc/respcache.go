@@ -73,10 +73,15 @@ func (s *Server) cacheLookup(st *State, rt route, ctx *llmgatev1.RequestContext,
 		ep = respcache.Chat
 	case translator.Completions:
 		ep = respcache.Completions
+	case translator.Embeddings:
+		ep = respcache.Embeddings
 	}
 	d, ok := c.Decide(ep, ctx.ModelGroup, body)
 	if !ok {
 		return nil, ""
+	}
+	if d.Keys != nil {
+		return s.embeddingsLookup(c, d, ctx, first, start)
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), cacheHitTimeout)
 	e, hit := c.Get(cctx, d)
@@ -88,6 +93,43 @@ func (s *Server) cacheLookup(st *State, rt route, ctx *llmgatev1.RequestContext,
 		return nil, ""
 	}
 	return nil, strconv.FormatInt(d.TTL.Milliseconds(), 10) + ":" + d.Key
+}
+
+// embeddingsLookup looks each input of an embeddings list up, as LiteLLM
+// does: every input found is a hit (its answer assembled from the stored
+// embeddings); otherwise the provider answers the whole list and each
+// input's embedding is stored under its own key (LiteLLM asks the provider
+// for the missing inputs only).
+func (s *Server) embeddingsLookup(c *respcache.Cache, d respcache.Decision, ctx *llmgatev1.RequestContext, first *model.Deployment, start time.Time) (*extprocv3.ProcessingResponse, string) {
+	cctx, cancel := context.WithTimeout(context.Background(), cacheHitTimeout)
+	es, n := c.GetEach(cctx, d)
+	cancel()
+	if n == len(d.Keys) {
+		b := make([]byte, 0, 64+len(es)*256)
+		b = append(b, `{"object":"list","data":[`...)
+		for i, e := range es {
+			emb := gjson.GetBytes(e.Body, "embedding")
+			if !emb.Exists() {
+				emb = gjson.GetBytes(e.Body, "data.0.embedding") // stored whole (one input)
+			}
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"object":"embedding","index":`...)
+			b = strconv.AppendInt(b, int64(i), 10)
+			b = append(b, `,"embedding":`...)
+			b = append(b, emb.Raw...)
+			b = append(b, '}')
+		}
+		b = append(b, `],"model":`...)
+		b = strconv.AppendQuote(b, ctx.RequestedModel)
+		b = append(b, `,"usage":{"prompt_tokens":0,"total_tokens":0}}`...)
+		return s.cacheHit(ctx, d.Keys[0], respcache.Entry{Body: b}, first, start), ""
+	}
+	if !d.Store {
+		return nil, ""
+	}
+	return nil, strconv.FormatInt(d.TTL.Milliseconds(), 10) + ":\n" + strings.Join(d.Keys, "\n")
 }
 
 // cacheHit answers a hit as LiteLLM does: the stored answer (a stream's
@@ -187,7 +229,9 @@ func streamUsage(sse []byte) gjson.Result {
 // cacheStore is a miss's decision as the attempt filter reads it.
 type cacheStore struct {
 	key string
-	ttl time.Duration
+	// keys are an embeddings list's keys, one per input (key is then "").
+	keys []string
+	ttl  time.Duration
 	// body gathers a stream's events (nil until the first).
 	body []byte
 	over bool // the stream outgrew maxCachedStream: not stored
@@ -208,7 +252,11 @@ func cacheStoreOf(msg *extprocv3.ProcessingRequest) *cacheStore {
 	if err != nil || n < 0 {
 		return nil
 	}
-	return &cacheStore{key: key, ttl: time.Duration(n) * time.Millisecond}
+	cs := &cacheStore{key: key, ttl: time.Duration(n) * time.Millisecond}
+	if ks, ok := strings.CutPrefix(key, "\n"); ok {
+		cs.key, cs.keys = "", strings.Split(ks, "\n")
+	}
+	return cs
 }
 
 // gather adds a stream's events.
@@ -229,5 +277,18 @@ func (t *try) cachePut(stream bool, body []byte) {
 	if c == nil || t.cache == nil || len(body) == 0 {
 		return
 	}
-	c.Put(respcache.Decision{Key: t.cache.key, TTL: t.cache.ttl, Store: true}, stream, body)
+	if t.cache.keys == nil {
+		c.Put(respcache.Decision{Key: t.cache.key, TTL: t.cache.ttl, Store: true}, stream, body)
+		return
+	}
+	// An embeddings list: each input's embedding under its own key.
+	for i, item := range gjson.GetBytes(body, "data").Array() {
+		idx := i
+		if x := item.Get("index"); x.Type == gjson.Number {
+			idx = int(x.Int())
+		}
+		if idx >= 0 && idx < len(t.cache.keys) && item.IsObject() {
+			c.Put(respcache.Decision{Key: t.cache.keys[idx], TTL: t.cache.ttl, Store: true}, false, []byte(item.Raw))
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -51,7 +52,7 @@ func readControls(body []byte) (controls, bool) {
 			c.namespace = ns.Str
 		}
 	}
-	if len(c.namespace) > maxNamespace {
+	if len(c.namespace) > maxNamespace || strings.Contains(c.namespace, "\n") {
 		return c, false
 	}
 	return c, true
@@ -77,20 +78,23 @@ func seconds(r gjson.Result) (time.Duration, bool) {
 // nulls: its name and its value (a string's text unquoted, anything else
 // as compact JSON).
 func eachTopLevel(body []byte, f func(k string, v []byte, str bool)) {
-	var buf bytes.Buffer
 	gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
-		switch v.Type {
-		case gjson.Null:
-		case gjson.String:
-			f(k.Str, []byte(v.Str), true)
-		default:
-			buf.Reset()
-			if json.Compact(&buf, []byte(v.Raw)) != nil {
-				f(k.Str, []byte(v.Raw), false)
-			} else {
-				f(k.Str, buf.Bytes(), false)
-			}
+		if v.Type != gjson.Null {
+			f(k.Str, topLevelValue(v), v.Type == gjson.String)
 		}
 		return true
 	})
+}
+
+// topLevelValue is a value as the key writes it: a string's text unquoted,
+// anything else as compact JSON.
+func topLevelValue(v gjson.Result) []byte {
+	if v.Type == gjson.String {
+		return []byte(v.Str)
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, []byte(v.Raw)) != nil {
+		return []byte(v.Raw)
+	}
+	return buf.Bytes()
 }

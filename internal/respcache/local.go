@@ -45,6 +45,14 @@ func (l *local) get(_ context.Context, key string) (Entry, bool, error) {
 	return le.e, true, nil
 }
 
+func (l *local) getMany(ctx context.Context, keys []string) ([]Entry, error) {
+	out := make([]Entry, len(keys))
+	for i, k := range keys {
+		out[i], _, _ = l.get(ctx, k)
+	}
+	return out, nil
+}
+
 func (l *local) set(_ context.Context, key string, e Entry, ttl time.Duration) error {
 	if len(e.Body) > localMaxEntryBytes {
 		return nil // LiteLLM's max_size_per_item: not kept

@@ -80,12 +80,41 @@ func (r *redisBackend) get(ctx context.Context, key string) (Entry, bool, error)
 	if err != nil {
 		return Entry{}, false, err
 	}
+	e, ok := decodeStored(b)
+	return e, ok, nil
+}
+
+// decodeStored reads a stored value (false: not an entry of ours).
+func decodeStored(b []byte) (Entry, bool) {
 	var s stored
 	if json.Unmarshal(b, &s) != nil || s.Response == "" {
-		return Entry{}, false, nil // not an entry of ours
+		return Entry{}, false
 	}
 	sec, frac := math.Modf(s.Timestamp)
-	return Entry{Stream: s.Stream, Body: []byte(s.Response), Stored: time.Unix(int64(sec), int64(frac*1e9))}, true, nil
+	return Entry{Stream: s.Stream, Body: []byte(s.Response), Stored: time.Unix(int64(sec), int64(frac*1e9))}, true
+}
+
+func (r *redisBackend) getMany(ctx context.Context, keys []string) ([]Entry, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	// Pipelined GETs (a cluster client sends each to its node).
+	cmds, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Get(ctx, redisPrefix+k)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	out := make([]Entry, len(keys))
+	for i, c := range cmds {
+		b, err := c.(*redis.StringCmd).Bytes()
+		if err == nil {
+			out[i], _ = decodeStored(b)
+		}
+	}
+	return out, nil
 }
 
 func (r *redisBackend) set(ctx context.Context, key string, e Entry, ttl time.Duration) error {

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/llmgate/llmgate/config"
 )
 
@@ -92,6 +94,8 @@ type Entry struct {
 // backend keeps the entries.
 type backend interface {
 	get(ctx context.Context, key string) (Entry, bool, error)
+	// getMany: an entry per key (a zero Entry where none).
+	getMany(ctx context.Context, keys []string) ([]Entry, error)
 	set(ctx context.Context, key string, e Entry, ttl time.Duration) error
 	del(ctx context.Context, keys []string) (int, error)
 	flush(ctx context.Context) (int, error)
@@ -106,6 +110,7 @@ type Cache struct {
 	now   func() time.Time
 	chat  bool // chat completions cached (completion / acompletion)
 	text  bool // text completions cached (text_completion / atext_completion)
+	embed bool // embeddings cached (embedding / aembedding), a list input by item
 	log   *slog.Logger
 	queue chan write // redis writes, off the request path
 	done  chan struct{}
@@ -140,6 +145,8 @@ func open(p Params, log *slog.Logger, now func() time.Time) (*Cache, error) {
 			c.chat = true
 		case "text_completion", "atext_completion":
 			c.text = true
+		case "embedding", "aembedding":
+			c.embed = true
 		}
 	}
 	switch p.Type {
@@ -199,12 +206,20 @@ func (c *Cache) Close() error {
 const (
 	Chat        = "chat"
 	Completions = "completions"
+	Embeddings  = "embeddings"
 )
+
+// maxEmbedInputs bounds the inputs of an embeddings request cached item by
+// item (a longer list is not cached).
+const maxEmbedInputs = 256
 
 // Decision is what the cache does with one request.
 type Decision struct {
 	// Key is the cache key (the x-litellm-cache-key header of a hit).
 	Key string
+	// Keys are an embeddings request's keys, one per input of its list
+	// (LiteLLM caches each input's embedding on its own; Key is then "").
+	Keys []string
 	// Read: look the key up (not "no-cache"); Store: store the answer (not
 	// "no-store").
 	Read, Store bool
@@ -233,6 +248,10 @@ func (c *Cache) Decide(endpoint, group string, body []byte) (Decision, bool) {
 		if !c.text {
 			return Decision{}, false
 		}
+	case Embeddings:
+		if !c.embed {
+			return Decision{}, false
+		}
 	default:
 		return Decision{}, false
 	}
@@ -247,7 +266,24 @@ func (c *Cache) Decide(endpoint, group string, body []byte) (Decision, bool) {
 	if ns == "" {
 		ns = c.p.Namespace
 	}
-	d := Decision{Key: Key(group, body, ns), Read: !ctl.noCache, Store: !ctl.noStore, TTL: ctl.ttl, MaxAge: ctl.maxAge}
+	d := Decision{Read: !ctl.noCache, Store: !ctl.noStore, TTL: ctl.ttl, MaxAge: ctl.maxAge}
+	if in := gjson.GetBytes(body, "input"); endpoint == Embeddings && (in.IsArray() || in.Type == gjson.String) {
+		// Each input on its own (one string: a list of one, under the
+		// key LiteLLM gives the whole request).
+		items := []gjson.Result{in}
+		if in.IsArray() {
+			items = in.Array()
+		}
+		if len(items) == 0 || len(items) > maxEmbedInputs {
+			return Decision{}, false
+		}
+		d.Keys = make([]string, len(items))
+		for i, it := range items {
+			d.Keys[i] = key(group, body, ns, &it)
+		}
+	} else {
+		d.Key = Key(group, body, ns)
+	}
 	if d.TTL == 0 {
 		d.TTL = c.p.TTL
 	}
@@ -273,6 +309,32 @@ func (c *Cache) Get(ctx context.Context, d Decision) (Entry, bool) {
 		return Entry{}, false
 	}
 	return e, true
+}
+
+// GetEach looks up each input's key of an embeddings decision (Keys): the
+// entries found (nil where none), and how many. A backend that fails
+// answers no hit.
+func (c *Cache) GetEach(ctx context.Context, d Decision) ([]Entry, int) {
+	if !d.Read || len(d.Keys) == 0 {
+		return nil, 0
+	}
+	es, err := c.b.getMany(ctx, d.Keys)
+	if err != nil {
+		c.failed("read", err)
+		return nil, 0
+	}
+	n := 0
+	for i, e := range es {
+		if e.Body == nil {
+			continue
+		}
+		if d.MaxAge > 0 && c.now().Sub(e.Stored) > d.MaxAge {
+			es[i] = Entry{}
+			continue
+		}
+		n++
+	}
+	return es, n
 }
 
 // Put stores an answer for a decision (when it stores), off the caller's
@@ -359,13 +421,20 @@ var keyParams = func() map[string]bool {
 // values left out), in name order, with model the group's name; prefixed by
 // "namespace:" when ns is set. A string value is written as is, any other
 // as its compact JSON.
-func Key(group string, body []byte, ns string) string {
+func Key(group string, body []byte, ns string) string { return key(group, body, ns, nil) }
+
+// key is Key with the body's input replaced by one item of its list
+// (input != nil): LiteLLM's key of one embedding input.
+func key(group string, body []byte, ns string, input *gjson.Result) string {
 	type kv struct{ k, v string }
 	var fields []kv
 	fields = append(fields, kv{"model", group})
 	eachTopLevel(body, func(k string, v []byte, str bool) {
 		if k == "model" || !keyParams[k] {
 			return
+		}
+		if k == "input" && input != nil {
+			v = topLevelValue(*input)
 		}
 		fields = append(fields, kv{k, string(v)})
 	})

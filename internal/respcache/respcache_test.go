@@ -2,6 +2,7 @@ package respcache
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +74,7 @@ func TestDecide(t *testing.T) {
 			continue
 		}
 		d.Key = ""
-		if d != tc.want {
+		if !reflect.DeepEqual(d, tc.want) {
 			t.Errorf("%s: %+v, want %+v", tc.name, d, tc.want)
 		}
 	}
