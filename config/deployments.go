@@ -331,6 +331,8 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			}
 		case "ensure_alternating_roles", "user_continue_message", "assistant_continue_message", "cache_control_injection_points":
 			p.messageParam(lp, e.Key, v, key)
+		case "allowed_openai_params":
+			lp.AllowedOpenAIParams, _ = p.strList(v, key)
 		case "merge_reasoning_content_in_choices":
 			lp.MergeReasoning, _ = p.bool(v, key)
 		case "tags":

@@ -210,7 +210,7 @@ var keyTable = []KeyDoc{
 	sup(SectionParams, "ensure_alternating_roles", "chat requests, before the call (any provider), as LiteLLM's get_completion_messages: user_continue_message before a first assistant turn, between two assistant turns and after a last one; assistant_continue_message between two user turns (tool messages and assistant tool calls skipped). The deployment leaves the fast path"),
 	sup(SectionParams, "assistant_continue_message", "with ensure_alternating_roles: the message inserted between two user turns (else {role: assistant, content: \"Please continue.\"})"),
 	sup(SectionParams, "user_continue_message", "with ensure_alternating_roles: the message inserted around assistant turns (else {role: user, content: \"Please continue.\"})"),
-	notYet(SectionParams, "allowed_openai_params", ""),
+	part(SectionParams, "allowed_openai_params", "Anthropic deployments: the listed params the translator does not map are neither refused nor dropped by drop_params and reach the provider's body as sent, as LiteLLM's apply_openai_param_overrides; additional_drop_params still drop them. OpenAI-compatible deployments get every param anyway. Not yet: the other translated providers (Bedrock, Gemini, …)", true),
 	notYet(SectionParams, "itpm", "input-token limits"),
 	notYet(SectionParams, "otpm", "output-token limits"),
 	sup(SectionParams, "tag_regex", "tag routing: patterns (Go regexp syntax; an invalid one is skipped with a warning) matched against \"User-Agent: <value>\" when no tag matched; a User-Agent then filters the group as tags do"),

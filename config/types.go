@@ -163,7 +163,10 @@ type LiteLLMParams struct {
 	// MergeReasoning is merge_reasoning_content_in_choices: a translated
 	// stream's reasoning_content goes into its content as <think>…</think>
 	// (translator.MergeReasoningStream, D119).
-	MergeReasoning      bool
+	MergeReasoning bool
+	// AllowedOpenAIParams is allowed_openai_params: params a translated
+	// provider takes as sent, past its checks and drop_params (D119).
+	AllowedOpenAIParams []string
 	MaxParallelRequests int
 	// DefaultKeyRPMLimit / DefaultKeyTPMLimit are default_api_key_rpm_limit /
 	// default_api_key_tpm_limit: each virtual key's limits on this model

@@ -283,12 +283,19 @@ func (t *try) requestPairs(body []byte) (out []byte, set [][2]string, remove []s
 			return nil, nil, nil, e
 		}
 	}
+	var allowed []translator.RawParam
+	if t.ep == translator.Chat && len(t.d.Params.AllowedOpenAIParams) > 0 {
+		body, allowed = translator.TakeAllowedParams(wireOf(t.d.Provider), body, t.d.Params.AllowedOpenAIParams, t.target.AdditionalDropParams)
+	}
 	up, err := t.tr.Request(t.ep, body, t.target)
 	if err != nil {
 		if te, ok := err.(*translator.Error); ok {
 			return nil, nil, nil, te
 		}
 		return nil, nil, nil, translator.NewError(400, "invalid_request_error", err.Error(), "")
+	}
+	if len(allowed) > 0 {
+		up.Body = translator.PutAllowedParams(up.Body, allowed) // allowed_openai_params (D119)
 	}
 	set, remove, e := t.upstreamHeaderPairs(up, true)
 	if e != nil {

@@ -19,7 +19,7 @@ func rewriteMessages(body []byte, p *config.LiteLLMParams, providerName string) 
 			UserContinue:           m.UserContinue,
 			AssistantContinue:      m.AssistantContinue,
 		}
-		if w, ok := provider.Lookup(providerName); ok && w.Wire == provider.WireAnthropic {
+		if wireOf(providerName) == provider.WireAnthropic {
 			mp.CacheControl = make([]translator.CacheControlPoint, len(m.CacheControl))
 			for i, pt := range m.CacheControl {
 				mp.CacheControl[i] = translator.CacheControlPoint(pt)
@@ -34,4 +34,10 @@ func rewriteMessages(body []byte, p *config.LiteLLMParams, providerName string) 
 		return translator.MapSystemMessages(body)
 	}
 	return body, nil
+}
+
+// wireOf is a provider's wire format ("" when unknown).
+func wireOf(name string) provider.Wire {
+	p, _ := provider.Lookup(name)
+	return p.Wire
 }
