@@ -69,7 +69,7 @@ func scannableHeap() int64 {
 // (read, joined, reported; docs/architecture.md D115): 68 before D115, 61
 // with the duplicate memory's hashed keys, 47 with map keys and struct
 // values read as views of the message and a request's single try joined
-// without a copy or a sort.
+// without a copy or a sort, 45 with the api_base's authority cached.
 func TestModuleIntakeAllocs(t *testing.T) {
 	s, _, _ := outcomeServer(t)
 	s.Outcomes.Register("allocs", 1<<16, func(outcome.Try) {})
@@ -94,7 +94,7 @@ func TestModuleIntakeAllocs(t *testing.T) {
 		a.readModule(msgs[n])
 		n++
 	})
-	if got := allocs / per; got > 52 {
-		t.Errorf("%.1f allocations per record read, joined and reported, want at most 52", got)
+	if got := allocs / per; got > 46 {
+		t.Errorf("%.1f allocations per record read, joined and reported, want at most 46", got)
 	}
 }
