@@ -174,6 +174,7 @@ func ParseWithOptions(data []byte, filename string, getenv func(string) (string,
 		p.generalSettings(cfg, e.Value)
 		p.jwtEnv(&cfg.General, e.Value)
 		p.oauth2Env(&cfg.General, e.Value)
+		p.oauth2AuthEnv(&cfg.General, e.Value)
 	}
 	routerNode := (*yaml.Node)(nil)
 	if e, ok := byKey["router_settings"]; ok {

@@ -745,6 +745,12 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			gs.DisableMasterKeyReturn, _ = p.bool(v, key)
 		case "store_model_in_db":
 			gs.StoreModelInDB, _ = p.bool(v, key)
+		case "enable_oauth2_auth":
+			if on, ok := p.bool(v, key); ok && on {
+				gs.OAuth2Auth = &OAuth2Auth{}
+			} else {
+				gs.OAuth2Auth = nil
+			}
 		case "key_management_system", "key_management_settings":
 			// read before os.environ/ references are resolved (secrets.go)
 		case "alerting", "alerting_threshold", "alert_types", "alert_to_webhook_url", "alerting_args", "spend_report_frequency":

@@ -466,7 +466,10 @@ type GeneralSettings struct {
 	// (D97; nil unless enabled): a request's caller is read from the headers
 	// an OAuth2 proxy in front of the gateway sets.
 	OAuth2ProxyAuth *OAuth2ProxyAuth
-	oauth2Pending   *OAuth2ProxyAuth // oauth2_config_mappings as read, until oauth2Env
+	// OAuth2Auth is enable_oauth2_auth with LiteLLM's OAUTH_* variables
+	// (nil: off; oauth2.go, D118).
+	OAuth2Auth    *OAuth2Auth
+	oauth2Pending *OAuth2ProxyAuth // oauth2_config_mappings as read, until oauth2Env
 	// DisableResetBudget is disable_reset_budget: budget periods never
 	// restart.
 	DisableResetBudget bool

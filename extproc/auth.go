@@ -92,7 +92,14 @@ type routeAccess struct {
 	// allowed is allowed_routes (nil: every route); adminOnly is
 	// admin_only_routes (nil: none).
 	allowed, adminOnly *jwtauth.Routes
+	// oauth2 checks enable_oauth2_auth's tokens (set by the gateway,
+	// WithOAuth2; nil in the module, which hands an unknown key on).
+	oauth2 *jwtauth.Introspector
 }
+
+// oauth2Routes are the routes LiteLLM checks an OAuth2 token on
+// (oauth2_introspection_applies: the LLM API and info routes).
+var oauth2Routes = jwtauth.NewRoutes([]string{"LiteLLMRoutes.openai_routes", "LiteLLMRoutes.anthropic_routes", "LiteLLMRoutes.info_routes"})
 
 func newRouteAccess(g config.GeneralSettings) routeAccess {
 	a := routeAccess{jwtOn: g.JWTAuth != nil, allowed: jwtauth.NewRoutes(g.AllowedRoutes)}
@@ -107,6 +114,30 @@ func newRouteAccess(g config.GeneralSettings) routeAccess {
 func (st *State) WithJWT(v *jwtauth.Verifier) *State {
 	st.access.jwt = v
 	return st
+}
+
+// WithOAuth2 gives the state enable_oauth2_auth's introspector (nil: off).
+func (st *State) WithOAuth2(i *jwtauth.Introspector) *State {
+	st.access.oauth2 = i
+	return st
+}
+
+// authenticateOAuth2 is LiteLLM's check_oauth2_token: the endpoint vouches
+// for the token; role proxy_admin is an admin, another caller's team and
+// user get its spend, with no further check (as LiteLLM), and
+// admin_only_routes still refuse it.
+func (st *State) authenticateOAuth2(token, path string) (identity, *translator.Error) {
+	p, e := st.access.oauth2.Check(context.Background(), token)
+	if e != nil {
+		return identity{}, &translator.Error{Status: e.Status, Type: "auth_error", Code: strconv.Itoa(e.Status), Param: "None", Message: e.Message}
+	}
+	if p.Admin {
+		return identity{master: true, viaJWT: true}, nil
+	}
+	if st.access.adminOnly != nil && st.access.adminOnly.Has(path) {
+		return identity{}, adminOnlyError(path)
+	}
+	return identity{viaJWT: true, trusted: true, principal: &p}, nil
 }
 
 // errJWTHandOn: a JWT where no verifier is (the module): the ext_proc
@@ -196,6 +227,14 @@ func (st *State) authenticate(h map[string]string, public bool) (identity, *tran
 				return identity{}, adminOnlyError(clientPath(h[":path"])) // LiteLLM's custom_admin_only_route_check
 			}
 			return identity{token: token, presented: key}, nil
+		}
+	}
+	if st.access.oauth2 != nil {
+		// enable_oauth2_auth: a token neither the master key nor a
+		// virtual key, on an LLM or info route (LiteLLM asks the endpoint
+		// about those keys too: see D118).
+		if p := clientPath(h[":path"]); oauth2Routes.Has(p) {
+			return st.authenticateOAuth2(key, p)
 		}
 	}
 	return identity{}, &translator.Error{Status: 401, Type: "auth_error", Code: "401",

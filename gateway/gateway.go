@@ -22,6 +22,7 @@ import (
 	"github.com/llmgate/llmgate/extproc"
 	"github.com/llmgate/llmgate/internal/alerting"
 	"github.com/llmgate/llmgate/internal/callbacks"
+	"github.com/llmgate/llmgate/internal/jwtauth"
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/keystore"
 	"github.com/llmgate/llmgate/internal/metrics"
@@ -113,8 +114,9 @@ type Gateway struct {
 	store   store.Store
 	workDir string
 
-	keys     *keys.Service // nil without master_key or database_url
-	jwt      jwtKeys       // enable_jwt_auth's public keys (jwtauth.go)
+	keys     *keys.Service         // nil without master_key or database_url
+	jwt      jwtKeys               // enable_jwt_auth's public keys (jwtauth.go)
+	oauth2   *jwtauth.Introspector // enable_oauth2_auth's (jwtauth.go; under jwt.mu)
 	keyStore keystore.Store
 	// outcomes carries each upstream try's outcome to the sinks.
 	outcomes *outcome.Bus
@@ -583,7 +585,7 @@ func selfURL(o xds.Options) string {
 // this process's ticket key (split-mode replicas then set the routing
 // table's). m is cfg compiled (xds.Resources.Model), nil to compile it here.
 func (g *Gateway) newState(cfg *config.Config, m *model.Model, version string) *extproc.State {
-	st := extproc.NewStateFromModel(cfg, m, g.store, version, g.log).WithKeys(g.keys).WithJWT(g.jwtVerifier(cfg))
+	st := extproc.NewStateFromModel(cfg, m, g.store, version, g.log).WithKeys(g.keys).WithJWT(g.jwtVerifier(cfg)).WithOAuth2(g.oauth2Introspector(cfg))
 	if g.keys != nil {
 		g.keys.SetEndUserDefaults(cfg.LiteLLM.MaxEndUserBudget, cfg.LiteLLM.MaxEndUserBudgetID)
 		g.keys.SetKeyGenSettings(cfg.LiteLLM.KeyGen)

@@ -49,3 +49,19 @@ func (g *Gateway) jwtVerifier(cfg *config.Config) *jwtauth.Verifier {
 	}
 	return jwtauth.NewVerifier(*j, k.set)
 }
+
+// oauth2Introspector is cfg's enable_oauth2_auth introspector (nil: off);
+// a reload that keeps the settings keeps it and the answers it remembers.
+func (g *Gateway) oauth2Introspector(cfg *config.Config) *jwtauth.Introspector {
+	o := cfg.General.OAuth2Auth
+	g.jwt.mu.Lock()
+	defer g.jwt.mu.Unlock()
+	if o == nil {
+		g.oauth2 = nil
+		return nil
+	}
+	if !g.oauth2.Same(*o) {
+		g.oauth2 = jwtauth.NewIntrospector(*o, nil)
+	}
+	return g.oauth2
+}
