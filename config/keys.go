@@ -412,7 +412,7 @@ var keyTable = []KeyDoc{
 	sup(SectionGeneral, "disable_reset_budget", "no budget period restarts: keys', teams', users', members' and customers' spend is never set back to 0 at budget_reset_at (LiteLLM's reset job is not scheduled); per-model budget windows (model_max_budget) still roll"),
 	notYet(SectionGeneral, "disable_adding_master_key_hash_to_db", ""),
 	sup(SectionGeneral, "store_model_in_db", "/model/new, /model/update, /model/delete keep deployments in the key store (LiteLLM_ProxyModelTable; litellm_params values encrypted as LiteLLM does, under LITELLM_SALT_KEY else the master key); they join model_list at every load and a change is pushed to Envoy like a reload; also STORE_MODEL_IN_DB=True in the environment"),
-	notYet(SectionGeneral, "store_prompts_in_spend_logs", ""),
+	part(SectionGeneral, "store_prompts_in_spend_logs", "LiteLLM_SpendLogs' proxy_server_request (the request body) and response (the answer) of non-streamed requests, long strings cut as LiteLLM cuts them; a streamed answer's response stays {}. The module hands such configs' requests to ext_proc (D117)", true),
 	notYet(SectionGeneral, "disable_prisma_schema_update", ""),
 	sup(SectionGeneral, "proxy_batch_write_at", "seconds between spend batch writes, default 10; spend is in a local write-ahead file before that"),
 	sup(SectionGeneral, "proxy_budget_rescheduler_min_time", "seconds (1 to 86400): budget periods are checked for a reset every min + a random 0 to min(30, max − min) seconds, as LiteLLM's budget reset job; one set alone takes LiteLLM's default for the other (597 / 605); unset, llmgate checks after every spend batch (proxy_batch_write_at), so resets are not up to 10 minutes late as in LiteLLM"),

@@ -683,6 +683,8 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			gs.ProxyBatchWriteAt, _ = p.seconds(v, key)
 		case "disable_spend_logs":
 			gs.DisableSpendLogs, _ = p.bool(v, key)
+		case "store_prompts_in_spend_logs":
+			gs.StorePromptsInSpendLogs, _ = p.bool(v, key)
 		case "enforce_user_param":
 			gs.EnforceUserParam, _ = p.bool(v, key)
 		case "enforced_params":

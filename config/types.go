@@ -443,6 +443,9 @@ type GeneralSettings struct {
 	// ProxyBatchWriteAt is proxy_batch_write_at (0: the default, 10 s).
 	ProxyBatchWriteAt time.Duration
 	DisableSpendLogs  bool
+	// StorePromptsInSpendLogs is store_prompts_in_spend_logs: the spend logs
+	// carry the request body and the answer (D117).
+	StorePromptsInSpendLogs bool
 	// EnforceUserParam, EnforcedParams, AllowedIPs (nil: not set) and
 	// UseXForwardedFor are the request checks of D90 (extproc/keys.go).
 	EnforceUserParam bool

@@ -567,7 +567,7 @@ func (t *try) responseHeaders(h map[string]string, eos bool) (extprocv3filter.Pr
 		// chunk the gateway asked for is counted (and stripped when the client
 		// did not ask for it): LiteLLM's behaviour, docs/architecture.md D16.
 		mode = extprocv3filter.ProcessingMode_STREAMED
-	case t.pass && !t.rc.TrackUsage && !t.rc.PolicyFallbacks && (t.responseModel() == "" || tooBigToRestamp(h["content-length"])) && (t.cache == nil || tooBigToRestamp(h["content-length"])):
+	case t.pass && !t.rc.TrackUsage && !t.rc.PolicyFallbacks && !t.storePrompts() && (t.responseModel() == "" || tooBigToRestamp(h["content-length"])) && (t.cache == nil || tooBigToRestamp(h["content-length"])):
 		mode = extprocv3filter.ProcessingMode_NONE
 	case t.pass:
 		mode = extprocv3filter.ProcessingMode_BUFFERED
@@ -669,6 +669,9 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 		}
 		out, set, remove := t.finalBody(b.GetBody(), o)
 		t.answer = answerOf(set)
+		if t.storePrompts() && t.st.keys != nil && t.status < 300 && o.Class == translator.ErrNone && t.answer == outcome.AnswerSent {
+			t.st.keys.KeepResponse(t.rc.CallId, out) // store_prompts_in_spend_logs (D117)
+		}
 		if t.cache != nil && t.status < 300 && o.Class == translator.ErrNone && t.answer == outcome.AnswerSent {
 			t.cachePut(false, out)
 		}
@@ -680,6 +683,12 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 		t.beforeLastReply(o)
 		return stream.Send(resp)
 	}
+}
+
+// storePrompts: general_settings.store_prompts_in_spend_logs (the answer
+// is read whole and kept for the spend log, D117).
+func (t *try) storePrompts() bool {
+	return t.st != nil && t.st.Cfg != nil && t.st.Cfg.General.StorePromptsInSpendLogs
 }
 
 // streamOutcome puts what a translated stream learned (its usage, a content

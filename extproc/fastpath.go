@@ -113,7 +113,7 @@ func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]fastEntry,
 	// Or every attempt is translated by the module (D61, moduletranslate.go).
 	translated := s.moduleTranslatedPlan(st, rc)
 	if !rc.BodyPrepared && !translated || (rc.TrackUsage && !s.OffPathOutcomes) || rc.TrackEnd || rc.PolicyFallbacks || rc.KeyParallel ||
-		st.countCalls || len(st.Cfg.LiteLLM.ForwardHeadersGroups) > 0 || len(rc.Attempts) == 0 {
+		st.countCalls || st.Cfg.General.StorePromptsInSpendLogs || len(st.Cfg.LiteLLM.ForwardHeadersGroups) > 0 || len(rc.Attempts) == 0 {
 		return nil, false
 	}
 	// Every entry's headers in one block: the try's x-litellm-* headers

@@ -117,6 +117,9 @@ func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *s
 			m.splice = false // the translator would drop it
 		}
 	}
+	if m.off == "" && cfg.General.StorePromptsInSpendLogs {
+		m.off = "general_settings.store_prompts_in_spend_logs: the bodies are kept by the gateway (D117)"
+	}
 	if m.off == "" && cfg.LiteLLM.Cache {
 		m.off = "litellm_settings.cache: the response cache is read in the gateway (D111)"
 	}

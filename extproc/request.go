@@ -206,6 +206,9 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if ticket != nil {
 		callID = ticket.CallID
 	}
+	if mod == nil && st.keys != nil && st.Cfg.General.StorePromptsInSpendLogs && keys.MaySpend(id.token, "", f.User) {
+		st.keys.KeepRequest(callID, body) // store_prompts_in_spend_logs (D117)
+	}
 	var ua string
 	if st.Router.Model().Routing.TagFiltering {
 		ua = h["user-agent"] // tag_regex (D89)

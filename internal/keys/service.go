@@ -149,6 +149,8 @@ type Service struct {
 	// s.mu); slots: a module view's counts (slots.go, D117).
 	moduleSlots bool
 	slots       slotCounts
+	// prompts: the bodies waiting for their spend logs (prompts.go, D117)
+	prompts promptStore
 	// vdirty are the keys whose table inputs changed since the last
 	// EncodeParts, vall: look at every key (viewenc.go; s.mu). A module
 	// view's shard bases and the overlays waiting for theirs (view.go).

@@ -69,10 +69,14 @@ func (s *Service) OnTry(t outcome.Try) {
 		// cached answer's): "<id>_cache_hit<unix seconds>".
 		id += "_cache_hit" + strconv.FormatFloat(float64(end.UnixNano())/1e9, 'f', -1, 64)
 	}
-	s.Record(SpendEvent{RequestID: id, CallType: callType, KeyToken: t.KeyHash, TeamID: t.TeamID, UserID: t.UserID,
+	e := SpendEvent{RequestID: id, CallType: callType, KeyToken: t.KeyHash, TeamID: t.TeamID, UserID: t.UserID,
 		EndUser: t.EndUser, Model: t.Model, ModelGroup: t.ModelGroup, ModelID: t.DeploymentID, Provider: t.Provider,
 		Cost: t.Cost, PromptTokens: int64(t.PromptTokens), CompletionTokens: int64(t.CompletionTokens), Start: t.Start, End: end,
-		Tags: s.requestTags(&t), CacheHit: t.CacheHit, CacheKey: t.CacheKey})
+		Tags: s.requestTags(&t), CacheHit: t.CacheHit, CacheKey: t.CacheKey}
+	if s.prompts.used.Load() {
+		e.Request, e.Response = s.takePrompts(t.CallID)
+	}
+	s.Record(e)
 }
 
 // requestTags are a spend log's request_tags (D84), in LiteLLM's order

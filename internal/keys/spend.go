@@ -39,6 +39,10 @@ type SpendEvent struct {
 	// CacheHit and CacheKey: answered from the response cache (D111).
 	CacheHit bool   `json:"cache_hit,omitempty"`
 	CacheKey string `json:"cache_key,omitempty"`
+	// Request and Response are the spend log's proxy_server_request and
+	// response (store_prompts_in_spend_logs, D117; nil: "{}").
+	Request  json.RawMessage `json:"proxy_server_request,omitempty"`
+	Response json.RawMessage `json:"response,omitempty"`
 }
 
 func newSpend() *keystore.Spend {
@@ -181,7 +185,7 @@ func addEvent(b *keystore.Spend, e SpendEvent, noLogs bool) {
 		b.Logs = append(b.Logs, keystore.SpendLog{RequestID: e.RequestID, CallType: e.CallType, APIKey: e.KeyToken, Spend: e.Cost,
 			TotalTokens: e.PromptTokens + e.CompletionTokens, PromptTokens: e.PromptTokens, CompletionTokens: e.CompletionTokens,
 			StartTime: e.Start, EndTime: e.End, Model: e.Model, ModelID: e.ModelID, ModelGroup: e.ModelGroup, Provider: e.Provider,
-			User: e.UserID, TeamID: e.TeamID, EndUser: e.EndUser, RequestTags: e.Tags, Status: "success"})
+			User: e.UserID, TeamID: e.TeamID, EndUser: e.EndUser, RequestTags: e.Tags, Status: "success", Request: e.Request, Response: e.Response})
 		if e.CacheHit {
 			// LiteLLM's spend log of a hit: cache_hit "True", its cache key.
 			l := &b.Logs[len(b.Logs)-1]

@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"sort"
@@ -133,7 +134,16 @@ func spendLogView(l *keystore.SpendLog) map[string]any {
 		"request_duration_ms": l.EndTime.Sub(l.StartTime).Milliseconds(), "model": l.Model, "model_id": l.ModelID,
 		"model_group": l.ModelGroup, "custom_llm_provider": l.Provider, "api_base": "", "user": l.User, "metadata": mapOrEmpty(l.Metadata),
 		"cache_hit": l.CacheHit, "cache_key": l.CacheKey, "request_tags": nonNil(l.RequestTags), "team_id": nilIfEmpty(l.TeamID),
-		"end_user": nilIfEmpty(l.EndUser), "status": nilIfEmpty(l.Status)}
+		"end_user": nilIfEmpty(l.EndUser), "status": nilIfEmpty(l.Status),
+		"messages": map[string]any{}, "proxy_server_request": rawOrEmpty(l.Request), "response": rawOrEmpty(l.Response)}
+}
+
+// rawOrEmpty is a stored JSON column ({} when none).
+func rawOrEmpty(b json.RawMessage) any {
+	if len(b) == 0 {
+		return map[string]any{}
+	}
+	return b
 }
 
 // spendLogs is /spend/logs: api_key (a key or its token), else request_id,

@@ -55,5 +55,13 @@ func appendEvent(b []byte, e *SpendEvent) []byte {
 		b = append(b, `,"cache_hit":true,"cache_key":`...)
 		b = str(b, e.CacheKey)
 	}
+	if len(e.Request) > 0 {
+		b = append(b, `,"proxy_server_request":`...)
+		b = append(b, e.Request...)
+	}
+	if len(e.Response) > 0 {
+		b = append(b, `,"response":`...)
+		b = append(b, e.Response...)
+	}
 	return append(b, "}\n"...)
 }

@@ -129,5 +129,13 @@ func appendSpendLog(b []byte, l *SpendLog) []byte {
 		b = append(b, `,"cache_key":`...)
 		b = AppendJSONString(b, l.CacheKey)
 	}
+	if len(l.Request) > 0 {
+		b = append(b, `,"proxy_server_request":`...)
+		b = append(b, l.Request...)
+	}
+	if len(l.Response) > 0 {
+		b = append(b, `,"response":`...)
+		b = append(b, l.Response...)
+	}
 	return append(b, "}\n"...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -124,6 +125,10 @@ type SpendLog struct {
 	// str(cache_hit); "" otherwise), CacheKey its key (D111).
 	CacheHit string `json:"cache_hit,omitempty"`
 	CacheKey string `json:"cache_key,omitempty"`
+	// Request and Response are proxy_server_request and response
+	// (store_prompts_in_spend_logs; nil: {}).
+	Request  json.RawMessage `json:"proxy_server_request,omitempty"`
+	Response json.RawMessage `json:"response,omitempty"`
 }
 
 // Spend is a batch of spend to add: amounts per key token, team, user and,

@@ -201,4 +201,9 @@ var migrations = []string{
 	`CREATE TABLE IF NOT EXISTS llmgate_master_key_rotations (from_hash TEXT PRIMARY KEY, new_key TEXT NOT NULL, rotated_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
 	// 10: the audit log (store_audit_logs), as in LiteLLM's schema.prisma.
 	auditMigration,
+	// 11: the spend log's bodies (store_prompts_in_spend_logs, D117), as in
+	// LiteLLM's schema.prisma.
+	`ALTER TABLE "LiteLLM_SpendLogs" ADD COLUMN IF NOT EXISTS "messages" JSONB DEFAULT '{}';
+	ALTER TABLE "LiteLLM_SpendLogs" ADD COLUMN IF NOT EXISTS "response" JSONB DEFAULT '{}';
+	ALTER TABLE "LiteLLM_SpendLogs" ADD COLUMN IF NOT EXISTS "proxy_server_request" JSONB DEFAULT '{}'`,
 }

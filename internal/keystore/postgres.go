@@ -141,6 +141,14 @@ func jsonArg(v any) string {
 	return string(b)
 }
 
+// rawArg is a stored JSON column's argument ({} when none).
+func rawArg(b json.RawMessage) string {
+	if len(b) == 0 {
+		return "{}"
+	}
+	return string(b)
+}
+
 func strs(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -430,12 +438,12 @@ func (p *Postgres) AddSpend(ctx context.Context, s *Spend) error {
 			}
 			b.Queue(`INSERT INTO "LiteLLM_SpendLogs" (request_id, call_type, api_key, spend, total_tokens, prompt_tokens, completion_tokens,
 				"startTime", "endTime", request_duration_ms, model, model_id, model_group, custom_llm_provider, "user", metadata, request_tags,
-				team_id, end_user, status, cache_hit, cache_key)
-				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16::jsonb,$17::jsonb,NULLIF($18,''),NULLIF($19,''),NULLIF($20,''),$21,$22)
+				team_id, end_user, status, cache_hit, cache_key, proxy_server_request, response)
+				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16::jsonb,$17::jsonb,NULLIF($18,''),NULLIF($19,''),NULLIF($20,''),$21,$22,$23::jsonb,$24::jsonb)
 				ON CONFLICT (request_id) DO NOTHING`,
 				l.RequestID, l.CallType, l.APIKey, l.Spend, l.TotalTokens, l.PromptTokens, l.CompletionTokens,
 				l.StartTime.UTC(), l.EndTime.UTC(), l.EndTime.Sub(l.StartTime).Milliseconds(), l.Model, l.ModelID, l.ModelGroup, l.Provider,
-				l.User, jsonArg(l.Metadata), jsonArg(tags), l.TeamID, l.EndUser, l.Status, l.CacheHit, l.CacheKey)
+				l.User, jsonArg(l.Metadata), jsonArg(tags), l.TeamID, l.EndUser, l.Status, l.CacheHit, l.CacheKey, rawArg(l.Request), rawArg(l.Response))
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})

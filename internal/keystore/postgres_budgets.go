@@ -197,7 +197,7 @@ func (p *Postgres) SpendLogsWhere(ctx context.Context, f SpendLogFilter) ([]Spen
 	rows, err := p.pool.Query(ctx, `SELECT request_id, call_type, api_key, spend, total_tokens, prompt_tokens, completion_tokens,
 		"startTime", "endTime", model, COALESCE(model_id,''), COALESCE(model_group,''), COALESCE(custom_llm_provider,''), COALESCE("user",''),
 		COALESCE(metadata,'{}'), COALESCE(request_tags,'[]'), COALESCE(team_id,''), COALESCE(end_user,''), COALESCE(status,''),
-		COALESCE(cache_hit,''), COALESCE(cache_key,'')
+		COALESCE(cache_hit,''), COALESCE(cache_key,''), COALESCE(proxy_server_request,'{}'), COALESCE(response,'{}')
 		FROM "LiteLLM_SpendLogs" `+spendLogsWhere+`
 		ORDER BY "startTime" DESC LIMIT $8`, append(f.pgArgs(), f.Limit)...)
 	if err != nil {
@@ -210,7 +210,7 @@ func (p *Postgres) SpendLogsWhere(ctx context.Context, f SpendLogFilter) ([]Spen
 		var md, tags []byte
 		if err := rows.Scan(&l.RequestID, &l.CallType, &l.APIKey, &l.Spend, &l.TotalTokens, &l.PromptTokens, &l.CompletionTokens,
 			&l.StartTime, &l.EndTime, &l.Model, &l.ModelID, &l.ModelGroup, &l.Provider, &l.User, &md, &tags, &l.TeamID, &l.EndUser, &l.Status,
-			&l.CacheHit, &l.CacheKey); err != nil {
+			&l.CacheHit, &l.CacheKey, &l.Request, &l.Response); err != nil {
 			return nil, fmt.Errorf("key store: spend logs: %w", err)
 		}
 		_ = json.Unmarshal(md, &l.Metadata)
