@@ -313,6 +313,8 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			lp.VertexLocation, _ = p.str(v, key)
 		case "vertex_credentials":
 			lp.VertexCredentials, _ = p.jsonText(v, key)
+		case "mock_delay":
+			lp.MockDelay, _ = p.seconds(v, key)
 		case "mock_timeout":
 			lp.MockTimeout, _ = p.bool(v, key)
 		case "mock_response":

@@ -179,7 +179,7 @@ var keyTable = []KeyDoc{
 	sup(SectionParams, "force_timeout", "LiteLLM's legacy parameter, which LiteLLM no longer reads: accepted, no effect (use timeout)"),
 	notYet(SectionParams, "max_fallbacks", "set max_fallbacks in router_settings"),
 	notYet(SectionParams, "fallback_depth", ""),
-	notYet(SectionParams, "mock_delay", "testing switch: LiteLLM waits this many seconds before a mock_response (or mock_timeout) answer; not yet"),
+	part(SectionParams, "mock_delay", "testing switch: a mock_response answer waits this many seconds first (at most 50 s), as LiteLLM; with mock_timeout alone it adds nothing (LiteLLM waits it first)", false),
 	notYet(SectionParams, "litellm_proxy_rate_limit_response", ""),
 	notYet(SectionParams, "model_info", "use the entry's model_info"),
 	sup(SectionParams, "base_model", "the model whose prices and limits apply (Azure deployment names), when model_info.base_model is not set; shown as model_info.base_model"),

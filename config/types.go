@@ -149,7 +149,10 @@ type LiteLLMParams struct {
 	MockResponse *string
 	// MockTimeout is litellm_params.mock_timeout: the deployment never calls
 	// its provider; a try on it waits its timeout and fails with a timeout.
-	MockTimeout          bool
+	MockTimeout bool
+	// MockDelay is litellm_params.mock_delay: a mock_response answer waits
+	// this long first (at most 50 s; D119).
+	MockDelay            time.Duration
 	DropParams           *bool
 	AdditionalDropParams []string
 	// NoSystemMessage is litellm_params.supports_system_message: false: a

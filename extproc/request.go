@@ -222,6 +222,10 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		if grant != nil && grant.Parallel {
 			st.keys.EndFor(context.Background(), grant.Token, grant.TeamID, grant.UserID)
 		}
+		if first.Config != nil && first.Config.Params.MockDelay > 0 {
+			// litellm_params.mock_delay: LiteLLM sleeps before the mock answer (D119).
+			time.Sleep(min(first.Config.Params.MockDelay, maxMockTimeout))
+		}
 		return mockReply(rt.endpoint, &f, first, plan[0], callID), nil
 	}
 	ctx := &llmgatev1.RequestContext{

@@ -105,7 +105,8 @@ type Tracking struct {
 	Calls bool
 	// Latencies: keep latency samples (latency-based routing).
 	Latencies bool
-	// MockTimeouts: some deployment sets mock_timeout.
+	// MockTimeouts: some deployment sets mock_timeout, or mock_delay with
+	// mock_response (the request filter holds its message while it waits).
 	MockTimeouts bool
 }
 
@@ -404,7 +405,7 @@ func compileDeployment(cd *config.Deployment, r *Routing, defaultMaxParallel int
 	if p.CooldownTime != nil {
 		d.CooldownTime = *p.CooldownTime
 	}
-	d.Track.MockTimeouts = d.MockTimeout
+	d.Track.MockTimeouts = d.MockTimeout || (d.MockResponse != nil && p.MockDelay > 0)
 	if d.Limits.TPM > 0 {
 		d.Track.Tokens, d.Track.Usage, d.Track.Calls = true, true, true
 	}
