@@ -155,3 +155,20 @@ func (p *parser) cacheRedisEnv(cp *CacheParams) {
 		p.errAt(nil, "litellm_settings.cache_params.sentinel_nodes", "needs service_name (the master's name, or REDIS_SERVICE_NAME), as LiteLLM's Redis Sentinel client")
 	}
 }
+
+// cachingGroups reads router_settings.caching_groups: lists of model group
+// names (LiteLLM's tuples) whose requests share the response cache.
+func (p *parser) cachingGroups(n *yaml.Node, key string) [][]string {
+	items, ok := p.sequence(n, key)
+	if !ok {
+		return nil
+	}
+	var out [][]string
+	for i, it := range items {
+		g, ok := p.strList(it, fmt.Sprintf("%s[%d]", key, i))
+		if ok && len(g) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
+}

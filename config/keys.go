@@ -474,7 +474,7 @@ var keyTable = []KeyDoc{
 	notYet(SectionRouter, "default_litellm_params", ""),
 	notYet(SectionRouter, "default_priority", "request scheduler"),
 	notYet(SectionRouter, "polling_interval", "request scheduler"),
-	notYet(SectionRouter, "caching_groups", ""),
+	sup(SectionRouter, "caching_groups", "lists of model groups ([[gpt-a, gpt-b]]) whose requests share the response cache's entries: the cache key takes the group's list (as LiteLLM's str(tuple)) in place of the model group"),
 	notYet(SectionRouter, "assistants_config", ""),
 	notYet(SectionRouter, "client_ttl", "Envoy manages upstream connections"),
 	notYet(SectionRouter, "cache_responses", ""),

@@ -75,6 +75,7 @@ type routerPart struct {
 	maxFallbacks       *int
 	aliases            map[string]Alias
 	preCallChecks      *bool
+	cachingGroups      [][]string
 	redisHost          *string
 	redisPort          *string
 	redisPassword      *string
@@ -169,6 +170,8 @@ func (p *parser) routerKey(rp *routerPart, e entry, path string) bool {
 		if b, ok := p.bool(v, key); ok {
 			rp.preCallChecks = &b
 		}
+	case "caching_groups":
+		rp.cachingGroups = p.cachingGroups(v, key)
 	case "set_verbose":
 		if b, ok := p.bool(v, key); ok {
 			rp.verbose = &b
@@ -869,6 +872,7 @@ func (p *parser) routerSettings(cfg *Config, n *yaml.Node, top map[string]entry)
 	}
 	r.MaxFallbacks = first(DefaultMaxFallbacks, fromRouter.maxFallbacks)
 	r.EnablePreCallChecks = first(false, fromRouter.preCallChecks)
+	r.CachingGroups = fromRouter.cachingGroups
 	r.Debug = first(false, fromRouter.verbose) || first("INFO", fromRouter.debugLevel) == "DEBUG"
 	r.DefaultMaxParallelRequests = first(0, fromRouter.defaultMaxParallel)
 	if r.DefaultMaxParallelRequests == 0 && cfg.General.MaxParallelRequests > 0 {

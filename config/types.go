@@ -270,6 +270,9 @@ type RouterSettings struct {
 	MaxFallbacks           int // default 5
 	ModelGroupAlias        map[string]Alias
 	EnablePreCallChecks    bool
+	// CachingGroups are router_settings.caching_groups: model groups whose
+	// requests share response cache entries.
+	CachingGroups [][]string
 	// Debug is router_settings.set_verbose or debug_level "DEBUG": the
 	// router's debug logs (Config.LogLevel).
 	Debug                      bool

@@ -79,3 +79,29 @@ func TestResponseCacheEmbeddings(t *testing.T) {
 		t.Errorf("embeddings not in supported_call_types: key %q, %d provider calls", key, calls())
 	}
 }
+
+// TestResponseCacheCachingGroups: router_settings.caching_groups, through
+// the real Envoy with openai-go: an answer stored for one model group of a
+// caching group is a hit for the other (its provider not called); without
+// the caching group the other group misses.
+func TestResponseCacheCachingGroups(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	for _, grouped := range []bool{true, false} {
+		cfg := cacheConfig(fake.URL(), "    type: local")
+		if grouped {
+			cfg += "router_settings:\n  caching_groups: [[cached, cached-alias-target]]\n"
+		}
+		g := startGateway(t, cfg)
+		c := newClient(g, master)
+		fake.Reset()
+		content, _, _ := cachedChat(t, c, "cached", "shared by the group")
+		content2, _, key := cachedChat(t, c, "cached-alias-target", "shared by the group")
+		other := fake.Count("/other/")
+		if grouped && (key == "" || content2 != content || other != 0) {
+			t.Errorf("caching_groups: the other group's request: key %q, %q vs %q, %d calls to its provider", key, content2, content, other)
+		}
+		if !grouped && (key != "" || other != 1) {
+			t.Errorf("no caching_groups: the other group hit (key %q, %d calls to its provider)", key, other)
+		}
+	}
+}

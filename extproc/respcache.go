@@ -76,7 +76,7 @@ func (s *Server) cacheLookup(st *State, rt route, ctx *llmgatev1.RequestContext,
 	case translator.Embeddings:
 		ep = respcache.Embeddings
 	}
-	d, ok := c.Decide(ep, ctx.ModelGroup, body)
+	d, ok := c.Decide(ep, respcache.CachingGroup(st.Cfg.Router.CachingGroups, ctx.ModelGroup), body)
 	if !ok {
 		return nil, ""
 	}

@@ -416,6 +416,55 @@ var keyParams = func() map[string]bool {
 	return m
 }()
 
+// CachingGroup is the name a model group takes in the cache key: with
+// router_settings.caching_groups, the first group listing it, written as
+// Python's str() of the list (LiteLLM's _get_caching_group); else the group.
+func CachingGroup(groups [][]string, group string) string {
+	for _, g := range groups {
+		if slices.Contains(g, group) {
+			var b strings.Builder
+			b.WriteByte('[')
+			for i, m := range g {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(pyRepr(m))
+			}
+			b.WriteByte(']')
+			return b.String()
+		}
+	}
+	return group
+}
+
+// pyRepr is Python's repr of a str (single quotes unless the text has one
+// and no double quote).
+func pyRepr(s string) string {
+	q := byte('\'')
+	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
+		q = '"'
+	}
+	var b strings.Builder
+	b.WriteByte(q)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' || c == q:
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte(q)
+	return b.String()
+}
+
 // Key is the cache key of a request to model group group: the sha256 (hex)
 // of "name: value" for each LLM parameter the body sets (keyParams; null
 // values left out), in name order, with model the group's name; prefixed by

@@ -169,3 +169,16 @@ func TestParamsOfTopologies(t *testing.T) {
 		t.Errorf("host: %+v", p)
 	}
 }
+
+func TestCachingGroup(t *testing.T) {
+	groups := [][]string{{"gpt-a", "gpt-b"}, {"it's"}}
+	for _, tc := range []struct{ in, want string }{
+		{"gpt-b", "['gpt-a', 'gpt-b']"},
+		{"gpt-c", "gpt-c"},
+		{"it's", `["it's"]`},
+	} {
+		if got := CachingGroup(groups, tc.in); got != tc.want {
+			t.Errorf("CachingGroup(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
