@@ -429,6 +429,8 @@ func endpointProto(e translator.Endpoint) llmgatev1.Endpoint {
 		return llmgatev1.Endpoint_ENDPOINT_COMPLETIONS
 	case translator.Embeddings:
 		return llmgatev1.Endpoint_ENDPOINT_EMBEDDINGS
+	case translator.Messages:
+		return llmgatev1.Endpoint_ENDPOINT_MESSAGES
 	}
 	return llmgatev1.Endpoint_ENDPOINT_CHAT
 }
@@ -439,6 +441,8 @@ func endpointFromProto(e llmgatev1.Endpoint) translator.Endpoint {
 		return translator.Completions
 	case llmgatev1.Endpoint_ENDPOINT_EMBEDDINGS:
 		return translator.Embeddings
+	case llmgatev1.Endpoint_ENDPOINT_MESSAGES:
+		return translator.Messages
 	}
 	return translator.Chat
 }

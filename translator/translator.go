@@ -2,7 +2,7 @@ package translator
 
 import "time"
 
-// Endpoint is the OpenAI API the client called.
+// Endpoint is the API the client called: OpenAI's, or Anthropic's Messages API.
 type Endpoint int
 
 const (
@@ -12,6 +12,9 @@ const (
 	Completions
 	// Embeddings is /v1/embeddings.
 	Embeddings
+	// Messages is Anthropic's /v1/messages (D129): sent natively to an
+	// Anthropic deployment, translated to and from chat for the others.
+	Messages
 )
 
 func (e Endpoint) String() string {
@@ -22,6 +25,8 @@ func (e Endpoint) String() string {
 		return "completions"
 	case Embeddings:
 		return "embeddings"
+	case Messages:
+		return "messages"
 	}
 	return "unknown"
 }

@@ -24,7 +24,7 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Endpoint is the OpenAI API a client called.
+// Endpoint is the API a client called (OpenAI's, or Anthropic's /v1/messages).
 type Endpoint int32
 
 const (
@@ -32,6 +32,8 @@ const (
 	Endpoint_ENDPOINT_CHAT        Endpoint = 1
 	Endpoint_ENDPOINT_COMPLETIONS Endpoint = 2
 	Endpoint_ENDPOINT_EMBEDDINGS  Endpoint = 3
+	// Anthropic's Messages API, /v1/messages (D129).
+	Endpoint_ENDPOINT_MESSAGES Endpoint = 4
 )
 
 // Enum value maps for Endpoint.
@@ -41,12 +43,14 @@ var (
 		1: "ENDPOINT_CHAT",
 		2: "ENDPOINT_COMPLETIONS",
 		3: "ENDPOINT_EMBEDDINGS",
+		4: "ENDPOINT_MESSAGES",
 	}
 	Endpoint_value = map[string]int32{
 		"ENDPOINT_UNSPECIFIED": 0,
 		"ENDPOINT_CHAT":        1,
 		"ENDPOINT_COMPLETIONS": 2,
 		"ENDPOINT_EMBEDDINGS":  3,
+		"ENDPOINT_MESSAGES":    4,
 	}
 )
 
@@ -723,12 +727,13 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\vdeployments\x18\x02 \x03(\v2\x16.llmgate.v1.DeploymentR\vdeployments\x12'\n" +
 	"\x0fresolved_config\x18\x03 \x01(\fR\x0eresolvedConfig\x12\x1d\n" +
 	"\n" +
-	"ticket_key\x18\x05 \x01(\fR\tticketKey*j\n" +
+	"ticket_key\x18\x05 \x01(\fR\tticketKey*\x81\x01\n" +
 	"\bEndpoint\x12\x18\n" +
 	"\x14ENDPOINT_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rENDPOINT_CHAT\x10\x01\x12\x18\n" +
 	"\x14ENDPOINT_COMPLETIONS\x10\x02\x12\x17\n" +
-	"\x13ENDPOINT_EMBEDDINGS\x10\x03B7Z5github.com/llmgate/llmgate/proto/llmgate/v1;llmgatev1b\x06proto3"
+	"\x13ENDPOINT_EMBEDDINGS\x10\x03\x12\x15\n" +
+	"\x11ENDPOINT_MESSAGES\x10\x04B7Z5github.com/llmgate/llmgate/proto/llmgate/v1;llmgatev1b\x06proto3"
 
 var (
 	file_llmgate_v1_llmgate_proto_rawDescOnce sync.Once
