@@ -49,7 +49,11 @@
 // empty and the provider is decided per request by SplitModel on the
 // substituted model.
 //
-// Imports: the standard library and gopkg.in/yaml.v3 only. Nothing of Envoy,
-// xDS, gRPC or HTTP enters this package, and it performs no network I/O. It
+// Imports: the standard library, gopkg.in/yaml.v3 and llmgate's leaf packages
+// internal/provider (the provider registry), internal/metricnames and
+// internal/msgparams (data shared with translator), plus internal/secrets:
+// with general_settings.key_management_system set, Load reads the named
+// secrets from that manager (the only network I/O here, at load and reload,
+// never on a request). Nothing of Envoy, xDS or gRPC enters this package. It
 // never logs, so it never logs a secret.
 package config

@@ -4,32 +4,9 @@ import (
 	"encoding/json"
 	"strconv"
 
+	"github.com/llmgate/llmgate/internal/msgparams"
 	"gopkg.in/yaml.v3"
 )
-
-// MessageParams are the litellm_params that rewrite a chat request's
-// messages before the call (translator.RewriteMessages, D119).
-type MessageParams struct {
-	// EnsureAlternatingRoles is ensure_alternating_roles.
-	EnsureAlternatingRoles bool
-	// UserContinue and AssistantContinue are user_continue_message and
-	// assistant_continue_message as JSON objects (nil: LiteLLM's default
-	// "Please continue." messages).
-	UserContinue      json.RawMessage
-	AssistantContinue json.RawMessage
-	// CacheControl are cache_control_injection_points of location
-	// "message", in config order.
-	CacheControl []CacheControlPoint
-}
-
-// CacheControlPoint is one cache_control_injection_points entry: the
-// message index it marks (negative from the end), else every message of
-// Role, with Control (nil: {"type": "ephemeral"}).
-type CacheControlPoint struct {
-	Role    string
-	Index   *int
-	Control json.RawMessage
-}
 
 // RewritesMessages reports whether an OpenAI-compatible deployment's chat
 // bodies are rewritten before the call (supports_system_message: false,
@@ -44,7 +21,7 @@ func (p *LiteLLMParams) RewritesMessages() bool {
 // messageParam reads one of the message params into lp.Messages.
 func (p *parser) messageParam(lp *LiteLLMParams, name string, v *yaml.Node, key string) {
 	if lp.Messages == nil {
-		lp.Messages = &MessageParams{}
+		lp.Messages = &msgparams.Params{}
 	}
 	m := lp.Messages
 	switch name {
@@ -102,13 +79,13 @@ func (p *parser) continueMessage(v *yaml.Node, key string) (json.RawMessage, boo
 // cacheControlPoint reads one injection point. Location "message" is the
 // one LiteLLM applies to chat messages; its index may be an integer or a
 // string holding one (LiteLLM's reading), else role names the messages.
-func (p *parser) cacheControlPoint(n *yaml.Node, key string) (CacheControlPoint, bool) {
+func (p *parser) cacheControlPoint(n *yaml.Node, key string) (msgparams.CacheControlPoint, bool) {
 	val, ok := p.anyValue(n, key).(map[string]any)
 	if !ok {
 		p.errAt(n, key, "must be a mapping (location, role or index, control), got %s", p.describe(n))
-		return CacheControlPoint{}, false
+		return msgparams.CacheControlPoint{}, false
 	}
-	var pt CacheControlPoint
+	var pt msgparams.CacheControlPoint
 	if loc, _ := val["location"].(string); loc != "message" {
 		p.warnAt(n, key, "location %q: llmgate injects cache_control at location \"message\" only; this point is ignored", loc)
 		return pt, false

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/llmgate/llmgate/internal/msgparams"
 )
 
 // Pos is a place in a config file.
@@ -162,7 +164,7 @@ type LiteLLMParams struct {
 	// Messages are the message rewrites of ensure_alternating_roles,
 	// user_continue_message, assistant_continue_message and
 	// cache_control_injection_points (nil: none; D119).
-	Messages *MessageParams
+	Messages *msgparams.Params
 	// MergeReasoning is merge_reasoning_content_in_choices: a translated
 	// stream's reasoning_content goes into its content as <think>…</think>
 	// (translator.MergeReasoningStream, D119).

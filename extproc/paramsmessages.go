@@ -13,20 +13,9 @@ import (
 // providers' requests do not carry the marks (LiteLLM's OpenAI-compatible
 // transformation removes them).
 func rewriteMessages(body []byte, p *config.LiteLLMParams, providerName string) ([]byte, *translator.Error) {
-	if m := p.Messages; m != nil {
-		mp := translator.MessageParams{
-			EnsureAlternatingRoles: m.EnsureAlternatingRoles,
-			UserContinue:           m.UserContinue,
-			AssistantContinue:      m.AssistantContinue,
-		}
-		if wireOf(providerName) == provider.WireAnthropic {
-			mp.CacheControl = make([]translator.CacheControlPoint, len(m.CacheControl))
-			for i, pt := range m.CacheControl {
-				mp.CacheControl[i] = translator.CacheControlPoint(pt)
-			}
-		}
+	if p.Messages != nil {
 		var e *translator.Error
-		if body, e = translator.RewriteMessages(body, &mp); e != nil {
+		if body, e = translator.RewriteMessages(body, p.Messages, wireOf(providerName) == provider.WireAnthropic); e != nil {
 			return nil, e
 		}
 	}

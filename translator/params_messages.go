@@ -10,29 +10,9 @@ package translator
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/llmgate/llmgate/internal/msgparams"
 )
-
-// MessageParams are a deployment's message rewrites.
-type MessageParams struct {
-	// EnsureAlternatingRoles inserts continue messages where two user (or
-	// two assistant) turns meet, before a first assistant turn and after a
-	// last one.
-	EnsureAlternatingRoles bool
-	// UserContinue and AssistantContinue are the messages inserted (JSON
-	// objects); nil: LiteLLM's {"role": …, "content": "Please continue."}.
-	UserContinue      json.RawMessage
-	AssistantContinue json.RawMessage
-	// CacheControl are the injection points (location "message").
-	CacheControl []CacheControlPoint
-}
-
-// CacheControlPoint is one cache_control_injection_points entry of location
-// "message": the messages it marks (Index wins over Role) and the mark.
-type CacheControlPoint struct {
-	Role    string
-	Index   *int
-	Control json.RawMessage // nil: {"type": "ephemeral"}
-}
 
 // maxCacheControlBlocks is Anthropic's limit on cache_control breakpoints in
 // one request; LiteLLM injects no more than that, counting the client's.
@@ -53,10 +33,15 @@ type chatMessage struct {
 }
 
 // RewriteMessages applies p to a chat body's messages: the alternation
-// first, then the cache_control marks (LiteLLM's order in completion()). A
-// body whose messages need no change is returned as it is.
-func RewriteMessages(body []byte, p *MessageParams) ([]byte, *Error) {
-	if p == nil || (!p.EnsureAlternatingRoles && len(p.CacheControl) == 0) {
+// first, then — when cacheControl is set (Anthropic deployments) — the
+// cache_control marks (LiteLLM's order in completion()). A body whose
+// messages need no change is returned as it is.
+func RewriteMessages(body []byte, p *msgparams.Params, cacheControl bool) ([]byte, *Error) {
+	var points []msgparams.CacheControlPoint
+	if p != nil && cacheControl {
+		points = p.CacheControl
+	}
+	if p == nil || (!p.EnsureAlternatingRoles && len(points) == 0) {
 		return body, nil
 	}
 	var req map[string]json.RawMessage
@@ -77,8 +62,8 @@ func RewriteMessages(body []byte, p *MessageParams) ([]byte, *Error) {
 		msgs, c = alternateRoles(msgs, orDefault(p.UserContinue, defaultUserContinue), orDefault(p.AssistantContinue, defaultAssistantContinue))
 		changed = changed || c
 	}
-	if len(p.CacheControl) > 0 {
-		changed = injectCacheControl(msgs, p.CacheControl) || changed
+	if len(points) > 0 {
+		changed = injectCacheControl(msgs, points) || changed
 	}
 	if !changed {
 		return body, nil
@@ -202,7 +187,7 @@ func alternateRoles(msgs []chatMessage, userCont, asstCont json.RawMessage) ([]c
 // mark, at most maxCacheControlBlocks marks in all (the client's counted).
 // A string content gets the mark on the message, a list content on its last
 // part (when that is an object).
-func injectCacheControl(msgs []chatMessage, points []CacheControlPoint) bool {
+func injectCacheControl(msgs []chatMessage, points []msgparams.CacheControlPoint) bool {
 	used := 0
 	for _, m := range msgs {
 		used += cacheMarks(m.raw)
@@ -235,7 +220,7 @@ func injectCacheControl(msgs []chatMessage, points []CacheControlPoint) bool {
 
 // cacheTargets are the indexes a point names: its index (negative from the
 // end; out of range: none), else every message of its role.
-func cacheTargets(pt CacheControlPoint, msgs []chatMessage) []int {
+func cacheTargets(pt msgparams.CacheControlPoint, msgs []chatMessage) []int {
 	if pt.Index != nil {
 		i := *pt.Index
 		if i < 0 {

@@ -3,6 +3,8 @@ package translator
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/llmgate/llmgate/internal/msgparams"
 )
 
 // roles lists a body's messages as role:content (content as JSON text).
@@ -30,10 +32,10 @@ func summary(msgs []map[string]any) string {
 }
 
 func TestRewriteMessagesAlternation(t *testing.T) {
-	alt := &MessageParams{EnsureAlternatingRoles: true}
+	alt := &msgparams.Params{EnsureAlternatingRoles: true}
 	cases := []struct {
 		name, in, want string
-		p              *MessageParams
+		p              *msgparams.Params
 	}{
 		{"two users", `[{"role":"user","content":"A"},{"role":"user","content":"B"}]`,
 			`user:"A" assistant:"Please continue." user:"B"`, alt},
@@ -48,13 +50,13 @@ func TestRewriteMessagesAlternation(t *testing.T) {
 			`user:"U1" assistant:null tool:"r" assistant:"Please continue." user:"U2"`, alt},
 		{"custom messages", `[{"role":"user","content":"A"},{"role":"user","content":"B"},{"role":"assistant","content":"C"}]`,
 			`user:"A" assistant:"go on" user:"B" assistant:"C" user:"more"`,
-			&MessageParams{EnsureAlternatingRoles: true, UserContinue: json.RawMessage(`{"role":"user","content":"more"}`), AssistantContinue: json.RawMessage(`{"role":"assistant","content":"go on"}`)}},
+			&msgparams.Params{EnsureAlternatingRoles: true, UserContinue: json.RawMessage(`{"role":"user","content":"more"}`), AssistantContinue: json.RawMessage(`{"role":"assistant","content":"go on"}`)}},
 		{"continue messages without ensure_alternating_roles", `[{"role":"user","content":"A"},{"role":"user","content":"B"}]`,
-			`user:"A" user:"B"`, &MessageParams{UserContinue: json.RawMessage(`{"role":"user","content":"more"}`)}},
+			`user:"A" user:"B"`, &msgparams.Params{UserContinue: json.RawMessage(`{"role":"user","content":"more"}`)}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out, e := RewriteMessages([]byte(`{"model":"m","messages":`+c.in+`}`), c.p)
+			out, e := RewriteMessages([]byte(`{"model":"m","messages":`+c.in+`}`), c.p, false)
 			if e != nil {
 				t.Fatal(e)
 			}
@@ -64,7 +66,7 @@ func TestRewriteMessagesAlternation(t *testing.T) {
 		})
 	}
 	body := []byte(`{"model":"m","messages":[{"role":"user","content":"A"},{"role":"assistant","content":"B"},{"role":"user","content":"C"}]}`)
-	if out, _ := RewriteMessages(body, alt); string(out) != string(body) {
+	if out, _ := RewriteMessages(body, alt, false); string(out) != string(body) {
 		t.Fatalf("an alternating body was rewritten: %s", out)
 	}
 }
@@ -72,12 +74,17 @@ func TestRewriteMessagesAlternation(t *testing.T) {
 func TestRewriteMessagesCacheControl(t *testing.T) {
 	idx := func(i int) *int { return &i }
 	in := `{"model":"m","messages":[{"role":"system","content":"S"},{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]},{"role":"assistant","content":"x"},{"role":"user","content":"q"}]}`
-	out, e := RewriteMessages([]byte(in), &MessageParams{CacheControl: []CacheControlPoint{
+	points := &msgparams.Params{CacheControl: []msgparams.CacheControlPoint{
 		{Role: "system"},
 		{Index: idx(-1), Control: json.RawMessage(`{"type":"ephemeral","ttl":"1h"}`)},
 		{Index: idx(1)},
 		{Index: idx(9)}, // out of range: nothing
-	}})
+	}}
+	// Not an Anthropic deployment: the points do not apply.
+	if out, _ := RewriteMessages([]byte(in), points, false); string(out) != in {
+		t.Fatalf("cache_control marks put without cacheControl: %s", out)
+	}
+	out, e := RewriteMessages([]byte(in), points, true)
 	if e != nil {
 		t.Fatal(e)
 	}
@@ -103,7 +110,7 @@ func TestRewriteMessagesCacheControl(t *testing.T) {
 	// A marked message is left as the client marked it, and the client's
 	// marks count toward the 4.
 	in = `{"messages":[{"role":"user","content":"1","cache_control":{"type":"ephemeral","ttl":"5m"}},{"role":"user","content":"2"},{"role":"user","content":"3","cache_control":{"type":"ephemeral"}},{"role":"user","content":"4"},{"role":"user","content":"5"},{"role":"user","content":"6"}]}`
-	out, _ = RewriteMessages([]byte(in), &MessageParams{CacheControl: []CacheControlPoint{{Role: "user", Control: json.RawMessage(`{"type":"ephemeral","ttl":"1h"}`)}}})
+	out, _ = RewriteMessages([]byte(in), &msgparams.Params{CacheControl: []msgparams.CacheControlPoint{{Role: "user", Control: json.RawMessage(`{"type":"ephemeral","ttl":"1h"}`)}}}, true)
 	marks := ""
 	for _, m := range messagesOf(t, out) {
 		cc, _ := json.Marshal(m["cache_control"])
