@@ -210,15 +210,22 @@ func reservedPath(p string) bool {
 // providerRoutes are LiteLLM's provider pass-through routes
 // (llm_passthrough_endpoints.py) that llmgate serves: the route, the
 // variable naming the provider's base URL and its default, the credential
-// variable, and the header that carries the credential (with its prefix).
+// variable, the headers that carry the credential (with their prefix), and
+// the path the route's subpaths go under at the provider.
 var providerRoutes = []struct {
-	provider, path, baseEnv, base, keyEnv, header, prefix string
+	provider, path, baseEnv, base, keyEnv string
+	headers                               [][2]string // name, prefix
+	under                                 string
 }{
-	{"anthropic", "/anthropic", "ANTHROPIC_API_BASE", "https://api.anthropic.com", "ANTHROPIC_API_KEY", "x-api-key", ""},
-	{"cohere", "/cohere", "COHERE_API_BASE", "https://api.cohere.com", "COHERE_API_KEY", "authorization", "bearer "},
-	{"mistral", "/mistral", "MISTRAL_API_BASE", "https://api.mistral.ai", "MISTRAL_API_KEY", "authorization", "Bearer "},
+	{"anthropic", "/anthropic", "ANTHROPIC_API_BASE", "https://api.anthropic.com", "ANTHROPIC_API_KEY", [][2]string{{"x-api-key", ""}}, ""},
+	{"cohere", "/cohere", "COHERE_API_BASE", "https://api.cohere.com", "COHERE_API_KEY", [][2]string{{"authorization", "bearer "}}, ""},
+	{"mistral", "/mistral", "MISTRAL_API_BASE", "https://api.mistral.ai", "MISTRAL_API_KEY", [][2]string{{"authorization", "Bearer "}}, ""},
 	// LiteLLM appends the key as ?key=; Google reads the same key from this header.
-	{"gemini", "/gemini", "GEMINI_API_BASE", "https://generativelanguage.googleapis.com", "GEMINI_API_KEY", "x-goog-api-key", ""},
+	{"gemini", "/gemini", "GEMINI_API_BASE", "https://generativelanguage.googleapis.com", "GEMINI_API_KEY", [][2]string{{"x-goog-api-key", ""}}, ""},
+	// LiteLLM's openai_proxy_route sends both headers and puts /v1 in front
+	// of a path that has none: /openai/files and /openai/v1/files both reach
+	// /v1/files. /openai/deployments/… stays the Azure-style LLM route.
+	{"openai", "/openai", "OPENAI_API_BASE", "https://api.openai.com", "OPENAI_API_KEY", [][2]string{{"authorization", "Bearer "}, {"api-key", ""}}, "/v1"},
 }
 
 // providerPassThroughs adds the provider pass-through routes (D122):
@@ -262,10 +269,22 @@ func (p *parser) providerPassThroughs(cfg *Config) {
 			p.warnAt(nil, where, "the %s pass-through route is not served: its base URL %q is not an http(s) URL", r.provider, base)
 			continue
 		}
-		target := &url.URL{Scheme: u.Scheme, Host: u.Host} // LiteLLM replaces the base URL's path
-		gs.PassThroughEndpoints = append(gs.PassThroughEndpoints, PassThroughEndpoint{
+		target := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: r.under} // LiteLLM replaces the base URL's path
+		headers := make([][2]string, len(r.headers))
+		for i, h := range r.headers {
+			headers[i] = [2]string{h[0], h[1] + key}
+		}
+		sort.Slice(headers, func(i, j int) bool { return headers[i][0] < headers[j][0] })
+		ep := PassThroughEndpoint{
 			Pos: pos, ID: r.provider, Path: r.path, Target: target, IncludeSubpath: true, Auth: true,
-			Headers: [][2]string{{r.header, r.prefix + key}}, Timeout: DefaultPassThroughTimeout, Provider: r.provider,
-		})
+			Headers: headers, Timeout: DefaultPassThroughTimeout, Provider: r.provider,
+		}
+		if r.under != "" {
+			// The path already under it first: /openai/v1/x → /v1/x, not /v1/v1/x.
+			under := ep
+			under.Path = r.path + r.under
+			gs.PassThroughEndpoints = append(gs.PassThroughEndpoints, under)
+		}
+		gs.PassThroughEndpoints = append(gs.PassThroughEndpoints, ep)
 	}
 }

@@ -36,6 +36,23 @@ func TestProviderPassThroughs(t *testing.T) {
 		t.Errorf("a bad GEMINI_API_BASE: route %v, warnings %v", ok, cfg.Warnings)
 	}
 
+	// /openai: both headers, /v1 in front; /openai/v1 first so that a path
+	// already under /v1 is not doubled.
+	cfg = mustParse(t, models, env("OPENAI_API_KEY", "oai-env"))
+	var paths []string
+	for _, ep := range cfg.General.PassThroughEndpoints {
+		if ep.Provider == "openai" {
+			paths = append(paths, ep.Path)
+			if ep.Target.String() != "https://api.openai.com/v1" || len(ep.Headers) != 2 ||
+				ep.Headers[0] != [2]string{"api-key", "oai-env"} || ep.Headers[1] != [2]string{"authorization", "Bearer oai-env"} {
+				t.Errorf("%s from OPENAI_API_KEY: %+v", ep.Path, ep)
+			}
+		}
+	}
+	if strings.Join(paths, " ") != "/openai/v1 /openai" {
+		t.Errorf("openai routes %v, want /openai/v1 then /openai", paths)
+	}
+
 	// A pass_through_endpoints entry on the path wins.
 	cfg = mustParse(t, models+`general_settings:
   pass_through_endpoints:

@@ -9,6 +9,8 @@ import (
 
 	"github.com/anthropics/anthropic-sdk-go"
 	"github.com/anthropics/anthropic-sdk-go/option"
+	"github.com/openai/openai-go/v3"
+	ooption "github.com/openai/openai-go/v3/option"
 
 	"github.com/llmgate/llmgate/internal/fakeprovider"
 )
@@ -22,8 +24,8 @@ import (
 // lends its api_key and api_base to /cohere/*. No mistral credential: no
 // /mistral route.
 func TestProviderPassThrough(t *testing.T) {
-	const antKey, coKey = "sk-ant-provider-secret", "co-provider-secret"
-	fake := fakeprovider.StartT(t, fakeprovider.Options{APIKeys: []string{antKey, coKey}})
+	const antKey, coKey, oaiKey = "sk-ant-provider-secret", "co-provider-secret", "sk-openai-provider-secret"
+	fake := fakeprovider.StartT(t, fakeprovider.Options{APIKeys: []string{antKey, coKey, oaiKey}})
 	g := startGateway(t, fmt.Sprintf(`
 model_list:
   - model_name: gpt-x
@@ -32,7 +34,8 @@ model_list:
     litellm_params: {model: cohere/command-r, api_base: %[1]s/ignored/path, api_key: %[3]s, use_in_pass_through: true}
 general_settings:
   master_key: %[4]s
-`, fake.URL(), antKey, coKey, master), "ANTHROPIC_API_KEY="+antKey, "ANTHROPIC_API_BASE="+fake.URL())
+`, fake.URL(), antKey, coKey, master), "ANTHROPIC_API_KEY="+antKey, "ANTHROPIC_API_BASE="+fake.URL(),
+		"OPENAI_API_KEY="+oaiKey, "OPENAI_API_BASE="+fake.URL())
 
 	// noGatewayKey fails the test when the gateway's key reached the
 	// provider in any header.
@@ -97,6 +100,37 @@ general_settings:
 		t.Errorf("cohere got %s with authorization %q, want /v2/chat with the deployment's key", last.Path, last.Header.Get("Authorization"))
 	}
 	noGatewayKey(last.Header)
+
+	// /openai/*: openai-go with base URL <gateway>/openai reaches the
+	// provider's /v1/chat/completions (LiteLLM puts /v1 in front of a path
+	// without one) with OPENAI_API_KEY as bearer and api-key; /openai/v1/…
+	// is not doubled; the Azure-style /openai/deployments/{model}/… stays
+	// the gateway's LLM route, served by the deployment with its own key.
+	oc := openai.NewClient(ooption.WithBaseURL(g.URL+"/openai"), ooption.WithAPIKey(master), ooption.WithMaxRetries(0))
+	cc, err := oc.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "gpt-4o-mini",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello openai pass-through")}})
+	if err != nil {
+		t.Fatalf("openai-go through /openai: %v\n%s", err, g.Logs())
+	}
+	last, _ = fake.Last()
+	if last.Path != "/v1/chat/completions" || last.Header.Get("Authorization") != "Bearer "+oaiKey || last.Header.Get("Api-Key") != oaiKey || cc.Model != "gpt-4o-mini" {
+		t.Errorf("/openai/chat/completions reached %s with authorization %q, api-key %q (answer model %q); want /v1/chat/completions with OPENAI_API_KEY",
+			last.Path, last.Header.Get("Authorization"), last.Header.Get("Api-Key"), cc.Model)
+	}
+	noGatewayKey(last.Header)
+	if code, _, b := do(t, "POST", g.URL+"/openai/v1/chat/completions", master, chatBody("gpt-4o-mini", "v1 given")); code != 200 {
+		t.Errorf("/openai/v1/chat/completions: %d %s", code, b)
+	} else if last, _ = fake.Last(); last.Path != "/v1/chat/completions" {
+		t.Errorf("/openai/v1/chat/completions reached %s, want /v1/chat/completions", last.Path)
+	}
+	if code, h, b := do(t, "POST", g.URL+"/openai/deployments/gpt-x/chat/completions", master, chatBody("ignored", "azure style")); code != 200 || h.Get("x-litellm-model-group") != "gpt-x" {
+		t.Errorf("the Azure-style route under /openai: %d group %q %s", code, h.Get("x-litellm-model-group"), b)
+	} else if last, _ = fake.Last(); last.Header.Get("Authorization") != "Bearer "+antKey {
+		t.Errorf("the Azure-style route reached the provider with %q, want the deployment's key", last.Header.Get("Authorization"))
+	}
+	if code, _, _ := do(t, "POST", g.URL+"/openai/chat/completions", "sk-wrong", chatBody("gpt-4o-mini", "x")); code != 401 {
+		t.Errorf("/openai with a wrong key: %d, want 401", code)
+	}
 
 	if code, _, b := do(t, "POST", g.URL+"/mistral/v1/chat/completions", master, chatBody("x", "y")); code != 404 {
 		t.Errorf("/mistral without a credential: %d %s, want 404", code, b)
