@@ -502,6 +502,7 @@ func (g *Gateway) waitReady(ctx context.Context, admin adminEndpoint, proc *envo
 				return
 			}
 			g.log.Info("gateway ready", "admin", addr, "after", time.Since(start).Round(time.Millisecond).String())
+			g.releaseStartupPages()
 			// Background health checks go through Envoy: they start once it
 			// serves.
 			go g.ext.RunBackgroundHealth(ctx)
