@@ -53,7 +53,7 @@ type auditor struct {
 var auditors sync.Map // *Service → *auditor
 
 func (s *Service) auditor() *auditor {
-	a, _ := auditors.LoadOrStore(s, &auditor{q: make(chan keystore.AuditLog, auditQueue)})
+	a, _ := auditors.LoadOrStore(s, &auditor{})
 	return a.(*auditor)
 }
 
@@ -69,7 +69,12 @@ func (s *Service) SetAuditLog(on bool, after AuditSink) {
 	}
 	a.on, a.after = on, after
 	if on {
-		a.once.Do(func() { go s.auditWriter(a) })
+		// The queue (≈ 670 KB) only once the log is on (D126): set under
+		// a.mu, as on is, which auditBegin reads before any row is queued.
+		a.once.Do(func() {
+			a.q = make(chan keystore.AuditLog, auditQueue)
+			go s.auditWriter(a)
+		})
 	}
 }
 

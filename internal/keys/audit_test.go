@@ -267,3 +267,19 @@ func TestAuditLogModelRoutes(t *testing.T) {
 		t.Errorf("deleted: before %v", bv)
 	}
 }
+
+// TestAuditQueueOnlyWhenOn (D126): the audit log's queue (4,096 rows, ≈ 670
+// KB the heap counts) is made when the log is turned on, not for every key
+// service; off, nothing is queued and no writer runs.
+func TestAuditQueueOnlyWhenOn(t *testing.T) {
+	s := newService(t, embedded(t), t.TempDir())
+	defer s.Close()
+	s.SetAuditLog(false, nil)
+	if q := s.auditor().q; q != nil {
+		t.Fatalf("audit log off: a queue of %d rows made", cap(q))
+	}
+	s.SetAuditLog(true, nil)
+	if q := s.auditor().q; cap(q) != auditQueue {
+		t.Fatalf("audit log on: queue of %d rows, want %d", cap(q), auditQueue)
+	}
+}
