@@ -656,6 +656,10 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			gs.MaxRequestSizeMB, _ = p.positive(v, key)
 		case "max_response_size_mb":
 			gs.MaxResponseSizeMB, _ = p.positive(v, key)
+		case "completion_model":
+			gs.CompletionModel, _ = p.str(v, key)
+		case "embedding_model":
+			gs.EmbeddingModel, _ = p.str(v, key)
 		case "max_parallel_requests":
 			x, _ := p.nonNegInt(v, key)
 			gs.MaxParallelRequests = int(x)

@@ -408,9 +408,16 @@ type GeneralSettings struct {
 	DatabaseURL      string // secret
 	// KeyManagement is key_management_system with its settings (nil: no
 	// secret manager; secrets.go).
-	KeyManagement             *KeyManagement
-	MaxRequestSizeMB          float64 // 0: unset
-	MaxResponseSizeMB         float64
+	KeyManagement     *KeyManagement
+	MaxRequestSizeMB  float64 // 0: unset
+	MaxResponseSizeMB float64
+	// CompletionModel and EmbeddingModel are completion_model and
+	// embedding_model: the model every chat/completions (and /v1/messages)
+	// request, and every embeddings request, is served by, whatever the
+	// body or an Azure-style path names, as LiteLLM's proxy sets data["model"]
+	// ("": the request's model).
+	CompletionModel           string
+	EmbeddingModel            string
 	MaxParallelRequests       int
 	GlobalMaxParallelRequests int
 	LiteLLMKeyHeaderName      string

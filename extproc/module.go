@@ -120,6 +120,9 @@ func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *s
 	if m.off == "" && cfg.General.StorePromptsInSpendLogs {
 		m.off = "general_settings.store_prompts_in_spend_logs: the bodies are kept by the gateway (D117)"
 	}
+	if m.off == "" && (cfg.General.CompletionModel != "" || cfg.General.EmbeddingModel != "") {
+		m.off = "general_settings.completion_model/embedding_model: the gateway sets the model"
+	}
 	if m.off == "" && cfg.LiteLLM.Cache {
 		m.off = "litellm_settings.cache: the response cache is read in the gateway (D111)"
 	}

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/model"
@@ -133,6 +134,19 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	return in.answer(stream, resp)
 }
 
+// forcedModel is general_settings' completion_model or embedding_model for
+// an endpoint: it wins over the body's model and an Azure-style path's, as
+// in LiteLLM's proxy ("": the request's own).
+func forcedModel(gs *config.GeneralSettings, ep translator.Endpoint) string {
+	switch ep {
+	case translator.Chat, translator.Completions, translator.Messages:
+		return gs.CompletionModel
+	case translator.Embeddings:
+		return gs.EmbeddingModel
+	}
+	return ""
+}
+
 // clientPath is a request path without its query (which may carry a key).
 func clientPath(p string) string {
 	if i := strings.IndexByte(p, '?'); i >= 0 {
@@ -159,6 +173,9 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	st.boundKnobs(&f)
 	if rt.pathModel != "" {
 		f.Model = rt.pathModel
+	}
+	if m := forcedModel(&st.Cfg.General, rt.endpoint); m != "" {
+		f.Model = m
 	}
 	if f.Model == "" {
 		return nil, translator.NewError(400, "invalid_request_error", "model is required in the request body", "model")
