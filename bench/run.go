@@ -49,6 +49,10 @@ type Options struct {
 	// (D55, D62: the module loaded, bare clusters, the router's shared
 	// upstream filters, the module's table).
 	ScaleExtProc bool
+
+	// VariantStreams: VariantsOverhead also measures every side's time to
+	// first token, o.Runs streaming runs after the closed-loop ones (D125).
+	VariantStreams bool
 }
 
 // DefaultOptions is `make bench`: about four minutes on two cores.

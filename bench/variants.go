@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,6 +33,10 @@ type VariantResult struct {
 	EnvoyRuns []time.Duration
 	// RunQ is each run's percentiles, in run order.
 	RunQ []Quantiles
+	// TTFTRuns is the side's time to first token of each streaming run
+	// (o.VariantStreams; the median of the run's streams) and DirectTTFT
+	// the direct call's in the same run, in run order.
+	TTFTRuns, DirectTTFT []time.Duration
 }
 
 // VariantsOverhead runs every side's llmgate at once on the same fake
@@ -116,10 +122,46 @@ func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSi
 		gates = append(gates, gate)
 	}
 	var out []VariantResult
+	var gateOf []int
 	for _, f := range interleaved(o, concs, gates) {
+		gateOf = append(gateOf, f.Gate)
 		out = append(out, VariantResult{Side: sides[f.Gate], Concurrency: f.Concurrency, Figure: f.Figure, CPU: f.CPU, Pooled: f.Pooled, EnvoyRuns: f.EnvoyRuns, RunQ: f.RunQ})
 	}
+	if o.VariantStreams {
+		// Time to first token, side by side in the same runs (issue 10's
+		// streaming target against plain Envoy's; D125).
+		c := &http.Client{Timeout: 30 * time.Second}
+		direct := &Target{Endpoint: Endpoint{Name: "direct", URL: fakeURL + "/v1/chat/completions", Model: "gpt-4o", Header: bearer()}}
+		ttft, base, err := interleavedStreams(o, direct, gates, func(e Endpoint) (StreamResult, error) { return Stream(context.Background(), c, e) })
+		if err != nil {
+			return out, fmt.Errorf("streams: %w", err)
+		}
+		for i := range out {
+			out[i].TTFTRuns, out[i].DirectTTFT = ttft[gateOf[i]], base
+		}
+	}
 	return out, nil
+}
+
+// PairedTTFTDelta is the median over streaming runs of a's time to first
+// token minus b's in the same run, with the number of runs a was lower.
+func PairedTTFTDelta(a, b VariantResult) (median time.Duration, lower, runs int) {
+	return PairedDelta(a.TTFTRuns, b.TTFTRuns)
+}
+
+// AddedTTFT is the median over streaming runs of the side's time to first
+// token minus the direct call's in the same run.
+func (r VariantResult) AddedTTFT() time.Duration {
+	d := make([]time.Duration, 0, len(r.TTFTRuns))
+	for i, t := range r.TTFTRuns {
+		if i < len(r.DirectTTFT) {
+			d = append(d, t-r.DirectTTFT[i])
+		}
+	}
+	if len(d) == 0 {
+		return 0
+	}
+	return median(d)
 }
 
 // PairedEnvoyDelta is the median over runs of a's Envoy CPU per request
@@ -161,4 +203,42 @@ func PairedDelta(a, b []time.Duration) (median time.Duration, lower, runs int) {
 		return ds[n/2], lower, n
 	}
 	return (ds[n/2-1] + ds[n/2]) / 2, lower, n
+}
+
+// interleavedStreams measures time to first token: o.Runs runs, each
+// streaming the direct call first (the run's baseline) and then every gate
+// for o.StreamDuration (at least 3 streams), one gate later each run as in
+// interleaved. It returns each gate's TTFT per run (the median of its
+// streams) and the direct call's per run.
+func interleavedStreams(o *Options, direct *Target, gates []*Target, stream func(Endpoint) (StreamResult, error)) ([][]time.Duration, []time.Duration, error) {
+	probe := func(e Endpoint) (time.Duration, error) {
+		var ts []time.Duration
+		end := time.Now().Add(o.StreamDuration)
+		for time.Now().Before(end) || len(ts) < 3 {
+			r, err := stream(e)
+			if err != nil {
+				return 0, err
+			}
+			ts = append(ts, r.TTFT)
+		}
+		return median(ts), nil
+	}
+	out := make([][]time.Duration, len(gates))
+	var base []time.Duration
+	for run := 0; run < o.Runs; run++ {
+		d, err := probe(direct.Endpoint)
+		if err != nil {
+			return nil, nil, err
+		}
+		base = append(base, d)
+		for k := range gates {
+			i := (k + run) % len(gates)
+			t, err := probe(gates[i].Endpoint)
+			if err != nil {
+				return nil, nil, err
+			}
+			out[i] = append(out[i], t)
+		}
+	}
+	return out, base, nil
 }

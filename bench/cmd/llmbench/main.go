@@ -54,6 +54,7 @@ func run() error {
 		obsOnly      = flag.String("observed-only", "", "only issue 12's cost of observing: for each comma-separated request filter (module,extproc) the typical config and llmgate-observed side by side in the same runs (closed loop, --duration per run); prints it, writes no doc")
 		obsBefore    = flag.String("observed-before", "", "with --observed-only: also run this llmgate binary's llmgate-observed, measured in the same runs")
 		varOnly      = flag.String("variants-only", "", "only the other configs (issue 10: must not regress), side by side: comma-separated config@request-filter (redis, anthropic, typical @ module, extproc; keys: the typical config with 1,000 virtual keys issued, every request with one of them, as make bench's llmgate-keys; keys-master: the same keys in the store, the master key; plain: plain Envoy; plain-module: plain Envoy with the module's two filters and no table, the floor of D81), e.g. redis@module,redis@extproc; prints them, writes no doc")
+		varStreams   = flag.Bool("variants-streams", false, "with --variants-only: also time to first token, every side streamed in the same runs after the closed-loop ones (the direct call first in each run; added TTFT paired by run)")
 		varBefore    = flag.String("variants-before", "", "with --variants-only: also run each side with these llmgate binaries (comma-separated, each with its libllmgate.so beside it; labelled before:, before2:, …), measured in the same runs")
 		concList     = flag.String("concurrencies", "", "override the closed-loop concurrencies, comma-separated (e.g. 1,64)")
 		obsEnv       = flag.String("observed-env", "", "with --observed-only: extra environment_variables of the observed config, k=v,k=v (e.g. OTEL_TRACES_SAMPLER=always_off)")
@@ -143,6 +144,7 @@ func run() error {
 		return keysOnlyRun(o, *keysOnly, *keysBefore)
 	}
 	if *varOnly != "" {
+		o.VariantStreams = *varStreams
 		return variantsOnlyRun(o, *varOnly, *varBefore)
 	}
 	if *obsOnly != "" {
@@ -493,6 +495,39 @@ func variantsOnlyRun(o bench.Options, list, before string) error {
 			runs[i] = d.Round(time.Microsecond).String()
 		}
 		fmt.Printf("      %-28s Envoy CPU/request by run: %s\n", "", strings.Join(runs, " "))
+	}
+	// Time to first token (--variants-streams): each side once, its added
+	// TTFT over the direct call's in the same run, and against the binary
+	// under test's side and plain Envoy's, paired by run.
+	if o.VariantStreams && len(rs) > 0 {
+		c0 := rs[0].Concurrency
+		var plain *bench.VariantResult
+		for i := range rs {
+			if rs[i].Concurrency == c0 && rs[i].Side.Config == "plain" {
+				plain = &rs[i]
+			}
+		}
+		for i, r := range rs {
+			if r.Concurrency != c0 {
+				continue
+			}
+			runs := make([]string, len(r.TTFTRuns))
+			for k, d := range r.TTFTRuns {
+				runs[k] = fmtSigned(d - r.DirectTTFT[k])
+			}
+			fmt.Printf("stream %-28s added TTFT (over direct, paired by run) median %s; by run: %s\n", r.Side.Label, fmtSigned(r.AddedTTFT()), strings.Join(runs, " "))
+			if plain != nil && r.Side.Config != "plain" {
+				d, lower, n := bench.PairedTTFTDelta(r, *plain)
+				fmt.Printf("stream %-28s TTFT minus %s's, paired by run: median %s (lower in %d of %d runs)\n", r.Side.Label, plain.Side.Label, fmtSigned(d), lower, n)
+			}
+			for j := len(rs) - 1; j > i; j-- {
+				if rs[j].Concurrency == c0 && rs[j].Side.Config == r.Side.Config && slices.Equal(rs[j].Side.Args, r.Side.Args) && rs[j].Side.Bin == "" {
+					d, lower, n := bench.PairedTTFTDelta(r, rs[j])
+					fmt.Printf("stream %-28s TTFT minus %s's, paired by run: median %s (lower in %d of %d runs)\n", r.Side.Label, rs[j].Side.Label, fmtSigned(d), lower, n)
+					break
+				}
+			}
+		}
 	}
 	// Each side against the last llmgate side of its concurrency (the
 	// binary under test): the median of the runs' paired differences.
