@@ -201,11 +201,11 @@ func (s *Server) newTryOf(st *State, depID, provider string, h map[string]string
 	if t.a == nil {
 		t.a = &llmgatev1.Attempt{DeploymentId: depID, ModelGroup: d.ModelName, Model: d.Model}
 	}
-	t.tr = translator.For(d.Provider)
+	t.tr = translatorFor(t.ep, d.Provider)
 	if t.tr == nil {
 		return nil, translator.NewError(501, "not_implemented_error", "provider "+d.Provider+" is not supported yet (deployment "+d.ID+")", "")
 	}
-	t.pass = translator.IsPassThrough(d.Provider)
+	t.pass = translator.IsPassThrough(d.Provider) && t.ep != translator.Messages
 	tb, err := st.tryBase(d, d != dOrig)
 	if err != nil {
 		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")

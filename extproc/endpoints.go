@@ -29,6 +29,7 @@ const (
 	routeHealth
 	routeHealthServices
 	routeMetrics
+	routeCountTokens // /v1/messages/count_tokens (messages.go)
 )
 
 // classify maps a request path (with or without /v1, Azure style too) to a route.
@@ -55,6 +56,11 @@ func classify(method, rawPath string) route {
 		return route{kind: routeModelInfo}
 	case "/model_group/info":
 		return route{kind: routeModelGroupInfo}
+	case "/v1/messages":
+		// Anthropic's Messages API (messages.go, D129).
+		return route{kind: routeLLM, endpoint: translator.Messages}
+	case "/v1/messages/count_tokens":
+		return route{kind: routeCountTokens}
 	}
 	if m, ok := strings.CutPrefix(strings.TrimPrefix(p, "/v1"), "/models/"); ok && m != "" {
 		// /v1/models/{model}; a model name may hold '/' (anthropic/claude-3-haiku).

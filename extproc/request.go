@@ -66,6 +66,9 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if keys.IsRoute(h[":path"]) {
 		return s.keyManagement(stream, st, h, rh.GetEndOfStream())
 	}
+	if rt.kind == routeCountTokens {
+		return s.countTokens(stream, st, h, rh.GetEndOfStream()) // messages.go (D129)
+	}
 	if isCacheRoute(h[":path"]) {
 		return s.cacheRoute(stream, st, h, rh.GetEndOfStream()) // respcache_routes.go (D111)
 	}
@@ -191,7 +194,12 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	}
 	res, err := st.Router.Resolve(name)
 	if err != nil {
-		return nil, routerError(err)
+		return nil, routeErrorFor(rt, err)
+	}
+	if rt.endpoint == translator.Messages {
+		if e := translator.MessagesRequired(body); e != nil {
+			return nil, e // LiteLLM's anthropic_messages checks (messages.go)
+		}
 	}
 	if id.principal != nil && f.User == "" {
 		f.User = id.principal.EndUserID // end_user_id_jwt_field (D97)
@@ -471,6 +479,9 @@ func endpointFromProto(e llmgatev1.Endpoint) translator.Endpoint {
 // one body copy fewer per try). nil when the attempts differ. span is where
 // the model's value is in a body the module read as plain (splicedBody).
 func (st *State) prepareBody(ep translator.Endpoint, plan []*llmgatev1.Attempt, body []byte, stream bool, span bodySpan) []byte {
+	if ep == translator.Messages {
+		return nil // every try translates (messages.go)
+	}
 	var first *configDeployment
 	for _, a := range plan {
 		d, ok := st.Router.Deployment(a.DeploymentId)

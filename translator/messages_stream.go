@@ -1,0 +1,224 @@
+package translator
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// NewStream is the provider's chat stream (its own translator's, with the
+// usage chunk kept) turned into Anthropic's events.
+func (a messagesAdapter) NewStream(ep Endpoint, t Target) Stream {
+	in := a.inner.NewStream(Chat, t)
+	if u, ok := in.(IncludeUsageSetter); ok {
+		u.SetIncludeUsage(true) // message_delta carries the usage
+	}
+	return &messagesStream{inner: in}
+}
+
+// messagesStream writes Anthropic's events from a chat stream, as
+// LiteLLM's AnthropicStreamWrapper does: message_start before the first
+// content, one content block per run of text, thinking or one tool call
+// (content_block_start, its deltas, content_block_stop), then message_delta
+// with the stop reason and the usage once the stream ended, and
+// message_stop. It does not implement IncludeUsageSetter: the usage chunk
+// is always read here.
+type messagesStream struct {
+	inner   Stream
+	p       SSEParser
+	model   string // SetResponseModel's
+	started bool
+	done    bool
+	block   string // the open block's type, "" when none is open
+	index   int    // the open block's index
+	next    int    // the next block's index
+	stop    string
+	usage   Usage
+	err     *Error
+}
+
+// SetResponseModel implements ModelSetter: message_start's model.
+func (s *messagesStream) SetResponseModel(m string) { s.model = m }
+
+func (s *messagesStream) Usage() Usage {
+	if u := s.inner.Usage(); u != (Usage{}) {
+		return u
+	}
+	return s.usage
+}
+
+func (s *messagesStream) FinishReason() string { return s.inner.FinishReason() }
+
+// Err implements StreamErr: the provider's error inside the stream.
+func (s *messagesStream) Err() *Error {
+	if se, ok := s.inner.(StreamErr); ok {
+		if e := se.Err(); e != nil {
+			return e
+		}
+	}
+	return s.err
+}
+
+// msgsChunk is the part of a chat chunk the adapter reads.
+type msgsChunk struct {
+	ID      string `json:"id"`
+	Model   string `json:"model"`
+	Choices []struct {
+		Delta        Delta   `json:"delta"`
+		FinishReason *string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *UsageObject `json:"usage"`
+	Error *ErrorObject `json:"error"`
+}
+
+type msgsStartMessage struct {
+	ID           string           `json:"id"`
+	Type         string           `json:"type"`
+	Role         string           `json:"role"`
+	Content      []map[string]any `json:"content"`
+	Model        string           `json:"model"`
+	StopReason   *string          `json:"stop_reason"`
+	StopSequence *string          `json:"stop_sequence"`
+	Usage        msgsUsage        `json:"usage"`
+}
+
+func (s *messagesStream) Feed(chunk []byte, last bool) ([]byte, error) {
+	if s.done {
+		return nil, nil
+	}
+	in, err := s.inner.Feed(chunk, last)
+	var out []byte
+	for _, ev := range s.p.Feed(in, last) {
+		if s.done {
+			break
+		}
+		out = s.event(out, ev.Data)
+	}
+	if last && !s.done {
+		if e := s.Err(); e != nil {
+			out = s.fail(out, e)
+		} else {
+			out = s.finish(out)
+		}
+	}
+	return out, err
+}
+
+func emitEvent(out []byte, typ string, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return out
+	}
+	return WriteSSE(out, typ, b)
+}
+
+func (s *messagesStream) fail(out []byte, e *Error) []byte {
+	s.err, s.done = e, true
+	return WriteSSE(out, "error", anthropicErrorEvent(e))
+}
+
+func (s *messagesStream) start(out []byte, c *msgsChunk) []byte {
+	s.started = true
+	model := s.model
+	if model == "" {
+		model = c.Model
+	}
+	id := c.ID
+	if id == "" {
+		id = "msg_llmgate"
+	}
+	return emitEvent(out, "message_start", map[string]any{"type": "message_start", "message": msgsStartMessage{
+		ID: id, Type: "message", Role: "assistant", Content: []map[string]any{}, Model: model}})
+}
+
+// open starts a block of type typ (closing the open one) unless one is open already and same is true.
+func (s *messagesStream) open(out []byte, typ string, same bool, block map[string]any) []byte {
+	if s.block == typ && same {
+		return out
+	}
+	out = s.closeBlock(out)
+	s.block, s.index = typ, s.next
+	s.next++
+	return emitEvent(out, "content_block_start", map[string]any{"type": "content_block_start", "index": s.index, "content_block": block})
+}
+
+func (s *messagesStream) closeBlock(out []byte) []byte {
+	if s.block == "" {
+		return out
+	}
+	s.block = ""
+	return emitEvent(out, "content_block_stop", map[string]any{"type": "content_block_stop", "index": s.index})
+}
+
+func (s *messagesStream) delta(out []byte, d map[string]any) []byte {
+	return emitEvent(out, "content_block_delta", map[string]any{"type": "content_block_delta", "index": s.index, "delta": d})
+}
+
+func (s *messagesStream) event(out, data []byte) []byte {
+	if len(data) == 0 {
+		return out
+	}
+	if bytes.Equal(data, []byte("[DONE]")) {
+		return s.finish(out)
+	}
+	var c msgsChunk
+	if err := json.Unmarshal(data, &c); err != nil {
+		return out
+	}
+	if c.Error != nil {
+		e := ParseStreamError(data)
+		if e == nil {
+			e = NewError(500, "internal_server_error", c.Error.Message, "")
+		}
+		return s.fail(out, e)
+	}
+	if c.Usage != nil {
+		s.usage = UsageFrom(c.Usage)
+	}
+	if len(c.Choices) == 0 {
+		return out
+	}
+	if !s.started {
+		out = s.start(out, &c)
+	}
+	ch := c.Choices[0]
+	if d := ch.Delta.ReasoningContent; d != "" {
+		out = s.open(out, "thinking", true, map[string]any{"type": "thinking", "thinking": "", "signature": ""})
+		out = s.delta(out, map[string]any{"type": "thinking_delta", "thinking": d})
+	}
+	if d := ch.Delta.Content; d != nil && *d != "" {
+		out = s.open(out, "text", true, map[string]any{"type": "text", "text": ""})
+		out = s.delta(out, map[string]any{"type": "text_delta", "text": *d})
+	}
+	for _, tc := range ch.Delta.ToolCalls {
+		if tc.ID != "" || tc.Function.Name != "" || s.block != "tool_use" {
+			out = s.open(out, "tool_use", false, map[string]any{"type": "tool_use", "id": tc.ID, "name": tc.Function.Name, "input": map[string]any{}})
+		}
+		if tc.Function.Arguments != "" {
+			out = s.delta(out, map[string]any{"type": "input_json_delta", "partial_json": tc.Function.Arguments})
+		}
+	}
+	if f := ch.FinishReason; f != nil && *f != "" {
+		s.stop = msgsFinish(*f)
+		out = s.closeBlock(out)
+	}
+	return out
+}
+
+// finish closes the message: the open block, message_delta with the stop
+// reason and the usage, message_stop.
+func (s *messagesStream) finish(out []byte) []byte {
+	if !s.started {
+		out = s.start(out, &msgsChunk{})
+	}
+	out = s.closeBlock(out)
+	stop := s.stop
+	if stop == "" {
+		stop = "end_turn"
+	}
+	u := msgsUsageOf(s.Usage())
+	out = emitEvent(out, "message_delta", map[string]any{"type": "message_delta",
+		"delta": map[string]any{"stop_reason": stop, "stop_sequence": nil},
+		"usage": map[string]int{"input_tokens": u.InputTokens, "output_tokens": u.OutputTokens}})
+	s.done = true
+	return emitEvent(out, "message_stop", map[string]any{"type": "message_stop"})
+}
