@@ -45,16 +45,30 @@ func (p *parser) keyManagement(cfg *Config, general *yaml.Node, visited map[*yam
 	if general == nil || general.Kind != yaml.MappingNode {
 		return
 	}
-	var sysKey, sysNode, setNode *yaml.Node
+	var sysKey, sysNode, setNode, azureKey, azureNode *yaml.Node
 	for i := 0; i+1 < len(general.Content); i += 2 {
 		switch general.Content[i].Value {
 		case "key_management_system":
 			sysKey, sysNode = general.Content[i], general.Content[i+1]
 		case "key_management_settings":
 			setNode = general.Content[i+1]
+		case "use_azure_key_vault":
+			azureKey, azureNode = general.Content[i], general.Content[i+1]
 		}
 	}
 	const base = "general_settings"
+	if azureNode != nil {
+		// LiteLLM's older switch: use_azure_key_vault: true loads Azure Key
+		// Vault as key_management_system: azure_key_vault does.
+		p.resolveEnv(azureNode, joinKey(base, "use_azure_key_vault"), visited)
+		if on, ok := p.bool(azureNode, joinKey(base, "use_azure_key_vault")); ok && on {
+			if sysNode == nil {
+				sysKey, sysNode = azureKey, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: secrets.AzureKeyVault, Line: azureNode.Line, Column: azureNode.Column}
+			} else if v := deref(sysNode); v != nil && v.Value != secrets.AzureKeyVault {
+				p.warnAt(azureKey, joinKey(base, "use_azure_key_vault"), "ignored: key_management_system %q is set", v.Value)
+			}
+		}
+	}
 	if setNode != nil {
 		p.resolveEnv(setNode, joinKey(base, "key_management_settings"), visited)
 	}

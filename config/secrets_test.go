@@ -76,7 +76,8 @@ func TestKeyManagementSystem(t *testing.T) {
 	}
 
 	for _, c := range []struct{ system, settings, want string }{
-		{"azure_key_vault", "", `key_management_system "azure_key_vault" is not implemented yet`},
+		{"google_kms", "", `key_management_system "google_kms" is not implemented yet`},
+		{"azure_key_vault", "", "AZURE_KEY_VAULT_URI is not set"},
 		{"aws_secret_manager_v2", "", "not one LiteLLM knows"},
 		{"hashicorp_vault", "  key_management_settings:\n    custom_secret_manager: my.Mgr\n", "a Python class"},
 		{"hashicorp_vault", "  key_management_settings:\n    access_mode: sometimes\n", "access_mode must be"},
@@ -85,5 +86,47 @@ func TestKeyManagementSystem(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s %q: err %v, want %q", c.system, c.settings, err, c.want)
 		}
+	}
+}
+
+// TestAzureKeyVault: key_management_system: azure_key_vault, and LiteLLM's
+// older use_azure_key_vault: true, read os.environ/ references from Key
+// Vault (a name it may hold: letters, digits, dashes); a name it cannot
+// hold (DEPLOY_RPM) is the environment's.
+func TestAzureKeyVault(t *testing.T) {
+	f := fakesecrets.Start(t, fakesecrets.Options{AzureTenant: "t1", AzureClientID: "c1", AzureClientSecret: "s1", AzureToken: "kv-token"})
+	f.Put("openai-key", "sk-from-key-vault")
+	env := map[string]string{"AZURE_KEY_VAULT_URI": f.URL, "AZURE_AUTHORITY_HOST": f.URL, "AZURE_TENANT_ID": "t1", "AZURE_CLIENT_ID": "c1",
+		"AZURE_CLIENT_SECRET": "s1", "openai-key": "sk-from-env", "DEPLOY_RPM": "9"}
+	getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	body := `
+model_list:
+  - model_name: m
+    litellm_params: {model: openai/gpt-4o, api_key: os.environ/openai-key, rpm: os.environ/DEPLOY_RPM}
+general_settings:
+`
+	for _, setting := range []string{"  key_management_system: azure_key_vault\n", "  use_azure_key_vault: true\n"} {
+		cfg, err := config.Parse([]byte(body+setting), "c.yaml", getenv)
+		if err != nil {
+			t.Fatalf("%s: %v", setting, err)
+		}
+		if p := cfg.Models[0].Params; p.APIKey != "sk-from-key-vault" || p.RPM != 9 {
+			t.Errorf("%s: api_key %q rpm %d", setting, p.APIKey, p.RPM)
+		}
+		if km := cfg.General.KeyManagement; km == nil || km.System != "azure_key_vault" {
+			t.Errorf("%s: KeyManagement %+v", setting, km)
+		}
+		for _, w := range cfg.Warnings {
+			if strings.Contains(w.String(), "use_azure_key_vault") {
+				t.Errorf("%s: warned %v", setting, w)
+			}
+		}
+	}
+	cfg, err := config.Parse([]byte(body+"  use_azure_key_vault: false\n"), "c.yaml", getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := cfg.Models[0].Params; p.APIKey != "sk-from-env" || cfg.General.KeyManagement != nil {
+		t.Errorf("use_azure_key_vault: false: api_key %q, KeyManagement %+v", p.APIKey, cfg.General.KeyManagement)
 	}
 }

@@ -2,5 +2,6 @@
 // secret managers llmgate reads (internal/secrets): AWS Secrets Manager's
 // GetSecretValue (AWS JSON 1.1, X-Amz-Target, SigV4 checked with
 // fakeprovider.VerifySigV4) and HashiCorp Vault's KV v2 read and AppRole
-// login (X-Vault-Token). Tests only.
+// login (X-Vault-Token), Azure Key Vault's get-secret with Entra ID's
+// client-credentials token endpoint. Tests only.
 package fakesecrets

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +27,11 @@ type Options struct {
 	VaultToken, VaultRoleID, VaultSecretID string
 	// VaultMount is the KV v2 mount ("secret" when empty).
 	VaultMount string
+	// Azure: the tenant, client id and secret (or federated assertion) a
+	// token request must send; the Key Vault then wants the token it
+	// answered (AzureToken).
+	AzureTenant, AzureClientID, AzureClientSecret, AzureAssertion string
+	AzureToken                                                    string
 }
 
 // Server is a running fake secret manager: AWS at URL (POST /), Vault at
@@ -68,7 +74,8 @@ func (s *Server) SetDown(down bool) {
 	s.down = down
 }
 
-// Reads returns "aws <name>" / "vault <name>" / "vault-login" for every
+// Reads returns "aws <name>" / "vault <name>" / "vault-login" /
+// "azure-token" / "azure <name>" for every
 // request answered so far (failed ones included).
 func (s *Server) Reads() []string {
 	s.mu.Lock()
@@ -85,6 +92,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.vaultLogin(w, body)
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/"):
 		s.vaultRead(w, r)
+	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token"):
+		s.azureToken(w, r, body)
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/secrets/"):
+		s.azureRead(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -208,4 +219,75 @@ func (s *Server) vaultRead(w http.ResponseWriter, r *http.Request) {
 		},
 		"wrap_info": nil, "warnings": nil, "auth": nil, "mount_type": "kv",
 	})
+}
+
+func azureError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
+
+// azureToken answers Entra ID's client-credentials token request
+// (POST /{tenant}/oauth2/v2.0/token, form-encoded) as the v2.0 endpoint
+// does: a client secret or a JWT-bearer client assertion, the vault scope.
+func (s *Server) azureToken(w http.ResponseWriter, r *http.Request, body []byte) {
+	s.mu.Lock()
+	s.reads = append(s.reads, "azure-token")
+	s.mu.Unlock()
+	form, _ := url.ParseQuery(string(body))
+	tenant := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/oauth2/v2.0/token")
+	o := s.opts
+	oauthErr := func(status int, code, desc string) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]any{"error": code, "error_description": desc, "error_codes": []int{7000215}})
+	}
+	ok := false
+	switch {
+	case o.AzureTenant == "" || tenant != o.AzureTenant:
+		oauthErr(400, "invalid_request", "AADSTS90002: Tenant '"+tenant+"' not found.")
+	case form.Get("grant_type") != "client_credentials" || form.Get("scope") != "https://vault.azure.net/.default":
+		oauthErr(400, "invalid_request", "AADSTS900144: bad grant_type or scope")
+	case form.Get("client_id") != o.AzureClientID:
+		oauthErr(400, "unauthorized_client", "AADSTS700016: Application not found in the directory.")
+	case form.Get("client_secret") != "" && form.Get("client_secret") == o.AzureClientSecret:
+		ok = true
+	case form.Get("client_assertion") != "" && form.Get("client_assertion") == o.AzureAssertion &&
+		form.Get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+		ok = true
+	default:
+		oauthErr(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
+	}
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_ = json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": o.AzureToken})
+}
+
+// azureRead answers Key Vault's get-secret: GET /secrets/{name}?api-version=…
+func (s *Server) azureRead(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, "/secrets/")
+	s.mu.Lock()
+	s.reads = append(s.reads, "azure "+name)
+	down := s.down
+	val, found := s.secrets[name]
+	s.mu.Unlock()
+	switch {
+	case s.opts.AzureToken == "" || r.Header.Get("Authorization") != "Bearer "+s.opts.AzureToken:
+		w.Header().Set("WWW-Authenticate", `Bearer authorization="https://login.microsoftonline.com/`+s.opts.AzureTenant+`", resource="https://vault.azure.net"`)
+		azureError(w, 401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.")
+	case r.URL.Query().Get("api-version") == "":
+		azureError(w, 400, "BadParameter", "The api-version query parameter is required.")
+	case down:
+		azureError(w, 503, "ServiceUnavailable", "The service is unavailable.")
+	case !found:
+		azureError(w, 404, "SecretNotFound", "A secret with (name/id) "+name+" was not found in this key vault.")
+	default:
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"value": val, "id": "https://myvault.vault.azure.net/secrets/" + name + "/4387e9f3d6e14c459867679a90fd0f79",
+			"attributes": map[string]any{"enabled": true, "created": 1493938410, "updated": 1493938410, "recoveryLevel": "Recoverable+Purgeable"},
+		})
+	}
 }

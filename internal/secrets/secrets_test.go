@@ -1,6 +1,7 @@
 package secrets_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -138,7 +139,8 @@ func TestOpenErrors(t *testing.T) {
 		st     secrets.Settings
 		want   string
 	}{
-		{"azure_key_vault", nil, secrets.Settings{}, "not implemented yet"},
+		{"google_kms", nil, secrets.Settings{}, "not implemented yet"},
+		{secrets.AzureKeyVault, map[string]string{"AZURE_KEY_VAULT_URI": "vault.azure.net", "AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "s"}, secrets.Settings{}, "not an http(s) URL"},
 		{"aws_secret_manager_v2", nil, secrets.Settings{}, "not one LiteLLM knows"},
 		{secrets.AWSSecretManager, nil, secrets.Settings{}, "needs a region"},
 		{secrets.HashiCorpVault, nil, secrets.Settings{}, "missing Vault authentication credentials"},
@@ -149,5 +151,60 @@ func TestOpenErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s %v: err %v, want %q", c.system, c.env, err, c.want)
 		}
+	}
+}
+
+// TestAzureKeyVault reads through Key Vault's get-secret with a token from
+// the fake's Entra ID endpoint: a secret held, one not held and a name a
+// vault cannot hold (both found false: the environment is read; the second
+// never asked), a wrong client secret refused with Entra's error, the vault
+// down an error; workload identity's federated token as the assertion;
+// Open without a credential or a vault URI an error.
+func TestAzureKeyVault(t *testing.T) {
+	f := fakesecrets.Start(t, fakesecrets.Options{AzureTenant: "tenant-1", AzureClientID: "app-1", AzureClientSecret: "app-secret",
+		AzureAssertion: "federated-jwt", AzureToken: "vault-token"})
+	f.Put("openai-key", "sk-from-azure")
+	env := map[string]string{"AZURE_KEY_VAULT_URI": f.URL + "/", "AZURE_AUTHORITY_HOST": f.URL, "AZURE_TENANT_ID": "tenant-1",
+		"AZURE_CLIENT_ID": "app-1", "AZURE_CLIENT_SECRET": "app-secret"}
+	m, err := secrets.Open(secrets.AzureKeyVault, secrets.Settings{}, envOf(env), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, m, []want{
+		{name: "openai-key", value: "sk-from-azure", found: true},
+		{name: "missing"},
+		{name: "OPENAI_API_KEY"},
+	})
+	if got := strings.Join(f.Reads(), ","); got != "azure-token,azure openai-key,azure missing" {
+		t.Errorf("reads %q (one token for the load, the underscore name never asked)", got)
+	}
+	f.SetDown(true)
+	check(t, m, []want{{name: "other", err: "503 ServiceUnavailable"}})
+	f.SetDown(false)
+
+	env["AZURE_CLIENT_SECRET"] = "wrong"
+	m, _ = secrets.Open(secrets.AzureKeyVault, secrets.Settings{}, envOf(env), nil)
+	check(t, m, []want{{name: "openai-key", err: "invalid_client"}})
+
+	delete(env, "AZURE_CLIENT_SECRET")
+	tokenFile := t.TempDir() + "/token"
+	if err := os.WriteFile(tokenFile, []byte("federated-jwt\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env["AZURE_FEDERATED_TOKEN_FILE"] = tokenFile
+	m, err = secrets.Open(secrets.AzureKeyVault, secrets.Settings{}, envOf(env), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, m, []want{{name: "openai-key", value: "sk-from-azure", found: true}})
+
+	delete(env, "AZURE_FEDERATED_TOKEN_FILE")
+	if _, err := secrets.Open(secrets.AzureKeyVault, secrets.Settings{}, envOf(env), nil); err == nil || !strings.Contains(err.Error(), "AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE") {
+		t.Errorf("no credential: %v", err)
+	}
+	env["AZURE_CLIENT_SECRET"] = "app-secret"
+	delete(env, "AZURE_KEY_VAULT_URI")
+	if _, err := secrets.Open(secrets.AzureKeyVault, secrets.Settings{}, envOf(env), nil); err == nil || !strings.Contains(err.Error(), "AZURE_KEY_VAULT_URI is not set") {
+		t.Errorf("no vault: %v", err)
 	}
 }
