@@ -44,7 +44,16 @@ import (
 // keyHeaders (the module's only) are the virtual key's headers, common to
 // every entry of the answer plan.
 func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]string, r *routed, mod *moduleRoute, keyHeaders [][2]string) {
-	entries, ok := s.fastPlan(st, rc)
+	translated, ok := s.fastCheck(st, rc)
+	var entries []fastEntry
+	var cached *RespPlan
+	if ok && mod != nil {
+		// The module's answer plan by plan order, built once (D124).
+		cached = st.respPlans.plan(rc, translated, keyHeaders)
+	}
+	if ok && cached == nil {
+		entries, ok = s.fastEntries(st, rc, translated)
+	}
 	r.fast = ok
 	// A try's deployment on a host's cluster (D62); written for every plan
 	// in module-upstream mode: the module counts every try (D77).
@@ -57,10 +66,13 @@ func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]s
 	// Lua does not hold it.
 	r.stream = rc.Stream
 	switch {
+	case mod != nil && cached != nil:
+		mod.resp = cached
 	case mod != nil:
 		// The module keeps the answer plan in its memory (D54), built
-		// without the Struct (D60).
+		// without the Struct (D60), and a copy by plan order (D124).
 		mod.resp = respPlanOfEntries(entries, keyHeaders, rc.StartUnixNano, rc.Stream, rc.IncludeUsage)
+		st.respPlans.put(rc, translated, keyHeaders, mod.resp)
 	case s.ModuleResponses:
 		// Read by the module at the response (D54).
 		r.fp = moduleAnswerStruct(respPlanOfEntries(entries, nil, rc.StartUnixNano, rc.Stream, rc.IncludeUsage))
@@ -104,18 +116,49 @@ type fastEntry struct {
 // fastPlan checks the conditions above; it returns one entry per attempt
 // for the listener's Lua filter.
 func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]fastEntry, bool) {
+	translated, ok := s.fastCheck(st, rc)
+	if !ok {
+		return nil, false
+	}
+	return s.fastEntries(st, rc, translated)
+}
+
+// fastCheck is fastPlan's conditions, checked for every request (the
+// cooldowns change); translated: every attempt is translated by the module.
+func (s *Server) fastCheck(st *State, rc *llmgatev1.RequestContext) (translated, ok bool) {
 	if !s.pathsPerTry(st) && len(rc.Attempts) != 1 {
 		// Without the clusters' Lua filter nothing sets a try's path, nor
 		// holds a success until its body is whole so that a reset can be
 		// retried: only a single try is fast.
-		return nil, false
+		return false, false
 	}
 	// Or every attempt is translated by the module (D61, moduletranslate.go).
-	translated := s.moduleTranslatedPlan(st, rc)
+	translated = s.moduleTranslatedPlan(st, rc)
 	if !rc.BodyPrepared && !translated || (rc.TrackUsage && !s.OffPathOutcomes) || rc.TrackEnd || rc.PolicyFallbacks || rc.KeyParallel ||
 		st.countCalls || st.Cfg.General.StorePromptsInSpendLogs || len(st.Cfg.LiteLLM.ForwardHeadersGroups) > 0 || len(rc.Attempts) == 0 {
-		return nil, false
+		return translated, false
 	}
+	for i, a := range rc.Attempts {
+		d, ok := st.Router.Deployment(a.DeploymentId)
+		if !ok {
+			return translated, false
+		}
+		fd := st.fastDeps.get(st, d, a.Model)
+		if !fd.ok || !translated && !fd.fastPath {
+			return translated, false
+		}
+		if i > 0 && rc.Attempts[i-1].DeploymentId == a.DeploymentId {
+			return translated, false
+		}
+		if !s.OffPathOutcomes && st.Router.MayCoolDown(d) {
+			return translated, false
+		}
+	}
+	return translated, true
+}
+
+// fastEntries is fastPlan's entries, for a plan fastCheck passed.
+func (s *Server) fastEntries(st *State, rc *llmgatev1.RequestContext, translated bool) ([]fastEntry, bool) {
 	// Every entry's headers in one block: the try's x-litellm-* headers
 	// (clientHeaderPairs, without the duration the response side measures),
 	// then the context's response headers (which win over them).
@@ -140,12 +183,6 @@ func (s *Server) fastPlan(st *State, rc *llmgatev1.RequestContext) ([]fastEntry,
 		}
 		fd := st.fastDeps.get(st, d, a.Model)
 		if !fd.ok || !translated && !fd.fastPath {
-			return nil, false
-		}
-		if i > 0 && rc.Attempts[i-1].DeploymentId == a.DeploymentId {
-			return nil, false
-		}
-		if !s.OffPathOutcomes && st.Router.MayCoolDown(d) {
 			return nil, false
 		}
 		t := &try{st: st, rc: rc, d: d, a: a, index: i}

@@ -99,6 +99,8 @@ type State struct {
 	planGroups planGroupCache
 	// fastDeps: the fast path's static work per deployment (routed.go).
 	fastDeps fastDepCache
+	// respPlans: the module's answer plans by plan order (moduleresp_cache.go, D124).
+	respPlans respPlanCache
 	// tryBases: each deployment's api_base parsed once for its tries
 	// (attempt.go, D116).
 	tryBases sync.Map // *config.Deployment → *tryBase
