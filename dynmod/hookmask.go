@@ -127,6 +127,8 @@ func init() {
 				}
 				hc[name] = map[string]map[string]uint64{"calls": calls, "go": gone}
 			}
+			// The outcome records written and left out (response_outcome.go, D124).
+			hc["outcomes"] = map[string]map[string]uint64{"records": {"put": outcomeCounts.put.Load(), "quiet": outcomeCounts.quiet.Load()}}
 			b, _ := json.Marshal(hc)
 			tmp := path + ".tmp"
 			if os.WriteFile(tmp, b, 0o600) == nil {

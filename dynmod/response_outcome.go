@@ -7,6 +7,7 @@ package main
 #cgo nocallback envoy_dynamic_module_callback_http_filter_get_attribute_string
 
 #include "dm.h"
+#include "hooks.h"
 
 bool envoy_dynamic_module_callback_http_filter_get_attribute_int(uintptr_t f, int id, uint64_t* result);
 bool envoy_dynamic_module_callback_http_filter_get_attribute_string(uintptr_t f, int id, dm_buf* result);
@@ -16,6 +17,7 @@ import "C"
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/llmgate/llmgate/extproc"
@@ -128,8 +130,23 @@ func onStreamComplete(s *stream, f C.uintptr_t) {
 			}
 		}
 	}
+	if p := s.resp.plan; p != nil && p.Quiet && o.Answered && o.Attempts == 1 && o.Status >= 200 && o.Status < 300 && streamErr.status == 0 {
+		// A first-try success nobody in the gateway reads (D124): no
+		// record to join and report.
+		if C.llmgate_count_hooks != 0 {
+			outcomeCounts.quiet.Add(1)
+		}
+		return
+	}
 	s.cfg.outcomes.Put(o)
+	if C.llmgate_count_hooks != 0 {
+		outcomeCounts.put.Add(1)
+	}
 }
+
+// outcomeCounts are the records written and left out, for
+// LLMGATE_MODULE_HOOK_COUNTS (hookmask.go).
+var outcomeCounts struct{ put, quiet atomic.Uint64 }
 
 // outbox is the module's side of the outcome stream (extproc.Outbox,
 // docs/architecture.md D63): records are kept until the gateway

@@ -43,6 +43,10 @@ type RespPlan struct {
 	// usage chunk (stream_options.include_usage).
 	Stream bool `json:"st,omitempty"`
 	Usage  bool `json:"u,omitempty"`
+	// Quiet: a success of the plan's first try is read by nobody in the
+	// gateway; the module writes no outcome record for it (quietPlan,
+	// D124). The module's own plans only: never in llmgate.fp.
+	Quiet bool `json:"-"`
 }
 
 // RespEntry is one plan entry: its own headers, the model the answer is

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/llmgate/llmgate/internal/keys"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 )
 
@@ -174,4 +175,19 @@ func (c *respPlanCache) put(rc *llmgatev1.RequestContext, translated bool, extra
 	if len(c.m) < respPlanCacheMax {
 		c.m[string(k)] = e
 	}
+}
+
+// quietPlan reports whether a module-served request's first-try success is
+// read by nobody in the gateway (D124): the config's counts, latencies and
+// budgets do not read it (State.successesUnread), no sink of the outcome
+// bus listens (callbacks, metrics; the spend sink, which reads only what
+// keys.MaySpend names), the request tracks no usage, and no key, team,
+// user or customer is charged for it. Its outcome record
+// would be joined and reported for nothing: the module leaves it out (a
+// failed try, a retried or fallen-back request, any status from 300 up
+// still writes one; dynmod/response_outcome.go). A new reader of
+// successes must clear successesUnread or this.
+func (s *Server) quietPlan(st *State, rc *llmgatev1.RequestContext) bool {
+	return st.successesUnread && !rc.TrackUsage && !rc.TrackEnd && !rc.KeyParallel && rc.UserId == "" &&
+		!keys.MaySpend(rc.KeyHash, rc.TeamId, rc.EndUser) && !s.Outcomes.ActiveBesides(keys.SpendSink)
 }

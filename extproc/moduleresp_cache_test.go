@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,6 +95,40 @@ func TestRespPlanCache(t *testing.T) {
 			change(rc)
 			if len(rc.Attempts) > 0 && m.st.respPlans.plan(rc, false, tc.extra) != nil {
 				t.Errorf("%s: another request's plan taken from the cache", tc.name)
+			}
+		}
+	}
+}
+
+// TestModuleQuietPlan (D124): a module-served plan is quiet (its first-try
+// success writes no outcome record) only when nothing in the gateway reads
+// a success: not with a sink on the bus (callbacks, metrics), not on a
+// config that reads latencies, tokens or calls (latency or usage routing,
+// rpm/tpm).
+func TestModuleQuietPlan(t *testing.T) {
+	body := []byte(`{"model":"gpt","messages":[{"role":"user","content":"hello there"}]}`)
+	for _, tc := range []struct {
+		name  string
+		yaml  string
+		mc    ModuleConfig
+		quiet bool
+	}{
+		{"the typical config", typicalModuleConfig, ModuleConfig{OffPathOutcomes: true, Upstream: true, Leases: true}, true},
+		{"a sink on the bus", typicalModuleConfig, ModuleConfig{OffPathOutcomes: true, Upstream: true, Leases: true, OutcomesActive: true}, false},
+		{"latency routing", strings.Replace(typicalModuleConfig, "simple-shuffle", "latency-based-routing", 1), ModuleConfig{OffPathOutcomes: true, Upstream: true, Leases: true}, false},
+	} {
+		cfg, err := config.Parse([]byte(tc.yaml), "t.yaml", func(string) (string, bool) { return "", false })
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := NewModuleFilter(cfg, "v1", tc.mc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		for i := range 3 { // (the second and third from the cache)
+			a, ok := m.Serve(moduleHeaders("sk-master"), body, time.Now())
+			if !ok || a.Resp == nil {
+				t.Fatalf("%s: not served on the fast path", tc.name)
+			}
+			if a.Resp.Quiet != tc.quiet {
+				t.Errorf("%s, request %d: quiet %v, want %v", tc.name, i, a.Resp.Quiet, tc.quiet)
 			}
 		}
 	}

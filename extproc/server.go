@@ -48,6 +48,9 @@ type State struct {
 	needTokens bool
 	// trackUsage: read usage from every response (tpm, usage/latency routing).
 	trackUsage bool
+	// successesUnread: nothing in the config reads a success's outcome
+	// (moduleresp_cache.go quietPlan, D124).
+	successesUnread bool
 	// trackEnd: see the end of every response (in-flight counts).
 	trackEnd bool
 	// countCalls: count rpm and in-flight per try (limits, usage headers,
@@ -149,6 +152,10 @@ func NewStateFromModel(cfg *config.Config, m *model.Model, st store.Store, versi
 	s.fastLua = xds.FastPathClusterLua(m)
 	s.maxBody = int(xds.MaxRequestBytes(cfg))
 	s.needTokens, s.trackUsage, s.trackEnd = m.Track.Tokens, m.Track.Usage, m.Track.End
+	// What reads a success's outcome in the gateway (Router.Report, the
+	// bus) beside the bus's sinks and the request's own tracking (D124):
+	// the store's token, call and in-flight counts, latencies, budgets.
+	s.successesUnread = !m.Track.Tokens && !m.Track.Usage && !m.Track.Calls && !m.Track.End && !m.Track.Latencies && !m.Routing.Budgets
 	s.countCalls, s.mockTimeouts = m.Track.Calls, m.Track.MockTimeouts
 	s.userAgentTags = !cfg.LiteLLM.DisableUserAgentTags
 	// The Langfuse traces carry every request's tags too (D91).
