@@ -2,19 +2,26 @@ package extproc
 
 import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+
+	"github.com/llmgate/llmgate/config"
 )
 
 // passThrough lets a request to a pass_through_endpoints entry with auth:
-// true go on once its key is accepted (D113): Envoy's route sends it to the
+// true go on once its key is accepted (D113) and the caller's checks pass
+// (D128: budgets, blocked, expiry, limits): Envoy's route sends it to the
 // target. The body goes back unchanged; without forward_headers the
 // client's credential headers are removed (a route's own removal would run
-// before this filter has read the key). The key was checked by the caller.
-func (s *Server) passThrough(stream extprocv3.ExternalProcessor_ProcessServer, st *State, first *extprocv3.ProcessingRequest, h map[string]string, forward bool) error {
+// before this filter has read the key). The key was identified by the
+// caller.
+func (s *Server) passThrough(stream extprocv3.ExternalProcessor_ProcessServer, st *State, first *extprocv3.ProcessingRequest, h map[string]string, ep *config.PassThroughEndpoint, id identity) error {
 	cr := &extprocv3.CommonResponse{}
-	if !forward {
+	if !ep.ForwardHeaders {
 		cr.HeaderMutation = &extprocv3.HeaderMutation{RemoveHeaders: st.Cfg.General.PassThroughCredentialHeaders()}
 	}
 	if first.GetRequestHeaders().GetEndOfStream() {
+		if e := s.passThroughCheck(st, ep, h, id, nil); e != nil {
+			return stream.Send(errorReply(e, nil))
+		}
 		return stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{Response: cr}}})
 	}
 	if reply := declaredTooLarge(h, st.maxBody); reply != nil {
@@ -29,6 +36,9 @@ func (s *Server) passThrough(stream extprocv3.ExternalProcessor_ProcessServer, s
 	}
 	if in.trailers {
 		return stream.Send(trailersRefused())
+	}
+	if e := s.passThroughCheck(st, ep, h, id, in.body); e != nil {
+		return stream.Send(errorReply(e, nil))
 	}
 	return in.answer(stream, &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{Response: cr}}})
 }

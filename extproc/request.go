@@ -77,10 +77,11 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 			if e := headerLimitError(rh.GetHeaders()); e != nil {
 				return stream.Send(errorReply(e, nil))
 			}
-			if _, e := st.authenticate(h, true); e != nil {
+			id, e := st.authenticate(h, true)
+			if e != nil {
 				return stream.Send(errorReply(e, nil))
 			}
-			return s.passThrough(stream, st, msg, h, ep.ForwardHeaders)
+			return s.passThrough(stream, st, msg, h, ep, id)
 		}
 		return stream.Send(errorReply(&translator.Error{Status: 404, Type: "not_found_error", Message: "Route not found: " + h[":path"]}, nil))
 	}

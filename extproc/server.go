@@ -242,6 +242,9 @@ type Server struct {
 	// KeysApplied, when set, waits until the module applied the key table
 	// after a management change (D57), before the route answers.
 	KeysApplied func(context.Context)
+	// pt are the checked pass-through requests whose answers the observer
+	// reads (passthrough_spend.go, D128).
+	pt ptPending
 }
 
 // ServiceCheck tests one integration for /health/services: the status and
@@ -288,6 +291,8 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 	switch first(md, contract.PhaseMetadataKey) {
 	case contract.PhaseAttempt:
 		err = s.attempt(stream, st, first(md, contract.DeploymentMetadataKey), first(md, contract.ProviderMetadataKey))
+	case contract.PhaseObserve:
+		err = s.observe(stream) // a pass-through answer (D128)
 	default:
 		err = s.request(stream, st)
 	}

@@ -216,6 +216,15 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 	} else if ol != nil {
 		h.AccessLog = append(h.AccessLog, ol)
 	}
+	if passThroughObserved(&o.PassThrough) {
+		// Before the router: it sees the provider's answer first (D128).
+		obs, err := passThroughObserver(o)
+		if err != nil {
+			return nil, err
+		}
+		n := len(h.HttpFilters)
+		h.HttpFilters = append(h.HttpFilters[:n-1:n-1], obs, h.HttpFilters[n-1])
+	}
 	if o.FastPath && o.RequestModule == nil { // the module's response hooks otherwise (D54)
 		lua, err := fastPathLuaFilter()
 		if err != nil {

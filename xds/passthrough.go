@@ -125,6 +125,10 @@ func passThroughRoutes(gs *config.GeneralSettings) ([]*routev3.Route, error) {
 	if err != nil {
 		return nil, err
 	}
+	on, err := passThroughObserverOn()
+	if err != nil {
+		return nil, err
+	}
 	remove := gs.PassThroughCredentialHeaders()
 	var out []*routev3.Route
 	for i, ep := range gs.PassThroughEndpoints {
@@ -167,6 +171,8 @@ func passThroughRoutes(gs *config.GeneralSettings) ([]*routev3.Route, error) {
 			for _, n := range requestFilterNames {
 				base.TypedPerFilterConfig[n] = off
 			}
+		} else {
+			base.TypedPerFilterConfig[PassThroughObserverName] = on // D128
 		}
 		out = append(out, base)
 		if ep.IncludeSubpath {

@@ -36,6 +36,10 @@ const (
 	PhaseMetadataKey = "x-llmgate-phase"
 	PhaseRequest     = "request"
 	PhaseAttempt     = "attempt"
+	// PhaseObserve: the pass-through observer (observability mode: Envoy
+	// sends and never waits), which reads a pass-through answer's usage
+	// (D128).
+	PhaseObserve = "observe"
 	// DeploymentMetadataKey tells the attempt filter which deployment a cluster serves.
 	DeploymentMetadataKey = "x-llmgate-deployment"
 	// ProviderMetadataKey names the provider of a per-provider cluster of a

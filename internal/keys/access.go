@@ -7,6 +7,9 @@ import "slices"
 // (openai/*), all-proxy-models, or an access group (model_info.access_groups)
 // that holds the model group.
 func (s *Service) modelAllowed(allowed, models []string) bool {
+	if first(models) == "" {
+		return true // no model named (a pass-through request's body may name none): LiteLLM checks none (D128)
+	}
 	if modelAllowedPlain(allowed, models) {
 		return true
 	}

@@ -1,0 +1,306 @@
+package extproc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+
+	"github.com/llmgate/llmgate/internal/keys"
+	"github.com/llmgate/llmgate/internal/modelfacts"
+)
+
+// maxObservedBody bounds a non-streamed pass-through answer the observer
+// keeps to read its usage; a longer one is not counted.
+const maxObservedBody = 8 << 20
+
+// maxObservedLine bounds one line of a streamed (SSE) answer.
+const maxObservedLine = 1 << 20
+
+// observe reads one pass-through request's answer (the observer filter:
+// Envoy sends and never waits, so nothing is answered). A request the
+// checks did not keep (the master key, a configured entry without parallel
+// slots) is let go at its headers.
+func (s *Server) observe(stream extprocv3.ExternalProcessor_ProcessServer) error {
+	var id string
+	var status int
+	var u ptUsage
+	var done bool
+	defer func() {
+		if id != "" {
+			s.observed(id, status, &u, done)
+		}
+	}()
+	for {
+		msg, err := recv(stream)
+		if err != nil {
+			return err
+		}
+		switch {
+		case msg.GetRequestHeaders() != nil:
+			rid := oneHeader(msg.GetRequestHeaders().GetHeaders(), "x-request-id")
+			if !s.pt.has(rid) {
+				return nil
+			}
+			id = rid
+		case msg.GetResponseHeaders() != nil:
+			rh := msg.GetResponseHeaders()
+			status, _ = strconv.Atoi(oneHeader(rh.GetHeaders(), ":status"))
+			u.sse = strings.HasPrefix(oneHeader(rh.GetHeaders(), "content-type"), "text/event-stream")
+			if rh.GetEndOfStream() {
+				done = true
+				return nil
+			}
+		case msg.GetResponseBody() != nil:
+			rb := msg.GetResponseBody()
+			if status >= 200 && status < 300 {
+				u.feed(rb.GetBody())
+			}
+			if rb.GetEndOfStream() {
+				done = true
+				return nil
+			}
+		}
+	}
+}
+
+// observed finishes a pass-through request: its parallel slots released,
+// and, on a provider route whose answer ended with a 2xx, the spend of the
+// usage it reports recorded as LiteLLM's pass-through logging does
+// (call_type pass_through_endpoint, the provider's model and prices).
+func (s *Server) observed(id string, status int, u *ptUsage, done bool) {
+	r := s.pt.take(id)
+	if r == nil {
+		return
+	}
+	r.release()
+	if !done || status < 200 || status >= 300 || r.provider == "" {
+		return
+	}
+	u.end()
+	if !u.seen {
+		return
+	}
+	model := u.model
+	if model == "" || r.provider == "cohere" {
+		model = r.model // Cohere's answer names no model
+	}
+	if r.provider == "gemini" {
+		if m := geminiPathModel(r.path); m != "" {
+			model = m
+		}
+	}
+	end := s.now()
+	e := keys.SpendEvent{RequestID: id, CallType: "pass_through_endpoint", KeyToken: r.token, TeamID: r.team, UserID: r.user,
+		Model: model, Provider: r.provider, PromptTokens: u.prompt, CompletionTokens: u.completion, Start: r.start, End: end}
+	if f, ok := modelfacts.Lookup(r.provider, model); ok {
+		e.Cost = float64(u.prompt)*f.InputCostPerToken + float64(u.completion)*f.OutputCostPerToken
+	}
+	if n := u.prompt + u.completion; n > 0 && r.token != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), keys.LimitTimeout)
+		r.keys.RecordUsage(ctx, r.token, "", n) // the key's tpm_limit
+		cancel()
+	}
+	r.keys.Record(e)
+}
+
+// geminiPathModel is the model of a Gemini path (/gemini/v1beta/models/<model>:generateContent).
+func geminiPathModel(p string) string {
+	_, rest, ok := strings.Cut(p, "/models/")
+	if !ok {
+		return ""
+	}
+	m, _, _ := strings.Cut(rest, ":")
+	m, _, _ = strings.Cut(m, "/")
+	return m
+}
+
+// ptUsage gathers the usage of a provider's answer: Anthropic's (input,
+// cache and output tokens; a stream's message_start and message_delta), an
+// OpenAI-shaped one (Mistral), Cohere's billed units, Gemini's
+// usageMetadata. Each JSON document (the body, or each SSE data line)
+// overrides what it names: a stream's later counts are cumulative.
+type ptUsage struct {
+	sse    bool
+	buf    []byte
+	over   bool
+	seen   bool
+	model  string
+	input  int64 // Anthropic input (with cache tokens), prompt tokens
+	output int64
+	// prompt and completion are the totals end makes.
+	prompt, completion int64
+}
+
+// feed takes a chunk of the answer.
+func (u *ptUsage) feed(b []byte) {
+	if u.over {
+		return
+	}
+	if !u.sse {
+		if len(u.buf)+len(b) > maxObservedBody {
+			u.over, u.buf = true, nil
+			return
+		}
+		u.buf = append(u.buf, b...)
+		return
+	}
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			if len(u.buf)+len(b) > maxObservedLine {
+				u.buf = u.buf[:0] // a line too long to hold usage: skipped
+				return
+			}
+			u.buf = append(u.buf, b...)
+			return
+		}
+		line := b[:i]
+		if len(u.buf) > 0 {
+			u.buf = append(u.buf, line...)
+			line = u.buf
+		}
+		u.line(line)
+		u.buf = u.buf[:0]
+		b = b[i+1:]
+	}
+}
+
+// line reads one SSE line.
+func (u *ptUsage) line(l []byte) {
+	l = bytes.TrimRight(l, "\r")
+	d, ok := bytes.CutPrefix(l, []byte("data:"))
+	if !ok {
+		return
+	}
+	d = bytes.TrimSpace(d)
+	if len(d) == 0 || d[0] != '{' || !bytes.Contains(d, []byte("sage")) && !bytes.Contains(d, []byte(`"model"`)) {
+		return
+	}
+	u.doc(d)
+}
+
+// end reads a whole (non-streamed) answer and totals the usage.
+func (u *ptUsage) end() {
+	if !u.sse && !u.over && len(u.buf) > 0 {
+		u.doc(u.buf)
+	} else if u.sse && len(u.buf) > 0 {
+		u.line(u.buf)
+	}
+	u.buf = nil
+	u.prompt, u.completion = u.input, u.output
+}
+
+type anthropicUsage struct {
+	InputTokens              *int64 `json:"input_tokens"`
+	OutputTokens             *int64 `json:"output_tokens"`
+	CacheCreationInputTokens *int64 `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     *int64 `json:"cache_read_input_tokens"`
+	PromptTokens             *int64 `json:"prompt_tokens"`
+	CompletionTokens         *int64 `json:"completion_tokens"`
+	BilledUnits              *struct {
+		InputTokens  *float64 `json:"input_tokens"`
+		OutputTokens *float64 `json:"output_tokens"`
+	} `json:"billed_units"`
+}
+
+type ptDoc struct {
+	Model        string          `json:"model"`
+	ModelVersion string          `json:"modelVersion"`
+	Usage        *anthropicUsage `json:"usage"`
+	Message      *struct {
+		Model string          `json:"model"`
+		Usage *anthropicUsage `json:"usage"`
+	} `json:"message"`
+	UsageMetadata *struct {
+		PromptTokenCount     *int64 `json:"promptTokenCount"`
+		CandidatesTokenCount *int64 `json:"candidatesTokenCount"`
+		ThoughtsTokenCount   *int64 `json:"thoughtsTokenCount"`
+	} `json:"usageMetadata"`
+}
+
+// doc folds one JSON document into the usage.
+func (u *ptUsage) doc(b []byte) {
+	var d ptDoc
+	if json.Unmarshal(b, &d) != nil {
+		return
+	}
+	for _, m := range []string{d.Model, d.ModelVersion} {
+		if m != "" && len(m) <= 256 {
+			u.model = m
+		}
+	}
+	if d.Message != nil {
+		if d.Message.Model != "" && len(d.Message.Model) <= 256 {
+			u.model = d.Message.Model
+		}
+		u.usage(d.Message.Usage)
+	}
+	u.usage(d.Usage)
+	if m := d.UsageMetadata; m != nil {
+		u.seen = true
+		if m.PromptTokenCount != nil {
+			u.input = *m.PromptTokenCount
+		}
+		if m.CandidatesTokenCount != nil || m.ThoughtsTokenCount != nil {
+			u.output = bound(m.CandidatesTokenCount) + bound(m.ThoughtsTokenCount)
+		}
+	}
+}
+
+func bound(p *int64) int64 {
+	if p == nil || *p < 0 {
+		return 0
+	}
+	return min(*p, 1<<40)
+}
+
+// usage folds a usage object: Anthropic's input counts with its cache
+// tokens (LiteLLM's prompt_tokens), Cohere's billed units, OpenAI's.
+func (u *ptUsage) usage(a *anthropicUsage) {
+	if a == nil {
+		return
+	}
+	if a.InputTokens != nil || a.CacheCreationInputTokens != nil || a.CacheReadInputTokens != nil {
+		u.seen = true
+		u.input = bound(a.InputTokens) + bound(a.CacheCreationInputTokens) + bound(a.CacheReadInputTokens)
+	}
+	if a.OutputTokens != nil {
+		u.seen = true
+		u.output = bound(a.OutputTokens)
+	}
+	if a.PromptTokens != nil {
+		u.seen = true
+		u.input = bound(a.PromptTokens)
+	}
+	if a.CompletionTokens != nil {
+		u.seen = true
+		u.output = bound(a.CompletionTokens)
+	}
+	if b := a.BilledUnits; b != nil {
+		u.seen = true
+		if b.InputTokens != nil && *b.InputTokens >= 0 {
+			u.input = int64(min(*b.InputTokens, 1<<40))
+		}
+		if b.OutputTokens != nil && *b.OutputTokens >= 0 {
+			u.output = int64(min(*b.OutputTokens, 1<<40))
+		}
+	}
+}
+
+// oneHeader is one header of a map ("" when absent).
+func oneHeader(h *corev3.HeaderMap, name string) string {
+	for _, kv := range h.GetHeaders() {
+		if kv.GetKey() == name {
+			if v := kv.GetValue(); v != "" {
+				return v
+			}
+			return string(kv.GetRawValue())
+		}
+	}
+	return ""
+}
