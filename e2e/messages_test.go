@@ -28,6 +28,8 @@ model_list:
   - model_name: gpt-x
     litellm_params: {model: openai/gpt-4o, api_base: %[1]s/v1, api_key: %[3]s}
     model_info: {input_cost_per_token: 0.001, output_cost_per_token: 0.002}
+  - model_name: mocked
+    litellm_params: {model: openai/gpt-4o, api_key: %[3]s, mock_response: "a mocked answer"}
   - model_name: claude-broken
     litellm_params: {model: anthropic/claude-3-haiku-20240307, api_base: %[1]s/broken, api_key: %[2]s}
     model_info: {input_cost_per_token: 0.001, output_cost_per_token: 0.002}
@@ -57,7 +59,7 @@ func TestMessagesRoute(t *testing.T) {
 	}
 	g := startGateway(t, messagesConfig(fake.URL(), antKey, oaiKey))
 	k := keyAPI{t, g}
-	key, _ := k.generate(`{"models":["claude-x","gpt-x","claude-broken"]}`)
+	key, _ := k.generate(`{"models":["claude-x","gpt-x","claude-broken","mocked"]}`)
 
 	// noLeak fails the test when a provider key or an internal header is in
 	// the client's answer headers or body.
@@ -100,7 +102,7 @@ func TestMessagesRoute(t *testing.T) {
 		{"gpt-alias", "/v1/chat/completions", "Authorization", "Bearer " + oaiKey},
 	} {
 		t.Run(c.model, func(t *testing.T) {
-			msg, err := client.Messages.New(ctx, params(c.model, "hello "+c.model))
+			msg, err := client.Messages.New(ctx, params(c.model, "hello "+c.model), option.WithHeader("anthropic-beta", "test-beta-2025"))
 			if err != nil {
 				t.Fatalf("messages.new: %v\n%s", err, g.Logs())
 			}
@@ -112,6 +114,10 @@ func TestMessagesRoute(t *testing.T) {
 			last, _ := fake.Last()
 			if last.Path != c.path || last.Header.Get(c.keyHeader) != c.want {
 				t.Errorf("the provider got %s with %s %q; want %s with the deployment's key", last.Path, c.keyHeader, last.Header.Get(c.keyHeader), c.path)
+			}
+			// LiteLLM carries the client's anthropic-beta to Anthropic deployments only.
+			if beta := last.Header.Get("Anthropic-Beta"); (beta == "test-beta-2025") != (c.keyHeader == "X-Api-Key") {
+				t.Errorf("anthropic-beta at the provider: %q", beta)
 			}
 			if strings.Contains(fmt.Sprint(last.Header), key) {
 				t.Errorf("the client's key reached the provider")
@@ -205,6 +211,25 @@ func TestMessagesRoute(t *testing.T) {
 				t.Errorf("%s reached the provider at %s", path, last.Path)
 			}
 			noLeak(path, h, string(b))
+		}
+	})
+
+	t.Run("a mock_response deployment answers in Anthropic's shape", func(t *testing.T) {
+		before := fake.Count("/")
+		msg, err := client.Messages.New(ctx, params("mocked", "x"))
+		if err != nil || msg.Type != "message" || len(msg.Content) != 1 || msg.Content[0].Text != "a mocked answer" || msg.StopReason != "end_turn" {
+			t.Errorf("mock: %v %+v", err, msg)
+		}
+		stream := client.Messages.NewStreaming(ctx, params("mocked", "x"))
+		var acc anthropic.Message
+		for stream.Next() {
+			_ = acc.Accumulate(stream.Current())
+		}
+		if err := stream.Err(); err != nil || len(acc.Content) != 1 || acc.Content[0].Text != "a mocked answer" || acc.Usage.OutputTokens == 0 {
+			t.Errorf("mock stream: %v %+v", err, acc)
+		}
+		if fake.Count("/") != before {
+			t.Errorf("a mock called the provider")
 		}
 	})
 

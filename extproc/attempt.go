@@ -297,6 +297,9 @@ func (t *try) requestPairs(body []byte) (out []byte, set [][2]string, remove []s
 	if len(allowed) > 0 {
 		up.Body = translator.PutAllowedParams(up.Body, allowed) // allowed_openai_params (D119)
 	}
+	if t.ep == translator.Messages {
+		t.anthropicClientHeaders(up) // messages.go (D129)
+	}
 	set, remove, e := t.upstreamHeaderPairs(up, true)
 	if e != nil {
 		return nil, nil, nil, e

@@ -6,7 +6,10 @@ import (
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
+	"github.com/llmgate/llmgate/internal/model"
+	"github.com/llmgate/llmgate/internal/provider"
 	"github.com/llmgate/llmgate/internal/tokenizer"
+	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/translator"
 )
@@ -86,4 +89,55 @@ func (s *Server) countTokens(stream extprocv3.ExternalProcessor_ProcessServer, s
 	}
 	out, _ := json.Marshal(map[string]int{"input_tokens": n})
 	return stream.Send(immediate(200, "application/json", out, nil, "llmgate_count_tokens"))
+}
+
+// anthropicHeaders are the client headers LiteLLM carries to an
+// Anthropic-speaking deployment on every call (its ANTHROPIC_API_HEADERS):
+// Claude Code's betas reach the provider.
+var anthropicHeaders = [...]string{"anthropic-version", "anthropic-beta"}
+
+// anthropicClientHeaders puts the client's anthropic-version and
+// anthropic-beta on a native try of the Messages endpoint (the client's
+// version wins over the translator's).
+func (t *try) anthropicClientHeaders(up *translator.UpstreamRequest) {
+	if p, ok := provider.Lookup(t.d.Provider); !ok || p.Wire != provider.WireAnthropic {
+		return
+	}
+	for _, k := range anthropicHeaders {
+		if v := t.reqHdr[k]; v != "" {
+			if up.Headers == nil {
+				up.Headers = map[string]string{}
+			}
+			up.Headers[k] = v
+		}
+	}
+}
+
+// mockReplyFor is mockReply as the endpoint answers it: on /v1/messages
+// the mock chat answer (or stream, its usage included) as Anthropic's
+// message (or events).
+func mockReplyFor(ep translator.Endpoint, f *requestFields, d *model.Deployment, a *llmgatev1.Attempt, callID string) *extprocv3.ProcessingResponse {
+	if ep != translator.Messages {
+		return mockReply(ep, f, d, a, callID)
+	}
+	chatF := *f
+	chatF.StreamOptions = &struct {
+		IncludeUsage bool `json:"include_usage"`
+	}{IncludeUsage: true}
+	r := mockReply(translator.Chat, &chatF, d, a, callID)
+	ir := r.GetImmediateResponse()
+	if ir == nil {
+		return r
+	}
+	if f.Stream {
+		st := translator.ForMessages("openai").NewStream(translator.Messages, translator.Target{Stream: true})
+		if out, err := st.Feed(ir.Body, true); err == nil {
+			ir.Body = out
+		}
+		return r
+	}
+	if out, e := translator.ChatToMessage(ir.Body, ""); e == nil {
+		ir.Body = out
+	}
+	return r
 }

@@ -252,7 +252,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 			// litellm_params.mock_delay: LiteLLM sleeps before the mock answer (D119).
 			time.Sleep(min(first.Config.Params.MockDelay, maxMockTimeout))
 		}
-		return mockReply(rt.endpoint, &f, first, plan[0], callID), nil
+		return mockReplyFor(rt.endpoint, &f, first, plan[0], callID), nil
 	}
 	ctx := &llmgatev1.RequestContext{
 		CallId:          callID,
