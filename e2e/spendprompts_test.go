@@ -20,7 +20,7 @@ import (
 // requests through the real Envoy with openai-go; /spend/logs returns each
 // request's body as proxy_server_request and the answer the client got as
 // response (a string over 2,048 characters cut as LiteLLM cuts it), messages
-// {}; a streamed request's response stays {}. The embedded store and
+// {}; a streamed request's response is the assembled answer (D128). The embedded store and
 // PostgreSQL alike.
 func TestSpendLogsStorePrompts(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
@@ -40,6 +40,7 @@ func runSpendLogsStorePrompts(t *testing.T, g *Gateway) {
 	type sent struct {
 		id, content string
 		answer      map[string]any // nil: a stream
+		streamed    string         // a stream's content as the client got it
 	}
 	var all []sent
 	for _, content := range []string{"hello prompts", long} {
@@ -53,17 +54,21 @@ func runSpendLogsStorePrompts(t *testing.T, g *Gateway) {
 		if err := json.Unmarshal([]byte(resp.RawJSON()), &answer); err != nil {
 			t.Fatal(err)
 		}
-		all = append(all, sent{raw.Header.Get("x-litellm-call-id"), content, answer})
+		all = append(all, sent{id: raw.Header.Get("x-litellm-call-id"), content: content, answer: answer})
 	}
 	var raw *http.Response
 	st := client.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{Model: "gpt-x",
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("a stream")}}, option.WithResponseInto(&raw))
+	var streamed strings.Builder
 	for st.Next() {
+		if c := st.Current(); len(c.Choices) > 0 {
+			streamed.WriteString(c.Choices[0].Delta.Content)
+		}
 	}
 	if err := st.Err(); err != nil {
 		t.Fatal(err)
 	}
-	all = append(all, sent{id: raw.Header.Get("x-litellm-call-id"), content: "a stream"})
+	all = append(all, sent{id: raw.Header.Get("x-litellm-call-id"), content: "a stream", streamed: streamed.String()})
 
 	for _, s := range all {
 		if s.id == "" {
@@ -88,8 +93,15 @@ func runSpendLogsStorePrompts(t *testing.T, g *Gateway) {
 			t.Fatalf("%s: response %s", s.id, row["response"])
 		}
 		if s.answer == nil {
-			if len(resp) != 0 {
-				t.Errorf("%s: a stream's response %s, want {}", s.id, row["response"])
+			// LiteLLM's complete_streaming_response (D128).
+			ch, _ := resp["choices"].([]any)
+			var msg map[string]any
+			if len(ch) == 1 {
+				c, _ := ch[0].(map[string]any)
+				msg, _ = c["message"].(map[string]any)
+			}
+			if resp["object"] != "chat.completion" || msg == nil || msg["role"] != "assistant" || msg["content"] != s.streamed {
+				t.Errorf("%s: a stream's response %s, want the assembled answer with content %q", s.id, row["response"], s.streamed)
 			}
 		} else if got, want := mustJSON(t, resp), mustJSON(t, cutStrings(s.answer)); string(got) != string(want) {
 			t.Errorf("%s: response %.300s…, want the answer the client got, cut as LiteLLM cuts it: %.300s…", s.id, got, want)

@@ -28,25 +28,30 @@ import (
 
 // try is one upstream attempt as the attempt filter sees it.
 type try struct {
-	st      *State
-	rc      *llmgatev1.RequestContext
-	d       *configDeployment
-	a       *llmgatev1.Attempt
-	index   int // 0 for the first try
-	tr      translator.Translator
-	target  translator.Target
-	ep      translator.Endpoint
-	base    upstream.Base
-	pass    bool // OpenAI-compatible: bodies need no translation
-	status  int
-	respHdr map[string]string
-	reqHdr  map[string]string // the request headers as the try got them
-	sent    time.Time
-	answer  outcome.Answer // set when the answer is known to be retried or sent
-	spaced  bool           // the response carries the wait before a retry on this deployment (D18)
-	srv     *Server        // set by attempt: the try's outcome is reported (settle)
-	settled bool           // the outcome is reported (settle runs once)
-	cache   *cacheStore    // a response cache miss: the answer is stored (respcache.go)
+	// streamKept: a streamed answer as the client got it, kept for the
+	// spend log's response (store_prompts_in_spend_logs; streamOver past
+	// maxStoredStream), D128.
+	streamKept []byte
+	streamOver bool
+	st         *State
+	rc         *llmgatev1.RequestContext
+	d          *configDeployment
+	a          *llmgatev1.Attempt
+	index      int // 0 for the first try
+	tr         translator.Translator
+	target     translator.Target
+	ep         translator.Endpoint
+	base       upstream.Base
+	pass       bool // OpenAI-compatible: bodies need no translation
+	status     int
+	respHdr    map[string]string
+	reqHdr     map[string]string // the request headers as the try got them
+	sent       time.Time
+	answer     outcome.Answer // set when the answer is known to be retried or sent
+	spaced     bool           // the response carries the wait before a retry on this deployment (D18)
+	srv        *Server        // set by attempt: the try's outcome is reported (settle)
+	settled    bool           // the outcome is reported (settle runs once)
+	cache      *cacheStore    // a response cache miss: the answer is stored (respcache.go)
 }
 
 // attempt serves one upstream try of the deployment depID: it counts the
@@ -655,7 +660,20 @@ func (t *try) responseBody(stream extprocv3.ExternalProcessor_ProcessServer, mod
 			if t.cache != nil {
 				t.cache.gather(out)
 			}
+			if t.storePrompts() && t.st.keys != nil && !t.streamOver {
+				// store_prompts_in_spend_logs: the stream kept for its spend log's response (D128).
+				if len(t.streamKept)+len(out) > maxStoredStream {
+					t.streamOver, t.streamKept = true, nil
+				} else {
+					t.streamKept = append(t.streamKept, out...)
+				}
+			}
 			if b.GetEndOfStream() {
+				if t.streamKept != nil && t.status < 300 && ferr == nil {
+					if r := streamResponse(t.streamKept); r != nil {
+						t.st.keys.KeepResponse(t.rc.CallId, r) // before the outcome the spend sink reads
+					}
+				}
 				t.streamOutcome(st, o)
 				if t.cache != nil && t.status < 300 && o.Class == translator.ErrNone && !t.cache.over {
 					t.cachePut(true, t.cache.body)
