@@ -22,7 +22,8 @@ import (
 //     LiteLLM's LiteLLMAnthropicMessagesAdapter does: system → a system
 //     message, tool_result blocks → tool messages, tool_use → tool_calls,
 //     images → image_url parts, stop_sequences → stop, tools and tool_choice
-//     → function tools, metadata.user_id → user), which that provider's own
+//     → function tools, metadata.user_id → user, thinking → reasoning_effort),
+//     which that provider's own
 //     translator then carries; the chat answer comes back as an Anthropic
 //     message (finish_reason stop → end_turn, length → max_tokens,
 //     tool_calls → tool_use, anything else end_turn) and a chat stream as
@@ -238,6 +239,33 @@ type msgsRequest struct {
 	Tools         []msgsTool      `json:"tools"`
 	ToolChoice    *anthToolChoice `json:"tool_choice"`
 	Metadata      *anthMetadata   `json:"metadata"`
+	Thinking      *struct {
+		Type         string `json:"type"`
+		BudgetTokens int    `json:"budget_tokens"`
+	} `json:"thinking"`
+}
+
+// msgsReasoningEffort is LiteLLM's thinking → reasoning_effort: disabled →
+// none, adaptive → medium, enabled by budget_tokens (≥ 10000 high, ≥ 5000
+// medium, ≥ 2000 low, else minimal).
+func msgsReasoningEffort(typ string, budget int) string {
+	switch typ {
+	case "disabled":
+		return "none"
+	case "adaptive":
+		return "medium"
+	case "enabled":
+		switch {
+		case budget >= 10000:
+			return "high"
+		case budget >= 5000:
+			return "medium"
+		case budget >= 2000:
+			return "low"
+		}
+		return "minimal"
+	}
+	return ""
 }
 
 type msgsMessage struct {
@@ -284,6 +312,9 @@ func MessagesToChat(body []byte) ([]byte, *Error) {
 	}
 	if r.Metadata != nil && r.Metadata.UserID != "" {
 		c.User = r.Metadata.UserID
+	}
+	if r.Thinking != nil {
+		c.ReasoningEffort = msgsReasoningEffort(r.Thinking.Type, r.Thinking.BudgetTokens)
 	}
 	if sys, e := msgsSystem(r.System); e != nil {
 		return nil, e

@@ -70,6 +70,30 @@ func TestMessagesToChat(t *testing.T) {
 	}
 }
 
+func TestMessagesThinking(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"type":"enabled","budget_tokens":1024}`:  "minimal",
+		`{"type":"enabled","budget_tokens":2000}`:  "low",
+		`{"type":"enabled","budget_tokens":5000}`:  "medium",
+		`{"type":"enabled","budget_tokens":16000}`: "high",
+		`{"type":"adaptive"}`:                      "medium",
+		`{"type":"disabled"}`:                      "none",
+	} {
+		out, e := MessagesToChat([]byte(`{"model":"m","max_tokens":5,"thinking":` + body + `,"messages":[{"role":"user","content":"x"}]}`))
+		var c struct {
+			ReasoningEffort string `json:"reasoning_effort"`
+			Thinking        any    `json:"thinking"`
+		}
+		if e != nil || json.Unmarshal(out, &c) != nil || c.ReasoningEffort != want || c.Thinking != nil {
+			t.Errorf("thinking %s: %s, want reasoning_effort %s", body, out, want)
+		}
+	}
+	out, _ := MessagesToChat([]byte(`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"x"}]}`))
+	if strings.Contains(string(out), "reasoning_effort") {
+		t.Errorf("no thinking, yet: %s", out)
+	}
+}
+
 func TestMessagesRequired(t *testing.T) {
 	if e := MessagesRequired([]byte(`{"model":"m","messages":[]}`)); e == nil || e.Message != "anthropic_messages: Missing required parameter: 'max_tokens'." {
 		t.Errorf("no max_tokens: %v", e)
