@@ -639,6 +639,22 @@ func (p *parser) modelInfo(d *Deployment, n *yaml.Node, path string) (idNode, he
 			if f, ok := p.cost(v, key); ok {
 				mi.OutputCostPerSecond = &f
 			}
+		case "output_cost_per_image":
+			if f, ok := p.cost(v, key); ok {
+				mi.OutputCostPerImage = &f
+			}
+		case "input_cost_per_pixel":
+			if f, ok := p.cost(v, key); ok {
+				mi.InputCostPerPixel = &f
+			}
+		case "input_cost_per_character":
+			if f, ok := p.cost(v, key); ok {
+				mi.InputCostPerCharacter = &f
+			}
+		case "input_cost_per_query":
+			if f, ok := p.cost(v, key); ok {
+				mi.InputCostPerQuery = &f
+			}
 		case "max_tokens":
 			x, _ := p.nonNegInt(v, key)
 			mi.MaxTokens = int(x)

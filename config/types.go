@@ -210,8 +210,15 @@ type ModelInfo struct {
 	OutputCostPerToken *float64
 	// InputCostPerSecond and OutputCostPerSecond price a call by its
 	// duration where the per-token price is not set or zero (D102).
-	InputCostPerSecond    *float64
-	OutputCostPerSecond   *float64
+	InputCostPerSecond  *float64
+	OutputCostPerSecond *float64
+	// The prices of the routes after embeddings (D130): per generated
+	// image (or per pixel of it), per character of a speech input, per
+	// rerank search unit.
+	OutputCostPerImage    *float64
+	InputCostPerPixel     *float64
+	InputCostPerCharacter *float64
+	InputCostPerQuery     *float64
 	MaxTokens             int
 	MaxInputTokens        int
 	MaxOutputTokens       int

@@ -47,11 +47,12 @@ type try struct {
 	respHdr    map[string]string
 	reqHdr     map[string]string // the request headers as the try got them
 	sent       time.Time
-	answer     outcome.Answer // set when the answer is known to be retried or sent
-	spaced     bool           // the response carries the wait before a retry on this deployment (D18)
-	srv        *Server        // set by attempt: the try's outcome is reported (settle)
-	settled    bool           // the outcome is reported (settle runs once)
-	cache      *cacheStore    // a response cache miss: the answer is stored (respcache.go)
+	answer     outcome.Answer   // set when the answer is known to be retried or sent
+	spaced     bool             // the response carries the wait before a retry on this deployment (D18)
+	srv        *Server          // set by attempt: the try's outcome is reported (settle)
+	settled    bool             // the outcome is reported (settle runs once)
+	cache      *cacheStore      // a response cache miss: the answer is stored (respcache.go)
+	units      translator.Units // what the request of a route after embeddings fixes of its price (D130)
 }
 
 // attempt serves one upstream try of the deployment depID: it counts the
@@ -153,6 +154,9 @@ func (t *try) respond(stream extprocv3.ExternalProcessor_ProcessServer, msg *ext
 	o.Status = t.status
 	o.Class = translator.ClassForStatus(t.status)
 	o.RetryAfter = translator.ParseRetryAfter(t.respHdr["retry-after"])
+	if t.ep == translator.AudioSpeech && t.status < 300 {
+		o.Usage = translator.Usage{Units: t.units} // the binary answer passes unread (D130)
+	}
 	if err := stream.Send(resp); err != nil {
 		// Envoy dropped the try while the headers were here: the upstream
 		// reset right after them.
@@ -233,6 +237,9 @@ func (s *Server) newTryOf(st *State, depID, provider string, h map[string]string
 		AdditionalDropParams: append(append([]string{}, st.Cfg.LiteLLM.AdditionalDropParams...), d.Params.AdditionalDropParams...),
 		MaxTokensDefault:     d.Info.MaxOutputTokens,
 	}
+	if t.ep == translator.AudioTranscriptions {
+		t.target.ContentType = h["content-type"] // the form's boundary (D130)
+	}
 	return t, nil
 }
 
@@ -278,9 +285,14 @@ func (t *try) requestBody(body []byte) (*extprocv3.ProcessingResponse, *translat
 // requestPairs is requestBody's translation: the body, the headers to set
 // and to remove (as pairs: the module applies them without protos, D107).
 func (t *try) requestPairs(body []byte) (out []byte, set [][2]string, remove []string, te *translator.Error) {
-	body, err := mergeDefaults(body, t.d.Params.Defaults)
-	if err != nil {
-		return nil, nil, nil, translator.NewError(400, "invalid_request_error", "Invalid JSON in request body: "+err.Error(), "")
+	if translator.IsRoute(t.ep) {
+		t.units = translator.RequestUnits(t.ep, body, t.target.ContentType) // (D130)
+	}
+	if t.ep != translator.AudioTranscriptions { // (a multipart form: no JSON defaults)
+		var err error
+		if body, err = mergeDefaults(body, t.d.Params.Defaults); err != nil {
+			return nil, nil, nil, translator.NewError(400, "invalid_request_error", "Invalid JSON in request body: "+err.Error(), "")
+		}
 	}
 	if t.ep == translator.Chat && (t.d.Params.NoSystemMessage || t.d.Params.Messages != nil) {
 		var e *translator.Error
@@ -570,6 +582,17 @@ func (t *try) responseHeaders(h map[string]string, eos bool) (extprocv3filter.Pr
 		// The retry decision waits for the body (its class); Envoy holds the
 		// headers until the buffered body is answered.
 		mode = extprocv3filter.ProcessingMode_BUFFERED
+	case t.ep == translator.AudioSpeech:
+		// Audio bytes go to the client unchanged as they come; the price is
+		// the input's characters, known already (D130).
+		mode = extprocv3filter.ProcessingMode_NONE
+		if cost, ok := t.st.Router.Cost(t.d, t.d.Provider, t.a.Model, translator.Usage{Units: t.units}, 0); ok && t.units != (translator.Units{}) {
+			set = append(set, hdr("x-litellm-response-cost", strconv.FormatFloat(cost, 'g', -1, 64)))
+		}
+	case translator.IsRoute(t.ep) && strings.HasPrefix(h["content-type"], "text/event-stream"):
+		mode = extprocv3filter.ProcessingMode_NONE // a streamed transcription: its events pass unread (D130)
+	case translator.IsRoute(t.ep):
+		mode = extprocv3filter.ProcessingMode_BUFFERED // its price is in the answer (D130)
 	case t.pass && t.rc.Stream:
 		// Every chunk is restamped with the requested model, and the usage
 		// chunk the gateway asked for is counted (and stripped when the client
@@ -780,11 +803,16 @@ func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.Heade
 		o.Class = e.Class
 		return e.JSON(), nil, nil
 	}
+	if translator.IsRoute(t.ep) {
+		r.Usage.Units = mergeUnits(r.Usage, t.units)
+	}
 	o.Usage = r.Usage
-	if !t.pass {
+	if !t.pass && !translator.IsRoute(t.ep) {
 		r.Body = stampCreated(r.Body, now)
 	}
-	r.Body = translator.SetResponseModel(r.Body, t.responseModel())
+	if !translator.IsRoute(t.ep) {
+		r.Body = translator.SetResponseModel(r.Body, t.responseModel())
+	}
 	if r.FinishReason == "content_filter" {
 		o.Class = translator.ErrContentPolicy
 		if redirect := t.fallbackRedirect(translator.ErrContentPolicy); redirect != nil {
@@ -798,7 +826,7 @@ func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.Heade
 	if !t.sent.IsZero() {
 		o.Latency = time.Since(t.sent)
 	}
-	if cost, ok := t.st.Router.Cost(t.d, t.d.Provider, t.a.Model, r.Usage, o.Latency); ok && (r.Usage.PromptTokens > 0 || r.Usage.CompletionTokens > 0) {
+	if cost, ok := t.st.Router.Cost(t.d, t.d.Provider, t.a.Model, r.Usage, o.Latency); ok && r.Usage.Priced() {
 		set = append(set, hdr("x-litellm-response-cost", strconv.FormatFloat(cost, 'g', -1, 64)))
 	}
 	return r.Body, set, nil

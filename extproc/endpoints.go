@@ -100,6 +100,16 @@ func classifyLLM(p string) route {
 		return route{kind: routeLLM, endpoint: translator.Completions}
 	case "/embeddings":
 		return route{kind: routeLLM, endpoint: translator.Embeddings}
+	case "/moderations":
+		return route{kind: routeLLM, endpoint: translator.Moderations}
+	case "/images/generations":
+		return route{kind: routeLLM, endpoint: translator.ImageGenerations}
+	case "/audio/speech":
+		return route{kind: routeLLM, endpoint: translator.AudioSpeech}
+	case "/audio/transcriptions":
+		return route{kind: routeLLM, endpoint: translator.AudioTranscriptions}
+	case "/rerank", "/v2/rerank":
+		return route{kind: routeLLM, endpoint: translator.Rerank}
 	}
 	return route{}
 }

@@ -36,7 +36,8 @@ func TestClassify(t *testing.T) {
 		{"GET", "/health/liveliness", routeLiveness, 0, ""},
 		{"GET", "/health/liveness", routeLiveness, 0, ""},
 		{"GET", "/health/readiness", routeReadiness, 0, ""},
-		{"POST", "/v1/images/generations", routeUnknown, 0, ""},
+		{"POST", "/v1/images/generations", routeLLM, translator.ImageGenerations, ""},
+		{"POST", "/v1/audio/translations", routeUnknown, 0, ""},
 		{"POST", "/openai/deployments/", routeUnknown, 0, ""},
 	} {
 		r := classify(tc.method, tc.path)

@@ -147,7 +147,7 @@ func (t *try) outcomeTry(o router.Outcome) outcome.Try {
 			ev.Answer = outcome.AnswerRetried
 		}
 	}
-	if ev.PromptTokens > 0 || ev.CompletionTokens > 0 {
+	if o.Usage.Priced() {
 		ev.Cost, ev.CostKnown = t.st.Router.Cost(t.d, t.d.Provider, t.a.Model, o.Usage, o.Latency)
 	}
 	return ev

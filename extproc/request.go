@@ -170,7 +170,11 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 // (nil: D65).
 func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body []byte, start time.Time, ticket *fallbackTicket, id identity, mod *moduleRoute) (_ *extprocv3.ProcessingResponse, te *translator.Error) {
 	var f requestFields
-	if e := readFieldsOf(body, &f, mod != nil && mod.valid); e != nil {
+	if rt.endpoint == translator.AudioTranscriptions {
+		if e := routeFields(rt, h, body, &f); e != nil { // a multipart form (routes.go, D130)
+			return nil, e
+		}
+	} else if e := readFieldsOf(body, &f, mod != nil && mod.valid); e != nil {
 		return nil, e
 	}
 	headerKnobs(h, &f)
@@ -320,7 +324,10 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if mod != nil {
 		span = mod.model
 	}
-	prepared := st.prepareBody(rt.endpoint, plan, body, f.Stream, span)
+	var prepared []byte
+	if !translator.IsRoute(rt.endpoint) { // (each try writes a route's body, routes.go)
+		prepared = st.prepareBody(rt.endpoint, plan, body, f.Stream, span)
+	}
 	ctx.BodyPrepared = prepared != nil
 	t := s.perTryTimeout(st, first, &f)
 	sp := st.planSpacing(plan, t) // the module spaces same-deployment retries (spacing_module.go, D59)
@@ -450,27 +457,17 @@ type planMD struct {
 }
 
 func endpointProto(e translator.Endpoint) llmgatev1.Endpoint {
-	switch e {
-	case translator.Completions:
-		return llmgatev1.Endpoint_ENDPOINT_COMPLETIONS
-	case translator.Embeddings:
-		return llmgatev1.Endpoint_ENDPOINT_EMBEDDINGS
-	case translator.Messages:
-		return llmgatev1.Endpoint_ENDPOINT_MESSAGES
+	if e < translator.Chat || e > translator.Rerank {
+		return llmgatev1.Endpoint_ENDPOINT_CHAT
 	}
-	return llmgatev1.Endpoint_ENDPOINT_CHAT
+	return llmgatev1.Endpoint(e) + llmgatev1.Endpoint_ENDPOINT_CHAT // (the enums share their order)
 }
 
 func endpointFromProto(e llmgatev1.Endpoint) translator.Endpoint {
-	switch e {
-	case llmgatev1.Endpoint_ENDPOINT_COMPLETIONS:
-		return translator.Completions
-	case llmgatev1.Endpoint_ENDPOINT_EMBEDDINGS:
-		return translator.Embeddings
-	case llmgatev1.Endpoint_ENDPOINT_MESSAGES:
-		return translator.Messages
+	if e < llmgatev1.Endpoint_ENDPOINT_CHAT || e > llmgatev1.Endpoint_ENDPOINT_RERANK {
+		return translator.Chat
 	}
-	return translator.Chat
+	return translator.Endpoint(e - llmgatev1.Endpoint_ENDPOINT_CHAT)
 }
 
 // prepareBody writes the provider body once, in the request filter, when

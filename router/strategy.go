@@ -209,7 +209,7 @@ func (r *Router) Cost(d *config.Deployment, provider, model string, u translator
 	known := in != nil && out != nil
 	if !known {
 		f, ok := r.lookupFacts(d, Target{DeploymentID: d.ID, Provider: provider, Model: model})
-		if !ok && in == nil && out == nil && inSec == nil && outSec == nil {
+		if !ok && in == nil && out == nil && inSec == nil && outSec == nil && !unitPriced(&d.Info) {
 			return 0, false
 		}
 		ci, co = f.InputCostPerToken, f.OutputCostPerToken
@@ -221,6 +221,9 @@ func (r *Router) Cost(d *config.Deployment, provider, model string, u translator
 		co = *out
 	}
 	prompt, completion := float64(u.PromptTokens)*ci, float64(u.CompletionTokens)*co
+	if u.Units != (translator.Units{}) {
+		return prompt + completion + unitsCost(&d.Info, u), true
+	}
 	if ci == 0 && inSec != nil {
 		prompt = *inSec * dur.Seconds()
 	}
@@ -228,6 +231,44 @@ func (r *Router) Cost(d *config.Deployment, provider, model string, u translator
 		completion = *outSec * dur.Seconds()
 	}
 	return prompt + completion, true
+}
+
+// unitPriced: mi sets a price of the routes after embeddings.
+func unitPriced(mi *config.ModelInfo) bool {
+	return mi.OutputCostPerImage != nil || mi.InputCostPerPixel != nil || mi.InputCostPerCharacter != nil || mi.InputCostPerQuery != nil
+}
+
+// unitsCost prices what the routes after embeddings count (D130), as
+// LiteLLM's cost calculator does: images at output_cost_per_image (else
+// input_cost_per_pixel × pixels) unless tokens were priced, a speech
+// input's characters, seconds of transcribed audio (output_cost_per_second
+// first, as LiteLLM prices whisper), rerank search units.
+func unitsCost(mi *config.ModelInfo, u translator.Usage) float64 {
+	x := u.Units
+	var c float64
+	if x.Images > 0 && u.PromptTokens == 0 && u.CompletionTokens == 0 {
+		switch {
+		case mi.OutputCostPerImage != nil:
+			c += *mi.OutputCostPerImage * float64(x.Images)
+		case mi.InputCostPerPixel != nil:
+			c += *mi.InputCostPerPixel * float64(x.Pixels)
+		}
+	}
+	if x.Characters > 0 && mi.InputCostPerCharacter != nil {
+		c += *mi.InputCostPerCharacter * float64(x.Characters)
+	}
+	if x.AudioSeconds > 0 {
+		switch {
+		case mi.OutputCostPerSecond != nil && *mi.OutputCostPerSecond > 0:
+			c += *mi.OutputCostPerSecond * x.AudioSeconds
+		case mi.InputCostPerSecond != nil:
+			c += *mi.InputCostPerSecond * x.AudioSeconds
+		}
+	}
+	if x.SearchUnits > 0 && mi.InputCostPerQuery != nil {
+		c += *mi.InputCostPerQuery * float64(x.SearchUnits)
+	}
+	return c
 }
 
 // PricedPerSecond reports whether d's cost depends on the try's duration

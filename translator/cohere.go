@@ -136,6 +136,13 @@ func (cohereTranslator) Request(ep Endpoint, body []byte, t Target) (*UpstreamRe
 			return nil, fmt.Errorf("cohere: encode embeddings request: %w", err)
 		}
 		return &UpstreamRequest{Method: "POST", Path: base + "/v2/embed", Headers: jsonHeaders(false), Body: out}, nil
+	case Rerank:
+		// The client's body is Cohere's rerank request already (D130).
+		out, err := rerankBody(body, t)
+		if err != nil {
+			return nil, err
+		}
+		return &UpstreamRequest{Method: "POST", Path: base + "/v2/rerank", Headers: jsonHeaders(false), Body: out}, nil
 	}
 	return nil, unsupportedEndpoint("cohere", ep)
 }
@@ -292,6 +299,9 @@ func cohereUsageFrom(u *cohereUsage) Usage {
 }
 
 func (cohereTranslator) Response(ep Endpoint, body []byte, t Target) (*Response, error) {
+	if ep == Rerank {
+		return &Response{Body: body, Usage: routeUsage(ep, body)}, nil
+	}
 	switch ep {
 	case Chat:
 		var cr cohereResponse

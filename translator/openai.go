@@ -41,6 +41,16 @@ func endpointPath(ep Endpoint) string {
 		return "/completions"
 	case Embeddings:
 		return "/embeddings"
+	case Moderations:
+		return "/moderations"
+	case ImageGenerations:
+		return "/images/generations"
+	case AudioSpeech:
+		return "/audio/speech"
+	case AudioTranscriptions:
+		return "/audio/transcriptions"
+	case Rerank:
+		return "/rerank"
 	}
 	return "/chat/completions"
 }
@@ -48,6 +58,14 @@ func endpointPath(ep Endpoint) string {
 // Request sets the provider's model id and drops the params the deployment
 // says to drop; everything else passes through untouched.
 func (o openAI) Request(ep Endpoint, body []byte, t Target) (*UpstreamRequest, error) {
+	if ep == AudioTranscriptions {
+		// A multipart form: its model field replaced, LiteLLM's own fields dropped.
+		out, err := setFormField(body, t.ContentType, "model", t.Model, formDropped(t))
+		if err != nil {
+			return nil, err
+		}
+		return &UpstreamRequest{Method: "POST", Path: o.Path(ep, t), Headers: map[string]string{"content-type": t.ContentType}, Body: out}, nil
+	}
 	out, err := o.body(ep, body, t)
 	if err != nil {
 		return nil, err
@@ -78,7 +96,7 @@ func (o openAI) body(ep Endpoint, body []byte, t Target) ([]byte, error) {
 		return nil, err
 	}
 	// Azure is left out: api-versions before 2024-09 reject stream_options.
-	if t.Stream && !o.azure && ep != Embeddings && gjson.GetBytes(out, "stream_options.include_usage").Type != gjson.True {
+	if t.Stream && !o.azure && (ep == Chat || ep == Completions) && gjson.GetBytes(out, "stream_options.include_usage").Type != gjson.True {
 		// LiteLLM always asks for the usage chunk so that streamed tokens
 		// and spend are counted; the stream strips it again when the client
 		// did not ask (openAIStream.stripUsage).
@@ -153,6 +171,9 @@ func trimAzureBase(b string) string { return strings.TrimSuffix(b, "/openai") }
 
 // Response passes OpenAI JSON through, reading usage and the finish reason.
 func (openAI) Response(ep Endpoint, body []byte, _ Target) (*Response, error) {
+	if IsRoute(ep) {
+		return &Response{Body: body, Usage: routeUsage(ep, body)}, nil
+	}
 	var probe struct {
 		Usage   *UsageObject `json:"usage"`
 		Choices []struct {

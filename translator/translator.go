@@ -15,6 +15,16 @@ const (
 	// Messages is Anthropic's /v1/messages (D129): sent natively to an
 	// Anthropic deployment, translated to and from chat for the others.
 	Messages
+	// Moderations is /v1/moderations.
+	Moderations
+	// ImageGenerations is /v1/images/generations.
+	ImageGenerations
+	// AudioSpeech is /v1/audio/speech (a binary answer).
+	AudioSpeech
+	// AudioTranscriptions is /v1/audio/transcriptions (a multipart/form-data request).
+	AudioTranscriptions
+	// Rerank is /v1/rerank (Cohere's rerank API, as LiteLLM serves it).
+	Rerank
 )
 
 func (e Endpoint) String() string {
@@ -27,6 +37,16 @@ func (e Endpoint) String() string {
 		return "embeddings"
 	case Messages:
 		return "messages"
+	case Moderations:
+		return "moderations"
+	case ImageGenerations:
+		return "image_generation"
+	case AudioSpeech:
+		return "speech"
+	case AudioTranscriptions:
+		return "transcription"
+	case Rerank:
+		return "rerank"
 	}
 	return "unknown"
 }
@@ -42,6 +62,9 @@ type Target struct {
 	Project    string // vertex_ai project
 	Location   string // vertex_ai location
 	Stream     bool   // the client asked for stream: true
+	// ContentType is the client's content-type of a multipart request
+	// (audio transcriptions: its boundary), "" for JSON.
+	ContentType string
 	// DropParams drops OpenAI params the provider does not support instead of failing with 400.
 	DropParams bool
 	// AdditionalDropParams are always removed from the request.
@@ -71,6 +94,25 @@ type Usage struct {
 	TotalTokens      int
 	CachedTokens     int // prompt_tokens_details.cached_tokens
 	ReasoningTokens  int // completion_tokens_details.reasoning_tokens
+	// Units are what the routes priced by something other than tokens
+	// count (images, characters, seconds of audio, search units).
+	Units Units `json:",omitzero"`
+}
+
+// Units are the non-token quantities LiteLLM prices: per image
+// (output_cost_per_image, or input_cost_per_pixel × Pixels), per character
+// of a speech input, per second of transcribed audio, per rerank search unit.
+type Units struct {
+	Images       int
+	Pixels       int64 // width × height × images, for input_cost_per_pixel
+	Characters   int
+	AudioSeconds float64
+	SearchUnits  int
+}
+
+// Priced reports whether u holds anything a price applies to.
+func (u Usage) Priced() bool {
+	return u.PromptTokens > 0 || u.CompletionTokens > 0 || u.Units != (Units{})
 }
 
 // ErrorClass tags provider errors so that the router can pick retries, cooldowns and fallbacks.

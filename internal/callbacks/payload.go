@@ -109,15 +109,7 @@ type ErrorInformation struct {
 }
 
 // callType is LiteLLM's call_type of the client's endpoint.
-func callType(endpoint string) string {
-	switch endpoint {
-	case "completions":
-		return "atext_completion"
-	case "embeddings":
-		return "aembedding"
-	}
-	return "acompletion"
-}
+func callType(endpoint string) string { return outcome.CallType(endpoint) }
 
 func unixSeconds(t time.Time) float64 {
 	if t.IsZero() {

@@ -62,11 +62,29 @@ func route(r *http.Request) (endpoint, bool) {
 			return endpoint{provider: providerAzure, model: dep, handle: handleOpenAICompletion}, true
 		case "embeddings":
 			return endpoint{provider: providerAzure, model: dep, handle: handleOpenAIEmbeddings}, true
+		case "images/generations":
+			return endpoint{provider: providerAzure, model: dep, handle: handleOpenAIImages}, true
+		case "audio/speech":
+			return endpoint{provider: providerAzure, model: dep, handle: handleOpenAISpeech}, true
+		case "audio/transcriptions":
+			return endpoint{provider: providerAzure, model: dep, handle: handleOpenAITranscriptions}, true
 		}
 		return endpoint{}, false
 	}
 
 	switch {
+	case post && strings.HasSuffix(p, "/v2/rerank"):
+		return endpoint{provider: providerCohere, handle: handleCohereRerank}, true
+	case post && strings.HasSuffix(p, "/rerank"):
+		return endpoint{provider: providerOpenAI, handle: handleJinaRerank}, true
+	case post && strings.HasSuffix(p, "/moderations"):
+		return endpoint{provider: providerOpenAI, handle: handleOpenAIModerations}, true
+	case post && strings.HasSuffix(p, "/images/generations"):
+		return endpoint{provider: providerOpenAI, handle: handleOpenAIImages}, true
+	case post && strings.HasSuffix(p, "/audio/speech"):
+		return endpoint{provider: providerOpenAI, handle: handleOpenAISpeech}, true
+	case post && strings.HasSuffix(p, "/audio/transcriptions"):
+		return endpoint{provider: providerOpenAI, handle: handleOpenAITranscriptions}, true
 	case post && strings.HasSuffix(p, "/v2/chat"):
 		return endpoint{provider: providerCohere, handle: handleCohereChat}, true
 	case post && strings.HasSuffix(p, "/v2/embed"):

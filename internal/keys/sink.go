@@ -56,13 +56,7 @@ func (s *Service) OnTry(t outcome.Try) {
 	if t.Start.IsZero() {
 		end = s.now()
 	}
-	callType := "acompletion"
-	switch t.Endpoint {
-	case "embeddings":
-		callType = "aembedding"
-	case "completions":
-		callType = "atext_completion"
-	}
+	callType := outcome.CallType(t.Endpoint)
 	id := t.CallID
 	if t.CacheHit {
 		// LiteLLM's spend log id of a cache hit (its request id repeats the

@@ -34,6 +34,12 @@ const (
 	Endpoint_ENDPOINT_EMBEDDINGS  Endpoint = 3
 	// Anthropic's Messages API, /v1/messages (D129).
 	Endpoint_ENDPOINT_MESSAGES Endpoint = 4
+	// LiteLLM's other OpenAI routes (D130).
+	Endpoint_ENDPOINT_MODERATIONS          Endpoint = 5
+	Endpoint_ENDPOINT_IMAGE_GENERATIONS    Endpoint = 6
+	Endpoint_ENDPOINT_AUDIO_SPEECH         Endpoint = 7
+	Endpoint_ENDPOINT_AUDIO_TRANSCRIPTIONS Endpoint = 8
+	Endpoint_ENDPOINT_RERANK               Endpoint = 9
 )
 
 // Enum value maps for Endpoint.
@@ -44,13 +50,23 @@ var (
 		2: "ENDPOINT_COMPLETIONS",
 		3: "ENDPOINT_EMBEDDINGS",
 		4: "ENDPOINT_MESSAGES",
+		5: "ENDPOINT_MODERATIONS",
+		6: "ENDPOINT_IMAGE_GENERATIONS",
+		7: "ENDPOINT_AUDIO_SPEECH",
+		8: "ENDPOINT_AUDIO_TRANSCRIPTIONS",
+		9: "ENDPOINT_RERANK",
 	}
 	Endpoint_value = map[string]int32{
-		"ENDPOINT_UNSPECIFIED": 0,
-		"ENDPOINT_CHAT":        1,
-		"ENDPOINT_COMPLETIONS": 2,
-		"ENDPOINT_EMBEDDINGS":  3,
-		"ENDPOINT_MESSAGES":    4,
+		"ENDPOINT_UNSPECIFIED":          0,
+		"ENDPOINT_CHAT":                 1,
+		"ENDPOINT_COMPLETIONS":          2,
+		"ENDPOINT_EMBEDDINGS":           3,
+		"ENDPOINT_MESSAGES":             4,
+		"ENDPOINT_MODERATIONS":          5,
+		"ENDPOINT_IMAGE_GENERATIONS":    6,
+		"ENDPOINT_AUDIO_SPEECH":         7,
+		"ENDPOINT_AUDIO_TRANSCRIPTIONS": 8,
+		"ENDPOINT_RERANK":               9,
 	}
 )
 
@@ -727,13 +743,18 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\vdeployments\x18\x02 \x03(\v2\x16.llmgate.v1.DeploymentR\vdeployments\x12'\n" +
 	"\x0fresolved_config\x18\x03 \x01(\fR\x0eresolvedConfig\x12\x1d\n" +
 	"\n" +
-	"ticket_key\x18\x05 \x01(\fR\tticketKey*\x81\x01\n" +
+	"ticket_key\x18\x05 \x01(\fR\tticketKey*\x8e\x02\n" +
 	"\bEndpoint\x12\x18\n" +
 	"\x14ENDPOINT_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rENDPOINT_CHAT\x10\x01\x12\x18\n" +
 	"\x14ENDPOINT_COMPLETIONS\x10\x02\x12\x17\n" +
 	"\x13ENDPOINT_EMBEDDINGS\x10\x03\x12\x15\n" +
-	"\x11ENDPOINT_MESSAGES\x10\x04B7Z5github.com/llmgate/llmgate/proto/llmgate/v1;llmgatev1b\x06proto3"
+	"\x11ENDPOINT_MESSAGES\x10\x04\x12\x18\n" +
+	"\x14ENDPOINT_MODERATIONS\x10\x05\x12\x1e\n" +
+	"\x1aENDPOINT_IMAGE_GENERATIONS\x10\x06\x12\x19\n" +
+	"\x15ENDPOINT_AUDIO_SPEECH\x10\a\x12!\n" +
+	"\x1dENDPOINT_AUDIO_TRANSCRIPTIONS\x10\b\x12\x13\n" +
+	"\x0fENDPOINT_RERANK\x10\tB7Z5github.com/llmgate/llmgate/proto/llmgate/v1;llmgatev1b\x06proto3"
 
 var (
 	file_llmgate_v1_llmgate_proto_rawDescOnce sync.Once

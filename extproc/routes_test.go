@@ -1,0 +1,40 @@
+package extproc
+
+import (
+	"testing"
+
+	"github.com/llmgate/llmgate/translator"
+)
+
+func TestClassifyRoutes(t *testing.T) {
+	for path, want := range map[string]route{
+		"/v1/moderations":          {kind: routeLLM, endpoint: translator.Moderations},
+		"/moderations":             {kind: routeLLM, endpoint: translator.Moderations},
+		"/v1/images/generations":   {kind: routeLLM, endpoint: translator.ImageGenerations},
+		"/images/generations":      {kind: routeLLM, endpoint: translator.ImageGenerations},
+		"/v1/audio/speech":         {kind: routeLLM, endpoint: translator.AudioSpeech},
+		"/audio/transcriptions":    {kind: routeLLM, endpoint: translator.AudioTranscriptions},
+		"/v1/audio/transcriptions": {kind: routeLLM, endpoint: translator.AudioTranscriptions},
+		"/rerank":                  {kind: routeLLM, endpoint: translator.Rerank},
+		"/v1/rerank":               {kind: routeLLM, endpoint: translator.Rerank},
+		"/v2/rerank":               {kind: routeLLM, endpoint: translator.Rerank},
+		"/openai/deployments/my-tts/audio/speech?api-version=2025-03-01-preview": {kind: routeLLM, endpoint: translator.AudioSpeech, pathModel: "my-tts"},
+		"/v1/audio/translations": {},
+	} {
+		if got := classify("POST", path); got != want {
+			t.Errorf("%s: %+v, want %+v", path, got, want)
+		}
+	}
+	for e := translator.Chat; e <= translator.Rerank; e++ {
+		if got := endpointFromProto(endpointProto(e)); got != e {
+			t.Errorf("%v: back from the context as %v", e, got)
+		}
+	}
+}
+
+func TestRouteFields(t *testing.T) {
+	var f requestFields
+	if e := routeFields(route{}, map[string]string{"content-type": "application/json"}, []byte(`{"model":"x"}`), &f); e == nil || e.Status != 400 {
+		t.Fatalf("a JSON body on the transcription route: %v", e)
+	}
+}
