@@ -9,7 +9,6 @@ import (
 
 	"github.com/llmgate/llmgate/internal/fakeprovider"
 	"github.com/llmgate/llmgate/internal/fakes3"
-	"github.com/llmgate/llmgate/internal/keystore"
 	"github.com/llmgate/llmgate/internal/store/pgtest"
 )
 
@@ -76,7 +75,7 @@ general_settings:
 	if len(rows) != 3 {
 		t.Fatalf("audit rows %v", rows)
 	}
-	masterHash := keystore.HashKey(master)
+	masterHash := "litellm_proxy_master_key" // LiteLLM 1.108 writes the alias, never the hash (D128)
 	for i, action := range []string{"created", "updated", "deleted"} {
 		r := rows[i].(map[string]any)
 		if r["action"] != action || r["table_name"] != "LiteLLM_VerificationToken" || r["object_id"] != tok ||

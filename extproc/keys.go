@@ -2,7 +2,6 @@ package extproc
 
 import (
 	"context"
-	"encoding/hex"
 	"strings"
 	"time"
 
@@ -19,6 +18,10 @@ const maxManagementBody = 1 << 20
 
 // modelRouteTimeout bounds a /model/new|update|delete (it waits for the push).
 const modelRouteTimeout = 30 * time.Second
+
+// MasterKeyAlias is what LiteLLM (LITELLM_PROXY_MASTER_KEY_ALIAS) writes
+// as the master key's api_key in its tables, instead of the key or its hash.
+const MasterKeyAlias = "litellm_proxy_master_key"
 
 // authorizeKey runs a virtual key's checks for the resolved model, and the
 // end user's (the body's `user`: a customer) for any key, with the
@@ -97,7 +100,10 @@ func (s *Server) keyManagement(stream extprocv3.ExternalProcessor_ProcessServer,
 	method := strings.ToUpper(h[":method"])
 	c := keys.Caller{Admin: id.master, Token: id.token, ChangedBy: h["litellm-changed-by"]}
 	if id.master && st.hasMaster && !id.viaJWT {
-		c.MasterHash = hex.EncodeToString(st.masterKey[:]) // the audit log's changed_by_api_key
+		// The audit log's changed_by_api_key: LiteLLM 1.108 puts its alias
+		// there, never the master key's hash (disable_adding_master_key_hash_to_db
+		// is then moot; D128).
+		c.MasterHash = MasterKeyAlias
 	}
 	status, out := st.keys.Handle(ctx, method, h[":path"], body, c)
 	if method == "POST" && s.KeysApplied != nil && (keys.WaitsForModule(h[":path"]) ||
