@@ -433,3 +433,37 @@ func TestRoutesRetryFallbackSpend(t *testing.T) {
 	}
 	noInternalHeaders(t, fake)
 }
+
+// TestRoutesHealth: /health checks a deployment of mode audio_speech,
+// image_generation, rerank or audio_transcription on its own route, as
+// LiteLLM's health check calls it (D130).
+func TestRoutesHealth(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	g := startGateway(t, routesConfig(fake.URL()))
+	st, _, b := do(t, "GET", g.URL+"/health", master, "")
+	if st != 200 {
+		t.Fatalf("/health: %d %s", st, b)
+	}
+	var h struct {
+		Unhealthy []map[string]any `json:"unhealthy_endpoints"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil || len(h.Unhealthy) != 0 {
+		t.Fatalf("/health: %s", b)
+	}
+	paths := map[string]bool{}
+	for _, r := range fake.Requests() {
+		paths[r.Path] = true
+	}
+	for _, p := range []string{"/tts/v1/audio/speech", "/az/openai/deployments/my-tts/audio/speech", "/img-a/v1/images/generations",
+		"/img-b/v1/images/generations", "/az/openai/deployments/my-dalle/images/generations", "/stt/v1/audio/transcriptions",
+		"/az/openai/deployments/my-whisper/audio/transcriptions", "/co/v2/rerank", "/vllm/v1/rerank"} {
+		if !paths[p] {
+			t.Errorf("/health did not call %s (called %v)", p, paths)
+		}
+	}
+	for _, p := range []string{"/tts/v1/chat/completions", "/img-a/v1/chat/completions", "/stt/v1/chat/completions"} {
+		if paths[p] {
+			t.Errorf("/health sent a chat request to %s", p)
+		}
+	}
+}

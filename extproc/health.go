@@ -95,14 +95,18 @@ func (s *Server) checkDeployment(st *State, d *configDeployment, timeout time.Du
 		path, body = "/v1/embeddings", map[string]any{"model": d.ModelName, "input": "ping"}
 		ep = llmgatev1.Endpoint_ENDPOINT_EMBEDDINGS
 	}
+	ct := "application/json"
 	b, _ := json.Marshal(body)
+	if rp, rb, rct, rep, ok := routeHealthCheck(d.Info.Mode, d.ModelName); ok {
+		path, b, ct, ep = rp, rb, rct, rep // the mode's own route, as LiteLLM checks it (D130)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, "POST", s.SelfURL+path, bytes.NewReader(b))
 	if err != nil {
 		return err.Error()
 	}
-	req.Header.Set("content-type", "application/json")
+	req.Header.Set("content-type", ct)
 	req.Header.Set(contract.FallbackHeader, st.signTicket(fallbackTicket{Kind: pinKind, Deployment: d.ID, Group: d.ModelName, HealthModel: d.Info.HealthCheckModel,
 		// The ticket is read once, when the check reaches the request
 		// filter: it need not outlive the check, and must not outlive the

@@ -1,6 +1,12 @@
 package extproc
 
 import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"mime/multipart"
+
+	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/translator"
 )
 
@@ -36,4 +42,53 @@ func routeFields(rt route, h map[string]string, body []byte, f *requestFields) *
 	}
 	f.Model = v["model"]
 	return nil
+}
+
+// healthPrompt is LiteLLM's DEFAULT_HEALTH_CHECK_PROMPT.
+const healthPrompt = "test from litellm"
+
+// routeHealthCheck is the request /health sends a deployment of one of
+// these routes' modes, as LiteLLM's health check calls them: speech with
+// voice alloy, an image, a rerank of one document, a transcription of a
+// short silent WAV file; ok false for the other modes.
+func routeHealthCheck(mode, group string) (path string, body []byte, contentType string, ep llmgatev1.Endpoint, ok bool) {
+	var m map[string]any
+	switch mode {
+	case "audio_speech":
+		path, ep, m = "/v1/audio/speech", llmgatev1.Endpoint_ENDPOINT_AUDIO_SPEECH, map[string]any{"model": group, "input": healthPrompt, "voice": "alloy"}
+	case "image_generation":
+		path, ep, m = "/v1/images/generations", llmgatev1.Endpoint_ENDPOINT_IMAGE_GENERATIONS, map[string]any{"model": group, "prompt": healthPrompt}
+	case "rerank":
+		path, ep, m = "/v1/rerank", llmgatev1.Endpoint_ENDPOINT_RERANK, map[string]any{"model": group, "query": healthPrompt, "documents": []string{"my sample text"}}
+	case "audio_transcription":
+		var b bytes.Buffer
+		w := multipart.NewWriter(&b)
+		_ = w.WriteField("model", group)
+		fw, _ := w.CreateFormFile("file", "health_check.wav")
+		_, _ = fw.Write(silentWAV(1600)) // 0.1 s at 8 kHz, 16-bit mono
+		_ = w.Close()
+		return "/v1/audio/transcriptions", b.Bytes(), w.FormDataContentType(), llmgatev1.Endpoint_ENDPOINT_AUDIO_TRANSCRIPTIONS, true
+	default:
+		return "", nil, "", 0, false
+	}
+	body, _ = json.Marshal(m)
+	return path, body, "application/json", ep, true
+}
+
+// silentWAV is a PCM WAV file of n bytes of silence (8 kHz, 16-bit mono).
+func silentWAV(n int) []byte {
+	b := make([]byte, 44+n)
+	copy(b, "RIFF")
+	binary.LittleEndian.PutUint32(b[4:], uint32(36+n))
+	copy(b[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(b[16:], 16)
+	binary.LittleEndian.PutUint16(b[20:], 1)
+	binary.LittleEndian.PutUint16(b[22:], 1)
+	binary.LittleEndian.PutUint32(b[24:], 8000)
+	binary.LittleEndian.PutUint32(b[28:], 16000)
+	binary.LittleEndian.PutUint16(b[32:], 2)
+	binary.LittleEndian.PutUint16(b[34:], 16)
+	copy(b[36:], "data")
+	binary.LittleEndian.PutUint32(b[40:], uint32(n))
+	return b
 }
