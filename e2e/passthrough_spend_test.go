@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/anthropics/anthropic-sdk-go"
 	"github.com/anthropics/anthropic-sdk-go/option"
+	"github.com/anthropics/anthropic-sdk-go/packages/ssestream"
 
 	"github.com/llmgate/llmgate/internal/fakeprovider"
 	"github.com/llmgate/llmgate/internal/store/pgtest"
@@ -146,4 +149,94 @@ general_settings:
 			}
 		})
 	}
+}
+
+// TestPassThroughKeyParallel (D128): a key's max_parallel_requests on
+// /anthropic: a second request while a slow stream holds the slot is
+// refused with LiteLLM's 429 before the provider; the slot is given back
+// when the answer ends (three requests in a row served after it), on both
+// request filters.
+func TestPassThroughKeyParallel(t *testing.T) {
+	const antKey = "sk-ant-provider-secret"
+	fake := fakeprovider.StartT(t, fakeprovider.Options{APIKeys: []string{antKey}, ChunkDelay: 150 * time.Millisecond})
+	for _, c := range []struct {
+		name string
+		args []string
+	}{{"module", moduleArgs}, {"ext_proc", extProcArgs}} {
+		t.Run(c.name, func(t *testing.T) {
+			g := startGatewayArgs(t, fmt.Sprintf(`
+model_list:
+  - model_name: gpt-x
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/v1, api_key: sk-provider}
+general_settings:
+  master_key: %[2]s
+`, fake.URL(), master), c.args, "ANTHROPIC_API_KEY="+antKey, "ANTHROPIC_API_BASE="+fake.URL(), "LLMGATE_DATA_DIR="+t.TempDir())
+			k := keyAPI{t, g}
+			key, _ := k.generate(`{"max_parallel_requests": 1}`)
+			body := `{"model":"claude-3-5-sonnet-20241022","max_tokens":8,"messages":[{"role":"user","content":"one two three four five six"}]}`
+			// The slot is released when the observer has read the answer's
+			// end, just after the client (LiteLLM: its success callback):
+			// a request right after another may wait for it.
+			served := func(what string) {
+				t.Helper()
+				var st int
+				var b []byte
+				for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+					if st, _, b = antPost(t, g.URL+"/anthropic/v1/messages", key, body); st == 200 || time.Now().After(deadline) {
+						break
+					}
+				}
+				if st != 200 {
+					t.Fatalf("%s: %d %s (a slot never released)\n%s", what, st, b, g.Logs())
+				}
+			}
+			for i := 0; i < 3; i++ {
+				served(fmt.Sprintf("request %d in a row", i))
+			}
+			c := anthropic.NewClient(option.WithBaseURL(g.URL+"/anthropic"), option.WithAPIKey(key), option.WithMaxRetries(0))
+			var stream *ssestream.Stream[anthropic.MessageStreamEventUnion]
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				stream = c.Messages.NewStreaming(context.Background(), anthropic.MessageNewParams{Model: "claude-3-5-sonnet-20241022", MaxTokens: 64,
+					Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("one two three four five six seven eight"))}})
+				if stream.Next() {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the slow stream: %v", stream.Err())
+				}
+			}
+			st, h, b := antPost(t, g.URL+"/anthropic/v1/messages", key, body)
+			if st != 429 || !strings.Contains(string(b), "max_parallel_requests") || h.Get("Retry-After") == "" {
+				t.Errorf("a second request while the stream holds the slot: %d %s, want LiteLLM's 429 with retry-after", st, b)
+			}
+			for stream.Next() {
+			}
+			if err := stream.Err(); err != nil {
+				t.Fatalf("the slow stream: %v", err)
+			}
+			for i := 0; i < 3; i++ {
+				served(fmt.Sprintf("request %d after the stream ended", i))
+			}
+		})
+	}
+}
+
+// antPost posts an Anthropic Messages body with the headers Anthropic
+// requires.
+func antPost(t *testing.T, url, key, body string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest("POST", url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("x-api-key", key)
+	req.Header.Set("anthropic-version", "2023-06-01")
+	req.Header.Set("content-type", "application/json")
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b
 }
