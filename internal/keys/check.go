@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -65,10 +64,10 @@ func (g *Grant) AddHeaders(dst map[string]string) map[string]string {
 		dst = make(map[string]string, len(g.Headers)+2)
 	}
 	if g.key {
-		dst["x-litellm-key-spend"] = strconv.FormatFloat(g.Spend, 'f', -1, 64)
+		dst["x-litellm-key-spend"] = formatNum(g.Spend)
 	}
 	if g.hasMax {
-		dst["x-litellm-key-max-budget"] = strconv.FormatFloat(g.maxBudget, 'f', -1, 64)
+		dst["x-litellm-key-max-budget"] = formatNum(g.maxBudget)
 	}
 	for k, v := range g.Headers {
 		dst[k] = v
@@ -80,10 +79,10 @@ func (g *Grant) AddHeaders(dst map[string]string) map[string]string {
 // answer plan: once in its common headers, D108).
 func (g *Grant) AppendHeaders(dst [][2]string) [][2]string {
 	if g.key {
-		dst = append(dst, [2]string{"x-litellm-key-spend", strconv.FormatFloat(g.Spend, 'f', -1, 64)})
+		dst = append(dst, [2]string{"x-litellm-key-spend", formatNum(g.Spend)})
 	}
 	if g.hasMax {
-		dst = append(dst, [2]string{"x-litellm-key-max-budget", strconv.FormatFloat(g.maxBudget, 'f', -1, 64)})
+		dst = append(dst, [2]string{"x-litellm-key-max-budget", formatNum(g.maxBudget)})
 	}
 	for k, v := range g.Headers {
 		dst = append(dst, [2]string{k, v})
@@ -109,11 +108,11 @@ func (g *Grant) Header(name string) string {
 	switch name {
 	case "x-litellm-key-spend":
 		if g.key {
-			return strconv.FormatFloat(g.Spend, 'f', -1, 64)
+			return formatNum(g.Spend)
 		}
 	case "x-litellm-key-max-budget":
 		if g.hasMax {
-			return strconv.FormatFloat(g.maxBudget, 'f', -1, 64)
+			return formatNum(g.maxBudget)
 		}
 	default:
 		return g.Headers[name]
