@@ -130,8 +130,8 @@ func Abbreviate(key string) string {
 
 // Alias is the model a key's aliases map model to (model itself when none).
 func (s *Service) Alias(token, model string) string {
-	k, _, ok := s.Lookup(token)
-	if !ok || len(k.Aliases) == 0 {
+	k := s.lookupKey(token)
+	if k == nil || len(k.Aliases) == 0 {
 		return model
 	}
 	if a, ok := k.Aliases[model].(string); ok && a != "" {

@@ -208,7 +208,7 @@ func (s *Service) addWindowLocked(kind, id string, l modelLimit, now time.Time, 
 // recordModelWindowsLocked adds an answered request's cost to the model
 // windows of its key, team, user and end user (s.mu held); it reports
 // whether one of them crossed its limit (the module's table is pushed).
-func (s *Service) recordModelWindowsLocked(e *SpendEvent, now time.Time) bool {
+func (s *Service) recordModelWindowsLocked(e *SpendEvent, r *spendRecs, now time.Time) bool {
 	model := e.ModelGroup
 	if model == "" {
 		model = e.Model
@@ -223,14 +223,14 @@ func (s *Service) recordModelWindowsLocked(e *SpendEvent, now time.Time) bool {
 			s.queueWindowLocked(kind, id, l, e.Cost)
 		}
 	}
-	k := s.keys[e.KeyToken]
+	k := r.key
 	if k != nil {
 		add(winKey, k.Token, k.ModelMaxBudget)
 	}
-	if t := s.teams[e.TeamID]; t != nil && teamModelBudgetApplies(k, model) {
+	if t := r.team; t != nil && teamModelBudgetApplies(k, model) {
 		add(winTeam, t.TeamID, t.ModelMaxBudget)
 	}
-	if u := s.users[e.UserID]; u != nil {
+	if u := r.user; u != nil {
 		add(winUser, u.UserID, u.ModelMaxBudget)
 	}
 	if trackEndUser(e.EndUser) {

@@ -420,6 +420,19 @@ func (s *Service) Lookup(token string) (*keystore.Key, float64, bool) {
 	return k, s.spend[token], ok
 }
 
+// lookupKey is Lookup without the spend (one map read fewer: D127).
+func (s *Service) lookupKey(token string) *keystore.Key {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if k := s.keys[token]; k != nil || len(s.deprecated) == 0 {
+		return k
+	}
+	if a := s.activeTokenLocked(token); a != "" {
+		return s.keys[a]
+	}
+	return nil
+}
+
 func (s *Service) team(id string) (*keystore.Team, float64, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

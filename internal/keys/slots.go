@@ -94,8 +94,8 @@ func (s *Service) slotsBelieved() bool {
 // limit or is not in the view); the slots are nil unless hdr is SlotHeld.
 // At a limit nothing is held and hdr names the entity and its count.
 func (s *Service) TakeSlots(token string) (held *Slots, hdr string) {
-	k, _, ok := s.Lookup(token)
-	if !ok || k.MaxParallelRequests == nil && k.BudgetID == "" && k.TeamID == "" && k.UserID == "" {
+	k := s.lookupKey(token)
+	if k == nil || k.MaxParallelRequests == nil && k.BudgetID == "" && k.TeamID == "" && k.UserID == "" {
 		return nil, "" // most keys: one lookup, nothing built
 	}
 	var t *keystore.Team

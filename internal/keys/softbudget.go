@@ -64,8 +64,8 @@ const crossingsQueue = 256
 // softBudgetCrossed checks, as spend is recorded (mu held), whether it took
 // the key or its team over a soft budget: before < soft <= after, once per
 // budget period (the key's soft_budget_cooldown, set when recorded).
-func (s *Service) softBudgetCrossed(e *SpendEvent, keyBefore, teamBefore float64) {
-	if k := s.keys[e.KeyToken]; k != nil && !k.SoftBudgetCooldown {
+func (s *Service) softBudgetCrossed(e *SpendEvent, r *spendRecs, keyBefore, teamBefore float64) {
+	if k := r.key; k != nil && !k.SoftBudgetCooldown {
 		if b := s.budgets[k.BudgetID]; b != nil && b.SoftBudget != nil {
 			after := s.spend[e.KeyToken]
 			if keyBefore < *b.SoftBudget && after >= *b.SoftBudget {
@@ -74,7 +74,7 @@ func (s *Service) softBudgetCrossed(e *SpendEvent, keyBefore, teamBefore float64
 			}
 		}
 	}
-	if t := s.teams[e.TeamID]; t != nil && t.SoftBudget != nil {
+	if t := r.team; t != nil && t.SoftBudget != nil {
 		after := s.tspnd[e.TeamID]
 		if teamBefore < *t.SoftBudget && after >= *t.SoftBudget {
 			s.queueCrossing(Crossing{Kind: "team", ID: t.TeamID, Name: firstNonEmpty(t.TeamAlias, t.TeamID), Spend: after,

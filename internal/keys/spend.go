@@ -114,22 +114,36 @@ func (s *Service) Record(e SpendEvent) {
 	}
 	addEvent(s.pending, e, s.o.DisableSpendLogs)
 	s.mu.Lock()
-	keyBefore, teamBefore, userBefore := s.spend[e.KeyToken], s.tspnd[e.TeamID], s.uspnd[e.UserID]
-	memberBefore := s.mspnd[keystore.MemberKey(e.TeamID, e.UserID)]
-	if _, ok := s.keys[e.KeyToken]; ok {
-		s.spend[e.KeyToken] += e.Cost
-		s.markKeyLocked(e.KeyToken) // its spend and model windows (D78)
+	// Each record is looked up once, and only by a set id (D127: a keyed
+	// answer looked its key up four times and the empty team and user ids
+	// in six maps).
+	var r spendRecs
+	var keyBefore, teamBefore, userBefore, memberBefore float64
+	if e.KeyToken != "" {
+		keyBefore = s.spend[e.KeyToken]
+		if r.key = s.keys[e.KeyToken]; r.key != nil {
+			s.spend[e.KeyToken] = keyBefore + e.Cost
+			s.markKeyLocked(e.KeyToken) // its spend and model windows (D78)
+		}
 	}
-	if _, ok := s.teams[e.TeamID]; ok {
-		s.tspnd[e.TeamID] += e.Cost
+	if e.TeamID != "" {
+		teamBefore = s.tspnd[e.TeamID]
+		if r.team = s.teams[e.TeamID]; r.team != nil {
+			s.tspnd[e.TeamID] = teamBefore + e.Cost
+		}
 	}
-	s.softBudgetCrossed(&e, keyBefore, teamBefore)
-	if _, ok := s.users[e.UserID]; ok {
-		s.uspnd[e.UserID] += e.Cost
+	s.softBudgetCrossed(&e, &r, keyBefore, teamBefore)
+	if e.UserID != "" {
+		userBefore = s.uspnd[e.UserID]
+		if r.user = s.users[e.UserID]; r.user != nil {
+			s.uspnd[e.UserID] = userBefore + e.Cost
+		}
 	}
 	if e.TeamID != "" && e.UserID != "" {
-		if mk := keystore.MemberKey(e.TeamID, e.UserID); s.members[mk] != nil {
-			s.mspnd[mk] += e.Cost
+		mk := keystore.MemberKey(e.TeamID, e.UserID)
+		memberBefore = s.mspnd[mk]
+		if r.member = s.members[mk]; r.member != nil {
+			s.mspnd[mk] = memberBefore + e.Cost
 		}
 	}
 	endBefore := 0.0
@@ -137,9 +151,9 @@ func (s *Service) Record(e SpendEvent) {
 		endBefore = s.espnd[e.EndUser]
 		s.espnd[e.EndUser] += e.Cost
 	}
-	crossed := s.budgetCrossedLocked(&e, keyBefore, teamBefore, userBefore, memberBefore)
+	crossed := s.budgetCrossedLocked(&e, &r, keyBefore, teamBefore, userBefore, memberBefore)
 	crossed = trackEndUser(e.EndUser) && s.endUserCrossedLocked(e.EndUser, endBefore) || crossed
-	crossed = s.recordModelWindowsLocked(&e, s.now()) || crossed
+	crossed = s.recordModelWindowsLocked(&e, &r, s.now()) || crossed
 	s.mu.Unlock()
 	s.pmu.Unlock()
 	s.viewChanged(crossed)
@@ -148,6 +162,15 @@ func (s *Service) Record(e SpendEvent) {
 		// as an event of its own: in the write-ahead file, no spend log.
 		s.Record(SpendEvent{UserID: ProxyBudgetUser, Cost: e.Cost})
 	}
+}
+
+// spendRecs are the records a spend event names, looked up once by Record
+// (nil: not in the cache, or the event names none).
+type spendRecs struct {
+	key    *keystore.Key
+	team   *keystore.Team
+	user   *keystore.User
+	member *keystore.Membership
 }
 
 // maxEndUserID bounds the end-user ids (the request's `user` field) whose

@@ -492,9 +492,9 @@ func (s *Service) publish(push func(), spendEvery time.Duration) {
 
 // budgetCrossedLocked reports whether an event took its key, team, user or
 // team member from under a max budget to at or over it (s.mu held).
-func (s *Service) budgetCrossedLocked(e *SpendEvent, key, team, user, member float64) bool {
+func (s *Service) budgetCrossedLocked(e *SpendEvent, r *spendRecs, key, team, user, member float64) bool {
 	over := func(before, after float64, mb *float64) bool { return mb != nil && before < *mb && after >= *mb }
-	if k := s.keys[e.KeyToken]; k != nil {
+	if k := r.key; k != nil {
 		mb := k.MaxBudget
 		if mb == nil && k.BudgetID != "" && s.budgets[k.BudgetID] != nil {
 			mb = s.budgets[k.BudgetID].MaxBudget
@@ -503,17 +503,14 @@ func (s *Service) budgetCrossedLocked(e *SpendEvent, key, team, user, member flo
 			return true
 		}
 	}
-	if t := s.teams[e.TeamID]; t != nil && over(team, s.tspnd[e.TeamID], t.MaxBudget) {
+	if t := r.team; t != nil && over(team, s.tspnd[e.TeamID], t.MaxBudget) {
 		return true
 	}
-	if u := s.users[e.UserID]; u != nil && over(user, s.uspnd[e.UserID], u.MaxBudget) {
+	if u := r.user; u != nil && over(user, s.uspnd[e.UserID], u.MaxBudget) {
 		return true
 	}
-	if e.TeamID != "" && e.UserID != "" {
-		mk := keystore.MemberKey(e.TeamID, e.UserID)
-		if m := s.members[mk]; m != nil && m.BudgetID != "" && s.budgets[m.BudgetID] != nil {
-			return over(member, s.mspnd[mk], memberMax(s.budgets[m.BudgetID], s.now()))
-		}
+	if m := r.member; m != nil && m.BudgetID != "" && s.budgets[m.BudgetID] != nil {
+		return over(member, s.mspnd[keystore.MemberKey(e.TeamID, e.UserID)], memberMax(s.budgets[m.BudgetID], s.now()))
 	}
 	return false
 }
