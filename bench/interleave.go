@@ -21,6 +21,8 @@ type interleavedFigure struct {
 	RunQ []Quantiles
 	// RunRPS is each run's throughput, in run order.
 	RunRPS []float64
+	// SumRuns is each run's CPU per request of all parts together.
+	SumRuns []time.Duration
 }
 
 // interleaved measures every gate in turn at each concurrency, closed
@@ -48,12 +50,21 @@ func interleaved(o *Options, concs []int, gates []*Target) []interleavedFigure {
 		}
 		for i := range gates {
 			runs := slices.Clone(cpu[i]["envoy"]) // before medianCPU sorts them
-			q := make([]Quantiles, len(rs[i]))    // before medianFigure sorts the runs
+			var sums []time.Duration
+			for _, part := range cpu[i] {
+				for k, d := range part {
+					if k >= len(sums) {
+						sums = append(sums, 0)
+					}
+					sums[k] += d
+				}
+			}
+			q := make([]Quantiles, len(rs[i])) // before medianFigure sorts the runs
 			rps := make([]float64, len(rs[i]))
 			for k, r := range rs[i] {
 				q[k], rps[k] = r.Quantiles(), r.Throughput()
 			}
-			out = append(out, interleavedFigure{Gate: i, Concurrency: conc, Figure: medianFigure(rs[i]), CPU: medianCPU(cpu[i]), Pooled: PooledTail(rs[i]), EnvoyRuns: runs, RunQ: q, RunRPS: rps})
+			out = append(out, interleavedFigure{Gate: i, Concurrency: conc, Figure: medianFigure(rs[i]), CPU: medianCPU(cpu[i]), Pooled: PooledTail(rs[i]), EnvoyRuns: runs, RunQ: q, RunRPS: rps, SumRuns: sums})
 		}
 	}
 	return out

@@ -37,6 +37,10 @@ type VariantResult struct {
 	// (o.VariantStreams; the median of the run's streams) and DirectTTFT
 	// the direct call's in the same run, in run order.
 	TTFTRuns, DirectTTFT []time.Duration
+	// RunRPS is each run's throughput and SumRuns its CPU per request of
+	// llmgate and Envoy together, in run order.
+	RunRPS  []float64
+	SumRuns []time.Duration
 }
 
 // VariantsOverhead runs every side's llmgate at once on the same fake
@@ -125,7 +129,7 @@ func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSi
 	var gateOf []int
 	for _, f := range interleaved(o, concs, gates) {
 		gateOf = append(gateOf, f.Gate)
-		out = append(out, VariantResult{Side: sides[f.Gate], Concurrency: f.Concurrency, Figure: f.Figure, CPU: f.CPU, Pooled: f.Pooled, EnvoyRuns: f.EnvoyRuns, RunQ: f.RunQ})
+		out = append(out, VariantResult{Side: sides[f.Gate], Concurrency: f.Concurrency, Figure: f.Figure, CPU: f.CPU, Pooled: f.Pooled, EnvoyRuns: f.EnvoyRuns, RunQ: f.RunQ, RunRPS: f.RunRPS, SumRuns: f.SumRuns})
 	}
 	if o.VariantStreams {
 		// Time to first token, side by side in the same runs (issue 10's

@@ -529,6 +529,33 @@ func variantsOnlyRun(o bench.Options, list, before string) error {
 			}
 		}
 	}
+	// A keys side against the typical side of the same binary (issue 11's
+	// target, D127): the runs' paired throughput and CPU differences.
+	for _, r := range rs {
+		if r.Side.Config != "keys" {
+			continue
+		}
+		for _, t := range rs {
+			if t.Side.Config == "typical" && t.Side.Bin == r.Side.Bin && t.Concurrency == r.Concurrency && slices.Equal(t.Side.Args, r.Side.Args) {
+				n := min(len(r.RunRPS), len(t.RunRPS))
+				var pct []float64
+				lower := 0
+				for i := range n {
+					pct = append(pct, 100*(r.RunRPS[i]/t.RunRPS[i]-1))
+					if r.RunRPS[i] < t.RunRPS[i] {
+						lower++
+					}
+				}
+				if n == 0 {
+					break
+				}
+				slices.Sort(pct)
+				d, cl, cn := bench.PairedDelta(r.SumRuns, t.SumRuns)
+				fmt.Printf("c=%-3d %-28s against %s, paired by run: throughput median %+.1f %% (lower in %d of %d runs); CPU/request llmgate+envoy median %s (lower in %d of %d)\n",
+					r.Concurrency, r.Side.Label, t.Side.Label, pct[n/2], lower, n, fmtSigned(d), cl, cn)
+			}
+		}
+	}
 	// Each side against the last llmgate side of its concurrency (the
 	// binary under test): the median of the runs' paired differences.
 	for i, r := range rs {
