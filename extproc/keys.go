@@ -45,10 +45,10 @@ func (st *State) authorizeKey(id identity, ticket *fallbackTicket, model, group,
 		return nil, nil
 	}
 	// The limit counters' round trips are bounded by keys.LimitTimeout.
-	var models [2]string // the requested name, then its model group (on the stack)
-	models[0], models[1] = model, group
-	g, e := st.keys.AuthorizeRequest(context.Background(), keys.Check{Token: id.token, Presented: id.presented, Models: models[:], EndUser: endUser,
-		Rules: st.rules, Body: body, Slot: slot})
+	// The requested name, then its model group, as strings: a slice of
+	// them moved to the heap with the Check (D127).
+	g, e := st.keys.AuthorizeRequest(context.Background(), keys.Check{Token: id.token, Presented: id.presented, Requested: model, Group: group,
+		EndUser: endUser, Rules: st.rules, Body: body, Slot: slot})
 	if e != nil {
 		return nil, keyError(e)
 	}

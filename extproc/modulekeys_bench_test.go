@@ -29,12 +29,12 @@ func BenchmarkModuleServeTypicalKeys(b *testing.B) {
 	}
 }
 
-// A virtual key's fast request makes at most two allocations more in Serve
-// than the master key's: the grant and the checks' model names (D108: the
-// key headers' copies per plan entry and the context's header map made
-// five; D127: the max budget's header value formatted per request made
-// three), and its x-litellm-key-* headers are in the answer plan's common
-// headers once, in no entry.
+// A virtual key's fast request makes at most one allocation more in Serve
+// than the master key's: the grant (D108: the key headers' copies per plan
+// entry and the context's header map made five; D127: the max budget's
+// header value formatted per request and the checks' model names on the
+// heap made three), and its x-litellm-key-* headers are in the answer
+// plan's common headers once, in no entry.
 func TestModuleServeKeyAllocs(t *testing.T) {
 	m, tokens, h, body := typicalKeysModule(t, 100)
 	allocs := map[string]float64{}
@@ -46,8 +46,8 @@ func TestModuleServeKeyAllocs(t *testing.T) {
 			}
 		})
 	}
-	if d := allocs["virtual"] - allocs["master"]; d > 2 {
-		t.Errorf("a virtual key's Serve makes %.0f allocations more than the master key's (%.0f), want at most 2", d, allocs["master"])
+	if d := allocs["virtual"] - allocs["master"]; d > 1 {
+		t.Errorf("a virtual key's Serve makes %.0f allocations more than the master key's (%.0f), want at most 1", d, allocs["master"])
 	}
 	a, ok := m.Serve(h(tokens["virtual"]), body, time.Now())
 	if !ok || a.Resp == nil {

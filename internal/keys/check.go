@@ -145,6 +145,9 @@ type Check struct {
 	Token     string   // the virtual key's sha256 ("" for the master key)
 	Presented string   // the key as sent (for LiteLLM's abbreviated param)
 	Models    []string // the names the request may match: requested, then its model group
+	// Requested and Group are those two names when Models is nil: a slice
+	// made by the caller moved to the heap with the Check (D127).
+	Requested, Group string
 	EndUser   string   // the body's `user` field (a customer)
 	// Rules and Body: the request checks of enforce_user_param and
 	// enforced_params (reqchecks.go); a nil Body is not checked.
@@ -172,6 +175,12 @@ func (s *Service) Authorize(ctx context.Context, token, presented string, models
 // and nil Error: an unknown token (c.Token set), or nothing to check.
 func (s *Service) AuthorizeRequest(ctx context.Context, c Check) (*Grant, *Error) {
 	now := s.now()
+	models := c.Models
+	var names [2]string
+	if models == nil {
+		names = [2]string{c.Requested, c.Group}
+		models = names[:]
+	}
 	g := &Grant{Token: c.Token}
 	var k *keystore.Key
 	var team *keystore.Team
@@ -185,7 +194,7 @@ func (s *Service) AuthorizeRequest(ctx context.Context, c Check) (*Grant, *Error
 		}
 		g.Token = k.Token // a regenerated key's old value counts against the new (grace_period)
 		var e *Error
-		if team, user, e = s.checkKey(k, spend, c, now); e != nil {
+		if team, user, e = s.checkKey(k, spend, c, models, now); e != nil {
 			return nil, e
 		}
 		g.KeyAlias, g.TeamID, g.UserID, g.Spend = k.KeyAlias, k.TeamID, k.UserID, spend
@@ -194,7 +203,7 @@ func (s *Service) AuthorizeRequest(ctx context.Context, c Check) (*Grant, *Error
 			g.hasMax, g.maxBudget = true, *mb
 		}
 	}
-	eu, e := s.checkEndUser(c.EndUser, first(c.Models), now)
+	eu, e := s.checkEndUser(c.EndUser, first(models), now)
 	if e != nil {
 		return nil, e
 	}
@@ -208,15 +217,14 @@ func (s *Service) AuthorizeRequest(ctx context.Context, c Check) (*Grant, *Error
 			return nil, e // before any limit counts the request, as LiteLLM's pre-call hooks
 		}
 	}
-	if e := s.limits(ctx, k, team, user, c.EndUser, eu, requestGroup(c.Models), c.Slot, g); e != nil {
+	if e := s.limits(ctx, k, team, user, c.EndUser, eu, requestGroup(models), c.Slot, g); e != nil {
 		return nil, e
 	}
 	return g, nil
 }
 
 // checkKey is the key's, its team's and its user's checks.
-func (s *Service) checkKey(k *keystore.Key, spend float64, c Check, now time.Time) (*keystore.Team, *keystore.User, *Error) {
-	models := c.Models
+func (s *Service) checkKey(k *keystore.Key, spend float64, c Check, models []string, now time.Time) (*keystore.Team, *keystore.User, *Error) {
 	if k.Blocked {
 		return nil, nil, &Error{Status: 401, Type: "auth_error", Code: "401", Param: "None",
 			Message: "Authentication Error, Key is blocked. Update via `/key/unblock` if you're an admin."}
