@@ -148,7 +148,7 @@ type Check struct {
 	// Requested and Group are those two names when Models is nil: a slice
 	// made by the caller moved to the heap with the Check (D127).
 	Requested, Group string
-	EndUser   string   // the body's `user` field (a customer)
+	EndUser          string // the body's `user` field (a customer)
 	// Rules and Body: the request checks of enforce_user_param and
 	// enforced_params (reqchecks.go); a nil Body is not checked.
 	Rules *RequestRules
