@@ -660,6 +660,10 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			gs.CompletionModel, _ = p.str(v, key)
 		case "embedding_model":
 			gs.EmbeddingModel, _ = p.str(v, key)
+		case "image_generation_model":
+			gs.ImageGenerationModel, _ = p.str(v, key)
+		case "moderation_model":
+			gs.ModerationModel, _ = p.str(v, key)
 		case "max_parallel_requests":
 			x, _ := p.nonNegInt(v, key)
 			gs.MaxParallelRequests = int(x)

@@ -423,8 +423,12 @@ type GeneralSettings struct {
 	// request, and every embeddings request, is served by, whatever the
 	// body or an Azure-style path names, as LiteLLM's proxy sets data["model"]
 	// ("": the request's model).
-	CompletionModel           string
-	EmbeddingModel            string
+	CompletionModel string
+	EmbeddingModel  string
+	// ImageGenerationModel and ModerationModel are image_generation_model
+	// (an Azure-style path's model still wins) and moderation_model (D130).
+	ImageGenerationModel      string
+	ModerationModel           string
 	MaxParallelRequests       int
 	GlobalMaxParallelRequests int
 	LiteLLMKeyHeaderName      string

@@ -467,3 +467,18 @@ func TestRoutesHealth(t *testing.T) {
 		}
 	}
 }
+
+// TestRoutesForcedModels: image_generation_model and moderation_model serve
+// every such request, whatever the body names, as LiteLLM's proxy (D130).
+func TestRoutesForcedModels(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	g := startGateway(t, routesConfig(fake.URL())+"  image_generation_model: img-azure\n  moderation_model: mod\n")
+	st, h, b := post(t, g.URL+"/v1/images/generations", master, `{"model":"img","prompt":"x"}`)
+	if rec, _ := fake.Last(); st != 200 || h.Get("x-litellm-model-group") != "img-azure" || rec.Path != "/az/openai/deployments/my-dalle/images/generations" {
+		t.Fatalf("images: %d %s, group %q, provider path %s", st, b, h.Get("x-litellm-model-group"), rec.Path)
+	}
+	st, h, b = post(t, g.URL+"/v1/moderations", master, `{"input":"hello"}`)
+	if rec, _ := fake.Last(); st != 200 || h.Get("x-litellm-model-group") != "mod" || rec.Path != "/mod/v1/moderations" {
+		t.Fatalf("moderations without a model: %d %s, group %q, provider path %s", st, b, h.Get("x-litellm-model-group"), rec.Path)
+	}
+}

@@ -147,6 +147,10 @@ func forcedModel(gs *config.GeneralSettings, ep translator.Endpoint) string {
 		return gs.CompletionModel
 	case translator.Embeddings:
 		return gs.EmbeddingModel
+	case translator.Moderations:
+		return gs.ModerationModel
+	case translator.ImageGenerations:
+		return gs.ImageGenerationModel
 	}
 	return ""
 }
@@ -182,7 +186,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if rt.pathModel != "" {
 		f.Model = rt.pathModel
 	}
-	if m := forcedModel(&st.Cfg.General, rt.endpoint); m != "" {
+	if m := forcedModel(&st.Cfg.General, rt.endpoint); m != "" && (rt.endpoint != translator.ImageGenerations || rt.pathModel == "") {
 		f.Model = m
 	}
 	if f.Model == "" {
