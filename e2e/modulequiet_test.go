@@ -34,20 +34,7 @@ general_settings:
   master_key: %[2]s
 `, fake.URL(), master, dead), moduleArgs, "LLMGATE_MODULE_HOOK_COUNTS="+counts)
 	url := g.URL + "/v1/chat/completions"
-	// Served by the module (no request-filter stream) before counting.
-	for i := 0; ; i++ {
-		r0, _ := streamsByFilter(t, g)
-		if st, _, b := post(t, url, master, `{"model":"qt","messages":[{"role":"user","content":"warm"}]}`); st != 200 {
-			t.Fatalf("warm-up: %d %s", st, b)
-		}
-		if r1, _ := streamsByFilter(t, g); r1 == r0 {
-			break
-		}
-		if i == 50 {
-			t.Fatal("the module never served a request")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	warmModule(t, g, url, "qt") // served by the module (no request-filter stream) before counting
 	// settled waits until the counts show n more completed requests than base.
 	settled := func(base hookCounts, n uint64) hookCounts {
 		t.Helper()
