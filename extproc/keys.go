@@ -23,6 +23,10 @@ const modelRouteTimeout = 30 * time.Second
 // as the master key's api_key in its tables, instead of the key or its hash.
 const MasterKeyAlias = "litellm_proxy_master_key"
 
+// ProxyAdminUser is the user_id LiteLLM (LITELLM_PROXY_ADMIN_NAME) gives a
+// master-key caller: its spend logs' `user`.
+const ProxyAdminUser = "default_user_id"
+
 // authorizeKey runs a virtual key's checks for the resolved model, and the
 // end user's (the body's `user`: a customer) for any key, with the
 // config's request checks on body (nil, nil for the master key without an

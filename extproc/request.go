@@ -291,6 +291,13 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	} else if id.token != "" {
 		ctx.KeyHash = id.token
 	}
+	if ctx.KeyHash == "" && ticket == nil && st.masterSpend && st.keys != nil && id.master && !id.viaJWT {
+		// LiteLLM logs a master-key request's spend under its alias, as the
+		// proxy admin's (D136): the try carries the alias (a replay's ticket
+		// keeps it) and its usage is read.
+		ctx.KeyHash, ctx.UserId = MasterKeyAlias, ProxyAdminUser
+		ctx.TrackUsage = ctx.TrackUsage || s.Outcomes.Active()
+	}
 	if grant == nil && ticket != nil {
 		// A replay's spend counts to the first pass's key, team and user:
 		// its usage is read as the first pass's was.

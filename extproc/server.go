@@ -75,9 +75,14 @@ type State struct {
 	// ticketKey signs and verifies tickets (SetTicketKey).
 	ticketKey []byte
 
-	masterKey  [32]byte // sha256 of the master key
-	hasMaster  bool
-	keyHeaders []string
+	masterKey [32]byte // sha256 of the master key
+	hasMaster bool
+	// masterSpend: a master-key request's spend is logged under
+	// MasterKeyAlias, as LiteLLM logs every request's (general_settings.
+	// database_url set; D136). Without a database its successes stay
+	// unrecorded (D124).
+	masterSpend bool
+	keyHeaders  []string
 
 	// maxBody bounds a request body (general_settings.max_request_size_mb):
 	// the pipelined filter holds it, not Envoy (pipeline.go).
@@ -147,6 +152,7 @@ func NewStateFromModel(cfg *config.Config, m *model.Model, st store.Store, versi
 	if cfg.General.MasterKey != "" {
 		s.masterKey = sha256.Sum256([]byte(cfg.General.MasterKey))
 		s.hasMaster = true
+		s.masterSpend = cfg.General.DatabaseURL != ""
 	}
 	s.keyHeaders = keyHeaderOrder(cfg.General.LiteLLMKeyHeaderName)
 	s.fastLua = xds.FastPathClusterLua(m)
