@@ -86,7 +86,7 @@ var keyTable = []KeyDoc{
 	notYet(SectionTop, "finetune_settings", ""),
 	notYet(SectionTop, "assistant_settings", ""),
 	notYet(SectionTop, "guardrails", ""),
-	notYet(SectionTop, "mcp_servers", ""),
+	part(SectionTop, "mcp_servers", "served at /mcp (MCP over streamable HTTP: every server's tools, named {server}-{tool} as LiteLLM names them, MCP_TOOL_PREFIX_SEPARATOR honoured; tools/call forwarded to the tool's server), /mcp-rest/tools/list and /mcp-rest/tools/call; master key or virtual key (x-litellm-api-key or Authorization). Per server: url, transport http or sse, auth_type none, api_key (X-API-Key), bearer_token, basic (username:password base64-encoded), token, authorization, with auth_value or authentication_token (os.environ/ resolved), description, alias, mcp_info, allowed_tools, disallowed_tools, static_headers, extra_headers (client headers copied upstream). Not yet: stdio servers, oauth2, aws_sigv4, true_passthrough, a key's or team's object_permission.mcp_servers, access_groups, x-mcp-servers, /{server}/mcp, prompts and resources", false),
 	notYet(SectionTop, "search_tools", ""),
 	notYet(SectionTop, "vector_store_registry", ""),
 	part(SectionTop, "callback_settings", "generic_api instances by name (callback_type, endpoint, headers, event_types, log_format) and otel.message_logging; other callbacks' settings warn \"not yet\"", false),

@@ -183,6 +183,9 @@ func ParseWithOptions(data []byte, filename string, getenv func(string) (string,
 	p.routerSettings(cfg, routerNode, byKey)
 	p.processEnv(cfg)
 	p.providerPassThroughs(cfg) // passthrough.go
+	if e, ok := byKey["mcp_servers"]; ok {
+		p.mcpServers(cfg, e.Value) // mcp.go
+	}
 	p.callbackEnv(cfg)
 	p.alertingEnv(cfg)
 	if cfg.General.HealthCheckInterval == 0 {

@@ -67,7 +67,9 @@ type Config struct {
 	General  GeneralSettings
 	Router   RouterSettings
 	EnvVars  map[string]string // environment_variables (values resolved)
-	Warnings []Diagnostic      // accepted but not implemented keys, and other non-fatal findings
+	// MCPServers is the top-level mcp_servers, sorted by name (mcp.go).
+	MCPServers []MCPServer
+	Warnings   []Diagnostic // accepted but not implemented keys, and other non-fatal findings
 }
 
 // Deployment is one model_list entry.

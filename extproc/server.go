@@ -22,6 +22,7 @@ import (
 	"github.com/llmgate/llmgate/internal/alerting"
 	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/keys"
+	"github.com/llmgate/llmgate/internal/mcp"
 	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/respcache"
@@ -37,6 +38,10 @@ type State struct {
 	Router  *router.Router
 	Version string
 	Started time.Time
+
+	// mcp is the MCP gateway of mcp_servers, made at its first use (mcp.go).
+	mcpOnce sync.Once
+	mcp     *mcp.Gateway
 
 	// retired are the deployments of the previous config that this one
 	// dropped: attempts planned just before a reload still find them.
