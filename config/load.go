@@ -170,6 +170,9 @@ func ParseWithOptions(data []byte, filename string, getenv func(string) (string,
 	if e, ok := byKey["litellm_settings"]; ok {
 		p.litellmSettings(cfg, e.Value)
 	}
+	if e, ok := byKey["guardrails"]; ok {
+		p.guardrails(cfg, e.Value) // guardrails.go
+	}
 	if e, ok := byKey["general_settings"]; ok {
 		p.generalSettings(cfg, e.Value)
 		p.jwtEnv(&cfg.General, e.Value)

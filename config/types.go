@@ -69,6 +69,8 @@ type Config struct {
 	EnvVars  map[string]string // environment_variables (values resolved)
 	// MCPServers is the top-level mcp_servers, sorted by name (mcp.go).
 	MCPServers []MCPServer
+	// Guardrails is the top-level guardrails list: the entries llmgate runs.
+	Guardrails []Guardrail
 	Warnings   []Diagnostic // accepted but not implemented keys, and other non-fatal findings
 }
 

@@ -123,6 +123,9 @@ func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *s
 	if m.off == "" && (cfg.General.CompletionModel != "" || cfg.General.EmbeddingModel != "") {
 		m.off = "general_settings.completion_model/embedding_model: the gateway sets the model"
 	}
+	if m.off == "" && len(cfg.Guardrails) > 0 {
+		m.off = "guardrails: the gateway calls the guardrails (D139)"
+	}
 	if m.off == "" && cfg.LiteLLM.Cache {
 		m.off = "litellm_settings.cache: the response cache is read in the gateway (D111)"
 	}

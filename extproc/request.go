@@ -133,10 +133,26 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 			return err
 		}
 	}
+	var gc *guardCall
+	if st.guards != nil && ticket == nil {
+		// LiteLLM's guardrails (guardrails.go, D139): only a config with one.
+		var masked []byte
+		var e *translator.Error
+		if gc, masked, e = s.guardRequest(stream, st, rt, h, id, body); e != nil {
+			s.refused(h, rt, id, body, e, start)
+			return stream.Send(errorReply(e, map[string]string{"x-litellm-call-id": h["x-request-id"]}))
+		}
+		if masked != nil {
+			body = masked
+		}
+	}
 	resp, e := s.routeRequest(st, rt, h, body, start, ticket, id)
 	if e != nil {
 		s.refused(h, rt, id, body, e, start) // LiteLLM's post-call failure hook
 		return stream.Send(errorReply(e, map[string]string{"x-litellm-call-id": h["x-request-id"]}))
+	}
+	if gc != nil {
+		return gc.answer(stream, in, resp, body)
 	}
 	return in.answer(stream, resp)
 }

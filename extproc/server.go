@@ -21,6 +21,7 @@ import (
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/alerting"
 	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/internal/guardrails"
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/mcp"
 	"github.com/llmgate/llmgate/internal/model"
@@ -34,6 +35,8 @@ import (
 // State is everything the filters need for one config version. It is
 // immutable once built; a reload swaps in a new one.
 type State struct {
+	// guards are the config's guardrails (nil: none; guardrails.go, D139).
+	guards  *guardrails.Set
 	Cfg     *config.Config
 	Router  *router.Router
 	Version string
@@ -177,6 +180,7 @@ func NewStateFromModel(cfg *config.Config, m *model.Model, st store.Store, versi
 	s.ips = newIPRule(cfg.General)
 	s.public = newRouteSet(cfg.General.PublicRoutes)
 	s.access = newRouteAccess(cfg.General)
+	s.guards = guardrails.New(cfg) // nil without guardrails (guardrails.go, D139)
 	return s
 }
 

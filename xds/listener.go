@@ -55,6 +55,14 @@ func RequestFilter(o Options) *extprocv3.ExternalProcessor {
 			ReceivingNamespaces: &extprocv3.MetadataOptions_MetadataNamespaces{Untyped: []string{contract.PlanMetadataNamespace, contract.ContextMetadataNamespace, contract.FastMetadataNamespace, contract.FastAnswerMetadataNamespace}},
 		},
 	}
+	if o.guardrailAnswers {
+		// A post_call guardrail (D139): the answer's headers and buffered
+		// body come to the request filter's stream while it is open — only
+		// a request that runs such a guardrail keeps it open; any other
+		// ends its stream once the request is answered.
+		f.ProcessingMode.ResponseHeaderMode = extprocv3.ProcessingMode_SEND
+		f.ProcessingMode.ResponseBodyMode = extprocv3.ProcessingMode_BUFFERED
+	}
 	if o.NoPriorityGroup {
 		// Older Envoys (the degraded mode, D43): Envoy 1.36 has no
 		// allow_content_length_header, and the duplex mode is not proven

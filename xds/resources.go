@@ -47,6 +47,7 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 	}
 	o.ForceIPv4 = cfg.LiteLLM.ForceIPv4
 	o.providerHeaders = cfg.LiteLLM.ReturnResponseHeaders
+	o.guardrailAnswers = config.GuardrailsNeedAnswer(cfg)
 	o.UpstreamTLS = cfg.LiteLLM.UpstreamTLS
 	o.PassThrough = config.GeneralSettings{PassThroughEndpoints: cfg.General.PassThroughEndpoints, LiteLLMKeyHeaderName: cfg.General.LiteLLMKeyHeaderName}
 	m := model.Compile(cfg)

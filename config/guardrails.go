@@ -1,0 +1,273 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Guardrail is a top-level guardrails entry (LiteLLM's guardrails list):
+// a named check of the request (pre_call, during_call) or of the answer
+// (post_call) by a guardrail service. internal/guardrails runs them.
+type Guardrail struct {
+	Name string // guardrail_name
+	// Kind is litellm_params.guardrail: one of GuardrailKinds.
+	Kind string
+	// PreCall, DuringCall and PostCall are the modes (litellm_params.mode:
+	// a string, a list, or {default: …}).
+	PreCall, DuringCall, PostCall bool
+	DefaultOn                     bool
+	APIBase                       string
+	APIKey                        string            // secret; never log
+	Headers                       map[string]string // secret values (generic_guardrail_api)
+	// ExtraParams is additional_provider_specific_params (generic_guardrail_api).
+	ExtraParams map[string]any
+	// Presidio: the analyzer and anonymizer bases (else
+	// PRESIDIO_ANALYZER_API_BASE / PRESIDIO_ANONYMIZER_API_BASE), the
+	// language (presidio_language, default en), pii_entities_config
+	// (entity → MASK or BLOCK; empty: every entity masked), and
+	// output_parse_pii.
+	AnalyzerBase, AnonymizerBase string
+	Language                     string
+	PIIEntities                  map[string]string
+	ScoreThresholds              map[string]float64
+	OutputParsePII               bool
+	Pos                          Pos
+}
+
+// GuardrailKinds are the litellm_params.guardrail values llmgate runs.
+var GuardrailKinds = []string{"generic_guardrail_api", "presidio"}
+
+// NeedsAnswer says whether the guardrail reads the provider's answer:
+// post_call, or Presidio's output_parse_pii.
+func (g *Guardrail) NeedsAnswer() bool {
+	return g.PostCall || (g.Kind == "presidio" && g.OutputParsePII)
+}
+
+// GuardrailsNeedAnswer says whether any guardrail of the config reads the
+// provider's answer (the request filter then asks Envoy for it).
+func GuardrailsNeedAnswer(cfg *Config) bool {
+	for i := range cfg.Guardrails {
+		if cfg.Guardrails[i].NeedsAnswer() {
+			return true
+		}
+	}
+	return false
+}
+
+// guardrails reads the top-level guardrails list.
+func (p *parser) guardrails(cfg *Config, n *yaml.Node) {
+	items, ok := p.sequence(n, "guardrails")
+	if !ok {
+		return
+	}
+	seen := map[string]bool{}
+	for i, it := range items {
+		path := fmt.Sprintf("guardrails[%d]", i)
+		es, ok := p.mapping(it, path)
+		if !ok {
+			continue
+		}
+		g := Guardrail{Pos: posOf(p.fileOf(it), deref(it)), Language: "en"}
+		var params []entry
+		hasParams := false
+		for _, e := range es {
+			key := joinKey(path, e.Key)
+			switch e.Key {
+			case "guardrail_name":
+				g.Name, _ = p.str(e.Value, key)
+			case "litellm_params":
+				params, hasParams = p.mapping(e.Value, key)
+			case "guardrail_info", "guardrail_id":
+				// descriptive (GET /guardrails/list)
+			default:
+				p.warnAt(e.KeyNode, key, "accepted, not implemented yet")
+			}
+		}
+		if g.Name == "" {
+			p.errAt(deref(it), joinKey(path, "guardrail_name"), "is required")
+			continue
+		}
+		if seen[g.Name] {
+			p.errAt(deref(it), joinKey(path, "guardrail_name"), "%q is already a guardrail's name", g.Name)
+			continue
+		}
+		seen[g.Name] = true
+		if !hasParams {
+			p.errAt(deref(it), joinKey(path, "litellm_params"), "is required")
+			continue
+		}
+		if p.guardrailParams(&g, params, joinKey(path, "litellm_params")) {
+			cfg.Guardrails = append(cfg.Guardrails, g)
+		}
+	}
+}
+
+// guardrailParams reads a guardrail's litellm_params; false when the
+// guardrail is not run (an error, or a kind llmgate does not implement).
+func (p *parser) guardrailParams(g *Guardrail, params []entry, path string) bool {
+	var kindNode *yaml.Node
+	var modeSet bool
+	for _, f := range params {
+		fk := joinKey(path, f.Key)
+		switch f.Key {
+		case "guardrail":
+			g.Kind, _ = p.str(f.Value, fk)
+			kindNode = f.Value
+		case "mode":
+			modeSet = p.guardrailMode(g, f.Value, fk)
+		case "default_on":
+			g.DefaultOn, _ = p.bool(f.Value, fk)
+		case "api_base":
+			g.APIBase, _ = p.str(f.Value, fk)
+		case "api_key":
+			g.APIKey, _ = p.str(f.Value, fk)
+		case "headers":
+			g.Headers, _ = p.strMap(f.Value, fk)
+		case "additional_provider_specific_params":
+			if m, ok := p.anyValue(f.Value, fk).(map[string]any); ok {
+				g.ExtraParams = m
+			} else {
+				p.errAt(f.Value, fk, "must be a mapping")
+			}
+		case "presidio_analyzer_api_base":
+			g.AnalyzerBase, _ = p.str(f.Value, fk)
+		case "presidio_anonymizer_api_base":
+			g.AnonymizerBase, _ = p.str(f.Value, fk)
+		case "presidio_language":
+			g.Language, _ = p.str(f.Value, fk)
+		case "pii_entities_config":
+			m, _ := p.strMap(f.Value, fk)
+			for ent, act := range m {
+				switch strings.ToUpper(act) {
+				case "MASK", "BLOCK":
+					if g.PIIEntities == nil {
+						g.PIIEntities = map[string]string{}
+					}
+					g.PIIEntities[ent] = strings.ToUpper(act)
+				default:
+					p.errAt(f.Value, joinKey(fk, ent), "must be MASK or BLOCK, got %q", act)
+				}
+			}
+		case "presidio_score_thresholds":
+			es, _ := p.mapping(f.Value, fk)
+			for _, e := range es {
+				if v, ok := p.float(e.Value, joinKey(fk, e.Key)); ok {
+					if g.ScoreThresholds == nil {
+						g.ScoreThresholds = map[string]float64{}
+					}
+					g.ScoreThresholds[e.Key] = v
+				}
+			}
+		case "output_parse_pii":
+			g.OutputParsePII, _ = p.bool(f.Value, fk)
+		default:
+			p.warnAt(f.KeyNode, fk, "accepted, not implemented yet")
+		}
+	}
+	switch {
+	case g.Kind == "":
+		p.errAt(nil, joinKey(path, "guardrail"), "is required")
+		return false
+	case !modeSet:
+		p.errAt(nil, joinKey(path, "mode"), "is required (pre_call, during_call, post_call)")
+		return false
+	}
+	known := false
+	for _, k := range GuardrailKinds {
+		known = known || k == g.Kind
+	}
+	if !known {
+		p.warnAt(kindNode, joinKey(path, "guardrail"), "guardrail %q (%s): accepted, not implemented yet; it does not run (llmgate runs %s)", g.Kind, g.Name, strings.Join(GuardrailKinds, ", "))
+		return false
+	}
+	env := func(name string) string { v, _ := p.lookup(name); return v }
+	switch g.Kind {
+	case "generic_guardrail_api":
+		if g.APIBase == "" {
+			g.APIBase = env("GENERIC_GUARDRAIL_API_BASE")
+		}
+		if !p.guardrailURL(g.APIBase, joinKey(path, "api_base")) {
+			return false
+		}
+	case "presidio":
+		if g.AnalyzerBase == "" {
+			g.AnalyzerBase = env("PRESIDIO_ANALYZER_API_BASE")
+		}
+		if g.AnonymizerBase == "" {
+			g.AnonymizerBase = env("PRESIDIO_ANONYMIZER_API_BASE")
+		}
+		for _, b := range []*string{&g.AnalyzerBase, &g.AnonymizerBase} {
+			if *b != "" && !strings.HasPrefix(*b, "http://") && !strings.HasPrefix(*b, "https://") {
+				*b = "http://" + *b // LiteLLM's: a private network's host
+			}
+		}
+		if !p.guardrailURL(g.AnalyzerBase, joinKey(path, "presidio_analyzer_api_base")) || !p.guardrailURL(g.AnonymizerBase, joinKey(path, "presidio_anonymizer_api_base")) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *parser) guardrailURL(s, key string) bool {
+	if u, err := url.Parse(s); s == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.errAt(nil, key, "needs an http(s) URL, got %q", s)
+		return false
+	}
+	return true
+}
+
+// guardrailMode reads mode: a string, a list of strings, or a mapping
+// whose default is used (its tags are not implemented).
+func (p *parser) guardrailMode(g *Guardrail, n *yaml.Node, path string) bool {
+	var modes []string
+	switch v := deref(n); {
+	case v != nil && v.Kind == yaml.SequenceNode:
+		modes, _ = p.strList(v, path)
+	case v != nil && v.Kind == yaml.MappingNode:
+		es, _ := p.mapping(v, path)
+		for _, e := range es {
+			switch e.Key {
+			case "default":
+				if s, ok := p.str(e.Value, joinKey(path, e.Key)); ok {
+					modes = append(modes, s)
+				}
+			default:
+				p.warnAt(e.KeyNode, joinKey(path, e.Key), "accepted, not implemented yet (the default mode runs)")
+			}
+		}
+	default:
+		if s, ok := p.str(v, path); ok {
+			modes = []string{s}
+		}
+	}
+	ok := false
+	for _, m := range modes {
+		switch m {
+		case "pre_call":
+			g.PreCall, ok = true, true
+		case "during_call":
+			g.DuringCall, ok = true, true
+		case "post_call":
+			g.PostCall, ok = true, true
+		case "logging_only", "pre_mcp_call", "during_mcp_call", "post_mcp_call":
+			p.warnAt(n, path, "mode %q: accepted, not implemented yet", m)
+		default:
+			p.errAt(n, path, "unknown mode %q (pre_call, during_call, post_call, logging_only)", m)
+		}
+	}
+	return ok
+}
+
+// GuardrailNames are the names of the guardrails that run, sorted.
+func (cfg *Config) GuardrailNames() []string {
+	out := make([]string, 0, len(cfg.Guardrails))
+	for _, g := range cfg.Guardrails {
+		out = append(out, g.Name)
+	}
+	sort.Strings(out)
+	return out
+}

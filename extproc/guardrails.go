@@ -1,0 +1,171 @@
+package extproc
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/llmgate/llmgate/internal/guardrails"
+	"github.com/llmgate/llmgate/translator"
+)
+
+// LiteLLM's guardrails in the request filter (docs/architecture.md D139).
+// Only a config with a guardrails list has any of this: the module hands
+// its every request on (module.go), and the request filter's stream asks
+// Envoy for the answer only when a guardrail reads it (xds: the request
+// filter's response modes) and only for a request that runs one: any other
+// request's stream ends after the request is answered, and Envoy then
+// sends it nothing more.
+
+// guardCall is one request's guardrails in the request filter.
+type guardCall struct {
+	s      *Server
+	call   *guardrails.Call
+	masked bool // the request's texts changed: the body goes on replaced
+	stream bool // stream: true — a streamed answer is not checked (D139)
+}
+
+// applied is LiteLLM's response header naming the guardrails that ran.
+const appliedGuardrailsHeader = "x-litellm-applied-guardrails"
+
+// guardRequest selects the request's guardrails and runs pre_call and
+// during_call: a refusal, or the body with its texts masked (nil:
+// unchanged).
+func (s *Server) guardRequest(stream extprocv3.ExternalProcessor_ProcessServer, st *State, rt route, h map[string]string, id identity, body []byte) (*guardCall, []byte, *translator.Error) {
+	if !guardedEndpoint(rt) {
+		return nil, nil, nil
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil {
+		return nil, nil, nil // the request's own 400 comes from routing
+	}
+	names, extra := guardrails.Requested(top)
+	if v, ok := st.keys.Guardrails(id.token); ok {
+		names, extra = guardrails.Names(v), nil // a key's (or team's) replace the request's
+	}
+	meta := map[string]any{}
+	if id.token != "" {
+		meta["user_api_key_hash"] = id.token
+	}
+	call := st.guards.Begin(names, extra, h["x-request-id"], meta)
+	if call == nil {
+		return nil, nil, nil
+	}
+	gc := &guardCall{s: s, call: call}
+	_ = json.Unmarshal(top["stream"], &gc.stream)
+	if err := extendTimeout(stream); err != nil {
+		return nil, nil, translator.NewError(500, "internal_server_error", err.Error(), "")
+	}
+	masked, e := call.Request(stream.Context(), body)
+	if e != nil {
+		return nil, nil, e
+	}
+	gc.masked = masked != nil
+	return gc, masked, nil
+}
+
+// guardedEndpoint: the routes whose texts the guardrails read (chat
+// completions and Anthropic Messages: the messages' texts).
+func guardedEndpoint(rt route) bool {
+	switch rt.endpoint {
+	case translator.Chat, translator.Messages:
+		return true
+	}
+	return false
+}
+
+// extendTimeout raises the stream's message timeout for a guardrail call
+// (the guardrail's own bound, and some slack).
+func extendTimeout(stream extprocv3.ExternalProcessor_ProcessServer) error {
+	return stream.Send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(guardrails.Timeout + 5*time.Second)})
+}
+
+// answer sends the request's answer (with the masked body when the
+// guardrails changed it), then, when a guardrail reads the provider's
+// answer, waits for it on the same stream.
+func (gc *guardCall) answer(stream extprocv3.ExternalProcessor_ProcessServer, in *pipelined, resp *extprocv3.ProcessingResponse, body []byte) error {
+	if rb := resp.GetRequestBody(); rb != nil && gc.masked {
+		cr := rb.GetResponse()
+		if cr == nil {
+			cr = &extprocv3.CommonResponse{}
+			rb.Response = cr
+		}
+		if cr.BodyMutation == nil {
+			// The prepared body (when there is one) was built from the
+			// masked body; else the masked body goes on as it is.
+			cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: body}}
+			if cr.HeaderMutation == nil {
+				cr.HeaderMutation = &extprocv3.HeaderMutation{}
+			}
+			cr.HeaderMutation.SetHeaders = append(cr.HeaderMutation.SetHeaders, hdr("content-length", strconv.Itoa(len(body))))
+		}
+	}
+	if err := in.answer(stream, resp); err != nil {
+		return err
+	}
+	if resp.GetRequestBody() == nil || gc.stream || !gc.call.NeedsAnswer() {
+		return nil // ends the stream: Envoy sends the answer to nobody
+	}
+	return gc.checkAnswer(stream)
+}
+
+// checkAnswer reads the answer's headers and buffered body (the request
+// filter's response modes in a config whose guardrails read answers) and
+// runs post_call on a success: a refusal replaces the answer with
+// LiteLLM's error, a changed answer goes on with its new body.
+func (gc *guardCall) checkAnswer(stream extprocv3.ExternalProcessor_ProcessServer) error {
+	msg, err := recv(stream)
+	if err != nil {
+		return err
+	}
+	rh := msg.GetResponseHeaders()
+	if rh == nil {
+		return nil
+	}
+	status := headerMap(rh.GetHeaders())[":status"]
+	ok := status == "200" && !rh.GetEndOfStream()
+	hr := &extprocv3.HeadersResponse{}
+	if ok {
+		// The body may change: its length is set with it.
+		hr.Response = &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{RemoveHeaders: []string{"content-length"}}}
+	}
+	if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{ResponseHeaders: hr}}); err != nil {
+		return err
+	}
+	if rh.GetEndOfStream() {
+		return nil
+	}
+	msg, err = recv(stream)
+	if err != nil {
+		return err
+	}
+	rb := msg.GetResponseBody()
+	if rb == nil {
+		return nil
+	}
+	if !ok {
+		return stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{ResponseBody: &extprocv3.BodyResponse{}}})
+	}
+	if err := extendTimeout(stream); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(stream.Context(), guardrails.Timeout)
+	defer cancel()
+	changed, e := gc.call.Answer(ctx, rb.GetBody())
+	if e != nil {
+		return stream.Send(errorReply(e, nil))
+	}
+	cr := &extprocv3.CommonResponse{}
+	if applied := gc.call.Applied(); applied != "" {
+		cr.HeaderMutation = &extprocv3.HeaderMutation{SetHeaders: []*corev3.HeaderValueOption{hdr(appliedGuardrailsHeader, applied)}}
+	}
+	if changed != nil {
+		cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: changed}}
+	}
+	return stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{ResponseBody: &extprocv3.BodyResponse{Response: cr}}})
+}

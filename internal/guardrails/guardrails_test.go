@@ -1,0 +1,58 @@
+package guardrails
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// TestRequested: the forms of a request's guardrails (names, per-name
+// extra_body, metadata.guardrails; a false toggle is no request).
+func TestRequested(t *testing.T) {
+	for _, c := range []struct {
+		body  string
+		names []string
+		extra map[string]map[string]any
+	}{
+		{`{"guardrails":["a","b"]}`, []string{"a", "b"}, nil},
+		{`{"guardrails":[{"a":{"extra_body":{"x":1}}}]}`, []string{"a"}, map[string]map[string]any{"a": {"x": float64(1)}}},
+		{`{"metadata":{"guardrails":["c"]}}`, []string{"c"}, nil},
+		{`{"metadata":{"guardrails":{"hide_secrets":false}}}`, nil, nil},
+		{`{"model":"m"}`, nil, nil},
+	} {
+		var top map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(c.body), &top); err != nil {
+			t.Fatal(err)
+		}
+		names, extra := Requested(top)
+		if !reflect.DeepEqual(names, c.names) || !reflect.DeepEqual(extra, c.extra) {
+			t.Errorf("%s: %v %v, want %v %v", c.body, names, extra, c.names, c.extra)
+		}
+	}
+}
+
+// TestDocumentTexts: a request's texts (string contents and text parts)
+// written back, the other fields as they were.
+func TestDocumentTexts(t *testing.T) {
+	in := `{"model":"m","n":12345678901234567890,"messages":[{"role":"system","content":"a"},{"role":"user","content":[{"type":"text","text":"b"},{"type":"image_url","image_url":{"url":"u"}}]}]}`
+	d, err := readRequest([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.texts(); !reflect.DeepEqual(got, []string{"a", "b"}) {
+		t.Fatalf("texts %v", got)
+	}
+	d.set(1, "<B>")
+	out, e := d.encode()
+	if e != nil {
+		t.Fatal(e)
+	}
+	want := `{"messages":[{"content":"a","role":"system"},{"content":[{"text":"<B>","type":"text"},{"image_url":{"url":"u"},"type":"image_url"}],"role":"user"}],"model":"m","n":12345678901234567890}`
+	if string(out) != want {
+		t.Errorf("encoded\n%s\nwant\n%s", out, want)
+	}
+	a, err := readAnswer([]byte(`{"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":"hi <B>"}}]}`))
+	if err != nil || !reflect.DeepEqual(a.texts(), []string{"hi <B>"}) {
+		t.Fatalf("answer texts %v %v", a.texts(), err)
+	}
+}
