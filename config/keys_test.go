@@ -60,7 +60,7 @@ func TestInitialStatuses(t *testing.T) {
 	notYet := map[string][]string{
 		SectionTop:    {"files_settings", "finetune_settings", "assistant_settings", "search_tools", "vector_store_registry"},
 		SectionParams: {"region_name", "hf_model_name"},
-		SectionCache:  {"s3_bucket_name", "similarity_threshold"},
+		SectionCache:  {"redis_semantic_cache_embedding_model"},
 	}
 	for section, keys := range notYet {
 		for _, key := range keys {

@@ -76,6 +76,7 @@ type routerPart struct {
 	aliases            map[string]Alias
 	preCallChecks      *bool
 	cachingGroups      [][]string
+	cacheResponses     *bool
 	redisHost          *string
 	redisPort          *string
 	redisPassword      *string
@@ -172,6 +173,10 @@ func (p *parser) routerKey(rp *routerPart, e entry, path string) bool {
 		}
 	case "caching_groups":
 		rp.cachingGroups = p.cachingGroups(v, key)
+	case "cache_responses":
+		if b, ok := p.bool(v, key); ok {
+			rp.cacheResponses = &b
+		}
 	case "set_verbose":
 		if b, ok := p.bool(v, key); ok {
 			rp.verbose = &b
@@ -560,6 +565,7 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			}
 			p.cacheRedisEnv(cp)
 		}
+		p.cacheStoreDefaults(cp, es)
 	}
 }
 
@@ -587,7 +593,7 @@ func (p *parser) cacheParams(cfg *Config, n *yaml.Node, path string) {
 					msg = fmt.Sprintf("unknown cache type %q; did you mean %q?", s, sg)
 				}
 				p.errAt(v, key, "%s", msg)
-			case s != "local" && s != "redis":
+			case s == "redis-semantic":
 				p.warnAt(v, key, "cache type %q is accepted, not implemented yet: responses are not cached", s)
 				cp.Type = s
 			default:
@@ -621,6 +627,8 @@ func (p *parser) cacheParams(cfg *Config, n *yaml.Node, path string) {
 			cp.ServiceName, _ = p.str(v, key)
 		case "sentinel_password":
 			cp.SentinelPassword, _ = p.str(v, key)
+		default:
+			p.cacheStoreKey(cp, e, key) // cache_stores.go: s3, disk, qdrant
 		}
 	}
 	if !cfg.LiteLLM.Cache {
@@ -905,6 +913,9 @@ func (p *parser) routerSettings(cfg *Config, n *yaml.Node, top map[string]entry)
 			}
 			r.ModelGroupAlias[k] = a
 		}
+	}
+	if first(false, fromRouter.cacheResponses) {
+		p.cacheResponses(cfg)
 	}
 }
 

@@ -409,6 +409,40 @@ type CacheParams struct {
 	SentinelNodes    []string
 	ServiceName      string
 	SentinelPassword string
+	// S3 is type s3's bucket and credentials (s3_*; cache_stores.go).
+	S3 S3Cache
+	// DiskDir is type disk's disk_cache_dir (default ".litellm_cache").
+	DiskDir string
+	// Qdrant is type qdrant-semantic's settings.
+	Qdrant QdrantCache
+}
+
+// S3Cache are cache_params' s3_* keys (type s3), the AWS_* variables filling
+// what they leave out.
+type S3Cache struct {
+	Bucket, Region, Endpoint string
+	// AccessKeyID, SecretAccessKey (secret), SessionToken (secret).
+	AccessKeyID, SecretAccessKey, SessionToken string
+	Path                                       string // s3_path: the objects' key prefix
+	InsecureSkipVerify                         bool   // s3_verify: false
+}
+
+// QdrantCache are cache_params' qdrant keys (type qdrant-semantic).
+type QdrantCache struct {
+	APIBase    string // qdrant_api_base, else QDRANT_URL, else QDRANT_API_BASE
+	APIKey     string // qdrant_api_key, else QDRANT_API_KEY (secret)
+	Collection string // qdrant_collection_name (required)
+	// Quantization is qdrant_quantization_config: binary (default), scalar
+	// or product; used when the collection is created.
+	Quantization string
+	// Threshold is similarity_threshold (required): a hit's least cosine
+	// similarity.
+	Threshold float64
+	// EmbeddingModel is qdrant_semantic_cache_embedding_model (default
+	// text-embedding-ada-002), a model group of the model_list.
+	EmbeddingModel string
+	// VectorSize is qdrant_semantic_cache_vector_size (default 1536).
+	VectorSize int
 }
 
 // GeneralSettings is general_settings.

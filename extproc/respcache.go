@@ -33,6 +33,14 @@ const cacheMetadataKey = "cache"
 // cacheHitTimeout bounds the lookup (a Redis that does not answer is a miss).
 const cacheHitTimeout = time.Second
 
+// semanticLookupTimeout bounds a semantic lookup: the prompt's embedding
+// through the model_list, then Qdrant's search.
+const semanticLookupTimeout = 10 * time.Second
+
+// semanticSimilarityHeader is LiteLLM's header with a semantic lookup's
+// nearest similarity.
+const semanticSimilarityHeader = "x-litellm-semantic-similarity"
+
 // responseCache is the config's response cache (nil: none, or a type not
 // served). It is opened on first use: the module's copy of the state never
 // opens one (it hands cached configs on).
@@ -83,9 +91,21 @@ func (s *Server) cacheLookup(st *State, rt route, ctx *llmgatev1.RequestContext,
 	if d.Keys != nil {
 		return s.embeddingsLookup(c, d, ctx, first, start)
 	}
-	cctx, cancel := context.WithTimeout(context.Background(), cacheHitTimeout)
+	timeout := cacheHitTimeout
+	if c.Semantic() {
+		st.respCacheEmbed.Do(func() { c.SetEmbedder(s.selfEmbedder(st)) })
+		timeout = semanticLookupTimeout
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), timeout)
 	e, hit := c.Get(cctx, d)
 	cancel()
+	if e.Semantic {
+		// LiteLLM's header of a semantic lookup, hit or miss.
+		if ctx.ResponseHeaders == nil {
+			ctx.ResponseHeaders = map[string]string{}
+		}
+		ctx.ResponseHeaders[semanticSimilarityHeader] = strconv.FormatFloat(e.Similarity, 'f', -1, 64)
+	}
 	if hit && e.Stream == ctx.Stream {
 		return s.cacheHit(ctx, d.Key, e, first, start), ""
 	}

@@ -125,7 +125,9 @@ type State struct {
 	// first use; log logs its failures.
 	respCacheOnce sync.Once
 	respCache     *respcache.Cache
-	log           *slog.Logger
+	// respCacheEmbed gives a semantic cache its embedder once (D138).
+	respCacheEmbed sync.Once
+	log            *slog.Logger
 }
 
 // WithKeys serves virtual keys from k (the management API, the request

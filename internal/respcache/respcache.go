@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -33,6 +34,11 @@ type Params struct {
 	// ","); Sentinels the sentinels' (with Service the master's name and
 	// SentinelPassword theirs). Either replaces Addr and URL.
 	Cluster, Sentinels, Service, SentinelPassword string
+	// S3 is type s3's bucket and credentials; DiskDir type disk's
+	// directory; Qdrant type qdrant-semantic's settings.
+	S3      config.S3Cache
+	DiskDir string
+	Qdrant  config.QdrantCache
 }
 
 // ParamsOf reads a config's cache settings; ok is false when the config has
@@ -77,6 +83,12 @@ func ParamsOf(cfg *config.Config, router [4]string) (Params, bool) {
 		if p.Addr == "" && p.URL == "" {
 			p.Addr = "127.0.0.1:6379" // LiteLLM's redis client's default
 		}
+	case "s3":
+		p.Password, p.S3 = "", cp.S3
+	case "disk":
+		p.Password, p.DiskDir = "", cp.DiskDir
+	case "qdrant-semantic":
+		p.Password, p.Qdrant = "", cp.Qdrant
 	default:
 		return Params{}, false // accepted with a warning, not served (config.cacheParams)
 	}
@@ -89,6 +101,10 @@ type Entry struct {
 	Stream bool
 	Body   []byte
 	Stored time.Time
+	// Similarity is a semantic lookup's nearest stored prompt's cosine
+	// similarity (a miss's too: Semantic tells it was looked up).
+	Similarity float64
+	Semantic   bool
 }
 
 // backend keeps the entries.
@@ -114,6 +130,10 @@ type Cache struct {
 	log   *slog.Logger
 	queue chan write // redis writes, off the request path
 	done  chan struct{}
+	// sem is the qdrant-semantic store (nil: an exact-key cache); embed
+	// makes its vectors (SetEmbedder).
+	sem      *qdrantBackend
+	embedder atomic.Pointer[Embedder]
 
 	mu      sync.Mutex
 	failLog time.Time // the last logged backend failure
@@ -128,6 +148,9 @@ type write struct {
 // writeQueue bounds the writes waiting for Redis; a write that finds it
 // full is dropped (the next miss stores the answer again).
 const writeQueue = 1024
+
+// writeTimeout bounds one queued write.
+const writeTimeout = 2 * time.Second
 
 // Open builds a cache for p. A Redis cache connects lazily.
 func Open(p Params, log *slog.Logger) (*Cache, error) {
@@ -158,11 +181,28 @@ func open(p Params, log *slog.Logger, now func() time.Time) (*Cache, error) {
 			return nil, err
 		}
 		c.b = r
+	case "s3":
+		c.b = newS3(p.S3)
+	case "disk":
+		d, err := newDisk(p.DiskDir, now)
+		if err != nil {
+			return nil, err
+		}
+		c.b = d
+	case "qdrant-semantic":
+		c.sem = newQdrant(p.Qdrant)
+		c.b = c.sem
+		// LiteLLM's semantic caches read a chat request's messages: other
+		// call types fail their lookup (not cached).
+		c.text, c.embed = false, false
+	default:
+		return nil, errors.New("cache type " + p.Type + " is not served")
+	}
+	if p.Type != "local" {
+		// A store over the network or on disk: writes off the request path.
 		c.queue = make(chan write, writeQueue)
 		c.done = make(chan struct{})
 		go c.writer()
-	default:
-		return nil, errors.New("cache type " + p.Type + " is not served")
 	}
 	return c, nil
 }
@@ -188,7 +228,15 @@ func Shared(p Params, log *slog.Logger) (*Cache, error) {
 	return c, nil
 }
 
-// Type is cache_params.type ("local" or "redis").
+// SetEmbedder gives a semantic cache its embeddings (the model_list's
+// embedding model through the gateway); without one it misses.
+func (c *Cache) SetEmbedder(e Embedder) { c.embedder.Store(&e) }
+
+// Semantic reports a qdrant-semantic cache.
+func (c *Cache) Semantic() bool { return c.sem != nil }
+
+// Type is cache_params.type ("local", "redis", "s3", "disk" or
+// "qdrant-semantic").
 func (c *Cache) Type() string { return c.p.Type }
 
 // Params are the cache's settings.
@@ -226,6 +274,9 @@ type Decision struct {
 	// TTL is the entry's time to live (0: the cache's, then the backend's
 	// default); MaxAge rejects older entries ("s-maxage"; 0: none).
 	TTL, MaxAge time.Duration
+	// Prompt and Group are a semantic cache's: the text embedded and the
+	// model group (caching group) the entry belongs to.
+	Prompt, Group string
 }
 
 // Bounds of the body's cache controls (client-controlled numbers).
@@ -267,6 +318,12 @@ func (c *Cache) Decide(endpoint, group string, body []byte) (Decision, bool) {
 		ns = c.p.Namespace
 	}
 	d := Decision{Read: !ctl.noCache, Store: !ctl.noStore, TTL: ctl.ttl, MaxAge: ctl.maxAge}
+	if c.sem != nil {
+		if d.Prompt, ok = Prompt(body); !ok {
+			return Decision{}, false
+		}
+		d.Group = group
+	}
 	if in := gjson.GetBytes(body, "input"); endpoint == Embeddings && (in.IsArray() || in.Type == gjson.String) {
 		// Each input on its own (one string: a list of one, under the
 		// key LiteLLM gives the whole request).
@@ -297,6 +354,9 @@ func (c *Cache) Get(ctx context.Context, d Decision) (Entry, bool) {
 	if !d.Read {
 		return Entry{}, false
 	}
+	if c.sem != nil {
+		return c.getSemantic(ctx, d)
+	}
 	e, ok, err := c.b.get(ctx, d.Key)
 	if err != nil {
 		c.failed("read", err)
@@ -309,6 +369,31 @@ func (c *Cache) Get(ctx context.Context, d Decision) (Entry, bool) {
 		return Entry{}, false
 	}
 	return e, true
+}
+
+// getSemantic embeds the decision's prompt and looks its nearest stored
+// prompt up; the entry carries the similarity, hit or miss.
+func (c *Cache) getSemantic(ctx context.Context, d Decision) (Entry, bool) {
+	embed := c.embedder.Load()
+	if embed == nil {
+		return Entry{}, false
+	}
+	vec, err := (*embed)(ctx, c.p.Qdrant.EmbeddingModel, d.Prompt)
+	if err != nil {
+		c.failed("embedding", err)
+		return Entry{}, false
+	}
+	now := c.now()
+	e, sim, ok, err := c.sem.search(ctx, d.Key, d.Prompt, d.Group, vec, now)
+	if err != nil {
+		c.failed("read", err)
+		return Entry{}, false
+	}
+	e.Similarity, e.Semantic = sim, true
+	if ok && d.MaxAge > 0 && now.Sub(e.Stored) > d.MaxAge {
+		ok = false
+	}
+	return e, ok
 }
 
 // GetEach looks up each input's key of an embeddings decision (Keys): the
@@ -361,7 +446,7 @@ func (c *Cache) writer() {
 		case <-c.done:
 			return
 		case w := <-c.queue:
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 			if err := c.b.set(ctx, w.key, w.e, w.ttl); err != nil {
 				c.failed("write", err)
 			}

@@ -1,0 +1,202 @@
+package config
+
+import (
+	"net/url"
+	"strings"
+)
+
+// The response cache's other stores (D138): cache_params' s3_* keys (type
+// s3), disk_cache_dir (type disk) and the qdrant keys (type
+// qdrant-semantic); router_settings.cache_responses.
+
+const (
+	// DefaultDiskCacheDir is LiteLLM's DiskCache directory when
+	// disk_cache_dir is unset (relative to the working directory).
+	DefaultDiskCacheDir = ".litellm_cache"
+	// DefaultQdrantEmbeddingModel and DefaultQdrantVectorSize are LiteLLM's
+	// qdrant-semantic defaults (Cache's embedding model, QDRANT_VECTOR_SIZE).
+	DefaultQdrantEmbeddingModel = "text-embedding-ada-002"
+	DefaultQdrantVectorSize     = 1536
+	maxQdrantVectorSize         = 65536
+	cacheParamsKey              = "litellm_settings.cache_params"
+)
+
+// QdrantQuantizations are qdrant_quantization_config's values.
+var QdrantQuantizations = []string{"binary", "scalar", "product"}
+
+// cacheStoreKey reads one cache_params key of the s3, disk and qdrant
+// stores (the key is registered: checkKey passed it).
+func (p *parser) cacheStoreKey(cp *CacheParams, e entry, key string) {
+	v := e.Value
+	if isNull(v) {
+		return // an unset os.environ/ reads as unset
+	}
+	s3 := &cp.S3
+	q := &cp.Qdrant
+	switch e.Key {
+	case "s3_bucket_name":
+		s3.Bucket, _ = p.str(v, key)
+	case "s3_region_name":
+		s3.Region, _ = p.str(v, key)
+	case "s3_endpoint_url":
+		if s, ok := p.str(v, key); ok && s != "" {
+			if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				p.errAt(v, key, "must be an http(s) URL")
+			} else {
+				s3.Endpoint = strings.TrimRight(s, "/")
+			}
+		}
+	case "s3_aws_access_key_id":
+		s3.AccessKeyID, _ = p.str(v, key)
+	case "s3_aws_secret_access_key":
+		s3.SecretAccessKey, _ = p.str(v, key)
+	case "s3_aws_session_token":
+		s3.SessionToken, _ = p.str(v, key)
+	case "s3_path":
+		if s, ok := p.str(v, key); ok {
+			if len(s) > maxS3PathBytes {
+				p.errAt(v, key, "must be at most %d bytes (S3 keys are at most 1,024)", maxS3PathBytes)
+			} else {
+				s3.Path = s
+			}
+		}
+	case "s3_verify":
+		if b, ok := p.bool(v, key); ok {
+			s3.InsecureSkipVerify = !b
+		}
+	case "disk_cache_dir":
+		cp.DiskDir, _ = p.str(v, key)
+	case "qdrant_api_base":
+		if s, ok := p.str(v, key); ok && s != "" {
+			if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				p.errAt(v, key, "must be an http(s) URL")
+			} else {
+				q.APIBase = strings.TrimRight(s, "/")
+			}
+		}
+	case "qdrant_api_key":
+		q.APIKey, _ = p.str(v, key)
+	case "qdrant_collection_name":
+		q.Collection, _ = p.str(v, key)
+	case "qdrant_quantization_config":
+		if s, ok := p.str(v, key); ok {
+			switch s {
+			case "binary", "scalar", "product":
+				q.Quantization = s
+			default:
+				p.errAt(v, key, "must be one of %s, got %q", strings.Join(QdrantQuantizations, ", "), s)
+			}
+		}
+	case "similarity_threshold":
+		if f, ok := p.float(v, key); ok {
+			if f < -1 || f > 1 {
+				p.errAt(v, key, "must be a cosine similarity in [-1, 1], got %g", f)
+			} else {
+				q.Threshold = f
+			}
+		}
+	case "qdrant_semantic_cache_embedding_model":
+		q.EmbeddingModel, _ = p.str(v, key)
+	case "qdrant_semantic_cache_vector_size":
+		if n, ok := p.nonNegInt(v, key); ok {
+			if n == 0 || n > maxQdrantVectorSize {
+				p.errAt(v, key, "must be in 1..%d, got %d", maxQdrantVectorSize, n)
+			} else {
+				q.VectorSize = int(n)
+			}
+		}
+	}
+}
+
+// cacheStoreDefaults fills the stores' defaults and variables and reports
+// what LiteLLM's constructors refuse (a bucket, a collection, a threshold).
+func (p *parser) cacheStoreDefaults(cp *CacheParams, es []entry) {
+	get := func(name string) string { v, _ := p.lookup(name); return v }
+	threshold := false
+	for _, e := range es {
+		if e.Key != "cache_params" {
+			continue
+		}
+		if ces, ok := p.quietMapping(e.Value); ok {
+			for _, ce := range ces {
+				threshold = threshold || (ce.Key == "similarity_threshold" && !isNull(ce.Value))
+			}
+		}
+	}
+	switch cp.Type {
+	case "s3":
+		s3 := &cp.S3
+		if s3.Bucket == "" {
+			p.add(SeverityError, 0, 0, cacheParamsKey, "type s3 needs s3_bucket_name")
+		}
+		// boto3's client: its arguments, else the AWS_* variables.
+		if s3.AccessKeyID == "" && s3.SecretAccessKey == "" {
+			s3.AccessKeyID, s3.SecretAccessKey = get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")
+			if s3.SessionToken == "" {
+				s3.SessionToken = get("AWS_SESSION_TOKEN")
+			}
+		}
+		if s3.Region == "" {
+			s3.Region = firstNonEmpty(get("AWS_REGION_NAME"), get("AWS_REGION"), get("AWS_DEFAULT_REGION"), DefaultS3Region)
+		}
+	case "disk":
+		if cp.DiskDir == "" {
+			cp.DiskDir = DefaultDiskCacheDir
+		}
+	case "qdrant-semantic":
+		q := &cp.Qdrant
+		if q.APIBase == "" {
+			q.APIBase = strings.TrimRight(firstNonEmpty(get("QDRANT_URL"), get("QDRANT_API_BASE")), "/")
+		}
+		if q.APIKey == "" {
+			q.APIKey = get("QDRANT_API_KEY")
+		}
+		if q.APIBase == "" {
+			p.add(SeverityError, 0, 0, cacheParamsKey, "type qdrant-semantic needs qdrant_api_base (or QDRANT_URL / QDRANT_API_BASE)")
+		}
+		if q.Collection == "" {
+			p.add(SeverityError, 0, 0, cacheParamsKey, "type qdrant-semantic needs qdrant_collection_name")
+		}
+		if !threshold {
+			p.add(SeverityError, 0, 0, cacheParamsKey, "type qdrant-semantic needs similarity_threshold")
+		}
+		if q.Quantization == "" {
+			q.Quantization = "binary"
+		}
+		if q.EmbeddingModel == "" {
+			q.EmbeddingModel = DefaultQdrantEmbeddingModel
+		}
+		if q.VectorSize == 0 {
+			q.VectorSize = DefaultQdrantVectorSize
+		}
+	}
+}
+
+// cacheResponses is router_settings.cache_responses: LiteLLM's Router makes
+// the response cache when none is set (litellm_settings.cache wins) — on the
+// router's Redis when it has one (redis_url, or redis_host and
+// redis_port), else in memory.
+func (p *parser) cacheResponses(cfg *Config) {
+	ls := &cfg.LiteLLM
+	if ls.Cache {
+		return
+	}
+	ls.Cache = true
+	r := &cfg.Router
+	cp := &ls.CacheParams
+	cp.Type = "local"
+	if r.RedisURL != "" || (r.RedisHost != "" && r.RedisPort != "") {
+		cp.Type = "redis" // respcache.ParamsOf takes the router's Redis
+	}
+	cp.Mode = "default_on"
+	cp.SupportedCallTypes = append([]string(nil), DefaultCacheCallTypes...)
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
