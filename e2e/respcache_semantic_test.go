@@ -174,6 +174,10 @@ general_settings:
 			t.Errorf("group other took group cached's entry: key %q, %d calls to its provider", key, fake.Count("/other/"))
 		}
 	})
+	if code, _, body := do(t, "GET", g.URL+"/cache/ping", master, ""); code != 200 || !strings.Contains(string(body), `"collection_name":"llm-semantic"`) ||
+		strings.Contains(string(body), "qdrant-secret") {
+		t.Errorf("/cache/ping (the collection, never the key): %d %s", code, body)
+	}
 	for _, r := range qd.Requests() {
 		if strings.Contains(r, "/points/search") {
 			return

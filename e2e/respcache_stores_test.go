@@ -76,8 +76,9 @@ func TestResponseCacheS3(t *testing.T) {
 	})
 
 	t.Run("ping and flushall", func(t *testing.T) {
-		if code, _, body := do(t, "GET", g.URL+"/cache/ping", master, ""); code != 200 || !strings.Contains(string(body), `"cache_type":"s3"`) {
-			t.Errorf("/cache/ping: %d %s", code, body)
+		if code, _, body := do(t, "GET", g.URL+"/cache/ping", master, ""); code != 200 || !strings.Contains(string(body), `"cache_type":"s3"`) ||
+			!strings.Contains(string(body), `"bucket_name":"cache-bucket"`) || strings.Contains(string(body), "cache-secret") {
+			t.Errorf("/cache/ping (the bucket, never the secret): %d %s", code, body)
 		}
 		if code, _, body := do(t, "POST", g.URL+"/cache/flushall", master, ""); code != 200 {
 			t.Fatalf("/cache/flushall: %d %s", code, body)

@@ -9,6 +9,7 @@ import (
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
+	"github.com/llmgate/llmgate/internal/upstream"
 	"github.com/llmgate/llmgate/translator"
 )
 
@@ -93,6 +94,18 @@ func (s *Server) cacheRoute(stream extprocv3.ExternalProcessor_ProcessServer, st
 				rp = map[string]any{"host": host, "port": port}
 			}
 			r["redis_cache_params"] = rp
+		}
+		// The other stores' settings, never a credential (D138).
+		switch p.Type {
+		case "s3":
+			r["health_check_cache_params"] = map[string]any{"bucket_name": p.S3.Bucket, "region_name": p.S3.Region,
+				"endpoint_url": upstream.Redact(p.S3.Endpoint), "key_prefix": p.S3.Path}
+		case "disk":
+			r["health_check_cache_params"] = map[string]any{"disk_cache_dir": p.DiskDir}
+		case "qdrant-semantic":
+			r["health_check_cache_params"] = map[string]any{"qdrant_api_base": upstream.Redact(p.Qdrant.APIBase),
+				"collection_name": p.Qdrant.Collection, "similarity_threshold": p.Qdrant.Threshold,
+				"embedding_model": p.Qdrant.EmbeddingModel}
 		}
 		out = r
 	case cacheDelete:
