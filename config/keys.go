@@ -214,7 +214,7 @@ var keyTable = []KeyDoc{
 	notYet(SectionParams, "itpm", "input-token limits"),
 	notYet(SectionParams, "otpm", "output-token limits"),
 	sup(SectionParams, "tag_regex", "tag routing: patterns (Go regexp syntax; an invalid one is skipped with a warning) matched against \"User-Agent: <value>\" when no tag matched; a User-Agent then filters the group as tags do"),
-	part(SectionParams, "default_api_key_tpm_limit", "each virtual key's tokens per minute on this model group when the key has no model limit of its own (LiteLLM's get_key_model_tpm_limit; the group's smallest value over its deployments; 429 \"Rate limit exceeded for model_per_key: …\"); 0 is no limit; the master key and JWT callers are not limited by it; a key's or team's metadata.model_tpm_limit and model_max_budget's tpm_limit are not read", true),
+	part(SectionParams, "default_api_key_tpm_limit", "each virtual key's tokens per minute on this model group when the key has no model limit of its own (LiteLLM's get_key_model_tpm_limit; the group's smallest value over its deployments; 429 \"Rate limit exceeded for model_per_key: …\"); 0 is no limit; the master key is counted under its alias (litellm_proxy_master_key:<group>, one bucket for all its callers) and a JWT under its hash (hashed-jwt-<sha256>:<group>), as LiteLLM's v3 limiter counts every caller's api_key; a key's or team's metadata.model_tpm_limit and model_max_budget's tpm_limit are not read", true),
 	part(SectionParams, "default_api_key_rpm_limit", "each virtual key's requests per minute on this model group, as default_api_key_tpm_limit (LiteLLM's get_key_model_rpm_limit)", true),
 	notYet(SectionParams, "keepalive_seconds", ""),
 	notYet(SectionParams, "allow_client_keepalive_override", ""),

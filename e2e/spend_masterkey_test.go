@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"math"
 	"net/http"
 	"testing"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
@@ -23,12 +26,18 @@ import (
 func TestMasterKeySpendLogs(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	pg := pgtest.Start(t)
+	idp := startIDP(t)
 	for _, c := range []struct {
 		name string
 		args []string
 	}{{"module", moduleArgs}, {"ext_proc", extProcArgs}} {
 		t.Run(c.name+"/postgres", func(t *testing.T) {
-			g := startGatewayArgs(t, keysConfig(fake.URL(), pg.NewDatabase(t)), c.args, "LLMGATE_DATA_DIR="+t.TempDir())
+			g := startGatewayArgs(t, keysConfig(fake.URL(), pg.NewDatabase(t))+`  enable_jwt_auth: true
+  litellm_jwtauth:
+    team_id_jwt_field: team
+    user_id_jwt_field: sub
+    user_id_upsert: true
+`, c.args, "LLMGATE_DATA_DIR="+t.TempDir(), "JWT_PUBLIC_KEY_URL="+idp.url)
 			client := newClient(g, master)
 			type sent struct {
 				id   string
@@ -98,6 +107,26 @@ func TestMasterKeySpendLogs(t *testing.T) {
 			}
 			if !found {
 				t.Errorf("/global/spend/keys has no litellm_proxy_master_key row: %s", b)
+			}
+
+			// A JWT caller's row: api_key "hashed-jwt-<sha256 of the token>"
+			// (LiteLLM's _safe_hash_litellm_api_key), its team and user.
+			if st, _, b := post(t, g.URL+"/team/new", master, `{"team_id":"jwt-spend"}`); st != 200 {
+				t.Fatalf("/team/new: %d %s", st, b)
+			}
+			tok := idp.token(idp.key, jwt.MapClaims{"sub": "jwt-user", "team": "jwt-spend"})
+			st3, h, b3 := post(t, g.URL+"/v1/chat/completions", tok, chatBody("gpt-x", "a jwt's spend"))
+			if st3 != 200 {
+				t.Fatalf("a JWT's request: %d %s", st3, b3)
+			}
+			sum := sha256.Sum256([]byte(tok))
+			row := spendLogRow(t, g, h.Get("x-litellm-call-id"))
+			var apiKey, team, user string
+			_ = json.Unmarshal(row["api_key"], &apiKey)
+			_ = json.Unmarshal(row["team_id"], &team)
+			_ = json.Unmarshal(row["user"], &user)
+			if apiKey != "hashed-jwt-"+hex.EncodeToString(sum[:]) || team != "jwt-spend" || user != "jwt-user" {
+				t.Errorf("a JWT's spend log: api_key %q team_id %q user %q, want hashed-jwt-<sha256>, jwt-spend, jwt-user", apiKey, team, user)
 			}
 		})
 	}

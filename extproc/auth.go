@@ -57,6 +57,9 @@ type identity struct {
 	viaJWT    bool
 	principal *jwtauth.Principal
 	trusted   bool
+	// caller is a keyless caller's api_key as LiteLLM names it: the master
+	// key's alias, a JWT's hash (keys.IsCaller; "" otherwise, D136).
+	caller string
 }
 
 // maxProxyID bounds a team, user or end-user id read from an OAuth2 proxy
@@ -163,12 +166,12 @@ func (st *State) authenticateJWT(token, path string) (identity, *translator.Erro
 		return identity{}, &translator.Error{Status: e.Status, Type: "auth_error", Code: strconv.Itoa(e.Status), Param: "None", Message: e.Message}
 	}
 	if p.Admin {
-		return identity{master: true, viaJWT: true}, nil
+		return identity{master: true, viaJWT: true, caller: keys.JWTCaller(token)}, nil
 	}
 	if st.access.adminOnly != nil && st.access.adminOnly.Has(path) {
 		return identity{}, adminOnlyError(path)
 	}
-	return identity{viaJWT: true, principal: &p}, nil
+	return identity{viaJWT: true, principal: &p, caller: keys.JWTCaller(token)}, nil
 }
 
 func adminOnlyError(path string) *translator.Error {
@@ -219,7 +222,7 @@ func (st *State) authenticate(h map[string]string, public bool) (identity, *tran
 	}
 	sum := sha256.Sum256([]byte(key))
 	if subtle.ConstantTimeCompare(sum[:], st.masterKey[:]) == 1 {
-		return identity{master: true}, nil
+		return identity{master: true, caller: keys.MasterKeyAlias}, nil
 	}
 	if st.keys != nil {
 		if token, ok := st.keys.LookupSum(&sum); ok {
@@ -280,7 +283,7 @@ func (st *State) authorizePrincipal(id identity, model, group, endUser string, b
 	var models [2]string
 	models[0], models[1] = model, group
 	g, e := st.keys.AuthorizePrincipal(context.Background(), keys.Principal{TeamID: p.TeamID, UserID: p.UserID, UpsertUser: p.UpsertUser},
-		keys.Check{Models: models[:], EndUser: endUser, Rules: st.rules, Body: body})
+		keys.Check{Models: models[:], EndUser: endUser, Rules: st.rules, Body: body, Caller: id.caller})
 	if e != nil {
 		return nil, keyError(e)
 	}

@@ -21,7 +21,7 @@ const modelRouteTimeout = 30 * time.Second
 
 // MasterKeyAlias is what LiteLLM (LITELLM_PROXY_MASTER_KEY_ALIAS) writes
 // as the master key's api_key in its tables, instead of the key or its hash.
-const MasterKeyAlias = "litellm_proxy_master_key"
+const MasterKeyAlias = keys.MasterKeyAlias
 
 // ProxyAdminUser is the user_id LiteLLM (LITELLM_PROXY_ADMIN_NAME) gives a
 // master-key caller: its spend logs' `user`.
@@ -38,7 +38,7 @@ func (st *State) authorizeKey(id identity, ticket *fallbackTicket, model, group,
 	if id.principal != nil {
 		return st.authorizePrincipal(id, model, group, endUser, body)
 	}
-	if st.keys == nil || id.token == "" && endUser == "" {
+	if st.keys == nil || id.token == "" && endUser == "" && (id.caller == "" || !st.keys.CallerLimited(group)) {
 		if st.rules != nil {
 			// enforced_params hold for the master key too (enforce_user_param
 			// does not: LiteLLM's common_checks are a virtual key's).
@@ -52,7 +52,7 @@ func (st *State) authorizeKey(id identity, ticket *fallbackTicket, model, group,
 	// The requested name, then its model group, as strings: a slice of
 	// them moved to the heap with the Check (D127).
 	g, e := st.keys.AuthorizeRequest(context.Background(), keys.Check{Token: id.token, Presented: id.presented, Requested: model, Group: group,
-		EndUser: endUser, Rules: st.rules, Body: body, Slot: slot})
+		EndUser: endUser, Rules: st.rules, Body: body, Slot: slot, Caller: id.caller})
 	if e != nil {
 		return nil, keyError(e)
 	}

@@ -310,11 +310,16 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	} else if id.token != "" {
 		ctx.KeyHash = id.token
 	}
-	if ctx.KeyHash == "" && ticket == nil && st.masterSpend && st.keys != nil && id.master && !id.viaJWT {
-		// LiteLLM logs a master-key request's spend under its alias, as the
-		// proxy admin's (D136): the try carries the alias (a replay's ticket
+	if ctx.KeyHash == "" && ticket == nil && id.caller != "" && st.keys != nil && (st.callerSpend || st.keys.CallerLimited(res.Group)) {
+		// LiteLLM logs a keyless caller's spend under its api_key (the
+		// master key's alias, as the proxy admin's; a JWT's hash) when it
+		// has a database, and counts its tokens to the group's default
+		// per-key tpm_limit (D136): the try carries it (a replay's ticket
 		// keeps it) and its usage is read.
-		ctx.KeyHash, ctx.UserId = MasterKeyAlias, ProxyAdminUser
+		ctx.KeyHash = id.caller
+		if id.caller == MasterKeyAlias {
+			ctx.UserId = ProxyAdminUser
+		}
 		ctx.TrackUsage = ctx.TrackUsage || s.Outcomes.Active()
 	}
 	if grant == nil && ticket != nil {

@@ -85,11 +85,11 @@ type State struct {
 
 	masterKey [32]byte // sha256 of the master key
 	hasMaster bool
-	// masterSpend: a master-key request's spend is logged under
-	// MasterKeyAlias, as LiteLLM logs every request's (general_settings.
-	// database_url set; D136). Without a database its successes stay
-	// unrecorded (D124).
-	masterSpend bool
+	// callerSpend: a keyless caller's request (the master key's, a JWT's)
+	// has its spend logged under its api_key, as LiteLLM logs every
+	// request's (general_settings.database_url set; D136). Without a
+	// database the master key's successes stay unrecorded (D124).
+	callerSpend bool
 	keyHeaders  []string
 
 	// maxBody bounds a request body (general_settings.max_request_size_mb):
@@ -162,7 +162,7 @@ func NewStateFromModel(cfg *config.Config, m *model.Model, st store.Store, versi
 	if cfg.General.MasterKey != "" {
 		s.masterKey = sha256.Sum256([]byte(cfg.General.MasterKey))
 		s.hasMaster = true
-		s.masterSpend = cfg.General.DatabaseURL != ""
+		s.callerSpend = cfg.General.DatabaseURL != ""
 	}
 	s.keyHeaders = keyHeaderOrder(cfg.General.LiteLLMKeyHeaderName)
 	s.fastLua = xds.FastPathClusterLua(m)

@@ -54,7 +54,8 @@ func (g *Gateway) openKeys(ctx context.Context, cfg *config.Config) (*keys.Servi
 	}
 	o := keys.Options{Store: ks, Counters: g.store, CacheTTL: gs.UserAPIKeyCacheTTL, BatchWriteAt: gs.ProxyBatchWriteAt,
 		WALDir: filepath.Join(dir, "spend"), DisableSpendLogs: gs.DisableSpendLogs, Log: g.log,
-		GracePeriod: os.Getenv(keys.GracePeriodEnv)}
+		CallerSpendLogs: gs.DatabaseURL != "",
+		GracePeriod:     os.Getenv(keys.GracePeriodEnv)}
 	if r, ok := sharedRedis(g.store); ok {
 		o.Notifier = keys.RedisNotifier{C: r.Client()}
 		o.Windows = keys.RedisWindows{C: r.Client()} // per-model budget windows shared (D73)

@@ -156,6 +156,9 @@ type Check struct {
 	// Slot is the request's SlotHeader: what the module did with its
 	// parallel slots (slots.go; believed only where the module counts them).
 	Slot string
+	// Caller is a keyless caller's api_key (MasterKeyAlias, JWTCaller):
+	// the model group's default per-key limits count it (D136).
+	Caller string
 }
 
 // Authorize runs LiteLLM's checks for a virtual key (its sha256 token); see
@@ -217,7 +220,7 @@ func (s *Service) AuthorizeRequest(ctx context.Context, c Check) (*Grant, *Error
 			return nil, e // before any limit counts the request, as LiteLLM's pre-call hooks
 		}
 	}
-	if e := s.limits(ctx, k, team, user, c.EndUser, eu, requestGroup(models), c.Slot, g); e != nil {
+	if e := s.limits(ctx, k, team, user, c.EndUser, eu, c.Caller, requestGroup(models), c.Slot, g); e != nil {
 		return nil, e
 	}
 	return g, nil

@@ -27,14 +27,15 @@ func (s *Service) SetKeyModelDefaults(m map[string]ModelLimits) {
 // group (LiteLLM's model_per_key descriptor, "<api_key>:<group>").
 func keyModelCounter(token, group string) string { return "keymodel:" + token + ":" + group }
 
-// keyModelEntity is a virtual key's limits on the model group it calls:
+// keyModelEntity is a caller's limits on the model group it calls (token:
+// a virtual key's hash, or a keyless caller's api_key, IsCaller):
 // LiteLLM's get_key_model_rpm_limit / get_key_model_tpm_limit, whose first
 // sources (the key's and its team's metadata.model_rpm_limit, its
 // model_max_budget's rpm_limit) llmgate does not read, so the deployments'
 // default_api_key_rpm_limit / default_api_key_tpm_limit are what applies.
 // Every key is counted on its own (the limit is per key, not shared).
-func (s *Service) keyModelEntity(k *keystore.Key, group string) (limited, bool) {
-	if k == nil || group == "" {
+func (s *Service) keyModelEntity(token, group string) (limited, bool) {
+	if token == "" || group == "" {
 		return limited{}, false
 	}
 	s.mu.RLock()
@@ -43,13 +44,17 @@ func (s *Service) keyModelEntity(k *keystore.Key, group string) (limited, bool) 
 	if !ok || d.RPM == 0 && d.TPM == 0 {
 		return limited{}, false
 	}
-	return limited{kind: "model_per_key", name: k.Token + ":" + group, id: keyModelCounter(k.Token, group), rpm: d.RPM, tpm: d.TPM}, true
+	return limited{kind: "model_per_key", name: token + ":" + group, id: keyModelCounter(token, group), rpm: d.RPM, tpm: d.TPM}, true
 }
 
-// withKeyModel appends a key's model_per_key entity for group to ents (last,
-// as LiteLLM's v3 limiter builds its descriptors).
-func (s *Service) withKeyModel(ents []limited, k *keystore.Key, group string) []limited {
-	if e, ok := s.keyModelEntity(k, group); ok {
+// withKeyModel appends the model_per_key entity of the key k, else of the
+// keyless caller, for group to ents (last, as LiteLLM's v3 limiter builds
+// its descriptors).
+func (s *Service) withKeyModel(ents []limited, k *keystore.Key, caller, group string) []limited {
+	if k != nil {
+		caller = k.Token
+	}
+	if e, ok := s.keyModelEntity(caller, group); ok {
 		return append(ents, e)
 	}
 	return ents
@@ -61,8 +66,14 @@ func (s *Service) keyModelLimits(rest string) (rpm, tpm int64) {
 	if !ok {
 		return 0, 0
 	}
-	k, _, _ := s.cached(token)
-	if e, ok := s.keyModelEntity(k, group); ok {
+	if !IsCaller(token) {
+		k, _, _ := s.cached(token)
+		if k == nil {
+			return 0, 0
+		}
+		token = k.Token
+	}
+	if e, ok := s.keyModelEntity(token, group); ok {
 		return e.rpm, e.tpm
 	}
 	return 0, 0

@@ -103,14 +103,14 @@ func (s *Service) entities(k *keystore.Key, team *keystore.Team, user *keystore.
 // in-flight count is released at once. A refusal releases the slots already
 // taken; the rpm already counted for the entities before the refusing one
 // stays counted (the store has no multi-entity Begin).
-func (s *Service) limits(ctx context.Context, k *keystore.Key, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget, group, slot string, g *Grant) *Error {
+func (s *Service) limits(ctx context.Context, k *keystore.Key, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget, caller, group, slot string, g *Grant) *Error {
 	if s.o.Counters == nil {
 		if s.view.module {
-			return s.viewLimits(k, team, user, endUser, eub, group, slot, g) // the module (D83)
+			return s.viewLimits(k, team, user, endUser, eub, caller, group, slot, g) // the module (D83)
 		}
 		return nil
 	}
-	ents := s.withKeyModel(s.entities(k, team, user, endUser, eub), k, group)
+	ents := s.withKeyModel(s.entities(k, team, user, endUser, eub), k, caller, group)
 	var fullID string
 	var fullN int64
 	if slot != "" && len(ents) > 0 && s.slotsBelieved() {
@@ -239,7 +239,13 @@ func (s *Service) tpmIDs(token, teamID, userID, endUser, group string) []string 
 	var k *keystore.Key
 	var t *keystore.Team
 	var u *keystore.User
+	caller := ""
 	switch {
+	case token == MasterKeyAlias:
+		caller = token // (its user, default_user_id, has no limits here: LiteLLM's master key carries none)
+	case IsCaller(token):
+		caller = token
+		t, u = s.principalRows(teamID, userID) // a JWT's team and user
 	case token != "":
 		k, t, u = s.cached(token)
 	case teamID != "" || userID != "":
@@ -254,7 +260,7 @@ func (s *Service) tpmIDs(token, teamID, userID, endUser, group string) []string 
 		s.mu.RUnlock()
 	}
 	var out []string
-	for _, e := range s.withKeyModel(s.entities(k, t, u, endUser, eub), k, group) {
+	for _, e := range s.withKeyModel(s.entities(k, t, u, endUser, eub), k, caller, group) {
 		if e.tpm > 0 {
 			out = append(out, e.id)
 		}
@@ -330,17 +336,17 @@ func (s *Service) principalRows(teamID, userID string) (*keystore.Team, *keystor
 // user rpm/tpm limits and the team's and user's max_parallel_requests
 // (LiteLLM's v3 limiter descriptors team, user, team_member, end_user). A
 // slot held is released by EndFor with the grant's team and user.
-func (s *Service) principalLimits(ctx context.Context, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget, g *Grant) *Error {
+func (s *Service) principalLimits(ctx context.Context, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget, caller, group string, g *Grant) *Error {
 	if s.o.Counters == nil {
 		return nil // JWT requests are never decided in a module view
 	}
-	return s.applyLimits(ctx, s.entities(nil, team, user, endUser, eub), g)
+	return s.applyLimits(ctx, s.withKeyModel(s.entities(nil, team, user, endUser, eub), nil, caller, group), g)
 }
 
 // EndFor releases a request's parallel slots: its key's, team's and user's
 // (End) when it has a key, else those of the team and user a JWT named.
 func (s *Service) EndFor(ctx context.Context, token, teamID, userID string) {
-	if token != "" {
+	if token != "" && !IsCaller(token) {
 		s.End(ctx, token)
 		return
 	}

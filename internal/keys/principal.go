@@ -90,7 +90,7 @@ func (s *Service) AuthorizePrincipal(ctx context.Context, p Principal, c Check) 
 			return nil, e
 		}
 	}
-	if e := s.principalLimits(ctx, team, user, c.EndUser, eub, g); e != nil {
+	if e := s.principalLimits(ctx, team, user, c.EndUser, eub, c.Caller, requestGroup(models), g); e != nil {
 		return nil, e
 	}
 	return g, nil

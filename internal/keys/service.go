@@ -40,6 +40,11 @@ type Options struct {
 	// memory only (tests).
 	WALDir           string
 	DisableSpendLogs bool
+	// CallerSpendLogs: the spend of keyless callers (the master key's
+	// alias, a JWT's hash; IsCaller) is logged under their api_key, as
+	// LiteLLM logs it with a database (general_settings.database_url,
+	// D136). Without it such a try's tokens still count to its limits.
+	CallerSpendLogs bool
 	// GracePeriod is /key/regenerate's default grace_period
 	// (LITELLM_KEY_ROTATION_GRACE_PERIOD); "" revokes the old value at once.
 	GracePeriod string

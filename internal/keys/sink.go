@@ -49,6 +49,14 @@ func (s *Service) OnTry(t outcome.Try) {
 			cancel()
 		}
 	}
+	if IsCaller(t.KeyHash) && !s.o.CallerSpendLogs {
+		// No database: LiteLLM logs no spend, and llmgate's embedded
+		// store logs only what it did before (D136).
+		if t.KeyHash == MasterKeyAlias {
+			t.UserID = ""
+		}
+		t.KeyHash = ""
+	}
 	if !Spends(&t) {
 		return
 	}

@@ -66,8 +66,8 @@ func (g *Grant) Leased() []string {
 // leases, in the gateway's order and with its refusals; ErrHandOn when the
 // view cannot decide (no leases, a parallel limit, a counter not in the
 // view yet, a lease spent while the store has room).
-func (s *Service) viewLimits(k *keystore.Key, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget, group, slot string, g *Grant) *Error {
-	ents := s.withKeyModel(s.entities(k, team, user, endUser, eub), k, group)
+func (s *Service) viewLimits(k *keystore.Key, team *keystore.Team, user *keystore.User, endUser string, eub *keystore.Budget, caller, group, slot string, g *Grant) *Error {
+	ents := s.withKeyModel(s.entities(k, team, user, endUser, eub), k, caller, group)
 	if len(ents) == 0 {
 		return nil
 	}
