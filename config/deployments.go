@@ -655,6 +655,14 @@ func (p *parser) modelInfo(d *Deployment, n *yaml.Node, path string) (idNode, he
 			if f, ok := p.cost(v, key); ok {
 				mi.InputCostPerQuery = &f
 			}
+		case "cache_read_input_token_cost":
+			if f, ok := p.cost(v, key); ok {
+				mi.CacheReadInputTokenCost = &f
+			}
+		case "cache_creation_input_token_cost":
+			if f, ok := p.cost(v, key); ok {
+				mi.CacheCreationInputTokenCost = &f
+			}
 		case "max_tokens":
 			x, _ := p.nonNegInt(v, key)
 			mi.MaxTokens = int(x)

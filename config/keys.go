@@ -272,6 +272,8 @@ var keyTable = []KeyDoc{
 	sup(SectionInfo, "output_cost_per_image", "/v1/images/generations: the price of one generated image"),
 	sup(SectionInfo, "input_cost_per_pixel", "/v1/images/generations without output_cost_per_image: price × width × height × images (size from the request, 1024x1024 by default)"),
 	sup(SectionInfo, "input_cost_per_character", "/v1/audio/speech: price × the input's characters, whitespace not counted (LiteLLM's count_characters)"),
+	sup(SectionInfo, "cache_read_input_token_cost", "the price of a prompt token read from the provider's prompt cache (usage's cached_tokens: Anthropic's cache_read_input_tokens, OpenAI's prompt_tokens_details.cached_tokens); unset: the built-in model facts' price, else input_cost_per_token"),
+	sup(SectionInfo, "cache_creation_input_token_cost", "the price of a prompt token written to the provider's prompt cache (Anthropic's cache_creation_input_tokens, Bedrock's cacheWriteInputTokens); unset: the built-in model facts' price, else input_cost_per_token"),
 	sup(SectionInfo, "input_cost_per_query", "/v1/rerank: price × the answer's meta.billed_units.search_units (1 when absent)"),
 	sup(SectionInfo, "max_tokens", ""),
 	sup(SectionInfo, "max_input_tokens", ""),

@@ -223,11 +223,16 @@ type ModelInfo struct {
 	InputCostPerPixel     *float64
 	InputCostPerCharacter *float64
 	InputCostPerQuery     *float64
-	MaxTokens             int
-	MaxInputTokens        int
-	MaxOutputTokens       int
-	BaseModel             string
-	SupportedEnvironments []string
+	// CacheReadInputTokenCost and CacheCreationInputTokenCost price the
+	// prompt tokens read from and written to a provider's prompt cache
+	// (each the input price when unset).
+	CacheReadInputTokenCost     *float64
+	CacheCreationInputTokenCost *float64
+	MaxTokens                   int
+	MaxInputTokens              int
+	MaxOutputTokens             int
+	BaseModel                   string
+	SupportedEnvironments       []string
 	// AccessGroups are model_info.access_groups: a key or team whose
 	// models name one of them may call this deployment's model group.
 	AccessGroups []string

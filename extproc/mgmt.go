@@ -153,6 +153,12 @@ func (st *State) modelInfo() any {
 		if d.Info.OutputCostPerToken != nil {
 			info["output_cost_per_token"] = *d.Info.OutputCostPerToken
 		}
+		if d.Info.CacheReadInputTokenCost != nil {
+			info["cache_read_input_token_cost"] = *d.Info.CacheReadInputTokenCost
+		}
+		if d.Info.CacheCreationInputTokenCost != nil {
+			info["cache_creation_input_token_cost"] = *d.Info.CacheCreationInputTokenCost
+		}
 		if d.Info.InputCostPerSecond != nil {
 			info["input_cost_per_second"] = *d.Info.InputCostPerSecond
 		}

@@ -3,7 +3,6 @@ package extproc
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/modelfacts"
+	"github.com/llmgate/llmgate/translator"
 )
 
 // maxObservedBody bounds a non-streamed pass-through answer the observer
@@ -98,7 +98,8 @@ func (s *Server) observed(id string, status int, u *ptUsage, done bool) {
 	e := keys.SpendEvent{RequestID: id, CallType: "pass_through_endpoint", KeyToken: r.token, TeamID: r.team, UserID: r.user,
 		Model: model, Provider: r.provider, PromptTokens: u.prompt, CompletionTokens: u.completion, Start: r.start, End: end}
 	if f, ok := modelfacts.Lookup(r.provider, model); ok {
-		e.Cost = float64(u.prompt)*f.InputCostPerToken + float64(u.completion)*f.OutputCostPerToken
+		p, c := f.Rates().Cost(u.usage.PromptTokens, u.usage.CachedTokens, u.usage.CacheCreationTokens, u.usage.CompletionTokens)
+		e.Cost = p + c
 	}
 	if n := u.prompt + u.completion; n > 0 && r.token != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), keys.LimitTimeout)
@@ -119,20 +120,18 @@ func geminiPathModel(p string) string {
 	return m
 }
 
-// ptUsage gathers the usage of a provider's answer: Anthropic's (input,
-// cache and output tokens; a stream's message_start and message_delta), an
-// OpenAI-shaped one (Mistral), Cohere's billed units, Gemini's
-// usageMetadata. Each JSON document (the body, or each SSE data line)
-// overrides what it names: a stream's later counts are cumulative.
+// ptUsage gathers the usage of a provider's answer as it passes: the body
+// (bounded) or each SSE data line, read by translator.UsageFold, the same
+// per-provider usage readers the translators use.
 type ptUsage struct {
-	sse    bool
-	buf    []byte
-	over   bool
-	seen   bool
-	model  string
-	input  int64 // Anthropic input (with cache tokens), prompt tokens
-	output int64
-	// prompt and completion are the totals end makes.
+	sse  bool
+	buf  []byte
+	over bool
+	fold translator.UsageFold
+	// seen, model, prompt and completion are what end found.
+	seen               bool
+	model              string
+	usage              translator.Usage
 	prompt, completion int64
 }
 
@@ -178,118 +177,23 @@ func (u *ptUsage) line(l []byte) {
 		return
 	}
 	d = bytes.TrimSpace(d)
-	if len(d) == 0 || d[0] != '{' || !bytes.Contains(d, []byte("sage")) && !bytes.Contains(d, []byte(`"model"`)) {
+	if len(d) == 0 || d[0] != '{' || !bytes.Contains(d, []byte("sage")) && !bytes.Contains(d, []byte(`"model"`)) && !bytes.Contains(d, []byte("billed_units")) {
 		return
 	}
-	u.doc(d)
+	u.fold.Doc(d)
 }
 
 // end reads a whole (non-streamed) answer and totals the usage.
 func (u *ptUsage) end() {
 	if !u.sse && !u.over && len(u.buf) > 0 {
-		u.doc(u.buf)
+		u.fold.Doc(u.buf)
 	} else if u.sse && len(u.buf) > 0 {
 		u.line(u.buf)
 	}
 	u.buf = nil
-	u.prompt, u.completion = u.input, u.output
-}
-
-type anthropicUsage struct {
-	InputTokens              *int64 `json:"input_tokens"`
-	OutputTokens             *int64 `json:"output_tokens"`
-	CacheCreationInputTokens *int64 `json:"cache_creation_input_tokens"`
-	CacheReadInputTokens     *int64 `json:"cache_read_input_tokens"`
-	PromptTokens             *int64 `json:"prompt_tokens"`
-	CompletionTokens         *int64 `json:"completion_tokens"`
-	BilledUnits              *struct {
-		InputTokens  *float64 `json:"input_tokens"`
-		OutputTokens *float64 `json:"output_tokens"`
-	} `json:"billed_units"`
-}
-
-type ptDoc struct {
-	Model        string          `json:"model"`
-	ModelVersion string          `json:"modelVersion"`
-	Usage        *anthropicUsage `json:"usage"`
-	Message      *struct {
-		Model string          `json:"model"`
-		Usage *anthropicUsage `json:"usage"`
-	} `json:"message"`
-	UsageMetadata *struct {
-		PromptTokenCount     *int64 `json:"promptTokenCount"`
-		CandidatesTokenCount *int64 `json:"candidatesTokenCount"`
-		ThoughtsTokenCount   *int64 `json:"thoughtsTokenCount"`
-	} `json:"usageMetadata"`
-}
-
-// doc folds one JSON document into the usage.
-func (u *ptUsage) doc(b []byte) {
-	var d ptDoc
-	if json.Unmarshal(b, &d) != nil {
-		return
-	}
-	for _, m := range []string{d.Model, d.ModelVersion} {
-		if m != "" && len(m) <= 256 {
-			u.model = m
-		}
-	}
-	if d.Message != nil {
-		if d.Message.Model != "" && len(d.Message.Model) <= 256 {
-			u.model = d.Message.Model
-		}
-		u.usage(d.Message.Usage)
-	}
-	u.usage(d.Usage)
-	if m := d.UsageMetadata; m != nil {
-		u.seen = true
-		if m.PromptTokenCount != nil {
-			u.input = *m.PromptTokenCount
-		}
-		if m.CandidatesTokenCount != nil || m.ThoughtsTokenCount != nil {
-			u.output = bound(m.CandidatesTokenCount) + bound(m.ThoughtsTokenCount)
-		}
-	}
-}
-
-func bound(p *int64) int64 {
-	if p == nil || *p < 0 {
-		return 0
-	}
-	return min(*p, 1<<40)
-}
-
-// usage folds a usage object: Anthropic's input counts with its cache
-// tokens (LiteLLM's prompt_tokens), Cohere's billed units, OpenAI's.
-func (u *ptUsage) usage(a *anthropicUsage) {
-	if a == nil {
-		return
-	}
-	if a.InputTokens != nil || a.CacheCreationInputTokens != nil || a.CacheReadInputTokens != nil {
-		u.seen = true
-		u.input = bound(a.InputTokens) + bound(a.CacheCreationInputTokens) + bound(a.CacheReadInputTokens)
-	}
-	if a.OutputTokens != nil {
-		u.seen = true
-		u.output = bound(a.OutputTokens)
-	}
-	if a.PromptTokens != nil {
-		u.seen = true
-		u.input = bound(a.PromptTokens)
-	}
-	if a.CompletionTokens != nil {
-		u.seen = true
-		u.output = bound(a.CompletionTokens)
-	}
-	if b := a.BilledUnits; b != nil {
-		u.seen = true
-		if b.InputTokens != nil && *b.InputTokens >= 0 {
-			u.input = int64(min(*b.InputTokens, 1<<40))
-		}
-		if b.OutputTokens != nil && *b.OutputTokens >= 0 {
-			u.output = int64(min(*b.OutputTokens, 1<<40))
-		}
-	}
+	u.usage, u.seen = u.fold.Usage()
+	u.model = u.fold.Model
+	u.prompt, u.completion = int64(u.usage.PromptTokens), int64(u.usage.CompletionTokens)
 }
 
 // oneHeader is one header of a map ("" when absent).

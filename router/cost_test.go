@@ -40,6 +40,45 @@ func TestCost(t *testing.T) {
 	}
 }
 
+// TestCostPromptCache (D141): tokens read from and written to the
+// provider's prompt cache are priced at cache_read_input_token_cost and
+// cache_creation_input_token_cost (model_info first, then the built-in
+// facts, else the input price), the rest of the prompt at the input price —
+// LiteLLM's generic_cost_per_token. The translators count both in
+// prompt_tokens.
+func TestCostPromptCache(t *testing.T) {
+	read, write := 0.0000003, 0.00000375
+	facts := func(provider, model string) (modelfacts.Facts, bool) {
+		switch model {
+		case "claude":
+			return modelfacts.Facts{InputCostPerToken: 0.000003, OutputCostPerToken: 0.000015, CacheReadInputTokenCost: &read, CacheCreationInputTokenCost: &write}, true
+		case "no-cache-prices":
+			return modelfacts.Facts{InputCostPerToken: 0.000003, OutputCostPerToken: 0.000015}, true
+		}
+		return modelfacts.Facts{}, false
+	}
+	r := New(&config.Config{}, nil, WithFacts(facts))
+	// Anthropic's usage input 4, cache read 1000, cache write 100, output 12.
+	u := translator.Usage{PromptTokens: 1104, CompletionTokens: 12, CachedTokens: 1000, CacheCreationTokens: 100}
+	myRead := 0.0000001
+	for _, tc := range []struct {
+		name  string
+		info  config.ModelInfo
+		model string
+		want  float64
+	}{
+		{"facts' cache prices", config.ModelInfo{}, "claude", 4*0.000003 + 1000*read + 100*write + 12*0.000015},
+		{"no cache prices: the input price", config.ModelInfo{}, "no-cache-prices", 1104*0.000003 + 12*0.000015},
+		{"model_info's cache read price wins", config.ModelInfo{CacheReadInputTokenCost: &myRead}, "claude", 4*0.000003 + 1000*myRead + 100*write + 12*0.000015},
+	} {
+		d := config.Deployment{Info: tc.info}
+		got, ok := r.Cost(&d, "anthropic", tc.model, u, 0)
+		if !ok || math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("%s: %v %v, want %v", tc.name, got, ok, tc.want)
+		}
+	}
+}
+
 // TestCostPerSecond (D102): where the per-token input (output) price is not
 // set or 0, input_cost_per_second (output_cost_per_second) × the try's
 // duration is the prompt (completion) cost; a per-token price wins.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/model"
+	"github.com/llmgate/llmgate/internal/modelfacts"
 	"github.com/llmgate/llmgate/internal/store"
 	"github.com/llmgate/llmgate/translator"
 )
@@ -198,29 +199,37 @@ func (r *Router) maxInputTokens(d *config.Deployment, t Target) int {
 
 // Cost is the cost of one answer in USD (x-litellm-response-cost): prompt
 // and completion tokens at the deployment's prices, model_info first, then the
-// built-in model facts. Where the per-token input (output) price is not set
+// built-in model facts; the prompt tokens read from or written to the
+// provider's prompt cache at their own prices (modelfacts.Rates.Cost). Where the per-token input (output) price is not set
 // or 0 and model_info's input_cost_per_second (output_cost_per_second) is,
 // the prompt (completion) cost is that price times dur, the try's duration
 // (LiteLLM's response_time_ms / 1000). ok is false when no price is known.
 func (r *Router) Cost(d *config.Deployment, provider, model string, u translator.Usage, dur time.Duration) (float64, bool) {
 	in, out := d.Info.InputCostPerToken, d.Info.OutputCostPerToken
 	inSec, outSec := d.Info.InputCostPerSecond, d.Info.OutputCostPerSecond
-	var ci, co float64
+	var rates modelfacts.Rates
 	known := in != nil && out != nil
 	if !known {
 		f, ok := r.lookupFacts(d, Target{DeploymentID: d.ID, Provider: provider, Model: model})
 		if !ok && in == nil && out == nil && inSec == nil && outSec == nil && !unitPriced(&d.Info) {
 			return 0, false
 		}
-		ci, co = f.InputCostPerToken, f.OutputCostPerToken
+		rates = f.Rates()
 	}
 	if in != nil {
-		ci = *in
+		rates.Input = *in
 	}
 	if out != nil {
-		co = *out
+		rates.Output = *out
 	}
-	prompt, completion := float64(u.PromptTokens)*ci, float64(u.CompletionTokens)*co
+	if p := d.Info.CacheReadInputTokenCost; p != nil {
+		rates.CacheRead = p
+	}
+	if p := d.Info.CacheCreationInputTokenCost; p != nil {
+		rates.CacheCreation = p
+	}
+	ci, co := rates.Input, rates.Output
+	prompt, completion := rates.Cost(u.PromptTokens, u.CachedTokens, u.CacheCreationTokens, u.CompletionTokens)
 	if u.Units != (translator.Units{}) {
 		return prompt + completion + unitsCost(&d.Info, u), true
 	}

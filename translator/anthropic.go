@@ -27,8 +27,10 @@ import (
 //     whose input_schema is the schema, forced with tool_choice unless thinking
 //     is on. A response whose only tool call is json_tool_call comes back as
 //     message content (finish_reason stop), in streams too.
-//   - usage.prompt_tokens = input_tokens + cache_read_input_tokens, and
-//     cached_tokens = cache_read_input_tokens (LiteLLM's calculate_usage).
+//   - usage.prompt_tokens = input_tokens + cache_creation_input_tokens +
+//     cache_read_input_tokens, cached_tokens = cache_read_input_tokens and
+//     cache_creation_tokens = cache_creation_input_tokens (LiteLLM's
+//     calculate_usage).
 //   - user → metadata.user_id, except e-mail addresses and phone numbers,
 //     which Anthropic rejects (LiteLLM drops them too).
 //   - n is accepted only as 1. reasoning_content on assistant history is not
@@ -449,8 +451,17 @@ type anthUsage struct {
 }
 
 func (u anthUsage) openai() Usage {
-	p := u.InputTokens + u.CacheReadInputTokens
-	return Usage{PromptTokens: p, CompletionTokens: u.OutputTokens, TotalTokens: p + u.OutputTokens, CachedTokens: u.CacheReadInputTokens}
+	return cacheUsage(u.InputTokens, u.CacheReadInputTokens, u.CacheCreationInputTokens, u.OutputTokens)
+}
+
+// cacheUsage is the usage of a provider that counts its prompt in three
+// disjoint parts (Anthropic, Bedrock): the uncached input, the tokens read
+// from its prompt cache and the tokens written to it. prompt_tokens is
+// their sum, as LiteLLM's transformations make it.
+func cacheUsage(input, read, creation, output int) Usage {
+	input, read, creation, output = max(input, 0), max(read, 0), max(creation, 0), max(output, 0)
+	p := input + read + creation
+	return Usage{PromptTokens: p, CompletionTokens: output, TotalTokens: p + output, CachedTokens: read, CacheCreationTokens: creation}
 }
 
 // anthropicFinishReason maps stop_reason to an OpenAI finish_reason.

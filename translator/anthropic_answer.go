@@ -81,9 +81,13 @@ func anthropicResponseQuick(body []byte, t Target) (*Response, bool) {
 		total = u.PromptTokens + u.CompletionTokens
 	}
 	b = strconv.AppendInt(b, int64(total), 10)
-	if u.CachedTokens > 0 {
+	if u.CachedTokens > 0 || u.CacheCreationTokens > 0 {
 		b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
 		b = strconv.AppendInt(b, int64(u.CachedTokens), 10)
+		if u.CacheCreationTokens > 0 {
+			b = append(b, `,"cache_creation_tokens":`...)
+			b = strconv.AppendInt(b, int64(u.CacheCreationTokens), 10)
+		}
 		b = append(b, '}')
 	}
 	b = append(b, "}}"...)

@@ -18,6 +18,7 @@ var anthAnswers = []struct {
 	{"non-ASCII and HTML", "{\"id\":\"msg_<1>\",\"type\":\"message\",\"model\":\"claude-é\",\"content\":[{\"type\":\"text\",\"text\":\"héllo — 日本 \u2029 <&>\"}],\"stop_reason\":\"end_turn\",\"usage\":{\"input_tokens\":1,\"output_tokens\":2}}", true},
 	{"invalid UTF-8", "{\"id\":\"msg_1\",\"type\":\"message\",\"model\":\"m\",\"content\":[{\"type\":\"text\",\"text\":\"a\xff\xfeb\"}],\"stop_reason\":\"end_turn\",\"usage\":{\"input_tokens\":1,\"output_tokens\":2}}", true},
 	{"two texts and thinking", `{"id":"msg_2","type":"message","model":"m","content":[{"type":"thinking","thinking":"let me think","signature":"sig=="},{"type":"text","text":"a"},{"type":"text","text":"b","citations":[{"type":"char_location","cited_text":"x"}]}],"stop_reason":"stop_sequence","usage":{"input_tokens":5,"output_tokens":7,"cache_read_input_tokens":3,"cache_creation":{"ephemeral_5m_input_tokens":0},"service_tier":"standard"}}`, true},
+	{"prompt cache", `{"id":"msg_c","type":"message","model":"m","content":[{"type":"text","text":"c"}],"stop_reason":"end_turn","usage":{"input_tokens":4,"cache_creation_input_tokens":100,"cache_read_input_tokens":1000,"output_tokens":12}}`, true},
 	{"whitespace", " {\n \"id\" : \"msg_3\" ,\r\n\t\"type\":\"message\", \"model\" :\"m\", \"content\" : [ { \"type\" : \"text\" , \"text\" : \"x\" } ] , \"stop_reason\" : null , \"usage\" : { \"input_tokens\" : 10 , \"output_tokens\" : 0 } } \n", true},
 	{"empty content", `{"id":"msg_4","type":"message","model":"","content":[],"stop_reason":"refusal","usage":{"input_tokens":0,"output_tokens":0}}`, true},
 	{"no model, no usage", `{"id":"msg_5","type":"message","content":[{"type":"text","text":""}],"stop_reason":"tool_use"}`, true},
@@ -81,6 +82,33 @@ func TestAnthropicResponseQuick(t *testing.T) {
 				t.Errorf("%s: quick %+v %q, full %+v %q", c.name, quick.Usage, quick.FinishReason, full.Usage, full.FinishReason)
 			}
 		}
+	}
+}
+
+// TestAnthropicPromptCacheUsage (D141): Anthropic's three disjoint prompt
+// counts make prompt_tokens (input + cache write + cache read) with
+// cached_tokens and cache_creation_tokens in prompt_tokens_details, as
+// LiteLLM's calculate_usage; /v1/messages turns them back.
+func TestAnthropicPromptCacheUsage(t *testing.T) {
+	body := []byte(`{"id":"msg_c","type":"message","model":"m","content":[{"type":"text","text":"c"}],"stop_reason":"end_turn","usage":{"input_tokens":4,"cache_creation_input_tokens":100,"cache_read_input_tokens":1000,"output_tokens":12}}`)
+	r, err := (anthropicTranslator{}).Response(Chat, body, Target{Provider: "anthropic", Model: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Usage{PromptTokens: 1104, CompletionTokens: 12, TotalTokens: 1116, CachedTokens: 1000, CacheCreationTokens: 100}
+	if r.Usage != want {
+		t.Errorf("usage %+v, want %+v", r.Usage, want)
+	}
+	if !bytes.Contains(r.Body, []byte(`"usage":{"prompt_tokens":1104,"completion_tokens":12,"total_tokens":1116,"prompt_tokens_details":{"cached_tokens":1000,"cache_creation_tokens":100}}`)) {
+		t.Errorf("answer %s", r.Body)
+	}
+	if m := msgsUsageOf(want); m != (msgsUsage{InputTokens: 4, OutputTokens: 12, CacheCreationInputTokens: 100, CacheReadInputTokens: 1000}) {
+		t.Errorf("as Anthropic usage again: %+v", m)
+	}
+	var s brkUsage
+	s.InputTokens, s.CacheReadInputTokens, s.CacheWriteInputTokens, s.OutputTokens = 4, 1000, 100, 12
+	if got := s.openai(); got != want {
+		t.Errorf("Bedrock's usage %+v, want %+v", got, want)
 	}
 }
 

@@ -33,8 +33,9 @@ import (
 //     additionalModelRequestFields object is merged in as sent.
 //   - Bedrock responses carry no id: the chat id is "chatcmpl-" plus a hash of
 //     the response bytes (pure, stable for the same bytes).
-//   - usage.prompt_tokens = inputTokens + cacheReadInputTokens, cached_tokens =
-//     cacheReadInputTokens, as for anthropic.
+//   - usage.prompt_tokens = inputTokens + cacheReadInputTokens +
+//     cacheWriteInputTokens, cached_tokens = cacheReadInputTokens,
+//     cache_creation_tokens = cacheWriteInputTokens, as for anthropic.
 //   - Embeddings: Titan takes one inputText per call. Several inputs are a 400
 //     (a pure translator cannot fan out calls). Cohere takes texts[] with
 //     input_type (default "search_document", as LiteLLM); Bedrock's Cohere
@@ -457,8 +458,7 @@ type brkUsage struct {
 }
 
 func (u brkUsage) openai() Usage {
-	p := u.InputTokens + u.CacheReadInputTokens
-	return Usage{PromptTokens: p, CompletionTokens: u.OutputTokens, TotalTokens: p + u.OutputTokens, CachedTokens: u.CacheReadInputTokens}
+	return cacheUsage(u.InputTokens, u.CacheReadInputTokens, u.CacheWriteInputTokens, u.OutputTokens)
 }
 
 // bedrockFinishReason maps a Converse stopReason to an OpenAI finish_reason.

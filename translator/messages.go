@@ -533,15 +533,18 @@ type msgsAnswer struct {
 }
 
 type msgsUsage struct {
-	InputTokens          int `json:"input_tokens"`
-	OutputTokens         int `json:"output_tokens"`
-	CacheReadInputTokens int `json:"cache_read_input_tokens,omitempty"`
+	InputTokens              int `json:"input_tokens"`
+	OutputTokens             int `json:"output_tokens"`
+	CacheCreationInputTokens int `json:"cache_creation_input_tokens,omitempty"`
+	CacheReadInputTokens     int `json:"cache_read_input_tokens,omitempty"`
 }
 
 // msgsUsageOf is usage in Anthropic's terms: input_tokens without the
-// cached ones, which cache_read_input_tokens counts.
+// cached ones, which cache_read_input_tokens and
+// cache_creation_input_tokens count.
 func msgsUsageOf(u Usage) msgsUsage {
-	return msgsUsage{InputTokens: u.PromptTokens - u.CachedTokens, OutputTokens: u.CompletionTokens, CacheReadInputTokens: u.CachedTokens}
+	return msgsUsage{InputTokens: max(u.PromptTokens-u.CachedTokens-u.CacheCreationTokens, 0), OutputTokens: u.CompletionTokens,
+		CacheCreationInputTokens: u.CacheCreationTokens, CacheReadInputTokens: u.CachedTokens}
 }
 
 // ChatToMessage is a chat completion as an Anthropic message; model, when

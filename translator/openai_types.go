@@ -261,7 +261,8 @@ type UsageObject struct {
 
 // PromptTokensDetails is usage.prompt_tokens_details.
 type PromptTokensDetails struct {
-	CachedTokens int `json:"cached_tokens"`
+	CachedTokens        int `json:"cached_tokens"`
+	CacheCreationTokens int `json:"cache_creation_tokens,omitempty"`
 }
 
 // CompletionTokensDetails is usage.completion_tokens_details.
@@ -275,8 +276,8 @@ func UsageObjectFrom(u Usage) *UsageObject {
 	if o.TotalTokens == 0 {
 		o.TotalTokens = u.PromptTokens + u.CompletionTokens
 	}
-	if u.CachedTokens > 0 {
-		o.PromptTokensDetails = &PromptTokensDetails{CachedTokens: u.CachedTokens}
+	if u.CachedTokens > 0 || u.CacheCreationTokens > 0 {
+		o.PromptTokensDetails = &PromptTokensDetails{CachedTokens: u.CachedTokens, CacheCreationTokens: u.CacheCreationTokens}
 	}
 	if u.ReasoningTokens > 0 {
 		o.CompletionTokensDetails = &CompletionTokensDetails{ReasoningTokens: u.ReasoningTokens}
@@ -292,6 +293,7 @@ func UsageFrom(o *UsageObject) Usage {
 	u := Usage{PromptTokens: o.PromptTokens, CompletionTokens: o.CompletionTokens, TotalTokens: o.TotalTokens}
 	if o.PromptTokensDetails != nil {
 		u.CachedTokens = o.PromptTokensDetails.CachedTokens
+		u.CacheCreationTokens = o.PromptTokensDetails.CacheCreationTokens
 	}
 	if o.CompletionTokensDetails != nil {
 		u.ReasoningTokens = o.CompletionTokensDetails.ReasoningTokens

@@ -93,7 +93,12 @@ type Usage struct {
 	CompletionTokens int
 	TotalTokens      int
 	CachedTokens     int // prompt_tokens_details.cached_tokens
-	ReasoningTokens  int // completion_tokens_details.reasoning_tokens
+	// CacheCreationTokens are the prompt tokens written to the provider's
+	// prompt cache (prompt_tokens_details.cache_creation_tokens: Anthropic's
+	// cache_creation_input_tokens, Bedrock's cacheWriteInputTokens); they are
+	// part of PromptTokens and priced at cache_creation_input_token_cost.
+	CacheCreationTokens int `json:",omitempty"`
+	ReasoningTokens     int // completion_tokens_details.reasoning_tokens
 	// Units are what the routes priced by something other than tokens
 	// count (images, characters, seconds of audio, search units).
 	Units Units `json:",omitzero"`

@@ -154,9 +154,10 @@ func handleAnthropicMessages(c *call) {
 	if req.Thinking != nil && req.Thinking.Type == "enabled" {
 		thinking = c.s.opts.Thinking
 	}
+	read, write := c.s.anthropicPromptCache(&req)
+	usage := anUsage{InputTokens: max(prompt-read-write, 0), CacheReadInputTokens: read, CacheCreationInputTokens: write, OutputTokens: output}
 	if !req.Stream {
-		resp := anResponse{ID: id, Type: "message", Role: "assistant", Model: req.Model, StopReason: &stop,
-			Usage: anUsage{InputTokens: prompt, OutputTokens: output}}
+		resp := anResponse{ID: id, Type: "message", Role: "assistant", Model: req.Model, StopReason: &stop, Usage: usage}
 		if thinking != "" {
 			resp.Content = append(resp.Content, anBlock{Type: "thinking", Thinking: &thinking, Signature: fakeSignature})
 		}
@@ -172,7 +173,7 @@ func handleAnthropicMessages(c *call) {
 	c.startStream("text/event-stream")
 	c.sseJSON("message_start", map[string]any{"type": "message_start", "message": anResponse{
 		ID: id, Type: "message", Role: "assistant", Model: req.Model, Content: []anBlock{},
-		Usage: anUsage{InputTokens: prompt, OutputTokens: 1},
+		Usage: anUsage{InputTokens: usage.InputTokens, CacheReadInputTokens: read, CacheCreationInputTokens: write, OutputTokens: 1},
 	}})
 	type delta struct {
 		Type        string `json:"type"`

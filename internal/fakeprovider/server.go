@@ -93,6 +93,8 @@ type Server struct {
 	rec   recorder
 	// tokens issued by the fake OAuth endpoint, accepted as Vertex bearers.
 	tokens sync.Map
+	// promptCache holds the Anthropic prompt prefixes written so far.
+	promptCache sync.Map
 }
 
 // New returns a Server with opts, not yet listening.

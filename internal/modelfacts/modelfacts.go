@@ -10,14 +10,18 @@ import (
 
 // Facts are what the gateway knows about one model.
 type Facts struct {
-	MaxInputTokens          int     `json:"max_input_tokens,omitempty"`
-	MaxOutputTokens         int     `json:"max_output_tokens,omitempty"`
-	InputCostPerToken       float64 `json:"input_cost_per_token,omitempty"`
-	OutputCostPerToken      float64 `json:"output_cost_per_token,omitempty"`
-	Mode                    string  `json:"mode,omitempty"` // chat, completion, embedding, responses
-	Provider                string  `json:"litellm_provider,omitempty"`
-	SupportsFunctionCalling bool    `json:"supports_function_calling,omitempty"`
-	SupportsVision          bool    `json:"supports_vision,omitempty"`
+	MaxInputTokens     int     `json:"max_input_tokens,omitempty"`
+	MaxOutputTokens    int     `json:"max_output_tokens,omitempty"`
+	InputCostPerToken  float64 `json:"input_cost_per_token,omitempty"`
+	OutputCostPerToken float64 `json:"output_cost_per_token,omitempty"`
+	// CacheReadInputTokenCost and CacheCreationInputTokenCost are nil when
+	// LiteLLM's table has no such price (the input price applies).
+	CacheReadInputTokenCost     *float64 `json:"cache_read_input_token_cost,omitempty"`
+	CacheCreationInputTokenCost *float64 `json:"cache_creation_input_token_cost,omitempty"`
+	Mode                        string   `json:"mode,omitempty"` // chat, completion, embedding, responses
+	Provider                    string   `json:"litellm_provider,omitempty"`
+	SupportsFunctionCalling     bool     `json:"supports_function_calling,omitempty"`
+	SupportsVision              bool     `json:"supports_vision,omitempty"`
 }
 
 //go:embed data/facts.json
@@ -123,4 +127,36 @@ func ModelsOf(provider string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Rates are the per-token prices one answer is charged at.
+type Rates struct {
+	Input, Output float64
+	// CacheRead and CacheCreation are nil when unset: the input price
+	// applies.
+	CacheRead, CacheCreation *float64
+}
+
+// Rates are the facts' prices.
+func (f Facts) Rates() Rates {
+	return Rates{Input: f.InputCostPerToken, Output: f.OutputCostPerToken, CacheRead: f.CacheReadInputTokenCost, CacheCreation: f.CacheCreationInputTokenCost}
+}
+
+// Cost prices an answer's tokens as LiteLLM's generic_cost_per_token does:
+// the prompt's tokens that neither came from nor went to the provider's
+// prompt cache at the input price, those read from it (cacheRead) and those
+// written to it (cacheCreation) at their own prices (the input price when
+// unset), the completion at the output price. cacheRead and cacheCreation
+// are part of prompt.
+func (r Rates) Cost(prompt, cacheRead, cacheCreation, completion int) (promptCost, completionCost float64) {
+	text := max(prompt-cacheRead-cacheCreation, 0)
+	read, write := r.Input, r.Input
+	if r.CacheRead != nil {
+		read = *r.CacheRead
+	}
+	if r.CacheCreation != nil {
+		write = *r.CacheCreation
+	}
+	promptCost = float64(text)*r.Input + float64(max(cacheRead, 0))*read + float64(max(cacheCreation, 0))*write
+	return promptCost, float64(completion) * r.Output
 }

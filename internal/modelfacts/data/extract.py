@@ -8,6 +8,7 @@ entry of the first file wins; older files fill in models dropped since.
 import json, re, sys, datetime
 
 FIELDS = ["max_input_tokens", "max_output_tokens", "input_cost_per_token", "output_cost_per_token",
+          "cache_read_input_token_cost", "cache_creation_input_token_cost",
           "mode", "litellm_provider", "supports_function_calling", "supports_vision"]
 PROVIDERS = {"openai", "text-completion-openai", "anthropic", "gemini", "vertex_ai-language-models",
              "vertex_ai-anthropic_models", "bedrock", "bedrock_converse", "cohere", "cohere_chat",
@@ -36,7 +37,9 @@ def main():
             continue
         if not FAMILY.search(key):
             continue
-        out["models"][key] = {f: v[f] for f in FIELDS if f in v and v[f] not in (None, False)}
+        # A cache price of 0 is a price (free cache reads); other zeros and falses are left out.
+        out["models"][key] = {f: v[f] for f in FIELDS
+                              if f in v and v[f] is not None and (v[f] is not False and (v[f] != 0 or f.startswith("cache_")))}
     json.dump(out, sys.stdout, indent=0, sort_keys=True)
     sys.stdout.write("\n")
 
