@@ -45,27 +45,41 @@ func (p *parser) keyManagement(cfg *Config, general *yaml.Node, visited map[*yam
 	if general == nil || general.Kind != yaml.MappingNode {
 		return
 	}
-	var sysKey, sysNode, setNode, azureKey, azureNode *yaml.Node
+	var sysKey, sysNode, setNode *yaml.Node
+	// LiteLLM's older switches: use_google_kms: true and
+	// use_azure_key_vault: true load Google KMS and Azure Key Vault as
+	// key_management_system does (LiteLLM reads Google's first).
+	legacy := []struct {
+		key, system string
+		k, v        *yaml.Node
+	}{{key: "use_google_kms", system: secrets.GoogleKMS}, {key: "use_azure_key_vault", system: secrets.AzureKeyVault}}
 	for i := 0; i+1 < len(general.Content); i += 2 {
-		switch general.Content[i].Value {
+		switch k := general.Content[i].Value; k {
 		case "key_management_system":
 			sysKey, sysNode = general.Content[i], general.Content[i+1]
 		case "key_management_settings":
 			setNode = general.Content[i+1]
-		case "use_azure_key_vault":
-			azureKey, azureNode = general.Content[i], general.Content[i+1]
+		default:
+			for j := range legacy {
+				if legacy[j].key == k {
+					legacy[j].k, legacy[j].v = general.Content[i], general.Content[i+1]
+				}
+			}
 		}
 	}
 	const base = "general_settings"
-	if azureNode != nil {
-		// LiteLLM's older switch: use_azure_key_vault: true loads Azure Key
-		// Vault as key_management_system: azure_key_vault does.
-		p.resolveEnv(azureNode, joinKey(base, "use_azure_key_vault"), visited)
-		if on, ok := p.bool(azureNode, joinKey(base, "use_azure_key_vault")); ok && on {
+	sysPath := joinKey(base, "key_management_system")
+	for _, l := range legacy {
+		if l.v == nil {
+			continue
+		}
+		p.resolveEnv(l.v, joinKey(base, l.key), visited)
+		if on, ok := p.bool(l.v, joinKey(base, l.key)); ok && on {
 			if sysNode == nil {
-				sysKey, sysNode = azureKey, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: secrets.AzureKeyVault, Line: azureNode.Line, Column: azureNode.Column}
-			} else if v := deref(sysNode); v != nil && v.Value != secrets.AzureKeyVault {
-				p.warnAt(azureKey, joinKey(base, "use_azure_key_vault"), "ignored: key_management_system %q is set", v.Value)
+				sysKey, sysNode = l.k, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: l.system, Line: l.v.Line, Column: l.v.Column}
+				sysPath = joinKey(base, l.key)
+			} else if v := deref(sysNode); v != nil && v.Value != l.system {
+				p.warnAt(l.k, joinKey(base, l.key), "ignored: key_management_system %q is set", v.Value)
 			}
 		}
 	}
@@ -78,8 +92,7 @@ func (p *parser) keyManagement(cfg *Config, general *yaml.Node, visited map[*yam
 		}
 		return
 	}
-	p.resolveEnv(sysNode, joinKey(base, "key_management_system"), visited)
-	sysPath := joinKey(base, "key_management_system")
+	p.resolveEnv(sysNode, sysPath, visited)
 	system, ok := p.str(sysNode, sysPath)
 	if !ok || system == "" {
 		return

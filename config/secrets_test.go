@@ -76,7 +76,7 @@ func TestKeyManagementSystem(t *testing.T) {
 	}
 
 	for _, c := range []struct{ system, settings, want string }{
-		{"google_kms", "", `key_management_system "google_kms" is not implemented yet`},
+		{"google_secret_manager", "", `key_management_system "google_secret_manager" is not implemented yet`},
 		{"azure_key_vault", "", "AZURE_KEY_VAULT_URI is not set"},
 		{"aws_secret_manager_v2", "", "not one LiteLLM knows"},
 		{"hashicorp_vault", "  key_management_settings:\n    custom_secret_manager: my.Mgr\n", "a Python class"},
@@ -128,5 +128,38 @@ general_settings:
 	}
 	if p := cfg.Models[0].Params; p.APIKey != "sk-from-env" || cfg.General.KeyManagement != nil {
 		t.Errorf("use_azure_key_vault: false: api_key %q, KeyManagement %+v", p.APIKey, cfg.General.KeyManagement)
+	}
+}
+
+// TestKMSDecryptsEnvironment (D142): key_management_system aws_kms
+// decrypts each os.environ/ reference's value with KMS (the fake checks
+// SigV4); a plain value is used as it is. use_google_kms: true opens
+// Google Cloud KMS, whose missing settings are a load error at that key.
+func TestKMSDecryptsEnvironment(t *testing.T) {
+	f := fakesecrets.Start(t, fakesecrets.Options{AWSAccessKeyID: "AKIDFAKE", AWSSecretAccessKey: "fake-secret", AWSRegion: "eu-west-1"})
+	env := map[string]string{"AWS_REGION_NAME": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKIDFAKE", "AWS_SECRET_ACCESS_KEY": "fake-secret", "AWS_ENDPOINT_URL_KMS": f.URL,
+		"OPENAI_KEY": fakesecrets.Encrypt("sk-decrypted"), "OPENAI_BASE": "https://api.example.com/v1", "LITELLM_MASTER_KEY": fakesecrets.Encrypt("sk-master-1")}
+	getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	body := `
+model_list:
+  - model_name: m
+    litellm_params: {model: openai/gpt-4o, api_key: os.environ/OPENAI_KEY, api_base: os.environ/OPENAI_BASE}
+general_settings:
+  master_key: os.environ/LITELLM_MASTER_KEY
+  key_management_system: aws_kms
+`
+	cfg, err := config.Parse([]byte(body), "c.yaml", getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := cfg.Models[0].Params; p.APIKey != "sk-decrypted" || p.APIBase != "https://api.example.com/v1" {
+		t.Errorf("api_key %q api_base %q", p.APIKey, p.APIBase)
+	}
+	if cfg.General.MasterKey != "sk-master-1" {
+		t.Errorf("master_key %q", cfg.General.MasterKey)
+	}
+	_, err = config.Parse([]byte(strings.Replace(body, "key_management_system: aws_kms", "use_google_kms: true", 1)), "c.yaml", getenv)
+	if err == nil || !strings.Contains(err.Error(), "c.yaml:7: error: general_settings.use_google_kms") || !strings.Contains(err.Error(), "google_kms: set GOOGLE_KMS_RESOURCE_NAME") {
+		t.Errorf("use_google_kms without its settings: %v", err)
 	}
 }

@@ -772,7 +772,7 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			} else {
 				gs.OAuth2Auth = nil
 			}
-		case "key_management_system", "key_management_settings", "use_azure_key_vault":
+		case "key_management_system", "key_management_settings", "use_azure_key_vault", "use_google_kms":
 			// read before os.environ/ references are resolved (secrets.go)
 		case "alerting", "alerting_threshold", "alert_types", "alert_to_webhook_url", "alerting_args", "spend_report_frequency":
 			p.alertingKey(&gs.Alerting, e.Key, v, key)

@@ -1,6 +1,7 @@
 package fakesecrets
 
 import (
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -32,6 +33,11 @@ type Options struct {
 	// answered (AzureToken).
 	AzureTenant, AzureClientID, AzureClientSecret, AzureAssertion string
 	AzureToken                                                    string
+	// Google: the service account (its e-mail and RSA key) a token grant
+	// must be signed by, the token then answered, and the Cloud KMS key
+	// (projects/…/cryptoKeys/…) decrypt is served for.
+	GoogleEmail, GoogleToken, GoogleKMSKey string
+	GoogleKey                              *rsa.PrivateKey
 }
 
 // Server is a running fake secret manager: AWS at URL (POST /), Vault at
@@ -86,8 +92,14 @@ func (s *Server) Reads() []string {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/" && strings.HasPrefix(r.Header.Get("X-Amz-Target"), "TrentService."):
+		s.awsKMS(w, r, body)
 	case r.Method == http.MethodPost && r.URL.Path == "/" && r.Header.Get("X-Amz-Target") != "":
 		s.aws(w, r, body)
+	case r.Method == http.MethodPost && r.URL.Path == "/google/token":
+		s.googleToken(w, body)
+	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/projects/") && strings.HasSuffix(r.URL.Path, ":decrypt"):
+		s.googleKMS(w, r, body)
 	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/auth/") && strings.HasSuffix(r.URL.Path, "/login"):
 		s.vaultLogin(w, body)
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/"):

@@ -22,14 +22,37 @@ type awsReader struct {
 }
 
 // newAWS builds the Secrets Manager client as LiteLLM's AWSSecretsManagerV2
-// resolves it: the region from aws_region_name, else AWS_REGION_NAME,
-// AWS_REGION, AWS_DEFAULT_REGION; credentials from the aws_* settings
-// (role, web identity, profile), else AWS_ACCESS_KEY_ID and
-// AWS_SECRET_ACCESS_KEY, else the SDK's default chain; the endpoint from
-// AWS_BEDROCK_RUNTIME_ENDPOINT with bedrock-runtime replaced by
-// secretsmanager (LiteLLM's rule), else the SDK's (AWS_ENDPOINT_URL_SECRETS_MANAGER,
-// AWS_ENDPOINT_URL, else AWS's regional endpoint).
+// resolves it (awsClient), the endpoint from AWS_BEDROCK_RUNTIME_ENDPOINT
+// with bedrock-runtime replaced by secretsmanager (LiteLLM's rule), else the
+// SDK's (AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL, else AWS's
+// regional endpoint).
 func newAWS(st Settings, getenv func(string) (string, bool), hc *http.Client) (*awsReader, error) {
+	c, err := awsClient(AWSSecretManager, st, getenv, hc)
+	if err != nil {
+		return nil, err
+	}
+	o := secretsmanager.Options{Region: c.region, HTTPClient: hc, Retryer: aws.NopRetryer{}, Credentials: c.creds}
+	if ep := c.env("AWS_BEDROCK_RUNTIME_ENDPOINT"); ep != "" {
+		o.BaseEndpoint = aws.String(strings.Replace(ep, "bedrock-runtime", "secretsmanager", 1))
+	} else if ep := firstNonEmpty(c.env("AWS_ENDPOINT_URL_SECRETS_MANAGER"), c.env("AWS_ENDPOINT_URL")); ep != "" {
+		o.BaseEndpoint = aws.String(ep)
+	}
+	return &awsReader{c: secretsmanager.New(o)}, nil
+}
+
+// awsClientConfig is what an AWS client of a secret manager is made from.
+type awsClientConfig struct {
+	region string
+	creds  aws.CredentialsProvider
+	env    func(string) string
+}
+
+// awsClient resolves an AWS client's region and credentials: the region
+// from aws_region_name, else AWS_REGION_NAME, AWS_REGION,
+// AWS_DEFAULT_REGION; credentials from the aws_* settings (role, web
+// identity, profile), else AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,
+// else the SDK's default chain. system names the manager in errors.
+func awsClient(system string, st Settings, getenv func(string) (string, bool), hc *http.Client) (awsClientConfig, error) {
 	env := func(k string) string { v, _ := getenv(k); return strings.TrimSpace(v) }
 	a := st.AWS
 	if a.Region == "" {
@@ -40,28 +63,23 @@ func newAWS(st Settings, getenv func(string) (string, bool), hc *http.Client) (*
 		}
 	}
 	if a.Region == "" {
-		return nil, errors.New("aws_secret_manager needs a region: key_management_settings.aws_region_name, or AWS_REGION_NAME / AWS_REGION / AWS_DEFAULT_REGION")
+		return awsClientConfig{}, fmt.Errorf("%s needs a region: key_management_settings.aws_region_name, or AWS_REGION_NAME / AWS_REGION / AWS_DEFAULT_REGION", system)
 	}
 	if a.AccessKeyID == "" {
 		a.AccessKeyID, a.SecretAccessKey, a.SessionToken = env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN")
 	}
-	o := secretsmanager.Options{Region: a.Region, HTTPClient: hc, Retryer: aws.NopRetryer{}}
+	c := awsClientConfig{region: a.Region, env: env}
 	switch {
 	case a.Federated() || (a.AccessKeyID != "" && a.SecretAccessKey != ""):
-		o.Credentials = awscreds.Provider(a, hc)
+		c.creds = awscreds.Provider(a, hc)
 	default:
 		cfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithRegion(a.Region))
 		if err != nil {
-			return nil, fmt.Errorf("aws_secret_manager: AWS credentials: %w", err)
+			return awsClientConfig{}, fmt.Errorf("%s: AWS credentials: %w", system, err)
 		}
-		o.Credentials = cfg.Credentials
+		c.creds = cfg.Credentials
 	}
-	if ep := env("AWS_BEDROCK_RUNTIME_ENDPOINT"); ep != "" {
-		o.BaseEndpoint = aws.String(strings.Replace(ep, "bedrock-runtime", "secretsmanager", 1))
-	} else if ep := firstNonEmpty(env("AWS_ENDPOINT_URL_SECRETS_MANAGER"), env("AWS_ENDPOINT_URL")); ep != "" {
-		o.BaseEndpoint = aws.String(ep)
-	}
-	return &awsReader{c: secretsmanager.New(o)}, nil
+	return c, nil
 }
 
 func firstNonEmpty(vs ...string) string {

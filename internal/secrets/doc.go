@@ -4,9 +4,13 @@
 // does: AWS Secrets Manager (GetSecretValue, signed with SigV4 by
 // aws-sdk-go-v2), HashiCorp Vault (KV v2 reads with a token or an
 // AppRole login) and Azure Key Vault (its REST get-secret with an Entra ID
-// token from golang.org/x/oauth2's client-credentials flow). The config package calls it while it loads a config, never
-// on the request path.
+// token from golang.org/x/oauth2's client-credentials flow); and it
+// decrypts the environment's encrypted values with AWS KMS (Decrypt) or
+// Google Cloud KMS (REST decrypt with a service account's token). The
+// config package calls it while it loads a config, never on the request
+// path.
 //
-// It imports the AWS SDK, golang.org/x/oauth2 and internal/awscreds only; never config, extproc
-// or Envoy types. It never logs a secret's value.
+// It imports the AWS SDK, golang.org/x/oauth2, internal/awscreds and
+// internal/backendauth (Google service-account tokens) only; never config,
+// extproc or Envoy types. It never logs a secret's value.
 package secrets

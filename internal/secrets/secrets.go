@@ -18,11 +18,13 @@ const (
 	AWSSecretManager = "aws_secret_manager"
 	HashiCorpVault   = "hashicorp_vault"
 	AzureKeyVault    = "azure_key_vault"
+	AWSKMS           = "aws_kms"
+	GoogleKMS        = "google_kms"
 )
 
 // NotBuilt are LiteLLM's other key_management_system values: accepted by
 // LiteLLM, not built here.
-var NotBuilt = []string{"google_kms", "google_secret_manager", "aws_kms", "cyberark", "custom"}
+var NotBuilt = []string{"google_secret_manager", "cyberark", "custom"}
 
 // Settings are general_settings.key_management_settings, resolved against
 // the environment (LiteLLM reads them before its secret manager is up).
@@ -96,9 +98,13 @@ func Open(system string, st Settings, getenv func(string) (string, bool), hc *ht
 		m.r, err = newVault(getenv, hc)
 	case AzureKeyVault:
 		m.r, err = newAzure(getenv, hc)
+	case AWSKMS:
+		m.r, err = newAWSKMS(st, getenv, hc)
+	case GoogleKMS:
+		m.r, err = newGoogleKMS(getenv, hc)
 	default:
 		if slices.Contains(NotBuilt, system) {
-			return nil, fmt.Errorf("key_management_system %q is not implemented yet (built: %s, %s, %s)", system, AWSSecretManager, HashiCorpVault, AzureKeyVault)
+			return nil, fmt.Errorf("key_management_system %q is not implemented yet (built: %s, %s, %s, %s, %s)", system, AWSSecretManager, HashiCorpVault, AzureKeyVault, AWSKMS, GoogleKMS)
 		}
 		return nil, fmt.Errorf("key_management_system %q is not one LiteLLM knows (%s, %s, …)", system, AWSSecretManager, HashiCorpVault)
 	}
