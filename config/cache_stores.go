@@ -64,6 +64,18 @@ func (p *parser) cacheStoreKey(cp *CacheParams, e entry, key string) {
 		if b, ok := p.bool(v, key); ok {
 			s3.InsecureSkipVerify = !b
 		}
+	case "s3_use_ssl":
+		if b, ok := p.bool(v, key); ok {
+			cp.S3NoSSL = !b
+		}
+	case "s3_api_version", "redis_flush_size":
+		// S3 has one API version; writes go one by one off the request
+		// path: read, nothing to change.
+		_ = p.anyValue(v, key)
+	case "default_in_memory_ttl":
+		cp.DefaultInMemoryTTL, _ = p.seconds(v, key)
+	case "default_in_redis_ttl":
+		cp.DefaultInRedisTTL, _ = p.seconds(v, key)
 	case "disk_cache_dir":
 		cp.DiskDir, _ = p.str(v, key)
 	case "qdrant_api_base":
@@ -123,6 +135,14 @@ func (p *parser) cacheStoreDefaults(cp *CacheParams, es []entry) {
 			}
 		}
 	}
+	// LiteLLM's Cache: default_in_memory_ttl replaces ttl for local,
+	// default_in_redis_ttl for redis.
+	if cp.Type == "local" && cp.DefaultInMemoryTTL > 0 {
+		cp.TTL = cp.DefaultInMemoryTTL
+	}
+	if cp.Type == "redis" && cp.DefaultInRedisTTL > 0 {
+		cp.TTL = cp.DefaultInRedisTTL
+	}
 	switch cp.Type {
 	case "s3":
 		s3 := &cp.S3
@@ -138,6 +158,11 @@ func (p *parser) cacheStoreDefaults(cp *CacheParams, es []entry) {
 		}
 		if s3.Region == "" {
 			s3.Region = firstNonEmpty(get("AWS_REGION_NAME"), get("AWS_REGION"), get("AWS_DEFAULT_REGION"), DefaultS3Region)
+		}
+		if cp.S3NoSSL && s3.Endpoint == "" {
+			// boto3's use_ssl=False: AWS's endpoint over http (an endpoint
+			// URL is taken as written).
+			s3.Endpoint = "http://s3." + s3.Region + ".amazonaws.com"
 		}
 	case "disk":
 		if cp.DiskDir == "" {

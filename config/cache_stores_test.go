@@ -1,8 +1,10 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCacheStores: cache_params' s3 keys (the AWS_* variables filling the
@@ -65,5 +67,36 @@ func TestCacheStores(t *testing.T) {
 	cfg = mustParse(t, "router_settings:\n  cache_responses: true\n  redis_host: r\n  redis_port: 6380\nlitellm_settings:\n  cache: true\n  cache_params: {type: disk}\n", nil)
 	if cp := cfg.LiteLLM.CacheParams; cp.Type != "disk" {
 		t.Errorf("cache_responses beside litellm_settings.cache: type %q", cp.Type)
+	}
+}
+
+// TestCacheDefaultTTLs: default_in_memory_ttl replaces ttl for local,
+// default_in_redis_ttl for redis (each only for its type); s3_use_ssl:
+// false is AWS's endpoint over http.
+func TestCacheDefaultTTLs(t *testing.T) {
+	for _, tc := range []struct {
+		params string
+		want   time.Duration
+	}{
+		{"{type: local, ttl: 5, default_in_memory_ttl: 7, default_in_redis_ttl: 9}", 7 * time.Second},
+		{"{type: redis, ttl: 5, default_in_memory_ttl: 7, default_in_redis_ttl: 9}", 9 * time.Second},
+		{"{type: disk, ttl: 5, default_in_memory_ttl: 7, default_in_redis_ttl: 9}", 5 * time.Second},
+		{"{default_in_memory_ttl: 1.5}", 1500 * time.Millisecond},
+	} {
+		cfg := mustParse(t, "litellm_settings:\n  cache: true\n  cache_params: "+tc.params+"\n", nil)
+		if got := cfg.LiteLLM.CacheParams.TTL; got != tc.want {
+			t.Errorf("%s: ttl %v, want %v", tc.params, got, tc.want)
+		}
+	}
+	cfg := mustParse(t, "litellm_settings:\n  cache: true\n  cache_params: {type: s3, s3_bucket_name: b, s3_region_name: eu-west-1, s3_use_ssl: false, s3_api_version: 2006-03-01}\n", nil)
+	if e := cfg.LiteLLM.CacheParams.S3.Endpoint; e != "http://s3.eu-west-1.amazonaws.com" {
+		t.Errorf("s3_use_ssl false: endpoint %q", e)
+	}
+	// LiteLLM's other types load with a warning (nothing cached).
+	for _, typ := range []string{"azure-blob", "gcs"} {
+		cfg := mustParse(t, "litellm_settings:\n  cache: true\n  cache_params: {type: "+typ+"}\n", nil)
+		if !strings.Contains(fmt.Sprint(cfg.Warnings), `cache type "`+typ+`" is accepted, not implemented yet`) {
+			t.Errorf("type %s: warnings %v", typ, cfg.Warnings)
+		}
 	}
 }

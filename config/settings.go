@@ -46,7 +46,7 @@ var allowedFailsPolicyKeys = []string{
 }
 
 // CacheTypes are the values cache_params.type may take in LiteLLM.
-var CacheTypes = []string{"local", "redis", "redis-semantic", "qdrant-semantic", "s3", "disk"}
+var CacheTypes = []string{"local", "redis", "redis-semantic", "qdrant-semantic", "s3", "disk", "azure-blob", "gcs"}
 
 // DefaultCacheCallTypes is cache_params.supported_call_types when unset.
 var DefaultCacheCallTypes = []string{
@@ -593,7 +593,7 @@ func (p *parser) cacheParams(cfg *Config, n *yaml.Node, path string) {
 					msg = fmt.Sprintf("unknown cache type %q; did you mean %q?", s, sg)
 				}
 				p.errAt(v, key, "%s", msg)
-			case s == "redis-semantic":
+			case s == "redis-semantic" || s == "azure-blob" || s == "gcs":
 				p.warnAt(v, key, "cache type %q is accepted, not implemented yet: responses are not cached", s)
 				cp.Type = s
 			default:

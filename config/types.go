@@ -420,6 +420,12 @@ type CacheParams struct {
 	DiskDir string
 	// Qdrant is type qdrant-semantic's settings.
 	Qdrant QdrantCache
+	// DefaultInMemoryTTL and DefaultInRedisTTL are default_in_memory_ttl
+	// and default_in_redis_ttl: TTL's value for type local, and for type
+	// redis, when set (0: unset).
+	DefaultInMemoryTTL, DefaultInRedisTTL time.Duration
+	// S3NoSSL is s3_use_ssl: false (AWS's endpoint over http).
+	S3NoSSL bool
 }
 
 // S3Cache are cache_params' s3_* keys (type s3), the AWS_* variables filling
