@@ -67,7 +67,9 @@ func VariantsOverhead(o *Options, fakeURL string, concs []int, sides []VariantSi
 		if sd.Bin != "" {
 			so.LLMGateBin = sd.Bin
 		}
-		so.PprofAddr = ""
+		if i > 0 {
+			so.PprofAddr = "" // --llmgate-pprof: the first side's llmgate only
+		}
 		if err := os.MkdirAll(so.WorkDir, 0o700); err != nil {
 			return nil, err
 		}

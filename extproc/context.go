@@ -83,7 +83,7 @@ func decodeContextCut(s string, noHeaders bool) (*llmgatev1.RequestContext, erro
 		b = withoutResponseHeaders(b)
 	}
 	c := &llmgatev1.RequestContext{}
-	if err := proto.Unmarshal(b, c); err != nil {
+	if err := unmarshalContext(b, c); err != nil { // (context_decode.go, D135)
 		return nil, fmt.Errorf("request context: %w", err)
 	}
 	return c, nil
