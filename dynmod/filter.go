@@ -82,6 +82,8 @@ type stream struct {
 	// request handed on (extproc/modulekeys_slots.go, D117)
 	keySlots *keys.Slots
 	keySlot  string
+	// auth: the caller found at the headers, for Serve (D135)
+	auth extproc.Auth
 }
 
 // panicOnPath, when set at build time (-ldflags -X main.panicOnPath=...),
@@ -183,6 +185,7 @@ func onRequestHeaders(s *stream, f C.uintptr_t, eos bool) int {
 	}
 	handOn, reply, ks := m.HandOnSlots(h, count, size, cl)
 	s.keySlots, s.keySlot = ks.Held, ks.Header // (released by the destroy hook, D117)
+	s.auth = ks.Auth                           // (Serve's caller, D135)
 	if reply != nil {
 		sendReply(f, reply.Reply)
 		return reqHeadersStopIteration
@@ -223,8 +226,8 @@ func onRequestBody(s *stream, f C.uintptr_t, eos bool) int {
 	for _, v := range views[:n] {
 		body = append(body, view(v.ptr, v.length)...)
 	}
-	a, ok := m.Serve(s.headers, body, s.start)
-	s.headers = nil
+	a, ok := m.ServeAuth(s.headers, body, s.start, s.auth)
+	s.headers, s.auth = nil, extproc.Auth{}
 	if !ok {
 		handOnSlot(s, f)
 		return reqBodyContinue

@@ -235,12 +235,19 @@ func (m *ModuleFilter) handOn(h map[string]string, count, size int, contentLengt
 		// Unsized (chunked) or over the bound: ext_proc bounds it as it reads.
 		return true, nil, ks
 	}
+	ks.Auth = Auth{id: id, ok: true} // (for ServeAuth, D135)
 	return false, nil, ks
 }
 
 // Serve answers a request whose headers HandOn kept, with its whole body;
 // ok false hands it to the ext_proc filter unchanged.
 func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) (_ ModuleAnswer, served bool) {
+	return m.ServeAuth(h, body, start, Auth{})
+}
+
+// ServeAuth is Serve with the caller HandOnSlots found at the headers
+// (KeySlot.Auth; the zero Auth: authenticated here).
+func (m *ModuleFilter) ServeAuth(h map[string]string, body []byte, start time.Time, a Auth) (_ ModuleAnswer, served bool) {
 	st := m.st
 	var mod moduleRoute
 	defer func() {
@@ -249,8 +256,14 @@ func (m *ModuleFilter) Serve(h map[string]string, body []byte, start time.Time) 
 		}
 	}()
 	rt := classify("POST", h[":path"])
-	id, e := st.authenticate(h, true)
-	if e != nil || !id.master && id.token == "" {
+	id := a.id
+	if !a.ok {
+		var e *translator.Error
+		if id, e = st.authenticate(h, true); e != nil {
+			return ModuleAnswer{}, false
+		}
+	}
+	if !id.master && id.token == "" {
 		return ModuleAnswer{}, false
 	}
 	model, user, span, ok := m.plainBody(body)

@@ -26,6 +26,18 @@ func BenchmarkModuleServeTypicalKeys(b *testing.B) {
 				}
 			}
 		})
+		// As the module serves it: the caller from the headers (D135).
+		b.Run(who+"-auth", func(b *testing.B) {
+			hs := h(tokens[who])
+			_, _, ks := m.HandOnSlots(hs, len(hs), 200, 10)
+			b.ReportAllocs()
+			for b.Loop() {
+				a, ok := m.ServeAuth(hs, body, time.Now(), ks.Auth)
+				if !ok || a.Resp == nil {
+					b.Fatal("not served on the fast path")
+				}
+			}
+		})
 	}
 }
 
@@ -87,4 +99,43 @@ func typicalKeysModule(tb testing.TB, n int) (m *ModuleFilter, tokens map[string
 	m.UseKeys(view)
 	body = []byte(`{"model":"gpt","messages":[{"role":"user","content":"hello there"}],"temperature":0.2}`)
 	return m, map[string]string{"master": "sk-master", "virtual": key}, moduleHeaders, body
+}
+
+// TestModuleServeAuthOnce: the caller HandOnSlots found at the headers is
+// the one ServeAuth serves (D135: the key was hashed and looked up again at
+// the body). Proved by changing the key header between the two: with the
+// headers' Auth the request is served as the key's (its spend headers),
+// while Serve, which reads the key again, hands the unknown key on. The
+// master key's Auth is carried too, and a request HandOn hands on carries
+// none.
+func TestModuleServeAuthOnce(t *testing.T) {
+	m, tokens, h, body := typicalKeysModule(t, 10)
+	for _, who := range []string{"master", "virtual"} {
+		hs := h(tokens[who])
+		hs["content-length"] = "100"
+		handOn, reply, ks := m.HandOnSlots(hs, len(hs), 200, 100)
+		if handOn || reply != nil || !ks.Auth.ok {
+			t.Fatalf("%s: HandOnSlots handOn %v, reply %v, auth kept %v; want the request kept with its caller", who, handOn, reply, ks.Auth.ok)
+		}
+		hs["authorization"] = "Bearer sk-not-a-key"
+		a, ok := m.ServeAuth(hs, body, time.Now(), ks.Auth)
+		if !ok || a.Resp == nil {
+			t.Fatalf("%s: not served with the headers' caller", who)
+		}
+		spend := false
+		for _, kv := range a.Resp.Common {
+			spend = spend || kv[0] == "x-litellm-key-spend"
+		}
+		if spend != (who == "virtual") {
+			t.Errorf("%s: x-litellm-key-spend in the answer %v, want %v", who, spend, who == "virtual")
+		}
+		if _, ok := m.Serve(hs, body, time.Now()); ok {
+			t.Errorf("%s: Serve served an unknown key (it must read the key again)", who)
+		}
+	}
+	hs := h(tokens["virtual"])
+	delete(hs, "content-length") // unsized: handed on at the headers
+	if handOn, _, ks := m.HandOnSlots(hs, len(hs), 200, -1); !handOn || ks.Auth.ok {
+		t.Errorf("an unsized request: handOn %v, auth kept %v; want handed on without one", handOn, ks.Auth.ok)
+	}
 }

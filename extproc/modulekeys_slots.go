@@ -20,6 +20,18 @@ import (
 type KeySlot struct {
 	Held   *keys.Slots
 	Header string
+	// Auth is the caller HandOn found for a request it keeps: Serve takes
+	// it back (ServeAuth) instead of hashing and looking the key up again.
+	Auth Auth
+}
+
+// Auth is a request's caller as the module found it at the headers
+// (docs/architecture.md D135: the key was hashed and looked up twice per
+// request, at the headers and at the body). The zero Auth is none: Serve
+// then authenticates.
+type Auth struct {
+	id identity
+	ok bool
 }
 
 // takeKeySlots takes a key's slots for a request whose headers h name it
