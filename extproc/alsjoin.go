@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"encoding/binary"
 	"hash/maphash"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -164,7 +165,11 @@ type joiner struct {
 	deadlines deadlineHeap
 	seen      map[seenKey]int64
 	seenQ     []seenEntry
-	max       int
+	// dups are the request ids of the last duplicate request entries: the
+	// module's try that follows one is a duplicate too (addTry, D135).
+	dups    [8]string
+	dupNext int
+	max     int
 	// waits (tests shorten them).
 	waitRequest, waitTries time.Duration
 }
@@ -249,7 +254,17 @@ func (j *joiner) schedule(p *pendingJoin, at time.Time) {
 func (j *joiner) addTry(t tryLog, now time.Time) []joined {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.duplicate(t.key(), now) {
+	if t.module {
+		// The module's try comes right after its request's entry, in the
+		// same message (AppendOutcomes): it is a copy exactly when that
+		// entry was one. The duplicate memory keeps one entry per request
+		// of the module, not two (D135: its map was a tenth of the
+		// gateway's CPU on a keyed load).
+		if i := slices.Index(j.dups[:], t.requestID); i >= 0 && t.requestID != "" {
+			j.dups[i] = ""
+			return nil
+		}
+	} else if j.duplicate(t.key(), now) {
 		return nil
 	}
 	p, out := j.pendingFor(t.requestID, now, nil)
@@ -262,11 +277,16 @@ func (j *joiner) addRequest(r requestLog, now time.Time) []joined {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.duplicate(r.key(), now) {
+		j.dups[j.dupNext] = r.requestID
+		j.dupNext = (j.dupNext + 1) % len(j.dups)
 		if r.ack != nil {
 			// Sent again after a reconnect: the first copy is reported.
 			r.ack.release()
 		}
 		return nil
+	}
+	if i := slices.Index(j.dups[:], r.requestID); i >= 0 {
+		j.dups[i] = "" // a new request with a copy's id: its try is new
 	}
 	p, out := j.pendingFor(r.requestID, now, nil)
 	if p.req != nil {

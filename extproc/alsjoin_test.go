@@ -98,3 +98,44 @@ func TestModuleIntakeAllocs(t *testing.T) {
 		t.Errorf("%.1f allocations per record read, joined and reported, want at most 46", got)
 	}
 }
+
+// The module's records (its request entry, then its try's, in one message)
+// take one entry of the duplicate memory per request, not two (D135); a
+// record sent again is still taken once, and leaves no join waiting for a
+// request entry that was dropped as a copy; a new request that reuses a
+// copy's id (a client's own x-request-id) is taken with its try.
+func TestJoinModuleRecordsSeenOnce(t *testing.T) {
+	j := newJoiner()
+	now := t0.Add(time.Second)
+	modTry := func(id string, i int) tryLog {
+		tr := jtry(id, "dep_a", i, 200)
+		tr.module = true
+		return tr
+	}
+	const n = 100
+	for i := range n {
+		id := fmt.Sprintf("req-%d", i)
+		j.addRequest(jreq(id, i, 50, 1), now)
+		if out := j.addTry(modTry(id, i), now); len(out) != 1 {
+			t.Fatalf("record %d not joined: %+v", i, out)
+		}
+	}
+	if len(j.seen) != n {
+		t.Fatalf("%d entries remembered for %d module records, want %d", len(j.seen), n, n)
+	}
+	for i := range n {
+		id := fmt.Sprintf("req-%d", i)
+		if out := j.addRequest(jreq(id, i, 50, 1), now); out != nil {
+			t.Fatalf("a copy of request entry %s taken again", id)
+		}
+		if out := j.addTry(modTry(id, i), now); out != nil || j.size() != 0 {
+			t.Fatalf("a copy of %s's module try taken again (%d joins waiting)", id, j.size())
+		}
+	}
+	// A copy of req-1, then a new request with the same id (another start).
+	j.addRequest(jreq("req-1", 1, 50, 1), now)
+	j.addRequest(jreq("req-1", 500, 50, 1), now)
+	if out := j.addTry(modTry("req-1", 500), now); len(out) != 1 {
+		t.Fatalf("a new request reusing a copy's id: %d joined, want 1", len(out))
+	}
+}
