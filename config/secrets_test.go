@@ -76,7 +76,7 @@ func TestKeyManagementSystem(t *testing.T) {
 	}
 
 	for _, c := range []struct{ system, settings, want string }{
-		{"google_secret_manager", "", `key_management_system "google_secret_manager" is not implemented yet`},
+		{"cyberark", "", `key_management_system "cyberark" is not implemented yet`},
 		{"azure_key_vault", "", "AZURE_KEY_VAULT_URI is not set"},
 		{"aws_secret_manager_v2", "", "not one LiteLLM knows"},
 		{"hashicorp_vault", "  key_management_settings:\n    custom_secret_manager: my.Mgr\n", "a Python class"},

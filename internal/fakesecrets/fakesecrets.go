@@ -36,8 +36,9 @@ type Options struct {
 	// Google: the service account (its e-mail and RSA key) a token grant
 	// must be signed by, the token then answered, and the Cloud KMS key
 	// (projects/…/cryptoKeys/…) decrypt is served for.
-	GoogleEmail, GoogleToken, GoogleKMSKey string
-	GoogleKey                              *rsa.PrivateKey
+	// GoogleProject is the project Secret Manager serves the Put secrets in.
+	GoogleEmail, GoogleToken, GoogleKMSKey, GoogleProject string
+	GoogleKey                                             *rsa.PrivateKey
 }
 
 // Server is a running fake secret manager: AWS at URL (POST /), Vault at
@@ -102,6 +103,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.googleKMS(w, r, body)
 	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/auth/") && strings.HasSuffix(r.URL.Path, "/login"):
 		s.vaultLogin(w, body)
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/projects/") && strings.HasSuffix(r.URL.Path, ":access"):
+		s.googleSecret(w, r)
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/"):
 		s.vaultRead(w, r)
 	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token"):

@@ -161,3 +161,33 @@ func (s *Server) googleKMS(w http.ResponseWriter, r *http.Request, body []byte) 
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	_ = json.NewEncoder(w).Encode(map[string]any{"plaintext": base64.StdEncoding.EncodeToString(p), "usedPrimary": true, "protectionLevel": "SOFTWARE"})
 }
+
+// googleSecret answers Secret Manager's access (GET
+// /v1/projects/{GoogleProject}/secrets/{name}/versions/latest:access) from
+// the secrets Put.
+func (s *Server) googleSecret(w http.ResponseWriter, r *http.Request) {
+	rest := strings.TrimPrefix(r.URL.Path, "/v1/projects/")
+	project, rest, _ := strings.Cut(rest, "/secrets/")
+	name, ok := strings.CutSuffix(rest, "/versions/latest:access")
+	s.mu.Lock()
+	s.reads = append(s.reads, "google-sm "+name)
+	down := s.down
+	val, found := s.secrets[name]
+	s.mu.Unlock()
+	switch {
+	case s.opts.GoogleToken == "" || r.Header.Get("Authorization") != "Bearer "+s.opts.GoogleToken:
+		googleError(w, 401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")
+	case !ok || project != s.opts.GoogleProject:
+		googleError(w, 404, "NOT_FOUND", "Project or path not found.")
+	case down:
+		googleError(w, 503, "UNAVAILABLE", "The service is currently unavailable.")
+	case !found:
+		googleError(w, 404, "NOT_FOUND", "Secret [projects/"+project+"/secrets/"+name+"] not found or has no versions.")
+	default:
+		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"name":    "projects/" + project + "/secrets/" + name + "/versions/1",
+			"payload": map[string]any{"data": base64.StdEncoding.EncodeToString([]byte(val)), "dataCrc32c": "0"},
+		})
+	}
+}

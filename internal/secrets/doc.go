@@ -4,7 +4,8 @@
 // does: AWS Secrets Manager (GetSecretValue, signed with SigV4 by
 // aws-sdk-go-v2), HashiCorp Vault (KV v2 reads with a token or an
 // AppRole login) and Azure Key Vault (its REST get-secret with an Entra ID
-// token from golang.org/x/oauth2's client-credentials flow); and it
+// token from golang.org/x/oauth2's client-credentials flow), Google Secret
+// Manager (REST access with a service account's token); and it
 // decrypts the environment's encrypted values with AWS KMS (Decrypt) or
 // Google Cloud KMS (REST decrypt with a service account's token). The
 // config package calls it while it loads a config, never on the request

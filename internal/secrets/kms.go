@@ -126,18 +126,75 @@ func newGoogleKMS(getenv func(string) (string, bool), hc *http.Client) (*googleK
 	if !googleKMSKey.MatchString(key) {
 		return nil, fmt.Errorf("google_kms: GOOGLE_KMS_RESOURCE_NAME %q is not projects/…/locations/…/keyRings/…/cryptoKeys/…", key)
 	}
+	inj, err := googleToken(GoogleKMS, "GOOGLE_APPLICATION_CREDENTIALS", credFile, hc)
+	if err != nil {
+		return nil, err
+	}
+	return &googleKMSReader{hc: hc, url: googleEndpoint(env, "CLOUDKMS", "https://cloudkms.googleapis.com") + key + ":decrypt", getenv: getenv, injector: inj}, nil
+}
+
+// googleToken makes the token source of the service account whose JSON
+// file credEnv (its value credFile) names.
+func googleToken(system, credEnv, credFile string, hc *http.Client) (*backendauth.Vertex, error) {
 	b, err := os.ReadFile(credFile)
 	if err != nil {
-		return nil, fmt.Errorf("google_kms: GOOGLE_APPLICATION_CREDENTIALS: %w", err)
+		return nil, fmt.Errorf("%s: %s: %w", system, credEnv, err)
 	}
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, hc)
 	inj, err := backendauth.NewVertex(ctx, backendauth.Secret(b))
 	if err != nil {
-		return nil, fmt.Errorf("google_kms: %w", err)
+		return nil, fmt.Errorf("%s: %w", system, err)
 	}
-	base := strings.TrimRight(firstNonEmpty(env("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS"), "https://cloudkms.googleapis.com"), "/")
-	base = strings.TrimSuffix(base, "/v1")
-	return &googleKMSReader{hc: hc, url: base + "/v1/" + key + ":decrypt", getenv: getenv, injector: inj}, nil
+	return inj, nil
+}
+
+// googleEndpoint is a Google API's base URL ending in "/v1/":
+// CLOUDSDK_API_ENDPOINT_OVERRIDES_<api> (gcloud's variable), else def.
+func googleEndpoint(env func(string) string, api, def string) string {
+	base := strings.TrimRight(firstNonEmpty(env("CLOUDSDK_API_ENDPOINT_OVERRIDES_"+api), def), "/")
+	return strings.TrimSuffix(base, "/v1") + "/v1/"
+}
+
+// googleCall sends one request with the service account's token and
+// decodes the JSON answer into out; status is the answer's, st and msg
+// Google's error status and message.
+func googleCall(ctx context.Context, hc *http.Client, inj *backendauth.Vertex, method, url string, body []byte, out any) (status int, st, msg string, err error) {
+	h, err := inj.Headers(backendauth.Request{})
+	if err != nil {
+		return 0, "", "", err
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return 0, "", "", err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", h["authorization"])
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, "", "", err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4*maxValue))
+	var e struct {
+		Error struct {
+			Message string `json:"message"`
+			Status  string `json:"status"`
+		} `json:"error"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		_ = json.Unmarshal(raw, &e)
+		return resp.StatusCode, e.Error.Status, e.Error.Message, nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return resp.StatusCode, "", "", fmt.Errorf("the answer is not JSON")
+	}
+	return resp.StatusCode, "", "", nil
 }
 
 func (g *googleKMSReader) read(ctx context.Context, name string) (string, bool, error) {
@@ -145,40 +202,85 @@ func (g *googleKMSReader) read(ctx context.Context, name string) (string, bool, 
 	if !ok {
 		return "", false, nil
 	}
-	h, err := g.injector.Headers(backendauth.Request{})
-	if err != nil {
-		return "", false, fmt.Errorf("google_kms: %w", err)
-	}
 	body, _ := json.Marshal(map[string]string{"ciphertext": base64.StdEncoding.EncodeToString(ct)})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.url, bytes.NewReader(body))
-	if err != nil {
-		return "", false, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", h["authorization"])
-	resp, err := g.hc.Do(req)
-	if err != nil {
-		return "", false, fmt.Errorf("google_kms decrypt %q: %w", name, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4*maxValue))
 	var out struct {
 		Plaintext string `json:"plaintext"`
-		Error     struct {
-			Message string `json:"message"`
-			Status  string `json:"status"`
-		} `json:"error"`
 	}
-	_ = json.Unmarshal(raw, &out)
+	status, st, msg, err := googleCall(ctx, g.hc, g.injector, http.MethodPost, g.url, body, &out)
 	switch {
-	case resp.StatusCode == http.StatusBadRequest && out.Error.Status == "INVALID_ARGUMENT":
+	case err != nil:
+		return "", false, fmt.Errorf("google_kms decrypt %q: %w", name, err)
+	case status == http.StatusBadRequest && st == "INVALID_ARGUMENT":
 		return "", false, nil // not a ciphertext of this key: the environment's value
-	case resp.StatusCode != http.StatusOK:
-		return "", false, fmt.Errorf("google_kms decrypt %q: %d %s %s", name, resp.StatusCode, out.Error.Status, out.Error.Message)
+	case status != http.StatusOK:
+		return "", false, fmt.Errorf("google_kms decrypt %q: %d %s %s", name, status, st, msg)
 	}
 	p, err := base64.StdEncoding.DecodeString(out.Plaintext)
 	if err != nil {
 		return "", false, fmt.Errorf("google_kms decrypt %q: the plaintext is not base64", name)
 	}
 	return kmsPlaintext(GoogleKMS, name, p)
+}
+
+// googleSMReader reads Google Secret Manager (key_management_system:
+// google_secret_manager) as LiteLLM's GoogleSecretManager does: GET
+// https://secretmanager.googleapis.com/v1/projects/{GOOGLE_SECRET_MANAGER_PROJECT_ID}/secrets/{name}/versions/latest:access,
+// the value base64 at payload.data. The token is the service account's of
+// GCS_PATH_SERVICE_ACCOUNT, else GOOGLE_APPLICATION_CREDENTIALS; the
+// endpoint can be moved with CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER.
+// A name Secret Manager cannot hold is never asked.
+type googleSMReader struct {
+	hc       *http.Client
+	url      string
+	injector *backendauth.Vertex
+}
+
+// googleSecretID is a name Secret Manager can hold.
+var googleSecretID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+
+func newGoogleSM(getenv func(string) (string, bool), hc *http.Client) (*googleSMReader, error) {
+	env := func(k string) string { v, _ := getenv(k); return strings.TrimSpace(v) }
+	project := env("GOOGLE_SECRET_MANAGER_PROJECT_ID")
+	if project == "" || strings.ContainsAny(project, "/?#") {
+		return nil, errors.New("google_secret_manager: set GOOGLE_SECRET_MANAGER_PROJECT_ID (the project the secrets are in)")
+	}
+	credEnv := "GCS_PATH_SERVICE_ACCOUNT"
+	credFile := env(credEnv)
+	if credFile == "" {
+		credEnv, credFile = "GOOGLE_APPLICATION_CREDENTIALS", env("GOOGLE_APPLICATION_CREDENTIALS")
+	}
+	if credFile == "" {
+		return nil, errors.New("google_secret_manager: set GCS_PATH_SERVICE_ACCOUNT or GOOGLE_APPLICATION_CREDENTIALS (a service account's JSON file)")
+	}
+	inj, err := googleToken(GoogleSecretManager, credEnv, credFile, hc)
+	if err != nil {
+		return nil, err
+	}
+	return &googleSMReader{hc: hc, url: googleEndpoint(env, "SECRETMANAGER", "https://secretmanager.googleapis.com") + "projects/" + project + "/secrets/", injector: inj}, nil
+}
+
+func (g *googleSMReader) read(ctx context.Context, name string) (string, bool, error) {
+	if !googleSecretID.MatchString(name) {
+		return "", false, nil
+	}
+	var out struct {
+		Payload struct {
+			Data string `json:"data"`
+		} `json:"payload"`
+	}
+	status, st, msg, err := googleCall(ctx, g.hc, g.injector, http.MethodGet, g.url+name+"/versions/latest:access", nil, &out)
+	switch {
+	case err != nil:
+		return "", false, fmt.Errorf("google_secret_manager access %q: %w", name, err)
+	case status == http.StatusNotFound:
+		return "", false, nil
+	case status != http.StatusOK:
+		return "", false, fmt.Errorf("google_secret_manager access %q: %d %s %s", name, status, st, msg)
+	}
+	p, err := base64.StdEncoding.DecodeString(out.Payload.Data)
+	if err != nil {
+		return "", false, fmt.Errorf("google_secret_manager access %q: payload.data is not base64", name)
+	}
+	v, _, err := kmsPlaintext(GoogleSecretManager, name, p)
+	return v, err == nil, err
 }

@@ -55,14 +55,15 @@ func TestAWSKMS(t *testing.T) {
 
 // TestGoogleKMS decrypts with Cloud KMS: a token from the service account
 // of GOOGLE_APPLICATION_CREDENTIALS (an RS256 JWT the fake verifies with
-// the account's public key), then decrypt on GOOGLE_KMS_RESOURCE_NAME.
+// the account's public key), then decrypt on GOOGLE_KMS_RESOURCE_NAME; and
+// reads Secret Manager with the same kind of token.
 func TestGoogleKMS(t *testing.T) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const kmsKey = "projects/p1/locations/global/keyRings/r1/cryptoKeys/k1"
-	f := fakesecrets.Start(t, fakesecrets.Options{GoogleEmail: "gw@p1.iam.gserviceaccount.com", GoogleKey: key, GoogleToken: "ya29.fake", GoogleKMSKey: kmsKey})
+	f := fakesecrets.Start(t, fakesecrets.Options{GoogleEmail: "gw@p1.iam.gserviceaccount.com", GoogleKey: key, GoogleToken: "ya29.fake", GoogleKMSKey: kmsKey, GoogleProject: "p1"})
 	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 	sa, _ := json.Marshal(map[string]string{"type": "service_account", "client_email": "gw@p1.iam.gserviceaccount.com", "private_key": string(pemKey),
 		"private_key_id": "k1", "token_uri": f.URL + "/google/token", "project_id": "p1"})
@@ -97,6 +98,35 @@ func TestGoogleKMS(t *testing.T) {
 	}
 	m, _ = secrets.Open(secrets.GoogleKMS, secrets.Settings{}, envOf(env), nil)
 	check(t, m, []want{{name: "OPENAI_KEY", err: "token request for gw@p1.iam.gserviceaccount.com failed: HTTP 400"}})
+
+	// Secret Manager with the same service account (GCS_PATH_SERVICE_ACCOUNT
+	// wins over GOOGLE_APPLICATION_CREDENTIALS, as LiteLLM reads it).
+	if err := os.WriteFile(credFile, sa, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.Put("OPENAI_KEY", "sk-from-secret-manager")
+	smEnv := map[string]string{"GOOGLE_SECRET_MANAGER_PROJECT_ID": "p1", "GCS_PATH_SERVICE_ACCOUNT": credFile, "GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent",
+		"CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER": f.URL}
+	sm, err := secrets.Open(secrets.GoogleSecretManager, secrets.Settings{}, envOf(smEnv), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(f.Reads())
+	check(t, sm, []want{
+		{name: "OPENAI_KEY", value: "sk-from-secret-manager", found: true},
+		{name: "MISSING"},
+		{name: "bad.name"},
+	})
+	if got := strings.Join(f.Reads()[before:], ","); got != "google-token,google-sm OPENAI_KEY,google-sm MISSING" {
+		t.Errorf("secret manager reads %q: the name it cannot hold never asked", got)
+	}
+	f.SetDown(true)
+	check(t, sm, []want{{name: "OTHER", err: "503 UNAVAILABLE"}})
+	f.SetDown(false)
+	delete(smEnv, "GOOGLE_SECRET_MANAGER_PROJECT_ID")
+	if _, err := secrets.Open(secrets.GoogleSecretManager, secrets.Settings{}, envOf(smEnv), nil); err == nil || !strings.Contains(err.Error(), "GOOGLE_SECRET_MANAGER_PROJECT_ID") {
+		t.Errorf("no project: %v", err)
+	}
 
 	env["GOOGLE_KMS_RESOURCE_NAME"] = "my-key"
 	if _, err := secrets.Open(secrets.GoogleKMS, secrets.Settings{}, envOf(env), nil); err == nil || !strings.Contains(err.Error(), "is not projects/") {

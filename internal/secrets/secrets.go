@@ -20,11 +20,13 @@ const (
 	AzureKeyVault    = "azure_key_vault"
 	AWSKMS           = "aws_kms"
 	GoogleKMS        = "google_kms"
+	// GoogleSecretManager is Google Cloud's Secret Manager.
+	GoogleSecretManager = "google_secret_manager"
 )
 
 // NotBuilt are LiteLLM's other key_management_system values: accepted by
 // LiteLLM, not built here.
-var NotBuilt = []string{"google_secret_manager", "cyberark", "custom"}
+var NotBuilt = []string{"cyberark", "custom"}
 
 // Settings are general_settings.key_management_settings, resolved against
 // the environment (LiteLLM reads them before its secret manager is up).
@@ -102,9 +104,11 @@ func Open(system string, st Settings, getenv func(string) (string, bool), hc *ht
 		m.r, err = newAWSKMS(st, getenv, hc)
 	case GoogleKMS:
 		m.r, err = newGoogleKMS(getenv, hc)
+	case GoogleSecretManager:
+		m.r, err = newGoogleSM(getenv, hc)
 	default:
 		if slices.Contains(NotBuilt, system) {
-			return nil, fmt.Errorf("key_management_system %q is not implemented yet (built: %s, %s, %s, %s, %s)", system, AWSSecretManager, HashiCorpVault, AzureKeyVault, AWSKMS, GoogleKMS)
+			return nil, fmt.Errorf("key_management_system %q is not implemented yet (built: %s, %s, %s, %s, %s, %s)", system, AWSSecretManager, HashiCorpVault, AzureKeyVault, AWSKMS, GoogleKMS, GoogleSecretManager)
 		}
 		return nil, fmt.Errorf("key_management_system %q is not one LiteLLM knows (%s, %s, …)", system, AWSSecretManager, HashiCorpVault)
 	}

@@ -139,7 +139,8 @@ func TestOpenErrors(t *testing.T) {
 		st     secrets.Settings
 		want   string
 	}{
-		{"google_secret_manager", nil, secrets.Settings{}, "not implemented yet"},
+		{"cyberark", nil, secrets.Settings{}, "not implemented yet"},
+		{secrets.GoogleSecretManager, nil, secrets.Settings{}, "GOOGLE_SECRET_MANAGER_PROJECT_ID"},
 		{secrets.GoogleKMS, nil, secrets.Settings{}, "set GOOGLE_KMS_RESOURCE_NAME"},
 		{secrets.AzureKeyVault, map[string]string{"AZURE_KEY_VAULT_URI": "vault.azure.net", "AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "s"}, secrets.Settings{}, "not an http(s) URL"},
 		{"aws_secret_manager_v2", nil, secrets.Settings{}, "not one LiteLLM knows"},
