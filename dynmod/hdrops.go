@@ -62,5 +62,8 @@ func applyOps(f C.uintptr_t, headerType int, ops []byte) {
 	if len(ops) == 0 {
 		return
 	}
+	if C.llmgate_count_hooks != 0 && headerType == hdrResponse {
+		callbackCounts.add("response_header_ops", "calls")
+	}
 	C.llmgate_header_ops(f, C.int(headerType), (*C.char)(unsafe.Pointer(&ops[0])), C.size_t(len(ops)))
 }

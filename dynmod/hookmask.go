@@ -7,10 +7,12 @@ import "C"
 
 import (
 	"encoding/json"
+	"maps"
+	"os"
+	"sync"
+	"time"
 
 	"github.com/llmgate/llmgate/extproc"
-	"os"
-	"time"
 )
 
 // What Go needs of a stream's next hooks (docs/architecture.md D81): the C
@@ -94,6 +96,23 @@ func deferredHeaders(m C.uintptr_t) bool {
 	return k&C.HK_RESP_DEFERRED != 0 && k&C.HK_RESP_HEADERS == 0
 }
 
+// heldAnswer is what C read of an answer it held at its headers
+// (json_hold, D134): Go's deferred work does not read those headers again.
+type heldAnswer struct {
+	ok              bool
+	status, attempt int
+}
+
+// heldAnswerOf is stream m's held answer; call only when deferredHeaders(m).
+func heldAnswerOf(m C.uintptr_t) heldAnswer {
+	i := int(m) - 1
+	if i < 0 || i >= maxStreams {
+		return heldAnswer{}
+	}
+	v := uint32(C.llmgate_held_answer[i])
+	return heldAnswer{ok: true, status: int(v >> 16), attempt: int(v & 0xffff)}
+}
+
 // The bounds C holds answers by are Go's (a compile error otherwise).
 const (
 	_ = uint(C.LLMGATE_MAX_HELD_BODY-maxHeldBody) + uint(maxHeldBody-C.LLMGATE_MAX_HELD_BODY)
@@ -103,6 +122,38 @@ const (
 // hookNames are the counters' hooks, in the order of hooks.h's LLMGATE_H_*.
 var hookNames = [C.LLMGATE_NHOOKS]string{"new", "request_headers", "request_body", "request_trailers",
 	"response_headers", "response_body", "response_trailers", "stream_complete", "destroy"}
+
+// callbackCounts are some of Go's calls into Envoy, by kind and name, for
+// LLMGATE_MODULE_HOOK_COUNTS (D134): the response headers Go reads, its
+// header-operation calls on the response.
+var callbackCounts = namedCounts{m: map[string]map[string]uint64{}}
+
+// countingHooks: LLMGATE_MODULE_HOOK_COUNTS is set.
+func countingHooks() bool { return C.llmgate_count_hooks != 0 }
+
+type namedCounts struct {
+	mu sync.Mutex
+	m  map[string]map[string]uint64
+}
+
+func (c *namedCounts) add(kind, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m[kind] == nil {
+		c.m[kind] = map[string]uint64{}
+	}
+	c.m[kind][name]++
+}
+
+func (c *namedCounts) snapshot() map[string]map[string]uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]map[string]uint64, len(c.m))
+	for k, names := range c.m {
+		out[k] = maps.Clone(names)
+	}
+	return out
+}
 
 // HookCounts is what LLMGATE_MODULE_HOOK_COUNTS=<file> makes the module
 // write to that file every 50 ms: by filter ("listener", "upstream"), the
@@ -129,6 +180,7 @@ func init() {
 			}
 			// The outcome records written and left out (response_outcome.go, D124).
 			hc["outcomes"] = map[string]map[string]uint64{"records": {"put": outcomeCounts.put.Load(), "quiet": outcomeCounts.quiet.Load()}}
+			hc["callbacks"] = callbackCounts.snapshot()
 			b, _ := json.Marshal(hc)
 			tmp := path + ".tmp"
 			if os.WriteFile(tmp, b, 0o600) == nil {

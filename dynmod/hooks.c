@@ -14,6 +14,7 @@
 #include "hooks.h"
 
 uint16_t llmgate_go_hooks[LLMGATE_MAX_STREAMS];
+uint32_t llmgate_held_answer[LLMGATE_MAX_STREAMS];
 uint32_t llmgate_stream_gen[LLMGATE_MAX_STREAMS];
 uint16_t llmgate_stream_cfg[LLMGATE_MAX_STREAMS];
 uint8_t llmgate_config_live[LLMGATE_MAX_CONFIGS];
@@ -211,7 +212,8 @@ static int json_hold(uintptr_t f, uintptr_t m, bool eos) {
     return -1;
   }
   dm_buf v;
-  if (!RESP_HEADER(f, "x-envoy-attempt-count", &v) || dec(v) < 0) {
+  int64_t attempt = RESP_HEADER(f, "x-envoy-attempt-count", &v) ? dec(v) : -1;
+  if (attempt < 0 || attempt > 0xffff) {
     return -1;
   }
   int64_t code = RESP_HEADER(f, ":status", &v) ? dec(v) : -1;
@@ -219,6 +221,8 @@ static int json_hold(uintptr_t f, uintptr_t m, bool eos) {
       too_long(f, LLMGATE_MAX_RESP_BODY)) {
     return -1;
   }
+  // What was read here, for Go at the body's end (llmgate_held_answer).
+  llmgate_held_answer[m - 1] = (uint32_t)code << 16 | (uint32_t)attempt;
   uint16_t* k = &llmgate_go_hooks[m - 1];
   *k = (uint16_t)((*k & ~HK_RESP_HOLD_JSON) | HK_RESP_DEFERRED | HK_RESP_BODY_EOS | HK_RESP_BODY_BUFFER |
                   HK_RESP_TRAILERS);

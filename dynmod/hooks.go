@@ -240,9 +240,15 @@ func llmgate_go_response_body(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.in
 		st = C.int(onUpstreamResponseBody(s, f, bool(eos)))
 	} else {
 		if s != nil && deferredHeaders(m) {
-			onResponseHeaders(s, f, false) // held by C at the headers (D114)
+			// Held by C at the headers (D114): their work here, with what
+			// C read of them, and their operations applied with the
+			// body's (D134).
+			var opsBuf [hdrOpsSize]byte
+			_, ops := responseHeaders(s, f, false, heldAnswerOf(m), opsBuf[:0])
+			st = C.int(onResponseBodyOps(s, f, bool(eos), ops))
+		} else {
+			st = C.int(onResponseBody(s, f, bool(eos)))
 		}
-		st = C.int(onResponseBody(s, f, bool(eos)))
 	}
 	syncHooks(m)
 	return st

@@ -60,6 +60,10 @@ enum {
 };
 
 extern uint16_t llmgate_go_hooks[LLMGATE_MAX_STREAMS];
+// What json_hold read of a held answer's headers, for Go's deferred work
+// (D134): the status << 16 | the router's attempt count. Valid while the
+// stream's mask has HK_RESP_DEFERRED (deferredHeaders).
+extern uint32_t llmgate_held_answer[LLMGATE_MAX_STREAMS];
 // The slot's generation (bumped when it is handed out) and filter config.
 extern uint32_t llmgate_stream_gen[LLMGATE_MAX_STREAMS];
 extern uint16_t llmgate_stream_cfg[LLMGATE_MAX_STREAMS];

@@ -63,50 +63,67 @@ type respState struct {
 // a fast request's answer below 400 gets its plan entry's headers, and its
 // body is held (JSON) or rewritten as it passes (a stream).
 func onResponseHeaders(s *stream, f C.uintptr_t, eos bool) int {
-	v, ok := getRespHeader(f, "x-envoy-attempt-count")
-	if !ok {
-		return respHeadersContinue
-	}
-	n, err := strconv.Atoi(string(v))
-	// The header operations in one call (hdrops.go, D87), applied before
-	// any return and before the headers are read again.
+	// The header operations in one call (hdrops.go, D87).
 	var opsBuf [hdrOpsSize]byte
-	ops := removeOp(opsBuf[:0], "x-envoy-attempt-count")
-	if err != nil || s == nil {
-		applyOps(f, hdrResponse, ops)
-		return respHeadersContinue
+	st, ops := responseHeaders(s, f, eos, heldAnswer{}, opsBuf[:0])
+	applyOps(f, hdrResponse, ops)
+	return st
+}
+
+// responseHeaders is onResponseHeaders' work; it returns the header
+// operations still to apply (they are applied before any header is read
+// again). held, when ok, is what C read of an answer it held (json_hold):
+// the attempt count and status are not read again, nor are the
+// content-type and content-length C checked (D134), and the operations of
+// an answer held as JSON are left to its body's end, applied there in one
+// call with the body's (onResponseBodyOps).
+func responseHeaders(s *stream, f C.uintptr_t, eos bool, held heldAnswer, ops []byte) (int, []byte) {
+	n, status := held.attempt, held.status
+	if !held.ok {
+		v, ok := getRespHeader(f, "x-envoy-attempt-count")
+		if !ok {
+			return respHeadersContinue, ops
+		}
+		var err error
+		if n, err = strconv.Atoi(string(v)); err != nil {
+			return respHeadersContinue, removeOp(ops, "x-envoy-attempt-count")
+		}
 	}
-	status := 0
-	if sv, ok := getRespHeader(f, ":status"); ok {
-		status, _ = strconv.Atoi(string(sv))
+	ops = removeOp(ops, "x-envoy-attempt-count")
+	if s == nil {
+		return respHeadersContinue, ops
+	}
+	if !held.ok {
+		if sv, ok := getRespHeader(f, ":status"); ok {
+			status, _ = strconv.Atoi(string(sv))
+		}
 	}
 	if status >= 400 {
-		applyOps(f, hdrResponse, ops)
-		return respHeadersContinue
+		return respHeadersContinue, ops
 	}
 	p := s.resp.plan
 	if p == nil {
 		j, ok := getDynamicString(f, contract.FastAnswerMetadataNamespace, extproc.RespPlanKey)
 		if !ok {
 			applyOps(f, hdrResponse, ops)
+			ops = ops[:0]
 			if !eos && s.cfg.cfg.UsageMetadata {
 				s.resp.usageScan = jsonAnswer(f)
 				if !s.resp.usageScan && eventStream(f) {
 					s.resp.usageStream = usageOnly.NewRespStream(&extproc.RespEntry{})
 				}
 			}
-			return respHeadersContinue
+			return respHeadersContinue, ops
 		}
+		var err error
 		if p, err = extproc.ParseRespPlan(j); err != nil {
-			applyOps(f, hdrResponse, ops)
-			return respHeadersContinue
+			return respHeadersContinue, ops
 		}
 		s.resp.plan = p
 	}
 	e := p.Entry(n)
 	if e == nil {
-		applyOps(f, hdrResponse, ops)
-		return respHeadersContinue
+		return respHeadersContinue, ops
 	}
 	s.resp.lease = leaseDeployment(p, n)
 	if s.cfg.outcomes != nil {
@@ -115,6 +132,12 @@ func onResponseHeaders(s *stream, f C.uintptr_t, eos bool) int {
 			s.resp.try.lastByte = s.resp.try.firstByte
 		}
 		for _, k := range xds.OutcomeResponseHeaders {
+			if held.ok && p.Quiet {
+				// A held answer is a success, and a quiet plan's record,
+				// when one is written at all (an answer cut short), is read
+				// by no sink that reads these headers (D124, D134).
+				break
+			}
 			if v, ok := getRespHeader(f, k); ok {
 				s.resp.try.headers = append(s.resp.try.headers, [2]string{k, string(v)})
 			}
@@ -131,25 +154,29 @@ func onResponseHeaders(s *stream, f C.uintptr_t, eos bool) int {
 	}
 	if p.Stream {
 		ops = removeOp(ops, "content-length")
-		applyOps(f, hdrResponse, ops)
 		if !eos {
 			s.resp.stream = p.NewRespStream(e)
 		}
-		return respHeadersContinue
+		return respHeadersContinue, ops
 	}
-	applyOps(f, hdrResponse, ops)
-	if cl, ok := getRespHeader(f, "content-length"); ok {
-		if x, err := strconv.ParseInt(string(cl), 10, 64); err == nil && x > extproc.MaxRespBody {
-			return respHeadersContinue
+	if !held.ok {
+		applyOps(f, hdrResponse, ops)
+		ops = ops[:0]
+		if cl, ok := getRespHeader(f, "content-length"); ok {
+			if x, err := strconv.ParseInt(string(cl), 10, 64); err == nil && x > extproc.MaxRespBody {
+				return respHeadersContinue, ops
+			}
 		}
-	}
-	ct, _ := getRespHeader(f, "content-type")
-	if eos || !bytes.Contains(ct, []byte("json")) {
-		return respHeadersContinue
+		ct, _ := getRespHeader(f, "content-type")
+		if eos || !bytes.Contains(ct, []byte("json")) {
+			return respHeadersContinue, ops
+		}
+	} else if eos {
+		return respHeadersContinue, ops
 	}
 	s.resp.entry, s.resp.json = e, true
 	// Held until the body is whole: the cost header depends on it.
-	return respHeadersStopIteration
+	return respHeadersStopIteration, ops
 }
 
 const maxRespChunks = 256
@@ -232,6 +259,17 @@ func endUsageScan(f C.uintptr_t, s *stream) {
 }
 
 func onResponseBody(s *stream, f C.uintptr_t, eos bool) int {
+	return onResponseBodyOps(s, f, eos, nil)
+}
+
+// onResponseBodyOps is onResponseBody with the answer's header operations
+// not yet applied (pending, from responseHeaders): a JSON answer's end
+// applies them in one call with its own, anything else first.
+func onResponseBodyOps(s *stream, f C.uintptr_t, eos bool, pending []byte) int {
+	if s == nil || !s.resp.json || !eos {
+		applyOps(f, hdrResponse, pending)
+		pending = nil
+	}
 	if s == nil {
 		return respBodyContinue
 	}
@@ -297,6 +335,7 @@ func onResponseBody(s *stream, f C.uintptr_t, eos bool) int {
 		var views [maxRespChunks]C.dm_buf
 		n, bufferedIsReceived := respBodyChunks(f, true, views[:])
 		if n == 0 || n > len(views) {
+			applyOps(f, hdrResponse, pending)
 			return respBodyContinue
 		}
 		body := joinViews(views[:n])
@@ -304,6 +343,9 @@ func onResponseBody(s *stream, f C.uintptr_t, eos bool) int {
 		recordUsage(f, s, &u)
 		var opsBuf [128]byte
 		ops := opsBuf[:0]
+		if pending != nil {
+			ops = pending
+		}
 		if cost != "" {
 			ops = setOp(ops, "x-litellm-response-cost", cost)
 		}

@@ -39,6 +39,9 @@ const (
 )
 
 func getRespHeader(f C.uintptr_t, key string) ([]byte, bool) {
+	if countingHooks() {
+		callbackCounts.add("response_header_reads", key)
+	}
 	var out C.dm_buf
 	if !bool(C.envoy_dynamic_module_callback_http_get_header(f, hdrResponse, buf(key), &out, 0, nil)) {
 		return nil, false

@@ -128,6 +128,18 @@ general_settings:
 		if d["upstream"]["calls"]["response_body"] < n || d["upstream"]["calls"]["request_body"] < n {
 			t.Errorf("the try's body hooks were not called: %v", d["upstream"]["calls"])
 		}
+		// D134: the held answer's headers are not read again by Go (C read
+		// the attempt count, status, content-type and content-length), the
+		// quiet plan's record needs none of the provider's rate-limit
+		// headers, and the answer's header operations are one call.
+		for name, got := range d["callbacks"]["response_header_reads"] {
+			if got != 0 {
+				t.Errorf("Go read the answer's %s %d times for %d held answers, want 0 (all: %v)", name, got, n, d["callbacks"])
+			}
+		}
+		if got := d["callbacks"]["response_header_ops"]["calls"]; got != n {
+			t.Errorf("%d header-operation calls on %d answers, want one each (all: %v)", got, n, d["callbacks"])
+		}
 	})
 
 	t.Run("a streamed answer: every event read by the listener filter, none by the try", func(t *testing.T) {
