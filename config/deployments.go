@@ -353,6 +353,14 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			if f, ok := p.float(v, key); ok {
 				lp.MaxBudget = p.money(v, key, f)
 			}
+		case "max_file_size_mb":
+			if f, ok := p.float(v, key); ok {
+				if f <= 0 || f > 1<<20 {
+					p.errAt(v, key, "must be a number of MB above 0")
+				} else {
+					lp.MaxFileSizeMB = f
+				}
+			}
 		case "budget_duration":
 			if d, ok := p.duration(v, key); ok {
 				lp.BudgetDuration = durationOf(d)

@@ -153,7 +153,7 @@ var keyTable = []KeyDoc{
 	sup(SectionParams, "output_cost_per_second", "copied into model_info when model_info does not set it; completion cost = price × the try's duration when the per-token output price is not set or 0"),
 	sup(SectionParams, "max_budget", "USD per budget_duration (both needed): once the deployment's answers cost it, plans leave the deployment out until its window ends (the window starts at the first spend); none left: 429 \"No deployments available - crossed budget\". Spend in the router's store (shared with Redis); in module mode such groups are planned by ext_proc"),
 	sup(SectionParams, "budget_duration", "the window of max_budget (\"30s\", \"1h\", \"1d\", \"1mo\")"),
-	notYet(SectionParams, "max_file_size_mb", ""),
+	sup(SectionParams, "max_file_size_mb", "/v1/audio/transcriptions: a file over this many MB (MiB) is refused with LiteLLM's 400 (\"File size is too large. …\", param file); the group's first deployment's value counts, as in LiteLLM"),
 	notYet(SectionParams, "use_litellm_proxy", ""),
 	part(SectionParams, "merge_reasoning_content_in_choices", "streamed answers of translated deployments (Anthropic, Bedrock, Gemini, …): each chunk's reasoning_content goes into its content as <think>…</think>, as LiteLLM's stream wrapper does; whole answers are left alone (as in LiteLLM). Not yet: an OpenAI-compatible deployment's stream passes as the provider sent it", true),
 	notYet(SectionParams, "configurable_clientside_auth_params", ""),

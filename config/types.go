@@ -198,6 +198,10 @@ type LiteLLMParams struct {
 	// else none; D89).
 	MaxBudget      float64
 	BudgetDuration time.Duration
+	// MaxFileSizeMB is litellm_params.max_file_size_mb (0: none): the
+	// largest /v1/audio/transcriptions file the group whose first
+	// deployment this is takes (MiB).
+	MaxFileSizeMB float64
 	// Order is litellm_params.order (nil: unset): the deployment's priority
 	// in its model group, lowest first (internal/model, D89).
 	Order *int

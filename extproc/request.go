@@ -224,6 +224,11 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if err != nil {
 		return nil, routeErrorFor(rt, err)
 	}
+	if rt.endpoint == translator.AudioTranscriptions {
+		if e := st.checkFileSize(res.Group, body, h["content-type"]); e != nil {
+			return nil, e
+		}
+	}
 	if rt.endpoint == translator.Messages {
 		if e := translator.MessagesRequired(body); e != nil {
 			return nil, e // LiteLLM's anthropic_messages checks (messages.go)

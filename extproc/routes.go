@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"mime/multipart"
+	"strconv"
 
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/translator"
@@ -42,6 +44,23 @@ func routeFields(rt route, h map[string]string, body []byte, f *requestFields) *
 	}
 	f.Model = v["model"]
 	return nil
+}
+
+// checkFileSize refuses a transcription whose file is over the group's
+// max_file_size_mb (its first deployment's, as LiteLLM's
+// check_file_size_under_limit reads it) with LiteLLM's 400.
+func (st *State) checkFileSize(group string, body []byte, contentType string) *translator.Error {
+	ds := st.Router.GroupDeployments(group)
+	if len(ds) == 0 || ds[0] == nil || ds[0].Params.MaxFileSizeMB <= 0 {
+		return nil
+	}
+	limit := ds[0].Params.MaxFileSizeMB
+	mb := float64(translator.FormFileSize(body, contentType)) / (1024 * 1024)
+	if mb <= limit {
+		return nil
+	}
+	return translator.NewError(400, "bad_request", fmt.Sprintf("File size is too large. Please check your file size. Passed file size: %s MB. Max file size: %s MB",
+		strconv.FormatFloat(mb, 'f', -1, 64), strconv.FormatFloat(limit, 'f', -1, 64)), "file")
 }
 
 // healthPrompt is LiteLLM's DEFAULT_HEALTH_CHECK_PROMPT.

@@ -131,6 +131,10 @@ func setFormField(body []byte, contentType, name, value string, drop func(string
 	return out.Bytes(), nil
 }
 
+// FormFileSize is the size of the first file part of a multipart body (0
+// when none).
+func FormFileSize(body []byte, contentType string) int { return len(formFile(body, contentType)) }
+
 // formFile is the content of the first file part of a multipart body (nil
 // when none).
 func formFile(body []byte, contentType string) []byte {
