@@ -377,6 +377,7 @@ var keyTable = []KeyDoc{
 	sup(SectionCache, "s3_verify", "false skips the TLS check of the S3 endpoint"),
 	sup(SectionCache, "s3_use_ssl", "false: AWS's endpoint over http (an s3_endpoint_url is taken as written, as boto3 does)"),
 	sup(SectionCache, "s3_api_version", "read; S3 has one API version"),
+	notYet(SectionCache, "s3_config", "s3 cache: boto3's client config"),
 	sup(SectionCache, "default_in_memory_ttl", "seconds; replaces ttl for type local (LiteLLM's Cache)"),
 	sup(SectionCache, "default_in_redis_ttl", "seconds; replaces ttl for type redis (LiteLLM's Cache)"),
 	sup(SectionCache, "redis_flush_size", "read, no effect: LiteLLM's batch size for buffered Redis writes; here each write goes on its own, off the request path"),

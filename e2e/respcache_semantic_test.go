@@ -168,6 +168,25 @@ general_settings:
 		t.Errorf("the embedding model was called %d times, want 4 (one per lookup)", n)
 	}
 
+	t.Run("no-cache skips the lookup and stores", func(t *testing.T) {
+		const prompt = "Which river flows through Paris"
+		before := fake.Count("/cached/")
+		var raw *http.Response
+		_, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+			Model: "cached", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(prompt)},
+		}, option.WithJSONSet("cache", map[string]any{"no-cache": true}), option.WithResponseInto(&raw))
+		if err != nil || raw.Header.Get("x-litellm-cache-key") != "" || fake.Count("/cached/") != before+1 {
+			t.Fatalf("no-cache: %v, key %q, %d provider calls", err, raw.Header.Get("x-litellm-cache-key"), fake.Count("/cached/")-before)
+		}
+		// Its answer is stored (embedded when written): the next plain
+		// request hits it.
+		for deadline := time.Now().Add(10 * time.Second); len(qd.Points("llm-semantic")) < 3 && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if _, key, sim := semanticChat(t, c, "cached", prompt); key == "" || math.Abs(sim-1) > 1e-6 {
+			t.Errorf("after a no-cache request: key %q, similarity %g (want its stored answer)", key, sim)
+		}
+	})
 	t.Run("another model group misses", func(t *testing.T) {
 		_, key, _ := semanticChat(t, c, "other", stored)
 		if key != "" || fake.Count("/other/") != 1 {

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -33,7 +34,8 @@ import (
 // the point's id is derived from the cache key (a repeat overwrites its
 // point instead of adding one); the entry keeps its ttl (LiteLLM's never
 // expire); and the vector computed by a miss's lookup is kept for its store
-// (LiteLLM embeds the prompt again when it stores).
+// (LiteLLM embeds the prompt again when it stores; a no-cache request, which
+// is not looked up, embeds when its answer is written).
 
 // Embedder embeds one text through the model group model (the gateway's
 // own listener).
@@ -58,6 +60,10 @@ type qdrantBackend struct {
 	q    config.QdrantCache
 	base string // api base + /collections/<name>
 	hc   *http.Client
+
+	// embed is the cache's embedder (a store whose lookup did not embed:
+	// no-cache).
+	embed *atomic.Pointer[Embedder]
 
 	mu      sync.Mutex
 	ready   bool // the collection exists (made when it did not)
@@ -233,6 +239,20 @@ func (b *qdrantBackend) set(ctx context.Context, key string, e Entry, ttl time.D
 	b.mu.Unlock()
 	if !ok {
 		return nil
+	}
+	if p.vec == nil {
+		var embed *Embedder
+		if b.embed != nil {
+			embed = b.embed.Load()
+		}
+		if embed == nil {
+			return nil
+		}
+		vec, err := (*embed)(ctx, b.q.EmbeddingModel, p.prompt)
+		if err != nil {
+			return err
+		}
+		p.vec = vec
 	}
 	if err := b.ensure(ctx); err != nil {
 		return err

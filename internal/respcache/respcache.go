@@ -149,8 +149,12 @@ type write struct {
 // full is dropped (the next miss stores the answer again).
 const writeQueue = 1024
 
-// writeTimeout bounds one queued write.
-const writeTimeout = 2 * time.Second
+// writeTimeout bounds one queued write; semanticWriteTimeout one of a
+// semantic cache (an embedding, then Qdrant's upsert).
+const (
+	writeTimeout         = 2 * time.Second
+	semanticWriteTimeout = 10 * time.Second
+)
 
 // Open builds a cache for p. A Redis cache connects lazily.
 func Open(p Params, log *slog.Logger) (*Cache, error) {
@@ -191,6 +195,7 @@ func open(p Params, log *slog.Logger, now func() time.Time) (*Cache, error) {
 		c.b = d
 	case "qdrant-semantic":
 		c.sem = newQdrant(p.Qdrant)
+		c.sem.embed = &c.embedder
 		c.b = c.sem
 		// LiteLLM's semantic caches read a chat request's messages: other
 		// call types fail their lookup (not cached).
@@ -352,6 +357,11 @@ func (c *Cache) Decide(endpoint, group string, body []byte) (Decision, bool) {
 // minute): the request goes on to the provider, as LiteLLM's does.
 func (c *Cache) Get(ctx context.Context, d Decision) (Entry, bool) {
 	if !d.Read {
+		if c.sem != nil && d.Store {
+			// no-cache: no lookup, the answer still stored (its prompt
+			// embedded when it is written, as LiteLLM's set does).
+			c.sem.remember(d.Key, pendingPoint{prompt: d.Prompt, group: d.Group, at: c.now()})
+		}
 		return Entry{}, false
 	}
 	if c.sem != nil {
@@ -446,7 +456,11 @@ func (c *Cache) writer() {
 		case <-c.done:
 			return
 		case w := <-c.queue:
-			ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+			t := writeTimeout
+			if c.sem != nil {
+				t = semanticWriteTimeout // may embed the prompt first
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), t)
 			if err := c.b.set(ctx, w.key, w.e, w.ttl); err != nil {
 				c.failed("write", err)
 			}
