@@ -209,7 +209,9 @@ func (s *Service) handleTeam(ctx context.Context, name string, req map[string]an
 		s.mu.RLock()
 		out := make([]map[string]any, 0, len(s.teams))
 		for id, t := range s.teams {
-			out = append(out, teamView(t, s.tspnd[id]))
+			if teamListed(t, q) {
+				out = append(out, teamView(t, s.tspnd[id]))
+			}
 		}
 		s.mu.RUnlock()
 		sort.Slice(out, func(i, j int) bool { return out[i]["team_id"].(string) < out[j]["team_id"].(string) })
@@ -393,18 +395,7 @@ func (s *Service) handleUser(ctx context.Context, name string, req map[string]an
 		return map[string]any{"user_id": id, "user_info": ui,
 			"keys": s.keysWhere(func(k *keystore.Key) bool { return k.UserID == id && (hidden == "" || k.Token != hidden) }), "teams": nonNil(u.Teams)}, nil
 	case "list":
-		s.mu.RLock()
-		out := make([]any, 0, len(s.users))
-		ids := make([]string, 0, len(s.users))
-		for id := range s.users {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		for _, id := range ids {
-			out = append(out, userView(s.users[id], s.uspnd[id]))
-		}
-		s.mu.RUnlock()
-		return map[string]any{"users": out, "total": len(out), "page": 1, "page_size": len(out), "total_pages": 1}, nil
+		return s.userList(q)
 	}
 	return nil, badRequest("unknown user route")
 }
