@@ -292,4 +292,26 @@ func TestGuardrails(t *testing.T) {
 			t.Fatalf("without words-post: %v %v", resp, err)
 		}
 	})
+
+	t.Run("a key's and a team's guardrails replace the request's", func(t *testing.T) {
+		k := keyAPI{t: t, g: g}
+		keyed, _ := k.generate(`{"guardrails":["words-post"]}`)
+		if st, m := k.call("POST", "/team/new", master, `{"team_id":"guarded","metadata":{"guardrails":["words-post"]}}`); st != 200 {
+			t.Fatalf("/team/new: %d %v", st, m)
+		}
+		teamed, _ := k.generate(`{"team_id":"guarded"}`)
+		for _, key := range []string{keyed, teamed} {
+			fake.Reset()
+			fg.reset()
+			kc := newClient(g, key)
+			_, err := kc.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+				Model:    "gpt",
+				Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("say secret-answer jane@example.com")},
+			}, option.WithJSONSet("guardrails", []string{"pii"}))
+			wantError(t, err, 500, "Content blocked by guardrail: no forbidden words")
+			if fg.analyzed != 0 {
+				t.Errorf("presidio ran: the request's guardrails were not replaced by the key's")
+			}
+		}
+	})
 }

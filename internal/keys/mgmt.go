@@ -250,6 +250,15 @@ func (s *Service) fields(req map[string]any, k *keystore.Key) *Error {
 				}
 				k.Metadata["tags"] = tags
 			}
+		case "guardrails":
+			// LiteLLM keeps a key's guardrails in its metadata (D139).
+			var gs []string
+			if gs, e = stringList(name, v); e == nil {
+				if k.Metadata == nil {
+					k.Metadata = map[string]any{}
+				}
+				k.Metadata["guardrails"] = gs
+			}
 		case "user_id":
 			k.UserID, e = optString(name, v)
 		case "team_id":
@@ -262,9 +271,11 @@ func (s *Service) fields(req map[string]any, k *keystore.Key) *Error {
 			var md map[string]any
 			if md, e = object(name, v); e == nil {
 				md = s.encryptLoggingVars(md) // logging credentials at rest, as LiteLLM (D74)
-				if tags, ok := k.Metadata["tags"]; ok && md != nil {
-					if _, has := md["tags"]; !has {
-						md["tags"] = tags
+				for _, f := range [...]string{"tags", "guardrails"} {
+					if v, ok := k.Metadata[f]; ok && md != nil {
+						if _, has := md[f]; !has {
+							md[f] = v
+						}
 					}
 				}
 				k.Metadata = md
