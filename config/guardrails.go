@@ -35,11 +35,13 @@ type Guardrail struct {
 	PIIEntities                  map[string]string
 	ScoreThresholds              map[string]float64
 	OutputParsePII               bool
-	Pos                          Pos
+	// Model is openai_moderation's model (default omni-moderation-latest).
+	Model string
+	Pos   Pos
 }
 
 // GuardrailKinds are the litellm_params.guardrail values llmgate runs.
-var GuardrailKinds = []string{"generic_guardrail_api", "presidio"}
+var GuardrailKinds = []string{"generic_guardrail_api", "presidio", "openai_moderation"}
 
 // NeedsAnswer says whether the guardrail reads the provider's answer:
 // post_call, or Presidio's output_parse_pii.
@@ -164,6 +166,8 @@ func (p *parser) guardrailParams(g *Guardrail, params []entry, path string) bool
 			}
 		case "output_parse_pii":
 			g.OutputParsePII, _ = p.bool(f.Value, fk)
+		case "model":
+			g.Model, _ = p.str(f.Value, fk)
 		default:
 			p.warnAt(f.KeyNode, fk, "accepted, not implemented yet")
 		}
@@ -206,6 +210,23 @@ func (p *parser) guardrailParams(g *Guardrail, params []entry, path string) bool
 			}
 		}
 		if !p.guardrailURL(g.AnalyzerBase, joinKey(path, "presidio_analyzer_api_base")) || !p.guardrailURL(g.AnonymizerBase, joinKey(path, "presidio_anonymizer_api_base")) {
+			return false
+		}
+	case "openai_moderation":
+		if g.APIKey == "" {
+			g.APIKey = env("OPENAI_API_KEY")
+		}
+		if g.APIKey == "" {
+			p.errAt(nil, joinKey(path, "api_key"), "OpenAI Moderation: api_key is required (or OPENAI_API_KEY)")
+			return false
+		}
+		if g.APIBase == "" {
+			g.APIBase = "https://api.openai.com/v1"
+		}
+		if g.Model == "" {
+			g.Model = "omni-moderation-latest"
+		}
+		if !p.guardrailURL(g.APIBase, joinKey(path, "api_base")) {
 			return false
 		}
 	}

@@ -23,10 +23,11 @@ import (
 // "forbidden" is blocked, an answer with "secret-answer" too) and
 // Presidio's analyzer and anonymizer (e-mail addresses and card numbers).
 type fakeGuardrails struct {
-	generic, presidio *httptest.Server
-	mu                sync.Mutex
-	calls             []map[string]any // the generic API's requests
-	analyzed          int
+	generic, presidio, moderation *httptest.Server
+	mu                            sync.Mutex
+	moderationAuth                string
+	calls                         []map[string]any // the generic API's requests
+	analyzed                      int
 }
 
 var (
@@ -111,6 +112,23 @@ func startFakeGuardrails(t *testing.T) *fakeGuardrails {
 		}
 	}))
 	t.Cleanup(f.presidio.Close)
+	// OpenAI's moderation API: "hateful" is flagged.
+	f.moderation = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Model string `json:"model"`
+			Input string `json:"input"`
+		}
+		if r.URL.Path != "/v1/moderations" || json.NewDecoder(r.Body).Decode(&req) != nil || req.Model != "omni-moderation-latest" {
+			http.Error(w, "bad request", 400)
+			return
+		}
+		f.mu.Lock()
+		f.moderationAuth = r.Header.Get("authorization")
+		f.mu.Unlock()
+		flagged := strings.Contains(req.Input, "hateful")
+		fmt.Fprintf(w, `{"id":"modr-1","model":"omni-moderation-latest","results":[{"flagged":%t,"categories":{"harassment":false,"hate":%t},"category_scores":{"harassment":0.01,"hate":0.97}}]}`, flagged, flagged)
+	}))
+	t.Cleanup(f.moderation.Close)
 	return f
 }
 
@@ -132,7 +150,7 @@ func (f *fakeGuardrails) inputTypes() []string {
 	return out
 }
 
-func guardrailsConfig(fake, generic, presidio string) string {
+func guardrailsConfig(fake, generic, presidio, moderation string) string {
 	return fmt.Sprintf(`
 model_list:
   - model_name: gpt
@@ -161,7 +179,13 @@ guardrails:
       pii_entities_config:
         EMAIL_ADDRESS: MASK
         CREDIT_CARD: BLOCK
-`, fake, generic, presidio, master)
+  - guardrail_name: mod
+    litellm_params:
+      guardrail: openai_moderation
+      mode: [pre_call, post_call]
+      api_base: %[5]s/v1
+      api_key: sk-moderation
+`, fake, generic, presidio, master, moderation)
 }
 
 // TestGuardrails (D139): LiteLLM's guardrails through the real Envoy with
@@ -173,7 +197,7 @@ guardrails:
 func TestGuardrails(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	fg := startFakeGuardrails(t)
-	g := startGateway(t, guardrailsConfig(fake.URL(), fg.generic.URL, fg.presidio.URL))
+	g := startGateway(t, guardrailsConfig(fake.URL(), fg.generic.URL, fg.presidio.URL, fg.moderation.URL))
 	client := newClient(g, master)
 	ctx := context.Background()
 	chat := func(text string, opts ...option.RequestOption) (*openai.ChatCompletion, error) {
@@ -313,5 +337,33 @@ func TestGuardrails(t *testing.T) {
 				t.Errorf("presidio ran: the request's guardrails were not replaced by the key's")
 			}
 		}
+	})
+
+	t.Run("openai_moderation flags the request and the answer", func(t *testing.T) {
+		want := "{'error': 'Violated OpenAI moderation policy', 'moderation_result': {'violated_categories': ['hate'], 'category_scores': {'harassment': 0.01, 'hate': 0.97}}}"
+		fake.Reset()
+		_, err := chat("some hateful words", option.WithJSONSet("guardrails", []string{"mod"}))
+		wantError(t, err, 400, want)
+		if n := len(fake.Requests()); n != 0 {
+			t.Errorf("a flagged request reached the provider (%d requests)", n)
+		}
+		if fg.moderationAuth != "Bearer sk-moderation" {
+			t.Errorf("the moderation API got authorization %q", fg.moderationAuth)
+		}
+		// The answer: the request ends with an assistant message, so its
+		// last block of user messages (what LiteLLM checks) is empty; the
+		// fake provider echoes the last user text, and post_call flags it.
+		fake.Reset()
+		_, err = client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+			Model: "gpt",
+			Messages: []openai.ChatCompletionMessageParamUnion{
+				openai.UserMessage("some hateful words"),
+				openai.AssistantMessage("ok"),
+			},
+		}, option.WithJSONSet("guardrails", []string{"mod"}))
+		if n := len(fake.Requests()); n != 1 {
+			t.Errorf("the provider got %d requests, want 1", n)
+		}
+		wantError(t, err, 400, want)
 	})
 }

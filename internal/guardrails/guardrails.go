@@ -199,6 +199,12 @@ func (c *Call) run(ctx context.Context, g *config.Guardrail, texts []string, inp
 		return c.generic(ctx, g, texts, inputType, d)
 	case "presidio":
 		return c.presidio(ctx, g, texts, inputType == "request")
+	case "openai_moderation":
+		text := strings.TrimSpace(strings.Join(texts, "\n"))
+		if inputType == "request" {
+			text = d.userPrompt()
+		}
+		return nil, c.moderation(ctx, g, text)
 	}
 	return nil, nil
 }

@@ -56,3 +56,15 @@ func TestDocumentTexts(t *testing.T) {
 		t.Fatalf("answer texts %v %v", a.texts(), err)
 	}
 }
+
+// TestPyRepr: Python's str() of the dicts LiteLLM puts in its messages.
+func TestPyRepr(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"error":"Violated","r":{"a":[1,2.5,true,null],"b":"it's","c":1e-05,"d":3.0}}`: `{'error': 'Violated', 'r': {'a': [1, 2.5, True, None], 'b': "it's", 'c': 1e-05, 'd': 3.0}}`,
+		`{"z":"a\nb","a":"q'\""}`: `{'z': 'a\nb', 'a': 'q\'"'}`,
+	} {
+		if got := pyRepr(json.RawMessage(in)); got != want {
+			t.Errorf("pyRepr(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
