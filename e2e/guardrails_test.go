@@ -257,9 +257,13 @@ func TestGuardrails(t *testing.T) {
 	t.Run("presidio masks the request and parses the answer", func(t *testing.T) {
 		fake.Reset()
 		fg.reset()
-		resp, err := chat("my email is jane.doe@example.com, reply", option.WithJSONSet("guardrails", []string{"pii"}))
+		var raw *http.Response
+		resp, err := chat("my email is jane.doe@example.com, reply", option.WithJSONSet("guardrails", []string{"pii"}), option.WithResponseInto(&raw))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if got := raw.Header.Get("x-litellm-applied-guardrails"); got != "words-pre,pii" {
+			t.Errorf("x-litellm-applied-guardrails %q, want words-pre,pii (the default_on one, then the named one)", got)
 		}
 		last, ok := fake.Last()
 		if !ok {
