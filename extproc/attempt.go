@@ -53,6 +53,7 @@ type try struct {
 	settled    bool             // the outcome is reported (settle runs once)
 	cache      *cacheStore      // a response cache miss: the answer is stored (respcache.go)
 	units      translator.Units // what the request of a route after embeddings fixes of its price (D130)
+	byID       bool             // a Responses by-id route (responses.go, D137)
 }
 
 // attempt serves one upstream try of the deployment depID: it counts the
@@ -95,7 +96,12 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		return err
 	}
 	var resp *extprocv3.ProcessingResponse
-	if t.rc.BodyPrepared && t.pass {
+	if t.byID && rh.GetEndOfStream() {
+		// A Responses by-id route: no body (responses.go).
+		if resp, e = t.byIDHeaders(); e != nil {
+			return stream.Send(errorReply(e, t.clientHeaders()))
+		}
+	} else if t.rc.BodyPrepared && t.pass {
 		// The request filter wrote the body: set path, host and credentials
 		// now and skip the body phase.
 		if resp, e = t.preparedHeaders(); e != nil {
@@ -210,11 +216,11 @@ func (s *Server) newTryOf(st *State, depID, provider string, h map[string]string
 	if t.a == nil {
 		t.a = &llmgatev1.Attempt{DeploymentId: depID, ModelGroup: d.ModelName, Model: d.Model}
 	}
-	t.tr = translatorFor(t.ep, d.Provider)
+	t.tr = translator.ForEndpoint(t.ep, d.Provider)
 	if t.tr == nil {
 		return nil, translator.NewError(501, "not_implemented_error", "provider "+d.Provider+" is not supported yet (deployment "+d.ID+")", "")
 	}
-	t.pass = translator.IsPassThrough(d.Provider) && t.ep != translator.Messages
+	t.pass = translator.IsPassThrough(d.Provider) && !translator.OwnTranslator(t.ep)
 	tb, err := st.tryBase(d, d != dOrig)
 	if err != nil {
 		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
@@ -236,10 +242,12 @@ func (s *Server) newTryOf(st *State, depID, provider string, h map[string]string
 		DropParams:           drop,
 		AdditionalDropParams: append(append([]string{}, st.Cfg.LiteLLM.AdditionalDropParams...), d.Params.AdditionalDropParams...),
 		MaxTokensDefault:     d.Info.MaxOutputTokens,
+		DeploymentID:         d.ID,
 	}
 	if t.ep == translator.AudioTranscriptions {
 		t.target.ContentType = h["content-type"] // the form's boundary (D130)
 	}
+	t.byID = t.ep == translator.Responses && classify("", rc.OriginalPath).responseID != ""
 	return t, nil
 }
 
@@ -285,6 +293,9 @@ func (t *try) requestBody(body []byte) (*extprocv3.ProcessingResponse, *translat
 // requestPairs is requestBody's translation: the body, the headers to set
 // and to remove (as pairs: the module applies them without protos, D107).
 func (t *try) requestPairs(body []byte) (out []byte, set [][2]string, remove []string, te *translator.Error) {
+	if t.byID {
+		return t.byIDPairs(body != nil) // (responses.go, D137)
+	}
 	if translator.IsRoute(t.ep) {
 		t.units = translator.RequestUnits(t.ep, body, t.target.ContentType) // (D130)
 	}
@@ -806,11 +817,14 @@ func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.Heade
 	if translator.IsRoute(t.ep) {
 		r.Usage.Units = mergeUnits(r.Usage, t.units)
 	}
+	if t.byID {
+		r.Usage = translator.Usage{} // reading a response costs nothing
+	}
 	o.Usage = r.Usage
 	if !t.pass && !translator.IsRoute(t.ep) {
 		r.Body = stampCreated(r.Body, now)
 	}
-	if !translator.IsRoute(t.ep) {
+	if !translator.IsRoute(t.ep) && !t.byID {
 		r.Body = translator.SetResponseModel(r.Body, t.responseModel())
 	}
 	if r.FinishReason == "content_filter" {

@@ -13,6 +13,9 @@ type route struct {
 	endpoint translator.Endpoint
 	// pathModel is the model named in an Azure-style path (/openai/deployments/{model}/...); it wins over the body.
 	pathModel string
+	// responseID is the id of a Responses by-id route (GET or DELETE
+	// /v1/responses/{id}, …/input_items, …/cancel; responses.go, D137).
+	responseID string
 }
 
 type routeKind int
@@ -70,6 +73,9 @@ func classify(method, rawPath string) route {
 		return route{}
 	}
 	rest := strings.TrimPrefix(p, "/v1")
+	if r, ok := strings.CutPrefix(rest, "/openai/v1/responses"); ok {
+		rest = "/responses" + r // LiteLLM's /openai/v1/responses routes (before the /openai pass-through, D131)
+	}
 	if strings.HasPrefix(rest, "/openai/deployments/") || strings.HasPrefix(rest, "/engines/") {
 		var tail string
 		if strings.HasPrefix(rest, "/engines/") {
@@ -110,6 +116,11 @@ func classifyLLM(p string) route {
 		return route{kind: routeLLM, endpoint: translator.AudioTranscriptions}
 	case "/rerank", "/v2/rerank":
 		return route{kind: routeLLM, endpoint: translator.Rerank}
+	case "/responses":
+		return route{kind: routeLLM, endpoint: translator.Responses} // OpenAI's Responses API (responses.go, D137)
+	}
+	if id, _, ok := translator.ResponsesPathID(p); ok {
+		return route{kind: routeLLM, endpoint: translator.Responses, responseID: id}
 	}
 	return route{}
 }

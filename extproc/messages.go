@@ -22,15 +22,6 @@ import (
 // filters: the body is never prepared once for all tries (prepareBody), so
 // no plan of it is fast (D45) nor translated by the module (D61).
 
-// translatorFor is a try's translator: the provider's, or on the Messages
-// endpoint its Messages translator.
-func translatorFor(ep translator.Endpoint, provider string) translator.Translator {
-	if ep == translator.Messages {
-		return translator.ForMessages(provider)
-	}
-	return translator.For(provider)
-}
-
 // routeErrorFor is routerError as the route answers it: on /v1/messages an
 // unknown model is LiteLLM's HTTPException there (type and param "None").
 func routeErrorFor(rt route, err error) *translator.Error {
@@ -114,10 +105,11 @@ func (t *try) anthropicClientHeaders(up *translator.UpstreamRequest) {
 }
 
 // mockReplyFor is mockReply as the endpoint answers it: on /v1/messages
-// the mock chat answer (or stream, its usage included) as Anthropic's
-// message (or events).
+// and /v1/responses the mock chat answer (or stream, its usage included)
+// as Anthropic's message or a Response (or their events).
 func mockReplyFor(ep translator.Endpoint, f *requestFields, d *model.Deployment, a *llmgatev1.Attempt, callID string) *extprocv3.ProcessingResponse {
-	if ep != translator.Messages {
+	br := translator.ChatBridge(ep)
+	if br == nil {
 		return mockReply(ep, f, d, a, callID)
 	}
 	chatF := *f
@@ -129,15 +121,16 @@ func mockReplyFor(ep translator.Endpoint, f *requestFields, d *model.Deployment,
 	if ir == nil {
 		return r
 	}
+	target := translator.Target{Provider: d.Provider, DeploymentID: d.ID, Stream: f.Stream}
 	if f.Stream {
-		st := translator.ForMessages("openai").NewStream(translator.Messages, translator.Target{Stream: true})
+		st := br.NewStream(ep, target)
 		if out, err := st.Feed(ir.Body, true); err == nil {
 			ir.Body = out
 		}
 		return r
 	}
-	if out, e := translator.ChatToMessage(ir.Body, ""); e == nil {
-		ir.Body = out
+	if out, err := br.Response(ep, ir.Body, target); err == nil {
+		ir.Body = out.Body
 	}
 	return r
 }

@@ -210,8 +210,8 @@ func (m *ModuleFilter) handOn(h map[string]string, count, size int, contentLengt
 	if m.off != "" || h[":method"] != "POST" || count > xds.ClientMaxHeaders || size > xds.ClientMaxHeaderBytes {
 		return true, nil, ks
 	}
-	if rt := classify("POST", h[":path"]); rt.kind != routeLLM || translator.IsRoute(rt.endpoint) || rt.pathModel != "" || strings.IndexByte(h[":path"], '?') >= 0 {
-		// (The routes after embeddings are served by ext_proc, D130.)
+	if rt := classify("POST", h[":path"]); rt.kind != routeLLM || rt.endpoint >= translator.Moderations || rt.pathModel != "" || strings.IndexByte(h[":path"], '?') >= 0 {
+		// (The routes after /v1/messages are served by ext_proc, D130, D137.)
 		return true, nil, ks
 	}
 	if h[contract.FallbackHeader] != "" {

@@ -88,7 +88,7 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		}
 		return stream.Send(errorReply(&translator.Error{Status: 404, Type: "not_found_error", Message: "Route not found: " + h[":path"]}, nil))
 	}
-	if h[":method"] != "POST" {
+	if h[":method"] != "POST" && !responsesByIDMethod(rt, h[":method"]) {
 		return stream.Send(errorReply(methodNotAllowed(h[":method"]), map[string]string{"allow": "POST"}))
 	}
 	ticket := s.acceptTicket(st, h, rt)
@@ -109,6 +109,15 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		id = identity{token: ticket.Key}
 	}
 	if rh.GetEndOfStream() {
+		if rt.responseID != "" {
+			// A Responses by-id route has no body (responses.go, D137).
+			resp, e := s.routeRequest(st, rt, h, nil, start, ticket, id)
+			if e != nil {
+				s.refused(h, rt, id, nil, e, start)
+				return stream.Send(errorReply(e, map[string]string{"x-litellm-call-id": h["x-request-id"]}))
+			}
+			return (&pipelined{}).answer(stream, resp)
+		}
 		return stream.Send(errorReply(translator.NewError(400, "invalid_request_error", "request body is required", ""), nil))
 	}
 	if reply := declaredTooLarge(h, st.maxBody); reply != nil {
@@ -197,8 +206,19 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		if e := routeFields(rt, h, body, &f); e != nil { // a multipart form (routes.go, D130)
 			return nil, e
 		}
-	} else if e := readFieldsOf(body, &f, mod != nil && mod.valid); e != nil {
-		return nil, e
+	} else if len(body) > 0 || rt.responseID == "" {
+		if e := readFieldsOf(body, &f, mod != nil && mod.valid); e != nil {
+			return nil, e
+		}
+	}
+	var pinned *configDeployment
+	if rt.responseID != "" {
+		// A Responses by-id route: the deployment the id names (responses.go).
+		var e *translator.Error
+		if pinned, e = st.responseDeployment(rt.responseID); e != nil {
+			return nil, e
+		}
+		f.Model, f.Stream = pinned.ModelName, false
 	}
 	headerKnobs(h, &f)
 	st.boundKnobs(&f)
@@ -216,7 +236,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		// A replayed request may carry the body the first pass prepared;
 		// the ticket names the group.
 		name = ticket.Group
-	} else if id.token != "" && st.keys != nil {
+	} else if id.token != "" && st.keys != nil && pinned == nil {
 		// A key's aliases rename the requested model (LiteLLM's key aliases).
 		name = st.keys.Alias(id.token, name)
 	}
@@ -271,9 +291,15 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if st.Router.Model().Routing.TagFiltering {
 		ua = h["user-agent"] // tag_regex (D89)
 	}
-	p, plan, perr := s.plan(st, res, &f, body, ticket, st.routingTags(&f, h, id.token), ua)
-	if perr != nil {
-		return nil, perr
+	var p *router.Plan
+	var plan []*llmgatev1.Attempt
+	if pinned != nil {
+		p, plan = pinnedPlan(res, pinned)
+	} else {
+		var perr *translator.Error
+		if p, plan, perr = s.plan(st, res, &f, body, ticket, st.routingTags(&f, h, id.token), ua); perr != nil {
+			return nil, perr
+		}
 	}
 	first, _ := st.Router.Model().Deployment(plan[0].DeploymentId)
 	if first != nil && first.MockResponse != nil {
@@ -497,14 +523,14 @@ type planMD struct {
 }
 
 func endpointProto(e translator.Endpoint) llmgatev1.Endpoint {
-	if e < translator.Chat || e > translator.Rerank {
+	if e < translator.Chat || e > translator.Responses {
 		return llmgatev1.Endpoint_ENDPOINT_CHAT
 	}
 	return llmgatev1.Endpoint(e) + llmgatev1.Endpoint_ENDPOINT_CHAT // (the enums share their order)
 }
 
 func endpointFromProto(e llmgatev1.Endpoint) translator.Endpoint {
-	if e < llmgatev1.Endpoint_ENDPOINT_CHAT || e > llmgatev1.Endpoint_ENDPOINT_RERANK {
+	if e < llmgatev1.Endpoint_ENDPOINT_CHAT || e > llmgatev1.Endpoint_ENDPOINT_RESPONSES {
 		return translator.Chat
 	}
 	return translator.Endpoint(e - llmgatev1.Endpoint_ENDPOINT_CHAT)
@@ -517,8 +543,8 @@ func endpointFromProto(e llmgatev1.Endpoint) translator.Endpoint {
 // one body copy fewer per try). nil when the attempts differ. span is where
 // the model's value is in a body the module read as plain (splicedBody).
 func (st *State) prepareBody(ep translator.Endpoint, plan []*llmgatev1.Attempt, body []byte, stream bool, span bodySpan) []byte {
-	if ep == translator.Messages {
-		return nil // every try translates (messages.go)
+	if translator.OwnTranslator(ep) {
+		return nil // every try translates (messages.go, responses.go)
 	}
 	var first *configDeployment
 	for _, a := range plan {

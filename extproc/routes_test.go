@@ -20,12 +20,20 @@ func TestClassifyRoutes(t *testing.T) {
 		"/v2/rerank":               {kind: routeLLM, endpoint: translator.Rerank},
 		"/openai/deployments/my-tts/audio/speech?api-version=2025-03-01-preview": {kind: routeLLM, endpoint: translator.AudioSpeech, pathModel: "my-tts"},
 		"/v1/audio/translations": {},
+		// OpenAI's Responses API (D137).
+		"/v1/responses":                      {kind: routeLLM, endpoint: translator.Responses},
+		"/responses":                         {kind: routeLLM, endpoint: translator.Responses},
+		"/openai/v1/responses":               {kind: routeLLM, endpoint: translator.Responses},
+		"/v1/responses/resp_x":               {kind: routeLLM, endpoint: translator.Responses, responseID: "resp_x"},
+		"/responses/resp_x/input_items?a=1":  {kind: routeLLM, endpoint: translator.Responses, responseID: "resp_x"},
+		"/openai/v1/responses/resp_x/cancel": {kind: routeLLM, endpoint: translator.Responses, responseID: "resp_x"},
+		"/v1/responses/x/other":              {},
 	} {
 		if got := classify("POST", path); got != want {
 			t.Errorf("%s: %+v, want %+v", path, got, want)
 		}
 	}
-	for e := translator.Chat; e <= translator.Rerank; e++ {
+	for e := translator.Chat; e <= translator.Responses; e++ {
 		if got := endpointFromProto(endpointProto(e)); got != e {
 			t.Errorf("%v: back from the context as %v", e, got)
 		}

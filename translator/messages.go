@@ -44,7 +44,14 @@ func ForMessages(name string) Translator {
 	if inner == nil {
 		return nil
 	}
-	return messagesAdapter{inner: inner}
+	return messagesAdapter(inner)
+}
+
+// messagesAdapter is the bridge for providers other than Anthropic.
+func messagesAdapter(inner Translator) Translator {
+	return chatBridge{inner: inner, toChat: MessagesToChat,
+		fromChat: func(chat []byte, t Target) ([]byte, *Error) { return ChatToMessage(chat, t.ResponseModel) },
+		stream:   func(in Stream, _ Target) Stream { return &messagesStream{inner: in} }}
 }
 
 // MessagesRequired is LiteLLM's check of a /v1/messages body before any
@@ -222,10 +229,6 @@ func anthropicErrorType(status int) string {
 	return "api_error"
 }
 
-// messagesAdapter carries a Messages request to a provider through its
-// chat translator.
-type messagesAdapter struct{ inner Translator }
-
 // msgsRequest is the part of a Messages request the adapter maps.
 type msgsRequest struct {
 	Model         string          `json:"model"`
@@ -290,14 +293,6 @@ type msgsTool struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description"`
 	InputSchema json.RawMessage `json:"input_schema"`
-}
-
-func (a messagesAdapter) Request(ep Endpoint, body []byte, t Target) (*UpstreamRequest, error) {
-	chat, e := MessagesToChat(body)
-	if e != nil {
-		return nil, e
-	}
-	return a.inner.Request(Chat, chat, t)
 }
 
 // MessagesToChat is a Messages request as a chat completions request.
@@ -490,24 +485,6 @@ func msgsToolResultText(raw json.RawMessage) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-
-func (a messagesAdapter) Response(ep Endpoint, body []byte, t Target) (*Response, error) {
-	inner := t
-	inner.ResponseModel = "" // the adapter writes the message's model
-	r, err := a.inner.Response(Chat, body, inner)
-	if err != nil {
-		return nil, err
-	}
-	out, e := ChatToMessage(r.Body, t.ResponseModel)
-	if e != nil {
-		return nil, e
-	}
-	return &Response{Body: out, Usage: r.Usage, FinishReason: r.FinishReason}, nil
-}
-
-func (a messagesAdapter) Error(status int, headers map[string]string, body []byte) *Error {
-	return a.inner.Error(status, headers, body)
-}
 
 // msgsFinish is LiteLLM's finish_reason → stop_reason.
 func msgsFinish(f string) string {

@@ -5,16 +5,6 @@ import (
 	"encoding/json"
 )
 
-// NewStream is the provider's chat stream (its own translator's, with the
-// usage chunk kept) turned into Anthropic's events.
-func (a messagesAdapter) NewStream(ep Endpoint, t Target) Stream {
-	in := a.inner.NewStream(Chat, t)
-	if u, ok := in.(IncludeUsageSetter); ok {
-		u.SetIncludeUsage(true) // message_delta carries the usage
-	}
-	return &messagesStream{inner: in}
-}
-
 // messagesStream writes Anthropic's events from a chat stream, as
 // LiteLLM's AnthropicStreamWrapper does: message_start before the first
 // content, one content block per run of text, thinking or one tool call
@@ -50,10 +40,8 @@ func (s *messagesStream) FinishReason() string { return s.inner.FinishReason() }
 
 // Err implements StreamErr: the provider's error inside the stream.
 func (s *messagesStream) Err() *Error {
-	if se, ok := s.inner.(StreamErr); ok {
-		if e := se.Err(); e != nil {
-			return e
-		}
+	if e := innerErr(s.inner); e != nil {
+		return e
 	}
 	return s.err
 }

@@ -25,6 +25,9 @@ const (
 	AudioTranscriptions
 	// Rerank is /v1/rerank (Cohere's rerank API, as LiteLLM serves it).
 	Rerank
+	// Responses is OpenAI's /v1/responses (D137): sent natively to an
+	// OpenAI or Azure deployment, translated to and from chat for the others.
+	Responses
 )
 
 func (e Endpoint) String() string {
@@ -47,6 +50,8 @@ func (e Endpoint) String() string {
 		return "transcription"
 	case Rerank:
 		return "rerank"
+	case Responses:
+		return "responses"
 	}
 	return "unknown"
 }
@@ -77,6 +82,9 @@ type Target struct {
 	// SetResponseModel), which then has nothing to rewrite.
 	Created       int64
 	ResponseModel string
+	// DeploymentID is the deployment's model_info.id, which the Responses
+	// endpoint writes into the ids it answers (EncodeResponseID, D137).
+	DeploymentID string
 }
 
 // UpstreamRequest is what the attempt filter sends to the provider.

@@ -48,6 +48,17 @@ func route(r *http.Request) (endpoint, bool) {
 		}
 	}
 
+	// OpenAI's Responses API (and Azure's, /openai/responses?api-version=).
+	if post && strings.HasSuffix(p, "/openai/responses") {
+		return endpoint{provider: providerAzure, handle: handleOpenAIResponses}, true
+	}
+	if post && strings.HasSuffix(p, "/responses") {
+		return endpoint{provider: providerOpenAI, handle: handleOpenAIResponses}, true
+	}
+	if e, ok := responseByIDRoute(r, p); ok {
+		return e, true
+	}
+
 	// Azure OpenAI: /openai/deployments/{deployment}/{op}
 	if i := strings.Index(p, "/openai/deployments/"); i >= 0 && post {
 		rest := p[i+len("/openai/deployments/"):]

@@ -40,21 +40,24 @@ const (
 	Endpoint_ENDPOINT_AUDIO_SPEECH         Endpoint = 7
 	Endpoint_ENDPOINT_AUDIO_TRANSCRIPTIONS Endpoint = 8
 	Endpoint_ENDPOINT_RERANK               Endpoint = 9
+	// OpenAI's Responses API, /v1/responses (D137).
+	Endpoint_ENDPOINT_RESPONSES Endpoint = 10
 )
 
 // Enum value maps for Endpoint.
 var (
 	Endpoint_name = map[int32]string{
-		0: "ENDPOINT_UNSPECIFIED",
-		1: "ENDPOINT_CHAT",
-		2: "ENDPOINT_COMPLETIONS",
-		3: "ENDPOINT_EMBEDDINGS",
-		4: "ENDPOINT_MESSAGES",
-		5: "ENDPOINT_MODERATIONS",
-		6: "ENDPOINT_IMAGE_GENERATIONS",
-		7: "ENDPOINT_AUDIO_SPEECH",
-		8: "ENDPOINT_AUDIO_TRANSCRIPTIONS",
-		9: "ENDPOINT_RERANK",
+		0:  "ENDPOINT_UNSPECIFIED",
+		1:  "ENDPOINT_CHAT",
+		2:  "ENDPOINT_COMPLETIONS",
+		3:  "ENDPOINT_EMBEDDINGS",
+		4:  "ENDPOINT_MESSAGES",
+		5:  "ENDPOINT_MODERATIONS",
+		6:  "ENDPOINT_IMAGE_GENERATIONS",
+		7:  "ENDPOINT_AUDIO_SPEECH",
+		8:  "ENDPOINT_AUDIO_TRANSCRIPTIONS",
+		9:  "ENDPOINT_RERANK",
+		10: "ENDPOINT_RESPONSES",
 	}
 	Endpoint_value = map[string]int32{
 		"ENDPOINT_UNSPECIFIED":          0,
@@ -67,6 +70,7 @@ var (
 		"ENDPOINT_AUDIO_SPEECH":         7,
 		"ENDPOINT_AUDIO_TRANSCRIPTIONS": 8,
 		"ENDPOINT_RERANK":               9,
+		"ENDPOINT_RESPONSES":            10,
 	}
 )
 
@@ -743,7 +747,7 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\vdeployments\x18\x02 \x03(\v2\x16.llmgate.v1.DeploymentR\vdeployments\x12'\n" +
 	"\x0fresolved_config\x18\x03 \x01(\fR\x0eresolvedConfig\x12\x1d\n" +
 	"\n" +
-	"ticket_key\x18\x05 \x01(\fR\tticketKey*\x8e\x02\n" +
+	"ticket_key\x18\x05 \x01(\fR\tticketKey*\xa6\x02\n" +
 	"\bEndpoint\x12\x18\n" +
 	"\x14ENDPOINT_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rENDPOINT_CHAT\x10\x01\x12\x18\n" +
@@ -754,7 +758,9 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\x1aENDPOINT_IMAGE_GENERATIONS\x10\x06\x12\x19\n" +
 	"\x15ENDPOINT_AUDIO_SPEECH\x10\a\x12!\n" +
 	"\x1dENDPOINT_AUDIO_TRANSCRIPTIONS\x10\b\x12\x13\n" +
-	"\x0fENDPOINT_RERANK\x10\tB7Z5github.com/llmgate/llmgate/proto/llmgate/v1;llmgatev1b\x06proto3"
+	"\x0fENDPOINT_RERANK\x10\t\x12\x16\n" +
+	"\x12ENDPOINT_RESPONSES\x10\n" +
+	"B7Z5github.com/llmgate/llmgate/proto/llmgate/v1;llmgatev1b\x06proto3"
 
 var (
 	file_llmgate_v1_llmgate_proto_rawDescOnce sync.Once
