@@ -339,6 +339,26 @@ func testResponsesRoute(t *testing.T) {
 		if s1 := k.spend(key); s1 <= s0 {
 			t.Errorf("the key's spend did not grow: %v → %v", s0, s1)
 		}
+		// The spend logs name LiteLLM's call type of the route.
+		var rows []map[string]any
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			st, _, b := do(t, "GET", g.URL+"/spend/logs?api_key="+key, master, "")
+			if st != 200 || json.Unmarshal(b, &rows) != nil {
+				t.Fatalf("/spend/logs: %d %s", st, b)
+			}
+			if len(rows) > 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if len(rows) == 0 {
+			t.Fatalf("no spend log rows")
+		}
+		for _, r := range rows {
+			if r["call_type"] != "aresponses" {
+				t.Errorf("spend log row: %v", r)
+			}
+		}
 	})
 
 	t.Run("errors", func(t *testing.T) {

@@ -18,6 +18,8 @@ func CallType(endpoint string) string {
 		return "atranscription"
 	case "rerank":
 		return "arerank"
+	case "responses":
+		return "aresponses"
 	}
 	return "acompletion"
 }
