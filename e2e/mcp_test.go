@@ -111,7 +111,7 @@ func toolText(t *testing.T, r *sdk.CallToolResult) string {
 // key, a static header, a copied client header and a disallowed tool. The
 // SDK's client lists the prefixed tools and calls one of each server; a
 // wrong key is refused; LiteLLM's REST routes list the tools under their
-// own names and call them; a virtual key is let in.
+// own names and call them; a virtual key is let in until it is blocked.
 func TestMCPGateway(t *testing.T) {
 	math := newFakeMCP(t, false, []string{"add", "echo"}, "Authorization", "Bearer math-secret")
 	notes := newFakeMCP(t, true, []string{"read", "delete"}, "X-API-Key", "notes-key")
@@ -271,6 +271,24 @@ mcp_servers:
 		r, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "math-add", Arguments: map[string]any{"a": 1, "b": 1}})
 		if err != nil || toolText(t, r) != "2" {
 			t.Errorf("math-add with a virtual key: %v", err)
+		}
+		if code, _, body := do(t, "POST", g.URL+"/key/block", master, `{"key":"`+k.Key+`"}`); code != 200 {
+			t.Fatalf("/key/block: %d %s", code, body)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			code, _, body := do(t, "POST", g.URL+"/mcp-rest/tools/call", k.Key, `{"name":"math-add","arguments":{"a":1,"b":1}}`)
+			if code == 401 && strings.Contains(string(body), "Key is blocked") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("a blocked key's tool call: %d %s", code, body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if cs, err := mcpSession(ctx, g.URL, headerRT{"authorization": "Bearer " + k.Key}); err == nil {
+			cs.Close()
+			t.Error("a blocked key connected")
 		}
 	})
 }

@@ -228,14 +228,8 @@ func (s *Service) AuthorizeRequest(ctx context.Context, c Check) (*Grant, *Error
 
 // checkKey is the key's, its team's and its user's checks.
 func (s *Service) checkKey(k *keystore.Key, spend float64, c Check, models []string, now time.Time) (*keystore.Team, *keystore.User, *Error) {
-	if k.Blocked {
-		return nil, nil, &Error{Status: 401, Type: "auth_error", Code: "401", Param: "None",
-			Message: "Authentication Error, Key is blocked. Update via `/key/unblock` if you're an admin."}
-	}
-	if k.Expires != nil && k.Expires.Before(now) {
-		return nil, nil, &Error{Status: 401, Type: "expired_key", Code: "401", Param: Abbreviate(c.Presented),
-			Message: fmt.Sprintf("Authentication Error - Expired Key. Key Expiry time %s and current time %s",
-				k.Expires.UTC().Format("2006-01-02 15:04:05+00:00"), now.UTC().Format("2006-01-02 15:04:05+00:00"))}
+	if e := keyRefused(k, c.Presented, now); e != nil {
+		return nil, nil, e
 	}
 	var team *keystore.Team
 	var teamSpend float64
@@ -263,8 +257,7 @@ func (s *Service) checkKey(k *keystore.Key, spend float64, c Check, models []str
 	}
 	if team != nil {
 		if team.Blocked {
-			return nil, nil, &Error{Status: 401, Type: "team_model_access_denied", Code: "401", Param: "None",
-				Message: "Authentication Error, Team=" + team.TeamID + " is blocked. Update via `/team/unblock` if you're an admin."}
+			return nil, nil, teamBlocked(team)
 		}
 		if len(k.Models) > 0 && len(team.Models) > 0 && !s.modelAllowed(team.Models, models) {
 			return nil, nil, &Error{Status: 401, Type: "team_model_access_denied", Code: "401", Param: "model",
@@ -300,6 +293,45 @@ func (s *Service) checkKey(k *keystore.Key, spend float64, c Check, models []str
 		return nil, nil, e
 	}
 	return team, user, nil
+}
+
+// keyRefused is LiteLLM's refusal of a blocked or expired key, before
+// any other check.
+func keyRefused(k *keystore.Key, presented string, now time.Time) *Error {
+	if k.Blocked {
+		return &Error{Status: 401, Type: "auth_error", Code: "401", Param: "None",
+			Message: "Authentication Error, Key is blocked. Update via `/key/unblock` if you're an admin."}
+	}
+	if k.Expires != nil && k.Expires.Before(now) {
+		return &Error{Status: 401, Type: "expired_key", Code: "401", Param: Abbreviate(presented),
+			Message: fmt.Sprintf("Authentication Error - Expired Key. Key Expiry time %s and current time %s",
+				k.Expires.UTC().Format("2006-01-02 15:04:05+00:00"), now.UTC().Format("2006-01-02 15:04:05+00:00"))}
+	}
+	return nil
+}
+
+func teamBlocked(team *keystore.Team) *Error {
+	return &Error{Status: 401, Type: "team_model_access_denied", Code: "401", Param: "None",
+		Message: "Authentication Error, Team=" + team.TeamID + " is blocked. Update via `/team/unblock` if you're an admin."}
+}
+
+// CheckRouteKey is the checks of a virtual key on a route that names no
+// model (the MCP gateway's, D140): blocked or expired key, blocked team.
+// nil for an unknown token (authenticate found it a moment before).
+func (s *Service) CheckRouteKey(token, presented string) *Error {
+	k, _, ok := s.Lookup(token)
+	if !ok {
+		return nil
+	}
+	if e := keyRefused(k, presented, s.now()); e != nil {
+		return e
+	}
+	if k.TeamID != "" {
+		if team, _, ok := s.team(k.TeamID); ok && team.Blocked {
+			return teamBlocked(team)
+		}
+	}
+	return nil
 }
 
 // keyMaxBudget is the key's max_budget, else its budget_id's.
