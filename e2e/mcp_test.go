@@ -89,8 +89,27 @@ func (h headerRT) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // mcpSession connects the SDK's client to the gateway's /mcp with headers.
 func mcpSession(ctx context.Context, url string, h headerRT) (*sdk.ClientSession, error) {
+	return mcpSessionAt(ctx, url+"/mcp", h)
+}
+
+func mcpSessionAt(ctx context.Context, endpoint string, h headerRT) (*sdk.ClientSession, error) {
 	c := sdk.NewClient(&sdk.Implementation{Name: "e2e", Version: "1"}, nil)
-	return c.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: url + "/mcp", HTTPClient: &http.Client{Transport: h}, MaxRetries: -1}, nil)
+	return c.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: endpoint, HTTPClient: &http.Client{Transport: h}, MaxRetries: -1}, nil)
+}
+
+// toolNames lists a session's tool names, sorted.
+func toolNames(ctx context.Context, t *testing.T, cs *sdk.ClientSession) []string {
+	t.Helper()
+	res, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatalf("tools/list: %v", err)
+	}
+	var names []string
+	for _, tl := range res.Tools {
+		names = append(names, tl.Name)
+	}
+	slices.Sort(names)
+	return names
 }
 
 func toolText(t *testing.T, r *sdk.CallToolResult) string {
@@ -147,16 +166,7 @@ mcp_servers:
 			t.Fatalf("connect: %v\n%s", err, g.Logs())
 		}
 		defer cs.Close()
-		res, err := cs.ListTools(ctx, nil)
-		if err != nil {
-			t.Fatalf("tools/list: %v", err)
-		}
-		var names []string
-		for _, tl := range res.Tools {
-			names = append(names, tl.Name)
-		}
-		slices.Sort(names)
-		if want := []string{"math-add", "math-echo", "notes-read"}; !slices.Equal(names, want) {
+		if names, want := toolNames(ctx, t, cs), []string{"math-add", "math-echo", "notes-read"}; !slices.Equal(names, want) {
 			t.Errorf("tools %v, want %v", names, want)
 		}
 		r, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "math-add", Arguments: map[string]any{"a": 2, "b": 3}})
@@ -184,6 +194,40 @@ mcp_servers:
 		}
 		if !sawTenant || !sawTrace || sawKey {
 			t.Errorf("notes' upstream headers: static %v, extra %v, the client's key %v", sawTenant, sawTrace, sawKey)
+		}
+	})
+
+	t.Run("servers chosen by path or x-mcp-servers; one server's tools unprefixed", func(t *testing.T) {
+		key := headerRT{"x-litellm-api-key": master}
+		for _, tc := range []struct {
+			endpoint string
+			h        headerRT
+			want     []string
+		}{
+			{g.URL + "/math/mcp", key, []string{"add", "echo"}},
+			{g.URL + "/mcp/notes", key, []string{"read"}},
+			{g.URL + "/mcp/math,notes", key, []string{"math-add", "math-echo", "notes-read"}},
+			{g.URL + "/mcp", headerRT{"x-litellm-api-key": master, "x-mcp-servers": "math"}, []string{"add", "echo"}},
+			// The path wins over the header, as in LiteLLM.
+			{g.URL + "/notes/mcp", headerRT{"x-litellm-api-key": master, "x-mcp-servers": "math"}, []string{"read"}},
+			// x-mcp-{server}-{header}: the client's credential for math, here a wrong one.
+			{g.URL + "/mcp", headerRT{"x-litellm-api-key": master, "x-mcp-math-authorization": "Bearer wrong"}, []string{"notes-read"}},
+		} {
+			cs, err := mcpSessionAt(ctx, tc.endpoint, tc.h)
+			if err != nil {
+				t.Errorf("%s %v: connect: %v", tc.endpoint, tc.h, err)
+				continue
+			}
+			if names := toolNames(ctx, t, cs); !slices.Equal(names, tc.want) {
+				t.Errorf("%s %v: tools %v, want %v", tc.endpoint, tc.h, names, tc.want)
+			}
+			if tc.want[0] == "add" {
+				r, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "add", Arguments: map[string]any{"a": 3, "b": 4}})
+				if err != nil || toolText(t, r) != "7" {
+					t.Errorf("%s: add: %v", tc.endpoint, err)
+				}
+			}
+			cs.Close()
 		}
 	})
 

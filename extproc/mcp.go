@@ -23,13 +23,19 @@ import (
 
 const mcpPath = "/mcp"
 
-// isMCPRoute reports whether path is one of the MCP gateway's routes.
-func isMCPRoute(path string) bool {
-	switch strings.TrimRight(clientPath(path), "/") {
-	case mcpPath, mcp.RESTList, mcp.RESTCall:
-		return true
+// isMCPRoute reports whether path is one of the MCP gateway's routes: the
+// REST routes, /mcp, /mcp/{servers} and /{server}/mcp (names is then the
+// servers the path selects, as LiteLLM's x-mcp-servers).
+func (st *State) isMCPRoute(path string) (names string, ok bool) {
+	p := strings.TrimRight(clientPath(path), "/")
+	if !strings.Contains(p, "mcp") {
+		return "", false
 	}
-	return false
+	switch p {
+	case mcp.RESTList, mcp.RESTCall:
+		return "", true
+	}
+	return st.mcpGateway().Route(p)
 }
 
 // mcpGateway is the state's MCP gateway, made at its first use.
@@ -39,7 +45,7 @@ func (st *State) mcpGateway() *mcp.Gateway {
 }
 
 // mcpRoute answers an MCP gateway route.
-func (s *Server) mcpRoute(stream extprocv3.ExternalProcessor_ProcessServer, st *State, h map[string]string, endOfStream bool) error {
+func (s *Server) mcpRoute(stream extprocv3.ExternalProcessor_ProcessServer, st *State, h map[string]string, names string, endOfStream bool) error {
 	body, ok, err := managementBodyUnless(stream, endOfStream)
 	if !ok {
 		return err
@@ -69,6 +75,9 @@ func (s *Server) mcpRoute(stream extprocv3.ExternalProcessor_ProcessServer, st *
 		if !strings.HasPrefix(k, ":") {
 			hdr.Set(k, v)
 		}
+	}
+	if names != "" {
+		hdr.Set(mcp.ServersHeader, names) // the path's servers win over the header (LiteLLM)
 	}
 	g := st.mcpGateway()
 	method := h[":method"]

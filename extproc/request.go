@@ -69,8 +69,8 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if rt.kind == routeCountTokens {
 		return s.countTokens(stream, st, h, rh.GetEndOfStream()) // messages.go (D129)
 	}
-	if isMCPRoute(h[":path"]) {
-		return s.mcpRoute(stream, st, h, rh.GetEndOfStream()) // mcp.go (D140)
+	if names, ok := st.isMCPRoute(h[":path"]); ok && rt.kind != routeLLM {
+		return s.mcpRoute(stream, st, h, names, rh.GetEndOfStream()) // mcp.go (D140)
 	}
 	if isCacheRoute(h[":path"]) {
 		return s.cacheRoute(stream, st, h, rh.GetEndOfStream()) // respcache_routes.go (D111)

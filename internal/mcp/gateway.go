@@ -61,11 +61,15 @@ func (g *Gateway) intercept(next sdk.MethodHandler) sdk.MethodHandler {
 		}
 		switch method {
 		case "tools/list":
+			scope := g.scope(hdr)
 			tools := []*sdk.Tool{}
-			for _, st := range g.listAll(ctx, hdr) {
+			for _, st := range g.listAll(ctx, scope, hdr) {
 				for _, t := range st.tools {
 					c := *t
-					c.Name = st.srv.Prefix() + st.srv.Separator + t.Name
+					if len(scope) != 1 {
+						// LiteLLM prefixes the names unless one server is in scope.
+						c.Name = st.srv.Prefix() + st.srv.Separator + t.Name
+					}
 					tools = append(tools, &c)
 				}
 			}
@@ -79,7 +83,7 @@ func (g *Gateway) intercept(next sdk.MethodHandler) sdk.MethodHandler {
 			if len(p.Arguments) > 0 {
 				args = p.Arguments
 			}
-			res, err := g.Call(ctx, p.Name, "", args, hdr)
+			res, err := g.call(ctx, g.scope(hdr), p.Name, args, hdr)
 			var te *ToolError
 			if errors.As(err, &te) {
 				return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: te.Message}
@@ -97,13 +101,68 @@ type serverTools struct {
 	err   error
 }
 
-// listAll lists the tools of every server (or of the one named), at once;
-// a server that fails is logged and left out, as LiteLLM does.
-func (g *Gateway) listAll(ctx context.Context, hdr http.Header) []serverTools {
-	out := make([]serverTools, len(g.servers))
-	var wg sync.WaitGroup
+// ServersHeader is LiteLLM's x-mcp-servers: the servers (names or
+// aliases, comma-separated) a request to /mcp is about. The paths
+// /mcp/{names} and /{name}/mcp set it (Route).
+const ServersHeader = "X-Mcp-Servers"
+
+// scope is the servers a request is about: those ServersHeader names, else all.
+func (g *Gateway) scope(hdr http.Header) []*config.MCPServer {
+	v, named := "", false
+	if vs := hdr.Values(ServersHeader); len(vs) > 0 {
+		v, named = strings.Join(vs, ","), true
+	}
+	var out []*config.MCPServer
 	for i := range g.servers {
-		out[i].srv = &g.servers[i]
+		s := &g.servers[i]
+		if !named || listed(v, s.Name) || listed(v, s.Prefix()) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// listed reports whether the comma-separated list names name.
+func listed(list, name string) bool {
+	for n := range strings.SplitSeq(list, ",") {
+		if strings.EqualFold(strings.TrimSpace(n), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// Route is the server names an MCP path selects: /mcp (none: all), /mcp/{a,b}[/…]
+// and /{name}/mcp[/…] for a configured server's name or alias. ok is false for
+// any other path.
+func (g *Gateway) Route(path string) (names string, ok bool) {
+	p := strings.TrimRight(path, "/")
+	if p == "/mcp" {
+		return "", true
+	}
+	if rest, found := strings.CutPrefix(p, "/mcp/"); found {
+		names, _, _ = strings.Cut(rest, "/")
+		return names, names != ""
+	}
+	name, rest, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	if rest != "mcp" && !strings.HasPrefix(rest, "mcp/") {
+		return "", false
+	}
+	for i := range g.servers {
+		if g.servers[i].Name == name || g.servers[i].Prefix() == name {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// listAll lists the tools of the servers in scope, at once; a server that
+// fails is logged and left out, as LiteLLM does.
+func (g *Gateway) listAll(ctx context.Context, scope []*config.MCPServer, hdr http.Header) []serverTools {
+	out := make([]serverTools, len(scope))
+	var wg sync.WaitGroup
+	for i := range scope {
+		out[i].srv = scope[i]
 		wg.Add(1)
 		go func(st *serverTools) {
 			defer wg.Done()
@@ -158,10 +217,30 @@ type ToolError struct {
 
 func (e *ToolError) Error() string { return e.Message }
 
-// Call calls a tool: name is prefixed ({server}-{tool}) or, with serverID
-// or when one server's listing has it, the upstream's own name.
+// Call calls a tool of any server: name is prefixed ({server}-{tool}) or,
+// with serverID or when one server's listing has it, the upstream's own name.
 func (g *Gateway) Call(ctx context.Context, name, serverID string, args any, hdr http.Header) (*sdk.CallToolResult, error) {
-	s, tool, err := g.resolve(ctx, name, serverID, hdr)
+	if serverID != "" {
+		s := g.server(serverID)
+		if s == nil {
+			return nil, &ToolError{Status: 404, Message: "MCP server " + serverID + " not found"}
+		}
+		return g.call(ctx, []*config.MCPServer{s}, name, args, hdr)
+	}
+	return g.call(ctx, g.all(), name, args, hdr)
+}
+
+func (g *Gateway) all() []*config.MCPServer {
+	out := make([]*config.MCPServer, len(g.servers))
+	for i := range g.servers {
+		out[i] = &g.servers[i]
+	}
+	return out
+}
+
+// call calls a tool of a server in scope.
+func (g *Gateway) call(ctx context.Context, scope []*config.MCPServer, name string, args any, hdr http.Header) (*sdk.CallToolResult, error) {
+	s, tool, err := g.resolve(ctx, scope, name, hdr)
 	if err != nil {
 		return nil, err
 	}
@@ -176,24 +255,19 @@ func (g *Gateway) Call(ctx context.Context, name, serverID string, args any, hdr
 	return cs.CallTool(ctx, &sdk.CallToolParams{Name: tool, Arguments: args})
 }
 
-// resolve finds the server of a tool name and the upstream's name for it.
-func (g *Gateway) resolve(ctx context.Context, name, serverID string, hdr http.Header) (*config.MCPServer, string, error) {
-	if serverID != "" {
-		s := g.server(serverID)
-		if s == nil {
-			return nil, "", &ToolError{Status: 404, Message: "MCP server " + serverID + " not found"}
-		}
-		return s, strings.TrimPrefix(name, s.Prefix()+s.Separator), nil
-	}
-	for i := range g.servers {
-		s := &g.servers[i]
+// resolve finds the server in scope of a tool name and the upstream's name
+// for it: a server's prefix, else the only server in scope, else the first
+// server that lists the name (LiteLLM's tool_name_to_mcp_server_name_mapping).
+func (g *Gateway) resolve(ctx context.Context, scope []*config.MCPServer, name string, hdr http.Header) (*config.MCPServer, string, error) {
+	for _, s := range scope {
 		if tool, ok := strings.CutPrefix(name, s.Prefix()+s.Separator); ok && tool != "" {
 			return s, tool, nil
 		}
 	}
-	// An unprefixed name: the first server that lists it (LiteLLM's
-	// tool_name_to_mcp_server_name_mapping).
-	for _, st := range g.listAll(ctx, hdr) {
+	if len(scope) == 1 {
+		return scope[0], name, nil
+	}
+	for _, st := range g.listAll(ctx, scope, hdr) {
 		for _, t := range st.tools {
 			if t.Name == name {
 				return st.srv, name, nil
@@ -242,9 +316,43 @@ func upstreamHeaders(s *config.MCPServer, client http.Header) http.Header {
 	for k, v := range s.StaticHeaders {
 		h.Set(k, v)
 	}
-	if s.AuthValue == "" {
-		return h
+	// LiteLLM's x-mcp-{server}-{header}: the client's own header for this
+	// server (its credential, say), over the configured one.
+	own := clientServerHeaders(s, client)
+	if s.AuthValue != "" && own.Get("Authorization") == "" && own.Get("X-Api-Key") == "" {
+		setAuth(h, s)
 	}
+	for k, v := range own {
+		h[k] = v
+	}
+	return h
+}
+
+// clientServerHeaders are the client's x-mcp-{name or alias}-{header}
+// headers for s, by header name.
+func clientServerHeaders(s *config.MCPServer, client http.Header) http.Header {
+	var out http.Header
+	for k, v := range client {
+		lk := strings.ToLower(k)
+		rest, ok := strings.CutPrefix(lk, "x-mcp-")
+		if !ok {
+			continue
+		}
+		for _, n := range []string{strings.ToLower(s.Prefix()), strings.ToLower(s.Name)} {
+			if name, ok := strings.CutPrefix(rest, n+"-"); ok && name != "" {
+				if out == nil {
+					out = http.Header{}
+				}
+				out[http.CanonicalHeaderKey(name)] = v
+				break
+			}
+		}
+	}
+	return out
+}
+
+// setAuth sets the header of s's auth_type.
+func setAuth(h http.Header, s *config.MCPServer) {
 	switch s.AuthType {
 	case "api_key":
 		h.Set("X-API-Key", s.AuthValue)
@@ -263,7 +371,6 @@ func upstreamHeaders(s *config.MCPServer, client http.Header) http.Header {
 	case "authorization":
 		h.Set("Authorization", s.AuthValue)
 	}
-	return h
 }
 
 // headerTransport sets headers on every request.

@@ -38,6 +38,37 @@ func TestUpstreamHeaders(t *testing.T) {
 	}
 }
 
+// TestClientServerHeaders: x-mcp-{server}-{header} replaces the server's
+// credential for that server only, by name or alias.
+func TestClientServerHeaders(t *testing.T) {
+	s := config.MCPServer{Name: "gh", Alias: "git", AuthType: "bearer_token", AuthValue: "cfg"}
+	h := upstreamHeaders(&s, http.Header{"X-Mcp-Git-Authorization": {"Bearer mine"}, "X-Mcp-Other-Authorization": {"Bearer no"}, "X-Mcp-Gh-X-Org": {"o"}})
+	if h.Get("Authorization") != "Bearer mine" || h.Get("X-Org") != "o" || len(h) != 2 {
+		t.Errorf("headers %v", h)
+	}
+	if h := upstreamHeaders(&s, http.Header{"X-Mcp-Other-Authorization": {"Bearer no"}}); h.Get("Authorization") != "Bearer cfg" {
+		t.Errorf("another server's header used: %v", h)
+	}
+}
+
+// TestRoute: the MCP paths and the servers they select.
+func TestRoute(t *testing.T) {
+	g := New([]config.MCPServer{{Name: "math", Separator: "-"}, {Name: "gh", Alias: "git", Separator: "-"}}, nil, "test", nil)
+	for path, want := range map[string]string{"/mcp": "", "/mcp/": "", "/mcp/math,git": "math,git", "/mcp/x/y": "x", "/math/mcp": "math", "/git/mcp/": "git", "/gh/mcp": "gh"} {
+		if got, ok := g.Route(path); !ok || got != want {
+			t.Errorf("%s: %q %v, want %q", path, got, ok, want)
+		}
+	}
+	for _, path := range []string{"/other/mcp", "/v1/mcp/server", "/mcpx", "/math/mcpx"} {
+		if got, ok := g.Route(path); ok {
+			t.Errorf("%s: an MCP route (%q)", path, got)
+		}
+	}
+	if s := g.scope(http.Header{ServersHeader: {"git, nope"}}); len(s) != 1 || s[0].Name != "gh" {
+		t.Errorf("scope %v", s)
+	}
+}
+
 // TestAllowed: allowed_tools and disallowed_tools by either name form.
 func TestAllowed(t *testing.T) {
 	s := config.MCPServer{Name: "srv", Separator: "-", AllowedTools: []string{"a", "srv-b", "c"}, DisallowedTools: []string{"c"}}

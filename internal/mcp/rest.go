@@ -40,7 +40,7 @@ func (g *Gateway) ListREST(ctx context.Context, serverID string, hdr http.Header
 		}
 		lists = []serverTools{{srv: s, tools: tools}}
 	} else {
-		lists = g.listAll(ctx, hdr)
+		lists = g.listAll(ctx, g.all(), hdr)
 	}
 	out := []restTool{}
 	var errs []string
