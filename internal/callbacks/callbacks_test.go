@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -153,11 +154,25 @@ func TestReceiverDownCountsDrops(t *testing.T) {
 // the sink blocks), closes it and returns its first sender's counts.
 func sinkWithReceiverDown(t *testing.T, n int, settings func(url string) Settings) Stat {
 	t.Helper()
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL
-	srv.Close()
+	// Down: a listener that closes every connection it accepts. A closed
+	// listener's port could be taken by another test's server meanwhile
+	// (a run once saw 3 batches delivered).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
 	m := New(nil)
-	m.Configure(settings(url))
+	m.Configure(settings("http://" + ln.Addr().String()))
 	done := make(chan struct{})
 	go func() {
 		for i := 0; i < n; i++ {
