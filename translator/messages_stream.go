@@ -142,22 +142,14 @@ func (s *messagesStream) delta(out []byte, d map[string]any) []byte {
 }
 
 func (s *messagesStream) event(out, data []byte) []byte {
-	if len(data) == 0 {
-		return out
-	}
-	if bytes.Equal(data, []byte("[DONE]")) {
+	c, done, e := bridgeChunk(data)
+	switch {
+	case done:
 		return s.finish(out)
-	}
-	var c msgsChunk
-	if err := json.Unmarshal(data, &c); err != nil {
-		return out
-	}
-	if c.Error != nil {
-		e := ParseStreamError(data)
-		if e == nil {
-			e = NewError(500, "internal_server_error", c.Error.Message, "")
-		}
+	case e != nil:
 		return s.fail(out, e)
+	case c == nil:
+		return out
 	}
 	if c.Usage != nil {
 		s.usage = UsageFrom(c.Usage)
@@ -166,7 +158,7 @@ func (s *messagesStream) event(out, data []byte) []byte {
 		return out
 	}
 	if !s.started {
-		out = s.start(out, &c)
+		out = s.start(out, c)
 	}
 	ch := c.Choices[0]
 	if d := ch.Delta.ReasoningContent; d != "" {
@@ -209,4 +201,27 @@ func (s *messagesStream) finish(out []byte) []byte {
 		"usage": map[string]int{"input_tokens": u.InputTokens, "output_tokens": u.OutputTokens}})
 	s.done = true
 	return emitEvent(out, "message_stop", map[string]any{"type": "message_stop"})
+}
+
+// bridgeChunk reads one data line of the chat stream a bridge (D129, D137)
+// turns into another API's events: done at [DONE], e for an error chunk,
+// else the chunk (nil for an empty line or one that is not JSON).
+func bridgeChunk(data []byte) (c *msgsChunk, done bool, e *Error) {
+	if len(data) == 0 {
+		return nil, false, nil
+	}
+	if bytes.Equal(data, []byte("[DONE]")) {
+		return nil, true, nil
+	}
+	c = new(msgsChunk)
+	if err := json.Unmarshal(data, c); err != nil {
+		return nil, false, nil
+	}
+	if c.Error != nil {
+		if e = ParseStreamError(data); e == nil {
+			e = NewError(500, "internal_server_error", c.Error.Message, "")
+		}
+		return nil, false, e
+	}
+	return c, false, nil
 }

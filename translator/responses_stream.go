@@ -1,7 +1,6 @@
 package translator
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 )
@@ -181,22 +180,14 @@ func (s *responsesStream) closeItem(out []byte) []byte {
 }
 
 func (s *responsesStream) event(out, data []byte) []byte {
-	if len(data) == 0 {
-		return out
-	}
-	if bytes.Equal(data, []byte("[DONE]")) {
+	c, done, e := bridgeChunk(data)
+	switch {
+	case done:
 		return s.complete(out)
-	}
-	var c msgsChunk
-	if err := json.Unmarshal(data, &c); err != nil {
-		return out
-	}
-	if c.Error != nil {
-		e := ParseStreamError(data)
-		if e == nil {
-			e = NewError(500, "internal_server_error", c.Error.Message, "")
-		}
+	case e != nil:
 		return s.fail(out, e)
+	case c == nil:
+		return out
 	}
 	if c.Usage != nil {
 		s.usage = UsageFrom(c.Usage)
@@ -205,7 +196,7 @@ func (s *responsesStream) event(out, data []byte) []byte {
 		return out
 	}
 	if !s.started {
-		out = s.start(out, &c)
+		out = s.start(out, c)
 	}
 	ch := c.Choices[0]
 	idx := len(s.output)
