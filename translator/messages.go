@@ -51,7 +51,11 @@ func ForMessages(name string) Translator {
 func messagesAdapter(inner Translator) Translator {
 	return chatBridge{inner: inner, toChat: MessagesToChat,
 		fromChat: func(chat []byte, t Target) ([]byte, *Error) { return ChatToMessage(chat, t.ResponseModel) },
-		stream:   func(in Stream, _ Target) Stream { return &messagesStream{inner: in} }}
+		stream: func(in Stream, _ Target) Stream {
+			s := &messagesStream{bridgeStream: bridgeStream{inner: in}}
+			s.ev = s
+			return s
+		}}
 }
 
 // MessagesRequired is LiteLLM's check of a /v1/messages body before any

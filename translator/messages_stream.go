@@ -13,37 +13,80 @@ import (
 // message_stop. It does not implement IncludeUsageSetter: the usage chunk
 // is always read here.
 type messagesStream struct {
-	inner   Stream
-	p       SSEParser
-	model   string // SetResponseModel's
+	bridgeStream
 	started bool
-	done    bool
 	block   string // the open block's type, "" when none is open
 	index   int    // the open block's index
 	next    int    // the next block's index
 	stop    string
-	usage   Usage
-	err     *Error
 }
 
-// SetResponseModel implements ModelSetter: message_start's model.
-func (s *messagesStream) SetResponseModel(m string) { s.model = m }
+// bridgeEvents turn a chat stream's data lines into another API's events
+// (a bridgeStream's ev).
+type bridgeEvents interface {
+	// event reads one data line; end closes a stream that ended well,
+	// fail one that ended in e.
+	event(out, data []byte) []byte
+	end(out []byte) []byte
+	fail(out []byte, e *Error) []byte
+}
 
-func (s *messagesStream) Usage() Usage {
+// bridgeStream is what the chat bridges' streams share (D129, D137): the
+// inner chat stream re-read line by line, ev turning each line into the
+// other API's events; the answer's model (SetResponseModel), the usage and
+// error the chat stream carried.
+type bridgeStream struct {
+	inner Stream
+	p     SSEParser
+	ev    bridgeEvents
+	model string // SetResponseModel's
+	done  bool
+	usage Usage
+	err   *Error
+}
+
+// SetResponseModel implements ModelSetter: the answer's model.
+func (s *bridgeStream) SetResponseModel(m string) { s.model = m }
+
+func (s *bridgeStream) Usage() Usage {
 	if u := s.inner.Usage(); u != (Usage{}) {
 		return u
 	}
 	return s.usage
 }
 
-func (s *messagesStream) FinishReason() string { return s.inner.FinishReason() }
+func (s *bridgeStream) FinishReason() string { return s.inner.FinishReason() }
 
 // Err implements StreamErr: the provider's error inside the stream.
-func (s *messagesStream) Err() *Error {
+func (s *bridgeStream) Err() *Error {
 	if e := innerErr(s.inner); e != nil {
 		return e
 	}
 	return s.err
+}
+
+// Feed translates the inner stream's output, then (last) ends the other
+// API's stream: as failed when the chat stream carried an error.
+func (s *bridgeStream) Feed(chunk []byte, last bool) ([]byte, error) {
+	if s.done {
+		return nil, nil
+	}
+	in, err := s.inner.Feed(chunk, last)
+	var out []byte
+	for _, ev := range s.p.Feed(in, last) {
+		if s.done {
+			break
+		}
+		out = s.ev.event(out, ev.Data)
+	}
+	if last && !s.done {
+		if e := s.Err(); e != nil {
+			out = s.ev.fail(out, e)
+		} else {
+			out = s.ev.end(out)
+		}
+	}
+	return out, err
 }
 
 // msgsChunk is the part of a chat chunk the adapter reads.
@@ -67,28 +110,6 @@ type msgsStartMessage struct {
 	StopReason   *string          `json:"stop_reason"`
 	StopSequence *string          `json:"stop_sequence"`
 	Usage        msgsUsage        `json:"usage"`
-}
-
-func (s *messagesStream) Feed(chunk []byte, last bool) ([]byte, error) {
-	if s.done {
-		return nil, nil
-	}
-	in, err := s.inner.Feed(chunk, last)
-	var out []byte
-	for _, ev := range s.p.Feed(in, last) {
-		if s.done {
-			break
-		}
-		out = s.event(out, ev.Data)
-	}
-	if last && !s.done {
-		if e := s.Err(); e != nil {
-			out = s.fail(out, e)
-		} else {
-			out = s.finish(out)
-		}
-	}
-	return out, err
 }
 
 func emitEvent(out []byte, typ string, v any) []byte {
@@ -145,7 +166,7 @@ func (s *messagesStream) event(out, data []byte) []byte {
 	c, done, e := bridgeChunk(data)
 	switch {
 	case done:
-		return s.finish(out)
+		return s.end(out)
 	case e != nil:
 		return s.fail(out, e)
 	case c == nil:
@@ -184,9 +205,9 @@ func (s *messagesStream) event(out, data []byte) []byte {
 	return out
 }
 
-// finish closes the message: the open block, message_delta with the stop
+// end closes the message: the open block, message_delta with the stop
 // reason and the usage, message_stop.
-func (s *messagesStream) finish(out []byte) []byte {
+func (s *messagesStream) end(out []byte) []byte {
 	if !s.started {
 		out = s.start(out, &msgsChunk{})
 	}

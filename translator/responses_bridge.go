@@ -11,7 +11,11 @@ import (
 // responsesAdapter is the bridge for providers without a Responses API.
 func responsesAdapter(inner Translator) Translator {
 	return chatBridge{inner: inner, toChat: ResponsesToChat, fromChat: ChatToResponse,
-		stream: func(in Stream, t Target) Stream { return &responsesStream{inner: in, t: t} }}
+		stream: func(in Stream, t Target) Stream {
+			s := &responsesStream{bridgeStream: bridgeStream{inner: in}, t: t}
+			s.ev = s
+			return s
+		}}
 }
 
 // respRequest is the part of a Responses request the bridge maps.

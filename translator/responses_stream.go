@@ -17,15 +17,12 @@ import (
 // (or response.incomplete) with the whole response and its usage. A
 // provider error inside the stream becomes a response.failed event.
 type responsesStream struct {
-	inner   Stream
+	bridgeStream
 	t       Target
-	p       SSEParser
-	model   string // SetResponseModel's
 	id      string // the response's id (LiteLLM's)
 	created int64
 	seq     int
 	started bool
-	done    bool
 	// the open item: its kind ("" when none), index, id, text and call
 	kind   string
 	itemID string
@@ -34,50 +31,6 @@ type responsesStream struct {
 	text   strings.Builder
 	output []map[string]any // the items done
 	finish string
-	usage  Usage
-	err    *Error
-}
-
-// SetResponseModel implements ModelSetter: the response's model.
-func (s *responsesStream) SetResponseModel(m string) { s.model = m }
-
-func (s *responsesStream) Usage() Usage {
-	if u := s.inner.Usage(); u != (Usage{}) {
-		return u
-	}
-	return s.usage
-}
-
-func (s *responsesStream) FinishReason() string { return s.inner.FinishReason() }
-
-// Err implements StreamErr: the provider's error inside the stream.
-func (s *responsesStream) Err() *Error {
-	if e := innerErr(s.inner); e != nil {
-		return e
-	}
-	return s.err
-}
-
-func (s *responsesStream) Feed(chunk []byte, last bool) ([]byte, error) {
-	if s.done {
-		return nil, nil
-	}
-	in, err := s.inner.Feed(chunk, last)
-	var out []byte
-	for _, ev := range s.p.Feed(in, last) {
-		if s.done {
-			break
-		}
-		out = s.event(out, ev.Data)
-	}
-	if last && !s.done {
-		if e := s.Err(); e != nil {
-			out = s.fail(out, e)
-		} else {
-			out = s.complete(out)
-		}
-	}
-	return out, err
 }
 
 // emit writes one event: its type, sequence number and fields.
@@ -183,7 +136,7 @@ func (s *responsesStream) event(out, data []byte) []byte {
 	c, done, e := bridgeChunk(data)
 	switch {
 	case done:
-		return s.complete(out)
+		return s.end(out)
 	case e != nil:
 		return s.fail(out, e)
 	case c == nil:
@@ -226,9 +179,9 @@ func (s *responsesStream) event(out, data []byte) []byte {
 	return out
 }
 
-// complete ends the response: the open item, then response.completed (or
+// end ends the response: the open item, then response.completed (or
 // response.incomplete) with every item and the usage.
-func (s *responsesStream) complete(out []byte) []byte {
+func (s *responsesStream) end(out []byte) []byte {
 	if !s.started {
 		out = s.start(out, &msgsChunk{})
 	}
