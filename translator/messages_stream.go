@@ -14,19 +14,21 @@ import (
 // is always read here.
 type messagesStream struct {
 	bridgeStream
-	started bool
-	block   string // the open block's type, "" when none is open
-	index   int    // the open block's index
-	next    int    // the next block's index
-	stop    string
+	block string // the open block's type, "" when none is open
+	index int    // the open block's index
+	next  int    // the next block's index
+	stop  string
 }
 
-// bridgeEvents turn a chat stream's data lines into another API's events
-// (a bridgeStream's ev).
+// bridgeEvents turn a chat stream's chunks into another API's events (a
+// bridgeStream's ev).
 type bridgeEvents interface {
-	// event reads one data line; end closes a stream that ended well,
-	// fail one that ended in e.
-	event(out, data []byte) []byte
+	// start opens the other API's stream at the first chunk with a choice
+	// (c is empty when the stream ends before one); choice reads the first
+	// choice's delta and finish reason of each such chunk; end closes a
+	// stream that ended well, fail one that ended in e.
+	start(out []byte, c *msgsChunk) []byte
+	choice(out []byte, d *Delta, finish string) []byte
 	end(out []byte) []byte
 	fail(out []byte, e *Error) []byte
 }
@@ -36,13 +38,14 @@ type bridgeEvents interface {
 // other API's events; the answer's model (SetResponseModel), the usage and
 // error the chat stream carried.
 type bridgeStream struct {
-	inner Stream
-	p     SSEParser
-	ev    bridgeEvents
-	model string // SetResponseModel's
-	done  bool
-	usage Usage
-	err   *Error
+	inner   Stream
+	p       SSEParser
+	ev      bridgeEvents
+	model   string // SetResponseModel's
+	started bool   // ev.start was called
+	done    bool
+	usage   Usage
+	err     *Error
 }
 
 // SetResponseModel implements ModelSetter: the answer's model.
@@ -77,16 +80,58 @@ func (s *bridgeStream) Feed(chunk []byte, last bool) ([]byte, error) {
 		if s.done {
 			break
 		}
-		out = s.ev.event(out, ev.Data)
+		out = s.line(out, ev.Data)
 	}
 	if last && !s.done {
 		if e := s.Err(); e != nil {
 			out = s.ev.fail(out, e)
 		} else {
-			out = s.ev.end(out)
+			out = s.finish(out)
 		}
 	}
 	return out, err
+}
+
+// line reads one data line of the chat stream: [DONE] ends the other API's
+// stream, an error chunk fails it, a chunk's usage is kept and its first
+// choice handed to ev (the stream started first).
+func (s *bridgeStream) line(out, data []byte) []byte {
+	c, done, e := bridgeChunk(data)
+	switch {
+	case done:
+		return s.finish(out)
+	case e != nil:
+		return s.ev.fail(out, e)
+	case c == nil:
+		return out
+	}
+	if c.Usage != nil {
+		s.usage = UsageFrom(c.Usage)
+	}
+	if len(c.Choices) == 0 {
+		return out
+	}
+	out = s.begin(out, c)
+	ch := &c.Choices[0]
+	finish := ""
+	if ch.FinishReason != nil {
+		finish = *ch.FinishReason
+	}
+	return s.ev.choice(out, &ch.Delta, finish)
+}
+
+// begin starts the other API's stream once.
+func (s *bridgeStream) begin(out []byte, c *msgsChunk) []byte {
+	if s.started {
+		return out
+	}
+	s.started = true
+	return s.ev.start(out, c)
+}
+
+// finish ends a stream that ended well, started first if no chunk did.
+func (s *bridgeStream) finish(out []byte) []byte {
+	return s.ev.end(s.begin(out, &msgsChunk{}))
 }
 
 // msgsChunk is the part of a chat chunk the adapter reads.
@@ -126,7 +171,6 @@ func (s *messagesStream) fail(out []byte, e *Error) []byte {
 }
 
 func (s *messagesStream) start(out []byte, c *msgsChunk) []byte {
-	s.started = true
 	model := s.model
 	if model == "" {
 		model = c.Model
@@ -162,35 +206,16 @@ func (s *messagesStream) delta(out []byte, d map[string]any) []byte {
 	return emitEvent(out, "content_block_delta", map[string]any{"type": "content_block_delta", "index": s.index, "delta": d})
 }
 
-func (s *messagesStream) event(out, data []byte) []byte {
-	c, done, e := bridgeChunk(data)
-	switch {
-	case done:
-		return s.end(out)
-	case e != nil:
-		return s.fail(out, e)
-	case c == nil:
-		return out
-	}
-	if c.Usage != nil {
-		s.usage = UsageFrom(c.Usage)
-	}
-	if len(c.Choices) == 0 {
-		return out
-	}
-	if !s.started {
-		out = s.start(out, c)
-	}
-	ch := c.Choices[0]
-	if d := ch.Delta.ReasoningContent; d != "" {
+func (s *messagesStream) choice(out []byte, d *Delta, finish string) []byte {
+	if r := d.ReasoningContent; r != "" {
 		out = s.open(out, "thinking", true, map[string]any{"type": "thinking", "thinking": "", "signature": ""})
-		out = s.delta(out, map[string]any{"type": "thinking_delta", "thinking": d})
+		out = s.delta(out, map[string]any{"type": "thinking_delta", "thinking": r})
 	}
-	if d := ch.Delta.Content; d != nil && *d != "" {
+	if t := d.Content; t != nil && *t != "" {
 		out = s.open(out, "text", true, map[string]any{"type": "text", "text": ""})
-		out = s.delta(out, map[string]any{"type": "text_delta", "text": *d})
+		out = s.delta(out, map[string]any{"type": "text_delta", "text": *t})
 	}
-	for _, tc := range ch.Delta.ToolCalls {
+	for _, tc := range d.ToolCalls {
 		if tc.ID != "" || tc.Function.Name != "" || s.block != "tool_use" {
 			out = s.open(out, "tool_use", false, map[string]any{"type": "tool_use", "id": tc.ID, "name": tc.Function.Name, "input": map[string]any{}})
 		}
@@ -198,8 +223,8 @@ func (s *messagesStream) event(out, data []byte) []byte {
 			out = s.delta(out, map[string]any{"type": "input_json_delta", "partial_json": tc.Function.Arguments})
 		}
 	}
-	if f := ch.FinishReason; f != nil && *f != "" {
-		s.stop = msgsFinish(*f)
+	if finish != "" {
+		s.stop = msgsFinish(finish)
 		out = s.closeBlock(out)
 	}
 	return out
@@ -208,9 +233,6 @@ func (s *messagesStream) event(out, data []byte) []byte {
 // end closes the message: the open block, message_delta with the stop
 // reason and the usage, message_stop.
 func (s *messagesStream) end(out []byte) []byte {
-	if !s.started {
-		out = s.start(out, &msgsChunk{})
-	}
 	out = s.closeBlock(out)
 	stop := s.stop
 	if stop == "" {

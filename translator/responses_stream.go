@@ -22,7 +22,6 @@ type responsesStream struct {
 	id      string // the response's id (LiteLLM's)
 	created int64
 	seq     int
-	started bool
 	// the open item: its kind ("" when none), index, id, text and call
 	kind   string
 	itemID string
@@ -57,7 +56,6 @@ func (s *responsesStream) response(status string) map[string]any {
 }
 
 func (s *responsesStream) start(out []byte, c *msgsChunk) []byte {
-	s.started = true
 	if s.model == "" {
 		s.model = c.Model
 	}
@@ -132,38 +130,19 @@ func (s *responsesStream) closeItem(out []byte) []byte {
 	return s.emit(out, "response.output_item.done", map[string]any{"output_index": idx, "item": item})
 }
 
-func (s *responsesStream) event(out, data []byte) []byte {
-	c, done, e := bridgeChunk(data)
-	switch {
-	case done:
-		return s.end(out)
-	case e != nil:
-		return s.fail(out, e)
-	case c == nil:
-		return out
-	}
-	if c.Usage != nil {
-		s.usage = UsageFrom(c.Usage)
-	}
-	if len(c.Choices) == 0 {
-		return out
-	}
-	if !s.started {
-		out = s.start(out, c)
-	}
-	ch := c.Choices[0]
+func (s *responsesStream) choice(out []byte, d *Delta, finish string) []byte {
 	idx := len(s.output)
-	if d := ch.Delta.ReasoningContent; d != "" {
+	if r := d.ReasoningContent; r != "" {
 		out = s.open(out, "reasoning", true, "", "")
-		s.text.WriteString(d)
-		out = s.emit(out, "response.reasoning_summary_text.delta", map[string]any{"item_id": s.itemID, "output_index": idx, "summary_index": 0, "delta": d})
+		s.text.WriteString(r)
+		out = s.emit(out, "response.reasoning_summary_text.delta", map[string]any{"item_id": s.itemID, "output_index": idx, "summary_index": 0, "delta": r})
 	}
-	if d := ch.Delta.Content; d != nil && *d != "" {
+	if t := d.Content; t != nil && *t != "" {
 		out = s.open(out, "message", true, "", "")
-		s.text.WriteString(*d)
-		out = s.emit(out, "response.output_text.delta", map[string]any{"item_id": s.itemID, "output_index": len(s.output), "content_index": 0, "delta": *d})
+		s.text.WriteString(*t)
+		out = s.emit(out, "response.output_text.delta", map[string]any{"item_id": s.itemID, "output_index": len(s.output), "content_index": 0, "delta": *t})
 	}
-	for _, tc := range ch.Delta.ToolCalls {
+	for _, tc := range d.ToolCalls {
 		if tc.ID != "" || s.kind != "function_call" {
 			out = s.open(out, "function_call", false, tc.ID, tc.Function.Name)
 		}
@@ -172,8 +151,8 @@ func (s *responsesStream) event(out, data []byte) []byte {
 			out = s.emit(out, "response.function_call_arguments.delta", map[string]any{"item_id": s.itemID, "output_index": len(s.output), "delta": a})
 		}
 	}
-	if f := ch.FinishReason; f != nil && *f != "" {
-		s.finish = *f
+	if finish != "" {
+		s.finish = finish
 		out = s.closeItem(out)
 	}
 	return out
@@ -182,9 +161,6 @@ func (s *responsesStream) event(out, data []byte) []byte {
 // end ends the response: the open item, then response.completed (or
 // response.incomplete) with every item and the usage.
 func (s *responsesStream) end(out []byte) []byte {
-	if !s.started {
-		out = s.start(out, &msgsChunk{})
-	}
 	out = s.closeItem(out)
 	status, inc := respStatus(s.finish)
 	r := s.response(status)
@@ -202,9 +178,7 @@ func (s *responsesStream) end(out []byte) []byte {
 
 // fail ends the response with response.failed, the provider's error in it.
 func (s *responsesStream) fail(out []byte, e *Error) []byte {
-	if !s.started {
-		out = s.start(out, &msgsChunk{})
-	}
+	out = s.begin(out, &msgsChunk{})
 	s.err, s.done = e, true
 	r := s.response("failed")
 	r["error"] = map[string]any{"code": e.Code, "message": e.Message}
