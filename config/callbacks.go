@@ -17,6 +17,7 @@ var implementedCallbacks = map[string]bool{
 	"otel":        true,
 	"s3":          true,
 	"s3_v2":       true,
+	"datadog":     true,
 }
 
 // DefaultLatencyBuckets are LiteLLM's Prometheus latency buckets in
@@ -64,7 +65,7 @@ func (p *parser) callbackList(n *yaml.Node, path string) []string {
 	}
 	for i, name := range names {
 		if name != "" && !implementedCallbacks[name] && !p.named[name] {
-			p.warnAt(n, fmt.Sprintf("%s[%d]", path, i), "callback %q: accepted, not implemented yet; implemented: prometheus, generic_api, langfuse, otel, s3", name)
+			p.warnAt(n, fmt.Sprintf("%s[%d]", path, i), "callback %q: accepted, not implemented yet; implemented: prometheus, generic_api, langfuse, otel, s3, datadog", name)
 		}
 	}
 	return names

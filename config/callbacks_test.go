@@ -19,7 +19,7 @@ func TestPrometheusCallback(t *testing.T) {
 		{name: "callbacks", settings: "  callbacks: [prometheus]\n", prom: true},
 		{name: "success_callback", settings: "  success_callback: [\"prometheus\"]\n", prom: true},
 		{name: "single name", settings: "  callbacks: prometheus\n", prom: true},
-		{name: "other callbacks warn", settings: "  callbacks: [datadog, prometheus]\n", prom: true, warn: `callback "datadog": accepted, not implemented yet`},
+		{name: "other callbacks warn", settings: "  callbacks: [helicone, prometheus]\n", prom: true, warn: `callback "helicone": accepted, not implemented yet`},
 		{name: "auth off", settings: "  callbacks: [prometheus]\n  require_auth_for_metrics_endpoint: false\n", prom: true, authOff: true},
 		{name: "auth on", settings: "  callbacks: [prometheus]\n  require_auth_for_metrics_endpoint: true\n", prom: true},
 		{name: "buckets", settings: "  prometheus_latency_buckets: [0.1, 1, 10, .inf]\n", buckets: []float64{0.1, 1, 10}},

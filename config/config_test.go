@@ -544,7 +544,7 @@ model_list:
     model_info:
       max_input_token: 10
 litellm_settings:
-  success_callback: [datadog]
+  success_callback: [helicone]
   cache: true
   cache_params: {type: redis-semantic}
 general_settings:
@@ -558,7 +558,7 @@ router_settings:
 		"test.yaml:6: warning: model_list[0].litellm_params.region_name: accepted, not implemented yet",
 		"test.yaml:7: warning: model_list[0].litellm_params.my_custom_param: not a known LiteLLM parameter; sent to the provider as a request default",
 		`test.yaml:9: warning: model_list[0].model_info.max_input_token: unknown key "max_input_token" in model_info, passed through to /model/info; did you mean "max_input_tokens"?`,
-		`test.yaml:11: warning: litellm_settings.success_callback[0]: callback "datadog": accepted, not implemented yet`,
+		`test.yaml:11: warning: litellm_settings.success_callback[0]: callback "helicone": accepted, not implemented yet`,
 		`test.yaml:13: warning: litellm_settings.cache_params.type: cache type "redis-semantic" is accepted, not implemented yet`,
 		"test.yaml:15: warning: general_settings.database_url: partly implemented",
 		"test.yaml:17: warning: router_settings.enable_pre_call_check: partly implemented",

@@ -88,6 +88,10 @@ type LoggingSettings struct {
 	// S3 is litellm_settings.s3_callback_params (nil when absent and no
 	// callback list names s3).
 	S3 *S3CallbackParams
+	// Datadog is the datadog callback's environment (nil when no list
+	// names it, or when it lacks what LiteLLM needs: an agent host, or
+	// DD_API_KEY and DD_SITE).
+	Datadog *DatadogEnv
 	// BatchSize and FlushInterval bound each callback's batches.
 	BatchSize     int
 	FlushInterval time.Duration
@@ -146,6 +150,7 @@ func (p *parser) callbackEnv(cfg *Config) {
 		p.otelEnv(lg, get)
 	}
 	p.s3Env(ls, get)
+	p.datadogEnv(ls, get)
 	p.auditLogEnv(ls, get)
 	for i := range ls.TeamCallbacks {
 		if tc := &ls.TeamCallbacks[i]; tc.LangfuseHost == "" {
@@ -232,4 +237,55 @@ func (p *parser) otelEnv(lg *LoggingSettings, get func(string) string) {
 	}
 	p.otelSampler(lg, get)
 	p.otelLogs(lg, get, first)
+}
+
+// DatadogEnv is what LiteLLM's DataDogLogger reads from the environment.
+type DatadogEnv struct {
+	// URL is the logs intake: http://LITELLM_DD_AGENT_HOST:LITELLM_DD_AGENT_PORT
+	// (default port 10518), else https://http-intake.logs.DD_SITE; DD_BASE_URL
+	// replaces either; + /api/v2/logs.
+	URL string
+	// APIKey is DD_API_KEY (secret; optional with an agent).
+	APIKey string
+	// Source (DD_SOURCE, default "litellm"), Service (DD_SERVICE, default
+	// "litellm-server"), Hostname (HOSTNAME), Env (DD_ENV), Version
+	// (DD_VERSION) and PodName (POD_NAME) — the last three "unknown" when
+	// unset — are every event's fields and tags.
+	Source, Service, Hostname, Env, Version, PodName string
+	// BatchSize is DD_BATCH_SIZE, 1 to 1000 (default 1000).
+	BatchSize int
+}
+
+// datadogEnv reads the datadog callback's variables when a callback list
+// names "datadog".
+func (p *parser) datadogEnv(ls *LiteLLMSettings, get func(string) string) {
+	if s, f := ls.CallbackEvents("datadog"); !s && !f {
+		return
+	}
+	or := func(name, def string) string {
+		if v := get(name); v != "" {
+			return v
+		}
+		return def
+	}
+	d := &DatadogEnv{APIKey: get("DD_API_KEY"), Source: or("DD_SOURCE", "litellm"), Service: or("DD_SERVICE", "litellm-server"),
+		Hostname: get("HOSTNAME"), Env: or("DD_ENV", "unknown"), Version: or("DD_VERSION", "unknown"), PodName: or("POD_NAME", "unknown"),
+		BatchSize: 1000}
+	if n, err := strconv.Atoi(get("DD_BATCH_SIZE")); err == nil {
+		d.BatchSize = min(max(n, 1), 1000)
+	}
+	switch host := get("LITELLM_DD_AGENT_HOST"); {
+	case host != "":
+		d.URL = "http://" + host + ":" + or("LITELLM_DD_AGENT_PORT", "10518")
+	case d.APIKey == "" || get("DD_SITE") == "":
+		p.add(SeverityWarning, 0, 0, "litellm_settings.callbacks", "callback \"datadog\": DD_API_KEY and DD_SITE (or LITELLM_DD_AGENT_HOST) must be set; no events are sent")
+		return
+	default:
+		d.URL = "https://http-intake.logs." + get("DD_SITE")
+	}
+	if base := get("DD_BASE_URL"); base != "" {
+		d.URL = base
+	}
+	d.URL = strings.TrimRight(d.URL, "/") + "/api/v2/logs"
+	ls.Logging.Datadog = d
 }

@@ -97,6 +97,11 @@ func callbackSettings(cfg *config.Config) callbacks.Settings {
 			Path: sp.Path, KeyPrefix: sp.KeyPrefix, TeamPrefix: sp.TeamPrefix, VirtualHosted: sp.VirtualHosted, InsecureSkipVerify: sp.InsecureSkipVerify,
 			SSE: sp.SSE, SSEKMSKeyID: sp.SSEKMSKeyID, BatchSize: sp.BatchSize, FlushInterval: sp.FlushInterval}
 	}
+	if dd := lg.Datadog; dd != nil {
+		ok, fail := ls.CallbackEvents(callbacks.Datadog)
+		s.Datadog = &callbacks.DatadogSettings{Events: callbacks.Events{Success: ok, Failure: fail}, URL: dd.URL, APIKey: dd.APIKey,
+			Source: dd.Source, Service: dd.Service, Hostname: dd.Hostname, Env: dd.Env, Version: dd.Version, PodName: dd.PodName, BatchSize: dd.BatchSize}
+	}
 	for _, tc := range ls.TeamCallbacks {
 		if s.S3 != nil && (tc.S3Success || tc.S3Failure) { // the team's s3 (D64)
 			if s.TeamS3 == nil {

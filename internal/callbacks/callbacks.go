@@ -53,6 +53,8 @@ type Settings struct {
 	TeamGeneric map[string]Events
 	// S3 is the s3 callback (nil: off): one object per request.
 	S3 *S3Settings
+	// Datadog is the datadog callback (nil: off): a log event per request.
+	Datadog *DatadogSettings
 	// TeamS3 are default_team_settings teams whose lists name s3: their
 	// requests go to the s3 logger too (s3_callback_params).
 	TeamS3 map[string]Events
@@ -206,6 +208,9 @@ func (m *Manager) Configure(s Settings) {
 	if s.S3 != nil && s.S3.Bucket != "" {
 		m.startBatched(S3, s, m.postS3, s.S3.BatchSize, s.S3.FlushInterval)
 	}
+	if s.Datadog != nil && s.Datadog.URL != "" {
+		m.startBatched(Datadog, s, m.postDatadog, s.Datadog.BatchSize, 0)
+	}
 	for team, lf := range s.Teams {
 		if lf.PublicKey != "" && lf.SecretKey != "" {
 			m.start(teamSender(team), s, m.postTeamLangfuse(team))
@@ -249,7 +254,7 @@ func (m *Manager) Configure(s Settings) {
 // Enabled reports whether any logging callback is configured.
 func (s *Settings) Enabled() bool {
 	return s.OTel != nil || len(s.Named) > 0 || len(s.Teams) > 0 || (s.Generic != nil && s.Generic.Endpoint != "") || s.Metadata != nil ||
-		(s.S3 != nil && s.S3.Bucket != "") ||
+		(s.S3 != nil && s.S3.Bucket != "") || (s.Datadog != nil && s.Datadog.URL != "") ||
 		(s.Langfuse != nil && s.Langfuse.PublicKey != "" && s.Langfuse.SecretKey != "")
 }
 
@@ -275,7 +280,7 @@ func (m *Manager) Sink() outcome.Sink {
 	return func(t outcome.Try) {
 		s := m.settings.Load()
 		m.mu.Lock()
-		gen, lf, ot, ol, s3s := m.senders[GenericAPI], m.senders[Langfuse], m.senders[OTel], m.senders[OTelLogs], m.senders[S3]
+		gen, lf, ot, ol, s3s, dd := m.senders[GenericAPI], m.senders[Langfuse], m.senders[OTel], m.senders[OTelLogs], m.senders[S3], m.senders[Datadog]
 		gm, smp := m.otelMetrics, m.otelSampler
 		var named []*sender
 		for _, nc := range s.Named {
@@ -329,6 +334,9 @@ func (m *Manager) Sink() outcome.Sink {
 		}
 		if s.S3 != nil && (s.S3.want(failed) || ownWants(s.TeamS3, S3)) {
 			s3s.enqueue(&t)
+		}
+		if s.Datadog != nil && s.Datadog.want(failed) {
+			dd.enqueue(&t)
 		}
 		globalLF := s.Langfuse != nil && s.Langfuse.want(failed)
 		switch {
