@@ -152,6 +152,9 @@ func (p *parser) callbackEnv(cfg *Config) {
 	p.s3Env(ls, get)
 	p.datadogEnv(ls, get)
 	p.auditLogEnv(ls, get)
+	if !ls.modifyParamsSet && get(EnvModifyParams) != "" {
+		ls.ModifyParams = true // LiteLLM: bool(os.getenv("LITELLM_MODIFY_PARAMS", False))
+	}
 	for i := range ls.TeamCallbacks {
 		if tc := &ls.TeamCallbacks[i]; tc.LangfuseHost == "" {
 			tc.LangfuseHost = strings.TrimRight(get(EnvLangfuseHost), "/")

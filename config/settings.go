@@ -438,6 +438,9 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			ls.DisableUserAgentTags, _ = p.bool(v, key)
 		case "set_verbose":
 			ls.SetVerbose, _ = p.bool(v, key)
+		case "modify_params":
+			ls.ModifyParams, _ = p.bool(v, key)
+			ls.modifyParamsSet = true
 		case "cache":
 			ls.Cache, _ = p.bool(v, key)
 		case "callbacks":

@@ -337,8 +337,13 @@ type LiteLLMSettings struct {
 	// "User-Agent: …" tags in the spend logs' request_tags (D84).
 	DisableUserAgentTags bool
 	SetVerbose           bool
-	Cache                bool
-	CacheParams          CacheParams
+	// ModifyParams is modify_params (else LITELLM_MODIFY_PARAMS, set to
+	// anything): requests are mended as LiteLLM mends them for Anthropic
+	// (translator.Target.ModifyParams, D148).
+	ModifyParams    bool
+	modifyParamsSet bool
+	Cache           bool
+	CacheParams     CacheParams
 	// Callbacks, SuccessCallback and FailureCallback are the callback names
 	// (only "prometheus" is implemented; see Prometheus).
 	Callbacks       []string

@@ -242,6 +242,7 @@ func (s *Server) newTryOf(st *State, depID, provider string, h map[string]string
 		DropParams:           drop,
 		AdditionalDropParams: append(append([]string{}, st.Cfg.LiteLLM.AdditionalDropParams...), d.Params.AdditionalDropParams...),
 		MaxTokensDefault:     d.Info.MaxOutputTokens,
+		ModifyParams:         st.Cfg.LiteLLM.ModifyParams,
 		DeploymentID:         d.ID,
 	}
 	if t.ep == translator.AudioTranscriptions {

@@ -166,7 +166,11 @@ func anthropicRequestFull(body []byte, t Target) (*UpstreamRequest, error) {
 		out.Model = req.Model
 	}
 
-	system, msgs, e := anthropicMessages(req.Messages)
+	mended, e := mendAnthropicMessages(req.Messages, t.ModifyParams)
+	if e != nil {
+		return nil, e
+	}
+	system, msgs, e := anthropicMessages(mended)
 	if e != nil {
 		return nil, e
 	}
@@ -267,6 +271,10 @@ func anthropicRequestFull(body []byte, t Target) (*UpstreamRequest, error) {
 		}
 	}
 
+	if t.ModifyParams && len(out.Thinking) > 0 && dropThinkingForToolCalls(raw["messages"]) {
+		out.Thinking = nil // LiteLLM's modify_params: tool calls without their thinking blocks
+	}
+
 	b, err := json.Marshal(out)
 	if err != nil {
 		return nil, fmt.Errorf("anthropic: encode request: %w", err)
@@ -309,7 +317,10 @@ func anthropicToolChoice(raw json.RawMessage) (*anthToolChoice, *Error) {
 }
 
 // anthropicMessages lifts system messages and converts the rest, merging
-// consecutive messages of the same Anthropic role.
+// consecutive messages of the same Anthropic role. Empty texts are LiteLLM's
+// placeholder (sanitizeEmptyText), and a user turn whose only user message
+// has no content holds the placeholder, as LiteLLM's anthropic_messages_pt
+// makes them whatever modify_params.
 func anthropicMessages(in []Message) ([]anthBlock, []anthMessage, *Error) {
 	var system []anthBlock
 	var out []anthMessage
@@ -323,7 +334,17 @@ func anthropicMessages(in []Message) ([]anthBlock, []anthMessage, *Error) {
 		}
 		out = append(out, anthMessage{Role: role, Content: blocks})
 	}
-	for i, m := range in {
+	// The user turn being read: whether it produced a block, and its last
+	// user message without content (LiteLLM's _empty_user_turn_placeholder).
+	turnBlocks, emptyUser := false, (*Message)(nil)
+	endTurn := func() {
+		if !turnBlocks && emptyUser != nil {
+			add("user", withMessageCacheControl([]anthBlock{{Type: "text", Text: strPtr(emptyTextPlaceholder)}}, Message{CacheControl: emptyUser.CacheControl}))
+		}
+		turnBlocks, emptyUser = false, nil
+	}
+	for i := range in {
+		m := sanitizeEmptyText(in[i])
 		switch m.Role {
 		case "system", "developer":
 			system = append(system, withMessageCacheControl(anthropicTextBlocks(m.Content), m)...)
@@ -332,8 +353,13 @@ func anthropicMessages(in []Message) ([]anthBlock, []anthMessage, *Error) {
 			if e != nil {
 				return nil, nil, e
 			}
+			if m.Content.Null || (m.Content.IsParts && len(m.Content.Parts) == 0) {
+				emptyUser = &in[i]
+			}
+			turnBlocks = turnBlocks || len(blocks) > 0
 			add("user", withMessageCacheControl(blocks, m))
 		case "assistant":
+			endTurn()
 			var blocks []anthBlock
 			blocks = append(blocks, withMessageCacheControl(anthropicTextBlocks(m.Content), m)...)
 			for _, tc := range m.ToolCalls {
@@ -356,11 +382,13 @@ func anthropicMessages(in []Message) ([]anthBlock, []anthMessage, *Error) {
 			if len(res.Content) == 0 {
 				res.Content = []anthBlock{{Type: "text", Text: strPtr(".")}}
 			}
+			turnBlocks = true
 			add("user", []anthBlock{res})
 		default:
 			return nil, nil, NewError(400, "invalid_request_error", fmt.Sprintf("llmgate: messages[%d]: role %q not supported by provider anthropic", i, m.Role), "messages")
 		}
 	}
+	endTurn()
 	if len(out) == 0 {
 		return nil, nil, NewError(400, "invalid_request_error", "llmgate: anthropic needs at least one user or assistant message", "messages")
 	}

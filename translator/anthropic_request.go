@@ -87,11 +87,15 @@ func anthropicRequestQuick(body []byte, t Target) (out []byte, stream bool, ok b
 	}
 	b = append(b, `,"messages":[`...)
 	// anthropicMessages: system messages lifted, consecutive messages of the
-	// same role merged, empty contents dropped.
+	// same role merged. A user or assistant content that is empty, null or
+	// may be blank goes the full way: LiteLLM's placeholder (D148).
 	var last byte
 	for _, m := range r.msgs {
-		if m.role == 's' || len(m.content) == 0 {
+		if m.role == 's' {
 			continue
+		}
+		if quickMaybeBlank(m.content) {
+			return nil, false, false
 		}
 		if m.role == last {
 			b = append(b, ',')
@@ -169,6 +173,17 @@ func anthropicRequestQuick(body []byte, t Target) (out []byte, stream bool, ok b
 		b = append(b, '}')
 	}
 	return append(b, '}'), stream, true
+}
+
+// quickMaybeBlank: a content literal that is empty or may be blank to
+// Python's strip() — it begins with whitespace, an escape or a byte outside
+// ASCII — and so may need LiteLLM's placeholder.
+func quickMaybeBlank(lit []byte) bool {
+	if len(lit) == 0 {
+		return true
+	}
+	c := lit[0]
+	return c <= ' ' || c == '\\' || c >= 0x80
 }
 
 // read scans the body; false for anything the quick way does not take.

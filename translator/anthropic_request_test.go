@@ -19,7 +19,11 @@ var anthRequests = []struct {
 	{"escapes", `{"model":"c\u00e9","messages":[{"role":"user","content":"line 1\nline \"2\"\t\u00e9 \/ <b>&amp;</b> \u2028 \u0001 \b\f\r \ud83d\ude00 \ud83d x \udc00 \ud83d\u0041"}]}`, true},
 	{"non-ASCII and HTML", "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"héllo — 日本 \u2029 <&> \u007f\"}]}", true},
 	{"invalid UTF-8", "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a\xff\xfeb \xe2\x80\"}]}", true},
-	{"merged roles", `{"model":"m","messages":[{"role":"user","content":"a"},{"role":"developer","content":"sys 1"},{"role":"user","content":"b"},{"role":"assistant","content":"c"},{"role":"assistant","content":null},{"role":"assistant","content":"d"},{"role":"system","content":""},{"role":"system","content":"sys 2"},{"role":"user","content":""},{"role":"user"}]}`, true},
+	{"merged roles", `{"model":"m","messages":[{"role":"user","content":"a"},{"role":"developer","content":"sys 1"},{"role":"user","content":"b"},{"role":"assistant","content":"c"},{"role":"assistant","content":"d"},{"role":"system","content":""},{"role":"system","content":"sys 2"},{"role":"user","content":"e"}]}`, true},
+	// Empty or maybe-blank contents: LiteLLM's placeholder, the full way's (D148).
+	{"empty contents", `{"model":"m","messages":[{"role":"user","content":"a"},{"role":"assistant","content":null},{"role":"assistant","content":"d"},{"role":"user","content":""},{"role":"user"}]}`, false},
+	{"blank content", `{"model":"m","messages":[{"role":"user","content":" \n\t"}]}`, false},
+	{"leading space", `{"model":"m","messages":[{"role":"user","content":" a"}]}`, false},
 	{"assistant first", `{"model":"m","messages":[{"content":"x","role":"assistant"}]}`, true},
 	{"whitespace", " {\n \"model\" : \"m\" ,\r\n\t\"messages\" : [ { \"role\" : \"user\" , \"content\" : \"x\" } ] , \"max_tokens\" : 10 , \"stream\" : false } \n", true},
 	{"max_completion_tokens", `{"messages":[{"role":"user","content":"x"}],"max_completion_tokens":77,"model":"m"}`, true},

@@ -31,6 +31,7 @@ func TestAnthropicRequestGolden(t *testing.T) {
 			}
 			tg := anthTarget
 			tg.Stream = bytes.Contains(in, []byte(`"stream":true`))
+			tg.ModifyParams = strings.Contains(f, "modify_params")
 			up, err := anthropicTranslator{}.Request(Chat, in, tg)
 			if err != nil {
 				t.Fatalf("Request: %v", err)

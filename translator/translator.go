@@ -74,6 +74,10 @@ type Target struct {
 	DropParams bool
 	// AdditionalDropParams are always removed from the request.
 	AdditionalDropParams []string
+	// ModifyParams is litellm_settings.modify_params: the request is mended
+	// as LiteLLM mends it for the provider (modify_params.go) instead of
+	// refused or sent as it is.
+	ModifyParams bool
 	// MaxTokensDefault is used by providers that require max_tokens (anthropic) when the request has none.
 	MaxTokensDefault int
 	// Created is the answer's "created" (Unix seconds) and ResponseModel
