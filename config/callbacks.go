@@ -18,6 +18,7 @@ var implementedCallbacks = map[string]bool{
 	"s3":          true,
 	"s3_v2":       true,
 	"datadog":     true,
+	"langsmith":   true,
 }
 
 // DefaultLatencyBuckets are LiteLLM's Prometheus latency buckets in
@@ -65,7 +66,7 @@ func (p *parser) callbackList(n *yaml.Node, path string) []string {
 	}
 	for i, name := range names {
 		if name != "" && !implementedCallbacks[name] && !p.named[name] {
-			p.warnAt(n, fmt.Sprintf("%s[%d]", path, i), "callback %q: accepted, not implemented yet; implemented: prometheus, generic_api, langfuse, otel, s3, datadog", name)
+			p.warnAt(n, fmt.Sprintf("%s[%d]", path, i), "callback %q: accepted, not implemented yet; implemented: prometheus, generic_api, langfuse, otel, s3, datadog, langsmith", name)
 		}
 	}
 	return names

@@ -92,6 +92,9 @@ type LoggingSettings struct {
 	// names it, or when it lacks what LiteLLM needs: an agent host, or
 	// DD_API_KEY and DD_SITE).
 	Datadog *DatadogEnv
+	// LangSmith is the langsmith callback's environment (nil when no list
+	// names it or LANGSMITH_API_KEY is unset).
+	LangSmith *LangSmithEnv
 	// BatchSize and FlushInterval bound each callback's batches.
 	BatchSize     int
 	FlushInterval time.Duration
@@ -151,6 +154,7 @@ func (p *parser) callbackEnv(cfg *Config) {
 	}
 	p.s3Env(ls, get)
 	p.datadogEnv(ls, get)
+	p.langsmithEnv(ls, get)
 	p.auditLogEnv(ls, get)
 	if !ls.modifyParamsSet && get(EnvModifyParams) != "" {
 		ls.ModifyParams = true // LiteLLM: bool(os.getenv("LITELLM_MODIFY_PARAMS", False))
@@ -291,4 +295,48 @@ func (p *parser) datadogEnv(ls *LiteLLMSettings, get func(string) string) {
 	}
 	d.URL = strings.TrimRight(d.URL, "/") + "/api/v2/logs"
 	ls.Logging.Datadog = d
+}
+
+// LangSmithEnv is what LiteLLM's LangsmithLogger reads from the environment.
+type LangSmithEnv struct {
+	// APIKey is LANGSMITH_API_KEY (secret), TenantID LANGSMITH_TENANT_ID.
+	APIKey, TenantID string
+	// BaseURL is LANGSMITH_BASE_URL (default https://api.smith.langchain.com),
+	// Project LANGSMITH_PROJECT (default "litellm-completion"), RunName
+	// LANGSMITH_DEFAULT_RUN_NAME (default "LLMRun").
+	BaseURL, Project, RunName string
+	// BatchSize is LANGSMITH_BATCH_SIZE (0: DEFAULT_BATCH_SIZE's).
+	BatchSize int
+	// Off is LANGSMITH_SAMPLING_RATE 0. LiteLLM reads the rate only when it
+	// is all digits (str.isdigit): "0.5" is read as 1, every run sent.
+	Off bool
+}
+
+// langsmithEnv reads the langsmith callback's variables when a callback
+// list names "langsmith".
+func (p *parser) langsmithEnv(ls *LiteLLMSettings, get func(string) string) {
+	if s, f := ls.CallbackEvents("langsmith"); !s && !f {
+		return
+	}
+	or := func(name, def string) string {
+		if v := get(name); v != "" {
+			return v
+		}
+		return def
+	}
+	l := &LangSmithEnv{APIKey: get("LANGSMITH_API_KEY"), TenantID: get("LANGSMITH_TENANT_ID"),
+		BaseURL: or("LANGSMITH_BASE_URL", "https://api.smith.langchain.com"), Project: or("LANGSMITH_PROJECT", "litellm-completion"),
+		RunName: or("LANGSMITH_DEFAULT_RUN_NAME", "LLMRun")}
+	if n, err := strconv.Atoi(get("LANGSMITH_BATCH_SIZE")); err == nil && n > 0 {
+		l.BatchSize = min(n, 10000)
+	}
+	if r := get("LANGSMITH_SAMPLING_RATE"); r != "" && strings.Trim(r, "0123456789") == "" {
+		n, _ := strconv.Atoi(r)
+		l.Off = n == 0
+	}
+	if l.APIKey == "" {
+		p.add(SeverityWarning, 0, 0, "litellm_settings.callbacks", "callback \"langsmith\": LANGSMITH_API_KEY is not set; no runs are sent")
+		return
+	}
+	ls.Logging.LangSmith = l
 }

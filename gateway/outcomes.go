@@ -102,6 +102,11 @@ func callbackSettings(cfg *config.Config) callbacks.Settings {
 		s.Datadog = &callbacks.DatadogSettings{Events: callbacks.Events{Success: ok, Failure: fail}, URL: dd.URL, APIKey: dd.APIKey,
 			Source: dd.Source, Service: dd.Service, Hostname: dd.Hostname, Env: dd.Env, Version: dd.Version, PodName: dd.PodName, BatchSize: dd.BatchSize}
 	}
+	if l := lg.LangSmith; l != nil {
+		ok, fail := ls.CallbackEvents(callbacks.LangSmith)
+		s.LangSmith = &callbacks.LangSmithSettings{Events: callbacks.Events{Success: ok, Failure: fail}, URL: callbacks.LangSmithRunsURL(l.BaseURL),
+			APIKey: l.APIKey, TenantID: l.TenantID, Project: l.Project, RunName: l.RunName, BatchSize: l.BatchSize, Off: l.Off}
+	}
 	for _, tc := range ls.TeamCallbacks {
 		if s.S3 != nil && (tc.S3Success || tc.S3Failure) { // the team's s3 (D64)
 			if s.TeamS3 == nil {

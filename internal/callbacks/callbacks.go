@@ -55,6 +55,8 @@ type Settings struct {
 	S3 *S3Settings
 	// Datadog is the datadog callback (nil: off): a log event per request.
 	Datadog *DatadogSettings
+	// LangSmith is the langsmith callback (nil: off): a run per request.
+	LangSmith *LangSmithSettings
 	// TeamS3 are default_team_settings teams whose lists name s3: their
 	// requests go to the s3 logger too (s3_callback_params).
 	TeamS3 map[string]Events
@@ -211,6 +213,9 @@ func (m *Manager) Configure(s Settings) {
 	if s.Datadog != nil && s.Datadog.URL != "" {
 		m.startBatched(Datadog, s, m.postDatadog, s.Datadog.BatchSize, 0)
 	}
+	if s.LangSmith != nil && !s.LangSmith.Off {
+		m.startBatched(LangSmith, s, m.postLangSmith, s.LangSmith.BatchSize, 0)
+	}
 	for team, lf := range s.Teams {
 		if lf.PublicKey != "" && lf.SecretKey != "" {
 			m.start(teamSender(team), s, m.postTeamLangfuse(team))
@@ -254,7 +259,7 @@ func (m *Manager) Configure(s Settings) {
 // Enabled reports whether any logging callback is configured.
 func (s *Settings) Enabled() bool {
 	return s.OTel != nil || len(s.Named) > 0 || len(s.Teams) > 0 || (s.Generic != nil && s.Generic.Endpoint != "") || s.Metadata != nil ||
-		(s.S3 != nil && s.S3.Bucket != "") || (s.Datadog != nil && s.Datadog.URL != "") ||
+		(s.S3 != nil && s.S3.Bucket != "") || (s.Datadog != nil && s.Datadog.URL != "") || (s.LangSmith != nil && !s.LangSmith.Off) ||
 		(s.Langfuse != nil && s.Langfuse.PublicKey != "" && s.Langfuse.SecretKey != "")
 }
 
@@ -281,6 +286,7 @@ func (m *Manager) Sink() outcome.Sink {
 		s := m.settings.Load()
 		m.mu.Lock()
 		gen, lf, ot, ol, s3s, dd := m.senders[GenericAPI], m.senders[Langfuse], m.senders[OTel], m.senders[OTelLogs], m.senders[S3], m.senders[Datadog]
+		ls := m.senders[LangSmith]
 		gm, smp := m.otelMetrics, m.otelSampler
 		var named []*sender
 		for _, nc := range s.Named {
@@ -337,6 +343,9 @@ func (m *Manager) Sink() outcome.Sink {
 		}
 		if s.Datadog != nil && s.Datadog.want(failed) {
 			dd.enqueue(&t)
+		}
+		if s.LangSmith != nil && s.LangSmith.want(failed) {
+			ls.enqueue(&t)
 		}
 		globalLF := s.Langfuse != nil && s.Langfuse.want(failed)
 		switch {

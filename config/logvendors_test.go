@@ -54,3 +54,28 @@ func TestDatadogEnv(t *testing.T) {
 		})
 	}
 }
+
+// TestLangSmithEnv: the langsmith callback's variables, LiteLLM's
+// defaults, its digits-only sampling rate, and the warning without a key.
+func TestLangSmithEnv(t *testing.T) {
+	const yml = "model_list: []\nlitellm_settings:\n  success_callback: [langsmith]\n"
+	parse := func(env map[string]string) *Config {
+		cfg, err := Parse([]byte(yml), "t.yaml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	cfg := parse(map[string]string{"LANGSMITH_API_KEY": "k"})
+	if l := cfg.LiteLLM.Logging.LangSmith; l == nil || *l != (LangSmithEnv{APIKey: "k", BaseURL: "https://api.smith.langchain.com", Project: "litellm-completion", RunName: "LLMRun"}) {
+		t.Errorf("defaults: %+v", l)
+	}
+	for rate, off := range map[string]bool{"0": true, "1": false, "0.5": false, "00": true} {
+		if l := parse(map[string]string{"LANGSMITH_API_KEY": "k", "LANGSMITH_SAMPLING_RATE": rate}).LiteLLM.Logging.LangSmith; l == nil || l.Off != off {
+			t.Errorf("LANGSMITH_SAMPLING_RATE=%s: %+v, want off %v", rate, l, off)
+		}
+	}
+	if cfg := parse(nil); cfg.LiteLLM.Logging.LangSmith != nil || !hasDiag(cfg.Warnings, `callback "langsmith": LANGSMITH_API_KEY is not set`) {
+		t.Errorf("without a key: %+v %v", cfg.LiteLLM.Logging.LangSmith, cfg.Warnings)
+	}
+}
