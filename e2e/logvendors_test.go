@@ -174,6 +174,9 @@ general_settings:
 		if msg["status"] != want || ev["status"] != ddStatus || ev["ddsource"] != "litellm" || ev["service"] != "llm-gw" || ev["hostname"] != "gw-host-1" {
 			t.Errorf("event %s: status %v/%v, ddsource %v, service %v, hostname %v", id, msg["status"], ev["status"], ev["ddsource"], ev["service"], ev["hostname"])
 		}
+		if rt := fmt.Sprint(msg["request_tags"]); !strings.Contains(rt, "Batch Job!") {
+			t.Errorf("event %s: the payload's request_tags %s lack the request's tag", id, rt)
+		}
 		tags := fmt.Sprint(ev["ddtags"])
 		for _, want := range []string{"env:staging", "service:llm-gw", "version:unknown", "HOSTNAME:gw-host-1", "POD_NAME:unknown", "request_tag:batch_job", "team:search_team"} {
 			if !strings.Contains(","+tags+",", ","+want+",") {

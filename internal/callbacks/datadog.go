@@ -90,10 +90,7 @@ func appendDatadogEvent(b []byte, t *outcome.Try, s *Settings, d *DatadogSetting
 	if t.Failed() {
 		status = "error"
 	}
-	var tags []string
-	if s.RequestTags != nil {
-		tags = s.RequestTags(t)
-	}
+	tags := requestTags(t, s)
 	team := ""
 	if s.TeamAlias != nil && t.TeamID != "" {
 		team = s.TeamAlias(t.TeamID)

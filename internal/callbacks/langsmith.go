@@ -64,12 +64,7 @@ func appendLangSmithRun(b []byte, t *outcome.Try, s *Settings, l *LangSmithSetti
 	if u, err := uuid.Parse(id); err != nil || u.String() != id {
 		id = uuid.NewString()
 	}
-	tags := []string{}
-	if s.RequestTags != nil {
-		if rt := s.RequestTags(t); rt != nil {
-			tags = rt
-		}
-	}
+	tags := requestTags(t, s)
 	b = append(b, `{"name":`...)
 	b = appendJSONString(b, l.RunName)
 	b = append(b, `,"run_type":"llm","inputs":`...)

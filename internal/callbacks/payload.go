@@ -136,7 +136,7 @@ func Standard(t *outcome.Try, s *Settings) StandardPayload {
 		ModelID:           t.DeploymentID,
 		ModelGroup:        t.ModelGroup,
 		APIBase:           t.APIBase,
-		RequestTags:       []string{},
+		RequestTags:       requestTags(t, s),
 		EndUser:           t.EndUser,
 		CacheHit:          t.CacheHit, // answered from the response cache (D111)
 	}
@@ -175,6 +175,22 @@ func Standard(t *outcome.Try, s *Settings) StandardPayload {
 	p.HiddenParams = HiddenParams{ModelID: t.DeploymentID, APIBase: t.APIBase, ResponseCost: p.ResponseCost,
 		OverheadTimeMS: float64(t.Overhead.Microseconds()) / 1000, CallID: t.CallID, Attempt: t.Attempt, Retries: t.Retry, Fallbacks: t.Fallback}
 	return p
+}
+
+// requestTags are a try's request_tags as LiteLLM logs them: the
+// request's tags with its key's and team's (Settings.RequestTags), else
+// the request's own; never nil.
+func requestTags(t *outcome.Try, s *Settings) []string {
+	var tags []string
+	if s.RequestTags != nil {
+		tags = s.RequestTags(t)
+	} else if len(t.Tags)+len(t.LateTags) > 0 {
+		tags = append(append(tags, t.Tags...), t.LateTags...)
+	}
+	if tags == nil {
+		return []string{}
+	}
+	return tags
 }
 
 func errorClass(t *outcome.Try) string {

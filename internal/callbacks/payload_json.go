@@ -110,7 +110,14 @@ func appendStandard(b []byte, t *outcome.Try, s *Settings) []byte {
 	}
 	b = append(b, `},"cache_hit":`...)
 	b = strconv.AppendBool(b, t.CacheHit)
-	b = append(b, `,"request_tags":[],"end_user":`...)
+	b = append(b, `,"request_tags":[`...)
+	for i, tag := range requestTags(t, s) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, tag)
+	}
+	b = append(b, `],"end_user":`...)
 	b = appendJSONString(b, t.EndUser)
 	if s.MessageLoggingOff {
 		b = append(b, `,"messages":"`+Redacted+`","response":"`+Redacted+`"`...)

@@ -69,6 +69,9 @@ func TestAppendStandardMatchesMarshal(t *testing.T) {
 		tr.Overhead = time.Duration(i*12345) * time.Microsecond
 		tr.Stream, tr.TimeToFirstToken, tr.Attempt, tr.Retry, tr.Fallback = i%2 == 0, time.Duration(i)*time.Millisecond, i, i/2, i/3
 		tr.Timeout = i == 6
+		if i%2 == 1 {
+			tr.Tags, tr.LateTags = []string{str, "team-a"}, []string{"User-Agent: " + str}
+		}
 		cases = append(cases, tc{tr, Settings{MessageLoggingOff: i%3 == 0, RedactKeyInfo: i%4 == 0}})
 	}
 	refused := outcome.Try{CallID: "r1", RequestedModel: "no-such", Refused: true, Status: 400, ErrorClass: "BadRequestError",
@@ -78,6 +81,11 @@ func TestAppendStandardMatchesMarshal(t *testing.T) {
 	cases = append(cases, tc{refused, Settings{}}, tc{outcome.Try{}, Settings{}}, tc{hit, Settings{}})
 	if b := appendStandard(nil, &hit, &Settings{}); !strings.Contains(string(b), `"cache_hit":true`) {
 		t.Errorf("a cache hit's payload: %s", b)
+	}
+	tagged := sampleTry("tagged", 200)
+	tagged.Tags, tagged.LateTags = []string{"prod"}, []string{"User-Agent: curl"}
+	if b := appendStandard(nil, &tagged, &Settings{}); !strings.Contains(string(b), `"request_tags":["prod","User-Agent: curl"]`) {
+		t.Errorf("a tagged request's payload: %s", b) // LiteLLM logs the request's tags (D151)
 	}
 	var batch []outcome.Try
 	for i, c := range cases {
