@@ -189,6 +189,11 @@ func ParseWithOptions(data []byte, filename string, getenv func(string) (string,
 	if e, ok := byKey["mcp_servers"]; ok {
 		p.mcpServers(cfg, e.Value) // mcp.go
 	}
+	var vsNode *yaml.Node
+	if e, ok := byKey["vector_store_registry"]; ok {
+		vsNode = e.Value
+	}
+	p.vectorStoreRegistry(cfg, vsNode) // vectorstores.go
 	p.callbackEnv(cfg)
 	p.alertingEnv(cfg)
 	if cfg.General.HealthCheckInterval == 0 {

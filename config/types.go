@@ -71,7 +71,11 @@ type Config struct {
 	MCPServers []MCPServer
 	// Guardrails is the top-level guardrails list: the entries llmgate runs.
 	Guardrails []Guardrail
-	Warnings   []Diagnostic // accepted but not implemented keys, and other non-fatal findings
+	// VectorStores is the top-level vector_store_registry (vectorstores.go).
+	VectorStores []VectorStore
+	// vectorStoreDefault: OpenAI from the environment, for ids no entry names.
+	vectorStoreDefault VectorStore
+	Warnings           []Diagnostic // accepted but not implemented keys, and other non-fatal findings
 }
 
 // Deployment is one model_list entry.

@@ -125,6 +125,9 @@ func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *s
 	if m.off == "" && len(cfg.Guardrails) > 0 {
 		m.off = "guardrails: the gateway calls the guardrails (D139)"
 	}
+	if m.off == "" && len(cfg.VectorStores) > 0 {
+		m.off = "vector_store_registry: the gateway searches the vector stores a chat request names (D150)"
+	}
 	if m.off == "" && cfg.LiteLLM.Cache {
 		m.off = "litellm_settings.cache: the response cache is read in the gateway (D111)"
 	}

@@ -72,6 +72,9 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if names, ok := st.isMCPRoute(h[":path"]); ok && rt.kind != routeLLM {
 		return s.mcpRoute(stream, st, h, names, rh.GetEndOfStream()) // mcp.go (D140)
 	}
+	if vsID, ok := vectorStoreSearchID(h[":path"]); ok && rt.kind != routeLLM {
+		return s.vectorStoreSearch(stream, st, h, vsID, rh.GetEndOfStream()) // vectorstores.go (D150)
+	}
 	if isCacheRoute(h[":path"]) {
 		return s.cacheRoute(stream, st, h, rh.GetEndOfStream()) // respcache_routes.go (D111)
 	}
@@ -155,10 +158,23 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 			body = masked
 		}
 	}
+	// LiteLLM's vector store hook (vectorstores.go, D150): only a chat body
+	// naming a registered store (a replay whose body was changed names none).
+	out, err := s.augmentChat(stream, st, rt, body)
+	if err != nil {
+		return err
+	}
+	augmented := out != nil
+	if augmented {
+		body = out
+	}
 	resp, e := s.routeRequest(st, rt, h, body, start, ticket, id)
 	if e != nil {
 		s.refused(h, rt, id, body, e, start) // LiteLLM's post-call failure hook
 		return stream.Send(errorReply(e, map[string]string{"x-litellm-call-id": h["x-request-id"]}))
+	}
+	if augmented {
+		withBody(resp, body)
 	}
 	if gc != nil {
 		return gc.answer(stream, in, resp, body)

@@ -28,6 +28,7 @@ import (
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/respcache"
 	"github.com/llmgate/llmgate/internal/store"
+	"github.com/llmgate/llmgate/internal/vectorstores"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/xds"
 )
@@ -45,6 +46,9 @@ type State struct {
 	// mcp is the MCP gateway of mcp_servers, made at its first use (mcp.go).
 	mcpOnce sync.Once
 	mcp     *mcp.Gateway
+	// vs searches vector_store_registry, made at its first use (vectorstores.go).
+	vsOnce sync.Once
+	vs     *vectorstores.Searcher
 
 	// retired are the deployments of the previous config that this one
 	// dropped: attempts planned just before a reload still find them.
