@@ -269,12 +269,7 @@ func (p *parser) datadogEnv(ls *LiteLLMSettings, get func(string) string) {
 	if s, f := ls.CallbackEvents("datadog"); !s && !f {
 		return
 	}
-	or := func(name, def string) string {
-		if v := get(name); v != "" {
-			return v
-		}
-		return def
-	}
+	or := withDefault(get)
 	d := &DatadogEnv{APIKey: get("DD_API_KEY"), Source: or("DD_SOURCE", "litellm"), Service: or("DD_SERVICE", "litellm-server"),
 		Hostname: get("HOSTNAME"), Env: or("DD_ENV", "unknown"), Version: or("DD_VERSION", "unknown"), PodName: or("POD_NAME", "unknown"),
 		BatchSize: 1000}
@@ -318,12 +313,7 @@ func (p *parser) langsmithEnv(ls *LiteLLMSettings, get func(string) string) {
 	if s, f := ls.CallbackEvents("langsmith"); !s && !f {
 		return
 	}
-	or := func(name, def string) string {
-		if v := get(name); v != "" {
-			return v
-		}
-		return def
-	}
+	or := withDefault(get)
 	l := &LangSmithEnv{APIKey: get("LANGSMITH_API_KEY"), TenantID: get("LANGSMITH_TENANT_ID"),
 		BaseURL: or("LANGSMITH_BASE_URL", "https://api.smith.langchain.com"), Project: or("LANGSMITH_PROJECT", "litellm-completion"),
 		RunName: or("LANGSMITH_DEFAULT_RUN_NAME", "LLMRun")}
@@ -339,4 +329,14 @@ func (p *parser) langsmithEnv(ls *LiteLLMSettings, get func(string) string) {
 		return
 	}
 	ls.Logging.LangSmith = l
+}
+
+// withDefault is get with a default for an unset or empty variable.
+func withDefault(get func(string) string) func(name, def string) string {
+	return func(name, def string) string {
+		if v := get(name); v != "" {
+			return v
+		}
+		return def
+	}
 }

@@ -16,70 +16,75 @@ import (
 	"github.com/llmgate/llmgate/internal/fakeprovider"
 )
 
-// ddIntake is a Datadog logs intake: it keeps each post's headers and its
-// gunzipped JSON array of events, and answers 202 as Datadog does. Under
-// /ls/ it is LangSmith's batch ingestion: the runs of each {"post": […]}
-// and the headers, answered 202.
-type ddIntake struct {
-	mu     sync.Mutex
-	events []map[string]any
-	hdrs   []http.Header
-	bad    []string
-	runs   []map[string]any
-	lsHdrs []http.Header
+// vendorIntake is Datadog's logs intake (POST /api/v2/logs, a gzipped
+// JSON array of events) and, under /ls/, LangSmith's batch ingestion
+// (POST /ls/api/v1/runs/batch, {"post": [runs]}): it keeps the items and
+// each post's headers by vendor ("datadog", "langsmith") and answers 202
+// as both do; anything else is kept as malformed and answered 400.
+type vendorIntake struct {
+	mu    sync.Mutex
+	items map[string][]map[string]any
+	hdrs  map[string][]http.Header
+	bad   []string
 }
 
-func (d *ddIntake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (d *vendorIntake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	body, err := io.ReadAll(r.Body)
+	vendor, path := "datadog", "/api/v2/logs"
+	var items []map[string]any
 	if strings.HasPrefix(r.URL.Path, "/ls/") {
+		vendor, path = "langsmith", "/ls/api/v1/runs/batch"
 		var batch struct {
 			Post []map[string]any `json:"post"`
 		}
 		if err == nil {
 			err = json.Unmarshal(body, &batch)
 		}
-		if r.Method != http.MethodPost || r.URL.Path != "/ls/api/v1/runs/batch" || err != nil {
-			d.bad = append(d.bad, fmt.Sprintf("langsmith %s %s: %v", r.Method, r.URL.Path, err))
-			w.WriteHeader(400)
-			return
+		items = batch.Post
+	} else {
+		if err == nil && r.Header.Get("Content-Encoding") == "gzip" {
+			var zr *gzip.Reader
+			if zr, err = gzip.NewReader(bytes.NewReader(body)); err == nil {
+				body, err = io.ReadAll(zr)
+			}
 		}
-		d.runs = append(d.runs, batch.Post...)
-		d.lsHdrs = append(d.lsHdrs, r.Header.Clone())
-		w.WriteHeader(http.StatusAccepted)
-		return
-	}
-	if err == nil && r.Header.Get("Content-Encoding") == "gzip" {
-		var zr *gzip.Reader
-		if zr, err = gzip.NewReader(bytes.NewReader(body)); err == nil {
-			body, err = io.ReadAll(zr)
+		if err == nil {
+			err = json.Unmarshal(body, &items)
 		}
 	}
-	var evs []map[string]any
-	if err == nil {
-		err = json.Unmarshal(body, &evs)
-	}
-	if r.Method != http.MethodPost || r.URL.Path != "/api/v2/logs" || err != nil {
-		d.bad = append(d.bad, fmt.Sprintf("%s %s: %v", r.Method, r.URL.Path, err))
+	if r.Method != http.MethodPost || r.URL.Path != path || err != nil {
+		d.bad = append(d.bad, fmt.Sprintf("%s %s %s: %v", vendor, r.Method, r.URL.Path, err))
 		w.WriteHeader(400)
 		return
 	}
-	d.events = append(d.events, evs...)
-	d.hdrs = append(d.hdrs, r.Header.Clone())
+	if d.items == nil {
+		d.items, d.hdrs = map[string][]map[string]any{}, map[string][]http.Header{}
+	}
+	d.items[vendor] = append(d.items[vendor], items...)
+	d.hdrs[vendor] = append(d.hdrs[vendor], r.Header.Clone())
 	w.WriteHeader(http.StatusAccepted)
 }
 
-func (d *ddIntake) snapshot() ([]map[string]any, []http.Header, []string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]map[string]any(nil), d.events...), append([]http.Header(nil), d.hdrs...), append([]string(nil), d.bad...)
-}
-
-func (d *ddIntake) langsmith() ([]map[string]any, []http.Header) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]map[string]any(nil), d.runs...), append([]http.Header(nil), d.lsHdrs...)
+// wait returns the vendor's items and post headers once it holds n items
+// (or after 20 s); it fails t on a malformed post or another count.
+func (d *vendorIntake) wait(t *testing.T, g *Gateway, vendor string, n int) ([]map[string]any, []http.Header) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		d.mu.Lock()
+		items, hdrs, bad := append([]map[string]any(nil), d.items[vendor]...), append([]http.Header(nil), d.hdrs[vendor]...), len(d.bad) > 0
+		d.mu.Unlock()
+		if bad {
+			t.Fatalf("the intake got malformed posts: %v", d.bad)
+		}
+		if len(items) >= n || time.Now().After(deadline) {
+			if len(items) != n {
+				t.Fatalf("%s got %d items, want %d (one per request)\n%s", vendor, len(items), n, g.Logs())
+			}
+			return items, hdrs
+		}
+	}
 }
 
 // TestLoggingVendorCallbacks (D151): callbacks: [datadog, langsmith].
@@ -92,7 +97,7 @@ func (d *ddIntake) langsmith() ([]map[string]any, []http.Header) {
 // the project, with the usage, tags and the error of a failure.
 func TestLoggingVendorCallbacks(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	intake := &ddIntake{}
+	intake := &vendorIntake{}
 	srv := httptest.NewServer(intake)
 	defer srv.Close()
 	cfg := fmt.Sprintf(`
@@ -136,23 +141,7 @@ general_settings:
 		ids[id], lsIDs[id] = c.status, c.status
 	}
 
-	deadline := time.Now().Add(20 * time.Second)
-	var events []map[string]any
-	var hdrs []http.Header
-	for {
-		var bad []string
-		events, hdrs, bad = intake.snapshot()
-		if len(bad) > 0 {
-			t.Fatalf("the intake got malformed posts: %v", bad)
-		}
-		if len(events) >= len(ids) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if len(events) != len(ids) {
-		t.Fatalf("the intake got %d events, want %d (one per request)\n%s", len(events), len(ids), g.Logs())
-	}
+	events, hdrs := intake.wait(t, g, "datadog", len(ids))
 	for _, h := range hdrs {
 		if h.Get("DD-API-KEY") != "dd-secret-key" || h.Get("Content-Type") != "application/json" {
 			t.Errorf("intake post headers: DD-API-KEY %q, Content-Type %q", h.Get("DD-API-KEY"), h.Get("Content-Type"))
@@ -188,16 +177,7 @@ general_settings:
 		}
 	}
 
-	var runs []map[string]any
-	var lsHdrs []http.Header
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if runs, lsHdrs = intake.langsmith(); len(runs) >= len(lsIDs) || time.Now().After(deadline) {
-			break
-		}
-	}
-	if len(runs) != len(lsIDs) {
-		t.Fatalf("LangSmith got %d runs, want %d (one per request)\n%s", len(runs), len(lsIDs), g.Logs())
-	}
+	runs, lsHdrs := intake.wait(t, g, "langsmith", len(lsIDs))
 	for _, h := range lsHdrs {
 		if h.Get("x-api-key") != "ls-secret" || h.Get("x-tenant-id") != "tenant-9" {
 			t.Errorf("LangSmith post headers: x-api-key %q, x-tenant-id %q", h.Get("x-api-key"), h.Get("x-tenant-id"))
