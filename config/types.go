@@ -346,8 +346,12 @@ type LiteLLMSettings struct {
 	// (translator.Target.ModifyParams, D148).
 	ModifyParams    bool
 	modifyParamsSet bool
-	Cache           bool
-	CacheParams     CacheParams
+	// EnableJSONSchemaValidation is enable_json_schema_validation: a
+	// non-streamed chat answer is checked against the request's
+	// response_format.json_schema.schema (extproc/jsonschema.go, D148).
+	EnableJSONSchemaValidation bool
+	Cache                      bool
+	CacheParams                CacheParams
 	// Callbacks, SuccessCallback and FailureCallback are the callback names
 	// (only "prometheus" is implemented; see Prometheus).
 	Callbacks       []string

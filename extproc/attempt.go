@@ -45,15 +45,18 @@ type try struct {
 	pass       bool // OpenAI-compatible: bodies need no translation
 	status     int
 	respHdr    map[string]string
-	reqHdr     map[string]string // the request headers as the try got them
-	sent       time.Time
-	answer     outcome.Answer   // set when the answer is known to be retried or sent
-	spaced     bool             // the response carries the wait before a retry on this deployment (D18)
-	srv        *Server          // set by attempt: the try's outcome is reported (settle)
-	settled    bool             // the outcome is reported (settle runs once)
-	cache      *cacheStore      // a response cache miss: the answer is stored (respcache.go)
-	units      translator.Units // what the request of a route after embeddings fixes of its price (D130)
-	byID       bool             // a Responses by-id route (responses.go, D137)
+	// schema is the request's response_format.json_schema.schema the answer
+	// is checked against (enable_json_schema_validation, D148); nil: none.
+	schema  []byte
+	reqHdr  map[string]string // the request headers as the try got them
+	sent    time.Time
+	answer  outcome.Answer   // set when the answer is known to be retried or sent
+	spaced  bool             // the response carries the wait before a retry on this deployment (D18)
+	srv     *Server          // set by attempt: the try's outcome is reported (settle)
+	settled bool             // the outcome is reported (settle runs once)
+	cache   *cacheStore      // a response cache miss: the answer is stored (respcache.go)
+	units   translator.Units // what the request of a route after embeddings fixes of its price (D130)
+	byID    bool             // a Responses by-id route (responses.go, D137)
 }
 
 // attempt serves one upstream try of the deployment depID: it counts the
@@ -306,6 +309,7 @@ func (t *try) requestPairs(body []byte) (out []byte, set [][2]string, remove []s
 			return nil, nil, nil, translator.NewError(400, "invalid_request_error", "Invalid JSON in request body: "+err.Error(), "")
 		}
 	}
+	t.schema = t.responseSchema(body) // enable_json_schema_validation (jsonschema.go)
 	if t.ep == translator.Chat && (t.d.Params.NoSystemMessage || t.d.Params.Messages != nil) {
 		var e *translator.Error
 		if body, e = rewriteMessages(body, &t.d.Params, t.d.Provider); e != nil {
@@ -610,7 +614,7 @@ func (t *try) responseHeaders(h map[string]string, eos bool) (extprocv3filter.Pr
 		// chunk the gateway asked for is counted (and stripped when the client
 		// did not ask for it): LiteLLM's behaviour, docs/architecture.md D16.
 		mode = extprocv3filter.ProcessingMode_STREAMED
-	case t.pass && !t.rc.TrackUsage && !t.rc.PolicyFallbacks && !t.storePrompts() && (t.responseModel() == "" || tooBigToRestamp(h["content-length"])) && (t.cache == nil || tooBigToRestamp(h["content-length"])):
+	case t.pass && !t.rc.TrackUsage && !t.rc.PolicyFallbacks && !t.storePrompts() && t.schema == nil && (t.responseModel() == "" || tooBigToRestamp(h["content-length"])) && (t.cache == nil || tooBigToRestamp(h["content-length"])):
 		mode = extprocv3filter.ProcessingMode_NONE
 	case t.pass:
 		mode = extprocv3filter.ProcessingMode_BUFFERED
@@ -770,35 +774,45 @@ func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.Heade
 	body = decodeBody(body, t.respHdr["content-encoding"])
 	if t.status >= 400 {
 		// LiteLLM's exception mapping: its error type, code and message prefix.
-		e := translator.AsLiteLLM(t.tr.Error(t.status, t.respHdr, body), t.d.Provider)
-		o.Class, o.RetryAfter = e.Class, e.RetryAfter
-		if redirect := t.fallbackRedirect(e.Class); redirect != nil {
-			return e.JSON(), redirect, nil
-		}
-		var set []*corev3.HeaderValueOption
-		var remove []string
-		if rs, rr, ok := t.retryMutation(e); ok {
-			if next := t.rc.Attempts[t.index+1]; t.a.FallbackIndex == 0 && next.ModelGroup != t.a.ModelGroup {
-				t.saveOriginalError(e)
-			}
-			return e.JSON(), append(set, rs...), append(remove, rr...)
-		}
-		if t.a.FallbackIndex > 0 {
-			// Every fallback failed: the client gets the original group's
-			// error, as LiteLLM raises it, with the fallback's appended.
-			if orig := t.originalError(); orig != nil {
-				orig.Message += ". Received Model Group=" + t.rc.ModelGroup + "\nAvailable Model Group Fallbacks=" + t.a.ModelGroup + "\nError doing the fallback: " + e.Message
-				set = append(set, hdr(":status", strconv.Itoa(orig.Status)))
-				return orig.JSON(), set, remove
-			}
-		}
-		// LiteLLM's router names the group on the error that reaches the client.
-		e.Message += ". Received Model Group=" + t.rc.ModelGroup + "\nAvailable Model Group Fallbacks=None"
-		if e.Status != t.status {
-			set = append(set, hdr(":status", strconv.Itoa(e.Status)))
-		}
-		return e.JSON(), set, remove
+		return t.errorAnswer(translator.AsLiteLLM(t.tr.Error(t.status, t.respHdr, body), t.d.Provider), o)
 	}
+	return t.successAnswer(body, o)
+}
+
+// errorAnswer is the client's answer to a try that failed with e: a retry
+// or fallback when the plan has one, else e as LiteLLM's router reports it.
+func (t *try) errorAnswer(e *translator.Error, o *router.Outcome) ([]byte, []*corev3.HeaderValueOption, []string) {
+	o.Class, o.RetryAfter = e.Class, e.RetryAfter
+	if redirect := t.fallbackRedirect(e.Class); redirect != nil {
+		return e.JSON(), redirect, nil
+	}
+	var set []*corev3.HeaderValueOption
+	var remove []string
+	if rs, rr, ok := t.retryMutation(e); ok {
+		if next := t.rc.Attempts[t.index+1]; t.a.FallbackIndex == 0 && next.ModelGroup != t.a.ModelGroup {
+			t.saveOriginalError(e)
+		}
+		return e.JSON(), append(set, rs...), append(remove, rr...)
+	}
+	if t.a.FallbackIndex > 0 {
+		// Every fallback failed: the client gets the original group's
+		// error, as LiteLLM raises it, with the fallback's appended.
+		if orig := t.originalError(); orig != nil {
+			orig.Message += ". Received Model Group=" + t.rc.ModelGroup + "\nAvailable Model Group Fallbacks=" + t.a.ModelGroup + "\nError doing the fallback: " + e.Message
+			set = append(set, hdr(":status", strconv.Itoa(orig.Status)))
+			return orig.JSON(), set, remove
+		}
+	}
+	// LiteLLM's router names the group on the error that reaches the client.
+	e.Message += ". Received Model Group=" + t.rc.ModelGroup + "\nAvailable Model Group Fallbacks=None"
+	if e.Status != t.status {
+		set = append(set, hdr(":status", strconv.Itoa(e.Status)))
+	}
+	return e.JSON(), set, remove
+}
+
+// successAnswer translates a success (2xx) body into the client's answer.
+func (t *try) successAnswer(body []byte, o *router.Outcome) ([]byte, []*corev3.HeaderValueOption, []string) {
 	now := time.Now()
 	target := t.target
 	if !t.pass {
@@ -820,6 +834,12 @@ func (t *try) finalBody(body []byte, o *router.Outcome) ([]byte, []*corev3.Heade
 	}
 	if t.byID {
 		r.Usage = translator.Usage{} // reading a response costs nothing
+	}
+	if e := t.schemaFailure(r.Body); e != nil {
+		// enable_json_schema_validation: LiteLLM raises inside the call,
+		// so its router counts, retries and falls back as for a 500 (D148).
+		o.Status = e.Status
+		return t.errorAnswer(e, o)
 	}
 	o.Usage = r.Usage
 	if !t.pass && !translator.IsRoute(t.ep) {

@@ -137,7 +137,7 @@ func (s *Server) fastCheck(st *State, rc *llmgatev1.RequestContext) (translated,
 	// Or every attempt is translated by the module (D61, moduletranslate.go).
 	translated = s.moduleTranslatedPlan(st, rc)
 	if !rc.BodyPrepared && !translated || (rc.TrackUsage && !s.OffPathOutcomes) || rc.TrackEnd || rc.PolicyFallbacks || rc.KeyParallel ||
-		st.countCalls || st.Cfg.General.StorePromptsInSpendLogs || len(st.Cfg.LiteLLM.ForwardHeadersGroups) > 0 || len(rc.Attempts) == 0 {
+		st.countCalls || st.Cfg.General.StorePromptsInSpendLogs || st.Cfg.LiteLLM.EnableJSONSchemaValidation || len(st.Cfg.LiteLLM.ForwardHeadersGroups) > 0 || len(rc.Attempts) == 0 {
 		return translated, false
 	}
 	for i, a := range rc.Attempts {

@@ -128,6 +128,9 @@ func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *s
 	if m.off == "" && len(cfg.VectorStores) > 0 {
 		m.off = "vector_store_registry: the gateway searches the vector stores a chat request names (D150)"
 	}
+	if m.off == "" && cfg.LiteLLM.EnableJSONSchemaValidation {
+		m.off = "litellm_settings.enable_json_schema_validation: the gateway checks the answers (D148)"
+	}
 	if m.off == "" && cfg.LiteLLM.Cache {
 		m.off = "litellm_settings.cache: the response cache is read in the gateway (D111)"
 	}

@@ -562,6 +562,9 @@ func (st *State) prepareBody(ep translator.Endpoint, plan []*llmgatev1.Attempt, 
 	if translator.OwnTranslator(ep) {
 		return nil // every try translates (messages.go, responses.go)
 	}
+	if ep == translator.Chat && !stream && st.Cfg.LiteLLM.EnableJSONSchemaValidation {
+		return nil // each try reads the request's json_schema (jsonschema.go, D148)
+	}
 	var first *configDeployment
 	for _, a := range plan {
 		d, ok := st.Router.Deployment(a.DeploymentId)
