@@ -126,7 +126,7 @@ var keyTable = []KeyDoc{
 	part(SectionParams, "mock_timeout", "testing switch: a request whose first try is this deployment waits its timeout (at most 50 s) and fails with 408, no provider called; LiteLLM would then retry and fall back", true),
 	sup(SectionParams, "drop_params", ""),
 	sup(SectionParams, "additional_drop_params", ""),
-	sup(SectionParams, "max_parallel_requests", "per instance, as LiteLLM's semaphore: tries in flight counted; a deployment at it is left out of plans (other deployments, fallbacks, else 429) and a racing try is refused with a 429 (LiteLLM waits). In ext_proc mode with Redis the count is shared by the instances"),
+	sup(SectionParams, "max_parallel_requests", "per instance, as LiteLLM's semaphore: tries in flight counted; a deployment at it is left out of plans (other deployments, fallbacks, else 429) and a racing try is refused with a 429 (LiteLLM waits). In ext_proc mode with Redis the count is shared by the instances, and an instance that dies holding slots gives them back within 10 s"),
 	sup(SectionParams, "cooldown_time", "per-deployment cooldown, seconds"),
 	sup(SectionParams, "custom_llm_provider", "overrides the provider prefix; the whole model string is the model id"),
 	sup(SectionParams, "input_cost_per_token", "copied into model_info when model_info does not set it"),

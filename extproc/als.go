@@ -336,7 +336,8 @@ func (lt *loggedTry) outcome() router.Outcome {
 		o.Class = translator.ErrContentPolicy
 	}
 	if lt.usage.known {
-		o.Usage = translator.Usage{PromptTokens: lt.usage.promptTokens, CompletionTokens: lt.usage.completionTokens, TotalTokens: lt.usage.total}
+		o.Usage = translator.Usage{PromptTokens: lt.usage.promptTokens, CompletionTokens: lt.usage.completionTokens, TotalTokens: lt.usage.total,
+			CachedTokens: lt.usage.cached}
 	}
 	return o
 }

@@ -74,7 +74,10 @@ type requestLog struct {
 type usageLog struct {
 	known                                 bool
 	promptTokens, completionTokens, total int
-	model                                 string
+	// cached: prompt_tokens_details.cached_tokens (D146: the fast path's
+	// answers priced with their cache reads).
+	cached int
+	model  string
 	// finish is a choice's finish_reason ("content_filter" classifies the
 	// try as the attempt filter does).
 	finish string

@@ -295,6 +295,8 @@ func (e *wireEntry) metadata(b []byte) error {
 					e.usage.completionTokens, ok2 = val.tokens()
 				case "total_tokens":
 					e.usage.total, ok3 = val.tokens()
+				case "cached_tokens":
+					e.usage.cached, _ = val.tokens()
 				case "model":
 					e.usage.model = val.text()
 				case "finish":

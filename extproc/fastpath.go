@@ -113,6 +113,9 @@ type fastEntry struct {
 	model   string
 	cost    bool
 	in, out float64
+	// cr: the price of a prompt token read from the provider's prompt
+	// cache (prompt_tokens_details.cached_tokens, D146).
+	cr float64
 }
 
 // fastPlan checks the conditions above; it returns one entry per attempt
@@ -202,7 +205,7 @@ func (s *Server) fastEntries(st *State, rc *llmgatev1.RequestContext, translated
 		}
 		e := fastEntry{headers: block[at:len(block):len(block)], model: t.responseModel()}
 		if fd.cost && !translated { // a translated answer's cost is the module's (finalBody)
-			e.cost, e.in, e.out = true, fd.in, fd.out
+			e.cost, e.in, e.out, e.cr = true, fd.in, fd.out, fd.cr
 		}
 		entries = append(entries, e)
 	}
@@ -237,6 +240,7 @@ func fastAnswer(entries []fastEntry, startUnixNano int64) *structpb.Struct {
 		}
 		if e.cost {
 			f["c"], f["ci"], f["co"] = structpb.NewBoolValue(true), structpb.NewNumberValue(e.in), structpb.NewNumberValue(e.out)
+			f["cr"] = structpb.NewNumberValue(e.cr)
 		}
 		list = append(list, structpb.NewStructValue(&structpb.Struct{Fields: f}))
 	}

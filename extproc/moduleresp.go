@@ -57,6 +57,10 @@ type RespEntry struct {
 	Cost    bool        `json:"c,omitempty"`
 	In      float64     `json:"ci,omitempty"`
 	Out     float64     `json:"co,omitempty"`
+	// CacheRead prices the prompt tokens read from the provider's prompt
+	// cache (usage.prompt_tokens_details.cached_tokens), as LiteLLM's cost
+	// does (D146).
+	CacheRead float64 `json:"cr,omitempty"`
 }
 
 // RespPlanKey is the llmgate.fp key of a handed-on request's RespPlan (JSON).
@@ -71,7 +75,7 @@ func respPlanOf(s *structpb.Struct) *RespPlan {
 		ef := v.GetStructValue().GetFields()
 		p.Entries = append(p.Entries, RespEntry{
 			Headers: headerPairs(ef["h"].GetStructValue()), Model: ef["m"].GetStringValue(),
-			Cost: ef["c"].GetBoolValue(), In: ef["ci"].GetNumberValue(), Out: ef["co"].GetNumberValue(),
+			Cost: ef["c"].GetBoolValue(), In: ef["ci"].GetNumberValue(), Out: ef["co"].GetNumberValue(), CacheRead: ef["cr"].GetNumberValue(),
 		})
 	}
 	return p
@@ -155,7 +159,7 @@ func respPlanOfEntries(entries []fastEntry, extra [][2]string, startUnixNano int
 		r := &p.Entries[i]
 		r.Model = e.model
 		if e.cost {
-			r.Cost, r.In, r.Out = true, e.in, e.out
+			r.Cost, r.In, r.Out, r.CacheRead = true, e.in, e.out, e.cr
 		}
 		at := len(block)
 		for j, kv := range e.headers {
@@ -271,8 +275,11 @@ const MaxRespBody = 4 << 20
 type RespUsage struct {
 	Prompt, Completion, Total          int64
 	HasPrompt, HasCompletion, HasTotal bool
-	Model, Finish                      string
-	HasModel                           bool
+	// Cached: usage.prompt_tokens_details.cached_tokens (D146).
+	Cached        int64
+	HasCached     bool
+	Model, Finish string
+	HasModel      bool
 }
 
 // Known reports whether any usage number was read.
@@ -287,6 +294,9 @@ func (u *RespUsage) keep(r *scanResult) {
 	}
 	if r.hasTotal {
 		u.Total, u.HasTotal = r.total, true
+	}
+	if r.hasCached {
+		u.Cached, u.HasCached = r.cached, true
 	}
 	if r.ms >= 0 {
 		u.Model, u.HasModel = r.model, true
@@ -331,6 +341,9 @@ func (u *RespUsage) AppendStruct(b []byte) []byte {
 	if u.HasTotal {
 		num("total_tokens", u.Total)
 	}
+	if u.HasCached {
+		num("cached_tokens", u.Cached)
+	}
 	if u.HasModel {
 		str("model", u.Model)
 	}
@@ -342,7 +355,7 @@ func (u *RespUsage) AppendStruct(b []byte) []byte {
 
 // empty reports whether Struct writes nothing.
 func (u *RespUsage) empty() bool {
-	return !u.HasPrompt && !u.HasCompletion && !u.HasTotal && !u.HasModel && u.Finish == ""
+	return !u.HasPrompt && !u.HasCompletion && !u.HasTotal && !u.HasCached && !u.HasModel && u.Finish == ""
 }
 
 // UsageNamespace is the namespace RespUsage.Struct is written to.
@@ -362,7 +375,7 @@ func RespondJSON(body []byte, e *RespEntry) (out []byte, u RespUsage, cost strin
 		ct = r.completion
 	}
 	if e.Cost && (pt > 0 || ct > 0) {
-		cost = strconv.FormatFloat(float64(pt)*e.In+float64(ct)*e.Out, 'g', 12, 64)
+		cost = strconv.FormatFloat(e.price(pt, r.cached, ct), 'g', 12, 64)
 	}
 	if r.ms >= 0 && e.Model != "" && r.model != e.Model {
 		out = make([]byte, 0, len(body)+len(e.Model)+8)
@@ -371,6 +384,14 @@ func RespondJSON(body []byte, e *RespEntry) (out []byte, u RespUsage, cost strin
 		out = append(out, body[r.me+1:]...)
 	}
 	return out, u, cost
+}
+
+// price is an answer's cost at the entry's rates: the prompt's cached
+// tokens at the cache-read price, the rest at the input price (LiteLLM's
+// generic_cost_per_token; modelfacts.Rates.Cost), the Lua's formula too.
+func (e *RespEntry) price(prompt, cached, completion int64) float64 {
+	cached = min(max(cached, 0), prompt)
+	return float64(prompt-cached)*e.In + float64(cached)*e.CacheRead + float64(completion)*e.Out
 }
 
 // scanResult is what scanJSON reads of a JSON object (offsets into it; -1
@@ -384,6 +405,8 @@ type scanResult struct {
 	unull, choices                     bool
 	prompt, completion, total          int64
 	hasPrompt, hasCompletion, hasTotal bool
+	cached                             int64 // usage.prompt_tokens_details.cached_tokens
+	hasCached                          bool
 }
 
 func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
@@ -422,7 +445,7 @@ func strEnd(s []byte, i int) int {
 func scanJSON(s []byte) scanResult {
 	r := scanResult{ms: -1, me: -1, us: -1, ue: -1, cs: -1}
 	i, depth := 0, 0
-	var key1 []byte
+	var key1, key2 []byte
 	ustart := -1
 	for {
 		p := -1
@@ -490,6 +513,7 @@ func scanJSON(s []byte) scanResult {
 					}
 				}
 			case depth == 2 && string(key1) == "usage":
+				key2 = k
 				j := t + 1
 				for j < len(s) && isSpace(s[j]) {
 					j++
@@ -511,6 +535,19 @@ func scanJSON(s []byte) scanResult {
 					case "total_tokens":
 						r.total, r.hasTotal = n, true
 					}
+				}
+			case depth == 3 && string(key1) == "usage" && string(key2) == "prompt_tokens_details" && string(k) == "cached_tokens":
+				j := skipWSFrom(s, t+1)
+				d := j
+				for j >= 0 && j < len(s) && s[j] >= '0' && s[j] <= '9' {
+					j++
+				}
+				if d >= 0 && j > d {
+					n, err := strconv.ParseInt(string(s[d:j]), 10, 64)
+					if err != nil {
+						n = math.MaxInt64
+					}
+					r.cached, r.hasCached = n, true
 				}
 			case depth == 3 && string(key1) == "choices" && string(k) == "finish_reason":
 				v := skipWSFrom(s, t+1)

@@ -299,6 +299,7 @@ type fastDep struct {
 	model   string
 	cost    bool
 	in, out float64
+	cr      float64 // a cached prompt token's price (D146)
 }
 
 // fastDepCache holds the fastDep of each deployment by id.
@@ -345,6 +346,7 @@ func newFastDep(st *State, d *configDeployment, model string) *fastDep {
 	}
 	ci, cok := st.Router.Cost(d, d.Provider, model, translator.Usage{PromptTokens: 1}, 0)
 	co, _ := st.Router.Cost(d, d.Provider, model, translator.Usage{CompletionTokens: 1}, 0)
-	e.cost, e.in, e.out = cok, ci, co
+	cr, _ := st.Router.Cost(d, d.Provider, model, translator.Usage{PromptTokens: 1, CachedTokens: 1}, 0)
+	e.cost, e.in, e.out, e.cr = cok, ci, co, cr
 	return e
 }

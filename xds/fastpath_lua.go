@@ -19,7 +19,8 @@ import (
 //     TOP-LEVEL "model" (nested "model" keys are left alone) is restamped
 //     with the requested name, and the top-level usage is written to the
 //     dynamic metadata namespace llmgate.usage (prompt_tokens,
-//     completion_tokens, total_tokens, model = the provider's answer, finish
+//     completion_tokens, total_tokens, cached_tokens = prompt_tokens_details.
+//     cached_tokens, model = the provider's answer, finish
 //     = a choice's finish_reason) for the access-log service, and priced
 //     into x-litellm-response-cost;
 //   - a stream (llmgate.fp "st") is rewritten event by event as it passes
@@ -58,7 +59,7 @@ end
 local function scan(s)
   local r = {u = {}}
   local i, depth = 1, 0
-  local key1, ustart
+  local key1, key2, ustart
   while true do
     local p = string.find(s, '[{}%[%]"]', i)
     if p == nil then break end
@@ -95,8 +96,12 @@ local function scan(s)
             if z ~= nil then r.cs, r.ce = v, v end
           end
         elseif depth == 2 and key1 == "usage" then
+          key2 = k
           local n = string.match(s, "^%s*(%d+)", t + 1)
           if n ~= nil then r.u[k] = tonumber(n) end
+        elseif depth == 3 and key1 == "usage" and key2 == "prompt_tokens_details" and k == "cached_tokens" then
+          local n = string.match(s, "^%s*(%d+)", t + 1)
+          if n ~= nil then r.u["cached_tokens"] = tonumber(n) end
         elseif depth == 3 and key1 == "choices" and k == "finish_reason" then
           local v = skip_ws(s, t + 1)
           if v ~= nil and string.byte(s, v) == 34 then
@@ -142,7 +147,7 @@ end
 
 -- keep records what an answer told: usage, the provider's model, finish.
 local function keep(st, r)
-  for _, k in ipairs({"prompt_tokens", "completion_tokens", "total_tokens"}) do
+  for _, k in ipairs({"prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens"}) do
     if r.u[k] ~= nil then st.u[k] = r.u[k] end
   end
   if r.model ~= nil then st.model = r.model end
@@ -251,7 +256,7 @@ end
 
 local function record(h, st)
   local meta = h:streamInfo():dynamicMetadata()
-  for _, k in ipairs({"prompt_tokens", "completion_tokens", "total_tokens"}) do
+  for _, k in ipairs({"prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens"}) do
     if st.u[k] ~= nil then meta:set("llmgate.usage", k, st.u[k]) end
   end
   if st.model ~= nil then meta:set("llmgate.usage", "model", st.model) end
@@ -347,7 +352,9 @@ function envoy_on_response(h)
   record(h, st)
   local pt, ctk = r.u["prompt_tokens"] or 0, r.u["completion_tokens"] or 0
   if a["c"] == true and (pt > 0 or ctk > 0) then
-    hd:replace("x-litellm-response-cost", string.format("%.12g", pt * (a["ci"] or 0) + ctk * (a["co"] or 0)))
+    -- the cached prompt tokens at the cache-read price (D146)
+    local cr = math.min(math.max(r.u["cached_tokens"] or 0, 0), pt)
+    hd:replace("x-litellm-response-cost", string.format("%.12g", (pt - cr) * (a["ci"] or 0) + cr * (a["cr"] or 0) + ctk * (a["co"] or 0)))
   end
   local m = a["m"]
   if r.ms ~= nil and m ~= nil and m ~= "" and r.model ~= m then

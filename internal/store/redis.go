@@ -2,11 +2,14 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,9 +31,13 @@ type RedisOptions struct {
 	RetryInterval time.Duration
 	// InFlightTTL is the safety TTL of in-flight counts; default 15m.
 	InFlightTTL time.Duration
-	Prefix      string // key prefix; default "llmgate:"
-	Clock       Clock
-	Logger      *slog.Logger
+	// HolderTTL is how long an instance's in-flight slots outlive its last
+	// sign of life in Redis (a crashed instance's slots come back after
+	// it); default 10s, renewed every third of it.
+	HolderTTL time.Duration
+	Prefix    string // key prefix; default "llmgate:"
+	Clock     Clock
+	Logger    *slog.Logger
 }
 
 // RedisSettings are router_settings.redis_host / redis_port / redis_password /
@@ -94,6 +101,13 @@ type Redis struct {
 	retryAtNs atomic.Int64 // unix ns after which Redis is tried again
 
 	tpm tpmQueue // tokens-only Records not yet written (redis_tpm.go)
+
+	// holder names this instance's in-flight slots (D146); holding starts
+	// holderLoop at the first Begin; closed stops it.
+	holder    string
+	holding   sync.Once
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // NewRedis connects lazily (no I/O here) to the Redis in opt.
@@ -106,6 +120,9 @@ func NewRedis(opt RedisOptions) (*Redis, error) {
 	}
 	if opt.InFlightTTL <= 0 {
 		opt.InFlightTTL = defaultInFlightTTL
+	}
+	if opt.HolderTTL <= 0 {
+		opt.HolderTTL = defaultHolderTTL
 	}
 	if opt.Prefix == "" {
 		opt.Prefix = defaultPrefix
@@ -140,11 +157,13 @@ func NewRedis(opt RedisOptions) (*Redis, error) {
 	local.inflightTTL = opt.InFlightTTL
 	local.k = keys{prefix: opt.Prefix}
 	s := &Redis{
-		c:     redis.NewClient(ro),
-		opt:   opt,
-		k:     keys{prefix: opt.Prefix},
-		local: local,
-		log:   opt.Logger,
+		c:      redis.NewClient(ro),
+		opt:    opt,
+		k:      keys{prefix: opt.Prefix},
+		local:  local,
+		log:    opt.Logger,
+		holder: newHolderID(),
+		closed: make(chan struct{}),
 	}
 	s.tpm.cond.L = &s.tpm.mu
 	return s, nil
@@ -254,17 +273,48 @@ func toInt(v any) int64 {
 	return n
 }
 
-// KEYS: rpm, inflight. ARGV: rpm limit, parallel limit, rpm ttl ms, inflight ttl ms.
+// Holders (D146): an in-flight count in Redis is also kept per instance
+// (the hash inflight-by:<id>, one field per instance's holder id), and each
+// instance keeps its liveness key live:<holder> alive while it runs
+// (holderLoop). A Begin first takes back the slots of every holder whose
+// liveness key has expired (a crashed or cut-off instance), so a crashed
+// instance's slots come back within HolderTTL, not when the in-flight
+// count's own safety TTL ends (which every Begin renews).
+
+// KEYS: rpm, inflight, inflight-by, own liveness key.
+// ARGV: rpm limit, parallel limit, rpm ttl ms, inflight ttl ms, holder id,
+// liveness ttl ms, liveness key prefix.
 var beginScript = redis.NewScript(`
 local rpm = tonumber(redis.call('GET', KEYS[1]) or '0')
 local inf = tonumber(redis.call('GET', KEYS[2]) or '0')
 if inf < 0 then inf = 0 end
+redis.call('SET', KEYS[4], '1', 'PX', ARGV[6])
+local taken = 0
+if inf > 0 then
+  local hs = redis.call('HGETALL', KEYS[3])
+  for i = 1, #hs, 2 do
+    if hs[i] ~= ARGV[5] and redis.call('EXISTS', ARGV[7] .. hs[i]) == 0 then
+      taken = taken + (tonumber(hs[i + 1]) or 0)
+      redis.call('HDEL', KEYS[3], hs[i])
+    end
+  end
+  inf = math.max(inf - taken, 0)
+end
 local rl, pl = tonumber(ARGV[1]), tonumber(ARGV[2])
-if rl > 0 and rpm + 1 > rl then return {0, 1, rpm, inf} end
-if pl > 0 and inf + 1 > pl then return {0, 2, rpm, inf} end
+local refused = 0
+if rl > 0 and rpm + 1 > rl then refused = 1
+elseif pl > 0 and inf + 1 > pl then refused = 2 end
+if refused > 0 then
+  if taken > 0 then
+    if inf > 0 then redis.call('SET', KEYS[2], inf, 'PX', ARGV[4]) else redis.call('DEL', KEYS[2]) end
+  end
+  return {0, refused, rpm, inf}
+end
 rpm = redis.call('INCR', KEYS[1])
 if rpm == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 redis.call('SET', KEYS[2], inf + 1, 'PX', ARGV[4])
+redis.call('HINCRBY', KEYS[3], ARGV[5], 1)
+redis.call('PEXPIRE', KEYS[3], ARGV[4])
 return {1, 0, rpm, inf + 1}
 `)
 
@@ -274,10 +324,11 @@ func (s *Redis) Begin(ctx context.Context, id string, lim Limits) (BeginResult, 
 	if !s.try() {
 		return s.local.Begin(ctx, id, lim)
 	}
+	s.holding.Do(func() { go s.holderLoop() })
 	c, cancel := s.ctx(ctx)
 	defer cancel()
-	v, err := beginScript.Run(c, s.c, []string{s.k.rpm(id, now), s.k.inflight(id)},
-		lim.RPM, lim.MaxParallel, ms(minuteKeyTTL), ms(s.opt.InFlightTTL)).Int64Slice()
+	v, err := beginScript.Run(c, s.c, []string{s.k.rpm(id, now), s.k.inflight(id), s.k.inflightBy(id), s.k.live(s.holder)},
+		lim.RPM, lim.MaxParallel, ms(minuteKeyTTL), ms(s.opt.InFlightTTL), s.holder, ms(s.opt.HolderTTL), s.k.live("")).Int64Slice()
 	if s.done(err) != nil || len(v) != 4 {
 		return s.local.Begin(ctx, id, lim)
 	}
@@ -296,7 +347,13 @@ func (s *Redis) Begin(ctx context.Context, id string, lim Limits) (BeginResult, 
 	return res, nil
 }
 
+// KEYS: inflight, inflight-by. ARGV: holder id. A holder whose slots were
+// taken back (its liveness key expired) ends nothing: the count no longer
+// holds them.
 var endScript = redis.NewScript(`
+local mine = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if mine <= 0 then return -1 end
+if mine == 1 then redis.call('HDEL', KEYS[2], ARGV[1]) else redis.call('HINCRBY', KEYS[2], ARGV[1], -1) end
 local inf = tonumber(redis.call('GET', KEYS[1]) or '0')
 if inf <= 1 then redis.call('DEL', KEYS[1]) return 0 end
 redis.call('DECR', KEYS[1])
@@ -311,8 +368,28 @@ func (s *Redis) End(ctx context.Context, id string) error {
 	}
 	c, cancel := s.ctx(ctx)
 	defer cancel()
-	_ = s.done(endScript.Run(c, s.c, []string{s.k.inflight(id)}).Err())
+	_ = s.done(endScript.Run(c, s.c, []string{s.k.inflight(id), s.k.inflightBy(id)}, s.holder).Err())
 	return nil
+}
+
+// holderLoop keeps this instance's liveness key alive (every third of
+// HolderTTL) until Close.
+func (s *Redis) holderLoop() {
+	t := time.NewTicker(s.opt.HolderTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.closed:
+			return
+		case <-t.C:
+		}
+		if !s.try() {
+			continue
+		}
+		c, cancel := s.ctx(context.Background())
+		_ = s.done(s.c.Set(c, s.k.live(s.holder), "1", s.opt.HolderTTL).Err())
+		cancel()
+	}
 }
 
 // KEYS: tpm, latency, failure, cooldown.
@@ -524,10 +601,18 @@ func (s *Redis) Ping(ctx context.Context) error {
 // Close implements Store.
 func (s *Redis) Close() error {
 	s.waitTPM() // the tokens queued are written first
+	s.closeOnce.Do(func() { close(s.closed) })
 	return s.c.Close()
 }
 
 var _ Store = (*Redis)(nil)
+
+// newHolderID is a random id for this instance's in-flight slots.
+func newHolderID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
 
 // Client is the Redis client (for pub/sub: key-change notices between
 // gateway instances).

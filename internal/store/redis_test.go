@@ -206,3 +206,65 @@ func (h countingHandler) Enabled(_ context.Context, l slog.Level) bool { return 
 func (h countingHandler) Handle(context.Context, slog.Record) error    { h.n.Add(1); return nil }
 func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler           { return h }
 func (h countingHandler) WithGroup(string) slog.Handler                { return h }
+
+// TestRedisCrashedHolder (D146): two instances share a parallel limit of 2;
+// the slots of an instance that stops without ending them (its liveness key
+// no longer renewed) come back to the other once its HolderTTL passes, and
+// the survivor's own slots are never taken back; the stopped instance's late
+// End ends nothing of the survivor's.
+func TestRedisCrashedHolder(t *testing.T) {
+	addr, _ := redistest.Start(t)
+	ctx := context.Background()
+	open := func() *Redis {
+		s, err := NewRedis(RedisOptions{Addr: addr, RetryInterval: 50 * time.Millisecond, Timeout: 200 * time.Millisecond, HolderTTL: 600 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	a, b := open(), open()
+	lim := Limits{MaxParallel: 2}
+	if r, _ := a.Begin(ctx, "key:k", lim); !r.Allowed {
+		t.Fatalf("a's first: %+v", r)
+	}
+	if r, _ := b.Begin(ctx, "key:k", lim); !r.Allowed || r.InFlight != 2 {
+		t.Fatalf("b's first: %+v, want allowed with 2 in flight", r)
+	}
+	if r, _ := b.Begin(ctx, "key:k", lim); r.Allowed {
+		t.Fatalf("a third slot across instances: %+v", r)
+	}
+	// b stays alive (its loop renews) for several of its TTLs: never taken back.
+	time.Sleep(2 * time.Second)
+	if r, _ := a.Begin(ctx, "key:k", lim); r.Allowed {
+		t.Fatalf("b's live slot was taken back: %+v", r)
+	}
+	// a crashes: its loop stops, its slot stays counted until its TTL passes.
+	a.closeOnce.Do(func() { close(a.closed) })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r, err := b.Begin(ctx, "key:k", lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Allowed {
+			if r.InFlight != 2 {
+				t.Fatalf("after a's slot came back: %+v, want 2 in flight (b's two)", r)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the crashed instance's slot never came back")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// a's late End must not end one of b's slots.
+	_ = a.End(ctx, "key:k")
+	if r, _ := b.Begin(ctx, "key:k", lim); r.Allowed {
+		t.Fatalf("a's late End freed one of b's slots: %+v", r)
+	}
+	_ = b.End(ctx, "key:k")
+	if r, _ := b.Begin(ctx, "key:k", lim); !r.Allowed {
+		t.Fatalf("b's End freed nothing: %+v", r)
+	}
+}

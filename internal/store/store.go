@@ -118,6 +118,7 @@ const (
 	defaultPrefix      = "llmgate:"
 	minuteKeyTTL       = 2 * time.Minute
 	defaultInFlightTTL = 15 * time.Minute
+	defaultHolderTTL   = 10 * time.Second
 	defaultLatencyMax  = 10
 	defaultLatencyTTL  = time.Hour
 )
@@ -148,9 +149,11 @@ func (k keys) rpm(id string, now time.Time) string {
 func (k keys) tpm(id string, now time.Time) string {
 	return k.prefix + "tpm:" + id + ":" + minuteOf(now)
 }
-func (k keys) inflight(id string) string { return k.prefix + "inflight:" + id }
-func (k keys) cooldown(id string) string { return k.prefix + "cooldown:" + id }
-func (k keys) latency(id string) string  { return k.prefix + "latency:" + id }
+func (k keys) inflight(id string) string   { return k.prefix + "inflight:" + id }
+func (k keys) inflightBy(id string) string { return k.prefix + "inflight-by:" + id }
+func (k keys) live(holder string) string   { return k.prefix + "live:" + holder }
+func (k keys) cooldown(id string) string   { return k.prefix + "cooldown:" + id }
+func (k keys) latency(id string) string    { return k.prefix + "latency:" + id }
 func (k keys) failure(id, class string, now time.Time) string {
 	return k.prefix + "fail:" + id + ":" + class + ":" + minuteOf(now)
 }
