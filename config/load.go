@@ -194,6 +194,9 @@ func ParseWithOptions(data []byte, filename string, getenv func(string) (string,
 		vsNode = e.Value
 	}
 	p.vectorStoreRegistry(cfg, vsNode) // vectorstores.go
+	if e, ok := byKey["search_tools"]; ok {
+		p.searchTools(cfg, e.Value) // searchtools.go
+	}
 	p.callbackEnv(cfg)
 	p.alertingEnv(cfg)
 	if cfg.General.HealthCheckInterval == 0 {

@@ -71,6 +71,8 @@ type Config struct {
 	MCPServers []MCPServer
 	// Guardrails is the top-level guardrails list: the entries llmgate runs.
 	Guardrails []Guardrail
+	// SearchTools is the top-level search_tools (searchtools.go).
+	SearchTools []SearchTool
 	// VectorStores is the top-level vector_store_registry (vectorstores.go).
 	VectorStores []VectorStore
 	// vectorStoreDefault: OpenAI from the environment, for ids no entry names.

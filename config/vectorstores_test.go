@@ -56,3 +56,32 @@ func TestVectorStoreRegistry(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchToolsConfig: search_tools entries, the provider's environment
+// key and base, the other litellm_params kept for every search, the
+// description; a missing or unsupported provider is an error at its line.
+func TestSearchToolsConfig(t *testing.T) {
+	const head = "model_list: []\nsearch_tools:\n"
+	cfg := mustParse(t, head+`  - search_tool_name: web
+    litellm_params: {search_provider: tavily, search_depth: advanced, input_cost_per_query: 0.1}
+    search_tool_info: {description: the web}
+  - search_tool_name: px
+    litellm_params: {search_provider: perplexity, api_key: os.environ/PX, api_base: "https://px.example"}
+`, env("TAVILY_API_KEY", "tk", "PX", "pk"))
+	s := cfg.SearchTools
+	if len(s) != 2 || s[0].Name != "web" || s[0].APIKey != "tk" || s[0].APIBase != "https://api.tavily.com" || s[0].Params["search_depth"] != "advanced" ||
+		s[0].Description != "the web" || s[0].InputCostPerQuery == nil || *s[0].InputCostPerQuery != 0.1 ||
+		s[1].APIKey != "pk" || s[1].APIBase != "https://px.example" || len(cfg.SearchToolsNamed("px")) != 1 {
+		t.Fatalf("tools %+v", s)
+	}
+	for _, tc := range []struct{ yml, want string }{
+		{"  - litellm_params: {search_provider: tavily}\n", "search_tool_name: is required"},
+		{"  - search_tool_name: a\n    litellm_params: {}\n", "search_provider: is required"},
+		{"  - search_tool_name: a\n    litellm_params: {search_provider: exa_ai}\n", `search provider "exa_ai" is not supported yet`},
+	} {
+		le := parseErr(t, head+tc.yml, nil)
+		if !hasDiag(le.Diagnostics, "test.yaml:3") || !hasDiag(le.Diagnostics, tc.want) {
+			t.Errorf("%q: %v", tc.yml, le.Diagnostics)
+		}
+	}
+}

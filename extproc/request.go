@@ -75,6 +75,9 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if vsID, ok := vectorStoreSearchID(h[":path"]); ok && rt.kind != routeLLM {
 		return s.vectorStoreSearch(stream, st, h, vsID, rh.GetEndOfStream()) // vectorstores.go (D150)
 	}
+	if tool, list, ok := searchRoute(h[":path"]); ok && rt.kind != routeLLM && len(st.Cfg.SearchTools) > 0 {
+		return s.searchAPI(stream, st, h, tool, list, rh.GetEndOfStream()) // search.go (D150)
+	}
 	if isCacheRoute(h[":path"]) {
 		return s.cacheRoute(stream, st, h, rh.GetEndOfStream()) // respcache_routes.go (D111)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/llmgate/llmgate/internal/model"
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/respcache"
+	"github.com/llmgate/llmgate/internal/search"
 	"github.com/llmgate/llmgate/internal/store"
 	"github.com/llmgate/llmgate/internal/vectorstores"
 	"github.com/llmgate/llmgate/router"
@@ -49,6 +50,9 @@ type State struct {
 	// vs searches vector_store_registry, made at its first use (vectorstores.go).
 	vsOnce sync.Once
 	vs     *vectorstores.Searcher
+	// search calls search_tools, made at its first use (search.go).
+	searchOnce sync.Once
+	search     *search.Searcher
 
 	// retired are the deployments of the previous config that this one
 	// dropped: attempts planned just before a reload still find them.

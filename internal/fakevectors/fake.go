@@ -32,8 +32,16 @@ type Options struct {
 	// AWS credentials and region knowledge-base requests must be signed
 	// with (service "bedrock").
 	AWSAccessKeyID, AWSSecretAccessKey, AWSRegion string
-	// TavilyKey is the only Bearer key Tavily's route accepts.
-	TavilyKey string
+	// SearchProvider ("tavily" or "perplexity") is the provider whose
+	// POST /search the fake speaks; SearchKey the only Bearer key it
+	// accepts. Its results are Pages' entries holding a query's word.
+	SearchProvider, SearchKey string
+	Pages                     []Page
+}
+
+// Page is a web page a search may find.
+type Page struct {
+	Title, URL, Text, Date string
 }
 
 // Request is one recorded request.
@@ -90,7 +98,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		id, _ := url.PathUnescape(strings.TrimSuffix(strings.TrimPrefix(p, "/knowledgebases/"), "/retrieve"))
 		s.retrieve(w, r, raw, id, body)
 	case p == "/search" && r.Method == "POST":
-		s.tavily(w, r, body)
+		s.search(w, r, body)
 	default:
 		w.WriteHeader(404)
 		_, _ = w.Write([]byte(`{"error":{"message":"Invalid URL (` + r.Method + ` ` + p + `)","type":"invalid_request_error","param":null,"code":null}}`))
