@@ -534,7 +534,7 @@ func TestDeploymentFields(t *testing.T) {
 }
 
 func TestWarnings(t *testing.T) {
-	yml := `files_settings: {purpose: x}
+	yml := `finetune_settings: {purpose: x}
 model_list:
   - model_name: a
     litellm_params:
@@ -554,7 +554,7 @@ router_settings:
 `
 	cfg := mustParse(t, yml, nil)
 	want := []string{
-		"test.yaml:1: warning: files_settings: accepted, not implemented yet",
+		"test.yaml:1: warning: finetune_settings: accepted, not implemented yet",
 		"test.yaml:6: warning: model_list[0].litellm_params.region_name: accepted, not implemented yet",
 		"test.yaml:7: warning: model_list[0].litellm_params.my_custom_param: not a known LiteLLM parameter; sent to the provider as a request default",
 		`test.yaml:9: warning: model_list[0].model_info.max_input_token: unknown key "max_input_token" in model_info, passed through to /model/info; did you mean "max_input_tokens"?`,

@@ -58,7 +58,7 @@ func TestInitialStatuses(t *testing.T) {
 		}
 	}
 	notYet := map[string][]string{
-		SectionTop:    {"files_settings", "finetune_settings", "assistant_settings"},
+		SectionTop:    {"finetune_settings", "assistant_settings"},
 		SectionParams: {"region_name", "hf_model_name"},
 		SectionCache:  {"redis_semantic_cache_embedding_model"},
 	}

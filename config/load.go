@@ -197,6 +197,9 @@ func ParseWithOptions(data []byte, filename string, getenv func(string) (string,
 	if e, ok := byKey["search_tools"]; ok {
 		p.searchTools(cfg, e.Value) // searchtools.go
 	}
+	if e, ok := byKey["files_settings"]; ok {
+		p.filesSettings(cfg, e.Value) // files.go
+	}
 	p.callbackEnv(cfg)
 	p.alertingEnv(cfg)
 	if cfg.General.HealthCheckInterval == 0 {
@@ -267,6 +270,10 @@ func (p *parser) resolveEnv(n *yaml.Node, path string, visited map[*yaml.Node]bo
 			case strings.HasPrefix(path, "litellm_settings.default_team_settings["):
 				// LiteLLM reads a team's credentials when the team logs.
 				p.warnAt(n, path, "environment variable %s is not set (referenced as os.environ/%s); the team's events are not sent", name, name)
+			case strings.HasPrefix(path, "files_settings["):
+				// LiteLLM's set_files_config reads it as None: the provider's
+				// environment variables apply instead (D147).
+				p.warnAt(n, path, "environment variable %s is not set (referenced as os.environ/%s); read as unset, the provider's environment variables apply", name, name)
 			case notYetPath(path):
 				// LiteLLM reads it only when the feature is used; llmgate never does.
 				p.warnAt(n, path, "environment variable %s is not set (referenced as os.environ/%s); the key is not implemented yet, so it is not needed", name, name)

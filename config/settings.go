@@ -667,6 +667,12 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			gs.DatabaseURL, _ = p.str(v, key)
 		case "max_request_size_mb":
 			gs.MaxRequestSizeMB, _ = p.positive(v, key)
+		case "max_file_size_mb": // files.go (D147)
+			n, _ := p.nonNegInt(v, key)
+			gs.MaxFileSizeMB = int(n)
+		case "max_batch_file_size_mb":
+			n, _ := p.nonNegInt(v, key)
+			gs.MaxBatchFileSizeMB = int(n)
 		case "max_response_size_mb":
 			gs.MaxResponseSizeMB, _ = p.positive(v, key)
 		case "completion_model":

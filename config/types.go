@@ -69,6 +69,11 @@ type Config struct {
 	EnvVars  map[string]string // environment_variables (values resolved)
 	// MCPServers is the top-level mcp_servers, sorted by name (mcp.go).
 	MCPServers []MCPServer
+	// FilesSettings is the top-level files_settings (files.go, D147);
+	// FilesSettingsSet: the key is in the config (LiteLLM's create route
+	// refuses an upload without it).
+	FilesSettings    []FilesSetting
+	FilesSettingsSet bool
 	// Guardrails is the top-level guardrails list: the entries llmgate runs.
 	Guardrails []Guardrail
 	// SearchTools is the top-level search_tools (searchtools.go).
@@ -483,9 +488,13 @@ type GeneralSettings struct {
 	DatabaseURL      string // secret
 	// KeyManagement is key_management_system with its settings (nil: no
 	// secret manager; secrets.go).
-	KeyManagement     *KeyManagement
-	MaxRequestSizeMB  float64 // 0: unset
-	MaxResponseSizeMB float64
+	KeyManagement    *KeyManagement
+	MaxRequestSizeMB float64 // 0: unset
+	// MaxFileSizeMB and MaxBatchFileSizeMB bound a /v1/files upload and a
+	// batch input file (MiB; 0: none; D147).
+	MaxFileSizeMB      int
+	MaxBatchFileSizeMB int
+	MaxResponseSizeMB  float64
 	// CompletionModel and EmbeddingModel are completion_model and
 	// embedding_model: the model every chat/completions (and /v1/messages)
 	// request, and every embeddings request, is served by, whatever the

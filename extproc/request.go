@@ -15,6 +15,7 @@ import (
 
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/internal/filesapi"
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/model"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
@@ -80,6 +81,10 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	}
 	if isCacheRoute(h[":path"]) {
 		return s.cacheRoute(stream, st, h, rh.GetEndOfStream()) // respcache_routes.go (D111)
+	}
+	if op, ok := filesapi.Parse(h[":method"], h[":path"]); ok && rt.kind != routeLLM &&
+		(op.PathProvider == "" || st.Cfg.General.PassThroughAuth(h[":path"]) == nil) {
+		return s.filesRoute(stream, st, msg, h, op) // files.go (D147)
 	}
 	if rt.kind != routeLLM {
 		if ep := st.Cfg.General.PassThroughAuth(h[":path"]); ep != nil {

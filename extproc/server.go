@@ -21,6 +21,7 @@ import (
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/alerting"
 	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/internal/filesapi"
 	"github.com/llmgate/llmgate/internal/guardrails"
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/mcp"
@@ -53,6 +54,9 @@ type State struct {
 	// search calls search_tools, made at its first use (search.go).
 	searchOnce sync.Once
 	search     *search.Searcher
+	// files serves the Files and Batches routes (files.go, D147).
+	filesOnce sync.Once
+	files     *filesapi.Service
 
 	// retired are the deployments of the previous config that this one
 	// dropped: attempts planned just before a reload still find them.

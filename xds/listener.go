@@ -103,9 +103,12 @@ func LocalReplyConfig() *hcmv3.LocalReplyConfig {
 		case status == 413 || status == 426:
 			// Envoy's buffer limit (413) and the codec's protocol check (426)
 			// answer without a response flag, as a failing ext_proc (503,
-			// status_on_error, above) does; the gateway's own filters never
-			// answer 413, 426 or 503.
-			f = statusFilter(status, typ)
+			// status_on_error, above) does; the gateway's own 413s (its
+			// replies' details start with llmgate_: max_request_size_mb,
+			// max_file_size_mb, D147) keep their body.
+			f = &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_AndFilter{AndFilter: &accesslogv3.AndFilter{Filters: []*accesslogv3.AccessLogFilter{
+				statusFilter(status, typ), notGatewayReplyFilter(),
+			}}}}
 		case status == 400 || status == 431:
 			// The codec's errors on a request line or headers it cannot read
 			// (400, and 431 for headers over the limits) carry their response
@@ -307,6 +310,15 @@ func upstreamTimeoutMapper() *hcmv3.ResponseMapper {
 // codecErrorFilter matches replies of Envoy's HTTP codecs: their response
 // code details start with "http1." or "http2." (the gateway's own replies'
 // details start with "llmgate_").
+// notGatewayReplyFilter matches a reply the gateway's filters did not make
+// (theirs carry details llmgate_…).
+func notGatewayReplyFilter() *accesslogv3.AccessLogFilter {
+	cel, _ := anypb.New(&celv3.ExpressionFilter{Expression: "!response.code_details.startsWith('llmgate_')"})
+	return &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_ExtensionFilter{ExtensionFilter: &accesslogv3.ExtensionFilter{
+		Name: "envoy.access_loggers.extension_filters.cel", ConfigType: &accesslogv3.ExtensionFilter_TypedConfig{TypedConfig: cel},
+	}}}
+}
+
 func codecErrorFilter() *accesslogv3.AccessLogFilter {
 	cel, _ := anypb.New(&celv3.ExpressionFilter{Expression: "response.code_details.startsWith('http1.') || response.code_details.startsWith('http2.')"})
 	return &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_ExtensionFilter{ExtensionFilter: &accesslogv3.ExtensionFilter{

@@ -58,6 +58,9 @@ func route(r *http.Request) (endpoint, bool) {
 	if e, ok := responseByIDRoute(r, p); ok {
 		return e, true
 	}
+	if e, ok := filesRoute(p); ok {
+		return e, true // files.go
+	}
 
 	// Azure OpenAI: /openai/deployments/{deployment}/{op}
 	if i := strings.Index(p, "/openai/deployments/"); i >= 0 && post {

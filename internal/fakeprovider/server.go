@@ -95,6 +95,8 @@ type Server struct {
 	tokens sync.Map
 	// promptCache holds the Anthropic prompt prefixes written so far.
 	promptCache sync.Map
+	// files holds the Files and Batches APIs' objects (files.go).
+	files filesStore
 }
 
 // New returns a Server with opts, not yet listening.
