@@ -337,6 +337,8 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			lp.AllowedOpenAIParams, _ = p.strList(v, key)
 		case "merge_reasoning_content_in_choices":
 			lp.MergeReasoning, _ = p.bool(v, key)
+		case "use_chat_completions_api":
+			lp.UseChatCompletionsAPI, _ = p.bool(v, key)
 		case "tags":
 			lp.Tags, _ = p.strList(v, key)
 		case "tag_regex":

@@ -184,6 +184,10 @@ type LiteLLMParams struct {
 	// stream's reasoning_content goes into its content as <think>…</think>
 	// (translator.MergeReasoningStream, D119).
 	MergeReasoning bool
+	// UseChatCompletionsAPI is use_chat_completions_api: the deployment
+	// answers /v1/responses through LiteLLM's chat completions bridge even
+	// when its provider has a Responses API (D148).
+	UseChatCompletionsAPI bool
 	// AllowedOpenAIParams is allowed_openai_params: params a translated
 	// provider takes as sent, past its checks and drop_params (D119).
 	AllowedOpenAIParams []string

@@ -220,6 +220,9 @@ func (s *Server) newTryOf(st *State, depID, provider string, h map[string]string
 		t.a = &llmgatev1.Attempt{DeploymentId: depID, ModelGroup: d.ModelName, Model: d.Model}
 	}
 	t.tr = translator.ForEndpoint(t.ep, d.Provider)
+	if t.ep == translator.Responses && d.Params.UseChatCompletionsAPI {
+		t.tr = translator.ResponsesBridge(d.Provider) // use_chat_completions_api (D148)
+	}
 	if t.tr == nil {
 		return nil, translator.NewError(501, "not_implemented_error", "provider "+d.Provider+" is not supported yet (deployment "+d.ID+")", "")
 	}

@@ -37,7 +37,7 @@ func (st *State) responseDeployment(id string) (*configDeployment, *translator.E
 	if !ok {
 		return nil, translator.NewError(404, "not_found_error", "llmgate: the deployment that answered response "+id+" is no longer in the config", "")
 	}
-	if !translator.ResponsesNative(d.Provider) {
+	if !translator.ResponsesNative(d.Provider) || d.Params.UseChatCompletionsAPI {
 		return nil, translator.NewError(400, "invalid_request_error", "llmgate: "+d.Provider+" deployments answer the Responses API through chat completions and keep no responses to read by id", "")
 	}
 	return d, nil

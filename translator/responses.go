@@ -55,6 +55,17 @@ func ForResponses(name string) Translator {
 	return responsesAdapter(inner)
 }
 
+// ResponsesBridge is the Responses endpoint's translator through the
+// provider's chat completions whatever its own API (LiteLLM's
+// use_chat_completions_api), nil for a provider llmgate does not serve.
+func ResponsesBridge(name string) Translator {
+	inner := For(name)
+	if inner == nil {
+		return nil
+	}
+	return responsesAdapter(inner)
+}
+
 // ResponsesNative reports whether a provider serves the Responses API
 // itself (LiteLLM's OpenAI and Azure responses configs); the others are
 // bridged through chat completions.
