@@ -10,11 +10,6 @@ import (
 // config leaves it unset (LiteLLM's is_audit_logging_enabled).
 const EnvStoreAuditLogs = "LITELLM_STORE_AUDIT_LOGS"
 
-// EnvModifyParams is LITELLM_MODIFY_PARAMS: modify_params when the config
-// does not set it; any non-empty value turns it on, as LiteLLM's bool() of
-// the string does ("false" too).
-const EnvModifyParams = "LITELLM_MODIFY_PARAMS"
-
 // AuditLogSettings are the audit log's keys of litellm_settings (D79).
 type AuditLogSettings struct {
 	// Store is store_audit_logs (else LITELLM_STORE_AUDIT_LOGS): every

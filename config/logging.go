@@ -156,9 +156,7 @@ func (p *parser) callbackEnv(cfg *Config) {
 	p.datadogEnv(ls, get)
 	p.langsmithEnv(ls, get)
 	p.auditLogEnv(ls, get)
-	if !ls.modifyParamsSet && get(EnvModifyParams) != "" {
-		ls.ModifyParams = true // LiteLLM: bool(os.getenv("LITELLM_MODIFY_PARAMS", False))
-	}
+	modifyParamsEnv(ls, get)
 	for i := range ls.TeamCallbacks {
 		if tc := &ls.TeamCallbacks[i]; tc.LangfuseHost == "" {
 			tc.LangfuseHost = strings.TrimRight(get(EnvLangfuseHost), "/")

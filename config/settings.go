@@ -1056,3 +1056,17 @@ func wildcardRegexp(pattern string) *regexp.Regexp {
 	}
 	return regexp.MustCompile("^" + strings.Join(parts, "(.*)"))
 }
+
+// EnvModifyParams is LITELLM_MODIFY_PARAMS: modify_params when the config
+// does not set it; any non-empty value turns it on, as LiteLLM's bool() of
+// the string does ("false" too).
+const EnvModifyParams = "LITELLM_MODIFY_PARAMS"
+
+// modifyParamsEnv applies LITELLM_MODIFY_PARAMS (LiteLLM:
+// bool(os.getenv("LITELLM_MODIFY_PARAMS", False))) when the config leaves
+// modify_params unset.
+func modifyParamsEnv(ls *LiteLLMSettings, get func(string) string) {
+	if !ls.modifyParamsSet && get(EnvModifyParams) != "" {
+		ls.ModifyParams = true
+	}
+}
