@@ -179,7 +179,7 @@ func init() {
 				hc[name] = map[string]map[string]uint64{"calls": calls, "go": gone}
 			}
 			// The outcome records written and left out (response_outcome.go, D124).
-			hc["outcomes"] = map[string]map[string]uint64{"records": {"put": outcomeCounts.put.Load(), "quiet": outcomeCounts.quiet.Load()}}
+			hc["outcomes"] = map[string]map[string]uint64{"records": {"put": outcomeCounts.put.Load(), "quiet": outcomeCounts.quiet.Load(), "spend": outcomeCounts.spend.Load()}}
 			hc["callbacks"] = callbackCounts.snapshot()
 			b, _ := json.Marshal(hc)
 			tmp := path + ".tmp"

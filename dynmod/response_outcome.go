@@ -130,7 +130,9 @@ func onStreamComplete(s *stream, f C.uintptr_t) {
 			}
 		}
 	}
-	if p := s.resp.plan; p != nil && p.Quiet && o.Answered && o.Attempts == 1 && o.Status >= 200 && o.Status < 300 && streamErr.status == 0 {
+	p := s.resp.plan
+	firstSuccess := p != nil && o.Answered && o.Attempts == 1 && o.Status >= 200 && o.Status < 300 && streamErr.status == 0
+	if firstSuccess && p.Quiet {
 		// A first-try success nobody in the gateway reads (D124): no
 		// record to join and report.
 		if C.llmgate_count_hooks != 0 {
@@ -138,15 +140,21 @@ func onStreamComplete(s *stream, f C.uintptr_t) {
 		}
 		return
 	}
+	// A first-try success only the spend sink reads: a compact spend
+	// record, taken without the join (D145).
+	o.SpendOnly = firstSuccess && p.SpendOnly
 	s.cfg.outcomes.Put(o)
 	if C.llmgate_count_hooks != 0 {
 		outcomeCounts.put.Add(1)
+		if o.SpendOnly {
+			outcomeCounts.spend.Add(1)
+		}
 	}
 }
 
-// outcomeCounts are the records written and left out, for
-// LLMGATE_MODULE_HOOK_COUNTS (hookmask.go).
-var outcomeCounts struct{ put, quiet atomic.Uint64 }
+// outcomeCounts are the records written (spend: of them compact spend
+// records) and left out, for LLMGATE_MODULE_HOOK_COUNTS (hookmask.go).
+var outcomeCounts struct{ put, quiet, spend atomic.Uint64 }
 
 // outbox is the module's side of the outcome stream (extproc.Outbox,
 // docs/architecture.md D63): records are kept until the gateway

@@ -2,8 +2,12 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -203,7 +207,22 @@ func TestModuleSpendSurvivesKill(t *testing.T) {
 // answers. The time to issue them is logged (D63's figures).
 func TestModuleKeyIssue(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	g := startGatewayArgs(t, keysConfig(fake.URL(), ""), moduleArgs, "LLMGATE_DATA_DIR="+t.TempDir())
+	// The module's fast path (two deployments, no retry of one deployment).
+	cfg := fmt.Sprintf(`
+model_list:
+  - model_name: gpt-x
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/sr-a/v1, api_key: sk-sr-a}
+    model_info: {input_cost_per_token: 0.001, output_cost_per_token: 0.002}
+  - model_name: gpt-x
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/sr-b/v1, api_key: sk-sr-b}
+    model_info: {input_cost_per_token: 0.001, output_cost_per_token: 0.002}
+router_settings:
+  num_retries: 0
+general_settings:
+  master_key: %[2]s
+  proxy_batch_write_at: 1
+`, fake.URL(), master)
+	g := startGatewayArgs(t, cfg, moduleArgs, "LLMGATE_DATA_DIR="+t.TempDir())
 	waitLog(t, g, "llmgate module: config")
 	k := keyAPI{t, g}
 	const n = 300
@@ -235,4 +254,164 @@ func inFlightCost(first, total float64, n int) float64 {
 		return total / float64(n)
 	}
 	return first
+}
+
+// TestModuleSpendRecords (D145): a virtual key's first-try successes served
+// by the module, on a config where nothing but the spend sink reads a
+// success, are sent as compact spend records (LLMGATE_MODULE_HOOK_COUNTS'
+// "spend"), one per answer, JSON and streamed; the key's spend is the sum
+// of the answers' x-litellm-response-cost, and each answer has its spend
+// log row with the fields the client's answer names (request id, spend,
+// tokens, model group, the key's user and tags, the User-Agent tags).
+func TestModuleSpendRecords(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	counts := filepath.Join(t.TempDir(), "hooks.json")
+	// The module's fast path (two deployments, no retry of one deployment).
+	cfg := fmt.Sprintf(`
+model_list:
+  - model_name: gpt-x
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/sr-a/v1, api_key: sk-sr-a}
+    model_info: {input_cost_per_token: 0.001, output_cost_per_token: 0.002}
+  - model_name: gpt-x
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/sr-b/v1, api_key: sk-sr-b}
+    model_info: {input_cost_per_token: 0.001, output_cost_per_token: 0.002}
+router_settings:
+  num_retries: 0
+general_settings:
+  master_key: %[2]s
+  proxy_batch_write_at: 1
+`, fake.URL(), master)
+	g := startGatewayArgs(t, cfg, moduleArgs, "LLMGATE_DATA_DIR="+t.TempDir(), "LLMGATE_MODULE_HOOK_COUNTS="+counts)
+	waitLog(t, g, "llmgate module: config")
+	k := keyAPI{t, g}
+	key, token := k.generate(`{"models":["gpt-x"],"user_id":"u-rec","metadata":{"tags":["k-tag"]}}`)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		before := requestFilterStreams(t, g)
+		if st, _, _ := k.chat(key, "gpt-x"); st != 200 {
+			t.Fatalf("the key's first request: %d", st)
+		}
+		if requestFilterStreams(t, g) == before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the key is not served by the module 5 s after it was issued")
+		}
+	}
+	// The first requests' spend, once it has come (records are shipped
+	// every 20 ms).
+	spent := 0.0
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		v := k.spend(key)
+		if v > 0 && v == spent || time.Now().After(deadline) {
+			break
+		}
+		spent = v
+	}
+	base := readHookCounts(t, counts)
+	const n = 10
+	costs := map[string]float64{}
+	tokens := map[string][2]float64{}
+	var sum float64
+	for i := 0; i < n; i++ {
+		body := `{"model":"gpt-x","messages":[{"role":"user","content":"compact spend ` + strconv.Itoa(i) + `"}]}`
+		if i%2 == 1 {
+			body = `{"model":"gpt-x","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"compact spend ` + strconv.Itoa(i) + `"}]}`
+		}
+		st, h, b := post(t, g.URL+"/v1/chat/completions", key, body)
+		if st != 200 || h.Get("x-litellm-call-id") == "" {
+			t.Fatalf("answer %d: %d %v %s", i, st, h, b)
+		}
+		// The deployment's prices (keysConfig): 0.001 in, 0.002 out; a
+		// JSON answer's x-litellm-response-cost says the same.
+		u := answerUsage(t, b, i%2 == 1)
+		cost := u[0]*0.001 + u[1]*0.002
+		if hc, err := strconv.ParseFloat(h.Get("x-litellm-response-cost"), 64); i%2 == 0 && (err != nil || math.Abs(hc-cost) > 1e-12) {
+			t.Fatalf("answer %d: x-litellm-response-cost %q, its usage %v costs %v", i, h.Get("x-litellm-response-cost"), u, cost)
+		}
+		costs[h.Get("x-litellm-call-id")] = cost
+		sum += cost
+		tokens[h.Get("x-litellm-call-id")] = u
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		d := readHookCounts(t, counts).minus(base)
+		if d["listener"]["calls"]["destroy"] >= n {
+			time.Sleep(150 * time.Millisecond) // the file is written every 50 ms
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the hook counts did not reach %d requests: %v", n, d)
+		}
+	}
+	d := readHookCounts(t, counts).minus(base)
+	if put, spend := d["outcomes"]["records"]["put"], d["outcomes"]["records"]["spend"]; put != n || spend != n {
+		t.Errorf("%d keyed first-try successes: %d outcome records written, %d of them compact spend records; want %d and %d (counts %v)", n, put, spend, n, n, d)
+	}
+	var got float64
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if got = k.spend(key) - spent; got > sum-1e-9 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if got < sum-1e-9 || got > sum+1e-9 {
+		t.Errorf("the key's spend grew by %v; its %d answers cost %v", got, n, sum)
+	}
+	var rows []map[string]any
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		st, _, b := do(t, "GET", g.URL+"/spend/logs?api_key="+key, master, "")
+		rows = nil
+		if st != 200 || json.Unmarshal(b, &rows) != nil {
+			t.Fatalf("/spend/logs: %d %s", st, b)
+		}
+		if len(rows) >= n+1 || time.Now().After(deadline) {
+			break
+		}
+	}
+	seen := 0
+	for _, r := range rows {
+		id, _ := r["request_id"].(string)
+		cost, ok := costs[id]
+		if !ok {
+			continue
+		}
+		seen++
+		u := tokens[id]
+		tags, _ := r["request_tags"].([]any)
+		if r["spend"] != cost || r["api_key"] != token || r["model_group"] != "gpt-x" || r["user"] != "u-rec" ||
+			r["prompt_tokens"] != u[0] || r["completion_tokens"] != u[1] || r["total_tokens"] != u[0]+u[1] ||
+			len(tags) < 2 || tags[0] != "k-tag" || !strings.HasPrefix(fmt.Sprint(tags[1]), "User-Agent: ") || r["call_type"] != "acompletion" {
+			t.Errorf("spend log row of %s (cost %v, usage %v): %v", id, cost, u, r)
+		}
+	}
+	if seen != n {
+		t.Errorf("%d spend log rows of the %d answers (%d rows in all)", seen, n, len(rows))
+	}
+}
+
+// answerUsage is the prompt and completion tokens a chat answer reported
+// (a stream's usage chunk).
+func answerUsage(t *testing.T, b []byte, stream bool) [2]float64 {
+	t.Helper()
+	var m struct {
+		Usage *struct {
+			Prompt     float64 `json:"prompt_tokens"`
+			Completion float64 `json:"completion_tokens"`
+		} `json:"usage"`
+	}
+	if !stream {
+		if json.Unmarshal(b, &m) != nil || m.Usage == nil {
+			t.Fatalf("an answer without usage: %s", b)
+		}
+		return [2]float64{m.Usage.Prompt, m.Usage.Completion}
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		data, ok := strings.CutPrefix(strings.TrimSpace(line), "data: ")
+		if !ok || data == "[DONE]" {
+			continue
+		}
+		if json.Unmarshal([]byte(data), &m) == nil && m.Usage != nil {
+			return [2]float64{m.Usage.Prompt, m.Usage.Completion}
+		}
+	}
+	t.Fatalf("a stream without its usage chunk: %s", b)
+	return [2]float64{}
 }

@@ -207,7 +207,13 @@ func logsOutcome(fast bool, t *tryLog) bool {
 // reportLogged turns the logged tries of one request into what the attempt
 // filter reports for the tries it serves: Router.Report (cooldowns, latency,
 // tokens) and one outcome.Try on the bus.
-func (s *Server) reportLogged(st *State, j joined) {
+func (s *Server) reportLogged(st *State, j joined) { s.reportJoined(st, j, nil) }
+
+// reportJoined is reportLogged; with direct, when nothing in the config
+// reads a success (State.successesUnread), the router is not told and the
+// events are appended to *direct instead of published: the caller hands
+// them to the spend sink, the bus's only sink (alsspend.go, D145).
+func (s *Server) reportJoined(st *State, j joined, direct *[]outcome.Try) {
 	if j.req == nil || !j.req.fast {
 		// Not a fast request, or its entry never came (then nobody can
 		// tell whether an attempt filter reported its tries): not ours.
@@ -249,15 +255,22 @@ func (s *Server) reportLogged(st *State, j joined) {
 			lt.answer = outcome.AnswerRetried
 		}
 		o := lt.outcome()
-		until, err := st.Router.Report(bg, o)
-		if err != nil {
-			s.log.Warn("router report", "deployment", d.ID, "error", err)
+		var until time.Time
+		if direct == nil || !st.successesUnread {
+			var err error
+			if until, err = st.Router.Report(bg, o); err != nil {
+				s.log.Warn("router report", "deployment", d.ID, "error", err)
+			}
 		}
 		ev := lt.event(o)
 		ev.CooldownUntil = until
 		if rc.KeyParallel && ev.Answer == outcome.AnswerSent && st.keys != nil {
 			// The answer went to the client: the key's parallel slot is free.
 			st.keys.EndFor(bg, rc.KeyHash, rc.TeamId, rc.UserId)
+		}
+		if direct != nil {
+			*direct = append(*direct, ev)
+			continue
 		}
 		s.Outcomes.Publish(ev)
 	}

@@ -228,7 +228,11 @@ func (a *accessLogService) readModule(b []byte) *moduleMsg {
 		m.bus = a.s.Outcomes
 	}
 	var id, dropped uint64
-	_ = wireFields(b, func(num protowire.Number, typ protowire.Type, _ []byte, x uint64) error {
+	var spends [][]byte // compact spend records (alsspend.go)
+	_ = wireFields(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
+		if num == wireSpendRecord && typ == protowire.BytesType {
+			spends = append(spends, v)
+		}
 		if typ == protowire.VarintType {
 			switch num {
 			case wireOutboxSeq:
@@ -267,6 +271,11 @@ func (a *accessLogService) readModule(b []byte) *moduleMsg {
 		})
 	if err != nil {
 		a.s.log.Warn("outcome log: a message from the module cannot be read", "error", err)
+	}
+	if len(spends) > 0 {
+		// Reported, and their spend written, before the message may be
+		// acknowledged.
+		a.spendRecords(spends)
 	}
 	m.release()
 	return m

@@ -94,9 +94,13 @@ func (b *Outbox) Put(o ModuleOutcome) {
 	}
 	b.mu.Lock()
 	start := len(b.arena)
-	b.one[0] = o
-	b.arena = AppendOutcomes(b.arena, b.one[:])
-	b.one[0] = ModuleOutcome{}
+	if o.SpendOnly && o.Fast && o.Answered {
+		b.arena = appendSpendRecord(b.arena, &o) // alsspend.go
+	} else {
+		b.one[0] = o
+		b.arena = AppendOutcomes(b.arena, b.one[:])
+		b.one[0] = ModuleOutcome{}
+	}
 	b.ends = append(b.ends, len(b.arena))
 	if b.spill != nil {
 		b.spill.write(b.next, b.arena[start:])

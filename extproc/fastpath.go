@@ -69,12 +69,14 @@ func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]s
 	case mod != nil && cached != nil:
 		mod.resp = cached
 		mod.resp.Quiet = s.quietPlan(st, rc)
+		mod.resp.SpendOnly = !mod.resp.Quiet && s.spendPlan(st, rc)
 	case mod != nil:
 		// The module keeps the answer plan in its memory (D54), built
 		// without the Struct (D60), and a copy by plan order (D124).
 		mod.resp = respPlanOfEntries(entries, keyHeaders, rc.StartUnixNano, rc.Stream, rc.IncludeUsage)
 		st.respPlans.put(rc, translated, keyHeaders, mod.resp)
 		mod.resp.Quiet = s.quietPlan(st, rc)
+		mod.resp.SpendOnly = !mod.resp.Quiet && s.spendPlan(st, rc)
 	case s.ModuleResponses:
 		// Read by the module at the response (D54).
 		r.fp = moduleAnswerStruct(respPlanOfEntries(entries, nil, rc.StartUnixNano, rc.Stream, rc.IncludeUsage))

@@ -51,6 +51,10 @@ type ModuleConfig struct {
 	// modulelimits.go): limited deployments and usage-based routing are
 	// planned here once the module has them.
 	Leases bool `json:"leases,omitempty"`
+	// SpendRecords: the gateway takes compact spend records (virtual keys
+	// are on): a keyed first-try success read by no sink but the spend
+	// sink and the keyed ones is sent as one (alsspend.go, D145).
+	SpendRecords bool `json:"spend_records,omitempty"`
 }
 
 // ModuleFilter is the request filter for the module: a Server on a State of
@@ -98,6 +102,7 @@ func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *s
 	s := NewServer(st, log)
 	s.OffPathOutcomes = mc.OffPathOutcomes
 	s.ModuleUpstream = mc.Upstream
+	s.spendRecords = mc.SpendRecords
 	if mc.Upstream {
 		s.tryCtx = newTryContexts()
 	}

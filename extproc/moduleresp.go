@@ -47,6 +47,10 @@ type RespPlan struct {
 	// gateway; the module writes no outcome record for it (quietPlan,
 	// D124). The module's own plans only: never in llmgate.fp.
 	Quiet bool `json:"-"`
+	// SpendOnly: a success of the plan's first try is read only by the
+	// spend sink; the module sends it as a compact spend record
+	// (spendPlan, alsspend.go, D145). The module's own plans only.
+	SpendOnly bool `json:"-"`
 }
 
 // RespEntry is one plan entry: its own headers, the model the answer is

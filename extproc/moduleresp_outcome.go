@@ -43,6 +43,9 @@ type ModuleOutcome struct {
 	// answered try that failed inside its stream (D66, D71); 0: the
 	// status's class.
 	Class int
+	// SpendOnly: a first-try success of a RespPlan.SpendOnly plan: sent as
+	// a compact spend record (alsspend.go, D145) instead of the entries.
+	SpendOnly bool
 }
 
 // ModuleOutcomeNamespace marks the entry of the try the module reports (the

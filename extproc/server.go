@@ -259,6 +259,9 @@ type Server struct {
 	// each fast try's path, host and key (module mode, D55), whatever the
 	// number of fast-path deployments.
 	ModuleUpstream bool
+	// spendRecords (the module's): the gateway takes compact spend records
+	// (ModuleConfig.SpendRecords; spendPlan, alsspend.go, D145).
+	spendRecords bool
 	// tryCtx keeps the contexts of the translated requests the module
 	// served for their tries (module mode only; moduletranslate_ctx.go).
 	tryCtx *tryContexts

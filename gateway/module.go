@@ -217,6 +217,7 @@ func (g *Gateway) pushModule() uint64 {
 	cfg, version := mt.cfg, mt.version
 	mc := extproc.ModuleConfig{OffPathOutcomes: g.ext.OffPathOutcomes, OutcomesActive: g.ext.Outcomes.ActiveBesides(keys.SpendSink)}
 	mc.Upstream = g.ext.ModuleUpstream
+	mc.SpendRecords = g.keys != nil
 	mc.Off = g.ext.ModuleOff()
 	mc.Leases = mt.leases
 	mt.ext.Store(g.ext)

@@ -53,3 +53,16 @@ func (w *wal) writeHeldLocked() error {
 	}
 	return err
 }
+
+// SpendNow is the spend sink for tries handed to it directly, not through
+// the outcome bus (the module's compact spend records, docs/architecture.md
+// D145): OnTry for each, then their write-ahead lines written, so that the
+// caller may acknowledge them once SpendNow returns.
+func (s *Service) SpendNow(ts []outcome.Try) {
+	for i := range ts {
+		s.OnTry(ts[i])
+	}
+	if s.wal != nil {
+		s.writeHeld()
+	}
+}

@@ -270,3 +270,24 @@ func (b *Bus) ActiveBesides(name string) bool {
 	}
 	return false
 }
+
+// Only reports whether every sink registered (keyed ones included) is the
+// one named: then that sink is the only reader of an event, and an event
+// may be handed to it directly (the module's compact spend records,
+// docs/architecture.md D145). A nil or closed bus has none.
+func (b *Bus) Only(name string) bool {
+	if b == nil {
+		return false
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return false
+	}
+	for _, s := range b.sinks {
+		if s.name != name {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,199 @@
+package extproc
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/llmgate/llmgate/internal/keys"
+	"github.com/llmgate/llmgate/internal/outcome"
+	"github.com/llmgate/llmgate/internal/wire"
+	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
+)
+
+// Compact spend records (docs/architecture.md D145). A keyed first-try
+// success is read by one reader only when nothing else in the gateway reads
+// successes (D124's quiet plan but for its spend): the spend sink. Its
+// record then needs neither Envoy's entry shape nor the join (there is no
+// failed try of Envoy's to wait for): the module sends it as one flat
+// message in the outbox message's field wireSpendRecord, and the gateway
+// turns it into the same joined request the join would have made, reports
+// it as reportLogged does (the same event, field for field) and hands the
+// event to the spend sink directly (keys.Service.SpendNow: its write-ahead
+// line written before the message is acknowledged, as Bus.Reached waits for
+// on the bus). Sent again after a reconnect or a gateway restart, a record
+// is taken once by the spend sink's request-id memory (D63).
+
+// wireSpendRecord is the outbox message's field of a compact spend record
+// (repeated; numbers Envoy's message does not use, as alsmodule.go's).
+const wireSpendRecord = 19
+
+// The compact spend record's fields.
+const (
+	spendRecID         = 1  // bytes: x-request-id
+	spendRecCtx        = 2  // bytes: llmgate.ctx "ctx" (base64)
+	spendRecCluster    = 3  // bytes: the answering try's cluster
+	spendRecStatus     = 4  // varint
+	spendRecBeginSec   = 5  // varint: the request's start, unix seconds
+	spendRecBeginNanos = 6  // varint
+	spendRecFirstByte  = 7  // varint: nanoseconds from the start to the first response byte
+	spendRecLastByte   = 8  // varint: to the last
+	spendRecPrompt     = 9  // varint (int64): usage, each only when the answer had it
+	spendRecCompletion = 10 // varint
+	spendRecTotal      = 11 // varint
+	spendRecModel      = 12 // bytes
+	spendRecFinish     = 13 // bytes
+)
+
+// spendPlan reports whether a module-served request's first-try success is
+// read by the spend sink only, and perhaps by keyed sinks (the logging
+// callbacks a key's or team's metadata names, D64): quietPlan's conditions
+// but for its spend — the gateway takes compact records (SpendRecords), no
+// sink but those listens (the module's mirror of the gateway's bus), and
+// the request's key, team or end user may spend. (Its context tracks usage
+// for the spend sink: the record carries the usage. Usage tracked for
+// anything else — a limit or strategy, another sink — fails
+// successesUnread or the sinks' test.)
+func (s *Server) spendPlan(st *State, rc *llmgatev1.RequestContext) bool {
+	return s.spendRecords && st.successesUnread && !rc.TrackEnd && !rc.KeyParallel &&
+		keys.MaySpend(rc.KeyHash, rc.TeamId, rc.EndUser) && !s.Outcomes.ActiveBesides(keys.SpendSink)
+}
+
+// appendSpendRecord appends o as a compact spend record (field
+// wireSpendRecord of the outbox message) to b.
+func appendSpendRecord(b []byte, o *ModuleOutcome) []byte {
+	since := func(t time.Time) uint64 { return uint64(max(t.Sub(o.Begin), 0)) }
+	return wire.AppendNested(b, wireSpendRecord, func(b []byte) []byte {
+		b = protowire.AppendTag(b, spendRecID, protowire.BytesType)
+		b = protowire.AppendString(b, o.RequestID)
+		b = protowire.AppendTag(b, spendRecCtx, protowire.BytesType)
+		b = protowire.AppendString(b, o.Ctx)
+		b = protowire.AppendTag(b, spendRecCluster, protowire.BytesType)
+		b = protowire.AppendString(b, o.Cluster)
+		b = protowire.AppendTag(b, spendRecStatus, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(max(o.Status, 0)))
+		b = protowire.AppendTag(b, spendRecBeginSec, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(o.Begin.Unix()))
+		b = protowire.AppendTag(b, spendRecBeginNanos, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(o.Begin.Nanosecond()))
+		b = protowire.AppendTag(b, spendRecFirstByte, protowire.VarintType)
+		b = protowire.AppendVarint(b, since(o.FirstByte))
+		b = protowire.AppendTag(b, spendRecLastByte, protowire.VarintType)
+		b = protowire.AppendVarint(b, since(o.LastByte))
+		u := &o.Usage
+		if u.HasPrompt {
+			b = protowire.AppendTag(b, spendRecPrompt, protowire.VarintType)
+			b = protowire.AppendVarint(b, uint64(u.Prompt))
+		}
+		if u.HasCompletion {
+			b = protowire.AppendTag(b, spendRecCompletion, protowire.VarintType)
+			b = protowire.AppendVarint(b, uint64(u.Completion))
+		}
+		if u.HasTotal {
+			b = protowire.AppendTag(b, spendRecTotal, protowire.VarintType)
+			b = protowire.AppendVarint(b, uint64(u.Total))
+		}
+		if u.HasModel {
+			b = protowire.AppendTag(b, spendRecModel, protowire.BytesType)
+			b = protowire.AppendString(b, u.Model)
+		}
+		if u.Finish != "" {
+			b = protowire.AppendTag(b, spendRecFinish, protowire.BytesType)
+			b = protowire.AppendString(b, u.Finish)
+		}
+		return b
+	})
+}
+
+// readSpendRecord is a compact spend record as the join would have finished
+// it: the request's entry and its one try, the module's (what decodeEntry
+// reads of the two entries AppendOutcomes writes for the same outcome).
+func readSpendRecord(b []byte) (joined, bool) {
+	var (
+		id, ctx, cluster     string
+		status               int
+		sec, nanos           int64
+		first, last          time.Duration
+		u                    usageLog
+		hasP, hasC, hasT     bool
+		hasID, hasCtx, hasCl bool
+	)
+	err := wireFields(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
+		if typ == protowire.BytesType {
+			switch num {
+			case spendRecID:
+				id, hasID = string(v), true
+			case spendRecCtx:
+				ctx, hasCtx = string(v), true
+			case spendRecCluster:
+				cluster, hasCl = string(v), true
+			case spendRecModel:
+				u.model = string(v)
+			case spendRecFinish:
+				u.finish = string(v)
+			}
+			return nil
+		}
+		if typ != protowire.VarintType {
+			return nil
+		}
+		switch num {
+		case spendRecStatus:
+			status = int(min(x, 1<<16))
+		case spendRecBeginSec:
+			sec = int64(x)
+		case spendRecBeginNanos:
+			nanos = int64(int32(x))
+		case spendRecFirstByte:
+			first = time.Duration(min(x, 1<<62))
+		case spendRecLastByte:
+			last = time.Duration(min(x, 1<<62))
+		case spendRecPrompt:
+			u.promptTokens, hasP = boundTokens(float64(int64(x))), true
+		case spendRecCompletion:
+			u.completionTokens, hasC = boundTokens(float64(int64(x))), true
+		case spendRecTotal:
+			u.total, hasT = boundTokens(float64(int64(x))), true
+		}
+		return nil
+	})
+	if err != nil || !hasID || id == "" || !hasCtx || ctx == "" || !hasCl || cluster == "" {
+		return joined{}, false
+	}
+	u.known = hasP || hasC || hasT
+	start := time.Unix(sec, nanos)
+	return joined{
+		req:   &requestLog{requestID: id, start: start, attempts: 1, ctx: ctx, fast: true, usage: u},
+		tries: []tryLog{{requestID: id, cluster: cluster, start: start, status: status, firstByte: first, latency: last, module: true}},
+	}, true
+}
+
+// spendRecords reports a module message's compact spend records. When the
+// spend sink is the bus's only sink their events go to it directly,
+// written to its write-ahead file before this returns; otherwise (keyed
+// sinks: a key's logging callbacks; or a reload added a sink after the
+// module's config was pushed) they are published as any joined request's
+// events, and the message waits for the bus as before.
+func (a *accessLogService) spendRecords(recs [][]byte) {
+	st := a.s.state.Load()
+	if st == nil {
+		return
+	}
+	direct := st.keys != nil && a.s.Outcomes.Only(keys.SpendSink)
+	var evs []outcome.Try
+	for _, b := range recs {
+		j, ok := readSpendRecord(b)
+		if !ok {
+			a.s.log.Warn("outcome log: a compact spend record from the module cannot be read")
+			continue
+		}
+		if direct {
+			a.s.reportJoined(st, j, &evs)
+		} else {
+			a.s.reportLogged(st, j)
+		}
+	}
+	if len(evs) > 0 {
+		st.keys.SpendNow(evs)
+	}
+}

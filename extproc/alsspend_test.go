@@ -1,0 +1,179 @@
+package extproc
+
+import (
+	"io"
+	"log/slog"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/keys"
+	"github.com/llmgate/llmgate/internal/outcome"
+)
+
+// spendRecordCases are keyed first-try successes with every usage shape the
+// module reads (all numbers, some, none; the model and finish reason), a
+// start with odd nanoseconds, a first byte before the start (clamped as
+// the entries' durations are).
+func spendRecordCases(t *testing.T, s *Server) []ModuleOutcome {
+	t.Helper()
+	recs, _ := moduleRecords(t, s, 6, 500)
+	rc, err := decodeContext(recs[0].Ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.KeyHash, rc.KeyAlias, rc.TeamId, rc.UserId, rc.EndUser = "88d4266fd4e6338d13b845fcf289579d209c897823b9217da3e161936f031589", "alias", "team-1", "user-1", "cust-1"
+	rc.Tags, rc.UserAgent = []string{"a", "b"}, "OpenAI/Python 1.50.0"
+	keyed, err := encodeContext(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Unix(1_790_000_000, 123_456_789)
+	usages := []RespUsage{
+		{Prompt: 10, HasPrompt: true, Completion: 5, HasCompletion: true, Total: 15, HasTotal: true, Model: "gpt-4o-2024", HasModel: true, Finish: "stop"},
+		{Prompt: 7, HasPrompt: true},
+		{Completion: 1 << 40, HasCompletion: true, Total: -3, HasTotal: true},
+		{Total: 12, HasTotal: true, Finish: "content_filter"},
+		{},
+		{Prompt: 3, HasPrompt: true, Completion: 4, HasCompletion: true},
+	}
+	for i := range recs {
+		r := &recs[i]
+		r.Ctx, r.Usage, r.SpendOnly = keyed, usages[i], true
+		r.Begin, r.End = begin, begin.Add(9*time.Millisecond)
+		r.FirstByte, r.LastByte = begin.Add(3*time.Millisecond+7), begin.Add(8*time.Millisecond)
+		begin = begin.Add(time.Second + 1)
+	}
+	recs[4].FirstByte = recs[4].Begin.Add(-time.Millisecond)
+	return recs
+}
+
+// A compact spend record is read as the same joined request (its entry and
+// its one try) as the join makes of the entries AppendOutcomes writes for
+// the same outcome, and reported as the same event.
+func TestSpendRecordSameAsEntries(t *testing.T) {
+	s, _, got := outcomeServer(t)
+	st := s.state.Load()
+	for i, o := range spendRecordCases(t, s) {
+		var req *requestLog
+		var tries []tryLog
+		if err := decodeLogMessage(AppendOutcomes(nil, []ModuleOutcome{o}), func(t tryLog) { tries = append(tries, t) }, func(r requestLog) { req = &r }); err != nil || req == nil || len(tries) != 1 {
+			t.Fatalf("record %d: the entries read %v, %v, %v", i, err, req, tries)
+		}
+		req.duration = 0 // (the join's split reads it; a joined request's report does not)
+		var recs [][]byte
+		_ = wireFields(appendSpendRecord(nil, &o), func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+			if num == wireSpendRecord && typ == protowire.BytesType {
+				recs = append(recs, v)
+			}
+			return nil
+		})
+		if len(recs) != 1 {
+			t.Fatalf("record %d: %d compact records written, want 1", i, len(recs))
+		}
+		j, ok := readSpendRecord(recs[0])
+		if !ok {
+			t.Fatalf("record %d: the compact record does not read", i)
+		}
+		if !reflect.DeepEqual(j.req, req) || !reflect.DeepEqual(j.tries, tries) {
+			t.Fatalf("record %d: compact\n %+v %+v\nentries\n %+v %+v", i, *j.req, j.tries, *req, tries)
+		}
+		*got = nil
+		s.reportLogged(st, joined{req: req, tries: tries})
+		s.Outcomes.Close()
+		s.Outcomes = nil
+		var direct []outcome.Try
+		s.reportJoined(st, j, &direct)
+		if len(*got) != 1 || len(direct) != 1 {
+			t.Fatalf("record %d: %d events published, %d direct; want 1 each", i, len(*got), len(direct))
+		}
+		if !reflect.DeepEqual((*got)[0], direct[0]) {
+			t.Fatalf("record %d: direct event\n %+v\npublished\n %+v", i, direct[0], (*got)[0])
+		}
+		if direct[0].KeyHash == "" || direct[0].EndUser != "cust-1" {
+			t.Fatalf("record %d: the event lost the key: %+v", i, direct[0])
+		}
+		s, _, got = outcomeServer(t)
+		st = s.state.Load()
+	}
+}
+
+// A cut or incomplete compact record is refused, not reported half.
+func TestSpendRecordRefused(t *testing.T) {
+	s, _, _ := outcomeServer(t)
+	o := spendRecordCases(t, s)[0]
+	b := appendSpendRecord(nil, &o)
+	_, _, n := protowire.ConsumeTag(b)
+	body, _ := protowire.ConsumeBytes(b[n:])
+	if _, ok := readSpendRecord(body[:len(body)-3]); ok {
+		t.Error("a cut record read")
+	}
+	for _, missing := range []ModuleOutcome{{RequestID: "", Ctx: o.Ctx, Cluster: o.Cluster}, {RequestID: "r", Ctx: "", Cluster: o.Cluster}, {RequestID: "r", Ctx: o.Ctx}} {
+		b := appendSpendRecord(nil, &missing)
+		_, _, n := protowire.ConsumeTag(b)
+		body, _ := protowire.ConsumeBytes(b[n:])
+		if _, ok := readSpendRecord(body); ok {
+			t.Errorf("a record without its id, context or cluster read: %+v", missing)
+		}
+	}
+}
+
+// Over the outbox's stream, compact records reach the spend sink once each
+// and are acknowledged; the file copy keeps them for a gateway that was
+// gone, which replays them once (D63 for compact records).
+func TestSpendRecordsThroughOutbox(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "gw.sock")
+	a := startOutboxGateway(t, sock)
+	recs := spendRecordCases(t, a.s)
+	b := newOutbox(sock, func(string) {}, OutboxMax, 5*time.Millisecond)
+	ctx := t.Context()
+	go b.ship(ctx)
+	for _, r := range recs {
+		b.Put(r)
+	}
+	waitFor(t, "the compact records acknowledged", func() bool { return b.held.Load() == 0 })
+	if n := a.s.Outcomes.Mark(keys.SpendSink); n != uint64(len(recs)) {
+		t.Errorf("the spend sink got %d events for %d compact records", n, len(recs))
+	}
+}
+
+// TestModuleSpendPlan (D145): a keyed request the module serves is sent as
+// a compact spend record when the gateway says the spend sink is its bus's
+// only sink, not otherwise; the master key's is quiet as before; an end
+// user's spend counts as a key's.
+func TestModuleSpendPlan(t *testing.T) {
+	for _, only := range []bool{true, false} {
+		svc, _, _, view := moduleKeysSetup(t)
+		cfg, err := config.Parse([]byte(typicalModuleConfig), "t.yaml", func(string) (string, bool) { return "", false })
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := NewModuleFilter(cfg, "v1", ModuleConfig{OffPathOutcomes: true, Upstream: true, SpendRecords: only}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		m.UseKeys(view)
+		key := mgmt(t, svc, "/key/generate", `{"models":["gpt"],"user_id":"u1"}`)["key"].(string)
+		push(t, svc, view)
+		for _, tc := range []struct {
+			what, key, body    string
+			quiet, spendRecord bool
+		}{
+			{"key", key, `{"model":"gpt","messages":[{"role":"user","content":"hi"}]}`, false, only},
+			{"key, stream", key, `{"model":"gpt","messages":[],"stream":true}`, false, only},
+			{"master key", "sk-master", `{"model":"gpt","messages":[]}`, true, false},
+			{"master key, end user", "sk-master", `{"model":"gpt","messages":[],"user":"e1"}`, false, only},
+		} {
+			for i := range 2 { // (the second from the plan cache)
+				a, ok := m.Serve(moduleHeaders(tc.key), []byte(tc.body), time.Now())
+				if !ok || a.Resp == nil {
+					t.Fatalf("%s: not served on the fast path", tc.what)
+				}
+				if a.Resp.Quiet != tc.quiet || a.Resp.SpendOnly != tc.spendRecord {
+					t.Errorf("spend sink only %v, %s, request %d: quiet %v, spend record %v; want %v, %v", only, tc.what, i, a.Resp.Quiet, a.Resp.SpendOnly, tc.quiet, tc.spendRecord)
+				}
+			}
+		}
+	}
+}
