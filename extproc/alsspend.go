@@ -43,6 +43,7 @@ const (
 	spendRecTotal      = 11 // varint
 	spendRecModel      = 12 // bytes
 	spendRecFinish     = 13 // bytes
+	spendRecCached     = 14 // varint: prompt_tokens_details.cached_tokens (D146)
 )
 
 // spendPlan reports whether a module-served request's first-try success is
@@ -92,6 +93,10 @@ func appendSpendRecord(b []byte, o *ModuleOutcome) []byte {
 		if u.HasTotal {
 			b = protowire.AppendTag(b, spendRecTotal, protowire.VarintType)
 			b = protowire.AppendVarint(b, uint64(u.Total))
+		}
+		if u.HasCached {
+			b = protowire.AppendTag(b, spendRecCached, protowire.VarintType)
+			b = protowire.AppendVarint(b, uint64(u.Cached))
 		}
 		if u.HasModel {
 			b = protowire.AppendTag(b, spendRecModel, protowire.BytesType)
@@ -154,6 +159,8 @@ func readSpendRecord(b []byte) (joined, bool) {
 			u.completionTokens, hasC = boundTokens(float64(int64(x))), true
 		case spendRecTotal:
 			u.total, hasT = boundTokens(float64(int64(x))), true
+		case spendRecCached:
+			u.cached = boundTokens(float64(int64(x)))
 		}
 		return nil
 	})

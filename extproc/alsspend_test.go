@@ -39,7 +39,7 @@ func spendRecordCases(t *testing.T, s *Server) []ModuleOutcome {
 		{Completion: 1 << 40, HasCompletion: true, Total: -3, HasTotal: true},
 		{Total: 12, HasTotal: true, Finish: "content_filter"},
 		{},
-		{Prompt: 3, HasPrompt: true, Completion: 4, HasCompletion: true},
+		{Prompt: 3000, HasPrompt: true, Completion: 4, HasCompletion: true, Cached: 1024, HasCached: true},
 	}
 	for i := range recs {
 		r := &recs[i]
