@@ -260,6 +260,47 @@ func TestVectorStores(t *testing.T) {
 		if n := len(vs.Requests()); n != 2 {
 			t.Errorf("%d searches, want 2", n)
 		}
+		// LiteLLM's post-call hook: the pages in the message's
+		// provider_specific_fields.search_results.
+		var m struct {
+			Fields struct {
+				Results []struct {
+					Object string `json:"object"`
+					Data   []struct {
+						Filename string `json:"filename"`
+					} `json:"data"`
+				} `json:"search_results"`
+				Failures []any `json:"vector_store_search_failures"`
+			} `json:"provider_specific_fields"`
+		}
+		if err := json.Unmarshal([]byte(resp.Choices[0].Message.RawJSON()), &m); err != nil {
+			t.Fatal(err)
+		}
+		r := m.Fields.Results
+		if len(r) != 2 || r[0].Object != "vector_store.search_results.page" || len(r[0].Data) != 2 || r[0].Data[0].Filename != "policy.md" ||
+			len(r[1].Data) != 1 || r[1].Data[0].Filename != "handbook.pdf" || m.Fields.Failures != nil {
+			t.Errorf("the answer's message %s", resp.Choices[0].Message.RawJSON())
+		}
+	})
+
+	t.Run("a streamed chat with vector_store_ids", func(t *testing.T) {
+		fake.Reset()
+		st := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
+			Model:    "gpt",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("refunds for shoes?")},
+		}, option.WithJSONSet("vector_store_ids", []string{"vs_docs"}))
+		var text string
+		for st.Next() {
+			if c := st.Current(); len(c.Choices) > 0 {
+				text += c.Choices[0].Delta.Content
+			}
+		}
+		if err := st.Err(); err != nil || !strings.Contains(text, "refunds for shoes?") {
+			t.Fatalf("stream: %v %q", err, text)
+		}
+		if msgs := messagesOf(lastChat(t)); len(msgs) != 2 || msgs[0]["content"] != contextOf(vsPolicy, vsSizes) {
+			t.Errorf("the provider's messages %v", msgs)
+		}
 	})
 
 	t.Run("chat with a file_search tool", func(t *testing.T) {
@@ -304,6 +345,20 @@ func TestVectorStores(t *testing.T) {
 		}
 		if n := len(vs.Requests()); n != 1 {
 			t.Errorf("%d searches, want 1", n)
+		}
+		var m struct {
+			Fields struct {
+				Results  []any `json:"search_results"`
+				Failures []struct {
+					ID       string `json:"vector_store_id"`
+					Provider string `json:"custom_llm_provider"`
+					Error    string `json:"error"`
+				} `json:"vector_store_search_failures"`
+			} `json:"provider_specific_fields"`
+		}
+		_ = json.Unmarshal([]byte(resp.Choices[0].Message.RawJSON()), &m)
+		if f := m.Fields.Failures; len(f) != 1 || f[0].ID != "vs_gone" || f[0].Provider != "openai" || !strings.Contains(f[0].Error, "No vector store found") || m.Fields.Results != nil {
+			t.Errorf("the answer's message %s", resp.Choices[0].Message.RawJSON())
 		}
 	})
 

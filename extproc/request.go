@@ -168,7 +168,7 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	}
 	// LiteLLM's vector store hook (vectorstores.go, D150): only a chat body
 	// naming a registered store (a replay whose body was changed names none).
-	out, err := s.augmentChat(stream, st, rt, body)
+	out, aug, err := s.augmentChat(stream, st, rt, body)
 	if err != nil {
 		return err
 	}
@@ -186,6 +186,13 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	}
 	if gc != nil {
 		return gc.answer(stream, in, resp, body)
+	}
+	if annotates(aug, resp) {
+		// LiteLLM adds the search results to the answer (vectorstores.go).
+		if err := in.answer(stream, resp); err != nil {
+			return err
+		}
+		return annotateAnswer(stream, aug)
 	}
 	return in.answer(stream, resp)
 }

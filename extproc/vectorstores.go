@@ -107,18 +107,66 @@ func validQuery(q any) bool {
 }
 
 // augmentChat runs LiteLLM's vector store hook on a chat body that names a
-// registered store: the new body, or nil when nothing changed.
-func (s *Server) augmentChat(stream extprocv3.ExternalProcessor_ProcessServer, st *State, rt route, body []byte) ([]byte, error) {
+// registered store: the new body, or nil when nothing changed, and what
+// the searches found.
+func (s *Server) augmentChat(stream extprocv3.ExternalProcessor_ProcessServer, st *State, rt route, body []byte) ([]byte, *vectorstores.Augmented, error) {
 	if len(st.Cfg.VectorStores) == 0 || rt.endpoint != translator.Chat || !st.vectorStores().Wanted(body) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err := stream.Send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(vectorstores.Timeout + 5*time.Second)}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(stream.Context(), vectorstores.Timeout)
 	defer cancel()
-	out, _ := st.vectorStores().Augment(ctx, body, st.log)
-	return out, nil
+	out, aug := st.vectorStores().Augment(ctx, body, st.log)
+	return out, aug, nil
+}
+
+// annotates says whether the answer to an augmented request is read to add
+// the search results (a non-streamed answer the provider gives).
+func annotates(aug *vectorstores.Augmented, resp *extprocv3.ProcessingResponse) bool {
+	return aug != nil && !aug.Stream && (len(aug.Results) > 0 || len(aug.Failures) > 0) && resp.GetRequestBody() != nil
+}
+
+// annotateAnswer reads the provider's answer (the request filter's response
+// phases, D150) and adds the search results to a success's messages, as
+// LiteLLM's async_post_call_success_deployment_hook.
+func annotateAnswer(stream extprocv3.ExternalProcessor_ProcessServer, aug *vectorstores.Augmented) error {
+	msg, err := recv(stream)
+	if err != nil {
+		return err
+	}
+	rh := msg.GetResponseHeaders()
+	if rh == nil {
+		return nil
+	}
+	ok := headerMap(rh.GetHeaders())[":status"] == "200" && !rh.GetEndOfStream()
+	hr := &extprocv3.HeadersResponse{}
+	if ok {
+		// The body changes: its length goes with it.
+		hr.Response = &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{RemoveHeaders: []string{"content-length"}}}
+	}
+	if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{ResponseHeaders: hr}}); err != nil {
+		return err
+	}
+	if rh.GetEndOfStream() {
+		return nil
+	}
+	msg, err = recv(stream)
+	if err != nil {
+		return err
+	}
+	rb := msg.GetResponseBody()
+	if rb == nil {
+		return nil
+	}
+	cr := &extprocv3.CommonResponse{}
+	if ok {
+		if out := aug.Annotate(rb.GetBody()); out != nil {
+			cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: out}}
+		}
+	}
+	return stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{ResponseBody: &extprocv3.BodyResponse{Response: cr}}})
 }
 
 // withBody makes a request answer carry body (a changed request body) when

@@ -64,8 +64,9 @@ type Options struct {
 	// fastPathLua: fast-path clusters get the per-try path Lua filter (set by
 	// Build, FastPathLua).
 	fastPathLua bool
-	// guardrailAnswers: a guardrail reads the provider's answer (set by
-	// Build): the request filter may ask for it (D139).
+	// guardrailAnswers: a guardrail reads the provider's answer, or a vector
+	// store's search results are added to it (set by Build): the request
+	// filter may ask for it (D139, D150).
 	guardrailAnswers bool
 	// providerHeaders: return_response_headers (set by Build): the
 	// provider's response headers copied as llm_provider-<name>.

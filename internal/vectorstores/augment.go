@@ -19,6 +19,48 @@ type Augmented struct {
 	Searched []string
 	Results  []json.RawMessage
 	Failures []Failure
+	// Stream: the request asks for a stream.
+	Stream bool
+}
+
+// Annotate is LiteLLM's post-call deployment hook on a chat completion's
+// answer: every choice's message gets provider_specific_fields
+// search_results (the search pages) and vector_store_search_failures (when
+// a search failed), kept with the fields the message had. nil: unchanged.
+func (a *Augmented) Annotate(answer []byte) []byte {
+	if a == nil || len(a.Results) == 0 && len(a.Failures) == 0 {
+		return nil
+	}
+	var top map[string]json.RawMessage
+	var choices []map[string]json.RawMessage
+	if json.Unmarshal(answer, &top) != nil || json.Unmarshal(top["choices"], &choices) != nil || len(choices) == 0 {
+		return nil
+	}
+	for _, c := range choices {
+		var msg map[string]json.RawMessage
+		if json.Unmarshal(c["message"], &msg) != nil || msg == nil {
+			continue
+		}
+		fields := map[string]any{}
+		_ = json.Unmarshal(msg["provider_specific_fields"], &fields)
+		if fields == nil {
+			fields = map[string]any{}
+		}
+		if len(a.Results) > 0 {
+			fields["search_results"] = a.Results
+		}
+		if len(a.Failures) > 0 {
+			fields["vector_store_search_failures"] = a.Failures
+		}
+		msg["provider_specific_fields"], _ = json.Marshal(fields)
+		c["message"], _ = json.Marshal(msg)
+	}
+	top["choices"], _ = json.Marshal(choices)
+	out, err := json.Marshal(top)
+	if err != nil {
+		return nil
+	}
+	return out
 }
 
 // Failure is one failed search (LiteLLM's VectorStoreSearchFailure).
@@ -142,6 +184,7 @@ func (s *Searcher) Augment(ctx context.Context, body []byte, log *slog.Logger) (
 		}
 	}
 	aug = &Augmented{}
+	_ = json.Unmarshal(top["stream"], &aug.Stream)
 	var messages []json.RawMessage
 	_ = json.Unmarshal(top["messages"], &messages)
 	query := lastText(messages)

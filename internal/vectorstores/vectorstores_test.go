@@ -111,3 +111,18 @@ func TestKBNames(t *testing.T) {
 		}
 	}
 }
+
+// TestAnnotate: LiteLLM's post-call hook adds the pages and failures to
+// every choice's provider_specific_fields, keeping the fields there.
+func TestAnnotate(t *testing.T) {
+	a := &Augmented{Results: []json.RawMessage{json.RawMessage(`{"object":"vector_store.search_results.page","data":[]}`)},
+		Failures: []Failure{{VectorStoreID: "v", CustomLLMProvider: "openai", Error: "e"}}}
+	in := `{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":"hi","provider_specific_fields":{"x":1}}}]}`
+	want := `{"choices":[{"index":0,"message":{"content":"hi","provider_specific_fields":{"search_results":[{"object":"vector_store.search_results.page","data":[]}],"vector_store_search_failures":[{"vector_store_id":"v","custom_llm_provider":"openai","error":"e"}],"x":1},"role":"assistant"}}],"id":"c"}`
+	if got := a.Annotate([]byte(in)); string(got) != want {
+		t.Errorf("\n%s\nwant\n%s", got, want)
+	}
+	if (&Augmented{}).Annotate([]byte(in)) != nil || a.Annotate([]byte(`{"error":{}}`)) != nil {
+		t.Error("an answer changed with nothing to add, or without choices")
+	}
+}
