@@ -157,6 +157,9 @@ func (s *Service) handle(ctx context.Context, method, rawPath string, body []byt
 	if r, ok := strings.CutPrefix(name, "model/"); ok {
 		return reply(s.handleModel(ctx, r, req))
 	}
+	if name == "spend/global/spend/end_users" {
+		return reply(s.globalSpendEndUsers(ctx, req))
+	}
 	if r, ok := strings.CutPrefix(name, "spend/"); ok {
 		return reply(s.handleSpend(ctx, "/"+r, q))
 	}

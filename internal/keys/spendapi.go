@@ -69,6 +69,12 @@ func (s *Service) handleSpend(ctx context.Context, path string, q url.Values) (a
 		return out, nil
 	case "/spend/tags":
 		return s.spendTags(ctx)
+	case "/global/spend/logs":
+		return s.globalSpendLogs(ctx, q)
+	case "/global/spend/teams":
+		return s.globalSpendTeams(ctx)
+	case "/global/spend/tags":
+		return s.globalSpendTags(ctx, q)
 	case "/global/spend":
 		sum, err := s.o.Store.SpendBy(ctx, keystore.SpendLogFilter{Start: s.now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -30)}, "")
 		if err != nil {

@@ -108,8 +108,9 @@ type BudgetStore interface {
 	SpendLogsWhere(ctx context.Context, f SpendLogFilter) ([]SpendLog, error)
 	// SpendBy sums the spend of the logs f selects (f.Limit ignored) by
 	// one column: "api_key", "model", "model_group", "user", "team_id"
-	// ("" for the logs of no team) or "day" (the UTC date of startTime,
-	// YYYY-MM-DD); "" sums all under the key "".
+	// ("" for the logs of no team), "end_user", "day" (the UTC date of
+	// startTime, YYYY-MM-DD) or "day_team" (the day followed by the team_id);
+	// "" sums all under the key "".
 	SpendBy(ctx context.Context, f SpendLogFilter, by string) (map[string]float64, error)
 }
 
@@ -128,6 +129,10 @@ func spendKey(l *SpendLog, by string) string {
 		return l.User
 	case "day":
 		return l.StartTime.UTC().Format("2006-01-02")
+	case "end_user":
+		return l.EndUser
+	case "day_team":
+		return l.StartTime.UTC().Format("2006-01-02") + l.TeamID
 	}
 	return ""
 }

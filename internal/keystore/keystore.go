@@ -163,6 +163,7 @@ type Store interface {
 	DeprecatedKeyStore
 	MasterKeyStore
 	TagSpendStore
+	SpendCountStore
 
 	// PutKey inserts a key or replaces every field of an existing one except
 	// spend: an existing key's spend only changes through AddSpend, so an

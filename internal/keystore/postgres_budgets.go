@@ -244,7 +244,8 @@ func (f *SpendLogFilter) pgArgs() []any {
 
 // spendByColumn maps SpendBy's names to SQL (a fixed set: never a client's text).
 var spendByColumn = map[string]string{"api_key": `api_key`, "model": `model`, "user": `COALESCE("user",'')`,
-	"day": `to_char("startTime", 'YYYY-MM-DD')`, "model_group": `COALESCE(model_group,'')`, "team_id": `COALESCE(team_id,'')`, "": `''`}
+	"day": `to_char("startTime", 'YYYY-MM-DD')`, "model_group": `COALESCE(model_group,'')`, "team_id": `COALESCE(team_id,'')`, "": `''`,
+	"end_user": `COALESCE(end_user,'')`, "day_team": `to_char("startTime", 'YYYY-MM-DD') || COALESCE(team_id,'')`}
 
 func (p *Postgres) SpendBy(ctx context.Context, f SpendLogFilter, by string) (map[string]float64, error) {
 	col, ok := spendByColumn[by]
