@@ -11,6 +11,7 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/llmgate/llmgate/internal/search"
 	"github.com/llmgate/llmgate/internal/vectorstores"
 	"github.com/llmgate/llmgate/translator"
 )
@@ -75,7 +76,7 @@ func (s *Server) vectorStoreSearch(stream extprocv3.ExternalProcessor_ProcessSer
 		}
 	}
 	q, ok := req["query"]
-	if !ok || q == nil || !validQuery(q) {
+	if !ok || q == nil || !search.ValidQuery(q) {
 		return stream.Send(errorReply(translator.NewError(400, "invalid_request_error", "query is required: a string or a list of strings", "query"), nil))
 	}
 	if err := stream.Send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(vectorstores.Timeout + 5*time.Second)}); err != nil {
@@ -88,22 +89,6 @@ func (s *Server) vectorStoreSearch(stream extprocv3.ExternalProcessor_ProcessSer
 		return stream.Send(errorReply(se, nil))
 	}
 	return stream.Send(immediate(200, "application/json", out, nil, "llmgate_vector_store_search"))
-}
-
-// validQuery: a non-empty string or a list of strings.
-func validQuery(q any) bool {
-	switch v := q.(type) {
-	case string:
-		return v != ""
-	case []any:
-		for _, x := range v {
-			if _, ok := x.(string); !ok {
-				return false
-			}
-		}
-		return len(v) > 0
-	}
-	return false
 }
 
 // augmentChat runs LiteLLM's vector store hook on a chat body that names a

@@ -52,7 +52,7 @@ func (s *Searcher) Search(ctx context.Context, name string, req map[string]any) 
 	}
 	t := tools[rand.IntN(len(tools))] // LiteLLM: random.choice
 	q := req["query"]
-	if !validQuery(q) {
+	if !ValidQuery(q) {
 		return nil, translator.NewError(400, "invalid_request_error", "query must be a string or list of strings", "query")
 	}
 	params := map[string]any{}
@@ -108,7 +108,9 @@ func (s *Searcher) Search(ctx context.Context, name string, req map[string]any) 
 	return &Result{Body: out, Cost: cost(t, params), Provider: t.Provider}, nil
 }
 
-func validQuery(q any) bool {
+// ValidQuery reports whether q is a query LiteLLM's search and vector
+// store routes take: a non-empty string or a non-empty list of strings.
+func ValidQuery(q any) bool {
 	switch v := q.(type) {
 	case string:
 		return v != ""
