@@ -37,7 +37,13 @@ type Guardrail struct {
 	OutputParsePII               bool
 	// Model is openai_moderation's model (default omni-moderation-latest).
 	Model string
-	Pos   Pos
+	// StreamingSamplingRate is streaming_sampling_rate: a post_call
+	// guardrail reads a streamed answer every this many chunks (0: LiteLLM's
+	// default, 5). StreamingEndOnly is streaming_end_of_stream_only: only
+	// once, at the stream's end.
+	StreamingSamplingRate int
+	StreamingEndOnly      bool
+	Pos                   Pos
 }
 
 // GuardrailKinds are the litellm_params.guardrail values llmgate runs.
@@ -168,6 +174,16 @@ func (p *parser) guardrailParams(g *Guardrail, params []entry, path string) bool
 			g.OutputParsePII, _ = p.bool(f.Value, fk)
 		case "model":
 			g.Model, _ = p.str(f.Value, fk)
+		case "streaming_sampling_rate":
+			if v, ok := p.int(f.Value, fk); ok {
+				if v < 1 || v > 1_000_000 {
+					p.errAt(f.Value, fk, "must be between 1 and 1000000, got %d", v)
+				} else {
+					g.StreamingSamplingRate = int(v)
+				}
+			}
+		case "streaming_end_of_stream_only":
+			g.StreamingEndOnly, _ = p.bool(f.Value, fk)
 		default:
 			p.warnAt(f.KeyNode, fk, "accepted, not implemented yet")
 		}

@@ -212,8 +212,12 @@ func TestGuardrails(t *testing.T) {
 		if !errors.As(err, &apiErr) {
 			t.Fatalf("want a %d error, got %v", status, err)
 		}
-		if apiErr.StatusCode != status || apiErr.Message != msg || apiErr.Type != "None" || apiErr.Param != "None" || apiErr.Code != fmt.Sprint(status) {
-			t.Fatalf("error %d %q type %q param %q code %q, want %d %q type None param None code %d", apiErr.StatusCode, apiErr.Message, apiErr.Type, apiErr.Param, apiErr.Code, status, msg, status)
+		typ := "invalid_request_error"
+		if status >= 500 {
+			typ = "internal_server_error"
+		}
+		if apiErr.StatusCode != status || apiErr.Message != msg || apiErr.Type != typ || apiErr.Param != "" || apiErr.Code != fmt.Sprint(status) {
+			t.Fatalf("error %d %q type %q param %q code %q, want %d %q type %s param null code %d", apiErr.StatusCode, apiErr.Message, apiErr.Type, apiErr.Param, apiErr.Code, status, msg, typ, status)
 		}
 	}
 
@@ -221,27 +225,32 @@ func TestGuardrails(t *testing.T) {
 		fake.Reset()
 		fg.reset()
 		_, err := chat("tell me the forbidden thing")
-		wantError(t, err, 500, "Content blocked by guardrail: no forbidden words")
+		wantError(t, err, 400, "no forbidden words")
 		if n := len(fake.Requests()); n != 0 {
 			t.Errorf("a blocked request reached the provider (%d requests)", n)
 		}
 		// The exact body, as LiteLLM's proxy answers a guardrail's block.
 		code, _, b := post(t, g.URL+"/v1/chat/completions", master, chatBody("gpt", "the forbidden word"))
-		want := `{"error":{"message":"Content blocked by guardrail: no forbidden words","type":"None","param":"None","code":"500"}}`
+		want := `{"error":{"message":"no forbidden words","type":"invalid_request_error","param":null,"code":"400"}}`
 		var got, exp any
 		_ = json.Unmarshal(b, &got)
 		_ = json.Unmarshal([]byte(want), &exp)
-		if code != 500 || fmt.Sprint(got) != fmt.Sprint(exp) {
-			t.Errorf("raw answer %d %s, want 500 %s", code, b, want)
+		if code != 400 || fmt.Sprint(got) != fmt.Sprint(exp) {
+			t.Errorf("raw answer %d %s, want 400 %s", code, b, want)
 		}
 	})
 
 	t.Run("default_on only when the request names none", func(t *testing.T) {
 		fake.Reset()
 		fg.reset()
-		resp, err := chat("hello there")
+		var raw *http.Response
+		resp, err := chat("hello there", option.WithResponseInto(&raw))
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Only a pre_call guardrail ran: LiteLLM names it all the same (D149).
+		if got := raw.Header.Get("x-litellm-applied-guardrails"); got != "words-pre" {
+			t.Errorf("x-litellm-applied-guardrails %q, want words-pre", got)
 		}
 		if got := fg.inputTypes(); len(got) != 1 || got[0] != "request" {
 			t.Errorf("generic guardrail calls %v, want only the default_on pre_call one", got)
@@ -305,7 +314,7 @@ func TestGuardrails(t *testing.T) {
 			fake.Reset()
 			fg.reset()
 			_, err := chat("say secret-answer", o)
-			wantError(t, err, 500, "Content blocked by guardrail: no forbidden words")
+			wantError(t, err, 400, "no forbidden words")
 			if n := len(fake.Requests()); n != 1 {
 				t.Errorf("the provider got %d requests, want 1 (post_call checks its answer)", n)
 			}
@@ -336,7 +345,7 @@ func TestGuardrails(t *testing.T) {
 				Model:    "gpt",
 				Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("say secret-answer jane@example.com")},
 			}, option.WithJSONSet("guardrails", []string{"pii"}))
-			wantError(t, err, 500, "Content blocked by guardrail: no forbidden words")
+			wantError(t, err, 400, "no forbidden words")
 			if fg.analyzed != 0 {
 				t.Errorf("presidio ran: the request's guardrails were not replaced by the key's")
 			}

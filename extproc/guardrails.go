@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3filter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/guardrails"
 	"github.com/llmgate/llmgate/translator"
 )
@@ -27,7 +31,8 @@ type guardCall struct {
 	s      *Server
 	call   *guardrails.Call
 	masked bool // the request's texts changed: the body goes on replaced
-	stream bool // stream: true — a streamed answer is not checked (D139)
+	stream bool // stream: true — the answer is checked as it streams (D149)
+	chat   bool // a chat completion (the streamed answers checked)
 }
 
 // applied is LiteLLM's response header naming the guardrails that ran.
@@ -56,7 +61,7 @@ func (s *Server) guardRequest(stream extprocv3.ExternalProcessor_ProcessServer, 
 	if call == nil {
 		return nil, nil, nil
 	}
-	gc := &guardCall{s: s, call: call}
+	gc := &guardCall{s: s, call: call, chat: rt.endpoint == translator.Chat}
 	_ = json.Unmarshal(top["stream"], &gc.stream)
 	if err := extendTimeout(stream); err != nil {
 		return nil, nil, translator.NewError(500, "internal_server_error", err.Error(), "")
@@ -105,13 +110,62 @@ func (gc *guardCall) answer(stream extprocv3.ExternalProcessor_ProcessServer, in
 			cr.HeaderMutation.SetHeaders = append(cr.HeaderMutation.SetHeaders, hdr("content-length", strconv.Itoa(len(body))))
 		}
 	}
+	if applied := gc.call.Applied(); applied != "" {
+		appliedMetadata(resp, applied)
+	}
 	if err := in.answer(stream, resp); err != nil {
 		return err
 	}
-	if resp.GetRequestBody() == nil || gc.stream || !gc.call.NeedsAnswer() {
+	if resp.GetRequestBody() == nil || !gc.call.NeedsAnswer() || (gc.stream && (!gc.chat || gc.call.NewStream() == nil)) {
 		return nil // ends the stream: Envoy sends the answer to nobody
 	}
 	return gc.checkAnswer(stream)
+}
+
+// streamMode is the request filter's mode for a streamed answer a
+// post_call guardrail reads: its body chunk by chunk (the filter's
+// allow_mode_override is set in a config whose guardrails read answers).
+var streamMode = &extprocv3filter.ProcessingMode{
+	RequestHeaderMode:   extprocv3filter.ProcessingMode_SEND,
+	RequestBodyMode:     extprocv3filter.ProcessingMode_FULL_DUPLEX_STREAMED,
+	RequestTrailerMode:  extprocv3filter.ProcessingMode_SEND,
+	ResponseHeaderMode:  extprocv3filter.ProcessingMode_SEND,
+	ResponseBodyMode:    extprocv3filter.ProcessingMode_STREAMED,
+	ResponseTrailerMode: extprocv3filter.ProcessingMode_SKIP,
+}
+
+// checkStream runs the post_call guardrails on a streamed answer as it
+// passes (guardrails.Stream): each chunk goes on with what the client gets
+// for it; a block ends the client's stream with LiteLLM's error frame.
+func (gc *guardCall) checkStream(stream extprocv3.ExternalProcessor_ProcessServer, hr *extprocv3.HeadersResponse) error {
+	if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{ResponseHeaders: hr}, ModeOverride: streamMode}); err != nil {
+		return err
+	}
+	check := gc.call.NewStream()
+	for {
+		msg, err := recv(stream)
+		if err != nil {
+			return err
+		}
+		rb := msg.GetResponseBody()
+		if rb == nil {
+			return nil
+		}
+		if err := extendTimeout(stream); err != nil {
+			return err
+		}
+		out := check.Feed(stream.Context(), rb.GetBody(), rb.GetEndOfStream())
+		mut := &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: out}}
+		if len(out) == 0 {
+			mut.Mutation = &extprocv3.BodyMutation_ClearBody{ClearBody: true}
+		}
+		if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{ResponseBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{BodyMutation: mut}}}}); err != nil {
+			return err
+		}
+		if rb.GetEndOfStream() {
+			return nil
+		}
+	}
 }
 
 // checkAnswer reads the answer's headers and buffered body (the request
@@ -127,12 +181,18 @@ func (gc *guardCall) checkAnswer(stream extprocv3.ExternalProcessor_ProcessServe
 	if rh == nil {
 		return nil
 	}
-	status := headerMap(rh.GetHeaders())[":status"]
-	ok := status == "200" && !rh.GetEndOfStream()
+	rhs := headerMap(rh.GetHeaders())
+	ok := rhs[":status"] == "200" && !rh.GetEndOfStream()
 	hr := &extprocv3.HeadersResponse{}
 	if ok {
 		// The body may change: its length is set with it.
 		hr.Response = &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{RemoveHeaders: []string{"content-length"}}}
+		if applied := gc.call.Applied(); applied != "" && gc.stream {
+			hr.Response.HeaderMutation.SetHeaders = []*corev3.HeaderValueOption{hdr(appliedGuardrailsHeader, applied)}
+		}
+	}
+	if ok && gc.stream && strings.HasPrefix(rhs["content-type"], "text/event-stream") {
+		return gc.checkStream(stream, hr)
 	}
 	if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{ResponseHeaders: hr}}); err != nil {
 		return err
@@ -168,4 +228,21 @@ func (gc *guardCall) checkAnswer(stream extprocv3.ExternalProcessor_ProcessServe
 		cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: changed}}
 	}
 	return stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{ResponseBody: &extprocv3.BodyResponse{Response: cr}}})
+}
+
+// appliedMetadata writes the guardrails the request ran into its context
+// metadata, which the virtual host's x-litellm-applied-guardrails reads.
+func appliedMetadata(resp *extprocv3.ProcessingResponse, applied string) {
+	if resp.DynamicMetadata == nil {
+		resp.DynamicMetadata = &structpb.Struct{Fields: map[string]*structpb.Value{}}
+	}
+	ns := resp.DynamicMetadata.Fields[contract.ContextMetadataNamespace].GetStructValue()
+	if ns == nil {
+		ns = &structpb.Struct{Fields: map[string]*structpb.Value{}}
+		resp.DynamicMetadata.Fields[contract.ContextMetadataNamespace] = structpb.NewStructValue(ns)
+	}
+	if ns.Fields == nil {
+		ns.Fields = map[string]*structpb.Value{}
+	}
+	ns.Fields[contract.AppliedGuardrailsField] = structpb.NewStringValue(applied)
 }

@@ -62,6 +62,9 @@ func RequestFilter(o Options) *extprocv3.ExternalProcessor {
 		// ends its stream once the request is answered.
 		f.ProcessingMode.ResponseHeaderMode = extprocv3.ProcessingMode_SEND
 		f.ProcessingMode.ResponseBodyMode = extprocv3.ProcessingMode_BUFFERED
+		// A streamed answer is read chunk by chunk instead (D149): the
+		// filter asks for it in its answer to the response headers.
+		f.AllowModeOverride = true
 	}
 	if o.NoPriorityGroup {
 		// Older Envoys (the degraded mode, D43): Envoy 1.36 has no

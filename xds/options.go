@@ -68,6 +68,9 @@ type Options struct {
 	// store's search results are added to it (set by Build): the request
 	// filter may ask for it (D139, D150).
 	guardrailAnswers bool
+	// guardrails: the config has guardrails (their names come back in
+	// x-litellm-applied-guardrails; D149).
+	guardrails bool
 	// providerHeaders: return_response_headers (set by Build): the
 	// provider's response headers copied as llm_provider-<name>.
 	providerHeaders bool

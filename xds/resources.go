@@ -50,6 +50,7 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 	// A post_call guardrail, or a vector store whose results LiteLLM adds to
 	// the answer (D150), reads the provider's answer.
 	o.guardrailAnswers = config.GuardrailsNeedAnswer(cfg) || len(cfg.VectorStores) > 0
+	o.guardrails = len(cfg.Guardrails) > 0
 	o.UpstreamTLS = cfg.LiteLLM.UpstreamTLS
 	o.PassThrough = config.GeneralSettings{PassThroughEndpoints: cfg.General.PassThroughEndpoints, LiteLLMKeyHeaderName: cfg.General.LiteLLMKeyHeaderName}
 	m := model.Compile(cfg)

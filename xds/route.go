@@ -196,6 +196,14 @@ func RouteConfiguration(m *model.Model, o Options) (*routev3.RouteConfiguration,
 		// The fast path's Lua filter reads (and removes) the try index (D45).
 		IncludeAttemptCountInResponse: o.FastPath,
 	}
+	if o.guardrails {
+		// The guardrails a request ran (D149): the request filter writes
+		// their names into the request's context metadata; absent, no header.
+		vh.ResponseHeadersToAdd = []*corev3.HeaderValueOption{{
+			Header:       &corev3.HeaderValue{Key: "x-litellm-applied-guardrails", Value: "%DYNAMIC_METADATA(" + contract.ContextMetadataNamespace + ":" + contract.AppliedGuardrailsField + ")%"},
+			AppendAction: corev3.HeaderValueOption_ADD_IF_ABSENT,
+		}}
+	}
 	for _, g := range groups {
 		if len(g.Deployments) == 0 {
 			continue

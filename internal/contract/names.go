@@ -57,6 +57,9 @@ const (
 	// "group" (the model group), "model" (the name the client asked for),
 	// "path" (the client's path without its query).
 	ContextMetadataNamespace = "llmgate.ctx"
+	// AppliedGuardrailsField is the context field naming the guardrails a
+	// request ran (x-litellm-applied-guardrails, D149).
+	AppliedGuardrailsField = "applied_guardrails"
 	// UsageMetadataNamespace holds the tokens a fast-path answer carried
 	// (prompt_tokens, completion_tokens, total_tokens, model), written by
 	// the listener's Lua filter and read from the access log (D44, D45).

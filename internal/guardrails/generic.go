@@ -41,10 +41,10 @@ type genericResponse struct {
 	Texts         []string `json:"texts"`
 }
 
-// generic calls LiteLLM's generic guardrail API. A block is LiteLLM's
-// "Content blocked by guardrail: <reason>" — a plain exception in its
-// proxy, so status 500 (ProxyException's default); a failed call is its
-// "Generic Guardrail API failed: …", also 500.
+// generic calls LiteLLM's generic guardrail API. A block is its
+// GuardrailRaisedException: status 400, the blocked_reason as the message;
+// a failed call is its "Generic Guardrail API failed: …", a plain
+// exception, so 500.
 func (c *Call) generic(ctx context.Context, g *config.Guardrail, texts []string, inputType string, d *document) ([]string, *translator.Error) {
 	target := g.APIBase
 	if !strings.HasSuffix(target, genericPath) {
@@ -85,11 +85,13 @@ func (c *Call) generic(ctx context.Context, g *config.Guardrail, texts []string,
 		return nil, proxyError(500, "Generic Guardrail API failed: "+err.Error())
 	}
 	if out.Action == "BLOCKED" {
+		// LiteLLM's GuardrailRaisedException(message=reason, unwrapped):
+		// status 400, the reason as the message.
 		reason := out.BlockedReason
 		if reason == "" {
 			reason = "Content violates policy"
 		}
-		return nil, proxyError(500, "Content blocked by guardrail: "+reason)
+		return nil, proxyError(400, reason)
 	}
 	return out.Texts, nil
 }

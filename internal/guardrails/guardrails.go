@@ -209,8 +209,9 @@ func (c *Call) run(ctx context.Context, g *config.Guardrail, texts []string, inp
 	return nil, nil
 }
 
-// proxyError is LiteLLM's ProxyException as its proxy answers it: type and
-// param "None", code the status as a string.
+// proxyError is LiteLLM's ProxyException as its proxy answers it
+// (proxy/common_utils/openai_error_payload.py): the type its status stands
+// for, param null, code the status as a string.
 func proxyError(status int, msg string) *translator.Error {
-	return &translator.Error{Status: status, Type: "None", Param: "None", Message: msg}
+	return &translator.Error{Status: status, Message: msg}
 }
