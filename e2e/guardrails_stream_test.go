@@ -55,7 +55,7 @@ guardrails:
 	const errFrame = `data: {"error": {"message": "no forbidden words", "type": "invalid_request_error", "param": null, "code": "400"}}` + "\n\ndata: [DONE]\n\n"
 
 	// stream reads a streamed answer with openai-go: its text and error.
-	stream := func(t *testing.T, model, guard string) (string, error, *http.Response) {
+	stream := func(t *testing.T, model, guard string) (string, *http.Response, error) {
 		t.Helper()
 		var raw *http.Response
 		s := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
@@ -69,7 +69,7 @@ guardrails:
 				b.WriteString(c.Delta.Content)
 			}
 		}
-		return b.String(), s.Err(), raw
+		return b.String(), raw, s.Err()
 	}
 	wantBlocked := func(t *testing.T, err error) {
 		t.Helper()
@@ -81,7 +81,7 @@ guardrails:
 
 	t.Run("sampled every 5 chunks: blocked at the 10th", func(t *testing.T) {
 		fg.reset()
-		text, err, raw := stream(t, "gpt", "words-post")
+		text, raw, err := stream(t, "gpt", "words-post")
 		wantBlocked(t, err)
 		// Chunk 5 read bytes 0–40 (passed); chunk 10 read 0–90 and blocked
 		// before it was sent: the client got the pieces of chunks 2–9.
@@ -100,7 +100,7 @@ guardrails:
 	})
 
 	t.Run("streaming_sampling_rate 1: blocked at the first chunk that completes the word", func(t *testing.T) {
-		text, err, _ := stream(t, "gpt", "words-every")
+		text, _, err := stream(t, "gpt", "words-every")
 		wantBlocked(t, err)
 		if text != streamReply[:70] {
 			t.Errorf("the client got %q, want %q", text, streamReply[:70])
@@ -109,7 +109,7 @@ guardrails:
 
 	t.Run("end of stream only: the whole answer, then the error", func(t *testing.T) {
 		fg.reset()
-		text, err, _ := stream(t, "gpt", "words-end")
+		text, _, err := stream(t, "gpt", "words-end")
 		wantBlocked(t, err)
 		if text != streamReply {
 			t.Errorf("the client got %q, want the whole answer", text)
@@ -131,7 +131,7 @@ guardrails:
 
 	t.Run("an answer that passes streams whole", func(t *testing.T) {
 		fg.reset()
-		text, err, _ := stream(t, "gpt-ok", "words-post")
+		text, _, err := stream(t, "gpt-ok", "words-post")
 		if err != nil || text != okReply {
 			t.Fatalf("the client got %q %v, want the whole answer", text, err)
 		}
@@ -141,7 +141,7 @@ guardrails:
 		}
 		fg.reset()
 		// Not named: no post_call guardrail reads it.
-		text, err, _ = stream(t, "gpt", "none")
+		text, _, err = stream(t, "gpt", "none")
 		if err != nil || text != streamReply {
 			t.Fatalf("unnamed: %q %v", text, err)
 		}
