@@ -17,6 +17,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/llmgate/llmgate/internal/fakeprovider"
+	"github.com/llmgate/llmgate/internal/filesapi"
 )
 
 // filesConfig is files_settings for an OpenAI and an Azure Files API on
@@ -26,6 +27,8 @@ func filesConfig(fake, azKey string) string {
 model_list:
   - model_name: m
     litellm_params: {model: openai/gpt-4o, api_base: %[1]s/v1, api_key: k}
+  - model_name: gpt-files
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/dep/v1, api_key: os.environ/FILES_OPENAI_KEY}
 files_settings:
   - custom_llm_provider: openai
     api_base: %[1]s/v1
@@ -253,9 +256,73 @@ func testFilesBatchesRoute(t *testing.T) {
 		t.Errorf("/batches: %d %s", st, body)
 	}
 
+	// LiteLLM's routing by model: the x-litellm-model header on the
+	// upload, then ids that carry the model lead every later call to the
+	// gpt-files deployment (its api_base and key), with the provider's ids.
+	mf, err := client.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(jsonl), "m.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch},
+		option.WithHeader("x-litellm-model", "gpt-files"))
+	if err != nil {
+		t.Fatalf("Files.New by model: %v", err)
+	}
+	noLeak("Files.New by model")
+	r := lastReq(t)
+	orig, model, ok := filesapi.DecodeID(mf.ID)
+	if !ok || model != "gpt-files" || !strings.HasPrefix(mf.ID, "file-") || r.Path != "/dep/v1/files" || r.Header.Get("Authorization") != "Bearer "+oaiKey {
+		t.Fatalf("by model: id %s (%s %s %v), the provider got %s", mf.ID, orig, model, ok, r.Path)
+	}
+	mb, err := client.Batches.New(ctx, openai.BatchNewParams{InputFileID: mf.ID, Endpoint: openai.BatchNewParamsEndpointV1ChatCompletions, CompletionWindow: openai.BatchNewParamsCompletionWindow24h})
+	if err != nil {
+		t.Fatalf("Batches.New by model: %v", err)
+	}
+	sent = nil
+	if r := lastReq(t); r.Path != "/dep/v1/batches" || r.JSON(&sent) != nil || sent["input_file_id"] != orig {
+		t.Errorf("batch by model: the provider got %s %v", r.Path, sent)
+	}
+	borig, bmodel, ok := filesapi.DecodeID(mb.ID)
+	if !ok || bmodel != "gpt-files" || !strings.HasPrefix(mb.ID, "batch_") || mb.InputFileID != mf.ID {
+		t.Errorf("batch by model: %+v", mb)
+	}
+	mb, err = client.Batches.Get(ctx, mb.ID)
+	if err != nil || mb.Status != openai.BatchStatusCompleted {
+		t.Fatalf("Batches.Get by model: %+v %v", mb, err)
+	}
+	if r := lastReq(t); r.Path != "/dep/v1/batches/"+borig {
+		t.Errorf("Batches.Get by model went to %s", r.Path)
+	}
+	oorig, _, ok := filesapi.DecodeID(mb.OutputFileID)
+	if !ok {
+		t.Fatalf("output file id %q carries no model", mb.OutputFileID)
+	}
+	resp, err = client.Files.Content(ctx, mb.OutputFileID)
+	if err != nil {
+		t.Fatalf("Files.Content by model: %v", err)
+	}
+	out, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if r := lastReq(t); r.Path != "/dep/v1/files/"+oorig+"/content" || !strings.Contains(string(out), `"custom_id":"r2"`) {
+		t.Errorf("content by model: %s %q", r.Path, out)
+	}
+	if g, err := client.Files.Get(ctx, mf.ID); err != nil || g.ID != mf.ID {
+		t.Errorf("Files.Get by model: %+v %v", g, err)
+	}
+	before := len(fake.Requests())
+	other, _ := keyAPI{t, g}.generate(`{"models":["m"]}`)
+	oc := openai.NewClient(option.WithBaseURL(g.URL+"/v1"), option.WithAPIKey(other), option.WithMaxRetries(0))
+	_, err = oc.Files.Get(ctx, mf.ID)
+	if ae := apiErr(t, err, 401); !strings.Contains(ae.Message, "API Key not allowed to access model") {
+		t.Errorf("a key without gpt-files: %q", ae.Message)
+	}
+	_, err = client.Files.List(ctx, openai.FileListParams{}, option.WithHeader("x-litellm-model", "nope"))
+	if ae := apiErr(t, err, 400); ae.Message != "{'error': 'file operation: Invalid model name passed in model=nope. Call `/v1/models` to view available models for your key.'}" {
+		t.Errorf("an unknown model: %q", ae.Message)
+	}
+	if n := len(fake.Requests()); n != before {
+		t.Errorf("%d refused requests by model reached the provider", n-before)
+	}
+
 	// Refused before the provider: a wrong key, a batch file that is not
 	// .jsonl, one with a line missing its url, a file over max_file_size_mb.
-	before := len(fake.Requests())
+	before = len(fake.Requests())
 	bad := openai.NewClient(option.WithBaseURL(g.URL+"/v1"), option.WithAPIKey("sk-wrong"), option.WithMaxRetries(0))
 	_, err = bad.Files.List(ctx, openai.FileListParams{})
 	apiErr(t, err, 401)

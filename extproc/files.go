@@ -10,7 +10,9 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/filesapi"
+	"github.com/llmgate/llmgate/translator"
 )
 
 // LiteLLM's Files and Batches API routes (D147, internal/filesapi): the
@@ -32,6 +34,19 @@ func (st *State) filesService() *filesapi.Service {
 			return os.Getenv(name)
 		}
 		st.files = filesapi.New(st.Cfg, getenv, nil, st.maxBody)
+		st.files.ModelCreds = func(model string) (filesapi.Creds, *translator.Error) {
+			// LiteLLM's registry().credentials: the group's first
+			// deployment, or the deployment of that model_info.id.
+			for i := range st.Cfg.Models {
+				d := &st.Cfg.Models[i]
+				if d.ModelName != model && d.ID != model {
+					continue
+				}
+				fs := &config.FilesSetting{Provider: d.Provider, APIKey: d.Params.APIKey, APIBase: d.Params.APIBase, APIVersion: d.Params.APIVersion, Organization: d.Params.Organization}
+				return filesapi.Resolve(filesapi.FileGet, d.Provider, fs, getenv)
+			}
+			return filesapi.Creds{}, nil
+		}
 	})
 	return st.files
 }
@@ -82,7 +97,17 @@ func (s *Server) filesRoute(stream extprocv3.ExternalProcessor_ProcessServer, st
 	if _, raw, ok := strings.Cut(h[":path"], "?"); ok {
 		q, _ = url.ParseQuery(raw)
 	}
-	ans, te := st.filesService().Serve(context.Background(), &filesapi.Request{Op: op, Query: q, Header: h, Body: body})
+	req := &filesapi.Request{Op: op, Query: q, Header: h, Body: body}
+	if id.token != "" && st.keys != nil {
+		// LiteLLM's authorize_model_for_key of a model the request routes by.
+		req.CheckModel = func(model string) *translator.Error {
+			if ke := st.keys.CheckKeyModel(id.token, id.presented, model); ke != nil {
+				return keyError(ke)
+			}
+			return nil
+		}
+	}
+	ans, te := st.filesService().Serve(context.Background(), req)
 	callID := map[string]string{"x-litellm-call-id": h["x-request-id"]}
 	if te != nil {
 		return stream.Send(errorReply(te, callID))

@@ -154,3 +154,25 @@ func TestServeWithoutFilesSettings(t *testing.T) {
 		t.Errorf("batch create: %v", e)
 	}
 }
+
+// TestIDs: LiteLLM's encoding of the model into file and batch ids (its
+// docstring's examples), decoded back; other ids carry no model.
+func TestIDs(t *testing.T) {
+	if got := EncodeID("file-abc123", "gpt-4o-litellm", false); got != "file-bGl0ZWxsbTpmaWxlLWFiYzEyMzttb2RlbCxncHQtNG8tbGl0ZWxsbQ" {
+		t.Errorf("file id %s", got)
+	}
+	if got := EncodeID("batch_abc123", "gpt-4o-test", true); got != "batch_bGl0ZWxsbTpiYXRjaF9hYmMxMjM7bW9kZWwsZ3B0LTRvLXRlc3Q" {
+		t.Errorf("batch id %s", got)
+	}
+	if got := EncodeID("3814889423749775360", "gemini-2.5-pro", true); got != "batch_bGl0ZWxsbTozODE0ODg5NDIzNzQ5Nzc1MzYwO21vZGVsLGdlbWluaS0yLjUtcHJv" {
+		t.Errorf("numeric batch id %s", got)
+	}
+	if orig, m, ok := DecodeID("batch_bGl0ZWxsbTpiYXRjaF9hYmMxMjM7bW9kZWwsZ3B0LTRvLXRlc3Q"); !ok || orig != "batch_abc123" || m != "gpt-4o-test" {
+		t.Errorf("decoded %q %q %v", orig, m, ok)
+	}
+	for _, id := range []string{"file-abc123", "batch_xyz", "", "file-!!"} {
+		if _, _, ok := DecodeID(id); ok {
+			t.Errorf("%q decoded", id)
+		}
+	}
+}

@@ -23,6 +23,10 @@ type Service struct {
 	// MaxAnswer bounds a provider's answer read (a file's content among
 	// them); a larger one is a 500.
 	MaxAnswer int
+	// ModelCreds is the credentials of a model_list model group (its
+	// first deployment), for LiteLLM's model-based routing (a zero Creds:
+	// no such model); nil: none.
+	ModelCreds func(model string) (Creds, *translator.Error)
 }
 
 // CallTimeout bounds one provider call (the request filter's message
@@ -43,6 +47,9 @@ type Request struct {
 	Op Op
 	// Query is the request's query.
 	Query url.Values
+	// CheckModel is the caller's check of a model it routes by (nil: the
+	// master key's, every model).
+	CheckModel func(model string) *translator.Error
 	// Header is the request's headers, names in lower case.
 	Header map[string]string
 	Body   []byte
@@ -112,6 +119,10 @@ func (s *Service) Serve(ctx context.Context, r *Request) (*Answer, *translator.E
 			return nil, translator.NewError(500, "internal_server_error", "files_settings is not set, set it on your config.yaml file.", "")
 		}
 	}
+	model, providerID := s.routedModel(r, up, body)
+	if model != "" {
+		return s.serveByModel(ctx, r, up, body, model, providerID)
+	}
 	creds, e := Resolve(r.Op.Kind, provider, s.cfg.FilesSettingFor(provider), s.getenv)
 	if e != nil {
 		return nil, e
@@ -127,10 +138,16 @@ func (s *Service) Serve(ctx context.Context, r *Request) (*Answer, *translator.E
 			return nil, translator.NewError(404, "invalid_request_error", "No batch found with id '"+r.Op.ID+"'.", "")
 		}
 	}
+	return s.forward(ctx, r, up, body, creds, r.Op.ID)
+}
+
+// forward sends r to the provider with creds, id the provider's own id of
+// a by-id route.
+func (s *Service) forward(ctx context.Context, r *Request, up *Upload, body map[string]json.RawMessage, creds Creds, providerID string) (*Answer, *translator.Error) {
 	method, path, q := "GET", "", url.Values{}
 	var out []byte
 	var ct string
-	id := url.PathEscape(r.Op.ID)
+	id := url.PathEscape(providerID)
 	switch r.Op.Kind {
 	case FileCreate:
 		method, path = "POST", "/files"
@@ -234,4 +251,104 @@ func (s *Service) call(ctx context.Context, creds Creds, method, u, ct string, b
 		rct = "application/json"
 	}
 	return &Answer{Status: resp.StatusCode, ContentType: rct, Body: b}, nil
+}
+
+// routedModel is the model a request routes by (LiteLLM's model-based
+// routing, no database): a model-encoded id (by-id routes, a batch's
+// input_file_id), else the body's or form's model, the model query
+// parameter, the x-litellm-model header. providerID is the provider's own
+// id of a by-id route.
+func (s *Service) routedModel(r *Request, up *Upload, body map[string]json.RawMessage) (model, providerID string) {
+	providerID = r.Op.ID
+	if r.Op.ID != "" {
+		if orig, m, ok := DecodeID(r.Op.ID); ok {
+			return m, orig
+		}
+	}
+	if r.Op.Kind == BatchCreate {
+		var in string
+		_ = json.Unmarshal(body["input_file_id"], &in)
+		if _, m, ok := DecodeID(in); ok {
+			return m, providerID
+		}
+	}
+	if up != nil {
+		model = up.Model
+	} else if raw, ok := body["model"]; ok {
+		_ = json.Unmarshal(raw, &model)
+	}
+	if model == "" {
+		model = r.Query.Get("model")
+	}
+	if model == "" {
+		model = r.Header["x-litellm-model"]
+	}
+	return model, providerID
+}
+
+// serveByModel is LiteLLM's model-based routing: the caller's access to
+// the model checked, the model group's credentials, the answer's ids
+// written with the model.
+func (s *Service) serveByModel(ctx context.Context, r *Request, up *Upload, body map[string]json.RawMessage, model, providerID string) (*Answer, *translator.Error) {
+	if r.CheckModel != nil {
+		if e := r.CheckModel(model); e != nil {
+			return nil, e
+		}
+	}
+	if s.ModelCreds == nil {
+		return nil, modelNotFound(r.Op.Kind, model)
+	}
+	creds, e := s.ModelCreds(model)
+	if e != nil {
+		return nil, e
+	}
+	if creds.Provider == "" {
+		return nil, modelNotFound(r.Op.Kind, model)
+	}
+	if r.Op.Kind == BatchCreate {
+		if in, ok := body["input_file_id"]; ok {
+			var id string
+			if json.Unmarshal(in, &id) == nil {
+				if orig, _, ok := DecodeID(id); ok {
+					body["input_file_id"], _ = json.Marshal(orig)
+				}
+			}
+		}
+	}
+	ans, e := s.forward(ctx, r, up, body, creds, providerID)
+	if e != nil {
+		return nil, e
+	}
+	switch r.Op.Kind {
+	case FileContent:
+	case FileGet, FileDelete:
+		ans.Body = keepID(ans.Body, r.Op.ID)
+	default:
+		ans.Body = encodeAnswer(ans.Body, model, r.Op.Kind)
+	}
+	return ans, nil
+}
+
+// keepID puts the client's (encoded) id back in a file answer, as LiteLLM
+// does after a retrieve by an encoded id.
+func keepID(body []byte, id string) []byte {
+	var obj map[string]any
+	if json.Unmarshal(body, &obj) != nil {
+		return body
+	}
+	obj["id"] = id
+	if b, err := json.Marshal(obj); err == nil {
+		return b
+	}
+	return body
+}
+
+// modelNotFound is LiteLLM's ProxyModelNotFoundError for a routed model.
+func modelNotFound(k Kind, model string) *translator.Error {
+	route := map[Kind]string{FileCreate: "file upload", BatchCreate: "batch creation", BatchList: "batch listing"}[k]
+	if route == "" {
+		route = "file operation"
+	}
+	b, _ := json.Marshal(map[string]string{"error": route + ": Invalid model name passed in model=" + model + ". Call `/v1/models` to view available models for your key."})
+	return translator.NewError(400, "invalid_request_error", reprOf(b), "")
 }
