@@ -67,6 +67,7 @@ func (c *filterConfig) start() {
 // the headers and the time it started.
 type stream struct {
 	gen     uint32 // the slot's generation this state is of (hooks.go)
+	idx     int32  // the slot's index + 1 (the filter pointer Envoy hands back)
 	cfg     *filterConfig
 	serving *extproc.ModuleFilter
 	headers map[string]string
@@ -84,6 +85,8 @@ type stream struct {
 	keySlot  string
 	// auth: the caller found at the headers, for Serve (D135)
 	auth extproc.Auth
+	// link: a fast try's listener, whose answer it does (answer.go, D144)
+	link tryLink
 }
 
 // panicOnPath, when set at build time (-ldflags -X main.panicOnPath=...),
@@ -252,10 +255,19 @@ func onRequestBody(s *stream, f C.uintptr_t, eos bool) int {
 	// pointer in what C is handed but the body's own bytes).
 	var mdBuf [mdOpsSize]byte
 	mds := mdBuf[:0]
+	var link []byte
+	if linkable(s) {
+		var lb [linkFieldSize]byte
+		link = appendLinkField(lb[:0], s)
+	}
 	for _, md := range a.Metadata {
+		extra := []byte(nil)
+		if link != nil && string(md[0]) == contract.ContextMetadataNamespace {
+			extra, link = link, nil // (the Struct's entries are a repeated field: one more is appended)
+		}
 		mds = binary.LittleEndian.AppendUint32(mds, uint32(len(md[0])))
-		mds = binary.LittleEndian.AppendUint32(mds, uint32(len(md[1])))
-		mds = append(append(mds, md[0]...), md[1]...)
+		mds = binary.LittleEndian.AppendUint32(mds, uint32(len(md[1])+len(extra)))
+		mds = append(append(append(mds, md[0]...), md[1]...), extra...)
 	}
 	var op, mp, bp *C.char
 	if len(ops) > 0 {

@@ -55,6 +55,9 @@ func hookMask(s *stream) uint16 {
 			// C holds a success or lets the answer pass (hooks.c up_hold,
 			// D114): no Go for the try's answer.
 			k |= C.HK_RESP_HOLD_UP | C.HK_RESP_BODY_BUFFER
+			if s.link.idx != 0 {
+				k |= C.HK_RESP_ANSWER_UP // its answer's work at its end (answer.go, D144)
+			}
 		}
 		return k
 	}
@@ -65,9 +68,12 @@ func hookMask(s *stream) uint16 {
 	if !s.resp.recorded {
 		k |= C.HK_COMPLETE // (a JSON answer's record is written at its end, D114)
 	}
-	if p := s.resp.plan; p != nil && !p.Stream {
+	switch p := s.resp.plan; {
+	case s.resp.answered:
+		k |= C.HK_RESP_ANSWERED // its try did the answer's work (answer.go, D144)
+	case p != nil && !p.Stream:
 		k |= C.HK_RESP_HOLD_JSON
-	} else {
+	default:
 		k |= C.HK_RESP_HEADERS
 	}
 	if s.serving != nil {
@@ -101,6 +107,9 @@ func deferredHeaders(m C.uintptr_t) bool {
 type heldAnswer struct {
 	ok              bool
 	status, attempt int
+	// atTry: the headers are the try's (answerAtTry, D144), which the
+	// router's attempt count is not on yet.
+	atTry bool
 }
 
 // heldAnswerOf is stream m's held answer; call only when deferredHeaders(m).

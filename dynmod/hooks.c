@@ -7,6 +7,7 @@
 // destroying a filter enters Go only when Go holds something to release.
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "_cgo_export.h"
@@ -17,6 +18,10 @@ uint16_t llmgate_go_hooks[LLMGATE_MAX_STREAMS];
 uint32_t llmgate_held_answer[LLMGATE_MAX_STREAMS];
 uint32_t llmgate_stream_gen[LLMGATE_MAX_STREAMS];
 uint16_t llmgate_stream_cfg[LLMGATE_MAX_STREAMS];
+// The answer's header operations its try worked out (answer.go, D144),
+// applied by the listener's response headers hook (HK_RESP_ANSWERED).
+static char* answer_ops[LLMGATE_MAX_STREAMS];
+static uint32_t answer_ops_len[LLMGATE_MAX_STREAMS];
 uint8_t llmgate_config_live[LLMGATE_MAX_CONFIGS];
 uint8_t llmgate_config_upstream[LLMGATE_MAX_CONFIGS];
 int llmgate_count_hooks;
@@ -79,6 +84,12 @@ void llmgate_free_slot(uintptr_t m) {
     return;
   }
   llmgate_go_hooks[m - 1] = HK_ALL;
+  free(answer_ops[m - 1]); // (an answer whose headers never came)
+  answer_ops[m - 1] = NULL;
+  // A freed slot is no longer its request's: a try's link to it
+  // (answer.go, D144; an internal redirect keeps llmgate.ctx) finds
+  // another generation.
+  llmgate_stream_gen[m - 1]++;
   pthread_mutex_lock(&slots_mu);
   free_slots[nfree++] = (uint32_t)(m - 1);
   pthread_mutex_unlock(&slots_mu);
@@ -119,6 +130,8 @@ int envoy_dynamic_module_on_http_filter_request_trailers(uintptr_t f, uintptr_t 
 
 bool envoy_dynamic_module_callback_http_get_header(uintptr_t f, int header_type, dm_buf key, dm_buf* result, size_t index,
                                                    size_t* optional_size);
+
+bool envoy_dynamic_module_callback_http_set_header(uintptr_t f, int header_type, dm_buf key, dm_buf value);
 
 // The ABI's response header type.
 #define HDR_RESPONSE 2
@@ -182,7 +195,7 @@ static bool too_long(uintptr_t f, int64_t max) {
 // anything else passes, and nothing more of the try enters Go or buffers.
 static int up_hold(uintptr_t f, uintptr_t m, bool eos) {
   if (!eos) {
-    dm_buf st, ct;
+    dm_buf st, ct = {NULL, 0};
     int64_t code = RESP_HEADER(f, ":status", &st) ? dec(st) : -1;
     if (code >= 200 && code < 400) {
       bool stream = false;
@@ -194,11 +207,22 @@ static int up_hold(uintptr_t f, uintptr_t m, bool eos) {
         stream = ct.length - i >= 17 && memcmp(ct.ptr + i, "text/event-stream", 17) == 0;
       }
       if (!stream && !too_long(f, LLMGATE_MAX_HELD_BODY)) {
+        uint16_t* k = &llmgate_go_hooks[m - 1];
+        if (*k & HK_RESP_ANSWER_UP) {
+          // A linked try (D144): a 2xx JSON success's answer is done at
+          // its end, in Go; anything else is the listener's, as before.
+          if (code < 300 && ct.length > 0 && contains(ct, "json", 4)) {
+            llmgate_held_answer[m - 1] = (uint32_t)code << 16;
+            *k |= HK_RESP_BODY_EOS;
+          } else {
+            *k &= (uint16_t)~HK_RESP_ANSWER_UP;
+          }
+        }
         return 1; // StopIteration
       }
     }
   }
-  llmgate_go_hooks[m - 1] &= (uint16_t)~(HK_RESP_HOLD_UP | HK_RESP_BODY_BUFFER);
+  llmgate_go_hooks[m - 1] &= (uint16_t)~(HK_RESP_HOLD_UP | HK_RESP_BODY_BUFFER | HK_RESP_ANSWER_UP);
   return 0;
 }
 
@@ -232,6 +256,19 @@ static int json_hold(uintptr_t f, uintptr_t m, bool eos) {
 int envoy_dynamic_module_on_http_filter_response_headers(uintptr_t f, uintptr_t m, bool eos) {
   uint16_t k = mask(m);
   if (!(k & HK_RESP_HEADERS)) {
+    if (k & HK_RESP_ANSWERED) {
+      // Answered at its try (D144): the header operations it worked out
+      // (the router's attempt count removed, the plan's headers, the
+      // cost) are applied here, and the answer passes.
+      count(kind_of(m), LLMGATE_H_RESPONSE_HEADERS, false);
+      char* ops = answer_ops[m - 1];
+      if (ops != NULL) {
+        answer_ops[m - 1] = NULL;
+        llmgate_header_ops(f, HDR_RESPONSE, ops, answer_ops_len[m - 1]);
+        free(ops);
+      }
+      return 0;
+    }
     if (k & HK_RESP_HOLD_UP) {
       count(kind_of(m), LLMGATE_H_RESPONSE_HEADERS, false);
       return up_hold(f, m, eos);
@@ -271,11 +308,24 @@ void envoy_dynamic_module_on_http_filter_stream_complete(uintptr_t f, uintptr_t 
   }
 }
 
-bool envoy_dynamic_module_callback_http_set_header(uintptr_t f, int header_type, dm_buf key, dm_buf value);
 
 static inline uint32_t le32(const char* p) {
   const unsigned char* u = (const unsigned char*)p;
   return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
+}
+
+void llmgate_set_answer_ops(uintptr_t m, const char* ops, size_t n) {
+  if (m < 1 || m > LLMGATE_MAX_STREAMS || n > UINT32_MAX) {
+    return;
+  }
+  char* c = malloc(n > 0 ? n : 1);
+  if (c == NULL) {
+    return;
+  }
+  memcpy(c, ops, n);
+  free(answer_ops[m - 1]);
+  answer_ops[m - 1] = c;
+  answer_ops_len[m - 1] = (uint32_t)n;
 }
 
 void llmgate_header_ops(uintptr_t f, int header_type, const char* ops, size_t n) {

@@ -82,7 +82,7 @@ func streamOf(p C.uintptr_t) *stream {
 	s := slot(i)
 	if g := uint32(C.llmgate_stream_gen[i]); s.gen != g {
 		c := configOf(C.uintptr_t(C.llmgate_stream_cfg[i]))
-		*s = stream{cfg: c, gen: g}
+		*s = stream{cfg: c, gen: g, idx: int32(i + 1)}
 		if c != nil && c.outcomes != nil {
 			s.resp.begin = time.Now() // the outcome record's start (D54)
 		}
@@ -237,7 +237,11 @@ func llmgate_go_response_headers(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C
 func llmgate_go_response_body(f C.uintptr_t, m C.uintptr_t, eos C.bool) (st C.int) {
 	defer quiet("response_body")
 	if s := streamOf(m); s != nil && s.cfg.upstream {
-		st = C.int(onUpstreamResponseBody(s, f, bool(eos)))
+		if bool(eos) && s.link.idx != 0 && answeringTry(m) {
+			st = C.int(answerAtTry(s, f, m)) // (answer.go, D144)
+		} else {
+			st = C.int(onUpstreamResponseBody(s, f, bool(eos)))
+		}
 	} else {
 		if s != nil && deferredHeaders(m) {
 			// Held by C at the headers (D114): their work here, with what

@@ -43,6 +43,16 @@
 // end. Any other answer's headers enter Go as with HK_RESP_HEADERS.
 #define HK_RESP_HOLD_JSON 0x1000
 #define HK_RESP_DEFERRED 0x2000
+// A fast try linked to its listener's slot (D144): when up_hold holds a 2xx
+// JSON success it also asks for the body's end in Go (HK_RESP_BODY_EOS),
+// where the answer's work is done on the try's answer (upstream.go
+// answerAtTry); anything else clears the bit and the listener does it.
+#define HK_RESP_ANSWER_UP 0x4000
+// A listener whose answer its try did (D144): C applies the header
+// operations the try left for it (llmgate_set_answer_ops: the router's
+// x-envoy-attempt-count removed, the plan's x-litellm-* headers, the cost)
+// and lets the answer pass; nothing of it is held or enters Go.
+#define HK_RESP_ANSWERED 0x8000
 #define HK_ALL 0xffff
 
 // Hook numbers of the counters (llmgate_hook_calls, llmgate_hook_go).
@@ -62,7 +72,8 @@ enum {
 extern uint16_t llmgate_go_hooks[LLMGATE_MAX_STREAMS];
 // What json_hold read of a held answer's headers, for Go's deferred work
 // (D134): the status << 16 | the router's attempt count. Valid while the
-// stream's mask has HK_RESP_DEFERRED (deferredHeaders).
+// stream's mask has HK_RESP_DEFERRED (deferredHeaders). For a try, up_hold's
+// status << 16 when it set HK_RESP_BODY_EOS for HK_RESP_ANSWER_UP (D144).
 extern uint32_t llmgate_held_answer[LLMGATE_MAX_STREAMS];
 // The slot's generation (bumped when it is handed out) and filter config.
 extern uint32_t llmgate_stream_gen[LLMGATE_MAX_STREAMS];
@@ -85,6 +96,11 @@ void llmgate_free_slot(uintptr_t m);
 // bytes each, little endian; a value length of 0xffffffff removes the
 // header), then the key and the value.
 void llmgate_header_ops(uintptr_t f, int header_type, const char* ops, size_t n);
+
+// llmgate_set_answer_ops keeps a copy of the header operations (as
+// llmgate_header_ops') that listener stream m's response headers hook
+// applies when its mask has HK_RESP_ANSWERED (D144).
+void llmgate_set_answer_ops(uintptr_t m, const char* ops, size_t n);
 
 // llmgate_request_body_views fills out with views of the request body's
 // chunks (the buffered ones, then the one just received, unless Envoy

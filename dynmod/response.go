@@ -57,6 +57,11 @@ type respState struct {
 	// recorded: the outcome record was written at the JSON answer's end
 	// (D114), so stream complete does not enter Go for it.
 	recorded bool
+	// answered: the answer's work was done at its try's end (answer.go,
+	// D144); tryAttempt: that try's attempt count, for the record (the
+	// attribute is the listener's).
+	answered   bool
+	tryAttempt int
 }
 
 // onResponseHeaders: x-envoy-attempt-count is removed from every response;
@@ -89,7 +94,9 @@ func responseHeaders(s *stream, f C.uintptr_t, eos bool, held heldAnswer, ops []
 			return respHeadersContinue, removeOp(ops, "x-envoy-attempt-count")
 		}
 	}
-	ops = removeOp(ops, "x-envoy-attempt-count")
+	if !held.atTry {
+		ops = removeOp(ops, "x-envoy-attempt-count")
+	}
 	if s == nil {
 		return respHeadersContinue, ops
 	}

@@ -69,7 +69,10 @@ type outcomeTry struct {
 	headers             [][2]string
 }
 
-// onStreamComplete records a planned request's outcome.
+// onStreamComplete records a planned request's outcome. f is the
+// listener's filter, or the answering try's when the answer's work is done
+// at the try's end (answer.go, D144: x-request-id and the cluster are read
+// there as well, the attempt count is the try's own).
 func onStreamComplete(s *stream, f C.uintptr_t) {
 	if s == nil {
 		return
@@ -97,7 +100,9 @@ func onStreamComplete(s *stream, f C.uintptr_t) {
 		id, _ = getReqHeader(f, "x-request-id")
 	}
 	o := extproc.ModuleOutcome{RequestID: string(id), Begin: s.resp.begin, End: time.Now(), Ctx: "-"}
-	if n, ok := attrInt(f, attrUpstreamAttempts); ok {
+	if s.resp.tryAttempt > 0 {
+		o.Attempts = s.resp.tryAttempt // written at the try's end (answer.go, D144)
+	} else if n, ok := attrInt(f, attrUpstreamAttempts); ok {
 		o.Attempts = int(min(n, 1<<16))
 	}
 	o.Fast = s.resp.plan != nil

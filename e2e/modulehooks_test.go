@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -66,9 +67,15 @@ model_list:
     litellm_params: {model: openai/gpt-4o, api_base: %[1]s/hk-a/v1, api_key: sk-hk-a}
   - model_name: hk
     litellm_params: {model: openai/gpt-4o, api_base: %[1]s/hk-b/v1, api_key: sk-hk-b}
+  - model_name: down
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/hk-down/v1, api_key: sk-hk-down}
+router_settings:
+  num_retries: 0
+  fallbacks: [{"down": ["hk"]}]
 general_settings:
   master_key: %[2]s
 `, fake.URL(), master), moduleArgs, "LLMGATE_MODULE_HOOK_COUNTS="+counts)
+	failPath(t, fake, "/hk-down/", 500, "down is down")
 	url := g.URL + "/v1/chat/completions"
 	warmModule(t, g, url, "hk") // served by the module (no request-filter stream) before counting
 	// settled waits until the counts show n more completed requests than base.
@@ -96,13 +103,17 @@ general_settings:
 	}
 	const n = 10
 
+	// D144: the answer's work is done at the try's end (one hold instead of
+	// two): the try's response body end enters Go, the listener's answer
+	// passes without Go.
 	t.Run("a fast non-streamed request enters Go 4 times", func(t *testing.T) {
 		time.Sleep(150 * time.Millisecond)
 		base := readHookCounts(t, counts)
 		r0, a0 := streamsByFilter(t, g)
 		for i := 0; i < n; i++ {
 			st, h, b := post(t, url, master, `{"model":"hk","messages":[{"role":"user","content":"hello"}]}`)
-			if st != 200 || h.Get("x-litellm-model-group") != "hk" || h.Get("x-litellm-response-cost") == "" || h.Get("x-litellm-model-id") == "" {
+			if st != 200 || h.Get("x-litellm-model-group") != "hk" || h.Get("x-litellm-response-cost") == "" || h.Get("x-litellm-model-id") == "" ||
+				h.Get("x-envoy-attempt-count") != "" || h.Get("content-length") != strconv.Itoa(len(b)) {
 				t.Fatalf("answer %d: %d %v %s", i, st, h, b)
 			}
 			var r struct {
@@ -119,9 +130,9 @@ general_settings:
 		}
 		d := settled(base, n)
 		check(t, d, "listener", "go", map[string]uint64{"new": 0, "request_headers": n, "request_body": n, "request_trailers": 0,
-			"response_headers": 0, "response_body": n, "response_trailers": 0, "stream_complete": 0, "destroy": 0})
-		check(t, d, "upstream", "go", map[string]uint64{"new": 0, "request_headers": n, "request_body": 0, "request_trailers": 0,
 			"response_headers": 0, "response_body": 0, "response_trailers": 0, "stream_complete": 0, "destroy": 0})
+		check(t, d, "upstream", "go", map[string]uint64{"new": 0, "request_headers": n, "request_body": 0, "request_trailers": 0,
+			"response_headers": 0, "response_body": n, "response_trailers": 0, "stream_complete": 0, "destroy": 0})
 		// Envoy did call them: the C hooks answered.
 		check(t, d, "listener", "calls", map[string]uint64{"new": n, "response_headers": n, "stream_complete": n, "destroy": n})
 		check(t, d, "upstream", "calls", map[string]uint64{"new": n, "response_headers": n, "destroy": n})
@@ -139,6 +150,33 @@ general_settings:
 		}
 		if got := d["callbacks"]["response_header_ops"]["calls"]; got != n {
 			t.Errorf("%d header-operation calls on %d answers, want one each (all: %v)", got, n, d["callbacks"])
+		}
+	})
+
+	// D144: a success after a failed try is answered at its own try too,
+	// with the plan entry of its attempt (the fallback's headers), and
+	// recorded (not a first-try success: the record is written).
+	t.Run("a fallback's success is answered at its try", func(t *testing.T) {
+		time.Sleep(150 * time.Millisecond)
+		base := readHookCounts(t, counts)
+		st, h, b := post(t, url, master, `{"model":"down","messages":[{"role":"user","content":"hello"}]}`)
+		if st != 200 || h.Get("x-litellm-model-group") != "hk" || h.Get("x-litellm-attempted-fallbacks") != "1" ||
+			h.Get("x-litellm-model-id") == "" || h.Get("x-envoy-attempt-count") != "" || h.Get("content-length") != strconv.Itoa(len(b)) {
+			t.Fatalf("the fallback's answer: %d %v %s", st, h, b)
+		}
+		var r struct {
+			Model string `json:"model"`
+		}
+		if json.Unmarshal(b, &r) != nil || r.Model != "gpt-4o" {
+			t.Errorf("the fallback's answer's model: %s", b)
+		}
+		d := settled(base, 1)
+		check(t, d, "listener", "go", map[string]uint64{"response_headers": 0, "response_body": 0, "stream_complete": 0})
+		if c, got := d["upstream"]["calls"]["new"], d["upstream"]["go"]["response_body"]; c != 2 || got != 1 {
+			t.Errorf("%d tries, their response bodies entered Go %d times; want 2 tries, once at the success's end (all: %v)", c, got, d["upstream"])
+		}
+		if put := d["outcomes"]["records"]["put"]; put != 1 {
+			t.Errorf("a fallback's success: %d outcome records written, want 1 (all: %v)", put, d["outcomes"])
 		}
 	})
 
