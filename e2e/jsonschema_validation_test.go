@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/llmgate/llmgate/internal/fakeprovider"
@@ -22,7 +23,9 @@ import (
 // "litellm.APIResponseValidationError: litellm.JSONSchemaValidationError: …"
 // message with Python's json.dumps of the schema); the failure is the
 // deployment's, so the group's fallback serves the request; a request
-// without response_format and a stream are not checked.
+// without response_format and a stream are not checked; the request's own
+// enable_json_schema_validation wins over the setting either way (the
+// setting off, a request asking for it: the 500).
 func TestJSONSchemaValidation(t *testing.T) {
 	notJSON := fakeprovider.StartT(t, fakeprovider.Options{})
 	wrong := fakeprovider.StartT(t, fakeprovider.Options{Reply: `{"name":"Ada"}`})
@@ -82,6 +85,24 @@ router_settings:
 			p.ResponseFormat = openai.ChatCompletionNewParamsResponseFormatUnion{}
 			if _, err := c.Chat.Completions.New(ctx, p); err != nil {
 				t.Errorf("without response_format: %v", err)
+			}
+			// The request's own enable_json_schema_validation wins over the
+			// setting, and never reaches the provider (LiteLLM's param).
+			wrong.Reset()
+			if _, err := c.Chat.Completions.New(ctx, params("wrong"), option.WithJSONSet("enable_json_schema_validation", false)); err != nil {
+				t.Errorf("enable_json_schema_validation: false in the request: %v", err)
+			}
+			if last, _ := wrong.Last(); strings.Contains(string(last.Body), "enable_json_schema_validation") {
+				t.Errorf("the param reached the provider: %s", last.Body)
+			}
+			off := startGatewayArgs(t, strings.Replace(cfg, "enable_json_schema_validation: true", "enable_json_schema_validation: false", 1), mode.args)
+			co := openai.NewClient(option.WithBaseURL(off.URL+"/v1"), option.WithAPIKey("any"), option.WithMaxRetries(0))
+			if _, err := co.Chat.Completions.New(ctx, params("wrong")); err != nil {
+				t.Errorf("setting off: %v", err)
+			}
+			_, err = co.Chat.Completions.New(ctx, params("wrong"), option.WithJSONSet("enable_json_schema_validation", true))
+			if oe := (*openai.Error)(nil); !errors.As(err, &oe) || oe.StatusCode != 500 {
+				t.Errorf("setting off, enable_json_schema_validation: true in the request: %v", err)
 			}
 			s := c.Chat.Completions.NewStreaming(ctx, params("wrong"))
 			for s.Next() {

@@ -34,7 +34,7 @@ const maxSchemaBytes = 256 << 10
 // when none: the setting off, another endpoint, a stream, or no
 // response_format.json_schema.schema object.
 func (t *try) responseSchema(body []byte) []byte {
-	if t.st == nil || t.st.Cfg == nil || !t.st.Cfg.LiteLLM.EnableJSONSchemaValidation || t.ep != translator.Chat || t.rc.Stream {
+	if t.st == nil || t.st.Cfg == nil || t.ep != translator.Chat || t.rc.Stream || !schemaCheckAsked(t.st.Cfg.LiteLLM.EnableJSONSchemaValidation, body) {
 		return nil
 	}
 	s := gjson.GetBytes(body, "response_format.json_schema.schema")
@@ -42,6 +42,18 @@ func (t *try) responseSchema(body []byte) []byte {
 		return nil
 	}
 	return []byte(s.Raw)
+}
+
+// schemaCheckAsked: the request's own enable_json_schema_validation (a
+// boolean) wins over the setting, as LiteLLM's per-request param does.
+func schemaCheckAsked(setting bool, body []byte) bool {
+	switch gjson.GetBytes(body, "enable_json_schema_validation").Type {
+	case gjson.True:
+		return true
+	case gjson.False:
+		return false
+	}
+	return setting
 }
 
 // schemaFailure is LiteLLM's error for an answer whose first choice's

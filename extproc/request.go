@@ -450,9 +450,13 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		var buf [4][2]string
 		keyHeaders = grant.AppendHeaders(buf[:0])
 	}
-	if cacheStore == "" {
+	switch {
+	case rt.endpoint == translator.Chat && !f.Stream && schemaCheckAsked(st.Cfg.LiteLLM.EnableJSONSchemaValidation, body):
+		// The attempt filter checks the answer (jsonschema.go, D148): never fast.
+		r.deps = s.ModuleUpstream
+	case cacheStore == "":
 		s.fastTag(st, ctx, h, r, mod, keyHeaders) // D45
-	} else {
+	default:
 		// The attempt filter stores the answer: never fast.
 		r.deps, r.cache = s.ModuleUpstream, cacheStore
 	}
@@ -577,7 +581,7 @@ func (st *State) prepareBody(ep translator.Endpoint, plan []*llmgatev1.Attempt, 
 	if translator.OwnTranslator(ep) {
 		return nil // every try translates (messages.go, responses.go)
 	}
-	if ep == translator.Chat && !stream && st.Cfg.LiteLLM.EnableJSONSchemaValidation {
+	if ep == translator.Chat && !stream && schemaCheckAsked(st.Cfg.LiteLLM.EnableJSONSchemaValidation, body) {
 		return nil // each try reads the request's json_schema (jsonschema.go, D148)
 	}
 	var first *configDeployment

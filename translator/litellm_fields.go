@@ -36,7 +36,7 @@ func init() {
 		supports_system_message fastest_response ensure_alternating_roles assistant_continue_message user_continue_message
 		use_in_pass_through use_litellm_proxy merge_reasoning_content_in_choices configurable_clientside_auth_params
 		allowed_openai_params disable_add_transform_inline_image_block turn_off_message_logging
-		spend_logs_metadata requester_metadata
+		spend_logs_metadata requester_metadata enable_json_schema_validation
 	`) {
 		liteLLMOnlyFields[f] = true
 	}
