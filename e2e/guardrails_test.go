@@ -352,6 +352,36 @@ func TestGuardrails(t *testing.T) {
 		}
 	})
 
+	t.Run("disable_global_guardrails on a key or its team", func(t *testing.T) {
+		k := keyAPI{t: t, g: g}
+		keyed, _ := k.generate(`{"metadata":{"disable_global_guardrails":true}}`)
+		if st, m := k.call("POST", "/team/new", master, `{"team_id":"unguarded","metadata":{"disable_global_guardrails":true}}`); st != 200 {
+			t.Fatalf("/team/new: %d %v", st, m)
+		}
+		teamed, _ := k.generate(`{"team_id":"unguarded"}`)
+		for _, key := range []string{keyed, teamed} {
+			fake.Reset()
+			fg.reset()
+			kc := newClient(g, key)
+			resp, err := kc.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+				Model:    "gpt",
+				Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("tell me the forbidden thing")},
+			})
+			if err != nil || !strings.Contains(resp.Choices[0].Message.Content, "forbidden") {
+				t.Fatalf("the default_on guardrail ran for a key with disable_global_guardrails: %v", err)
+			}
+			if got := fg.inputTypes(); len(got) != 0 {
+				t.Errorf("generic guardrail calls %v, want none", got)
+			}
+			// A guardrail the request names still runs.
+			_, err = kc.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+				Model:    "gpt",
+				Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("say secret-answer")},
+			}, option.WithJSONSet("guardrails", []string{"words-post"}))
+			wantError(t, err, 400, "no forbidden words")
+		}
+	})
+
 	t.Run("openai_moderation flags the request and the answer", func(t *testing.T) {
 		want := "{'error': 'Violated OpenAI moderation policy', 'moderation_result': {'violated_categories': ['hate'], 'category_scores': {'harassment': 0.01, 'hate': 0.97}}}"
 		fake.Reset()

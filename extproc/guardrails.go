@@ -57,7 +57,7 @@ func (s *Server) guardRequest(stream extprocv3.ExternalProcessor_ProcessServer, 
 	if id.token != "" {
 		meta["user_api_key_hash"] = id.token
 	}
-	call := st.guards.Begin(names, extra, h["x-request-id"], meta)
+	call := st.guards.Begin(names, extra, h["x-request-id"], meta, st.keys.DisableGlobalGuardrails(id.token))
 	if call == nil {
 		return nil, nil, nil
 	}

@@ -61,7 +61,9 @@ type Call struct {
 // metadata.guardrails, else its team's, else the body's (guardrails, or
 // metadata.guardrails). nil when none runs. meta are the user_api_key_*
 // fields the generic guardrail API receives as request_data.
-func (s *Set) Begin(requested []string, extra map[string]map[string]any, callID string, meta map[string]any) *Call {
+// noGlobal is the key's or team's disable_global_guardrails: no
+// default_on guardrail runs unless the request names it.
+func (s *Set) Begin(requested []string, extra map[string]map[string]any, callID string, meta map[string]any, noGlobal bool) *Call {
 	if s == nil {
 		return nil
 	}
@@ -71,7 +73,7 @@ func (s *Set) Begin(requested []string, extra map[string]map[string]any, callID 
 	}
 	c := &Call{set: s, callID: callID, meta: meta, extra: extra}
 	for _, g := range s.all {
-		if !g.DefaultOn && !asked[g.Name] {
+		if (!g.DefaultOn || noGlobal) && !asked[g.Name] {
 			continue
 		}
 		if g.PreCall || g.DuringCall {

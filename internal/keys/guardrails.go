@@ -24,3 +24,24 @@ func (s *Service) Guardrails(keyHash string) (v any, ok bool) {
 	}
 	return nil, false
 }
+
+// DisableGlobalGuardrails reads disable_global_guardrails from a key's
+// metadata, else its team's (LiteLLM's admin metadata, the key's winning):
+// the config's default_on guardrails then do not run for it.
+func (s *Service) DisableGlobalGuardrails(keyHash string) bool {
+	if s == nil || keyHash == "" {
+		return false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	k := s.keys[keyHash]
+	if k == nil {
+		return false
+	}
+	v, ok := k.Metadata["disable_global_guardrails"]
+	if t := s.teams[k.TeamID]; !ok && t != nil && k.TeamID != "" {
+		v = t.Metadata["disable_global_guardrails"]
+	}
+	b, _ := v.(bool)
+	return b
+}
