@@ -178,6 +178,23 @@ func adminOnlyError(path string) *translator.Error {
 	return routeForbidden("user not allowed to access this route. Route=" + path + " is an admin only route")
 }
 
+// authenticateRoute authenticates the caller of a route the request filter
+// answers itself (MCP, files and batches, search, vector stores): the key
+// as authenticate checks it, then a virtual key that is blocked or expired,
+// or whose team is blocked, refused as on every LiteLLM route.
+func (st *State) authenticateRoute(h map[string]string) (identity, *translator.Error) {
+	id, e := st.authenticate(h, true)
+	if e != nil {
+		return id, e
+	}
+	if id.token != "" && st.keys != nil {
+		if ke := st.keys.CheckRouteKey(id.token, id.presented); ke != nil {
+			return id, keyError(ke)
+		}
+	}
+	return id, nil
+}
+
 // authenticate checks the key: with no master_key everything is open. The
 // master key is compared in constant time over sha256 digests; a virtual key
 // is found by its sha256 in the in-memory key cache (no database round trip).

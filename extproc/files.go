@@ -57,15 +57,9 @@ func (s *Server) filesRoute(stream extprocv3.ExternalProcessor_ProcessServer, st
 	if e := headerLimitError(rh.GetHeaders()); e != nil {
 		return stream.Send(errorReply(e, nil))
 	}
-	id, e := st.authenticate(h, true)
+	id, e := st.authenticateRoute(h)
 	if e != nil {
 		return stream.Send(errorReply(e, nil))
-	}
-	if id.token != "" && st.keys != nil {
-		// A blocked or expired key, a blocked team: refused as on every route.
-		if ke := st.keys.CheckRouteKey(id.token, id.presented); ke != nil {
-			return stream.Send(errorReply(keyError(ke), nil))
-		}
 	}
 	if op.Kind == 0 {
 		m := methodNotAllowed(h[":method"])

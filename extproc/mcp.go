@@ -54,15 +54,8 @@ func (s *Server) mcpRoute(stream extprocv3.ExternalProcessor_ProcessServer, st *
 		// LiteLLM's MCP docs send `x-litellm-api-key: Bearer sk-…`.
 		h["x-litellm-api-key"] = strings.TrimSpace(v[7:])
 	}
-	id, e := st.authenticate(h, true)
-	if e != nil {
+	if _, e := st.authenticateRoute(h); e != nil {
 		return stream.Send(errorReply(e, nil))
-	}
-	if id.token != "" && st.keys != nil {
-		// A blocked or expired key is refused as on every LiteLLM route.
-		if ke := st.keys.CheckRouteKey(id.token, id.presented); ke != nil {
-			return stream.Send(errorReply(keyError(ke), nil))
-		}
 	}
 	// An upstream tool may take longer than message_timeout allows.
 	if err := stream.Send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(mcp.CallTimeout + 5*time.Second)}); err != nil {

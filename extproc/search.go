@@ -77,14 +77,9 @@ func (s *Server) searchAPI(stream extprocv3.ExternalProcessor_ProcessServer, st 
 	if !ok {
 		return err
 	}
-	id, e := st.authenticate(h, true)
+	id, e := st.authenticateRoute(h)
 	if e != nil {
 		return stream.Send(errorReply(e, nil))
-	}
-	if id.token != "" && st.keys != nil {
-		if ke := st.keys.CheckRouteKey(id.token, id.presented); ke != nil {
-			return stream.Send(errorReply(keyError(ke), nil))
-		}
 	}
 	var req map[string]any
 	if len(body) == 0 || json.Unmarshal(body, &req) != nil {

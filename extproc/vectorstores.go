@@ -56,14 +56,8 @@ func (s *Server) vectorStoreSearch(stream extprocv3.ExternalProcessor_ProcessSer
 	if !ok {
 		return err
 	}
-	ident, e := st.authenticate(h, true)
-	if e != nil {
+	if _, e := st.authenticateRoute(h); e != nil {
 		return stream.Send(errorReply(e, nil))
-	}
-	if ident.token != "" && st.keys != nil {
-		if ke := st.keys.CheckRouteKey(ident.token, ident.presented); ke != nil {
-			return stream.Send(errorReply(keyError(ke), nil))
-		}
 	}
 	var req map[string]any
 	if len(body) == 0 || json.Unmarshal(body, &req) != nil {
