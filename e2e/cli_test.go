@@ -87,7 +87,7 @@ router_settings:
   routing_strategy: fastest
   num_retrys: 3
 litellm_settings:
-  success_callback: ["datadog"]
+  success_callback: ["helicone"]
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ litellm_settings:
 		regexp.MustCompile(`broken\.yaml:8: error: .*LLMGATE_TEST_MISSING_VAR`),
 		regexp.MustCompile(`broken\.yaml:10: error: router_settings\.routing_strategy`),
 		regexp.MustCompile(`broken\.yaml:11: error: router_settings\.num_retrys: .*did you mean "num_retries"`),
-		regexp.MustCompile(`broken\.yaml:13: warning: litellm_settings\.success_callback.*"datadog": accepted, not implemented yet`),
+		regexp.MustCompile(`broken\.yaml:13: warning: litellm_settings\.success_callback.*"helicone": accepted, not implemented yet`),
 	} {
 		if !want.MatchString(out) {
 			t.Errorf("output lacks %s:\n%s", want, out)

@@ -42,7 +42,12 @@ func (st *State) filesService() *filesapi.Service {
 				if d.ModelName != model && d.ID != model {
 					continue
 				}
-				fs := &config.FilesSetting{Provider: d.Provider, APIKey: d.Params.APIKey, APIBase: d.Params.APIBase, APIVersion: d.Params.APIVersion, Organization: d.Params.Organization}
+				// The deployment's effective api_base, as the model compiled it.
+				base := ""
+				if md, ok := st.Router.Model().Deployment(d.ID); ok {
+					base = md.APIBase
+				}
+				fs := &config.FilesSetting{Provider: d.Provider, APIKey: d.Params.APIKey, APIBase: base, APIVersion: d.Params.APIVersion, Organization: d.Params.Organization}
 				return filesapi.Resolve(filesapi.FileGet, d.Provider, fs, getenv)
 			}
 			return filesapi.Creds{}, nil
