@@ -55,7 +55,12 @@ router_settings:
 		t.Fatal(err)
 	}
 	if code, b := send("slow", `,"timeout":20`, map[string]string{"x-litellm-timeout": "1"}); code != 408 && code != 504 {
-		t.Errorf("x-litellm-timeout 1 against a 3 s provider: %d %s", code, b)
+		// Seen once in CI (a 200 in 3 ms, as if the fake's delay were
+		// skipped): say what the fake saw, to find why if it comes back.
+		t.Errorf("x-litellm-timeout 1 against a 3 s provider: %d %s; the fake's rules %+v", code, b, fake.Rules())
+		for _, r := range fake.Requests() {
+			t.Logf("the fake received %s %s %s at %s, headers %v", r.Proto, r.Method, r.Path, r.Time.Format("15:04:05.000"), r.Header)
+		}
 	}
 	if code, b := send("slow", `,"stream":true`, map[string]string{"x-litellm-timeout": "20", "x-litellm-stream-timeout": "1"}); code != 408 && code != 504 {
 		t.Errorf("x-litellm-stream-timeout 1 on a stream: %d %s", code, b)

@@ -71,8 +71,11 @@ func (c *call) begin() bool {
 	f, _ := c.s.rules.take(c)
 	f = headerFault(c.r.Header, f)
 	c.fault = f
-	if d := c.s.opts.Latency + f.Delay; d > 0 {
-		c.sleep(d)
+	if d := c.s.opts.Latency + f.Delay; d > 0 && !c.sleep(d) {
+		// The request ended before the delay did (the caller went away):
+		// a provider would not answer it, so neither does the fake — a
+		// delay cut short must never look like a fast success.
+		c.abort()
 	}
 	if f.Reset == ResetBefore {
 		c.abort()
@@ -130,12 +133,15 @@ func (c *call) inBandError() {
 	panic(errStreamEnded)
 }
 
-func (c *call) sleep(d time.Duration) {
+// sleep waits d; it reports false when the request's context ended first.
+func (c *call) sleep(d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
 	case <-c.r.Context().Done():
+		return false
 	}
 }
 
