@@ -3,12 +3,11 @@ package extproc
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 
 	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/llmgate/llmgate/internal/pyrepr"
 	"github.com/llmgate/llmgate/translator"
 	"github.com/tidwall/gjson"
 )
@@ -113,7 +112,7 @@ func pyDump(b *bytes.Buffer, v gjson.Result) {
 				b.WriteString(", ")
 			}
 			first = false
-			pyString(b, k.String())
+			pyrepr.JSONString(b, k.String())
 			b.WriteString(": ")
 			pyDump(b, e)
 			return true
@@ -129,7 +128,7 @@ func pyDump(b *bytes.Buffer, v gjson.Result) {
 		}
 		b.WriteByte(']')
 	case v.Type == gjson.String:
-		pyString(b, v.Str)
+		pyrepr.JSONString(b, v.Str)
 	case v.Type == gjson.Number:
 		b.WriteString(pyNumber(v.Raw))
 	default:
@@ -168,35 +167,4 @@ func abs(f float64) float64 {
 		return -f
 	}
 	return f
-}
-
-// pyString is a JSON string as Python's json.dumps writes it (ensure_ascii).
-func pyString(b *bytes.Buffer, s string) {
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r < 0x20 || (r > 0x7f && r < 0x10000):
-			fmt.Fprintf(b, `\u%04x`, r)
-		case r >= 0x10000:
-			r1, r2 := utf16.EncodeRune(r)
-			fmt.Fprintf(b, `\u%04x\u%04x`, r1, r2)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
 }

@@ -10,6 +10,7 @@
 // These calls are the guardrail's round trip, made only for a config (and
 // a request) that uses one; never a provider call (Envoy is the data plane).
 //
-// It may import config, translator (its Error) and the standard library;
-// nothing of Envoy or ext_proc enters it (docs/architecture.md D139).
+// It may import config, translator (its Error), internal/pyrepr and the
+// standard library; nothing of Envoy or ext_proc enters it
+// (docs/architecture.md D139).
 package guardrails

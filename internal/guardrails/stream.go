@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/pyrepr"
 	"github.com/llmgate/llmgate/translator"
 )
 
@@ -251,55 +252,17 @@ func errorFrames(e *translator.Error) []byte {
 	}
 	var b strings.Builder
 	b.WriteString(`data: {"error": {"message": `)
-	pyJSONString(&b, e.Message)
+	pyrepr.JSONString(&b, e.Message)
 	b.WriteString(`, "type": `)
-	pyJSONString(&b, typ)
+	pyrepr.JSONString(&b, typ)
 	b.WriteString(`, "param": `)
 	if e.Param == "" {
 		b.WriteString("null")
 	} else {
-		pyJSONString(&b, e.Param)
+		pyrepr.JSONString(&b, e.Param)
 	}
 	b.WriteString(`, "code": `)
-	pyJSONString(&b, strconv.Itoa(e.Status))
+	pyrepr.JSONString(&b, strconv.Itoa(e.Status))
 	b.WriteString("}}\n\ndata: [DONE]\n\n")
 	return []byte(b.String())
-}
-
-// pyJSONString writes s as Python's json.dumps does (ensure_ascii).
-func pyJSONString(b *strings.Builder, s string) {
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r < 0x20 || (r >= 0x80 && r <= 0xffff):
-			b.WriteString(`\u`)
-			h := strconv.FormatInt(int64(r), 16)
-			b.WriteString(strings.Repeat("0", 4-len(h)) + h)
-		case r > 0xffff:
-			r1, r2 := utf16Pair(r)
-			b.WriteString(`\u` + strconv.FormatInt(int64(r1), 16) + `\u` + strconv.FormatInt(int64(r2), 16))
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-}
-
-func utf16Pair(r rune) (rune, rune) {
-	r -= 0x10000
-	return 0xd800 + (r>>10)&0x3ff, 0xdc00 + r&0x3ff
 }
