@@ -251,7 +251,7 @@ func (s *Server) newTryOf(st *State, depID, provider string, h map[string]string
 		ModifyParams:         st.Cfg.LiteLLM.ModifyParams,
 		DeploymentID:         d.ID,
 	}
-	if t.ep == translator.AudioTranscriptions {
+	if translator.IsForm(t.ep) {
 		t.target.ContentType = h["content-type"] // the form's boundary (D130)
 	}
 	t.byID = t.ep == translator.Responses && classify("", rc.OriginalPath).responseID != ""
@@ -306,7 +306,7 @@ func (t *try) requestPairs(body []byte) (out []byte, set [][2]string, remove []s
 	if translator.IsRoute(t.ep) {
 		t.units = translator.RequestUnits(t.ep, body, t.target.ContentType) // (D130)
 	}
-	if t.ep != translator.AudioTranscriptions { // (a multipart form: no JSON defaults)
+	if !translator.IsForm(t.ep) { // (a multipart form: no JSON defaults)
 		var err error
 		if body, err = mergeDefaults(body, t.d.Params.Defaults); err != nil {
 			return nil, nil, nil, translator.NewError(400, "invalid_request_error", "Invalid JSON in request body: "+err.Error(), "")

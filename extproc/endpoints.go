@@ -110,6 +110,8 @@ func classifyLLM(p string) route {
 		return route{kind: routeLLM, endpoint: translator.Moderations}
 	case "/images/generations":
 		return route{kind: routeLLM, endpoint: translator.ImageGenerations}
+	case "/images/edits":
+		return route{kind: routeLLM, endpoint: translator.ImageEdits} // a multipart form (D160)
 	case "/audio/speech":
 		return route{kind: routeLLM, endpoint: translator.AudioSpeech}
 	case "/audio/transcriptions":

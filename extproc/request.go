@@ -203,9 +203,17 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 
 // forcedModel is general_settings' completion_model or embedding_model for
 // an endpoint: it wins over the body's model and an Azure-style path's, as
-// in LiteLLM's proxy ("": the request's own).
-func forcedModel(gs *config.GeneralSettings, ep translator.Endpoint) string {
+// in LiteLLM's proxy ("": the request's own). An image request's
+// image_generation_model does not win over the path's model (pathModel);
+// an image edit takes completion_model first (LiteLLM's
+// resolve_inference_model, kind "image_edit").
+func forcedModel(gs *config.GeneralSettings, ep translator.Endpoint, pathModel bool) string {
 	switch ep {
+	case translator.ImageEdits:
+		if gs.CompletionModel != "" || pathModel {
+			return gs.CompletionModel
+		}
+		return gs.ImageGenerationModel
 	case translator.Chat, translator.Completions, translator.Messages:
 		return gs.CompletionModel
 	case translator.Embeddings:
@@ -213,6 +221,9 @@ func forcedModel(gs *config.GeneralSettings, ep translator.Endpoint) string {
 	case translator.Moderations:
 		return gs.ModerationModel
 	case translator.ImageGenerations:
+		if pathModel {
+			return ""
+		}
 		return gs.ImageGenerationModel
 	}
 	return ""
@@ -237,7 +248,7 @@ func (s *Server) routeRequest(st *State, rt route, h map[string]string, body []b
 // (nil: D65).
 func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body []byte, start time.Time, ticket *fallbackTicket, id identity, mod *moduleRoute) (_ *extprocv3.ProcessingResponse, te *translator.Error) {
 	var f requestFields
-	if rt.endpoint == translator.AudioTranscriptions {
+	if translator.IsForm(rt.endpoint) {
 		if e := routeFields(rt, h, body, &f); e != nil { // a multipart form (routes.go, D130)
 			return nil, e
 		}
@@ -260,7 +271,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if rt.pathModel != "" {
 		f.Model = rt.pathModel
 	}
-	if m := forcedModel(&st.Cfg.General, rt.endpoint); m != "" && (rt.endpoint != translator.ImageGenerations || rt.pathModel == "") {
+	if m := forcedModel(&st.Cfg.General, rt.endpoint, rt.pathModel != ""); m != "" {
 		f.Model = m
 	}
 	if f.Model == "" {
@@ -562,14 +573,14 @@ type planMD struct {
 }
 
 func endpointProto(e translator.Endpoint) llmgatev1.Endpoint {
-	if e < translator.Chat || e > translator.Responses {
+	if e < translator.Chat || e > translator.ImageEdits {
 		return llmgatev1.Endpoint_ENDPOINT_CHAT
 	}
 	return llmgatev1.Endpoint(e) + llmgatev1.Endpoint_ENDPOINT_CHAT // (the enums share their order)
 }
 
 func endpointFromProto(e llmgatev1.Endpoint) translator.Endpoint {
-	if e < llmgatev1.Endpoint_ENDPOINT_CHAT || e > llmgatev1.Endpoint_ENDPOINT_RESPONSES {
+	if e < llmgatev1.Endpoint_ENDPOINT_CHAT || e > llmgatev1.Endpoint_ENDPOINT_IMAGE_EDITS {
 		return translator.Chat
 	}
 	return translator.Endpoint(e - llmgatev1.Endpoint_ENDPOINT_CHAT)

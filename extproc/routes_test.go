@@ -28,12 +28,16 @@ func TestClassifyRoutes(t *testing.T) {
 		"/responses/resp_x/input_items?a=1":  {kind: routeLLM, endpoint: translator.Responses, responseID: "resp_x"},
 		"/openai/v1/responses/resp_x/cancel": {kind: routeLLM, endpoint: translator.Responses, responseID: "resp_x"},
 		"/v1/responses/x/other":              {},
+		// Image edits (D160).
+		"/v1/images/edits": {kind: routeLLM, endpoint: translator.ImageEdits},
+		"/images/edits":    {kind: routeLLM, endpoint: translator.ImageEdits},
+		"/openai/deployments/my-edit/images/edits": {kind: routeLLM, endpoint: translator.ImageEdits, pathModel: "my-edit"},
 	} {
 		if got := classify("POST", path); got != want {
 			t.Errorf("%s: %+v, want %+v", path, got, want)
 		}
 	}
-	for e := translator.Chat; e <= translator.Responses; e++ {
+	for e := translator.Chat; e <= translator.ImageEdits; e++ {
 		if got := endpointFromProto(endpointProto(e)); got != e {
 			t.Errorf("%v: back from the context as %v", e, got)
 		}

@@ -49,6 +49,8 @@ func endpointPath(ep Endpoint) string {
 		return "/audio/speech"
 	case AudioTranscriptions:
 		return "/audio/transcriptions"
+	case ImageEdits:
+		return "/images/edits"
 	case Rerank:
 		return "/rerank"
 	}
@@ -61,6 +63,13 @@ func (o openAI) Request(ep Endpoint, body []byte, t Target) (*UpstreamRequest, e
 	if ep == AudioTranscriptions {
 		// A multipart form: its model field replaced, LiteLLM's own fields dropped.
 		out, err := setFormField(body, t.ContentType, "model", t.Model, formDropped(t))
+		if err != nil {
+			return nil, err
+		}
+		return &UpstreamRequest{Method: "POST", Path: o.Path(ep, t), Headers: map[string]string{"content-type": t.ContentType}, Body: out}, nil
+	}
+	if ep == ImageEdits {
+		out, err := imageEditForm(body, t, o.azure)
 		if err != nil {
 			return nil, err
 		}

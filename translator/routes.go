@@ -23,7 +23,11 @@ import (
 
 // IsRoute reports whether ep is one of LiteLLM's other OpenAI routes (D130), whose
 // answers are not chat-like (no restamped model, no usage chunk).
-func IsRoute(ep Endpoint) bool { return ep >= Moderations && ep <= Rerank }
+func IsRoute(ep Endpoint) bool { return ep >= Moderations && ep <= Rerank || ep == ImageEdits }
+
+// IsForm reports whether ep's request is a multipart/form-data body
+// (transcriptions, image edits) rather than JSON.
+func IsForm(ep Endpoint) bool { return ep == AudioTranscriptions || ep == ImageEdits }
 
 // FormMaxField bounds a form field the gateway reads (model, stream).
 const FormMaxField = 1024
@@ -82,6 +86,12 @@ func contains(list []string, s string) bool {
 // to value (added when absent) and the fields drop names removed; the
 // boundary, the other parts and their order are kept.
 func setFormField(body []byte, contentType, name, value string, drop func(string) bool) ([]byte, error) {
+	return rewriteForm(body, contentType, name, value, drop, nil)
+}
+
+// rewriteForm is setFormField with the parts' form names changed by rename
+// (nil: kept) and, with name "", no field set.
+func rewriteForm(body []byte, contentType, name, value string, drop func(string) bool, rename func(string) string) ([]byte, error) {
 	b, ok := FormBoundary(contentType)
 	if !ok {
 		return nil, NewError(400, "invalid_request_error", "the request is not multipart/form-data", "")
@@ -106,11 +116,17 @@ func setFormField(body []byte, contentType, name, value string, drop func(string
 		if p.FileName() == "" && fn != name && drop(fn) {
 			continue
 		}
-		pw, err := w.CreatePart(textproto.MIMEHeader(p.Header))
+		hdr := textproto.MIMEHeader(p.Header)
+		if rename != nil {
+			if to := rename(fn); to != fn {
+				hdr = renamePart(hdr, to, p.FileName())
+			}
+		}
+		pw, err := w.CreatePart(hdr)
 		if err != nil {
 			return nil, err
 		}
-		if fn == name && p.FileName() == "" {
+		if name != "" && fn == name && p.FileName() == "" {
 			set = true
 			_, err = io.WriteString(pw, value)
 		} else {
@@ -120,7 +136,7 @@ func setFormField(body []byte, contentType, name, value string, drop func(string
 			return nil, NewError(400, "invalid_request_error", "cannot read the multipart body: "+err.Error(), "")
 		}
 	}
-	if !set {
+	if !set && name != "" {
 		if err := w.WriteField(name, value); err != nil {
 			return nil, err
 		}
@@ -204,18 +220,26 @@ func RequestUnits(ep Endpoint, body []byte, contentType string) Units {
 			}
 		}
 	case ImageGenerations:
-		size := gjson.GetBytes(body, "size").String()
-		if size == "" || size == "auto" {
-			size = "1024x1024" // OpenAI's default, as LiteLLM assumes it
-		}
-		w, h, ok := strings.Cut(size, "x")
-		if ok {
-			u.Pixels = atoi64(w) * atoi64(h)
-		}
+		u.Pixels = imagePixels(gjson.GetBytes(body, "size").String())
 	case AudioTranscriptions:
 		u.AudioSeconds = WAVSeconds(formFile(body, contentType))
+	case ImageEdits:
+		f, _ := FormFields(body, contentType, "size")
+		u.Pixels = imagePixels(f["size"])
 	}
 	return u
+}
+
+// imagePixels is the pixels of an image of size "WxH" (OpenAI's default
+// 1024x1024 when empty or auto, as LiteLLM assumes it).
+func imagePixels(size string) int64 {
+	if size == "" || size == "auto" {
+		size = "1024x1024"
+	}
+	if w, h, ok := strings.Cut(size, "x"); ok {
+		return atoi64(w) * atoi64(h)
+	}
+	return 0
 }
 
 func atoi64(s string) int64 {
@@ -237,7 +261,7 @@ func atoi64(s string) int64 {
 func routeUsage(ep Endpoint, body []byte) Usage {
 	var u Usage
 	switch ep {
-	case ImageGenerations:
+	case ImageGenerations, ImageEdits:
 		u.Units.Images = int(gjson.GetBytes(body, "data.#").Int())
 		u.PromptTokens = int(gjson.GetBytes(body, "usage.input_tokens").Int())
 		u.CompletionTokens = int(gjson.GetBytes(body, "usage.output_tokens").Int())
@@ -276,4 +300,40 @@ func formDropped(t Target) func(string) bool {
 // LiteLLM's own fields and the dropped params removed.
 func rerankBody(body []byte, t Target) ([]byte, error) {
 	return openAI{}.body(Rerank, body, t)
+}
+
+// renamePart is a part header with its form name changed to name.
+func renamePart(h textproto.MIMEHeader, name, filename string) textproto.MIMEHeader {
+	out := make(textproto.MIMEHeader, len(h))
+	for k, v := range h {
+		out[k] = v
+	}
+	params := map[string]string{"name": name}
+	if filename != "" {
+		params["filename"] = filename
+	}
+	out.Set("Content-Disposition", mime.FormatMediaType("form-data", params))
+	return out
+}
+
+// imageEditForm is an image edit's form for the deployment, as LiteLLM's
+// OpenAIImageEditConfig writes it: the images as image[] parts, one mask
+// as mask, the model set (left out on an Azure deployment path, LiteLLM's
+// azure_deployment_image_edit_form_data), LiteLLM's own fields and the
+// dropped params removed.
+func imageEditForm(body []byte, t Target, azure bool) ([]byte, error) {
+	rename := func(n string) string {
+		switch n {
+		case "image":
+			return "image[]"
+		case "mask[]":
+			return "mask"
+		}
+		return n
+	}
+	drop := formDropped(t)
+	if azure {
+		return rewriteForm(body, t.ContentType, "", "", func(f string) bool { return f == "model" || drop(f) }, rename)
+	}
+	return rewriteForm(body, t.ContentType, "model", t.Model, drop, rename)
 }

@@ -28,6 +28,8 @@ const (
 	// Responses is OpenAI's /v1/responses (D137): sent natively to an
 	// OpenAI or Azure deployment, translated to and from chat for the others.
 	Responses
+	// ImageEdits is /v1/images/edits (a multipart/form-data request, D160).
+	ImageEdits
 )
 
 func (e Endpoint) String() string {
@@ -52,6 +54,8 @@ func (e Endpoint) String() string {
 		return "rerank"
 	case Responses:
 		return "responses"
+	case ImageEdits:
+		return "image_edit"
 	}
 	return "unknown"
 }

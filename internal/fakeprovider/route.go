@@ -78,6 +78,8 @@ func route(r *http.Request) (endpoint, bool) {
 			return endpoint{provider: providerAzure, model: dep, handle: handleOpenAIEmbeddings}, true
 		case "images/generations":
 			return endpoint{provider: providerAzure, model: dep, handle: handleOpenAIImages}, true
+		case "images/edits":
+			return endpoint{provider: providerAzure, model: dep, handle: handleOpenAIImageEdits}, true
 		case "audio/speech":
 			return endpoint{provider: providerAzure, model: dep, handle: handleOpenAISpeech}, true
 		case "audio/transcriptions":
@@ -95,6 +97,8 @@ func route(r *http.Request) (endpoint, bool) {
 		return endpoint{provider: providerOpenAI, handle: handleOpenAIModerations}, true
 	case post && strings.HasSuffix(p, "/images/generations"):
 		return endpoint{provider: providerOpenAI, handle: handleOpenAIImages}, true
+	case post && strings.HasSuffix(p, "/images/edits"):
+		return endpoint{provider: providerOpenAI, handle: handleOpenAIImageEdits}, true
 	case post && strings.HasSuffix(p, "/audio/speech"):
 		return endpoint{provider: providerOpenAI, handle: handleOpenAISpeech}, true
 	case post && strings.HasSuffix(p, "/audio/transcriptions"):

@@ -1,15 +1,12 @@
 package fakeprovider
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"hash/fnv"
 	"io"
 	"math"
-	"mime"
-	"mime/multipart"
 	"net/http"
 	"sort"
 	"strconv"
@@ -168,26 +165,12 @@ func wavSeconds(f []byte) float64 {
 }
 
 func handleOpenAITranscriptions(c *call) {
-	if !c.checkOpenAIAuth() {
-		return
-	}
-	mt, params, err := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/form-data" {
-		c.failOpenAIWith(http.StatusBadRequest, "Invalid Content-Type header ("+c.r.Header.Get("Content-Type")+"), expected multipart/form-data.", "invalid_request_error", nil)
-		return
-	}
-	form, err := multipart.NewReader(bytes.NewReader(c.body), params["boundary"]).ReadForm(32 << 20)
-	if err != nil {
-		c.failOpenAIWith(http.StatusBadRequest, "Could not parse multipart form", "invalid_request_error", nil)
+	form, ok := c.openAIForm()
+	if !ok {
 		return
 	}
 	defer func() { _ = form.RemoveAll() }()
-	field := func(k string) string {
-		if v := form.Value[k]; len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
+	field := func(k string) string { return formValue(form, k) }
 	if c.provider == providerOpenAI {
 		c.model = field("model")
 		if c.model == "" {

@@ -12,6 +12,8 @@ func CallType(endpoint string) string {
 		return "amoderation"
 	case "image_generation":
 		return "aimage_generation"
+	case "image_edit":
+		return "aimage_edit"
 	case "speech":
 		return "aspeech"
 	case "transcription":

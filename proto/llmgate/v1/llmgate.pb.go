@@ -42,6 +42,8 @@ const (
 	Endpoint_ENDPOINT_RERANK               Endpoint = 9
 	// OpenAI's Responses API, /v1/responses (D137).
 	Endpoint_ENDPOINT_RESPONSES Endpoint = 10
+	// /v1/images/edits, a multipart form (D160).
+	Endpoint_ENDPOINT_IMAGE_EDITS Endpoint = 11
 )
 
 // Enum value maps for Endpoint.
@@ -58,6 +60,7 @@ var (
 		8:  "ENDPOINT_AUDIO_TRANSCRIPTIONS",
 		9:  "ENDPOINT_RERANK",
 		10: "ENDPOINT_RESPONSES",
+		11: "ENDPOINT_IMAGE_EDITS",
 	}
 	Endpoint_value = map[string]int32{
 		"ENDPOINT_UNSPECIFIED":          0,
@@ -71,6 +74,7 @@ var (
 		"ENDPOINT_AUDIO_TRANSCRIPTIONS": 8,
 		"ENDPOINT_RERANK":               9,
 		"ENDPOINT_RESPONSES":            10,
+		"ENDPOINT_IMAGE_EDITS":          11,
 	}
 )
 
@@ -747,7 +751,7 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\vdeployments\x18\x02 \x03(\v2\x16.llmgate.v1.DeploymentR\vdeployments\x12'\n" +
 	"\x0fresolved_config\x18\x03 \x01(\fR\x0eresolvedConfig\x12\x1d\n" +
 	"\n" +
-	"ticket_key\x18\x05 \x01(\fR\tticketKey*\xa6\x02\n" +
+	"ticket_key\x18\x05 \x01(\fR\tticketKey*\xc0\x02\n" +
 	"\bEndpoint\x12\x18\n" +
 	"\x14ENDPOINT_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rENDPOINT_CHAT\x10\x01\x12\x18\n" +
@@ -760,7 +764,8 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\x1dENDPOINT_AUDIO_TRANSCRIPTIONS\x10\b\x12\x13\n" +
 	"\x0fENDPOINT_RERANK\x10\t\x12\x16\n" +
 	"\x12ENDPOINT_RESPONSES\x10\n" +
-	"B7Z5github.com/llmgate/llmgate/proto/llmgate/v1;llmgatev1b\x06proto3"
+	"\x12\x18\n" +
+	"\x14ENDPOINT_IMAGE_EDITS\x10\vB7Z5github.com/llmgate/llmgate/proto/llmgate/v1;llmgatev1b\x06proto3"
 
 var (
 	file_llmgate_v1_llmgate_proto_rawDescOnce sync.Once
