@@ -460,7 +460,7 @@ var keyTable = []KeyDoc{
 	sup(SectionGeneral, "forward_client_headers_to_llm_api", "the client's x-* headers (not x-stainless-*, keys, x-envoy-*, x-forwarded-*) and anthropic-beta reach the provider; off by default: no client header does"),
 	notYet(SectionGeneral, "use_client_credentials_pass_through_routes", ""),
 	notYet(SectionGeneral, "allow_client_side_credentials", ""),
-	notYet(SectionGeneral, "service_account_settings", ""),
+	sup(SectionGeneral, "service_account_settings", "enforced_params: fields every request of a service account key (one whose metadata has service_account_id, as /key/service-account/generate makes) must carry, after general_settings' enforced_params and before the key's own; LiteLLM's error words and status (500); other fields are warned about"),
 	notYet(SectionGeneral, "provider_budget_config", ""),
 	notYet(SectionGeneral, "retry_after", ""),
 	notYet(SectionGeneral, "num_retries", "use router_settings.num_retries"),

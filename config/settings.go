@@ -719,6 +719,16 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			gs.EnforceUserParam, _ = p.bool(v, key)
 		case "enforced_params":
 			gs.EnforcedParams, _ = p.strList(v, key)
+		case "service_account_settings":
+			if es, ok := p.mapping(v, key); ok {
+				for _, e := range es {
+					if e.Key == "enforced_params" {
+						gs.ServiceAccountEnforcedParams, _ = p.strList(e.Value, joinKey(key, e.Key))
+					} else {
+						p.warnAt(e.KeyNode, joinKey(key, e.Key), "accepted, not implemented yet")
+					}
+				}
+			}
 		case "allowed_ips":
 			if l, ok := p.strList(v, key); ok {
 				gs.AllowedIPs = append([]string{}, l...)

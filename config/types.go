@@ -557,6 +557,9 @@ type GeneralSettings struct {
 	// UseXForwardedFor are the request checks of D90 (extproc/keys.go).
 	EnforceUserParam bool
 	EnforcedParams   []string
+	// ServiceAccountEnforcedParams is service_account_settings'
+	// enforced_params: required of service account keys' requests too.
+	ServiceAccountEnforcedParams []string
 	AllowedIPs       []string
 	UseXForwardedFor bool
 	// PublicRoutes is public_routes: routes served without a key (exact,

@@ -50,8 +50,9 @@ func wantError(t *testing.T, what string, st int, b []byte, status int, typ, msg
 }
 
 // general_settings.enforce_user_param and enforced_params, and a key's
-// metadata.enforced_params (D90), through Envoy on both request filters
-// and both key stores: a virtual key's request without `user` is refused
+// metadata.enforced_params (D90), and service_account_settings'
+// enforced_params for a /key/service-account/generate key (D161), through
+// Envoy on both request filters and both key stores: a virtual key's request without `user` is refused
 // with LiteLLM's 401, a request without an enforced field with LiteLLM's
 // 500 (the master key too, which enforce_user_param spares); a request
 // with them is served — in module mode by the module itself, no
@@ -59,14 +60,24 @@ func wantError(t *testing.T, what string, st int, b []byte, status int, typ, msg
 func TestKeyRequestChecks(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	eachFilterAndStore(t, func(t *testing.T, mode requestFilterMode, db string) {
-		cfg := keysConfig(fake.URL(), db) + "  enforce_user_param: true\n  enforced_params: [max_tokens]\n"
+		cfg := keysConfig(fake.URL(), db) + "  enforce_user_param: true\n  enforced_params: [max_tokens]\n" +
+			"  service_account_settings: {enforced_params: [temperature]}\n"
 		g := startGatewayArgs(t, cfg, mode.args, "LLMGATE_DATA_DIR="+t.TempDir())
 		k := keyAPI{t, g}
 		key, _ := k.generate(`{"models":["gpt-x"]}`)
 		strict, _ := k.generate(`{"models":["gpt-x"],"metadata":{"enforced_params":["metadata.generation_name"]}}`)
+		if st, m := k.call("POST", "/team/new", master, `{"team_id":"bots"}`); st != 200 {
+			t.Fatalf("/team/new: %d %v", st, m)
+		}
+		st, m := k.call("POST", "/key/service-account/generate", master, `{"team_id":"bots","key_alias":"ci"}`)
+		bot, _ := m["key"].(string)
+		if st != 200 || bot == "" {
+			t.Fatalf("/key/service-account/generate: %d %v", st, m)
+		}
 		if mode.name == "module" {
 			waitModuleKnowsKey(t, g, key, "other")
 			waitModuleKnowsKey(t, g, strict, "other")
+			waitModuleKnowsKey(t, g, bot, "other")
 		}
 		url := g.URL + "/v1/chat/completions"
 		st, _, b := post(t, url, key, chatBody("gpt-x", "no user", `"max_tokens":5`))
@@ -77,6 +88,10 @@ func TestKeyRequestChecks(t *testing.T) {
 		wantError(t, "the master key without max_tokens", st, b, 500, "None", "BadRequest please pass param=max_tokens in request body. This is a required param")
 		st, _, b = post(t, url, strict, chatBody("gpt-x", "strict", `"user":"u1"`, `"max_tokens":5`))
 		wantError(t, "the key's own enforced_params", st, b, 500, "None", "BadRequest please pass param=[metadata][generation_name] in request body. This is a required param")
+		// service_account_settings.enforced_params: the service account key
+		// only (key above was served without temperature).
+		st, _, b = post(t, url, bot, chatBody("gpt-x", "bot", `"user":"u1"`, `"max_tokens":5`))
+		wantError(t, "a service account key without temperature", st, b, 500, "None", "BadRequest please pass param=temperature in request body. This is a required param")
 
 		before := requestFilterStreams(t, g)
 		if st, _, b := post(t, url, key, chatBody("gpt-x", "all there", `"user":"u1"`, `"max_tokens":5`)); st != 200 {
@@ -90,6 +105,9 @@ func TestKeyRequestChecks(t *testing.T) {
 		}
 		if st, _, b := post(t, url, strict, chatBody("gpt-x", "strict", `"user":"u1"`, `"max_tokens":5`, `"metadata":{"generation_name":"g"}`)); st != 200 {
 			t.Fatalf("the strict key's request with metadata.generation_name: %d %s", st, b)
+		}
+		if st, _, b := post(t, url, bot, chatBody("gpt-x", "bot", `"user":"u1"`, `"max_tokens":5`, `"temperature":0`)); st != 200 {
+			t.Fatalf("the service account key's request with temperature: %d %s", st, b)
 		}
 	})
 }

@@ -190,7 +190,7 @@ func NewStateFromModel(cfg *config.Config, m *model.Model, st store.Store, versi
 	lfOK, lfFail := cfg.LiteLLM.CallbackEvents("langfuse")
 	s.metricTags = len(cfg.LiteLLM.PrometheusTuning.TagLabels) > 0 || lfOK || lfFail
 	s.metricMetadata = cfg.LiteLLM.PrometheusTuning.MetadataLabels
-	s.rules = keys.NewRequestRules(cfg.General.EnforceUserParam, cfg.General.EnforcedParams)
+	s.rules = keys.NewRequestRules(cfg.General.EnforceUserParam, cfg.General.EnforcedParams, cfg.General.ServiceAccountEnforcedParams)
 	s.ips = newIPRule(cfg.General)
 	s.public = newRouteSet(cfg.General.PublicRoutes)
 	s.access = newRouteAccess(cfg.General)

@@ -52,7 +52,8 @@ func route(path string) (string, bool) {
 	}
 	path = strings.TrimRight(path, "/")
 	switch path {
-	case "/key/generate", "/key/update", "/key/delete", "/key/info", "/key/list", "/key/regenerate", "/key/block", "/key/unblock":
+	case "/key/generate", "/key/update", "/key/delete", "/key/info", "/key/list", "/key/regenerate", "/key/block", "/key/unblock",
+		"/key/service-account/generate":
 		return strings.TrimPrefix(path, "/key/"), true
 	}
 	if rest, ok := strings.CutPrefix(path, "/key/"); ok && strings.HasSuffix(rest, "/regenerate") && strings.Count(rest, "/") == 1 {
@@ -169,6 +170,8 @@ func (s *Service) handle(ctx context.Context, method, rawPath string, body []byt
 	switch name {
 	case "generate":
 		return reply(s.generateRoute(ctx, req))
+	case "service-account/generate":
+		return reply(s.serviceAccountGenerate(ctx, req)) // serviceaccount.go
 	case "update":
 		return reply(s.update(ctx, req))
 	case "delete":
@@ -272,7 +275,12 @@ func (s *Service) fields(req map[string]any, k *keystore.Key) *Error {
 			}
 		case "metadata":
 			var md map[string]any
-			if md, e = object(name, v); e == nil {
+			if v == nil && k.Metadata[metaServiceAccountID] != nil {
+				e = reservedMetadataChanged()
+			} else if md, e = object(name, v); e == nil {
+				e = keepReservedMetadata(k.Metadata, md)
+			}
+			if e == nil {
 				md = s.encryptLoggingVars(md) // logging credentials at rest, as LiteLLM (D74)
 				for _, f := range [...]string{"tags", "guardrails"} {
 					if v, ok := k.Metadata[f]; ok && md != nil {
@@ -478,6 +486,9 @@ func mapOrEmptyF(m map[string]float64) map[string]float64 {
 // generateRoute is /key/generate: the config's key-generation settings
 // (keygen.go), then generate. /user/new's key skips them, as LiteLLM's.
 func (s *Service) generateRoute(ctx context.Context, req map[string]any) (any, *Error) {
+	if e := serviceAccountNeedsTeam(req, ""); e != nil {
+		return nil, e
+	}
 	g := s.keyGenSettings()
 	if e := s.keyGenerationCheck(req, g); e != nil {
 		return nil, e
@@ -585,6 +596,9 @@ func (s *Service) update(ctx context.Context, req map[string]any) (any, *Error) 
 		return nil, e
 	}
 	delete(req, "key")
+	if e := serviceAccountNeedsTeam(req, k.TeamID); e != nil {
+		return nil, e
+	}
 	if e := checkUpperBounds(req, s.keyGenSettings().Upper, false, s.now()); e != nil {
 		return nil, e
 	}

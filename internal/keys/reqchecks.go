@@ -18,15 +18,32 @@ type RequestRules struct {
 	// Params is enforced_params: fields every request must carry ("user",
 	// "metadata.generation_name").
 	Params []string
+	// ServiceAccountParams is service_account_settings' enforced_params:
+	// fields a service account key's requests must carry as well.
+	ServiceAccountParams []string
 }
 
-// NewRequestRules returns the rules of enforce_user_param and
-// enforced_params; nil when neither is set.
-func NewRequestRules(enforceUser bool, params []string) *RequestRules {
-	if !enforceUser && len(params) == 0 {
+// NewRequestRules returns the rules of enforce_user_param, enforced_params
+// and service_account_settings.enforced_params; nil when none is set.
+func NewRequestRules(enforceUser bool, params, serviceAccountParams []string) *RequestRules {
+	if !enforceUser && len(params) == 0 && len(serviceAccountParams) == 0 {
 		return nil
 	}
-	return &RequestRules{EnforceUser: enforceUser, Params: params}
+	return &RequestRules{EnforceUser: enforceUser, Params: params, ServiceAccountParams: serviceAccountParams}
+}
+
+// metaServiceAccountID is the key metadata field that makes a key a
+// service account key (LiteLLM's check_if_token_is_service_account); it is
+// immutable once set (LiteLLM_Reserved_Metadata_Fields).
+const metaServiceAccountID = "service_account_id"
+
+// isServiceAccount reports whether k is a service account key.
+func isServiceAccount(k *keystore.Key) bool {
+	if k == nil || k.Metadata == nil {
+		return false
+	}
+	_, ok := k.Metadata[metaServiceAccountID]
+	return ok
 }
 
 // metaEnforcedParams is the key metadata field of the key's own
@@ -45,7 +62,8 @@ func keyEnforcedParams(k *keystore.Key) []any {
 // CheckBody runs the rules on an LLM request's body for k (nil: the master
 // key, or no key), as LiteLLM: enforce_user_param among the key's auth
 // checks (common_checks: "Authentication Error, 'user' param not passed
-// in. …", 401), then enforced_params — the config's, then the key's
+// in. …", 401), then enforced_params — the config's, then
+// service_account_settings' for a service account key, then the key's
 // metadata.enforced_params — where LiteLLM's pre-call step raises a
 // ValueError that its LLM routes answer with 500. A request carries
 // `metadata` always (LiteLLM adds it before the check).
@@ -61,6 +79,9 @@ func CheckBody(r *RequestRules, k *keystore.Key, body []byte) *Error {
 	var params []string
 	if r != nil {
 		params = r.Params
+		if isServiceAccount(k) {
+			params = append(params[:len(params):len(params)], r.ServiceAccountParams...)
+		}
 	}
 	for _, p := range params {
 		if e := enforcedParam(p, body); e != nil {

@@ -99,7 +99,8 @@ func tempIncrease(k *keystore.Key, now time.Time) float64 {
 }
 
 // tempMetadata is the part of a key's metadata the module's table keeps:
-// the temporary budget increase and the key's enforced_params (D90).
+// the temporary budget increase, the key's enforced_params (D90) and its
+// service_account_id (service_account_settings' enforced_params).
 func tempMetadata(md map[string]any) map[string]any {
 	var out map[string]any
 	inc, ok := md[metaTempIncrease]
@@ -107,11 +108,15 @@ func tempMetadata(md map[string]any) map[string]any {
 	if ok && ok2 {
 		out = map[string]any{metaTempIncrease: inc, metaTempExpiry: exp}
 	}
-	if p, ok := md[metaEnforcedParams]; ok && p != nil {
-		if out == nil {
-			out = map[string]any{}
+	for _, f := range [...]string{metaEnforcedParams, metaServiceAccountID} {
+		// A service account is a key whose metadata has the field at all
+		// (LiteLLM tests `in`), null included.
+		if p, ok := md[f]; ok && (p != nil || f == metaServiceAccountID) {
+			if out == nil {
+				out = map[string]any{}
+			}
+			out[f] = p
 		}
-		out[metaEnforcedParams] = p
 	}
 	return out
 }
