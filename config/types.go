@@ -560,8 +560,8 @@ type GeneralSettings struct {
 	// ServiceAccountEnforcedParams is service_account_settings'
 	// enforced_params: required of service account keys' requests too.
 	ServiceAccountEnforcedParams []string
-	AllowedIPs       []string
-	UseXForwardedFor bool
+	AllowedIPs                   []string
+	UseXForwardedFor             bool
 	// PublicRoutes is public_routes: routes served without a key (exact,
 	// or a prefix when the entry ends in "*"), D90.
 	PublicRoutes []string
