@@ -3,7 +3,6 @@ package extproc
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/guardrails"
+	"github.com/llmgate/llmgate/internal/vectorstores"
 	"github.com/llmgate/llmgate/translator"
 )
 
@@ -90,36 +90,28 @@ func extendTimeout(stream extprocv3.ExternalProcessor_ProcessServer) error {
 	return stream.Send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(guardrails.Timeout + 5*time.Second)})
 }
 
-// answer sends the request's answer (with the masked body when the
-// guardrails changed it), then, when a guardrail reads the provider's
-// answer, waits for it on the same stream.
-func (gc *guardCall) answer(stream extprocv3.ExternalProcessor_ProcessServer, in *pipelined, resp *extprocv3.ProcessingResponse, body []byte) error {
-	if rb := resp.GetRequestBody(); rb != nil && gc.masked {
-		cr := rb.GetResponse()
-		if cr == nil {
-			cr = &extprocv3.CommonResponse{}
-			rb.Response = cr
-		}
-		if cr.BodyMutation == nil {
-			// The prepared body (when there is one) was built from the
-			// masked body; else the masked body goes on as it is.
-			cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: body}}
-			if cr.HeaderMutation == nil {
-				cr.HeaderMutation = &extprocv3.HeaderMutation{}
-			}
-			cr.HeaderMutation.SetHeaders = append(cr.HeaderMutation.SetHeaders, hdr("content-length", strconv.Itoa(len(body))))
-		}
+// prepare puts the guardrails' outcome in the request's answer: the
+// masked body (when the guardrails changed it and routing did not build a
+// body from it) and the names of the guardrails that ran.
+func (gc *guardCall) prepare(resp *extprocv3.ProcessingResponse, body []byte) {
+	if gc == nil {
+		return
+	}
+	if gc.masked {
+		withBody(resp, body)
 	}
 	if applied := gc.call.Applied(); applied != "" {
 		appliedMetadata(resp, applied)
 	}
-	if err := in.answer(stream, resp); err != nil {
-		return err
+}
+
+// readsAnswer is gc when a guardrail reads the provider's answer to this
+// request (a streamed one only when it is a chat completion's), else nil.
+func (gc *guardCall) readsAnswer(resp *extprocv3.ProcessingResponse) *guardCall {
+	if gc == nil || resp.GetRequestBody() == nil || !gc.call.NeedsAnswer() || (gc.stream && (!gc.chat || gc.call.NewStream() == nil)) {
+		return nil
 	}
-	if resp.GetRequestBody() == nil || !gc.call.NeedsAnswer() || (gc.stream && (!gc.chat || gc.call.NewStream() == nil)) {
-		return nil // ends the stream: Envoy sends the answer to nobody
-	}
-	return gc.checkAnswer(stream)
+	return gc
 }
 
 // streamMode is the request filter's mode for a streamed answer a
@@ -168,11 +160,27 @@ func (gc *guardCall) checkStream(stream extprocv3.ExternalProcessor_ProcessServe
 	}
 }
 
-// checkAnswer reads the answer's headers and buffered body (the request
-// filter's response modes in a config whose guardrails read answers) and
-// runs post_call on a success: a refusal replaces the answer with
-// LiteLLM's error, a changed answer goes on with its new body.
-func (gc *guardCall) checkAnswer(stream extprocv3.ExternalProcessor_ProcessServer) error {
+// answerHooks are what reads a provider's answer on the request's own
+// stream (the request filter's response phases, in a config whose
+// guardrails read answers or that has a vector store registry): the
+// vector stores' search results added to it (D150), then the post_call
+// guardrails (D139) — LiteLLM's deployment hook runs before the proxy's
+// post-call hooks, so a guardrail reads the annotated answer.
+type answerHooks struct {
+	guard *guardCall              // nil: no guardrail reads the answer
+	aug   *vectorstores.Augmented // nil: no annotation
+}
+
+// wanted says whether the answer is read at all; when not, the request's
+// stream ends with its answer and Envoy sends it nothing more.
+func (ah answerHooks) wanted() bool { return ah.guard != nil || ah.aug != nil }
+
+// read reads the answer's headers and body and runs the hooks on a
+// success: a guardrail's refusal replaces the answer with LiteLLM's
+// error, a changed answer goes on with its new body. A streamed answer a
+// guardrail reads goes through checkStream.
+func (ah answerHooks) read(stream extprocv3.ExternalProcessor_ProcessServer) error {
+	gc := ah.guard
 	msg, err := recv(stream)
 	if err != nil {
 		return err
@@ -187,11 +195,13 @@ func (gc *guardCall) checkAnswer(stream extprocv3.ExternalProcessor_ProcessServe
 	if ok {
 		// The body may change: its length is set with it.
 		hr.Response = &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{RemoveHeaders: []string{"content-length"}}}
-		if applied := gc.call.Applied(); applied != "" && gc.stream {
-			hr.Response.HeaderMutation.SetHeaders = []*corev3.HeaderValueOption{hdr(appliedGuardrailsHeader, applied)}
+		if gc != nil && gc.stream {
+			if applied := gc.call.Applied(); applied != "" {
+				hr.Response.HeaderMutation.SetHeaders = []*corev3.HeaderValueOption{hdr(appliedGuardrailsHeader, applied)}
+			}
 		}
 	}
-	if ok && gc.stream && strings.HasPrefix(rhs["content-type"], "text/event-stream") {
+	if ok && gc != nil && gc.stream && strings.HasPrefix(rhs["content-type"], "text/event-stream") {
 		return gc.checkStream(stream, hr)
 	}
 	if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{ResponseHeaders: hr}}); err != nil {
@@ -208,24 +218,33 @@ func (gc *guardCall) checkAnswer(stream extprocv3.ExternalProcessor_ProcessServe
 	if rb == nil {
 		return nil
 	}
-	if !ok {
-		return stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{ResponseBody: &extprocv3.BodyResponse{}}})
-	}
-	if err := extendTimeout(stream); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(stream.Context(), guardrails.Timeout)
-	defer cancel()
-	changed, e := gc.call.Answer(ctx, rb.GetBody())
-	if e != nil {
-		return stream.Send(errorReply(e, nil))
-	}
 	cr := &extprocv3.CommonResponse{}
-	if applied := gc.call.Applied(); applied != "" {
-		cr.HeaderMutation = &extprocv3.HeaderMutation{SetHeaders: []*corev3.HeaderValueOption{hdr(appliedGuardrailsHeader, applied)}}
+	if !ok {
+		return stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{ResponseBody: &extprocv3.BodyResponse{Response: cr}}})
 	}
-	if changed != nil {
-		cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: changed}}
+	body, changed := rb.GetBody(), false
+	if out := ah.aug.Annotate(body); out != nil {
+		body, changed = out, true
+	}
+	if gc != nil {
+		if err := extendTimeout(stream); err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(stream.Context(), guardrails.Timeout)
+		defer cancel()
+		out, e := gc.call.Answer(ctx, body)
+		if e != nil {
+			return stream.Send(errorReply(e, nil))
+		}
+		if out != nil {
+			body, changed = out, true
+		}
+		if applied := gc.call.Applied(); applied != "" {
+			cr.HeaderMutation = &extprocv3.HeaderMutation{SetHeaders: []*corev3.HeaderValueOption{hdr(appliedGuardrailsHeader, applied)}}
+		}
+	}
+	if changed {
+		cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: body}}
 	}
 	return stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{ResponseBody: &extprocv3.BodyResponse{Response: cr}}})
 }

@@ -188,17 +188,15 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if augmented {
 		withBody(resp, body)
 	}
-	if gc != nil {
-		return gc.answer(stream, in, resp, body)
+	gc.prepare(resp, body)
+	// The answer read on this stream: LiteLLM adds the search results to
+	// it (vectorstores.go) and its post_call guardrails read it
+	// (guardrails.go).
+	hooks := answerHooks{guard: gc.readsAnswer(resp), aug: annotating(aug, resp)}
+	if err := in.answer(stream, resp); err != nil || !hooks.wanted() {
+		return err
 	}
-	if annotates(aug, resp) {
-		// LiteLLM adds the search results to the answer (vectorstores.go).
-		if err := in.answer(stream, resp); err != nil {
-			return err
-		}
-		return annotateAnswer(stream, aug)
-	}
-	return in.answer(stream, resp)
+	return hooks.read(stream)
 }
 
 // forcedModel is general_settings' completion_model or embedding_model for

@@ -101,51 +101,14 @@ func (s *Server) augmentChat(stream extprocv3.ExternalProcessor_ProcessServer, s
 	return out, aug, nil
 }
 
-// annotates says whether the answer to an augmented request is read to add
-// the search results (a non-streamed answer the provider gives).
-func annotates(aug *vectorstores.Augmented, resp *extprocv3.ProcessingResponse) bool {
-	return aug != nil && !aug.Stream && (len(aug.Results) > 0 || len(aug.Failures) > 0) && resp.GetRequestBody() != nil
-}
-
-// annotateAnswer reads the provider's answer (the request filter's response
-// phases, D150) and adds the search results to a success's messages, as
-// LiteLLM's async_post_call_success_deployment_hook.
-func annotateAnswer(stream extprocv3.ExternalProcessor_ProcessServer, aug *vectorstores.Augmented) error {
-	msg, err := recv(stream)
-	if err != nil {
-		return err
-	}
-	rh := msg.GetResponseHeaders()
-	if rh == nil {
+// annotating is aug when the answer to an augmented request is read to
+// add the search results (a non-streamed answer the provider gives), else
+// nil.
+func annotating(aug *vectorstores.Augmented, resp *extprocv3.ProcessingResponse) *vectorstores.Augmented {
+	if aug == nil || aug.Stream || (len(aug.Results) == 0 && len(aug.Failures) == 0) || resp.GetRequestBody() == nil {
 		return nil
 	}
-	ok := headerMap(rh.GetHeaders())[":status"] == "200" && !rh.GetEndOfStream()
-	hr := &extprocv3.HeadersResponse{}
-	if ok {
-		// The body changes: its length goes with it.
-		hr.Response = &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{RemoveHeaders: []string{"content-length"}}}
-	}
-	if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{ResponseHeaders: hr}}); err != nil {
-		return err
-	}
-	if rh.GetEndOfStream() {
-		return nil
-	}
-	msg, err = recv(stream)
-	if err != nil {
-		return err
-	}
-	rb := msg.GetResponseBody()
-	if rb == nil {
-		return nil
-	}
-	cr := &extprocv3.CommonResponse{}
-	if ok {
-		if out := aug.Annotate(rb.GetBody()); out != nil {
-			cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: out}}
-		}
-	}
-	return stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{ResponseBody: &extprocv3.BodyResponse{Response: cr}}})
+	return aug
 }
 
 // withBody makes a request answer carry body (a changed request body) when
