@@ -46,6 +46,23 @@ type Guardrail struct {
 	Pos                   Pos
 }
 
+// ListedGuardrail is a guardrails entry as LiteLLM's GET /guardrails/list
+// shows it: its guardrail_id and guardrail_info as written, and its
+// litellm_params in the config's order, os.environ/ values resolved
+// (secrets among them: the list masks them).
+type ListedGuardrail struct {
+	ID     any
+	Name   string
+	Info   any
+	Params []GuardrailParam
+}
+
+// GuardrailParam is one litellm_params entry of a listed guardrail.
+type GuardrailParam struct {
+	Key   string
+	Value any
+}
+
 // GuardrailKinds are the litellm_params.guardrail values llmgate runs.
 var GuardrailKinds = []string{"generic_guardrail_api", "presidio", "openai_moderation"}
 
@@ -82,6 +99,7 @@ func (p *parser) guardrails(cfg *Config, n *yaml.Node) {
 		g := Guardrail{Pos: posOf(p.fileOf(it), deref(it)), Language: "en"}
 		var params []entry
 		hasParams := false
+		var listed ListedGuardrail
 		for _, e := range es {
 			key := joinKey(path, e.Key)
 			switch e.Key {
@@ -89,8 +107,10 @@ func (p *parser) guardrails(cfg *Config, n *yaml.Node) {
 				g.Name, _ = p.str(e.Value, key)
 			case "litellm_params":
 				params, hasParams = p.mapping(e.Value, key)
-			case "guardrail_info", "guardrail_id":
-				// descriptive (GET /guardrails/list)
+			case "guardrail_info":
+				listed.Info = p.anyValue(e.Value, key) // GET /guardrails/list
+			case "guardrail_id":
+				listed.ID = p.anyValue(e.Value, key)
 			default:
 				p.warnAt(e.KeyNode, key, "accepted, not implemented yet")
 			}
@@ -108,6 +128,11 @@ func (p *parser) guardrails(cfg *Config, n *yaml.Node) {
 			p.errAt(deref(it), joinKey(path, "litellm_params"), "is required")
 			continue
 		}
+		listed.Name = g.Name
+		for _, f := range params {
+			listed.Params = append(listed.Params, GuardrailParam{Key: f.Key, Value: p.anyValue(f.Value, joinKey(joinKey(path, "litellm_params"), f.Key))})
+		}
+		cfg.ListedGuardrails = append(cfg.ListedGuardrails, listed)
 		if p.guardrailParams(&g, params, joinKey(path, "litellm_params")) {
 			cfg.Guardrails = append(cfg.Guardrails, g)
 		}

@@ -76,6 +76,9 @@ type Config struct {
 	FilesSettingsSet bool
 	// Guardrails is the top-level guardrails list: the entries llmgate runs.
 	Guardrails []Guardrail
+	// ListedGuardrails are every guardrails entry as GET /guardrails/list
+	// shows it, run or not (guardrails.go).
+	ListedGuardrails []ListedGuardrail
 	// SearchTools is the top-level search_tools (searchtools.go).
 	SearchTools []SearchTool
 	// VectorStores is the top-level vector_store_registry (vectorstores.go).

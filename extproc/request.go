@@ -80,6 +80,9 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if vsID, ok := vectorStoreSearchID(h[":path"]); ok && rt.kind != routeLLM {
 		return s.vectorStoreSearch(stream, st, h, vsID, rh.GetEndOfStream()) // vectorstores.go (D150)
 	}
+	if isGuardrailsList(h[":path"]) && rt.kind != routeLLM {
+		return stream.Send(s.guardrailsList(st, h)) // guardrails_list.go (D157)
+	}
 	if tool, list, ok := searchRoute(h[":path"]); ok && rt.kind != routeLLM && len(st.Cfg.SearchTools) > 0 {
 		return s.searchAPI(stream, st, h, tool, list, rh.GetEndOfStream()) // search.go (D150)
 	}

@@ -68,3 +68,22 @@ func TestPyRepr(t *testing.T) {
 		}
 	}
 }
+
+func TestMasked(t *testing.T) {
+	for _, c := range []struct {
+		key  string
+		in   any
+		want string
+	}{
+		{"api_key", "sk-1234567", `"sk****67"`},
+		{"api_key", "abcd", `"*****"`},
+		{"api_base", "http://x", `"http://x"`},
+		{"headers", map[string]any{"Authorization": "Bearer secret", "x-team": "t"}, `{"Authorization":"Be****et","x-team":"t"}`},
+		{"aws_secret_access_key", 12345, `12345`},
+	} {
+		b, _ := json.Marshal(masked(c.key, c.in))
+		if string(b) != c.want {
+			t.Errorf("masked(%q, %v) = %s, want %s", c.key, c.in, b, c.want)
+		}
+	}
+}
