@@ -43,7 +43,22 @@ type Guardrail struct {
 	// once, at the stream's end.
 	StreamingSamplingRate int
 	StreamingEndOnly      bool
-	Pos                   Pos
+	// Bedrock (ApplyGuardrail): guardrailIdentifier and guardrailVersion,
+	// the AWS credentials (aws_* keys, else AWS_ACCESS_KEY_ID …), region
+	// (aws_region_name, else AWS_REGION / AWS_REGION_NAME, else us-west-2),
+	// the endpoint (aws_bedrock_runtime_endpoint, else
+	// AWS_BEDROCK_RUNTIME_ENDPOINT, else https://bedrock-runtime.{region}.amazonaws.com)
+	// and outputScope.
+	GuardrailIdentifier, GuardrailVersion               string
+	AWSAccessKeyID, AWSSecretAccessKey, AWSSessionToken string // secrets; never log
+	AWSRegion, AWSEndpoint, OutputScope                 string
+	// Lakera v2 (lakera_v2): project_id, payload, breakdown, dev_info
+	// (LiteLLM's defaults true), metadata, on_flagged (block or monitor).
+	ProjectID                   string
+	Payload, Breakdown, DevInfo bool
+	Metadata                    map[string]any
+	OnFlagged                   string
+	Pos                         Pos
 }
 
 // ListedGuardrail is a guardrails entry as LiteLLM's GET /guardrails/list
@@ -64,7 +79,7 @@ type GuardrailParam struct {
 }
 
 // GuardrailKinds are the litellm_params.guardrail values llmgate runs.
-var GuardrailKinds = []string{"generic_guardrail_api", "presidio", "openai_moderation"}
+var GuardrailKinds = []string{"generic_guardrail_api", "presidio", "openai_moderation", "bedrock", "lakera_v2"}
 
 // NeedsAnswer says whether the guardrail reads the provider's answer:
 // post_call, or Presidio's output_parse_pii.
@@ -96,7 +111,7 @@ func (p *parser) guardrails(cfg *Config, n *yaml.Node) {
 		if !ok {
 			continue
 		}
-		g := Guardrail{Pos: posOf(p.fileOf(it), deref(it)), Language: "en"}
+		g := Guardrail{Pos: posOf(p.fileOf(it), deref(it)), Language: "en", Payload: true, Breakdown: true, DevInfo: true, OnFlagged: "block"}
 		var params []entry
 		hasParams := false
 		var listed ListedGuardrail
@@ -209,6 +224,46 @@ func (p *parser) guardrailParams(g *Guardrail, params []entry, path string) bool
 			}
 		case "streaming_end_of_stream_only":
 			g.StreamingEndOnly, _ = p.bool(f.Value, fk)
+		case "guardrailIdentifier":
+			g.GuardrailIdentifier, _ = p.str(f.Value, fk)
+		case "guardrailVersion":
+			g.GuardrailVersion, _ = p.str(f.Value, fk)
+		case "aws_access_key_id":
+			g.AWSAccessKeyID, _ = p.str(f.Value, fk)
+		case "aws_secret_access_key":
+			g.AWSSecretAccessKey, _ = p.str(f.Value, fk)
+		case "aws_session_token":
+			g.AWSSessionToken, _ = p.str(f.Value, fk)
+		case "aws_region_name":
+			g.AWSRegion, _ = p.str(f.Value, fk)
+		case "aws_bedrock_runtime_endpoint":
+			g.AWSEndpoint, _ = p.str(f.Value, fk)
+		case "outputScope":
+			g.OutputScope, _ = p.str(f.Value, fk)
+		case "project_id":
+			g.ProjectID, _ = p.str(f.Value, fk)
+		case "payload":
+			g.Payload, _ = p.bool(f.Value, fk)
+		case "breakdown":
+			g.Breakdown, _ = p.bool(f.Value, fk)
+		case "dev_info":
+			g.DevInfo, _ = p.bool(f.Value, fk)
+		case "metadata":
+			if m, ok := p.anyValue(f.Value, fk).(map[string]any); ok {
+				g.Metadata = m
+			} else {
+				p.errAt(f.Value, fk, "must be a mapping")
+			}
+		case "on_flagged":
+			g.OnFlagged, _ = p.str(f.Value, fk)
+			switch g.OnFlagged {
+			case "block", "monitor":
+			case "mask", "inject_system_message":
+				p.warnAt(f.Value, fk, "on_flagged %q: accepted, not implemented yet (a flagged text is blocked)", g.OnFlagged)
+				g.OnFlagged = "block"
+			default:
+				p.errAt(f.Value, fk, "must be block, mask, monitor or inject_system_message, got %q", g.OnFlagged)
+			}
 		default:
 			p.warnAt(f.KeyNode, fk, "accepted, not implemented yet")
 		}
@@ -251,6 +306,49 @@ func (p *parser) guardrailParams(g *Guardrail, params []entry, path string) bool
 			}
 		}
 		if !p.guardrailURL(g.AnalyzerBase, joinKey(path, "presidio_analyzer_api_base")) || !p.guardrailURL(g.AnonymizerBase, joinKey(path, "presidio_anonymizer_api_base")) {
+			return false
+		}
+	case "bedrock":
+		if g.GuardrailIdentifier == "" || g.GuardrailVersion == "" {
+			p.errAt(nil, path, "Bedrock guardrail: guardrailIdentifier and guardrailVersion are required")
+			return false
+		}
+		if g.AWSAccessKeyID == "" && g.AWSSecretAccessKey == "" {
+			g.AWSAccessKeyID, g.AWSSecretAccessKey, g.AWSSessionToken = env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN")
+		}
+		if g.AWSAccessKeyID == "" || g.AWSSecretAccessKey == "" {
+			p.errAt(nil, joinKey(path, "aws_access_key_id"), "Bedrock guardrail: aws_access_key_id and aws_secret_access_key are required (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
+			return false
+		}
+		if g.AWSRegion == "" {
+			// LiteLLM's get_aws_region_name_for_non_llm_api_calls: AWS_REGION wins.
+			if g.AWSRegion = env("AWS_REGION"); g.AWSRegion == "" {
+				g.AWSRegion = env("AWS_REGION_NAME")
+			}
+		}
+		if g.AWSRegion == "" {
+			g.AWSRegion = "us-west-2"
+		}
+		if g.AWSEndpoint == "" {
+			g.AWSEndpoint = env("AWS_BEDROCK_RUNTIME_ENDPOINT")
+		}
+		if g.AWSEndpoint == "" {
+			g.AWSEndpoint = "https://bedrock-runtime." + g.AWSRegion + ".amazonaws.com"
+		}
+		if !p.guardrailURL(g.AWSEndpoint, joinKey(path, "aws_bedrock_runtime_endpoint")) {
+			return false
+		}
+	case "lakera_v2":
+		if g.APIKey == "" {
+			g.APIKey = env("LAKERA_API_KEY")
+		}
+		if g.APIBase == "" {
+			g.APIBase = env("LAKERA_API_BASE")
+		}
+		if g.APIBase == "" {
+			g.APIBase = "https://api.lakera.ai"
+		}
+		if !p.guardrailURL(g.APIBase, joinKey(path, "api_base")) {
 			return false
 		}
 	case "openai_moderation":

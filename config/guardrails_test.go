@@ -69,3 +69,52 @@ guardrails:
 		t.Errorf("error %v, want the unknown mode", le)
 	}
 }
+
+// TestGuardrailsBedrockLakera (D157): bedrock's identifier, version, AWS
+// credentials, region and endpoint from the entry else the environment
+// (AWS_REGION before AWS_REGION_NAME), lakera_v2's defaults; a bedrock
+// entry without its identifier is an error; the list keeps every entry.
+func TestGuardrailsBedrockLakera(t *testing.T) {
+	env := func(name string) (string, bool) {
+		v, ok := map[string]string{"AWS_ACCESS_KEY_ID": "AKIA1", "AWS_SECRET_ACCESS_KEY": "s1", "AWS_REGION_NAME": "eu-west-3", "AWS_REGION": "eu-central-1", "LAKERA_API_KEY": "lk"}[name]
+		return v, ok
+	}
+	cfg := mustParse(t, `
+model_list:
+  - model_name: m
+    litellm_params: {model: openai/gpt-4o, api_key: k}
+guardrails:
+  - guardrail_name: b
+    litellm_params: {guardrail: bedrock, mode: pre_call, guardrailIdentifier: gid, guardrailVersion: DRAFT}
+  - guardrail_name: b2
+    litellm_params: {guardrail: bedrock, mode: post_call, guardrailIdentifier: gid, guardrailVersion: "2", aws_access_key_id: AKIA2, aws_secret_access_key: s2, aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "http://bedrock:8080"}
+  - guardrail_name: l
+    litellm_params: {guardrail: lakera_v2, mode: during_call, on_flagged: monitor}
+  - guardrail_name: other
+    litellm_params: {guardrail: aporia, mode: pre_call}
+`, env)
+	if len(cfg.Guardrails) != 3 || len(cfg.ListedGuardrails) != 4 {
+		t.Fatalf("guardrails %d, listed %d: want 3 and 4", len(cfg.Guardrails), len(cfg.ListedGuardrails))
+	}
+	b, b2, l := cfg.Guardrails[0], cfg.Guardrails[1], cfg.Guardrails[2]
+	if b.AWSAccessKeyID != "AKIA1" || b.AWSSecretAccessKey != "s1" || b.AWSRegion != "eu-central-1" || b.AWSEndpoint != "https://bedrock-runtime.eu-central-1.amazonaws.com" || b.GuardrailVersion != "DRAFT" {
+		t.Errorf("b %+v", b)
+	}
+	if b2.AWSAccessKeyID != "AKIA2" || b2.AWSRegion != "us-east-1" || b2.AWSEndpoint != "http://bedrock:8080" || b2.GuardrailVersion != "2" {
+		t.Errorf("b2 %+v", b2)
+	}
+	if l.APIKey != "lk" || l.APIBase != "https://api.lakera.ai" || !l.Payload || !l.Breakdown || !l.DevInfo || l.OnFlagged != "monitor" || !l.DuringCall {
+		t.Errorf("l %+v", l)
+	}
+	le := parseErr(t, `
+model_list:
+  - model_name: m
+    litellm_params: {model: openai/gpt-4o, api_key: k}
+guardrails:
+  - guardrail_name: b
+    litellm_params: {guardrail: bedrock, mode: pre_call, guardrailVersion: "1"}
+`, env)
+	if !strings.Contains(le.Error(), "guardrailIdentifier and guardrailVersion are required") {
+		t.Errorf("error %v", le)
+	}
+}

@@ -53,6 +53,10 @@ type Call struct {
 	// extra are the request's extra_body per guardrail (the generic API's
 	// additional_provider_specific_params).
 	extra map[string]map[string]any
+	// requestMessages are the request's messages as Lakera reads them,
+	// kept for a post_call lakera_v2 guardrail (it reads them with the
+	// answer).
+	requestMessages []lakeraMessage
 }
 
 // Begin selects the guardrails a request runs (LiteLLM's
@@ -115,12 +119,22 @@ func (c *Call) markApplied(name string) {
 // not change the request). body is the new body when a guardrail changed a
 // text, else nil.
 func (c *Call) Request(ctx context.Context, in []byte) (body []byte, e *translator.Error) {
-	if c == nil || len(c.pre) == 0 {
+	if c == nil {
+		return nil, nil
+	}
+	keep := false // a post_call lakera_v2 guardrail reads the request's messages too
+	for _, g := range c.post {
+		keep = keep || g.Kind == "lakera_v2"
+	}
+	if len(c.pre) == 0 && !keep {
 		return nil, nil
 	}
 	d, err := readRequest(in)
 	if err != nil || len(d.slots) == 0 {
 		return nil, nil // no texts to check (the request's own errors come later)
+	}
+	if keep {
+		defer func() { c.requestMessages = d.inspectionMessages() }() // after the pre_call masking, as LiteLLM's data["messages"]
 	}
 	changed := false
 	for _, g := range c.pre {
@@ -201,6 +215,13 @@ func (c *Call) run(ctx context.Context, g *config.Guardrail, texts []string, inp
 		return c.generic(ctx, g, texts, inputType, d)
 	case "presidio":
 		return c.presidio(ctx, g, texts, inputType == "request")
+	case "bedrock":
+		return c.bedrock(ctx, g, texts, inputType == "request")
+	case "lakera_v2":
+		if inputType == "request" {
+			return nil, c.lakera(ctx, g, d.inspectionMessages())
+		}
+		return nil, c.lakera(ctx, g, c.answerMessages(d, texts))
 	case "openai_moderation":
 		text := strings.TrimSpace(strings.Join(texts, "\n"))
 		if inputType == "request" {
