@@ -100,7 +100,7 @@ func startFakeBedrockLakera(t *testing.T) *fakeBedrockLakera {
 		raw, _ := io.ReadAll(r.Body)
 		var body map[string]any
 		if r.URL.Path != "/v2/guard" || r.Header.Get("Authorization") != "Bearer "+grLakeraKey || json.Unmarshal(raw, &req) != nil || json.Unmarshal(raw, &body) != nil {
-			http.Error(w, `{"error":"unauthorized"}`, 401)
+			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
 			return
 		}
 		f.mu.Lock()
