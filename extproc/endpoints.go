@@ -32,7 +32,8 @@ const (
 	routeHealth
 	routeHealthServices
 	routeMetrics
-	routeCountTokens // /v1/messages/count_tokens (messages.go)
+	routeCountTokens  // /v1/messages/count_tokens (messages.go)
+	routeTokenCounter // /utils/token_counter (tokencounter.go, D160)
 )
 
 // classify maps a request path (with or without /v1, Azure style too) to a route.
@@ -64,6 +65,8 @@ func classify(method, rawPath string) route {
 		return route{kind: routeLLM, endpoint: translator.Messages}
 	case "/v1/messages/count_tokens":
 		return route{kind: routeCountTokens}
+	case "/utils/token_counter":
+		return route{kind: routeTokenCounter}
 	}
 	if m, ok := strings.CutPrefix(strings.TrimPrefix(p, "/v1"), "/models/"); ok && m != "" {
 		// /v1/models/{model}; a model name may hold '/' (anthropic/claude-3-haiku).

@@ -74,6 +74,9 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	if rt.kind == routeCountTokens {
 		return s.countTokens(stream, st, h, rh.GetEndOfStream()) // messages.go (D129)
 	}
+	if rt.kind == routeTokenCounter {
+		return s.tokenCounter(stream, st, h, rh.GetEndOfStream()) // tokencounter.go (D160)
+	}
 	if names, ok := st.isMCPRoute(h[":path"]); ok && rt.kind != routeLLM {
 		return s.mcpRoute(stream, st, h, names, rh.GetEndOfStream()) // mcp.go (D140)
 	}
