@@ -40,6 +40,21 @@ func (r *recentIDs) add(id string) bool {
 	return len(r.cur) > n
 }
 
+// remember adds a request id to the memory; false (the event dropped,
+// counted as a duplicate) when it was there already.
+func (s *Service) remember(id string) bool {
+	s.pmu.Lock()
+	fresh := s.recent.add(id)
+	if !fresh {
+		s.recent.dup++
+	}
+	s.pmu.Unlock()
+	if !fresh {
+		s.log.Debug("spend of a request added already (an outcome sent again)", "request_id", id)
+	}
+	return fresh
+}
+
 // DuplicateSpendEvents is the number of spend events dropped because their
 // request's spend was added already.
 func (s *Service) DuplicateSpendEvents() uint64 {

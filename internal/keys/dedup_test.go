@@ -1,10 +1,12 @@
 package keys
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
 	"github.com/llmgate/llmgate/internal/keystore"
+	"github.com/llmgate/llmgate/internal/outcome"
 )
 
 // A request's spend sent again — the module's outcome record after a lost
@@ -77,5 +79,34 @@ func BenchmarkRecentIDs(b *testing.B) {
 	for b.Loop() {
 		r.add(ids[n%len(ids)] + "")
 		n++
+	}
+}
+
+// A keyed answer's try sent again within one process (the module's record
+// after a lost acknowledgement, D63) counts its tokens towards the key's
+// tpm_limit once, as its spend (D145 "Left" 5, D155): 60 tokens of a
+// 100-token limit counted twice would refuse the key.
+func TestSpendTrySentAgainCountsTokensOnce(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t, embedded(t), t.TempDir())
+	defer s.Close()
+	key := generate(t, s, `{"tpm_limit": 100}`)
+	tok := keystore.HashKey(key)
+	try := outcome.Try{CallID: "chatcmpl-again", KeyHash: tok, ModelGroup: "m", Status: 200, Start: clock,
+		PromptTokens: 40, CompletionTokens: 20, TotalTokens: 60, Cost: 0.25, CostKnown: true}
+	s.SpendNow([]outcome.Try{try})
+	s.OnTry(try)
+	s.SpendNow([]outcome.Try{try})
+	if _, spend, _ := s.Lookup(tok); spend != 0.25 {
+		t.Fatalf("spend %v after a try sent three times, want 0.25", spend)
+	}
+	if _, e := s.Authorize(ctx, tok, key, []string{"m"}); e != nil {
+		t.Fatalf("60 of 100 tokens counted once, the key is refused: %v", e.Message)
+	}
+	// A new request's 60 tokens pass the limit: the counter does count.
+	try.CallID = "chatcmpl-next"
+	s.OnTry(try)
+	if _, e := s.Authorize(ctx, tok, key, []string{"m"}); e == nil || e.Status != 429 {
+		t.Fatalf("after 120 of 100 tokens: %+v, want 429", e)
 	}
 }

@@ -35,10 +35,44 @@ func Spends(t *outcome.Try) bool {
 
 // OnTry is the spend sink of the outcome bus: a try with a known cost adds
 // to its key's, team's and user's spend; its tokens count towards the key's
-// tpm_limit. It runs on the bus's goroutine, off the request path.
+// tpm_limit. It runs on the bus's goroutine, off the request path. A try
+// whose spend was added already (its request id remembered: the module's
+// record sent again after a lost acknowledgement, D63) counts neither its
+// spend nor its tokens again (D155: its tokens were counted twice).
 func (s *Service) OnTry(t outcome.Try) {
 	if !MaySpend(t.KeyHash, t.TeamID, t.EndUser) {
 		return
+	}
+	// The spend is logged under these (D136: without a database a keyless
+	// caller's try is logged without its api_key); the tokens count under
+	// the try's own.
+	logKey, logUser := t.KeyHash, t.UserID
+	if IsCaller(t.KeyHash) && !s.o.CallerSpendLogs {
+		if t.KeyHash == MasterKeyAlias {
+			logUser = ""
+		}
+		logKey = ""
+	}
+	spends := MaySpend(logKey, t.TeamID, t.EndUser) && t.CostKnown && t.Status >= 200 && t.Status < 300
+	var e SpendEvent
+	if spends {
+		end := t.Start.Add(t.Overhead + t.Latency)
+		if t.Start.IsZero() {
+			end = s.now()
+		}
+		id := t.CallID
+		if t.CacheHit {
+			// LiteLLM's spend log id of a cache hit (its request id repeats the
+			// cached answer's): "<id>_cache_hit<unix seconds>".
+			id += "_cache_hit" + strconv.FormatFloat(float64(end.UnixNano())/1e9, 'f', -1, 64)
+		}
+		if id != "" && !s.remember(id) {
+			return
+		}
+		e = SpendEvent{RequestID: id, CallType: outcome.CallType(t.Endpoint), KeyToken: logKey, TeamID: t.TeamID, UserID: logUser,
+			EndUser: t.EndUser, Model: t.Model, ModelGroup: t.ModelGroup, ModelID: t.DeploymentID, Provider: t.Provider,
+			Cost: t.Cost, PromptTokens: int64(t.PromptTokens), CompletionTokens: int64(t.CompletionTokens), Start: t.Start, End: end,
+			Tags: s.requestTags(&t), CacheHit: t.CacheHit, CacheKey: t.CacheKey}
 	}
 	if t.TotalTokens > 0 && s.o.Counters != nil {
 		// A context with a timer only when some tpm_limit counts them (D84:
@@ -49,36 +83,13 @@ func (s *Service) OnTry(t outcome.Try) {
 			cancel()
 		}
 	}
-	if IsCaller(t.KeyHash) && !s.o.CallerSpendLogs {
-		// No database: LiteLLM logs no spend, and llmgate's embedded
-		// store logs only what it did before (D136).
-		if t.KeyHash == MasterKeyAlias {
-			t.UserID = ""
-		}
-		t.KeyHash = ""
-	}
-	if !Spends(&t) {
+	if !spends {
 		return
 	}
-	end := t.Start.Add(t.Overhead + t.Latency)
-	if t.Start.IsZero() {
-		end = s.now()
-	}
-	callType := outcome.CallType(t.Endpoint)
-	id := t.CallID
-	if t.CacheHit {
-		// LiteLLM's spend log id of a cache hit (its request id repeats the
-		// cached answer's): "<id>_cache_hit<unix seconds>".
-		id += "_cache_hit" + strconv.FormatFloat(float64(end.UnixNano())/1e9, 'f', -1, 64)
-	}
-	e := SpendEvent{RequestID: id, CallType: callType, KeyToken: t.KeyHash, TeamID: t.TeamID, UserID: t.UserID,
-		EndUser: t.EndUser, Model: t.Model, ModelGroup: t.ModelGroup, ModelID: t.DeploymentID, Provider: t.Provider,
-		Cost: t.Cost, PromptTokens: int64(t.PromptTokens), CompletionTokens: int64(t.CompletionTokens), Start: t.Start, End: end,
-		Tags: s.requestTags(&t), CacheHit: t.CacheHit, CacheKey: t.CacheKey}
 	if s.prompts.used.Load() {
 		e.Request, e.Response = s.takePrompts(t.CallID)
 	}
-	s.Record(e)
+	s.record(e, true)
 }
 
 // requestTags are a spend log's request_tags (D84), in LiteLLM's order

@@ -93,7 +93,11 @@ func newBatchID() string {
 
 // Record adds a request's spend: at once to the in-memory totals the budget
 // checks read, to the write-ahead file, and to the next batch for the store.
-func (s *Service) Record(e SpendEvent) {
+func (s *Service) Record(e SpendEvent) { s.record(e, false) }
+
+// record is Record; remembered: e's request id was remembered already by
+// its caller (OnTry, before counting the try's tokens).
+func (s *Service) record(e SpendEvent, remembered bool) {
 	if e.Cost < 0 || e.Cost != e.Cost {
 		e.Cost = 0
 	}
@@ -101,7 +105,7 @@ func (s *Service) Record(e SpendEvent) {
 		return
 	}
 	s.pmu.Lock()
-	if e.RequestID != "" && !s.recent.add(e.RequestID) {
+	if !remembered && e.RequestID != "" && !s.recent.add(e.RequestID) {
 		s.recent.dup++
 		s.pmu.Unlock()
 		s.log.Debug("spend of a request added already (an outcome sent again)", "request_id", e.RequestID)
