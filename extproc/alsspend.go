@@ -175,18 +175,19 @@ func readSpendRecord(b []byte) (joined, bool) {
 	}, true
 }
 
-// spendRecords reports a module message's compact spend records. When the
-// spend sink is the bus's only sink their events go to it directly,
-// written to its write-ahead file before this returns; otherwise (keyed
-// sinks: a key's logging callbacks; or a reload added a sink after the
-// module's config was pushed) they are published as any joined request's
-// events, and the message waits for the bus as before.
+// spendRecords reports a module message's compact spend records. The
+// event of a record whose only reader is the spend sink — the bus's other
+// sinks are keyed and the record's key and team name no logging callback
+// (Bus.OnlyFor, D155) — goes to it directly, written to its write-ahead
+// file before this returns; otherwise (a key's or team's logging callbacks;
+// or a reload added a sink after the module's config was pushed) it is
+// published as any joined request's event, and the message waits for the
+// bus as before.
 func (a *accessLogService) spendRecords(recs [][]byte) {
 	st := a.s.state.Load()
 	if st == nil {
 		return
 	}
-	direct := st.keys != nil && a.s.Outcomes.Only(keys.SpendSink)
 	var evs []outcome.Try
 	for _, b := range recs {
 		j, ok := readSpendRecord(b)
@@ -194,13 +195,21 @@ func (a *accessLogService) spendRecords(recs [][]byte) {
 			a.s.log.Warn("outcome log: a compact spend record from the module cannot be read")
 			continue
 		}
-		if direct {
+		if st.keys != nil {
 			a.s.reportJoined(st, j, &evs)
 		} else {
 			a.s.reportLogged(st, j)
 		}
 	}
-	if len(evs) > 0 {
-		st.keys.SpendNow(evs)
+	direct := evs[:0]
+	for _, ev := range evs {
+		if a.s.Outcomes.OnlyFor(keys.SpendSink, ev.KeyHash, ev.TeamID) {
+			direct = append(direct, ev)
+		} else {
+			a.s.Outcomes.Publish(ev)
+		}
+	}
+	if len(direct) > 0 {
+		st.keys.SpendNow(direct)
 	}
 }

@@ -1,18 +1,24 @@
 package extproc
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/callbacks"
 	"github.com/llmgate/llmgate/internal/keys"
+	"github.com/llmgate/llmgate/internal/keystore"
 	"github.com/llmgate/llmgate/internal/outcome"
+	"github.com/llmgate/llmgate/internal/store"
 )
 
 // spendRecordCases are keyed first-try successes with every usage shape the
@@ -175,5 +181,79 @@ func TestModuleSpendPlan(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSpendRecordsDirectBesideKeyedCallbacks (D155): with virtual keys the
+// logging callbacks' sink is on the bus, keyed (D64); the compact records
+// of a key whose metadata names no callback go to the spend sink directly
+// (their spend recorded when spendRecords returns, nothing on the bus), a
+// key's that names one are published and reach that sink.
+func TestSpendRecordsDirectBesideKeyedCallbacks(t *testing.T) {
+	cfg, err := config.Parse([]byte(benchConfig), "bench.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ks, err := keystore.OpenEmbedded(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := keys.New(context.Background(), keys.Options{Store: ks, Counters: store.NewMemory(nil), Log: log, WALDir: t.TempDir(), BatchWriteAt: time.Hour, CacheTTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.Close(); _ = ks.Close() })
+	s := NewServer(NewState(cfg, store.NewMemory(nil), "test", log).WithKeys(svc), log)
+	s.Outcomes = outcome.NewBus()
+	fn, end := svc.GroupedSink()
+	s.Outcomes.RegisterGrouped(keys.SpendSink, keys.SinkQueue, fn, end)
+	cb := callbacks.New(log)
+	cb.Configure(callbacks.Settings{Metadata: svc.LoggingMetadata})
+	var mu sync.Mutex
+	seen := map[string]int{} // key hash → events the callbacks' sink got
+	s.Outcomes.RegisterKeyed("callbacks", 0, func(e outcome.Try) {
+		mu.Lock()
+		seen[e.KeyHash]++
+		mu.Unlock()
+	}, cb.WantsSuccess)
+	quiet := keystore.HashKey(mgmt(t, svc, "/key/generate", `{}`)["key"].(string))
+	named := keystore.HashKey(mgmt(t, svc, "/key/generate", `{"metadata":{"logging":[{"callback_name":"langfuse","callback_type":"success"}]}}`)["key"].(string))
+	recs := spendRecordCases(t, s)
+	var bodies [][]byte
+	for i := range recs {
+		rc, err := decodeContext(recs[i].Ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc.KeyHash, rc.TeamId, rc.CallId = quiet, "", fmt.Sprint("call-", i)
+		if i%2 == 1 {
+			rc.KeyHash = named
+		}
+		if recs[i].Ctx, err = encodeContext(rc); err != nil {
+			t.Fatal(err)
+		}
+		recs[i].RequestID = fmt.Sprint("req-", i)
+		b := appendSpendRecord(nil, &recs[i])
+		_, _, n := protowire.ConsumeTag(b)
+		body, _ := protowire.ConsumeBytes(b[n:])
+		bodies = append(bodies, body)
+	}
+	a := &accessLogService{s: s, j: newJoiner()}
+	a.spendRecords(bodies)
+	if _, spend, _ := svc.Lookup(quiet); spend <= 0 {
+		t.Errorf("the quiet key's spend %v when its records were taken: not handed to the spend sink directly", spend)
+	}
+	if n := s.Outcomes.Mark(keys.SpendSink); n != 3 {
+		t.Errorf("%d events published for the spend sink, want 3 (the named key's)", n)
+	}
+	s.Outcomes.Close() // (waits for the sinks)
+	mu.Lock()
+	defer mu.Unlock()
+	if seen[quiet] != 0 || seen[named] != 3 {
+		t.Errorf("the callbacks' sink got %d events of a key naming no callback (want 0) and %d of one naming langfuse (want 3)", seen[quiet], seen[named])
+	}
+	if _, spend, _ := svc.Lookup(named); spend <= 0 {
+		t.Errorf("the named key's spend %v: its records did not reach the spend sink over the bus", spend)
 	}
 }

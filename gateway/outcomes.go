@@ -187,7 +187,7 @@ func (g *Gateway) ensureCallbacks(cfg *config.Config) {
 		} else {
 			// Only keys' and teams' metadata may name callbacks: requests
 			// without a key do not pay for usage reading (D64).
-			g.outcomes.RegisterKeyed(callbacksSink, 0, g.callbacks.Sink())
+			g.outcomes.RegisterKeyed(callbacksSink, 0, g.callbacks.Sink(), g.callbacks.WantsSuccess)
 			g.callbacksKeyed = true
 		}
 	} else {

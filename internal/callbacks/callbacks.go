@@ -379,6 +379,27 @@ func (m *Manager) Sink() outcome.Sink {
 	}
 }
 
+// WantsSuccess reports whether Sink has anything to do with a success
+// answered to the client of a request of this key and team: false only
+// when no callback is configured but those a key's or team's metadata may
+// name (the sink registered keyed, D64) and neither this key's nor this
+// team's metadata names any. The bus's OnlyFor asks it, so that such a
+// request's spend goes to the spend sink without crossing the bus (D155).
+// It errs towards true: a try it calls wanted is only handed to Sink.
+func (m *Manager) WantsSuccess(keyHash, teamID string) bool {
+	s := m.settings.Load()
+	if s.OTel != nil && (!s.OTel.TeamsOnly || len(s.TeamOTel) > 0) || len(s.Named) > 0 || len(s.Teams) > 0 ||
+		s.Generic != nil && (s.Generic.Success || len(s.TeamGeneric) > 0) || s.S3 != nil || len(s.TeamS3) > 0 ||
+		s.Datadog != nil || s.LangSmith != nil || s.Langfuse != nil {
+		return true
+	}
+	if s.Metadata == nil || keyHash == "" && teamID == "" {
+		return false
+	}
+	km, tm := s.Metadata(keyHash, teamID)
+	return km != nil || tm != nil
+}
+
 // Close delivers what is queued (one post per batch, no retry) and stops
 // the senders.
 func (m *Manager) Close() {

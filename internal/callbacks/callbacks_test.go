@@ -456,3 +456,45 @@ func TestSenderBatchesInOrder(t *testing.T) {
 		t.Fatalf("sent %d after stop, want 15", n)
 	}
 }
+
+// WantsSuccess (D155): with only key and team metadata logging, a success
+// of a key and team whose metadata name nothing is nothing to the sink; a
+// key or a team naming a callback, or any configured callback, is.
+func TestWantsSuccess(t *testing.T) {
+	m := New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer m.Close()
+	md := func(key, team string) (map[string]any, map[string]any) {
+		var km, tm map[string]any
+		if key == "k-logs" {
+			km = map[string]any{"logging": []any{}}
+		}
+		if team == "t-logs" {
+			tm = map[string]any{"callback_settings": map[string]any{}}
+		}
+		return km, tm
+	}
+	m.Configure(Settings{Metadata: md})
+	for _, c := range []struct {
+		key, team string
+		want      bool
+	}{{"k", "", false}, {"k", "t", false}, {"", "", false}, {"k-logs", "", true}, {"k", "t-logs", true}, {"", "t-logs", true}} {
+		if got := m.WantsSuccess(c.key, c.team); got != c.want {
+			t.Errorf("key %q team %q: %v, want %v", c.key, c.team, got, c.want)
+		}
+	}
+	m.Configure(Settings{Metadata: md, Generic: &GenericSettings{Endpoint: "http://127.0.0.1:1"}}) // endpoint only: for keys' lists
+	if m.WantsSuccess("k", "") {
+		t.Error("a generic_api endpoint no list names wants a success")
+	}
+	for name, s := range map[string]Settings{
+		"generic_api":  {Generic: &GenericSettings{Events: Events{Success: true}, Endpoint: "http://127.0.0.1:1"}},
+		"team otel":    {OTel: &OTelSettings{TeamsOnly: true}, TeamOTel: map[string]bool{"t2": true}},
+		"team generic": {Generic: &GenericSettings{Endpoint: "http://127.0.0.1:1"}, TeamGeneric: map[string]Events{"t2": {Success: true}}},
+	} {
+		s.Metadata = md
+		m.Configure(s)
+		if !m.WantsSuccess("k", "") {
+			t.Errorf("%s configured: a success not wanted", name)
+		}
+	}
+}

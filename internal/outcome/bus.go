@@ -34,6 +34,9 @@ type sink struct {
 	// keyed: the sink only wants the events of requests with a virtual key
 	// (ActiveBesides does not count it). Guarded by the bus's mu.
 	keyed bool
+	// wants: a keyed sink's test of whether a success of a request of a
+	// key and team is anything to it (RegisterKeyed; nil: every one is).
+	wants func(keyHash, teamID string) bool
 
 	mu     sync.Mutex
 	buf    []Try // queued events, oldest first
@@ -139,15 +142,17 @@ func NewBus() *Bus { return &Bus{} }
 // queue <= 0) and starts its goroutine. The queue holds memory only for the
 // events waiting in it. Registering on a closed bus does nothing.
 func (b *Bus) Register(name string, queue int, fn Sink) {
-	b.register(name, queue, fn, false, nil)
+	b.register(&sink{name: name, fn: fn, limit: queue})
 }
 
 // RegisterKeyed adds a sink that only wants the events of requests with a
 // virtual key (the logging callbacks of keys' and teams' metadata, D64):
 // as the spend sink, it does not make every request pay for usage reading
-// (ActiveBesides does not count it) until Unkey.
-func (b *Bus) RegisterKeyed(name string, queue int, fn Sink) {
-	b.register(name, queue, fn, true, nil)
+// (ActiveBesides does not count it) until Unkey. wants, when not nil, tells
+// whether it has anything to do with a success of a request of this key
+// and team (OnlyFor, D155).
+func (b *Bus) RegisterKeyed(name string, queue int, fn Sink, wants func(keyHash, teamID string) bool) {
+	b.register(&sink{name: name, fn: fn, limit: queue, keyed: true, wants: wants})
 }
 
 // Unkey makes a sink registered with RegisterKeyed count as a sink of every
@@ -165,11 +170,11 @@ func (b *Bus) Unkey(name string) {
 	}
 }
 
-func (b *Bus) register(name string, queue int, fn Sink, keyed bool, end func()) {
-	if queue <= 0 {
-		queue = DefaultQueue
+func (b *Bus) register(s *sink) {
+	if s.limit <= 0 {
+		s.limit = DefaultQueue
 	}
-	s := &sink{name: name, fn: fn, end: end, limit: queue, wake: make(chan struct{}, 1), keyed: keyed}
+	s.wake = make(chan struct{}, 1)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -271,11 +276,12 @@ func (b *Bus) ActiveBesides(name string) bool {
 	return false
 }
 
-// Only reports whether every sink registered (keyed ones included) is the
-// one named: then that sink is the only reader of an event, and an event
-// may be handed to it directly (the module's compact spend records,
-// docs/architecture.md D145). A nil or closed bus has none.
-func (b *Bus) Only(name string) bool {
+// OnlyFor reports whether the sink named is the only reader of a success of
+// a request of this key and team: every other sink is keyed (until Unkey)
+// and its wants says it has nothing to do with it (a key and team whose
+// metadata name no logging callback, D155). The module's compact spend
+// records are then handed to the spend sink directly.
+func (b *Bus) OnlyFor(name, keyHash, teamID string) bool {
 	if b == nil {
 		return false
 	}
@@ -285,9 +291,10 @@ func (b *Bus) Only(name string) bool {
 		return false
 	}
 	for _, s := range b.sinks {
-		if s.name != name {
+		if s.name != name && (!s.keyed || s.wants == nil || s.wants(keyHash, teamID)) {
 			return false
 		}
 	}
 	return true
 }
+

@@ -206,7 +206,7 @@ func TestKeyedSinkNotActiveBesides(t *testing.T) {
 	defer b.Close()
 	got := make(chan Try, 1)
 	b.Register("spend", 0, func(Try) {})
-	b.RegisterKeyed("callbacks", 0, func(t Try) { got <- t })
+	b.RegisterKeyed("callbacks", 0, func(t Try) { got <- t }, nil)
 	if b.ActiveBesides("spend") || !b.Active() {
 		t.Fatal("a keyed sink counted as a sink of every request")
 	}
@@ -217,5 +217,41 @@ func TestKeyedSinkNotActiveBesides(t *testing.T) {
 	b.Unkey("callbacks")
 	if !b.ActiveBesides("spend") {
 		t.Fatal("an unkeyed sink does not count")
+	}
+}
+
+// OnlyFor (D155): the spend sink is a success's only reader when every
+// other sink is keyed and says it has nothing to do with the request's key
+// and team; a keyed sink without a test, an unkeyed sink or a closed bus
+// are readers.
+func TestOnlyForKeyedSinkWants(t *testing.T) {
+	b := NewBus()
+	b.Register("spend", 0, func(Try) {})
+	if !b.OnlyFor("spend", "k1", "") {
+		t.Fatal("the spend sink alone: not the only reader")
+	}
+	b.RegisterKeyed("callbacks", 0, func(Try) {}, func(key, team string) bool { return key == "k2" || team == "t2" })
+	for _, c := range []struct {
+		key, team string
+		only      bool
+	}{{"k1", "", true}, {"k1", "t1", true}, {"k2", "", false}, {"k1", "t2", false}, {"", "", true}} {
+		if got := b.OnlyFor("spend", c.key, c.team); got != c.only {
+			t.Errorf("key %q team %q: only reader %v, want %v", c.key, c.team, got, c.only)
+		}
+	}
+	b.Unkey("callbacks")
+	if b.OnlyFor("spend", "k1", "") {
+		t.Error("an unkeyed sink ignored")
+	}
+	b.Close()
+	if b.OnlyFor("spend", "k1", "") {
+		t.Error("a closed bus has a reader")
+	}
+	c := NewBus()
+	defer c.Close()
+	c.Register("spend", 0, func(Try) {})
+	c.RegisterKeyed("callbacks", 0, func(Try) {}, nil)
+	if c.OnlyFor("spend", "k1", "") {
+		t.Error("a keyed sink without a test ignored")
 	}
 }

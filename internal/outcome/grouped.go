@@ -21,7 +21,7 @@ const MaxGroupWait = 2 * time.Millisecond
 // RegisterGrouped adds a sink as Register does, with an end hook called
 // after each group of consumed events (on the sink's goroutine).
 func (b *Bus) RegisterGrouped(name string, queue int, fn Sink, end func()) {
-	b.register(name, queue, fn, false, end)
+	b.register(&sink{name: name, fn: fn, end: end, limit: queue})
 }
 
 // group counts the events consumed since the last end hook.
