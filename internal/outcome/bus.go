@@ -297,4 +297,3 @@ func (b *Bus) OnlyFor(name, keyHash, teamID string) bool {
 	}
 	return true
 }
-
