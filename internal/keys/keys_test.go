@@ -417,8 +417,10 @@ func TestBudgetResetAfterDuration(t *testing.T) {
 	}
 }
 
-// The write-ahead file's hand-written encoding reads back as the event
-// (json.Unmarshal, as recovery reads it) and matches json.Marshal's bytes.
+// The write-ahead line of an event is its spend log line (D155: one
+// encoding, AppendSpendLog, which matches json.Marshal's bytes) and reads
+// back as the event; a line an older version wrote (the event as
+// json.Marshal wrote it) reads back too.
 func TestWriteAheadEncoding(t *testing.T) {
 	start := time.Date(2026, 11, 28, 8, 0, 30, 123456789, time.FixedZone("x", 3600))
 	for _, e := range []SpendEvent{
@@ -430,22 +432,35 @@ func TestWriteAheadEncoding(t *testing.T) {
 		{Cost: 1e21, CompletionTokens: math.MaxInt64},
 		{Cost: 0.000001},
 		{Cost: 1.5e-7},
+		{RequestID: "r2_cache_hit1790000000.5", KeyToken: "k", Cost: 0.25, CacheHit: true, CacheKey: "ck", Start: start, End: start,
+			Request: json.RawMessage(`{"model":"m","status":1}`), Response: json.RawMessage(`{"id":"x"}`)},
 	} {
-		got := appendEvent(nil, &e)
-		want, err := json.Marshal(&e)
+		l := spendLogOf(&e)
+		got := keystore.AppendSpendLog(nil, &l)
+		want, err := json.Marshal(&l)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if string(got) != string(want)+"\n" {
 			t.Errorf("encoding\n got %s\nwant %s", got, want)
 		}
-		var back, wantBack SpendEvent
-		if err := json.Unmarshal(got, &back); err != nil {
-			t.Fatalf("%s: %v", got, err)
+		old, err := json.Marshal(&e)
+		if err != nil {
+			t.Fatal(err)
 		}
-		_ = json.Unmarshal(want, &wantBack)
-		if a, b := fmt.Sprintf("%+v", back), fmt.Sprintf("%+v", wantBack); a != b {
-			t.Errorf("read back as %s, want %s", a, b)
+		var wantBack SpendEvent
+		_ = json.Unmarshal(old, &wantBack)
+		for what, line := range map[string][]byte{"spend log line": got, "older line": old} {
+			back, ok := readWALLine(line)
+			if !ok {
+				t.Fatalf("%s %s: not read", what, line)
+			}
+			if what == "spend log line" && back.Tags == nil && wantBack.Tags != nil {
+				back.Tags = []string{} // (request_tags [] and no tags read alike)
+			}
+			if a, b := fmt.Sprintf("%+v", back), fmt.Sprintf("%+v", wantBack); a != b {
+				t.Errorf("%s read back as %s, want %s", what, a, b)
+			}
 		}
 	}
 }

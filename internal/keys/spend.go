@@ -111,12 +111,15 @@ func (s *Service) record(e SpendEvent, remembered bool) {
 		s.log.Debug("spend of a request added already (an outcome sent again)", "request_id", e.RequestID)
 		return
 	}
+	l := spendLogOf(&e)
 	if s.wal != nil {
-		if err := s.wal.append(&e); err != nil {
+		// The event's one encoding (D155): its spend log line, which the
+		// embedded store copies from the sealed file (Spend.LogFile).
+		if err := s.wal.append(&l); err != nil {
 			s.log.Warn("spend write-ahead file", "error", err.Error())
 		}
 	}
-	addEvent(s.pending, e, s.o.DisableSpendLogs)
+	addLog(s.pending, &l, s.o.DisableSpendLogs)
 	s.mu.Lock()
 	// Each record is looked up once, and only by a set id (D127: a keyed
 	// answer looked its key up four times and the empty team and user ids
@@ -183,41 +186,61 @@ const maxEndUserID = 256
 
 func trackEndUser(id string) bool { return id != "" && len(id) <= maxEndUserID }
 
-// add folds one event into a batch.
+// spendLogOf is e as its spend log: also its write-ahead line (D155), from
+// which the event is read back (eventOfLog).
+func spendLogOf(e *SpendEvent) keystore.SpendLog {
+	l := keystore.SpendLog{RequestID: e.RequestID, CallType: e.CallType, APIKey: e.KeyToken, Spend: e.Cost,
+		TotalTokens: e.PromptTokens + e.CompletionTokens, PromptTokens: e.PromptTokens, CompletionTokens: e.CompletionTokens,
+		StartTime: e.Start, EndTime: e.End, Model: e.Model, ModelID: e.ModelID, ModelGroup: e.ModelGroup, Provider: e.Provider,
+		User: e.UserID, TeamID: e.TeamID, EndUser: e.EndUser, RequestTags: e.Tags, Status: "success", Request: e.Request, Response: e.Response}
+	if e.CacheHit {
+		// LiteLLM's spend log of a hit: cache_hit "True", its cache key.
+		l.CacheHit, l.CacheKey = "True", e.CacheKey
+	}
+	return l
+}
+
+// eventOfLog is the event whose spend log l is.
+func eventOfLog(l *keystore.SpendLog) SpendEvent {
+	return SpendEvent{RequestID: l.RequestID, CallType: l.CallType, KeyToken: l.APIKey, TeamID: l.TeamID, UserID: l.User,
+		EndUser: l.EndUser, Model: l.Model, ModelGroup: l.ModelGroup, ModelID: l.ModelID, Provider: l.Provider, Cost: l.Spend,
+		PromptTokens: l.PromptTokens, CompletionTokens: l.CompletionTokens, Start: l.StartTime, End: l.EndTime, Tags: l.RequestTags,
+		CacheHit: l.CacheHit == "True", CacheKey: l.CacheKey, Request: l.Request, Response: l.Response}
+}
+
+// addEvent folds one event into a batch.
 func addEvent(b *keystore.Spend, e SpendEvent, noLogs bool) {
-	if e.KeyToken != "" {
-		b.Keys[e.KeyToken] += e.Cost
-		if e.ModelGroup != "" {
-			m := b.KeyModels[e.KeyToken]
+	l := spendLogOf(&e)
+	addLog(b, &l, noLogs)
+}
+
+// addLog folds one event, as its spend log, into a batch.
+func addLog(b *keystore.Spend, l *keystore.SpendLog, noLogs bool) {
+	if l.APIKey != "" {
+		b.Keys[l.APIKey] += l.Spend
+		if l.ModelGroup != "" {
+			m := b.KeyModels[l.APIKey]
 			if m == nil {
 				m = map[string]float64{}
-				b.KeyModels[e.KeyToken] = m
+				b.KeyModels[l.APIKey] = m
 			}
-			m[e.ModelGroup] += e.Cost
+			m[l.ModelGroup] += l.Spend
 		}
 	}
-	if e.TeamID != "" {
-		b.Teams[e.TeamID] += e.Cost
+	if l.TeamID != "" {
+		b.Teams[l.TeamID] += l.Spend
 	}
-	if e.UserID != "" {
-		b.Users[e.UserID] += e.Cost
+	if l.User != "" {
+		b.Users[l.User] += l.Spend
 	}
-	if e.TeamID != "" && e.UserID != "" {
-		b.Members[keystore.MemberKey(e.TeamID, e.UserID)] += e.Cost
+	if l.TeamID != "" && l.User != "" {
+		b.Members[keystore.MemberKey(l.TeamID, l.User)] += l.Spend
 	}
-	if trackEndUser(e.EndUser) {
-		b.EndUsers[e.EndUser] += e.Cost
+	if trackEndUser(l.EndUser) {
+		b.EndUsers[l.EndUser] += l.Spend
 	}
-	if !noLogs && e.RequestID != "" {
-		b.Logs = append(b.Logs, keystore.SpendLog{RequestID: e.RequestID, CallType: e.CallType, APIKey: e.KeyToken, Spend: e.Cost,
-			TotalTokens: e.PromptTokens + e.CompletionTokens, PromptTokens: e.PromptTokens, CompletionTokens: e.CompletionTokens,
-			StartTime: e.Start, EndTime: e.End, Model: e.Model, ModelID: e.ModelID, ModelGroup: e.ModelGroup, Provider: e.Provider,
-			User: e.UserID, TeamID: e.TeamID, EndUser: e.EndUser, RequestTags: e.Tags, Status: "success", Request: e.Request, Response: e.Response})
-		if e.CacheHit {
-			// LiteLLM's spend log of a hit: cache_hit "True", its cache key.
-			l := &b.Logs[len(b.Logs)-1]
-			l.CacheHit, l.CacheKey = "True", e.CacheKey
-		}
+	if !noLogs && l.RequestID != "" {
+		b.Logs = append(b.Logs, *l)
 	}
 }
 
@@ -232,7 +255,7 @@ func (s *Service) flush(ctx context.Context) error {
 	var sealed []sealedBatch
 	if s.wal != nil {
 		if !s.pending.Empty() {
-			id, path, err := s.wal.seal()
+			id, path, whole, err := s.wal.seal()
 			if err != nil {
 				s.pmu.Unlock()
 				return err
@@ -241,7 +264,7 @@ func (s *Service) flush(ctx context.Context) error {
 				// The events just sealed are the ones folded into pending
 				// (both under pmu): the file is read again only if this
 				// process dies before the store has the batch.
-				s.inMemory[path] = sealedBatch{id: id, path: path, spend: s.pending}
+				s.inMemory[path] = sealedBatch{id: id, path: path, spend: s.pending, lines: whole && !s.o.DisableSpendLogs}
 			}
 		}
 		var err error
@@ -258,6 +281,9 @@ func (s *Service) flush(ctx context.Context) error {
 	var firstErr error
 	for _, b := range sealed {
 		b.spend.BatchID = b.id
+		if b.lines {
+			b.spend.LogFile = b.path
+		}
 		if err := s.o.Store.AddSpend(ctx, b.spend); err != nil {
 			if firstErr == nil {
 				firstErr = err
@@ -324,6 +350,9 @@ type wal struct {
 	grouped bool   // lines are held until writeHeld (walbuf.go)
 	held    []byte // lines not written yet; ungrouped: one event's line, reused
 	writes  int    // write(2) calls of lines, for the tests
+	// failed: a write of lines to the current file failed (its lines are
+	// not all the events folded into the batch).
+	failed bool
 }
 
 const walName = "spend.wal"
@@ -351,14 +380,14 @@ func (w *wal) open() error {
 	if err != nil {
 		return fmt.Errorf("spend write-ahead file: %w", err)
 	}
-	w.f, w.n = f, 0
+	w.f, w.n, w.failed = f, 0, false
 	return nil
 }
 
-func (w *wal) append(e *SpendEvent) error {
+func (w *wal) append(l *keystore.SpendLog) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.held = appendEvent(w.held, e)
+	w.held = keystore.AppendSpendLog(w.held, l)
 	w.n++
 	if w.grouped && len(w.held) < walHoldMax {
 		return nil
@@ -367,33 +396,39 @@ func (w *wal) append(e *SpendEvent) error {
 }
 
 // seal closes the current file under a batch name and starts a new one; it
-// returns the batch id and the sealed file ("" when the file was empty).
-// Lines held in memory are written first.
-func (w *wal) seal() (id, path string, err error) {
+// returns the batch id and the sealed file ("" when the file was empty);
+// whole: every line folded into the batch was written to it. Lines held in
+// memory are written first.
+func (w *wal) seal() (id, path string, whole bool, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.n == 0 {
-		return "", "", nil
+		return "", "", false, nil
 	}
 	if err := w.writeHeldLocked(); err != nil {
-		return "", "", fmt.Errorf("spend write-ahead file: %w", err)
+		return "", "", false, fmt.Errorf("spend write-ahead file: %w", err)
 	}
 	if err := w.f.Sync(); err != nil {
-		return "", "", fmt.Errorf("spend write-ahead file: %w", err)
+		return "", "", false, fmt.Errorf("spend write-ahead file: %w", err)
 	}
 	w.f.Close()
 	id = newBatchID()
 	path = filepath.Join(w.dir, "spend-"+id+".sealed")
 	if err := os.Rename(filepath.Join(w.dir, walName), path); err != nil {
-		return "", "", fmt.Errorf("spend write-ahead file: %w", err)
+		return "", "", false, fmt.Errorf("spend write-ahead file: %w", err)
 	}
-	return id, path, w.open()
+	whole = !w.failed
+	return id, path, whole, w.open()
 }
 
 type sealedBatch struct {
 	id    string
 	path  string
 	spend *keystore.Spend
+	// lines: the sealed file's lines are the batch's spend logs among
+	// others (sealed by this process, every line written): the store may
+	// copy them (keystore.Spend.LogFile, D155).
+	lines bool
 }
 
 // sealedBatches lists every sealed file: from known when this process
@@ -419,8 +454,7 @@ func (w *wal) sealedBatches(noLogs bool, known map[string]sealedBatch, seen *rec
 		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 64<<10), 4<<20)
 		for sc.Scan() {
-			var e SpendEvent
-			if json.Unmarshal(sc.Bytes(), &e) == nil {
+			if e, ok := readWALLine(sc.Bytes()); ok {
 				if e.RequestID != "" {
 					// An event sent again after this restart is not added twice.
 					seen.add(e.RequestID)
@@ -433,6 +467,18 @@ func (w *wal) sealedBatches(noLogs bool, known map[string]sealedBatch, seen *rec
 		out = append(out, sealedBatch{id: id, path: p, spend: b})
 	}
 	return out, nil
+}
+
+// readWALLine reads a write-ahead line: an event's spend log line (D155),
+// or an event as json.Marshal wrote it before (a file left by an older
+// version: its lines have no status, and a cache hit's cache_hit is a bool).
+func readWALLine(b []byte) (SpendEvent, bool) {
+	var l keystore.SpendLog
+	if json.Unmarshal(b, &l) == nil && l.Status != "" {
+		return eventOfLog(&l), true
+	}
+	var e SpendEvent
+	return e, json.Unmarshal(b, &e) == nil
 }
 
 func (w *wal) close() {

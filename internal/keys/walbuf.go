@@ -46,6 +46,7 @@ func (w *wal) writeHeldLocked() error {
 	}
 	_, err := w.f.Write(w.held)
 	w.writes++
+	w.failed = w.failed || err != nil
 	if cap(w.held) > walHoldKeep {
 		w.held = nil
 	} else {

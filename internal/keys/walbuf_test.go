@@ -60,12 +60,13 @@ func TestWriteAheadSealWritesHeldLines(t *testing.T) {
 	defer w.close()
 	w.grouped = true
 	for i := 0; i < 3; i++ {
-		if err := w.append(&SpendEvent{RequestID: fmt.Sprint("r", i), KeyToken: "k", Cost: 0.5}); err != nil {
+		l := spendLogOf(&SpendEvent{RequestID: fmt.Sprint("r", i), KeyToken: "k", Cost: 0.5})
+		if err := w.append(&l); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, path, err := w.seal()
-	if err != nil || path == "" {
+	_, path, whole, err := w.seal()
+	if err != nil || path == "" || !whole {
 		t.Fatalf("seal: %q %v", path, err)
 	}
 	b, _ := os.ReadFile(path)
@@ -87,10 +88,11 @@ func TestWriteAheadHoldBounded(t *testing.T) {
 	}
 	defer w.close()
 	w.grouped = true
-	ev := func(n int) *SpendEvent {
-		return &SpendEvent{RequestID: fmt.Sprintf("r%06d", n), KeyToken: "k", Cost: 0.5}
+	ev := func(n int) *keystore.SpendLog {
+		l := spendLogOf(&SpendEvent{RequestID: fmt.Sprintf("r%06d", n), KeyToken: "k", Cost: 0.5})
+		return &l
 	}
-	line := len(appendEvent(nil, ev(0)))
+	line := len(keystore.AppendSpendLog(nil, ev(0)))
 	n := 0
 	for w.writes == 0 && n < 100000 {
 		_ = w.append(ev(n))
@@ -145,5 +147,83 @@ func BenchmarkSpendSinkGrouped(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// loggedSpendStore keeps the batches AddSpend was given, with the spend log
+// lines of their LogFile as AddSpend found it.
+type loggedSpendStore struct {
+	keystore.Store
+	batches []*keystore.Spend
+	lines   [][]byte // the LogFile's lines with a request id
+	encoded [][]byte // the batch's Logs as the store would encode them
+	logs    []int
+}
+
+func (h *loggedSpendStore) AddSpend(ctx context.Context, b *keystore.Spend) error {
+	var logged []byte
+	if b.LogFile != "" {
+		f, err := os.ReadFile(b.LogFile)
+		if err != nil {
+			return err
+		}
+		for _, l := range bytes.SplitAfter(f, []byte("\n")) {
+			if len(l) > 0 && !bytes.HasPrefix(l, []byte(`{"request_id":"",`)) {
+				logged = append(logged, l...)
+			}
+		}
+	}
+	var enc []byte
+	for i := range b.Logs {
+		enc = keystore.AppendSpendLog(enc, &b.Logs[i])
+	}
+	h.batches, h.lines, h.encoded, h.logs = append(h.batches, b), append(h.lines, logged), append(h.encoded, enc), append(h.logs, len(b.Logs))
+	return h.Store.AddSpend(ctx, b)
+}
+
+// TestSpendLogsEncodedOnce (D155): the batch a service hands its store names
+// its sealed write-ahead file (Spend.LogFile), whose lines with a request id
+// are byte for byte the batch's spend logs as the store would encode them,
+// in order, among the proxy budget's lines; the store's logs read back as
+// the events'. Without spend logs, or without the write-ahead file, none.
+func TestSpendLogsEncodedOnce(t *testing.T) {
+	ctx := context.Background()
+	h := &loggedSpendStore{Store: embedded(t)}
+	s := newService(t, h, t.TempDir())
+	defer s.Close()
+	must(t, s.SetProxyBudget(ctx, ptr(100.0), ""))
+	key := generate(t, s, `{}`)
+	tok := keystore.HashKey(key)
+	for i := range 4 {
+		s.OnTry(outcome.Try{CallID: fmt.Sprint("chatcmpl-", i), KeyHash: tok, ModelGroup: "m", Model: "gpt-4o", Provider: "openai",
+			Status: 200, Start: clock, Latency: time.Second, PromptTokens: 10 * i, CompletionTokens: 3, TotalTokens: 10*i + 3,
+			Cost: 0.25, CostKnown: true, UserAgent: "OpenAI/Go 3.1", Endpoint: "chat"})
+	}
+	must(t, s.flush(ctx))
+	if len(h.batches) != 1 {
+		t.Fatalf("%d batches written, want 1", len(h.batches))
+	}
+	if b := h.batches[0]; b.LogFile == "" || h.logs[0] != 4 {
+		t.Fatalf("batch of %d logs with log file %q: want 4, named", h.logs[0], b.LogFile)
+	}
+	if !bytes.Equal(h.lines[0], h.encoded[0]) {
+		t.Fatalf("the log file's spend log lines\n%s\nwant\n%s", h.lines[0], h.encoded[0])
+	}
+	logs, err := h.Store.SpendLogs(ctx, tok, 10)
+	must(t, err)
+	if len(logs) != 4 || logs[0].Spend != 0.25 || logs[0].RequestTags[0] != "User-Agent: OpenAI" {
+		t.Fatalf("stored logs %+v", logs)
+	}
+	if _, spend, _ := s.Lookup(tok); spend != 1 {
+		t.Fatalf("key spend %v, want 1", spend)
+	}
+	// Without spend logs the file is not named.
+	s2, err := New(ctx, Options{Store: h, BatchWriteAt: time.Hour, CacheTTL: time.Hour, WALDir: t.TempDir(), DisableSpendLogs: true, Now: func() time.Time { return clock }})
+	must(t, err)
+	defer s2.Close()
+	s2.Record(SpendEvent{RequestID: "r-nolog", KeyToken: tok, Cost: 0.5})
+	must(t, s2.flush(ctx))
+	if n := len(h.batches) - 1; h.batches[n].LogFile != "" || h.logs[n] != 0 {
+		t.Fatalf("disable_spend_logs: batch with %d logs, log file %q", h.logs[n], h.batches[n].LogFile)
 	}
 }

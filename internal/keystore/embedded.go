@@ -48,8 +48,9 @@ type Embedded struct {
 	// 512 B per log, outgrew the kept size at the bench's rate and was
 	// made anew every batch: 20–40 MB of fresh pages per 10 s).
 	logBuf []byte
-	// logWrites counts the spend log file's write(2) calls (tests).
-	logWrites int
+	// logWrites counts the spend log file's write(2) calls, logEncodes the
+	// spend logs it encoded (not copied from Spend.LogFile) (tests).
+	logWrites, logEncodes int
 }
 
 // logChunk is the most spend log bytes encoded before they are written.
@@ -485,14 +486,19 @@ func (e *Embedded) AddSpend(_ context.Context, s *Spend) error {
 			e.logBuf = make([]byte, 0, logChunk+logChunk/4)
 		}
 		buf := e.logBuf[:0]
+		copied, err := e.copyLogLines(s.LogFile, len(s.Logs), &buf)
+		if err != nil {
+			return err
+		}
 		for i := range s.Logs {
-			buf = appendSpendLog(buf, &s.Logs[i])
+			if copied {
+				break
+			}
+			e.logEncodes++
+			buf = AppendSpendLog(buf, &s.Logs[i])
 			if len(buf) >= logChunk || i == len(s.Logs)-1 {
-				// Whole lines per write: a kill between two writes leaves
-				// no torn line in the middle of the file.
-				e.logWrites++
-				if _, err := e.spend.Write(buf); err != nil {
-					return fmt.Errorf("key store: spend logs: %w", err)
+				if err := e.writeLogs(buf); err != nil {
+					return err
 				}
 				buf = buf[:0]
 			}
@@ -507,6 +513,91 @@ func (e *Embedded) AddSpend(_ context.Context, s *Spend) error {
 	return e.write(&record{Op: "spend", Spend: &spendR{BatchID: s.BatchID, Keys: s.Keys, KeyModels: s.KeyModels, Teams: s.Teams, Users: s.Users,
 		Members: s.Members, EndUsers: s.EndUsers}})
 }
+
+// writeLogs appends whole spend log lines to the spend log file. Whole
+// lines per write: a kill between two writes leaves no torn line in the
+// middle of the file.
+func (e *Embedded) writeLogs(b []byte) error {
+	e.logWrites++
+	if _, err := e.spend.Write(b); err != nil {
+		return fmt.Errorf("key store: spend logs: %w", err)
+	}
+	return nil
+}
+
+// copyLogLines writes a batch's spend logs from its LogFile (Spend.LogFile,
+// D155): the lines whose request_id is not "", when there are exactly n of
+// them (else nothing is written and copied is false: the caller encodes
+// the batch's Logs). buf is the kept line buffer.
+func (e *Embedded) copyLogLines(path string, n int, buf *[]byte) (copied bool, err error) {
+	if path == "" {
+		return false, nil
+	}
+	lines := func(f func([]byte) error) error {
+		fh, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		sc.Split(wholeLines)
+		for sc.Scan() {
+			if l := sc.Bytes(); !bytes.HasPrefix(l, noLogLine) {
+				if err := f(l); err != nil {
+					return err
+				}
+			}
+		}
+		return sc.Err()
+	}
+	count := 0
+	if lines(func([]byte) error { count++; return nil }) != nil || count != n {
+		return false, nil
+	}
+	b := (*buf)[:0]
+	written := false
+	err = lines(func(l []byte) error {
+		b = append(append(b, l...), '\n')
+		if len(b) < logChunk {
+			return nil
+		}
+		written = true
+		err := e.writeLogs(b)
+		b = b[:0]
+		return err
+	})
+	if err == nil && len(b) > 0 {
+		written = true
+		err = e.writeLogs(b)
+	}
+	*buf = b[:0]
+	if err != nil && !written {
+		return false, nil // (the file could not be read again: encoded instead)
+	}
+	if err != nil {
+		return false, fmt.Errorf("key store: spend logs: %w", err)
+	}
+	return true, nil
+}
+
+// wholeLines splits lines ended by "\n"; a last line without one (torn) is
+// an error.
+func wholeLines(data []byte, atEOF bool) (int, []byte, error) {
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return i + 1, data[:i], nil
+	}
+	if atEOF && len(data) > 0 {
+		return 0, nil, errTornLine
+	}
+	return 0, nil, nil
+}
+
+var errTornLine = errors.New("a torn line")
+
+// noLogLine begins a spend write-ahead line that is no spend log (an
+// event without a request id: the proxy budget's, D155).
+var noLogLine = []byte(`{"request_id":"",`)
 
 func (e *Embedded) ResetBudget(_ context.Context, kind, id string, due, next time.Time) (bool, error) {
 	e.mu.Lock()

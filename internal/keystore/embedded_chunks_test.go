@@ -3,7 +3,11 @@ package keystore
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -60,5 +64,67 @@ func TestEmbeddedSpendLogChunks(t *testing.T) {
 	}
 	if len(logs) != 2*n {
 		t.Fatalf("%d spend logs read back, want %d", len(logs), 2*n)
+	}
+}
+
+// A batch whose LogFile holds its spend logs as AppendSpendLog lines (the
+// spend write-ahead file's, D155), among lines of no request id, is written
+// by copying them: no log encoded again, every log read back as it was, in
+// chunks as the encoded ones. A file whose logged lines are not len(Logs)
+// (a write-ahead line lost) is not copied: the logs are encoded.
+func TestEmbeddedSpendLogsCopiedFromLogFile(t *testing.T) {
+	s, err := OpenEmbedded(t.TempDir())
+	must(t, err)
+	defer s.Close()
+	ctx := context.Background()
+	at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	const n = 5000 // ≈ 1.5 chunks
+	batch := func(b int) (*Spend, []byte) {
+		sp := &Spend{BatchID: fmt.Sprintf("b%d", b), Keys: map[string]float64{"k": 1}, Users: map[string]float64{}, Logs: make([]SpendLog, n)}
+		var file []byte
+		for i := range sp.Logs {
+			sp.Logs[i] = SpendLog{RequestID: fmt.Sprintf("r%d-%d", b, i), CallType: "acompletion", APIKey: "k", Spend: 0.001,
+				StartTime: at, EndTime: at, Model: "gpt-4o-mini", ModelGroup: "gpt", Provider: "openai", User: "u\"1",
+				RequestTags: []string{"User-Agent: OpenAI/Go " + strings.Repeat("x", 200)}, Status: "success"}
+			file = AppendSpendLog(file, &sp.Logs[i])
+			if i%1000 == 0 { // the proxy budget's event: no spend log
+				file = AppendSpendLog(file, &SpendLog{User: "litellm-proxy-budget", Spend: 0.001, Status: "success"})
+			}
+		}
+		return sp, file
+	}
+	dir := t.TempDir()
+	sp, file := batch(0)
+	sp.LogFile = filepath.Join(dir, "spend-b0.sealed")
+	must(t, os.WriteFile(sp.LogFile, file, 0o600))
+	must(t, s.AddSpend(ctx, sp))
+	if s.logEncodes != 0 || s.logWrites < 2 {
+		t.Fatalf("%d logs encoded in %d writes, want none encoded (copied from the batch's file) in chunks", s.logEncodes, s.logWrites)
+	}
+	got, err := s.SpendLogsWhere(ctx, SpendLogFilter{Token: "k", Limit: 2 * n})
+	must(t, err)
+	if len(got) != n {
+		t.Fatalf("%d logs read back, want %d", len(got), n)
+	}
+	byID := map[string]SpendLog{}
+	for _, l := range got {
+		byID[l.RequestID] = l
+	}
+	for _, l := range sp.Logs {
+		if !reflect.DeepEqual(byID[l.RequestID], l) {
+			t.Fatalf("log read back\n %+v\nwant\n %+v", byID[l.RequestID], l)
+		}
+	}
+	short, file := batch(1)
+	short.LogFile = filepath.Join(dir, "spend-b1.sealed")
+	must(t, os.WriteFile(short.LogFile, file[:len(file)-10], 0o600)) // its last line torn: n-1 whole
+	must(t, s.AddSpend(ctx, short))
+	if s.logEncodes != n {
+		t.Fatalf("%d logs encoded for a batch whose file lacks one, want %d", s.logEncodes, n)
+	}
+	got, err = s.SpendLogsWhere(ctx, SpendLogFilter{Token: "k", Limit: 3 * n})
+	must(t, err)
+	if len(got) != 2*n {
+		t.Fatalf("%d logs after two batches, want %d", len(got), 2*n)
 	}
 }

@@ -74,8 +74,10 @@ func AppendJSONStrings(b []byte, s []string) []byte {
 	return append(b, ']')
 }
 
-// appendSpendLog appends l as one line, as json.Encoder writes it.
-func appendSpendLog(b []byte, l *SpendLog) []byte {
+// AppendSpendLog appends l as one line, as json.Encoder writes it: the
+// embedded store's spend log line, and the spend write-ahead file's line of
+// an event (internal/keys, D155: one encoding for both, Spend.LogFile).
+func AppendSpendLog(b []byte, l *SpendLog) []byte {
 	b = append(b, `{"request_id":`...)
 	b = AppendJSONString(b, l.RequestID)
 	b = append(b, `,"call_type":`...)

@@ -21,7 +21,7 @@ func TestSpendLogLineEncoding(t *testing.T) {
 		{Spend: 12345678.5, TotalTokens: math.MaxInt64, PromptTokens: -1},
 		{Spend: 1e21}, {Spend: 1.5e-7}, {Spend: 0.000001},
 	} {
-		got := appendSpendLog(nil, &l)
+		got := AppendSpendLog(nil, &l)
 		want, err := json.Marshal(&l)
 		if err != nil {
 			t.Fatal(err)

@@ -137,7 +137,14 @@ type Spend struct {
 	// BatchID, when set, makes AddSpend idempotent: a batch whose id the
 	// store has already recorded is not added again (a batch retried after a
 	// crash or a lost reply).
-	BatchID   string
+	BatchID string
+	// LogFile, when set, is a file whose lines are the batch's spend logs
+	// as AppendSpendLog writes them, in Logs' order, among lines whose
+	// request_id is "" (which are no spend log): the sealed spend
+	// write-ahead file of the batch (internal/keys, D155). A store keeping
+	// its logs as such lines copies them from it instead of encoding Logs
+	// again, when it holds exactly len(Logs) of them.
+	LogFile   string
 	Keys      map[string]float64
 	KeyModels map[string]map[string]float64 // token → model → spend
 	Teams     map[string]float64
