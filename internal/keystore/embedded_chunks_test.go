@@ -128,3 +128,43 @@ func TestEmbeddedSpendLogsCopiedFromLogFile(t *testing.T) {
 		t.Fatalf("%d logs after two batches, want %d", len(got), 2*n)
 	}
 }
+
+// BenchmarkEmbeddedAddSpendLogs is a batch of 1,000 keyed spend logs
+// written by the embedded store: encoded from Logs, or copied from the
+// batch's write-ahead file (Spend.LogFile, D155). Per op: one batch.
+func BenchmarkEmbeddedAddSpendLogs(b *testing.B) {
+	for _, copied := range []bool{false, true} {
+		b.Run(map[bool]string{false: "encoded", true: "copied"}[copied], func(b *testing.B) {
+			s, err := OpenEmbedded(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+			sp := &Spend{Keys: map[string]float64{"k": 1}, Logs: make([]SpendLog, 1000)}
+			var file []byte
+			for i := range sp.Logs {
+				sp.Logs[i] = SpendLog{RequestID: fmt.Sprintf("chatcmpl-6f1c9f0e-3c1a-4a53-9c7e-%012d", i), CallType: "acompletion",
+					APIKey: "88d4266fd4e6338d13b845fcf289579d209c897823b9217da3e161936f031589", Spend: 0.0001875, TotalTokens: 50,
+					PromptTokens: 30, CompletionTokens: 20, StartTime: at, EndTime: at.Add(time.Millisecond), Model: "gpt-4o-mini",
+					ModelID: "dep-1", ModelGroup: "gpt", Provider: "openai", User: "user-1", RequestTags: []string{"User-Agent: OpenAI", "User-Agent: OpenAI/Go 3.1.0"}, Status: "success"}
+				file = AppendSpendLog(file, &sp.Logs[i])
+			}
+			if copied {
+				sp.LogFile = filepath.Join(b.TempDir(), "spend-b.sealed")
+				if err := os.WriteFile(sp.LogFile, file, 0o600); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ctx := context.Background()
+			n := 0
+			for b.Loop() {
+				sp.BatchID = fmt.Sprint("b", n)
+				n++
+				if err := s.AddSpend(ctx, sp); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -495,6 +495,13 @@ func variantsOnlyRun(o bench.Options, list, before string) error {
 			runs[i] = d.Round(time.Microsecond).String()
 		}
 		fmt.Printf("      %-28s Envoy CPU/request by run: %s\n", "", strings.Join(runs, " "))
+		if gr := gatewayRuns(r); gr != nil {
+			runs = runs[:0]
+			for _, d := range gr {
+				runs = append(runs, d.Round(time.Microsecond/10).String())
+			}
+			fmt.Printf("      %-28s llmgate CPU/request by run: %s\n", "", strings.Join(runs, " "))
+		}
 	}
 	// Time to first token (--variants-streams): each side once, its added
 	// TTFT over the direct call's in the same run, and against the binary
@@ -567,6 +574,11 @@ func variantsOnlyRun(o bench.Options, list, before string) error {
 				d, lower, n := bench.PairedEnvoyDelta(r, rs[j])
 				fmt.Printf("c=%-3d %-28s Envoy CPU/request minus %s's, paired by run: median %s (lower in %d of %d runs)\n",
 					r.Concurrency, r.Side.Label, rs[j].Side.Label, d.Round(time.Microsecond), lower, n)
+				if a, b := gatewayRuns(r), gatewayRuns(rs[j]); a != nil && b != nil {
+					d, lower, n := bench.PairedDelta(a, b)
+					fmt.Printf("c=%-3d %-28s llmgate CPU/request minus %s's, paired by run: median %s (lower in %d of %d runs)\n",
+						r.Concurrency, r.Side.Label, rs[j].Side.Label, d.Round(time.Microsecond/10), lower, n)
+				}
 				for _, q := range []struct {
 					name string
 					of   func(bench.Quantiles) time.Duration
@@ -580,4 +592,18 @@ func variantsOnlyRun(o bench.Options, list, before string) error {
 		}
 	}
 	return err
+}
+
+// gatewayRuns is the CPU per request of each run of r's parts but Envoy
+// (llmgate's, on the configs without Redis or PostgreSQL); nil when the
+// runs do not pair.
+func gatewayRuns(r bench.VariantResult) []time.Duration {
+	if len(r.SumRuns) == 0 || len(r.SumRuns) != len(r.EnvoyRuns) {
+		return nil
+	}
+	out := make([]time.Duration, len(r.SumRuns))
+	for i := range out {
+		out[i] = r.SumRuns[i] - r.EnvoyRuns[i]
+	}
+	return out
 }
