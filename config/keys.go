@@ -505,7 +505,7 @@ var keyTable = []KeyDoc{
 	notYet(SectionRouter, "assistants_config", ""),
 	notYet(SectionRouter, "client_ttl", "Envoy manages upstream connections"),
 	sup(SectionRouter, "cache_responses", "true turns the response cache on when litellm_settings.cache does not (LiteLLM's Router: on the router's Redis when redis_url, or redis_host and redis_port, are set, else local; default_on, the default call types); with litellm_settings.cache set, that cache is used"),
-	notYet(SectionRouter, "optional_pre_call_checks", ""),
+	part(SectionRouter, "optional_pre_call_checks", "responses_api_deployment_check (a Responses request whose previous_response_id names a deployment of its group that can take it goes to that deployment, retries included; otherwise the group is planned as usual) and router_budget_limiting (provider_budget_config and deployment budgets apply whenever set); prompt_caching, deployment_affinity, session_affinity, enforce_model_rate_limits, encrypted_content_affinity and forward_client_headers_by_model_group are warned about", false),
 	sup(SectionRouter, "model_group_retry_policy", "{group: {<Class>Retries: n}}: the group's retry_policy, replacing router retry_policy for that model group (keyed by the group's name, not an alias)"),
 	sup(SectionRouter, "provider_budget_config", "{provider: {budget_limit: USD, time_period: \"1d\"}}: as a deployment's max_budget, for the spend of all of the provider's deployments"),
 	sup(SectionRouter, "retry_after", "seconds: the least wait before a retry on the same deployment (LiteLLM's backoff floor; a provider's Retry-After within 60 s wins, 8 s cap)"),

@@ -75,6 +75,7 @@ type routerPart struct {
 	maxFallbacks       *int
 	aliases            map[string]Alias
 	preCallChecks      *bool
+	responsesAffinity  *bool
 	cachingGroups      [][]string
 	cacheResponses     *bool
 	redisHost          *string
@@ -171,6 +172,8 @@ func (p *parser) routerKey(rp *routerPart, e entry, path string) bool {
 		if b, ok := p.bool(v, key); ok {
 			rp.preCallChecks = &b
 		}
+	case "optional_pre_call_checks":
+		rp.responsesAffinity = p.optionalPreCallChecks(v, key)
 	case "caching_groups":
 		rp.cachingGroups = p.cachingGroups(v, key)
 	case "cache_responses":
@@ -909,6 +912,7 @@ func (p *parser) routerSettings(cfg *Config, n *yaml.Node, top map[string]entry)
 	}
 	r.MaxFallbacks = first(DefaultMaxFallbacks, fromRouter.maxFallbacks)
 	r.EnablePreCallChecks = first(false, fromRouter.preCallChecks)
+	r.ResponsesAffinity = first(false, fromRouter.responsesAffinity)
 	r.CachingGroups = fromRouter.cachingGroups
 	r.Debug = first(false, fromRouter.verbose) || first("INFO", fromRouter.debugLevel) == "DEBUG"
 	r.DefaultMaxParallelRequests = first(0, fromRouter.defaultMaxParallel)

@@ -310,6 +310,10 @@ type RouterSettings struct {
 	MaxFallbacks           int // default 5
 	ModelGroupAlias        map[string]Alias
 	EnablePreCallChecks    bool
+	// ResponsesAffinity is optional_pre_call_checks'
+	// responses_api_deployment_check: a Responses request with a
+	// previous_response_id goes to the deployment that answered it.
+	ResponsesAffinity bool
 	// CachingGroups are router_settings.caching_groups: model groups whose
 	// requests share response cache entries.
 	CachingGroups [][]string

@@ -10,6 +10,7 @@ import (
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/translator"
+	"github.com/tidwall/gjson"
 )
 
 type configDeployment = config.Deployment
@@ -31,6 +32,13 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 		defer cancel()
 	}
 	pr := router.PlanRequest{Resolution: &res, Stream: f.Stream, NumRetries: f.NumRetries, Fallbacks: f.Fallbacks, FallbacksSet: f.Fallbacks != nil, Tags: tags, UserAgent: ua}
+	if st.Router.Model().Routing.ResponsesAffinity {
+		// optional_pre_call_checks' responses_api_deployment_check: the
+		// deployment LiteLLM's response id names answers the follow-up.
+		if prev := gjson.GetBytes(body, "previous_response_id"); prev.Type == gjson.String {
+			_, pr.Prefer, _ = translator.DecodeResponseID(prev.Str)
+		}
+	}
 	if st.needTokens {
 		// Counted when the plan needs it: a tpm limit with room for the
 		// body's bound passes without the count (D95).

@@ -37,6 +37,12 @@ type PlanRequest struct {
 	// UserAgent is the request's User-Agent, which tag_regex patterns match
 	// (read with tag routing only).
 	UserAgent string
+	// Prefer is a deployment id the request sticks to (LiteLLM's
+	// DeploymentAffinityCheck: a Responses request's previous_response_id
+	// names the deployment that answered it): when it is among a group's
+	// deployments that can take the request, it is the only one tried;
+	// otherwise the group is planned as usual.
+	Prefer string
 }
 
 // InputCount is a request's prompt size counted on demand (D95): a tpm
@@ -457,6 +463,14 @@ func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]stor
 	if r.m.Routing.TagFiltering && len(out) > 0 {
 		if out = tagFilter(out, req.Tags, req.UserAgent, r.m.Routing.TagMatchAny); len(out) == 0 {
 			te = &TagRoutingError{Group: res.Group, Tags: req.Tags}
+		}
+	}
+	if req.Prefer != "" && len(out) > 1 {
+		for i := range out {
+			if out[i].t.DeploymentID == req.Prefer {
+				out = out[i : i+1]
+				break
+			}
 		}
 	}
 	return out, retryAfter, cw, te, be

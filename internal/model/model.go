@@ -60,6 +60,9 @@ type Routing struct {
 	CooldownTime       time.Duration // cooldown_time (5 s when unset)
 	DisableCooldowns   bool
 	PreCallChecks      bool // enable_pre_call_checks
+	// ResponsesAffinity is optional_pre_call_checks'
+	// responses_api_deployment_check (router.PlanRequest.Prefer).
+	ResponsesAffinity bool
 	// TagFiltering is enable_tag_filtering: a request goes to the
 	// deployments whose litellm_params.tags match its tags (D89);
 	// TagMatchAny is tag_filtering_match_any (default true).
@@ -311,6 +314,7 @@ func routing(rs *config.RouterSettings) Routing {
 		CooldownTime:       rs.CooldownTime,
 		DisableCooldowns:   rs.DisableCooldowns,
 		PreCallChecks:      rs.EnablePreCallChecks,
+		ResponsesAffinity:  rs.ResponsesAffinity,
 		TagFiltering:       rs.EnableTagFiltering,
 		TagMatchAny:        rs.TagFilteringMatchAny,
 		GroupRetryPolicy:   rs.ModelGroupRetryPolicy,
