@@ -20,19 +20,25 @@ func encodeContext(c *llmgatev1.RequestContext) (string, error) {
 	// entry). Fields may come in any order; the decoded message is the same.
 	// The bytes go into a pooled buffer, their base64 into the string's own
 	// bytes: one allocation (D93).
-	h := c.ResponseHeaders
-	c.ResponseHeaders = nil
+	// The rest is appended by hand too (appendContext, D153); a string
+	// that is not UTF-8 gets proto.Marshal's error.
 	bp := contextBufs.Get().(*[]byte)
 	defer func() {
 		if cap(*bp) <= 64<<10 {
 			contextBufs.Put(bp)
 		}
 	}()
-	b, err := proto.MarshalOptions{}.MarshalAppend((*bp)[:0], c)
-	c.ResponseHeaders = h
-	if err != nil {
-		return "", err
+	b, ok := appendContext((*bp)[:0], c)
+	if !ok {
+		h := c.ResponseHeaders
+		c.ResponseHeaders = nil
+		_, err := proto.Marshal(c)
+		c.ResponseHeaders = h
+		if err != nil {
+			return "", err
+		}
 	}
+	h := c.ResponseHeaders
 	for k, v := range h {
 		b = protowire.AppendTag(b, responseHeadersField, protowire.BytesType)
 		b = protowire.AppendVarint(b, uint64(1+protowire.SizeBytes(len(k))+1+protowire.SizeBytes(len(v))))

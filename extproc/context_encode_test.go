@@ -1,6 +1,9 @@
 package extproc
 
 import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -97,5 +100,64 @@ func BenchmarkDecodeContextReport(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestAppendContextIsMarshal (D153): the hand-written encoder writes the
+// bytes proto.Marshal writes (response headers aside: encodeContext appends
+// them), for contexts with every field set (fillMessage: a field added to
+// RequestContext or Attempt and not to appendContext fails here), zero
+// values, negative numbers and a nil attempt; a string that is not UTF-8
+// fails encodeContext as it failed proto.Marshal.
+func TestAppendContextIsMarshal(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	check := func(name string, c *llmgatev1.RequestContext) {
+		t.Helper()
+		h := c.ResponseHeaders
+		c.ResponseHeaders = nil
+		want, err := proto.MarshalOptions{Deterministic: true}.Marshal(c)
+		c.ResponseHeaders = h
+		got, ok := appendContext(nil, c)
+		if (err == nil) != ok {
+			t.Fatalf("%s: appendContext ok %v, proto.Marshal's error %v", name, ok, err)
+		}
+		if err == nil && !bytes.Equal(got, want) {
+			t.Fatalf("%s: appendContext wrote\n%x\nproto.Marshal\n%x", name, got, want)
+		}
+		_, eerr := encodeContext(c)
+		if (eerr == nil) != (err == nil) {
+			t.Fatalf("%s: encodeContext's error %v, proto.Marshal's %v", name, eerr, err)
+		}
+	}
+	for i := 0; i < 500; i++ {
+		c := &llmgatev1.RequestContext{}
+		fillMessage(c.ProtoReflect(), r, 1+i%4)
+		check(fmt.Sprintf("random context %d", i), c)
+	}
+	check("empty", &llmgatev1.RequestContext{})
+	check("negative numbers", &llmgatev1.RequestContext{InputTokens: -1, OverheadNanos: -5, StartUnixNano: -7, FallbackKinds: []int32{-1, 0, 3},
+		Endpoint: -2, Attempts: []*llmgatev1.Attempt{{FallbackIndex: -1, Retry: -300}}})
+	check("a nil attempt", &llmgatev1.RequestContext{CallId: "c", Attempts: []*llmgatev1.Attempt{nil, {DeploymentId: "d"}}})
+	check("an empty attempt", &llmgatev1.RequestContext{Attempts: []*llmgatev1.Attempt{{}}})
+	check("a call id not UTF-8", &llmgatev1.RequestContext{CallId: "a\xffb"})
+	check("a tag not UTF-8", &llmgatev1.RequestContext{Tags: []string{"ok", "\xfe"}})
+	check("an attempt's model not UTF-8", &llmgatev1.RequestContext{Attempts: []*llmgatev1.Attempt{{Model: "m\xfe"}}})
+}
+
+// BenchmarkEncodeContext: the typical config's context (three attempts, the
+// max-retries header) encoded as the module encodes it per request.
+func BenchmarkEncodeContext(b *testing.B) {
+	at := func(id string, retry int32) *llmgatev1.Attempt {
+		return &llmgatev1.Attempt{DeploymentId: id, ModelGroup: "bench-gpt", Model: "gpt-4o", Retry: retry, Provider: "openai"}
+	}
+	in := &llmgatev1.RequestContext{CallId: "0b1f6a52-5d0e-4c1e-9d55-3d5e3c0e4f11", ModelGroup: "bench-gpt", RequestedModel: "bench-gpt",
+		Endpoint: llmgatev1.Endpoint_ENDPOINT_CHAT, Attempts: []*llmgatev1.Attempt{at("949df21c2650", 0), at("fe80fa66a20d", 1), at("1055f0c3b9f2", 2)},
+		StartUnixNano: 1796021694053000000, OverheadNanos: 42000, OriginalPath: "/v1/chat/completions", OriginalAuthority: "127.0.0.1:8080",
+		BodyPrepared: true, ResponseHeaders: map[string]string{"x-litellm-max-retries": "2"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := encodeContext(in); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

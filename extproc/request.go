@@ -470,7 +470,9 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		keyHeaders = grant.AppendHeaders(buf[:0])
 	}
 	switch {
-	case rt.endpoint == translator.Chat && !f.Stream && schemaCheckAsked(st.Cfg.LiteLLM.EnableJSONSchemaValidation, body):
+	case rt.endpoint == translator.Chat && !f.Stream && (mod == nil || !mod.valid) && schemaCheckAsked(st.Cfg.LiteLLM.EnableJSONSchemaValidation, body):
+		// (A body the module checked has plain keys only (plainBody), and
+		// the module is off when the setting is on: nothing to look up.)
 		// The attempt filter checks the answer (jsonschema.go, D148): never fast.
 		r.deps = s.ModuleUpstream
 	case cacheStore == "":
@@ -600,7 +602,8 @@ func (st *State) prepareBody(ep translator.Endpoint, plan []*llmgatev1.Attempt, 
 	if translator.OwnTranslator(ep) {
 		return nil // every try translates (messages.go, responses.go)
 	}
-	if ep == translator.Chat && !stream && schemaCheckAsked(st.Cfg.LiteLLM.EnableJSONSchemaValidation, body) {
+	if ep == translator.Chat && !stream && span.end == 0 && schemaCheckAsked(st.Cfg.LiteLLM.EnableJSONSchemaValidation, body) {
+		// (span: a body the module read as plain, which cannot ask)
 		return nil // each try reads the request's json_schema (jsonschema.go, D148)
 	}
 	var first *configDeployment
