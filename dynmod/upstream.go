@@ -142,7 +142,7 @@ func onUpstreamRequestHeaders(s *stream, f C.uintptr_t) int {
 		ops = setOp(ops, kv[0], kv[1])
 	}
 	readLink(s, f) // (answer.go, D144; before the attempt count is removed)
-	applyOps(f, hdrRequest, ops)
+	applyRequestOpsPresent(f, ops) // (most of e.Remove is absent, D153)
 	fast = true // (e.Remove has the marker)
 	s.hold = true
 	return reqHeadersContinue

@@ -109,6 +109,7 @@ general_settings:
 	t.Run("a fast non-streamed request enters Go 4 times", func(t *testing.T) {
 		time.Sleep(150 * time.Millisecond)
 		base := readHookCounts(t, counts)
+		from := time.Now()
 		r0, a0 := streamsByFilter(t, g)
 		for i := 0; i < n; i++ {
 			st, h, b := post(t, url, master, `{"model":"hk","messages":[{"role":"user","content":"hello"}]}`)
@@ -150,6 +151,32 @@ general_settings:
 		}
 		if got := d["callbacks"]["response_header_ops"]["calls"]; got != n {
 			t.Errorf("%d header-operation calls on %d answers, want one each (all: %v)", got, n, d["callbacks"])
+		}
+		// D153: a fast try removes the headers it has (the internal ones,
+		// the router's, the client's accept-encoding) and leaves out the
+		// removals of those it has not (other providers' key headers, the
+		// fallback header: six of its dozen); none reaches the provider.
+		if rm := d["callbacks"]["try_header_removals"]; rm["skipped"] < 5*n || rm["made"] < 4*n {
+			t.Errorf("a fast try's removals: %d made, %d left out for %d tries; want at least %d and %d", rm["made"], rm["skipped"], n, 4*n, 5*n)
+		}
+		seen := 0
+		for _, r := range fake.Requests() {
+			if r.Time.Before(from) || !strings.HasPrefix(r.Path, "/hk-a/") && !strings.HasPrefix(r.Path, "/hk-b/") {
+				continue
+			}
+			seen++
+			for _, h := range []string{"x-llmgate-group", "x-llmgate-cluster", "x-llmgate-module", "x-llmgate-fallback", "accept-encoding",
+				"x-envoy-attempt-count", "x-envoy-expected-rq-timeout-ms", "api-key", "x-api-key", "x-goog-api-key", "ocp-apim-subscription-key", "x-litellm-api-key"} {
+				if v := r.Header.Get(h); v != "" {
+					t.Errorf("the provider got %s: %q", h, v)
+				}
+			}
+			if a := r.Header.Get("authorization"); a != "Bearer sk-hk-a" && a != "Bearer sk-hk-b" {
+				t.Errorf("the provider got authorization %q", a)
+			}
+		}
+		if seen < n {
+			t.Errorf("the provider recorded %d requests of the group, want at least %d", seen, n)
 		}
 	})
 
