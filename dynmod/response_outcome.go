@@ -96,15 +96,13 @@ func onStreamComplete(s *stream, f C.uintptr_t) {
 		}
 		ctx = string(b)
 	}
-	if id == nil {
-		id, _ = getReqHeader(f, "x-request-id")
-	}
-	o := extproc.ModuleOutcome{RequestID: string(id), Begin: s.resp.begin, End: time.Now(), Ctx: "-"}
+	o := extproc.ModuleOutcome{Begin: s.resp.begin, End: time.Now(), Ctx: "-"}
 	if s.resp.tryAttempt > 0 {
 		o.Attempts = s.resp.tryAttempt // written at the try's end (answer.go, D144)
 	} else if n, ok := attrInt(f, attrUpstreamAttempts); ok {
 		o.Attempts = int(min(n, 1<<16))
 	}
+	var cluster []byte
 	o.Fast = s.resp.plan != nil
 	if !o.Fast {
 		_, o.Fast = getDynamicString(f, contract.FastAnswerMetadataNamespace, extproc.RespPlanKey)
@@ -124,7 +122,8 @@ func onStreamComplete(s *stream, f C.uintptr_t) {
 		}
 		if t.done {
 			if cl, ok := attrString(f, attrClusterName); ok && len(cl) > 0 {
-				o.Answered, o.Cluster, o.Status = true, string(cl), t.status
+				o.Answered, o.Status = true, t.status
+				cluster = cl // (copied once the record is known to be written)
 				o.FirstByte, o.LastByte, o.Headers = t.firstByte, t.lastByte, t.headers
 				if streamErr.status != 0 {
 					// A translated stream that ended in the provider's error
@@ -148,6 +147,13 @@ func onStreamComplete(s *stream, f C.uintptr_t) {
 	// A first-try success only the spend sink reads: a compact spend
 	// record, taken without the join (D145).
 	o.SpendOnly = firstSuccess && p.SpendOnly
+	// The request id and the cluster are copied only for a record written
+	// (a quiet success read neither, D153).
+	o.Cluster = string(cluster) // (before another call into Envoy)
+	if id == nil {
+		id, _ = getReqHeader(f, "x-request-id")
+	}
+	o.RequestID = string(id)
 	s.cfg.outcomes.Put(o)
 	if C.llmgate_count_hooks != 0 {
 		outcomeCounts.put.Add(1)
