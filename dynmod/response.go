@@ -139,10 +139,12 @@ func responseHeaders(s *stream, f C.uintptr_t, eos bool, held heldAnswer, ops []
 			s.resp.try.lastByte = s.resp.try.firstByte
 		}
 		for _, k := range xds.OutcomeResponseHeaders {
-			if held.ok && p.Quiet {
+			if held.ok && (p.Quiet || p.SpendOnly) {
 				// A held answer is a success, and a quiet plan's record,
 				// when one is written at all (an answer cut short), is read
-				// by no sink that reads these headers (D124, D134).
+				// by no sink that reads these headers (D124, D134); nor is
+				// a spend-only plan's (its compact record carries none, and
+				// no sink that reads them listens: D145, D154).
 				break
 			}
 			if v, ok := getRespHeader(f, k); ok {

@@ -346,6 +346,14 @@ general_settings:
 	if put, spend := d["outcomes"]["records"]["put"], d["outcomes"]["records"]["spend"]; put != n || spend != n {
 		t.Errorf("%d keyed first-try successes: %d outcome records written, %d of them compact spend records; want %d and %d (counts %v)", n, put, spend, n, n, d)
 	}
+	// D154: a held (JSON) answer of a spend-only plan does not read the
+	// provider's rate-limit headers (its compact record carries none); the
+	// streamed ones, not held, still do.
+	for _, name := range []string{"retry-after", "x-ratelimit-remaining-requests", "x-ratelimit-remaining-tokens"} {
+		if got := d["callbacks"]["response_header_reads"][name]; got > n/2 {
+			t.Errorf("Go read the answers' %s %d times for %d held and %d streamed answers, want at most %d (all: %v)", name, got, n/2, n/2, n/2, d["callbacks"])
+		}
+	}
 	var got float64
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if got = k.spend(key) - spent; got > sum-1e-9 || time.Now().After(deadline) {

@@ -220,7 +220,6 @@ func (b *Outbox) ship(ctx context.Context) {
 		st        *outStream
 		retry     time.Time
 		backoff   = 100 * time.Millisecond
-		wire      []byte
 		lastDrops uint64
 		lastLog   time.Time
 	)
@@ -306,13 +305,17 @@ func (b *Outbox) ship(ctx context.Context) {
 			if from > 0 {
 				start = ends[from-1]
 			}
-			wire = append(wire[:0], held[start:ends[to-1]]...)
+			// The message is written into a buffer handed to gRPC as it is
+			// (sendOwned: no copy, no clearing; D154).
+			wb := outboxWire.Get(ends[to-1] - start + 3*(1+binary.MaxVarintLen64))
+			wire := append((*wb)[:0], held[start:ends[to-1]]...)
 			wire = protowire.AppendVarint(protowire.AppendTag(wire, wireOutboxSeq, protowire.VarintType), heldFirst+uint64(to)-1)
 			if d := b.drops.Load(); d > 0 {
 				wire = protowire.AppendVarint(protowire.AppendTag(wire, wireOutboxDropped, protowire.VarintType), d)
 			}
 			wire = protowire.AppendVarint(protowire.AppendTag(wire, wireOutboxID, protowire.VarintType), b.id)
-			if err := sendBytes(st.st, true, wire); err != nil {
+			*wb = wire
+			if err := sendOwned(st.st, wb, &outboxWire); err != nil {
 				b.logf(fmt.Sprintf("llmgate module: outcome stream ended: %v (%d records held, sent again on the next stream)", err, len(ends)))
 				st.close()
 				st, retry = nil, time.Now().Add(backoff)
@@ -324,6 +327,9 @@ func (b *Outbox) ship(ctx context.Context) {
 		}
 	}
 }
+
+// outboxWire holds the shipper's message buffers between sends.
+var outboxWire wirePool
 
 // open starts a stream and its acknowledgement reader.
 func (b *Outbox) open() (*outStream, error) {

@@ -499,3 +499,56 @@ func TestSpillAheadOfWriter(t *testing.T) {
 		t.Errorf("the shipper said %q", logged)
 	}
 }
+
+// countingPool is a mem.BufferPool that records what is given back.
+type countingPool struct {
+	mu   sync.Mutex
+	back []*[]byte
+}
+
+func (p *countingPool) Get(size int) *[]byte {
+	b := make([]byte, size)
+	return &b
+}
+
+func (p *countingPool) Put(b *[]byte) {
+	p.mu.Lock()
+	p.back = append(p.back, b)
+	p.mu.Unlock()
+}
+
+// TestRawCodecOwnedFrame (D154): the outbox's message goes to gRPC as the
+// buffer the shipper wrote it in — not copied into gRPC's default pool,
+// whose 1 MB tier cleared a whole megabyte for every message — and comes
+// back to the shipper's pool once gRPC has freed it. A frame without a
+// buffer of its own is still copied (its sender reuses its slice).
+func TestRawCodecOwnedFrame(t *testing.T) {
+	var p countingPool
+	b := make([]byte, 64<<10)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	bs, err := rawCodec{}.Marshal(&rawFrame{owned: &b, pool: &p})
+	if err != nil || len(bs) != 1 {
+		t.Fatalf("Marshal: %d buffers, %v", len(bs), err)
+	}
+	got := bs[0].ReadOnlyData()
+	if len(got) != len(b) || &got[0] != &b[0] {
+		t.Fatalf("the owned frame's bytes were copied (%d bytes at %p, the shipper's at %p)", len(got), &got[0], &b[0])
+	}
+	bs.Free()
+	if len(p.back) != 1 || p.back[0] != &b {
+		t.Errorf("after Free the shipper's pool got %d buffers back, want its own one", len(p.back))
+	}
+	plain := []byte("a record")
+	bs, err = rawCodec{}.Marshal(&rawFrame{b: plain})
+	if err != nil || string(bs.Materialize()) != "a record" || &bs[0].ReadOnlyData()[0] == &plain[0] {
+		t.Errorf("a frame without its own buffer: %q, %v (want a copy)", bs.Materialize(), err)
+	}
+	bs.Free()
+	var w wirePool
+	x := w.Get(100)
+	if len(*x) != 100 {
+		t.Errorf("wirePool.Get(100): length %d", len(*x))
+	}
+}

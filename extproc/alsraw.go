@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
@@ -28,8 +29,14 @@ import (
 // rawCodecName is the content subtype of the module's outcome stream.
 const rawCodecName = "llmgate-raw"
 
-// rawFrame is one message of the stream: its bytes.
-type rawFrame struct{ b []byte }
+// rawFrame is one message of the stream: its bytes. A frame with owned
+// set hands gRPC the buffer itself (sendOwned): gRPC gives it back to pool
+// once written, and the sender no longer touches it.
+type rawFrame struct {
+	b     []byte
+	owned *[]byte
+	pool  mem.BufferPool
+}
 
 type rawCodec struct{}
 
@@ -43,6 +50,12 @@ func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
 	f, ok := v.(*rawFrame)
 	if !ok {
 		return nil, fmt.Errorf("llmgate-raw codec: cannot marshal %T", v)
+	}
+	if f.owned != nil {
+		if len(*f.owned) == 0 {
+			return nil, nil
+		}
+		return mem.BufferSlice{mem.NewBuffer(f.owned, f.pool)}, nil
 	}
 	if len(f.b) == 0 {
 		return nil, nil
@@ -98,4 +111,41 @@ func sendBytes(st msgStream, raw bool, b []byte) error {
 	var m emptypb.Empty
 	m.ProtoReflect().SetUnknown(b)
 	return st.SendMsg(&m)
+}
+
+// sendOwned sends *b as one message on a raw stream without copying it:
+// the buffer is gRPC's from then on, given back to pool once written
+// (docs/architecture.md D154: the outbox's messages of ≈ 100 KB were
+// copied into gRPC's default pool, whose 1 MB tier clears the whole
+// buffer on every Get).
+func sendOwned(st msgStream, b *[]byte, pool mem.BufferPool) error {
+	return st.SendMsg(&rawFrame{owned: b, pool: pool})
+}
+
+// wirePool is a buffer pool that hands its buffers back as they were
+// (gRPC's default one clears each on Get): for messages the sender writes
+// whole before it sends them (sendOwned).
+type wirePool struct{ p sync.Pool }
+
+// wirePoolMaxCap bounds the buffers kept (a burst's larger one is let go).
+const wirePoolMaxCap = 4 << 20
+
+// Get returns a buffer of length size (its bytes are whatever it held).
+func (w *wirePool) Get(size int) *[]byte {
+	if b, ok := w.p.Get().(*[]byte); ok {
+		if cap(*b) >= size {
+			*b = (*b)[:size]
+			return b
+		}
+		w.p.Put(b)
+	}
+	b := make([]byte, size)
+	return &b
+}
+
+// Put keeps a buffer for a later Get.
+func (w *wirePool) Put(b *[]byte) {
+	if cap(*b) <= wirePoolMaxCap {
+		w.p.Put(b)
+	}
 }
