@@ -85,6 +85,10 @@ type stream struct {
 	keySlot  string
 	// auth: the caller found at the headers, for Serve (D135)
 	auth extproc.Auth
+	// reqID: the x-request-id of a request the module served, as its
+	// headers had it (the outcome record's id without a call into Envoy at
+	// the request's end, D154)
+	reqID string
 	// link: a fast try's listener, whose answer it does (answer.go, D144)
 	link tryLink
 }
@@ -230,6 +234,7 @@ func onRequestBody(s *stream, f C.uintptr_t, eos bool) int {
 		body = append(body, view(v.ptr, v.length)...)
 	}
 	a, ok := m.ServeAuth(s.headers, body, s.start, s.auth)
+	s.reqID = s.headers["x-request-id"]
 	s.headers, s.auth = nil, extproc.Auth{}
 	if !ok {
 		handOnSlot(s, f)

@@ -354,6 +354,12 @@ general_settings:
 			t.Errorf("Go read the answers' %s %d times for %d held and %d streamed answers, want at most %d (all: %v)", name, got, n/2, n/2, n/2, d["callbacks"])
 		}
 	}
+	// D154: the record's request id is the one the module read with the
+	// request's headers (the spend log rows above are found by it), not
+	// read from Envoy again at the request's end.
+	if got := d["callbacks"]["request_header_reads"]["x-request-id"]; got != 0 {
+		t.Errorf("Go read x-request-id from Envoy %d times for %d records, want 0 (all: %v)", got, n, d["callbacks"])
+	}
 	var got float64
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if got = k.spend(key) - spent; got > sum-1e-9 || time.Now().After(deadline) {
