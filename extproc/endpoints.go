@@ -16,6 +16,8 @@ type route struct {
 	// responseID is the id of a Responses by-id route (GET or DELETE
 	// /v1/responses/{id}, …/input_items, …/cancel; responses.go, D137).
 	responseID string
+	// stream is a path that asks for a stream (Google's :streamGenerateContent).
+	stream bool
 }
 
 type routeKind int
@@ -67,6 +69,9 @@ func classify(method, rawPath string) route {
 		return route{kind: routeCountTokens}
 	case "/utils/token_counter":
 		return route{kind: routeTokenCounter}
+	}
+	if r, ok := classifyGenAI(p); ok {
+		return r // Google's generateContent (D160), before /models/{model}
 	}
 	if m, ok := strings.CutPrefix(strings.TrimPrefix(p, "/v1"), "/models/"); ok && m != "" {
 		// /v1/models/{model}; a model name may hold '/' (anthropic/claude-3-haiku).
@@ -128,4 +133,29 @@ func classifyLLM(p string) route {
 		return route{kind: routeLLM, endpoint: translator.Responses, responseID: id}
 	}
 	return route{}
+}
+
+// classifyGenAI is Google's /v1beta/models/{model}:generateContent and
+// :streamGenerateContent (also under /models/), LiteLLM's google_genai
+// routes (D160); the model is the path's.
+func classifyGenAI(p string) (route, bool) {
+	rest, ok := strings.CutPrefix(p, "/v1beta/models/")
+	if !ok {
+		if rest, ok = strings.CutPrefix(p, "/models/"); !ok {
+			return route{}, false
+		}
+	}
+	i := strings.LastIndexByte(rest, ':')
+	if i <= 0 {
+		return route{}, false
+	}
+	model, action := rest[:i], rest[i+1:]
+	if action != "generateContent" && action != "streamGenerateContent" {
+		return route{}, false
+	}
+	m, err := url.PathUnescape(model)
+	if err != nil {
+		return route{}, false
+	}
+	return route{kind: routeLLM, endpoint: translator.GenerateContent, pathModel: m, stream: action == "streamGenerateContent"}, true
 }

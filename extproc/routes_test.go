@@ -32,12 +32,18 @@ func TestClassifyRoutes(t *testing.T) {
 		"/v1/images/edits": {kind: routeLLM, endpoint: translator.ImageEdits},
 		"/images/edits":    {kind: routeLLM, endpoint: translator.ImageEdits},
 		"/openai/deployments/my-edit/images/edits": {kind: routeLLM, endpoint: translator.ImageEdits, pathModel: "my-edit"},
+		// Google's generateContent (D160).
+		"/v1beta/models/gem:generateContent":               {kind: routeLLM, endpoint: translator.GenerateContent, pathModel: "gem"},
+		"/models/gemini%2Fx:streamGenerateContent?alt=sse": {kind: routeLLM, endpoint: translator.GenerateContent, pathModel: "gemini/x", stream: true},
+		"/v1beta/models/llama3:8b:generateContent":         {kind: routeLLM, endpoint: translator.GenerateContent, pathModel: "llama3:8b"},
+		"/v1beta/models/gem:countTokens":                   {},
+		"/models/gem":                                      {kind: routeModel, pathModel: "gem"},
 	} {
 		if got := classify("POST", path); got != want {
 			t.Errorf("%s: %+v, want %+v", path, got, want)
 		}
 	}
-	for e := translator.Chat; e <= translator.ImageEdits; e++ {
+	for e := translator.Chat; e <= translator.GenerateContent; e++ {
 		if got := endpointFromProto(endpointProto(e)); got != e {
 			t.Errorf("%v: back from the context as %v", e, got)
 		}

@@ -58,6 +58,8 @@ func ChatBridge(ep Endpoint) Translator {
 		return messagesAdapter(For("openai"))
 	case Responses:
 		return responsesAdapter(For("openai"))
+	case GenerateContent:
+		return genaiAdapter(For("openai"))
 	}
 	return nil
 }

@@ -77,7 +77,9 @@ func ResponsesNative(name string) bool {
 // OwnTranslator reports whether every try of an endpoint takes the
 // endpoint's own translator (ForEndpoint) and writes its body itself: the
 // request filter never prepares it, nothing passes it through unread.
-func OwnTranslator(ep Endpoint) bool { return ep == Messages || ep == Responses }
+func OwnTranslator(ep Endpoint) bool {
+	return ep == Messages || ep == Responses || ep == GenerateContent
+}
 
 // ForEndpoint is the translator of a try: the endpoint's own (Messages,
 // Responses) or the provider's.
@@ -87,6 +89,8 @@ func ForEndpoint(ep Endpoint, name string) Translator {
 		return ForMessages(name)
 	case Responses:
 		return ForResponses(name)
+	case GenerateContent:
+		return ForGenerateContent(name) // genai.go (D160)
 	}
 	return For(name)
 }

@@ -30,6 +30,10 @@ const (
 	Responses
 	// ImageEdits is /v1/images/edits (a multipart/form-data request, D160).
 	ImageEdits
+	// GenerateContent is Google's /v1beta/models/{model}:generateContent
+	// (and :streamGenerateContent, D160): sent natively to a Gemini or
+	// Vertex AI deployment, translated to and from chat for the others.
+	GenerateContent
 )
 
 func (e Endpoint) String() string {
@@ -56,6 +60,8 @@ func (e Endpoint) String() string {
 		return "responses"
 	case ImageEdits:
 		return "image_edit"
+	case GenerateContent:
+		return "generate_content"
 	}
 	return "unknown"
 }

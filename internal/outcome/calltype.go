@@ -14,6 +14,8 @@ func CallType(endpoint string) string {
 		return "aimage_generation"
 	case "image_edit":
 		return "aimage_edit"
+	case "generate_content":
+		return "agenerate_content"
 	case "speech":
 		return "aspeech"
 	case "transcription":
