@@ -77,7 +77,7 @@ func (og *outboxGateway) count() map[string]int {
 
 // moduleRecords are n answered fast requests, each with its own planned
 // context (call id).
-func moduleRecords(t *testing.T, s *Server, n int, from int) ([]ModuleOutcome, []string) {
+func moduleRecords(t testing.TB, s *Server, n int, from int) ([]ModuleOutcome, []string) {
 	t.Helper()
 	var out []ModuleOutcome
 	var ids []string

@@ -25,7 +25,7 @@ import (
 // module reads (all numbers, some, none; the model and finish reason), a
 // start with odd nanoseconds, a first byte before the start (clamped as
 // the entries' durations are).
-func spendRecordCases(t *testing.T, s *Server) []ModuleOutcome {
+func spendRecordCases(t testing.TB, s *Server) []ModuleOutcome {
 	t.Helper()
 	recs, _ := moduleRecords(t, s, 6, 500)
 	rc, err := decodeContext(recs[0].Ctx)
