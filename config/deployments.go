@@ -355,6 +355,14 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			if f, ok := p.float(v, key); ok {
 				lp.MaxBudget = p.money(v, key, f)
 			}
+		case "guardrails":
+			if d := deref(v); d != nil && d.Kind == yaml.ScalarNode {
+				if g, ok := p.str(v, key); ok && g != "" {
+					lp.Guardrails = []string{g}
+				}
+			} else {
+				lp.Guardrails, _ = p.strList(v, key)
+			}
 		case "max_file_size_mb":
 			if f, ok := p.float(v, key); ok {
 				if f <= 0 || f > 1<<20 {

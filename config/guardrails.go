@@ -431,3 +431,19 @@ func (cfg *Config) GuardrailNames() []string {
 	sort.Strings(out)
 	return out
 }
+
+// modelGuardrails warns about a deployment's litellm_params.guardrails
+// naming no guardrail that runs (LiteLLM runs nothing for it either).
+func (p *parser) modelGuardrails(cfg *Config) {
+	runs := map[string]bool{}
+	for _, g := range cfg.Guardrails {
+		runs[g.Name] = true
+	}
+	for _, d := range cfg.Models {
+		for _, name := range d.Params.Guardrails {
+			if !runs[name] {
+				p.addIn(d.Pos.File, SeverityWarning, d.Pos.Line, d.Pos.Column, "model_list[].litellm_params.guardrails", "model %q: guardrail %q is not a guardrail that runs (the top-level guardrails list)", d.ModelName, name)
+			}
+		}
+	}
+}

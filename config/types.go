@@ -220,6 +220,10 @@ type LiteLLMParams struct {
 	// largest /v1/audio/transcriptions file the group whose first
 	// deployment this is takes (MiB).
 	MaxFileSizeMB float64
+	// Guardrails is litellm_params.guardrails (a name or a list): the
+	// guardrails every request to the deployment's model group runs besides
+	// those it names (LiteLLM's model-level guardrails, D157).
+	Guardrails []string
 	// Order is litellm_params.order (nil: unset): the deployment's priority
 	// in its model group, lowest first (internal/model, D89).
 	Order *int

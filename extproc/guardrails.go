@@ -53,6 +53,11 @@ func (s *Server) guardRequest(stream extprocv3.ExternalProcessor_ProcessServer, 
 	if v, ok := st.keys.Guardrails(id.token); ok {
 		names, extra = guardrails.Names(v), nil // a key's (or team's) replace the request's
 	}
+	var model string
+	if json.Unmarshal(top["model"], &model) != nil || model == "" {
+		model = rt.pathModel
+	}
+	names = st.guards.WithModel(names, model) // the model group's own (D157)
 	meta := map[string]any{}
 	if id.token != "" {
 		meta["user_api_key_hash"] = id.token

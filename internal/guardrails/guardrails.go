@@ -24,6 +24,9 @@ type Set struct {
 	byName map[string]*config.Guardrail
 	answer bool
 	client *http.Client
+	// byGroup are the model-level guardrails of each model group: the
+	// union of its deployments' litellm_params.guardrails.
+	byGroup map[string][]string
 }
 
 // New returns the config's guardrails; nil when it has none.
@@ -38,7 +41,42 @@ func New(cfg *config.Config) *Set {
 		s.byName[g.Name] = g
 		s.answer = s.answer || g.NeedsAnswer()
 	}
+	for _, d := range cfg.Models {
+		for _, name := range d.Params.Guardrails {
+			if s.byGroup == nil {
+				s.byGroup = map[string][]string{}
+			}
+			if !contains(s.byGroup[d.ModelName], name) {
+				s.byGroup[d.ModelName] = append(s.byGroup[d.ModelName], name)
+			}
+		}
+	}
 	return s
+}
+
+// WithModel adds a model group's model-level guardrails to the names a
+// request runs (LiteLLM's check_and_merge_model_level_guardrails: before
+// routing, the union over the group's deployments, merged after the
+// request's or its key's).
+func (s *Set) WithModel(names []string, model string) []string {
+	if s == nil {
+		return names
+	}
+	for _, n := range s.byGroup[model] {
+		if !contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }
 
 // Call is one request's guardrails.
