@@ -11,14 +11,17 @@ import (
 // Callback names llmgate implements. Every other LiteLLM callback name is
 // accepted with a "not implemented yet" warning.
 var implementedCallbacks = map[string]bool{
-	"prometheus":  true,
-	"generic_api": true,
-	"langfuse":    true,
-	"otel":        true,
-	"s3":          true,
-	"s3_v2":       true,
-	"datadog":     true,
-	"langsmith":   true,
+	"prometheus":    true,
+	"generic_api":   true,
+	"langfuse":      true,
+	"otel":          true,
+	"s3":            true,
+	"s3_v2":         true,
+	"datadog":       true,
+	"langsmith":     true,
+	"aws_sqs":       true,
+	"arize":         true,
+	"arize_phoenix": true,
 }
 
 // DefaultLatencyBuckets are LiteLLM's Prometheus latency buckets in
@@ -66,7 +69,7 @@ func (p *parser) callbackList(n *yaml.Node, path string) []string {
 	}
 	for i, name := range names {
 		if name != "" && !implementedCallbacks[name] && !p.named[name] {
-			p.warnAt(n, fmt.Sprintf("%s[%d]", path, i), "callback %q: accepted, not implemented yet; implemented: prometheus, generic_api, langfuse, otel, s3, datadog, langsmith", name)
+			p.warnAt(n, fmt.Sprintf("%s[%d]", path, i), "callback %q: accepted, not implemented yet; implemented: prometheus, generic_api, langfuse, otel, s3, datadog, langsmith, aws_sqs, arize, arize_phoenix", name)
 		}
 	}
 	return names

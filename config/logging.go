@@ -95,6 +95,13 @@ type LoggingSettings struct {
 	// LangSmith is the langsmith callback's environment (nil when no list
 	// names it or LANGSMITH_API_KEY is unset).
 	LangSmith *LangSmithEnv
+	// SQS is litellm_settings.aws_sqs_callback_params completed from the
+	// environment (nil when no list names aws_sqs or it lacks a queue URL
+	// or credentials).
+	SQS *SQSCallbackParams
+	// Arize and Phoenix are the arize and arize_phoenix callbacks'
+	// exporters (nil when no list names them).
+	Arize, Phoenix *ArizeEnv
 	// BatchSize and FlushInterval bound each callback's batches.
 	BatchSize     int
 	FlushInterval time.Duration
@@ -155,6 +162,8 @@ func (p *parser) callbackEnv(cfg *Config) {
 	p.s3Env(ls, get)
 	p.datadogEnv(ls, get)
 	p.langsmithEnv(ls, get)
+	p.sqsEnv(ls, get)
+	p.arizeEnv(ls, get)
 	p.auditLogEnv(ls, get)
 	modifyParamsEnv(ls, get)
 	for i := range ls.TeamCallbacks {

@@ -515,6 +515,8 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			p.defaultTeamSettings(ls, v, key)
 		case "s3_callback_params":
 			p.s3CallbackParams(ls, v, key)
+		case "aws_sqs_callback_params":
+			p.sqsCallbackParams(ls, v, key)
 		case "store_audit_logs", "audit_log_callbacks", "s3_audit_callback_params":
 			p.auditLogKey(ls, e.Key, v, key)
 		case "max_budget":

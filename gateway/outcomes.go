@@ -107,6 +107,15 @@ func callbackSettings(cfg *config.Config) callbacks.Settings {
 		s.LangSmith = &callbacks.LangSmithSettings{Events: callbacks.Events{Success: ok, Failure: fail}, URL: callbacks.LangSmithRunsURL(l.BaseURL),
 			APIKey: l.APIKey, TenantID: l.TenantID, Project: l.Project, RunName: l.RunName, BatchSize: l.BatchSize, Off: l.Off}
 	}
+	if q := lg.SQS; q != nil {
+		ok, fail := ls.CallbackEvents(callbacks.SQS)
+		s.SQS = &callbacks.SQSSettings{Events: callbacks.Events{Success: ok, Failure: fail}, QueueURL: q.QueueURL, Region: q.Region, Endpoint: q.Endpoint,
+			AccessKeyID: q.AccessKeyID, SecretAccessKey: q.SecretAccessKey, SessionToken: q.SessionToken, RoleName: q.RoleName, SessionName: q.SessionName,
+			WebIdentityToken: q.WebIdentityToken, STSEndpoint: q.STSEndpoint, ProfileName: q.ProfileName, InsecureSkipVerify: q.InsecureSkipVerify,
+			EncryptionKey: string(q.EncryptionKey), EncryptionAAD: q.EncryptionAAD, BatchSize: q.BatchSize, FlushInterval: q.FlushInterval}
+	}
+	s.Arize = arizeSettings(ls, callbacks.Arize, lg.Arize, false)
+	s.Phoenix = arizeSettings(ls, callbacks.ArizePhoenix, lg.Phoenix, true)
 	for _, tc := range ls.TeamCallbacks {
 		if s.S3 != nil && (tc.S3Success || tc.S3Failure) { // the team's s3 (D64)
 			if s.TeamS3 == nil {
@@ -310,4 +319,15 @@ func (g *Gateway) serveMetrics(ctx context.Context) error {
 		g.o.MetricsReady(l.Addr().String())
 	}
 	return nil
+}
+
+// arizeSettings are the arize or arize_phoenix callback's settings (nil
+// when no list names it).
+func arizeSettings(ls *config.LiteLLMSettings, name string, a *config.ArizeEnv, phoenix bool) *callbacks.ArizeSettings {
+	if a == nil {
+		return nil
+	}
+	ok, fail := ls.CallbackEvents(name)
+	return &callbacks.ArizeSettings{Events: callbacks.Events{Success: ok, Failure: fail}, Protocol: a.Protocol, Endpoint: a.Endpoint,
+		Headers: a.Headers, Project: a.Project, Environment: a.Environment, Phoenix: phoenix}
 }

@@ -57,6 +57,11 @@ type Settings struct {
 	Datadog *DatadogSettings
 	// LangSmith is the langsmith callback (nil: off): a run per request.
 	LangSmith *LangSmithSettings
+	// SQS is the aws_sqs callback (nil: off): a queue message per request.
+	SQS *SQSSettings
+	// Arize and Phoenix are the arize and arize_phoenix callbacks (nil:
+	// off): an OTLP trace per request with OpenInference attributes.
+	Arize, Phoenix *ArizeSettings
 	// TeamS3 are default_team_settings teams whose lists name s3: their
 	// requests go to the s3 logger too (s3_callback_params).
 	TeamS3 map[string]Events
@@ -154,7 +159,10 @@ type Manager struct {
 	senders map[string]*sender
 	closed  bool
 
-	s3 s3Client
+	s3  s3Client
+	sqs sqsClient
+	// arize are the arize and arize_phoenix OTLP clients (arize.go).
+	arize arizeClients
 	// dynLF are the Langfuse projects of keys' and teams' metadata, by
 	// sender name (dynamic.go).
 	dynLF map[string]*LangfuseSettings
@@ -216,6 +224,15 @@ func (m *Manager) Configure(s Settings) {
 	if s.LangSmith != nil && !s.LangSmith.Off {
 		m.startBatched(LangSmith, s, m.postLangSmith, s.LangSmith.BatchSize, 0)
 	}
+	if s.SQS != nil && s.SQS.QueueURL != "" {
+		m.startBatched(SQS, s, m.postSQS, s.SQS.BatchSize, s.SQS.FlushInterval)
+	}
+	if s.Arize != nil {
+		m.start(Arize, s, m.postArize(Arize))
+	}
+	if s.Phoenix != nil {
+		m.start(ArizePhoenix, s, m.postArize(ArizePhoenix))
+	}
 	for team, lf := range s.Teams {
 		if lf.PublicKey != "" && lf.SecretKey != "" {
 			m.start(teamSender(team), s, m.postTeamLangfuse(team))
@@ -260,6 +277,7 @@ func (m *Manager) Configure(s Settings) {
 func (s *Settings) Enabled() bool {
 	return s.OTel != nil || len(s.Named) > 0 || len(s.Teams) > 0 || (s.Generic != nil && s.Generic.Endpoint != "") || s.Metadata != nil ||
 		(s.S3 != nil && s.S3.Bucket != "") || (s.Datadog != nil && s.Datadog.URL != "") || (s.LangSmith != nil && !s.LangSmith.Off) ||
+		(s.SQS != nil && s.SQS.QueueURL != "") || s.Arize != nil || s.Phoenix != nil ||
 		(s.Langfuse != nil && s.Langfuse.PublicKey != "" && s.Langfuse.SecretKey != "")
 }
 
@@ -286,7 +304,7 @@ func (m *Manager) Sink() outcome.Sink {
 		s := m.settings.Load()
 		m.mu.Lock()
 		gen, lf, ot, ol, s3s, dd := m.senders[GenericAPI], m.senders[Langfuse], m.senders[OTel], m.senders[OTelLogs], m.senders[S3], m.senders[Datadog]
-		ls := m.senders[LangSmith]
+		ls, sq, az, px := m.senders[LangSmith], m.senders[SQS], m.senders[Arize], m.senders[ArizePhoenix]
 		gm, smp := m.otelMetrics, m.otelSampler
 		var named []*sender
 		for _, nc := range s.Named {
@@ -346,6 +364,15 @@ func (m *Manager) Sink() outcome.Sink {
 		}
 		if s.LangSmith != nil && s.LangSmith.want(failed) {
 			ls.enqueue(&t)
+		}
+		if s.SQS != nil && s.SQS.want(failed) {
+			sq.enqueue(&t)
+		}
+		if s.Arize != nil && s.Arize.want(failed) {
+			az.enqueue(&t)
+		}
+		if s.Phoenix != nil && s.Phoenix.want(failed) {
+			px.enqueue(&t)
 		}
 		globalLF := s.Langfuse != nil && s.Langfuse.want(failed)
 		switch {
@@ -422,6 +449,7 @@ func (m *Manager) Close() {
 	if m.otelTraces != nil {
 		m.otelTraces.close()
 	}
+	m.arize.close()
 	if m.otelLogs != nil {
 		m.otelLogs.close()
 	}
