@@ -3,8 +3,6 @@ package main
 /*
 #cgo noescape llmgate_header_ops
 #cgo nocallback llmgate_header_ops
-#cgo noescape llmgate_header_ops_present
-#cgo nocallback llmgate_header_ops_present
 
 #include "hooks.h"
 */
@@ -68,14 +66,4 @@ func applyOps(f C.uintptr_t, headerType int, ops []byte) {
 		callbackCounts.add("response_header_ops", "calls")
 	}
 	C.llmgate_header_ops(f, C.int(headerType), (*C.char)(unsafe.Pointer(&ops[0])), C.size_t(len(ops)))
-}
-
-// applyRequestOpsPresent is applyOps on the request headers, leaving out the
-// removals of headers the request does not have (llmgate_header_ops_present,
-// D153): a fast try's dozen removals are mostly of absent headers.
-func applyRequestOpsPresent(f C.uintptr_t, ops []byte) {
-	if len(ops) == 0 {
-		return
-	}
-	C.llmgate_header_ops_present(f, (*C.char)(unsafe.Pointer(&ops[0])), C.size_t(len(ops)))
 }

@@ -190,8 +190,6 @@ func init() {
 			// The outcome records written and left out (response_outcome.go, D124).
 			hc["outcomes"] = map[string]map[string]uint64{"records": {"put": outcomeCounts.put.Load(), "quiet": outcomeCounts.quiet.Load(), "spend": outcomeCounts.spend.Load()}}
 			hc["callbacks"] = callbackCounts.snapshot()
-			// A fast try's removals of headers it has and has not (D153).
-			hc["callbacks"]["try_header_removals"] = map[string]uint64{"made": uint64(C.llmgate_present_removals[0]), "skipped": uint64(C.llmgate_present_removals[1])}
 			b, _ := json.Marshal(hc)
 			tmp := path + ".tmp"
 			if os.WriteFile(tmp, b, 0o600) == nil {

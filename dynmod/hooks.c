@@ -27,7 +27,6 @@ uint8_t llmgate_config_upstream[LLMGATE_MAX_CONFIGS];
 int llmgate_count_hooks;
 uint64_t llmgate_hook_calls[2][LLMGATE_NHOOKS];
 uint64_t llmgate_hook_go[2][LLMGATE_NHOOKS];
-uint64_t llmgate_present_removals[2];
 
 static pthread_mutex_t slots_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t free_slots[LLMGATE_MAX_STREAMS];
@@ -349,83 +348,6 @@ void llmgate_header_ops(uintptr_t f, int header_type, const char* ops, size_t n)
       i += vl;
     }
     envoy_dynamic_module_callback_http_set_header(f, header_type, key, value);
-  }
-}
-
-size_t envoy_dynamic_module_callback_http_get_headers_size(uintptr_t f, int header_type);
-bool envoy_dynamic_module_callback_http_get_headers(uintptr_t f, int header_type, dm_hdr* result_headers);
-
-// LLMGATE_PRESENT_MAX bounds the headers and operations
-// llmgate_header_ops_present looks at; over it every operation is made.
-#define LLMGATE_PRESENT_MAX 64
-
-// op_at reads the operation at ops[i]: its key, its value (NULL: a removal)
-// and the next operation's offset; 0 when the batch ends or is cut.
-static size_t op_at(const char* ops, size_t n, size_t i, dm_buf* key, dm_buf* value) {
-  if (i + 8 > n) {
-    return 0;
-  }
-  uint32_t kl = le32(ops + i), vl = le32(ops + i + 4);
-  i += 8;
-  if (kl > n - i) {
-    return 0;
-  }
-  key->ptr = ops + i;
-  key->length = kl;
-  i += kl;
-  value->ptr = NULL;
-  value->length = 0;
-  if (vl != 0xffffffffu) {
-    if (vl > n - i) {
-      return 0;
-    }
-    value->ptr = ops + i;
-    value->length = vl;
-    i += vl;
-  }
-  return i;
-}
-
-static bool same_key(dm_buf a, const char* p, size_t l) {
-  return a.length == l && memcmp(a.ptr, p, l) == 0;
-}
-
-void llmgate_header_ops_present(uintptr_t f, const char* ops, size_t n) {
-  dm_buf keys[LLMGATE_PRESENT_MAX], values[LLMGATE_PRESENT_MAX];
-  size_t k = 0;
-  for (size_t i = 0, next; k < LLMGATE_PRESENT_MAX && (next = op_at(ops, n, i, &keys[k], &values[k])) != 0; i = next) {
-    k++;
-  }
-  dm_hdr hs[LLMGATE_PRESENT_MAX];
-  size_t c = envoy_dynamic_module_callback_http_get_headers_size(f, 0);
-  if (k == LLMGATE_PRESENT_MAX || c == 0 || c > LLMGATE_PRESENT_MAX || !envoy_dynamic_module_callback_http_get_headers(f, 0, hs)) {
-    llmgate_header_ops(f, 0, ops, n);
-    return;
-  }
-  // Every removal decided before the first operation: the views are
-  // Envoy's header entries, which an operation may free.
-  bool skip[LLMGATE_PRESENT_MAX];
-  for (size_t a = 0; a < k; a++) {
-    skip[a] = false;
-    if (values[a].ptr != NULL) {
-      continue;
-    }
-    bool present = false;
-    for (size_t j = 0; j < c && !present; j++) {
-      present = same_key(keys[a], hs[j].key_ptr, hs[j].key_length);
-    }
-    for (size_t b = 0; b < a && !present; b++) {
-      present = values[b].ptr != NULL && same_key(keys[a], keys[b].ptr, keys[b].length); // set earlier in the batch
-    }
-    skip[a] = !present;
-  }
-  for (size_t a = 0; a < k; a++) {
-    if (__builtin_expect(llmgate_count_hooks, 0) && values[a].ptr == NULL) {
-      __atomic_fetch_add(&llmgate_present_removals[skip[a] ? 1 : 0], 1, __ATOMIC_RELAXED);
-    }
-    if (!skip[a]) {
-      envoy_dynamic_module_callback_http_set_header(f, 0, keys[a], values[a]);
-    }
   }
 }
 

@@ -87,9 +87,6 @@ extern uint8_t llmgate_config_upstream[LLMGATE_MAX_CONFIGS];
 // made, and the calls that entered Go, by filter (0 listener, 1 per try).
 extern int llmgate_count_hooks;
 extern uint64_t llmgate_hook_calls[2][LLMGATE_NHOOKS];
-// llmgate_header_ops_present's removals made [0] and left out [1] (counted
-// with the hooks).
-extern uint64_t llmgate_present_removals[2];
 extern uint64_t llmgate_hook_go[2][LLMGATE_NHOOKS];
 
 void llmgate_free_slot(uintptr_t m);
@@ -99,12 +96,6 @@ void llmgate_free_slot(uintptr_t m);
 // bytes each, little endian; a value length of 0xffffffff removes the
 // header), then the key and the value.
 void llmgate_header_ops(uintptr_t f, int header_type, const char* ops, size_t n);
-// llmgate_header_ops_present is llmgate_header_ops on the request headers,
-// leaving out the removals of headers the request does not have (read in one
-// get_headers call before any operation; a header an earlier operation of
-// the batch sets is removed as asked). A fast try removes a dozen headers of
-// which most are absent, each an Envoy look-up (D153).
-void llmgate_header_ops_present(uintptr_t f, const char* ops, size_t n);
 
 // llmgate_set_answer_ops keeps a copy of the header operations (as
 // llmgate_header_ops') that listener stream m's response headers hook

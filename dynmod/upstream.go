@@ -141,9 +141,9 @@ func onUpstreamRequestHeaders(s *stream, f C.uintptr_t) int {
 	for _, kv := range e.Set {
 		ops = setOp(ops, kv[0], kv[1])
 	}
-	readLink(s, f)                 // (answer.go, D144; before the attempt count is removed)
-	applyRequestOpsPresent(f, ops) // (most of e.Remove is absent, D153)
-	fast = true                    // (e.Remove has the marker)
+	readLink(s, f) // (answer.go, D144; before the attempt count is removed)
+	applyOps(f, hdrRequest, ops)
+	fast = true // (e.Remove has the marker)
 	s.hold = true
 	return reqHeadersContinue
 }
