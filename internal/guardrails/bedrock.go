@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -82,25 +80,12 @@ func (c *Call) bedrock(ctx context.Context, g *config.Guardrail, texts []string,
 	if err != nil {
 		return nil, proxyError(500, "Bedrock guardrail failed: "+err.Error())
 	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	status, b, err := c.set.send(ctx, u.String(), sig, body)
 	if err != nil {
 		return nil, proxyError(500, "Bedrock guardrail failed: "+err.Error())
 	}
-	hr.Header.Set("Content-Type", "application/json")
-	for k, v := range sig {
-		hr.Header.Set(k, v)
-	}
-	resp, err := c.set.client.Do(hr)
-	if err != nil {
-		return nil, proxyError(500, "Bedrock guardrail failed: "+unwrapURLError(err).Error())
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return nil, proxyError(500, "Bedrock guardrail failed: "+err.Error())
-	}
-	if resp.StatusCode != 200 {
-		return nil, proxyError(resp.StatusCode, bedrockErrorMessage(b))
+	if status != 200 {
+		return nil, proxyError(status, bedrockErrorMessage(b))
 	}
 	var out bedrockAnswer
 	if err := json.Unmarshal(b, &out); err != nil {

@@ -115,6 +115,27 @@ func (s *Set) do(hr *http.Request, out any) error {
 	return json.Unmarshal(b, out)
 }
 
+// send posts a JSON body with the given headers and reads the answer
+// (bounded): its status and body. The error (a transport failure) never
+// carries the request.
+func (s *Set) send(ctx context.Context, target string, headers map[string]string, body []byte) (int, []byte, error) {
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		hr.Header.Set(k, v)
+	}
+	resp, err := s.client.Do(hr)
+	if err != nil {
+		return 0, nil, unwrapURLError(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	return resp.StatusCode, b, err
+}
+
 func unwrapURLError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {

@@ -4,8 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/llmgate/llmgate/config"
@@ -70,23 +69,13 @@ func (c *Call) lakera(ctx context.Context, g *config.Guardrail, messages []laker
 	if err != nil {
 		return proxyError(500, "Lakera AI: "+err.Error())
 	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(g.APIBase, "/")+"/v2/guard", bytes.NewReader(body))
+	target := strings.TrimRight(g.APIBase, "/") + "/v2/guard"
+	status, b, err := c.set.send(ctx, target, map[string]string{"Authorization": "Bearer " + g.APIKey}, body)
 	if err != nil {
 		return proxyError(500, "Lakera AI: "+err.Error())
 	}
-	hr.Header.Set("Authorization", "Bearer "+g.APIKey)
-	hr.Header.Set("Content-Type", "application/json")
-	resp, err := c.set.client.Do(hr)
-	if err != nil {
-		return proxyError(500, "Lakera AI: "+unwrapURLError(err).Error())
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return proxyError(500, "Lakera AI: "+err.Error())
-	}
-	if resp.StatusCode/100 != 2 {
-		return proxyError(500, "Lakera AI: status "+http.StatusText(resp.StatusCode)+" from "+hr.URL.Redacted())
+	if status/100 != 2 {
+		return proxyError(500, "Lakera AI: status "+strconv.Itoa(status)+" from "+target)
 	}
 	var out struct {
 		Flagged *bool `json:"flagged"`

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 
 	"github.com/llmgate/llmgate/config"
@@ -27,24 +25,13 @@ func (c *Call) moderation(ctx context.Context, g *config.Guardrail, text string)
 	if err != nil {
 		return proxyError(500, err.Error())
 	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(g.APIBase, "/")+"/moderations", bytes.NewReader(body))
-	if err != nil {
-		return proxyError(500, err.Error())
-	}
-	hr.Header.Set("Authorization", "Bearer "+g.APIKey)
-	hr.Header.Set("Content-Type", "application/json")
-	resp, err := c.set.client.Do(hr)
-	if err != nil {
-		return proxyError(500, "OpenAI Moderation: "+unwrapURLError(err).Error())
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	status, b, err := c.set.send(ctx, strings.TrimRight(g.APIBase, "/")+"/moderations", map[string]string{"Authorization": "Bearer " + g.APIKey}, body)
 	if err != nil {
 		return proxyError(500, "OpenAI Moderation: "+err.Error())
 	}
-	if resp.StatusCode != 200 {
+	if status != 200 {
 		detail, _ := marshal(map[string]string{"error": "OpenAI Moderation API request failed", "details": string(b)})
-		return proxyError(resp.StatusCode, pyRepr(orderKeys(detail, "error", "details")))
+		return proxyError(status, pyRepr(orderKeys(detail, "error", "details")))
 	}
 	var out struct {
 		Results []struct {
