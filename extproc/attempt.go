@@ -255,6 +255,9 @@ func (s *Server) newTryOf(st *State, depID, provider string, h map[string]string
 		t.target.ContentType = h["content-type"] // the form's boundary (D130)
 	}
 	t.byID = t.ep == translator.Responses && classify("", rc.OriginalPath).responseID != ""
+	if t.ep == translator.BedrockPassThrough {
+		t.target.Action = classify("", rc.OriginalPath).action // (bedrockpass.go, D160)
+	}
 	return t, nil
 }
 
@@ -621,6 +624,10 @@ func (t *try) responseHeaders(h map[string]string, eos bool) (extprocv3filter.Pr
 		mode = extprocv3filter.ProcessingMode_NONE
 	case t.pass:
 		mode = extprocv3filter.ProcessingMode_BUFFERED
+	case t.rc.Stream && t.ep == translator.BedrockPassThrough:
+		// Bedrock's event stream passes on as it came, its content type too (bedrockpass.go, D160).
+		mode = extprocv3filter.ProcessingMode_STREAMED
+		remove = append(remove, "content-length")
 	case t.rc.Stream:
 		mode = extprocv3filter.ProcessingMode_STREAMED
 		set = append(set, hdr("content-type", "text/event-stream"), hdr("cache-control", "no-cache"))

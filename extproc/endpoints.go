@@ -18,6 +18,8 @@ type route struct {
 	responseID string
 	// stream is a path that asks for a stream (Google's :streamGenerateContent).
 	stream bool
+	// action is a Bedrock pass-through's (converse, invoke, …; D160).
+	action string
 }
 
 type routeKind int
@@ -69,6 +71,9 @@ func classify(method, rawPath string) route {
 		return route{kind: routeCountTokens}
 	case "/utils/token_counter":
 		return route{kind: routeTokenCounter}
+	}
+	if r, ok := classifyBedrock(p); ok {
+		return r // LiteLLM's /bedrock/model/{model}/{action} for a group (D160)
 	}
 	if r, ok := classifyGenAI(p); ok {
 		return r // Google's generateContent (D160), before /models/{model}
@@ -158,4 +163,31 @@ func classifyGenAI(p string) (route, bool) {
 		return route{}, false
 	}
 	return route{kind: routeLLM, endpoint: translator.GenerateContent, pathModel: m, stream: action == "streamGenerateContent"}, true
+}
+
+// classifyBedrock is LiteLLM's Bedrock pass-through of a model call,
+// /bedrock/model/{model}/{converse|converse-stream|invoke|
+// invoke-with-response-stream}, served through the router when the model
+// names a model_list group (D160).
+func classifyBedrock(p string) (route, bool) {
+	rest, ok := strings.CutPrefix(p, "/bedrock/model/")
+	if !ok {
+		return route{}, false
+	}
+	i := strings.LastIndexByte(rest, '/')
+	if i <= 0 {
+		return route{}, false
+	}
+	action := rest[i+1:]
+	switch action {
+	case "converse", "converse-stream", "invoke", "invoke-with-response-stream":
+	default:
+		return route{}, false
+	}
+	m, err := url.PathUnescape(rest[:i])
+	if err != nil {
+		return route{}, false
+	}
+	return route{kind: routeLLM, endpoint: translator.BedrockPassThrough, pathModel: m, action: action,
+		stream: action == "converse-stream" || action == "invoke-with-response-stream"}, true
 }

@@ -272,8 +272,8 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	}
 	headerKnobs(h, &f)
 	st.boundKnobs(&f)
-	if rt.endpoint == translator.GenerateContent {
-		f.Stream = rt.stream // the path says (:streamGenerateContent), not the body (genai.go, D160)
+	if rt.endpoint == translator.GenerateContent || rt.endpoint == translator.BedrockPassThrough {
+		f.Stream = rt.stream // the path says (:streamGenerateContent, converse-stream), not the body (D160)
 	}
 	if rt.pathModel != "" {
 		f.Model = rt.pathModel
@@ -582,14 +582,14 @@ type planMD struct {
 }
 
 func endpointProto(e translator.Endpoint) llmgatev1.Endpoint {
-	if e < translator.Chat || e > translator.GenerateContent {
+	if e < translator.Chat || e > translator.BedrockPassThrough {
 		return llmgatev1.Endpoint_ENDPOINT_CHAT
 	}
 	return llmgatev1.Endpoint(e) + llmgatev1.Endpoint_ENDPOINT_CHAT // (the enums share their order)
 }
 
 func endpointFromProto(e llmgatev1.Endpoint) translator.Endpoint {
-	if e < llmgatev1.Endpoint_ENDPOINT_CHAT || e > llmgatev1.Endpoint_ENDPOINT_GENERATE_CONTENT {
+	if e < llmgatev1.Endpoint_ENDPOINT_CHAT || e > llmgatev1.Endpoint_ENDPOINT_BEDROCK_PASS_THROUGH {
 		return translator.Chat
 	}
 	return translator.Endpoint(e - llmgatev1.Endpoint_ENDPOINT_CHAT)

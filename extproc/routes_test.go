@@ -38,12 +38,16 @@ func TestClassifyRoutes(t *testing.T) {
 		"/v1beta/models/llama3:8b:generateContent":         {kind: routeLLM, endpoint: translator.GenerateContent, pathModel: "llama3:8b"},
 		"/v1beta/models/gem:countTokens":                   {},
 		"/models/gem":                                      {kind: routeModel, pathModel: "gem"},
+		// LiteLLM's Bedrock pass-through for a group (D160).
+		"/bedrock/model/claude-brk/converse":               {kind: routeLLM, endpoint: translator.BedrockPassThrough, pathModel: "claude-brk", action: "converse"},
+		"/bedrock/model/a%3A1/invoke-with-response-stream": {kind: routeLLM, endpoint: translator.BedrockPassThrough, pathModel: "a:1", action: "invoke-with-response-stream", stream: true},
+		"/bedrock/model/x/count-tokens":                    {},
 	} {
 		if got := classify("POST", path); got != want {
 			t.Errorf("%s: %+v, want %+v", path, got, want)
 		}
 	}
-	for e := translator.Chat; e <= translator.GenerateContent; e++ {
+	for e := translator.Chat; e <= translator.BedrockPassThrough; e++ {
 		if got := endpointFromProto(endpointProto(e)); got != e {
 			t.Errorf("%v: back from the context as %v", e, got)
 		}

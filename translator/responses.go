@@ -78,7 +78,7 @@ func ResponsesNative(name string) bool {
 // endpoint's own translator (ForEndpoint) and writes its body itself: the
 // request filter never prepares it, nothing passes it through unread.
 func OwnTranslator(ep Endpoint) bool {
-	return ep == Messages || ep == Responses || ep == GenerateContent
+	return ep == Messages || ep == Responses || ep == GenerateContent || ep == BedrockPassThrough
 }
 
 // ForEndpoint is the translator of a try: the endpoint's own (Messages,
@@ -91,6 +91,8 @@ func ForEndpoint(ep Endpoint, name string) Translator {
 		return ForResponses(name)
 	case GenerateContent:
 		return ForGenerateContent(name) // genai.go (D160)
+	case BedrockPassThrough:
+		return ForBedrockPassThrough(name) // bedrockpass.go (D160)
 	}
 	return For(name)
 }

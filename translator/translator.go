@@ -34,6 +34,10 @@ const (
 	// (and :streamGenerateContent, D160): sent natively to a Gemini or
 	// Vertex AI deployment, translated to and from chat for the others.
 	GenerateContent
+	// BedrockPassThrough is LiteLLM's /bedrock/model/{model}/{action}
+	// pass-through for a model_list group (D160): the body sent as it is
+	// to the group's Bedrock deployment, signed with its credentials.
+	BedrockPassThrough
 )
 
 func (e Endpoint) String() string {
@@ -62,6 +66,8 @@ func (e Endpoint) String() string {
 		return "image_edit"
 	case GenerateContent:
 		return "generate_content"
+	case BedrockPassThrough:
+		return "bedrock_passthrough"
 	}
 	return "unknown"
 }
@@ -77,6 +83,9 @@ type Target struct {
 	Project    string // vertex_ai project
 	Location   string // vertex_ai location
 	Stream     bool   // the client asked for stream: true
+	// Action is a Bedrock pass-through's action (converse, converse-stream,
+	// invoke, invoke-with-response-stream; bedrockpass.go, D160).
+	Action string
 	// ContentType is the client's content-type of a multipart request
 	// (audio transcriptions: its boundary), "" for JSON.
 	ContentType string

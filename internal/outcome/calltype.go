@@ -16,6 +16,8 @@ func CallType(endpoint string) string {
 		return "aimage_edit"
 	case "generate_content":
 		return "agenerate_content"
+	case "bedrock_passthrough":
+		return "allm_passthrough_route"
 	case "speech":
 		return "aspeech"
 	case "transcription":

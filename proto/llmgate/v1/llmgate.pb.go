@@ -46,6 +46,8 @@ const (
 	Endpoint_ENDPOINT_IMAGE_EDITS Endpoint = 11
 	// Google's /v1beta/models/{model}:generateContent (D160).
 	Endpoint_ENDPOINT_GENERATE_CONTENT Endpoint = 12
+	// LiteLLM's /bedrock/model/{model}/{action} for a model_list group (D160).
+	Endpoint_ENDPOINT_BEDROCK_PASS_THROUGH Endpoint = 13
 )
 
 // Enum value maps for Endpoint.
@@ -64,6 +66,7 @@ var (
 		10: "ENDPOINT_RESPONSES",
 		11: "ENDPOINT_IMAGE_EDITS",
 		12: "ENDPOINT_GENERATE_CONTENT",
+		13: "ENDPOINT_BEDROCK_PASS_THROUGH",
 	}
 	Endpoint_value = map[string]int32{
 		"ENDPOINT_UNSPECIFIED":          0,
@@ -79,6 +82,7 @@ var (
 		"ENDPOINT_RESPONSES":            10,
 		"ENDPOINT_IMAGE_EDITS":          11,
 		"ENDPOINT_GENERATE_CONTENT":     12,
+		"ENDPOINT_BEDROCK_PASS_THROUGH": 13,
 	}
 )
 
@@ -755,7 +759,7 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\vdeployments\x18\x02 \x03(\v2\x16.llmgate.v1.DeploymentR\vdeployments\x12'\n" +
 	"\x0fresolved_config\x18\x03 \x01(\fR\x0eresolvedConfig\x12\x1d\n" +
 	"\n" +
-	"ticket_key\x18\x05 \x01(\fR\tticketKey*\xdf\x02\n" +
+	"ticket_key\x18\x05 \x01(\fR\tticketKey*\x82\x03\n" +
 	"\bEndpoint\x12\x18\n" +
 	"\x14ENDPOINT_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rENDPOINT_CHAT\x10\x01\x12\x18\n" +
@@ -770,7 +774,8 @@ const file_llmgate_v1_llmgate_proto_rawDesc = "" +
 	"\x12ENDPOINT_RESPONSES\x10\n" +
 	"\x12\x18\n" +
 	"\x14ENDPOINT_IMAGE_EDITS\x10\v\x12\x1d\n" +
-	"\x19ENDPOINT_GENERATE_CONTENT\x10\fB7Z5github.com/llmgate/llmgate/proto/llmgate/v1;llmgatev1b\x06proto3"
+	"\x19ENDPOINT_GENERATE_CONTENT\x10\f\x12!\n" +
+	"\x1dENDPOINT_BEDROCK_PASS_THROUGH\x10\rB7Z5github.com/llmgate/llmgate/proto/llmgate/v1;llmgatev1b\x06proto3"
 
 var (
 	file_llmgate_v1_llmgate_proto_rawDescOnce sync.Once
