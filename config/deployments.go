@@ -339,6 +339,8 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			lp.MergeReasoning, _ = p.bool(v, key)
 		case "use_chat_completions_api":
 			lp.UseChatCompletionsAPI, _ = p.bool(v, key)
+		case "realtime_protocol":
+			lp.RealtimeProtocol, _ = p.str(v, key)
 		case "tags":
 			lp.Tags, _ = p.strList(v, key)
 		case "tag_regex":

@@ -219,7 +219,7 @@ var keyTable = []KeyDoc{
 	notYet(SectionParams, "keepalive_seconds", ""),
 	notYet(SectionParams, "allow_client_keepalive_override", ""),
 	sup(SectionParams, "use_chat_completions_api", "the deployment answers /v1/responses through LiteLLM's chat completions bridge (the provider gets /chat/completions) even when its provider has a Responses API; its responses cannot be read by id"),
-	notYet(SectionParams, "realtime_protocol", "realtime API"),
+	sup(SectionParams, "realtime_protocol", "an Azure deployment's realtime endpoint (/v1/realtime WebSocket sessions): GA or v1 (any case) → /openai/v1/realtime?model=…, anything else → the beta /openai/realtime?api-version=…&deployment=…; unset: LITELLM_AZURE_REALTIME_PROTOCOL, else GA for intent=transcription, else beta when the client sent OpenAI-Beta: realtime=v1, else GA, as LiteLLM chooses. OpenAI deployments ignore it, as LiteLLM's"),
 	notYet(SectionParams, "aws_bedrock_project_id", ""),
 	notYet(SectionParams, "gcs_bucket_name", "files and batches"),
 	notYet(SectionParams, "s3_bucket_name", "files and batches"),

@@ -191,6 +191,11 @@ type LiteLLMParams struct {
 	// answers /v1/responses through LiteLLM's chat completions bridge even
 	// when its provider has a Responses API (D148).
 	UseChatCompletionsAPI bool
+	// RealtimeProtocol is realtime_protocol: an Azure deployment's realtime
+	// endpoint, "GA"/"v1" (/openai/v1/realtime) or "beta" (/openai/realtime);
+	// empty: LITELLM_AZURE_REALTIME_PROTOCOL, else chosen per session as
+	// LiteLLM does (internal/realtime, D159).
+	RealtimeProtocol string
 	// AllowedOpenAIParams is allowed_openai_params: params a translated
 	// provider takes as sent, past its checks and drop_params (D119).
 	AllowedOpenAIParams []string

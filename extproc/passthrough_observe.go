@@ -43,8 +43,12 @@ func (s *Server) observe(stream extprocv3.ExternalProcessor_ProcessServer) error
 		switch {
 		case msg.GetRequestHeaders() != nil:
 			rid := oneHeader(msg.GetRequestHeaders().GetHeaders(), "x-request-id")
-			if !s.pt.has(rid) {
+			r := s.pt.get(rid)
+			if r == nil {
 				return nil
+			}
+			if r.rt != nil {
+				return s.observeRealtime(stream, rid) // realtime.go (D159)
 			}
 			id = rid
 		case msg.GetResponseHeaders() != nil:

@@ -33,6 +33,8 @@ type ptRequest struct {
 	parallel bool // the checks took parallel slots (released at the end)
 	start    time.Time
 	deadline time.Time
+	// rt is a realtime session's (realtime.go, D159): nil for a pass-through request.
+	rt *rtSession
 }
 
 // maxPassThroughPending bounds the checked pass-through requests in flight
@@ -82,11 +84,11 @@ func (p *ptPending) add(id string, r *ptRequest, now time.Time) bool {
 	return ok
 }
 
-// has reports whether id is pending.
-func (p *ptPending) has(id string) bool {
+// get is id's pending request, left pending (nil: none).
+func (p *ptPending) get(id string) *ptRequest {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.m[id] != nil
+	return p.m[id]
 }
 
 // take removes and returns id's request (nil: none).

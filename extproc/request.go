@@ -18,6 +18,7 @@ import (
 	"github.com/llmgate/llmgate/internal/filesapi"
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/model"
+	"github.com/llmgate/llmgate/internal/realtime"
 	llmgatev1 "github.com/llmgate/llmgate/proto/llmgate/v1"
 	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/translator"
@@ -61,6 +62,9 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		if err := stream.Send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(healthTimeout + 5*time.Second)}); err != nil {
 			return err
 		}
+	}
+	if rt.kind == routeUnknown && realtime.IsRoute(h[":path"]) {
+		return s.realtimeSession(stream, st, rh, h, start) // realtime.go (D159)
 	}
 	if rt.kind == routeUnknown && ui.Match(h[":path"]) {
 		return stream.Send(uiReply(h)) // the admin UI (ui.go, D152)

@@ -230,7 +230,7 @@ func Listener(o Options) (*listenerv3.Listener, error) {
 	} else if ol != nil {
 		h.AccessLog = append(h.AccessLog, ol)
 	}
-	if passThroughObserved(&o.PassThrough) {
+	if passThroughObserved(&o.PassThrough) || o.realtime {
 		// Before the router: it sees the provider's answer first (D128).
 		obs, err := passThroughObserver(o)
 		if err != nil {

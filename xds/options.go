@@ -71,6 +71,9 @@ type Options struct {
 	// guardrails: the config has guardrails (their names come back in
 	// x-litellm-applied-guardrails; D149).
 	guardrails bool
+	// realtime: the config has OpenAI or Azure deployments, whose realtime
+	// sessions have routes and clusters (set by Build, D159).
+	realtime bool
 	// providerHeaders: return_response_headers (set by Build): the
 	// provider's response headers copied as llm_provider-<name>.
 	providerHeaders bool

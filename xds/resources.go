@@ -58,6 +58,11 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 		HostClusters(m) // one cluster per upstream host (D62)
 	}
 	r := &Resources{Model: m}
+	rtc, err := RealtimeClusters(m, o) // D159
+	if err != nil {
+		return nil, err
+	}
+	o.realtime = len(rtc) > 0
 	o.fastPathLua = o.FastPath && FastPathClusterLua(m)
 	o.OutcomeLog = o.OutcomeLog || outcomeLogWanted(m, o)
 	l, err := Listener(o)
@@ -87,6 +92,7 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 		return nil, fmt.Errorf("pass_through_endpoints: %w", err)
 	}
 	r.Clusters = append(r.Clusters, pt...)
+	r.Clusters = append(r.Clusters, rtc...)
 	hosts := map[string]bool{} // the host clusters built (D62)
 	for _, d := range m.Deployments {
 		if d.MockResponse != nil {

@@ -215,6 +215,13 @@ func RouteConfiguration(m *model.Model, o Options) (*routev3.RouteConfiguration,
 		vh.Routes = append(vh.Routes, r)
 	}
 	withClusterRoute(vh, o) // module mode (D75)
+	if o.realtime {
+		rt, err := realtimeRoutes(m)
+		if err != nil {
+			return nil, err
+		}
+		vh.Routes = append(vh.Routes, rt...) // D159 (before the /openai pass-through)
+	}
 	pt, err := passThroughRoutes(&o.PassThrough)
 	if err != nil {
 		return nil, err

@@ -196,6 +196,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.rec.record(r, body)
+	if isRealtime(r) {
+		s.serveRealtime(w, r) // realtime.go
+		return
+	}
 	if s.opts.Logger != nil {
 		s.opts.Logger.Debug("fake provider request", "method", r.Method, "path", r.URL.Path)
 	}

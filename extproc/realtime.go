@@ -1,0 +1,236 @@
+package extproc
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+
+	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/backendauth"
+	"github.com/llmgate/llmgate/internal/contract"
+	"github.com/llmgate/llmgate/internal/keys"
+	"github.com/llmgate/llmgate/internal/realtime"
+	"github.com/llmgate/llmgate/router"
+	"github.com/llmgate/llmgate/translator"
+)
+
+// LiteLLM's Realtime API (D159). Envoy's realtime routes send the request
+// filter only the upgrade request's headers (no body, no answer); it
+// answers once: a refusal as OpenAI error JSON (no upgrade), or the
+// session's deployment — its path, host and key, the client's credentials
+// removed, the cluster named in contract.RealtimeHeader and the route
+// cache cleared, so that Envoy upgrades the connection to that deployment.
+// A virtual key's session is then finished by the observer
+// (passthrough_observe.go): the usage of the provider's response.done
+// events priced and counted for the key when the session ends.
+
+// rtSession is what the observer needs of a virtual key's session.
+type rtSession struct {
+	d     *configDeployment
+	model string // the deployment's model
+	group string
+	cost  func(d *config.Deployment, provider, model string, u translator.Usage, dur time.Duration) (float64, bool)
+}
+
+// realtimeSession answers a realtime route's upgrade request.
+func (s *Server) realtimeSession(stream extprocv3.ExternalProcessor_ProcessServer, st *State, rh *extprocv3.HttpHeaders, h map[string]string, start time.Time) error {
+	resp, e := s.realtimePlan(st, rh, h, start)
+	if e != nil {
+		return stream.Send(errorReply(e, nil))
+	}
+	return stream.Send(resp)
+}
+
+// realtimePlan checks the session's request and picks its deployment.
+func (s *Server) realtimePlan(st *State, rh *extprocv3.HttpHeaders, h map[string]string, start time.Time) (*extprocv3.ProcessingResponse, *translator.Error) {
+	if e := headerLimitError(rh.GetHeaders()); e != nil {
+		return nil, e
+	}
+	id, e := st.authenticate(h, true)
+	if e != nil {
+		return nil, e
+	}
+	if h[":method"] != "GET" {
+		return nil, methodNotAllowed(h[":method"])
+	}
+	if !strings.EqualFold(h["upgrade"], "websocket") {
+		return nil, &translator.Error{Status: 426, Type: "invalid_request_error", Code: "426",
+			Message: "The realtime API is a WebSocket: send the request with Upgrade: websocket"}
+	}
+	q := realtime.ParseQuery(h[":path"])
+	group := q.Group()
+	if group == "" {
+		return nil, translator.NewError(400, "invalid_request_error", "model query parameter is required", "model")
+	}
+	res, err := st.Router.Resolve(group)
+	if err != nil {
+		return nil, routerError(err)
+	}
+	g, e := st.authorizeKey(id, nil, group, res.Group, "", "", nil)
+	if e != nil {
+		return nil, e
+	}
+	release := func() {
+		if g != nil && g.Parallel {
+			(&ptRequest{keys: st.keys, token: g.Token, team: g.TeamID, user: g.UserID, parallel: true}).release()
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), planBudget)
+	defer cancel()
+	p, err := st.Router.Plan(ctx, router.PlanRequest{Resolution: &res})
+	if err != nil {
+		release()
+		return nil, routerError(err)
+	}
+	var d *configDeployment
+	var model string
+	for _, a := range p.Attempts {
+		md, ok := st.Router.Model().Deployment(a.DeploymentID)
+		if ok && realtime.Supported(md.Provider) && !md.Mock() && !md.AnyProvider {
+			d, model = md.Config, a.Model
+			break
+		}
+	}
+	if d == nil {
+		release()
+		return nil, translator.NewError(400, "invalid_request_error",
+			"realtime: model group "+res.Group+" has no openai or azure deployment available for the realtime API", "model")
+	}
+	tb, err := st.tryBase(d, false)
+	if err != nil {
+		release()
+		return nil, translator.NewError(500, "internal_server_error", "deployment "+d.ID+": "+err.Error(), "")
+	}
+	b := tb.base
+	path, err := realtime.Target(d, b, model, q, realtime.BetaHeader(h["openai-beta"]), os.Getenv("LITELLM_AZURE_REALTIME_PROTOCOL"))
+	if err != nil {
+		release()
+		return nil, translator.NewError(500, "internal_server_error", err.Error(), "")
+	}
+	p0, query, _ := strings.Cut(path, "?")
+	creds, err := injector(d).Headers(backendauth.Request{Method: "GET", Host: b.Authority(), Path: p0, Query: query, Time: time.Now().UTC()})
+	if err != nil {
+		release()
+		return nil, translator.NewError(500, "internal_server_error", "deployment "+d.ID+": "+err.Error(), "")
+	}
+	set := make([][2]string, 0, 3+len(creds))
+	set = append(set, [2]string{":path", path}, [2]string{":authority", b.Authority()},
+		[2]string{contract.RealtimeHeader, contract.RealtimeCluster(b.Host, b.Port, b.TLS)})
+	for k, v := range creds {
+		set = append(set, [2]string{k, v})
+	}
+	var remove []string
+	for _, k := range st.Cfg.General.PassThroughCredentialHeaders() {
+		if _, ok := creds[k]; !ok {
+			remove = append(remove, k)
+		}
+	}
+	// No compression is negotiated: the observer reads the provider's frames.
+	remove = append(remove, "sec-websocket-extensions", contract.GroupHeader, contract.FallbackHeader)
+	if d.Provider == "azure" {
+		remove = append(remove, "openai-beta") // LiteLLM's Azure handshake sends only the key
+	}
+	slices.Sort(remove)
+	remove = slices.Compact(remove)
+	if g != nil {
+		now := s.now()
+		r := &ptRequest{keys: st.keys, token: g.Token, team: g.TeamID, user: g.UserID, provider: d.Provider, model: model,
+			path: clientPath(h[":path"]), parallel: g.Parallel, start: start, deadline: now.Add(realtime.MaxDuration + passThroughGrace),
+			rt: &rtSession{d: d, model: model, group: res.Group, cost: st.Router.Cost}}
+		if id.token == "" {
+			r.token = ""
+		}
+		if !s.pt.add(h["x-request-id"], r, now) {
+			s.log.Warn("realtime session not observed (no request id, or too many in flight): its spend is not counted", "model_group", res.Group)
+			r.release()
+		}
+	}
+	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{Response: &extprocv3.CommonResponse{
+		HeaderMutation:  headerMutation(set, remove),
+		ClearRouteCache: true,
+	}}}}, nil
+}
+
+// observedRealtime finishes a virtual key's realtime session: its parallel
+// slots released; the usage of the provider's response.done events priced
+// at the deployment's rates (the model its session.created named, else the
+// deployment's) and recorded for the key, call type _arealtime as
+// LiteLLM's, the tokens counted against the key's tpm limit.
+func (s *Server) observedRealtime(id string, r *ptRequest, m *realtime.Meter) {
+	r.release()
+	if m.Usage.Responses == 0 {
+		return
+	}
+	rt := r.rt
+	u := translator.Usage{PromptTokens: int(m.Usage.Input), CompletionTokens: int(m.Usage.Output),
+		TotalTokens: int(m.Usage.Input + m.Usage.Output), CachedTokens: int(m.Usage.Cached)}
+	model := rt.model
+	end := s.now()
+	e := keys.SpendEvent{RequestID: id, CallType: "_arealtime", KeyToken: r.token, TeamID: r.team, UserID: r.user,
+		Model: model, ModelGroup: rt.group, Provider: rt.d.Provider, PromptTokens: m.Usage.Input, CompletionTokens: m.Usage.Output,
+		Start: r.start, End: end}
+	if c, ok := rt.cost(rt.d, rt.d.Provider, pricedModel(m.Model, model), u, end.Sub(r.start)); ok {
+		e.Cost = c
+	}
+	if n := m.Usage.Input + m.Usage.Output; n > 0 && r.token != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), keys.LimitTimeout)
+		r.keys.RecordUsage(ctx, r.token, "", n)
+		cancel()
+	}
+	r.keys.Record(e)
+}
+
+// pricedModel is the model a session is priced as: the deployment's, as
+// LiteLLM tries the deployment's pricing before the session's model; the
+// session's when the deployment names none.
+func pricedModel(session, deployment string) string {
+	if deployment != "" {
+		return deployment
+	}
+	return session
+}
+
+// observeRealtime reads a virtual key's session as it passes (the observer
+// filter: nothing is answered): the provider's frames after its 101. The
+// session is finished when Envoy ends the observer's stream, however the
+// connection ended.
+func (s *Server) observeRealtime(stream extprocv3.ExternalProcessor_ProcessServer, id string) error {
+	m := realtime.NewMeter()
+	upgraded := false
+	defer func() {
+		if r := s.pt.take(id); r != nil {
+			if !upgraded {
+				m = realtime.NewMeter() // no session: nothing to count
+			}
+			s.observedRealtime(id, r, m)
+		}
+	}()
+	for {
+		msg, err := recv(stream)
+		if err != nil {
+			return err
+		}
+		switch {
+		case msg.GetResponseHeaders() != nil:
+			rh := msg.GetResponseHeaders()
+			upgraded = oneHeader(rh.GetHeaders(), ":status") == "101"
+			if rh.GetEndOfStream() {
+				return nil
+			}
+		case msg.GetResponseBody() != nil:
+			rb := msg.GetResponseBody()
+			if upgraded {
+				m.Feed(rb.GetBody())
+			}
+			if rb.GetEndOfStream() || m.Closed() {
+				// (Envoy closes an observer's stream only up to
+				// deferred_close_timeout after the connection.)
+				return nil
+			}
+		}
+	}
+}
