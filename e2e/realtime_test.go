@@ -253,3 +253,35 @@ general_settings:
 		})
 	}
 }
+
+// TestRealtimeIdle (D159): a session that passes no frame either way for
+// the router's stream_timeout is ended by Envoy (the route's idle
+// timeout); the client's read ends with the connection, not its own
+// deadline.
+func TestRealtimeIdle(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	g := startGatewayArgs(t, fmt.Sprintf(`
+model_list:
+  - model_name: gpt-rt
+    litellm_params: {model: openai/gpt-4o-realtime-preview, api_base: %[1]s/v1, api_key: sk-p}
+router_settings:
+  stream_timeout: 1
+general_settings:
+  master_key: %[2]s
+`, fake.URL(), master), extProcArgs)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(g.URL, "http")+"/v1/realtime?model=gpt-rt",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + master}}})
+	if err != nil {
+		t.Fatalf("dial: %v\n%s", err, g.Logs())
+	}
+	defer conn.CloseNow()
+	if _, b, err := conn.Read(ctx); err != nil || !strings.Contains(string(b), `"session.created"`) {
+		t.Fatalf("first event %q, %v", b, err)
+	}
+	_, b, err := conn.Read(ctx) // nothing more is sent either way
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("an idle session still open: %q, %v (context: %v)", b, err, ctx.Err())
+	}
+}
