@@ -145,8 +145,9 @@ func TestConfigsParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// One cluster per deployment plus the ext_proc service cluster.
-			if len(res.Clusters) != tt.deployments+1 {
+			// One cluster per deployment plus the ext_proc service cluster
+			// and the two client-side clusters (D156).
+			if len(res.Clusters) != tt.deployments+3 {
 				t.Fatalf("%d clusters", len(res.Clusters))
 			}
 		})

@@ -335,6 +335,8 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			p.messageParam(lp, e.Key, v, key)
 		case "allowed_openai_params":
 			lp.AllowedOpenAIParams, _ = p.strList(v, key)
+		case "configurable_clientside_auth_params":
+			lp.ClientsideAuthParams = p.clientsideAuthParams(v, key) // clientside.go
 		case "merge_reasoning_content_in_choices":
 			lp.MergeReasoning, _ = p.bool(v, key)
 		case "use_chat_completions_api":

@@ -435,6 +435,12 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			ls.JSONLogs, _ = p.bool(v, key)
 		case "force_ipv4":
 			ls.ForceIPv4, _ = p.bool(v, key)
+		case "user_url_validation":
+			if b, ok := p.bool(v, key); ok {
+				ls.NoUserURLValidation = !b
+			}
+		case "user_url_allowed_hosts":
+			ls.UserURLAllowedHosts, _ = p.strList(v, key)
 		case "ssl_verify", "ssl_certificate", "ssl_ecdh_curve", "ssl_security_level":
 			p.sslKey(e.Key, v) // ssl.go, resolved with the environment
 		case "disable_add_user_agent_to_request_tags":
@@ -702,6 +708,8 @@ func (p *parser) generalSettings(cfg *Config, n *yaml.Node) {
 			gs.ForwardClientHeaders, _ = p.bool(v, key)
 		case "forward_openai_org_id":
 			gs.ForwardOpenAIOrgID, _ = p.bool(v, key)
+		case "allow_client_side_credentials":
+			gs.AllowClientSideCredentials, _ = p.bool(v, key)
 		case "background_health_checks":
 			gs.BackgroundHealthChecks, _ = p.bool(v, key)
 		case "health_check_interval":

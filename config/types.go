@@ -206,6 +206,10 @@ type LiteLLMParams struct {
 	DefaultKeyRPMLimit int64
 	DefaultKeyTPMLimit int64
 	CooldownTime       *time.Duration
+	// ClientsideAuthParams is configurable_clientside_auth_params: the
+	// banned request-body params a request for this model group may carry
+	// (a name, or for api_base a regex its value must match; D156). Nil: unset.
+	ClientsideAuthParams []ClientsideAuthParam
 	// CustomLLMProvider is litellm_params.custom_llm_provider: when set it is
 	// the provider, and the whole model string is the model id.
 	CustomLLMProvider string
@@ -361,6 +365,12 @@ type LiteLLMSettings struct {
 	// ForceIPv4 is force_ipv4: upstream host names resolve to IPv4
 	// addresses only.
 	ForceIPv4 bool
+	// NoUserURLValidation is user_url_validation: false. Else (LiteLLM's
+	// default) a request's own api_base must resolve to public addresses
+	// only, unless its host is in UserURLAllowedHosts
+	// (user_url_allowed_hosts: "host", "host:port", "[v6]", "[v6]:port"; D156).
+	NoUserURLValidation bool
+	UserURLAllowedHosts []string
 	// UpstreamTLS is ssl_verify, ssl_certificate and ssl_ecdh_curve with
 	// their environment variables (ssl.go).
 	UpstreamTLS UpstreamTLS
@@ -538,6 +548,9 @@ type GeneralSettings struct {
 	// ForwardOpenAIOrgID is forward_openai_org_id: the client's
 	// OpenAI-Organization header reaches the provider.
 	ForwardOpenAIOrgID bool
+	// AllowClientSideCredentials is allow_client_side_credentials: every
+	// banned request-body param (api_base, base_url, …) is accepted (D156).
+	AllowClientSideCredentials bool
 	// AllowNoMasterKey is llmgate_allow_no_master_key: a hot reload may
 	// remove master_key only when the new file sets it (on purpose; a
 	// half-written file never does).

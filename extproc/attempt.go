@@ -57,6 +57,9 @@ type try struct {
 	cache   *cacheStore      // a response cache miss: the answer is stored (respcache.go)
 	units   translator.Units // what the request of a route after embeddings fixes of its price (D130)
 	byID    bool             // a Responses by-id route (responses.go, D137)
+	// client: the try goes to the request's own api_base / with its own
+	// api_key, read from the body (clientside.go, D156).
+	client bool
 }
 
 // attempt serves one upstream try of the deployment depID: it counts the
@@ -70,6 +73,10 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	}
 	// Module mode's shared attempt filter names the cluster per try (D55).
 	depID, provider = s.sharedAttempt(st, depID, provider, msg)
+	client := depID == contract.ClientSideDeployment
+	if client {
+		depID, provider = clientTryDeployment(msg) // (D156)
+	}
 	rh := msg.GetRequestHeaders()
 	if rh == nil {
 		if msg.GetResponseHeaders() != nil {
@@ -93,6 +100,7 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		return stream.Send(errorReply(e, retry))
 	}
 	t.cache = cacheStoreOf(msg)
+	t.client = client
 	// A retry on the same deployment after a timeout or a reset waits
 	// LiteLLM's backoff here (D18).
 	if ok, err := t.hold(stream, t.holdFor(msg)); !ok {
@@ -125,7 +133,7 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	bg := context.Background()
 	o := router.Outcome{DeploymentID: t.d.ID, Group: t.a.ModelGroup, Stream: t.rc.Stream}
 	// Count the call (rpm, in flight) only when something reads the counts.
-	if st.countCalls && !s.leasedTry(h) { // (a try on the module's lease: modulelimits_leased.go)
+	if st.countCalls && !s.leasedTry(h) && !t.client { // (a try on the module's lease: modulelimits_leased.go; a client's own deployment, D156)
 		br, err := st.Router.Begin(bg, t.d.ID)
 		if err == nil && !br.Allowed {
 			o.Status, o.Class = 429, translator.ErrRateLimit
@@ -306,6 +314,11 @@ func (t *try) requestPairs(body []byte) (out []byte, set [][2]string, remove []s
 	if t.byID {
 		return t.byIDPairs(body != nil) // (responses.go, D137)
 	}
+	if t.client {
+		if e := t.useClientCreds(body); e != nil {
+			return nil, nil, nil, e
+		}
+	}
 	if translator.IsRoute(t.ep) {
 		t.units = translator.RequestUnits(t.ep, body, t.target.ContentType) // (D130)
 	}
@@ -418,6 +431,9 @@ func (t *try) upstreamHeaderPairs(up *translator.UpstreamRequest, withLength boo
 	}
 	remove := make([]string, 0, 5+len(clientAuthHeaders))
 	remove = append(remove, contract.GroupHeader, contract.FallbackHeader, "accept-encoding", "x-envoy-attempt-count", "x-envoy-expected-rq-timeout-ms")
+	if t.client {
+		remove = append(remove, contract.ClientSideSNIHeader)
+	}
 	for _, k := range clientAuthHeaders {
 		if _, ok := creds[k]; !ok {
 			remove = append(remove, k)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/llmgate/llmgate/translator"
 )
 
@@ -27,7 +29,14 @@ func readFieldsOf(body []byte, f *requestFields, valid bool) *translator.Error {
 	if err := json.Unmarshal(body, f); err != nil {
 		return translator.NewError(400, "invalid_request_error", "Invalid JSON in request body: "+err.Error(), "")
 	}
-	return checkKeys(body)
+	if e := checkKeys(body); e != nil {
+		return e
+	}
+	gjson.ParseBytes(body).ForEach(func(k, _ gjson.Result) bool {
+		f.clientSide = clientSideTrigger[k.String()]
+		return !f.clientSide
+	})
+	return nil
 }
 
 // fieldNames are requestFields' JSON names.
@@ -55,6 +64,10 @@ func fastFields(body []byte, f *requestFields, valid bool) bool {
 		}
 		keys[n] = key
 		n++
+		if !valid && clientSideTrigger[string(key)] {
+			// (D156; valid: the module's plain body, whose keys are none of them)
+			f.clientSide = true
+		}
 		if upper {
 			var low [64]byte
 			if len(key) > len(low) {

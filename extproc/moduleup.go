@@ -33,6 +33,9 @@ func (s *Server) sharedAttempt(st *State, depID, prov string, msg *extprocv3.Pro
 		return depID, prov
 	}
 	c := clusterOf(msg)
+	if contract.IsClientSideCluster(c) {
+		return contract.ClientSideDeployment, prov // (attempt: clientTryDeployment, D156)
+	}
 	if contract.IsHostCluster(c) {
 		idx, ok := attemptIndex(msg)
 		if !ok {

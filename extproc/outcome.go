@@ -48,9 +48,12 @@ func (t *try) settle(o *router.Outcome) (spendMark uint64) {
 	if o.Latency == 0 { // (finalBody sets it when the answer is whole)
 		o.Latency = time.Since(t.sent)
 	}
-	until, err := t.st.Router.Report(context.Background(), *o)
-	if err != nil {
-		t.srv.log.Warn("router report", "deployment", t.d.ID, "error", err)
+	var until time.Time
+	if !t.client { // (a request's own deployment is not the config's: never cooled down or counted, D156)
+		var err error
+		if until, err = t.st.Router.Report(context.Background(), *o); err != nil {
+			t.srv.log.Warn("router report", "deployment", t.d.ID, "error", err)
+		}
 	}
 	return t.srv.publish(t, *o, until)
 }

@@ -75,7 +75,12 @@ func (c *planGroupCache) groupBytes(st *State, i int, a *llmgatev1.Attempt) []by
 }
 
 func planGroup(st *State, i int, a *llmgatev1.Attempt) *structpb.Value {
-	c := &structpb.Struct{Fields: map[string]*structpb.Value{"cluster_name": structpb.NewStringValue(planCluster(st, a.DeploymentId, a.Provider)), "weight": structpb.NewNumberValue(1)}}
+	return clusterGroup(i, planCluster(st, a.DeploymentId, a.Provider))
+}
+
+// clusterGroup is the priority group of attempt i on one cluster.
+func clusterGroup(i int, cluster string) *structpb.Value {
+	c := &structpb.Struct{Fields: map[string]*structpb.Value{"cluster_name": structpb.NewStringValue(cluster), "weight": structpb.NewNumberValue(1)}}
 	return structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
 		"name":     structpb.NewStringValue("attempt" + strconv.Itoa(i)),
 		"clusters": structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{structpb.NewStructValue(c)}}),

@@ -41,6 +41,9 @@ type requestFields struct {
 	// the spend log's request_tags, tags.go).
 	Tags     json.RawMessage `json:"tags"`
 	Metadata json.RawMessage `json:"metadata"`
+	// clientSide: a top-level key sends the body through checkClientSide
+	// (a banned param, api_key, or a container LiteLLM looks into; D156).
+	clientSide bool
 }
 
 // request serves the request filter's stream: the headers, answered at once
@@ -288,6 +291,17 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 	if f.Model == "" {
 		return nil, translator.NewError(400, "invalid_request_error", "model is required in the request body", "model")
 	}
+	var creds *clientCreds
+	if f.clientSide {
+		// LiteLLM's is_request_body_safe; a body's own credentials (D156).
+		var ce *translator.Error
+		if creds, ce = st.checkClientSide(body, f.Model); ce != nil {
+			return nil, ce
+		}
+		if creds != nil && mod != nil {
+			return nil, errKeyHandOn // (the module serves plain bodies only: never here)
+		}
+	}
 	name := f.Model
 	if ticket != nil {
 		// A replayed request may carry the body the first pass prepared;
@@ -342,7 +356,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		callID = ticket.CallID
 	}
 	if mod == nil && st.keys != nil && st.Cfg.General.StorePromptsInSpendLogs && keys.MaySpend(id.token, "", f.User) {
-		st.keys.KeepRequest(callID, body) // store_prompts_in_spend_logs (D117)
+		st.keys.KeepRequest(callID, withoutClientKey(body, creds)) // store_prompts_in_spend_logs (D117)
 	}
 	var ua string
 	if st.Router.Model().Routing.TagFiltering {
@@ -356,6 +370,13 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		var perr *translator.Error
 		if p, plan, perr = s.plan(st, res, &f, body, ticket, st.routingTags(&f, h, id.token), ua); perr != nil {
 			return nil, perr
+		}
+	}
+	var cr *clientRoute
+	if creds != nil {
+		var ce *translator.Error
+		if plan, cr, ce = st.routeClientSide(creds, plan); ce != nil {
+			return nil, ce
 		}
 	}
 	first, _ := st.Router.Model().Deployment(plan[0].DeploymentId)
@@ -432,7 +453,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		ctx.RequestedModel = ticket.Model // a replay's body may carry the prepared model
 	}
 	var cacheStore string
-	if mod == nil && st.Cfg.LiteLLM.Cache {
+	if mod == nil && st.Cfg.LiteLLM.Cache && cr == nil { // (never a request's own credentials: D156)
 		// LiteLLM's response cache (respcache.go, D111): a hit answers here.
 		var reply *extprocv3.ProcessingResponse
 		if reply, cacheStore = s.cacheLookup(st, rt, ctx, body, first, start); reply != nil {
@@ -448,7 +469,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		span = mod.model
 	}
 	var prepared []byte
-	if !translator.IsRoute(rt.endpoint) { // (each try writes a route's body, routes.go)
+	if !translator.IsRoute(rt.endpoint) && cr == nil { // (each try writes a route's body, routes.go; a client-side try reads its credentials from the body, D156)
 		prepared = st.prepareBody(rt.endpoint, plan, body, f.Stream, span)
 	}
 	ctx.BodyPrepared = prepared != nil
@@ -476,7 +497,15 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		var buf [4][2]string
 		keyHeaders = grant.AppendHeaders(buf[:0])
 	}
+	if cr != nil {
+		r.client = cr
+		if cr.sni != "" {
+			r.set = append(r.set, [2]string{contract.ClientSideSNIHeader, cr.sni})
+		}
+	}
 	switch {
+	case cr != nil:
+		// Its own cluster and attempt filter: never fast (D156).
 	case rt.endpoint == translator.Chat && !f.Stream && (mod == nil || !mod.valid) && schemaCheckAsked(st.Cfg.LiteLLM.EnableJSONSchemaValidation, body):
 		// (A body the module checked has plain keys only (plainBody), and
 		// the module is off when the setting is on: nothing to look up.)

@@ -53,6 +53,9 @@ type routed struct {
 	// cache is a response cache miss's decision for the attempt filter
 	// (llmgate.ctx "cache", respcache.go; "": none).
 	cache string
+	// client: the request carries its own credentials; every try goes to
+	// client.cluster at client.dst (D156).
+	client *clientRoute
 
 	setBuf [6][2]string
 	mdBuf  [3][2][]byte
@@ -76,6 +79,10 @@ func (r *routed) processingResponse(st *State) (*extprocv3.ProcessingResponse, e
 		return nil, err
 	}
 	cf := md.Fields[contract.ContextMetadataNamespace].GetStructValue().Fields
+	if r.client != nil {
+		md.Fields[contract.PlanMetadataNamespace] = clientPlan(r.plan, r.client.cluster)
+		cf[contract.ClientSideDstKey] = structpb.NewStringValue(r.client.dst)
+	}
 	sv := stringValues(r.group, r.model, r.path)
 	cf["group"], cf["model"], cf["path"] = &sv[0], &sv[1], &sv[2]
 	if r.spacing != nil {

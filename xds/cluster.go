@@ -198,11 +198,7 @@ func deploymentProtocolOptions(d *config.Deployment, fast, tls bool, o Options) 
 	}
 	af := AttemptFilter(d.ID, o)
 	af.GrpcService.InitialMetadata = append(af.GrpcService.InitialMetadata, &corev3.HeaderValue{Key: contract.ProviderMetadataKey, Value: d.Provider})
-	attempt, err := typedFilter("envoy.filters.http.ext_proc", af)
-	if err != nil {
-		return nil, err
-	}
-	codec, err := typedFilter("envoy.filters.http.upstream_codec", &upstreamcodecv3.UpstreamCodec{})
+	attempt, codec, err := attemptChain(af)
 	if err != nil {
 		return nil, err
 	}
@@ -215,6 +211,16 @@ func deploymentProtocolOptions(d *config.Deployment, fast, tls bool, o Options) 
 		po.HttpFilters = append(fp, codec)
 	}
 	return toAny(po)
+}
+
+// attemptChain is a cluster's upstream filters in ext_proc mode: the
+// attempt filter af, then the upstream codec.
+func attemptChain(af *extprocv3.ExternalProcessor) (attempt, codec *hcmv3.HttpFilter, err error) {
+	if attempt, err = typedFilter("envoy.filters.http.ext_proc", af); err != nil {
+		return nil, nil, err
+	}
+	codec, err = typedFilter("envoy.filters.http.upstream_codec", &upstreamcodecv3.UpstreamCodec{})
+	return attempt, codec, err
 }
 
 // AttemptFilter is the ext_proc config of the attempt filter: request headers

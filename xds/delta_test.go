@@ -122,8 +122,8 @@ func TestDeltaPushCarriesOnlyTheChange(t *testing.T) {
 	}
 
 	initial := recv(3)
-	if n := len(initial[resource.ClusterType].added); n != 102 {
-		t.Fatalf("initial push: %d clusters, want 102 (ext_proc + 100 deployments + their host's realtime cluster)", n)
+	if n := len(initial[resource.ClusterType].added); n != 104 {
+		t.Fatalf("initial push: %d clusters, want 104 (ext_proc + 2 client-side + 100 deployments + their host's realtime cluster)", n)
 	}
 	waitAcked(first.Version)
 
@@ -154,7 +154,7 @@ func TestDeltaPushCarriesOnlyTheChange(t *testing.T) {
 	waitAcked(second.Version)
 	names := append(initial[resource.ClusterType].added, c.added...)
 	sort.Strings(names)
-	if len(names) != 103 {
-		t.Fatalf("clusters seen %d, want 103", len(names))
+	if len(names) != 105 {
+		t.Fatalf("clusters seen %d, want 105", len(names))
 	}
 }

@@ -93,6 +93,11 @@ func Build(cfg *config.Config, o Options) (*Resources, error) {
 	}
 	r.Clusters = append(r.Clusters, pt...)
 	r.Clusters = append(r.Clusters, rtc...)
+	cs, err := ClientSideClusters(o) // a request's own api_key / api_base (D156)
+	if err != nil {
+		return nil, fmt.Errorf("client-side clusters: %w", err)
+	}
+	r.Clusters = append(r.Clusters, cs...)
 	hosts := map[string]bool{} // the host clusters built (D62)
 	for _, d := range m.Deployments {
 		if d.MockResponse != nil {

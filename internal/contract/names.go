@@ -175,3 +175,23 @@ func ModuleKeysPart(p int) string {
 	}
 	return ModuleKeysName + "/" + strconv.Itoa(p-1)
 }
+
+// Client-side credentials (D156): a request that carries its own api_key or
+// api_base goes to one of these original-destination clusters (plain http,
+// or TLS with the SNI and certificate name of ClientSideSNIHeader), to the
+// address the request filter resolved and wrote in llmgate.ctx
+// ClientSideDstKey. Their names do not start with DeploymentClusterPrefix: no
+// deployment id can name them. The attempt filter of such a cluster is told
+// ClientSideDeployment and takes the try's deployment from the plan.
+const (
+	ClientSideCluster    = "llmgate_clientside"
+	ClientSideTLSCluster = "llmgate_clientside_tls"
+	ClientSideDeployment = "llmgate:clientside"
+	ClientSideDstKey     = "dst"
+	ClientSideSNIHeader  = "x-llmgate-sni"
+)
+
+// IsClientSideCluster reports whether an Envoy cluster is a client-side one.
+func IsClientSideCluster(name string) bool {
+	return name == ClientSideCluster || name == ClientSideTLSCluster
+}
