@@ -102,45 +102,76 @@ func bannedMessage(param string) string {
 
 // checkClientSide is LiteLLM's is_request_body_safe for a body whose
 // top-level keys include a clientSideTrigger (model: the body's model). It
-// returns the body's own credentials when it carries any.
+// returns the body's own credentials when it carries any. The top level is
+// read in one pass.
 func (st *State) checkClientSide(body []byte, model string) (*clientCreds, *translator.Error) {
 	top := gjson.ParseBytes(body)
 	if !top.IsObject() {
 		return nil, nil
 	}
-	if top.Get("model_list").Exists() {
+	var (
+		modelList bool
+		nested    [len(nestedKeys)]gjson.Result
+		c         clientCreds
+		base      gjson.Result
+		baseURL   gjson.Result
+	)
+	present, bad := scanBanned(top, true, func(name string, v gjson.Result) {
+		switch name {
+		case "model_list":
+			modelList = true
+		case "api_key":
+			c.key, c.hasKey = v.String(), true
+		case "api_base":
+			base = v
+		case "base_url":
+			baseURL = v
+		}
+		for i, k := range nestedKeys {
+			if name == k {
+				nested[i] = v
+			}
+		}
+	})
+	if modelList {
 		return nil, rejected("Rejected Request: model_list is not allowed in the request body.")
 	}
-	if e := st.checkBanned(top, model, bannedBodyParams, true); e != nil {
+	if e := st.checkBanned(present, bad, model, bannedBodyParams); e != nil {
 		return nil, e
 	}
-	for _, k := range []string{"litellm_embedding_config", "extra_body"} {
-		if n, ok := asObject(top.Get(k)); ok {
-			if e := st.checkBanned(n, model, bannedBodyParams, true); e != nil {
-				return nil, e
-			}
+	for i, k := range nestedKeys {
+		n, ok := asObject(nested[i])
+		if k == "litellm_params" && ok {
+			n, ok = asObject(n.Get("metadata"))
+		}
+		if !ok {
+			continue
+		}
+		spread := k == "litellm_embedding_config" || k == "extra_body" // (the rest are metadata)
+		banned := bannedMetadata
+		if spread {
+			banned = bannedBodyParams
+		}
+		present, bad := scanBanned(n, spread, nil)
+		if e := st.checkBanned(present, bad, model, banned); e != nil {
+			return nil, e
 		}
 	}
-	for _, k := range []string{"metadata", "litellm_metadata"} {
-		if n, ok := asObject(top.Get(k)); ok {
-			if e := st.checkBanned(n, model, bannedMetadata, false); e != nil {
-				return nil, e
-			}
-		}
+	if base.Exists() && base.String() != "" {
+		c.base = base.String()
+	} else if baseURL.Exists() {
+		c.base = baseURL.String()
 	}
-	if lp, ok := asObject(top.Get("litellm_params")); ok {
-		if n, ok := asObject(lp.Get("metadata")); ok {
-			if e := st.checkBanned(n, model, bannedMetadata, false); e != nil {
-				return nil, e
-			}
-		}
-	}
-	c := readClientCreds(top)
 	if !c.hasKey && c.base == "" {
 		return nil, nil
 	}
 	return &c, nil
 }
+
+// nestedKeys are the objects LiteLLM checks inside a body: two configs
+// spread into the call (the banned list, secret references refused) and
+// the metadata (its list; litellm_params' metadata).
+var nestedKeys = [...]string{"litellm_embedding_config", "extra_body", "metadata", "litellm_metadata", "litellm_params"}
 
 // asObject is a JSON object value, or one sent as a JSON string (multipart
 // and extra_body callers send metadata so; LiteLLM parses it first).
@@ -156,13 +187,10 @@ func asObject(v gjson.Result) (gjson.Result, bool) {
 	return gjson.Result{}, false
 }
 
-// checkBanned is LiteLLM's _check_banned_params on one object: a secret
-// reference in a credential param (when secrets), then each banned param in
-// LiteLLM's order: allowed by allow_client_side_credentials (then all are),
-// by the model group's configurable_clientside_auth_params, or refused.
-func (st *State) checkBanned(obj gjson.Result, model string, banned []string, secrets bool) *translator.Error {
-	var bad string
-	present := map[string]gjson.Result{}
+// scanBanned reads an object's keys once: the banned params present, and
+// (secrets) the first credential param holding a secret reference; each
+// key goes to fn too (when set).
+func scanBanned(obj gjson.Result, secrets bool, fn func(string, gjson.Result)) (present map[string]gjson.Result, bad string) {
 	obj.ForEach(func(k, v gjson.Result) bool {
 		name := k.String()
 		if secrets && bad == "" && secretParams[name] && v.Type == gjson.String &&
@@ -170,10 +198,24 @@ func (st *State) checkBanned(obj gjson.Result, model string, banned []string, se
 			bad = name
 		}
 		if bannedBody[name] {
+			if present == nil {
+				present = map[string]gjson.Result{}
+			}
 			present[name] = v
+		}
+		if fn != nil {
+			fn(name, v)
 		}
 		return true
 	})
+	return present, bad
+}
+
+// checkBanned is LiteLLM's _check_banned_params on one object's scan: a
+// secret reference in a credential param, then each banned param present in
+// LiteLLM's order: allowed by allow_client_side_credentials (then all are),
+// by the model group's configurable_clientside_auth_params, or refused.
+func (st *State) checkBanned(present map[string]gjson.Result, bad, model string, banned []string) *translator.Error {
 	if bad != "" {
 		return rejected("Rejected Request: " + bad + " holds a secret reference, which only a deployment or credential a proxy admin configures can carry.")
 	}

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/llmgate/llmgate/config"
 )
 
 // checkClientSide (D156) as LiteLLM's is_request_body_safe: the refused
@@ -86,6 +88,20 @@ func TestClientSideAddresses(t *testing.T) {
 	} {
 		if got := userURLAllowed(allowed, c.host, c.port); got != c.want {
 			t.Errorf("%s:%d: %v, want %v", c.host, c.port, got, c.want)
+		}
+	}
+}
+
+// The check's cost on a body that only has metadata (it goes through
+// checkClientSide: a container LiteLLM looks into).
+func BenchmarkCheckClientSideMetadata(b *testing.B) {
+	st := &State{}
+	st.Cfg = &config.Config{}
+	body := []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"` + strings.Repeat("hello ", 150) + `"}],"metadata":{"tags":["a","b"],"generation_name":"g","trace_id":"t"}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, e := st.checkClientSide(body, "gpt-4o"); e != nil {
+			b.Fatal(e)
 		}
 	}
 }

@@ -36,10 +36,7 @@ type routed struct {
 	plan               []*llmgatev1.Attempt
 	ctx                string
 	group, model, path string
-	// noLogFields: model and path left out of the module's metadata (no
-	// access log reads them: ModuleFilter.OmitLogFields, D105)
-	noLogFields bool
-	spacing     *spacingPlan
+	spacing            *spacingPlan
 	// fast: the request takes the fast path (llmgate.ctx "fast"); then
 	// the fast fields are ep (the endpoint), d (the plan's deployments, in
 	// module-upstream mode: deps) and st (stream) — in llmgate.ctx in
@@ -48,6 +45,10 @@ type routed struct {
 	ep     string
 	deps   bool
 	stream bool
+	// noLogFields: model and path left out of the module's metadata (no
+	// access log reads them: ModuleFilter.OmitLogFields, D105). (Beside
+	// the other bools: the struct one size class smaller, D156.)
+	noLogFields bool
 	// fp is llmgate.fp for the ext_proc filter's readers (nil for the module).
 	fp *structpb.Struct
 	// cache is a response cache miss's decision for the attempt filter
