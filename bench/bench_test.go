@@ -145,9 +145,10 @@ func TestConfigsParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// One cluster per deployment plus the ext_proc service cluster
-			// and the two client-side clusters (D156).
-			if len(res.Clusters) != tt.deployments+3 {
+			// One cluster per deployment plus the ext_proc service cluster,
+			// the deployments' host's realtime cluster (D159) and the two
+			// client-side clusters (D156).
+			if len(res.Clusters) != tt.deployments+4 {
 				t.Fatalf("%d clusters", len(res.Clusters))
 			}
 		})
