@@ -400,6 +400,16 @@ func (p *parser) strMap(n *yaml.Node, path string) (map[string]string, bool) {
 	return out, true
 }
 
+// anyMap is a mapping read as plain values (anyValue); anything else is an
+// error at n ("must be a mapping") and nil.
+func (p *parser) anyMap(n *yaml.Node, path string) map[string]any {
+	if m, ok := p.anyValue(n, path).(map[string]any); ok {
+		return m
+	}
+	p.errAt(n, path, "must be a mapping")
+	return nil
+}
+
 // anyValue converts a node to plain Go values: string, int, float64, bool,
 // nil, []any and map[string]any. Timestamps stay text.
 func (p *parser) anyValue(n *yaml.Node, path string) any {

@@ -176,11 +176,7 @@ func (p *parser) guardrailParams(g *Guardrail, params []entry, path string) bool
 		case "headers":
 			g.Headers, _ = p.strMap(f.Value, fk)
 		case "additional_provider_specific_params":
-			if m, ok := p.anyValue(f.Value, fk).(map[string]any); ok {
-				g.ExtraParams = m
-			} else {
-				p.errAt(f.Value, fk, "must be a mapping")
-			}
+			g.ExtraParams = p.anyMap(f.Value, fk)
 		case "presidio_analyzer_api_base":
 			g.AnalyzerBase, _ = p.str(f.Value, fk)
 		case "presidio_anonymizer_api_base":
@@ -249,11 +245,7 @@ func (p *parser) guardrailParams(g *Guardrail, params []entry, path string) bool
 		case "dev_info":
 			g.DevInfo, _ = p.bool(f.Value, fk)
 		case "metadata":
-			if m, ok := p.anyValue(f.Value, fk).(map[string]any); ok {
-				g.Metadata = m
-			} else {
-				p.errAt(f.Value, fk, "must be a mapping")
-			}
+			g.Metadata = p.anyMap(f.Value, fk)
 		case "on_flagged":
 			g.OnFlagged, _ = p.str(f.Value, fk)
 			switch g.OnFlagged {

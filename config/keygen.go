@@ -92,10 +92,8 @@ func (p *parser) keyGenKey(ls *LiteLLMSettings, name string, v *yaml.Node, key s
 					kg.Defaults[e.Key] = a
 				}
 			case "metadata":
-				if m, ok := p.anyValue(e.Value, k).(map[string]any); ok {
+				if m := p.anyMap(e.Value, k); m != nil {
 					kg.Defaults[e.Key] = jsonValue(m)
-				} else {
-					p.errAt(e.Value, k, "must be a mapping")
 				}
 			default:
 				p.warnAt(e.Value, k, "LiteLLM does not read %q from default_key_generate_params; ignored", e.Key)

@@ -113,11 +113,7 @@ func (p *parser) mcpServers(cfg *Config, n *yaml.Node) {
 			case "server_name":
 				p.str(f.Value, key) // LiteLLM reads the entry's key
 			case "mcp_info":
-				if m, ok := p.anyValue(f.Value, key).(map[string]any); ok {
-					s.Info = m
-				} else {
-					p.errAt(f.Value, key, "must be a mapping")
-				}
+				s.Info = p.anyMap(f.Value, key)
 			case "allowed_tools":
 				s.AllowedTools, _ = p.strList(f.Value, key)
 			case "disallowed_tools":

@@ -116,11 +116,7 @@ func (p *parser) vectorStoreRegistry(cfg *Config, n *yaml.Node) {
 			case "vector_store_description":
 				v.Description, _ = p.str(f.Value, key)
 			case "vector_store_metadata":
-				if m, ok := p.anyValue(f.Value, key).(map[string]any); ok {
-					v.Metadata = m
-				} else {
-					p.errAt(f.Value, key, "must be a mapping")
-				}
+				v.Metadata = p.anyMap(f.Value, key)
 			case "api_key":
 				v.APIKey, _ = p.str(f.Value, key)
 			case "api_base":
