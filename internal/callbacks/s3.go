@@ -3,7 +3,6 @@ package callbacks
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -74,26 +73,11 @@ const s3Parallel = 8
 // maxS3KeyBytes is S3's limit on an object key.
 const maxS3KeyBytes = 1024
 
-// s3Client is the SDK client of one S3Settings (rebuilt when a reload
-// changes them).
-type s3Client struct {
-	mu  sync.Mutex
-	st  S3Settings
-	cli *s3.Client
-}
+// s3Client is the SDK client of one S3Settings.
+type s3Client = sdkClient[S3Settings, *s3.Client]
 
-func (c *s3Client) get(st *S3Settings, base *http.Client) *s3.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cli != nil && c.st == *st {
-		return c.cli
-	}
-	hc := base
-	if st.InsecureSkipVerify {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // s3_verify: false, as configured
-		hc = &http.Client{Timeout: base.Timeout, Transport: tr}
-	}
+// newS3Client builds the S3 client of st over hc.
+func newS3Client(st *S3Settings, hc *http.Client) *s3.Client {
 	opts := s3.Options{
 		Region:      st.Region,
 		Credentials: s3Credentials(st, hc),
@@ -109,8 +93,7 @@ func (c *s3Client) get(st *S3Settings, base *http.Client) *s3.Client {
 	if st.Endpoint != "" {
 		opts.BaseEndpoint = aws.String(st.Endpoint)
 	}
-	c.st, c.cli = *st, s3.New(opts)
-	return c.cli
+	return s3.New(opts)
 }
 
 // S3ObjectKey is the key LiteLLM's s3 logger writes a request's payload
@@ -188,7 +171,7 @@ func (m *Manager) postS3(ctx context.Context, batch []outcome.Try) error {
 	if st == nil || st.Bucket == "" {
 		return nil
 	}
-	cli := m.s3.get(st, m.client)
+	cli := m.s3.get(*st, m.client, st.InsecureSkipVerify, func(hc *http.Client) *s3.Client { return newS3Client(st, hc) })
 	sem := make(chan struct{}, s3Parallel)
 	errs := make([]error, len(batch))
 	var wg sync.WaitGroup

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -215,7 +216,7 @@ func (a *auditS3) deliver(batch []AuditLog) {
 }
 
 func (a *auditS3) put(ctx context.Context, st *S3Settings, batch []AuditLog) error {
-	cli := a.cli.get(st, a.m.client)
+	cli := a.cli.get(*st, a.m.client, st.InsecureSkipVerify, func(hc *http.Client) *s3.Client { return newS3Client(st, hc) })
 	var failed []error
 	for i := range batch {
 		l := &batch[i]

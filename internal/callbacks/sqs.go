@@ -5,13 +5,11 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -52,26 +50,11 @@ type SQSSettings struct {
 	FlushInterval                time.Duration
 }
 
-// sqsClient is the SDK client of one SQSSettings (rebuilt when a reload
-// changes them).
-type sqsClient struct {
-	mu  sync.Mutex
-	st  SQSSettings
-	cli *sqs.Client
-}
+// sqsClient is the SDK client of one SQSSettings.
+type sqsClient = sdkClient[SQSSettings, *sqs.Client]
 
-func (c *sqsClient) get(st *SQSSettings, base *http.Client) *sqs.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cli != nil && c.st == *st {
-		return c.cli
-	}
-	hc := base
-	if st.InsecureSkipVerify {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // sqs_verify: false, as configured
-		hc = &http.Client{Timeout: base.Timeout, Transport: tr}
-	}
+// newSQSClient builds the SQS client of st over hc.
+func newSQSClient(st *SQSSettings, hc *http.Client) *sqs.Client {
 	creds := awscreds.Provider(awscreds.Settings{
 		AccessKeyID: st.AccessKeyID, SecretAccessKey: st.SecretAccessKey, SessionToken: st.SessionToken,
 		Region: st.Region, RoleName: st.RoleName, SessionName: st.SessionName,
@@ -82,8 +65,7 @@ func (c *sqsClient) get(st *SQSSettings, base *http.Client) *sqs.Client {
 	if st.Endpoint != "" {
 		opts.BaseEndpoint = aws.String(st.Endpoint)
 	}
-	c.st, c.cli = *st, sqs.New(opts)
-	return c.cli
+	return sqs.New(opts)
 }
 
 // sqsBody is a message's body: the payload, or LiteLLM's encrypted envelope
@@ -125,7 +107,7 @@ func (m *Manager) postSQS(ctx context.Context, batch []outcome.Try) error {
 	if st == nil || st.QueueURL == "" {
 		return nil
 	}
-	cli := m.sqs.get(st, m.client)
+	cli := m.sqs.get(*st, m.client, st.InsecureSkipVerify, func(hc *http.Client) *sqs.Client { return newSQSClient(st, hc) })
 	fifo := strings.HasSuffix(st.QueueURL, ".fifo")
 	var entries []sqstypes.SendMessageBatchRequestEntry
 	size := 0
