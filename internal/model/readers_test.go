@@ -33,9 +33,13 @@ var (
 
 // readersAllowed are the reads outside config and the model, by
 // "package-dir/file.go: Type.Field"; each must still occur. Only
-// internal/upstream, whose api_base rule the model applies.
+// internal/upstream, whose api_base rule the model applies, and the
+// client-side credentials' per-request deployment (D156), which writes the
+// request's own api_base into its copy of the deployment (it reads none of
+// the config's) for internal/upstream's rule.
 var readersAllowed = map[string]bool{
 	"internal/upstream/upstream.go: LiteLLMParams.APIBase": true,
+	"extproc/clientside.go: LiteLLMParams.APIBase":         true,
 }
 
 func set(names ...string) map[string]bool {
