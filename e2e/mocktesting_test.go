@@ -40,14 +40,16 @@ general_settings:
 func TestLiteLLMOnlyFieldsStripped(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	g := startGateway(t, mockTestingConfig(fake.URL(), false))
+	// (api_base, base_url and the logging credentials are LiteLLM's banned
+	// body params: refused unless allowed, D156.)
 	liteLLMOnly := []string{"metadata", "tags", "user_api_key_team_id", "litellm_trace_id", "litellm_session_id", "num_retries",
-		"fallbacks", "context_window_fallbacks", "content_policy_fallbacks", "timeout", "caching", "cache", "langfuse_public_key",
-		"api_base", "api_key", "max_fallbacks", "disable_fallbacks", "guardrails", "mock_response"}
+		"fallbacks", "context_window_fallbacks", "content_policy_fallbacks", "timeout", "caching", "cache",
+		"api_key", "max_fallbacks", "disable_fallbacks", "guardrails", "mock_response"}
 	for _, group := range []string{"primary", "mixed"} {
 		body := `{"model":"` + group + `","messages":[{"role":"user","content":"hi"}],"temperature":0.5,"user":"u1",
 			"metadata":{"k":"v"},"tags":["t"],"user_api_key_team_id":"team","litellm_trace_id":"tr","litellm_session_id":"s",
 			"num_retries":1,"fallbacks":[],"context_window_fallbacks":[],"content_policy_fallbacks":[],"timeout":30,
-			"caching":false,"cache":{"no-cache":true},"langfuse_public_key":"pk","api_base":"http://169.254.169.254","api_key":"sk-client",
+			"caching":false,"cache":{"no-cache":true},"api_key":"sk-client",
 			"max_fallbacks":1,"disable_fallbacks":true,"guardrails":["g"],"mock_response":null}`
 		code, _, b := post(t, g.URL+"/v1/chat/completions", "", body)
 		if code != 200 {

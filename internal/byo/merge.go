@@ -209,7 +209,8 @@ func Merge(bootstrap []byte, fr *Fragments, o MergeOptions) ([]byte, error) {
 }
 
 func isGatewayCluster(name string) bool {
-	return strings.HasPrefix(name, "llmgate_") || strings.HasPrefix(name, "dep_")
+	// (realtime_: the Realtime API's per-host clusters, D159.)
+	return strings.HasPrefix(name, "llmgate_") || strings.HasPrefix(name, "dep_") || strings.HasPrefix(name, "realtime_")
 }
 
 func toUint(v any) uint64 {
