@@ -42,6 +42,9 @@ var (
 	upOwn   map[string]*upEntry // the config in force's own clusters (under upMu)
 )
 
+// notLoadedBody answers a fast try the module cannot serve yet.
+const notLoadedBody = `{"error":{"message":"llmgate: the gateway is starting (its data plane has not loaded the config yet); try again","type":"service_unavailable","param":null,"code":"503"}}`
+
 type upEntry struct {
 	d    *model.Deployment
 	once sync.Once
@@ -109,7 +112,12 @@ func onUpstreamRequestHeaders(s *stream, f C.uintptr_t) int {
 	}
 	t := upTable.Load()
 	if t == nil {
-		return reqHeadersContinue
+		// A fast try before the module applied any config: nobody would set
+		// its path, host and key, or remove the client's and the internal
+		// headers. Refused, never sent as it is (readiness says "starting"
+		// until the config is applied).
+		sendResponse(f, 503, notLoadedBody, "llmgate_module_not_loaded")
+		return reqHeadersStopIteration
 	}
 	cl, ok := attrString(f, attrClusterName)
 	if !ok {

@@ -24,6 +24,9 @@ func (s *Server) management(st *State, rt route, h map[string]string) *extprocv3
 		if s.draining.Load() {
 			return drainingReply(st)
 		}
+		if s.StartupReady != nil && !s.StartupReady() {
+			return startingReply(st)
+		}
 		b, _ := json.Marshal(map[string]any{"status": "healthy", "db": "Not connected", "cache": nil,
 			"litellm_version": nil, "llmgate_config_version": st.Version})
 		return immediate(200, "application/json", b, nil, "llmgate_health")

@@ -240,6 +240,10 @@ type Server struct {
 	// listens, every response's usage is read.
 	Outcomes *outcome.Bus
 	draining atomic.Bool // drain.go
+	// StartupReady, when set, reports whether the data plane can serve the
+	// first config (the module applied it): until then /health/readiness
+	// answers 503 "starting" (drain.go).
+	StartupReady func() bool
 	// metrics serves /metrics on the gateway port when the config names the
 	// prometheus callback (unset: 404); see SetMetrics.
 	metrics atomic.Pointer[http.Handler]

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -296,7 +297,19 @@ func run(ctx context.Context, o Options) error {
 	g.cfg, g.version = cfg, res.Version
 	// Closed after the ext_proc server stops (defers run last-in first-out).
 	defer g.startOutcomes(cfg).Close()
-	g.publishModule(cfg, res.Version)
+	if gen := g.publishModule(cfg, res.Version); gen > 0 {
+		// Until the module applied its first config, a fast try would reach
+		// the provider with nobody to set its path and key: readiness says
+		// "starting" (503) until then.
+		mt := g.moduleTables
+		var ready atomic.Bool
+		g.ext.StartupReady = func() bool {
+			if !ready.Load() && mt.Applied(gen) {
+				ready.Store(true)
+			}
+			return ready.Load()
+		}
+	}
 	if err := g.serveMetrics(ctx); err != nil {
 		return fmt.Errorf("--metrics-address %q: %w", o.MetricsAddress, err)
 	}

@@ -133,6 +133,14 @@ func (a *moduleAcks) callbacks() serverv3.Callbacks {
 	}
 }
 
+// hasApplied reports whether the module applied a table of generation gen
+// or a later one.
+func (a *moduleAcks) hasApplied(gen uint64) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.applied >= gen
+}
+
 // wait reports once the module applied a table of generation gen or later
 // (true), or no module is subscribed or ctx ended (false).
 func (a *moduleAcks) wait(ctx context.Context, gen uint64) bool {

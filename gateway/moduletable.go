@@ -124,6 +124,12 @@ func (m *ModuleTableServer) WaitConfig(ctx context.Context, gen uint64) bool {
 	return m.acks.wait(ctx, gen)
 }
 
+// Applied reports whether the module applied the config table of push gen
+// or a later one (without waiting).
+func (m *ModuleTableServer) Applied(gen uint64) bool {
+	return m.acks.hasApplied(gen)
+}
+
 func isConfigTableRequest(r *discoveryv3.DiscoveryRequest) bool {
 	return len(r.GetResourceNames()) > 0 && r.GetResourceNames()[0] == contract.ModuleTableName
 }
