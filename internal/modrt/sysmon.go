@@ -3,6 +3,7 @@ package modrt
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,15 +51,15 @@ var nanosleep = map[string]int{"amd64": 35, "arm64": 101}[runtime.GOARCH]
 // there a few µs while it steals work). Envoy's own threads sleep in
 // epoll_wait and futex, and the runtime's other threads park in futex. The
 // looks keep sysmon polling: the first file read wakes it if it was in its
-// deep sleep, and it polls as long as a P is busy (this one). It returns 0
-// and an error when no thread qualifies or the kernel refuses.
-func SysmonIdle(within time.Duration) (int, error) {
+// deep sleep, and it polls as long as a P is busy (this one). It returns
+// an error when no thread qualifies or the kernel refuses.
+func SysmonIdle(within time.Duration) (*Idle, error) {
 	if nanosleep == 0 {
-		return 0, fmt.Errorf("sysmon is not looked for on %s", runtime.GOARCH)
+		return nil, fmt.Errorf("sysmon is not looked for on %s", runtime.GOARCH)
 	}
 	text, err := ownText()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	self := unix.Gettid()
 	seen := map[int]int{}
@@ -78,10 +79,65 @@ func SysmonIdle(within time.Duration) (int, error) {
 			}
 		}
 		if tid, ok := sysmonOf(seen); ok {
-			return tid, setIdle(tid)
+			return setIdle(tid)
 		}
 	}
-	return 0, fmt.Errorf("sysmon not found in %v (threads seen asleep in the runtime's nanosleep: %v)", within, seen)
+	return nil, fmt.Errorf("sysmon not found in %v (threads seen asleep in the runtime's nanosleep: %v)", within, seen)
+}
+
+// Idle is sysmon on SCHED_IDLE: its thread, and the scheduling attributes
+// it had before (Envoy's policy and slice, D94).
+//
+// A thread inherits its creator's policy, and sysmon creates threads: when
+// it takes a P back from a thread in a syscall and work waits while no idle
+// M is left, the runtime starts a new M from sysmon's thread (CI saw one a
+// few milliseconds after start). Such a thread runs goroutines like any
+// other (the module's streams, its outcome shipping), and on SCHED_IDLE a
+// busy CPU would starve them: Mend puts it back.
+type Idle struct {
+	Tid    int
+	before unix.SchedAttr
+	seen   map[int]bool // threads Mend looked at (it looks at new ones only)
+}
+
+// Mend puts every thread of the process other than sysmon that is on
+// SCHED_IDLE back on the attributes sysmon had before; it looks only at
+// threads it has not looked at before, and returns the ones it mended.
+func (s *Idle) Mend() ([]int, error) {
+	d, err := os.Open("/proc/self/task")
+	if err != nil {
+		return nil, err
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return nil, err
+	}
+	now := make(map[int]bool, len(names))
+	var mended []int
+	var errs []error
+	for _, name := range names {
+		tid, err := strconv.Atoi(name)
+		if err != nil {
+			continue
+		}
+		now[tid] = true
+		if s.seen[tid] || tid == s.Tid {
+			continue
+		}
+		a, err := unix.SchedGetAttr(tid, 0)
+		if err != nil || a.Policy != unix.SCHED_IDLE {
+			continue // ended meanwhile, or not inherited
+		}
+		back := s.before
+		if err := unix.SchedSetAttr(tid, &back, 0); err != nil {
+			errs = append(errs, fmt.Errorf("sched_setattr %d: %w", tid, err))
+			continue
+		}
+		mended = append(mended, tid)
+	}
+	s.seen = now // a thread that ended is forgotten
+	return mended, errors.Join(errs...)
 }
 
 // sysmonOf is the thread seen at least 5 times and 4 times as often as any
@@ -116,16 +172,17 @@ func parseSyscall(b []byte) (nr int, pc uint64, ok bool) {
 }
 
 // setIdle puts thread tid on SCHED_IDLE with the kernel's default slice.
-func setIdle(tid int) error {
+func setIdle(tid int) (*Idle, error) {
 	a, err := unix.SchedGetAttr(tid, 0)
 	if err != nil {
-		return fmt.Errorf("sched_getattr %d: %w", tid, err)
+		return nil, fmt.Errorf("sched_getattr %d: %w", tid, err)
 	}
+	idle := &Idle{Tid: tid, before: *a}
 	a.Policy, a.Runtime = unix.SCHED_IDLE, 0
 	if err := unix.SchedSetAttr(tid, a, 0); err != nil {
-		return fmt.Errorf("sched_setattr %d SCHED_IDLE: %w", tid, err)
+		return nil, fmt.Errorf("sched_setattr %d SCHED_IDLE: %w", tid, err)
 	}
-	return nil
+	return idle, nil
 }
 
 // textRanges are the executable mappings of one file.

@@ -3,10 +3,13 @@ package modrt
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestSysmonIdle (D106): in this test binary (a Go program like any other:
@@ -17,8 +20,12 @@ func TestSysmonIdle(t *testing.T) {
 	if nanosleep == 0 {
 		t.Skip("sysmon is looked for on amd64 and arm64 only")
 	}
-	tid, err := SysmonIdle(5 * time.Second)
+	idle, err := SysmonIdle(5 * time.Second)
 	if err != nil {
+		t.Fatal(err)
+	}
+	tid := idle.Tid
+	if _, err := idle.Mend(); err != nil { // threads started from sysmon meanwhile
 		t.Fatal(err)
 	}
 	pid := os.Getpid()
@@ -42,6 +49,59 @@ func TestSysmonIdle(t *testing.T) {
 		if n != tid && policy == "5" {
 			t.Errorf("thread %d is on SCHED_IDLE too", n)
 		}
+	}
+}
+
+// TestIdleMend (D172): a thread on SCHED_IDLE other than sysmon (as a
+// thread the runtime starts from sysmon's inherits its policy) is put back
+// on the attributes sysmon had before, once; sysmon stays idle.
+func TestIdleMend(t *testing.T) {
+	before, err := unix.SchedGetAttr(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sysmon := make(chan int)
+	child := make(chan int)
+	done := make(chan struct{})
+	defer close(done)
+	onIdleThread := func(tids chan<- int) {
+		runtime.LockOSThread() // the thread ends with the goroutine
+		a, err := unix.SchedGetAttr(0, 0)
+		if err == nil {
+			a.Policy = unix.SCHED_IDLE
+			err = unix.SchedSetAttr(0, a, 0)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+		tids <- unix.Gettid()
+		<-done
+	}
+	go onIdleThread(sysmon)
+	go onIdleThread(child)
+	idle := &Idle{Tid: <-sysmon, before: *before}
+	tid := <-child
+	mended, err := idle.Mend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	others := 0 // the real sysmon, if TestSysmonIdle put it on SCHED_IDLE
+	for _, m := range mended {
+		if m != tid {
+			others++
+		}
+	}
+	if len(mended)-others != 1 || others > 1 {
+		t.Errorf("mended %v, want %d (and the real sysmon at most)", mended, tid)
+	}
+	if got := schedPolicy(t, filepath.Join("/proc/self/task", strconv.Itoa(tid))); got != strconv.Itoa(int(before.Policy)) {
+		t.Errorf("thread %d: policy %s after Mend, want %d", tid, got, before.Policy)
+	}
+	if got := schedPolicy(t, filepath.Join("/proc/self/task", strconv.Itoa(idle.Tid))); got != "5" {
+		t.Errorf("sysmon (thread %d): policy %s after Mend, want 5 (SCHED_IDLE)", idle.Tid, got)
+	}
+	if again, _ := idle.Mend(); len(again) != 0 {
+		t.Errorf("second Mend mended %v, want none", again)
 	}
 }
 
