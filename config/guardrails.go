@@ -49,9 +49,9 @@ type Guardrail struct {
 	// the endpoint (aws_bedrock_runtime_endpoint, else
 	// AWS_BEDROCK_RUNTIME_ENDPOINT, else https://bedrock-runtime.{region}.amazonaws.com)
 	// and outputScope.
-	GuardrailIdentifier, GuardrailVersion               string
-	AWSAccessKeyID, AWSSecretAccessKey, AWSSessionToken string // secrets; never log
-	AWSRegion, AWSEndpoint, OutputScope                 string
+	GuardrailIdentifier, GuardrailVersion string
+	AWSAccess
+	AWSEndpoint, OutputScope string
 	// Lakera v2 (lakera_v2): project_id, payload, breakdown, dev_info
 	// (LiteLLM's defaults true), metadata, on_flagged (block or monitor).
 	ProjectID                   string
@@ -276,93 +276,81 @@ func (p *parser) guardrailParams(g *Guardrail, params []entry, path string) bool
 		p.warnAt(kindNode, joinKey(path, "guardrail"), "guardrail %q (%s): accepted, not implemented yet; it does not run (llmgate runs %s)", g.Kind, g.Name, strings.Join(GuardrailKinds, ", "))
 		return false
 	}
-	env := func(name string) string { v, _ := p.lookup(name); return v }
-	switch g.Kind {
-	case "generic_guardrail_api":
-		if g.APIBase == "" {
-			g.APIBase = env("GENERIC_GUARDRAIL_API_BASE")
-		}
-		if !p.guardrailURL(g.APIBase, joinKey(path, "api_base")) {
-			return false
-		}
-	case "presidio":
-		if g.AnalyzerBase == "" {
-			g.AnalyzerBase = env("PRESIDIO_ANALYZER_API_BASE")
-		}
-		if g.AnonymizerBase == "" {
-			g.AnonymizerBase = env("PRESIDIO_ANONYMIZER_API_BASE")
-		}
-		for _, b := range []*string{&g.AnalyzerBase, &g.AnonymizerBase} {
-			if *b != "" && !strings.HasPrefix(*b, "http://") && !strings.HasPrefix(*b, "https://") {
-				*b = "http://" + *b // LiteLLM's: a private network's host
-			}
-		}
-		if !p.guardrailURL(g.AnalyzerBase, joinKey(path, "presidio_analyzer_api_base")) || !p.guardrailURL(g.AnonymizerBase, joinKey(path, "presidio_anonymizer_api_base")) {
-			return false
-		}
-	case "bedrock":
+	if g.Kind == "bedrock" {
 		if g.GuardrailIdentifier == "" || g.GuardrailVersion == "" {
 			p.errAt(nil, path, "Bedrock guardrail: guardrailIdentifier and guardrailVersion are required")
 			return false
 		}
-		if g.AWSAccessKeyID == "" && g.AWSSecretAccessKey == "" {
-			g.AWSAccessKeyID, g.AWSSecretAccessKey, g.AWSSessionToken = env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN")
-		}
+		p.awsEnvDefaults(&g.AWSAccess)
 		if g.AWSAccessKeyID == "" || g.AWSSecretAccessKey == "" {
 			p.errAt(nil, joinKey(path, "aws_access_key_id"), "Bedrock guardrail: aws_access_key_id and aws_secret_access_key are required (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
 			return false
 		}
-		if g.AWSRegion == "" {
-			// LiteLLM's get_aws_region_name_for_non_llm_api_calls: AWS_REGION wins.
-			if g.AWSRegion = env("AWS_REGION"); g.AWSRegion == "" {
-				g.AWSRegion = env("AWS_REGION_NAME")
+		g.AWSEndpoint = p.awsEndpoint(g.AWSEndpoint, "bedrock-runtime", g.AWSRegion)
+	}
+	for _, d := range guardrailDefaults[g.Kind] {
+		v := d.field(g)
+		for _, name := range d.env {
+			if *v == "" {
+				*v, _ = p.lookup(name)
 			}
 		}
-		if g.AWSRegion == "" {
-			g.AWSRegion = "us-west-2"
+		if *v == "" {
+			*v = d.value
 		}
-		if g.AWSEndpoint == "" {
-			g.AWSEndpoint = env("AWS_BEDROCK_RUNTIME_ENDPOINT")
-		}
-		if g.AWSEndpoint == "" {
-			g.AWSEndpoint = "https://bedrock-runtime." + g.AWSRegion + ".amazonaws.com"
-		}
-		if !p.guardrailURL(g.AWSEndpoint, joinKey(path, "aws_bedrock_runtime_endpoint")) {
+		switch {
+		case *v == "" && d.required != "":
+			p.errAt(nil, joinKey(path, d.key), "%s", d.required)
 			return false
+		case d.hostOK && *v != "" && !strings.HasPrefix(*v, "http://") && !strings.HasPrefix(*v, "https://"):
+			*v = "http://" + *v // LiteLLM's Presidio: a private network's host
 		}
-	case "lakera_v2":
-		if g.APIKey == "" {
-			g.APIKey = env("LAKERA_API_KEY")
-		}
-		if g.APIBase == "" {
-			g.APIBase = env("LAKERA_API_BASE")
-		}
-		if g.APIBase == "" {
-			g.APIBase = "https://api.lakera.ai"
-		}
-		if !p.guardrailURL(g.APIBase, joinKey(path, "api_base")) {
-			return false
-		}
-	case "openai_moderation":
-		if g.APIKey == "" {
-			g.APIKey = env("OPENAI_API_KEY")
-		}
-		if g.APIKey == "" {
-			p.errAt(nil, joinKey(path, "api_key"), "OpenAI Moderation: api_key is required (or OPENAI_API_KEY)")
-			return false
-		}
-		if g.APIBase == "" {
-			g.APIBase = "https://api.openai.com/v1"
-		}
-		if g.Model == "" {
-			g.Model = "omni-moderation-latest"
-		}
-		if !p.guardrailURL(g.APIBase, joinKey(path, "api_base")) {
+		if d.url && !p.guardrailURL(*v, joinKey(path, d.key)) {
 			return false
 		}
 	}
 	return true
 }
+
+// guardrailDefault is a litellm_params value a guardrail kind takes from
+// the environment, else a default, when its entry leaves it empty.
+type guardrailDefault struct {
+	key      string // the litellm_params key
+	field    func(*Guardrail) *string
+	env      []string // read in order
+	value    string   // else this
+	required string   // the error when it is still empty
+	url      bool     // must be an http(s) URL
+	hostOK   bool     // a bare host gets http:// (LiteLLM's Presidio)
+}
+
+// guardrailDefaults are each kind's environment defaults (LiteLLM's
+// guardrail initializers). Bedrock's AWS credentials, region and endpoint
+// are read by awsEnvDefaults and awsEndpoint, as the vector stores'.
+var guardrailDefaults = map[string][]guardrailDefault{
+	"generic_guardrail_api": {
+		{key: "api_base", field: guardrailAPIBase, env: []string{"GENERIC_GUARDRAIL_API_BASE"}, url: true},
+	},
+	"presidio": {
+		{key: "presidio_analyzer_api_base", field: func(g *Guardrail) *string { return &g.AnalyzerBase }, env: []string{"PRESIDIO_ANALYZER_API_BASE"}, url: true, hostOK: true},
+		{key: "presidio_anonymizer_api_base", field: func(g *Guardrail) *string { return &g.AnonymizerBase }, env: []string{"PRESIDIO_ANONYMIZER_API_BASE"}, url: true, hostOK: true},
+	},
+	"bedrock": {
+		{key: "aws_bedrock_runtime_endpoint", field: func(g *Guardrail) *string { return &g.AWSEndpoint }, url: true},
+	},
+	"lakera_v2": {
+		{key: "api_key", field: guardrailAPIKey, env: []string{"LAKERA_API_KEY"}},
+		{key: "api_base", field: guardrailAPIBase, env: []string{"LAKERA_API_BASE"}, value: "https://api.lakera.ai", url: true},
+	},
+	"openai_moderation": {
+		{key: "api_key", field: guardrailAPIKey, env: []string{"OPENAI_API_KEY"}, required: "OpenAI Moderation: api_key is required (or OPENAI_API_KEY)"},
+		{key: "api_base", field: guardrailAPIBase, value: "https://api.openai.com/v1", url: true},
+		{key: "model", field: func(g *Guardrail) *string { return &g.Model }, value: "omni-moderation-latest"},
+	},
+}
+
+func guardrailAPIBase(g *Guardrail) *string { return &g.APIBase }
+func guardrailAPIKey(g *Guardrail) *string  { return &g.APIKey }
 
 func (p *parser) guardrailURL(s, key string) bool {
 	if u, err := url.Parse(s); s == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -118,3 +118,48 @@ guardrails:
 		t.Errorf("error %v", le)
 	}
 }
+
+// TestGuardrailEnvDefaults (D171): each kind's row of guardrailDefaults —
+// the environment when the entry leaves a value empty, else the default,
+// the entry winning; a missing required value is an error naming its key.
+func TestGuardrailEnvDefaults(t *testing.T) {
+	e := env("GENERIC_GUARDRAIL_API_BASE", "http://generic:1", "OPENAI_API_KEY", "sk-oa", "LAKERA_API_KEY", "lk", "LAKERA_API_BASE", "http://lakera:2",
+		"PRESIDIO_ANALYZER_API_BASE", "analyzer:3", "PRESIDIO_ANONYMIZER_API_BASE", "https://anon:4")
+	cfg := mustParse(t, `
+model_list:
+  - model_name: m
+    litellm_params: {model: openai/gpt-4o, api_key: k}
+guardrails:
+  - {guardrail_name: gen, litellm_params: {guardrail: generic_guardrail_api, mode: pre_call}}
+  - {guardrail_name: gen2, litellm_params: {guardrail: generic_guardrail_api, mode: pre_call, api_base: "http://mine:9"}}
+  - {guardrail_name: mod, litellm_params: {guardrail: openai_moderation, mode: pre_call}}
+  - {guardrail_name: lak, litellm_params: {guardrail: lakera_v2, mode: pre_call}}
+  - {guardrail_name: pii, litellm_params: {guardrail: presidio, mode: pre_call}}
+`, e)
+	got := map[string][]string{}
+	for _, g := range cfg.Guardrails {
+		got[g.Name] = []string{g.APIBase, g.APIKey, g.Model, g.AnalyzerBase, g.AnonymizerBase}
+	}
+	want := map[string][]string{
+		"gen":  {"http://generic:1", "", "", "", ""},
+		"gen2": {"http://mine:9", "", "", "", ""},
+		"mod":  {"https://api.openai.com/v1", "sk-oa", "omni-moderation-latest", "", ""},
+		"lak":  {"http://lakera:2", "lk", "", "", ""},
+		"pii":  {"", "", "", "http://analyzer:3", "https://anon:4"},
+	}
+	for name, w := range want {
+		if strings.Join(got[name], "|") != strings.Join(w, "|") {
+			t.Errorf("%s: %q, want %q", name, got[name], w)
+		}
+	}
+	le := parseErr(t, `
+model_list:
+  - model_name: m
+    litellm_params: {model: openai/gpt-4o, api_key: k}
+guardrails:
+  - {guardrail_name: mod, litellm_params: {guardrail: openai_moderation, mode: pre_call}}
+`, env())
+	if !strings.Contains(le.Error(), "guardrails[0].litellm_params.api_key") || !strings.Contains(le.Error(), "OPENAI_API_KEY") {
+		t.Errorf("error %v, want the missing api_key", le)
+	}
+}

@@ -24,12 +24,13 @@ type VectorStore struct {
 	// else https://api.openai.com/v1). Secret; never log.
 	APIKey  string
 	APIBase string
-	// AWS: Bedrock knowledge bases' credentials (aws_access_key_id …, else
-	// AWS_ACCESS_KEY_ID …) and region (aws_region_name, else
-	// AWS_REGION_NAME / AWS_REGION, else us-west-2); APIBase, else
-	// aws_bedrock_runtime_endpoint, else AWS_BEDROCK_RUNTIME_ENDPOINT, else
+	// AWSAccess: Bedrock knowledge bases' credentials (aws_access_key_id
+	// …, else AWS_ACCESS_KEY_ID …) and region (aws_region_name, else
+	// AWS_REGION / AWS_REGION_NAME, else us-west-2: awsEnvDefaults);
+	// APIBase, else aws_bedrock_runtime_endpoint, else
+	// AWS_BEDROCK_RUNTIME_ENDPOINT, else
 	// https://bedrock-agent-runtime.{region}.amazonaws.com.
-	AWSAccessKeyID, AWSSecretAccessKey, AWSSessionToken, AWSRegion string
+	AWSAccess
 	// Search holds the search parameters the entry sets (max_num_results,
 	// filters, ranking_options, rewrite_query): they win over a file_search
 	// tool's, as in LiteLLM's pop_vector_stores_to_run.
@@ -158,23 +159,9 @@ func (p *parser) vectorStoreRegistry(cfg *Config, n *yaml.Node) {
 				v.APIBase = cfg.vectorStoreDefault.APIBase
 			}
 		case "bedrock":
-			if v.AWSAccessKeyID == "" && v.AWSSecretAccessKey == "" {
-				v.AWSAccessKeyID, v.AWSSecretAccessKey, v.AWSSessionToken = env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN")
-			}
-			if v.AWSRegion == "" {
-				v.AWSRegion = env("AWS_REGION", "AWS_REGION_NAME")
-			}
-			if v.AWSRegion == "" {
-				v.AWSRegion = "us-west-2"
-			}
+			p.awsEnvDefaults(&v.AWSAccess)
 			if v.APIBase == "" {
-				v.APIBase = awsEndpoint
-			}
-			if v.APIBase == "" {
-				v.APIBase = env("AWS_BEDROCK_RUNTIME_ENDPOINT")
-			}
-			if v.APIBase == "" {
-				v.APIBase = "https://bedrock-agent-runtime." + v.AWSRegion + ".amazonaws.com"
+				v.APIBase = p.awsEndpoint(awsEndpoint, "bedrock-agent-runtime", v.AWSRegion)
 			}
 		case "":
 			p.errAt(deref(it), joinKey(pp, "custom_llm_provider"), "is required for initializing vector store")
