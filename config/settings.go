@@ -75,7 +75,9 @@ type routerPart struct {
 	maxFallbacks       *int
 	aliases            map[string]Alias
 	preCallChecks      *bool
-	responsesAffinity  *bool
+	checks             *AffinityChecks
+	groupAffinity      map[string]AffinityChecks
+	affinityTTL        *int64
 	cachingGroups      [][]string
 	cacheResponses     *bool
 	redisHost          *string
@@ -173,7 +175,13 @@ func (p *parser) routerKey(rp *routerPart, e entry, path string) bool {
 			rp.preCallChecks = &b
 		}
 	case "optional_pre_call_checks":
-		rp.responsesAffinity = p.optionalPreCallChecks(v, key)
+		rp.checks = p.optionalPreCallChecks(v, key)
+	case "model_group_affinity_config":
+		rp.groupAffinity = p.groupAffinity(v, key)
+	case "deployment_affinity_ttl_seconds":
+		if x, ok := p.nonNegInt(v, key); ok {
+			rp.affinityTTL = &x
+		}
 	case "caching_groups":
 		rp.cachingGroups = p.cachingGroups(v, key)
 	case "cache_responses":
@@ -922,7 +930,10 @@ func (p *parser) routerSettings(cfg *Config, n *yaml.Node, top map[string]entry)
 	}
 	r.MaxFallbacks = first(DefaultMaxFallbacks, fromRouter.maxFallbacks)
 	r.EnablePreCallChecks = first(false, fromRouter.preCallChecks)
-	r.ResponsesAffinity = first(false, fromRouter.responsesAffinity)
+	if c := fromRouter.checks; c != nil {
+		r.ResponsesAffinity, r.SessionAffinity, r.DeploymentAffinity = c.Responses, c.Session, c.Deployment
+	}
+	r.ModelGroupAffinity = fromRouter.groupAffinity
 	r.CachingGroups = fromRouter.cachingGroups
 	r.Debug = first(false, fromRouter.verbose) || first("INFO", fromRouter.debugLevel) == "DEBUG"
 	r.DefaultMaxParallelRequests = first(0, fromRouter.defaultMaxParallel)

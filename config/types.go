@@ -327,6 +327,14 @@ type RouterSettings struct {
 	// responses_api_deployment_check: a Responses request with a
 	// previous_response_id goes to the deployment that answered it.
 	ResponsesAffinity bool
+	// SessionAffinity and DeploymentAffinity are optional_pre_call_checks'
+	// session_affinity (a request's session id) and deployment_affinity (its
+	// caller's key): the requests of one session or caller stick to one
+	// deployment of a group while it can take them (D168).
+	SessionAffinity, DeploymentAffinity bool
+	// ModelGroupAffinity is model_group_affinity_config: a listed group's
+	// own affinities, instead of the three above.
+	ModelGroupAffinity map[string]AffinityChecks
 	// CachingGroups are router_settings.caching_groups: model groups whose
 	// requests share response cache entries.
 	CachingGroups [][]string

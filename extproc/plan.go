@@ -23,7 +23,7 @@ const planBudget = 2 * time.Second
 // attempt filter reads. Router errors become OpenAI errors: no deployment
 // available → 429 with retry-after; a prompt too long for every deployment →
 // the context-window fallbacks, else 400.
-func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body []byte, ticket *fallbackTicket, tags []string, ua string) (*router.Plan, []*llmgatev1.Attempt, *translator.Error) {
+func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body []byte, ticket *fallbackTicket, tags []string, ua string, by stickBy) (*router.Plan, []*llmgatev1.Attempt, *translator.Error) {
 	ctx := context.Background()
 	if !st.localStore {
 		// The in-process store makes no round trip: no timer to arm.
@@ -31,8 +31,8 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 		ctx, cancel = context.WithTimeout(ctx, planBudget)
 		defer cancel()
 	}
-	pr := router.PlanRequest{Resolution: &res, Stream: f.Stream, NumRetries: f.NumRetries, Fallbacks: f.Fallbacks, FallbacksSet: f.Fallbacks != nil, Tags: tags, UserAgent: ua}
-	if st.Router.Model().Routing.ResponsesAffinity {
+	pr := router.PlanRequest{Resolution: &res, Stream: f.Stream, NumRetries: f.NumRetries, Fallbacks: f.Fallbacks, FallbacksSet: f.Fallbacks != nil, Tags: tags, UserAgent: ua, Session: by.session, Caller: by.caller}
+	if st.Router.Model().Routing.AnyResponses {
 		// optional_pre_call_checks' responses_api_deployment_check: the
 		// deployment LiteLLM's response id names answers the follow-up.
 		if prev := gjson.GetBytes(body, "previous_response_id"); prev.Type == gjson.String {

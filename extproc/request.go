@@ -368,7 +368,7 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		p, plan = pinnedPlan(res, pinned)
 	} else {
 		var perr *translator.Error
-		if p, plan, perr = s.plan(st, res, &f, body, ticket, st.routingTags(&f, h, id.token), ua); perr != nil {
+		if p, plan, perr = s.plan(st, res, &f, body, ticket, st.routingTags(&f, h, id.token), ua, st.stickBy(h, body, mod == nil, id)); perr != nil {
 			return nil, perr
 		}
 	}

@@ -43,6 +43,14 @@ type PlanRequest struct {
 	// deployments that can take the request, it is the only one tried;
 	// otherwise the group is planned as usual.
 	Prefer string
+	// Session and Caller are what a request sticks by in the groups that
+	// take LiteLLM's session_affinity or deployment_affinity
+	// (model.Routing.Affinity, D168): its session id, its caller (a virtual
+	// key's hash, the master key's alias, "user_id:" and a JWT user's id).
+	// The first try goes to the deployment they hash to among those that
+	// can take the request (stick), the retries to the others in the
+	// strategy's order. Both "" route as usual.
+	Session, Caller string
 }
 
 // InputCount is a request's prompt size counted on demand (D95): a tpm
@@ -343,6 +351,11 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 // cycled; fallback is the index x-litellm-attempted-fallbacks reports.
 func (r *Router) appendAttempts(out []Attempt, req PlanRequest, res Resolution, cs []candidate, fallback int) []Attempt {
 	ordered := r.order(cs)
+	if len(ordered) > 1 && (req.Session != "" || req.Caller != "") {
+		if key := r.affinityKey(res.Group, req); key != "" {
+			stick(ordered, res.Group, key)
+		}
+	}
 	n := 1 + r.numRetries(req, ordered[0].d)
 	out = slices.Grow(out, n)
 	for i := range n {
@@ -465,7 +478,7 @@ func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]stor
 			te = &TagRoutingError{Group: res.Group, Tags: req.Tags}
 		}
 	}
-	if req.Prefer != "" && len(out) > 1 {
+	if req.Prefer != "" && len(out) > 1 && r.prefers(res.Group) {
 		for i := range out {
 			if out[i].t.DeploymentID == req.Prefer {
 				out = out[i : i+1]

@@ -63,6 +63,16 @@ type Routing struct {
 	// ResponsesAffinity is optional_pre_call_checks'
 	// responses_api_deployment_check (router.PlanRequest.Prefer).
 	ResponsesAffinity bool
+	// SessionAffinity and DeploymentAffinity are optional_pre_call_checks'
+	// session_affinity and deployment_affinity (router.PlanRequest's
+	// Session and Caller); GroupAffinity is model_group_affinity_config, a
+	// listed group's own three flags (Affinity).
+	SessionAffinity, DeploymentAffinity bool
+	GroupAffinity                       map[string]config.AffinityChecks
+	// AnyResponses, AnySticky: some group takes responses_api_deployment_check,
+	// session_affinity or deployment_affinity (a request filter then reads
+	// what they key on).
+	AnyResponses, AnySticky bool
 	// TagFiltering is enable_tag_filtering: a request goes to the
 	// deployments whose litellm_params.tags match its tags (D89);
 	// TagMatchAny is tag_filtering_match_any (default true).
@@ -315,12 +325,21 @@ func routing(rs *config.RouterSettings) Routing {
 		DisableCooldowns:   rs.DisableCooldowns,
 		PreCallChecks:      rs.EnablePreCallChecks,
 		ResponsesAffinity:  rs.ResponsesAffinity,
+		SessionAffinity:    rs.SessionAffinity,
+		DeploymentAffinity: rs.DeploymentAffinity,
+		GroupAffinity:      rs.ModelGroupAffinity,
+		AnyResponses:       rs.ResponsesAffinity,
+		AnySticky:          rs.SessionAffinity || rs.DeploymentAffinity,
 		TagFiltering:       rs.EnableTagFiltering,
 		TagMatchAny:        rs.TagFilteringMatchAny,
 		GroupRetryPolicy:   rs.ModelGroupRetryPolicy,
 		RetryAfter:         rs.RetryAfter,
 		Timeout:            rs.Timeout,
 		StreamTimeout:      rs.StreamTimeout,
+	}
+	for _, a := range r.GroupAffinity {
+		r.AnyResponses = r.AnyResponses || a.Responses
+		r.AnySticky = r.AnySticky || a.Session || a.Deployment
 	}
 	if r.Strategy == "" {
 		r.Strategy = SimpleShuffle
@@ -484,4 +503,13 @@ func (m *Model) GroupDeployments(name string) []*Deployment {
 		return g.Deployments
 	}
 	return nil
+}
+
+// Affinity is the affinities a model group takes: its
+// model_group_affinity_config entry, else optional_pre_call_checks'.
+func (r *Routing) Affinity(group string) config.AffinityChecks {
+	if a, ok := r.GroupAffinity[group]; ok {
+		return a
+	}
+	return config.AffinityChecks{Responses: r.ResponsesAffinity, Session: r.SessionAffinity, Deployment: r.DeploymentAffinity}
 }
