@@ -219,7 +219,7 @@ func onRequestBody(s *stream, f C.uintptr_t, eos bool) int {
 	s.serving = nil
 	var views [64]C.dm_buf
 	var bir C.bool
-	n := int(C.llmgate_request_body_views(f, &views[0], C.size_t(len(views)), &bir)) // (one cgo call, D93)
+	n := int(C.llmgate_request_body_views(f, (*C.char)(unsafe.Pointer(&views[0])), C.size_t(len(views)), &bir)) // (one cgo call, D93)
 	bufferedIsReceived := bool(bir)
 	if n > len(views) {
 		handOnSlot(s, f)

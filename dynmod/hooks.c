@@ -363,7 +363,8 @@ void envoy_dynamic_module_callback_http_set_dynamic_metadata_struct(uintptr_t f,
 #define BODY_RECEIVED 0
 #define BODY_BUFFERED 1
 
-size_t llmgate_request_body_views(uintptr_t f, dm_buf* out, size_t cap, bool* buffered_is_received) {
+size_t llmgate_request_body_views(uintptr_t f, char* out_vec, size_t cap, bool* buffered_is_received) {
+  dm_buf* out = (dm_buf*)out_vec;
   bool bir = envoy_dynamic_module_callback_http_received_buffered_request_body(f);
   *buffered_is_received = bir;
   size_t nb = bir ? 0 : envoy_dynamic_module_callback_http_get_body_chunks_size(f, BODY_BUFFERED);

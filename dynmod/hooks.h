@@ -102,12 +102,13 @@ void llmgate_header_ops(uintptr_t f, int header_type, const char* ops, size_t n)
 // applies when its mask has HK_RESP_ANSWERED (D144).
 void llmgate_set_answer_ops(uintptr_t m, const char* ops, size_t n);
 
-// llmgate_request_body_views fills out with views of the request body's
-// chunks (the buffered ones, then the one just received, unless Envoy
-// hands the buffer itself as the received body: *buffered_is_received) in
-// one call from Go instead of up to five (D93). It returns the number of
+// llmgate_request_body_views fills out_vec (dm_buf views, as char*: see
+// abi.go's llmgate_get_body_chunks) with views of the request body's chunks
+// (the buffered ones, then the one just received, unless Envoy hands the
+// buffer itself as the received body: *buffered_is_received) in one call
+// from Go instead of up to five (D93). It returns the number of
 // chunks; more than cap: nothing was written.
-size_t llmgate_request_body_views(uintptr_t f, dm_buf* out, size_t cap, bool* buffered_is_received);
+size_t llmgate_request_body_views(uintptr_t f, char* out_vec, size_t cap, bool* buffered_is_received);
 
 // llmgate_request_answer applies a served request's changes in one call
 // from Go (D93): the header operations (as llmgate_header_ops), the

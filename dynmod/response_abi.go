@@ -15,7 +15,6 @@ package main
 bool envoy_dynamic_module_callback_http_get_header(uintptr_t f, int header_type, dm_buf key, dm_buf* result, size_t index, size_t* optional_size);
 bool envoy_dynamic_module_callback_http_set_header(uintptr_t f, int header_type, dm_buf key, dm_buf value);
 size_t envoy_dynamic_module_callback_http_get_body_chunks_size(uintptr_t f, int body_type);
-bool envoy_dynamic_module_callback_http_get_body_chunks(uintptr_t f, int body_type, dm_buf* result_vector);
 bool envoy_dynamic_module_callback_http_received_buffered_response_body(uintptr_t f);
 bool envoy_dynamic_module_callback_http_append_body(uintptr_t f, int body_type, dm_buf data);
 bool envoy_dynamic_module_callback_http_drain_body(uintptr_t f, int body_type, size_t number_of_bytes);
@@ -84,10 +83,10 @@ func respBodyChunks(f C.uintptr_t, buffered bool, out []C.dm_buf) (n int, buffer
 		return n, bufferedIsReceived
 	}
 	if nb > 0 {
-		C.envoy_dynamic_module_callback_http_get_body_chunks(f, bodyBufferedResponse, &out[0])
+		getBodyChunks(f, bodyBufferedResponse, out[:nb])
 	}
 	if nr > 0 {
-		C.envoy_dynamic_module_callback_http_get_body_chunks(f, bodyReceivedResponse, &out[nb])
+		getBodyChunks(f, bodyReceivedResponse, out[nb:n])
 	}
 	return n, bufferedIsReceived
 }
