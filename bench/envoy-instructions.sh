@@ -1,0 +1,120 @@
+#!/bin/bash
+# Instructions Envoy executes per request of the typical config, counted by
+# valgrind's callgrind (D165): a figure that the other programs on a shared
+# host do not move, where CPU time per request does by ±10 µs (D144). It
+# counts, it does not time: cache misses and syscalls' kernel time are not
+# in it.
+#
+#   bench/envoy-instructions.sh BINDIR [REQUESTS] [--stream]
+#
+# BINDIR holds llmgate, fakellm and libllmgate.so (a `make build` bin). The
+# gateway runs the typical config (bench/configs.go TypicalConfig) with the
+# module, Envoy (--concurrency 1) under callgrind; 200 requests warm it up,
+# then REQUESTS (default 1000, four at a time on kept-alive connections) are
+# counted. Prints instructions per request and leaves the profile
+# (callgrind_annotate <file>) in a temp dir it names. Needs valgrind, curl,
+# go, $ENVOY_BIN. Envoy under callgrind is ≈ 50× slower: a run takes a
+# minute or two.
+set -eu
+BIN=$(cd "$1" && pwd)
+N=${2:-1000}
+STREAM=${3:-}
+ENVOY=${ENVOY_BIN:?set ENVOY_BIN}
+D=$(mktemp -d /tmp/envoy-instr.XXXXXX)
+mkdir -p "$D/data"
+# The Go runtime's preemption signals trip callgrind's signal bookkeeping.
+cat >"$D/envoy" <<EOW
+#!/bin/bash
+export GODEBUG=asyncpreemptoff=1
+exec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=$D/callgrind.out.%p --log-file=$D/valgrind.%p.log $ENVOY "\$@"
+EOW
+chmod +x "$D/envoy"
+cat >"$D/load.go" <<'EOG'
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+)
+
+func main() {
+	url := os.Args[1]
+	n, _ := strconv.Atoi(os.Args[2])
+	s := ""
+	if len(os.Args) > 3 && os.Args[3] == "--stream" {
+		s = `,"stream":true`
+	}
+	body := []byte(`{"model":"bench-gpt","messages":[{"role":"system","content":"You are a helpful assistant. Answer briefly."},{"role":"user","content":"Summarise the benefits of running an LLM gateway on Envoy in one paragraph."}],"temperature":0.2,"max_tokens":256` + s + `}`)
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}, Timeout: 120 * time.Second}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	bad := 0
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < n/4; i++ {
+				req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer sk-llmbench-master")
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := c.Do(req)
+				ok := err == nil && resp.StatusCode == 200
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				if !ok {
+					mu.Lock()
+					bad++
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if bad > 0 {
+		fmt.Fprintf(os.Stderr, "%d of %d requests failed\n", bad, n/4*4)
+		os.Exit(1)
+	}
+}
+EOG
+(cd "$D" && go mod init load >/dev/null 2>&1 && go build -o load .)
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+FP=$(port)
+GP=$(port)
+"$BIN/fakellm" --addr 127.0.0.1:$FP --reply-size 1024 --stream-chunks 100 --chunk-delay 1ms --no-record >"$D/fakellm.log" 2>&1 &
+FPID=$!
+{
+	echo "model_list:"
+	for i in 1 2 3; do
+		printf '  - model_name: bench-gpt\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: http://127.0.0.1:%s/dep-%s/v1\n      api_key: sk-fake-provider-%s\n' $FP $i $i
+	done
+	printf 'router_settings:\n  routing_strategy: simple-shuffle\ngeneral_settings:\n  master_key: sk-llmbench-master\n'
+} >"$D/config.yaml"
+LLMGATE_DATA_DIR=$D/data "$BIN/llmgate" run --config "$D/config.yaml" --host 127.0.0.1 --port $GP --envoy "$D/envoy" \
+	--envoy-concurrency 1 --access-log=false --request-filter=module >"$D/llmgate.log" 2>&1 &
+GPID=$!
+EPID=
+trap 'kill $GPID $FPID 2>/dev/null; sleep 3; [ -z "$EPID" ] || kill -9 $EPID 2>/dev/null; true' EXIT
+URL=http://127.0.0.1:$GP/v1/chat/completions
+for _ in $(seq 1 240); do
+	code=$(curl -s -o /dev/null -w '%{http_code}' -m 20 -H 'Authorization: Bearer sk-llmbench-master' \
+		-d '{"model":"bench-gpt","messages":[{"role":"user","content":"hi"}]}' $URL || true)
+	[ "$code" = 200 ] && break
+	sleep 1
+done
+[ "$code" = 200 ] || { echo "the gateway did not serve (see $D)" >&2; exit 1; }
+EPID=$(pgrep -f "callgrind-out-file=$D" | head -1)
+"$D/load" $URL 200 $STREAM
+callgrind_control -i on $EPID >/dev/null 2>&1
+"$D/load" $URL $N $STREAM
+callgrind_control -d $EPID >/dev/null 2>&1
+OUT=$(ls "$D"/callgrind.out.$EPID.* | head -1)
+TOTAL=$(callgrind_annotate "$OUT" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+echo "$((TOTAL / N)) instructions per request in Envoy ($N requests${STREAM:+, streamed}); profile: $OUT"
