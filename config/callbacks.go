@@ -22,6 +22,7 @@ var implementedCallbacks = map[string]bool{
 	"aws_sqs":       true,
 	"arize":         true,
 	"arize_phoenix": true,
+	"gcs_bucket":    true,
 }
 
 // DefaultLatencyBuckets are LiteLLM's Prometheus latency buckets in
@@ -69,7 +70,7 @@ func (p *parser) callbackList(n *yaml.Node, path string) []string {
 	}
 	for i, name := range names {
 		if name != "" && !implementedCallbacks[name] && !p.named[name] {
-			p.warnAt(n, fmt.Sprintf("%s[%d]", path, i), "callback %q: accepted, not implemented yet; implemented: prometheus, generic_api, langfuse, otel, s3, datadog, langsmith, aws_sqs, arize, arize_phoenix", name)
+			p.warnAt(n, fmt.Sprintf("%s[%d]", path, i), "callback %q: accepted, not implemented yet; implemented: prometheus, generic_api, langfuse, otel, s3, datadog, langsmith, aws_sqs, arize, arize_phoenix, gcs_bucket", name)
 		}
 	}
 	return names

@@ -102,6 +102,9 @@ type LoggingSettings struct {
 	// Arize and Phoenix are the arize and arize_phoenix callbacks'
 	// exporters (nil when no list names them).
 	Arize, Phoenix *ArizeEnv
+	// GCS is the gcs_bucket callback's environment (nil when no list names
+	// it or it lacks a bucket or credentials).
+	GCS *GCSBucketEnv
 	// BatchSize and FlushInterval bound each callback's batches.
 	BatchSize     int
 	FlushInterval time.Duration
@@ -164,6 +167,7 @@ func (p *parser) callbackEnv(cfg *Config) {
 	p.langsmithEnv(ls, get)
 	p.sqsEnv(ls, get)
 	p.arizeEnv(ls, get)
+	p.gcsEnv(ls, get)
 	p.auditLogEnv(ls, get)
 	modifyParamsEnv(ls, get)
 	for i := range ls.TeamCallbacks {

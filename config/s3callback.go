@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -159,12 +160,45 @@ func (p *parser) s3Params(n *yaml.Node, path string) *S3CallbackParams {
 	return sp
 }
 
-// S3Callback reports which events the s3 callback receives ("s3" or
-// "s3_v2" in a callback list).
+// S3Callback reports which events the s3 callback receives: "s3_v2" in a
+// callback list gets both as the list says; LiteLLM's v1 "s3" logger runs in
+// the success handler only (litellm_logging's failure handler has no s3
+// branch), so "s3" gets successes only.
 func (ls *LiteLLMSettings) S3Callback() (success, failure bool) {
+	s1, _ := ls.CallbackEvents("s3")
+	s2, f2 := ls.CallbackEvents("s3_v2")
+	return s1 || s2, f2
+}
+
+// s3V1Only reports whether the s3 callback is LiteLLM's v1 S3Logger: a list
+// names "s3" and none "s3_v2".
+func (ls *LiteLLMSettings) s3V1Only() bool {
 	s1, f1 := ls.CallbackEvents("s3")
 	s2, f2 := ls.CallbackEvents("s3_v2")
-	return s1 || s2, f1 || f2
+	return (s1 || f1) && !s2 && !f2
+}
+
+// s3V1Prefixes applies the v1 "s3" logger's object-key folders (s3.py's
+// log_event): the team's alias only with enable_preview_features, never the
+// key's alias (s3_use_key_prefix is s3_v2's); and warns where the config
+// asks for what v1 does not do.
+func (p *parser) s3V1Prefixes(ls *LiteLLMSettings, sp *S3CallbackParams) {
+	if slices.Contains(ls.FailureCallback, "s3") {
+		if _, f2 := ls.CallbackEvents("s3_v2"); !f2 {
+			p.add(SeverityWarning, 0, 0, "litellm_settings.failure_callback", "callback \"s3\": LiteLLM's v1 s3 logger logs successes only; failures are not sent (name \"s3_v2\" for them)")
+		}
+	}
+	if !ls.s3V1Only() {
+		return
+	}
+	if sp.KeyPrefix {
+		p.add(SeverityWarning, 0, 0, s3CallbackParamsKey+".s3_use_key_prefix", "callback \"s3\": only s3_v2 uses s3_use_key_prefix (LiteLLM's v1 s3 logger has no key folder); ignored")
+		sp.KeyPrefix = false
+	}
+	if sp.TeamPrefix && !ls.EnablePreviewFeatures {
+		p.add(SeverityWarning, 0, 0, s3CallbackParamsKey+".s3_use_team_prefix", "callback \"s3\": LiteLLM's v1 s3 logger uses s3_use_team_prefix only with litellm_settings.enable_preview_features: true (s3_v2 always); ignored")
+		sp.TeamPrefix = false
+	}
 }
 
 // s3Env completes the s3 callback's settings from the environment when a
@@ -184,6 +218,7 @@ func (p *parser) s3Env(ls *LiteLLMSettings, get func(string) string) {
 		ls.Logging.S3 = &S3CallbackParams{}
 	}
 	p.s3Complete(ls.Logging.S3, get, s3CallbackParamsKey, "callback \"s3\"")
+	p.s3V1Prefixes(ls, ls.Logging.S3)
 }
 
 // s3Complete fills an s3 callback's parameters from the environment

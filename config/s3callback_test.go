@@ -99,3 +99,38 @@ func TestDefaultTeamSettingsOTel(t *testing.T) {
 		t.Errorf("warnings %s", all)
 	}
 }
+
+// TestS3V1Prefixes (D170): LiteLLM's v1 "s3" logger (integrations/s3.py)
+// writes a team folder only with enable_preview_features, never a key
+// folder, and logs successes only; s3_v2 (also named) keeps both folders
+// and failures.
+func TestS3V1Prefixes(t *testing.T) {
+	params := "  s3_callback_params: {s3_bucket_name: b, s3_use_team_prefix: true, s3_use_key_prefix: true}\n"
+	creds := env("AWS_ACCESS_KEY_ID", "A", "AWS_SECRET_ACCESS_KEY", "S")
+	for _, c := range []struct {
+		name, lists       string
+		key, team         bool
+		success, failure  bool
+		warnKey, warnTeam bool
+	}{
+		{"v1", "  callbacks: [s3]\n", false, false, true, false, true, true},
+		{"v1 preview", "  callbacks: [s3]\n  enable_preview_features: true\n", false, true, true, false, true, false},
+		{"v1 success list", "  success_callback: [s3]\n  enable_preview_features: false\n", false, false, true, false, true, true},
+		{"v2", "  callbacks: [s3_v2]\n", true, true, true, true, false, false},
+		{"v1 and v2", "  callbacks: [s3, s3_v2]\n", true, true, true, true, false, false},
+	} {
+		cfg := mustParse(t, "model_list: []\nlitellm_settings:\n"+c.lists+params, creds)
+		sp := cfg.LiteLLM.Logging.S3
+		s, f := cfg.LiteLLM.S3Callback()
+		all := fmt.Sprint(cfg.Warnings)
+		if sp.KeyPrefix != c.key || sp.TeamPrefix != c.team || s != c.success || f != c.failure ||
+			strings.Contains(all, "s3_use_key_prefix") != c.warnKey || strings.Contains(all, "enable_preview_features") != c.warnTeam {
+			t.Errorf("%s: key %v team %v events %v/%v, want %v %v %v/%v; warnings %s", c.name, sp.KeyPrefix, sp.TeamPrefix, s, f,
+				c.key, c.team, c.success, c.failure, all)
+		}
+	}
+	cfg := mustParse(t, "model_list: []\nlitellm_settings:\n  failure_callback: [s3]\n"+params, creds)
+	if s, f := cfg.LiteLLM.S3Callback(); s || f || !strings.Contains(fmt.Sprint(cfg.Warnings), "logs successes only") {
+		t.Errorf("failure_callback: [s3]: events %v/%v, warnings %v", s, f, cfg.Warnings)
+	}
+}

@@ -455,6 +455,8 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			ls.DisableUserAgentTags, _ = p.bool(v, key)
 		case "set_verbose":
 			ls.SetVerbose, _ = p.bool(v, key)
+		case "enable_preview_features":
+			ls.EnablePreviewFeatures, _ = p.bool(v, key)
 		case "enable_json_schema_validation":
 			ls.EnableJSONSchemaValidation, _ = p.bool(v, key)
 		case "modify_params":

@@ -397,6 +397,9 @@ type LiteLLMSettings struct {
 	EnableJSONSchemaValidation bool
 	Cache                      bool
 	CacheParams                CacheParams
+	// EnablePreviewFeatures is enable_preview_features: LiteLLM's v1 "s3"
+	// callback honours s3_use_team_prefix only with it (s3Env).
+	EnablePreviewFeatures bool
 	// Callbacks, SuccessCallback and FailureCallback are the callback names
 	// (only "prometheus" is implemented; see Prometheus).
 	Callbacks       []string

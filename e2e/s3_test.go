@@ -34,7 +34,7 @@ model_list:
 router_settings:
   num_retries: 0
 litellm_settings:
-  callbacks: ["s3", "prometheus"]
+  callbacks: ["s3_v2", "prometheus"]
   require_auth_for_metrics_endpoint: false
   s3_callback_params:
     s3_bucket_name: llm-logs
@@ -152,6 +152,76 @@ func TestS3CallbackEndpointDown(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("drops not counted: %v\n%s", got, grepLines(string(body), "llmgate_callback"))
+		}
+	}
+}
+
+// TestS3V1Callback (D170): LiteLLM's v1 "s3" logger (integrations/s3.py)
+// with enable_preview_features writes a key's request under its team's
+// alias but never under the key's alias (s3_use_key_prefix is s3_v2's),
+// and logs successes only: a team key's success under
+// logs/Engineering/<day>/, the master key's under logs/<day>/, nothing for
+// the team key's failure.
+func TestS3V1Callback(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/bad/"}, Fault: fakeprovider.Fault{Status: 500}}); err != nil {
+		t.Fatal(err)
+	}
+	s3 := fakes3.Start(t, "v1-logs")
+	cfg := fmt.Sprintf(`
+model_list:
+  - model_name: good
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/good/v1, api_key: k}
+  - model_name: bad
+    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/bad/v1, api_key: k}
+router_settings:
+  num_retries: 0
+litellm_settings:
+  callbacks: ["s3"]
+  enable_preview_features: true
+  s3_callback_params:
+    s3_bucket_name: v1-logs
+    s3_endpoint_url: %[3]s
+    s3_aws_access_key_id: AKIDV1
+    s3_aws_secret_access_key: v1-secret
+    s3_path: logs
+    s3_use_team_prefix: true
+    s3_use_key_prefix: true
+general_settings:
+  master_key: %[2]s
+`, fake.URL(), master, s3.URL)
+	g := startGateway(t, cfg, "DEFAULT_S3_FLUSH_INTERVAL_SECONDS=0.2", "LLMGATE_DATA_DIR="+t.TempDir())
+	k := keyAPI{t: t, g: g}
+	if st, m := k.call("POST", "/team/new", master, `{"team_id":"team-1","team_alias":"Engineering"}`); st != 200 {
+		t.Fatalf("/team/new: %d %v", st, m)
+	}
+	key, _ := k.generate(`{"team_id":"team-1","key_alias":"alias-k"}`)
+	var teamCall string
+	for deadline := time.Now().Add(10 * time.Second); teamCall == ""; time.Sleep(100 * time.Millisecond) {
+		st, _, h := k.chat(key, "good")
+		if st == 200 {
+			teamCall = h.Get("x-litellm-call-id")
+		} else if time.Now().After(deadline) {
+			t.Fatalf("request with the new key: %d", st)
+		}
+	}
+	if st, _, _ := k.chat(key, "bad"); st != 500 {
+		t.Fatalf("the team key's failing request: %d, want 500", st)
+	}
+	st, _, h := k.chat(master, "good")
+	if st != 200 {
+		t.Fatalf("master request: %d", st)
+	}
+	otherCall := h.Get("x-litellm-call-id")
+	objs := waitReceived(t, g, "s3 objects", 2, func() ([]string, []string) { return keysOf(objectsOf(t, s3, "v1-logs")), nil })
+	day := `\d{4}-\d{2}-\d{2}/time-\d{2}-\d{2}-\d{2}-\d{6}_`
+	for re, call := range map[string]string{`^logs/Engineering/` + day: teamCall, `^logs/` + day: otherCall} {
+		found := false
+		for _, o := range objs {
+			found = found || regexp.MustCompile(re+regexp.QuoteMeta(call)+`\.json$`).MatchString(o)
+		}
+		if !found {
+			t.Errorf("no object %s%s.json in %v", re, call, objs)
 		}
 	}
 }

@@ -114,6 +114,11 @@ func callbackSettings(cfg *config.Config) callbacks.Settings {
 			WebIdentityToken: q.WebIdentityToken, STSEndpoint: q.STSEndpoint, ProfileName: q.ProfileName, InsecureSkipVerify: q.InsecureSkipVerify,
 			EncryptionKey: string(q.EncryptionKey), EncryptionAAD: q.EncryptionAAD, BatchSize: q.BatchSize, FlushInterval: q.FlushInterval}
 	}
+	if g := lg.GCS; g != nil {
+		ok, fail := ls.CallbackEvents(callbacks.GCSBucket)
+		s.GCS = &callbacks.GCSSettings{Events: callbacks.Events{Success: ok, Failure: fail}, Bucket: g.Bucket, Prefix: g.Prefix,
+			ServiceAccount: g.ServiceAccount, Endpoint: g.Endpoint, Batched: g.Batched, BatchSize: g.BatchSize, FlushInterval: g.FlushInterval}
+	}
 	s.Arize = arizeSettings(ls, callbacks.Arize, lg.Arize, false)
 	s.Phoenix = arizeSettings(ls, callbacks.ArizePhoenix, lg.Phoenix, true)
 	for _, tc := range ls.TeamCallbacks {

@@ -62,6 +62,9 @@ type Settings struct {
 	// Arize and Phoenix are the arize and arize_phoenix callbacks (nil:
 	// off): an OTLP trace per request with OpenInference attributes.
 	Arize, Phoenix *ArizeSettings
+	// GCS is the gcs_bucket callback (nil: off): objects in a Cloud
+	// Storage bucket (gcs.go).
+	GCS *GCSSettings
 	// TeamS3 are default_team_settings teams whose lists name s3: their
 	// requests go to the s3 logger too (s3_callback_params).
 	TeamS3 map[string]Events
@@ -161,6 +164,8 @@ type Manager struct {
 
 	s3  s3Client
 	sqs sqsClient
+	// gcs is the gcs_bucket callback's service-account token source.
+	gcs gcsAuth
 	// arize are the arize and arize_phoenix OTLP clients (arize.go).
 	arize arizeClients
 	// dynLF are the Langfuse projects of keys' and teams' metadata, by
@@ -230,6 +235,9 @@ func (m *Manager) Configure(s Settings) {
 	if s.Arize != nil {
 		m.start(Arize, s, m.postArize(Arize))
 	}
+	if s.GCS != nil && s.GCS.Bucket != "" {
+		m.startBatched(GCSBucket, s, m.postGCS, s.GCS.BatchSize, s.GCS.FlushInterval)
+	}
 	if s.Phoenix != nil {
 		m.start(ArizePhoenix, s, m.postArize(ArizePhoenix))
 	}
@@ -277,7 +285,7 @@ func (m *Manager) Configure(s Settings) {
 func (s *Settings) Enabled() bool {
 	return s.OTel != nil || len(s.Named) > 0 || len(s.Teams) > 0 || (s.Generic != nil && s.Generic.Endpoint != "") || s.Metadata != nil ||
 		(s.S3 != nil && s.S3.Bucket != "") || (s.Datadog != nil && s.Datadog.URL != "") || (s.LangSmith != nil && !s.LangSmith.Off) ||
-		(s.SQS != nil && s.SQS.QueueURL != "") || s.Arize != nil || s.Phoenix != nil ||
+		(s.SQS != nil && s.SQS.QueueURL != "") || s.Arize != nil || s.Phoenix != nil || (s.GCS != nil && s.GCS.Bucket != "") ||
 		(s.Langfuse != nil && s.Langfuse.PublicKey != "" && s.Langfuse.SecretKey != "")
 }
 
@@ -304,7 +312,7 @@ func (m *Manager) Sink() outcome.Sink {
 		s := m.settings.Load()
 		m.mu.Lock()
 		gen, lf, ot, ol, s3s, dd := m.senders[GenericAPI], m.senders[Langfuse], m.senders[OTel], m.senders[OTelLogs], m.senders[S3], m.senders[Datadog]
-		ls, sq, az, px := m.senders[LangSmith], m.senders[SQS], m.senders[Arize], m.senders[ArizePhoenix]
+		ls, sq, az, px, gc := m.senders[LangSmith], m.senders[SQS], m.senders[Arize], m.senders[ArizePhoenix], m.senders[GCSBucket]
 		gm, smp := m.otelMetrics, m.otelSampler
 		var named []*sender
 		for _, nc := range s.Named {
@@ -374,6 +382,9 @@ func (m *Manager) Sink() outcome.Sink {
 		if s.Phoenix != nil && s.Phoenix.want(failed) {
 			px.enqueue(&t)
 		}
+		if s.GCS != nil && s.GCS.want(failed) {
+			gc.enqueue(&t)
+		}
 		globalLF := s.Langfuse != nil && s.Langfuse.want(failed)
 		switch {
 		case dyn != nil:
@@ -417,7 +428,7 @@ func (m *Manager) WantsSuccess(keyHash, teamID string) bool {
 	s := m.settings.Load()
 	if s.OTel != nil && (!s.OTel.TeamsOnly || len(s.TeamOTel) > 0) || len(s.Named) > 0 || len(s.Teams) > 0 ||
 		s.Generic != nil && (s.Generic.Success || len(s.TeamGeneric) > 0) || s.S3 != nil || len(s.TeamS3) > 0 ||
-		s.Datadog != nil || s.LangSmith != nil || s.Langfuse != nil {
+		s.Datadog != nil || s.LangSmith != nil || s.Langfuse != nil || s.SQS != nil || s.Arize != nil || s.Phoenix != nil || s.GCS != nil {
 		return true
 	}
 	if s.Metadata == nil || keyHash == "" && teamID == "" {
@@ -694,6 +705,9 @@ func retryable(err error) bool {
 				return true
 			}
 		}
+		return false
+	}
+	if _, ok := err.(permanentError); ok {
 		return false
 	}
 	if se, ok := err.(*statusError); ok {
