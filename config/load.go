@@ -187,6 +187,11 @@ func ParseWithOptions(data []byte, filename string, getenv func(string) (string,
 	p.routerSettings(cfg, routerNode, byKey)
 	p.processEnv(cfg)
 	p.providerPassThroughs(cfg) // passthrough.go
+	var vertexNode *yaml.Node
+	if e, ok := byKey["default_vertex_config"]; ok {
+		vertexNode = e.Value
+	}
+	p.cloudPassThroughs(cfg, vertexNode) // cloudpass.go (D169)
 	if e, ok := byKey["mcp_servers"]; ok {
 		p.mcpServers(cfg, e.Value) // mcp.go
 	}

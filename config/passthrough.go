@@ -40,6 +40,10 @@ type PassThroughEndpoint struct {
 	// Provider is set on a provider's own pass-through route (/anthropic,
 	// D122), which the gateway builds from that provider's credential.
 	Provider string
+	// Vertex and AWS are the credentials the request filter puts on each
+	// request of the /vertex_ai and /bedrock routes (cloudpass.go, D169).
+	Vertex *VertexPassThrough
+	AWS    *AWSPassThrough
 }
 
 // passThroughCredentialHeaders are the client's credentials for the

@@ -1,9 +1,12 @@
 package extproc
 
 import (
+	"context"
+
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/translator"
 )
 
 // passThrough lets a request to a pass_through_endpoints entry with auth:
@@ -20,6 +23,9 @@ func (s *Server) passThrough(stream extprocv3.ExternalProcessor_ProcessServer, s
 	}
 	if first.GetRequestHeaders().GetEndOfStream() {
 		if e := s.passThroughCheck(st, ep, h, id, nil); e != nil {
+			return stream.Send(errorReply(e, nil))
+		}
+		if e := withCloudHeaders(stream.Context(), cr, ep, h, nil); e != nil {
 			return stream.Send(errorReply(e, nil))
 		}
 		return stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{Response: cr}}})
@@ -40,5 +46,27 @@ func (s *Server) passThrough(stream extprocv3.ExternalProcessor_ProcessServer, s
 	if e := s.passThroughCheck(st, ep, h, id, in.body); e != nil {
 		return stream.Send(errorReply(e, nil))
 	}
+	if e := withCloudHeaders(stream.Context(), cr, ep, h, in.body); e != nil {
+		return stream.Send(errorReply(e, nil))
+	}
 	return in.answer(stream, &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{Response: cr}}})
+}
+
+// withCloudHeaders adds the provider credential of a cloud pass-through
+// route (/vertex_ai, /bedrock: cloudpass.go, D169) to the answer's header
+// mutation.
+func withCloudHeaders(ctx context.Context, cr *extprocv3.CommonResponse, ep *config.PassThroughEndpoint, h map[string]string, body []byte) *translator.Error {
+	if ep.Vertex == nil && ep.AWS == nil {
+		return nil
+	}
+	set, remove, e := cloudHeaders(ctx, ep, h, body)
+	if e != nil {
+		return e
+	}
+	if cr.HeaderMutation == nil {
+		cr.HeaderMutation = &extprocv3.HeaderMutation{}
+	}
+	cr.HeaderMutation.SetHeaders = append(cr.HeaderMutation.SetHeaders, headerValues(set)...)
+	cr.HeaderMutation.RemoveHeaders = append(cr.HeaderMutation.RemoveHeaders, remove...)
+	return nil
 }

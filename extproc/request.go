@@ -60,6 +60,9 @@ func (s *Server) request(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 	}
 	h := headerMap(rh.GetHeaders())
 	rt := classify(h[":method"], h[":path"])
+	if rt.endpoint == translator.BedrockPassThrough && bedrockDirect(st, rt.pathModel, h[":path"]) {
+		rt = route{} // a model no group serves: straight to Bedrock (cloudpass.go, D169)
+	}
 	if rt.kind == routeHealth && s.SelfURL != "" {
 		// Calling every model takes longer than message_timeout: extend it first.
 		if err := stream.Send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(healthTimeout + 5*time.Second)}); err != nil {

@@ -600,6 +600,7 @@ func selfURL(o xds.Options) string {
 // table's). m is cfg compiled (xds.Resources.Model), nil to compile it here.
 func (g *Gateway) newState(cfg *config.Config, m *model.Model, version string) *extproc.State {
 	st := extproc.NewStateFromModel(cfg, m, g.store, version, g.log).WithKeys(g.keys).WithJWT(g.jwtVerifier(cfg)).WithOAuth2(g.oauth2Introspector(cfg))
+	extproc.StartCloudPass(cfg, g.log) // the /vertex_ai route's token, refreshed off the request path (D169)
 	if g.keys != nil {
 		g.keys.SetEndUserDefaults(cfg.LiteLLM.MaxEndUserBudget, cfg.LiteLLM.MaxEndUserBudgetID)
 		g.keys.SetKeyGenSettings(cfg.LiteLLM.KeyGen)

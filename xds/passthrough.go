@@ -164,7 +164,9 @@ func passThroughRoutes(gs *config.GeneralSettings) ([]*routev3.Route, error) {
 			RequestHeadersToAdd:  add,
 			TypedPerFilterConfig: map[string]*anypb.Any{},
 		}
-		if !ep.ForwardHeaders {
+		if !ep.ForwardHeaders && ep.Vertex == nil && ep.AWS == nil {
+			// The cloud routes' request filter removes them itself and sets
+			// the provider's authorization, which this removal would drop (D169).
 			base.RequestHeadersToRemove = remove
 		}
 		if !ep.Auth {

@@ -1,0 +1,77 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestCloudPassThroughs: the /vertex_ai and /bedrock routes (D169) from
+// LiteLLM's variables, default_vertex_config winning over them, and the
+// cases that serve no route.
+func TestCloudPassThroughs(t *testing.T) {
+	const models = "model_list:\n  - {model_name: m, litellm_params: {model: openai/gpt-4o, api_key: k}}\n"
+	routes := func(cfg *Config) map[string]PassThroughEndpoint {
+		got := map[string]PassThroughEndpoint{}
+		for _, ep := range cfg.General.PassThroughEndpoints {
+			got[ep.Path] = ep
+		}
+		return got
+	}
+	cfg := mustParse(t, models, env("DEFAULT_VERTEXAI_PROJECT", "p1", "DEFAULT_VERTEXAI_LOCATION", "europe-west4",
+		"DEFAULT_GOOGLE_APPLICATION_CREDENTIALS", "/etc/sa.json", "AWS_ACCESS_KEY_ID", "AKID", "AWS_SECRET_ACCESS_KEY", "SECRET",
+		"AWS_REGION", "eu-central-1"))
+	got := routes(cfg)
+	for _, p := range []string{"/vertex_ai", "/vertex-ai"} {
+		v := got[p]
+		if v.Vertex == nil || v.Target.String() != "https://europe-west4-aiplatform.googleapis.com" || !v.Auth || !v.IncludeSubpath ||
+			*v.Vertex != (VertexPassThrough{Project: "p1", Location: "europe-west4", Credentials: "/etc/sa.json"}) || len(v.Headers) != 0 {
+			t.Errorf("%s: %+v", p, v)
+		}
+	}
+	if b := got["/bedrock"]; b.AWS == nil || b.Target.String() != "https://bedrock-runtime.eu-central-1.amazonaws.com" ||
+		*b.AWS != (AWSPassThrough{Region: "eu-central-1", AccessKeyID: "AKID", SecretAccessKey: "SECRET"}) || !b.Auth || b.Provider != "bedrock" {
+		t.Errorf("/bedrock: %+v", b)
+	}
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("warnings %v", cfg.Warnings)
+	}
+
+	// default_vertex_config replaces the variables (os.environ/ resolved);
+	// AWS_BEDROCK_RUNTIME_ENDPOINT and VERTEXAI_API_BASE move the hosts.
+	cfg = mustParse(t, models+`default_vertex_config:
+  vertex_project: p2
+  vertex_location: global
+  vertex_credentials: os.environ/MY_SA
+`, env("MY_SA", `{"type":"service_account"}`, "DEFAULT_VERTEXAI_PROJECT", "p1", "DEFAULT_VERTEXAI_LOCATION", "us",
+		"AWS_ACCESS_KEY_ID", "AKID", "AWS_SECRET_ACCESS_KEY", "SECRET", "AWS_BEDROCK_RUNTIME_ENDPOINT", "http://127.0.0.1:9/base/"))
+	got = routes(cfg)
+	if v := got["/vertex_ai"]; v.Vertex == nil || *v.Vertex != (VertexPassThrough{Project: "p2", Location: "global", Credentials: `{"type":"service_account"}`}) ||
+		v.Target.String() != "https://aiplatform.googleapis.com" {
+		t.Errorf("default_vertex_config: %+v", v)
+	}
+	if b := got["/bedrock"]; b.AWS == nil || b.Target.String() != "http://127.0.0.1:9/base" || b.AWS.Region != DefaultBedrockRegion {
+		t.Errorf("/bedrock with AWS_BEDROCK_RUNTIME_ENDPOINT: %+v", b)
+	}
+	if u := VertexBaseURL("us"); u != "https://aiplatform.us.rep.googleapis.com" {
+		t.Errorf("multi-region base %s", u)
+	}
+
+	// No location (the route's host unknown), no project (LiteLLM's
+	// caller-credential branch), no AWS keys: no route; a configured
+	// entry on the path wins.
+	cfg = mustParse(t, models+`general_settings:
+  pass_through_endpoints:
+    - {path: /bedrock, target: "http://mine.internal"}
+`, env("DEFAULT_VERTEXAI_PROJECT", "p1", "AWS_ACCESS_KEY_ID", "AKID", "AWS_SECRET_ACCESS_KEY", "SECRET"))
+	got = routes(cfg)
+	if _, ok := got["/vertex_ai"]; ok || len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0].String(), "no vertex_location") {
+		t.Errorf("no location: route %v, warnings %v", ok, cfg.Warnings)
+	}
+	if b := got["/bedrock"]; b.AWS != nil || b.Target.Host != "mine.internal" {
+		t.Errorf("the configured /bedrock entry: %+v", b)
+	}
+	cfg = mustParse(t, models, env("DEFAULT_VERTEXAI_LOCATION", "us-central1"))
+	if len(cfg.General.PassThroughEndpoints) != 0 || len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0].String(), "no vertex_project") {
+		t.Errorf("no project: %+v, warnings %v", cfg.General.PassThroughEndpoints, cfg.Warnings)
+	}
+}
