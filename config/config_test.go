@@ -539,7 +539,7 @@ model_list:
   - model_name: a
     litellm_params:
       model: openai/gpt-4o
-      region_name: eu
+      hf_model_name: x
       my_custom_param: 1
     model_info:
       max_input_token: 10
@@ -555,7 +555,7 @@ router_settings:
 	cfg := mustParse(t, yml, nil)
 	want := []string{
 		"test.yaml:1: warning: finetune_settings: accepted, not implemented yet",
-		"test.yaml:6: warning: model_list[0].litellm_params.region_name: accepted, not implemented yet",
+		"test.yaml:6: warning: model_list[0].litellm_params.hf_model_name: accepted, not implemented yet",
 		"test.yaml:7: warning: model_list[0].litellm_params.my_custom_param: not a known LiteLLM parameter; sent to the provider as a request default",
 		`test.yaml:9: warning: model_list[0].model_info.max_input_token: unknown key "max_input_token" in model_info, passed through to /model/info; did you mean "max_input_tokens"?`,
 		`test.yaml:11: warning: litellm_settings.success_callback[0]: callback "helicone": accepted, not implemented yet`,
@@ -572,7 +572,7 @@ router_settings:
 		t.Errorf("got %d warnings, want %d: %v", len(cfg.Warnings), len(want), cfg.Warnings)
 	}
 	d := findModel(t, cfg, "a")
-	if _, ok := d.Params.Defaults["region_name"]; ok {
+	if _, ok := d.Params.Defaults["hf_model_name"]; ok {
 		t.Errorf("a NotYet param must not become a request default")
 	}
 	if d.Params.Defaults["my_custom_param"] != 1 {
@@ -1033,7 +1033,7 @@ func TestUnsetEnv(t *testing.T) {
       model: openai/gpt-4o
       api_key: os.environ/NOPE_KEY
       rpm: os.environ/NOPE_RPM
-      region_name: os.environ/NOPE_ROLE
+      hf_model_name: os.environ/NOPE_ROLE
   - model_name: b
     litellm_params:
       model: azure/gpt-4o
@@ -1047,7 +1047,7 @@ litellm_settings:
 			t.Errorf("missing error %q: %v", want, le.Diagnostics)
 		}
 	}
-	for _, want := range []string{"test.yaml:7: warning: model_list[0].litellm_params.region_name: environment variable NOPE_ROLE is not set",
+	for _, want := range []string{"test.yaml:7: warning: model_list[0].litellm_params.hf_model_name: environment variable NOPE_ROLE is not set",
 		"test.yaml:12: warning: litellm_settings.guardrails[0]: environment variable NOPE_CALLBACK is not set"} {
 		if !hasDiag(le.Warnings, want) {
 			t.Errorf("missing warning %q: %v", want, le.Warnings)

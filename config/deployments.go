@@ -345,6 +345,8 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			lp.RealtimeProtocol, _ = p.str(v, key)
 		case "tags":
 			lp.Tags, _ = p.strList(v, key)
+		case "region_name":
+			lp.RegionName, _ = p.str(v, key)
 		case "tag_regex":
 			if l, ok := p.strList(v, key); ok {
 				for _, re := range l {

@@ -134,7 +134,7 @@ var keyTable = []KeyDoc{
 	sup(SectionParams, "output_cost_per_token", "copied into model_info when model_info does not set it"),
 	// litellm_params: LiteLLM params not implemented yet.
 	sup(SectionParams, "tags", "tag routing (router_settings.enable_tag_filtering; \"default\" takes untagged and unmatched requests), and added to the spend logs' request_tags of the requests this deployment answers (/spend/tags)"),
-	notYet(SectionParams, "region_name", "the deployment's region for the router's pre-call check against a request's (an end user's) allowed_model_region (eu/us); not yet: end users' allowed_model_region is not stored"),
+	sup(SectionParams, "region_name", "the deployment's region (eu, us): with router_settings.enable_pre_call_checks, a request whose end user (the body's user: a /customer/new row) has an allowed_model_region goes only to the deployments of that region, as LiteLLM's is_region_allowed (one without region_name takes none of them; none left: 429 No deployments available)"),
 	sup(SectionParams, "use_in_pass_through", "the deployment's api_key and api_base (its host; the path is the client's) serve its provider's pass-through route (/anthropic, /cohere, /mistral, /gemini), before the provider's *_API_KEY variable"),
 	sup(SectionParams, "litellm_credential_name", "takes the credential_values of that credential_list entry for each key the deployment does not set (a name not in credential_list is an error)"),
 	sup(SectionParams, "azure_ad_token", "azure: a bearer token sent as it is (Authorization: Bearer), before api_key, as LiteLLM's Azure client does; else AZURE_AD_TOKEN. Not yet: oidc/ tokens"),

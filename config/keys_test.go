@@ -59,7 +59,7 @@ func TestInitialStatuses(t *testing.T) {
 	}
 	notYet := map[string][]string{
 		SectionTop:    {"finetune_settings", "assistant_settings"},
-		SectionParams: {"region_name", "hf_model_name"},
+		SectionParams: {"watsonx_region_name", "hf_model_name"},
 		SectionCache:  {"redis_semantic_cache_embedding_model"},
 	}
 	for section, keys := range notYet {

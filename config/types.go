@@ -216,6 +216,11 @@ type LiteLLMParams struct {
 	// Tags are litellm_params.tags: added to the request_tags of the spend
 	// logs of the requests this deployment answers (D84).
 	Tags []string
+	// RegionName is litellm_params.region_name ("eu", "us"…): with
+	// enable_pre_call_checks, a request whose end user has an
+	// allowed_model_region goes only to the deployments of that region
+	// (D173).
+	RegionName string
 	// TagRegex is litellm_params.tag_regex: patterns matched against the
 	// request's "User-Agent: <value>" under tag routing (invalid ones
 	// dropped with a warning, as LiteLLM skips them).

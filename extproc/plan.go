@@ -32,6 +32,9 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 		defer cancel()
 	}
 	pr := router.PlanRequest{Resolution: &res, Stream: f.Stream, NumRetries: f.NumRetries, Fallbacks: f.Fallbacks, FallbacksSet: f.Fallbacks != nil, Tags: tags, UserAgent: ua, Session: by.session, Caller: by.caller}
+	if f.User != "" && st.keys != nil && st.Router.Model().Routing.PreCallChecks {
+		pr.Region = st.keys.EndUserRegion(f.User) // the end user's allowed_model_region (D173)
+	}
 	if st.Router.Model().Routing.AnyResponses {
 		// optional_pre_call_checks' responses_api_deployment_check: the
 		// deployment LiteLLM's response id names answers the follow-up.

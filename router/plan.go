@@ -51,6 +51,10 @@ type PlanRequest struct {
 	// can take the request (stick), the retries to the others in the
 	// strategy's order. Both "" route as usual.
 	Session, Caller string
+	// Region is the end user's allowed_model_region: with
+	// enable_pre_call_checks, only deployments whose region_name is this
+	// one can take the request (LiteLLM's is_region_allowed; D173).
+	Region string
 }
 
 // InputCount is a request's prompt size counted on demand (D95): a tpm
@@ -455,6 +459,9 @@ func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]stor
 				be.Reasons = append(be.Reasons, why)
 				continue
 			}
+		}
+		if req.Region != "" && r.m.Routing.PreCallChecks && d.Region != req.Region {
+			continue // (no retry-after: it never takes this request)
 		}
 		if r.m.Routing.PreCallChecks && req.tokens() > 0 {
 			if m := r.maxInputTokens(d.Config, t); m > 0 {

@@ -12,13 +12,16 @@ import (
 // else max_end_user_budget: 400 budget_exceeded), its budget's per-model
 // budgets, then its budget's rpm/tpm. The table's common part carries what
 // the first three read: every customer with a row (projected to id, budget,
-// blocked, current spend) and every customer with spend while a default
+// blocked, region, current spend) and every customer with spend while a default
 // end-user budget applies, with their budgets, windows and the default. A
 // customer table can be large, so at most MaxViewEndUsers are pushed (those
-// that can be refused first: blocked, or with a budget); the table then says
+// that can be refused first or handed on: blocked, with a budget or a
+// region); the table then says
 // it is partial and the module hands a customer it does not find to
 // ext_proc. A customer whose budget has rpm/tpm limits (counted in the
-// gateway's limit store) is handed on as well (EndUserServable).
+// gateway's limit store) is handed on as well (EndUserServable). A
+// customer's allowed_model_region is in the table too: the module's plan
+// reads it (EndUserRegion, D173).
 
 // MaxViewEndUsers bounds the customers in the module's key table.
 const MaxViewEndUsers = 10000
@@ -42,12 +45,12 @@ func (s *Service) endUsersLocked(sn *Snapshot, budgets map[string]bool) {
 	}
 	type cand struct {
 		id   string
-		rank int // 0: blocked or with a budget of its own; 1: spend under the default
+		rank int // 0: blocked, with a budget of its own or a region; 1: spend under the default
 	}
 	cands := make([]cand, 0, len(s.endUsrs))
 	for id, eu := range s.endUsrs {
 		r := 1
-		if eu.Blocked || eu.BudgetID != "" {
+		if eu.Blocked || eu.BudgetID != "" || eu.AllowedModelRegion != "" {
 			r = 0
 		}
 		cands = append(cands, cand{id, r})
@@ -76,7 +79,7 @@ func (s *Service) endUsersLocked(sn *Snapshot, budgets map[string]bool) {
 	for _, c := range cands {
 		p := &keystore.EndUser{UserID: c.id, Spend: s.espnd[c.id]}
 		if eu := s.endUsrs[c.id]; eu != nil {
-			p.BudgetID, p.Blocked = eu.BudgetID, eu.Blocked
+			p.BudgetID, p.Blocked, p.AllowedModelRegion = eu.BudgetID, eu.Blocked, eu.AllowedModelRegion
 			if eu.BudgetID != "" {
 				budgets[eu.BudgetID] = true
 			}
@@ -162,4 +165,21 @@ func (s *Service) endUserMaxLocked(id string) *float64 {
 func (s *Service) endUserCrossedLocked(id string, before float64) bool {
 	mb := s.endUserMaxLocked(id)
 	return mb != nil && before <= *mb && s.espnd[id] > *mb
+}
+
+// EndUserRegion is a customer's allowed_model_region ("" for none or an
+// unknown customer): with enable_pre_call_checks the router plans its
+// requests on the deployments of that region only (LiteLLM sets it from
+// the end user's row on every request naming them; D173). A module view
+// answers from its table.
+func (s *Service) EndUserRegion(id string) string {
+	if id == "" {
+		return ""
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if eu := s.endUsrs[id]; eu != nil {
+		return eu.AllowedModelRegion
+	}
+	return ""
 }

@@ -10,7 +10,8 @@ import (
 // end-user checks read, so the module's view refuses a blocked customer, one
 // over its budget and one over max_end_user_budget with the gateway's own
 // errors, serves the others, and says which it cannot check (a budget with
-// rpm limits, a customer left out of a partial table); a spend that takes a
+// rpm limits, a customer left out of a partial table), and carries each
+// customer's allowed_model_region; a spend that takes a
 // customer over its budget pushes the table at once.
 func TestViewEndUsers(t *testing.T) {
 	ctx := context.Background()
@@ -23,6 +24,7 @@ func TestViewEndUsers(t *testing.T) {
 	call(t, s, "POST", "/customer/new", `{"user_id":"c-budget","max_budget":0.5}`)
 	call(t, s, "POST", "/customer/new", `{"user_id":"c-rpm","rpm_limit":5}`)
 	call(t, s, "POST", "/customer/new", `{"user_id":"c-ok"}`)
+	call(t, s, "POST", "/customer/new", `{"user_id":"c-eu","allowed_model_region":"eu"}`)
 	s.Record(SpendEvent{RequestID: "r1", EndUser: "c-budget", ModelGroup: "m", Cost: 0.75})
 	s.Record(SpendEvent{RequestID: "r2", EndUser: "anon-spender", ModelGroup: "m", Cost: 1.5}) // no row: max_end_user_budget
 	var enc PartsEncoder
@@ -35,7 +37,7 @@ func TestViewEndUsers(t *testing.T) {
 	for _, c := range []struct {
 		id       string
 		servable bool
-	}{{"c-blocked", true}, {"c-budget", true}, {"anon-spender", true}, {"c-ok", true}, {"never-seen", true}, {"c-rpm", false}} {
+	}{{"c-blocked", true}, {"c-budget", true}, {"anon-spender", true}, {"c-ok", true}, {"never-seen", true}, {"c-rpm", false}, {"c-eu", true}} {
 		if got := view.EndUserServable(c.id); got != c.servable {
 			t.Errorf("EndUserServable(%s) = %v, want %v", c.id, got, c.servable)
 		}
@@ -49,6 +51,16 @@ func TestViewEndUsers(t *testing.T) {
 		}
 		if refused := want != nil; refused != (c.id == "c-blocked" || c.id == "c-budget" || c.id == "anon-spender") {
 			t.Errorf("%s: gateway's answer %+v", c.id, want)
+		}
+	}
+	// A customer's region (D173), which the router's pre-call check
+	// reads: in the module's table too.
+	for _, k := range []*Service{s, view} {
+		if got := k.EndUserRegion("c-eu"); got != "eu" {
+			t.Errorf("EndUserRegion(c-eu) = %q, want eu", got)
+		}
+		if got := k.EndUserRegion("c-ok") + k.EndUserRegion("never-seen"); got != "" {
+			t.Errorf("EndUserRegion of customers without one: %q", got)
 		}
 	}
 	// A spend taking c-ok over max_end_user_budget pushes at once.

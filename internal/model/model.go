@@ -203,6 +203,10 @@ type Deployment struct {
 	// TagRegex its tag_regex, matched against "User-Agent: <value>".
 	Tags     []string
 	TagRegex []*regexp.Regexp
+	// Region is litellm_params.region_name: under enable_pre_call_checks a
+	// request whose end user has an allowed_model_region takes only the
+	// deployments of that region (D173).
+	Region string
 	// Order is litellm_params.order; Ordered is false when it is unset.
 	Order   int
 	Ordered bool
@@ -442,6 +446,7 @@ func compileDeployment(cd *config.Deployment, r *Routing, defaultMaxParallel int
 		d.Order, d.Ordered = *p.Order, true
 	}
 	d.Tags = p.Tags
+	d.Region = p.RegionName
 	for _, re := range p.TagRegex {
 		if c, err := regexp.Compile(re); err == nil { // (config warned of the others)
 			d.TagRegex = append(d.TagRegex, c)
