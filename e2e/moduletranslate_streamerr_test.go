@@ -70,7 +70,9 @@ general_settings:
 	if got := extProcStreamCount(t, g) - streams0; got != 0 {
 		t.Errorf("%d ext_proc streams for %d translated streams: the module did not serve them", got, sent)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// The cooldown reaches the module with a table push, which it logs
+	// (a fixed wait was too short on a loaded machine).
+	waitLog(t, g, "applied (1 cooling)")
 	errCalls := fake.Count("/err/")
 	for i := 0; i < 20; i++ {
 		if id, bad := stream(100 + i); bad || id != "ok-deployment" {

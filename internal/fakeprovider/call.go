@@ -200,12 +200,24 @@ func (c *call) raw(status int, contentType string, b []byte) {
 	_, _ = c.w.Write(b)
 }
 
+// cutPause is how long a stream cut waits after its last chunk before the
+// reset.
+const cutPause = 100 * time.Millisecond
+
 // chunk writes one stream chunk, flushes it, waits ChunkDelay, and cuts the
 // connection once CutAfter chunks have been sent.
 func (c *call) chunk(b []byte) {
 	if c.fault.CutAfter > 0 && c.chunks >= c.fault.CutAfter {
 		if c.inBandStatus != 0 {
 			c.inBandError()
+		}
+		if c.chunks > 0 {
+			// A provider that dies mid-stream does so some time after its
+			// last event: the peer has read the events by then. A reset
+			// right behind them can reach the peer's socket before it reads
+			// them, and the kernel drops unread data on a reset (a loaded
+			// CI machine saw a cut stream reach the client with no event).
+			c.sleep(cutPause)
 		}
 		c.abort()
 	}
