@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -283,5 +284,70 @@ general_settings:
 	_, b, err := conn.Read(ctx) // nothing more is sent either way
 	if err == nil || ctx.Err() != nil {
 		t.Fatalf("an idle session still open: %q, %v (context: %v)", b, err, ctx.Err())
+	}
+}
+
+// TestRealtimeTLS (D164): a session to an https deployment goes through the
+// realtime TLS cluster (one for every host, addressed per session): the
+// provider's certificate is checked against the deployment's host (the
+// session's :authority) with ssl_verify's CA — the session to 127.0.0.1,
+// which the certificate names, is served with the deployment's key; the
+// same server named localhost, which it does not name, is refused before
+// the provider gets a handshake.
+func TestRealtimeTLS(t *testing.T) {
+	pki := newTestPKI(t)
+	serverCert, err := tls.LoadX509KeyPair(pki.ServerCert, pki.ServerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "sk-realtime-tls"
+	fake := startTLSFake(t, &tls.Config{Certificates: []tls.Certificate{serverCert}})
+	other := strings.Replace(fake.URL, "127.0.0.1", "localhost", 1)
+	g := startGatewayArgs(t, fmt.Sprintf(`
+model_list:
+  - model_name: gpt-rt
+    litellm_params: {model: openai/gpt-4o-realtime-preview, api_base: %[1]s/v1, api_key: %[3]s}
+  - model_name: gpt-rt-misnamed
+    litellm_params: {model: openai/gpt-4o-realtime-preview, api_base: %[2]s/v1, api_key: %[3]s}
+litellm_settings:
+  ssl_verify: %[4]s
+general_settings:
+  master_key: %[5]s
+`, fake.URL, other, key, pki.CA, master), extProcArgs)
+	wsURL := "ws" + strings.TrimPrefix(g.URL, "http")
+	dial := func(group string) (*websocket.Conn, *http.Response, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return websocket.Dial(ctx, wsURL+"/v1/realtime?model="+group, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + master}}})
+	}
+	conn, resp, err := dial("gpt-rt")
+	if err != nil {
+		var body []byte
+		if resp != nil {
+			body, _ = io.ReadAll(resp.Body)
+		}
+		t.Fatalf("dial: %v %s\n%s", err, body, g.Logs())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, b, err := conn.Read(ctx); err != nil || !strings.Contains(string(b), `"session.created"`) {
+		t.Fatalf("first event %q, %v", b, err)
+	}
+	conn.Close(websocket.StatusNormalClosure, "")
+	rs := fake.Requests()
+	if len(rs) != 1 || rs[0].Path != "/v1/realtime" || rs[0].Header.Get("Authorization") != "Bearer "+key {
+		t.Fatalf("the provider got %d handshakes (%v), want one on /v1/realtime with the deployment's key", len(rs), rs)
+	}
+	fake.Reset()
+	conn, resp, err = dial("gpt-rt-misnamed")
+	if err == nil {
+		conn.CloseNow()
+		t.Fatalf("a session to a host the certificate does not name was upgraded")
+	}
+	if resp == nil || resp.StatusCode < 500 {
+		t.Errorf("misnamed host: %v, %v; want a 5xx", resp, err)
+	}
+	if n := len(fake.Requests()); n != 0 {
+		t.Errorf("the deployment's key went to a host whose certificate does not name it (%d handshakes)", n)
 	}
 }

@@ -2,12 +2,15 @@ package extproc
 
 import (
 	"context"
+	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/backendauth"
@@ -106,6 +109,14 @@ func (s *Server) realtimePlan(st *State, rh *extprocv3.HttpHeaders, h map[string
 		return nil, translator.NewError(500, "internal_server_error", "deployment "+d.ID+": "+err.Error(), "")
 	}
 	b := tb.base
+	// The session's address (D164: one cluster per scheme, addressed per
+	// session): the deployment's host resolved here, as the client-side
+	// credentials' (D156); a configured host is not checked as a client's.
+	ip, e := resolveChecked(b.Host, false)
+	if e != nil {
+		release()
+		return nil, translator.NewError(500, "internal_server_error", "realtime: deployment "+d.ID+": cannot resolve its host "+b.Host, "")
+	}
 	path, err := realtime.Target(d, b, model, q, realtime.BetaHeader(h["openai-beta"]), os.Getenv("LITELLM_AZURE_REALTIME_PROTOCOL"))
 	if err != nil {
 		release()
@@ -119,7 +130,7 @@ func (s *Server) realtimePlan(st *State, rh *extprocv3.HttpHeaders, h map[string
 	}
 	set := make([][2]string, 0, 3+len(creds))
 	set = append(set, [2]string{":path", path}, [2]string{":authority", b.Authority()},
-		[2]string{contract.RealtimeHeader, contract.RealtimeCluster(b.Host, b.Port, b.TLS)})
+		[2]string{contract.RealtimeHeader, contract.RealtimeCluster(b.TLS)})
 	for k, v := range creds {
 		set = append(set, [2]string{k, v})
 	}
@@ -152,7 +163,14 @@ func (s *Server) realtimePlan(st *State, rh *extprocv3.HttpHeaders, h map[string
 	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{Response: &extprocv3.CommonResponse{
 		HeaderMutation:  headerMutation(set, remove),
 		ClearRouteCache: true,
-	}}}}, nil
+	}}}, DynamicMetadata: realtimeDst(net.JoinHostPort(ip.String(), strconv.Itoa(int(b.Port))))}, nil
+}
+
+// realtimeDst is the answer's dynamic metadata: the session's address in
+// llmgate.ctx, where the realtime cluster reads it (original destination).
+func realtimeDst(addr string) *structpb.Struct {
+	return &structpb.Struct{Fields: map[string]*structpb.Value{contract.ContextMetadataNamespace: structpb.NewStructValue(
+		&structpb.Struct{Fields: map[string]*structpb.Value{contract.ClientSideDstKey: structpb.NewStringValue(addr)}})}}
 }
 
 // observedRealtime finishes a virtual key's realtime session: its parallel

@@ -7,7 +7,6 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
-	metadatav3 "github.com/envoyproxy/go-control-plane/envoy/type/metadata/v3"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -38,18 +37,9 @@ func ClientSideClusters(o Options) ([]*clusterv3.Cluster, error) {
 			Name:                          name,
 			ConnectTimeout:                durationpb.New(10 * time.Second),
 			PerConnectionBufferLimitBytes: wrapperspb.UInt32(o.MaxRequestBytes),
-			ClusterDiscoveryType:          &clusterv3.Cluster_Type{Type: clusterv3.Cluster_ORIGINAL_DST},
-			LbPolicy:                      clusterv3.Cluster_CLUSTER_PROVIDED,
-			LbConfig: &clusterv3.Cluster_OriginalDstLbConfig_{OriginalDstLbConfig: &clusterv3.Cluster_OriginalDstLbConfig{
-				MetadataKey: &metadatav3.MetadataKey{Key: contract.ContextMetadataNamespace, Path: []*metadatav3.MetadataKey_PathSegment{
-					{Segment: &metadatav3.MetadataKey_PathSegment_Key{Key: contract.ClientSideDstKey}},
-				}},
-			}},
-			// Hosts nobody used for a minute are dropped (a client's
-			// addresses do not accumulate).
-			CleanupInterval: durationpb.New(time.Minute),
-			CircuitBreakers: deploymentCircuitBreakers(o),
+			CircuitBreakers:               deploymentCircuitBreakers(o),
 		}
+		setOriginalDst(c) // a client's addresses do not accumulate
 		po := upstreamProtocols(tls)
 		if tls {
 			ts, err := clientSideTLS(o)

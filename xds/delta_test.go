@@ -123,7 +123,7 @@ func TestDeltaPushCarriesOnlyTheChange(t *testing.T) {
 
 	initial := recv(3)
 	if n := len(initial[resource.ClusterType].added); n != 104 {
-		t.Fatalf("initial push: %d clusters, want 104 (ext_proc + 2 client-side + 100 deployments + their host's realtime cluster)", n)
+		t.Fatalf("initial push: %d clusters, want 104 (ext_proc + 2 client-side + 100 deployments + the plain realtime cluster, D164)", n)
 	}
 	waitAcked(first.Version)
 

@@ -4,18 +4,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
-	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
-	upstreamcodecv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/upstream_codec/v3"
-	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/llmgate/llmgate/config"
 )
@@ -62,7 +57,8 @@ func passThroughPort(u *url.URL) int {
 }
 
 // PassThroughClusters are the clusters of the pass-through targets, one per
-// scheme, host and port.
+// scheme, host and port, with only the upstream codec in their filters, so
+// the module's per-try filter (D55) never sees a pass-through request.
 func PassThroughClusters(eps []config.PassThroughEndpoint, o Options) ([]*clusterv3.Cluster, error) {
 	var out []*clusterv3.Cluster
 	seen := map[string]bool{}
@@ -72,50 +68,13 @@ func PassThroughClusters(eps []config.PassThroughEndpoint, o Options) ([]*cluste
 			continue
 		}
 		seen[name] = true
-		host := ep.Target.Hostname()
-		c := &clusterv3.Cluster{
-			Name:                          name,
-			ConnectTimeout:                durationpb.New(10 * time.Second),
-			PerConnectionBufferLimitBytes: wrapperspb.UInt32(o.MaxRequestBytes),
-			LoadAssignment: &endpointv3.ClusterLoadAssignment{
-				ClusterName: name,
-				Endpoints: []*endpointv3.LocalityLbEndpoints{{LbEndpoints: []*endpointv3.LbEndpoint{{
-					HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{
-						Address:  socketAddress(host, uint32(passThroughPort(ep.Target))),
-						Hostname: host,
-					}},
-				}}}},
-			},
-		}
-		setDiscovery(c, host, o)
-		tls := ep.Target.Scheme == "https"
-		if tls {
-			ts, err := upstreamTLS(host, o)
-			if err != nil {
-				return nil, err
-			}
-			c.TransportSocket = ts
-		}
-		opts, err := passThroughProtocolOptions(tls)
+		c, err := bareCluster{name: name, host: ep.Target.Hostname(), port: uint32(passThroughPort(ep.Target)), tls: ep.Target.Scheme == "https"}.build(o)
 		if err != nil {
 			return nil, err
 		}
-		c.TypedExtensionProtocolOptions = map[string]*anypb.Any{"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": opts}
 		out = append(out, c)
 	}
 	return out, nil
-}
-
-// passThroughProtocolOptions: upstreamProtocols with only the upstream codec in the cluster's filters, so the
-// module's per-try filter (D55) never sees a pass-through request.
-func passThroughProtocolOptions(tls bool) (*anypb.Any, error) {
-	po := upstreamProtocols(tls)
-	codec, err := typedFilter("envoy.filters.http.upstream_codec", &upstreamcodecv3.UpstreamCodec{})
-	if err != nil {
-		return nil, err
-	}
-	po.HttpFilters = []*hcmv3.HttpFilter{codec}
-	return toAny(po)
 }
 
 // passThroughRoutes are the routes of the pass-through endpoints: the exact

@@ -2,17 +2,12 @@ package xds
 
 import (
 	"slices"
-	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
-	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
-	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
-	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/llmgate/llmgate/internal/contract"
 	"github.com/llmgate/llmgate/internal/model"
@@ -29,79 +24,49 @@ import (
 // they come; the observer (D128's, in observability mode) reads the
 // provider's side for the usage of its response.done events.
 
-// RealtimeClusters are the clusters of the realtime sessions: one per
-// upstream host of the OpenAI and Azure deployments, with only the upstream
-// codec in their filters (no per-try filter reads a WebSocket).
+// RealtimeClusters are the clusters of the realtime sessions (D164): an
+// original-destination cluster per scheme the OpenAI and Azure deployments
+// use (plain, TLS), whatever the number of upstream hosts (a cluster per
+// host made a config of 10,000 hosts push in seconds). The request filter
+// resolves the deployment's host and writes the session's address
+// (llmgate.ctx ClientSideDstKey); the TLS one checks the certificate
+// against the session's :authority, the deployment's host. None when no
+// deployment can serve a session.
 func RealtimeClusters(m *model.Model, o Options) ([]*clusterv3.Cluster, error) {
-	o = o.withDefaults()
-	var out []*clusterv3.Cluster
-	seen := map[string]bool{}
+	var schemes [2]bool // plain, TLS
 	for _, d := range m.Deployments {
-		if d.MockResponse != nil || d.AnyProvider || !realtime.Supported(d.Provider) {
+		if !realtimeDeployment(d) {
 			continue
 		}
-		b, err := upstream.For(d.Config)
-		if err != nil {
-			continue // the deployment's own cluster reports it
+		if b, err := upstream.For(d.Config); err == nil {
+			schemes[boolIndex(b.TLS)] = true
 		}
-		name := contract.RealtimeCluster(b.Host, b.Port, b.TLS)
-		if seen[name] {
+	}
+	var out []*clusterv3.Cluster
+	for i, used := range schemes {
+		if !used {
 			continue
 		}
-		seen[name] = true
-		c := &clusterv3.Cluster{
-			Name:                          name,
-			ConnectTimeout:                durationpb.New(10 * time.Second),
-			PerConnectionBufferLimitBytes: wrapperspb.UInt32(o.MaxRequestBytes),
-			LoadAssignment: &endpointv3.ClusterLoadAssignment{
-				ClusterName: name,
-				Endpoints: []*endpointv3.LocalityLbEndpoints{{LbEndpoints: []*endpointv3.LbEndpoint{{
-					HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{
-						Address:  socketAddress(b.Host, b.Port),
-						Hostname: b.Host,
-					}},
-				}}}},
-			},
-		}
-		setDiscovery(c, b.Host, o)
-		if b.TLS {
-			ts, err := upstreamTLS(b.Host, o)
-			if err != nil {
-				return nil, err
-			}
-			if err := http1Only(ts); err != nil {
-				return nil, err
-			}
-			c.TransportSocket = ts
-		}
-		// HTTP/1.1 only: a WebSocket upgrade (RFC 6455) is an HTTP/1.1 one.
-		opts, err := passThroughProtocolOptions(false)
+		c, err := bareCluster{name: contract.RealtimeCluster(i == 1), tls: i == 1, http1: true}.build(o)
 		if err != nil {
 			return nil, err
 		}
-		c.TypedExtensionProtocolOptions = map[string]*anypb.Any{"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": opts}
 		out = append(out, c)
 	}
 	return out, nil
 }
 
-// http1Only offers only http/1.1 in a TLS socket's ALPN: the upgrade is an
-// HTTP/1.1 one, and the cluster speaks nothing else.
-func http1Only(ts *corev3.TransportSocket) error {
-	var tc tlsv3.UpstreamTlsContext
-	if err := ts.GetTypedConfig().UnmarshalTo(&tc); err != nil {
-		return err
+func boolIndex(b bool) int {
+	if b {
+		return 1
 	}
-	if tc.CommonTlsContext == nil {
-		tc.CommonTlsContext = &tlsv3.CommonTlsContext{}
-	}
-	tc.CommonTlsContext.AlpnProtocols = []string{"http/1.1"}
-	a, err := toAny(&tc)
-	if err != nil {
-		return err
-	}
-	ts.ConfigType = &corev3.TransportSocket_TypedConfig{TypedConfig: a}
-	return nil
+	return 0
+}
+
+// realtimeDeployment reports whether a deployment can serve a realtime
+// session (the request filter's choice among the plan's deployments).
+func realtimeDeployment(d *model.Deployment) bool {
+	return d.MockResponse == nil && !d.AnyProvider && realtime.Supported(d.Provider)
 }
 
 // realtimeRoutes are LiteLLM's realtime paths, where the request filter
@@ -114,7 +79,7 @@ func realtimeRoutes(m *model.Model) ([]*routev3.Route, error) {
 	paths := append([]string(nil), realtime.Paths...)
 	var session []string
 	for _, d := range m.Deployments {
-		if d.MockResponse != nil || d.AnyProvider || !realtime.Supported(d.Provider) {
+		if !realtimeDeployment(d) {
 			continue
 		}
 		b, err := upstream.For(d.Config)

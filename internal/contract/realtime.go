@@ -1,7 +1,5 @@
 package contract
 
-import "strconv"
-
 // RealtimeHeader carries the cluster of a Realtime API session (D159): the
 // request filter names it after checking the key and picking the
 // deployment, and the realtime route sends the upgraded request there
@@ -9,24 +7,23 @@ import "strconv"
 // overwrites it, and refuses it on every other route.
 const RealtimeHeader = "x-llmgate-realtime"
 
-// RealtimeCluster names the cluster of an upstream host's realtime
-// sessions: one per scheme, host and port, with only the upstream codec in
-// its filters (no attempt filter reads a WebSocket).
-func RealtimeCluster(host string, port uint32, tls bool) string {
-	b := make([]byte, 0, len("realtime__")+len(host)+10)
-	b = append(b, "realtime_"...)
-	for i := 0; i < len(host); i++ {
-		c := host[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' {
-			b = append(b, c)
-		} else {
-			b = append(b, '_')
-		}
-	}
-	b = append(b, '_')
-	b = strconv.AppendUint(b, uint64(port), 10)
+// The clusters of the realtime sessions (D164): one per scheme, whatever
+// the number of upstream hosts. Original-destination clusters, like the
+// client-side ones (D156): a session connects to the address the request
+// filter resolved for its deployment and wrote in llmgate.ctx
+// ClientSideDstKey; the TLS one takes the SNI and the certificate's name
+// from the session's :authority (the deployment's host). Only the upstream
+// codec is in their filters (no per-try filter reads a WebSocket).
+const (
+	RealtimePlainCluster = "llmgate_realtime"
+	RealtimeTLSCluster   = "llmgate_realtime_tls"
+)
+
+// RealtimeCluster is the cluster of a session to an upstream over TLS or
+// plain http.
+func RealtimeCluster(tls bool) string {
 	if tls {
-		b = append(b, "_tls"...)
+		return RealtimeTLSCluster
 	}
-	return string(b)
+	return RealtimePlainCluster
 }
