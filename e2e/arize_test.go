@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -92,23 +91,14 @@ func (c *arizeCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b)
 }
 
-// wait returns the spans posted to path once there are n (or after 20 s).
+// wait returns the spans posted to path once there are n (waitReceived).
 func (c *arizeCollector) wait(t *testing.T, g *Gateway, path string, n int) []arizeSpan {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	return waitReceived(t, g, path+" spans", n, func() ([]arizeSpan, []string) {
 		c.mu.Lock()
-		spans, bad := append([]arizeSpan(nil), c.spans[path]...), append([]string(nil), c.bad...)
-		c.mu.Unlock()
-		if len(bad) > 0 {
-			t.Fatalf("the collector got malformed posts: %v", bad)
-		}
-		if len(spans) >= n || time.Now().After(deadline) {
-			if len(spans) != n {
-				t.Fatalf("%s got %d spans, want %d\n%s", path, len(spans), n, g.Logs())
-			}
-			return spans
-		}
-	}
+		defer c.mu.Unlock()
+		return append([]arizeSpan(nil), c.spans[path]...), append([]string(nil), c.bad...)
+	})
 }
 
 // TestArizeCallbacks (D158): callbacks: [arize, arize_phoenix]. Arize

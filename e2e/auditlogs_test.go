@@ -106,15 +106,7 @@ general_settings:
 	}
 
 	// The s3 objects: one a row, LiteLLM's key layout and payload.
-	var objs map[string]map[string]any
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if objs = objectsOf(t, s3, "audit-bucket"); len(objs) >= 3 || time.Now().After(deadline) {
-			break
-		}
-	}
-	if len(objs) != 3 {
-		t.Fatalf("s3 audit objects %v", keysOf(objs))
-	}
+	objs := s3Objects(t, g, s3, "audit-bucket", 3)
 	byAction := map[string]map[string]any{}
 	for key, p := range objs {
 		id, _ := p["id"].(string)

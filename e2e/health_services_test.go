@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/llmgate/llmgate/internal/fakeprovider"
 )
@@ -57,14 +56,12 @@ func TestHealthServicesCallbacks(t *testing.T) {
 	mu.Unlock()
 	// Each check's mock request reaches every success callback.
 	for name, c := range map[string]*collector{"generic_api": hook, "langfuse": lf} {
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		mocks := waitUntil(t, g, name, func() ([]string, []string, bool) {
 			all := c.joined()
-			if strings.Count(all, "litellm-mock-response-model") >= 2 && strings.Contains(all, "litellm:/health/services") {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s did not log the two mock requests: %s", name, all)
-			}
+			return []string{all}, nil, strings.Count(all, "litellm-mock-response-model") >= 2 && strings.Contains(all, "litellm:/health/services")
+		})
+		if all := mocks[0]; strings.Count(all, "litellm-mock-response-model") < 2 || !strings.Contains(all, "litellm:/health/services") {
+			t.Fatalf("%s did not log the two mock requests: %s", name, all)
 		}
 	}
 	if code, _, b := do(t, "GET", g.URL+"/health/services?service=nope", master, ""); code != 400 || !strings.Contains(string(b), "Service must be in list") {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/llmgate/llmgate/internal/fakeprovider"
 )
@@ -68,23 +67,17 @@ func (d *vendorIntake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // wait returns the vendor's items and post headers once it holds n items
-// (or after 20 s); it fails t on a malformed post or another count.
+// (waitReceived: it fails t on a malformed post or another count).
 func (d *vendorIntake) wait(t *testing.T, g *Gateway, vendor string, n int) ([]map[string]any, []http.Header) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	items := waitReceived(t, g, vendor+" items (one per request)", n, func() ([]map[string]any, []string) {
 		d.mu.Lock()
-		items, hdrs, bad := append([]map[string]any(nil), d.items[vendor]...), append([]http.Header(nil), d.hdrs[vendor]...), len(d.bad) > 0
-		d.mu.Unlock()
-		if bad {
-			t.Fatalf("the intake got malformed posts: %v", d.bad)
-		}
-		if len(items) >= n || time.Now().After(deadline) {
-			if len(items) != n {
-				t.Fatalf("%s got %d items, want %d (one per request)\n%s", vendor, len(items), n, g.Logs())
-			}
-			return items, hdrs
-		}
-	}
+		defer d.mu.Unlock()
+		return append([]map[string]any(nil), d.items[vendor]...), append([]string(nil), d.bad...)
+	})
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return items, append([]http.Header(nil), d.hdrs[vendor]...)
 }
 
 // TestLoggingVendorCallbacks (D151): callbacks: [datadog, langsmith].

@@ -89,15 +89,16 @@ general_settings:
 			t.Errorf("module: %d request-filter streams after a traced request, want 0 (served by the module)", n)
 		}
 		var reqSpan *tracepb.Span
-		for deadline := time.Now().Add(30 * time.Second); reqSpan == nil; time.Sleep(100 * time.Millisecond) {
+		waitUntil(t, g, model+"'s request span", func() ([]string, []string, bool) {
 			for _, s := range rcv.snapshot() {
 				if s.Name == "litellm_request" && spanAttr(s, "litellm.call_id").GetStringValue() == callID {
 					reqSpan = s
 				}
 			}
-			if reqSpan == nil && time.Now().After(deadline) {
-				t.Fatalf("%s: no request span", model)
-			}
+			return nil, nil, reqSpan != nil
+		})
+		if reqSpan == nil {
+			t.Fatalf("%s: no request span", model)
 		}
 		chain := waitChain(t, rcv, reqSpan, clientSpan)
 		if hex.EncodeToString(reqSpan.TraceId) != clientTrace || len(chain) != 1 || chain[0].Name != "Received Proxy Server Request" ||
@@ -123,9 +124,10 @@ general_settings:
 	// naming the client's path, the model group and the call id.
 	for _, id := range callIDs {
 		var rec *logspb.LogRecord
-		for deadline := time.Now().Add(20 * time.Second); rec == nil && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		waitUntil(t, g, "the access log record of "+id, func() ([]string, []string, bool) {
 			rec = logs.find(id)
-		}
+			return nil, nil, rec != nil
+		})
 		if rec == nil {
 			t.Fatalf("no OTLP access log record for call %s", id)
 		}

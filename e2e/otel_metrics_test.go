@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	collectormetrics "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
@@ -122,18 +121,11 @@ general_settings:
 		}
 		return n, sums
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	waitUntil(t, g, "the GenAI metrics", func() ([]string, []string, bool) {
 		n, _ := histCount("gen_ai.server.request.duration")
 		f, _ := histCount("gen_ai.server.time_to_first_token")
-		if n >= 4 && f >= 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 20 s: %d request durations, %d times to first token; want 4 and 1\n%s", n, f, g.Logs())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil, nil, n >= 4 && f >= 1
+	})
 	if n, _ := histCount("gen_ai.server.request.duration"); n != 4 {
 		t.Errorf("%d request durations, want 4", n)
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	collectorlogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
@@ -131,17 +130,13 @@ general_settings:
 		}
 		return out
 	}
-	deadline := time.Now().Add(30 * time.Second)
 	var calls map[string][]*tracepb.Span
-	for {
+	waitUntil(t, nil, "the collector's spans", func() ([]string, []string, bool) {
 		calls = byCall(rcv.snapshot())
-		if len(calls[call1]) >= 3 && len(calls[call2]) >= 4 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("spans received: call1 %d, call2 %d, want 3 and 4", len(calls[call1]), len(calls[call2]))
-		}
-		time.Sleep(100 * time.Millisecond)
+		return nil, nil, len(calls[call1]) >= 3 && len(calls[call2]) >= 4
+	})
+	if len(calls[call1]) < 3 || len(calls[call2]) < 4 {
+		t.Fatalf("spans received: call1 %d, call2 %d, want 3 and 4", len(calls[call1]), len(calls[call2]))
 	}
 	// split returns the request span and the attempt spans of a call, all
 	// in one trace, each attempt a child of the request span.
@@ -243,14 +238,10 @@ func spanChain(t *testing.T, spans []*tracepb.Span, s *tracepb.Span) []*tracepb.
 // rootParent (hex; "" for a root span), and returns them.
 func waitChain(t *testing.T, rcv *otlpReceiver, s *tracepb.Span, rootParent string) []*tracepb.Span {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	return waitUntil(t, nil, "the span chain", func() ([]*tracepb.Span, []string, bool) {
 		chain := spanChain(t, rcv.snapshot(), s)
-		if len(chain) > 0 && hex.EncodeToString(chain[len(chain)-1].ParentSpanId) == rootParent || time.Now().After(deadline) {
-			return chain
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return chain, nil, len(chain) > 0 && hex.EncodeToString(chain[len(chain)-1].ParentSpanId) == rootParent
+	})
 }
 
 // otlpCollector is an OTLP/gRPC collector on a free local port that keeps

@@ -64,17 +64,7 @@ func TestS3CallbackOneObjectPerRequest(t *testing.T) {
 		"DEFAULT_S3_FLUSH_INTERVAL_SECONDS=0.2")
 	sent := sendCallbackTraffic(t, g, 3, 2)
 
-	var objs map[string]map[string]any
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if objs = objectsOf(t, s3, "llm-logs"); len(objs) >= len(sent) || time.Now().After(deadline) {
-			break
-		}
-	}
-	time.Sleep(500 * time.Millisecond) // a second object for a request would come by now
-	objs = objectsOf(t, s3, "llm-logs")
-	if len(objs) != len(sent) {
-		t.Fatalf("bucket has %d objects, want one per request (%d): %v", len(objs), len(sent), keysOf(objs))
-	}
+	objs := s3Objects(t, g, s3, "llm-logs", len(sent))
 	byCall := map[string]string{}
 	keyRE := regexp.MustCompile(`^proxy/logs/\d{4}-\d{2}-\d{2}/time-\d{2}-\d{2}-\d{2}-\d{6}_([0-9a-f-]+)\.json$`)
 	for k := range objs {
@@ -110,6 +100,18 @@ func TestS3CallbackOneObjectPerRequest(t *testing.T) {
 			t.Errorf("put not signed with the configured credentials: %q", a)
 		}
 	}
+}
+
+// s3Objects waits for the bucket to hold n objects (waitReceived) and
+// returns them by key.
+func s3Objects(t *testing.T, g *Gateway, s3 *fakes3.Server, bucket string, n int) map[string]map[string]any {
+	t.Helper()
+	var objs map[string]map[string]any
+	waitReceived(t, g, bucket+" objects (one per request)", n, func() ([]string, []string) {
+		objs = objectsOf(t, s3, bucket)
+		return keysOf(objs), nil
+	})
+	return objs
 }
 
 func keysOf[V any](m map[string]V) []string {
@@ -213,7 +215,7 @@ general_settings:
 		t.Fatalf("master request: %d", st)
 	}
 	otherCall := h.Get("x-litellm-call-id")
-	objs := waitReceived(t, g, "s3 objects", 2, func() ([]string, []string) { return keysOf(objectsOf(t, s3, "v1-logs")), nil })
+	objs := keysOf(s3Objects(t, g, s3, "v1-logs", 2))
 	day := `\d{4}-\d{2}-\d{2}/time-\d{2}-\d{2}-\d{2}-\d{6}_`
 	for re, call := range map[string]string{`^logs/Engineering/` + day: teamCall, `^logs/` + day: otherCall} {
 		found := false

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -100,23 +99,14 @@ func (f *fakeSQS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// wait returns the message bodies once there are n (or after 20 s).
+// wait returns the message bodies once there are n (waitReceived).
 func (f *fakeSQS) wait(t *testing.T, g *Gateway, n int) []string {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	return waitReceived(t, g, "SQS messages (one per request)", n, func() ([]string, []string) {
 		f.mu.Lock()
-		bodies, bad := append([]string(nil), f.bodies...), append([]string(nil), f.bad...)
-		f.mu.Unlock()
-		if len(bad) > 0 {
-			t.Fatalf("the fake SQS got malformed requests: %v", bad)
-		}
-		if len(bodies) >= n || time.Now().After(deadline) {
-			if len(bodies) != n {
-				t.Fatalf("SQS got %d messages, want %d (one per request)\n%s", len(bodies), n, g.Logs())
-			}
-			return bodies
-		}
-	}
+		defer f.mu.Unlock()
+		return append([]string(nil), f.bodies...), append([]string(nil), f.bad...)
+	})
 }
 
 // TestSQSCallback (D158): callbacks: [aws_sqs] with aws_sqs_callback_params

@@ -82,15 +82,16 @@ func masterCall(t *testing.T, k keyAPI) string {
 	return h.Get("x-litellm-call-id")
 }
 
-// settled polls read until its answer contains want (20 s at most), then
-// waits a second — an event of the other request would have come by then —
-// and returns read's last answer.
-func settled(read func() string, want string) string {
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(read(), want) && time.Now().Before(deadline); {
-		time.Sleep(100 * time.Millisecond)
-	}
-	time.Sleep(time.Second)
-	return read()
+// settled polls read until its answer contains want (waitUntil), then
+// waits receiverSettle — an event of the other request would have come by
+// then — and returns read's last answer.
+func settled(t *testing.T, read func() string, want string) string {
+	t.Helper()
+	all := waitUntil(t, nil, "the receiver", func() ([]string, []string, bool) {
+		s := read()
+		return []string{s}, nil, strings.Contains(s, want)
+	})
+	return all[0]
 }
 
 // joined reads a collector's bodies as one string.
@@ -108,7 +109,7 @@ func (c *collector) joined() string {
 // every ingestion call carried the team's credentials.
 func checkTeamProject(t *testing.T, lf *collector, teamCall, otherCall, public, secret string) {
 	t.Helper()
-	all := settled(lf.joined, teamCall)
+	all := settled(t, lf.joined, teamCall)
 	if !strings.Contains(all, `"traceId":"`+teamCall+`"`) {
 		t.Fatalf("the team's project got no event of its request %s: %s", teamCall, all)
 	}
@@ -155,7 +156,7 @@ func TestTeamGenericAPILogging(t *testing.T) {
   default_team_settings:
     - team_id: team-1
       success_callback: ["generic_api"]`, "", "GENERIC_LOGGER_ENDPOINT="+hookSrv.URL+"/log")
-			all := settled(hook.joined, teamCall)
+			all := settled(t, hook.joined, teamCall)
 			if !strings.Contains(all, `"id":"`+teamCall+`"`) || !strings.Contains(all, `"user_api_key_team_id":"team-1"`) {
 				t.Fatalf("the webhook got no event of the team's request %s: %s", teamCall, all)
 			}
@@ -180,7 +181,7 @@ func TestTeamS3Logging(t *testing.T) {
   default_team_settings:
     - team_id: team-1
       success_callback: ["s3"]`, s3.URL), "")
-	all := settled(func() string { return strings.Join(keysOf(objectsOf(t, s3, "team-logs")), " ") }, teamCall)
+	all := settled(t, func() string { return strings.Join(keysOf(objectsOf(t, s3, "team-logs")), " ") }, teamCall)
 	objs := objectsOf(t, s3, "team-logs")
 	if len(objs) != 1 || !strings.HasSuffix(all, "_"+teamCall+".json") {
 		t.Fatalf("bucket %v, want the team's request %s only", keysOf(objs), teamCall)
@@ -211,8 +212,8 @@ func TestS3TeamPrefix(t *testing.T) {
     s3_path: logs
     s3_use_team_prefix: true`, s3.URL), `{"team_id":"team-1","team_alias":"Engineering"}`)
 	read := func() string { return strings.Join(keysOf(objectsOf(t, s3, "team-logs")), " ") }
-	settled(read, teamCall)
-	all := settled(read, otherCall)
+	settled(t, read, teamCall)
+	all := settled(t, read, otherCall)
 	day := `\d{4}-\d{2}-\d{2}/time-\d{2}-\d{2}-\d{2}-\d{6}_`
 	for re, call := range map[string]string{`^logs/Engineering/` + day: teamCall, `^logs/` + day: otherCall} {
 		found := false
@@ -265,7 +266,7 @@ func checkTracedOnly(t *testing.T, col *otlpCollector, call, other string) {
 		}
 		return strings.Join(ids, " ")
 	}
-	all := settled(read, traceOf(call))
+	all := settled(t, read, traceOf(call))
 	if !strings.Contains(all, traceOf(call)) {
 		t.Fatalf("no span of the request %s: %s", call, all)
 	}
