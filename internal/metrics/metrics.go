@@ -57,6 +57,13 @@ type Metrics struct {
 	extraMu sync.Mutex
 	extra   []prometheus.Gatherer // served after the registry (Envoy's stats)
 
+	// whole makes a try's update one step for a scrape: Observe holds it
+	// shared, the scrape gathers the registry holding it alone. Prometheus
+	// gathers the families one at a time, so a scrape taken while a burst
+	// of tries is observed showed some of them in the output tokens and
+	// not in the input tokens (docs/architecture.md D167).
+	whole sync.RWMutex
+
 	mu       sync.Mutex
 	cooldown map[string]time.Time // deployment id → cooldown deadline last seen
 	// success caches the series of successful tries by identity (cache.go);
@@ -176,11 +183,18 @@ func (m *Metrics) Handler() http.Handler {
 		m.extraMu.Lock()
 		// The extra gatherers first: a gauge in the registry may report
 		// how their scrape went.
-		gs := append(append(prometheus.Gatherers{}, m.extra...), m.reg)
+		gs := append(append(prometheus.Gatherers{}, m.extra...), prometheus.GathererFunc(m.gatherWhole))
 		m.extraMu.Unlock()
 		return gs.Gather()
 	})
 	return promhttp.HandlerFor(all, promhttp.HandlerOpts{EnableOpenMetrics: true})
+}
+
+// gatherWhole gathers the registry between two tries (whole).
+func (m *Metrics) gatherWhole() ([]*dto.MetricFamily, error) {
+	m.whole.Lock()
+	defer m.whole.Unlock()
+	return m.reg.Gather()
 }
 
 // Serve adds a gatherer whose families every scrape also shows (Envoy's
@@ -237,6 +251,8 @@ func (m *Metrics) StopServices() { m.services.Store(nil) }
 
 // Observe records one try, or one request refused before any try.
 func (m *Metrics) Observe(t outcome.Try) {
+	m.whole.RLock()
+	defer m.whole.RUnlock()
 	if t.Refused {
 		m.observeRefused(&t)
 		return
