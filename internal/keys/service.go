@@ -145,6 +145,9 @@ type Service struct {
 	inMemory map[string]sealedBatch
 	// recent are the request ids whose spend was added (dedup.go).
 	recent recentIDs
+	// tokenTries are the tries that counted tokens without spend
+	// (rememberTokens; pmu).
+	tokenTries recentIDs
 
 	// view: what the module's key table publisher must push (view.go);
 	// shardKeys: a module view's tokens by shard (applyShard).
@@ -423,6 +426,13 @@ func (s *Service) Lookup(token string) (*keystore.Key, float64, bool) {
 		}
 	}
 	return k, s.spend[token], ok
+}
+
+// keySpend is Lookup's spend alone, for a key found already (Check.Key).
+func (s *Service) keySpend(token string) float64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.spend[token]
 }
 
 // lookupKey is Lookup without the spend (one map read fewer: D127).

@@ -78,6 +78,9 @@ func (s *Service) OnTry(t outcome.Try) {
 		// A context with a timer only when some tpm_limit counts them (D84:
 		// it was made for every answer).
 		if ids := s.tpmIDs(t.KeyHash, t.TeamID, t.UserID, t.EndUser, t.ModelGroup); len(ids) > 0 {
+			if !spends && t.CallID != "" && !s.rememberTokens(t.CallID, t.Attempt) {
+				return // a try without spend (no price) sent again: its tokens counted already (D166)
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			s.recordTokens(ctx, ids, int64(t.TotalTokens))
 			cancel()
