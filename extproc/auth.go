@@ -10,6 +10,7 @@ import (
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/jwtauth"
 	"github.com/llmgate/llmgate/internal/keys"
+	"github.com/llmgate/llmgate/internal/keystore"
 	"github.com/llmgate/llmgate/translator"
 )
 
@@ -60,6 +61,9 @@ type identity struct {
 	// caller is a keyless caller's api_key as LiteLLM names it: the master
 	// key's alias, a JWT's hash (keys.IsCaller; "" otherwise, D136).
 	caller string
+	// key is token's record as authenticate found it (nil: looked up
+	// again), for AuthorizeRequest (keys.Check.Key, D166).
+	key *keystore.Key
 }
 
 // maxProxyID bounds a team, user or end-user id read from an OAuth2 proxy
@@ -242,11 +246,11 @@ func (st *State) authenticate(h map[string]string, public bool) (identity, *tran
 		return identity{master: true, caller: keys.MasterKeyAlias}, nil
 	}
 	if st.keys != nil {
-		if token, ok := st.keys.LookupSum(&sum); ok {
+		if token, k, ok := st.keys.LookupSum(&sum); ok {
 			if st.access.adminOnly != nil && st.access.adminOnly.Has(clientPath(h[":path"])) {
 				return identity{}, adminOnlyError(clientPath(h[":path"])) // LiteLLM's custom_admin_only_route_check
 			}
-			return identity{token: token, presented: key}, nil
+			return identity{token: token, presented: key, key: k}, nil
 		}
 	}
 	if st.access.oauth2 != nil {

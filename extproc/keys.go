@@ -51,7 +51,7 @@ func (st *State) authorizeKey(id identity, ticket *fallbackTicket, model, group,
 	// The limit counters' round trips are bounded by keys.LimitTimeout.
 	// The requested name, then its model group, as strings: a slice of
 	// them moved to the heap with the Check (D127).
-	g, e := st.keys.AuthorizeRequest(context.Background(), keys.Check{Token: id.token, Presented: id.presented, Requested: model, Group: group,
+	g, e := st.keys.AuthorizeRequest(context.Background(), keys.Check{Token: id.token, Key: id.key, Presented: id.presented, Requested: model, Group: group,
 		EndUser: endUser, Rules: st.rules, Body: body, Slot: slot, Caller: id.caller})
 	if e != nil {
 		return nil, keyError(e)

@@ -142,7 +142,10 @@ func (s *Service) Alias(token, model string) string {
 
 // Check is what a request presents to the checks.
 type Check struct {
-	Token     string   // the virtual key's sha256 ("" for the master key)
+	Token string // the virtual key's sha256 ("" for the master key)
+	// Key is Token's record when the caller found it already (LookupSum);
+	// nil: AuthorizeRequest looks it up.
+	Key       *keystore.Key
 	Presented string   // the key as sent (for LiteLLM's abbreviated param)
 	Models    []string // the names the request may match: requested, then its model group
 	// Requested and Group are those two names when Models is nil: a slice
@@ -191,7 +194,11 @@ func (s *Service) AuthorizeRequest(ctx context.Context, c Check) (*Grant, *Error
 	if c.Token != "" {
 		var spend float64
 		var ok bool
-		k, spend, ok = s.Lookup(c.Token)
+		if c.Key != nil && c.Key.Token == c.Token {
+			k, spend, ok = c.Key, s.keySpend(c.Token), true
+		} else {
+			k, spend, ok = s.Lookup(c.Token)
+		}
 		if !ok {
 			return nil, nil
 		}

@@ -383,24 +383,26 @@ func (s *Service) Len() int {
 
 // LookupSum finds a key by the sha256 of the presented key without
 // allocating: the token returned is the cached record's (a regenerated
-// key's old value in its grace period: the old token, as Lookup takes it).
-func (s *Service) LookupSum(sum *[32]byte) (token string, ok bool) {
+// key's old value in its grace period: the old token, as Lookup takes it),
+// and k the record (nil for such an old value), which Check.Key hands on to
+// AuthorizeRequest (D166: it found the key a second time).
+func (s *Service) LookupSum(sum *[32]byte) (token string, k *keystore.Key, ok bool) {
 	var buf [64]byte
 	hex.Encode(buf[:], sum[:])
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if k, ok := s.keys[string(buf[:])]; ok {
-		return k.Token, true
+		return k.Token, k, true
 	}
 	if len(s.deprecated) > 0 {
 		// A regenerated key's old value in its grace period: Lookup
 		// resolves it to the key that replaced it.
 		old := string(buf[:])
 		if a := s.activeTokenLocked(old); a != "" && s.keys[a] != nil {
-			return old, true
+			return old, nil, true
 		}
 	}
-	return "", false
+	return "", nil, false
 }
 
 // viewState tells the key table's publisher what changed: records (urgent:

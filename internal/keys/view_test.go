@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -225,10 +226,24 @@ func TestSplitTable(t *testing.T) {
 	if view.Len() != 200 {
 		t.Fatalf("the view holds %d keys, want 200", view.Len())
 	}
-	for _, k := range append(ks, old) {
+	for i, k := range append(ks, old) {
 		sum := sha256.Sum256([]byte(k))
-		if _, ok := view.LookupSum(&sum); !ok {
+		tok, rec, ok := view.LookupSum(&sum)
+		if !ok {
 			t.Fatalf("key %s not found", k)
+		}
+		// The record found is the token's (Check.Key, D166); a
+		// regenerated key's old value has none (AuthorizeRequest
+		// resolves it).
+		if i < len(ks) && (rec == nil || rec.Token != tok || tok != keystore.HashKey(k)) || i == len(ks) && rec != nil {
+			t.Fatalf("key %d: token %s, record %+v", i, tok, rec)
+		}
+		if i < len(ks) {
+			g1, e1 := view.AuthorizeRequest(context.Background(), Check{Token: tok, Presented: k, Models: []string{"m"}})
+			g2, e2 := view.AuthorizeRequest(context.Background(), Check{Token: tok, Key: rec, Presented: k, Models: []string{"m"}})
+			if e1 != nil || e2 != nil || g1 == nil || g2 == nil || !reflect.DeepEqual(g1, g2) {
+				t.Fatalf("key %d: grant %+v %v looked up, %+v %v handed on", i, g1, e1, g2, e2)
+			}
 		}
 	}
 	gone := ks[1]
@@ -242,7 +257,7 @@ func TestSplitTable(t *testing.T) {
 	}
 	for i, k := range append(ks, old) {
 		sum := sha256.Sum256([]byte(k))
-		if _, ok := view.LookupSum(&sum); ok != (i != 1) {
+		if _, _, ok := view.LookupSum(&sum); ok != (i != 1) {
 			t.Errorf("key %d: found %v", i, ok)
 		}
 	}
