@@ -2,6 +2,7 @@ package extproc
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"os"
@@ -551,4 +552,71 @@ func TestRawCodecOwnedFrame(t *testing.T) {
 	if len(*x) != 100 {
 		t.Errorf("wirePool.Get(100): length %d", len(*x))
 	}
+}
+
+// A segment whose records are all acknowledged becomes the next segment
+// (D166): the writer moves into the same mapping under the next name, no
+// third file is made, and the files read back exactly the records not
+// acknowledged, in order — none of the old records left beyond the writer,
+// also when the writer stops between a record's bytes and its length (the
+// kill -9 the file copy is for).
+func TestSpillSegmentReused(t *testing.T) {
+	dir := t.TempDir()
+	sp, err := openSpill(dir, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.close(true)
+	rec := func(seq uint64) []byte { // an odd size, its sequence number inside
+		b := make([]byte, 1703+seq%7)
+		binary.LittleEndian.PutUint64(b, seq)
+		return b
+	}
+	seq := uint64(0)
+	for len(sp.segs) == 1 {
+		seq++
+		sp.write(seq, rec(seq))
+	}
+	first := sp.segs[0]
+	unacked := first.last + 1
+	sp.acked(first.last)
+	if sp.next != first || len(sp.segs) != 1 {
+		t.Fatalf("the acknowledged segment is not the next one (next %p, first %p, %d segments)", sp.next, first, len(sp.segs))
+	}
+	check := func(from uint64, files int) {
+		t.Helper()
+		recs, fs, err := readSpill(dir)
+		if err != nil || len(fs) != files {
+			t.Fatalf("%d files (%v), want %d", len(fs), err, files)
+		}
+		if uint64(len(recs)) != seq-from+1 {
+			t.Fatalf("read %d records, want %d (%d to %d)", len(recs), seq-from+1, from, seq)
+		}
+		for i, r := range recs {
+			if got := binary.LittleEndian.Uint64(r); got != from+uint64(i) || len(r) != len(rec(got)) {
+				t.Fatalf("record %d is %d (%d bytes), want %d", i, got, len(r), from+uint64(i))
+			}
+		}
+	}
+	check(unacked, 2)
+	for len(sp.segs) == 1 {
+		seq++
+		sp.write(seq, rec(seq))
+	}
+	if sp.segs[1] != first || !strings.HasSuffix(first.path, "-000003"+spillSuffix) {
+		t.Fatalf("the writer moved into %s, want the used segment under the third name", sp.segs[1].path)
+	}
+	check(unacked, 2)
+	// The writer cut off after a record's bytes and sequence number, before
+	// its length: the old record under it is not read.
+	cur := sp.segs[1]
+	next := rec(seq + 1)
+	copy(cur.mem[cur.off+12:], next)
+	binary.LittleEndian.PutUint64(cur.mem[cur.off+4:], seq+1)
+	check(unacked, 2)
+	sp.acked(seq - 1)
+	if len(sp.segs) != 1 || sp.segs[0] != cur || sp.next == nil {
+		t.Fatalf("after the second acknowledgement: %d segments, next %v", len(sp.segs), sp.next)
+	}
+	check(seq, 2)
 }

@@ -32,6 +32,16 @@ import (
 // little endian), then records: length (4), sequence number (8), the
 // record (an http_logs field); a length of 0 ends the segment. The length is
 // written last, so a record cut by the kill is not read.
+//
+// A segment whose records are all acknowledged is used again as the next
+// segment when none is prepared (D166: its file's blocks are allocated and
+// its pages mapped, where a new segment's first write to each page cost
+// ext4's page_mkwrite, ≈ 1 % of keyed Envoy's CPU in D154's profile): it is
+// renamed to the next segment's name (the files' order stays the records'),
+// its header takes the acknowledged sequence number and its first length is
+// zeroed. Its old records lie beyond the writer, each acknowledged: a
+// record's write zeroes the length after it before its own length is
+// written, so a reader stops where the writer is and reads nothing old.
 
 const (
 	spillSegSize = 16 << 20
@@ -183,17 +193,23 @@ func (s *spill) write(seq uint64, rec []byte) {
 	}
 	copy(cur.mem[cur.off+12:], rec)
 	binary.LittleEndian.PutUint64(cur.mem[cur.off+4:], seq)
+	// (The end, before the length: a used segment has old bytes there.)
+	binary.LittleEndian.PutUint32(cur.mem[cur.off+12+len(rec):], 0)
 	binary.LittleEndian.PutUint32(cur.mem[cur.off:], uint32(len(rec)))
 	cur.off += 12 + len(rec)
 	cur.last = seq
 }
 
 // acked records the acknowledged sequence number and removes the segments
-// it covers (called with the outbox's lock).
+// it covers, keeping one as the next segment when none is prepared (called
+// with the outbox's lock).
 func (s *spill) acked(seq uint64) {
 	keep := s.segs[:0]
 	for i, g := range s.segs {
 		if i < len(s.segs)-1 && g.last <= seq {
+			if s.next == nil && !s.broken && s.reuse(g, seq) {
+				continue
+			}
 			_ = syscall.Munmap(g.mem)
 			_ = os.Remove(g.path)
 			continue
@@ -202,6 +218,22 @@ func (s *spill) acked(seq uint64) {
 		keep = append(keep, g)
 	}
 	s.segs = keep
+}
+
+// reuse makes g, whose records are all acknowledged (up to seq), the next
+// segment: false when it cannot be renamed (it is then removed).
+func (s *spill) reuse(g *spillSeg, seq uint64) bool {
+	// Emptied first: killed before the rename, the file under its old
+	// name has nothing to read either.
+	binary.LittleEndian.PutUint64(g.mem[8:], seq)
+	binary.LittleEndian.PutUint32(g.mem[spillHeader:], 0)
+	path := s.segPath()
+	if err := os.Rename(g.path, path); err != nil {
+		return false
+	}
+	g.path, g.off, g.last, g.faulted = path, spillHeader, 0, 0
+	s.next = g
+	return true
 }
 
 // close unmaps the segments; with all, everything was acknowledged and
