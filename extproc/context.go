@@ -81,10 +81,25 @@ func decodeContextCut(s string, noHeaders bool) (*llmgatev1.RequestContext, erro
 	if s == "" {
 		return nil, fmt.Errorf("missing request context")
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	// Decoded into a pooled buffer (D166: DecodeString allocated the
+	// bytes and a copy of s, per record): the message copies every string
+	// it keeps (RequestContext has no bytes field).
+	bp := contextBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			contextBufs.Put(bp)
+		}
+	}()
+	n := base64.RawURLEncoding.DecodedLen(len(s))
+	if cap(*bp) < n {
+		*bp = make([]byte, n)
+	}
+	b := (*bp)[:n]
+	n, err := base64.RawURLEncoding.Decode(b, unsafe.Slice(unsafe.StringData(s), len(s)))
 	if err != nil {
 		return nil, fmt.Errorf("request context: %w", err)
 	}
+	b = b[:n]
 	if noHeaders {
 		b = withoutResponseHeaders(b)
 	}
