@@ -204,12 +204,13 @@ func (s *Service) AuthorizeRequest(ctx context.Context, c Check) (*Grant, *Error
 		}
 		g.Token = k.Token // a regenerated key's old value counts against the new (grace_period)
 		var e *Error
-		if team, user, e = s.checkKey(k, spend, c, models, now); e != nil {
+		mb := s.keyMaxBudget(k) // (once: checkKey's and the grant's, D166)
+		if team, user, e = s.checkKey(k, spend, mb, c, models, now); e != nil {
 			return nil, e
 		}
 		g.KeyAlias, g.TeamID, g.UserID, g.Spend = k.KeyAlias, k.TeamID, k.UserID, spend
 		g.key = true
-		if mb := s.keyMaxBudget(k); mb != nil {
+		if mb != nil {
 			g.hasMax, g.maxBudget = true, *mb
 		}
 	}
@@ -233,8 +234,9 @@ func (s *Service) AuthorizeRequest(ctx context.Context, c Check) (*Grant, *Error
 	return g, nil
 }
 
-// checkKey is the key's, its team's and its user's checks.
-func (s *Service) checkKey(k *keystore.Key, spend float64, c Check, models []string, now time.Time) (*keystore.Team, *keystore.User, *Error) {
+// checkKey is the key's, its team's and its user's checks; mb is the key's
+// max budget (keyMaxBudget).
+func (s *Service) checkKey(k *keystore.Key, spend float64, mb *float64, c Check, models []string, now time.Time) (*keystore.Team, *keystore.User, *Error) {
 	if e := keyRefused(k, c.Presented, now); e != nil {
 		return nil, nil, e
 	}
@@ -252,7 +254,7 @@ func (s *Service) checkKey(k *keystore.Key, spend float64, c Check, models []str
 			Message: fmt.Sprintf("Authentication Error, API Key not allowed to access model. This key can only access models=%s. Tried to access %s",
 				pyList(allowed), first(models))}
 	}
-	if mb := s.keyMaxBudget(k); mb != nil && spend >= *mb {
+	if mb != nil && spend >= *mb {
 		return nil, nil, budgetError("", spend, *mb)
 	}
 	// A key's model_max_budget entry without a period: the key's lifetime

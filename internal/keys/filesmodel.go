@@ -10,6 +10,6 @@ func (s *Service) CheckKeyModel(token, presented, model string) *Error {
 	if !ok {
 		return nil
 	}
-	_, _, e := s.checkKey(k, spend, Check{Token: token, Presented: presented}, []string{model}, s.now())
+	_, _, e := s.checkKey(k, spend, s.keyMaxBudget(k), Check{Token: token, Presented: presented}, []string{model}, s.now())
 	return e
 }
