@@ -68,7 +68,7 @@ func BenchmarkSpendIntakeCPU(b *testing.B) {
 	rc.KeyHash, rc.TeamId = tok, ""
 	bodies := make([][]byte, 0, n)
 	for i := range n {
-		rc.CallId = fmt.Sprintf("chatcmpl-6f1c9f0e-3c1a-4a53-9c7e-%012d", i)
+		rc.CallId = fmt.Sprintf("6f1c9f0e-3c1a-4a53-9c7e-%012x", i) // (Envoy's x-request-id: a UUID)
 		if o.Ctx, err = encodeContext(rc); err != nil {
 			b.Fatal(err)
 		}
