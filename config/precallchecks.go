@@ -37,17 +37,25 @@ func (a *AffinityChecks) set(name string) bool {
 	return true
 }
 
+// preCallChecks are the optional_pre_call_checks the gateway acts on.
+type preCallChecks struct {
+	AffinityChecks
+	enforceLimits bool // enforce_model_rate_limits
+}
+
 // optionalPreCallChecks reads router_settings.optional_pre_call_checks
 // (LiteLLM's OptionalPreCallChecks; nil: not set): the affinities of
-// LiteLLM's DeploymentAffinityCheck; router_budget_limiting is what
-// provider_budget_config and deployment budgets do whenever they are set.
+// LiteLLM's DeploymentAffinityCheck, enforce_model_rate_limits (LiteLLM's
+// ModelRateLimitingCheck: rpm and tpm are hard limits here whether or not it
+// is set; it gives the refusal LiteLLM's message); router_budget_limiting is
+// what provider_budget_config and deployment budgets do whenever they are set.
 // The checks not built are warned about one by one.
-func (p *parser) optionalPreCallChecks(n *yaml.Node, key string) *AffinityChecks {
+func (p *parser) optionalPreCallChecks(n *yaml.Node, key string) *preCallChecks {
 	items, ok := p.sequence(n, key)
 	if !ok {
 		return nil
 	}
-	var c AffinityChecks
+	var c preCallChecks
 	for i, it := range items {
 		path := fmt.Sprintf("%s[%d]", key, i)
 		name, ok := p.str(it, path)
@@ -56,7 +64,9 @@ func (p *parser) optionalPreCallChecks(n *yaml.Node, key string) *AffinityChecks
 		}
 		switch name {
 		case "router_budget_limiting":
-		case "prompt_caching", "enforce_model_rate_limits", "forward_client_headers_by_model_group", "encrypted_content_affinity":
+		case "enforce_model_rate_limits":
+			c.enforceLimits = true
+		case "prompt_caching", "forward_client_headers_by_model_group", "encrypted_content_affinity":
 			p.warnAt(deref(it), path, "%q is accepted, not implemented yet", name)
 		default:
 			p.warnAt(deref(it), path, "%q is not one of LiteLLM's optional pre-call checks; ignored", name)

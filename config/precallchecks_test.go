@@ -18,6 +18,7 @@ router_settings:
     - prompt_caching
     - no_such_check
     - session_affinity
+    - enforce_model_rate_limits
   model_group_affinity_config:
     g1: [deployment_affinity, responses_api_deployment_check]
     g2: [session_affinity, encrypted_content_affinity, bogus]
@@ -27,21 +28,24 @@ router_settings:
 		t.Errorf("checks read: responses %v session %v deployment %v, want true true false",
 			cfg.Router.ResponsesAffinity, cfg.Router.SessionAffinity, cfg.Router.DeploymentAffinity)
 	}
+	if !cfg.Router.EnforceModelRateLimits {
+		t.Error("enforce_model_rate_limits not read")
+	}
 	if g := cfg.Router.ModelGroupAffinity; len(g) != 2 || g["g1"] != (AffinityChecks{Deployment: true, Responses: true}) || g["g2"] != (AffinityChecks{Session: true}) {
 		t.Errorf("model_group_affinity_config: %+v", g)
 	}
 	for _, w := range []string{
 		`test.yaml:9: warning: router_settings.optional_pre_call_checks[2]: "prompt_caching" is accepted, not implemented yet`,
 		`test.yaml:10: warning: router_settings.optional_pre_call_checks[3]: "no_such_check" is not one of LiteLLM's optional pre-call checks`,
-		`test.yaml:14: warning: router_settings.model_group_affinity_config.g2: "encrypted_content_affinity" is accepted, not implemented yet`,
-		`test.yaml:14: warning: router_settings.model_group_affinity_config.g2: unknown flag "bogus"`,
-		`test.yaml:15: warning: router_settings.deployment_affinity_ttl_seconds: partly implemented`,
+		`test.yaml:15: warning: router_settings.model_group_affinity_config.g2: "encrypted_content_affinity" is accepted, not implemented yet`,
+		`test.yaml:15: warning: router_settings.model_group_affinity_config.g2: unknown flag "bogus"`,
+		`test.yaml:16: warning: router_settings.deployment_affinity_ttl_seconds: partly implemented`,
 	} {
 		if !hasDiag(cfg.Warnings, w) {
 			t.Errorf("missing warning %q; got:\n%v", w, cfg.Warnings)
 		}
 	}
-	if hasDiag(cfg.Warnings, "router_budget_limiting") || hasDiag(cfg.Warnings, `"responses_api_deployment_check" is`) || hasDiag(cfg.Warnings, `"session_affinity" is`) {
+	if hasDiag(cfg.Warnings, "router_budget_limiting") || hasDiag(cfg.Warnings, `"responses_api_deployment_check" is`) || hasDiag(cfg.Warnings, `"session_affinity" is`) || hasDiag(cfg.Warnings, "enforce_model_rate_limits") {
 		t.Errorf("a supported check warned about: %v", cfg.Warnings)
 	}
 	if cfg := mustParse(t, "model_list: []\n", nil); cfg.Router.ResponsesAffinity {

@@ -75,7 +75,7 @@ type routerPart struct {
 	maxFallbacks       *int
 	aliases            map[string]Alias
 	preCallChecks      *bool
-	checks             *AffinityChecks
+	checks             *preCallChecks
 	groupAffinity      map[string]AffinityChecks
 	affinityTTL        *int64
 	cachingGroups      [][]string
@@ -934,6 +934,7 @@ func (p *parser) routerSettings(cfg *Config, n *yaml.Node, top map[string]entry)
 	r.EnablePreCallChecks = first(false, fromRouter.preCallChecks)
 	if c := fromRouter.checks; c != nil {
 		r.ResponsesAffinity, r.SessionAffinity, r.DeploymentAffinity = c.Responses, c.Session, c.Deployment
+		r.EnforceModelRateLimits = c.enforceLimits
 	}
 	r.ModelGroupAffinity = fromRouter.groupAffinity
 	r.CachingGroups = fromRouter.cachingGroups

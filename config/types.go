@@ -340,6 +340,10 @@ type RouterSettings struct {
 	// ModelGroupAffinity is model_group_affinity_config: a listed group's
 	// own affinities, instead of the three above.
 	ModelGroupAffinity map[string]AffinityChecks
+	// EnforceModelRateLimits is optional_pre_call_checks'
+	// enforce_model_rate_limits: a group whose deployments are all at their
+	// rpm or tpm is refused with LiteLLM's ModelRateLimitingCheck message.
+	EnforceModelRateLimits bool
 	// CachingGroups are router_settings.caching_groups: model groups whose
 	// requests share response cache entries.
 	CachingGroups [][]string

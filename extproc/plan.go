@@ -132,10 +132,16 @@ func routerError(err error) *translator.Error {
 	var inv *router.InvalidModelError
 	var tag *router.TagRoutingError
 	var budget *router.BudgetError
+	var limit *router.ModelRateLimitError
 	switch {
 	case errors.As(err, &nd):
 		return &translator.Error{Status: 429, Type: "rate_limit_error", Code: "429", Message: nd.Error(),
 			RetryAfter: time.Duration(nd.RetryAfterSeconds()) * time.Second, Class: translator.ErrRateLimit}
+	case errors.As(err, &limit):
+		// LiteLLM's ModelRateLimitingCheck raises a litellm.RateLimitError
+		// (enforce_model_rate_limits, D168).
+		return &translator.Error{Status: 429, Type: "throttling_error", Code: "429", Message: "litellm.RateLimitError: " + limit.Error(),
+			RetryAfter: time.Duration(limit.RetryAfterSeconds()) * time.Second, Class: translator.ErrRateLimit}
 	case errors.As(err, &cw):
 		return &translator.Error{Status: 400, Type: "invalid_request_error", Code: "context_length_exceeded",
 			Message: "ContextWindowExceededError: " + cw.Error(), Class: translator.ErrContextWindow}

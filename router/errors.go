@@ -31,6 +31,32 @@ func (e *NoDeploymentsError) RetryAfterSeconds() int {
 	return max(s, 1)
 }
 
+// ModelRateLimitError is LiteLLM's ModelRateLimitingCheck
+// (optional_pre_call_checks' enforce_model_rate_limits, D168): every
+// deployment of the group is at its rpm or tpm and one of them (the first
+// left out) is named. The caller answers it 429 with LiteLLM's message.
+type ModelRateLimitError struct {
+	Kind         string // "RPM" or "TPM"
+	Limit, Usage int64
+	DeploymentID string
+	Group        string
+	// RetryAfter is when a deployment is expected back (the next UTC
+	// minute, or a nearer cooldown's end; at least 1 s).
+	RetryAfter time.Duration
+}
+
+func (e *ModelRateLimitError) Error() string {
+	return fmt.Sprintf("Model rate limit exceeded. %s limit=%d, current usage=%d", e.Kind, e.Limit, e.Usage)
+}
+
+// Status is the HTTP status for the client.
+func (e *ModelRateLimitError) Status() int { return 429 }
+
+// RetryAfterSeconds is RetryAfter rounded up to whole seconds (at least 1).
+func (e *ModelRateLimitError) RetryAfterSeconds() int {
+	return max(int((e.RetryAfter+time.Second-1)/time.Second), 1)
+}
+
 // ContextWindowError is the pre-call check's verdict (enable_pre_call_checks):
 // no deployment of the group takes this many input tokens. The caller starts
 // the context_window_fallbacks (PlanFallback with ContextWindowFallbacks) or

@@ -273,6 +273,7 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 	var ctxErr *ContextWindowError
 	var tagErr *TagRoutingError
 	var budgetErr *BudgetError
+	var limitErr *ModelRateLimitError
 	hops := 0 // order fallbacks planned so far: each moves the later fallbacks' index on (D89)
 	for _, g := range groups {
 		if g.fallback > 0 {
@@ -281,7 +282,10 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 			}
 			plan.FallbackGroups = append(plan.FallbackGroups, g.res.Group)
 		}
-		healthy, ra, cw, te, be := r.healthy(g.res, req, states, spends, now)
+		healthy, ra, cw, te, be, rl := r.healthy(g.res, req, states, spends, now)
+		if rl != nil && g.fallback == 0 {
+			limitErr = rl
+		}
 		if ra > 0 && (retryAfter == 0 || ra < retryAfter) {
 			retryAfter = ra
 		}
@@ -344,6 +348,10 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 		}
 		if budgetErr != nil {
 			return nil, budgetErr
+		}
+		if limitErr != nil {
+			limitErr.RetryAfter = max(retryAfter, time.Second)
+			return nil, limitErr
 		}
 		return nil, &NoDeploymentsError{Group: res.Group, RetryAfter: max(retryAfter, time.Second)}
 	}
@@ -422,7 +430,11 @@ func atOrder(cs []candidate, o int) []candidate {
 // (spends). retryAfter is when the nearest excluded deployment is expected
 // back; te is set when the tags left none of the others, be when the
 // budgets left none.
-func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]store.DeploymentState, spends map[string]float64, now time.Time) (out []candidate, retryAfter time.Duration, cw *ContextWindowError, te *TagRoutingError, be *BudgetError) {
+//
+// With enforce_model_rate_limits, rl is LiteLLM's ModelRateLimitingCheck
+// verdict on the first deployment left out for its rpm or tpm, when no
+// deployment of the group can take the request.
+func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]store.DeploymentState, spends map[string]float64, now time.Time) (out []candidate, retryAfter time.Duration, cw *ContextWindowError, te *TagRoutingError, be *BudgetError, rl *ModelRateLimitError) {
 	nextMinute := now.Truncate(time.Minute).Add(time.Minute).Sub(now)
 	note := func(d time.Duration) {
 		if d > 0 && (retryAfter == 0 || d < retryAfter) {
@@ -441,10 +453,17 @@ func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]stor
 		}
 		if lim := d.Limits.RPM; lim > 0 && st.RPM+1 > lim {
 			note(nextMinute)
+			if rl == nil && r.m.Routing.EnforceLimits {
+				// (LiteLLM counts the request before it compares: usage = used + 1)
+				rl = &ModelRateLimitError{Kind: "RPM", Limit: lim, Usage: st.RPM + 1, DeploymentID: d.ID, Group: res.Group}
+			}
 			continue
 		}
 		if lim := d.Limits.TPM; lim > 0 && req.overTPM(st.TPM, lim) {
 			note(nextMinute)
+			if rl == nil && r.m.Routing.EnforceLimits {
+				rl = &ModelRateLimitError{Kind: "TPM", Limit: lim, Usage: st.TPM, DeploymentID: d.ID, Group: res.Group}
+			}
 			continue
 		}
 		if mp := d.Limits.MaxParallel; mp > 0 && st.InFlight >= int64(mp) {
@@ -475,7 +494,7 @@ func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]stor
 		out = append(out, candidate{d: d, t: t, st: st})
 	}
 	if len(out) > 0 {
-		be = nil
+		be, rl = nil, nil
 	}
 	if len(out) == 0 && tooSmall > 0 {
 		cw = &ContextWindowError{Group: res.Group, InputTokens: req.tokens(), MaxInput: maxIn}
@@ -493,5 +512,5 @@ func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]stor
 			}
 		}
 	}
-	return out, retryAfter, cw, te, be
+	return out, retryAfter, cw, te, be, rl
 }

@@ -73,6 +73,9 @@ type Routing struct {
 	// session_affinity or deployment_affinity (a request filter then reads
 	// what they key on).
 	AnyResponses, AnySticky bool
+	// EnforceLimits is optional_pre_call_checks' enforce_model_rate_limits
+	// (router.ModelRateLimitError).
+	EnforceLimits bool
 	// TagFiltering is enable_tag_filtering: a request goes to the
 	// deployments whose litellm_params.tags match its tags (D89);
 	// TagMatchAny is tag_filtering_match_any (default true).
@@ -334,6 +337,7 @@ func routing(rs *config.RouterSettings) Routing {
 		GroupAffinity:      rs.ModelGroupAffinity,
 		AnyResponses:       rs.ResponsesAffinity,
 		AnySticky:          rs.SessionAffinity || rs.DeploymentAffinity,
+		EnforceLimits:      rs.EnforceModelRateLimits,
 		TagFiltering:       rs.EnableTagFiltering,
 		TagMatchAny:        rs.TagFilteringMatchAny,
 		GroupRetryPolicy:   rs.ModelGroupRetryPolicy,
