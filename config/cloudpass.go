@@ -51,6 +51,11 @@ func VertexBaseURL(location string) string {
 	return "https://" + location + "-aiplatform.googleapis.com"
 }
 
+// BedrockAgentRuntimeRoutes are the /bedrock/<route>/… paths LiteLLM sends
+// to bedrock-agent-runtime (BEDROCK_AGENT_RUNTIME_PASS_THROUGH_ROUTES; it
+// matches "<route>/" in the path).
+var BedrockAgentRuntimeRoutes = []string{"agents", "knowledgebases", "flows", "retrieveAndGenerate", "rerank", "generateQuery"}
+
 // DefaultBedrockRegion is LiteLLM's region for a Bedrock call that names none.
 const DefaultBedrockRegion = "us-west-2"
 
@@ -107,6 +112,21 @@ func (p *parser) cloudPassThroughs(cfg *Config, vertexNode *yaml.Node) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !vertexLocation.MatchString(a.Region) {
 			p.warnAt(nil, "AWS_BEDROCK_RUNTIME_ENDPOINT", "the /bedrock pass-through route is not served: its base URL %q is not an http(s) URL", base)
 		} else {
+			// LiteLLM's agent-runtime paths first: they go to bedrock-agent-runtime.
+			agent := env("AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME") // the AWS SDKs' service endpoint variable
+			if agent == "" {
+				agent = "https://bedrock-agent-runtime." + a.Region + ".amazonaws.com"
+			}
+			if au, err := url.Parse(agent); taken["/bedrock"] {
+				// a configured /bedrock entry takes the whole path
+			} else if err != nil || (au.Scheme != "http" && au.Scheme != "https") || au.Host == "" {
+				p.warnAt(nil, "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME", "the /bedrock agent-runtime routes are not served: %q is not an http(s) URL", agent)
+			} else {
+				for _, r := range BedrockAgentRuntimeRoutes {
+					target := &url.URL{Scheme: au.Scheme, Host: au.Host, Path: strings.TrimRight(au.Path, "/") + "/" + r}
+					add(PassThroughEndpoint{ID: "bedrock-agent-runtime", Path: "/bedrock/" + r, Target: target, Provider: "bedrock", AWS: a})
+				}
+			}
 			target := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: strings.TrimRight(u.Path, "/")}
 			add(PassThroughEndpoint{ID: "bedrock", Path: "/bedrock", Target: target, Provider: "bedrock", AWS: a})
 		}

@@ -35,6 +35,17 @@ func TestCloudPassThroughs(t *testing.T) {
 	if len(cfg.Warnings) != 0 {
 		t.Errorf("warnings %v", cfg.Warnings)
 	}
+	// The agent-runtime paths come before /bedrock (the first match serves).
+	var order []string
+	for _, ep := range cfg.General.PassThroughEndpoints {
+		if strings.HasPrefix(ep.Path, "/bedrock") {
+			order = append(order, ep.Path+" "+ep.Target.String())
+		}
+	}
+	if len(order) != 7 || order[1] != "/bedrock/knowledgebases https://bedrock-agent-runtime.eu-central-1.amazonaws.com/knowledgebases" ||
+		order[6] != "/bedrock https://bedrock-runtime.eu-central-1.amazonaws.com" {
+		t.Errorf("bedrock routes %q", order)
+	}
 
 	// default_vertex_config replaces the variables (os.environ/ resolved);
 	// AWS_BEDROCK_RUNTIME_ENDPOINT and VERTEXAI_API_BASE move the hosts.
@@ -66,6 +77,9 @@ func TestCloudPassThroughs(t *testing.T) {
 	got = routes(cfg)
 	if _, ok := got["/vertex_ai"]; ok || len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0].String(), "no vertex_location") {
 		t.Errorf("no location: route %v, warnings %v", ok, cfg.Warnings)
+	}
+	if _, ok := got["/bedrock/agents"]; ok {
+		t.Errorf("an agent-runtime route beside the configured /bedrock entry")
 	}
 	if b := got["/bedrock"]; b.AWS != nil || b.Target.Host != "mine.internal" {
 		t.Errorf("the configured /bedrock entry: %+v", b)

@@ -16,9 +16,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/llmgate/llmgate/internal/fakeprovider"
 )
@@ -274,6 +278,24 @@ general_settings:
 // credentials (D169); a group's model still goes through the router (D160).
 func TestBedrockDirectPassThrough(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{AWSRegion: "eu-central-1"})
+	// bedrock-agent-runtime: checks the signature as AWS does.
+	var agentMu sync.Mutex
+	var agentPaths []string
+	agent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := io.ReadAll(r.Body)
+		creds := aws.Credentials{AccessKeyID: fakeprovider.DefaultAWSAccessKeyID, SecretAccessKey: fakeprovider.DefaultAWSSecretAccessKey}
+		if err := fakeprovider.VerifySigV4(r, raw, creds, "bedrock", "eu-central-1", time.Now()); err != nil {
+			_, msg := fakeprovider.SigV4Exception(err)
+			http.Error(w, `{"message":`+strconv.Quote(msg)+`}`, http.StatusForbidden)
+			return
+		}
+		agentMu.Lock()
+		agentPaths = append(agentPaths, r.URL.Path+" "+string(raw))
+		agentMu.Unlock()
+		w.Header().Set("content-type", "application/json")
+		_, _ = io.WriteString(w, `{"retrievalResults":[{"content":{"text":"refunds within 30 days"},"score":0.9}]}`)
+	}))
+	t.Cleanup(agent.Close)
 	g := startGateway(t, fmt.Sprintf(`
 model_list:
   - model_name: claude-brk
@@ -282,7 +304,7 @@ general_settings:
   master_key: %[4]s
 `, fake.URL(), fakeprovider.DefaultAWSAccessKeyID, fakeprovider.DefaultAWSSecretAccessKey, master),
 		"AWS_ACCESS_KEY_ID="+fakeprovider.DefaultAWSAccessKeyID, "AWS_SECRET_ACCESS_KEY="+fakeprovider.DefaultAWSSecretAccessKey,
-		"AWS_SESSION_TOKEN=session-token-1", "AWS_REGION_NAME=eu-central-1", "AWS_BEDROCK_RUNTIME_ENDPOINT="+fake.URL())
+		"AWS_SESSION_TOKEN=session-token-1", "AWS_REGION_NAME=eu-central-1", "AWS_BEDROCK_RUNTIME_ENDPOINT="+fake.URL(), "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME="+agent.URL)
 	body := `{"messages":[{"role":"user","content":[{"text":"hello bedrock"}]}],"inferenceConfig":{"maxTokens":50}}`
 
 	for _, model := range []string{"anthropic.claude-3-haiku-20240307-v1:0", "anthropic.claude-3-haiku-20240307-v1%3A0"} {
@@ -314,6 +336,20 @@ general_settings:
 		if st != 200 || !strings.Contains(h.Get("content-type"), "eventstream") || !strings.Contains(string(b), "contentBlockDelta") {
 			t.Fatalf("%d %v %.300q", st, h, b)
 		}
+	})
+
+	t.Run("a knowledge base retrieve goes to bedrock-agent-runtime, signed", func(t *testing.T) {
+		kb := `{"retrievalQuery":{"text":"refund policy"}}`
+		st, h, b := post(t, g.URL+"/bedrock/knowledgebases/KB12345678/retrieve", master, kb)
+		if st != 200 || !strings.Contains(string(b), "refunds within 30 days") {
+			t.Fatalf("%d %s", st, b)
+		}
+		agentMu.Lock()
+		defer agentMu.Unlock()
+		if len(agentPaths) != 1 || agentPaths[0] != "/knowledgebases/KB12345678/retrieve "+kb {
+			t.Fatalf("agent runtime got %q", agentPaths)
+		}
+		noSecretsInAnswer(t, h, b)
 	})
 
 	t.Run("a group's model still goes through the router", func(t *testing.T) {
