@@ -30,17 +30,22 @@ func keyHeaderOrder(custom string) []string {
 
 // presentedKey finds the client's key in the request headers.
 func (st *State) presentedKey(h map[string]string) string {
-	for _, name := range st.keyHeaders {
+	for i, name := range st.keyHeaders {
 		v := strings.TrimSpace(h[name])
 		if v == "" {
 			continue
 		}
-		if name == "authorization" {
-			if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
-				v = strings.TrimSpace(v[7:])
-			} else if len(v) > 6 && strings.EqualFold(v[:6], "basic ") {
-				continue
-			}
+		bearer := len(v) > 7 && strings.EqualFold(v[:7], "bearer ")
+		switch {
+		case name == "authorization" && bearer:
+			v = strings.TrimSpace(v[7:])
+		case name == "authorization" && len(v) > 6 && strings.EqualFold(v[:6], "basic "):
+			continue
+		case bearer && (name == "x-litellm-api-key" || i == 0 && len(st.keyHeaders) > len(defaultKeyHeaders)):
+			// x-litellm-api-key and litellm_key_header_name take "Bearer
+			// <key>" too (LiteLLM's _get_bearer_token_or_received_api_key,
+			// get_api_key_from_custom_header).
+			v = strings.TrimSpace(v[7:])
 		}
 		return v
 	}
