@@ -1038,7 +1038,7 @@ func TestUnsetEnv(t *testing.T) {
     litellm_params:
       model: azure/gpt-4o
 litellm_settings:
-  guardrails: [os.environ/NOPE_CALLBACK]
+  disable_hf_tokenizer_download: os.environ/NOPE_CALLBACK
 `
 	le := parseErr(t, yml, nil)
 	for _, want := range []string{"test.yaml:5: error: model_list[0].litellm_params.api_key: environment variable NOPE_KEY is not set",
@@ -1048,7 +1048,7 @@ litellm_settings:
 		}
 	}
 	for _, want := range []string{"test.yaml:7: warning: model_list[0].litellm_params.hf_model_name: environment variable NOPE_ROLE is not set",
-		"test.yaml:12: warning: litellm_settings.guardrails[0]: environment variable NOPE_CALLBACK is not set"} {
+		"test.yaml:12: warning: litellm_settings.disable_hf_tokenizer_download: environment variable NOPE_CALLBACK is not set"} {
 		if !hasDiag(le.Warnings, want) {
 			t.Errorf("missing warning %q: %v", want, le.Warnings)
 		}

@@ -58,7 +58,22 @@ type Guardrail struct {
 	Payload, Breakdown, DevInfo bool
 	Metadata                    map[string]any
 	OnFlagged                   string
-	Pos                         Pos
+	// Lakera Guard v1 (lakera: LiteLLM's lakeraAI_Moderation, also the v1
+	// callback lakera_prompt_injection): category_thresholds
+	// (prompt_injection, jailbreak: a score at or above blocks instead of
+	// flagged) and the roles whose messages it reads (LiteLLM: the v1
+	// entry named prompt_injection's enabled_roles, else system, assistant
+	// and user).
+	CategoryThresholds map[string]float64
+	EnabledRoles       []string
+	// Legacy marks a guardrail of litellm_settings.guardrails (LiteLLM's
+	// v1 form, guardrails_legacy.go): one per callback a default_on entry
+	// names, named by the callback. As a v1 callback has no guardrail_name
+	// and no event hook, it runs on every request (default_on, the names a
+	// request gives and disable_global_guardrails do not select it) and is
+	// not named in x-litellm-applied-guardrails.
+	Legacy bool
+	Pos    Pos
 }
 
 // ListedGuardrail is a guardrails entry as LiteLLM's GET /guardrails/list
@@ -79,7 +94,7 @@ type GuardrailParam struct {
 }
 
 // GuardrailKinds are the litellm_params.guardrail values llmgate runs.
-var GuardrailKinds = []string{"generic_guardrail_api", "presidio", "openai_moderation", "bedrock", "lakera_v2"}
+var GuardrailKinds = []string{"generic_guardrail_api", "presidio", "openai_moderation", "bedrock", "lakera_v2", "lakera"}
 
 // NeedsAnswer says whether the guardrail reads the provider's answer:
 // post_call, or Presidio's output_parse_pii.
@@ -246,6 +261,21 @@ func (p *parser) guardrailParams(g *Guardrail, params []entry, path string) bool
 			g.DevInfo, _ = p.bool(f.Value, fk)
 		case "metadata":
 			g.Metadata = p.anyMap(f.Value, fk)
+		case "category_thresholds":
+			es, _ := p.mapping(f.Value, fk)
+			for _, e := range es {
+				switch e.Key {
+				case "prompt_injection", "jailbreak":
+					if v, ok := p.float(e.Value, joinKey(fk, e.Key)); ok {
+						if g.CategoryThresholds == nil {
+							g.CategoryThresholds = map[string]float64{}
+						}
+						g.CategoryThresholds[e.Key] = v
+					}
+				default:
+					p.warnAt(e.KeyNode, joinKey(fk, e.Key), "not a Lakera category (prompt_injection, jailbreak): ignored")
+				}
+			}
 		case "on_flagged":
 			g.OnFlagged, _ = p.str(f.Value, fk)
 			switch g.OnFlagged {
@@ -274,6 +304,10 @@ func (p *parser) guardrailParams(g *Guardrail, params []entry, path string) bool
 	}
 	if !known {
 		p.warnAt(kindNode, joinKey(path, "guardrail"), "guardrail %q (%s): accepted, not implemented yet; it does not run (llmgate runs %s)", g.Kind, g.Name, strings.Join(GuardrailKinds, ", "))
+		return false
+	}
+	if g.Kind == "lakera" && g.PostCall {
+		p.errAt(nil, joinKey(path, "mode"), "lakera guardrail %q: mode post_call is not supported (pre_call, during_call)", g.Name)
 		return false
 	}
 	if g.Kind == "bedrock" {
@@ -338,15 +372,20 @@ var guardrailDefaults = map[string][]guardrailDefault{
 	"bedrock": {
 		{key: "aws_bedrock_runtime_endpoint", field: func(g *Guardrail) *string { return &g.AWSEndpoint }, url: true},
 	},
-	"lakera_v2": {
-		{key: "api_key", field: guardrailAPIKey, env: []string{"LAKERA_API_KEY"}},
-		{key: "api_base", field: guardrailAPIBase, env: []string{"LAKERA_API_BASE"}, value: "https://api.lakera.ai", url: true},
-	},
+	"lakera_v2": lakeraDefaults,
+	"lakera":    lakeraDefaults,
 	"openai_moderation": {
 		{key: "api_key", field: guardrailAPIKey, env: []string{"OPENAI_API_KEY"}, required: "OpenAI Moderation: api_key is required (or OPENAI_API_KEY)"},
 		{key: "api_base", field: guardrailAPIBase, value: "https://api.openai.com/v1", url: true},
 		{key: "model", field: func(g *Guardrail) *string { return &g.Model }, value: "omni-moderation-latest"},
 	},
+}
+
+// lakeraDefaults are both Lakera kinds' (LiteLLM's v1 and v2 hooks read
+// the same variables).
+var lakeraDefaults = []guardrailDefault{
+	{key: "api_key", field: guardrailAPIKey, env: []string{"LAKERA_API_KEY"}},
+	{key: "api_base", field: guardrailAPIBase, env: []string{"LAKERA_API_BASE"}, value: "https://api.lakera.ai", url: true},
 }
 
 func guardrailAPIBase(g *Guardrail) *string { return &g.APIBase }
@@ -406,7 +445,9 @@ func (p *parser) guardrailMode(g *Guardrail, n *yaml.Node, path string) bool {
 func (cfg *Config) GuardrailNames() []string {
 	out := make([]string, 0, len(cfg.Guardrails))
 	for _, g := range cfg.Guardrails {
-		out = append(out, g.Name)
+		if !g.Legacy {
+			out = append(out, g.Name)
+		}
 	}
 	sort.Strings(out)
 	return out
@@ -417,7 +458,7 @@ func (cfg *Config) GuardrailNames() []string {
 func (p *parser) modelGuardrails(cfg *Config) {
 	runs := map[string]bool{}
 	for _, g := range cfg.Guardrails {
-		runs[g.Name] = true
+		runs[g.Name] = runs[g.Name] || !g.Legacy
 	}
 	for _, d := range cfg.Models {
 		for _, name := range d.Params.Guardrails {

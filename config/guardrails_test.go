@@ -163,3 +163,102 @@ guardrails:
 		t.Errorf("error %v, want the missing api_key", le)
 	}
 }
+
+// TestLegacyGuardrails (D171): litellm_settings.guardrails, LiteLLM's v1
+// form — the default_on entries' callbacks become guardrails of the v2
+// model (presidio, lakera_prompt_injection as the lakera kind), each once,
+// callback_args merged by callback name; the prompt_injection entry's
+// enabled_roles; other callbacks, logging_only and entries that are not
+// default_on warn and do not run; callbacks is required.
+func TestLegacyGuardrails(t *testing.T) {
+	cfg := mustParse(t, `
+model_list:
+  - model_name: m
+    litellm_params: {model: openai/gpt-4o, api_key: k}
+litellm_settings:
+  guardrails:
+    - prompt_injection:
+        callbacks: [lakera_prompt_injection, hide_secrets]
+        default_on: true
+        enabled_roles: [user, system]
+        callback_args:
+          lakera_prompt_injection: {api_base: "http://old:1", category_thresholds: {jailbreak: 0.5}}
+    - pii_masking:
+        callbacks: [presidio]
+        default_on: true
+        callback_args:
+          presidio: {presidio_analyzer_api_base: "http://pa:1", presidio_anonymizer_api_base: "http://pn:1", output_parse_pii: true}
+          lakera_prompt_injection: {api_base: "http://lakera:1", moderation_check: pre_call}
+    - other:
+        callbacks: [lakera_prompt_injection]
+    - logged:
+        callbacks: [llmguard_moderations]
+        default_on: true
+        logging_only: true
+guardrails:
+  - guardrail_name: presidio
+    litellm_params: {guardrail: generic_guardrail_api, mode: pre_call, api_base: "http://g:1"}
+`, env("LAKERA_API_KEY", "lk"))
+	if len(cfg.Guardrails) != 3 || len(cfg.ListedGuardrails) != 1 {
+		t.Fatalf("guardrails %+v, listed %d: want lakera, presidio (v1) and the v2 one", cfg.Guardrails, len(cfg.ListedGuardrails))
+	}
+	l, pii, v2 := cfg.Guardrails[0], cfg.Guardrails[1], cfg.Guardrails[2]
+	if l.Name != "lakera_prompt_injection" || l.Kind != "lakera" || !l.Legacy || !l.PreCall || l.DuringCall || l.APIBase != "http://lakera:1" || l.APIKey != "lk" ||
+		l.CategoryThresholds != nil || strings.Join(l.EnabledRoles, ",") != "user,system" {
+		t.Errorf("lakera %+v (the later callback_args replace the earlier)", l)
+	}
+	if pii.Name != "presidio" || pii.Kind != "presidio" || !pii.Legacy || !pii.PreCall || pii.PostCall || !pii.OutputParsePII || pii.AnalyzerBase != "http://pa:1" || !pii.NeedsAnswer() {
+		t.Errorf("presidio %+v", pii)
+	}
+	if v2.Legacy || v2.Kind != "generic_guardrail_api" {
+		t.Errorf("the v2 guardrail %+v", v2)
+	}
+	if got := cfg.LegacyGuardrails; len(got) != 4 || strings.Join(got["prompt_injection"], ",") != "lakera_prompt_injection,hide_secrets" || strings.Join(got["other"], ",") != "lakera_prompt_injection" {
+		t.Errorf("legacy entries %v", got)
+	}
+	for _, want := range []string{`callback "hide_secrets": accepted, not implemented yet`, `guardrail "other" is not default_on`, `callback "llmguard_moderations": accepted, not implemented yet`} {
+		found := false
+		for _, w := range cfg.Warnings {
+			found = found || strings.Contains(w.Message, want)
+		}
+		if !found {
+			t.Errorf("no warning %q: %v", want, cfg.Warnings)
+		}
+	}
+	cfg = mustParse(t, `
+model_list:
+  - model_name: m
+    litellm_params: {model: openai/gpt-4o, api_key: k}
+litellm_settings:
+  guardrails:
+    - logged: {callbacks: [presidio], default_on: true, logging_only: true}
+`, env("PRESIDIO_ANALYZER_API_BASE", "http://pa:1", "PRESIDIO_ANONYMIZER_API_BASE", "http://pn:1"))
+	if len(cfg.Guardrails) != 0 || len(cfg.Warnings) < 2 || !strings.Contains(cfg.Warnings[len(cfg.Warnings)-1].Message, `callback "presidio" with logging_only`) {
+		t.Errorf("presidio logging_only: guardrails %+v, warnings %v", cfg.Guardrails, cfg.Warnings)
+	}
+	// A lakera guardrail of the top-level list reads the v1 entry's roles
+	// too (LiteLLM reads them off guardrail_name_config_map); without one,
+	// every role.
+	cfg = mustParse(t, `
+model_list:
+  - model_name: m
+    litellm_params: {model: openai/gpt-4o, api_key: k}
+guardrails:
+  - guardrail_name: lk
+    litellm_params: {guardrail: lakera, mode: during_call, category_thresholds: {prompt_injection: 0.8}}
+`, env())
+	if g := cfg.Guardrails[0]; g.Kind != "lakera" || g.Legacy || g.APIBase != "https://api.lakera.ai" || strings.Join(g.EnabledRoles, ",") != "system,assistant,user" || g.CategoryThresholds["prompt_injection"] != 0.8 {
+		t.Errorf("lakera %+v", g)
+	}
+	le := parseErr(t, `
+model_list:
+  - model_name: m
+    litellm_params: {model: openai/gpt-4o, api_key: k}
+litellm_settings:
+  guardrails:
+    - pi: {default_on: true}
+`, env())
+	if !strings.Contains(le.Error(), "litellm_settings.guardrails[0].pi.callbacks: is required") {
+		t.Errorf("error %v", le)
+	}
+}

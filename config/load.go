@@ -173,6 +173,7 @@ func ParseWithOptions(data []byte, filename string, getenv func(string) (string,
 	if e, ok := byKey["guardrails"]; ok {
 		p.guardrails(cfg, e.Value) // guardrails.go
 	}
+	p.lakeraRoles(cfg)
 	p.modelGuardrails(cfg)
 	if e, ok := byKey["general_settings"]; ok {
 		p.generalSettings(cfg, e.Value)

@@ -464,6 +464,8 @@ func (p *parser) litellmSettings(cfg *Config, n *yaml.Node) {
 			ls.modifyParamsSet = true
 		case "cache":
 			ls.Cache, _ = p.bool(v, key)
+		case "guardrails":
+			p.legacyGuardrails(cfg, v, key) // guardrails_legacy.go
 		case "callbacks":
 			ls.Callbacks = p.callbackList(v, key)
 		case "success_callback":

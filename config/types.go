@@ -74,8 +74,13 @@ type Config struct {
 	// refuses an upload without it).
 	FilesSettings    []FilesSetting
 	FilesSettingsSet bool
-	// Guardrails is the top-level guardrails list: the entries llmgate runs.
+	// Guardrails are the guardrails llmgate runs: litellm_settings.guardrails'
+	// callbacks (Legacy), then the top-level guardrails list's entries.
 	Guardrails []Guardrail
+	// LegacyGuardrails are litellm_settings.guardrails' entries (LiteLLM's
+	// v1 form): each name's callbacks, for a request's metadata.guardrails
+	// mapping (guardrails_legacy.go).
+	LegacyGuardrails map[string][]string
 	// ListedGuardrails are every guardrails entry as GET /guardrails/list
 	// shows it, run or not (guardrails.go).
 	ListedGuardrails []ListedGuardrail
@@ -85,7 +90,10 @@ type Config struct {
 	VectorStores []VectorStore
 	// vectorStoreDefault: OpenAI from the environment, for ids no entry names.
 	vectorStoreDefault VectorStore
-	Warnings           []Diagnostic // accepted but not implemented keys, and other non-fatal findings
+	// lakeraRoles: the v1 prompt_injection entry's enabled_roles
+	// (guardrails_legacy.go).
+	lakeraRoles []string
+	Warnings    []Diagnostic // accepted but not implemented keys, and other non-fatal findings
 }
 
 // Deployment is one model_list entry.

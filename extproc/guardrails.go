@@ -49,9 +49,9 @@ func (s *Server) guardRequest(stream extprocv3.ExternalProcessor_ProcessServer, 
 	if json.Unmarshal(body, &top) != nil {
 		return nil, nil, nil // the request's own 400 comes from routing
 	}
-	names, extra := guardrails.Requested(top)
+	names, extra, mapping := guardrails.Requested(top)
 	if v, ok := st.keys.Guardrails(id.token); ok {
-		names, extra = guardrails.Names(v), nil // a key's (or team's) replace the request's
+		names, extra, mapping = guardrails.Names(v), nil, nil // a key's (or team's) replace the request's
 	}
 	var model string
 	if json.Unmarshal(top["model"], &model) != nil || model == "" {
@@ -62,7 +62,7 @@ func (s *Server) guardRequest(stream extprocv3.ExternalProcessor_ProcessServer, 
 	if id.token != "" {
 		meta["user_api_key_hash"] = id.token
 	}
-	call := st.guards.Begin(names, extra, h["x-request-id"], meta, st.keys.DisableGlobalGuardrails(id.token))
+	call := st.guards.Begin(names, extra, mapping, h["x-request-id"], meta, st.keys.DisableGlobalGuardrails(id.token))
 	if call == nil {
 		return nil, nil, nil
 	}

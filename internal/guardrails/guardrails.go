@@ -27,6 +27,10 @@ type Set struct {
 	// byGroup are the model-level guardrails of each model group: the
 	// union of its deployments' litellm_params.guardrails.
 	byGroup map[string][]string
+	// lakeraEntries are the litellm_settings.guardrails (v1) entries whose
+	// callbacks name lakera_prompt_injection: those a request's
+	// metadata.guardrails mapping must enable for Lakera v1 to run.
+	lakeraEntries map[string]bool
 }
 
 // New returns the config's guardrails; nil when it has none.
@@ -40,6 +44,14 @@ func New(cfg *config.Config) *Set {
 		s.all = append(s.all, g)
 		s.byName[g.Name] = g
 		s.answer = s.answer || g.NeedsAnswer()
+	}
+	for name, callbacks := range cfg.LegacyGuardrails {
+		if contains(callbacks, config.LakeraCallback) {
+			if s.lakeraEntries == nil {
+				s.lakeraEntries = map[string]bool{}
+			}
+			s.lakeraEntries[name] = true
+		}
 	}
 	for _, d := range cfg.Models {
 		for _, name := range d.Params.Guardrails {
@@ -99,13 +111,17 @@ type Call struct {
 
 // Begin selects the guardrails a request runs (LiteLLM's
 // should_run_guardrail): a default_on guardrail always, another when the
-// request names it. requested is what the request names: its key's
-// metadata.guardrails, else its team's, else the body's (guardrails, or
-// metadata.guardrails). nil when none runs. meta are the user_api_key_*
-// fields the generic guardrail API receives as request_data.
-// noGlobal is the key's or team's disable_global_guardrails: no
-// default_on guardrail runs unless the request names it.
-func (s *Set) Begin(requested []string, extra map[string]map[string]any, callID string, meta map[string]any, noGlobal bool) *Call {
+// request names it, a litellm_settings.guardrails (v1) one always. requested
+// is what the request names: its key's metadata.guardrails, else its
+// team's, else the body's (guardrails, or metadata.guardrails). mapping is
+// set when the body's is a mapping (its names not set to false, possibly
+// none): Lakera v1 then runs only when one of them is a v1 entry naming
+// lakera_prompt_injection (LiteLLM's should_proceed_based_on_metadata).
+// nil when none runs. meta are the user_api_key_* fields the generic
+// guardrail API receives as request_data. noGlobal is the key's or team's
+// disable_global_guardrails: no default_on guardrail runs unless the
+// request names it.
+func (s *Set) Begin(requested []string, extra map[string]map[string]any, mapping map[string]bool, callID string, meta map[string]any, noGlobal bool) *Call {
 	if s == nil {
 		return nil
 	}
@@ -114,12 +130,19 @@ func (s *Set) Begin(requested []string, extra map[string]map[string]any, callID 
 		asked[n] = true
 	}
 	c := &Call{set: s, callID: callID, meta: meta, extra: extra}
+	var during []*config.Guardrail
 	for _, g := range s.all {
-		if (!g.DefaultOn || noGlobal) && !asked[g.Name] {
+		if !g.Legacy && (!g.DefaultOn || noGlobal) && !asked[g.Name] {
 			continue
 		}
-		if g.PreCall || g.DuringCall {
+		if g.Kind == "lakera" && mapping != nil && !s.lakeraEnabled(mapping) {
+			continue
+		}
+		switch {
+		case g.PreCall:
 			c.pre = append(c.pre, g)
+		case g.DuringCall:
+			during = append(during, g)
 		}
 		if g.PostCall {
 			c.post = append(c.post, g)
@@ -128,10 +151,22 @@ func (s *Set) Begin(requested []string, extra map[string]map[string]any, callID 
 			c.unmask = append(c.unmask, g)
 		}
 	}
+	c.pre = append(c.pre, during...) // LiteLLM runs its pre_call hooks before its moderation (during_call) hooks
 	if len(c.pre) == 0 && len(c.post) == 0 && len(c.unmask) == 0 {
 		return nil
 	}
 	return c
+}
+
+// lakeraEnabled: a request's metadata.guardrails mapping enables a v1
+// entry whose callbacks name Lakera v1.
+func (s *Set) lakeraEnabled(mapping map[string]bool) bool {
+	for name := range mapping {
+		if s.lakeraEntries[name] {
+			return true
+		}
+	}
+	return false
 }
 
 // NeedsAnswer: the call reads the provider's answer.
@@ -140,7 +175,11 @@ func (c *Call) NeedsAnswer() bool { return c != nil && (len(c.post) > 0 || len(c
 // Applied are the guardrails that ran (x-litellm-applied-guardrails).
 func (c *Call) Applied() string { return strings.Join(c.applied, ",") }
 
-func (c *Call) markApplied(name string) {
+func (c *Call) markApplied(g *config.Guardrail) {
+	if g.Legacy {
+		return // a v1 callback has no guardrail_name: LiteLLM's header leaves it out
+	}
+	name := g.Name
 	for _, a := range c.applied {
 		if a == name {
 			return
@@ -181,7 +220,7 @@ func (c *Call) Request(ctx context.Context, in []byte) (body []byte, e *translat
 		if e != nil {
 			return nil, e
 		}
-		c.markApplied(g.Name)
+		c.markApplied(g)
 		if !g.PreCall || out == nil {
 			continue // during_call: may not change the request
 		}
@@ -224,7 +263,7 @@ func (c *Call) Answer(ctx context.Context, in []byte) (answer []byte, e *transla
 		if e != nil {
 			return nil, e
 		}
-		c.markApplied(g.Name)
+		c.markApplied(g)
 		apply(texts, out)
 	}
 	if len(c.unmask) > 0 && len(c.tokens) > 0 {
@@ -255,6 +294,11 @@ func (c *Call) run(ctx context.Context, g *config.Guardrail, texts []string, inp
 		return c.presidio(ctx, g, texts, inputType == "request")
 	case "bedrock":
 		return c.bedrock(ctx, g, texts, inputType == "request")
+	case "lakera":
+		if inputType == "request" {
+			return nil, c.lakeraV1(ctx, g, d)
+		}
+		return nil, nil // pre_call and during_call only (config)
 	case "lakera_v2":
 		if inputType == "request" {
 			return nil, c.lakera(ctx, g, d.inspectionMessages())

@@ -7,26 +7,29 @@ import (
 )
 
 // TestRequested: the forms of a request's guardrails (names, per-name
-// extra_body, metadata.guardrails; a false toggle is no request).
+// extra_body, metadata.guardrails; a false toggle is no request; a
+// mapping, LiteLLM's v1 form, is reported with the names it enables).
 func TestRequested(t *testing.T) {
 	for _, c := range []struct {
-		body  string
-		names []string
-		extra map[string]map[string]any
+		body    string
+		names   []string
+		extra   map[string]map[string]any
+		mapping map[string]bool
 	}{
-		{`{"guardrails":["a","b"]}`, []string{"a", "b"}, nil},
-		{`{"guardrails":[{"a":{"extra_body":{"x":1}}}]}`, []string{"a"}, map[string]map[string]any{"a": {"x": float64(1)}}},
-		{`{"metadata":{"guardrails":["c"]}}`, []string{"c"}, nil},
-		{`{"metadata":{"guardrails":{"hide_secrets":false}}}`, nil, nil},
-		{`{"model":"m"}`, nil, nil},
+		{`{"guardrails":["a","b"]}`, []string{"a", "b"}, nil, nil},
+		{`{"guardrails":[{"a":{"extra_body":{"x":1}}}]}`, []string{"a"}, map[string]map[string]any{"a": {"x": float64(1)}}, nil},
+		{`{"metadata":{"guardrails":["c"]}}`, []string{"c"}, nil, nil},
+		{`{"metadata":{"guardrails":{"hide_secrets":false}}}`, nil, nil, map[string]bool{}},
+		{`{"metadata":{"guardrails":{"prompt_injection":true,"pii":false}}}`, []string{"prompt_injection"}, nil, map[string]bool{"prompt_injection": true}},
+		{`{"model":"m"}`, nil, nil, nil},
 	} {
 		var top map[string]json.RawMessage
 		if err := json.Unmarshal([]byte(c.body), &top); err != nil {
 			t.Fatal(err)
 		}
-		names, extra := Requested(top)
-		if !reflect.DeepEqual(names, c.names) || !reflect.DeepEqual(extra, c.extra) {
-			t.Errorf("%s: %v %v, want %v %v", c.body, names, extra, c.names, c.extra)
+		names, extra, mapping := Requested(top)
+		if !reflect.DeepEqual(names, c.names) || !reflect.DeepEqual(extra, c.extra) || !reflect.DeepEqual(mapping, c.mapping) {
+			t.Errorf("%s: %v %v %v, want %v %v %v", c.body, names, extra, mapping, c.names, c.extra, c.mapping)
 		}
 	}
 }

@@ -11,17 +11,27 @@ const maxRequested = 64
 // Requested reads the guardrails a request body names: its guardrails
 // field, else its metadata.guardrails (LiteLLM moves the first into the
 // second). Each is a list of names, a list of {name: {extra_body: {…}}},
-// or such a mapping; extra are the extra_body values by name.
-func Requested(body map[string]json.RawMessage) (names []string, extra map[string]map[string]any) {
+// or such a mapping; extra are the extra_body values by name. mapping is
+// set (possibly empty) when it is a mapping: its names, those set to
+// false left out (LiteLLM's v1 form, {name: true, other: false}).
+func Requested(body map[string]json.RawMessage) (names []string, extra map[string]map[string]any, mapping map[string]bool) {
 	raw, ok := body["guardrails"]
 	if !ok {
 		var md map[string]json.RawMessage
 		if json.Unmarshal(body["metadata"], &md) != nil {
-			return nil, nil
+			return nil, nil, nil
 		}
 		raw = md["guardrails"]
 	}
-	return readNames(raw)
+	names, extra = readNames(raw)
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) == nil && m != nil {
+		mapping = map[string]bool{}
+		for _, n := range names {
+			mapping[n] = true
+		}
+	}
+	return names, extra, mapping
 }
 
 // Names reads a key's or team's metadata.guardrails (a list of names).

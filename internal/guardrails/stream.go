@@ -208,7 +208,7 @@ func (s *Stream) round(ctx context.Context, sg *streamGuard) *translator.Error {
 		s.done = true
 		return e
 	}
-	s.c.markApplied(sg.g.Name)
+	s.c.markApplied(sg.g)
 	return nil
 }
 

@@ -149,30 +149,8 @@ func (d *document) encode() ([]byte, *translator.Error) {
 	fail := func(err error) ([]byte, *translator.Error) {
 		return nil, translator.NewError(500, "internal_server_error", "guardrail: "+err.Error(), "")
 	}
-	// Write the slots back into their items (parts of one item share the slice).
-	for _, s := range d.slots {
-		if !d.dirty[s.item] {
-			continue
-		}
-		t, err := marshal(s.text)
-		if err != nil {
-			return fail(err)
-		}
-		if s.part < 0 {
-			d.items[s.item]["content"] = t
-		} else {
-			s.parts[s.part]["text"] = t
-		}
-	}
-	for _, s := range d.slots {
-		if !d.dirty[s.item] || s.part < 0 {
-			continue
-		}
-		raw, err := marshal(s.parts)
-		if err != nil {
-			return fail(err)
-		}
-		d.items[s.item]["content"] = raw
+	if err := d.sync(); err != nil {
+		return fail(err)
 	}
 	var raw []byte
 	var err error
@@ -199,6 +177,36 @@ func (d *document) encode() ([]byte, *translator.Error) {
 		return fail(err)
 	}
 	return out, nil
+}
+
+// sync writes the changed texts back into their items (parts of one item
+// share the slice).
+func (d *document) sync() error {
+	for _, s := range d.slots {
+		if !d.dirty[s.item] {
+			continue
+		}
+		t, err := marshal(s.text)
+		if err != nil {
+			return err
+		}
+		if s.part < 0 {
+			d.items[s.item]["content"] = t
+		} else {
+			s.parts[s.part]["text"] = t
+		}
+	}
+	for _, s := range d.slots {
+		if !d.dirty[s.item] || s.part < 0 {
+			continue
+		}
+		raw, err := marshal(s.parts)
+		if err != nil {
+			return err
+		}
+		d.items[s.item]["content"] = raw
+	}
+	return nil
 }
 
 // marshal is json.Marshal without HTML escaping (a masked "<PERSON>" stays
