@@ -351,3 +351,56 @@ general_settings:
 		t.Errorf("the deployment's key went to a host whose certificate does not name it (%d handshakes)", n)
 	}
 }
+
+// TestRealtimeClientMessageBound (D164): a client's message longer than
+// LiteLLM's server takes (uvicorn's ws_max_size, 16 MiB) ends the session
+// and never reaches the provider, on both request filters; shorter ones
+// pass as before.
+func TestRealtimeClientMessageBound(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	for _, c := range []struct {
+		name string
+		args []string
+	}{{"module", moduleArgs}, {"ext_proc", extProcArgs}} {
+		t.Run(c.name, func(t *testing.T) {
+			g := startGatewayArgs(t, fmt.Sprintf(`
+model_list:
+  - model_name: gpt-rt
+    litellm_params: {model: openai/gpt-4o-realtime-preview, api_base: %[1]s/v1, api_key: sk-p}
+general_settings:
+  master_key: %[2]s
+`, fake.URL(), master), c.args)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(g.URL, "http")+"/v1/realtime?model=gpt-rt",
+				&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + master}}})
+			if err != nil {
+				t.Fatalf("dial: %v\n%s", err, g.Logs())
+			}
+			defer conn.CloseNow()
+			conn.SetReadLimit(64 << 20)
+			event := func(text string) []byte {
+				return []byte(`{"type":"conversation.item.create","item":{"type":"message","role":"user","content":[{"type":"input_text","text":"` + text + `"}]}}`)
+			}
+			if _, b, err := conn.Read(ctx); err != nil || !strings.Contains(string(b), `"session.created"`) {
+				t.Fatalf("first event %q, %v", b, err)
+			}
+			if err := conn.Write(ctx, websocket.MessageText, event("hello")); err != nil {
+				t.Fatal(err)
+			}
+			if _, b, err := conn.Read(ctx); err != nil || !strings.Contains(string(b), `"conversation.item.created"`) {
+				t.Fatalf("a short message: %q, %v\n%s", b, err, g.Logs())
+			}
+			const bound = 16 << 20
+			pad := bound + 1 - len(event(""))
+			_ = conn.Write(ctx, websocket.MessageText, event(strings.Repeat("a", pad))) // the session may end while it is written
+			_, b, err := conn.Read(ctx)
+			if err == nil {
+				t.Fatalf("a message of %d bytes passed: the session answered %.80q", bound+1, b)
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("the session was not ended (the client's read timed out)")
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package extproc
 
 import (
 	"context"
+	"io"
 	"net"
 	"os"
 	"slices"
@@ -45,7 +46,42 @@ func (s *Server) realtimeSession(stream extprocv3.ExternalProcessor_ProcessServe
 	if e != nil {
 		return stream.Send(errorReply(e, nil))
 	}
-	return stream.Send(resp)
+	if err := stream.Send(resp); err != nil {
+		return err
+	}
+	return s.boundClientMessages(stream, realtime.NewLimiter(realtime.MaxClientMessage))
+}
+
+// boundClientMessages reads the client's side of an upgraded session (the
+// realtime route streams it to the request filter chunk by chunk, each
+// chunk held by Envoy until answered) and passes each chunk on, until a
+// client's message is longer than the bound (D164): then the session is
+// ended — the chunk that declares it is not passed on, and Envoy resets
+// the connections both ways (the response has begun, so the immediate
+// response is not sent). LiteLLM's server closes such a session with
+// 1009 (message too big).
+func (s *Server) boundClientMessages(stream extprocv3.ExternalProcessor_ProcessServer, lim *realtime.Limiter) error {
+	for {
+		msg, err := recv(stream)
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		rb := msg.GetRequestBody()
+		if rb == nil {
+			return nil // nothing else is sent on a realtime route
+		}
+		if lim.Feed(rb.GetBody()) {
+			s.log.Warn("realtime session ended: the client sent a message longer than the bound", "max_bytes", realtime.MaxClientMessage)
+			return stream.Send(errorReply(translator.NewError(413, "invalid_request_error",
+				"realtime: a client message is longer than "+strconv.Itoa(realtime.MaxClientMessage)+" bytes", ""), nil))
+		}
+		if err := stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{}}}); err != nil {
+			return err
+		}
+	}
 }
 
 // realtimePlan checks the session's request and picks its deployment.

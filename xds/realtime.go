@@ -96,8 +96,10 @@ func realtimeRoutes(m *model.Model) ([]*routev3.Route, error) {
 	}
 	per, err := toAny(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Overrides{Overrides: &extprocv3.ExtProcOverrides{
 		ProcessingMode: &extprocv3.ProcessingMode{
-			RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
-			RequestBodyMode:     extprocv3.ProcessingMode_NONE,
+			RequestHeaderMode: extprocv3.ProcessingMode_SEND,
+			// The client's frames, chunk by chunk as they pass (never
+			// buffered): the request filter bounds a client's message (D164).
+			RequestBodyMode:     extprocv3.ProcessingMode_STREAMED,
 			RequestTrailerMode:  extprocv3.ProcessingMode_SKIP,
 			ResponseHeaderMode:  extprocv3.ProcessingMode_SKIP,
 			ResponseBodyMode:    extprocv3.ProcessingMode_NONE,

@@ -28,6 +28,9 @@ type frames struct {
 	// The message being read.
 	msg  []byte
 	skip bool
+	// size: the message's length so far, its frames' declared payload
+	// lengths summed as each frame's header is read (held or not).
+	size int64
 	// broken: the stream is not WebSocket frames (then nothing more is read).
 	broken bool
 	// closed: a close frame began (the direction's last frame).
@@ -130,10 +133,12 @@ func (f *frames) header(b []byte) int {
 	case op == 1 || op == 2: // a new message
 		f.msg = f.msg[:0]
 		f.skip = op != 1 || n > int64(f.max)
+		f.size = n
 	case op == 0: // its continuation
 		if int64(len(f.msg))+n > int64(f.max) {
 			f.skip = true
 		}
+		f.size += n
 	default:
 		f.broken = true
 	}
@@ -160,6 +165,47 @@ func (f *frames) endFrame(onMessage func([]byte)) {
 		f.msg = nil // a large message's buffer is not kept for the session
 	}
 	f.skip = false
+}
+
+// MaxClientMessage bounds a client's message (text or binary, its
+// fragments summed): LiteLLM's proxy takes a session's WebSocket through
+// uvicorn, whose ws_max_size (16 MiB by default; LiteLLM does not set it)
+// ends a session whose client sends a longer message.
+const MaxClientMessage = 16 << 20
+
+// Limiter reads the client's side of a session as it passes and tells when
+// a message is longer than its bound. It holds no message: a frame's
+// header is enough (its declared length), so a frame that would cross the
+// bound is known before any of its payload.
+type Limiter struct {
+	max int64
+	f   frames
+}
+
+// NewLimiter is a limiter of one session's client messages.
+func NewLimiter(max int64) *Limiter { return &Limiter{max: max} }
+
+// Feed reads a chunk of the client's bytes (after the upgrade) and reports
+// whether the message it is in, or one it began, is longer than the bound.
+func (l *Limiter) Feed(b []byte) bool {
+	over := false
+	for len(b) > 0 && !over && !l.f.broken {
+		// Frame by frame, so that a short message's size is not mistaken
+		// for a longer one's that follows in the chunk.
+		n := len(b)
+		if l.f.inFrame {
+			n = int(min(l.f.left, int64(n)))
+			l.f.feed(b[:n], nil)
+		} else {
+			n = l.f.header(b)
+			if l.f.inFrame && l.f.left == 0 {
+				l.f.endFrame(nil)
+			}
+		}
+		over = !l.f.control && l.f.size > l.max
+		b = b[n:]
+	}
+	return over
 }
 
 // Usage is a session's tokens, summed over its response.done events (the

@@ -154,3 +154,46 @@ func itoa(n int) string {
 		}
 	}
 }
+
+// TestLimiter (D164): a client's message longer than the bound is told as
+// soon as the frame header that makes it so is read — a single frame, or
+// fragments summed with a ping between them — in chunks of any size; a
+// message at the bound, control frames and many short messages pass; the
+// limiter holds no message.
+func TestLimiter(t *testing.T) {
+	const bound = 1000
+	mask := []byte{9, 8, 7, 6}
+	at := frame(1, true, make([]byte, bound), mask)
+	short := frame(1, true, []byte(`{"type":"input_audio_buffer.append"}`), mask)
+	for _, tc := range []struct {
+		name   string
+		stream []byte
+		over   int // the byte offset from which the limiter must have told (-1: never)
+	}{
+		{"at the bound, then short ones", bytes.Join([][]byte{at, short, frame(9, true, []byte("ping"), mask)}, nil), -1},
+		{"one frame over", bytes.Join([][]byte{short, frame(2, true, make([]byte, bound+1), mask)}, nil), len(short) + 8},
+		{"fragments over", bytes.Join([][]byte{frame(1, false, make([]byte, 600), mask), frame(9, true, []byte("ping"), mask),
+			frame(0, true, make([]byte, 401), mask)}, nil), 608 + 10 + 8},
+		{"many short messages", bytes.Repeat(short, 100), -1},
+	} {
+		for _, size := range []int{1, 7, 4096, len(tc.stream)} {
+			l := NewLimiter(bound)
+			told := -1
+			for off := 0; off < len(tc.stream) && told < 0; off += size {
+				end := min(off+size, len(tc.stream))
+				if l.Feed(tc.stream[off:end]) {
+					told = end
+				}
+			}
+			switch {
+			case tc.over < 0 && told >= 0:
+				t.Errorf("%s, chunks of %d: told over at byte %d", tc.name, size, told)
+			case tc.over >= 0 && told != min((tc.over+size-1)/size*size, len(tc.stream)):
+				t.Errorf("%s, chunks of %d: told at byte %d, want by the chunk holding byte %d", tc.name, size, told, tc.over)
+			}
+			if cap(l.f.msg) != 0 {
+				t.Errorf("%s: the limiter held %d bytes", tc.name, cap(l.f.msg))
+			}
+		}
+	}
+}
