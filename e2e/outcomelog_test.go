@@ -152,7 +152,14 @@ general_settings:
 	if got := extProcStreamCount(t, g) - streams0; got != streamsPerRequest*len(sent) {
 		t.Errorf("Envoy opened %d ext_proc streams for %d requests: an attempt filter ran on a fast-path try", got, len(sent))
 	}
-	time.Sleep(500 * time.Millisecond) // the access log's flush, the join
+	// The cooldown holds once the gateway recorded it (ext_proc plans with
+	// the gateway's state) and, with the module, once the module applied
+	// the table that carries it: a fixed 500 ms for the access log's flush
+	// and the join was too short on a loaded machine (D167).
+	waitLog(t, g, `msg="deployment cooling down" deployment=dead-deployment`)
+	if streamsPerRequest == 0 {
+		waitLog(t, g, "applied (1 cooling)")
+	}
 	for i := 0; i < 20; i++ {
 		a := send(100 + i)
 		if a.retried {
