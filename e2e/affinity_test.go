@@ -25,22 +25,7 @@ import (
 func TestSessionAffinity(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
 	cfg := func(checks string) string {
-		return fmt.Sprintf(`
-model_list:
-  - model_name: gpt-lb
-    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/lb-a/v1, api_key: k}
-    model_info: {id: lb-a}
-  - model_name: gpt-lb
-    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/lb-b/v1, api_key: k}
-    model_info: {id: lb-b}
-router_settings:
-  num_retries: 0
-  allowed_fails: 0
-  cooldown_time: 60
-%[2]s
-general_settings:
-  master_key: %[3]s
-`, fake.URL(), checks, master)
+		return affinityPair(fake.URL(), checks, "general_settings:\n  master_key: "+master+"\n")
 	}
 	params := openai.ChatCompletionNewParams{Model: "gpt-lb", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello")}}
 	// ask sends one chat request and returns the deployment that answered.
@@ -149,4 +134,24 @@ general_settings:
 			t.Errorf("without session_affinity one session's requests answered by %v, want both deployments", spread)
 		}
 	})
+}
+
+// affinityPair is the config of the affinity tests: a group gpt-lb of two
+// deployments lb-a and lb-b on fake (no retries, a cooldown at the first
+// failure), with router_settings lines checks and then tail.
+func affinityPair(fake, checks, tail string) string {
+	return fmt.Sprintf(`
+model_list:
+  - model_name: gpt-lb
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/lb-a/v1, api_key: k}
+    model_info: {id: lb-a}
+  - model_name: gpt-lb
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/lb-b/v1, api_key: k}
+    model_info: {id: lb-b}
+router_settings:
+  num_retries: 0
+  allowed_fails: 0
+  cooldown_time: 60
+%[2]s
+%[3]s`, fake, checks, tail)
 }

@@ -24,21 +24,7 @@ import (
 // spreads its follow-ups over both deployments.
 func TestResponsesAffinity(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	cfg := func(checks string) string {
-		return fmt.Sprintf(`
-model_list:
-  - model_name: gpt-lb
-    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/lb-a/v1, api_key: k}
-    model_info: {id: lb-a}
-  - model_name: gpt-lb
-    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/lb-b/v1, api_key: k}
-    model_info: {id: lb-b}
-router_settings:
-  num_retries: 0
-  allowed_fails: 0
-  cooldown_time: 60
-%[2]s`, fake.URL(), checks)
-	}
+	cfg := func(checks string) string { return affinityPair(fake.URL(), checks, "") }
 	const followUps = 12
 	var prev string // the first response's id
 	run := func(t *testing.T, g *Gateway) (first string, counts map[string]int64) {
