@@ -6,8 +6,8 @@ import (
 )
 
 // The response cache's other stores (D138): cache_params' s3_* keys (type
-// s3), disk_cache_dir (type disk) and the qdrant keys (type
-// qdrant-semantic); router_settings.cache_responses.
+// s3), disk_cache_dir (type disk), the gcs_* keys (type gcs, D182) and the
+// qdrant keys (type qdrant-semantic); router_settings.cache_responses.
 
 const (
 	// DefaultDiskCacheDir is LiteLLM's DiskCache directory when
@@ -24,7 +24,7 @@ const (
 // QdrantQuantizations are qdrant_quantization_config's values.
 var QdrantQuantizations = []string{"binary", "scalar", "product"}
 
-// cacheStoreKey reads one cache_params key of the s3, disk and qdrant
+// cacheStoreKey reads one cache_params key of the s3, disk, gcs and qdrant
 // stores (the key is registered: checkKey passed it).
 func (p *parser) cacheStoreKey(cp *CacheParams, e entry, key string) {
 	v := e.Value
@@ -78,6 +78,24 @@ func (p *parser) cacheStoreKey(cp *CacheParams, e entry, key string) {
 		cp.DefaultInRedisTTL, _ = p.seconds(v, key)
 	case "disk_cache_dir":
 		cp.DiskDir, _ = p.str(v, key)
+	case "gcs_bucket_name":
+		if s, ok := p.str(v, key); ok && s != "" {
+			if !validGCSBucket(s) {
+				p.errAt(v, key, "must be a Cloud Storage bucket name (3-222 characters: lower-case letters, digits, -, _ and .), got %q", s)
+			} else {
+				cp.GCS.Bucket = s
+			}
+		}
+	case "gcs_path_service_account":
+		cp.GCS.ServiceAccount, _ = p.str(v, key)
+	case "gcs_path":
+		if s, ok := p.str(v, key); ok {
+			if len(s) > maxS3PathBytes {
+				p.errAt(v, key, "must be at most %d bytes (object names are at most 1,024)", maxS3PathBytes)
+			} else if s = strings.TrimRight(s, "/"); s != "" {
+				cp.GCS.Path = s + "/" // LiteLLM's key_prefix
+			}
+		}
 	case "qdrant_api_base":
 		if s, ok := p.str(v, key); ok && s != "" {
 			if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -164,6 +182,34 @@ func (p *parser) cacheStoreDefaults(cp *CacheParams, es []entry) {
 			// URL is taken as written).
 			s3.Endpoint = "http://s3." + s3.Region + ".amazonaws.com"
 		}
+	case "gcs":
+		g := &cp.GCS
+		// LiteLLM's GCSCache: its arguments, else GCSBucketBase's
+		// variables; the token as the Vertex provider's.
+		if g.Bucket == "" {
+			if b := get("GCS_BUCKET_NAME"); validGCSBucket(b) {
+				g.Bucket = b
+			} else if b != "" {
+				p.add(SeverityError, 0, 0, cacheParamsKey, "type gcs: GCS_BUCKET_NAME %q is not a Cloud Storage bucket name", b)
+			}
+		}
+		if g.ServiceAccount == "" {
+			g.ServiceAccount = firstNonEmpty(get("GCS_PATH_SERVICE_ACCOUNT"), get("GOOGLE_APPLICATION_CREDENTIALS"))
+		}
+		g.Endpoint = DefaultGCSEndpoint
+		if v := get("CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE"); v != "" {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+				p.add(SeverityError, 0, 0, cacheParamsKey, "type gcs: CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE %q is not an http(s) URL", v)
+			} else {
+				g.Endpoint = strings.TrimSuffix(strings.TrimRight(v, "/"), "/storage/v1")
+			}
+		}
+		if g.Bucket == "" {
+			p.add(SeverityError, 0, 0, cacheParamsKey, "type gcs needs gcs_bucket_name (or GCS_BUCKET_NAME)")
+		}
+		if g.ServiceAccount == "" {
+			p.add(SeverityError, 0, 0, cacheParamsKey, "type gcs needs gcs_path_service_account (or GCS_PATH_SERVICE_ACCOUNT / GOOGLE_APPLICATION_CREDENTIALS): Google's other default credentials (gcloud's, the metadata server) are not yet read")
+		}
 	case "disk":
 		if cp.DiskDir == "" {
 			cp.DiskDir = DefaultDiskCacheDir
@@ -215,6 +261,30 @@ func (p *parser) cacheResponses(cfg *Config) {
 	}
 	cp.Mode = "default_on"
 	cp.SupportedCallTypes = append([]string(nil), DefaultCacheCallTypes...)
+}
+
+// validGCSBucket reports a Cloud Storage bucket name: 3 to 222 characters
+// of lower-case letters, digits, "-", "_" and ".", starting and ending with
+// a letter or digit (a name with dots has components of at most 63).
+func validGCSBucket(b string) bool {
+	if len(b) < 3 || len(b) > 222 {
+		return false
+	}
+	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+	if !alnum(b[0]) || !alnum(b[len(b)-1]) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		if c := b[i]; !alnum(c) && c != '-' && c != '_' && c != '.' {
+			return false
+		}
+	}
+	for _, part := range strings.Split(b, ".") {
+		if len(part) > 63 || part == "" {
+			return false
+		}
+	}
+	return strings.Contains(b, ".") || len(b) <= 63
 }
 
 func firstNonEmpty(vs ...string) string {

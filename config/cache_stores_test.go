@@ -39,7 +39,28 @@ func TestCacheStores(t *testing.T) {
 		Threshold: 0.8, EmbeddingModel: DefaultQdrantEmbeddingModel, VectorSize: DefaultQdrantVectorSize}) {
 		t.Errorf("qdrant = %+v", q)
 	}
+	// gcs (D182): the keys, else GCSBucketBase's variables; the folder's
+	// trailing "/" as LiteLLM's key_prefix; gcloud's endpoint variable.
+	cfg = mustParse(t, `litellm_settings:
+  cache: true
+  cache_params:
+    type: gcs
+    gcs_bucket_name: llm-cache.example.com
+    gcs_path: a/b//
+`, env("GOOGLE_APPLICATION_CREDENTIALS", "/sa.json", "CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE", "http://127.0.0.1:4443/storage/v1/"))
+	if g := cfg.LiteLLM.CacheParams.GCS; g != (GCSCache{Bucket: "llm-cache.example.com", ServiceAccount: "/sa.json", Path: "a/b/", Endpoint: "http://127.0.0.1:4443"}) {
+		t.Errorf("gcs = %+v", g)
+	}
+	cfg = mustParse(t, "litellm_settings:\n  cache: true\n  cache_params: {type: gcs, gcs_path_service_account: /k.json}\n",
+		env("GCS_BUCKET_NAME", "env-bucket", "GCS_PATH_SERVICE_ACCOUNT", "/env.json"))
+	if g := cfg.LiteLLM.CacheParams.GCS; g != (GCSCache{Bucket: "env-bucket", ServiceAccount: "/k.json", Endpoint: DefaultGCSEndpoint}) {
+		t.Errorf("gcs from GCS_BUCKET_NAME = %+v", g)
+	}
 	for _, tc := range []struct{ params, want string }{
+		{"{type: gcs, gcs_path_service_account: /k.json}", "needs gcs_bucket_name"},
+		{"{type: gcs, gcs_bucket_name: b-1}", "needs gcs_path_service_account"},
+		{"{type: gcs, gcs_bucket_name: My_Bucket, gcs_path_service_account: /k.json}", "a Cloud Storage bucket name"},
+		{"{type: gcs, gcs_bucket_name: b/folder, gcs_path_service_account: /k.json}", "a Cloud Storage bucket name"},
 		{"{type: s3}", "needs s3_bucket_name"},
 		{"{type: s3, s3_bucket_name: b, s3_endpoint_url: ftp://x}", "must be an http(s) URL"},
 		{"{type: qdrant-semantic, qdrant_api_base: http://q, similarity_threshold: 0.5}", "needs qdrant_collection_name"},
@@ -93,7 +114,7 @@ func TestCacheDefaultTTLs(t *testing.T) {
 		t.Errorf("s3_use_ssl false: endpoint %q", e)
 	}
 	// LiteLLM's other types load with a warning (nothing cached).
-	for _, typ := range []string{"azure-blob", "gcs"} {
+	for _, typ := range []string{"azure-blob"} {
 		cfg := mustParse(t, "litellm_settings:\n  cache: true\n  cache_params: {type: "+typ+"}\n", nil)
 		if !strings.Contains(fmt.Sprint(cfg.Warnings), `cache type "`+typ+`" is accepted, not implemented yet`) {
 			t.Errorf("type %s: warnings %v", typ, cfg.Warnings)

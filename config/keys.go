@@ -359,7 +359,7 @@ var keyTable = []KeyDoc{
 	part(SectionLiteLLM, "redact_messages_in_exceptions", "true (or turn_off_message_logging): the llm_too_slow alert's Messages line reads LiteLLM's \"Message not logged. litellm.redact_messages_in_exceptions=True\"; false: llmgate's alerts and errors never quote the request's messages (LiteLLM's slow alert shows their first 100 characters)", false),
 
 	// litellm_settings.cache_params.
-	part(SectionCache, "type", "local (in memory, per instance: LiteLLM's 200 entries of at most 1 MB), redis (shared by every instance on it, keys under llmgate:cache:), s3, disk and qdrant-semantic (below); redis-semantic (it needs RediSearch with vector fields, which neither Debian nor PyPI provides), azure-blob and gcs are accepted with a warning and cache nothing", false),
+	part(SectionCache, "type", "local (in memory, per instance: LiteLLM's 200 entries of at most 1 MB), redis (shared by every instance on it, keys under llmgate:cache:), s3, disk, gcs and qdrant-semantic (below); redis-semantic (it needs RediSearch with vector fields, which neither Debian nor PyPI provides) and azure-blob are accepted with a warning and cache nothing", false),
 	sup(SectionCache, "host", "the cache's Redis; else REDIS_HOST, else router_settings' Redis (redis_host or redis_url), else REDIS_URL"),
 	sup(SectionCache, "port", "default 6379 (else REDIS_PORT)"),
 	sup(SectionCache, "password", "else REDIS_PASSWORD"),
@@ -388,9 +388,9 @@ var keyTable = []KeyDoc{
 	notYet(SectionCache, "redis_semantic_cache_index_name", "redis-semantic cache"),
 	notYet(SectionCache, "azure_account_url", "azure-blob cache"),
 	notYet(SectionCache, "azure_blob_container", "azure-blob cache"),
-	notYet(SectionCache, "gcs_bucket_name", "gcs cache"),
-	notYet(SectionCache, "gcs_path_service_account", "gcs cache"),
-	notYet(SectionCache, "gcs_path", "gcs cache"),
+	sup(SectionCache, "gcs_bucket_name", "type gcs: the bucket of the entries, one JSON object each ({timestamp, response}) at [gcs_path/]<cache key>, read with one Cloud Storage JSON API GET (alt=media) and written off the request path with a media upload; else GCS_BUCKET_NAME; required"),
+	sup(SectionCache, "gcs_path_service_account", "type gcs: a service account's JSON key file (or the JSON), its OAuth token cached and refreshed off the request path; else GCS_PATH_SERVICE_ACCOUNT, else GOOGLE_APPLICATION_CREDENTIALS; required (gcloud's and the metadata server's credentials not yet); the endpoint moves with CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE"),
+	sup(SectionCache, "gcs_path", "type gcs: the folder the entries go under (its trailing / trimmed, as LiteLLM's)"),
 	sup(SectionCache, "disk_cache_dir", "type disk (D138): the directory of the entries, one file each (default .litellm_cache, made if missing); kept across restarts, at most 1 GiB (diskcache's size_limit: the oldest files go first)"),
 	sup(SectionCache, "qdrant_semantic_cache_embedding_model", "type qdrant-semantic (D138): the model_list group that embeds a chat request's prompt (its messages' contents joined, as LiteLLM's) for the lookup and the store; default text-embedding-ada-002"),
 	sup(SectionCache, "qdrant_collection_name", "required; made on first use when missing (cosine distance, qdrant_semantic_cache_vector_size dimensions, the quantization below)"),

@@ -621,7 +621,7 @@ func (p *parser) cacheParams(cfg *Config, n *yaml.Node, path string) {
 					msg = fmt.Sprintf("unknown cache type %q; did you mean %q?", s, sg)
 				}
 				p.errAt(v, key, "%s", msg)
-			case s == "redis-semantic" || s == "azure-blob" || s == "gcs":
+			case s == "redis-semantic" || s == "azure-blob":
 				p.warnAt(v, key, "cache type %q is accepted, not implemented yet: responses are not cached", s)
 				cp.Type = s
 			default:
@@ -656,7 +656,7 @@ func (p *parser) cacheParams(cfg *Config, n *yaml.Node, path string) {
 		case "sentinel_password":
 			cp.SentinelPassword, _ = p.str(v, key)
 		default:
-			p.cacheStoreKey(cp, e, key) // cache_stores.go: s3, disk, qdrant
+			p.cacheStoreKey(cp, e, key) // cache_stores.go: s3, disk, gcs, qdrant
 		}
 	}
 	if !cfg.LiteLLM.Cache {

@@ -502,6 +502,8 @@ type CacheParams struct {
 	DiskDir string
 	// Qdrant is type qdrant-semantic's settings.
 	Qdrant QdrantCache
+	// GCS is type gcs's bucket and credentials (gcs_*; cache_stores.go).
+	GCS GCSCache
 	// DefaultInMemoryTTL and DefaultInRedisTTL are default_in_memory_ttl
 	// and default_in_redis_ttl: TTL's value for type local, and for type
 	// redis, when set (0: unset).
@@ -518,6 +520,21 @@ type S3Cache struct {
 	AccessKeyID, SecretAccessKey, SessionToken string
 	Path                                       string // s3_path: the objects' key prefix
 	InsecureSkipVerify                         bool   // s3_verify: false
+}
+
+// GCSCache are cache_params' gcs_* keys (type gcs, LiteLLM's GCSCache).
+type GCSCache struct {
+	// Bucket is gcs_bucket_name, else GCS_BUCKET_NAME.
+	Bucket string
+	// ServiceAccount is gcs_path_service_account, else
+	// GCS_PATH_SERVICE_ACCOUNT, else GOOGLE_APPLICATION_CREDENTIALS: a path
+	// to a service account's JSON key, or the JSON itself (secret).
+	ServiceAccount string
+	// Path is gcs_path: the folder the objects go under ("" or "a/b/").
+	Path string
+	// Endpoint is the JSON API's root: DefaultGCSEndpoint, or
+	// CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE's.
+	Endpoint string
 }
 
 // QdrantCache are cache_params' qdrant keys (type qdrant-semantic).

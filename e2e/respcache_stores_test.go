@@ -10,6 +10,7 @@ import (
 
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/llmgate/llmgate/internal/fakegcs"
 	"github.com/llmgate/llmgate/internal/fakeprovider"
 	"github.com/llmgate/llmgate/internal/fakes3"
 )
@@ -90,6 +91,61 @@ func TestResponseCacheS3(t *testing.T) {
 			t.Errorf("a hit after flushall (%s)", key)
 		}
 	})
+}
+
+// TestResponseCacheGCS (D182): cache_params type gcs through the real
+// Envoy with openai-go, against a fake Cloud Storage that issues tokens
+// only for the service account's signed JWT: a repeated request is answered
+// from the bucket (one provider call), the entry is one object at
+// gcs_path/<cache key> holding the answer, the service account's key never
+// reaches /cache/ping, and /cache/flushall removes the cache's objects only.
+func TestResponseCacheGCS(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	gcs := fakegcs.Start(t, "llm-cache-bucket")
+	sa := filepath.Join(t.TempDir(), "sa.json")
+	if err := os.WriteFile(sa, []byte(gcs.ServiceAccountJSON()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	params := `    type: gcs
+    gcs_bucket_name: llm-cache-bucket
+    gcs_path: team-a/cache/`
+	g := startGateway(t, cacheConfig(fake.URL(), params), "GCS_PATH_SERVICE_ACCOUNT="+sa,
+		"CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE="+gcs.URL+"/storage/v1/")
+	c := newClient(g, master)
+	var misses int64
+	calls := func() int64 { return fake.Count("/cached/") - misses }
+
+	content, _, _ := cachedChat(t, c, "cached", "gcs hello")
+	content2, _, key := waitHit(t, c, &misses, "cached", "gcs hello")
+	if !cacheKeyHeader.MatchString(key) {
+		_, bad := gcs.Objects()
+		t.Fatalf("no hit from the gcs cache: key %q, %d provider calls, refused %v", key, fake.Count("/cached/"), bad)
+	}
+	if content2 != content || calls() != 1 {
+		t.Errorf("hit %q after %d provider calls, want %q after 1", content2, calls(), content)
+	}
+	obj, ok := gcs.Get("team-a/cache/" + key)
+	if !ok || !strings.Contains(string(obj.Body), content) {
+		objs, _ := gcs.Objects()
+		t.Fatalf("no object team-a/cache/%s holding the answer: %v", key, objs)
+	}
+	if code, _, body := do(t, "GET", g.URL+"/cache/ping", master, ""); code != 200 || !strings.Contains(string(body), `"cache_type":"gcs"`) ||
+		!strings.Contains(string(body), `"bucket_name":"llm-cache-bucket"`) || strings.Contains(string(body), "PRIVATE KEY") || strings.Contains(string(body), sa) {
+		t.Errorf("/cache/ping (the bucket, never the service account): %d %s", code, body)
+	}
+	gcs.Put("team-a/cache/README", []byte("not an entry"))
+	if code, _, body := do(t, "POST", g.URL+"/cache/flushall", master, ""); code != 200 {
+		t.Fatalf("/cache/flushall: %d %s", code, body)
+	}
+	if objs, _ := gcs.Objects(); len(objs) != 1 || objs[0].Name != "team-a/cache/README" {
+		t.Errorf("after flushall: %v, want only team-a/cache/README", objs)
+	}
+	if _, _, key := cachedChat(t, c, "cached", "gcs hello"); key != "" {
+		t.Errorf("a hit after flushall (%s)", key)
+	}
+	if _, bad := gcs.Objects(); len(bad) != 0 || gcs.TokensIssued() != 1 {
+		t.Errorf("refused calls %v; %d tokens issued (want 1: cached)", bad, gcs.TokensIssued())
+	}
 }
 
 // TestResponseCacheDisk (D138): cache_params type disk with disk_cache_dir:

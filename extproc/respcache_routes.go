@@ -102,6 +102,9 @@ func (s *Server) cacheRoute(stream extprocv3.ExternalProcessor_ProcessServer, st
 				"endpoint_url": upstream.Redact(p.S3.Endpoint), "key_prefix": p.S3.Path}
 		case "disk":
 			r["health_check_cache_params"] = map[string]any{"disk_cache_dir": p.DiskDir}
+		case "gcs":
+			r["health_check_cache_params"] = map[string]any{"bucket_name": p.GCS.Bucket, "gcs_path": p.GCS.Path,
+				"endpoint_url": upstream.Redact(p.GCS.Endpoint)}
 		case "qdrant-semantic":
 			r["health_check_cache_params"] = map[string]any{"qdrant_api_base": upstream.Redact(p.Qdrant.APIBase),
 				"collection_name": p.Qdrant.Collection, "similarity_threshold": p.Qdrant.Threshold,

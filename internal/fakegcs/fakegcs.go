@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -121,6 +122,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.token(w, r, body)
 	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/upload/storage/v1/b/"):
 		s.upload(w, r, body)
+	case (r.Method == http.MethodGet || r.Method == http.MethodDelete) && strings.HasPrefix(r.URL.Path, "/storage/v1/b/"):
+		s.object(w, r)
 	default:
 		s.refuse(w, 404, "notFound", "Not Found", r)
 	}
@@ -256,4 +259,127 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, body []byte) {
 			"etag":    "CJ" + g[:6] + "=", "timeCreated": now, "updated": now, "timeStorageClassUpdated": now,
 		})
 	}
+}
+
+// authorised checks the request's bearer token; false: answered 401.
+func (s *Server) authorised(w http.ResponseWriter, r *http.Request, perm string) bool {
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	s.mu.Lock()
+	ok := s.tokens[tok]
+	s.mu.Unlock()
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="https://accounts.google.com/"`)
+		s.refuse(w, 401, "required", "Anonymous caller does not have "+perm+" access to the Google Cloud Storage object.", r)
+	}
+	return ok
+}
+
+// object answers the JSON API's reads of the bucket: the bucket's metadata
+// (GET /storage/v1/b/<bucket>), an object's media (GET …/o/<name>?alt=media,
+// the name one escaped path segment), a listing (GET …/o?prefix=, pages of
+// at most maxResults, default 1,000) and a delete (DELETE …/o/<name>: 204).
+func (s *Server) object(w http.ResponseWriter, r *http.Request) {
+	if !s.authorised(w, r, "storage.objects.get") {
+		return
+	}
+	rest := strings.TrimPrefix(r.URL.EscapedPath(), "/storage/v1/b/")
+	bucket, obj, hasObj := strings.Cut(rest, "/o")
+	if bucket != s.bucket {
+		s.refuse(w, 404, "notFound", "The specified bucket does not exist.", r)
+		return
+	}
+	q := r.URL.Query()
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	switch {
+	case !hasObj && r.Method == http.MethodGet:
+		_ = json.NewEncoder(w).Encode(map[string]any{"kind": "storage#bucket", "id": bucket, "name": bucket})
+	case obj == "" && r.Method == http.MethodGet:
+		s.list(w, q)
+	case strings.HasPrefix(obj, "/") && !strings.Contains(obj[1:], "/"):
+		name, err := url.PathUnescape(obj[1:])
+		if err != nil || name == "" {
+			s.refuse(w, 400, "invalid", "Invalid object name", r)
+			return
+		}
+		s.mu.Lock()
+		idx := -1
+		for i := range s.objects {
+			if s.objects[i].Name == name {
+				idx = i
+			}
+		}
+		var o Object
+		if idx >= 0 {
+			o = s.objects[idx]
+			if r.Method == http.MethodDelete {
+				s.objects = append(s.objects[:idx], s.objects[idx+1:]...)
+			}
+		}
+		s.mu.Unlock()
+		switch {
+		case idx < 0:
+			googleError(w, 404, "notFound", "No such object: "+bucket+"/"+name)
+		case r.Method == http.MethodDelete:
+			w.WriteHeader(204)
+		case q.Get("alt") == "media":
+			w.Header().Set("Content-Type", o.ContentType)
+			_, _ = w.Write(o.Body)
+		default:
+			_ = json.NewEncoder(w).Encode(map[string]any{"kind": "storage#object", "name": o.Name, "bucket": bucket,
+				"size": strconv.Itoa(len(o.Body)), "contentType": o.ContentType})
+		}
+	default:
+		s.refuse(w, 404, "notFound", "Not Found", r)
+	}
+}
+
+// list answers objects.list: the names under prefix in lexical order, a
+// page of maxResults with nextPageToken (the last name of the page).
+func (s *Server) list(w http.ResponseWriter, q url.Values) {
+	max := 1000
+	if n, err := strconv.Atoi(q.Get("maxResults")); err == nil && n > 0 && n < max {
+		max = n
+	}
+	s.mu.Lock()
+	var names []string
+	for _, o := range s.objects {
+		if strings.HasPrefix(o.Name, q.Get("prefix")) && o.Name > q.Get("pageToken") {
+			names = append(names, o.Name)
+		}
+	}
+	s.mu.Unlock()
+	sort.Strings(names)
+	out := map[string]any{"kind": "storage#objects"}
+	if len(names) > max {
+		names = names[:max]
+		out["nextPageToken"] = names[max-1]
+	}
+	items := make([]map[string]any, len(names))
+	for i, n := range names {
+		items[i] = map[string]any{"kind": "storage#object", "name": n, "bucket": s.bucket}
+	}
+	if len(items) > 0 {
+		out["items"] = items
+	}
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// Get returns the object named name, or false.
+func (s *Server) Get(name string) (Object, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, o := range s.objects {
+		if o.Name == name {
+			return o, true
+		}
+	}
+	return Object{}, false
+}
+
+// Put stores an object as an upload would (a test's object the cache must
+// not remove, say).
+func (s *Server) Put(name string, body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.objects = append(s.objects, Object{Bucket: s.bucket, Name: name, ContentType: "application/octet-stream", Body: body})
 }

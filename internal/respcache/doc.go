@@ -5,13 +5,15 @@
 // cache key as LiteLLM builds it (the model group and the request's LLM
 // parameters, hashed with sha256, prefixed by the namespace), and where the
 // answers are kept: in memory (type local: LiteLLM's bounded in-memory cache)
-// or in Redis (type redis: shared by every gateway instance on it).
+// or in Redis (type redis: shared by every gateway instance on it), and the
+// other stores of D138 and D182: s3, disk, gcs, qdrant-semantic.
 //
 // The ext_proc request filter asks it for a request's decision and looks the
 // key up (a hit is answered without calling a provider); the attempt filter
 // stores a successful answer through Put, which writes off the request path.
 //
-// It may import the standard library, config, gjson and go-redis. It must
+// It may import the standard library, config, gjson, go-redis, the AWS SDK's
+// S3 client, golang.org/x/oauth2 and internal/backendauth (gcs's token). It must
 // never import Envoy, ext_proc, router or store code: it knows nothing of
 // plans or tries, only of request bodies and answers.
 package respcache

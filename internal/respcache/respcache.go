@@ -39,6 +39,8 @@ type Params struct {
 	S3      config.S3Cache
 	DiskDir string
 	Qdrant  config.QdrantCache
+	// GCS is type gcs's bucket, folder and service account.
+	GCS config.GCSCache
 }
 
 // ParamsOf reads a config's cache settings; ok is false when the config has
@@ -87,6 +89,8 @@ func ParamsOf(cfg *config.Config, router [4]string) (Params, bool) {
 		p.Password, p.S3 = "", cp.S3
 	case "disk":
 		p.Password, p.DiskDir = "", cp.DiskDir
+	case "gcs":
+		p.Password, p.GCS = "", cp.GCS
 	case "qdrant-semantic":
 		p.Password, p.Qdrant = "", cp.Qdrant
 	default:
@@ -187,6 +191,12 @@ func open(p Params, log *slog.Logger, now func() time.Time) (*Cache, error) {
 		c.b = r
 	case "s3":
 		c.b = newS3(p.S3)
+	case "gcs":
+		g, err := newGCS(p.GCS)
+		if err != nil {
+			return nil, err
+		}
+		c.b = g
 	case "disk":
 		d, err := newDisk(p.DiskDir, now)
 		if err != nil {
@@ -240,7 +250,7 @@ func (c *Cache) SetEmbedder(e Embedder) { c.embedder.Store(&e) }
 // Semantic reports a qdrant-semantic cache.
 func (c *Cache) Semantic() bool { return c.sem != nil }
 
-// Type is cache_params.type ("local", "redis", "s3", "disk" or
+// Type is cache_params.type ("local", "redis", "s3", "disk", "gcs" or
 // "qdrant-semantic").
 func (c *Cache) Type() string { return c.p.Type }
 
