@@ -221,7 +221,7 @@ func (s *Server) reportJoined(st *State, j joined, direct *[]outcome.Try) {
 	}
 	rc, _ := decodeReportContext(j.req.ctx) // without the response headers (D84)
 	if rc == nil {
-		s.log.Warn("outcome log: a request's context cannot be read; its tries are not reported", "request_id", j.req.requestID)
+		s.log.Warn("outcome log: a request's context cannot be read; its tries are not reported", "request_id", strings.Clone(j.req.requestID)) // (a view of a compact record's bytes, D176)
 		return
 	}
 	// The answering try is the last one Envoy made.

@@ -2,6 +2,7 @@ package extproc
 
 import (
 	"time"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -112,8 +113,27 @@ func appendSpendRecord(b []byte, o *ModuleOutcome) []byte {
 
 // readSpendRecord is a compact spend record as the join would have finished
 // it: the request's entry and its one try, the module's (what decodeEntry
-// reads of the two entries AppendOutcomes writes for the same outcome).
-func readSpendRecord(b []byte) (joined, bool) {
+// reads of the two entries AppendOutcomes writes for the same outcome). Its
+// request id and context are views of b (readSpendRecordInto).
+func readSpendRecord(b []byte) (joined, bool) { return readSpendRecordInto(b, new(spendScratch)) }
+
+// spendScratch holds one compact record's joined request: spendRecords
+// reads a message's records one after another into the same one (D176),
+// where each record cost two allocations (the entry and its try) besides
+// its strings.
+type spendScratch struct {
+	req   requestLog
+	tries [1]tryLog
+}
+
+// readSpendRecordInto is readSpendRecord into sc. The request id and the
+// context are views of b, not copies (D176): reportJoined keeps neither —
+// the event's call id is the context's, copied by its decoder, and the
+// context is decoded — so b and sc must outlive only the report of the
+// record. The cluster (a wildcard deployment's provider is cut from it and
+// kept in the event), the model and the finish reason repeat from answer to
+// answer: ctxString's cache.
+func readSpendRecordInto(b []byte, sc *spendScratch) (joined, bool) {
 	var (
 		id, ctx, cluster     string
 		status               int
@@ -122,20 +142,21 @@ func readSpendRecord(b []byte) (joined, bool) {
 		u                    usageLog
 		hasP, hasC, hasT     bool
 		hasID, hasCtx, hasCl bool
+		bad                  bool
 	)
 	err := wireFields(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
 		if typ == protowire.BytesType {
 			switch num {
 			case spendRecID:
-				id, hasID = string(v), true
+				id, hasID = bytesView(v), true
 			case spendRecCtx:
-				ctx, hasCtx = string(v), true
+				ctx, hasCtx = bytesView(v), true
 			case spendRecCluster:
-				cluster, hasCl = string(v), true
+				cluster, hasCl = ctxString(v, &bad), true
 			case spendRecModel:
-				u.model = string(v)
+				u.model = ctxString(v, &bad)
 			case spendRecFinish:
-				u.finish = string(v)
+				u.finish = ctxString(v, &bad)
 			}
 			return nil
 		}
@@ -169,11 +190,14 @@ func readSpendRecord(b []byte) (joined, bool) {
 	}
 	u.known = hasP || hasC || hasT
 	start := time.Unix(sec, nanos)
-	return joined{
-		req:   &requestLog{requestID: id, start: start, attempts: 1, ctx: ctx, fast: true, usage: u},
-		tries: []tryLog{{requestID: id, cluster: cluster, start: start, status: status, firstByte: first, latency: last, module: true}},
-	}, true
+	sc.req = requestLog{requestID: id, start: start, attempts: 1, ctx: ctx, fast: true, usage: u}
+	sc.tries[0] = tryLog{requestID: id, cluster: cluster, start: start, status: status, firstByte: first, latency: last, module: true}
+	return joined{req: &sc.req, tries: sc.tries[:]}, true
 }
+
+// bytesView is b as a string without a copy: valid while b is and b is
+// not written.
+func bytesView(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // spendRecords reports a module message's compact spend records. The
 // event of a record whose only reader is the spend sink — the bus's other
@@ -188,9 +212,12 @@ func (a *accessLogService) spendRecords(recs [][]byte) {
 	if st == nil {
 		return
 	}
-	var evs []outcome.Try
+	var (
+		evs []outcome.Try
+		sc  spendScratch
+	)
 	for _, b := range recs {
-		j, ok := readSpendRecord(b)
+		j, ok := readSpendRecordInto(b, &sc)
 		if !ok {
 			a.s.log.Warn("outcome log: a compact spend record from the module cannot be read")
 			continue
