@@ -108,6 +108,49 @@ func TestSpendRecordSameAsEntries(t *testing.T) {
 	}
 }
 
+// A compact record is read without allocating (D176: its entry and try in
+// spendRecords' scratch, its id and context views of the message, the
+// cluster, model and finish reason from ctxString's cache); the event
+// reported from it keeps nothing of the message's bytes: the bytes written
+// over after the report leave the event as it was.
+func TestSpendRecordReadInPlace(t *testing.T) {
+	s, _, _ := outcomeServer(t)
+	st := s.state.Load()
+	o := spendRecordCases(t, s)[0]
+	b := appendSpendRecord(nil, &o)
+	_, _, n := protowire.ConsumeTag(b)
+	body, _ := protowire.ConsumeBytes(b[n:])
+	var sc spendScratch
+	if _, ok := readSpendRecordInto(body, &sc); !ok {
+		t.Fatal("the record does not read")
+	}
+	if allocs := testing.AllocsPerRun(100, func() { readSpendRecordInto(body, &sc) }); allocs != 0 {
+		t.Errorf("reading a compact record allocated %.0f times, want 0", allocs)
+	}
+	want := func() outcome.Try {
+		var direct []outcome.Try
+		j, _ := readSpendRecord(append([]byte(nil), body...))
+		s.reportJoined(st, j, &direct)
+		if len(direct) != 1 {
+			t.Fatalf("%d events, want 1", len(direct))
+		}
+		return direct[0]
+	}()
+	mine := append([]byte(nil), body...)
+	j, _ := readSpendRecordInto(mine, &sc)
+	var direct []outcome.Try
+	s.reportJoined(st, j, &direct)
+	for i := range mine {
+		mine[i] = 'x'
+	}
+	if len(direct) != 1 || !reflect.DeepEqual(direct[0], want) {
+		t.Fatalf("the event changed with the record's bytes:\n %+v\nwant\n %+v", direct, want)
+	}
+	if want.KeyHash == "" || want.CallID == "" || want.Provider == "" {
+		t.Fatalf("the event lacks what this test compares: %+v", want)
+	}
+}
+
 // A cut or incomplete compact record is refused, not reported half.
 func TestSpendRecordRefused(t *testing.T) {
 	s, _, _ := outcomeServer(t)
