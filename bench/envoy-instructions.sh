@@ -15,6 +15,13 @@
 # (callgrind_annotate <file>) in a temp dir it names. Needs valgrind, curl,
 # go, $ENVOY_BIN. Envoy under callgrind is ≈ 50× slower: a run takes a
 # minute or two.
+#
+# KEYS=N (D176): the keyed variant — N virtual keys issued through
+# /key/generate (the embedded store; each as the bench's llmgate-keys issues
+# them: the model, max_budget, metadata) and every request sent with one of
+# them, so that a keyed request's instructions compare with the master key's
+# (the same script without KEYS). Each key waits for the module's table
+# under callgrind: N=100 takes a few minutes.
 set -eu
 BIN=$(cd "$1" && pwd)
 N=${2:-1000}
@@ -46,6 +53,7 @@ import (
 func main() {
 	url := os.Args[1]
 	n, _ := strconv.Atoi(os.Args[2])
+	auth := os.Getenv("AUTH")
 	s := ""
 	if len(os.Args) > 3 && os.Args[3] == "--stream" {
 		s = `,"stream":true`
@@ -61,7 +69,7 @@ func main() {
 			defer wg.Done()
 			for i := 0; i < n/4; i++ {
 				req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
-				req.Header.Set("Authorization", "Bearer sk-llmbench-master")
+				req.Header.Set("Authorization", "Bearer "+auth)
 				req.Header.Set("Content-Type", "application/json")
 				resp, err := c.Do(req)
 				ok := err == nil && resp.StatusCode == 200
@@ -111,10 +119,28 @@ for _ in $(seq 1 240); do
 done
 [ "$code" = 200 ] || { echo "the gateway did not serve (see $D)" >&2; exit 1; }
 EPID=$(pgrep -f "callgrind-out-file=$D" | head -1)
+export AUTH=sk-llmbench-master
+if [ -n "${KEYS:-}" ]; then
+	for i in $(seq 0 $((KEYS - 1))); do
+		out=$(curl -s -m 120 -H 'Authorization: Bearer sk-llmbench-master' -H 'Content-Type: application/json' \
+			-d "{\"key_alias\":\"bench-$i\",\"models\":[\"bench-gpt\"],\"max_budget\":1000000,\"metadata\":{\"n\":$i}}" \
+			http://127.0.0.1:$GP/key/generate)
+		key=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])') ||
+			{ echo "/key/generate $i: $out" >&2; exit 1; }
+		[ $i -ne $((KEYS / 2)) ] || AUTH=$key
+	done
+	for _ in $(seq 1 60); do
+		code=$(curl -s -o /dev/null -w '%{http_code}' -m 20 -H "Authorization: Bearer $AUTH" \
+			-d '{"model":"bench-gpt","messages":[{"role":"user","content":"hi"}]}' $URL || true)
+		[ "$code" = 200 ] && break
+		sleep 1
+	done
+	[ "$code" = 200 ] || { echo "the key is not served (see $D)" >&2; exit 1; }
+fi
 "$D/load" $URL 200 $STREAM
 callgrind_control -i on $EPID >/dev/null 2>&1
 "$D/load" $URL $N $STREAM
 callgrind_control -d $EPID >/dev/null 2>&1
 OUT=$(ls "$D"/callgrind.out.$EPID.* | head -1)
 TOTAL=$(callgrind_annotate "$OUT" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
-echo "$((TOTAL / N)) instructions per request in Envoy ($N requests${STREAM:+, streamed}); profile: $OUT"
+echo "$((TOTAL / N)) instructions per request in Envoy ($N requests${STREAM:+, streamed}${KEYS:+, a virtual key of $KEYS}); profile: $OUT"
