@@ -111,15 +111,20 @@ GPID=$!
 EPID=
 trap 'kill $GPID $FPID 2>/dev/null; sleep 3; [ -z "$EPID" ] || kill -9 $EPID 2>/dev/null; true' EXIT
 URL=http://127.0.0.1:$GP/v1/chat/completions
-for _ in $(seq 1 240); do
-	code=$(curl -s -o /dev/null -w '%{http_code}' -m 20 -H 'Authorization: Bearer sk-llmbench-master' \
-		-d '{"model":"bench-gpt","messages":[{"role":"user","content":"hi"}]}' $URL || true)
-	[ "$code" = 200 ] && break
-	sleep 1
-done
-[ "$code" = 200 ] || { echo "the gateway did not serve (see $D)" >&2; exit 1; }
-EPID=$(pgrep -f "callgrind-out-file=$D" | head -1)
+# served AUTH TRIES: a chat completion with AUTH answered 200 within TRIES
+# seconds.
+served() {
+	for _ in $(seq 1 "$2"); do
+		code=$(curl -s -o /dev/null -w '%{http_code}' -m 20 -H "Authorization: Bearer $1" \
+			-d '{"model":"bench-gpt","messages":[{"role":"user","content":"hi"}]}' $URL || true)
+		[ "$code" = 200 ] && return 0
+		sleep 1
+	done
+	return 1
+}
 export AUTH=sk-llmbench-master
+served $AUTH 240 || { echo "the gateway did not serve (see $D)" >&2; exit 1; }
+EPID=$(pgrep -f "callgrind-out-file=$D" | head -1)
 if [ -n "${KEYS:-}" ]; then
 	for i in $(seq 0 $((KEYS - 1))); do
 		out=$(curl -s -m 120 -H 'Authorization: Bearer sk-llmbench-master' -H 'Content-Type: application/json' \
@@ -129,13 +134,7 @@ if [ -n "${KEYS:-}" ]; then
 			{ echo "/key/generate $i: $out" >&2; exit 1; }
 		[ $i -ne $((KEYS / 2)) ] || AUTH=$key
 	done
-	for _ in $(seq 1 60); do
-		code=$(curl -s -o /dev/null -w '%{http_code}' -m 20 -H "Authorization: Bearer $AUTH" \
-			-d '{"model":"bench-gpt","messages":[{"role":"user","content":"hi"}]}' $URL || true)
-		[ "$code" = 200 ] && break
-		sleep 1
-	done
-	[ "$code" = 200 ] || { echo "the key is not served (see $D)" >&2; exit 1; }
+	served $AUTH 60 || { echo "the key is not served (see $D)" >&2; exit 1; }
 fi
 "$D/load" $URL 200 $STREAM
 callgrind_control -i on $EPID >/dev/null 2>&1
