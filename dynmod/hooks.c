@@ -328,9 +328,94 @@ void llmgate_set_answer_ops(uintptr_t m, const char* ops, size_t n) {
   answer_ops_len[m - 1] = (uint32_t)n;
 }
 
+bool envoy_dynamic_module_callback_http_add_header(uintptr_t f, int header_type, dm_buf key, dm_buf value);
+size_t envoy_dynamic_module_callback_http_get_headers_size(uintptr_t f, int header_type);
+bool envoy_dynamic_module_callback_http_get_headers(uintptr_t f, int header_type, dm_hdr* result_headers);
+
+// Bounds of the presence check (D174): the headers read, the operations
+// decided; past either, every operation is a set_header as before.
+#define LLMGATE_OPS_HEADERS 64
+#define LLMGATE_OPS_MAX 48
+
+// What llmgate_header_ops does with one operation.
+enum { OP_SET, OP_ADD, OP_SKIP };
+
+static bool lower_key(const char* k, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (k[i] >= 'A' && k[i] <= 'Z') {
+      return false;
+    }
+  }
+  return true;
+}
+
+static bool same_key(const char* a, size_t an, const char* b, size_t bn) {
+  return an == bn && memcmp(a, b, an) == 0;
+}
+
+// llmgate_header_ops applies the operations (hooks.h). Envoy's set_header
+// is a removal and an add (≈ 1,200 instructions, a removal as much whether
+// the header is there or not: D174), so the headers are read once (one
+// get_headers) and every operation decided before the first is made: a
+// removal of a header that is not there is left out, a set of a header
+// that is not there is an add_header (no removal). An operation on a key
+// an earlier one of the batch touched reads what that one left. Keys with
+// an upper-case letter, a map of more than LLMGATE_OPS_HEADERS headers or
+// more than LLMGATE_OPS_MAX operations: set_header for each, as before.
 void llmgate_header_ops(uintptr_t f, int header_type, const char* ops, size_t n) {
+  dm_hdr hs[LLMGATE_OPS_HEADERS];
+  uint8_t how[LLMGATE_OPS_MAX];
+  size_t at[LLMGATE_OPS_MAX]; // each decided operation's offset in ops
+  size_t nops = 0;
+  size_t nh = envoy_dynamic_module_callback_http_get_headers_size(f, header_type);
+  bool decide = nh <= LLMGATE_OPS_HEADERS && (nh == 0 || envoy_dynamic_module_callback_http_get_headers(f, header_type, hs));
   size_t i = 0;
-  while (i + 8 <= n) {
+  while (decide && i + 8 <= n) {
+    if (nops == LLMGATE_OPS_MAX) {
+      decide = false;
+      break;
+    }
+    uint32_t kl = le32(ops + i), vl = le32(ops + i + 4);
+    size_t k = i + 8;
+    if (kl > n - k || (vl != 0xffffffffu && vl > n - k - kl)) {
+      break; // (the apply loop stops here too)
+    }
+    const char* key = ops + k;
+    bool rm = vl == 0xffffffffu;
+    uint8_t d = OP_SET;
+    if (vl != 0 && lower_key(key, kl)) {
+      int here = -1; // what the batch's last earlier operation on the key left
+      for (size_t j = 0; j < nops; j++) {
+        uint32_t jkl = le32(ops + at[j]);
+        if (same_key(ops + at[j] + 8, jkl, key, kl)) {
+          uint32_t jvl = le32(ops + at[j] + 4);
+          here = jvl != 0xffffffffu && jvl != 0; // (an empty value removes)
+        }
+      }
+      if (here < 0) {
+        here = 0;
+        for (size_t h = 0; h < nh; h++) {
+          if (same_key(hs[h].key_ptr, hs[h].key_length, key, kl)) {
+            here = 1;
+            break;
+          }
+        }
+      }
+      if (!here) {
+        d = rm ? OP_SKIP : OP_ADD;
+      }
+    }
+    how[nops] = d;
+    at[nops++] = i;
+    i = k + kl + (rm ? 0 : vl);
+  }
+  if (!decide) {
+    nops = 0;
+  }
+  // Applied: no view of a header is read from here on (an operation may
+  // free what it points to).
+  i = 0;
+  for (size_t o = 0; i + 8 <= n; o++) {
     uint32_t kl = le32(ops + i), vl = le32(ops + i + 4);
     i += 8;
     if (kl > n - i) {
@@ -347,7 +432,12 @@ void llmgate_header_ops(uintptr_t f, int header_type, const char* ops, size_t n)
       value.length = vl;
       i += vl;
     }
-    envoy_dynamic_module_callback_http_set_header(f, header_type, key, value);
+    uint8_t d = o < nops ? how[o] : OP_SET;
+    if (d == OP_ADD) {
+      envoy_dynamic_module_callback_http_add_header(f, header_type, key, value);
+    } else if (d == OP_SET) {
+      envoy_dynamic_module_callback_http_set_header(f, header_type, key, value);
+    }
   }
 }
 
@@ -382,6 +472,92 @@ size_t llmgate_request_body_views(uintptr_t f, char* out_vec, size_t cap, bool* 
   return n;
 }
 
+void envoy_dynamic_module_callback_http_set_dynamic_metadata_string_batch(uintptr_t f, dm_buf ns, const dm_hdr* pairs,
+                                                                          size_t n);
+void envoy_dynamic_module_callback_http_set_dynamic_metadata_bool(uintptr_t f, dm_buf ns, dm_buf key, bool value);
+
+// varint reads a protobuf varint of at most 4 bytes (a length here) at *i
+// of b (n bytes); false: none.
+static bool varint(const char* b, size_t n, size_t* i, uint32_t* out) {
+  uint32_t v = 0;
+  for (int shift = 0; shift < 28 && *i < n; shift += 7) {
+    unsigned char c = (unsigned char)b[(*i)++];
+    v |= (uint32_t)(c & 0x7f) << shift;
+    if (!(c & 0x80)) {
+      *out = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+// LLMGATE_MD_MAX bounds the entries llmgate_set_metadata sets without the
+// Struct.
+#define LLMGATE_MD_MAX 24
+
+// llmgate_set_metadata merges a serialized google.protobuf.Struct into
+// namespace ns of the request's dynamic metadata (D174). A Struct whose
+// entries are all strings and bools (llmgate.ctx on the fast path) is set
+// with one string batch and one call per bool: Envoy then neither parses
+// the Struct nor checks its strings, and the namespace holds the same
+// fields. Anything else (a nested value, a number, more than
+// LLMGATE_MD_MAX entries, bytes it does not read as written by
+// extproc's writers) goes as the Struct, as before.
+static void llmgate_set_metadata(uintptr_t f, dm_buf ns, dm_buf md) {
+  dm_hdr strs[LLMGATE_MD_MAX];
+  dm_buf bool_keys[4];
+  bool bool_values[4];
+  size_t ns_ = 0, nb = 0, i = 0;
+  const char* b = md.ptr;
+  size_t n = md.length;
+  while (i < n) {
+    uint32_t entry, kl, vl, sl;
+    // fields (1): a map entry {key (1): string, value (2): Value}.
+    if (b[i++] != 0x0a || !varint(b, n, &i, &entry) || entry > n - i) {
+      goto whole;
+    }
+    size_t end = i + entry;
+    if (i >= end || b[i++] != 0x0a || !varint(b, end, &i, &kl) || kl > end - i) {
+      goto whole;
+    }
+    dm_buf key = {b + i, kl};
+    i += kl;
+    if (i >= end || b[i++] != 0x12 || !varint(b, end, &i, &vl) || vl != end - i || i >= end) {
+      goto whole;
+    }
+    if (b[i] == 0x1a) { // string_value (3)
+      i++;
+      if (!varint(b, end, &i, &sl) || sl != end - i || ns_ == LLMGATE_MD_MAX) {
+        goto whole;
+      }
+      strs[ns_++] = (dm_hdr){key.ptr, key.length, b + i, sl};
+    } else if (b[i] == 0x20 && end - i == 2 && (b[i + 1] == 0 || b[i + 1] == 1)) { // bool_value (4)
+      if (nb == 4) {
+        goto whole;
+      }
+      bool_keys[nb] = key;
+      bool_values[nb++] = b[i + 1] == 1;
+    } else {
+      goto whole;
+    }
+    i = end;
+  }
+  if (ns_ + nb == 0) {
+    goto whole; // (the Struct creates the namespace, an empty batch does not)
+  }
+  // (A key set twice keeps its last value in both ways; the writers set
+  // each once.)
+  if (ns_ > 0) {
+    envoy_dynamic_module_callback_http_set_dynamic_metadata_string_batch(f, ns, strs, ns_);
+  }
+  for (size_t j = 0; j < nb; j++) {
+    envoy_dynamic_module_callback_http_set_dynamic_metadata_bool(f, ns, bool_keys[j], bool_values[j]);
+  }
+  return;
+whole:
+  envoy_dynamic_module_callback_http_set_dynamic_metadata_struct(f, ns, md);
+}
+
 void llmgate_request_answer(uintptr_t f, const char* ops, size_t nops, const char* mds, size_t nmds, bool replace_body,
                             bool buffered_is_received, const char* body, size_t body_len) {
   llmgate_header_ops(f, 0 /* request headers */, ops, nops);
@@ -403,7 +579,7 @@ void llmgate_request_answer(uintptr_t f, const char* ops, size_t nops, const cha
     }
     dm_buf ns = {mds + i, nl}, md = {mds + i + nl, ml};
     i += nl + ml;
-    envoy_dynamic_module_callback_http_set_dynamic_metadata_struct(f, ns, md);
+    llmgate_set_metadata(f, ns, md);
   }
   envoy_dynamic_module_callback_http_clear_route_cache(f);
 }
