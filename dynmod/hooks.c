@@ -340,17 +340,18 @@ bool envoy_dynamic_module_callback_http_get_headers(uintptr_t f, int header_type
 // What llmgate_header_ops does with one operation.
 enum { OP_SET, OP_ADD, OP_SKIP };
 
-static bool lower_key(const char* k, size_t n) {
+// fold is c in lower case (ASCII).
+static inline char fold(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
+
+// key_eq compares two keys of n bytes, case-insensitively (Envoy keeps
+// keys in lower case and lower-cases those it is given).
+static inline bool key_eq(const char* a, const char* b, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    if (k[i] >= 'A' && k[i] <= 'Z') {
+    if (fold(a[i]) != fold(b[i])) {
       return false;
     }
   }
   return true;
-}
-
-static bool same_key(const char* a, size_t an, const char* b, size_t bn) {
-  return an == bn && memcmp(a, b, an) == 0;
 }
 
 // llmgate_header_ops applies the operations (hooks.h). Envoy's set_header
@@ -359,9 +360,10 @@ static bool same_key(const char* a, size_t an, const char* b, size_t bn) {
 // get_headers) and every operation decided before the first is made: a
 // removal of a header that is not there is left out, a set of a header
 // that is not there is an add_header (no removal). An operation on a key
-// an earlier one of the batch touched reads what that one left. Keys with
-// an upper-case letter, a map of more than LLMGATE_OPS_HEADERS headers or
-// more than LLMGATE_OPS_MAX operations: set_header for each, as before.
+// an earlier one of the batch touched reads what that one left; keys are
+// compared as Envoy does, case-insensitively. A map of more than
+// LLMGATE_OPS_HEADERS headers or more than LLMGATE_OPS_MAX operations:
+// set_header for each, as before.
 void llmgate_header_ops(uintptr_t f, int header_type, const char* ops, size_t n) {
   dm_hdr hs[LLMGATE_OPS_HEADERS];
   uint8_t how[LLMGATE_OPS_MAX];
@@ -369,6 +371,12 @@ void llmgate_header_ops(uintptr_t f, int header_type, const char* ops, size_t n)
   size_t nops = 0;
   size_t nh = envoy_dynamic_module_callback_http_get_headers_size(f, header_type);
   bool decide = nh <= LLMGATE_OPS_HEADERS && (nh == 0 || envoy_dynamic_module_callback_http_get_headers(f, header_type, hs));
+  // The key lengths (mod 64) of the headers and of the batch's operations
+  // so far: most keys are told apart by their length alone.
+  uint64_t hlen = 0, olen = 0;
+  for (size_t h = 0; decide && h < nh; h++) {
+    hlen |= (uint64_t)1 << (hs[h].key_length & 63);
+  }
   size_t i = 0;
   while (decide && i + 8 <= n) {
     if (nops == LLMGATE_OPS_MAX) {
@@ -382,20 +390,20 @@ void llmgate_header_ops(uintptr_t f, int header_type, const char* ops, size_t n)
     }
     const char* key = ops + k;
     bool rm = vl == 0xffffffffu;
+    uint64_t bit = (uint64_t)1 << (kl & 63);
     uint8_t d = OP_SET;
-    if (vl != 0 && lower_key(key, kl)) {
+    if (vl != 0) {
       int here = -1; // what the batch's last earlier operation on the key left
-      for (size_t j = 0; j < nops; j++) {
-        uint32_t jkl = le32(ops + at[j]);
-        if (same_key(ops + at[j] + 8, jkl, key, kl)) {
+      for (size_t j = 0; (olen & bit) && j < nops; j++) {
+        if (le32(ops + at[j]) == kl && key_eq(ops + at[j] + 8, key, kl)) {
           uint32_t jvl = le32(ops + at[j] + 4);
           here = jvl != 0xffffffffu && jvl != 0; // (an empty value removes)
         }
       }
       if (here < 0) {
         here = 0;
-        for (size_t h = 0; h < nh; h++) {
-          if (same_key(hs[h].key_ptr, hs[h].key_length, key, kl)) {
+        for (size_t h = 0; (hlen & bit) && h < nh; h++) {
+          if (hs[h].key_length == kl && key_eq(hs[h].key_ptr, key, kl)) {
             here = 1;
             break;
           }
@@ -405,6 +413,7 @@ void llmgate_header_ops(uintptr_t f, int header_type, const char* ops, size_t n)
         d = rm ? OP_SKIP : OP_ADD;
       }
     }
+    olen |= bit;
     how[nops] = d;
     at[nops++] = i;
     i = k + kl + (rm ? 0 : vl);
