@@ -27,7 +27,9 @@ import (
 //	applyOps(f, hdrRequest, ops)
 //
 // They take effect when applied: a hook reads no header it has queued an
-// operation for before applying them.
+// operation for before applying them. C reads the headers once and makes
+// only what changes them (D174): the removal of a header that is not there
+// is left out, the set of one that is not there is an add.
 
 // hdrOpsSize is the stack array a hook's operations usually fit in.
 const hdrOpsSize = 1024
