@@ -3,12 +3,15 @@ package extproc
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/url"
 	"strconv"
 	"strings"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
+	"github.com/llmgate/llmgate/internal/eventstream"
 	"github.com/llmgate/llmgate/internal/keys"
 	"github.com/llmgate/llmgate/internal/modelfacts"
 	"github.com/llmgate/llmgate/translator"
@@ -54,7 +57,9 @@ func (s *Server) observe(stream extprocv3.ExternalProcessor_ProcessServer) error
 		case msg.GetResponseHeaders() != nil:
 			rh := msg.GetResponseHeaders()
 			status, _ = strconv.Atoi(oneHeader(rh.GetHeaders(), ":status"))
-			u.sse = strings.HasPrefix(oneHeader(rh.GetHeaders(), "content-type"), "text/event-stream")
+			ct := oneHeader(rh.GetHeaders(), "content-type")
+			u.sse = strings.HasPrefix(ct, "text/event-stream")
+			u.es = strings.HasPrefix(ct, "application/vnd.amazon.eventstream") // Bedrock's streams
 			if rh.GetEndOfStream() {
 				done = true
 				return nil
@@ -93,13 +98,24 @@ func (s *Server) observed(id string, status int, u *ptUsage, done bool) {
 	if model == "" || r.provider == "cohere" {
 		model = r.model // Cohere's answer names no model
 	}
-	if r.provider == "gemini" {
+	callType := "pass_through_endpoint"
+	switch r.provider {
+	case "gemini", "vertex_ai":
+		// LiteLLM's gemini and vertex handlers price the path's model
+		// (extract_model_from_url), not the answer's modelVersion.
 		if m := geminiPathModel(r.path); m != "" {
 			model = m
 		}
+	case "bedrock":
+		// The direct /bedrock/model/{model}/… route: LiteLLM's
+		// BedrockPassthroughConfig logs the path's model under
+		// allm_passthrough_route (base_passthrough_process_llm_request).
+		if m := bedrockPathModel(r.path); m != "" {
+			model, callType = m, "allm_passthrough_route"
+		}
 	}
 	end := s.now()
-	e := keys.SpendEvent{RequestID: id, CallType: "pass_through_endpoint", KeyToken: r.token, TeamID: r.team, UserID: r.user,
+	e := keys.SpendEvent{RequestID: id, CallType: callType, KeyToken: r.token, TeamID: r.team, UserID: r.user,
 		Model: model, Provider: r.provider, PromptTokens: u.prompt, CompletionTokens: u.completion, Start: r.start, End: end}
 	if f, ok := modelfacts.Lookup(r.provider, model); ok {
 		p, c := f.Rates().Cost(u.usage.PromptTokens, u.usage.CachedTokens, u.usage.CacheCreationTokens, u.usage.CompletionTokens)
@@ -124,11 +140,34 @@ func geminiPathModel(p string) string {
 	return m
 }
 
+// bedrockPathModel is the model of a direct Bedrock runtime path
+// (/bedrock/model/<model id, escaped or not>/<action>), as LiteLLM's
+// extract_model_from_bedrock_endpoint: everything between model/ and the
+// last segment, unescaped ("" for another path).
+func bedrockPathModel(p string) string {
+	_, rest, ok := strings.Cut(p, "/model/")
+	if !ok {
+		return ""
+	}
+	rest, _, _ = strings.Cut(rest, "?")
+	i := strings.LastIndexByte(rest, '/')
+	if i <= 0 {
+		return ""
+	}
+	m, err := url.PathUnescape(rest[:i])
+	if err != nil || len(m) > 256 {
+		return ""
+	}
+	return m
+}
+
 // ptUsage gathers the usage of a provider's answer as it passes: the body
 // (bounded) or each SSE data line, read by translator.UsageFold, the same
 // per-provider usage readers the translators use.
 type ptUsage struct {
 	sse  bool
+	es   bool // an AWS event stream (Bedrock's ConverseStream, InvokeModelWithResponseStream)
+	dec  eventstream.Decoder
 	buf  []byte
 	over bool
 	fold translator.UsageFold
@@ -142,6 +181,10 @@ type ptUsage struct {
 // feed takes a chunk of the answer.
 func (u *ptUsage) feed(b []byte) {
 	if u.over {
+		return
+	}
+	if u.es {
+		u.frames(b)
 		return
 	}
 	if !u.sse {
@@ -173,6 +216,36 @@ func (u *ptUsage) feed(b []byte) {
 	}
 }
 
+// frames reads an AWS event stream's frames as LiteLLM's
+// BedrockEventStreamCollector does: a ConverseStream event's payload is
+// Converse JSON (its metadata event carries the usage); an
+// InvokeModelWithResponseStream chunk's payload is {"bytes": <base64 of the
+// model's own event>} (Anthropic's message_start, message_delta). Only
+// events that can name usage or a model are decoded; a corrupt frame ends
+// the reading (the stream is passed on regardless).
+func (u *ptUsage) frames(b []byte) {
+	msgs, err := u.dec.Feed(b)
+	for _, m := range msgs {
+		if m.Header(":message-type") != "event" {
+			continue
+		}
+		switch m.Header(":event-type") {
+		case "metadata":
+			u.fold.Doc(m.Payload)
+		case "chunk":
+			var c struct {
+				Bytes []byte `json:"bytes"` // base64 in the JSON
+			}
+			if json.Unmarshal(m.Payload, &c) == nil && (bytes.Contains(c.Bytes, []byte("sage")) || bytes.Contains(c.Bytes, []byte(`"model"`))) {
+				u.fold.Doc(c.Bytes)
+			}
+		}
+	}
+	if err != nil {
+		u.over, u.dec = true, eventstream.Decoder{}
+	}
+}
+
 // line reads one SSE line.
 func (u *ptUsage) line(l []byte) {
 	l = bytes.TrimRight(l, "\r")
@@ -189,7 +262,9 @@ func (u *ptUsage) line(l []byte) {
 
 // end reads a whole (non-streamed) answer and totals the usage.
 func (u *ptUsage) end() {
-	if !u.sse && !u.over && len(u.buf) > 0 {
+	if u.es {
+		// read as it came
+	} else if !u.sse && !u.over && len(u.buf) > 0 {
 		u.fold.Doc(u.buf)
 	} else if u.sse && len(u.buf) > 0 {
 		u.line(u.buf)

@@ -16,7 +16,11 @@ import (
 //   - OpenAI-shaped (Mistral and the like): usage.prompt_tokens, …;
 //   - Cohere v2: usage.tokens (else billed_units), a stream's message-end
 //     delta.usage; v1 and embed: meta.billed_units;
-//   - Gemini: usageMetadata (each chunk's counts are cumulative).
+//   - Gemini: usageMetadata (each chunk's counts are cumulative);
+//   - Bedrock Converse: usage.inputTokens, outputTokens, cacheReadInputTokens,
+//     cacheWriteInputTokens (a ConverseStream's metadata event), read as the
+//     Bedrock translator reads them. An InvokeModel answer is the model's own
+//     (Anthropic's, above); its stream's chunks are handed here decoded.
 //
 // Model is the last model the answer named (bounded to 256 bytes).
 type UsageFold struct {
@@ -108,6 +112,11 @@ func (f *UsageFold) usage(typ string, raw []byte) {
 		f.other, f.kind = cohereUsageFrom(&u.cohereUsage), 2
 	case typ == "message_delta" && f.kind == 1:
 		f.anth.merge(u.anthUsage)
+	case bytes.Contains(raw, []byte(`"inputTokens"`)) || bytes.Contains(raw, []byte(`"outputTokens"`)):
+		var b brkUsage
+		if json.Unmarshal(raw, &b) == nil {
+			f.other, f.kind = b.openai(), 2
+		}
 	case bytes.Contains(raw, []byte(`"input_tokens"`)) || bytes.Contains(raw, []byte(`"output_tokens"`)):
 		f.anth, f.kind = u.anthUsage, 1
 	}
