@@ -3,6 +3,8 @@ package config
 import (
 	"encoding/json"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -31,9 +33,15 @@ type VertexPassThrough struct {
 
 // AWSPassThrough are the credentials of the direct /bedrock route: the
 // environment's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
-// and region. The keys are secrets: never logged.
+// and region. The keys are secrets: never logged. Without keys (Chain) the
+// request filter signs with the AWS SDK's default credential chain, as
+// LiteLLM's boto3 session does: the environment, the shared files' profile
+// (Profile, else AWS_PROFILE's or "default"), web identity, the container's
+// or the instance's role.
 type AWSPassThrough struct {
 	Region, AccessKeyID, SecretAccessKey, SessionToken string
+	Chain                                              bool
+	Profile                                            string
 }
 
 // vertexLocation is LiteLLM's get_vertex_base_url check of a location.
@@ -98,9 +106,14 @@ func (p *parser) cloudPassThroughs(cfg *Config, vertexNode *yaml.Node) {
 		}
 	}
 
+	var a *AWSPassThrough
 	if id, secret := env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
-		a := &AWSPassThrough{AccessKeyID: id, SecretAccessKey: secret, SessionToken: env("AWS_SESSION_TOKEN"),
-			Region: env("AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION")}
+		a = &AWSPassThrough{AccessKeyID: id, SecretAccessKey: secret, SessionToken: env("AWS_SESSION_TOKEN")}
+	} else if awsChainConfigured(env) {
+		a = &AWSPassThrough{Chain: true, Profile: env("AWS_PROFILE", "AWS_DEFAULT_PROFILE")}
+	}
+	if a != nil {
+		a.Region = env("AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION")
 		if a.Region == "" {
 			a.Region = DefaultBedrockRegion
 		}
@@ -131,6 +144,32 @@ func (p *parser) cloudPassThroughs(cfg *Config, vertexNode *yaml.Node) {
 			add(PassThroughEndpoint{ID: "bedrock", Path: "/bedrock", Target: target, Provider: "bedrock", AWS: a})
 		}
 	}
+}
+
+// awsChainConfigured reports whether the AWS SDK's default credential chain
+// has a source the deployment named: LiteLLM serves /bedrock always and
+// lets boto3 find credentials per request; llmgate adds the route (and its
+// observer) only when the environment names an AWS source, so that a config
+// with no AWS in it keeps its listener. The sources: a profile variable,
+// the shared credentials or config file (AWS_SHARED_CREDENTIALS_FILE,
+// AWS_CONFIG_FILE, else ~/.aws/), a web identity token file, the container
+// credentials endpoint, an instance metadata endpoint, or a region (an EC2
+// or EKS host's role is found only by asking: the region says AWS is meant).
+func awsChainConfigured(env func(...string) string) bool {
+	if env("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION") != "" {
+		return true
+	}
+	files := []string{env("AWS_SHARED_CREDENTIALS_FILE"), env("AWS_CONFIG_FILE")}
+	if home, err := os.UserHomeDir(); err == nil {
+		files = append(files, filepath.Join(home, ".aws", "credentials"), filepath.Join(home, ".aws", "config"))
+	}
+	for _, f := range files {
+		if fi, err := os.Stat(f); f != "" && err == nil && fi.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
 }
 
 // vertexPassThrough reads default_vertex_config (its values' os.environ/

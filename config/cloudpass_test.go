@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -87,5 +89,61 @@ func TestCloudPassThroughs(t *testing.T) {
 	cfg = mustParse(t, models, env("DEFAULT_VERTEXAI_LOCATION", "us-central1"))
 	if len(cfg.General.PassThroughEndpoints) != 0 || len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0].String(), "no vertex_project") {
 		t.Errorf("no project: %+v, warnings %v", cfg.General.PassThroughEndpoints, cfg.Warnings)
+	}
+}
+
+// TestBedrockPassThroughChain (D181): without keys the /bedrock route is
+// served with the AWS SDK's default chain when the environment names an
+// AWS source (a profile, a shared credentials or config file, web identity,
+// a region); with none of them there is no route, as before.
+func TestBedrockPassThroughChain(t *testing.T) {
+	const models = "model_list:\n  - {model_name: m, litellm_params: {model: openai/gpt-4o, api_key: k}}\n"
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	bedrock := func(cfg *Config) *PassThroughEndpoint {
+		for i, ep := range cfg.General.PassThroughEndpoints {
+			if ep.Path == "/bedrock" {
+				return &cfg.General.PassThroughEndpoints[i]
+			}
+		}
+		return nil
+	}
+	if b := bedrock(mustParse(t, models, env())); b != nil {
+		t.Fatalf("no AWS source: a /bedrock route %+v", b)
+	}
+	creds := filepath.Join(t.TempDir(), "credentials")
+	if err := os.WriteFile(creds, []byte("[default]\naws_access_key_id = AKID\naws_secret_access_key = S\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		env     []string
+		region  string
+		profile string
+	}{
+		{"a shared credentials file", []string{"AWS_SHARED_CREDENTIALS_FILE", creds}, DefaultBedrockRegion, ""},
+		{"a profile", []string{"AWS_PROFILE", "team", "AWS_REGION_NAME", "eu-west-1"}, "eu-west-1", "team"},
+		{"web identity", []string{"AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token", "AWS_ROLE_ARN", "arn:aws:iam::1:role/r"}, DefaultBedrockRegion, ""},
+		{"a region (an instance's role)", []string{"AWS_REGION", "ap-south-1"}, "ap-south-1", ""},
+	} {
+		cfg := mustParse(t, models, env(c.env...))
+		b := bedrock(cfg)
+		if b == nil || b.AWS == nil || *b.AWS != (AWSPassThrough{Chain: true, Region: c.region, Profile: c.profile}) ||
+			b.Target.Host != "bedrock-runtime."+c.region+".amazonaws.com" || len(cfg.Warnings) != 0 {
+			t.Errorf("%s: %+v %+v, warnings %v", c.name, b, b.AWS, cfg.Warnings)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(home, ".aws"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".aws", "config"), []byte("[default]\nregion = us-east-1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if b := bedrock(mustParse(t, models, env())); b == nil || b.AWS == nil || !b.AWS.Chain {
+		t.Errorf("~/.aws/config: %+v", b)
+	}
+	// Keys win over the chain (LiteLLM's environment keys).
+	if b := bedrock(mustParse(t, models, env("AWS_ACCESS_KEY_ID", "AKID", "AWS_SECRET_ACCESS_KEY", "S", "AWS_PROFILE", "team"))); b == nil || b.AWS.Chain || b.AWS.AccessKeyID != "AKID" {
+		t.Errorf("keys and a profile: %+v", b)
 	}
 }

@@ -92,7 +92,7 @@ func (f *vertexFake) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answer := `{"candidates":[{"content":{"role":"model","parts":[{"text":"hi from vertex"}]},"finishReason":"STOP"}],` +
-		`"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":3,"totalTokenCount":7},"modelVersion":"gemini-1.5-pro"}`
+		`"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":3,"totalTokenCount":7},"modelVersion":"gemini-1.5-pro-002"}`
 	if strings.Contains(r.URL.Path, ":streamGenerateContent") {
 		w.Header().Set("content-type", "text/event-stream")
 		fmt.Fprintf(w, "data: %s\r\n\r\n", answer)

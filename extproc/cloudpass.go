@@ -23,6 +23,7 @@ import (
 	"golang.org/x/oauth2/google"
 
 	"github.com/llmgate/llmgate/config"
+	"github.com/llmgate/llmgate/internal/awscreds"
 	"github.com/llmgate/llmgate/internal/backendauth"
 	"github.com/llmgate/llmgate/translator"
 )
@@ -112,13 +113,17 @@ func vertexKeeperFor(creds string, log *slog.Logger) *vertexKeeper {
 	return k
 }
 
-// StartCloudPass starts the token keeper of the config's /vertex_ai route,
-// so that its first request finds a token (the gateway's ext_proc state
+// StartCloudPass starts the token keeper of the config's /vertex_ai route
+// and the credential chain of a /bedrock route without keys, so that its
+// first request finds a token or keys (the gateway's ext_proc state
 // only: the module in Envoy hands these routes on).
 func StartCloudPass(cfg *config.Config, log *slog.Logger) {
 	for _, ep := range cfg.General.PassThroughEndpoints {
 		if ep.Vertex != nil {
 			vertexKeeperFor(ep.Vertex.Credentials, log)
+		}
+		if ep.AWS != nil && ep.AWS.Chain {
+			awsChainFor(ep.AWS)
 		}
 	}
 }
@@ -299,6 +304,35 @@ func bedrockDirect(st *State, model, path string) bool {
 	return err != nil
 }
 
+// awsChainWait bounds how long a request waits for the default chain's
+// credentials when the keeper has none cached (the gateway just started,
+// or the source failed).
+const awsChainWait = 10 * time.Second
+
+// awsChains are the default credential chains of the /bedrock routes, by
+// region and profile, each kept warm off the request path (keepWarm): a
+// request reads the SDK's cache.
+var awsChains sync.Map // region "\x00" profile → aws.CredentialsProvider
+
+// awsChainFor is the chain of a /bedrock route without keys (started, and
+// kept warm, at its first call: StartCloudPass when the config is applied).
+func awsChainFor(a *config.AWSPassThrough) aws.CredentialsProvider {
+	key := a.Region + "\x00" + a.Profile
+	if c, ok := awsChains.Load(key); ok {
+		return c.(aws.CredentialsProvider)
+	}
+	c, loaded := awsChains.LoadOrStore(key, awscreds.Chain(a.Region, a.Profile))
+	p := c.(aws.CredentialsProvider)
+	if !loaded {
+		keepWarm(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, _ = p.Retrieve(ctx)
+		})
+	}
+	return p
+}
+
 // bedrockSigned are the client's headers a Bedrock pass-through signature
 // covers besides host and the x-amz-* the signer adds: those Envoy passes
 // unchanged and Bedrock reads.
@@ -329,6 +363,17 @@ func bedrockHeaders(ep *config.PassThroughEndpoint, h map[string]string, body []
 	}
 	sum := sha256.Sum256(body)
 	creds := aws.Credentials{AccessKeyID: a.AccessKeyID, SecretAccessKey: a.SecretAccessKey, SessionToken: a.SessionToken}
+	if a.Chain {
+		ctx, cancel := context.WithTimeout(context.Background(), awsChainWait)
+		c, err := awsChainFor(a).Retrieve(ctx)
+		cancel()
+		if err != nil || !c.HasKeys() {
+			// The SDK's error is not quoted: the answer names the sources only.
+			return nil, nil, &translator.Error{Status: 500, Type: "internal_server_error", Message: "Bedrock pass-through: no AWS credentials " +
+				"from the default chain (environment, shared credentials profile, web identity, container or instance role)"}
+		}
+		creds = c
+	}
 	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "bedrock", a.Region, now); err != nil {
 		return nil, nil, &translator.Error{Status: 500, Type: "internal_server_error", Message: "Bedrock pass-through: the request could not be signed"}
 	}

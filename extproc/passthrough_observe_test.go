@@ -109,11 +109,11 @@ func TestPassThroughUsageBedrock(t *testing.T) {
 		t.Errorf("a corrupt event stream read as usage %+v", u.usage)
 	}
 	for p, want := range map[string]string{
-		"/bedrock/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse":                 "anthropic.claude-3-haiku-20240307-v1:0",
-		"/bedrock/model/anthropic.claude-3-haiku-20240307-v1:0/converse-stream?x=1":        "anthropic.claude-3-haiku-20240307-v1:0",
+		"/bedrock/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse":                  "anthropic.claude-3-haiku-20240307-v1:0",
+		"/bedrock/model/anthropic.claude-3-haiku-20240307-v1:0/converse-stream?x=1":         "anthropic.claude-3-haiku-20240307-v1:0",
 		"/bedrock/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fp/invoke": "arn:aws:bedrock:us-east-1:1:inference-profile/p",
-		"/bedrock/knowledgebases/KB1/retrieve":                                             "",
-		"/bedrock/model/converse":                                                          "",
+		"/bedrock/knowledgebases/KB1/retrieve":                                              "",
+		"/bedrock/model/converse":                                                           "",
 	} {
 		if m := bedrockPathModel(p); m != want {
 			t.Errorf("bedrockPathModel(%s) = %q, want %q", p, m, want)

@@ -2,6 +2,7 @@ package awscreds
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -129,4 +130,26 @@ func stsRegion(endpoint, region string) string {
 		}
 	}
 	return region
+}
+
+// Chain is the AWS SDK's default credential chain (config.LoadDefaultConfig:
+// the environment's keys, the shared files' profile — profile, else
+// AWS_PROFILE's, else "default" — web identity, SSO, the container's and
+// the instance's role), as boto3's session finds credentials for LiteLLM.
+// Its cache takes credentials as expired ExpiryWindow early, so a caller
+// retrieving them every minute renews them before a request needs them.
+func Chain(region, profile string) aws.CredentialsProvider {
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(region),
+		awsconfig.WithCredentialsCacheOptions(func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = ExpiryWindow })}
+	if profile != "" {
+		opts = append(opts, awsconfig.WithSharedConfigProfile(profile))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background(), opts...)
+	if err != nil {
+		return failed{err}
+	}
+	if cfg.Credentials == nil {
+		return failed{errors.New("no credentials in the default chain")}
+	}
+	return cfg.Credentials
 }
