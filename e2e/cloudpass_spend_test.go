@@ -31,10 +31,7 @@ func TestCloudPassThroughSpend(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{AWSRegion: "eu-central-1"})
 	vx := newVertexFake(t)
 	dir := t.TempDir()
-	saFile, credsFile := filepath.Join(dir, "sa.json"), filepath.Join(dir, "credentials")
-	if err := os.WriteFile(saFile, []byte(vx.serviceAccount()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	saFile, credsFile := vx.serviceAccountFile(t), filepath.Join(dir, "credentials")
 	const sessionToken = "profile-session-token-7"
 	if err := os.WriteFile(credsFile, []byte(fmt.Sprintf("[default]\naws_access_key_id = AKIAWRONGWRONGWRONG1\naws_secret_access_key = wrong\n\n"+
 		"[llmgate-test]\naws_access_key_id = %s\naws_secret_access_key = %s\naws_session_token = %s\n",
@@ -42,12 +39,8 @@ func TestCloudPassThroughSpend(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := startGateway(t, fmt.Sprintf(`
-model_list:
-  - model_name: gpt
-    litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/v1, api_key: sk-provider-oa}
-general_settings:
-  master_key: %[2]s
-  proxy_batch_write_at: 1
+model_list: [{model_name: unused, litellm_params: {model: openai/gpt-4o-mini, api_base: %[1]s/v1, api_key: sk-unused}}]
+general_settings: {master_key: %[2]s, proxy_batch_write_at: 1}
 `, fake.URL(), master),
 		"LLMGATE_DATA_DIR="+t.TempDir(),
 		// No AWS keys: the default chain's shared credentials file and profile.
@@ -121,19 +114,7 @@ general_settings:
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	var rows []map[string]any
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		st, _, b := do(t, "GET", g.URL+"/spend/logs?api_key="+key, master, "")
-		if st != 200 || json.Unmarshal(b, &rows) != nil {
-			t.Fatalf("/spend/logs: %d %s", st, b)
-		}
-		if len(rows) == 4 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/spend/logs: %d rows, want 4: %s", len(rows), b)
-		}
-	}
+	rows := keySpendLogs(t, g, key, 4)
 	seen := map[string]int{}
 	for _, r := range rows {
 		seen[fmt.Sprint(r["call_type"], " ", r["model"])]++
@@ -147,5 +128,24 @@ general_settings:
 	logs := g.Logs()
 	if strings.Contains(logs, fakeprovider.DefaultAWSSecretAccessKey) || strings.Contains(logs, sessionToken) || strings.Contains(logs, "ya29.") {
 		t.Errorf("a credential is in the gateway's logs")
+	}
+}
+
+// keySpendLogs waits (15 s at most) until /spend/logs holds n rows of the
+// key (they are written in batches: proxy_batch_write_at) and returns them.
+func keySpendLogs(t *testing.T, g *Gateway, key string, n int) []map[string]any {
+	t.Helper()
+	var rows []map[string]any
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		st, _, b := do(t, "GET", g.URL+"/spend/logs?api_key="+key, master, "")
+		if st != 200 || json.Unmarshal(b, &rows) != nil {
+			t.Fatalf("/spend/logs: %d %s", st, b)
+		}
+		if len(rows) == n {
+			return rows
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/spend/logs: %d rows, want %d: %s", len(rows), n, b)
+		}
 	}
 }

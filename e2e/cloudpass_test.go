@@ -70,6 +70,16 @@ func (f *vertexFake) serviceAccount() string {
 	return string(b)
 }
 
+// serviceAccountFile writes the account's JSON to a file (its path, as
+// DEFAULT_GOOGLE_APPLICATION_CREDENTIALS names it).
+func (f *vertexFake) serviceAccountFile(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "sa.json")
+	if err := os.WriteFile(p, []byte(f.serviceAccount()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func (f *vertexFake) fail(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("content-type", "application/json")
 	w.WriteHeader(status)
@@ -155,10 +165,7 @@ func (f *vertexFake) reset() {
 // Envoy with the environment's default Vertex credentials (D169).
 func TestVertexPassThrough(t *testing.T) {
 	f := newVertexFake(t)
-	saFile := filepath.Join(t.TempDir(), "sa.json")
-	if err := os.WriteFile(saFile, []byte(f.serviceAccount()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	saFile := f.serviceAccountFile(t)
 	g := startGateway(t, fmt.Sprintf(`
 model_list:
   - model_name: gpt

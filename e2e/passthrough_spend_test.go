@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -97,20 +96,7 @@ general_settings:
 			waitSpend(key, cost+streamed)
 
 			// The spend logs are written in batches (proxy_batch_write_at).
-			var rows []map[string]any
-			for deadline := time.Now().Add(10 * time.Second); ; {
-				st, _, b := do(t, "GET", g.URL+"/spend/logs?api_key="+key, master, "")
-				if st != 200 || json.Unmarshal(b, &rows) != nil {
-					t.Fatalf("/spend/logs: %d %s", st, b)
-				}
-				if len(rows) == 2 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("/spend/logs: %d rows, want 2: %s", len(rows), b)
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
+			rows := keySpendLogs(t, g, key, 2)
 			for _, r := range rows {
 				if r["call_type"] != "pass_through_endpoint" || r["api_key"] != token || r["model"] != "claude-3-5-sonnet-20241022" {
 					t.Errorf("spend log row: %v", r)
