@@ -208,6 +208,7 @@ general_settings:
 		failPath(t, p.Server, "/p1/", 500, "down")
 		defer p.ClearRules()
 		waitForMinuteLeft(15 * time.Second) // failures are counted per minute
+		mark := logMark(g)
 		retried := false
 		for i := 0; i < 60 && p.at("127.0.2.1", "/p1/", "k-p1") < 2; i++ {
 			r := send(g.URL, chatBody("pair", "r"+strconv.Itoa(i)))
@@ -219,7 +220,7 @@ general_settings:
 		if p.at("127.0.2.1", "/p1/", "k-p1") < 2 || !retried {
 			t.Fatalf("p1 tried %d times at 127.0.2.1, a retry onto p2 seen: %v", p.at("127.0.2.1", "/p1/", "k-p1"), retried)
 		}
-		time.Sleep(300 * time.Millisecond) // the outcome lands as the try ends
+		waitCooling(t, g, "pair", mark)
 		cooled := p.at("127.0.2.1", "/p1/", "k-p1")
 		for i := 0; i < 10; i++ {
 			if r := send(g.URL, chatBody("pair", "c"+strconv.Itoa(i))); r.code != 200 || r.hdr.Get("x-litellm-model-id") != "p2" || r.hdr.Get("x-litellm-attempted-retries") != "0" {

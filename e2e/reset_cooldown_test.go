@@ -33,6 +33,7 @@ general_settings:
 	must(t, fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/cut/"}, Fault: fakeprovider.Fault{Reset: fakeprovider.ResetAfterHeaders}}))
 	// Failures are counted per UTC minute: do not straddle a boundary.
 	waitForMinuteLeft(20 * time.Second)
+	mark := logMark(g)
 	var warm []reply
 	for i := 0; i < 100 && fake.Count("/cut/") < 3; i++ {
 		warm = append(warm, send(g.URL, chatBody("pair", "warm "+strconv.Itoa(i))))
@@ -41,7 +42,7 @@ general_settings:
 	if fake.Count("/cut/") < 3 {
 		t.Fatalf("the resetting deployment got %d requests in %d", fake.Count("/cut/"), len(warm))
 	}
-	time.Sleep(300 * time.Millisecond) // the outcome is reported as the try ends
+	waitCooling(t, g, "pair", mark) // cooldown_time 30 s: the requests below fit in it
 	cooled := fake.Count("/cut/")
 	during := sendMany(g.URL, 40, 4, func(i int) string { return chatBody("pair", "after "+strconv.Itoa(i)) })
 	requireAllOK(t, "after allowed_fails", during)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -146,11 +145,12 @@ func TestRouterOrder(t *testing.T) {
 		}
 		t.Run("a cooling lowest order: the next order is the group's own", func(t *testing.T) {
 			p.fake.Reset()
+			mark := logMark(p.g)
 			p.fail(t, "/o1/", 429) // a 429 in a group of several cools the deployment down at once
 			if code, _, _, err := p.chat(t, "ordered"); err != nil || code != 200 {
 				t.Fatalf("%d %v", code, err)
 			}
-			time.Sleep(300 * time.Millisecond) // the outcome is reported as the try ends
+			waitCooling(t, p.g, "ordered", mark)
 			p.fake.Reset()
 			code, h, _, err := p.chat(t, "ordered")
 			if err != nil || code != 200 {
