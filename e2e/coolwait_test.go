@@ -120,3 +120,24 @@ func sendWhileCooling(t *testing.T, until time.Time, rounds int, send func(round
 	}
 	return rs, seen
 }
+
+// waitReported waits until the gateway has reported n tries of deployment
+// id (litellm_deployment_total_requests_total on /metrics; the config names the
+// prometheus callback). The router has
+// recorded a try (Router.Report: cooldowns, spend against budgets) before
+// the outcome bus hands it to the metrics sink, on both request paths, so
+// a count on /metrics means the router state is there too (D178).
+func waitReported(t *testing.T, g *Gateway, id string, n int64) {
+	t.Helper()
+	label := `model_id="` + id + `"`
+	var got float64
+	for deadline := time.Now().Add(cooldownWait); ; time.Sleep(50 * time.Millisecond) {
+		_, _, body := do(t, "GET", g.URL+"/metrics", master, "")
+		if got = metricSum(body, "litellm_deployment_total_requests_total", label); got >= float64(n) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway reported %v tries of %s in %s, want %d:\n%s", got, id, cooldownWait, n, g.Logs())
+		}
+	}
+}

@@ -20,10 +20,12 @@ func perSecondConfig(fake string) string {
 model_list:
   - model_name: timed
     litellm_params: {model: azure/timed-dep, api_base: %[1]s/ps, api_key: az-key, api_version: "2024-06-01", input_cost_per_second: 0.01}
-    model_info: {output_cost_per_second: 0.02}
+    model_info: {id: ps, output_cost_per_second: 0.02}
 router_settings:
   provider_budget_config:
     azure: {budget_limit: 0.001, time_period: 1d}
+litellm_settings:
+  callbacks: ["prometheus"] # the test waits for the try on /metrics (waitReported)
 general_settings:
   master_key: %[2]s
 `, fake, master)
@@ -41,8 +43,8 @@ func TestCostPerSecond(t *testing.T) {
 	eachRequestFilter(t, perSecondConfig, func(t *testing.T, p routerPath) {
 		must(t, p.fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/ps"}, Fault: fakeprovider.Fault{Delay: perSecondDelay}}))
 		cost := perSecondCost(t, p, "timed")
-		time.Sleep(300 * time.Millisecond) // the answer's spend is counted as it ends
 		calls := p.fake.Count("/ps/")
+		waitReported(t, p.g, "ps", calls) // the answer's spend is counted as it ends
 		code, _, _, err := p.chat(t, "timed")
 		var oe *openai.Error
 		if code != 429 || !errors.As(err, &oe) {

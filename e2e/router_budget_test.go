@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/openai/openai-go/v3"
 )
@@ -15,16 +14,18 @@ func budgetConfig(fake string) string {
 model_list:
   - model_name: budgeted
     litellm_params: {model: openai/gpt-4o, api_base: %[1]s/ba/v1, api_key: k, max_budget: 0.000001, budget_duration: 1d}
-    model_info: {input_cost_per_token: 0.000001, output_cost_per_token: 0.000001}
+    model_info: {id: ba, input_cost_per_token: 0.000001, output_cost_per_token: 0.000001}
   - model_name: budgeted
     litellm_params: {model: openai/gpt-4o, api_base: %[1]s/bb/v1, api_key: k}
     model_info: {input_cost_per_token: 0.000001, output_cost_per_token: 0.000001}
   - model_name: capped
     litellm_params: {model: azure/gpt4-dep, api_base: %[1]s/az, api_key: az-key, api_version: "2024-06-01"}
-    model_info: {input_cost_per_token: 0.000001, output_cost_per_token: 0.000001}
+    model_info: {id: az, input_cost_per_token: 0.000001, output_cost_per_token: 0.000001}
 router_settings:
   provider_budget_config:
     azure: {budget_limit: 0.000001, time_period: 1d}
+litellm_settings:
+  callbacks: ["prometheus"] # the tests wait for the tries on /metrics (waitReported)
 general_settings:
   master_key: %[2]s
 `, fake, master)
@@ -49,8 +50,8 @@ func TestRouterBudgets(t *testing.T) {
 					t.Fatalf("40 requests and none reached the budgeted deployment: %v", p.fake.Counts())
 				}
 			}
-			time.Sleep(300 * time.Millisecond) // the answer's spend is counted as it ends
 			before := p.fake.Count("/ba/")
+			waitReported(t, p.g, "ba", before) // the answer's spend is counted as it ends
 			for range 10 {
 				if code, _, _, err := p.chat(t, "budgeted"); err != nil || code != 200 {
 					t.Fatalf("%d %v", code, err)
@@ -64,8 +65,8 @@ func TestRouterBudgets(t *testing.T) {
 			if code, _, _, err := p.chat(t, "capped"); err != nil || code != 200 {
 				t.Fatalf("first request: %d %v", code, err)
 			}
-			time.Sleep(300 * time.Millisecond)
 			calls := p.fake.Count("/az/")
+			waitReported(t, p.g, "az", calls)
 			code, _, _, err := p.chat(t, "capped")
 			var oe *openai.Error
 			if code != 429 || !errors.As(err, &oe) {
