@@ -281,8 +281,10 @@ func TestRouterFailures(t *testing.T) {
 		until := waitCooling(t, g, "trio", mark)
 		cooled := fake.Count("/trio-bad/")
 		// Until the cooldown_time (2 s) ends the bad deployment receives nothing.
-		during, got := sendWhileCooling(t, until, 100, func(round int) []reply {
-			return sendMany(g.URL, 12, 4, func(i int) string { return chatBody("trio", fmt.Sprintf("cool %d %d", round, i)) })
+		// (Batches of 4 at once: one answer's time each, so that a loaded
+		// host still checks some before the 2 s end.)
+		during, got := sendWhileCooling(t, until, 300, func(round int) []reply {
+			return sendMany(g.URL, 4, 4, func(i int) string { return chatBody("trio", fmt.Sprintf("cool %d %d", round, i)) })
 		}, func() int64 { return fake.Count("/trio-bad/") })
 		requireAllOK(t, "during cooldown", during)
 		if got != cooled {
