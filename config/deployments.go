@@ -117,7 +117,7 @@ func (p *parser) deployment(i int, n *yaml.Node) []parsedDeployment {
 			paramsNode = e.Value
 		case "model_info":
 			infoNode = e.Value
-		case "rpm", "tpm":
+		case "rpm", "tpm", "itpm", "otpm":
 			limits = append(limits, e)
 		}
 	}
@@ -135,6 +135,12 @@ func (p *parser) deployment(i int, n *yaml.Node) []parsedDeployment {
 		return nil
 	}
 	p.entryLimits(&d, limits, path)
+	if d.Params.ITPM == 0 {
+		d.Params.ITPM = d.Info.ITPM
+	}
+	if d.Params.OTPM == 0 {
+		d.Params.OTPM = d.Info.OTPM
+	}
 	p.provider(&d, modelNode, cpNode, joinKey(path, "litellm_params"))
 	p.healthCheckModel(&d, hcNode, joinKey(path, "model_info.health_check_model"))
 
@@ -162,7 +168,7 @@ func (p *parser) deployment(i int, n *yaml.Node) []parsedDeployment {
 	return out
 }
 
-// entryLimits reads rpm and tpm written at the top of a model_list entry.
+// entryLimits reads rpm, tpm, itpm and otpm written at the top of a model_list entry.
 // LiteLLM's router reads a deployment's limits there first, then in
 // litellm_params, so they land in the same Params fields (the one place every
 // reader looks) and win over litellm_params; a different value in both
@@ -175,8 +181,13 @@ func (p *parser) entryLimits(d *Deployment, limits []entry, path string) {
 			continue
 		}
 		field := &d.Params.RPM
-		if e.Key == "tpm" {
+		switch e.Key {
+		case "tpm":
 			field = &d.Params.TPM
+		case "itpm":
+			field = &d.Params.ITPM
+		case "otpm":
+			field = &d.Params.OTPM
 		}
 		if *field != 0 && *field != v {
 			p.warnAt(e.KeyNode, key, "is %d here and %d in litellm_params; %d is used (LiteLLM reads this one first)", v, *field, v)
@@ -227,6 +238,22 @@ func (p *parser) litellmParams(d *Deployment, n *yaml.Node, path string) (orgs [
 			lp.RPM, _ = p.nonNegInt(v, key)
 		case "tpm":
 			lp.TPM, _ = p.nonNegInt(v, key)
+		case "itpm":
+			lp.ITPM, _ = p.nonNegInt(v, key)
+		case "otpm":
+			lp.OTPM, _ = p.nonNegInt(v, key)
+		case "rpd":
+			lp.RPD, _ = p.nonNegInt(v, key)
+		case "tpd":
+			lp.TPD, _ = p.nonNegInt(v, key)
+		case "daily_reset_time":
+			if s, ok := p.str(v, key); ok {
+				if off, err := parseDailyReset(s); err != nil {
+					p.errAt(v, key, "%v", err)
+				} else {
+					lp.DailyReset = off
+				}
+			}
 		case "use_in_pass_through":
 			lp.UseInPassThrough, _ = p.bool(v, key)
 		case "weight":
@@ -647,6 +674,16 @@ func (p *parser) modelInfo(d *Deployment, n *yaml.Node, path string) (idNode, he
 					p.warnAt(v, key, "%s", msg)
 				}
 			}
+		case "itpm", "otpm":
+			// LiteLLM reads a deployment's itpm/otpm in litellm_params
+			// first, then here (io_token_rate_limit_check.py).
+			if n, ok := p.nonNegInt(v, key); ok {
+				if e.Key == "itpm" {
+					mi.ITPM = n
+				} else {
+					mi.OTPM = n
+				}
+			}
 		case "input_cost_per_token":
 			if f, ok := p.cost(v, key); ok {
 				mi.InputCostPerToken = &f
@@ -800,4 +837,14 @@ func (p *parser) healthCheckModel(d *Deployment, n *yaml.Node, key string) {
 		return
 	}
 	d.Info.HealthCheckModel = rest
+}
+
+// parseDailyReset reads daily_reset_time: "HH:MM" in UTC (LiteLLM's
+// parse_daily_reset_time), the offset of the rpd/tpd day from midnight.
+func parseDailyReset(s string) (time.Duration, error) {
+	t, err := time.Parse("15:04", s)
+	if err != nil || len(s) != 5 {
+		return 0, fmt.Errorf("must be HH:MM in UTC, got %q", s)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }

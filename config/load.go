@@ -213,6 +213,7 @@ func ParseWithOptions(data []byte, filename string, getenv func(string) (string,
 		cfg.General.HealthCheckInterval = DefaultHealthCheckInterval
 	}
 	p.checkReferences(cfg)
+	p.checkModelRateLimits(cfg)
 
 	p.errs = sortDiagnostics(p.errs)
 	p.warns = sortDiagnostics(p.warns)

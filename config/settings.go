@@ -1110,3 +1110,20 @@ func modifyParamsEnv(ls *LiteLLMSettings, get func(string) string) {
 		ls.ModifyParams = true
 	}
 }
+
+// checkModelRateLimits warns about a deployment's itpm, otpm, rpd or tpd
+// without optional_pre_call_checks' enforce_model_rate_limits: LiteLLM's
+// ModelRateLimitingCheck is their only reader (D180).
+func (p *parser) checkModelRateLimits(cfg *Config) {
+	if cfg.Router.EnforceModelRateLimits {
+		return
+	}
+	for _, d := range cfg.Models {
+		lp := d.Params
+		if lp.ITPM == 0 && lp.OTPM == 0 && lp.RPD == 0 && lp.TPD == 0 {
+			continue
+		}
+		p.addIn(d.Pos.File, SeverityWarning, d.Pos.Line, d.Pos.Column, "model_list["+d.ModelName+"]",
+			"itpm, otpm, rpd and tpd are read only with router_settings.optional_pre_call_checks: [enforce_model_rate_limits] (as LiteLLM); not enforced")
+	}
+}

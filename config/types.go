@@ -121,6 +121,15 @@ type LiteLLMParams struct {
 	Organization  string
 	RPM           int64 // 0: unset
 	TPM           int64 // 0: unset
+	// ITPM and OTPM are the input and output tokens per minute, RPD and
+	// TPD the requests and tokens per day (LiteLLM's ModelRateLimitingCheck,
+	// read with optional_pre_call_checks' enforce_model_rate_limits: D180);
+	// ITPM/OTPM also from model_info. 0: unset.
+	ITPM, OTPM int64
+	RPD, TPD   int64
+	// DailyReset is daily_reset_time ("HH:MM" UTC): when the rpd/tpd day
+	// starts, as an offset from midnight UTC.
+	DailyReset time.Duration
 	Weight        float64
 	Timeout       time.Duration // 0: unset
 	StreamTimeout time.Duration // 0: unset
@@ -257,6 +266,7 @@ type LiteLLMParams struct {
 // ModelInfo is model_info of a deployment.
 type ModelInfo struct {
 	ID                 string
+	ITPM, OTPM         int64 // itpm/otpm (LiteLLMParams' win; D180)
 	Mode               string // chat, completion, embedding, ...
 	InputCostPerToken  *float64
 	OutputCostPerToken *float64

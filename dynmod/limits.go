@@ -143,9 +143,5 @@ func leaseTokens(id string, u *extproc.RespUsage) {
 	if id == "" || !u.Known() {
 		return
 	}
-	n := u.Total
-	if !u.HasTotal {
-		n = u.Prompt + u.Completion
-	}
-	leases.AddTokens(id, n)
+	leases.AddUsage(id, u)
 }

@@ -149,7 +149,7 @@ func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *s
 	// answered by the gateway) are not planned here.
 	m.counted = map[string]bool{}
 	for _, d := range st.Router.Model().Deployments {
-		if d.Mock() || d.Limits.RPM > 0 || d.Limits.TPM > 0 || d.Limits.MaxParallel > 0 {
+		if d.Mock() || d.Limits.Counted() || d.Limits.MaxParallel > 0 {
 			m.counted[d.ID] = true
 		}
 	}

@@ -49,6 +49,12 @@ type LeaseDep struct {
 	// leased allowance counts in RPM).
 	RPM int64 `json:"r,omitempty"`
 	TPM int64 `json:"t,omitempty"`
+	// IT, OT are this minute's input and output tokens, RD, TD the day's
+	// tries and tokens (itpm, otpm, rpd, tpd: D180).
+	IT int64 `json:"it,omitempty"`
+	OT int64 `json:"ot,omitempty"`
+	RD int64 `json:"rd,omitempty"`
+	TD int64 `json:"td,omitempty"`
 }
 
 // LeaseUse is what the module sends the gateway: per deployment, what it
@@ -79,6 +85,10 @@ type leaseWin struct {
 	low           atomic.Int64
 	rpm, tpm      atomic.Int64
 	local         atomic.Int64 // tokens of this module's answers in the window
+	// The view's counters of D180, and this module's answers' share of
+	// them in the window (localIn, localOut, localTries).
+	it, ot, rd, td                atomic.Int64
+	localIn, localOut, localTries atomic.Int64
 	want          atomic.Bool  // a request was handed on for want of a lease
 	seen          atomic.Bool  // a key's tpm-only counter was read (D83: reported as in use)
 }
@@ -136,6 +146,9 @@ func (l *ModuleLimits) Apply(t *LeaseTable) {
 			nw := &leaseWin{minute: d.Minute, limit: d.Limit}
 			if w != nil && w.minute == d.Minute {
 				nw.local.Store(w.local.Load()) // another limit, the same minute's tokens
+				nw.localIn.Store(w.localIn.Load())
+				nw.localOut.Store(w.localOut.Load())
+				nw.localTries.Store(w.localTries.Load())
 			}
 			w = nw
 		}
@@ -151,6 +164,10 @@ func (l *ModuleLimits) Apply(t *LeaseTable) {
 		w.low.Store(d.Low)
 		w.rpm.Store(d.RPM)
 		w.tpm.Store(d.TPM)
+		w.it.Store(d.IT)
+		w.ot.Store(d.OT)
+		w.rd.Store(d.RD)
+		w.td.Store(d.TD)
 		next[id] = w
 		l.wants.Delete(id)
 	}
@@ -235,7 +252,7 @@ func (l *ModuleLimits) serves(d *model.Deployment, usage, par bool, now time.Tim
 	if d.Mock() || d.Limits.MaxParallel > 0 && !par {
 		return false // (par: the module counts in-flight tries, D77)
 	}
-	if d.Limits.RPM == 0 && d.Limits.TPM == 0 && !usage {
+	if !d.Limits.Counted() && !usage {
 		return true
 	}
 	if !l.fresh(now) {
@@ -264,7 +281,11 @@ func (l *ModuleLimits) state(id string, now time.Time) (store.DeploymentState, b
 	if w == nil {
 		return store.DeploymentState{}, false
 	}
-	return store.DeploymentState{RPM: max(w.rpm.Load()-w.left(), 0), TPM: max(w.tpm.Load(), w.local.Load())}, true
+	tpm := max(w.tpm.Load(), w.local.Load())
+	return store.DeploymentState{RPM: max(w.rpm.Load()-w.left(), 0), TPM: tpm,
+		ITPM: max(w.it.Load(), w.localIn.Load()), OTPM: max(w.ot.Load(), w.localOut.Load()),
+		// (the view's day counts, at least this minute's own answers)
+		RPD: max(w.rd.Load(), w.localTries.Load()), TPD: max(w.td.Load(), tpm)}, true
 }
 
 // Deployment is the deployment of plan entry n (Envoy's attempt count,
@@ -288,6 +309,26 @@ func (l *ModuleLimits) AddTokens(id string, n int64) {
 	if w := l.window(id, l.now()); w != nil && n > 0 {
 		w.local.Add(n)
 	}
+}
+
+// AddUsage counts an answer of deployment id in its window: its tokens
+// (AddTokens), its input tokens less the cached ones and its output tokens
+// (itpm, otpm), the try itself (rpd), until the view has them (D180).
+func (l *ModuleLimits) AddUsage(id string, u *RespUsage) {
+	w := l.window(id, l.now())
+	if w == nil {
+		return
+	}
+	n := u.Total
+	if !u.HasTotal {
+		n = u.Prompt + u.Completion
+	}
+	if n > 0 {
+		w.local.Add(n)
+	}
+	w.localIn.Add(max(u.Prompt-u.Cached, 0))
+	w.localOut.Add(max(u.Completion, 0))
+	w.localTries.Add(1)
 }
 
 // leaseStore is the module router's store with limits: the lease view for

@@ -50,6 +50,9 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 			return n
 		}}
 	}
+	if st.Router.Model().Routing.IOLimits {
+		pr.MaxTokens = maxOutputTokens(body) // what an otpm limit reserves (D180)
+	}
 	var p *router.Plan
 	var err error
 	if ticket != nil && ticket.Kind == pinKind {
@@ -155,4 +158,16 @@ func routerError(err error) *translator.Error {
 		return translator.NewError(400, "invalid_request_error", "Invalid model name passed in model="+inv.Model+". Call `/v1/models` to view available models for your key.", "model")
 	}
 	return translator.NewError(500, "internal_server_error", err.Error(), "")
+}
+
+// maxOutputTokens is a request's max_tokens, max_completion_tokens or
+// max_output_tokens, the first one set (LiteLLM's _explicit_max_tokens);
+// 0 when none is.
+func maxOutputTokens(body []byte) int {
+	for _, r := range gjson.GetManyBytes(body, "max_tokens", "max_completion_tokens", "max_output_tokens") {
+		if r.Type == gjson.Number || r.Type == gjson.String {
+			return max(int(r.Int()), 0)
+		}
+	}
+	return 0
 }

@@ -277,7 +277,7 @@ func (lz *leaser) round(ctx context.Context, readView bool) {
 		if d.Mock() || d.Wildcard || d.Limits.MaxParallel > 0 && !lz.inflight {
 			continue
 		}
-		if d.Limits.RPM > 0 || d.Limits.TPM > 0 || usage {
+		if d.Limits.Counted() || usage {
 			viewIDs = append(viewIDs, d.ID)
 		}
 		if d.Limits.RPM == 0 {
@@ -305,7 +305,7 @@ func (lz *leaser) round(ctx context.Context, readView bool) {
 	}
 	var view map[string]store.DeploymentState
 	if (readView || missing) && len(viewIDs) > 0 {
-		v, err := lz.st.Read(ctx, viewIDs, store.ReadOptions{})
+		v, err := lz.st.Read(ctx, viewIDs, store.ReadOptions{IO: m.Routing.IOLimits, DayStart: m.DayStart})
 		if err == nil {
 			view = v
 		}
@@ -318,6 +318,8 @@ func (lz *leaser) round(ctx context.Context, readView bool) {
 			for id, st := range lz.view {
 				if v, ok := view[id]; ok {
 					v.RPM, v.TPM = max(v.RPM, st.RPM), max(v.TPM, st.TPM)
+					v.ITPM, v.OTPM = max(v.ITPM, st.ITPM), max(v.OTPM, st.OTPM)
+					v.RPD, v.TPD = max(v.RPD, st.RPD), max(v.TPD, st.TPD)
 					view[id] = v
 				}
 			}
@@ -390,8 +392,12 @@ func (lz *leaser) tableLocked(minute int64) ([]*leaseConn, *extproc.LeaseTable) 
 		var st store.DeploymentState
 		if lz.viewM == minute {
 			st = lz.view[id] // (a view of the minute before counts nothing now)
+		} else if lz.viewM == minute-1 {
+			// but its day's counts, until this minute's view (D180; at
+			// a day's reset they hold its requests back ≤ one round)
+			st.RPD, st.TPD = lz.view[id].RPD, lz.view[id].TPD
 		}
-		d := extproc.LeaseDep{Minute: minute, RPM: st.RPM, TPM: st.TPM}
+		d := extproc.LeaseDep{Minute: minute, RPM: st.RPM, TPM: st.TPM, IT: st.ITPM, OT: st.OTPM, RD: st.RPD, TD: st.TPD}
 		if w := lz.wins[id]; w != nil && w.minute == minute {
 			d.Limit, d.Granted, d.Low = w.limit, w.granted, w.low
 			d.RPM = max(d.RPM, w.count)

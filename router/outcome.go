@@ -170,7 +170,10 @@ func (r *Router) Report(ctx context.Context, o Outcome) (time.Time, error) {
 			r.log.Warn("deployment spend not counted", "deployment", d.ID, "error", err)
 		}
 	}
-	if rec.Tokens == 0 && !rec.HasLatency && rec.FailureClass == "" {
+	if d != nil && (d.Limits.IO() || d.Limits.Daily()) {
+		ioCounts(&rec, d, o.Usage)
+	}
+	if rec.Tokens == 0 && !rec.HasLatency && rec.FailureClass == "" && rec.InputTokens == 0 && rec.OutputTokens == 0 && !rec.Daily {
 		return time.Time{}, nil
 	}
 	res, err := r.store.Record(ctx, rec)

@@ -51,6 +51,9 @@ type PlanRequest struct {
 	// can take the request (stick), the retries to the others in the
 	// strategy's order. Both "" route as usual.
 	Session, Caller string
+	// MaxTokens is the request's max_tokens, max_completion_tokens or
+	// max_output_tokens (0: none sent): what an otpm limit reserves (D180).
+	MaxTokens int
 	// Region is the end user's allowed_model_region: with
 	// enable_pre_call_checks, only deployments whose region_name is this
 	// one can take the request (LiteLLM's is_region_allowed; D173).
@@ -250,9 +253,9 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 		// (the candidates copy their states).
 		states = statesPool.Get().(map[string]store.DeploymentState)
 		defer putStates(states)
-		err = mr.ReadInto(ctx, ids, store.ReadOptions{Latencies: r.m.Track.Latencies}, states)
+		err = mr.ReadInto(ctx, ids, r.readOpt, states)
 	} else {
-		states, err = r.store.Read(ctx, ids, store.ReadOptions{Latencies: r.m.Track.Latencies})
+		states, err = r.store.Read(ctx, ids, r.readOpt)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read deployment state: %w", err)
@@ -451,6 +454,15 @@ func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]stor
 			note(st.CooldownUntil.Sub(now))
 			continue
 		}
+		if d.Limits.IO() {
+			if kind, lim, usage := r.overIO(req, d, t, st); kind != "" {
+				note(nextMinute)
+				if rl == nil {
+					rl = &ModelRateLimitError{Kind: kind, Limit: lim, Usage: usage, DeploymentID: d.ID, Group: res.Group}
+				}
+				continue
+			}
+		}
 		if lim := d.Limits.RPM; lim > 0 && st.RPM+1 > lim {
 			note(nextMinute)
 			if rl == nil && r.m.Routing.EnforceLimits {
@@ -465,6 +477,15 @@ func (r *Router) healthy(res Resolution, req PlanRequest, states map[string]stor
 				rl = &ModelRateLimitError{Kind: "TPM", Limit: lim, Usage: st.TPM, DeploymentID: d.ID, Group: res.Group}
 			}
 			continue
+		}
+		if d.Limits.Daily() {
+			if kind, lim, usage := overDaily(d, st); kind != "" {
+				note(untilDayReset(now, d.Limits.DayReset))
+				if rl == nil {
+					rl = &ModelRateLimitError{Kind: kind, Limit: lim, Usage: usage, DeploymentID: d.ID, Group: res.Group}
+				}
+				continue
+			}
 		}
 		if mp := d.Limits.MaxParallel; mp > 0 && st.InFlight >= int64(mp) {
 			note(time.Second)

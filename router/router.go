@@ -20,6 +20,8 @@ type Router struct {
 	now   func() time.Time
 	log   *slog.Logger
 	facts func(provider, model string) (modelfacts.Facts, bool)
+	// readOpt is what a plan reads of the store beyond the counters.
+	readOpt store.ReadOptions
 
 	rmu sync.Mutex
 	rnd *rand.Rand
@@ -63,6 +65,10 @@ func NewFromModel(m *model.Model, st store.Store, opts ...Option) *Router {
 	}
 	if r.store == nil {
 		r.store = store.NewMemory(r.now)
+	}
+	r.readOpt = store.ReadOptions{Latencies: m.Track.Latencies, IO: m.Routing.IOLimits}
+	if m.Routing.DailyLimits {
+		r.readOpt.DayStart = m.DayStart
 	}
 	return r
 }

@@ -76,6 +76,9 @@ type Routing struct {
 	// EnforceLimits is optional_pre_call_checks' enforce_model_rate_limits
 	// (router.ModelRateLimitError).
 	EnforceLimits bool
+	// IOLimits, DailyLimits: some deployment has itpm/otpm, rpd/tpd (read
+	// with EnforceLimits only, D180): the plan reads those counters.
+	IOLimits, DailyLimits bool
 	// TagFiltering is enable_tag_filtering: a request goes to the
 	// deployments whose litellm_params.tags match its tags (D89);
 	// TagMatchAny is tag_filtering_match_any (default true).
@@ -243,7 +246,33 @@ type Limits struct {
 	RPM         int64 // rpm
 	TPM         int64 // tpm
 	MaxParallel int   // max_parallel_requests, else default_max_parallel_requests
+	// ITPM, OTPM, RPD and TPD are itpm, otpm, rpd and tpd: set only with
+	// enforce_model_rate_limits, their one reader in LiteLLM (D180).
+	ITPM, OTPM, RPD, TPD int64
+	// DayReset is daily_reset_time: when the rpd/tpd day starts, after
+	// midnight UTC.
+	DayReset time.Duration
 }
+
+// IO reports whether the deployment has an input or output token limit.
+func (l Limits) IO() bool { return l.ITPM > 0 || l.OTPM > 0 }
+
+// Daily reports whether the deployment has a daily limit.
+func (l Limits) Daily() bool { return l.RPD > 0 || l.TPD > 0 }
+
+// DayStart is store.ReadOptions.DayStart for the model's deployments: one
+// with rpd or tpd counts its day from its daily_reset_time (D180).
+func (m *Model) DayStart(id string) (time.Duration, bool) {
+	d, ok := m.Deployment(id)
+	if !ok || !d.Limits.Daily() {
+		return 0, false
+	}
+	return d.Limits.DayReset, true
+}
+
+// Counted reports whether the deployment's plan reads the store's
+// counters (rpm, tpm, and the limits of D180).
+func (l Limits) Counted() bool { return l.RPM > 0 || l.TPM > 0 || l.IO() || l.Daily() }
 
 // ClusterFor is the cluster an attempt on the deployment goes to: its own,
 // or for an AnyProvider deployment its cluster for the attempt's provider
@@ -298,6 +327,8 @@ func Compile(cfg *config.Config) *Model {
 		m.Deployments = append(m.Deployments, d)
 		m.byID[d.ID] = d
 		m.Track = m.Track.or(d.Track)
+		m.Routing.IOLimits = m.Routing.IOLimits || d.Limits.IO()
+		m.Routing.DailyLimits = m.Routing.DailyLimits || d.Limits.Daily()
 	}
 	sort.SliceStable(m.patterns, func(i, j int) bool { return len(m.patterns[i].name) > len(m.patterns[j].name) })
 	for _, g := range m.Groups {
@@ -442,6 +473,16 @@ func compileDeployment(cd *config.Deployment, r *Routing, defaultMaxParallel int
 	}
 	if d.Limits.RPM > 0 {
 		d.Track.Calls = true
+	}
+	if r.EnforceLimits {
+		d.Limits.ITPM, d.Limits.OTPM, d.Limits.RPD, d.Limits.TPD = p.ITPM, p.OTPM, p.RPD, p.TPD
+		d.Limits.DayReset = p.DailyReset
+		if d.Limits.IO() || d.Limits.Daily() {
+			// Counted from every try's outcome (its usage); itpm and otpm
+			// also read the request's prompt size.
+			d.Track.Usage, d.Track.Calls = true, true
+			d.Track.Tokens = d.Track.Tokens || d.Limits.IO()
+		}
 	}
 	if d.Limits.MaxParallel > 0 {
 		d.Track.End, d.Track.Calls = true, true

@@ -155,6 +155,24 @@ func (m *Memory) ReadInto(_ context.Context, ids []string, opt ReadOptions, out 
 		if e, ok := m.getIntBytes(buf, now); ok {
 			st.CooldownUntil = time.UnixMilli(e.n)
 		}
+		if opt.IO {
+			if e, ok := m.getInt(m.k.itpm(id, now), now); ok {
+				st.ITPM = e.n
+			}
+			if e, ok := m.getInt(m.k.otpm(id, now), now); ok {
+				st.OTPM = e.n
+			}
+		}
+		if opt.DayStart != nil {
+			if off, ok := opt.DayStart(id); ok {
+				if e, ok := m.getInt(m.k.rpd(id, now, off), now); ok {
+					st.RPD = e.n
+				}
+				if e, ok := m.getInt(m.k.tpd(id, now, off), now); ok {
+					st.TPD = e.n
+				}
+			}
+		}
 		if opt.Latencies {
 			if l, ok := m.lists[m.k.latency(id)]; ok && !expired(l.exp, now) {
 				st.Latencies = append([]float64(nil), l.v...)
@@ -237,6 +255,7 @@ func (m *Memory) record(r Record, now time.Time) RecordResult {
 	} else if e, ok := m.getInt(m.k.tpm(id, now), now); ok {
 		res.TPM = e.n
 	}
+	m.k.counts(r, now, func(key string, by int64, ttl time.Duration) { m.incr(key, by, ttl, false, now) })
 	if r.HasLatency {
 		max, ttl := latencyDefaults(r)
 		lk := m.k.latency(id)

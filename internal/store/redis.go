@@ -227,6 +227,18 @@ func (s *Redis) Read(ctx context.Context, ids []string, opt ReadOptions) (map[st
 	for _, id := range ids {
 		ks = append(ks, s.k.rpm(id, now), s.k.tpm(id, now), s.k.inflight(id), s.k.cooldown(id))
 	}
+	if opt.IO || opt.DayStart != nil {
+		for _, id := range ids {
+			if opt.IO {
+				ks = append(ks, s.k.itpm(id, now), s.k.otpm(id, now))
+			}
+			if opt.DayStart != nil {
+				if off, ok := opt.DayStart(id); ok {
+					ks = append(ks, s.k.rpd(id, now, off), s.k.tpd(id, now, off))
+				}
+			}
+		}
+	}
 	c, cancel := s.ctx(ctx)
 	defer cancel()
 	pipe := s.c.Pipeline()
@@ -243,11 +255,22 @@ func (s *Redis) Read(ctx context.Context, ids []string, opt ReadOptions) (map[st
 	}
 	vals := mget.Val()
 	out := make(map[string]DeploymentState, len(ids))
+	extra := 4 * len(ids) // the counters of D180 follow, in the order they were asked for
 	for i, id := range ids {
 		st := DeploymentState{
 			RPM:      toInt(vals[4*i]),
 			TPM:      toInt(vals[4*i+1]),
 			InFlight: max(toInt(vals[4*i+2]), 0),
+		}
+		if opt.IO {
+			st.ITPM, st.OTPM = toInt(vals[extra]), toInt(vals[extra+1])
+			extra += 2
+		}
+		if opt.DayStart != nil {
+			if _, ok := opt.DayStart(id); ok {
+				st.RPD, st.TPD = toInt(vals[extra]), toInt(vals[extra+1])
+				extra += 2
+			}
 		}
 		if cd := toInt(vals[4*i+3]); cd > 0 {
 			st.CooldownUntil = time.UnixMilli(cd)
@@ -441,9 +464,14 @@ func (s *Redis) Record(ctx context.Context, r Record) (RecordResult, error) {
 	if !s.try() {
 		return lres, nil
 	}
-	if tokensOnly(r) {
+	// The counters of D180 are written in the tpm batches whatever else
+	// the Record does (they take no part in its cooldown).
+	s.k.counts(r, now, func(key string, by int64, ttl time.Duration) { s.queueTPM(r.DeploymentID, key, by, ttl) })
+	if countsOnly(r) {
 		// A success's usage: written in a batch, off the caller's path.
-		s.queueTPM(r.DeploymentID, s.k.tpm(r.DeploymentID, now), r.Tokens)
+		if r.Tokens > 0 {
+			s.queueTPM(r.DeploymentID, s.k.tpm(r.DeploymentID, now), r.Tokens, minuteKeyTTL)
+		}
 		return lres, nil
 	}
 	maxLen, ttl := latencyDefaults(r)

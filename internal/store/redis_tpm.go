@@ -43,16 +43,18 @@ type tpmQueue struct {
 type tpmAdd struct {
 	id     string
 	tokens int64
+	ttl    int64 // ms, set when the script creates the key
 }
 
-// tokensOnly: a Record whose only effect in Redis is its tokens.
-func tokensOnly(r Record) bool {
-	return r.Tokens > 0 && !r.HasLatency && r.FailureClass == "" && !r.CooldownNow
+// countsOnly: a Record whose only effect in Redis is on counters (its
+// tokens, and the counters of D180).
+func countsOnly(r Record) bool {
+	return !r.HasLatency && r.FailureClass == "" && !r.CooldownNow
 }
 
-// queueTPM queues a tokens-only Record's tokens for key (its minute's tpm
-// counter) and starts the flusher when none runs.
-func (s *Redis) queueTPM(id, key string, tokens int64) {
+// queueTPM queues tokens for key (a tpm counter, or one of D180's: itpm,
+// otpm, rpd, tpd; ttl for a new key) and starts the flusher when none runs.
+func (s *Redis) queueTPM(id, key string, tokens int64, ttl time.Duration) {
 	q := &s.tpm
 	q.mu.Lock()
 	if q.pending == nil {
@@ -61,7 +63,7 @@ func (s *Redis) queueTPM(id, key string, tokens int64) {
 	if a, ok := q.pending[key]; ok {
 		a.tokens += tokens
 	} else {
-		q.pending[key] = &tpmAdd{id: id, tokens: tokens}
+		q.pending[key] = &tpmAdd{id: id, tokens: tokens, ttl: ms(ttl)}
 	}
 	start := !q.busy
 	q.busy = true
@@ -108,17 +110,16 @@ func (s *Redis) waitTPM() {
 	q.mu.Unlock()
 }
 
-// KEYS: the tpm counters, then the same deployments' cooldown keys.
-// ARGV: the tokens of each counter, then the minute ttl ms.
+// KEYS: the counters, then the same deployments' cooldown keys.
+// ARGV: the tokens of each counter, then each counter's ttl ms.
 // Returns each deployment's cooldown deadline (ms, 0 for none).
 var tpmScript = redis.NewScript(`
 local n = #KEYS / 2
-local ttl = ARGV[n + 1]
 local out = {}
 for i = 1, n do
   local by = tonumber(ARGV[i])
   local v = redis.call('INCRBY', KEYS[i], by)
-  if v == by then redis.call('PEXPIRE', KEYS[i], ttl) end
+  if v == by then redis.call('PEXPIRE', KEYS[i], ARGV[n + i]) end
   out[i] = tonumber(redis.call('GET', KEYS[n + i]) or '0')
 end
 return out
@@ -128,8 +129,9 @@ return out
 // Redis fails the tokens stay in the local mirror only, as a Record's did.
 func (s *Redis) writeTPM(batch map[string]*tpmAdd) {
 	ks := make([]string, 0, 2*min(len(batch), tpmBatchKeys))
-	args := make([]any, 0, min(len(batch), tpmBatchKeys)+1)
+	args := make([]any, 0, 2*min(len(batch), tpmBatchKeys))
 	ids := make([]string, 0, min(len(batch), tpmBatchKeys))
+	ttls := make([]int64, 0, min(len(batch), tpmBatchKeys))
 	send := func() {
 		if len(ids) == 0 {
 			return
@@ -137,7 +139,9 @@ func (s *Redis) writeTPM(batch map[string]*tpmAdd) {
 		for _, id := range ids {
 			ks = append(ks, s.k.cooldown(id))
 		}
-		args = append(args, ms(minuteKeyTTL))
+		for _, t := range ttls {
+			args = append(args, t)
+		}
 		if s.try() {
 			c, cancel := s.ctx(context.Background())
 			v, err := tpmScript.Run(c, s.c, ks, args...).Int64Slice()
@@ -153,12 +157,13 @@ func (s *Redis) writeTPM(batch map[string]*tpmAdd) {
 				s.local.mu.Unlock()
 			}
 		}
-		ks, args, ids = ks[:0], args[:0], ids[:0]
+		ks, args, ids, ttls = ks[:0], args[:0], ids[:0], ttls[:0]
 	}
 	for key, a := range batch {
 		ks = append(ks, key)
 		args = append(args, strconv.FormatInt(a.tokens, 10))
 		ids = append(ids, a.id)
+		ttls = append(ttls, a.ttl)
 		if len(ids) == tpmBatchKeys {
 			send()
 		}

@@ -54,6 +54,12 @@ type Clock func() time.Time
 // ReadOptions selects what Read returns beyond the counters.
 type ReadOptions struct {
 	Latencies bool // include the latency lists
+	// IO includes this minute's input and output tokens (itpm, otpm).
+	IO bool
+	// DayStart, when set, includes the requests and tokens of the day
+	// (rpd, tpd) of every id it reports ok for; the day starts at the
+	// offset after midnight UTC.
+	DayStart func(id string) (time.Duration, bool)
 }
 
 // DeploymentState is what Read returns for one deployment.
@@ -61,6 +67,8 @@ type DeploymentState struct {
 	RPM           int64     // requests started this UTC minute
 	TPM           int64     // tokens used this UTC minute
 	InFlight      int64     // calls started and not ended
+	ITPM, OTPM    int64     // input and output tokens this UTC minute (ReadOptions.IO)
+	RPD, TPD      int64     // tries and tokens this day (ReadOptions.DayStart)
 	CooldownUntil time.Time // zero when not cooling down
 	Latencies     []float64 // newest first; only with ReadOptions.Latencies
 }
@@ -88,6 +96,13 @@ type BeginResult struct {
 type Record struct {
 	DeploymentID string
 	Tokens       int64 // added to this minute's tpm (0: none)
+	// InputTokens and OutputTokens are added to this minute's itpm and
+	// otpm counters.
+	InputTokens, OutputTokens int64
+	// Daily counts one try and Tokens in the day (rpd, tpd) that starts
+	// DayStart after midnight UTC.
+	Daily    bool
+	DayStart time.Duration
 
 	HasLatency bool
 	Latency    float64       // sample pushed at the head of the latency list
@@ -117,6 +132,7 @@ type RecordResult struct {
 const (
 	defaultPrefix      = "llmgate:"
 	minuteKeyTTL       = 2 * time.Minute
+	dayKeyTTL          = 25 * time.Hour
 	defaultInFlightTTL = 15 * time.Minute
 	defaultHolderTTL   = 10 * time.Second
 	defaultLatencyMax  = 10
@@ -149,6 +165,41 @@ func (k keys) rpm(id string, now time.Time) string {
 func (k keys) tpm(id string, now time.Time) string {
 	return k.prefix + "tpm:" + id + ":" + minuteOf(now)
 }
+func (k keys) itpm(id string, now time.Time) string {
+	return k.prefix + "itpm:" + id + ":" + minuteOf(now)
+}
+func (k keys) otpm(id string, now time.Time) string {
+	return k.prefix + "otpm:" + id + ":" + minuteOf(now)
+}
+
+// dayOf is the day (YYYYMMDD) of now for a day starting off after midnight UTC.
+func dayOf(now time.Time, off time.Duration) string { return now.UTC().Add(-off).Format("20060102") }
+
+func (k keys) rpd(id string, now time.Time, off time.Duration) string {
+	return k.prefix + "rpd:" + id + ":" + dayOf(now, off)
+}
+func (k keys) tpd(id string, now time.Time, off time.Duration) string {
+	return k.prefix + "tpd:" + id + ":" + dayOf(now, off)
+}
+
+// counts are a Record's additions to the counters of D180 (itpm, otpm,
+// rpd, tpd): key, amount and the TTL a new key gets.
+func (k keys) counts(r Record, now time.Time, f func(key string, by int64, ttl time.Duration)) {
+	id := r.DeploymentID
+	if r.InputTokens > 0 {
+		f(k.itpm(id, now), r.InputTokens, minuteKeyTTL)
+	}
+	if r.OutputTokens > 0 {
+		f(k.otpm(id, now), r.OutputTokens, minuteKeyTTL)
+	}
+	if r.Daily {
+		f(k.rpd(id, now, r.DayStart), 1, dayKeyTTL)
+		if r.Tokens > 0 {
+			f(k.tpd(id, now, r.DayStart), r.Tokens, dayKeyTTL)
+		}
+	}
+}
+
 func (k keys) inflight(id string) string   { return k.prefix + "inflight:" + id }
 func (k keys) inflightBy(id string) string { return k.prefix + "inflight-by:" + id }
 func (k keys) live(holder string) string   { return k.prefix + "live:" + holder }
