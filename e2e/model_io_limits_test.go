@@ -129,6 +129,7 @@ func TestModelIOAndDailyLimits(t *testing.T) {
 
 			// rpd: 3, counted in Redis per try.
 			day := "llmgate:rpd:day-a:" + time.Now().UTC().Format("20060102")
+			streams := requestFilterStreams(t, ga) + requestFilterStreams(t, gb)
 			for i := range 3 {
 				if _, _, err := ask(gws[i%2], "gpt-day", "hello"); err != nil {
 					t.Fatalf("request %d of the day's 3: %v", i+1, err)
@@ -136,6 +137,11 @@ func TestModelIOAndDailyLimits(t *testing.T) {
 				if c.enforce {
 					counter(day, int64(i+1))
 				}
+			}
+			if byModule := 3 - (requestFilterStreams(t, ga) + requestFilterStreams(t, gb) - streams); c.name == "module" && c.enforce && byModule < 1 {
+				t.Errorf("the modules served %d of the day's 3 requests, want some (the limits are in their view)", byModule)
+			} else {
+				t.Logf("the modules served %d of the day's 3 requests", byModule)
 			}
 			time.Sleep(300 * time.Millisecond) // (the view, as above)
 			for i := range 2 {
