@@ -114,13 +114,13 @@ type Deployment struct {
 
 // LiteLLMParams is litellm_params of a deployment.
 type LiteLLMParams struct {
-	Model         string // as written, e.g. "azure/gpt-4o"
-	APIKey        string // secret; never log
-	APIBase       string // empty: the provider default
-	APIVersion    string
-	Organization  string
-	RPM           int64 // 0: unset
-	TPM           int64 // 0: unset
+	Model        string // as written, e.g. "azure/gpt-4o"
+	APIKey       string // secret; never log
+	APIBase      string // empty: the provider default
+	APIVersion   string
+	Organization string
+	RPM          int64 // 0: unset
+	TPM          int64 // 0: unset
 	// ITPM and OTPM are the input and output tokens per minute, RPD and
 	// TPD the requests and tokens per day (LiteLLM's ModelRateLimitingCheck,
 	// read with optional_pre_call_checks' enforce_model_rate_limits: D180);
@@ -129,7 +129,7 @@ type LiteLLMParams struct {
 	RPD, TPD   int64
 	// DailyReset is daily_reset_time ("HH:MM" UTC): when the rpd/tpd day
 	// starts, as an offset from midnight UTC.
-	DailyReset time.Duration
+	DailyReset    time.Duration
 	Weight        float64
 	Timeout       time.Duration // 0: unset
 	StreamTimeout time.Duration // 0: unset
@@ -266,7 +266,7 @@ type LiteLLMParams struct {
 // ModelInfo is model_info of a deployment.
 type ModelInfo struct {
 	ID                 string
-	ITPM, OTPM         int64 // itpm/otpm (LiteLLMParams' win; D180)
+	ITPM, OTPM         int64  // itpm/otpm (LiteLLMParams' win; D180)
 	Mode               string // chat, completion, embedding, ...
 	InputCostPerToken  *float64
 	OutputCostPerToken *float64

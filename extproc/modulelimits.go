@@ -89,8 +89,8 @@ type leaseWin struct {
 	// them in the window (localIn, localOut, localTries).
 	it, ot, rd, td                atomic.Int64
 	localIn, localOut, localTries atomic.Int64
-	want          atomic.Bool  // a request was handed on for want of a lease
-	seen          atomic.Bool  // a key's tpm-only counter was read (D83: reported as in use)
+	want                          atomic.Bool // a request was handed on for want of a lease
+	seen                          atomic.Bool // a key's tpm-only counter was read (D83: reported as in use)
 }
 
 func (w *leaseWin) left() int64 {
