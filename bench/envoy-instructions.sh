@@ -5,7 +5,13 @@
 # counts, it does not time: cache misses and syscalls' kernel time are not
 # in it.
 #
-#   bench/envoy-instructions.sh BINDIR [REQUESTS] [--stream]
+#   bench/envoy-instructions.sh BINDIR [REQUESTS] [--stream] [--observed]
+#
+# --observed runs the bench's llmgate-observed config instead (the typical
+# one with callbacks prometheus, otel with every request traced and
+# generic_api, exporting to a local receiver that answers 200: bench/configs.go
+# ObservedConfig); the gateway's own instructions are then counted too, by
+# perf stat on the llmgate process over the same requests (D177).
 #
 # BINDIR holds llmgate, fakellm and libllmgate.so (a `make build` bin). The
 # gateway runs the typical config (bench/configs.go TypicalConfig) with the
@@ -25,7 +31,15 @@
 set -eu
 BIN=$(cd "$1" && pwd)
 N=${2:-1000}
-STREAM=${3:-}
+STREAM=
+OBSERVED=
+for a in "${@:3}"; do
+	case $a in
+	--stream) STREAM=--stream ;;
+	--observed) OBSERVED=1 ;;
+	*) echo "unknown option $a" >&2; exit 2 ;;
+	esac
+done
 ENVOY=${ENVOY_BIN:?set ENVOY_BIN}
 D=$(mktemp -d /tmp/envoy-instr.XXXXXX)
 mkdir -p "$D/data"
@@ -51,6 +65,13 @@ import (
 )
 
 func main() {
+	if os.Args[1] == "sink" {
+		// The observed config's receiver: reads each body, answers 200.
+		_ = http.ListenAndServe(os.Args[2], http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+		}))
+		return
+	}
 	url := os.Args[1]
 	n, _ := strconv.Atoi(os.Args[2])
 	auth := os.Getenv("AUTH")
@@ -96,6 +117,12 @@ EOG
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 FP=$(port)
 GP=$(port)
+SP=$(port)
+SPID=
+if [ -n "$OBSERVED" ]; then
+	"$D/load" sink 127.0.0.1:$SP &
+	SPID=$!
+fi
 "$BIN/fakellm" --addr 127.0.0.1:$FP --reply-size 1024 --stream-chunks 100 --chunk-delay 1ms --no-record >"$D/fakellm.log" 2>&1 &
 FPID=$!
 {
@@ -104,12 +131,16 @@ FPID=$!
 		printf '  - model_name: bench-gpt\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: http://127.0.0.1:%s/dep-%s/v1\n      api_key: sk-fake-provider-%s\n' $FP $i $i
 	done
 	printf 'router_settings:\n  routing_strategy: simple-shuffle\ngeneral_settings:\n  master_key: sk-llmbench-master\n'
+	if [ -n "$OBSERVED" ]; then
+		printf 'litellm_settings:\n  callbacks: ["prometheus", "otel", "generic_api"]\nenvironment_variables:\n'
+		printf '  OTEL_EXPORTER_OTLP_ENDPOINT: http://127.0.0.1:%s\n  OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf\n  GENERIC_LOGGER_ENDPOINT: http://127.0.0.1:%s/log\n' $SP $SP
+	fi
 } >"$D/config.yaml"
 LLMGATE_DATA_DIR=$D/data "$BIN/llmgate" run --config "$D/config.yaml" --host 127.0.0.1 --port $GP --envoy "$D/envoy" \
 	--envoy-concurrency 1 --access-log=false --request-filter=module >"$D/llmgate.log" 2>&1 &
 GPID=$!
 EPID=
-trap 'kill $GPID $FPID 2>/dev/null; sleep 3; [ -z "$EPID" ] || kill -9 $EPID 2>/dev/null; true' EXIT
+trap 'kill $GPID $FPID $SPID 2>/dev/null; sleep 3; [ -z "$EPID" ] || kill -9 $EPID 2>/dev/null; true' EXIT
 URL=http://127.0.0.1:$GP/v1/chat/completions
 # served AUTH TRIES: a chat completion with AUTH answered 200 within TRIES
 # seconds.
@@ -138,8 +169,20 @@ if [ -n "${KEYS:-}" ]; then
 fi
 "$D/load" $URL 200 $STREAM
 callgrind_control -i on $EPID >/dev/null 2>&1
+if [ -n "$OBSERVED" ]; then
+	perf stat -x, -e instructions:u -p $GPID -o "$D/perf.txt" &
+	PERF=$!
+	sleep 0.5
+fi
 "$D/load" $URL $N $STREAM
 callgrind_control -d $EPID >/dev/null 2>&1
+if [ -n "$OBSERVED" ]; then
+	sleep 6 # the senders' flush interval (5 s): the last partial batches posted
+	kill -INT $PERF
+	wait $PERF || true
+	GI=$(awk -F, '/instructions/ {print $1}' "$D/perf.txt")
+	echo "$((GI / N)) instructions per request in the gateway (llmgate, user space, incl. the 0.5 s before and 6 s after the requests)"
+fi
 OUT=$(ls "$D"/callgrind.out.$EPID.* | head -1)
 TOTAL=$(callgrind_annotate "$OUT" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
 echo "$((TOTAL / N)) instructions per request in Envoy ($N requests${STREAM:+, streamed}${KEYS:+, a virtual key of $KEYS}); profile: $OUT"

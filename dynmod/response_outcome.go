@@ -164,6 +164,9 @@ func onStreamComplete(s *stream, f C.uintptr_t) {
 	// A first-try success only the spend sink reads: a compact spend
 	// record, taken without the join (D145).
 	o.SpendOnly = firstSuccess && p.SpendOnly
+	// A first-try success the gateway's other sinks read: a compact record
+	// with its headers, reported as the join would (D177).
+	o.Observed = firstSuccess && p.Observed
 	// The request id and the cluster are copied only for a record written
 	// (a quiet success read neither, D153).
 	o.Cluster = string(cluster) // (before another call into Envoy)

@@ -94,7 +94,7 @@ func (b *Outbox) Put(o ModuleOutcome) {
 	}
 	b.mu.Lock()
 	start := len(b.arena)
-	if o.SpendOnly && o.Fast && o.Answered {
+	if (o.SpendOnly || o.Observed) && o.Fast && o.Answered {
 		b.arena = appendSpendRecord(b.arena, &o) // alsspend.go
 	} else {
 		b.one[0] = o

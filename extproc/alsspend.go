@@ -45,7 +45,28 @@ const (
 	spendRecModel      = 12 // bytes
 	spendRecFinish     = 13 // bytes
 	spendRecCached     = 14 // varint: prompt_tokens_details.cached_tokens (D146)
+	spendRecObserved   = 15 // varint 1: an observed record (D177)
+	spendRecHeader     = 16 // message {1: name, 2: value}: a logged response header (repeated; D177)
 )
+
+// Compact observed records (D177). The same record serves a first-try
+// success that the gateway's other sinks read (prometheus, the logging
+// callbacks: the bench's llmgate-observed config), marked observed and
+// carrying the try's logged response headers (xds.OutcomeResponseHeaders):
+// the module writes one flat message instead of Envoy's two entries, and
+// the gateway reads it as the joined request the join would have made of
+// those entries, without the join (a first-try success has no try of
+// Envoy's to wait for). It is reported as any joined request (the router's
+// report, one event published on the bus); the join's duplicate memory
+// still takes a record sent again after a reconnect once.
+
+// observedPlan reports whether a module-served request's first-try success
+// (neither quiet nor spend-only) is sent as a compact observed record: the
+// gateway takes them, and nothing needs the request's end (TrackEnd) or
+// frees a parallel slot with it (KeyParallel), as spendPlan.
+func (s *Server) observedPlan(rc *llmgatev1.RequestContext) bool {
+	return s.compactRecords && !rc.TrackEnd && !rc.KeyParallel
+}
 
 // spendPlan reports whether a module-served request's first-try success is
 // read by the spend sink only, and perhaps by keyed sinks (the logging
@@ -107,6 +128,18 @@ func appendSpendRecord(b []byte, o *ModuleOutcome) []byte {
 			b = protowire.AppendTag(b, spendRecFinish, protowire.BytesType)
 			b = protowire.AppendString(b, u.Finish)
 		}
+		if o.Observed {
+			b = protowire.AppendTag(b, spendRecObserved, protowire.VarintType)
+			b = protowire.AppendVarint(b, 1)
+			for _, h := range o.Headers {
+				b = wire.AppendNested(b, spendRecHeader, func(b []byte) []byte {
+					b = protowire.AppendTag(b, 1, protowire.BytesType)
+					b = protowire.AppendString(b, h[0])
+					b = protowire.AppendTag(b, 2, protowire.BytesType)
+					return protowire.AppendString(b, h[1])
+				})
+			}
+		}
 		return b
 	})
 }
@@ -114,8 +147,11 @@ func appendSpendRecord(b []byte, o *ModuleOutcome) []byte {
 // readSpendRecord is a compact spend record as the join would have finished
 // it: the request's entry and its one try, the module's (what decodeEntry
 // reads of the two entries AppendOutcomes writes for the same outcome). Its
-// request id and context are views of b (readSpendRecordInto).
-func readSpendRecord(b []byte) (joined, bool) { return readSpendRecordInto(b, new(spendScratch)) }
+// request id and context are views of b (readSpendRecordInto); observed: the
+// record is an observed one (D177).
+func readSpendRecord(b []byte) (j joined, observed, ok bool) {
+	return readSpendRecordInto(b, new(spendScratch))
+}
 
 // spendScratch holds one compact record's joined request: spendRecords
 // reads a message's records one after another into the same one (D176),
@@ -133,7 +169,7 @@ type spendScratch struct {
 // record. The cluster (a wildcard deployment's provider is cut from it and
 // kept in the event), the model and the finish reason repeat from answer to
 // answer: ctxString's cache.
-func readSpendRecordInto(b []byte, sc *spendScratch) (joined, bool) {
+func readSpendRecordInto(b []byte, sc *spendScratch) (j joined, observed, ok bool) {
 	var (
 		id, ctx, cluster     string
 		status               int
@@ -143,10 +179,20 @@ func readSpendRecordInto(b []byte, sc *spendScratch) (joined, bool) {
 		hasP, hasC, hasT     bool
 		hasID, hasCtx, hasCl bool
 		bad                  bool
+		headers              map[string]string
 	)
 	err := wireFields(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
 		if typ == protowire.BytesType {
 			switch num {
+			case spendRecHeader:
+				k, val, err := readHeaderField(v)
+				if err != nil {
+					return err
+				}
+				if headers == nil {
+					headers = map[string]string{}
+				}
+				headers[k] = val
 			case spendRecID:
 				id, hasID = bytesView(v), true
 			case spendRecCtx:
@@ -182,17 +228,31 @@ func readSpendRecordInto(b []byte, sc *spendScratch) (joined, bool) {
 			u.total, hasT = boundTokens(float64(int64(x))), true
 		case spendRecCached:
 			u.cached = boundTokens(float64(int64(x)))
+		case spendRecObserved:
+			observed = x != 0
 		}
 		return nil
 	})
 	if err != nil || !hasID || id == "" || !hasCtx || ctx == "" || !hasCl || cluster == "" {
-		return joined{}, false
+		return joined{}, false, false
 	}
 	u.known = hasP || hasC || hasT
 	start := time.Unix(sec, nanos)
 	sc.req = requestLog{requestID: id, start: start, attempts: 1, ctx: ctx, fast: true, usage: u}
-	sc.tries[0] = tryLog{requestID: id, cluster: cluster, start: start, status: status, firstByte: first, latency: last, module: true}
-	return joined{req: &sc.req, tries: sc.tries[:]}, true
+	sc.tries[0] = tryLog{requestID: id, cluster: cluster, start: start, status: status, firstByte: first, latency: last, headers: headers, module: true}
+	return joined{req: &sc.req, tries: sc.tries[:]}, observed, true
+}
+
+// readHeaderField reads a compact record's header {1: name, 2: value}.
+func readHeaderField(b []byte) (name, value string, err error) {
+	fields := [2]*string{&name, &value}
+	err = wireFields(b, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+		if typ == protowire.BytesType && (num == 1 || num == 2) {
+			*fields[num-1] = string(v)
+		}
+		return nil
+	})
+	return name, value, err
 }
 
 // bytesView is b as a string without a copy: valid while b is and b is
@@ -216,11 +276,25 @@ func (a *accessLogService) spendRecords(recs [][]byte) {
 		evs []outcome.Try
 		sc  spendScratch
 	)
+	var now time.Time
 	for _, b := range recs {
-		j, ok := readSpendRecordInto(b, &sc)
+		j, observed, ok := readSpendRecordInto(b, &sc)
 		if !ok {
 			a.s.log.Warn("outcome log: a compact spend record from the module cannot be read")
 			continue
+		}
+		if observed {
+			// Read by the bus's sinks: a record sent again after a
+			// reconnect is reported once, as the join's entries are.
+			if now.IsZero() {
+				now = time.Now()
+			}
+			a.j.mu.Lock()
+			dup := a.j.duplicate(j.req.key(), now)
+			a.j.mu.Unlock()
+			if dup {
+				continue
+			}
 		}
 		if st.keys != nil {
 			a.s.reportJoined(st, j, &evs)

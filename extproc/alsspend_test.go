@@ -81,9 +81,9 @@ func TestSpendRecordSameAsEntries(t *testing.T) {
 		if len(recs) != 1 {
 			t.Fatalf("record %d: %d compact records written, want 1", i, len(recs))
 		}
-		j, ok := readSpendRecord(recs[0])
-		if !ok {
-			t.Fatalf("record %d: the compact record does not read", i)
+		j, observed, ok := readSpendRecord(recs[0])
+		if !ok || observed {
+			t.Fatalf("record %d: the compact record does not read (%v), or reads observed (%v)", i, ok, observed)
 		}
 		if !reflect.DeepEqual(j.req, req) || !reflect.DeepEqual(j.tries, tries) {
 			t.Fatalf("record %d: compact\n %+v %+v\nentries\n %+v %+v", i, *j.req, j.tries, *req, tries)
@@ -121,7 +121,7 @@ func TestSpendRecordReadInPlace(t *testing.T) {
 	_, _, n := protowire.ConsumeTag(b)
 	body, _ := protowire.ConsumeBytes(b[n:])
 	var sc spendScratch
-	if _, ok := readSpendRecordInto(body, &sc); !ok {
+	if _, _, ok := readSpendRecordInto(body, &sc); !ok {
 		t.Fatal("the record does not read")
 	}
 	if allocs := testing.AllocsPerRun(100, func() { readSpendRecordInto(body, &sc) }); allocs != 0 {
@@ -129,7 +129,7 @@ func TestSpendRecordReadInPlace(t *testing.T) {
 	}
 	want := func() outcome.Try {
 		var direct []outcome.Try
-		j, _ := readSpendRecord(append([]byte(nil), body...))
+		j, _, _ := readSpendRecord(append([]byte(nil), body...))
 		s.reportJoined(st, j, &direct)
 		if len(direct) != 1 {
 			t.Fatalf("%d events, want 1", len(direct))
@@ -137,7 +137,7 @@ func TestSpendRecordReadInPlace(t *testing.T) {
 		return direct[0]
 	}()
 	mine := append([]byte(nil), body...)
-	j, _ := readSpendRecordInto(mine, &sc)
+	j, _, _ := readSpendRecordInto(mine, &sc)
 	var direct []outcome.Try
 	s.reportJoined(st, j, &direct)
 	for i := range mine {
@@ -158,14 +158,14 @@ func TestSpendRecordRefused(t *testing.T) {
 	b := appendSpendRecord(nil, &o)
 	_, _, n := protowire.ConsumeTag(b)
 	body, _ := protowire.ConsumeBytes(b[n:])
-	if _, ok := readSpendRecord(body[:len(body)-3]); ok {
+	if _, _, ok := readSpendRecord(body[:len(body)-3]); ok {
 		t.Error("a cut record read")
 	}
 	for _, missing := range []ModuleOutcome{{RequestID: "", Ctx: o.Ctx, Cluster: o.Cluster}, {RequestID: "r", Ctx: "", Cluster: o.Cluster}, {RequestID: "r", Ctx: o.Ctx}} {
 		b := appendSpendRecord(nil, &missing)
 		_, _, n := protowire.ConsumeTag(b)
 		body, _ := protowire.ConsumeBytes(b[n:])
-		if _, ok := readSpendRecord(body); ok {
+		if _, _, ok := readSpendRecord(body); ok {
 			t.Errorf("a record without its id, context or cluster read: %+v", missing)
 		}
 	}

@@ -70,6 +70,7 @@ func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]s
 		mod.resp = cached
 		mod.resp.Quiet = s.quietPlan(st, rc)
 		mod.resp.SpendOnly = !mod.resp.Quiet && s.spendPlan(st, rc)
+		mod.resp.Observed = !mod.resp.Quiet && !mod.resp.SpendOnly && s.observedPlan(rc)
 	case mod != nil:
 		// The module keeps the answer plan in its memory (D54), built
 		// without the Struct (D60), and a copy by plan order (D124).
@@ -77,6 +78,7 @@ func (s *Server) fastTag(st *State, rc *llmgatev1.RequestContext, h map[string]s
 		st.respPlans.put(rc, translated, keyHeaders, mod.resp)
 		mod.resp.Quiet = s.quietPlan(st, rc)
 		mod.resp.SpendOnly = !mod.resp.Quiet && s.spendPlan(st, rc)
+		mod.resp.Observed = !mod.resp.Quiet && !mod.resp.SpendOnly && s.observedPlan(rc)
 	case s.ModuleResponses:
 		// Read by the module at the response (D54).
 		r.fp = moduleAnswerStruct(respPlanOfEntries(entries, nil, rc.StartUnixNano, rc.Stream, rc.IncludeUsage))

@@ -55,6 +55,10 @@ type ModuleConfig struct {
 	// are on): a keyed first-try success read by no sink but the spend
 	// sink and the keyed ones is sent as one (alsspend.go, D145).
 	SpendRecords bool `json:"spend_records,omitempty"`
+	// CompactRecords: the gateway takes the compact records of observed
+	// first-try successes, with their headers, and reports them as the join
+	// would (alsspend.go, D177); a gateway before it sends false.
+	CompactRecords bool `json:"compact_records,omitempty"`
 }
 
 // ModuleFilter is the request filter for the module: a Server on a State of
@@ -103,6 +107,7 @@ func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *s
 	s.OffPathOutcomes = mc.OffPathOutcomes
 	s.ModuleUpstream = mc.Upstream
 	s.spendRecords = mc.SpendRecords
+	s.compactRecords = mc.CompactRecords
 	if mc.Upstream {
 		s.tryCtx = newTryContexts()
 	}

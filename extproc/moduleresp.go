@@ -51,6 +51,12 @@ type RespPlan struct {
 	// spend sink; the module sends it as a compact spend record
 	// (spendPlan, alsspend.go, D145). The module's own plans only.
 	SpendOnly bool `json:"-"`
+	// Observed: a success of the plan's first try is read by the gateway's
+	// other sinks (metrics, logging callbacks); the module sends it as a
+	// compact record too, with its logged response headers, reported as the
+	// join would report it (observedPlan, alsspend.go, D177). The module's
+	// own plans only.
+	Observed bool `json:"-"`
 }
 
 // RespEntry is one plan entry: its own headers, the model the answer is

@@ -46,6 +46,9 @@ type ModuleOutcome struct {
 	// SpendOnly: a first-try success of a RespPlan.SpendOnly plan: sent as
 	// a compact spend record (alsspend.go, D145) instead of the entries.
 	SpendOnly bool
+	// Observed: a first-try success of a RespPlan.Observed plan: sent as a
+	// compact record with its headers (alsspend.go, D177).
+	Observed bool
 }
 
 // ModuleOutcomeNamespace marks the entry of the try the module reports (the

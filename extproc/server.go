@@ -266,6 +266,10 @@ type Server struct {
 	// spendRecords (the module's): the gateway takes compact spend records
 	// (ModuleConfig.SpendRecords; spendPlan, alsspend.go, D145).
 	spendRecords bool
+	// compactRecords (the module's): the gateway takes compact records of
+	// observed first-try successes (ModuleConfig.CompactRecords;
+	// observedPlan, alsspend.go, D177).
+	compactRecords bool
 	// tryCtx keeps the contexts of the translated requests the module
 	// served for their tries (module mode only; moduletranslate_ctx.go).
 	tryCtx *tryContexts

@@ -218,6 +218,7 @@ func (g *Gateway) pushModule() uint64 {
 	mc := extproc.ModuleConfig{OffPathOutcomes: g.ext.OffPathOutcomes, OutcomesActive: g.ext.Outcomes.ActiveBesides(keys.SpendSink)}
 	mc.Upstream = g.ext.ModuleUpstream
 	mc.SpendRecords = g.keys != nil
+	mc.CompactRecords = true
 	mc.Off = g.ext.ModuleOff()
 	mc.Leases = mt.leases
 	mt.ext.Store(g.ext)
