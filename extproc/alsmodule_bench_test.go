@@ -17,6 +17,18 @@ import (
 // the module ships them every 20 ms at concurrency 1 on the bench's typical
 // config, read, joined and reported to the outcome bus. Per record.
 func BenchmarkModuleIntake(b *testing.B) {
+	for _, c := range []struct {
+		name     string
+		observed bool
+	}{{"entries", false}, {"observed", true}} {
+		b.Run(c.name, func(b *testing.B) { benchModuleIntake(b, c.observed) })
+	}
+}
+
+// benchModuleIntake is BenchmarkModuleIntake with the records as the
+// entries (observed false) or as compact observed records (D177), with the
+// rate-limit headers the bench's provider sends.
+func benchModuleIntake(b *testing.B, observed bool) {
 	s, _, _ := outcomeServer(b)
 	s.Outcomes.Register("bench", 1<<16, func(outcome.Try) {})
 	ctx, plan := plannedContext(b, s)
@@ -31,9 +43,17 @@ func BenchmarkModuleIntake(b *testing.B) {
 			os = append(os, ModuleOutcome{RequestID: fmt.Sprintf("req-%d-%d", m, i), Begin: begin, End: begin.Add(time.Millisecond), Attempts: 1, Ctx: cs, Fast: true,
 				Usage:    RespUsage{Prompt: 11, HasPrompt: true, Completion: 7, HasCompletion: true, Total: 18, HasTotal: true, Model: "gpt-4o-2024-08-06", HasModel: true},
 				Answered: true, Cluster: plan[i%len(plan)], Status: 200, FirstByte: begin.Add(300 * time.Microsecond), LastByte: begin.Add(900 * time.Microsecond),
-				Headers: [][2]string{{"x-ratelimit-remaining-requests", "99"}, {"x-ratelimit-remaining-tokens", "9999"}}})
+				Headers: [][2]string{{"x-ratelimit-remaining-requests", "99"}, {"x-ratelimit-remaining-tokens", "9999"}}, Observed: observed})
 		}
-		msgs = append(msgs, AppendOutcomes(nil, os))
+		var msg []byte
+		if observed {
+			for i := range os {
+				msg = appendSpendRecord(msg, &os[i])
+			}
+		} else {
+			msg = AppendOutcomes(nil, os)
+		}
+		msgs = append(msgs, msg)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
