@@ -10,8 +10,7 @@
 # --observed runs the bench's llmgate-observed config instead (the typical
 # one with callbacks prometheus, otel with every request traced and
 # generic_api, exporting to a local receiver that answers 200: bench/configs.go
-# ObservedConfig); the gateway's own instructions are then counted too, by
-# perf stat on the llmgate process over the same requests (D177).
+# ObservedConfig, D177).
 #
 # BINDIR holds llmgate, fakellm and libllmgate.so (a `make build` bin). The
 # gateway runs the typical config (bench/configs.go TypicalConfig) with the
@@ -169,20 +168,8 @@ if [ -n "${KEYS:-}" ]; then
 fi
 "$D/load" $URL 200 $STREAM
 callgrind_control -i on $EPID >/dev/null 2>&1
-if [ -n "$OBSERVED" ]; then
-	perf stat -x, -e instructions:u -p $GPID -o "$D/perf.txt" &
-	PERF=$!
-	sleep 0.5
-fi
 "$D/load" $URL $N $STREAM
 callgrind_control -d $EPID >/dev/null 2>&1
-if [ -n "$OBSERVED" ]; then
-	sleep 6 # the senders' flush interval (5 s): the last partial batches posted
-	kill -INT $PERF
-	wait $PERF || true
-	GI=$(awk -F, '/instructions/ {print $1}' "$D/perf.txt")
-	echo "$((GI / N)) instructions per request in the gateway (llmgate, user space, incl. the 0.5 s before and 6 s after the requests)"
-fi
 OUT=$(ls "$D"/callgrind.out.$EPID.* | head -1)
 TOTAL=$(callgrind_annotate "$OUT" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
 echo "$((TOTAL / N)) instructions per request in Envoy ($N requests${STREAM:+, streamed}${KEYS:+, a virtual key of $KEYS}); profile: $OUT"
