@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protowire"
-
 	"github.com/llmgate/llmgate/config"
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/xds"
@@ -69,30 +67,8 @@ func TestObservedRecordSameAsEntries(t *testing.T) {
 	for i, o := range observedRecordCases(t, s) {
 		entries := o
 		entries.Observed = false
-		var req *requestLog
-		var tries []tryLog
-		if err := decodeLogMessage(AppendOutcomes(nil, []ModuleOutcome{entries}), func(t tryLog) { tries = append(tries, t) }, func(r requestLog) { req = &r }); err != nil || req == nil || len(tries) != 1 {
-			t.Fatalf("record %d: the entries read %v, %v, %v", i, err, req, tries)
-		}
-		req.duration = 0 // (the join's split reads it; a joined request's report does not)
+		sameJoined(t, i, entries, o, true)
 		compact := appendSpendRecord(nil, &o)
-		var recs [][]byte
-		_ = wireFields(compact, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
-			if num == wireSpendRecord && typ == protowire.BytesType {
-				recs = append(recs, v)
-			}
-			return nil
-		})
-		if len(recs) != 1 {
-			t.Fatalf("record %d: %d compact records written, want 1", i, len(recs))
-		}
-		j, observed, ok := readSpendRecord(recs[0])
-		if !ok || !observed {
-			t.Fatalf("record %d: the compact record reads %v, observed %v", i, ok, observed)
-		}
-		if !reflect.DeepEqual(j.req, req) || !reflect.DeepEqual(j.tries, tries) {
-			t.Fatalf("record %d: compact\n %+v %+v\nentries\n %+v %+v", i, *j.req, j.tries, *req, tries)
-		}
 		want := intake(t, AppendOutcomes(nil, []ModuleOutcome{entries}), AppendOutcomes(nil, []ModuleOutcome{entries}))
 		got := intake(t, compact, compact)
 		if len(want) != 1 || len(got) != 1 {

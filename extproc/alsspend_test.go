@@ -65,29 +65,7 @@ func TestSpendRecordSameAsEntries(t *testing.T) {
 	s, _, got := outcomeServer(t)
 	st := s.state.Load()
 	for i, o := range spendRecordCases(t, s) {
-		var req *requestLog
-		var tries []tryLog
-		if err := decodeLogMessage(AppendOutcomes(nil, []ModuleOutcome{o}), func(t tryLog) { tries = append(tries, t) }, func(r requestLog) { req = &r }); err != nil || req == nil || len(tries) != 1 {
-			t.Fatalf("record %d: the entries read %v, %v, %v", i, err, req, tries)
-		}
-		req.duration = 0 // (the join's split reads it; a joined request's report does not)
-		var recs [][]byte
-		_ = wireFields(appendSpendRecord(nil, &o), func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
-			if num == wireSpendRecord && typ == protowire.BytesType {
-				recs = append(recs, v)
-			}
-			return nil
-		})
-		if len(recs) != 1 {
-			t.Fatalf("record %d: %d compact records written, want 1", i, len(recs))
-		}
-		j, observed, ok := readSpendRecord(recs[0])
-		if !ok || observed {
-			t.Fatalf("record %d: the compact record does not read (%v), or reads observed (%v)", i, ok, observed)
-		}
-		if !reflect.DeepEqual(j.req, req) || !reflect.DeepEqual(j.tries, tries) {
-			t.Fatalf("record %d: compact\n %+v %+v\nentries\n %+v %+v", i, *j.req, j.tries, *req, tries)
-		}
+		req, tries, j := sameJoined(t, i, o, o, false)
 		*got = nil
 		s.reportLogged(st, joined{req: req, tries: tries})
 		s.Outcomes.Close()
@@ -149,6 +127,39 @@ func TestSpendRecordReadInPlace(t *testing.T) {
 	if want.KeyHash == "" || want.CallID == "" || want.Provider == "" {
 		t.Fatalf("the event lacks what this test compares: %+v", want)
 	}
+}
+
+// sameJoined reads the entries AppendOutcomes writes for entries and the
+// compact record appendSpendRecord writes for compact (the same outcome,
+// perhaps marked observed), and checks that the compact record reads as
+// the same joined request — the request and its one try — and is marked
+// observed as want says.
+func sameJoined(t *testing.T, i int, entries, compact ModuleOutcome, observed bool) (*requestLog, []tryLog, joined) {
+	t.Helper()
+	var req *requestLog
+	var tries []tryLog
+	if err := decodeLogMessage(AppendOutcomes(nil, []ModuleOutcome{entries}), func(t tryLog) { tries = append(tries, t) }, func(r requestLog) { req = &r }); err != nil || req == nil || len(tries) != 1 {
+		t.Fatalf("record %d: the entries read %v, %v, %v", i, err, req, tries)
+	}
+	req.duration = 0 // (the join's split reads it; a joined request's report does not)
+	var recs [][]byte
+	_ = wireFields(appendSpendRecord(nil, &compact), func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+		if num == wireSpendRecord && typ == protowire.BytesType {
+			recs = append(recs, v)
+		}
+		return nil
+	})
+	if len(recs) != 1 {
+		t.Fatalf("record %d: %d compact records written, want 1", i, len(recs))
+	}
+	j, obs, ok := readSpendRecord(recs[0])
+	if !ok || obs != observed {
+		t.Fatalf("record %d: the compact record reads %v, observed %v (want %v)", i, ok, obs, observed)
+	}
+	if !reflect.DeepEqual(j.req, req) || !reflect.DeepEqual(j.tries, tries) {
+		t.Fatalf("record %d: compact\n %+v %+v\nentries\n %+v %+v", i, *j.req, j.tries, *req, tries)
+	}
+	return req, tries, j
 }
 
 // A cut or incomplete compact record is refused, not reported half.
