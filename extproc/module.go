@@ -448,18 +448,20 @@ func scanTopLevel(b []byte, fn func(key []byte, escaped bool, value []byte) bool
 }
 
 // scanTopLevelOf is scanTopLevel; valid says b is known to be valid JSON
-// (json.Valid said so already), so it is not checked again.
+// (json.Valid said so already), so it is not checked again. Otherwise each
+// top-level value is checked as validJSON checks it while it is skipped,
+// one pass instead of a check of the whole body and a scan (D175); fn may
+// then have seen keys before a later part proves the body invalid (the
+// answer is still false, and no caller keeps what fn read then).
 func scanTopLevelOf(b []byte, valid bool, fn func(key []byte, escaped bool, value []byte) bool) bool {
-	if !valid && !validJSON(b) { // (json.Valid, D134)
-		return false
-	}
+	v := jsonValidator{b: b}
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return false
 	}
 	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return true
+		return valid || skipWS(b, i+1) == len(b)
 	}
 	for i < len(b) {
 		if b[i] != '"' {
@@ -469,12 +471,24 @@ func scanTopLevelOf(b []byte, valid bool, fn func(key []byte, escaped bool, valu
 		if next < 0 {
 			return false
 		}
+		if !valid {
+			if n, ok := v.str(i); !ok || n != next {
+				return false
+			}
+		}
 		i = skipWS(b, next)
 		if i >= len(b) || b[i] != ':' {
 			return false
 		}
 		i = skipWS(b, i+1)
-		end := skipValue(b, i)
+		var end int
+		if valid {
+			end = skipValue(b, i)
+		} else if n, ok := v.value(i, 1); ok {
+			end = n
+		} else {
+			end = -1
+		}
 		if end < 0 {
 			return false
 		}
@@ -486,7 +500,7 @@ func scanTopLevelOf(b []byte, valid bool, fn func(key []byte, escaped bool, valu
 			return false
 		}
 		if b[i] == '}' {
-			return true
+			return valid || skipWS(b, i+1) == len(b)
 		}
 		if b[i] != ',' {
 			return false
@@ -507,7 +521,10 @@ func skipWS(b []byte, i int) int {
 // it has escapes, and the index after the closing quote (-1: unterminated).
 func scanString(b []byte, i int) (start, end int, escaped bool, next int) {
 	start = i + 1
-	for j := start; j < len(b); j++ {
+	for j := start; ; j++ {
+		if j = strStop(b, j); j >= len(b) {
+			return 0, 0, false, -1
+		}
 		switch b[j] {
 		case '\\':
 			escaped = true
@@ -516,7 +533,6 @@ func scanString(b []byte, i int) (start, end int, escaped bool, next int) {
 			return start, j, escaped, j + 1
 		}
 	}
-	return 0, 0, false, -1
 }
 
 // skipValue returns the index after the JSON value at b[i] (-1: malformed).

@@ -2,8 +2,10 @@ package extproc
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"math"
+	"math/bits"
 	"strconv"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -437,7 +439,10 @@ func skipWSFrom(s []byte, i int) int {
 // strEnd is the index of the closing quote of the string whose opening
 // quote is at i (-1: unterminated).
 func strEnd(s []byte, i int) int {
-	for j := i + 1; j < len(s); j++ {
+	for j := i + 1; ; j++ {
+		if j = strStop(s, j); j >= len(s) {
+			return -1
+		}
 		switch s[j] {
 		case '\\':
 			j++
@@ -445,7 +450,6 @@ func strEnd(s []byte, i int) int {
 			return j
 		}
 	}
-	return -1
 }
 
 // scanJSON reads a JSON object with a depth-tracking scan (the Lua's scan):
@@ -806,30 +810,35 @@ var (
 // quick rewrites the usual chunk with a few searches, no scan: a top-level
 // "model" before any nested object, a trailing "usage": null; ok false when
 // the chunk needs the scan (a usage object, a "created" of 0, an unusual
-// order).
+// order). The keys it looks for are read in one pass over the chunk's
+// quotes (chunkKeys, D175).
 func (st *RespStream) quick(d []byte) (out []byte, ok bool) {
-	if bytes.Contains(d, errorHint) {
+	k := readChunkKeys(d)
+	if k.errorHint {
 		return nil, false // maybe an error event: the scan reads it
 	}
-	if bytes.Contains(d, usageKey) {
+	if k.usage {
 		if st.strip {
 			us := trailingUsageNull(d)
 			if us < 0 {
 				return nil, false
 			}
+			// (what the pass read of d holds for this d: the cut
+			// `,"usage":null}` and the '}' put in its place hold none of
+			// the other keys, nor complete or change a match before it)
 			st.qs = append(append(st.qs[:0], d[:us]...), '}')
 			d = st.qs
-		} else if !hasUsageNull(d) {
+		} else if !k.usageNull {
 			return nil, false
 		}
 	}
-	if hasCreatedZero(d) {
+	if k.createdZero {
 		return nil, false
 	}
-	if hasFinishContentFilter(d) {
+	if k.finishCF {
 		st.Usage.Finish = "content_filter"
 	}
-	ms, mq := findModelKey(d)
+	ms, mq := k.ms, k.mq
 	if ms < 0 {
 		return d, true
 	}
@@ -852,6 +861,78 @@ func (st *RespStream) quick(d []byte) (out []byte, ok bool) {
 		return o, true
 	}
 	return d, true
+}
+
+// chunkKeys is what quick reads of a stream chunk, each as a search of the
+// chunk's bytes finds it (every one of them a quote's neighbourhood):
+// errorHint `rror"` (a quote's four bytes before); usage `"usage"`,
+// usageNull '"usage"%s*:%s*null'; createdZero '"created"%s*:%s*0[%s,}]';
+// finishCF '"finish_reason"%s*:%s*"content_filter"'; ms, mq the first
+// '"model"%s*:%s*"' — its start and the value's opening quote (-1: none).
+type chunkKeys struct {
+	errorHint, usage, usageNull, createdZero, finishCF bool
+	ms, mq                                             int
+}
+
+// readChunkKeys reads a chunk's keys in one pass over its quotes, eight
+// bytes at a time (D175: each key was a bytes.Index of its own, and a key
+// that starts with '"' stops that search at every quote). It stops at an
+// errorHint.
+func readChunkKeys(d []byte) chunkKeys {
+	k := chunkKeys{ms: -1, mq: -1}
+	const low7 = 0x7f7f7f7f7f7f7f7f
+	i := 0
+	for ; i+8 <= len(d); i += 8 {
+		x := binary.LittleEndian.Uint64(d[i:]) ^ (ones8 * '"')
+		// the high bit of each byte that is a quote, exactly (no carry
+		// crosses a byte)
+		for m := ^((x&low7 + low7) | x | low7); m != 0; m &= m - 1 {
+			if k.at(d, i+bits.TrailingZeros64(m)>>3) {
+				return k
+			}
+		}
+	}
+	for ; i < len(d); i++ {
+		if d[i] == '"' && k.at(d, i) {
+			return k
+		}
+	}
+	return k
+}
+
+// at reads the keys that may be at the quote d[p]; true: an errorHint.
+func (k *chunkKeys) at(d []byte, p int) bool {
+	if p >= 4 && string(d[p-4:p]) == "rror" {
+		k.errorHint = true
+		return true
+	}
+	if p+1 >= len(d) {
+		return false
+	}
+	switch d[p+1] {
+	case 'u':
+		if bytes.HasPrefix(d[p:], usageKey) {
+			k.usage = true
+			if j := afterKeyColon(d, p, `"usage"`); j >= 0 && bytes.HasPrefix(d[j:], []byte("null")) {
+				k.usageNull = true
+			}
+		}
+	case 'c':
+		if j := afterKeyColon(d, p, `"created"`); j >= 0 && j+1 < len(d) && d[j] == '0' && (isSpace(d[j+1]) || d[j+1] == ',' || d[j+1] == '}') {
+			k.createdZero = true
+		}
+	case 'f':
+		if j := afterKeyColon(d, p, `"finish_reason"`); j >= 0 && bytes.HasPrefix(d[j:], contentFlt) {
+			k.finishCF = true
+		}
+	case 'm':
+		if k.ms < 0 {
+			if j := afterKeyColon(d, p, `"model"`); j >= 0 && j < len(d) && d[j] == '"' {
+				k.ms, k.mq = p, j
+			}
+		}
+	}
+	return false
 }
 
 // skipSpace skips Lua %s* from i.
@@ -909,70 +990,6 @@ func skipSpaceBack(d []byte, j int) int {
 		j--
 	}
 	return j
-}
-
-// hasUsageNull finds '"usage"%s*:%s*null'.
-func hasUsageNull(d []byte) bool {
-	for i := 0; ; {
-		k := bytes.Index(d[i:], usageKey)
-		if k < 0 {
-			return false
-		}
-		j := afterKeyColon(d, i+k, `"usage"`)
-		if j >= 0 && bytes.HasPrefix(d[j:], []byte("null")) {
-			return true
-		}
-		i += k + 1
-	}
-}
-
-// hasCreatedZero finds '"created"%s*:%s*0[%s,}]'.
-func hasCreatedZero(d []byte) bool {
-	key := []byte(`"created"`)
-	for i := 0; ; {
-		k := bytes.Index(d[i:], key)
-		if k < 0 {
-			return false
-		}
-		j := afterKeyColon(d, i+k, `"created"`)
-		if j >= 0 && j+1 < len(d) && d[j] == '0' && (isSpace(d[j+1]) || d[j+1] == ',' || d[j+1] == '}') {
-			return true
-		}
-		i += k + 1
-	}
-}
-
-// hasFinishContentFilter finds '"finish_reason"%s*:%s*"content_filter"'.
-func hasFinishContentFilter(d []byte) bool {
-	key := []byte(`"finish_reason"`)
-	for i := 0; ; {
-		k := bytes.Index(d[i:], key)
-		if k < 0 {
-			return false
-		}
-		j := afterKeyColon(d, i+k, `"finish_reason"`)
-		if j >= 0 && bytes.HasPrefix(d[j:], contentFlt) {
-			return true
-		}
-		i += k + 1
-	}
-}
-
-// findModelKey finds '"model"%s*:%s*"': the match's start and the value's
-// opening quote (-1: none).
-func findModelKey(d []byte) (start, quote int) {
-	key := []byte(`"model"`)
-	for i := 0; ; {
-		k := bytes.Index(d[i:], key)
-		if k < 0 {
-			return -1, -1
-		}
-		j := afterKeyColon(d, i+k, `"model"`)
-		if j >= 0 && j < len(d) && d[j] == '"' {
-			return i + k, j
-		}
-		i += k + 1
-	}
 }
 
 // chunk rewrites one stream event's JSON with the scan; drop: the usage
