@@ -452,6 +452,21 @@ func strEnd(s []byte, i int) int {
 	}
 }
 
+// structural: the bytes scanJSON stops at.
+var structural = [256]bool{'{': true, '}': true, '[': true, ']': true, '"': true}
+
+// nextStructural is the index of the first '{', '}', '[', ']' or '"' at or
+// after i (-1: none), a table's lookup per byte (D175: the switch's
+// compares were a third of scanJSON's instructions).
+func nextStructural(s []byte, i int) int {
+	for ; i < len(s); i++ {
+		if structural[s[i]] {
+			return i
+		}
+	}
+	return -1
+}
+
 // scanJSON reads a JSON object with a depth-tracking scan (the Lua's scan):
 // the top-level "model" (its value's span), "usage" (numbers, and the span of
 // the key and its value), "created" when it is 0, whether "choices" is a
@@ -462,16 +477,7 @@ func scanJSON(s []byte) scanResult {
 	var key1, key2 []byte
 	ustart := -1
 	for {
-		p := -1
-		for j := i; j < len(s); j++ {
-			switch s[j] {
-			case '{', '}', '[', ']', '"':
-				p = j
-			}
-			if p >= 0 {
-				break
-			}
-		}
+		p := nextStructural(s, i)
 		if p < 0 {
 			break
 		}

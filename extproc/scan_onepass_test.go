@@ -303,3 +303,29 @@ func TestQuickOnePass(t *testing.T) {
 		t.Errorf("only %d quick answers: the test does not reach the rewrite", okCount)
 	}
 }
+
+// TestNextStructural: the table's search stops where the switch did.
+func TestNextStructural(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for n := 0; n < 20000; n++ {
+		b := make([]byte, r.IntN(20))
+		for i := range b {
+			b[i] = byte(r.IntN(256))
+			if r.IntN(2) == 0 {
+				b[i] = "{}[]\"ab:,\\ z{|}~Z[\\]^"[r.IntN(21)]
+			}
+		}
+		for i := 0; i <= len(b); i++ {
+			want := -1
+			for j := i; j < len(b); j++ {
+				if c := b[j]; c == '{' || c == '}' || c == '[' || c == ']' || c == '"' {
+					want = j
+					break
+				}
+			}
+			if got := nextStructural(b, i); got != want {
+				t.Fatalf("nextStructural(%q, %d) = %d, want %d", b, i, got, want)
+			}
+		}
+	}
+}
