@@ -520,19 +520,12 @@ func skipWS(b []byte, i int) int {
 // scanString scans the string at b[i] == '"': its content's bounds, whether
 // it has escapes, and the index after the closing quote (-1: unterminated).
 func scanString(b []byte, i int) (start, end int, escaped bool, next int) {
-	start = i + 1
-	for j := start; ; j++ {
-		if j = strStop(b, j); j >= len(b) {
-			return 0, 0, false, -1
-		}
-		switch b[j] {
-		case '\\':
-			escaped = true
-			j++
-		case '"':
-			return start, j, escaped, j + 1
-		}
+	e := strEnd(b, i)
+	if e < 0 {
+		return 0, 0, false, -1
 	}
+	// (every backslash inside is an escape's or an escaped one)
+	return i + 1, e, bytes.IndexByte(b[i+1:e], '\\') >= 0, e + 1
 }
 
 // skipValue returns the index after the JSON value at b[i] (-1: malformed).
@@ -546,7 +539,10 @@ func skipValue(b []byte, i int) int {
 		return n
 	case '{', '[':
 		depth := 0
-		for j := i; j < len(b); j++ {
+		for j := i; ; j++ {
+			if j = nextStructural(b, j); j < 0 {
+				return -1
+			}
 			switch b[j] {
 			case '"':
 				_, _, _, n := scanString(b, j)
@@ -563,7 +559,6 @@ func skipValue(b []byte, i int) int {
 				}
 			}
 		}
-		return -1
 	}
 	j := i
 	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\n' && b[j] != '\t' && b[j] != '\r' {
