@@ -136,7 +136,7 @@ mutate:
 ## fuzz: run every fuzz target for FUZZTIME each (default 5m).
 FUZZTIME ?= 5m
 fuzz:
-	@for pkg in ./translator ./config ./internal/eventstream; do \
+	@for pkg in ./translator ./config ./internal/eventstream ./extproc; do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep ^Fuzz); do \
 			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 		done; done

@@ -329,3 +329,34 @@ func TestNextStructural(t *testing.T) {
 		}
 	}
 }
+
+// FuzzScanTopLevel: the one-pass top-level scan answers as the reference
+// (the whole body checked, then scanned), and its check as json.Valid.
+func FuzzScanTopLevel(f *testing.F) {
+	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"hi \"x\" \u00e9"}],"max_tokens":16}`), 2)
+	f.Add([]byte(`{"a":1}x`), 0)
+	f.Fuzz(func(t *testing.T, b []byte, stopAt int) {
+		gotOK, got := topCalls(scanTopLevel, b, stopAt)
+		wantOK, want := topCalls(refScanTopLevel, b, stopAt)
+		if gotOK != wantOK || wantOK && fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("scanTopLevel(%q) = %v %v, the reference %v %v", b, gotOK, got, wantOK, want)
+		}
+		if validJSON(b) != json.Valid(b) {
+			t.Fatalf("validJSON(%q) != json.Valid", b)
+		}
+		checkStrScans(t, b)
+	})
+}
+
+// FuzzQuick: quick answers as the five searches did.
+func FuzzQuick(f *testing.F) {
+	f.Add([]byte(`{"id":"x","created":1,"model":"up","choices":[{"delta":{"content":"a"},"finish_reason":"content_filter"}],"usage":null}`), true, "m")
+	f.Fuzz(func(t *testing.T, d []byte, strip bool, model string) {
+		st, ref := &RespStream{model: model, strip: strip}, &RespStream{model: model, strip: strip}
+		got, gotOK := st.quick(bytes.Clone(d))
+		want, wantOK := ref.quickRef(bytes.Clone(d))
+		if gotOK != wantOK || !bytes.Equal(got, want) || st.Usage != ref.Usage {
+			t.Fatalf("quick(%q) = %q %v %+v, the reference %q %v %+v", d, got, gotOK, st.Usage, want, wantOK, ref.Usage)
+		}
+	})
+}
