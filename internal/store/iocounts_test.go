@@ -19,7 +19,8 @@ func TestIOAndDailyCounters(t *testing.T) {
 	now := time.Date(2026, 11, 30, 12, 30, 0, 0, time.UTC)
 	clk := func() time.Time { return now }
 	mem := NewMemory(clk)
-	a, b := newRedisStore(t, addr, clk, nil), newRedisStore(t, addr, clk, nil)
+	// Two seconds' timeout: a loaded host must not turn a write into a miss.
+	a, b := newRedisStoreTimeout(t, addr, clk, nil, 2*time.Second), newRedisStoreTimeout(t, addr, clk, nil, 2*time.Second)
 	opt := ReadOptions{IO: true, DayStart: func(id string) (time.Duration, bool) { return 13 * time.Hour, id == "d" }}
 	rec := Record{DeploymentID: "d", Tokens: 30, InputTokens: 20, OutputTokens: 10, Daily: true, DayStart: 13 * time.Hour}
 	for _, st := range []Store{mem, a} {
@@ -33,6 +34,7 @@ func TestIOAndDailyCounters(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	a.waitTPM() // the tokens go to Redis in batches, off the Record call
 	want := DeploymentState{TPM: 60, ITPM: 40, OTPM: 20, RPD: 3, TPD: 60}
 	for name, st := range map[string]Store{"memory": mem, "redis (the other instance)": b} {
 		got, err := st.Read(ctx, []string{"d"}, opt)
