@@ -41,7 +41,12 @@ func (a *AffinityChecks) set(name string) bool {
 type preCallChecks struct {
 	AffinityChecks
 	enforceLimits bool // enforce_model_rate_limits
+	promptCaching bool // prompt_caching
 }
+
+// DefaultAffinityTTLSeconds is LiteLLM's deployment_affinity_ttl_seconds
+// default.
+const DefaultAffinityTTLSeconds = 3600
 
 // optionalPreCallChecks reads router_settings.optional_pre_call_checks
 // (LiteLLM's OptionalPreCallChecks; nil: not set): the affinities of
@@ -66,7 +71,9 @@ func (p *parser) optionalPreCallChecks(n *yaml.Node, key string) *preCallChecks 
 		case "router_budget_limiting":
 		case "enforce_model_rate_limits":
 			c.enforceLimits = true
-		case "prompt_caching", "forward_client_headers_by_model_group", "encrypted_content_affinity":
+		case "prompt_caching":
+			c.promptCaching = true
+		case "forward_client_headers_by_model_group", "encrypted_content_affinity":
 			p.warnAt(deref(it), path, "%q is accepted, not implemented yet", name)
 		default:
 			p.warnAt(deref(it), path, "%q is not one of LiteLLM's optional pre-call checks; ignored", name)

@@ -78,6 +78,7 @@ type routerPart struct {
 	checks             *preCallChecks
 	groupAffinity      map[string]AffinityChecks
 	affinityTTL        *int64
+	repin              *bool
 	cachingGroups      [][]string
 	cacheResponses     *bool
 	redisHost          *string
@@ -181,6 +182,10 @@ func (p *parser) routerKey(rp *routerPart, e entry, path string) bool {
 	case "deployment_affinity_ttl_seconds":
 		if x, ok := p.nonNegInt(v, key); ok {
 			rp.affinityTTL = &x
+		}
+	case "session_affinity_repin_on_failover":
+		if b, ok := p.bool(v, key); ok {
+			rp.repin = &b
 		}
 	case "caching_groups":
 		rp.cachingGroups = p.cachingGroups(v, key)
@@ -937,8 +942,11 @@ func (p *parser) routerSettings(cfg *Config, n *yaml.Node, top map[string]entry)
 	if c := fromRouter.checks; c != nil {
 		r.ResponsesAffinity, r.SessionAffinity, r.DeploymentAffinity = c.Responses, c.Session, c.Deployment
 		r.EnforceModelRateLimits = c.enforceLimits
+		r.PromptCaching = c.promptCaching
 	}
 	r.ModelGroupAffinity = fromRouter.groupAffinity
+	r.DeploymentAffinityTTL = time.Duration(first(DefaultAffinityTTLSeconds, fromRouter.affinityTTL)) * time.Second
+	r.SessionAffinityRepin = first(false, fromRouter.repin)
 	r.CachingGroups = fromRouter.cachingGroups
 	r.Debug = first(false, fromRouter.verbose) || first("INFO", fromRouter.debugLevel) == "DEBUG"
 	r.DefaultMaxParallelRequests = first(0, fromRouter.defaultMaxParallel)

@@ -362,6 +362,18 @@ type RouterSettings struct {
 	// enforce_model_rate_limits: a group whose deployments are all at their
 	// rpm or tpm is refused with LiteLLM's ModelRateLimitingCheck message.
 	EnforceModelRateLimits bool
+	// PromptCaching is optional_pre_call_checks' prompt_caching: a chat
+	// request whose messages carry a cacheable prefix (cache_control
+	// breakpoints, at least PromptCacheMinTokens tokens) goes to the
+	// deployment that last answered the same prefix (D179).
+	PromptCaching bool
+	// DeploymentAffinityTTL is deployment_affinity_ttl_seconds (default
+	// 3600): how long a session's re-pin lasts unused (D179).
+	DeploymentAffinityTTL time.Duration
+	// SessionAffinityRepin is session_affinity_repin_on_failover: after a
+	// session's deployment cooled down and another one answered it, the
+	// session stays on that one (D179).
+	SessionAffinityRepin bool
 	// CachingGroups are router_settings.caching_groups: model groups whose
 	// requests share response cache entries.
 	CachingGroups [][]string

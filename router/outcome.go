@@ -28,6 +28,9 @@ type Outcome struct {
 	// provider's error event, D82); Status and Class are
 	// translator.StreamFailureOf's.
 	InStream bool
+	// CallID is the request's (PlanRequest.CallID): a success stores the
+	// pins its plan left (pins.go).
+	CallID string
 }
 
 // Begin counts a call to a deployment before it is made: one request in this
@@ -134,6 +137,9 @@ func (r *Router) cooldownTime(d *model.Deployment) time.Duration {
 // the cooldown deadline in force for the deployment (zero: none).
 func (r *Router) Report(ctx context.Context, o Outcome) (time.Time, error) {
 	d, _ := r.m.Deployment(o.DeploymentID)
+	if o.CallID != "" && !failed(o) && o.Status >= 200 && o.Status < 300 && !o.InStream {
+		r.settlePins(o, d)
+	}
 	group := o.Group
 	if d != nil {
 		group = d.Group

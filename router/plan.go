@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +59,14 @@ type PlanRequest struct {
 	// enable_pre_call_checks, only deployments whose region_name is this
 	// one can take the request (LiteLLM's is_region_allowed; D173).
 	Region string
+	// Prompt is the request's cacheable prompt prefix, for
+	// optional_pre_call_checks' prompt_caching (nil: none, or too short to
+	// be cached): the first try goes to the deployment that last answered
+	// the prefix (pins.go, D179).
+	Prompt *PromptPrefix
+	// CallID names the request in its tries' outcomes (Outcome.CallID): the
+	// pins its success stores wait under it.
+	CallID string
 }
 
 // InputCount is a request's prompt size counted on demand (D95): a tpm
@@ -267,6 +276,8 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 		}
 	}
 	now := r.now()
+	ps := &pinning{states: states, now: now}
+	r.lookPrompt(ps, req)
 	plan := &pb.plan
 	plan.Resolution, plan.Attempts = res, pb.attempts[:0]
 	if withPrimary {
@@ -311,7 +322,7 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 			}
 		}
 		if len(orders) == 0 {
-			plan.Attempts = r.appendAttempts(plan.Attempts, req, g.res, healthy, g.fallback+hops)
+			plan.Attempts = r.appendAttempts(plan.Attempts, req, ps, g.res, healthy, g.fallback+hops)
 			continue
 		}
 		// litellm_params.order: the lowest order first, then each higher
@@ -326,7 +337,7 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 				break
 			}
 			if len(level) > 0 {
-				plan.Attempts = r.appendAttempts(plan.Attempts, req, g.res, level, base+i)
+				plan.Attempts = r.appendAttempts(plan.Attempts, req, ps, g.res, level, base+i)
 			}
 		}
 	}
@@ -358,17 +369,33 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 		}
 		return nil, &NoDeploymentsError{Group: res.Group, RetryAfter: max(retryAfter, time.Second)}
 	}
+	r.expectPins(req, ps)
 	return plan, nil
 }
 
 // appendAttempts appends 1 + num_retries attempts on the candidates of one
 // group (or of one order of it), ordered by the routing strategy and
 // cycled; fallback is the index x-litellm-attempted-fallbacks reports.
-func (r *Router) appendAttempts(out []Attempt, req PlanRequest, res Resolution, cs []candidate, fallback int) []Attempt {
+func (r *Router) appendAttempts(out []Attempt, req PlanRequest, ps *pinning, res Resolution, cs []candidate, fallback int) []Attempt {
 	ordered := r.order(cs)
-	if len(ordered) > 1 && (req.Session != "" || req.Caller != "") {
-		if key := r.affinityKey(res.Group, req); key != "" {
+	if len(ordered) > 1 {
+		// The affinities narrow the group before prompt_caching looks
+		// (LiteLLM runs DeploymentAffinityCheck first), so a request with a
+		// session or caller pin is not moved by its prompt.
+		key := ""
+		if req.Session != "" || req.Caller != "" {
+			key = r.affinityKey(res.Group, req)
+		}
+		switch {
+		case key != "" && r.m.Routing.Repin && strings.HasPrefix(key, sessionAffinityKey):
+			r.sessionPin(ps, ordered, res.Group, key)
+		case key != "":
 			stick(ordered, res.Group, key)
+		case ps.prompt != "":
+			// prompt_caching: the deployment that answered the prefix
+			// first; the retries go to the others (LiteLLM leaves a
+			// deployment that failed in the request out of its filter).
+			toFront(ordered, ps.prompt)
 		}
 	}
 	n := 1 + r.numRetries(req, ordered[0].d)

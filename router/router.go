@@ -22,6 +22,7 @@ type Router struct {
 	facts func(provider, model string) (modelfacts.Facts, bool)
 	// readOpt is what a plan reads of the store beyond the counters.
 	readOpt store.ReadOptions
+	pins    *Pins // stored pins (pins.go, D179)
 
 	rmu sync.Mutex
 	rnd *rand.Rand
@@ -69,6 +70,9 @@ func NewFromModel(m *model.Model, st store.Store, opts ...Option) *Router {
 	r.readOpt = store.ReadOptions{Latencies: m.Track.Latencies, IO: m.Routing.IOLimits}
 	if m.Routing.DailyLimits {
 		r.readOpt.DayStart = m.DayStart
+	}
+	if r.pins == nil {
+		r.pins = NewPins(r.now)
 	}
 	return r
 }

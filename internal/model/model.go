@@ -79,6 +79,13 @@ type Routing struct {
 	// IOLimits, DailyLimits: some deployment has itpm/otpm, rpd/tpd (read
 	// with EnforceLimits only, D180): the plan reads those counters.
 	IOLimits, DailyLimits bool
+	// PromptCaching is optional_pre_call_checks' prompt_caching
+	// (router.PlanRequest.Prompt, D179).
+	PromptCaching bool
+	// Repin is session_affinity_repin_on_failover; AffinityTTL is
+	// deployment_affinity_ttl_seconds, how long a re-pin lasts unused (D179).
+	Repin       bool
+	AffinityTTL time.Duration
 	// TagFiltering is enable_tag_filtering: a request goes to the
 	// deployments whose litellm_params.tags match its tags (D89);
 	// TagMatchAny is tag_filtering_match_any (default true).
@@ -369,6 +376,9 @@ func routing(rs *config.RouterSettings) Routing {
 		AnyResponses:       rs.ResponsesAffinity,
 		AnySticky:          rs.SessionAffinity || rs.DeploymentAffinity,
 		EnforceLimits:      rs.EnforceModelRateLimits,
+		PromptCaching:      rs.PromptCaching,
+		Repin:              rs.SessionAffinityRepin,
+		AffinityTTL:        rs.DeploymentAffinityTTL,
 		TagFiltering:       rs.EnableTagFiltering,
 		TagMatchAny:        rs.TagFilteringMatchAny,
 		GroupRetryPolicy:   rs.ModelGroupRetryPolicy,
