@@ -9,8 +9,9 @@ import (
 )
 
 // stickBy is what a request's plan sticks by (router.PlanRequest's Session
-// and Caller).
-type stickBy struct{ session, caller string }
+// and Caller) and its call id (router.PlanRequest.CallID: the pins its
+// success stores wait under it, D179).
+type stickBy struct{ session, caller, call string }
 
 // stickBy reads what a request sticks by when some group takes
 // optional_pre_call_checks' session_affinity or deployment_affinity (or
@@ -21,7 +22,7 @@ func (st *State) stickBy(h map[string]string, body []byte, readBody bool, id ide
 	if !st.Router.Model().Routing.AnySticky {
 		return stickBy{}
 	}
-	return stickBy{sessionID(h, body, readBody), affinityCaller(id)}
+	return stickBy{session: sessionID(h, body, readBody), caller: affinityCaller(id)}
 }
 
 // affinityCaller is who LiteLLM's DeploymentAffinityCheck pins for: the

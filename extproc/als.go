@@ -306,7 +306,7 @@ type loggedTry struct {
 // filter classifies the same try.
 func (lt *loggedTry) outcome() router.Outcome {
 	t := lt.t
-	o := router.Outcome{DeploymentID: lt.d.ID, Group: lt.attempt.ModelGroup, Status: t.status, Stream: lt.rc.Stream, Latency: t.latency}
+	o := router.Outcome{DeploymentID: lt.d.ID, Group: lt.attempt.ModelGroup, Status: t.status, Stream: lt.rc.Stream, Latency: t.latency, CallID: lt.rc.CallId}
 	switch t.failure {
 	case failTimeout:
 		o.Status, o.Timeout, o.Class = 0, true, translator.ErrTimeout

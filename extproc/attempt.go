@@ -131,7 +131,7 @@ func (s *Server) attempt(stream extprocv3.ExternalProcessor_ProcessServer, st *S
 		resp.DynamicMetadata = startedMetadata(t.index, time.Now())
 	}
 	bg := context.Background()
-	o := router.Outcome{DeploymentID: t.d.ID, Group: t.a.ModelGroup, Stream: t.rc.Stream}
+	o := router.Outcome{DeploymentID: t.d.ID, Group: t.a.ModelGroup, Stream: t.rc.Stream, CallID: t.rc.CallId}
 	// Count the call (rpm, in flight) only when something reads the counts.
 	if st.countCalls && !s.leasedTry(h) && !t.client { // (a try on the module's lease: modulelimits_leased.go; a client's own deployment, D156)
 		br, err := st.Router.Begin(bg, t.d.ID)

@@ -30,7 +30,7 @@ func (s *Server) attemptError(stream extprocv3.ExternalProcessor_ProcessServer, 
 		return stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{ResponseHeaders: &extprocv3.HeadersResponse{}}})
 	}
 	t.sent = time.Now()
-	o := router.Outcome{DeploymentID: t.d.ID, Group: t.a.ModelGroup, Stream: t.rc.Stream}
+	o := router.Outcome{DeploymentID: t.d.ID, Group: t.a.ModelGroup, Stream: t.rc.Stream, CallID: t.rc.CallId}
 	defer func() {
 		until, err := st.Router.Report(context.Background(), o)
 		if err != nil {

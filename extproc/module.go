@@ -59,6 +59,9 @@ type ModuleConfig struct {
 	// first-try successes, with their headers, and reports them as the join
 	// would (alsspend.go, D177); a gateway before it sends false.
 	CompactRecords bool `json:"compact_records,omitempty"`
+	// Repins are the sessions' re-pins of
+	// session_affinity_repin_on_failover in the gateway's table (D179).
+	Repins map[string]router.AffinityPin `json:"repins,omitempty"`
 }
 
 // ModuleFilter is the request filter for the module: a Server on a State of
@@ -103,6 +106,9 @@ func NewModuleFilter(cfg *config.Config, version string, mc ModuleConfig, log *s
 		sto = ls
 	}
 	st := NewStateFromModel(cfg, moduleModel(cfg, mc), sto, version, log)
+	if len(mc.Repins) > 0 {
+		st.Router.Pins().AddAffinity(mc.Repins)
+	}
 	s := NewServer(st, log)
 	s.OffPathOutcomes = mc.OffPathOutcomes
 	s.ModuleUpstream = mc.Upstream
@@ -283,6 +289,10 @@ func (m *ModuleFilter) ServeAuth(h map[string]string, body []byte, start time.Ti
 	}
 	model, user, span, ok := m.plainBody(body)
 	if !ok || user != "" && !st.keys.EndUserServable(user) {
+		return ModuleAnswer{}, false
+	}
+	if st.Router.Model().Routing.PromptCaching && bytes.Contains(body, cacheControlMark) {
+		// A cacheable prefix: its pin is in the gateway's table (D179).
 		return ModuleAnswer{}, false
 	}
 	if id.token != "" && st.Router.Model().Routing.TagFiltering {

@@ -32,6 +32,14 @@ func (s *Server) plan(st *State, res router.Resolution, f *requestFields, body [
 		defer cancel()
 	}
 	pr := router.PlanRequest{Resolution: &res, Stream: f.Stream, NumRetries: f.NumRetries, Fallbacks: f.Fallbacks, FallbacksSet: f.Fallbacks != nil, Tags: tags, UserAgent: ua, Session: by.session, Caller: by.caller}
+	if st.Router.Model().Routing.PromptCaching || st.Router.Model().Routing.Repin {
+		pr.CallID = by.call // (the pins a success stores wait under it)
+	}
+	if st.Router.Model().Routing.PromptCaching {
+		// optional_pre_call_checks' prompt_caching: the deployment that
+		// answered the request's cacheable prefix before (D179).
+		pr.Prompt = promptPrefix(f.Model, body)
+	}
 	if f.User != "" && st.keys != nil && st.Router.Model().Routing.PreCallChecks {
 		pr.Region = st.keys.EndUserRegion(f.User) // the end user's allowed_model_region (D173)
 	}

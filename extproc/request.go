@@ -371,7 +371,9 @@ func (s *Server) routeRequestFor(st *State, rt route, h map[string]string, body 
 		p, plan = pinnedPlan(res, pinned)
 	} else {
 		var perr *translator.Error
-		if p, plan, perr = s.plan(st, res, &f, body, ticket, st.routingTags(&f, h, id.token), ua, st.stickBy(h, body, mod == nil, id)); perr != nil {
+		by := st.stickBy(h, body, mod == nil, id)
+		by.call = callID
+		if p, plan, perr = s.plan(st, res, &f, body, ticket, st.routingTags(&f, h, id.token), ua, by); perr != nil {
 			return nil, perr
 		}
 	}

@@ -142,6 +142,15 @@ type State struct {
 	log            *slog.Logger
 }
 
+// WithPins keeps the router's stored pins in p (the gateway's table, which
+// outlives a config and is shared with the other instances, D179).
+func (st *State) WithPins(p *router.Pins) *State {
+	if p != nil {
+		st.Router = router.NewFromModel(st.Router.Model(), st.Router.Store(), router.WithLogger(st.log), router.WithPins(p))
+	}
+	return st
+}
+
 // WithKeys serves virtual keys from k (the management API, the request
 // checks and spend); nil serves the master key only.
 func (st *State) WithKeys(k *keys.Service) *State {
@@ -183,7 +192,9 @@ func NewStateFromModel(cfg *config.Config, m *model.Model, st store.Store, versi
 	// What reads a success's outcome in the gateway (Router.Report, the
 	// bus) beside the bus's sinks and the request's own tracking (D124):
 	// the store's token, call and in-flight counts, latencies, budgets.
-	s.successesUnread = !m.Track.Tokens && !m.Track.Usage && !m.Track.Calls && !m.Track.End && !m.Track.Latencies && !m.Routing.Budgets
+	// The stored pins are written by successes too (router/pins.go, D179).
+	s.successesUnread = !m.Track.Tokens && !m.Track.Usage && !m.Track.Calls && !m.Track.End && !m.Track.Latencies && !m.Routing.Budgets &&
+		!m.Routing.PromptCaching && !m.Routing.Repin
 	s.countCalls, s.mockTimeouts = m.Track.Calls, m.Track.MockTimeouts
 	s.userAgentTags = !cfg.LiteLLM.DisableUserAgentTags
 	// The Langfuse traces carry every request's tags too (D91).

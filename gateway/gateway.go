@@ -29,6 +29,7 @@ import (
 	"github.com/llmgate/llmgate/internal/metrics"
 	"github.com/llmgate/llmgate/internal/metrics/services"
 	"github.com/llmgate/llmgate/internal/model"
+	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/store"
 	"github.com/llmgate/llmgate/xds"
@@ -113,6 +114,7 @@ type Gateway struct {
 	xds     *xds.Server
 	ext     *extproc.Server
 	store   store.Store
+	pins    *router.Pins // the router's stored pins (pins.go, D179)
 	workDir string
 
 	keys     *keys.Service         // nil without master_key or database_url
@@ -261,6 +263,7 @@ func run(ctx context.Context, o Options) error {
 		// The module hears of every cooldown as it starts (D53, D67).
 		g.store = g.moduleStore(ctx, g.store)
 	}
+	g.pins = g.openPins(ctx, g.store)
 	if _, err := g.openKeys(ctx, cfg); err != nil {
 		return err
 	}
@@ -599,7 +602,7 @@ func selfURL(o xds.Options) string {
 // this process's ticket key (split-mode replicas then set the routing
 // table's). m is cfg compiled (xds.Resources.Model), nil to compile it here.
 func (g *Gateway) newState(cfg *config.Config, m *model.Model, version string) *extproc.State {
-	st := extproc.NewStateFromModel(cfg, m, g.store, version, g.log).WithKeys(g.keys).WithJWT(g.jwtVerifier(cfg)).WithOAuth2(g.oauth2Introspector(cfg))
+	st := extproc.NewStateFromModel(cfg, m, g.store, version, g.log).WithPins(g.pins).WithKeys(g.keys).WithJWT(g.jwtVerifier(cfg)).WithOAuth2(g.oauth2Introspector(cfg))
 	extproc.StartCloudPass(cfg, g.log) // the /vertex_ai route's token, refreshed off the request path (D169)
 	if g.keys != nil {
 		g.keys.SetEndUserDefaults(cfg.LiteLLM.MaxEndUserBudget, cfg.LiteLLM.MaxEndUserBudgetID)

@@ -222,6 +222,9 @@ func (g *Gateway) pushModule() uint64 {
 	mc.Off = g.ext.ModuleOff()
 	mc.Leases = mt.leases
 	mt.ext.Store(g.ext)
+	if g.pins != nil {
+		mc.Repins = g.pins.Affinity() // session_affinity_repin_on_failover (D179)
+	}
 	now := time.Now()
 	for id, until := range mt.cooling {
 		if !until.After(now) {
