@@ -29,9 +29,9 @@ import (
 	"github.com/llmgate/llmgate/internal/metrics"
 	"github.com/llmgate/llmgate/internal/metrics/services"
 	"github.com/llmgate/llmgate/internal/model"
-	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/internal/outcome"
 	"github.com/llmgate/llmgate/internal/store"
+	"github.com/llmgate/llmgate/router"
 	"github.com/llmgate/llmgate/xds"
 )
 

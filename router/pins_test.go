@@ -25,7 +25,9 @@ func TestPlanPromptCaching(t *testing.T) {
 	clk := newClock()
 	pins := NewPins(clk.Now)
 	var published []string
-	pins.Publish = func(key, dep string, ttl time.Duration) { published = append(published, fmt.Sprint(key, "→", dep, " ", ttl)) }
+	pins.Publish = func(key, dep string, ttl time.Duration) {
+		published = append(published, fmt.Sprint(key, "→", dep, " ", ttl))
+	}
 	r := New(cfg, nil, WithClock(clk.Now), WithPins(pins))
 	plan := func(r *Router, call string, p *PromptPrefix) []Attempt {
 		t.Helper()
