@@ -2,12 +2,11 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
-	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -15,85 +14,190 @@ import (
 	"github.com/llmgate/llmgate/internal/fakeprovider"
 )
 
-// TestPromptCachePriced (D141): an Anthropic deployment whose system message
-// is marked for caching (cache_control_injection_points). The fake provider
-// emulates Anthropic's prompt cache: the first request writes the prefix
-// (cache_creation_input_tokens), the next ones read it
-// (cache_read_input_tokens). Through Envoy with openai-go, on both request
-// filters: usage.prompt_tokens counts all three parts with
-// prompt_tokens_details.cached_tokens and cache_creation_tokens, and
-// x-litellm-response-cost prices them at the model's
-// cache_read_input_token_cost and cache_creation_input_token_cost (LiteLLM's
-// table: 3e-7 and 3.75e-6 per token for claude-3-5-sonnet-20241022, input
-// 3e-6, output 1.5e-5), streamed or not.
-func TestPromptCachePriced(t *testing.T) {
+// TestPromptCachingAffinity (D179): optional_pre_call_checks' prompt_caching
+// through Envoy with openai-go, on both request filters. Every turn of a
+// conversation whose messages carry a cache_control breakpoint (a prompt
+// of more than 1,024 tokens; the breakpoint moves to the newest turn, as
+// Claude Code's do) is answered by the deployment that answered its first
+// turn; after that deployment fails and cools down the conversation goes
+// on at the other one; the module hands such bodies to ext_proc and still
+// serves the plain ones; without the check one conversation's turns reach
+// both deployments.
+func TestPromptCachingAffinity(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	for i, mode := range requestFilterModes {
+	cfg := func(checks string) string {
+		return affinityPair(fake.URL(), checks, "litellm_settings:\n  callbacks: [\"prometheus\"]\ngeneral_settings:\n  master_key: "+master+"\n")
+	}
+	system := strings.Repeat("You answer questions about the quick brown fox and the lazy dog. ", 150)
+	// conversation is turn n of conversation c: the system prompt, the
+	// earlier turns, and the newest user message marked.
+	conversation := func(c, n int) []any {
+		msgs := []any{map[string]any{"role": "system", "content": system}}
+		for k := 1; k < n; k++ {
+			msgs = append(msgs,
+				map[string]any{"role": "user", "content": fmt.Sprintf("conversation %d, question %d", c, k)},
+				map[string]any{"role": "assistant", "content": fmt.Sprintf("answer %d", k)})
+		}
+		return append(msgs, map[string]any{"role": "user", "content": []any{map[string]any{
+			"type": "text", "text": fmt.Sprintf("conversation %d, question %d", c, n), "cache_control": map[string]any{"type": "ephemeral"}}}})
+	}
+	params := openai.ChatCompletionNewParams{Model: "gpt-lb", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("replaced")}}
+	ask := func(t *testing.T, client openai.Client, msgs []any) (string, error) {
+		t.Helper()
+		var raw *http.Response
+		_, err := client.Chat.Completions.New(context.Background(), params, option.WithJSONSet("messages", msgs), option.WithResponseInto(&raw))
+		if err != nil {
+			return "", err
+		}
+		return raw.Header.Get("x-litellm-model-id"), nil
+	}
+	for _, mode := range []struct {
+		name string
+		args []string
+	}{{"module", moduleArgs}, {"ext_proc", extProcArgs}} {
 		t.Run(mode.name, func(t *testing.T) {
-			g := startGatewayArgs(t, fmt.Sprintf(`
-model_list:
-  - model_name: claude
-    litellm_params:
-      model: anthropic/claude-3-5-sonnet-20241022
-      api_base: %s
-      api_key: k
-      cache_control_injection_points: [{location: message, role: system}]
-`, fake.URL()), mode.args)
-			client := newClient(g, "any")
-			// Each mode its own prefix: the fake's cache outlives a gateway.
-			system := fmt.Sprintf("You are a careful assistant number %d who answers in one short line and never more", i)
-			msgs := []openai.ChatCompletionMessageParamUnion{openai.SystemMessage(system), openai.UserMessage("hello there")}
-			type usage struct {
-				Prompt     int `json:"prompt_tokens"`
-				Completion int `json:"completion_tokens"`
-				Details    struct {
-					Cached   int `json:"cached_tokens"`
-					Creation int `json:"cache_creation_tokens"`
-				} `json:"prompt_tokens_details"`
-			}
-			check := func(name string, u usage, cost string, wantRead, wantWrite bool) {
+			fake.ClearRules()
+			g := startGatewayArgs(t, cfg("  optional_pre_call_checks: [prompt_caching]"), mode.args)
+			client := newClient(g, master)
+			successes := 0
+			// turn asks one turn and waits until the gateway has taken its
+			// success (the pin is written off the request path).
+			turn := func(t *testing.T, c, n int) string {
 				t.Helper()
-				if wantWrite != (u.Details.Creation > 0) || wantRead != (u.Details.Cached > 0) || u.Prompt <= u.Details.Cached+u.Details.Creation {
-					t.Fatalf("%s: usage %+v: want a cache write %v, a cache read %v, uncached tokens left", name, u, wantWrite, wantRead)
-				}
-				uncached := u.Prompt - u.Details.Cached - u.Details.Creation
-				want := float64(uncached)*3e-6 + float64(u.Details.Cached)*3e-7 + float64(u.Details.Creation)*3.75e-6 + float64(u.Completion)*1.5e-5
-				got, err := strconv.ParseFloat(cost, 64)
-				if err != nil || math.Abs(got-want) > 1e-12 {
-					t.Errorf("%s: x-litellm-response-cost %q, want %g (usage %+v)", name, cost, want, u)
-				}
-			}
-			for n, wantWrite := range []bool{true, false} {
-				var hr *http.Response
-				resp, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "claude", Messages: msgs}, option.WithResponseInto(&hr))
+				d, err := ask(t, client, conversation(c, n))
 				if err != nil {
-					t.Fatal(err)
+					t.Fatalf("conversation %d turn %d: %v", c, n, err)
 				}
-				var body struct{ Usage usage }
-				if err := json.Unmarshal([]byte(resp.RawJSON()), &body); err != nil {
-					t.Fatal(err)
-				}
-				check(fmt.Sprintf("request %d", n), body.Usage, hr.Header.Get("x-litellm-response-cost"), !wantWrite, wantWrite)
+				successes++
+				waitMetric(t, g, "litellm_deployment_success_responses_total", float64(successes))
+				return d
 			}
-			var hr *http.Response
-			stream := client.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{Model: "claude", Messages: msgs,
-				StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}}, option.WithResponseInto(&hr))
-			var u usage
-			for stream.Next() {
-				c := stream.Current()
-				if c.JSON.Usage.Valid() {
-					var chunk struct{ Usage usage }
-					if err := json.Unmarshal([]byte(c.RawJSON()), &chunk); err != nil {
-						t.Fatal(err)
+			before := requestFilterStreams(t, g)
+			for c := range 6 {
+				first := turn(t, c, 1)
+				for n := 2; n <= 5; n++ {
+					if d := turn(t, c, n); d != first {
+						t.Fatalf("conversation %d: turn 1 answered by %s, turn %d by %s: want every turn on its prefix's deployment", c, first, n, d)
 					}
-					u = chunk.Usage
 				}
 			}
-			if err := stream.Err(); err != nil {
+			if n := requestFilterStreams(t, g) - before; mode.name == "module" && n < 30 {
+				t.Errorf("the cacheable requests opened %d request-filter streams, want 30: the module must hand them on", n)
+			}
+			if mode.name == "module" {
+				before = requestFilterStreams(t, g)
+				if _, err := client.Chat.Completions.New(context.Background(), params); err != nil {
+					t.Fatal(err)
+				}
+				if n := requestFilterStreams(t, g) - before; n != 0 {
+					t.Errorf("a plain request opened %d request-filter streams: not served by the module", n)
+				}
+			}
+
+			// The conversation's deployment fails once and cools down: the
+			// next turn goes to the other one.
+			first := turn(t, 100, 1)
+			if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/" + first + "/"}, Fault: fakeprovider.Fault{Status: 500}, Times: 1}); err != nil {
 				t.Fatal(err)
 			}
-			if u.Details.Cached == 0 || u.Details.Creation != 0 {
-				t.Errorf("stream: usage %+v, want a cache read", u)
+			if _, err := ask(t, client, conversation(100, 2)); err == nil {
+				t.Fatal("the pinned deployment's injected 500 did not reach the client")
+			}
+			waitLog(t, g, "deployment cooling down")
+			if d := turn(t, 100, 3); d == first {
+				t.Fatalf("a turn reached its cooling deployment %s", first)
+			}
+		})
+	}
+
+	t.Run("without the check", func(t *testing.T) {
+		fake.ClearRules()
+		g := startGatewayArgs(t, cfg(""), moduleArgs)
+		client := newClient(g, master)
+		spread := map[string]int{}
+		for n := 1; n <= 12; n++ {
+			d, err := ask(t, client, conversation(0, n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			spread[d]++
+		}
+		if len(spread) != 2 {
+			t.Errorf("without prompt_caching one conversation's turns answered by %v, want both deployments", spread)
+		}
+	})
+}
+
+// TestSessionRepinOnFailover (D179): router_settings'
+// session_affinity_repin_on_failover through Envoy with openai-go, on both
+// request filters. A session whose deployment fails and cools down is
+// answered by the other one, and stays there after the cooldown (the
+// module is given the re-pin with its table); without the setting it goes
+// back to its deployment (D168).
+func TestSessionRepinOnFailover(t *testing.T) {
+	fake := fakeprovider.StartT(t, fakeprovider.Options{})
+	const cooldown = 2 * time.Second
+	cfg := func(repin bool) string {
+		return fmt.Sprintf(`
+model_list:
+  - model_name: gpt-lb
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/lb-a/v1, api_key: k}
+    model_info: {id: lb-a}
+  - model_name: gpt-lb
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/lb-b/v1, api_key: k}
+    model_info: {id: lb-b}
+router_settings:
+  num_retries: 0
+  allowed_fails: 0
+  cooldown_time: %[2]d
+  optional_pre_call_checks: [session_affinity]
+  session_affinity_repin_on_failover: %[3]v
+general_settings:
+  master_key: %[4]s
+`, fake.URL(), int(cooldown/time.Second), repin, master)
+	}
+	params := openai.ChatCompletionNewParams{Model: "gpt-lb", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello")}}
+	for _, c := range []struct {
+		name  string
+		args  []string
+		repin bool
+	}{{"module", moduleArgs, true}, {"ext_proc", extProcArgs, true}, {"module without repin", moduleArgs, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			fake.ClearRules()
+			g := startGatewayArgs(t, cfg(c.repin), c.args)
+			client := newClient(g, master)
+			session := option.WithHeader("x-litellm-session-id", "session-repin-0001")
+			ask := func() string {
+				t.Helper()
+				var raw *http.Response
+				if _, err := client.Chat.Completions.New(context.Background(), params, session, option.WithResponseInto(&raw)); err != nil {
+					t.Fatalf("chat: %v", err)
+				}
+				return raw.Header.Get("x-litellm-model-id")
+			}
+			home := ask()
+			if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/" + home + "/"}, Fault: fakeprovider.Fault{Status: 500}, Times: 1}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := client.Chat.Completions.New(context.Background(), params, session); err == nil {
+				t.Fatal("the session's deployment's injected 500 did not reach the client")
+			}
+			waitLog(t, g, "deployment cooling down")
+			other := ask()
+			if other == home {
+				t.Fatalf("the session reached its cooling deployment %s", home)
+			}
+			time.Sleep(cooldown + 500*time.Millisecond) // (the cooldown is a time: nothing to wait on)
+			want := home
+			if c.repin {
+				want = other
+			}
+			got := map[string]int{}
+			for range 6 {
+				got[ask()]++
+			}
+			if got[want] != 6 {
+				t.Errorf("after the cooldown the session was answered by %v, want all 6 by %s (home %s, failover %s)", got, want, home, other)
 			}
 		})
 	}

@@ -125,7 +125,8 @@ func TestPlanSessionRepin(t *testing.T) {
 	ctx := context.Background()
 	for _, repin := range []bool{true, false} {
 		t.Run(fmt.Sprint("repin=", repin), func(t *testing.T) {
-			cfg := baseConfig(dep("a", "g", "openai/m"), dep("b", "g", "openai/m"), dep("c", "g", "openai/m"))
+			// (two deployments: the failover is the only candidate)
+			cfg := baseConfig(dep("a", "g", "openai/m"), dep("b", "g", "openai/m"))
 			cfg.Router.AllowedFails = 0
 			cfg.Router.CooldownTime = 5 * time.Second
 			cfg.Router.SessionAffinity = true

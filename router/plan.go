@@ -378,17 +378,19 @@ func (r *Router) build(ctx context.Context, req PlanRequest, res Resolution, fbs
 // cycled; fallback is the index x-litellm-attempted-fallbacks reports.
 func (r *Router) appendAttempts(out []Attempt, req PlanRequest, ps *pinning, res Resolution, cs []candidate, fallback int) []Attempt {
 	ordered := r.order(cs)
-	if len(ordered) > 1 {
-		// The affinities narrow the group before prompt_caching looks
-		// (LiteLLM runs DeploymentAffinityCheck first), so a request with a
-		// session or caller pin is not moved by its prompt.
-		key := ""
-		if req.Session != "" || req.Caller != "" {
-			key = r.affinityKey(res.Group, req)
-		}
+	// The affinities narrow the group before prompt_caching looks (LiteLLM
+	// runs DeploymentAffinityCheck first), so a request with a session or
+	// caller pin is not moved by its prompt.
+	key := ""
+	if req.Session != "" || req.Caller != "" {
+		key = r.affinityKey(res.Group, req)
+	}
+	if key != "" && r.m.Routing.Repin && strings.HasPrefix(key, sessionAffinityKey) {
+		// (with one candidate too: the others cooling down, its success
+		// re-pins the session)
+		r.sessionPin(ps, ordered, res.Group, key)
+	} else if len(ordered) > 1 {
 		switch {
-		case key != "" && r.m.Routing.Repin && strings.HasPrefix(key, sessionAffinityKey):
-			r.sessionPin(ps, ordered, res.Group, key)
 		case key != "":
 			stick(ordered, res.Group, key)
 		case ps.prompt != "":
