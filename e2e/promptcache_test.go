@@ -136,25 +136,11 @@ func TestPromptCachingAffinity(t *testing.T) {
 // back to its deployment (D168).
 func TestSessionRepinOnFailover(t *testing.T) {
 	fake := fakeprovider.StartT(t, fakeprovider.Options{})
-	const cooldown = 2 * time.Second
+	const cooldown = 4 * time.Second
 	cfg := func(repin bool) string {
-		return fmt.Sprintf(`
-model_list:
-  - model_name: gpt-lb
-    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/lb-a/v1, api_key: k}
-    model_info: {id: lb-a}
-  - model_name: gpt-lb
-    litellm_params: {model: openai/gpt-4o, api_base: %[1]s/lb-b/v1, api_key: k}
-    model_info: {id: lb-b}
-router_settings:
-  num_retries: 0
-  allowed_fails: 0
-  cooldown_time: %[2]d
-  optional_pre_call_checks: [session_affinity]
-  session_affinity_repin_on_failover: %[3]v
-general_settings:
-  master_key: %[4]s
-`, fake.URL(), int(cooldown/time.Second), repin, master)
+		c := affinityPair(fake.URL(), fmt.Sprintf("  optional_pre_call_checks: [session_affinity]\n  session_affinity_repin_on_failover: %v", repin),
+			"general_settings:\n  master_key: "+master+"\n")
+		return strings.Replace(c, "cooldown_time: 60", fmt.Sprintf("cooldown_time: %d", int(cooldown/time.Second)), 1)
 	}
 	params := openai.ChatCompletionNewParams{Model: "gpt-lb", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello")}}
 	for _, c := range []struct {
@@ -183,6 +169,9 @@ general_settings:
 				t.Fatal("the session's deployment's injected 500 did not reach the client")
 			}
 			waitLog(t, g, "deployment cooling down")
+			if c.args[0] == moduleArgs[0] {
+				waitLog(t, g, "(1 cooling)") // the module has the cooldown
+			}
 			other := ask()
 			if other == home {
 				t.Fatalf("the session reached its cooling deployment %s", home)

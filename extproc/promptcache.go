@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"sort"
 
 	"github.com/tidwall/gjson"
@@ -172,31 +173,12 @@ func toolsSeed(tools []gjson.Result) (d [32]byte) {
 // canonicalTool is a tool's canonical JSON without its cache_control, nor
 // its function's.
 func canonicalTool(b []byte, t gjson.Result) []byte {
-	if !t.IsObject() {
-		return canonical(b, t)
-	}
-	type kv struct{ k, v gjson.Result }
-	var fs []kv
-	t.ForEach(func(k, v gjson.Result) bool {
-		if k.Str != "cache_control" {
-			fs = append(fs, kv{k, v})
+	return canonicalObject(b, t, []string{"cache_control"}, func(b []byte, k string, v gjson.Result) []byte {
+		if k == "function" {
+			return canonical(b, v, "cache_control")
 		}
-		return true
+		return canonical(b, v)
 	})
-	sort.SliceStable(fs, func(i, j int) bool { return fs[i].k.Str < fs[j].k.Str })
-	b = append(b, '{')
-	for i, f := range fs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(appendString(b, f.k.Str), ':')
-		if f.k.Str == "function" {
-			b = canonical(b, f.v, "cache_control")
-		} else {
-			b = canonical(b, f.v)
-		}
-	}
-	return append(b, '}')
 }
 
 // canonical appends v as JSON with its objects' keys sorted, leaving out
@@ -204,27 +186,7 @@ func canonicalTool(b []byte, t gjson.Result) []byte {
 func canonical(b []byte, v gjson.Result, skip ...string) []byte {
 	switch {
 	case v.IsObject():
-		type kv struct{ k, v gjson.Result }
-		var fs []kv
-		v.ForEach(func(k, val gjson.Result) bool {
-			for _, s := range skip {
-				if k.Str == s {
-					return true
-				}
-			}
-			fs = append(fs, kv{k, val})
-			return true
-		})
-		sort.SliceStable(fs, func(i, j int) bool { return fs[i].k.Str < fs[j].k.Str })
-		b = append(b, '{')
-		for i, f := range fs {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(appendString(b, f.k.Str), ':')
-			b = canonical(b, f.v)
-		}
-		return append(b, '}')
+		return canonicalObject(b, v, skip, func(b []byte, _ string, v gjson.Result) []byte { return canonical(b, v) })
 	case v.IsArray():
 		b = append(b, '[')
 		for i, e := range v.Array() {
@@ -240,6 +202,32 @@ func canonical(b []byte, v gjson.Result, skip ...string) []byte {
 		return append(b, "null"...)
 	}
 	return append(b, v.Raw...)
+}
+
+// canonicalObject appends an object (a non-object: as canonical does) with
+// its keys sorted, but those skip names, each value appended by value.
+func canonicalObject(b []byte, v gjson.Result, skip []string, value func(b []byte, k string, v gjson.Result) []byte) []byte {
+	if !v.IsObject() {
+		return canonical(b, v)
+	}
+	type kv struct{ k, v gjson.Result }
+	var fs []kv
+	v.ForEach(func(k, val gjson.Result) bool {
+		if !slices.Contains(skip, k.Str) {
+			fs = append(fs, kv{k, val})
+		}
+		return true
+	})
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].k.Str < fs[j].k.Str })
+	b = append(b, '{')
+	for i, f := range fs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(appendString(b, f.k.Str), ':')
+		b = value(b, f.k.Str, f.v)
+	}
+	return append(b, '}')
 }
 
 func appendString(b []byte, s string) []byte {
