@@ -13,5 +13,7 @@
 // library. It must never import Envoy,
 // ext_proc, gRPC or do I/O other than through the store.Store interface.
 // Time and randomness come in through Options so that tests are
-// deterministic.
+// deterministic. The stored pins of prompt_caching and of the sessions'
+// re-pins (pins.go) are a table in memory the plan reads; the caller shares
+// it with the other instances through its Publish and Add.
 package router

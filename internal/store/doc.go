@@ -7,7 +7,9 @@
 // one instance) and Redis (go-redis/v9; several instances behave as one). The
 // Redis store keeps a local Memory mirror of every write and serves from it
 // while Redis is unreachable, so no operation fails or blocks long because
-// Redis is down.
+// Redis is down. Two pub/sub channels carry, off the request path, what the
+// instances keep in memory: cooldowns (redis_watch.go) and the router's stored
+// pins (redis_pins.go, D179).
 //
 // It may import the standard library and go-redis (not config: the caller
 // passes RedisSettings). It must never import Envoy, ext_proc or router code, and holds no routing decisions: the
