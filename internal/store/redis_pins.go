@@ -32,24 +32,12 @@ func (s *Redis) PublishPin(ctx context.Context, key, deployment string, ttl time
 // WatchPins calls fn(key, deployment, ttl) for every pin announced (this
 // instance's own too) until ctx ends. fn is called from one goroutine.
 func (s *Redis) WatchPins(ctx context.Context, fn func(key, deployment string, ttl time.Duration)) {
-	ps := s.c.Subscribe(ctx, s.pinChannel())
-	defer ps.Close()
-	ch := ps.Channel()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case m, ok := <-ch:
-			if !ok {
-				return
-			}
-			ttl, rest, ok := strings.Cut(m.Payload, "\n")
-			dep, key, ok2 := strings.Cut(rest, "\n")
-			n, err := strconv.ParseInt(ttl, 10, 64)
-			if !ok || !ok2 || err != nil || n <= 0 {
-				continue
-			}
+	s.subscribe(ctx, s.pinChannel(), func(payload string) bool {
+		ttl, rest, ok := strings.Cut(payload, "\n")
+		dep, key, ok2 := strings.Cut(rest, "\n")
+		if n, err := strconv.ParseInt(ttl, 10, 64); ok && ok2 && err == nil && n > 0 {
 			fn(key, dep, time.Duration(n)*time.Millisecond)
 		}
-	}
+		return true
+	})
 }

@@ -16,6 +16,24 @@ import (
 
 func (s *Redis) cooldownChannel() string { return s.opt.Prefix + "cooldowns" }
 
+// subscribe calls fn with every message published on channel until ctx
+// ends or fn returns false.
+func (s *Redis) subscribe(ctx context.Context, channel string, fn func(payload string) bool) {
+	ps := s.c.Subscribe(ctx, channel)
+	defer ps.Close()
+	ch := ps.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m, ok := <-ch:
+			if !ok || !fn(m.Payload) {
+				return
+			}
+		}
+	}
+}
+
 // WatchCooldowns calls fn(id, until) for the cooldowns running in Redis:
 // each one announced as it starts, and every poll interval those of ids()
 // read from their keys (fn sees a cooldown again at every poll while it
@@ -23,30 +41,18 @@ func (s *Redis) cooldownChannel() string { return s.opt.Prefix + "cooldowns" }
 // called from one goroutine at a time.
 func (s *Redis) WatchCooldowns(ctx context.Context, ids func() []string, poll time.Duration, fn func(id string, until time.Time)) {
 	events := make(chan [2]string, 256)
-	go func() {
-		ps := s.c.Subscribe(ctx, s.cooldownChannel())
-		defer ps.Close()
-		ch := ps.Channel()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case m, ok := <-ch:
-				if !ok {
-					return
-				}
-				id, until, ok := strings.Cut(m.Payload, " ")
-				if !ok {
-					continue
-				}
-				select {
-				case events <- [2]string{id, until}:
-				case <-ctx.Done():
-					return
-				}
-			}
+	go s.subscribe(ctx, s.cooldownChannel(), func(payload string) bool {
+		id, until, ok := strings.Cut(payload, " ")
+		if !ok {
+			return true
 		}
-	}()
+		select {
+		case events <- [2]string{id, until}:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	})
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
