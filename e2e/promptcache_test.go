@@ -89,13 +89,13 @@ func TestPromptCachingAffinity(t *testing.T) {
 				if _, err := client.Chat.Completions.New(context.Background(), params); err != nil {
 					t.Fatal(err)
 				}
+				if n := requestFilterStreams(t, g) - before; n != 0 {
+					t.Errorf("a plain request opened %d request-filter streams: not served by the module", n)
+				}
 				// Its success counts too: the next turn's wait must be for
 				// that turn's own success (and so its pin).
 				successes++
 				waitMetric(t, g, "litellm_deployment_success_responses_total", float64(successes))
-				if n := requestFilterStreams(t, g) - before; n != 0 {
-					t.Errorf("a plain request opened %d request-filter streams: not served by the module", n)
-				}
 			}
 
 			// The conversation's deployment fails once and cools down: the
