@@ -104,10 +104,13 @@ func TestSessionAffinity(t *testing.T) {
 			if err := fake.AddRule(fakeprovider.Rule{Match: fakeprovider.Match{PathPrefix: "/" + first + "/"}, Fault: fakeprovider.Fault{Status: 500}, Times: 1}); err != nil {
 				t.Fatal(err)
 			}
+			mark := logMark(g)
 			if _, err := client.Chat.Completions.New(context.Background(), params, header(s)); err == nil {
 				t.Fatal("the session's deployment's injected 500 did not reach the client")
 			}
-			waitLog(t, g, "deployment cooling down")
+			// The gateway's cooldown and, in module mode, the module's table
+			// with it (the module plans these requests itself).
+			waitCooling(t, g, "gpt-lb", mark)
 			for range 4 {
 				if d := ask(t, client, header(s)); d == first {
 					t.Fatalf("a request of the session reached its cooling deployment %s", first)
