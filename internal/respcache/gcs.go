@@ -178,29 +178,11 @@ func (b *gcsBackend) get(ctx context.Context, key string) (Entry, bool, error) {
 	default:
 		return Entry{}, false, gcsError(resp)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxS3Entry+1))
-	if err != nil {
-		return Entry{}, false, err
-	}
-	if len(body) > maxS3Entry {
-		return Entry{}, false, nil
-	}
-	e, ok := decodeFileStored(body, time.Now())
-	return e, ok, nil
+	return readFileStored(resp.Body)
 }
 
 func (b *gcsBackend) getMany(ctx context.Context, keys []string) ([]Entry, error) {
-	out := make([]Entry, len(keys))
-	for i, k := range keys {
-		e, ok, err := b.get(ctx, k)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out[i] = e
-		}
-	}
-	return out, nil
+	return getEach(ctx, keys, b.get)
 }
 
 // set is LiteLLM's media upload: POST …/upload/storage/v1/b/<bucket>/o

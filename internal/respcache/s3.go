@@ -75,6 +75,35 @@ func decodeFileStored(b []byte, now time.Time) (Entry, bool) {
 	return Entry{Stream: fs.Stream, Body: []byte(fs.Response), Stored: time.Unix(int64(sec), int64(frac*1e9))}, true
 }
 
+// readFileStored reads an object's body as an entry: a miss when it is
+// larger than an entry of ours, not one, or expired.
+func readFileStored(r io.Reader) (Entry, bool, error) {
+	body, err := io.ReadAll(io.LimitReader(r, maxS3Entry+1))
+	if err != nil {
+		return Entry{}, false, err
+	}
+	if len(body) > maxS3Entry {
+		return Entry{}, false, nil
+	}
+	e, ok := decodeFileStored(body, time.Now())
+	return e, ok, nil
+}
+
+// getEach is getMany of a store read one key at a time (s3, gcs).
+func getEach(ctx context.Context, keys []string, get func(context.Context, string) (Entry, bool, error)) ([]Entry, error) {
+	out := make([]Entry, len(keys))
+	for i, k := range keys {
+		e, ok, err := get(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[i] = e
+		}
+	}
+	return out, nil
+}
+
 func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 func newS3(st config.S3Cache) *s3Backend {
@@ -120,29 +149,11 @@ func (b *s3Backend) get(ctx context.Context, key string) (Entry, bool, error) {
 		return Entry{}, false, err
 	}
 	defer out.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(out.Body, maxS3Entry+1))
-	if err != nil {
-		return Entry{}, false, err
-	}
-	if len(body) > maxS3Entry {
-		return Entry{}, false, nil
-	}
-	e, ok := decodeFileStored(body, time.Now())
-	return e, ok, nil
+	return readFileStored(out.Body)
 }
 
 func (b *s3Backend) getMany(ctx context.Context, keys []string) ([]Entry, error) {
-	out := make([]Entry, len(keys))
-	for i, k := range keys {
-		e, ok, err := b.get(ctx, k)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out[i] = e
-		}
-	}
-	return out, nil
+	return getEach(ctx, keys, b.get)
 }
 
 func (b *s3Backend) set(ctx context.Context, key string, e Entry, ttl time.Duration) error {
